@@ -1,0 +1,128 @@
+// Package check is the contract every agent check implements, the registry
+// checks add themselves to in init(), and the Reporter they report through.
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Check runs once and reports one or more results (one per instance, e.g.
+// per disk volume). A returned error means the check could not run; the
+// runner reports it as StatusError, or StatusUnsupported for
+// errors.ErrUnsupported.
+type Check interface {
+	Run(ctx context.Context, r Reporter) error
+}
+
+// Initer is implemented by checks that validate their configuration.
+type Initer interface {
+	Init() error
+}
+
+// Reporter receives results. Name and Key identify the check instance.
+type Reporter interface {
+	Report(Result)
+}
+
+// Result is what a check reports; the runner adds ID, check name and time.
+type Result struct {
+	Key     string
+	Status  core.Status
+	Value   *float64
+	Unit    string
+	Message core.Text
+}
+
+// Factory builds a check from its JSON parameters (nil for defaults).
+type Factory func(params json.RawMessage) (Check, error)
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Factory{}
+)
+
+// Register makes a check available by name. It panics on a duplicate name,
+// like database/sql.Register.
+func Register(name string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("check: Register called twice for " + name)
+	}
+	registry[name] = f
+}
+
+// New builds the named check and runs its Init.
+func New(name string, params json.RawMessage) (Check, error) {
+	mu.RLock()
+	f, ok := registry[name]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown check %q", name)
+	}
+	c, err := f(params)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", name, err)
+	}
+	if in, ok := c.(Initer); ok {
+		if err := in.Init(); err != nil {
+			return nil, fmt.Errorf("check %s: %w", name, err)
+		}
+	}
+	return c, nil
+}
+
+// Names lists the registered checks, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Thresholds are the warning and failure limits most numeric checks share.
+// A value at or above Fail fails, at or above Warn warns.
+type Thresholds struct {
+	Warn float64 `json:"warn"`
+	Fail float64 `json:"fail"`
+}
+
+// Validate checks that the thresholds are a sane percentage pair.
+func (t Thresholds) Validate() error {
+	if t.Warn < 0 || t.Fail < 0 || t.Warn > 100 || t.Fail > 100 {
+		return fmt.Errorf("thresholds must be between 0 and 100 (warn %v, fail %v)", t.Warn, t.Fail)
+	}
+	if t.Warn > t.Fail {
+		return fmt.Errorf("warning threshold %v is above failure threshold %v", t.Warn, t.Fail)
+	}
+	return nil
+}
+
+// Status classifies v against the thresholds.
+func (t Thresholds) Status(v float64) core.Status {
+	switch {
+	case v >= t.Fail:
+		return core.StatusFailure
+	case v >= t.Warn:
+		return core.StatusWarning
+	default:
+		return core.StatusOK
+	}
+}
+
+// Float returns a pointer to v, for Result.Value.
+func Float(v float64) *float64 { return &v }
+
+// Timeout bounds one check run when its configuration gives none.
+const Timeout = 60 * time.Second

@@ -1,0 +1,329 @@
+// Package core holds Wacht's domain types, the small store interfaces that
+// the server's services depend on, and the sentinel errors every layer maps
+// to exactly once (driver errors in the store, HTTP codes in the API).
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. The store maps driver errors to these; the API maps these
+// to HTTP status codes.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")
+	ErrInvalid      = errors.New("invalid input")
+	ErrUnauthorized = errors.New("unauthorized")
+	ErrForbidden    = errors.New("forbidden")
+	// ErrTokenExpired, ErrTokenRevoked and ErrTokenUsedUp explain why an
+	// enrollment token enrolled nothing; the agent prints them.
+	ErrTokenExpired = errors.New("enrollment token has expired")
+	ErrTokenRevoked = errors.New("enrollment token has been revoked")
+	ErrTokenUsedUp  = errors.New("enrollment token has no uses left")
+	// ErrDeviceRevoked refuses a device whose enrollment was revoked.
+	ErrDeviceRevoked = errors.New("device has been revoked")
+	// ErrOffline is returned for a command to an agent that is not connected.
+	ErrOffline = errors.New("device is offline")
+)
+
+// Status is the outcome of one check run, ordered by severity so that the
+// worst of several is their maximum.
+type Status int
+
+const (
+	StatusUnknown Status = iota // never reported, or the check could not tell
+	StatusOK
+	StatusWarning
+	StatusFailure
+	StatusError       // the check itself failed to run
+	StatusUnsupported // the check does not apply on this OS
+)
+
+var statusNames = [...]string{"unknown", "ok", "warning", "failure", "error", "unsupported"}
+
+func (s Status) String() string {
+	if s < 0 || int(s) >= len(statusNames) {
+		return "unknown"
+	}
+	return statusNames[s]
+}
+
+// ParseStatus is the inverse of String; unknown names give StatusUnknown.
+func ParseStatus(name string) Status {
+	for i, n := range statusNames {
+		if n == name {
+			return Status(i)
+		}
+	}
+	return StatusUnknown
+}
+
+// Severity ranks statuses for "worst of": failure > error > warning > unknown
+// > ok > unsupported.
+func (s Status) Severity() int {
+	switch s {
+	case StatusFailure:
+		return 5
+	case StatusError:
+		return 4
+	case StatusWarning:
+		return 3
+	case StatusUnknown:
+		return 2
+	case StatusOK:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// Worst returns the most severe of the given statuses (StatusOK for none).
+func Worst(ss ...Status) Status {
+	w := StatusOK
+	for _, s := range ss {
+		if s.Severity() > w.Severity() {
+			w = s
+		}
+	}
+	return w
+}
+
+// MarshalText and UnmarshalText make Status travel as its name in JSON.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s *Status) UnmarshalText(b []byte) error {
+	*s = ParseStatus(string(b))
+	return nil
+}
+
+// Text is a message in the two languages Wacht speaks.
+type Text struct {
+	EN string `json:"en"`
+	DE string `json:"de"`
+}
+
+// In returns the text in lang ("de" or "en"), falling back to English.
+func (t Text) In(lang string) string {
+	if lang == "de" && t.DE != "" {
+		return t.DE
+	}
+	return t.EN
+}
+
+// Roles of dashboard users.
+const (
+	RoleAdmin      = "admin"
+	RoleTechnician = "technician"
+	RoleReadOnly   = "readonly"
+)
+
+// Device states.
+const (
+	DeviceActive  = "active"
+	DeviceRevoked = "revoked"
+)
+
+type Client struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type Site struct {
+	ID         int64     `json:"id"`
+	ClientID   int64     `json:"client_id"`
+	ClientName string    `json:"client_name,omitempty"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Device is one enrolled machine.
+type Device struct {
+	ID           int64     `json:"id"`
+	SiteID       int64     `json:"site_id"`
+	SiteName     string    `json:"site_name,omitempty"`
+	ClientID     int64     `json:"client_id"`
+	ClientName   string    `json:"client_name,omitempty"`
+	Hostname     string    `json:"hostname"`
+	OS           string    `json:"os"`       // GOOS
+	Platform     string    `json:"platform"` // e.g. "Debian GNU/Linux 12"
+	Arch         string    `json:"arch"`
+	MachineID    string    `json:"machine_id"` // stable OS machine id, for re-enrollment
+	PublicKey    []byte    `json:"-"`          // ed25519 public key
+	Role         string    `json:"role"`       // server, workstation, notebook
+	State        string    `json:"state"`      // active, revoked
+	AgentVersion string    `json:"agent_version"`
+	EnrolledAt   time.Time `json:"enrolled_at"`
+	LastSeen     time.Time `json:"last_seen"`
+	// Filled by queries that join current check state.
+	Worst Status `json:"worst_status"`
+}
+
+// CheckState is the current state of one check instance on one device.
+type CheckState struct {
+	CheckID   int64     `json:"id"`
+	DeviceID  int64     `json:"device_id"`
+	Name      string    `json:"name"` // check type, e.g. "disk"
+	Key       string    `json:"key"`  // instance, e.g. "/" or "C:"; "" for single-instance checks
+	Status    Status    `json:"status"`
+	Value     *float64  `json:"value,omitempty"`
+	Unit      string    `json:"unit,omitempty"`
+	Message   Text      `json:"message"`
+	At        time.Time `json:"at"`         // time of the latest result
+	ChangedAt time.Time `json:"changed_at"` // when Status last changed
+}
+
+// Result is one check result as stored in history. ID is chosen by the agent
+// (a UUID) and makes redelivery idempotent.
+type Result struct {
+	ID      string    `json:"id"`
+	Check   string    `json:"check"`
+	Key     string    `json:"key"`
+	Status  Status    `json:"status"`
+	Value   *float64  `json:"value,omitempty"`
+	Unit    string    `json:"unit,omitempty"`
+	Message Text      `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// EnrollmentToken is stored with a hash of its secret only.
+type EnrollmentToken struct {
+	ID         int64      `json:"id"`
+	SecretHash []byte     `json:"-"`
+	ClientID   int64      `json:"client_id"`
+	ClientName string     `json:"client_name"`
+	SiteID     int64      `json:"site_id"`
+	SiteName   string     `json:"site_name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	MaxUses    int        `json:"max_uses"` // 0 = unlimited
+	Uses       int        `json:"uses"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+type User struct {
+	ID           int64     `json:"id"`
+	Email        string    `json:"email"`
+	PasswordHash string    `json:"-"`
+	Role         string    `json:"role"`
+	Lang         string    `json:"lang"` // "", "de" or "en"; "" follows the browser
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// APIToken authenticates API calls as its user. Only a hash is stored.
+type APIToken struct {
+	ID        int64      `json:"id"`
+	UserID    int64      `json:"user_id"`
+	Name      string     `json:"name"`
+	Hash      []byte     `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Session is a dashboard login. Only a hash of the cookie value is stored.
+type Session struct {
+	Hash      []byte
+	UserID    int64
+	CSRF      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// AuditEntry records who changed what.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`  // "user:alice@x", "cli", "agent:12"
+	Action string    `json:"action"` // "token.create", "device.run-checks", ...
+	Target string    `json:"target"`
+	Detail string    `json:"detail"`
+}
+
+// Small store interfaces, one per aggregate. internal/store implements all of
+// them with one SQL implementation.
+
+type TenantStore interface {
+	// EnsureClientSite returns the client and site by name, creating them.
+	EnsureClientSite(ctx context.Context, client, site string) (Client, Site, error)
+	ListClients(ctx context.Context) ([]Client, error)
+	ListSites(ctx context.Context) ([]Site, error)
+}
+
+type TokenStore interface {
+	CreateEnrollmentToken(ctx context.Context, t *EnrollmentToken) error // sets ID, CreatedAt
+	ListEnrollmentTokens(ctx context.Context) ([]EnrollmentToken, error)
+	RevokeEnrollmentToken(ctx context.Context, id int64, at time.Time) error
+	// Enroll consumes one use of the token with this secret hash and creates
+	// or (same machine ID and site, unless forceNew) re-keys the device,
+	// atomically. It returns ErrNotFound for an unknown token and
+	// ErrTokenExpired / ErrTokenRevoked / ErrTokenUsedUp as they apply.
+	Enroll(ctx context.Context, secretHash []byte, d *Device, forceNew bool, now time.Time) error
+}
+
+type DeviceStore interface {
+	ListDevices(ctx context.Context) ([]Device, error) // with Worst filled
+	GetDevice(ctx context.Context, id int64) (Device, error)
+	RevokeDevice(ctx context.Context, id int64) error
+	// TouchDevice records that the agent was heard from, with its facts.
+	TouchDevice(ctx context.Context, id int64, at time.Time, agentVersion string) error
+}
+
+type ResultStore interface {
+	// SaveResults stores a batch in one transaction: history rows (ignoring
+	// IDs already stored) and current state. It returns only after commit.
+	SaveResults(ctx context.Context, deviceID int64, rs []Result) error
+	ListCheckStates(ctx context.Context, deviceID int64) ([]CheckState, error)
+	ListResults(ctx context.Context, deviceID int64, since time.Time, limit int) ([]Result, error)
+	CountResults(ctx context.Context, deviceID int64) (int, error)
+}
+
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User) error
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	GetUser(ctx context.Context, id int64) (User, error)
+	CountUsers(ctx context.Context) (int, error)
+	SetUserLang(ctx context.Context, id int64, lang string) error
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	// GetAPIToken finds a token by hash; revoked or expired tokens are
+	// returned too, the caller decides.
+	GetAPIToken(ctx context.Context, hash []byte) (APIToken, error)
+	RevokeAPIToken(ctx context.Context, id int64, at time.Time) error
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, hash []byte) (Session, error)
+	DeleteSession(ctx context.Context, hash []byte) error
+}
+
+type AuditStore interface {
+	Audit(ctx context.Context, e AuditEntry) error
+	ListAudit(ctx context.Context, limit int) ([]AuditEntry, error)
+}
+
+type SettingStore interface {
+	GetSetting(ctx context.Context, key string) (string, error) // ErrNotFound if unset
+	SetSetting(ctx context.Context, key, value string) error
+}
+
+// Store is everything the server needs; the server's packages depend on the
+// small interfaces above, not on this.
+type Store interface {
+	TenantStore
+	TokenStore
+	DeviceStore
+	ResultStore
+	UserStore
+	AuditStore
+	SettingStore
+	Close() error
+}
+
+// OnlineWindow is how long after its last message a device still counts as
+// online. Agents send a heartbeat every 30 s.
+const OnlineWindow = 90 * time.Second
+
+// Online reports whether the device was heard from within OnlineWindow.
+func (d Device) Online(now time.Time) bool {
+	return d.State == DeviceActive && !d.LastSeen.IsZero() && now.Sub(d.LastSeen) < OnlineWindow
+}

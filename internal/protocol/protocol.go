@@ -1,0 +1,287 @@
+// Package protocol defines the messages between wacht-agent and the server:
+// the versioned websocket envelope {v, type, id, data}, its payloads, the
+// enrollment request over HTTPS and the enrollment token format. Decoders are
+// strict about size and version and are fuzz-tested; unknown message types
+// decode fine and are ignored by both sides.
+package protocol
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Version is the envelope version this build speaks.
+const Version = 1
+
+// MaxMessageBytes bounds one websocket message; larger ones close the
+// connection. A results batch of MaxBatch results fits comfortably.
+const MaxMessageBytes = 4 << 20
+
+// MaxBatch is the most results an agent sends in one batch.
+const MaxBatch = 500
+
+// Paths on the server's one HTTPS port.
+const (
+	PathEnroll = "/api/agent/enroll"
+	PathWS     = "/api/agent/ws"
+)
+
+// Message types.
+const (
+	TypeChallenge     = "challenge"      // server → agent, first frame
+	TypeAuth          = "auth"           // agent → server, answers the challenge
+	TypeWelcome       = "welcome"        // server → agent, session accepted
+	TypeRefused       = "refused"        // server → agent, then close
+	TypeHeartbeat     = "heartbeat"      // agent → server
+	TypeHeartbeatAck  = "heartbeat_ack"  // server → agent
+	TypeResults       = "results"        // agent → server
+	TypeAck           = "ack"            // server → agent, id = the results envelope id
+	TypeCommand       = "command"        // server → agent
+	TypeCommandResult = "command_result" // agent → server, id = the command id
+)
+
+// Envelope is one websocket message.
+type Envelope struct {
+	V    int             `json:"v"`
+	Type string          `json:"type"`
+	ID   string          `json:"id,omitempty"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Errors from Decode.
+var (
+	ErrTooLarge    = errors.New("message too large")
+	ErrBadVersion  = errors.New("unsupported protocol version")
+	ErrMalformed   = errors.New("malformed message")
+	ErrMissingType = errors.New("message without type")
+)
+
+// Encode builds an envelope around data.
+func Encode(typ, id string, data any) ([]byte, error) {
+	env := Envelope{V: Version, Type: typ, ID: id}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", typ, err)
+		}
+		env.Data = b
+	}
+	return json.Marshal(env)
+}
+
+// Decode parses one envelope. It rejects oversized input, other versions and
+// messages without a type; the payload is left for DecodeData.
+func Decode(b []byte) (Envelope, error) {
+	var env Envelope
+	if len(b) > MaxMessageBytes {
+		return env, ErrTooLarge
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return env, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if env.V != Version {
+		return env, fmt.Errorf("%w: %d", ErrBadVersion, env.V)
+	}
+	if env.Type == "" {
+		return env, ErrMissingType
+	}
+	return env, nil
+}
+
+// DecodeData parses an envelope's payload into v, rejecting unknown fields
+// only where that matters is left to validation; trailing data is an error.
+func DecodeData(env Envelope, v any) error {
+	if len(env.Data) == 0 {
+		return fmt.Errorf("%w: %s without data", ErrMalformed, env.Type)
+	}
+	dec := json.NewDecoder(bytes.NewReader(env.Data))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, env.Type, err)
+	}
+	return nil
+}
+
+// Challenge is the server's first frame; the agent signs Nonce.
+type Challenge struct {
+	Nonce []byte `json:"nonce"`
+}
+
+// Auth proves possession of the device's enrolled private key.
+type Auth struct {
+	DeviceID     int64  `json:"device_id"`
+	Signature    []byte `json:"signature"`
+	AgentVersion string `json:"agent_version"`
+	Hostname     string `json:"hostname"`
+}
+
+// AuthMessage is what the agent signs: a fixed context string, the nonce and
+// its device ID, so a signature cannot be replayed elsewhere.
+func AuthMessage(nonce []byte, deviceID int64) []byte {
+	m := []byte("wacht-agent-auth/1\x00")
+	m = append(m, nonce...)
+	m = append(m, 0)
+	return strconv.AppendInt(m, deviceID, 10)
+}
+
+// SignAuth and VerifyAuth wrap ed25519 over AuthMessage.
+func SignAuth(key ed25519.PrivateKey, nonce []byte, deviceID int64) []byte {
+	return ed25519.Sign(key, AuthMessage(nonce, deviceID))
+}
+
+func VerifyAuth(pub ed25519.PublicKey, nonce []byte, deviceID int64, sig []byte) bool {
+	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, AuthMessage(nonce, deviceID), sig)
+}
+
+// Welcome accepts a session.
+type Welcome struct {
+	DeviceID         int64 `json:"device_id"`
+	HeartbeatSeconds int   `json:"heartbeat_seconds"`
+}
+
+// Refusal codes.
+const (
+	RefusedRevoked  = "revoked"
+	RefusedUnknown  = "unknown_device"
+	RefusedBadProof = "bad_signature"
+)
+
+// Refused tells the agent why its session was refused.
+type Refused struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+}
+
+// Results is a batch of check results; the server acks it by envelope ID
+// after commit.
+type Results struct {
+	Results []core.Result `json:"results"`
+}
+
+// Validate checks a batch before it reaches the store.
+func (r Results) Validate() error {
+	if len(r.Results) == 0 {
+		return fmt.Errorf("%w: empty results batch", ErrMalformed)
+	}
+	if len(r.Results) > MaxBatch {
+		return fmt.Errorf("%w: %d results in one batch (max %d)", ErrMalformed, len(r.Results), MaxBatch)
+	}
+	for i, res := range r.Results {
+		switch {
+		case res.ID == "" || len(res.ID) > 64:
+			return fmt.Errorf("%w: result %d: bad id", ErrMalformed, i)
+		case res.Check == "" || len(res.Check) > 64 || len(res.Key) > 256:
+			return fmt.Errorf("%w: result %d: bad check name or key", ErrMalformed, i)
+		case res.At.IsZero():
+			return fmt.Errorf("%w: result %d: no time", ErrMalformed, i)
+		case len(res.Message.EN) > 4096 || len(res.Message.DE) > 4096 || len(res.Unit) > 32:
+			return fmt.Errorf("%w: result %d: message too long", ErrMalformed, i)
+		}
+	}
+	return nil
+}
+
+// Ack confirms a committed batch.
+type Ack struct {
+	Stored int `json:"stored"`
+}
+
+// Command names.
+const (
+	CommandRunChecks = "run-checks"
+)
+
+// Command asks the agent to do something and answer with CommandResult.
+type Command struct {
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+// CommandResult answers a Command.
+type CommandResult struct {
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error,omitempty"`
+	Output json.RawMessage `json:"output,omitempty"`
+}
+
+// EnrollRequest is POSTed to PathEnroll.
+type EnrollRequest struct {
+	Token        string `json:"token"` // the token's secret part
+	PublicKey    []byte `json:"public_key"`
+	Hostname     string `json:"hostname"`
+	OS           string `json:"os"`
+	Platform     string `json:"platform"`
+	Arch         string `json:"arch"`
+	MachineID    string `json:"machine_id"`
+	Role         string `json:"role"`
+	AgentVersion string `json:"agent_version"`
+	ForceNew     bool   `json:"force_new"`
+}
+
+// EnrollResponse answers a successful enrollment.
+type EnrollResponse struct {
+	DeviceID int64  `json:"device_id"`
+	Client   string `json:"client"`
+	Site     string `json:"site"`
+}
+
+// Error codes in an enrollment error response.
+const (
+	EnrollTokenUnknown = "token_unknown"
+	EnrollTokenExpired = "token_expired"
+	EnrollTokenRevoked = "token_revoked"
+	EnrollTokenUsedUp  = "token_used_up"
+	EnrollBadRequest   = "bad_request"
+)
+
+// ErrorResponse is the JSON body of every API error.
+type ErrorResponse struct {
+	Error string `json:"error"`
+	Code  string `json:"code,omitempty"`
+}
+
+// Token is the content of an enrollment token string: the server to enroll
+// with, the SHA-256 fingerprint (hex) of its certificate to pin, and the
+// secret. An empty fingerprint means "verify with the system's CAs" (a
+// server with a publicly trusted certificate, e.g. from ACME).
+type Token struct {
+	URL         string `json:"u"`
+	Fingerprint string `json:"f,omitempty"`
+	Secret      string `json:"s"`
+}
+
+const tokenPrefix = "wacht1_"
+
+// String encodes the token as one copy-pasteable string.
+func (t Token) String() string {
+	b, _ := json.Marshal(t)
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseToken decodes a token string.
+func ParseToken(s string) (Token, error) {
+	var t Token
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, tokenPrefix) {
+		return t, errors.New("not a Wacht enrollment token (it should start with " + tokenPrefix + ")")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s[len(tokenPrefix):])
+	if err != nil || len(b) > 4096 {
+		return t, errors.New("enrollment token is damaged (was it copied completely?)")
+	}
+	if err := json.Unmarshal(b, &t); err != nil || t.Secret == "" || t.URL == "" {
+		return t, errors.New("enrollment token is damaged (was it copied completely?)")
+	}
+	return t, nil
+}
+
+// Now is time.Now, rounded to milliseconds as the store keeps it.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
