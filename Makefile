@@ -1,0 +1,57 @@
+# Wacht build. `make run` starts a local server and agent, `make test` runs
+# every test (what CI runs), `make dist` cross-builds release binaries.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+
+AGENT_TARGETS  := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/amd64 linux/arm64
+SERVER_TARGETS := linux/amd64 linux/arm64
+VET_TARGETS    := windows/amd64 darwin/arm64
+
+.PHONY: all build run test vet unit bench dist web-assets clean
+
+all: build
+
+# Front-end libraries come from npm (pinned in web/package-lock.json) and are
+# embedded into the server binary.
+web-assets: web/static/vendor/.stamp
+web/static/vendor/.stamp: web/package.json web/package-lock.json web/build.sh
+	./web/build.sh
+	touch $@
+
+build: web-assets
+	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent
+
+run: build
+	./scripts/run.sh
+
+test: vet unit
+
+vet: web-assets
+	$(GO) vet ./...
+	@for t in $(VET_TARGETS); do \
+		echo "go vet GOOS=$${t%/*} GOARCH=$${t#*/}"; \
+		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) vet ./... || exit 1; \
+	done
+
+unit: web-assets
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: web-assets
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+dist: web-assets
+	@for t in $(AGENT_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "wacht-agent $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-agent-$$os-$$arch$$ext ./cmd/wacht-agent || exit 1; \
+	done
+	@for t in $(SERVER_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; \
+		echo "wacht $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
+	done
+
+clean:
+	rm -rf bin dist web/static/vendor
