@@ -1,0 +1,9 @@
+#!/bin/sh
+# Installs the pinned front-end libraries and copies the files the dashboard
+# serves into static/vendor (gitignored). The Makefile's web-assets target
+# calls this; the server still builds and runs without it (no htmx).
+set -eu
+cd "$(dirname "$0")"
+npm ci
+mkdir -p static/vendor
+cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
