@@ -1,15 +1,20 @@
 // Package api serves Wacht's JSON REST API under /api/v1/. Every route needs
 // a bearer API token; core sentinel errors map to HTTP status codes here,
-// exactly once.
+// exactly once (see writeError).
 package api
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // Commander sends a command to a connected agent and waits for its answer.
@@ -25,7 +30,151 @@ type Deps struct {
 	Log       *slog.Logger
 }
 
-// New returns the API handler, to be mounted at /api/v1/.
+// Device is a device as the API returns it: the stored facts plus whether
+// the agent is online now.
+type Device struct {
+	core.Device
+	Online bool `json:"online"`
+}
+
+type handler struct {
+	svc *Service
+	log *slog.Logger
+}
+
+// New returns the API handler, to be mounted at /api/v1/ (it sees full
+// paths such as /api/v1/devices).
 func New(d Deps) http.Handler {
-	return http.NotFoundHandler()
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{svc: NewService(d), log: log.With("component", "api")}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/devices", h.listDevices)
+	mux.HandleFunc("GET /api/v1/devices/{id}", h.getDevice)
+	mux.HandleFunc("GET /api/v1/devices/{id}/checks", h.listChecks)
+	mux.HandleFunc("POST /api/v1/devices/{id}/run-checks", h.runChecks)
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
+	})
+	return h.authenticate(mux)
+}
+
+// authenticate puts the bearer token's user into the request context and
+// refuses everything else, including unknown routes, with 401.
+func (h *handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		u, err := auth.BearerUser(r.Context(), h.svc.store, r, time.Now())
+		if err != nil {
+			if errors.Is(err, core.ErrUnauthorized) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="wacht"`)
+			}
+			h.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
+	})
+}
+
+func (h *handler) listDevices(w http.ResponseWriter, r *http.Request) {
+	ds, err := h.svc.ListDevices(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ds)
+}
+
+func (h *handler) getDevice(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	d, err := h.svc.GetDevice(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (h *handler) listChecks(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	cs, err := h.svc.CheckStates(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cs)
+}
+
+func (h *handler) runChecks(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	u, _ := auth.UserFrom(r.Context())
+	res, err := h.svc.RunChecks(r.Context(), u, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, core.ErrInvalid
+	}
+	return id, nil
+}
+
+// Status maps an error to its HTTP status code, a stable code for clients and
+// a message that is safe to show: the one place where core sentinel errors
+// become HTTP.
+func Status(err error) (status int, code, msg string) {
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return http.StatusNotFound, "not_found", "not found"
+	case errors.Is(err, core.ErrOffline):
+		return http.StatusConflict, "offline", "the device's agent is offline"
+	case errors.Is(err, core.ErrConflict):
+		return http.StatusConflict, "conflict", "conflict"
+	case errors.Is(err, core.ErrInvalid):
+		return http.StatusBadRequest, "invalid", "invalid input"
+	case errors.Is(err, core.ErrUnauthorized):
+		return http.StatusUnauthorized, "unauthorized", "a valid API token is required"
+	case errors.Is(err, core.ErrForbidden):
+		return http.StatusForbidden, "forbidden", "your role does not allow this"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "timeout", "the agent did not answer in time"
+	default:
+		return http.StatusInternalServerError, "internal", "internal server error"
+	}
+}
+
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := Status(err)
+	if status == http.StatusInternalServerError {
+		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, protocol.ErrorResponse{Error: msg, Code: code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the status is sent; a failed write has no one to tell
 }

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// CommandTimeout bounds how long a command waits for the agent's answer.
+const CommandTimeout = 60 * time.Second
+
+// Service is what the API and the dashboard both call: it reads devices and
+// check states, authorizes actions by role and audits them. Handlers stay
+// thin: parse, call the Service, render.
+type Service struct {
+	store core.Store
+	cmd   Commander
+	log   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewService returns a Service over d's store and commander.
+func NewService(d Deps) *Service {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: d.Store, cmd: d.Commander, log: log}
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// ListDevices returns all devices with their worst check status and online
+// state.
+func (s *Service) ListDevices(ctx context.Context) ([]Device, error) {
+	ds, err := s.store.ListDevices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing devices: %w", err)
+	}
+	now := s.now()
+	out := make([]Device, len(ds))
+	for i, d := range ds {
+		out[i] = Device{Device: d, Online: d.Online(now)}
+	}
+	return out, nil
+}
+
+// GetDevice returns one device (core.ErrNotFound if unknown).
+func (s *Service) GetDevice(ctx context.Context, id int64) (Device, error) {
+	d, err := s.store.GetDevice(ctx, id)
+	if err != nil {
+		return Device{}, fmt.Errorf("getting device %d: %w", id, err)
+	}
+	return Device{Device: d, Online: d.Online(s.now())}, nil
+}
+
+// CheckStates returns the current check states of a device
+// (core.ErrNotFound if the device is unknown).
+func (s *Service) CheckStates(ctx context.Context, id int64) ([]core.CheckState, error) {
+	if _, err := s.store.GetDevice(ctx, id); err != nil {
+		return nil, fmt.Errorf("getting device %d: %w", id, err)
+	}
+	cs, err := s.store.ListCheckStates(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("listing checks of device %d: %w", id, err)
+	}
+	if cs == nil {
+		cs = []core.CheckState{}
+	}
+	return cs, nil
+}
+
+// RunChecks asks a device's agent to run all its checks now. Read-only users
+// get core.ErrForbidden, an unconnected agent core.ErrOffline. Every
+// authorized attempt is audited as "device.run-checks".
+func (s *Service) RunChecks(ctx context.Context, u core.User, id int64) (protocol.CommandResult, error) {
+	if u.ID == 0 || !auth.CanOperate(u.Role) {
+		return protocol.CommandResult{}, core.ErrForbidden
+	}
+	if _, err := s.store.GetDevice(ctx, id); err != nil {
+		return protocol.CommandResult{}, fmt.Errorf("getting device %d: %w", id, err)
+	}
+	if s.cmd == nil {
+		return protocol.CommandResult{}, core.ErrOffline
+	}
+	cctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	res, cerr := s.cmd.Command(cctx, id, protocol.Command{Name: protocol.CommandRunChecks})
+	cancel()
+
+	detail := "ok"
+	switch {
+	case errors.Is(cerr, core.ErrOffline):
+		detail = "offline"
+	case cerr != nil:
+		detail = "error: " + cerr.Error()
+	case !res.OK:
+		detail = "agent error: " + res.Error
+	}
+	entry := core.AuditEntry{
+		At:     s.now().UTC().Truncate(time.Millisecond),
+		Actor:  "user:" + u.Email,
+		Action: "device.run-checks",
+		Target: "device:" + strconv.FormatInt(id, 10),
+		Detail: detail,
+	}
+	if err := s.store.Audit(ctx, entry); err != nil {
+		return protocol.CommandResult{}, fmt.Errorf("auditing run-checks: %w", err)
+	}
+	if cerr != nil {
+		return protocol.CommandResult{}, fmt.Errorf("running checks on device %d: %w", id, cerr)
+	}
+	return res, nil
+}
