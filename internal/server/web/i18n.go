@@ -1,0 +1,255 @@
+package web
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Languages the dashboard speaks.
+const (
+	langEN = "en"
+	langDE = "de"
+)
+
+// catalog holds every UI string per language. Both maps have the same keys
+// (a test checks that); a missing key shows as the key itself.
+var catalog = map[string]map[string]string{
+	langEN: {
+		"app.name":           "Wacht",
+		"nav.overview":       "Overview",
+		"nav.logout":         "Log out",
+		"nav.language":       "Language",
+		"login.title":        "Sign in",
+		"login.email":        "E-mail",
+		"login.password":     "Password",
+		"login.submit":       "Sign in",
+		"login.failed":       "Wrong e-mail or password.",
+		"login.expired":      "The sign-in form had expired. Please try again.",
+		"overview.title":     "Devices",
+		"overview.none":      "No devices enrolled yet. Create an enrollment token with “wacht token create” and enroll an agent.",
+		"overview.noDevice":  "No devices at this site.",
+		"col.device":         "Device",
+		"col.os":             "Operating system",
+		"col.state":          "Connection",
+		"col.status":         "Status",
+		"col.lastSeen":       "Last seen",
+		"col.check":          "Check",
+		"col.instance":       "Instance",
+		"col.value":          "Value",
+		"col.message":        "Message",
+		"col.at":             "Latest result",
+		"col.since":          "Since",
+		"client":             "Client",
+		"site":               "Site",
+		"online":             "online",
+		"offline":            "offline",
+		"status.ok":          "OK",
+		"status.warning":     "Warning",
+		"status.failure":     "Failure",
+		"status.error":       "Check error",
+		"status.unknown":     "Unknown",
+		"status.unsupported": "Not supported",
+		"device.facts":       "Facts",
+		"device.platform":    "Platform",
+		"device.arch":        "Architecture",
+		"device.role":        "Role",
+		"device.agent":       "Agent version",
+		"device.enrolled":    "Enrolled",
+		"device.checks":      "Checks",
+		"device.noChecks":    "No check results yet.",
+		"device.back":        "All devices",
+		"run.button":         "Run checks now",
+		"run.ok":             "Checks requested. New results appear below shortly.",
+		"run.offline":        "The agent is offline, so it cannot run checks now.",
+		"run.failed":         "The agent could not run the checks.",
+		"run.forbidden":      "Your role may view devices but not run checks.",
+		"live.updated":       "Updated",
+		"live.refresh":       "Refresh",
+		"never":              "never",
+		"error.title":        "Error",
+		"error.notFound":     "This page or device does not exist.",
+		"error.forbidden":    "This action is not allowed. If you submitted a form, reload the page and try again.",
+		"error.invalid":      "The request was not valid.",
+		"error.internal":     "Something went wrong on the server. The error has been logged.",
+		"check.cpu":          "CPU",
+		"check.memory":       "Memory",
+		"check.disk":         "Disk space",
+		"check.uptime":       "Uptime",
+	},
+	langDE: {
+		"app.name":           "Wacht",
+		"nav.overview":       "Übersicht",
+		"nav.logout":         "Abmelden",
+		"nav.language":       "Sprache",
+		"login.title":        "Anmelden",
+		"login.email":        "E-Mail",
+		"login.password":     "Passwort",
+		"login.submit":       "Anmelden",
+		"login.failed":       "E-Mail oder Passwort ist falsch.",
+		"login.expired":      "Das Anmeldeformular war abgelaufen. Bitte erneut versuchen.",
+		"overview.title":     "Geräte",
+		"overview.none":      "Noch keine Geräte registriert. Erstellen Sie mit „wacht token create“ ein Registrierungstoken und registrieren Sie einen Agenten.",
+		"overview.noDevice":  "Keine Geräte an diesem Standort.",
+		"col.device":         "Gerät",
+		"col.os":             "Betriebssystem",
+		"col.state":          "Verbindung",
+		"col.status":         "Status",
+		"col.lastSeen":       "Zuletzt gesehen",
+		"col.check":          "Prüfung",
+		"col.instance":       "Instanz",
+		"col.value":          "Wert",
+		"col.message":        "Meldung",
+		"col.at":             "Letztes Ergebnis",
+		"col.since":          "Seit",
+		"client":             "Kunde",
+		"site":               "Standort",
+		"online":             "online",
+		"offline":            "offline",
+		"status.ok":          "OK",
+		"status.warning":     "Warnung",
+		"status.failure":     "Fehler",
+		"status.error":       "Prüffehler",
+		"status.unknown":     "Unbekannt",
+		"status.unsupported": "Nicht unterstützt",
+		"device.facts":       "Eckdaten",
+		"device.platform":    "Plattform",
+		"device.arch":        "Architektur",
+		"device.role":        "Rolle",
+		"device.agent":       "Agent-Version",
+		"device.enrolled":    "Registriert",
+		"device.checks":      "Prüfungen",
+		"device.noChecks":    "Noch keine Prüfergebnisse.",
+		"device.back":        "Alle Geräte",
+		"run.button":         "Prüfungen jetzt ausführen",
+		"run.ok":             "Prüfungen angefordert. Neue Ergebnisse erscheinen in Kürze unten.",
+		"run.offline":        "Der Agent ist offline und kann die Prüfungen jetzt nicht ausführen.",
+		"run.failed":         "Der Agent konnte die Prüfungen nicht ausführen.",
+		"run.forbidden":      "Ihre Rolle darf Geräte ansehen, aber keine Prüfungen starten.",
+		"live.updated":       "Aktualisiert",
+		"live.refresh":       "Neu laden",
+		"never":              "nie",
+		"error.title":        "Fehler",
+		"error.notFound":     "Diese Seite oder dieses Gerät gibt es nicht.",
+		"error.forbidden":    "Diese Aktion ist nicht erlaubt. Falls Sie ein Formular abgeschickt haben, laden Sie die Seite neu und versuchen Sie es erneut.",
+		"error.invalid":      "Die Anfrage war ungültig.",
+		"error.internal":     "Auf dem Server ist ein Fehler aufgetreten. Er wurde protokolliert.",
+		"check.cpu":          "Prozessor",
+		"check.memory":       "Arbeitsspeicher",
+		"check.disk":         "Speicherplatz",
+		"check.uptime":       "Laufzeit",
+	},
+}
+
+// Lang is the language of one response; templates call its methods to
+// translate strings and format dates and numbers.
+type Lang string
+
+// T translates a catalog key.
+func (l Lang) T(key string) string {
+	if s, ok := catalog[string(l)][key]; ok {
+		return s
+	}
+	if s, ok := catalog[langEN][key]; ok {
+		return s
+	}
+	return key
+}
+
+// Code is the language's code for the html lang attribute.
+func (l Lang) Code() string { return string(l) }
+
+// Time formats a timestamp the way the language writes dates.
+func (l Lang) Time(t time.Time) string {
+	if t.IsZero() {
+		return l.T("never")
+	}
+	t = t.Local()
+	if l == langDE {
+		return t.Format("02.01.2006, 15:04:05")
+	}
+	return t.Format("Jan 2, 2006, 3:04:05 PM")
+}
+
+// Clock formats just the time of day.
+func (l Lang) Clock(t time.Time) string {
+	t = t.Local()
+	if l == langDE {
+		return t.Format("15:04:05")
+	}
+	return t.Format("3:04:05 PM")
+}
+
+// Status names a check status.
+func (l Lang) Status(s core.Status) string { return l.T("status." + s.String()) }
+
+// Check names a check type, falling back to its technical name.
+func (l Lang) Check(name string) string {
+	if s, ok := catalog[string(l)]["check."+name]; ok {
+		return s
+	}
+	return name
+}
+
+// Value formats a measured value with its unit (German uses a decimal
+// comma); nil gives "–".
+func (l Lang) Value(v *float64, unit string) string {
+	if v == nil {
+		return "–"
+	}
+	s := strconv.FormatFloat(*v, 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0")
+	if l == langDE {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	if unit == "" {
+		return s
+	}
+	if unit == "%" && l == langEN {
+		return s + "%"
+	}
+	return s + " " + unit
+}
+
+// Message picks a check message in the language.
+func (l Lang) Message(t core.Text) string { return t.In(string(l)) }
+
+// pickLang chooses the response language: the user's setting if any, else
+// the browser's preference between German and English, else English.
+func pickLang(userLang, acceptLanguage string) Lang {
+	switch userLang {
+	case langDE, langEN:
+		return Lang(userLang)
+	}
+	type pref struct {
+		lang string
+		q    float64
+	}
+	var prefs []pref
+	for _, part := range strings.Split(acceptLanguage, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+		if primary != langDE && primary != langEN {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		if q > 0 {
+			prefs = append(prefs, pref{primary, q})
+		}
+	}
+	sort.SliceStable(prefs, func(i, j int) bool { return prefs[i].q > prefs[j].q })
+	if len(prefs) > 0 && prefs[0].lang == langDE {
+		return langDE
+	}
+	return langEN
+}

@@ -1,0 +1,209 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// loginCookie carries the double-submit CSRF token of the login form, which
+// has no session yet.
+const loginCookie = "wacht_login"
+
+func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.renderLogin(w, r, http.StatusOK, "", "")
+}
+
+func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, status int, email, errKey string) {
+	tok := auth.NewSecret("")
+	http.SetCookie(w, &http.Cookie{
+		Name: loginCookie, Value: tok, Path: "/login", MaxAge: 3600,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	})
+	w.Header().Set("Cache-Control", "no-store")
+	v := s.view(r, pickLang("", r.Header.Get("Accept-Language")), nil)
+	v.Title, v.Email, v.Error, v.LoginCSRF = "login.title", email, errKey, tok
+	s.render(w, status, "login", v)
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	c, err := r.Cookie(loginCookie)
+	if err != nil || auth.CheckCSRF(r, c.Value) != nil {
+		s.renderLogin(w, r, http.StatusForbidden, email, "login.expired")
+		return
+	}
+	u, err := auth.Login(r.Context(), s.store, email, r.PostFormValue("password"))
+	if errors.Is(err, auth.ErrBadCredentials) {
+		s.log.Info("failed dashboard login", "email", email, "remote", r.RemoteAddr)
+		s.renderLogin(w, r, http.StatusUnauthorized, email, "login.failed")
+		return
+	}
+	if err != nil {
+		s.renderError(w, r, pickLang("", r.Header.Get("Accept-Language")), err)
+		return
+	}
+	if _, err := s.sessions.Create(r.Context(), w, u.ID); err != nil {
+		s.renderError(w, r, pickLang(u.Lang, r.Header.Get("Accept-Language")), err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
+	s.log.Info("dashboard login", "user", u.Email)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if err := s.sessions.Destroy(r.Context(), w, r); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// setLang saves the user's language and returns to the page it came from.
+func (s *server) setLang(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	lang := r.PostFormValue("lang")
+	if lang != langDE && lang != langEN {
+		s.renderError(w, r, rc.lang, core.ErrInvalid)
+		return
+	}
+	if err := s.store.SetUserLang(r.Context(), rc.user.ID, lang); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// localPath accepts only a path on this server as a redirect target.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return "/"
+	}
+	return p
+}
+
+func (s *server) overviewView(r *http.Request, rc *reqCtx) (view, error) {
+	v := s.view(r, rc.lang, rc)
+	v.Title = "overview.title"
+	ds, err := s.svc.ListDevices(r.Context())
+	if err != nil {
+		return v, err
+	}
+	sites, err := s.store.ListSites(r.Context())
+	if err != nil {
+		return v, err
+	}
+	v.Clients, v.Devices = groupDevices(sites, ds, rc.lang), len(ds)
+	return v, nil
+}
+
+func (s *server) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	v, err := s.overviewView(r, rc)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	s.render(w, http.StatusOK, "overview", v)
+}
+
+func (s *server) devicesPartial(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	v, err := s.overviewView(r, rc)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	s.render(w, http.StatusOK, "devices", v)
+}
+
+func (s *server) deviceView(r *http.Request, rc *reqCtx) (view, error) {
+	v := s.view(r, rc.lang, rc)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return v, core.ErrNotFound
+	}
+	d, err := s.svc.GetDevice(r.Context(), id)
+	if err != nil {
+		return v, err
+	}
+	cs, err := s.svc.CheckStates(r.Context(), id)
+	if err != nil {
+		return v, err
+	}
+	v.Device = newDeviceView(d, rc.lang)
+	v.Path = "/devices/" + strconv.FormatInt(id, 10)
+	for _, c := range cs {
+		v.Checks = append(v.Checks, checkView{CheckState: c, Class: statusClass(c.Status)})
+	}
+	return v, nil
+}
+
+func (s *server) device(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	v, err := s.deviceView(r, rc)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	switch r.URL.Query().Get("run") { // set by runChecks for browsers without htmx
+	case "ok":
+		v.Notice, v.NoticeKind = "run.ok", "ok"
+	case "offline":
+		v.Notice, v.NoticeKind = "run.offline", "warning"
+	case "failed":
+		v.Notice, v.NoticeKind = "run.failed", "failure"
+	}
+	s.render(w, http.StatusOK, "device", v)
+}
+
+func (s *server) checksPartial(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	v, err := s.deviceView(r, rc)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	s.render(w, http.StatusOK, "checks", v)
+}
+
+// runChecks asks the agent to run its checks. htmx gets a notice fragment
+// (200 even when offline, so htmx shows it); plain forms are redirected back
+// to the device page with the outcome.
+func (s *server) runChecks(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.renderError(w, r, rc.lang, core.ErrNotFound)
+		return
+	}
+	ctx := r.Context()
+	res, err := s.svc.RunChecks(ctx, rc.user, id)
+	outcome, kind := "ok", "ok"
+	switch {
+	case errors.Is(err, core.ErrOffline):
+		outcome, kind = "offline", "warning"
+	case errors.Is(err, core.ErrForbidden):
+		outcome, kind = "forbidden", "failure"
+	case errors.Is(err, core.ErrNotFound):
+		s.renderError(w, r, rc.lang, err)
+		return
+	case err != nil && !errors.Is(err, context.DeadlineExceeded):
+		s.renderError(w, r, rc.lang, err)
+		return
+	case err != nil || !res.OK:
+		outcome, kind = "failed", "failure"
+	}
+	if !isHTMX(r) {
+		if outcome == "forbidden" {
+			s.renderError(w, r, rc.lang, core.ErrForbidden)
+			return
+		}
+		http.Redirect(w, r, "/devices/"+strconv.FormatInt(id, 10)+"?run="+outcome, http.StatusSeeOther)
+		return
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Notice, v.NoticeKind = "run."+outcome, kind
+	s.render(w, http.StatusOK, "notice", v)
+}

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// pageNames are the full pages; each defines "content" for the layout.
+var pageNames = []string{"login", "overview", "device", "error"}
+
+// partialsKey names the template set that renders htmx fragments.
+const partialsKey = ""
+
+func parseTemplates(assets fs.FS) (map[string]*template.Template, error) {
+	base, err := template.New("").ParseFS(assets, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("parsing dashboard templates: %w", err)
+	}
+	pages := map[string]*template.Template{partialsKey: base}
+	for _, name := range pageNames {
+		t, err := template.Must(base.Clone()).ParseFS(assets, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parsing dashboard template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// view is the data of every page and fragment.
+type view struct {
+	L          Lang
+	User       core.User
+	CSRF       string
+	HTMX       bool
+	Path       string // the page's own path, where the language switch returns
+	Title      string // catalog key
+	Error      string // catalog key
+	Notice     string // catalog key
+	NoticeKind string // ok, warning, failure
+	Now        time.Time
+
+	Email     string // login form
+	LoginCSRF string
+
+	Clients []clientView // overview
+	Devices int
+
+	Device     deviceView // device page
+	Checks     []checkView
+	CanOperate bool
+}
+
+type clientView struct {
+	Name  string
+	Sites []siteView
+}
+
+type siteView struct {
+	Name    string
+	Devices []deviceView
+}
+
+type deviceView struct {
+	api.Device
+	Class string // CSS colour class
+	Label string // what the colour means, translated
+}
+
+type checkView struct {
+	core.CheckState
+	Class string
+}
+
+func (s *server) view(r *http.Request, lang Lang, rc *reqCtx) view {
+	v := view{L: lang, HTMX: s.htmx, Path: r.URL.Path, Now: s.now()}
+	if rc != nil {
+		v.User, v.CSRF = rc.user, rc.sess.CSRF
+		v.CanOperate = auth.CanOperate(rc.user.Role)
+	}
+	return v
+}
+
+// render executes a page (by name, in the layout) or a fragment into a
+// buffer first, so a template error never leaves half a page.
+func (s *server) render(w http.ResponseWriter, status int, name string, v view) {
+	var buf bytes.Buffer
+	var err error
+	if t, ok := s.pages[name]; ok && name != partialsKey {
+		err = t.ExecuteTemplate(&buf, "layout", v)
+	} else {
+		err = s.pages[partialsKey].ExecuteTemplate(&buf, name, v)
+	}
+	if err != nil {
+		s.log.Error("rendering template", "template", name, "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// statusClass is the colour of a status: green ok, amber warning, red
+// failure or error, grey for everything unknown.
+func statusClass(st core.Status) string {
+	switch st {
+	case core.StatusOK:
+		return "ok"
+	case core.StatusWarning:
+		return "warning"
+	case core.StatusFailure, core.StatusError:
+		return "failure"
+	default:
+		return "unknown"
+	}
+}
+
+func newDeviceView(d api.Device, lang Lang) deviceView {
+	if !d.Online {
+		return deviceView{Device: d, Class: "unknown", Label: lang.T("offline")}
+	}
+	return deviceView{Device: d, Class: statusClass(d.Worst), Label: lang.Status(d.Worst)}
+}
+
+// groupDevices arranges devices as clients → sites → devices, sorted by
+// name; sites without devices are listed too.
+func groupDevices(sites []core.Site, ds []api.Device, lang Lang) []clientView {
+	type key struct{ client, site string }
+	bySite := map[key][]deviceView{}
+	for _, d := range ds {
+		k := key{d.ClientName, d.SiteName}
+		bySite[k] = append(bySite[k], newDeviceView(d, lang))
+	}
+	for _, st := range sites {
+		k := key{st.ClientName, st.Name}
+		if _, ok := bySite[k]; !ok {
+			bySite[k] = nil
+		}
+	}
+	keys := make([]key, 0, len(bySite))
+	for k := range bySite {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].client != keys[j].client {
+			return keys[i].client < keys[j].client
+		}
+		return keys[i].site < keys[j].site
+	})
+	var out []clientView
+	for _, k := range keys {
+		devs := bySite[k]
+		sort.Slice(devs, func(i, j int) bool { return devs[i].Hostname < devs[j].Hostname })
+		if len(out) == 0 || out[len(out)-1].Name != k.client {
+			out = append(out, clientView{Name: k.client})
+		}
+		c := &out[len(out)-1]
+		c.Sites = append(c.Sites, siteView{Name: k.site, Devices: devs})
+	}
+	return out
+}
