@@ -1,0 +1,9 @@
+// Package all links every agent check into a binary; importing it for its
+// side effects registers them all with package check.
+package all
+
+import (
+	_ "github.com/wacht-rmm/wacht/internal/checks/cpu"
+	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
+	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
+)

@@ -1,0 +1,20 @@
+package all
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+)
+
+func TestAllRegistered(t *testing.T) {
+	want := []string{"cpu", "disk", "memory"}
+	if got := check.Names(); !reflect.DeepEqual(got, want) {
+		t.Errorf("registered %q, want %q", got, want)
+	}
+	for _, n := range want {
+		if _, err := check.New(n, nil); err != nil {
+			t.Errorf("%s with defaults: %v", n, err)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package disk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+func load(t *testing.T, name string) []partition {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []partition
+	if err := json.Unmarshal(b, &ps); err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+func mounts(ps []partition) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, p.Mount)
+	}
+	return out
+}
+
+func TestFixedVolumes(t *testing.T) {
+	for _, tc := range []struct {
+		file, goos string
+		want       []string
+	}{
+		{"linux-container.json", "linux", []string{"/"}},
+		{"linux-desktop.json", "linux", []string{"/", "/boot/efi", "/home", "/srv", "/tank/data"}},
+		{"darwin-sonoma.json", "darwin", []string{"/System/Volumes/Data", "/Volumes/Backup"}},
+		{"windows-11.json", "windows", []string{"C:", `C:\Mount\Archive`, "D:"}},
+	} {
+		got := mounts(fixedVolumes(tc.goos, load(t, tc.file)))
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.file, got, tc.want)
+		}
+	}
+}
+
+type fakeVolumes struct {
+	ps    []partition
+	use   map[string]usage
+	err   error
+	asked []string
+}
+
+func (f *fakeVolumes) Partitions(context.Context) ([]partition, error) { return f.ps, f.err }
+
+func (f *fakeVolumes) Usage(_ context.Context, m string) (usage, error) {
+	f.asked = append(f.asked, m)
+	u, ok := f.use[m]
+	if !ok {
+		return usage{}, errors.New("permission denied")
+	}
+	return u, nil
+}
+
+type collect []check.Result
+
+func (c *collect) Report(r check.Result) { *c = append(*c, r) }
+
+const gb = 1 << 30
+
+func TestRunMessages(t *testing.T) {
+	f := &fakeVolumes{ps: load(t, "linux-desktop.json"), use: map[string]usage{
+		"/":         {Total: 80 * gb, Free: 13207024435, UsedPercent: 85.24},
+		"/boot/efi": {Total: 512 << 20, Free: 500 << 20, UsedPercent: 2.3},
+		"/home":     {Total: 1 << 40, Free: 50 * gb, UsedPercent: 95.1},
+		"/srv":      {Total: 2000 * gb, Free: 1000 * gb, UsedPercent: 50},
+	}}
+	c, err := newCheck(nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.goos = "linux"
+	if err := c.Init(); err != nil {
+		t.Fatal(err)
+	}
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		status core.Status
+		en, de string
+	}{
+		"/":         {core.StatusWarning, "Disk / is 85.2 % full (12.3 GB free of 80.0 GB)", "Datenträger / ist zu 85,2 % belegt (12,3 GB von 80,0 GB frei)"},
+		"/boot/efi": {core.StatusOK, "Disk /boot/efi is 2.3 % full (500.0 MB free of 512.0 MB)", "Datenträger /boot/efi ist zu 2,3 % belegt (500,0 MB von 512,0 MB frei)"},
+		"/home":     {core.StatusFailure, "Disk /home is 95.1 % full (50.0 GB free of 1.0 TB)", "Datenträger /home ist zu 95,1 % belegt (50,0 GB von 1,0 TB frei)"},
+		"/srv":      {core.StatusOK, "Disk /srv is 50.0 % full (1,000.0 GB free of 2.0 TB)", "Datenträger /srv ist zu 50,0 % belegt (1.000,0 GB von 2,0 TB frei)"},
+	}
+	if len(got) != 5 {
+		t.Fatalf("%d results: %+v", len(got), got)
+	}
+	for _, r := range got {
+		if r.Key == "/tank/data" {
+			// Usage failed: reported per volume, not for the whole check.
+			if r.Status != core.StatusError || r.Value != nil {
+				t.Errorf("unreadable volume: %+v", r)
+			}
+			continue
+		}
+		w, ok := want[r.Key]
+		if !ok {
+			t.Errorf("unexpected volume %q", r.Key)
+			continue
+		}
+		if r.Status != w.status || r.Unit != "%" || r.Value == nil {
+			t.Errorf("%s: %+v", r.Key, r)
+		}
+		if r.Message.EN != w.en || r.Message.DE != w.de {
+			t.Errorf("%s: %q / %q", r.Key, r.Message.EN, r.Message.DE)
+		}
+	}
+}
+
+func TestVolumesParam(t *testing.T) {
+	f := &fakeVolumes{ps: load(t, "windows-11.json"), use: map[string]usage{
+		"D:": {Total: 100 * gb, Free: 10 * gb, UsedPercent: 90},
+		"Z:": {Total: 100 * gb, Free: 50 * gb, UsedPercent: 50},
+	}}
+	c, err := newCheck(json.RawMessage(`{"warn":70,"fail":95,"volumes":["d:\\","Z:","Q:"]}`), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.goos = "windows"
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.asked, []string{"D:", "Z:"}) {
+		t.Errorf("read %q", f.asked)
+	}
+	byKey := map[string]check.Result{}
+	for _, r := range got {
+		byKey[r.Key] = r
+	}
+	if len(got) != 3 || byKey["D:"].Status != core.StatusWarning || byKey["Z:"].Status != core.StatusOK {
+		t.Errorf("got %+v", got)
+	}
+	if q := byKey["Q:"]; q.Status != core.StatusError || q.Message.DE != "Datenträger Q: wurde nicht gefunden" {
+		t.Errorf("missing volume: %+v", q)
+	}
+}
+
+func TestListError(t *testing.T) {
+	want := errors.New("boom")
+	c, _ := newCheck(nil, &fakeVolumes{err: want})
+	if err := c.Run(context.Background(), &collect{}); !errors.Is(err, want) {
+		t.Errorf("err %v", err)
+	}
+	c, _ = newCheck(json.RawMessage(`{"warn":95,"fail":90}`), &fakeVolumes{})
+	if c.Init() == nil {
+		t.Error("bad thresholds accepted")
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	c, err := check.New(Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range got {
+		found = found || r.Key == "/"
+	}
+	if !found {
+		t.Errorf("no result for / on this machine: %+v", got)
+	}
+}
