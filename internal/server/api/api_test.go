@@ -17,6 +17,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
 // fakeCommander records commands and answers with err, or res.
@@ -44,15 +45,12 @@ type fixture struct {
 	tokens map[string]string // name → secret
 }
 
-func openStore(t *testing.T) *store.DB {
-	t.Helper()
-	st, err := store.Open(context.Background(), "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+// engines are the stores the tests that touch SQL run against; PostgreSQL
+// skips unless WACHT_TEST_POSTGRES is set.
+var engines = []struct {
+	name string
+	open func(testing.TB) *store.DB
+}{{"sqlite", storetest.NewSQLite}, {"postgres", storetest.NewPostgres}}
 
 // enroll enrolls a device at site through a fresh enrollment token.
 func enroll(t *testing.T, st *store.DB, site core.Site, hostname string, now time.Time) core.Device {
@@ -69,10 +67,12 @@ func enroll(t *testing.T, st *store.DB, site core.Site, hostname string, now tim
 	return d
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureOn(t, storetest.NewSQLite) }
+
+func newFixtureOn(t *testing.T, open func(testing.TB) *store.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st := openStore(t)
+	st := open(t)
 	f := &fixture{st: st, cmd: &fakeCommander{res: protocol.CommandResult{OK: true}}, tokens: map[string]string{}}
 
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -178,7 +178,12 @@ func TestUnauthorized(t *testing.T) {
 }
 
 func TestDevices(t *testing.T) {
-	f := newFixture(t)
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { testDevices(t, newFixtureOn(t, e.open)) })
+	}
+}
+
+func testDevices(t *testing.T, f *fixture) {
 	var list []map[string]any
 	if code := f.do(t, "GET", "/api/v1/devices", "readonly", &list); code != http.StatusOK {
 		t.Fatalf("list: %d", code)
@@ -267,7 +272,12 @@ func TestNotFoundAndInvalid(t *testing.T) {
 }
 
 func TestRunChecks(t *testing.T) {
-	f := newFixture(t)
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { testRunChecks(t, newFixtureOn(t, e.open)) })
+	}
+}
+
+func testRunChecks(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	path := "/api/v1/devices/" + strconv.FormatInt(f.device.ID, 10) + "/run-checks"
 
