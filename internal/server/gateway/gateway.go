@@ -1,0 +1,107 @@
+// Package gateway is the server's side of the agent protocol: enrollment
+// over HTTPS (POST /api/agent/enroll) and the agent websocket
+// (GET /api/agent/ws) with its signed-challenge authentication, results
+// ingest (ack only after commit), heartbeats and commands. The Hub tracks the
+// connected agents and is the api.Commander.
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// Store is what the gateway needs from the database.
+type Store interface {
+	core.TokenStore
+	core.DeviceStore
+	core.ResultStore
+	core.AuditStore
+}
+
+// Options configure a Gateway. Zero durations take the defaults below.
+type Options struct {
+	Store Store
+	Log   *slog.Logger
+	// Heartbeat is the interval told to agents (default 30 s); a session
+	// that sends nothing for three intervals is closed.
+	Heartbeat time.Duration
+	// AuthTimeout bounds the wait for the agent's auth frame (default 10 s).
+	AuthTimeout time.Duration
+	// CommandTimeout applies to Command calls whose context has no deadline
+	// (default 30 s).
+	CommandTimeout time.Duration
+	// EnrollFailures and EnrollRefill size the per-IP token bucket for
+	// failed enrollments: that many failures at once, one more per refill
+	// interval (defaults 10 and 30 s).
+	EnrollFailures int
+	EnrollRefill   time.Duration
+	// Now is the clock (default protocol.Now).
+	Now func() time.Time
+}
+
+// Defaults.
+const (
+	DefaultHeartbeat      = 30 * time.Second
+	DefaultAuthTimeout    = 10 * time.Second
+	DefaultCommandTimeout = 30 * time.Second
+	writeTimeout          = 10 * time.Second
+	maxEnrollBody         = 64 << 10
+)
+
+// Gateway serves the agent routes.
+type Gateway struct {
+	opts     Options
+	log      *slog.Logger
+	hub      *Hub
+	throttle *throttle
+	mux      *http.ServeMux
+}
+
+// New returns a Gateway. Mount it so that it sees full paths
+// (protocol.PathEnroll and protocol.PathWS).
+func New(o Options) *Gateway {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = DefaultAuthTimeout
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = DefaultCommandTimeout
+	}
+	if o.EnrollFailures <= 0 {
+		o.EnrollFailures = 10
+	}
+	if o.EnrollRefill <= 0 {
+		o.EnrollRefill = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = protocol.Now
+	}
+	log := o.Log.With("component", "gateway")
+	g := &Gateway{
+		opts:     o,
+		log:      log,
+		hub:      newHub(log, o.CommandTimeout),
+		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
+		mux:      http.NewServeMux(),
+	}
+	g.mux.HandleFunc("POST "+protocol.PathEnroll, g.enroll)
+	g.mux.HandleFunc("GET "+protocol.PathWS, g.serveWS)
+	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such agent route", "not_found")
+	})
+	return g
+}
+
+// Hub returns the registry of connected agents (the api.Commander).
+func (g *Gateway) Hub() *Hub { return g.hub }
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }

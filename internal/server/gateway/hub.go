@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// Hub tracks the connected agents, one session per device, and routes
+// commands to them and their answers back.
+type Hub struct {
+	log            *slog.Logger
+	commandTimeout time.Duration
+
+	mu       sync.Mutex
+	sessions map[int64]*session
+	pending  map[string]*pendingCommand
+	live     map[*session]struct{} // every open connection, authenticated or not
+	closing  bool
+	running  sync.WaitGroup // session goroutines, for Shutdown
+}
+
+type pendingCommand struct {
+	deviceID int64
+	reply    chan protocol.CommandResult
+}
+
+func newHub(log *slog.Logger, commandTimeout time.Duration) *Hub {
+	return &Hub{
+		log:            log,
+		commandTimeout: commandTimeout,
+		sessions:       map[int64]*session{},
+		pending:        map[string]*pendingCommand{},
+		live:           map[*session]struct{}{},
+	}
+}
+
+// begin tracks a new connection; false once Shutdown began.
+func (h *Hub) begin(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.live[s] = struct{}{}
+	h.running.Add(1)
+	return true
+}
+
+// end forgets a connection whose goroutine is about to return.
+func (h *Hub) end(s *session) {
+	h.mu.Lock()
+	delete(h.live, s)
+	if h.sessions[s.deviceID] == s {
+		delete(h.sessions, s.deviceID)
+	}
+	h.mu.Unlock()
+	h.running.Done()
+}
+
+// register makes s the device's session, replacing (and closing) an older
+// one. It fails once Shutdown began.
+func (h *Hub) register(s *session) bool {
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return false
+	}
+	old := h.sessions[s.deviceID]
+	h.sessions[s.deviceID] = s
+	h.mu.Unlock()
+	if old != nil {
+		h.log.Info("agent session replaced by a newer one", "device", s.deviceID)
+		go old.close(websocket.StatusNormalClosure, "replaced by a newer session")
+	}
+	return true
+}
+
+func (h *Hub) session(deviceID int64) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessions[deviceID]
+}
+
+// Connected reports whether the device has a session on this server.
+func (h *Hub) Connected(deviceID int64) bool { return h.session(deviceID) != nil }
+
+// Disconnect closes the device's session, if any, giving reason to the agent.
+func (h *Hub) Disconnect(deviceID int64, reason string) {
+	if s := h.session(deviceID); s != nil {
+		h.log.Info("disconnecting agent", "device", deviceID, "reason", reason)
+		s.close(websocket.StatusNormalClosure, reason)
+	}
+}
+
+// Command sends cmd to the device and waits for its result. It returns
+// core.ErrOffline when the device is not connected or its connection ends
+// before it answers, and the context's error on timeout; a ctx without
+// deadline gets the gateway's command timeout (30 s by default).
+func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
+	s := h.session(deviceID)
+	if s == nil {
+		return protocol.CommandResult{}, core.ErrOffline
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.commandTimeout)
+		defer cancel()
+	}
+	id := uuid.NewString()
+	p := &pendingCommand{deviceID: deviceID, reply: make(chan protocol.CommandResult, 1)}
+	h.mu.Lock()
+	h.pending[id] = p
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.pending, id)
+		h.mu.Unlock()
+	}()
+
+	if err := s.send(ctx, protocol.TypeCommand, id, cmd); err != nil {
+		if s.isDone() {
+			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
+		}
+		return protocol.CommandResult{}, fmt.Errorf("sending command %s to device %d: %w", cmd.Name, deviceID, err)
+	}
+	select {
+	case res := <-p.reply:
+		return res, nil
+	case <-s.done:
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: connection lost: %w", cmd.Name, deviceID, core.ErrOffline)
+	case <-ctx.Done():
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, ctx.Err())
+	}
+}
+
+// deliver hands a command result to its waiting caller. Results for unknown
+// IDs, or from a device the command was not sent to, are dropped.
+func (h *Hub) deliver(deviceID int64, id string, res protocol.CommandResult) bool {
+	h.mu.Lock()
+	p := h.pending[id]
+	if p == nil || p.deviceID != deviceID {
+		h.mu.Unlock()
+		return false
+	}
+	delete(h.pending, id)
+	h.mu.Unlock()
+	p.reply <- res // buffered, and removed from pending: never blocks
+	return true
+}
+
+// Shutdown stops accepting sessions, lets every results batch in flight
+// commit and be acked, then closes each session with StatusGoingAway and
+// waits for the session goroutines to end. When ctx ends first, the
+// remaining sessions are cut off at once (unacked batches are redelivered
+// by the agents later, so nothing is lost).
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	sessions := make([]*session, 0, len(h.live))
+	for s := range h.live {
+		sessions = append(sessions, s)
+	}
+	h.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.stop(ctx)
+		}()
+	}
+	wg.Wait()
+
+	all := make(chan struct{})
+	go func() {
+		h.running.Wait()
+		close(all)
+	}()
+	select {
+	case <-all:
+		return nil
+	case <-ctx.Done():
+		h.mu.Lock()
+		for s := range h.live {
+			s.abort()
+		}
+		h.mu.Unlock()
+		return fmt.Errorf("closing agent sessions: %w", ctx.Err())
+	}
+}
+
+func (h *Hub) isClosing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closing
+}

@@ -1,0 +1,347 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// statusRefused closes a refused session (policy violation, 4003).
+const statusRefused websocket.StatusCode = 4003
+
+// session is one agent connection.
+type session struct {
+	g      *Gateway
+	conn   *websocket.Conn
+	log    *slog.Logger
+	ctx    context.Context // ends with the connection; aborts store calls
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the session goroutine returns
+
+	deviceID int64 // set once authenticated
+
+	// procMu is held while one message is processed, so that Shutdown can
+	// wait for a results batch in flight to be committed and acked.
+	procMu  sync.Mutex
+	closing bool // under procMu: process nothing more
+}
+
+func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
+	if g.hub.isClosing() {
+		writeError(w, http.StatusServiceUnavailable, "server is shutting down", "shutting_down")
+		return
+	}
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		g.log.Debug("websocket upgrade failed", "remote", clientIP(r), "err", err)
+		return
+	}
+	conn.SetReadLimit(protocol.MaxMessageBytes)
+	// The request context is not used after the hijack (coder/websocket's
+	// advice); the session has its own.
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		g:      g,
+		conn:   conn,
+		log:    g.log.With("remote", clientIP(r)),
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	if !g.hub.begin(s) {
+		cancel()
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer g.hub.end(s)
+	defer close(s.done)
+	defer cancel()
+	defer conn.CloseNow() // no-op after a close handshake
+	defer func() {
+		// One misbehaving connection must never take the server down.
+		if v := recover(); v != nil {
+			s.log.Error("panic in agent session", "device", s.deviceID, "panic", v, "stack", string(debug.Stack()))
+			conn.CloseNow()
+		}
+	}()
+	s.run()
+}
+
+func (s *session) run() {
+	if !s.authenticate() {
+		return
+	}
+	s.log = s.log.With("device", s.deviceID)
+	if !s.g.hub.register(s) {
+		s.close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	s.log.Info("agent connected")
+	idle := 3 * s.g.opts.Heartbeat
+	for {
+		// An expired read context closes the connection: three missed
+		// heartbeats end a dead session.
+		rctx, cancel := context.WithTimeout(s.ctx, idle)
+		typ, b, err := s.conn.Read(rctx)
+		cancel()
+		if err != nil {
+			s.logReadError(err, rctx)
+			return
+		}
+		if !s.process(typ, b) {
+			return
+		}
+	}
+}
+
+func (s *session) logReadError(err error, rctx context.Context) {
+	switch code := websocket.CloseStatus(err); {
+	case code == websocket.StatusMessageTooBig:
+		s.log.Warn("agent connection closed: message too large", "err", err)
+	case code == websocket.StatusNormalClosure || code == websocket.StatusGoingAway:
+		s.log.Info("agent disconnected", "code", code)
+	case code != -1:
+		s.log.Info("agent connection closed", "code", code, "err", err)
+	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		s.log.Warn("agent connection closed: no message within three heartbeat intervals")
+	case s.ctx.Err() != nil:
+		s.log.Info("agent connection closed by server")
+	default:
+		s.log.Info("agent connection lost", "err", err)
+	}
+}
+
+// authenticate sends the challenge and checks the signed answer.
+func (s *session) authenticate() bool {
+	nonce := make([]byte, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		s.log.Error("generating challenge", "err", err)
+		s.close(websocket.StatusInternalError, "internal error")
+		return false
+	}
+	if err := s.send(s.ctx, protocol.TypeChallenge, "", protocol.Challenge{Nonce: nonce}); err != nil {
+		s.log.Debug("sending challenge", "err", err)
+		return false
+	}
+	actx, cancel := context.WithTimeout(s.ctx, s.g.opts.AuthTimeout)
+	typ, b, err := s.conn.Read(actx)
+	cancel()
+	if err != nil {
+		s.log.Info("agent did not authenticate", "err", err)
+		return false
+	}
+	env, ok := s.decode(typ, b)
+	if !ok {
+		return false
+	}
+	var a protocol.Auth
+	if env.Type != protocol.TypeAuth {
+		s.log.Warn("agent sent a message before authenticating", "type", env.Type)
+		s.close(websocket.StatusPolicyViolation, "authenticate first")
+		return false
+	}
+	if err := protocol.DecodeData(env, &a); err != nil {
+		s.log.Warn("closing agent connection: malformed auth", "err", err)
+		s.close(websocket.StatusUnsupportedData, "malformed auth")
+		return false
+	}
+	dev, err := s.g.opts.Store.GetDevice(s.ctx, a.DeviceID)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return s.refuse(a.DeviceID, protocol.RefusedUnknown, "unknown device")
+	case err != nil:
+		s.log.Error("looking up device", "device", a.DeviceID, "err", err)
+		s.close(websocket.StatusTryAgainLater, "try again later")
+		return false
+	// The signature is checked before the state so that only the key's
+	// holder learns that its device was revoked.
+	case !protocol.VerifyAuth(dev.PublicKey, nonce, a.DeviceID, a.Signature):
+		return s.refuse(a.DeviceID, protocol.RefusedBadProof, "bad signature")
+	case dev.State == core.DeviceRevoked:
+		return s.refuse(a.DeviceID, protocol.RefusedRevoked, "device has been revoked")
+	case dev.State != core.DeviceActive:
+		return s.refuse(a.DeviceID, protocol.RefusedRevoked, "device is not active")
+	}
+	s.deviceID = dev.ID
+	if err := s.send(s.ctx, protocol.TypeWelcome, "", protocol.Welcome{
+		DeviceID: dev.ID, HeartbeatSeconds: int(s.g.opts.Heartbeat / time.Second),
+	}); err != nil {
+		return false
+	}
+	if err := s.g.opts.Store.TouchDevice(s.ctx, dev.ID, s.g.opts.Now(), truncate(a.AgentVersion, 64)); err != nil {
+		s.log.Error("recording agent contact", "device", dev.ID, "err", err)
+	}
+	return true
+}
+
+func (s *session) refuse(deviceID int64, code, reason string) bool {
+	s.log.Warn("agent session refused", "device", deviceID, "code", code)
+	_ = s.send(s.ctx, protocol.TypeRefused, "", protocol.Refused{Code: code, Reason: reason})
+	s.close(statusRefused, reason)
+	return false
+}
+
+// decode parses a frame, closing the connection on anything malformed.
+func (s *session) decode(typ websocket.MessageType, b []byte) (protocol.Envelope, bool) {
+	if typ != websocket.MessageText {
+		s.log.Warn("closing agent connection: binary frame")
+		s.close(websocket.StatusUnsupportedData, "text frames only")
+		return protocol.Envelope{}, false
+	}
+	env, err := protocol.Decode(b)
+	switch {
+	case err == nil:
+		return env, true
+	case errors.Is(err, protocol.ErrBadVersion):
+		s.log.Warn("closing agent connection: unsupported protocol version", "err", err)
+		s.close(websocket.StatusProtocolError, "unsupported protocol version")
+	case errors.Is(err, protocol.ErrTooLarge):
+		s.log.Warn("closing agent connection: message too large")
+		s.close(websocket.StatusMessageTooBig, "message too large")
+	default:
+		s.log.Warn("closing agent connection: malformed message", "err", err)
+		s.close(websocket.StatusUnsupportedData, "malformed message")
+	}
+	return env, false
+}
+
+// process handles one message after authentication; false ends the session.
+func (s *session) process(typ websocket.MessageType, b []byte) bool {
+	s.procMu.Lock()
+	defer s.procMu.Unlock()
+	if s.closing {
+		// Shutting down: an unacked batch is redelivered after reconnect.
+		s.close(websocket.StatusGoingAway, "server shutting down")
+		return false
+	}
+	env, ok := s.decode(typ, b)
+	if !ok {
+		return false
+	}
+	switch env.Type {
+	case protocol.TypeHeartbeat:
+		if err := s.g.opts.Store.TouchDevice(s.ctx, s.deviceID, s.g.opts.Now(), ""); err != nil {
+			s.log.Error("recording heartbeat", "err", err)
+		}
+		return s.send(s.ctx, protocol.TypeHeartbeatAck, env.ID, nil) == nil
+	case protocol.TypeResults:
+		return s.results(env)
+	case protocol.TypeCommandResult:
+		var res protocol.CommandResult
+		if err := protocol.DecodeData(env, &res); err != nil {
+			s.log.Warn("closing agent connection: malformed command result", "err", err)
+			s.close(websocket.StatusUnsupportedData, "malformed command result")
+			return false
+		}
+		if !s.g.hub.deliver(s.deviceID, env.ID, res) {
+			s.log.Debug("command result nobody waits for", "id", env.ID)
+		}
+		return true
+	default:
+		s.log.Debug("ignoring unknown message type", "type", env.Type)
+		return true
+	}
+}
+
+// results stores a batch in one transaction and acks it only after commit.
+func (s *session) results(env protocol.Envelope) bool {
+	var batch protocol.Results
+	err := protocol.DecodeData(env, &batch)
+	if err == nil {
+		err = batch.Validate()
+	}
+	if err != nil {
+		s.log.Warn("closing agent connection: malformed results batch", "id", env.ID, "err", err)
+		s.close(websocket.StatusUnsupportedData, "malformed results batch")
+		return false
+	}
+	if err := s.g.opts.Store.SaveResults(s.ctx, s.deviceID, batch.Results); err != nil {
+		// Not acked: the agent keeps the batch and sends it again.
+		s.log.Error("storing results", "id", env.ID, "count", len(batch.Results), "err", err)
+		s.close(websocket.StatusTryAgainLater, "could not store results")
+		return false
+	}
+	return s.send(s.ctx, protocol.TypeAck, env.ID, protocol.Ack{Stored: len(batch.Results)}) == nil
+}
+
+// send writes one envelope, bounded by writeTimeout.
+func (s *session) send(ctx context.Context, typ, id string, data any) error {
+	b, err := protocol.Encode(typ, id, data)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := s.conn.Write(wctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("writing %s: %w", typ, err)
+	}
+	return nil
+}
+
+// close performs the close handshake (bounded by the library to a few
+// seconds). Only the first close of a connection takes effect.
+func (s *session) close(code websocket.StatusCode, reason string) {
+	_ = s.conn.Close(code, reason)
+}
+
+// stop is Shutdown's part: wait for the message in process (a batch is
+// committed and acked), then close with StatusGoingAway; if ctx ends first,
+// abort.
+func (s *session) stop(ctx context.Context) {
+	idle := make(chan struct{})
+	go func() {
+		s.procMu.Lock()
+		s.closing = true
+		s.procMu.Unlock()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		s.abort()
+		return
+	}
+	closed := make(chan struct{})
+	go func() {
+		s.close(websocket.StatusGoingAway, "server shutting down")
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		s.abort()
+	}
+}
+
+// abort ends the connection without handshake and cancels store calls.
+func (s *session) abort() {
+	s.cancel()
+	s.conn.CloseNow()
+}
+
+func (s *session) isDone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
