@@ -1,0 +1,151 @@
+// Package agent is the wacht-agent runtime: its configuration and key on
+// disk, enrollment, TLS with a pinned server certificate, the on-disk spool
+// of unacknowledged results, the check scheduler and the websocket session
+// with the server.
+package agent
+
+import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// Files in the agent's data folder.
+const (
+	ConfigFile = "agent.json"
+	KeyFile    = "agent.key"
+	SpoolFile  = "spool.db"
+	StateFile  = "state.json"
+)
+
+// Version is the agent's version, reported at enrollment and in auth;
+// cmd/wacht-agent sets it from its build.
+var Version = "dev"
+
+// ErrNotEnrolled means the data folder holds no configuration yet.
+var ErrNotEnrolled = errors.New("agent is not enrolled (run wacht-agent enroll first)")
+
+// Config is agent.json.
+type Config struct {
+	ServerURL   string `json:"server_url"`
+	Fingerprint string `json:"fingerprint,omitempty"` // hex SHA-256 of the server's leaf certificate; "" = system CAs
+	DeviceID    int64  `json:"device_id"`
+}
+
+// DefaultDataDir is the agent's data folder on this OS.
+func DefaultDataDir() string { return defaultDataDir(runtime.GOOS, os.Getenv("ProgramData")) }
+
+func defaultDataDir(goos, programData string) string {
+	switch goos {
+	case "windows":
+		if programData == "" {
+			programData = `C:\ProgramData`
+		}
+		return programData + `\Wacht`
+	case "darwin":
+		return "/Library/Application Support/Wacht"
+	default:
+		return "/var/lib/wacht-agent"
+	}
+}
+
+// LoadConfig reads agent.json from dir; ErrNotEnrolled if it is missing.
+func LoadConfig(dir string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, ErrNotEnrolled
+	}
+	if err != nil {
+		return c, fmt.Errorf("reading agent config: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("parsing %s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if c.ServerURL == "" || c.DeviceID == 0 {
+		return c, fmt.Errorf("%s is incomplete: %w", filepath.Join(dir, ConfigFile), ErrNotEnrolled)
+	}
+	return c, nil
+}
+
+// SaveConfig writes agent.json (0600) atomically.
+func SaveConfig(dir string, c Config) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, ConfigFile), append(b, '\n'))
+}
+
+// LoadKey reads the device's ed25519 private key (PKCS#8 PEM).
+func LoadKey(dir string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(filepath.Join(dir, KeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotEnrolled
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading agent key: %w", err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("%s holds no PKCS#8 private key", filepath.Join(dir, KeyFile))
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parsing agent key: %w", err)
+	}
+	ek, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("agent key is %T, not ed25519", k)
+	}
+	return ek, nil
+}
+
+// SaveKey writes the private key as PKCS#8 PEM (0600) atomically.
+func SaveKey(dir string, k ed25519.PrivateKey) error {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return fmt.Errorf("encoding agent key: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(dir, KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// writeFileAtomic writes via a temporary file and rename so a crash never
+// leaves half a file; the file is readable by its owner only.
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("creating data folder: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
