@@ -1,0 +1,515 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+const testPassword = "correct horse battery"
+
+type fakeCommander struct {
+	mu    sync.Mutex
+	calls int
+	err   error
+}
+
+func (f *fakeCommander) Command(context.Context, int64, protocol.Command) (protocol.CommandResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return protocol.CommandResult{}, f.err
+	}
+	return protocol.CommandResult{OK: true}, nil
+}
+
+func (f *fakeCommander) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+type fixture struct {
+	st     *store.DB
+	cmd    *fakeCommander
+	srv    *httptest.Server
+	device core.Device
+	users  map[string]core.User // by role
+}
+
+// seed fills a store with one client, site and online device with cpu,
+// memory and disk results, and one user per role.
+func seed(t testing.TB, st *store.DB, hostname string) (core.Device, map[string]core.User) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	_, site, err := st.EnsureClientSite(ctx, "Müller GmbH", "Zentrale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := auth.NewSecret("")
+	if err := st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: auth.HashSecret(secret), ClientID: site.ClientID, SiteID: site.ID}); err != nil {
+		t.Fatal(err)
+	}
+	d := core.Device{Hostname: hostname, OS: "linux", Platform: "Debian GNU/Linux 12", Arch: "amd64", MachineID: "m1", PublicKey: make([]byte, 32), AgentVersion: "0.1.0"}
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, false, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.TouchDevice(ctx, d.ID, now, "0.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	cpu, mem, disk := 12.0, 63.25, 91.5
+	if err := st.SaveResults(ctx, d.ID, []core.Result{
+		{ID: "c1", Check: "cpu", Status: core.StatusOK, Value: &cpu, Unit: "%", Message: core.Text{EN: "CPU load is normal", DE: "CPU-Last ist normal"}, At: now},
+		{ID: "m1", Check: "memory", Status: core.StatusOK, Value: &mem, Unit: "%", Message: core.Text{EN: "memory use is normal", DE: "Speicherauslastung ist normal"}, At: now},
+		{ID: "d1", Check: "disk", Key: "/", Status: core.StatusFailure, Value: &disk, Unit: "%", Message: core.Text{EN: "volume / is 91.5% full", DE: "Laufwerk / ist zu 91,5 % belegt"}, At: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]core.User{}
+	for _, role := range []string{core.RoleAdmin, core.RoleReadOnly} {
+		u := core.User{Email: role + "@example.com", PasswordHash: h, Role: role}
+		if err := st.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		users[role] = u
+	}
+	return d, users
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st := storetest.NewSQLite(t)
+	f := &fixture{st: st, cmd: &fakeCommander{}}
+	f.device, f.users = seed(t, st, "pc-<b>01</b>")
+	h, err := New(Deps{Store: st, Commander: f.cmd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewTLSServer(h)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// browser is a cookie-keeping client that does not follow redirects.
+type browser struct {
+	t      *testing.T
+	c      *http.Client
+	base   string
+	lang   string // Accept-Language
+	header http.Header
+}
+
+func (f *fixture) browser(t *testing.T, lang string) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *f.srv.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &browser{t: t, c: &c, base: f.srv.URL, lang: lang, header: http.Header{}}
+}
+
+type page struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(method, path string, form url.Values) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return page{resp.StatusCode, string(data), resp.Header}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, p page) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no csrf field in page:\n%s", p.body)
+	}
+	return m[1]
+}
+
+// login signs in and returns the session's CSRF token.
+func (b *browser) login(email, password string) (page, string) {
+	b.t.Helper()
+	lp := b.do("GET", "/login", nil)
+	p := b.do("POST", "/login", url.Values{"csrf": {csrfOf(b.t, lp)}, "email": {email}, "password": {password}})
+	if p.status != http.StatusSeeOther {
+		return p, ""
+	}
+	home := b.do("GET", "/", nil)
+	return p, csrfOf(b.t, home)
+}
+
+func TestLoggedOut(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "")
+	for _, p := range []string{"/", "/devices/" + strconv.FormatInt(f.device.ID, 10), "/partials/devices", "/devices/1/checks", "/nope"} {
+		if r := b.do("GET", p, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
+			t.Errorf("GET %s logged out: %d %q", p, r.status, r.header.Get("Location"))
+		}
+	}
+	for _, p := range []string{"/logout", "/lang", "/devices/1/run-checks"} {
+		if r := b.do("POST", p, url.Values{}); r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
+			t.Errorf("POST %s logged out: %d", p, r.status)
+		}
+	}
+	if f.cmd.count() != 0 {
+		t.Error("commander reached while logged out")
+	}
+	b.header.Set("HX-Request", "true")
+	if r := b.do("GET", "/partials/devices", nil); r.status != http.StatusUnauthorized || r.header.Get("HX-Redirect") != "/login" {
+		t.Errorf("htmx logged out: %d %v", r.status, r.header)
+	}
+	b.header.Del("HX-Request")
+
+	r := b.do("GET", "/login", nil)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `name="password"`) {
+		t.Errorf("login page: %d", r.status)
+	}
+	for h, want := range map[string]string{
+		"X-Frame-Options":        "DENY",
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "same-origin",
+	} {
+		if got := r.header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q", csp)
+	}
+	if r := b.do("GET", "/static/app.css", nil); r.status != http.StatusOK || !strings.Contains(r.body, ".st-ok") {
+		t.Errorf("static css: %d", r.status)
+	}
+	if r := b.do("GET", "/static/", nil); r.status != http.StatusNotFound {
+		t.Errorf("static directory listing: %d", r.status)
+	}
+}
+
+func TestLogin(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range [][2]string{{"admin@example.com", "wrong password"}, {"nobody@example.com", testPassword}} {
+		b := f.browser(t, "en")
+		p, _ := b.login(c[0], c[1])
+		if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "Wrong e-mail or password.") {
+			t.Errorf("login %s: %d, want 401 with generic error", c[0], p.status)
+		}
+		if r := b.do("GET", "/", nil); r.status != http.StatusSeeOther {
+			t.Errorf("session after failed login %s", c[0])
+		}
+	}
+
+	// Without the login form's token, even good credentials are refused.
+	b := f.browser(t, "en")
+	p := b.do("POST", "/login", url.Values{"email": {"admin@example.com"}, "password": {testPassword}})
+	if p.status != http.StatusForbidden {
+		t.Errorf("login without CSRF: %d", p.status)
+	}
+
+	p, csrf := b.login("Admin@Example.com", testPassword)
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/" || csrf == "" {
+		t.Fatalf("login: %d %q", p.status, p.header.Get("Location"))
+	}
+	var sc *http.Cookie
+	for _, c := range b.c.Jar.Cookies(mustURL(t, f.srv.URL)) {
+		if c.Name == auth.SessionCookie {
+			sc = c
+		}
+	}
+	if sc == nil {
+		t.Fatal("no session cookie")
+	}
+	home := b.do("GET", "/", nil)
+	if home.status != http.StatusOK {
+		t.Fatalf("overview: %d", home.status)
+	}
+	for _, want := range []string{"Müller GmbH", "Zentrale", "pc-&lt;b&gt;01&lt;/b&gt;", "Debian GNU/Linux 12", "st-failure", "online", "/devices/" + strconv.FormatInt(f.device.ID, 10)} {
+		if !strings.Contains(home.body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	if strings.Contains(home.body, "<b>01</b>") {
+		t.Error("host name not escaped")
+	}
+
+	// Logging out ends the session on the server, not just the cookie.
+	if r := b.do("POST", "/logout", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
+		t.Errorf("logout: %d", r.status)
+	}
+	b2 := f.browser(t, "en")
+	b2.c.Jar.SetCookies(mustURL(t, f.srv.URL), []*http.Cookie{sc})
+	if r := b2.do("GET", "/", nil); r.status != http.StatusSeeOther {
+		t.Errorf("old session cookie still valid after logout: %d", r.status)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestCSRF(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "en")
+	_, csrf := b.login("admin@example.com", testPassword)
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10)
+
+	for _, tok := range []string{"", "forged"} {
+		form := url.Values{"lang": {"de"}, "next": {"/"}}
+		if tok != "" {
+			form.Set("csrf", tok)
+		}
+		if r := b.do("POST", "/lang", form); r.status != http.StatusForbidden {
+			t.Errorf("lang with csrf %q: %d", tok, r.status)
+		}
+		if r := b.do("POST", dev+"/run-checks", form); r.status != http.StatusForbidden {
+			t.Errorf("run-checks with csrf %q: %d", tok, r.status)
+		}
+		if r := b.do("POST", "/logout", form); r.status != http.StatusForbidden {
+			t.Errorf("logout with csrf %q: %d", tok, r.status)
+		}
+	}
+	u, _ := f.st.GetUser(context.Background(), f.users[core.RoleAdmin].ID)
+	if u.Lang != "" || f.cmd.count() != 0 {
+		t.Errorf("forged POSTs took effect: lang %q, commands %d", u.Lang, f.cmd.count())
+	}
+	if r := b.do("GET", "/", nil); r.status != http.StatusOK {
+		t.Errorf("session gone after forged logout: %d", r.status)
+	}
+
+	// htmx sends the token as a header.
+	b.header.Set("HX-Request", "true")
+	b.header.Set(auth.CSRFHeader, csrf)
+	if r := b.do("POST", dev+"/run-checks", url.Values{}); r.status != http.StatusOK || !strings.Contains(r.body, "Checks requested") {
+		t.Errorf("htmx run-checks: %d %s", r.status, r.body)
+	}
+	if f.cmd.count() != 1 {
+		t.Errorf("commands: %d", f.cmd.count())
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	f := newFixture(t)
+	de := f.browser(t, "de-DE,de;q=0.9,en;q=0.8")
+	_, csrf := de.login("admin@example.com", testPassword)
+	home := de.do("GET", "/", nil)
+	if !strings.Contains(home.body, "Geräte") || !strings.Contains(home.body, `lang="de"`) || !strings.Contains(home.body, "Zuletzt gesehen") {
+		t.Errorf("German browser did not get German:\n%s", home.body)
+	}
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10)
+	p := de.do("GET", dev, nil)
+	for _, want := range []string{"Prüfungen jetzt ausführen", "Laufwerk / ist zu 91,5 % belegt", "91,5 %", "Speicherplatz", "Fehler"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("German device page lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}`).MatchString(p.body) {
+		t.Error("no German date on device page")
+	}
+
+	// The switch overrides the browser and is saved for the user.
+	r := de.do("POST", "/lang", url.Values{"csrf": {csrf}, "lang": {"en"}, "next": {dev}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != dev {
+		t.Fatalf("switch: %d %q", r.status, r.header.Get("Location"))
+	}
+	p = de.do("GET", dev, nil)
+	for _, want := range []string{"Run checks now", "volume / is 91.5% full", "91.5%", "Disk space", "Latest result"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("English device page lacks %q", want)
+		}
+	}
+	if u, _ := f.st.GetUser(context.Background(), f.users[core.RoleAdmin].ID); u.Lang != "en" {
+		t.Errorf("user lang = %q", u.Lang)
+	}
+
+	// Redirects stay on this server.
+	r = de.do("POST", "/lang", url.Values{"csrf": {csrf}, "lang": {"de"}, "next": {"//evil.example/"}})
+	if r.header.Get("Location") != "/" {
+		t.Errorf("open redirect: %q", r.header.Get("Location"))
+	}
+	if r := de.do("POST", "/lang", url.Values{"csrf": {csrf}, "lang": {"fr"}}); r.status != http.StatusBadRequest {
+		t.Errorf("unknown language: %d", r.status)
+	}
+
+	en := f.browser(t, "en-US,en;q=0.9")
+	lp := en.do("GET", "/login", nil)
+	if !strings.Contains(lp.body, "Sign in") {
+		t.Error("English login page")
+	}
+	de2 := f.browser(t, "de")
+	if lp := de2.do("GET", "/login", nil); !strings.Contains(lp.body, "Anmelden") {
+		t.Error("German login page")
+	}
+}
+
+func TestDevicePage(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "en")
+	_, csrf := b.login("admin@example.com", testPassword)
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10)
+
+	p := b.do("GET", dev, nil)
+	for _, want := range []string{"pc-&lt;b&gt;01&lt;/b&gt;", "Debian GNU/Linux 12", "CPU load is normal", "63.2%", "<code>/</code>", `id="run-checks"`, "every 5s"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("device page lacks %q", want)
+		}
+	}
+	partial := b.do("GET", dev+"/checks", nil)
+	if partial.status != http.StatusOK || strings.Contains(partial.body, "<html") || !strings.Contains(partial.body, "memory use is normal") {
+		t.Errorf("checks partial: %d %s", partial.status, partial.body)
+	}
+	if r := b.do("GET", "/partials/devices", nil); r.status != http.StatusOK || strings.Contains(r.body, "<html") || !strings.Contains(r.body, "Zentrale") {
+		t.Errorf("devices partial: %d", r.status)
+	}
+	if r := b.do("GET", "/devices/999999", nil); r.status != http.StatusNotFound {
+		t.Errorf("unknown device: %d", r.status)
+	}
+
+	// Without htmx, run-checks redirects back with the outcome.
+	f.cmd.err = core.ErrOffline
+	r := b.do("POST", dev+"/run-checks", url.Values{"csrf": {csrf}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != dev+"?run=offline" {
+		t.Fatalf("plain run-checks: %d %q", r.status, r.header.Get("Location"))
+	}
+	if p := b.do("GET", dev+"?run=offline", nil); !strings.Contains(p.body, "The agent is offline") {
+		t.Error("offline notice missing")
+	}
+	b.header.Set("HX-Request", "true")
+	if r := b.do("POST", dev+"/run-checks", url.Values{"csrf": {csrf}}); !strings.Contains(r.body, "The agent is offline") {
+		t.Errorf("htmx offline notice: %s", r.body)
+	}
+	audit, err := f.st.ListAudit(context.Background(), 10)
+	if err != nil || len(audit) != 2 || audit[0].Actor != "user:admin@example.com" {
+		t.Errorf("audit: %+v %v", audit, err)
+	}
+
+	// Read-only users see no button and cannot run checks.
+	ro := f.browser(t, "en")
+	_, rcsrf := ro.login("readonly@example.com", testPassword)
+	if p := ro.do("GET", dev, nil); strings.Contains(p.body, `id="run-checks"`) {
+		t.Error("read-only user sees the run-checks button")
+	}
+	if r := ro.do("POST", dev+"/run-checks", url.Values{"csrf": {rcsrf}}); r.status != http.StatusForbidden {
+		t.Errorf("read-only run-checks: %d", r.status)
+	}
+	if f.cmd.count() != 2 {
+		t.Errorf("commands: %d", f.cmd.count())
+	}
+}
+
+func TestPickLang(t *testing.T) {
+	for _, c := range []struct{ user, accept, want string }{
+		{"", "", "en"},
+		{"", "de", "de"},
+		{"", "de-AT,en;q=0.5", "de"},
+		{"", "en-GB,de;q=0.9", "en"},
+		{"", "fr-FR,de;q=0.8,en;q=0.5", "de"},
+		{"", "en;q=0.3,de;q=0.7", "de"},
+		{"", "fr", "en"},
+		{"", "de;q=0", "en"},
+		{"en", "de", "en"},
+		{"de", "en", "de"},
+		{"xx", "de", "de"},
+	} {
+		if got := pickLang(c.user, c.accept); string(got) != c.want {
+			t.Errorf("pickLang(%q, %q) = %q, want %q", c.user, c.accept, got, c.want)
+		}
+	}
+}
+
+func TestCatalogComplete(t *testing.T) {
+	for key := range catalog[langEN] {
+		if catalog[langDE][key] == "" {
+			t.Errorf("German lacks %q", key)
+		}
+	}
+	for key := range catalog[langDE] {
+		if catalog[langEN][key] == "" {
+			t.Errorf("English lacks %q", key)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	v := 91.25
+	whole := 7.0
+	for _, c := range []struct {
+		l    Lang
+		v    *float64
+		unit string
+		want string
+	}{
+		{langEN, &v, "%", "91.2%"},
+		{langDE, &v, "%", "91,2 %"},
+		{langEN, &whole, "GB", "7 GB"},
+		{langDE, nil, "%", "–"},
+	} {
+		if got := c.l.Value(c.v, c.unit); got != c.want {
+			t.Errorf("%s.Value(%v, %q) = %q, want %q", c.l, c.v, c.unit, got, c.want)
+		}
+	}
+	ts := time.Date(2026, 3, 4, 17, 5, 6, 0, time.Local)
+	if got := Lang(langDE).Time(ts); got != "04.03.2026, 17:05:06" {
+		t.Errorf("German time %q", got)
+	}
+	if got := Lang(langEN).Time(ts); got != "Mar 4, 2026, 5:05:06 PM" {
+		t.Errorf("English time %q", got)
+	}
+	if got := Lang(langDE).Time(time.Time{}); got != "nie" {
+		t.Errorf("zero time %q", got)
+	}
+}
