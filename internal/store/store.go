@@ -1,0 +1,270 @@
+// Package store is Wacht's one SQL implementation of the core store
+// interfaces, over database/sql, for two engines: SQLite (modernc.org/sqlite,
+// embedded default) and PostgreSQL (pgx). Queries use $N placeholders in both;
+// dialect differences live only in the migrations and in mapping driver
+// errors to core sentinel errors (errors.go). Timestamps are stored as Unix
+// milliseconds and come back as UTC.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	_ "modernc.org/sqlite"             // registers driver "sqlite"
+)
+
+// Dialect names returned by (*DB).Dialect.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrations embed.FS
+
+// migrationLockKey is the PostgreSQL advisory lock that serializes
+// migrations of several processes opening the same database at once.
+const migrationLockKey = 0x77616368_74 // "wacht"
+
+// DB is the SQL store. It implements core.Store and is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	dialect string
+	mapErr  func(error) error // driver error → core sentinel, per dialect
+}
+
+var _ core.Store = (*DB)(nil)
+
+// Open connects to the database and applies pending migrations. dbURL "" uses
+// the SQLite file <dataDir>/wacht.db (created if missing); a postgres:// or
+// postgresql:// URL uses PostgreSQL.
+func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
+	var s *DB
+	switch {
+	case dbURL == "":
+		if dataDir == "" {
+			return nil, errors.New("store: no database URL and no data directory")
+		}
+		db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dataDir, "wacht.db")))
+		if err != nil {
+			return nil, fmt.Errorf("store: opening sqlite: %w", err)
+		}
+		s = &DB{db: db, dialect: SQLite, mapErr: mapSQLiteErr}
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		db, err := sql.Open("pgx", dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: opening postgres: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+		s = &DB{db: db, dialect: Postgres, mapErr: mapPostgresErr}
+	default:
+		scheme, _, _ := strings.Cut(dbURL, ":")
+		return nil, fmt.Errorf("store: unsupported database URL scheme %q (want postgres:// or postgresql://, or no URL for SQLite)", scheme)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: connecting to %s: %w", s.dialect, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqliteDSN configures every connection: WAL so readers never block the
+// writer, a busy timeout so admin CLI processes can write while the server
+// runs, and immediate write transactions so a transaction never fails
+// upgrading a read lock to a write lock (that error skips the busy handler).
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+}
+
+// Dialect returns SQLite or Postgres.
+func (s *DB) Dialect() string { return s.dialect }
+
+// SQL returns the underlying pool, for other packages' tests.
+func (s *DB) SQL() *sql.DB { return s.db }
+
+// Close closes the pool.
+func (s *DB) Close() error { return s.db.Close() }
+
+// migrate applies the embedded migrations of the dialect that are not yet
+// recorded in schema_migrations, all in one transaction. SQLite's immediate
+// transaction and PostgreSQL's transaction-scoped advisory lock make two
+// processes opening at once apply each migration exactly once.
+func (s *DB) migrate(ctx context.Context) error {
+	dir := "migrations/" + s.dialect
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("store: reading migrations: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
+			return fmt.Errorf("store: migrate: taking lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT PRIMARY KEY,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: creating schema_migrations: %w", err)
+	}
+	applied := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, name := range names {
+		version := strings.TrimSuffix(name, ".sql")
+		if applied[version] {
+			continue
+		}
+		body, err := migrations.ReadFile(dir + "/" + name)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("store: applying migration %s/%s: %w", s.dialect, name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+			version, time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("store: recording migration %s: %w", name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// wrap maps a driver error to a core sentinel (keeping the driver's text)
+// and adds the operation as context. It returns nil for nil.
+func (s *DB) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", op, core.ErrNotFound)
+	}
+	if sentinel := s.mapErr(err); sentinel != nil {
+		return fmt.Errorf("store: %s: %w: %v", op, sentinel, err)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// inTx runs fn in a transaction and commits it if fn returns nil. Errors
+// from fn are returned as they are (fn wraps them).
+func (s *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(op+": begin", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(op+": commit", err)
+	}
+	return nil
+}
+
+// Time conversion: Unix milliseconds in the database, UTC time.Time in Go.
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// msNull stores a zero time or nil pointer as NULL.
+func msNull(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func msZeroNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func timeOrZero(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+// now is the current time at the precision the database keeps.
+func now() time.Time { return fromMS(time.Now().UnixMilli()) }
+
+// orNow returns t at millisecond precision, or now if t is zero.
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return now()
+	}
+	return fromMS(ms(t))
+}
+
+// limitOrAll turns "no limit" (≤ 0) into a bound both engines accept.
+func limitOrAll(limit int) int64 {
+	if limit <= 0 {
+		return math.MaxInt64
+	}
+	return int64(limit)
+}

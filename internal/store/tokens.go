@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// CreateEnrollmentToken stores t (its SecretHash, SiteID, ExpiresAt,
+// MaxUses) and sets ID, CreatedAt (now unless set), ClientID, ClientName and
+// SiteName from the site. A ClientID that does not own the site is
+// ErrInvalid; an unknown site ErrNotFound.
+func (s *DB) CreateEnrollmentToken(ctx context.Context, t *core.EnrollmentToken) error {
+	if len(t.SecretHash) == 0 || t.MaxUses < 0 {
+		return fmt.Errorf("store: create enrollment token: %w", core.ErrInvalid)
+	}
+	var clientID int64
+	var clientName, siteName string
+	err := s.db.QueryRowContext(ctx, `
+		SELECT s.client_id, c.name, s.name FROM sites s JOIN clients c ON c.id = s.client_id
+		WHERE s.id = $1`, t.SiteID).Scan(&clientID, &clientName, &siteName)
+	if err != nil {
+		return s.wrap("create enrollment token: reading site", err)
+	}
+	if t.ClientID != 0 && t.ClientID != clientID {
+		return fmt.Errorf("store: create enrollment token: site %d does not belong to client %d: %w", t.SiteID, t.ClientID, core.ErrInvalid)
+	}
+	created := orNow(t.CreatedAt)
+	var id int64
+	err = s.db.QueryRowContext(ctx, `
+		INSERT INTO enrollment_tokens (secret_hash, client_id, site_id, created_at, expires_at, max_uses, uses, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		t.SecretHash, clientID, t.SiteID, ms(created), msNull(t.ExpiresAt), t.MaxUses, t.Uses, msNull(t.RevokedAt)).Scan(&id)
+	if err != nil {
+		return s.wrap("create enrollment token", err)
+	}
+	t.ID, t.CreatedAt = id, created
+	t.ClientID, t.ClientName, t.SiteName = clientID, clientName, siteName
+	return nil
+}
+
+// ListEnrollmentTokens returns all tokens with client and site names, newest first.
+func (s *DB) ListEnrollmentTokens(ctx context.Context) ([]core.EnrollmentToken, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT t.id, t.secret_hash, t.client_id, c.name, t.site_id, s.name,
+		       t.created_at, t.expires_at, t.max_uses, t.uses, t.revoked_at
+		FROM enrollment_tokens t
+		JOIN sites s ON s.id = t.site_id
+		JOIN clients c ON c.id = t.client_id
+		ORDER BY t.created_at DESC, t.id DESC`)
+	if err != nil {
+		return nil, s.wrap("listing enrollment tokens", err)
+	}
+	defer rows.Close()
+	var out []core.EnrollmentToken
+	for rows.Next() {
+		var t core.EnrollmentToken
+		var created int64
+		var expires, revoked sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.SecretHash, &t.ClientID, &t.ClientName, &t.SiteID, &t.SiteName,
+			&created, &expires, &t.MaxUses, &t.Uses, &revoked); err != nil {
+			return nil, s.wrap("listing enrollment tokens", err)
+		}
+		t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), timePtr(expires), timePtr(revoked)
+		out = append(out, t)
+	}
+	return out, s.wrap("listing enrollment tokens", rows.Err())
+}
+
+// RevokeEnrollmentToken marks the token revoked at at. Revoking a revoked
+// token keeps the first time. Unknown IDs are ErrNotFound.
+func (s *DB) RevokeEnrollmentToken(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE enrollment_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, ms(at))
+	return s.affectedOne("revoke enrollment token", res, err)
+}
+
+// Enroll implements core.TokenStore. The use is consumed by a conditional
+// UPDATE, so concurrent enrollments never exceed MaxUses. A re-keyed device
+// keeps its ID and EnrolledAt.
+func (s *DB) Enroll(ctx context.Context, secretHash []byte, d *core.Device, forceNew bool, now time.Time) error {
+	const op = "enroll"
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var tokenID, clientID, siteID int64
+		var maxUses, uses int
+		var expires, revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `
+			SELECT id, client_id, site_id, expires_at, max_uses, uses, revoked_at
+			FROM enrollment_tokens WHERE secret_hash = $1`, secretHash).
+			Scan(&tokenID, &clientID, &siteID, &expires, &maxUses, &uses, &revoked)
+		if err != nil {
+			return s.wrap(op+": reading token", err)
+		}
+		switch {
+		case revoked.Valid:
+			return fmt.Errorf("store: %s: %w", op, core.ErrTokenRevoked)
+		case expires.Valid && expires.Int64 <= ms(now):
+			return fmt.Errorf("store: %s: %w", op, core.ErrTokenExpired)
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE enrollment_tokens SET uses = uses + 1
+			WHERE id = $1 AND revoked_at IS NULL AND (max_uses = 0 OR uses < max_uses)`, tokenID)
+		if err != nil {
+			return s.wrap(op+": consuming token", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return s.wrap(op+": consuming token", err)
+		} else if n == 0 {
+			return fmt.Errorf("store: %s: %w", op, core.ErrTokenUsedUp)
+		}
+
+		at := fromMS(ms(now))
+		var existing int64
+		var enrolledAt int64
+		if !forceNew && d.MachineID != "" {
+			err := tx.QueryRowContext(ctx, `
+				SELECT id, enrolled_at FROM devices
+				WHERE site_id = $1 AND machine_id = $2 AND state = $3
+				ORDER BY id DESC LIMIT 1`, siteID, d.MachineID, core.DeviceActive).Scan(&existing, &enrolledAt)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return s.wrap(op+": finding device", err)
+			}
+		}
+		if existing != 0 {
+			_, err := tx.ExecContext(ctx, `
+				UPDATE devices SET public_key = $2, hostname = $3, os = $4, platform = $5, arch = $6, agent_version = $7
+				WHERE id = $1`, existing, nonNil(d.PublicKey), d.Hostname, d.OS, d.Platform, d.Arch, d.AgentVersion)
+			if err != nil {
+				return s.wrap(op+": re-keying device", err)
+			}
+			d.ID, d.EnrolledAt = existing, fromMS(enrolledAt)
+			if err := tx.QueryRowContext(ctx, `SELECT role FROM devices WHERE id = $1`, existing).Scan(&d.Role); err != nil {
+				return s.wrap(op+": reading device", err)
+			}
+		} else {
+			if d.Role == "" {
+				d.Role = "workstation"
+			}
+			err := tx.QueryRowContext(ctx, `
+				INSERT INTO devices (site_id, hostname, os, platform, arch, machine_id, public_key, role, state, agent_version, enrolled_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+				siteID, d.Hostname, d.OS, d.Platform, d.Arch, d.MachineID, nonNil(d.PublicKey), d.Role,
+				core.DeviceActive, d.AgentVersion, ms(at)).Scan(&d.ID)
+			if err != nil {
+				return s.wrap(op+": inserting device", err)
+			}
+			d.EnrolledAt = at
+		}
+		d.State, d.SiteID, d.ClientID = core.DeviceActive, siteID, clientID
+		err = tx.QueryRowContext(ctx, `
+			SELECT s.name, c.name FROM sites s JOIN clients c ON c.id = s.client_id WHERE s.id = $1`, siteID).
+			Scan(&d.SiteName, &d.ClientName)
+		return s.wrap(op+": reading site", err)
+	})
+}
+
+// affectedOne turns an UPDATE/DELETE result that touched no row into ErrNotFound.
+func (s *DB) affectedOne(op string, res sql.Result, err error) error {
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", op, core.ErrNotFound)
+	}
+	return nil
+}
+
+// nonNil keeps NOT NULL blob columns from receiving NULL for a nil slice.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

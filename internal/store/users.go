@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// normEmail is how emails are stored and looked up: case-insensitively.
+func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// CreateUser stores u with its email lower-cased and sets ID, Email and
+// CreatedAt (now unless set). A taken email is ErrConflict.
+func (s *DB) CreateUser(ctx context.Context, u *core.User) error {
+	email := normEmail(u.Email)
+	if email == "" {
+		return fmt.Errorf("store: create user: empty email: %w", core.ErrInvalid)
+	}
+	created := orNow(u.CreatedAt)
+	var id int64
+	err := s.db.QueryRowContext(ctx, `
+		INSERT INTO users (email, password_hash, role, lang, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		email, u.PasswordHash, u.Role, u.Lang, ms(created)).Scan(&id)
+	if err != nil {
+		return s.wrap("create user", err)
+	}
+	u.ID, u.Email, u.CreatedAt = id, email, created
+	return nil
+}
+
+const userColumns = `id, email, password_hash, role, lang, created_at FROM users`
+
+func (s *DB) scanUser(op string, row *sql.Row) (core.User, error) {
+	var u core.User
+	var created int64
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created); err != nil {
+		return core.User{}, s.wrap(op, err)
+	}
+	u.CreatedAt = fromMS(created)
+	return u, nil
+}
+
+// GetUserByEmail finds a user case-insensitively; ErrNotFound if absent.
+func (s *DB) GetUserByEmail(ctx context.Context, email string) (core.User, error) {
+	return s.scanUser("get user by email", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE email = $1`, normEmail(email)))
+}
+
+// GetUser finds a user by ID; ErrNotFound if absent.
+func (s *DB) GetUser(ctx context.Context, id int64) (core.User, error) {
+	return s.scanUser("get user", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE id = $1`, id))
+}
+
+// CountUsers returns the number of users.
+func (s *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, s.wrap("counting users", err)
+}
+
+// SetUserLang sets the user's language; ErrNotFound if absent.
+func (s *DB) SetUserLang(ctx context.Context, id int64, lang string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET lang = $2 WHERE id = $1`, id, lang)
+	return s.affectedOne("set user language", res, err)
+}
+
+// CreateAPIToken stores t and sets ID and CreatedAt (now unless set). A
+// duplicate hash is ErrConflict, an unknown user ErrNotFound.
+func (s *DB) CreateAPIToken(ctx context.Context, t *core.APIToken) error {
+	if len(t.Hash) == 0 {
+		return fmt.Errorf("store: create API token: empty hash: %w", core.ErrInvalid)
+	}
+	created := orNow(t.CreatedAt)
+	var id int64
+	err := s.db.QueryRowContext(ctx, `
+		INSERT INTO api_tokens (user_id, name, hash, created_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		t.UserID, t.Name, t.Hash, ms(created), msNull(t.ExpiresAt), msNull(t.RevokedAt)).Scan(&id)
+	if err != nil {
+		return s.wrap("create API token", err)
+	}
+	t.ID, t.CreatedAt = id, created
+	return nil
+}
+
+// GetAPIToken finds a token by hash, revoked or expired ones included;
+// ErrNotFound if absent.
+func (s *DB) GetAPIToken(ctx context.Context, hash []byte) (core.APIToken, error) {
+	var t core.APIToken
+	var created int64
+	var expires, revoked sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `
+		SELECT id, user_id, name, hash, created_at, expires_at, revoked_at FROM api_tokens WHERE hash = $1`, hash).
+		Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &created, &expires, &revoked)
+	if err != nil {
+		return core.APIToken{}, s.wrap("get API token", err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), timePtr(expires), timePtr(revoked)
+	return t, nil
+}
+
+// RevokeAPIToken marks the token revoked (keeping an earlier revocation
+// time); ErrNotFound if absent.
+func (s *DB) RevokeAPIToken(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, ms(at))
+	return s.affectedOne("revoke API token", res, err)
+}
+
+// CreateSession stores a session (CreatedAt now unless set). A duplicate
+// hash is ErrConflict, an unknown user ErrNotFound.
+func (s *DB) CreateSession(ctx context.Context, se core.Session) error {
+	if len(se.Hash) == 0 {
+		return fmt.Errorf("store: create session: empty hash: %w", core.ErrInvalid)
+	}
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		se.Hash, se.UserID, se.CSRF, ms(orNow(se.CreatedAt)), ms(se.ExpiresAt))
+	return s.wrap("create session", err)
+}
+
+// GetSession finds a session by hash, expired ones included (the caller
+// decides); ErrNotFound if absent.
+func (s *DB) GetSession(ctx context.Context, hash []byte) (core.Session, error) {
+	var se core.Session
+	var created, expires int64
+	err := s.db.QueryRowContext(ctx, `
+		SELECT hash, user_id, csrf, created_at, expires_at FROM sessions WHERE hash = $1`, hash).
+		Scan(&se.Hash, &se.UserID, &se.CSRF, &created, &expires)
+	if err != nil {
+		return core.Session{}, s.wrap("get session", err)
+	}
+	se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+	return se, nil
+}
+
+// DeleteSession removes a session; deleting an absent one is not an error
+// (logging out twice is fine).
+func (s *DB) DeleteSession(ctx context.Context, hash []byte) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
+	return s.wrap("delete session", err)
+}
