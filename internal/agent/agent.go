@@ -1,0 +1,268 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Options configure an Agent. Zero values take the defaults.
+type Options struct {
+	DataDir      string
+	Interval     time.Duration // between check runs; default 60 s
+	CheckTimeout time.Duration // per check run; default check.Timeout
+	Checks       []NamedCheck  // nil: every registered check with defaults
+	SpoolLimits  SpoolLimits
+	Log          *slog.Logger
+	// Trace, if set, receives the ID of every result spooled, one per
+	// line (end-to-end tests prove with it that no result is lost).
+	Trace io.Writer
+
+	// Timing of the session, shortened by tests.
+	BackoffMin   time.Duration // first reconnect delay; default 1 s
+	BackoffMax   time.Duration // reconnect delay cap; default 60 s
+	Heartbeat    time.Duration // overrides the server's welcome if set
+	AckTimeout   time.Duration // wait for a batch's ack; default 60 s
+	HealthyAfter time.Duration // session length that resets backoff; default 30 s
+}
+
+// Agent runs checks on a schedule, spools their results and delivers them
+// over its session with the server.
+type Agent struct {
+	opts   Options
+	cfg    Config
+	key    ed25519.PrivateKey
+	log    *slog.Logger
+	spool  *Spool
+	client *http.Client
+	runner *Runner
+	state  *stateFile
+	out    *outbox
+
+	kick    chan struct{} // results are waiting to be sent
+	root    context.Context
+	cmds    sync.WaitGroup // running command handlers
+	runMu   sync.Mutex    // one check run at a time
+	traceMu sync.Mutex
+}
+
+// New loads the configuration and key from opts.DataDir and opens the
+// spool. The spool is closed when Run returns.
+func New(opts Options) (*Agent, error) {
+	if opts.DataDir == "" {
+		opts.DataDir = DefaultDataDir()
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 60 * time.Second
+	}
+	if opts.BackoffMin <= 0 {
+		opts.BackoffMin = time.Second
+	}
+	if opts.BackoffMax <= 0 {
+		opts.BackoffMax = 60 * time.Second
+	}
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = 60 * time.Second
+	}
+	if opts.HealthyAfter <= 0 {
+		opts.HealthyAfter = 30 * time.Second
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := LoadConfig(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	key, err := LoadKey(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	checks := opts.Checks
+	if checks == nil {
+		var err error
+		checks, err = DefaultChecks()
+		if err != nil {
+			log.Warn("some checks are not available", "err", err)
+		}
+	}
+	sp, err := OpenSpool(filepath.Join(opts.DataDir, SpoolFile), opts.SpoolLimits)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		opts: opts, cfg: cfg, key: key, log: log, spool: sp,
+		client: NewHTTPClient(cfg.Fingerprint),
+		runner: &Runner{Checks: checks, Timeout: opts.CheckTimeout, Log: log},
+		state:  &stateFile{dir: opts.DataDir, log: log},
+		kick:   make(chan struct{}, 1),
+	}
+	a.out = &outbox{spool: sp}
+	return a, nil
+}
+
+// Spool gives tests and status code access to the spool while Run runs.
+func (a *Agent) Spool() *Spool { return a.spool }
+
+// Run runs the scheduler and the session until ctx ends, then finishes
+// writing the spool, closes the session normally and closes the spool.
+func (a *Agent) Run(ctx context.Context) error {
+	a.state.update(func(s *State) {
+		*s = State{Running: true, PID: os.Getpid(), Server: a.cfg.ServerURL, DeviceID: a.cfg.DeviceID, Since: time.Now().UTC(), SpoolLen: a.spool.Len()}
+	})
+	if err := a.spool.Prune(); err != nil {
+		a.log.Warn("pruning spool", "err", err)
+	}
+	a.root = ctx
+	var wg sync.WaitGroup
+	wg.Go(func() { a.schedule(ctx) })
+	a.connectLoop(ctx)
+	wg.Wait()
+	a.cmds.Wait()
+	a.state.update(func(s *State) {
+		s.Running, s.Connected, s.Since, s.SpoolLen = false, false, time.Now().UTC(), a.spool.Len()
+	})
+	a.client.CloseIdleConnections()
+	if err := a.spool.Close(); err != nil {
+		return fmt.Errorf("closing spool: %w", err)
+	}
+	return nil
+}
+
+// schedule runs the checks at start and then every interval.
+func (a *Agent) schedule(ctx context.Context) {
+	t := time.NewTicker(a.opts.Interval)
+	defer t.Stop()
+	for {
+		a.runChecks(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runChecks runs every check once, spools the results and wakes the
+// sender. It returns the number of results.
+func (a *Agent) runChecks(ctx context.Context) int {
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	rs := a.runner.RunAll(ctx)
+	if ctx.Err() != nil {
+		// Stopping: the run was cut short and its results are artefacts.
+		return 0
+	}
+	a.store(rs)
+	return len(rs)
+}
+
+// store spools results; a spool that cannot be written (disk full) is
+// reported, never fatal.
+func (a *Agent) store(rs []core.Result) {
+	if len(rs) == 0 {
+		return
+	}
+	if err := a.spool.Put(rs...); err != nil {
+		a.log.Error("cannot spool results", "results", len(rs), "err", err)
+		a.out.addError(spoolErrorResult(len(rs), err))
+		a.state.update(func(s *State) { s.LastError = err.Error() })
+	} else {
+		a.trace(rs)
+	}
+	a.state.update(func(s *State) { s.SpoolLen = a.spool.Len() })
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) trace(rs []core.Result) {
+	if a.opts.Trace == nil {
+		return
+	}
+	a.traceMu.Lock()
+	defer a.traceMu.Unlock()
+	var b []byte
+	for _, r := range rs {
+		b = append(append(b, r.ID...), '\n')
+	}
+	if _, err := a.opts.Trace.Write(b); err != nil {
+		a.log.Warn("writing result trace", "err", err)
+	}
+}
+
+func spoolErrorResult(lost int, err error) core.Result {
+	msg := truncate(err.Error(), 1000)
+	return core.Result{
+		ID: uuid.NewString(), Check: "agent", Key: "spool", Status: core.StatusError,
+		Value: nil, At: time.Now().UTC().Truncate(time.Millisecond),
+		Message: core.Text{
+			EN: fmt.Sprintf("The agent could not save %d results to its spool: %s", lost, msg),
+			DE: fmt.Sprintf("Der Agent konnte %d Ergebnisse nicht im Zwischenspeicher sichern: %s", lost, msg),
+		},
+	}
+}
+
+// maxErrorQueue bounds the in-memory reports of spool write errors.
+const maxErrorQueue = 16
+
+// outbox is what the sender sends: spool write errors kept in memory
+// (the spool itself may be unwritable) and the spool.
+type outbox struct {
+	spool *Spool
+	mu    sync.Mutex
+	errs  []core.Result
+}
+
+func (o *outbox) addError(r core.Result) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.errs) >= maxErrorQueue {
+		o.errs = o.errs[1:]
+	}
+	o.errs = append(o.errs, r)
+}
+
+func (o *outbox) batch(max int) ([]core.Result, error) {
+	o.mu.Lock()
+	out := append([]core.Result(nil), o.errs...)
+	o.mu.Unlock()
+	if len(out) >= max {
+		return out[:max], nil
+	}
+	rs, err := o.spool.Batch(max - len(out))
+	if err != nil && len(out) == 0 {
+		return nil, err
+	}
+	return append(out, rs...), nil
+}
+
+func (o *outbox) ack(ids []string) error {
+	o.mu.Lock()
+	acked := map[string]bool{}
+	for _, id := range ids {
+		acked[id] = true
+	}
+	kept := o.errs[:0]
+	for _, r := range o.errs {
+		if !acked[r.ID] {
+			kept = append(kept, r)
+		}
+	}
+	o.errs = kept
+	o.mu.Unlock()
+	return o.spool.Delete(ids...)
+}

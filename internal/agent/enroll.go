@@ -1,0 +1,170 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/host"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// EnrollError is the server's refusal of an enrollment, with its code
+// (protocol.EnrollToken*).
+type EnrollError struct {
+	Code    string
+	Message string // the server's own wording, if any
+	Status  int    // HTTP status
+}
+
+func (e *EnrollError) Error() string {
+	switch e.Code {
+	case protocol.EnrollTokenExpired:
+		return "enrollment refused: the token has expired"
+	case protocol.EnrollTokenRevoked:
+		return "enrollment refused: the token has been revoked"
+	case protocol.EnrollTokenUsedUp:
+		return "enrollment refused: the token has no uses left"
+	case protocol.EnrollTokenUnknown:
+		return "enrollment refused: the server does not know this token"
+	}
+	if e.Message != "" {
+		return "enrollment refused: " + e.Message
+	}
+	return fmt.Sprintf("enrollment refused: server answered HTTP %d", e.Status)
+}
+
+// Enroll registers this machine with the server named in token (or
+// serverOverride) and saves agent.json and agent.key in dataDir. forceNew
+// asks for a new device even if this machine was enrolled before.
+func Enroll(ctx context.Context, token string, serverOverride string, dataDir string, forceNew bool) (protocol.EnrollResponse, error) {
+	var out protocol.EnrollResponse
+	tok, err := protocol.ParseToken(token)
+	if err != nil {
+		return out, err
+	}
+	server := tok.URL
+	if serverOverride != "" {
+		server = serverOverride
+	}
+	server, err = normalizeServerURL(server)
+	if err != nil {
+		return out, err
+	}
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return out, fmt.Errorf("generating device key: %w", err)
+	}
+	f := probeHost(ctx)
+	req := protocol.EnrollRequest{
+		Token: tok.Secret, PublicKey: pub, Hostname: f.Hostname, OS: runtime.GOOS, Platform: f.Platform,
+		Arch: runtime.GOARCH, MachineID: f.MachineID, Role: f.Role, AgentVersion: Version, ForceNew: forceNew,
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return out, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, server+protocol.PathEnroll, bytes.NewReader(body))
+	if err != nil {
+		return out, fmt.Errorf("enrolling with %s: %w", server, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	client := NewHTTPClient(tok.Fingerprint)
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(hreq)
+	if err != nil {
+		return out, fmt.Errorf("enrolling with %s: %w", server, err)
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return out, fmt.Errorf("enrolling with %s: reading answer: %w", server, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var er protocol.ErrorResponse
+		_ = json.Unmarshal(rb, &er) // a non-JSON body still yields an EnrollError
+		return out, &EnrollError{Code: er.Code, Message: er.Error, Status: resp.StatusCode}
+	}
+	if err := json.Unmarshal(rb, &out); err != nil || out.DeviceID == 0 {
+		return out, fmt.Errorf("enrolling with %s: unexpected answer %q", server, truncate(string(rb), 200))
+	}
+	if err := SaveKey(dataDir, key); err != nil {
+		return out, err
+	}
+	if err := SaveConfig(dataDir, Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID}); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func normalizeServerURL(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("server URL %q is not a URL like https://host:port", s)
+	}
+	if u.Scheme != "https" {
+		return "", fmt.Errorf("server URL %q must use https", s)
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// hostFacts describe this machine at enrollment.
+type hostFacts struct {
+	Hostname, Platform, MachineID, Role string
+}
+
+func probeHost(ctx context.Context) hostFacts {
+	var f hostFacts
+	f.Hostname, _ = os.Hostname()
+	platform := ""
+	if info, err := host.InfoWithContext(ctx); err == nil {
+		platform = strings.TrimSpace(info.Platform + " " + info.PlatformVersion)
+		f.MachineID = info.HostID
+		if f.Hostname == "" {
+			f.Hostname = info.Hostname
+		}
+	}
+	f.Platform = platform
+	if f.MachineID == "" {
+		// No OS machine ID: the host name is the best stable stand-in.
+		f.MachineID = "hostname:" + f.Hostname
+	}
+	f.Role = guessRole(runtime.GOOS, platform, hasDesktop(), hasBattery())
+	return f
+}
+
+// guessRole sorts the machine into server, notebook or workstation; the
+// technician can correct it on the server.
+func guessRole(goos, platform string, desktop, battery bool) string {
+	switch {
+	case goos == "windows" && strings.Contains(strings.ToLower(platform), "server"):
+		return "server"
+	case goos != "windows" && goos != "darwin" && !desktop:
+		return "server"
+	case battery:
+		return "notebook"
+	default:
+		return "workstation"
+	}
+}
+

@@ -1,0 +1,370 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// RefusedError is the server's refusal of a session (protocol.Refused).
+type RefusedError struct {
+	Code, Reason string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Reason == "" {
+		return "server refused the session: " + e.Code
+	}
+	return fmt.Sprintf("server refused the session (%s): %s", e.Code, e.Reason)
+}
+
+var (
+	errAckTimeout = errors.New("no ack for a results batch in time; reconnecting")
+	errDead       = errors.New("no message from the server in time; reconnecting")
+)
+
+// Timeouts of single steps, independent of the caller's context so that
+// stopping the agent closes the websocket normally instead of tearing it.
+const (
+	dialTimeout      = 30 * time.Second
+	handshakeTimeout = 30 * time.Second
+	writeTimeout     = 15 * time.Second
+)
+
+// connectLoop keeps a session up until ctx ends, reconnecting with jittered
+// exponential backoff. A refused device retries at the maximum delay only.
+func (a *Agent) connectLoop(ctx context.Context) {
+	backoff := a.opts.BackoffMin
+	for ctx.Err() == nil {
+		start := time.Now()
+		welcomed, err := a.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		var refused *RefusedError
+		var wait time.Duration
+		switch {
+		case errors.As(err, &refused):
+			wait = a.opts.BackoffMax
+			a.log.Error("server refused this agent", "code", refused.Code, "reason", refused.Reason, "retry_in", wait)
+		default:
+			if welcomed && time.Since(start) >= a.opts.HealthyAfter {
+				backoff = a.opts.BackoffMin
+			}
+			wait = backoff
+			backoff = min(backoff*2, a.opts.BackoffMax)
+			a.log.Warn("session ended", "err", err, "retry_in", wait)
+		}
+		wait = jitter(wait)
+		a.state.update(func(s *State) {
+			if s.Connected {
+				s.Since = time.Now().UTC()
+			}
+			s.Connected = false
+			s.Revoked = refused != nil && refused.Code == protocol.RefusedRevoked
+			msg := fmt.Sprint(err)
+			if refused != nil {
+				msg += fmt.Sprintf(" (retrying every %v)", a.opts.BackoffMax)
+			}
+			s.LastError = msg
+		})
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// jitter spreads reconnects of many agents over [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// wsURL turns the server URL into the websocket URL.
+func wsURL(server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return "", fmt.Errorf("server URL: %w", err)
+	}
+	switch u.Scheme {
+	case "https":
+		u.Scheme = "wss"
+	case "http":
+		u.Scheme = "ws"
+	}
+	u.Path = protocol.PathWS
+	return u.String(), nil
+}
+
+// conn wraps the websocket with the agent's own per-operation timeouts.
+type conn struct {
+	ws *websocket.Conn
+}
+
+func (c conn) send(typ, id string, data any) error {
+	b, err := protocol.Encode(typ, id, data)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("sending %s: %w", typ, err)
+	}
+	return nil
+}
+
+// read returns the next envelope, failing after timeout. Malformed frames
+// are errors; the caller decides what types it expects.
+func (c conn) read(timeout time.Duration) (protocol.Envelope, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, b, err := c.ws.Read(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return protocol.Envelope{}, errDead
+		}
+		return protocol.Envelope{}, err
+	}
+	return protocol.Decode(b)
+}
+
+// session runs one connection: handshake, then heartbeats, result batches
+// and commands until it fails or ctx ends. welcomed reports whether the
+// server accepted the session.
+func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
+	u, err := wsURL(a.cfg.ServerURL)
+	if err != nil {
+		return false, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	ws, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: a.client})
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("connecting to %s: %w", u, err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(protocol.MaxMessageBytes)
+	c := conn{ws: ws}
+
+	welcome, err := a.handshake(c)
+	if err != nil {
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			ws.Close(websocket.StatusNormalClosure, "refused")
+		}
+		return false, err
+	}
+	hb := time.Duration(welcome.HeartbeatSeconds) * time.Second
+	if a.opts.Heartbeat > 0 {
+		hb = a.opts.Heartbeat
+	}
+	if hb <= 0 {
+		hb = 30 * time.Second
+	}
+	a.log.Info("connected", "server", a.cfg.ServerURL, "device", a.cfg.DeviceID, "heartbeat", hb)
+	a.state.update(func(s *State) {
+		s.Connected, s.Since, s.LastError, s.Revoked = true, time.Now().UTC(), "", false
+	})
+
+	sctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	acks := make(chan string, 16)
+	var wg sync.WaitGroup
+	wg.Go(func() { stop(a.readLoop(sctx, c, hb, acks)) })
+	wg.Go(func() { stop(a.heartbeatLoop(sctx, c, hb)) })
+	wg.Go(func() { stop(a.sendLoop(sctx, c, acks)) })
+	<-sctx.Done()
+	if ctx.Err() != nil {
+		// Stopping: say goodbye properly; this also ends the reader.
+		ws.Close(websocket.StatusNormalClosure, "agent stopping")
+	} else {
+		ws.CloseNow()
+	}
+	wg.Wait()
+	return true, context.Cause(sctx)
+}
+
+// handshake answers the challenge and waits for welcome or refused.
+func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
+	var w protocol.Welcome
+	env, err := c.read(handshakeTimeout)
+	if err != nil {
+		return w, fmt.Errorf("waiting for challenge: %w", err)
+	}
+	if env.Type != protocol.TypeChallenge {
+		return w, fmt.Errorf("expected challenge, got %q", env.Type)
+	}
+	var ch protocol.Challenge
+	if err := protocol.DecodeData(env, &ch); err != nil {
+		return w, err
+	}
+	if len(ch.Nonce) < 16 {
+		return w, fmt.Errorf("challenge nonce too short (%d bytes)", len(ch.Nonce))
+	}
+	host, _ := os.Hostname()
+	auth := protocol.Auth{
+		DeviceID: a.cfg.DeviceID, Signature: protocol.SignAuth(a.key, ch.Nonce, a.cfg.DeviceID),
+		AgentVersion: Version, Hostname: host,
+	}
+	if err := c.send(protocol.TypeAuth, "", auth); err != nil {
+		return w, err
+	}
+	env, err = c.read(handshakeTimeout)
+	if err != nil {
+		return w, fmt.Errorf("waiting for welcome: %w", err)
+	}
+	switch env.Type {
+	case protocol.TypeWelcome:
+		if err := protocol.DecodeData(env, &w); err != nil {
+			return w, err
+		}
+		return w, nil
+	case protocol.TypeRefused:
+		var r protocol.Refused
+		if err := protocol.DecodeData(env, &r); err != nil {
+			return w, err
+		}
+		return w, &RefusedError{Code: r.Code, Reason: r.Reason}
+	default:
+		return w, fmt.Errorf("expected welcome, got %q", env.Type)
+	}
+}
+
+// readLoop dispatches server messages. Silence longer than 2.5 heartbeats
+// means the connection is dead (the server answers every heartbeat).
+func (a *Agent) readLoop(ctx context.Context, c conn, hb time.Duration, acks chan<- string) error {
+	dead := hb * 5 / 2
+	for {
+		env, err := c.read(dead)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch env.Type {
+		case protocol.TypeAck:
+			select {
+			case acks <- env.ID:
+			default: // nobody waits for it: a late ack of an abandoned batch
+			}
+		case protocol.TypeCommand:
+			a.cmds.Add(1)
+			go func() {
+				defer a.cmds.Done()
+				a.handleCommand(c, env)
+			}()
+		case protocol.TypeHeartbeatAck:
+		default:
+			a.log.Debug("ignoring unknown message type", "type", env.Type)
+		}
+	}
+}
+
+func (a *Agent) heartbeatLoop(ctx context.Context, c conn, hb time.Duration) error {
+	t := time.NewTicker(hb)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := c.send(protocol.TypeHeartbeat, "", struct{}{}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sendLoop sends one batch at a time and deletes it from the spool on its
+// ack. Without an ack in time the session is dropped; the batch stays
+// spooled and is sent again on the next connection.
+func (a *Agent) sendLoop(ctx context.Context, c conn, acks <-chan string) error {
+	poll := time.NewTicker(30 * time.Second) // also retries after read errors
+	defer poll.Stop()
+	for {
+		batch, err := a.out.batch(protocol.MaxBatch)
+		if err != nil {
+			a.log.Error("reading spool", "err", err)
+		}
+		if len(batch) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-a.kick:
+			case <-poll.C:
+			}
+			continue
+		}
+		id := uuid.NewString()
+		if err := c.send(protocol.TypeResults, id, protocol.Results{Results: batch}); err != nil {
+			return err
+		}
+		timeout := time.NewTimer(a.opts.AckTimeout)
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				timeout.Stop()
+				return nil
+			case <-timeout.C:
+				return errAckTimeout
+			case got := <-acks:
+				if got == id {
+					timeout.Stop()
+					break wait
+				}
+			}
+		}
+		ids := make([]string, len(batch))
+		for i, r := range batch {
+			ids[i] = r.ID
+		}
+		if err := a.out.ack(ids); err != nil {
+			a.log.Error("deleting acked results", "err", err)
+		}
+		a.state.update(func(s *State) { s.SpoolLen = a.spool.Len() })
+	}
+}
+
+// handleCommand runs a server command and answers with its ID. Commands
+// are a fixed set; anything else is refused.
+func (a *Agent) handleCommand(c conn, env protocol.Envelope) {
+	var cmd protocol.Command
+	res := protocol.CommandResult{}
+	if err := protocol.DecodeData(env, &cmd); err != nil {
+		res.Error = err.Error()
+	} else {
+		switch cmd.Name {
+		case protocol.CommandRunChecks:
+			// The run belongs to the agent, not to this connection: it is
+			// spooled even if the session drops meanwhile.
+			n := a.runChecks(a.root)
+			res.OK = true
+			res.Output, _ = json.Marshal(map[string]int{"results": n})
+		default:
+			res.Error = fmt.Sprintf("unknown command %q", cmd.Name)
+		}
+	}
+	if err := c.send(protocol.TypeCommandResult, env.ID, res); err != nil {
+		a.log.Warn("answering command", "command", cmd.Name, "err", err)
+	}
+}
