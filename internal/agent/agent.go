@@ -53,7 +53,7 @@ type Agent struct {
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers
-	runMu   sync.Mutex    // one check run at a time
+	runMu   sync.Mutex     // one check run at a time
 	traceMu sync.Mutex
 }
 

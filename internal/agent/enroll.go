@@ -167,4 +167,3 @@ func guessRole(goos, platform string, desktop, battery bool) string {
 		return "workstation"
 	}
 }
-
