@@ -93,11 +93,13 @@ func (h *Hub) session(deviceID int64) *session {
 // Connected reports whether the device has a session on this server.
 func (h *Hub) Connected(deviceID int64) bool { return h.session(deviceID) != nil }
 
-// Disconnect closes the device's session, if any, giving reason to the agent.
+// Disconnect closes the device's session, if any, giving reason to the
+// agent. It does not wait for the connection to end.
 func (h *Hub) Disconnect(deviceID int64, reason string) {
 	if s := h.session(deviceID); s != nil {
 		h.log.Info("disconnecting agent", "device", deviceID, "reason", reason)
-		s.close(websocket.StatusNormalClosure, reason)
+		// The close handshake waits for the agent; callers must not.
+		go s.close(websocket.StatusNormalClosure, reason)
 	}
 }
 
@@ -126,6 +128,13 @@ func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command)
 		h.mu.Unlock()
 	}()
 
+	select {
+	case <-s.welcomed:
+	case <-s.done:
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
+	case <-ctx.Done():
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, ctx.Err())
+	}
 	if err := s.send(ctx, protocol.TypeCommand, id, cmd); err != nil {
 		if s.isDone() {
 			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)

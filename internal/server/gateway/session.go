@@ -28,6 +28,9 @@ type session struct {
 	ctx    context.Context // ends with the connection; aborts store calls
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the session goroutine returns
+	// welcomed is closed once the welcome was written; nothing else may be
+	// sent to the agent before.
+	welcomed chan struct{}
 
 	deviceID int64 // set once authenticated
 
@@ -58,6 +61,8 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
+
+		welcomed: make(chan struct{}),
 	}
 	if !g.hub.begin(s) {
 		cancel()
@@ -80,11 +85,6 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 
 func (s *session) run() {
 	if !s.authenticate() {
-		return
-	}
-	s.log = s.log.With("device", s.deviceID)
-	if !s.g.hub.register(s) {
-		s.close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	s.log.Info("agent connected")
@@ -174,15 +174,21 @@ func (s *session) authenticate() bool {
 		return s.refuse(a.DeviceID, protocol.RefusedRevoked, "device is not active")
 	}
 	s.deviceID = dev.ID
-	if err := s.send(s.ctx, protocol.TypeWelcome, "", protocol.Welcome{
-		DeviceID: dev.ID, HeartbeatSeconds: int(s.g.opts.Heartbeat / time.Second),
-	}); err != nil {
+	s.log = s.log.With("device", dev.ID)
+	if err := s.g.opts.Store.TouchDevice(s.ctx, dev.ID, s.g.opts.Now(), truncate(a.AgentVersion, 64)); err != nil {
+		s.log.Error("recording agent contact", "err", err)
+	}
+	// Registered before the welcome, so that an agent that got its welcome
+	// counts as connected; commands wait for welcomed.
+	if !s.g.hub.register(s) {
+		s.close(websocket.StatusGoingAway, "server shutting down")
 		return false
 	}
-	if err := s.g.opts.Store.TouchDevice(s.ctx, dev.ID, s.g.opts.Now(), truncate(a.AgentVersion, 64)); err != nil {
-		s.log.Error("recording agent contact", "device", dev.ID, "err", err)
-	}
-	return true
+	err = s.send(s.ctx, protocol.TypeWelcome, "", protocol.Welcome{
+		DeviceID: dev.ID, HeartbeatSeconds: int(s.g.opts.Heartbeat / time.Second),
+	})
+	close(s.welcomed)
+	return err == nil
 }
 
 func (s *session) refuse(deviceID int64, code, reason string) bool {
