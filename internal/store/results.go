@@ -3,9 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -13,12 +13,27 @@ import (
 
 type checkKey struct{ name, key string }
 
-// SaveResults stores a batch in one transaction with prepared statements:
-// each result's check row (created on first use), its history row (an ID
-// already stored is skipped entirely, so redelivery changes nothing), and the
-// check's current state, which only a result at least as new as the stored
-// one replaces; changed_at moves only when the status changes. An unknown
-// device is ErrNotFound.
+// checkRow is a check of the device with its current state, if any.
+type checkRow struct {
+	id              int64
+	hasState, dirty bool
+	status          string
+	value           *float64
+	unit, en, de    string
+	at, changedAt   int64
+}
+
+// SaveResults stores a batch in one transaction: each result's check row
+// (created on first use), its history row (an ID already stored is skipped
+// entirely, so redelivery changes nothing), and the check's current state,
+// which only a result at least as new as the stored one replaces; changed_at
+// moves only when the status changes. Results are applied in batch order.
+// An unknown device is ErrNotFound.
+//
+// To keep round trips few (they dominate on PostgreSQL), history rows go in
+// multi-row INSERTs and each touched check's state is written once, computed
+// in Go from the stored state. The device row is locked first, so concurrent
+// batches of one device cannot interleave between reading and writing state.
 func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) error {
 	const op = "save results"
 	if len(rs) == 0 {
@@ -30,28 +45,55 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 		}
 	}
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET state = state WHERE id = $1`, deviceID)
+		if err := s.affectedOne(op+": locking device", res, err); err != nil {
+			return err
+		}
 		checks, err := s.loadChecks(ctx, tx, deviceID)
 		if err != nil {
 			return err
 		}
-		insCheck, err := tx.PrepareContext(ctx, `
-			INSERT INTO checks (device_id, name, key) VALUES ($1, $2, $3)
-			ON CONFLICT (device_id, name, key) DO NOTHING RETURNING id`)
-		if err != nil {
-			return s.wrap(op+": prepare", err)
+		checkIDs := make([]int64, len(rs))
+		for i, r := range rs {
+			ck := checkKey{r.Check, r.Key}
+			c, ok := checks[ck]
+			if !ok {
+				c = &checkRow{}
+				err := tx.QueryRowContext(ctx, `INSERT INTO checks (device_id, name, key) VALUES ($1, $2, $3) RETURNING id`,
+					deviceID, r.Check, r.Key).Scan(&c.id)
+				if err != nil {
+					return s.wrap(op+": creating check", err)
+				}
+				checks[ck] = c
+			}
+			checkIDs[i] = c.id
 		}
-		defer insCheck.Close()
-		insResult, err := tx.PrepareContext(ctx, `
-			INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (id) DO NOTHING`)
+
+		inserted, err := s.insertResults(ctx, tx, deviceID, rs, checkIDs)
 		if err != nil {
-			return s.wrap(op+": prepare", err)
+			return err
 		}
-		defer insResult.Close()
+		for _, r := range rs {
+			if !inserted[r.ID] {
+				continue // stored before (redelivery), or repeated in this batch
+			}
+			delete(inserted, r.ID)
+			c := checks[checkKey{r.Check, r.Key}]
+			at := ms(r.At)
+			if c.hasState && at < c.at {
+				continue // older than the current state: history only
+			}
+			st := r.Status.String()
+			if !c.hasState || st != c.status {
+				c.changedAt = at
+			}
+			c.hasState, c.dirty = true, true
+			c.status, c.value, c.unit, c.en, c.de, c.at = st, r.Value, r.Unit, r.Message.EN, r.Message.DE, at
+		}
+
 		upState, err := tx.PrepareContext(ctx, `
 			INSERT INTO check_state (check_id, status, value, unit, message_en, message_de, at, changed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (check_id) DO UPDATE SET
 				status = excluded.status,
 				value = excluded.value,
@@ -59,44 +101,17 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 				message_en = excluded.message_en,
 				message_de = excluded.message_de,
 				at = excluded.at,
-				changed_at = CASE WHEN check_state.status = excluded.status
-					THEN check_state.changed_at ELSE excluded.at END
-			WHERE excluded.at >= check_state.at`)
+				changed_at = excluded.changed_at`)
 		if err != nil {
 			return s.wrap(op+": prepare", err)
 		}
 		defer upState.Close()
-
-		for _, r := range rs {
-			ck := checkKey{r.Check, r.Key}
-			checkID, ok := checks[ck]
-			if !ok {
-				// DO NOTHING returns no row only if a concurrent batch of
-				// the same device created the check: read its ID then.
-				err := insCheck.QueryRowContext(ctx, deviceID, r.Check, r.Key).Scan(&checkID)
-				if errors.Is(err, sql.ErrNoRows) {
-					err = tx.QueryRowContext(ctx, `SELECT id FROM checks WHERE device_id = $1 AND name = $2 AND key = $3`,
-						deviceID, r.Check, r.Key).Scan(&checkID)
-				}
-				if err != nil {
-					return s.wrap(op+": creating check", err)
-				}
-				checks[ck] = checkID
+		for _, c := range checks {
+			if !c.dirty {
+				continue
 			}
-			at := ms(r.At)
-			value := nullFloat(r.Value)
-			res, err := insResult.ExecContext(ctx, r.ID, checkID, deviceID, r.Status.String(), value, r.Unit,
-				r.Message.EN, r.Message.DE, at)
-			if err != nil {
-				return s.wrap(op+": inserting result", err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return s.wrap(op+": inserting result", err)
-			} else if n == 0 {
-				continue // already stored: redelivery
-			}
-			if _, err := upState.ExecContext(ctx, checkID, r.Status.String(), value, r.Unit,
-				r.Message.EN, r.Message.DE, at); err != nil {
+			if _, err := upState.ExecContext(ctx, c.id, c.status, nullFloat(c.value), c.unit, c.en, c.de,
+				c.at, c.changedAt); err != nil {
 				return s.wrap(op+": updating state", err)
 			}
 		}
@@ -104,22 +119,99 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 	})
 }
 
-func (s *DB) loadChecks(ctx context.Context, tx *sql.Tx, deviceID int64) (map[checkKey]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, name, key FROM checks WHERE device_id = $1`, deviceID)
+// insertResults writes history rows in chunks, skipping IDs already
+// stored, and returns the set of IDs it inserted.
+func (s *DB) insertResults(ctx context.Context, tx *sql.Tx, deviceID int64, rs []core.Result, checkIDs []int64) (map[string]bool, error) {
+	const op = "save results: inserting history"
+	inserted := make(map[string]bool, len(rs))
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	chunk := s.resultChunk
+	args := make([]any, 0, 9*chunk)
+	for lo := 0; lo < len(rs); lo += chunk {
+		hi := min(lo+chunk, len(rs))
+		n := hi - lo
+		st, ok := stmts[n]
+		if !ok {
+			var err error
+			if st, err = tx.PrepareContext(ctx, insertResultsSQL(n)); err != nil {
+				return nil, s.wrap(op+": prepare", err)
+			}
+			stmts[n] = st
+		}
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			r := rs[i]
+			args = append(args, r.ID, checkIDs[i], deviceID, r.Status.String(), nullFloat(r.Value), r.Unit,
+				r.Message.EN, r.Message.DE, ms(r.At))
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, s.wrap(op, err)
+			}
+			inserted[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.wrap(op, err)
+		}
+	}
+	return inserted, nil
+}
+
+// insertResultsSQL is a multi-row history INSERT for n results.
+func insertResultsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		p := i*9 + 1
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8)
+	}
+	b.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
+	return b.String()
+}
+
+func (s *DB) loadChecks(ctx context.Context, tx *sql.Tx, deviceID int64) (map[checkKey]*checkRow, error) {
+	const op = "save results: reading checks"
+	rows, err := tx.QueryContext(ctx, `
+		SELECT ch.id, ch.name, ch.key, cs.status, cs.value, cs.unit, cs.message_en, cs.message_de, cs.at, cs.changed_at
+		FROM checks ch LEFT JOIN check_state cs ON cs.check_id = ch.id
+		WHERE ch.device_id = $1`, deviceID)
 	if err != nil {
-		return nil, s.wrap("save results: reading checks", err)
+		return nil, s.wrap(op, err)
 	}
 	defer rows.Close()
-	m := map[checkKey]int64{}
+	m := map[checkKey]*checkRow{}
 	for rows.Next() {
-		var id int64
 		var k checkKey
-		if err := rows.Scan(&id, &k.name, &k.key); err != nil {
-			return nil, s.wrap("save results: reading checks", err)
+		c := &checkRow{}
+		var status, unit, en, de sql.NullString
+		var value sql.NullFloat64
+		var at, changed sql.NullInt64
+		if err := rows.Scan(&c.id, &k.name, &k.key, &status, &value, &unit, &en, &de, &at, &changed); err != nil {
+			return nil, s.wrap(op, err)
 		}
-		m[k] = id
+		if status.Valid {
+			c.hasState = true
+			c.status, c.value, c.unit, c.en, c.de = status.String, floatPtr(value), unit.String, en.String, de.String
+			c.at, c.changedAt = at.Int64, changed.Int64
+		}
+		m[k] = c
 	}
-	return m, s.wrap("save results: reading checks", rows.Err())
+	return m, s.wrap(op, rows.Err())
 }
 
 // ListCheckStates returns the current state of every check of the device

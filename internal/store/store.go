@@ -44,6 +44,10 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	mapErr  func(error) error // driver error → core sentinel, per dialect
+	// resultChunk is how many history rows one INSERT carries. Large
+	// chunks save PostgreSQL round trips; SQLite has none to save and
+	// looks up $N parameters in a list, quadratic in their number.
+	resultChunk int
 }
 
 var _ core.Store = (*DB)(nil)
@@ -62,7 +66,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
 		}
-		s = &DB{db: db, dialect: SQLite, mapErr: mapSQLiteErr}
+		s = &DB{db: db, dialect: SQLite, mapErr: mapSQLiteErr, resultChunk: 8}
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
 		db, err := sql.Open("pgx", dbURL)
 		if err != nil {
@@ -70,7 +74,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		}
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(10)
-		s = &DB{db: db, dialect: Postgres, mapErr: mapPostgresErr}
+		s = &DB{db: db, dialect: Postgres, mapErr: mapPostgresErr, resultChunk: 100}
 	default:
 		scheme, _, _ := strings.Cut(dbURL, ":")
 		return nil, fmt.Errorf("store: unsupported database URL scheme %q (want postgres:// or postgresql://, or no URL for SQLite)", scheme)

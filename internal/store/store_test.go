@@ -138,6 +138,45 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 	}
 }
 
+// TestPostgresConcurrentOpen opens one fresh schema from several pools at
+// once: the advisory lock lets exactly one apply the migrations.
+func TestPostgresConcurrentOpen(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			s, err := store.Open(ctx, u, "")
+			if err != nil {
+				errs <- err
+				return
+			}
+			errs <- s.SetSetting(ctx, "k", "v")
+			s.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	s, err := store.Open(ctx, u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.SQL().QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("schema_migrations has %d rows, want 1", n)
+	}
+}
+
 // TestSQLiteSecondWriter shows that another process (here: another pool)
 // can write while a write transaction holds the database, by waiting.
 func TestSQLiteSecondWriter(t *testing.T) {

@@ -31,11 +31,25 @@ func NewSQLite(t testing.TB) *store.DB {
 	return s
 }
 
-// NewPostgres opens a migrated store in a fresh, randomly named schema of
-// the database at $WACHT_TEST_POSTGRES, so that tests never see each other's
-// rows; the schema is dropped when the test ends. It skips the test when the
-// variable is unset.
+// NewPostgres opens a migrated store in a fresh schema from PostgresURL;
+// the store is closed and the schema dropped when the test ends. It skips
+// the test when WACHT_TEST_POSTGRES is unset.
 func NewPostgres(t testing.TB) *store.DB {
+	t.Helper()
+	s, err := store.Open(context.Background(), PostgresURL(t), "")
+	if err != nil {
+		t.Fatalf("opening postgres store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// PostgresURL creates a fresh, randomly named, empty schema in the database
+// at $WACHT_TEST_POSTGRES and returns that URL with search_path set to it, so
+// that tests never see each other's rows. The schema is dropped when the test
+// ends (register store cleanups after calling this, so they run first). It
+// skips the test when the variable is unset.
+func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
@@ -53,27 +67,20 @@ func NewPostgres(t testing.TB) *store.DB {
 	b := make([]byte, 8)
 	rand.Read(b)
 	schema := "wacht_test_" + hex.EncodeToString(b)
-	// The name is generated from hex digits only; identifiers cannot be
-	// bound as parameters.
+	// The name is made of hex digits only; identifiers cannot be bound as
+	// parameters.
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
 		admin.Close()
 		t.Fatalf("creating schema: %v", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := store.Open(ctx, u.String(), "")
-	if err != nil {
-		admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close()
-		t.Fatalf("opening postgres store: %v", err)
-	}
 	t.Cleanup(func() {
-		s.Close()
 		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
 			t.Errorf("dropping schema %s: %v", schema, err)
 		}
 		admin.Close()
 	})
-	return s
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -531,6 +531,21 @@ func testSaveResultsRedelivery(t *testing.T, s core.Store) {
 	if n, err := s.CountResults(ctx, d.ID); err != nil || n != 3 {
 		t.Errorf("CountResults = %d, %v; want 3", n, err)
 	}
+
+	// An ID repeated within one batch counts once, as first given.
+	must(t, "repeated ID", s.SaveResults(ctx, d.ID, []core.Result{
+		{ID: "y1", Check: "mem", Status: core.StatusWarning, At: t0},
+		{ID: "y1", Check: "mem", Status: core.StatusFailure, At: t0.Add(time.Second)},
+	}))
+	res3, err := s.ListResults(ctx, d.ID, t0, 1)
+	must(t, "ListResults", err)
+	states3, err := s.ListCheckStates(ctx, d.ID)
+	must(t, "ListCheckStates", err)
+	if n, err := s.CountResults(ctx, d.ID); err != nil || n != 4 || res3[0].ID != "x2" ||
+		states3[2].Name != "mem" || states3[2].Status != core.StatusWarning {
+		t.Errorf("after repeated ID: count %d (%v), newest %+v, mem state %+v; want 4 results, mem warning",
+			n, err, res3[0], states3[2])
+	}
 }
 
 func testSaveResultsOutOfOrder(t *testing.T, s core.Store) {
