@@ -79,6 +79,9 @@ var catalog = map[string]map[string]string{
 		"check.memory":       "Memory",
 		"check.disk":         "Disk space",
 		"check.uptime":       "Uptime",
+		"role.server":        "Server",
+		"role.workstation":   "Workstation",
+		"role.notebook":      "Notebook",
 	},
 	langDE: {
 		"app.name":           "Wacht",
@@ -141,6 +144,9 @@ var catalog = map[string]map[string]string{
 		"check.memory":       "Arbeitsspeicher",
 		"check.disk":         "Speicherplatz",
 		"check.uptime":       "Laufzeit",
+		"role.server":        "Server",
+		"role.workstation":   "Arbeitsplatz",
+		"role.notebook":      "Notebook",
 	},
 }
 
@@ -192,6 +198,14 @@ func (l Lang) Check(name string) string {
 		return s
 	}
 	return name
+}
+
+// Role names a device role, falling back to its technical name.
+func (l Lang) Role(role string) string {
+	if s, ok := catalog[string(l)]["role."+role]; ok {
+		return s
+	}
+	return role
 }
 
 // Value formats a measured value with its unit (German uses a decimal

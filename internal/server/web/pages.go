@@ -20,7 +20,12 @@ func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, status int, email, errKey string) {
+	// Reuse a token the browser already has: other requests that land on
+	// /login (a second tab, a favicon redirect) must not invalidate the form.
 	tok := auth.NewSecret("")
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == len(tok) {
+		tok = c.Value
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: loginCookie, Value: tok, Path: "/login", MaxAge: 3600,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
