@@ -40,8 +40,8 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 		return nil
 	}
 	for _, r := range rs {
-		if r.ID == "" {
-			return fmt.Errorf("store: %s: result without ID: %w", op, core.ErrInvalid)
+		if r.ID == "" || r.Check == "" {
+			return fmt.Errorf("store: %s: result without ID or check name: %w", op, core.ErrInvalid)
 		}
 	}
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {

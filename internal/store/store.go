@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"math"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,6 +63,12 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		if dataDir == "" {
 			return nil, errors.New("store: no database URL and no data directory")
 		}
+		if strings.Contains(dataDir, "?") {
+			return nil, fmt.Errorf("store: data directory %q: a '?' cannot be passed to SQLite", dataDir)
+		}
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: creating data directory: %w", err)
+		}
 		db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dataDir, "wacht.db")))
 		if err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
@@ -101,7 +108,9 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+	// A plain path (no "file:" URI) reaches SQLite unescaped; the driver
+	// cuts the parameters off at the first '?'.
+	return path + "?" + q.Encode()
 }
 
 // Dialect returns SQLite or Postgres.

@@ -132,9 +132,18 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 	if err := s.SQL().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
-	var fk int
-	if err := s.SQL().QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
-		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	for _, p := range []struct {
+		pragma string
+		ok     func(int) bool
+	}{
+		{"foreign_keys", func(v int) bool { return v == 1 }},
+		{"busy_timeout", func(v int) bool { return v >= 10000 }},
+		{"synchronous", func(v int) bool { return v == 1 }}, // NORMAL
+	} {
+		var v int
+		if err := s.SQL().QueryRow(`PRAGMA ` + p.pragma).Scan(&v); err != nil || !p.ok(v) {
+			t.Errorf("PRAGMA %s = %d, %v", p.pragma, v, err)
+		}
 	}
 }
 
@@ -174,6 +183,23 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("schema_migrations has %d rows, want 1", n)
+	}
+}
+
+// TestSQLiteOddPath opens SQLite in a directory that does not exist yet and
+// whose name has characters that mean something in URIs.
+func TestSQLiteOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Wacht Daten #1 %20 ä", "data")
+	s, err := store.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetSetting(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "wacht.db")); err != nil {
+		t.Errorf("database not at the expected path: %v", err)
 	}
 }
 

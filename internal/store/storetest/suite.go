@@ -630,6 +630,8 @@ func testSaveResultsErrors(t *testing.T, s core.Store) {
 	d := device(t, s, "pc")
 	err = s.SaveResults(ctx, d.ID, []core.Result{{ID: "ok", Check: "cpu", At: t0}, {Check: "cpu", At: t0}})
 	wantErr(t, "result without ID", err, core.ErrInvalid)
+	err = s.SaveResults(ctx, d.ID, []core.Result{{ID: "ok", Check: "", At: t0}})
+	wantErr(t, "result without check name", err, core.ErrInvalid)
 	if n, err := s.CountResults(ctx, d.ID); err != nil || n != 0 {
 		t.Errorf("CountResults after failed batch = %d, %v; want 0 (all or nothing)", n, err)
 	}
