@@ -1,0 +1,184 @@
+// Command wacht-agent is the Wacht endpoint agent: it enrolls with a Wacht
+// server, runs checks on a schedule and delivers their results over one
+// outbound websocket, and installs itself as an OS service.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/agent"
+	_ "github.com/wacht-rmm/wacht/internal/checks/all"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `Usage: wacht-agent <command> [flags]
+
+Commands:
+  enroll     --server URL --token T [--data DIR] [--new-device]   register this machine
+  run        [--data DIR] [--interval D]                          run the agent in the foreground
+  check      --once [--json] [--lang en|de]                       run all checks locally and print the results
+  install    --server URL --token T [--data DIR]                  enroll and install as a service
+  uninstall  [--purge] [--data DIR]                               remove the service (and with --purge its data)
+  status     [--data DIR]                                         show enrollment and connection state
+  version                                                         print the version
+
+Run "wacht-agent <command> -h" for a command's flags.
+`
+
+func main() {
+	agent.Version = version
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches a subcommand and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmds := map[string]func([]string, io.Writer, io.Writer) error{
+		"enroll":    cmdEnroll,
+		"run":       cmdRun,
+		"check":     cmdCheck,
+		"install":   cmdInstall,
+		"uninstall": cmdUninstall,
+		"status":    cmdStatus,
+		"version": func([]string, io.Writer, io.Writer) error {
+			fmt.Fprintf(stdout, "wacht-agent %s (%s/%s, %s)\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
+			return nil
+		},
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" || name == "help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	f, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(stderr, "wacht-agent: unknown command %q\n\n%s", name, usage)
+		return 2
+	}
+	if err := f(args[1:], stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "wacht-agent %s: %v\n", name, err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "wacht-agent %s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
+
+// usageError marks wrong invocations (exit status 2).
+type usageError struct{ error }
+
+// newFlags makes a command's flag set; hidden flags are left out of -h.
+func newFlags(name string, stderr io.Writer, hidden ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet("wacht-agent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage of wacht-agent %s:\n", name)
+		hide := map[string]bool{}
+		for _, h := range hidden {
+			hide[h] = true
+		}
+		fs.VisitAll(func(f *flag.Flag) {
+			if hide[f.Name] {
+				return
+			}
+			fmt.Fprintf(stderr, "  --%s\t%s", f.Name, f.Usage)
+			if f.DefValue != "" && f.DefValue != "false" {
+				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(stderr)
+		})
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func cmdEnroll(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("enroll", stderr)
+	server := fs.String("server", "", "server URL, overriding the one in the token (e.g. https://wacht.example.com)")
+	token := fs.String("token", "", "enrollment token (wacht1_…)")
+	data := fs.String("data", agent.DefaultDataDir(), "data folder")
+	newDevice := fs.Bool("new-device", false, "enroll as a new device even if this machine was enrolled before")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *token == "" {
+		return usageError{errors.New("--token is required")}
+	}
+	return enroll(stdout, *token, *server, *data, *newDevice)
+}
+
+func enroll(stdout io.Writer, token, server, data string, newDevice bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	resp, err := agent.Enroll(ctx, token, server, data, newDevice)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Enrolled as device %d (client %s, site %s). Configuration saved in %s.\n", resp.DeviceID, resp.Client, resp.Site, data)
+	return nil
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr, "trace-results")
+	data := fs.String("data", agent.DefaultDataDir(), "data folder")
+	interval := fs.Duration("interval", 60*time.Second, "time between check runs")
+	trace := fs.String("trace-results", "", "append the ID of every produced result to this file (for tests)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *interval < time.Second {
+		return usageError{fmt.Errorf("--interval %v is below 1s", *interval)}
+	}
+	opts := agent.Options{DataDir: *data, Interval: *interval, Log: newLogger(stderr)}
+	if *trace != "" {
+		f, err := os.OpenFile(*trace, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening trace file: %w", err)
+		}
+		defer f.Close()
+		opts.Trace = f
+	}
+	a, err := agent.New(opts)
+	if err != nil {
+		return err
+	}
+	return runAgent(a, *data, opts.Log)
+}
