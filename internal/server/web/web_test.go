@@ -403,7 +403,7 @@ func TestDevicePage(t *testing.T) {
 	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10)
 
 	p := b.do("GET", dev, nil)
-	for _, want := range []string{"pc-&lt;b&gt;01&lt;/b&gt;", "Debian GNU/Linux 12", "CPU load is normal", "63.2%", "<code>/</code>", `id="run-checks"`, "every 5s"} {
+	for _, want := range []string{"<title>pc-&lt;b&gt;01&lt;/b&gt; · Wacht</title>", "Debian GNU/Linux 12", "CPU load is normal", "63.2%", "<code>/</code>", `id="run-checks"`, "every 5s"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("device page lacks %q", want)
 		}
