@@ -1,0 +1,328 @@
+// Command wacht is the Wacht server (`wacht serve`) and its admin CLI:
+// enrollment tokens, users, API tokens and first-run setup. It holds flags
+// and wiring only; the logic lives in internal/server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server"
+	"github.com/wacht-rmm/wacht/internal/store"
+)
+
+// version is set at build time (-X main.version=…).
+var version = "dev"
+
+const usage = `Usage: wacht <command> [flags]
+
+Server:
+  serve              run the server (agents, dashboard and API on one HTTPS port)
+
+Administration (works while the server runs):
+  token create       create an enrollment token for a client's site
+  token list         list enrollment tokens
+  token revoke ID    revoke an enrollment token
+  user add           add a dashboard user
+  apitoken create    create an API token for a user
+  setup              create the first admin if there is no user yet
+  version            print the version
+
+Run "wacht <command> -h" for a command's flags.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "wacht:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	if (cmd == "token" || cmd == "user" || cmd == "apitoken") && len(rest) > 0 {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(rest, stderr)
+	case "token create":
+		return tokenCreate(rest, stdout, stderr)
+	case "token list":
+		return tokenList(rest, stdout, stderr)
+	case "token revoke":
+		return tokenRevoke(rest, stdout, stderr)
+	case "user add":
+		return userAdd(rest, stdout, stderr)
+	case "apitoken create":
+		return apiTokenCreate(rest, stdout, stderr)
+	case "setup":
+		return setup(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "wacht", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wacht serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data `folder` (SQLite database, TLS certificate)")
+	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "`address` to listen on")
+	fs.StringVar(&cfg.DBURL, "db", "", "PostgreSQL `URL` (default: SQLite in the data folder)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS key `file` (PEM)")
+	fs.StringVar(&cfg.ACMEDomain, "acme-domain", "", "get a certificate for `domain` via ACME (needs port 443)")
+	fs.StringVar(&cfg.URL, "url", "", "public `URL` agents connect to (default https://localhost:<port>)")
+	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 64, "concurrent TLS handshakes")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	cfg.Log.Info("starting wacht", "version", version)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return server.Run(ctx, cfg)
+}
+
+// adminFlags adds --data and --db to an admin command.
+type adminFlags struct{ data, db string }
+
+func (a *adminFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.data, "data", server.DefaultDataDir, "the server's data `folder`")
+	fs.StringVar(&a.db, "db", "", "PostgreSQL `URL`, if the server uses one")
+}
+
+func (a *adminFlags) open(ctx context.Context) (*store.DB, error) {
+	return server.OpenStore(ctx, a.data, a.db)
+}
+
+func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *adminFlags) {
+	fs := flag.NewFlagSet("wacht "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	return fs, a
+}
+
+// parse parses flags and wants exactly nargs positional arguments.
+func parse(fs *flag.FlagSet, args []string, nargs int) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != nargs {
+		return fmt.Errorf("%s: want %d argument(s), got %q", fs.Name(), nargs, fs.Args())
+	}
+	return nil
+}
+
+func tokenCreate(args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("token create", stderr)
+	var o server.TokenOptions
+	fs.StringVar(&o.Client, "client", "", "client (customer) `name`, created on first use")
+	fs.StringVar(&o.Site, "site", "", "site `name` within the client, created on first use")
+	fs.DurationVar(&o.Expires, "expires", 72*time.Hour, "validity `duration`; 0 = never expires")
+	fs.IntVar(&o.MaxUses, "max-uses", 0, "how many devices may enroll with it; 0 = unlimited")
+	fs.StringVar(&o.URL, "url", "", "server `URL` for agents (default: the one the server stored)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	o.DataDir = a.data
+	ctx := context.Background()
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok, t, err := server.CreateToken(ctx, st, o, protocol.Now())
+	if err != nil {
+		return err
+	}
+	expires := "never"
+	if t.ExpiresAt != nil {
+		expires = t.ExpiresAt.Local().Format(time.RFC3339)
+	}
+	fmt.Fprintf(stderr, "Enrollment token %d for %s / %s, expires %s, max uses %d (0 = unlimited):\n",
+		t.ID, t.ClientName, t.SiteName, expires, t.MaxUses)
+	fmt.Fprintln(stdout, tok.String())
+	return nil
+}
+
+func tokenList(args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("token list", stderr)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return server.ListTokens(ctx, st, stdout, time.Now())
+}
+
+func tokenRevoke(args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("token revoke", stderr)
+	// Accept flags after the ID too: `wacht token revoke 3 --data d`.
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() != 0 || id == "" {
+		return errors.New("usage: wacht token revoke [--data DIR] ID")
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return fmt.Errorf("token ID %q is not a number", id)
+	}
+	ctx := context.Background()
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := server.RevokeToken(ctx, st, n, protocol.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Token %d revoked.\n", n)
+	return nil
+}
+
+func userAdd(args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("user add", stderr)
+	email := fs.String("email", "", "the user's e-mail `address` (login name)")
+	role := fs.String("role", "technician", "`role`: admin, technician or readonly")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if !server.ValidRole(*role) {
+		return fmt.Errorf("--role %q: must be admin, technician or readonly", *role)
+	}
+	pw, err := password(stderr)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := server.AddUser(ctx, st, *email, *role, pw, protocol.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "User %s (%s) added.\n", u.Email, u.Role)
+	return nil
+}
+
+// password comes from WACHT_PASSWORD or is asked for twice without echo.
+func password(stderr io.Writer) (string, error) {
+	if pw, ok := os.LookupEnv("WACHT_PASSWORD"); ok {
+		return pw, nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", errors.New("no terminal to ask for the password: set WACHT_PASSWORD")
+	}
+	fmt.Fprint(stderr, "Password: ")
+	p1, err := term.ReadPassword(fd)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	fmt.Fprint(stderr, "Repeat password: ")
+	p2, err := term.ReadPassword(fd)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	if string(p1) != string(p2) {
+		return "", errors.New("the passwords differ")
+	}
+	return string(p1), nil
+}
+
+func apiTokenCreate(args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("apitoken create", stderr)
+	user := fs.String("user", "", "e-mail `address` of the user the token acts as")
+	name := fs.String("name", "cli", "a `name` to recognise the token by")
+	expires := fs.Duration("expires", 0, "validity `duration`; 0 = never expires")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	secret, t, err := server.CreateAPIToken(ctx, st, *user, *name, *expires, protocol.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "API token %d (%s) for %s; it is shown only now:\n", t.ID, t.Name, *user)
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func setup(args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("setup", stderr)
+	email := fs.String("email", "admin@localhost", "e-mail `address` of the first admin")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pw, created, err := server.Setup(ctx, st, *email, protocol.Now())
+	if err != nil {
+		return err
+	}
+	if !created {
+		fmt.Fprintln(stdout, "An admin already exists; nothing to do.")
+		return nil
+	}
+	fmt.Fprintf(stdout, "Created the first admin. Log in with\n  e-mail:   %s\n  password: %s\n(shown only now)\n", *email, pw)
+	return nil
+}

@@ -1,0 +1,215 @@
+// Package server wires `wacht serve` together: the store, TLS on one HTTPS
+// port, the agent gateway, the REST API and the dashboard, with graceful
+// shutdown; and it holds the logic of the admin CLI commands, which work on
+// the same store while the server runs.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/gateway"
+	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
+	"github.com/wacht-rmm/wacht/internal/server/web"
+	"github.com/wacht-rmm/wacht/internal/store"
+)
+
+// Setting keys that `wacht token create` reads.
+const (
+	SettingServerURL       = "server_url"
+	SettingCertFingerprint = "cert_fingerprint"
+)
+
+// Defaults.
+const (
+	DefaultDataDir         = "./wacht-data"
+	DefaultListen          = ":8443"
+	DefaultShutdownTimeout = 30 * time.Second
+	// MaxBodyBytes bounds request bodies of the API and the dashboard
+	// unless a handler sets a tighter limit.
+	MaxBodyBytes = 1 << 20
+)
+
+// Config configures Run. Zero values take the defaults.
+type Config struct {
+	DataDir    string // default ./wacht-data
+	Listen     string // default :8443
+	DBURL      string // postgres://…; empty = SQLite in DataDir
+	TLSCert    string // PEM certificate file, with TLSKey
+	TLSKey     string
+	ACMEDomain string // obtain the certificate via ACME (tls-alpn-01)
+	URL        string // public URL agents dial; default https://localhost:<port>
+	Log        *slog.Logger
+
+	MaxHandshakes   int           // concurrent TLS handshakes, default 64
+	ShutdownTimeout time.Duration // graceful shutdown bound, default 30 s
+}
+
+func (c *Config) defaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// accepting connections, lets every results batch in flight commit and be
+// acked, closes the agent websockets with StatusGoingAway, shuts the HTTP
+// server down and closes the store. The listening address is logged as
+// msg=listening addr=HOST:PORT.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.defaults()
+	log := cfg.Log
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data folder: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DBURL, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("opening store: %w", err)
+	}
+	defer st.Close()
+
+	raw, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	defer raw.Close()
+	publicURL, err := PublicURL(cfg.URL, cfg.ACMEDomain, raw.Addr())
+	if err != nil {
+		return err
+	}
+	u, _ := url.Parse(publicURL)
+	tlsCfg, fingerprint, err := tlsconf.Setup(tlsconf.Options{
+		Dir:        filepath.Join(cfg.DataDir, "tls"),
+		ACMEDir:    filepath.Join(cfg.DataDir, "acme"),
+		CertFile:   cfg.TLSCert,
+		KeyFile:    cfg.TLSKey,
+		ACMEDomain: cfg.ACMEDomain,
+		Hosts:      []string{u.Hostname()},
+	})
+	if err != nil {
+		return err
+	}
+	if err := st.SetSetting(ctx, SettingServerURL, publicURL); err != nil {
+		return fmt.Errorf("storing server URL: %w", err)
+	}
+	if err := st.SetSetting(ctx, SettingCertFingerprint, fingerprint); err != nil {
+		return fmt.Errorf("storing certificate fingerprint: %w", err)
+	}
+
+	gw := gateway.New(gateway.Options{Store: st, Log: log})
+	handler, err := Handler(st, gw, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second, // hijacked websockets clear their deadlines
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// No HTTP/2: agent websockets need HTTP/1.1 upgrades.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	ln := tlsconf.NewListener(raw, tlsCfg, tlsconf.ListenerOptions{MaxHandshakes: cfg.MaxHandshakes, Log: log})
+
+	if fingerprint != "" {
+		log.Info("TLS certificate", "sha256", fingerprint)
+	} else {
+		log.Info("TLS certificate via ACME", "domain", cfg.ACMEDomain)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", publicURL)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	ln.Close() // stop accepting first
+	if err := gw.Hub().Shutdown(sctx); err != nil {
+		log.Warn("agent sessions did not close in time", "err", err)
+	}
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown incomplete", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		log.Warn("serve ended", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// Handler mounts the gateway at /api/agent/, the API at /api/v1/ and the
+// dashboard at /, the latter two behind a MaxBodyBytes request body limit.
+func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
+	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log})
+	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("building dashboard: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/agent/", gw)
+	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
+	mux.Handle("/", limitBody(webH, MaxBodyBytes))
+	return mux, nil
+}
+
+func limitBody(h http.Handler, n int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// PublicURL is the URL agents dial: explicit if given (it must be https),
+// https://<domain> with ACME, else https://localhost:<listening port>.
+func PublicURL(explicit, acmeDomain string, addr net.Addr) (string, error) {
+	if explicit != "" {
+		u, err := url.Parse(explicit)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return "", fmt.Errorf("--url %q must be an https:// URL with a host", explicit)
+		}
+		return explicit, nil
+	}
+	if acmeDomain != "" {
+		return "https://" + acmeDomain, nil
+	}
+	port := "443"
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+	}
+	if port == "443" {
+		return "https://localhost", nil
+	}
+	return "https://localhost:" + port, nil
+}
