@@ -5,19 +5,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/agent"
+	"github.com/wacht-rmm/wacht/internal/check"
 	_ "github.com/wacht-rmm/wacht/internal/checks/all"
 )
 
@@ -126,6 +130,24 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseChecks builds the checks named in a JSON object of name → params.
+func parseChecks(s string) ([]agent.NamedCheck, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("--checks: %w", err)
+	}
+	names := slices.Sorted(maps.Keys(m))
+	out := make([]agent.NamedCheck, 0, len(names))
+	for _, n := range names {
+		c, err := check.New(n, m[n])
+		if err != nil {
+			return nil, fmt.Errorf("--checks: %w", err)
+		}
+		out = append(out, agent.NamedCheck{Name: n, Check: c})
+	}
+	return out, nil
+}
+
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
@@ -157,10 +179,11 @@ func enroll(stdout io.Writer, token, server, data string, newDevice bool) error 
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", stderr, "trace-results")
+	fs := newFlags("run", stderr, "trace-results", "checks")
 	data := fs.String("data", agent.DefaultDataDir(), "data folder")
 	interval := fs.Duration("interval", 60*time.Second, "time between check runs")
 	trace := fs.String("trace-results", "", "append the ID of every produced result to this file (for tests)")
+	checksJSON := fs.String("checks", "", `checks to run with their parameters as JSON, e.g. {"cpu":{"window":"1s"},"disk":null} (default: all)`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -168,6 +191,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("--interval %v is below 1s", *interval)}
 	}
 	opts := agent.Options{DataDir: *data, Interval: *interval, Log: newLogger(stderr)}
+	if *checksJSON != "" {
+		checks, err := parseChecks(*checksJSON)
+		if err != nil {
+			return usageError{err}
+		}
+		opts.Checks = checks
+	}
 	if *trace != "" {
 		f, err := os.OpenFile(*trace, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
