@@ -209,3 +209,34 @@ func TestCheckCSRF(t *testing.T) {
 		t.Error("empty want accepted")
 	}
 }
+
+func TestLimiter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewLimiter(3, 10*time.Minute)
+	l.Now = func() time.Time { return now }
+	for i := 0; i < 3; i++ {
+		if !l.Allow("a") {
+			t.Fatalf("refused after %d failures", i)
+		}
+		l.Fail("a")
+		now = now.Add(time.Minute)
+	}
+	if l.Allow("a") {
+		t.Error("allowed after 3 failures")
+	}
+	if !l.Allow("b") {
+		t.Error("other key refused")
+	}
+	now = now.Add(7 * time.Minute) // only the first failure is 10 minutes old
+	if !l.Allow("a") {
+		t.Error("old failure still counted")
+	}
+	l.Fail("a")
+	if l.Allow("a") {
+		t.Error("allowed again after a new failure")
+	}
+	l.Reset("a")
+	if !l.Allow("a") {
+		t.Error("refused after Reset")
+	}
+}

@@ -3,12 +3,21 @@ package web
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// Failed logins per remote address and e-mail before the form refuses
+// further attempts for a while.
+const (
+	loginMaxFailures = 10
+	loginWindow      = 15 * time.Minute
 )
 
 // loginCookie carries the double-submit CSRF token of the login form, which
@@ -44,8 +53,16 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusForbidden, email, "login.expired")
 		return
 	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	limitKey := host + "\x00" + strings.ToLower(email)
+	if !s.limiter.Allow(limitKey) {
+		s.log.Warn("dashboard login throttled", "email", email, "remote", r.RemoteAddr)
+		s.renderLogin(w, r, http.StatusTooManyRequests, email, "login.throttled")
+		return
+	}
 	u, err := auth.Login(r.Context(), s.store, email, r.PostFormValue("password"))
 	if errors.Is(err, auth.ErrBadCredentials) {
+		s.limiter.Fail(limitKey)
 		s.log.Info("failed dashboard login", "email", email, "remote", r.RemoteAddr)
 		s.renderLogin(w, r, http.StatusUnauthorized, email, "login.failed")
 		return
@@ -58,8 +75,9 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, pickLang(u.Lang, r.Header.Get("Accept-Language")), err)
 		return
 	}
+	s.limiter.Reset(limitKey)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
-	s.log.Info("dashboard login", "user", u.Email)
+	s.audit(r, u, "user.login", r.RemoteAddr)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -68,6 +86,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
+	s.audit(r, rc.user, "user.logout", "")
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
@@ -82,7 +101,24 @@ func (s *server) setLang(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
+	s.audit(r, rc.user, "user.set-lang", lang)
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// audit records a user's action; a failed audit write is logged, not shown,
+// because the action itself has already happened.
+func (s *server) audit(r *http.Request, u core.User, action, detail string) {
+	err := s.store.Audit(r.Context(), core.AuditEntry{
+		At:     s.now().UTC().Truncate(time.Millisecond),
+		Actor:  "user:" + u.Email,
+		Action: action,
+		Target: "user:" + strconv.FormatInt(u.ID, 10),
+		Detail: detail,
+	})
+	if err != nil {
+		s.log.Error("writing audit entry", "action", action, "user", u.Email, "err", err)
+	}
+	s.log.Info("dashboard action", "action", action, "user", u.Email)
 }
 
 // localPath accepts only a path on this server as a redirect target.

@@ -29,6 +29,7 @@ type server struct {
 	store    core.Store
 	svc      *api.Service
 	sessions *auth.Sessions
+	limiter  *auth.Limiter
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	static   fs.FS
@@ -59,6 +60,7 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 		store:    d.Store,
 		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log}),
 		sessions: &auth.Sessions{Users: d.Store},
+		limiter:  auth.NewLimiter(loginMaxFailures, loginWindow),
 		log:      log,
 		pages:    pages,
 		static:   static,

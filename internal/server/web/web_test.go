@@ -432,9 +432,8 @@ func TestDevicePage(t *testing.T) {
 	if r := b.do("POST", dev+"/run-checks", url.Values{"csrf": {csrf}}); !strings.Contains(r.body, "The agent is offline") {
 		t.Errorf("htmx offline notice: %s", r.body)
 	}
-	audit, err := f.st.ListAudit(context.Background(), 10)
-	if err != nil || len(audit) != 2 || audit[0].Actor != "user:admin@example.com" {
-		t.Errorf("audit: %+v %v", audit, err)
+	if runs := auditOf(t, f, "device.run-checks"); len(runs) != 2 || runs[0].Actor != "user:admin@example.com" || runs[0].Detail != "offline" {
+		t.Errorf("run-checks audit: %+v", runs)
 	}
 
 	// Read-only users see no button and cannot run checks.
@@ -448,6 +447,42 @@ func TestDevicePage(t *testing.T) {
 	}
 	if f.cmd.count() != 2 {
 		t.Errorf("commands: %d", f.cmd.count())
+	}
+}
+
+func auditOf(t *testing.T, f *fixture, action string) []core.AuditEntry {
+	t.Helper()
+	all, err := f.st.ListAudit(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []core.AuditEntry
+	for _, e := range all {
+		if e.Action == action {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestLoginThrottle(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "en")
+	for i := 0; i < loginMaxFailures; i++ {
+		if p, _ := b.login("admin@example.com", "wrong password"); p.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, p.status)
+		}
+	}
+	// Now even the right password is refused from here for this account...
+	if p, _ := b.login("admin@example.com", testPassword); p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many failed sign-ins") {
+		t.Errorf("throttled login: %d", p.status)
+	}
+	// ...but other accounts are not locked.
+	if p, _ := b.login("readonly@example.com", testPassword); p.status != http.StatusSeeOther {
+		t.Errorf("other account: %d", p.status)
+	}
+	if logins := auditOf(t, f, "user.login"); len(logins) != 1 || logins[0].Actor != "user:readonly@example.com" {
+		t.Errorf("login audit: %+v", logins)
 	}
 }
 
