@@ -121,11 +121,13 @@ func normalizeServerURL(s string) (string, error) {
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"), nil
 }
 
+// truncate cuts s to at most n bytes (plus an ellipsis) without splitting
+// a UTF-8 sequence.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // hostFacts describe this machine at enrollment.

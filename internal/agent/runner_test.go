@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+type slowCheck struct{}
+
+func (slowCheck) Run(ctx context.Context, _ check.Reporter) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+type panicCheck struct{}
+
+func (panicCheck) Run(context.Context, check.Reporter) error { panic("boom") }
+
+func TestRunnerStatuses(t *testing.T) {
+	r := &Runner{Timeout: 50 * time.Millisecond, Checks: []NamedCheck{
+		{"fake", &fakeCheck{n: 2}},
+		{"slow", slowCheck{}},
+		{"panics", panicCheck{}},
+		{"alien", failingCheck{errors.ErrUnsupported}},
+	}}
+	rs := r.RunAll(context.Background())
+	if len(rs) != 5 {
+		t.Fatalf("%d results: %+v", len(rs), rs)
+	}
+	ids := map[string]bool{}
+	for _, res := range rs {
+		if res.ID == "" || ids[res.ID] || res.At.IsZero() {
+			t.Errorf("bad id or time: %+v", res)
+		}
+		ids[res.ID] = true
+	}
+	if rs[0].Check != "fake" || rs[0].Key != "0" || rs[1].Key != "1" {
+		t.Errorf("order: %+v", rs[:2])
+	}
+	if rs[2].Check != "slow" || rs[2].Status != core.StatusError || !strings.Contains(rs[2].Message.EN, "did not finish in time") {
+		t.Errorf("timeout: %+v", rs[2])
+	}
+	if rs[3].Status != core.StatusError || !strings.Contains(rs[3].Message.EN, "panicked") {
+		t.Errorf("panic: %+v", rs[3])
+	}
+	if rs[4].Status != core.StatusUnsupported || rs[4].Message.DE == "" {
+		t.Errorf("unsupported: %+v", rs[4])
+	}
+}
+
+func TestTruncateKeepsUTF8(t *testing.T) {
+	s := truncate(strings.Repeat("ä", 10), 5)
+	if !utf8.ValidString(s) || s != "ää…" {
+		t.Errorf("%q", s)
+	}
+	if truncate("short", 10) != "short" {
+		t.Error("short string changed")
+	}
+}
