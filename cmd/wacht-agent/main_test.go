@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,13 +79,13 @@ func TestStatus(t *testing.T) {
 	if code, out, _ := runCLI("status", "--data", dir); code != 0 || !strings.Contains(out, "Device ID:  17") || !strings.Contains(out, "has not run yet") {
 		t.Errorf("status before run: %d %q", code, out)
 	}
-	st := agent.State{Running: true, PID: 4242, Connected: false, Revoked: true, LastError: "server refused the session (revoked): gone", SpoolLen: 12}
+	st := agent.State{Running: true, PID: os.Getpid(), Connected: false, Revoked: true, LastError: "server refused the session (revoked): gone", SpoolLen: 12}
 	b, _ := json.Marshal(st)
 	if err := os.WriteFile(filepath.Join(dir, agent.StateFile), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, out, _ := runCLI("status", "--data", dir)
-	for _, want := range []string{"running (pid 4242)", "Connected:  no", "12 results waiting", "Revoked:    yes", "Last error: server refused"} {
+	for _, want := range []string{fmt.Sprintf("running (pid %d)", os.Getpid()), "Connected:  no", "12 results waiting", "Revoked:    yes", "Last error: server refused"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("status missing %q: %d %q", want, code, out)
 		}

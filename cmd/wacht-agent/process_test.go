@@ -187,3 +187,15 @@ func TestRunProcess(t *testing.T) {
 		t.Errorf("status after stop:\n%s", out)
 	}
 }
+
+func TestStatusStalePID(t *testing.T) {
+	p := exec.Command("true")
+	if err := p.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	var b strings.Builder
+	printState(&b, agent.State{Running: true, PID: p.Process.Pid, Connected: true})
+	if !strings.Contains(b.String(), "ended without stopping cleanly") || !strings.Contains(b.String(), "Connected:  no") {
+		t.Errorf("stale state shown as live:\n%s", b.String())
+	}
+}

@@ -201,8 +201,14 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 
 func printState(w io.Writer, st agent.State) {
 	running := "not running"
-	if st.Running {
+	switch {
+	case st.Running && alive(st.PID):
 		running = fmt.Sprintf("running (pid %d)", st.PID)
+	case st.Running:
+		// The state file says running but the process is gone: a crash
+		// or a kill; the connection state below is stale.
+		running = fmt.Sprintf("not running (pid %d ended without stopping cleanly)", st.PID)
+		st.Connected = false
 	}
 	conn := "no"
 	if st.Connected {

@@ -64,3 +64,24 @@ func TestTruncateKeepsUTF8(t *testing.T) {
 		t.Error("short string changed")
 	}
 }
+
+func TestJitterBounds(t *testing.T) {
+	for _, d := range []time.Duration{time.Second, 60 * time.Second, 3} {
+		for range 1000 {
+			if j := jitter(d); j < d/2 || j > d {
+				t.Fatalf("jitter(%v) = %v outside [d/2, d]", d, j)
+			}
+		}
+	}
+}
+
+func TestWSURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://127.0.0.1:8443":     "wss://127.0.0.1:8443/api/agent/ws",
+		"https://wacht.example/base": "wss://wacht.example/base/api/agent/ws",
+	} {
+		if got, err := wsURL(in); err != nil || got != want {
+			t.Errorf("wsURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

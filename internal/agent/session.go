@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +110,8 @@ func wsURL(server string) (string, error) {
 	case "http":
 		u.Scheme = "ws"
 	}
-	u.Path = protocol.PathWS
+	// Keep a base path (a server behind a reverse proxy), as enrollment does.
+	u.Path = strings.TrimRight(u.Path, "/") + protocol.PathWS
 	return u.String(), nil
 }
 
