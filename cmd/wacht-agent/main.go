@@ -206,9 +206,5 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		opts.Trace = f
 	}
-	a, err := agent.New(opts)
-	if err != nil {
-		return err
-	}
-	return runAgent(a, *data, opts.Log)
+	return runAgent(opts)
 }

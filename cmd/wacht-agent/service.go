@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,7 +46,6 @@ func serviceConfig(data string) *service.Config {
 // program adapts the agent to the service manager's Start/Stop.
 type program struct {
 	a      *agent.Agent
-	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -66,23 +67,76 @@ func (p *program) Stop(service.Service) error {
 	}
 }
 
-// runAgent runs a until SIGINT/SIGTERM (interactive) or until the service
-// manager stops it.
-func runAgent(a *agent.Agent, data string, log *slog.Logger) error {
+// runAgent runs the agent until SIGINT/SIGTERM (interactive) or until the
+// service manager stops it.
+func runAgent(opts agent.Options) error {
 	if !service.Interactive() {
-		p := &program{a: a, log: log}
-		if s, err := service.New(p, serviceConfig(data)); err == nil {
+		p := &program{}
+		if s, err := service.New(p, serviceConfig(opts.DataDir)); err == nil {
+			if runtime.GOOS == "windows" {
+				// A Windows service has no stderr: log to the event log.
+				if l, err := s.Logger(nil); err == nil {
+					opts.Log = slog.New(&serviceHandler{l: l})
+				}
+			}
+			a, err := agent.New(opts)
+			if err != nil {
+				opts.Log.Error("cannot start the agent", "err", err)
+				return err
+			}
+			p.a = a
 			return s.Run()
 		}
 		// No service manager after all (e.g. a container): run plainly.
 	}
+	a, err := agent.New(opts)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("wacht-agent running", "version", version, "data", data)
-	err := a.Run(ctx)
-	log.Info("wacht-agent stopped")
+	opts.Log.Info("wacht-agent running", "version", version, "data", opts.DataDir)
+	err = a.Run(ctx)
+	opts.Log.Info("wacht-agent stopped")
 	return err
 }
+
+// serviceHandler sends log records to the service manager's log (the
+// Windows event log), as one line with its attributes.
+type serviceHandler struct {
+	l     service.Logger
+	attrs []slog.Attr
+}
+
+func (h *serviceHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h *serviceHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	switch {
+	case r.Level >= slog.LevelError:
+		return h.l.Error(b.String())
+	case r.Level >= slog.LevelWarn:
+		return h.l.Warning(b.String())
+	default:
+		return h.l.Info(b.String())
+	}
+}
+
+func (h *serviceHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &serviceHandler{l: h.l, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+// WithGroup is flattened: the agent does not log groups.
+func (h *serviceHandler) WithGroup(string) slog.Handler { return h }
 
 func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	fl := newFlags("install", stderr)
