@@ -1,10 +1,9 @@
-//go:build !linux
+//go:build !linux && !windows && !darwin
 
 package agent
 
-// hasDesktop is only consulted on Linux; Windows and macOS tell servers
-// apart by edition.
+// hasDesktop is only probed on Linux; elsewhere assume a desktop.
 func hasDesktop() bool { return true }
 
-// hasBattery is not probed here yet; such machines enroll as workstations.
+// hasBattery is not probed on this OS; such machines enroll as workstations.
 func hasBattery() bool { return false }
