@@ -32,7 +32,8 @@ const usage = `Usage: wacht-agent <command> [flags]
 
 Commands:
   enroll     --server URL --token T [--data DIR] [--new-device]   register this machine
-  run        [--data DIR] [--interval D]                          run the agent in the foreground
+  run        [--data DIR] [--interval D] [--spool-max-mb N] [--spool-max-age D]
+                                                                  run the agent in the foreground
   check      --once [--json] [--lang en|de]                       run all checks locally and print the results
   install    --server URL --token T [--data DIR]                  enroll and install as a service
   uninstall  [--purge] [--data DIR]                               remove the service (and with --purge its data)
@@ -183,6 +184,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", agent.DefaultDataDir(), "data folder")
 	interval := fs.Duration("interval", 60*time.Second, "time between check runs")
 	trace := fs.String("trace-results", "", "append the ID of every produced result to this file (for tests)")
+	spoolMB := fs.Int("spool-max-mb", int(agent.DefaultSpoolLimits.MaxBytes>>20), "most MiB of unsent results kept on disk")
+	spoolAge := fs.Duration("spool-max-age", agent.DefaultSpoolLimits.MaxAge, "oldest unsent result kept on disk")
 	checksJSON := fs.String("checks", "", `checks to run with their parameters as JSON, e.g. {"cpu":{"window":"1s"},"disk":null} (default: all)`)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -190,7 +193,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *interval < time.Second {
 		return usageError{fmt.Errorf("--interval %v is below 1s", *interval)}
 	}
-	opts := agent.Options{DataDir: *data, Interval: *interval, Log: newLogger(stderr)}
+	if *spoolMB < 1 || *spoolAge < time.Hour {
+		return usageError{errors.New("--spool-max-mb must be at least 1 and --spool-max-age at least 1h")}
+	}
+	opts := agent.Options{
+		DataDir: *data, Interval: *interval, Log: newLogger(stderr),
+		SpoolLimits: agent.SpoolLimits{MaxBytes: int64(*spoolMB) << 20, MaxAge: *spoolAge},
+	}
 	if *checksJSON != "" {
 		checks, err := parseChecks(*checksJSON)
 		if err != nil {
