@@ -73,9 +73,3 @@ func (s *stateFile) update(f func(*State)) {
 	}
 	s.written, s.ok = s.cur, true
 }
-
-func (s *stateFile) get() State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cur
-}
