@@ -5,6 +5,7 @@ package check
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -41,7 +42,13 @@ type Result struct {
 }
 
 // Factory builds a check from its JSON parameters (nil for defaults).
+// A check that cannot run without parameters (a website URL, a host to
+// ping) returns ErrNotConfigured for nil params, so that the agent's default
+// set leaves it out instead of reporting an error.
 type Factory func(params json.RawMessage) (Check, error)
+
+// ErrNotConfigured is returned by a Factory that needs parameters.
+var ErrNotConfigured = errors.New("check needs parameters")
 
 var (
 	mu       sync.RWMutex
