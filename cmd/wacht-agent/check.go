@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/wacht-rmm/wacht/internal/agent"
+	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -27,6 +28,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if !*once {
 		return usageError{fmt.Errorf("only --once is supported")}
 	}
+	// Checks with history (data growth, restart limits) get a throwaway
+	// state folder: a one-off run must not disturb the service's state.
+	stateDir, err := os.MkdirTemp("", "wacht-check-")
+	if err != nil {
+		return fmt.Errorf("create check state folder: %w", err)
+	}
+	defer os.RemoveAll(stateDir)
+	check.SetStateDir(stateDir)
 	checks, err := agent.DefaultChecks()
 	if err != nil {
 		fmt.Fprintln(stderr, "warning:", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -63,6 +64,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.DataDir == "" {
 		opts.DataDir = DefaultDataDir()
 	}
+	check.SetStateDir(filepath.Join(opts.DataDir, "checks"))
 	if opts.Interval <= 0 {
 		opts.Interval = 60 * time.Second
 	}
