@@ -57,7 +57,7 @@ func TestEnrollRefusalIsPrinted(t *testing.T) {
 		json.NewEncoder(w).Encode(protocol.ErrorResponse{Error: "token expired", Code: protocol.EnrollTokenExpired})
 	}))
 	defer srv.Close()
-	tok := protocol.Token{URL: srv.URL, Fingerprint: agent.Fingerprint(srv.Certificate().Raw), Secret: "s"}.String()
+	tok := protocol.Token{URL: srv.URL, Fingerprint: protocol.Fingerprint(srv.Certificate().Raw), Secret: "s"}.String()
 	dir := t.TempDir()
 	code, _, errOut := runCLI("enroll", "--token", tok, "--data", dir)
 	if code != 1 || !strings.Contains(errOut, "enrollment refused: the token has expired") {

@@ -117,7 +117,7 @@ func TestRunProcess(t *testing.T) {
 	if err := agent.SaveKey(data, key); err != nil {
 		t.Fatal(err)
 	}
-	if err := agent.SaveConfig(data, agent.Config{ServerURL: srv.URL, Fingerprint: agent.Fingerprint(srv.Certificate().Raw), DeviceID: 5}); err != nil {
+	if err := agent.SaveConfig(data, agent.Config{ServerURL: srv.URL, Fingerprint: protocol.Fingerprint(srv.Certificate().Raw), DeviceID: 5}); err != nil {
 		t.Fatal(err)
 	}
 	trace := filepath.Join(tmp, "trace.txt")

@@ -34,7 +34,7 @@ func TestEnroll(t *testing.T) {
 		json.NewEncoder(w).Encode(protocol.EnrollResponse{DeviceID: 9, Client: "Acme", Site: "HQ"})
 	}))
 	defer srv.Close()
-	pin := Fingerprint(srv.Certificate().Raw)
+	pin := protocol.Fingerprint(srv.Certificate().Raw)
 	dir := t.TempDir()
 	tok := protocol.Token{URL: "https://wacht.invalid:1", Fingerprint: pin, Secret: "s3cret"}.String()
 

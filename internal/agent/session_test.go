@@ -192,7 +192,7 @@ func startAgent(t *testing.T, checks []NamedCheck, tweak func(*Options), fs func
 	if err := SaveKey(dir, key); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{ServerURL: srv.srv.URL, Fingerprint: Fingerprint(srv.srv.Certificate().Raw), DeviceID: srv.deviceID}
+	cfg := Config{ServerURL: srv.srv.URL, Fingerprint: protocol.Fingerprint(srv.srv.Certificate().Raw), DeviceID: srv.deviceID}
 	if err := SaveConfig(dir, cfg); err != nil {
 		t.Fatal(err)
 	}

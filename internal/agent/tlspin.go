@@ -1,27 +1,21 @@
 package agent
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // ErrPinMismatch means the server presented a certificate other than the
 // pinned one.
 var ErrPinMismatch = errors.New("server certificate does not match the pinned fingerprint")
-
-// Fingerprint is the hex SHA-256 of a certificate's DER, as pinned.
-func Fingerprint(der []byte) string {
-	s := sha256.Sum256(der)
-	return hex.EncodeToString(s[:])
-}
 
 // TLSConfig verifies the server by pin when fingerprint is set (the
 // self-signed default certificate) and with the system CAs otherwise.
@@ -38,7 +32,7 @@ func TLSConfig(fingerprint string) *tls.Config {
 		if len(cs.PeerCertificates) == 0 {
 			return ErrPinMismatch
 		}
-		got := Fingerprint(cs.PeerCertificates[0].Raw)
+		got := protocol.Fingerprint(cs.PeerCertificates[0].Raw)
 		if subtle.ConstantTimeCompare([]byte(got), []byte(fingerprint)) != 1 {
 			return fmt.Errorf("%w (got %s)", ErrPinMismatch, got)
 		}

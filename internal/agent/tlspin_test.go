@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 func TestPinnedClient(t *testing.T) {
@@ -13,7 +15,7 @@ func TestPinnedClient(t *testing.T) {
 		w.Write([]byte(r.Proto))
 	}))
 	defer srv.Close()
-	pin := Fingerprint(srv.Certificate().Raw)
+	pin := protocol.Fingerprint(srv.Certificate().Raw)
 
 	for _, p := range []string{pin, strings.ToUpper(pin)} {
 		resp, err := NewHTTPClient(p).Get(srv.URL)

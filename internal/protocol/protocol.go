@@ -8,6 +8,8 @@ package protocol
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -281,6 +283,13 @@ func ParseToken(s string) (Token, error) {
 		return t, errors.New("enrollment token is damaged (was it copied completely?)")
 	}
 	return t, nil
+}
+
+// Fingerprint is the hex SHA-256 of a certificate's DER: what the server
+// logs, the token carries and the agent pins.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
 }
 
 // Now is time.Now, rounded to milliseconds as the store keeps it.

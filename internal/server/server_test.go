@@ -98,7 +98,7 @@ func pinned(fp string) *tls.Config {
 		InsecureSkipVerify: true,
 		NextProtos:         []string{"h2", "http/1.1"},
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			if tlsconf.Fingerprint(cs.PeerCertificates[0].Raw) != fp {
+			if protocol.Fingerprint(cs.PeerCertificates[0].Raw) != fp {
 				return errors.New("certificate fingerprint mismatch")
 			}
 			return nil

@@ -9,11 +9,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -26,6 +24,8 @@ import (
 
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // File names inside <data>/tls.
@@ -77,13 +77,13 @@ func Setup(o Options) (*tls.Config, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("loading TLS certificate: %w", err)
 		}
-		return serverConfig(cert), Fingerprint(cert.Certificate[0]), nil
+		return serverConfig(cert), protocol.Fingerprint(cert.Certificate[0]), nil
 	default:
 		cert, err := LoadOrCreateSelfSigned(o.Dir, o.Hosts)
 		if err != nil {
 			return nil, "", err
 		}
-		return serverConfig(cert), Fingerprint(cert.Certificate[0]), nil
+		return serverConfig(cert), protocol.Fingerprint(cert.Certificate[0]), nil
 	}
 }
 
@@ -93,12 +93,6 @@ func serverConfig(cert tls.Certificate) *tls.Config {
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"http/1.1"},
 	}
-}
-
-// Fingerprint is the hex SHA-256 of a certificate's DER, as agents pin it.
-func Fingerprint(der []byte) string {
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:])
 }
 
 // FingerprintFile returns the fingerprint of the first certificate in a PEM
@@ -115,7 +109,7 @@ func FingerprintFile(path string) (string, error) {
 			return "", fmt.Errorf("%s: no certificate found", path)
 		}
 		if blk.Type == "CERTIFICATE" {
-			return Fingerprint(blk.Bytes), nil
+			return protocol.Fingerprint(blk.Bytes), nil
 		}
 	}
 }
