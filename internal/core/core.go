@@ -210,6 +210,8 @@ type User struct {
 	Role         string    `json:"role"`
 	Lang         string    `json:"lang"` // "", "de" or "en"; "" follows the browser
 	CreatedAt    time.Time `json:"created_at"`
+	// Scope is the set of clients the user may see (admins: all).
+	Scope Scope `json:"scope"`
 }
 
 // APIToken authenticates API calls as its user. Only a hash is stored.
@@ -221,6 +223,10 @@ type APIToken struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Role ("" = the user's) and Scope (zero = the user's) narrow the
+	// token; at use time it gets the lesser of these and its user's rights.
+	Role  string `json:"role,omitempty"`
+	Scope Scope  `json:"scope"`
 }
 
 // Session is a dashboard login. Only a hash of the cookie value is stored.

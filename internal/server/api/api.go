@@ -50,15 +50,42 @@ func New(d Deps) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{svc: NewService(d), log: log.With("component", "api")}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/devices", h.listDevices)
-	mux.HandleFunc("GET /api/v1/devices/{id}", h.getDevice)
-	mux.HandleFunc("GET /api/v1/devices/{id}/checks", h.listChecks)
-	mux.HandleFunc("POST /api/v1/devices/{id}/run-checks", h.runChecks)
-	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+	return h.authenticate(h.routes())
+}
+
+// Routes lists every API route with the permission it requires, for the
+// authorization tests.
+func Routes() []auth.Route {
+	h := &handler{svc: NewService(Deps{}), log: slog.New(slog.DiscardHandler)}
+	return h.routes().Routes()
+}
+
+// routes registers every API route with its permission (see
+// docs/internals.md, "Authorization"). Object-level client scope is checked
+// by the Service.
+func (h *handler) routes() *auth.Router {
+	rt := auth.NewRouter(h.guard)
+	rt.HandleFunc("GET /api/v1/devices", auth.Read, h.listDevices)
+	rt.HandleFunc("GET /api/v1/devices/{id}", auth.Read, h.getDevice)
+	rt.HandleFunc("GET /api/v1/devices/{id}/checks", auth.Read, h.listChecks)
+	rt.HandleFunc("POST /api/v1/devices/{id}/run-checks", auth.Operate, h.runChecks)
+	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})
-	return h.authenticate(mux)
+	return rt
+}
+
+// guard refuses callers whose role lacks p with 403; authenticate has put
+// the token's effective user into the context.
+func (h *handler) guard(p auth.Perm, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := auth.UserFrom(r.Context())
+		if !auth.Allows(u, p) {
+			h.writeError(w, r, core.ErrForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authenticate puts the bearer token's user into the request context and

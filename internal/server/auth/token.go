@@ -16,7 +16,8 @@ const APITokenPrefix = "wat_"
 
 // BearerUser authenticates an API request by its "Authorization: Bearer
 // wat_…" header. Missing, malformed, unknown, revoked and expired tokens all
-// give core.ErrUnauthorized.
+// give core.ErrUnauthorized. The user returned carries the token's effective
+// rights (see Effective).
 func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now time.Time) (core.User, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
@@ -44,7 +45,7 @@ func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now 
 	if err != nil {
 		return core.User{}, fmt.Errorf("looking up token user: %w", err)
 	}
-	return u, nil
+	return Effective(u, t), nil
 }
 
 type userKey struct{}

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -72,21 +73,35 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 		log.Warn("htmx is not built in (run web/build.sh); the dashboard works without live updates")
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /static/", s.staticHandler())
-	mux.HandleFunc("GET /login", s.loginPage)
-	mux.HandleFunc("POST /login", s.login)
-	mux.HandleFunc("POST /logout", s.withSession(s.logout))
-	mux.HandleFunc("POST /lang", s.withSession(s.setLang))
-	mux.HandleFunc("GET /{$}", s.withSession(s.overview))
-	mux.HandleFunc("GET /partials/devices", s.withSession(s.devicesPartial))
-	mux.HandleFunc("GET /devices/{id}", s.withSession(s.device))
-	mux.HandleFunc("GET /devices/{id}/checks", s.withSession(s.checksPartial))
-	mux.HandleFunc("POST /devices/{id}/run-checks", s.withSession(s.runChecks))
-	mux.HandleFunc("/", s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	return securityHeaders(s.routes()), nil
+}
+
+// Routes lists every dashboard route with the permission it requires, for
+// the authorization tests.
+func Routes() []auth.Route {
+	s := &server{log: slog.New(slog.DiscardHandler)}
+	return s.routes().Routes()
+}
+
+// routes registers every dashboard route with its permission (see
+// docs/internals.md, "Authorization"). Object-level client scope is checked
+// by the Service.
+func (s *server) routes() *auth.Router {
+	rt := auth.NewRouter(s.guard)
+	rt.Handle("GET /static/", auth.Public, s.staticHandler())
+	rt.HandleFunc("GET /login", auth.Public, s.loginPage)
+	rt.HandleFunc("POST /login", auth.Public, s.login)
+	rt.HandleFunc("POST /logout", auth.Authenticated, s.withSession(s.logout))
+	rt.HandleFunc("POST /lang", auth.Authenticated, s.withSession(s.setLang))
+	rt.HandleFunc("GET /{$}", auth.Read, s.withSession(s.overview))
+	rt.HandleFunc("GET /partials/devices", auth.Read, s.withSession(s.devicesPartial))
+	rt.HandleFunc("GET /devices/{id}", auth.Read, s.withSession(s.device))
+	rt.HandleFunc("GET /devices/{id}/checks", auth.Read, s.withSession(s.checksPartial))
+	rt.HandleFunc("POST /devices/{id}/run-checks", auth.Operate, s.withSession(s.runChecks))
+	rt.HandleFunc("/", auth.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
-	return securityHeaders(mux), nil
+	return rt
 }
 
 // csp allows only this origin: no inline scripts or styles, no framing.
@@ -124,11 +139,17 @@ type reqCtx struct {
 	lang Lang
 }
 
-// withSession requires a dashboard session: without one, pages redirect to
-// /login (htmx requests get HX-Redirect). POSTs must carry the session's
-// CSRF token.
-func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+type rcKey struct{}
+
+// guard enforces a route's permission: Public routes pass; every other
+// route needs a dashboard session (pages redirect to /login, htmx requests
+// get HX-Redirect) whose user's role grants p, and POSTs must carry the
+// session's CSRF token.
+func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
+	if p == auth.Public {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, sess, err := s.sessions.Lookup(r.Context(), r)
 		if errors.Is(err, core.ErrUnauthorized) {
 			if isHTMX(r) {
@@ -154,7 +175,26 @@ func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)
 				return
 			}
 		}
-		h(w, r.WithContext(auth.WithUser(r.Context(), u)), rc)
+		if !auth.Allows(u, p) {
+			s.renderError(w, r, rc.lang, core.ErrForbidden)
+			return
+		}
+		ctx := context.WithValue(auth.WithUser(r.Context(), u), rcKey{}, rc)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withSession adapts a page handler to http.HandlerFunc; guard has put the
+// request's session into the context.
+func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rc, ok := r.Context().Value(rcKey{}).(*reqCtx)
+		if !ok {
+			// Registered as Public by mistake: fail closed.
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		h(w, r, rc)
 	}
 }
 

@@ -765,12 +765,12 @@ func testUsers(t *testing.T, s core.Store) {
 
 	got, err := s.GetUserByEmail(ctx, "jürgen.MÜLLER@example.com")
 	must(t, "GetUserByEmail", err)
-	if got != u {
+	if !reflect.DeepEqual(got, u) {
 		t.Errorf("GetUserByEmail = %+v, want %+v", got, u)
 	}
 	got, err = s.GetUser(ctx, u.ID)
 	must(t, "GetUser", err)
-	if got != u {
+	if !reflect.DeepEqual(got, u) {
 		t.Errorf("GetUser = %+v, want %+v", got, u)
 	}
 	_, err = s.GetUser(ctx, 999999)
