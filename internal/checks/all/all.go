@@ -6,4 +6,5 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/cpu"
 	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
+	_ "github.com/wacht-rmm/wacht/internal/checks/website"
 )

@@ -1,6 +1,7 @@
 package all
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -8,12 +9,12 @@ import (
 )
 
 func TestAllRegistered(t *testing.T) {
-	want := []string{"cpu", "disk", "memory"}
+	want := []string{"cpu", "disk", "memory", "website"}
 	if got := check.Names(); !reflect.DeepEqual(got, want) {
 		t.Errorf("registered %q, want %q", got, want)
 	}
 	for _, n := range want {
-		if _, err := check.New(n, nil); err != nil {
+		if _, err := check.New(n, nil); err != nil && !errors.Is(err, check.ErrNotConfigured) {
 			t.Errorf("%s with defaults: %v", n, err)
 		}
 	}
