@@ -322,6 +322,7 @@ type Store interface {
 	UserStore
 	AuditStore
 	SettingStore
+	PolicyStore
 	Close() error
 }
 

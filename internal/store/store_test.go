@@ -122,11 +122,12 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 	}
 	defer s.Close()
 	var n int
-	if err := s.SQL().QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+	// Each migration recorded once, however many there are.
+	if err := s.SQL().QueryRow(`SELECT count(*) - count(DISTINCT version) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", n)
+	if n != 0 {
+		t.Errorf("schema_migrations has %d duplicate rows, want 0", n)
 	}
 	var mode string
 	if err := s.SQL().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -178,11 +179,12 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 	}
 	defer s.Close()
 	var n int
-	if err := s.SQL().QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+	// Each migration recorded once, however many there are.
+	if err := s.SQL().QueryRow(`SELECT count(*) - count(DISTINCT version) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", n)
+	if n != 0 {
+		t.Errorf("schema_migrations has %d duplicate rows, want 0", n)
 	}
 }
 

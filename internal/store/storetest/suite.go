@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"Audit", testAudit},
 		{"Settings", testSettings},
 	}
+	tests = append(tests, policyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

@@ -1,0 +1,280 @@
+// Package policy is the model of monitoring policies (templates): their
+// validation with messages that name the offending field, the built-in
+// "Server" and "Workstation" templates, and the resolution of the policies
+// assigned at the default, client, site and device levels into the
+// effective set of checks of one device. It is pure: callers hand it the
+// policies (Resolve) or a small store interface (Effective).
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Limits of a policy.
+const (
+	MaxChecks       = 100
+	MaxNameLen      = 100
+	MaxDescLen      = 2000
+	MaxParamsBytes  = 16 << 10
+	MinEveryMinutes = 1
+	MaxEveryMinutes = 120
+	// DefaultEveryMinutes is the interval of a 24x7 check without one.
+	DefaultEveryMinutes = 5
+	// DefaultAtServer and DefaultAtWorkstation are the local times of daily
+	// checks without one.
+	DefaultAtServer      = "06:00"
+	DefaultAtWorkstation = "10:00"
+)
+
+// checkName is what a check entry may be called: it becomes the check name
+// of its results (at most 64 characters, see protocol.Results.Validate).
+var checkName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// FieldError is one refused field, in English and German. Field is a path
+// such as "checks[2].params.warn".
+type FieldError struct {
+	Field   string    `json:"field"`
+	Message core.Text `json:"message"`
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Message.EN }
+
+// In returns "field: message" in lang.
+func (e FieldError) In(lang string) string { return e.Field + ": " + e.Message.In(lang) }
+
+// ValidationError lists every refused field of a policy. It wraps
+// core.ErrInvalid.
+type ValidationError struct {
+	Fields []FieldError `json:"fields"`
+}
+
+func (e *ValidationError) Error() string {
+	msgs := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		msgs[i] = f.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// In returns all messages in lang, separated by "; ".
+func (e *ValidationError) In(lang string) string {
+	msgs := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		msgs[i] = f.In(lang)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e *ValidationError) Unwrap() error { return core.ErrInvalid }
+
+// For returns the message for one field (and fields below it), "" if none.
+func (e *ValidationError) For(field, lang string) string {
+	var msgs []string
+	for _, f := range e.Fields {
+		if f.Field == field || strings.HasPrefix(f.Field, field+".") || strings.HasPrefix(f.Field, field+"[") {
+			msgs = append(msgs, f.In(lang))
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+type errs struct{ list []FieldError }
+
+func (v *errs) add(field, en, de string) {
+	v.list = append(v.list, FieldError{Field: field, Message: core.Text{EN: en, DE: de}})
+}
+
+// Normalize trims names and drops parameters of excluding entries, so that
+// what is stored is what was validated.
+func Normalize(p *core.Policy) {
+	p.Name = strings.TrimSpace(p.Name)
+	p.Description.EN = strings.TrimSpace(p.Description.EN)
+	p.Description.DE = strings.TrimSpace(p.Description.DE)
+	for i := range p.Checks {
+		c := &p.Checks[i]
+		c.Name = strings.TrimSpace(c.Name)
+		c.Type = strings.TrimSpace(c.Type)
+		if c.Exclude {
+			c.Type, c.Params, c.Schedule = "", nil, core.Schedule{}
+			continue
+		}
+		if c.Name == "" {
+			c.Name = c.Type
+		}
+		if s := strings.TrimSpace(string(c.Params)); s == "" || s == "null" {
+			c.Params = nil
+		}
+		if c.Schedule.Class == "" {
+			c.Schedule.Class = core.Schedule24x7
+		}
+	}
+}
+
+// Validate checks a policy as the API and dashboard receive it (after
+// Normalize). Check parameters are validated by building the check, so the
+// caller must have the checks registered (import internal/checks/all).
+// The error is a *ValidationError listing every refused field.
+func Validate(p core.Policy) error {
+	var v errs
+	switch {
+	case p.Name == "":
+		v.add("name", "is required", "ist erforderlich")
+	case len(p.Name) > MaxNameLen:
+		v.add("name", fmt.Sprintf("must be at most %d characters", MaxNameLen), fmt.Sprintf("darf höchstens %d Zeichen lang sein", MaxNameLen))
+	}
+	if len(p.Description.EN) > MaxDescLen {
+		v.add("description.en", fmt.Sprintf("must be at most %d characters", MaxDescLen), fmt.Sprintf("darf höchstens %d Zeichen lang sein", MaxDescLen))
+	}
+	if len(p.Description.DE) > MaxDescLen {
+		v.add("description.de", fmt.Sprintf("must be at most %d characters", MaxDescLen), fmt.Sprintf("darf höchstens %d Zeichen lang sein", MaxDescLen))
+	}
+	if len(p.Checks) > MaxChecks {
+		v.add("checks", fmt.Sprintf("must list at most %d checks", MaxChecks), fmt.Sprintf("darf höchstens %d Prüfungen enthalten", MaxChecks))
+	}
+	seen := map[string]int{}
+	for i, c := range p.Checks {
+		validateCheck(&v, fmt.Sprintf("checks[%d]", i), c)
+		if c.Name == "" {
+			continue
+		}
+		if j, dup := seen[c.Name]; dup {
+			v.add(fmt.Sprintf("checks[%d].name", i), fmt.Sprintf("%q is already used by checks[%d]", c.Name, j), fmt.Sprintf("%q wird schon von checks[%d] verwendet", c.Name, j))
+		} else {
+			seen[c.Name] = i
+		}
+	}
+	if len(v.list) > 0 {
+		return &ValidationError{Fields: v.list}
+	}
+	return nil
+}
+
+func validateCheck(v *errs, at string, c core.PolicyCheck) {
+	switch {
+	case c.Name == "":
+		v.add(at+".name", "is required", "ist erforderlich")
+	case !checkName.MatchString(c.Name):
+		v.add(at+".name", "must be 1–64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+			"muss aus 1–64 Kleinbuchstaben, Ziffern, '.', '_' oder '-' bestehen und mit Buchstabe oder Ziffer beginnen")
+	}
+	if c.Exclude {
+		return // an exclusion needs only the name
+	}
+	known := check.Names()
+	typeOK := false
+	switch {
+	case c.Type == "":
+		v.add(at+".type", "is required", "ist erforderlich")
+	case !contains(known, c.Type):
+		v.add(at+".type", fmt.Sprintf("unknown check %q (known: %s)", c.Type, strings.Join(known, ", ")),
+			fmt.Sprintf("unbekannte Prüfung %q (bekannt: %s)", c.Type, strings.Join(known, ", ")))
+	default:
+		typeOK = true
+	}
+	validateSchedule(v, at+".schedule", c.Schedule)
+	paramsOK := validateParams(v, at+".params", c.Params)
+	if typeOK && paramsOK {
+		if _, err := check.New(c.Type, c.Params); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+			v.add(at+".params", err.Error(), "ungültige Parameter: "+err.Error())
+		} else if errors.Is(err, check.ErrNotConfigured) {
+			v.add(at+".params", "this check needs parameters", "diese Prüfung braucht Parameter")
+		}
+	}
+}
+
+// validateParams checks the shape every check shares: a JSON object, and
+// the common warn/fail thresholds as percentages. Check-specific rules are
+// left to the check's own Init.
+func validateParams(v *errs, at string, raw json.RawMessage) bool {
+	if len(raw) == 0 {
+		return true
+	}
+	if len(raw) > MaxParamsBytes {
+		v.add(at, fmt.Sprintf("must be at most %d bytes", MaxParamsBytes), fmt.Sprintf("darf höchstens %d Bytes groß sein", MaxParamsBytes))
+		return false
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		v.add(at, "must be a JSON object", "muss ein JSON-Objekt sein")
+		return false
+	}
+	ok := true
+	nums := map[string]float64{}
+	for _, k := range []string{"warn", "fail"} {
+		r, has := m[k]
+		if !has {
+			continue
+		}
+		var f float64
+		if err := json.Unmarshal(r, &f); err != nil {
+			v.add(at+"."+k, "must be a number", "muss eine Zahl sein")
+			ok = false
+			continue
+		}
+		if f < 0 || f > 100 {
+			v.add(at+"."+k, "must be between 0 and 100", "muss zwischen 0 und 100 liegen")
+			ok = false
+			continue
+		}
+		nums[k] = f
+	}
+	w, hw := nums["warn"]
+	f, hf := nums["fail"]
+	if hw && hf && w > f {
+		v.add(at+".warn", "must not be above params.fail", "darf nicht über params.fail liegen")
+		ok = false
+	}
+	return ok
+}
+
+func validateSchedule(v *errs, at string, s core.Schedule) {
+	switch s.Class {
+	case "", core.Schedule24x7:
+		if s.EveryMinutes != 0 && (s.EveryMinutes < MinEveryMinutes || s.EveryMinutes > MaxEveryMinutes) {
+			v.add(at+".every_minutes", fmt.Sprintf("must be between %d and %d", MinEveryMinutes, MaxEveryMinutes),
+				fmt.Sprintf("muss zwischen %d und %d liegen", MinEveryMinutes, MaxEveryMinutes))
+		}
+		if s.At != "" {
+			v.add(at+".at", "is only for daily checks", "gilt nur für tägliche Prüfungen")
+		}
+	case core.ScheduleDaily:
+		if s.At != "" {
+			if _, _, err := ParseAt(s.At); err != nil {
+				v.add(at+".at", "must be a time of day HH:MM, e.g. 06:00", "muss eine Uhrzeit HH:MM sein, z. B. 06:00")
+			}
+		}
+		if s.EveryMinutes != 0 {
+			v.add(at+".every_minutes", "is only for 24x7 checks", "gilt nur für 24x7-Prüfungen")
+		}
+	default:
+		v.add(at+".class", fmt.Sprintf("must be %q or %q", core.Schedule24x7, core.ScheduleDaily),
+			fmt.Sprintf("muss %q oder %q sein", core.Schedule24x7, core.ScheduleDaily))
+	}
+}
+
+// ParseAt parses a daily check's "HH:MM".
+func ParseAt(s string) (hour, minute int, err error) {
+	if len(s) != 5 || s[2] != ':' {
+		return 0, 0, fmt.Errorf("time of day %q is not HH:MM", s)
+	}
+	if _, err := fmt.Sscanf(s, "%02d:%02d", &hour, &minute); err != nil || hour > 23 || minute > 59 || hour < 0 || minute < 0 {
+		return 0, 0, fmt.Errorf("time of day %q is not HH:MM", s)
+	}
+	return hour, minute, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
