@@ -6,6 +6,7 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/cpu"
 	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
+	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
 	_ "github.com/wacht-rmm/wacht/internal/checks/website"
 )
