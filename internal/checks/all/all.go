@@ -5,6 +5,7 @@ package all
 import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/cpu"
 	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
+	_ "github.com/wacht-rmm/wacht/internal/checks/growth"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
 	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
