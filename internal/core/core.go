@@ -129,6 +129,7 @@ type Client struct {
 	ID        int64     `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	Contact             // contact details and report language
 }
 
 type Site struct {
@@ -153,7 +154,8 @@ type Device struct {
 	MachineID    string    `json:"machine_id"` // stable OS machine id, for re-enrollment
 	PublicKey    []byte    `json:"-"`          // ed25519 public key
 	Role         string    `json:"role"`       // server, workstation, notebook
-	State        string    `json:"state"`      // active, revoked
+	State        string    `json:"state"`      // active, revoked, retired
+	Tags         []string  `json:"tags"`
 	AgentVersion string    `json:"agent_version"`
 	EnrolledAt   time.Time `json:"enrolled_at"`
 	LastSeen     time.Time `json:"last_seen"`
@@ -246,6 +248,11 @@ type AuditEntry struct {
 	Action string    `json:"action"` // "token.create", "device.run-checks", ...
 	Target string    `json:"target"`
 	Detail string    `json:"detail"`
+	Remote string    `json:"remote"` // the caller's address; "" for the CLI
+	Result string    `json:"result"` // AuditOK, AuditDenied, AuditFailed; "" = ok
+	// PrevHash and Hash chain the entries (see store.AuditHash).
+	PrevHash []byte `json:"prev_hash"`
+	Hash     []byte `json:"hash"`
 }
 
 // Small store interfaces, one per aggregate. internal/store implements all of
@@ -323,6 +330,9 @@ type Store interface {
 	AuditStore
 	SettingStore
 	PolicyStore
+	ClientStore
+	AccessStore
+	AuditChain
 	Close() error
 }
 

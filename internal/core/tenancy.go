@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"slices"
 	"time"
 )
@@ -104,3 +105,51 @@ const (
 	AuditDenied = "denied"
 	AuditFailed = "failed"
 )
+
+// ClientStore manages clients, sites and devices beyond enrollment.
+// Deleted clients and sites are hidden, never dropped: deleting one with
+// devices needs confirm and then retires its devices (ErrConflict without).
+type ClientStore interface {
+	CreateClient(ctx context.Context, c *Client) error // sets ID, CreatedAt
+	GetClient(ctx context.Context, id int64) (Client, error)
+	UpdateClient(ctx context.Context, c Client) error // name and contact
+	// DeleteClient returns how many devices it retired.
+	DeleteClient(ctx context.Context, id int64, confirm bool, at time.Time) (int, error)
+	CountClientDevices(ctx context.Context, id int64) (int, error) // not retired
+	CreateSite(ctx context.Context, s *Site) error
+	GetSite(ctx context.Context, id int64) (Site, error)
+	RenameSite(ctx context.Context, id int64, name string) error
+	DeleteSite(ctx context.Context, id int64, confirm bool, at time.Time) (int, error)
+	MoveDevice(ctx context.Context, deviceID, siteID int64) error
+	SetDeviceRole(ctx context.Context, id int64, role string) error
+	SetDeviceTags(ctx context.Context, id int64, tags []string) error
+	RetireDevice(ctx context.Context, id int64, at time.Time) error
+}
+
+// AccessStore keeps technicians' scopes and second factors.
+type AccessStore interface {
+	ListUsers(ctx context.Context) ([]User, error)
+	SetUserRole(ctx context.Context, id int64, role string, scope Scope) error
+	SetUserPassword(ctx context.Context, id int64, hash string) error
+	// TOTP: the pending or active secret, whether it is active, and the
+	// last accepted time step (codes at or before it are replays).
+	GetTOTP(ctx context.Context, userID int64) (secret string, enabled bool, lastStep int64, err error)
+	SetTOTP(ctx context.Context, userID int64, secret string, enabled bool) error
+	// UseTOTPStep records step as used; ErrConflict if it is not newer
+	// than the last one (a replayed code).
+	UseTOTPStep(ctx context.Context, userID int64, step int64) error
+	// SetRecoveryCodes replaces the user's recovery codes (hashes).
+	SetRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
+	// UseRecoveryCode marks an unused code used; ErrNotFound otherwise.
+	UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) error
+	ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error) // userID 0: all
+}
+
+// AuditChain reads and checks the hash-chained audit log.
+type AuditChain interface {
+	QueryAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+	// VerifyAudit walks the chain in order and returns the ID of the first
+	// entry whose hash or link does not match (0 when intact) and how
+	// many entries it checked.
+	VerifyAudit(ctx context.Context) (badID int64, checked int, err error)
+}

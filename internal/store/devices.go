@@ -51,8 +51,13 @@ func (s *DB) ListDevices(ctx context.Context) ([]core.Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	tags, err := s.deviceTags(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		out[i].Worst = core.Worst(statuses[out[i].ID]...)
+		out[i].Tags = tags[out[i].ID]
 	}
 	return out, nil
 }
@@ -70,6 +75,11 @@ func (s *DB) GetDevice(ctx context.Context, id int64) (core.Device, error) {
 		return core.Device{}, err
 	}
 	d.Worst = core.Worst(statuses[id]...)
+	tags, err := s.deviceTags(ctx, id)
+	if err != nil {
+		return core.Device{}, err
+	}
+	d.Tags = tags[id]
 	return d, nil
 }
 

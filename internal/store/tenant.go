@@ -52,31 +52,31 @@ func (s *DB) EnsureClientSite(ctx context.Context, client, site string) (core.Cl
 	return c, st, nil
 }
 
-// ListClients returns all clients by name.
+// ListClients returns all clients that are not deleted, by name.
 func (s *DB) ListClients(ctx context.Context) ([]core.Client, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM clients ORDER BY name, id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+clientColumns+` WHERE deleted_at IS NULL ORDER BY name, id`)
 	if err != nil {
 		return nil, s.wrap("listing clients", err)
 	}
 	defer rows.Close()
 	var out []core.Client
 	for rows.Next() {
-		var c core.Client
-		var at int64
-		if err := rows.Scan(&c.ID, &c.Name, &at); err != nil {
+		c, err := scanClient(rows)
+		if err != nil {
 			return nil, s.wrap("listing clients", err)
 		}
-		c.CreatedAt = fromMS(at)
 		out = append(out, c)
 	}
 	return out, s.wrap("listing clients", rows.Err())
 }
 
-// ListSites returns all sites with their client names, by client and site name.
+// ListSites returns all sites that are not deleted with their client names,
+// by client and site name.
 func (s *DB) ListSites(ctx context.Context) ([]core.Site, error) {
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT s.id, s.client_id, c.name, s.name, s.created_at
 		FROM sites s JOIN clients c ON c.id = s.client_id
+		WHERE s.deleted_at IS NULL
 		ORDER BY c.name, s.name, s.id`)
 	if err != nil {
 		return nil, s.wrap("listing sites", err)

@@ -21,37 +21,56 @@ func (s *DB) CreateUser(ctx context.Context, u *core.User) error {
 		return fmt.Errorf("store: create user: empty email: %w", core.ErrInvalid)
 	}
 	created := orNow(u.CreatedAt)
+	if u.Role == core.RoleAdmin {
+		u.Scope = core.AllClients
+	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, `
-		INSERT INTO users (email, password_hash, role, lang, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		email, u.PasswordHash, u.Role, u.Lang, ms(created)).Scan(&id)
+	err := s.inTx(ctx, "create user", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO users (email, password_hash, role, lang, created_at, restricted) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			email, u.PasswordHash, u.Role, u.Lang, ms(created), boolInt(u.Scope.Restricted)).Scan(&id)
+		if err != nil {
+			return s.wrap("create user", err)
+		}
+		return s.writeScope(ctx, tx, "user_clients", "user_id", id, u.Scope)
+	})
 	if err != nil {
-		return s.wrap("create user", err)
+		return err
 	}
 	u.ID, u.Email, u.CreatedAt = id, email, created
 	return nil
 }
 
-const userColumns = `id, email, password_hash, role, lang, created_at FROM users`
+const userColumns = `id, email, password_hash, role, lang, created_at, restricted FROM users`
 
-func (s *DB) scanUser(op string, row *sql.Row) (core.User, error) {
+func scanUserRow(sc interface{ Scan(...any) error }) (core.User, bool, error) {
 	var u core.User
 	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created); err != nil {
+	var restricted int
+	err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created, &restricted)
+	u.CreatedAt = fromMS(created)
+	return u, restricted != 0, err
+}
+
+func (s *DB) scanUser(ctx context.Context, op string, row *sql.Row) (core.User, error) {
+	u, restricted, err := scanUserRow(row)
+	if err != nil {
 		return core.User{}, s.wrap(op, err)
 	}
-	u.CreatedAt = fromMS(created)
+	if err := s.fillUserScope(ctx, &u, restricted); err != nil {
+		return core.User{}, err
+	}
 	return u, nil
 }
 
 // GetUserByEmail finds a user case-insensitively; ErrNotFound if absent.
 func (s *DB) GetUserByEmail(ctx context.Context, email string) (core.User, error) {
-	return s.scanUser("get user by email", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE email = $1`, normEmail(email)))
+	return s.scanUser(ctx, "get user by email", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE email = $1`, normEmail(email)))
 }
 
 // GetUser finds a user by ID; ErrNotFound if absent.
 func (s *DB) GetUser(ctx context.Context, id int64) (core.User, error) {
-	return s.scanUser("get user", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE id = $1`, id))
+	return s.scanUser(ctx, "get user", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE id = $1`, id))
 }
 
 // CountUsers returns the number of users.
@@ -73,14 +92,24 @@ func (s *DB) CreateAPIToken(ctx context.Context, t *core.APIToken) error {
 	if len(t.Hash) == 0 {
 		return fmt.Errorf("store: create API token: empty hash: %w", core.ErrInvalid)
 	}
+	if t.Role != "" && !core.ValidRole(t.Role) {
+		return fmt.Errorf("store: create API token: role %q: %w", t.Role, core.ErrInvalid)
+	}
 	created := orNow(t.CreatedAt)
 	var id int64
-	err := s.db.QueryRowContext(ctx, `
-		INSERT INTO api_tokens (user_id, name, hash, created_at, expires_at, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		t.UserID, t.Name, t.Hash, ms(created), msNull(t.ExpiresAt), msNull(t.RevokedAt)).Scan(&id)
+	err := s.inTx(ctx, "create API token", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO api_tokens (user_id, name, hash, created_at, expires_at, revoked_at, role, restricted)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			t.UserID, t.Name, t.Hash, ms(created), msNull(t.ExpiresAt), msNull(t.RevokedAt), t.Role,
+			boolInt(t.Scope.Restricted)).Scan(&id)
+		if err != nil {
+			return s.wrap("create API token", err)
+		}
+		return s.writeScope(ctx, tx, "api_token_clients", "token_id", id, t.Scope)
+	})
 	if err != nil {
-		return s.wrap("create API token", err)
+		return err
 	}
 	t.ID, t.CreatedAt = id, created
 	return nil
@@ -89,16 +118,13 @@ func (s *DB) CreateAPIToken(ctx context.Context, t *core.APIToken) error {
 // GetAPIToken finds a token by hash, revoked or expired ones included;
 // ErrNotFound if absent.
 func (s *DB) GetAPIToken(ctx context.Context, hash []byte) (core.APIToken, error) {
-	var t core.APIToken
-	var created int64
-	var expires, revoked sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `
-		SELECT id, user_id, name, hash, created_at, expires_at, revoked_at FROM api_tokens WHERE hash = $1`, hash).
-		Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &created, &expires, &revoked)
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` WHERE hash = $1`, hash))
 	if err != nil {
 		return core.APIToken{}, s.wrap("get API token", err)
 	}
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), timePtr(expires), timePtr(revoked)
+	if err := s.fillTokenScope(ctx, &t); err != nil {
+		return core.APIToken{}, err
+	}
 	return t, nil
 }
 

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"Settings", testSettings},
 	}
 	tests = append(tests, policyTests...)
+	tests = append(tests, tenancyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
