@@ -1,0 +1,203 @@
+package logsrc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Files reads classic syslog files (/var/log/syslog, auth.log, secure, or a
+// daemon's own log file) where there is no journal. Its bookmark is the
+// file's inode and the offset after the last complete line read. When the
+// inode changed the file was rotated: the rest of the old file is read from
+// <name>.1 if it is there with the old inode, then the new file from the
+// start. Only complete lines are consumed, so a line being written is read
+// whole on the next run.
+type Files struct {
+	Paths []string
+	// FirstMax bounds how much of a file the first run reads (from the
+	// end); 0 means 16 MiB.
+	FirstMax int64
+	// Now gives the time for lines without a year or without a time
+	// stamp; nil means time.Now.
+	Now func() time.Time
+}
+
+type filePos struct {
+	Inode  uint64 `json:"inode"`
+	Offset int64  `json:"offset"`
+}
+
+type filesBookmark map[string]filePos
+
+// Read implements Reader. Files that do not exist yet are skipped.
+func (fs Files) Read(ctx context.Context, bm json.RawMessage, since time.Time) ([]Entry, json.RawMessage, error) {
+	b := filesBookmark{}
+	if len(bm) > 0 {
+		if err := json.Unmarshal(bm, &b); err != nil {
+			return nil, nil, fmt.Errorf("parsing file bookmark: %w", err)
+		}
+	}
+	now := time.Now
+	if fs.Now != nil {
+		now = fs.Now
+	}
+	var all []Entry
+	found := false
+	for _, path := range fs.Paths {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		pos, had := b[path]
+		lines, npos, err := readFile(path, pos, had, fs.FirstMax)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		found = true
+		b[path] = npos
+		t := now()
+		for _, l := range lines {
+			e := ParseSyslogLine(l, t)
+			if !had && !e.Time.IsZero() && e.Time.Before(since) {
+				continue
+			}
+			if e.Time.IsZero() {
+				e.Time = t.UTC()
+			}
+			all = append(all, e)
+		}
+	}
+	if !found && len(fs.Paths) > 0 {
+		return nil, nil, fmt.Errorf("none of the log files exists: %s: %w", strings.Join(fs.Paths, ", "), os.ErrNotExist)
+	}
+	nb, err := json.Marshal(b)
+	return all, nb, err
+}
+
+// readFile returns the complete lines after pos and the new position.
+func readFile(path string, pos filePos, had bool, firstMax int64) ([]string, filePos, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, pos, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, pos, fmt.Errorf("reading %s: %w", path, err)
+	}
+	ino := fileID(fi)
+	var lines []string
+	var start int64
+	skipPartial := false
+	switch {
+	case !had:
+		if firstMax <= 0 {
+			firstMax = 16 << 20
+		}
+		if fi.Size() > firstMax {
+			start, skipPartial = fi.Size()-firstMax, true
+		}
+	case ino == pos.Inode && fi.Size() >= pos.Offset:
+		start = pos.Offset
+	case ino == pos.Inode:
+		// Truncated in place (copytruncate): everything is new.
+	default:
+		// Rotated: finish the old file if it was renamed to <name>.1.
+		if old, err := os.Open(path + ".1"); err == nil {
+			if ofi, err := old.Stat(); err == nil && fileID(ofi) == pos.Inode && ofi.Size() >= pos.Offset {
+				rest, _, err := readLines(old, pos.Offset, false)
+				if err != nil {
+					old.Close()
+					return nil, pos, fmt.Errorf("reading %s.1: %w", path, err)
+				}
+				lines = rest
+			}
+			old.Close()
+		}
+	}
+	more, end, err := readLines(f, start, skipPartial)
+	if err != nil {
+		return nil, pos, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return append(lines, more...), filePos{Inode: ino, Offset: end}, nil
+}
+
+// readLines reads complete lines from offset start and returns them with
+// the offset after the last one.
+func readLines(f *os.File, start int64, skipPartial bool) ([]string, int64, error) {
+	if _, err := f.Seek(start, io.SeekStart); err != nil {
+		return nil, start, err
+	}
+	r := bufio.NewReaderSize(f, 64*1024)
+	var lines []string
+	off := start
+	first := true
+	for {
+		l, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			// A partial last line stays for the next run.
+			return lines, off, nil
+		}
+		if err != nil {
+			return nil, start, err
+		}
+		off += int64(len(l))
+		if first && skipPartial {
+			first = false
+			continue
+		}
+		first = false
+		l = bytes.TrimRight(l, "\r\n")
+		if len(l) > 0 {
+			lines = append(lines, string(bytes.ToValidUTF8(l, []byte("\uFFFD"))))
+		}
+	}
+}
+
+var (
+	// rsyslog's RFC 3339 format (Debian ≥ 12, RHEL ≥ 9 with high precision).
+	rfc3339Line = regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))\s+(\S+)\s+(.*)$`)
+	// Traditional BSD format: "Nov  6 22:35:43 host ...".
+	bsdLine = regexp.MustCompile(`^([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(\S+)\s+(.*)$`)
+	// Program tag: "sshd[1234]: " or "kernel: ".
+	tagRe = regexp.MustCompile(`^([^\s\[\]:]+)(?:\[(\d+)\])?:\s?(.*)$`)
+)
+
+// ParseSyslogLine parses one syslog file line. Lines without a recognised
+// time stamp (a daemon's own log file, e.g. sshd -E) keep a zero Time and
+// the whole line as message, with a program tag if one leads the line.
+// BSD time stamps carry no year: the year is the one that puts the time
+// not more than a day after now. Priority is unknown (-1) in files.
+func ParseSyslogLine(line string, now time.Time) Entry {
+	e := Entry{Priority: -1}
+	rest := line
+	if m := rfc3339Line.FindStringSubmatch(line); m != nil {
+		if t, err := time.Parse(time.RFC3339Nano, m[1]); err == nil {
+			e.Time, e.Host, rest = t.UTC(), m[2], m[3]
+		}
+	} else if m := bsdLine.FindStringSubmatch(line); m != nil {
+		if t, err := time.ParseInLocation("Jan _2 15:04:05", m[1], now.Location()); err == nil {
+			t = t.AddDate(now.Year(), 0, 0)
+			if t.After(now.Add(24 * time.Hour)) {
+				t = t.AddDate(-1, 0, 0)
+			}
+			e.Time, e.Host, rest = t.UTC(), m[2], m[3]
+		}
+	}
+	if m := tagRe.FindStringSubmatch(rest); m != nil {
+		e.Source, e.PID, rest = m[1], m[2], m[3]
+	}
+	e.Message = rest
+	return e
+}
