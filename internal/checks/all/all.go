@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/wacht-rmm/wacht/internal/checks/backup"
 	_ "github.com/wacht-rmm/wacht/internal/checks/cpu"
 	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
 	_ "github.com/wacht-rmm/wacht/internal/checks/growth"

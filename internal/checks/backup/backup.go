@@ -1,0 +1,413 @@
+// Package backup is the "backup" check: it asks each configured or detected
+// backup product for its recent jobs and decides whether backups succeed as
+// the service provider expects (on which weekdays, how many jobs, whether
+// "completed with warnings" counts, how old the last success may be). One
+// result per product instance, keyed "<product>" or "<product>:<name>".
+//
+// Supported: restic and borg repositories (their JSON output), a generic
+// "newest file younger than N hours" rule, macOS Time Machine (tmutil), and
+// Windows Server Backup and Veeam (event XML; reading the Windows event log
+// waits for internal/platform/wevtapi, see backup_windows.go).
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Name is the check's registered name.
+const Name = "backup"
+
+func init() {
+	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
+		return newCheck(raw, osEnv())
+	})
+}
+
+// Product kinds.
+const (
+	Restic        = "restic"
+	Borg          = "borg"
+	Generic       = "generic"
+	TimeMachine   = "timemachine"
+	WindowsBackup = "windows_server_backup"
+	Veeam         = "veeam"
+)
+
+// outcome is how a job ended.
+type outcome int
+
+const (
+	success outcome = iota
+	warning         // completed with warnings
+	failed
+)
+
+// job is one backup run as the product reports it.
+type job struct {
+	Name    string // job or archive name
+	Time    time.Time
+	Outcome outcome
+	Reason  string // why it failed, when the product says
+}
+
+// ProductConfig is one product instance in the parameters. Secrets are
+// given as file paths (or an environment variable's name), never inline.
+type ProductConfig struct {
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"` // distinguishes several instances
+
+	// restic and borg
+	Repository   string `json:"repository,omitempty"`
+	PasswordFile string `json:"password_file,omitempty"` // restic password / borg passphrase file
+	PasswordEnv  string `json:"password_env,omitempty"`  // restic: name of a variable in the agent's environment
+	Binary       string `json:"binary,omitempty"`        // path to restic/borg; default from PATH
+
+	// generic
+	Path string `json:"path,omitempty"`
+
+	// per-product overrides of the defaults below
+	MaxAgeHours  *float64 `json:"max_age_hours,omitempty"`
+	ExpectedDays []string `json:"expected_days,omitempty"`
+	MinSuccesses *int     `json:"min_successes,omitempty"`
+	WarningsOK   *bool    `json:"warnings_ok,omitempty"`
+}
+
+// key is the product instance's result key.
+func (p ProductConfig) key() string {
+	if p.Name != "" {
+		return p.Type + ":" + p.Name
+	}
+	return p.Type
+}
+
+type params struct {
+	Products     []ProductConfig `json:"products"`
+	ExpectedDays []string        `json:"expected_days"` // "mon".."sun"; empty = every day
+	MaxAgeHours  float64         `json:"max_age_hours"`
+	MinSuccesses int             `json:"min_successes"`
+	WarningsOK   *bool           `json:"warnings_ok"`
+}
+
+// rule is the verdict's settings for one product.
+type rule struct {
+	Expected    [7]bool // by time.Weekday
+	MaxAge      time.Duration
+	MinSuccess  int
+	WarningsOK  bool
+	anyExpected bool
+}
+
+var dayNames = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+func newRule(days []string, maxAge float64, minSucc int, warnOK bool) (rule, error) {
+	r := rule{MaxAge: time.Duration(maxAge * float64(time.Hour)), MinSuccess: minSucc, WarningsOK: warnOK}
+	if maxAge <= 0 {
+		return r, fmt.Errorf("max_age_hours must be positive, got %v", maxAge)
+	}
+	if minSucc < 1 {
+		return r, fmt.Errorf("min_successes must be at least 1, got %d", minSucc)
+	}
+	if len(days) == 0 {
+		for i := range r.Expected {
+			r.Expected[i] = true
+		}
+	}
+	for _, d := range days {
+		wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))[:min(3, len(strings.TrimSpace(d)))]]
+		if !ok {
+			return r, fmt.Errorf("unknown weekday %q in expected_days (use mon, tue, wed, thu, fri, sat, sun)", d)
+		}
+		r.Expected[wd] = true
+	}
+	for _, e := range r.Expected {
+		r.anyExpected = r.anyExpected || e
+	}
+	return r, nil
+}
+
+// env is the OS access of the check: where products are detected and how
+// their state is read. Tests replace it.
+type env struct {
+	now    func() time.Time
+	detect func(ctx context.Context) []ProductConfig // cheap auto-detection for nil params
+	// readers by product type; a missing entry means "not on this OS".
+	readers map[string]reader
+}
+
+// reader returns the recent jobs of one product instance.
+type reader func(ctx context.Context, p ProductConfig, now time.Time) ([]job, error)
+
+type backupCheck struct {
+	p     params
+	env   env
+	rules map[string]rule
+	auto  bool
+}
+
+func newCheck(raw json.RawMessage, e env) (*backupCheck, error) {
+	c := &backupCheck{env: e, p: params{MaxAgeHours: 26, MinSuccesses: 1}}
+	if len(raw) == 0 || string(raw) == "null" {
+		if e.detect == nil {
+			// Nothing on this OS can be found without being told where
+			// (restic, borg and generic need a repository or path).
+			return nil, check.ErrNotConfigured
+		}
+		c.auto = true
+		return c, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c.p); err != nil {
+		return nil, fmt.Errorf("parsing parameters: %w", err)
+	}
+	if len(c.p.Products) == 0 && e.detect == nil {
+		return nil, check.ErrNotConfigured
+	}
+	c.auto = len(c.p.Products) == 0
+	return c, nil
+}
+
+// Init validates the parameters.
+func (c *backupCheck) Init() error {
+	c.rules = map[string]rule{}
+	if _, err := c.ruleFor(ProductConfig{}); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range c.p.Products {
+		if err := validate(p); err != nil {
+			return err
+		}
+		if seen[p.key()] {
+			return fmt.Errorf("product %s listed twice; give each a distinct name", p.key())
+		}
+		seen[p.key()] = true
+		if _, err := c.ruleFor(p); err != nil {
+			return fmt.Errorf("product %s: %w", p.key(), err)
+		}
+	}
+	return nil
+}
+
+func validate(p ProductConfig) error {
+	switch p.Type {
+	case Restic, Borg:
+		if p.Repository == "" {
+			return fmt.Errorf("product %s needs a repository", p.key())
+		}
+		if p.Type == Borg && p.PasswordEnv != "" {
+			return fmt.Errorf("product %s: borg takes password_file, not password_env", p.key())
+		}
+	case Generic:
+		if p.Path == "" {
+			return fmt.Errorf("product %s needs a path", p.key())
+		}
+	case TimeMachine, WindowsBackup, Veeam:
+	case "":
+		return errors.New("a product needs a type")
+	default:
+		return fmt.Errorf("unknown product type %q (supported: restic, borg, generic, timemachine, windows_server_backup, veeam)", p.Type)
+	}
+	return nil
+}
+
+func (c *backupCheck) ruleFor(p ProductConfig) (rule, error) {
+	days, maxAge, minS := c.p.ExpectedDays, c.p.MaxAgeHours, c.p.MinSuccesses
+	warnOK := c.p.WarningsOK == nil || *c.p.WarningsOK
+	if p.ExpectedDays != nil {
+		days = p.ExpectedDays
+	}
+	if p.MaxAgeHours != nil {
+		maxAge = *p.MaxAgeHours
+	}
+	if p.MinSuccesses != nil {
+		minS = *p.MinSuccesses
+	}
+	if p.WarningsOK != nil {
+		warnOK = *p.WarningsOK
+	}
+	return newRule(days, maxAge, minS, warnOK)
+}
+
+// Run reads every product and reports its verdict.
+func (c *backupCheck) Run(ctx context.Context, r check.Reporter) error {
+	products := c.p.Products
+	if c.auto {
+		products = c.env.detect(ctx)
+		if len(products) == 0 {
+			r.Report(check.Result{Key: "none", Status: core.StatusWarning, Message: core.Text{
+				EN: "No supported backup product found",
+				DE: "Kein unterstütztes Backup-Produkt gefunden",
+			}})
+			return nil
+		}
+	}
+	now := c.env.now()
+	for _, p := range products {
+		ru, err := c.ruleFor(p)
+		if err != nil {
+			return err
+		}
+		rd := c.env.readers[p.Type]
+		if rd == nil {
+			r.Report(check.Result{Key: p.key(), Status: core.StatusUnsupported, Message: core.Text{
+				EN: fmt.Sprintf("%s is not supported on this operating system", label(p)),
+				DE: fmt.Sprintf("%s wird auf diesem Betriebssystem nicht unterstützt", label(p)),
+			}})
+			continue
+		}
+		jobs, err := rd(ctx, p, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			st := core.StatusError
+			if errors.Is(err, errors.ErrUnsupported) {
+				st = core.StatusUnsupported
+			}
+			r.Report(check.Result{Key: p.key(), Status: st, Message: core.Text{
+				EN: fmt.Sprintf("%s could not be read: %v", label(p), err),
+				DE: fmt.Sprintf("%s konnte nicht gelesen werden: %v", label(p), err),
+			}})
+			continue
+		}
+		r.Report(evaluate(p, jobs, ru, now))
+	}
+	return nil
+}
+
+// label names a product instance for messages.
+func label(p ProductConfig) string {
+	names := map[string]string{
+		Restic: "restic", Borg: "Borg", Generic: "Backup folder", TimeMachine: "Time Machine",
+		WindowsBackup: "Windows Server Backup", Veeam: "Veeam",
+	}
+	l := names[p.Type]
+	if l == "" {
+		l = p.Type
+	}
+	switch {
+	case p.Name != "":
+		return l + " " + p.Name
+	case p.Repository != "":
+		return l + " " + p.Repository
+	case p.Path != "":
+		return l + " " + p.Path
+	}
+	return l
+}
+
+// effectiveAge is how long ago t was, not counting the hours of days on
+// which no backup is expected: a Friday night backup is still fresh on
+// Monday morning when only weekdays are expected.
+func effectiveAge(t, now time.Time, ru rule) time.Duration {
+	if !t.Before(now) {
+		return 0
+	}
+	var age time.Duration
+	for cur := t; cur.Before(now); {
+		y, m, d := cur.Date()
+		next := time.Date(y, m, d+1, 0, 0, 0, 0, cur.Location())
+		if next.After(now) {
+			next = now
+		}
+		if ru.Expected[cur.Weekday()] {
+			age += next.Sub(cur)
+		}
+		cur = next
+	}
+	return age
+}
+
+// evaluate turns a product's jobs into its result.
+func evaluate(p ProductConfig, jobs []job, ru rule, now time.Time) check.Result {
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Time.Before(jobs[j].Time) })
+	ok := func(j job) bool { return j.Outcome == success || (j.Outcome == warning && ru.WarningsOK) }
+	var lastOK, lastBad *job
+	recent := 0
+	for i := range jobs {
+		j := &jobs[i]
+		if ok(*j) {
+			lastOK = j
+			if effectiveAge(j.Time, now, ru) <= ru.MaxAge {
+				recent++
+			}
+		} else {
+			lastBad = j
+		}
+	}
+	name := label(p)
+	res := check.Result{Key: p.key(), Status: core.StatusOK}
+	var en, de []string
+	hoursAge := func(t time.Time) (string, string) { return msg.Num(now.Sub(t).Hours(), 1) }
+	switch {
+	case lastOK == nil:
+		res.Status = core.StatusFailure
+		en = append(en, fmt.Sprintf("%s: no successful backup found", name))
+		de = append(de, fmt.Sprintf("%s: kein erfolgreiches Backup gefunden", name))
+	default:
+		age := now.Sub(lastOK.Time)
+		res.Value, res.Unit = check.Float(age.Hours()), "h"
+		hEN, hDE := hoursAge(lastOK.Time)
+		en = append(en, fmt.Sprintf("%s: last successful backup %s (%s h ago)", name, fmtTime(lastOK.Time, false), hEN))
+		de = append(de, fmt.Sprintf("%s: letztes erfolgreiches Backup %s (vor %s h)", name, fmtTime(lastOK.Time, true), hDE))
+		if lastOK.Outcome == warning {
+			en[len(en)-1] += " with warnings"
+			de[len(de)-1] += " mit Warnungen"
+		}
+		if effectiveAge(lastOK.Time, now, ru) > ru.MaxAge {
+			res.Status = core.StatusFailure
+			mEN, mDE := msg.Num(ru.MaxAge.Hours(), 0)
+			en = append(en, fmt.Sprintf("older than the allowed %s h", mEN))
+			de = append(de, fmt.Sprintf("älter als die erlaubten %s h", mDE))
+		} else if recent < ru.MinSuccess {
+			res.Status = core.StatusFailure
+			en = append(en, fmt.Sprintf("%d of %d expected successful jobs", recent, ru.MinSuccess))
+			de = append(de, fmt.Sprintf("%d von %d erwarteten erfolgreichen Jobs", recent, ru.MinSuccess))
+		}
+	}
+	if lastBad != nil {
+		what, was := "failed", "fehlgeschlagen"
+		if lastBad.Outcome == warning {
+			what, was = "completed with warnings (not counted as success)", "mit Warnungen beendet (zählt nicht als Erfolg)"
+		}
+		jEN, jDE := "", ""
+		if lastBad.Name != "" {
+			jEN, jDE = " ("+lastBad.Name+")", " ("+lastBad.Name+")"
+		}
+		en = append(en, fmt.Sprintf("last failed job %s%s %s", fmtTime(lastBad.Time, false), jEN, what))
+		de = append(de, fmt.Sprintf("letzter fehlgeschlagener Job %s%s %s", fmtTime(lastBad.Time, true), jDE, was))
+		if lastBad.Reason != "" {
+			en[len(en)-1] += ": " + lastBad.Reason
+			de[len(de)-1] += ": " + lastBad.Reason
+		}
+		if lastOK == nil || lastBad.Time.After(lastOK.Time) {
+			// The newest job failed: the next success is not certain.
+			res.Status = core.StatusFailure
+		}
+	}
+	res.Message = core.Text{EN: strings.Join(en, "; "), DE: strings.Join(de, "; ")}
+	return res
+}
+
+// fmtTime formats a job time in the agent's local zone, German style for de.
+func fmtTime(t time.Time, de bool) string {
+	t = t.Local()
+	if de {
+		return t.Format("02.01.2006 15:04")
+	}
+	return t.Format("2006-01-02 15:04")
+}

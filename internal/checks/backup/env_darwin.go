@@ -1,0 +1,40 @@
+//go:build darwin
+
+package backup
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"time"
+)
+
+func osEnv() env {
+	rs := portableReaders()
+	rs[TimeMachine] = readTimeMachine(runTmutil)
+	return env{now: time.Now, readers: rs, detect: detectTimeMachine}
+}
+
+// runTmutil runs /usr/bin/tmutil and returns stdout and stderr together,
+// because tmutil prints its refusals (Full Disk Access) on either.
+func runTmutil(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "/usr/bin/tmutil", args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// detectTimeMachine reports Time Machine when a destination is configured,
+// or when tmutil refuses for lack of Full Disk Access (so that this is
+// reported instead of silently skipping the Mac's backup).
+func detectTimeMachine(ctx context.Context) []ProductConfig {
+	out, _ := runTmutil(ctx, "destinationinfo")
+	dests, err := parseDestinationInfo(out)
+	if err != nil || len(dests) > 0 {
+		return []ProductConfig{{Type: TimeMachine}}
+	}
+	return nil
+}
