@@ -182,7 +182,7 @@ func enroll(stdout io.Writer, token, server, data string, newDevice bool) error 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr, "trace-results", "checks")
 	data := fs.String("data", agent.DefaultDataDir(), "data folder")
-	interval := fs.Duration("interval", 60*time.Second, "time between check runs")
+	interval := fs.Duration("interval", 0, "run every 24x7 check at this interval instead of its policy's (default: as the policy says)")
 	trace := fs.String("trace-results", "", "append the ID of every produced result to this file (for tests)")
 	spoolMB := fs.Int("spool-max-mb", int(agent.DefaultSpoolLimits.MaxBytes>>20), "most MiB of unsent results kept on disk")
 	spoolAge := fs.Duration("spool-max-age", agent.DefaultSpoolLimits.MaxAge, "oldest unsent result kept on disk")
@@ -190,7 +190,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *interval < time.Second {
+	if *interval != 0 && *interval < time.Second {
 		return usageError{fmt.Errorf("--interval %v is below 1s", *interval)}
 	}
 	if *spoolMB < 1 || *spoolAge < time.Hour {

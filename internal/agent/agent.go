@@ -20,12 +20,17 @@ import (
 
 // Options configure an Agent. Zero values take the defaults.
 type Options struct {
-	DataDir      string
-	Interval     time.Duration // between check runs; default 60 s
+	DataDir string
+	// Interval, if set, replaces the interval of every 24x7 check (tests);
+	// 0 runs each check on its policy's schedule.
+	Interval     time.Duration
 	CheckTimeout time.Duration // per check run; default check.Timeout
-	Checks       []NamedCheck  // nil: every registered check with defaults
-	SpoolLimits  SpoolLimits
-	Log          *slog.Logger
+	// Checks, if set, pins the checks run (every Interval, default 60 s)
+	// and ignores the server's policies; nil runs the policy, or every
+	// registered check with defaults before the first policy arrives.
+	Checks      []NamedCheck
+	SpoolLimits SpoolLimits
+	Log         *slog.Logger
 	// Trace, if set, receives the ID of every result spooled, one per
 	// line (end-to-end tests prove with it that no result is lost).
 	Trace io.Writer
@@ -48,6 +53,8 @@ type Agent struct {
 	spool  *Spool
 	client *http.Client
 	runner *Runner
+	plan   *planHolder
+	sched  *scheduler
 	state  *stateFile
 	out    *outbox
 
@@ -65,7 +72,7 @@ func New(opts Options) (*Agent, error) {
 		opts.DataDir = DefaultDataDir()
 	}
 	check.SetStateDir(filepath.Join(opts.DataDir, "checks"))
-	if opts.Interval <= 0 {
+	if opts.Checks != nil && opts.Interval <= 0 {
 		opts.Interval = 60 * time.Second
 	}
 	if opts.BackoffMin <= 0 {
@@ -92,14 +99,6 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	checks := opts.Checks
-	if checks == nil {
-		var err error
-		checks, err = DefaultChecks()
-		if err != nil {
-			log.Warn("some checks are not available", "err", err)
-		}
-	}
 	sp, err := OpenSpool(filepath.Join(opts.DataDir, SpoolFile), opts.SpoolLimits)
 	if err != nil {
 		return nil, err
@@ -107,11 +106,14 @@ func New(opts Options) (*Agent, error) {
 	a := &Agent{
 		opts: opts, cfg: cfg, key: key, log: log, spool: sp,
 		client: NewHTTPClient(cfg.Fingerprint),
-		runner: &Runner{Checks: checks, Timeout: opts.CheckTimeout, Log: log},
+		runner: &Runner{Timeout: opts.CheckTimeout, Log: log},
+		plan:   &planHolder{changed: make(chan struct{}, 1)},
+		sched:  newScheduler(schedulePath(opts.DataDir), time.Local, opts.Interval, log),
 		state:  &stateFile{dir: opts.DataDir, log: log},
 		kick:   make(chan struct{}, 1),
 	}
 	a.out = &outbox{spool: sp}
+	a.initPlan()
 	return a, nil
 }
 
@@ -143,26 +145,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// schedule runs the checks at start and then every interval.
-func (a *Agent) schedule(ctx context.Context) {
-	t := time.NewTicker(a.opts.Interval)
-	defer t.Stop()
-	for {
-		a.runChecks(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// runChecks runs every check once, spools the results and wakes the
+// runChecks runs every check of the plan once, spools the results and wakes the
 // sender. It returns the number of results.
 func (a *Agent) runChecks(ctx context.Context) int {
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
-	rs := a.runner.RunAll(ctx)
+	rs := a.runner.Run(ctx, a.plan.checks())
 	if ctx.Err() != nil {
 		// Stopping: the run was cut short and its results are artefacts.
 		return 0

@@ -49,9 +49,14 @@ type Runner struct {
 // RunAll runs all checks concurrently, each bounded by the timeout, and
 // returns their results in check order.
 func (r *Runner) RunAll(ctx context.Context) []core.Result {
-	per := make([][]core.Result, len(r.Checks))
+	return r.Run(ctx, r.Checks)
+}
+
+// Run runs the given checks as RunAll does.
+func (r *Runner) Run(ctx context.Context, checks []NamedCheck) []core.Result {
+	per := make([][]core.Result, len(checks))
 	var wg sync.WaitGroup
-	for i, nc := range r.Checks {
+	for i, nc := range checks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

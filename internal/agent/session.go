@@ -274,6 +274,16 @@ func (a *Agent) readLoop(ctx context.Context, c conn, hb time.Duration, acks cha
 				defer a.cmds.Done()
 				a.handleCommand(c, env)
 			}()
+		case protocol.TypePolicy:
+			var p protocol.Policy
+			err := protocol.DecodeData(env, &p)
+			if err == nil {
+				err = a.applyPolicy(p)
+			}
+			if err != nil {
+				// Keep running the current plan; the server resends on change.
+				a.log.Warn("ignoring a malformed policy", "err", err)
+			}
 		case protocol.TypeHeartbeatAck:
 		default:
 			a.log.Debug("ignoring unknown message type", "type", env.Type)

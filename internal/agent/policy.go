@@ -1,0 +1,174 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// PolicyFile keeps the last policy the server sent, so that the agent runs
+// the same checks offline and after a restart.
+const PolicyFile = "policy.json"
+
+// fallbackEvery is the interval of the default set an agent runs before it
+// ever received a policy (every registered check with its defaults).
+const fallbackEvery = 1 // minute
+
+// planHolder is the running plan; changed wakes the schedule loop.
+type planHolder struct {
+	mu       sync.Mutex
+	plan     []planned
+	revision string // "" for the default set or pinned checks
+	pinned   bool   // Options.Checks given: policies are ignored
+	changed  chan struct{}
+}
+
+func (h *planHolder) get() []planned {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.plan
+}
+
+func (h *planHolder) set(plan []planned, revision string) {
+	h.mu.Lock()
+	h.plan, h.revision = plan, revision
+	h.mu.Unlock()
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (h *planHolder) rev() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.revision
+}
+
+// checks returns the plan's checks, for run-checks.
+func (h *planHolder) checks() []NamedCheck {
+	plan := h.get()
+	out := make([]NamedCheck, len(plan))
+	for i, p := range plan {
+		out[i] = p.NamedCheck
+	}
+	return out
+}
+
+// brokenCheck reports why a policy's check could not be built, each time
+// it is due, instead of dropping it silently.
+type brokenCheck struct{ err error }
+
+func (b brokenCheck) Run(context.Context, check.Reporter) error { return b.err }
+
+// planFromPolicy builds every entry of p. An entry that cannot be built
+// (a check this agent version lacks, bad parameters) stays in the plan and
+// reports the error as its result.
+func planFromPolicy(p protocol.Policy) []planned {
+	out := make([]planned, 0, len(p.Checks))
+	for _, c := range p.Checks {
+		chk, err := check.New(c.Type, c.Params)
+		if err != nil {
+			chk = brokenCheck{err: fmt.Errorf("policy check %s: %w", c.Name, err)}
+		}
+		out = append(out, planned{NamedCheck: NamedCheck{Name: c.Name, Check: chk}, Schedule: c.Schedule, Hash: hashOf(c)})
+	}
+	return out
+}
+
+// planFromChecks schedules fixed checks as 24x7 checks.
+func planFromChecks(cs []NamedCheck, everyMinutes int) []planned {
+	out := make([]planned, len(cs))
+	for i, c := range cs {
+		s := core.Schedule{Class: core.Schedule24x7, EveryMinutes: everyMinutes}
+		out[i] = planned{NamedCheck: c, Schedule: s, Hash: hashOf(core.PolicyCheck{Type: "fixed:" + c.Name, Schedule: s})}
+	}
+	return out
+}
+
+// loadPolicy reads the stored policy; ok is false if there is none.
+func loadPolicy(dir string) (p protocol.Policy, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, PolicyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("reading %s: %w", PolicyFile, err)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, false, fmt.Errorf("parsing %s: %w", PolicyFile, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, false, fmt.Errorf("%s: %w", PolicyFile, err)
+	}
+	return p, true, nil
+}
+
+func savePolicy(dir string, p protocol.Policy) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding policy: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, PolicyFile), append(b, '\n')); err != nil {
+		return fmt.Errorf("saving policy: %w", err)
+	}
+	return nil
+}
+
+// initPlan sets the plan at start: pinned checks, else the stored policy,
+// else the default set.
+func (a *Agent) initPlan() {
+	if a.opts.Checks != nil {
+		a.plan.pinned = true
+		a.plan.set(planFromChecks(a.opts.Checks, 0), "")
+		return
+	}
+	p, ok, err := loadPolicy(a.opts.DataDir)
+	if err != nil {
+		a.log.Warn("ignoring the stored policy; running the default checks until the server sends one", "err", err)
+	}
+	if ok {
+		a.plan.set(planFromPolicy(p), p.Revision)
+		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks))
+		return
+	}
+	checks, err := DefaultChecks()
+	if err != nil {
+		a.log.Warn("some checks are not available", "err", err)
+	}
+	a.plan.set(planFromChecks(checks, fallbackEvery), "")
+}
+
+// applyPolicy makes p the running plan and stores it. The same revision
+// again changes nothing.
+func (a *Agent) applyPolicy(p protocol.Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if a.plan.pinned {
+		a.log.Debug("ignoring policy: checks are pinned by --checks", "revision", p.Revision)
+		return nil
+	}
+	if p.Revision == a.plan.rev() {
+		return nil
+	}
+	if err := savePolicy(a.opts.DataDir, p); err != nil {
+		// Runs now; after a restart the previous policy runs until the
+		// server sends this one again.
+		a.log.Warn("cannot store the policy", "err", err)
+	}
+	plan := planFromPolicy(p)
+	a.sched.forget(plan)
+	a.plan.set(plan, p.Revision)
+	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks))
+	return nil
+}
