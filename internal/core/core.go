@@ -333,6 +333,7 @@ type Store interface {
 	ClientStore
 	AccessStore
 	AuditChain
+	AlertStore
 	Close() error
 }
 

@@ -1,0 +1,420 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// This file implements core.AlertStore: alert state, outages, presence,
+// recipients and the notification outbox (migration 0004_alerts).
+
+// encodeChanges and decodeChanges keep the recent change times of a check
+// as comma-separated Unix milliseconds.
+func encodeChanges(ts []time.Time) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = strconv.FormatInt(ms(t), 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+func decodeChanges(s string) []time.Time {
+	if s == "" {
+		return nil
+	}
+	var out []time.Time
+	for _, p := range strings.Split(s, ",") {
+		if v, err := strconv.ParseInt(p, 10, 64); err == nil {
+			out = append(out, fromMS(v))
+		}
+	}
+	return out
+}
+
+// AlertStates returns every check of the device, with its alert state where
+// the engine has evaluated it, by check ID.
+func (s *DB) AlertStates(ctx context.Context, deviceID int64) ([]core.AlertState, error) {
+	const op = "list alert states"
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT ch.id, ch.name, ch.key, a.state, a.consecutive, a.outage_ref, a.cleared_until,
+		       a.clear_until_pass, a.changes, a.flapping, a.last_at
+		FROM checks ch LEFT JOIN alert_state a ON a.check_id = ch.id
+		WHERE ch.device_id = $1 ORDER BY ch.id`, deviceID)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.AlertState
+	for rows.Next() {
+		a := core.AlertState{DeviceID: deviceID}
+		var state, ref, changes sql.NullString
+		var consecutive, pass, flapping, lastAt, cleared sql.NullInt64
+		if err := rows.Scan(&a.CheckID, &a.Name, &a.Key, &state, &consecutive, &ref, &cleared,
+			&pass, &changes, &flapping, &lastAt); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		if state.Valid {
+			a.Known = true
+			a.State = state.String
+			a.Consecutive = int(consecutive.Int64)
+			a.OutageRef = ref.String
+			a.ClearedUntil = timePtr(cleared)
+			a.ClearUntilPass = pass.Int64 != 0
+			a.Changes = decodeChanges(changes.String)
+			a.Flapping = flapping.Int64 != 0
+			a.LastAt = fromMS(lastAt.Int64)
+		} else {
+			a.State = core.AlertOK
+		}
+		out = append(out, a)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// ApplyAlertChange applies one evaluation's decisions in one transaction.
+func (s *DB) ApplyAlertChange(ctx context.Context, c core.AlertChange) error {
+	const op = "apply alert change"
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		for _, o := range c.Open {
+			var checkID any
+			if o.CheckID != 0 {
+				checkID = o.CheckID
+			}
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO outages (ref, device_id, check_id, kind, check_name, check_key, severity,
+					value, unit, message_en, message_de, opened_at, notified)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+				o.Ref, o.DeviceID, checkID, o.Kind, o.CheckName, o.CheckKey, o.Severity,
+				nullFloat(o.Value), o.Unit, o.Message.EN, o.Message.DE, ms(o.OpenedAt), boolInt(o.Notified))
+			if err != nil {
+				return s.wrap(op+": opening outage", err)
+			}
+		}
+		for _, ref := range c.Close {
+			if _, err := tx.ExecContext(ctx, `UPDATE outages SET closed_at = $2 WHERE ref = $1 AND closed_at IS NULL`,
+				ref, ms(c.CloseAt)); err != nil {
+				return s.wrap(op+": closing outage", err)
+			}
+		}
+		for _, ref := range c.Notified {
+			if _, err := tx.ExecContext(ctx, `UPDATE outages SET notified = 1 WHERE ref = $1`, ref); err != nil {
+				return s.wrap(op+": marking outage notified", err)
+			}
+		}
+		for _, a := range c.States {
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO alert_state (check_id, state, consecutive, outage_ref, cleared_until,
+					clear_until_pass, changes, flapping, last_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				ON CONFLICT (check_id) DO UPDATE SET state = excluded.state,
+					consecutive = excluded.consecutive, outage_ref = excluded.outage_ref,
+					cleared_until = excluded.cleared_until, clear_until_pass = excluded.clear_until_pass,
+					changes = excluded.changes, flapping = excluded.flapping, last_at = excluded.last_at`,
+				a.CheckID, a.State, a.Consecutive, a.OutageRef, msNull(a.ClearedUntil),
+				boolInt(a.ClearUntilPass), encodeChanges(a.Changes), boolInt(a.Flapping), ms(a.LastAt))
+			if err != nil {
+				return s.wrap(op+": saving alert state", err)
+			}
+		}
+		if p := c.Presence; p != nil {
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO device_presence (device_id, goodbye_reason, goodbye_at, outage_ref)
+				VALUES ($1, $2, $3, $4)
+				ON CONFLICT (device_id) DO UPDATE SET goodbye_reason = excluded.goodbye_reason,
+					goodbye_at = excluded.goodbye_at, outage_ref = excluded.outage_ref`,
+				p.DeviceID, p.GoodbyeReason, msNull(p.GoodbyeAt), p.OutageRef)
+			if err != nil {
+				return s.wrap(op+": saving presence", err)
+			}
+		}
+		for _, m := range c.Outbox {
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO outbox (dedupe_key, channel, target, payload, next_attempt_at, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
+				m.DedupeKey, m.Channel, m.Target, string(m.Payload), ms(orNow(m.NextAttemptAt)), ms(orNow(m.CreatedAt)))
+			if err != nil {
+				return s.wrap(op+": queueing notification", err)
+			}
+		}
+		return nil
+	})
+}
+
+// PendingCheckStates returns check states newer than the engine's last
+// evaluation of them.
+func (s *DB) PendingCheckStates(ctx context.Context) ([]core.CheckState, error) {
+	const op = "list pending check states"
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT ch.id, ch.device_id, ch.name, ch.key, cs.status, cs.value, cs.unit,
+		       cs.message_en, cs.message_de, cs.at, cs.changed_at
+		FROM check_state cs JOIN checks ch ON ch.id = cs.check_id
+		JOIN devices d ON d.id = ch.device_id
+		LEFT JOIN alert_state a ON a.check_id = cs.check_id
+		WHERE d.state = $1 AND cs.at > COALESCE(a.last_at, 0)
+		ORDER BY ch.device_id, ch.id`, core.DeviceActive)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.CheckState
+	for rows.Next() {
+		var c core.CheckState
+		var st string
+		var v sql.NullFloat64
+		var at, changed int64
+		if err := rows.Scan(&c.CheckID, &c.DeviceID, &c.Name, &c.Key, &st, &v, &c.Unit,
+			&c.Message.EN, &c.Message.DE, &at, &changed); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		c.Status, c.Value, c.At, c.ChangedAt = core.ParseStatus(st), floatPtr(v), fromMS(at), fromMS(changed)
+		out = append(out, c)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+const outageColumns = `
+	o.id, o.ref, o.device_id, o.check_id, o.kind, o.check_name, o.check_key, o.severity, o.value,
+	o.unit, o.message_en, o.message_de, o.opened_at, o.closed_at, o.notified, o.acked_at, o.acked_by,
+	o.ack_comment, d.hostname, s.name, s.client_id, c.name
+	FROM outages o
+	JOIN devices d ON d.id = o.device_id
+	JOIN sites s ON s.id = d.site_id
+	JOIN clients c ON c.id = s.client_id`
+
+func scanOutage(sc interface{ Scan(...any) error }) (core.Outage, error) {
+	var o core.Outage
+	var checkID, closed, acked sql.NullInt64
+	var v sql.NullFloat64
+	var opened, notified int64
+	err := sc.Scan(&o.ID, &o.Ref, &o.DeviceID, &checkID, &o.Kind, &o.CheckName, &o.CheckKey, &o.Severity, &v,
+		&o.Unit, &o.Message.EN, &o.Message.DE, &opened, &closed, &notified, &acked, &o.AckedBy,
+		&o.AckComment, &o.Hostname, &o.SiteName, &o.ClientID, &o.ClientName)
+	o.CheckID, o.Value, o.OpenedAt = checkID.Int64, floatPtr(v), fromMS(opened)
+	o.ClosedAt, o.Notified, o.AckedAt = timePtr(closed), notified != 0, timePtr(acked)
+	return o, err
+}
+
+// ListOutages returns outages newest first.
+func (s *DB) ListOutages(ctx context.Context, f core.OutageFilter) ([]core.Outage, error) {
+	const op = "list outages"
+	q := `SELECT ` + outageColumns + ` WHERE ($1 = 0 OR o.closed_at IS NULL) AND ($2 = 0 OR o.device_id = $2)
+		ORDER BY o.opened_at DESC, o.id DESC LIMIT $3`
+	rows, err := s.db.QueryContext(ctx, q, boolInt(f.OpenOnly), f.DeviceID, limitOrAll(f.Limit))
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.Outage
+	for rows.Next() {
+		o, err := scanOutage(rows)
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out = append(out, o)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// GetOutage returns one outage or ErrNotFound.
+func (s *DB) GetOutage(ctx context.Context, id int64) (core.Outage, error) {
+	o, err := scanOutage(s.db.QueryRowContext(ctx, `SELECT `+outageColumns+` WHERE o.id = $1`, id))
+	return o, s.wrap("get outage", err)
+}
+
+// AckOutage records who acknowledged the outage, when and why.
+func (s *DB) AckOutage(ctx context.Context, id int64, by, comment string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE outages SET acked_at = $2, acked_by = $3, ack_comment = $4 WHERE id = $1`,
+		id, ms(at), by, comment)
+	return s.affectedOne("acknowledge outage", res, err)
+}
+
+// ClearCheck sets the check's suppression; a check not evaluated yet gets
+// an alert state row.
+func (s *DB) ClearCheck(ctx context.Context, deviceID, checkID int64, until *time.Time, untilPass bool) error {
+	const op = "clear check"
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM checks WHERE id = $1 AND device_id = $2`,
+			checkID, deviceID).Scan(&n); err != nil {
+			return s.wrap(op, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("store: %s: %w", op, core.ErrNotFound)
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO alert_state (check_id, cleared_until, clear_until_pass) VALUES ($1, $2, $3)
+			ON CONFLICT (check_id) DO UPDATE SET cleared_until = excluded.cleared_until,
+				clear_until_pass = excluded.clear_until_pass`,
+			checkID, msNull(until), boolInt(untilPass))
+		return s.wrap(op, err)
+	})
+}
+
+// SetGoodbye records an announced shutdown, keeping the open outage ref.
+func (s *DB) SetGoodbye(ctx context.Context, deviceID int64, reason string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO device_presence (device_id, goodbye_reason, goodbye_at) VALUES ($1, $2, $3)
+		ON CONFLICT (device_id) DO UPDATE SET goodbye_reason = excluded.goodbye_reason,
+			goodbye_at = excluded.goodbye_at`, deviceID, reason, ms(at))
+	return s.wrap("record goodbye", err)
+}
+
+// ListPresence returns every active device that was ever heard from.
+func (s *DB) ListPresence(ctx context.Context) ([]core.Presence, error) {
+	const op = "list presence"
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT d.id, d.role, d.last_seen, p.goodbye_reason, p.goodbye_at, p.outage_ref
+		FROM devices d LEFT JOIN device_presence p ON p.device_id = d.id
+		WHERE d.state = $1 AND d.last_seen IS NOT NULL ORDER BY d.id`, core.DeviceActive)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.Presence
+	for rows.Next() {
+		var p core.Presence
+		var seen int64
+		var reason, ref sql.NullString
+		var bye sql.NullInt64
+		if err := rows.Scan(&p.DeviceID, &p.Role, &seen, &reason, &bye, &ref); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		p.LastSeen, p.GoodbyeReason, p.GoodbyeAt, p.OutageRef = fromMS(seen), reason.String, timePtr(bye), ref.String
+		out = append(out, p)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// ListRecipients returns every recipient by level, target and ID.
+func (s *DB) ListRecipients(ctx context.Context) ([]core.Recipient, error) {
+	const op = "list recipients"
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT id, level, target_id, channel, target, lang, hours, format, secret, created_at
+		FROM alert_recipients ORDER BY level, target_id, id`)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.Recipient
+	for rows.Next() {
+		var r core.Recipient
+		var created int64
+		if err := rows.Scan(&r.ID, &r.Level, &r.TargetID, &r.Channel, &r.Target, &r.Lang, &r.Hours,
+			&r.Format, &r.Secret, &created); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		r.CreatedAt = fromMS(created)
+		out = append(out, r)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// CreateRecipient stores r and sets its ID and CreatedAt.
+func (s *DB) CreateRecipient(ctx context.Context, r *core.Recipient) error {
+	r.CreatedAt = orNow(r.CreatedAt)
+	err := s.db.QueryRowContext(ctx, `
+		INSERT INTO alert_recipients (level, target_id, channel, target, lang, hours, format, secret, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		r.Level, r.TargetID, r.Channel, r.Target, r.Lang, r.Hours, r.Format, r.Secret, ms(r.CreatedAt)).Scan(&r.ID)
+	return s.wrap("create recipient", err)
+}
+
+// DeleteRecipient removes a recipient; ErrNotFound if absent.
+func (s *DB) DeleteRecipient(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM alert_recipients WHERE id = $1`, id)
+	return s.affectedOne("delete recipient", res, err)
+}
+
+const outboxColumns = `id, dedupe_key, channel, target, payload, attempts, next_attempt_at, delivered_at, last_error, created_at`
+
+func scanOutbox(sc interface{ Scan(...any) error }) (core.OutboxItem, error) {
+	var m core.OutboxItem
+	var payload string
+	var next, created int64
+	var delivered sql.NullInt64
+	err := sc.Scan(&m.ID, &m.DedupeKey, &m.Channel, &m.Target, &payload, &m.Attempts, &next, &delivered,
+		&m.LastError, &created)
+	m.Payload, m.NextAttemptAt, m.DeliveredAt, m.CreatedAt = []byte(payload), fromMS(next), timePtr(delivered), fromMS(created)
+	return m, err
+}
+
+// ClaimOutbox leases due items: each is taken only if its next attempt is
+// still the one read, so two workers never take the same item.
+func (s *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]core.OutboxItem, error) {
+	const op = "claim outbox"
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
+		WHERE delivered_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2`,
+		ms(now), limitOrAll(limit))
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	var due []core.OutboxItem
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			rows.Close()
+			return nil, s.wrap(op, err)
+		}
+		due = append(due, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(op, err)
+	}
+	until := ms(now.Add(lease))
+	var out []core.OutboxItem
+	for _, m := range due {
+		res, err := s.db.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $3
+			WHERE id = $1 AND next_attempt_at = $2 AND delivered_at IS NULL`, m.ID, ms(m.NextAttemptAt), until)
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			m.NextAttemptAt = fromMS(until)
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// MarkDelivered records the delivery of an outbox item.
+func (s *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET delivered_at = $2, attempts = attempts + 1, last_error = ''
+		WHERE id = $1`, id, ms(at))
+	return s.affectedOne("mark notification delivered", res, err)
+}
+
+// MarkFailed counts a failed attempt and schedules the next one.
+func (s *DB) MarkFailed(ctx context.Context, id int64, errText string, next time.Time) error {
+	if len(errText) > 1000 {
+		errText = errText[:1000]
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+		WHERE id = $1 AND delivered_at IS NULL`, id, strings.ToValidUTF8(errText, "?"), ms(next))
+	return s.affectedOne("mark notification failed", res, err)
+}
+
+// ListOutbox returns the newest outbox items first.
+func (s *DB) ListOutbox(ctx context.Context, limit int) ([]core.OutboxItem, error) {
+	const op = "list outbox"
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox ORDER BY id DESC LIMIT $1`, limitOrAll(limit))
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.OutboxItem
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out = append(out, m)
+	}
+	return out, s.wrap(op, rows.Err())
+}
