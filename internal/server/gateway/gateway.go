@@ -41,6 +41,9 @@ type Options struct {
 	EnrollRefill   time.Duration
 	// Now is the clock (default protocol.Now).
 	Now func() time.Time
+	// Policy, if set, gives each agent its effective policy after welcome
+	// and on Hub.PushPolicies.
+	Policy PolicySource
 }
 
 // Defaults.

@@ -38,6 +38,9 @@ type session struct {
 	// wait for a results batch in flight to be committed and acked.
 	procMu  sync.Mutex
 	closing bool // under procMu: process nothing more
+
+	policyMu  sync.Mutex
+	policyRev string // under policyMu: the revision the agent was sent
 }
 
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -188,6 +191,9 @@ func (s *session) authenticate() bool {
 		DeviceID: dev.ID, HeartbeatSeconds: int(s.g.opts.Heartbeat / time.Second),
 	})
 	close(s.welcomed)
+	if err == nil {
+		go s.pushPolicy()
+	}
 	return err == nil
 }
 

@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// PolicySource computes the effective policy of a device
+// (policy.Resolver implements it).
+type PolicySource interface {
+	AgentPolicy(ctx context.Context, deviceID int64) (protocol.Policy, error)
+}
+
+// policyTimeout bounds computing and sending one device's policy.
+const policyTimeout = 30 * time.Second
+
+// pushPolicy sends the device's effective policy unless the agent already
+// has this revision. Calls per session are serialized, so an older policy
+// never overtakes a newer one.
+func (s *session) pushPolicy() {
+	src := s.g.opts.Policy
+	if src == nil {
+		return
+	}
+	s.policyMu.Lock()
+	defer s.policyMu.Unlock()
+	ctx, cancel := context.WithTimeout(s.ctx, policyTimeout)
+	defer cancel()
+	p, err := src.AgentPolicy(ctx, s.deviceID)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Error("computing the device's policy", "err", err)
+		}
+		return
+	}
+	if p.Revision == s.policyRev {
+		return
+	}
+	if err := s.send(ctx, protocol.TypePolicy, "", p); err != nil {
+		s.log.Info("sending policy", "err", err)
+		return
+	}
+	s.policyRev = p.Revision
+	s.log.Info("policy sent", "revision", p.Revision, "checks", len(p.Checks))
+}
+
+// PushPolicies recomputes the effective policy of every agent connected to
+// this server and sends those that changed, in the background; it returns
+// at once. Agents that are offline get theirs when they connect.
+//
+// With several server nodes on one PostgreSQL database, a change made on
+// one node must reach agents connected to the others: that becomes a
+// LISTEN/NOTIFY on a "policy" channel whose handler calls PushPolicies.
+func (h *Hub) PushPolicies() {
+	h.mu.Lock()
+	sessions := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		sessions = append(sessions, s)
+	}
+	h.mu.Unlock()
+	for _, s := range sessions {
+		go func() {
+			select {
+			case <-s.welcomed:
+				s.pushPolicy()
+			case <-s.done:
+			}
+		}()
+	}
+}

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+func readPolicy(t *testing.T, a *agent) protocol.Policy {
+	t.Helper()
+	env := a.read()
+	if env.Type != protocol.TypePolicy {
+		t.Fatalf("got %s %s, want policy", env.Type, env.Data)
+	}
+	var p protocol.Policy
+	if err := protocol.DecodeData(env, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatalf("invalid policy sent: %v", err)
+	}
+	return p
+}
+
+func checkNames(p protocol.Policy) []string {
+	var out []string
+	for _, c := range p.Checks {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func TestPolicyPushedAfterWelcomeAndOnChange(t *testing.T) {
+	engines(t, func(t *testing.T, st testStore) {
+		db := st.(*store.DB)
+		e := newEnv(t, st, nil, func(o *Options) { o.Policy = policy.NewResolver(db) })
+		a := e.enrollAgent("m1")
+		e.connected(a)
+
+		// Right after welcome: the role's template.
+		first := readPolicy(t, a)
+		if got := checkNames(first); !slices.Equal(got, []string{"cpu", "memory", "disk"}) {
+			t.Fatalf("first policy checks %v", got)
+		}
+
+		// A client policy that excludes memory and changes disk.
+		ctx := context.Background()
+		dev, err := db.GetDevice(ctx, a.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := core.Policy{Name: "Kanzlei", Checks: []core.PolicyCheck{
+			{Name: "memory", Exclude: true},
+			{Name: "disk", Type: "disk", Params: json.RawMessage(`{"warn":1,"fail":2}`), Schedule: core.Schedule{Class: core.Schedule24x7, EveryMinutes: 1}},
+		}}
+		if err := db.CreatePolicy(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetAssignments(ctx, core.LevelClient, dev.ClientID, []int64{p.ID}); err != nil {
+			t.Fatal(err)
+		}
+		e.gw.Hub().PushPolicies()
+		second := readPolicy(t, a)
+		if got := checkNames(second); !slices.Equal(got, []string{"cpu", "disk"}) {
+			t.Fatalf("pushed policy checks %v, want cpu, disk", got)
+		}
+		if second.Revision == first.Revision || string(second.Checks[1].Params) != `{"warn":1,"fail":2}` || second.Checks[1].Schedule.EveryMinutes != 1 {
+			t.Errorf("pushed policy %+v", second)
+		}
+
+		// Nothing changed: nothing is sent. The heartbeat's answer is the
+		// next frame.
+		e.gw.Hub().PushPolicies()
+		a.send(protocol.TypeHeartbeat, "hb1", struct{}{})
+		if env := a.read(); env.Type != protocol.TypeHeartbeatAck {
+			t.Fatalf("got %s after an unchanged push, want heartbeat_ack", env.Type)
+		}
+
+		// A reconnecting agent gets the current policy at once.
+		a.conn.CloseNow()
+		b := &agent{t: t, id: a.id, key: a.key}
+		e.connected(b)
+		if again := readPolicy(t, b); again.Revision != second.Revision {
+			t.Errorf("after reconnect revision %s, want %s", again.Revision, second.Revision)
+		}
+	})
+}
+
+func TestNoPolicySourceSendsNoPolicy(t *testing.T) {
+	e := newEnv(t, storetest.NewSQLite(t), nil, nil)
+	a := e.enrollAgent("m1")
+	e.connected(a)
+	a.send(protocol.TypeHeartbeat, "hb1", struct{}{})
+	if env := a.read(); env.Type != protocol.TypeHeartbeatAck {
+		t.Fatalf("got %s, want heartbeat_ack", env.Type)
+	}
+}
