@@ -6,6 +6,7 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/backup"
 	_ "github.com/wacht-rmm/wacht/internal/checks/cpu"
 	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
+	_ "github.com/wacht-rmm/wacht/internal/checks/eventlog"
 	_ "github.com/wacht-rmm/wacht/internal/checks/growth"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
 	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
