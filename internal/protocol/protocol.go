@@ -151,7 +151,9 @@ type Welcome struct {
 
 // Refusal codes.
 const (
-	RefusedRevoked  = "revoked"
+	RefusedRevoked = "revoked"
+	// RefusedRetired refuses a retired device; the agent uninstalls itself.
+	RefusedRetired  = "retired"
 	RefusedUnknown  = "unknown_device"
 	RefusedBadProof = "bad_signature"
 )
@@ -199,6 +201,9 @@ type Ack struct {
 // Command names.
 const (
 	CommandRunChecks = "run-checks"
+	// CommandUninstall tells the agent of a retired device to answer, then
+	// remove its service and data.
+	CommandUninstall = "uninstall"
 )
 
 // Command asks the agent to do something and answer with CommandResult.

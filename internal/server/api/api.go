@@ -69,6 +69,7 @@ func (h *handler) routes() *auth.Router {
 	rt.HandleFunc("GET /api/v1/devices/{id}", auth.Read, h.getDevice)
 	rt.HandleFunc("GET /api/v1/devices/{id}/checks", auth.Read, h.listChecks)
 	rt.HandleFunc("POST /api/v1/devices/{id}/run-checks", auth.Operate, h.runChecks)
+	h.tenancyRoutes(rt)
 	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})
@@ -101,12 +102,28 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			h.writeError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
+		ctx := auth.WithRemote(auth.WithUser(r.Context(), u), r.RemoteAddr)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
+// listDevices filters by ?tag=, ?client= and ?retired=true (include
+// retired devices).
 func (h *handler) listDevices(w http.ResponseWriter, r *http.Request) {
-	ds, err := h.svc.ListDevices(r.Context())
+	u, err := caller(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := DeviceFilter{Tag: q.Get("tag"), IncludeRetire: q.Get("retired") == "true"}
+	if c := q.Get("client"); c != "" {
+		if f.ClientID, err = strconv.ParseInt(c, 10, 64); err != nil {
+			h.writeError(w, r, core.ErrInvalid)
+			return
+		}
+	}
+	ds, err := h.svc.ListDevicesFor(r.Context(), u, f)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

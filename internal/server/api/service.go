@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -43,35 +42,40 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-// ListDevices returns all devices with their worst check status and online
-// state.
+// ListDevices returns the devices that ctx's user may see, retired ones
+// excluded, with their worst check status and online state.
 func (s *Service) ListDevices(ctx context.Context) ([]Device, error) {
-	ds, err := s.store.ListDevices(ctx)
+	u, err := caller(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing devices: %w", err)
+		return nil, err
 	}
-	now := s.now()
-	out := make([]Device, len(ds))
-	for i, d := range ds {
-		out[i] = Device{Device: d, Online: d.Online(now)}
-	}
-	return out, nil
+	return s.ListDevicesFor(ctx, u, DeviceFilter{})
 }
 
-// GetDevice returns one device (core.ErrNotFound if unknown).
+// GetDevice returns one device (core.ErrNotFound if unknown or outside the
+// scope of ctx's user).
 func (s *Service) GetDevice(ctx context.Context, id int64) (Device, error) {
-	d, err := s.store.GetDevice(ctx, id)
+	u, err := caller(ctx)
 	if err != nil {
-		return Device{}, fmt.Errorf("getting device %d: %w", id, err)
+		return Device{}, err
+	}
+	d, err := s.device(ctx, u, id)
+	if err != nil {
+		return Device{}, err
 	}
 	return Device{Device: d, Online: d.Online(s.now())}, nil
 }
 
 // CheckStates returns the current check states of a device
-// (core.ErrNotFound if the device is unknown).
+// (core.ErrNotFound if the device is unknown or outside the scope of ctx's
+// user).
 func (s *Service) CheckStates(ctx context.Context, id int64) ([]core.CheckState, error) {
-	if _, err := s.store.GetDevice(ctx, id); err != nil {
-		return nil, fmt.Errorf("getting device %d: %w", id, err)
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.device(ctx, u, id); err != nil {
+		return nil, err
 	}
 	cs, err := s.store.ListCheckStates(ctx, id)
 	if err != nil {
@@ -90,8 +94,12 @@ func (s *Service) RunChecks(ctx context.Context, u core.User, id int64) (protoco
 	if u.ID == 0 || !auth.CanOperate(u.Role) {
 		return protocol.CommandResult{}, core.ErrForbidden
 	}
-	if _, err := s.store.GetDevice(ctx, id); err != nil {
-		return protocol.CommandResult{}, fmt.Errorf("getting device %d: %w", id, err)
+	d, err := s.device(ctx, u, id)
+	if err != nil {
+		return protocol.CommandResult{}, err
+	}
+	if d.State != core.DeviceActive {
+		return protocol.CommandResult{}, fmt.Errorf("device %d is %s: %w", id, d.State, core.ErrConflict)
 	}
 	if s.cmd == nil {
 		return protocol.CommandResult{}, core.ErrOffline
@@ -100,24 +108,17 @@ func (s *Service) RunChecks(ctx context.Context, u core.User, id int64) (protoco
 	res, cerr := s.cmd.Command(cctx, id, protocol.Command{Name: protocol.CommandRunChecks})
 	cancel()
 
-	detail := "ok"
+	detail, result := "ok", core.AuditOK
 	switch {
 	case errors.Is(cerr, core.ErrOffline):
-		detail = "offline"
+		detail, result = "offline", core.AuditFailed
 	case cerr != nil:
-		detail = "error: " + cerr.Error()
+		detail, result = "error: "+cerr.Error(), core.AuditFailed
 	case !res.OK:
-		detail = "agent error: " + res.Error
+		detail, result = "agent error: "+res.Error, core.AuditFailed
 	}
-	entry := core.AuditEntry{
-		At:     s.now().UTC().Truncate(time.Millisecond),
-		Actor:  "user:" + u.Email,
-		Action: "device.run-checks",
-		Target: "device:" + strconv.FormatInt(id, 10),
-		Detail: detail,
-	}
-	if err := s.store.Audit(ctx, entry); err != nil {
-		return protocol.CommandResult{}, fmt.Errorf("auditing run-checks: %w", err)
+	if err := s.record(ctx, u, "device.run-checks", target("device", id), detail, result); err != nil {
+		return protocol.CommandResult{}, err
 	}
 	if cerr != nil {
 		return protocol.CommandResult{}, fmt.Errorf("running checks on device %d: %w", id, cerr)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -140,4 +141,17 @@ func PatternPath(pattern string) string {
 		return p
 	}
 	return pattern
+}
+
+type remoteKey struct{}
+
+// WithRemote returns ctx carrying the caller's address, for the audit log.
+func WithRemote(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteKey{}, addr)
+}
+
+// RemoteFrom returns the address stored by WithRemote ("" if none).
+func RemoteFrom(ctx context.Context) string {
+	a, _ := ctx.Value(remoteKey{}).(string)
+	return a
 }

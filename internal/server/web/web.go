@@ -180,6 +180,7 @@ func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
 			return
 		}
 		ctx := context.WithValue(auth.WithUser(r.Context(), u), rcKey{}, rc)
+		ctx = auth.WithRemote(ctx, r.RemoteAddr)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

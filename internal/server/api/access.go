@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// SettingRequire2FA is the setting ("true"/"false") with which an
+// administrator makes two-factor login mandatory.
+const SettingRequire2FA = "require_2fa"
+
+// NewUser is what an administrator gives to create a user.
+type NewUser struct {
+	Email    string     `json:"email"`
+	Password string     `json:"password"`
+	Role     string     `json:"role"`
+	Scope    core.Scope `json:"scope"`
+}
+
+// ListUsers returns every user (administrators only).
+func (s *Service) ListUsers(ctx context.Context, u core.User) ([]core.User, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return nil, err
+	}
+	us, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	if us == nil {
+		us = []core.User{}
+	}
+	return us, nil
+}
+
+// CreateUser creates a user (administrators only).
+func (s *Service) CreateUser(ctx context.Context, u core.User, nu NewUser) (core.User, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return core.User{}, err
+	}
+	if !core.ValidRole(nu.Role) || !strings.Contains(nu.Email, "@") {
+		return core.User{}, core.ErrInvalid
+	}
+	h, err := auth.HashPassword(nu.Password)
+	if err != nil {
+		return core.User{}, fmt.Errorf("%v: %w", err, core.ErrInvalid)
+	}
+	nw := core.User{Email: nu.Email, PasswordHash: h, Role: nu.Role, Scope: nu.Scope}
+	if err := s.store.CreateUser(ctx, &nw); err != nil {
+		return core.User{}, fmt.Errorf("creating user: %w", err)
+	}
+	return nw, s.record(ctx, u, "user.create", target("user", nw.ID), nw.Email+" "+nw.Role+" "+scopeText(nw.Scope), core.AuditOK)
+}
+
+// SetUserRole changes a user's role and scope (administrators only; an
+// administrator cannot demote themself, so one always remains).
+func (s *Service) SetUserRole(ctx context.Context, u core.User, id int64, role string, sc core.Scope) error {
+	if err := need(u, auth.Admin); err != nil {
+		return err
+	}
+	if id == u.ID && role != core.RoleAdmin {
+		return fmt.Errorf("demoting yourself: %w", core.ErrConflict)
+	}
+	if err := s.store.SetUserRole(ctx, id, role, sc); err != nil {
+		return fmt.Errorf("setting role of user %d: %w", id, err)
+	}
+	return s.record(ctx, u, "user.role", target("user", id), role+" "+scopeText(sc), core.AuditOK)
+}
+
+func scopeText(sc core.Scope) string {
+	if !sc.Restricted {
+		return "clients=all"
+	}
+	ids := make([]string, len(sc.Clients))
+	for i, c := range sc.Clients {
+		ids[i] = strconv.FormatInt(c, 10)
+	}
+	return "clients=" + strings.Join(ids, ",")
+}
+
+// NewToken asks for an API token.
+type NewToken struct {
+	Name      string     `json:"name"`
+	Role      string     `json:"role,omitempty"`  // "" = the creator's
+	Scope     core.Scope `json:"scope,omitempty"` // zero = the creator's
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// CreatedToken is a new token with its secret, shown once.
+type CreatedToken struct {
+	core.APIToken
+	Secret string `json:"secret"`
+}
+
+// CreateAPIToken mints a token for u carrying at most u's rights: a role
+// above u's or a client outside u's scope is ErrForbidden. u is the caller's
+// effective user, so a narrowed token cannot mint a wider one.
+func (s *Service) CreateAPIToken(ctx context.Context, u core.User, nt NewToken) (CreatedToken, error) {
+	if err := need(u, auth.Authenticated); err != nil {
+		return CreatedToken{}, err
+	}
+	if nt.Role != "" && !core.ValidRole(nt.Role) {
+		return CreatedToken{}, core.ErrInvalid
+	}
+	if nt.Role != "" && core.RoleRank(nt.Role) > core.RoleRank(u.Role) {
+		return CreatedToken{}, fmt.Errorf("token role %s above %s: %w", nt.Role, u.Role, core.ErrForbidden)
+	}
+	if nt.Scope.Restricted {
+		for _, c := range nt.Scope.Clients {
+			if !auth.CanSeeClient(u, c) {
+				return CreatedToken{}, fmt.Errorf("token client %d outside scope: %w", c, core.ErrForbidden)
+			}
+		}
+	}
+	// Store the effective scope so the token never exceeds what u had.
+	sc := u.Scope.Intersect(nt.Scope)
+	if nt.ExpiresAt != nil && !nt.ExpiresAt.After(s.now()) {
+		return CreatedToken{}, fmt.Errorf("expiry in the past: %w", core.ErrInvalid)
+	}
+	secret := auth.NewSecret(auth.APITokenPrefix)
+	t := core.APIToken{UserID: u.ID, Name: nt.Name, Hash: auth.HashSecret(secret), ExpiresAt: nt.ExpiresAt, Role: nt.Role, Scope: sc}
+	if t.Role == "" && u.Role != "" {
+		t.Role = u.Role
+	}
+	if err := s.store.CreateAPIToken(ctx, &t); err != nil {
+		return CreatedToken{}, fmt.Errorf("creating API token: %w", err)
+	}
+	return CreatedToken{APIToken: t, Secret: secret},
+		s.record(ctx, u, "apitoken.create", target("apitoken", t.ID), t.Name+" "+t.Role+" "+scopeText(sc), core.AuditOK)
+}
+
+// ListAPITokens returns u's own tokens (administrators: everyone's).
+func (s *Service) ListAPITokens(ctx context.Context, u core.User) ([]core.APIToken, error) {
+	if err := need(u, auth.Authenticated); err != nil {
+		return nil, err
+	}
+	owner := u.ID
+	if u.Role == core.RoleAdmin {
+		owner = 0
+	}
+	ts, err := s.store.ListAPITokens(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("listing API tokens: %w", err)
+	}
+	if ts == nil {
+		ts = []core.APIToken{}
+	}
+	return ts, nil
+}
+
+// RevokeAPIToken revokes one of u's tokens (administrators: anyone's);
+// others' tokens are core.ErrNotFound.
+func (s *Service) RevokeAPIToken(ctx context.Context, u core.User, id int64) error {
+	ts, err := s.ListAPITokens(ctx, u)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ts, func(t core.APIToken) bool { return t.ID == id }) {
+		return fmt.Errorf("API token %d: %w", id, core.ErrNotFound)
+	}
+	if err := s.store.RevokeAPIToken(ctx, id, s.now()); err != nil {
+		return fmt.Errorf("revoking API token %d: %w", id, err)
+	}
+	return s.record(ctx, u, "apitoken.revoke", target("apitoken", id), "", core.AuditOK)
+}
+
+// QueryAudit returns audit entries. The audit log spans every client and
+// the users themselves, so only administrators may read or export it.
+func (s *Service) QueryAudit(ctx context.Context, u core.User, q core.AuditQuery) ([]core.AuditEntry, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return nil, err
+	}
+	es, err := s.store.QueryAudit(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("querying audit log: %w", err)
+	}
+	if es == nil {
+		es = []core.AuditEntry{}
+	}
+	return es, nil
+}
+
+// WriteAuditCSV writes entries as CSV (RFC 4180) with a header row. Cells
+// that a spreadsheet would run as a formula are prefixed with a quote.
+func WriteAuditCSV(w io.Writer, es []core.AuditEntry) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "time", "actor", "remote", "action", "target", "detail", "result", "hash"})
+	for _, e := range es {
+		cw.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), safeCell(e.Actor),
+			safeCell(e.Remote), safeCell(e.Action), safeCell(e.Target), safeCell(e.Detail), safeCell(e.Result),
+			fmt.Sprintf("%x", e.Hash)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func safeCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// SetRequire2FA turns mandatory two-factor login on or off.
+func (s *Service) SetRequire2FA(ctx context.Context, u core.User, on bool) error {
+	if err := need(u, auth.Admin); err != nil {
+		return err
+	}
+	if err := s.store.SetSetting(ctx, SettingRequire2FA, strconv.FormatBool(on)); err != nil {
+		return fmt.Errorf("saving 2FA setting: %w", err)
+	}
+	return s.record(ctx, u, "settings.require-2fa", "settings", strconv.FormatBool(on), core.AuditOK)
+}
+
+// Require2FA reports whether two-factor login is mandatory.
+func (s *Service) Require2FA(ctx context.Context) (bool, error) {
+	v, err := s.store.GetSetting(ctx, SettingRequire2FA)
+	if errors.Is(err, core.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading 2FA setting: %w", err)
+	}
+	return v == "true", nil
+}

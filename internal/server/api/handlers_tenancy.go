@@ -1,0 +1,305 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// tenancyRoutes registers clients, sites, device management, users, API
+// tokens, settings and the audit log.
+func (h *handler) tenancyRoutes(rt *auth.Router) {
+	rt.HandleFunc("GET /api/v1/clients", auth.Read, h.listClients)
+	rt.HandleFunc("POST /api/v1/clients", auth.Admin, h.createClient)
+	rt.HandleFunc("GET /api/v1/clients/{id}", auth.Read, h.getClient)
+	rt.HandleFunc("PATCH /api/v1/clients/{id}", auth.Operate, h.updateClient)
+	rt.HandleFunc("DELETE /api/v1/clients/{id}", auth.Admin, h.deleteClient)
+	rt.HandleFunc("GET /api/v1/sites", auth.Read, h.listSites)
+	rt.HandleFunc("POST /api/v1/sites", auth.Operate, h.createSite)
+	rt.HandleFunc("GET /api/v1/sites/{id}", auth.Read, h.getSite)
+	rt.HandleFunc("PATCH /api/v1/sites/{id}", auth.Operate, h.renameSite)
+	rt.HandleFunc("DELETE /api/v1/sites/{id}", auth.Operate, h.deleteSite)
+	rt.HandleFunc("PATCH /api/v1/devices/{id}", auth.Operate, h.updateDevice)
+	rt.HandleFunc("POST /api/v1/devices/{id}/retire", auth.Operate, h.retireDevice)
+	rt.HandleFunc("GET /api/v1/users", auth.Admin, h.listUsers)
+	rt.HandleFunc("POST /api/v1/users", auth.Admin, h.createUser)
+	rt.HandleFunc("PATCH /api/v1/users/{id}", auth.Admin, h.setUserRole)
+	rt.HandleFunc("GET /api/v1/tokens", auth.Authenticated, h.listTokens)
+	rt.HandleFunc("POST /api/v1/tokens", auth.Authenticated, h.createToken)
+	rt.HandleFunc("DELETE /api/v1/tokens/{id}", auth.Authenticated, h.revokeToken)
+	rt.HandleFunc("PUT /api/v1/settings/require-2fa", auth.Admin, h.setRequire2FA)
+	rt.HandleFunc("GET /api/v1/audit", auth.Admin, h.listAudit)
+	rt.HandleFunc("GET /api/v1/audit.csv", auth.Admin, h.exportAudit)
+}
+
+// decode reads a JSON body (at most 64 KiB, no unknown fields).
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decoding body: %v: %w", err, core.ErrInvalid)
+	}
+	return nil
+}
+
+// serve runs fn with the caller and writes its result or error.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User) (any, error)) {
+	u, err := caller(r.Context())
+	if err == nil {
+		var v any
+		if v, err = fn(u); err == nil {
+			if v == nil {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			writeJSON(w, status, v)
+			return
+		}
+	}
+	h.writeError(w, r, err)
+}
+
+// withID is serve for routes with an {id}.
+func (h *handler) withID(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User, id int64) (any, error)) {
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.serve(w, r, status, func(u core.User) (any, error) { return fn(u, id) })
+}
+
+func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListClients(r.Context(), u) })
+}
+
+func (h *handler) createClient(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
+		var c core.Client
+		if err := decode(w, r, &c); err != nil {
+			return nil, err
+		}
+		c.ID = 0
+		return c, h.svc.CreateClient(r.Context(), u, &c)
+	})
+}
+
+func (h *handler) getClient(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.GetClient(r.Context(), u, id) })
+}
+
+func (h *handler) updateClient(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		c, err := h.svc.GetClient(r.Context(), u, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := decode(w, r, &c); err != nil {
+			return nil, err
+		}
+		c.ID = id
+		if err := h.svc.UpdateClient(r.Context(), u, c); err != nil {
+			return nil, err
+		}
+		return h.svc.GetClient(r.Context(), u, id)
+	})
+}
+
+// deleted answers a delete that retired devices.
+type deleted struct {
+	RetiredDevices int `json:"retired_devices"`
+}
+
+func (h *handler) deleteClient(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		n, err := h.svc.DeleteClient(r.Context(), u, id, r.URL.Query().Get("confirm") == "true")
+		return deleted{n}, err
+	})
+}
+
+func (h *handler) listSites(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListSites(r.Context(), u) })
+}
+
+func (h *handler) createSite(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
+		var st core.Site
+		if err := decode(w, r, &st); err != nil {
+			return nil, err
+		}
+		st.ID = 0
+		return st, h.svc.CreateSite(r.Context(), u, &st)
+	})
+}
+
+func (h *handler) getSite(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.GetSite(r.Context(), u, id) })
+}
+
+func (h *handler) renameSite(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		var body struct {
+			Name string `json:"name"`
+		}
+		if err := decode(w, r, &body); err != nil {
+			return nil, err
+		}
+		if err := h.svc.RenameSite(r.Context(), u, id, body.Name); err != nil {
+			return nil, err
+		}
+		return h.svc.GetSite(r.Context(), u, id)
+	})
+}
+
+func (h *handler) deleteSite(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		n, err := h.svc.DeleteSite(r.Context(), u, id, r.URL.Query().Get("confirm") == "true")
+		return deleted{n}, err
+	})
+}
+
+func (h *handler) updateDevice(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		var ch DeviceChange
+		if err := decode(w, r, &ch); err != nil {
+			return nil, err
+		}
+		return h.svc.UpdateDevice(r.Context(), u, id, ch)
+	})
+}
+
+func (h *handler) retireDevice(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		if err := h.svc.RetireDevice(r.Context(), u, id); err != nil {
+			return nil, err
+		}
+		return h.svc.GetDevice(r.Context(), id)
+	})
+}
+
+func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListUsers(r.Context(), u) })
+}
+
+func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
+		var nu NewUser
+		if err := decode(w, r, &nu); err != nil {
+			return nil, err
+		}
+		return h.svc.CreateUser(r.Context(), u, nu)
+	})
+}
+
+func (h *handler) setUserRole(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		var body struct {
+			Role  string     `json:"role"`
+			Scope core.Scope `json:"scope"`
+		}
+		if err := decode(w, r, &body); err != nil {
+			return nil, err
+		}
+		if err := h.svc.SetUserRole(r.Context(), u, id, body.Role, body.Scope); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	})
+}
+
+func (h *handler) listTokens(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListAPITokens(r.Context(), u) })
+}
+
+func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
+		var nt NewToken
+		if err := decode(w, r, &nt); err != nil {
+			return nil, err
+		}
+		return h.svc.CreateAPIToken(r.Context(), u, nt)
+	})
+}
+
+func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.RevokeAPIToken(r.Context(), u, id)
+	})
+}
+
+func (h *handler) setRequire2FA(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		var body struct {
+			Required bool `json:"required"`
+		}
+		if err := decode(w, r, &body); err != nil {
+			return nil, err
+		}
+		return body, h.svc.SetRequire2FA(r.Context(), u, body.Required)
+	})
+}
+
+// auditQuery reads the audit filters actor, action (prefix), target, since,
+// until (RFC 3339) and limit from the query string.
+func auditQuery(r *http.Request) (core.AuditQuery, error) {
+	v := r.URL.Query()
+	q := core.AuditQuery{Actor: v.Get("actor"), Action: v.Get("action"), Target: v.Get("target"), Limit: 500}
+	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
+		if s := v.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return q, fmt.Errorf("%s: %w", name, core.ErrInvalid)
+			}
+			*dst = t
+		}
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return q, fmt.Errorf("limit: %w", core.ErrInvalid)
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		q, err := auditQuery(r)
+		if err != nil {
+			return nil, err
+		}
+		return h.svc.QueryAudit(r.Context(), u, q)
+	})
+}
+
+func (h *handler) exportAudit(w http.ResponseWriter, r *http.Request) {
+	u, err := caller(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	q, err := auditQuery(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("limit") == "" {
+		q.Limit = 0 // an export is complete unless asked otherwise
+	}
+	es, err := h.svc.QueryAudit(r.Context(), u, q)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="wacht-audit.csv"`)
+	if err := WriteAuditCSV(w, es); err != nil {
+		h.log.Warn("writing audit CSV", "err", err)
+	}
+}
