@@ -10,6 +10,7 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/growth"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
 	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
+	_ "github.com/wacht-rmm/wacht/internal/checks/services"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
 	_ "github.com/wacht-rmm/wacht/internal/checks/website"
 )

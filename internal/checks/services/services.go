@@ -1,0 +1,338 @@
+// Package services is the "services" check: either every service set to
+// start automatically is running (mode "auto", with an exclusion list for
+// services that are automatic yet stop by design), or the named services are
+// running (mode "named"). Stopped services can be restarted automatically
+// within limits (in a row and per 24 h), with counters kept in the check
+// state folder; each restart is reported.
+//
+// The service managers: the Windows service control manager, systemd over
+// D-Bus, SysV init scripts where there is no systemd (containers, old
+// distributions), and launchd on macOS.
+package services
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Name is the check's registered name.
+const Name = "services"
+
+// stateFile keeps the restart counters in the state folder.
+const stateFile = "services-restarts.json"
+
+func init() {
+	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
+		return newCheck(params, newManager, time.Now)
+	})
+}
+
+// service is one service as a manager reports it.
+type service struct {
+	Name    string
+	Display string
+	// Auto: set to start automatically (Windows "Automatic", systemd
+	// "enabled", an S link in a SysV runlevel, a launchd KeepAlive job).
+	Auto bool
+	// Running: doing what it should. For a systemd oneshot unit that means
+	// "not failed"; for an automatic service whose start condition is unmet,
+	// it counts as running too.
+	Running bool
+	// State is the manager's own word for the state ("stopped", "failed",
+	// "inactive/dead"), shown to technicians.
+	State string
+}
+
+// manager is the OS access the check needs.
+type manager interface {
+	// List returns every service the manager knows.
+	List(ctx context.Context) ([]service, error)
+	// Start starts a stopped service and returns once the manager reports
+	// the start done (or failed).
+	Start(ctx context.Context, name string) error
+	// Close releases the manager's connection.
+	Close() error
+}
+
+// params are the check's JSON parameters.
+type params struct {
+	Mode     string   `json:"mode"`     // "auto" (default) or "named"
+	Services []string `json:"services"` // mode named: the services that must run
+	// Exclude lists services (patterns with * and ?, case-insensitive) that
+	// mode auto leaves out, on top of the built-in list unless
+	// NoDefaultExclude is set.
+	Exclude          []string `json:"exclude"`
+	NoDefaultExclude bool     `json:"no_default_exclude"`
+	Restart          bool     `json:"restart"`
+	MaxInRow         *int     `json:"max_restarts_in_row"`
+	MaxPerDay        *int     `json:"max_restarts_per_day"`
+}
+
+type svcCheck struct {
+	p          params
+	maxInRow   int
+	maxPerDay  int
+	newManager func(ctx context.Context) (manager, error)
+	now        func() time.Time
+}
+
+func newCheck(raw json.RawMessage, nm func(ctx context.Context) (manager, error), now func() time.Time) (*svcCheck, error) {
+	c := &svcCheck{p: params{Mode: "auto"}, newManager: nm, now: now, maxInRow: 2, maxPerDay: 4}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &c.p); err != nil {
+			return nil, fmt.Errorf("parsing parameters: %w", err)
+		}
+	}
+	if c.p.MaxInRow != nil {
+		c.maxInRow = *c.p.MaxInRow
+	}
+	if c.p.MaxPerDay != nil {
+		c.maxPerDay = *c.p.MaxPerDay
+	}
+	return c, nil
+}
+
+func (c *svcCheck) Init() error {
+	switch c.p.Mode {
+	case "auto":
+	case "named":
+		if len(c.p.Services) == 0 {
+			return errors.New(`mode "named" needs a list of services`)
+		}
+	default:
+		return fmt.Errorf("unknown mode %q (want auto or named)", c.p.Mode)
+	}
+	if c.maxInRow < 0 || c.maxPerDay < 0 {
+		return errors.New("restart limits must not be negative")
+	}
+	for _, p := range c.p.Exclude {
+		if _, err := filepath.Match(p, ""); err != nil {
+			return fmt.Errorf("exclude pattern %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// excluded reports whether name matches one of the patterns.
+func excluded(name string, patterns []string) bool {
+	n := strings.ToLower(name)
+	for _, p := range patterns {
+		if ok, _ := filepath.Match(strings.ToLower(p), n); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// targets picks the services the check watches and the named ones missing.
+func (c *svcCheck) targets(all []service) (ts []service, missing []string) {
+	if c.p.Mode == "named" {
+		for _, n := range c.p.Services {
+			found := false
+			for _, s := range all {
+				if strings.EqualFold(s.Name, n) || strings.EqualFold(s.Name, n+".service") {
+					ts = append(ts, s)
+					found = true
+					break
+				}
+			}
+			if !found {
+				missing = append(missing, n)
+			}
+		}
+		return ts, missing
+	}
+	ex := c.p.Exclude
+	if !c.p.NoDefaultExclude {
+		ex = append(append([]string(nil), ex...), defaultExclude...)
+	}
+	for _, s := range all {
+		if s.Auto && !excluded(s.Name, ex) {
+			ts = append(ts, s)
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return strings.ToLower(ts[i].Name) < strings.ToLower(ts[j].Name) })
+	return ts, nil
+}
+
+// counter is one service's restart history.
+type counter struct {
+	InRow int     `json:"in_row"`
+	Times []int64 `json:"times"` // Unix seconds of restarts in the last 24 h
+}
+
+func loadCounters(path string) map[string]*counter {
+	m := map[string]*counter{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m
+	}
+	if json.Unmarshal(b, &m) != nil || m == nil {
+		// A torn file only loses restart counts; start over.
+		return map[string]*counter{}
+	}
+	return m
+}
+
+func saveCounters(path string, m map[string]*counter) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding restart counters: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("writing restart counters: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing restart counters: %w", err)
+	}
+	return nil
+}
+
+func (c *svcCheck) Run(ctx context.Context, r check.Reporter) error {
+	m, err := c.newManager(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	all, err := m.List(ctx)
+	if err != nil {
+		return fmt.Errorf("listing services: %w", err)
+	}
+	ts, missing := c.targets(all)
+
+	var notes []note
+	if c.p.Restart {
+		dir, err := check.StateDir()
+		if err != nil {
+			return fmt.Errorf("restarting services needs a state folder: %w", err)
+		}
+		path := filepath.Join(dir, stateFile)
+		counters := loadCounters(path)
+		var restarted bool
+		notes, restarted = c.restart(ctx, m, ts, counters)
+		if err := saveCounters(path, counters); err != nil {
+			return err
+		}
+		if restarted {
+			if all, err = m.List(ctx); err != nil {
+				return fmt.Errorf("listing services after restart: %w", err)
+			}
+			ts, missing = c.targets(all)
+		}
+	}
+	r.Report(summarize(c.p.Mode, ts, missing, notes))
+	return nil
+}
+
+// note is one restart outcome, worded.
+type note struct {
+	name   string
+	en, de string
+}
+
+// restart starts stopped targets within the limits and updates counters.
+// A running target resets its in-a-row count.
+func (c *svcCheck) restart(ctx context.Context, m manager, ts []service, counters map[string]*counter) (notes []note, any bool) {
+	now := c.now()
+	for _, s := range ts {
+		k := counters[s.Name]
+		if k == nil {
+			k = &counter{}
+		}
+		var recent []int64
+		for _, t := range k.Times {
+			if now.Sub(time.Unix(t, 0)) < 24*time.Hour {
+				recent = append(recent, t)
+			}
+		}
+		k.Times = recent
+		if s.Running {
+			k.InRow = 0
+		} else {
+			switch {
+			case k.InRow >= c.maxInRow:
+				notes = append(notes, note{s.Name,
+					fmt.Sprintf("%s not restarted: %d restarts in a row did not help", s.Name, k.InRow),
+					fmt.Sprintf("%s nicht neu gestartet: %d Neustarts in Folge haben nicht geholfen", s.Name, k.InRow)})
+			case len(k.Times) >= c.maxPerDay:
+				notes = append(notes, note{s.Name,
+					fmt.Sprintf("%s not restarted: limit of %d restarts in 24 h reached", s.Name, c.maxPerDay),
+					fmt.Sprintf("%s nicht neu gestartet: Grenze von %d Neustarts in 24 h erreicht", s.Name, c.maxPerDay)})
+			default:
+				k.InRow++
+				k.Times = append(k.Times, now.Unix())
+				any = true
+				if err := m.Start(ctx, s.Name); err != nil {
+					notes = append(notes, note{s.Name,
+						fmt.Sprintf("restart of %s failed (attempt %d of %d in a row): %v", s.Name, k.InRow, c.maxInRow, err),
+						fmt.Sprintf("Neustart von %s fehlgeschlagen (Versuch %d von %d in Folge): %v", s.Name, k.InRow, c.maxInRow, err)})
+				} else {
+					notes = append(notes, note{s.Name,
+						fmt.Sprintf("restarted %s (restart %d of at most %d in a row, %d of %d in 24 h)", s.Name, k.InRow, c.maxInRow, len(k.Times), c.maxPerDay),
+						fmt.Sprintf("%s neu gestartet (Neustart %d von höchstens %d in Folge, %d von %d in 24 h)", s.Name, k.InRow, c.maxInRow, len(k.Times), c.maxPerDay)})
+				}
+			}
+		}
+		if k.InRow == 0 && len(k.Times) == 0 {
+			delete(counters, s.Name)
+		} else {
+			counters[s.Name] = k
+		}
+	}
+	return notes, any
+}
+
+// summarize words one result for the whole check: the value is the number
+// of watched services not running (named ones missing count too).
+func summarize(mode string, ts []service, missing []string, notes []note) check.Result {
+	var down []string
+	for _, s := range ts {
+		if !s.Running {
+			down = append(down, fmt.Sprintf("%s (%s)", s.Name, s.State))
+		}
+	}
+	bad := len(down) + len(missing)
+	res := check.Result{Value: check.Float(float64(bad)), Unit: "services"}
+	kindEN, kindDE := "automatic services", "automatischen Dienste"
+	if mode == "named" {
+		kindEN, kindDE = "watched services", "überwachten Dienste"
+	}
+	var en, de []string
+	switch {
+	case bad == 0:
+		res.Status = core.StatusOK
+		en = append(en, fmt.Sprintf("All %d %s are running", len(ts), kindEN))
+		de = append(de, fmt.Sprintf("Alle %d %s laufen", len(ts), kindDE))
+	default:
+		res.Status = core.StatusFailure
+		total := len(ts) + len(missing)
+		if len(down) > 0 {
+			en = append(en, fmt.Sprintf("%d of %d %s are not running: %s", len(down), total, kindEN, strings.Join(down, ", ")))
+			de = append(de, fmt.Sprintf("%d von %d %s laufen nicht: %s", len(down), total, kindDE, strings.Join(down, ", ")))
+		}
+		if len(missing) > 0 {
+			en = append(en, "not found: "+strings.Join(missing, ", "))
+			de = append(de, "nicht gefunden: "+strings.Join(missing, ", "))
+		}
+	}
+	for _, n := range notes {
+		en, de = append(en, n.en), append(de, n.de)
+	}
+	if bad == 0 && len(notes) > 0 {
+		// Running again thanks to a restart: worth a look, not an outage.
+		res.Status = core.StatusWarning
+	}
+	res.Message = core.Text{EN: strings.Join(en, "; "), DE: strings.Join(de, "; ")}
+	return res
+}

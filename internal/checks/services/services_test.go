@@ -1,0 +1,298 @@
+package services
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+type collect []check.Result
+
+func (c *collect) Report(r check.Result) { *c = append(*c, r) }
+
+func read(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestUnitFromSystemctlShow(t *testing.T) {
+	units := parseShow(read(t, "systemd-show-debian12.txt"))
+	if len(units) != 8 {
+		t.Fatalf("parsed %d units", len(units))
+	}
+	want := map[string]struct {
+		auto, running bool
+		state         string
+	}{
+		"ssh.service":           {true, true, "active/running"},
+		"cron.service":          {true, true, "active/running"},
+		"rsync.service":         {true, true, "inactive/dead"}, // condition unmet
+		"e2scrub_reap.service":  {true, true, "inactive/dead"}, // oneshot done
+		"mariadb.service":       {true, false, "failed/failed, result exit-code"},
+		"smartmontools.service": {true, false, "inactive/dead"}, // enabled daemon not running
+		"ifupdown-pre.service":  {false, false, "failed/failed, result exit-code"},
+		"apt-daily.service":     {false, false, "inactive/dead"},
+	}
+	for _, p := range units {
+		s := unitFromProps(p)
+		w, ok := want[s.Name]
+		if !ok {
+			t.Errorf("unexpected unit %q", s.Name)
+			continue
+		}
+		if s.Auto != w.auto || s.Running != w.running || s.State != w.state {
+			t.Errorf("%s: auto %v running %v state %q; want %v %v %q", s.Name, s.Auto, s.Running, s.State, w.auto, w.running, w.state)
+		}
+	}
+	if propString(true) != "yes" || propString(false) != "no" || propString(uint64(7)) != "7" || propString("x") != "x" {
+		t.Error("propString does not match systemctl show")
+	}
+}
+
+func TestLaunchd(t *testing.T) {
+	jobs, err := parseLaunchctlList(read(t, "launchctl-list-sonoma.txt"))
+	if err != nil || len(jobs) != 7 {
+		t.Fatalf("jobs %+v %v", jobs, err)
+	}
+	if jobs[0] != (launchJob{PID: 412, Label: "com.apple.mDNSResponder"}) || jobs[2] != (launchJob{Status: 78, Label: "com.teamviewer.service"}) || jobs[4].Status != -9 {
+		t.Errorf("jobs %+v", jobs)
+	}
+	var defs []plistJob
+	for _, f := range []string{"plist-teamviewer.json", "plist-sentinelone.json", "plist-msautoupdate.json"} {
+		d, err := parsePlistJSON([]byte(read(t, f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs = append(defs, d)
+	}
+	if !defs[0].KeepAlive || defs[2].KeepAlive {
+		t.Errorf("keepalive %+v", defs)
+	}
+	defs = append(defs, plistJob{Label: "com.example.gone", KeepAlive: true})
+	svcs := launchdServices(jobs, defs)
+	c := &svcCheck{p: params{Mode: "auto"}}
+	ts, _ := c.targets(svcs)
+	var got []string
+	for _, s := range ts {
+		got = append(got, s.Name+"="+s.State)
+	}
+	want := "com.example.gone=not loaded|com.sentinelone.sentineld=running, PID 1023|com.teamviewer.service=not running, last exit status 78"
+	if strings.Join(got, "|") != want {
+		t.Errorf("targets\n %s\nwant\n %s", strings.Join(got, "|"), want)
+	}
+	if _, err := parseLaunchctlList("PID\tStatus\tLabel\nx\t0\tbad\n"); err == nil {
+		t.Error("bad PID accepted")
+	}
+}
+
+func TestWinService(t *testing.T) {
+	for _, tc := range []struct {
+		start   uint32
+		delayed bool
+		state   uint32
+		auto    bool
+		running bool
+		text    string
+	}{
+		{2, false, 4, true, true, "running"},
+		{2, true, 1, true, false, "stopped, delayed start"},
+		{3, false, 1, false, false, "stopped"},
+		{4, false, 1, false, false, "stopped"},
+		{2, false, 2, true, true, "start pending"},
+		{2, false, 7, true, false, "paused"},
+	} {
+		s := winService("Spooler", "Druckwarteschlange", tc.start, tc.delayed, tc.state)
+		if s.Auto != tc.auto || s.Running != tc.running || s.State != tc.text {
+			t.Errorf("%+v → %+v", tc, s)
+		}
+	}
+	if !excluded("hwclock.sh", sysvExclude) || !excluded("getty@tty1.service", systemdExclude) {
+		t.Error("linux exclusions")
+	}
+	if !excluded("clr_optimization_v4.0.30319_64", windowsExclude) || !excluded("OneSyncSvc_5a1c2", windowsExclude) || excluded("Spooler", windowsExclude) {
+		t.Error("windows exclusions")
+	}
+}
+
+// fakeManager is an in-memory service manager; Start marks a service
+// running unless it is in failing.
+type fakeManager struct {
+	svcs    []service
+	failing map[string]bool
+	starts  []string
+}
+
+func (f *fakeManager) List(context.Context) ([]service, error) {
+	return append([]service(nil), f.svcs...), nil
+}
+
+func (f *fakeManager) Start(_ context.Context, name string) error {
+	f.starts = append(f.starts, name)
+	if f.failing[name] {
+		return errors.New("service exited with code 1067")
+	}
+	for i := range f.svcs {
+		if f.svcs[i].Name == name {
+			f.svcs[i].Running, f.svcs[i].State = true, "running"
+		}
+	}
+	return nil
+}
+
+func (f *fakeManager) Close() error { return nil }
+
+func (f *fakeManager) stop(name string) {
+	for i := range f.svcs {
+		if f.svcs[i].Name == name {
+			f.svcs[i].Running, f.svcs[i].State = false, "stopped"
+		}
+	}
+}
+
+func newFake() *fakeManager {
+	return &fakeManager{svcs: []service{
+		{Name: "Spooler", Auto: true, Running: true, State: "running"},
+		{Name: "gupdate", Auto: true, State: "stopped"},
+		{Name: "Veeam", Auto: true, Running: true, State: "running"},
+		{Name: "Fax", State: "stopped"},
+	}, failing: map[string]bool{}}
+}
+
+func run(t *testing.T, raw string, f *fakeManager, now func() time.Time) check.Result {
+	t.Helper()
+	c, err := newCheck(json.RawMessage(raw), func(context.Context) (manager, error) { return f, nil }, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Init(); err != nil {
+		t.Fatal(err)
+	}
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d results", len(got))
+	}
+	return got[0]
+}
+
+func TestAutoModeWithExclusions(t *testing.T) {
+	f := newFake()
+	r := run(t, `{"exclude":["GUPDATE"]}`, f, time.Now)
+	if r.Status != core.StatusOK || *r.Value != 0 || r.Message.EN != "All 2 automatic services are running" || r.Message.DE != "Alle 2 automatischen Dienste laufen" {
+		t.Fatalf("%+v", r)
+	}
+	f.stop("Veeam")
+	r = run(t, `{"exclude":["spool*","gupdate"]}`, f, time.Now)
+	if r.Status != core.StatusFailure || *r.Value != 1 || r.Message.EN != "1 of 1 automatic services are not running: Veeam (stopped)" {
+		t.Fatalf("%+v", r)
+	}
+	r = run(t, `{"no_default_exclude":true}`, f, time.Now)
+	if *r.Value != 2 || !strings.Contains(r.Message.EN, "gupdate (stopped), Veeam (stopped)") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestNamedMode(t *testing.T) {
+	f := newFake()
+	r := run(t, `{"mode":"named","services":["spooler","Fax","Nope"]}`, f, time.Now)
+	if r.Status != core.StatusFailure || *r.Value != 2 ||
+		r.Message.EN != "1 of 3 watched services are not running: Fax (stopped); not found: Nope" ||
+		r.Message.DE != "1 von 3 überwachten Dienste laufen nicht: Fax (stopped); nicht gefunden: Nope" {
+		t.Fatalf("%+v", r)
+	}
+	for _, raw := range []string{`{"mode":"named"}`, `{"mode":"all"}`, `{"max_restarts_in_row":-1}`, `{"exclude":["["]}`} {
+		c, _ := newCheck(json.RawMessage(raw), nil, time.Now)
+		if c.Init() == nil {
+			t.Errorf("%s accepted", raw)
+		}
+	}
+}
+
+func TestRestartLimits(t *testing.T) {
+	check.SetStateDir(t.TempDir())
+	t.Cleanup(func() { check.SetStateDir("") })
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	f := newFake()
+	raw := `{"mode":"named","services":["Veeam"],"restart":true}`
+
+	// Stopped → restarted → running: a warning naming the restart.
+	f.stop("Veeam")
+	r := run(t, raw, f, clock)
+	if r.Status != core.StatusWarning || *r.Value != 0 || !strings.Contains(r.Message.EN, "restarted Veeam (restart 1 of at most 2 in a row, 1 of 4 in 24 h)") ||
+		!strings.Contains(r.Message.DE, "Veeam neu gestartet (Neustart 1 von höchstens 2 in Folge, 1 von 4 in 24 h)") {
+		t.Fatalf("first restart: %+v", r)
+	}
+	// It stops again before the next run: second restart in a row.
+	now = now.Add(time.Minute)
+	f.stop("Veeam")
+	r = run(t, raw, f, clock)
+	if !strings.Contains(r.Message.EN, "restart 2 of at most 2 in a row, 2 of 4 in 24 h") {
+		t.Fatalf("second restart: %+v", r)
+	}
+	// Third time in a row: no more restarts, failure.
+	now = now.Add(time.Minute)
+	f.stop("Veeam")
+	r = run(t, raw, f, clock)
+	if r.Status != core.StatusFailure || !strings.Contains(r.Message.EN, "Veeam not restarted: 2 restarts in a row did not help") || len(f.starts) != 2 {
+		t.Fatalf("limit in a row: %+v starts %v", r, f.starts)
+	}
+	// Running on its own (started by hand) resets the row, not the day.
+	f.Start(context.Background(), "Veeam")
+	now = now.Add(time.Minute)
+	if r = run(t, raw, f, clock); r.Status != core.StatusOK {
+		t.Fatalf("running again: %+v", r)
+	}
+	for i := 3; i <= 4; i++ {
+		now = now.Add(time.Minute)
+		f.stop("Veeam")
+		r = run(t, raw, f, clock)
+		if !strings.Contains(r.Message.EN, "of 4 in 24 h") {
+			t.Fatalf("restart %d: %+v", i, r)
+		}
+		now = now.Add(time.Minute)
+		run(t, raw, f, clock) // running: resets the row
+	}
+	now = now.Add(time.Minute)
+	f.stop("Veeam")
+	r = run(t, raw, f, clock)
+	if r.Status != core.StatusFailure || !strings.Contains(r.Message.EN, "limit of 4 restarts in 24 h reached") {
+		t.Fatalf("daily limit: %+v", r)
+	}
+	// A day later the old restarts age out.
+	now = now.Add(24 * time.Hour)
+	r = run(t, raw, f, clock)
+	if r.Status != core.StatusWarning || !strings.Contains(r.Message.EN, "1 of 4 in 24 h") {
+		t.Fatalf("next day: %+v", r)
+	}
+	// A failing start is reported with the error and counts.
+	f.failing["Veeam"] = true
+	f.stop("Veeam")
+	now = now.Add(time.Minute)
+	r = run(t, raw, f, clock)
+	if r.Status != core.StatusFailure || !strings.Contains(r.Message.EN, "restart of Veeam failed (attempt 2 of 2 in a row): service exited with code 1067") {
+		t.Fatalf("failing start: %+v", r)
+	}
+}
+
+func TestRestartNeedsStateDir(t *testing.T) {
+	check.SetStateDir("")
+	c, _ := newCheck(json.RawMessage(`{"restart":true}`), func(context.Context) (manager, error) { return newFake(), nil }, time.Now)
+	if err := c.Run(context.Background(), &collect{}); err == nil {
+		t.Fatal("restart without a state folder")
+	}
+}

@@ -1,0 +1,81 @@
+package services
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+)
+
+// unitFromProps builds a service from systemd unit properties, named and
+// formatted as `systemctl show` prints them (booleans as yes/no).
+func unitFromProps(p map[string]string) service {
+	s := service{Name: p["Id"], Display: p["Description"]}
+	switch p["UnitFileState"] {
+	case "enabled", "enabled-runtime":
+		s.Auto = true
+	}
+	active := p["ActiveState"]
+	switch {
+	case active == "active" || active == "activating" || active == "reloading":
+		s.Running = true
+	case active == "failed":
+		// A failed unit is never fine, whatever its type.
+	case p["Type"] == "oneshot":
+		// A oneshot unit runs to completion; only a failure counts.
+		s.Running = true
+	case p["ConditionResult"] == "no" && p["Result"] == "success":
+		// Its start condition was unmet (e.g. rsync without
+		// /etc/rsyncd.conf): not running by design.
+		s.Running = true
+	}
+	s.State = active
+	if sub := p["SubState"]; sub != "" {
+		s.State += "/" + sub
+	}
+	if res := p["Result"]; res != "" && res != "success" {
+		s.State += ", result " + res
+	}
+	return s
+}
+
+// parseShow parses `systemctl show` output: KEY=VALUE lines, units
+// separated by blank lines.
+func parseShow(out string) []map[string]string {
+	var units []map[string]string
+	cur := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			if len(cur) > 0 {
+				units = append(units, cur)
+				cur = map[string]string{}
+			}
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok {
+			cur[k] = v
+		}
+	}
+	if len(cur) > 0 {
+		units = append(units, cur)
+	}
+	return units
+}
+
+// propString formats a D-Bus property value as `systemctl show` does, so
+// that both feed unitFromProps the same way.
+func propString(v any) string {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	case string:
+		return x
+	default:
+		return fmt.Sprint(x)
+	}
+}
