@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/wacht-rmm/wacht/internal/checks/antivirus"
 	_ "github.com/wacht-rmm/wacht/internal/checks/backup"
 	_ "github.com/wacht-rmm/wacht/internal/checks/cpu"
 	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
@@ -10,7 +11,6 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/growth"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
 	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
-	_ "github.com/wacht-rmm/wacht/internal/checks/services"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
 	_ "github.com/wacht-rmm/wacht/internal/checks/website"
 )
