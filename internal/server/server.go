@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
@@ -117,7 +118,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("storing certificate fingerprint: %w", err)
 	}
 
-	gw := gateway.New(gateway.Options{Store: st, Log: log})
+	resolver := policy.NewResolver(st)
+	if _, err := resolver.Seed(ctx); err != nil {
+		return fmt.Errorf("seeding the built-in policies: %w", err)
+	}
+	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: resolver})
 	handler, err := Handler(st, gw, log)
 	if err != nil {
 		return err

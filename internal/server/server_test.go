@@ -221,6 +221,9 @@ func TestServeEndToEnd(t *testing.T) {
 	if env := read(); env.Type != protocol.TypeWelcome {
 		t.Fatalf("got %s, want welcome", env.Type)
 	}
+	if env := read(); env.Type != protocol.TypePolicy {
+		t.Fatalf("got %s, want the policy right after welcome", env.Type)
+	}
 	write(protocol.TypeResults, "b1", protocol.Results{Results: []core.Result{{ID: "r1", Check: "cpu", Status: core.StatusOK, At: protocol.Now()}}})
 	if env := read(); env.Type != protocol.TypeAck || env.ID != "b1" {
 		t.Fatalf("got %s %s, want ack b1", env.Type, env.ID)

@@ -70,6 +70,7 @@ func (h *handler) routes() *auth.Router {
 	rt.HandleFunc("GET /api/v1/devices/{id}/checks", auth.Read, h.listChecks)
 	rt.HandleFunc("POST /api/v1/devices/{id}/run-checks", auth.Operate, h.runChecks)
 	h.tenancyRoutes(rt)
+	h.policyRoutes(rt)
 	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

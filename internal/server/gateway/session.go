@@ -192,7 +192,8 @@ func (s *session) authenticate() bool {
 	})
 	close(s.welcomed)
 	if err == nil {
-		go s.pushPolicy()
+		// The policy is the next frame after welcome, before anything else.
+		s.pushPolicy()
 	}
 	return err == nil
 }
