@@ -9,6 +9,7 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/disk"
 	_ "github.com/wacht-rmm/wacht/internal/checks/eventlog"
 	_ "github.com/wacht-rmm/wacht/internal/checks/growth"
+	_ "github.com/wacht-rmm/wacht/internal/checks/logins"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
 	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
