@@ -6,8 +6,8 @@
 //
 // Supported: restic and borg repositories (their JSON output), a generic
 // "newest file younger than N hours" rule, macOS Time Machine (tmutil), and
-// Windows Server Backup and Veeam (event XML; reading the Windows event log
-// waits for internal/platform/wevtapi, see backup_windows.go).
+// Windows Server Backup and Veeam (their job events, read through
+// internal/platform/wevtapi).
 package backup
 
 import (

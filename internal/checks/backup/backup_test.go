@@ -359,3 +359,59 @@ func TestGeneric(t *testing.T) {
 		t.Errorf("old folder: %+v", got[0])
 	}
 }
+
+// fakeLog serves captured event XML per channel and records the queries.
+type fakeLog struct {
+	events  map[string][]string
+	missing map[string]bool
+	asked   []string
+}
+
+func (f *fakeLog) Read(_ context.Context, channel, xpath string, max int) ([]string, error) {
+	f.asked = append(f.asked, channel+" "+xpath)
+	if f.missing[channel] {
+		return nil, errors.Join(errChannelNotFound, errors.New("EvtQuery: 15007"))
+	}
+	evs := f.events[channel]
+	if len(evs) > max {
+		evs = evs[:max]
+	}
+	return evs, nil
+}
+
+func TestReadEvents(t *testing.T) {
+	log := &fakeLog{
+		events:  map[string][]string{"Application": {string(read(t, "veeam-agent-190-failed.xml"))}},
+		missing: map[string]bool{"Veeam Backup": true, "Microsoft-Windows-Backup": true},
+	}
+	jobs, err := readEvents(log, veeamJob, veeamQueries...)(context.Background(), ProductConfig{}, time.Time{})
+	if err != nil || len(jobs) != 1 || jobs[0].Outcome != failed {
+		t.Fatalf("Veeam Agent only: %+v, %v", jobs, err)
+	}
+	if len(log.asked) != 2 || !strings.Contains(log.asked[1], "Provider[@Name='Veeam Agent'] and EventID=190") ||
+		!strings.Contains(log.asked[1], "timediff(@SystemTime) <= 2678400000") {
+		t.Errorf("queries: %q", log.asked)
+	}
+	if _, err := readEvents(log, wsbJob, wsbQuery)(context.Background(), ProductConfig{}, time.Time{}); err == nil ||
+		!strings.Contains(err.Error(), "Microsoft-Windows-Backup not found") {
+		t.Errorf("missing required channel: %v", err)
+	}
+
+	// Too many events for one read: the window shrinks so the newest are kept.
+	many := make([]string, maxEvents)
+	for i := range many {
+		many[i] = string(read(t, "wsb-event4-success.xml"))
+	}
+	log = &fakeLog{events: map[string][]string{"Microsoft-Windows-Backup": many}}
+	if _, err := readEvents(log, wsbJob, wsbQuery)(context.Background(), ProductConfig{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(log.asked) != 3 || !strings.Contains(log.asked[2], "<= 172800000") {
+		t.Errorf("window not shrunk: %q", log.asked)
+	}
+
+	log = &fakeLog{events: map[string][]string{"Microsoft-Windows-Backup": {"<Event>broken"}}}
+	if _, err := readEvents(log, wsbJob, wsbQuery)(context.Background(), ProductConfig{}, time.Time{}); err == nil {
+		t.Error("broken XML accepted")
+	}
+}

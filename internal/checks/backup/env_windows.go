@@ -9,54 +9,25 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/platform/wevtapi"
 )
 
 func osEnv() env {
 	rs := portableReaders()
-	rs[WindowsBackup] = readEvents(wsbJob, "Microsoft-Windows-Backup")
-	// Veeam Backup & Replication writes to its own channel, Veeam Agent for
-	// Windows to the Application log.
-	rs[Veeam] = readEvents(veeamJob, "Veeam Backup", "Application")
+	rs[WindowsBackup] = readEvents(wevtSource{}, wsbJob, wsbQuery)
+	rs[Veeam] = readEvents(wevtSource{}, veeamJob, veeamQueries...)
 	return env{now: time.Now, readers: rs, detect: detectWindows}
 }
 
-// errNoEventLog: the Windows event log bindings (internal/platform/wevtapi)
-// are being written; until they land, event-based products report
-// "unsupported" with this reason instead of guessing.
-var errNoEventLog = fmt.Errorf("reading the Windows event log is not yet supported by this agent: %w", errors.ErrUnsupported)
+type wevtSource struct{}
 
-// eventSource is the event log access the event-based products need:
-// the XML of the channel's events since a time. Kept unexported so that a
-// wevtapi-backed implementation can replace the stub without API changes.
-type eventSource interface {
-	Query(ctx context.Context, channel string, since time.Time) ([][]byte, error)
-}
-
-type noEventLog struct{}
-
-func (noEventLog) Query(context.Context, string, time.Time) ([][]byte, error) {
-	return nil, errNoEventLog
-}
-
-var events eventSource = noEventLog{}
-
-// readEvents reads the last 31 days of the channels and classifies them.
-func readEvents(classify func(event) (job, bool), channels ...string) reader {
-	return func(ctx context.Context, _ ProductConfig, now time.Time) ([]job, error) {
-		var all []job
-		for _, ch := range channels {
-			xmls, err := events.Query(ctx, ch, now.AddDate(0, 0, -31))
-			if err != nil {
-				return nil, fmt.Errorf("reading channel %s: %w", ch, err)
-			}
-			jobs, err := jobsFromEvents(xmls, classify)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, jobs...)
-		}
-		return all, nil
+func (wevtSource) Read(ctx context.Context, channel, xpath string, max int) ([]string, error) {
+	evs, _, err := wevtapi.Read(ctx, channel, xpath, max)
+	if errors.Is(err, wevtapi.ErrChannelNotFound) {
+		return nil, fmt.Errorf("%w: %w", errChannelNotFound, err)
 	}
+	return evs, err
 }
 
 // detectWindows finds products by their installed files, which is cheap

@@ -91,7 +91,8 @@ func wsbJob(ev event) (j job, ok bool) {
 	switch {
 	case wsbSuccess[ev.ID]:
 		j.Outcome = success
-	case wsbFailure[ev.ID]:
+	case wsbFailure[ev.ID], ev.Level == 1 || ev.Level == 2:
+		// The channel logs errors only for operations that failed.
 		j.Outcome = failed
 		j.Reason = wsbReason(ev)
 	default:
