@@ -1,5 +1,6 @@
 // Package cpu is the "cpu" check: average CPU use over a sample window, so
-// that sustained load is reported and a single spike is not.
+// that sustained load is reported and a single spike is not. A result that
+// does not pass names the processes that used the most CPU in the window.
 package cpu
 
 import (
@@ -7,12 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/cpu"
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/procs"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -24,7 +27,12 @@ const DefaultWindow = 10 * time.Second
 
 func init() {
 	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
-		return newCheck(params, gopsutilSampler{})
+		c, err := newCheck(params, gopsutilSampler{})
+		if err != nil {
+			return nil, err
+		}
+		c.snap = procs.Take
+		return c, nil
 	})
 }
 
@@ -59,7 +67,13 @@ type cpuCheck struct {
 	window time.Duration
 	limits check.Thresholds
 	s      sampler
+	// snap reads the processes before and after the window, to name the
+	// top consumers when the check does not pass; nil leaves them out.
+	snap func(context.Context) (procs.Snapshot, error)
 }
+
+// topN is how many processes a failing result names.
+const topN = 5
 
 func newCheck(raw json.RawMessage, s sampler) (*cpuCheck, error) {
 	p := params{Warn: 85, Fail: 95}
@@ -87,12 +101,37 @@ func (c *cpuCheck) Init() error {
 }
 
 func (c *cpuCheck) Run(ctx context.Context, r check.Reporter) error {
+	var before procs.Snapshot
+	var haveBefore bool
+	if c.snap != nil {
+		var err error
+		before, err = c.snap(ctx)
+		haveBefore = err == nil
+	}
 	v, err := c.s.Percent(ctx, c.window)
 	if err != nil {
 		return err
 	}
-	r.Report(result(v, c.window, c.limits))
+	res := result(v, c.window, c.limits)
+	if res.Status != core.StatusOK && haveBefore {
+		// Process CPU times over the same window: the figures are shares of
+		// all CPUs, like v, so they add up to at most v.
+		if after, err := c.snap(ctx); err == nil {
+			en, de := procs.CPUText(procs.TopCPU(before, after, numCPU(ctx), topN))
+			res.Message.EN += en
+			res.Message.DE += de
+		}
+	}
+	r.Report(res)
 	return nil
+}
+
+// numCPU counts logical CPUs as gopsutil's total CPU figure does.
+func numCPU(ctx context.Context) int {
+	if n, err := cpu.CountsWithContext(ctx, true); err == nil && n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
 }
 
 // result classifies and words one measurement.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/procs"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -104,5 +106,33 @@ func TestRegistered(t *testing.T) {
 	}
 	if len(got) != 1 || *got[0].Value < 0 || *got[0].Value > 100 {
 		t.Errorf("real CPU sample: %+v", got)
+	}
+}
+
+func TestTopProcessesWhenFailing(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	snaps := []procs.Snapshot{
+		{At: t0, Procs: map[int32]procs.Proc{7: {PID: 7, Name: "MsMpEng.exe", CPU: 10}, 8: {PID: 8, Name: "idle", CPU: 1}}},
+		{At: t0.Add(10 * time.Second), Procs: map[int32]procs.Proc{7: {PID: 7, Name: "MsMpEng.exe", CPU: 10 + 10*float64(numCPU(context.Background()))*0.9}, 8: {PID: 8, Name: "idle", CPU: 1}}},
+	}
+	for _, v := range []float64{50, 96} {
+		calls := 0
+		c, _ := newCheck(nil, &fakeSampler{v: v})
+		c.snap = func(context.Context) (procs.Snapshot, error) { calls++; return snaps[calls-1], nil }
+		var got collect
+		if err := c.Run(context.Background(), &got); err != nil {
+			t.Fatal(err)
+		}
+		r := got[0]
+		if v == 50 {
+			if calls != 1 || strings.Contains(r.Message.EN, "top") {
+				t.Errorf("passing run: %d snapshots, %q", calls, r.Message.EN)
+			}
+			continue
+		}
+		if r.Status != core.StatusFailure || !strings.HasSuffix(r.Message.EN, "over 10 s; top processes: MsMpEng.exe (PID 7) 90.0 %") ||
+			!strings.HasSuffix(r.Message.DE, "; Top-Prozesse: MsMpEng.exe (PID 7) 90,0 %") {
+			t.Errorf("failing run: %+v", r)
+		}
 	}
 }

@@ -1,15 +1,20 @@
-// Package memory is the "memory" check: the share of physical memory in use.
+// Package memory is the "memory" check: the share of physical memory in use,
+// averaged over a window of samples so that sustained pressure is reported
+// and a short peak is not. A result that does not pass names the processes
+// holding the most memory.
 package memory
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/shirou/gopsutil/v4/mem"
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/procs"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -18,7 +23,12 @@ const Name = "memory"
 
 func init() {
 	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
-		return newCheck(params, gopsutilReader{})
+		c, err := newCheck(params, gopsutilReader{})
+		if err != nil {
+			return nil, err
+		}
+		c.snap = procs.Take
+		return c, nil
 	})
 }
 
@@ -42,46 +52,119 @@ func (gopsutilReader) Memory(ctx context.Context) (usage, error) {
 	return usage{Total: v.Total, Available: v.Available, UsedPercent: v.UsedPercent}, nil
 }
 
+// DefaultWindow is how long memory use is averaged; samples are taken
+// every sampleEvery within it.
+const (
+	DefaultWindow = 5 * time.Second
+	sampleEvery   = time.Second
+	topN          = 5
+)
+
+// params are the check's JSON parameters.
+type params struct {
+	check.Thresholds
+	Window string `json:"window"` // Go duration, e.g. "30s"; "0s" for one reading
+}
+
 type memCheck struct {
 	limits check.Thresholds
+	window time.Duration
 	r      reader
+	sleep  func(ctx context.Context, d time.Duration) error
+	// snap reads the processes to name the top consumers when the check
+	// does not pass; nil leaves them out.
+	snap func(context.Context) (procs.Snapshot, error)
 }
 
 func newCheck(raw json.RawMessage, r reader) (*memCheck, error) {
-	c := &memCheck{limits: check.Thresholds{Warn: 85, Fail: 95}, r: r}
+	p := params{Thresholds: check.Thresholds{Warn: 85, Fail: 95}}
 	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.limits); err != nil {
+		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, fmt.Errorf("parsing parameters: %w", err)
 		}
+	}
+	c := &memCheck{limits: p.Thresholds, window: DefaultWindow, r: r, sleep: sleep}
+	if p.Window != "" {
+		d, err := time.ParseDuration(p.Window)
+		if err != nil {
+			return nil, fmt.Errorf("parameter window: %w", err)
+		}
+		c.window = d
 	}
 	return c, nil
 }
 
-func (c *memCheck) Init() error { return c.limits.Validate() }
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (c *memCheck) Init() error {
+	if c.window < 0 || c.window > 5*time.Minute {
+		return fmt.Errorf("window %v must be between 0 and 5m", c.window)
+	}
+	return c.limits.Validate()
+}
 
 func (c *memCheck) Run(ctx context.Context, r check.Reporter) error {
-	u, err := c.r.Memory(ctx)
-	if err != nil {
-		return err
+	n := int(c.window/sampleEvery) + 1
+	var sum float64
+	var last usage
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			if err := c.sleep(ctx, sampleEvery); err != nil {
+				return err
+			}
+		}
+		u, err := c.r.Memory(ctx)
+		if err != nil {
+			return err
+		}
+		if u.Total == 0 {
+			return fmt.Errorf("reading memory use: total memory reported as 0")
+		}
+		sum += u.UsedPercent
+		last = u
 	}
-	if u.Total == 0 {
-		return fmt.Errorf("reading memory use: total memory reported as 0")
+	res := result(sum/float64(n), last, c.window, c.limits)
+	if res.Status != core.StatusOK && c.snap != nil {
+		if s, err := c.snap(ctx); err == nil {
+			en, de := procs.MemoryText(procs.TopMemory(s, last.Total, topN))
+			res.Message.EN += en
+			res.Message.DE += de
+		}
 	}
-	r.Report(result(u, c.limits))
+	r.Report(res)
 	return nil
 }
 
-func result(u usage, t check.Thresholds) check.Result {
-	pEN, pDE := msg.Num(u.UsedPercent, 1)
+// result words the average use avg over window; the sizes are the last
+// sample's.
+func result(avg float64, u usage, window time.Duration, t check.Thresholds) check.Result {
+	pEN, pDE := msg.Num(avg, 1)
 	aEN, aDE := msg.Bytes(u.Available)
 	tEN, tDE := msg.Bytes(u.Total)
+	overEN, overDE := "", ""
+	if window >= sampleEvery {
+		s := fmt.Sprintf("%d s", int(window/time.Second))
+		if window >= time.Minute && window%time.Minute == 0 {
+			s = fmt.Sprintf("%d min", int(window/time.Minute))
+		}
+		overEN, overDE = " averaged over "+s, " im Mittel über "+s
+	}
 	return check.Result{
-		Status: t.Status(u.UsedPercent),
-		Value:  check.Float(u.UsedPercent),
+		Status: t.Status(avg),
+		Value:  check.Float(avg),
 		Unit:   "%",
 		Message: core.Text{
-			EN: fmt.Sprintf("Memory is %s %% used (%s available of %s)", pEN, aEN, tEN),
-			DE: fmt.Sprintf("Arbeitsspeicher ist zu %s %% belegt (%s von %s verfügbar)", pDE, aDE, tDE),
+			EN: fmt.Sprintf("Memory is %s %% used%s (%s available of %s)", pEN, overEN, aEN, tEN),
+			DE: fmt.Sprintf("Arbeitsspeicher ist%s zu %s %% belegt (%s von %s verfügbar)", overDE, pDE, aDE, tDE),
 		},
 	}
 }

@@ -1,0 +1,150 @@
+// Package procs finds the processes behind high CPU or memory use, so that
+// a failing cpu or memory check can name them. Snapshots come from gopsutil;
+// ranking and wording are pure functions.
+package procs
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+)
+
+// Proc is one process in a snapshot.
+type Proc struct {
+	PID  int32
+	Name string
+	CPU  float64 // user+system seconds used so far
+	RSS  uint64  // resident memory in bytes
+}
+
+// Snapshot is every readable process at one moment.
+type Snapshot struct {
+	At    time.Time
+	Procs map[int32]Proc
+}
+
+// Take reads all processes. Processes that vanish or deny access while
+// being read are left out: the snapshot is for ranking, not accounting.
+func Take(ctx context.Context) (Snapshot, error) {
+	ps, err := process.ProcessesWithContext(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("listing processes: %w", err)
+	}
+	s := Snapshot{At: time.Now(), Procs: make(map[int32]Proc, len(ps))}
+	for _, p := range ps {
+		if ctx.Err() != nil {
+			return Snapshot{}, ctx.Err()
+		}
+		name, err := p.NameWithContext(ctx)
+		if err != nil {
+			continue
+		}
+		pr := Proc{PID: p.Pid, Name: name}
+		if t, err := p.TimesWithContext(ctx); err == nil {
+			pr.CPU = t.User + t.System
+		}
+		if m, err := p.MemoryInfoWithContext(ctx); err == nil {
+			pr.RSS = m.RSS
+		}
+		s.Procs[p.Pid] = pr
+	}
+	return s, nil
+}
+
+// Usage is one process's share in a ranking.
+type Usage struct {
+	PID     int32
+	Name    string
+	Percent float64 // of all CPUs (CPU) or of physical memory (memory)
+	Bytes   uint64  // resident memory (memory ranking only)
+}
+
+// TopCPU ranks processes by CPU used between two snapshots, as a share of
+// all CPUs over that time (so the figures add up to the check's total).
+// A PID present in only one snapshot, or reused with less CPU time, is
+// left out.
+func TopCPU(before, after Snapshot, ncpu, n int) []Usage {
+	elapsed := after.At.Sub(before.At).Seconds()
+	if elapsed <= 0 || ncpu <= 0 {
+		return nil
+	}
+	var out []Usage
+	for pid, a := range after.Procs {
+		b, ok := before.Procs[pid]
+		if !ok || a.Name != b.Name || a.CPU < b.CPU {
+			continue
+		}
+		if d := a.CPU - b.CPU; d > 0 {
+			out = append(out, Usage{PID: pid, Name: a.Name, Percent: d / elapsed / float64(ncpu) * 100})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Percent != out[j].Percent {
+			return out[i].Percent > out[j].Percent
+		}
+		return out[i].PID < out[j].PID
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// TopMemory ranks processes by resident memory; total is physical memory.
+func TopMemory(s Snapshot, total uint64, n int) []Usage {
+	var out []Usage
+	for pid, p := range s.Procs {
+		if p.RSS == 0 {
+			continue
+		}
+		u := Usage{PID: pid, Name: p.Name, Bytes: p.RSS}
+		if total > 0 {
+			u.Percent = float64(p.RSS) / float64(total) * 100
+		}
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bytes != out[j].Bytes {
+			return out[i].Bytes > out[j].Bytes
+		}
+		return out[i].PID < out[j].PID
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// CPUText words a CPU ranking: "; top processes: chrome (PID 812) 41.3 %, ...".
+func CPUText(us []Usage) (en, de string) {
+	if len(us) == 0 {
+		return "", ""
+	}
+	var e, d []string
+	for _, u := range us {
+		pe, pd := msg.Num(u.Percent, 1)
+		e = append(e, fmt.Sprintf("%s (PID %d) %s %%", u.Name, u.PID, pe))
+		d = append(d, fmt.Sprintf("%s (PID %d) %s %%", u.Name, u.PID, pd))
+	}
+	return "; top processes: " + strings.Join(e, ", "), "; Top-Prozesse: " + strings.Join(d, ", ")
+}
+
+// MemoryText words a memory ranking: "; top processes: java (PID 812) 3.2 GB, ...".
+func MemoryText(us []Usage) (en, de string) {
+	if len(us) == 0 {
+		return "", ""
+	}
+	var e, d []string
+	for _, u := range us {
+		be, bd := msg.Bytes(u.Bytes)
+		e = append(e, fmt.Sprintf("%s (PID %d) %s", u.Name, u.PID, be))
+		d = append(d, fmt.Sprintf("%s (PID %d) %s", u.Name, u.PID, bd))
+	}
+	return "; top processes: " + strings.Join(e, ", "), "; Top-Prozesse: " + strings.Join(d, ", ")
+}
