@@ -130,10 +130,10 @@ type state struct {
 
 func (c *eventCheck) Run(ctx context.Context, r check.Reporter) error {
 	srcs, err := c.sources(c.p)
-	if errors.Is(err, errors.ErrUnsupported) {
+	if nse := (*logsrc.NoSourceError)(nil); errors.As(err, &nse) {
 		r.Report(check.Result{Status: core.StatusUnsupported, Message: core.Text{
-			EN: "Critical events cannot be read here: " + err.Error(),
-			DE: "Kritische Ereignisse können hier nicht gelesen werden: " + err.Error(),
+			EN: "Critical events cannot be read here: " + nse.EN(),
+			DE: "Kritische Ereignisse können hier nicht gelesen werden: " + nse.DE(),
 		}})
 		return nil
 	}
@@ -256,7 +256,7 @@ func fileSources(p params) ([]logsrc.Source, error) {
 			}
 		}
 		if len(files) == 0 {
-			return nil, fmt.Errorf("no systemd journal and none of %s: %w", strings.Join(defaultFiles, ", "), errors.ErrUnsupported)
+			return nil, &logsrc.NoSourceError{Files: defaultFiles}
 		}
 	}
 	return []logsrc.Source{{Name: "files", Reader: logsrc.Files{Paths: files}}}, nil

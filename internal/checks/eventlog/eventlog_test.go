@@ -199,7 +199,7 @@ func TestNoSource(t *testing.T) {
 	defer func(d []string) { defaultFiles = d }(defaultFiles)
 	defaultFiles = []string{filepath.Join(t.TempDir(), "syslog")}
 	res := run(t, "", func(p params) ([]logsrc.Source, error) { return linuxSources(p, false, nil) })
-	if res.Status != core.StatusUnsupported || !strings.Contains(res.Message.DE, "nicht gelesen") {
+	if res.Status != core.StatusUnsupported || !strings.Contains(res.Message.DE, "nicht gelesen werden: es gibt kein systemd-Journal und keine der Dateien ") || !strings.Contains(res.Message.EN, "there is no systemd journal") {
 		t.Errorf("%v %q", res.Status, res.Message.EN)
 	}
 }

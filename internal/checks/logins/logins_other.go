@@ -3,9 +3,6 @@
 package logins
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 )
 
@@ -13,7 +10,7 @@ import (
 // systems (the BSDs, Solaris) differ too much in where they log.
 func osSources(p params) ([]logsrc.Source, error) {
 	if len(p.Files) == 0 {
-		return nil, fmt.Errorf("no log source known for this system (name auth log files in \"files\"): %w", errors.ErrUnsupported)
+		return nil, &logsrc.NoSourceError{}
 	}
 	return fileSources(p)
 }
