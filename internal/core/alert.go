@@ -123,11 +123,16 @@ type OutboxItem struct {
 type AlertChange struct {
 	States   []AlertState // upserted by CheckID
 	Open     []Outage     // inserted (Ref set by the engine)
-	Close    []string     // refs of outages to close at CloseAt
-	CloseAt  time.Time
+	Close    []OutageClose
 	Notified []string     // refs of outages whose opening was notified
 	Presence *Presence    // upserted (goodbye and outage ref)
 	Outbox   []OutboxItem // inserted; a DedupeKey already present is skipped
+}
+
+// OutageClose closes the open outage Ref at At.
+type OutageClose struct {
+	Ref string
+	At  time.Time
 }
 
 // OutageFilter selects outages for ListOutages.

@@ -96,9 +96,9 @@ func (s *DB) ApplyAlertChange(ctx context.Context, c core.AlertChange) error {
 				return s.wrap(op+": opening outage", err)
 			}
 		}
-		for _, ref := range c.Close {
+		for _, cl := range c.Close {
 			if _, err := tx.ExecContext(ctx, `UPDATE outages SET closed_at = $2 WHERE ref = $1 AND closed_at IS NULL`,
-				ref, ms(c.CloseAt)); err != nil {
+				cl.Ref, ms(cl.At)); err != nil {
 				return s.wrap(op+": closing outage", err)
 			}
 		}

@@ -68,7 +68,7 @@ func testAlertStateAndOutages(t *testing.T, s core.Store) {
 		open[0].Message.DE != "voll" {
 		t.Fatalf("open outages = %+v", open)
 	}
-	must(t, "close", s.ApplyAlertChange(ctx, core.AlertChange{Close: []string{"ref-1"}, CloseAt: t0.Add(time.Minute)}))
+	must(t, "close", s.ApplyAlertChange(ctx, core.AlertChange{Close: []core.OutageClose{{Ref: "ref-1", At: t0.Add(time.Minute)}}}))
 	if open, _ := s.ListOutages(ctx, core.OutageFilter{OpenOnly: true}); len(open) != 0 {
 		t.Fatalf("open outages after close = %+v", open)
 	}

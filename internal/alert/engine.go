@@ -1,0 +1,466 @@
+package alert
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/alert/notify"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Options configure an Engine. Zero values take the defaults.
+type Options struct {
+	Store Store
+	Log   *slog.Logger
+	Now   func() time.Time
+	// AlertAfter returns a check's alert_after parameter (consecutive
+	// failures before an outage); nil or a result < 1 means 1.
+	AlertAfter func(ctx context.Context, deviceID int64, check string) int
+	// Workers evaluate result batches, one device at a time each (default 4).
+	Workers int
+	// SweepInterval is the offline sweep period (default 10 s).
+	SweepInterval time.Duration
+	// Poll is how often the outbox is checked without a nudge (default 1 s).
+	Poll time.Duration
+	// RetryMin and RetryMax bound the exponential back-off of failed
+	// deliveries (defaults 5 s and 1 h).
+	RetryMin, RetryMax time.Duration
+	// Lease is how long a claimed message is not retried by anyone else;
+	// it must exceed one delivery attempt (default 2 min).
+	Lease time.Duration
+	// Senders delivers at most this many messages at once (default 8).
+	Senders int
+	// HTTPClient posts webhooks (default: 15 s timeout).
+	HTTPClient *http.Client
+	// SMTPTLS, if set, is the TLS configuration for SMTP (tests: a
+	// private CA).
+	SMTPTLS *tls.Config
+	// Deliver replaces the channel delivery (tests).
+	Deliver func(ctx context.Context, m core.OutboxItem) error
+}
+
+// Engine evaluates results, sweeps for offline devices and delivers the
+// outbox. Its methods are safe for concurrent use.
+type Engine struct {
+	o   Options
+	log *slog.Logger
+	q   *queue
+	// nudge wakes the outbox worker when messages were queued.
+	nudge chan struct{}
+
+	settingsMu sync.Mutex
+	settings   Settings
+	settingsAt time.Time
+}
+
+// Maximum pending results per device; older ones are dropped (the startup
+// reconciliation and the next results cover the gap).
+const maxPendingPerDevice = 5000
+
+// settingsTTL bounds how stale cached settings may be.
+const settingsTTL = 2 * time.Second
+
+// New returns an engine; call Run to start its background work.
+func New(o Options) *Engine {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 10 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = 5 * time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = time.Hour
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.Senders <= 0 {
+		o.Senders = 8
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	return &Engine{
+		o:     o,
+		log:   o.Log.With("component", "alert"),
+		q:     newQueue(),
+		nudge: make(chan struct{}, 1),
+	}
+}
+
+// Run reconciles results stored but not evaluated, then evaluates queued
+// results, sweeps for offline devices and delivers the outbox until ctx
+// ends.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.Reconcile(ctx); err != nil && ctx.Err() == nil {
+		e.log.Error("reconciling alert state", "err", err)
+	}
+	var wg sync.WaitGroup
+	for range e.o.Workers {
+		wg.Go(func() { e.evalLoop(ctx) })
+	}
+	wg.Go(func() { e.sweepLoop(ctx) })
+	wg.Go(func() { e.outboxLoop(ctx) })
+	wg.Wait()
+	return nil
+}
+
+// OnResults queues a committed batch for evaluation and returns at once.
+func (e *Engine) OnResults(deviceID int64, rs []core.Result) {
+	if len(rs) > 0 {
+		e.q.push(deviceID, rs)
+	}
+}
+
+// Goodbye records a device's announced shutdown or reboot.
+func (e *Engine) Goodbye(ctx context.Context, deviceID int64, reason string) error {
+	return e.o.Store.SetGoodbye(ctx, deviceID, reason, e.o.Now())
+}
+
+// Nudge wakes the outbox worker.
+func (e *Engine) Nudge() {
+	select {
+	case e.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Settings returns the current settings, cached for a moment.
+func (e *Engine) Settings(ctx context.Context) (Settings, error) {
+	e.settingsMu.Lock()
+	defer e.settingsMu.Unlock()
+	if !e.settingsAt.IsZero() && time.Since(e.settingsAt) < settingsTTL {
+		return e.settings, nil
+	}
+	s, err := LoadSettings(ctx, e.o.Store)
+	if err != nil {
+		return s, err
+	}
+	e.settings, e.settingsAt = s, time.Now()
+	return s, nil
+}
+
+// ForgetSettings drops the cache after the settings changed.
+func (e *Engine) ForgetSettings() {
+	e.settingsMu.Lock()
+	e.settingsAt = time.Time{}
+	e.settingsMu.Unlock()
+}
+
+func (e *Engine) evalLoop(ctx context.Context) {
+	for {
+		dev, rs, ok := e.q.pop(ctx)
+		if !ok {
+			return
+		}
+		if err := e.EvaluateDevice(ctx, dev, rs); err != nil && ctx.Err() == nil {
+			e.log.Error("evaluating results", "device", dev, "count", len(rs), "err", err)
+		}
+		e.q.done(dev)
+	}
+}
+
+// Reconcile evaluates the current state of checks whose newest result was
+// stored but not evaluated (the server stopped in between).
+func (e *Engine) Reconcile(ctx context.Context) error {
+	pending, err := e.o.Store.PendingCheckStates(ctx)
+	if err != nil {
+		return err
+	}
+	byDevice := map[int64][]core.Result{}
+	var order []int64
+	for _, c := range pending {
+		if _, ok := byDevice[c.DeviceID]; !ok {
+			order = append(order, c.DeviceID)
+		}
+		byDevice[c.DeviceID] = append(byDevice[c.DeviceID], core.Result{
+			Check: c.Name, Key: c.Key, Status: c.Status, Value: c.Value, Unit: c.Unit, Message: c.Message, At: c.At})
+	}
+	for _, dev := range order {
+		if err := e.EvaluateDevice(ctx, dev, byDevice[dev]); err != nil {
+			return err
+		}
+	}
+	if len(order) > 0 {
+		e.log.Info("reconciled alert state", "devices", len(order), "checks", len(pending))
+	}
+	return nil
+}
+
+func newRef() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type checkID struct{ name, key string }
+
+// EvaluateDevice applies a batch of one device's results, in order, and
+// stores the outcome with its messages in one transaction.
+func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.Result) error {
+	settings, err := e.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := e.o.Store.AlertStates(ctx, deviceID)
+	if err != nil {
+		return err
+	}
+	states := make(map[checkID]core.AlertState, len(list))
+	for _, a := range list {
+		states[checkID{a.Name, a.Key}] = a
+	}
+	var (
+		change  core.AlertChange
+		touched = map[checkID]bool{}
+		order   []checkID
+		opened  = map[string]core.Outage{} // by ref: open outages known so far
+		loaded  bool
+		device  *core.Device
+		alertAf = map[string]int{}
+		pending []pendingMsg
+	)
+	loadOpen := func() error {
+		if loaded {
+			return nil
+		}
+		loaded = true
+		os, err := e.o.Store.ListOutages(ctx, core.OutageFilter{OpenOnly: true, DeviceID: deviceID})
+		if err != nil {
+			return err
+		}
+		for _, o := range os {
+			opened[o.Ref] = o
+		}
+		return nil
+	}
+	for _, r := range rs {
+		id := checkID{r.Check, r.Key}
+		a, ok := states[id]
+		if !ok {
+			e.log.Warn("result for a check the store does not know", "device", deviceID, "check", r.Check, "key", r.Key)
+			continue
+		}
+		var open OpenOutage
+		if a.OutageRef != "" {
+			if err := loadOpen(); err != nil {
+				return err
+			}
+			o := opened[a.OutageRef]
+			open = OpenOutage{Notified: o.Notified, Acked: o.AckedAt != nil}
+		}
+		after, ok := alertAf[r.Check]
+		if !ok {
+			after = 1
+			if e.o.AlertAfter != nil {
+				after = e.o.AlertAfter(ctx, deviceID, r.Check)
+			}
+			alertAf[r.Check] = after
+		}
+		d := Evaluate(a, r, Params{AlertAfter: after, FlapChanges: settings.FlapChanges, FlapWindow: settings.FlapWindow.D()},
+			open, newRef)
+		states[id] = d.State
+		if !touched[id] {
+			touched[id] = true
+			order = append(order, id)
+		}
+		if d.Open {
+			o := core.Outage{Ref: d.State.OutageRef, DeviceID: deviceID, CheckID: a.CheckID, Kind: core.OutageCheck,
+				CheckName: r.Check, CheckKey: r.Key, Severity: core.AlertFailure, Value: r.Value, Unit: r.Unit,
+				Message: r.Message, OpenedAt: r.At, Notified: d.MarkNotified}
+			change.Open = append(change.Open, o)
+			opened[o.Ref] = o
+		} else if d.MarkNotified && d.State.OutageRef != "" {
+			change.Notified = append(change.Notified, d.State.OutageRef)
+			o := opened[d.State.OutageRef]
+			o.Notified = true
+			opened[o.Ref] = o
+		}
+		since := time.Time{}
+		ref := d.State.OutageRef
+		if d.Close != "" {
+			change.Close = append(change.Close, core.OutageClose{Ref: d.Close, At: r.At})
+			since, ref = opened[d.Close].OpenedAt, d.Close
+			delete(opened, d.Close)
+		} else if o, ok := opened[ref]; ok {
+			since = o.OpenedAt
+		}
+		for _, kind := range d.Notify {
+			if device == nil {
+				dv, err := e.o.Store.GetDevice(ctx, deviceID)
+				if err != nil {
+					return err
+				}
+				device = &dv
+			}
+			key := "check:" + strconv.FormatInt(a.CheckID, 10) + ":" + kind + ":" + strconv.FormatInt(r.At.UnixMilli(), 10)
+			if ref != "" && (kind == notify.KindOutage || kind == notify.KindRecovery) {
+				key = "outage:" + ref + ":" + kind
+			}
+			pending = append(pending, pendingMsg{key: key, facts: Facts{Kind: kind, Device: *device, Check: r.Check,
+				Key: r.Key, Status: r.Status, Value: r.Value, Unit: r.Unit, Message: r.Message, OutageRef: ref,
+				Since: since, At: r.At}})
+		}
+	}
+	for _, id := range order {
+		change.States = append(change.States, states[id])
+	}
+	if len(change.States) == 0 {
+		return nil
+	}
+	if len(pending) > 0 {
+		msgs, err := e.messages(ctx, settings, pending)
+		if err != nil {
+			return err
+		}
+		change.Outbox = msgs
+	}
+	if err := e.o.Store.ApplyAlertChange(ctx, change); err != nil {
+		return err
+	}
+	if len(change.Outbox) > 0 {
+		e.Nudge()
+	}
+	return nil
+}
+
+type pendingMsg struct {
+	key   string
+	facts Facts
+}
+
+// messages renders each pending message for each of its recipients.
+func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg) ([]core.OutboxItem, error) {
+	all, err := e.o.Store.ListRecipients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	serverURL, err := e.o.Store.GetSetting(ctx, SettingServerURL)
+	if err != nil && !errors.Is(err, core.ErrNotFound) {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(s.OfficeHours.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := e.o.Now()
+	var out []core.OutboxItem
+	for _, p := range pending {
+		p.facts.ServerURL, p.facts.Location = serverURL, loc
+		for _, r := range Recipients(all, p.facts.Device, s.OfficeHours, now) {
+			key := p.key + ":" + strconv.FormatInt(r.ID, 10)
+			m := Render(p.facts, r.Lang)
+			m.ID = notify.StableID(key)
+			if r.Channel == core.ChannelWebhook {
+				m.Format, m.Secret = r.Format, r.Secret
+			}
+			payload, err := json.Marshal(m)
+			if err != nil {
+				return nil, fmt.Errorf("encoding notification: %w", err)
+			}
+			out = append(out, core.OutboxItem{DedupeKey: key, Channel: r.Channel, Target: r.Target,
+				Payload: payload, NextAttemptAt: now, CreatedAt: now})
+		}
+	}
+	return out, nil
+}
+
+// queue holds result batches per device; each device is evaluated by one
+// worker at a time, in arrival order.
+type queue struct {
+	mu      sync.Mutex
+	pending map[int64][]core.Result
+	ready   []int64
+	inReady map[int64]bool
+	busy    map[int64]bool
+	wake    chan struct{}
+}
+
+func newQueue() *queue {
+	return &queue{pending: map[int64][]core.Result{}, inReady: map[int64]bool{}, busy: map[int64]bool{},
+		wake: make(chan struct{}, 1)}
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue) push(dev int64, rs []core.Result) {
+	q.mu.Lock()
+	p := append(q.pending[dev], rs...)
+	if len(p) > maxPendingPerDevice {
+		p = append([]core.Result(nil), p[len(p)-maxPendingPerDevice:]...)
+	}
+	q.pending[dev] = p
+	if !q.busy[dev] && !q.inReady[dev] {
+		q.ready = append(q.ready, dev)
+		q.inReady[dev] = true
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *queue) pop(ctx context.Context) (int64, []core.Result, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.ready) > 0 {
+			dev := q.ready[0]
+			q.ready = q.ready[1:]
+			delete(q.inReady, dev)
+			rs := q.pending[dev]
+			delete(q.pending, dev)
+			q.busy[dev] = true
+			more := len(q.ready) > 0
+			q.mu.Unlock()
+			if more {
+				q.signal()
+			}
+			return dev, rs, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return 0, nil, false
+		case <-q.wake:
+		}
+	}
+}
+
+func (q *queue) done(dev int64) {
+	q.mu.Lock()
+	delete(q.busy, dev)
+	again := len(q.pending[dev]) > 0 && !q.inReady[dev]
+	if again {
+		q.ready = append(q.ready, dev)
+		q.inReady[dev] = true
+	}
+	q.mu.Unlock()
+	if again {
+		q.signal()
+	}
+}

@@ -1,0 +1,146 @@
+// Package smtp sends notifications as plain-text e-mail through an SMTP
+// server, with STARTTLS, implicit TLS or (only for servers on loopback)
+// no TLS, and optional authentication, using github.com/wneessen/go-mail.
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/wacht-rmm/wacht/internal/alert/notify"
+)
+
+// TLS modes.
+const (
+	TLSStartTLS = "starttls" // plain connection upgraded with STARTTLS (mandatory); port 587
+	TLSImplicit = "tls"      // TLS from the first byte ("SMTPS"); port 465
+	TLSNone     = "none"     // no encryption: accepted only for loopback servers
+)
+
+// Config is the SMTP server and the sender address.
+type Config struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"` // default 587 (starttls) or 465 (tls)
+	TLS      string `json:"tls"`  // TLSStartTLS (default), TLSImplicit, TLSNone
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	From     string `json:"from"`
+	// Timeout bounds connecting and each SMTP command (default 30 s).
+	Timeout time.Duration `json:"-"`
+	// TLSConfig, if set, is used for TLS (e.g. RootCAs of a private CA).
+	TLSConfig *tls.Config `json:"-"`
+}
+
+// ErrNotConfigured means no SMTP host or sender address is set.
+var ErrNotConfigured = errors.New("smtp: no server or sender configured")
+
+// Validate checks a configuration without connecting.
+func (c Config) Validate() error {
+	if c.Host == "" || c.From == "" {
+		return ErrNotConfigured
+	}
+	switch c.TLS {
+	case "", TLSStartTLS, TLSImplicit:
+	case TLSNone:
+		if !isLoopback(c.Host) {
+			return fmt.Errorf("smtp: TLS mode %q is only allowed for a server on loopback, not %q", TLSNone, c.Host)
+		}
+	default:
+		return fmt.Errorf("smtp: unknown TLS mode %q", c.TLS)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("smtp: bad port %d", c.Port)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Send delivers m to one address. It returns nil only after the server
+// accepted the message (the reply to DATA).
+func Send(ctx context.Context, c Config, to string, m notify.Message) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(c.From); err != nil {
+		return fmt.Errorf("smtp: sender %q: %w", c.From, err)
+	}
+	if err := msg.To(to); err != nil {
+		return fmt.Errorf("smtp: recipient %q: %w", to, err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetMessageIDWithValue(m.ID + "@" + domainOf(c.From))
+	msg.SetDate()
+	msg.SetBulk() // no auto-replies to alerts
+	if m.Lang != "" {
+		msg.SetGenHeader(mail.HeaderContentLang, m.Lang)
+	}
+	msg.SetGenHeader("X-Wacht-Event", m.Event.Kind)
+	msg.SetBodyString(mail.TypeTextPlain, m.Text)
+
+	opts := []mail.Option{mail.WithTimeout(orDefault(c.Timeout, 30*time.Second))}
+	tlsCfg := c.TLSConfig
+	if tlsCfg == nil {
+		tlsCfg = &tls.Config{}
+	} else {
+		tlsCfg = tlsCfg.Clone()
+	}
+	if tlsCfg.ServerName == "" {
+		tlsCfg.ServerName = c.Host
+	}
+	tlsCfg.MinVersion = tls.VersionTLS12
+	switch c.TLS {
+	case TLSImplicit:
+		opts = append(opts, mail.WithSSL(), mail.WithPort(orPort(c.Port, 465)), mail.WithTLSConfig(tlsCfg))
+	case TLSNone:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS), mail.WithPort(orPort(c.Port, 25)))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithPort(orPort(c.Port, 587)), mail.WithTLSConfig(tlsCfg))
+	}
+	if c.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(c.Username), mail.WithPassword(c.Password))
+	}
+	client, err := mail.NewClient(c.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("smtp: %w", err)
+	}
+	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("smtp: sending to %s via %s: %w", to, c.Host, err)
+	}
+	return nil
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.Trim(addr[i+1:], "> ")
+	}
+	return "wacht.invalid"
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func orPort(p, def int) int {
+	if p == 0 {
+		return def
+	}
+	return p
+}

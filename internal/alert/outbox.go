@@ -1,0 +1,127 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/alert/notify"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/webhook"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// claimBatch is how many messages one outbox pass takes.
+const claimBatch = 32
+
+func (e *Engine) outboxLoop(ctx context.Context) {
+	t := time.NewTicker(e.o.Poll)
+	defer t.Stop()
+	for {
+		n, err := e.DeliverDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("delivering notifications", "err", err)
+		}
+		if n == claimBatch {
+			continue // more may be due
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.nudge:
+		case <-t.C:
+		}
+	}
+}
+
+// DeliverDue claims due messages and delivers them, several at once. It
+// returns how many it claimed.
+func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
+	items, err := e.o.Store.ClaimOutbox(ctx, e.o.Now(), claimBatch, e.o.Lease)
+	if err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, e.o.Senders)
+	var wg sync.WaitGroup
+	for _, m := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			e.deliverOne(ctx, m)
+		})
+	}
+	wg.Wait()
+	return len(items), nil
+}
+
+// deliverOne sends one message and records the outcome. The record is
+// written even if ctx ended meanwhile, to keep the window in which an
+// accepted message is not yet marked (and would be sent again) small.
+func (e *Engine) deliverOne(ctx context.Context, m core.OutboxItem) {
+	err := e.deliver(ctx, m)
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := e.o.Now()
+	if err == nil {
+		if err := e.o.Store.MarkDelivered(mctx, m.ID, now); err != nil {
+			e.log.Error("recording delivered notification", "id", m.ID, "err", err)
+		}
+		return
+	}
+	next := now.Add(e.backoff(m.Attempts + 1))
+	e.log.Warn("notification not delivered", "id", m.ID, "channel", m.Channel, "attempt", m.Attempts+1,
+		"retry_at", next, "err", err)
+	if err := e.o.Store.MarkFailed(mctx, m.ID, err.Error(), next); err != nil {
+		e.log.Error("recording failed notification", "id", m.ID, "err", err)
+	}
+}
+
+// backoff doubles per attempt from RetryMin up to RetryMax, ±20 % jitter.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.o.RetryMin
+	for i := 1; i < attempt && d < e.o.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, e.o.RetryMax)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func (e *Engine) deliver(ctx context.Context, m core.OutboxItem) error {
+	if e.o.Deliver != nil {
+		return e.o.Deliver(ctx, m)
+	}
+	var msg notify.Message
+	if err := json.Unmarshal(m.Payload, &msg); err != nil {
+		return fmt.Errorf("decoding notification %d: %w", m.ID, err)
+	}
+	switch m.Channel {
+	case core.ChannelEmail:
+		s, err := e.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		return smtp.Send(ctx, e.smtpConfig(s), m.Target, msg)
+	case core.ChannelWebhook:
+		return webhook.Send(ctx, e.o.HTTPClient, m.Target, msg, e.o.Now())
+	default:
+		return fmt.Errorf("unknown channel %q", m.Channel)
+	}
+}
+
+func (e *Engine) smtpConfig(s Settings) smtp.Config {
+	c := s.SMTP
+	c.TLSConfig = e.o.SMTPTLS
+	return c
+}
+
+// SendTest sends a test e-mail with the given (unsaved) settings directly,
+// not through the outbox, so the caller sees the SMTP server's answer.
+func (e *Engine) SendTest(ctx context.Context, s Settings, to, lang string) error {
+	m := Render(Facts{Kind: notify.KindTest, At: e.o.Now(), Device: core.Device{Hostname: "wacht"}}, lang)
+	m.Subject = map[bool]string{true: "[Wacht] Testnachricht", false: "[Wacht] Test message"}[m.Lang == "de"]
+	m.ID = notify.StableID("test:" + newRef())
+	return smtp.Send(ctx, e.smtpConfig(s.WithDefaults()), to, m)
+}

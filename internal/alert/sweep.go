@@ -1,0 +1,126 @@
+package alert
+
+import (
+	"context"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/alert/notify"
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+func (e *Engine) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(e.o.SweepInterval)
+	defer t.Stop()
+	for {
+		if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("offline sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// DevicePresence is a device's presence as shown.
+type DevicePresence struct {
+	core.Presence
+	State string `json:"state"` // Presence*
+}
+
+// PresenceStates returns every device's presence state at now.
+func (e *Engine) PresenceStates(ctx context.Context) ([]DevicePresence, error) {
+	s, err := e.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := e.o.Store.ListPresence(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := e.o.Now()
+	out := make([]DevicePresence, len(ps))
+	for i, p := range ps {
+		out[i] = DevicePresence{Presence: p, State: EvaluatePresence(p, s, now).State}
+	}
+	return out, nil
+}
+
+// Sweep looks at every device once: it raises offline outages for devices
+// away too long and closes them for devices that are back.
+func (e *Engine) Sweep(ctx context.Context) error {
+	s, err := e.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	ps, err := e.o.Store.ListPresence(ctx)
+	if err != nil {
+		return err
+	}
+	now := e.o.Now()
+	for _, p := range ps {
+		d := EvaluatePresence(p, s, now)
+		if !d.Open && !d.Close && !d.ClearGoodbye {
+			continue
+		}
+		np := p
+		if d.ClearGoodbye {
+			np.GoodbyeAt, np.GoodbyeReason = nil, ""
+		}
+		change := core.AlertChange{Presence: &np}
+		var pending []pendingMsg
+		if d.Open || d.Close {
+			dev, err := e.o.Store.GetDevice(ctx, p.DeviceID)
+			if err != nil {
+				return err
+			}
+			if d.Open {
+				np.OutageRef = newRef()
+				change.Open = []core.Outage{{Ref: np.OutageRef, DeviceID: p.DeviceID, Kind: core.OutageOffline,
+					Severity: core.OutageOffline, OpenedAt: now, Notified: true,
+					Message: core.Text{EN: "agent not heard from", DE: "Agent meldet sich nicht"}}}
+				pending = append(pending, pendingMsg{key: "outage:" + np.OutageRef + ":" + notify.KindOffline,
+					facts: Facts{Kind: notify.KindOffline, Device: dev, OutageRef: np.OutageRef, Since: p.LastSeen, At: now}})
+			}
+			if d.Close {
+				var since time.Time
+				if o, err := e.outageByRef(ctx, p.DeviceID, p.OutageRef); err == nil {
+					since = o.OpenedAt
+				}
+				change.Close = []core.OutageClose{{Ref: p.OutageRef, At: now}}
+				pending = append(pending, pendingMsg{key: "outage:" + p.OutageRef + ":" + notify.KindOnline,
+					facts: Facts{Kind: notify.KindOnline, Device: dev, OutageRef: p.OutageRef, Since: since, At: now}})
+				np.OutageRef = ""
+			}
+		}
+		if len(pending) > 0 {
+			if change.Outbox, err = e.messages(ctx, s, pending); err != nil {
+				return err
+			}
+		}
+		if err := e.o.Store.ApplyAlertChange(ctx, change); err != nil {
+			return err
+		}
+		if d.Open {
+			e.log.Info("device offline", "device", p.DeviceID, "last_seen", p.LastSeen)
+		}
+		if len(change.Outbox) > 0 {
+			e.Nudge()
+		}
+	}
+	return nil
+}
+
+func (e *Engine) outageByRef(ctx context.Context, deviceID int64, ref string) (core.Outage, error) {
+	os, err := e.o.Store.ListOutages(ctx, core.OutageFilter{OpenOnly: true, DeviceID: deviceID})
+	if err != nil {
+		return core.Outage{}, err
+	}
+	for _, o := range os {
+		if o.Ref == ref {
+			return o, nil
+		}
+	}
+	return core.Outage{}, core.ErrNotFound
+}
