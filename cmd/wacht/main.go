@@ -41,6 +41,9 @@ Administration (works while the server runs):
   setup              create the first admin if there is no user yet
   version            print the version
 
+Testing:
+  loadsim            simulate many agents against a server (load tests)
+
 Run "wacht <command> -h" for a command's flags.
 `
 
@@ -77,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return apiTokenCreate(rest, stdout, stderr)
 	case "setup":
 		return setup(rest, stdout, stderr)
+	case "loadsim":
+		return loadsimCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "wacht", version)
 		return nil

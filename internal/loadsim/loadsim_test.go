@@ -1,0 +1,282 @@
+package loadsim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+var wachtBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wacht-loadsim-bin")
+	if err != nil {
+		panic(err)
+	}
+	wachtBin = filepath.Join(dir, "wacht")
+	cmd := exec.Command("go", "build", "-o", wachtBin, "github.com/wacht-rmm/wacht/cmd/wacht")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building wacht: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a real `wacht serve` process on a fixed loopback port, so that
+// it can be restarted where the agents expect it.
+type server struct {
+	t          *testing.T
+	data, db   string
+	addr       string
+	mu         sync.Mutex
+	log        bytes.Buffer
+	cmd        *exec.Cmd
+	done       chan struct{}
+	apiToken   string
+	enrollment string
+}
+
+func (s *server) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.Write(b)
+}
+
+func (s *server) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+var listening = regexp.MustCompile(`msg="?listening"?`)
+
+func (s *server) start() {
+	s.t.Helper()
+	args := []string{"serve", "--data", s.data, "--listen", s.addr}
+	if s.db != "" {
+		args = append(args, "--db", s.db)
+	}
+	s.mu.Lock()
+	s.log.Reset()
+	s.mu.Unlock()
+	s.cmd = exec.Command(wachtBin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s, s
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	s.done = done
+	go func() { s.cmd.Wait(); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !listening.MatchString(s.output()) {
+		select {
+		case <-done:
+			s.t.Fatalf("server exited:\n%s", s.output())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("server did not start:\n%s", s.output())
+		}
+	}
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func (s *server) admin(args ...string) string {
+	s.t.Helper()
+	args = append(args, "--data", s.data)
+	if s.db != "" {
+		args = append(args, "--db", s.db)
+	}
+	cmd := exec.Command(wachtBin, args...)
+	cmd.Env = append(os.Environ(), "WACHT_PASSWORD=correct horse battery staple")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("wacht %v: %v\n%s", args, err, errb.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func newServer(t *testing.T, db string) *server {
+	s := &server{t: t, data: t.TempDir(), db: db, addr: freePort(t)}
+	s.start()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server output:\n%s", s.output())
+		}
+	})
+	s.admin("user", "add", "--email", "admin@example.com", "--role", "admin")
+	s.apiToken = s.admin("apitoken", "create", "--user", "admin@example.com")
+	s.enrollment = s.admin("token", "create", "--client", "Lasttest GmbH", "--site", "Labor", "--url", "https://"+s.addr)
+	return s
+}
+
+// count returns the number of stored results and devices.
+func (s *server) count() (results, devices int64) {
+	s.t.Helper()
+	st, err := store.Open(context.Background(), s.db, s.data)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer st.Close()
+	db := st.SQL()
+	if err := db.QueryRow(`SELECT COUNT(*) FROM check_results`).Scan(&results); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM devices`).Scan(&devices); err != nil {
+		s.t.Fatal(err)
+	}
+	return results, devices
+}
+
+// restartErrors are what a server restart may cause; anything else (ack
+// timeouts, refusals, failed enrollments, protocol errors) is a failure.
+var restartErrors = map[string]bool{
+	"dial": true, "handshake": true, "server_going_away": true, "closed_by_server": true, "read": true, "write": true,
+}
+
+func TestLoadsimSQLite(t *testing.T) { testLoadsim(t, "") }
+
+func TestLoadsimPostgres(t *testing.T) {
+	if os.Getenv(storetest.PostgresEnv) == "" && os.Getenv("CI") != "" {
+		t.Fatalf("%s is not set in CI", storetest.PostgresEnv)
+	}
+	testLoadsim(t, storetest.PostgresURL(t))
+}
+
+// testLoadsim: 50 agents enroll, connect, send results and answer
+// commands; a rerun re-attaches from the cache; the server is restarted
+// while agents keep producing, and afterwards every result is stored
+// exactly once.
+func testLoadsim(t *testing.T, db string) {
+	const agents = 50
+	srv := newServer(t, db)
+	cache := filepath.Join(t.TempDir(), "agents.jsonl")
+	base := Options{
+		Agents: agents, Cache: cache, Ramp: time.Second, Interval: 500 * time.Millisecond, Daily: -1,
+		BackoffMin: 200 * time.Millisecond, BackoffMax: 2 * time.Second, Drain: 20 * time.Second,
+		APIToken: srv.apiToken,
+	}
+
+	// First run: enroll everyone, results and commands.
+	o := base
+	o.Token, o.Duration, o.CommandRate = srv.enrollment, 4*time.Second, 5
+	sim, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := sim.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first run: %+v", sum)
+	if sum.MaxConnected != agents || sum.Enrolled != agents || sum.Reattached != 0 {
+		t.Errorf("connected %d, enrolled %d, re-attached %d; want %d, %d, 0", sum.MaxConnected, sum.Enrolled, sum.Reattached, agents, agents)
+	}
+	if sum.Produced < agents*15 || sum.Acked != sum.Produced || sum.Pending != 0 {
+		t.Errorf("produced %d, acked %d, pending %d", sum.Produced, sum.Acked, sum.Pending)
+	}
+	if sum.CommandOK == 0 || sum.CommandFail != 0 || sum.CommandsAnswered < sum.CommandOK {
+		t.Errorf("commands: %d ok, %d failed, %d answered by agents", sum.CommandOK, sum.CommandFail, sum.CommandsAnswered)
+	}
+	if len(sum.Errors) != 0 {
+		t.Errorf("errors: %v", sum.Errors)
+	}
+	results, devices := srv.count()
+	if results != sum.Produced || devices != agents {
+		t.Fatalf("store holds %d results of %d devices; want %d results of %d devices", results, devices, sum.Produced, agents)
+	}
+	total := sum.Produced
+
+	// Second run from the cache alone (no token: it cannot enroll), with
+	// the server restarted while the agents keep producing.
+	o = base
+	o.Server, o.Duration = "https://"+srv.addr, 9*time.Second
+	sim, err = New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type restart struct {
+		queued int64 // results produced while the server was down
+		err    error
+	}
+	restarted := make(chan restart, 1)
+	go func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for sim.Connected() < agents {
+			if time.Now().After(deadline) {
+				restarted <- restart{err: fmt.Errorf("only %d of %d agents connected before the restart", sim.Connected(), agents)}
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		srv.stop()
+		before := sim.Counters().Produced
+		time.Sleep(1500 * time.Millisecond)
+		queued := sim.Counters().Produced - before
+		srv.start()
+		restarted <- restart{queued: queued}
+	}()
+	sum, err = sim.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-restarted
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	t.Logf("second run: %+v; %d results produced while the server was down", sum, r.queued)
+	if sum.Enrolled != 0 || sum.Reattached != agents || sum.ConnectedAtEnd != agents {
+		t.Errorf("enrolled %d, re-attached %d, connected at the end %d; want 0, %d, %d", sum.Enrolled, sum.Reattached, sum.ConnectedAtEnd, agents, agents)
+	}
+	if r.queued < agents*15 {
+		t.Errorf("only %d results produced while the server was down", r.queued)
+	}
+	if sum.Acked != sum.Produced || sum.Pending != 0 {
+		t.Errorf("produced %d, acked %d, pending %d", sum.Produced, sum.Acked, sum.Pending)
+	}
+	for kind := range sum.Errors {
+		if !restartErrors[kind] {
+			t.Errorf("unexpected errors: %v", sum.Errors)
+		}
+	}
+	results, devices = srv.count()
+	if want := total + sum.Produced; results != want || devices != agents {
+		t.Errorf("store holds %d results of %d devices; want exactly %d results of %d devices", results, devices, want, agents)
+	}
+}
