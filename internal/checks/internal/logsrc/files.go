@@ -26,6 +26,9 @@ type Files struct {
 	// FirstMax bounds how much of a file the first run reads (from the
 	// end); 0 means 16 MiB.
 	FirstMax int64
+	// MaxRead bounds what one run reads per file (the rest waits for the
+	// next run, so nothing is skipped); 0 means 32 MiB.
+	MaxRead int64
 	// Now gives the time for lines without a year or without a time
 	// stamp; nil means time.Now.
 	Now func() time.Time
@@ -57,7 +60,7 @@ func (fs Files) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 			return nil, nil, err
 		}
 		pos, had := b[path]
-		lines, npos, err := readFile(path, pos, had, fs.FirstMax)
+		lines, npos, err := readFile(path, pos, had, fs.FirstMax, fs.MaxRead)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -86,7 +89,10 @@ func (fs Files) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 }
 
 // readFile returns the complete lines after pos and the new position.
-func readFile(path string, pos filePos, had bool, firstMax int64) ([]string, filePos, error) {
+func readFile(path string, pos filePos, had bool, firstMax, maxRead int64) ([]string, filePos, error) {
+	if maxRead <= 0 {
+		maxRead = 32 << 20
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, pos, err
@@ -114,43 +120,62 @@ func readFile(path string, pos filePos, had bool, firstMax int64) ([]string, fil
 		// Truncated in place (copytruncate): everything is new.
 	default:
 		// Rotated: finish the old file if it was renamed to <name>.1.
-		if old, err := os.Open(path + ".1"); err == nil {
-			if ofi, err := old.Stat(); err == nil && fileID(ofi) == pos.Inode && ofi.Size() >= pos.Offset {
-				rest, _, err := readLines(old, pos.Offset, false)
-				if err != nil {
-					old.Close()
-					return nil, pos, fmt.Errorf("reading %s.1: %w", path, err)
-				}
-				lines = rest
-			}
-			old.Close()
+		rest, end, full, err := readRotated(path+".1", pos, maxRead)
+		if err != nil {
+			return nil, pos, err
 		}
+		if full {
+			// More than one run's worth left in the old file: go on
+			// with it next time.
+			return rest, filePos{Inode: pos.Inode, Offset: end}, nil
+		}
+		lines = rest
 	}
-	more, end, err := readLines(f, start, skipPartial)
+	more, end, _, err := readLines(f, start, skipPartial, maxRead)
 	if err != nil {
 		return nil, pos, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return append(lines, more...), filePos{Inode: ino, Offset: end}, nil
 }
 
-// readLines reads complete lines from offset start and returns them with
-// the offset after the last one.
-func readLines(f *os.File, start int64, skipPartial bool) ([]string, int64, error) {
+// readRotated reads the rest of the rotated file if it is the bookmarked
+// one; full reports that it stopped at maxRead with more to come.
+func readRotated(path string, pos filePos, maxRead int64) (lines []string, end int64, full bool, err error) {
+	old, err := os.Open(path)
+	if err != nil {
+		return nil, 0, false, nil // not kept, or compressed: nothing to finish
+	}
+	defer old.Close()
+	fi, err := old.Stat()
+	if err != nil || fileID(fi) != pos.Inode || fi.Size() < pos.Offset {
+		return nil, 0, false, nil
+	}
+	lines, end, full, err = readLines(old, pos.Offset, false, maxRead)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return lines, end, full, nil
+}
+
+// readLines reads complete lines from offset start, up to about max bytes,
+// and returns them with the offset after the last one; full reports that
+// it stopped at max rather than at the end of the file.
+func readLines(f *os.File, start int64, skipPartial bool, max int64) ([]string, int64, bool, error) {
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
-		return nil, start, err
+		return nil, start, false, err
 	}
 	r := bufio.NewReaderSize(f, 64*1024)
 	var lines []string
 	off := start
 	first := true
-	for {
+	for off-start < max {
 		l, err := r.ReadBytes('\n')
 		if err == io.EOF {
 			// A partial last line stays for the next run.
-			return lines, off, nil
+			return lines, off, false, nil
 		}
 		if err != nil {
-			return nil, start, err
+			return nil, start, false, err
 		}
 		off += int64(len(l))
 		if first && skipPartial {
@@ -163,6 +188,7 @@ func readLines(f *os.File, start int64, skipPartial bool) ([]string, int64, erro
 			lines = append(lines, string(bytes.ToValidUTF8(l, []byte("\uFFFD"))))
 		}
 	}
+	return lines, off, true, nil
 }
 
 var (

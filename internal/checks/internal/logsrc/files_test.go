@@ -126,3 +126,45 @@ func TestFilesFirstRun(t *testing.T) {
 		t.Error("missing file not reported")
 	}
 }
+
+// TestFilesMaxRead reads in small portions, across a rotation, with a
+// fresh reader each run: every line once, in order.
+func TestFilesMaxRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.log")
+	appendLines(t, path, 0, 30)
+	var bm json.RawMessage
+	var seen []int
+	read := func() {
+		fs := Files{Paths: []string{path}, MaxRead: 300}
+		es, nb, err := fs.Read(context.Background(), bm, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			var n int
+			fmt.Sscanf(e.Message, "event %d", &n)
+			seen = append(seen, n)
+		}
+		bm = nb
+	}
+	read()
+	if len(seen) == 0 || len(seen) >= 30 {
+		t.Fatalf("first portion of 300 bytes gave %d lines", len(seen))
+	}
+	appendLines(t, path, 30, 40)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, 40, 45)
+	for range 20 {
+		read()
+	}
+	if len(seen) != 45 {
+		t.Fatalf("saw %d: %v", len(seen), seen)
+	}
+	for i, n := range seen {
+		if n != i {
+			t.Fatalf("out of order, lost or doubled: %v", seen)
+		}
+	}
+}
