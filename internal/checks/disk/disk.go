@@ -190,8 +190,16 @@ func sameMount(goos, a, b string) bool {
 }
 
 type params struct {
-	check.Thresholds
-	Volumes []string `json:"volumes"` // mount points; empty = all fixed volumes
+	check.Thresholds          // used space in percent
+	Volumes          []string `json:"volumes"` // mount points; empty = all fixed volumes
+	// FreeWarnGB and FreeFailGB are absolute limits on free space (binary
+	// GB, as the messages show them): less free space warns or fails. Zero
+	// is off; a volume's status is the worse of percent and free space, so
+	// a 4 TB volume at 90 % with 400 GB free can be allowed to pass.
+	FreeWarnGB float64 `json:"free_warn_gb"`
+	FreeFailGB float64 `json:"free_fail_gb"`
+	// PercentOff turns the percent limits off, leaving only free space.
+	PercentOff bool `json:"percent_off"`
 }
 
 type diskCheck struct {
@@ -210,7 +218,18 @@ func newCheck(raw json.RawMessage, v volumes) (*diskCheck, error) {
 	return c, nil
 }
 
-func (c *diskCheck) Init() error { return c.p.Thresholds.Validate() }
+func (c *diskCheck) Init() error {
+	if c.p.FreeWarnGB < 0 || c.p.FreeFailGB < 0 {
+		return fmt.Errorf("free space limits must not be negative")
+	}
+	if c.p.FreeWarnGB > 0 && c.p.FreeFailGB > c.p.FreeWarnGB {
+		return fmt.Errorf("free space failure limit %v GB is above warning limit %v GB", c.p.FreeFailGB, c.p.FreeWarnGB)
+	}
+	if c.p.PercentOff && c.p.FreeWarnGB == 0 && c.p.FreeFailGB == 0 {
+		return fmt.Errorf("percent_off needs free_warn_gb or free_fail_gb")
+	}
+	return c.p.Thresholds.Validate()
+}
 
 func (c *diskCheck) Run(ctx context.Context, r check.Reporter) error {
 	all, err := c.v.Partitions(ctx)
@@ -242,7 +261,7 @@ func (c *diskCheck) Run(ctx context.Context, r check.Reporter) error {
 			}})
 			continue
 		}
-		r.Report(result(p.Mount, u, c.p.Thresholds))
+		r.Report(result(p.Mount, u, c.p))
 	}
 	return nil
 }
@@ -266,13 +285,29 @@ func pick(goos string, all []partition, names []string) (found []partition, miss
 	return found, missing
 }
 
-func result(mount string, u usage, t check.Thresholds) check.Result {
+// status is the worse of the percent and the free space verdicts.
+func status(u usage, p params) core.Status {
+	s := core.StatusOK
+	if !p.PercentOff {
+		s = p.Thresholds.Status(u.UsedPercent)
+	}
+	freeGB := float64(u.Free) / (1 << 30)
+	switch {
+	case p.FreeFailGB > 0 && freeGB < p.FreeFailGB:
+		s = core.Worst(s, core.StatusFailure)
+	case p.FreeWarnGB > 0 && freeGB < p.FreeWarnGB:
+		s = core.Worst(s, core.StatusWarning)
+	}
+	return s
+}
+
+func result(mount string, u usage, p params) check.Result {
 	pEN, pDE := msg.Num(u.UsedPercent, 1)
 	fEN, fDE := msg.Bytes(u.Free)
 	tEN, tDE := msg.Bytes(u.Total)
 	return check.Result{
 		Key:    mount,
-		Status: t.Status(u.UsedPercent),
+		Status: status(u, p),
 		Value:  check.Float(u.UsedPercent),
 		Unit:   "%",
 		Message: core.Text{

@@ -185,3 +185,36 @@ func TestRegistered(t *testing.T) {
 		t.Errorf("no result for / on this machine: %+v", got)
 	}
 }
+
+func TestFreeSpaceLimits(t *testing.T) {
+	big := usage{Total: 4 << 40, Free: 400 * gb, UsedPercent: 90.2}
+	small := usage{Total: 64 * gb, Free: 3 * gb, UsedPercent: 70}
+	for _, tc := range []struct {
+		params string
+		u      usage
+		want   core.Status
+	}{
+		{`{}`, big, core.StatusFailure},
+		{`{"percent_off":true,"free_warn_gb":50,"free_fail_gb":10}`, big, core.StatusOK},
+		{`{"percent_off":true,"free_warn_gb":50,"free_fail_gb":10}`, small, core.StatusFailure},
+		{`{"free_warn_gb":5}`, small, core.StatusWarning},
+		{`{"free_warn_gb":2}`, small, core.StatusOK},
+	} {
+		c, err := newCheck(json.RawMessage(tc.params), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Init(); err != nil {
+			t.Fatalf("%s: %v", tc.params, err)
+		}
+		if r := result("D:", tc.u, c.p); r.Status != tc.want || *r.Value != tc.u.UsedPercent {
+			t.Errorf("%s %+v: %v, want %v", tc.params, tc.u, r.Status, tc.want)
+		}
+	}
+	for _, bad := range []string{`{"free_warn_gb":-1}`, `{"free_warn_gb":5,"free_fail_gb":10}`, `{"percent_off":true}`} {
+		c, _ := newCheck(json.RawMessage(bad), nil)
+		if c.Init() == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
