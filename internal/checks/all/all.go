@@ -13,5 +13,6 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
 	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
+	_ "github.com/wacht-rmm/wacht/internal/checks/snmp"
 	_ "github.com/wacht-rmm/wacht/internal/checks/website"
 )
