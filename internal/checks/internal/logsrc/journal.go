@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,14 +33,13 @@ func (j Journal) Read(ctx context.Context, bm json.RawMessage, since time.Time) 
 			return nil, nil, fmt.Errorf("parsing journal bookmark: %w", err)
 		}
 	}
-	args := []string{"-o", "json", "--all", "--no-pager", "-q"}
-	if b.Cursor != "" {
-		args = append(args, "--after-cursor", b.Cursor)
-	} else {
-		args = append(args, "--since", "@"+strconv.FormatInt(since.Unix(), 10))
+	out, err := j.run(ctx, b.Cursor, since)
+	if err != nil && b.Cursor != "" && strings.Contains(err.Error(), "cursor") {
+		// A cursor journalctl rejects (a journal from another machine
+		// restored, a damaged state file) would stop the check for good;
+		// start over from the lookback window instead.
+		out, err = j.run(ctx, "", since)
 	}
-	args = append(args, j.Args...)
-	out, err := j.Run(ctx, "journalctl", args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the journal: %w", err)
 	}
@@ -52,6 +52,16 @@ func (j Journal) Read(ctx context.Context, bm json.RawMessage, since time.Time) 
 	}
 	nb, err := json.Marshal(journalBookmark{Cursor: cursor})
 	return entries, nb, err
+}
+
+func (j Journal) run(ctx context.Context, cursor string, since time.Time) ([]byte, error) {
+	args := []string{"-o", "json", "--all", "--no-pager", "-q"}
+	if cursor != "" {
+		args = append(args, "--after-cursor", cursor)
+	} else {
+		args = append(args, "--since", "@"+strconv.FormatInt(since.Unix(), 10))
+	}
+	return j.Run(ctx, "journalctl", append(args, j.Args...)...)
 }
 
 // ParseJournal parses `journalctl -o json` output (one JSON object a line)

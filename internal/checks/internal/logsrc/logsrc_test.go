@@ -3,6 +3,7 @@ package logsrc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,20 @@ func TestJournalBookmark(t *testing.T) {
 	got := strings.Join(calls[1], " ")
 	if !strings.Contains(got, "--after-cursor s=8f2c1e6b3a5d4b0e9c7f1a2b3c4d5e6f;i=1a2b6;") || strings.Contains(got, "--since") {
 		t.Errorf("second call %q", got)
+	}
+
+	// A cursor journalctl rejects falls back to the lookback window.
+	calls = nil
+	bad := Journal{Run: func(_ context.Context, name string, args ...string) ([]byte, error) {
+		calls = append(calls, append([]string{name}, args...))
+		if strings.Contains(strings.Join(args, " "), "--after-cursor") {
+			return nil, errors.New("journalctl: exit status 1: Failed to seek to cursor: Invalid argument")
+		}
+		return capture, nil
+	}}
+	es, _, err = bad.Read(context.Background(), json.RawMessage(`{"cursor":"garbage"}`), since)
+	if err != nil || len(es) != 4 || len(calls) != 2 || !strings.Contains(strings.Join(calls[1], " "), "--since @1795700000") {
+		t.Errorf("bad cursor: %d %v %q", len(es), err, calls)
 	}
 }
 
