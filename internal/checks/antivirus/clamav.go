@@ -79,13 +79,13 @@ var clamDatabaseDirs = []string{
 }
 
 // readClamDBs reads the headers of daily, main and bytecode in dir; where
-// both a .cld and a .cvd exist, the newer version wins (freshclam keeps
-// the .cld it patches).
+// several of .cld, .cvd and .cud (unsigned, from private mirrors) exist,
+// the newest version wins (freshclam keeps the .cld it patches).
 func readClamDBs(dir string) ([]clamDB, error) {
 	var out []clamDB
 	for _, name := range []string{"daily", "main", "bytecode"} {
 		var best *clamDB
-		for _, ext := range []string{".cld", ".cvd"} {
+		for _, ext := range []string{".cld", ".cvd", ".cud"} {
 			h, err := readHeader(filepath.Join(dir, name+ext))
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
