@@ -104,6 +104,9 @@ func parseEntry(e logsrc.Entry) (candidate, bool) {
 		return c, false
 	}
 	m := strings.TrimSpace(e.Message)
+	if !maybeFailure(m) {
+		return c, false
+	}
 	if s := sshFailed.FindStringSubmatch(m); s != nil {
 		c.User, c.Addr, c.port = s[1], s[2], s[3]
 		return c, true
@@ -142,6 +145,17 @@ func parseEntry(e logsrc.Entry) (candidate, bool) {
 		return c, true
 	}
 	return c, false
+}
+
+// maybeFailure is a cheap test that spares most lines the regular
+// expressions (a brute-force run logs many thousands a minute).
+func maybeFailure(m string) bool {
+	switch {
+	case strings.HasPrefix(m, "Failed "), strings.HasPrefix(m, "Invalid user "), strings.HasPrefix(m, "error: PAM: "),
+		strings.HasPrefix(m, "pam_"), strings.HasPrefix(m, "FAILED "):
+		return true
+	}
+	return strings.Contains(m, " incorrect password attempt")
 }
 
 // winUser is DOMAIN\user, or user when the domain is empty or a placeholder.

@@ -192,12 +192,8 @@ func readLines(f *os.File, start int64, skipPartial bool, max int64) ([]string, 
 }
 
 var (
-	// rsyslog's RFC 3339 format (Debian ≥ 12, RHEL ≥ 9 with high precision).
-	rfc3339Line = regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))\s+(\S+)\s+(.*)$`)
 	// Traditional BSD format: "Nov  6 22:35:43 host ...".
 	bsdLine = regexp.MustCompile(`^([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\s+(\S+)\s+(.*)$`)
-	// Program tag: "sshd[1234]: " or "kernel: ".
-	tagRe = regexp.MustCompile(`^([^\s\[\]:]+)(?:\[(\d+)\])?:\s?(.*)$`)
 )
 
 // ParseSyslogLine parses one syslog file line. Lines without a recognised
@@ -208,9 +204,12 @@ var (
 func ParseSyslogLine(line string, now time.Time) Entry {
 	e := Entry{Priority: -1}
 	rest := line
-	if m := rfc3339Line.FindStringSubmatch(line); m != nil {
-		if t, err := time.Parse(time.RFC3339Nano, m[1]); err == nil {
-			e.Time, e.Host, rest = t.UTC(), m[2], m[3]
+	if len(line) > 20 && line[4] == '-' && line[10] == 'T' {
+		// RFC 3339, split by hand: this runs for every line of a file.
+		ts, after, _ := strings.Cut(line, " ")
+		host, msg, ok := strings.Cut(strings.TrimLeft(after, " "), " ")
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil && ok {
+			e.Time, e.Host, rest = t.UTC(), host, strings.TrimLeft(msg, " ")
 		}
 	} else if m := bsdLine.FindStringSubmatch(line); m != nil {
 		if t, err := time.ParseInLocation("Jan _2 15:04:05", m[1], now.Location()); err == nil {
@@ -221,9 +220,35 @@ func ParseSyslogLine(line string, now time.Time) Entry {
 			e.Time, e.Host, rest = t.UTC(), m[2], m[3]
 		}
 	}
-	if m := tagRe.FindStringSubmatch(rest); m != nil {
-		e.Source, e.PID, rest = m[1], m[2], m[3]
+	if src, pid, msg, ok := cutTag(rest); ok {
+		e.Source, e.PID, rest = src, pid, msg
 	}
 	e.Message = rest
 	return e
+}
+
+// cutTag splits a program tag, "sshd[1234]: " or "kernel: ", off a message.
+func cutTag(s string) (src, pid, msg string, ok bool) {
+	i := strings.IndexAny(s, "[]: \t")
+	if i <= 0 {
+		return "", "", "", false
+	}
+	src, s = s[:i], s[i:]
+	if s[0] == '[' {
+		j := strings.IndexByte(s, ']')
+		if j < 2 {
+			return "", "", "", false
+		}
+		pid = s[1:j]
+		for _, r := range pid {
+			if r < '0' || r > '9' {
+				return "", "", "", false
+			}
+		}
+		s = s[j+1:]
+	}
+	if s == "" || s[0] != ':' {
+		return "", "", "", false
+	}
+	return src, pid, strings.TrimPrefix(s[1:], " "), true
 }
