@@ -325,3 +325,82 @@ func TestRun(t *testing.T) {
 		t.Error("source error lost")
 	}
 }
+
+func TestReadXProtect(t *testing.T) {
+	root := t.TempDir()
+	sonoma := filepath.Join(root, "Library/Apple/System/Library/CoreServices/XProtect.bundle")
+	mojave := filepath.Join(root, "System/Library/CoreServices/XProtect.bundle")
+	sequoia := filepath.Join(root, "private/var/protected/xprotect/XProtect.bundle")
+	write := func(path string, b []byte, mod time.Time) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := read(t, "xprotect-sonoma-Info.plist")
+	write(filepath.Join(sonoma, "Contents/Info.plist"), info, now.Add(-30*24*time.Hour))
+	write(filepath.Join(sonoma, "Contents/Resources/XProtect.yara"), []byte("rule x {}"), now.Add(-10*24*time.Hour))
+	write(filepath.Join(mojave, "Contents/Resources/XProtect.meta.plist"), read(t, "xprotect-mojave-XProtect.meta.plist"), now.Add(-900*24*time.Hour))
+	bundles := []string{sequoia, sonoma, mojave}
+
+	p, ok, err := readXProtect(bundles, 60*24*time.Hour)
+	if err != nil || !ok || p.SigVersion != "5266" || !p.SigTime.Equal(now.Add(-10*24*time.Hour)) {
+		t.Fatalf("Sonoma layout: %+v %v %v", p, ok, err)
+	}
+	// macOS 15 keeps the updated bundle in /private/var/protected.
+	write(filepath.Join(sequoia, "Contents/Info.plist"), bytes.ReplaceAll(info, []byte("5266"), []byte("5287")), now.Add(-24*time.Hour))
+	p, _, _ = readXProtect(bundles, 60*24*time.Hour)
+	if p.SigVersion != "5287" || !p.SigTime.Equal(now.Add(-24*time.Hour)) {
+		t.Errorf("Sequoia layout: %+v", p)
+	}
+	if _, ok, err := readXProtect([]string{filepath.Join(root, "none")}, time.Hour); ok || err != nil {
+		t.Errorf("no bundle: %v %v", ok, err)
+	}
+	write(filepath.Join(root, "bad/Contents/Info.plist"), []byte("<plist><dict><key>x</key></dict>"), now)
+	if _, _, err := readXProtect([]string{filepath.Join(root, "bad")}, time.Hour); err == nil {
+		t.Error("bundle without version accepted")
+	}
+}
+
+func TestMergeWindows(t *testing.T) {
+	var eset []wscProduct
+	if err := json.Unmarshal(read(t, "wsc-windows10-eset.json"), &eset); err != nil {
+		t.Fatal(err)
+	}
+	var def wscProduct
+	if err := json.Unmarshal(read(t, "wsc-windows11-defender.json"), &def); err != nil {
+		t.Fatal(err)
+	}
+	mp := []mpStatus{psJSON(t, "defender-server2022.json")}
+	invalidNS := errors.New("wmi: Invalid namespace")
+
+	// Client with Defender: Security Center's entry gains Defender's signature age.
+	ps, err := mergeWindows([]wscProduct{def}, nil, mp, nil, now)
+	if err != nil || len(ps) != 1 || ps[0].Name != "Windows Defender" || !ps[0].Active || ps[0].SigVersion != "1.411.250.0" || ps[0].SigTime.IsZero() {
+		t.Errorf("client Defender: %+v, %v", ps, err)
+	}
+	// Client with ESET: Defender's WMI says enabled, Security Center says it stepped aside.
+	ps, _ = mergeWindows(eset, nil, mp, nil, now)
+	if len(ps) != 2 || ps[0].Active || ps[0].Inactive != "off" || !ps[1].Active {
+		t.Errorf("client ESET: %+v", ps)
+	}
+	// Server: no Security Center.
+	ps, err = mergeWindows(nil, invalidNS, mp, nil, now)
+	if err != nil || len(ps) != 1 || ps[0].Name != "Microsoft Defender Antivirus" {
+		t.Errorf("server: %+v, %v", ps, err)
+	}
+	// Server without Defender: neither source, an error rather than "none".
+	if _, err := mergeWindows(nil, invalidNS, nil, invalidNS, now); err == nil || !strings.Contains(err.Error(), "Security Center") {
+		t.Errorf("no source: %v", err)
+	}
+	// Client whose Security Center lists nothing and Defender removed.
+	if ps, err := mergeWindows(nil, nil, nil, invalidNS, now); err != nil || len(ps) != 0 {
+		t.Errorf("empty Security Center: %+v %v", ps, err)
+	}
+}

@@ -4,7 +4,6 @@ package antivirus
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/yusufpapurcu/wmi"
@@ -39,29 +38,5 @@ func (osSource) Products(ctx context.Context, _ params) ([]product, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	switch {
-	case wscErr == nil && len(wsc) > 0:
-		ps := fromWSC(wsc)
-		if mpErr == nil && len(mp) == 1 {
-			// Security Center knows no signature age; Defender does.
-			for i := range ps {
-				if isDefender(ps[i].Name) {
-					d := fromDefender(mp[0], now)
-					d.Name = ps[i].Name
-					if !ps[i].Active && d.Active {
-						d.Active, d.Inactive = false, ps[i].Inactive
-					}
-					ps[i] = d
-				}
-			}
-		}
-		return ps, nil
-	case mpErr == nil && len(mp) == 1:
-		// Windows Server, or Security Center empty.
-		return []product{fromDefender(mp[0], now)}, nil
-	case wscErr == nil:
-		// Security Center answers and lists nothing; Defender is not there.
-		return nil, nil
-	}
-	return nil, fmt.Errorf("reading Security Center: %v; reading Microsoft Defender status: %w", wscErr, mpErr)
+	return mergeWindows(wsc, wscErr, mp, mpErr, now)
 }

@@ -1,6 +1,10 @@
 package antivirus
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // wscProduct is one instance of root\SecurityCenter2 AntiVirusProduct.
 type wscProduct struct {
@@ -67,4 +71,37 @@ func fromWSC(list []wscProduct) []product {
 func isDefender(name string) bool {
 	n := strings.ToLower(name)
 	return strings.Contains(n, "windows defender") || strings.Contains(n, "microsoft defender")
+}
+
+// mergeWindows combines Security Center's list (client Windows) with
+// Defender's own status (the only source on Windows Server, where Security
+// Center does not exist): Security Center decides which products are
+// active, Defender adds its signature age, which Security Center lacks.
+func mergeWindows(wsc []wscProduct, wscErr error, mp []mpStatus, mpErr error, now time.Time) ([]product, error) {
+	switch {
+	case wscErr == nil && len(wsc) > 0:
+		ps := fromWSC(wsc)
+		if mpErr == nil && len(mp) == 1 {
+			for i := range ps {
+				if isDefender(ps[i].Name) {
+					d := fromDefender(mp[0], now)
+					d.Name = ps[i].Name
+					if !ps[i].Active {
+						d.Active, d.Inactive = false, ps[i].Inactive
+					}
+					ps[i] = d
+				}
+			}
+		}
+		return ps, nil
+	case mpErr == nil && len(mp) == 1:
+		// Windows Server, or Security Center empty.
+		return []product{fromDefender(mp[0], now)}, nil
+	case wscErr == nil:
+		// Security Center answers and lists nothing; Defender is not there.
+		return nil, nil
+	}
+	// Neither source answered: an error, not "no antivirus", since a
+	// third-party product may well be installed.
+	return nil, fmt.Errorf("reading Security Center: %v; reading Microsoft Defender status: %w", wscErr, mpErr)
 }

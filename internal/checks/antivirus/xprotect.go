@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -122,4 +125,34 @@ func fromXProtect(found []xprotectFound, maxAge time.Duration) (product, bool) {
 		SigTime:    best.Modified,
 		MaxAge:     maxAge,
 	}, true
+}
+
+// readXProtect reads the XProtect bundles that exist among bundles; the
+// signature time is the newest modification of the bundle's plists and
+// rules, which the update installs.
+func readXProtect(bundles []string, maxAge time.Duration) (product, bool, error) {
+	var found []xprotectFound
+	for _, b := range bundles {
+		info, errI := os.ReadFile(filepath.Join(b, "Contents", "Info.plist"))
+		meta, errM := os.ReadFile(filepath.Join(b, "Contents", "Resources", "XProtect.meta.plist"))
+		if errI != nil && errM != nil {
+			if !errors.Is(errI, fs.ErrNotExist) {
+				return product{}, false, fmt.Errorf("reading XProtect: %w", errI)
+			}
+			continue
+		}
+		v, err := xprotectVersion(info, meta)
+		if err != nil {
+			return product{}, false, fmt.Errorf("reading XProtect in %s: %w", b, err)
+		}
+		var mod time.Time
+		for _, f := range []string{"Contents/Info.plist", "Contents/Resources/XProtect.meta.plist", "Contents/Resources/XProtect.yara"} {
+			if st, err := os.Stat(filepath.Join(b, filepath.FromSlash(f))); err == nil && st.ModTime().After(mod) {
+				mod = st.ModTime()
+			}
+		}
+		found = append(found, xprotectFound{Path: b, Version: v, Modified: mod})
+	}
+	p, ok := fromXProtect(found, maxAge)
+	return p, ok, nil
 }
