@@ -196,6 +196,10 @@ func TestParseWinEvent(t *testing.T) {
 	if err != nil || e.ID != "4625" || e.Data["TargetUserName"] != "administrator" || e.Data["IpAddress"] != "203.0.113.57" || !strings.HasPrefix(e.Message, "An account failed to log on.") {
 		t.Errorf("4625: %+v %v", e, err)
 	}
+	e, _, err = ParseWinEvent(read(t, "win-system-104.xml"))
+	if err != nil || e.Priority != 6 || e.Data["SubjectUserName"] != "Administrator" || e.Data["Channel"] != "Application" || e.Message != "Administrator; KANZLEI; Application" {
+		t.Errorf("104 with UserData: %+v %v", e, err)
+	}
 	if _, _, err := ParseWinEvent([]byte("<Event><System>")); err == nil {
 		t.Error("truncated XML accepted")
 	}
