@@ -304,9 +304,10 @@ func summarize(mode string, ts []service, missing []string, notes []note) check.
 	}
 	bad := len(down) + len(missing)
 	res := check.Result{Value: check.Float(float64(bad)), Unit: "services"}
-	kindEN, kindDE := "automatic services", "automatischen Dienste"
+	// German needs the dative after "von": "3 von 5 überwachten Diensten".
+	kindEN, kindDE, kindDEDat := "automatic services", "automatischen Dienste", "automatischen Diensten"
 	if mode == "named" {
-		kindEN, kindDE = "watched services", "überwachten Dienste"
+		kindEN, kindDE, kindDEDat = "watched services", "überwachten Dienste", "überwachten Diensten"
 	}
 	var en, de []string
 	switch {
@@ -319,7 +320,7 @@ func summarize(mode string, ts []service, missing []string, notes []note) check.
 		total := len(ts) + len(missing)
 		if len(down) > 0 {
 			en = append(en, fmt.Sprintf("%d of %d %s are not running: %s", len(down), total, kindEN, strings.Join(down, ", ")))
-			de = append(de, fmt.Sprintf("%d von %d %s laufen nicht: %s", len(down), total, kindDE, strings.Join(down, ", ")))
+			de = append(de, fmt.Sprintf("%d von %d %s laufen nicht: %s", len(down), total, kindDEDat, strings.Join(down, ", ")))
 		}
 		if len(missing) > 0 {
 			en = append(en, "not found: "+strings.Join(missing, ", "))
