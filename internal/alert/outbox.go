@@ -93,6 +93,11 @@ func (e *Engine) deliver(ctx context.Context, m core.OutboxItem) error {
 	if e.o.Deliver != nil {
 		return e.o.Deliver(ctx, m)
 	}
+	return e.deliverChannel(ctx, m)
+}
+
+// deliverChannel sends m through its channel.
+func (e *Engine) deliverChannel(ctx context.Context, m core.OutboxItem) error {
 	var msg notify.Message
 	if err := json.Unmarshal(m.Payload, &msg); err != nil {
 		return fmt.Errorf("decoding notification %d: %w", m.ID, err)
