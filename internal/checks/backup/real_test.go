@@ -62,10 +62,14 @@ func realRepo(t *testing.T) (dir, data, pw, badPW string) {
 	return dir, data, pw, badPW
 }
 
-// runAt runs the check with the real readers and a controlled clock.
-func runAt(t *testing.T, params string, now time.Time) collect {
+// runAt runs the check with the given readers (the real ones if nil) and a
+// controlled clock.
+func runAt(t *testing.T, params string, now time.Time, readers map[string]reader) collect {
 	t.Helper()
-	e := env{now: func() time.Time { return now }, readers: portableReaders()}
+	if readers == nil {
+		readers = portableReaders()
+	}
+	e := env{now: func() time.Time { return now }, readers: readers}
 	c, err := newCheck(json.RawMessage(params), e)
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +93,22 @@ func runAt(t *testing.T, params string, now time.Time) collect {
 // expected days missed).
 func scheduleCases(t *testing.T, product string) {
 	t.Helper()
+	// The repository is read once for real; the later clocks judge the
+	// same jobs (each borg start costs a second).
+	cached := map[string]reader{}
+	for k, rd := range portableReaders() {
+		var jobs []job
+		read := false
+		cached[k] = func(ctx context.Context, p ProductConfig, now time.Time) ([]job, error) {
+			if read {
+				return jobs, nil
+			}
+			var err error
+			jobs, err = rd(ctx, p, now)
+			read = err == nil
+			return jobs, err
+		}
+	}
 	now := time.Now()
 	today := strings.ToLower(now.Weekday().String()[:3])
 	withDays := strings.Replace(product, `"type"`, `"expected_days":["`+today+`"],"type"`, 1)
@@ -104,7 +124,7 @@ func scheduleCases(t *testing.T, product string) {
 		{"not expected since", `{"products":[` + withDays + `]}`, now.Add(48 * time.Hour), core.StatusOK, "last successful backup"},
 		{"expected day missed", `{"products":[` + withDays + `]}`, now.Add(15 * 24 * time.Hour), core.StatusFailure, "older than the allowed"},
 	} {
-		got := runAt(t, tc.params, tc.at)[0]
+		got := runAt(t, tc.params, tc.at, cached)[0]
 		if got.Status != tc.want || !strings.Contains(got.Message.EN, tc.match) {
 			t.Errorf("%s: %v %q, want %v ~%q", tc.name, got.Status, got.Message.EN, tc.want, tc.match)
 		}
@@ -122,14 +142,14 @@ func TestRealRestic(t *testing.T) {
 	product := `{"type":"restic","name":"nas","repository":"` + repo + `","password_file":"` + pw + `"}`
 	scheduleCases(t, product)
 
-	got := runAt(t, `{"products":[{"type":"restic","repository":"`+repo+`","password_file":"`+badPW+`"}]}`, time.Now())[0]
+	got := runAt(t, `{"products":[{"type":"restic","repository":"`+repo+`","password_file":"`+badPW+`"}]}`, time.Now(), nil)[0]
 	if got.Status != core.StatusError || !strings.Contains(got.Message.EN, "wrong password") {
 		t.Errorf("wrong password: %v %q", got.Status, got.Message.EN)
 	}
 	if strings.Contains(got.Message.EN, "falsch") || strings.Contains(got.Message.EN, "Sicher!Geheim") {
 		t.Errorf("secret in result: %q", got.Message.EN)
 	}
-	got = runAt(t, `{"products":[{"type":"restic","repository":"`+dir+`/none","password_file":"`+pw+`"}]}`, time.Now())[0]
+	got = runAt(t, `{"products":[{"type":"restic","repository":"`+dir+`/none","password_file":"`+pw+`"}]}`, time.Now(), nil)[0]
 	if got.Status != core.StatusError {
 		t.Errorf("missing repository: %v %q", got.Status, got.Message.EN)
 	}
@@ -146,7 +166,7 @@ func TestRealBorg(t *testing.T) {
 	product := `{"type":"borg","repository":"` + repo + `","password_file":"` + pw + `"}`
 	scheduleCases(t, product)
 
-	got := runAt(t, `{"products":[{"type":"borg","repository":"`+repo+`","password_file":"`+badPW+`"}]}`, time.Now())[0]
+	got := runAt(t, `{"products":[{"type":"borg","repository":"`+repo+`","password_file":"`+badPW+`"}]}`, time.Now(), nil)[0]
 	if got.Status != core.StatusError || !strings.Contains(got.Message.EN, "incorrect") {
 		t.Errorf("wrong passphrase: %v %q", got.Status, got.Message.EN)
 	}
