@@ -99,21 +99,23 @@ func TestLaunchd(t *testing.T) {
 
 func TestWinService(t *testing.T) {
 	for _, tc := range []struct {
-		start   uint32
-		delayed bool
-		state   uint32
-		auto    bool
-		running bool
-		text    string
+		start     uint32
+		delayed   bool
+		triggered bool
+		state     uint32
+		auto      bool
+		running   bool
+		text      string
 	}{
-		{2, false, 4, true, true, "running"},
-		{2, true, 1, true, false, "stopped, delayed start"},
-		{3, false, 1, false, false, "stopped"},
-		{4, false, 1, false, false, "stopped"},
-		{2, false, 2, true, true, "start pending"},
-		{2, false, 7, true, false, "paused"},
+		{2, false, false, 4, true, true, "running"},
+		{2, true, false, 1, true, false, "stopped, delayed start"},
+		{2, false, true, 1, false, false, "stopped"}, // Automatic (Trigger Start)
+		{3, false, false, 1, false, false, "stopped"},
+		{4, false, false, 1, false, false, "stopped"},
+		{2, false, false, 2, true, true, "start pending"},
+		{2, false, false, 7, true, false, "paused"},
 	} {
-		s := winService("Spooler", "Druckwarteschlange", tc.start, tc.delayed, tc.state)
+		s := winService("Spooler", "Druckwarteschlange", tc.start, tc.delayed, tc.triggered, tc.state)
 		if s.Auto != tc.auto || s.Running != tc.running || s.State != tc.text {
 			t.Errorf("%+v → %+v", tc, s)
 		}

@@ -4,6 +4,7 @@ package services
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -43,11 +44,12 @@ func (s *scm) List(ctx context.Context) ([]service, error) {
 		sv := &mgr.Service{Name: n, Handle: h}
 		cfg, cerr := sv.Config()
 		st, qerr := sv.Query()
+		triggered := hasTriggers(h)
 		sv.Close()
 		if cerr != nil || qerr != nil {
 			continue
 		}
-		out = append(out, winService(n, cfg.DisplayName, cfg.StartType, cfg.DelayedAutoStart, uint32(st.State)))
+		out = append(out, winService(n, cfg.DisplayName, cfg.StartType, cfg.DelayedAutoStart, triggered, uint32(st.State)))
 	}
 	return out, nil
 }
@@ -82,4 +84,19 @@ func (s *scm) Start(ctx context.Context, name string) error {
 		}
 	}
 	return fmt.Errorf("%s did not report running within 30 s", name)
+}
+
+// hasTriggers reports whether a service has start triggers
+// (SERVICE_TRIGGER_INFO.cTriggers > 0).
+func hasTriggers(h windows.Handle) bool {
+	var need uint32
+	err := windows.QueryServiceConfig2(h, windows.SERVICE_CONFIG_TRIGGER_INFO, nil, 0, &need)
+	if err != windows.ERROR_INSUFFICIENT_BUFFER || need < 4 {
+		return false
+	}
+	buf := make([]byte, need)
+	if err := windows.QueryServiceConfig2(h, windows.SERVICE_CONFIG_TRIGGER_INFO, &buf[0], need, &need); err != nil {
+		return false
+	}
+	return binary.LittleEndian.Uint32(buf[:4]) > 0
 }

@@ -15,8 +15,11 @@ var winStateNames = map[uint32]string{
 }
 
 // winService maps the service control manager's view of one service.
-func winService(name, display string, startType uint32, delayed bool, state uint32) service {
-	s := service{Name: name, Display: display, Auto: startType == winStartAuto}
+// "Automatic (Trigger Start)" services run only while their trigger holds
+// (a device present, a domain joined) and stop by design, so they do not
+// count as automatic.
+func winService(name, display string, startType uint32, delayed, triggered bool, state uint32) service {
+	s := service{Name: name, Display: display, Auto: startType == winStartAuto && !triggered}
 	s.Running = state == winStateRunning || state == winStateStarting
 	s.State = winStateNames[state]
 	if s.State == "" {
