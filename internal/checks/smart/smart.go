@@ -122,6 +122,11 @@ func (c *smartCheck) Run(ctx context.Context, r check.Reporter) error {
 		if err != nil {
 			return fmt.Errorf("smartctl --scan-open (exit status %d): %w", exit, err)
 		}
+		if len(devs) == 0 && c.wmi != nil {
+			// smartctl sees no disk (RAID or storage drivers it cannot
+			// pass through): Windows' own view is better than nothing.
+			return c.runWMI(ctx, r)
+		}
 		if len(devs) == 0 {
 			r.Report(check.Result{Status: core.StatusUnsupported, Message: core.Text{
 				EN: "smartctl found no disk with S.M.A.R.T. (virtual machines usually have none)",
@@ -147,6 +152,14 @@ func (c *smartCheck) Run(ctx context.Context, r check.Reporter) error {
 			continue
 		}
 		r.Report(evaluate(d, out, exit, c.p))
+	}
+	if c.wmi != nil {
+		// The storage driver's own failure prediction adds what smartctl
+		// may miss behind a controller; only predicted failures are news.
+		preds, _ := c.wmi.FailurePredict(ctx)
+		for _, res := range predictResults(preds) {
+			r.Report(res)
+		}
 	}
 	return nil
 }

@@ -325,3 +325,25 @@ func virtualOnly() bool {
 	}
 	return true
 }
+
+func TestSmartctlPlusWMIPrediction(t *testing.T) {
+	f := &fakeRunner{files: map[string]string{"--json": "scan-desktop.json", "/dev/sda": "ata-healthy-samsung860.json", "/dev/nvme0": "nvme-samsung970.json"}}
+	c := &smartCheck{p: defaults(), run: f, wmi: fakeWMI{file: "wmi-win11-desktop.json", t: t}}
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].Status != core.StatusFailure || !strings.Contains(got[2].Message.EN, "predicts a failure") {
+		t.Fatalf("%+v", got)
+	}
+	// smartctl sees no disk: Windows' view instead.
+	f = &fakeRunner{files: map[string]string{"--json": "linux-virtio-scan.json"}}
+	c = &smartCheck{p: defaults(), run: f, wmi: fakeWMI{file: "wmi-hyperv-guest.json", t: t}}
+	got = nil
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Status != core.StatusUnsupported || !strings.Contains(got[0].Message.EN, "Msft Virtual Disk is virtual") {
+		t.Fatalf("%+v", got)
+	}
+}

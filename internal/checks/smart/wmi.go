@@ -110,6 +110,12 @@ func evaluateWMI(disks []physicalDisk, preds []failurePredict) []check.Result {
 		}
 		out = append(out, res)
 	}
+	return append(out, predictResults(preds)...)
+}
+
+// predictResults reports one failure per driver instance predicting one.
+func predictResults(preds []failurePredict) []check.Result {
+	var out []check.Result
 	for _, p := range preds {
 		if !p.PredictFailure {
 			continue
