@@ -149,6 +149,16 @@ func TestRealRestic(t *testing.T) {
 	if strings.Contains(got.Message.EN, "falsch") || strings.Contains(got.Message.EN, "Sicher!Geheim") {
 		t.Errorf("secret in result: %q", got.Message.EN)
 	}
+	// The password from a variable of the agent's environment.
+	t.Setenv("WACHT_TEST_RESTIC_PW", "Sicher!Geheim")
+	got = runAt(t, `{"products":[{"type":"restic","repository":"`+repo+`","password_env":"WACHT_TEST_RESTIC_PW"}]}`, time.Now(), nil)[0]
+	if got.Status != core.StatusOK {
+		t.Errorf("password_env: %v %q", got.Status, got.Message.EN)
+	}
+	got = runAt(t, `{"products":[{"type":"restic","repository":"`+repo+`","password_env":"WACHT_TEST_NO_SUCH_VAR"}]}`, time.Now(), nil)[0]
+	if got.Status != core.StatusError || !strings.Contains(got.Message.EN, "WACHT_TEST_NO_SUCH_VAR (password_env) is not set") {
+		t.Errorf("missing password_env: %v %q", got.Status, got.Message.EN)
+	}
 	got = runAt(t, `{"products":[{"type":"restic","repository":"`+dir+`/none","password_file":"`+pw+`"}]}`, time.Now(), nil)[0]
 	if got.Status != core.StatusError {
 		t.Errorf("missing repository: %v %q", got.Status, got.Message.EN)
