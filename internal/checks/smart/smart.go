@@ -1,6 +1,8 @@
 // Package smart is the "smart" check: physical disk health from S.M.A.R.T.,
-// read through smartctl's JSON output (smartmontools ≥ 7.0), with Windows'
-// own storage health from WMI where smartctl is not installed. A missing
+// read through smartctl's JSON output (smartmontools ≥ 7.0). On Windows,
+// WMI adds the storage driver's failure prediction, and stands in for
+// smartctl (MSFT_PhysicalDisk health) where it is missing or sees no disk.
+// A missing
 // smartctl, or a disk without S.M.A.R.T. (virtual disks), is reported as
 // "unsupported" with a reason, never as healthy.
 package smart
