@@ -92,7 +92,7 @@ func (p ProductConfig) key() string {
 
 type params struct {
 	Products     []ProductConfig `json:"products"`
-	ExpectedDays []string        `json:"expected_days"` // "mon".."sun"; empty = every day
+	ExpectedDays []string        `json:"expected_days"` // "mon".."sun" (or German "mo".."so"); empty = every day
 	MaxAgeHours  float64         `json:"max_age_hours"`
 	MinSuccesses int             `json:"min_successes"`
 	WarningsOK   *bool           `json:"warnings_ok"`
@@ -100,16 +100,30 @@ type params struct {
 
 // rule is the verdict's settings for one product.
 type rule struct {
-	Expected    [7]bool // by time.Weekday
-	MaxAge      time.Duration
-	MinSuccess  int
-	WarningsOK  bool
-	anyExpected bool
+	Expected   [7]bool // by time.Weekday
+	MaxAge     time.Duration
+	MinSuccess int
+	WarningsOK bool
 }
 
-var dayNames = map[string]time.Weekday{
-	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
-	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+// dayNames are the accepted weekday spellings: English and German,
+// abbreviated or full.
+var dayNames = map[string]time.Weekday{}
+
+func init() {
+	for d, names := range map[time.Weekday][]string{
+		time.Sunday:    {"sun", "sunday", "so", "sonntag"},
+		time.Monday:    {"mon", "monday", "mo", "montag"},
+		time.Tuesday:   {"tue", "tuesday", "di", "dienstag"},
+		time.Wednesday: {"wed", "wednesday", "mi", "mittwoch"},
+		time.Thursday:  {"thu", "thursday", "do", "donnerstag"},
+		time.Friday:    {"fri", "friday", "fr", "freitag"},
+		time.Saturday:  {"sat", "saturday", "sa", "samstag", "sonnabend"},
+	} {
+		for _, n := range names {
+			dayNames[n] = d
+		}
+	}
 }
 
 func newRule(days []string, maxAge float64, minSucc int, warnOK bool) (rule, error) {
@@ -126,14 +140,11 @@ func newRule(days []string, maxAge float64, minSucc int, warnOK bool) (rule, err
 		}
 	}
 	for _, d := range days {
-		wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))[:min(3, len(strings.TrimSpace(d)))]]
+		wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))]
 		if !ok {
 			return r, fmt.Errorf("unknown weekday %q in expected_days (use mon, tue, wed, thu, fri, sat, sun)", d)
 		}
 		r.Expected[wd] = true
-	}
-	for _, e := range r.Expected {
-		r.anyExpected = r.anyExpected || e
 	}
 	return r, nil
 }

@@ -243,6 +243,8 @@ func TestParams(t *testing.T) {
 		`{"products":[{"type":"nope","path":"x"}]}`,
 		`{"products":[{"type":"generic","path":"/a"},{"type":"generic","path":"/b"}]}`,
 		`{"products":[{"type":"generic","path":"/a"}],"expected_days":["someday"]}`,
+		`{"products":[{"type":"generic","path":"/a"}],"expected_days":["ẞẞ"]}`,
+		`{"products":[{"type":"generic","path":"/a"}],"expected_days":["m"]}`,
 		`{"products":[{"type":"generic","path":"/a"}],"max_age_hours":-1}`,
 		`{"products":[{"type":"generic","path":"/a","min_successes":0}]}`,
 		`{"products":[{"type":"borg","repository":"/r","password_env":"X"}]}`,
@@ -256,7 +258,7 @@ func TestParams(t *testing.T) {
 			t.Errorf("%s accepted", bad)
 		}
 	}
-	c, err := newCheck(json.RawMessage(`{"products":[{"type":"generic","path":"/a","name":"nas"},{"type":"generic","path":"/b"}],"expected_days":["Mon","fri"],"warnings_ok":false}`), fakeEnv(nil, nil))
+	c, err := newCheck(json.RawMessage(`{"products":[{"type":"generic","path":"/a","name":"nas"},{"type":"generic","path":"/b"}],"expected_days":["Mon","freitag"," Di "],"warnings_ok":false}`), fakeEnv(nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +266,7 @@ func TestParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	ru, _ := c.ruleFor(c.p.Products[0])
-	if !ru.Expected[time.Monday] || !ru.Expected[time.Friday] || ru.Expected[time.Sunday] || ru.WarningsOK || ru.MaxAge != 26*time.Hour {
+	if !ru.Expected[time.Monday] || !ru.Expected[time.Friday] || !ru.Expected[time.Tuesday] || ru.Expected[time.Sunday] || ru.WarningsOK || ru.MaxAge != 26*time.Hour {
 		t.Errorf("rule = %+v", ru)
 	}
 }
