@@ -195,7 +195,11 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	wg.Go(func() { stop(a.sendLoop(sctx, c, acks)) })
 	<-sctx.Done()
 	if ctx.Err() != nil {
-		// Stopping: say goodbye properly; this also ends the reader.
+		// Stopping: announce it, so the server does not raise an offline
+		// alert, then close properly; this also ends the reader.
+		if err := c.send(protocol.TypeGoodbye, "", protocol.Goodbye{Reason: goodbyeReason()}); err != nil {
+			a.log.Debug("could not say goodbye", "err", err)
+		}
 		ws.Close(websocket.StatusNormalClosure, "agent stopping")
 	} else {
 		ws.CloseNow()
