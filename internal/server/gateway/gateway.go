@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -44,6 +45,18 @@ type Options struct {
 	// Policy, if set, gives each agent its effective policy after welcome
 	// and on Hub.PushPolicies.
 	Policy PolicySource
+	// Alerts, if set, hears of every committed results batch and of
+	// announced goodbyes (the alert engine).
+	Alerts AlertHook
+}
+
+// AlertHook receives what the alert engine needs from agent sessions.
+type AlertHook interface {
+	// OnResults is called after a batch committed, before the ack; it
+	// must not block (the ack must not wait for notifications).
+	OnResults(deviceID int64, rs []core.Result)
+	// Goodbye records an announced shutdown, reboot or service stop.
+	Goodbye(ctx context.Context, deviceID int64, reason string) error
 }
 
 // Defaults.

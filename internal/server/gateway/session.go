@@ -250,6 +250,23 @@ func (s *session) process(typ websocket.MessageType, b []byte) bool {
 		return s.send(s.ctx, protocol.TypeHeartbeatAck, env.ID, nil) == nil
 	case protocol.TypeResults:
 		return s.results(env)
+	case protocol.TypeGoodbye:
+		var g protocol.Goodbye
+		err := protocol.DecodeData(env, &g)
+		if err == nil {
+			err = g.Validate()
+		}
+		if err != nil {
+			s.log.Warn("ignoring malformed goodbye", "err", err)
+			return true
+		}
+		s.log.Info("agent says goodbye", "reason", g.Reason)
+		if h := s.g.opts.Alerts; h != nil {
+			if err := h.Goodbye(s.ctx, s.deviceID, g.Reason); err != nil {
+				s.log.Error("recording goodbye", "err", err)
+			}
+		}
+		return true
 	case protocol.TypeCommandResult:
 		var res protocol.CommandResult
 		if err := protocol.DecodeData(env, &res); err != nil {
@@ -284,6 +301,9 @@ func (s *session) results(env protocol.Envelope) bool {
 		s.log.Error("storing results", "id", env.ID, "count", len(batch.Results), "err", err)
 		s.close(websocket.StatusTryAgainLater, "could not store results")
 		return false
+	}
+	if h := s.g.opts.Alerts; h != nil {
+		h.OnResults(s.deviceID, batch.Results)
 	}
 	return s.send(s.ctx, protocol.TypeAck, env.ID, protocol.Ack{Stored: len(batch.Results)}) == nil
 }
