@@ -12,14 +12,20 @@ import (
 	probing "github.com/prometheus-community/pro-bing"
 )
 
-// osPinger sends real ICMP echo requests through pro-bing.
-type osPinger struct{}
+// osPinger sends real ICMP echo requests through pro-bing; with is
+// replaced in tests to see the fallback between socket kinds.
+type osPinger struct {
+	with func(ctx context.Context, ip net.IP, o options, privileged bool) (stats, error)
+}
 
-func (osPinger) Ping(ctx context.Context, ip net.IP, o options) (stats, error) {
-	modes := socketModes(o.Mode)
+func (p osPinger) Ping(ctx context.Context, ip net.IP, o options) (stats, error) {
+	with := p.with
+	if with == nil {
+		with = pingWith
+	}
 	var errs []error
-	for _, privileged := range modes {
-		st, err := pingWith(ctx, ip, o, privileged)
+	for _, privileged := range socketModes(o.Mode) {
+		st, err := with(ctx, ip, o, privileged)
 		if err == nil {
 			return st, nil
 		}
