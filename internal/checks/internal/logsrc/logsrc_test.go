@@ -226,7 +226,7 @@ func TestWinLogBookmark(t *testing.T) {
 	if !strings.HasPrefix(queries[0], "*[System[(Level=1 or Level=2) and TimeCreated[timediff(@SystemTime) <= 864") {
 		t.Errorf("first query %q", queries[0])
 	}
-	if queries[1] != "*[System[(Level=1 or Level=2) and EventRecordID > 48219]]" {
+	if queries[1] != "*[System[(Level=1 or Level=2) and (EventRecordID > 48219 or TimeCreated[@SystemTime > '2026-11-26T21:20:31.1250417Z'])]]" {
 		t.Errorf("second query %q", queries[1])
 	}
 }

@@ -128,16 +128,20 @@ func BookmarkRecordID(bookmarkXML string) (uint64, error) {
 }
 
 // WinQuery builds the XPath query for a channel: cond selects events
-// (e.g. "(Level=1 or Level=2)"), and either the record after the bookmark
-// or the events of the last lookback are read.
-func WinQuery(cond string, afterRecord uint64, lookback time.Duration) string {
+// (e.g. "(Level=1 or Level=2)"); with a bookmark, the events after its
+// record or newer than its event's time (record numbers can start over
+// when a log is cleared), else the events of the last lookback.
+func WinQuery(cond string, afterRecord uint64, afterTime time.Time, lookback time.Duration) string {
 	parts := []string{}
 	if cond != "" {
 		parts = append(parts, cond)
 	}
-	if afterRecord > 0 {
+	switch {
+	case afterRecord > 0 && !afterTime.IsZero():
+		parts = append(parts, fmt.Sprintf("(EventRecordID > %d or TimeCreated[@SystemTime > '%s'])", afterRecord, afterTime.UTC().Format("2006-01-02T15:04:05.0000000Z")))
+	case afterRecord > 0:
 		parts = append(parts, fmt.Sprintf("EventRecordID > %d", afterRecord))
-	} else {
+	default:
 		parts = append(parts, fmt.Sprintf("TimeCreated[timediff(@SystemTime) <= %d]", lookback.Milliseconds()))
 	}
 	return "*[System[" + strings.Join(parts, " and ") + "]]"

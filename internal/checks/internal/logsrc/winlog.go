@@ -12,9 +12,10 @@ import (
 type WinReadFunc func(ctx context.Context, channel, xpath string, max int) ([]string, string, error)
 
 // WinLog reads one Windows event log channel. Its bookmark is the wevtapi
-// bookmark XML of the last event read; the next query asks for events with
-// a higher EventRecordID (record IDs grow monotonically per channel), which
-// also works after the log was cleared or wrapped.
+// bookmark XML of the last event read and that event's time; the next query
+// asks for events with a higher EventRecordID (record IDs grow per channel
+// and survive wrapping) or, should the numbering have started over after
+// the log was cleared, a later time.
 type WinLog struct {
 	Channel string
 	Cond    string // XPath condition on System, e.g. "(Level=1 or Level=2)"
@@ -23,7 +24,8 @@ type WinLog struct {
 }
 
 type winBookmark struct {
-	XML string `json:"xml"`
+	XML  string    `json:"xml"`
+	Time time.Time `json:"time,omitzero"`
 }
 
 // Read implements Reader.
@@ -50,7 +52,7 @@ func (w WinLog) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 	if max <= 0 {
 		max = 10000
 	}
-	xs, nbx, err := w.ReadXML(ctx, w.Channel, WinQuery(w.Cond, after, lookback), max)
+	xs, nbx, err := w.ReadXML(ctx, w.Channel, WinQuery(w.Cond, after, b.Time, lookback), max)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading event log %s: %w", w.Channel, err)
 	}
@@ -65,6 +67,10 @@ func (w WinLog) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 	if nbx == "" {
 		return entries, bm, nil
 	}
-	nb, err := json.Marshal(winBookmark{XML: nbx})
+	var last time.Time
+	if len(entries) > 0 {
+		last = entries[len(entries)-1].Time
+	}
+	nb, err := json.Marshal(winBookmark{XML: nbx, Time: last})
 	return entries, nb, err
 }
