@@ -6,6 +6,13 @@
 // threshold. "No supported product found" is its own failure, never a pass.
 // It reports one result (key "antivirus") naming product, version and
 // signature age; the value is the signature age in days.
+//
+// Parameters (all optional; the defaults need no configuration):
+//
+//	{"max_signature_age_days": 3, "xprotect_max_age_days": 60, "clamav_database": "/var/lib/clamav"}
+//
+// XProtect has its own limit because Apple ships its signatures every few
+// weeks, not daily.
 package antivirus
 
 import (

@@ -8,6 +8,29 @@
 // "newest file younger than N hours" rule, macOS Time Machine (tmutil), and
 // Windows Server Backup and Veeam (their job events, read through
 // internal/platform/wevtapi).
+//
+// Parameters; without "products" (or without any parameters) the check
+// auto-detects Windows Server Backup, Veeam and Time Machine, and stays out
+// of the default set on systems where nothing can be detected:
+//
+//	{
+//	  "products": [
+//	    {"type": "restic", "name": "nas", "repository": "sftp:backup@nas:/srv/restic", "password_file": "/etc/wacht/restic.pw"},
+//	    {"type": "borg", "repository": "/mnt/backup/borg", "password_file": "/etc/wacht/borg.pw"},
+//	    {"type": "generic", "name": "dump", "path": "D:\\SQL-Dumps", "max_age_hours": 8},
+//	    {"type": "veeam", "warnings_ok": false}
+//	  ],
+//	  "expected_days": ["mon", "tue", "wed", "thu", "fri"],
+//	  "max_age_hours": 26,
+//	  "min_successes": 1,
+//	  "warnings_ok": true
+//	}
+//
+// The last success may be max_age_hours old, not counting days outside
+// expected_days; at least min_successes successes must fall in that
+// window; a job that failed after the last success fails the check.
+// Secrets are only read from files (or, for restic, an environment
+// variable's name) and never appear in results.
 package backup
 
 import (
