@@ -38,8 +38,13 @@ vet: web-assets
 unit: web-assets
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: web-assets
+# Go micro-benchmarks, then the load benchmarks of docs/benchmarks.md:
+# a real server on loopback held by simulated agents (SQLite, and PostgreSQL
+# when WACHT_TEST_POSTGRES is set), and the real agent for 10 minutes.
+# BENCHFLAGS="--agents 1000 --agent-window 1m" for a shorter run.
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./internal/loadsim/bench --bin bin --out bin/bench-results.json $(BENCHFLAGS)
 
 dist: web-assets
 	@for t in $(AGENT_TARGETS); do \

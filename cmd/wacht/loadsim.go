@@ -33,6 +33,7 @@ func loadsimCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Checks, "checks", 0, "results per round (default 15)")
 	fs.IntVar(&o.Daily, "daily", 0, "results in the daily batch (default 40; -1 = none)")
 	fs.Float64Var(&o.FailRate, "fail-rate", 0, "share of results crossing a threshold (default 0.02)")
+	fs.BoolVar(&o.Stagger, "stagger", false, "spread the first rounds over the interval instead of running them at each agent's start")
 	fs.BoolVar(&o.Flood, "flood", false, "ingest test: every agent sends full batches back to back")
 	fs.IntVar(&o.Batch, "batch", 0, "results per batch at most (default 500)")
 	fs.StringVar(&o.APIToken, "api-token", "", "API `token` (wacht apitoken create) for command round trips")

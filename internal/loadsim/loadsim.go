@@ -59,7 +59,11 @@ type Options struct {
 	Daily    int           // results of the once-a-day batch (default 40; negative = none)
 	FailRate float64       // share of results crossing a threshold (default 0.02)
 	Flood    bool          // ingest test: send full batches back to back
-	Batch    int           // results per batch at most (default protocol.MaxBatch)
+	// Stagger runs each agent's first round at a random time within the
+	// first Interval instead of at its start, as agents that have been
+	// running for a while are spread: a steady rate from the first minute.
+	Stagger bool
+	Batch   int // results per batch at most (default protocol.MaxBatch)
 
 	BackoffMin time.Duration // reconnect backoff like the agent's (default 1 s)
 	BackoffMax time.Duration // (default 60 s)
@@ -407,6 +411,9 @@ func (s *Sim) produce(ctx context.Context) {
 	n := len(s.agents)
 	for j, a := range s.agents {
 		first := s.start.Add(time.Duration(int64(s.o.Ramp) * int64(j) / int64(n)))
+		if s.o.Stagger {
+			first = s.start.Add(randDuration(s.o.Interval))
+		}
 		h = append(h, due{at: first, a: a})
 		if s.o.Daily > 0 {
 			h = append(h, due{at: s.start.Add(randDuration(24 * time.Hour)), a: a, daily: true})

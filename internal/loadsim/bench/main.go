@@ -1,0 +1,668 @@
+//go:build linux
+
+// Command bench is the driver behind `make bench`: it starts a real
+// `wacht serve` on loopback (SQLite, then PostgreSQL in a fresh schema of
+// $WACHT_TEST_POSTGRES), holds N simulated agents with internal/loadsim and
+// measures agents held, server RSS and CPU (from /proc/<pid>), batch
+// send→ack p99, command round trips to one agent and a broadcast to all,
+// sustained ingest with flooding agents, the reconnect storm after a server
+// restart (checking afterwards that every result is stored exactly once),
+// and the real wacht-agent's own footprint. It prints a Markdown table and
+// writes the raw figures as JSON.
+//
+// Linux only: it reads /proc.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/wacht-rmm/wacht/internal/loadsim"
+	"github.com/wacht-rmm/wacht/internal/store"
+)
+
+type config struct {
+	bin          string
+	engines      []string
+	agents       []int
+	pgAgents     []int
+	steady       time.Duration
+	samples      int
+	down         time.Duration
+	floodAgents  int
+	floodFor     time.Duration
+	agentWindow  time.Duration
+	out          string
+	keep         bool
+	maxHandshake int
+}
+
+// Run is the figures of one engine at one agent count.
+type Run struct {
+	Engine          string
+	Agents          int
+	Connected       int
+	ConnectTook     time.Duration
+	ServerRSSMB     float64
+	ServerPeakRSSMB float64
+	ServerCPUPct    float64 // of one core, steady state
+	LoadsimCPUPct   float64
+	ResultsPerSec   float64 // steady state, the 24x7 schedule
+	AckP50, AckP99  time.Duration
+	CmdP50, CmdP99  time.Duration
+	CmdSamples      int
+	Broadcast       loadsim.BroadcastResult
+	IngestPerSec    float64
+	IngestAckP99    time.Duration
+	IngestServerCPU float64 // % of one core while flooding
+	IngestSimCPU    float64 // this process, which encodes the batches
+	StormTook       time.Duration
+	StormBack       int
+	StormErrors     map[string]int64
+	Stored, Sent    int64 // results in the store vs. produced by the simulator
+	ExactlyOnce     bool
+	Errors          map[string]int64
+}
+
+// AgentFootprint is the real agent's own use.
+type AgentFootprint struct {
+	Window     time.Duration
+	RSSMBAvg   float64
+	RSSMBMax   float64
+	CPUPct     float64
+	BinaryMB   float64
+	BinaryPath string
+}
+
+func main() {
+	var c config
+	var engines, agents, pgAgents string
+	flag.StringVar(&c.bin, "bin", "bin", "folder with the wacht and wacht-agent binaries")
+	flag.StringVar(&engines, "engines", "sqlite,postgres", "engines to measure")
+	flag.StringVar(&agents, "agents", "1000,10000", "agent counts for SQLite (comma-separated)")
+	flag.StringVar(&pgAgents, "pg-agents", "", "agent counts for PostgreSQL (default: as --agents)")
+	flag.DurationVar(&c.steady, "steady", time.Minute, "steady-state measuring window")
+	flag.IntVar(&c.samples, "commands", 200, "sequential command round trips to sample")
+	flag.DurationVar(&c.down, "down", 5*time.Second, "how long the server stays down in the reconnect storm")
+	flag.IntVar(&c.floodAgents, "flood-agents", 20, "agents sending full batches back to back for the ingest figure")
+	flag.DurationVar(&c.floodFor, "flood-for", 30*time.Second, "ingest measuring window")
+	flag.DurationVar(&c.agentWindow, "agent-window", 10*time.Minute, "how long to watch the real agent (0 = skip)")
+	flag.IntVar(&c.maxHandshake, "max-handshakes", 0, "passed to wacht serve --max-handshakes (0 = its default)")
+	flag.StringVar(&c.out, "out", "bench-results.json", "raw figures as JSON")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temporary folders")
+	flag.Parse()
+	c.engines = strings.Split(engines, ",")
+	var err error
+	if c.agents, err = ints(agents); err != nil {
+		fatal(err)
+	}
+	c.pgAgents = c.agents
+	if pgAgents != "" {
+		if c.pgAgents, err = ints(pgAgents); err != nil {
+			fatal(err)
+		}
+	}
+	most := 0
+	for _, n := range append(append([]int{}, c.agents...), c.pgAgents...) {
+		most = max(most, n)
+	}
+	// The server (a child) and this process each hold one socket per agent.
+	if err := raiseNofile(uint64(most)*2 + 4096); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: raising the open-file limit:", err)
+	}
+
+	var runs []Run
+	for _, e := range c.engines {
+		counts := c.agents
+		if e == "postgres" {
+			counts = c.pgAgents
+		}
+		for _, n := range counts {
+			r, err := benchOne(c, e, n)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %s with %d agents: %v\n", e, n, err)
+			}
+			runs = append(runs, r)
+			printRuns(runs)
+			save(c.out, runs, nil)
+		}
+	}
+	var fp *AgentFootprint
+	if c.agentWindow > 0 {
+		f, err := agentFootprint(c)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: agent footprint:", err)
+		} else {
+			fp = &f
+		}
+	}
+	printRuns(runs)
+	if fp != nil {
+		fmt.Printf("\nReal agent over %v: RSS %.1f MB average, %.1f MB peak; CPU %.3f %% of a core; binary %.1f MB (%s)\n",
+			fp.Window, fp.RSSMBAvg, fp.RSSMBMax, fp.CPUPct, fp.BinaryMB, fp.BinaryPath)
+	}
+	save(c.out, runs, fp)
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad agent count %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+func save(path string, runs []Run, fp *AgentFootprint) {
+	b, _ := json.MarshalIndent(map[string]any{"runs": runs, "agent": fp, "machine": machine()}, "", "  ")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+	}
+}
+
+func machine() map[string]string {
+	m := map[string]string{}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if i := bytes.Index(b, []byte("model name")); i >= 0 {
+			line := b[i:]
+			line = line[:bytes.IndexByte(line, '\n')]
+			m["cpu"] = strings.TrimSpace(string(line[bytes.IndexByte(line, ':')+1:]))
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m["memory"] = strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+	}
+	m["cpus"] = strconv.Itoa(runtime.NumCPU())
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m["loadavg_at_end"] = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+func printRuns(runs []Run) {
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) }
+	fmt.Println()
+	fmt.Println("| engine | agents held | server RSS MB (peak) | server CPU % of a core | results/s (24x7) | batch ack p50 / p99 ms | command p50 / p99 ms | broadcast to all | ingest results/s (ack p99 ms; CPU server/loadsim %) | reconnect storm | stored exactly once | errors |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range runs {
+		fmt.Printf("| %s | %d / %d (in %.0f s) | %.0f (%.0f) | %.1f | %.0f | %s / %s | %s / %s | %d/%d in %.2f s (p99 %s ms) | %.0f (%s; %.0f/%.0f) | %d/%d back in %.1f s (errors: %s) | %v (%d of %d) | %s |\n",
+			r.Engine, r.Connected, r.Agents, r.ConnectTook.Seconds(), r.ServerRSSMB, r.ServerPeakRSSMB, r.ServerCPUPct,
+			r.ResultsPerSec, ms(r.AckP50), ms(r.AckP99), ms(r.CmdP50), ms(r.CmdP99),
+			r.Broadcast.OK, r.Broadcast.Agents, r.Broadcast.Took.Seconds(), ms(r.Broadcast.P99),
+			r.IngestPerSec, ms(r.IngestAckP99), r.IngestServerCPU, r.IngestSimCPU, r.StormBack, r.Agents, r.StormTook.Seconds(), loadsim.FormatErrors(r.StormErrors),
+			r.ExactlyOnce, r.Stored, r.Sent, loadsim.FormatErrors(r.Errors))
+	}
+}
+
+// server is a `wacht serve` child process.
+type server struct {
+	bin, data, db, addr string
+	maxHandshake        int
+	cmd                 *exec.Cmd
+	done                chan struct{}
+	mu                  sync.Mutex
+	log                 bytes.Buffer
+}
+
+func (s *server) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Keep the tail only: at 10,000 agents the info log is large.
+	if s.log.Len() > 4<<20 {
+		tail := append([]byte(nil), s.log.Bytes()[s.log.Len()-(1<<20):]...)
+		s.log.Reset()
+		s.log.Write(tail)
+	}
+	return s.log.Write(b)
+}
+
+var listening = regexp.MustCompile(`msg="?listening"?`)
+
+func (s *server) start() error {
+	args := []string{"serve", "--data", s.data, "--listen", s.addr, "--log-level", "warn"}
+	if s.db != "" {
+		args = append(args, "--db", s.db)
+	}
+	if s.maxHandshake > 0 {
+		args = append(args, "--max-handshakes", strconv.Itoa(s.maxHandshake))
+	}
+	s.mu.Lock()
+	s.log.Reset()
+	s.mu.Unlock()
+	s.cmd = exec.Command(filepath.Join(s.bin, "wacht"), args...)
+	s.cmd.Stdout, s.cmd.Stderr = s, s
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	s.done = done
+	go func() { s.cmd.Wait(); close(done) }()
+	// With --log-level warn the listening line is not logged: poll the port.
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return fmt.Errorf("server exited: %s", s.output())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("server did not start listening")
+}
+
+func (s *server) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+func (s *server) stop() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+func (s *server) admin(args ...string) (string, error) {
+	args = append(args, "--data", s.data)
+	if s.db != "" {
+		args = append(args, "--db", s.db)
+	}
+	cmd := exec.Command(filepath.Join(s.bin, "wacht"), args...)
+	cmd.Env = append(os.Environ(), "WACHT_PASSWORD=bench bench bench bench")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("wacht %v: %v: %s", args, err, errb.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// pgSchema creates a fresh schema and returns the URL using it and a drop
+// function.
+func pgSchema() (string, func(), error) {
+	base := os.Getenv("WACHT_TEST_POSTGRES")
+	if base == "" {
+		return "", nil, errors.New("WACHT_TEST_POSTGRES is not set")
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	b := make([]byte, 6)
+	for i := range b {
+		b[i] = byte(rand.N(256))
+	}
+	schema := "wacht_bench_" + hex.EncodeToString(b)
+	// Hex digits only: identifiers cannot be bound as parameters.
+	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		db.Close()
+	}, nil
+}
+
+func benchOne(c config, engine string, n int) (r Run, err error) {
+	r = Run{Engine: engine, Agents: n}
+	floodStored = 0
+	fmt.Fprintf(os.Stderr, "\n== %s, %d agents\n", engine, n)
+	tmp, err := os.MkdirTemp("", "wacht-bench-")
+	if err != nil {
+		return r, err
+	}
+	if !c.keep {
+		defer os.RemoveAll(tmp)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return r, err
+	}
+	srv := &server{bin: c.bin, data: filepath.Join(tmp, "server"), addr: addr, maxHandshake: c.maxHandshake}
+	if engine == "postgres" {
+		u, drop, err := pgSchema()
+		if err != nil {
+			return r, err
+		}
+		defer drop()
+		srv.db = u
+	}
+	if err := srv.start(); err != nil {
+		return r, err
+	}
+	defer srv.stop()
+	if _, err := srv.admin("user", "add", "--email", "bench@example.com", "--role", "admin"); err != nil {
+		return r, err
+	}
+	api, err := srv.admin("apitoken", "create", "--user", "bench@example.com")
+	if err != nil {
+		return r, err
+	}
+	tok, err := srv.admin("token", "create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr, "--expires", "0")
+	if err != nil {
+		return r, err
+	}
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	sim, err := loadsim.New(loadsim.Options{
+		Token: tok, Agents: n, Cache: filepath.Join(tmp, "agents.jsonl"), APIToken: api,
+		Ramp: max(5*time.Second, time.Duration(n)*time.Second/200), Drain: 2 * time.Minute, Stagger: true,
+		Live: os.Stderr, LiveEvery: 10 * time.Second, Log: log,
+	})
+	if err != nil {
+		return r, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var sum loadsim.Summary
+	var runErr error
+	ran := make(chan struct{})
+	go func() {
+		sum, runErr = sim.Run(ctx)
+		close(ran)
+	}()
+	defer func() {
+		cancel()
+		<-ran
+	}()
+
+	// Hold: everyone connects (enrollment included).
+	t0 := time.Now()
+	if !waitFor(func() bool { return sim.Connected() == n }, max(5*time.Minute, time.Duration(n)*30*time.Millisecond)) {
+		r.Connected = sim.Connected()
+		return r, fmt.Errorf("only %d of %d agents connected", r.Connected, n)
+	}
+	r.ConnectTook, r.Connected = time.Since(t0), n
+	fmt.Fprintf(os.Stderr, "bench: %d agents connected in %v\n", n, r.ConnectTook.Round(time.Second))
+
+	// Steady state on the 24x7 schedule.
+	sim.AckLatency.Reset()
+	cpu0, self0, c0, w0 := cpuTicks(srv.pid()), cpuTicks(os.Getpid()), sim.Counters(), time.Now()
+	time.Sleep(c.steady)
+	secs := time.Since(w0).Seconds()
+	cpu1, self1, c1 := cpuTicks(srv.pid()), cpuTicks(os.Getpid()), sim.Counters()
+	r.ServerCPUPct = float64(cpu1-cpu0) / clkTck / secs * 100
+	fmt.Fprintf(os.Stderr, "bench: steady %.0f results/s, server CPU %.1f %%\n", float64(c1.Acked-c0.Acked)/secs, r.ServerCPUPct)
+	r.LoadsimCPUPct = float64(self1-self0) / clkTck / secs * 100
+	r.ResultsPerSec = float64(c1.Acked-c0.Acked) / secs
+	r.AckP50, r.AckP99 = sim.AckLatency.Quantile(0.5), sim.AckLatency.Quantile(0.99)
+	r.ServerRSSMB, r.ServerPeakRSSMB = rssMB(srv.pid())
+
+	// Commands: one agent at a time, then all at once.
+	sim.CommandRTT.Reset()
+	sim.CommandSample(ctx, c.samples)
+	r.CmdP50, r.CmdP99, r.CmdSamples = sim.CommandRTT.Quantile(0.5), sim.CommandRTT.Quantile(0.99), int(sim.CommandRTT.Count())
+	r.Broadcast = sim.Broadcast(ctx)
+	fmt.Fprintf(os.Stderr, "bench: commands p50 %v p99 %v; broadcast %+v\n", r.CmdP50, r.CmdP99, r.Broadcast)
+
+	// Sustained ingest: flooding agents next to the held ones.
+	if c.floodAgents > 0 {
+		s0, p0, t := cpuTicks(srv.pid()), cpuTicks(os.Getpid()), time.Now()
+		r.IngestPerSec, r.IngestAckP99, err = flood(ctx, c, tok, tmp, log)
+		secs := time.Since(t).Seconds()
+		r.IngestServerCPU = float64(cpuTicks(srv.pid())-s0) / clkTck / secs * 100
+		r.IngestSimCPU = float64(cpuTicks(os.Getpid())-p0) / clkTck / secs * 100
+		if err != nil {
+			return r, err
+		}
+		fmt.Fprintf(os.Stderr, "bench: ingest %.0f results/s, server CPU %.0f %%, loadsim CPU %.0f %%\n", r.IngestPerSec, r.IngestServerCPU, r.IngestSimCPU)
+	}
+
+	// Reconnect storm: restart the server; agents keep producing meanwhile.
+	srv.stop()
+	time.Sleep(c.down)
+	e0 := sim.Errors()
+	if err := srv.start(); err != nil {
+		return r, err
+	}
+	t1 := time.Now()
+	waitFor(func() bool { return sim.Connected() == n }, 5*time.Minute)
+	r.StormTook, r.StormBack = time.Since(t1), sim.Connected()
+	r.StormErrors = diff(sim.Errors(), e0)
+	fmt.Fprintf(os.Stderr, "bench: %d agents back in %v, errors %v\n", r.StormBack, r.StormTook.Round(time.Millisecond), r.StormErrors)
+	// Let the queued results drain, then stop and count.
+	time.Sleep(5 * time.Second)
+	cancel()
+	<-ran
+	r.Errors = sum.Errors
+	r.Sent = sum.Produced
+	if runErr != nil {
+		return r, runErr
+	}
+	srv.stop()
+	st, err := store.Open(context.Background(), srv.db, srv.data)
+	if err != nil {
+		return r, err
+	}
+	defer st.Close()
+	if err := st.SQL().QueryRow(`SELECT COUNT(*) FROM check_results`).Scan(&r.Stored); err != nil {
+		return r, err
+	}
+	r.Stored -= floodStored
+	r.ExactlyOnce = r.Stored == r.Sent
+	return r, nil
+}
+
+// floodStored is what the last flood run had acked (it shares the store).
+var floodStored int64
+
+func flood(ctx context.Context, c config, tok, tmp string, log *slog.Logger) (float64, time.Duration, error) {
+	warm := 5 * time.Second
+	sim, err := loadsim.New(loadsim.Options{
+		Token: tok, Agents: c.floodAgents, Name: "flood", Cache: filepath.Join(tmp, "flood.jsonl"),
+		Flood: true, Ramp: time.Second, Duration: warm + c.floodFor, Log: log,
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	var sum loadsim.Summary
+	var runErr error
+	ran := make(chan struct{})
+	go func() {
+		sum, runErr = sim.Run(ctx)
+		close(ran)
+	}()
+	time.Sleep(warm)
+	sim.AckLatency.Reset()
+	a0, t0 := sim.Counters().Acked, time.Now()
+	time.Sleep(c.floodFor)
+	rate := float64(sim.Counters().Acked-a0) / time.Since(t0).Seconds()
+	p99 := sim.AckLatency.Quantile(0.99)
+	<-ran
+	floodStored = sum.Acked
+	return rate, p99, runErr
+}
+
+func diff(now, before map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range now {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+func waitFor(cond func() bool, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// clkTck is USER_HZ, 100 on every Linux architecture Go supports.
+const clkTck = 100.0
+
+// cpuTicks is utime+stime of a process in clock ticks.
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// rssMB returns VmRSS and VmHWM (peak) in MB.
+func rssMB(pid int) (rss, peak float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			peak = kb / 1024
+		}
+	}
+	return rss, peak
+}
+
+func raiseNofile(want uint64) error {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return err
+	}
+	if r.Cur >= want {
+		return nil
+	}
+	r.Cur = want
+	r.Max = max(r.Max, want)
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+}
+
+// agentFootprint runs the real wacht-agent with its default checks against
+// a fresh SQLite server for the window and samples /proc every second.
+func agentFootprint(c config) (AgentFootprint, error) {
+	f := AgentFootprint{Window: c.agentWindow, BinaryPath: filepath.Join(c.bin, "wacht-agent")}
+	fi, err := os.Stat(f.BinaryPath)
+	if err != nil {
+		return f, err
+	}
+	f.BinaryMB = float64(fi.Size()) / (1 << 20)
+	tmp, err := os.MkdirTemp("", "wacht-bench-agent-")
+	if err != nil {
+		return f, err
+	}
+	if !c.keep {
+		defer os.RemoveAll(tmp)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return f, err
+	}
+	srv := &server{bin: c.bin, data: filepath.Join(tmp, "server"), addr: addr}
+	if err := srv.start(); err != nil {
+		return f, err
+	}
+	defer srv.stop()
+	tok, err := srv.admin("token", "create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr)
+	if err != nil {
+		return f, err
+	}
+	data := filepath.Join(tmp, "agent")
+	if out, err := exec.Command(f.BinaryPath, "enroll", "--data", data, "--token", tok).CombinedOutput(); err != nil {
+		return f, fmt.Errorf("enrolling the agent: %v: %s", err, out)
+	}
+	cmd := exec.Command(f.BinaryPath, "run", "--data", data)
+	var logb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logb, &logb
+	if err := cmd.Start(); err != nil {
+		return f, err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	fmt.Fprintf(os.Stderr, "\n== real agent for %v\n", c.agentWindow)
+	pid := cmd.Process.Pid
+	c0, t0 := cpuTicks(pid), time.Now()
+	var sum float64
+	var n int
+	for time.Since(t0) < c.agentWindow {
+		time.Sleep(time.Second)
+		rss, _ := rssMB(pid)
+		if rss == 0 {
+			return f, fmt.Errorf("agent exited: %s", logb.String())
+		}
+		sum += rss
+		n++
+		f.RSSMBMax = max(f.RSSMBMax, rss)
+	}
+	f.RSSMBAvg = sum / float64(n)
+	f.CPUPct = float64(cpuTicks(pid)-c0) / clkTck / time.Since(t0).Seconds() * 100
+	return f, nil
+}
