@@ -12,13 +12,21 @@
 //     authentication, or cannot be decoded, is recorded as a warning, never
 //     silently dropped (rate-limited per source, see below).
 //
+// Wiring (not done yet): the agent will read a Config from the probe policy
+// (ParseConfig), call New with a Sink that stamps each result with ID, check
+// name CheckName and time and puts it into the spool, and run Listener.Run
+// in a goroutine for the session's lifetime, restarting it when the policy
+// changes.
+//
 // Everything is bounded: one datagram at a time (64 KiB), message texts cut
 // to a few KiB, a fixed-size queue to the sink with a counted drop, and at
 // most one "rejected" record per source and minute.
 package snmptrap
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +96,18 @@ type Rule struct {
 	TrapOID  string            `json:"trap_oid"` // the trap or a prefix of it
 	Varbinds map[string]string `json:"varbinds"` // OID (or prefix) → exact value text
 	Status   string            `json:"status"`   // failure (default), warning or ok
+}
+
+// ParseConfig decodes a policy's trap configuration, refusing unknown
+// fields so that a typo does not silently disable a rule.
+func ParseConfig(raw []byte) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("parsing SNMP trap configuration: %w", err)
+	}
+	return c, nil
 }
 
 // rule is a validated Rule.

@@ -261,3 +261,13 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"listen":":1162","rules":[{"name":"x","trap_oid":"1.3.6.1.6.3.1.1.5.3"}]}`))
+	if err != nil || c.Listen != ":1162" || len(c.Rules) != 1 {
+		t.Errorf("got %+v, %v", c, err)
+	}
+	if _, err := ParseConfig([]byte(`{"rulez":[]}`)); err == nil || !strings.Contains(err.Error(), "rulez") {
+		t.Errorf("unknown field: %v", err)
+	}
+}
