@@ -214,6 +214,8 @@ type User struct {
 	CreatedAt    time.Time `json:"created_at"`
 	// Scope is the set of clients the user may see (admins: all).
 	Scope Scope `json:"scope"`
+	// TOTPEnabled says whether sign-in asks for a second factor.
+	TOTPEnabled bool `json:"totp_enabled"`
 }
 
 // APIToken authenticates API calls as its user. Only a hash is stored.

@@ -100,6 +100,22 @@ var authzTable = map[string]routeSpec{
 	"GET /devices/{id}/checks":      {perm: auth.Read, kind: "device"},
 	"POST /devices/{id}/run-checks": {perm: auth.Operate, kind: "device", ok: http.StatusConflict},
 	"/":                             {perm: auth.Authenticated, path: "/nope", ok: http.StatusNotFound},
+	"GET /account/2fa":              {perm: auth.Authenticated},
+	"POST /account/2fa":             {perm: auth.Authenticated, body: "code=000000", ok: http.StatusBadRequest},
+	"GET /clients":                  {perm: auth.Read, kind: "list"},
+	"POST /clients":                 {perm: auth.Admin, body: "name=Neukunde GmbH&report_lang=de"},
+	"GET /clients/{id}":             {perm: auth.Read, kind: "client"},
+	"POST /clients/{id}":            {perm: auth.Operate, kind: "client", body: "name=Umbenannt {id}&report_lang=en"},
+	"POST /clients/{id}/delete":     {perm: auth.Admin, kind: "client", body: "confirm=yes"},
+	"POST /clients/{id}/sites":      {perm: auth.Operate, kind: "client", body: "name=Lager"},
+	"POST /sites/{id}/delete":       {perm: auth.Operate, kind: "site", body: "confirm=yes"},
+	"POST /devices/{id}/edit":       {perm: auth.Operate, kind: "device", body: "role=server&tags=vip,buchhaltung"},
+	"POST /devices/{id}/retire":     {perm: auth.Operate, kind: "device"},
+	"GET /users":                    {perm: auth.Admin},
+	"POST /users":                   {perm: auth.Admin, body: "email=neu@example.com&password=lang+genug!&role=readonly"},
+	"POST /settings/2fa":            {perm: auth.Admin, body: "required=false"},
+	"GET /audit":                    {perm: auth.Admin},
+	"GET /audit.csv":                {perm: auth.Admin},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a
@@ -393,13 +409,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 							t.Errorf("%s %s as %s: status %d, want success; body %.300s", method, path, role, status, resp)
 						}
 						if spec.kind == "list" {
-							foreignName := m.devices[1].Hostname
-							if strings.Contains(pattern, "clients") || strings.Contains(pattern, "sites") {
-								foreignName = m.clients[1].Name
+							// Neither the foreign client's name nor its device
+							// may show; admins see both.
+							client, host := m.clients[1].Name, m.devices[1].Hostname
+							if strings.Contains(resp, client) != (role == core.RoleAdmin) {
+								t.Errorf("%s as %s: shows foreign client %q = %v", path, role, client, !(role == core.RoleAdmin))
 							}
-							shows := strings.Contains(resp, foreignName)
-							if shows != (role == core.RoleAdmin) {
-								t.Errorf("%s as %s: shows foreign %q = %v", path, role, foreignName, shows)
+							if strings.Contains(pattern, "devices") || path == "/" {
+								if strings.Contains(resp, host) != (role == core.RoleAdmin) {
+									t.Errorf("%s as %s: shows foreign device %q = %v", path, role, host, !(role == core.RoleAdmin))
+								}
 							}
 						}
 					}

@@ -41,14 +41,14 @@ func (s *DB) CreateUser(ctx context.Context, u *core.User) error {
 	return nil
 }
 
-const userColumns = `id, email, password_hash, role, lang, created_at, restricted FROM users`
+const userColumns = `id, email, password_hash, role, lang, created_at, restricted, totp_enabled FROM users`
 
 func scanUserRow(sc interface{ Scan(...any) error }) (core.User, bool, error) {
 	var u core.User
 	var created int64
-	var restricted int
-	err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created, &restricted)
-	u.CreatedAt = fromMS(created)
+	var restricted, totp int
+	err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created, &restricted, &totp)
+	u.CreatedAt, u.TOTPEnabled = fromMS(created), totp != 0
 	return u, restricted != 0, err
 }
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -80,3 +81,36 @@ func (l *Limiter) Reset(key string) {
 	defer l.mu.Unlock()
 	delete(l.fails, key)
 }
+
+// LoginThrottle limits failed sign-ins per remote address (slowing one
+// source guessing across many accounts) and per account (slowing many
+// sources guessing one password). An attacker can thus delay an account's
+// sign-in for the window; that is the price of stopping distributed
+// guessing, and the window is short.
+type LoginThrottle struct {
+	PerIP      *Limiter
+	PerAccount *Limiter
+}
+
+// NewLoginThrottle allows perIP failures per address and perAccount per
+// account within window.
+func NewLoginThrottle(perIP, perAccount int, window time.Duration) *LoginThrottle {
+	return &LoginThrottle{PerIP: NewLimiter(perIP, window), PerAccount: NewLimiter(perAccount, window)}
+}
+
+func accountKey(account string) string { return strings.ToLower(strings.TrimSpace(account)) }
+
+// Allow reports whether ip may try to sign in to account now.
+func (t *LoginThrottle) Allow(ip, account string) bool {
+	return t.PerIP.Allow(ip) && t.PerAccount.Allow(accountKey(account))
+}
+
+// Fail records a failed attempt against both.
+func (t *LoginThrottle) Fail(ip, account string) {
+	t.PerIP.Fail(ip)
+	t.PerAccount.Fail(accountKey(account))
+}
+
+// Success forgets the account's failures; the address's stay, so that one
+// valid account cannot launder guesses at others.
+func (t *LoginThrottle) Success(account string) { t.PerAccount.Reset(accountKey(account)) }

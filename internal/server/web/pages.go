@@ -54,16 +54,16 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	limitKey := host + "\x00" + strings.ToLower(email)
-	if !s.limiter.Allow(limitKey) {
+	if !s.throttle.Allow(host, email) {
 		s.log.Warn("dashboard login throttled", "email", email, "remote", r.RemoteAddr)
 		s.renderLogin(w, r, http.StatusTooManyRequests, email, "login.throttled")
 		return
 	}
 	u, err := auth.Login(r.Context(), s.store, email, r.PostFormValue("password"))
 	if errors.Is(err, auth.ErrBadCredentials) {
-		s.limiter.Fail(limitKey)
+		s.throttle.Fail(host, email)
 		s.log.Info("failed dashboard login", "email", email, "remote", r.RemoteAddr)
+		s.auditAnon(r, "user.login", email, "wrong password or unknown e-mail")
 		s.renderLogin(w, r, http.StatusUnauthorized, email, "login.failed")
 		return
 	}
@@ -71,14 +71,28 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, pickLang("", r.Header.Get("Accept-Language")), err)
 		return
 	}
+	if u.TOTPEnabled {
+		s.askSecondFactor(w, r, u)
+		return
+	}
+	s.finishLogin(w, r, u)
+}
+
+// finishLogin starts the session of a user who passed every factor.
+func (s *server) finishLogin(w http.ResponseWriter, r *http.Request, u core.User) {
 	if _, err := s.sessions.Create(r.Context(), w, u.ID); err != nil {
 		s.renderError(w, r, pickLang(u.Lang, r.Header.Get("Accept-Language")), err)
 		return
 	}
-	s.limiter.Reset(limitKey)
+	s.throttle.Success(u.Email)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
+	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
 	s.audit(r, u, "user.login", r.RemoteAddr)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	next := "/"
+	if !u.TOTPEnabled && s.require2FA(r) {
+		next = accountPath
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -111,9 +125,11 @@ func (s *server) audit(r *http.Request, u core.User, action, detail string) {
 	err := s.store.Audit(r.Context(), core.AuditEntry{
 		At:     s.now().UTC().Truncate(time.Millisecond),
 		Actor:  "user:" + u.Email,
+		Remote: r.RemoteAddr,
 		Action: action,
 		Target: "user:" + strconv.FormatInt(u.ID, 10),
 		Detail: detail,
+		Result: core.AuditOK,
 	})
 	if err != nil {
 		s.log.Error("writing audit entry", "action", action, "user", u.Email, "err", err)
@@ -136,7 +152,7 @@ func (s *server) overviewView(r *http.Request, rc *reqCtx) (view, error) {
 	if err != nil {
 		return v, err
 	}
-	sites, err := s.store.ListSites(r.Context())
+	sites, err := s.svc.ListSites(r.Context(), rc.user)
 	if err != nil {
 		return v, err
 	}
@@ -177,6 +193,7 @@ func (s *server) deviceView(r *http.Request, rc *reqCtx) (view, error) {
 		return v, err
 	}
 	v.Device = newDeviceView(d, rc.lang)
+	v.Page = []string{core.DeviceRoleServer, core.DeviceRoleWorkstation, core.DeviceRoleNotebook}
 	v.Path = "/devices/" + strconv.FormatInt(id, 10)
 	for _, c := range cs {
 		v.Checks = append(v.Checks, checkView{CheckState: c, Class: statusClass(c.Status)})

@@ -58,6 +58,9 @@ type view struct {
 	Device     deviceView // device page
 	Checks     []checkView
 	CanOperate bool
+
+	// Page is the data of the pages in access.go and admin.go.
+	Page any
 }
 
 type clientView struct {

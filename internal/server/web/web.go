@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -30,7 +31,9 @@ type server struct {
 	store    core.Store
 	svc      *api.Service
 	sessions *auth.Sessions
-	limiter  *auth.Limiter
+	throttle *auth.LoginThrottle
+	keyMu    sync.Mutex
+	loginKey []byte // signs pending second-factor logins; see pendingLogin
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	static   fs.FS
@@ -61,7 +64,7 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 		store:    d.Store,
 		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log}),
 		sessions: &auth.Sessions{Users: d.Store},
-		limiter:  auth.NewLimiter(loginMaxFailures, loginWindow),
+		throttle: auth.NewLoginThrottle(loginMaxPerIP, loginMaxFailures, loginWindow),
 		log:      log,
 		pages:    pages,
 		static:   static,
@@ -91,6 +94,9 @@ func (s *server) routes() *auth.Router {
 	rt.Handle("GET /static/", auth.Public, s.staticHandler())
 	rt.HandleFunc("GET /login", auth.Public, s.loginPage)
 	rt.HandleFunc("POST /login", auth.Public, s.login)
+	rt.HandleFunc("GET /login/totp", auth.Public, s.totpPage)
+	rt.HandleFunc("POST /login/totp", auth.Public, s.totpLogin)
+	s.accessRoutes(rt)
 	rt.HandleFunc("POST /logout", auth.Authenticated, s.withSession(s.logout))
 	rt.HandleFunc("POST /lang", auth.Authenticated, s.withSession(s.setLang))
 	rt.HandleFunc("GET /{$}", auth.Read, s.withSession(s.overview))
@@ -177,6 +183,16 @@ func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
 		}
 		if !auth.Allows(u, p) {
 			s.renderError(w, r, rc.lang, core.ErrForbidden)
+			return
+		}
+		if !u.TOTPEnabled && !enrolmentPaths[r.URL.Path] && s.require2FA(r) {
+			// Two-factor sign-in is mandatory: enrol before anything else.
+			if isHTMX(r) {
+				w.Header().Set("HX-Redirect", accountPath)
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			http.Redirect(w, r, accountPath, http.StatusSeeOther)
 			return
 		}
 		ctx := context.WithValue(auth.WithUser(r.Context(), u), rcKey{}, rc)

@@ -481,8 +481,19 @@ func TestLoginThrottle(t *testing.T) {
 	if p, _ := b.login("readonly@example.com", testPassword); p.status != http.StatusSeeOther {
 		t.Errorf("other account: %d", p.status)
 	}
-	if logins := auditOf(t, f, "user.login"); len(logins) != 1 || logins[0].Actor != "user:readonly@example.com" {
-		t.Errorf("login audit: %+v", logins)
+	var ok, failed []core.AuditEntry
+	for _, e := range auditOf(t, f, "user.login") {
+		if e.Result == core.AuditOK {
+			ok = append(ok, e)
+		} else {
+			failed = append(failed, e)
+		}
+	}
+	if len(ok) != 1 || ok[0].Actor != "user:readonly@example.com" {
+		t.Errorf("login audit: %+v", ok)
+	}
+	if len(failed) != loginMaxFailures || failed[0].Result != core.AuditDenied || failed[0].Target != "account:admin@example.com" {
+		t.Errorf("failed logins audited: %d, %+v", len(failed), failed)
 	}
 }
 

@@ -1,0 +1,379 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// Clients, sites, device management, users and the audit log. Handlers
+// parse, call the api.Service (which checks roles and client scope, and
+// audits), and render.
+
+// accessRoutes registers the pages of this file and of access.go.
+func (s *server) accessRoutes(rt *auth.Router) {
+	rt.HandleFunc("GET /account/2fa", auth.Authenticated, s.withSession(s.account))
+	rt.HandleFunc("POST /account/2fa", auth.Authenticated, s.withSession(s.enableTOTP))
+	rt.HandleFunc("GET /clients", auth.Read, s.withSession(s.clients))
+	rt.HandleFunc("POST /clients", auth.Admin, s.withSession(s.createClient))
+	rt.HandleFunc("GET /clients/{id}", auth.Read, s.withSession(s.client))
+	rt.HandleFunc("POST /clients/{id}", auth.Operate, s.withSession(s.updateClient))
+	rt.HandleFunc("POST /clients/{id}/delete", auth.Admin, s.withSession(s.deleteClient))
+	rt.HandleFunc("POST /clients/{id}/sites", auth.Operate, s.withSession(s.createSite))
+	rt.HandleFunc("POST /sites/{id}/delete", auth.Operate, s.withSession(s.deleteSite))
+	rt.HandleFunc("POST /devices/{id}/edit", auth.Operate, s.withSession(s.editDevice))
+	rt.HandleFunc("POST /devices/{id}/retire", auth.Operate, s.withSession(s.retireDevice))
+	rt.HandleFunc("GET /users", auth.Admin, s.withSession(s.users))
+	rt.HandleFunc("POST /users", auth.Admin, s.withSession(s.createUser))
+	rt.HandleFunc("POST /settings/2fa", auth.Admin, s.withSession(s.setRequire2FA))
+	rt.HandleFunc("GET /audit", auth.Admin, s.withSession(s.auditPage))
+	rt.HandleFunc("GET /audit.csv", auth.Admin, s.withSession(s.auditCSV))
+}
+
+type clientsView struct {
+	Client  core.Client // the new-client form's prefill: empty
+	Clients []core.Client
+	Devices map[int64]int
+	IsAdmin bool
+}
+
+func (s *server) clients(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	cs, err := s.svc.ListClients(r.Context(), rc.user)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, api.DeviceFilter{})
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	counts := map[int64]int{}
+	for _, d := range ds {
+		counts[d.ClientID]++
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title = "clients.title"
+	v.Page = clientsView{Clients: cs, Devices: counts, IsAdmin: rc.user.Role == core.RoleAdmin}
+	s.render(w, http.StatusOK, "clients", v)
+}
+
+func formClient(r *http.Request) core.Client {
+	return core.Client{Name: r.PostFormValue("name"), Contact: core.Contact{
+		ContactName: strings.TrimSpace(r.PostFormValue("contact_name")), ContactEmail: strings.TrimSpace(r.PostFormValue("contact_email")),
+		ContactPhone: strings.TrimSpace(r.PostFormValue("contact_phone")), ReportLang: r.PostFormValue("report_lang"),
+	}}
+}
+
+func (s *server) createClient(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	c := formClient(r)
+	if err := s.svc.CreateClient(r.Context(), rc.user, &c); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/clients/"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
+}
+
+type clientView2 struct {
+	Client  core.Client
+	Sites   []core.Site
+	Devices []api.Device
+	AllSite []core.Site // move targets
+	IsAdmin bool
+	Confirm int // devices a delete would retire, when asking to confirm
+}
+
+func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, status int, errKey string, confirm int) {
+	c, err := s.svc.GetClient(r.Context(), rc.user, id)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	sites, err := s.svc.ListSites(r.Context(), rc.user)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	f := api.DeviceFilter{ClientID: id, Tag: r.URL.Query().Get("tag")}
+	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, f)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	cv := clientView2{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm}
+	for _, st := range sites {
+		if st.ClientID == id {
+			cv.Sites = append(cv.Sites, st)
+		}
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title, v.Error, v.Page = "client.title", errKey, cv
+	s.render(w, status, "client", v)
+}
+
+func (s *server) client(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	s.clientPage(w, r, rc, id, http.StatusOK, "", 0)
+}
+
+func (s *server) updateClient(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	c := formClient(r)
+	c.ID = id
+	if err := s.svc.UpdateClient(r.Context(), rc.user, c); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/clients/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// deleteClient asks for confirmation (409 with the number of devices that
+// would be retired) unless the form says confirm=yes.
+func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	confirm := r.PostFormValue("confirm") == "yes"
+	if !confirm {
+		n, err := s.store.CountClientDevices(r.Context(), id)
+		if err == nil && n > 0 {
+			s.clientPage(w, r, rc, id, http.StatusConflict, "client.confirmDelete", n)
+			return
+		}
+	}
+	if _, err := s.svc.DeleteClient(r.Context(), rc.user, id, confirm); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/clients", http.StatusSeeOther)
+}
+
+func (s *server) createSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	st := core.Site{ClientID: id, Name: r.PostFormValue("name")}
+	if err := s.svc.CreateSite(r.Context(), rc.user, &st); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/clients/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+func (s *server) deleteSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	st, err := s.svc.GetSite(r.Context(), rc.user, id)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	if _, err := s.svc.DeleteSite(r.Context(), rc.user, id, r.PostFormValue("confirm") == "yes"); err != nil {
+		if isConflict(err) {
+			s.clientPage(w, r, rc, st.ClientID, http.StatusConflict, "site.confirmDelete", 0)
+			return
+		}
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/clients/"+strconv.FormatInt(st.ClientID, 10), http.StatusSeeOther)
+}
+
+func isConflict(err error) bool { st, _, _ := api.Status(err); return st == http.StatusConflict }
+
+// editDevice applies the device form: site, role and comma-separated tags.
+func (s *server) editDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	var ch api.DeviceChange
+	if v := r.PostFormValue("site_id"); v != "" {
+		sid, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.renderError(w, r, rc.lang, core.ErrInvalid)
+			return
+		}
+		ch.SiteID = &sid
+	}
+	if v := r.PostFormValue("role"); v != "" {
+		ch.Role = &v
+	}
+	if _, ok := r.PostForm["tags"]; ok {
+		tags := strings.Split(r.PostFormValue("tags"), ",")
+		ch.Tags = &tags
+	}
+	if _, err := s.svc.UpdateDevice(r.Context(), rc.user, id, ch); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/devices/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+func (s *server) retireDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	if err := s.svc.RetireDevice(r.Context(), rc.user, id); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+type usersView struct {
+	Users    []core.User
+	Clients  []core.Client
+	Require  bool
+	Names    map[int64]string
+	SelfID   int64
+	NewEmail string
+}
+
+func (s *server) users(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	us, err := s.svc.ListUsers(r.Context(), rc.user)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	cs, err := s.svc.ListClients(r.Context(), rc.user)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	names := map[int64]string{}
+	for _, c := range cs {
+		names[c.ID] = c.Name
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title = "users.title"
+	v.Page = usersView{Users: us, Clients: cs, Require: s.require2FA(r), Names: names, SelfID: rc.user.ID}
+	s.render(w, http.StatusOK, "users", v)
+}
+
+func (s *server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	nu := api.NewUser{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Role: r.PostFormValue("role")}
+	if ids := r.PostForm["clients"]; len(ids) > 0 {
+		nu.Scope.Restricted = true
+		for _, v := range ids {
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				s.renderError(w, r, rc.lang, core.ErrInvalid)
+				return
+			}
+			nu.Scope.Clients = append(nu.Scope.Clients, id)
+		}
+	}
+	if _, err := s.svc.CreateUser(r.Context(), rc.user, nu); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+func (s *server) setRequire2FA(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if err := s.svc.SetRequire2FA(r.Context(), rc.user, r.PostFormValue("required") == "true"); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+type auditView struct {
+	Entries []core.AuditEntry
+	Q       auditForm
+	CSVLink template.URL
+}
+
+type auditForm struct{ Actor, Action, Target, Since, Until string }
+
+// auditQuery reads the filter form; since/until are dates (YYYY-MM-DD,
+// UTC), until inclusive.
+func auditQuery(r *http.Request) (core.AuditQuery, auditForm, error) {
+	v := r.URL.Query()
+	f := auditForm{Actor: v.Get("actor"), Action: v.Get("action"), Target: v.Get("target"), Since: v.Get("since"), Until: v.Get("until")}
+	q := core.AuditQuery{Actor: f.Actor, Action: f.Action, Target: f.Target, Limit: 500}
+	if f.Since != "" {
+		t, err := time.Parse(time.DateOnly, f.Since)
+		if err != nil {
+			return q, f, core.ErrInvalid
+		}
+		q.Since = t
+	}
+	if f.Until != "" {
+		t, err := time.Parse(time.DateOnly, f.Until)
+		if err != nil {
+			return q, f, core.ErrInvalid
+		}
+		q.Until = t.AddDate(0, 0, 1)
+	}
+	return q, f, nil
+}
+
+func (s *server) auditPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	q, f, err := auditQuery(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	es, err := s.svc.QueryAudit(r.Context(), rc.user, q)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title = "audit.title"
+	v.Page = auditView{Entries: es, Q: f, CSVLink: template.URL("/audit.csv?" + r.URL.Query().Encode())}
+	s.render(w, http.StatusOK, "audit", v)
+}
+
+func (s *server) auditCSV(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	q, _, err := auditQuery(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	q.Limit = 0
+	es, err := s.svc.QueryAudit(r.Context(), rc.user, q)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="wacht-audit.csv"`)
+	if err := api.WriteAuditCSV(w, es); err != nil {
+		s.log.Warn("writing audit CSV", "err", err)
+	}
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, core.ErrNotFound
+	}
+	return id, nil
+}
