@@ -1,0 +1,143 @@
+package auth
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+func TestLoginThrottlePerAddressAndAccount(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	th := NewLoginThrottle(5, 3, 10*time.Minute)
+	th.PerIP.Now = func() time.Time { return now }
+	th.PerAccount.Now = func() time.Time { return now }
+
+	// Per account: three failures from three addresses lock the account
+	// for every address, not others.
+	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		if !th.Allow(ip, "anna@example.com") {
+			t.Fatalf("refused before the limit from %s", ip)
+		}
+		th.Fail(ip, "Anna@Example.com ")
+	}
+	if th.Allow("198.51.100.9", "anna@example.com") {
+		t.Error("account not throttled from a fresh address")
+	}
+	if !th.Allow("198.51.100.9", "bob@example.com") {
+		t.Error("other account throttled")
+	}
+
+	// Per address: five failures over five accounts lock the address.
+	for i := 0; i < 5; i++ {
+		acct := string(rune('a'+i)) + "@example.com"
+		if !th.Allow("203.0.113.5", acct) {
+			t.Fatalf("address refused after %d failures", i)
+		}
+		th.Fail("203.0.113.5", acct)
+	}
+	if th.Allow("203.0.113.5", "zed@example.com") {
+		t.Error("address not throttled for a new account")
+	}
+	// A success resets the account but not the address.
+	th.Success("a@example.com")
+	if th.Allow("203.0.113.5", "a@example.com") {
+		t.Error("success laundered the address's failures")
+	}
+	now = now.Add(11 * time.Minute)
+	if !th.Allow("203.0.113.5", "anna@example.com") {
+		t.Error("still throttled after the window")
+	}
+}
+
+func TestCheckTOTP(t *testing.T) {
+	k, err := NewTOTP("anna@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(k.URL, "otpauth://totp/Wacht:anna@example.com?") || !strings.HasPrefix(k.QRPNG, "data:image/png;base64,") {
+		t.Errorf("key view: %+v", k)
+	}
+	now := time.Date(2026, 5, 1, 12, 0, 15, 0, time.UTC)
+	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
+		code, _ := totp.GenerateCode(k.Secret, now.Add(d))
+		step, ok := CheckTOTP(k.Secret, code, now)
+		if !ok || step != now.Add(d).Unix()/30 {
+			t.Errorf("code at %v: step %d, %v", d, step, ok)
+		}
+	}
+	old, _ := totp.GenerateCode(k.Secret, now.Add(-90*time.Second))
+	if _, ok := CheckTOTP(k.Secret, old, now); ok {
+		t.Error("code from 90 s ago accepted")
+	}
+	for _, bad := range []string{"", "12345", "1234567", "abcdef"} {
+		if _, ok := CheckTOTP(k.Secret, bad, now); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	again, err := TOTPKeyFor("anna@example.com", k.Secret)
+	if err != nil || again.Secret != k.Secret {
+		t.Errorf("TOTPKeyFor: %+v %v", again, err)
+	}
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	cs := NewRecoveryCodes()
+	if len(cs) != RecoveryCodes || len(cs[0]) != 14 {
+		t.Fatalf("codes: %q", cs)
+	}
+	if slices.Compact(slices.Sorted(slices.Values(cs))); len(cs) != RecoveryCodes {
+		t.Error("duplicate codes")
+	}
+	if string(HashRecoveryCode(cs[0])) != string(HashRecoveryCode(" "+strings.ToUpper(strings.ReplaceAll(cs[0], "-", ""))+" ")) {
+		t.Error("normalization")
+	}
+}
+
+func TestPendingLogin(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	p := PendingLogin{Key: []byte("0123456789abcdef0123456789abcdef"), TTL: 5 * time.Minute}
+	tok := p.Issue(42, now)
+	if id, ok := p.Check(tok, now.Add(time.Minute)); !ok || id != 42 {
+		t.Errorf("valid token: %d %v", id, ok)
+	}
+	if _, ok := p.Check(tok, now.Add(5*time.Minute)); ok {
+		t.Error("expired token accepted")
+	}
+	other := PendingLogin{Key: []byte("another key, another key, anothe"), TTL: time.Minute}
+	if _, ok := other.Check(tok, now); ok {
+		t.Error("token accepted under another key")
+	}
+	b := []byte(tok)
+	b[3] ^= 1
+	if _, ok := p.Check(string(b), now); ok {
+		t.Error("tampered token accepted")
+	}
+}
+
+func TestEffectiveTokenRights(t *testing.T) {
+	tech := core.User{ID: 1, Role: core.RoleTechnician, Scope: core.Only(1, 2)}
+	// A token limited to read-only and client 2.
+	e := Effective(tech, core.APIToken{Role: core.RoleReadOnly, Scope: core.Only(2, 3)})
+	if e.Role != core.RoleReadOnly || Allows(e, Operate) || !CanSeeClient(e, 2) || CanSeeClient(e, 1) || CanSeeClient(e, 3) {
+		t.Errorf("narrowed token: %+v", e)
+	}
+	// A token claiming admin gets no more than its user.
+	e = Effective(tech, core.APIToken{Role: core.RoleAdmin})
+	if e.Role != core.RoleTechnician || !CanSeeClient(e, 1) || CanSeeClient(e, 9) {
+		t.Errorf("token above its user: %+v", e)
+	}
+	// When the user's rights shrink, the token's do too.
+	shrunk := core.User{ID: 1, Role: core.RoleReadOnly, Scope: core.Only(1)}
+	e = Effective(shrunk, core.APIToken{Role: core.RoleTechnician, Scope: core.Only(1, 2)})
+	if e.Role != core.RoleReadOnly || CanSeeClient(e, 2) || !CanSeeClient(e, 1) {
+		t.Errorf("after shrinking: %+v", e)
+	}
+	if Allows(core.User{}, Read) || CanSeeClient(core.User{Role: core.RoleAdmin}, 1) {
+		t.Error("zero user allowed")
+	}
+}
