@@ -36,7 +36,8 @@ Administration (works while the server runs):
   token create       create an enrollment token for a client's site
   token list         list enrollment tokens
   token revoke ID    revoke an enrollment token
-  user add           add a dashboard user
+  user add           add a dashboard user (--clients limits what they see)
+  audit verify       check the audit log's hash chain (exit 1 if broken)
   apitoken create    create an API token for a user
   setup              create the first admin if there is no user yet
   version            print the version
@@ -62,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "token" || cmd == "user" || cmd == "apitoken") && len(rest) > 0 {
+	if (cmd == "token" || cmd == "user" || cmd == "apitoken" || cmd == "audit") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -80,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return apiTokenCreate(rest, stdout, stderr)
 	case "setup":
 		return setup(rest, stdout, stderr)
+	case "audit verify":
+		return auditVerify(rest, stdout, stderr)
 	case "loadsim":
 		return loadsimCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
@@ -234,6 +237,7 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 	fs, a := newFlagSet("user add", stderr)
 	email := fs.String("email", "", "the user's e-mail `address` (login name)")
 	role := fs.String("role", "technician", "`role`: admin, technician or readonly")
+	clients := fs.String("clients", "all", "comma-separated client `IDs or names` the user may see, or all")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -250,7 +254,11 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	u, err := server.AddUser(ctx, st, *email, *role, pw, protocol.Now())
+	sc, err := server.ResolveClients(ctx, st, *clients)
+	if err != nil {
+		return err
+	}
+	u, err := server.AddUserScoped(ctx, st, *email, *role, pw, sc, protocol.Now())
 	if err != nil {
 		return err
 	}

@@ -168,27 +168,10 @@ func ValidRole(role string) bool {
 	return role == core.RoleAdmin || role == core.RoleTechnician || role == core.RoleReadOnly
 }
 
-// AddUser creates a dashboard user with an argon2id password hash.
+// AddUser creates a dashboard user with an argon2id password hash, seeing
+// every client.
 func AddUser(ctx context.Context, st core.Store, email, role, password string, now time.Time) (core.User, error) {
-	email, err := normalizeEmail(email)
-	if err != nil {
-		return core.User{}, err
-	}
-	if !ValidRole(role) {
-		return core.User{}, fmt.Errorf("role %q: must be admin, technician or readonly", role)
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return core.User{}, err
-	}
-	u := core.User{Email: email, PasswordHash: hash, Role: role, CreatedAt: now}
-	if err := st.CreateUser(ctx, &u); err != nil {
-		if errors.Is(err, core.ErrConflict) {
-			return core.User{}, fmt.Errorf("user %s already exists", email)
-		}
-		return core.User{}, fmt.Errorf("creating user: %w", err)
-	}
-	return u, audit(ctx, st, now, "user.create", "user:"+email, "role="+role)
+	return AddUserScoped(ctx, st, email, role, password, core.AllClients, now)
 }
 
 func normalizeEmail(email string) (string, error) {
