@@ -91,6 +91,20 @@ var authzTable = map[string]routeSpec{
 	"PUT /api/v1/devices/{id}/policies":         {perm: auth.Operate, kind: "device", body: `{"policy_ids":[]}`},
 	"GET /api/v1/devices/{id}/effective-policy": {perm: auth.Read, kind: "device"},
 
+	// Alerting (issue 6): internal/server/api/alerts.go.
+	"GET /api/v1/outages":                            {perm: auth.Read}, // scope: api/alerts_test.go
+	"GET /api/v1/devices/{id}/outages":               {perm: auth.Read, kind: "device"},
+	"POST /api/v1/outages/{id}/ack":                  {perm: auth.Operate, path: "/api/v1/outages/999999/ack", body: `{"comment":"x"}`, ok: http.StatusNotFound},
+	"POST /api/v1/devices/{id}/checks/{check}/clear": {perm: auth.Operate, kind: "device", path: "/api/v1/devices/{id}/checks/999999/clear", body: `{"until_pass":true}`, ok: http.StatusNotFound},
+	"GET /api/v1/alerts/presence":                    {perm: auth.Read}, // scope: api/alerts_test.go
+	"GET /api/v1/alerts/settings":                    {perm: auth.Admin},
+	"PUT /api/v1/alerts/settings":                    {perm: auth.Admin, body: `{"offline_after_server":120}`},
+	"POST /api/v1/alerts/settings/test":              {perm: auth.Admin, body: `{"to":"tech@example.com"}`, ok: http.StatusBadRequest},
+	"GET /api/v1/alerts/recipients":                  {perm: auth.Admin},
+	"POST /api/v1/alerts/recipients":                 {perm: auth.Admin, body: `{"level":"default","channel":"email","target":"noc@example.com"}`},
+	"DELETE /api/v1/alerts/recipients/{id}":          {perm: auth.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
+	"GET /api/v1/alerts/outbox":                      {perm: auth.Admin},
+
 	// Dashboard
 	"POST /logout":                  {perm: auth.Authenticated},
 	"POST /lang":                    {perm: auth.Authenticated, body: "lang=de&next=/"},

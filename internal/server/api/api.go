@@ -71,6 +71,7 @@ func (h *handler) routes() *auth.Router {
 	rt.HandleFunc("POST /api/v1/devices/{id}/run-checks", auth.Operate, h.runChecks)
 	h.tenancyRoutes(rt)
 	h.policyRoutes(rt)
+	h.alertRoutes(rt)
 	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

@@ -1,0 +1,435 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// alertRoutes registers outages, acknowledgements, clearing checks,
+// presence and the notification settings, recipients and outbox.
+func (h *handler) alertRoutes(rt *auth.Router) {
+	rt.HandleFunc("GET /api/v1/outages", auth.Read, h.listOutages)
+	rt.HandleFunc("GET /api/v1/devices/{id}/outages", auth.Read, h.listDeviceOutages)
+	rt.HandleFunc("POST /api/v1/outages/{id}/ack", auth.Operate, h.ackOutage)
+	rt.HandleFunc("POST /api/v1/devices/{id}/checks/{check}/clear", auth.Operate, h.clearCheck)
+	rt.HandleFunc("GET /api/v1/alerts/presence", auth.Read, h.listPresence)
+	rt.HandleFunc("GET /api/v1/alerts/settings", auth.Admin, h.getAlertSettings)
+	rt.HandleFunc("PUT /api/v1/alerts/settings", auth.Admin, h.putAlertSettings)
+	rt.HandleFunc("POST /api/v1/alerts/settings/test", auth.Admin, h.testMail)
+	rt.HandleFunc("GET /api/v1/alerts/recipients", auth.Admin, h.listRecipients)
+	rt.HandleFunc("POST /api/v1/alerts/recipients", auth.Admin, h.createRecipient)
+	rt.HandleFunc("DELETE /api/v1/alerts/recipients/{id}", auth.Admin, h.deleteRecipient)
+	rt.HandleFunc("GET /api/v1/alerts/outbox", auth.Admin, h.listOutbox)
+}
+
+// ListOutages returns the outages u may see, newest first.
+func (s *Service) ListOutages(ctx context.Context, u core.User, f core.OutageFilter) ([]core.Outage, error) {
+	if f.DeviceID != 0 {
+		if _, err := s.device(ctx, u, f.DeviceID); err != nil {
+			return nil, err
+		}
+	}
+	os, err := s.store.ListOutages(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := []core.Outage{}
+	for _, o := range os {
+		if auth.CanSeeClient(u, o.ClientID) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// AckOutage records u's acknowledgement with a comment, audited.
+func (s *Service) AckOutage(ctx context.Context, u core.User, id int64, comment string) (core.Outage, error) {
+	if err := need(u, auth.Operate); err != nil {
+		return core.Outage{}, err
+	}
+	o, err := s.store.GetOutage(ctx, id)
+	if err != nil {
+		return o, err
+	}
+	if !auth.CanSeeClient(u, o.ClientID) {
+		return core.Outage{}, fmt.Errorf("outage %d: %w", id, core.ErrNotFound)
+	}
+	comment = strings.TrimSpace(comment)
+	if len(comment) > 2000 {
+		return o, fmt.Errorf("comment longer than 2000 bytes: %w", core.ErrInvalid)
+	}
+	if err := s.store.AckOutage(ctx, id, "user:"+u.Email, comment, s.now().UTC()); err != nil {
+		return o, err
+	}
+	if err := s.record(ctx, u, "outage.ack", target("outage", id), comment, ""); err != nil {
+		return o, err
+	}
+	return s.store.GetOutage(ctx, id)
+}
+
+// ClearRequest clears a check's notifications until a time, until it
+// passes again, or both (whichever ends first is not tracked: both must end).
+type ClearRequest struct {
+	Until     *time.Time `json:"until,omitempty"`
+	UntilPass bool       `json:"until_pass"`
+	Comment   string     `json:"comment,omitempty"`
+}
+
+// ClearCheck suppresses a check's notifications, audited.
+func (s *Service) ClearCheck(ctx context.Context, u core.User, deviceID, checkID int64, req ClearRequest) error {
+	if err := need(u, auth.Operate); err != nil {
+		return err
+	}
+	if _, err := s.device(ctx, u, deviceID); err != nil {
+		return err
+	}
+	if req.Until == nil && !req.UntilPass {
+		return fmt.Errorf("give until, until_pass or both: %w", core.ErrInvalid)
+	}
+	if req.Until != nil && !req.Until.After(s.now()) {
+		return fmt.Errorf("until lies in the past: %w", core.ErrInvalid)
+	}
+	if err := s.store.ClearCheck(ctx, deviceID, checkID, req.Until, req.UntilPass); err != nil {
+		return err
+	}
+	detail := "until_pass=" + strconv.FormatBool(req.UntilPass)
+	if req.Until != nil {
+		detail += " until=" + req.Until.UTC().Format(time.RFC3339)
+	}
+	if req.Comment != "" {
+		detail += " comment=" + req.Comment
+	}
+	return s.record(ctx, u, "check.clear", target("device", deviceID)+"/check:"+strconv.FormatInt(checkID, 10), detail, "")
+}
+
+// ListPresence returns the presence of the devices u may see.
+func (s *Service) ListPresence(ctx context.Context, u core.User) ([]alert.DevicePresence, error) {
+	ps, err := alert.PresenceStates(ctx, s.store, s.now())
+	if err != nil {
+		return nil, err
+	}
+	devs, err := s.store.ListDevices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	client := map[int64]int64{}
+	for _, d := range devs {
+		client[d.ID] = d.ClientID
+	}
+	out := []alert.DevicePresence{}
+	for _, p := range ps {
+		if auth.CanSeeClient(u, client[p.DeviceID]) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// redacted hides the SMTP password in answers.
+func redacted(s alert.Settings) alert.Settings {
+	if s.SMTP.Password != "" {
+		s.SMTP.Password = "********"
+	}
+	return s
+}
+
+// AlertSettings returns the settings without the SMTP password.
+func (s *Service) AlertSettings(ctx context.Context, u core.User) (alert.Settings, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return alert.Settings{}, err
+	}
+	st, err := alert.LoadSettings(ctx, s.store)
+	return redacted(st), err
+}
+
+// SetAlertSettings saves new settings, audited. An empty or redacted SMTP
+// password keeps the stored one.
+func (s *Service) SetAlertSettings(ctx context.Context, u core.User, next alert.Settings) (alert.Settings, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return alert.Settings{}, err
+	}
+	cur, err := alert.LoadSettings(ctx, s.store)
+	if err != nil {
+		return cur, err
+	}
+	if next.SMTP.Password == "" || next.SMTP.Password == "********" {
+		next.SMTP.Password = cur.SMTP.Password
+	}
+	if err := alert.SaveSettings(ctx, s.store, next); err != nil {
+		return cur, err
+	}
+	if err := s.record(ctx, u, "alert.settings", "settings:alerts", "smtp="+next.SMTP.Host, ""); err != nil {
+		return cur, err
+	}
+	return s.AlertSettings(ctx, u)
+}
+
+// TestMailRequest sends a test mail with the stored (or the given) settings.
+type TestMailRequest struct {
+	To       string          `json:"to"`
+	Lang     string          `json:"lang,omitempty"`
+	Settings *alert.Settings `json:"settings,omitempty"`
+}
+
+// TestMailResult reports the SMTP server's answer.
+type TestMailResult struct {
+	Sent  bool   `json:"sent"`
+	Error string `json:"error,omitempty"`
+}
+
+// SendTestMail sends a test e-mail at once, audited; an SMTP failure is a
+// result (Sent false with the server's answer), not an API error.
+func (s *Service) SendTestMail(ctx context.Context, u core.User, req TestMailRequest) (TestMailResult, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return TestMailResult{}, err
+	}
+	if _, err := mail.ParseAddress(req.To); err != nil {
+		return TestMailResult{}, fmt.Errorf("recipient address: %w", core.ErrInvalid)
+	}
+	cfg, err := alert.LoadSettings(ctx, s.store)
+	if err != nil {
+		return TestMailResult{}, err
+	}
+	if req.Settings != nil {
+		if req.Settings.SMTP.Password == "" || req.Settings.SMTP.Password == "********" {
+			req.Settings.SMTP.Password = cfg.SMTP.Password
+		}
+		cfg = req.Settings.WithDefaults()
+	}
+	if err := cfg.SMTP.Validate(); err != nil {
+		return TestMailResult{}, fmt.Errorf("%v: %w", err, core.ErrInvalid)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	defer cancel()
+	res := TestMailResult{Sent: true}
+	result := ""
+	if err := alert.SendTest(sctx, cfg, req.To, req.Lang, nil, s.now()); err != nil {
+		res, result = TestMailResult{Error: err.Error()}, core.AuditFailed
+	}
+	if err := s.record(ctx, u, "alert.test-mail", "settings:alerts", "to="+req.To, result); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// ListRecipients returns every recipient (admins only).
+func (s *Service) ListRecipients(ctx context.Context, u core.User) ([]core.Recipient, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return nil, err
+	}
+	rs, err := s.store.ListRecipients(ctx)
+	if rs == nil {
+		rs = []core.Recipient{}
+	}
+	return rs, err
+}
+
+// RecipientRequest creates a recipient; Secret is only written, never read.
+type RecipientRequest struct {
+	core.Recipient
+	Secret string `json:"secret,omitempty"`
+}
+
+// CreateRecipient validates and stores a recipient, audited.
+func (s *Service) CreateRecipient(ctx context.Context, u core.User, r core.Recipient) (core.Recipient, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return r, err
+	}
+	r.ID = 0
+	if r.Lang == "" {
+		r.Lang = "de"
+	}
+	if r.Hours == "" {
+		r.Hours = core.HoursAlways
+	}
+	var bad []string
+	switch r.Level {
+	case core.LevelDefault:
+		r.TargetID = 0
+	case core.LevelClient, core.LevelSite:
+		if r.TargetID <= 0 {
+			bad = append(bad, "target_id")
+		}
+	case core.LevelDevice:
+		if _, err := s.store.GetDevice(ctx, r.TargetID); err != nil {
+			bad = append(bad, "target_id")
+		}
+	default:
+		bad = append(bad, "level")
+	}
+	switch r.Channel {
+	case core.ChannelEmail:
+		if _, err := mail.ParseAddress(r.Target); err != nil {
+			bad = append(bad, "target")
+		}
+		r.Format, r.Secret = "", ""
+	case core.ChannelWebhook:
+		if u, err := url.Parse(r.Target); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad = append(bad, "target")
+		}
+		if r.Format == "" {
+			r.Format = core.WebhookJSON
+		}
+		if r.Format != core.WebhookJSON && r.Format != core.WebhookChat {
+			bad = append(bad, "format")
+		}
+	default:
+		bad = append(bad, "channel")
+	}
+	if r.Lang != "de" && r.Lang != "en" {
+		bad = append(bad, "lang")
+	}
+	if r.Hours != core.HoursAlways && r.Hours != core.HoursOffice && r.Hours != core.HoursAfter {
+		bad = append(bad, "hours")
+	}
+	if len(bad) > 0 {
+		return r, fmt.Errorf("bad recipient field(s) %s: %w", strings.Join(bad, ", "), core.ErrInvalid)
+	}
+	if err := s.store.CreateRecipient(ctx, &r); err != nil {
+		return r, err
+	}
+	return r, s.record(ctx, u, "alert.recipient-create", target("recipient", r.ID), r.Level+" "+r.Channel+" "+r.Target, "")
+}
+
+// DeleteRecipient removes a recipient, audited.
+func (s *Service) DeleteRecipient(ctx context.Context, u core.User, id int64) error {
+	if err := need(u, auth.Admin); err != nil {
+		return err
+	}
+	if err := s.store.DeleteRecipient(ctx, id); err != nil {
+		return err
+	}
+	return s.record(ctx, u, "alert.recipient-delete", target("recipient", id), "", "")
+}
+
+// OutboxEntry is an outbox item without its payload.
+type OutboxEntry struct {
+	core.OutboxItem
+	Payload []byte `json:"payload,omitempty"`
+}
+
+// ListOutbox returns the newest deliveries (admins only), without payloads.
+func (s *Service) ListOutbox(ctx context.Context, u core.User, limit int) ([]OutboxEntry, error) {
+	if err := need(u, auth.Admin); err != nil {
+		return nil, err
+	}
+	items, err := s.store.ListOutbox(ctx, limit)
+	out := make([]OutboxEntry, len(items))
+	for i, m := range items {
+		m.Payload = nil
+		out[i] = OutboxEntry{OutboxItem: m}
+	}
+	return out, err
+}
+
+func (h *handler) listOutages(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		q := r.URL.Query()
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		if limit <= 0 || limit > 1000 {
+			limit = 200
+		}
+		return h.svc.ListOutages(r.Context(), u, core.OutageFilter{OpenOnly: q.Get("open") == "true", Limit: limit})
+	})
+}
+
+func (h *handler) listDeviceOutages(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.ListOutages(r.Context(), u, core.OutageFilter{DeviceID: id, OpenOnly: r.URL.Query().Get("open") == "true", Limit: 200})
+	})
+}
+
+func (h *handler) ackOutage(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		var body struct {
+			Comment string `json:"comment"`
+		}
+		if err := decode(w, r, &body); err != nil {
+			return nil, err
+		}
+		return h.svc.AckOutage(r.Context(), u, id, body.Comment)
+	})
+}
+
+func (h *handler) clearCheck(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		checkID, err := strconv.ParseInt(r.PathValue("check"), 10, 64)
+		if err != nil || checkID <= 0 {
+			return nil, core.ErrInvalid
+		}
+		var req ClearRequest
+		if err := decode(w, r, &req); err != nil {
+			return nil, err
+		}
+		return nil, h.svc.ClearCheck(r.Context(), u, id, checkID, req)
+	})
+}
+
+func (h *handler) listPresence(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListPresence(r.Context(), u) })
+}
+
+func (h *handler) getAlertSettings(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.AlertSettings(r.Context(), u) })
+}
+
+func (h *handler) putAlertSettings(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		var s alert.Settings
+		if err := decode(w, r, &s); err != nil {
+			return nil, err
+		}
+		return h.svc.SetAlertSettings(r.Context(), u, s)
+	})
+}
+
+func (h *handler) testMail(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		var req TestMailRequest
+		if err := decode(w, r, &req); err != nil {
+			return nil, err
+		}
+		return h.svc.SendTestMail(r.Context(), u, req)
+	})
+}
+
+func (h *handler) listRecipients(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListRecipients(r.Context(), u) })
+}
+
+func (h *handler) createRecipient(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
+		var req RecipientRequest
+		if err := decode(w, r, &req); err != nil {
+			return nil, err
+		}
+		req.Recipient.Secret = req.Secret
+		return h.svc.CreateRecipient(r.Context(), u, req.Recipient)
+	})
+}
+
+func (h *handler) deleteRecipient(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.DeleteRecipient(r.Context(), u, id)
+	})
+}
+
+func (h *handler) listOutbox(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 || limit > 1000 {
+			limit = 100
+		}
+		return h.svc.ListOutbox(r.Context(), u, limit)
+	})
+}
