@@ -30,7 +30,7 @@ var binDir string
 
 // fastChecks keeps the CPU check's sampling window short so that tests do not
 // wait 10 s per round.
-const fastChecks = `{"cpu":{"window":"200ms"},"memory":null,"disk":null}`
+const fastChecks = `{"cpu":{"window":"200ms"},"memory":{"window":"0s"},"disk":null}`
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wacht-e2e-bin")
