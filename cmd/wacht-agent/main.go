@@ -199,6 +199,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	opts := agent.Options{
 		DataDir: *data, Interval: *interval, Log: newLogger(stderr),
 		SpoolLimits: agent.SpoolLimits{MaxBytes: int64(*spoolMB) << 20, MaxAge: *spoolAge},
+		Uninstall:   selfUninstall(*data, stderr),
 	}
 	if *checksJSON != "" {
 		checks, err := parseChecks(*checksJSON)

@@ -35,6 +35,12 @@ type Options struct {
 	// line (end-to-end tests prove with it that no result is lost).
 	Trace io.Writer
 
+	// Uninstall, if set, is called once when the server retires this
+	// device (an uninstall command, or a session refused as retired): it
+	// removes the service and the data folder. The agent stops reconnecting
+	// either way.
+	Uninstall func()
+
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
 	BackoffMax   time.Duration // reconnect delay cap; default 60 s
@@ -54,9 +60,11 @@ type Agent struct {
 	client *http.Client
 	runner *Runner
 	plan   *planHolder
-	sched  *scheduler
-	state  *stateFile
-	out    *outbox
+	// retireOnce guards Options.Uninstall.
+	retireOnce sync.Once
+	sched      *scheduler
+	state      *stateFile
+	out        *outbox
 
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context

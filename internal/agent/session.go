@@ -56,6 +56,10 @@ func (a *Agent) connectLoop(ctx context.Context) {
 		var refused *RefusedError
 		var wait time.Duration
 		switch {
+		case errors.As(err, &refused) && refused.Code == protocol.RefusedRetired:
+			a.log.Warn("the server retired this device; uninstalling")
+			a.retire()
+			return
 		case errors.As(err, &refused):
 			wait = a.opts.BackoffMax
 			a.log.Error("server refused this agent", "code", refused.Code, "reason", refused.Reason, "retry_in", wait)
@@ -376,6 +380,10 @@ func (a *Agent) handleCommand(c conn, env protocol.Envelope) {
 			n := a.runChecks(a.root)
 			res.OK = true
 			res.Output, _ = json.Marshal(map[string]int{"results": n})
+		case protocol.CommandUninstall:
+			// Answer first; the uninstall stops this process.
+			res.OK = true
+			defer a.retire()
 		default:
 			res.Error = fmt.Sprintf("unknown command %q", cmd.Name)
 		}
@@ -383,4 +391,15 @@ func (a *Agent) handleCommand(c conn, env protocol.Envelope) {
 	if err := c.send(protocol.TypeCommandResult, env.ID, res); err != nil {
 		a.log.Warn("answering command", "command", cmd.Name, "err", err)
 	}
+}
+
+// retire runs the Uninstall hook once, after the device was retired.
+func (a *Agent) retire() {
+	a.retireOnce.Do(func() {
+		if a.opts.Uninstall == nil {
+			a.log.Warn("device retired, but this agent has no uninstall hook")
+			return
+		}
+		go a.opts.Uninstall()
+	})
 }

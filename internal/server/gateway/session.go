@@ -171,6 +171,8 @@ func (s *session) authenticate() bool {
 	// holder learns that its device was revoked.
 	case !protocol.VerifyAuth(dev.PublicKey, nonce, a.DeviceID, a.Signature):
 		return s.refuse(a.DeviceID, protocol.RefusedBadProof, "bad signature")
+	case dev.State == core.DeviceRetired:
+		return s.refuse(a.DeviceID, protocol.RefusedRetired, "device has been retired; uninstall")
 	case dev.State == core.DeviceRevoked:
 		return s.refuse(a.DeviceID, protocol.RefusedRevoked, "device has been revoked")
 	case dev.State != core.DeviceActive:
