@@ -76,7 +76,7 @@ func (b brokenCheck) Run(context.Context, check.Reporter) error { return b.err }
 func planFromPolicy(p protocol.Policy) []planned {
 	out := make([]planned, 0, len(p.Checks))
 	for _, c := range p.Checks {
-		chk, err := check.New(c.Type, c.Params)
+		chk, err := check.New(c.Type, protocol.CheckParams(c.Params))
 		if err != nil {
 			chk = brokenCheck{err: fmt.Errorf("policy check %s: %w", c.Name, err)}
 		}

@@ -22,3 +22,24 @@ func TestGoodbyeRoundTrip(t *testing.T) {
 		t.Fatalf("unknown reason: %v", err)
 	}
 }
+
+func TestCheckParamsAndAlertAfter(t *testing.T) {
+	for _, tc := range []struct {
+		in, out string
+		after   int
+	}{
+		{`{"warn":80,"fail":90,"alert_after":3}`, `{"fail":90,"warn":80}`, 3},
+		{`{"warn":80}`, `{"warn":80}`, 1},
+		{`{"alert_after":0}`, `{}`, 1},
+		{`{"alert_after":"x"}`, `{}`, 1},
+		{``, ``, 1},
+		{`[1]`, `[1]`, 1},
+	} {
+		if got := string(CheckParams([]byte(tc.in))); got != tc.out {
+			t.Errorf("CheckParams(%s) = %s, want %s", tc.in, got, tc.out)
+		}
+		if got := AlertAfter([]byte(tc.in)); got != tc.after {
+			t.Errorf("AlertAfter(%s) = %d, want %d", tc.in, got, tc.after)
+		}
+	}
+}
