@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -122,11 +123,16 @@ func (e *Engine) smtpConfig(s Settings) smtp.Config {
 	return c
 }
 
-// SendTest sends a test e-mail with the given (unsaved) settings directly,
-// not through the outbox, so the caller sees the SMTP server's answer.
-func (e *Engine) SendTest(ctx context.Context, s Settings, to, lang string) error {
-	m := Render(Facts{Kind: notify.KindTest, At: e.o.Now(), Device: core.Device{Hostname: "wacht"}}, lang)
-	m.Subject = map[bool]string{true: "[Wacht] Testnachricht", false: "[Wacht] Test message"}[m.Lang == "de"]
+// SendTest sends a test e-mail with the given settings directly, not
+// through the outbox, so that the caller sees the SMTP server's answer.
+func SendTest(ctx context.Context, s Settings, to, lang string, tlsCfg *tls.Config, now time.Time) error {
+	m := Render(Facts{Kind: notify.KindTest, At: now}, lang)
+	m.Subject = "[Wacht] Test message"
+	if m.Lang == "de" {
+		m.Subject = "[Wacht] Testnachricht"
+	}
 	m.ID = notify.StableID("test:" + newRef())
-	return smtp.Send(ctx, e.smtpConfig(s.WithDefaults()), to, m)
+	c := s.WithDefaults().SMTP
+	c.TLSConfig = tlsCfg
+	return smtp.Send(ctx, c, to, m)
 }

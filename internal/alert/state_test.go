@@ -1,6 +1,9 @@
 package alert
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -236,5 +239,23 @@ func TestRender(t *testing.T) {
 	}
 	if got := FormatValue(3, "GB", "de"); got != "3 GB" {
 		t.Errorf("FormatValue(3) = %q", got)
+	}
+}
+
+func TestPolicyAlertAfter(t *testing.T) {
+	calls := 0
+	f := PolicyAlertAfter(func(_ context.Context, id int64) (map[string]json.RawMessage, error) {
+		calls++
+		if id == 2 {
+			return nil, errors.New("no policy")
+		}
+		return map[string]json.RawMessage{"disk": json.RawMessage(`{"warn":80,"alert_after":3}`), "cpu": nil}, nil
+	}, time.Minute)
+	ctx := context.Background()
+	if f(ctx, 1, "disk") != 3 || f(ctx, 1, "cpu") != 1 || f(ctx, 1, "unknown") != 1 || f(ctx, 2, "disk") != 1 {
+		t.Fatal("wrong alert_after")
+	}
+	if calls != 2 {
+		t.Errorf("%d lookups, want 2 (one per device, cached)", calls)
 	}
 }

@@ -29,17 +29,24 @@ type DevicePresence struct {
 	State string `json:"state"` // Presence*
 }
 
-// PresenceStates returns every device's presence state at now.
+// PresenceStates returns every device's presence state now.
 func (e *Engine) PresenceStates(ctx context.Context) ([]DevicePresence, error) {
-	s, err := e.Settings(ctx)
+	return PresenceStates(ctx, e.o.Store, e.o.Now())
+}
+
+// PresenceStates returns every active device's presence state at now.
+func PresenceStates(ctx context.Context, st interface {
+	core.AlertStore
+	core.SettingStore
+}, now time.Time) ([]DevicePresence, error) {
+	s, err := LoadSettings(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := e.o.Store.ListPresence(ctx)
+	ps, err := st.ListPresence(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := e.o.Now()
 	out := make([]DevicePresence, len(ps))
 	for i, p := range ps {
 		out[i] = DevicePresence{Presence: p, State: EvaluatePresence(p, s, now).State}

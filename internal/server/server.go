@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
@@ -56,6 +58,10 @@ type Config struct {
 
 	MaxHandshakes   int           // concurrent TLS handshakes, default 64
 	ShutdownTimeout time.Duration // graceful shutdown bound, default 30 s
+
+	// Alerting: offline sweep period (default 10 s) and the back-off
+	// bounds of failed notification deliveries (defaults 5 s and 1 h).
+	AlertSweep, AlertRetryMin, AlertRetryMax time.Duration
 }
 
 func (c *Config) defaults() {
@@ -122,7 +128,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if _, err := resolver.Seed(ctx); err != nil {
 		return fmt.Errorf("seeding the built-in policies: %w", err)
 	}
-	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: resolver})
+	alerts := alert.New(alert.Options{Store: st, Log: log, SweepInterval: cfg.AlertSweep,
+		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax,
+		AlertAfter: alert.PolicyAlertAfter(func(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
+			_, eff, err := resolver.Effective(ctx, id)
+			m := map[string]json.RawMessage{}
+			for _, c := range eff.Checks {
+				m[c.Name] = c.Params
+			}
+			return m, err
+		}, time.Minute)})
+	actx, stopAlerts := context.WithCancel(context.WithoutCancel(ctx))
+	alertsDone := make(chan struct{})
+	go func() { alerts.Run(actx); close(alertsDone) }()
+	defer func() { stopAlerts(); <-alertsDone }() // before the store closes
+	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: resolver, Alerts: alerts})
 	handler, err := Handler(st, gw, log)
 	if err != nil {
 		return err
@@ -168,6 +188,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		log.Warn("serve ended", "err", err)
 	}
+	// Results evaluated by now have their messages in the outbox; the
+	// rest are reconciled at the next start.
+	stopAlerts()
+	<-alertsDone
 	log.Info("stopped")
 	return nil
 }
