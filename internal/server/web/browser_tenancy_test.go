@@ -1,0 +1,122 @@
+package web
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+// TestBrowserTechnicianSeesOwnClientOnly: in headless Chromium, a
+// technician limited to one client sees only that client's devices and
+// clients, and a foreign device's page answers "not found".
+func TestBrowserTechnicianSeesOwnClientOnly(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("WACHT_REQUIRE_CHROMIUM") == "1" || os.Getenv("CI") != "" {
+			t.Fatalf("Chromium is required but missing: %v", err)
+		}
+		t.Skipf("Chromium not installed (%v)", err)
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx := context.Background()
+	st := storetest.NewSQLite(t)
+	own, _ := seed(t, st, "mueller-pc")
+	_, other, err := st.EnsureClientSite(ctx, "Schulz KG", "Lager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := auth.NewSecret("")
+	if err := st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: auth.HashSecret(secret), ClientID: other.ClientID, SiteID: other.ID}); err != nil {
+		t.Fatal(err)
+	}
+	foreign := core.Device{Hostname: "schulz-pc", OS: "windows", MachineID: "m2", PublicKey: make([]byte, 32)}
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &foreign, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := auth.HashPassword(testPassword)
+	tech := core.User{Email: "tech@example.com", PasswordHash: h, Role: core.RoleTechnician, Scope: core.Only(own.ClientID)}
+	if err := st.CreateUser(ctx, &tech); err != nil {
+		t.Fatal(err)
+	}
+	hd, err := New(Deps{Store: st, Commander: &fakeCommander{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(hd)
+	defer srv.Close()
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("accept-lang", "en-US,en"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancelAlloc()
+	bctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	// A hang guard, not a speed test.
+	tctx, tcancel := context.WithTimeout(bctx, 2*time.Minute)
+	defer tcancel()
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tctx, actions...); err != nil {
+			body, _ := chromedp.Run(tctx, chromedp.OuterHTML("body"))
+			t.Fatalf("%s: %v\n%s", name, err, body)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(tctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return s
+	}
+
+	step("log in as the technician",
+		chromedp.Navigate(srv.URL+"/login"), chromedp.WaitVisible("#email"),
+		chromedp.SendKeys("#email", "tech@example.com"),
+		chromedp.SendKeys("#password", testPassword),
+		chromedp.Click("#login"),
+		chromedp.WaitVisible("tr.device"),
+	)
+	overview := text("main")
+	if !strings.Contains(overview, "mueller-pc") || !strings.Contains(overview, "Müller GmbH") {
+		t.Errorf("overview lacks the own client:\n%s", overview)
+	}
+	if strings.Contains(overview, "schulz-pc") || strings.Contains(overview, "Schulz KG") {
+		t.Errorf("overview shows the foreign client:\n%s", overview)
+	}
+
+	step("clients page", chromedp.Click("#nav-clients"), chromedp.WaitVisible("#clients"))
+	clients := text("#clients")
+	if !strings.Contains(clients, "Müller GmbH") || strings.Contains(clients, "Schulz KG") {
+		t.Errorf("clients page:\n%s", clients)
+	}
+	if strings.Contains(text("main"), "New client") {
+		t.Error("technician is offered to create clients")
+	}
+
+	step("foreign device by URL", chromedp.Navigate(srv.URL+"/devices/"+strconv.FormatInt(foreign.ID, 10)), chromedp.WaitVisible("main"))
+	if m := text("main"); strings.Contains(m, "schulz-pc") || !strings.Contains(m, "does not exist") {
+		t.Errorf("foreign device page:\n%s", m)
+	}
+	step("foreign client by URL", chromedp.Navigate(srv.URL+"/clients/"+strconv.FormatInt(other.ClientID, 10)), chromedp.WaitVisible("main"))
+	if m := text("main"); strings.Contains(m, "Schulz KG") {
+		t.Errorf("foreign client page:\n%s", m)
+	}
+}
