@@ -111,11 +111,11 @@ func TestBrowserTechnicianSeesOwnClientOnly(t *testing.T) {
 		t.Error("technician is offered to create clients")
 	}
 
-	step("foreign device by URL", chromedp.Navigate(srv.URL+"/devices/"+strconv.FormatInt(foreign.ID, 10)), chromedp.WaitVisible("main"))
+	step("foreign device by URL", chromedp.Navigate(srv.URL+"/devices/"+strconv.FormatInt(foreign.ID, 10)), chromedp.WaitVisible(`p[role="alert"]`))
 	if m := text("main"); strings.Contains(m, "schulz-pc") || !strings.Contains(m, "does not exist") {
 		t.Errorf("foreign device page:\n%s", m)
 	}
-	step("foreign client by URL", chromedp.Navigate(srv.URL+"/clients/"+strconv.FormatInt(other.ClientID, 10)), chromedp.WaitVisible("main"))
+	step("foreign client by URL", chromedp.Navigate(srv.URL+"/clients/"+strconv.FormatInt(other.ClientID, 10)), chromedp.WaitVisible(`p[role="alert"]`))
 	if m := text("main"); strings.Contains(m, "Schulz KG") {
 		t.Errorf("foreign client page:\n%s", m)
 	}
