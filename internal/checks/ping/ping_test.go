@@ -270,3 +270,20 @@ func TestNetnsHost(t *testing.T) {
 		t.Errorf("silent host: %v %q", r.Status, r.Message.EN)
 	}
 }
+
+func TestLoopbackIPv6Real(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("needs Linux and root for a raw ICMPv6 socket")
+	}
+	if c, err := net.ListenPacket("udp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		c.Close()
+	}
+	c := mustNew(t, `{"host":"localhost","ip_version":6,"count":2,"interval_seconds":0.2,"mode":"privileged"}`, osPinger{},
+		fakeResolver{"localhost": {{IP: net.ParseIP("127.0.0.1")}, {IP: net.IPv6loopback}}})
+	r := runCheck(t, c)
+	if r.Status != core.StatusOK || !strings.Contains(r.Message.EN, "localhost (::1): 2 of 2 replies") {
+		t.Errorf("got %v %q", r.Status, r.Message.EN)
+	}
+}
