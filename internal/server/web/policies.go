@@ -1,0 +1,392 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// Policies: the list with the default-level assignment, the create/edit
+// form (checks as rows, parameters as JSON, validation messages inline),
+// assignment pages for clients, sites and devices, and a device's
+// effective set with the source of each check. The api.Service checks
+// roles and client scope, validates and audits.
+
+func init() { pageNames = append(pageNames, "policies", "policy", "policy-assign") }
+
+// policyRoutes registers the policy pages.
+func (s *server) policyRoutes(rt *auth.Router) {
+	rt.HandleFunc("GET /policies", auth.Read, s.withSession(s.policies))
+	rt.HandleFunc("GET /policies/new", auth.Admin, s.withSession(s.newPolicy))
+	rt.HandleFunc("POST /policies", auth.Admin, s.withSession(s.savePolicy))
+	rt.HandleFunc("GET /policies/{id}", auth.Read, s.withSession(s.policyPage))
+	rt.HandleFunc("POST /policies/{id}", auth.Admin, s.withSession(s.savePolicy))
+	rt.HandleFunc("POST /policies/{id}/delete", auth.Admin, s.withSession(s.deletePolicy))
+	rt.HandleFunc("POST /policies/default", auth.Admin, s.withSession(s.assignPolicies(core.LevelDefault)))
+	for _, l := range []struct{ level, path string }{
+		{core.LevelClient, "clients"}, {core.LevelSite, "sites"}, {core.LevelDevice, "devices"},
+	} {
+		rt.HandleFunc("GET /"+l.path+"/{id}/policies", auth.Read, s.withSession(s.assignPage(l.level)))
+		rt.HandleFunc("POST /"+l.path+"/{id}/policies", auth.Operate, s.withSession(s.assignPolicies(l.level)))
+	}
+}
+
+// policyRow is one check row of the form.
+type policyRow struct {
+	Index  int
+	Check  core.PolicyCheck
+	Params string // the JSON as typed
+	Every  string
+	Sched  string // the schedule in words
+	Error  string // messages for this row
+}
+
+// schedLabel words a schedule ("every 5 min", "daily at 06:00").
+func schedLabel(l Lang, s core.Schedule) string {
+	if s.Class == core.ScheduleDaily {
+		if s.At == "" {
+			return l.T("sched.daily") + " " + l.T("sched.roleDefault")
+		}
+		return l.T("sched.daily") + " " + s.At
+	}
+	m := s.EveryMinutes
+	if m == 0 {
+		m = policy.DefaultEveryMinutes
+	}
+	return l.T("policy.every") + " " + strconv.Itoa(m) + " " + l.T("policy.minutes")
+}
+
+// effectiveRow is one check of a device's effective set.
+type effectiveRow struct {
+	policy.Entry
+	Sched  string
+	Params string
+}
+
+type policyFormView struct {
+	Policy     core.Policy
+	Rows       []policyRow
+	Types      []string
+	Errors     string // messages for name and description
+	IsAdmin    bool
+	ReadOnly   bool
+	New        bool
+	Assignable []core.Policy // the list page: policies for the default level
+	Default    map[int64]bool
+	Policies   []core.Policy
+}
+
+// emptyRows is how many blank rows the form offers for new checks.
+const emptyRows = 3
+
+func rowsOf(cs []core.PolicyCheck, ve *policy.ValidationError, lang Lang, readOnly bool) []policyRow {
+	var rows []policyRow
+	for i, c := range cs {
+		r := policyRow{Index: i, Check: c, Params: string(c.Params), Sched: schedLabel(lang, c.Schedule)}
+		if c.Schedule.EveryMinutes != 0 {
+			r.Every = strconv.Itoa(c.Schedule.EveryMinutes)
+		}
+		if len(c.Params) > 0 && json.Valid(c.Params) {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetIndent("", "  ")
+			var v any
+			if json.Unmarshal(c.Params, &v) == nil && enc.Encode(v) == nil {
+				r.Params = strings.TrimSpace(b.String())
+			}
+		}
+		if ve != nil {
+			r.Error = ve.For("checks["+strconv.Itoa(i)+"]", lang.Code())
+		}
+		rows = append(rows, r)
+	}
+	if !readOnly {
+		for i := 0; i < emptyRows; i++ {
+			rows = append(rows, policyRow{Index: len(cs) + i, Check: core.PolicyCheck{Schedule: core.Schedule{Class: core.Schedule24x7}}})
+		}
+	}
+	return rows
+}
+
+func (s *server) policies(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	ps, err := s.svc.ListPolicies(r.Context())
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	def, err := s.svc.Assignments(r.Context(), rc.user, core.LevelDefault, 0)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	pv := policyFormView{Policies: ps, IsAdmin: rc.user.Role == core.RoleAdmin, Default: map[int64]bool{}}
+	for _, a := range def {
+		pv.Default[a.PolicyID] = true
+	}
+	for _, p := range ps {
+		if p.Builtin == "" {
+			pv.Assignable = append(pv.Assignable, p)
+		}
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title, v.Page = "policies.title", pv
+	if r.URL.Query().Get("saved") != "" {
+		v.Notice, v.NoticeKind = "policies.saved", "ok"
+	}
+	s.render(w, http.StatusOK, "policies", v)
+}
+
+func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, p core.Policy, ve *policy.ValidationError, errKey string) {
+	isAdmin := rc.user.Role == core.RoleAdmin
+	readOnly := !isAdmin || p.Builtin != ""
+	pv := policyFormView{Policy: p, Types: check.Names(), IsAdmin: isAdmin, ReadOnly: readOnly, New: p.ID == 0}
+	pv.Rows = rowsOf(p.Checks, ve, rc.lang, readOnly)
+	if ve != nil {
+		var top []string
+		for _, f := range ve.Fields {
+			if !strings.HasPrefix(f.Field, "checks[") {
+				top = append(top, f.In(rc.lang.Code()))
+			}
+		}
+		pv.Errors = strings.Join(top, "; ")
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title, v.Page, v.Error = "policy.title", pv, errKey
+	s.render(w, status, "policy", v)
+}
+
+func (s *server) newPolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.renderPolicyForm(w, r, rc, http.StatusOK, core.Policy{}, nil, "")
+}
+
+func (s *server) policyPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	p, err := s.svc.GetPolicy(r.Context(), id)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	s.renderPolicyForm(w, r, rc, http.StatusOK, p, nil, "")
+}
+
+// formPolicy reads the form; blank rows are dropped, so the rows of a
+// re-rendered form match the indexes of the validation messages.
+func formPolicy(r *http.Request) core.Policy {
+	p := core.Policy{
+		Name:        r.PostFormValue("name"),
+		Description: core.Text{EN: r.PostFormValue("description_en"), DE: r.PostFormValue("description_de")},
+		Checks:      []core.PolicyCheck{},
+	}
+	n, _ := strconv.Atoi(r.PostFormValue("rows"))
+	for i := 0; i < n && i < policy.MaxChecks+emptyRows; i++ {
+		f := func(k string) string { return strings.TrimSpace(r.PostFormValue("c" + strconv.Itoa(i) + "." + k)) }
+		c := core.PolicyCheck{Name: f("name"), Type: f("type"), Exclude: f("exclude") != "",
+			Schedule: core.Schedule{Class: f("class"), At: f("at")}}
+		if c.Name == "" && c.Type == "" && !c.Exclude && f("params") == "" {
+			continue
+		}
+		if e := f("every"); e != "" {
+			m, err := strconv.Atoi(e)
+			if err != nil {
+				m = -1 // refused by validation, naming the field
+			}
+			c.Schedule.EveryMinutes = m
+		}
+		if c.Schedule.Class == core.ScheduleDaily {
+			c.Schedule.EveryMinutes = 0
+		} else {
+			c.Schedule.At = ""
+		}
+		if ps := f("params"); ps != "" {
+			c.Params = json.RawMessage(ps)
+		}
+		p.Checks = append(p.Checks, c)
+	}
+	return p
+}
+
+func (s *server) savePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	var id int64
+	if r.PathValue("id") != "" {
+		var err error
+		if id, err = pathID(r); err != nil {
+			s.renderError(w, r, rc.lang, err)
+			return
+		}
+	}
+	p := formPolicy(r)
+	p.ID = id
+	err := s.svc.SavePolicy(r.Context(), rc.user, &p)
+	var ve *policy.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		s.renderPolicyForm(w, r, rc, http.StatusBadRequest, p, ve, "policy.invalid")
+		return
+	case errors.Is(err, core.ErrConflict):
+		s.renderPolicyForm(w, r, rc, http.StatusConflict, p, &policy.ValidationError{Fields: []policy.FieldError{{Field: "name",
+			Message: core.Text{EN: "a policy with this name exists", DE: "eine Richtlinie mit diesem Namen gibt es schon"}}}}, "policy.invalid")
+		return
+	case err != nil:
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/policies?saved=1", http.StatusSeeOther)
+}
+
+func (s *server) deletePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	if err := s.svc.DeletePolicy(r.Context(), rc.user, id); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/policies?saved=1", http.StatusSeeOther)
+}
+
+// assignView is the assignment page of a client, site or device; for a
+// device also its effective set.
+type assignView struct {
+	Level     string
+	TargetID  int64
+	Target    string // name
+	Path      string // e.g. /clients/3
+	Policies  []core.Policy
+	Assigned  map[int64]bool
+	CanAssign bool
+	Effective []effectiveRow
+	Excluded  []policy.Excluded
+	Revision  string
+	IsDevice  bool
+	Sites     []core.Site // a client's sites, to reach their pages
+}
+
+func (s *server) assignPage(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		id, err := pathID(r)
+		if err != nil {
+			s.renderError(w, r, rc.lang, err)
+			return
+		}
+		s.renderAssign(w, r, rc, level, id, http.StatusOK, "", "")
+	}
+}
+
+func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx, level string, id int64, status int, errKey, notice string) {
+	ctx := r.Context()
+	as, err := s.svc.Assignments(ctx, rc.user, level, id) // checks target and scope
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	ps, err := s.svc.ListPolicies(ctx)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	av := assignView{Level: level, TargetID: id, Assigned: map[int64]bool{}, CanAssign: auth.CanOperate(rc.user.Role)}
+	for _, a := range as {
+		av.Assigned[a.PolicyID] = true
+	}
+	for _, p := range ps {
+		if p.Builtin == "" {
+			av.Policies = append(av.Policies, p)
+		}
+	}
+	switch level {
+	case core.LevelClient:
+		av.Path = "/clients/" + strconv.FormatInt(id, 10)
+		if c, err := s.svc.GetClient(ctx, rc.user, id); err == nil {
+			av.Target = c.Name
+		}
+		if sites, err := s.svc.ListSites(ctx, rc.user); err == nil {
+			for _, st := range sites {
+				if st.ClientID == id {
+					av.Sites = append(av.Sites, st)
+				}
+			}
+		}
+	case core.LevelSite:
+		av.Path = "/sites/" + strconv.FormatInt(id, 10)
+		if sites, err := s.svc.ListSites(ctx, rc.user); err == nil {
+			for _, st := range sites {
+				if st.ID == id {
+					av.Target = st.ClientName + " / " + st.Name
+				}
+			}
+		}
+	case core.LevelDevice:
+		av.Path = "/devices/" + strconv.FormatInt(id, 10)
+		e, err := s.svc.EffectivePolicy(ctx, rc.user, id)
+		if err != nil {
+			s.renderError(w, r, rc.lang, err)
+			return
+		}
+		av.IsDevice, av.Revision, av.Excluded = true, e.Revision, e.Excluded
+		for _, c := range e.Checks {
+			av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
+		}
+		if d, err := s.svc.GetDevice(ctx, id); err == nil {
+			av.Target = d.Hostname
+		}
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title, v.Page, v.Error = "assign.title", av, errKey
+	if notice != "" {
+		v.Notice, v.NoticeKind = notice, "ok"
+	}
+	s.render(w, status, "policy-assign", v)
+}
+
+func (s *server) assignPolicies(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		var id int64
+		if level != core.LevelDefault {
+			var err error
+			if id, err = pathID(r); err != nil {
+				s.renderError(w, r, rc.lang, err)
+				return
+			}
+		}
+		if err := r.ParseForm(); err != nil {
+			s.renderError(w, r, rc.lang, core.ErrInvalid)
+			return
+		}
+		var ids []int64
+		for _, v := range r.PostForm["policy"] {
+			pid, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				s.renderError(w, r, rc.lang, core.ErrInvalid)
+				return
+			}
+			ids = append(ids, pid)
+		}
+		if _, err := s.svc.SetAssignments(r.Context(), rc.user, level, id, ids); err != nil {
+			var ve *policy.ValidationError
+			if errors.As(err, &ve) && level != core.LevelDefault {
+				s.renderAssign(w, r, rc, level, id, http.StatusBadRequest, "policy.invalid", "")
+				return
+			}
+			s.renderError(w, r, rc.lang, err)
+			return
+		}
+		if level == core.LevelDefault {
+			http.Redirect(w, r, "/policies?saved=1", http.StatusSeeOther)
+			return
+		}
+		s.renderAssign(w, r, rc, level, id, http.StatusOK, "", "assign.saved")
+	}
+}

@@ -1,0 +1,111 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+func TestPolicyPages(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "en")
+	_, csrf := b.login("admin@example.com", testPassword)
+
+	list := b.do("GET", "/policies", nil)
+	for _, want := range []string{"Server", "Workstation", "built-in", "Disk space", `id="default-policies"`} {
+		if !strings.Contains(list.body, want) {
+			t.Errorf("policy list lacks %q", want)
+		}
+	}
+
+	// Invalid input is refused with the field named next to its row.
+	form := url.Values{"csrf": {csrf}, "name": {"Kanzlei"}, "rows": {"5"},
+		"c0.name": {"disk"}, "c0.type": {"disk"}, "c0.class": {"24x7"}, "c0.params": {`{"warn": -5}`},
+		"c1.name": {"cpu"}, "c1.type": {"cpu"}, "c1.class": {"24x7"}, "c1.every": {"121"},
+		"c3.name": {"memory"}, "c3.exclude": {"1"}, "c3.class": {"24x7"},
+	}
+	p := b.do("POST", "/policies", form)
+	if p.status != http.StatusBadRequest {
+		t.Fatalf("invalid policy: %d", p.status)
+	}
+	for _, want := range []string{`id="row-0-error">checks[0].params.warn: must be between 0 and 100`,
+		`id="row-1-error">checks[1].schedule.every_minutes: must be between 1 and 120`, `value="memory"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("refused form lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, `id="row-2-error"`) {
+		t.Error("the excluding row got an error")
+	}
+	de := f.browser(t, "de")
+	_, csrfDE := de.login("admin@example.com", testPassword)
+	form.Set("csrf", csrfDE)
+	if p := de.do("POST", "/policies", form); !strings.Contains(p.body, "checks[0].params.warn: muss zwischen 0 und 100 liegen") {
+		t.Errorf("German form lacks the German message")
+	}
+
+	// Corrected, it is saved.
+	form.Set("csrf", csrf)
+	form.Set("c0.params", `{"warn": 70, "fail": 85}`)
+	form.Set("c1.every", "10")
+	if p := b.do("POST", "/policies", form); p.status != http.StatusSeeOther {
+		t.Fatalf("valid policy: %d %s", p.status, p.body)
+	}
+	ps, err := f.st.ListPolicies(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine core.Policy
+	for _, p := range ps {
+		if p.Name == "Kanzlei" {
+			mine = p
+		}
+	}
+	if len(mine.Checks) != 3 || mine.Checks[1].Schedule.EveryMinutes != 10 || !mine.Checks[2].Exclude {
+		t.Fatalf("stored policy %+v", mine)
+	}
+
+	// Assigned to the device, the effective set shows where each check
+	// comes from.
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10) + "/policies"
+	p = b.do("POST", dev, url.Values{"csrf": {csrf}, "policy": {strconv.FormatInt(mine.ID, 10)}})
+	if p.status != http.StatusOK {
+		t.Fatalf("assign: %d", p.status)
+	}
+	for _, want := range []string{"Effective checks", "Device: Kanzlei", "(overrides Default: Workstation)", "memory: excluded by Device: Kanzlei", "every 10 min"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("device policy page lacks %q", want)
+		}
+	}
+	if a := auditOf(t, f, "policy.assign"); len(a) != 1 {
+		t.Errorf("assignment audited %d times", len(a))
+	}
+
+	// Built-in templates are shown read-only.
+	for _, p := range ps {
+		if p.Builtin != "" {
+			page := b.do("GET", "/policies/"+strconv.FormatInt(p.ID, 10), nil)
+			if page.status != http.StatusOK || strings.Contains(page.body, `id="policy-form"`) || !strings.Contains(page.body, "read-only") {
+				t.Errorf("template %s page: %d, editable or without the read-only note", p.Name, page.status)
+			}
+		}
+	}
+
+	// Read-only users see, but cannot change.
+	ro := f.browser(t, "en")
+	_, csrfRO := ro.login("readonly@example.com", testPassword)
+	if p := ro.do("GET", dev, nil); p.status != http.StatusOK || strings.Contains(p.body, `id="assign-form"`) {
+		t.Errorf("read-only device policy page: %d", p.status)
+	}
+	if p := ro.do("POST", "/policies", form); p.status != http.StatusForbidden {
+		t.Errorf("read-only creating a policy: %d", p.status)
+	}
+	if p := ro.do("POST", dev, url.Values{"csrf": {csrfRO}}); p.status != http.StatusForbidden {
+		t.Errorf("read-only assigning: %d", p.status)
+	}
+}
