@@ -130,6 +130,20 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/2fa":            {perm: auth.Admin, body: "required=false"},
 	"GET /audit":                    {perm: auth.Admin},
 	"GET /audit.csv":                {perm: auth.Admin},
+	// Dashboard: policies
+	"GET /policies":               {perm: auth.Read},
+	"GET /policies/new":           {perm: auth.Admin},
+	"POST /policies":              {perm: auth.Admin, body: "name=Neu+{id}&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
+	"GET /policies/{id}":          {perm: auth.Read, kind: "policy"},
+	"POST /policies/{id}":         {perm: auth.Admin, kind: "policy", body: "name=Geändert&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
+	"POST /policies/{id}/delete":  {perm: auth.Admin, kind: "policy"},
+	"POST /policies/default":      {perm: auth.Admin},
+	"GET /clients/{id}/policies":  {perm: auth.Read, kind: "client"},
+	"POST /clients/{id}/policies": {perm: auth.Operate, kind: "client"},
+	"GET /sites/{id}/policies":    {perm: auth.Read, kind: "site"},
+	"POST /sites/{id}/policies":   {perm: auth.Operate, kind: "site"},
+	"GET /devices/{id}/policies":  {perm: auth.Read, kind: "device"},
+	"POST /devices/{id}/policies": {perm: auth.Operate, kind: "device"},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a
