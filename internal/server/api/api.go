@@ -84,6 +84,9 @@ func (h *handler) guard(p auth.Perm, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.UserFrom(r.Context())
 		if !auth.Allows(u, p) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				h.svc.RecordDenied(r.Context(), u, r.Method, r.URL.Path)
+			}
 			h.writeError(w, r, core.ErrForbidden)
 			return
 		}

@@ -312,9 +312,11 @@ func testRunChecks(t *testing.T, f *fixture) {
 	if code := f.do(t, "POST", path, "admin", &e); code != http.StatusConflict || e.Code != "offline" || !strings.Contains(e.Error, "offline") {
 		t.Errorf("offline: %d %+v", code, e)
 	}
+	// The refused attempt and the offline one are audited too.
 	audit, _ = f.st.ListAudit(ctx, 10)
-	if len(audit) != 2 {
-		t.Errorf("offline attempt not audited: %+v", audit)
+	if len(audit) != 3 || audit[1].Action != "access.denied" || audit[1].Result != core.AuditDenied ||
+		audit[0].Detail != "offline" || audit[0].Result != core.AuditFailed {
+		t.Errorf("refused and offline attempts not audited: %+v", audit)
 	}
 }
 

@@ -53,6 +53,14 @@ func (s *Service) record(ctx context.Context, u core.User, action, target, detai
 	return nil
 }
 
+// RecordDenied audits a change that u's role may not make (the route's
+// guard refused it); a failed audit write is logged only.
+func (s *Service) RecordDenied(ctx context.Context, u core.User, method, path string) {
+	if err := s.record(ctx, u, "access.denied", method+" "+path, "role "+u.Role, core.AuditDenied); err != nil {
+		s.log.Error("auditing a denied request", "err", err)
+	}
+}
+
 func target(kind string, id int64) string { return kind + ":" + strconv.FormatInt(id, 10) }
 
 // DeviceFilter narrows ListDevicesFor.

@@ -214,3 +214,15 @@ func TestDeviceTagsAndAudit(t *testing.T) {
 		t.Errorf("formula cells not neutralized: %q", b.String())
 	}
 }
+
+func TestDeniedChangesAreAudited(t *testing.T) {
+	f := newFixture(t)
+	dev := "/api/v1/devices/" + strconv.FormatInt(f.device.ID, 10)
+	if code, _ := f.send(t, "PATCH", dev, f.tokens["readonly"], `{"role":"server"}`, nil); code != http.StatusForbidden {
+		t.Fatalf("read-only PATCH: %d", code)
+	}
+	es, err := f.st.QueryAudit(context.Background(), core.AuditQuery{Action: "access.denied"})
+	if err != nil || len(es) != 1 || es[0].Result != core.AuditDenied || es[0].Actor != "user:ro@example.com" || es[0].Target != "PATCH "+dev {
+		t.Errorf("denied audit: %+v %v", es, err)
+	}
+}

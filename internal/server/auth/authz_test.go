@@ -90,7 +90,7 @@ func TestRecoveryCodes(t *testing.T) {
 	if len(cs) != RecoveryCodes || len(cs[0]) != 14 {
 		t.Fatalf("codes: %q", cs)
 	}
-	if slices.Compact(slices.Sorted(slices.Values(cs))); len(cs) != RecoveryCodes {
+	if len(slices.Compact(slices.Sorted(slices.Values(cs)))) != RecoveryCodes {
 		t.Error("duplicate codes")
 	}
 	if string(HashRecoveryCode(cs[0])) != string(HashRecoveryCode(" "+strings.ToUpper(strings.ReplaceAll(cs[0], "-", ""))+" ")) {
