@@ -183,6 +183,9 @@ func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
 			}
 		}
 		if !auth.Allows(u, p) {
+			if r.Method == http.MethodPost {
+				s.svc.RecordDenied(auth.WithRemote(r.Context(), r.RemoteAddr), u, r.Method, r.URL.Path)
+			}
 			s.renderError(w, r, rc.lang, core.ErrForbidden)
 			return
 		}
