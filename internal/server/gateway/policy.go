@@ -60,13 +60,23 @@ func (h *Hub) PushPolicies() {
 		sessions = append(sessions, s)
 	}
 	h.mu.Unlock()
+	// Each push resolves the device's policy (a few ms of queries); a
+	// bounded number at a time keeps a change on a large installation from
+	// flooding the database.
+	sem := make(chan struct{}, pushConcurrency)
 	for _, s := range sessions {
 		go func() {
 			select {
 			case <-s.welcomed:
-				s.pushPolicy()
 			case <-s.done:
+				return
 			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			s.pushPolicy()
 		}()
 	}
 }
+
+// pushConcurrency bounds the policy pushes of one PushPolicies call.
+const pushConcurrency = 8
