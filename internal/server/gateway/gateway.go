@@ -45,6 +45,11 @@ type Options struct {
 	// Policy, if set, gives each agent its effective policy after welcome
 	// and on Hub.PushPolicies.
 	Policy PolicySource
+	// PolicyResync is how often every connected agent's policy is
+	// recomputed and re-sent if changed (default 5 min; negative: never).
+	// It catches changes that no PushPolicies announced: a device's new
+	// role or site, or a change made on another server node.
+	PolicyResync time.Duration
 	// Alerts, if set, hears of every committed results batch and of
 	// announced goodbyes (the alert engine).
 	Alerts AlertHook
@@ -64,6 +69,7 @@ const (
 	DefaultHeartbeat      = 30 * time.Second
 	DefaultAuthTimeout    = 10 * time.Second
 	DefaultCommandTimeout = 30 * time.Second
+	DefaultPolicyResync   = 5 * time.Minute
 	writeTimeout          = 10 * time.Second
 	maxEnrollBody         = 64 << 10
 )
@@ -108,6 +114,13 @@ func New(o Options) *Gateway {
 		hub:      newHub(log, o.CommandTimeout),
 		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
 		mux:      http.NewServeMux(),
+	}
+	if o.Policy != nil && o.PolicyResync >= 0 {
+		every := o.PolicyResync
+		if every == 0 {
+			every = DefaultPolicyResync
+		}
+		go g.hub.resyncPolicies(every)
 	}
 	g.mux.HandleFunc("POST "+protocol.PathEnroll, g.enroll)
 	g.mux.HandleFunc("GET "+protocol.PathWS, g.serveWS)

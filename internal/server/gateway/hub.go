@@ -26,6 +26,8 @@ type Hub struct {
 	live     map[*session]struct{} // every open connection, authenticated or not
 	closing  bool
 	running  sync.WaitGroup // session goroutines, for Shutdown
+	stopped  chan struct{}  // closed by Shutdown; ends background loops
+	stopOnce sync.Once
 }
 
 type pendingCommand struct {
@@ -40,6 +42,7 @@ func newHub(log *slog.Logger, commandTimeout time.Duration) *Hub {
 		sessions:       map[int64]*session{},
 		pending:        map[string]*pendingCommand{},
 		live:           map[*session]struct{}{},
+		stopped:        make(chan struct{}),
 	}
 }
 
@@ -174,6 +177,7 @@ func (h *Hub) deliver(deviceID int64, id string, res protocol.CommandResult) boo
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
+	h.stopOnce.Do(func() { close(h.stopped) })
 	sessions := make([]*session, 0, len(h.live))
 	for s := range h.live {
 		sessions = append(sessions, s)

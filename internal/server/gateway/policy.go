@@ -78,5 +78,19 @@ func (h *Hub) PushPolicies() {
 	}
 }
 
+// resyncPolicies calls PushPolicies every interval until Shutdown.
+func (h *Hub) resyncPolicies(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stopped:
+			return
+		case <-t.C:
+			h.PushPolicies()
+		}
+	}
+}
+
 // pushConcurrency bounds the policy pushes of one PushPolicies call.
 const pushConcurrency = 8

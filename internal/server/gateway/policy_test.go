@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -103,5 +104,30 @@ func TestNoPolicySourceSendsNoPolicy(t *testing.T) {
 	a.send(protocol.TypeHeartbeat, "hb1", struct{}{})
 	if env := a.read(); env.Type != protocol.TypeHeartbeatAck {
 		t.Fatalf("got %s, want heartbeat_ack", env.Type)
+	}
+}
+
+// A change no PushPolicies announced (here: straight into the store, as a
+// device's new role or another server node would) reaches the agent with
+// the periodic resync.
+func TestPolicyResync(t *testing.T) {
+	db := storetest.NewSQLite(t)
+	e := newEnv(t, db, nil, func(o *Options) {
+		o.Policy = policy.NewResolver(db)
+		o.PolicyResync = 50 * time.Millisecond
+	})
+	a := e.enrollAgent("m1")
+	e.connected(a)
+	first := readPolicy(t, a)
+	ctx := context.Background()
+	p := core.Policy{Name: "Only disk", Checks: []core.PolicyCheck{{Name: "memory", Exclude: true}}}
+	if err := db.CreatePolicy(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAssignments(ctx, core.LevelDevice, a.id, []int64{p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if second := readPolicy(t, a); second.Revision == first.Revision || slices.Contains(checkNames(second), "memory") {
+		t.Errorf("resync sent %v", checkNames(second))
 	}
 }
