@@ -122,6 +122,7 @@ var authzTable = map[string]routeSpec{
 	"POST /clients/{id}":            {perm: auth.Operate, kind: "client", body: "name=Umbenannt {id}&report_lang=en"},
 	"POST /clients/{id}/delete":     {perm: auth.Admin, kind: "client", body: "confirm=yes"},
 	"POST /clients/{id}/sites":      {perm: auth.Operate, kind: "client", body: "name=Lager"},
+	"POST /sites/{id}/rename":       {perm: auth.Operate, kind: "site", body: "name=Umbenannt"},
 	"POST /sites/{id}/delete":       {perm: auth.Operate, kind: "site", body: "confirm=yes"},
 	"POST /devices/{id}/edit":       {perm: auth.Operate, kind: "device", body: "role=server&tags=vip,buchhaltung"},
 	"POST /devices/{id}/retire":     {perm: auth.Operate, kind: "device"},

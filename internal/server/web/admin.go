@@ -27,6 +27,7 @@ func (s *server) accessRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /clients/{id}/delete", auth.Admin, s.withSession(s.deleteClient))
 	rt.HandleFunc("POST /clients/{id}/sites", auth.Operate, s.withSession(s.createSite))
 	rt.HandleFunc("POST /sites/{id}/delete", auth.Operate, s.withSession(s.deleteSite))
+	rt.HandleFunc("POST /sites/{id}/rename", auth.Operate, s.withSession(s.renameSite))
 	rt.HandleFunc("POST /devices/{id}/edit", auth.Operate, s.withSession(s.editDevice))
 	rt.HandleFunc("POST /devices/{id}/retire", auth.Operate, s.withSession(s.retireDevice))
 	rt.HandleFunc("GET /users", auth.Admin, s.withSession(s.users))
@@ -34,6 +35,13 @@ func (s *server) accessRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /settings/2fa", auth.Admin, s.withSession(s.setRequire2FA))
 	rt.HandleFunc("GET /audit", auth.Admin, s.withSession(s.auditPage))
 	rt.HandleFunc("GET /audit.csv", auth.Admin, s.withSession(s.auditCSV))
+}
+
+// deviceEdit is the device page's edit form: roles and the sites (within
+// the user's scope) it can move to.
+type deviceEdit struct {
+	Roles []string
+	Sites []core.Site
 }
 
 type clientsView struct {
@@ -194,6 +202,24 @@ func (s *server) deleteSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 			s.clientPage(w, r, rc, st.ClientID, http.StatusConflict, "site.confirmDelete", 0)
 			return
 		}
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/clients/"+strconv.FormatInt(st.ClientID, 10), http.StatusSeeOther)
+}
+
+func (s *server) renameSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	st, err := s.svc.GetSite(r.Context(), rc.user, id)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	if err := s.svc.RenameSite(r.Context(), rc.user, id, r.PostFormValue("name")); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}

@@ -193,7 +193,11 @@ func (s *server) deviceView(r *http.Request, rc *reqCtx) (view, error) {
 		return v, err
 	}
 	v.Device = newDeviceView(d, rc.lang)
-	v.Page = []string{core.DeviceRoleServer, core.DeviceRoleWorkstation, core.DeviceRoleNotebook}
+	sites, err := s.svc.ListSites(r.Context(), rc.user)
+	if err != nil {
+		return v, err
+	}
+	v.Page = deviceEdit{Roles: []string{core.DeviceRoleServer, core.DeviceRoleWorkstation, core.DeviceRoleNotebook}, Sites: sites}
 	v.Path = "/devices/" + strconv.FormatInt(id, 10)
 	for _, c := range cs {
 		v.Checks = append(v.Checks, checkView{CheckState: c, Class: statusClass(c.Status)})

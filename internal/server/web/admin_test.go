@@ -1,0 +1,69 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// TestDashboardClientFlows: move a device, tag it, then delete its client,
+// which asks for confirmation first and then retires the device.
+func TestDashboardClientFlows(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b := f.browser(t, "en")
+	_, csrf := b.login("admin@example.com", testPassword)
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10)
+	client := "/clients/" + strconv.FormatInt(f.device.ClientID, 10)
+
+	if r := b.do("POST", client+"/sites", url.Values{"csrf": {csrf}, "name": {"Homeoffice"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("new site: %d", r.status)
+	}
+	sites, _ := f.st.ListSites(ctx)
+	var home core.Site
+	for _, s := range sites {
+		if s.Name == "Homeoffice" {
+			home = s
+		}
+	}
+	if p := b.do("GET", dev, nil); !strings.Contains(p.body, ">Müller GmbH / Homeoffice<") {
+		t.Errorf("device page does not offer the new site")
+	}
+	r := b.do("POST", dev+"/edit", url.Values{"csrf": {csrf}, "site_id": {strconv.FormatInt(home.ID, 10)}, "role": {"notebook"}, "tags": {"VIP, buchhaltung"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("edit device: %d %s", r.status, r.body)
+	}
+	d, _ := f.st.GetDevice(ctx, f.device.ID)
+	if d.SiteID != home.ID || d.Role != "notebook" || strings.Join(d.Tags, ",") != "buchhaltung,vip" {
+		t.Errorf("device after edit: %+v", d)
+	}
+	if p := b.do("GET", client+"?tag=vip", nil); !strings.Contains(p.body, "pc-&lt;b&gt;01&lt;/b&gt;") {
+		t.Errorf("tag filter on the client page lacks the device")
+	}
+
+	// Deleting the client asks first and changes nothing.
+	p := b.do("POST", client+"/delete", url.Values{"csrf": {csrf}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "still has devices") || !strings.Contains(p.body, `name="confirm" value="yes"`) {
+		t.Fatalf("delete without confirm: %d\n%s", p.status, p.body)
+	}
+	if d, _ := f.st.GetDevice(ctx, f.device.ID); d.State != core.DeviceActive {
+		t.Fatalf("unconfirmed delete retired the device")
+	}
+	if r := b.do("POST", client+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("confirmed delete: %d", r.status)
+	}
+	if d, _ := f.st.GetDevice(ctx, f.device.ID); d.State != core.DeviceRetired {
+		t.Errorf("device state after delete: %q", d.State)
+	}
+	if p := b.do("GET", "/", nil); strings.Contains(p.body, "pc-&lt;b&gt;01") {
+		t.Error("retired device still on the overview")
+	}
+	if len(auditOf(t, f, "client.delete")) != 1 || len(auditOf(t, f, "device.move")) != 1 {
+		t.Error("client delete or device move not audited")
+	}
+}
