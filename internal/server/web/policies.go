@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -30,6 +31,7 @@ func (s *server) policyRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /policies/{id}", auth.Admin, s.withSession(s.savePolicy))
 	rt.HandleFunc("POST /policies/{id}/delete", auth.Admin, s.withSession(s.deletePolicy))
 	rt.HandleFunc("POST /policies/default", auth.Admin, s.withSession(s.assignPolicies(core.LevelDefault)))
+	rt.HandleFunc("GET /devices/{id}/effective", auth.Read, s.withSession(s.effectiveFragment))
 	for _, l := range []struct{ level, path string }{
 		{core.LevelClient, "clients"}, {core.LevelSite, "sites"}, {core.LevelDevice, "devices"},
 	} {
@@ -349,6 +351,35 @@ func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		v.Notice, v.NoticeKind = notice, "ok"
 	}
 	s.render(w, status, "policy-assign", v)
+}
+
+// effectiveFragment is the device's effective set as an htmx fragment,
+// loaded into the device page.
+func (s *server) effectiveFragment(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	e, err := s.svc.EffectivePolicy(r.Context(), rc.user, id)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded}
+	for _, c := range e.Checks {
+		av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Page = av
+	var buf bytes.Buffer
+	if err := s.pages["policy-assign"].ExecuteTemplate(&buf, "effective", v); err != nil {
+		s.log.Error("rendering template", "template", "effective", "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = buf.WriteTo(w)
 }
 
 func (s *server) assignPolicies(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {

@@ -82,6 +82,14 @@ func TestPolicyPages(t *testing.T) {
 			t.Errorf("device policy page lacks %q", want)
 		}
 	}
+	// The device page loads the same set as a fragment.
+	if p := b.do("GET", "/devices/"+strconv.FormatInt(f.device.ID, 10)+"/effective", nil); p.status != http.StatusOK ||
+		strings.Contains(p.body, "<html") || !strings.Contains(p.body, "memory: excluded by Device: Kanzlei") {
+		t.Errorf("effective fragment: %d %s", p.status, p.body)
+	}
+	if p := b.do("GET", "/devices/999999/effective", nil); p.status != http.StatusNotFound {
+		t.Errorf("effective fragment of an unknown device: %d", p.status)
+	}
 	if a := auditOf(t, f, "policy.assign"); len(a) != 1 {
 		t.Errorf("assignment audited %d times", len(a))
 	}
