@@ -128,6 +128,7 @@ var authzTable = map[string]routeSpec{
 	"POST /devices/{id}/retire":     {perm: auth.Operate, kind: "device"},
 	"GET /users":                    {perm: auth.Admin},
 	"POST /users":                   {perm: auth.Admin, body: "email=neu@example.com&password=lang+genug!&role=readonly"},
+	"POST /users/{id}":              {perm: auth.Admin, kind: "user", body: "role=readonly&clients={client}"},
 	"POST /settings/2fa":            {perm: auth.Admin, body: "required=false"},
 	"GET /audit":                    {perm: auth.Admin},
 	"GET /audit.csv":                {perm: auth.Admin},

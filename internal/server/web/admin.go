@@ -32,6 +32,7 @@ func (s *server) accessRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /devices/{id}/retire", auth.Operate, s.withSession(s.retireDevice))
 	rt.HandleFunc("GET /users", auth.Admin, s.withSession(s.users))
 	rt.HandleFunc("POST /users", auth.Admin, s.withSession(s.createUser))
+	rt.HandleFunc("POST /users/{id}", auth.Admin, s.withSession(s.setUserRole))
 	rt.HandleFunc("POST /settings/2fa", auth.Admin, s.withSession(s.setRequire2FA))
 	rt.HandleFunc("GET /audit", auth.Admin, s.withSession(s.auditPage))
 	rt.HandleFunc("GET /audit.csv", auth.Admin, s.withSession(s.auditCSV))
@@ -272,6 +273,7 @@ func (s *server) retireDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx
 }
 
 type usersView struct {
+	Roles    []string
 	Users    []core.User
 	Clients  []core.Client
 	Require  bool
@@ -297,23 +299,51 @@ func (s *server) users(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title = "users.title"
-	v.Page = usersView{Users: us, Clients: cs, Require: s.require2FA(r), Names: names, SelfID: rc.user.ID}
+	v.Page = usersView{Roles: []string{core.RoleTechnician, core.RoleReadOnly, core.RoleAdmin}, Users: us, Clients: cs, Require: s.require2FA(r), Names: names, SelfID: rc.user.ID}
 	s.render(w, http.StatusOK, "users", v)
+}
+
+// Has reports whether u's scope lists client id (for the checkboxes).
+func (usersView) Has(u core.User, id int64) bool { return u.Scope.Has(id) }
+
+// formScope reads the clients checkboxes: none checked is every client.
+func formScope(r *http.Request) (core.Scope, error) {
+	var sc core.Scope
+	for _, v := range r.PostForm["clients"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return sc, core.ErrInvalid
+		}
+		sc.Restricted, sc.Clients = true, append(sc.Clients, id)
+	}
+	return sc, nil
+}
+
+func (s *server) setUserRole(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	sc, err := formScope(r)
+	if err == nil {
+		err = s.svc.SetUserRole(r.Context(), rc.user, id, r.PostFormValue("role"), sc)
+	}
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
 }
 
 func (s *server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	nu := api.NewUser{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Role: r.PostFormValue("role")}
-	if ids := r.PostForm["clients"]; len(ids) > 0 {
-		nu.Scope.Restricted = true
-		for _, v := range ids {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				s.renderError(w, r, rc.lang, core.ErrInvalid)
-				return
-			}
-			nu.Scope.Clients = append(nu.Scope.Clients, id)
-		}
+	sc, err := formScope(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
 	}
+	nu.Scope = sc
 	if _, err := s.svc.CreateUser(r.Context(), rc.user, nu); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return

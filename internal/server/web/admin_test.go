@@ -67,3 +67,31 @@ func TestDashboardClientFlows(t *testing.T) {
 		t.Error("client delete or device move not audited")
 	}
 }
+
+func TestDashboardUserScope(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b := f.browser(t, "de")
+	_, csrf := b.login("admin@example.com", testPassword)
+	ro := f.users[core.RoleReadOnly]
+	cid := strconv.FormatInt(f.device.ClientID, 10)
+	if p := b.do("GET", "/users", nil); p.status != http.StatusOK || !strings.Contains(p.body, `id="user-`+strconv.FormatInt(ro.ID, 10)+`"`) {
+		t.Fatalf("users page: %d", p.status)
+	}
+	r := b.do("POST", "/users/"+strconv.FormatInt(ro.ID, 10), url.Values{"csrf": {csrf}, "role": {"technician"}, "clients": {cid}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("set role: %d %s", r.status, r.body)
+	}
+	u, _ := f.st.GetUser(ctx, ro.ID)
+	if u.Role != core.RoleTechnician || !u.Scope.Restricted || len(u.Scope.Clients) != 1 || u.Scope.Clients[0] != f.device.ClientID {
+		t.Errorf("user after edit: %+v", u)
+	}
+	if p := b.do("GET", "/users", nil); !strings.Contains(p.body, `value="`+cid+`" checked`) {
+		t.Error("users page does not show the scope")
+	}
+	// An administrator cannot demote themself.
+	admin := f.users[core.RoleAdmin]
+	if r := b.do("POST", "/users/"+strconv.FormatInt(admin.ID, 10), url.Values{"csrf": {csrf}, "role": {"readonly"}}); r.status != http.StatusConflict {
+		t.Errorf("self-demotion: %d", r.status)
+	}
+}
