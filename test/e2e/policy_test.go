@@ -125,6 +125,7 @@ func TestPolicyInheritanceReachesAgent(t *testing.T) {
 	device := e.createPolicy(`{"name":"PC override","checks":[{"name":"disk","type":"disk","params":{"warn":0,"fail":0},"schedule":{"class":"24x7","every_minutes":1}}]}`)
 	e.assign(fmt.Sprintf("/api/v1/clients/%d/policies", dev.ClientID), client)
 	e.assign(fmt.Sprintf("/api/v1/devices/%d/policies", dev.ID), device)
+	assigned := time.Now()
 
 	var eff struct {
 		Revision string `json:"revision"`
@@ -156,6 +157,7 @@ func TestPolicyInheritanceReachesAgent(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(e.agentDir, "policy.json"))
 		return err == nil && json.Unmarshal(b, &stored) == nil && stored.Revision == eff.Revision
 	})
+	t.Logf("the agent stored the pushed policy %v after the assignment", time.Since(assigned).Round(time.Millisecond))
 	for _, c := range stored.Checks {
 		if c.Name == "memory" {
 			t.Fatalf("the agent's policy still has memory: %+v", stored.Checks)
