@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -190,21 +191,32 @@ func TestEffectivePolicyThroughTheAPI(t *testing.T) {
 	if status, b := f.send(t, "PUT", dpath, "admin", map[string]any{"policy_ids": []int64{device.ID}}, nil); status != http.StatusOK {
 		t.Fatalf("assign device: %d %s", status, b)
 	}
-	if got := f.push.pushes.Load() - before; got != 2 {
-		t.Errorf("%d pushes for two assignments", got)
+	// Site level: overrides the template's cpu, and the client's check.
+	var site core.Policy
+	if status, b := f.send(t, "POST", "/api/v1/policies", "admin", json.RawMessage(`{"name":"Filiale",
+		"checks":[{"name":"cpu","type":"cpu","params":{"warn":50,"fail":60}},{"name":"website-shop","type":"disk","params":{"warn":55,"fail":65}}]}`), &site); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, b)
+	}
+	spath := "/api/v1/sites/" + strconv.FormatInt(f.device.SiteID, 10) + "/policies"
+	if status, b := f.send(t, "PUT", spath, "tech", map[string]any{"policy_ids": []int64{site.ID}}, nil); status != http.StatusOK {
+		t.Fatalf("assign site: %d %s", status, b)
+	}
+	if got := f.push.pushes.Load() - before; got != 4 {
+		t.Errorf("%d pushes for three assignments and a new policy", got)
 	}
 	if status, _ := f.send(t, "GET", cpath, "readonly", nil, &as); status != http.StatusOK || len(as) != 1 {
 		t.Errorf("reading client assignments: %d %+v", status, as)
 	}
 
+	type effCheck struct {
+		core.PolicyCheck
+		Source struct {
+			Level      string `json:"level"`
+			PolicyName string `json:"policy_name"`
+		} `json:"source"`
+	}
 	type effective struct {
-		Checks []struct {
-			core.PolicyCheck
-			Source struct {
-				Level      string `json:"level"`
-				PolicyName string `json:"policy_name"`
-			} `json:"source"`
-		} `json:"checks"`
+		Checks   []effCheck `json:"checks"`
 		Excluded []struct {
 			Name string
 			By   struct {
@@ -224,9 +236,10 @@ func TestEffectivePolicyThroughTheAPI(t *testing.T) {
 		got[c.Name] = c.Source.Level + "/" + c.Source.PolicyName + " " + params.String()
 	}
 	for name, want := range map[string]string{
-		"cpu":          `default/Workstation {"window":"30s","warn":90,"fail":98}`,
+		"cpu":          `site/Filiale {"warn":50,"fail":60}`,
 		"disk":         `device/PC-01 {"warn":1,"fail":2}`,
-		"website-shop": `client/Kanzlei {"warn":50,"fail":60}`,
+		"website-shop": `site/Filiale {"warn":55,"fail":65}`,
+		"services":     `default/Workstation {"mode":"auto"}`,
 		"memory":       "",
 	} {
 		if got[name] != want {
@@ -249,7 +262,7 @@ func TestEffectivePolicyThroughTheAPI(t *testing.T) {
 			actions[e.Action]++
 		}
 	}
-	if actions["policy.create"] != 2 || actions["policy.assign"] != 2 {
+	if actions["policy.create"] != 3 || actions["policy.assign"] != 2 {
 		t.Errorf("audit actions %v", actions)
 	}
 
@@ -259,7 +272,8 @@ func TestEffectivePolicyThroughTheAPI(t *testing.T) {
 	}
 	eff = effective{}
 	f.send(t, "GET", "/api/v1/devices/"+strconv.FormatInt(f.device.ID, 10)+"/effective-policy", "admin", nil, &eff)
-	if len(eff.Checks) != templateLen || len(eff.Excluded) != 0 {
+	back := slices.ContainsFunc(eff.Checks, func(c effCheck) bool { return c.Name == "memory" })
+	if len(eff.Checks) != templateLen+1 || len(eff.Excluded) != 0 || !back {
 		t.Errorf("after delete: %+v", eff)
 	}
 }
