@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -66,7 +67,7 @@ func (s *server) pending(r *http.Request) (auth.PendingLogin, error) {
 // require2FA reports the administrator's "2FA mandatory" setting; a read
 // error counts as mandatory (fail closed) and is logged.
 func (s *server) require2FA(r *http.Request) bool {
-	v, err := s.store.GetSetting(r.Context(), "require_2fa")
+	v, err := s.store.GetSetting(r.Context(), api.SettingRequire2FA)
 	if errors.Is(err, core.ErrNotFound) {
 		return false
 	}
