@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	// The server validates check parameters by building the checks.
 	_ "github.com/wacht-rmm/wacht/internal/checks/all"
@@ -67,15 +66,10 @@ func policyCaller(ctx context.Context) (core.User, error) {
 	return u, nil
 }
 
+// policyAudit records a policy change through the shared audit helper
+// (actor, remote address, result "ok").
 func (s *Service) policyAudit(ctx context.Context, u core.User, action, target, detail string) error {
-	err := s.store.Audit(ctx, core.AuditEntry{
-		At: s.now().UTC().Truncate(time.Millisecond), Actor: "user:" + u.Email,
-		Action: action, Target: target, Detail: detail,
-	})
-	if err != nil {
-		return fmt.Errorf("auditing %s: %w", action, err)
-	}
-	return nil
+	return s.record(ctx, u, action, target, detail, "ok")
 }
 
 func (s *Service) pushPolicies() {
