@@ -58,14 +58,6 @@ func (s *Service) resolver() *policy.Resolver {
 	return r.(*policy.Resolver)
 }
 
-func policyCaller(ctx context.Context) (core.User, error) {
-	u, ok := auth.UserFrom(ctx)
-	if !ok || u.ID == 0 {
-		return core.User{}, core.ErrUnauthorized
-	}
-	return u, nil
-}
-
 // policyAudit records a policy change through the shared audit helper
 // (actor, remote address, result "ok").
 func (s *Service) policyAudit(ctx context.Context, u core.User, action, target, detail string) error {
@@ -358,7 +350,7 @@ type policyBody struct {
 }
 
 func (h *handler) savePolicy(w http.ResponseWriter, r *http.Request, id int64) {
-	u, err := policyCaller(r.Context())
+	u, err := caller(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -402,7 +394,7 @@ func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	u, err := policyCaller(r.Context())
+	u, err := caller(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -428,7 +420,7 @@ func (h *handler) getAssignments(level string) http.HandlerFunc {
 			h.writeError(w, r, err)
 			return
 		}
-		u, err := policyCaller(r.Context())
+		u, err := caller(r.Context())
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -454,7 +446,7 @@ func (h *handler) putAssignments(level string) http.HandlerFunc {
 			h.writeError(w, r, err)
 			return
 		}
-		u, err := policyCaller(r.Context())
+		u, err := caller(r.Context())
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -479,7 +471,7 @@ func (h *handler) effectivePolicy(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	u, err := policyCaller(r.Context())
+	u, err := caller(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
