@@ -345,6 +345,11 @@ func (s *Service) uninstall(ctx context.Context, id int64) string {
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	res, err := s.cmd.Command(cctx, id, protocol.Command{Name: protocol.CommandUninstall})
+	// End the session too: an agent that ignored the command reconnects,
+	// is refused as retired, and uninstalls then.
+	if d, ok := s.cmd.(interface{ Disconnect(int64, string) }); ok {
+		d.Disconnect(id, "device retired")
+	}
 	switch {
 	case errors.Is(err, core.ErrOffline):
 		return "pending (agent offline)"
