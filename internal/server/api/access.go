@@ -76,6 +76,22 @@ func (s *Service) SetUserRole(ctx context.Context, u core.User, id int64, role s
 	return s.record(ctx, u, "user.role", target("user", id), role+" "+scopeText(sc), core.AuditOK)
 }
 
+// ResetTOTP turns a user's two-factor sign-in off and deletes their
+// recovery codes (administrators; for a user who lost both). Under
+// mandatory 2FA the user enrols again at the next sign-in.
+func (s *Service) ResetTOTP(ctx context.Context, u core.User, id int64) error {
+	if err := need(u, auth.Admin); err != nil {
+		return err
+	}
+	if err := s.store.SetTOTP(ctx, id, "", false); err != nil {
+		return fmt.Errorf("resetting 2FA of user %d: %w", id, err)
+	}
+	if err := s.store.SetRecoveryCodes(ctx, id, nil); err != nil {
+		return fmt.Errorf("deleting recovery codes of user %d: %w", id, err)
+	}
+	return s.record(ctx, u, "user.2fa-reset", target("user", id), "", core.AuditOK)
+}
+
 func scopeText(sc core.Scope) string {
 	if !sc.Restricted {
 		return "clients=all"

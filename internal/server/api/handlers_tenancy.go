@@ -29,6 +29,7 @@ func (h *handler) tenancyRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/users", auth.Admin, h.listUsers)
 	rt.HandleFunc("POST /api/v1/users", auth.Admin, h.createUser)
 	rt.HandleFunc("PATCH /api/v1/users/{id}", auth.Admin, h.setUserRole)
+	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", auth.Admin, h.resetTOTP)
 	rt.HandleFunc("GET /api/v1/tokens", auth.Authenticated, h.listTokens)
 	rt.HandleFunc("POST /api/v1/tokens", auth.Authenticated, h.createToken)
 	rt.HandleFunc("DELETE /api/v1/tokens/{id}", auth.Authenticated, h.revokeToken)
@@ -209,6 +210,12 @@ func (h *handler) setUserRole(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		return nil, nil
+	})
+}
+
+func (h *handler) resetTOTP(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.ResetTOTP(r.Context(), u, id)
 	})
 }
 

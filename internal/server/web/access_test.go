@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,18 @@ func TestMandatoryTOTP(t *testing.T) {
 	enrolTOTP(t, ro, csrfOf(t, ap))
 	if r := ro.do("GET", "/", nil); r.status != http.StatusOK {
 		t.Errorf("after enrolling: %d", r.status)
+	}
+
+	// An administrator resets the second factor of a user who lost it.
+	id := f.users[core.RoleReadOnly].ID
+	if r := admin.do("POST", "/users/"+strconv.FormatInt(id, 10)+"/reset-2fa", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reset 2FA: %d", r.status)
+	}
+	if u, _ := f.st.GetUser(context.Background(), id); u.TOTPEnabled {
+		t.Error("2FA still on after the reset")
+	}
+	if len(auditOf(t, f, "user.2fa-reset")) != 1 {
+		t.Error("reset not audited")
 	}
 }
 

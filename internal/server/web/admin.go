@@ -33,6 +33,7 @@ func (s *server) accessRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /users", auth.Admin, s.withSession(s.users))
 	rt.HandleFunc("POST /users", auth.Admin, s.withSession(s.createUser))
 	rt.HandleFunc("POST /users/{id}", auth.Admin, s.withSession(s.setUserRole))
+	rt.HandleFunc("POST /users/{id}/reset-2fa", auth.Admin, s.withSession(s.resetTOTP))
 	rt.HandleFunc("POST /settings/2fa", auth.Admin, s.withSession(s.setRequire2FA))
 	rt.HandleFunc("GET /audit", auth.Admin, s.withSession(s.auditPage))
 	rt.HandleFunc("GET /audit.csv", auth.Admin, s.withSession(s.auditCSV))
@@ -328,6 +329,18 @@ func (s *server) setUserRole(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	sc, err := formScope(r)
 	if err == nil {
 		err = s.svc.SetUserRole(r.Context(), rc.user, id, r.PostFormValue("role"), sc)
+	}
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+func (s *server) resetTOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.svc.ResetTOTP(r.Context(), rc.user, id)
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
