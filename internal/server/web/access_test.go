@@ -158,10 +158,16 @@ func TestMandatoryTOTP(t *testing.T) {
 		t.Errorf("after enrolling: %d", r.status)
 	}
 
-	// An administrator resets the second factor of a user who lost it.
+	// An administrator (who must enrol too now) resets the second factor
+	// of a user who lost it.
+	if r := admin.do("GET", "/users", nil); r.status != http.StatusSeeOther || r.header.Get("Location") != accountPath {
+		t.Errorf("admin without TOTP under mandatory 2FA: %d", r.status)
+	}
+	enrolTOTP(t, admin, csrf)
 	id := f.users[core.RoleReadOnly].ID
-	if r := admin.do("POST", "/users/"+strconv.FormatInt(id, 10)+"/reset-2fa", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
-		t.Fatalf("reset 2FA: %d", r.status)
+	if r := admin.do("POST", "/users/"+strconv.FormatInt(id, 10)+"/reset-2fa", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther ||
+		r.header.Get("Location") != "/users" {
+		t.Fatalf("reset 2FA: %d %q", r.status, r.header.Get("Location"))
 	}
 	if u, _ := f.st.GetUser(context.Background(), id); u.TOTPEnabled {
 		t.Error("2FA still on after the reset")
