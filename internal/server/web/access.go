@@ -34,7 +34,7 @@ const (
 var enrolmentPaths = map[string]bool{accountPath: true, "/logout": true, "/lang": true}
 
 func init() {
-	pageNames = append(pageNames, "totp", "account", "clients", "client", "audit", "users")
+	pageNames = append(pageNames, "totp", "account", "clients", "client", "audit", "users", "tokens")
 }
 
 // pending returns the signer of pending logins, creating its key on first

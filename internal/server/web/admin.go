@@ -18,6 +18,7 @@ import (
 
 // accessRoutes registers the pages of this file and of access.go.
 func (s *server) accessRoutes(rt *auth.Router) {
+	s.tokenRoutes(rt)
 	rt.HandleFunc("GET /account/2fa", auth.Authenticated, s.withSession(s.account))
 	rt.HandleFunc("POST /account/2fa", auth.Authenticated, s.withSession(s.enableTOTP))
 	rt.HandleFunc("GET /clients", auth.Read, s.withSession(s.clients))

@@ -95,3 +95,31 @@ func TestDashboardUserScope(t *testing.T) {
 		t.Errorf("self-demotion: %d", r.status)
 	}
 }
+
+func TestDashboardTokens(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "en")
+	_, csrf := b.login("readonly@example.com", testPassword)
+	p := b.do("GET", "/account/tokens", nil)
+	if p.status != http.StatusOK || strings.Contains(p.body, `<option value="admin">`) || !strings.Contains(p.body, `<option value="readonly">`) {
+		t.Fatalf("tokens page: %d (a read-only user must be offered read-only only)", p.status)
+	}
+	p = b.do("POST", "/account/tokens", url.Values{"csrf": {csrf}, "name": {"ci"}, "role": {"readonly"}, "days": {"30"}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="token-secret">wat_`) {
+		t.Fatalf("create token: %d", p.status)
+	}
+	if r := b.do("POST", "/account/tokens", url.Values{"csrf": {csrf}, "name": {"x"}, "role": {"admin"}}); r.status != http.StatusForbidden {
+		t.Errorf("read-only user minting an admin token: %d", r.status)
+	}
+	ts, _ := f.st.ListAPITokens(context.Background(), f.users[core.RoleReadOnly].ID)
+	if len(ts) != 1 || ts[0].Role != core.RoleReadOnly || ts[0].ExpiresAt == nil {
+		t.Fatalf("tokens: %+v", ts)
+	}
+	if r := b.do("POST", "/account/tokens/"+strconv.FormatInt(ts[0].ID, 10)+"/revoke", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+		t.Errorf("revoke: %d", r.status)
+	}
+	ts, _ = f.st.ListAPITokens(context.Background(), f.users[core.RoleReadOnly].ID)
+	if ts[0].RevokedAt == nil {
+		t.Error("token not revoked")
+	}
+}
