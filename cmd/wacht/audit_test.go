@@ -48,8 +48,23 @@ func TestUserClientsAndAuditVerify(t *testing.T) {
 		t.Errorf("scoped to %q", c.Name)
 	}
 
+	// Tokens: at most the user's rights.
+	if _, _, err := runCLI(t, "apitoken", "create", "--data", data, "--user", "tech@example.com", "--role", "admin"); err == nil {
+		t.Error("token above the user's role accepted")
+	}
+	if _, _, err := runCLI(t, "apitoken", "create", "--data", data, "--user", "tech@example.com", "--clients", "Schulz KG"); err == nil {
+		t.Error("token for a client outside the user's scope accepted")
+	}
+	if _, _, err := runCLI(t, "apitoken", "create", "--data", data, "--user", "tech@example.com", "--role", "readonly", "--clients", "Müller GmbH"); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := st.ListAPITokens(ctx, u.ID)
+	if len(ts) != 1 || ts[0].Role != "readonly" || !ts[0].Scope.Restricted || ts[0].Scope.Clients[0] != c.ID {
+		t.Errorf("narrow token: %+v", ts)
+	}
+
 	out, _, err := runCLI(t, "audit", "verify", "--data", data)
-	if err != nil || !strings.Contains(out, "intact: 3 chained entries") {
+	if err != nil || !strings.Contains(out, "intact: 4 chained entries") {
 		t.Fatalf("audit verify: %q, %v", out, err)
 	}
 	// Someone with database access rewrites history.

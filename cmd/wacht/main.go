@@ -301,6 +301,8 @@ func apiTokenCreate(args []string, stdout, stderr io.Writer) error {
 	user := fs.String("user", "", "e-mail `address` of the user the token acts as")
 	name := fs.String("name", "cli", "a `name` to recognise the token by")
 	expires := fs.Duration("expires", 0, "validity `duration`; 0 = never expires")
+	role := fs.String("role", "", "limit the token to this `role` (at most the user's)")
+	clients := fs.String("clients", "", "limit the token to these comma-separated client `IDs or names`")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -310,7 +312,7 @@ func apiTokenCreate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	secret, t, err := server.CreateAPIToken(ctx, st, *user, *name, *expires, protocol.Now())
+	secret, t, err := server.CreateNarrowAPIToken(ctx, st, *user, *name, *role, *clients, *expires, protocol.Now())
 	if err != nil {
 		return err
 	}

@@ -90,3 +90,51 @@ func AddUserScoped(ctx context.Context, st core.Store, email, role, password str
 	}
 	return u, audit(ctx, st, now, "user.create", "user:"+email, detail)
 }
+
+// CreateNarrowAPIToken is CreateAPIToken for a token limited to role ("" =
+// the user's) and to the clients in clientSpec ("" or "all" = the user's
+// scope). Neither may exceed the user's own rights.
+func CreateNarrowAPIToken(ctx context.Context, st core.Store, email, name, role, clientSpec string, expires time.Duration, now time.Time) (string, core.APIToken, error) {
+	u, err := st.GetUserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if errors.Is(err, core.ErrNotFound) {
+		return "", core.APIToken{}, fmt.Errorf("no user %s (add one with `wacht user add`)", email)
+	}
+	if err != nil {
+		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
+	}
+	if role != "" && (!ValidRole(role) || core.RoleRank(role) > core.RoleRank(u.Role)) {
+		return "", core.APIToken{}, fmt.Errorf("--role %q: must be a role no higher than the user's (%s)", role, u.Role)
+	}
+	sc, err := ResolveClients(ctx, st, clientSpec)
+	if err != nil {
+		return "", core.APIToken{}, err
+	}
+	for _, c := range sc.Clients {
+		if !u.Scope.Has(c) {
+			return "", core.APIToken{}, fmt.Errorf("--clients: client %d is outside the user's scope", c)
+		}
+	}
+	if role == "" && !sc.Restricted {
+		return CreateAPIToken(ctx, st, email, name, expires, now)
+	}
+	if expires < 0 {
+		return "", core.APIToken{}, errors.New("--expires must not be negative")
+	}
+	if name == "" {
+		name = "cli"
+	}
+	secret := auth.NewSecret(auth.APITokenPrefix)
+	t := core.APIToken{UserID: u.ID, Name: name, Hash: auth.HashSecret(secret), CreatedAt: now, Role: role, Scope: u.Scope.Intersect(sc)}
+	if expires > 0 {
+		exp := now.Add(expires)
+		t.ExpiresAt = &exp
+	}
+	if err := st.CreateAPIToken(ctx, &t); err != nil {
+		return "", core.APIToken{}, fmt.Errorf("creating API token: %w", err)
+	}
+	if err := audit(ctx, st, now, "apitoken.create", fmt.Sprintf("apitoken:%d", t.ID),
+		fmt.Sprintf("user=%s name=%q role=%s clients=%s expires=%s", u.Email, name, role, clientSpec, fmtTime(t.ExpiresAt))); err != nil {
+		return "", core.APIToken{}, err
+	}
+	return secret, t, nil
+}
