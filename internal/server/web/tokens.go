@@ -50,7 +50,9 @@ func (s *server) renderTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	s.render(w, http.StatusOK, "tokens", v)
 }
 
-func (s *server) tokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) { s.renderTokens(w, r, rc, "") }
+func (s *server) tokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.renderTokens(w, r, rc, "")
+}
 
 func (s *server) createToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	sc, err := formScope(r)
