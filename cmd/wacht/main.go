@@ -112,6 +112,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AlertSweep, "alert-sweep", 10*time.Second, "how often to look for offline devices")
 	fs.DurationVar(&cfg.AlertRetryMin, "alert-retry-min", 5*time.Second, "first retry delay of an undelivered notification")
 	fs.DurationVar(&cfg.AlertRetryMax, "alert-retry-max", time.Hour, "longest retry delay of an undelivered notification")
+	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval told to agents")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	if err := parse(fs, args, 0); err != nil {
 		return err

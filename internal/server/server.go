@@ -62,6 +62,9 @@ type Config struct {
 	// Alerting: offline sweep period (default 10 s) and the back-off
 	// bounds of failed notification deliveries (defaults 5 s and 1 h).
 	AlertSweep, AlertRetryMin, AlertRetryMax time.Duration
+	// Heartbeat is the interval told to agents (default 30 s); offline
+	// detection needs offline_after above it.
+	Heartbeat time.Duration
 }
 
 func (c *Config) defaults() {
@@ -142,7 +145,7 @@ func Run(ctx context.Context, cfg Config) error {
 	alertsDone := make(chan struct{})
 	go func() { alerts.Run(actx); close(alertsDone) }()
 	defer func() { stopAlerts(); <-alertsDone }() // before the store closes
-	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: resolver, Alerts: alerts})
+	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: resolver, Alerts: alerts, Heartbeat: cfg.Heartbeat})
 	handler, err := Handler(st, gw, log)
 	if err != nil {
 		return err

@@ -50,17 +50,18 @@ func (m Mail) Header(name string) string {
 	return v
 }
 
-// Body returns the decoded plain-text body.
+// Body returns the decoded plain-text body with LF line ends.
 func (m Mail) Body() string {
 	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
 	if err != nil {
 		return ""
 	}
 	b, _ := io.ReadAll(msg.Body)
+	body := string(b)
 	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		return decodeQP(b)
+		body = decodeQP(b)
 	}
-	return string(b)
+	return strings.ReplaceAll(body, "\r\n", "\n") // SMTP lines end in CRLF
 }
 
 // Options configure the server.
