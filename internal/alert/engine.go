@@ -324,10 +324,16 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 				Since: since, At: r.At}})
 		}
 	}
-	for _, id := range order {
-		change.States = append(change.States, states[id])
+	orig := make(map[checkID]core.AlertState, len(list))
+	for _, a := range list {
+		orig[checkID{a.Name, a.Key}] = a
 	}
-	if len(change.States) == 0 {
+	for _, id := range order {
+		if a := states[id]; stateChanged(orig[id], a) {
+			change.States = append(change.States, a)
+		}
+	}
+	if len(change.States) == 0 && len(change.Open) == 0 && len(change.Close) == 0 && len(pending) == 0 {
 		return nil
 	}
 	if len(pending) > 0 {
@@ -344,6 +350,20 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 		e.Nudge()
 	}
 	return nil
+}
+
+// lastAtSlack is how far LastAt may lag behind before an otherwise
+// unchanged state is written anyway. Skipping those writes keeps the
+// engine's load on the database small; the price is that the startup
+// reconciliation may evaluate a check's current status once more.
+const lastAtSlack = 5 * time.Minute
+
+// stateChanged reports whether b must be written over a.
+func stateChanged(a, b core.AlertState) bool {
+	eqTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	return a.Known != b.Known || a.State != b.State || a.Consecutive != b.Consecutive || a.OutageRef != b.OutageRef ||
+		!eqTime(a.ClearedUntil, b.ClearedUntil) || a.ClearUntilPass != b.ClearUntilPass || a.Flapping != b.Flapping ||
+		len(a.Changes) != len(b.Changes) || b.LastAt.Sub(a.LastAt) > lastAtSlack
 }
 
 type pendingMsg struct {

@@ -38,31 +38,88 @@ func (e *Engine) outboxLoop(ctx context.Context) {
 	}
 }
 
-// DeliverDue claims due messages and delivers them, several at once. It
-// returns how many it claimed.
+// DeliverDue claims due messages and delivers them, several at once:
+// e-mails in a few SMTP sessions of several messages each (one TLS
+// handshake per session), webhooks one by one. It returns how many it
+// claimed.
 func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
 	items, err := e.o.Store.ClaimOutbox(ctx, e.o.Now(), claimBatch, e.o.Lease)
 	if err != nil {
 		return 0, err
 	}
+	var mails, single []core.OutboxItem
+	for _, m := range items {
+		if m.Channel == core.ChannelEmail && e.o.Deliver == nil {
+			mails = append(mails, m)
+		} else {
+			single = append(single, m)
+		}
+	}
 	sem := make(chan struct{}, e.o.Senders)
 	var wg sync.WaitGroup
-	for _, m := range items {
+	for _, m := range single {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			e.deliverOne(ctx, m)
+			e.record(ctx, m, e.deliver(ctx, m))
+		})
+	}
+	// Spread the mails over up to Senders sessions of at least mailsPerSession.
+	sessions := min(e.o.Senders, (len(mails)+mailsPerSession-1)/mailsPerSession)
+	for i := range sessions {
+		var chunk []core.OutboxItem
+		for j := i; j < len(mails); j += sessions {
+			chunk = append(chunk, mails[j])
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs := e.deliverMails(ctx, chunk)
+			for k, m := range chunk {
+				e.record(ctx, m, errs[k])
+			}
 		})
 	}
 	wg.Wait()
 	return len(items), nil
 }
 
-// deliverOne sends one message and records the outcome. The record is
-// written even if ctx ended meanwhile, to keep the window in which an
-// accepted message is not yet marked (and would be sent again) small.
-func (e *Engine) deliverOne(ctx context.Context, m core.OutboxItem) {
-	err := e.deliver(ctx, m)
+// mailsPerSession is the fewest mails worth one SMTP session of their own.
+const mailsPerSession = 4
+
+// deliverMails sends e-mails over one SMTP connection.
+func (e *Engine) deliverMails(ctx context.Context, items []core.OutboxItem) []error {
+	errs := make([]error, len(items))
+	s, err := e.Settings(ctx)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	var envs []smtp.Envelope
+	var idx []int
+	for i, m := range items {
+		var msg notify.Message
+		if err := json.Unmarshal(m.Payload, &msg); err != nil {
+			errs[i] = fmt.Errorf("decoding notification %d: %w", m.ID, err)
+			continue
+		}
+		envs = append(envs, smtp.Envelope{To: m.Target, Message: msg})
+		idx = append(idx, i)
+	}
+	if len(envs) > 0 {
+		for j, err := range smtp.SendMany(ctx, e.smtpConfig(s), envs) {
+			errs[idx[j]] = err
+		}
+	}
+	return errs
+}
+
+// record stores the outcome of one delivery attempt. It is written even
+// if ctx ended meanwhile, to keep the window in which an accepted message
+// is not yet marked (and would be sent again) small.
+func (e *Engine) record(ctx context.Context, m core.OutboxItem, err error) {
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := e.o.Now()

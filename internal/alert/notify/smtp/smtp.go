@@ -72,15 +72,73 @@ func isLoopback(host string) bool {
 // Send delivers m to one address. It returns nil only after the server
 // accepted the message (the reply to DATA).
 func Send(ctx context.Context, c Config, to string, m notify.Message) error {
-	if err := c.Validate(); err != nil {
-		return err
+	return SendMany(ctx, c, []Envelope{{To: to, Message: m}})[0]
+}
+
+// Envelope is one message to one address.
+type Envelope struct {
+	To      string
+	Message notify.Message
+}
+
+// SendMany delivers several messages over one connection (one TLS
+// handshake) and returns an error per message: nil means the server
+// accepted that message.
+func SendMany(ctx context.Context, c Config, envs []Envelope) []error {
+	errs := make([]error, len(envs))
+	fail := func(err error) []error {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
 	}
+	if err := c.Validate(); err != nil {
+		return fail(err)
+	}
+	var msgs []*mail.Msg
+	var idx []int
+	for i, e := range envs {
+		msg, err := build(c, e.To, e.Message)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		msgs = append(msgs, msg)
+		idx = append(idx, i)
+	}
+	if len(msgs) == 0 {
+		return errs
+	}
+	client, err := mail.NewClient(c.Host, options(c)...)
+	if err != nil {
+		return fail(fmt.Errorf("smtp: %w", err))
+	}
+	sendErr := client.DialAndSendWithContext(ctx, msgs...)
+	for j, msg := range msgs {
+		i := idx[j]
+		switch {
+		case msg.IsDelivered():
+			errs[i] = nil
+		case msg.HasSendError():
+			errs[i] = fmt.Errorf("smtp: sending to %s via %s: %w", envs[i].To, c.Host, msg.SendError())
+		case sendErr != nil:
+			errs[i] = fmt.Errorf("smtp: sending to %s via %s: %w", envs[i].To, c.Host, sendErr)
+		default:
+			errs[i] = fmt.Errorf("smtp: sending to %s via %s: not accepted", envs[i].To, c.Host)
+		}
+	}
+	return errs
+}
+
+func build(c Config, to string, m notify.Message) (*mail.Msg, error) {
 	msg := mail.NewMsg()
 	if err := msg.From(c.From); err != nil {
-		return fmt.Errorf("smtp: sender %q: %w", c.From, err)
+		return nil, fmt.Errorf("smtp: sender %q: %w", c.From, err)
 	}
 	if err := msg.To(to); err != nil {
-		return fmt.Errorf("smtp: recipient %q: %w", to, err)
+		return nil, fmt.Errorf("smtp: recipient %q: %w", to, err)
 	}
 	msg.Subject(m.Subject)
 	msg.SetMessageIDWithValue(m.ID + "@" + domainOf(c.From))
@@ -91,7 +149,10 @@ func Send(ctx context.Context, c Config, to string, m notify.Message) error {
 	}
 	msg.SetGenHeader("X-Wacht-Event", m.Event.Kind)
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
+	return msg, nil
+}
 
+func options(c Config) []mail.Option {
 	opts := []mail.Option{mail.WithTimeout(orDefault(c.Timeout, 30*time.Second))}
 	tlsCfg := c.TLSConfig
 	if tlsCfg == nil {
@@ -114,14 +175,7 @@ func Send(ctx context.Context, c Config, to string, m notify.Message) error {
 	if c.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(c.Username), mail.WithPassword(c.Password))
 	}
-	client, err := mail.NewClient(c.Host, opts...)
-	if err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("smtp: sending to %s via %s: %w", to, c.Host, err)
-	}
-	return nil
+	return opts
 }
 
 func domainOf(addr string) string {

@@ -87,3 +87,26 @@ func withCA(c smtp.Config, srv *alerttest.Server) smtp.Config {
 	c.TLSConfig = srv.CertPool
 	return c
 }
+
+func TestSendManyOneConnection(t *testing.T) {
+	srv := alerttest.Start(t, alerttest.Options{Mode: smtp.TLSStartTLS})
+	c := smtp.Config{Host: srv.Host(), Port: srv.Port(), From: "wacht@provider.example", TLSConfig: srv.CertPool}
+	errs := smtp.SendMany(context.Background(), c, []smtp.Envelope{
+		{To: "a@provider.example", Message: msg()},
+		{To: "not an address", Message: msg()},
+		{To: "b@provider.example", Message: msg()},
+	})
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errs = %v, want only the bad address to fail", errs)
+	}
+	ms := srv.WaitFor(t, 2, 5*time.Second)
+	if ms[0].To[0] != "a@provider.example" || ms[1].To[0] != "b@provider.example" || !ms[0].TLS {
+		t.Errorf("mails to %v and %v", ms[0].To, ms[1].To)
+	}
+	srv.Stop()
+	for i, err := range smtp.SendMany(context.Background(), c, []smtp.Envelope{{To: "a@provider.example", Message: msg()}, {To: "b@provider.example", Message: msg()}}) {
+		if err == nil {
+			t.Errorf("message %d: no error with the server down", i)
+		}
+	}
+}
