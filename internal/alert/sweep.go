@@ -12,7 +12,11 @@ func (e *Engine) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(e.o.SweepInterval)
 	defer t.Stop()
 	for {
-		if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
+		sweep := e.Sweep
+		if e.o.Singleton != nil {
+			sweep = func(ctx context.Context) error { _, err := e.o.Singleton(ctx, e.Sweep); return err }
+		}
+		if err := sweep(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("offline sweep", "err", err)
 		}
 		select {

@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if _, err := resolver.Seed(ctx); err != nil {
 		return fmt.Errorf("seeding the built-in policies: %w", err)
 	}
-	alerts := alert.New(alert.Options{Store: st, Log: log, SweepInterval: cfg.AlertSweep,
+	alerts := alert.New(alert.Options{Store: st, Log: log, SweepInterval: cfg.AlertSweep, Singleton: st.TrySingleton,
 		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax,
 		AlertAfter: alert.PolicyAlertAfter(func(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
 			_, eff, err := resolver.Effective(ctx, id)
