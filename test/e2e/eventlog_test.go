@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/store"
+)
+
+// appendErrors writes n syslog lines that the eventlog check counts.
+func appendErrors(t *testing.T, path string, from, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := from; i < from+n; i++ {
+		fmt.Fprintf(f, "%s srv-fs01 backup[%d]: error: job %d failed to write to the NAS\n",
+			time.Now().Format("2006-01-02T15:04:05.000000-07:00"), 1000+i, i)
+	}
+}
+
+// countedEvents sums the event counts of every stored eventlog result.
+func countedEvents(t *testing.T, data string) (sum float64, runs int) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	devs, err := db.ListDevices(ctx)
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("devices: %v %v", devs, err)
+	}
+	rs, err := db.ListResults(ctx, devs[0].ID, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Check == "eventlog" && r.Value != nil {
+			sum += *r.Value
+			runs++
+		}
+	}
+	return sum, runs
+}
+
+// TestEventBookmarkAcrossAgentRestart restarts the real agent between two
+// batches of log events: every event is counted once, none skipped.
+func TestEventBookmarkAcrossAgentRestart(t *testing.T) {
+	e := newEnv(t)
+	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
+	logFile := filepath.Join(t.TempDir(), "syslog")
+	appendErrors(t, logFile, 0, 3)
+	checks := fmt.Sprintf(`{"eventlog":{"source":"files","files":[%q],"fail":1000}}`, logFile)
+	args := []string{"run", "--data", e.agentDir, "--interval", "1s", "--checks", checks}
+
+	agent := start(t, "wacht-agent", args...)
+	waitFor(t, "the first 3 events", 60*time.Second, func() bool { s, _ := countedEvents(t, e.data); return s == 3 })
+	agent.stop(t, syscall.SIGTERM)
+
+	appendErrors(t, logFile, 3, 4)
+	start(t, "wacht-agent", args...)
+	waitFor(t, "all 7 events", 60*time.Second, func() bool { s, _ := countedEvents(t, e.data); return s >= 7 })
+	// A few more runs over the same file must not count anything again.
+	_, runs := countedEvents(t, e.data)
+	waitFor(t, "three more runs", 60*time.Second, func() bool { _, r := countedEvents(t, e.data); return r >= runs+3 })
+	if s, _ := countedEvents(t, e.data); s != 7 {
+		t.Fatalf("counted %v events across the restart, want exactly 7", s)
+	}
+}
