@@ -298,3 +298,39 @@ func floatPtr(v sql.NullFloat64) *float64 {
 	f := v.Float64
 	return &f
 }
+
+// ListCheckHistory returns the history of one check instance of the device
+// at or after since, newest first, at most limit rows (limit ≤ 0: all). The
+// check is resolved to its row first so the scan runs on the
+// check_results (check_id, at) index, not over the whole device's history.
+func (s *DB) ListCheckHistory(ctx context.Context, deviceID int64, check, key string, since time.Time, limit int) ([]core.Result, error) {
+	const op = "listing check history"
+	from := int64(math.MinInt64)
+	if !since.IsZero() {
+		from = ms(since)
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT r.id, r.status, r.value, r.unit, r.message_en, r.message_de, r.at
+		FROM check_results r
+		WHERE r.check_id = (SELECT id FROM checks WHERE device_id = $1 AND name = $2 AND key = $3)
+		  AND r.at >= $4
+		ORDER BY r.at DESC, r.id DESC
+		LIMIT $5`, deviceID, check, key, from, limitOrAll(limit))
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.Result
+	for rows.Next() {
+		r := core.Result{Check: check, Key: key}
+		var status string
+		var value sql.NullFloat64
+		var at int64
+		if err := rows.Scan(&r.ID, &status, &value, &r.Unit, &r.Message.EN, &r.Message.DE, &at); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		r.Status, r.Value, r.At = core.ParseStatus(status), floatPtr(value), fromMS(at)
+		out = append(out, r)
+	}
+	return out, s.wrap(op, rows.Err())
+}
