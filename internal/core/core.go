@@ -340,6 +340,7 @@ type Store interface {
 	AccessStore
 	AuditChain
 	AlertStore
+	ProtectionStore
 	Close() error
 }
 
