@@ -92,6 +92,9 @@ var authzTable = map[string]routeSpec{
 	"PUT /api/v1/devices/{id}/policies":         {perm: auth.Operate, kind: "device", body: `{"policy_ids":[]}`},
 	"GET /api/v1/devices/{id}/effective-policy": {perm: auth.Read, kind: "device"},
 
+	// Check history (issue 4): internal/server/api/history.go.
+	"GET /api/v1/devices/{id}/checks/{name}/history": {perm: auth.Read, kind: "device", path: "/api/v1/devices/{id}/checks/cpu/history?limit=10"},
+
 	// Alerting (issue 6): internal/server/api/alerts.go.
 	"GET /api/v1/outages":                            {perm: auth.Read}, // scope: api/alerts_test.go
 	"GET /api/v1/devices/{id}/outages":               {perm: auth.Read, kind: "device"},
@@ -105,6 +108,9 @@ var authzTable = map[string]routeSpec{
 	"POST /api/v1/alerts/recipients":                 {perm: auth.Admin, body: `{"level":"default","channel":"email","target":"noc@example.com"}`},
 	"DELETE /api/v1/alerts/recipients/{id}":          {perm: auth.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
 	"GET /api/v1/alerts/outbox":                      {perm: auth.Admin},
+
+	// Protection at a glance (issue 8): internal/server/api/protection.go.
+	"GET /api/v1/protection": {perm: auth.Read, kind: "list"},
 
 	// Dashboard
 	"POST /logout":                     {perm: auth.Authenticated},
@@ -152,6 +158,9 @@ var authzTable = map[string]routeSpec{
 	"GET /devices/{id}/policies":  {perm: auth.Read, kind: "device"},
 	"GET /devices/{id}/effective": {perm: auth.Read, kind: "device"},
 	"POST /devices/{id}/policies": {perm: auth.Operate, kind: "device"},
+
+	// Dashboard: protection (issue 8): internal/server/web/protection.go.
+	"GET /protection": {perm: auth.Read, kind: "list"},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a

@@ -72,6 +72,8 @@ func (h *handler) routes() *auth.Router {
 	h.tenancyRoutes(rt)
 	h.policyRoutes(rt)
 	h.alertRoutes(rt)
+	h.protectionRoutes(rt)
+	h.historyRoutes(rt)
 	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})
