@@ -17,8 +17,10 @@
 //   - Flapping: more than FlapChanges outage openings and closings within
 //     FlapWindow send one "flapping" message; further changes are recorded
 //     but not notified until no change happened for FlapWindow.
-//   - An acknowledged outage gets no further messages except its recovery;
-//     a cleared check gets none at all until the clear ends.
+//   - An open outage may be re-notified every RemindAfter (off by default)
+//     until acknowledged; an acknowledged outage gets no further messages
+//     except its recovery; a cleared check gets none at all until the
+//     clear ends.
 package alert
 
 import (
@@ -71,6 +73,9 @@ type Settings struct {
 	// FlapChanges and FlapWindow define flapping (defaults 4 and 30 min).
 	FlapChanges int     `json:"flap_changes"`
 	FlapWindow  Seconds `json:"flap_window"`
+	// RemindAfter repeats the message of an open outage that nobody
+	// acknowledged, every so often (0, the default: never).
+	RemindAfter Seconds `json:"remind_after,omitempty"`
 }
 
 // Defaults.

@@ -61,6 +61,9 @@ type Engine struct {
 	// nudge wakes the outbox worker when messages were queued.
 	nudge chan struct{}
 
+	remindMu  sync.Mutex
+	remindedN map[string]int // outage ref → last reminder queued
+
 	settingsMu sync.Mutex
 	settings   Settings
 	settingsAt time.Time

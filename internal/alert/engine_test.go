@@ -559,3 +559,52 @@ func TestOnResultsAsync(t *testing.T) {
 func smtpConfig(srv *alerttest.Server, mode string) smtp.Config {
 	return smtp.Config{Host: srv.Host(), Port: srv.Port(), TLS: mode, From: "wacht@provider.example"}
 }
+
+func TestRemindUntilAcknowledged(t *testing.T) {
+	st := storetest.NewSQLite(t)
+	srv := alerttest.Start(t, alerttest.Options{Mode: "none"})
+	s := smtpSettings(srv, "none")
+	s.RemindAfter = 3600
+	must(t, "SaveSettings", SaveSettings(ctx, st, s))
+	recipient(t, st, core.Recipient{Level: core.LevelDefault, Channel: core.ChannelEmail, Target: "noc@provider.example", Lang: "de"})
+	dev := enroll(t, st, "ACME", "Main", "mx01", core.DeviceRoleServer)
+	clk := &clock{t: t0}
+	e := New(Options{Store: st, Now: clk.Now})
+	save(t, st, e, dev.ID, result("disk", "/", core.StatusFailure, 99, t0))
+	save(t, st, e, dev.ID, result("cpu", "", core.StatusFailure, 99, t0))
+	deliverAll(t, e)
+	srv.WaitFor(t, 2, 10*time.Second)
+	remindAt := func(d time.Duration) {
+		clk.Set(t0.Add(d))
+		must(t, "Remind", e.Remind(ctx))
+		deliverAll(t, e)
+	}
+	states, _ := st.AlertStates(ctx, dev.ID)
+	for _, a := range states {
+		if a.Name == "cpu" {
+			must(t, "ClearCheck", st.ClearCheck(ctx, dev.ID, a.CheckID, nil, true))
+		}
+	}
+	remindAt(30 * time.Minute)
+	remindAt(61 * time.Minute)
+	remindAt(62 * time.Minute)
+	ms := srv.WaitFor(t, 3, 10*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	if ms = srv.Mails(); len(ms) != 3 || !strings.HasPrefix(ms[2].Header("Subject"), "[Wacht] WEITERHIN GESTÖRT: disk / auf mx01") ||
+		!strings.Contains(ms[2].Body(), "Gestört seit:") {
+		t.Fatalf("%d mails; third %q", len(ms), ms[len(ms)-1].Header("Subject"))
+	}
+	// A second engine (another replica, or after a restart) does not repeat it.
+	e2 := New(Options{Store: st, Now: clk.Now})
+	must(t, "Remind", e2.Remind(ctx))
+	deliverAll(t, e2)
+	open, _ := st.ListOutages(ctx, core.OutageFilter{OpenOnly: true, DeviceID: dev.ID})
+	for _, o := range open {
+		must(t, "AckOutage", st.AckOutage(ctx, o.ID, "user:x", "", clk.Now()))
+	}
+	remindAt(3 * time.Hour)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(srv.Mails()); n != 3 {
+		t.Errorf("%d mails after the acknowledgement, want still 3", n)
+	}
+}

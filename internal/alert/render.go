@@ -34,6 +34,7 @@ var kindWords = map[string]core.Text{
 	notify.KindOnline:   {EN: "ONLINE AGAIN", DE: "WIEDER ONLINE"},
 	notify.KindFlapping: {EN: "FLAPPING", DE: "INSTABIL"},
 	notify.KindStable:   {EN: "STABLE AGAIN", DE: "WIEDER STABIL"},
+	notify.KindReminder: {EN: "STILL FAILING", DE: "WEITERHIN GESTÖRT"},
 	notify.KindTest:     {EN: "TEST", DE: "TEST"},
 }
 
@@ -99,6 +100,9 @@ func Render(f Facts, lang string) notify.Message {
 			"Die Prüfung wechselt ständig zwischen Fehler und in Ordnung. Weitere Wechsel werden erst wieder gemeldet, wenn sie stabil ist.") + "\n\n")
 	case notify.KindStable:
 		b.WriteString(tr("The check is stable again.", "Die Prüfung ist wieder stabil.") + "\n\n")
+	case notify.KindReminder:
+		b.WriteString(tr("This outage is still open and nobody has acknowledged it.",
+			"Diese Störung besteht weiterhin und wurde von niemandem bestätigt.") + "\n\n")
 	case notify.KindTest:
 		b.WriteString(tr("This is a test message from Wacht: notifications reach you.",
 			"Dies ist eine Testnachricht von Wacht: Benachrichtigungen erreichen Sie.") + "\n\n")
@@ -114,7 +118,7 @@ func Render(f Facts, lang string) notify.Message {
 		line(tr("Value", "Wert"), FormatValue(*f.Value, f.Unit, lang))
 	}
 	line(tr("Message", "Meldung"), f.Message.In(lang))
-	if f.Kind == notify.KindRecovery || f.Kind == notify.KindOnline {
+	if f.Kind == notify.KindRecovery || f.Kind == notify.KindOnline || f.Kind == notify.KindReminder {
 		line(tr("Down since", "Gestört seit"), formatTime(f.Since, loc, lang))
 	}
 	line(tr("Time", "Zeit"), formatTime(f.At, loc, lang))

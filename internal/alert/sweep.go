@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
@@ -18,6 +19,9 @@ func (e *Engine) sweepLoop(ctx context.Context) {
 		}
 		if err := sweep(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("offline sweep", "err", err)
+		}
+		if err := e.Remind(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("reminding of open outages", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -134,4 +138,88 @@ func (e *Engine) outageByRef(ctx context.Context, deviceID int64, ref string) (c
 		}
 	}
 	return core.Outage{}, core.ErrNotFound
+}
+
+// Remind re-notifies open, notified outages that nobody acknowledged, once
+// per RemindAfter since they opened (the n-th reminder's dedupe key makes
+// it unique), except for cleared or flapping checks.
+func (e *Engine) Remind(ctx context.Context) error {
+	s, err := e.Settings(ctx)
+	if err != nil || s.RemindAfter <= 0 {
+		return err
+	}
+	open, err := e.o.Store.ListOutages(ctx, core.OutageFilter{OpenOnly: true})
+	if err != nil {
+		return err
+	}
+	now := e.o.Now()
+	every := s.RemindAfter.D()
+	silent := map[int64]map[int64]bool{} // device → check IDs that are cleared or flapping
+	for _, o := range open {
+		n := int(now.Sub(o.OpenedAt) / every)
+		if n < 1 || o.AckedAt != nil || !o.Notified || e.reminded(o.Ref) >= n {
+			continue
+		}
+		if o.CheckID != 0 {
+			sil, ok := silent[o.DeviceID]
+			if !ok {
+				states, err := e.o.Store.AlertStates(ctx, o.DeviceID)
+				if err != nil {
+					return err
+				}
+				sil = map[int64]bool{}
+				for _, a := range states {
+					if a.Flapping || a.ClearUntilPass || (a.ClearedUntil != nil && now.Before(*a.ClearedUntil)) {
+						sil[a.CheckID] = true
+					}
+				}
+				silent[o.DeviceID] = sil
+			}
+			if sil[o.CheckID] {
+				continue
+			}
+		}
+		dev, err := e.o.Store.GetDevice(ctx, o.DeviceID)
+		if err != nil {
+			return err
+		}
+		status := core.StatusFailure
+		if o.Kind == core.OutageOffline {
+			status = core.StatusUnknown
+		}
+		msgs, err := e.messages(ctx, s, []pendingMsg{{
+			key: "outage:" + o.Ref + ":" + notify.KindReminder + ":" + strconv.Itoa(n),
+			facts: Facts{Kind: notify.KindReminder, Device: dev, Check: o.CheckName, Key: o.CheckKey, Status: status,
+				Value: o.Value, Unit: o.Unit, Message: o.Message, OutageRef: o.Ref, Since: o.OpenedAt, At: now},
+		}})
+		if err != nil {
+			return err
+		}
+		if len(msgs) > 0 {
+			if err := e.o.Store.ApplyAlertChange(ctx, core.AlertChange{Outbox: msgs}); err != nil {
+				return err
+			}
+			e.Nudge()
+		}
+		e.setReminded(o.Ref, n)
+	}
+	return nil
+}
+
+// reminded and setReminded remember which reminder of an outage this
+// process queued last, to skip re-rendering it every sweep; after a
+// restart the outbox's dedupe key keeps a repeated one from being sent.
+func (e *Engine) reminded(ref string) int {
+	e.remindMu.Lock()
+	defer e.remindMu.Unlock()
+	return e.remindedN[ref]
+}
+
+func (e *Engine) setReminded(ref string, n int) {
+	e.remindMu.Lock()
+	defer e.remindMu.Unlock()
+	if e.remindedN == nil || len(e.remindedN) > 100_000 {
+		e.remindedN = map[string]int{}
+	}
+	e.remindedN[ref] = n
 }

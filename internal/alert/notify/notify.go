@@ -17,6 +17,7 @@ const (
 	KindOnline   = "online"   // an offline device is back
 	KindFlapping = "flapping" // a check changes state too often; quiet until stable
 	KindStable   = "stable"   // a flapping check is stable again
+	KindReminder = "reminder" // an outage nobody acknowledged is still open
 	KindTest     = "test"     // a test message from the settings page
 )
 
