@@ -109,9 +109,6 @@ var authzTable = map[string]routeSpec{
 	"DELETE /api/v1/alerts/recipients/{id}":          {perm: auth.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
 	"GET /api/v1/alerts/outbox":                      {perm: auth.Admin},
 
-	// Protection at a glance (issue 8): internal/server/api/protection.go.
-	"GET /api/v1/protection": {perm: auth.Read, kind: "list"},
-
 	// Dashboard
 	"POST /logout":                     {perm: auth.Authenticated},
 	"POST /lang":                       {perm: auth.Authenticated, body: "lang=de&next=/"},
@@ -158,9 +155,6 @@ var authzTable = map[string]routeSpec{
 	"GET /devices/{id}/policies":  {perm: auth.Read, kind: "device"},
 	"GET /devices/{id}/effective": {perm: auth.Read, kind: "device"},
 	"POST /devices/{id}/policies": {perm: auth.Operate, kind: "device"},
-
-	// Dashboard: protection (issue 8): internal/server/web/protection.go.
-	"GET /protection": {perm: auth.Read, kind: "list"},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a
