@@ -341,6 +341,7 @@ type Store interface {
 	AuditChain
 	AlertStore
 	ProtectionStore
+	NetDeviceStore
 	Close() error
 }
 

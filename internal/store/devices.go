@@ -55,8 +55,15 @@ func (s *DB) ListDevices(ctx context.Context) ([]core.Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	unknown, err := s.probeOffline(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		out[i].Worst = core.Worst(statuses[out[i].ID]...)
+		if unknown[out[i].ID] {
+			out[i].Worst = core.StatusUnknown // network device whose probe is offline
+		}
 		out[i].Tags = tags[out[i].ID]
 	}
 	return out, nil
@@ -75,6 +82,13 @@ func (s *DB) GetDevice(ctx context.Context, id int64) (core.Device, error) {
 		return core.Device{}, err
 	}
 	d.Worst = core.Worst(statuses[id]...)
+	unknown, err := s.probeOffline(ctx, time.Now())
+	if err != nil {
+		return core.Device{}, err
+	}
+	if unknown[id] {
+		d.Worst = core.StatusUnknown // network device whose probe is offline
+	}
 	tags, err := s.deviceTags(ctx, id)
 	if err != nil {
 		return core.Device{}, err
