@@ -53,6 +53,15 @@ type Options struct {
 	// Alerts, if set, hears of every committed results batch and of
 	// announced goodbyes (the alert engine).
 	Alerts AlertHook
+	// Results, if set, splits each results batch by the device it is for
+	// (a probe agent reports for the network devices it watches).
+	Results ResultRouter
+}
+
+// ResultRouter assigns a batch from one agent to devices; results it
+// leaves out are dropped (acked, not stored).
+type ResultRouter interface {
+	Route(ctx context.Context, deviceID int64, rs []core.Result) (map[int64][]core.Result, error)
 }
 
 // AlertHook receives what the alert engine needs from agent sessions.

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -298,14 +300,28 @@ func (s *session) results(env protocol.Envelope) bool {
 		s.close(websocket.StatusUnsupportedData, "malformed results batch")
 		return false
 	}
-	if err := s.g.opts.Store.SaveResults(s.ctx, s.deviceID, batch.Results); err != nil {
-		// Not acked: the agent keeps the batch and sends it again.
-		s.log.Error("storing results", "id", env.ID, "count", len(batch.Results), "err", err)
-		s.close(websocket.StatusTryAgainLater, "could not store results")
-		return false
+	byDevice := map[int64][]core.Result{s.deviceID: batch.Results}
+	if rt := s.g.opts.Results; rt != nil {
+		if byDevice, err = rt.Route(s.ctx, s.deviceID, batch.Results); err != nil {
+			s.log.Error("routing results", "id", env.ID, "err", err)
+			s.close(websocket.StatusTryAgainLater, "could not store results")
+			return false
+		}
+	}
+	// Several devices commit one after another; a redelivery after a
+	// partial failure is harmless (result IDs are idempotent).
+	for _, id := range slices.Sorted(maps.Keys(byDevice)) {
+		if err := s.g.opts.Store.SaveResults(s.ctx, id, byDevice[id]); err != nil {
+			// Not acked: the agent keeps the batch and sends it again.
+			s.log.Error("storing results", "id", env.ID, "device", id, "count", len(byDevice[id]), "err", err)
+			s.close(websocket.StatusTryAgainLater, "could not store results")
+			return false
+		}
 	}
 	if h := s.g.opts.Alerts; h != nil {
-		h.OnResults(s.deviceID, batch.Results)
+		for _, id := range slices.Sorted(maps.Keys(byDevice)) {
+			h.OnResults(id, byDevice[id])
+		}
 	}
 	return s.send(s.ctx, protocol.TypeAck, env.ID, protocol.Ack{Stored: len(batch.Results)}) == nil
 }

@@ -1,0 +1,225 @@
+package netdev
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// EntryPrefix starts the policy entry names of network devices' checks in
+// their probe's policy: "net-<device id>-<check name>".
+const EntryPrefix = "net-"
+
+// MaxCheckNameLen keeps "net-<id>-<name>" within the protocol's 64
+// characters for any realistic device ID.
+const MaxCheckNameLen = 40
+
+// EntryName is the probe's policy entry name of a network device's check.
+func EntryName(deviceID int64, check string) string {
+	return EntryPrefix + strconv.FormatInt(deviceID, 10) + "-" + check
+}
+
+// ParseEntryName is the inverse of EntryName; ok is false for other names.
+func ParseEntryName(name string) (deviceID int64, check string, ok bool) {
+	rest, found := strings.CutPrefix(name, EntryPrefix)
+	if !found {
+		return 0, "", false
+	}
+	idText, check, found := strings.Cut(rest, "-")
+	if !found || check == "" {
+		return 0, "", false
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, "", false
+	}
+	return id, check, true
+}
+
+// Split takes the secret parameters out of checks (as the API received
+// them) and returns the checks without them and the secrets to seal.
+// Secrets are write-only: a secret parameter that is absent or empty keeps
+// its value from old (the sealed secrets stored before), so clients never
+// need to read a secret back to save a device.
+func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets, error) {
+	out := make([]core.PolicyCheck, len(checks))
+	secrets := Secrets{}
+	for i, c := range checks {
+		out[i] = c
+		params := map[string]any{}
+		if len(c.Params) > 0 && string(c.Params) != "null" {
+			if err := json.Unmarshal(c.Params, &params); err != nil {
+				return nil, nil, fmt.Errorf("checks[%d].params: %w", i, err)
+			}
+		}
+		kept := map[string]string{}
+		for _, f := range SecretParams {
+			v, given := params[f]
+			delete(params, f)
+			if s, ok := v.(string); given && ok && s != "" {
+				kept[f] = s
+			} else if o, ok := old[c.Name][f]; ok {
+				kept[f] = o
+			}
+		}
+		if len(kept) > 0 {
+			secrets[c.Name] = kept
+		}
+		b, err := json.Marshal(params)
+		if err != nil {
+			return nil, nil, fmt.Errorf("checks[%d].params: %w", i, err)
+		}
+		out[i].Params = b
+	}
+	return out, secrets, nil
+}
+
+// Params returns a check's full parameters for running it: the stored
+// parameters, the device's address as "host" (ping, snmp) if none is set,
+// and the secrets.
+func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, error) {
+	params := map[string]any{}
+	if len(c.Params) > 0 && string(c.Params) != "null" {
+		if err := json.Unmarshal(c.Params, &params); err != nil {
+			return nil, fmt.Errorf("network device %d check %s: params: %w", d.ID, c.Name, err)
+		}
+	}
+	if c.Type != "website" && c.Type != "snmptrap" {
+		if h, _ := params["host"].(string); h == "" && d.Address != "" {
+			params["host"] = d.Address
+		}
+	}
+	for f, v := range s[c.Name] {
+		params[f] = v
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("network device %d check %s: params: %w", d.ID, c.Name, err)
+	}
+	return b, nil
+}
+
+// Store is what this package needs of the store.
+type Store interface {
+	ListProbedDevices(ctx context.Context, probeID int64) ([]core.NetDevice, error)
+}
+
+// PolicySource computes an agent's effective policy (the gateway's
+// PolicySource; policy.Resolver implements it).
+type PolicySource interface {
+	AgentPolicy(ctx context.Context, deviceID int64) (protocol.Policy, error)
+}
+
+// ProbePolicy adds to an agent's policy the checks of the network devices
+// it probes, with their secrets opened: only that agent ever receives them.
+type ProbePolicy struct {
+	Base  PolicySource
+	Store Store
+	Box   *Box
+}
+
+// AgentPolicy implements the gateway's PolicySource.
+func (p ProbePolicy) AgentPolicy(ctx context.Context, deviceID int64) (protocol.Policy, error) {
+	pol, err := p.Base.AgentPolicy(ctx, deviceID)
+	if err != nil {
+		return pol, err
+	}
+	extra, err := p.Entries(ctx, deviceID)
+	if err != nil || len(extra) == 0 {
+		return pol, err
+	}
+	pol.Checks = append(slices.Clip(pol.Checks), extra...)
+	b, err := json.Marshal(extra)
+	if err != nil {
+		return pol, fmt.Errorf("hashing probe entries: %w", err)
+	}
+	h := sha256.Sum256(append([]byte(pol.Revision+"\n"), b...))
+	pol.Revision = hex.EncodeToString(h[:16])
+	return pol, nil
+}
+
+// Entries returns the policy entries of the network devices probeID
+// watches (0: those the server runs), with full parameters.
+func (p ProbePolicy) Entries(ctx context.Context, probeID int64) ([]core.PolicyCheck, error) {
+	devs, err := p.Store.ListProbedDevices(ctx, probeID)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.PolicyCheck
+	for _, d := range devs {
+		if len(d.Checks) == 0 {
+			continue
+		}
+		if p.Box == nil {
+			return nil, fmt.Errorf("network device %d: no secret key", d.ID)
+		}
+		secrets, err := p.Box.OpenSecrets(d.Sealed)
+		if err != nil {
+			return nil, fmt.Errorf("network device %d: %w", d.ID, err)
+		}
+		for _, c := range d.Checks {
+			params, err := Params(d, c, secrets)
+			if err != nil {
+				return nil, err
+			}
+			e := core.PolicyCheck{Name: EntryName(d.ID, c.Name), Type: c.Type, Params: params, Schedule: c.Schedule}
+			if e.Schedule.Class == "" {
+				e.Schedule = core.Schedule{Class: core.Schedule24x7, EveryMinutes: 5}
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Router assigns a probe's results to the network devices they are for.
+type Router struct {
+	Store Store
+	Log   *slog.Logger
+}
+
+// Route splits a batch from agent deviceID: results named by EntryName for
+// a network device this agent probes go to that device under the check's
+// own name; the rest stay with the agent. A result named for a network
+// device the agent does not probe is dropped and logged: an agent cannot
+// write another device's results.
+func (r Router) Route(ctx context.Context, deviceID int64, rs []core.Result) (map[int64][]core.Result, error) {
+	out := map[int64][]core.Result{}
+	var probed map[int64]bool
+	for _, res := range rs {
+		id, check, ok := ParseEntryName(res.Check)
+		if !ok {
+			out[deviceID] = append(out[deviceID], res)
+			continue
+		}
+		if probed == nil {
+			devs, err := r.Store.ListProbedDevices(ctx, deviceID)
+			if err != nil {
+				return nil, fmt.Errorf("routing results: %w", err)
+			}
+			probed = map[int64]bool{}
+			for _, d := range devs {
+				probed[d.ID] = true
+			}
+		}
+		if !probed[id] {
+			if r.Log != nil {
+				r.Log.Warn("dropping a result for a network device the agent does not probe",
+					"device", deviceID, "network_device", id, "check", check)
+			}
+			continue
+		}
+		res.Check = check
+		out[id] = append(out[id], res)
+	}
+	return out, nil
+}

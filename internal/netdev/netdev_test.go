@@ -1,0 +1,271 @@
+package netdev
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+var ctx = context.Background()
+
+func TestLoadKeyCreatesOnceWith0600(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", KeyFile)
+	b1, err := LoadKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
+		t.Errorf("key file mode %v size %d, want 0600 and 32", fi.Mode().Perm(), fi.Size())
+	}
+	sealed, err := b1.Seal([]byte("geheim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := LoadKey(path) // the same key again
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b2.Open(sealed); err != nil || string(got) != "geheim" {
+		t.Errorf("Open with reloaded key = %q, %v", got, err)
+	}
+	other, _ := LoadKey(filepath.Join(t.TempDir(), KeyFile))
+	if _, err := other.Open(sealed); err == nil {
+		t.Error("a different key opened the secret")
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := b2.Open(sealed); err == nil {
+		t.Error("a tampered secret opened")
+	}
+}
+
+func TestSplitIsWriteOnly(t *testing.T) {
+	checks := []core.PolicyCheck{{Name: "if", Type: "snmp",
+		Params: json.RawMessage(`{"version":"2c","community":"s3cr3t-comm","template":"interfaces"}`)}}
+	clean, secrets, err := Split(checks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(clean[0].Params), "s3cr3t") || secrets["if"]["community"] != "s3cr3t-comm" {
+		t.Fatalf("Split: params %s secrets %v", clean[0].Params, secrets)
+	}
+	// Saving again without the secret keeps it; a new value replaces it.
+	_, kept, err := Split(clean, secrets)
+	if err != nil || kept["if"]["community"] != "s3cr3t-comm" {
+		t.Errorf("resave without secret: %v, %v", kept, err)
+	}
+	_, repl, _ := Split([]core.PolicyCheck{{Name: "if", Type: "snmp", Params: json.RawMessage(`{"community":"neu"}`)}}, secrets)
+	if repl["if"]["community"] != "neu" {
+		t.Errorf("replaced secret = %v", repl)
+	}
+	// A renamed check does not inherit another check's secret.
+	_, none, _ := Split([]core.PolicyCheck{{Name: "other", Type: "snmp"}}, secrets)
+	if len(none) != 0 {
+		t.Errorf("renamed check got secrets %v", none)
+	}
+}
+
+type fixedPolicy struct{}
+
+func (fixedPolicy) AgentPolicy(ctx context.Context, id int64) (protocol.Policy, error) {
+	return protocol.Policy{Revision: "base", Checks: []core.PolicyCheck{{Name: "cpu", Type: "cpu", Schedule: core.Schedule{Class: core.Schedule24x7, EveryMinutes: 5}}}}, nil
+}
+
+// fixture: a probe and another agent in one site, a router probed by the
+// probe with an SNMP community and a website run by the server.
+type fixture struct {
+	st           *store.DB
+	box          *Box
+	probe, other core.Device
+	router, shop core.NetDevice
+	community    string
+}
+
+func newFixture(t *testing.T, st *store.DB) *fixture {
+	t.Helper()
+	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{st: st, box: box, community: "Zugang-7f3a9c"}
+	_, site, err := st.EnsureClientSite(ctx, "Müller GmbH", "Büro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []*core.Device{&f.probe, &f.other} {
+		secret := []byte{byte(i), 1, 2}
+		if err := st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: secret, SiteID: site.ID}); err != nil {
+			t.Fatal(err)
+		}
+		*d = core.Device{Hostname: []string{"probe", "other"}[i], MachineID: []string{"m1", "m2"}[i], PublicKey: []byte{byte(i)}}
+		if err := st.Enroll(ctx, secret, d, false, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk := func(d *core.NetDevice) {
+		t.Helper()
+		clean, secrets, err := Split(d.Checks, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Checks = clean
+		if d.Sealed, err = box.SealSecrets(secrets); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateNetDevice(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.router = core.NetDevice{SiteID: site.ID, Name: "router", Address: "127.0.0.1", Type: "router", ProbeID: f.probe.ID,
+		Checks: []core.PolicyCheck{
+			{Name: "ping", Type: "ping", Params: json.RawMessage(`{"count":1}`)},
+			{Name: "if", Type: "snmp", Params: json.RawMessage(`{"community":"` + f.community + `","template":"uptime"}`)},
+		}}
+	mk(&f.router)
+	f.shop = core.NetDevice{SiteID: site.ID, Name: "shop", Type: "website",
+		Checks: []core.PolicyCheck{{Name: "shop", Type: "website", Params: json.RawMessage(`{"url":"https://127.0.0.1/","username":"u","password":"pw-9d1e"}`)}}}
+	mk(&f.shop)
+	return f
+}
+
+func engines(t *testing.T, fn func(t *testing.T, st *store.DB)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, storetest.NewSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, storetest.NewPostgres(t)) })
+}
+
+// The raw rows never hold a secret in plaintext.
+func TestSecretsNeverStoredInPlaintext(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.DB) {
+		f := newFixture(t, st)
+		rows, err := st.SQL().QueryContext(ctx, `SELECT checks, sealed FROM network_devices`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var checks string
+			var sealed []byte
+			if err := rows.Scan(&checks, &sealed); err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range []string{f.community, "pw-9d1e"} {
+				if strings.Contains(checks, secret) || bytes.Contains(sealed, []byte(secret)) {
+					t.Errorf("secret %q stored in plaintext: checks %s", secret, checks)
+				}
+			}
+			if len(sealed) < 28 {
+				t.Errorf("sealed secrets only %d bytes", len(sealed))
+			}
+			n++
+		}
+		if n != 2 {
+			t.Errorf("%d network_devices rows, want 2", n)
+		}
+	})
+}
+
+func TestProbePolicy(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.DB) {
+		f := newFixture(t, st)
+		pp := ProbePolicy{Base: fixedPolicy{}, Store: st, Box: f.box}
+		pol, err := pp.AgentPolicy(ctx, f.probe.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pol.Validate(); err != nil {
+			t.Fatalf("probe policy invalid: %v", err)
+		}
+		byName := map[string]core.PolicyCheck{}
+		for _, c := range pol.Checks {
+			byName[c.Name] = c
+		}
+		ping, ok := byName[EntryName(f.router.ID, "ping")]
+		if !ok || len(pol.Checks) != 3 || pol.Revision == "base" {
+			t.Fatalf("probe policy = %+v", pol)
+		}
+		var pp2 map[string]any
+		json.Unmarshal(ping.Params, &pp2)
+		if pp2["host"] != "127.0.0.1" || ping.Schedule.Class != core.Schedule24x7 {
+			t.Errorf("ping entry %s %+v: want host from the address and a default schedule", ping.Params, ping.Schedule)
+		}
+		snmp := byName[EntryName(f.router.ID, "if")]
+		if !strings.Contains(string(snmp.Params), `"community":"`+f.community+`"`) {
+			t.Errorf("snmp entry params %s lack the opened community", snmp.Params)
+		}
+		// Other agents get only their own policy.
+		pol, err = pp.AgentPolicy(ctx, f.other.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pol.Checks) != 1 || pol.Revision != "base" {
+			t.Errorf("other agent's policy = %+v", pol)
+		}
+		// The server's own entries: the website with its password.
+		es, err := pp.Entries(ctx, 0)
+		if err != nil || len(es) != 1 || !strings.Contains(string(es[0].Params), "pw-9d1e") {
+			t.Errorf("server entries = %+v, %v", es, err)
+		}
+	})
+}
+
+func TestRouterRejectsResultsFromNonProbe(t *testing.T) {
+	f := newFixture(t, storetest.NewSQLite(t))
+	rt := Router{Store: f.st}
+	at := time.Now()
+	batch := []core.Result{
+		{ID: "1", Check: "cpu", Status: core.StatusOK, At: at},
+		{ID: "2", Check: EntryName(f.router.ID, "ping"), Status: core.StatusOK, At: at},
+		{ID: "3", Check: EntryName(f.shop.ID, "shop"), Status: core.StatusOK, At: at}, // server-run: no agent may write it
+		{ID: "4", Check: EntryName(999999, "ping"), Status: core.StatusOK, At: at},    // no such device
+		{ID: "5", Check: "net-x-ping", Status: core.StatusOK, At: at},                 // not an entry name: the agent's own
+	}
+	got, err := rt.Route(ctx, f.probe.ID, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got[f.probe.ID]) != 2 || len(got[f.router.ID]) != 1 || got[f.router.ID][0].Check != "ping" {
+		t.Errorf("probe's batch routed to %+v", got)
+	}
+	got, err = rt.Route(ctx, f.other.ID, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[f.other.ID]) != 2 {
+		t.Errorf("non-probe's batch routed to %+v; want only its own two results", got)
+	}
+}
+
+func TestParseEntryName(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		id    int64
+		check string
+		ok    bool
+	}{
+		{"net-12-ping", 12, "ping", true},
+		{"net-12-web-shop", 12, "web-shop", true},
+		{"net-0-ping", 0, "", false},
+		{"net-12-", 0, "", false},
+		{"net-12", 0, "", false},
+		{"disk", 0, "", false},
+	} {
+		id, check, ok := ParseEntryName(tc.name)
+		if id != tc.id || check != tc.check || ok != tc.ok {
+			t.Errorf("ParseEntryName(%q) = %d %q %v", tc.name, id, check, ok)
+		}
+	}
+}
