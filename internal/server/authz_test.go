@@ -109,6 +109,9 @@ var authzTable = map[string]routeSpec{
 	"DELETE /api/v1/alerts/recipients/{id}":          {perm: auth.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
 	"GET /api/v1/alerts/outbox":                      {perm: auth.Admin},
 
+	// Protection at a glance (issue 8): internal/server/api/protection.go.
+	"GET /api/v1/protection": {perm: auth.Read, kind: "list"},
+
 	// Dashboard
 	"POST /logout":                     {perm: auth.Authenticated},
 	"POST /lang":                       {perm: auth.Authenticated, body: "lang=de&next=/"},
