@@ -7,3 +7,4 @@ cd "$(dirname "$0")"
 npm ci
 mkdir -p static/vendor
 cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
+cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css static/vendor/

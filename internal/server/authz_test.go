@@ -143,6 +143,9 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/2fa":               {perm: auth.Admin, body: "required=false"},
 	"GET /audit":                       {perm: auth.Admin},
 	"GET /audit.csv":                   {perm: auth.Admin},
+	// Dashboard: check history (issue 4): internal/server/web/history.go.
+	"GET /devices/{id}/history": {perm: auth.Read, kind: "device", path: "/devices/{id}/history?check=cpu"},
+
 	// Dashboard: policies
 	"GET /policies":               {perm: auth.Read},
 	"GET /policies/new":           {perm: auth.Admin},

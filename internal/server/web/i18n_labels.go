@@ -1,0 +1,82 @@
+package web
+
+// labelCatalog holds display names of check types and user roles and the
+// labels of the account navigation; init merges them into catalog. Check
+// names are what a technician reads in the checks table, so every
+// registered check type has one in both languages (a test checks that).
+var labelCatalog = map[string]map[string]string{
+	langEN: {
+		"check.services":       "Services",
+		"check.growth":         "Data growth",
+		"check.smart":          "Disk health (S.M.A.R.T.)",
+		"check.eventlog":       "Critical events",
+		"check.logins":         "Failed log-ins",
+		"check.antivirus":      "Antivirus",
+		"check.backup":         "Backup",
+		"check.ping":           "Ping",
+		"check.website":        "Website",
+		"check.snmp":           "SNMP",
+		"check.snmptrap":       "SNMP traps",
+		"check.agent":          "Agent",
+		"userrole.admin":       "Administrator",
+		"userrole.technician":  "Technician",
+		"userrole.readonly":    "Read-only",
+		"nav.account":          "Account",
+		"nav.main":             "Main navigation",
+		"device.manage":        "Manage",
+		"device.manageHelp":    "Tags are separated by commas.",
+		"device.noTags":        "none",
+		"users.2fa":            "2FA",
+		"users.2faOn":          "on",
+		"users.2faOff":         "off",
+		"users.none":           "none",
+		"users.require2faHelp": "When mandatory, users without a second factor must set one up at their next sign-in.",
+		"users.security":       "Sign-in security",
+		"client.danger":        "Delete client",
+		"clients.reportDE":     "German",
+		"clients.reportEN":     "English",
+		"policy.delete":        "Delete policy",
+		"tokens.none":          "No API tokens yet.",
+	},
+	langDE: {
+		"check.services":       "Dienste",
+		"check.growth":         "Datenwachstum",
+		"check.smart":          "Festplattenzustand (S.M.A.R.T.)",
+		"check.eventlog":       "Kritische Ereignisse",
+		"check.logins":         "Fehlgeschlagene Anmeldungen",
+		"check.antivirus":      "Virenschutz",
+		"check.backup":         "Datensicherung",
+		"check.ping":           "Ping",
+		"check.website":        "Website",
+		"check.snmp":           "SNMP",
+		"check.snmptrap":       "SNMP-Traps",
+		"check.agent":          "Agent",
+		"userrole.admin":       "Administrator",
+		"userrole.technician":  "Techniker",
+		"userrole.readonly":    "Nur lesen",
+		"nav.account":          "Konto",
+		"nav.main":             "Hauptnavigation",
+		"device.manage":        "Verwalten",
+		"device.manageHelp":    "Schlagwörter durch Kommas trennen.",
+		"device.noTags":        "keine",
+		"users.2fa":            "2FA",
+		"users.2faOn":          "an",
+		"users.2faOff":         "aus",
+		"users.none":           "keine",
+		"users.require2faHelp": "Ist sie verpflichtend, müssen Benutzer ohne zweiten Faktor ihn bei der nächsten Anmeldung einrichten.",
+		"users.security":       "Anmeldesicherheit",
+		"client.danger":        "Kunde löschen",
+		"clients.reportDE":     "Deutsch",
+		"clients.reportEN":     "Englisch",
+		"policy.delete":        "Richtlinie löschen",
+		"tokens.none":          "Noch keine API-Token.",
+	},
+}
+
+func init() {
+	for lang, m := range labelCatalog {
+		for k, v := range m {
+			catalog[lang][k] = v
+		}
+	}
+}
