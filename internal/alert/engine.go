@@ -26,7 +26,8 @@ type Options struct {
 	// AlertAfter returns a check's alert_after parameter (consecutive
 	// failures before an outage); nil or a result < 1 means 1.
 	AlertAfter func(ctx context.Context, deviceID int64, check string) int
-	// Workers evaluate result batches, one device at a time each (default 4).
+	// Workers evaluate result batches, one device at a time each (default
+	// 8; they mostly wait for the database).
 	Workers int
 	// SweepInterval is the offline sweep period (default 10 s).
 	SweepInterval time.Duration
@@ -61,12 +62,18 @@ type Engine struct {
 	// nudge wakes the outbox worker when messages were queued.
 	nudge chan struct{}
 
+	devMu   sync.Mutex
+	devices map[int64]cachedDevice
+
 	remindMu  sync.Mutex
 	remindedN map[string]int // outage ref → last reminder queued
 
-	settingsMu sync.Mutex
-	settings   Settings
-	settingsAt time.Time
+	settingsMu    sync.Mutex
+	settings      Settings
+	settingsAt    time.Time
+	recipientList []core.Recipient
+	serverURL     string
+	recipientsAt  time.Time
 }
 
 // Maximum pending results per device; older ones are dropped (the startup
@@ -85,7 +92,7 @@ func New(o Options) *Engine {
 		o.Now = time.Now
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 8
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = 10 * time.Second
@@ -153,6 +160,55 @@ func (e *Engine) Nudge() {
 	}
 }
 
+// deviceTTL bounds how stale the names in a message may be.
+const deviceTTL = 30 * time.Second
+
+// device returns a device's facts for messages, cached for deviceTTL.
+func (e *Engine) device(ctx context.Context, id int64) (core.Device, error) {
+	e.devMu.Lock()
+	c, ok := e.devices[id]
+	e.devMu.Unlock()
+	if ok && time.Since(c.at) < deviceTTL {
+		return c.d, nil
+	}
+	d, err := e.o.Store.GetDevice(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	e.devMu.Lock()
+	if e.devices == nil || len(e.devices) > 100_000 {
+		e.devices = map[int64]cachedDevice{}
+	}
+	e.devices[id] = cachedDevice{d, time.Now()}
+	e.devMu.Unlock()
+	return d, nil
+}
+
+type cachedDevice struct {
+	d  core.Device
+	at time.Time
+}
+
+// recipients returns all recipients and the server URL, cached like the
+// settings: changes apply within settingsTTL.
+func (e *Engine) recipients(ctx context.Context) ([]core.Recipient, string, error) {
+	e.settingsMu.Lock()
+	defer e.settingsMu.Unlock()
+	if !e.recipientsAt.IsZero() && time.Since(e.recipientsAt) < settingsTTL {
+		return e.recipientList, e.serverURL, nil
+	}
+	all, err := e.o.Store.ListRecipients(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	url, err := e.o.Store.GetSetting(ctx, SettingServerURL)
+	if err != nil && !errors.Is(err, core.ErrNotFound) {
+		return nil, "", err
+	}
+	e.recipientList, e.serverURL, e.recipientsAt = all, url, time.Now()
+	return all, url, nil
+}
+
 // Settings returns the current settings, cached for a moment.
 func (e *Engine) Settings(ctx context.Context) (Settings, error) {
 	e.settingsMu.Lock()
@@ -171,7 +227,7 @@ func (e *Engine) Settings(ctx context.Context) (Settings, error) {
 // ForgetSettings drops the cache after the settings changed.
 func (e *Engine) ForgetSettings() {
 	e.settingsMu.Lock()
-	e.settingsAt = time.Time{}
+	e.settingsAt, e.recipientsAt = time.Time{}, time.Time{}
 	e.settingsMu.Unlock()
 }
 
@@ -315,7 +371,7 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 		}
 		for _, kind := range d.Notify {
 			if device == nil {
-				dv, err := e.o.Store.GetDevice(ctx, deviceID)
+				dv, err := e.device(ctx, deviceID)
 				if err != nil {
 					return err
 				}
@@ -379,12 +435,8 @@ type pendingMsg struct {
 
 // messages renders each pending message for each of its recipients.
 func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg) ([]core.OutboxItem, error) {
-	all, err := e.o.Store.ListRecipients(ctx)
+	all, serverURL, err := e.recipients(ctx)
 	if err != nil {
-		return nil, err
-	}
-	serverURL, err := e.o.Store.GetSetting(ctx, SettingServerURL)
-	if err != nil && !errors.Is(err, core.ErrNotFound) {
 		return nil, err
 	}
 	loc, err := time.LoadLocation(s.OfficeHours.TimeZone)

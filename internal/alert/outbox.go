@@ -75,9 +75,15 @@ func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			errs := e.deliverMails(ctx, chunk)
+			var ok []int64
 			for k, m := range chunk {
-				e.record(ctx, m, errs[k])
+				if errs[k] == nil {
+					ok = append(ok, m.ID)
+				} else {
+					e.record(ctx, m, errs[k])
+				}
 			}
+			e.recordDelivered(ctx, ok)
 		})
 	}
 	wg.Wait()
@@ -134,6 +140,16 @@ func (e *Engine) record(ctx context.Context, m core.OutboxItem, err error) {
 		"retry_at", next, "err", err)
 	if err := e.o.Store.MarkFailed(mctx, m.ID, err.Error(), next); err != nil {
 		e.log.Error("recording failed notification", "id", m.ID, "err", err)
+	}
+}
+
+// recordDelivered marks several messages delivered in one statement (see
+// record for why ctx's end is ignored).
+func (e *Engine) recordDelivered(ctx context.Context, ids []int64) {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.o.Store.MarkDeliveredAll(mctx, ids, e.o.Now()); err != nil {
+		e.log.Error("recording delivered notifications", "ids", ids, "err", err)
 	}
 }
 

@@ -86,7 +86,7 @@ func (e *Engine) Sweep(ctx context.Context) error {
 		change := core.AlertChange{Presence: &np}
 		var pending []pendingMsg
 		if d.Open || d.Close {
-			dev, err := e.o.Store.GetDevice(ctx, p.DeviceID)
+			dev, err := e.device(ctx, p.DeviceID)
 			if err != nil {
 				return err
 			}
@@ -179,7 +179,7 @@ func (e *Engine) Remind(ctx context.Context) error {
 				continue
 			}
 		}
-		dev, err := e.o.Store.GetDevice(ctx, o.DeviceID)
+		dev, err := e.device(ctx, o.DeviceID)
 		if err != nil {
 			return err
 		}

@@ -176,6 +176,8 @@ type AlertStore interface {
 	// replica) does not take them meanwhile.
 	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxItem, error)
 	MarkDelivered(ctx context.Context, id int64, at time.Time) error
+	// MarkDeliveredAll records the delivery of several items at once.
+	MarkDeliveredAll(ctx context.Context, ids []int64, at time.Time) error
 	// MarkFailed counts an attempt and schedules the next one.
 	MarkFailed(ctx context.Context, id int64, errText string, next time.Time) error
 	ListOutbox(ctx context.Context, limit int) ([]OutboxItem, error) // newest first

@@ -390,6 +390,23 @@ func (s *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
 	return s.affectedOne("mark notification delivered", res, err)
 }
 
+// MarkDeliveredAll records the delivery of several outbox items in one
+// statement.
+func (s *DB) MarkDeliveredAll(ctx context.Context, ids []int64, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{ms(at)}
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		ph[i] = "$" + strconv.Itoa(i+2)
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = ''
+		WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...)
+	return s.wrap("mark notifications delivered", err)
+}
+
 // MarkFailed counts a failed attempt and schedules the next one.
 func (s *DB) MarkFailed(ctx context.Context, id int64, errText string, next time.Time) error {
 	if len(errText) > 1000 {

@@ -180,6 +180,11 @@ func testOutbox(t *testing.T, s core.Store) {
 	if len(later) != 2 || later[0].DedupeKey != "o2" || later[0].Attempts != 1 || later[0].LastError != "connection refused" {
 		t.Fatalf("later claim = %+v, want o2 (1 attempt) and o3", later)
 	}
+	must(t, "MarkDeliveredAll", s.MarkDeliveredAll(ctx, []int64{later[0].ID, later[1].ID}, t0.Add(3*time.Minute)))
+	must(t, "MarkDeliveredAll none", s.MarkDeliveredAll(ctx, nil, t0))
+	if again, _ := s.ClaimOutbox(ctx, t0.Add(time.Hour), 10, time.Minute); len(again) != 0 {
+		t.Fatalf("claimed after delivery: %+v", again)
+	}
 	box, _ := s.ListOutbox(ctx, 0)
 	delivered := 0
 	for _, m := range box {
@@ -187,7 +192,7 @@ func testOutbox(t *testing.T, s core.Store) {
 			delivered++
 		}
 	}
-	if len(box) != 3 || delivered != 1 {
+	if len(box) != 3 || delivered != 3 || box[0].Attempts != 1 || box[1].Attempts != 2 {
 		t.Fatalf("outbox = %+v", box)
 	}
 }
