@@ -112,6 +112,14 @@ var authzTable = map[string]routeSpec{
 	// Protection at a glance (issue 8): internal/server/api/protection.go.
 	"GET /api/v1/protection": {perm: auth.Read, kind: "list"},
 
+	// Network devices (issue 5): internal/server/api/netdevices.go. The
+	// {id} routes are sent an agent's ID, which is no network device.
+	"GET /api/v1/sites/{id}/network-devices":  {perm: auth.Read, kind: "site"},
+	"POST /api/v1/sites/{id}/network-devices": {perm: auth.Operate, kind: "site", body: `{"name":"Drucker","type":"printer","address":"127.0.0.1","checks":[]}`},
+	"GET /api/v1/network-devices/{id}":        {perm: auth.Read, kind: "device", ok: http.StatusNotFound},
+	"PUT /api/v1/network-devices/{id}":        {perm: auth.Operate, kind: "device", ok: http.StatusNotFound, body: `{"name":"x","type":"router","checks":[]}`},
+	"DELETE /api/v1/network-devices/{id}":     {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
+
 	// Dashboard
 	"POST /logout":                     {perm: auth.Authenticated},
 	"POST /lang":                       {perm: auth.Authenticated, body: "lang=de&next=/"},
