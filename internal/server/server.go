@@ -21,6 +21,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
@@ -131,6 +132,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if _, err := resolver.Seed(ctx); err != nil {
 		return fmt.Errorf("seeding the built-in policies: %w", err)
 	}
+	// Network devices' secrets are sealed with this key; several nodes on
+	// one PostgreSQL database need the same file (docs/internals.md).
+	box, err := netdev.LoadKey(filepath.Join(cfg.DataDir, netdev.KeyFile))
+	if err != nil {
+		return err
+	}
+	probePolicy := netdev.ProbePolicy{Base: resolver, Store: st, Box: box}
 	alerts := alert.New(alert.Options{Store: st, Log: log, SweepInterval: cfg.AlertSweep, Singleton: st.TrySingleton,
 		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax,
 		AlertAfter: alert.PolicyAlertAfter(func(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
@@ -145,8 +153,9 @@ func Run(ctx context.Context, cfg Config) error {
 	alertsDone := make(chan struct{})
 	go func() { alerts.Run(actx); close(alertsDone) }()
 	defer func() { stopAlerts(); <-alertsDone }() // before the store closes
-	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: resolver, Alerts: alerts, Heartbeat: cfg.Heartbeat})
-	handler, err := Handler(st, gw, log)
+	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
+		Results: netdev.Router{Store: st, Log: log}})
+	handler, err := newHandler(st, gw, log, box)
 	if err != nil {
 		return err
 	}
@@ -202,7 +211,12 @@ func Run(ctx context.Context, cfg Config) error {
 // Handler mounts the gateway at /api/agent/, the API at /api/v1/ and the
 // dashboard at /, the latter two behind a MaxBodyBytes request body limit.
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
-	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log})
+	return newHandler(st, gw, log, nil)
+}
+
+// newHandler is Handler with the key that seals network devices' secrets.
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *netdev.Box) (http.Handler, error) {
+	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box})
 	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("building dashboard: %w", err)

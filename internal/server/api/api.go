@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -28,6 +29,9 @@ type Deps struct {
 	Store     core.Store
 	Commander Commander
 	Log       *slog.Logger
+	// Secrets seals network devices' secret parameters (nil: devices
+	// with secrets cannot be saved).
+	Secrets *netdev.Box
 }
 
 // Device is a device as the API returns it: the stored facts plus whether
@@ -72,6 +76,7 @@ func (h *handler) routes() *auth.Router {
 	h.tenancyRoutes(rt)
 	h.policyRoutes(rt)
 	h.alertRoutes(rt)
+	h.netDeviceRoutes(rt)
 	h.protectionRoutes(rt)
 	h.historyRoutes(rt)
 	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {

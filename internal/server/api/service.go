@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -22,6 +23,8 @@ type Service struct {
 	store core.Store
 	cmd   Commander
 	log   *slog.Logger
+	// secrets seals network devices' secret parameters; nil refuses secrets.
+	secrets *netdev.Box
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -32,7 +35,7 @@ func NewService(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, cmd: d.Commander, log: log}
+	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets}
 }
 
 func (s *Service) now() time.Time {

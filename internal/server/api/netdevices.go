@@ -1,0 +1,361 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/netdev"
+	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+)
+
+// Network devices without an agent (docs/internals.md "Network devices").
+
+func (h *handler) netDeviceRoutes(rt *auth.Router) {
+	rt.HandleFunc("GET /api/v1/sites/{id}/network-devices", auth.Read, h.listNetDevices)
+	rt.HandleFunc("POST /api/v1/sites/{id}/network-devices", auth.Operate, h.createNetDevice)
+	rt.HandleFunc("GET /api/v1/network-devices/{id}", auth.Read, h.getNetDevice)
+	rt.HandleFunc("PUT /api/v1/network-devices/{id}", auth.Operate, h.updateNetDevice)
+	rt.HandleFunc("DELETE /api/v1/network-devices/{id}", auth.Operate, h.retireNetDevice)
+}
+
+// NetDeviceInput is what clients send to create or replace a network
+// device. Secret parameters (community, auth_passphrase, priv_passphrase,
+// password) are write-only: omitted or empty keeps the stored value.
+type NetDeviceInput struct {
+	Name    string             `json:"name"`
+	Address string             `json:"address"`
+	Type    string             `json:"type"`
+	ProbeID int64              `json:"probe_id"` // 0: the server runs the checks (website only)
+	Checks  []core.PolicyCheck `json:"checks"`
+}
+
+// NetDevice is a network device as the API returns it: never with its
+// secrets, only the names of those that are set.
+type NetDevice struct {
+	core.NetDevice
+	ProbeName  string              `json:"probe_name"`
+	Status     core.Status         `json:"status"` // unknown while the probe is offline
+	SecretsSet map[string][]string `json:"secrets_set"`
+}
+
+// errNoSecretKey refuses secrets on a service built without the secret
+// key (tests that do not need it).
+var errNoSecretKey = errors.New("network devices: the server has no secret key")
+
+func (s *Service) netView(ctx context.Context, d core.NetDevice) (NetDevice, error) {
+	v := NetDevice{NetDevice: d, SecretsSet: map[string][]string{}, Status: core.StatusUnknown}
+	if dev, err := s.store.GetDevice(ctx, d.ID); err == nil {
+		v.Status = dev.Worst
+	} else if !errors.Is(err, core.ErrNotFound) {
+		return v, err
+	}
+	if d.ProbeID == 0 {
+		v.ProbeName = "server"
+	} else if p, err := s.store.GetDevice(ctx, d.ProbeID); err == nil {
+		v.ProbeName = p.Hostname
+	}
+	sec, err := s.openSecrets(d.Sealed)
+	if err != nil {
+		return v, err
+	}
+	for check, fields := range sec {
+		for f := range fields {
+			v.SecretsSet[check] = append(v.SecretsSet[check], f)
+		}
+		slices.Sort(v.SecretsSet[check])
+	}
+	return v, nil
+}
+
+// openSecrets and sealSecrets need the key only when there are secrets.
+func (s *Service) openSecrets(sealed []byte) (netdev.Secrets, error) {
+	if len(sealed) == 0 {
+		return netdev.Secrets{}, nil
+	}
+	if s.secrets == nil {
+		return nil, errNoSecretKey
+	}
+	return s.secrets.OpenSecrets(sealed)
+}
+
+func (s *Service) sealSecrets(sec netdev.Secrets) ([]byte, error) {
+	if len(sec) == 0 {
+		return nil, nil
+	}
+	if s.secrets == nil {
+		return nil, errNoSecretKey
+	}
+	return s.secrets.SealSecrets(sec)
+}
+
+// ListNetDevices returns the network devices of a site u may see.
+func (s *Service) ListNetDevices(ctx context.Context, u core.User, siteID int64) ([]NetDevice, error) {
+	if _, err := s.site(ctx, u, siteID); err != nil {
+		return nil, err
+	}
+	ds, err := s.store.ListNetDevices(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NetDevice, 0, len(ds))
+	for _, d := range ds {
+		v, err := s.netView(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (s *Service) netDevice(ctx context.Context, u core.User, id int64) (core.NetDevice, error) {
+	d, err := s.store.GetNetDevice(ctx, id)
+	if err != nil {
+		return core.NetDevice{}, fmt.Errorf("getting network device %d: %w", id, err)
+	}
+	if !auth.CanSeeClient(u, d.ClientID) {
+		return core.NetDevice{}, fmt.Errorf("network device %d: %w", id, core.ErrNotFound)
+	}
+	return d, nil
+}
+
+// GetNetDevice returns one network device u may see.
+func (s *Service) GetNetDevice(ctx context.Context, u core.User, id int64) (NetDevice, error) {
+	d, err := s.netDevice(ctx, u, id)
+	if err != nil {
+		return NetDevice{}, err
+	}
+	return s.netView(ctx, d)
+}
+
+// SaveNetDevice creates (id 0, in siteID) or replaces a network device
+// after validating it; secrets are sealed before they reach the store.
+func (s *Service) SaveNetDevice(ctx context.Context, u core.User, siteID, id int64, in NetDeviceInput) (NetDevice, error) {
+	if err := need(u, auth.Operate); err != nil {
+		return NetDevice{}, err
+	}
+	var d core.NetDevice
+	old := netdev.Secrets{}
+	if id == 0 {
+		st, err := s.site(ctx, u, siteID)
+		if err != nil {
+			return NetDevice{}, err
+		}
+		d = core.NetDevice{SiteID: st.ID, ClientID: st.ClientID}
+	} else {
+		var err error
+		if d, err = s.netDevice(ctx, u, id); err != nil {
+			return NetDevice{}, err
+		}
+		if old, err = s.openSecrets(d.Sealed); err != nil {
+			return NetDevice{}, err
+		}
+	}
+	in.Name, in.Address, in.Type = strings.TrimSpace(in.Name), strings.TrimSpace(in.Address), strings.TrimSpace(in.Type)
+	checks, secrets, err := netdev.Split(in.Checks, old)
+	if err != nil {
+		return NetDevice{}, &policy.ValidationError{Fields: []policy.FieldError{{Field: "checks",
+			Message: core.Text{EN: err.Error(), DE: "ungültige Parameter: " + err.Error()}}}}
+	}
+	d.Name, d.Address, d.Type, d.ProbeID, d.Checks = in.Name, in.Address, in.Type, in.ProbeID, checks
+	if err := s.validateNetDevice(ctx, d, secrets); err != nil {
+		return NetDevice{}, err
+	}
+	if d.Sealed, err = s.sealSecrets(secrets); err != nil {
+		return NetDevice{}, err
+	}
+	action := "netdevice.update"
+	if id == 0 {
+		action = "netdevice.create"
+		err = s.store.CreateNetDevice(ctx, &d)
+	} else {
+		err = s.store.UpdateNetDevice(ctx, &d)
+	}
+	if err != nil {
+		return NetDevice{}, err
+	}
+	if err := s.record(ctx, u, action, "device:"+strconv.FormatInt(d.ID, 10), d.Name, "ok"); err != nil {
+		return NetDevice{}, err
+	}
+	s.pushPolicies() // the probe's policy changed
+	return s.netView(ctx, d)
+}
+
+// RetireNetDevice retires a network device u may operate on.
+func (s *Service) RetireNetDevice(ctx context.Context, u core.User, id int64) error {
+	if err := need(u, auth.Operate); err != nil {
+		return err
+	}
+	d, err := s.netDevice(ctx, u, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RetireNetDevice(ctx, id); err != nil {
+		return err
+	}
+	s.pushPolicies()
+	return s.record(ctx, u, "netdevice.retire", "device:"+strconv.FormatInt(id, 10), d.Name, "ok")
+}
+
+func fieldErr(field, en, de string) policy.FieldError {
+	return policy.FieldError{Field: field, Message: core.Text{EN: en, DE: de}}
+}
+
+// validateNetDevice checks the fields and builds every check with its full
+// parameters (address as host, secrets included), as the probe will.
+func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secrets netdev.Secrets) error {
+	var fs []policy.FieldError
+	if d.Name == "" || utf8.RuneCountInString(d.Name) > 128 {
+		fs = append(fs, fieldErr("name", "must be 1–128 characters", "muss 1–128 Zeichen lang sein"))
+	}
+	if !slices.Contains(core.NetDeviceTypes, d.Type) {
+		fs = append(fs, fieldErr("type", "must be one of "+strings.Join(core.NetDeviceTypes, ", "),
+			"muss eines von "+strings.Join(core.NetDeviceTypes, ", ")+" sein"))
+	}
+	if len(d.Address) > 253 || strings.ContainsAny(d.Address, " /\\") {
+		fs = append(fs, fieldErr("address", "must be a host name or IP address", "muss ein Hostname oder eine IP-Adresse sein"))
+	}
+	if d.ProbeID != 0 {
+		p, err := s.store.GetDevice(ctx, d.ProbeID)
+		switch {
+		case errors.Is(err, core.ErrNotFound):
+			fs = append(fs, fieldErr("probe_id", "no such device", "kein solches Gerät"))
+		case err != nil:
+			return err
+		case p.SiteID != d.SiteID || p.State != core.DeviceActive || p.Role == core.KindNetwork:
+			fs = append(fs, fieldErr("probe_id", "must be an active agent of the same site", "muss ein aktiver Agent desselben Standorts sein"))
+		}
+	}
+	full := make([]core.PolicyCheck, len(d.Checks))
+	for i, c := range d.Checks {
+		at := fmt.Sprintf("checks[%d]", i)
+		if len(c.Name) > netdev.MaxCheckNameLen {
+			fs = append(fs, fieldErr(at+".name", fmt.Sprintf("must be at most %d characters", netdev.MaxCheckNameLen),
+				fmt.Sprintf("darf höchstens %d Zeichen lang sein", netdev.MaxCheckNameLen)))
+		}
+		if c.Exclude {
+			fs = append(fs, fieldErr(at+".exclude", "is not allowed here", "ist hier nicht erlaubt"))
+		}
+		if d.ProbeID == 0 && c.Type != "website" {
+			fs = append(fs, fieldErr(at+".type", "the server runs only website checks; choose a probe agent",
+				"der Server führt nur Website-Prüfungen aus; wählen Sie einen Prüf-Agenten"))
+		}
+		full[i] = c
+		if p, err := netdev.Params(d, c, secrets); err == nil {
+			full[i].Params = p
+		}
+	}
+	if err := policy.Validate(core.Policy{Name: "network device", Checks: full}); err != nil {
+		var ve *policy.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		// Never echo a secret: messages name fields, not values.
+		fs = append(fs, ve.Fields...)
+	}
+	if len(fs) > 0 {
+		return &policy.ValidationError{Fields: fs}
+	}
+	return nil
+}
+
+// Handlers.
+
+func (h *handler) listNetDevices(w http.ResponseWriter, r *http.Request) {
+	u, err := caller(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ds, err := h.svc.ListNetDevices(r.Context(), u, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ds)
+}
+
+func (h *handler) getNetDevice(w http.ResponseWriter, r *http.Request) {
+	u, err := caller(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	d, err := h.svc.GetNetDevice(r.Context(), u, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (h *handler) saveNetDevice(w http.ResponseWriter, r *http.Request, create bool) {
+	u, err := caller(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var in NetDeviceInput
+	if err := decodeBody(r, &in); err != nil {
+		h.policyError(w, r, err)
+		return
+	}
+	siteID, devID, status := int64(0), id, http.StatusOK
+	if create {
+		siteID, devID, status = id, 0, http.StatusCreated
+	}
+	d, err := h.svc.SaveNetDevice(r.Context(), u, siteID, devID, in)
+	if err != nil {
+		h.policyError(w, r, err)
+		return
+	}
+	writeJSON(w, status, d)
+}
+
+func (h *handler) createNetDevice(w http.ResponseWriter, r *http.Request) {
+	h.saveNetDevice(w, r, true)
+}
+func (h *handler) updateNetDevice(w http.ResponseWriter, r *http.Request) {
+	h.saveNetDevice(w, r, false)
+}
+
+func (h *handler) retireNetDevice(w http.ResponseWriter, r *http.Request) {
+	u, err := caller(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.svc.RetireNetDevice(r.Context(), u, id); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
