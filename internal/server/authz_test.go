@@ -169,6 +169,9 @@ var authzTable = map[string]routeSpec{
 	"GET /devices/{id}/policies":  {perm: auth.Read, kind: "device"},
 	"GET /devices/{id}/effective": {perm: auth.Read, kind: "device"},
 	"POST /devices/{id}/policies": {perm: auth.Operate, kind: "device"},
+
+	// Dashboard: protection (issue 8): internal/server/web/protection.go.
+	"GET /protection": {perm: auth.Read, kind: "list"},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a

@@ -157,6 +157,9 @@ func (s *server) overviewView(r *http.Request, rc *reqCtx) (view, error) {
 		return v, err
 	}
 	v.Clients, v.Devices = groupDevices(sites, ds, rc.lang), len(ds)
+	if err := s.addProtection(r.Context(), rc.lang, ds, v.Clients); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 

@@ -77,6 +77,8 @@ type deviceView struct {
 	api.Device
 	Class string // CSS colour class
 	Label string // what the colour means, translated
+	// AV and Backup are the overview's protection columns (protection.go).
+	AV, Backup protCell
 }
 
 type checkView struct {

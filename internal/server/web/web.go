@@ -105,6 +105,7 @@ func (s *server) routes() *auth.Router {
 	rt.HandleFunc("GET /devices/{id}/checks", auth.Read, s.withSession(s.checksPartial))
 	rt.HandleFunc("POST /devices/{id}/run-checks", auth.Operate, s.withSession(s.runChecks))
 	s.policyRoutes(rt)
+	s.protectionRoutes(rt)
 	s.historyRoutes(rt)
 	rt.HandleFunc("/", auth.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
