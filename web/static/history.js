@@ -35,12 +35,29 @@
     ctx.restore();
   }
 
+  // German axis labels: 24-hour clock, day before month, German month names.
+  var deNames = {
+    MMMM: ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"],
+    MMM: ["Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"],
+    WWWW: ["Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"],
+    WWW: ["So", "Mo", "Di", "Mi", "Do", "Fr", "Sa"],
+  };
+  function fmtDate(tpl) {
+    if (d.lang !== "de") {
+      return uPlot.fmtDate(tpl);
+    }
+    tpl = tpl.replace(/\{h\}:\{mm\}\{aa\}/g, "{HH}:{mm}").replace(/\{h\}\{aa\}/g, "{H} Uhr")
+      .replace(/\{M\}\/\{D\}\/\{YY\}/g, "{D}.{M}.{YY}").replace(/\{M\}\/\{D\}/g, "{D}.{M}.");
+    return uPlot.fmtDate(tpl, deNames);
+  }
+
   function size() {
     return { width: Math.max(el.clientWidth, 300), height: 280 };
   }
 
   var opts = Object.assign(size(), {
     scales: { x: { time: true } },
+    fmtDate: fmtDate,
     series: [
       { value: function (u, v) { return v == null ? "–" : timeFmt.format(new Date(v * 1000)); } },
       {
@@ -59,5 +76,6 @@
     hooks: { drawClear: [drawBands] },
   });
   var plot = new uPlot(opts, [d.t, d.v], el);
+  el.uplot = plot; // for the browser test and the console
   window.addEventListener("resize", function () { plot.setSize(size()); });
 })();

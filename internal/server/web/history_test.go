@@ -32,7 +32,7 @@ func addDiskHistory(t testing.TB, f *fixture, n int) {
 		}
 		rs = append(rs, core.Result{ID: fmt.Sprintf("dh-%d", i), Check: "disk", Key: "/", Status: st, Value: &v, Unit: "%",
 			Message: core.Text{EN: fmt.Sprintf("volume / is %.2f%% full", v), DE: fmt.Sprintf("Laufwerk / ist zu %s %% belegt", strings.Replace(fmt.Sprintf("%.2f", v), ".", ",", 1))},
-			At: now.Add(-time.Duration(i) * time.Minute)})
+			At:      now.Add(-time.Duration(i) * time.Minute)})
 	}
 	if err := f.st.SaveResults(context.Background(), f.device.ID, rs); err != nil {
 		t.Fatal(err)
