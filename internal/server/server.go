@@ -153,6 +153,13 @@ func Run(ctx context.Context, cfg Config) error {
 	alertsDone := make(chan struct{})
 	go func() { alerts.Run(actx); close(alertsDone) }()
 	defer func() { stopAlerts(); <-alertsDone }() // before the store closes
+	// Website checks of network devices without a probe run here.
+	webRunner := &netdev.ServerRunner{Policy: probePolicy, Store: st, Log: log.With("component", "server-checks"),
+		OnResults: alerts.OnResults}
+	wctx, stopWeb := context.WithCancel(ctx)
+	webDone := make(chan struct{})
+	go func() { webRunner.Run(wctx); close(webDone) }()
+	defer func() { stopWeb(); <-webDone }() // before the store closes
 	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
 		Results: netdev.Router{Store: st, Log: log}})
 	handler, err := newHandler(st, gw, log, box)
@@ -200,6 +207,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		log.Warn("serve ended", "err", err)
 	}
+	stopWeb()
+	<-webDone
 	// Results evaluated by now have their messages in the outbox; the
 	// rest are reconciled at the next start.
 	stopAlerts()
