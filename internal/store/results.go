@@ -299,6 +299,16 @@ func floatPtr(v sql.NullFloat64) *float64 {
 	return &f
 }
 
+// checkHistorySQL lists one check's results; its plan is tested to use the
+// check_results (check_id, at) index.
+const checkHistorySQL = `
+	SELECT r.id, r.status, r.value, r.unit, r.message_en, r.message_de, r.at
+	FROM check_results r
+	WHERE r.check_id = (SELECT id FROM checks WHERE device_id = $1 AND name = $2 AND key = $3)
+	  AND r.at >= $4
+	ORDER BY r.at DESC, r.id DESC
+	LIMIT $5`
+
 // ListCheckHistory returns the history of one check instance of the device
 // at or after since, newest first, at most limit rows (limit ≤ 0: all). The
 // check is resolved to its row first so the scan runs on the
@@ -309,13 +319,7 @@ func (s *DB) ListCheckHistory(ctx context.Context, deviceID int64, check, key st
 	if !since.IsZero() {
 		from = ms(since)
 	}
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT r.id, r.status, r.value, r.unit, r.message_en, r.message_de, r.at
-		FROM check_results r
-		WHERE r.check_id = (SELECT id FROM checks WHERE device_id = $1 AND name = $2 AND key = $3)
-		  AND r.at >= $4
-		ORDER BY r.at DESC, r.id DESC
-		LIMIT $5`, deviceID, check, key, from, limitOrAll(limit))
+	rows, err := s.db.QueryContext(ctx, checkHistorySQL, deviceID, check, key, from, limitOrAll(limit))
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
