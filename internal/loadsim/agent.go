@@ -78,7 +78,13 @@ func (a *simAgent) take(n int) []core.Result {
 	a.mu.Lock()
 	if len(a.queue) == 0 && a.s.o.Flood && !a.s.stopProducing.Load() {
 		a.mu.Unlock()
-		a.enqueue(makeResults(schedule, n, a.s.o.FailRate, nowMS()))
+		// A backlog of rounds of the same checks, as an agent that was
+		// offline sends it: realistic for the server's check-state upserts.
+		rs := make([]core.Result, 0, n)
+		for len(rs) < n {
+			rs = append(rs, makeResults(schedule, min(a.s.o.Checks, n-len(rs)), a.s.o.FailRate, nowMS())...)
+		}
+		a.enqueue(rs)
 		a.mu.Lock()
 	}
 	defer a.mu.Unlock()

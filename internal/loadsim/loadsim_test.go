@@ -170,13 +170,54 @@ var restartErrors = map[string]bool{
 	"dial": true, "handshake": true, "server_going_away": true, "closed_by_server": true, "read": true, "write": true,
 }
 
-func TestLoadsimSQLite(t *testing.T) { testLoadsim(t, "") }
+func TestLoadsimSQLite(t *testing.T) {
+	t.Parallel()
+	testLoadsim(t, "")
+}
 
 func TestLoadsimPostgres(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(storetest.PostgresEnv) == "" && os.Getenv("CI") != "" {
 		t.Fatalf("%s is not set in CI", storetest.PostgresEnv)
 	}
 	testLoadsim(t, storetest.PostgresURL(t))
+}
+
+// waitFor polls cond until it holds or the deadline passes. The test waits
+// for states, not for durations, so that a slow, shared machine only
+// makes it slower.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runUntil runs sim until done() holds (checked by the caller's waits in
+// during), then stops it and returns its summary.
+func runUntil(t *testing.T, sim *Sim, during func()) Summary {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var sum Summary
+	var err error
+	ran := make(chan struct{})
+	go func() {
+		sum, err = sim.Run(ctx)
+		close(ran)
+	}()
+	func() {
+		defer cancel()
+		during()
+	}()
+	<-ran
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }
 
 // testLoadsim: 50 agents enroll, connect, send results and answer
@@ -189,29 +230,33 @@ func testLoadsim(t *testing.T, db string) {
 	cache := filepath.Join(t.TempDir(), "agents.jsonl")
 	base := Options{
 		Agents: agents, Cache: cache, Ramp: time.Second, Interval: 500 * time.Millisecond, Daily: -1,
-		BackoffMin: 200 * time.Millisecond, BackoffMax: 2 * time.Second, Drain: 20 * time.Second,
+		BackoffMin: 200 * time.Millisecond, BackoffMax: 2 * time.Second, Drain: 60 * time.Second,
 		APIToken: srv.apiToken,
 	}
+	all := func(sim *Sim) func() bool { return func() bool { return sim.Connected() == agents } }
 
 	// First run: enroll everyone, results and commands.
 	o := base
-	o.Token, o.Duration, o.CommandRate = srv.enrollment, 4*time.Second, 5
+	o.Token, o.CommandRate = srv.enrollment, 5
 	sim, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := sim.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sum := runUntil(t, sim, func() {
+		waitFor(t, "all agents to connect", time.Minute, all(sim))
+		waitFor(t, "results and commands", time.Minute, func() bool {
+			c := sim.Counters()
+			return c.Acked >= 2*agents*15 && c.CommandOK >= 3
+		})
+	})
 	t.Logf("first run: %+v", sum)
-	if sum.MaxConnected != agents || sum.Enrolled != agents || sum.Reattached != 0 {
-		t.Errorf("connected %d, enrolled %d, re-attached %d; want %d, %d, 0", sum.MaxConnected, sum.Enrolled, sum.Reattached, agents, agents)
+	if sum.Enrolled != agents || sum.Reattached != 0 {
+		t.Errorf("enrolled %d, re-attached %d; want %d, 0", sum.Enrolled, sum.Reattached, agents)
 	}
-	if sum.Produced < agents*15 || sum.Acked != sum.Produced || sum.Pending != 0 {
+	if sum.Acked != sum.Produced || sum.Pending != 0 {
 		t.Errorf("produced %d, acked %d, pending %d", sum.Produced, sum.Acked, sum.Pending)
 	}
-	if sum.CommandOK == 0 || sum.CommandFail != 0 || sum.CommandsAnswered < sum.CommandOK {
+	if sum.CommandFail != 0 || sum.CommandsAnswered < sum.CommandOK {
 		t.Errorf("commands: %d ok, %d failed, %d answered by agents", sum.CommandOK, sum.CommandFail, sum.CommandsAnswered)
 	}
 	if len(sum.Errors) != 0 {
@@ -226,46 +271,28 @@ func testLoadsim(t *testing.T, db string) {
 	// Second run from the cache alone (no token: it cannot enroll), with
 	// the server restarted while the agents keep producing.
 	o = base
-	o.Server, o.Duration = "https://"+srv.addr, 9*time.Second
+	o.Server = "https://" + srv.addr
 	sim, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	type restart struct {
-		queued int64 // results produced while the server was down
-		err    error
-	}
-	restarted := make(chan restart, 1)
-	go func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for sim.Connected() < agents {
-			if time.Now().After(deadline) {
-				restarted <- restart{err: fmt.Errorf("only %d of %d agents connected before the restart", sim.Connected(), agents)}
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	var queued int64
+	sum = runUntil(t, sim, func() {
+		waitFor(t, "all agents to re-attach", time.Minute, all(sim))
 		srv.stop()
 		before := sim.Counters().Produced
-		time.Sleep(1500 * time.Millisecond)
-		queued := sim.Counters().Produced - before
+		waitFor(t, "results produced while the server is down", time.Minute, func() bool {
+			return sim.Counters().Produced-before >= 2*agents*15
+		})
+		queued = sim.Counters().Produced - before
 		srv.start()
-		restarted <- restart{queued: queued}
-	}()
-	sum, err = sim.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := <-restarted
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	t.Logf("second run: %+v; %d results produced while the server was down", sum, r.queued)
-	if sum.Enrolled != 0 || sum.Reattached != agents || sum.ConnectedAtEnd != agents {
-		t.Errorf("enrolled %d, re-attached %d, connected at the end %d; want 0, %d, %d", sum.Enrolled, sum.Reattached, sum.ConnectedAtEnd, agents, agents)
-	}
-	if r.queued < agents*15 {
-		t.Errorf("only %d results produced while the server was down", r.queued)
+		waitFor(t, "all agents to reconnect", 2*time.Minute, all(sim))
+		acked := sim.Counters().Acked
+		waitFor(t, "results acked after the restart", time.Minute, func() bool { return sim.Counters().Acked > acked })
+	})
+	t.Logf("second run: %+v; %d results produced while the server was down", sum, queued)
+	if sum.Enrolled != 0 || sum.Reattached != agents {
+		t.Errorf("enrolled %d, re-attached %d; want 0, %d", sum.Enrolled, sum.Reattached, agents)
 	}
 	if sum.Acked != sum.Produced || sum.Pending != 0 {
 		t.Errorf("produced %d, acked %d, pending %d", sum.Produced, sum.Acked, sum.Pending)

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -235,6 +236,7 @@ type server struct {
 	bin, data, db, addr string
 	maxHandshake        int
 	cmd                 *exec.Cmd
+	logFile             *os.File
 	done                chan struct{}
 	mu                  sync.Mutex
 	log                 bytes.Buffer
@@ -267,6 +269,11 @@ func (s *server) start() error {
 	s.mu.Unlock()
 	s.cmd = exec.Command(filepath.Join(s.bin, "wacht"), args...)
 	s.cmd.Stdout, s.cmd.Stderr = s, s
+	// Also to a file next to the data folder, for a look after --keep.
+	if f, err := os.OpenFile(s.data+".log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+		s.logFile = f // closed by stop, after the child's output is copied
+		s.cmd.Stdout, s.cmd.Stderr = io.MultiWriter(s, f), io.MultiWriter(s, f)
+	}
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
@@ -306,6 +313,10 @@ func (s *server) stop() {
 	case <-time.After(60 * time.Second):
 		s.cmd.Process.Kill()
 		<-s.done
+	}
+	if s.logFile != nil {
+		s.logFile.Close()
+		s.logFile = nil
 	}
 }
 
