@@ -15,5 +15,6 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/services"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
 	_ "github.com/wacht-rmm/wacht/internal/checks/snmp"
+	_ "github.com/wacht-rmm/wacht/internal/checks/snmptrapcheck"
 	_ "github.com/wacht-rmm/wacht/internal/checks/website"
 )
