@@ -111,7 +111,12 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 // Store is what this package needs of the store.
 type Store interface {
 	ListProbedDevices(ctx context.Context, probeID int64) ([]core.NetDevice, error)
+	ListNetDevices(ctx context.Context, siteID int64) ([]core.NetDevice, error)
+	GetDevice(ctx context.Context, id int64) (core.Device, error)
 }
+
+// TrapType is the check type of SNMP trap entries (internal/snmptrap).
+const TrapType = "snmptrap"
 
 // PolicySource computes an agent's effective policy (the gateway's
 // PolicySource; policy.Resolver implements it).
@@ -192,34 +197,86 @@ type Router struct {
 // own name; the rest stay with the agent. A result named for a network
 // device the agent does not probe is dropped and logged: an agent cannot
 // write another device's results.
+//
+// Trap results (check type snmptrap, or the agent's own check "snmptrap")
+// whose key names a source address ("trap 192.0.2.1", "unknown …",
+// "rejected …") go to the network device of the agent's site with that
+// address, if there is one; otherwise they stay where they are (a trap
+// from an unknown source is recorded, not dropped).
 func (r Router) Route(ctx context.Context, deviceID int64, rs []core.Result) (map[int64][]core.Result, error) {
 	out := map[int64][]core.Result{}
-	var probed map[int64]bool
+	var probed map[int64]core.NetDevice
+	var bySource map[string]int64
 	for _, res := range rs {
 		id, check, ok := ParseEntryName(res.Check)
-		if !ok {
-			out[deviceID] = append(out[deviceID], res)
-			continue
-		}
-		if probed == nil {
-			devs, err := r.Store.ListProbedDevices(ctx, deviceID)
-			if err != nil {
-				return nil, fmt.Errorf("routing results: %w", err)
+		trap := !ok && res.Check == TrapType
+		if ok {
+			if probed == nil {
+				devs, err := r.Store.ListProbedDevices(ctx, deviceID)
+				if err != nil {
+					return nil, fmt.Errorf("routing results: %w", err)
+				}
+				probed = map[int64]core.NetDevice{}
+				for _, d := range devs {
+					probed[d.ID] = d
+				}
 			}
-			probed = map[int64]bool{}
-			for _, d := range devs {
-				probed[d.ID] = true
+			d, mine := probed[id]
+			if !mine {
+				if r.Log != nil {
+					r.Log.Warn("dropping a result for a network device the agent does not probe",
+						"device", deviceID, "network_device", id, "check", check)
+				}
+				continue
+			}
+			res.Check = check
+			trap = slices.ContainsFunc(d.Checks, func(c core.PolicyCheck) bool { return c.Name == check && c.Type == TrapType })
+		} else {
+			id = deviceID
+		}
+		if src := trapSource(res.Key); trap && src != "" {
+			if bySource == nil {
+				var err error
+				if bySource, err = r.sources(ctx, deviceID); err != nil {
+					return nil, err
+				}
+			}
+			if nd, found := bySource[src]; found {
+				id = nd
 			}
 		}
-		if !probed[id] {
-			if r.Log != nil {
-				r.Log.Warn("dropping a result for a network device the agent does not probe",
-					"device", deviceID, "network_device", id, "check", check)
-			}
-			continue
-		}
-		res.Check = check
 		out[id] = append(out[id], res)
 	}
 	return out, nil
+}
+
+// trapSource returns the address in a trap result's key, or "".
+func trapSource(key string) string {
+	kind, addr, ok := strings.Cut(key, " ")
+	if !ok || (kind != "trap" && kind != "unknown" && kind != "rejected") {
+		return ""
+	}
+	return addr
+}
+
+// sources maps the addresses of the agent's site's network devices to
+// their IDs.
+func (r Router) sources(ctx context.Context, agentID int64) (map[string]int64, error) {
+	agent, err := r.Store.GetDevice(ctx, agentID)
+	if err != nil {
+		return nil, fmt.Errorf("routing traps: %w", err)
+	}
+	devs, err := r.Store.ListNetDevices(ctx, agent.SiteID)
+	if err != nil {
+		return nil, fmt.Errorf("routing traps: %w", err)
+	}
+	m := map[string]int64{}
+	for _, d := range devs {
+		if d.Address != "" && d.State == core.DeviceActive {
+			if _, dup := m[d.Address]; !dup {
+				m[d.Address] = d.ID
+			}
+		}
+	}
+	return m, nil
 }

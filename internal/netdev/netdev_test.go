@@ -269,3 +269,40 @@ func TestParseEntryName(t *testing.T) {
 		}
 	}
 }
+
+// Trap results go to the network device of the probe's site with the
+// trap's source address; traps from unknown sources stay (recorded).
+func TestRouterTrapsBySource(t *testing.T) {
+	f := newFixture(t, storetest.NewSQLite(t))
+	traps := core.NetDevice{SiteID: f.router.SiteID, Name: "trap receiver", Type: "other", ProbeID: f.probe.ID,
+		Checks: []core.PolicyCheck{{Name: "traps", Type: TrapType, Params: json.RawMessage(`{"listen":":1162"}`)}}}
+	if err := f.st.CreateNetDevice(ctx, &traps); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	batch := []core.Result{
+		{ID: "1", Check: EntryName(traps.ID, "traps"), Key: "trap 127.0.0.1", Status: core.StatusOK, At: at},          // the router's address
+		{ID: "2", Check: EntryName(traps.ID, "traps"), Key: "unknown 192.0.2.99", Status: core.StatusWarning, At: at}, // nobody's
+		{ID: "3", Check: TrapType, Key: "trap 127.0.0.1", Status: core.StatusOK, At: at},                              // the probe's own entry
+		{ID: "4", Check: EntryName(f.router.ID, "ping"), Key: "trap 127.0.0.1", Status: core.StatusOK, At: at},        // not a trap check
+	}
+	got, err := Router{Store: f.st}.Route(ctx, f.probe.ID, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(rs []core.Result) (s []string) {
+		for _, r := range rs {
+			s = append(s, r.ID+":"+r.Check)
+		}
+		return s
+	}
+	want := map[int64][]string{f.router.ID: {"1:traps", "3:snmptrap", "4:ping"}, traps.ID: {"2:traps"}}
+	for id, w := range want {
+		if g := ids(got[id]); strings.Join(g, ",") != strings.Join(w, ",") {
+			t.Errorf("device %d got %v, want %v", id, g, w)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("routed to %d devices, want 2: %v", len(got), got)
+	}
+}
