@@ -55,7 +55,7 @@ func (s *DB) ListDevices(ctx context.Context) ([]core.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	unknown, err := s.probeOffline(ctx, time.Now())
+	unknown, probeSeen, err := s.probePresence(ctx, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +63,9 @@ func (s *DB) ListDevices(ctx context.Context) ([]core.Device, error) {
 		out[i].Worst = core.Worst(statuses[out[i].ID]...)
 		if unknown[out[i].ID] {
 			out[i].Worst = core.StatusUnknown // network device whose probe is offline
+		}
+		if t, ok := probeSeen[out[i].ID]; ok {
+			out[i].LastSeen = t
 		}
 		out[i].Tags = tags[out[i].ID]
 	}
@@ -82,12 +85,15 @@ func (s *DB) GetDevice(ctx context.Context, id int64) (core.Device, error) {
 		return core.Device{}, err
 	}
 	d.Worst = core.Worst(statuses[id]...)
-	unknown, err := s.probeOffline(ctx, time.Now())
+	unknown, probeSeen, err := s.probePresence(ctx, time.Now())
 	if err != nil {
 		return core.Device{}, err
 	}
 	if unknown[id] {
 		d.Worst = core.StatusUnknown // network device whose probe is offline
+	}
+	if t, ok := probeSeen[id]; ok {
+		d.LastSeen = t
 	}
 	tags, err := s.deviceTags(ctx, id)
 	if err != nil {

@@ -155,27 +155,31 @@ func (s *DB) RetireNetDevice(ctx context.Context, id int64) error {
 	return s.affectedOne("retiring network device", res, err)
 }
 
-// probeOffline returns the active network devices whose probe agent has
-// not been heard from within core.OnlineWindow of at (or is not active):
-// their status is unknown, whatever their last results said.
-func (s *DB) probeOffline(ctx context.Context, at time.Time) (map[int64]bool, error) {
+// probePresence reads, for every network device with a probe, whether
+// the probe is offline at at (not active, or not heard from within
+// core.OnlineWindow) — then its status is unknown, whatever its last
+// results said — and when the probe was last seen, which the device
+// shows as its own (it is reachable through its probe).
+func (s *DB) probePresence(ctx context.Context, at time.Time) (offline map[int64]bool, seen map[int64]time.Time, err error) {
 	const op = "reading probe presence"
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT n.device_id FROM network_devices n
-		JOIN devices p ON p.id = n.probe_device_id
-		WHERE p.state <> $1 OR p.last_seen IS NULL OR p.last_seen <= $2`,
-		core.DeviceActive, ms(at.Add(-core.OnlineWindow)))
+		SELECT n.device_id, p.state, p.last_seen FROM network_devices n
+		JOIN devices p ON p.id = n.probe_device_id`)
 	if err != nil {
-		return nil, s.wrap(op, err)
+		return nil, nil, s.wrap(op, err)
 	}
 	defer rows.Close()
-	out := map[int64]bool{}
+	offline, seen = map[int64]bool{}, map[int64]time.Time{}
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, s.wrap(op, err)
+		var state string
+		var last sql.NullInt64
+		if err := rows.Scan(&id, &state, &last); err != nil {
+			return nil, nil, s.wrap(op, err)
 		}
-		out[id] = true
+		probe := core.Device{State: state, LastSeen: timeOrZero(last)}
+		offline[id] = !probe.Online(at)
+		seen[id] = probe.LastSeen
 	}
-	return out, s.wrap(op, rows.Err())
+	return offline, seen, s.wrap(op, rows.Err())
 }

@@ -119,9 +119,15 @@ func testNetDeviceProbeOffline(t *testing.T, s core.Store) {
 	if g, l := worst(); g != core.StatusUnknown || l != core.StatusUnknown {
 		t.Errorf("probe never seen: Get %v List %v, want unknown", g, l)
 	}
-	must(t, "TouchDevice", s.TouchDevice(ctx, probe.ID, time.Now(), ""))
+	seen := time.Now().UTC().Truncate(time.Millisecond)
+	must(t, "TouchDevice", s.TouchDevice(ctx, probe.ID, seen, ""))
 	if g, l := worst(); g != core.StatusOK || l != core.StatusOK {
 		t.Errorf("probe online: Get %v List %v, want ok", g, l)
+	}
+	// The network device is reachable through its probe: it shows the
+	// probe's last contact.
+	if d, err := s.GetDevice(ctx, nd.ID); err != nil || !d.LastSeen.Equal(seen) {
+		t.Errorf("network device LastSeen %v (%v), want the probe's %v", d.LastSeen, err, seen)
 	}
 	must(t, "RevokeDevice", s.RevokeDevice(ctx, probe.ID))
 	if g, l := worst(); g != core.StatusUnknown || l != core.StatusUnknown {
