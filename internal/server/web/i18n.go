@@ -83,6 +83,7 @@ var catalog = map[string]map[string]string{
 		"role.server":        "Server",
 		"role.workstation":   "Workstation",
 		"role.notebook":      "Notebook",
+		"role.network":       "Network device",
 	},
 	langDE: {
 		"app.name":           "Wacht",
@@ -149,6 +150,7 @@ var catalog = map[string]map[string]string{
 		"role.server":        "Server",
 		"role.workstation":   "Arbeitsplatz",
 		"role.notebook":      "Notebook",
+		"role.network":       "Netzwerkgerät",
 	},
 }
 
