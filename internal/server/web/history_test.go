@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 	webassets "github.com/wacht-rmm/wacht/web"
 )
@@ -193,6 +195,42 @@ func TestLangInt(t *testing.T) {
 		}
 		if got := Lang(langDE).Int(c.n); got != c.de {
 			t.Errorf("de %d = %q, want %q", c.n, got, c.de)
+		}
+	}
+}
+
+// TestHistoryTruncated: a period with more results than the API limit says
+// so, and the chart data holds exactly the limit, oldest first.
+func TestHistoryTruncated(t *testing.T) {
+	f := newFixture(t)
+	addDiskHistory(t, f, api.MaxHistoryLimit) // plus the seeded one
+	b := f.browser(t, "de")
+	b.login("admin@example.com", testPassword)
+	p := b.do("GET", "/devices/"+strconv.FormatInt(f.device.ID, 10)+"/history?check=disk&key=%2F&range=7d", nil)
+	body := html.UnescapeString(p.body)
+	if !strings.Contains(body, `id="history-truncated"`) && strings.Contains(body, `id="history-chart"`) {
+		t.Error("no note that the chart is truncated")
+	}
+	if !strings.Contains(body, "die neuesten 200 von 5.000 Ergebnissen") {
+		t.Errorf("capped note missing or not German-formatted")
+	}
+	_, uplotErr := fs.Stat(webassets.FS, "static/"+uplotFile)
+	if i := strings.Index(body, `data-series="`); i < 0 && uplotErr == nil {
+		t.Error("uPlot is built in but the page has no chart data")
+	} else if i >= 0 {
+		var s historySeries
+		raw := body[i+len(`data-series="`):]
+		raw = raw[:strings.Index(raw, `"`+" role=")]
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			t.Fatalf("chart data: %v", err)
+		}
+		if len(s.T) != api.MaxHistoryLimit || len(s.V) != len(s.T) || len(s.Status) != len(s.T) || s.Lang != "de" || s.Unit != "%" {
+			t.Errorf("chart data: %d times, %d values, %d statuses, lang %q unit %q", len(s.T), len(s.V), len(s.Status), s.Lang, s.Unit)
+		}
+		for i := 1; i < len(s.T); i++ {
+			if s.T[i] < s.T[i-1] {
+				t.Fatalf("chart times not ascending at %d", i)
+			}
 		}
 	}
 }
