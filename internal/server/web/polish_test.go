@@ -83,6 +83,11 @@ func TestNavigation(t *testing.T) {
 		if strings.Contains(top, "/account/tokens") || strings.Contains(top, "Two-factor") {
 			t.Errorf("%s: account items still in the top bar:\n%s", tc.email, top)
 		}
+		for path, link := range map[string]string{"/policies": `id="nav-policies" class="active"`, "/clients": `id="nav-clients" class="active"`, "/devices/" + strconv.FormatInt(f.device.ID, 10): `<a href="/" class="active">`} {
+			if top := between(t, b.do("GET", path, nil).body, "<header", "</header>"); !strings.Contains(top, link) || strings.Count(top, `class="active"`) != 2 {
+				t.Errorf("%s: %s does not mark just its own section (and language) active:\n%s", tc.email, path, top)
+			}
+		}
 		for _, path := range []string{"/account/2fa", "/account/tokens"} {
 			tabs := between(t, b.do("GET", path, nil).body, `<nav class="tabs"`, "</nav>")
 			if !strings.Contains(tabs, `href="/account/2fa"`) || !strings.Contains(tabs, `href="/account/tokens"`) {
