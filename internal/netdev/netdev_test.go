@@ -94,7 +94,7 @@ type fixture struct {
 	community    string
 }
 
-func newFixture(t *testing.T, st *store.DB) *fixture {
+func newFixture(t testing.TB, st *store.DB) *fixture {
 	t.Helper()
 	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
 	if err != nil {
