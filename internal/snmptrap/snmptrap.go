@@ -12,11 +12,11 @@
 //     authentication, or cannot be decoded, is recorded as a warning, never
 //     silently dropped (rate-limited per source, see below).
 //
-// Wiring (not done yet): the agent will read a Config from the probe policy
-// (ParseConfig), call New with a Sink that stamps each result with ID, check
-// name CheckName and time and puts it into the spool, and run Listener.Run
-// in a goroutine for the session's lifetime, restarting it when the policy
-// changes.
+// Wiring: internal/checks/snmptrapcheck registers the check type
+// "snmptrap", whose runs start a Listener with the policy entry's Config
+// (ParseConfig), keep it running between runs, and report the results the
+// Sink collected, so they reach the spool like any check's; a changed
+// configuration restarts the listener.
 //
 // Everything is bounded: one datagram at a time (64 KiB), message texts cut
 // to a few KiB, a fixed-size queue to the sink with a counted drop, and at
