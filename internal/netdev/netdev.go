@@ -71,6 +71,19 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 				kept[f] = o
 			}
 		}
+		for _, f := range SecretListParams {
+			v, given := params[f]
+			delete(params, f)
+			if l, ok := v.([]any); given && ok && len(l) > 0 {
+				b, err := json.Marshal(l)
+				if err != nil {
+					return nil, nil, fmt.Errorf("checks[%d].params.%s: %w", i, f, err)
+				}
+				kept[f] = string(b)
+			} else if o, ok := old[c.Name][f]; ok {
+				kept[f] = o
+			}
+		}
 		if len(kept) > 0 {
 			secrets[c.Name] = kept
 		}
@@ -99,6 +112,10 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 		}
 	}
 	for f, v := range s[c.Name] {
+		if slices.Contains(SecretListParams, f) {
+			params[f] = json.RawMessage(v)
+			continue
+		}
 		params[f] = v
 	}
 	b, err := json.Marshal(params)

@@ -2,6 +2,7 @@ package netdev
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"os"
@@ -304,5 +305,29 @@ func TestRouterTrapsBySource(t *testing.T) {
 	}
 	if len(got) != 2 {
 		t.Errorf("routed to %d devices, want 2: %v", len(got), got)
+	}
+}
+
+// An snmptrap entry's communities and v3 users are sealed whole and come
+// back intact in the probe's parameters.
+func TestSplitTrapLists(t *testing.T) {
+	raw := `{"listen":":162","communities":["c0mm-geheim"],"users":[{"name":"u","auth_protocol":"SHA","auth_passphrase":"auth-Geheim-1"}]}`
+	clean, secrets, err := Split([]core.PolicyCheck{{Name: "traps", Type: TrapType, Params: json.RawMessage(raw)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(clean[0].Params), "geheim") || strings.Contains(string(clean[0].Params), "Geheim") {
+		t.Fatalf("params keep secrets: %s", clean[0].Params)
+	}
+	_, kept, _ := Split(clean, secrets) // resave without them keeps them
+	p, err := Params(core.NetDevice{ID: 1}, clean[0], kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want map[string]any
+	json.Unmarshal(p, &got)
+	json.Unmarshal([]byte(raw), &want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Params = %s, want %s", p, raw)
 	}
 }
