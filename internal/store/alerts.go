@@ -161,21 +161,7 @@ func (s *DB) PendingCheckStates(ctx context.Context) ([]core.CheckState, error) 
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
-	defer rows.Close()
-	var out []core.CheckState
-	for rows.Next() {
-		var c core.CheckState
-		var st string
-		var v sql.NullFloat64
-		var at, changed int64
-		if err := rows.Scan(&c.CheckID, &c.DeviceID, &c.Name, &c.Key, &st, &v, &c.Unit,
-			&c.Message.EN, &c.Message.DE, &at, &changed); err != nil {
-			return nil, s.wrap(op, err)
-		}
-		c.Status, c.Value, c.At, c.ChangedAt = core.ParseStatus(st), floatPtr(v), fromMS(at), fromMS(changed)
-		out = append(out, c)
-	}
-	return out, s.wrap(op, rows.Err())
+	return s.scanCheckStates(op, rows)
 }
 
 const outageColumns = `

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -31,19 +30,5 @@ func (s *DB) ListCheckStatesNamed(ctx context.Context, names ...string) ([]core.
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
-	defer rows.Close()
-	var out []core.CheckState
-	for rows.Next() {
-		var c core.CheckState
-		var status string
-		var value sql.NullFloat64
-		var at, changed int64
-		if err := rows.Scan(&c.CheckID, &c.DeviceID, &c.Name, &c.Key, &status, &value, &c.Unit,
-			&c.Message.EN, &c.Message.DE, &at, &changed); err != nil {
-			return nil, s.wrap(op, err)
-		}
-		c.Status, c.Value, c.At, c.ChangedAt = core.ParseStatus(status), floatPtr(value), fromMS(at), fromMS(changed)
-		out = append(out, c)
-	}
-	return out, s.wrap(op, rows.Err())
+	return s.scanCheckStates(op, rows)
 }

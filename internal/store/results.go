@@ -227,21 +227,7 @@ func (s *DB) ListCheckStates(ctx context.Context, deviceID int64) ([]core.CheckS
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
-	defer rows.Close()
-	var out []core.CheckState
-	for rows.Next() {
-		var c core.CheckState
-		var status string
-		var value sql.NullFloat64
-		var at, changed int64
-		if err := rows.Scan(&c.CheckID, &c.DeviceID, &c.Name, &c.Key, &status, &value, &c.Unit,
-			&c.Message.EN, &c.Message.DE, &at, &changed); err != nil {
-			return nil, s.wrap(op, err)
-		}
-		c.Status, c.Value, c.At, c.ChangedAt = core.ParseStatus(status), floatPtr(value), fromMS(at), fromMS(changed)
-		out = append(out, c)
-	}
-	return out, s.wrap(op, rows.Err())
+	return s.scanCheckStates(op, rows)
 }
 
 // ListResults returns the device's history at or after since, newest first,
@@ -335,6 +321,26 @@ func (s *DB) ListCheckHistory(ctx context.Context, deviceID int64, check, key st
 		}
 		r.Status, r.Value, r.At = core.ParseStatus(status), floatPtr(value), fromMS(at)
 		out = append(out, r)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// scanCheckStates reads rows of (check id, device id, name, key, status,
+// value, unit, message_en, message_de, at, changed_at) and closes them.
+func (s *DB) scanCheckStates(op string, rows *sql.Rows) ([]core.CheckState, error) {
+	defer rows.Close()
+	var out []core.CheckState
+	for rows.Next() {
+		var c core.CheckState
+		var status string
+		var value sql.NullFloat64
+		var at, changed int64
+		if err := rows.Scan(&c.CheckID, &c.DeviceID, &c.Name, &c.Key, &status, &value, &c.Unit,
+			&c.Message.EN, &c.Message.DE, &at, &changed); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		c.Status, c.Value, c.At, c.ChangedAt = core.ParseStatus(status), floatPtr(value), fromMS(at), fromMS(changed)
+		out = append(out, c)
 	}
 	return out, s.wrap(op, rows.Err())
 }
