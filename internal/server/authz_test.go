@@ -172,6 +172,14 @@ var authzTable = map[string]routeSpec{
 
 	// Dashboard: protection (issue 8): internal/server/web/protection.go.
 	"GET /protection": {perm: auth.Read, kind: "list"},
+
+	// Dashboard: network devices (issue 5): internal/server/web/netdevices.go.
+	// The {id} routes are sent an agent's ID, which is no network device.
+	"GET /sites/{id}/network-devices/new": {perm: auth.Operate, kind: "site"},
+	"POST /sites/{id}/network-devices":    {perm: auth.Operate, kind: "site", body: "name=Drucker&type=printer&address=127.0.0.1&probe_id=0&rows=0"},
+	"GET /network-devices/{id}/edit":      {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
+	"POST /network-devices/{id}":          {perm: auth.Operate, kind: "device", ok: http.StatusNotFound, body: "name=x&type=router&rows=0"},
+	"POST /network-devices/{id}/retire":   {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a

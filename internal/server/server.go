@@ -226,7 +226,7 @@ func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler
 // newHandler is Handler with the key that seals network devices' secrets.
 func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *netdev.Box) (http.Handler, error) {
 	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box})
-	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log})
+	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box})
 	if err != nil {
 		return nil, fmt.Errorf("building dashboard: %w", err)
 	}

@@ -160,6 +160,9 @@ func (s *server) overviewView(r *http.Request, rc *reqCtx) (view, error) {
 	if err := s.addProtection(r.Context(), rc.lang, ds, v.Clients); err != nil {
 		return v, err
 	}
+	if err := s.addProbes(r.Context(), rc.lang, ds, v.Clients); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 
@@ -196,6 +199,9 @@ func (s *server) deviceView(r *http.Request, rc *reqCtx) (view, error) {
 		return v, err
 	}
 	v.Device = newDeviceView(d, rc.lang)
+	if v.Net, err = s.netDeviceOf(r.Context(), rc.user, d); err != nil {
+		return v, err
+	}
 	sites, err := s.svc.ListSites(r.Context(), rc.user)
 	if err != nil {
 		return v, err

@@ -55,7 +55,8 @@ type view struct {
 	Clients []clientView // overview
 	Devices int
 
-	Device     deviceView // device page
+	Device     deviceView     // device page
+	Net        *api.NetDevice // the device page's network device; nil for an agent
 	Checks     []checkView
 	CanOperate bool
 
@@ -79,6 +80,7 @@ type deviceView struct {
 	Label string // what the colour means, translated
 	// AV and Backup are the overview's protection columns (protection.go).
 	AV, Backup protCell
+	Probe      string // a network device's probe hostname (netdevices.go)
 }
 
 type checkView struct {

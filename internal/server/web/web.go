@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	webassets "github.com/wacht-rmm/wacht/web"
@@ -25,6 +26,7 @@ type Deps struct {
 	Store     core.Store
 	Commander api.Commander
 	Log       *slog.Logger
+	Secrets   *netdev.Box // seals network devices' secrets (nil: none can be saved)
 }
 
 type server struct {
@@ -62,7 +64,7 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 	}
 	s := &server{
 		store:    d.Store,
-		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log}),
+		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log, Secrets: d.Secrets}),
 		sessions: &auth.Sessions{Users: d.Store},
 		throttle: auth.NewLoginThrottle(loginMaxPerIP, loginMaxFailures, loginWindow),
 		log:      log,
@@ -107,6 +109,7 @@ func (s *server) routes() *auth.Router {
 	s.policyRoutes(rt)
 	s.protectionRoutes(rt)
 	s.historyRoutes(rt)
+	s.netDeviceRoutes(rt)
 	rt.HandleFunc("/", auth.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
