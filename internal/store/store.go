@@ -73,6 +73,11 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
 		}
+		// SQLite has one writer; without a cap, thousands of agents' writes
+		// open thousands of connections that fight over the write lock
+		// (docs/benchmarks.md). Queue them in the pool instead.
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(16)
 		s = &DB{db: db, dialect: SQLite, mapErr: mapSQLiteErr, resultChunk: 8}
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
 		db, err := sql.Open("pgx", dbURL)
