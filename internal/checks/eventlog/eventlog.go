@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -248,25 +247,11 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
 
 // fileSources reads the configured or default syslog files that exist.
 func fileSources(p params) ([]logsrc.Source, error) {
-	files := p.Files
-	if len(files) == 0 {
-		for _, f := range defaultFiles {
-			if _, err := os.Stat(f); err == nil {
-				files = append(files, f)
-			}
-		}
-		if len(files) == 0 {
-			return nil, &logsrc.NoSourceError{Files: defaultFiles}
-		}
-	}
-	return []logsrc.Source{{Name: "files", Reader: logsrc.Files{Paths: files}}}, nil
+	return logsrc.FileSources(p.Files, defaultFiles)
 }
 
 // linuxSources picks the journal when journald runs (or when asked to),
 // else syslog files.
 func linuxSources(p params, journald bool, run logsrc.Runner) ([]logsrc.Source, error) {
-	if p.Source == "files" || p.Source == "" && (len(p.Files) > 0 || !journald) {
-		return fileSources(p)
-	}
-	return []logsrc.Source{{Name: "journal", Reader: logsrc.Journal{Run: run, Args: []string{"-p", "0..3"}}}}, nil
+	return logsrc.LinuxSources(p.Source, p.Files, defaultFiles, journald, run, "-p", "0..3")
 }

@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -273,26 +272,12 @@ func windowText(d time.Duration) (en, de string) {
 
 // fileSources reads the configured or default auth log files that exist.
 func fileSources(p params) ([]logsrc.Source, error) {
-	files := p.Files
-	if len(files) == 0 {
-		for _, f := range defaultFiles {
-			if _, err := os.Stat(f); err == nil {
-				files = append(files, f)
-			}
-		}
-		if len(files) == 0 {
-			return nil, &logsrc.NoSourceError{Files: defaultFiles}
-		}
-	}
-	return []logsrc.Source{{Name: "files", Reader: logsrc.Files{Paths: files}}}, nil
+	return logsrc.FileSources(p.Files, defaultFiles)
 }
 
 // linuxSources picks the journal's auth and authpriv facilities when
 // journald runs (or when asked to), else the auth log files.
 func linuxSources(p params, journald bool, run logsrc.Runner) ([]logsrc.Source, error) {
-	if p.Source == "files" || p.Source == "" && (len(p.Files) > 0 || !journald) {
-		return fileSources(p)
-	}
 	// Matches on one field are ORed by journalctl.
-	return []logsrc.Source{{Name: "journal", Reader: logsrc.Journal{Run: run, Args: []string{"SYSLOG_FACILITY=4", "SYSLOG_FACILITY=10"}}}}, nil
+	return logsrc.LinuxSources(p.Source, p.Files, defaultFiles, journald, run, "SYSLOG_FACILITY=4", "SYSLOG_FACILITY=10")
 }
