@@ -48,7 +48,7 @@ type Options struct {
 	SMTPTLS *tls.Config
 	// Singleton, if set, runs the offline sweep only where no other
 	// replica runs it at the same time (a PostgreSQL advisory lock).
-	Singleton func(ctx context.Context, fn func(ctx context.Context) error) (bool, error)
+	Singleton func(ctx context.Context, job string, fn func(ctx context.Context) error) (bool, error)
 	// Deliver replaces the channel delivery (tests).
 	Deliver func(ctx context.Context, m core.OutboxItem) error
 }

@@ -15,7 +15,7 @@ func (e *Engine) sweepLoop(ctx context.Context) {
 	for {
 		sweep := e.Sweep
 		if e.o.Singleton != nil {
-			sweep = func(ctx context.Context) error { _, err := e.o.Singleton(ctx, e.Sweep); return err }
+			sweep = func(ctx context.Context) error { _, err := e.o.Singleton(ctx, "offline-sweep", e.Sweep); return err }
 		}
 		if err := sweep(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("offline sweep", "err", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"hash/fnv"
 	"context"
 	"database/sql"
 	"fmt"
@@ -422,29 +423,36 @@ func (s *DB) ListOutbox(ctx context.Context, limit int) ([]core.OutboxItem, erro
 	return out, s.wrap(op, rows.Err())
 }
 
-// sweepLockKey is the PostgreSQL advisory lock of the offline sweep.
-const sweepLockKey = 0x77616368_7402 // "wach" + t + 2
+// singletonKey is the PostgreSQL advisory lock key of a named cluster-wide
+// job: FNV-1a of "wacht-job:" + job, so every node derives the same key.
+func singletonKey(job string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("wacht-job:" + job))
+	return int64(h.Sum64())
+}
 
 // TrySingleton runs fn if no other process holds the named job's lock
-// (PostgreSQL: a session advisory lock on a connection held for the run;
-// SQLite serves one process, so fn always runs there). ran reports whether
-// fn ran.
-func (s *DB) TrySingleton(ctx context.Context, fn func(ctx context.Context) error) (ran bool, err error) {
+// (PostgreSQL: a session advisory lock on a connection held for the run, so
+// a node that dies releases it and another node takes the job at its next
+// tick; SQLite serves one process, so fn always runs there). ran reports
+// whether fn ran.
+func (s *DB) TrySingleton(ctx context.Context, job string, fn func(ctx context.Context) error) (ran bool, err error) {
 	if s.dialect != Postgres {
 		return true, fn(ctx)
 	}
+	key := singletonKey(job)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return false, s.wrap("singleton: connection", err)
 	}
 	defer conn.Close()
 	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, int64(sweepLockKey)).Scan(&ok); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
 		return false, s.wrap("singleton: lock", err)
 	}
 	if !ok {
 		return false, nil
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(sweepLockKey))
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
 	return true, fn(ctx)
 }

@@ -24,8 +24,8 @@ func TestTrySingleton(t *testing.T) {
 	}
 	defer b.Close()
 	inner := false
-	ran, err := a.TrySingleton(ctx, func(ctx context.Context) error {
-		ran2, err := b.TrySingleton(ctx, func(context.Context) error { inner = true; return nil })
+	ran, err := a.TrySingleton(ctx, "test", func(ctx context.Context) error {
+		ran2, err := b.TrySingleton(ctx, "test", func(context.Context) error { inner = true; return nil })
 		if err != nil || ran2 {
 			t.Errorf("second holder ran = %v (%v), want not run", ran2, err)
 		}
@@ -35,11 +35,11 @@ func TestTrySingleton(t *testing.T) {
 		t.Fatalf("ran %v, err %v, inner %v", ran, err, inner)
 	}
 	// Released: the other one gets it now.
-	if ran, err := b.TrySingleton(ctx, func(context.Context) error { return nil }); !ran || err != nil {
+	if ran, err := b.TrySingleton(ctx, "test", func(context.Context) error { return nil }); !ran || err != nil {
 		t.Fatalf("after release: ran %v, err %v", ran, err)
 	}
 	s := storetest.NewSQLite(t)
-	if ran, err := s.TrySingleton(ctx, func(context.Context) error { return nil }); !ran || err != nil {
+	if ran, err := s.TrySingleton(ctx, "test", func(context.Context) error { return nil }); !ran || err != nil {
 		t.Fatalf("sqlite: ran %v, err %v", ran, err)
 	}
 }
