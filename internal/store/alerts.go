@@ -1,10 +1,10 @@
 package store
 
 import (
-	"hash/fnv"
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
