@@ -1,0 +1,206 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+// twoNodes opens two pools on one fresh PostgreSQL schema, as two server
+// nodes would.
+func twoNodes(t *testing.T) (a, b *store.DB) {
+	t.Helper()
+	u := storetest.PostgresURL(t)
+	for _, p := range []**store.DB{&a, &b} {
+		s, err := store.Open(context.Background(), u, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		*p = s
+	}
+	return a, b
+}
+
+// TestLeadMovesWhenTheLeaderDies: one of two nodes leads a job; when the
+// leader's lock connection dies (as when its process is killed), the other
+// node takes the job over and the old leader's run is cancelled.
+func TestLeadMovesWhenTheLeaderDies(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	job := "test-lead-" + rand.Text() // locks are database-wide: no clash with parallel tests
+
+	var mu sync.Mutex
+	leading := map[string]bool{}
+	ended := map[string]bool{}
+	run := func(name string) func(context.Context) {
+		return func(ctx context.Context) {
+			mu.Lock()
+			if len(leading) > 0 {
+				t.Errorf("%s leads while %v lead", name, leading)
+			}
+			leading[name] = true
+			mu.Unlock()
+			<-ctx.Done()
+			mu.Lock()
+			delete(leading, name)
+			ended[name] = true
+			mu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Lead(ctx, job, run("a")) })
+	wg.Go(func() { b.Lead(ctx, job, run("b")) })
+	leader := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		for n := range leading {
+			return n
+		}
+		return ""
+	}
+	waitUntil(t, "a leader", func() bool { return leader() != "" })
+	first := leader()
+	// Kill the leader's session the way a dead node's ends: the server
+	// drops the connection holding the advisory lock.
+	// A bigint advisory key shows in pg_locks as its high and low halves.
+	key := uint64(store.SingletonKey(job))
+	var killed int
+	if err := a.SQL().QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+		int64(key>>32), int64(key&0xffffffff)).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminating the leader's connection: %d killed, %v", killed, err)
+	}
+	waitUntil(t, "the other node to take over", func() bool {
+		l := leader()
+		mu.Lock()
+		defer mu.Unlock()
+		return l != "" && l != first && ended[first]
+	})
+	cancel()
+	wg.Wait()
+}
+
+// TestPublishListen: a published message, small or larger than a NOTIFY
+// payload may be, reaches every listening node; a node in another schema
+// (another installation) hears nothing.
+func TestPublishListen(t *testing.T) {
+	a, b := twoNodes(t)
+	other := storetest.NewPostgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var mu sync.Mutex
+	got := map[string][]string{}
+	var wg sync.WaitGroup
+	var ready sync.WaitGroup
+	for name, s := range map[string]*store.DB{"a": a, "b": b, "other": other} {
+		ready.Add(1)
+		wg.Go(func() {
+			err := s.Listen(ctx, ready.Done, func(p []byte) {
+				mu.Lock()
+				got[name] = append(got[name], string(p))
+				mu.Unlock()
+			})
+			if err != nil {
+				t.Errorf("%s: listen: %v", name, err)
+			}
+		})
+	}
+	ready.Wait()
+	large := strings.Repeat("x", 20000)
+	for _, p := range []string{"small", large} {
+		if err := a.Publish(ctx, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "both messages on both nodes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got["a"]) == 2 && len(got["b"]) == 2
+	})
+	cancel()
+	wg.Wait()
+	for _, n := range []string{"a", "b"} {
+		if got[n][0] != "small" || got[n][1] != large {
+			t.Errorf("%s got %d messages, want small then the large one", n, len(got[n]))
+		}
+	}
+	if len(got["other"]) != 0 {
+		t.Errorf("another installation heard %d messages", len(got["other"]))
+	}
+}
+
+// TestSessions: a device's session is found on its node while that node
+// beats; a newer session elsewhere wins over the old node's detach; a dead
+// node's sessions are forgotten.
+func TestSessions(t *testing.T) {
+	s, _ := twoNodes(t)
+	ctx := context.Background()
+	_, site, err := s.EnsureClientSite(ctx, "Cluster GmbH", "Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := core.EnrollmentToken{SecretHash: []byte("secret"), SiteID: site.ID}
+	if err := s.CreateEnrollmentToken(ctx, &tok); err != nil {
+		t.Fatal(err)
+	}
+	d := core.Device{Hostname: "pc1", MachineID: "m1", PublicKey: []byte("k"), OS: "linux"}
+	if err := s.Enroll(ctx, []byte("secret"), &d, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	alive := now.Add(-time.Minute)
+	for _, n := range []string{"node-a", "node-b"} {
+		if err := s.NodeBeat(ctx, n, now, alive); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SessionNode(ctx, d.ID, alive); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("no session yet: %v, want ErrNotFound", err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.AttachSession(ctx, d.ID, "node-a"))
+	must(s.AttachSession(ctx, d.ID, "node-b")) // the agent reconnected to b
+	must(s.DetachSession(ctx, d.ID, "node-a")) // a notices its old session ended
+	if n, err := s.SessionNode(ctx, d.ID, alive); n != "node-b" || err != nil {
+		t.Fatalf("session on %q (%v), want node-b", n, err)
+	}
+	// node-b stops beating; node-a's beat a while later forgets it.
+	later := now.Add(2 * time.Minute)
+	must(s.NodeBeat(ctx, "node-a", later, later.Add(-time.Minute)))
+	if _, err := s.SessionNode(ctx, d.ID, later.Add(-time.Minute)); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("session of a dead node: %v, want ErrNotFound", err)
+	}
+	must(s.AttachSession(ctx, d.ID, "node-a"))
+	must(s.NodeLeave(ctx, "node-a"))
+	if _, err := s.SessionNode(ctx, d.ID, alive); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("session of a node that left: %v, want ErrNotFound", err)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
