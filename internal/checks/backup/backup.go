@@ -1,34 +1,54 @@
 // Package backup is the "backup" check: it asks each configured or detected
 // backup product for its recent jobs and decides whether backups succeed as
 // the service provider expects (on which weekdays, how many jobs, whether
-// "completed with warnings" counts, how old the last success may be). One
-// result per product instance, keyed "<product>" or "<product>:<name>".
+// "completed with warnings" counts, how old the last success may be).
+//
+// Each product instance gives two results. The continuous one, keyed
+// "<product>" or "<product>:<name>", names the last successful and the last
+// failed job (with the product's reason) and fails when the last success is
+// too old, too few succeeded, or the newest job failed. The daily verdict,
+// keyed "daily:<product key>", says whether the backup of the last expected
+// day "succeeded", "failed" or is "missing": a backup day runs from
+// daily_verdict_at (default 06:00, agent local time) to the same time the
+// next day, so night jobs after midnight count for the evening before. The
+// verdict is a pure function of the job history and the clock, so every run
+// reports it again and it changes only at daily_verdict_at; schedule the
+// check daily after that time (or 24x7) and the daily report and the
+// technicians see one clear yes or no per backup day. Time Machine and the
+// generic rule know only their newest backup, so they have no daily verdict.
 //
 // Supported: restic and borg repositories (their JSON output), a generic
-// "newest file younger than N hours" rule, macOS Time Machine (tmutil), and
+// "newest file younger than N hours" rule, macOS Time Machine (tmutil),
 // Windows Server Backup and Veeam (their job events, read through
-// internal/platform/wevtapi).
+// internal/platform/wevtapi), and Acronis Backup / Cyber Protect on
+// Windows, Linux and macOS, best effort and labelled "Acronis (best
+// effort)": its activities as its command-line tool acrocmd lists them
+// (see acronis.go). Acronis without its tool is "not found", never a pass.
 //
 // Parameters; without "products" (or without any parameters) the check
-// auto-detects Windows Server Backup, Veeam and Time Machine, and stays out
-// of the default set on systems where nothing can be detected:
+// auto-detects Windows Server Backup, Veeam, Acronis (Windows, macOS) and
+// Time Machine, and stays out of the default set on systems where nothing
+// can be detected:
 //
 //	{
 //	  "products": [
 //	    {"type": "restic", "name": "nas", "repository": "sftp:backup@nas:/srv/restic", "password_file": "/etc/wacht/restic.pw"},
 //	    {"type": "borg", "repository": "/mnt/backup/borg", "password_file": "/etc/wacht/borg.pw"},
 //	    {"type": "generic", "name": "dump", "path": "D:\\SQL-Dumps", "max_age_hours": 8},
-//	    {"type": "veeam", "warnings_ok": false}
+//	    {"type": "veeam", "warnings_ok": false},
+//	    {"type": "acronis", "binary": "/usr/sbin/acrocmd"}
 //	  ],
 //	  "expected_days": ["mon", "tue", "wed", "thu", "fri"],
 //	  "max_age_hours": 26,
 //	  "min_successes": 1,
-//	  "warnings_ok": true
+//	  "warnings_ok": true,
+//	  "daily_verdict_at": "06:00"
 //	}
 //
 // The last success may be max_age_hours old, not counting days outside
 // expected_days; at least min_successes successes must fall in that
-// window; a job that failed after the last success fails the check.
+// window (and in each expected backup day for the daily verdict); a job
+// that failed after the last success fails the check.
 // Secrets are only read from files (or, for restic, an environment
 // variable's name) and never appear in results.
 package backup
@@ -64,6 +84,7 @@ const (
 	TimeMachine   = "timemachine"
 	WindowsBackup = "windows_server_backup"
 	Veeam         = "veeam"
+	Acronis       = "acronis"
 )
 
 // outcome is how a job ended.
@@ -119,6 +140,9 @@ type params struct {
 	MaxAgeHours  float64         `json:"max_age_hours"`
 	MinSuccesses int             `json:"min_successes"`
 	WarningsOK   *bool           `json:"warnings_ok"`
+	// DailyVerdictAt ("HH:MM", agent local time) is when a backup day ends
+	// and its verdict is due; default 06:00.
+	DailyVerdictAt string `json:"daily_verdict_at"`
 }
 
 // rule is the verdict's settings for one product.
@@ -185,14 +209,15 @@ type env struct {
 type reader func(ctx context.Context, p ProductConfig, now time.Time) ([]job, error)
 
 type backupCheck struct {
-	p     params
-	env   env
-	rules map[string]rule
-	auto  bool
+	p         params
+	env       env
+	rules     map[string]rule
+	auto      bool
+	verdictAt time.Duration // offset of DailyVerdictAt from midnight
 }
 
 func newCheck(raw json.RawMessage, e env) (*backupCheck, error) {
-	c := &backupCheck{env: e, p: params{MaxAgeHours: 26, MinSuccesses: 1}}
+	c := &backupCheck{env: e, p: params{MaxAgeHours: 26, MinSuccesses: 1, DailyVerdictAt: "06:00"}}
 	if len(raw) == 0 || string(raw) == "null" {
 		if e.detect == nil {
 			// Nothing on this OS can be found without being told where
@@ -220,6 +245,11 @@ func (c *backupCheck) Init() error {
 	if _, err := c.ruleFor(ProductConfig{}); err != nil {
 		return err
 	}
+	at, err := parseVerdictAt(c.p.DailyVerdictAt)
+	if err != nil {
+		return err
+	}
+	c.verdictAt = at
 	seen := map[string]bool{}
 	for _, p := range c.p.Products {
 		if err := validate(p); err != nil {
@@ -249,11 +279,11 @@ func validate(p ProductConfig) error {
 		if p.Path == "" {
 			return fmt.Errorf("product %s needs a path", p.key())
 		}
-	case TimeMachine, WindowsBackup, Veeam:
+	case TimeMachine, WindowsBackup, Veeam, Acronis:
 	case "":
 		return errors.New("a product needs a type")
 	default:
-		return fmt.Errorf("unknown product type %q (supported: restic, borg, generic, timemachine, windows_server_backup, veeam)", p.Type)
+		return fmt.Errorf("unknown product type %q (supported: restic, borg, generic, timemachine, windows_server_backup, veeam, acronis)", p.Type)
 	}
 	return nil
 }
@@ -319,6 +349,9 @@ func (c *backupCheck) Run(ctx context.Context, r check.Reporter) error {
 			continue
 		}
 		r.Report(evaluate(p, jobs, ru, now))
+		if !latestOnly[p.Type] {
+			r.Report(dailyVerdict(p, jobs, ru, now, c.verdictAt))
+		}
 	}
 	return nil
 }
@@ -327,7 +360,7 @@ func (c *backupCheck) Run(ctx context.Context, r check.Reporter) error {
 func label(p ProductConfig) string {
 	names := map[string]string{
 		Restic: "restic", Borg: "Borg", Generic: "Backup folder", TimeMachine: "Time Machine",
-		WindowsBackup: "Windows Server Backup", Veeam: "Veeam",
+		WindowsBackup: "Windows Server Backup", Veeam: "Veeam", Acronis: acronisLabel,
 	}
 	l := names[p.Type]
 	if l == "" {

@@ -305,18 +305,25 @@ func TestRunAutoDetect(t *testing.T) {
 	if err := c.Run(context.Background(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 {
+	if len(got) != 4 {
 		t.Fatalf("results = %+v", got)
 	}
 	// The 2024-03-11 success is two months old at the fake clock.
 	if got[0].Key != "windows_server_backup" || got[0].Status != core.StatusFailure {
 		t.Errorf("wsb: %+v", got[0])
 	}
-	if got[1].Key != "veeam" || got[1].Status != core.StatusUnsupported {
-		t.Errorf("veeam: %+v", got[1])
+	// Sunday 2024-05-12 06:00 to Monday 06:00 saw no job.
+	if got[1].Key != "daily:windows_server_backup" || got[1].Status != core.StatusFailure ||
+		got[1].Message.EN != "Windows Server Backup: backup of Sun 2024-05-12 missing (no job ran)" ||
+		got[1].Message.DE != "Windows Server Backup: Backup vom So 12.05.2024 fehlt (kein Job gelaufen)" {
+		t.Errorf("wsb daily: %+v", got[1])
 	}
-	if got[2].Key != "timemachine" || got[2].Status != core.StatusUnsupported {
-		t.Errorf("timemachine without reader: %+v", got[2])
+	// An unreadable product has no daily verdict either.
+	if got[2].Key != "veeam" || got[2].Status != core.StatusUnsupported {
+		t.Errorf("veeam: %+v", got[2])
+	}
+	if got[3].Key != "timemachine" || got[3].Status != core.StatusUnsupported {
+		t.Errorf("timemachine without reader: %+v", got[3])
 	}
 }
 

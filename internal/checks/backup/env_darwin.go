@@ -9,10 +9,27 @@ import (
 	"time"
 )
 
+// acrocmdPaths: where the Acronis Cyber Protect agent for Mac is expected
+// to keep its command-line tool (by analogy with its Windows and Linux
+// layouts; "binary" overrides it).
+var acrocmdPaths = []string{
+	"/Library/Application Support/BackupClient/CommandLineTool/acrocmd",
+	"/usr/local/bin/acrocmd",
+}
+
 func osEnv() env {
 	rs := portableReaders()
 	rs[TimeMachine] = readTimeMachine(runTmutil)
-	return env{now: time.Now, readers: rs, detect: detectTimeMachine}
+	return env{now: time.Now, readers: rs, detect: detectMac}
+}
+
+// detectMac finds Time Machine and Acronis.
+func detectMac(ctx context.Context) []ProductConfig {
+	ps := detectTimeMachine(ctx)
+	if firstExisting(acrocmdPaths) != "" {
+		ps = append(ps, ProductConfig{Type: Acronis})
+	}
+	return ps
 }
 
 // runTmutil runs /usr/bin/tmutil and returns stdout and stderr together,

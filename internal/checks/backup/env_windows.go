@@ -20,6 +20,13 @@ func osEnv() env {
 	return env{now: time.Now, readers: rs, detect: detectWindows}
 }
 
+// acrocmdPaths: Acronis Backup 11.5/12.5 install under Acronis, the
+// Cyber Protect (cloud) agent under BackupClient.
+var acrocmdPaths = []string{
+	filepath.Join(os.Getenv("ProgramFiles"), "Acronis", "CommandLineTool", "acrocmd.exe"),
+	filepath.Join(os.Getenv("ProgramFiles"), "BackupClient", "CommandLineTool", "acrocmd.exe"),
+}
+
 type wevtSource struct{}
 
 func (wevtSource) Read(ctx context.Context, channel, xpath string, max int) ([]string, error) {
@@ -43,6 +50,9 @@ func detectWindows(context.Context) []ProductConfig {
 	}
 	if exists(filepath.Join(pf, "Veeam", "Backup and Replication")) || exists(filepath.Join(pf, "Veeam", "Endpoint Backup")) {
 		ps = append(ps, ProductConfig{Type: Veeam})
+	}
+	if firstExisting(acrocmdPaths) != "" {
+		ps = append(ps, ProductConfig{Type: Acronis})
 	}
 	return ps
 }
