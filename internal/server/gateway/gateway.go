@@ -56,6 +56,10 @@ type Options struct {
 	// Results, if set, splits each results batch by the device it is for
 	// (a probe agent reports for the network devices it watches).
 	Results ResultRouter
+	// Cluster, if set, makes this server one node of several on one
+	// PostgreSQL database: commands, policy pushes and disconnects reach
+	// agents connected to the other nodes (docs/cluster.md).
+	Cluster ClusterStore
 }
 
 // ResultRouter assigns a batch from one agent to devices; results it
@@ -123,6 +127,10 @@ func New(o Options) *Gateway {
 		hub:      newHub(log, o.CommandTimeout),
 		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
 		mux:      http.NewServeMux(),
+	}
+	if o.Cluster != nil {
+		g.hub.node = newNode(g.hub, o.Cluster)
+		go g.hub.node.run()
 	}
 	if o.Policy != nil && o.PolicyResync >= 0 {
 		every := o.PolicyResync

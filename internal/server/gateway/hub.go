@@ -19,6 +19,7 @@ import (
 type Hub struct {
 	log            *slog.Logger
 	commandTimeout time.Duration
+	node           *node // nil on a single server
 
 	mu       sync.Mutex
 	sessions map[int64]*session
@@ -62,10 +63,14 @@ func (h *Hub) begin(s *session) bool {
 func (h *Hub) end(s *session) {
 	h.mu.Lock()
 	delete(h.live, s)
-	if h.sessions[s.deviceID] == s {
+	current := s.deviceID != 0 && h.sessions[s.deviceID] == s
+	if current {
 		delete(h.sessions, s.deviceID)
 	}
 	h.mu.Unlock()
+	if current && h.node != nil {
+		h.node.detach(s.deviceID)
+	}
 	h.running.Done()
 }
 
@@ -84,6 +89,9 @@ func (h *Hub) register(s *session) bool {
 		h.log.Info("agent session replaced by a newer one", "device", s.deviceID)
 		go old.close(websocket.StatusNormalClosure, "replaced by a newer session")
 	}
+	if h.node != nil {
+		h.node.attach(s)
+	}
 	return true
 }
 
@@ -96,9 +104,17 @@ func (h *Hub) session(deviceID int64) *session {
 // Connected reports whether the device has a session on this server.
 func (h *Hub) Connected(deviceID int64) bool { return h.session(deviceID) != nil }
 
-// Disconnect closes the device's session, if any, giving reason to the
-// agent. It does not wait for the connection to end.
+// Disconnect closes the device's session, if any, on this server or
+// another node, giving reason to the agent. It does not wait for the
+// connection to end.
 func (h *Hub) Disconnect(deviceID int64, reason string) {
+	h.disconnectLocal(deviceID, reason)
+	if h.node != nil {
+		go h.node.broadcast(relay{Kind: relayDisconnect, DeviceID: deviceID, Reason: reason})
+	}
+}
+
+func (h *Hub) disconnectLocal(deviceID int64, reason string) {
 	if s := h.session(deviceID); s != nil {
 		h.log.Info("disconnecting agent", "device", deviceID, "reason", reason)
 		// The close handshake waits for the agent; callers must not.
@@ -106,19 +122,30 @@ func (h *Hub) Disconnect(deviceID int64, reason string) {
 	}
 }
 
-// Command sends cmd to the device and waits for its result. It returns
-// core.ErrOffline when the device is not connected or its connection ends
-// before it answers, and the context's error on timeout; a ctx without
-// deadline gets the gateway's command timeout (30 s by default).
+// Command sends cmd to the device and waits for its result, relaying it to
+// the node that holds the agent's session when that is another one. It
+// returns core.ErrOffline when the device is not connected or its
+// connection ends before it answers, and the context's error on timeout;
+// a ctx without deadline gets the gateway's command timeout (30 s by
+// default).
 func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
-	s := h.session(deviceID)
-	if s == nil {
-		return protocol.CommandResult{}, core.ErrOffline
-	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.commandTimeout)
 		defer cancel()
+	}
+	if h.node != nil && h.session(deviceID) == nil {
+		return h.node.command(ctx, deviceID, cmd)
+	}
+	return h.localCommand(ctx, deviceID, cmd)
+}
+
+// localCommand is Command for an agent connected to this server; ctx has a
+// deadline.
+func (h *Hub) localCommand(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
+	s := h.session(deviceID)
+	if s == nil {
+		return protocol.CommandResult{}, core.ErrOffline
 	}
 	id := uuid.NewString()
 	p := &pendingCommand{deviceID: deviceID, reply: make(chan protocol.CommandResult, 1)}
@@ -197,6 +224,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	all := make(chan struct{})
 	go func() {
 		h.running.Wait()
+		if h.node != nil {
+			<-h.node.done // left the cluster
+		}
 		close(all)
 	}()
 	select {

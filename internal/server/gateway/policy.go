@@ -46,14 +46,19 @@ func (s *session) pushPolicy() {
 	s.log.Info("policy sent", "revision", p.Revision, "checks", len(p.Checks))
 }
 
-// PushPolicies recomputes the effective policy of every agent connected to
-// this server and sends those that changed, in the background; it returns
-// at once. Agents that are offline get theirs when they connect.
-//
-// With several server nodes on one PostgreSQL database, a change made on
-// one node must reach agents connected to the others: that becomes a
-// LISTEN/NOTIFY on a "policy" channel whose handler calls PushPolicies.
+// PushPolicies recomputes the effective policy of every connected agent,
+// on this server and on the other nodes of a cluster, and sends those that
+// changed, in the background; it returns at once. Agents that are offline
+// get theirs when they connect.
 func (h *Hub) PushPolicies() {
+	h.pushLocal()
+	if h.node != nil {
+		go h.node.broadcast(relay{Kind: relayPolicy})
+	}
+}
+
+// pushLocal is PushPolicies for the agents connected to this server.
+func (h *Hub) pushLocal() {
 	h.mu.Lock()
 	sessions := make([]*session, 0, len(h.sessions))
 	for _, s := range h.sessions {
@@ -87,7 +92,7 @@ func (h *Hub) resyncPolicies(every time.Duration) {
 		case <-h.stopped:
 			return
 		case <-t.C:
-			h.PushPolicies()
+			h.pushLocal()
 		}
 	}
 }

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+// TestClusterRelaysToTheHoldingNode: two gateways on one PostgreSQL
+// database, an agent connected to node B. Through node A's hub a command
+// reaches it and its answer (larger than a NOTIFY payload) comes back, a
+// policy change reaches it, and a disconnect closes it; once it is gone,
+// A answers ErrOffline at once.
+func TestClusterRelaysToTheHoldingNode(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	var nodes [2]*env
+	for i := range nodes {
+		db, err := store.Open(context.Background(), u, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes[i] = newEnv(t, db, nil, func(o *Options) {
+			o.Cluster = db
+			o.Policy = policy.NewResolver(db)
+			o.PolicyResync = -1 // only relayed pushes reach the agent
+		})
+		<-nodes[i].gw.hub.node.ready
+	}
+	a, b := nodes[0], nodes[1]
+	ag := b.enrollAgent("m1")
+	b.connected(ag)
+	first := readPolicy(t, ag)
+	ctx := context.Background()
+
+	big := strings.Repeat("Prüfung ", 2000) // 18 kB: relayed through cluster_messages
+	go func() {
+		env := ag.read()
+		var cmd protocol.Command
+		if env.Type != protocol.TypeCommand || protocol.DecodeData(env, &cmd) != nil {
+			t.Errorf("agent got %s, want a command", env.Type)
+			return
+		}
+		out, _ := json.Marshal(map[string]string{"echo": cmd.Name, "text": big})
+		ag.send(protocol.TypeCommandResult, env.ID, protocol.CommandResult{OK: true, Output: out})
+	}()
+	res, err := a.gw.Hub().Command(ctx, ag.id, protocol.Command{Name: protocol.CommandRunChecks})
+	if err != nil {
+		t.Fatalf("command through node A: %v", err)
+	}
+	var out map[string]string
+	if err := json.Unmarshal(res.Output, &out); err != nil || !res.OK || out["echo"] != protocol.CommandRunChecks || out["text"] != big {
+		t.Fatalf("result %v %d bytes (%v)", res.OK, len(res.Output), err)
+	}
+
+	db := b.st.(*store.DB)
+	dev, err := db.GetDevice(ctx, ag.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := core.Policy{Name: "Kanzlei", Checks: []core.PolicyCheck{{Name: "memory", Exclude: true}}}
+	if err := db.CreatePolicy(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAssignments(ctx, core.LevelClient, dev.ClientID, []int64{p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	a.gw.Hub().PushPolicies()
+	if second := readPolicy(t, ag); second.Revision == first.Revision || len(second.Checks) != len(first.Checks)-1 {
+		t.Fatalf("relayed policy %s with %d checks, want a new one with %d", second.Revision, len(second.Checks), len(first.Checks)-1)
+	}
+
+	a.gw.Hub().Disconnect(ag.id, "device retired")
+	if st := ag.closed(); st != websocket.StatusNormalClosure {
+		t.Fatalf("closed with %d", st)
+	}
+	waitFor(t, "B to forget the session", func() bool { return !b.gw.Hub().Connected(ag.id) })
+	waitFor(t, "A to answer offline", func() bool {
+		_, err := a.gw.Hub().Command(ctx, ag.id, protocol.Command{Name: "x"})
+		return errors.Is(err, core.ErrOffline)
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
