@@ -25,8 +25,8 @@ type ResultSaver interface {
 // devices without a probe (public sites need no agent), on their
 // schedules, and stores their results like an agent's.
 //
-// Every server node runs it; with several nodes on PostgreSQL each check
-// runs once per node (a singleton is a later concern, see docs).
+// wacht serve runs it under store.Lead ("server-checks"): with several
+// nodes on PostgreSQL, one node at a time (docs/cluster.md).
 type ServerRunner struct {
 	Policy ProbePolicy // Entries(ctx, 0) gives the server's checks
 	Store  ResultSaver

@@ -153,15 +153,21 @@ func Run(ctx context.Context, cfg Config) error {
 	alertsDone := make(chan struct{})
 	go func() { alerts.Run(actx); close(alertsDone) }()
 	defer func() { stopAlerts(); <-alertsDone }() // before the store closes
-	// Website checks of network devices without a probe run here.
+	// Website checks of network devices without a probe run here, on one
+	// node of a cluster at a time.
 	webRunner := &netdev.ServerRunner{Policy: probePolicy, Store: st, Log: log.With("component", "server-checks"),
 		OnResults: alerts.OnResults}
 	wctx, stopWeb := context.WithCancel(ctx)
 	webDone := make(chan struct{})
-	go func() { webRunner.Run(wctx); close(webDone) }()
+	go func() { st.Lead(wctx, "server-checks", webRunner.Run); close(webDone) }()
 	defer func() { stopWeb(); <-webDone }() // before the store closes
+	// Several nodes share PostgreSQL only.
+	var cluster gateway.ClusterStore
+	if st.Clustered() {
+		cluster = st
+	}
 	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
-		Results: netdev.Router{Store: st, Log: log}})
+		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster})
 	handler, err := newHandler(st, gw, log, box)
 	if err != nil {
 		return err
