@@ -1,9 +1,13 @@
 // Package antivirus is the "antivirus" check, meant to run daily: it finds
 // the antivirus products of the machine (Windows Security Center or
-// Microsoft Defender on Windows Server, XProtect and Defender for Endpoint
-// on macOS, ClamAV and Defender for Endpoint on Linux) and fails when none
-// is active, real-time protection is off, or signatures are older than a
-// threshold. "No supported product found" is its own failure, never a pass.
+// Microsoft Defender on Windows Server; on macOS XProtect, Defender for
+// Endpoint, Sophos, ESET, Bitdefender and, as "installed, status not
+// readable" warnings, other known products; ClamAV and Defender for
+// Endpoint on Linux) and fails when none is active, real-time protection
+// is off, or signatures are older than a threshold. "No supported product
+// found" is its own failure, never a pass. On macOS XProtect is the
+// baseline: with a third-party product installed, that product decides
+// the verdict (see macav.go for what is readable without private APIs).
 // It reports one result (key "antivirus") naming product, version and
 // signature age; the value is the signature age in days.
 //
@@ -56,6 +60,10 @@ type product struct {
 	// Warnings are problems that do not make it inactive (freshclam not
 	// running, product not healthy).
 	Warnings []string
+	// Baseline marks protection the OS always has (XProtect): when another
+	// product is installed, the verdict is about that product, because it
+	// is the one the service provider deployed and must know to work.
+	Baseline bool
 }
 
 // source lists the antivirus products of this machine.
@@ -154,7 +162,9 @@ var warningsDE = map[string]string{
 	"freshclam is not running":          "freshclam läuft nicht",
 	"product reports it is not healthy": "Produkt meldet sich als nicht fehlerfrei",
 	"product is not licensed":           "Produkt ist nicht lizenziert",
-	"signature age unknown":             "Alter der Signaturen unbekannt",
+	sigAgeUnknown:                       "Alter der Signaturen unbekannt",
+	statusUnreadable:                    "installiert, Status nicht lesbar",
+	daemonStopped:                       "Schutzdienst läuft nicht",
 }
 
 func warningDE(w string) string {
@@ -214,8 +224,12 @@ func evaluate(ps []product, maxAge time.Duration, now time.Time) check.Result {
 		f, w, fde, wde := problems(p, maxAge, now)
 		all = append(all, scored{p, f, w, fde, wde})
 	}
-	// Best first: no fatal problem, then fewest warnings.
+	// Best first: installed products before the OS baseline, then no
+	// fatal problem, then fewest warnings.
 	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].p.Baseline != all[j].p.Baseline {
+			return !all[i].p.Baseline
+		}
 		if (len(all[i].fatal) == 0) != (len(all[j].fatal) == 0) {
 			return len(all[i].fatal) == 0
 		}

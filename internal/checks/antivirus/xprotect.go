@@ -124,6 +124,7 @@ func fromXProtect(found []xprotectFound, maxAge time.Duration) (product, bool) {
 		SigVersion: strconv.Itoa(best.Version),
 		SigTime:    best.Modified,
 		MaxAge:     maxAge,
+		Baseline:   true,
 	}, true
 }
 
