@@ -174,4 +174,5 @@ type Store interface {
 	core.AlertStore
 	core.SettingStore
 	GetDevice(ctx context.Context, id int64) (core.Device, error)
+	ListMaintenance(ctx context.Context, f core.MaintenanceFilter) ([]core.Maintenance, error)
 }

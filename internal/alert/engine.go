@@ -74,6 +74,8 @@ type Engine struct {
 	recipientList []core.Recipient
 	serverURL     string
 	recipientsAt  time.Time
+	windows       []core.Maintenance
+	windowsAt     time.Time
 }
 
 // Maximum pending results per device; older ones are dropped (the startup
@@ -227,8 +229,57 @@ func (e *Engine) Settings(ctx context.Context) (Settings, error) {
 // ForgetSettings drops the cache after the settings changed.
 func (e *Engine) ForgetSettings() {
 	e.settingsMu.Lock()
-	e.settingsAt, e.recipientsAt = time.Time{}, time.Time{}
+	e.settingsAt, e.recipientsAt, e.windowsAt = time.Time{}, time.Time{}, time.Time{}
 	e.settingsMu.Unlock()
+}
+
+// maintenance returns a device's maintenance windows (those covering it),
+// from all windows cached like the settings: a new or changed window
+// applies within settingsTTL on every replica, and evaluating a batch
+// costs no query.
+func (e *Engine) maintenance(ctx context.Context, deviceID int64) ([]core.Maintenance, error) {
+	e.settingsMu.Lock()
+	all := e.windows
+	fresh := !e.windowsAt.IsZero() && time.Since(e.windowsAt) < settingsTTL
+	e.settingsMu.Unlock()
+	if !fresh {
+		var err error
+		if all, err = e.o.Store.ListMaintenance(ctx, core.MaintenanceFilter{}); err != nil {
+			return nil, err
+		}
+		e.settingsMu.Lock()
+		e.windows, e.windowsAt = all, time.Now()
+		e.settingsMu.Unlock()
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	dev, err := e.device(ctx, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.Maintenance
+	for _, m := range all {
+		if m.Covers(dev) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// InMaintenance reports whether a maintenance window covers the device at t.
+func (e *Engine) InMaintenance(ctx context.Context, deviceID int64, t time.Time) (bool, error) {
+	ws, err := e.maintenance(ctx, deviceID)
+	return activeAt(ws, t), err
+}
+
+func activeAt(ws []core.Maintenance, t time.Time) bool {
+	for _, m := range ws {
+		if m.ActiveAt(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) evalLoop(ctx context.Context) {
@@ -304,6 +355,10 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 		alertAf = map[string]int{}
 		pending []pendingMsg
 	)
+	windows, err := e.maintenance(ctx, deviceID)
+	if err != nil {
+		return err
+	}
 	loadOpen := func() error {
 		if loaded {
 			return nil
@@ -341,8 +396,8 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 			}
 			alertAf[r.Check] = after
 		}
-		d := Evaluate(a, r, Params{AlertAfter: after, FlapChanges: settings.FlapChanges, FlapWindow: settings.FlapWindow.D()},
-			open, newRef)
+		d := Evaluate(a, r, Params{AlertAfter: after, FlapChanges: settings.FlapChanges, FlapWindow: settings.FlapWindow.D(),
+			Maintenance: activeAt(windows, r.At)}, open, newRef)
 		states[id] = d.State
 		if !touched[id] {
 			touched[id] = true
@@ -351,8 +406,13 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 		if d.Open {
 			o := core.Outage{Ref: d.State.OutageRef, DeviceID: deviceID, CheckID: a.CheckID, Kind: core.OutageCheck,
 				CheckName: r.Check, CheckKey: r.Key, Severity: core.AlertFailure, Value: r.Value, Unit: r.Unit,
-				Message: r.Message, OpenedAt: r.At, Notified: d.MarkNotified}
+				Message: r.Message, OpenedAt: r.At, Notified: d.MarkNotified, Held: d.Held}
 			change.Open = append(change.Open, o)
+			opened[o.Ref] = o
+		} else if d.Held && !opened[d.State.OutageRef].Held {
+			change.Held = append(change.Held, d.State.OutageRef)
+			o := opened[d.State.OutageRef]
+			o.Held = true
 			opened[o.Ref] = o
 		} else if d.MarkNotified && d.State.OutageRef != "" {
 			change.Notified = append(change.Notified, d.State.OutageRef)
@@ -395,7 +455,7 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 			change.States = append(change.States, a)
 		}
 	}
-	if len(change.States) == 0 && len(change.Open) == 0 && len(change.Close) == 0 && len(pending) == 0 {
+	if len(change.States) == 0 && len(change.Open) == 0 && len(change.Close) == 0 && len(change.Held) == 0 && len(pending) == 0 {
 		return nil
 	}
 	if len(pending) > 0 {

@@ -608,3 +608,23 @@ func TestRemindUntilAcknowledged(t *testing.T) {
 		t.Errorf("%d mails after the acknowledgement, want still 3", n)
 	}
 }
+
+// TestRedeliveredBatchCountsOnce: an agent that missed the ack sends the
+// same results again; they must not count twice toward alert_after.
+func TestRedeliveredBatchCountsOnce(t *testing.T) {
+	st := storetest.NewSQLite(t)
+	dev := enroll(t, st, "ACME", "Main", "db01", core.DeviceRoleServer)
+	e := New(Options{Store: st, Now: func() time.Time { return t0 }, AlertAfter: func(context.Context, int64, string) int { return 2 }})
+	batch := []core.Result{result("disk", "C:", core.StatusOK, 50, t0), result("disk", "C:", core.StatusFailure, 97, t0.Add(time.Minute))}
+	save(t, st, e, dev.ID, batch...)
+	save(t, st, e, dev.ID, batch...) // redelivered
+	states, err := st.AlertStates(ctx, dev.ID)
+	must(t, "AlertStates", err)
+	if len(states) != 1 || states[0].State != core.AlertSoft || states[0].Consecutive != 1 || states[0].OutageRef != "" {
+		t.Fatalf("after a redelivered batch: %+v, want soft with 1 failure, no outage", states)
+	}
+	save(t, st, e, dev.ID, result("disk", "C:", core.StatusFailure, 98, t0.Add(2*time.Minute)))
+	if os := openOutages(t, st); len(os) != 1 {
+		t.Fatalf("after the second real failure: outages %+v, want one", os)
+	}
+}

@@ -12,6 +12,9 @@ type Params struct {
 	AlertAfter  int // consecutive failures before an outage (≥ 1)
 	FlapChanges int
 	FlapWindow  time.Duration
+	// Maintenance: a maintenance window covers the result; the state
+	// machine runs as always but nothing is notified.
+	Maintenance bool
 }
 
 // OpenOutage is what Evaluate needs to know of the check's open outage.
@@ -29,7 +32,10 @@ type Decision struct {
 	Notify []string
 	// MarkNotified is set when the outage (new or open) is now notified.
 	MarkNotified bool
-	// Ignored results (older than the last evaluated one, or statuses
+	// Held is set when a maintenance window held back the opening
+	// message of the outage State.OutageRef (see Engine.Release).
+	Held bool
+	// Ignored results (not newer than the last evaluated one, or statuses
 	// that say nothing about the check's health) change only LastAt.
 	Ignored bool
 }
@@ -42,8 +48,11 @@ func Evaluate(a core.AlertState, r core.Result, p Params, open OpenOutage, newRe
 		p.AlertAfter = 1
 	}
 	now := r.At
-	if a.Known && r.At.Before(a.LastAt) {
-		return Decision{State: a, Ignored: true} // an old result delivered late
+	// An old result delivered late, or one evaluated before and delivered
+	// again (the agent resends a batch whose ack it missed). The store
+	// keeps milliseconds, so compare at that precision.
+	if a.Known && r.At.UnixMilli() <= a.LastAt.UnixMilli() {
+		return Decision{State: a, Ignored: true}
 	}
 	if !a.Known {
 		a.Known, a.State = true, core.AlertOK
@@ -130,6 +139,13 @@ func Evaluate(a core.AlertState, r core.Result, p Params, open OpenOutage, newRe
 		d.Notify, d.MarkNotified = append(d.Notify, notify.KindOutage), true
 	case d.Close != "" && open.Notified:
 		d.Notify = append(d.Notify, notify.KindRecovery)
+	}
+	if p.Maintenance && len(d.Notify) > 0 {
+		// Silent in maintenance. A held-back opening message of an outage
+		// still open when the window ends is sent then; recoveries,
+		// flapping and "stable again" messages are dropped.
+		d.Held = d.MarkNotified && a.OutageRef != ""
+		d.Notify, d.MarkNotified = nil, false
 	}
 	d.State = a
 	return d

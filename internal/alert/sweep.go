@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -19,6 +20,9 @@ func (e *Engine) sweepLoop(ctx context.Context) {
 		}
 		if err := sweep(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("offline sweep", "err", err)
+		}
+		if err := e.Release(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("notifying outages held back by maintenance", "err", err)
 		}
 		if err := e.Remind(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("reminding of open outages", "err", err)
@@ -63,7 +67,10 @@ func PresenceStates(ctx context.Context, st interface {
 }
 
 // Sweep looks at every device once: it raises offline outages for devices
-// away too long and closes them for devices that are back.
+// away too long and closes them for devices that are back. Inside a
+// maintenance window an offline outage is opened silently (held, see
+// Release), and a device coming back sends "online" only if its offline
+// message was sent and no window is active.
 func (e *Engine) Sweep(ctx context.Context) error {
 	s, err := e.Settings(ctx)
 	if err != nil {
@@ -90,22 +97,30 @@ func (e *Engine) Sweep(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			held, err := e.InMaintenance(ctx, p.DeviceID, now)
+			if err != nil {
+				return err
+			}
 			if d.Open {
 				np.OutageRef = newRef()
 				change.Open = []core.Outage{{Ref: np.OutageRef, DeviceID: p.DeviceID, Kind: core.OutageOffline,
-					Severity: core.OutageOffline, OpenedAt: now, Notified: true,
+					Severity: core.OutageOffline, OpenedAt: now, Notified: !held, Held: held,
 					Message: core.Text{EN: "agent not heard from", DE: "Agent meldet sich nicht"}}}
-				pending = append(pending, pendingMsg{key: "outage:" + np.OutageRef + ":" + notify.KindOffline,
-					facts: Facts{Kind: notify.KindOffline, Device: dev, OutageRef: np.OutageRef, Since: p.LastSeen, At: now}})
+				if !held {
+					pending = append(pending, pendingMsg{key: "outage:" + np.OutageRef + ":" + notify.KindOffline,
+						facts: Facts{Kind: notify.KindOffline, Device: dev, OutageRef: np.OutageRef, Since: p.LastSeen, At: now}})
+				}
 			}
 			if d.Close {
-				var since time.Time
-				if o, err := e.outageByRef(ctx, p.DeviceID, p.OutageRef); err == nil {
-					since = o.OpenedAt
+				o, err := e.outageByRef(ctx, p.DeviceID, p.OutageRef)
+				if err != nil && !errors.Is(err, core.ErrNotFound) {
+					return err
 				}
 				change.Close = []core.OutageClose{{Ref: p.OutageRef, At: now}}
-				pending = append(pending, pendingMsg{key: "outage:" + p.OutageRef + ":" + notify.KindOnline,
-					facts: Facts{Kind: notify.KindOnline, Device: dev, OutageRef: p.OutageRef, Since: since, At: now}})
+				if o.Notified && !held {
+					pending = append(pending, pendingMsg{key: "outage:" + p.OutageRef + ":" + notify.KindOnline,
+						facts: Facts{Kind: notify.KindOnline, Device: dev, OutageRef: p.OutageRef, Since: o.OpenedAt, At: now}})
+				}
 				np.OutageRef = ""
 			}
 		}
@@ -140,9 +155,95 @@ func (e *Engine) outageByRef(ctx context.Context, deviceID int64, ref string) (c
 	return core.Outage{}, core.ErrNotFound
 }
 
+// quietness returns a test whether an open outage must not be notified
+// now: a maintenance window covers its device, or its check is cleared or
+// flapping. It looks each device up once per pass.
+func (e *Engine) quietness(now time.Time) func(ctx context.Context, o core.Outage) (bool, error) {
+	maint := map[int64]bool{}
+	silent := map[int64]map[int64]bool{} // device → check IDs that are cleared or flapping
+	return func(ctx context.Context, o core.Outage) (bool, error) {
+		m, ok := maint[o.DeviceID]
+		if !ok {
+			var err error
+			if m, err = e.InMaintenance(ctx, o.DeviceID, now); err != nil {
+				return false, err
+			}
+			maint[o.DeviceID] = m
+		}
+		if m || o.CheckID == 0 {
+			return m, nil
+		}
+		sil, ok := silent[o.DeviceID]
+		if !ok {
+			states, err := e.o.Store.AlertStates(ctx, o.DeviceID)
+			if err != nil {
+				return false, err
+			}
+			sil = map[int64]bool{}
+			for _, a := range states {
+				if a.Flapping || a.ClearUntilPass || (a.ClearedUntil != nil && now.Before(*a.ClearedUntil)) {
+					sil[a.CheckID] = true
+				}
+			}
+			silent[o.DeviceID] = sil
+		}
+		return sil[o.CheckID], nil
+	}
+}
+
+// Release sends the held-back opening message of each outage that opened
+// inside a maintenance window and is still open, unacknowledged and
+// unnotified once no window covers its device: a problem that began in
+// the window and outlasted it is heard of once. A cleared or flapping
+// check stays with its usual rules. The dedupe key is the one the message
+// would have had, so it is queued at most once, on any replica.
+func (e *Engine) Release(ctx context.Context) error {
+	open, err := e.o.Store.ListOutages(ctx, core.OutageFilter{OpenOnly: true})
+	if err != nil {
+		return err
+	}
+	s, err := e.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	now := e.o.Now()
+	quiet := e.quietness(now)
+	for _, o := range open {
+		if !o.Held || o.Notified || o.AckedAt != nil {
+			continue
+		}
+		if q, err := quiet(ctx, o); err != nil {
+			return err
+		} else if q {
+			continue
+		}
+		dev, err := e.device(ctx, o.DeviceID)
+		if err != nil {
+			return err
+		}
+		f := Facts{Kind: notify.KindOutage, Device: dev, Check: o.CheckName, Key: o.CheckKey, Status: core.StatusFailure,
+			Value: o.Value, Unit: o.Unit, Message: o.Message, OutageRef: o.Ref, Since: o.OpenedAt, At: now}
+		if o.Kind == core.OutageOffline {
+			f = Facts{Kind: notify.KindOffline, Device: dev, OutageRef: o.Ref, Since: dev.LastSeen, At: now}
+		}
+		msgs, err := e.messages(ctx, s, []pendingMsg{{key: "outage:" + o.Ref + ":" + f.Kind, facts: f}})
+		if err != nil {
+			return err
+		}
+		if err := e.o.Store.ApplyAlertChange(ctx, core.AlertChange{Notified: []string{o.Ref}, Outbox: msgs}); err != nil {
+			return err
+		}
+		if len(msgs) > 0 {
+			e.Nudge()
+		}
+	}
+	return nil
+}
+
 // Remind re-notifies open, notified outages that nobody acknowledged, once
 // per RemindAfter since they opened (the n-th reminder's dedupe key makes
-// it unique), except for cleared or flapping checks.
+// it unique), except for cleared or flapping checks and devices in
+// maintenance.
 func (e *Engine) Remind(ctx context.Context) error {
 	s, err := e.Settings(ctx)
 	if err != nil || s.RemindAfter <= 0 {
@@ -154,30 +255,16 @@ func (e *Engine) Remind(ctx context.Context) error {
 	}
 	now := e.o.Now()
 	every := s.RemindAfter.D()
-	silent := map[int64]map[int64]bool{} // device → check IDs that are cleared or flapping
+	quiet := e.quietness(now)
 	for _, o := range open {
 		n := int(now.Sub(o.OpenedAt) / every)
 		if n < 1 || o.AckedAt != nil || !o.Notified || e.reminded(o.Ref) >= n {
 			continue
 		}
-		if o.CheckID != 0 {
-			sil, ok := silent[o.DeviceID]
-			if !ok {
-				states, err := e.o.Store.AlertStates(ctx, o.DeviceID)
-				if err != nil {
-					return err
-				}
-				sil = map[int64]bool{}
-				for _, a := range states {
-					if a.Flapping || a.ClearUntilPass || (a.ClearedUntil != nil && now.Before(*a.ClearedUntil)) {
-						sil[a.CheckID] = true
-					}
-				}
-				silent[o.DeviceID] = sil
-			}
-			if sil[o.CheckID] {
-				continue
-			}
+		if q, err := quiet(ctx, o); err != nil {
+			return err
+		} else if q {
+			continue
 		}
 		dev, err := e.device(ctx, o.DeviceID)
 		if err != nil {

@@ -55,6 +55,7 @@ type Outage struct {
 	OpenedAt   time.Time  `json:"opened_at"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	Notified   bool       `json:"notified"`
+	Held       bool       `json:"held,omitempty"` // opening message held back by maintenance: sent at its end if still open
 	AckedAt    *time.Time `json:"acked_at,omitempty"`
 	AckedBy    string     `json:"acked_by,omitempty"`
 	AckComment string     `json:"ack_comment,omitempty"`
@@ -125,6 +126,7 @@ type AlertChange struct {
 	Open     []Outage     // inserted (Ref set by the engine)
 	Close    []OutageClose
 	Notified []string     // refs of outages whose opening was notified
+	Held     []string     // refs of open outages whose opening message a maintenance window held back
 	Presence *Presence    // upserted (goodbye and outage ref)
 	Outbox   []OutboxItem // inserted; a DedupeKey already present is skipped
 }

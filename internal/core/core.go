@@ -342,6 +342,7 @@ type Store interface {
 	AlertStore
 	ProtectionStore
 	NetDeviceStore
+	MaintenanceStore
 	Close() error
 }
 
