@@ -14,13 +14,13 @@
 // verdict is a pure function of the job history and the clock, so every run
 // reports it again and it changes only at daily_verdict_at; schedule the
 // check daily after that time (or 24x7) and the daily report and the
-// technicians see one clear yes or no per backup day. Time Machine and the
-// generic rule know only their newest backup, so they have no daily verdict.
+// technicians see one clear yes or no per backup day. The generic rule
+// knows only the newest file, so it has no daily verdict.
 //
 // Supported: restic and borg repositories (their JSON output), a generic
-// "newest file younger than N hours" rule, macOS Time Machine (tmutil),
-// Windows Server Backup and Veeam (their job events, read through
-// internal/platform/wevtapi), and Acronis Backup / Cyber Protect on
+// "newest file younger than N hours" rule, macOS Time Machine (tmutil
+// listbackups), Windows Server Backup and Veeam (their job events, read
+// through internal/platform/wevtapi), and Acronis Backup / Cyber Protect on
 // Windows, Linux and macOS, best effort and labelled "Acronis (best
 // effort)": its activities as its command-line tool acrocmd lists them
 // (see acronis.go). Acronis without its tool is "not found", never a pass.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -117,16 +118,33 @@ func TestEvents(t *testing.T) {
 }
 
 func TestTimeMachine(t *testing.T) {
-	got, err := parseLatestBackup(string(read(t, "tmutil-latestbackup-apfs.txt")), time.UTC)
+	one := func(name string) (time.Time, error) {
+		ts, err := parseBackupList(string(read(t, name)), time.UTC)
+		if err == nil && len(ts) != 1 {
+			err = fmt.Errorf("%d backups", len(ts))
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		return ts[0], nil
+	}
+	got, err := one("tmutil-latestbackup-apfs.txt")
 	if err != nil || !got.Equal(time.Date(2024, 5, 13, 10, 15, 32, 0, time.UTC)) {
 		t.Errorf("APFS: %v, %v", got, err)
 	}
-	got, err = parseLatestBackup(string(read(t, "tmutil-latestbackup-hfs.txt")), time.UTC)
+	got, err = one("tmutil-latestbackup-hfs.txt")
 	if err != nil || !got.Equal(time.Date(2019, 11, 4, 18, 30, 12, 0, time.UTC)) {
 		t.Errorf("HFS: %v, %v", got, err)
 	}
-	if _, err := parseLatestBackup(string(read(t, "tmutil-fda.txt")), time.UTC); !errors.Is(err, errNoFullDiskAccess) {
+	if _, err := parseBackupList(string(read(t, "tmutil-fda.txt")), time.UTC); !errors.Is(err, errNoFullDiskAccess) {
 		t.Errorf("FDA: %v", err)
+	}
+	ts, err := parseBackupList(string(read(t, "tmutil-listbackups-apfs.txt"))+"/Volumes/TM/Backups.backupdb/mac/2024-05-13-121500.inProgress\n", time.UTC)
+	if err != nil || len(ts) != 4 || !ts[1].Equal(time.Date(2024, 5, 12, 9, 12, 44, 0, time.UTC)) {
+		t.Errorf("listbackups: %v, %v", ts, err)
+	}
+	if _, err := parseBackupList("/Volumes/TM/no stamp here\n", time.UTC); err == nil {
+		t.Error("path without a time stamp accepted")
 	}
 	dests, err := parseDestinationInfo(string(read(t, "tmutil-destinationinfo.txt")))
 	if err != nil || len(dests) != 2 || dests[0].Name != "TM Backup" || dests[0].Mount != "/Volumes/TM Backup" ||
@@ -143,16 +161,24 @@ func TestTimeMachine(t *testing.T) {
 			return out[args[0]], nil
 		}
 	}
-	jobs, err := readTimeMachine(fake(map[string]string{
+	tm := readTimeMachine(fake(map[string]string{
 		"destinationinfo": string(read(t, "tmutil-destinationinfo.txt")),
-		"latestbackup":    string(read(t, "tmutil-latestbackup-apfs.txt")),
-	}))(context.Background(), ProductConfig{Type: TimeMachine}, now)
-	if err != nil || len(jobs) != 1 || jobs[0].Name != "TM Backup" {
+		"listbackups":     string(read(t, "tmutil-listbackups-apfs.txt")),
+	}))
+	jobs, err := tm(context.Background(), ProductConfig{Type: TimeMachine}, now)
+	if err != nil || len(jobs) != 4 || jobs[3].Name != "TM Backup" || jobs[3].Outcome != success {
 		t.Errorf("readTimeMachine = %+v, %v", jobs, err)
+	}
+	// The history gives Time Machine a daily verdict: Sunday's two backups
+	// (09:12, 23:19) fall in Sunday 06:00 to Monday 06:00.
+	got2 := runAt(t, `{"products":[{"type":"timemachine"}],"min_successes":2}`, time.Date(2024, 5, 13, 18, 0, 0, 0, time.Local), map[string]reader{TimeMachine: tm})
+	if len(got2) != 2 || got2[0].Status != core.StatusOK || got2[1].Key != "daily:timemachine" || got2[1].Status != core.StatusOK ||
+		!strings.Contains(got2[1].Message.EN, "Time Machine: backup of Sun 2024-05-12 succeeded (successful jobs: 2)") {
+		t.Errorf("Time Machine verdicts: %+v", got2)
 	}
 	_, err = readTimeMachine(fake(map[string]string{
 		"destinationinfo": string(read(t, "tmutil-fda.txt")),
-		"latestbackup":    string(read(t, "tmutil-fda.txt")),
+		"listbackups":     string(read(t, "tmutil-fda.txt")),
 	}))(context.Background(), ProductConfig{Type: TimeMachine}, now)
 	if !errors.Is(err, errNoFullDiskAccess) {
 		t.Errorf("FDA not reported: %v", err)

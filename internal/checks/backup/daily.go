@@ -15,7 +15,7 @@ const DailyPrefix = "daily:"
 // latestOnly are the products whose readers know only the newest
 // successful backup, not a history of runs: a day's verdict cannot be
 // told from them.
-var latestOnly = map[string]bool{TimeMachine: true, Generic: true}
+var latestOnly = map[string]bool{Generic: true}
 
 // parseVerdictAt reads "HH:MM" into the offset from midnight.
 func parseVerdictAt(s string) (time.Duration, error) {

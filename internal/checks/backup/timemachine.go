@@ -17,27 +17,30 @@ var tmStampRE = regexp.MustCompile(`(\d{4}-\d{2}-\d{2}-\d{6})`)
 // agent lacks Full Disk Access (System Settings › Privacy & Security).
 var errNoFullDiskAccess = errors.New("the agent lacks Full Disk Access (grant it under System Settings › Privacy & Security › Full Disk Access)")
 
-// parseLatestBackup reads `tmutil latestbackup` output: the path of the
-// newest completed backup, whose last element is its local start time.
-func parseLatestBackup(out string, loc *time.Location) (time.Time, error) {
+// parseBackupList reads `tmutil listbackups`: one completed backup per
+// line, a path whose last element is the backup's local start time. (The
+// single line of `tmutil latestbackup` reads the same.)
+func parseBackupList(out string, loc *time.Location) ([]time.Time, error) {
 	if err := tmError(out); err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
-	out = strings.TrimSpace(out)
-	if out == "" {
-		return time.Time{}, nil // no backup yet
+	var ts []time.Time
+	for _, line := range strings.Split(out, "\n") {
+		path := strings.TrimSpace(line)
+		if path == "" || strings.HasSuffix(path, ".inProgress") {
+			continue
+		}
+		ms := tmStampRE.FindAllString(path, -1)
+		if len(ms) == 0 {
+			return nil, fmt.Errorf("unexpected tmutil listbackups output %q", path)
+		}
+		t, err := time.ParseInLocation("2006-01-02-150405", ms[len(ms)-1], loc)
+		if err != nil {
+			return nil, fmt.Errorf("parsing Time Machine backup time: %w", err)
+		}
+		ts = append(ts, t)
 	}
-	lines := strings.Split(out, "\n")
-	path := strings.TrimSpace(lines[len(lines)-1])
-	ms := tmStampRE.FindAllString(path, -1)
-	if len(ms) == 0 {
-		return time.Time{}, fmt.Errorf("unexpected tmutil latestbackup output %q", path)
-	}
-	t, err := time.ParseInLocation("2006-01-02-150405", ms[len(ms)-1], loc)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("parsing Time Machine backup time: %w", err)
-	}
-	return t, nil
+	return ts, nil
 }
 
 // tmError recognises tmutil's refusals in its output.
@@ -112,8 +115,8 @@ func parseDestinationInfo(out string) ([]tmDestination, error) {
 // tmutil is the OS access for Time Machine, replaced in tests.
 type tmutil func(ctx context.Context, args ...string) (string, error)
 
-// readTimeMachine returns the latest backup as the only known job: tmutil
-// keeps no history of failed runs that it will print.
+// readTimeMachine returns Time Machine's completed backups as successful
+// jobs: tmutil keeps no history of failed runs that it will print.
 func readTimeMachine(run tmutil) reader {
 	return func(ctx context.Context, _ ProductConfig, _ time.Time) ([]job, error) {
 		dOut, dErr := run(ctx, "destinationinfo")
@@ -124,21 +127,22 @@ func readTimeMachine(run tmutil) reader {
 		if dErr == nil && err == nil && len(dests) == 0 {
 			return nil, errors.New("Time Machine has no backup destination configured")
 		}
-		out, err := run(ctx, "latestbackup")
-		t, perr := parseLatestBackup(out, time.Local)
+		out, err := run(ctx, "listbackups")
+		ts, perr := parseBackupList(out, time.Local)
 		if perr != nil {
 			return nil, perr
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tmutil latestbackup: %w: %s", err, firstSentence(out))
-		}
-		if t.IsZero() {
-			return nil, nil
+			return nil, fmt.Errorf("tmutil listbackups: %w: %s", err, firstSentence(out))
 		}
 		name := "Time Machine"
 		if len(dests) > 0 && dests[0].Name != "" {
 			name = dests[0].Name
 		}
-		return []job{{Name: name, Time: t, Outcome: success}}, nil
+		jobs := make([]job, 0, len(ts))
+		for _, t := range ts {
+			jobs = append(jobs, job{Name: name, Time: t, Outcome: success})
+		}
+		return jobs, nil
 	}
 }
