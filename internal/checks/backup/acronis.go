@@ -222,9 +222,15 @@ func parseAcrocmdActivities(out string, loc *time.Location) ([]job, error) {
 	return jobs, nil
 }
 
+// serviceState reports the state of the Acronis agent service ("running",
+// "stopped", …) that runs the backups and answers acrocmd: MMS (Managed
+// Machine Service) on Windows, acronis_mms on Linux. nil where the OS
+// cannot be asked.
+type serviceState func(ctx context.Context) (string, error)
+
 // readAcronis runs the configured binary or the first acrocmd found among
-// paths.
-func readAcronis(paths []string) reader {
+// paths; when acrocmd fails, the service's state says why.
+func readAcronis(paths []string, svc serviceState) reader {
 	return func(ctx context.Context, p ProductConfig, _ time.Time) ([]job, error) {
 		bin := p.Binary
 		if bin == "" {
@@ -235,8 +241,11 @@ func readAcronis(paths []string) reader {
 		}
 		out, err := runTool(ctx, bin, acrocmdArgs, nil)
 		if err != nil {
-			// acrocmd talks to the local agent service (MMS / acronis_mms);
-			// a stopped service is the usual cause.
+			if svc != nil {
+				if st, serr := svc(ctx); serr == nil && st != "running" {
+					return nil, fmt.Errorf("the Acronis agent service is %s, so backups do not run: %w", st, err)
+				}
+			}
 			return nil, fmt.Errorf("%w (is the Acronis agent service running?)", err)
 		}
 		return parseAcrocmdActivities(string(out), time.Local)

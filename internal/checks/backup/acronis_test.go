@@ -93,7 +93,7 @@ func TestAcronisReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 24, 8, 0, 0, 0, time.Local)
-	got := runAt(t, `{"products":[{"type":"acronis"}]}`, now, map[string]reader{Acronis: readAcronis([]string{filepath.Join(dir, "none"), bin})})
+	got := runAt(t, `{"products":[{"type":"acronis"}]}`, now, map[string]reader{Acronis: readAcronis([]string{filepath.Join(dir, "none"), bin}, nil)})
 	if got[0].Key != "acronis" || got[0].Status != core.StatusFailure ||
 		!strings.Contains(got[0].Message.EN, "Acronis (best effort): last successful backup") ||
 		!strings.Contains(got[0].Message.EN, "The backup location is not available") {
@@ -104,11 +104,11 @@ func TestAcronisReader(t *testing.T) {
 		t.Errorf("daily: %+v", got[1:])
 	}
 
-	_, err := readAcronis([]string{filepath.Join(dir, "none")})(context.Background(), ProductConfig{Type: Acronis}, now)
+	_, err := readAcronis([]string{filepath.Join(dir, "none")}, nil)(context.Background(), ProductConfig{Type: Acronis}, now)
 	if !errors.Is(err, errAcronisNotFound) {
 		t.Errorf("missing tool: %v", err)
 	}
-	got = runAt(t, `{"products":[{"type":"acronis"}]}`, now, map[string]reader{Acronis: readAcronis(nil)})
+	got = runAt(t, `{"products":[{"type":"acronis"}]}`, now, map[string]reader{Acronis: readAcronis(nil, nil)})
 	if got[0].Status != core.StatusError || !strings.Contains(got[0].Message.EN, "Acronis not found") {
 		t.Errorf("not found: %v %q", got[0].Status, got[0].Message.EN)
 	}
@@ -117,8 +117,21 @@ func TestAcronisReader(t *testing.T) {
 	if err := os.WriteFile(fail, []byte("#!/bin/sh\necho 'Unable to connect to the Acronis Managed Machine Service' >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err = readAcronis(nil)(context.Background(), ProductConfig{Type: Acronis, Binary: fail}, now)
-	if err == nil || !strings.Contains(err.Error(), "Managed Machine Service") || !strings.Contains(err.Error(), "agent service running") {
-		t.Errorf("service down: %v", err)
+	_, err = readAcronis(nil, nil)(context.Background(), ProductConfig{Type: Acronis, Binary: fail}, now)
+	if err == nil || !strings.Contains(err.Error(), "Managed Machine Service") || !strings.Contains(err.Error(), "agent service running?") {
+		t.Errorf("acrocmd fails, service state unknown: %v", err)
+	}
+	state := func(s string, err error) serviceState {
+		return func(context.Context) (string, error) { return s, err }
+	}
+	_, err = readAcronis(nil, state("stopped", nil))(context.Background(), ProductConfig{Type: Acronis, Binary: fail}, now)
+	if err == nil || !strings.HasPrefix(err.Error(), "the Acronis agent service is stopped, so backups do not run: acrocmd-down list") {
+		t.Errorf("service stopped: %v", err)
+	}
+	for _, svc := range []serviceState{state("running", nil), state("", errors.New("no systemd"))} {
+		_, err = readAcronis(nil, svc)(context.Background(), ProductConfig{Type: Acronis, Binary: fail}, now)
+		if err == nil || !strings.Contains(err.Error(), "agent service running?") {
+			t.Errorf("service running or unknown: %v", err)
+		}
 	}
 }

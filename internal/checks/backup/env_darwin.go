@@ -17,6 +17,9 @@ var acrocmdPaths = []string{
 	"/usr/local/bin/acrocmd",
 }
 
+// acronisService: the Mac agent's launchd job is not documented.
+var acronisService serviceState
+
 func osEnv() env {
 	rs := portableReaders()
 	rs[TimeMachine] = readTimeMachine(runTmutil)

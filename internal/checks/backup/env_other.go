@@ -2,11 +2,36 @@
 
 package backup
 
-import "time"
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"time"
+)
 
 // acrocmdPaths: the Acronis agent for Linux links acrocmd into /usr/sbin
 // and keeps it under /usr/lib/Acronis/CommandLineTool.
 var acrocmdPaths = []string{"/usr/sbin/acrocmd", "/usr/lib/Acronis/CommandLineTool/acrocmd"}
+
+// acronisService asks systemd for the agent's unit; `systemctl is-active`
+// prints the state and exits non-zero for anything but "active".
+func acronisService(ctx context.Context) (string, error) {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "systemctl", "is-active", "acronis_mms.service")
+	cmd.Stdout = &out
+	err := cmd.Run()
+	st := strings.TrimSpace(out.String())
+	var exit *exec.ExitError
+	switch {
+	case st == "active":
+		return "running", nil
+	case st != "" && (err == nil || errors.As(err, &exit)):
+		return st, nil
+	}
+	return "", err
+}
 
 // osEnv on Linux and other Unix systems: restic, borg, Acronis and the
 // generic rule. They are read only when configured, so that a machine

@@ -10,6 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/mgr"
+
 	"github.com/wacht-rmm/wacht/internal/platform/wevtapi"
 )
 
@@ -25,6 +29,38 @@ func osEnv() env {
 var acrocmdPaths = []string{
 	filepath.Join(os.Getenv("ProgramFiles"), "Acronis", "CommandLineTool", "acrocmd.exe"),
 	filepath.Join(os.Getenv("ProgramFiles"), "BackupClient", "CommandLineTool", "acrocmd.exe"),
+}
+
+// acronisService reads the state of the Acronis Managed Machine Service.
+func acronisService(context.Context) (string, error) {
+	m, err := mgr.Connect()
+	if err != nil {
+		return "", err
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService("MMS")
+	if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
+		return "not installed", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	st, err := s.Query()
+	if err != nil {
+		return "", err
+	}
+	switch st.State {
+	case svc.Running:
+		return "running", nil
+	case svc.Stopped:
+		return "stopped", nil
+	case svc.StartPending:
+		return "starting", nil
+	case svc.Paused:
+		return "paused", nil
+	}
+	return "stopping", nil
 }
 
 type wevtSource struct{}

@@ -229,5 +229,5 @@ func newestFile(ctx context.Context, root string) (time.Time, string, error) {
 // portableReaders are the products every OS can read when the tool is
 // installed.
 func portableReaders() map[string]reader {
-	return map[string]reader{Restic: readRestic, Borg: readBorg, Generic: readGeneric, Acronis: readAcronis(acrocmdPaths)}
+	return map[string]reader{Restic: readRestic, Borg: readBorg, Generic: readGeneric, Acronis: readAcronis(acrocmdPaths, acronisService)}
 }
