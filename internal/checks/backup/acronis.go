@@ -191,7 +191,7 @@ func parseAcrocmdActivities(out string, loc *time.Location) ([]job, error) {
 		if st := strings.ToLower(get(cols.state)); st != "" && st != "completed" && st != "idle" {
 			continue // still running, waiting or paused
 		}
-		out, ok := acronisOutcome(get(cols.result))
+		oc, ok := acronisOutcome(get(cols.result))
 		if !ok {
 			continue
 		}
@@ -207,8 +207,8 @@ func parseAcrocmdActivities(out string, loc *time.Location) ([]job, error) {
 		if err != nil {
 			return nil, err
 		}
-		j := job{Name: name, Time: t, Outcome: out}
-		if out != success {
+		j := job{Name: name, Time: t, Outcome: oc}
+		if oc != success {
 			j.Reason = get(cols.details)
 			if j.Reason == "" {
 				j.Reason = get(cols.result)

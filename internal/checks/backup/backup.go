@@ -14,8 +14,9 @@
 // verdict is a pure function of the job history and the clock, so every run
 // reports it again and it changes only at daily_verdict_at; schedule the
 // check daily after that time (or 24x7) and the daily report and the
-// technicians see one clear yes or no per backup day. The generic rule
-// knows only the newest file, so it has no daily verdict.
+// technicians see one clear yes or no per backup day. A product that
+// cannot be read says so in both results. The generic rule knows only the
+// newest file, so it has no daily verdict.
 //
 // Supported: restic and borg repositories (their JSON output), a generic
 // "newest file younger than N hours" rule, macOS Time Machine (tmutil
@@ -342,10 +343,16 @@ func (c *backupCheck) Run(ctx context.Context, r check.Reporter) error {
 			if errors.Is(err, errors.ErrUnsupported) {
 				st = core.StatusUnsupported
 			}
-			r.Report(check.Result{Key: p.key(), Status: st, Message: core.Text{
+			res := check.Result{Key: p.key(), Status: st, Message: core.Text{
 				EN: fmt.Sprintf("%s could not be read: %v", label(p), err),
 				DE: fmt.Sprintf("%s konnte nicht gelesen werden: %v", label(p), err),
-			}})
+			}}
+			r.Report(res)
+			if !latestOnly[p.Type] {
+				// No earlier day's verdict stays standing unchecked.
+				res.Key = DailyPrefix + p.key()
+				r.Report(res)
+			}
 			continue
 		}
 		r.Report(evaluate(p, jobs, ru, now))

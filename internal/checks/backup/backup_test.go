@@ -331,7 +331,7 @@ func TestRunAutoDetect(t *testing.T) {
 	if err := c.Run(context.Background(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4 {
+	if len(got) != 5 {
 		t.Fatalf("results = %+v", got)
 	}
 	// The 2024-03-11 success is two months old at the fake clock.
@@ -344,12 +344,14 @@ func TestRunAutoDetect(t *testing.T) {
 		got[1].Message.DE != "Windows Server Backup: Backup vom So 12.05.2024 fehlt (kein Job gelaufen)" {
 		t.Errorf("wsb daily: %+v", got[1])
 	}
-	// An unreadable product has no daily verdict either.
-	if got[2].Key != "veeam" || got[2].Status != core.StatusUnsupported {
-		t.Errorf("veeam: %+v", got[2])
+	// An unreadable product's daily verdict says so too, so that no earlier
+	// verdict stays standing.
+	if got[2].Key != "veeam" || got[2].Status != core.StatusUnsupported ||
+		got[3].Key != "daily:veeam" || got[3].Status != core.StatusUnsupported || got[3].Message != got[2].Message {
+		t.Errorf("veeam: %+v", got[2:4])
 	}
-	if got[3].Key != "timemachine" || got[3].Status != core.StatusUnsupported {
-		t.Errorf("timemachine without reader: %+v", got[3])
+	if got[4].Key != "timemachine" || got[4].Status != core.StatusUnsupported {
+		t.Errorf("timemachine without reader: %+v", got[4])
 	}
 }
 
