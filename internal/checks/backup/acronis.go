@@ -104,12 +104,13 @@ func findAcronisColumns(header []string) (acronisColumns, bool) {
 	return c, c.result >= 0 && (c.start >= 0 || c.end >= 0)
 }
 
-// acronisTimeLayouts are the date formats the tool prints depending on the
-// system's locale; the ISO form first, then month.day.year as seen in
-// public monitoring scripts, then the US and German forms.
+// acronisTimeLayouts are the date formats accepted: ISO, month.day.year
+// as public monitoring scripts of acrocmd's raw output expect, and the US
+// form. A day.month.year form is left out: it cannot be told apart from
+// month.day.year, and a wrong guess would shift a job by months.
 var acronisTimeLayouts = []string{
 	"2006-01-02 15:04:05", "2006-01-02T15:04:05", "01.02.2006 15:04:05",
-	"1/2/2006 3:04:05 PM", "01/02/2006 15:04:05", "02.01.2006 15:04",
+	"1/2/2006 3:04:05 PM", "01/02/2006 15:04:05",
 }
 
 func parseAcronisTime(s string, loc *time.Location) (time.Time, error) {
