@@ -135,3 +135,16 @@ func TestAcronisReader(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAcronisTime(t *testing.T) {
+	want := time.Date(2026, 11, 23, 22, 0, 4, 0, time.UTC)
+	for _, s := range []string{"2026-11-23 22:00:04", "2026-11-23T22:00:04Z", "11.23.2026 22:00:04", "11/23/2026 10:00:04 PM", "11/23/2026 22:00:04"} {
+		if got, err := parseAcronisTime(s, time.UTC); err != nil || !got.Equal(want) {
+			t.Errorf("%q = %v, %v", s, got, err)
+		}
+	}
+	// day.month.year is not guessed.
+	if _, err := parseAcronisTime("23.11.2026 22:00:04", time.UTC); err == nil {
+		t.Error("day.month.year accepted")
+	}
+}
