@@ -343,6 +343,7 @@ type Store interface {
 	ProtectionStore
 	NetDeviceStore
 	MaintenanceStore
+	ReportStore
 	Close() error
 }
 

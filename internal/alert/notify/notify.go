@@ -19,6 +19,8 @@ const (
 	KindStable   = "stable"   // a flapping check is stable again
 	KindReminder = "reminder" // an outage nobody acknowledged is still open
 	KindTest     = "test"     // a test message from the settings page
+	KindReport   = "report"   // a customer's daily report (internal/report)
+	KindDigest   = "digest"   // a technician's daily digest (internal/report)
 )
 
 // Event is the structured content of a notification, for webhooks.
@@ -49,7 +51,9 @@ type Message struct {
 	Lang    string `json:"lang"`
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
-	Event   Event  `json:"event"`
+	// HTML, if set, is sent as the alternative to Text (e-mail only).
+	HTML  string `json:"html,omitempty"`
+	Event Event  `json:"event"`
 	// Webhook only: WebhookJSON or WebhookChat, and the HMAC key.
 	Format string `json:"format,omitempty"`
 	Secret string `json:"secret,omitempty"`

@@ -1,6 +1,7 @@
-// Package smtp sends notifications as plain-text e-mail through an SMTP
-// server, with STARTTLS, implicit TLS or (only for servers on loopback)
-// no TLS, and optional authentication, using github.com/wneessen/go-mail.
+// Package smtp sends notifications as plain-text e-mail, with an HTML
+// alternative when the message has one, through an SMTP server, with
+// STARTTLS, implicit TLS or (only for servers on loopback) no TLS, and
+// optional authentication, using github.com/wneessen/go-mail.
 package smtp
 
 import (
@@ -149,6 +150,9 @@ func build(c Config, to string, m notify.Message) (*mail.Msg, error) {
 	}
 	msg.SetGenHeader("X-Wacht-Event", m.Event.Kind)
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML) // multipart/alternative
+	}
 	return msg, nil
 }
 

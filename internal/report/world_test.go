@@ -1,0 +1,136 @@
+package report_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
+)
+
+var ctx = context.Background()
+
+// berlin is the default report zone (the alert settings' office hours).
+var berlin = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// now is the fake clock's time: 07:01 in Berlin, just after the default
+// report hour.
+var now = time.Date(2026, 11, 27, 7, 1, 0, 0, berlin)
+
+func fp(v float64) *float64 { return &v }
+
+// engines runs fn on SQLite and, when WACHT_TEST_POSTGRES is set, on
+// PostgreSQL.
+func engines(t *testing.T, fn func(t *testing.T, st *store.DB)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, storetest.NewSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, storetest.NewPostgres(t)) })
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// client creates a client with one site.
+func client(t *testing.T, st *store.DB, name, email, lang string) (core.Client, core.Site) {
+	t.Helper()
+	c := core.Client{Name: name, Contact: core.Contact{ContactEmail: email, ReportLang: lang}}
+	must(t, st.CreateClient(ctx, &c))
+	s := core.Site{ClientID: c.ID, Name: "Zentrale"}
+	must(t, st.CreateSite(ctx, &s))
+	return c, s
+}
+
+// device enrolls a device at site, last heard from at seen (zero: never).
+func device(t *testing.T, st *store.DB, site core.Site, host, role string, seen time.Time) core.Device {
+	t.Helper()
+	secret := []byte("secret-" + host)
+	must(t, st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: secret, ClientID: site.ClientID, SiteID: site.ID}))
+	d := core.Device{Hostname: host, OS: "windows", MachineID: "m-" + host, PublicKey: []byte("k-" + host), Role: role}
+	must(t, st.Enroll(ctx, secret, &d, false, now.Add(-30*24*time.Hour)))
+	must(t, st.SetDeviceRole(ctx, d.ID, role))
+	if !seen.IsZero() {
+		must(t, st.TouchDevice(ctx, d.ID, seen, "1.0"))
+	}
+	return d
+}
+
+// eventMessage writes an event-log result's message the way the check
+// does (internal/checks/eventlog).
+func eventMessage(total int, lines ...string) core.Text {
+	en := fmt.Sprintf("%d critical events since the last check", total)
+	if total > len(lines) {
+		en += fmt.Sprintf(" (newest %d shown)", len(lines))
+	}
+	en += ":"
+	for _, l := range lines {
+		en += "\n" + l
+	}
+	return core.Text{EN: en, DE: "kritische Ereignisse"}
+}
+
+var seq int
+
+func result(check, key string, status core.Status, at time.Time, msg core.Text, value *float64, unit string) core.Result {
+	seq++
+	return core.Result{ID: fmt.Sprintf("r-%d-%d", seq, at.UnixNano()), Check: check, Key: key, Status: status,
+		Value: value, Unit: unit, Message: msg, At: at}
+}
+
+// seed builds Müller GmbH's day: a file server with critical events, a
+// full disk that recovered and an outage, a workstation whose backup
+// still fails, and a notebook that went offline.
+func seed(t *testing.T, st *store.DB) (core.Client, map[string]core.Device) {
+	t.Helper()
+	c, site := client(t, st, "Müller GmbH", "it@mueller.example", "de")
+	devs := map[string]core.Device{
+		"fs01": device(t, st, site, "fs01", core.DeviceRoleServer, now.Add(-20*time.Second)),
+		"ws01": device(t, st, site, "ws01", core.DeviceRoleWorkstation, now.Add(-time.Minute)),
+		"nb01": device(t, st, site, "nb01", core.DeviceRoleNotebook, now.Add(-3*time.Hour)),
+	}
+	h := func(d time.Duration) time.Time { return now.Add(-d) }
+	ev := func(at time.Time, src string) string {
+		return at.In(berlin).Format("2006-01-02 15:04:05") + " " + src
+	}
+	must(t, st.SaveResults(ctx, devs["fs01"].ID, []core.Result{
+		result("eventlog", "", core.StatusFailure, h(20*time.Hour), eventMessage(2,
+			ev(h(20*time.Hour+2*time.Minute), "Service Control Manager (ID 7000): Der Dienst \"Veeam\" wurde nicht gestartet."),
+			ev(h(20*time.Hour+time.Minute), "disk (ID 7): Auf dem Gerät \\Device\\Harddisk1\\DR1 wurde ein fehlerhafter Block gefunden.")), fp(2), "events"),
+		result("eventlog", "", core.StatusFailure, h(2*time.Hour), eventMessage(25,
+			ev(h(2*time.Hour+time.Minute), "disk (ID 7): Auf dem Gerät \\Device\\Harddisk1\\DR1 wurde ein fehlerhafter Block gefunden.")), fp(25), "events"),
+		result("eventlog", "", core.StatusOK, h(time.Hour), core.Text{EN: "No critical events since the last check"}, fp(0), "events"),
+		// Outside the window: not reported.
+		result("eventlog", "", core.StatusFailure, h(30*time.Hour), eventMessage(1,
+			ev(h(30*time.Hour), "Old (ID 1): too old")), fp(1), "events"),
+		result("disk", "D:", core.StatusFailure, h(5*time.Hour), core.Text{EN: "D: 97.5% used", DE: "D: 97,5 % belegt"}, fp(97.5), "%"),
+		result("disk", "D:", core.StatusFailure, h(4*time.Hour), core.Text{EN: "D: 98.25% used", DE: "D: 98,25 % belegt"}, fp(98.25), "%"),
+		result("disk", "D:", core.StatusOK, h(3*time.Hour), core.Text{EN: "D: 60% used", DE: "D: 60 % belegt"}, fp(60), "%"),
+	}))
+	must(t, st.SaveResults(ctx, devs["ws01"].ID, []core.Result{
+		result("backup", "", core.StatusFailure, h(26*time.Hour), core.Text{EN: "last backup failed", DE: "letzte Sicherung fehlgeschlagen"}, nil, ""),
+		result("backup", "", core.StatusFailure, h(10*time.Hour), core.Text{EN: "last backup failed", DE: "letzte Sicherung fehlgeschlagen"}, nil, ""),
+		result("cpu", "", core.StatusOK, h(time.Minute), core.Text{EN: "5%"}, fp(5), "%"),
+	}))
+	closed := h(3 * time.Hour)
+	must(t, st.ApplyAlertChange(ctx, core.AlertChange{Open: []core.Outage{
+		{Ref: "o-disk", DeviceID: devs["fs01"].ID, Kind: core.OutageCheck, CheckName: "disk", CheckKey: "D:", Severity: core.AlertFailure,
+			Value: fp(97.5), Unit: "%", Message: core.Text{EN: "D: 97.5% used", DE: "D: 97,5 % belegt"}, OpenedAt: h(5 * time.Hour)},
+		{Ref: "o-backup", DeviceID: devs["ws01"].ID, Kind: core.OutageCheck, CheckName: "backup", Severity: core.AlertFailure,
+			Message: core.Text{EN: "last backup failed", DE: "letzte Sicherung fehlgeschlagen"}, OpenedAt: h(26 * time.Hour)},
+		{Ref: "o-nb", DeviceID: devs["nb01"].ID, Kind: core.OutageOffline, Severity: "offline", OpenedAt: h(2*time.Hour + 45*time.Minute)},
+	}, Close: []core.OutageClose{{Ref: "o-disk", At: closed}}}))
+	return c, devs
+}
+
+func itoa(id int64) string { return fmt.Sprint(id) }
