@@ -153,13 +153,23 @@ func Run(ctx context.Context, cfg Config) error {
 	alertsDone := make(chan struct{})
 	go func() { alerts.Run(actx); close(alertsDone) }()
 	defer func() { stopAlerts(); <-alertsDone }() // before the store closes
+	hctx, stopHistory := context.WithCancel(ctx)
+	historyDone := make(chan struct{})
+	go func() { maintainHistory(hctx, st, log); close(historyDone) }()
+	defer func() { stopHistory(); <-historyDone }() // before the store closes
 	// Website checks of network devices without a probe run here, on one
 	// node of a cluster at a time.
 	webRunner := &netdev.ServerRunner{Policy: probePolicy, Store: st, Log: log.With("component", "server-checks"),
 		OnResults: alerts.OnResults}
 	wctx, stopWeb := context.WithCancel(ctx)
 	webDone := make(chan struct{})
-	go func() { st.Lead(wctx, "server-checks", webRunner.Run); close(webDone) }()
+	go func() {
+		st.Lead(wctx, "server-checks", func(ctx context.Context) {
+			log.Info("leading", "job", "server-checks")
+			webRunner.Run(ctx)
+		})
+		close(webDone)
+	}()
 	defer func() { stopWeb(); <-webDone }() // before the store closes
 	// Several nodes share PostgreSQL only.
 	var cluster gateway.ClusterStore

@@ -83,6 +83,7 @@ func newNode(h *Hub, st ClusterStore) *node {
 // connection is reopened.
 func (n *node) run() {
 	defer close(n.done)
+	n.h.log.Info("joined the cluster", "node", n.id)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-n.h.stopped; cancel() }()
 	var wg sync.WaitGroup
