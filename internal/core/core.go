@@ -188,6 +188,17 @@ type Result struct {
 	Unit    string    `json:"unit,omitempty"`
 	Message Text      `json:"message"`
 	At      time.Time `json:"at"`
+	// Rollup is set on an hourly summary that replaced the raw results of
+	// the hour starting At once they aged out: Value is their mean, Status
+	// the worst, ID and Message are empty.
+	Rollup *Rollup `json:"rollup,omitempty"`
+}
+
+// Rollup summarizes one check's results of an hour.
+type Rollup struct {
+	Results int      `json:"results"`
+	Min     *float64 `json:"min,omitempty"`
+	Max     *float64 `json:"max,omitempty"`
 }
 
 // EnrollmentToken is stored with a hash of its secret only.
@@ -343,7 +354,6 @@ type Store interface {
 	ProtectionStore
 	NetDeviceStore
 	MaintenanceStore
-	ReportStore
 	Close() error
 }
 

@@ -163,13 +163,7 @@ func Run(ctx context.Context, cfg Config) error {
 		OnResults: alerts.OnResults}
 	wctx, stopWeb := context.WithCancel(ctx)
 	webDone := make(chan struct{})
-	go func() {
-		st.Lead(wctx, "server-checks", func(ctx context.Context) {
-			log.Info("leading", "job", "server-checks")
-			webRunner.Run(ctx)
-		})
-		close(webDone)
-	}()
+	go func() { st.Lead(wctx, "server-checks", webRunner.Run); close(webDone) }()
 	defer func() { stopWeb(); <-webDone }() // before the store closes
 	// Several nodes share PostgreSQL only.
 	var cluster gateway.ClusterStore

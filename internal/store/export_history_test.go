@@ -1,4 +1,4 @@
 package store
 
 // CheckHistorySQL exposes the history query to the plan test.
-const CheckHistorySQL = checkHistorySQL
+var CheckHistorySQL = checkHistorySQL

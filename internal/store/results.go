@@ -25,29 +25,45 @@ type checkRow struct {
 
 // SaveResults stores a batch in one transaction: each result's check row
 // (created on first use), its history row (an ID already stored is skipped
-// entirely, so redelivery changes nothing), and the check's current state,
-// which only a result at least as new as the stored one replaces; changed_at
-// moves only when the status changes. Results are applied in batch order.
-// An unknown device is ErrNotFound.
+// entirely, so redelivery changes nothing; an ID repeated within the batch
+// counts once, as first given), and the check's current state, which only a
+// result at least as new as the stored one replaces; changed_at moves only
+// when the status changes. Results are applied in batch order. An unknown
+// device is ErrNotFound.
 //
-// To keep round trips few (they dominate on PostgreSQL), history rows go in
-// multi-row INSERTs and each touched check's state is written once, computed
-// in Go from the stored state. The device row is locked first, so concurrent
-// batches of one device cannot interleave between reading and writing state.
+// Round trips dominate, so the batch takes a fixed few of them however
+// large it is: history rows go in multi-row statements (PostgreSQL: one
+// statement over arrays), and each touched check's state, computed in Go
+// from the stored state, is written in one more. The device row is locked
+// first (without writing it), so concurrent batches of one device cannot
+// interleave between reading and writing state.
 func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) error {
 	const op = "save results"
 	if len(rs) == 0 {
 		return nil
 	}
+	seen := make(map[string]bool, len(rs))
+	uniq := rs[:0:0]
 	for _, r := range rs {
 		if r.ID == "" || r.Check == "" {
 			return fmt.Errorf("store: %s: result without ID or check name: %w", op, core.ErrInvalid)
 		}
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			uniq = append(uniq, r)
+		}
 	}
+	rs = uniq
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET state = state WHERE id = $1`, deviceID)
-		if err := s.affectedOne(op+": locking device", res, err); err != nil {
-			return err
+		// SQLite's immediate transaction already holds the database's
+		// write lock; PostgreSQL locks the row without a new row version.
+		lock := `SELECT 1 FROM devices WHERE id = $1`
+		if s.dialect == Postgres {
+			lock += ` FOR NO KEY UPDATE`
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, lock, deviceID).Scan(&one); err != nil {
+			return s.wrap(op+": locking device", err)
 		}
 		checks, err := s.loadChecks(ctx, tx, deviceID)
 		if err != nil {
@@ -69,15 +85,19 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 			checkIDs[i] = c.id
 		}
 
-		inserted, err := s.insertResults(ctx, tx, deviceID, rs, checkIDs)
+		insert := s.insertResults
+		if s.dialect == Postgres {
+			insert = s.insertResultsPG
+		}
+		inserted, err := insert(ctx, tx, deviceID, rs, checkIDs)
 		if err != nil {
 			return err
 		}
+		var dirty []*checkRow
 		for _, r := range rs {
 			if !inserted[r.ID] {
-				continue // stored before (redelivery), or repeated in this batch
+				continue // stored before: a redelivery
 			}
-			delete(inserted, r.ID)
 			c := checks[checkKey{r.Check, r.Key}]
 			at := ms(r.At)
 			if c.hasState && at < c.at {
@@ -87,100 +107,130 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 			if !c.hasState || st != c.status {
 				c.changedAt = at
 			}
+			if !c.dirty {
+				dirty = append(dirty, c)
+			}
 			c.hasState, c.dirty = true, true
 			c.status, c.value, c.unit, c.en, c.de, c.at = st, r.Value, r.Unit, r.Message.EN, r.Message.DE, at
 		}
-
-		upState, err := tx.PrepareContext(ctx, `
-			INSERT INTO check_state (check_id, status, value, unit, message_en, message_de, at, changed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (check_id) DO UPDATE SET
-				status = excluded.status,
-				value = excluded.value,
-				unit = excluded.unit,
-				message_en = excluded.message_en,
-				message_de = excluded.message_de,
-				at = excluded.at,
-				changed_at = excluded.changed_at`)
-		if err != nil {
-			return s.wrap(op+": prepare", err)
+		if s.dialect == Postgres {
+			return s.saveStatesPG(ctx, tx, dirty)
 		}
-		defer upState.Close()
-		for _, c := range checks {
-			if !c.dirty {
-				continue
-			}
-			if _, err := upState.ExecContext(ctx, c.id, c.status, nullFloat(c.value), c.unit, c.en, c.de,
-				c.at, c.changedAt); err != nil {
-				return s.wrap(op+": updating state", err)
-			}
-		}
-		return nil
+		return s.saveStates(ctx, tx, dirty)
 	})
 }
 
-// insertResults writes history rows in chunks, skipping IDs already
-// stored, and returns the set of IDs it inserted.
+// upsertStateSQL ends the state upsert of both engines.
+const upsertStateSQL = `
+	ON CONFLICT (check_id) DO UPDATE SET
+		status = excluded.status,
+		value = excluded.value,
+		unit = excluded.unit,
+		message_en = excluded.message_en,
+		message_de = excluded.message_de,
+		at = excluded.at,
+		changed_at = excluded.changed_at`
+
+// saveStates writes check states in multi-row upserts (SQLite).
+func (s *DB) saveStates(ctx context.Context, tx *sql.Tx, cs []*checkRow) error {
+	return s.chunked(ctx, tx, "save results: updating state", len(cs), 8,
+		func(n int) string {
+			return `INSERT INTO check_state (check_id, status, value, unit, message_en, message_de, at, changed_at) VALUES ` +
+				valuesSQL(n, 8) + upsertStateSQL
+		},
+		func(args []any, i int) []any {
+			c := cs[i]
+			return append(args, c.id, c.status, nullFloat(c.value), c.unit, c.en, c.de, c.at, c.changedAt)
+		}, nil)
+}
+
+// insertResults writes history rows in multi-row INSERTs (SQLite), skipping
+// IDs already stored, and returns the set of IDs it inserted.
 func (s *DB) insertResults(ctx context.Context, tx *sql.Tx, deviceID int64, rs []core.Result, checkIDs []int64) (map[string]bool, error) {
-	const op = "save results: inserting history"
 	inserted := make(map[string]bool, len(rs))
+	err := s.chunked(ctx, tx, "save results: inserting history", len(rs), s.resultChunk,
+		func(n int) string {
+			return `INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at) VALUES ` +
+				valuesSQL(n, 9) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
+		},
+		func(args []any, i int) []any {
+			r := rs[i]
+			return append(args, r.ID, checkIDs[i], deviceID, r.Status.String(), nullFloat(r.Value), r.Unit,
+				r.Message.EN, r.Message.DE, ms(r.At))
+		},
+		func(id string) { inserted[id] = true })
+	return inserted, err
+}
+
+// chunked runs a multi-row statement over n rows, at most chunk rows a
+// statement, each statement text (built by stmt for its row count) prepared
+// once. row appends row i's arguments. If returned is set, the statement
+// returns one string column, passed to returned row by row.
+func (s *DB) chunked(ctx context.Context, tx *sql.Tx, op string, n, chunk int,
+	stmt func(rows int) string, row func(args []any, i int) []any, returned func(string)) error {
 	stmts := map[int]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
 			st.Close()
 		}
 	}()
-	chunk := s.resultChunk
-	args := make([]any, 0, 9*chunk)
-	for lo := 0; lo < len(rs); lo += chunk {
-		hi := min(lo+chunk, len(rs))
-		n := hi - lo
-		st, ok := stmts[n]
+	var args []any
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		st, ok := stmts[hi-lo]
 		if !ok {
 			var err error
-			if st, err = tx.PrepareContext(ctx, insertResultsSQL(n)); err != nil {
-				return nil, s.wrap(op+": prepare", err)
+			if st, err = tx.PrepareContext(ctx, stmt(hi-lo)); err != nil {
+				return s.wrap(op+": prepare", err)
 			}
-			stmts[n] = st
+			stmts[hi-lo] = st
 		}
 		args = args[:0]
 		for i := lo; i < hi; i++ {
-			r := rs[i]
-			args = append(args, r.ID, checkIDs[i], deviceID, r.Status.String(), nullFloat(r.Value), r.Unit,
-				r.Message.EN, r.Message.DE, ms(r.At))
+			args = row(args, i)
+		}
+		if returned == nil {
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return s.wrap(op, err)
+			}
+			continue
 		}
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
-			return nil, s.wrap(op, err)
+			return s.wrap(op, err)
 		}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var v string
+			if err := rows.Scan(&v); err != nil {
 				rows.Close()
-				return nil, s.wrap(op, err)
+				return s.wrap(op, err)
 			}
-			inserted[id] = true
+			returned(v)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, s.wrap(op, err)
+			return s.wrap(op, err)
 		}
 	}
-	return inserted, nil
+	return nil
 }
 
-// insertResultsSQL is a multi-row history INSERT for n results.
-func insertResultsSQL(n int) string {
+// valuesSQL is "($1, …, $cols), …" for rows rows.
+func valuesSQL(rows, cols int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at) VALUES `)
-	for i := range n {
+	for i := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		p := i*9 + 1
-		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8)
+		b.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", i*cols+j+1)
+		}
+		b.WriteByte(')')
 	}
-	b.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
 	return b.String()
 }
 
@@ -230,8 +280,9 @@ func (s *DB) ListCheckStates(ctx context.Context, deviceID int64) ([]core.CheckS
 	return s.scanCheckStates(op, rows)
 }
 
-// ListResults returns the device's history at or after since, newest first,
-// at most limit rows (limit ≤ 0: all).
+// ListResults returns the device's raw history at or after since, newest
+// first, at most limit rows (limit ≤ 0: all). It goes through the device's
+// checks, so history needs no index by device.
 func (s *DB) ListResults(ctx context.Context, deviceID int64, since time.Time, limit int) ([]core.Result, error) {
 	const op = "listing results"
 	from := int64(math.MinInt64)
@@ -240,8 +291,8 @@ func (s *DB) ListResults(ctx context.Context, deviceID int64, since time.Time, l
 	}
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT r.id, ch.name, ch.key, r.status, r.value, r.unit, r.message_en, r.message_de, r.at
-		FROM check_results r JOIN checks ch ON ch.id = r.check_id
-		WHERE r.device_id = $1 AND r.at >= $2
+		FROM checks ch JOIN check_results r ON r.check_id = ch.id
+		WHERE ch.device_id = $1 AND r.at >= $2
 		ORDER BY r.at DESC, r.id DESC
 		LIMIT $3`, deviceID, from, limitOrAll(limit))
 	if err != nil {
@@ -263,10 +314,11 @@ func (s *DB) ListResults(ctx context.Context, deviceID int64, since time.Time, l
 	return out, s.wrap(op, rows.Err())
 }
 
-// CountResults returns the number of history rows of the device.
+// CountResults returns the number of raw history rows of the device.
 func (s *DB) CountResults(ctx context.Context, deviceID int64) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM check_results WHERE device_id = $1`, deviceID).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `
+		SELECT count(*) FROM checks ch JOIN check_results r ON r.check_id = ch.id WHERE ch.device_id = $1`, deviceID).Scan(&n)
 	return n, s.wrap("counting results", err)
 }
 
@@ -285,23 +337,33 @@ func floatPtr(v sql.NullFloat64) *float64 {
 	return &f
 }
 
-// checkHistorySQL lists one check's results; its plan is tested to use the
-// check_results (check_id, at) index.
-const checkHistorySQL = `
-	SELECT r.id, r.status, r.value, r.unit, r.message_en, r.message_de, r.at
+// checkHistorySQL lists one check's raw results and hourly rollups, newest
+// first; its plan is tested to use the check_results (check_id, at) index.
+// A rollup is listed if its hour ends after since.
+var checkHistorySQL = `
+	WITH c AS (SELECT id FROM checks WHERE device_id = $1 AND name = $2 AND key = $3)
+	SELECT r.id, r.status, r.value, r.unit, r.message_en, r.message_de, r.at,
+	       0, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION)
 	FROM check_results r
-	WHERE r.check_id = (SELECT id FROM checks WHERE device_id = $1 AND name = $2 AND key = $3)
-	  AND r.at >= $4
-	ORDER BY r.at DESC, r.id DESC
+	WHERE r.check_id = (SELECT id FROM c) AND r.at >= $4
+	UNION ALL
+	SELECT '', ` + statusOfSeveritySQL("u.severity") + `,
+	       CASE WHEN u.n_values > 0 THEN u.sum_value / u.n_values END, u.unit, '', '', u.hour,
+	       u.results, u.min_value, u.max_value
+	FROM check_rollups u
+	WHERE u.check_id = (SELECT id FROM c) AND u.hour > $4 - 3600000
+	ORDER BY 7 DESC, 1 DESC
 	LIMIT $5`
 
 // ListCheckHistory returns the history of one check instance of the device
-// at or after since, newest first, at most limit rows (limit ≤ 0: all). The
-// check is resolved to its row first so the scan runs on the
-// check_results (check_id, at) index, not over the whole device's history.
+// at or after since, newest first, at most limit rows (limit ≤ 0: all):
+// raw results, and hourly rollups where raw results aged out (see
+// core.Result.Rollup). The check is resolved to its row first so the scan
+// runs on the check_results (check_id, at) index, not over the whole
+// device's history.
 func (s *DB) ListCheckHistory(ctx context.Context, deviceID int64, check, key string, since time.Time, limit int) ([]core.Result, error) {
 	const op = "listing check history"
-	from := int64(math.MinInt64)
+	from := int64(math.MinInt64 / 2) // room for the rollups' hour
 	if !since.IsZero() {
 		from = ms(since)
 	}
@@ -314,12 +376,15 @@ func (s *DB) ListCheckHistory(ctx context.Context, deviceID int64, check, key st
 	for rows.Next() {
 		r := core.Result{Check: check, Key: key}
 		var status string
-		var value sql.NullFloat64
-		var at int64
-		if err := rows.Scan(&r.ID, &status, &value, &r.Unit, &r.Message.EN, &r.Message.DE, &at); err != nil {
+		var value, lo, hi sql.NullFloat64
+		var at, n int64
+		if err := rows.Scan(&r.ID, &status, &value, &r.Unit, &r.Message.EN, &r.Message.DE, &at, &n, &lo, &hi); err != nil {
 			return nil, s.wrap(op, err)
 		}
 		r.Status, r.Value, r.At = core.ParseStatus(status), floatPtr(value), fromMS(at)
+		if n > 0 {
+			r.Rollup = &core.Rollup{Results: int(n), Min: floatPtr(lo), Max: floatPtr(hi)}
+		}
 		out = append(out, r)
 	}
 	return out, s.wrap(op, rows.Err())

@@ -9,12 +9,16 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// historyTests are the conformance tests of core.ResultStore.ListCheckHistory.
+// historyTests are the conformance tests of core.ResultStore.ListCheckHistory
+// and of history retention.
 var historyTests = []struct {
 	name string
 	fn   func(t *testing.T, s core.Store)
 }{
 	{"ListCheckHistory", testListCheckHistory},
+	{"HistoryRetentionSettings", testHistoryRetentionSettings},
+	{"HistoryRollup", testHistoryRollup},
+	{"HistoryPartitions", testHistoryPartitions},
 }
 
 func testListCheckHistory(t *testing.T, s core.Store) {

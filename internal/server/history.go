@@ -1,0 +1,41 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/store"
+)
+
+// HistoryInterval is how often history retention runs.
+const HistoryInterval = time.Hour
+
+// maintainHistory applies history retention (and creates PostgreSQL
+// partitions ahead) at start and every HistoryInterval until ctx ends, on
+// one node of a cluster at a time.
+func maintainHistory(ctx context.Context, st *store.DB, log *slog.Logger) {
+	log = log.With("job", "history")
+	t := time.NewTicker(HistoryInterval)
+	defer t.Stop()
+	for {
+		ran, err := st.TrySingleton(ctx, "retention", func(ctx context.Context) error {
+			rep, err := st.MaintainHistory(ctx, time.Now())
+			if rep != (store.HistoryReport{}) {
+				log.Info("history maintained", "rolled_up", rep.RolledUp, "partitions_created", rep.PartitionsCreated,
+					"partitions_dropped", rep.PartitionsDropped, "rollups_deleted", rep.RollupsDeleted)
+			}
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Error("history retention", "err", err)
+		} else if !ran {
+			log.Debug("history retention runs on another node")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
