@@ -109,6 +109,15 @@ var authzTable = map[string]routeSpec{
 	"DELETE /api/v1/alerts/recipients/{id}":          {perm: auth.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
 	"GET /api/v1/alerts/outbox":                      {perm: auth.Admin},
 
+	// Maintenance windows (issue 6): internal/server/api/maintenance.go.
+	// The {id} routes are sent an ID that does not exist; scope and
+	// changes: api/maintenance_test.go.
+	"GET /api/v1/maintenance":         {perm: auth.Read, kind: "client", path: "/api/v1/maintenance?client={id}"},
+	"POST /api/v1/maintenance":        {perm: auth.Operate, kind: "client", body: `{"scope":"client","target_id":{client},"title":"Patchday","repeat":"weekly","weekdays":[2],"from":"22:00","to":"02:00"}`},
+	"GET /api/v1/maintenance/{id}":    {perm: auth.Read, path: "/api/v1/maintenance/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/maintenance/{id}":    {perm: auth.Operate, path: "/api/v1/maintenance/999999", body: `{"scope":"client","target_id":1,"title":"x","repeat":"daily","from":"01:00","to":"02:00"}`, ok: http.StatusNotFound},
+	"DELETE /api/v1/maintenance/{id}": {perm: auth.Operate, path: "/api/v1/maintenance/999999", ok: http.StatusNotFound},
+
 	// Protection at a glance (issue 8): internal/server/api/protection.go.
 	"GET /api/v1/protection": {perm: auth.Read, kind: "list"},
 

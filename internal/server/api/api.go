@@ -76,6 +76,7 @@ func (h *handler) routes() *auth.Router {
 	h.tenancyRoutes(rt)
 	h.policyRoutes(rt)
 	h.alertRoutes(rt)
+	h.maintenanceRoutes(rt)
 	h.netDeviceRoutes(rt)
 	h.protectionRoutes(rt)
 	h.historyRoutes(rt)
