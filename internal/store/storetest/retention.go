@@ -165,6 +165,14 @@ func testHistoryPartitions(t *testing.T, cs core.Store) {
 		t.Errorf("second run = %+v, %v; want nothing to do", rep, err)
 	}
 
+	if s.Dialect() == store.Postgres {
+		// A run that died between detaching a partition and dropping it:
+		// the next run rolls the detached table up all the same.
+		name := "check_results_p" + now.Add(-2*24*time.Hour).Format("20060102")
+		if _, err := s.SQL().ExecContext(ctx, `ALTER TABLE check_results DETACH PARTITION `+name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// 13½ days on, the raw period of 14 days starts 12 hours before now:
 	// the partitions of the 13 days before yesterday are rolled up and
 	// dropped, 13 new ones are created ahead.
