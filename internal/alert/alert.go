@@ -28,10 +28,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 )
 
 // SettingKey is the settings-table key of the JSON-encoded Settings.
@@ -118,25 +120,51 @@ func (s Settings) WithDefaults() Settings {
 	return s
 }
 
-// Validate checks settings before they are saved.
-func (s Settings) Validate() error {
-	if s.SMTP.Host != "" {
-		if err := s.SMTP.Validate(); err != nil {
-			return fmt.Errorf("%w: %v", core.ErrInvalid, err)
+// Validate checks settings before they are saved. The error is a
+// *policy.ValidationError naming each refused field (smtp.host, smtp.from,
+// smtp.tls, smtp.port, office_hours.timezone, .start, .end, .days).
+func (s Settings) Validate() error { return s.validate(false) }
+
+// ValidateMail is Validate for sending mail now: the SMTP server and sender
+// must be set.
+func (s Settings) ValidateMail() error { return s.validate(true) }
+
+func (s Settings) validate(mail bool) error {
+	var ve policy.ValidationError
+	bad := func(field string, err error, de string) {
+		ve.Fields = append(ve.Fields, policy.FieldError{Field: field, Message: core.Text{EN: err.Error(), DE: de}})
+	}
+	if mail || s.SMTP.Host != "" || s.SMTP.From != "" {
+		err := s.SMTP.Validate()
+		switch {
+		case err == nil:
+		case errors.Is(err, smtp.ErrNotConfigured) && s.SMTP.Host == "":
+			bad("smtp.host", err, "Kein SMTP-Server angegeben")
+		case errors.Is(err, smtp.ErrNotConfigured):
+			bad("smtp.from", err, "Keine Absenderadresse angegeben")
+		case errors.Is(err, smtp.ErrTLSMode):
+			bad("smtp.tls", err, "Ohne Verschlüsselung nur für einen Server auf dieser Maschine (loopback)")
+		default:
+			bad("smtp.port", err, "Port muss zwischen 0 und 65535 liegen")
 		}
 	}
 	if _, err := time.LoadLocation(s.WithDefaults().OfficeHours.TimeZone); err != nil {
-		return fmt.Errorf("%w: time zone: %v", core.ErrInvalid, err)
+		bad("office_hours.timezone", fmt.Errorf("time zone: %v", err), "Unbekannte Zeitzone")
 	}
-	for _, hm := range []string{s.OfficeHours.Start, s.OfficeHours.End} {
+	for field, hm := range map[string]string{"office_hours.start": s.OfficeHours.Start, "office_hours.end": s.OfficeHours.End} {
 		if _, err := parseHM(hm); hm != "" && err != nil {
-			return fmt.Errorf("%w: office hours: %v", core.ErrInvalid, err)
+			bad(field, fmt.Errorf("office hours: %v", err), "Uhrzeit als HH:MM angeben")
 		}
 	}
 	for _, d := range s.OfficeHours.Days {
 		if d < 0 || d > 6 {
-			return fmt.Errorf("%w: office day %d is not 0 (Sunday) … 6", core.ErrInvalid, d)
+			bad("office_hours.days", fmt.Errorf("office day %d is not 0 (Sunday) … 6", d), "Wochentag muss 0 (Sonntag) … 6 sein")
+			break
 		}
+	}
+	if len(ve.Fields) > 0 {
+		sort.Slice(ve.Fields, func(i, j int) bool { return ve.Fields[i].Field < ve.Fields[j].Field })
+		return &ve
 	}
 	return nil
 }

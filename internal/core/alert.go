@@ -137,11 +137,24 @@ type OutageClose struct {
 	At  time.Time
 }
 
-// OutageFilter selects outages for ListOutages.
+// Outage listing states (OutageFilter.State).
+const (
+	OutagesOpen   = "open"   // not closed and not acknowledged
+	OutagesAcked  = "acked"  // not closed, acknowledged
+	OutagesClosed = "closed" // closed
+)
+
+// OutageFilter selects outages for ListOutages and CountOutages; zero
+// fields select everything.
 type OutageFilter struct {
-	OpenOnly bool
-	DeviceID int64 // 0 = all
-	Limit    int   // ≤ 0: all
+	OpenOnly    bool
+	DeviceID    int64
+	State       string    // Outages*
+	ClosedSince time.Time // closed at or after
+	ClientID    int64
+	Severity    string // AlertFailure or OutageOffline
+	Scope       Scope  // the clients the reader may see
+	Limit       int    // ≤ 0: all
 }
 
 // AlertStore keeps alert state, outages, presence, recipients and the
@@ -157,6 +170,7 @@ type AlertStore interface {
 	PendingCheckStates(ctx context.Context) ([]CheckState, error)
 
 	ListOutages(ctx context.Context, f OutageFilter) ([]Outage, error)
+	CountOutages(ctx context.Context, f OutageFilter) (int, error)
 	GetOutage(ctx context.Context, id int64) (Outage, error)
 	// AckOutage records an acknowledgement; ErrNotFound.
 	AckOutage(ctx context.Context, id int64, by, comment string, at time.Time) error

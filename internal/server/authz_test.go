@@ -189,6 +189,17 @@ var authzTable = map[string]routeSpec{
 	"GET /network-devices/{id}/edit":      {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
 	"POST /network-devices/{id}":          {perm: auth.Operate, kind: "device", ok: http.StatusNotFound, body: "name=x&type=router&rows=0"},
 	"POST /network-devices/{id}/retire":   {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
+
+	// Dashboard: alerts (issue 6): internal/server/web/alerts.go, alertsettings.go.
+	"GET /alerts":                                  {perm: auth.Read, kind: "list"},
+	"GET /partials/alert-count":                    {perm: auth.Read},
+	"POST /alerts/{id}/ack":                        {perm: auth.Operate, kind: "outage", body: "comment=x"},
+	"POST /alerts/{id}/clear":                      {perm: auth.Operate, kind: "outage", body: "until_pass=on"},
+	"GET /settings/alerts":                         {perm: auth.Admin},
+	"POST /settings/alerts":                        {perm: auth.Admin, body: "offline_after_server=120"},
+	"POST /settings/alerts/test":                   {perm: auth.Admin, body: "test_to=tech@example.com", ok: http.StatusBadRequest},
+	"POST /settings/alerts/recipients":             {perm: auth.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
+	"POST /settings/alerts/recipients/{id}/delete": {perm: auth.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a
@@ -314,7 +325,8 @@ type matrix struct {
 	users    map[string]core.User
 	tokens   map[string]string // role → API token secret
 	tokenIDs map[string]int64
-	policy   int64 // a policy created through the API, if it has policies
+	policy   int64    // a policy created through the API, if it has policies
+	outages  [2]int64 // an open outage of each device's failing cpu check
 }
 
 func newMatrix(t *testing.T) *matrix {
@@ -337,6 +349,22 @@ func newMatrix(t *testing.T) *matrix {
 			t.Fatal(err)
 		}
 		m.clients[i], m.sites[i], m.devices[i] = c, s, d
+		if err := st.SaveResults(ctx, d.ID, []core.Result{{ID: "cpu-" + name, Check: "cpu", Status: core.StatusFailure, At: now}}); err != nil {
+			t.Fatal(err)
+		}
+		as, err := st.AlertStates(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ApplyAlertChange(ctx, core.AlertChange{Open: []core.Outage{{Ref: "o" + name, DeviceID: d.ID,
+			CheckID: as[0].CheckID, Kind: core.OutageCheck, CheckName: "cpu", Severity: core.AlertFailure, OpenedAt: now}}}); err != nil {
+			t.Fatal(err)
+		}
+		os, err := st.ListOutages(ctx, core.OutageFilter{DeviceID: d.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.outages[i] = os[0].ID
 	}
 	for _, role := range []string{core.RoleAdmin, core.RoleTechnician, core.RoleReadOnly} {
 		u := core.User{Email: role + "@example.com", PasswordHash: "x", Role: role}
@@ -447,6 +475,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 						id = m.devices[idx].ID
 					case "policy":
 						id = m.policy
+					case "outage":
+						id = m.outages[idx]
 					case "user":
 						id = m.users[core.RoleTechnician].ID
 					case "token":
@@ -462,7 +492,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 					u := m.users[role]
 					roleOK := auth.Allows(u, spec.perm)
-					scoped := map[string]bool{"client": true, "site": true, "device": true}[spec.kind]
+					scoped := map[string]bool{"client": true, "site": true, "device": true, "outage": true}[spec.kind]
 					scopeOK := !foreign || role == core.RoleAdmin
 					if spec.kind == "token" {
 						scopeOK = !foreign || role == core.RoleAdmin

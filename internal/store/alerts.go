@@ -192,12 +192,60 @@ func scanOutage(sc interface{ Scan(...any) error }) (core.Outage, error) {
 	return o, err
 }
 
+// outageWhere is the WHERE clause of a filter over outageColumns, with its
+// arguments.
+func outageWhere(f core.OutageFilter) (string, []any, error) {
+	conds := []string{"1 = 1"}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.OpenOnly {
+		conds = append(conds, "o.closed_at IS NULL")
+	}
+	switch f.State {
+	case "":
+	case core.OutagesOpen:
+		conds = append(conds, "o.closed_at IS NULL AND o.acked_at IS NULL")
+	case core.OutagesAcked:
+		conds = append(conds, "o.closed_at IS NULL AND o.acked_at IS NOT NULL")
+	case core.OutagesClosed:
+		conds = append(conds, "o.closed_at IS NOT NULL")
+	default:
+		return "", nil, fmt.Errorf("store: outage state %q: %w", f.State, core.ErrInvalid)
+	}
+	if !f.ClosedSince.IsZero() {
+		conds = append(conds, "o.closed_at >= "+arg(ms(f.ClosedSince)))
+	}
+	if f.DeviceID != 0 {
+		conds = append(conds, "o.device_id = "+arg(f.DeviceID))
+	}
+	if f.ClientID != 0 {
+		conds = append(conds, "s.client_id = "+arg(f.ClientID))
+	}
+	if f.Severity != "" {
+		conds = append(conds, "o.severity = "+arg(f.Severity))
+	}
+	if f.Scope.Restricted {
+		in := []string{"NULL"} // no client: matches nothing
+		for _, c := range f.Scope.Clients {
+			in = append(in, arg(c))
+		}
+		conds = append(conds, "s.client_id IN ("+strings.Join(in, ", ")+")")
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
 // ListOutages returns outages newest first.
 func (s *DB) ListOutages(ctx context.Context, f core.OutageFilter) ([]core.Outage, error) {
 	const op = "list outages"
-	q := `SELECT ` + outageColumns + ` WHERE ($1 = 0 OR o.closed_at IS NULL) AND ($2 = 0 OR o.device_id = $2)
-		ORDER BY o.opened_at DESC, o.id DESC LIMIT $3`
-	rows, err := s.db.QueryContext(ctx, q, boolInt(f.OpenOnly), f.DeviceID, limitOrAll(f.Limit))
+	where, args, err := outageWhere(f)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + outageColumns + where + ` ORDER BY o.opened_at DESC, o.id DESC LIMIT $` + strconv.Itoa(len(args)+1)
+	rows, err := s.db.QueryContext(ctx, q, append(args, limitOrAll(f.Limit))...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
@@ -211,6 +259,18 @@ func (s *DB) ListOutages(ctx context.Context, f core.OutageFilter) ([]core.Outag
 		out = append(out, o)
 	}
 	return out, s.wrap(op, rows.Err())
+}
+
+// CountOutages counts the outages a filter selects (its Limit ignored).
+func (s *DB) CountOutages(ctx context.Context, f core.OutageFilter) (int, error) {
+	where, args, err := outageWhere(f)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outages o
+		JOIN devices d ON d.id = o.device_id JOIN sites s ON s.id = d.site_id`+where, args...).Scan(&n)
+	return n, s.wrap("count outages", err)
 }
 
 // GetOutage returns one outage or ErrNotFound.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -32,24 +33,44 @@ func (h *handler) alertRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/alerts/outbox", auth.Admin, h.listOutbox)
 }
 
-// ListOutages returns the outages u may see, newest first.
+// ListOutages returns the outages u may see, newest first. The store
+// applies u's scope, so a limit counts only visible outages.
 func (s *Service) ListOutages(ctx context.Context, u core.User, f core.OutageFilter) ([]core.Outage, error) {
+	if err := need(u, auth.Read); err != nil {
+		return nil, err
+	}
 	if f.DeviceID != 0 {
 		if _, err := s.device(ctx, u, f.DeviceID); err != nil {
 			return nil, err
 		}
 	}
+	f.Scope = u.Scope
 	os, err := s.store.ListOutages(ctx, f)
+	if os == nil {
+		os = []core.Outage{}
+	}
+	return os, err
+}
+
+// CountOutages counts the outages u may see that f selects.
+func (s *Service) CountOutages(ctx context.Context, u core.User, f core.OutageFilter) (int, error) {
+	if err := need(u, auth.Read); err != nil {
+		return 0, err
+	}
+	f.Scope = u.Scope
+	return s.store.CountOutages(ctx, f)
+}
+
+// Outage returns one outage u may see; another client's is ErrNotFound.
+func (s *Service) Outage(ctx context.Context, u core.User, id int64) (core.Outage, error) {
+	o, err := s.store.GetOutage(ctx, id)
 	if err != nil {
-		return nil, err
+		return o, err
 	}
-	out := []core.Outage{}
-	for _, o := range os {
-		if auth.CanSeeClient(u, o.ClientID) {
-			out = append(out, o)
-		}
+	if !auth.CanSeeClient(u, o.ClientID) {
+		return core.Outage{}, fmt.Errorf("outage %d: %w", id, core.ErrNotFound)
 	}
-	return out, nil
+	return o, nil
 }
 
 // AckOutage records u's acknowledgement with a comment, audited.
@@ -57,12 +78,9 @@ func (s *Service) AckOutage(ctx context.Context, u core.User, id int64, comment 
 	if err := need(u, auth.Operate); err != nil {
 		return core.Outage{}, err
 	}
-	o, err := s.store.GetOutage(ctx, id)
+	o, err := s.Outage(ctx, u, id)
 	if err != nil {
 		return o, err
-	}
-	if !auth.CanSeeClient(u, o.ClientID) {
-		return core.Outage{}, fmt.Errorf("outage %d: %w", id, core.ErrNotFound)
 	}
 	comment = strings.TrimSpace(comment)
 	if len(comment) > 2000 {
@@ -188,13 +206,15 @@ type TestMailResult struct {
 }
 
 // SendTestMail sends a test e-mail at once, audited; an SMTP failure is a
-// result (Sent false with the server's answer), not an API error.
+// result (Sent false with the server's answer), not an API error. Invalid
+// input is a *policy.ValidationError.
 func (s *Service) SendTestMail(ctx context.Context, u core.User, req TestMailRequest) (TestMailResult, error) {
 	if err := need(u, auth.Admin); err != nil {
 		return TestMailResult{}, err
 	}
 	if _, err := mail.ParseAddress(req.To); err != nil {
-		return TestMailResult{}, fmt.Errorf("recipient address: %w", core.ErrInvalid)
+		return TestMailResult{}, &policy.ValidationError{Fields: []policy.FieldError{{Field: "to",
+			Message: core.Text{EN: "not an e-mail address", DE: "keine E-Mail-Adresse"}}}}
 	}
 	cfg, err := alert.LoadSettings(ctx, s.store)
 	if err != nil {
@@ -206,8 +226,8 @@ func (s *Service) SendTestMail(ctx context.Context, u core.User, req TestMailReq
 		}
 		cfg = req.Settings.WithDefaults()
 	}
-	if err := cfg.SMTP.Validate(); err != nil {
-		return TestMailResult{}, fmt.Errorf("%v: %w", err, core.ErrInvalid)
+	if err := cfg.ValidateMail(); err != nil {
+		return TestMailResult{}, err
 	}
 	sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
@@ -240,7 +260,8 @@ type RecipientRequest struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-// CreateRecipient validates and stores a recipient, audited.
+// CreateRecipient validates and stores a recipient, audited; invalid input
+// is a *policy.ValidationError naming the fields.
 func (s *Service) CreateRecipient(ctx context.Context, u core.User, r core.Recipient) (core.Recipient, error) {
 	if err := need(u, auth.Admin); err != nil {
 		return r, err
@@ -252,48 +273,51 @@ func (s *Service) CreateRecipient(ctx context.Context, u core.User, r core.Recip
 	if r.Hours == "" {
 		r.Hours = core.HoursAlways
 	}
-	var bad []string
+	var ve policy.ValidationError
+	bad := func(field, en, de string) {
+		ve.Fields = append(ve.Fields, policy.FieldError{Field: field, Message: core.Text{EN: en, DE: de}})
+	}
 	switch r.Level {
 	case core.LevelDefault:
 		r.TargetID = 0
 	case core.LevelClient, core.LevelSite:
 		if r.TargetID <= 0 {
-			bad = append(bad, "target_id")
+			bad("target_id", "choose a client or site", "Kunde oder Standort wählen")
 		}
 	case core.LevelDevice:
 		if _, err := s.store.GetDevice(ctx, r.TargetID); err != nil {
-			bad = append(bad, "target_id")
+			bad("target_id", "choose an existing device", "ein vorhandenes Gerät wählen")
 		}
 	default:
-		bad = append(bad, "level")
+		bad("level", "must be default, client, site or device", "muss default, client, site oder device sein")
 	}
 	switch r.Channel {
 	case core.ChannelEmail:
 		if _, err := mail.ParseAddress(r.Target); err != nil {
-			bad = append(bad, "target")
+			bad("target", "not an e-mail address", "keine E-Mail-Adresse")
 		}
 		r.Format, r.Secret = "", ""
 	case core.ChannelWebhook:
 		if u, err := url.Parse(r.Target); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad = append(bad, "target")
+			bad("target", "not an http(s) URL", "keine http(s)-URL")
 		}
 		if r.Format == "" {
 			r.Format = core.WebhookJSON
 		}
 		if r.Format != core.WebhookJSON && r.Format != core.WebhookChat {
-			bad = append(bad, "format")
+			bad("format", "must be json or chat", "muss json oder chat sein")
 		}
 	default:
-		bad = append(bad, "channel")
+		bad("channel", "must be email or webhook", "muss email oder webhook sein")
 	}
 	if r.Lang != "de" && r.Lang != "en" {
-		bad = append(bad, "lang")
+		bad("lang", "must be de or en", "muss de oder en sein")
 	}
 	if r.Hours != core.HoursAlways && r.Hours != core.HoursOffice && r.Hours != core.HoursAfter {
-		bad = append(bad, "hours")
+		bad("hours", "must be always, office or after", "muss always, office oder after sein")
 	}
-	if len(bad) > 0 {
-		return r, fmt.Errorf("bad recipient field(s) %s: %w", strings.Join(bad, ", "), core.ErrInvalid)
+	if len(ve.Fields) > 0 {
+		return r, &ve
 	}
 	if err := s.store.CreateRecipient(ctx, &r); err != nil {
 		return r, err
@@ -332,14 +356,51 @@ func (s *Service) ListOutbox(ctx context.Context, u core.User, limit int) ([]Out
 	return out, err
 }
 
+// RecentOutages is how far back the "recent" outage filter reaches.
+const RecentOutages = 7 * 24 * time.Hour
+
+// OutageQuery reads the outage filters of a query, for the API and the
+// dashboard alike: state (open: unacknowledged, acked, recent: closed in the
+// last RecentOutages, closed), client (ID), severity (failure, offline),
+// open=true (open, acknowledged or not).
+func OutageQuery(q url.Values, now time.Time) (core.OutageFilter, error) {
+	f := core.OutageFilter{OpenOnly: q.Get("open") == "true"}
+	switch st := q.Get("state"); st {
+	case "", core.OutagesOpen, core.OutagesAcked, core.OutagesClosed:
+		f.State = st
+	case "recent":
+		f.State, f.ClosedSince = core.OutagesClosed, now.Add(-RecentOutages)
+	default:
+		return f, fmt.Errorf("state %q: %w", st, core.ErrInvalid)
+	}
+	if c := q.Get("client"); c != "" {
+		id, err := strconv.ParseInt(c, 10, 64)
+		if err != nil || id <= 0 {
+			return f, fmt.Errorf("client %q: %w", c, core.ErrInvalid)
+		}
+		f.ClientID = id
+	}
+	switch sev := q.Get("severity"); sev {
+	case "", core.AlertFailure, core.OutageOffline:
+		f.Severity = sev
+	default:
+		return f, fmt.Errorf("severity %q: %w", sev, core.ErrInvalid)
+	}
+	return f, nil
+}
+
 func (h *handler) listOutages(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
 		q := r.URL.Query()
-		limit, _ := strconv.Atoi(q.Get("limit"))
-		if limit <= 0 || limit > 1000 {
-			limit = 200
+		f, err := OutageQuery(q, h.svc.now())
+		if err != nil {
+			return nil, err
 		}
-		return h.svc.ListOutages(r.Context(), u, core.OutageFilter{OpenOnly: q.Get("open") == "true", Limit: limit})
+		f.Limit, _ = strconv.Atoi(q.Get("limit"))
+		if f.Limit <= 0 || f.Limit > 1000 {
+			f.Limit = 200
+		}
+		return h.svc.ListOutages(r.Context(), u, f)
 	})
 }
 

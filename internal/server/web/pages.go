@@ -216,6 +216,9 @@ func (s *server) deviceView(r *http.Request, rc *reqCtx) (view, error) {
 
 func (s *server) device(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	v, err := s.deviceView(r, rc)
+	if err == nil {
+		v.Outages, err = s.deviceOutages(r.Context(), rc, v.Device.ID, v.Path)
+	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
@@ -228,6 +231,7 @@ func (s *server) device(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	case "failed":
 		v.Notice, v.NoticeKind = "run.failed", "failure"
 	}
+	doneNotice(&v, r)
 	s.render(w, http.StatusOK, "device", v)
 }
 

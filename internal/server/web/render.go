@@ -21,7 +21,7 @@ var pageNames = []string{"login", "overview", "device", "error"}
 const partialsKey = ""
 
 func parseTemplates(assets fs.FS) (map[string]*template.Template, error) {
-	base, err := template.New("").ParseFS(assets, "templates/layout.html", "templates/partials.html")
+	base, err := template.New("").ParseFS(assets, "templates/layout.html", "templates/partials*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parsing dashboard templates: %w", err)
 	}
@@ -59,6 +59,7 @@ type view struct {
 	Net        *api.NetDevice // the device page's network device; nil for an agent
 	Checks     []checkView
 	CanOperate bool
+	Outages    *outageTable // alerts view and device page (alerts.go)
 
 	// Page is the data of the pages in access.go and admin.go.
 	Page any

@@ -110,6 +110,7 @@ func (s *server) routes() *auth.Router {
 	s.protectionRoutes(rt)
 	s.historyRoutes(rt)
 	s.netDeviceRoutes(rt)
+	s.alertRoutes(rt)
 	rt.HandleFunc("/", auth.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ var alertTests = []struct {
 }{
 	{"AlertStateAndOutages", testAlertStateAndOutages},
 	{"AlertAckAndClear", testAlertAckAndClear},
+	{"OutageFilter", testOutageFilter},
 	{"AlertPresence", testAlertPresence},
 	{"AlertRecipients", testAlertRecipients},
 	{"Outbox", testOutbox},
@@ -114,6 +116,63 @@ func testAlertAckAndClear(t *testing.T, s core.Store) {
 	}
 	other := device(t, s, "alert2b")
 	wantErr(t, "ClearCheck of another device's check", s.ClearCheck(ctx, other.ID, states[0].CheckID, nil, true), core.ErrNotFound)
+}
+
+// testOutageFilter covers the dashboard's selections: open, acknowledged,
+// recently closed, by client, severity and the reader's scope.
+func testOutageFilter(t *testing.T, s core.Store) {
+	a, b := device(t, s, "filter-a"), device(t, s, "filter-b")
+	must(t, "open", s.ApplyAlertChange(ctx, core.AlertChange{Open: []core.Outage{
+		{Ref: "f1", DeviceID: a.ID, Kind: core.OutageCheck, Severity: core.AlertFailure, OpenedAt: t0},
+		{Ref: "f2", DeviceID: a.ID, Kind: core.OutageOffline, Severity: core.OutageOffline, OpenedAt: t0.Add(time.Minute)},
+		{Ref: "f3", DeviceID: b.ID, Kind: core.OutageCheck, Severity: core.AlertFailure, OpenedAt: t0.Add(2 * time.Minute)},
+		{Ref: "f4", DeviceID: b.ID, Kind: core.OutageCheck, Severity: core.AlertFailure, OpenedAt: t0.Add(-48 * time.Hour)},
+	}, Close: []core.OutageClose{{Ref: "f4", At: t0.Add(-47 * time.Hour)}}}))
+	must(t, "close f3", s.ApplyAlertChange(ctx, core.AlertChange{Close: []core.OutageClose{{Ref: "f3", At: t0.Add(time.Hour)}}}))
+	all, err := s.ListOutages(ctx, core.OutageFilter{})
+	must(t, "ListOutages", err)
+	id := map[string]int64{}
+	for _, o := range all {
+		id[o.Ref] = o.ID
+	}
+	must(t, "AckOutage", s.AckOutage(ctx, id["f2"], "user:x", "", t0))
+	refs := func(f core.OutageFilter) string {
+		t.Helper()
+		os, err := s.ListOutages(ctx, f)
+		must(t, "ListOutages", err)
+		n, err := s.CountOutages(ctx, f)
+		must(t, "CountOutages", err)
+		var out []string
+		for _, o := range os {
+			out = append(out, o.Ref)
+		}
+		if f.Limit == 0 && n != len(os) {
+			t.Errorf("CountOutages(%+v) = %d, ListOutages has %d", f, n, len(os))
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tc := range []struct {
+		f    core.OutageFilter
+		want string
+	}{
+		{core.OutageFilter{State: core.OutagesOpen}, "[f1]"},
+		{core.OutageFilter{State: core.OutagesAcked}, "[f2]"},
+		{core.OutageFilter{State: core.OutagesClosed}, "[f3 f4]"},
+		{core.OutageFilter{State: core.OutagesClosed, ClosedSince: t0.Add(-time.Hour)}, "[f3]"},
+		{core.OutageFilter{OpenOnly: true}, "[f2 f1]"},
+		{core.OutageFilter{ClientID: a.ClientID}, "[f2 f1]"},
+		{core.OutageFilter{Severity: core.OutageOffline}, "[f2]"},
+		{core.OutageFilter{Severity: core.AlertFailure, Limit: 1}, "[f3]"},
+		{core.OutageFilter{Scope: core.Only(b.ClientID)}, "[f3 f4]"},
+		{core.OutageFilter{Scope: core.Only()}, "[]"},
+		{core.OutageFilter{Scope: core.Only(b.ClientID), ClientID: a.ClientID}, "[]"},
+	} {
+		if got := refs(tc.f); got != tc.want {
+			t.Errorf("ListOutages(%+v) = %s, want %s", tc.f, got, tc.want)
+		}
+	}
+	_, err = s.ListOutages(ctx, core.OutageFilter{State: "sideways"})
+	wantErr(t, "unknown state", err, core.ErrInvalid)
 }
 
 func testAlertPresence(t *testing.T, s core.Store) {

@@ -39,8 +39,13 @@ type Config struct {
 	TLSConfig *tls.Config `json:"-"`
 }
 
-// ErrNotConfigured means no SMTP host or sender address is set.
-var ErrNotConfigured = errors.New("smtp: no server or sender configured")
+// Errors of Validate (wrapped with details), so that a form can show each
+// next to its field.
+var (
+	ErrNotConfigured = errors.New("smtp: no server or sender configured")
+	ErrTLSMode       = errors.New("smtp: TLS mode")
+	ErrPort          = errors.New("smtp: bad port")
+)
 
 // Validate checks a configuration without connecting.
 func (c Config) Validate() error {
@@ -51,13 +56,13 @@ func (c Config) Validate() error {
 	case "", TLSStartTLS, TLSImplicit:
 	case TLSNone:
 		if !isLoopback(c.Host) {
-			return fmt.Errorf("smtp: TLS mode %q is only allowed for a server on loopback, not %q", TLSNone, c.Host)
+			return fmt.Errorf("%w %q is only allowed for a server on loopback, not %q", ErrTLSMode, TLSNone, c.Host)
 		}
 	default:
-		return fmt.Errorf("smtp: unknown TLS mode %q", c.TLS)
+		return fmt.Errorf("%w %q is unknown", ErrTLSMode, c.TLS)
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return fmt.Errorf("smtp: bad port %d", c.Port)
+		return fmt.Errorf("%w %d", ErrPort, c.Port)
 	}
 	return nil
 }
