@@ -163,7 +163,13 @@ func Run(ctx context.Context, cfg Config) error {
 		OnResults: alerts.OnResults}
 	wctx, stopWeb := context.WithCancel(ctx)
 	webDone := make(chan struct{})
-	go func() { st.Lead(wctx, "server-checks", webRunner.Run); close(webDone) }()
+	go func() {
+		st.Lead(wctx, "server-checks", func(ctx context.Context) {
+			log.Info("leading", "job", "server-checks")
+			webRunner.Run(ctx)
+		})
+		close(webDone)
+	}()
 	defer func() { stopWeb(); <-webDone }() // before the store closes
 	// Several nodes share PostgreSQL only.
 	var cluster gateway.ClusterStore
@@ -172,7 +178,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
 		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster})
-	handler, err := newHandler(st, gw, log, box)
+	audits := api.NewAuditQueue(st, log)
+	handler, err := newHandler(st, gw, log, box, audits)
 	if err != nil {
 		return err
 	}
@@ -214,6 +221,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("HTTP shutdown incomplete", "err", err)
 	}
+	if err := audits.Close(sctx); err != nil {
+		log.Error("audit entries left unwritten (logged above)", "err", err)
+	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		log.Warn("serve ended", "err", err)
 	}
@@ -230,13 +240,14 @@ func Run(ctx context.Context, cfg Config) error {
 // Handler mounts the gateway at /api/agent/, the API at /api/v1/ and the
 // dashboard at /, the latter two behind a MaxBodyBytes request body limit.
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
-	return newHandler(st, gw, log, nil)
+	return newHandler(st, gw, log, nil, nil)
 }
 
-// newHandler is Handler with the key that seals network devices' secrets.
-func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *netdev.Box) (http.Handler, error) {
-	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box})
-	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box})
+// newHandler is Handler with the key that seals network devices' secrets
+// and the queue that writes commands' audit entries.
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *netdev.Box, audits *api.AuditQueue) (http.Handler, error) {
+	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
+	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
 	if err != nil {
 		return nil, fmt.Errorf("building dashboard: %w", err)
 	}

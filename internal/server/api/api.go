@@ -32,6 +32,9 @@ type Deps struct {
 	// Secrets seals network devices' secret parameters (nil: devices
 	// with secrets cannot be saved).
 	Secrets *netdev.Box
+	// Audits, if set, writes the audit entries of agent commands in the
+	// background (nil: at once).
+	Audits *AuditQueue
 }
 
 // Device is a device as the API returns it: the stored facts plus whether

@@ -25,6 +25,9 @@ type Service struct {
 	log   *slog.Logger
 	// secrets seals network devices' secret parameters; nil refuses secrets.
 	secrets *netdev.Box
+	// audits, if set, writes the audit entries of commands in the
+	// background.
+	audits *AuditQueue
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -35,7 +38,7 @@ func NewService(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets}
+	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits}
 }
 
 func (s *Service) now() time.Time {
@@ -120,7 +123,8 @@ func (s *Service) RunChecks(ctx context.Context, u core.User, id int64) (protoco
 	case !res.OK:
 		detail, result = "agent error: "+res.Error, core.AuditFailed
 	}
-	if err := s.record(ctx, u, "device.run-checks", target("device", id), detail, result); err != nil {
+	// The reply need not wait for the audit chain (AuditQueue).
+	if err := s.recordLater(ctx, u, "device.run-checks", target("device", id), detail, result); err != nil {
 		return protocol.CommandResult{}, err
 	}
 	if cerr != nil {

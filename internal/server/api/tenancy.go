@@ -39,18 +39,22 @@ func need(u core.User, p auth.Perm) error {
 // record writes an audit entry for u's action. Errors are returned: a
 // change that cannot be audited is reported as failed.
 func (s *Service) record(ctx context.Context, u core.User, action, target, detail, result string) error {
+	if err := s.store.Audit(ctx, s.auditEntry(ctx, u, action, target, detail, result)); err != nil {
+		return fmt.Errorf("auditing %s: %w", action, err)
+	}
+	return nil
+}
+
+// auditEntry is the audit entry of u's action, at the Service's now.
+func (s *Service) auditEntry(ctx context.Context, u core.User, action, target, detail, result string) core.AuditEntry {
 	actor := "user:" + u.Email
 	if u.ID == 0 {
 		actor = "anonymous"
 	}
-	err := s.store.Audit(ctx, core.AuditEntry{
+	return core.AuditEntry{
 		At: s.now().UTC().Truncate(time.Millisecond), Actor: actor, Remote: auth.RemoteFrom(ctx),
 		Action: action, Target: target, Detail: detail, Result: result,
-	})
-	if err != nil {
-		return fmt.Errorf("auditing %s: %w", action, err)
 	}
-	return nil
 }
 
 // RecordDenied audits a change that u's role may not make (the route's

@@ -26,7 +26,8 @@ type Deps struct {
 	Store     core.Store
 	Commander api.Commander
 	Log       *slog.Logger
-	Secrets   *netdev.Box // seals network devices' secrets (nil: none can be saved)
+	Secrets   *netdev.Box     // seals network devices' secrets (nil: none can be saved)
+	Audits    *api.AuditQueue // writes commands' audit entries in the background (nil: at once)
 }
 
 type server struct {
@@ -64,7 +65,7 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 	}
 	s := &server{
 		store:    d.Store,
-		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log, Secrets: d.Secrets}),
+		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log, Secrets: d.Secrets, Audits: d.Audits}),
 		sessions: &auth.Sessions{Users: d.Store},
 		throttle: auth.NewLoginThrottle(loginMaxPerIP, loginMaxFailures, loginWindow),
 		log:      log,
