@@ -354,6 +354,7 @@ type Store interface {
 	ProtectionStore
 	NetDeviceStore
 	MaintenanceStore
+	ReportStore
 	Close() error
 }
 

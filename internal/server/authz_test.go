@@ -121,6 +121,13 @@ var authzTable = map[string]routeSpec{
 	// Protection at a glance (issue 8): internal/server/api/protection.go.
 	"GET /api/v1/protection": {perm: auth.Read, kind: "list"},
 
+	// Daily reports (issue 6): internal/server/api/reports.go. The matrix's
+	// clients have no contact e-mail, so sending answers 400.
+	"GET /api/v1/clients/{id}/report":          {perm: auth.Read, kind: "client", path: "/api/v1/clients/{id}/report?format=text"},
+	"POST /api/v1/clients/{id}/report/send":    {perm: auth.Operate, kind: "client", ok: http.StatusBadRequest},
+	"GET /api/v1/clients/{id}/report-settings": {perm: auth.Read, kind: "client"},
+	"PUT /api/v1/clients/{id}/report-settings": {perm: auth.Operate, kind: "client", body: `{"enabled":true,"recipients":["it@example.com"],"hour":"06:30"}`},
+
 	// Network devices (issue 5): internal/server/api/netdevices.go. The
 	// {id} routes are sent an agent's ID, which is no network device.
 	"GET /api/v1/sites/{id}/network-devices":  {perm: auth.Read, kind: "site"},
@@ -181,6 +188,13 @@ var authzTable = map[string]routeSpec{
 
 	// Dashboard: protection (issue 8): internal/server/web/protection.go.
 	"GET /protection": {perm: auth.Read, kind: "list"},
+
+	// Dashboard: daily reports (issue 6): internal/server/web/reports.go.
+	"GET /clients/{id}/report":           {perm: auth.Read, kind: "client"},
+	"POST /clients/{id}/report/send":     {perm: auth.Operate, kind: "client", ok: http.StatusBadRequest},
+	"POST /clients/{id}/report-settings": {perm: auth.Operate, kind: "client", body: "enabled=on&recipients=it@example.com&hour=06:30"},
+	"GET /account/reports":               {perm: auth.Authenticated},
+	"POST /account/reports":              {perm: auth.Authenticated, body: "digest=on"},
 
 	// Dashboard: network devices (issue 5): internal/server/web/netdevices.go.
 	// The {id} routes are sent an agent's ID, which is no network device.

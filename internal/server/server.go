@@ -23,6 +23,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/report"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
@@ -153,6 +154,12 @@ func Run(ctx context.Context, cfg Config) error {
 	alertsDone := make(chan struct{})
 	go func() { alerts.Run(actx); close(alertsDone) }()
 	defer func() { stopAlerts(); <-alertsDone }() // before the store closes
+	// Daily reports and digests: one node of a cluster queues them.
+	reports := report.New(report.Options{Store: st, Log: log, Singleton: st.TrySingleton, Nudge: alerts.Nudge})
+	rctx, stopReports := context.WithCancel(ctx)
+	reportsDone := make(chan struct{})
+	go func() { reports.Run(rctx); close(reportsDone) }()
+	defer func() { stopReports(); <-reportsDone }() // before the store closes
 	hctx, stopHistory := context.WithCancel(ctx)
 	historyDone := make(chan struct{})
 	go func() { maintainHistory(hctx, st, log); close(historyDone) }()

@@ -97,7 +97,8 @@ type clientView2 struct {
 	Devices []api.Device
 	AllSite []core.Site // move targets
 	IsAdmin bool
-	Confirm int // devices a delete would retire, when asking to confirm
+	Confirm int                 // devices a delete would retire, when asking to confirm
+	Report  core.ReportSettings // the daily report's (reports.go)
 }
 
 func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, status int, errKey string, confirm int) {
@@ -117,7 +118,12 @@ func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	cv := clientView2{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm}
+	rs, err := s.svc.ReportSettings(r.Context(), rc.user, id)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	cv := clientView2{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs}
 	for _, st := range sites {
 		if st.ClientID == id {
 			cv.Sites = append(cv.Sites, st)
