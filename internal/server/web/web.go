@@ -99,6 +99,7 @@ func (s *server) routes() *auth.Router {
 	rt.HandleFunc("POST /login", auth.Public, s.login)
 	rt.HandleFunc("GET /login/totp", auth.Public, s.totpPage)
 	rt.HandleFunc("POST /login/totp", auth.Public, s.totpLogin)
+	rt.HandleFunc("GET /healthz", auth.Public, s.healthz)
 	s.accessRoutes(rt)
 	rt.HandleFunc("POST /logout", auth.Authenticated, s.withSession(s.logout))
 	rt.HandleFunc("POST /lang", auth.Authenticated, s.withSession(s.setLang))
