@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -70,5 +72,79 @@ func TestAuditQueueCloseGivesUp(t *testing.T) {
 	defer cancel()
 	if err := q.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Close: %v, want the deadline", err)
+	}
+}
+
+// BenchmarkRunChecks measures the server's own share of a command round
+// trip (the agent answers at once), with the audit entry written before
+// the reply and through the AuditQueue, on an idle store and while
+// another goroutine ingests results as agents do.
+func BenchmarkRunChecks(b *testing.B) {
+	for _, e := range engines {
+		for _, load := range []string{"idle", "ingest"} {
+			for _, queued := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/%s/queued=%v", e.name, load, queued), func(b *testing.B) {
+					benchRunChecks(b, e.open(b), load == "ingest", queued)
+				})
+			}
+		}
+	}
+}
+
+func benchRunChecks(b *testing.B, st *store.DB, ingest, queued bool) {
+	ctx := context.Background()
+	_, site, err := st.EnsureClientSite(ctx, "Acme", "HQ")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: []byte("s"), ClientID: site.ClientID, SiteID: site.ID}); err != nil {
+		b.Fatal(err)
+	}
+	var devs [2]core.Device
+	for i := range devs {
+		devs[i] = core.Device{Hostname: fmt.Sprint("pc", i), OS: "linux", MachineID: fmt.Sprint("m", i), PublicKey: make([]byte, 32)}
+		if err := st.Enroll(ctx, []byte("s"), &devs[i], false, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u := core.User{Email: "admin@example.com", PasswordHash: "x", Role: core.RoleAdmin}
+	if err := st.CreateUser(ctx, &u); err != nil {
+		b.Fatal(err)
+	}
+	var q *api.AuditQueue
+	if queued {
+		q = api.NewAuditQueue(st, nil)
+	}
+	svc := api.NewService(api.Deps{Store: st, Commander: &fakeCommander{res: protocol.CommandResult{OK: true}}, Audits: q})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 0; ingest; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			rs := make([]core.Result, 100)
+			for i := range rs {
+				v := float64(i)
+				rs[i] = core.Result{ID: fmt.Sprintf("r%d-%d", n, i), Check: fmt.Sprint("c", i%15), Status: core.StatusOK, Value: &v, At: time.Now()}
+			}
+			st.SaveResults(ctx, devs[1].ID, rs)
+		}
+	}()
+	for b.Loop() {
+		if _, err := svc.RunChecks(ctx, u, devs[0].ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	close(stop)
+	<-done
+	if q != nil {
+		if err := q.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
