@@ -159,7 +159,7 @@ func (l L) Join(names []string) string { return strings.Join(names, ", ") }
 // Period is one offline period.
 func (l L) Period(p Period) string {
 	if p.To == nil {
-		return l.T("offlineOpen", l.Time(p.From), l.Dur(p.Duration))
+		return l.T("offlineOpen", l.Time(p.From), l.Dur(p.Duration.D()))
 	}
-	return l.T("offlineFrom", l.Time(p.From), l.Time(*p.To), l.Dur(p.Duration))
+	return l.T("offlineFrom", l.Time(p.From), l.Time(*p.To), l.Dur(p.Duration.D()))
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/checks/eventlog"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -130,7 +131,7 @@ type OutageItem struct {
 	Message  string        `json:"message"`
 	Opened   time.Time     `json:"opened_at"`
 	Closed   *time.Time    `json:"closed_at,omitempty"`
-	Duration time.Duration `json:"duration"` // until closed, or until the report's end
+	Duration alert.Seconds `json:"duration_seconds"` // until closed, or until the report's end
 }
 
 // OfflineDevice is a device offline now or during the window.
@@ -147,7 +148,7 @@ type OfflineDevice struct {
 type Period struct {
 	From     time.Time     `json:"from"`
 	To       *time.Time    `json:"to,omitempty"`
-	Duration time.Duration `json:"duration"`
+	Duration alert.Seconds `json:"duration_seconds"`
 }
 
 // Location returns the zone the report's times are shown in.
@@ -210,11 +211,11 @@ func Build(d Data, lang string) Report {
 				od = &OfflineDevice{DeviceID: dev.ID, Hostname: dev.Hostname, Site: dev.SiteName, LastSeen: dev.LastSeen}
 				offline[o.DeviceID] = od
 			}
-			od.Periods = append(od.Periods, Period{From: o.OpenedAt, To: closed, Duration: end.Sub(o.OpenedAt)})
+			od.Periods = append(od.Periods, Period{From: o.OpenedAt, To: closed, Duration: seconds(end.Sub(o.OpenedAt))})
 			continue
 		}
 		r.Outages = append(r.Outages, OutageItem{DeviceID: dev.ID, Hostname: dev.Hostname, Check: o.CheckName, Key: o.CheckKey,
-			Message: o.Message.In(lang), Opened: o.OpenedAt, Closed: closed, Duration: end.Sub(o.OpenedAt)})
+			Message: o.Message.In(lang), Opened: o.OpenedAt, Closed: closed, Duration: seconds(end.Sub(o.OpenedAt))})
 	}
 	for _, od := range offline {
 		if od.Periods == nil {
@@ -351,6 +352,8 @@ func buildFailed(d Data, host map[int64]core.Device, lang string) []FailedCheck 
 	})
 	return out
 }
+
+func seconds(d time.Duration) alert.Seconds { return alert.Seconds(d / time.Second) }
 
 func link(serverURL, path string) string {
 	if serverURL == "" {

@@ -73,10 +73,10 @@ func TestBuildFromStore(t *testing.T) {
 		if len(r.Outages) != 2 {
 			t.Fatalf("outages = %+v", r.Outages)
 		}
-		if o := r.Outages[0]; o.Check != "backup" || o.Closed != nil || o.Duration != 26*time.Hour {
+		if o := r.Outages[0]; o.Check != "backup" || o.Closed != nil || o.Duration.D() != 26*time.Hour {
 			t.Errorf("backup outage = %+v", o)
 		}
-		if o := r.Outages[1]; o.Check != "disk" || o.Closed == nil || o.Duration != 2*time.Hour || o.Message != "D: 97,5 % belegt" {
+		if o := r.Outages[1]; o.Check != "disk" || o.Closed == nil || o.Duration.D() != 2*time.Hour || o.Message != "D: 97,5 % belegt" {
 			t.Errorf("disk outage = %+v", o)
 		}
 
@@ -85,7 +85,7 @@ func TestBuildFromStore(t *testing.T) {
 			t.Fatalf("offline = %+v", r.Offline)
 		}
 		if o := r.Offline[0]; o.Hostname != "nb01" || !o.Now || len(o.Periods) != 1 || o.Periods[0].To != nil ||
-			o.Periods[0].Duration != 2*time.Hour+45*time.Minute || o.Site != "Zentrale" {
+			o.Periods[0].Duration.D() != 2*time.Hour+45*time.Minute || o.Site != "Zentrale" {
 			t.Errorf("nb01 = %+v", o)
 		}
 		if r.Quiet {
