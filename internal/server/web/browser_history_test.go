@@ -1,20 +1,13 @@
 package web
 
 import (
-	"context"
-	"io/fs"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
-	webassets "github.com/wacht-rmm/wacht/web"
 )
 
 // TestBrowserHistory opens a check's history from the device page in
@@ -22,19 +15,8 @@ import (
 // legend), the table, the range selector and the German page, with no
 // script error or CSP violation. Screenshots go to $WACHT_SCREENSHOT_DIR.
 func TestBrowserHistory(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("WACHT_REQUIRE_CHROMIUM") == "1" || os.Getenv("CI") != "" {
-			t.Fatalf("Chromium is required but missing: %v", err)
-		}
-		t.Skipf("Chromium not installed (%v)", err)
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	if _, err := fs.Stat(webassets.FS, "static/"+uplotFile); err != nil {
-		if os.Getenv("WACHT_REQUIRE_CHROMIUM") == "1" || os.Getenv("CI") != "" {
-			t.Fatal("uPlot is not built in; run web/build.sh")
-		}
+	needChromium(t)
+	if !hasAsset(t, uplotFile) {
 		t.Skip("uPlot is not built in; run web/build.sh")
 	}
 	st := storetest.NewSQLite(t)
@@ -47,54 +29,8 @@ func TestBrowserHistory(t *testing.T) {
 	}
 	srv := httptest.NewTLSServer(h)
 	defer srv.Close()
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var console []string
-	msgs := chromedp.Console(bctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			console = append(console, string(m.Type)+": "+m.Text)
-			mu.Unlock()
-		}
-	}()
-	// A hang guard, not a speed test.
-	tctx, tcancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer tcancel()
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			body, _ := chromedp.Run(tctx, chromedp.OuterHTML("body"))
-			t.Fatalf("%s: %v\n%s", name, err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(tctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return s
-	}
+	c := newChrome(t, srv.URL)
+	tctx, step, text, screenshot := c.ctx, c.step, c.text, c.screenshot
 	// painted counts the chart canvas's non-transparent pixels.
 	painted := func() int {
 		t.Helper()
@@ -119,28 +55,7 @@ func TestBrowserHistory(t *testing.T) {
 		}
 		return s
 	}
-	shots := os.Getenv("WACHT_SCREENSHOT_DIR")
-	screenshot := func(name string) {
-		t.Helper()
-		if shots == "" {
-			return
-		}
-		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	step("log in",
-		chromedp.Navigate(srv.URL+"/login"), chromedp.WaitVisible("#email"),
-		chromedp.SendKeys("#email", "readonly@example.com"),
-		chromedp.SendKeys("#password", testPassword),
-		chromedp.Click("#login"),
-		chromedp.WaitVisible("tr.device"),
-	)
+	c.login("readonly@example.com", "tr.device")
 	step("open device", chromedp.Click("tr.device a"), chromedp.WaitVisible("#checks table"))
 	step("open disk history", chromedp.Click(`tr[data-check="disk"] a.history-link`), chromedp.WaitVisible("#history-chart canvas"))
 	if title := text("#history-title"); !strings.Contains(title, "Disk space") || !strings.Contains(title, "/") {
@@ -179,11 +94,5 @@ func TestBrowserHistory(t *testing.T) {
 	}
 	screenshot("history-de.png")
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, m := range console {
-		if strings.HasPrefix(m, "error") || strings.Contains(m, "Content Security Policy") {
-			t.Errorf("browser console: %s", m)
-		}
-	}
+	c.checkConsole()
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,15 +19,7 @@ import (
 // technician limited to one client sees only that client's devices and
 // clients, and a foreign device's page answers "not found".
 func TestBrowserTechnicianSeesOwnClientOnly(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("WACHT_REQUIRE_CHROMIUM") == "1" || os.Getenv("CI") != "" {
-			t.Fatalf("Chromium is required but missing: %v", err)
-		}
-		t.Skipf("Chromium not installed (%v)", err)
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	needChromium(t)
 	ctx := context.Background()
 	st := storetest.NewSQLite(t)
 	own, _ := seed(t, st, "mueller-pc")
@@ -56,44 +47,10 @@ func TestBrowserTechnicianSeesOwnClientOnly(t *testing.T) {
 	srv := httptest.NewTLSServer(hd)
 	defer srv.Close()
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	// A hang guard, not a speed test.
-	tctx, tcancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer tcancel()
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			body, _ := chromedp.Run(tctx, chromedp.OuterHTML("body"))
-			t.Fatalf("%s: %v\n%s", name, err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(tctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return s
-	}
+	c := newChrome(t, srv.URL)
+	step, text := c.step, c.text
 
-	step("log in as the technician",
-		chromedp.Navigate(srv.URL+"/login"), chromedp.WaitVisible("#email"),
-		chromedp.SendKeys("#email", "tech@example.com"),
-		chromedp.SendKeys("#password", testPassword),
-		chromedp.Click("#login"),
-		chromedp.WaitVisible("tr.device"),
-	)
+	c.login("tech@example.com", "tr.device")
 	overview := text("main")
 	if !strings.Contains(overview, "mueller-pc") || !strings.Contains(overview, "Müller GmbH") {
 		t.Errorf("overview lacks the own client:\n%s", overview)
