@@ -280,9 +280,13 @@ func (s *Service) CreateRecipient(ctx context.Context, u core.User, r core.Recip
 	switch r.Level {
 	case core.LevelDefault:
 		r.TargetID = 0
-	case core.LevelClient, core.LevelSite:
-		if r.TargetID <= 0 {
-			bad("target_id", "choose a client or site", "Kunde oder Standort wählen")
+	case core.LevelClient:
+		if _, err := s.store.GetClient(ctx, r.TargetID); err != nil {
+			bad("target_id", "choose an existing client", "einen vorhandenen Kunden wählen")
+		}
+	case core.LevelSite:
+		if _, err := s.store.GetSite(ctx, r.TargetID); err != nil {
+			bad("target_id", "choose an existing site", "einen vorhandenen Standort wählen")
 		}
 	case core.LevelDevice:
 		if _, err := s.store.GetDevice(ctx, r.TargetID); err != nil {

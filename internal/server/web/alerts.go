@@ -111,7 +111,8 @@ func (s *server) alerts(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	p := alertsPage{State: q.Get("state"), ClientID: f.ClientID, Severity: f.Severity}
-	t := &outageTable{ShowDevice: true, Back: r.URL.RequestURI()}
+	q.Del("done") // the notice is shown once, not after returning
+	t := &outageTable{ShowDevice: true, Back: "/alerts?" + q.Encode()}
 	if p.Clients, err = s.svc.ListClients(ctx, rc.user); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
@@ -217,11 +218,11 @@ func (s *server) clearOutageCheck(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	req := api.ClearRequest{UntilPass: r.PostFormValue("until_pass") == "on", Comment: strings.TrimSpace(r.PostFormValue("comment"))}
 	if v := strings.TrimSpace(r.PostFormValue("until")); err == nil && v != "" {
-		t, perr := time.ParseInLocation("2006-01-02T15:04", v, time.Local)
-		if perr != nil {
+		if t, perr := time.ParseInLocation("2006-01-02T15:04", v, time.Local); perr == nil {
+			req.Until = &t
+		} else {
 			err = fmt.Errorf("until %q: %w", v, core.ErrInvalid)
 		}
-		req.Until = &t
 	}
 	if err == nil {
 		err = s.svc.ClearCheck(ctx, rc.user, o.DeviceID, o.CheckID, req)
