@@ -115,6 +115,12 @@ func (s *server) stop() {
 	}
 }
 
+// kill ends the server at once (SIGKILL), as a crash or power loss would.
+func (s *server) kill() {
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
 func (s *server) admin(args ...string) string {
 	s.t.Helper()
 	args = append(args, "--data", s.data)
@@ -223,7 +229,9 @@ func runUntil(t *testing.T, sim *Sim, during func()) Summary {
 // testLoadsim: 50 agents enroll, connect, send results and answer
 // commands; a rerun re-attaches from the cache; the server is restarted
 // while agents keep producing, and afterwards every result is stored
-// exactly once.
+// exactly once; then it is killed (SIGKILL) during heavy ingest and kept
+// down for a while: no result acked before the kill is lost, and after
+// its return every result is stored exactly once.
 func testLoadsim(t *testing.T, db string) {
 	const agents = 50
 	srv := newServer(t, db)
@@ -306,4 +314,52 @@ func testLoadsim(t *testing.T, db string) {
 	if want := total + sum.Produced; results != want || devices != agents {
 		t.Errorf("store holds %d results of %d devices; want exactly %d results of %d devices", results, devices, want, agents)
 	}
+	total = results
+
+	// Third run: agents producing faster than the server stores (heavy
+	// ingest, a growing backlog), the server killed in the middle of it and
+	// down for serverDown while they keep producing.
+	o = base
+	o.Server, o.Interval, o.Batch, o.Drain = "https://"+srv.addr, 250*time.Millisecond, 100, 2*time.Minute
+	sim, err = New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ackedAtKill, storedAtKill int64
+	sum = runUntil(t, sim, func() {
+		waitFor(t, "all agents to re-attach", time.Minute, all(sim))
+		acked := sim.Counters().Acked
+		waitFor(t, "heavy ingest", time.Minute, func() bool { return sim.Counters().Acked-acked >= 20*agents*15 })
+		ackedAtKill = sim.Counters().Acked // a lower bound: acks may still arrive until the kill
+		srv.kill()
+		storedAtKill, _ = srv.count()
+		before := sim.Counters().Produced
+		time.Sleep(serverDown)
+		if sim.Counters().Produced == before {
+			t.Error("agents produced nothing while the server was down")
+		}
+		srv.start()
+		waitFor(t, "all agents to reconnect", 2*time.Minute, all(sim))
+		acked = sim.Counters().Acked
+		waitFor(t, "results acked after the restart", time.Minute, func() bool { return sim.Counters().Acked > acked })
+	})
+	t.Logf("third run: %+v; %d acked and %d stored at the kill", sum, ackedAtKill, storedAtKill-total)
+	if storedAtKill-total < ackedAtKill {
+		t.Errorf("the kill lost acked results: %d acked, %d stored", ackedAtKill, storedAtKill-total)
+	}
+	if sum.Acked != sum.Produced || sum.Pending != 0 {
+		t.Errorf("produced %d, acked %d, pending %d", sum.Produced, sum.Acked, sum.Pending)
+	}
+	for kind := range sum.Errors {
+		if !restartErrors[kind] {
+			t.Errorf("unexpected errors: %v", sum.Errors)
+		}
+	}
+	results, devices = srv.count()
+	if want := total + sum.Produced; results != want || devices != agents {
+		t.Errorf("store holds %d results of %d devices; want exactly %d results of %d devices", results, devices, want, agents)
+	}
 }
+
+// serverDown is how long the killed server stays away (agents buffer).
+const serverDown = 20 * time.Second
