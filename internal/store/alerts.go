@@ -140,11 +140,7 @@ func (s *DB) ApplyAlertChange(ctx context.Context, c core.AlertChange) error {
 			}
 		}
 		for _, m := range c.Outbox {
-			_, err := tx.ExecContext(ctx, `
-				INSERT INTO outbox (dedupe_key, channel, target, payload, next_attempt_at, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
-				m.DedupeKey, m.Channel, m.Target, string(m.Payload), ms(orNow(m.NextAttemptAt)), ms(orNow(m.CreatedAt)))
-			if err != nil {
+			if err := s.insertOutbox(ctx, tx, m); err != nil {
 				return s.wrap(op+": queueing notification", err)
 			}
 		}
