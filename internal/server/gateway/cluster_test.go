@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,47 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// BenchmarkClusterCommand: command round trips to an agent that answers at
+// once, given on the node that holds its session ("local") and on another
+// node ("relayed": through PostgreSQL NOTIFY both ways).
+func BenchmarkClusterCommand(b *testing.B) {
+	u := storetest.PostgresURL(b)
+	var nodes [2]*env
+	for i := range nodes {
+		db, err := store.Open(context.Background(), u, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		nodes[i] = newEnv(b, db, nil, func(o *Options) { o.Cluster, o.Log = db, slog.New(slog.DiscardHandler) })
+		<-nodes[i].gw.hub.node.ready
+	}
+	ag := nodes[1].enrollAgent("m1")
+	nodes[1].connected(ag)
+	go func() { // answer every command at once
+		for {
+			_, raw, err := ag.conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			env, err := protocol.Decode(raw)
+			if err != nil || env.Type != protocol.TypeCommand {
+				continue
+			}
+			out, _ := protocol.Encode(protocol.TypeCommandResult, env.ID, protocol.CommandResult{OK: true})
+			ag.conn.Write(context.Background(), websocket.MessageText, out)
+		}
+	}()
+	for name, n := range map[string]*env{"local": nodes[1], "relayed": nodes[0]} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := n.gw.Hub().Command(context.Background(), ag.id, protocol.Command{Name: "noop"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

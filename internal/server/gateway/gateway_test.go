@@ -30,13 +30,13 @@ type testStore interface {
 }
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	st  testStore
 	gw  *Gateway
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T, st testStore, wrap func(Store) Store, tweak func(*Options)) *env {
+func newEnv(t testing.TB, st testStore, wrap func(Store) Store, tweak func(*Options)) *env {
 	t.Helper()
 	var gs Store = st
 	if wrap != nil {
@@ -111,7 +111,7 @@ func enrollBody(secret string, pub ed25519.PublicKey, machine string) []byte {
 
 // agent is a tiny in-test agent.
 type agent struct {
-	t    *testing.T
+	t    testing.TB
 	id   int64
 	key  ed25519.PrivateKey
 	conn *websocket.Conn
@@ -249,11 +249,11 @@ func (a *agent) sendBatch(id string, rs protocol.Results) {
 	}
 }
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
