@@ -163,6 +163,9 @@ func (s *server) overviewView(r *http.Request, rc *reqCtx) (view, error) {
 	if err := s.addProbes(r.Context(), rc.lang, ds, v.Clients); err != nil {
 		return v, err
 	}
+	if err := s.addMaintenance(r.Context(), v.Clients); err != nil {
+		return v, err
+	}
 	return v, nil
 }
 
@@ -199,6 +202,9 @@ func (s *server) deviceView(r *http.Request, rc *reqCtx) (view, error) {
 		return v, err
 	}
 	v.Device = newDeviceView(d, rc.lang)
+	if v.Device.Maintenance, err = s.inMaintenance(r.Context(), d.Device); err != nil {
+		return v, err
+	}
 	if v.Net, err = s.netDeviceOf(r.Context(), rc.user, d); err != nil {
 		return v, err
 	}

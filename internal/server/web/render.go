@@ -82,6 +82,8 @@ type deviceView struct {
 	// AV and Backup are the overview's protection columns (protection.go).
 	AV, Backup protCell
 	Probe      string // a network device's probe hostname (netdevices.go)
+	// Maintenance: a maintenance window is active (maintenance.go).
+	Maintenance bool
 }
 
 type checkView struct {

@@ -113,6 +113,7 @@ func (s *server) routes() *auth.Router {
 	s.historyRoutes(rt)
 	s.reportRoutes(rt)
 	s.netDeviceRoutes(rt)
+	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
 	rt.HandleFunc("/", auth.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
