@@ -21,6 +21,8 @@
 //     until acknowledged; an acknowledged outage gets no further messages
 //     except its recovery; a cleared check gets none at all until the
 //     clear ends.
+//   - Maintenance windows hold every message back; an outage that opened
+//     inside one and is still open when it ends is notified then, once.
 package alert
 
 import (
