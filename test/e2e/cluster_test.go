@@ -290,6 +290,15 @@ func TestTwoNodes(t *testing.T) {
 	waitFor(t, "node B to lead and run the website check", 60*time.Second, func() bool {
 		return hits.Load() > before && strings.Contains(b.proc.output(), "job=server-checks")
 	})
+	// The balancer's health check: B answers, without credentials.
+	resp, err := b.http.Get("https://" + b.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz on B: %d", resp.StatusCode)
+	}
 	t.Logf("agents on A %v moved to B (%v before); website checked %d times", onA, onB, hits.Load())
 }
 
