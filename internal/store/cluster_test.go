@@ -141,6 +141,51 @@ func TestPublishListen(t *testing.T) {
 	}
 }
 
+// TestListenEndsWhenItsConnectionDies: a listener whose connection the
+// database server drops returns an error (the gateway then listens again),
+// and a new listener hears messages again.
+func TestListenEndsWhenItsConnectionDies(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	ch, err := a.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	ended := make(chan error, 1)
+	go func() { ended <- a.Listen(ctx, func() { close(ready) }, func([]byte) {}) }()
+	<-ready
+	var killed int
+	if err := b.SQL().QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = $1`,
+		"LISTEN "+ch).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminating the listener: %d, %v", killed, err)
+	}
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Fatal("Listen returned nil after losing its connection")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Listen did not notice its connection died")
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	again, got := make(chan struct{}), make(chan string, 1)
+	go a.Listen(lctx, func() { close(again) }, func(p []byte) { got <- string(p) })
+	<-again
+	if err := b.Publish(ctx, []byte("wieder da")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != "wieder da" {
+			t.Fatalf("got %q", p)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the new listener heard nothing")
+	}
+}
+
 // TestSessions: a device's session is found on its node while that node
 // beats; a newer session elsewhere wins over the old node's detach; a dead
 // node's sessions are forgotten.
