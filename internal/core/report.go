@@ -39,13 +39,23 @@ type DeviceResult struct {
 	Result
 }
 
-// ResultQuery selects a client's results in [Since, Until) whose check
-// name is one of Names or whose status is one of Statuses.
+// CheckFailures sums up one check instance's failures in a window: how
+// many, the first and the last, and the last one's value and message.
+type CheckFailures struct {
+	DeviceID int64     `json:"device_id"`
+	Check    string    `json:"check"`
+	Key      string    `json:"key"`
+	Count    int       `json:"count"`
+	First    time.Time `json:"first"`
+	Last     Result    `json:"last"`
+}
+
+// ResultQuery selects a client's results in [Since, Until) of the checks
+// named Names.
 type ResultQuery struct {
 	ClientID     int64
 	Since, Until time.Time
 	Names        []string
-	Statuses     []Status
 	Limit        int // ≤ 0: all
 }
 
@@ -70,6 +80,9 @@ type ReportStore interface {
 	QueueReport(ctx context.Context, run *ReportRun, msgs []OutboxItem) (bool, error)
 	// ListClientResults returns the results q selects, newest first.
 	ListClientResults(ctx context.Context, q ResultQuery) ([]DeviceResult, error)
+	// ListClientFailures sums up the failures of each of the client's
+	// check instances in [since, until), by device, check and key.
+	ListClientFailures(ctx context.Context, clientID int64, since, until time.Time) ([]CheckFailures, error)
 	// ListClientOutages returns the client's outages that were open at any
 	// time in [since, until), oldest first.
 	ListClientOutages(ctx context.Context, clientID int64, since, until time.Time) ([]Outage, error)

@@ -21,8 +21,9 @@ type Store interface {
 	ListUsers(ctx context.Context) ([]core.User, error)
 }
 
-// maxResults bounds the results one report reads per kind (a check failing
-// every minute all day is 1440); older ones beyond it are left out.
+// maxResults bounds the event-log results one report reads (a check run
+// every minute all day is 1440 per device); older ones beyond it are left
+// out.
 const maxResults = 20000
 
 // Env is what every report of one run shares: the alert settings' time
@@ -70,21 +71,19 @@ func Load(ctx context.Context, st Store, env Env, c core.Client, devices []core.
 		}
 	}
 	var err error
-	q := core.ResultQuery{ClientID: c.ID, Since: d.Since, Until: until, Limit: maxResults}
-	q.Statuses = []core.Status{core.StatusFailure}
-	if d.Failures, err = st.ListClientResults(ctx, q); err != nil {
+	if d.Failures, err = st.ListClientFailures(ctx, c.ID, d.Since, until); err != nil {
 		return d, fmt.Errorf("reading failed checks of client %d: %w", c.ID, err)
 	}
-	q.Statuses, q.Names = nil, []string{EventCheck}
+	q := core.ResultQuery{ClientID: c.ID, Since: d.Since, Until: until, Names: []string{EventCheck}, Limit: maxResults}
 	if d.Events, err = st.ListClientResults(ctx, q); err != nil {
 		return d, fmt.Errorf("reading critical events of client %d: %w", c.ID, err)
 	}
-	for _, r := range d.Failures {
-		if _, ok := d.States[r.DeviceID]; ok || r.Check == EventCheck {
+	for _, f := range d.Failures {
+		if _, ok := d.States[f.DeviceID]; ok || f.Check == EventCheck {
 			continue
 		}
-		if d.States[r.DeviceID], err = st.ListCheckStates(ctx, r.DeviceID); err != nil {
-			return d, fmt.Errorf("reading check states of device %d: %w", r.DeviceID, err)
+		if d.States[f.DeviceID], err = st.ListCheckStates(ctx, f.DeviceID); err != nil {
+			return d, fmt.Errorf("reading check states of device %d: %w", f.DeviceID, err)
 		}
 	}
 	if d.Outages, err = st.ListClientOutages(ctx, c.ID, d.Since, until); err != nil {

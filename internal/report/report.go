@@ -42,7 +42,7 @@ type Data struct {
 	Client   core.Client
 	Devices  []core.Device               // not retired
 	States   map[int64][]core.CheckState // current states of the devices with failures
-	Failures []core.DeviceResult         // failure results in the window, newest first
+	Failures []core.CheckFailures        // per check instance with failures in the window
 	Events   []core.DeviceResult         // event-log results in the window, newest first
 	Outages  []core.Outage               // open at some time in the window
 	Since    time.Time
@@ -307,45 +307,28 @@ func buildEvents(d Data, host map[int64]core.Device, loc *time.Location) ([]Devi
 	return out, total
 }
 
-type checkKey struct {
-	device    int64
-	name, key string
-}
-
 // buildFailed lists each check instance with failures in the window, with
 // the newest failure's message; the current state tells whether it still
 // fails and since when. Event-log failures are listed as events instead.
 func buildFailed(d Data, host map[int64]core.Device, lang string) []FailedCheck {
-	byKey := map[checkKey]*FailedCheck{}
-	var order []checkKey
-	for _, res := range d.Failures { // newest first
-		dev, ok := host[res.DeviceID]
-		if !ok || res.Check == EventCheck {
+	out := []FailedCheck{}
+	for _, cf := range d.Failures {
+		dev, ok := host[cf.DeviceID]
+		if !ok || cf.Check == EventCheck {
 			continue
 		}
-		k := checkKey{res.DeviceID, res.Check, res.Key}
-		f := byKey[k]
-		if f == nil {
-			f = &FailedCheck{DeviceID: dev.ID, Hostname: dev.Hostname, Check: res.Check, Key: res.Key,
-				Message: res.Message.In(lang), Value: res.Value, Unit: res.Unit, LastAt: res.At}
-			byKey[k] = f
-			order = append(order, k)
-		}
-		f.Failures++
-		f.Since = res.At
-	}
-	out := make([]FailedCheck, 0, len(order))
-	for _, k := range order {
-		f := byKey[k]
-		for _, st := range d.States[k.device] {
-			if st.Name == k.name && st.Key == k.key && st.Status == core.StatusFailure {
+		f := FailedCheck{DeviceID: dev.ID, Hostname: dev.Hostname, Check: cf.Check, Key: cf.Key,
+			Message: cf.Last.Message.In(lang), Value: cf.Last.Value, Unit: cf.Last.Unit, Since: cf.First,
+			LastAt: cf.Last.At, Failures: cf.Count}
+		for _, st := range d.States[cf.DeviceID] {
+			if st.Name == cf.Check && st.Key == cf.Key && st.Status == core.StatusFailure {
 				f.StillFailing = true
 				if st.ChangedAt.Before(f.Since) {
 					f.Since = st.ChangedAt
 				}
 			}
 		}
-		out = append(out, *f)
+		out = append(out, f)
 	}
 	slices.SortFunc(out, func(a, b FailedCheck) int {
 		return cmp.Or(strings.Compare(a.Hostname, b.Hostname), strings.Compare(a.Check, b.Check), strings.Compare(a.Key, b.Key))

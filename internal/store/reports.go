@@ -172,27 +172,14 @@ func (s *DB) insertOutbox(ctx context.Context, tx *sql.Tx, m core.OutboxItem) er
 // check_results (device_id, at) index.
 func (s *DB) ListClientResults(ctx context.Context, q core.ResultQuery) ([]core.DeviceResult, error) {
 	const op = "listing client results"
-	args := []any{q.ClientID, ms(q.Since), ms(q.Until), limitOrAll(q.Limit)}
-	var or []string
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		ph := make([]string, len(vals))
-		for i, v := range vals {
-			args = append(args, v)
-			ph[i] = fmt.Sprintf("$%d", len(args))
-		}
-		or = append(or, col+" IN ("+strings.Join(ph, ", ")+")")
-	}
-	in("ch.name", q.Names)
-	statuses := make([]string, len(q.Statuses))
-	for i, st := range q.Statuses {
-		statuses[i] = st.String()
-	}
-	in("r.status", statuses)
-	if len(or) == 0 {
+	if len(q.Names) == 0 {
 		return nil, nil
+	}
+	args := []any{q.ClientID, ms(q.Since), ms(q.Until), limitOrAll(q.Limit)}
+	ph := make([]string, len(q.Names))
+	for i, n := range q.Names {
+		args = append(args, n)
+		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT r.id, r.device_id, ch.name, ch.key, r.status, r.value, r.unit, r.message_en, r.message_de, r.at
@@ -201,7 +188,7 @@ func (s *DB) ListClientResults(ctx context.Context, q core.ResultQuery) ([]core.
 		JOIN devices d ON d.id = r.device_id
 		JOIN sites st ON st.id = d.site_id
 		WHERE st.client_id = $1 AND r.at >= $2 AND r.at < $3 AND d.retired_at IS NULL
-		  AND (`+strings.Join(or, " OR ")+`)
+		  AND ch.name IN (`+strings.Join(ph, ", ")+`)
 		ORDER BY r.at DESC, r.id LIMIT $4`, args...)
 	if err != nil {
 		return nil, s.wrap(op, err)
@@ -219,6 +206,48 @@ func (s *DB) ListClientResults(ctx context.Context, q core.ResultQuery) ([]core.
 		}
 		r.Status, r.Value, r.At = core.ParseStatus(status), floatPtr(value), fromMS(at)
 		out = append(out, r)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// ListClientFailures sums up each check instance's failures in the
+// window in the database, so that a check failing every minute all day
+// returns one row, not 1440.
+func (s *DB) ListClientFailures(ctx context.Context, clientID int64, since, until time.Time) ([]core.CheckFailures, error) {
+	const op = "listing client failures"
+	failure := core.StatusFailure.String()
+	rows, err := s.db.QueryContext(ctx, `
+		WITH f AS (
+			SELECT r.check_id, COUNT(*) AS n, MIN(r.at) AS first_at, MAX(r.at) AS last_at
+			FROM check_results r
+			JOIN devices d ON d.id = r.device_id
+			JOIN sites st ON st.id = d.site_id
+			WHERE st.client_id = $1 AND r.at >= $2 AND r.at < $3 AND r.status = $4 AND d.retired_at IS NULL
+			GROUP BY r.check_id)
+		SELECT ch.device_id, ch.name, ch.key, f.n, f.first_at, r.id, r.value, r.unit, r.message_en, r.message_de, r.at
+		FROM f
+		JOIN checks ch ON ch.id = f.check_id
+		JOIN check_results r ON r.check_id = f.check_id AND r.at = f.last_at AND r.status = $4
+		ORDER BY ch.device_id, ch.name, ch.key, r.id`, clientID, ms(since), ms(until), failure)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []core.CheckFailures
+	for rows.Next() {
+		var f core.CheckFailures
+		var value sql.NullFloat64
+		var first, at int64
+		if err := rows.Scan(&f.DeviceID, &f.Check, &f.Key, &f.Count, &first, &f.Last.ID, &value, &f.Last.Unit,
+			&f.Last.Message.EN, &f.Last.Message.DE, &at); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		if n := len(out); n > 0 && out[n-1].DeviceID == f.DeviceID && out[n-1].Check == f.Check && out[n-1].Key == f.Key {
+			continue // two failures at the same last instant: one is enough
+		}
+		f.First = fromMS(first)
+		f.Last.Check, f.Last.Key, f.Last.Status, f.Last.Value, f.Last.At = f.Check, f.Key, core.StatusFailure, floatPtr(value), fromMS(at)
+		out = append(out, f)
 	}
 	return out, s.wrap(op, rows.Err())
 }

@@ -118,8 +118,7 @@ func testReportReads(t *testing.T, s core.Store) {
 	must(t, "SaveResults other", s.SaveResults(ctx, other.ID, []core.Result{
 		{ID: "o1", Check: "disk", Key: "/", Status: core.StatusFailure, At: at(1)},
 	}))
-	rs, err := s.ListClientResults(ctx, core.ResultQuery{ClientID: d.ClientID, Since: at(0), Until: at(60),
-		Names: []string{"eventlog"}, Statuses: []core.Status{core.StatusFailure}})
+	rs, err := s.ListClientResults(ctx, core.ResultQuery{ClientID: d.ClientID, Since: at(0), Until: at(60), Names: []string{"eventlog", "disk"}})
 	must(t, "ListClientResults", err)
 	var ids []string
 	for _, r := range rs {
@@ -128,17 +127,40 @@ func testReportReads(t *testing.T, s core.Store) {
 			t.Errorf("result %s of device %d", r.ID, r.DeviceID)
 		}
 	}
-	if want := []string{"r3", "r1"}; !slices.Equal(ids, want) {
-		t.Errorf("results = %q, want %q (newest first, failures and eventlog, in the window)", ids, want)
+	if want := []string{"r3", "r2", "r1"}; !slices.Equal(ids, want) {
+		t.Errorf("results = %q, want %q (newest first, named checks, in the window)", ids, want)
 	}
-	if rs[0].Check != "eventlog" || rs[0].Message.EN != "2 critical events" || *rs[0].Value != 2 || rs[1].Key != "/" {
+	if rs[0].Check != "eventlog" || rs[0].Message.EN != "2 critical events" || *rs[0].Value != 2 || rs[2].Key != "/" {
 		t.Errorf("fields: %+v", rs)
 	}
-	rs, err = s.ListClientResults(ctx, core.ResultQuery{ClientID: d.ClientID, Since: at(0), Until: at(60),
-		Names: []string{"eventlog"}})
-	must(t, "ListClientResults names only", err)
+	rs, err = s.ListClientResults(ctx, core.ResultQuery{ClientID: d.ClientID, Since: at(0), Until: at(60), Names: []string{"eventlog"}, Limit: 1})
+	must(t, "ListClientResults eventlog", err)
 	if len(rs) != 1 || rs[0].ID != "r3" {
 		t.Errorf("eventlog only = %+v", rs)
+	}
+
+	// Failures summed up per check instance: the disk failed twice (the
+	// last failure's message wins), the cpu's failure is after the window,
+	// the other client's failure is not this client's.
+	must(t, "SaveResults more", s.SaveResults(ctx, d.ID, []core.Result{
+		{ID: "r5", Check: "disk", Key: "/", Status: core.StatusFailure, Value: fp(99), Unit: "%", Message: core.Text{EN: "99%", DE: "99 %"}, At: at(30)},
+	}))
+	fs, err := s.ListClientFailures(ctx, d.ClientID, at(0), at(60))
+	must(t, "ListClientFailures", err)
+	if len(fs) != 2 {
+		t.Fatalf("failures = %+v, want disk and eventlog", fs)
+	}
+	disk, ev := fs[0], fs[1]
+	if disk.DeviceID != d.ID || disk.Check != "disk" || disk.Key != "/" || disk.Count != 2 || !disk.First.Equal(at(0)) ||
+		disk.Last.ID != "r5" || !disk.Last.At.Equal(at(30)) || *disk.Last.Value != 99 || disk.Last.Unit != "%" ||
+		disk.Last.Message.DE != "99 %" || disk.Last.Status != core.StatusFailure {
+		t.Errorf("disk failures = %+v", disk)
+	}
+	if ev.Check != "eventlog" || ev.Count != 1 || ev.Last.ID != "r3" {
+		t.Errorf("eventlog failures = %+v", ev)
+	}
+	if fs, _ := s.ListClientFailures(ctx, other.ClientID, at(0), at(60)); len(fs) != 1 || fs[0].DeviceID != other.ID {
+		t.Errorf("other client's failures = %+v", fs)
 	}
 
 	open := func(ref string, opened time.Time, closed *time.Time) {
