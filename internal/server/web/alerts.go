@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -173,6 +174,8 @@ func doneNotice(v *view, r *http.Request) {
 		v.Notice, v.NoticeKind = "alerts.acked", "ok"
 	case "clear":
 		v.Notice, v.NoticeKind = "alerts.cleared", "ok"
+	case "clear-invalid":
+		v.Notice, v.NoticeKind = "alerts.clearInvalid", "failure"
 	}
 }
 
@@ -226,6 +229,11 @@ func (s *server) clearOutageCheck(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	if err == nil {
 		err = s.svc.ClearCheck(ctx, rc.user, o.DeviceID, o.CheckID, req)
+	}
+	if errors.Is(err, core.ErrInvalid) {
+		// Back to the page, which says what a clear needs.
+		http.Redirect(w, r, actionReturn(r, "clear-invalid"), http.StatusSeeOther)
+		return
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)

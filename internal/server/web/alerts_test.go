@@ -261,18 +261,31 @@ func TestAlertsAckAndClear(t *testing.T) {
 			t.Errorf("cleared disk state = %+v, want until %v and until it passes", a, until)
 		}
 	}
+	// Refused clears return to the page, which says why; nothing changes.
 	for _, bad := range []url.Values{
 		{"csrf": {csrf}}, // neither a time nor until it passes
 		{"csrf": {csrf}, "until": {"2001-01-01T00:00"}},    // in the past
 		{"csrf": {csrf}, "until": {"tomorrow"}},            // not a time
 		{"csrf": {csrf}, "until": {"2099-01-01T00:00:00"}}, // seconds are not what the browser sends
 	} {
-		if p := b.do("POST", "/alerts/"+disk+"/clear", bad); p.status != http.StatusBadRequest {
-			t.Errorf("clear %v: %d, want 400", bad, p.status)
+		bad.Set("next", back)
+		p := b.do("POST", "/alerts/"+disk+"/clear", bad)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/alerts?done=clear-invalid&severity=failure&state=open" {
+			t.Errorf("clear %v: %d → %q", bad, p.status, p.header.Get("Location"))
 		}
 	}
-	if p := b.do("POST", "/alerts/"+strconv.FormatInt(f.ids["off"], 10)+"/clear", url.Values{"csrf": {csrf}, "until_pass": {"on"}}); p.status != http.StatusBadRequest {
-		t.Errorf("clearing an offline outage: %d, want 400", p.status)
+	if p := b.do("GET", "/alerts?done=clear-invalid", nil); !strings.Contains(p.body, "Not cleared: give a time in the future") {
+		t.Error("no notice after a refused clear")
+	}
+	p = b.do("POST", "/alerts/"+strconv.FormatInt(f.ids["off"], 10)+"/clear", url.Values{"csrf": {csrf}, "until_pass": {"on"}})
+	if p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "clear-invalid") {
+		t.Errorf("clearing an offline outage: %d → %q", p.status, p.header.Get("Location"))
+	}
+	states, _ = f.st.AlertStates(ctx, f.device.ID)
+	for _, a := range states {
+		if a.CheckID == f.diskID && (a.ClearedUntil == nil || !a.ClearedUntil.Equal(until)) {
+			t.Errorf("a refused clear changed the disk check: %+v", a)
+		}
 	}
 	audit, err := f.st.ListAudit(ctx, 20)
 	if err != nil {
