@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/alert/alerttest"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
 // alertsFixture adds to the fixture's device (client Müller GmbH) outages:
@@ -454,6 +457,49 @@ func TestAlertSettingsPage(t *testing.T) {
 	for _, want := range []string{"alert.settings", "alert.test-mail", "alert.recipient-create", "alert.recipient-delete"} {
 		if !strings.Contains(strings.Join(actions, ","), want) {
 			t.Errorf("audit lacks %s: %v", want, actions)
+		}
+	}
+}
+
+// BenchmarkAlertsPage renders the open tab (200 rows of BENCH_OUTAGES,
+// default 10,000 open and closed outages, counted per tab) as an
+// administrator.
+func BenchmarkAlertsPage(b *testing.B) {
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("BENCH_OUTAGES")); err == nil && v > 0 {
+		n = v
+	}
+	st := storetest.NewSQLite(b)
+	d, _ := seed(b, st, "bench-pc")
+	ctx := context.Background()
+	now := time.Now().UTC()
+	var change core.AlertChange
+	for i := range n {
+		ref := "b" + strconv.Itoa(i)
+		change.Open = append(change.Open, core.Outage{Ref: ref, DeviceID: d.ID, Kind: core.OutageOffline, Severity: core.OutageOffline,
+			OpenedAt: now.Add(-time.Duration(i) * time.Minute)})
+		if i%2 == 1 {
+			change.Close = append(change.Close, core.OutageClose{Ref: ref, At: now.Add(-time.Duration(i-1) * time.Minute)})
+		}
+	}
+	if err := st.ApplyAlertChange(ctx, change); err != nil {
+		b.Fatal(err)
+	}
+	h, err := New(Deps{Store: st, Commander: &fakeCommander{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(h)
+	defer srv.Close()
+	f := &fixture{srv: srv}
+	br := f.browser(b, "en")
+	if _, csrf := br.login("admin@example.com", testPassword); csrf == "" {
+		b.Fatal("login failed")
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if p := br.do("GET", "/alerts?state=open", nil); p.status != http.StatusOK || len(outageRefs(p.body)) != alertRows {
+			b.Fatalf("alerts page: %d, %d rows", p.status, len(outageRefs(p.body)))
 		}
 	}
 }

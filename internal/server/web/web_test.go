@@ -113,14 +113,14 @@ func newFixture(t *testing.T) *fixture {
 
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	c      *http.Client
 	base   string
 	lang   string // Accept-Language
 	header http.Header
 }
 
-func (f *fixture) browser(t *testing.T, lang string) *browser {
+func (f *fixture) browser(t testing.TB, lang string) *browser {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func (b *browser) do(method, path string, form url.Values) page {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, p page) string {
+func csrfOf(t testing.TB, p page) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(p.body)
 	if m == nil {
