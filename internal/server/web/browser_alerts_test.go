@@ -11,8 +11,9 @@ import (
 // TestBrowserAlerts: in headless Chromium an administrator opens the
 // alerts from the nav (its badge counting open outages), acknowledges one
 // with a comment, sees it leave the open tab and appear under acknowledged,
-// switches to German and opens the notification settings, with no script
-// error or CSP violation. Screenshots go to $WACHT_SCREENSHOT_DIR.
+// switches to German, sees it on the device page and opens the
+// notification settings, with no script error or CSP violation.
+// Screenshots go to $WACHT_SCREENSHOT_DIR.
 func TestBrowserAlerts(t *testing.T) {
 	needChromium(t)
 	htmx := hasAsset(t, "vendor/htmx.min.js")
@@ -67,6 +68,12 @@ func TestBrowserAlerts(t *testing.T) {
 	}
 	c.screenshot("alerts-de.png")
 
+	c.step("device outages", chromedp.Click(disk+` a[href^="/devices/"]`), chromedp.WaitVisible("#device-outages "+disk))
+	if o := c.text("#device-outages"); !strings.Contains(o, "Erreichbarkeit") || !strings.Contains(o, "Neue Platte ist bestellt") {
+		t.Errorf("German device outages:\n%s", o)
+	}
+	c.screenshot("device-outages-de.png")
+	c.step("back to the alerts", chromedp.Click("#nav-alerts"), chromedp.WaitVisible("#alert-settings-link"))
 	c.step("notification settings", chromedp.Click("#alert-settings-link"), chromedp.WaitVisible("#alert-settings"))
 	if s := c.text("main"); !strings.Contains(s, "Mailserver (SMTP)") || !strings.Contains(s, "Testmail senden") {
 		t.Errorf("German settings page:\n%s", s)
