@@ -220,8 +220,8 @@ func (s *server) renderAlertSettings(w http.ResponseWriter, r *http.Request, rc 
 	for _, c := range p.Clients {
 		names[core.LevelClient+":"+strconv.FormatInt(c.ID, 10)] = c.Name
 	}
-	for _, st := range p.Sites {
-		names[core.LevelSite+":"+strconv.FormatInt(st.ID, 10)] = st.ClientName + " / " + st.Name
+	for _, site := range p.Sites {
+		names[core.LevelSite+":"+strconv.FormatInt(site.ID, 10)] = site.ClientName + " / " + site.Name
 	}
 	for _, d := range p.Devices {
 		names[core.LevelDevice+":"+strconv.FormatInt(d.ID, 10)] = d.ClientName + " / " + d.Hostname
