@@ -34,11 +34,16 @@ type ClusterStore interface {
 const (
 	nodeBeat = 5 * time.Second
 	nodeDead = 20 * time.Second
+	// acceptWait bounds the wait for the holding node to confirm that it
+	// got a relayed command: a node that died moments ago, before its row
+	// went stale, must not keep the caller waiting for the full timeout.
+	acceptWait = 3 * time.Second
 )
 
 // Relayed message kinds.
 const (
 	relayCommand    = "command"    // to the node holding the device
+	relayAccepted   = "accepted"   // the holder got it, back to the asker
 	relayResult     = "result"     // its answer, back to the asking node
 	relayPolicy     = "policy"     // every node: push changed policies
 	relayDisconnect = "disconnect" // every node: close the device's session
@@ -68,7 +73,7 @@ type node struct {
 	done  chan struct{} // closed when run returned
 
 	mu      sync.Mutex
-	pending map[string]chan relay // remote commands awaiting results
+	pending map[string]chan relay // remote commands awaiting "accepted" and results
 
 	// Attach and detach of one device are serialized, so that an ended
 	// session's detach never removes the row of the device's newer one.
@@ -145,13 +150,15 @@ func (n *node) receive(payload []byte) {
 		if m.Command != nil {
 			go n.runCommand(m)
 		}
-	case relayResult:
+	case relayAccepted, relayResult:
 		n.mu.Lock()
 		ch := n.pending[m.ID]
-		delete(n.pending, m.ID)
 		n.mu.Unlock()
 		if ch != nil {
-			ch <- m // buffered
+			select {
+			case ch <- m: // buffered for both
+			default:
+			}
 		}
 	case relayPolicy:
 		n.h.pushLocal()
@@ -169,6 +176,9 @@ func (n *node) runCommand(m relay) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
+	if err := n.publish(ctx, relay{Kind: relayAccepted, To: m.From, ID: m.ID}); err != nil {
+		n.h.log.Error("confirming a relayed command", "device", m.DeviceID, "err", err)
+	}
 	res, err := n.h.localCommand(ctx, m.DeviceID, *m.Command)
 	out := relay{Kind: relayResult, To: m.From, ID: m.ID}
 	switch {
@@ -199,7 +209,7 @@ func (n *node) command(ctx context.Context, deviceID int64, cmd protocol.Command
 	dl, _ := ctx.Deadline()
 	m := relay{Kind: relayCommand, To: holder, ID: uuid.NewString(), DeviceID: deviceID, Command: &cmd,
 		Wait: time.Until(dl).Milliseconds()}
-	ch := make(chan relay, 1)
+	ch := make(chan relay, 2)
 	n.mu.Lock()
 	n.pending[m.ID] = ch
 	n.mu.Unlock()
@@ -211,20 +221,28 @@ func (n *node) command(ctx context.Context, deviceID int64, cmd protocol.Command
 	if err := n.publish(ctx, m); err != nil {
 		return protocol.CommandResult{}, fmt.Errorf("relaying command %s to device %d: %w", cmd.Name, deviceID, err)
 	}
-	select {
-	case r := <-ch:
-		switch {
-		case r.Offline:
-			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
-		case r.Err != "":
-			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d on another node: %s", cmd.Name, deviceID, r.Err)
-		case r.Result == nil:
-			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: empty answer from another node", cmd.Name, deviceID)
+	accept := time.NewTimer(acceptWait)
+	defer accept.Stop()
+	var r relay
+	for r.Kind != relayResult {
+		select {
+		case r = <-ch:
+		case <-accept.C:
+			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: its node %s does not answer: %w", cmd.Name, deviceID, holder, core.ErrOffline)
+		case <-ctx.Done():
+			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d on another node: %w", cmd.Name, deviceID, ctx.Err())
 		}
-		return *r.Result, nil
-	case <-ctx.Done():
-		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d on another node: %w", cmd.Name, deviceID, ctx.Err())
+		accept.Stop() // accepted or answered: wait for the agent as long as ctx allows
 	}
+	switch {
+	case r.Offline:
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
+	case r.Err != "":
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d on another node: %s", cmd.Name, deviceID, r.Err)
+	case r.Result == nil:
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: empty answer from another node", cmd.Name, deviceID)
+	}
+	return *r.Result, nil
 }
 
 // broadcast tells every other node something; failures are logged (the

@@ -22,7 +22,8 @@ import (
 // database, an agent connected to node B. Through node A's hub a command
 // reaches it and its answer (larger than a NOTIFY payload) comes back, a
 // policy change reaches it, and a disconnect closes it; once it is gone,
-// A answers ErrOffline at once.
+// A answers ErrOffline at once, and so it does for an agent of a node that
+// does not confirm relayed commands (died moments ago).
 func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 	u := storetest.PostgresURL(t)
 	var nodes [2]*env
@@ -91,6 +92,23 @@ func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 		_, err := a.gw.Hub().Command(ctx, ag.id, protocol.Command{Name: "x"})
 		return errors.Is(err, core.ErrOffline)
 	})
+
+	// A node that died moments ago still looks alive in cluster_nodes: a
+	// command to its agent is offline once it does not confirm, long
+	// before the caller's deadline.
+	ghost := b.enrollAgent("m2")
+	now := time.Now()
+	if err := db.NodeBeat(ctx, "ghost-node", now, now.Add(-nodeDead)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AttachSession(ctx, ghost.id, "ghost-node"); err != nil {
+		t.Fatal(err)
+	}
+	gctx, cancel := context.WithTimeout(ctx, 10*acceptWait)
+	defer cancel()
+	if _, err := a.gw.Hub().Command(gctx, ghost.id, protocol.Command{Name: "x"}); !errors.Is(err, core.ErrOffline) {
+		t.Fatalf("command to an agent of an unanswering node: %v, want ErrOffline", err)
+	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
