@@ -39,7 +39,8 @@ type Options struct {
 	// Lease is how long a claimed message is not retried by anyone else;
 	// it must exceed one delivery attempt (default 2 min).
 	Lease time.Duration
-	// Senders delivers at most this many messages at once (default 8).
+	// Senders is how many senders deliver the outbox at once, each one
+	// SMTP session (or webhook call) at a time (default 8).
 	Senders int
 	// HTTPClient posts webhooks (default: 15 s timeout).
 	HTTPClient *http.Client

@@ -15,18 +15,35 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// claimBatch is how many messages one outbox pass takes.
+// claimBatch is how many messages one DeliverDue pass takes.
 const claimBatch = 32
 
+// senderBatch is how many messages one sender claims at a time: the
+// mails among them go in one SMTP session.
+const senderBatch = 8
+
+// outboxLoop runs Senders senders. Each claims a few due messages and
+// delivers them; one that claimed a full batch wakes another before
+// sending, so a backlog is spread over all senders at once and no sender
+// waits for another's slow session (as one claim of a large batch shared
+// out to sessions would).
 func (e *Engine) outboxLoop(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range e.o.Senders {
+		wg.Go(func() { e.sendLoop(ctx) })
+	}
+	wg.Wait()
+}
+
+func (e *Engine) sendLoop(ctx context.Context) {
 	t := time.NewTicker(e.o.Poll)
 	defer t.Stop()
 	for {
-		n, err := e.DeliverDue(ctx)
+		n, err := e.deliverDue(ctx, senderBatch, 1, e.Nudge)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("delivering notifications", "err", err)
 		}
-		if n == claimBatch {
+		if n == senderBatch {
 			continue // more may be due
 		}
 		select {
@@ -43,9 +60,19 @@ func (e *Engine) outboxLoop(ctx context.Context) {
 // handshake per session), webhooks one by one. It returns how many it
 // claimed.
 func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
-	items, err := e.o.Store.ClaimOutbox(ctx, e.o.Now(), claimBatch, e.o.Lease)
+	return e.deliverDue(ctx, claimBatch, e.o.Senders, nil)
+}
+
+// deliverDue claims up to limit due messages and delivers them in up to
+// sessions concurrent SMTP sessions (and as many webhook calls at once);
+// full, if set, is called when the claim was full, before delivering.
+func (e *Engine) deliverDue(ctx context.Context, limit, sessions int, full func()) (int, error) {
+	items, err := e.o.Store.ClaimOutbox(ctx, e.o.Now(), limit, e.o.Lease)
 	if err != nil {
 		return 0, err
+	}
+	if len(items) == limit && full != nil {
+		full()
 	}
 	var mails, single []core.OutboxItem
 	for _, m := range items {
@@ -55,7 +82,7 @@ func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
 			single = append(single, m)
 		}
 	}
-	sem := make(chan struct{}, e.o.Senders)
+	sem := make(chan struct{}, sessions)
 	var wg sync.WaitGroup
 	for _, m := range single {
 		sem <- struct{}{}
@@ -64,8 +91,8 @@ func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
 			e.record(ctx, m, e.deliver(ctx, m))
 		})
 	}
-	// Spread the mails over up to Senders sessions of at least mailsPerSession.
-	sessions := min(e.o.Senders, (len(mails)+mailsPerSession-1)/mailsPerSession)
+	// Spread the mails over up to sessions sessions of at least mailsPerSession.
+	sessions = min(sessions, (len(mails)+mailsPerSession-1)/mailsPerSession)
 	for i := range sessions {
 		var chunk []core.OutboxItem
 		for j := i; j < len(mails); j += sessions {

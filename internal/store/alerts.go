@@ -415,18 +415,35 @@ func (s *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease ti
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap(op, err)
 	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	// Take each row only if nobody else did meanwhile, all in one
+	// transaction: one commit instead of one per row keeps the writer
+	// lock free for result batches (SQLite).
 	until := ms(now.Add(lease))
 	var out []core.OutboxItem
-	for _, m := range due {
-		res, err := s.db.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $3
-			WHERE id = $1 AND next_attempt_at = $2 AND delivered_at IS NULL`, m.ID, ms(m.NextAttemptAt), until)
+	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE outbox SET next_attempt_at = $3
+			WHERE id = $1 AND next_attempt_at = $2 AND delivered_at IS NULL`)
 		if err != nil {
-			return nil, s.wrap(op, err)
+			return s.wrap(op, err)
 		}
-		if n, err := res.RowsAffected(); err == nil && n == 1 {
-			m.NextAttemptAt = fromMS(until)
-			out = append(out, m)
+		defer st.Close()
+		for _, m := range due {
+			res, err := st.ExecContext(ctx, m.ID, ms(m.NextAttemptAt), until)
+			if err != nil {
+				return s.wrap(op, err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				m.NextAttemptAt = fromMS(until)
+				out = append(out, m)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
