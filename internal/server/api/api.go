@@ -127,68 +127,29 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 // listDevices filters by ?tag=, ?client= and ?retired=true (include
 // retired devices).
 func (h *handler) listDevices(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	f := DeviceFilter{Tag: q.Get("tag"), IncludeRetire: q.Get("retired") == "true"}
-	if c := q.Get("client"); c != "" {
-		if f.ClientID, err = strconv.ParseInt(c, 10, 64); err != nil {
-			h.writeError(w, r, core.ErrInvalid)
-			return
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		q := r.URL.Query()
+		f := DeviceFilter{Tag: q.Get("tag"), IncludeRetire: q.Get("retired") == "true"}
+		if c := q.Get("client"); c != "" {
+			var err error
+			if f.ClientID, err = strconv.ParseInt(c, 10, 64); err != nil {
+				return nil, core.ErrInvalid
+			}
 		}
-	}
-	ds, err := h.svc.ListDevicesFor(r.Context(), u, f)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ds)
+		return h.svc.ListDevicesFor(r.Context(), u, f)
+	})
 }
 
 func (h *handler) getDevice(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	d, err := h.svc.GetDevice(r.Context(), id)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	h.withID(w, r, http.StatusOK, func(_ core.User, id int64) (any, error) { return h.svc.GetDevice(r.Context(), id) })
 }
 
 func (h *handler) listChecks(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	cs, err := h.svc.CheckStates(r.Context(), id)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, cs)
+	h.withID(w, r, http.StatusOK, func(_ core.User, id int64) (any, error) { return h.svc.CheckStates(r.Context(), id) })
 }
 
 func (h *handler) runChecks(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	u, _ := auth.UserFrom(r.Context())
-	res, err := h.svc.RunChecks(r.Context(), u, id)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.RunChecks(r.Context(), u, id) })
 }
 
 func pathID(r *http.Request) (int64, error) {

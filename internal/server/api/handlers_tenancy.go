@@ -48,8 +48,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// serve runs fn with the caller and writes its result or error.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User) (any, error)) {
+// errorWriter answers a failed request: handler.writeError, or
+// handler.policyError on routes that answer invalid input field by field.
+type errorWriter func(http.ResponseWriter, *http.Request, error)
+
+// serve runs fn with the caller and writes its result (204 No Content when
+// it is nil) or, through fail, its error.
+func (fail errorWriter) serve(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User) (any, error)) {
 	u, err := caller(r.Context())
 	if err == nil {
 		var v any
@@ -62,17 +67,27 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, status int, fn f
 			return
 		}
 	}
-	h.writeError(w, r, err)
+	fail(w, r, err)
 }
 
 // withID is serve for routes with an {id}.
-func (h *handler) withID(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User, id int64) (any, error)) {
+func (fail errorWriter) withID(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User, id int64) (any, error)) {
 	id, err := pathID(r)
 	if err != nil {
-		h.writeError(w, r, err)
+		fail(w, r, err)
 		return
 	}
-	h.serve(w, r, status, func(u core.User) (any, error) { return fn(u, id) })
+	fail.serve(w, r, status, func(u core.User) (any, error) { return fn(u, id) })
+}
+
+// serve answers errors with writeError.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User) (any, error)) {
+	errorWriter(h.writeError).serve(w, r, status, fn)
+}
+
+// withID answers errors with writeError.
+func (h *handler) withID(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User, id int64) (any, error)) {
+	errorWriter(h.writeError).withID(w, r, status, fn)
 }
 
 func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {

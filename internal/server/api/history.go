@@ -61,30 +61,21 @@ func (h *handler) historyRoutes(rt *auth.Router) {
 // checkHistory serves ?key= (instance, "" by default), ?since= (RFC 3339,
 // default 24 h ago) and ?limit= (default 1000, at most 5000).
 func (h *handler) checkHistory(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	since := h.svc.now().Add(-DefaultHistoryWindow)
-	if v := q.Get("since"); v != "" {
-		if since, err = time.Parse(time.RFC3339, v); err != nil {
-			h.writeError(w, r, fmt.Errorf("since %q: %w", v, core.ErrInvalid))
-			return
+	h.withID(w, r, http.StatusOK, func(_ core.User, id int64) (any, error) {
+		q := r.URL.Query()
+		since := h.svc.now().Add(-DefaultHistoryWindow)
+		var err error
+		if v := q.Get("since"); v != "" {
+			if since, err = time.Parse(time.RFC3339, v); err != nil {
+				return nil, fmt.Errorf("since %q: %w", v, core.ErrInvalid)
+			}
 		}
-	}
-	limit := DefaultHistoryLimit
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil {
-			h.writeError(w, r, fmt.Errorf("limit %q: %w", v, core.ErrInvalid))
-			return
+		limit := DefaultHistoryLimit
+		if v := q.Get("limit"); v != "" {
+			if limit, err = strconv.Atoi(v); err != nil {
+				return nil, fmt.Errorf("limit %q: %w", v, core.ErrInvalid)
+			}
 		}
-	}
-	hist, err := h.svc.CheckHistory(r.Context(), id, r.PathValue("name"), q.Get("key"), since, limit)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, hist)
+		return h.svc.CheckHistory(r.Context(), id, r.PathValue("name"), q.Get("key"), since, limit)
+	})
 }

@@ -270,69 +270,34 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 // Handlers.
 
 func (h *handler) listNetDevices(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	ds, err := h.svc.ListNetDevices(r.Context(), u, id)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ds)
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.ListNetDevices(r.Context(), u, id)
+	})
 }
 
 func (h *handler) getNetDevice(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	d, err := h.svc.GetNetDevice(r.Context(), u, id)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.GetNetDevice(r.Context(), u, id)
+	})
 }
 
+// saveNetDevice creates a network device in the site {id} or replaces the
+// network device {id}.
 func (h *handler) saveNetDevice(w http.ResponseWriter, r *http.Request, create bool) {
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var in NetDeviceInput
-	if err := decodeBody(r, &in); err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	siteID, devID, status := int64(0), id, http.StatusOK
+	status := http.StatusOK
 	if create {
-		siteID, devID, status = id, 0, http.StatusCreated
+		status = http.StatusCreated
 	}
-	d, err := h.svc.SaveNetDevice(r.Context(), u, siteID, devID, in)
-	if err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	writeJSON(w, status, d)
+	errorWriter(h.policyError).withID(w, r, status, func(u core.User, id int64) (any, error) {
+		var in NetDeviceInput
+		if err := decodeBody(r, &in); err != nil {
+			return nil, err
+		}
+		if create {
+			return h.svc.SaveNetDevice(r.Context(), u, id, 0, in)
+		}
+		return h.svc.SaveNetDevice(r.Context(), u, 0, id, in)
+	})
 }
 
 func (h *handler) createNetDevice(w http.ResponseWriter, r *http.Request) {
@@ -343,19 +308,7 @@ func (h *handler) updateNetDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) retireNetDevice(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if err := h.svc.RetireNetDevice(r.Context(), u, id); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.RetireNetDevice(r.Context(), u, id)
+	})
 }

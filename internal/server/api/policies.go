@@ -320,26 +320,15 @@ func decodeBody(r *http.Request, v any) error {
 }
 
 func (h *handler) listPolicies(w http.ResponseWriter, r *http.Request) {
-	ps, err := h.svc.ListPolicies(r.Context())
-	if err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ps)
+	errorWriter(h.policyError).serve(w, r, http.StatusOK, func(core.User) (any, error) {
+		return h.svc.ListPolicies(r.Context())
+	})
 }
 
 func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	p, err := h.svc.GetPolicy(r.Context(), id)
-	if err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	errorWriter(h.policyError).withID(w, r, http.StatusOK, func(_ core.User, id int64) (any, error) {
+		return h.svc.GetPolicy(r.Context(), id)
+	})
 }
 
 // policyBody is what POST and PUT accept.
@@ -349,61 +338,36 @@ type policyBody struct {
 	Checks      []core.PolicyCheck `json:"checks"`
 }
 
-func (h *handler) savePolicy(w http.ResponseWriter, r *http.Request, id int64) {
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
+// savePolicy creates (id 0) or replaces a policy from the body and returns
+// it as stored.
+func (h *handler) savePolicy(r *http.Request, u core.User, id int64) (core.Policy, error) {
 	var b policyBody
 	if err := decodeBody(r, &b); err != nil {
-		h.policyError(w, r, err)
-		return
+		return core.Policy{}, err
 	}
 	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks}
 	if err := h.svc.SavePolicy(r.Context(), u, &p); err != nil {
-		h.policyError(w, r, err)
-		return
+		return core.Policy{}, err
 	}
-	saved, err := h.svc.GetPolicy(r.Context(), p.ID)
-	if err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if id == 0 {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, saved)
+	return h.svc.GetPolicy(r.Context(), p.ID)
 }
 
-func (h *handler) createPolicy(w http.ResponseWriter, r *http.Request) { h.savePolicy(w, r, 0) }
+func (h *handler) createPolicy(w http.ResponseWriter, r *http.Request) {
+	errorWriter(h.policyError).serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
+		return h.savePolicy(r, u, 0)
+	})
+}
 
 func (h *handler) updatePolicy(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.savePolicy(w, r, id)
+	errorWriter(h.policyError).withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.savePolicy(r, u, id)
+	})
 }
 
 func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if err := h.svc.DeletePolicy(r.Context(), u, id); err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	errorWriter(h.policyError).withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.DeletePolicy(r.Context(), u, id)
+	})
 }
 
 func targetID(r *http.Request, level string) (int64, error) {
@@ -415,22 +379,13 @@ func targetID(r *http.Request, level string) (int64, error) {
 
 func (h *handler) getAssignments(level string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := targetID(r, level)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		u, err := caller(r.Context())
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		as, err := h.svc.Assignments(r.Context(), u, level, id)
-		if err != nil {
-			h.policyError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, as)
+		errorWriter(h.policyError).serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+			id, err := targetID(r, level)
+			if err != nil {
+				return nil, err
+			}
+			return h.svc.Assignments(r.Context(), u, level, id)
+		})
 	}
 }
 
@@ -441,45 +396,22 @@ type assignmentsBody struct {
 
 func (h *handler) putAssignments(level string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := targetID(r, level)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		u, err := caller(r.Context())
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		var b assignmentsBody
-		if err := decodeBody(r, &b); err != nil {
-			h.policyError(w, r, err)
-			return
-		}
-		as, err := h.svc.SetAssignments(r.Context(), u, level, id, b.PolicyIDs)
-		if err != nil {
-			h.policyError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, as)
+		errorWriter(h.policyError).serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+			id, err := targetID(r, level)
+			if err != nil {
+				return nil, err
+			}
+			var b assignmentsBody
+			if err := decodeBody(r, &b); err != nil {
+				return nil, err
+			}
+			return h.svc.SetAssignments(r.Context(), u, level, id, b.PolicyIDs)
+		})
 	}
 }
 
 func (h *handler) effectivePolicy(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	e, err := h.svc.EffectivePolicy(r.Context(), u, id)
-	if err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, e)
+	errorWriter(h.policyError).withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.EffectivePolicy(r.Context(), u, id)
+	})
 }

@@ -149,22 +149,14 @@ func (h *handler) protectionRoutes(rt *auth.Router) {
 
 // listProtection answers GET /api/v1/protection[?client=ID].
 func (h *handler) listProtection(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var clientID int64
-	if c := r.URL.Query().Get("client"); c != "" {
-		if clientID, err = strconv.ParseInt(c, 10, 64); err != nil || clientID <= 0 {
-			h.writeError(w, r, core.ErrInvalid)
-			return
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		var clientID int64
+		if c := r.URL.Query().Get("client"); c != "" {
+			var err error
+			if clientID, err = strconv.ParseInt(c, 10, 64); err != nil || clientID <= 0 {
+				return nil, core.ErrInvalid
+			}
 		}
-	}
-	ps, err := h.svc.Protection(r.Context(), u, clientID)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ps)
+		return h.svc.Protection(r.Context(), u, clientID)
+	})
 }
