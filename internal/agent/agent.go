@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -205,7 +203,7 @@ func (a *Agent) trace(rs []core.Result) {
 func spoolErrorResult(lost int, err error) core.Result {
 	msg := truncate(err.Error(), 1000)
 	return core.Result{
-		ID: uuid.NewString(), Check: "agent", Key: "spool", Status: core.StatusError,
+		ID: core.NewResultID(), Check: "agent", Key: "spool", Status: core.StatusError,
 		Value: nil, At: time.Now().UTC().Truncate(time.Millisecond),
 		Message: core.Text{
 			EN: fmt.Sprintf("The agent could not save %d results to its spool: %s", lost, msg),

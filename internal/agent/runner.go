@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -105,7 +103,7 @@ func (r *Runner) runOne(ctx context.Context, nc NamedCheck) (out []core.Result) 
 	defer rep.mu.Unlock()
 	for _, cr := range rep.out {
 		out = append(out, core.Result{
-			ID: uuid.NewString(), Check: nc.Name, Key: cr.Key, Status: cr.Status, Value: cr.Value,
+			ID: core.NewResultID(), Check: nc.Name, Key: cr.Key, Status: cr.Status, Value: cr.Value,
 			Unit: cr.Unit, Message: cr.Message, At: now,
 		})
 	}
@@ -120,7 +118,7 @@ func (r *Runner) runOne(ctx context.Context, nc NamedCheck) (out []core.Result) 
 
 // errorResult reports a check that could not run.
 func errorResult(name string, err error, timedOut bool, at time.Time) core.Result {
-	r := core.Result{ID: uuid.NewString(), Check: name, At: at, Status: core.StatusError}
+	r := core.Result{ID: core.NewResultID(), Check: name, At: at, Status: core.StatusError}
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
 		r.Status = core.StatusUnsupported

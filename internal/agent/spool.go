@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wacht-rmm/wacht/internal/check"
@@ -361,7 +360,7 @@ func (s *Spool) Dropped() (int64, error) {
 // GapResult reports n results the spool had to drop.
 func GapResult(n int64, at time.Time) core.Result {
 	return core.Result{
-		ID:     uuid.NewString(),
+		ID:     core.NewResultID(),
 		Check:  "agent",
 		Key:    "spool",
 		Status: core.StatusWarning,

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
@@ -74,7 +72,7 @@ func makeResults(list []simCheck, n int, failRate float64, at time.Time) []core.
 		v = float64(int(max(v, 0)*10)) / 10
 		val := v
 		out[i] = core.Result{
-			ID: uuid.NewString(), Check: c.name, Key: key, Status: st, Value: &val, Unit: c.unit,
+			ID: core.NewResultID(), Check: c.name, Key: key, Status: st, Value: &val, Unit: c.unit,
 			Message: core.Text{EN: fmt.Sprintf(c.en, formatEN(v)), DE: fmt.Sprintf(c.de, formatDE(v))},
 			At:      at,
 		}

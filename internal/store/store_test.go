@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
@@ -243,46 +244,56 @@ func TestSQLiteSecondWriter(t *testing.T) {
 	}
 }
 
+// BenchmarkSaveResults stores batches of 500 results of 50 checks of one
+// device, with result IDs as agents make them: random UUIDs (uuid4, older
+// agents) and time-ordered ones (uuid7, core.NewResultID), which append to
+// the ID index instead of writing all over it.
 func BenchmarkSaveResults(b *testing.B) {
+	ids := []struct {
+		name string
+		new  func() string
+	}{{"uuid4", uuid.NewString}, {"uuid7", core.NewResultID}}
 	for _, e := range engines {
-		b.Run(e.name, func(b *testing.B) {
-			s := e.open(b)
-			ctx := context.Background()
-			_, site, err := s.EnsureClientSite(ctx, "Bench", "Main")
-			if err != nil {
-				b.Fatal(err)
-			}
-			tok := &core.EnrollmentToken{SecretHash: []byte("bench"), SiteID: site.ID}
-			if err := s.CreateEnrollmentToken(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-			d := &core.Device{Hostname: "bench", MachineID: "bench"}
-			if err := s.Enroll(ctx, []byte("bench"), d, false, time.Now()); err != nil {
-				b.Fatal(err)
-			}
-			const batch = 500
-			base := time.Now()
-			v := 42.0
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				rs := make([]core.Result, batch)
-				for j := range rs {
-					rs[j] = core.Result{
-						ID:      fmt.Sprintf("r-%d-%d", i, j),
-						Check:   "disk",
-						Key:     fmt.Sprintf("vol%d", j%50),
-						Status:  core.StatusOK,
-						Value:   &v,
-						Unit:    "%",
-						Message: core.Text{EN: "fine", DE: "gut"},
-						At:      base.Add(time.Duration(i*batch+j) * time.Millisecond),
-					}
-				}
-				if err := s.SaveResults(ctx, d.ID, rs); err != nil {
+		for _, id := range ids {
+			b.Run(e.name+"/"+id.name, func(b *testing.B) {
+				s := e.open(b)
+				ctx := context.Background()
+				_, site, err := s.EnsureClientSite(ctx, "Bench", "Main")
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batch), "µs/result")
-		})
+				tok := &core.EnrollmentToken{SecretHash: []byte("bench"), SiteID: site.ID}
+				if err := s.CreateEnrollmentToken(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+				d := &core.Device{Hostname: "bench", MachineID: "bench"}
+				if err := s.Enroll(ctx, []byte("bench"), d, false, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+				const batch = 500
+				base := time.Now()
+				v := 42.0
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					rs := make([]core.Result, batch)
+					for j := range rs {
+						rs[j] = core.Result{
+							ID:      id.new(),
+							Check:   "disk",
+							Key:     fmt.Sprintf("vol%d", j%50),
+							Status:  core.StatusOK,
+							Value:   &v,
+							Unit:    "%",
+							Message: core.Text{EN: "fine", DE: "gut"},
+							At:      base.Add(time.Duration(i*batch+j) * time.Millisecond),
+						}
+					}
+					if err := s.SaveResults(ctx, d.ID, rs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batch), "µs/result")
+			})
+		}
 	}
 }
