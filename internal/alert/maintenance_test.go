@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -180,5 +181,46 @@ func TestMaintenanceSuppressesReminders(t *testing.T) {
 	must(t, "Remind", e.Remind(ctx))
 	if n := outboxLen(t, st); n != 2 {
 		t.Fatalf("%d messages, want a reminder after the window", n)
+	}
+}
+
+// TestEvaluateInMaintenance: the state machine runs as always in
+// maintenance, but notifies nothing; an outage message it held back is
+// marked Held, also when flapping ends inside the window.
+func TestEvaluateInMaintenance(t *testing.T) {
+	maint := Params{AlertAfter: 2, FlapChanges: 2, FlapWindow: 10 * time.Minute, Maintenance: true}
+	if got, want := run(t, core.AlertState{}, maint, "F F F O"),
+		[]string{"soft/-/", "failure/o1/", "failure/o1/", "ok/-/"}; !slices.Equal(got, want) {
+		t.Errorf("in maintenance: %q, want %q", got, want)
+	}
+	n := 0
+	refs := func() string { n++; return fmt.Sprintf("o%d", n) }
+	var a core.AlertState
+	at := t0
+	step := func(st core.Status, gap time.Duration, p Params, open OpenOutage) Decision {
+		at = at.Add(gap)
+		d := Evaluate(a, core.Result{Status: st, At: at}, p, open, refs)
+		a = d.State
+		return d
+	}
+	p := maint
+	p.AlertAfter = 1
+	if d := step(core.StatusFailure, 0, p, OpenOutage{}); !d.Open || !d.Held || len(d.Notify) != 0 || d.MarkNotified {
+		t.Fatalf("opening in maintenance: %+v", d)
+	}
+	if d := step(core.StatusOK, time.Minute, p, OpenOutage{Notified: true}); d.Close == "" || len(d.Notify) != 0 || d.Held {
+		t.Fatalf("recovery in maintenance: %+v", d)
+	}
+	// Flapping starts outside the window; it ends inside: the outage it
+	// left open and unnotified is held for the window's end.
+	out := p
+	out.Maintenance = false
+	step(core.StatusFailure, time.Minute, out, OpenOutage{})
+	step(core.StatusOK, time.Minute, out, OpenOutage{Notified: true})
+	if d := step(core.StatusFailure, time.Minute, out, OpenOutage{}); !a.Flapping || d.Held {
+		t.Fatalf("flapping outside the window: %+v", d)
+	}
+	if d := step(core.StatusFailure, 11*time.Minute, p, OpenOutage{}); a.Flapping || !d.Held || len(d.Notify) != 0 || d.MarkNotified {
+		t.Fatalf("flapping ended in maintenance: %+v", d)
 	}
 }
