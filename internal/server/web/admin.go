@@ -144,18 +144,11 @@ func (s *server) client(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 func (s *server) updateClient(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	c := formClient(r)
-	c.ID = id
-	if err := s.svc.UpdateClient(r.Context(), rc.user, c); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/clients/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		c := formClient(r)
+		c.ID = id
+		return "/clients/" + strconv.FormatInt(id, 10), s.svc.UpdateClient(r.Context(), rc.user, c)
+	})
 }
 
 // deleteClient asks for confirmation (409 with the number of devices that
@@ -182,17 +175,10 @@ func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, rc *reqCtx
 }
 
 func (s *server) createSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	st := core.Site{ClientID: id, Name: r.PostFormValue("name")}
-	if err := s.svc.CreateSite(r.Context(), rc.user, &st); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/clients/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		st := core.Site{ClientID: id, Name: r.PostFormValue("name")}
+		return "/clients/" + strconv.FormatInt(id, 10), s.svc.CreateSite(r.Context(), rc.user, &st)
+	})
 }
 
 func (s *server) deleteSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -218,66 +204,42 @@ func (s *server) deleteSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 func (s *server) renameSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	st, err := s.svc.GetSite(r.Context(), rc.user, id)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	if err := s.svc.RenameSite(r.Context(), rc.user, id, r.PostFormValue("name")); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/clients/"+strconv.FormatInt(st.ClientID, 10), http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		st, err := s.svc.GetSite(r.Context(), rc.user, id)
+		if err != nil {
+			return "", err
+		}
+		return "/clients/" + strconv.FormatInt(st.ClientID, 10), s.svc.RenameSite(r.Context(), rc.user, id, r.PostFormValue("name"))
+	})
 }
 
 func isConflict(err error) bool { st, _, _ := api.Status(err); return st == http.StatusConflict }
 
 // editDevice applies the device form: site, role and comma-separated tags.
 func (s *server) editDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	var ch api.DeviceChange
-	if v := r.PostFormValue("site_id"); v != "" {
-		sid, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			s.renderError(w, r, rc.lang, core.ErrInvalid)
-			return
+	s.act(w, r, rc, func(id int64) (string, error) {
+		var ch api.DeviceChange
+		if v := r.PostFormValue("site_id"); v != "" {
+			sid, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return "", core.ErrInvalid
+			}
+			ch.SiteID = &sid
 		}
-		ch.SiteID = &sid
-	}
-	if v := r.PostFormValue("role"); v != "" {
-		ch.Role = &v
-	}
-	if _, ok := r.PostForm["tags"]; ok {
-		tags := strings.Split(r.PostFormValue("tags"), ",")
-		ch.Tags = &tags
-	}
-	if _, err := s.svc.UpdateDevice(r.Context(), rc.user, id, ch); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/devices/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+		if v := r.PostFormValue("role"); v != "" {
+			ch.Role = &v
+		}
+		if _, ok := r.PostForm["tags"]; ok {
+			tags := strings.Split(r.PostFormValue("tags"), ",")
+			ch.Tags = &tags
+		}
+		_, err := s.svc.UpdateDevice(r.Context(), rc.user, id, ch)
+		return "/devices/" + strconv.FormatInt(id, 10), err
+	})
 }
 
 func (s *server) retireDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	if err := s.svc.RetireDevice(r.Context(), rc.user, id); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) { return "/", s.svc.RetireDevice(r.Context(), rc.user, id) })
 }
 
 type usersView struct {
@@ -328,32 +290,17 @@ func formScope(r *http.Request) (core.Scope, error) {
 }
 
 func (s *server) setUserRole(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	sc, err := formScope(r)
-	if err == nil {
-		err = s.svc.SetUserRole(r.Context(), rc.user, id, r.PostFormValue("role"), sc)
-	}
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		sc, err := formScope(r)
+		if err != nil {
+			return "", err
+		}
+		return "/users", s.svc.SetUserRole(r.Context(), rc.user, id, r.PostFormValue("role"), sc)
+	})
 }
 
 func (s *server) resetTOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err == nil {
-		err = s.svc.ResetTOTP(r.Context(), rc.user, id)
-	}
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) { return "/users", s.svc.ResetTOTP(r.Context(), rc.user, id) })
 }
 
 func (s *server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -444,6 +391,21 @@ func (s *server) auditCSV(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	if err := api.WriteAuditCSV(w, es); err != nil {
 		s.log.Warn("writing audit CSV", "err", err)
 	}
+}
+
+// act runs a form action on the path's {id} and redirects to the page it
+// names, or renders its error.
+func (s *server) act(w http.ResponseWriter, r *http.Request, rc *reqCtx, fn func(id int64) (to string, err error)) {
+	id, err := pathID(r)
+	var to string
+	if err == nil {
+		to, err = fn(id)
+	}
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func pathID(r *http.Request) (int64, error) {

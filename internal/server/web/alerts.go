@@ -194,15 +194,10 @@ func actionReturn(r *http.Request, done string) string {
 }
 
 func (s *server) ackOutage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err == nil {
-		_, err = s.svc.AckOutage(r.Context(), rc.user, id, r.PostFormValue("comment"))
-	}
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, actionReturn(r, "ack"), http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		_, err := s.svc.AckOutage(r.Context(), rc.user, id, r.PostFormValue("comment"))
+		return actionReturn(r, "ack"), err
+	})
 }
 
 // clearOutageCheck clears the check of an outage until a time (the

@@ -316,13 +316,7 @@ func (s *server) createRecipient(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *server) deleteRecipient(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err == nil {
-		err = s.svc.DeleteRecipient(r.Context(), rc.user, id)
-	}
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, alertSettingsPath+"?saved=deleted", http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		return alertSettingsPath + "?saved=deleted", s.svc.DeleteRecipient(r.Context(), rc.user, id)
+	})
 }

@@ -234,21 +234,13 @@ func (s *server) saveNetDevice(create bool) func(http.ResponseWriter, *http.Requ
 }
 
 func (s *server) retireNetDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	d, err := s.svc.GetNetDevice(r.Context(), rc.user, id)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	if err := s.svc.RetireNetDevice(r.Context(), rc.user, id); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/clients/"+strconv.FormatInt(d.ClientID, 10), http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		d, err := s.svc.GetNetDevice(r.Context(), rc.user, id)
+		if err != nil {
+			return "", err
+		}
+		return "/clients/" + strconv.FormatInt(d.ClientID, 10), s.svc.RetireNetDevice(r.Context(), rc.user, id)
+	})
 }
 
 // netDeviceOf returns the network device behind a device page, nil for an

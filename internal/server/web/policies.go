@@ -247,16 +247,9 @@ func (s *server) savePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 func (s *server) deletePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	if err := s.svc.DeletePolicy(r.Context(), rc.user, id); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/policies?saved=1", http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		return "/policies?saved=1", s.svc.DeletePolicy(r.Context(), rc.user, id)
+	})
 }
 
 // assignView is the assignment page of a client, site or device; for a

@@ -79,13 +79,7 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := pathID(r)
-	if err == nil {
-		err = s.svc.RevokeAPIToken(r.Context(), rc.user, id)
-	}
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	http.Redirect(w, r, "/account/tokens", http.StatusSeeOther)
+	s.act(w, r, rc, func(id int64) (string, error) {
+		return "/account/tokens", s.svc.RevokeAPIToken(r.Context(), rc.user, id)
+	})
 }
