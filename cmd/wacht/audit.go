@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/wacht-rmm/wacht/internal/server"
+	"github.com/wacht-rmm/wacht/internal/store"
 )
 
 // auditVerify walks the audit log's hash chain; a broken chain is an error
@@ -14,11 +15,5 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	ctx := context.Background()
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return server.VerifyAudit(ctx, st, stdout)
+	return a.withStore(func(ctx context.Context, st *store.DB) error { return server.VerifyAudit(ctx, st, stdout) })
 }

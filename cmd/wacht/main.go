@@ -136,8 +136,15 @@ func (a *adminFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.db, "db", "", "PostgreSQL `URL`, if the server uses one")
 }
 
-func (a *adminFlags) open(ctx context.Context) (*store.DB, error) {
-	return server.OpenStore(ctx, a.data, a.db)
+// withStore opens the server's store, runs fn with it and closes it.
+func (a *adminFlags) withStore(fn func(ctx context.Context, st *store.DB) error) error {
+	ctx := context.Background()
+	st, err := server.OpenStore(ctx, a.data, a.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(ctx, st)
 }
 
 func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *adminFlags) {
@@ -171,24 +178,20 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.DataDir = a.data
-	ctx := context.Background()
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	tok, t, err := server.CreateToken(ctx, st, o, protocol.Now())
-	if err != nil {
-		return err
-	}
-	expires := "never"
-	if t.ExpiresAt != nil {
-		expires = t.ExpiresAt.Local().Format(time.RFC3339)
-	}
-	fmt.Fprintf(stderr, "Enrollment token %d for %s / %s, expires %s, max uses %d (0 = unlimited):\n",
-		t.ID, t.ClientName, t.SiteName, expires, t.MaxUses)
-	fmt.Fprintln(stdout, tok.String())
-	return nil
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		tok, t, err := server.CreateToken(ctx, st, o, protocol.Now())
+		if err != nil {
+			return err
+		}
+		expires := "never"
+		if t.ExpiresAt != nil {
+			expires = t.ExpiresAt.Local().Format(time.RFC3339)
+		}
+		fmt.Fprintf(stderr, "Enrollment token %d for %s / %s, expires %s, max uses %d (0 = unlimited):\n",
+			t.ID, t.ClientName, t.SiteName, expires, t.MaxUses)
+		fmt.Fprintln(stdout, tok.String())
+		return nil
+	})
 }
 
 func tokenList(args []string, stdout, stderr io.Writer) error {
@@ -196,13 +199,9 @@ func tokenList(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	ctx := context.Background()
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return server.ListTokens(ctx, st, stdout, time.Now())
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		return server.ListTokens(ctx, st, stdout, time.Now())
+	})
 }
 
 func tokenRevoke(args []string, stdout, stderr io.Writer) error {
@@ -224,17 +223,13 @@ func tokenRevoke(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("token ID %q is not a number", id)
 	}
-	ctx := context.Background()
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := server.RevokeToken(ctx, st, n, protocol.Now()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Token %d revoked.\n", n)
-	return nil
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		if err := server.RevokeToken(ctx, st, n, protocol.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Token %d revoked.\n", n)
+		return nil
+	})
 }
 
 func userAdd(args []string, stdout, stderr io.Writer) error {
@@ -252,22 +247,18 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	sc, err := server.ResolveClients(ctx, st, *clients)
-	if err != nil {
-		return err
-	}
-	u, err := server.AddUserScoped(ctx, st, *email, *role, pw, sc, protocol.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "User %s (%s) added.\n", u.Email, u.Role)
-	return nil
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		sc, err := server.ResolveClients(ctx, st, *clients)
+		if err != nil {
+			return err
+		}
+		u, err := server.AddUserScoped(ctx, st, *email, *role, pw, sc, protocol.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "User %s (%s) added.\n", u.Email, u.Role)
+		return nil
+	})
 }
 
 // password comes from WACHT_PASSWORD or is asked for twice without echo.
@@ -307,19 +298,15 @@ func apiTokenCreate(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	ctx := context.Background()
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	secret, t, err := server.CreateNarrowAPIToken(ctx, st, *user, *name, *role, *clients, *expires, protocol.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "API token %d (%s) for %s; it is shown only now:\n", t.ID, t.Name, *user)
-	fmt.Fprintln(stdout, secret)
-	return nil
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		secret, t, err := server.CreateNarrowAPIToken(ctx, st, *user, *name, *role, *clients, *expires, protocol.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "API token %d (%s) for %s; it is shown only now:\n", t.ID, t.Name, *user)
+		fmt.Fprintln(stdout, secret)
+		return nil
+	})
 }
 
 func setup(args []string, stdout, stderr io.Writer) error {
@@ -328,20 +315,16 @@ func setup(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	ctx := context.Background()
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	pw, created, err := server.Setup(ctx, st, *email, protocol.Now())
-	if err != nil {
-		return err
-	}
-	if !created {
-		fmt.Fprintln(stdout, "An admin already exists; nothing to do.")
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		pw, created, err := server.Setup(ctx, st, *email, protocol.Now())
+		if err != nil {
+			return err
+		}
+		if !created {
+			fmt.Fprintln(stdout, "An admin already exists; nothing to do.")
+			return nil
+		}
+		fmt.Fprintf(stdout, "Created the first admin. Log in with\n  e-mail:   %s\n  password: %s\n(shown only now)\n", *email, pw)
 		return nil
-	}
-	fmt.Fprintf(stdout, "Created the first admin. Log in with\n  e-mail:   %s\n  password: %s\n(shown only now)\n", *email, pw)
-	return nil
+	})
 }
