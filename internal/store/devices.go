@@ -143,3 +143,37 @@ func (s *DB) TouchDevice(ctx context.Context, id int64, at time.Time, agentVersi
 		WHERE id = $1`, id, ms(at), agentVersion)
 	return s.affectedOne("touch device", res, err)
 }
+
+// TouchDevices records several devices' last contact in one statement
+// (PostgreSQL) or one transaction (SQLite); like TouchDevice, last_seen
+// never moves backwards. Unknown devices are skipped.
+func (s *DB) TouchDevices(ctx context.Context, seen map[int64]time.Time) error {
+	const op = "touch devices"
+	if len(seen) == 0 {
+		return nil
+	}
+	if s.dialect == Postgres {
+		ids, ats := make([]int64, 0, len(seen)), make([]int64, 0, len(seen))
+		for id, at := range seen {
+			ids, ats = append(ids, id), append(ats, ms(at))
+		}
+		_, err := s.db.ExecContext(ctx, `
+			UPDATE devices d SET last_seen = u.at
+			FROM unnest($1::bigint[], $2::bigint[]) AS u (id, at)
+			WHERE d.id = u.id AND (d.last_seen IS NULL OR d.last_seen < u.at)`, ids, ats)
+		return s.wrap(op, err)
+	}
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE devices SET last_seen = $2 WHERE id = $1 AND (last_seen IS NULL OR last_seen < $2)`)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		defer st.Close()
+		for id, at := range seen {
+			if _, err := st.ExecContext(ctx, id, ms(at)); err != nil {
+				return s.wrap(op, err)
+			}
+		}
+		return nil
+	})
+}

@@ -21,6 +21,8 @@ type Store interface {
 	core.DeviceStore
 	core.ResultStore
 	core.AuditStore
+	// TouchDevices records many devices' last contact at once (heartbeats).
+	TouchDevices(ctx context.Context, seen map[int64]time.Time) error
 }
 
 // Options configure a Gateway. Zero durations take the defaults below.
@@ -94,6 +96,7 @@ type Gateway struct {
 	hub      *Hub
 	throttle *throttle
 	mux      *http.ServeMux
+	seen     *seenBuffer
 }
 
 // New returns a Gateway. Mount it so that it sees full paths
@@ -128,6 +131,12 @@ func New(o Options) *Gateway {
 		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
 		mux:      http.NewServeMux(),
 	}
+	g.seen = newSeenBuffer(o.Store.TouchDevices, log)
+	g.hub.running.Add(1) // Shutdown waits for the last flush
+	go func() {
+		defer g.hub.running.Done()
+		g.seen.run(seenFlushInterval(o.Heartbeat), g.hub.stopped)
+	}()
 	if o.Cluster != nil {
 		g.hub.node = newNode(g.hub, o.Cluster)
 		go g.hub.node.run()

@@ -248,9 +248,7 @@ func (s *session) process(typ websocket.MessageType, b []byte) bool {
 	}
 	switch env.Type {
 	case protocol.TypeHeartbeat:
-		if err := s.g.opts.Store.TouchDevice(s.ctx, s.deviceID, s.g.opts.Now(), ""); err != nil {
-			s.log.Error("recording heartbeat", "err", err)
-		}
+		s.g.seen.note(s.deviceID, s.g.opts.Now())
 		return s.send(s.ctx, protocol.TypeHeartbeatAck, env.ID, nil) == nil
 	case protocol.TypeResults:
 		return s.results(env)
