@@ -182,6 +182,9 @@ type AlertStore interface {
 	SetGoodbye(ctx context.Context, deviceID int64, reason string, at time.Time) error
 	// ListPresence returns every active device with its presence.
 	ListPresence(ctx context.Context) ([]Presence, error)
+	// GetPresence returns one device's presence; ErrNotFound if it is
+	// not active or was never heard from.
+	GetPresence(ctx context.Context, deviceID int64) (Presence, error)
 
 	ListRecipients(ctx context.Context) ([]Recipient, error)
 	CreateRecipient(ctx context.Context, r *Recipient) error // sets ID, CreatedAt

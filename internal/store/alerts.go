@@ -315,11 +315,28 @@ func (s *DB) SetGoodbye(ctx context.Context, deviceID int64, reason string, at t
 
 // ListPresence returns every active device that was ever heard from.
 func (s *DB) ListPresence(ctx context.Context) ([]core.Presence, error) {
-	const op = "list presence"
+	return s.presence(ctx, "list presence", "ORDER BY d.id")
+}
+
+// GetPresence returns one active device that was ever heard from.
+func (s *DB) GetPresence(ctx context.Context, deviceID int64) (core.Presence, error) {
+	ps, err := s.presence(ctx, "get presence", "AND d.id = $2", deviceID)
+	if err != nil {
+		return core.Presence{}, err
+	}
+	if len(ps) == 0 {
+		return core.Presence{}, fmt.Errorf("presence of device %d: %w", deviceID, core.ErrNotFound)
+	}
+	return ps[0], nil
+}
+
+// presence reads the active devices that were ever heard from, narrowed
+// or ordered by tail (a constant; its arguments start at $2).
+func (s *DB) presence(ctx context.Context, op, tail string, args ...any) ([]core.Presence, error) {
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT d.id, d.role, d.last_seen, p.goodbye_reason, p.goodbye_at, p.outage_ref
 		FROM devices d LEFT JOIN device_presence p ON p.device_id = d.id
-		WHERE d.state = $1 AND d.last_seen IS NOT NULL ORDER BY d.id`, core.DeviceActive)
+		WHERE d.state = $1 AND d.last_seen IS NOT NULL `+tail, append([]any{core.DeviceActive}, args...)...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}

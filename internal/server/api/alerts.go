@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -151,6 +152,25 @@ func (s *Service) ListPresence(ctx context.Context, u core.User) ([]alert.Device
 		}
 	}
 	return out, nil
+}
+
+// DevicePresence returns the presence of one device u may see, reading
+// only that device; State is "" when it was never heard from or is retired.
+func (s *Service) DevicePresence(ctx context.Context, u core.User, id int64) (alert.DevicePresence, error) {
+	if _, err := s.device(ctx, u, id); err != nil {
+		return alert.DevicePresence{}, err
+	}
+	p, err := s.store.GetPresence(ctx, id)
+	if errors.Is(err, core.ErrNotFound) {
+		return alert.DevicePresence{Presence: core.Presence{DeviceID: id}}, nil
+	} else if err != nil {
+		return alert.DevicePresence{}, err
+	}
+	set, err := alert.LoadSettings(ctx, s.store)
+	if err != nil {
+		return alert.DevicePresence{}, err
+	}
+	return alert.DevicePresence{Presence: p, State: alert.EvaluatePresence(p, set, s.now()).State}, nil
 }
 
 // redacted hides the SMTP password in answers.

@@ -53,7 +53,7 @@ var engines = []struct {
 }{{"sqlite", storetest.NewSQLite}, {"postgres", storetest.NewPostgres}}
 
 // enroll enrolls a device at site through a fresh enrollment token.
-func enroll(t *testing.T, st *store.DB, site core.Site, hostname string, now time.Time) core.Device {
+func enroll(t testing.TB, st *store.DB, site core.Site, hostname string, now time.Time) core.Device {
 	t.Helper()
 	ctx := context.Background()
 	secret := auth.NewSecret("")

@@ -263,14 +263,12 @@ func (s *server) deviceOutages(ctx context.Context, rc *reqCtx, deviceID int64, 
 			t.Rows = append(t.Rows, newOutageRow(o, rc.lang, now))
 		}
 	}
-	ps, err := s.svc.ListPresence(ctx, rc.user)
+	p, err := s.svc.DevicePresence(ctx, rc.user, deviceID)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range ps {
-		if p.DeviceID == deviceID {
-			t.Presence, t.PresenceLabel, t.PresenceClass = p.State, rc.lang.T("presence."+p.State), presenceClass[p.State]
-		}
+	if p.State != "" {
+		t.Presence, t.PresenceLabel, t.PresenceClass = p.State, rc.lang.T("presence."+p.State), presenceClass[p.State]
 	}
 	return t, nil
 }

@@ -180,23 +180,47 @@ func testAlertPresence(t *testing.T, s core.Store) {
 	if ps, _ := s.ListPresence(ctx); len(ps) != 0 {
 		t.Fatalf("presence of a never-seen device: %+v", ps)
 	}
+	_, err := s.GetPresence(ctx, d.ID)
+	wantErr(t, "GetPresence of a never-seen device", err, core.ErrNotFound)
+	other := device(t, s, "alert4")
+	must(t, "TouchDevice", s.TouchDevice(ctx, other.ID, t0.Add(-time.Hour), ""))
 	must(t, "TouchDevice", s.TouchDevice(ctx, d.ID, t0, ""))
 	must(t, "SetGoodbye", s.SetGoodbye(ctx, d.ID, "reboot", t0.Add(time.Second)))
 	ps, err := s.ListPresence(ctx)
 	must(t, "ListPresence", err)
-	if len(ps) != 1 || ps[0].GoodbyeReason != "reboot" || !ps[0].GoodbyeAt.Equal(t0.Add(time.Second)) ||
-		!ps[0].LastSeen.Equal(t0) || ps[0].Role == "" {
+	if len(ps) != 2 || ps[0].DeviceID != d.ID || ps[0].GoodbyeReason != "reboot" || !ps[0].GoodbyeAt.Equal(t0.Add(time.Second)) ||
+		!ps[0].LastSeen.Equal(t0) || ps[0].Role == "" || ps[1].DeviceID != other.ID {
 		t.Fatalf("presence = %+v", ps)
 	}
+	// GetPresence reads what ListPresence lists, device by device.
+	samePresence := func(when string) {
+		t.Helper()
+		ps, err := s.ListPresence(ctx)
+		must(t, "ListPresence", err)
+		for _, want := range ps {
+			got, err := s.GetPresence(ctx, want.DeviceID)
+			must(t, "GetPresence", err)
+			if got.DeviceID != want.DeviceID || got.Role != want.Role || !got.LastSeen.Equal(want.LastSeen) ||
+				got.GoodbyeReason != want.GoodbyeReason || (got.GoodbyeAt == nil) != (want.GoodbyeAt == nil) ||
+				(got.GoodbyeAt != nil && !got.GoodbyeAt.Equal(*want.GoodbyeAt)) || got.OutageRef != want.OutageRef {
+				t.Fatalf("%s: GetPresence(%d) = %+v, ListPresence has %+v", when, want.DeviceID, got, want)
+			}
+		}
+	}
+	samePresence("after a goodbye")
 	must(t, "presence change", s.ApplyAlertChange(ctx, core.AlertChange{Presence: &core.Presence{DeviceID: d.ID, OutageRef: "off-1"}}))
 	ps, _ = s.ListPresence(ctx)
 	if ps[0].OutageRef != "off-1" || ps[0].GoodbyeAt != nil || ps[0].GoodbyeReason != "" {
 		t.Fatalf("presence after change = %+v", ps)
 	}
+	samePresence("with an outage")
 	must(t, "RevokeDevice", s.RevokeDevice(ctx, d.ID))
+	must(t, "RevokeDevice", s.RevokeDevice(ctx, other.ID))
 	if ps, _ := s.ListPresence(ctx); len(ps) != 0 {
 		t.Fatalf("presence lists a revoked device: %+v", ps)
 	}
+	_, err = s.GetPresence(ctx, d.ID)
+	wantErr(t, "GetPresence of a revoked device", err, core.ErrNotFound)
 }
 
 func testAlertRecipients(t *testing.T, s core.Store) {
