@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -45,11 +44,10 @@ func loadsimCmd(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	var err error
+	if o.Log, err = newLogger(*level, stderr); err != nil {
+		return err
 	}
-	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	if !*quiet {
 		o.Live = stderr
 	}

@@ -117,15 +117,23 @@ func serve(args []string, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	var err error
+	if cfg.Log, err = newLogger(*level, stderr); err != nil {
+		return err
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	cfg.Log.Info("starting wacht", "version", version)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	return server.Run(ctx, cfg)
+}
+
+// newLogger writes text logs at the --log-level level to w.
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
 
 // adminFlags adds --data and --db to an admin command.
