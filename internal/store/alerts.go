@@ -240,8 +240,13 @@ func (s *DB) ListOutages(ctx context.Context, f core.OutageFilter) ([]core.Outag
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + outageColumns + where + ` ORDER BY o.opened_at DESC, o.id DESC LIMIT $` + strconv.Itoa(len(args)+1)
-	rows, err := s.db.QueryContext(ctx, q, append(args, limitOrAll(f.Limit))...)
+	q := where + ` ORDER BY o.opened_at DESC, o.id DESC LIMIT $` + strconv.Itoa(len(args)+1)
+	return s.queryOutages(ctx, op, q, append(args, limitOrAll(f.Limit))...)
+}
+
+// queryOutages reads the outages that tail (WHERE … ORDER BY …) selects.
+func (s *DB) queryOutages(ctx context.Context, op, tail string, args ...any) ([]core.Outage, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outageColumns+` `+tail, args...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}

@@ -256,20 +256,7 @@ func (s *DB) ListClientFailures(ctx context.Context, clientID int64, since, unti
 // [since, until), oldest first.
 func (s *DB) ListClientOutages(ctx context.Context, clientID int64, since, until time.Time) ([]core.Outage, error) {
 	const op = "listing client outages"
-	rows, err := s.db.QueryContext(ctx, `SELECT `+outageColumns+`
+	return s.queryOutages(ctx, op, `
 		WHERE s.client_id = $1 AND o.opened_at < $3 AND (o.closed_at IS NULL OR o.closed_at >= $2)
 		ORDER BY o.opened_at, o.id`, clientID, ms(since), ms(until))
-	if err != nil {
-		return nil, s.wrap(op, err)
-	}
-	defer rows.Close()
-	var out []core.Outage
-	for rows.Next() {
-		o, err := scanOutage(rows)
-		if err != nil {
-			return nil, s.wrap(op, err)
-		}
-		out = append(out, o)
-	}
-	return out, s.wrap(op, rows.Err())
 }
