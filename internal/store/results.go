@@ -133,7 +133,7 @@ const upsertStateSQL = `
 
 // saveStates writes check states in multi-row upserts (SQLite).
 func (s *DB) saveStates(ctx context.Context, tx *sql.Tx, cs []*checkRow) error {
-	return s.chunked(ctx, tx, "save results: updating state", len(cs), 8,
+	return s.chunked(ctx, tx, "save results: updating state", len(cs), sqliteChunk,
 		func(n int) string {
 			return `INSERT INTO check_state (check_id, status, value, unit, message_en, message_de, at, changed_at) VALUES ` +
 				valuesSQL(n, 8) + upsertStateSQL
@@ -148,7 +148,7 @@ func (s *DB) saveStates(ctx context.Context, tx *sql.Tx, cs []*checkRow) error {
 // IDs already stored, and returns the set of IDs it inserted.
 func (s *DB) insertResults(ctx context.Context, tx *sql.Tx, deviceID int64, rs []core.Result, checkIDs []int64) (map[string]bool, error) {
 	inserted := make(map[string]bool, len(rs))
-	err := s.chunked(ctx, tx, "save results: inserting history", len(rs), s.resultChunk,
+	err := s.chunked(ctx, tx, "save results: inserting history", len(rs), sqliteChunk,
 		func(n int) string {
 			return `INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at) VALUES ` +
 				valuesSQL(n, 9) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
@@ -215,7 +215,15 @@ func (s *DB) chunked(ctx context.Context, tx *sql.Tx, op string, n, chunk int,
 	return nil
 }
 
-// valuesSQL is "($1, …, $cols), …" for rows rows.
+// sqliteChunk is how many rows one multi-row SQLite statement carries
+// (BenchmarkSaveResults: 100 beat 8, 32, 250 and 500).
+const sqliteChunk = 100
+
+// valuesSQL is "(?, …), …" for rows rows of cols columns, for SQLite's
+// multi-row statements. Unlike everywhere else these are anonymous
+// parameters: the driver looks each $N up by name in a list, quadratic in
+// their number, which cost a fifth of SaveResults at 72 parameters and
+// ruled out larger statements; ? binds by position.
 func valuesSQL(rows, cols int) string {
 	var b strings.Builder
 	for i := range rows {
@@ -227,7 +235,7 @@ func valuesSQL(rows, cols int) string {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "$%d", i*cols+j+1)
+			b.WriteByte('?')
 		}
 		b.WriteByte(')')
 	}

@@ -45,10 +45,6 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	mapErr  func(error) error // driver error → core sentinel, per dialect
-	// resultChunk is how many history rows one INSERT carries. Large
-	// chunks save PostgreSQL round trips; SQLite has none to save and
-	// looks up $N parameters in a list, quadratic in their number.
-	resultChunk int
 }
 
 var _ core.Store = (*DB)(nil)
@@ -78,7 +74,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		// (docs/benchmarks.md). Queue them in the pool instead.
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
-		s = &DB{db: db, dialect: SQLite, mapErr: mapSQLiteErr, resultChunk: 8}
+		s = &DB{db: db, dialect: SQLite, mapErr: mapSQLiteErr}
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
 		db, err := sql.Open("pgx", dbURL)
 		if err != nil {
@@ -86,7 +82,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		}
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(10)
-		s = &DB{db: db, dialect: Postgres, mapErr: mapPostgresErr, resultChunk: 100}
+		s = &DB{db: db, dialect: Postgres, mapErr: mapPostgresErr}
 	default:
 		scheme, _, _ := strings.Cut(dbURL, ":")
 		return nil, fmt.Errorf("store: unsupported database URL scheme %q (want postgres:// or postgresql://, or no URL for SQLite)", scheme)
