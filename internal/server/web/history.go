@@ -76,9 +76,9 @@ type historySeries struct {
 func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	v := s.view(r, rc.lang, rc)
 	v.Title = "history.title"
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.renderError(w, r, rc.lang, core.ErrNotFound)
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
 		return
 	}
 	q := r.URL.Query()

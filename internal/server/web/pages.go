@@ -169,29 +169,30 @@ func (s *server) overviewView(r *http.Request, rc *reqCtx) (view, error) {
 	return v, nil
 }
 
-func (s *server) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	v, err := s.overviewView(r, rc)
+// renderView renders the template name with the view build makes, or
+// build's error.
+func (s *server) renderView(w http.ResponseWriter, r *http.Request, rc *reqCtx, name string, build func(*http.Request, *reqCtx) (view, error)) {
+	v, err := build(r, rc)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	s.render(w, http.StatusOK, "overview", v)
+	s.render(w, http.StatusOK, name, v)
+}
+
+func (s *server) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.renderView(w, r, rc, "overview", s.overviewView)
 }
 
 func (s *server) devicesPartial(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	v, err := s.overviewView(r, rc)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	s.render(w, http.StatusOK, "devices", v)
+	s.renderView(w, r, rc, "devices", s.overviewView)
 }
 
 func (s *server) deviceView(r *http.Request, rc *reqCtx) (view, error) {
 	v := s.view(r, rc.lang, rc)
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return v, core.ErrNotFound
+	id, err := pathID(r)
+	if err != nil {
+		return v, err
 	}
 	d, err := s.svc.GetDevice(r.Context(), id)
 	if err != nil {
@@ -242,21 +243,16 @@ func (s *server) device(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 func (s *server) checksPartial(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	v, err := s.deviceView(r, rc)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	s.render(w, http.StatusOK, "checks", v)
+	s.renderView(w, r, rc, "checks", s.deviceView)
 }
 
 // runChecks asks the agent to run its checks. htmx gets a notice fragment
 // (200 even when offline, so htmx shows it); plain forms are redirected back
 // to the device page with the outcome.
 func (s *server) runChecks(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.renderError(w, r, rc.lang, core.ErrNotFound)
+	id, err := pathID(r)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
 		return
 	}
 	ctx := r.Context()
