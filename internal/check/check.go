@@ -3,6 +3,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,21 @@ type Factory func(params json.RawMessage) (Check, error)
 
 // ErrNotConfigured is returned by a Factory that needs parameters.
 var ErrNotConfigured = errors.New("check needs parameters")
+
+// DecodeParams decodes params strictly (an unknown field is an error) into
+// v. Without params (none or null) it returns ErrNotConfigured and leaves v
+// alone, for checks that need them or fall back to defaults.
+func DecodeParams(params json.RawMessage, v any) error {
+	if len(params) == 0 || string(params) == "null" {
+		return ErrNotConfigured
+	}
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("parsing parameters: %w", err)
+	}
+	return nil
+}
 
 var (
 	mu       sync.RWMutex

@@ -22,6 +22,7 @@ package antivirus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -86,12 +87,8 @@ type avCheck struct {
 
 func newCheck(raw json.RawMessage, src source) (*avCheck, error) {
 	c := &avCheck{p: params{MaxSignatureAgeDays: 3, XProtectMaxAgeDays: 60}, src: src, now: time.Now}
-	if len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c.p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := check.DecodeParams(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	return c, nil
 }

@@ -219,19 +219,15 @@ type backupCheck struct {
 
 func newCheck(raw json.RawMessage, e env) (*backupCheck, error) {
 	c := &backupCheck{env: e, p: params{MaxAgeHours: 26, MinSuccesses: 1, DailyVerdictAt: "06:00"}}
-	if len(raw) == 0 || string(raw) == "null" {
-		if e.detect == nil {
-			// Nothing on this OS can be found without being told where
-			// (restic, borg and generic need a repository or path).
-			return nil, check.ErrNotConfigured
-		}
+	err := check.DecodeParams(raw, &c.p)
+	if errors.Is(err, check.ErrNotConfigured) && e.detect != nil {
 		c.auto = true
 		return c, nil
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c.p); err != nil {
-		return nil, fmt.Errorf("parsing parameters: %w", err)
+	if err != nil {
+		// ErrNotConfigured: nothing on this OS can be found without being
+		// told where (restic, borg and generic need a repository or path).
+		return nil, err
 	}
 	if len(c.p.Products) == 0 && e.detect == nil {
 		return nil, check.ErrNotConfigured

@@ -123,14 +123,9 @@ type pingCheck struct {
 }
 
 func newCheck(raw json.RawMessage, pg pinger, res resolver) (*pingCheck, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, check.ErrNotConfigured
-	}
 	var p Params
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("parsing parameters: %w", err)
+	if err := check.DecodeParams(raw, &p); err != nil {
+		return nil, err
 	}
 	c := &pingCheck{p: p, pinger: pg, res: res}
 	return c, c.validate()

@@ -129,14 +129,9 @@ type Check struct {
 
 // New parses and validates params; nil params give check.ErrNotConfigured.
 func New(raw json.RawMessage) (*Check, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, check.ErrNotConfigured
-	}
 	var p Params
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("parsing parameters: %w", err)
+	if err := check.DecodeParams(raw, &p); err != nil {
+		return nil, err
 	}
 	c := &Check{p: p, now: time.Now}
 	if err := c.validate(); err != nil {
