@@ -88,6 +88,25 @@ func testCheckHistory(t *testing.T, f *fixture) {
 	if h.Results == nil || len(h.Results) != 0 {
 		t.Errorf("disk without key = %v, want an empty list", h.Results)
 	}
+
+	// Past the raw retention, an hour's results come back as one rollup.
+	aged := now.Add(-20 * 24 * time.Hour)
+	if err := f.st.SaveResults(ctx, f.device.ID, []core.Result{
+		{ID: "aged", Check: "disk", Key: "/", Status: core.StatusWarning, Value: v(88), Unit: "%", At: aged}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.MaintainHistory(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	h = api.History{}
+	f.do(t, "GET", base+"?key=/&since="+url.QueryEscape(now.Add(-30*24*time.Hour).Format(time.RFC3339)), "readonly", &h)
+	if n := len(h.Results); n != 5 || h.Results[n-1].Rollup == nil {
+		t.Fatalf("30 days = %v, want r1 h1 h2 h30 and a rollup", historyIDs(h))
+	}
+	if r := h.Results[4]; r.ID != "" || r.Rollup.Results != 1 || *r.Rollup.Min != 88 || *r.Value != 88 ||
+		r.Status != core.StatusWarning || !r.At.Equal(aged.Truncate(time.Hour)) {
+		t.Errorf("rollup = %+v %+v", r, r.Rollup)
+	}
 	h = api.History{}
 	f.do(t, "GET", "/api/v1/devices/"+strconv.FormatInt(f.device.ID, 10)+"/checks/cpu/history", "tech", &h)
 	if got := historyIDs(h); !slices.Equal(got, []string{"r2"}) || h.Results[0].Value != nil {

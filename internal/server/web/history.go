@@ -109,6 +109,12 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	for i, res := range h.Results {
 		if i < historyTableRows {
+			if u := res.Rollup; u != nil {
+				// Raw results aged out into an hourly summary (docs/internals.md).
+				msg := fmt.Sprintf(rc.lang.T("history.rollup"), rc.lang.Int(u.Results),
+					rc.lang.Value(u.Min, res.Unit), rc.lang.Value(u.Max, res.Unit))
+				res.Message = core.Text{EN: msg, DE: msg}
+			}
 			p.Rows = append(p.Rows, historyRow{Result: res, Class: statusClass(res.Status)})
 		}
 		if res.Value != nil {

@@ -234,3 +234,44 @@ func TestHistoryTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryRollups: results past the raw retention appear in the 30-day
+// range as hourly summaries, in both languages.
+func TestHistoryRollups(t *testing.T) {
+	f := newFixture(t)
+	hour := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Hour)
+	var rs []core.Result
+	for i, st := range []core.Status{core.StatusOK, core.StatusWarning} {
+		v := float64(10 + 20*i)
+		rs = append(rs, core.Result{ID: fmt.Sprintf("aged-%d", i), Check: "disk", Key: "/", Status: st,
+			Value: &v, Unit: "%", Message: core.Text{EN: "aged raw result"}, At: hour.Add(time.Duration(i+1) * time.Minute)})
+	}
+	ctx := context.Background()
+	if err := f.st.SaveResults(ctx, f.device.ID, rs); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := f.st.MaintainHistory(ctx, time.Now()); err != nil || rep.RolledUp != 2 {
+		t.Fatalf("MaintainHistory = %+v, %v; want 2 results rolled up", rep, err)
+	}
+	hist := "/devices/" + strconv.FormatInt(f.device.ID, 10) + "/history?check=disk&key=%2F&range=30d"
+	b := f.browser(t, "en")
+	b.login("readonly@example.com", testPassword)
+	p := b.do("GET", hist, nil)
+	for _, want := range []string{
+		`Hourly summary of 2 results (worst status, mean value); lowest 10%, highest 30%.`,
+		`<td class="num">20%</td>`, `st-warning`,
+	} {
+		if !strings.Contains(html.UnescapeString(p.body), want) {
+			t.Errorf("30-day history lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, "aged raw result") {
+		t.Error("the rolled-up raw results are still listed")
+	}
+	de := f.browser(t, "de-DE,de")
+	de.login("admin@example.com", testPassword)
+	if p := de.do("GET", hist, nil); !strings.Contains(html.UnescapeString(p.body),
+		`Stundenzusammenfassung aus 2 Ergebnissen (schlechtester Status, Mittelwert); niedrigster 10 %, höchster 30 %.`) {
+		t.Error("German 30-day history lacks the summary")
+	}
+}
