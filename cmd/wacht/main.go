@@ -38,6 +38,7 @@ Administration (works while the server runs):
   token revoke ID    revoke an enrollment token
   user add           add a dashboard user (--clients limits what they see)
   audit verify       check the audit log's hash chain (exit 1 if broken)
+  history            show or set how long check history is kept
   apitoken create    create an API token for a user
   setup              create the first admin if there is no user yet
   version            print the version
@@ -83,6 +84,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return setup(rest, stdout, stderr)
 	case "audit verify":
 		return auditVerify(rest, stdout, stderr)
+	case "history":
+		return historyCmd(rest, stdout, stderr)
 	case "loadsim":
 		return loadsimCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
