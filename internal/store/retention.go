@@ -186,11 +186,19 @@ func (s *DB) rollUpChunked(ctx context.Context, table string, cutoff int64) (int
 }
 
 // rollUp folds and deletes table's results of checks lo..hi before cutoff
-// in one transaction.
+// in one transaction. Both statements must see the same rows: SQLite's
+// write lock keeps other writers out; PostgreSQL reads one snapshot for the
+// transaction, so a late result committed in between is neither folded nor
+// deleted but left for the next run.
 func (s *DB) rollUp(ctx context.Context, table string, lo, hi, cutoff int64) (int64, error) {
 	const op = "history: rolling up"
 	var n int64
 	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		if s.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {
+				return s.wrap(op, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, rollUpSQL(table), lo, hi, cutoff); err != nil {
 			return s.wrap(op, err)
 		}
