@@ -57,6 +57,9 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
 		// SQLite's immediate transaction already holds the database's
 		// write lock; PostgreSQL locks the row without a new row version.
+		// The lock is a statement of its own: in one statement with the
+		// reading of the checks, PostgreSQL would read them from the
+		// snapshot taken before waiting for the lock.
 		lock := `SELECT 1 FROM devices WHERE id = $1`
 		if s.dialect == Postgres {
 			lock += ` FOR NO KEY UPDATE`
