@@ -123,3 +123,44 @@ func BenchmarkListCheckHistory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMaintainHistory rolls up and deletes 20,000 aged results of 50
+// checks per run: on PostgreSQL they fill day partitions that are dropped
+// whole, on SQLite they are deleted in chunks of checks.
+func BenchmarkMaintainHistory(b *testing.B) {
+	const perRun = 20000
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			st := e.open(b)
+			id := seedHistory(b, st, 1, 1)
+			ctx := context.Background()
+			now := time.Now()
+			aged := now.Add(-20 * 24 * time.Hour)
+			v := 1.5
+			for b.Loop() {
+				b.StopTimer()
+				// Partitions for the aged days exist, as they would have.
+				if _, err := st.MaintainHistory(ctx, aged); err != nil {
+					b.Fatal(err)
+				}
+				batch := make([]core.Result, 0, 500)
+				for j := range perRun {
+					batch = append(batch, core.Result{ID: core.NewResultID(), Check: "disk", Key: fmt.Sprint(j % 50),
+						Status: core.StatusOK, Value: &v, At: aged.Add(-time.Duration(j) * 10 * time.Second)})
+					if len(batch) == cap(batch) {
+						if err := st.SaveResults(ctx, id, batch); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+				}
+				b.StartTimer()
+				rep, err := st.MaintainHistory(ctx, now)
+				if err != nil || rep.RolledUp != perRun {
+					b.Fatal(rep, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*perRun), "µs/result")
+		})
+	}
+}
