@@ -44,3 +44,11 @@ func MigrateBefore(ctx context.Context, db *sql.DB, dialect, version string) err
 	}
 	return nil
 }
+
+// SetRollupRows bounds the results one retention transaction handles; it
+// returns a function that restores the bound.
+func SetRollupRows(n int) (restore func()) {
+	old := rollupRows
+	rollupRows = n
+	return func() { rollupRows = old }
+}

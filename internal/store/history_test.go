@@ -164,3 +164,50 @@ func BenchmarkMaintainHistory(b *testing.B) {
 		})
 	}
 }
+
+// TestRollupInBoundedTransactions: a backlog larger than one transaction's
+// share is rolled up over several, each hour counted once.
+func TestRollupInBoundedTransactions(t *testing.T) {
+	defer store.SetRollupRows(7)()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			st := e.open(t)
+			id := seedHistory(t, st, 2, 1) // two checks with a result now
+			ctx := context.Background()
+			now := time.Now()
+			hour := now.Add(-30 * 24 * time.Hour).Truncate(time.Hour)
+			var rs []core.Result
+			for i := range 50 {
+				v := float64(i)
+				rs = append(rs, core.Result{ID: fmt.Sprintf("b-%d", i), Check: "disk", Key: fmt.Sprintf("vol%d", i%2),
+					Status: core.StatusOK, Value: &v, At: hour.Add(time.Duration(i) * time.Minute)})
+			}
+			if err := st.SaveResults(ctx, id, rs); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := st.MaintainHistory(ctx, now)
+			if err != nil || rep.RolledUp != 50 {
+				t.Fatalf("MaintainHistory = %+v, %v; want 50 rolled up", rep, err)
+			}
+			if n, err := st.CountResults(ctx, id); err != nil || n != 2 {
+				t.Errorf("CountResults = %d, %v; want the 2 recent", n, err)
+			}
+			for vol, want := range []struct{ n, min, max int }{{25, 0, 48}, {25, 1, 49}} {
+				h, err := st.ListCheckHistory(ctx, id, "disk", fmt.Sprintf("vol%d", vol), hour, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var counted int
+				for _, r := range h {
+					if r.Rollup != nil {
+						counted += r.Rollup.Results
+					}
+				}
+				first := h[len(h)-1].Rollup // the first hour: minutes 0..59 hold results 0..49
+				if counted != want.n || first == nil || *first.Min != float64(want.min) || *first.Max != float64(want.max) {
+					t.Errorf("vol%d: %d results in rollups, first %+v; want %d, min %d max %d", vol, counted, first, want.n, want.min, want.max)
+				}
+			}
+		})
+	}
+}

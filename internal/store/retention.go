@@ -97,6 +97,10 @@ const (
 	rollupCheckChunk = 200
 )
 
+// rollupRows bounds the results one transaction rolls up and deletes, for
+// a backlog (the first run on a long history, a shorter raw period).
+var rollupRows = 5000
+
 // MaintainHistory applies the configured retention at now: raw results
 // older than the raw period (cut at a whole hour) are folded into hourly
 // rollups (min, mean, max, count and worst status per check and hour;
@@ -124,7 +128,7 @@ func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport,
 	}
 	// What is left: rows of the partition the cutoff falls in, and of the
 	// default partition.
-	n, err := s.rollUpChunked(ctx, "check_results", rawCutoff)
+	n, err := s.rollUpChunked(ctx, rawCutoff)
 	rep.RolledUp += n
 	if err != nil {
 		return rep, err
@@ -145,15 +149,19 @@ func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport,
 	return rep, nil
 }
 
-// rollUpSQL folds table's results of checks $1..$2 before $3 into hourly
-// rollups, merging into rollups that exist.
+// agedSQL selects the results of checks $1..$2 before $3, up to the key
+// ($4, $5) in (check_id, at) order.
+const agedSQL = `check_id BETWEEN $1 AND $2 AND at < $3 AND (check_id < $4 OR (check_id = $4 AND at <= $5))`
+
+// rollUpSQL folds table's results selected by agedSQL into hourly rollups,
+// merging into rollups that exist.
 func rollUpSQL(table string) string {
 	return `
 	INSERT INTO check_rollups (check_id, hour, severity, unit, results, n_values, min_value, max_value, sum_value)
 	SELECT check_id, at / 3600000 * 3600000, max(` + severitySQL("status") + `), max(unit),
 	       count(*), count(value), min(value), max(value), sum(value)
 	FROM ` + table + `
-	WHERE check_id BETWEEN $1 AND $2 AND at < $3
+	WHERE ` + agedSQL + `
 	GROUP BY check_id, at / 3600000 * 3600000
 	ON CONFLICT (check_id, hour) DO UPDATE SET
 		severity = CASE WHEN excluded.severity > check_rollups.severity THEN excluded.severity ELSE check_rollups.severity END,
@@ -165,10 +173,14 @@ func rollUpSQL(table string) string {
 		sum_value = COALESCE(check_rollups.sum_value + excluded.sum_value, check_rollups.sum_value, excluded.sum_value)`
 }
 
-// rollUpChunked rolls up and deletes table's results before cutoff, a
-// range of rollupCheckChunk check IDs per transaction (the (check_id, at)
-// index finds them), and returns how many results it folded.
-func (s *DB) rollUpChunked(ctx context.Context, table string, cutoff int64) (int64, error) {
+// everything is the arguments of agedSQL that select a whole table.
+var everything = []any{int64(math.MinInt64), int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64)}
+
+// rollUpChunked rolls up and deletes the results before cutoff, one
+// transaction per range of rollupCheckChunk check IDs and at most
+// rollupRows results (the (check_id, at) index finds them), and returns
+// how many results it folded.
+func (s *DB) rollUpChunked(ctx context.Context, cutoff int64) (int64, error) {
 	const op = "history: rolling up"
 	var maxID sql.NullInt64
 	if err := s.db.QueryRowContext(ctx, `SELECT max(id) FROM checks`).Scan(&maxID); err != nil {
@@ -176,21 +188,38 @@ func (s *DB) rollUpChunked(ctx context.Context, table string, cutoff int64) (int
 	}
 	var total int64
 	for lo := int64(0); lo <= maxID.Int64; lo += rollupCheckChunk {
-		n, err := s.rollUp(ctx, table, lo, lo+rollupCheckChunk-1, cutoff)
-		total += n
-		if err != nil {
-			return total, err
+		hi := lo + rollupCheckChunk - 1
+		for {
+			// The key of the rollupRows-th result ends this transaction's share.
+			var kc, ka int64
+			err := s.db.QueryRowContext(ctx, `SELECT check_id, at FROM check_results
+				WHERE check_id BETWEEN $1 AND $2 AND at < $3
+				ORDER BY check_id, at LIMIT 1 OFFSET $4`, lo, hi, cutoff, rollupRows-1).Scan(&kc, &ka)
+			last := errors.Is(err, sql.ErrNoRows)
+			if last {
+				kc, ka = hi, cutoff
+			} else if err != nil {
+				return total, s.wrap(op, err)
+			}
+			n, err := s.rollUp(ctx, lo, hi, cutoff, kc, ka)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if last {
+				break
+			}
 		}
 	}
 	return total, nil
 }
 
-// rollUp folds and deletes table's results of checks lo..hi before cutoff
-// in one transaction. Both statements must see the same rows: SQLite's
-// write lock keeps other writers out; PostgreSQL reads one snapshot for the
-// transaction, so a late result committed in between is neither folded nor
-// deleted but left for the next run.
-func (s *DB) rollUp(ctx context.Context, table string, lo, hi, cutoff int64) (int64, error) {
+// rollUp folds and deletes the results agedSQL selects in one transaction.
+// Both statements must see the same rows: SQLite's write lock keeps other
+// writers out; PostgreSQL reads one snapshot for the transaction, so a late
+// result committed in between is neither folded nor deleted but left for
+// the next run.
+func (s *DB) rollUp(ctx context.Context, args ...any) (int64, error) {
 	const op = "history: rolling up"
 	var n int64
 	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
@@ -199,10 +228,10 @@ func (s *DB) rollUp(ctx context.Context, table string, lo, hi, cutoff int64) (in
 				return s.wrap(op, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, rollUpSQL(table), lo, hi, cutoff); err != nil {
+		if _, err := tx.ExecContext(ctx, rollUpSQL("check_results"), args...); err != nil {
 			return s.wrap(op, err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE check_id BETWEEN $1 AND $2 AND at < $3`, lo, hi, cutoff)
+		res, err := tx.ExecContext(ctx, `DELETE FROM check_results WHERE `+agedSQL, args...)
 		if err != nil {
 			return s.wrap(op+": deleting", err)
 		}
@@ -305,7 +334,7 @@ func (s *DB) maintainPartitions(ctx context.Context, nowMS, rawCutoff int64, rep
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+name).Scan(&count); err != nil {
 				return s.wrap(op, err)
 			}
-			if _, err := tx.ExecContext(ctx, rollUpSQL(name), int64(math.MinInt64), int64(math.MaxInt64), int64(math.MaxInt64)); err != nil {
+			if _, err := tx.ExecContext(ctx, rollUpSQL(name), everything...); err != nil {
 				return s.wrap(op+": rolling up "+name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `DROP TABLE `+name); err != nil {
