@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert/alerttest"
+	"github.com/wacht-rmm/wacht/internal/alert/notify"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -90,13 +91,16 @@ func TestMaintenanceWindowsHoldChecks(t *testing.T) {
 	srv.WaitFor(t, 3, 10*time.Second)
 
 	// Next Monday's window: an outage notified before it recovers inside
-	// it silently.
+	// it; its recipients were told it is down, so the recovery is sent.
 	save(t, st, e, dev.ID, result("disk", "C:", core.StatusFailure, 98, at(7*24*time.Hour-time.Minute)))
 	save(t, st, e, dev.ID, result("disk", "C:", core.StatusOK, 50, at(7*24*time.Hour+time.Minute)))
 	deliverAll(t, e)
-	srv.WaitFor(t, 4, 10*time.Second)
-	if n := outboxLen(t, st); n != 4 {
-		t.Fatalf("%d messages queued, want 4 (the recovery inside the window is silent)", n)
+	srv.WaitFor(t, 5, 10*time.Second)
+	if n := outboxLen(t, st); n != 5 {
+		t.Fatalf("%d messages queued, want 5 (outage before the window, recovery inside it)", n)
+	}
+	if got := subjects(srv); !strings.Contains(got[4], "RECOVERED") {
+		t.Fatalf("last subject %q, want the recovery", got[4])
 	}
 }
 
@@ -208,8 +212,8 @@ func TestEvaluateInMaintenance(t *testing.T) {
 	if d := step(core.StatusFailure, 0, p, OpenOutage{}); !d.Open || !d.Held || len(d.Notify) != 0 || d.MarkNotified {
 		t.Fatalf("opening in maintenance: %+v", d)
 	}
-	if d := step(core.StatusOK, time.Minute, p, OpenOutage{Notified: true}); d.Close == "" || len(d.Notify) != 0 || d.Held {
-		t.Fatalf("recovery in maintenance: %+v", d)
+	if d := step(core.StatusOK, time.Minute, p, OpenOutage{}); d.Close == "" || len(d.Notify) != 0 || d.Held {
+		t.Fatalf("recovery in maintenance of a held outage: %+v", d)
 	}
 	// Flapping starts outside the window; it ends inside: the outage it
 	// left open and unnotified is held for the window's end.
@@ -222,5 +226,14 @@ func TestEvaluateInMaintenance(t *testing.T) {
 	}
 	if d := step(core.StatusFailure, 11*time.Minute, p, OpenOutage{}); a.Flapping || !d.Held || len(d.Notify) != 0 || d.MarkNotified {
 		t.Fatalf("flapping ended in maintenance: %+v", d)
+	}
+	// An outage notified before the window: its recipients were told it
+	// is down, so its recovery inside the window is sent.
+	a = core.AlertState{}
+	if d := step(core.StatusFailure, time.Hour, out, OpenOutage{}); !d.Open || !d.MarkNotified {
+		t.Fatalf("opening before the window: %+v", d)
+	}
+	if d := step(core.StatusOK, time.Minute, p, OpenOutage{Notified: true}); d.Close == "" || !slices.Equal(d.Notify, []string{notify.KindRecovery}) || d.Held {
+		t.Fatalf("recovery in maintenance of an outage notified before: %+v", d)
 	}
 }

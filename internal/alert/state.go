@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"slices"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
@@ -142,10 +143,16 @@ func Evaluate(a core.AlertState, r core.Result, p Params, open OpenOutage, newRe
 	}
 	if p.Maintenance && len(d.Notify) > 0 {
 		// Silent in maintenance. A held-back opening message of an outage
-		// still open when the window ends is sent then; recoveries,
-		// flapping and "stable again" messages are dropped.
+		// still open when the window ends is sent then; flapping and
+		// "stable again" messages are dropped. The recovery of an outage
+		// notified before the window still goes out: its recipients were
+		// told it is down and would otherwise never hear it is up again.
 		d.Held = d.MarkNotified && a.OutageRef != ""
-		d.Notify, d.MarkNotified = nil, false
+		if slices.Equal(d.Notify, []string{notify.KindRecovery}) {
+			d.Held = false
+		} else {
+			d.Notify, d.MarkNotified = nil, false
+		}
 	}
 	d.State = a
 	return d

@@ -117,7 +117,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 					return err
 				}
 				change.Close = []core.OutageClose{{Ref: p.OutageRef, At: now}}
-				if o.Notified && !held {
+				// Back online is sent even inside a window when the
+				// offline message went out (see Evaluate's recovery).
+				if o.Notified {
 					pending = append(pending, pendingMsg{key: "outage:" + p.OutageRef + ":" + notify.KindOnline,
 						facts: Facts{Kind: notify.KindOnline, Device: dev, OutageRef: p.OutageRef, Since: o.OpenedAt, At: now}})
 				}
