@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/wacht-rmm/wacht/internal/loadsim"
@@ -67,6 +68,7 @@ type Run struct {
 	Agents          int
 	Connected       int
 	ConnectTook     time.Duration
+	Analyzed        bool // ANALYZE run after the hold: the PostgreSQL has autovacuum off
 	ServerRSSMB     float64
 	ServerPeakRSSMB float64
 	ServerCPUPct    float64 // of one core, steady state
@@ -377,6 +379,50 @@ func pgSchema() (string, func(), error) {
 	}, nil
 }
 
+// analyzeWithoutAutovacuum analyzes the tables of the URL's schema when the
+// server runs with autovacuum off (test servers often do): the planner then
+// still has the statistics of the empty tables and answers every batch with
+// whole-table scans, which no production server with its default
+// autovacuum does for long.
+func analyzeWithoutAutovacuum(dbURL string) (bool, error) {
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	var on string
+	if err := db.QueryRow(`SHOW autovacuum`).Scan(&on); err != nil {
+		return false, err
+	}
+	if on == "on" {
+		return false, nil
+	}
+	rows, err := db.Query(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)
+	if err != nil {
+		return false, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return false, err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for _, t := range tables {
+		// Names from the catalogue; identifiers cannot be bound as parameters.
+		if _, err := db.Exec(`ANALYZE ` + pgx.Identifier{t}.Sanitize()); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 func benchOne(c config, engine string, n int) (r Run, err error) {
 	r = Run{Engine: engine, Agents: n}
 	fmt.Fprintf(os.Stderr, "\n== %s, %d agents\n", engine, n)
@@ -455,6 +501,14 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 	}
 	r.ConnectTook, r.Connected = time.Since(t0), n
 	fmt.Fprintf(os.Stderr, "bench: %d agents connected in %v\n", n, r.ConnectTook.Round(time.Second))
+	if srv.db != "" {
+		if r.Analyzed, err = analyzeWithoutAutovacuum(srv.db); err != nil {
+			return r, err
+		}
+		if r.Analyzed {
+			fmt.Fprintln(os.Stderr, "bench: PostgreSQL has autovacuum off; ran ANALYZE as it would have")
+		}
+	}
 
 	// Steady state on the 24x7 schedule.
 	sim.AckLatency.Reset()
