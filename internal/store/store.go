@@ -81,7 +81,9 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 			return nil, fmt.Errorf("store: opening postgres: %w", err)
 		}
 		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
+		// Keep every connection: closing idle ones and opening new ones
+		// under load costs tail latency (docs/benchmarks.md).
+		db.SetMaxIdleConns(20)
 		s = &DB{db: db, dialect: Postgres, mapErr: mapPostgresErr}
 	default:
 		scheme, _, _ := strings.Cut(dbURL, ":")
