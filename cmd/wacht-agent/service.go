@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,9 @@ import (
 )
 
 const serviceName = "wacht-agent"
+
+// agentMemoryLimit is the agent's default soft memory limit.
+const agentMemoryLimit = 8 << 20
 
 // serviceConfig describes the agent's OS service: started at boot,
 // restarted on failure, running "wacht-agent run --data DIR".
@@ -70,6 +74,13 @@ func (p *program) Stop(service.Service) error {
 // runAgent runs the agent until SIGINT/SIGTERM (interactive) or until the
 // service manager stops it.
 func runAgent(opts agent.Options) error {
+	// The agent's live heap is a few MB. A soft memory limit makes the
+	// runtime collect before the heap doubles, which keeps the RSS under
+	// the 15 MB budget for a small CPU cost (docs/benchmarks.md).
+	// GOMEMLIMIT in the environment overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(agentMemoryLimit)
+	}
 	if !service.Interactive() {
 		p := &program{}
 		if s, err := service.New(p, serviceConfig(opts.DataDir)); err == nil {
