@@ -500,7 +500,7 @@ func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(s.OfficeHours.TimeZone)
+	loc, err := core.LoadZone(s.OfficeHours.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}

@@ -48,7 +48,7 @@ func Recipients(all []core.Recipient, d core.Device, oh OfficeHours, now time.Ti
 // InOfficeHours reports whether now is inside the office hours, in their
 // time zone (an unknown zone counts as UTC).
 func InOfficeHours(oh OfficeHours, now time.Time) bool {
-	loc, err := time.LoadLocation(oh.TimeZone)
+	loc, err := core.LoadZone(oh.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}

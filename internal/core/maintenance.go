@@ -123,11 +123,10 @@ func (m Maintenance) ActiveAt(t time.Time) bool {
 // each time, and the alert engine asks for every result it evaluates.
 var zones sync.Map // name → *time.Location
 
-// maintenanceZone loads a window's time zone (default Europe/Berlin).
-func maintenanceZone(name string) (*time.Location, error) {
-	if name == "" {
-		name = DefaultMaintenanceZone
-	}
+// LoadZone is time.LoadLocation with a cache, for the hot paths that
+// convert times into a configured zone (maintenance windows, messages,
+// office hours).
+func LoadZone(name string) (*time.Location, error) {
 	if loc, ok := zones.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
@@ -137,6 +136,14 @@ func maintenanceZone(name string) (*time.Location, error) {
 	}
 	zones.Store(name, loc)
 	return loc, nil
+}
+
+// maintenanceZone loads a window's time zone (default Europe/Berlin).
+func maintenanceZone(name string) (*time.Location, error) {
+	if name == "" {
+		name = DefaultMaintenanceZone
+	}
+	return LoadZone(name)
 }
 
 // onDay reports whether a recurring window has a period starting on the

@@ -40,7 +40,7 @@ func LoadEnv(ctx context.Context, st Store) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	loc, err := time.LoadLocation(s.OfficeHours.TimeZone)
+	loc, err := core.LoadZone(s.OfficeHours.TimeZone)
 	if err != nil {
 		return Env{}, fmt.Errorf("report time zone %q: %w", s.OfficeHours.TimeZone, err)
 	}

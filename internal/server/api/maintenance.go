@@ -169,7 +169,7 @@ func (s *Service) validMaintenance(m core.Maintenance) (core.Maintenance, error)
 	if out.TimeZone == "" {
 		out.TimeZone = core.DefaultMaintenanceZone
 	}
-	if _, err := time.LoadLocation(out.TimeZone); err != nil {
+	if _, err := core.LoadZone(out.TimeZone); err != nil {
 		bad("timezone", "unknown time zone", "unbekannte Zeitzone")
 	}
 	if m.Repeat == core.RepeatOnce {

@@ -91,7 +91,7 @@ func (s *server) createClient(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	http.Redirect(w, r, "/clients/"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
 }
 
-type clientView2 struct {
+type clientPageView struct {
 	Client  core.Client
 	Sites   []core.Site
 	Devices []api.Device
@@ -123,7 +123,7 @@ func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	cv := clientView2{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs}
+	cv := clientPageView{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs}
 	for _, st := range sites {
 		if st.ClientID == id {
 			cv.Sites = append(cv.Sites, st)

@@ -192,7 +192,7 @@ func (s *server) maintTargets(ctx context.Context, u core.User, form *maintForm)
 
 // formOf fills the form from a stored window, times in its time zone.
 func formOf(m core.Maintenance) maintForm {
-	loc, err := time.LoadLocation(m.TimeZone)
+	loc, err := core.LoadZone(m.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}
@@ -247,7 +247,7 @@ func parseMaintForm(r *http.Request) (core.Maintenance, maintForm, []policy.Fiel
 	if zone == "" {
 		zone = core.DefaultMaintenanceZone
 	}
-	loc, err := time.LoadLocation(zone)
+	loc, err := core.LoadZone(zone)
 	if err != nil {
 		loc = time.UTC // the service names the time zone
 	}
@@ -317,7 +317,7 @@ func (s *server) deleteMaintenance(w http.ResponseWriter, r *http.Request, rc *r
 
 // describeWindow says when a window applies, in the window's time zone.
 func describeWindow(m core.Maintenance, l Lang) string {
-	loc, err := time.LoadLocation(m.TimeZone)
+	loc, err := core.LoadZone(m.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}

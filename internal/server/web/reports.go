@@ -29,7 +29,7 @@ func (s *server) reportRoutes(rt *auth.Router) {
 }
 
 // ReportRecipients lists the client page's report recipients for its form.
-func (c clientView2) ReportRecipients() string { return strings.Join(c.Report.Recipients, ", ") }
+func (c clientPageView) ReportRecipients() string { return strings.Join(c.Report.Recipients, ", ") }
 
 // reportView is the data of the report preview.
 type reportView struct {
