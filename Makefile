@@ -9,7 +9,7 @@ AGENT_TARGETS  := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/am
 SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 
-.PHONY: all build run test vet unit bench dist web-assets clean
+.PHONY: all build run test vet unit fuzz bench dist web-assets clean
 
 all: build
 
@@ -37,6 +37,11 @@ vet: web-assets
 
 unit: web-assets
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Every fuzz target for a short bounded time (FUZZTIME=10s each); CI runs it
+# after `make test`, which already replays each target's seed corpus.
+fuzz: web-assets
+	GO=$(GO) ./scripts/fuzz.sh
 
 # Go micro-benchmarks, then the load benchmarks of docs/benchmarks.md:
 # a real server on loopback held by simulated agents (SQLite, and PostgreSQL
