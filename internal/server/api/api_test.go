@@ -61,7 +61,7 @@ func enroll(t testing.TB, st *store.DB, site core.Site, hostname string, now tim
 		t.Fatal(err)
 	}
 	d := core.Device{Hostname: hostname, OS: "linux", Platform: "Debian GNU/Linux 12", Arch: "amd64", MachineID: "m-" + hostname, PublicKey: make([]byte, 32), AgentVersion: "0.1.0"}
-	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, false, now); err != nil {
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, now); err != nil {
 		t.Fatal(err)
 	}
 	return d

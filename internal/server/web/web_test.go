@@ -68,7 +68,7 @@ func seed(t testing.TB, st *store.DB, hostname string) (core.Device, map[string]
 		t.Fatal(err)
 	}
 	d := core.Device{Hostname: hostname, OS: "linux", Platform: "Debian GNU/Linux 12", Arch: "amd64", MachineID: "m1", PublicKey: make([]byte, 32), AgentVersion: "0.1.0"}
-	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, false, now); err != nil {
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.TouchDevice(ctx, d.ID, now, "0.1.0"); err != nil {
