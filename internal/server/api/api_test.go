@@ -208,6 +208,21 @@ func testDevices(t *testing.T, f *fixture) {
 		t.Errorf("device JSON: %v", one)
 	}
 
+	if one["machine_id"] != "m-pc-01" {
+		t.Errorf("admin sees machine_id %v, want m-pc-01", one["machine_id"])
+	}
+	// Readonly users never see machine IDs (issue 12, M4), in the list or
+	// for one device; technicians do.
+	if _, shown := d["machine_id"]; shown {
+		t.Errorf("readonly device list shows machine_id %v", d["machine_id"])
+	}
+	var ro, tech map[string]any
+	f.do(t, "GET", path, "readonly", &ro)
+	f.do(t, "GET", path, "tech", &tech)
+	if _, shown := ro["machine_id"]; shown || tech["machine_id"] != "m-pc-01" {
+		t.Errorf("machine_id: readonly sees %v, technician %v", ro["machine_id"], tech["machine_id"])
+	}
+
 	var checks []core.CheckState
 	if code := f.do(t, "GET", path+"/checks", "tech", &checks); code != http.StatusOK {
 		t.Fatalf("checks: %d", code)
