@@ -174,3 +174,22 @@ func BenchmarkSignPolicy(b *testing.B) {
 		}
 	}
 }
+
+// FuzzVerify: whatever arrives, Verify never panics and accepts only what
+// the key signed for this device and type.
+func FuzzVerify(f *testing.F) {
+	now := t0
+	s := newSigner(f, &now)
+	good, _ := s.Sign("policy", 7, payload{Revision: "r"}, time.Minute)
+	f.Add(good.Body, good.Sig)
+	f.Add([]byte(`{"type":"policy","device":7,"id":"x","iat":"2026-12-05T19:00:00Z","exp":"2026-12-05T20:00:00Z","payload":{}}`), []byte{})
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, body, sig []byte) {
+		v := NewVerifier(s.Public(), 7, func() time.Time { return now })
+		var p payload
+		h, err := v.Verify(Signed{Body: body, Sig: sig}, "policy", &p)
+		if err == nil && (!ed25519.Verify(s.Public(), message(body), sig) || h.Device != 7 || h.Type != "policy") {
+			t.Fatalf("accepted %q / %x as %+v", body, sig, h)
+		}
+	})
+}
