@@ -175,7 +175,11 @@ func enroll(stdout io.Writer, token, server, data string, newDevice bool) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Enrolled as device %d (client %s, site %s). Configuration saved in %s.\n", resp.DeviceID, resp.Client, resp.Site, data)
+	how := "Enrolled as new device"
+	if resp.Rekeyed {
+		how = "Re-enrolled as device"
+	}
+	fmt.Fprintf(stdout, "%s %d (client %s, site %s). Configuration saved in %s.\n", how, resp.DeviceID, resp.Client, resp.Site, data)
 	return nil
 }
 

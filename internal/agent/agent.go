@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -63,6 +65,10 @@ type Agent struct {
 	sched      *scheduler
 	state      *stateFile
 	out        *outbox
+	// verify checks signed server messages with the pinned action key;
+	// clockOffset is the server's clock minus ours (ns), from the welcome.
+	verify      atomic.Pointer[actionkey.Verifier]
+	clockOffset atomic.Int64
 
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
@@ -119,6 +125,7 @@ func New(opts Options) (*Agent, error) {
 		kick:   make(chan struct{}, 1),
 	}
 	a.out = &outbox{spool: sp}
+	a.verify.Store(a.newVerifier(cfg.ActionKey))
 	a.initPlan()
 	return a, nil
 }

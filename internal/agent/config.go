@@ -37,6 +37,10 @@ type Config struct {
 	ServerURL   string `json:"server_url"`
 	Fingerprint string `json:"fingerprint,omitempty"` // hex SHA-256 of the server's leaf certificate; "" = system CAs
 	DeviceID    int64  `json:"device_id"`
+	// ActionKey is the server's ed25519 public key that signs policies and
+	// actions, pinned at enrollment (or, for agents enrolled before, from
+	// the first welcome).
+	ActionKey []byte `json:"action_key,omitempty"`
 }
 
 // DefaultDataDir is the agent's data folder on this OS.

@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 )
@@ -18,7 +20,7 @@ func TestConfigAndKeyRoundTrip(t *testing.T) {
 	if _, err := LoadKey(dir); !errors.Is(err, ErrNotEnrolled) {
 		t.Fatalf("empty folder key: %v", err)
 	}
-	c := Config{ServerURL: "https://127.0.0.1:8443", Fingerprint: "abcd", DeviceID: 7}
+	c := Config{ServerURL: "https://127.0.0.1:8443", Fingerprint: "abcd", DeviceID: 7, ActionKey: bytes.Repeat([]byte{5}, 32)}
 	if err := SaveConfig(dir, c); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestConfigAndKeyRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := LoadConfig(dir)
-	if err != nil || got != c {
+	if err != nil || !reflect.DeepEqual(got, c) {
 		t.Fatalf("config %+v, %v", got, err)
 	}
 	gk, err := LoadKey(dir)

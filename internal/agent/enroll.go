@@ -6,11 +6,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -46,8 +49,11 @@ func (e *EnrollError) Error() string {
 }
 
 // Enroll registers this machine with the server named in token (or
-// serverOverride) and saves agent.json and agent.key in dataDir. forceNew
-// asks for a new device even if this machine was enrolled before.
+// serverOverride) and saves agent.json and agent.key in dataDir. If dataDir
+// holds the key of an earlier enrollment, the request proves possession of
+// it and the server re-keys that device; without it (a reinstalled machine
+// that lost its key) or with forceNew the server enrolls a new device, and
+// the technician retires the old one.
 func Enroll(ctx context.Context, token string, serverOverride string, dataDir string, forceNew bool) (protocol.EnrollResponse, error) {
 	var out protocol.EnrollResponse
 	tok, err := protocol.ParseToken(token)
@@ -69,7 +75,10 @@ func Enroll(ctx context.Context, token string, serverOverride string, dataDir st
 	f := probeHost(ctx)
 	req := protocol.EnrollRequest{
 		Token: tok.Secret, PublicKey: pub, Hostname: f.Hostname, OS: runtime.GOOS, Platform: f.Platform,
-		Arch: runtime.GOARCH, MachineID: f.MachineID, Role: f.Role, AgentVersion: Version, ForceNew: forceNew,
+		Arch: runtime.GOARCH, MachineID: f.MachineID, Role: f.Role, AgentVersion: Version,
+	}
+	if !forceNew {
+		req.DeviceID, req.Proof = proveDevice(dataDir, pub)
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -98,16 +107,39 @@ func Enroll(ctx context.Context, token string, serverOverride string, dataDir st
 		_ = json.Unmarshal(rb, &er) // a non-JSON body still yields an EnrollError
 		return out, &EnrollError{Code: er.Code, Message: er.Error, Status: resp.StatusCode}
 	}
-	if err := json.Unmarshal(rb, &out); err != nil || out.DeviceID == 0 {
+	if err := json.Unmarshal(rb, &out); err != nil || out.DeviceID == 0 || len(out.ActionKey) != ed25519.PublicKeySize {
 		return out, fmt.Errorf("enrolling with %s: unexpected answer %q", server, truncate(string(rb), 200))
 	}
 	if err := SaveKey(dataDir, key); err != nil {
 		return out, err
 	}
-	if err := SaveConfig(dataDir, Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID}); err != nil {
+	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey}
+	if err := SaveConfig(dataDir, cfg); err != nil {
 		return out, err
 	}
+	// A policy stored for another device (or by another server) is not
+	// this device's; the new one arrives with the first session.
+	if !out.Rekeyed {
+		if err := os.Remove(filepath.Join(dataDir, PolicyFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return out, fmt.Errorf("removing the previous device's policy: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// proveDevice signs the new key with the key of the device this data
+// folder was enrolled as, if any: the server then re-keys that device
+// instead of enrolling a new one.
+func proveDevice(dataDir string, newKey ed25519.PublicKey) (deviceID int64, proof []byte) {
+	cfg, err := LoadConfig(dataDir)
+	if err != nil {
+		return 0, nil
+	}
+	key, err := LoadKey(dataDir)
+	if err != nil {
+		return 0, nil
+	}
+	return cfg.DeviceID, protocol.SignReenroll(key, cfg.DeviceID, newKey)
 }
 
 func normalizeServerURL(s string) (string, error) {

@@ -15,6 +15,7 @@ import (
 )
 
 func TestEnroll(t *testing.T) {
+	actionPub, _, _ := ed25519.GenerateKey(nil)
 	var got protocol.EnrollRequest
 	code := ""
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -22,6 +23,7 @@ func TestEnroll(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
+		got = protocol.EnrollRequest{}
 		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
 			t.Error(err)
 		}
@@ -31,7 +33,7 @@ func TestEnroll(t *testing.T) {
 			json.NewEncoder(w).Encode(protocol.ErrorResponse{Error: "nope", Code: code})
 			return
 		}
-		json.NewEncoder(w).Encode(protocol.EnrollResponse{DeviceID: 9, Client: "Acme", Site: "HQ"})
+		json.NewEncoder(w).Encode(protocol.EnrollResponse{DeviceID: 9, Client: "Acme", Site: "HQ", ActionKey: actionPub})
 	}))
 	defer srv.Close()
 	pin := protocol.Fingerprint(srv.Certificate().Raw)
@@ -46,19 +48,35 @@ func TestEnroll(t *testing.T) {
 	if resp.DeviceID != 9 || resp.Site != "HQ" {
 		t.Errorf("response %+v", resp)
 	}
-	if got.Token != "s3cret" || got.OS != runtime.GOOS || got.Arch != runtime.GOARCH || got.MachineID == "" || got.Hostname == "" || !got.ForceNew {
+	if got.Token != "s3cret" || got.OS != runtime.GOOS || got.Arch != runtime.GOARCH || got.MachineID == "" || got.Hostname == "" ||
+		got.DeviceID != 0 || got.Proof != nil {
 		t.Errorf("request %+v", got)
 	}
 	if got.Role != "server" && got.Role != "workstation" && got.Role != "notebook" {
 		t.Errorf("role %q", got.Role)
 	}
 	cfg, err := LoadConfig(dir)
-	if err != nil || cfg.DeviceID != 9 || cfg.ServerURL != srv.URL || cfg.Fingerprint != pin {
+	if err != nil || cfg.DeviceID != 9 || cfg.ServerURL != srv.URL || cfg.Fingerprint != pin || !actionPub.Equal(ed25519.PublicKey(cfg.ActionKey)) {
 		t.Fatalf("saved config %+v, %v", cfg, err)
 	}
 	key, err := LoadKey(dir)
 	if err != nil || !key.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(got.PublicKey)) {
 		t.Fatalf("saved key does not match the enrolled public key: %v", err)
+	}
+
+	// Enrolling again proves possession of device 9's key; --new-device
+	// does not.
+	if _, err := Enroll(context.Background(), tok, srv.URL, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	if got.DeviceID != 9 || !protocol.VerifyReenroll(key.Public().(ed25519.PublicKey), 9, got.PublicKey, got.Proof) {
+		t.Errorf("re-enrollment request %+v carries no valid proof of device 9's key", got)
+	}
+	if _, err := Enroll(context.Background(), tok, srv.URL, dir, true); err != nil {
+		t.Fatal(err)
+	}
+	if got.DeviceID != 0 || got.Proof != nil {
+		t.Errorf("--new-device request %+v carries a proof", got)
 	}
 
 	for c, want := range map[string]string{

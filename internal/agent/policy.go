@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -27,8 +28,9 @@ const fallbackEvery = 1 // minute
 type planHolder struct {
 	mu       sync.Mutex
 	plan     []planned
-	revision string // "" for the default set or pinned checks
-	pinned   bool   // Options.Checks given: policies are ignored
+	revision string    // "" for the default set or pinned checks
+	issued   time.Time // when the server signed the running policy
+	pinned   bool      // Options.Checks given: policies are ignored
 	changed  chan struct{}
 }
 
@@ -38,9 +40,9 @@ func (h *planHolder) get() []planned {
 	return h.plan
 }
 
-func (h *planHolder) set(plan []planned, revision string) {
+func (h *planHolder) set(plan []planned, revision string, issued time.Time) {
 	h.mu.Lock()
-	h.plan, h.revision = plan, revision
+	h.plan, h.revision, h.issued = plan, revision, issued
 	h.mu.Unlock()
 	select {
 	case h.changed <- struct{}{}:
@@ -48,10 +50,10 @@ func (h *planHolder) set(plan []planned, revision string) {
 	}
 }
 
-func (h *planHolder) rev() string {
+func (h *planHolder) rev() (revision string, issued time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.revision
+	return h.revision, h.issued
 }
 
 // checks returns the plan's checks, for run-checks.
@@ -95,8 +97,15 @@ func planFromChecks(cs []NamedCheck, everyMinutes int) []planned {
 	return out
 }
 
+// storedPolicy is policy.json: the policy and when the server signed it
+// (zero for a policy stored before policies were signed).
+type storedPolicy struct {
+	protocol.Policy
+	Issued time.Time `json:"issued,omitzero"`
+}
+
 // loadPolicy reads the stored policy; ok is false if there is none.
-func loadPolicy(dir string) (p protocol.Policy, ok bool, err error) {
+func loadPolicy(dir string) (p storedPolicy, ok bool, err error) {
 	b, err := os.ReadFile(filepath.Join(dir, PolicyFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, false, nil
@@ -113,7 +122,7 @@ func loadPolicy(dir string) (p protocol.Policy, ok bool, err error) {
 	return p, true, nil
 }
 
-func savePolicy(dir string, p protocol.Policy) error {
+func savePolicy(dir string, p storedPolicy) error {
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding policy: %w", err)
@@ -129,7 +138,7 @@ func savePolicy(dir string, p protocol.Policy) error {
 func (a *Agent) initPlan() {
 	if a.opts.Checks != nil {
 		a.plan.pinned = true
-		a.plan.set(planFromChecks(a.opts.Checks, 0), "")
+		a.plan.set(planFromChecks(a.opts.Checks, 0), "", time.Time{})
 		return
 	}
 	p, ok, err := loadPolicy(a.opts.DataDir)
@@ -137,7 +146,7 @@ func (a *Agent) initPlan() {
 		a.log.Warn("ignoring the stored policy; running the default checks until the server sends one", "err", err)
 	}
 	if ok {
-		a.plan.set(planFromPolicy(p), p.Revision)
+		a.plan.set(planFromPolicy(p.Policy), p.Revision, p.Issued)
 		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks))
 		return
 	}
@@ -145,12 +154,14 @@ func (a *Agent) initPlan() {
 	if err != nil {
 		a.log.Warn("some checks are not available", "err", err)
 	}
-	a.plan.set(planFromChecks(checks, fallbackEvery), "")
+	a.plan.set(planFromChecks(checks, fallbackEvery), "", time.Time{})
 }
 
-// applyPolicy makes p the running plan and stores it. The same revision
-// again changes nothing.
-func (a *Agent) applyPolicy(p protocol.Policy) error {
+// applyPolicy makes p, signed by the server at issued, the running plan and
+// stores it. The same revision again changes nothing; a policy signed
+// before the running one is refused, so that an old signed policy cannot be
+// brought back.
+func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -158,17 +169,22 @@ func (a *Agent) applyPolicy(p protocol.Policy) error {
 		a.log.Debug("ignoring policy: checks are pinned by --checks", "revision", p.Revision)
 		return nil
 	}
-	if p.Revision == a.plan.rev() {
+	rev, since := a.plan.rev()
+	if p.Revision == rev {
 		return nil
 	}
-	if err := savePolicy(a.opts.DataDir, p); err != nil {
+	if !issued.After(since) {
+		return fmt.Errorf("policy %s was signed at %s, not after the running policy %s (signed at %s)",
+			p.Revision, issued.UTC().Format(time.RFC3339Nano), rev, since.UTC().Format(time.RFC3339Nano))
+	}
+	if err := savePolicy(a.opts.DataDir, storedPolicy{Policy: p, Issued: issued}); err != nil {
 		// Runs now; after a restart the previous policy runs until the
 		// server sends this one again.
 		a.log.Warn("cannot store the policy", "err", err)
 	}
 	plan := planFromPolicy(p)
 	a.sched.forget(plan)
-	a.plan.set(plan, p.Revision)
+	a.plan.set(plan, p.Revision, issued)
 	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks))
 	return nil
 }

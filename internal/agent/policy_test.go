@@ -8,9 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -37,9 +39,20 @@ func init() {
 	})
 }
 
-func policyEnvelope(t *testing.T, p protocol.Policy) protocol.Envelope {
+// policyEnvelope is p as the server sends it: signed with fs's action key
+// for fs's device.
+func policyEnvelope(t *testing.T, fs *fakeServer, p protocol.Policy) protocol.Envelope {
 	t.Helper()
-	b, err := json.Marshal(p)
+	return signedPolicy(t, fs.signer, fs.deviceID, p, protocol.PolicyTTL)
+}
+
+func signedPolicy(t *testing.T, s *actionkey.Signer, deviceID int64, p protocol.Policy, ttl time.Duration) protocol.Envelope {
+	t.Helper()
+	m, err := s.Sign(protocol.TypePolicy, deviceID, p, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,12 +83,12 @@ func TestAgentRunsPushedPolicy(t *testing.T) {
 	ta := startAgent(t, nil, func(o *Options) { o.Interval = 0 },
 		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
 
-	ta.fs.commands <- policyEnvelope(t, echoPolicy("r1", map[string]float64{"alpha": 1}))
+	ta.fs.commands <- policyEnvelope(t, ta.fs, echoPolicy("r1", map[string]float64{"alpha": 1}))
 	waitFor(t, "alpha run with v=1", func() bool { return seen(ta.fs, "alpha", 1) })
 
 	// An override (new parameters) and an added check run at once, though
 	// their interval (60 min) has not passed.
-	ta.fs.commands <- policyEnvelope(t, echoPolicy("r2", map[string]float64{"alpha": 2, "beta": 3}))
+	ta.fs.commands <- policyEnvelope(t, ta.fs, echoPolicy("r2", map[string]float64{"alpha": 2, "beta": 3}))
 	waitFor(t, "alpha with v=2 and beta", func() bool { return seen(ta.fs, "alpha", 2) && seen(ta.fs, "beta", 3) })
 
 	// A malformed policy is ignored; the plan stays.
@@ -99,8 +112,8 @@ func TestAgentRunsPushedPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.spool.Close()
-	if a.plan.rev() != "r2" || len(a.plan.get()) != 2 {
-		t.Errorf("restarted agent runs revision %q with %d checks", a.plan.rev(), len(a.plan.get()))
+	if rev, _ := a.plan.rev(); rev != "r2" || len(a.plan.get()) != 2 {
+		t.Errorf("restarted agent runs revision %q with %d checks", rev, len(a.plan.get()))
 	}
 	if due, _ := a.sched.due(a.plan.get(), time.Now()); len(due) != 0 {
 		t.Errorf("after a restart %d checks are due again at once", len(due))
@@ -111,7 +124,7 @@ func TestPinnedChecksIgnorePolicy(t *testing.T) {
 	fc := &fakeCheck{n: 1}
 	ta := startAgent(t, []NamedCheck{{"fake", fc}}, nil,
 		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
-	ta.fs.commands <- policyEnvelope(t, echoPolicy("r1", map[string]float64{"alpha": 1}))
+	ta.fs.commands <- policyEnvelope(t, ta.fs, echoPolicy("r1", map[string]float64{"alpha": 1}))
 	// Messages are handled in order: once the command is answered, the
 	// policy was handled.
 	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: "c1", Data: json.RawMessage(`{"name":"run-checks"}`)}
@@ -122,4 +135,97 @@ func TestPinnedChecksIgnorePolicy(t *testing.T) {
 	if seen(ta.fs, "alpha", 1) {
 		t.Error("pinned agent ran the policy")
 	}
+}
+
+// runChecks asks the agent to run its plan and returns how many results
+// it produced: the number of checks of the running policy. Messages are
+// handled in order, so every policy sent before was handled.
+func runChecks(t *testing.T, ta *testAgent, id string) string {
+	t.Helper()
+	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: id, Data: json.RawMessage(`{"name":"run-checks"}`)}
+	var res protocol.CommandResult
+	protocol.DecodeData(<-ta.fs.cmdOut, &res)
+	return string(res.Output)
+}
+
+func TestAgentRefusesPoliciesNotSignedForIt(t *testing.T) {
+	ta := startAgent(t, nil, func(o *Options) { o.Interval = 0 },
+		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
+	fs := ta.fs
+	evil := echoPolicy("evil", map[string]float64{"x": 1, "y": 2, "z": 3})
+	older := policyEnvelope(t, fs, evil) // signed before r1
+	r1 := policyEnvelope(t, fs, echoPolicy("r1", map[string]float64{"alpha": 1}))
+	fs.commands <- r1
+	if got := runChecks(t, ta, "c0"); got != `{"results":1}` {
+		t.Fatalf("after r1: %s", got)
+	}
+
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	plain, _ := json.Marshal(evil)
+	signedBody := func(e protocol.Envelope) []byte {
+		var s actionkey.Signed
+		json.Unmarshal(e.Data, &s)
+		return s.Body
+	}
+	good := policyEnvelope(t, fs, evil)
+	var sg actionkey.Signed
+	json.Unmarshal(good.Data, &sg)
+	tamperedBody := strings.Replace(string(sg.Body), `"x"`, `"w"`, 1)
+	tampered, _ := json.Marshal(actionkey.Signed{Body: []byte(tamperedBody), Sig: sg.Sig})
+	for name, env := range map[string]protocol.Envelope{
+		"unsigned":      {Type: protocol.TypePolicy, Data: plain},
+		"tampered":      {Type: protocol.TypePolicy, Data: tampered},
+		"wrong key":     signedPolicy(t, actionkey.NewSigner(otherKey, nil), fs.deviceID, evil, protocol.PolicyTTL),
+		"other device":  signedPolicy(t, fs.signer, fs.deviceID+1, evil, protocol.PolicyTTL),
+		"expired":       signedPolicy(t, fs.signer, fs.deviceID, evil, -time.Hour),
+		"older than r1": older,
+		"replayed":      r1,
+		"no signature":  {Type: protocol.TypePolicy, Data: mustJSON(t, actionkey.Signed{Body: signedBody(good)})},
+		"not even JSON": {Type: protocol.TypePolicy, Data: json.RawMessage(`"policy"`)},
+	} {
+		fs.commands <- env
+		if got := runChecks(t, ta, name); got != `{"results":1}` {
+			t.Errorf("%s policy: run-checks gave %s; want r1's one check still running", name, got)
+		}
+	}
+	if rev, _ := ta.plan.rev(); rev != "r1" {
+		t.Errorf("running revision %q, want r1", rev)
+	}
+	stored, _, _ := loadPolicy(ta.dir)
+	if stored.Revision != "r1" {
+		t.Errorf("stored revision %q, want r1", stored.Revision)
+	}
+
+	// A newer policy signed for this device still applies.
+	fs.commands <- policyEnvelope(t, fs, echoPolicy("r2", map[string]float64{"alpha": 1, "beta": 2}))
+	if got := runChecks(t, ta, "c9"); got != `{"results":2}` {
+		t.Errorf("after r2: %s", got)
+	}
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// An agent enrolled before servers handed out the action key pins the key
+// of its first welcome, keeps it across restarts and then runs the
+// server's signed policies.
+func TestAgentPinsActionKeyOnFirstUse(t *testing.T) {
+	ta := startAgent(t, nil, func(o *Options) { o.Interval = 0 },
+		func(pub ed25519.PublicKey) *fakeServer {
+			fs := newFakeServer(t, pub)
+			fs.unpinned = true
+			return fs
+		})
+	waitFor(t, "the action key pinned in agent.json", func() bool {
+		cfg, err := LoadConfig(ta.dir)
+		return err == nil && ta.fs.signer.Public().Equal(ed25519.PublicKey(cfg.ActionKey))
+	})
+	ta.fs.commands <- policyEnvelope(t, ta.fs, echoPolicy("r1", map[string]float64{"alpha": 1}))
+	waitFor(t, "alpha run with v=1", func() bool { return seen(ta.fs, "alpha", 1) })
 }

@@ -179,14 +179,14 @@ func TestPolicyPlanAndStorage(t *testing.T) {
 		{Name: "disk-root", Type: "disk", Params: []byte(`{"warn":10,"fail":20}`), Schedule: core.Schedule{Class: core.ScheduleDaily, At: "06:00"}},
 		{Name: "future", Type: "nosuchcheck", Schedule: core.Schedule{Class: core.Schedule24x7, EveryMinutes: 5}},
 	}}
-	if err := savePolicy(dir, p); err != nil {
+	if err := savePolicy(dir, storedPolicy{Policy: p}); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := loadPolicy(dir)
 	if err != nil || !ok || got.Revision != "r1" || len(got.Checks) != 2 {
 		t.Fatalf("loadPolicy = %+v, %v, %v", got, ok, err)
 	}
-	plan := planFromPolicy(got)
+	plan := planFromPolicy(got.Policy)
 	if len(plan) != 2 || plan[0].Name != "disk-root" {
 		t.Fatalf("plan %v", names(plan))
 	}

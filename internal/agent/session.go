@@ -246,6 +246,7 @@ func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
 		if err := protocol.DecodeData(env, &w); err != nil {
 			return w, err
 		}
+		a.welcomed(w)
 		return w, nil
 	case protocol.TypeRefused:
 		var r protocol.Refused
@@ -283,15 +284,7 @@ func (a *Agent) readLoop(ctx context.Context, c conn, hb time.Duration, acks cha
 				a.handleCommand(c, env)
 			}()
 		case protocol.TypePolicy:
-			var p protocol.Policy
-			err := protocol.DecodeData(env, &p)
-			if err == nil {
-				err = a.applyPolicy(p)
-			}
-			if err != nil {
-				// Keep running the current plan; the server resends on change.
-				a.log.Warn("ignoring a malformed policy", "err", err)
-			}
+			a.receivePolicy(env)
 		case protocol.TypeHeartbeatAck:
 		default:
 			a.log.Debug("ignoring unknown message type", "type", env.Type)

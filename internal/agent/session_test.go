@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -29,6 +30,10 @@ type fakeServer struct {
 	srv      *httptest.Server
 	pub      ed25519.PublicKey
 	deviceID int64
+	signer   *actionkey.Signer // the server's action key
+	// unpinned starts the agent without a pinned action key (enrolled
+	// before servers handed it out).
+	unpinned bool
 
 	ack     atomic.Bool // acknowledge results batches
 	silent  atomic.Bool // answer no heartbeats
@@ -45,7 +50,9 @@ type fakeServer struct {
 }
 
 func newFakeServer(t *testing.T, pub ed25519.PublicKey) *fakeServer {
-	fs := &fakeServer{t: t, pub: pub, deviceID: 42, cmdOut: make(chan protocol.Envelope, 8), commands: make(chan protocol.Envelope, 8)}
+	_, actionKey, _ := ed25519.GenerateKey(rand.Reader)
+	fs := &fakeServer{t: t, pub: pub, deviceID: 42, signer: actionkey.NewSigner(actionKey, nil),
+		cmdOut: make(chan protocol.Envelope, 8), commands: make(chan protocol.Envelope, 8)}
 	fs.ack.Store(true)
 	fs.srv = httptest.NewTLSServer(http.HandlerFunc(fs.serveWS))
 	t.Cleanup(fs.srv.Close)
@@ -102,7 +109,8 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 		c.Close(4003, ref.Code)
 		return
 	}
-	if err := fs.send(ctx, c, protocol.TypeWelcome, "", protocol.Welcome{DeviceID: fs.deviceID, HeartbeatSeconds: 30}); err != nil {
+	if err := fs.send(ctx, c, protocol.TypeWelcome, "", protocol.Welcome{DeviceID: fs.deviceID, HeartbeatSeconds: 30,
+		Time: time.Now(), ActionKey: fs.signer.Public()}); err != nil {
 		return
 	}
 	// A message type from a future server version: must be ignored.
@@ -193,6 +201,9 @@ func startAgent(t *testing.T, checks []NamedCheck, tweak func(*Options), fs func
 		t.Fatal(err)
 	}
 	cfg := Config{ServerURL: srv.srv.URL, Fingerprint: protocol.Fingerprint(srv.srv.Certificate().Raw), DeviceID: srv.deviceID}
+	if !srv.unpinned {
+		cfg.ActionKey = srv.signer.Public()
+	}
 	if err := SaveConfig(dir, cfg); err != nil {
 		t.Fatal(err)
 	}

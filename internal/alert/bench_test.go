@@ -58,7 +58,7 @@ func benchFailureToMail(b *testing.B, st *store.DB) {
 			b.Fatal(err)
 		}
 		d := core.Device{Hostname: fmt.Sprintf("bench-%04d", i), MachineID: secret, PublicKey: []byte(secret), Role: core.DeviceRoleServer}
-		if err := st.Enroll(ctx, []byte(secret), &d, false, time.Now()); err != nil {
+		if err := st.Enroll(ctx, []byte(secret), &d, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 		devs = append(devs, d)

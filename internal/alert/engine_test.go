@@ -49,7 +49,7 @@ func enroll(t *testing.T, st core.Store, client, site, host, role string) core.D
 	secret := "secret-" + host
 	must(t, "token", st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: []byte(secret), SiteID: s.ID}))
 	d := core.Device{Hostname: host, OS: "linux", MachineID: "mid-" + host, PublicKey: []byte("key-" + host), Role: role}
-	must(t, "Enroll", st.Enroll(ctx, []byte(secret), &d, false, t0))
+	must(t, "Enroll", st.Enroll(ctx, []byte(secret), &d, t0))
 	d, err = st.GetDevice(ctx, d.ID)
 	must(t, "GetDevice", err)
 	return d

@@ -30,7 +30,7 @@ func BenchmarkMaintenanceLookup(b *testing.B) {
 			b.Fatal(err)
 		}
 		d := core.Device{Hostname: secret, MachineID: secret, PublicKey: []byte(secret)}
-		if err := st.Enroll(ctx, []byte(secret), &d, false, t0); err != nil {
+		if err := st.Enroll(ctx, []byte(secret), &d, t0); err != nil {
 			b.Fatal(err)
 		}
 		if d, err = st.GetDevice(ctx, d.ID); err != nil {

@@ -151,14 +151,19 @@ type Device struct {
 	OS           string    `json:"os"`       // GOOS
 	Platform     string    `json:"platform"` // e.g. "Debian GNU/Linux 12"
 	Arch         string    `json:"arch"`
-	MachineID    string    `json:"machine_id"` // stable OS machine id, for re-enrollment
-	PublicKey    []byte    `json:"-"`          // ed25519 public key
-	Role         string    `json:"role"`       // server, workstation, notebook
-	State        string    `json:"state"`      // active, revoked, retired
+	MachineID    string    `json:"machine_id,omitempty"` // stable OS machine id; the API hides it from readonly users
+	PublicKey    []byte    `json:"-"`                    // ed25519 public key
+	Role         string    `json:"role"`                 // server, workstation, notebook
+	State        string    `json:"state"`                // active, revoked, retired
 	Tags         []string  `json:"tags"`
 	AgentVersion string    `json:"agent_version"`
 	EnrolledAt   time.Time `json:"enrolled_at"`
 	LastSeen     time.Time `json:"last_seen"`
+	// DuplicateOf is the active device of the same site that had this
+	// device's machine ID when it enrolled without proving that device's
+	// key: a reinstall that lost its key, a cloned machine or an impostor
+	// (0: none). A technician decides which one to retire.
+	DuplicateOf int64 `json:"duplicate_of,omitempty"`
 	// Filled by queries that join current check state.
 	Worst Status `json:"worst_status"`
 }
@@ -283,10 +288,18 @@ type TokenStore interface {
 	ListEnrollmentTokens(ctx context.Context) ([]EnrollmentToken, error)
 	RevokeEnrollmentToken(ctx context.Context, id int64, at time.Time) error
 	// Enroll consumes one use of the token with this secret hash and creates
-	// or (same machine ID and site, unless forceNew) re-keys the device,
-	// atomically. It returns ErrNotFound for an unknown token and
-	// ErrTokenExpired / ErrTokenRevoked / ErrTokenUsedUp as they apply.
-	Enroll(ctx context.Context, secretHash []byte, d *Device, forceNew bool, now time.Time) error
+	// a new device in the token's site, atomically. It never re-keys an
+	// existing device: if an active device of the site has d's machine ID,
+	// the new one's DuplicateOf names it. It returns ErrNotFound for an
+	// unknown token and ErrTokenExpired / ErrTokenRevoked / ErrTokenUsedUp
+	// as they apply.
+	Enroll(ctx context.Context, secretHash []byte, d *Device, now time.Time) error
+	// Rekey consumes one use of the token and gives device d.ID the key
+	// d.PublicKey and d's host facts, atomically, but only if it is an
+	// active device of the token's site whose key is still oldKey (the
+	// caller verified a signature made with oldKey); otherwise ErrConflict
+	// and nothing changes. The token errors are Enroll's.
+	Rekey(ctx context.Context, secretHash []byte, d *Device, oldKey []byte, now time.Time) error
 }
 
 type DeviceStore interface {

@@ -112,7 +112,7 @@ func newFixture(t testing.TB, st *store.DB) *fixture {
 			t.Fatal(err)
 		}
 		*d = core.Device{Hostname: []string{"probe", "other"}[i], MachineID: []string{"m1", "m2"}[i], PublicKey: []byte{byte(i)}}
-		if err := st.Enroll(ctx, secret, d, false, time.Now()); err != nil {
+		if err := st.Enroll(ctx, secret, d, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,9 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/wacht-rmm/wacht/internal/keyfile"
 )
 
 // KeyFile is the name of the key file in the server's data folder. With
@@ -43,35 +42,9 @@ func NewBox(key []byte) (*Box, error) {
 // LoadKey reads the key file at path, creating it (0600, 32 random bytes)
 // if it does not exist.
 func LoadKey(path string) (*Box, error) {
-	key, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, fmt.Errorf("generating secret key: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("creating secret key folder: %w", err)
-		}
-		// O_EXCL: if another process created it meanwhile, use that one.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return LoadKey(path)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("creating secret key: %w", err)
-		}
-		_, werr := f.Write(key)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(path)
-			return nil, fmt.Errorf("writing secret key: %w", werr)
-		}
-		return NewBox(key)
-	}
+	key, err := keyfile.LoadOrCreate(path, 32)
 	if err != nil {
-		return nil, fmt.Errorf("reading secret key: %w", err)
+		return nil, fmt.Errorf("secret key: %w", err)
 	}
 	return NewBox(key)
 }

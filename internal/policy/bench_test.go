@@ -52,7 +52,7 @@ func benchAgentPolicy(b *testing.B, st *store.DB) {
 		b.Fatal(err)
 	}
 	d := core.Device{Hostname: "srv", MachineID: "m", PublicKey: make([]byte, 32), Role: "server"}
-	if err := st.Enroll(ctx, tok.SecretHash, &d, false, time.Now()); err != nil {
+	if err := st.Enroll(ctx, tok.SecretHash, &d, time.Now()); err != nil {
 		b.Fatal(err)
 	}
 	for _, l := range layers(20) {

@@ -3,14 +3,20 @@ package protocol
 import (
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// TypePolicy (server → agent) carries the device's effective policy: sent
-// right after welcome and again whenever it changes. The agent keeps the
-// last one on disk and runs it until the next arrives.
+// TypePolicy (server → agent) carries the device's effective policy,
+// signed with the action key (an actionkey.Signed with a Policy payload):
+// sent right after welcome and again whenever it changes. The agent keeps
+// the last one on disk and runs it until the next valid one arrives.
 const TypePolicy = "policy"
+
+// PolicyTTL is how long a signed policy message is valid: it is verified
+// when it arrives, right after it was signed.
+const PolicyTTL = 10 * time.Minute
 
 // MaxPolicyChecks bounds the checks of one policy message.
 const MaxPolicyChecks = 500

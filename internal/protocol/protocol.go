@@ -37,7 +37,8 @@ const (
 	PathWS     = "/api/agent/ws"
 )
 
-// Message types.
+// Message types. TypePolicy and the remote actions after it carry an
+// actionkey.Signed message.
 const (
 	TypeChallenge     = "challenge"      // server → agent, first frame
 	TypeAuth          = "auth"           // agent → server, answers the challenge
@@ -147,6 +148,14 @@ func VerifyAuth(pub ed25519.PublicKey, nonce []byte, deviceID int64, sig []byte)
 type Welcome struct {
 	DeviceID         int64 `json:"device_id"`
 	HeartbeatSeconds int   `json:"heartbeat_seconds"`
+	// Time is the server's clock: the agent checks the validity of signed
+	// messages against it, so that a wrong local clock does not refuse them.
+	Time time.Time `json:"time"`
+	// ActionKey is the server's action public key. An agent enrolled before
+	// enrollment handed it out pins it from here once (trust on first use
+	// over the already authenticated session); an agent with a pinned key
+	// ignores it.
+	ActionKey []byte `json:"action_key"`
 }
 
 // Refusal codes.
@@ -219,7 +228,9 @@ type CommandResult struct {
 	Output json.RawMessage `json:"output,omitempty"`
 }
 
-// EnrollRequest is POSTed to PathEnroll.
+// EnrollRequest is POSTed to PathEnroll. Without DeviceID and Proof it
+// always creates a new device; holding a site's token and a machine ID is
+// never enough to take over an existing device.
 type EnrollRequest struct {
 	Token        string `json:"token"` // the token's secret part
 	PublicKey    []byte `json:"public_key"`
@@ -230,7 +241,10 @@ type EnrollRequest struct {
 	MachineID    string `json:"machine_id"`
 	Role         string `json:"role"`
 	AgentVersion string `json:"agent_version"`
-	ForceNew     bool   `json:"force_new"`
+	// DeviceID and Proof re-enroll (re-key) an existing device: Proof is
+	// SignReenroll with the device's current key.
+	DeviceID int64  `json:"device_id,omitempty"`
+	Proof    []byte `json:"proof,omitempty"`
 }
 
 // EnrollResponse answers a successful enrollment.
@@ -238,6 +252,31 @@ type EnrollResponse struct {
 	DeviceID int64  `json:"device_id"`
 	Client   string `json:"client"`
 	Site     string `json:"site"`
+	// Rekeyed says that the device of the request's proof was re-keyed;
+	// false: a new device was created.
+	Rekeyed bool `json:"rekeyed"`
+	// ActionKey is the server's ed25519 public key that signs policies and
+	// actions; the agent pins it.
+	ActionKey []byte `json:"action_key"`
+}
+
+// ReenrollMessage is what an agent signs with its device's current key to
+// re-enroll it with the new key newKey: a fixed context string, the device
+// ID and the new key, so that the proof is worth nothing for another key.
+func ReenrollMessage(deviceID int64, newKey ed25519.PublicKey) []byte {
+	m := []byte("wacht-agent-reenroll/1\x00")
+	m = strconv.AppendInt(m, deviceID, 10)
+	m = append(m, 0)
+	return append(m, newKey...)
+}
+
+// SignReenroll and VerifyReenroll wrap ed25519 over ReenrollMessage.
+func SignReenroll(current ed25519.PrivateKey, deviceID int64, newKey ed25519.PublicKey) []byte {
+	return ed25519.Sign(current, ReenrollMessage(deviceID, newKey))
+}
+
+func VerifyReenroll(current ed25519.PublicKey, deviceID int64, newKey ed25519.PublicKey, proof []byte) bool {
+	return len(current) == ed25519.PublicKeySize && ed25519.Verify(current, ReenrollMessage(deviceID, newKey), proof)
 }
 
 // Error codes in an enrollment error response.

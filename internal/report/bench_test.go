@@ -44,7 +44,7 @@ func BenchmarkDailyReport(b *testing.B) {
 					b.Fatal(err)
 				}
 				d := core.Device{Hostname: host, OS: "windows", MachineID: host, PublicKey: []byte(host), Role: "workstation"}
-				if err := st.Enroll(ctx, secret, &d, false, now.Add(-48*time.Hour)); err != nil {
+				if err := st.Enroll(ctx, secret, &d, now.Add(-48*time.Hour)); err != nil {
 					b.Fatal(err)
 				}
 				var rs []core.Result

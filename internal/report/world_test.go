@@ -58,7 +58,7 @@ func device(t *testing.T, st *store.DB, site core.Site, host, role string, seen 
 	secret := []byte("secret-" + host)
 	must(t, st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: secret, ClientID: site.ClientID, SiteID: site.ID}))
 	d := core.Device{Hostname: host, OS: "windows", MachineID: "m-" + host, PublicKey: []byte("k-" + host), Role: role}
-	must(t, st.Enroll(ctx, secret, &d, false, now.Add(-30*24*time.Hour)))
+	must(t, st.Enroll(ctx, secret, &d, now.Add(-30*24*time.Hour)))
 	must(t, st.SetDeviceRole(ctx, d.ID, role))
 	if !seen.IsZero() {
 		must(t, st.TouchDevice(ctx, d.ID, seen, "1.0"))

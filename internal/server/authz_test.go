@@ -368,7 +368,7 @@ func newMatrix(t *testing.T) *matrix {
 			t.Fatal(err)
 		}
 		d := core.Device{Hostname: []string{"own-pc", "foreign-pc"}[i], OS: "linux", MachineID: "m" + name, PublicKey: make([]byte, 32)}
-		if err := st.Enroll(ctx, auth.HashSecret(secret), &d, false, now); err != nil {
+		if err := st.Enroll(ctx, auth.HashSecret(secret), &d, now); err != nil {
 			t.Fatal(err)
 		}
 		m.clients[i], m.sites[i], m.devices[i] = c, s, d

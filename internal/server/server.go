@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
@@ -139,6 +140,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Policies (and later actions) are signed with this key; agents pin its
+	// public key. Several nodes need the same file (docs/cluster.md).
+	signer, err := actionkey.Load(filepath.Join(cfg.DataDir, actionkey.File), nil)
+	if err != nil {
+		return err
+	}
 	probePolicy := netdev.ProbePolicy{Base: resolver, Store: st, Box: box}
 	alerts := alert.New(alert.Options{Store: st, Log: log, SweepInterval: cfg.AlertSweep, Singleton: st.TrySingleton,
 		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax,
@@ -183,7 +190,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if st.Clustered() {
 		cluster = st
 	}
-	gw := gateway.New(gateway.Options{Store: st, Log: log, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
+	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
 		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster})
 	audits := api.NewAuditQueue(st, log)
 	handler, err := newHandler(st, gw, log, box, audits)

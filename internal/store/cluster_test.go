@@ -201,7 +201,7 @@ func TestSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := core.Device{Hostname: "pc1", MachineID: "m1", PublicKey: []byte("k"), OS: "linux"}
-	if err := s.Enroll(ctx, []byte("secret"), &d, false, time.Now()); err != nil {
+	if err := s.Enroll(ctx, []byte("secret"), &d, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()

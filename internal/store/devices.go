@@ -10,7 +10,8 @@ import (
 
 const deviceColumns = `
 	d.id, d.site_id, s.name, s.client_id, c.name, d.hostname, d.os, d.platform, d.arch,
-	d.machine_id, d.public_key, d.role, d.state, d.agent_version, d.enrolled_at, d.last_seen
+	d.machine_id, d.public_key, d.role, d.state, d.agent_version, d.enrolled_at, d.last_seen,
+	d.duplicate_of
 	FROM devices d
 	JOIN sites s ON s.id = d.site_id
 	JOIN clients c ON c.id = s.client_id`
@@ -18,10 +19,10 @@ const deviceColumns = `
 func scanDevice(sc interface{ Scan(...any) error }) (core.Device, error) {
 	var d core.Device
 	var enrolled int64
-	var seen sql.NullInt64
+	var seen, dup sql.NullInt64
 	err := sc.Scan(&d.ID, &d.SiteID, &d.SiteName, &d.ClientID, &d.ClientName, &d.Hostname, &d.OS, &d.Platform,
-		&d.Arch, &d.MachineID, &d.PublicKey, &d.Role, &d.State, &d.AgentVersion, &enrolled, &seen)
-	d.EnrolledAt, d.LastSeen = fromMS(enrolled), timeOrZero(seen)
+		&d.Arch, &d.MachineID, &d.PublicKey, &d.Role, &d.State, &d.AgentVersion, &enrolled, &seen, &dup)
+	d.EnrolledAt, d.LastSeen, d.DuplicateOf = fromMS(enrolled), timeOrZero(seen), dup.Int64
 	return d, err
 }
 

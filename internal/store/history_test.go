@@ -25,7 +25,7 @@ func seedHistory(tb testing.TB, st *store.DB, checks, n int) int64 {
 		tb.Fatal(err)
 	}
 	d := core.Device{Hostname: "pc", OS: "linux", MachineID: "m", PublicKey: make([]byte, 32)}
-	if err := st.Enroll(ctx, []byte("s"), &d, false, time.Now()); err != nil {
+	if err := st.Enroll(ctx, []byte("s"), &d, time.Now()); err != nil {
 		tb.Fatal(err)
 	}
 	now := time.Now().UTC()

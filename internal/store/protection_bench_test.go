@@ -28,7 +28,7 @@ func benchProtection(b *testing.B, st *store.DB) {
 	v := 2.0
 	for i := range devices {
 		d := core.Device{Hostname: fmt.Sprintf("pc-%04d", i), OS: "windows", MachineID: fmt.Sprint("m", i), PublicKey: make([]byte, 32)}
-		if err := st.Enroll(ctx, []byte("bench"), &d, true, now); err != nil {
+		if err := st.Enroll(ctx, []byte("bench"), &d, now); err != nil {
 			b.Fatal(err)
 		}
 		rs := []core.Result{

@@ -267,7 +267,7 @@ func BenchmarkSaveResults(b *testing.B) {
 					b.Fatal(err)
 				}
 				d := &core.Device{Hostname: "bench", MachineID: "bench"}
-				if err := s.Enroll(ctx, []byte("bench"), d, false, time.Now()); err != nil {
+				if err := s.Enroll(ctx, []byte("bench"), d, time.Now()); err != nil {
 					b.Fatal(err)
 				}
 				const batch = 500

@@ -79,83 +79,112 @@ func (s *DB) RevokeEnrollmentToken(ctx context.Context, id int64, at time.Time) 
 	return s.affectedOne("revoke enrollment token", res, err)
 }
 
-// Enroll implements core.TokenStore. The use is consumed by a conditional
-// UPDATE, so concurrent enrollments never exceed MaxUses. A re-keyed device
-// keeps its ID and EnrolledAt.
-func (s *DB) Enroll(ctx context.Context, secretHash []byte, d *core.Device, forceNew bool, now time.Time) error {
+// Enroll implements core.TokenStore.
+func (s *DB) Enroll(ctx context.Context, secretHash []byte, d *core.Device, now time.Time) error {
 	const op = "enroll"
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		var tokenID, clientID, siteID int64
-		var maxUses, uses int
-		var expires, revoked sql.NullInt64
-		err := tx.QueryRowContext(ctx, `
-			SELECT id, client_id, site_id, expires_at, max_uses, uses, revoked_at
-			FROM enrollment_tokens WHERE secret_hash = $1`, secretHash).
-			Scan(&tokenID, &clientID, &siteID, &expires, &maxUses, &uses, &revoked)
+		siteID, clientID, err := s.useToken(ctx, tx, op, secretHash, now)
 		if err != nil {
-			return s.wrap(op+": reading token", err)
+			return err
 		}
-		switch {
-		case revoked.Valid:
-			return fmt.Errorf("store: %s: %w", op, core.ErrTokenRevoked)
-		case expires.Valid && expires.Int64 <= ms(now):
-			return fmt.Errorf("store: %s: %w", op, core.ErrTokenExpired)
-		}
-		res, err := tx.ExecContext(ctx, `
-			UPDATE enrollment_tokens SET uses = uses + 1
-			WHERE id = $1 AND revoked_at IS NULL AND (max_uses = 0 OR uses < max_uses)`, tokenID)
-		if err != nil {
-			return s.wrap(op+": consuming token", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return s.wrap(op+": consuming token", err)
-		} else if n == 0 {
-			return fmt.Errorf("store: %s: %w", op, core.ErrTokenUsedUp)
-		}
-
-		at := fromMS(ms(now))
-		var existing int64
-		var enrolledAt int64
-		if !forceNew && d.MachineID != "" {
+		var dup sql.NullInt64
+		if d.MachineID != "" {
 			err := tx.QueryRowContext(ctx, `
-				SELECT id, enrolled_at FROM devices
+				SELECT id FROM devices
 				WHERE site_id = $1 AND machine_id = $2 AND state = $3
-				ORDER BY id DESC LIMIT 1`, siteID, d.MachineID, core.DeviceActive).Scan(&existing, &enrolledAt)
+				ORDER BY id DESC LIMIT 1`, siteID, d.MachineID, core.DeviceActive).Scan(&dup)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return s.wrap(op+": finding device", err)
+				return s.wrap(op+": finding a device with this machine ID", err)
 			}
 		}
-		if existing != 0 {
-			_, err := tx.ExecContext(ctx, `
-				UPDATE devices SET public_key = $2, hostname = $3, os = $4, platform = $5, arch = $6, agent_version = $7
-				WHERE id = $1`, existing, nonNil(d.PublicKey), d.Hostname, d.OS, d.Platform, d.Arch, d.AgentVersion)
-			if err != nil {
-				return s.wrap(op+": re-keying device", err)
-			}
-			d.ID, d.EnrolledAt = existing, fromMS(enrolledAt)
-			if err := tx.QueryRowContext(ctx, `SELECT role FROM devices WHERE id = $1`, existing).Scan(&d.Role); err != nil {
-				return s.wrap(op+": reading device", err)
-			}
-		} else {
-			if d.Role == "" {
-				d.Role = "workstation"
-			}
-			err := tx.QueryRowContext(ctx, `
-				INSERT INTO devices (site_id, hostname, os, platform, arch, machine_id, public_key, role, state, agent_version, enrolled_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-				siteID, d.Hostname, d.OS, d.Platform, d.Arch, d.MachineID, nonNil(d.PublicKey), d.Role,
-				core.DeviceActive, d.AgentVersion, ms(at)).Scan(&d.ID)
-			if err != nil {
-				return s.wrap(op+": inserting device", err)
-			}
-			d.EnrolledAt = at
+		if d.Role == "" {
+			d.Role = "workstation"
 		}
-		d.State, d.SiteID, d.ClientID = core.DeviceActive, siteID, clientID
+		at := fromMS(ms(now))
 		err = tx.QueryRowContext(ctx, `
-			SELECT s.name, c.name FROM sites s JOIN clients c ON c.id = s.client_id WHERE s.id = $1`, siteID).
-			Scan(&d.SiteName, &d.ClientName)
-		return s.wrap(op+": reading site", err)
+			INSERT INTO devices (site_id, hostname, os, platform, arch, machine_id, public_key, role, state,
+				agent_version, enrolled_at, duplicate_of)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+			siteID, d.Hostname, d.OS, d.Platform, d.Arch, d.MachineID, nonNil(d.PublicKey), d.Role,
+			core.DeviceActive, d.AgentVersion, ms(at), dup).Scan(&d.ID)
+		if err != nil {
+			return s.wrap(op+": inserting device", err)
+		}
+		d.EnrolledAt, d.DuplicateOf = at, dup.Int64
+		return s.finishEnroll(ctx, tx, op, d, siteID, clientID)
 	})
+}
+
+// Rekey implements core.TokenStore. The device keeps its ID, role,
+// EnrolledAt and DuplicateOf.
+func (s *DB) Rekey(ctx context.Context, secretHash []byte, d *core.Device, oldKey []byte, now time.Time) error {
+	const op = "re-key device"
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		siteID, clientID, err := s.useToken(ctx, tx, op, secretHash, now)
+		if err != nil {
+			return err
+		}
+		var enrolledAt int64
+		var dup sql.NullInt64
+		err = tx.QueryRowContext(ctx, `
+			UPDATE devices SET public_key = $2, hostname = $3, os = $4, platform = $5, arch = $6,
+				agent_version = $7, machine_id = $8
+			WHERE id = $1 AND site_id = $9 AND state = $10 AND public_key = $11
+			RETURNING role, enrolled_at, duplicate_of`,
+			d.ID, nonNil(d.PublicKey), d.Hostname, d.OS, d.Platform, d.Arch, d.AgentVersion, d.MachineID,
+			siteID, core.DeviceActive, nonNil(oldKey)).Scan(&d.Role, &enrolledAt, &dup)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: %s %d: not an active device of the token's site with this key: %w", op, d.ID, core.ErrConflict)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		d.EnrolledAt, d.DuplicateOf = fromMS(enrolledAt), dup.Int64
+		return s.finishEnroll(ctx, tx, op, d, siteID, clientID)
+	})
+}
+
+// useToken checks the token with this secret hash and consumes one use by
+// a conditional UPDATE, so concurrent enrollments never exceed MaxUses. It
+// returns the token's site and client.
+func (s *DB) useToken(ctx context.Context, tx *sql.Tx, op string, secretHash []byte, now time.Time) (siteID, clientID int64, err error) {
+	var tokenID int64
+	var maxUses, uses int
+	var expires, revoked sql.NullInt64
+	err = tx.QueryRowContext(ctx, `
+		SELECT id, client_id, site_id, expires_at, max_uses, uses, revoked_at
+		FROM enrollment_tokens WHERE secret_hash = $1`, secretHash).
+		Scan(&tokenID, &clientID, &siteID, &expires, &maxUses, &uses, &revoked)
+	if err != nil {
+		return 0, 0, s.wrap(op+": reading token", err)
+	}
+	switch {
+	case revoked.Valid:
+		return 0, 0, fmt.Errorf("store: %s: %w", op, core.ErrTokenRevoked)
+	case expires.Valid && expires.Int64 <= ms(now):
+		return 0, 0, fmt.Errorf("store: %s: %w", op, core.ErrTokenExpired)
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE enrollment_tokens SET uses = uses + 1
+		WHERE id = $1 AND revoked_at IS NULL AND (max_uses = 0 OR uses < max_uses)`, tokenID)
+	if err != nil {
+		return 0, 0, s.wrap(op+": consuming token", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, 0, s.wrap(op+": consuming token", err)
+	} else if n == 0 {
+		return 0, 0, fmt.Errorf("store: %s: %w", op, core.ErrTokenUsedUp)
+	}
+	return siteID, clientID, nil
+}
+
+// finishEnroll fills d's state, site and client after Enroll or Rekey.
+func (s *DB) finishEnroll(ctx context.Context, tx *sql.Tx, op string, d *core.Device, siteID, clientID int64) error {
+	d.State, d.SiteID, d.ClientID = core.DeviceActive, siteID, clientID
+	err := tx.QueryRowContext(ctx, `
+		SELECT s.name, c.name FROM sites s JOIN clients c ON c.id = s.client_id WHERE s.id = $1`, siteID).
+		Scan(&d.SiteName, &d.ClientName)
+	return s.wrap(op+": reading site", err)
 }
 
 // affectedOne turns an UPDATE/DELETE result that touched no row into ErrNotFound.

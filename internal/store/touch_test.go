@@ -27,7 +27,7 @@ func TestTouchDevices(t *testing.T) {
 					t.Fatal(err)
 				}
 				d := core.Device{Hostname: m, MachineID: m, PublicKey: []byte(m)}
-				if err := st.Enroll(ctx, []byte(m), &d, false, t0); err != nil {
+				if err := st.Enroll(ctx, []byte(m), &d, t0); err != nil {
 					t.Fatal(err)
 				}
 				ids = append(ids, d.ID)

@@ -61,7 +61,7 @@ func enroll(t testing.TB, st *store.DB, site core.Site, hostname string, now tim
 		t.Fatal(err)
 	}
 	d := core.Device{Hostname: hostname, OS: "linux", Platform: "Debian GNU/Linux 12", Arch: "amd64", MachineID: "m-" + hostname, PublicKey: make([]byte, 32), AgentVersion: "0.1.0"}
-	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, false, now); err != nil {
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, now); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -206,6 +206,21 @@ func testDevices(t *testing.T, f *fixture) {
 	}
 	if one["id"] != float64(f.device.ID) || one["online"] != true || one["platform"] != "Debian GNU/Linux 12" {
 		t.Errorf("device JSON: %v", one)
+	}
+
+	if one["machine_id"] != "m-pc-01" {
+		t.Errorf("admin sees machine_id %v, want m-pc-01", one["machine_id"])
+	}
+	// Readonly users never see machine IDs (issue 12, M4), in the list or
+	// for one device; technicians do.
+	if _, shown := d["machine_id"]; shown {
+		t.Errorf("readonly device list shows machine_id %v", d["machine_id"])
+	}
+	var ro, tech map[string]any
+	f.do(t, "GET", path, "readonly", &ro)
+	f.do(t, "GET", path, "tech", &tech)
+	if _, shown := ro["machine_id"]; shown || tech["machine_id"] != "m-pc-01" {
+		t.Errorf("machine_id: readonly sees %v, technician %v", ro["machine_id"], tech["machine_id"])
 	}
 
 	var checks []core.CheckState

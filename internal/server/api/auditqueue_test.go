@@ -103,7 +103,7 @@ func benchRunChecks(b *testing.B, st *store.DB, ingest, queued bool) {
 	var devs [2]core.Device
 	for i := range devs {
 		devs[i] = core.Device{Hostname: fmt.Sprint("pc", i), OS: "linux", MachineID: fmt.Sprint("m", i), PublicKey: make([]byte, 32)}
-		if err := st.Enroll(ctx, []byte("s"), &devs[i], false, time.Now()); err != nil {
+		if err := st.Enroll(ctx, []byte("s"), &devs[i], time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

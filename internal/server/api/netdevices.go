@@ -224,13 +224,13 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 		fs = append(fs, fieldErr("address", "must be a host name or IP address", "muss ein Hostname oder eine IP-Adresse sein"))
 	}
 	if d.ProbeID != 0 {
+		// A missing device and another site's get the same answer, so
+		// that probe_id is no oracle for device IDs.
 		p, err := s.store.GetDevice(ctx, d.ProbeID)
-		switch {
-		case errors.Is(err, core.ErrNotFound):
-			fs = append(fs, fieldErr("probe_id", "no such device", "kein solches Gerät"))
-		case err != nil:
+		if err != nil && !errors.Is(err, core.ErrNotFound) {
 			return err
-		case p.SiteID != d.SiteID || p.State != core.DeviceActive || p.Role == core.KindNetwork:
+		}
+		if err != nil || p.SiteID != d.SiteID || p.State != core.DeviceActive || p.Role == core.KindNetwork {
 			fs = append(fs, fieldErr("probe_id", "must be an active agent of the same site", "muss ein aktiver Agent desselben Standorts sein"))
 		}
 	}

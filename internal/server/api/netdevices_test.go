@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/server/api"
@@ -88,6 +89,22 @@ func TestNetDevicesAPI(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(body, `"field": "`+tc.field) || !strings.Contains(body, `"de"`) {
 			t.Errorf("%s: %d %s; want 400 naming %s", tc.name, code, body, tc.field)
 		}
+	}
+
+	// A device of another site and a missing one get the same answer: the
+	// probe_id field is no oracle for device IDs (issue 12, L9).
+	_, otherSite, err := f.st.EnsureClientSite(context.Background(), "Other GmbH", "Elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := enroll(t, f.st, otherSite, "foreign-pc", time.Now())
+	answer := func(probe int64) string {
+		code, body := send("POST", fmt.Sprintf("/api/v1/sites/%d/network-devices", site), "tech",
+			fmt.Sprintf(`{"name":"x","type":"router","probe_id":%d,"checks":[]}`, probe))
+		return fmt.Sprint(code, " ", body)
+	}
+	if a, b := answer(foreign.ID), answer(foreign.ID+1000); a != b {
+		t.Errorf("foreign device answers %s\nmissing device answers %s", a, b)
 	}
 
 	if code, _ := send("DELETE", fmt.Sprintf("/api/v1/network-devices/%d", nd.ID), "tech", ""); code != http.StatusNoContent {

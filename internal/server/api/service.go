@@ -69,7 +69,7 @@ func (s *Service) GetDevice(ctx context.Context, id int64) (Device, error) {
 	if err != nil {
 		return Device{}, err
 	}
-	return Device{Device: d, Online: d.Online(s.now())}, nil
+	return deviceFor(u, d, s.now()), nil
 }
 
 // CheckStates returns the current check states of a device

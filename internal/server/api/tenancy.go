@@ -89,9 +89,19 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 			(f.ClientID != 0 && d.ClientID != f.ClientID) {
 			continue
 		}
-		out = append(out, Device{Device: d, Online: d.Online(now)})
+		out = append(out, deviceFor(u, d, now))
 	}
 	return out, nil
+}
+
+// deviceFor is d as u sees it. The machine ID is shown only to users who
+// may operate devices: it is not needed to watch them, and it used to be
+// half of what took a device over (issue 12, M4).
+func deviceFor(u core.User, d core.Device, now time.Time) Device {
+	if !auth.Allows(u, auth.Operate) {
+		d.MachineID = ""
+	}
+	return Device{Device: d, Online: d.Online(now)}
 }
 
 // device returns a device u may see; core.ErrNotFound otherwise.
@@ -319,7 +329,7 @@ func (s *Service) UpdateDevice(ctx context.Context, u core.User, id int64, ch De
 	if err != nil {
 		return Device{}, err
 	}
-	return Device{Device: nd, Online: nd.Online(s.now())}, nil
+	return deviceFor(u, nd, s.now()), nil
 }
 
 // RetireDevice takes a device out of service: it stops counting, its agent

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,7 @@ func (g *Gateway) enroll(w http.ResponseWriter, r *http.Request) {
 		AgentVersion: req.AgentVersion,
 		EnrolledAt:   now,
 	}
-	err := g.opts.Store.Enroll(r.Context(), auth.HashSecret(req.Token), &d, req.ForceNew, now)
+	rekeyed, err := g.enrollDevice(r.Context(), &req, &d, ip, now)
 	if err != nil {
 		status, code, msg := enrollError(err)
 		if status == http.StatusInternalServerError {
@@ -64,17 +65,51 @@ func (g *Gateway) enroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg, code)
 		return
 	}
-	// A re-keyed device's old session holds the old key: end it.
-	g.hub.Disconnect(d.ID, "device re-enrolled")
-
+	action := "device.enroll"
 	detail := fmt.Sprintf("hostname=%q client=%q site=%q remote=%s", d.Hostname, d.ClientName, d.SiteName, ip)
+	if rekeyed {
+		// The old session holds the old key: end it.
+		g.hub.Disconnect(d.ID, "device re-enrolled")
+		action = "device.rekey"
+	} else if d.DuplicateOf != 0 {
+		detail += fmt.Sprintf(" duplicate_of=%d", d.DuplicateOf)
+		g.log.Warn("new device has the machine ID of an existing one", "device", d.ID, "duplicate_of", d.DuplicateOf)
+	}
 	if err := g.opts.Store.Audit(r.Context(), core.AuditEntry{
-		At: now, Actor: "agent", Action: "device.enroll", Target: fmt.Sprintf("device:%d", d.ID), Detail: detail,
+		At: now, Actor: "agent", Action: action, Target: fmt.Sprintf("device:%d", d.ID), Detail: detail, Remote: ip,
 	}); err != nil {
 		g.log.Error("auditing enrollment", "device", d.ID, "err", err)
 	}
-	g.log.Info("device enrolled", "device", d.ID, "hostname", d.Hostname, "client", d.ClientName, "site", d.SiteName)
-	writeJSON(w, http.StatusOK, protocol.EnrollResponse{DeviceID: d.ID, Client: d.ClientName, Site: d.SiteName})
+	g.log.Info("device enrolled", "device", d.ID, "rekeyed", rekeyed, "hostname", d.Hostname, "client", d.ClientName, "site", d.SiteName)
+	writeJSON(w, http.StatusOK, protocol.EnrollResponse{
+		DeviceID: d.ID, Client: d.ClientName, Site: d.SiteName, Rekeyed: rekeyed, ActionKey: g.opts.ActionKey.Public(),
+	})
+}
+
+// enrollDevice re-keys the device named in the request if the request
+// proves possession of its current key, else creates a new device. A proof
+// that does not hold (unknown device, another key, another site, a device
+// no longer active) also yields a new device: the agent gets enrolled, and
+// the existing device stays untouched.
+func (g *Gateway) enrollDevice(ctx context.Context, req *protocol.EnrollRequest, d *core.Device, ip string, now time.Time) (rekeyed bool, err error) {
+	secret := auth.HashSecret(req.Token)
+	if req.DeviceID != 0 {
+		cur, err := g.opts.Store.GetDevice(ctx, req.DeviceID)
+		switch {
+		case err != nil && !errors.Is(err, core.ErrNotFound):
+			return false, err
+		case err == nil && protocol.VerifyReenroll(cur.PublicKey, cur.ID, req.PublicKey, req.Proof):
+			d.ID = cur.ID
+			err := g.opts.Store.Rekey(ctx, secret, d, cur.PublicKey, now)
+			if !errors.Is(err, core.ErrConflict) {
+				return err == nil, err
+			}
+			d.ID = 0
+		}
+		g.log.Warn("re-enrollment without a valid proof of the device's key; enrolling a new device",
+			"remote", ip, "device", req.DeviceID)
+	}
+	return false, g.opts.Store.Enroll(ctx, secret, d, now)
 }
 
 // enrollError maps store errors to the response the agent prints.
@@ -122,6 +157,9 @@ func validateEnroll(r *protocol.EnrollRequest) error {
 	}
 	if !enrollRoles[r.Role] {
 		return fmt.Errorf("unknown role %q", r.Role)
+	}
+	if r.DeviceID < 0 || (r.DeviceID == 0) != (len(r.Proof) == 0) || len(r.Proof) > ed25519.SignatureSize {
+		return errors.New("device_id and proof go together: a device ID and an ed25519 signature")
 	}
 	return nil
 }

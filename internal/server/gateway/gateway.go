@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
@@ -29,6 +30,9 @@ type Store interface {
 type Options struct {
 	Store Store
 	Log   *slog.Logger
+	// ActionKey signs every policy push; its public key goes to agents at
+	// enrollment and in the welcome. Required.
+	ActionKey *actionkey.Signer
 	// Heartbeat is the interval told to agents (default 30 s); a session
 	// that sends nothing for three intervals is closed.
 	Heartbeat time.Duration
@@ -102,6 +106,9 @@ type Gateway struct {
 // New returns a Gateway. Mount it so that it sees full paths
 // (protocol.PathEnroll and protocol.PathWS).
 func New(o Options) *Gateway {
+	if o.ActionKey == nil {
+		panic("gateway: Options.ActionKey is required")
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}

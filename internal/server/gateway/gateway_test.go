@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -30,10 +31,11 @@ type testStore interface {
 }
 
 type env struct {
-	t   testing.TB
-	st  testStore
-	gw  *Gateway
-	srv *httptest.Server
+	t      testing.TB
+	st     testStore
+	gw     *Gateway
+	srv    *httptest.Server
+	signer *actionkey.Signer
 }
 
 func newEnv(t testing.TB, st testStore, wrap func(Store) Store, tweak func(*Options)) *env {
@@ -42,7 +44,9 @@ func newEnv(t testing.TB, st testStore, wrap func(Store) Store, tweak func(*Opti
 	if wrap != nil {
 		gs = wrap(st)
 	}
-	o := Options{Store: gs, Log: testLog(t)}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	signer := actionkey.NewSigner(key, nil)
+	o := Options{Store: gs, Log: testLog(t), ActionKey: signer}
 	if tweak != nil {
 		tweak(&o)
 	}
@@ -54,7 +58,7 @@ func newEnv(t testing.TB, st testStore, wrap func(Store) Store, tweak func(*Opti
 		gw.Hub().Shutdown(ctx)
 		srv.Close()
 	})
-	return &env{t: t, st: st, gw: gw, srv: srv}
+	return &env{t: t, st: st, gw: gw, srv: srv, signer: signer}
 }
 
 // engines runs f against SQLite and, when WACHT_TEST_POSTGRES is set, PostgreSQL.
@@ -111,10 +115,11 @@ func enrollBody(secret string, pub ed25519.PublicKey, machine string) []byte {
 
 // agent is a tiny in-test agent.
 type agent struct {
-	t    testing.TB
-	id   int64
-	key  ed25519.PrivateKey
-	conn *websocket.Conn
+	t         testing.TB
+	id        int64
+	key       ed25519.PrivateKey
+	actionKey ed25519.PublicKey // pinned at enrollment
+	conn      *websocket.Conn
 }
 
 // enrollAgent enrolls a new device with an unlimited token.
@@ -126,7 +131,10 @@ func (e *env) enrollAgent(machine string) *agent {
 	if status != http.StatusOK {
 		e.t.Fatalf("enroll: %d %+v", status, er)
 	}
-	return &agent{t: e.t, id: ok.DeviceID, key: key}
+	if !e.signer.Public().Equal(ed25519.PublicKey(ok.ActionKey)) {
+		e.t.Fatalf("enrollment answered action key %x, want the server's", ok.ActionKey)
+	}
+	return &agent{t: e.t, id: ok.DeviceID, key: key, actionKey: ok.ActionKey}
 }
 
 func (e *env) dial() (*websocket.Conn, error) {
@@ -169,8 +177,13 @@ func (e *env) connect(a *agent, signKey ed25519.PrivateKey) protocol.Envelope {
 
 func (e *env) connected(a *agent) {
 	e.t.Helper()
-	if env := e.connect(a, nil); env.Type != protocol.TypeWelcome {
+	env := e.connect(a, nil)
+	var w protocol.Welcome
+	if env.Type != protocol.TypeWelcome || protocol.DecodeData(env, &w) != nil {
 		e.t.Fatalf("got %s %s, want welcome", env.Type, env.Data)
+	}
+	if !e.signer.Public().Equal(ed25519.PublicKey(w.ActionKey)) || w.Time.IsZero() {
+		e.t.Fatalf("welcome %+v, want the server's action key and clock", w)
 	}
 }
 

@@ -38,7 +38,12 @@ func (s *session) pushPolicy() {
 	if p.Revision == s.policyRev {
 		return
 	}
-	if err := s.send(ctx, protocol.TypePolicy, "", p); err != nil {
+	signed, err := s.g.opts.ActionKey.Sign(protocol.TypePolicy, s.deviceID, p, protocol.PolicyTTL)
+	if err != nil {
+		s.log.Error("signing the device's policy", "err", err)
+		return
+	}
+	if err := s.send(ctx, protocol.TypePolicy, "", signed); err != nil {
 		s.log.Info("sending policy", "err", err)
 		return
 	}

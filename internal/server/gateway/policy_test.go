@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -20,9 +21,13 @@ func readPolicy(t *testing.T, a *agent) protocol.Policy {
 	if env.Type != protocol.TypePolicy {
 		t.Fatalf("got %s %s, want policy", env.Type, env.Data)
 	}
-	var p protocol.Policy
-	if err := protocol.DecodeData(env, &p); err != nil {
+	var s actionkey.Signed
+	if err := protocol.DecodeData(env, &s); err != nil {
 		t.Fatal(err)
+	}
+	var p protocol.Policy
+	if _, err := actionkey.NewVerifier(a.actionKey, a.id, nil).Verify(s, protocol.TypePolicy, &p); err != nil {
+		t.Fatalf("policy not signed for device %d with the action key: %v", a.id, err)
 	}
 	if err := p.Validate(); err != nil {
 		t.Fatalf("invalid policy sent: %v", err)
@@ -89,7 +94,7 @@ func TestPolicyPushedAfterWelcomeAndOnChange(t *testing.T) {
 
 		// A reconnecting agent gets the current policy at once.
 		a.conn.CloseNow()
-		b := &agent{t: t, id: a.id, key: a.key}
+		b := &agent{t: t, id: a.id, key: a.key, actionKey: a.actionKey}
 		e.connected(b)
 		if again := readPolicy(t, b); again.Revision != second.Revision {
 			t.Errorf("after reconnect revision %s, want %s", again.Revision, second.Revision)

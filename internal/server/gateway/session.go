@@ -193,6 +193,7 @@ func (s *session) authenticate() bool {
 	}
 	err = s.send(s.ctx, protocol.TypeWelcome, "", protocol.Welcome{
 		DeviceID: dev.ID, HeartbeatSeconds: int(s.g.opts.Heartbeat / time.Second),
+		Time: s.g.opts.Now(), ActionKey: s.g.opts.ActionKey.Public(),
 	})
 	close(s.welcomed)
 	if err == nil {

@@ -259,7 +259,7 @@ func TestNewerSessionReplacesOlder(t *testing.T) {
 	e := newEnv(t, storetest.NewSQLite(t), nil, nil)
 	old := e.enrollAgent("m1")
 	e.connected(old)
-	newer := &agent{t: t, id: old.id, key: old.key}
+	newer := &agent{t: t, id: old.id, key: old.key, actionKey: old.actionKey}
 	e.connected(newer)
 	if st := old.closed(); st != websocket.StatusNormalClosure {
 		t.Fatalf("old session closed with %d", st)

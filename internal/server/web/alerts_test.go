@@ -47,7 +47,7 @@ func newAlertsFixture(t *testing.T) *alertsFixture {
 	secret := auth.NewSecret("")
 	must(f.st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: auth.HashSecret(secret), ClientID: other.ClientID, SiteID: other.ID}))
 	f.foreign = core.Device{Hostname: "foreign-pc", OS: "windows", MachineID: "m-foreign", PublicKey: make([]byte, 32)}
-	must(f.st.Enroll(ctx, auth.HashSecret(secret), &f.foreign, false, now))
+	must(f.st.Enroll(ctx, auth.HashSecret(secret), &f.foreign, now))
 	states, err := f.st.AlertStates(ctx, f.device.ID)
 	must(err)
 	for _, a := range states {

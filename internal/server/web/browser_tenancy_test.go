@@ -32,7 +32,7 @@ func TestBrowserTechnicianSeesOwnClientOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	foreign := core.Device{Hostname: "schulz-pc", OS: "windows", MachineID: "m2", PublicKey: make([]byte, 32)}
-	if err := st.Enroll(ctx, auth.HashSecret(secret), &foreign, false, time.Now()); err != nil {
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &foreign, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	h, _ := auth.HashPassword(testPassword)

@@ -39,7 +39,7 @@ func protectionFixture(t *testing.T) (f *fixture, foreignClient int64) {
 		secret := auth.NewSecret("")
 		must(f.st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: auth.HashSecret(secret), ClientID: st.ClientID, SiteID: st.ID}))
 		d := core.Device{Hostname: host, OS: "windows", MachineID: "m-" + host, PublicKey: make([]byte, 32)}
-		must(f.st.Enroll(ctx, auth.HashSecret(secret), &d, false, now))
+		must(f.st.Enroll(ctx, auth.HashSecret(secret), &d, now))
 		return d
 	}
 	save := func(d core.Device, check, key string, st core.Status, val float64, unit string, msg core.Text) {

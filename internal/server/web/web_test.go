@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -68,7 +69,7 @@ func seed(t testing.TB, st *store.DB, hostname string) (core.Device, map[string]
 		t.Fatal(err)
 	}
 	d := core.Device{Hostname: hostname, OS: "linux", Platform: "Debian GNU/Linux 12", Arch: "amd64", MachineID: "m1", PublicKey: make([]byte, 32), AgentVersion: "0.1.0"}
-	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, false, now); err != nil {
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &d, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.TouchDevice(ctx, d.ID, now, "0.1.0"); err != nil {
@@ -557,5 +558,45 @@ func TestFormat(t *testing.T) {
 	}
 	if got := Lang(langDE).Time(time.Time{}); got != "nie" {
 		t.Errorf("zero time %q", got)
+	}
+}
+
+// A device enrolled with another's machine ID but without its key shows
+// which device it may duplicate, in both languages; no role sees machine
+// IDs on the page.
+func TestDuplicateDeviceNotice(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const machine = "machine-4f1c9e0d"
+	secret := auth.NewSecret("")
+	if err := f.st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: auth.HashSecret(secret),
+		ClientID: f.device.ClientID, SiteID: f.device.SiteID}); err != nil {
+		t.Fatal(err)
+	}
+	first := core.Device{Hostname: "pc-a", OS: "linux", MachineID: machine, PublicKey: make([]byte, 32)}
+	second := core.Device{Hostname: "pc-b", OS: "linux", MachineID: machine, PublicKey: make([]byte, 32)}
+	for _, d := range []*core.Device{&first, &second} {
+		if err := f.st.Enroll(ctx, auth.HashSecret(secret), d, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev := "/devices/" + strconv.FormatInt(second.ID, 10)
+	for _, c := range []struct{ email, lang, want string }{
+		{"admin@example.com", "en", "Possible duplicate of device"},
+		{"readonly@example.com", "de", "Mögliches Duplikat von Gerät"},
+	} {
+		b := f.browser(t, c.lang)
+		b.login(c.email, testPassword)
+		p := b.do("GET", dev, nil)
+		link := fmt.Sprintf(`href="/devices/%d">#%d</a>`, first.ID, first.ID)
+		if !strings.Contains(p.body, c.want) || !strings.Contains(p.body, link) {
+			t.Errorf("%s: device page lacks the duplicate notice", c.email)
+		}
+		if strings.Contains(p.body, machine) {
+			t.Errorf("%s: device page shows the machine ID", c.email)
+		}
+		if p := b.do("GET", "/devices/"+strconv.FormatInt(first.ID, 10), nil); strings.Contains(p.body, `id="duplicate-of"`) {
+			t.Errorf("%s: the first device is marked as a duplicate", c.email)
+		}
 	}
 }

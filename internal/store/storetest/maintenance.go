@@ -25,7 +25,7 @@ func testMaintenance(t *testing.T, s core.Store) {
 	siteB := site(t, s, "Client mw1", "Site mw1b")
 	token(t, s, siteB.ID, "secret-mw2", 0)
 	d2 := core.Device{Hostname: "mw2", OS: "linux", MachineID: "mid-mw2", PublicKey: []byte("key-mw2")}
-	must(t, "Enroll", s.Enroll(ctx, []byte("secret-mw2"), &d2, false, t0))
+	must(t, "Enroll", s.Enroll(ctx, []byte("secret-mw2"), &d2, t0))
 	other := device(t, s, "mw3")
 
 	until := t0.Add(30 * 24 * time.Hour)

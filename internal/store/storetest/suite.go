@@ -92,7 +92,7 @@ func device(t *testing.T, s core.Store, host string) core.Device {
 	st := site(t, s, "Client "+host, "Site "+host)
 	token(t, s, st.ID, "secret-"+host, 0)
 	d := core.Device{Hostname: host, OS: "linux", MachineID: "mid-" + host, PublicKey: []byte("key-" + host)}
-	must(t, "Enroll", s.Enroll(ctx, []byte("secret-"+host), &d, false, t0))
+	must(t, "Enroll", s.Enroll(ctx, []byte("secret-"+host), &d, t0))
 	return d
 }
 
@@ -223,24 +223,24 @@ func testEnrollmentTokens(t *testing.T, s core.Store) {
 func testEnrollRefusals(t *testing.T, s core.Store) {
 	st := site(t, s, "C", "S")
 	d := core.Device{Hostname: "h", MachineID: "m"}
-	wantErr(t, "unknown token", s.Enroll(ctx, []byte("nope"), &d, false, t0), core.ErrNotFound)
+	wantErr(t, "unknown token", s.Enroll(ctx, []byte("nope"), &d, t0), core.ErrNotFound)
 
 	revoked := token(t, s, st.ID, "revoked", 0)
 	must(t, "revoke", s.RevokeEnrollmentToken(ctx, revoked.ID, t0))
-	wantErr(t, "revoked token", s.Enroll(ctx, []byte("revoked"), &d, false, t0), core.ErrTokenRevoked)
+	wantErr(t, "revoked token", s.Enroll(ctx, []byte("revoked"), &d, t0), core.ErrTokenRevoked)
 
 	exp := t0
 	expired := core.EnrollmentToken{SecretHash: []byte("expired"), SiteID: st.ID, ExpiresAt: &exp}
 	must(t, "create expiring", s.CreateEnrollmentToken(ctx, &expired))
-	wantErr(t, "token expiring now", s.Enroll(ctx, []byte("expired"), &d, false, t0), core.ErrTokenExpired)
+	wantErr(t, "token expiring now", s.Enroll(ctx, []byte("expired"), &d, t0), core.ErrTokenExpired)
 	d2 := core.Device{Hostname: "h2", MachineID: "m2"}
-	must(t, "token before expiry", s.Enroll(ctx, []byte("expired"), &d2, false, t0.Add(-time.Millisecond)))
+	must(t, "token before expiry", s.Enroll(ctx, []byte("expired"), &d2, t0.Add(-time.Millisecond)))
 
 	token(t, s, st.ID, "once", 1)
 	d3 := core.Device{Hostname: "h3", MachineID: "m3"}
-	must(t, "first use", s.Enroll(ctx, []byte("once"), &d3, false, t0))
+	must(t, "first use", s.Enroll(ctx, []byte("once"), &d3, t0))
 	d4 := core.Device{Hostname: "h4", MachineID: "m4"}
-	wantErr(t, "second use", s.Enroll(ctx, []byte("once"), &d4, false, t0), core.ErrTokenUsedUp)
+	wantErr(t, "second use", s.Enroll(ctx, []byte("once"), &d4, t0), core.ErrTokenUsedUp)
 
 	// Refusals consume nothing and create no device.
 	list, err := s.ListEnrollmentTokens(ctx)
@@ -276,7 +276,7 @@ func testEnrollNewAndRekey(t *testing.T, s core.Store) {
 	token(t, s, st.ID, "tok", 0)
 	d := core.Device{Hostname: "pc-01", OS: "windows", Platform: "Windows 11 Pro", Arch: "amd64",
 		MachineID: "machine-1", PublicKey: []byte{1, 2, 3}, AgentVersion: "1.0.0"}
-	must(t, "enroll", s.Enroll(ctx, []byte("tok"), &d, false, t0))
+	must(t, "enroll", s.Enroll(ctx, []byte("tok"), &d, t0))
 	if d.ID == 0 || d.SiteID != st.ID || d.ClientID != st.ClientID || d.SiteName != "Zentrale" ||
 		d.ClientName != "Müller GmbH" || !d.EnrolledAt.Equal(t0) || d.State != core.DeviceActive || d.Role != "workstation" {
 		t.Fatalf("enrolled device = %+v", d)
@@ -290,45 +290,62 @@ func testEnrollNewAndRekey(t *testing.T, s core.Store) {
 		t.Errorf("GetDevice = %+v", got)
 	}
 
-	// Same machine, same site: re-keyed, same ID.
-	re := core.Device{Hostname: "pc-01-renamed", OS: "windows", Platform: "Windows 11 Pro", Arch: "arm64",
-		MachineID: "machine-1", PublicKey: []byte{9, 9}, AgentVersion: "1.1.0", Role: "server"}
-	must(t, "re-enroll", s.Enroll(ctx, []byte("tok"), &re, false, t0.Add(time.Hour)))
+	// Same machine, same site, without the device's key: a new device
+	// marked as a possible duplicate; the first keeps its key.
+	dup := core.Device{Hostname: "pc-01", MachineID: "machine-1", PublicKey: []byte{6, 6}, Role: "server"}
+	must(t, "enroll again", s.Enroll(ctx, []byte("tok"), &dup, t0))
+	if dup.ID == d.ID || dup.DuplicateOf != d.ID || dup.Role != "server" {
+		t.Errorf("second enrollment of machine-1 = %+v, want a new device with DuplicateOf %d", dup, d.ID)
+	}
+	if got, err := s.GetDevice(ctx, dup.ID); err != nil || got.DuplicateOf != d.ID {
+		t.Errorf("GetDevice(duplicate) = %+v, %v", got, err)
+	}
+	if got, err := s.GetDevice(ctx, d.ID); err != nil || string(got.PublicKey) != "\x01\x02\x03" || got.DuplicateOf != 0 {
+		t.Errorf("first device after a second enrollment = %+v, %v; want it untouched", got, err)
+	}
+
+	// Re-key with the device's current key: same ID, role and EnrolledAt.
+	re := core.Device{ID: d.ID, Hostname: "pc-01-renamed", OS: "windows", Platform: "Windows 11 Pro", Arch: "arm64",
+		MachineID: "machine-1b", PublicKey: []byte{9, 9}, AgentVersion: "1.1.0", Role: "server"}
+	must(t, "re-key", s.Rekey(ctx, []byte("tok"), &re, []byte{1, 2, 3}, t0.Add(time.Hour)))
 	if re.ID != d.ID || !re.EnrolledAt.Equal(t0) || re.Role != "workstation" || re.SiteName != "Zentrale" {
-		t.Errorf("re-enrolled = %+v, want ID %d kept with original role and EnrolledAt", re, d.ID)
+		t.Errorf("re-keyed = %+v, want ID %d kept with original role and EnrolledAt", re, d.ID)
 	}
 	got, err = s.GetDevice(ctx, d.ID)
 	must(t, "GetDevice", err)
-	if string(got.PublicKey) != "\x09\x09" || got.Hostname != "pc-01-renamed" || got.Arch != "arm64" || got.AgentVersion != "1.1.0" {
+	if string(got.PublicKey) != "\x09\x09" || got.Hostname != "pc-01-renamed" || got.Arch != "arm64" ||
+		got.AgentVersion != "1.1.0" || got.MachineID != "machine-1b" {
 		t.Errorf("after re-key = %+v", got)
 	}
+	// A stale key, another site's token, a revoked device: ErrConflict,
+	// nothing changes and no use is consumed.
+	stale := core.Device{ID: d.ID, Hostname: "evil", PublicKey: []byte{7}}
+	wantErr(t, "re-key with a stale key", s.Rekey(ctx, []byte("tok"), &stale, []byte{1, 2, 3}, t0), core.ErrConflict)
+	wantErr(t, "re-key, unknown token", s.Rekey(ctx, []byte("nope"), &stale, []byte{9, 9}, t0), core.ErrNotFound)
 
-	// forceNew, another site, no machine ID, revoked device: new devices.
-	forced := core.Device{Hostname: "pc-01", MachineID: "machine-1", Role: "server"}
-	must(t, "forced", s.Enroll(ctx, []byte("tok"), &forced, true, t0))
-	if forced.ID == d.ID || forced.Role != "server" {
-		t.Errorf("forceNew gave ID %d role %q, want new device with role server", forced.ID, forced.Role)
-	}
 	st2 := site(t, s, "Müller GmbH", "Lager")
 	token(t, s, st2.ID, "tok2", 0)
 	elsewhere := core.Device{Hostname: "pc-01", MachineID: "machine-1"}
-	must(t, "other site", s.Enroll(ctx, []byte("tok2"), &elsewhere, false, t0))
-	if elsewhere.ID == d.ID || elsewhere.ID == forced.ID || elsewhere.SiteID != st2.ID {
+	must(t, "other site", s.Enroll(ctx, []byte("tok2"), &elsewhere, t0))
+	if elsewhere.ID == d.ID || elsewhere.SiteID != st2.ID || elsewhere.DuplicateOf != 0 {
 		t.Errorf("other site gave %+v", elsewhere)
 	}
 	anon1 := core.Device{Hostname: "x"}
 	anon2 := core.Device{Hostname: "x"}
-	must(t, "anon1", s.Enroll(ctx, []byte("tok2"), &anon1, false, t0))
-	must(t, "anon2", s.Enroll(ctx, []byte("tok2"), &anon2, false, t0))
+	must(t, "anon1", s.Enroll(ctx, []byte("tok2"), &anon1, t0))
+	must(t, "anon2", s.Enroll(ctx, []byte("tok2"), &anon2, t0))
 	if anon1.ID == anon2.ID {
 		t.Errorf("devices without machine ID merged into %d", anon1.ID)
 	}
 	must(t, "revoke", s.RevokeDevice(ctx, elsewhere.ID))
 	after := core.Device{Hostname: "pc-01", MachineID: "machine-1"}
-	must(t, "after revoke", s.Enroll(ctx, []byte("tok2"), &after, false, t0))
-	if after.ID == elsewhere.ID {
-		t.Errorf("re-enrollment revived revoked device %d", after.ID)
+	must(t, "after revoke", s.Enroll(ctx, []byte("tok2"), &after, t0))
+	if after.ID == elsewhere.ID || after.DuplicateOf != 0 {
+		t.Errorf("re-enrollment after revoking %d gave %+v", elsewhere.ID, after)
 	}
+	revoked := core.Device{ID: elsewhere.ID, PublicKey: []byte{5}}
+	wantErr(t, "re-key a revoked device", s.Rekey(ctx, []byte("tok2"), &revoked, nil, t0), core.ErrConflict)
+	wantErr(t, "re-key with another site's token", s.Rekey(ctx, []byte("tok2"), &stale, []byte{9, 9}, t0), core.ErrConflict)
 	list, err := s.ListEnrollmentTokens(ctx)
 	must(t, "ListEnrollmentTokens", err)
 	for _, tok := range list {
@@ -347,7 +364,7 @@ func testEnrollConcurrentTokenUse(t *testing.T, s core.Store) {
 	for i := range n {
 		wg.Go(func() {
 			d := core.Device{Hostname: fmt.Sprintf("h%d", i), MachineID: fmt.Sprintf("m%d", i)}
-			errs[i] = s.Enroll(ctx, []byte("three"), &d, false, t0)
+			errs[i] = s.Enroll(ctx, []byte("three"), &d, t0)
 		})
 	}
 	wg.Wait()

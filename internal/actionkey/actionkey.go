@@ -1,0 +1,204 @@
+// Package actionkey signs what the server asks of one agent (policy pushes,
+// and the remote actions and stream openings built on them) with the
+// server's ed25519 action key, and verifies it on the agent.
+//
+// A Signed message covers a Header naming the message type, the one device
+// it is for, a random ID, when it was issued and until when it is valid, and
+// the payload. A Verifier, holding the public key the agent pinned at
+// enrollment, refuses unsigned messages, bad signatures, other devices,
+// other types, expired or not yet valid messages and IDs it accepted before
+// within their validity. The package is portable and imports nothing of the
+// server; the agent uses it as well.
+package actionkey
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/keyfile"
+)
+
+// File is the name of the key file in the server's data folder: the 32-byte
+// ed25519 seed. With several server nodes, every node needs the same file.
+const File = "action.key"
+
+// MaxSkew is how far the issue time may lie ahead of the verifier's clock
+// and how long after its expiry a message is still accepted.
+const MaxSkew = 2 * time.Minute
+
+// maxSeen bounds the IDs a Verifier remembers; beyond it, unexpired
+// messages are refused rather than memory growing without bound.
+const maxSeen = 10_000
+
+// context separates these signatures from every other use of ed25519 in
+// Wacht (the agent's auth signatures use another key and context anyway).
+const context = "wacht-action/1\x00"
+
+// Errors from Verify; every refusal wraps exactly one of them.
+var (
+	ErrUnsigned     = errors.New("unsigned")
+	ErrNoKey        = errors.New("no pinned action key")
+	ErrBadSignature = errors.New("bad signature")
+	ErrMalformed    = errors.New("malformed signed message")
+	ErrOtherDevice  = errors.New("signed for another device")
+	ErrWrongType    = errors.New("signed for another message type")
+	ErrExpired      = errors.New("expired")
+	ErrNotYetValid  = errors.New("issued in the future")
+	ErrReplayed     = errors.New("replayed")
+)
+
+// Signed is a signed message as it travels: Body is the JSON of a Header
+// (base64 in JSON, so that its exact bytes survive re-encoding) and Sig the
+// signature over it.
+type Signed struct {
+	Body []byte `json:"body"`
+	Sig  []byte `json:"sig"`
+}
+
+// Header is what a signature covers.
+type Header struct {
+	Type    string          `json:"type"`
+	Device  int64           `json:"device"`
+	ID      string          `json:"id"`  // random, unique per message
+	Issued  time.Time       `json:"iat"` // the signer's clock
+	Expires time.Time       `json:"exp"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Signer holds the private action key (server side).
+type Signer struct {
+	key ed25519.PrivateKey
+	now func() time.Time
+}
+
+// Load reads the key file at path, creating it (0600) if it does not exist.
+// now is the clock (nil: time.Now).
+func Load(path string, now func() time.Time) (*Signer, error) {
+	seed, err := keyfile.LoadOrCreate(path, ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("action key: %w", err)
+	}
+	return NewSigner(ed25519.NewKeyFromSeed(seed), now), nil
+}
+
+// NewSigner returns a Signer for key; now is the clock (nil: time.Now).
+func NewSigner(key ed25519.PrivateKey, now func() time.Time) *Signer {
+	if now == nil {
+		now = time.Now
+	}
+	return &Signer{key: key, now: now}
+}
+
+// Public is the key agents pin.
+func (s *Signer) Public() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+// Sign signs payload (encoded as JSON) as a message of type typ for one
+// device, valid for ttl from now.
+func (s *Signer) Sign(typ string, deviceID int64, payload any, ttl time.Duration) (Signed, error) {
+	p, err := json.Marshal(payload)
+	if err != nil {
+		return Signed{}, fmt.Errorf("signing %s: %w", typ, err)
+	}
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return Signed{}, fmt.Errorf("signing %s: %w", typ, err)
+	}
+	now := s.now()
+	body, err := json.Marshal(Header{
+		Type: typ, Device: deviceID, ID: hex.EncodeToString(id[:]),
+		Issued: now, Expires: now.Add(ttl), Payload: p,
+	})
+	if err != nil {
+		return Signed{}, fmt.Errorf("signing %s: %w", typ, err)
+	}
+	return Signed{Body: body, Sig: ed25519.Sign(s.key, message(body))}, nil
+}
+
+func message(body []byte) []byte { return append([]byte(context), body...) }
+
+// Verifier checks signed messages for one device (agent side). It is safe
+// for concurrent use.
+type Verifier struct {
+	pub    ed25519.PublicKey
+	device int64
+	now    func() time.Time
+
+	mu      sync.Mutex
+	seen    map[string]time.Time // accepted IDs until their expiry
+	pruneAt int                  // prune seen when it grows to this size
+}
+
+// NewVerifier returns a Verifier for messages to deviceID signed with pub
+// (nil: every message is refused with ErrNoKey). now is the clock (nil:
+// time.Now); the agent passes the server's clock as the welcome told it.
+func NewVerifier(pub ed25519.PublicKey, deviceID int64, now func() time.Time) *Verifier {
+	if now == nil {
+		now = time.Now
+	}
+	return &Verifier{pub: pub, device: deviceID, now: now, seen: map[string]time.Time{}}
+}
+
+// Verify checks s as a message of type typ and decodes its payload into v.
+// Each ID is accepted once.
+func (v *Verifier) Verify(s Signed, typ string, payload any) (Header, error) {
+	var h Header
+	switch {
+	case len(s.Sig) == 0 && len(s.Body) == 0:
+		return h, ErrUnsigned
+	case len(v.pub) != ed25519.PublicKeySize:
+		return h, ErrNoKey
+	case !ed25519.Verify(v.pub, message(s.Body), s.Sig):
+		return h, ErrBadSignature
+	}
+	if err := json.Unmarshal(s.Body, &h); err != nil {
+		return h, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	now := v.now()
+	switch {
+	case h.ID == "" || len(h.ID) > 64:
+		return h, fmt.Errorf("%w: bad id", ErrMalformed)
+	case h.Device != v.device:
+		return h, fmt.Errorf("%w: device %d, this is device %d", ErrOtherDevice, h.Device, v.device)
+	case h.Type != typ:
+		return h, fmt.Errorf("%w: %q, want %q", ErrWrongType, h.Type, typ)
+	case now.Add(MaxSkew).Before(h.Issued):
+		return h, fmt.Errorf("%w: issued %s, now %s", ErrNotYetValid, h.Issued.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case h.Expires.Add(MaxSkew).Before(now):
+		return h, fmt.Errorf("%w: at %s, now %s", ErrExpired, h.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if err := v.remember(h, now); err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(h.Payload, payload); err != nil {
+		return h, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	return h, nil
+}
+
+// remember records h's ID until it expires; a known ID is a replay.
+func (v *Verifier) remember(h Header, now time.Time) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if _, ok := v.seen[h.ID]; ok {
+		return fmt.Errorf("%w: id %s", ErrReplayed, h.ID)
+	}
+	if len(v.seen) >= v.pruneAt {
+		for id, exp := range v.seen {
+			if exp.Add(MaxSkew).Before(now) {
+				delete(v.seen, id)
+			}
+		}
+		v.pruneAt = max(64, 2*len(v.seen))
+	}
+	if len(v.seen) >= maxSeen {
+		return fmt.Errorf("%w: too many unexpired messages to track", ErrReplayed)
+	}
+	v.seen[h.ID] = h.Expires
+	return nil
+}
