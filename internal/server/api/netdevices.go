@@ -268,6 +268,15 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 			fs = append(fs, fieldErr(at+".type", "the server runs only website checks; choose a probe agent",
 				"der Server führt nur Website-Prüfungen aus; wählen Sie einen Prüf-Agenten"))
 		}
+		if d.ProbeID == 0 && c.Type == "website" {
+			refused, err := s.refusedURL(ctx, c.Params)
+			if err != nil {
+				return err
+			}
+			if refused != nil {
+				fs = append(fs, policy.FieldError{Field: at + ".params.url", Message: refused.Localized()})
+			}
+		}
 		full[i] = c
 		if p, err := netdev.Params(d, c, secrets); err == nil {
 			full[i].Params = p

@@ -145,6 +145,11 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 		}
 		return fmt.Sprintf(`{"name":"Shop","type":"website","checks":[{"name":"shop","type":"website","params":{"url":%q,"username":"shop"%s}}]}`, url, pw)
 	}
+	// The test sites are on loopback, which server-run checks reach only
+	// when allowed.
+	if err := f.st.SetSetting(ctx, netguard.SettingAllow, "127.0.0.1/32"); err != nil {
+		t.Fatal(err)
+	}
 	code, body := send("POST", fmt.Sprintf("/api/v1/sites/%d/network-devices", f.device.SiteID), website(shop.URL+"/", password))
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, body)
@@ -163,11 +168,7 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 		!strings.Contains(body, "the URL changed: send password again") || !strings.Contains(body, "die URL wurde geändert") {
 		t.Errorf("URL changed without the password: %d %s; want 400 naming checks[0].params.password", code, body)
 	}
-	// The server runs the check (loopback allowed for this test): the
-	// password goes to the shop only.
-	if err := f.st.SetSetting(ctx, netguard.SettingAllow, "127.0.0.1/32"); err != nil {
-		t.Fatal(err)
-	}
+	// The server runs the check: the password goes to the shop only.
 	runner := &netdev.ServerRunner{Policy: netdev.ProbePolicy{Store: f.st, Box: box}, Store: f.st, Settings: f.st}
 	if err := runner.RunDue(ctx, time.Now()); err != nil {
 		t.Fatal(err)
@@ -213,5 +214,50 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 	}
 	if code, body := send("PUT", path, snmp("192.0.2.99", "snmp", `{"template":"printer","community":"c0mmunity-neu"}`)); code != http.StatusOK {
 		t.Errorf("address changed with the community: %d %s", code, body)
+	}
+}
+
+// A server-run website check whose URL names a refused address is refused
+// when saved, naming the URL in both languages; an allowed range opens it,
+// but never the server's own loopback; a probe's website check is not
+// restricted.
+func TestServerRunWebsiteURLRefused(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	srv := httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: f.cmd}))
+	defer srv.Close()
+	create := func(probe int64, url string) (int, string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"name":"Intern","type":"website","probe_id":%d,"checks":[{"name":"web","type":"website","params":{"url":%q}}]}`, probe, url)
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/sites/%d/network-devices", srv.URL, f.device.SiteID), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.tokens["tech"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	refused := []string{"http://127.0.0.1:8443/api/v1/users", "http://localhost:5432/", "http://10.0.0.5/",
+		"http://[::ffff:192.168.0.1]/", "http://169.254.169.254/latest/meta-data/", "http://[fd00::1]/"}
+	for _, u := range refused {
+		code, body := create(0, u)
+		if code != http.StatusBadRequest || !strings.Contains(body, `"field": "checks[0].params.url"`) ||
+			!strings.Contains(body, "refused: it is") || !strings.Contains(body, "verweigert") {
+			t.Errorf("server-run check of %s: %d %s; want 400 naming checks[0].params.url", u, code, body)
+		}
+	}
+	if code, body := create(f.device.ID, "http://10.0.0.5/"); code != http.StatusCreated {
+		t.Errorf("a probe's check of a private address: %d %s", code, body)
+	}
+	if err := f.st.SetSetting(ctx, netguard.SettingAllow, "10.0.0.0/8,127.0.0.0/8"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := create(0, "http://10.0.0.5/"); code != http.StatusCreated {
+		t.Errorf("an allowed range: %d %s", code, body)
+	}
+	if code, body := create(0, "http://127.0.0.1:8443/"); code != http.StatusBadRequest || !strings.Contains(body, "own address") {
+		t.Errorf("the server's own loopback under a wide allowed range: %d %s", code, body)
 	}
 }

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -68,6 +70,42 @@ func (s *Service) SetServerChecks(ctx context.Context, u core.User, in ServerChe
 		return ServerChecks{}, err
 	}
 	return serverChecksOf(ps), s.record(ctx, u, "settings.server-checks", "settings", "allow="+text, core.AuditOK)
+}
+
+// refusedURL returns the refusal of a server-run website check whose URL
+// names an address (or localhost) that the server's checks may not reach,
+// so that the user learns it when saving; host names are checked when the
+// check connects.
+func (s *Service) refusedURL(ctx context.Context, params json.RawMessage) (*netguard.DeniedError, error) {
+	var p struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(params, &p) != nil {
+		return nil, nil // refused by the check's own validation
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return nil, nil
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		host = "127.0.0.1"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil, nil
+	}
+	g, err := netguard.Load(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
+	var de *netguard.DeniedError
+	if err := g.Check(ip); errors.As(err, &de) {
+		return de, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return nil, nil
 }
 
 func (h *handler) getServerChecks(w http.ResponseWriter, r *http.Request) {
