@@ -14,6 +14,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netguard"
+	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -33,15 +34,7 @@ func TestServerRunnerWebsite(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	st := storetest.NewSQLite(t)
-	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, site, err := st.EnsureClientSite(ctx, "Shop GmbH", "Web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, box, site := serverSite(t)
 	checks, secrets, err := Split([]core.PolicyCheck{{Name: "shop", Type: "website",
 		Params: json.RawMessage(`{"url":"` + srv.URL + `/","contains":"Willkommen","username":"shop","password":"pw-Basic-1"}`)}}, nil)
 	if err != nil {
@@ -124,15 +117,7 @@ func TestServerRunnerRefusesInternalAddresses(t *testing.T) {
 		t.Logf("no 127.0.0.2 here, redirect case left out: %v", err)
 	}
 
-	st := storetest.NewSQLite(t)
-	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, site, err := st.EnsureClientSite(ctx, "Shop GmbH", "Web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, box, site := serverSite(t)
 	if err := st.SetSetting(ctx, netguard.SettingAllow, "127.0.0.2/32"); err != nil {
 		t.Fatal(err)
 	}
@@ -165,4 +150,19 @@ func TestServerRunnerRefusesInternalAddresses(t *testing.T) {
 	if hits.Load() != 0 {
 		t.Errorf("%d requests reached the server's loopback", hits.Load())
 	}
+}
+
+// serverSite returns a store with a client's site and a secret key.
+func serverSite(t *testing.T) (*store.DB, *Box, core.Site) {
+	t.Helper()
+	st := storetest.NewSQLite(t)
+	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, site, err := st.EnsureClientSite(ctx, "Shop GmbH", "Web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, box, site
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -20,23 +19,9 @@ import (
 
 func TestNetDevicesAPI(t *testing.T) {
 	f := newFixture(t)
-	box, err := netdev.LoadKey(filepath.Join(t.TempDir(), netdev.KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: f.cmd, Secrets: box}))
-	defer srv.Close()
+	box := f.withSecrets(t)
 	send := func(method, path, token, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+f.tokens[token])
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return f.send(t, method, path, f.tokens[token], body, nil)
 	}
 	const secret = "Kennwort-Geheim-91"
 	site := f.device.SiteID
@@ -108,23 +93,9 @@ func TestNetDevicesAPI(t *testing.T) {
 func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	box, err := netdev.LoadKey(filepath.Join(t.TempDir(), netdev.KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: f.cmd, Secrets: box}))
-	defer srv.Close()
+	box := f.withSecrets(t)
 	send := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+f.tokens["tech"])
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return f.send(t, method, path, f.tokens["tech"], body, nil)
 	}
 	const password = "Shop-Kennwort-77"
 	var shopGot, newGot []string // basic-auth passwords each site received
@@ -224,20 +195,10 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 func TestServerRunWebsiteURLRefused(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	srv := httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: f.cmd}))
-	defer srv.Close()
 	create := func(probe int64, url string) (int, string) {
 		t.Helper()
 		body := fmt.Sprintf(`{"name":"Intern","type":"website","probe_id":%d,"checks":[{"name":"web","type":"website","params":{"url":%q}}]}`, probe, url)
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/sites/%d/network-devices", srv.URL, f.device.SiteID), strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+f.tokens["tech"])
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return f.send(t, "POST", fmt.Sprintf("/api/v1/sites/%d/network-devices", f.device.SiteID), f.tokens["tech"], body, nil)
 	}
 	refused := []string{"http://127.0.0.1:8443/api/v1/users", "http://localhost:5432/", "http://10.0.0.5/",
 		"http://[::ffff:192.168.0.1]/", "http://169.254.169.254/latest/meta-data/", "http://[fd00::1]/"}
@@ -260,4 +221,18 @@ func TestServerRunWebsiteURLRefused(t *testing.T) {
 	if code, body := create(0, "http://127.0.0.1:8443/"); code != http.StatusBadRequest || !strings.Contains(body, "own address") {
 		t.Errorf("the server's own loopback under a wide allowed range: %d %s", code, body)
 	}
+}
+
+// withSecrets serves the fixture's API with a secret key, as network
+// devices need, and returns the key.
+func (f *fixture) withSecrets(t *testing.T) *netdev.Box {
+	t.Helper()
+	box, err := netdev.LoadKey(filepath.Join(t.TempDir(), netdev.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Close()
+	f.srv = httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: f.cmd, Secrets: box}))
+	t.Cleanup(f.srv.Close)
+	return box
 }

@@ -2,14 +2,11 @@ package api_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/wacht-rmm/wacht/internal/netguard"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 )
 
 // Administrators read and replace the ranges server-run website checks may
@@ -18,19 +15,8 @@ import (
 func TestServerChecksSetting(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	srv := httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: f.cmd}))
-	defer srv.Close()
 	send := func(method, token, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+"/api/v1/settings/server-checks", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+f.tokens[token])
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(b))
+		return f.send(t, method, "/api/v1/settings/server-checks", f.tokens[token], body, nil)
 	}
 	if code, body := send("GET", "admin", ""); code != http.StatusOK || !strings.Contains(body, `"allow": []`) {
 		t.Errorf("unset: %d %s", code, body)
