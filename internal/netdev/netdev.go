@@ -128,12 +128,16 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 
 // A Move is a change of where a check's stored secrets would go: its
 // type, probe, URL or host (and port). Secrets are bound to their target:
-// after a move they must be sent again, so that whoever may edit a check
-// cannot send a stored secret somewhere new without knowing it.
+// a moved check's stored secrets are dropped and must be sent again, so
+// that whoever may edit a check cannot send a stored secret somewhere new
+// without knowing it.
 type Move struct {
 	Check string    // the check's name
 	What  core.Text // what changed, e.g. "the URL"
-	Need  []string  // the secret parameters stored for it, sorted
+	// Need lists the stored secret parameters the request must send
+	// again, sorted; none after a type change, whose new type takes
+	// other parameters.
+	Need []string
 }
 
 // Moves returns the checks of d (as the client sent them, before Split)
@@ -153,7 +157,8 @@ func Moves(before, d core.NetDevice, old Secrets) []Move {
 		var what core.Text
 		switch {
 		case b.Type != c.Type:
-			what = core.Text{EN: "the check type", DE: "der Prüfungstyp"}
+			out = append(out, Move{Check: c.Name, What: core.Text{EN: "the check type", DE: "der Prüfungstyp"}})
+			continue
 		case before.ProbeID != d.ProbeID:
 			what = core.Text{EN: "the probe", DE: "der Prüf-Agent"}
 		default:

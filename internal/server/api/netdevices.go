@@ -29,8 +29,9 @@ func (h *handler) netDeviceRoutes(rt *auth.Router) {
 // NetDeviceInput is what clients send to create or replace a network
 // device. Secret parameters (community, auth_passphrase, priv_passphrase,
 // password) are write-only: omitted or empty keeps the stored value, as
-// long as the check's type, probe, URL and host stay the same; after such a
-// change they must be sent again (netdev.Moves).
+// long as the probe and the check's URL and host stay the same; after such
+// a change they must be sent again, and a new check type drops them
+// (netdev.Moves).
 type NetDeviceInput struct {
 	Name    string             `json:"name"`
 	Address string             `json:"address"`

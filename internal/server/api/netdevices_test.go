@@ -159,8 +159,9 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 		t.Errorf("stored secrets after the change: %v %v", sec, err)
 	}
 
-	// SNMP: the device's address is the check's host; changing it, the
-	// host or port parameter or the check's type needs the community again.
+	// SNMP: the device's address is the check's host; changing it or the
+	// host or port parameter needs the community again; a new check type
+	// drops it.
 	snmp := func(address, typ, params string) string {
 		return fmt.Sprintf(`{"name":"Drucker","address":%q,"type":"printer","probe_id":%d,"checks":[{"name":"toner","type":%q,"params":%s}]}`,
 			address, f.device.ID, typ, params)
@@ -176,7 +177,6 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 		{"address", snmp("192.0.2.99", "snmp", `{"template":"printer"}`), "the host changed"},
 		{"host", snmp("192.0.2.20", "snmp", `{"template":"printer","host":"198.51.100.7"}`), "the host changed"},
 		{"port", snmp("192.0.2.20", "snmp", `{"template":"printer","port":1161}`), "the host changed"},
-		{"type", snmp("192.0.2.20", "ping", `{}`), "the check type changed"},
 	} {
 		code, body := send("PUT", path, tc.body)
 		if code != http.StatusBadRequest || !strings.Contains(body, `"field": "checks[0].params.community"`) || !strings.Contains(body, tc.what) {
@@ -185,6 +185,16 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 	}
 	if code, body := send("PUT", path, snmp("192.0.2.99", "snmp", `{"template":"printer","community":"c0mmunity-neu"}`)); code != http.StatusOK {
 		t.Errorf("address changed with the community: %d %s", code, body)
+	}
+	if code, body := send("PUT", path, snmp("192.0.2.99", "ping", `{}`)); code != http.StatusOK {
+		t.Errorf("type changed: %d %s", code, body)
+	}
+	stored, err = f.st.GetNetDevice(ctx, nd.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec, err := box.OpenSecrets(stored.Sealed); err != nil || len(sec["toner"]) != 0 {
+		t.Errorf("secrets kept after the check's type changed: %v %v", sec, err)
 	}
 }
 
