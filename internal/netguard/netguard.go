@@ -114,10 +114,11 @@ func (e *DeniedError) Localized() core.Text {
 func (g *Guard) Check(ip netip.Addr) error {
 	ip = ip.Unmap().WithZone("")
 	if embedded, ok := embeddedIPv4(ip); ok {
-		if err := g.Check(embedded); err != nil {
-			return &DeniedError{Addr: ip, what: err.(*DeniedError).what}
+		err := g.Check(embedded)
+		if de := (*DeniedError)(nil); errors.As(err, &de) {
+			return &DeniedError{Addr: ip, what: de.what}
 		}
-		return nil
+		return err
 	}
 	own, err := g.own()
 	if err != nil {

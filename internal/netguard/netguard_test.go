@@ -183,3 +183,14 @@ func TestLoad(t *testing.T) {
 		t.Fatal("a broken setting loaded")
 	}
 }
+
+// When the server's own addresses cannot be read, nothing is let through,
+// also not inside an IPv6 address that embeds an IPv4 one.
+func TestOwnAddressesUnreadable(t *testing.T) {
+	g := &Guard{Own: func() ([]netip.Addr, error) { return nil, errors.New("netlink: permission denied") }}
+	for _, ip := range []string{"93.184.215.14", "64:ff9b::808:808"} {
+		if err := g.Check(netip.MustParseAddr(ip)); err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("%s: %v, want the error", ip, err)
+		}
+	}
+}
