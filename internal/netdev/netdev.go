@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,6 +124,76 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 		return nil, fmt.Errorf("network device %d check %s: params: %w", d.ID, c.Name, err)
 	}
 	return b, nil
+}
+
+// A Move is a change of where a check's stored secrets would go: its
+// type, probe, URL or host (and port). Secrets are bound to their target:
+// a moved check's stored secrets are dropped and must be sent again, so
+// that whoever may edit a check cannot send a stored secret somewhere new
+// without knowing it.
+type Move struct {
+	Check string    // the check's name
+	What  core.Text // what changed, e.g. "the URL"
+	// Need lists the stored secret parameters the request must send
+	// again, sorted; none after a type change, whose new type takes
+	// other parameters.
+	Need []string
+}
+
+// Moves returns the checks of d (as the client sent them, before Split)
+// that have secrets in old (the secrets stored for before) and whose
+// target differs from the check of the same name in before.
+func Moves(before, d core.NetDevice, old Secrets) []Move {
+	var out []Move
+	for _, c := range d.Checks {
+		if len(old[c.Name]) == 0 {
+			continue
+		}
+		i := slices.IndexFunc(before.Checks, func(b core.PolicyCheck) bool { return b.Name == c.Name })
+		if i < 0 {
+			continue
+		}
+		b := before.Checks[i]
+		var what core.Text
+		switch {
+		case b.Type != c.Type:
+			out = append(out, Move{Check: c.Name, What: core.Text{EN: "the check type", DE: "der Prüfungstyp"}})
+			continue
+		case before.ProbeID != d.ProbeID:
+			what = core.Text{EN: "the probe", DE: "der Prüf-Agent"}
+		default:
+			bt, ct := target(before, b), target(d, c)
+			switch {
+			case bt.URL != ct.URL:
+				what = core.Text{EN: "the URL", DE: "die URL"}
+			case bt.Host != ct.Host || string(bt.Port) != string(ct.Port):
+				what = core.Text{EN: "the host", DE: "der Host"}
+			default:
+				continue
+			}
+		}
+		need := slices.Sorted(maps.Keys(old[c.Name]))
+		out = append(out, Move{Check: c.Name, What: what, Need: need})
+	}
+	return out
+}
+
+// checkTarget is where a check connects to.
+type checkTarget struct {
+	URL  string          `json:"url"`
+	Host string          `json:"host"`
+	Port json.RawMessage `json:"port"`
+}
+
+// target reads a check's target from its parameters as it will run
+// (Params: the device's address as host where the check uses it).
+func target(d core.NetDevice, c core.PolicyCheck) checkTarget {
+	var t checkTarget
+	if p, err := Params(d, c, nil); err == nil {
+		json.Unmarshal(p, &t) // a malformed target is left to validation
+	}
+	t.Host = strings.ToLower(strings.TrimSpace(t.Host))
+	return t
 }
 
 // Store is what this package needs of the store.

@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer func() { stopHistory(); <-historyDone }() // before the store closes
 	// Website checks of network devices without a probe run here, on one
 	// node of a cluster at a time.
-	webRunner := &netdev.ServerRunner{Policy: probePolicy, Store: st, Log: log.With("component", "server-checks"),
+	webRunner := &netdev.ServerRunner{Policy: probePolicy, Store: st, Settings: st, Log: log.With("component", "server-checks"),
 		OnResults: alerts.OnResults}
 	wctx, stopWeb := context.WithCancel(ctx)
 	webDone := make(chan struct{})

@@ -84,6 +84,7 @@ func (h *handler) routes() *auth.Router {
 	h.protectionRoutes(rt)
 	h.historyRoutes(rt)
 	h.reportRoutes(rt)
+	h.serverCheckRoutes(rt)
 	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

@@ -131,6 +131,17 @@ func TestNetDeviceForm(t *testing.T) {
 		t.Errorf("after edit: %q, secrets %v, %v", nd.Name, sec, err)
 	}
 
+	// A new address (the check's host) without the community is refused,
+	// naming it; the stored device stays as it was.
+	form.Set("address", "198.51.100.9")
+	if p := b.do("POST", "/network-devices/"+id, form); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "the host changed: send community again") || strings.Contains(p.body, testCommunity) {
+		t.Errorf("new address without the community: %d\n%s", p.status, p.body)
+	}
+	if nd := onlyNetDevice(t, f); nd.Address != "192.0.2.40" {
+		t.Errorf("the refused edit changed the address to %s", nd.Address)
+	}
+
 	ov := b.do("GET", "/", nil)
 	i := strings.Index(ov.body, "Drucker-OG")
 	if i < 0 || !strings.Contains(ov.body[i:min(len(ov.body), i+400)], "via sonde-01") {
