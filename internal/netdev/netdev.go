@@ -1,3 +1,8 @@
+// Package netdev is the server side of network devices without an agent:
+// it keeps their checks' secret parameters sealed (internal/seal), adds
+// their checks to their probe agent's policy with the secrets opened, and
+// routes the probe's results for them to the network device after checking
+// that the probe really watches it.
 package netdev
 
 import (
@@ -13,6 +18,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 )
 
 // EntryPrefix starts the policy entry names of network devices' checks in
@@ -146,7 +152,7 @@ type PolicySource interface {
 type ProbePolicy struct {
 	Base  PolicySource
 	Store Store
-	Box   *Box
+	Box   *seal.Box
 }
 
 // AgentPolicy implements the gateway's PolicySource.
@@ -184,7 +190,7 @@ func (p ProbePolicy) Entries(ctx context.Context, probeID int64) ([]core.PolicyC
 		if p.Box == nil {
 			return nil, fmt.Errorf("network device %d: no secret key", d.ID)
 		}
-		secrets, err := p.Box.OpenSecrets(d.Sealed)
+		secrets, err := OpenSecrets(p.Box, d.Sealed)
 		if err != nil {
 			return nil, fmt.Errorf("network device %d: %w", d.ID, err)
 		}

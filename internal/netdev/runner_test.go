@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -30,7 +31,7 @@ func TestServerRunnerWebsite(t *testing.T) {
 	defer srv.Close()
 
 	st := storetest.NewSQLite(t)
-	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
+	box, err := seal.LoadKey(filepath.Join(t.TempDir(), seal.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestServerRunnerWebsite(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := core.NetDevice{SiteID: site.ID, Name: "Shop", Type: "website", Checks: checks}
-	if d.Sealed, err = box.SealSecrets(secrets); err != nil {
+	if d.Sealed, err = SealSecrets(box, secrets); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateNetDevice(ctx, &d); err != nil {

@@ -13,12 +13,13 @@ import (
 	"testing"
 
 	"github.com/wacht-rmm/wacht/internal/netdev"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 )
 
 func TestNetDevicesAPI(t *testing.T) {
 	f := newFixture(t)
-	box, err := netdev.LoadKey(filepath.Join(t.TempDir(), netdev.KeyFile))
+	box, err := seal.LoadKey(filepath.Join(t.TempDir(), seal.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestNetDevicesAPI(t *testing.T) {
 	if bytes.Contains(stored.Sealed, []byte(secret)) {
 		t.Error("secret stored in plaintext")
 	}
-	sec, err := box.OpenSecrets(stored.Sealed)
+	sec, err := netdev.OpenSecrets(box, stored.Sealed)
 	if err != nil || sec["toner"]["community"] != secret || stored.Name != "Drucker 2. OG" {
 		t.Errorf("after update: name %q secrets %v %v", stored.Name, sec, err)
 	}

@@ -1,25 +1,33 @@
-// Package netdev is the server side of network devices without an agent:
-// it keeps their checks' secret parameters sealed (AES-256-GCM with a key in
-// the server's data folder), adds their checks to their probe agent's policy
-// with the secrets opened, and routes the probe's results for them to the
-// network device after checking that the probe really watches it.
-package netdev
+// Package seal keeps the server's secrets sealed at rest: AES-256-GCM with
+// one key in the server's data folder (<data>/secret.key). Network devices'
+// check secrets, the SMTP password, webhook secrets, TOTP secrets and the
+// pending-login signing key are all sealed with it. With PostgreSQL and
+// several server nodes, every node needs the same key file.
+//
+// Seal and Open work on bytes; SealText and OpenText on text columns, where
+// a sealed value carries the TextPrefix so that it is told apart from a
+// value written in clear by an older version.
+package seal
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/json"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// KeyFile is the name of the key file in the server's data folder. With
-// PostgreSQL and several server nodes, every node needs the same file.
+// KeyFile is the name of the key file in the server's data folder.
 const KeyFile = "secret.key"
+
+// TextPrefix starts every value SealText returns ("v1": AES-256-GCM, random
+// 12-byte nonce first, unpadded standard base64).
+const TextPrefix = "sealed:v1:"
 
 // Box seals and opens secrets with one AES-256-GCM key.
 type Box struct{ aead cipher.AEAD }
@@ -98,46 +106,40 @@ func (b *Box) Open(sealed []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Secrets are the secret parameters of a network device's checks: check
-// name → parameter name → value.
-type Secrets map[string]map[string]string
+// IsSealed reports whether v is a value SealText returned (by its prefix).
+func IsSealed(v string) bool { return strings.HasPrefix(v, TextPrefix) }
 
-// SecretParams are the parameter names that are secrets in any check type
-// (SNMP community and v3 passphrases, website basic-auth password).
-var SecretParams = []string{"community", "auth_passphrase", "priv_passphrase", "password"}
-
-// SecretListParams are parameters whose whole value (a JSON list) is
-// secret: an snmptrap entry's accepted communities and v3 users with
-// their passphrases. They are sealed as JSON text.
-var SecretListParams = []string{"communities", "users"}
-
-// SealSecrets seals s (an empty map for none).
-func (b *Box) SealSecrets(s Secrets) ([]byte, error) {
-	if s == nil {
-		s = Secrets{}
+// SealText seals a text value for a text column; "" stays "" (no secret).
+func (b *Box) SealText(v string) (string, error) {
+	if v == "" {
+		return "", nil
 	}
-	j, err := json.Marshal(s)
+	s, err := b.Seal([]byte(v))
 	if err != nil {
-		return nil, fmt.Errorf("encoding secrets: %w", err)
+		return "", err
 	}
-	return b.Seal(j)
+	return TextPrefix + base64.RawStdEncoding.EncodeToString(s), nil
 }
 
-// OpenSecrets opens what SealSecrets returned; nil or empty gives none.
-func (b *Box) OpenSecrets(sealed []byte) (Secrets, error) {
-	if len(sealed) == 0 {
-		return Secrets{}, nil
+// ErrNotSealed is OpenText's answer to a non-empty value without the
+// TextPrefix: a secret stored in clear, which is never taken as it is.
+var ErrNotSealed = errors.New("opening secrets: value is not sealed")
+
+// OpenText opens what SealText returned; "" gives "".
+func (b *Box) OpenText(v string) (string, error) {
+	if v == "" {
+		return "", nil
 	}
-	j, err := b.Open(sealed)
+	if !IsSealed(v) {
+		return "", ErrNotSealed
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(v[len(TextPrefix):])
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("opening secrets: %w", err)
 	}
-	var s Secrets
-	if err := json.Unmarshal(j, &s); err != nil {
-		return nil, fmt.Errorf("decoding secrets: %w", err)
+	out, err := b.Open(raw)
+	if err != nil {
+		return "", err
 	}
-	if s == nil {
-		s = Secrets{}
-	}
-	return s, nil
+	return string(out), nil
 }
