@@ -51,33 +51,40 @@ func NewBox(key []byte) (*Box, error) {
 // LoadKey reads the key file at path, creating it (0600, 32 random bytes)
 // if it does not exist.
 func LoadKey(path string) (*Box, error) {
-	key, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, fmt.Errorf("generating secret key: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("creating secret key folder: %w", err)
-		}
-		// O_EXCL: if another process created it meanwhile, use that one.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return LoadKey(path)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("creating secret key: %w", err)
-		}
-		_, werr := f.Write(key)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(path)
-			return nil, fmt.Errorf("writing secret key: %w", werr)
-		}
-		return NewBox(key)
+	b, err := ReadKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return b, err
 	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generating secret key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating secret key folder: %w", err)
+	}
+	// O_EXCL: if another process created it meanwhile, use that one.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return ReadKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating secret key: %w", err)
+	}
+	_, werr := f.Write(key)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("writing secret key: %w", werr)
+	}
+	return NewBox(key)
+}
+
+// ReadKey reads an existing key file; the error wraps fs.ErrNotExist if
+// there is none.
+func ReadKey(path string) (*Box, error) {
+	key, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading secret key: %w", err)
 	}
