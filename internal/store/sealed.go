@@ -18,6 +18,7 @@ import (
 //   - users.totp_secret (second factor),
 //   - alert_recipients.secret (webhook HMAC key),
 //   - outbox.payload (a webhook message carries its recipient's secret),
+//   - cluster_messages.payload (commands relayed between server nodes),
 //   - the settings in sealedSettings.
 //
 // Passwords, API tokens, sessions, enrollment secrets and recovery codes
@@ -104,6 +105,7 @@ var sealedColumns = []struct{ table, key, column string }{
 	{"users", "id", "totp_secret"},
 	{"alert_recipients", "id", "secret"},
 	{"outbox", "id", "payload"},
+	{"cluster_messages", "id", "payload"},
 }
 
 // sealBatch is how many clear values sealExisting seals per transaction.
