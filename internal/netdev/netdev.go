@@ -68,7 +68,7 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 			}
 		}
 		kept := map[string]string{}
-		for _, f := range SecretParams {
+		for _, f := range core.SecretParams {
 			v, given := params[f]
 			delete(params, f)
 			if s, ok := v.(string); given && ok && s != "" {
@@ -77,7 +77,7 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 				kept[f] = o
 			}
 		}
-		for _, f := range SecretListParams {
+		for _, f := range core.SecretListParams {
 			v, given := params[f]
 			delete(params, f)
 			if l, ok := v.([]any); given && ok && len(l) > 0 {
@@ -118,7 +118,7 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 		}
 	}
 	for f, v := range s[c.Name] {
-		if slices.Contains(SecretListParams, f) {
+		if slices.Contains(core.SecretListParams, f) {
 			params[f] = json.RawMessage(v)
 			continue
 		}

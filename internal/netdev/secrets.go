@@ -11,15 +11,6 @@ import (
 // name → parameter name → value.
 type Secrets map[string]map[string]string
 
-// SecretParams are the parameter names that are secrets in any check type
-// (SNMP community and v3 passphrases, website basic-auth password).
-var SecretParams = []string{"community", "auth_passphrase", "priv_passphrase", "password"}
-
-// SecretListParams are parameters whose whole value (a JSON list) is
-// secret: an snmptrap entry's accepted communities and v3 users with
-// their passphrases. They are sealed as JSON text.
-var SecretListParams = []string{"communities", "users"}
-
 // SealSecrets seals s (an empty map for none) with b.
 func SealSecrets(b *seal.Box, s Secrets) ([]byte, error) {
 	if s == nil {

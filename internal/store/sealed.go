@@ -1,13 +1,17 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
+	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/seal"
 )
 
@@ -19,7 +23,10 @@ import (
 //   - alert_recipients.secret (webhook HMAC key),
 //   - outbox.payload (a webhook message carries its recipient's secret),
 //   - cluster_messages.payload (commands relayed between server nodes),
-//   - the settings in sealedSettings.
+//   - the settings in sealedSettings,
+//   - the values of secret check parameters (core.SecretParams,
+//     core.SecretListParams) in policies.checks and network_devices.checks:
+//     each becomes a JSON string, seal.TextPrefix + …, of its raw JSON.
 //
 // Passwords, API tokens, sessions, enrollment secrets and recovery codes
 // are stored as hashes instead; network devices' secrets are sealed by
@@ -129,6 +136,9 @@ func (s *DB) sealExisting(ctx context.Context) error {
 			}
 		}
 	}
+	if err := s.sealPolicyChecks(ctx); err != nil {
+		return err
+	}
 	for key := range sealedSettings {
 		if _, err := s.sealClear(ctx, "settings", "key", "value",
 			`SELECT key, value FROM settings WHERE key = $1 AND value <> '' AND value NOT LIKE $2`, key, seal.TextPrefix+"%"); err != nil {
@@ -179,4 +189,156 @@ func (s *DB) sealClear(ctx context.Context, table, key, column, query string, ar
 		return nil
 	})
 	return n, err
+}
+
+// secretParam reports whether a check parameter name is secret.
+func secretParam(name string) bool {
+	return slices.Contains(core.SecretParams, name) || slices.Contains(core.SecretListParams, name)
+}
+
+// sealChecks returns cs with the values of secret parameters sealed; an
+// entry without any keeps its params byte for byte (built-in policies are
+// compared as stored). Params that are not a JSON object are left to
+// validation.
+func (s *DB) sealChecks(cs []core.PolicyCheck) ([]core.PolicyCheck, error) {
+	out := make([]core.PolicyCheck, len(cs))
+	for i, c := range cs {
+		out[i] = c
+		var m map[string]json.RawMessage
+		if len(c.Params) == 0 || json.Unmarshal(c.Params, &m) != nil {
+			continue
+		}
+		changed := false
+		for k, v := range m {
+			if !secretParam(k) || emptyJSON(v) || sealedJSON(v) {
+				continue
+			}
+			sealed, err := s.sealText(string(v))
+			if err != nil {
+				return nil, err
+			}
+			if m[k], err = json.Marshal(sealed); err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+			changed = true
+		}
+		if changed {
+			p, err := json.Marshal(m)
+			if err != nil {
+				return nil, fmt.Errorf("store: encoding check params: %w", err)
+			}
+			out[i].Params = p
+		}
+	}
+	return out, nil
+}
+
+// decodeChecks parses stored check entries and opens their sealed secret
+// parameters.
+func (s *DB) decodeChecks(raw string) ([]core.PolicyCheck, error) {
+	cs := []core.PolicyCheck{}
+	if err := json.Unmarshal([]byte(raw), &cs); err != nil {
+		return nil, fmt.Errorf("parsing checks: %w", err)
+	}
+	if cs == nil {
+		cs = []core.PolicyCheck{}
+	}
+	for i, c := range cs {
+		if !bytes.Contains(c.Params, []byte(seal.TextPrefix)) {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(c.Params, &m); err != nil {
+			return nil, fmt.Errorf("parsing params of check %q: %w", c.Name, err)
+		}
+		for k, v := range m {
+			var sealed string
+			if !secretParam(k) || json.Unmarshal(v, &sealed) != nil || !seal.IsSealed(sealed) {
+				continue
+			}
+			clear, err := s.openText(sealed)
+			if err != nil {
+				return nil, fmt.Errorf("check %q, %s: %w", c.Name, k, err)
+			}
+			m[k] = json.RawMessage(clear)
+		}
+		p, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("encoding params of check %q: %w", c.Name, err)
+		}
+		cs[i].Params = p
+	}
+	return cs, nil
+}
+
+// emptyJSON reports whether v is null, "", [] or {} (no secret to seal).
+func emptyJSON(v json.RawMessage) bool {
+	switch string(bytes.TrimSpace(v)) {
+	case "null", `""`, "[]", "{}":
+		return true
+	}
+	return false
+}
+
+// sealedJSON reports whether v is a JSON string holding a sealed value.
+func sealedJSON(v json.RawMessage) bool {
+	var str string
+	return json.Unmarshal(v, &str) == nil && seal.IsSealed(str)
+}
+
+// sealPolicyChecks seals the clear secret parameters in the check entries
+// of policies and network devices (see sealExisting).
+func (s *DB) sealPolicyChecks(ctx context.Context) error {
+	for _, table := range []struct{ name, key string }{{"policies", "id"}, {"network_devices", "device_id"}} {
+		op := "sealing " + table.name + ".checks"
+		err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT `+table.key+`, checks FROM `+table.name)
+			if err != nil {
+				return s.wrap(op, err)
+			}
+			type entry struct {
+				key   int64
+				clear string
+			}
+			var todo []entry
+			for rows.Next() {
+				var e entry
+				if err := rows.Scan(&e.key, &e.clear); err != nil {
+					rows.Close()
+					return s.wrap(op, err)
+				}
+				todo = append(todo, e)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return s.wrap(op, err)
+			}
+			for _, e := range todo {
+				var cs []core.PolicyCheck
+				if json.Unmarshal([]byte(e.clear), &cs) != nil {
+					continue // left as it is; reading it reports the error
+				}
+				sealed, err := s.sealChecks(cs)
+				if err != nil {
+					return err
+				}
+				if slices.EqualFunc(cs, sealed, func(a, b core.PolicyCheck) bool { return bytes.Equal(a.Params, b.Params) }) {
+					continue
+				}
+				after, err := json.Marshal(sealed)
+				if err != nil {
+					return fmt.Errorf("store: %s: %w", op, err)
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE `+table.name+` SET checks = $1 WHERE `+table.key+` = $2 AND checks = $3`,
+					string(after), e.key, e.clear); err != nil {
+					return s.wrap(op, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

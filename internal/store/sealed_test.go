@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,13 @@ const (
 	loginKeyHex  = "6c6f67696e2d6b65792d6765686569"
 	alertJSON    = `{"smtp":{"host":"mail.example.org","password":"` + smtpClear + `"}}`
 	payloadClear = `{"subject":"down","secret":"` + hookClear + `"}`
+	webClear     = "web-passwort-42"
+	trapClear    = "trap-community-23"
+	// policyChecks are a policy's entries with secret parameters, as an
+	// older version stored them.
+	policyChecks = `[{"name":"web","type":"website","params":{"url":"https://intranet.example","username":"u","password":"` + webClear + `"},"schedule":{"class":"24x7"}},` +
+		`{"name":"trap","type":"snmptrap","params":{"communities":["` + trapClear + `"],"password":""},"schedule":{"class":"24x7"}},` +
+		`{"name":"cpu","type":"cpu","params":{"warn":80},"schedule":{"class":"24x7"}}]`
 )
 
 // engineDB is a way to reach one empty database: its URL ("" for SQLite)
@@ -59,6 +68,7 @@ func rawSecrets(t *testing.T, db *sql.DB) map[string]string {
 		"payload":   `SELECT payload FROM outbox WHERE dedupe_key = 'k1'`,
 		"alert":     `SELECT value FROM settings WHERE key = 'alert_settings'`,
 		"login_key": `SELECT value FROM settings WHERE key = 'login_key'`,
+		"policy":    `SELECT checks FROM policies WHERE name = 'Intranet'`,
 	} {
 		var v string
 		if err := db.QueryRowContext(ctx, q).Scan(&v); err != nil {
@@ -74,10 +84,14 @@ func rawSecrets(t *testing.T, db *sql.DB) map[string]string {
 func checkSealed(t *testing.T, raw map[string]string) {
 	t.Helper()
 	for name, v := range raw {
-		if !seal.IsSealed(v) {
+		if name == "policy" {
+			if n := strings.Count(v, seal.TextPrefix); n != 2 {
+				t.Errorf("policy checks hold %d sealed values, want 2: %s", n, v)
+			}
+		} else if !seal.IsSealed(v) {
 			t.Errorf("%s stored unsealed: %q", name, v)
 		}
-		for _, clear := range []string{totpClear, hookClear, smtpClear, loginKeyHex} {
+		for _, clear := range []string{totpClear, hookClear, smtpClear, loginKeyHex, webClear, trapClear} {
 			if strings.Contains(v, clear) {
 				t.Errorf("%s holds the clear secret %q", name, clear)
 			}
@@ -105,6 +119,28 @@ func checkReadBack(t *testing.T, s *store.DB, userID int64) {
 	}
 	if v, err := s.GetSetting(ctx, "login_key"); err != nil || v != loginKeyHex {
 		t.Errorf("login_key = %q, %v", v, err)
+	}
+	ps, err := s.ListPolicies(ctx)
+	var got []core.PolicyCheck
+	for _, p := range ps {
+		if p.Name == "Intranet" {
+			got = p.Checks
+		}
+	}
+	var want []core.PolicyCheck
+	if err := json.Unmarshal([]byte(policyChecks), &want); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("policy checks %+v, %v", got, err)
+	}
+	for i := range want {
+		var g, w map[string]any
+		json.Unmarshal(got[i].Params, &g)
+		json.Unmarshal(want[i].Params, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("check %s params %s, want %s", want[i].Name, got[i].Params, want[i].Params)
+		}
 	}
 }
 
@@ -135,6 +171,21 @@ func TestSecretsSealedAtRest(t *testing.T) {
 				if err := s.SetSetting(ctx, k, v); err != nil {
 					t.Fatal(err)
 				}
+			}
+			p := core.Policy{Name: "Intranet"}
+			if err := json.Unmarshal([]byte(policyChecks), &p.Checks); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreatePolicy(ctx, &p); err != nil {
+				t.Fatal(err)
+			}
+			// Saving again what was read seals anew, never twice.
+			again, err := s.GetPolicy(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.UpdatePolicy(ctx, &again); err != nil {
+				t.Fatal(err)
 			}
 			checkSealed(t, rawSecrets(t, s.SQL()))
 			checkReadBack(t, s, u.ID)
@@ -175,6 +226,7 @@ func TestClearSecretsSealedAtStart(t *testing.T) {
 				{`INSERT INTO alert_recipients (level, channel, target, created_at) VALUES ('global', 'email', 'a@example.org', 0)`, nil},
 				{`INSERT INTO outbox (dedupe_key, channel, target, payload, next_attempt_at, created_at) VALUES ('k1', 'webhook', 'https://hooks.example.org/x', $1, 0, 0)`, []any{payloadClear}},
 				{`INSERT INTO settings (key, value) VALUES ('alert_settings', $1), ('login_key', $2), ('server_url', 'https://wacht.example')`, []any{alertJSON, loginKeyHex}},
+				{`INSERT INTO policies (name, checks, created_at, updated_at) VALUES ('Intranet', $1, 0, 0)`, []any{policyChecks}},
 			} {
 				if _, err := old.ExecContext(ctx, q.sql, q.args...); err != nil {
 					t.Fatalf("%s: %v", q.sql, err)
