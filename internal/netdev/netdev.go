@@ -1,3 +1,8 @@
+// Package netdev is the server side of network devices without an agent:
+// it keeps their checks' secret parameters sealed (internal/seal), adds
+// their checks to their probe agent's policy with the secrets opened, and
+// routes the probe's results for them to the network device after checking
+// that the probe really watches it.
 package netdev
 
 import (
@@ -14,6 +19,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 )
 
 // EntryPrefix starts the policy entry names of network devices' checks in
@@ -63,7 +69,7 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 			}
 		}
 		kept := map[string]string{}
-		for _, f := range SecretParams {
+		for _, f := range core.SecretParams {
 			v, given := params[f]
 			delete(params, f)
 			if s, ok := v.(string); given && ok && s != "" {
@@ -72,7 +78,7 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 				kept[f] = o
 			}
 		}
-		for _, f := range SecretListParams {
+		for _, f := range core.SecretListParams {
 			v, given := params[f]
 			delete(params, f)
 			if l, ok := v.([]any); given && ok && len(l) > 0 {
@@ -113,7 +119,7 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 		}
 	}
 	for f, v := range s[c.Name] {
-		if slices.Contains(SecretListParams, f) {
+		if slices.Contains(core.SecretListParams, f) {
 			params[f] = json.RawMessage(v)
 			continue
 		}
@@ -217,7 +223,7 @@ type PolicySource interface {
 type ProbePolicy struct {
 	Base  PolicySource
 	Store Store
-	Box   *Box
+	Box   *seal.Box
 }
 
 // AgentPolicy implements the gateway's PolicySource.
@@ -255,7 +261,7 @@ func (p ProbePolicy) Entries(ctx context.Context, probeID int64) ([]core.PolicyC
 		if p.Box == nil {
 			return nil, fmt.Errorf("network device %d: no secret key", d.ID)
 		}
-		secrets, err := p.Box.OpenSecrets(d.Sealed)
+		secrets, err := OpenSecrets(p.Box, d.Sealed)
 		if err != nil {
 			return nil, fmt.Errorf("network device %d: %w", d.ID, err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netguard"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -41,7 +42,7 @@ func TestServerRunnerWebsite(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := core.NetDevice{SiteID: site.ID, Name: "Shop", Type: "website", Checks: checks}
-	if d.Sealed, err = box.SealSecrets(secrets); err != nil {
+	if d.Sealed, err = SealSecrets(box, secrets); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.CreateNetDevice(ctx, &d); err != nil {
@@ -153,10 +154,10 @@ func TestServerRunnerRefusesInternalAddresses(t *testing.T) {
 }
 
 // serverSite returns a store with a client's site and a secret key.
-func serverSite(t *testing.T) (*store.DB, *Box, core.Site) {
+func serverSite(t *testing.T) (*store.DB, *seal.Box, core.Site) {
 	t.Helper()
 	st := storetest.NewSQLite(t)
-	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
+	box, err := seal.LoadKey(filepath.Join(t.TempDir(), seal.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/report"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
@@ -135,7 +136,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// Network devices' secrets are sealed with this key; several nodes on
 	// one PostgreSQL database need the same file (docs/internals.md).
-	box, err := netdev.LoadKey(filepath.Join(cfg.DataDir, netdev.KeyFile))
+	box, err := seal.LoadKey(filepath.Join(cfg.DataDir, seal.KeyFile))
 	if err != nil {
 		return err
 	}
@@ -252,7 +253,7 @@ func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler
 
 // newHandler is Handler with the key that seals network devices' secrets
 // and the queue that writes commands' audit entries.
-func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *netdev.Box, audits *api.AuditQueue) (http.Handler, error) {
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *api.AuditQueue) (http.Handler, error) {
 	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
 	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -31,7 +31,7 @@ type Deps struct {
 	Log       *slog.Logger
 	// Secrets seals network devices' secret parameters (nil: devices
 	// with secrets cannot be saved).
-	Secrets *netdev.Box
+	Secrets *seal.Box
 	// Audits, if set, writes the audit entries of agent commands in the
 	// background (nil: at once).
 	Audits *AuditQueue

@@ -86,7 +86,7 @@ func (s *Service) openSecrets(sealed []byte) (netdev.Secrets, error) {
 	if s.secrets == nil {
 		return nil, errNoSecretKey
 	}
-	return s.secrets.OpenSecrets(sealed)
+	return netdev.OpenSecrets(s.secrets, sealed)
 }
 
 func (s *Service) sealSecrets(sec netdev.Secrets) ([]byte, error) {
@@ -96,7 +96,7 @@ func (s *Service) sealSecrets(sec netdev.Secrets) ([]byte, error) {
 	if s.secrets == nil {
 		return nil, errNoSecretKey
 	}
-	return s.secrets.SealSecrets(sec)
+	return netdev.SealSecrets(s.secrets, sec)
 }
 
 // ListNetDevices returns the network devices of a site u may see.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/netguard"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 )
 
@@ -55,7 +56,7 @@ func TestNetDevicesAPI(t *testing.T) {
 	if bytes.Contains(stored.Sealed, []byte(secret)) {
 		t.Error("secret stored in plaintext")
 	}
-	sec, err := box.OpenSecrets(stored.Sealed)
+	sec, err := netdev.OpenSecrets(box, stored.Sealed)
 	if err != nil || sec["toner"]["community"] != secret || stored.Name != "Drucker 2. OG" {
 		t.Errorf("after update: name %q secrets %v %v", stored.Name, sec, err)
 	}
@@ -155,7 +156,7 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sec, err := box.OpenSecrets(stored.Sealed); err != nil || sec["shop"]["password"] != "Neues-Kennwort-1" {
+	if sec, err := netdev.OpenSecrets(box, stored.Sealed); err != nil || sec["shop"]["password"] != "Neues-Kennwort-1" {
 		t.Errorf("stored secrets after the change: %v %v", sec, err)
 	}
 
@@ -193,7 +194,7 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sec, err := box.OpenSecrets(stored.Sealed); err != nil || len(sec["toner"]) != 0 {
+	if sec, err := netdev.OpenSecrets(box, stored.Sealed); err != nil || len(sec["toner"]) != 0 {
 		t.Errorf("secrets kept after the check's type changed: %v %v", sec, err)
 	}
 }
@@ -235,9 +236,9 @@ func TestServerRunWebsiteURLRefused(t *testing.T) {
 
 // withSecrets serves the fixture's API with a secret key, as network
 // devices need, and returns the key.
-func (f *fixture) withSecrets(t *testing.T) *netdev.Box {
+func (f *fixture) withSecrets(t *testing.T) *seal.Box {
 	t.Helper()
-	box, err := netdev.LoadKey(filepath.Join(t.TempDir(), netdev.KeyFile))
+	box, err := seal.LoadKey(filepath.Join(t.TempDir(), seal.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
