@@ -39,6 +39,7 @@ Administration (works while the server runs):
   user add           add a dashboard user (--clients limits what they see)
   audit verify       check the audit log's hash chain (exit 1 if broken)
   history            show or set how long check history is kept
+  server-checks      show or set the private ranges the server's website checks may reach
   apitoken create    create an API token for a user
   setup              create the first admin if there is no user yet
   version            print the version
@@ -86,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return auditVerify(rest, stdout, stderr)
 	case "history":
 		return historyCmd(rest, stdout, stderr)
+	case "server-checks":
+		return serverChecksCmd(rest, stdout, stderr)
 	case "loadsim":
 		return loadsimCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":

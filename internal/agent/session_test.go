@@ -254,8 +254,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestSessionDeliversAndDeletes(t *testing.T) {
 	fc := &fakeCheck{n: 3}
+	// The session counts as dead after 2.5 heartbeats of silence; a busy test
+	// machine must not reach that while the agent says goodbye, which asks
+	// systemctl about a shutdown first.
 	ta := startAgent(t, []NamedCheck{{"fake", fc}, {"broken", failingCheck{errors.New("no access")}}, {"alien", failingCheck{fmt.Errorf("wmi: %w", errors.ErrUnsupported)}}},
-		func(o *Options) { o.Heartbeat = 20 * time.Millisecond },
+		func(o *Options) { o.Heartbeat = 400 * time.Millisecond },
 		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
 	waitFor(t, "5 results delivered and acked", func() bool {
 		return len(ta.fs.results()) >= 5 && ta.Spool().Len() == 0

@@ -66,6 +66,22 @@ func DecodeParams(params json.RawMessage, v any) error {
 	return nil
 }
 
+// Localized is an error that carries its message in English and German:
+// policy validation shows a parameter error's words in the user's language,
+// and a check words a refused run with them.
+type Localized interface {
+	error
+	Localized() core.Text
+}
+
+// TextError is a Localized parameter error.
+type TextError struct{ Msg core.Text }
+
+func (e *TextError) Error() string { return e.Msg.EN }
+
+// Localized returns the message in both languages.
+func (e *TextError) Localized() core.Text { return e.Msg }
+
 var (
 	mu       sync.RWMutex
 	registry = map[string]Factory{}

@@ -32,6 +32,17 @@ type PolicyCheck struct {
 	Exclude  bool            `json:"exclude,omitempty"`
 }
 
+// SecretParams are the check parameter names that are secrets in any check
+// type (SNMP community and v3 passphrases, website basic-auth password).
+// They are never stored in clear: network devices keep them apart, sealed
+// (internal/netdev); in policies the store seals their values.
+var SecretParams = []string{"community", "auth_passphrase", "priv_passphrase", "password"}
+
+// SecretListParams are parameters whose whole value (a JSON list) is
+// secret: an snmptrap entry's accepted communities and v3 users with
+// their passphrases.
+var SecretListParams = []string{"communities", "users"}
+
 // Policy is a named set of checks (a monitoring template). Built-in
 // policies ("server", "workstation") are seeded at start and read-only.
 type Policy struct {

@@ -17,7 +17,7 @@ func BenchmarkProbePolicy(b *testing.B) {
 	for i := range 48 {
 		d := core.NetDevice{SiteID: f.router.SiteID, Name: fmt.Sprintf("sw%d", i), Address: "127.0.0.1", Type: "switch", ProbeID: f.probe.ID,
 			Checks: []core.PolicyCheck{{Name: "ping", Type: "ping"}, {Name: "if", Type: "snmp", Params: json.RawMessage(`{"template":"interfaces"}`)}}}
-		d.Sealed, _ = f.box.SealSecrets(Secrets{"if": {"community": "c"}})
+		d.Sealed, _ = SealSecrets(f.box, Secrets{"if": {"community": "c"}})
 		if err := f.st.CreateNetDevice(ctx, &d); err != nil {
 			b.Fatal(err)
 		}

@@ -1,3 +1,8 @@
+// Package netdev is the server side of network devices without an agent:
+// it keeps their checks' secret parameters sealed (internal/seal), adds
+// their checks to their probe agent's policy with the secrets opened, and
+// routes the probe's results for them to the network device after checking
+// that the probe really watches it.
 package netdev
 
 import (
@@ -7,12 +12,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 )
 
 // EntryPrefix starts the policy entry names of network devices' checks in
@@ -62,7 +69,7 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 			}
 		}
 		kept := map[string]string{}
-		for _, f := range SecretParams {
+		for _, f := range core.SecretParams {
 			v, given := params[f]
 			delete(params, f)
 			if s, ok := v.(string); given && ok && s != "" {
@@ -71,7 +78,7 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 				kept[f] = o
 			}
 		}
-		for _, f := range SecretListParams {
+		for _, f := range core.SecretListParams {
 			v, given := params[f]
 			delete(params, f)
 			if l, ok := v.([]any); given && ok && len(l) > 0 {
@@ -112,7 +119,7 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 		}
 	}
 	for f, v := range s[c.Name] {
-		if slices.Contains(SecretListParams, f) {
+		if slices.Contains(core.SecretListParams, f) {
 			params[f] = json.RawMessage(v)
 			continue
 		}
@@ -123,6 +130,76 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 		return nil, fmt.Errorf("network device %d check %s: params: %w", d.ID, c.Name, err)
 	}
 	return b, nil
+}
+
+// A Move is a change of where a check's stored secrets would go: its
+// type, probe, URL or host (and port). Secrets are bound to their target:
+// a moved check's stored secrets are dropped and must be sent again, so
+// that whoever may edit a check cannot send a stored secret somewhere new
+// without knowing it.
+type Move struct {
+	Check string    // the check's name
+	What  core.Text // what changed, e.g. "the URL"
+	// Need lists the stored secret parameters the request must send
+	// again, sorted; none after a type change, whose new type takes
+	// other parameters.
+	Need []string
+}
+
+// Moves returns the checks of d (as the client sent them, before Split)
+// that have secrets in old (the secrets stored for before) and whose
+// target differs from the check of the same name in before.
+func Moves(before, d core.NetDevice, old Secrets) []Move {
+	var out []Move
+	for _, c := range d.Checks {
+		if len(old[c.Name]) == 0 {
+			continue
+		}
+		i := slices.IndexFunc(before.Checks, func(b core.PolicyCheck) bool { return b.Name == c.Name })
+		if i < 0 {
+			continue
+		}
+		b := before.Checks[i]
+		var what core.Text
+		switch {
+		case b.Type != c.Type:
+			out = append(out, Move{Check: c.Name, What: core.Text{EN: "the check type", DE: "der Prüfungstyp"}})
+			continue
+		case before.ProbeID != d.ProbeID:
+			what = core.Text{EN: "the probe", DE: "der Prüf-Agent"}
+		default:
+			bt, ct := target(before, b), target(d, c)
+			switch {
+			case bt.URL != ct.URL:
+				what = core.Text{EN: "the URL", DE: "die URL"}
+			case bt.Host != ct.Host || string(bt.Port) != string(ct.Port):
+				what = core.Text{EN: "the host", DE: "der Host"}
+			default:
+				continue
+			}
+		}
+		need := slices.Sorted(maps.Keys(old[c.Name]))
+		out = append(out, Move{Check: c.Name, What: what, Need: need})
+	}
+	return out
+}
+
+// checkTarget is where a check connects to.
+type checkTarget struct {
+	URL  string          `json:"url"`
+	Host string          `json:"host"`
+	Port json.RawMessage `json:"port"`
+}
+
+// target reads a check's target from its parameters as it will run
+// (Params: the device's address as host where the check uses it).
+func target(d core.NetDevice, c core.PolicyCheck) checkTarget {
+	var t checkTarget
+	if p, err := Params(d, c, nil); err == nil {
+		json.Unmarshal(p, &t) // a malformed target is left to validation
+	}
+	t.Host = strings.ToLower(strings.TrimSpace(t.Host))
+	return t
 }
 
 // Store is what this package needs of the store.
@@ -146,7 +223,7 @@ type PolicySource interface {
 type ProbePolicy struct {
 	Base  PolicySource
 	Store Store
-	Box   *Box
+	Box   *seal.Box
 }
 
 // AgentPolicy implements the gateway's PolicySource.
@@ -184,7 +261,7 @@ func (p ProbePolicy) Entries(ctx context.Context, probeID int64) ([]core.PolicyC
 		if p.Box == nil {
 			return nil, fmt.Errorf("network device %d: no secret key", d.ID)
 		}
-		secrets, err := p.Box.OpenSecrets(d.Sealed)
+		secrets, err := OpenSecrets(p.Box, d.Sealed)
 		if err != nil {
 			return nil, fmt.Errorf("network device %d: %w", d.ID, err)
 		}

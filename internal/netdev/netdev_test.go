@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,45 +12,12 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
 var ctx = context.Background()
-
-func TestLoadKeyCreatesOnceWith0600(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "data", KeyFile)
-	b1, err := LoadKey(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
-		t.Errorf("key file mode %v size %d, want 0600 and 32", fi.Mode().Perm(), fi.Size())
-	}
-	sealed, err := b1.Seal([]byte("geheim"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b2, err := LoadKey(path) // the same key again
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := b2.Open(sealed); err != nil || string(got) != "geheim" {
-		t.Errorf("Open with reloaded key = %q, %v", got, err)
-	}
-	other, _ := LoadKey(filepath.Join(t.TempDir(), KeyFile))
-	if _, err := other.Open(sealed); err == nil {
-		t.Error("a different key opened the secret")
-	}
-	sealed[len(sealed)-1] ^= 1
-	if _, err := b2.Open(sealed); err == nil {
-		t.Error("a tampered secret opened")
-	}
-}
 
 func TestSplitIsWriteOnly(t *testing.T) {
 	checks := []core.PolicyCheck{{Name: "if", Type: "snmp",
@@ -89,7 +55,7 @@ func (fixedPolicy) AgentPolicy(ctx context.Context, id int64) (protocol.Policy, 
 // probe with an SNMP community and a website run by the server.
 type fixture struct {
 	st           *store.DB
-	box          *Box
+	box          *seal.Box
 	probe, other core.Device
 	router, shop core.NetDevice
 	community    string
@@ -97,7 +63,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, st *store.DB) *fixture {
 	t.Helper()
-	box, err := LoadKey(filepath.Join(t.TempDir(), KeyFile))
+	box, err := seal.LoadKey(filepath.Join(t.TempDir(), seal.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +89,7 @@ func newFixture(t testing.TB, st *store.DB) *fixture {
 			t.Fatal(err)
 		}
 		d.Checks = clean
-		if d.Sealed, err = box.SealSecrets(secrets); err != nil {
+		if d.Sealed, err = SealSecrets(box, secrets); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.CreateNetDevice(ctx, d); err != nil {

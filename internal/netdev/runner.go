@@ -12,8 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wacht-rmm/wacht/internal/check"
-	_ "github.com/wacht-rmm/wacht/internal/checks/website" // the one check type the server runs
+	"github.com/wacht-rmm/wacht/internal/checks/website" // the one check type the server runs
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/netguard"
 )
 
 // ResultSaver stores results (the store's SaveResults).
@@ -25,12 +26,17 @@ type ResultSaver interface {
 // devices without a probe (public sites need no agent), on their
 // schedules, and stores their results like an agent's.
 //
+// The checks connect only where a netguard.Guard lets them: not to the
+// server itself, loopback or private ranges unless an administrator allowed
+// them (netguard.SettingAllow in Settings, read at every round).
+//
 // wacht serve runs it under store.Lead ("server-checks"): with several
 // nodes on PostgreSQL, one node at a time (docs/cluster.md).
 type ServerRunner struct {
-	Policy ProbePolicy // Entries(ctx, 0) gives the server's checks
-	Store  ResultSaver
-	Log    *slog.Logger
+	Policy   ProbePolicy // Entries(ctx, 0) gives the server's checks
+	Store    ResultSaver
+	Settings core.SettingStore // the allowed ranges (nil: none)
+	Log      *slog.Logger
 	// Every, if positive, replaces every 24x7 interval (tests).
 	Every time.Duration
 	// Tick is how often due checks are looked for (default 30 s).
@@ -77,6 +83,12 @@ func (r *ServerRunner) RunDue(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	guard := &netguard.Guard{}
+	if r.Settings != nil {
+		if guard, err = netguard.Load(ctx, r.Settings); err != nil {
+			return err
+		}
+	}
 	r.mu.Lock()
 	if r.last == nil {
 		r.last = map[string]lastRun{}
@@ -99,7 +111,7 @@ func (r *ServerRunner) RunDue(ctx context.Context, now time.Time) error {
 	results := make([][]core.Result, len(due))
 	var wg sync.WaitGroup
 	for i, e := range due {
-		wg.Go(func() { results[i] = r.runOne(ctx, e) })
+		wg.Go(func() { results[i] = r.runOne(ctx, e, guard) })
 	}
 	wg.Wait()
 	byDevice := map[int64][]core.Result{}
@@ -146,15 +158,17 @@ func (c *collector) Report(res check.Result) {
 	c.mu.Unlock()
 }
 
-// runOne runs one entry and returns its results under the check's own
-// name; a check that cannot be built or run reports an error result.
-func (r *ServerRunner) runOne(ctx context.Context, e core.PolicyCheck) []core.Result {
+// runOne runs one website entry, connecting only where guard lets it, and
+// returns its results under the check's own name; a check that cannot be
+// built or run reports an error result.
+func (r *ServerRunner) runOne(ctx context.Context, e core.PolicyCheck, guard *netguard.Guard) []core.Result {
 	_, name, _ := ParseEntryName(e.Name)
 	ctx, cancel := context.WithTimeout(ctx, check.Timeout)
 	defer cancel()
 	var col collector
-	c, err := check.New(e.Type, e.Params)
+	c, err := website.New(e.Params)
 	if err == nil {
+		c.RestrictDial(guard.Control)
 		err = c.Run(ctx, &col)
 	}
 	at := time.Now().UTC().Truncate(time.Millisecond)

@@ -181,7 +181,10 @@ func validateCheck(v *errs, at string, c core.PolicyCheck) {
 	validateSchedule(v, at+".schedule", c.Schedule)
 	paramsOK := validateParams(v, at+".params", c.Params)
 	if typeOK && paramsOK {
-		if _, err := check.New(c.Type, c.Params); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		var le check.Localized
+		if _, err := check.New(c.Type, c.Params); errors.As(err, &le) {
+			v.add(at+".params", le.Localized().EN, le.Localized().DE)
+		} else if err != nil && !errors.Is(err, check.ErrNotConfigured) {
 			v.add(at+".params", err.Error(), "ungültige Parameter: "+err.Error())
 		} else if errors.Is(err, check.ErrNotConfigured) {
 			v.add(at+".params", "this check needs parameters", "diese Prüfung braucht Parameter")

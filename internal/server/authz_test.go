@@ -72,6 +72,8 @@ var authzTable = map[string]routeSpec{
 	"POST /api/v1/tokens":                  {perm: auth.Authenticated, body: `{"name":"ci","role":"readonly"}`},
 	"DELETE /api/v1/tokens/{id}":           {perm: auth.Authenticated, kind: "token"},
 	"PUT /api/v1/settings/require-2fa":     {perm: auth.Admin, body: `{"required":false}`},
+	"GET /api/v1/settings/server-checks":   {perm: auth.Admin},
+	"PUT /api/v1/settings/server-checks":   {perm: auth.Admin, body: `{"allow":["192.0.2.0/24"]}`},
 	"GET /api/v1/audit":                    {perm: auth.Admin},
 	"GET /api/v1/audit.csv":                {perm: auth.Admin},
 

@@ -25,6 +25,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/report"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
@@ -136,7 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// Network devices' secrets are sealed with this key; several nodes on
 	// one PostgreSQL database need the same file (docs/internals.md).
-	box, err := netdev.LoadKey(filepath.Join(cfg.DataDir, netdev.KeyFile))
+	box, err := seal.LoadKey(filepath.Join(cfg.DataDir, seal.KeyFile))
 	if err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer func() { stopHistory(); <-historyDone }() // before the store closes
 	// Website checks of network devices without a probe run here, on one
 	// node of a cluster at a time.
-	webRunner := &netdev.ServerRunner{Policy: probePolicy, Store: st, Log: log.With("component", "server-checks"),
+	webRunner := &netdev.ServerRunner{Policy: probePolicy, Store: st, Settings: st, Log: log.With("component", "server-checks"),
 		OnResults: alerts.OnResults}
 	wctx, stopWeb := context.WithCancel(ctx)
 	webDone := make(chan struct{})
@@ -259,7 +260,7 @@ func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler
 
 // newHandler is Handler with the key that seals network devices' secrets
 // and the queue that writes commands' audit entries.
-func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *netdev.Box, audits *api.AuditQueue) (http.Handler, error) {
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *api.AuditQueue) (http.Handler, error) {
 	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
 	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
 	if err != nil {

@@ -129,12 +129,22 @@ func (s *DB) GetTOTP(ctx context.Context, userID int64) (string, bool, int64, er
 	var last int64
 	err := s.db.QueryRowContext(ctx, `SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE id = $1`, userID).
 		Scan(&secret, &enabled, &last)
-	return secret, enabled != 0, last, s.wrap("get TOTP", err)
+	if err != nil {
+		return "", false, 0, s.wrap("get TOTP", err)
+	}
+	if secret, err = s.openText(secret); err != nil {
+		return "", false, 0, err
+	}
+	return secret, enabled != 0, last, nil
 }
 
 // SetTOTP stores a (pending or enabled) TOTP secret; "" with false turns
 // two-factor login off.
 func (s *DB) SetTOTP(ctx context.Context, userID int64, secret string, enabled bool) error {
+	secret, err := s.sealText(secret)
+	if err != nil {
+		return err
+	}
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET totp_secret = $2, totp_enabled = $3 WHERE id = $1`,
 		userID, secret, boolInt(enabled))
 	return s.affectedOne("set TOTP", res, err)

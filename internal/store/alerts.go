@@ -379,6 +379,10 @@ func (s *DB) ListRecipients(ctx context.Context) ([]core.Recipient, error) {
 			&r.Format, &r.Secret, &created); err != nil {
 			return nil, s.wrap(op, err)
 		}
+		var err error
+		if r.Secret, err = s.openText(r.Secret); err != nil {
+			return nil, err
+		}
 		r.CreatedAt = fromMS(created)
 		out = append(out, r)
 	}
@@ -388,10 +392,14 @@ func (s *DB) ListRecipients(ctx context.Context) ([]core.Recipient, error) {
 // CreateRecipient stores r and sets its ID and CreatedAt.
 func (s *DB) CreateRecipient(ctx context.Context, r *core.Recipient) error {
 	r.CreatedAt = orNow(r.CreatedAt)
-	err := s.db.QueryRowContext(ctx, `
+	secret, err := s.sealText(r.Secret)
+	if err != nil {
+		return err
+	}
+	err = s.db.QueryRowContext(ctx, `
 		INSERT INTO alert_recipients (level, target_id, channel, target, lang, hours, format, secret, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		r.Level, r.TargetID, r.Channel, r.Target, r.Lang, r.Hours, r.Format, r.Secret, ms(r.CreatedAt)).Scan(&r.ID)
+		r.Level, r.TargetID, r.Channel, r.Target, r.Lang, r.Hours, r.Format, secret, ms(r.CreatedAt)).Scan(&r.ID)
 	return s.wrap("create recipient", err)
 }
 
@@ -403,13 +411,17 @@ func (s *DB) DeleteRecipient(ctx context.Context, id int64) error {
 
 const outboxColumns = `id, dedupe_key, channel, target, payload, attempts, next_attempt_at, delivered_at, last_error, created_at`
 
-func scanOutbox(sc interface{ Scan(...any) error }) (core.OutboxItem, error) {
+// scanOutbox reads one item and opens its sealed payload.
+func (s *DB) scanOutbox(sc interface{ Scan(...any) error }) (core.OutboxItem, error) {
 	var m core.OutboxItem
 	var payload string
 	var next, created int64
 	var delivered sql.NullInt64
-	err := sc.Scan(&m.ID, &m.DedupeKey, &m.Channel, &m.Target, &payload, &m.Attempts, &next, &delivered,
-		&m.LastError, &created)
+	if err := sc.Scan(&m.ID, &m.DedupeKey, &m.Channel, &m.Target, &payload, &m.Attempts, &next, &delivered,
+		&m.LastError, &created); err != nil {
+		return m, err
+	}
+	payload, err := s.openText(payload)
 	m.Payload, m.NextAttemptAt, m.DeliveredAt, m.CreatedAt = []byte(payload), fromMS(next), timePtr(delivered), fromMS(created)
 	return m, err
 }
@@ -426,7 +438,7 @@ func (s *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease ti
 	}
 	var due []core.OutboxItem
 	for rows.Next() {
-		m, err := scanOutbox(rows)
+		m, err := s.scanOutbox(rows)
 		if err != nil {
 			rows.Close()
 			return nil, s.wrap(op, err)
@@ -514,7 +526,7 @@ func (s *DB) ListOutbox(ctx context.Context, limit int) ([]core.OutboxItem, erro
 	defer rows.Close()
 	var out []core.OutboxItem
 	for rows.Next() {
-		m, err := scanOutbox(rows)
+		m, err := s.scanOutbox(rows)
 		if err != nil {
 			return nil, s.wrap(op, err)
 		}

@@ -13,12 +13,13 @@ import (
 func TestTrySingleton(t *testing.T) {
 	ctx := context.Background()
 	u := storetest.PostgresURL(t)
-	a, err := store.Open(ctx, u, "")
+	dir := t.TempDir() // one secret.key for every node
+	a, err := store.Open(ctx, u, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := store.Open(ctx, u, "")
+	b, err := store.Open(ctx, u, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

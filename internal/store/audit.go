@@ -166,15 +166,29 @@ func (s *DB) VerifyAudit(ctx context.Context) (int64, int, error) {
 	return 0, checked, s.wrap(op, rows.Err())
 }
 
-// GetSetting returns a setting's value; ErrNotFound if unset.
+// GetSetting returns a setting's value (opened if it is one of the sealed
+// settings); ErrNotFound if unset.
 func (s *DB) GetSetting(ctx context.Context, key string) (string, error) {
 	var v string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
-	return v, s.wrap("get setting "+key, err)
+	if err != nil {
+		return "", s.wrap("get setting "+key, err)
+	}
+	if sealedSettings[key] {
+		return s.openText(v)
+	}
+	return v, nil
 }
 
-// SetSetting creates or replaces a setting.
+// SetSetting creates or replaces a setting (sealed if it is one of the
+// sealed settings).
 func (s *DB) SetSetting(ctx context.Context, key, value string) error {
+	if sealedSettings[key] {
+		var err error
+		if value, err = s.sealText(value); err != nil {
+			return err
+		}
+	}
 	_, err := s.db.ExecContext(ctx, `
 		INSERT INTO settings (key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)

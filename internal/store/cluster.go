@@ -116,9 +116,14 @@ func (s *DB) Publish(ctx context.Context, payload []byte) error {
 	}
 	msg := string(payload)
 	if len(payload) > maxNotify {
+		// Stored, if only for a while: sealed like every other secret.
+		sealed, err := s.sealText(msg)
+		if err != nil {
+			return err
+		}
 		var id int64
 		if err := s.db.QueryRowContext(ctx, `INSERT INTO cluster_messages (payload, created_at) VALUES ($1, $2) RETURNING id`,
-			msg, ms(time.Now())).Scan(&id); err != nil {
+			sealed, ms(time.Now())).Scan(&id); err != nil {
 			return s.wrap("publish: storing a large message", err)
 		}
 		msg = "#" + strconv.FormatInt(id, 10)
@@ -167,6 +172,9 @@ func (s *DB) Listen(ctx context.Context, ready func(), fn func(payload []byte)) 
 						return errors.Join(driver.ErrBadConn, err)
 					}
 					continue // expired
+				}
+				if p, err = s.openText(p); err != nil {
+					continue // every node checked its key at start
 				}
 				fn([]byte(p))
 				continue

@@ -19,8 +19,9 @@ import (
 func twoNodes(t *testing.T) (a, b *store.DB) {
 	t.Helper()
 	u := storetest.PostgresURL(t)
+	dir := t.TempDir() // one secret.key for every node
 	for _, p := range []**store.DB{&a, &b} {
-		s, err := store.Open(context.Background(), u, "")
+		s, err := store.Open(context.Background(), u, dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ func TestHistoryMigration(t *testing.T) {
 			ctx := context.Background()
 			var url, dir, driver, dsn string
 			if dialect == store.Postgres {
-				url = storetest.PostgresURL(t)
+				url, dir = storetest.PostgresURL(t), t.TempDir()
 				driver, dsn = "pgx", url
 			} else {
 				dir = t.TempDir()

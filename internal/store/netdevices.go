@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -20,7 +19,7 @@ const netDeviceColumns = `
 	JOIN devices d ON d.id = n.device_id
 	JOIN sites s ON s.id = d.site_id`
 
-func scanNetDevice(sc interface{ Scan(...any) error }) (core.NetDevice, error) {
+func (s *DB) scanNetDevice(sc interface{ Scan(...any) error }) (core.NetDevice, error) {
 	var d core.NetDevice
 	var created int64
 	var probe sql.NullInt64
@@ -30,11 +29,9 @@ func scanNetDevice(sc interface{ Scan(...any) error }) (core.NetDevice, error) {
 		return d, err
 	}
 	d.CreatedAt, d.ProbeID = fromMS(created), probe.Int64
-	if err := json.Unmarshal([]byte(checks), &d.Checks); err != nil {
-		return d, fmt.Errorf("decoding checks of network device %d: %w", d.ID, err)
-	}
-	if d.Checks == nil {
-		d.Checks = []core.PolicyCheck{}
+	var err error
+	if d.Checks, err = s.decodeChecks(checks); err != nil {
+		return d, fmt.Errorf("network device %d: %w", d.ID, err)
 	}
 	return d, nil
 }
@@ -50,7 +47,7 @@ func probeArg(id int64) any {
 // one transaction.
 func (s *DB) CreateNetDevice(ctx context.Context, d *core.NetDevice) error {
 	const op = "creating network device"
-	checks, err := checksJSON(d.Checks)
+	checks, err := s.checksJSON(d.Checks)
 	if err != nil {
 		return err
 	}
@@ -79,7 +76,7 @@ func (s *DB) CreateNetDevice(ctx context.Context, d *core.NetDevice) error {
 
 // GetNetDevice returns a network device that is not retired.
 func (s *DB) GetNetDevice(ctx context.Context, id int64) (core.NetDevice, error) {
-	d, err := scanNetDevice(s.db.QueryRowContext(ctx, `SELECT `+netDeviceColumns+`
+	d, err := s.scanNetDevice(s.db.QueryRowContext(ctx, `SELECT `+netDeviceColumns+`
 		WHERE n.device_id = $1 AND d.state <> $2`, id, core.DeviceRetired))
 	if err != nil {
 		return core.NetDevice{}, s.wrap("get network device", err)
@@ -118,7 +115,7 @@ func (s *DB) listNetDevices(ctx context.Context, op, query string, args ...any) 
 	defer rows.Close()
 	out := []core.NetDevice{}
 	for rows.Next() {
-		d, err := scanNetDevice(rows)
+		d, err := s.scanNetDevice(rows)
 		if err != nil {
 			return nil, s.wrap(op, err)
 		}
@@ -130,7 +127,7 @@ func (s *DB) listNetDevices(ctx context.Context, op, query string, args ...any) 
 // UpdateNetDevice replaces the editable fields.
 func (s *DB) UpdateNetDevice(ctx context.Context, d *core.NetDevice) error {
 	const op = "updating network device"
-	checks, err := checksJSON(d.Checks)
+	checks, err := s.checksJSON(d.Checks)
 	if err != nil {
 		return err
 	}

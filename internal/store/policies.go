@@ -16,26 +16,26 @@ const policyColumns = `id, name, description_en, description_de, COALESCE(builti
 
 type rowScanner interface{ Scan(...any) error }
 
-func scanPolicy(r rowScanner) (core.Policy, error) {
+func (s *DB) scanPolicy(r rowScanner) (core.Policy, error) {
 	var p core.Policy
 	var checks string
 	var cAt, uAt int64
 	if err := r.Scan(&p.ID, &p.Name, &p.Description.EN, &p.Description.DE, &p.Builtin, &checks, &cAt, &uAt); err != nil {
 		return p, err
 	}
-	if err := json.Unmarshal([]byte(checks), &p.Checks); err != nil {
-		return p, fmt.Errorf("policy %d: parsing checks: %w", p.ID, err)
-	}
-	if p.Checks == nil {
-		p.Checks = []core.PolicyCheck{}
+	var err error
+	if p.Checks, err = s.decodeChecks(checks); err != nil {
+		return p, fmt.Errorf("policy %d: %w", p.ID, err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMS(cAt), fromMS(uAt)
 	return p, nil
 }
 
-func checksJSON(cs []core.PolicyCheck) (string, error) {
-	if cs == nil {
-		cs = []core.PolicyCheck{}
+// checksJSON encodes check entries with their secret parameters sealed.
+func (s *DB) checksJSON(cs []core.PolicyCheck) (string, error) {
+	cs, err := s.sealChecks(cs)
+	if err != nil {
+		return "", err
 	}
 	b, err := json.Marshal(cs)
 	if err != nil {
@@ -53,7 +53,7 @@ func nullIfEmpty(s string) any {
 
 // CreatePolicy inserts p and sets its ID and times.
 func (s *DB) CreatePolicy(ctx context.Context, p *core.Policy) error {
-	checks, err := checksJSON(p.Checks)
+	checks, err := s.checksJSON(p.Checks)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *DB) CreatePolicy(ctx context.Context, p *core.Policy) error {
 
 // GetPolicy returns one policy; ErrNotFound if unknown.
 func (s *DB) GetPolicy(ctx context.Context, id int64) (core.Policy, error) {
-	p, err := scanPolicy(s.db.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE id = $1`, id))
+	p, err := s.scanPolicy(s.db.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE id = $1`, id))
 	return p, s.wrap(fmt.Sprintf("getting policy %d", id), err)
 }
 
@@ -86,7 +86,7 @@ func (s *DB) ListPolicies(ctx context.Context) ([]core.Policy, error) {
 	defer rows.Close()
 	var out []core.Policy
 	for rows.Next() {
-		p, err := scanPolicy(rows)
+		p, err := s.scanPolicy(rows)
 		if err != nil {
 			return nil, s.wrap(op, err)
 		}
@@ -97,7 +97,7 @@ func (s *DB) ListPolicies(ctx context.Context) ([]core.Policy, error) {
 
 // UpdatePolicy replaces name, description and checks and sets UpdatedAt.
 func (s *DB) UpdatePolicy(ctx context.Context, p *core.Policy) error {
-	checks, err := checksJSON(p.Checks)
+	checks, err := s.checksJSON(p.Checks)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *DB) EnsureBuiltinPolicy(ctx context.Context, p *core.Policy) error {
 	if p.Builtin == "" {
 		return fmt.Errorf("store: ensure built-in policy: no key: %w", core.ErrInvalid)
 	}
-	checks, err := checksJSON(p.Checks)
+	checks, err := s.checksJSON(p.Checks)
 	if err != nil {
 		return err
 	}

@@ -160,10 +160,14 @@ func (s *DB) QueueReport(ctx context.Context, run *core.ReportRun, msgs []core.O
 
 // insertOutbox queues one message; a dedupe key already present is skipped.
 func (s *DB) insertOutbox(ctx context.Context, tx *sql.Tx, m core.OutboxItem) error {
-	_, err := tx.ExecContext(ctx, `
+	payload, err := s.sealText(string(m.Payload))
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
 		INSERT INTO outbox (dedupe_key, channel, target, payload, next_attempt_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
-		m.DedupeKey, m.Channel, m.Target, string(m.Payload), ms(orNow(m.NextAttemptAt)), ms(orNow(m.CreatedAt)))
+		m.DedupeKey, m.Channel, m.Target, payload, ms(orNow(m.NextAttemptAt)), ms(orNow(m.CreatedAt)))
 	return err
 }
 

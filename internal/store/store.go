@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/seal"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
@@ -45,27 +46,35 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	mapErr  func(error) error // driver error → core sentinel, per dialect
+	box     *seal.Box         // seals secrets at rest (sealed.go)
 }
 
 var _ core.Store = (*DB)(nil)
 
-// Open connects to the database and applies pending migrations. dbURL "" uses
-// the SQLite file <dataDir>/wacht.db (created if missing); a postgres:// or
-// postgresql:// URL uses PostgreSQL.
+// Open connects to the database, applies pending migrations and seals
+// secrets an older version stored in clear (sealed.go). dbURL "" uses the
+// SQLite file <dataDir>/wacht.db (created if missing, 0600, like its -wal
+// and -shm files); a postgres:// or postgresql:// URL uses PostgreSQL.
+// Either way the secrets are sealed with <dataDir>/secret.key, and the
+// data directory is made private to the server's user (0700).
 func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
+	if dataDir == "" {
+		return nil, errors.New("store: no data directory (it holds " + seal.KeyFile + ")")
+	}
+	if err := privateDir(dataDir); err != nil {
+		return nil, err
+	}
 	var s *DB
 	switch {
 	case dbURL == "":
-		if dataDir == "" {
-			return nil, errors.New("store: no database URL and no data directory")
-		}
 		if strings.Contains(dataDir, "?") {
 			return nil, fmt.Errorf("store: data directory %q: a '?' cannot be passed to SQLite", dataDir)
 		}
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("store: creating data directory: %w", err)
+		path := filepath.Join(dataDir, "wacht.db")
+		if err := privateFiles(path); err != nil {
+			return nil, err
 		}
-		db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dataDir, "wacht.db")))
+		db, err := sql.Open("sqlite", sqliteDSN(path))
 		if err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
 		}
@@ -97,7 +106,59 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if err := s.openBox(ctx, dataDir); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if err := s.sealExisting(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// privateDir creates dir (0700) or takes group and other permissions off
+// an existing one.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("store: creating data directory: %w", err)
+	}
+	return tighten(dir)
+}
+
+// privateFiles creates the SQLite database file db with mode 0600 if it is
+// missing (SQLite gives its -wal and -shm files the database file's mode)
+// and takes group and other permissions off the three files that exist.
+func privateFiles(db string) error {
+	f, err := os.OpenFile(db, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("store: creating database file: %w", err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("store: creating database file: %w", err)
+	}
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		if err := tighten(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// tighten takes group and other permissions off path.
+func tighten(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+		if err := os.Chmod(path, mode&^0o077); err != nil {
+			return fmt.Errorf("store: making %s private: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // sqliteDSN configures every connection: WAL so readers never block the

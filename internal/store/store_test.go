@@ -153,12 +153,13 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 // once: the advisory lock lets exactly one apply the migrations.
 func TestPostgresConcurrentOpen(t *testing.T) {
 	u := storetest.PostgresURL(t)
+	dir := t.TempDir() // one secret.key for every node
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
 		wg.Go(func() {
-			s, err := store.Open(ctx, u, "")
+			s, err := store.Open(ctx, u, dir)
 			if err != nil {
 				errs <- err
 				return
@@ -174,7 +175,7 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	s, err := store.Open(ctx, u, "")
+	s, err := store.Open(ctx, u, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
@@ -65,6 +67,13 @@ type Params struct {
 	SkipVerify      bool              `json:"tls_skip_verify"` // still reports expiry
 }
 
+// refusedHeaders may not be set in Headers: the URL names the host, the
+// request's framing and connection are the client's, and credentials
+// belong in username and password (sealed on the server), not in
+// parameters anyone who can read the check sees.
+var refusedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+	"Proxy-Connection", "Upgrade", "Te", "Trailer", "Expect", "Authorization", "Proxy-Authorization"}
+
 // Check is one configured website check.
 type Check struct {
 	p       Params
@@ -72,6 +81,17 @@ type Check struct {
 	timeout time.Duration
 	roots   *x509.CertPool // nil: system roots
 	now     func() time.Time
+	control func(network, address string, c syscall.RawConn) error // see RestrictDial
+}
+
+// RestrictDial makes Run call control with every address it is about to
+// connect to, after DNS resolution and on every redirect, and connect
+// directly (no proxy from the environment) so that control sees the real
+// target. A refusal that implements check.Localized is reported as an
+// error result in its words. The server uses it for the checks it runs
+// itself (internal/netguard).
+func (c *Check) RestrictDial(control func(network, address string, c syscall.RawConn) error) {
+	c.control = control
 }
 
 // New parses and validates params; nil params give check.ErrNotConfigured.
@@ -131,6 +151,12 @@ func (c *Check) validate() error {
 	for k, v := range p.Headers {
 		if k == "" || strings.ContainsAny(k, "\r\n: ") || strings.ContainsAny(v, "\r\n") {
 			return fmt.Errorf("headers: invalid header %q", k)
+		}
+		if slices.Contains(refusedHeaders, http.CanonicalHeaderKey(k)) {
+			return &check.TextError{Msg: core.Text{
+				EN: fmt.Sprintf("headers: %q may not be set (the URL names the host; credentials go in username and password)", k),
+				DE: fmt.Sprintf("headers: %q darf nicht gesetzt werden (die URL bestimmt den Host; Zugangsdaten gehören in username und password)", k),
+			}}
 		}
 	}
 	if p.Password != "" && p.Username == "" {
@@ -227,9 +253,13 @@ func (c *Check) Run(ctx context.Context, r check.Reporter) error {
 			return err
 		},
 	}
+	proxy := http.ProxyFromEnvironment
+	if c.control != nil {
+		proxy = nil
+	}
 	tr := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            (&net.Dialer{Timeout: c.timeout}).DialContext,
+		Proxy:                  proxy,
+		DialContext:            (&net.Dialer{Timeout: c.timeout, Control: c.control}).DialContext,
 		TLSClientConfig:        tlsConf,
 		TLSHandshakeTimeout:    c.timeout,
 		ResponseHeaderTimeout:  c.timeout,
@@ -255,10 +285,6 @@ func (c *Check) Run(ctx context.Context, r check.Reporter) error {
 	}
 	req.Header.Set("User-Agent", "Wacht-Website-Check/1")
 	for k, v := range c.p.Headers {
-		if strings.EqualFold(k, "Host") {
-			req.Host = v
-			continue
-		}
 		req.Header.Set(k, v)
 	}
 	if c.p.Username != "" {
@@ -359,12 +385,16 @@ func (c *Check) failed(ctx context.Context, err error, leaf *x509.Certificate) c
 		certErr x509.CertificateInvalidError
 		unkErr  x509.UnknownAuthorityError
 		hostErr x509.HostnameError
+		refused check.Localized
 		f       finding
 	)
 	f.status = core.StatusFailure
 	secs := c.timeout.Seconds()
 	sEN, sDE := msg.Num(secs, 0)
 	switch {
+	case errors.As(err, &refused):
+		f.status = core.StatusError
+		f.en, f.de = refused.Localized().EN, refused.Localized().DE
 	case errors.Is(err, errTooManyRedirects):
 		f.en = fmt.Sprintf("redirect loop: stopped after %d redirects", MaxRedirects)
 		f.de = fmt.Sprintf("Weiterleitungsschleife: nach %d Weiterleitungen abgebrochen", MaxRedirects)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -238,5 +239,95 @@ func TestParams(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want %q", raw, err, want)
 		}
+	}
+}
+
+// Headers that would redirect the request (Host), break its framing or
+// hold credentials in readable parameters are refused in both languages.
+func TestRefusedHeaders(t *testing.T) {
+	for _, h := range []string{"Host", "host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade",
+		"Expect", "authorization", "Proxy-Authorization"} {
+		raw, _ := json.Marshal(map[string]any{"url": "https://shop.example/", "headers": map[string]string{h: "x"}})
+		_, err := check.New(Name, raw)
+		var le check.Localized
+		if !errors.As(err, &le) || !strings.Contains(le.Localized().EN, "may not be set") ||
+			!strings.Contains(le.Localized().DE, "darf nicht gesetzt werden") {
+			t.Errorf("header %s: %v, want a refusal in both languages", h, err)
+		}
+	}
+	raw := json.RawMessage(`{"url":"https://shop.example/","headers":{"X-Tenant":"kunde1","Accept-Language":"de"}}`)
+	if _, err := check.New(Name, raw); err != nil {
+		t.Errorf("ordinary headers: %v", err)
+	}
+}
+
+// refuser is a dial control that refuses one address in both languages.
+type refuser struct {
+	addr  string
+	dials []string
+}
+
+func (f *refuser) control(network, address string, _ syscall.RawConn) error {
+	f.dials = append(f.dials, address)
+	if strings.HasPrefix(address, f.addr+":") {
+		return &check.TextError{Msg: core.Text{EN: "connection to " + f.addr + " refused", DE: "Verbindung zu " + f.addr + " verweigert"}}
+	}
+	return nil
+}
+
+func runRestricted(t *testing.T, raw string, control func(string, string, syscall.RawConn) error) check.Result {
+	t.Helper()
+	c, err := New(json.RawMessage(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.RestrictDial(control)
+	var rep collect
+	if err := c.Run(context.Background(), &rep); err != nil || len(rep.rs) != 1 {
+		t.Fatalf("run: %v, %d results", err, len(rep.rs))
+	}
+	return rep.rs[0]
+}
+
+// A restricted check asks the dial control about the resolved address
+// ("localhost" becomes 127.0.0.1) and reports a refusal as an error in
+// both languages, without a request reaching the server; a redirect from
+// an allowed host to a refused one is refused at the redirect's dial.
+func TestRestrictDial(t *testing.T) {
+	var hits int
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer target.Close()
+	_, port, _ := net.SplitHostPort(target.Listener.Addr().String())
+
+	f := &refuser{addr: "127.0.0.1"}
+	r := runRestricted(t, `{"url":"http://localhost:`+port+`/"}`, f.control)
+	if r.Status != core.StatusError || !strings.Contains(r.Message.EN, "connection to 127.0.0.1 refused") ||
+		!strings.Contains(r.Message.DE, "Verbindung zu 127.0.0.1 verweigert") {
+		t.Errorf("got %v %q / %q", r.Status, r.Message.EN, r.Message.DE)
+	}
+	if hits != 0 || len(f.dials) == 0 || !strings.HasPrefix(f.dials[0], "127.0.0.1:") {
+		t.Errorf("%d requests reached the server, dials %v", hits, f.dials)
+	}
+
+	// The allowed host (listening on 127.0.0.2) redirects to the refused
+	// 127.0.0.1.
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2 here: %v", err)
+	}
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/admin", http.StatusFound)
+	}))
+	front.Listener.Close()
+	front.Listener = ln
+	front.Start()
+	defer front.Close()
+	f = &refuser{addr: "127.0.0.1"}
+	r = runRestricted(t, `{"url":"`+front.URL+`/"}`, f.control)
+	if r.Status != core.StatusError || !strings.Contains(r.Message.EN, "refused") || hits != 0 {
+		t.Errorf("redirect to a refused address: %v %q, %d requests reached it", r.Status, r.Message.EN, hits)
+	}
+	if len(f.dials) != 2 || !strings.HasPrefix(f.dials[0], "127.0.0.2:") {
+		t.Errorf("dials %v, want the allowed host then the refused one", f.dials)
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -31,7 +31,7 @@ type Deps struct {
 	Log       *slog.Logger
 	// Secrets seals network devices' secret parameters (nil: devices
 	// with secrets cannot be saved).
-	Secrets *netdev.Box
+	Secrets *seal.Box
 	// Audits, if set, writes the audit entries of agent commands in the
 	// background (nil: at once).
 	Audits *AuditQueue
@@ -84,6 +84,7 @@ func (h *handler) routes() *auth.Router {
 	h.protectionRoutes(rt)
 	h.historyRoutes(rt)
 	h.reportRoutes(rt)
+	h.serverCheckRoutes(rt)
 	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

@@ -28,7 +28,10 @@ func (h *handler) netDeviceRoutes(rt *auth.Router) {
 
 // NetDeviceInput is what clients send to create or replace a network
 // device. Secret parameters (community, auth_passphrase, priv_passphrase,
-// password) are write-only: omitted or empty keeps the stored value.
+// password) are write-only: omitted or empty keeps the stored value, as
+// long as the probe and the check's URL and host stay the same; after such
+// a change they must be sent again, and a new check type drops them
+// (netdev.Moves).
 type NetDeviceInput struct {
 	Name    string             `json:"name"`
 	Address string             `json:"address"`
@@ -83,7 +86,7 @@ func (s *Service) openSecrets(sealed []byte) (netdev.Secrets, error) {
 	if s.secrets == nil {
 		return nil, errNoSecretKey
 	}
-	return s.secrets.OpenSecrets(sealed)
+	return netdev.OpenSecrets(s.secrets, sealed)
 }
 
 func (s *Service) sealSecrets(sec netdev.Secrets) ([]byte, error) {
@@ -93,7 +96,7 @@ func (s *Service) sealSecrets(sec netdev.Secrets) ([]byte, error) {
 	if s.secrets == nil {
 		return nil, errNoSecretKey
 	}
-	return s.secrets.SealSecrets(sec)
+	return netdev.SealSecrets(s.secrets, sec)
 }
 
 // ListNetDevices returns the network devices of a site u may see.
@@ -160,13 +163,20 @@ func (s *Service) SaveNetDevice(ctx context.Context, u core.User, siteID, id int
 		}
 	}
 	in.Name, in.Address, in.Type = strings.TrimSpace(in.Name), strings.TrimSpace(in.Address), strings.TrimSpace(in.Type)
+	before := d
+	d.Name, d.Address, d.Type, d.ProbeID, d.Checks = in.Name, in.Address, in.Type, in.ProbeID, in.Checks
+	// A stored secret never follows its check to a new target.
+	moves := netdev.Moves(before, d, old)
+	for _, m := range moves {
+		delete(old, m.Check)
+	}
 	checks, secrets, err := netdev.Split(in.Checks, old)
 	if err != nil {
 		return NetDevice{}, &policy.ValidationError{Fields: []policy.FieldError{{Field: "checks",
 			Message: core.Text{EN: err.Error(), DE: "ungültige Parameter: " + err.Error()}}}}
 	}
-	d.Name, d.Address, d.Type, d.ProbeID, d.Checks = in.Name, in.Address, in.Type, in.ProbeID, checks
-	if err := s.validateNetDevice(ctx, d, secrets); err != nil {
+	d.Checks = checks
+	if err := s.validateNetDevice(ctx, d, secrets, moves); err != nil {
 		return NetDevice{}, err
 	}
 	if d.Sealed, err = s.sealSecrets(secrets); err != nil {
@@ -210,8 +220,9 @@ func fieldErr(field, en, de string) policy.FieldError {
 }
 
 // validateNetDevice checks the fields and builds every check with its full
-// parameters (address as host, secrets included), as the probe will.
-func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secrets netdev.Secrets) error {
+// parameters (address as host, secrets included), as the probe will. The
+// moved checks must have all their secrets sent again.
+func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secrets netdev.Secrets, moves []netdev.Move) error {
 	var fs []policy.FieldError
 	if d.Name == "" || utf8.RuneCountInString(d.Name) > 128 {
 		fs = append(fs, fieldErr("name", "must be 1–128 characters", "muss 1–128 Zeichen lang sein"))
@@ -234,6 +245,16 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 			fs = append(fs, fieldErr("probe_id", "must be an active agent of the same site", "muss ein aktiver Agent desselben Standorts sein"))
 		}
 	}
+	for _, m := range moves {
+		i := slices.IndexFunc(d.Checks, func(c core.PolicyCheck) bool { return c.Name == m.Check })
+		for _, f := range m.Need {
+			if _, sent := secrets[m.Check][f]; !sent {
+				fs = append(fs, fieldErr(fmt.Sprintf("checks[%d].params.%s", i, f),
+					fmt.Sprintf("%s changed: send %s again; a stored secret is never sent to a new target", m.What.EN, f),
+					fmt.Sprintf("%s wurde geändert: %s bitte erneut angeben; ein gespeichertes Geheimnis wird nie an ein neues Ziel gesendet", m.What.DE, f)))
+			}
+		}
+	}
 	full := make([]core.PolicyCheck, len(d.Checks))
 	for i, c := range d.Checks {
 		at := fmt.Sprintf("checks[%d]", i)
@@ -247,6 +268,15 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 		if d.ProbeID == 0 && c.Type != "website" {
 			fs = append(fs, fieldErr(at+".type", "the server runs only website checks; choose a probe agent",
 				"der Server führt nur Website-Prüfungen aus; wählen Sie einen Prüf-Agenten"))
+		}
+		if d.ProbeID == 0 && c.Type == "website" {
+			refused, err := s.refusedURL(ctx, c.Params)
+			if err != nil {
+				return err
+			}
+			if refused != nil {
+				fs = append(fs, policy.FieldError{Field: at + ".params.url", Message: refused.Localized()})
+			}
 		}
 		full[i] = c
 		if p, err := netdev.Params(d, c, secrets); err == nil {

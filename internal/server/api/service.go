@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -24,7 +24,7 @@ type Service struct {
 	cmd   Commander
 	log   *slog.Logger
 	// secrets seals network devices' secret parameters; nil refuses secrets.
-	secrets *netdev.Box
+	secrets *seal.Box
 	// audits, if set, writes the audit entries of commands in the
 	// background.
 	audits *AuditQueue

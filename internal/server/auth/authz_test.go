@@ -2,6 +2,7 @@ package auth
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,26 +15,39 @@ import (
 func TestLoginThrottlePerAddressAndAccount(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	th := NewLoginThrottle(5, 3, 10*time.Minute)
-	th.PerIP.Now = func() time.Time { return now }
-	th.PerAccount.Now = func() time.Time { return now }
+	th.PerSource.Now = func() time.Time { return now }
+	th.PerSourceAccount.Now = func() time.Time { return now }
 
-	// Per account: three failures from three addresses lock the account
-	// for every address, not others.
-	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
-		if !th.Allow(ip, "anna@example.com") {
-			t.Fatalf("refused before the limit from %s", ip)
+	// Per address and account: three failures from one address lock the
+	// account from that address only; the real user elsewhere still gets in.
+	for range 3 {
+		if !th.Allow("192.0.2.1", "anna@example.com") {
+			t.Fatal("refused before the limit")
 		}
-		th.Fail(ip, "Anna@Example.com ")
+		th.Fail("192.0.2.1", "Anna@Example.com ")
 	}
-	if th.Allow("198.51.100.9", "anna@example.com") {
-		t.Error("account not throttled from a fresh address")
+	if th.Allow("192.0.2.1", "anna@example.com") {
+		t.Error("guessing address not throttled")
 	}
-	if !th.Allow("198.51.100.9", "bob@example.com") {
-		t.Error("other account throttled")
+	if !th.Allow("198.51.100.9", "anna@example.com") {
+		t.Error("account locked for another address")
+	}
+	if !th.Allow("192.0.2.1", "bob@example.com") {
+		t.Error("other account throttled below the address limit")
+	}
+	// Many addresses failing on one account lock nobody else out.
+	for i := range 20 {
+		ip := "192.0.2." + strconv.Itoa(10+i)
+		for range 3 {
+			th.Fail(ip, "anna@example.com")
+		}
+	}
+	if !th.Allow("198.51.100.9", "anna@example.com") {
+		t.Error("distributed failures locked the account for everyone")
 	}
 
 	// Per address: five failures over five accounts lock the address.
-	for i := 0; i < 5; i++ {
+	for i := range 5 {
 		acct := string(rune('a'+i)) + "@example.com"
 		if !th.Allow("203.0.113.5", acct) {
 			t.Fatalf("address refused after %d failures", i)
@@ -43,14 +57,40 @@ func TestLoginThrottlePerAddressAndAccount(t *testing.T) {
 	if th.Allow("203.0.113.5", "zed@example.com") {
 		t.Error("address not throttled for a new account")
 	}
-	// A success resets the account but not the address.
-	th.Success("a@example.com")
+	// A success resets the address's account but not the address.
+	th.Success("203.0.113.5", "a@example.com")
 	if th.Allow("203.0.113.5", "a@example.com") {
 		t.Error("success laundered the address's failures")
 	}
+	// One IPv6 /64 is one source.
+	for i := range 5 {
+		th.Fail("2001:db8:1:2::"+strconv.Itoa(i+1), "anna@example.com")
+	}
+	if th.Allow("2001:db8:1:2:ffff::1", "bob@example.com") {
+		t.Error("another address of the same /64 not throttled")
+	}
+	if !th.Allow("2001:db8:1:3::1", "anna@example.com") {
+		t.Error("another /64 throttled")
+	}
 	now = now.Add(11 * time.Minute)
-	if !th.Allow("203.0.113.5", "anna@example.com") {
+	if !th.Allow("203.0.113.5", "anna@example.com") || !th.Allow("192.0.2.1", "anna@example.com") {
 		t.Error("still throttled after the window")
+	}
+}
+
+func TestSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                  "192.0.2.7",
+		"::ffff:192.0.2.7":           "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6":       "2001:db8:1:2::/64",
+		"fe80::1%eth0":               "fe80::/64",
+		"not an address":             "not an address",
+		"2001:db8:1:2::1:2:3":        "2001:db8:1:2::/64",
+		"2001:0db8:0001:0002:0::0:1": "2001:db8:1:2::/64",
+	} {
+		if got := Source(in); got != want {
+			t.Errorf("Source(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -1,14 +1,16 @@
 package auth
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Limiter counts failed logins per key (the web layer uses remote address
-// plus e-mail, so guessing is slowed without letting strangers lock an
-// account for everyone) and refuses a key after Max failures within Window.
+// Limiter counts failed logins per key (LoginThrottle uses source address
+// plus e-mail, and source address alone, so guessing is slowed without
+// letting strangers lock an account for everyone) and refuses a key after
+// Max failures within Window.
 // It lives in memory: each server replica limits on its own.
 type Limiter struct {
 	Max    int
@@ -82,35 +84,64 @@ func (l *Limiter) Reset(key string) {
 	delete(l.fails, key)
 }
 
-// LoginThrottle limits failed sign-ins per remote address (slowing one
-// source guessing across many accounts) and per account (slowing many
-// sources guessing one password). An attacker can thus delay an account's
-// sign-in for the window; that is the price of stopping distributed
-// guessing, and the window is short.
+// Source is the throttling key of a client address: an IPv4 address as it
+// is, an IPv6 address as its /64 (one host or home line commonly holds a
+// whole /64, so single IPv6 addresses would let it guess without limit).
+// Anything that does not parse is used as it is.
+func Source(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// LoginThrottle limits failed sign-ins per source and account (slowing one
+// source guessing one account's password) and per source over all accounts
+// (slowing one source trying many accounts); sources are Source keys. It
+// never counts per account alone: then anyone could lock the real user out
+// by failing on purpose, while the real user, signing in from another
+// address, is not slowed by what others do. Guessing stays bounded per
+// source: perAccount tries per account and perSource tries over all
+// accounts per window.
 type LoginThrottle struct {
-	PerIP      *Limiter
-	PerAccount *Limiter
+	PerSource        *Limiter
+	PerSourceAccount *Limiter
 }
 
-// NewLoginThrottle allows perIP failures per address and perAccount per
-// account within window.
-func NewLoginThrottle(perIP, perAccount int, window time.Duration) *LoginThrottle {
-	return &LoginThrottle{PerIP: NewLimiter(perIP, window), PerAccount: NewLimiter(perAccount, window)}
+// NewLoginThrottle allows perSource failures per source over all accounts
+// and perAccount per source and account within window.
+func NewLoginThrottle(perSource, perAccount int, window time.Duration) *LoginThrottle {
+	return &LoginThrottle{PerSource: NewLimiter(perSource, window), PerSourceAccount: NewLimiter(perAccount, window)}
 }
 
-func accountKey(account string) string { return strings.ToLower(strings.TrimSpace(account)) }
+// sourceAccount is the PerSourceAccount key of ip and account.
+func sourceAccount(ip, account string) string {
+	return Source(ip) + " " + strings.ToLower(strings.TrimSpace(account))
+}
 
 // Allow reports whether ip may try to sign in to account now.
 func (t *LoginThrottle) Allow(ip, account string) bool {
-	return t.PerIP.Allow(ip) && t.PerAccount.Allow(accountKey(account))
+	return t.PerSource.Allow(Source(ip)) && t.PerSourceAccount.Allow(sourceAccount(ip, account))
 }
 
 // Fail records a failed attempt against both.
 func (t *LoginThrottle) Fail(ip, account string) {
-	t.PerIP.Fail(ip)
-	t.PerAccount.Fail(accountKey(account))
+	t.PerSource.Fail(Source(ip))
+	t.PerSourceAccount.Fail(sourceAccount(ip, account))
 }
 
-// Success forgets the account's failures; the address's stay, so that one
-// valid account cannot launder guesses at others.
-func (t *LoginThrottle) Success(account string) { t.PerAccount.Reset(accountKey(account)) }
+// Success forgets the failures of ip on account; the source's failures over
+// all accounts stay, so that one valid account cannot launder guesses at
+// others.
+func (t *LoginThrottle) Success(ip, account string) {
+	t.PerSourceAccount.Reset(sourceAccount(ip, account))
+}

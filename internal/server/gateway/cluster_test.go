@@ -26,9 +26,10 @@ import (
 // does not confirm relayed commands (died moments ago).
 func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 	u := storetest.PostgresURL(t)
+	dir := t.TempDir() // one secret.key for every node
 	var nodes [2]*env
 	for i := range nodes {
-		db, err := store.Open(context.Background(), u, "")
+		db, err := store.Open(context.Background(), u, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,9 +128,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // node ("relayed": through PostgreSQL NOTIFY both ways).
 func BenchmarkClusterCommand(b *testing.B) {
 	u := storetest.PostgresURL(b)
+	dir := b.TempDir() // one secret.key for every node
 	var nodes [2]*env
 	for i := range nodes {
-		db, err := store.Open(context.Background(), u, "")
+		db, err := store.Open(context.Background(), u, dir)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -19,10 +19,18 @@ import (
 
 func (g *Gateway) enroll(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
-	if !g.throttle.allow(ip, time.Now()) {
-		w.Header().Set("Retry-After", fmt.Sprint(int(g.opts.EnrollRefill.Seconds())+1))
-		writeError(w, http.StatusTooManyRequests, "too many failed enrollment attempts; try again later", "too_many_attempts")
-		return
+	src := auth.Source(ip)
+	// A source over its failure budget is still heard, so that a valid
+	// token is never locked out by others' failures at the same address,
+	// but only enrollHeld requests at a time, each failure answered after
+	// enrollTarpit: its guesses stay slow.
+	over := !g.throttle.allow(src, time.Now())
+	if over {
+		if !g.throttle.hold(src) {
+			g.tooMany(w)
+			return
+		}
+		defer g.throttle.release(src)
 	}
 	var req protocol.EnrollRequest
 	body := http.MaxBytesReader(w, r.Body, maxEnrollBody)
@@ -56,10 +64,19 @@ func (g *Gateway) enroll(w http.ResponseWriter, r *http.Request) {
 	rekeyed, err := g.enrollDevice(r.Context(), &req, &d, ip, now)
 	if err != nil {
 		status, code, msg := enrollError(err)
-		if status == http.StatusInternalServerError {
+		switch {
+		case status == http.StatusInternalServerError:
 			g.log.Error("enrollment failed", "remote", ip, "err", err)
-		} else {
-			g.throttle.fail(ip, time.Now())
+		case over:
+			g.throttle.fail(src, time.Now())
+			select {
+			case <-time.After(enrollTarpit):
+			case <-r.Context().Done():
+			}
+			g.tooMany(w)
+			return
+		default:
+			g.throttle.fail(src, time.Now())
 			g.log.Warn("enrollment refused", "remote", ip, "hostname", req.Hostname, "code", code)
 		}
 		writeError(w, status, msg, code)
@@ -110,6 +127,12 @@ func (g *Gateway) enrollDevice(ctx context.Context, req *protocol.EnrollRequest,
 			"remote", ip, "device", req.DeviceID)
 	}
 	return false, g.opts.Store.Enroll(ctx, secret, d, now)
+}
+
+// tooMany refuses a source over its failure budget.
+func (g *Gateway) tooMany(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", fmt.Sprint(int(g.opts.EnrollRefill.Seconds())+1))
+	writeError(w, http.StatusTooManyRequests, "too many failed enrollment attempts; try again later", "too_many_attempts")
 }
 
 // enrollError maps store errors to the response the agent prints.
@@ -174,13 +197,24 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// throttle is a token bucket per IP that only failed attempts drain, so a
-// guesser is slowed down while a correct token always works at once.
+// Over its failure budget, a source gets at most enrollHeld enrollment
+// requests handled at a time, and each of them that fails is answered
+// only after enrollTarpit: at most enrollHeld guesses per enrollTarpit.
+const (
+	enrollHeld   = 4
+	enrollTarpit = time.Second
+)
+
+// throttle is a token bucket per source (auth.Source) that only failed
+// attempts drain, so a guesser is slowed down while a correct token always
+// works at once; and, for sources whose bucket is empty, a count of their
+// requests in progress (hold, release).
 type throttle struct {
 	mu      sync.Mutex
 	burst   float64
 	refill  time.Duration
 	buckets map[string]*bucket
+	held    map[string]int
 }
 
 type bucket struct {
@@ -191,7 +225,27 @@ type bucket struct {
 const maxThrottled = 10000
 
 func newThrottle(burst int, refill time.Duration) *throttle {
-	return &throttle{burst: float64(burst), refill: refill, buckets: map[string]*bucket{}}
+	return &throttle{burst: float64(burst), refill: refill, buckets: map[string]*bucket{}, held: map[string]int{}}
+}
+
+// hold takes one of src's enrollHeld slots; false if all are taken.
+func (t *throttle) hold(src string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.held[src] >= enrollHeld {
+		return false
+	}
+	t.held[src]++
+	return true
+}
+
+// release gives back a slot that hold took.
+func (t *throttle) release(src string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.held[src]--; t.held[src] <= 0 {
+		delete(t.held, src)
+	}
 }
 
 // level refills b up to now; callers hold mu.
@@ -200,10 +254,10 @@ func (t *throttle) level(b *bucket, now time.Time) {
 	b.at = now
 }
 
-func (t *throttle) allow(ip string, now time.Time) bool {
+func (t *throttle) allow(src string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b, ok := t.buckets[ip]
+	b, ok := t.buckets[src]
 	if !ok {
 		return true
 	}
@@ -211,10 +265,10 @@ func (t *throttle) allow(ip string, now time.Time) bool {
 	return b.tokens >= 1
 }
 
-func (t *throttle) fail(ip string, now time.Time) {
+func (t *throttle) fail(src string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b, ok := t.buckets[ip]
+	b, ok := t.buckets[src]
 	if !ok {
 		if len(t.buckets) >= maxThrottled {
 			t.prune(now)
@@ -224,7 +278,7 @@ func (t *throttle) fail(ip string, now time.Time) {
 			clear(t.buckets)
 		}
 		b = &bucket{tokens: t.burst, at: now}
-		t.buckets[ip] = b
+		t.buckets[src] = b
 	}
 	t.level(b, now)
 	b.tokens = max(0, b.tokens-1)

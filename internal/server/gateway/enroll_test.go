@@ -151,6 +151,61 @@ func TestEnrollThrottlesFailures(t *testing.T) {
 	}
 }
 
+// TestEnrollValidTokenNotLockedOut: failures from one address neither
+// lock out a valid token from there nor from elsewhere, while further
+// guesses from that address are refused, slowly.
+func TestEnrollValidTokenNotLockedOut(t *testing.T) {
+	e := newEnv(t, storetest.NewSQLite(t), nil, func(o *Options) {
+		o.EnrollFailures = 10
+		o.EnrollRefill = time.Hour
+	})
+	secret, _ := e.token(nil)
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	for i := range 10 {
+		if status, _, _ := e.postEnrollFrom("127.0.0.2", enrollBody("wet_guess", pub, "g")); status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i, status)
+		}
+	}
+	start := time.Now()
+	if status, er, _ := e.postEnrollFrom("127.0.0.2", enrollBody("wet_guess", pub, "g")); status != http.StatusTooManyRequests || er.Code != "too_many_attempts" {
+		t.Fatalf("guess over the budget: %d %+v, want 429", status, er)
+	}
+	if d := time.Since(start); d < enrollTarpit {
+		t.Errorf("guess over the budget answered after %v, want at least %v", d, enrollTarpit)
+	}
+	for _, ip := range []string{"127.0.0.2", "127.0.0.3"} {
+		if status, er, _ := e.postEnrollFrom(ip, enrollBody(secret, pub, "ok-"+ip)); status != http.StatusOK {
+			t.Errorf("valid token from %s after the failures: %d %+v, want 200", ip, status, er)
+		}
+	}
+}
+
+func TestThrottleHoldsFewPerSource(t *testing.T) {
+	th := newThrottle(1, time.Minute)
+	for i := range enrollHeld {
+		if !th.hold("192.0.2.1") {
+			t.Fatalf("hold %d refused", i)
+		}
+	}
+	if th.hold("192.0.2.1") {
+		t.Error("more than enrollHeld requests held")
+	}
+	if !th.hold("192.0.2.2") {
+		t.Error("another source refused")
+	}
+	th.release("192.0.2.1")
+	if !th.hold("192.0.2.1") {
+		t.Error("a released slot was not given again")
+	}
+	for range enrollHeld {
+		th.release("192.0.2.1")
+	}
+	th.release("192.0.2.2")
+	if len(th.held) != 0 {
+		t.Errorf("released sources still kept: %v", th.held)
+	}
+}
+
 func TestThrottleRefills(t *testing.T) {
 	th := newThrottle(1, time.Minute)
 	t0 := time.Unix(1000, 0)

@@ -41,9 +41,10 @@ type Options struct {
 	// CommandTimeout applies to Command calls whose context has no deadline
 	// (default 30 s).
 	CommandTimeout time.Duration
-	// EnrollFailures and EnrollRefill size the per-IP token bucket for
+	// EnrollFailures and EnrollRefill size the per-source token bucket for
 	// failed enrollments: that many failures at once, one more per refill
-	// interval (defaults 10 and 30 s).
+	// interval (defaults 10 and 30 s). Beyond it, a valid token still
+	// enrolls, while failures are answered slowly (enroll.go).
 	EnrollFailures int
 	EnrollRefill   time.Duration
 	// Now is the clock (default protocol.Now).

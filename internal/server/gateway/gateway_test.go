@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -88,7 +89,18 @@ func (e *env) token(mod func(*core.EnrollmentToken)) (string, core.EnrollmentTok
 
 func (e *env) postEnroll(body []byte) (int, protocol.ErrorResponse, protocol.EnrollResponse) {
 	e.t.Helper()
-	resp, err := http.Post(e.srv.URL+protocol.PathEnroll, "application/json", bytes.NewReader(body))
+	return e.postEnrollFrom("", body)
+}
+
+// postEnrollFrom posts from the loopback address ip ("": the default).
+func (e *env) postEnrollFrom(ip string, body []byte) (int, protocol.ErrorResponse, protocol.EnrollResponse) {
+	e.t.Helper()
+	c := &http.Client{}
+	if ip != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		c.Transport = &http.Transport{DialContext: d.DialContext}
+	}
+	resp, err := c.Post(e.srv.URL+protocol.PathEnroll, "application/json", bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}

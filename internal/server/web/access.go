@@ -17,8 +17,8 @@ import (
 // Two-factor sign-in and the account page.
 
 const (
-	// loginMaxPerIP failures from one address (over all accounts) within
-	// loginWindow stop further attempts from it.
+	// loginMaxPerIP failures from one source address (over all accounts)
+	// within loginWindow stop further attempts from it.
 	loginMaxPerIP = 30
 	// pendingCookie carries the signed "password accepted" state between
 	// the password and the code step.

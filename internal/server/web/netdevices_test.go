@@ -12,6 +12,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -20,12 +21,12 @@ const testCommunity = "geheim-Community-42"
 
 // newNetFixture is newFixture with a secret key, so network devices with
 // secrets can be saved; the seeded agent "sonde-01" is the probe.
-func newNetFixture(t *testing.T) (*fixture, *netdev.Box) {
+func newNetFixture(t *testing.T) (*fixture, *seal.Box) {
 	t.Helper()
 	st := storetest.NewSQLite(t)
 	f := &fixture{st: st, cmd: &fakeCommander{}}
 	f.device, f.users = seed(t, st, "sonde-01")
-	box, err := netdev.NewBox([]byte(rand.Text() + rand.Text())[:32])
+	box, err := seal.NewBox([]byte(rand.Text() + rand.Text())[:32])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestNetDeviceForm(t *testing.T) {
 	if strings.Contains(string(nd.Checks[0].Params), testCommunity) || strings.Contains(string(nd.Sealed), testCommunity) {
 		t.Fatal("the community is stored in the clear")
 	}
-	sec, err := box.OpenSecrets(nd.Sealed)
+	sec, err := netdev.OpenSecrets(box, nd.Sealed)
 	if err != nil || sec["toner"]["community"] != testCommunity {
 		t.Fatalf("sealed secrets: %v, %v", sec, err)
 	}
@@ -127,8 +128,19 @@ func TestNetDeviceForm(t *testing.T) {
 		t.Fatalf("edit: %d\n%s", p.status, p.body)
 	}
 	nd = onlyNetDevice(t, f)
-	if sec, err := box.OpenSecrets(nd.Sealed); nd.Name != "Drucker-OG" || err != nil || sec["toner"]["community"] != testCommunity {
+	if sec, err := netdev.OpenSecrets(box, nd.Sealed); nd.Name != "Drucker-OG" || err != nil || sec["toner"]["community"] != testCommunity {
 		t.Errorf("after edit: %q, secrets %v, %v", nd.Name, sec, err)
+	}
+
+	// A new address (the check's host) without the community is refused,
+	// naming it; the stored device stays as it was.
+	form.Set("address", "198.51.100.9")
+	if p := b.do("POST", "/network-devices/"+id, form); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "the host changed: send community again") || strings.Contains(p.body, testCommunity) {
+		t.Errorf("new address without the community: %d\n%s", p.status, p.body)
+	}
+	if nd := onlyNetDevice(t, f); nd.Address != "192.0.2.40" {
+		t.Errorf("the refused edit changed the address to %s", nd.Address)
 	}
 
 	ov := b.do("GET", "/", nil)

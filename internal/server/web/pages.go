@@ -13,8 +13,9 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
-// Failed logins per remote address and e-mail before the form refuses
-// further attempts for a while.
+// Failed logins per source address and e-mail before the form refuses
+// further attempts from that address to that account for a while (see
+// auth.LoginThrottle; other addresses are not affected).
 const (
 	loginMaxFailures = 10
 	loginWindow      = 15 * time.Minute
@@ -84,7 +85,8 @@ func (s *server) finishLogin(w http.ResponseWriter, r *http.Request, u core.User
 		s.renderError(w, r, pickLang(u.Lang, r.Header.Get("Accept-Language")), err)
 		return
 	}
-	s.throttle.Success(u.Email)
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	s.throttle.Success(host, u.Email)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
 	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
 	s.audit(r, u, "user.login", r.RemoteAddr)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/netdev"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	webassets "github.com/wacht-rmm/wacht/web"
@@ -26,7 +26,7 @@ type Deps struct {
 	Store     core.Store
 	Commander api.Commander
 	Log       *slog.Logger
-	Secrets   *netdev.Box     // seals network devices' secrets (nil: none can be saved)
+	Secrets   *seal.Box       // seals network devices' secrets (nil: none can be saved)
 	Audits    *api.AuditQueue // writes commands' audit entries in the background (nil: at once)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -130,6 +131,18 @@ func (f *fixture) browser(t testing.TB, lang string) *browser {
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &browser{t: t, c: &c, base: f.srv.URL, lang: lang, header: http.Header{}}
+}
+
+// browserFrom is a browser whose connections come from the loopback
+// address ip (any of 127.0.0.0/8), as another machine's would.
+func (f *fixture) browserFrom(t testing.TB, lang, ip string) *browser {
+	b := f.browser(t, lang)
+	tr := f.srv.Client().Transport.(*http.Transport).Clone()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr.DialContext = d.DialContext
+	t.Cleanup(tr.CloseIdleConnections)
+	b.c.Transport = tr
+	return b
 }
 
 type page struct {
@@ -468,7 +481,7 @@ func auditOf(t *testing.T, f *fixture, action string) []core.AuditEntry {
 
 func TestLoginThrottle(t *testing.T) {
 	f := newFixture(t)
-	b := f.browser(t, "en")
+	b := f.browser(t, "en") // from 127.0.0.1
 	for i := 0; i < loginMaxFailures; i++ {
 		if p, _ := b.login("admin@example.com", "wrong password"); p.status != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, p.status)
@@ -478,7 +491,11 @@ func TestLoginThrottle(t *testing.T) {
 	if p, _ := b.login("admin@example.com", testPassword); p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many failed sign-ins") {
 		t.Errorf("throttled login: %d", p.status)
 	}
-	// ...but other accounts are not locked.
+	// ...but the real user, elsewhere, is not locked out...
+	if p, _ := f.browserFrom(t, "en", "127.0.0.2").login("admin@example.com", testPassword); p.status != http.StatusSeeOther {
+		t.Errorf("right password from another address: %d, want 303", p.status)
+	}
+	// ...and other accounts are not locked from here.
 	if p, _ := b.login("readonly@example.com", testPassword); p.status != http.StatusSeeOther {
 		t.Errorf("other account: %d", p.status)
 	}
@@ -490,7 +507,7 @@ func TestLoginThrottle(t *testing.T) {
 			failed = append(failed, e)
 		}
 	}
-	if len(ok) != 1 || ok[0].Actor != "user:readonly@example.com" {
+	if len(ok) != 2 || ok[0].Actor != "user:readonly@example.com" || ok[1].Actor != "user:admin@example.com" {
 		t.Errorf("login audit: %+v", ok)
 	}
 	if len(failed) != loginMaxFailures || failed[0].Result != core.AuditDenied || failed[0].Target != "account:admin@example.com" {

@@ -36,7 +36,7 @@ func NewSQLite(t testing.TB) *store.DB {
 // the test when WACHT_TEST_POSTGRES is unset.
 func NewPostgres(t testing.TB) *store.DB {
 	t.Helper()
-	s, err := store.Open(context.Background(), PostgresURL(t), "")
+	s, err := store.Open(context.Background(), PostgresURL(t), t.TempDir())
 	if err != nil {
 		t.Fatalf("opening postgres store: %v", err)
 	}
