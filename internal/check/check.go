@@ -71,15 +71,17 @@ var (
 	registry = map[string]Factory{}
 )
 
-// Register makes a check available by name. It panics on a duplicate name,
-// like database/sql.Register.
-func Register(name string, f Factory) {
+// Register makes a check available by name, with the declaration of its
+// privileged parameters (see Param). It panics on a duplicate name, like
+// database/sql.Register.
+func Register(name string, f Factory, privileged ...Param) {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := registry[name]; dup {
 		panic("check: Register called twice for " + name)
 	}
 	registry[name] = f
+	params[name] = privileged
 }
 
 // New builds the named check and runs its Init.
