@@ -44,12 +44,13 @@ var (
 	builtins []string // executables the checks start by default
 )
 
-// SetAllowlist sets the local allowlist; the agent calls it once at start
-// from its configuration.
-func SetAllowlist(a Allowlist) {
+// SetAllowlist sets the local allowlist and returns the one before; the
+// agent calls it once at start from its configuration.
+func SetAllowlist(a Allowlist) (previous Allowlist) {
 	allowMu.Lock()
 	defer allowMu.Unlock()
-	local = a
+	previous, local = local, a
+	return previous
 }
 
 // AllowBuiltin adds programs that a check starts by default (the known

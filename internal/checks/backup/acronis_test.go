@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -86,6 +87,7 @@ func TestAcronisReader(t *testing.T) {
 		t.Skip("the stand-in is a shell script")
 	}
 	dir := t.TempDir()
+	checktest.Allow([]string{dir}, nil)
 	capture, _ := filepath.Abs("testdata/acronis-activities-codes.txt")
 	bin := filepath.Join(dir, "acrocmd")
 	script := "#!/bin/sh\n[ \"$*\" = 'list activities --output=raw' ] || { echo \"bad args: $*\" >&2; exit 2; }\nexec cat '" + capture + "'\n"

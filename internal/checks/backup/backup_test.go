@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"os"
 	"strings"
 	"testing"
@@ -357,6 +358,7 @@ func TestRunAutoDetect(t *testing.T) {
 
 func TestGeneric(t *testing.T) {
 	dir := t.TempDir()
+	checktest.Allow(nil, []string{dir})
 	old := time.Date(2024, 5, 10, 22, 0, 0, 0, time.UTC)
 	newer := time.Date(2024, 5, 12, 23, 0, 0, 0, time.UTC)
 	if err := os.MkdirAll(dir+"/sub", 0o755); err != nil {
