@@ -24,15 +24,16 @@ const (
 	Changes Kind = "changes"
 )
 
-// Reason explains the kind to a user, in English and German.
+// Reason explains the kind to a user, in English and German, as the end
+// of a sentence "… because …" / "…, weil …".
 func (k Kind) Reason() core.Text {
 	switch k {
 	case Executable:
-		return core.Text{EN: "it names a program the agent starts with full rights", DE: "er nennt ein Programm, das der Agent mit vollen Rechten startet"}
+		return core.Text{EN: "it names a program the agent starts with full rights", DE: "er ein Programm nennt, das der Agent mit vollen Rechten startet"}
 	case ReadPath:
-		return core.Text{EN: "it names something on the device the agent reads with full rights", DE: "er nennt etwas auf dem Gerät, das der Agent mit vollen Rechten liest"}
+		return core.Text{EN: "it names something on the device the agent reads with full rights", DE: "er etwas auf dem Gerät nennt, das der Agent mit vollen Rechten liest"}
 	default:
-		return core.Text{EN: "it makes the agent change the device", DE: "er lässt den Agenten das Gerät verändern"}
+		return core.Text{EN: "it makes the agent change the device", DE: "er den Agenten das Gerät verändern lässt"}
 	}
 }
 
