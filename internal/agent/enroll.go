@@ -104,7 +104,10 @@ func Enroll(ctx context.Context, token string, serverOverride string, dataDir st
 	if err := SaveKey(dataDir, key); err != nil {
 		return out, err
 	}
-	if err := SaveConfig(dataDir, Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID}); err != nil {
+	// The local allowlist stays as the device's administrator wrote it,
+	// before or after an earlier enrollment.
+	prev, _ := LoadConfig(dataDir)
+	if err := SaveConfig(dataDir, Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, Allow: prev.Allow}); err != nil {
 		return out, err
 	}
 	return out, nil
