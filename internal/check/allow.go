@@ -56,11 +56,16 @@ func SetAllowlist(a Allowlist) (previous Allowlist) {
 // AllowBuiltin adds programs that a check starts by default (the known
 // install paths of the tools it reads, or a folder of them such as
 // /etc/init.d) to the allowlist. Checks call it from init() with the same
-// lists they search; parameters never reach it.
+// lists they search; parameters never reach it. Paths that are not
+// absolute on this OS (another OS's) are left out.
 func AllowBuiltin(paths ...string) {
 	allowMu.Lock()
 	defer allowMu.Unlock()
-	builtins = append(builtins, paths...)
+	for _, p := range paths {
+		if filepath.IsAbs(p) {
+			builtins = append(builtins, filepath.Clean(p))
+		}
+	}
 }
 
 // Builtin returns the built-in executables, for documentation and
