@@ -3,7 +3,6 @@ package backup
 import (
 	"context"
 	"encoding/json"
-	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
