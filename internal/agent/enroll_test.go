@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -38,6 +40,10 @@ func TestEnroll(t *testing.T) {
 	dir := t.TempDir()
 	tok := protocol.Token{URL: "https://wacht.invalid:1", Fingerprint: pin, Secret: "s3cret"}.String()
 
+	// The device's administrator wrote the local allowlist before enrolling.
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"allow":{"paths":["/srv/dumps"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// The token's URL is unreachable; --server overrides it.
 	resp, err := Enroll(context.Background(), tok, srv.URL, dir, true)
 	if err != nil {
@@ -53,7 +59,7 @@ func TestEnroll(t *testing.T) {
 		t.Errorf("role %q", got.Role)
 	}
 	cfg, err := LoadConfig(dir)
-	if err != nil || cfg.DeviceID != 9 || cfg.ServerURL != srv.URL || cfg.Fingerprint != pin {
+	if err != nil || cfg.DeviceID != 9 || cfg.ServerURL != srv.URL || cfg.Fingerprint != pin || len(cfg.Allow.Paths) != 1 {
 		t.Fatalf("saved config %+v, %v", cfg, err)
 	}
 	key, err := LoadKey(dir)
