@@ -38,6 +38,7 @@ Commands:
   install    --server URL --token T [--data DIR]                  enroll and install as a service
   uninstall  [--purge] [--data DIR]                               remove the service (and with --purge its data)
   status     [--data DIR]                                         show enrollment and connection state
+  allowlist  [--data DIR]                                         show the programs and paths checks may start and read
   version                                                         print the version
 
 Run "wacht-agent <command> -h" for a command's flags.
@@ -61,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"install":   cmdInstall,
 		"uninstall": cmdUninstall,
 		"status":    cmdStatus,
+		"allowlist": cmdAllowlist,
 		"version": func([]string, io.Writer, io.Writer) error {
 			fmt.Fprintf(stdout, "wacht-agent %s (%s/%s, %s)\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
 			return nil
@@ -221,4 +223,31 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		opts.Trace = f
 	}
 	return runAgent(opts)
+}
+
+// cmdAllowlist prints what checks may start and read on this device: the
+// built-in programs and what agent.json's "allow" adds.
+func cmdAllowlist(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("allowlist", stderr)
+	data := fs.String("data", agent.DefaultDataDir(), "data folder")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := agent.LoadConfig(*data)
+	if err != nil && !errors.Is(err, agent.ErrNotEnrolled) {
+		return err
+	}
+	list := func(title string, entries []string) {
+		fmt.Fprintln(stdout, title)
+		if len(entries) == 0 {
+			fmt.Fprintln(stdout, "  (none)")
+		}
+		for _, e := range entries {
+			fmt.Fprintln(stdout, "  "+e)
+		}
+	}
+	list("Built-in programs:", check.Builtin())
+	list(`Programs allowed in agent.json ("allow": {"executables": [...]}):`, cfg.Allow.Executables)
+	list(`Paths allowed in agent.json ("allow": {"paths": [...]}):`, cfg.Allow.Paths)
+	return nil
 }

@@ -92,6 +92,24 @@ func TestStatus(t *testing.T) {
 	}
 }
 
+func TestAllowlistCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, _ := runCLI("allowlist", "--data", dir); code != 0 || !strings.Contains(out, "/usr/bin/journalctl") || !strings.Contains(out, "(none)") {
+		t.Errorf("allowlist unenrolled: %d %q", code, out)
+	}
+	cfg := agent.Config{ServerURL: "https://127.0.0.1:9", DeviceID: 17, Allow: check.Allowlist{Executables: []string{"/opt/restic/restic"}, Paths: []string{"/srv/dumps"}}}
+	if err := agent.SaveConfig(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI("allowlist", "--data", dir); code != 0 || !strings.Contains(out, "  /opt/restic/restic\n") || !strings.Contains(out, "  /srv/dumps\n") {
+		t.Errorf("allowlist: %d %q", code, out)
+	}
+	os.WriteFile(filepath.Join(dir, agent.ConfigFile), []byte(`{"server_url":"https://x","device_id":1,"allow":{"paths":["rel"]}}`), 0o600)
+	if code, _, errOut := runCLI("allowlist", "--data", dir); code != 1 || !strings.Contains(errOut, "not an absolute path") {
+		t.Errorf("bad allowlist: %d %q", code, errOut)
+	}
+}
+
 func TestPurgeGuard(t *testing.T) {
 	other := t.TempDir()
 	if err := os.WriteFile(filepath.Join(other, "precious.txt"), []byte("x"), 0o600); err != nil {

@@ -107,6 +107,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	check.SetAllowlist(cfg.Allow)
 	key, err := LoadKey(opts.DataDir)
 	if err != nil {
 		return nil, err

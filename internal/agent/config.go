@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // Files in the agent's data folder.
@@ -32,7 +34,8 @@ var Version = "dev"
 // ErrNotEnrolled means the data folder holds no configuration yet.
 var ErrNotEnrolled = errors.New("agent is not enrolled (run wacht-agent enroll first)")
 
-// Config is agent.json.
+// Config is agent.json: the agent's local configuration, written at
+// enrollment and by the device's administrator, never by the server.
 type Config struct {
 	ServerURL   string `json:"server_url"`
 	Fingerprint string `json:"fingerprint,omitempty"` // hex SHA-256 of the server's leaf certificate; "" = system CAs
@@ -41,6 +44,10 @@ type Config struct {
 	// actions, pinned at enrollment (or, for agents enrolled before, from
 	// the first welcome).
 	ActionKey []byte `json:"action_key,omitempty"`
+	// Allow lists the programs and paths checks may start and read on top
+	// of the built-in defaults (check.Allowlist); what a policy names
+	// beyond them is refused on this device whatever the server says.
+	Allow check.Allowlist `json:"allow,omitzero"`
 }
 
 // DefaultDataDir is the agent's data folder on this OS.
@@ -75,6 +82,9 @@ func LoadConfig(dir string) (Config, error) {
 	}
 	if c.ServerURL == "" || c.DeviceID == 0 {
 		return c, fmt.Errorf("%s is incomplete: %w", filepath.Join(dir, ConfigFile), ErrNotEnrolled)
+	}
+	if err := c.Allow.Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	return c, nil
 }

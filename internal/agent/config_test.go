@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 func TestConfigAndKeyRoundTrip(t *testing.T) {
@@ -20,7 +23,8 @@ func TestConfigAndKeyRoundTrip(t *testing.T) {
 	if _, err := LoadKey(dir); !errors.Is(err, ErrNotEnrolled) {
 		t.Fatalf("empty folder key: %v", err)
 	}
-	c := Config{ServerURL: "https://127.0.0.1:8443", Fingerprint: "abcd", DeviceID: 7, ActionKey: bytes.Repeat([]byte{5}, 32)}
+	c := Config{ServerURL: "https://127.0.0.1:8443", Fingerprint: "abcd", DeviceID: 7, ActionKey: bytes.Repeat([]byte{5}, 32),
+		Allow: check.Allowlist{Executables: []string{"/opt/restic/restic"}, Paths: []string{"/var/log/app"}}}
 	if err := SaveConfig(dir, c); err != nil {
 		t.Fatal(err)
 	}
@@ -65,5 +69,13 @@ func TestDefaultDataDir(t *testing.T) {
 		if got := defaultDataDir(tc.goos, tc.pd); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.goos, got, tc.want)
 		}
+	}
+}
+
+func TestConfigRefusesRelativeAllowEntries(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"server_url":"https://127.0.0.1:8443","device_id":7,"allow":{"paths":["var/log"]}}`), 0o600)
+	if _, err := LoadConfig(dir); err == nil || !strings.Contains(err.Error(), `allow.paths: "var/log" is not an absolute path`) {
+		t.Errorf("relative allow entry: %v", err)
 	}
 }

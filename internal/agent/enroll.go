@@ -113,7 +113,10 @@ func Enroll(ctx context.Context, token string, serverOverride string, dataDir st
 	if err := SaveKey(dataDir, key); err != nil {
 		return out, err
 	}
-	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey}
+	// The local allowlist stays as the device's administrator wrote it,
+	// before or after an earlier enrollment.
+	prev, _ := LoadConfig(dataDir)
+	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey, Allow: prev.Allow}
 	if err := SaveConfig(dataDir, cfg); err != nil {
 		return out, err
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -40,6 +42,10 @@ func TestEnroll(t *testing.T) {
 	dir := t.TempDir()
 	tok := protocol.Token{URL: "https://wacht.invalid:1", Fingerprint: pin, Secret: "s3cret"}.String()
 
+	// The device's administrator wrote the local allowlist before enrolling.
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"allow":{"paths":["/srv/dumps"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// The token's URL is unreachable; --server overrides it.
 	resp, err := Enroll(context.Background(), tok, srv.URL, dir, true)
 	if err != nil {
@@ -56,7 +62,7 @@ func TestEnroll(t *testing.T) {
 		t.Errorf("role %q", got.Role)
 	}
 	cfg, err := LoadConfig(dir)
-	if err != nil || cfg.DeviceID != 9 || cfg.ServerURL != srv.URL || cfg.Fingerprint != pin || !actionPub.Equal(ed25519.PublicKey(cfg.ActionKey)) {
+	if err != nil || cfg.DeviceID != 9 || cfg.ServerURL != srv.URL || cfg.Fingerprint != pin || !actionPub.Equal(ed25519.PublicKey(cfg.ActionKey)) || len(cfg.Allow.Paths) != 1 {
 		t.Fatalf("saved config %+v, %v", cfg, err)
 	}
 	key, err := LoadKey(dir)

@@ -126,7 +126,8 @@ func errorResult(name string, err error, timedOut bool, at time.Time) core.Resul
 	case timedOut:
 		r.Message = core.Text{EN: "The check did not finish in time: " + err.Error(), DE: "Die Prüfung wurde nicht rechtzeitig fertig: " + err.Error()}
 	default:
-		r.Message = core.Text{EN: "The check could not run: " + err.Error(), DE: "Die Prüfung konnte nicht ausgeführt werden: " + err.Error()}
+		why := check.ErrorText(err)
+		r.Message = core.Text{EN: "The check could not run: " + why.EN, DE: "Die Prüfung konnte nicht ausgeführt werden: " + why.DE}
 	}
 	r.Message.EN, r.Message.DE = truncate(r.Message.EN, 4000), truncate(r.Message.DE, 4000)
 	return r

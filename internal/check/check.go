@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -51,9 +52,10 @@ type Factory func(params json.RawMessage) (Check, error)
 // ErrNotConfigured is returned by a Factory that needs parameters.
 var ErrNotConfigured = errors.New("check needs parameters")
 
-// DecodeParams decodes params strictly (an unknown field is an error) into
-// v. Without params (none or null) it returns ErrNotConfigured and leaves v
-// alone, for checks that need them or fall back to defaults.
+// DecodeParams decodes params strictly (an unknown field or anything after
+// the value is an error) into v. Without params (none or null) it returns
+// ErrNotConfigured and leaves v alone, for checks that need them or fall
+// back to defaults.
 func DecodeParams(params json.RawMessage, v any) error {
 	if len(params) == 0 || string(params) == "null" {
 		return ErrNotConfigured
@@ -62,6 +64,9 @@ func DecodeParams(params json.RawMessage, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("parsing parameters: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("parsing parameters: data after the JSON value")
 	}
 	return nil
 }
@@ -87,15 +92,17 @@ var (
 	registry = map[string]Factory{}
 )
 
-// Register makes a check available by name. It panics on a duplicate name,
-// like database/sql.Register.
-func Register(name string, f Factory) {
+// Register makes a check available by name, with the declaration of its
+// privileged parameters (see Param). It panics on a duplicate name, like
+// database/sql.Register.
+func Register(name string, f Factory, privileged ...Param) {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := registry[name]; dup {
 		panic("check: Register called twice for " + name)
 	}
 	registry[name] = f
+	params[name] = privileged
 }
 
 // New builds the named check and runs its Init.

@@ -24,9 +24,7 @@
 package snmptrap
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -102,9 +100,7 @@ type Rule struct {
 // fields so that a typo does not silently disable a rule.
 func ParseConfig(raw []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := check.DecodeParams(raw, &c); err != nil && !errors.Is(err, check.ErrNotConfigured) {
 		return c, fmt.Errorf("parsing SNMP trap configuration: %w", err)
 	}
 	return c, nil

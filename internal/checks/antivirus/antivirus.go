@@ -42,7 +42,8 @@ const Key = "antivirus"
 func init() {
 	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osSource{})
-	})
+	}, check.Param{Path: "clamav_database", Kind: check.ReadPath})
+	check.AllowBuiltin(osTools...)
 }
 
 // product is what the check knows about one antivirus product.

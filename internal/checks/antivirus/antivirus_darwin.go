@@ -4,18 +4,39 @@ package antivirus
 
 import (
 	"context"
-	"os/exec"
+	"path/filepath"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // osSource on macOS: XProtect, plus Microsoft Defender for Endpoint,
 // ClamAV (Homebrew) and the third-party products of macAVs when installed.
 type osSource struct{}
 
+// mdatpPaths is where Defender for Endpoint puts its tool on a Mac.
+var mdatpPaths = []string{"/usr/local/bin/mdatp"}
+
+// osTools are the programs the check starts here: mdatp and the
+// third-party products' tools.
+var osTools = func() []string {
+	out := mdatpPaths
+	for _, av := range macAVs {
+		if av.Sweep != "" {
+			out = append(out, filepath.Join("/", av.Sweep))
+		}
+	}
+	return out
+}()
+
 func runSweep(ctx context.Context, bin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).Output()
+	cmd, err := check.Command(ctx, bin, args...)
+	if err != nil {
+		return "", err
+	}
+	out, err := cmd.Output()
 	return string(out), err
 }
 
@@ -29,7 +50,7 @@ func (osSource) Products(ctx context.Context, p params) ([]product, error) {
 		out = append(out, x)
 	}
 	skip := map[string]bool{}
-	if m, ok, err := mdatpHealth(ctx, []string{"/usr/local/bin/mdatp"}, time.Now()); err != nil {
+	if m, ok, err := mdatpHealth(ctx, mdatpPaths, time.Now()); err != nil {
 		return nil, err
 	} else if ok {
 		out = append(out, m)

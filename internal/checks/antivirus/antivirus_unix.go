@@ -13,6 +13,9 @@ type osSource struct{}
 
 var mdatpPaths = []string{"/usr/bin/mdatp"}
 
+// osTools are the programs the check starts here.
+var osTools = mdatpPaths
+
 func (osSource) Products(ctx context.Context, p params) ([]product, error) {
 	var out []product
 	if c, ok, err := clamAV(ctx, p.ClamAVDatabase, processNames); err != nil {

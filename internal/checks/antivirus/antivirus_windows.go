@@ -14,6 +14,9 @@ import (
 // Windows Server has (Security Center exists on client Windows only).
 type osSource struct{}
 
+// osTools: the check starts no program here.
+var osTools []string
+
 // wmiClient tolerates properties older Windows builds lack (AMRunningMode)
 // and null values (a scan time when never scanned).
 var wmiClient = &wmi.Client{AllowMissingFields: true, NonePtrZero: true}

@@ -5,11 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // toolTimeout bounds one call of a product's command-line tool.
@@ -35,6 +36,9 @@ func processNames(ctx context.Context) ([]string, error) {
 func clamAV(ctx context.Context, dir string, procs func(context.Context) ([]string, error)) (p product, found bool, err error) {
 	dirs := clamDatabaseDirs
 	if dir != "" {
+		if err := check.Readable(dir); err != nil {
+			return product{}, false, err
+		}
 		dirs = []string{dir}
 	}
 	names, err := procs(ctx)
@@ -69,7 +73,10 @@ func mdatpHealth(ctx context.Context, paths []string, now time.Time) (p product,
 		ctx, cancel := context.WithTimeout(ctx, toolTimeout)
 		defer cancel()
 		var out, stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, bin, "health")
+		cmd, err := check.Command(ctx, bin, "health")
+		if err != nil {
+			return product{}, true, err
+		}
 		cmd.Stdout, cmd.Stderr = &out, &stderr
 		if err := cmd.Run(); err != nil {
 			return product{}, true, fmt.Errorf("%s health: %w: %s", filepath.Base(bin), err, bytes.TrimSpace(stderr.Bytes()))

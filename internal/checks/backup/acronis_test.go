@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -86,6 +87,7 @@ func TestAcronisReader(t *testing.T) {
 		t.Skip("the stand-in is a shell script")
 	}
 	dir := t.TempDir()
+	checktest.Allow([]string{dir}, nil)
 	capture, _ := filepath.Abs("testdata/acronis-activities-codes.txt")
 	bin := filepath.Join(dir, "acrocmd")
 	script := "#!/bin/sh\n[ \"$*\" = 'list activities --output=raw' ] || { echo \"bad args: $*\" >&2; exit 2; }\nexec cat '" + capture + "'\n"

@@ -74,7 +74,16 @@ const Name = "backup"
 func init() {
 	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osEnv())
-	})
+	},
+		check.Param{Path: "products[].binary", Kind: check.Executable},
+		check.Param{Path: "products[].repository", Kind: check.ReadPath},
+		check.Param{Path: "products[].password_file", Kind: check.ReadPath},
+		check.Param{Path: "products[].password_env", Kind: check.ReadPath},
+		check.Param{Path: "products[].path", Kind: check.ReadPath},
+	)
+	check.AllowBuiltin(toolPaths...)
+	check.AllowBuiltin(acrocmdPaths...)
+	check.AllowBuiltin(osTools...)
 }
 
 // Product kinds.
@@ -339,9 +348,10 @@ func (c *backupCheck) Run(ctx context.Context, r check.Reporter) error {
 			if errors.Is(err, errors.ErrUnsupported) {
 				st = core.StatusUnsupported
 			}
+			why := check.ErrorText(err)
 			res := check.Result{Key: p.key(), Status: st, Message: core.Text{
-				EN: fmt.Sprintf("%s could not be read: %v", label(p), err),
-				DE: fmt.Sprintf("%s konnte nicht gelesen werden: %v", label(p), err),
+				EN: fmt.Sprintf("%s could not be read: %s", label(p), why.EN),
+				DE: fmt.Sprintf("%s konnte nicht gelesen werden: %s", label(p), why.DE),
 			}}
 			r.Report(res)
 			if !latestOnly[p.Type] {

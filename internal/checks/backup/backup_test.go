@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -357,6 +358,7 @@ func TestRunAutoDetect(t *testing.T) {
 
 func TestGeneric(t *testing.T) {
 	dir := t.TempDir()
+	checktest.Allow(nil, []string{dir})
 	old := time.Date(2024, 5, 10, 22, 0, 0, 0, time.UTC)
 	newer := time.Date(2024, 5, 12, 23, 0, 0, 0, time.UTC)
 	if err := os.MkdirAll(dir+"/sub", 0o755); err != nil {

@@ -5,8 +5,9 @@ package backup
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // acrocmdPaths: where the Acronis Cyber Protect agent for Mac is expected
@@ -16,6 +17,11 @@ var acrocmdPaths = []string{
 	"/Library/Application Support/BackupClient/CommandLineTool/acrocmd",
 	"/usr/local/bin/acrocmd",
 }
+
+// osTools are the other programs the check starts here.
+var osTools = []string{tmutilPath}
+
+const tmutilPath = "/usr/bin/tmutil"
 
 // acronisService: the Mac agent's launchd job is not documented.
 var acronisService serviceState
@@ -41,9 +47,12 @@ func runTmutil(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, "/usr/bin/tmutil", args...)
+	cmd, err := check.Command(ctx, tmutilPath, args...)
+	if err != nil {
+		return "", err
+	}
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err = cmd.Run()
 	return out.String(), err
 }
 

@@ -31,6 +31,9 @@ var acrocmdPaths = []string{
 	filepath.Join(os.Getenv("ProgramFiles"), "BackupClient", "CommandLineTool", "acrocmd.exe"),
 }
 
+// osTools: the check starts no other program here.
+var osTools []string
+
 // acronisService reads the state of the Acronis Managed Machine Service.
 func acronisService(context.Context) (string, error) {
 	m, err := mgr.Connect()

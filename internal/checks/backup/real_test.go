@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -42,6 +43,7 @@ func mustRun(t *testing.T, env []string, bin string, args ...string) {
 // keeps the tools' caches there too.
 func realRepo(t *testing.T) (dir, data, pw, badPW string) {
 	dir = t.TempDir()
+	checktest.Allow(nil, []string{dir})
 	t.Setenv("HOME", dir)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	t.Setenv("BORG_BASE_DIR", dir)

@@ -7,23 +7,36 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // cmdTimeout bounds one restic or borg call; listing a remote repository
 // over a slow link can take a while.
 const cmdTimeout = 45 * time.Second
 
-// runTool starts a program with an argument array and extra environment
-// and returns its stdout, or an error carrying its last stderr line.
+// toolPaths are where packages install restic and borg (Linux
+// distributions, Homebrew, snap, Chocolatey): the programs the agent's
+// allowlist has built in. Others need "allow" in agent.json.
+var toolPaths = []string{
+	"/usr/bin/restic", "/usr/local/bin/restic", "/opt/homebrew/bin/restic", "/snap/bin/restic", `C:\ProgramData\chocolatey\bin\restic.exe`,
+	"/usr/bin/borg", "/usr/local/bin/borg", "/opt/homebrew/bin/borg",
+}
+
+// runTool starts a program the local allowlist allows with an argument
+// array and extra environment and returns its stdout, or an error carrying
+// its last stderr line.
 func runTool(ctx context.Context, bin string, args, env []string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd, err := check.Command(ctx, bin, args...)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Env = append(os.Environ(), env...)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
@@ -82,6 +95,9 @@ func readRestic(ctx context.Context, p ProductConfig, _ time.Time) ([]job, error
 	env := []string{"RESTIC_REPOSITORY=" + p.Repository}
 	switch {
 	case p.PasswordFile != "":
+		if err := check.Readable(p.PasswordFile); err != nil {
+			return nil, err
+		}
 		env = append(env, "RESTIC_PASSWORD_FILE="+p.PasswordFile)
 	case p.PasswordEnv != "":
 		v, ok := os.LookupEnv(p.PasswordEnv)
@@ -151,6 +167,9 @@ func readBorg(ctx context.Context, p ProductConfig, _ time.Time) ([]job, error) 
 		"BORG_RELOCATED_REPO_ACCESS_IS_OK=no",
 	}
 	if p.PasswordFile != "" {
+		if err := check.Readable(p.PasswordFile); err != nil {
+			return nil, err
+		}
 		pw, err := os.ReadFile(p.PasswordFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading borg passphrase file: %w", err)
@@ -168,6 +187,9 @@ func readBorg(ctx context.Context, p ProductConfig, _ time.Time) ([]job, error) 
 // readGeneric treats the newest file under a path as the last successful
 // backup; a missing path is an error, an empty folder has no success.
 func readGeneric(ctx context.Context, p ProductConfig, _ time.Time) ([]job, error) {
+	if err := check.Readable(p.Path); err != nil {
+		return nil, err
+	}
 	newest, name, err := newestFile(ctx, p.Path)
 	if err != nil {
 		return nil, err

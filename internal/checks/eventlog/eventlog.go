@@ -33,7 +33,7 @@ const Name = "eventlog"
 func init() {
 	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osSources)
-	})
+	}, check.Param{Path: "files", Kind: check.ReadPath})
 }
 
 type params struct {

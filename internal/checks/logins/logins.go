@@ -34,7 +34,7 @@ const Name = "logins"
 func init() {
 	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osSources, osAudit)
-	})
+	}, check.Param{Path: "files", Kind: check.ReadPath})
 }
 
 type params struct {

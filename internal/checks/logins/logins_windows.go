@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/platform/wevtapi"
 )
@@ -17,14 +18,21 @@ func osSources(p params) ([]logsrc.Source, error) {
 	}}}, nil
 }
 
+// auditpol is Windows' audit policy tool, which osAudit starts.
+var auditpol = func() string {
+	sys, err := windows.GetSystemDirectory()
+	if err != nil {
+		return `C:\Windows\System32\auditpol.exe`
+	}
+	return filepath.Join(sys, "auditpol.exe")
+}()
+
+func init() { check.AllowBuiltin(auditpol) }
+
 // osAudit asks auditpol whether the Logon subcategory audits failures. The
 // subcategory is named by GUID because its name is localised.
 func osAudit(ctx context.Context) (bool, error) {
-	sys, err := windows.GetSystemDirectory()
-	if err != nil {
-		return false, err
-	}
-	out, err := logsrc.Exec(20*time.Second)(ctx, filepath.Join(sys, "auditpol.exe"), "/get", "/subcategory:"+logonGUID, "/r")
+	out, err := logsrc.Exec(20*time.Second)(ctx, auditpol, "/get", "/subcategory:"+logonGUID, "/r")
 	if err != nil {
 		return false, err
 	}

@@ -34,7 +34,8 @@ const stateFile = "services-restarts.json"
 func init() {
 	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
 		return newCheck(params, newManager, time.Now)
-	})
+	}, check.Param{Path: "restart", Kind: check.Changes})
+	check.AllowBuiltin(osTools...)
 }
 
 // service is one service as a manager reports it.

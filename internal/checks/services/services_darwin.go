@@ -6,18 +6,39 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 var defaultExclude []string
+
+// osTools are the programs the check starts here.
+var osTools = []string{launchctl, plutil}
 
 // launchdDirs hold the system-wide daemons; per-user agents are not
 // services a technician watches.
 var launchdDirs = []string{"/Library/LaunchDaemons", "/System/Library/LaunchDaemons"}
 
 func newManager(context.Context) (manager, error) { return launchd{}, nil }
+
+const (
+	launchctl = "/bin/launchctl"
+	plutil    = "/usr/bin/plutil"
+)
+
+// output runs a program the allowlist allows and returns its output.
+func output(ctx context.Context, combined bool, name string, args ...string) ([]byte, error) {
+	cmd, err := check.Command(ctx, name, args...)
+	if err != nil {
+		return nil, err
+	}
+	if combined {
+		return cmd.CombinedOutput()
+	}
+	return cmd.Output()
+}
 
 type launchd struct{}
 
@@ -26,7 +47,7 @@ func (launchd) Close() error { return nil }
 func (launchd) List(ctx context.Context) ([]service, error) {
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(cctx, "/bin/launchctl", "list").Output()
+	out, err := output(cctx, false, launchctl, "list")
 	if err != nil {
 		return nil, fmt.Errorf("launchctl list: %w", err)
 	}
@@ -41,7 +62,7 @@ func (launchd) List(ctx context.Context) ([]service, error) {
 			if _, err := os.Stat(f); err != nil {
 				continue
 			}
-			b, err := exec.CommandContext(cctx, "/usr/bin/plutil", "-convert", "json", "-o", "-", f).Output()
+			b, err := output(cctx, false, plutil, "-convert", "json", "-o", "-", f)
 			if err != nil {
 				continue // binary data plutil cannot express in JSON
 			}
@@ -56,7 +77,7 @@ func (launchd) List(ctx context.Context) ([]service, error) {
 func (launchd) Start(ctx context.Context, label string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "/bin/launchctl", "kickstart", "-k", "system/"+label).CombinedOutput(); err != nil {
+	if out, err := output(ctx, true, launchctl, "kickstart", "-k", "system/"+label); err != nil {
 		return fmt.Errorf("launchctl kickstart %s: %w: %s", label, err, lastLine(string(out)))
 	}
 	return nil

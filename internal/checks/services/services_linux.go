@@ -14,6 +14,9 @@ import (
 
 var defaultExclude = append(append([]string(nil), systemdExclude...), sysvExclude...)
 
+// osTools are the programs the check starts here: the init scripts.
+var osTools = []string{initDir}
+
 // newManager talks to systemd when it runs (the same test sd_booted(3)
 // uses), and to the SysV init scripts otherwise.
 func newManager(ctx context.Context) (manager, error) {

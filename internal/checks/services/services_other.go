@@ -9,4 +9,7 @@ import (
 
 var defaultExclude []string
 
+// osTools: the check starts no program here.
+var osTools []string
+
 func newManager(context.Context) (manager, error) { return nil, errors.ErrUnsupported }

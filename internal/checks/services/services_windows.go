@@ -15,6 +15,10 @@ import (
 
 var defaultExclude = windowsExclude
 
+// osTools: the check starts no program here (the service control manager
+// does).
+var osTools []string
+
 func newManager(context.Context) (manager, error) {
 	m, err := mgr.Connect()
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // sysvManager is the fallback where systemd does not run (containers,
@@ -25,9 +27,13 @@ type sysvManager struct {
 	timeout time.Duration
 }
 
+// initDir holds the SysV init scripts, which the agent's allowlist lets the
+// check start.
+const initDir = "/etc/init.d"
+
 func newSysV() *sysvManager {
 	return &sysvManager{
-		initDir: "/etc/init.d",
+		initDir: initDir,
 		rcDirs:  []string{"/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d"},
 		timeout: 20 * time.Second,
 	}
@@ -93,7 +99,11 @@ func (m *sysvManager) status(ctx context.Context, path string) (running bool, st
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
-	err := exec.CommandContext(ctx, path, "status").Run()
+	cmd, err := check.Command(ctx, path, "status")
+	if err != nil {
+		return false, "status not allowed: " + err.Error()
+	}
+	err = cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -131,12 +141,15 @@ func (m *sysvManager) Start(ctx context.Context, name string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*m.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(m.initDir, name), "start")
+	cmd, err := check.Command(ctx, filepath.Join(m.initDir, name), "start")
+	if err != nil {
+		return err
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Daemons that do not close stdout would otherwise hold Run forever.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err = cmd.Run()
 	if errors.Is(err, exec.ErrWaitDelay) {
 		// The script succeeded but its daemon kept our output pipe open.
 		err = nil

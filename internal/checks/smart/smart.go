@@ -32,7 +32,8 @@ const cmdTimeout = 30 * time.Second
 func init() {
 	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
 		return newCheck(params, execRunner{})
-	})
+	}, check.Param{Path: "devices", Kind: check.ReadPath})
+	check.AllowBuiltin(extraPaths...)
 }
 
 // runner runs smartctl. It returns the output and the exit status; err is
@@ -51,7 +52,11 @@ func (execRunner) Smartctl(ctx context.Context, args ...string) ([]byte, int, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, args...).Output()
+	cmd, err := check.Command(ctx, path, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ctx.Err() == nil {
 		// A non-zero exit is smartctl's status bit mask, not a failure to run.
@@ -103,6 +108,12 @@ func newCheck(raw json.RawMessage, r runner) (*smartCheck, error) {
 }
 
 func (c *smartCheck) Init() error {
+	for _, d := range c.p.Devices {
+		if d == "" || strings.HasPrefix(d, "-") {
+			// smartctl would take it as an option.
+			return fmt.Errorf("device %q: want a device name such as /dev/sda", d)
+		}
+	}
 	return check.Thresholds{Warn: c.p.WearWarn, Fail: c.p.WearFail}.Validate()
 }
 
@@ -147,9 +158,10 @@ func (c *smartCheck) Run(ctx context.Context, r check.Reporter) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			why := check.ErrorText(err)
 			r.Report(check.Result{Key: d, Status: core.StatusError, Message: core.Text{
-				EN: fmt.Sprintf("Disk %s could not be read: %v", d, err),
-				DE: fmt.Sprintf("Datenträger %s konnte nicht gelesen werden: %v", d, err),
+				EN: fmt.Sprintf("Disk %s could not be read: %s", d, why.EN),
+				DE: fmt.Sprintf("Datenträger %s konnte nicht gelesen werden: %s", d, why.DE),
 			}})
 			continue
 		}

@@ -347,3 +347,16 @@ func TestSmartctlPlusWMIPrediction(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// TestDevicesAreNotOptions: a device name is passed to smartctl as an
+// argument, so one that smartctl would take as an option is refused.
+func TestDevicesAreNotOptions(t *testing.T) {
+	for _, devs := range []string{`["-s"]`, `["/dev/sda","--smart=off"]`, `[""]`} {
+		if _, err := check.New(Name, json.RawMessage(`{"devices":`+devs+`}`)); err == nil || !strings.Contains(err.Error(), "want a device name") {
+			t.Errorf("devices %s: %v", devs, err)
+		}
+	}
+	if _, err := check.New(Name, json.RawMessage(`{"devices":["/dev/sda","/dev/nvme0"]}`)); err != nil {
+		t.Errorf("device names: %v", err)
+	}
+}

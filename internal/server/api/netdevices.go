@@ -175,6 +175,14 @@ func (s *Service) SaveNetDevice(ctx context.Context, u core.User, siteID, id int
 		return NetDevice{}, &policy.ValidationError{Fields: []policy.FieldError{{Field: "checks",
 			Message: core.Text{EN: err.Error(), DE: "ungültige Parameter: " + err.Error()}}}}
 	}
+	// before.Checks are the stored checks (none for a new device).
+	at := "device:" + strconv.FormatInt(id, 10)
+	if id == 0 {
+		at = "site:" + strconv.FormatInt(d.SiteID, 10)
+	}
+	if err := s.authorizePrivileged(ctx, u, at, before.Checks, checks); err != nil {
+		return NetDevice{}, err
+	}
 	d.Checks = checks
 	if err := s.validateNetDevice(ctx, d, secrets, moves); err != nil {
 		return NetDevice{}, err
@@ -213,6 +221,24 @@ func (s *Service) RetireNetDevice(ctx context.Context, u core.User, id int64) er
 	}
 	s.pushPolicies()
 	return s.record(ctx, u, "netdevice.retire", "device:"+strconv.FormatInt(id, 10), d.Name, "ok")
+}
+
+// authorizePrivileged refuses privileged check parameters (those naming a
+// program, a file to read, or restarting something) that u, not an
+// administrator, sets or changes (policy.AuthorizePrivileged), and audits
+// the refusal.
+func (s *Service) authorizePrivileged(ctx context.Context, u core.User, target string, stored, checks []core.PolicyCheck) error {
+	err := policy.AuthorizePrivileged(u.Role == core.RoleAdmin, stored, checks)
+	if pe := (*policy.PrivilegeError)(nil); errors.As(err, &pe) {
+		fields := make([]string, len(pe.Fields))
+		for i, f := range pe.Fields {
+			fields[i] = f.Field
+		}
+		if aerr := s.record(ctx, u, "privileged.denied", target, strings.Join(fields, ","), core.AuditDenied); aerr != nil {
+			return aerr
+		}
+	}
+	return err
 }
 
 func fieldErr(field, en, de string) policy.FieldError {

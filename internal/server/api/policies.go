@@ -295,9 +295,12 @@ type validationResponse struct {
 
 func (h *handler) policyError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *policy.ValidationError
+	var pe *policy.PrivilegeError
 	switch {
 	case errors.As(err, &ve):
 		writeJSON(w, http.StatusBadRequest, validationResponse{Error: ve.Error(), Code: "invalid", Fields: ve.Fields})
+	case errors.As(err, &pe):
+		writeJSON(w, http.StatusForbidden, validationResponse{Error: pe.Error(), Code: "privileged", Fields: pe.Fields})
 	case errors.Is(err, errBuiltin):
 		writeJSON(w, http.StatusForbidden, validationResponse{Error: "built-in templates are read-only", Code: "builtin"})
 	case errors.Is(err, core.ErrConflict):

@@ -203,7 +203,12 @@ func (s *server) saveNetDevice(create bool) func(http.ResponseWriter, *http.Requ
 		in := formNetDevice(r)
 		d, err := s.svc.SaveNetDevice(ctx, rc.user, siteID, devID, in)
 		var ve *policy.ValidationError
-		if errors.As(err, &ve) {
+		status := http.StatusBadRequest
+		if pe := (*policy.PrivilegeError)(nil); errors.As(err, &pe) {
+			// A privileged parameter of a technician: the rows say which.
+			ve, status = &policy.ValidationError{Fields: pe.Fields}, http.StatusForbidden
+		}
+		if ve != nil || errors.As(err, &ve) {
 			if create {
 				siteID = id
 			} else {
@@ -222,7 +227,7 @@ func (s *server) saveNetDevice(create bool) func(http.ResponseWriter, *http.Requ
 			back := api.NetDevice{NetDevice: core.NetDevice{ID: devID, SiteID: st.ID, ClientID: st.ClientID,
 				Name: in.Name, Address: in.Address, Type: in.Type, ProbeID: in.ProbeID, Checks: checks},
 				SecretsSet: old.SecretsSet}
-			s.renderNetDevice(w, r, rc, http.StatusBadRequest, st, back, ve)
+			s.renderNetDevice(w, r, rc, status, st, back, ve)
 			return
 		}
 		if err != nil {

@@ -264,3 +264,39 @@ func TestNetDeviceAccess(t *testing.T) {
 		t.Errorf("denied requests changed the site's network devices: %d", len(ds))
 	}
 }
+
+// TestNetDevicePrivilegedParameters: a technician who may edit network
+// devices gets 403 and the form back, the row naming the privileged
+// parameter in the user's language, when a check would start a program,
+// read a file or restart services (issue 12, H3); nothing is stored.
+func TestNetDevicePrivilegedParameters(t *testing.T) {
+	f, _ := newNetFixture(t)
+	ctx := context.Background()
+	h, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tech := core.User{Email: "tech@example.com", PasswordHash: h, Role: core.RoleTechnician}
+	if err := f.st.CreateUser(ctx, &tech); err != nil {
+		t.Fatal(err)
+	}
+	site := strconv.FormatInt(f.device.SiteID, 10)
+	for lang, want := range map[string]string{
+		"en": "only an administrator may set or change the parameter restart of a services check",
+		"de": "nur ein Administrator darf den Parameter restart einer Prüfung vom Typ services setzen oder ändern",
+	} {
+		b := f.browser(t, lang)
+		_, csrf := b.login("tech@example.com", testPassword)
+		form := netForm(csrf, strconv.FormatInt(f.device.ID, 10), testCommunity)
+		form.Set("c0.name", "dienste")
+		form.Set("c0.type", "services")
+		form.Set("c0.params", `{"restart": true}`)
+		p := b.do("POST", "/sites/"+site+"/network-devices", form)
+		if p.status != http.StatusForbidden || !strings.Contains(p.body, want) || !strings.Contains(p.body, `id="row-0-error"`) {
+			t.Errorf("%s: %d, want 403 with the row naming the parameter:\n%s", lang, p.status, p.body)
+		}
+	}
+	if ds, err := f.st.ListNetDevices(ctx, f.device.SiteID); err != nil || len(ds) != 0 {
+		t.Errorf("refused forms stored %v, %v", ds, err)
+	}
+}

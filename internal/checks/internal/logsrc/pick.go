@@ -1,10 +1,20 @@
 package logsrc
 
-import "os"
+import (
+	"os"
 
-// FileSources reads the given files, or those of defaults that exist;
-// NoSourceError when neither gives any.
+	"github.com/wacht-rmm/wacht/internal/check"
+)
+
+// FileSources reads the given files, which the agent's allowlist must
+// allow (check.Readable), or those of defaults that exist; NoSourceError
+// when neither gives any.
 func FileSources(files, defaults []string) ([]Source, error) {
+	for _, f := range files {
+		if err := check.Readable(f); err != nil {
+			return nil, err
+		}
+	}
 	if len(files) == 0 {
 		for _, f := range defaults {
 			if _, err := os.Stat(f); err == nil {

@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // Source is a named Reader; the name keys its bookmark.
@@ -38,13 +39,23 @@ func ReadAll(ctx context.Context, srcs []Source, bms Bookmarks, since time.Time)
 	return all, nb, nil
 }
 
-// Exec returns a Runner that starts programs with an argument array (never
-// a shell) and a timeout; the error carries the start of standard error.
+// tools are the programs the log readers start (journalctl, macOS log):
+// built into the agent's allowlist.
+var tools = []string{"/usr/bin/journalctl", "/bin/journalctl", "/usr/bin/log"}
+
+func init() { check.AllowBuiltin(tools...) }
+
+// Exec returns a Runner that starts programs the agent's allowlist allows
+// (check.Command) with an argument array (never a shell) and a timeout;
+// the error carries the start of standard error.
 func Exec(timeout time.Duration) Runner {
 	return func(ctx context.Context, name string, args ...string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, name, args...)
+		cmd, err := check.Command(ctx, name, args...)
+		if err != nil {
+			return nil, err
+		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

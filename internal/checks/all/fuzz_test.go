@@ -1,0 +1,47 @@
+package all
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+)
+
+// FuzzCheckParams feeds every registered check's parameter decoder (its
+// factory and Init, through check.New) and the privileged-parameter
+// declaration the server consults (check.Privileged) the same bytes:
+// neither may panic, and parameters that are not a JSON object or null
+// are refused by both.
+func FuzzCheckParams(f *testing.F) {
+	for _, s := range []string{
+		``, `null`, `{}`, `[]`, `1`, `"x"`, `{"warn":80,"fail":95}`, `{"warn":-1}`,
+		`{"products":[{"type":"restic","repository":"/srv/r","binary":"/tmp/x.sh","password_file":"/etc/pw"}]}`,
+		`{"products":[{"type":"generic","path":"/srv/dumps","max_age_hours":8}],"expected_days":["mon","di"]}`,
+		`{"products":{"type":"acronis"}}`, `{"products":[null,1,"x",{"binary":["/x"]}]}`,
+		`{"source":"files","files":["/etc/shadow"]}`, `{"files":"/etc/shadow"}`, `{"lookback":"2h","include":[{"unit":"ssh*"}]}`,
+		`{"mode":"named","services":["cups"],"restart":true,"max_restarts_in_row":-1}`, `{"restart":"yes"}`,
+		`{"devices":["/dev/sda","-s"],"wear_warn":80}`, `{"clamav_database":"/var/lib/clamav"}`,
+		`{"host":"127.0.0.1","count":3,"interval_seconds":0.2}`, `{"url":"http://127.0.0.1:1/","expect_status":[200]}`,
+		`{"host":"127.0.0.1","template":"interfaces","oids":[{"oid":"1.3.6.1.2.1.1.3.0","rate":true}]}`,
+		`{"volumes":["/"],"warn_gb":1e308}`, `{"window":"10s"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	names := check.Names()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		raw := json.RawMessage(b)
+		var v any
+		object := len(b) == 0 || json.Unmarshal(b, &v) == nil && (v == nil || isObject(v))
+		for _, n := range names {
+			_, err := check.New(n, raw)
+			if err == nil && !object {
+				t.Errorf("%s accepted parameters that are not an object: %q", n, b)
+			}
+			if _, err := check.Privileged(n, raw); err != nil && object {
+				t.Errorf("%s: privileged parameters of an object: %v", n, err)
+			}
+		}
+	})
+}
+
+func isObject(v any) bool { _, ok := v.(map[string]any); return ok }

@@ -1,0 +1,10 @@
+package antivirus
+
+import (
+	"os"
+
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
+)
+
+// The tests read ClamAV databases they write to temporary folders.
+func init() { checktest.Allow(nil, []string{os.TempDir()}) }
