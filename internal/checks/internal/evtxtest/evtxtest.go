@@ -9,12 +9,13 @@ package evtxtest
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/sharedtest"
 )
 
 // Files are the shared .evtx files, by channel.
@@ -53,13 +54,13 @@ func records(t testing.TB, file string) []string {
 	if rs, ok := cache[file]; ok {
 		return rs
 	}
-	dir := findDir()
+	dir := sharedtest.Find("testdata/evtx")
 	if dir == "" {
-		unavailable(t, "the shared .evtx files (../shared/testdata/evtx) were not found")
+		sharedtest.Unavailable(t, "the shared .evtx files (../shared/testdata/evtx) were not found")
 	}
 	tool, err := exec.LookPath("evtxexport")
 	if err != nil {
-		unavailable(t, "evtxexport is not installed (apt-get install libevtx-utils)")
+		sharedtest.Unavailable(t, "evtxexport is not installed (apt-get install libevtx-utils)")
 	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(tool, "-f", "xml", filepath.Join(dir, file))
@@ -77,35 +78,4 @@ func records(t testing.TB, file string) []string {
 	}
 	cache[file] = rs
 	return rs
-}
-
-// findDir looks for shared/testdata/evtx in the working directory's
-// ancestors (the project sits next to shared/).
-func findDir() string {
-	if d := os.Getenv("WACHT_EVTX_DIR"); d != "" {
-		return d
-	}
-	d, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		c := filepath.Join(d, "shared", "testdata", "evtx")
-		if fi, err := os.Stat(c); err == nil && fi.IsDir() {
-			return c
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return ""
-		}
-		d = up
-	}
-}
-
-func unavailable(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
