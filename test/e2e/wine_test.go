@@ -21,9 +21,9 @@ import (
 // wine64) against a real Linux server on loopback. docs/windows.md says what
 // it proves and what Wine cannot show. `make wine` runs it alone.
 
-// wineRequired makes a missing Wine a failure (CI sets it, like
-// WACHT_REQUIRE_CHROMIUM).
-func wineRequired() bool { return os.Getenv("WACHT_REQUIRE_WINE") == "1" }
+// wineRequired makes a missing Wine a failure (.ci/run sets
+// WACHT_REQUIRE_WINE=1, like WACHT_REQUIRE_CHROMIUM).
+func wineRequired() bool { return os.Getenv("WACHT_REQUIRE_WINE") == "1" || os.Getenv("CI") != "" }
 
 // wineLoader finds Wine's 64-bit loader: Debian's wine64 package installs
 // it outside PATH.
@@ -62,7 +62,7 @@ func newWinePrefix(t *testing.T) *winePrefix {
 	if loader == "" || gccErr != nil {
 		const how = "Wine or MinGW is not installed (apt-get install wine wine64 gcc-mingw-w64-x86-64)"
 		if wineRequired() {
-			t.Fatal(how + ", and WACHT_REQUIRE_WINE=1")
+			t.Fatal(how + ", and CI or WACHT_REQUIRE_WINE=1 requires the Windows lane")
 		}
 		t.Skip(how + "; the Windows lane did not run")
 	}
