@@ -9,7 +9,7 @@ AGENT_TARGETS  := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/am
 SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 
-.PHONY: all build run test vet unit fuzz bench dist web-assets clean
+.PHONY: all build run test vet unit fuzz wine bench dist web-assets clean
 
 all: build
 
@@ -42,6 +42,12 @@ unit: web-assets
 # after `make test`, which already replays each target's seed corpus.
 fuzz: web-assets
 	GO=$(GO) ./scripts/fuzz.sh
+
+# The Windows lane alone: the Windows agent under Wine against a real server
+# (test/e2e/wine_test.go, also part of `unit`; docs/windows.md). It skips
+# without Wine unless WACHT_REQUIRE_WINE=1.
+wine:
+	$(GO) test -count=1 -timeout 10m -v -run '^TestWindowsAgentUnderWine$$' ./test/e2e/
 
 # Go micro-benchmarks, then the load benchmarks of docs/benchmarks.md:
 # a real server on loopback held by simulated agents (SQLite, and PostgreSQL

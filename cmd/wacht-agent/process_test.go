@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -185,6 +186,37 @@ func TestRunProcess(t *testing.T) {
 	}
 	if out, _ := exec.Command(bin, "status", "--data", data).Output(); !strings.Contains(string(out), "not running") {
 		t.Errorf("status after stop:\n%s", out)
+	}
+	statusAfterPIDReuse(t, bin, data)
+}
+
+// statusAfterPIDReuse: the agent was killed and another process got its
+// PID; status must not call that process the agent.
+func statusAfterPIDReuse(t *testing.T, bin, data string) {
+	other := exec.Command("sleep", "60")
+	if err := other.Start(); err != nil {
+		t.Skip("no sleep(1):", err)
+	}
+	defer func() { other.Process.Kill(); other.Wait() }()
+	path := filepath.Join(data, agent.StateFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	st["running"], st["pid"] = true, other.Process.Pid
+	if b, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(bin, "status", "--data", data).Output()
+	if !strings.Contains(string(out), "not running") {
+		t.Errorf("status with the agent's PID reused by sleep(1):\n%s", out)
 	}
 }
 

@@ -267,11 +267,12 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 func printState(w io.Writer, st agent.State) {
 	running := "not running"
 	switch {
-	case st.Running && alive(st.PID):
+	case st.Alive():
 		running = fmt.Sprintf("running (pid %d)", st.PID)
 	case st.Running:
-		// The state file says running but the process is gone: a crash
-		// or a kill; the connection state below is stale.
+		// The state file says running but the process is gone (a crash
+		// or a kill; its PID may belong to another process by now); the
+		// connection state below is stale.
 		running = fmt.Sprintf("not running (pid %d ended without stopping cleanly)", st.PID)
 		st.Connected = false
 	}

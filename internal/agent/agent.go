@@ -137,8 +137,12 @@ func (a *Agent) Spool() *Spool { return a.spool }
 // Run runs the scheduler and the session until ctx ends, then finishes
 // writing the spool, closes the session normally and closes the spool.
 func (a *Agent) Run(ctx context.Context) error {
+	image, started, err := processIdentity(os.Getpid())
+	if err != nil {
+		a.log.Warn("status cannot tell this process from a later one with the same PID", "err", err)
+	}
 	a.state.update(func(s *State) {
-		*s = State{Running: true, PID: os.Getpid(), Server: a.cfg.ServerURL, DeviceID: a.cfg.DeviceID, Since: time.Now().UTC(), SpoolLen: a.spool.Len()}
+		*s = State{Running: true, PID: os.Getpid(), Image: image, StartedMS: started, Server: a.cfg.ServerURL, DeviceID: a.cfg.DeviceID, Since: time.Now().UTC(), SpoolLen: a.spool.Len()}
 	})
 	if err := a.spool.Prune(); err != nil {
 		a.log.Warn("pruning spool", "err", err)

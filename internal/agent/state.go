@@ -15,8 +15,12 @@ import (
 // State is state.json: what `wacht-agent status` shows while the agent runs
 // (the spool database is locked by the running agent).
 type State struct {
-	Running   bool      `json:"running"`
-	PID       int       `json:"pid"`
+	Running bool `json:"running"`
+	PID     int  `json:"pid"`
+	// Image and StartedMS identify the process beyond its PID (see Alive):
+	// its image name and its start time in Unix milliseconds.
+	Image     string    `json:"image,omitempty"`
+	StartedMS int64     `json:"started_ms,omitempty"`
 	Server    string    `json:"server"`
 	DeviceID  int64     `json:"device_id"`
 	Connected bool      `json:"connected"`

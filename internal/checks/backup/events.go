@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 )
 
 // event is the part of a Windows event's XML (EvtRender with
@@ -47,7 +49,7 @@ type xmlEvent struct {
 // parseEvent decodes one event's XML.
 func parseEvent(b []byte) (event, error) {
 	var x xmlEvent
-	if err := xml.Unmarshal(b, &x); err != nil {
+	if err := xml.Unmarshal(logsrc.XMLSafe(b), &x); err != nil {
 		return event{}, fmt.Errorf("parsing event XML: %w", err)
 	}
 	id, err := strconv.Atoi(strings.TrimSpace(x.System.EventID))

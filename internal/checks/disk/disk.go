@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,6 +59,21 @@ func (v osVolumes) Partitions(ctx context.Context) ([]partition, error) {
 		// gopsutil returns partial lists with warnings on Windows; only an
 		// empty list is a failure.
 		return nil, msg.Unsupported(fmt.Errorf("listing volumes: %w", err))
+	}
+	if v.goos != "windows" && !slices.ContainsFunc(ps, func(p disk.PartitionStat) bool { return p.Mountpoint == "/" }) {
+		// gopsutil's real-file-system list leaves out a root that is a
+		// bind mount (nspawn, LXC: a directory bound as /) or of a "nodev"
+		// type (Docker, Podman: overlay). A container's root can fill up
+		// like any disk: take it from the full list, the last mount on /
+		// being the one in effect.
+		if all, err := disk.PartitionsWithContext(ctx, true); err == nil {
+			for _, p := range slices.Backward(all) {
+				if p.Mountpoint == "/" {
+					ps = append(ps, p)
+					break
+				}
+			}
+		}
 	}
 	out := make([]partition, 0, len(ps))
 	for _, p := range ps {
@@ -127,7 +143,10 @@ func fixedVolumes(goos string, ps []partition) []partition {
 			}
 			continue
 		}
-		if isPseudo(p.FSType) || pseudoMount(p.Mount) || readOnly(p.Opts) {
+		// A writable root is watched whatever its type: in a container it
+		// is an overlay or a bind mount, and holds what fills up.
+		root := p.Mount == "/"
+		if !root && (isPseudo(p.FSType) || pseudoMount(p.Mount)) || readOnly(p.Opts) {
 			// Read-only volumes (macOS's sealed system snapshot, mounted
 			// images, optical media) cannot fill up.
 			continue
@@ -242,6 +261,10 @@ func (c *diskCheck) Run(ctx context.Context, r check.Reporter) error {
 		// Explicitly named volumes are watched even if not "fixed" (a
 		// technician may want a network drive).
 		targets, missing = pick(c.goos, all, c.p.Volumes)
+	}
+	if len(targets) == 0 && len(c.p.Volumes) == 0 {
+		r.Report(check.Result{Status: core.StatusUnknown, Message: NoVolumes})
+		return nil
 	}
 	for _, m := range missing {
 		r.Report(check.Result{Key: m, Status: core.StatusError, Message: core.Text{

@@ -1,6 +1,10 @@
 package disk
 
-import "context"
+import (
+	"context"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
 
 // FixedVolumes lists the mount points the disk check watches by default
 // (fixed, writable, non-pseudo volumes), for checks that follow the same
@@ -25,3 +29,10 @@ func Used(ctx context.Context, path string) (used, total uint64, err error) {
 
 // NormMount normalises a mount point as the disk check keys it ("c:\" → "C:").
 func NormMount(m string) string { return normMount(goos, m) }
+
+// NoVolumes is the message of a check that found no volume to watch, so
+// that it says so instead of reporting nothing.
+var NoVolumes = core.Text{
+	EN: "No volume to watch: no mounted file system is a fixed, writable disk",
+	DE: "Kein Datenträger zu überwachen: kein eingehängtes Dateisystem ist ein fester, beschreibbarer Datenträger",
+}

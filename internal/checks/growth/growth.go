@@ -169,6 +169,10 @@ func (c *growthCheck) Run(ctx context.Context, r check.Reporter) error {
 		if mounts, err = c.v.Fixed(ctx); err != nil {
 			return err
 		}
+		if len(mounts) == 0 {
+			r.Report(check.Result{Status: core.StatusUnknown, Message: disk.NoVolumes})
+			return nil
+		}
 	}
 	now := c.now()
 	for _, m := range mounts {

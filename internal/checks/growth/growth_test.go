@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/disk"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -163,5 +164,20 @@ func TestInit(t *testing.T) {
 		if err == nil && c.Init() == nil {
 			t.Errorf("%s accepted", raw)
 		}
+	}
+}
+
+type noVolumes struct{ fakeVolumes }
+
+func (noVolumes) Fixed(context.Context) ([]string, error) { return nil, nil }
+
+// TestNothingToWatch: without a volume to watch the check says so instead
+// of reporting nothing.
+func TestNothingToWatch(t *testing.T) {
+	stateDir(t)
+	c, _ := newCheck(nil, noVolumes{}, time.Now)
+	got := runOnce(t, c)
+	if len(got) != 1 || got[0].Status != core.StatusUnknown || got[0].Message != disk.NoVolumes {
+		t.Errorf("got %+v, want one unknown result saying there is nothing to watch", got)
 	}
 }

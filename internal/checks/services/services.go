@@ -52,6 +52,9 @@ type service struct {
 	// State is the manager's own word for the state ("stopped", "failed",
 	// "inactive/dead"), shown to technicians.
 	State string
+	// Err says why the manager could not read the service (the call and
+	// its reason); Auto, Running and State are then unknown.
+	Err string
 }
 
 // manager is the OS access the check needs.
@@ -158,7 +161,9 @@ func (c *svcCheck) targets(all []service) (ts []service, missing []string) {
 		ex = append(append([]string(nil), ex...), defaultExclude...)
 	}
 	for _, s := range all {
-		if s.Auto && !excluded(s.Name, ex) {
+		// An unreadable service may be an automatic one: watched unless
+		// excluded by name.
+		if (s.Auto || s.Err != "") && !excluded(s.Name, ex) {
 			ts = append(ts, s)
 		}
 	}
@@ -247,6 +252,9 @@ type note struct {
 func (c *svcCheck) restart(ctx context.Context, m manager, ts []service, counters map[string]*counter) (notes []note, any bool) {
 	now := c.now()
 	for _, s := range ts {
+		if s.Err != "" {
+			continue // state unknown: nothing to restart
+		}
 		k := counters[s.Name]
 		if k == nil {
 			k = &counter{}
@@ -295,16 +303,26 @@ func (c *svcCheck) restart(ctx context.Context, m manager, ts []service, counter
 }
 
 // summarize words one result for the whole check: the value is the number
-// of watched services not running (named ones missing count too).
+// of watched services not running (named ones missing count too). Watched
+// services the manager could not read make an otherwise clean result
+// unknown: the check could not look at them.
 func summarize(mode string, ts []service, missing []string, notes []note) check.Result {
 	var down []string
+	var unread []service
 	for _, s := range ts {
-		if !s.Running {
+		switch {
+		case s.Err != "":
+			unread = append(unread, s)
+		case !s.Running:
 			down = append(down, fmt.Sprintf("%s (%s)", s.Name, s.State))
 		}
 	}
 	bad := len(down) + len(missing)
 	res := check.Result{Value: check.Float(float64(bad)), Unit: "services"}
+	if bad == 0 && len(unread) > 0 {
+		en, de := unreadable(unread, len(ts))
+		return check.Result{Status: core.StatusUnknown, Unit: "services", Message: core.Text{EN: en, DE: de}}
+	}
 	// German needs the dative after "von": "3 von 5 überwachten Diensten".
 	kindEN, kindDE, kindDEDat := "automatic services", "automatischen Dienste", "automatischen Diensten"
 	if mode == "named" {
@@ -328,6 +346,10 @@ func summarize(mode string, ts []service, missing []string, notes []note) check.
 			de = append(de, "nicht gefunden: "+strings.Join(missing, ", "))
 		}
 	}
+	if len(unread) > 0 {
+		e, d := unreadable(unread, len(ts))
+		en, de = append(en, e), append(de, d)
+	}
 	for _, n := range notes {
 		en, de = append(en, n.en), append(de, n.de)
 	}
@@ -337,4 +359,31 @@ func summarize(mode string, ts []service, missing []string, notes []note) check.
 	}
 	res.Message = core.Text{EN: strings.Join(en, "; "), DE: strings.Join(de, "; ")}
 	return res
+}
+
+// unreadable words the services that could not be read, grouped by reason,
+// naming at most five per reason.
+func unreadable(ss []service, total int) (en, de string) {
+	byErr := map[string][]string{}
+	var errs []string
+	for _, s := range ss {
+		if byErr[s.Err] == nil {
+			errs = append(errs, s.Err)
+		}
+		byErr[s.Err] = append(byErr[s.Err], s.Name)
+	}
+	sort.Strings(errs)
+	var partsEN, partsDE []string
+	for _, e := range errs {
+		names := byErr[e]
+		listEN, listDE := strings.Join(names, ", "), strings.Join(names, ", ")
+		if len(names) > 5 {
+			listEN = fmt.Sprintf("%s and %d more", strings.Join(names[:5], ", "), len(names)-5)
+			listDE = fmt.Sprintf("%s und %d weitere", strings.Join(names[:5], ", "), len(names)-5)
+		}
+		partsEN = append(partsEN, fmt.Sprintf("%s (%s)", listEN, e))
+		partsDE = append(partsDE, fmt.Sprintf("%s (%s)", listDE, e))
+	}
+	return fmt.Sprintf("%d of %d services could not be read: %s", len(ss), total, strings.Join(partsEN, "; ")),
+		fmt.Sprintf("%d von %d Diensten konnten nicht gelesen werden: %s", len(ss), total, strings.Join(partsDE, "; "))
 }

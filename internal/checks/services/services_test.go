@@ -298,3 +298,36 @@ func TestRestartNeedsStateDir(t *testing.T) {
 		t.Fatal("restart without a state folder")
 	}
 }
+
+// TestUnreadableServices: services the manager could not read (under Wine
+// every one) make the check unknown with the call and reason, never "All 0
+// automatic services are running".
+func TestUnreadableServices(t *testing.T) {
+	f := &fakeManager{failing: map[string]bool{}}
+	for _, n := range []string{"Winmgmt", "Spooler", "PlugPlay", "RpcSs", "EventLog", "Dhcp", "gupdate"} {
+		f.svcs = append(f.svcs, service{Name: n, Err: "QueryServiceConfig: Access is denied."})
+	}
+	r := run(t, `{"no_default_exclude":true}`, f, time.Now)
+	if r.Status != core.StatusUnknown || r.Value != nil ||
+		r.Message.EN != "7 of 7 services could not be read: Dhcp, EventLog, gupdate, PlugPlay, RpcSs and 2 more (QueryServiceConfig: Access is denied.)" ||
+		r.Message.DE != "7 von 7 Diensten konnten nicht gelesen werden: Dhcp, EventLog, gupdate, PlugPlay, RpcSs und 2 weitere (QueryServiceConfig: Access is denied.)" {
+		t.Fatalf("all unreadable: %+v", r)
+	}
+
+	f = newFake()
+	f.svcs = append(f.svcs, service{Name: "Sense", Err: "OpenService: Access is denied."})
+	if r = run(t, `{"exclude":["gupdate"]}`, f, time.Now); r.Status != core.StatusUnknown || !strings.HasPrefix(r.Message.EN, "1 of 3 services could not be read: Sense (OpenService") {
+		t.Fatalf("one unreadable: %+v", r)
+	}
+	f.stop("Veeam")
+	if r = run(t, `{"exclude":["gupdate"]}`, f, time.Now); r.Status != core.StatusFailure || *r.Value != 1 ||
+		r.Message.EN != "1 of 3 automatic services are not running: Veeam (stopped); 1 of 3 services could not be read: Sense (OpenService: Access is denied.)" {
+		t.Fatalf("one down, one unreadable: %+v", r)
+	}
+	if r = run(t, `{"mode":"named","services":["Spooler"]}`, f, time.Now); r.Status != core.StatusOK {
+		t.Fatalf("named, readable: %+v", r)
+	}
+	if r = run(t, `{"mode":"named","services":["Sense"]}`, f, time.Now); r.Status != core.StatusUnknown {
+		t.Fatalf("named, unreadable: %+v", r)
+	}
+}

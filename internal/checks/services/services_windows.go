@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
@@ -42,20 +43,56 @@ func (s *scm) List(ctx context.Context) ([]service, error) {
 			return nil, ctx.Err()
 		}
 		h, err := windows.OpenService(s.m.Handle, windows.StringToUTF16Ptr(n), windows.SERVICE_QUERY_CONFIG|windows.SERVICE_QUERY_STATUS)
-		if err != nil {
-			continue // gone since listing, or not ours to see
+		if err == windows.ERROR_SERVICE_DOES_NOT_EXIST {
+			continue // gone since listing
 		}
-		sv := &mgr.Service{Name: n, Handle: h}
-		cfg, cerr := sv.Config()
-		st, qerr := sv.Query()
-		triggered := hasTriggers(h)
-		sv.Close()
-		if cerr != nil || qerr != nil {
+		if err != nil {
+			out = append(out, service{Name: n, Err: "OpenService: " + err.Error()})
 			continue
 		}
-		out = append(out, winService(n, cfg.DisplayName, cfg.StartType, cfg.DelayedAutoStart, triggered, uint32(st.State)))
+		sv, err := readService(h, n)
+		windows.CloseServiceHandle(h)
+		if err != nil {
+			sv = service{Name: n, Err: err.Error()}
+		}
+		out = append(out, sv)
 	}
 	return out, nil
+}
+
+// readService reads what the check needs of one service: start type and
+// display name (QueryServiceConfig) and state (QueryServiceStatusEx). The
+// delayed-start flag and the triggers (QueryServiceConfig2, which Wine
+// does not implement for them) only refine that and count as unset when
+// unreadable; mgr.Service.Config is not used because it also fails on the
+// description and SID type the check does not need.
+func readService(h windows.Handle, name string) (service, error) {
+	n := uint32(1024)
+	var cfg *windows.QUERY_SERVICE_CONFIG
+	for {
+		b := make([]byte, n)
+		cfg = (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&b[0]))
+		err := windows.QueryServiceConfig(h, cfg, n, &n)
+		if err == nil {
+			break
+		}
+		if err != windows.ERROR_INSUFFICIENT_BUFFER || n <= uint32(len(b)) {
+			return service{}, fmt.Errorf("QueryServiceConfig: %w", err)
+		}
+	}
+	st, err := (&mgr.Service{Name: name, Handle: h}).Query()
+	if err != nil {
+		return service{}, fmt.Errorf("QueryServiceStatusEx: %w", err)
+	}
+	return winService(name, windows.UTF16PtrToString(cfg.DisplayName), cfg.StartType, delayedStart(h), hasTriggers(h), uint32(st.State)), nil
+}
+
+// delayedStart reports whether an automatic service starts delayed.
+func delayedStart(h windows.Handle) bool {
+	var info windows.SERVICE_DELAYED_AUTO_START_INFO
+	var need uint32
+	err := windows.QueryServiceConfig2(h, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)), &need)
+	return err == nil && info.IsDelayedAutoStartUp != 0
 }
 
 func (s *scm) Start(ctx context.Context, name string) error {

@@ -59,10 +59,13 @@ type trapCheck struct {
 	hash [32]byte
 }
 
-// New validates the configuration (snmptrap.ParseConfig and New).
+// New validates the configuration (snmptrap.ParseConfig and New). Without
+// parameters it returns check.ErrNotConfigured: a listener on a privileged
+// port exists only where a policy configures one (`{}` takes every default),
+// never in the agent's default checks.
 func New(raw json.RawMessage) (check.Check, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		raw = json.RawMessage(`{}`)
+		return nil, check.ErrNotConfigured
 	}
 	cfg, err := snmptrap.ParseConfig(raw)
 	if err != nil {

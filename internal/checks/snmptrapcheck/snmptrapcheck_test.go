@@ -3,6 +3,7 @@ package snmptrapcheck
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -95,5 +96,17 @@ func TestBadConfigRefused(t *testing.T) {
 	}
 	if _, err := check.New(Name, json.RawMessage(`{"listen":"nope"}`)); err == nil {
 		t.Error("bad listen address accepted")
+	}
+}
+
+// TestNotInDefaults: no listener on UDP 162 unless a policy asks for one.
+func TestNotInDefaults(t *testing.T) {
+	for _, raw := range []json.RawMessage{nil, json.RawMessage("null")} {
+		if c, err := check.New(Name, raw); !errors.Is(err, check.ErrNotConfigured) {
+			t.Errorf("params %q: check %v, err %v; want check.ErrNotConfigured", raw, c, err)
+		}
+	}
+	if _, err := check.New(Name, json.RawMessage(`{"listen":"127.0.0.1:0"}`)); err != nil {
+		t.Errorf("configured listener refused: %v", err)
 	}
 }

@@ -54,7 +54,7 @@ func Close(h Handle) error {
 		return nil
 	}
 	if r, _, err := procEvtClose.Call(uintptr(h)); r == 0 {
-		return fmt.Errorf("EvtClose: %w", err)
+		return callError("EvtClose", err)
 	}
 	return nil
 }
@@ -75,7 +75,7 @@ func Query(channel, xpath string) (Handle, error) {
 	}
 	r, _, err := procEvtQuery.Call(0, uintptr(unsafe.Pointer(c)), uintptr(unsafe.Pointer(q)), queryChannelPath|queryForwardDirection)
 	if r == 0 {
-		return 0, fmt.Errorf("EvtQuery %s: %w", channel, err)
+		return 0, callError("EvtQuery "+channel, err)
 	}
 	return Handle(r), nil
 }
@@ -90,7 +90,7 @@ func Next(rs Handle, n int) ([]Handle, error) {
 		if errors.Is(err, errNoMoreItems) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("EvtNext: %w", err)
+		return nil, callError("EvtNext", err)
 	}
 	return hs[:got], nil
 }
@@ -106,7 +106,7 @@ func render(h Handle, flag uintptr) (string, error) {
 			return windows.UTF16ToString(buf[:used/2]), nil
 		}
 		if !errors.Is(err, errInsufficientBuffer) {
-			return "", fmt.Errorf("EvtRender: %w", err)
+			return "", callError("EvtRender", err)
 		}
 		buf = make([]uint16, used/2+1)
 	}
@@ -124,7 +124,7 @@ func OpenPublisher(provider string) (Handle, error) {
 	}
 	r, _, err := procEvtOpenPublisherMetadata.Call(0, uintptr(unsafe.Pointer(p)), 0, 0, 0)
 	if r == 0 {
-		return 0, fmt.Errorf("EvtOpenPublisherMetadata %s: %w", provider, err)
+		return 0, callError("EvtOpenPublisherMetadata "+provider, err)
 	}
 	return Handle(r), nil
 }
@@ -140,7 +140,7 @@ func FormatXML(pub, ev Handle) (string, error) {
 			return windows.UTF16ToString(buf[:used]), nil
 		}
 		if !errors.Is(err, errInsufficientBuffer) {
-			return "", fmt.Errorf("EvtFormatMessage: %w", err)
+			return "", callError("EvtFormatMessage", err)
 		}
 		buf = make([]uint16, used+1)
 	}
@@ -158,7 +158,7 @@ func CreateBookmark(xml string) (Handle, error) {
 	}
 	r, _, err := procEvtCreateBookmark.Call(uintptr(unsafe.Pointer(p)))
 	if r == 0 {
-		return 0, fmt.Errorf("EvtCreateBookmark: %w", err)
+		return 0, callError("EvtCreateBookmark", err)
 	}
 	return Handle(r), nil
 }
@@ -166,7 +166,7 @@ func CreateBookmark(xml string) (Handle, error) {
 // UpdateBookmark moves a bookmark to an event.
 func UpdateBookmark(bm, ev Handle) error {
 	if r, _, err := procEvtUpdateBookmark.Call(uintptr(bm), uintptr(ev)); r == 0 {
-		return fmt.Errorf("EvtUpdateBookmark: %w", err)
+		return callError("EvtUpdateBookmark", err)
 	}
 	return nil
 }

@@ -283,3 +283,19 @@ func TestState(t *testing.T) {
 		t.Errorf("temporary files left: %v", ents)
 	}
 }
+
+// TestWinEventForbiddenCharacters: EvtRender writes control characters of
+// an event's data unescaped (a real 4739 carries U+0003 as MinPasswordAge);
+// the event must still parse.
+func TestWinEventForbiddenCharacters(t *testing.T) {
+	x := "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-Auditing'/>" +
+		"<EventID>4739</EventID><Level>0</Level><TimeCreated SystemTime='2016-07-08T18:15:23.4136262Z'/><EventRecordID>55</EventRecordID></System>" +
+		"<EventData><Data Name='MinPasswordAge'>\x03</Data><Data Name='Note'>tab\there\x1b[0m</Data></EventData></Event>"
+	e, id, err := ParseWinEvent([]byte(x))
+	if err != nil || id != 55 || e.Data["MinPasswordAge"] != "\uFFFD" || e.Data["Note"] != "tab\there\uFFFD[0m" {
+		t.Fatalf("%+v %d %v", e.Data, id, err)
+	}
+	if clean := []byte("<a>\t\r\nü</a>"); &XMLSafe(clean)[0] != &clean[0] {
+		t.Error("clean XML copied")
+	}
+}

@@ -55,7 +55,7 @@ type winData struct {
 // values are joined as the message. It also returns the EventRecordID.
 func ParseWinEvent(x []byte) (Entry, uint64, error) {
 	var ev winEvent
-	if err := xml.Unmarshal(x, &ev); err != nil {
+	if err := xml.Unmarshal(XMLSafe(x), &ev); err != nil {
 		return Entry{}, 0, fmt.Errorf("parsing event XML: %w", err)
 	}
 	s := ev.System
@@ -90,6 +90,32 @@ func ParseWinEvent(x []byte) (Entry, uint64, error) {
 		e.Message = strings.Join(vals, "; ")
 	}
 	return e, s.EventRecordID, nil
+}
+
+// XMLSafe replaces the characters XML 1.0 forbids (control characters
+// other than tab, newline and carriage return) with U+FFFD. EvtRender
+// writes them unescaped where an event's data holds them (a 4739 policy
+// change with a raw byte as MinPasswordAge, Sysmon file metadata), and
+// encoding/xml refuses the whole event, which would stop a channel's
+// reading at that event for good.
+func XMLSafe(x []byte) []byte {
+	var out []byte // nil until the first forbidden character
+	for i, c := range x {
+		if c >= 0x20 || c == '\t' || c == '\n' || c == '\r' {
+			if out != nil {
+				out = append(out, c)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(x)+8), x[:i]...)
+		}
+		out = append(out, "\uFFFD"...)
+	}
+	if out == nil {
+		return x
+	}
+	return out
 }
 
 func winPriority(level int) int {

@@ -1,0 +1,282 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// The Windows lane: the Windows build of the agent runs under Wine (Debian's
+// wine64) against a real Linux server on loopback. docs/windows.md says what
+// it proves and what Wine cannot show. `make wine` runs it alone.
+
+// wineRequired makes a missing Wine a failure (.ci/run sets
+// WACHT_REQUIRE_WINE=1, like WACHT_REQUIRE_CHROMIUM).
+func wineRequired() bool { return os.Getenv("WACHT_REQUIRE_WINE") == "1" || os.Getenv("CI") != "" }
+
+// wineLoader finds Wine's 64-bit loader: Debian's wine64 package installs
+// it outside PATH.
+func wineLoader() string {
+	if _, err := os.Stat("/usr/lib/wine/wine64"); err == nil {
+		return "/usr/lib/wine/wine64"
+	}
+	if p, err := exec.LookPath("wine64"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// goPanic matches what a crashing Go program writes.
+var goPanic = regexp.MustCompile(`(?m)^(panic: |fatal error: )|goroutine \d+ \[`)
+
+// zeroErrno is how Windows and Wine word error code 0: an error message
+// built around it says nothing ("EvtQuery System: Success.").
+var zeroErrno = regexp.MustCompile(`: (Success\.|The operation completed successfully\.)`)
+
+// winePrefix is one Wine installation for the test: a fresh prefix with
+// the shim DLL, and every command's stderr kept to look for Go panics.
+type winePrefix struct {
+	t      *testing.T
+	loader string
+	dir    string // the prefix
+	env    []string
+	exe    string // wacht-agent.exe on the Unix side
+	stderr bytes.Buffer
+}
+
+func newWinePrefix(t *testing.T) *winePrefix {
+	t.Helper()
+	loader := wineLoader()
+	_, gccErr := exec.LookPath("x86_64-w64-mingw32-gcc")
+	if loader == "" || gccErr != nil {
+		const how = "Wine or MinGW is not installed (apt-get install wine wine64 gcc-mingw-w64-x86-64)"
+		if wineRequired() {
+			t.Fatal(how + ", and CI or WACHT_REQUIRE_WINE=1 requires the Windows lane")
+		}
+		t.Skip(how + "; the Windows lane did not run")
+	}
+	tmp := t.TempDir()
+	w := &winePrefix{t: t, loader: loader, dir: filepath.Join(tmp, "prefix"), exe: filepath.Join(tmp, "wacht-agent.exe")}
+	w.env = []string{"WINEPREFIX=" + w.dir, "WINEARCH=win64", "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml="}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WINE") {
+			w.env = append(w.env, kv)
+		}
+	}
+	build := exec.Command("go", "build", "-o", w.exe, "github.com/wacht-rmm/wacht/cmd/wacht-agent")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the Windows agent: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		// Ends this prefix's wineserver and every Windows process in it.
+		kill := exec.Command(filepath.Join(filepath.Dir(loader), "wineserver"), "-k")
+		kill.Env = w.env
+		kill.Run()
+		if t.Failed() {
+			t.Logf("Wine stderr:\n%s", w.stderr.String())
+		}
+	})
+	if _, err := w.run(5*time.Minute, "wineboot", "-i"); err != nil {
+		t.Fatalf("wineboot: %v", err)
+	}
+	dll := filepath.Join(w.dir, "drive_c", "windows", "system32", "bcryptprimitives.dll")
+	if out, err := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-shared", "-s", "-o", dll,
+		filepath.Join("testdata", "bcryptprimitives.c"), "-ladvapi32").CombinedOutput(); err != nil {
+		t.Fatalf("building the bcryptprimitives.dll shim: %v\n%s", err, out)
+	}
+	return w
+}
+
+// command prepares a Wine command; args[0] is a Windows program or "agent"
+// for wacht-agent.exe.
+func (w *winePrefix) command(ctx context.Context, args ...string) *exec.Cmd {
+	if args[0] == "agent" {
+		args[0] = w.exe
+	}
+	cmd := exec.CommandContext(ctx, w.loader, args...)
+	cmd.Env = w.env
+	cmd.Dir = filepath.Dir(w.exe)
+	return cmd
+}
+
+// run runs a Wine command to its end and returns its stdout.
+func (w *winePrefix) run(timeout time.Duration, args ...string) (string, error) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := w.command(ctx, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	fmt.Fprintf(&w.stderr, "--- %v\n%s", args, errb.String())
+	if err != nil {
+		return out.String(), fmt.Errorf("%v: %w\nstdout:\n%s\nstderr:\n%s", args, err, out.String(), errb.String())
+	}
+	return out.String(), nil
+}
+
+type wineDevice struct {
+	ID       int64  `json:"id"`
+	OS       string `json:"os"`
+	Platform string `json:"platform"`
+	Online   bool   `json:"online"`
+}
+
+type wineCheck struct {
+	Name    string    `json:"name"`
+	Key     string    `json:"key"`
+	Status  string    `json:"status"`
+	Value   *float64  `json:"value"`
+	Message core.Text `json:"message"`
+}
+
+// TestWindowsAgentUnderWine runs the Windows agent under Wine: check
+// --once, enrollment against a real server, results delivered, and status
+// after the agent was killed. It fails on a Go panic, on missing results
+// and on a check claiming OK without having looked.
+func TestWindowsAgentUnderWine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Windows lane takes a minute or two")
+	}
+	began := time.Now()
+	w := newWinePrefix(t)
+	t.Logf("Wine prefix ready after %v", time.Since(began).Round(time.Second))
+
+	// 1. check --once with the default checks.
+	out, err := w.run(3*time.Minute, "agent", "check", "--once", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []core.Result
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("check --once --json: %v\n%s", err, out)
+	}
+	byCheck := map[string][]core.Result{}
+	for _, r := range results {
+		byCheck[r.Check] = append(byCheck[r.Check], r)
+		t.Logf("check --once: %-9s %-5s %-8s %s", r.Check, r.Key, r.Status, r.Message.EN)
+		if zeroErrno.MatchString(r.Message.EN) {
+			t.Errorf("%s %s: an error worded around error code 0: %q", r.Check, r.Key, r.Message.EN)
+		}
+		if r.Status == core.StatusOK && r.Message.EN == "" {
+			t.Errorf("%s %s: OK without a message", r.Check, r.Key)
+		}
+	}
+	// looked finds a result that measured something (the growth check's
+	// first run has no value yet).
+	looked := func(name, key string, value bool) {
+		t.Helper()
+		for _, r := range byCheck[name] {
+			if r.Key == key && (r.Value != nil || !value) && r.Status != core.StatusError && r.Status != core.StatusUnknown {
+				return
+			}
+		}
+		t.Errorf("no measured %s result for %q: %+v", name, key, byCheck[name])
+	}
+	looked("disk", "C:", true)
+	looked("growth", "C:", false)
+	looked("memory", "", true)
+	checkServices(t, byCheck["services"])
+	if len(byCheck["snmptrap"]) > 0 {
+		t.Errorf("the default checks opened an SNMP trap listener: %+v", byCheck["snmptrap"])
+	}
+
+	// 2. Enrollment against a real server on loopback, results delivered.
+	e := newEnv(t)
+	tok := e.token()
+	if _, err := w.run(time.Minute, "agent", "enroll", "--data", `C:\wachtdata`, "--token", tok); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	agentRun := w.command(ctx, "agent", "run", "--data", `C:\wachtdata`, "--interval", "5s",
+		"--checks", `{"cpu":{"window":"1s"},"memory":{"window":"0s"},"disk":null,"services":null}`)
+	var runLog bytes.Buffer
+	agentRun.Stdout, agentRun.Stderr = &runLog, &runLog
+	if err := agentRun.Start(); err != nil {
+		t.Fatal(err)
+	}
+	runDone := make(chan struct{})
+	go func() { agentRun.Wait(); close(runDone) }()
+	defer func() { agentRun.Process.Kill(); <-runDone }()
+
+	var dev wineDevice
+	var checks []wineCheck
+	waitFor(t, "the Windows device's disk, memory and services results", 2*time.Minute, func() bool {
+		var devs []wineDevice
+		e.api("GET", "/api/v1/devices", &devs)
+		if len(devs) != 1 {
+			return false
+		}
+		dev, checks = devs[0], nil
+		e.api("GET", fmt.Sprintf("/api/v1/devices/%d/checks", dev.ID), &checks)
+		seen := map[string]bool{}
+		for _, c := range checks {
+			seen[c.Name] = true
+		}
+		return seen["disk"] && seen["memory"] && seen["services"]
+	})
+	if dev.OS != "windows" || !dev.Online {
+		t.Errorf("device %+v, want os windows and online", dev)
+	}
+	for _, c := range checks {
+		t.Logf("server: %-9s %-5s %-8s %s", c.Name, c.Key, c.Status, c.Message.EN)
+		if c.Name == "disk" && c.Key == "C:" && (c.Value == nil || c.Status != "ok" && c.Status != "warning" && c.Status != "failure") {
+			t.Errorf("server's disk C: result %+v, want a measured one", c)
+		}
+	}
+
+	// 3. Killed like a crash: status must not take another process with
+	// the same PID (Wine reuses PIDs at once) for the agent.
+	agentRun.Process.Signal(syscall.SIGKILL)
+	<-runDone
+	fmt.Fprintf(&w.stderr, "--- agent run\n%s", runLog.String())
+	status, err := w.run(time.Minute, "agent", "status", "--data", `C:\wachtdata`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status, "Agent:      not running") {
+		t.Errorf("status after the agent was killed:\n%s", status)
+	}
+
+	if m := goPanic.FindString(w.stderr.String()); m != "" {
+		t.Errorf("a Go panic or fatal error under Wine (%q); stderr:\n%s", m, w.stderr.String())
+	}
+	t.Logf("Windows lane took %v", time.Since(began).Round(time.Second))
+}
+
+// allRunning is the services check's OK wording.
+var allRunning = regexp.MustCompile(`^All (\d+) automatic services are running$`)
+
+// checkServices: the services check either read real services or says it
+// could not, never "All 0 automatic services are running".
+func checkServices(t *testing.T, rs []core.Result) {
+	t.Helper()
+	if len(rs) != 1 {
+		t.Errorf("services: %d results, want 1: %+v", len(rs), rs)
+		return
+	}
+	r := rs[0]
+	switch r.Status {
+	case core.StatusOK:
+		if m := allRunning.FindStringSubmatch(r.Message.EN); m == nil || m[1] == "0" {
+			t.Errorf("services OK without having looked: %q", r.Message.EN)
+		}
+	case core.StatusUnknown, core.StatusError:
+		if !strings.Contains(r.Message.EN, "could not") {
+			t.Errorf("services %s without saying what it could not read: %q", r.Status, r.Message.EN)
+		}
+	}
+}
