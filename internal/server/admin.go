@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
@@ -60,13 +61,14 @@ var ErrNeverStarted = errors.New("the server URL is unknown: start `wacht serve`
 // for the site; only the secret's hash is stored. The returned token string
 // is the only copy of the secret.
 func CreateToken(ctx context.Context, st core.Store, o TokenOptions, now time.Time) (protocol.Token, core.EnrollmentToken, error) {
-	o.Client, o.Site = strings.TrimSpace(o.Client), strings.TrimSpace(o.Site)
-	switch {
-	case o.Client == "" || o.Site == "":
-		return protocol.Token{}, core.EnrollmentToken{}, errors.New("--client and --site are required")
-	case len(o.Client) > 200 || len(o.Site) > 200:
-		return protocol.Token{}, core.EnrollmentToken{}, errors.New("client and site names are limited to 200 bytes")
-	case o.Expires < 0 || o.MaxUses < 0:
+	var fe *policy.FieldError
+	if o.Client, fe = policy.CleanName("--client", o.Client, policy.MaxLabelLen); fe != nil {
+		return protocol.Token{}, core.EnrollmentToken{}, fe
+	}
+	if o.Site, fe = policy.CleanName("--site", o.Site, policy.MaxLabelLen); fe != nil {
+		return protocol.Token{}, core.EnrollmentToken{}, fe
+	}
+	if o.Expires < 0 || o.MaxUses < 0 {
 		return protocol.Token{}, core.EnrollmentToken{}, errors.New("--expires and --max-uses must not be negative")
 	}
 	serverURL, fingerprint, err := tokenServer(ctx, st, o)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -184,7 +185,14 @@ func Status(err error) (status int, code, msg string) {
 	}
 }
 
+// writeError answers err: a *policy.ValidationError as 400 with every
+// refused field in English and German, anything else by Status.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *policy.ValidationError
+	if errors.As(err, &ve) {
+		writeJSON(w, http.StatusBadRequest, validationResponse{Error: ve.Error(), Code: "invalid", Fields: ve.Fields})
+		return
+	}
 	status, code, msg := Status(err)
 	if status == http.StatusInternalServerError {
 		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)

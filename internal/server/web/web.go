@@ -16,6 +16,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	webassets "github.com/wacht-rmm/wacht/web"
@@ -232,7 +233,8 @@ func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // renderError shows an error page (or fragment, for htmx) with the status
-// that api.Status maps the error to; internal errors are logged, not shown.
+// that api.Status maps the error to, and the refused fields of a
+// *policy.ValidationError; internal errors are logged, not shown.
 func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, err error) {
 	status, code, _ := api.Status(err)
 	if status == http.StatusInternalServerError {
@@ -248,6 +250,9 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 	}
 	v := s.view(r, lang, nil)
 	v.Error, v.Title = key, "error.title"
+	if ve := (*policy.ValidationError)(nil); errors.As(err, &ve) {
+		v.Detail = ve.In(lang.Code())
+	}
 	name := "error"
 	if isHTMX(r) {
 		name = "error-fragment"
