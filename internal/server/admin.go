@@ -15,6 +15,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -196,6 +197,9 @@ func CreateAPIToken(ctx context.Context, st core.Store, email, name string, expi
 	if err != nil {
 		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
 	}
+	if err := refuseWithout2FA(ctx, st, u); err != nil {
+		return "", core.APIToken{}, err
+	}
 	if expires < 0 {
 		return "", core.APIToken{}, errors.New("--expires must not be negative")
 	}
@@ -216,6 +220,17 @@ func CreateAPIToken(ctx context.Context, st core.Store, email, name string, expi
 		return "", core.APIToken{}, err
 	}
 	return secret, t, nil
+}
+
+// refuseWithout2FA refuses a token for a user without a second factor while
+// two-factor sign-in is mandatory: the API would refuse the token anyway.
+func refuseWithout2FA(ctx context.Context, st core.SettingStore, u core.User) error {
+	if err := api.CheckTOTP(ctx, st, u); errors.Is(err, api.ErrTOTPRequired) {
+		return fmt.Errorf("%s has not set up two-factor sign-in, which is mandatory: the API would refuse the token", u.Email)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // Setup creates the first admin with a random password if there is no user

@@ -102,6 +102,9 @@ func CreateNarrowAPIToken(ctx context.Context, st core.Store, email, name, role,
 	if err != nil {
 		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
 	}
+	if err := refuseWithout2FA(ctx, st, u); err != nil {
+		return "", core.APIToken{}, err
+	}
 	if role != "" && (!ValidRole(role) || core.RoleRank(role) > core.RoleRank(u.Role)) {
 		return "", core.APIToken{}, fmt.Errorf("--role %q: must be a role no higher than the user's (%s)", role, u.Role)
 	}

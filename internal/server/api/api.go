@@ -108,7 +108,9 @@ func (h *handler) guard(p auth.Perm, next http.Handler) http.Handler {
 }
 
 // authenticate puts the bearer token's user into the request context and
-// refuses everything else, including unknown routes, with 401.
+// refuses everything else, including unknown routes, with 401; the token of
+// a user without a second factor is refused with 403 while 2FA is
+// mandatory.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -117,6 +119,10 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			if errors.Is(err, core.ErrUnauthorized) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="wacht"`)
 			}
+			h.writeError(w, r, err)
+			return
+		}
+		if err := CheckTOTP(r.Context(), h.svc.store, u); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
@@ -176,6 +182,8 @@ func Status(err error) (status int, code, msg string) {
 		return http.StatusBadRequest, "invalid", "invalid input"
 	case errors.Is(err, core.ErrUnauthorized):
 		return http.StatusUnauthorized, "unauthorized", "a valid API token is required"
+	case errors.Is(err, ErrTOTPRequired):
+		return http.StatusForbidden, "2fa_required", totpRequiredText.EN
 	case errors.Is(err, core.ErrForbidden):
 		return http.StatusForbidden, "forbidden", "your role does not allow this"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -194,10 +202,21 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	status, code, msg := Status(err)
+	if errors.Is(err, ErrTOTPRequired) {
+		writeJSON(w, status, localizedError{Error: msg, Code: code, Message: totpRequiredText})
+		return
+	}
 	if status == http.StatusInternalServerError {
 		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, protocol.ErrorResponse{Error: msg, Code: code})
+}
+
+// localizedError is an error body that also says why in English and German.
+type localizedError struct {
+	Error   string    `json:"error"`
+	Code    string    `json:"code"`
+	Message core.Text `json:"message"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -241,9 +241,10 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	key := map[string]string{
-		"not_found": "error.notFound",
-		"forbidden": "error.forbidden",
-		"invalid":   "error.invalid",
+		"not_found":    "error.notFound",
+		"forbidden":    "error.forbidden",
+		"2fa_required": "error.forbidden",
+		"invalid":      "error.invalid",
 	}[code]
 	if key == "" {
 		key = "error.internal"
