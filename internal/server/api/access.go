@@ -264,12 +264,6 @@ func Require2FA(ctx context.Context, st core.SettingStore) (bool, error) {
 // setting is turned off).
 var ErrTOTPRequired = fmt.Errorf("two-factor sign-in is mandatory and not set up: %w", core.ErrForbidden)
 
-// totpRequiredText says why ErrTOTPRequired refused a request.
-var totpRequiredText = core.Text{
-	EN: "two-factor sign-in is mandatory on this server: set it up for your account in the dashboard before using or creating API tokens",
-	DE: "die Anmeldung mit zweitem Faktor ist auf diesem Server Pflicht: richten Sie sie für Ihr Konto im Dashboard ein, bevor Sie API-Tokens verwenden oder anlegen",
-}
-
 // CheckTOTP returns ErrTOTPRequired if two-factor sign-in is mandatory and
 // u has not set it up. An unreadable setting is an error, so the caller
 // refuses (fails closed).

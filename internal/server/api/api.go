@@ -171,6 +171,11 @@ func pathID(r *http.Request) (int64, error) {
 // a message that is safe to show: the one place where core sentinel errors
 // become HTTP.
 func Status(err error) (status int, code, msg string) {
+	for _, rf := range refusals {
+		if errors.Is(err, rf.err) {
+			return rf.status, rf.code, rf.text.EN
+		}
+	}
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		return http.StatusNotFound, "not_found", "not found"
@@ -182,8 +187,6 @@ func Status(err error) (status int, code, msg string) {
 		return http.StatusBadRequest, "invalid", "invalid input"
 	case errors.Is(err, core.ErrUnauthorized):
 		return http.StatusUnauthorized, "unauthorized", "a valid API token is required"
-	case errors.Is(err, ErrTOTPRequired):
-		return http.StatusForbidden, "2fa_required", totpRequiredText.EN
 	case errors.Is(err, core.ErrForbidden):
 		return http.StatusForbidden, "forbidden", "your role does not allow this"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -202,14 +205,44 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	status, code, msg := Status(err)
-	if errors.Is(err, ErrTOTPRequired) {
-		writeJSON(w, status, localizedError{Error: msg, Code: code, Message: totpRequiredText})
+	if text, ok := Reason(err); ok {
+		writeJSON(w, status, localizedError{Error: msg, Code: code, Message: text})
 		return
 	}
 	if status == http.StatusInternalServerError {
 		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, protocol.ErrorResponse{Error: msg, Code: code})
+}
+
+// refusals are the errors whose reason the API states in English and
+// German, with their own status and code.
+var refusals = []struct {
+	err    error
+	status int
+	code   string
+	text   core.Text
+}{
+	{ErrTOTPRequired, http.StatusForbidden, "2fa_required", core.Text{
+		EN: "two-factor sign-in is mandatory on this server: set it up for your account in the dashboard before using or creating API tokens",
+		DE: "die Anmeldung mit zweitem Faktor ist auf diesem Server Pflicht: richten Sie sie für Ihr Konto im Dashboard ein, bevor Sie API-Tokens verwenden oder anlegen"}},
+	{ErrLastAdmin, http.StatusConflict, "last_admin", core.Text{
+		EN: "the last active administrator cannot be disabled or deleted: make another user administrator first",
+		DE: "der letzte aktive Administrator kann nicht deaktiviert oder gelöscht werden: machen Sie zuerst einen anderen Benutzer zum Administrator"}},
+	{ErrSelf, http.StatusConflict, "self", core.Text{
+		EN: "you cannot disable or delete your own account",
+		DE: "Sie können Ihr eigenes Konto nicht deaktivieren oder löschen"}},
+}
+
+// Reason returns the English and German reason of a refusal (such as
+// ErrTOTPRequired or ErrLastAdmin), if err is one.
+func Reason(err error) (core.Text, bool) {
+	for _, rf := range refusals {
+		if errors.Is(err, rf.err) {
+			return rf.text, true
+		}
+	}
+	return core.Text{}, false
 }
 
 // localizedError is an error body that also says why in English and German.

@@ -30,6 +30,9 @@ func (h *handler) tenancyRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /api/v1/users", auth.Admin, h.createUser)
 	rt.HandleFunc("PATCH /api/v1/users/{id}", auth.Admin, h.setUserRole)
 	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", auth.Admin, h.resetTOTP)
+	rt.HandleFunc("POST /api/v1/users/{id}/disable", auth.Admin, h.disableUser)
+	rt.HandleFunc("POST /api/v1/users/{id}/enable", auth.Admin, h.enableUser)
+	rt.HandleFunc("DELETE /api/v1/users/{id}", auth.Admin, h.deleteUser)
 	rt.HandleFunc("GET /api/v1/tokens", auth.Authenticated, h.listTokens)
 	rt.HandleFunc("POST /api/v1/tokens", auth.Authenticated, h.createToken)
 	rt.HandleFunc("DELETE /api/v1/tokens/{id}", auth.Authenticated, h.revokeToken)
@@ -231,6 +234,24 @@ func (h *handler) setUserRole(w http.ResponseWriter, r *http.Request) {
 func (h *handler) resetTOTP(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
 		return nil, h.svc.ResetTOTP(r.Context(), u, id)
+	})
+}
+
+func (h *handler) disableUser(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.DisableUser(r.Context(), u, id)
+	})
+}
+
+func (h *handler) enableUser(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.EnableUser(r.Context(), u, id)
+	})
+}
+
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.DeleteUser(r.Context(), u, id)
 	})
 }
 

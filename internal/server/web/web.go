@@ -233,8 +233,9 @@ func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // renderError shows an error page (or fragment, for htmx) with the status
-// that api.Status maps the error to, and the refused fields of a
-// *policy.ValidationError; internal errors are logged, not shown.
+// that api.Status maps the error to, with the refused fields of a
+// *policy.ValidationError or the reason of a refusal (api.Reason); internal
+// errors are logged, not shown.
 func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, err error) {
 	status, code, _ := api.Status(err)
 	if status == http.StatusInternalServerError {
@@ -244,6 +245,8 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 		"not_found":    "error.notFound",
 		"forbidden":    "error.forbidden",
 		"2fa_required": "error.forbidden",
+		"last_admin":   "error.conflict",
+		"self":         "error.conflict",
 		"invalid":      "error.invalid",
 	}[code]
 	if key == "" {
@@ -253,6 +256,8 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 	v.Error, v.Title = key, "error.title"
 	if ve := (*policy.ValidationError)(nil); errors.As(err, &ve) {
 		v.Detail = ve.In(lang.Code())
+	} else if t, ok := api.Reason(err); ok {
+		v.Detail = lang.Message(t)
 	}
 	name := "error"
 	if isHTMX(r) {
