@@ -1,11 +1,15 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -65,5 +69,29 @@ func TestDisableEnableDeleteUserInDashboard(t *testing.T) {
 	}
 	if p, _ := f.browser(t, "en").login(ro.Email, testPassword); p.status != http.StatusUnauthorized {
 		t.Errorf("deleted user's sign-in: %d", p.status)
+	}
+}
+
+// TestDisabledBetweenPasswordAndCode: a user disabled after the password
+// step cannot finish signing in with the second factor.
+func TestDisabledBetweenPasswordAndCode(t *testing.T) {
+	f := newFixture(t)
+	ro := f.users[core.RoleReadOnly]
+	b := f.browser(t, "en")
+	_, csrf := b.login(ro.Email, testPassword)
+	secret, _ := enrolTOTP(t, b, csrf)
+	b2 := f.browser(t, "en")
+	passwordStep(t, b2, ro.Email)
+	form := b2.do("GET", "/login/totp", nil)
+	if err := f.st.SetUserDisabled(context.Background(), ro.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	fp := b2.do("POST", "/login/totp", url.Values{"csrf": {csrfOf(t, form)}, "code": {code}})
+	if fp.status == http.StatusSeeOther && fp.header.Get("Location") == "/" {
+		t.Fatal("disabled user finished the second factor")
+	}
+	if r := b2.do("GET", "/", nil); r.status != http.StatusSeeOther {
+		t.Errorf("disabled user signed in: %d", r.status)
 	}
 }
