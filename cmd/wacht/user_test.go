@@ -34,6 +34,9 @@ func TestUserDisableEnableDelete(t *testing.T) {
 	if u, err := state("tech@example.com"); err != nil || !u.Disabled {
 		t.Errorf("after disable: %+v %v", u, err)
 	}
+	if _, _, err := runCLI(t, "apitoken", "create", "--data", data, "--user", "tech@example.com"); err == nil || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("API token for a disabled user: %v", err)
+	}
 	if _, _, err := runCLI(t, "user", "enable", "--data", data, "--email", "tech@example.com"); err != nil {
 		t.Fatal(err)
 	}

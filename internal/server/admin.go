@@ -197,7 +197,7 @@ func CreateAPIToken(ctx context.Context, st core.Store, email, name string, expi
 	if err != nil {
 		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
 	}
-	if err := refuseWithout2FA(ctx, st, u); err != nil {
+	if err := canHaveToken(ctx, st, u); err != nil {
 		return "", core.APIToken{}, err
 	}
 	if expires < 0 {
@@ -222,9 +222,13 @@ func CreateAPIToken(ctx context.Context, st core.Store, email, name string, expi
 	return secret, t, nil
 }
 
-// refuseWithout2FA refuses a token for a user without a second factor while
-// two-factor sign-in is mandatory: the API would refuse the token anyway.
-func refuseWithout2FA(ctx context.Context, st core.SettingStore, u core.User) error {
+// canHaveToken refuses a token for a disabled user, and for a user without
+// a second factor while two-factor sign-in is mandatory: the API would
+// refuse the token anyway.
+func canHaveToken(ctx context.Context, st core.SettingStore, u core.User) error {
+	if u.Disabled {
+		return fmt.Errorf("%s is disabled (wacht user enable)", u.Email)
+	}
 	if err := api.CheckTOTP(ctx, st, u); errors.Is(err, api.ErrTOTPRequired) {
 		return fmt.Errorf("%s has not set up two-factor sign-in, which is mandatory: the API would refuse the token", u.Email)
 	} else if err != nil {

@@ -102,7 +102,7 @@ func CreateNarrowAPIToken(ctx context.Context, st core.Store, email, name, role,
 	if err != nil {
 		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
 	}
-	if err := refuseWithout2FA(ctx, st, u); err != nil {
+	if err := canHaveToken(ctx, st, u); err != nil {
 		return "", core.APIToken{}, err
 	}
 	if role != "" && (!ValidRole(role) || core.RoleRank(role) > core.RoleRank(u.Role)) {
