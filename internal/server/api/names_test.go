@@ -11,9 +11,10 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// TestNamesValidated: client and site names with CR/LF, control characters
-// or 10,000 characters are refused with a field error in English and
-// German, and nothing is stored; a name with surrounding blanks is trimmed.
+// TestNamesValidated: client, site, policy, maintenance window and network
+// device names with CR/LF, control characters or 10,000 characters are
+// refused with a field error in English and German, and nothing is stored;
+// a name with surrounding blanks is trimmed.
 func TestNamesValidated(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -36,6 +37,9 @@ func TestNamesValidated(t *testing.T) {
 		{"PATCH", "/api/v1/sites/" + sid, `{"name":"Lager\r\n"}`, ""}, // trimmed: fine
 		{"PATCH", "/api/v1/sites/" + sid, `{"name":"Lager\u2028Nord"}`, "name"},
 		{"PATCH", "/api/v1/sites/" + sid, `{"name":"  "}`, "name"},
+		{"POST", "/api/v1/policies", `{"name":"Server\r\nX","checks":[{"name":"cpu","type":"cpu"}]}`, "name"},
+		{"POST", "/api/v1/maintenance", `{"scope":"client","target_id":` + cid + `,"title":"Patchday\nBcc: x","start":"2027-01-01T10:00:00Z","end":"2027-01-01T11:00:00Z"}`, "title"},
+		{"POST", "/api/v1/sites/" + sid + "/network-devices", `{"name":"Drucker\u0007","type":"printer","address":"127.0.0.1","checks":[]}`, "name"},
 	} {
 		code, body := f.send(t, c.method, c.path, admin, c.body, nil)
 		if c.field == "" {
