@@ -37,6 +37,9 @@ Administration (works while the server runs):
   token list         list enrollment tokens
   token revoke ID    revoke an enrollment token
   user add           add a dashboard user (--clients limits what they see)
+  user disable       stop a user's sign-in, sessions and API tokens at once
+  user enable        let a disabled user in again
+  user delete        delete a user for good (--yes)
   audit verify       check the audit log's hash chain (exit 1 if broken)
   history            show or set how long check history is kept
   server-checks      show or set the private ranges the server's website checks may reach
@@ -79,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return tokenRevoke(rest, stdout, stderr)
 	case "user add":
 		return userAdd(rest, stdout, stderr)
+	case "user disable", "user enable", "user delete":
+		return userChange(strings.TrimPrefix(cmd, "user "), rest, stdout, stderr)
 	case "apitoken create":
 		return apiTokenCreate(rest, stdout, stderr)
 	case "setup":
@@ -271,6 +276,30 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "User %s (%s) added.\n", u.Email, u.Role)
+		return nil
+	})
+}
+
+// userChange disables, enables or deletes a user; deleting needs --yes.
+func userChange(change string, args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("user "+change, stderr)
+	email := fs.String("email", "", "the user's e-mail `address`")
+	var yes *bool
+	if change == server.UserDelete {
+		yes = fs.Bool("yes", false, "confirm the deletion: it cannot be undone")
+	}
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if yes != nil && !*yes {
+		return errors.New("deleting a user cannot be undone: add --yes to confirm")
+	}
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		u, err := server.ChangeUser(ctx, st, *email, change, protocol.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "User %s: %sd.\n", u.Email, change)
 		return nil
 	})
 }

@@ -232,6 +232,9 @@ type User struct {
 	Scope Scope `json:"scope"`
 	// TOTPEnabled says whether sign-in asks for a second factor.
 	TOTPEnabled bool `json:"totp_enabled"`
+	// Disabled users can neither sign in nor use their API tokens (deleted
+	// users are disabled too).
+	Disabled bool `json:"disabled"`
 }
 
 // APIToken authenticates API calls as its user. Only a hash is stored.

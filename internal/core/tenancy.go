@@ -143,6 +143,13 @@ type AccessStore interface {
 	// UseRecoveryCode marks an unused code used; ErrNotFound otherwise.
 	UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) error
 	ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error) // userID 0: all
+	// SetUserDisabled disables a user, ending their sessions, or enables
+	// them; DeleteUser removes a user's credentials and personal data but
+	// keeps the row, so its ID is never reused. Both return ErrNotFound for
+	// an absent or deleted user and ErrConflict where they would leave no
+	// active administrator.
+	SetUserDisabled(ctx context.Context, id int64, disabled bool, at time.Time) error
+	DeleteUser(ctx context.Context, id int64, at time.Time) error
 }
 
 // AuditChain reads and checks the hash-chained audit log.

@@ -123,11 +123,8 @@ func Normalize(p *core.Policy) {
 // The error is a *ValidationError listing every refused field.
 func Validate(p core.Policy) error {
 	var v errs
-	switch {
-	case p.Name == "":
-		v.add("name", "is required", "ist erforderlich")
-	case len(p.Name) > MaxNameLen:
-		v.add("name", fmt.Sprintf("must be at most %d characters", MaxNameLen), fmt.Sprintf("darf höchstens %d Zeichen lang sein", MaxNameLen))
+	if _, fe := CleanName("name", p.Name, MaxNameLen); fe != nil {
+		v.list = append(v.list, *fe)
 	}
 	if len(p.Description.EN) > MaxDescLen {
 		v.add("description.en", fmt.Sprintf("must be at most %d characters", MaxDescLen), fmt.Sprintf("darf höchstens %d Zeichen lang sein", MaxDescLen))

@@ -300,7 +300,8 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 }
 
 // queueDigests queues each admin's and technician's digest across the
-// clients they may see (users who turned it off excepted).
+// clients they may see (users who turned it off and disabled users
+// excepted).
 func (s *Scheduler) queueDigests(ctx context.Context, p *pass, clients []core.Client, done map[core.ReportRun]bool, day string) (int, error) {
 	st := s.o.Store
 	users, err := st.ListUsers(ctx)
@@ -313,7 +314,7 @@ func (s *Scheduler) queueDigests(ctx context.Context, p *pass, clients []core.Cl
 	}
 	queued := 0
 	for _, u := range users {
-		if !auth.CanOperate(u.Role) || off[u.ID] || done[core.ReportRun{Kind: core.ReportDigest, TargetID: u.ID}] {
+		if u.Disabled || !auth.CanOperate(u.Role) || off[u.ID] || done[core.ReportRun{Kind: core.ReportDigest, TargetID: u.ID}] {
 			continue
 		}
 		lang := u.Lang

@@ -85,6 +85,8 @@ func TestSchedulerMailsEachReportOnce(t *testing.T) {
 		user(t, st, "readonly@provider.example", core.RoleReadOnly, "de", core.AllClients)
 		quiet := user(t, st, "quiet@provider.example", core.RoleTechnician, "de", core.AllClients)
 		must(t, st.SetDigest(ctx, quiet.ID, false))
+		gone := user(t, st, "gone@provider.example", core.RoleTechnician, "de", core.AllClients)
+		must(t, st.SetUserDisabled(ctx, gone.ID, true, now)) // disabled users get no digest
 
 		clk := &clock{t: now.Add(-2 * time.Minute)} // 06:59
 		eng := alert.New(alert.Options{Store: st, Now: clk.Now})

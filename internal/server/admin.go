@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -60,13 +62,14 @@ var ErrNeverStarted = errors.New("the server URL is unknown: start `wacht serve`
 // for the site; only the secret's hash is stored. The returned token string
 // is the only copy of the secret.
 func CreateToken(ctx context.Context, st core.Store, o TokenOptions, now time.Time) (protocol.Token, core.EnrollmentToken, error) {
-	o.Client, o.Site = strings.TrimSpace(o.Client), strings.TrimSpace(o.Site)
-	switch {
-	case o.Client == "" || o.Site == "":
-		return protocol.Token{}, core.EnrollmentToken{}, errors.New("--client and --site are required")
-	case len(o.Client) > 200 || len(o.Site) > 200:
-		return protocol.Token{}, core.EnrollmentToken{}, errors.New("client and site names are limited to 200 bytes")
-	case o.Expires < 0 || o.MaxUses < 0:
+	var fe *policy.FieldError
+	if o.Client, fe = policy.CleanName("--client", o.Client, policy.MaxLabelLen); fe != nil {
+		return protocol.Token{}, core.EnrollmentToken{}, fe
+	}
+	if o.Site, fe = policy.CleanName("--site", o.Site, policy.MaxLabelLen); fe != nil {
+		return protocol.Token{}, core.EnrollmentToken{}, fe
+	}
+	if o.Expires < 0 || o.MaxUses < 0 {
 		return protocol.Token{}, core.EnrollmentToken{}, errors.New("--expires and --max-uses must not be negative")
 	}
 	serverURL, fingerprint, err := tokenServer(ctx, st, o)
@@ -194,6 +197,9 @@ func CreateAPIToken(ctx context.Context, st core.Store, email, name string, expi
 	if err != nil {
 		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
 	}
+	if err := canHaveToken(ctx, st, u); err != nil {
+		return "", core.APIToken{}, err
+	}
 	if expires < 0 {
 		return "", core.APIToken{}, errors.New("--expires must not be negative")
 	}
@@ -214,6 +220,21 @@ func CreateAPIToken(ctx context.Context, st core.Store, email, name string, expi
 		return "", core.APIToken{}, err
 	}
 	return secret, t, nil
+}
+
+// canHaveToken refuses a token for a disabled user, and for a user without
+// a second factor while two-factor sign-in is mandatory: the API would
+// refuse the token anyway.
+func canHaveToken(ctx context.Context, st core.SettingStore, u core.User) error {
+	if u.Disabled {
+		return fmt.Errorf("%s is disabled (wacht user enable)", u.Email)
+	}
+	if err := api.CheckTOTP(ctx, st, u); errors.Is(err, api.ErrTOTPRequired) {
+		return fmt.Errorf("%s has not set up two-factor sign-in, which is mandatory: the API would refuse the token", u.Email)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // Setup creates the first admin with a random password if there is no user

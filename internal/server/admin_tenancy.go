@@ -102,6 +102,9 @@ func CreateNarrowAPIToken(ctx context.Context, st core.Store, email, name, role,
 	if err != nil {
 		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
 	}
+	if err := canHaveToken(ctx, st, u); err != nil {
+		return "", core.APIToken{}, err
+	}
 	if role != "" && (!ValidRole(role) || core.RoleRank(role) > core.RoleRank(u.Role)) {
 		return "", core.APIToken{}, fmt.Errorf("--role %q: must be a role no higher than the user's (%s)", role, u.Role)
 	}
@@ -137,4 +140,39 @@ func CreateNarrowAPIToken(ctx context.Context, st core.Store, email, name, role,
 		return "", core.APIToken{}, err
 	}
 	return secret, t, nil
+}
+
+// User state changes of the CLI.
+const (
+	UserDisable = "disable"
+	UserEnable  = "enable"
+	UserDelete  = "delete"
+)
+
+// ChangeUser disables, enables or deletes the user with this e-mail (see
+// core.AccessStore) and audits it. The last active administrator can be
+// neither disabled nor deleted.
+func ChangeUser(ctx context.Context, st core.Store, email, change string, now time.Time) (core.User, error) {
+	u, err := st.GetUserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if errors.Is(err, core.ErrNotFound) {
+		return core.User{}, fmt.Errorf("no user %s", email)
+	}
+	if err != nil {
+		return core.User{}, fmt.Errorf("finding user: %w", err)
+	}
+	switch change {
+	case UserDisable, UserEnable:
+		err = st.SetUserDisabled(ctx, u.ID, change == UserDisable, now)
+	case UserDelete:
+		err = st.DeleteUser(ctx, u.ID, now)
+	default:
+		return core.User{}, fmt.Errorf("unknown user change %q", change)
+	}
+	if errors.Is(err, core.ErrConflict) {
+		return core.User{}, fmt.Errorf("%s is the last active administrator and cannot be disabled or deleted: make another user administrator first", u.Email)
+	}
+	if err != nil {
+		return core.User{}, fmt.Errorf("%s user %s: %w", change, u.Email, err)
+	}
+	return u, audit(ctx, st, now, "user."+change, "user:"+strconv.FormatInt(u.ID, 10), u.Email)
 }

@@ -253,7 +253,8 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // Handler mounts the gateway at /api/agent/, the API at /api/v1/ and the
-// dashboard at /, the latter two behind a MaxBodyBytes request body limit.
+// dashboard at /, the latter two behind a MaxBodyBytes request body limit,
+// and sends Strict-Transport-Security on every HTTPS response.
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
 	return newHandler(st, gw, log, nil, nil)
 }
@@ -270,7 +271,24 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	mux.Handle("/api/agent/", gw)
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
 	mux.Handle("/", limitBody(webH, MaxBodyBytes))
-	return mux, nil
+	return hsts(mux), nil
+}
+
+// hstsValue tells browsers to reach this host only over HTTPS for a year.
+// It leaves out includeSubDomains: other hosts of the operator's domain are
+// not ours to pin.
+const hstsValue = "max-age=31536000"
+
+// hsts sends Strict-Transport-Security on every response that went over TLS
+// (all of them, since the server listens only for HTTPS); RFC 6797 forbids
+// it on plain HTTP.
+func hsts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", hstsValue)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func limitBody(h http.Handler, n int64) http.Handler {

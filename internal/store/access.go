@@ -68,10 +68,10 @@ func (s *DB) fillUserScope(ctx context.Context, u *core.User, restricted bool) e
 	return nil
 }
 
-// ListUsers returns every user by e-mail, with scopes.
+// ListUsers returns every user that is not deleted by e-mail, with scopes.
 func (s *DB) ListUsers(ctx context.Context) ([]core.User, error) {
 	const op = "listing users"
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` ORDER BY email`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` WHERE deleted_at IS NULL ORDER BY email`)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
@@ -98,7 +98,7 @@ func (s *DB) ListUsers(ctx context.Context) ([]core.User, error) {
 }
 
 // SetUserRole sets a user's role and client scope (administrators always
-// get every client).
+// get every client); ErrNotFound for an absent or deleted user.
 func (s *DB) SetUserRole(ctx context.Context, id int64, role string, sc core.Scope) error {
 	if !core.ValidRole(role) {
 		return fmt.Errorf("store: set user role %q: %w", role, core.ErrInvalid)
@@ -107,7 +107,7 @@ func (s *DB) SetUserRole(ctx context.Context, id int64, role string, sc core.Sco
 		sc = core.AllClients
 	}
 	return s.inTx(ctx, "set user role", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET role = $2, restricted = $3 WHERE id = $1`, id, role, boolInt(sc.Restricted))
+		res, err := tx.ExecContext(ctx, `UPDATE users SET role = $2, restricted = $3 WHERE id = $1 AND deleted_at IS NULL`, id, role, boolInt(sc.Restricted))
 		if err := s.affectedOne("set user role", res, err); err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (s *DB) SetUserRole(ctx context.Context, id int64, role string, sc core.Sco
 
 // SetUserPassword replaces a user's password hash.
 func (s *DB) SetUserPassword(ctx context.Context, id int64, hash string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, id, hash)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL`, id, hash)
 	return s.affectedOne("set user password", res, err)
 }
 

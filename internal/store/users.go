@@ -41,14 +41,15 @@ func (s *DB) CreateUser(ctx context.Context, u *core.User) error {
 	return nil
 }
 
-const userColumns = `id, email, password_hash, role, lang, created_at, restricted, totp_enabled FROM users`
+const userColumns = `id, email, password_hash, role, lang, created_at, restricted, totp_enabled, disabled_at FROM users`
 
 func scanUserRow(sc interface{ Scan(...any) error }) (core.User, bool, error) {
 	var u core.User
 	var created int64
 	var restricted, totp int
-	err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created, &restricted, &totp)
-	u.CreatedAt, u.TOTPEnabled = fromMS(created), totp != 0
+	var disabled sql.NullInt64
+	err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created, &restricted, &totp, &disabled)
+	u.CreatedAt, u.TOTPEnabled, u.Disabled = fromMS(created), totp != 0, disabled.Valid
 	return u, restricted != 0, err
 }
 
@@ -68,7 +69,8 @@ func (s *DB) GetUserByEmail(ctx context.Context, email string) (core.User, error
 	return s.scanUser(ctx, "get user by email", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE email = $1`, normEmail(email)))
 }
 
-// GetUser finds a user by ID; ErrNotFound if absent.
+// GetUser finds a user by ID, deleted ones included (Disabled); ErrNotFound
+// if absent.
 func (s *DB) GetUser(ctx context.Context, id int64) (core.User, error) {
 	return s.scanUser(ctx, "get user", s.db.QueryRowContext(ctx, `SELECT `+userColumns+` WHERE id = $1`, id))
 }

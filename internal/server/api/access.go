@@ -119,9 +119,13 @@ type CreatedToken struct {
 
 // CreateAPIToken mints a token for u carrying at most u's rights: a role
 // above u's or a client outside u's scope is ErrForbidden. u is the caller's
-// effective user, so a narrowed token cannot mint a wider one.
+// effective user, so a narrowed token cannot mint a wider one. Under
+// mandatory 2FA, u needs a second factor (ErrTOTPRequired).
 func (s *Service) CreateAPIToken(ctx context.Context, u core.User, nt NewToken) (CreatedToken, error) {
 	if err := need(u, auth.Authenticated); err != nil {
+		return CreatedToken{}, err
+	}
+	if err := CheckTOTP(ctx, s.store, u); err != nil {
 		return CreatedToken{}, err
 	}
 	if nt.Role != "" && !core.ValidRole(nt.Role) {
@@ -239,7 +243,12 @@ func (s *Service) SetRequire2FA(ctx context.Context, u core.User, on bool) error
 
 // Require2FA reports whether two-factor login is mandatory.
 func (s *Service) Require2FA(ctx context.Context) (bool, error) {
-	v, err := s.store.GetSetting(ctx, SettingRequire2FA)
+	return Require2FA(ctx, s.store)
+}
+
+// Require2FA reports the SettingRequire2FA of st.
+func Require2FA(ctx context.Context, st core.SettingStore) (bool, error) {
+	v, err := st.GetSetting(ctx, SettingRequire2FA)
 	if errors.Is(err, core.ErrNotFound) {
 		return false, nil
 	}
@@ -247,4 +256,27 @@ func (s *Service) Require2FA(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("reading 2FA setting: %w", err)
 	}
 	return v == "true", nil
+}
+
+// ErrTOTPRequired refuses the API tokens of a user without a second factor
+// while two-factor sign-in is mandatory, and the creation of new ones. The
+// tokens are kept: they work again once their user has enrolled (or the
+// setting is turned off).
+var ErrTOTPRequired = fmt.Errorf("two-factor sign-in is mandatory and not set up: %w", core.ErrForbidden)
+
+// CheckTOTP returns ErrTOTPRequired if two-factor sign-in is mandatory and
+// u has not set it up. An unreadable setting is an error, so the caller
+// refuses (fails closed).
+func CheckTOTP(ctx context.Context, st core.SettingStore, u core.User) error {
+	if u.TOTPEnabled {
+		return nil
+	}
+	on, err := Require2FA(ctx, st)
+	if err != nil {
+		return err
+	}
+	if on {
+		return ErrTOTPRequired
+	}
+	return nil
 }

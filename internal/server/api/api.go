@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -108,7 +109,9 @@ func (h *handler) guard(p auth.Perm, next http.Handler) http.Handler {
 }
 
 // authenticate puts the bearer token's user into the request context and
-// refuses everything else, including unknown routes, with 401.
+// refuses everything else, including unknown routes, with 401; the token of
+// a user without a second factor is refused with 403 while 2FA is
+// mandatory.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -117,6 +120,10 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			if errors.Is(err, core.ErrUnauthorized) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="wacht"`)
 			}
+			h.writeError(w, r, err)
+			return
+		}
+		if err := CheckTOTP(r.Context(), h.svc.store, u); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
@@ -165,6 +172,11 @@ func pathID(r *http.Request) (int64, error) {
 // a message that is safe to show: the one place where core sentinel errors
 // become HTTP.
 func Status(err error) (status int, code, msg string) {
+	for _, rf := range refusals {
+		if errors.Is(err, rf.err) {
+			return rf.status, rf.code, rf.text.EN
+		}
+	}
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		return http.StatusNotFound, "not_found", "not found"
@@ -185,12 +197,65 @@ func Status(err error) (status int, code, msg string) {
 	}
 }
 
+// writeError answers err: a *policy.ValidationError as 400 with every
+// refused field in English and German, anything else by Status.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *policy.ValidationError
+	if errors.As(err, &ve) {
+		writeJSON(w, http.StatusBadRequest, validationResponse{Error: ve.Error(), Code: "invalid", Fields: ve.Fields})
+		return
+	}
+	var pe *policy.PrivilegeError
+	if errors.As(err, &pe) {
+		writeJSON(w, http.StatusForbidden, validationResponse{Error: pe.Error(), Code: "privileged", Fields: pe.Fields})
+		return
+	}
 	status, code, msg := Status(err)
+	if text, ok := Reason(err); ok {
+		writeJSON(w, status, localizedError{Error: msg, Code: code, Message: text})
+		return
+	}
 	if status == http.StatusInternalServerError {
 		h.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, protocol.ErrorResponse{Error: msg, Code: code})
+}
+
+// refusals are the errors whose reason the API states in English and
+// German, with their own status and code.
+var refusals = []struct {
+	err    error
+	status int
+	code   string
+	text   core.Text
+}{
+	{ErrTOTPRequired, http.StatusForbidden, "2fa_required", core.Text{
+		EN: "two-factor sign-in is mandatory on this server: set it up for your account in the dashboard before using or creating API tokens",
+		DE: "die Anmeldung mit zweitem Faktor ist auf diesem Server Pflicht: richten Sie sie für Ihr Konto im Dashboard ein, bevor Sie API-Tokens verwenden oder anlegen"}},
+	{ErrLastAdmin, http.StatusConflict, "last_admin", core.Text{
+		EN: "the last active administrator cannot be disabled or deleted: make another user administrator first",
+		DE: "der letzte aktive Administrator kann nicht deaktiviert oder gelöscht werden: machen Sie zuerst einen anderen Benutzer zum Administrator"}},
+	{ErrSelf, http.StatusConflict, "self", core.Text{
+		EN: "you cannot disable or delete your own account",
+		DE: "Sie können Ihr eigenes Konto nicht deaktivieren oder löschen"}},
+}
+
+// Reason returns the English and German reason of a refusal (such as
+// ErrTOTPRequired or ErrLastAdmin), if err is one.
+func Reason(err error) (core.Text, bool) {
+	for _, rf := range refusals {
+		if errors.Is(err, rf.err) {
+			return rf.text, true
+		}
+	}
+	return core.Text{}, false
+}
+
+// localizedError is an error body that also says why in English and German.
+type localizedError struct {
+	Error   string    `json:"error"`
+	Code    string    `json:"code"`
+	Message core.Text `json:"message"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -29,7 +30,10 @@ func (h *handler) tenancyRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/users", auth.Admin, h.listUsers)
 	rt.HandleFunc("POST /api/v1/users", auth.Admin, h.createUser)
 	rt.HandleFunc("PATCH /api/v1/users/{id}", auth.Admin, h.setUserRole)
-	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", auth.Admin, h.resetTOTP)
+	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", auth.Admin, h.userChange(h.svc.ResetTOTP))
+	rt.HandleFunc("POST /api/v1/users/{id}/disable", auth.Admin, h.userChange(h.svc.DisableUser))
+	rt.HandleFunc("POST /api/v1/users/{id}/enable", auth.Admin, h.userChange(h.svc.EnableUser))
+	rt.HandleFunc("DELETE /api/v1/users/{id}", auth.Admin, h.userChange(h.svc.DeleteUser))
 	rt.HandleFunc("GET /api/v1/tokens", auth.Authenticated, h.listTokens)
 	rt.HandleFunc("POST /api/v1/tokens", auth.Authenticated, h.createToken)
 	rt.HandleFunc("DELETE /api/v1/tokens/{id}", auth.Authenticated, h.revokeToken)
@@ -228,10 +232,14 @@ func (h *handler) setUserRole(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (h *handler) resetTOTP(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return nil, h.svc.ResetTOTP(r.Context(), u, id)
-	})
+// userChange serves a change of the user in the path that answers nothing
+// (204): reset 2FA, disable, enable, delete.
+func (h *handler) userChange(change func(ctx context.Context, u core.User, id int64) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+			return nil, change(r.Context(), u, id)
+		})
+	}
 }
 
 func (h *handler) listTokens(w http.ResponseWriter, r *http.Request) {

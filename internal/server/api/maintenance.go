@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -163,8 +162,9 @@ func (s *Service) validMaintenance(m core.Maintenance) (core.Maintenance, error)
 	default:
 		bad("scope", "must be client, site or device", "muss client, site oder device sein")
 	}
-	if n := utf8.RuneCountInString(out.Title); n == 0 || n > 200 {
-		bad("title", "must be 1–200 characters", "muss 1–200 Zeichen lang sein")
+	var fe *policy.FieldError
+	if out.Title, fe = policy.CleanName("title", out.Title, policy.MaxLabelLen); fe != nil {
+		fs = append(fs, *fe)
 	}
 	if out.TimeZone == "" {
 		out.TimeZone = core.DefaultMaintenanceZone

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
@@ -250,8 +249,8 @@ func fieldErr(field, en, de string) policy.FieldError {
 // moved checks must have all their secrets sent again.
 func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secrets netdev.Secrets, moves []netdev.Move) error {
 	var fs []policy.FieldError
-	if d.Name == "" || utf8.RuneCountInString(d.Name) > 128 {
-		fs = append(fs, fieldErr("name", "must be 1–128 characters", "muss 1–128 Zeichen lang sein"))
+	if _, fe := policy.CleanName("name", d.Name, 128); fe != nil {
+		fs = append(fs, *fe)
 	}
 	if !slices.Contains(core.NetDeviceTypes, d.Type) {
 		fs = append(fs, fieldErr("type", "must be one of "+strings.Join(core.NetDeviceTypes, ", "),

@@ -285,7 +285,7 @@ func (s *Service) EffectivePolicy(ctx context.Context, u core.User, id int64) (E
 
 // Handlers.
 
-// validationResponse is the 400 body for invalid policies: the first
+// validationResponse is the 400 body for invalid input: the first
 // message names the field; fields lists all, in English and German.
 type validationResponse struct {
 	Error  string              `json:"error"`
@@ -294,13 +294,7 @@ type validationResponse struct {
 }
 
 func (h *handler) policyError(w http.ResponseWriter, r *http.Request, err error) {
-	var ve *policy.ValidationError
-	var pe *policy.PrivilegeError
 	switch {
-	case errors.As(err, &ve):
-		writeJSON(w, http.StatusBadRequest, validationResponse{Error: ve.Error(), Code: "invalid", Fields: ve.Fields})
-	case errors.As(err, &pe):
-		writeJSON(w, http.StatusForbidden, validationResponse{Error: pe.Error(), Code: "privileged", Fields: pe.Fields})
 	case errors.Is(err, errBuiltin):
 		writeJSON(w, http.StatusForbidden, validationResponse{Error: "built-in templates are read-only", Code: "builtin"})
 	case errors.Is(err, core.ErrConflict):

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -149,6 +150,9 @@ func (s *Service) CreateClient(ctx context.Context, u core.User, c *core.Client)
 	if err := need(u, auth.Admin); err != nil {
 		return err
 	}
+	if err := cleanClient(c); err != nil {
+		return err
+	}
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return fmt.Errorf("creating client: %w", err)
 	}
@@ -162,6 +166,9 @@ func (s *Service) UpdateClient(ctx context.Context, u core.User, c core.Client) 
 	}
 	old, err := s.GetClient(ctx, u, c.ID)
 	if err != nil {
+		return err
+	}
+	if err := cleanClient(&c); err != nil {
 		return err
 	}
 	if c.ReportLang == "" {
@@ -193,6 +200,38 @@ func (s *Service) DeleteClient(ctx context.Context, u core.User, id int64, confi
 	}
 	s.uninstallAll(ctx, ids)
 	return n, s.record(ctx, u, "client.delete", target("client", id), fmt.Sprintf("%s; %d devices retired", c.Name, n), core.AuditOK)
+}
+
+// cleanName trims *v and checks it with policy.CleanName; the error is a
+// *policy.ValidationError naming field.
+func cleanName(field string, v *string) error {
+	var fe *policy.FieldError
+	if *v, fe = policy.CleanName(field, *v, policy.MaxLabelLen); fe != nil {
+		return validation([]policy.FieldError{*fe})
+	}
+	return nil
+}
+
+// cleanClient trims a client's name and contact details and refuses
+// control characters and overlong values in any of them, listing every
+// refused field.
+func cleanClient(c *core.Client) error {
+	var fs []policy.FieldError
+	for _, f := range []struct {
+		name     string
+		v        *string
+		optional bool
+	}{{"name", &c.Name, false}, {"contact_name", &c.ContactName, true},
+		{"contact_email", &c.ContactEmail, true}, {"contact_phone", &c.ContactPhone, true}} {
+		if f.optional && strings.TrimSpace(*f.v) == "" {
+			*f.v = ""
+			continue
+		}
+		if err := cleanName(f.name, f.v); err != nil {
+			fs = append(fs, err.(*policy.ValidationError).Fields...)
+		}
+	}
+	return validation(fs)
 }
 
 // ListSites returns the sites u may see.
@@ -234,6 +273,9 @@ func (s *Service) CreateSite(ctx context.Context, u core.User, st *core.Site) er
 	if _, err := s.GetClient(ctx, u, st.ClientID); err != nil {
 		return err
 	}
+	if err := cleanName("name", &st.Name); err != nil {
+		return err
+	}
 	if err := s.store.CreateSite(ctx, st); err != nil {
 		return fmt.Errorf("creating site: %w", err)
 	}
@@ -247,6 +289,9 @@ func (s *Service) RenameSite(ctx context.Context, u core.User, id int64, name st
 	}
 	st, err := s.site(ctx, u, id)
 	if err != nil {
+		return err
+	}
+	if err := cleanName("name", &name); err != nil {
 		return err
 	}
 	if err := s.store.RenameSite(ctx, id, name); err != nil {

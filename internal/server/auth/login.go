@@ -33,8 +33,8 @@ func dummy() string {
 }
 
 // Login checks an e-mail and password. It returns ErrBadCredentials for an
-// unknown e-mail or a wrong password and runs an argon2id verification in
-// both cases.
+// unknown e-mail, a wrong password or a disabled user (the answer does not
+// tell them apart) and runs an argon2id verification in every case.
 func Login(ctx context.Context, users core.UserStore, email, password string) (core.User, error) {
 	email = strings.TrimSpace(email)
 	u, err := users.GetUserByEmail(ctx, email)
@@ -45,7 +45,7 @@ func Login(ctx context.Context, users core.UserStore, email, password string) (c
 	case err != nil:
 		return core.User{}, fmt.Errorf("looking up user: %w", err)
 	}
-	if !VerifyPassword(u.PasswordHash, password) {
+	if !VerifyPassword(u.PasswordHash, password) || u.Disabled {
 		return core.User{}, ErrBadCredentials
 	}
 	return u, nil

@@ -66,7 +66,7 @@ func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, userID int
 
 // Lookup returns the user and session of the request's cookie. It returns
 // core.ErrUnauthorized when there is no cookie, or the session is unknown or
-// expired.
+// expired, or its user is disabled.
 func (s *Sessions) Lookup(ctx context.Context, r *http.Request) (core.User, core.Session, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
@@ -83,7 +83,7 @@ func (s *Sessions) Lookup(ctx context.Context, r *http.Request) (core.User, core
 		return core.User{}, core.Session{}, core.ErrUnauthorized
 	}
 	u, err := s.Users.GetUser(ctx, sess.UserID)
-	if errors.Is(err, core.ErrNotFound) {
+	if errors.Is(err, core.ErrNotFound) || (err == nil && u.Disabled) {
 		return core.User{}, core.Session{}, core.ErrUnauthorized
 	}
 	if err != nil {

@@ -15,9 +15,9 @@ import (
 const APITokenPrefix = "wat_"
 
 // BearerUser authenticates an API request by its "Authorization: Bearer
-// wat_…" header. Missing, malformed, unknown, revoked and expired tokens all
-// give core.ErrUnauthorized. The user returned carries the token's effective
-// rights (see Effective).
+// wat_…" header. Missing, malformed, unknown, revoked and expired tokens
+// and tokens of disabled users all give core.ErrUnauthorized. The user
+// returned carries the token's effective rights (see Effective).
 func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now time.Time) (core.User, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
@@ -39,7 +39,7 @@ func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now 
 		return core.User{}, core.ErrUnauthorized
 	}
 	u, err := users.GetUser(ctx, t.UserID)
-	if errors.Is(err, core.ErrNotFound) {
+	if errors.Is(err, core.ErrNotFound) || (err == nil && u.Disabled) {
 		return core.User{}, core.ErrUnauthorized
 	}
 	if err != nil {

@@ -65,6 +65,7 @@ func Setup(o Options) (*tls.Config, string, error) {
 		}
 		cfg := &tls.Config{
 			MinVersion:     tls.VersionTLS12,
+			CipherSuites:   aeadSuites,
 			GetCertificate: m.GetCertificate,
 			NextProtos:     []string{"http/1.1", acme.ALPNProto},
 		}
@@ -87,9 +88,23 @@ func Setup(o Options) (*tls.Config, string, error) {
 	}
 }
 
+// aeadSuites are the TLS 1.2 cipher suites the server accepts: forward
+// secret key exchange (ECDHE) with an AEAD cipher only, so no CBC-mode or
+// SHA-1 MAC suite is ever negotiated. TLS 1.3 suites are not configurable
+// and are all AEAD.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 func serverConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
+		CipherSuites: aeadSuites,
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"http/1.1"},
 	}

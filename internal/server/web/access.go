@@ -117,7 +117,7 @@ func (s *server) pendingUser(r *http.Request) (core.User, bool) {
 		return core.User{}, false
 	}
 	u, err := s.store.GetUser(r.Context(), id)
-	return u, err == nil && u.TOTPEnabled
+	return u, err == nil && u.TOTPEnabled && !u.Disabled
 }
 
 func (s *server) renderTOTP(w http.ResponseWriter, r *http.Request, status int, errKey string) {

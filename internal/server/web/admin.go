@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -35,6 +36,9 @@ func (s *server) accessRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /users", auth.Admin, s.withSession(s.createUser))
 	rt.HandleFunc("POST /users/{id}", auth.Admin, s.withSession(s.setUserRole))
 	rt.HandleFunc("POST /users/{id}/reset-2fa", auth.Admin, s.withSession(s.resetTOTP))
+	rt.HandleFunc("POST /users/{id}/disable", auth.Admin, s.withSession(s.disableUser))
+	rt.HandleFunc("POST /users/{id}/enable", auth.Admin, s.withSession(s.enableUser))
+	rt.HandleFunc("POST /users/{id}/delete", auth.Admin, s.withSession(s.deleteUser))
 	rt.HandleFunc("POST /settings/2fa", auth.Admin, s.withSession(s.setRequire2FA))
 	rt.HandleFunc("GET /audit", auth.Admin, s.withSession(s.auditPage))
 	rt.HandleFunc("GET /audit.csv", auth.Admin, s.withSession(s.auditCSV))
@@ -287,6 +291,25 @@ func formScope(r *http.Request) (core.Scope, error) {
 		sc.Restricted, sc.Clients = true, append(sc.Clients, id)
 	}
 	return sc, nil
+}
+
+func (s *server) disableUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.act(w, r, rc, func(id int64) (string, error) { return "/users", s.svc.DisableUser(r.Context(), rc.user, id) })
+}
+
+func (s *server) enableUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.act(w, r, rc, func(id int64) (string, error) { return "/users", s.svc.EnableUser(r.Context(), rc.user, id) })
+}
+
+// deleteUser needs the form's confirm box ticked: a deletion is final.
+func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.act(w, r, rc, func(id int64) (string, error) {
+		if r.PostFormValue("confirm") != "yes" {
+			return "", &policy.ValidationError{Fields: []policy.FieldError{{Field: "confirm", Message: core.Text{
+				EN: "tick the box to confirm the deletion", DE: "setzen Sie den Haken, um das Löschen zu bestätigen"}}}}
+		}
+		return "/users", s.svc.DeleteUser(r.Context(), rc.user, id)
+	})
 }
 
 func (s *server) setUserRole(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

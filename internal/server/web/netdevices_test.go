@@ -173,8 +173,8 @@ func TestNetDeviceValidation(t *testing.T) {
 	f, _ := newNetFixture(t)
 	site := strconv.FormatInt(f.device.SiteID, 10)
 	for lang, want := range map[string][]string{
-		"en": {"Name: must be 1–128 characters", "Address: must be a host name or IP address", "the server runs only website checks"},
-		"de": {"Name: muss 1–128 Zeichen lang sein", "Adresse: muss ein Hostname oder eine IP-Adresse sein", "der Server führt nur Website-Prüfungen aus"},
+		"en": {"Name: is required", "Address: must be a host name or IP address", "the server runs only website checks"},
+		"de": {"Name: ist erforderlich", "Adresse: muss ein Hostname oder eine IP-Adresse sein", "der Server führt nur Website-Prüfungen aus"},
 	} {
 		b := f.browser(t, lang)
 		_, csrf := b.login("admin@example.com", testPassword)

@@ -28,8 +28,8 @@ func between(t *testing.T, s, from, to string) string {
 
 var tdRE = regexp.MustCompile(`<td[ >]`)
 
-// TestUsersColumns: role, clients and 2FA each sit in their own column, for
-// the signed-in administrator as for the others.
+// TestUsersColumns: role, clients, 2FA and state each sit in their own
+// column, for the signed-in administrator as for the others.
 func TestUsersColumns(t *testing.T) {
 	f := newFixture(t)
 	b := f.browser(t, "de")
@@ -39,8 +39,8 @@ func TestUsersColumns(t *testing.T) {
 	ro := f.users[core.RoleReadOnly].ID
 	other := between(t, p.body, `id="user-`+strconv.FormatInt(ro, 10)+`"`, "</tr>")
 	for name, row := range map[string]string{"self": self, "other": other} {
-		if n := len(tdRE.FindAllString(row, -1)); n != 4 {
-			t.Errorf("%s row has %d cells, want 4:\n%s", name, n, row)
+		if n := len(tdRE.FindAllString(row, -1)); n != 5 {
+			t.Errorf("%s row has %d cells, want 5:\n%s", name, n, row)
 		}
 		if strings.Contains(row, "colspan") {
 			t.Errorf("%s row spans columns:\n%s", name, row)

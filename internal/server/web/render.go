@@ -45,6 +45,7 @@ type view struct {
 	Path       string // the page's own path, where the language switch returns
 	Title      string // catalog key
 	Error      string // catalog key
+	Detail     string // what was wrong with the input, in the page's language
 	Notice     string // catalog key
 	NoticeKind string // ok, warning, failure
 	Now        time.Time

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/seal"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	webassets "github.com/wacht-rmm/wacht/web"
@@ -232,22 +233,32 @@ func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // renderError shows an error page (or fragment, for htmx) with the status
-// that api.Status maps the error to; internal errors are logged, not shown.
+// that api.Status maps the error to, with the refused fields of a
+// *policy.ValidationError or the reason of a refusal (api.Reason); internal
+// errors are logged, not shown.
 func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, err error) {
 	status, code, _ := api.Status(err)
 	if status == http.StatusInternalServerError {
 		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	key := map[string]string{
-		"not_found": "error.notFound",
-		"forbidden": "error.forbidden",
-		"invalid":   "error.invalid",
+		"not_found":    "error.notFound",
+		"forbidden":    "error.forbidden",
+		"2fa_required": "error.forbidden",
+		"last_admin":   "error.conflict",
+		"self":         "error.conflict",
+		"invalid":      "error.invalid",
 	}[code]
 	if key == "" {
 		key = "error.internal"
 	}
 	v := s.view(r, lang, nil)
 	v.Error, v.Title = key, "error.title"
+	if ve := (*policy.ValidationError)(nil); errors.As(err, &ve) {
+		v.Detail = ve.In(lang.Code())
+	} else if t, ok := api.Reason(err); ok {
+		v.Detail = lang.Message(t)
+	}
 	name := "error"
 	if isHTMX(r) {
 		name = "error-fragment"

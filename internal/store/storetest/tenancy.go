@@ -23,6 +23,7 @@ var tenancyTests = []struct {
 	{"UserScope", testUserScope},
 	{"TokenScope", testTokenScope},
 	{"TOTPAndRecovery", testTOTPAndRecovery},
+	{"UserDisableDelete", testUserDisableDelete},
 	{"AuditChain", testAuditChain},
 	{"AuditChainConcurrent", testAuditChainConcurrent},
 }
