@@ -339,9 +339,10 @@ func TestSessionRefusedSurfacesReason(t *testing.T) {
 			fs.refuse.Store(&protocol.Refused{Code: protocol.RefusedRevoked, Reason: "device was revoked by an admin"})
 			return fs
 		})
-	waitFor(t, "state shows the refusal", func() bool {
+	// The check may run before or after the refusal arrives; wait for both.
+	waitFor(t, "state shows the refusal and the result is spooled", func() bool {
 		st, err := ReadState(ta.dir)
-		return err == nil && st.Revoked && strings.Contains(st.LastError, "device was revoked by an admin")
+		return err == nil && st.Revoked && strings.Contains(st.LastError, "device was revoked by an admin") && ta.Spool().Len() == 1
 	})
 	if ta.Spool().Len() != 1 {
 		t.Errorf("spool %d; a refused agent keeps its results", ta.Spool().Len())

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 )
 
@@ -48,7 +50,11 @@ func TestNoHSTSOverPlainHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h, err := Handler(st, gateway.New(gateway.Options{Store: st}), nil)
+	signer, err := actionkey.Load(filepath.Join(t.TempDir(), actionkey.File), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Handler(st, gateway.New(gateway.Options{Store: st, ActionKey: signer}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
