@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,12 +53,36 @@ func countedEvents(t *testing.T, data string) (sum float64, runs int) {
 	return sum, runs
 }
 
+// allowPaths adds paths to the local allowlist in the agent's agent.json,
+// as the device's administrator would: a policy may name files beyond the
+// built-in defaults only if the device allows them.
+func allowPaths(t *testing.T, agentDir string, paths ...string) {
+	t.Helper()
+	file := filepath.Join(agentDir, "agent.json")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["allow"] = map[string]any{"paths": paths}
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestEventBookmarkAcrossAgentRestart restarts the real agent between two
 // batches of log events: every event is counted once, none skipped.
 func TestEventBookmarkAcrossAgentRestart(t *testing.T) {
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	logFile := filepath.Join(t.TempDir(), "syslog")
+	allowPaths(t, e.agentDir, logFile)
 	appendErrors(t, logFile, 0, 3)
 	checks := fmt.Sprintf(`{"eventlog":{"source":"files","files":[%q],"fail":1000}}`, logFile)
 	args := []string{"run", "--data", e.agentDir, "--interval", "1s", "--checks", checks}
