@@ -1,0 +1,167 @@
+package tlsconf
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// listen starts a Listener on loopback that accepts and serves "hi" echo
+// connections, and returns its address and log.
+func listen(t *testing.T, o ListenerOptions) (*Listener, *syncBuffer) {
+	t.Helper()
+	cfg, _, err := Setup(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	o.Log = slog.New(slog.NewTextHandler(logs, nil))
+	ln := NewListener(inner, cfg, o)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln, logs
+}
+
+// realClient completes a handshake and an echo within a bound so generous
+// that only a stalled listener exceeds it.
+func realClient(t *testing.T, addr string) {
+	t.Helper()
+	d := &net.Dialer{Timeout: 10 * time.Second, Deadline: time.Now().Add(10 * time.Second)}
+	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("real client: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("echo %q, %v", buf, err)
+	}
+}
+
+// stalledAfterHello starts a TLS client that sends its ClientHello and then
+// never reads the server's answer nor finishes.
+func stalledAfterHello(t *testing.T, addr string) {
+	t.Helper()
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writeOnly{Conn: raw, closed: make(chan struct{})}
+	t.Cleanup(func() { close(w.closed); raw.Close() })
+	go tls.Client(w, &tls.Config{InsecureSkipVerify: true}).Handshake()
+}
+
+// writeOnly is a connection whose reads block until the test ends.
+type writeOnly struct {
+	net.Conn
+	closed chan struct{}
+}
+
+func (w *writeOnly) Read([]byte) (int, error) {
+	<-w.closed
+	return 0, net.ErrClosed
+}
+
+// TestListenerIdleSocketsHoldNoSlot: with a single handshake slot, sockets
+// that never send a ClientHello, send only part of one, or stop after it do
+// not keep a real client out (H1: the slot was taken before Accept and held
+// up to the handshake timeout).
+func TestListenerIdleSocketsHoldNoSlot(t *testing.T) {
+	ln, _ := listen(t, ListenerOptions{MaxHandshakes: 1, HandshakeTimeout: time.Minute})
+	addr := ln.Addr().String()
+	for i := range 60 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if i%2 == 1 {
+			// A record header announcing a 512-byte ClientHello, then nothing.
+			c.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01})
+		}
+	}
+	for range 5 {
+		stalledAfterHello(t, addr)
+	}
+	time.Sleep(200 * time.Millisecond) // let the listener take them all in
+	for range 3 {
+		realClient(t, addr)
+	}
+}
+
+// TestListenerDropsOldestIdle: beyond the per-source cap the connection
+// that waited longest for its ClientHello is closed, not the newcomer, and
+// the drops are logged as one summary line.
+func TestListenerDropsOldestIdle(t *testing.T) {
+	ln, logs := listen(t, ListenerOptions{MaxIdle: 100, MaxIdlePerSource: 3, HandshakeTimeout: time.Minute})
+	addr := ln.Addr().String()
+	var conns []net.Conn
+	for range 4 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		time.Sleep(100 * time.Millisecond) // keep their order
+	}
+	conns[0].SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conns[0].Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) || err == nil {
+		t.Fatalf("oldest idle connection: %v, want it closed by the server", err)
+	}
+	for _, c := range conns[1:] {
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("newer idle connection: %v, want it still open", err)
+		}
+	}
+	realClient(t, addr) // drops one more idle connection, and is served
+	if strings.Contains(logs.String(), "failed") {
+		t.Fatalf("logged before the interval ended:\n%s", logs)
+	}
+	ln.Close()
+	if got := logs.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "idle_dropped=2") {
+		t.Fatalf("log %q, want one summary line with idle_dropped=2", got)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
