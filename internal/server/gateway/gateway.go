@@ -13,6 +13,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/preauth"
 )
 
 // Store is what the gateway needs from the database.
@@ -32,8 +33,16 @@ type Options struct {
 	// Heartbeat is the interval told to agents (default 30 s); a session
 	// that sends nothing for three intervals is closed.
 	Heartbeat time.Duration
-	// AuthTimeout bounds the wait for the agent's auth frame (default 10 s).
+	// AuthTimeout bounds the wait for the agent's auth frame (default 5 s).
 	AuthTimeout time.Duration
+	// MaxUnauthenticated and MaxUnauthenticatedPerSource cap websockets
+	// waiting for their auth frame, in total and per source (IPv4 address,
+	// IPv6 /64); beyond a cap the one waiting longest is closed (defaults
+	// 2048 and 256).
+	MaxUnauthenticated, MaxUnauthenticatedPerSource int
+	// SummaryInterval is how often refused and failed unauthenticated
+	// sessions are logged, as one line with counts (default 1 min).
+	SummaryInterval time.Duration
 	// CommandTimeout applies to Command calls whose context has no deadline
 	// (default 30 s).
 	CommandTimeout time.Duration
@@ -82,11 +91,19 @@ type AlertHook interface {
 // Defaults.
 const (
 	DefaultHeartbeat      = 30 * time.Second
-	DefaultAuthTimeout    = 10 * time.Second
+	DefaultAuthTimeout    = 5 * time.Second
 	DefaultCommandTimeout = 30 * time.Second
 	DefaultPolicyResync   = 5 * time.Minute
-	writeTimeout          = 10 * time.Second
-	maxEnrollBody         = 64 << 10
+	// An unauthenticated websocket takes about 70 KB; the caps bound that
+	// to 140 MB in all and 18 MB per source.
+	DefaultMaxUnauthenticated          = 2048
+	DefaultMaxUnauthenticatedPerSource = 256
+	DefaultSummaryInterval             = time.Minute
+	writeTimeout                       = 10 * time.Second
+	maxEnrollBody                      = 64 << 10
+	// maxAuthBytes is the read limit until the agent authenticated; its
+	// auth frame takes under 1 KiB.
+	maxAuthBytes = 4 << 10
 )
 
 // Gateway serves the agent routes.
@@ -97,6 +114,8 @@ type Gateway struct {
 	throttle *throttle
 	mux      *http.ServeMux
 	seen     *seenBuffer
+	waiting  *preauth.Pool  // websockets waiting for their auth frame
+	refused  *preauth.Tally // refused and failed unauthenticated sessions
 }
 
 // New returns a Gateway. Mount it so that it sees full paths
@@ -110,6 +129,15 @@ func New(o Options) *Gateway {
 	}
 	if o.AuthTimeout <= 0 {
 		o.AuthTimeout = DefaultAuthTimeout
+	}
+	if o.MaxUnauthenticated <= 0 {
+		o.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
+	if o.MaxUnauthenticatedPerSource <= 0 {
+		o.MaxUnauthenticatedPerSource = DefaultMaxUnauthenticatedPerSource
+	}
+	if o.SummaryInterval <= 0 {
+		o.SummaryInterval = DefaultSummaryInterval
 	}
 	if o.CommandTimeout <= 0 {
 		o.CommandTimeout = DefaultCommandTimeout
@@ -130,12 +158,15 @@ func New(o Options) *Gateway {
 		hub:      newHub(log, o.CommandTimeout),
 		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
 		mux:      http.NewServeMux(),
+		waiting:  preauth.NewPool(o.MaxUnauthenticated, o.MaxUnauthenticatedPerSource),
+		refused:  preauth.NewTally(log, "agent sessions refused or failed before authentication", o.SummaryInterval),
 	}
 	g.seen = newSeenBuffer(o.Store.TouchDevices, log)
 	g.hub.running.Add(1) // Shutdown waits for the last flush
 	go func() {
 		defer g.hub.running.Done()
 		g.seen.run(seenFlushInterval(o.Heartbeat), g.hub.stopped)
+		g.refused.Close() // the last summary
 	}()
 	if o.Cluster != nil {
 		g.hub.node = newNode(g.hub, o.Cluster)

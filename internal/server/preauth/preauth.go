@@ -11,27 +11,21 @@ import (
 	"container/list"
 	"log/slog"
 	"maps"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
 )
 
-// Source is the network a peer counts against: its IPv4 address, or the
-// /64 of its IPv6 address (one host commonly holds a whole /64). Addresses
-// that do not parse share one zero Source.
-func Source(addr net.Addr) netip.Prefix {
-	ap, err := netip.ParseAddrPort(addr.String())
+// Source is the network a peer at hostport (a RemoteAddr) counts against:
+// its IPv4 address, or the /64 of its IPv6 address (one host commonly holds
+// a whole /64). Addresses that do not parse share the zero Source.
+func Source(hostport string) netip.Prefix {
+	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
 		return netip.Prefix{}
 	}
-	return SourceOf(ap.Addr())
-}
-
-// SourceOf is Source for an address.
-func SourceOf(a netip.Addr) netip.Prefix {
-	a = a.Unmap()
+	a := ap.Addr().Unmap()
 	bits := 32
 	if a.Is6() {
 		bits = 64

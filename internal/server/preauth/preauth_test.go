@@ -2,8 +2,8 @@ package preauth
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -26,18 +26,11 @@ func TestSource(t *testing.T) {
 		"[2001:db8::1]:not-a-port":  "invalid Prefix",
 		"[2001:db8:0:0:1::1]:12345": "2001:db8::/64",
 	} {
-		if got := Source(fakeAddr(addr)).String(); got != want {
+		if got := Source(addr).String(); got != want {
 			t.Errorf("Source(%s) = %s, want %s", addr, got, want)
 		}
 	}
 }
-
-type fakeAddr string
-
-func (a fakeAddr) Network() string { return "tcp" }
-func (a fakeAddr) String() string  { return string(a) }
-
-var _ net.Addr = fakeAddr("")
 
 func TestPoolDropsOldestOfSourceThenOverall(t *testing.T) {
 	p := NewPool(4, 2)
@@ -82,7 +75,7 @@ func TestPoolConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			src := SourceOf(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}))
+			src := Source(fmt.Sprintf("10.0.0.%d:1", i))
 			for range 1000 {
 				e, _ := p.Add(src, func() {})
 				p.Remove(e)

@@ -149,7 +149,7 @@ func (l *Listener) acceptLoop() {
 func (l *Listener) handshake(raw net.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	hc := &handshakeConn{Conn: raw, l: l, ctx: ctx, source: preauth.Source(raw.RemoteAddr())}
+	hc := &handshakeConn{Conn: raw, l: l, ctx: ctx, source: preauth.Source(raw.RemoteAddr().String())}
 	tc := tls.Server(hc, l.cfg)
 	err := tc.HandshakeContext(ctx)
 	hc.release()
