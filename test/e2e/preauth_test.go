@@ -25,13 +25,15 @@ import (
 // wacht process on loopback and measure what a user sees meanwhile: API
 // requests on fresh connections (each one a new TCP and TLS handshake) must
 // answer within maxAPILatency, a bound so generous that only the bug
-// exceeds it (it made them take 8-20 s); the p50/p99 figures are logged for
-// docs/benchmarks.md.
+// exceeds it (it made them take 8-20 s, or time out after 30 s); on a
+// shared 2-core machine at load 20 the burst of 300 TLS handshakes that the
+// test itself makes delayed single requests by up to 3.2 s. The p50/p99
+// figures are logged for docs/benchmarks.md.
 const (
 	idleSockets    = 1000
 	largeFrames    = 300
 	largeFrameSize = 4 << 20
-	maxAPILatency  = 3 * time.Second
+	maxAPILatency  = 5 * time.Second
 	maxServerRSS   = 300 << 20
 )
 
@@ -243,6 +245,7 @@ func TestLargeUnauthenticatedFrames(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	t0 := time.Now()
 	for range largeFrames {
 		wg.Add(1)
 		go func() {
@@ -254,6 +257,7 @@ func TestLargeUnauthenticatedFrames(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	t.Logf("%d large frames sent and closed within %v", largeFrames, time.Since(t0).Round(time.Millisecond))
 	time.Sleep(2 * time.Second) // the API keeps answering afterwards too
 	lat, fails := probe()
 
