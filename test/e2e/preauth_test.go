@@ -230,6 +230,7 @@ func TestLargeUnauthenticatedFrames(t *testing.T) {
 	stopIdle := holdIdleSockets(t, e.addr, idleSockets)
 	defer stopIdle()
 	before := procStatus(t, pid, "VmRSS")
+	logLines := strings.Count(e.server.output(), "\n")
 
 	probe := apiProbe(t, e)
 
@@ -268,6 +269,10 @@ func TestLargeUnauthenticatedFrames(t *testing.T) {
 		if o != "too big" && o != "refused" && o != "reset" {
 			t.Errorf("%d large frames ended with %q, want the server to close them early (too big, refused or reset)", n, o)
 		}
+	}
+	// One summary line per interval, not a line per connection (L10).
+	if n := strings.Count(e.server.output(), "\n") - logLines; n > 10 {
+		t.Errorf("the server logged %d lines during the attack, want a summary", n)
 	}
 	if peak > maxServerRSS {
 		t.Errorf("server peak RSS %d MB, want under %d MB", peak>>20, maxServerRSS>>20)
