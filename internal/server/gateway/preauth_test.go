@@ -1,17 +1,15 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/wacht-rmm/wacht/internal/logtest"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -87,9 +85,9 @@ func TestUnauthenticatedCapDropsOldest(t *testing.T) {
 // unauthenticated sessions write no line each (L10: log flooding), but one
 // summary line with counts.
 func TestUnauthenticatedFailuresLoggedAsSummary(t *testing.T) {
-	logs := &syncBuffer{}
+	log, logs := logtest.Logger()
 	e := newEnv(t, storetest.NewSQLite(t), nil, func(o *Options) {
-		o.Log = slog.New(slog.NewTextHandler(logs, nil))
+		o.Log = log
 		o.AuthTimeout = 100 * time.Millisecond
 	})
 	for range 20 {
@@ -125,21 +123,4 @@ func TestUnauthenticatedFailuresLoggedAsSummary(t *testing.T) {
 			t.Errorf("summary %q lacks %s", got, want)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,14 +1,14 @@
 package preauth
 
 import (
-	"bytes"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/logtest"
 )
 
 func TestSource(t *testing.T) {
@@ -89,8 +89,7 @@ func TestPoolConcurrent(t *testing.T) {
 }
 
 func TestTallyOneLinePerInterval(t *testing.T) {
-	var buf syncBuffer
-	log := slog.New(slog.NewTextHandler(&buf, nil))
+	log, buf := logtest.Logger()
 	tl := NewTally(log, "connections refused", 50*time.Millisecond)
 	for range 1000 {
 		tl.Add("idle_dropped")
@@ -114,21 +113,4 @@ func TestTallyOneLinePerInterval(t *testing.T) {
 	if got := buf.String(); strings.Count(got, "\n") != 2 {
 		t.Fatalf("log %q, want a second line from Close and nothing after", got)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

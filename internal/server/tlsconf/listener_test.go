@@ -1,22 +1,21 @@
 package tlsconf
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/logtest"
 )
 
 // listen starts a Listener on loopback that accepts and serves "hi" echo
 // connections, and returns its address and log.
-func listen(t *testing.T, o ListenerOptions) (*Listener, *syncBuffer) {
+func listen(t *testing.T, o ListenerOptions) (*Listener, *logtest.Buffer) {
 	t.Helper()
 	cfg, _, err := Setup(Options{Dir: t.TempDir()})
 	if err != nil {
@@ -26,8 +25,8 @@ func listen(t *testing.T, o ListenerOptions) (*Listener, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	o.Log = slog.New(slog.NewTextHandler(logs, nil))
+	var logs *logtest.Buffer
+	o.Log, logs = logtest.Logger()
 	ln := NewListener(inner, cfg, o)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
@@ -147,21 +146,4 @@ func TestListenerDropsOldestIdle(t *testing.T) {
 	if got := logs.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "idle_dropped=2") {
 		t.Fatalf("log %q, want one summary line with idle_dropped=2", got)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
