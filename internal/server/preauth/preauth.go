@@ -37,8 +37,16 @@ func Source(hostport string) netip.Prefix {
 	return p
 }
 
+// MinWait is how long a connection waits before a newcomer may push it
+// out of a Pool. A real client answers within a round trip, but a server
+// busy with a reconnect storm may not get round to reading the answer at
+// once; those must not be dropped for the next arrivals.
+const MinWait = time.Second
+
 // Pool is a set of waiting connections, at most max in total and
-// perSource from one Source. It is safe for concurrent use.
+// perSource from one Source, except that connections that have waited less
+// than MinWait are never dropped (the caps may be exceeded by what arrives
+// within MinWait). It is safe for concurrent use.
 type Pool struct {
 	max, perSource int
 
@@ -50,6 +58,7 @@ type Pool struct {
 // Entry is one connection in a Pool.
 type Entry struct {
 	source       netip.Prefix
+	added        time.Time
 	drop         func()
 	inAll, inSrc *list.Element
 	gone         bool // removed or dropped; under Pool.mu
@@ -63,10 +72,11 @@ func NewPool(total, perSource int) *Pool {
 // Add records a waiting connection from source that drop ends. When that
 // exceeds a cap, the oldest waiting connection of the source (per-source
 // cap) or of all (total cap) is removed and its drop called, outside the
-// lock; Add returns how many were dropped (0 or 1, as one Add exceeds a cap
-// by one at most).
+// lock, if it waited MinWait at least; Add returns how many were dropped
+// (0 or 1).
 func (p *Pool) Add(source netip.Prefix, drop func()) (*Entry, int) {
-	e := &Entry{source: source, drop: drop}
+	now := time.Now()
+	e := &Entry{source: source, added: now, drop: drop}
 	p.mu.Lock()
 	src := p.bySource[source]
 	if src == nil {
@@ -81,6 +91,9 @@ func (p *Pool) Add(source netip.Prefix, drop func()) (*Entry, int) {
 		victim = src.Front().Value.(*Entry)
 	case p.all.Len() > p.max:
 		victim = p.all.Front().Value.(*Entry)
+	}
+	if victim != nil && now.Sub(victim.added) < MinWait {
+		victim = nil
 	}
 	if victim != nil {
 		p.removeLocked(victim)

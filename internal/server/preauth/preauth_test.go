@@ -42,6 +42,7 @@ func TestPoolDropsOldestOfSourceThenOverall(t *testing.T) {
 	}
 	a1 := add(a, "a1")
 	add(a, "a2")
+	time.Sleep(MinWait)
 	add(a, "a3") // a's cap: a1 goes, a3 stays
 	if strings.Join(dropped, ",") != "a1" {
 		t.Fatalf("dropped %v, want a1", dropped)
@@ -58,13 +59,17 @@ func TestPoolDropsOldestOfSourceThenOverall(t *testing.T) {
 	if p.Len() != 4 || len(dropped) != 1 {
 		t.Fatalf("len %d, dropped %v", p.Len(), dropped)
 	}
+	// Too young to drop: the cap is exceeded for now.
+	if _, n := p.Add(b, func() { dropped = append(dropped, "b4") }); n != 0 || p.Len() != 5 {
+		t.Fatalf("a young entry was dropped (%d), len %d", n, p.Len())
+	}
 	c := netip.MustParsePrefix("192.0.2.3/32")
 	if _, n := p.Add(c, func() { dropped = append(dropped, "c1") }); n != 1 {
 		t.Errorf("Add over the total cap dropped %d, want 1", n)
 	}
 	// Over the total: the oldest of all (a2) goes, not the newcomer.
-	if strings.Join(dropped, ",") != "a1,a2" || p.Len() != 4 {
-		t.Fatalf("dropped %v, len %d; want a1,a2 and 4", dropped, p.Len())
+	if strings.Join(dropped, ",") != "a1,a2" || p.Len() != 5 {
+		t.Fatalf("dropped %v, len %d; want a1,a2 and 5", dropped, p.Len())
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -147,20 +148,24 @@ func (l *Listener) acceptLoop() {
 }
 
 func (l *Listener) handshake(raw net.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*l.timeout)
 	defer cancel()
-	hc := &handshakeConn{Conn: raw, l: l, ctx: ctx, source: preauth.Source(raw.RemoteAddr().String())}
+	hc := &handshakeConn{Conn: raw, l: l, ctx: ctx, peerWait: l.timeout,
+		source: preauth.Source(raw.RemoteAddr().String())}
 	tc := tls.Server(hc, l.cfg)
 	err := tc.HandshakeContext(ctx)
 	hc.release()
 	hc.done = true // from here on a plain connection; published by the channel send below
+	if err == nil {
+		err = raw.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		switch {
 		case hc.dropped.Load():
 			// Counted when dropped.
 		case !hc.hello:
 			l.tally.Add("no_client_hello")
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
 			l.tally.Add("handshake_timeout")
 		default:
 			l.tally.Add("handshake_failed")
@@ -220,13 +225,16 @@ func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
 // and never changes after.
 type handshakeConn struct {
 	net.Conn
-	l       *Listener
-	ctx     context.Context // the handshake's
-	source  netip.Prefix
-	hello   bool        // the ClientHello arrived
-	slot    bool        // holds a computation slot
-	done    bool        // the handshake is over
-	dropped atomic.Bool // closed to make room for newer idle connections
+	l      *Listener
+	ctx    context.Context // the handshake's
+	source netip.Prefix
+	hello  bool // the ClientHello arrived
+	// peerWait is what is left of the time the handshake may wait for
+	// its peer.
+	peerWait time.Duration
+	slot     bool        // holds a computation slot
+	done     bool        // the handshake is over
+	dropped  atomic.Bool // closed to make room for newer idle connections
 }
 
 func (c *handshakeConn) Read(p []byte) (int, error) {
@@ -234,14 +242,22 @@ func (c *handshakeConn) Read(p []byte) (int, error) {
 		return c.Conn.Read(p)
 	}
 	c.release() // waiting for the peer now
-	if !c.hello {
-		e, _ := c.l.idle.Add(c.source, c.drop)
-		n, err := c.Conn.Read(p)
-		c.l.idle.Remove(e)
-		return n, err
+	start := time.Now()
+	if err := c.Conn.SetReadDeadline(start.Add(c.peerWait)); err != nil {
+		return 0, err
 	}
-	n, err := c.Conn.Read(p)
-	if n > 0 {
+	var n int
+	var err error
+	if c.hello {
+		n, err = c.Conn.Read(p)
+	} else {
+		e, _ := c.l.idle.Add(c.source, c.drop)
+		n, err = c.Conn.Read(p)
+		c.l.idle.Remove(e)
+	}
+	c.peerWait -= time.Since(start)
+	if c.hello && n > 0 {
+		// More handshake bytes to work on.
 		if aerr := c.acquire(); aerr != nil && err == nil {
 			err = aerr
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/logtest"
+	"github.com/wacht-rmm/wacht/internal/server/preauth"
 )
 
 // listen starts a Listener on loopback that accepts and serves "hi" echo
@@ -127,6 +128,9 @@ func TestListenerDropsOldestIdle(t *testing.T) {
 		defer c.Close()
 		conns = append(conns, c)
 		time.Sleep(100 * time.Millisecond) // keep their order
+		if len(conns) == 3 {
+			time.Sleep(preauth.MinWait) // only those waiting that long are dropped
+		}
 	}
 	conns[0].SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := conns[0].Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) || err == nil {
