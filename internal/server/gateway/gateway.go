@@ -38,7 +38,7 @@ type Options struct {
 	// MaxUnauthenticated and MaxUnauthenticatedPerSource cap websockets
 	// waiting for their auth frame, in total and per source (IPv4 address,
 	// IPv6 /64); beyond a cap the one waiting longest is closed (defaults
-	// 2048 and 256).
+	// 2048 and 1024).
 	MaxUnauthenticated, MaxUnauthenticatedPerSource int
 	// SummaryInterval is how often refused and failed unauthenticated
 	// sessions are logged, as one line with counts (default 1 min).
@@ -94,10 +94,12 @@ const (
 	DefaultAuthTimeout    = 5 * time.Second
 	DefaultCommandTimeout = 30 * time.Second
 	DefaultPolicyResync   = 5 * time.Minute
-	// An unauthenticated websocket takes about 70 KB; the caps bound that
-	// to 140 MB in all and 18 MB per source.
+	// A websocket takes up to about 70 KB, so the caps bound those waiting
+	// for their auth frame to about 140 MB in all. The per-source cap is
+	// high enough for a reconnect storm of 10,000 agents behind one
+	// address on a saturated server (docs/benchmarks.md).
 	DefaultMaxUnauthenticated          = 2048
-	DefaultMaxUnauthenticatedPerSource = 256
+	DefaultMaxUnauthenticatedPerSource = 1024
 	DefaultSummaryInterval             = time.Minute
 	writeTimeout                       = 10 * time.Second
 	maxEnrollBody                      = 64 << 10
