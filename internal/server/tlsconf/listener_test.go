@@ -3,10 +3,12 @@ package tlsconf
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,13 +16,17 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/preauth"
 )
 
-// listen starts a Listener on loopback that accepts and serves "hi" echo
-// connections, and returns its address and log.
-func listen(t *testing.T, o ListenerOptions) (*Listener, *logtest.Buffer) {
+// listen starts a Listener on loopback that accepts and serves echo
+// connections, and returns it and its log; tweak may change its TLS
+// configuration.
+func listen(t *testing.T, o ListenerOptions, tweak func(*tls.Config)) (*Listener, *logtest.Buffer) {
 	t.Helper()
 	cfg, _, err := Setup(Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(cfg)
 	}
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,20 +52,27 @@ func listen(t *testing.T, o ListenerOptions) (*Listener, *logtest.Buffer) {
 // that only a stalled listener exceeds it.
 func realClient(t *testing.T, addr string) {
 	t.Helper()
+	if err := echo(addr); err != nil {
+		t.Fatalf("real client: %v", err)
+	}
+}
+
+func echo(addr string) error {
 	d := &net.Dialer{Timeout: 10 * time.Second, Deadline: time.Now().Add(10 * time.Second)}
 	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
-		t.Fatalf("real client: %v", err)
+		return err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write([]byte("hi")); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	buf := make([]byte, 2)
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hi" {
-		t.Fatalf("echo %q, %v", buf, err)
+		return fmt.Errorf("echo %q, %v", buf, err)
 	}
+	return nil
 }
 
 // stalledAfterHello starts a TLS client that sends its ClientHello and then
@@ -91,7 +104,7 @@ func (w *writeOnly) Read([]byte) (int, error) {
 // not keep a real client out (H1: the slot was taken before Accept and held
 // up to the handshake timeout).
 func TestListenerIdleSocketsHoldNoSlot(t *testing.T) {
-	ln, _ := listen(t, ListenerOptions{MaxHandshakes: 1, HandshakeTimeout: time.Minute})
+	ln, _ := listen(t, ListenerOptions{MaxHandshakes: 1, HandshakeTimeout: time.Minute}, nil)
 	addr := ln.Addr().String()
 	for i := range 60 {
 		c, err := net.Dial("tcp", addr)
@@ -117,7 +130,7 @@ func TestListenerIdleSocketsHoldNoSlot(t *testing.T) {
 // that waited longest for its ClientHello is closed, not the newcomer, and
 // the drops are logged as one summary line.
 func TestListenerDropsOldestIdle(t *testing.T) {
-	ln, logs := listen(t, ListenerOptions{MaxIdle: 100, MaxIdlePerSource: 3, HandshakeTimeout: time.Minute})
+	ln, logs := listen(t, ListenerOptions{MaxIdle: 100, MaxIdlePerSource: 3, HandshakeTimeout: time.Minute}, nil)
 	addr := ln.Addr().String()
 	var conns []net.Conn
 	for range 4 {
@@ -149,5 +162,28 @@ func TestListenerDropsOldestIdle(t *testing.T) {
 	ln.Close()
 	if got := logs.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "idle_dropped=2") {
 		t.Fatalf("log %q, want one summary line with idle_dropped=2", got)
+	}
+}
+
+// TestListenerSlotWaitIsNotTimedOut: the handshake timeout counts the wait
+// for the peer, not for a computation slot, so agents queued in a
+// reconnect storm are served rather than timed out.
+func TestListenerSlotWaitIsNotTimedOut(t *testing.T) {
+	var first atomic.Bool
+	ln, _ := listen(t, ListenerOptions{MaxHandshakes: 1, HandshakeTimeout: time.Second}, func(cfg *tls.Config) {
+		cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			if first.CompareAndSwap(false, true) {
+				time.Sleep(2 * time.Second) // holds the only slot
+			}
+			return nil, nil
+		}
+	})
+	addr := ln.Addr().String()
+	firstErr := make(chan error, 1)
+	go func() { firstErr <- echo(addr) }()
+	time.Sleep(100 * time.Millisecond)
+	realClient(t, addr) // waits about 2 s for the slot, twice its timeout
+	if err := <-firstErr; err != nil {
+		t.Fatalf("first client: %v", err)
 	}
 }
