@@ -60,7 +60,7 @@ type Config struct {
 	URL        string // public URL agents dial; default https://localhost:<port>
 	Log        *slog.Logger
 
-	MaxHandshakes   int           // concurrent TLS handshakes, default 64
+	MaxHandshakes   int           // TLS handshakes computing at once, default two per CPU
 	ShutdownTimeout time.Duration // graceful shutdown bound, default 30 s
 
 	// Alerting: offline sweep period (default 10 s) and the back-off

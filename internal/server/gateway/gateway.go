@@ -14,6 +14,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/preauth"
 )
 
 // Store is what the gateway needs from the database.
@@ -36,8 +37,16 @@ type Options struct {
 	// Heartbeat is the interval told to agents (default 30 s); a session
 	// that sends nothing for three intervals is closed.
 	Heartbeat time.Duration
-	// AuthTimeout bounds the wait for the agent's auth frame (default 10 s).
+	// AuthTimeout bounds the wait for the agent's auth frame (default 5 s).
 	AuthTimeout time.Duration
+	// MaxUnauthenticated and MaxUnauthenticatedPerSource cap websockets
+	// waiting for their auth frame, in total and per source (IPv4 address,
+	// IPv6 /64); beyond a cap the one waiting longest is closed (defaults
+	// 2048 and 1024).
+	MaxUnauthenticated, MaxUnauthenticatedPerSource int
+	// SummaryInterval is how often refused and failed unauthenticated
+	// sessions are logged, as one line with counts (default 1 min).
+	SummaryInterval time.Duration
 	// CommandTimeout applies to Command calls whose context has no deadline
 	// (default 30 s).
 	CommandTimeout time.Duration
@@ -87,11 +96,21 @@ type AlertHook interface {
 // Defaults.
 const (
 	DefaultHeartbeat      = 30 * time.Second
-	DefaultAuthTimeout    = 10 * time.Second
+	DefaultAuthTimeout    = 5 * time.Second
 	DefaultCommandTimeout = 30 * time.Second
 	DefaultPolicyResync   = 5 * time.Minute
-	writeTimeout          = 10 * time.Second
-	maxEnrollBody         = 64 << 10
+	// A websocket takes up to about 70 KB, so the caps bound those waiting
+	// for their auth frame to about 140 MB in all. The per-source cap is
+	// high enough for a reconnect storm of 10,000 agents behind one
+	// address on a saturated server (docs/benchmarks.md).
+	DefaultMaxUnauthenticated          = 2048
+	DefaultMaxUnauthenticatedPerSource = 1024
+	DefaultSummaryInterval             = time.Minute
+	writeTimeout                       = 10 * time.Second
+	maxEnrollBody                      = 64 << 10
+	// maxAuthBytes is the read limit until the agent authenticated; its
+	// auth frame takes under 1 KiB.
+	maxAuthBytes = 4 << 10
 )
 
 // Gateway serves the agent routes.
@@ -102,6 +121,8 @@ type Gateway struct {
 	throttle *throttle
 	mux      *http.ServeMux
 	seen     *seenBuffer
+	waiting  *preauth.Pool  // websockets waiting for their auth frame
+	refused  *preauth.Tally // refused and failed unauthenticated sessions
 }
 
 // New returns a Gateway. Mount it so that it sees full paths
@@ -118,6 +139,15 @@ func New(o Options) *Gateway {
 	}
 	if o.AuthTimeout <= 0 {
 		o.AuthTimeout = DefaultAuthTimeout
+	}
+	if o.MaxUnauthenticated <= 0 {
+		o.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
+	if o.MaxUnauthenticatedPerSource <= 0 {
+		o.MaxUnauthenticatedPerSource = DefaultMaxUnauthenticatedPerSource
+	}
+	if o.SummaryInterval <= 0 {
+		o.SummaryInterval = DefaultSummaryInterval
 	}
 	if o.CommandTimeout <= 0 {
 		o.CommandTimeout = DefaultCommandTimeout
@@ -138,12 +168,15 @@ func New(o Options) *Gateway {
 		hub:      newHub(log, o.CommandTimeout),
 		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
 		mux:      http.NewServeMux(),
+		waiting:  preauth.NewPool(o.MaxUnauthenticated, o.MaxUnauthenticatedPerSource),
+		refused:  preauth.NewTally(log, "agent sessions refused or failed before authentication", o.SummaryInterval),
 	}
 	g.seen = newSeenBuffer(o.Store.TouchDevices, log)
 	g.hub.running.Add(1) // Shutdown waits for the last flush
 	go func() {
 		defer g.hub.running.Done()
 		g.seen.run(seenFlushInterval(o.Heartbeat), g.hub.stopped)
+		g.refused.Close() // the last summary
 	}()
 	if o.Cluster != nil {
 		g.hub.node = newNode(g.hub, o.Cluster)

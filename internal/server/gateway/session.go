@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/preauth"
 )
 
 // statusRefused closes a refused session (policy violation, 4003).
@@ -26,6 +28,7 @@ const statusRefused websocket.StatusCode = 4003
 type session struct {
 	g      *Gateway
 	conn   *websocket.Conn
+	source netip.Prefix // the peer's, for the caps on unauthenticated sessions
 	log    *slog.Logger
 	ctx    context.Context // ends with the connection; aborts store calls
 	cancel context.CancelFunc
@@ -52,16 +55,20 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		g.refused.Add("upgrade_failed")
 		g.log.Debug("websocket upgrade failed", "remote", clientIP(r), "err", err)
 		return
 	}
-	conn.SetReadLimit(protocol.MaxMessageBytes)
+	// Until the agent authenticated, a frame larger than an auth frame ends
+	// the connection; authenticate raises the limit.
+	conn.SetReadLimit(maxAuthBytes)
 	// The request context is not used after the hijack (coder/websocket's
 	// advice); the session has its own.
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		g:      g,
 		conn:   conn,
+		source: preauth.Source(r.RemoteAddr),
 		log:    g.log.With("remote", clientIP(r)),
 		ctx:    ctx,
 		cancel: cancel,
@@ -127,7 +134,9 @@ func (s *session) logReadError(err error, rctx context.Context) {
 	}
 }
 
-// authenticate sends the challenge and checks the signed answer.
+// authenticate sends the challenge and checks the signed answer. Until
+// the answer arrived the session is one of the gateway's waiting ones,
+// which the caps on unauthenticated sessions may close.
 func (s *session) authenticate() bool {
 	nonce := make([]byte, 32)
 	if _, err := rand.Read(nonce); err != nil {
@@ -135,15 +144,31 @@ func (s *session) authenticate() bool {
 		s.close(websocket.StatusInternalError, "internal error")
 		return false
 	}
+	waiting, _ := s.g.waiting.Add(s.source, func() {
+		s.g.refused.Add("dropped_waiting")
+		s.conn.CloseNow()
+	})
 	if err := s.send(s.ctx, protocol.TypeChallenge, "", protocol.Challenge{Nonce: nonce}); err != nil {
-		s.log.Debug("sending challenge", "err", err)
+		if s.g.waiting.Remove(waiting) {
+			s.refusal("no_auth", "sending challenge", "err", err)
+		}
 		return false
 	}
 	actx, cancel := context.WithTimeout(s.ctx, s.g.opts.AuthTimeout)
 	typ, b, err := s.conn.Read(actx)
 	cancel()
+	if !s.g.waiting.Remove(waiting) {
+		return false // dropped, and counted
+	}
 	if err != nil {
-		s.log.Info("agent did not authenticate", "err", err)
+		switch {
+		case errors.Is(err, websocket.ErrMessageTooBig):
+			s.refusal("auth_too_large", "agent sent a message larger than an auth frame", "err", err)
+		case errors.Is(actx.Err(), context.DeadlineExceeded):
+			s.refusal("auth_timeout", "agent did not authenticate in time")
+		default:
+			s.refusal("no_auth", "agent did not authenticate", "err", err)
+		}
 		return false
 	}
 	env, ok := s.decode(typ, b)
@@ -152,12 +177,12 @@ func (s *session) authenticate() bool {
 	}
 	var a protocol.Auth
 	if env.Type != protocol.TypeAuth {
-		s.log.Warn("agent sent a message before authenticating", "type", env.Type)
+		s.refusal("not_auth", "agent sent a message before authenticating", "type", env.Type)
 		s.close(websocket.StatusPolicyViolation, "authenticate first")
 		return false
 	}
 	if err := protocol.DecodeData(env, &a); err != nil {
-		s.log.Warn("closing agent connection: malformed auth", "err", err)
+		s.refusal("malformed", "closing agent connection: malformed auth", "err", err)
 		s.close(websocket.StatusUnsupportedData, "malformed auth")
 		return false
 	}
@@ -182,6 +207,7 @@ func (s *session) authenticate() bool {
 	}
 	s.deviceID = dev.ID
 	s.log = s.log.With("device", dev.ID)
+	s.conn.SetReadLimit(protocol.MaxMessageBytes)
 	if err := s.g.opts.Store.TouchDevice(s.ctx, dev.ID, s.g.opts.Now(), truncate(a.AgentVersion, 64)); err != nil {
 		s.log.Error("recording agent contact", "err", err)
 	}
@@ -204,16 +230,34 @@ func (s *session) authenticate() bool {
 }
 
 func (s *session) refuse(deviceID int64, code, reason string) bool {
-	s.log.Warn("agent session refused", "device", deviceID, "code", code)
+	if code == protocol.RefusedUnknown || code == protocol.RefusedBadProof {
+		// Anyone can claim a device ID.
+		s.refusal(code, "agent session refused", "device", deviceID)
+	} else {
+		// Signed by the device's key: its agent, told to stop.
+		s.log.Warn("agent session refused", "device", deviceID, "code", code)
+	}
 	_ = s.send(s.ctx, protocol.TypeRefused, "", protocol.Refused{Code: code, Reason: reason})
 	s.close(statusRefused, reason)
 	return false
 }
 
+// refusal logs why a session is refused or failed: for an authenticated
+// agent as a warning; before authentication, where anyone can cause it, as
+// a count of kind in the gateway's summary line (and at debug level).
+func (s *session) refusal(kind, msg string, args ...any) {
+	if s.deviceID != 0 {
+		s.log.Warn(msg, args...)
+		return
+	}
+	s.g.refused.Add(kind)
+	s.log.Debug(msg, args...)
+}
+
 // decode parses a frame, closing the connection on anything malformed.
 func (s *session) decode(typ websocket.MessageType, b []byte) (protocol.Envelope, bool) {
 	if typ != websocket.MessageText {
-		s.log.Warn("closing agent connection: binary frame")
+		s.refusal("malformed", "closing agent connection: binary frame")
 		s.close(websocket.StatusUnsupportedData, "text frames only")
 		return protocol.Envelope{}, false
 	}
@@ -222,13 +266,13 @@ func (s *session) decode(typ websocket.MessageType, b []byte) (protocol.Envelope
 	case err == nil:
 		return env, true
 	case errors.Is(err, protocol.ErrBadVersion):
-		s.log.Warn("closing agent connection: unsupported protocol version", "err", err)
+		s.refusal("bad_version", "closing agent connection: unsupported protocol version", "err", err)
 		s.close(websocket.StatusProtocolError, "unsupported protocol version")
 	case errors.Is(err, protocol.ErrTooLarge):
-		s.log.Warn("closing agent connection: message too large")
+		s.refusal("too_large", "closing agent connection: message too large")
 		s.close(websocket.StatusMessageTooBig, "message too large")
 	default:
-		s.log.Warn("closing agent connection: malformed message", "err", err)
+		s.refusal("malformed", "closing agent connection: malformed message", "err", err)
 		s.close(websocket.StatusUnsupportedData, "malformed message")
 	}
 	return env, false
