@@ -206,15 +206,12 @@ func (c *cpuCheck) Run(ctx context.Context, r check.Reporter) error {
 	}
 	res := result(v, c.window, c.limits)
 	if res.Status != core.StatusOK && c.snap != nil {
+		en, de := procs.CPUText(top[:min(len(top), topN)])
 		if snapErr != nil {
-			why := check.ErrorText(snapErr)
-			res.Message.EN += "; the top processes could not be read: " + why.EN
-			res.Message.DE += "; die Top-Prozesse konnten nicht gelesen werden: " + why.DE
-		} else {
-			en, de := procs.CPUText(top[:min(len(top), topN)])
-			res.Message.EN += en
-			res.Message.DE += de
+			en, de = procs.UnreadableText(snapErr)
 		}
+		res.Message.EN += en
+		res.Message.DE += de
 	}
 	r.Report(res)
 	return nil
