@@ -59,7 +59,7 @@ func (w WinLog) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 	}
 	xs, nbx, err := w.ReadXML(ctx, w.Channel, WinQuery(w.Cond, after, b.Time, lookback), max)
 	if err != nil {
-		return nil, nil, msg.Wrap("reading event log "+w.Channel, "Lesen des Ereignisprotokolls "+w.Channel, winCallError(err))
+		return nil, nil, msg.Wrap("reading event log "+w.Channel, "Lesen des Ereignisprotokolls "+w.Channel, WinCallError(err))
 	}
 	entries := make([]Entry, 0, len(xs))
 	for _, x := range xs {
@@ -80,8 +80,9 @@ func (w WinLog) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 	return entries, nb, err
 }
 
-// winCallError words a failed wevtapi call in English and German.
-func winCallError(err error) error {
+// WinCallError words a failed wevtapi call in English and German; other
+// errors pass unchanged.
+func WinCallError(err error) error {
 	ce := (*wevtapi.CallError)(nil)
 	if !errors.As(err, &ce) {
 		return err
