@@ -87,6 +87,9 @@ type NotAllowedError struct {
 
 func (e *NotAllowedError) Error() string { return e.Text().EN }
 
+// Localized is Text, so that a refusal is a Localized error.
+func (e *NotAllowedError) Localized() core.Text { return e.Text() }
+
 // Text explains the refusal and how to allow it, in English and German.
 func (e *NotAllowedError) Text() core.Text {
 	if e.Kind == Executable {
@@ -101,11 +104,12 @@ func (e *NotAllowedError) Text() core.Text {
 	}
 }
 
-// ErrorText is err's message in English and German: the refusal's own text
-// for a NotAllowedError, else err's message in both.
+// ErrorText is err's message in English and German: the words of the first
+// Localized error in err's chain (a refusal, a failed OS call), else err's
+// message in both.
 func ErrorText(err error) core.Text {
-	if nae := (*NotAllowedError)(nil); errors.As(err, &nae) {
-		return nae.Text()
+	if le := Localized(nil); errors.As(err, &le) {
+		return le.Localized()
 	}
 	return core.Text{EN: err.Error(), DE: err.Error()}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ole/go-ole"
+
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -398,6 +400,16 @@ func TestMergeWindows(t *testing.T) {
 	// Server without Defender: neither source, an error rather than "none".
 	if _, err := mergeWindows(nil, invalidNS, nil, invalidNS, now); err == nil || !strings.Contains(err.Error(), "Security Center") {
 		t.Errorf("no source: %v", err)
+	}
+	// Wine: both queries end with a COM error Windows has no text for; the
+	// message names the classes and the HRESULT, in both languages.
+	oleErr := ole.NewErrorWithDescription(0x80020005, "<nil>")
+	_, err = mergeWindows(nil, oleErr, nil, oleErr, now)
+	txt := check.ErrorText(err)
+	if !strings.Contains(txt.EN, `WMI query of AntiVirusProduct (root\SecurityCenter2, Security Center) failed: HRESULT 0x80020005, type mismatch`) ||
+		!strings.Contains(txt.EN, "WMI query of MSFT_MpComputerStatus (Microsoft Defender) failed: HRESULT 0x80020005") ||
+		!strings.Contains(txt.DE, "WMI-Abfrage von AntiVirusProduct") || !strings.Contains(txt.DE, "Typkonflikt") || strings.Contains(txt.EN, "<nil>") {
+		t.Errorf("COM error: %+v", txt)
 	}
 	// Client whose Security Center lists nothing and Defender removed.
 	if ps, err := mergeWindows(nil, nil, nil, invalidNS, now); err != nil || len(ps) != 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 )
 
 // toolTimeout bounds one call of a product's command-line tool.
@@ -79,7 +80,7 @@ func mdatpHealth(ctx context.Context, paths []string, now time.Time) (p product,
 		}
 		cmd.Stdout, cmd.Stderr = &out, &stderr
 		if err := cmd.Run(); err != nil {
-			return product{}, true, fmt.Errorf("%s health: %w: %s", filepath.Base(bin), err, bytes.TrimSpace(stderr.Bytes()))
+			return product{}, true, msg.Program(filepath.Base(bin)+" health", err, string(bytes.TrimSpace(stderr.Bytes())))
 		}
 		p, err := parseMdatpHealth(out.String(), now)
 		return p, true, err

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 )
 
 // macAV is a third-party antivirus for macOS, found by its app bundle.
@@ -141,7 +143,7 @@ func readMacAV(ctx context.Context, root string, procs func(context.Context) ([]
 			if bin := filepath.Join(root, av.Sweep); fileExists(bin) {
 				o, err := run(ctx, bin, "-v")
 				if err != nil {
-					return nil, fmt.Errorf("%s -v: %w", bin, err)
+					return nil, msg.Program(bin+" -v", err, "")
 				}
 				if err := parseSweepVersion(o, &p); err != nil {
 					return nil, err

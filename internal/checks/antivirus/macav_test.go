@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -87,8 +88,9 @@ func TestMacAV(t *testing.T) {
 		t.Errorf("Sophos product: %+v", p)
 	}
 	failing := func(context.Context, string, ...string) (string, error) { return "", errors.New("exit status 2") }
-	if _, err := readMacAV(context.Background(), sophos, fakeProcs{"SophosScanD"}.list, failing, nil); err == nil {
-		t.Error("sweep failure lost")
+	if _, err := readMacAV(context.Background(), sophos, fakeProcs{"SophosScanD"}.list, failing, nil); err == nil ||
+		!strings.HasSuffix(check.ErrorText(err).DE, "/usr/local/bin/sweep -v ist fehlgeschlagen: exit status 2") {
+		t.Errorf("sweep failure lost or not worded in German: %v", err)
 	}
 
 	// Products without a readable state: installed, a warning, never a pass.

@@ -1,9 +1,13 @@
 package antivirus
 
 import (
-	"fmt"
+	"errors"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // wscProduct is one instance of root\SecurityCenter2 AntiVirusProduct.
@@ -103,5 +107,7 @@ func mergeWindows(wsc []wscProduct, wscErr error, mp []mpStatus, mpErr error, no
 	}
 	// Neither source answered: an error, not "no antivirus", since a
 	// third-party product may well be installed.
-	return nil, fmt.Errorf("reading Security Center: %v; reading Microsoft Defender status: %w", wscErr, mpErr)
+	a := check.ErrorText(msg.WMI(`AntiVirusProduct (root\SecurityCenter2, Security Center)`, wscErr))
+	b := check.ErrorText(msg.WMI(`MSFT_MpComputerStatus (Microsoft Defender)`, mpErr))
+	return nil, &msg.OSError{Err: errors.Join(wscErr, mpErr), Text: core.Text{EN: a.EN + "; " + b.EN, DE: a.DE + "; " + b.DE}}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/platform/wevtapi"
 )
 
 func read(t *testing.T, name string) []byte {
@@ -187,7 +188,7 @@ func TestTimeMachine(t *testing.T) {
 	_, err = readTimeMachine(fake(map[string]string{
 		"destinationinfo": string(read(t, "tmutil-destinationinfo-none.txt")),
 	}))(context.Background(), ProductConfig{Type: TimeMachine}, now)
-	if err == nil || !strings.Contains(err.Error(), "no backup destination") {
+	if err == nil || !strings.Contains(err.Error(), "no backup destination") || check.ErrorText(err).DE != "Time Machine hat kein Backup-Ziel eingerichtet" {
 		t.Errorf("no destination: %v", err)
 	}
 }
@@ -403,6 +404,7 @@ func TestGeneric(t *testing.T) {
 type fakeLog struct {
 	events  map[string][]string
 	missing map[string]bool
+	fail    error // every read fails with it
 	asked   []string
 }
 
@@ -410,6 +412,9 @@ func (f *fakeLog) Read(_ context.Context, channel, xpath string, max int) ([]str
 	f.asked = append(f.asked, channel+" "+xpath)
 	if f.missing[channel] {
 		return nil, errors.Join(errChannelNotFound, errors.New("EvtQuery: 15007"))
+	}
+	if f.fail != nil {
+		return nil, f.fail
 	}
 	evs := f.events[channel]
 	if len(evs) > max {
@@ -432,8 +437,17 @@ func TestReadEvents(t *testing.T) {
 		t.Errorf("queries: %q", log.asked)
 	}
 	if _, err := readEvents(log, wsbJob, wsbQuery)(context.Background(), ProductConfig{}, time.Time{}); err == nil ||
-		!strings.Contains(err.Error(), "Microsoft-Windows-Backup not found") {
+		!strings.Contains(err.Error(), "Microsoft-Windows-Backup not found") ||
+		check.ErrorText(err).DE != "Ereignisprotokoll-Kanal Microsoft-Windows-Backup nicht gefunden (ist das Produkt installiert?)" {
 		t.Errorf("missing required channel: %v", err)
+	}
+	// A failing event log call names the channel, the call and the reason
+	// in both languages (Wine: EvtQuery fails without an error code).
+	log = &fakeLog{fail: &wevtapi.CallError{Call: "EvtQuery Microsoft-Windows-Backup", Err: wevtapi.ErrNoErrorCode}}
+	_, err = readEvents(log, wsbJob, wsbQuery)(context.Background(), ProductConfig{}, time.Time{})
+	if txt := check.ErrorText(err); txt.EN != "reading event log channel Microsoft-Windows-Backup: EvtQuery Microsoft-Windows-Backup failed without an error code (the call may not be implemented on this system)" ||
+		!strings.HasPrefix(txt.DE, "Lesen des Ereignisprotokoll-Kanals Microsoft-Windows-Backup: EvtQuery Microsoft-Windows-Backup ist ohne Fehlercode fehlgeschlagen") {
+		t.Errorf("failing call: %+v", txt)
 	}
 
 	// Too many events for one read: the window shrinks so the newest are kept.

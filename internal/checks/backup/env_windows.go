@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
 
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/platform/wevtapi"
 )
 
@@ -38,7 +39,7 @@ var osTools []string
 func acronisService(context.Context) (string, error) {
 	m, err := mgr.Connect()
 	if err != nil {
-		return "", err
+		return "", msg.Call("OpenSCManager", err)
 	}
 	defer m.Disconnect()
 	s, err := m.OpenService("MMS")
@@ -46,12 +47,12 @@ func acronisService(context.Context) (string, error) {
 		return "not installed", nil
 	}
 	if err != nil {
-		return "", err
+		return "", msg.Call("OpenService MMS", err)
 	}
 	defer s.Close()
 	st, err := s.Query()
 	if err != nil {
-		return "", err
+		return "", msg.Call("QueryServiceStatusEx MMS", err)
 	}
 	switch st.State {
 	case svc.Running:

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // errChannelNotFound is wrapped by an eventSource when the channel does
@@ -49,10 +53,13 @@ func readEvents(events eventSource, classify func(event) (job, bool), queries ..
 				continue
 			}
 			if errors.Is(err, errChannelNotFound) {
-				return nil, fmt.Errorf("event log channel %s not found (is the product installed?)", q.channel)
+				return nil, &msg.OSError{Err: err, Text: core.Text{
+					EN: fmt.Sprintf("event log channel %s not found (is the product installed?)", q.channel),
+					DE: fmt.Sprintf("Ereignisprotokoll-Kanal %s nicht gefunden (ist das Produkt installiert?)", q.channel),
+				}}
 			}
 			if err != nil {
-				return nil, fmt.Errorf("reading channel %s: %w", q.channel, err)
+				return nil, msg.Wrap("reading event log channel "+q.channel, "Lesen des Ereignisprotokoll-Kanals "+q.channel, logsrc.WinCallError(err))
 			}
 			bs := make([][]byte, len(xmls))
 			for i, x := range xmls {

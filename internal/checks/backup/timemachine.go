@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // tmStampRE matches Time Machine's snapshot names: "2024-03-11-211452"
@@ -15,7 +18,16 @@ var tmStampRE = regexp.MustCompile(`(\d{4}-\d{2}-\d{2}-\d{6})`)
 
 // errNoFullDiskAccess is returned when tmutil refuses to answer because the
 // agent lacks Full Disk Access (System Settings › Privacy & Security).
-var errNoFullDiskAccess = errors.New("the agent lacks Full Disk Access (grant it under System Settings › Privacy & Security › Full Disk Access)")
+var errNoFullDiskAccess error = &msg.OSError{Text: core.Text{
+	EN: "the agent lacks Full Disk Access (grant it under System Settings › Privacy & Security › Full Disk Access)",
+	DE: "dem Agenten fehlt der Festplattenvollzugriff (unter Systemeinstellungen › Datenschutz & Sicherheit › Festplattenvollzugriff erteilen)",
+}}
+
+// errNoDestination: Time Machine is not set up.
+var errNoDestination error = &msg.OSError{Text: core.Text{
+	EN: "Time Machine has no backup destination configured",
+	DE: "Time Machine hat kein Backup-Ziel eingerichtet",
+}}
 
 // parseBackupList reads `tmutil listbackups`: one completed backup per
 // line, a path whose last element is the backup's local start time. (The
@@ -50,10 +62,13 @@ func tmError(out string) error {
 	case strings.Contains(low, "full disk access"), strings.Contains(low, "operation not permitted"):
 		return errNoFullDiskAccess
 	case strings.Contains(low, "no destinations configured"):
-		return errors.New("Time Machine has no backup destination configured")
+		return errNoDestination
 	case strings.Contains(low, "no machine directory found"), strings.Contains(low, "unable to locate machine directory"),
 		strings.Contains(low, "failed to mount"), strings.Contains(low, "backup disk is not available"):
-		return fmt.Errorf("the Time Machine backup disk is not available: %s", firstSentence(out))
+		return &msg.OSError{Text: core.Text{
+			EN: "the Time Machine backup disk is not available: " + firstSentence(out),
+			DE: "das Time-Machine-Backup-Volume ist nicht verfügbar: " + firstSentence(out),
+		}}
 	}
 	return nil
 }
@@ -125,7 +140,7 @@ func readTimeMachine(run tmutil) reader {
 		}
 		dests, err := parseDestinationInfo(dOut)
 		if dErr == nil && err == nil && len(dests) == 0 {
-			return nil, errors.New("Time Machine has no backup destination configured")
+			return nil, errNoDestination
 		}
 		out, err := run(ctx, "listbackups")
 		ts, perr := parseBackupList(out, time.Local)
@@ -133,7 +148,7 @@ func readTimeMachine(run tmutil) reader {
 			return nil, perr
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tmutil listbackups: %w: %s", err, firstSentence(out))
+			return nil, msg.Program("tmutil listbackups", err, firstSentence(out))
 		}
 		name := "Time Machine"
 		if len(dests) > 0 && dests[0].Name != "" {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"time"
 
@@ -27,7 +28,7 @@ const DefaultWindow = 10 * time.Second
 
 func init() {
 	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
-		c, err := newCheck(params, gopsutilSampler{})
+		c, err := newCheck(params, timesSampler{times: cpu.TimesWithContext})
 		if err != nil {
 			return nil, err
 		}
@@ -41,19 +42,87 @@ type sampler interface {
 	Percent(ctx context.Context, window time.Duration) (float64, error)
 }
 
-type gopsutilSampler struct{}
+// timesSampler reads the OS's total CPU time counters (gopsutil: /proc/stat,
+// GetSystemTimes, host_statistics) at the start and the end of the window,
+// which averages everything in between.
+type timesSampler struct {
+	times func(ctx context.Context, perCPU bool) ([]cpu.TimesStat, error)
+}
 
-func (gopsutilSampler) Percent(ctx context.Context, window time.Duration) (float64, error) {
-	// One total figure over the whole window: gopsutil samples the counters
-	// at its start and end, which averages everything in between.
-	ps, err := cpu.PercentWithContext(ctx, window, false)
+func (s timesSampler) Percent(ctx context.Context, window time.Duration) (float64, error) {
+	t1, err := s.read(ctx)
 	if err != nil {
-		return 0, msg.Unsupported(fmt.Errorf("measuring CPU use: %w", err))
+		return 0, err
 	}
-	if len(ps) == 0 {
-		return 0, errors.New("measuring CPU use: no figures returned")
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(window):
 	}
-	return ps[0], nil
+	t2, err := s.read(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return busyPercent(t1, t2, window)
+}
+
+func (s timesSampler) read(ctx context.Context) (cpu.TimesStat, error) {
+	ts, err := s.times(ctx, false)
+	if err != nil {
+		return cpu.TimesStat{}, msg.Unsupported(msg.Wrap("reading the CPU times", "Lesen der CPU-Zeiten", err))
+	}
+	if len(ts) == 0 {
+		return cpu.TimesStat{}, &msg.OSError{Text: core.Text{
+			EN: "reading the CPU times: the OS returned no figures",
+			DE: "Lesen der CPU-Zeiten: das Betriebssystem hat keine Werte geliefert",
+		}}
+	}
+	return ts[0], nil
+}
+
+// frozenError says the OS's CPU counters did not advance over the window,
+// so the figure would be made up: the check reports unknown with it. When
+// only the idle time stood still, implied is the figure the counters give,
+// which a real full load explains.
+type frozenError struct {
+	core.Text
+	implied *float64
+}
+
+func (e *frozenError) Error() string { return e.EN }
+
+// busyPercent is the share of non-idle time between two readings, as
+// gopsutil computes it (guest time is part of user time on Linux and not
+// counted twice). Counters that did not advance at all, or whose idle
+// time stood still, are not believed: an OS that does not keep them (Wine
+// keeps no idle time) would otherwise read as 0 % or 100 % busy.
+func busyPercent(t1, t2 cpu.TimesStat, window time.Duration) (float64, error) {
+	all1, busy1 := allBusy(t1)
+	all2, busy2 := allBusy(t2)
+	wEN, wDE := windowText(window)
+	if all2 <= all1 {
+		return 0, &frozenError{Text: core.Text{
+			EN: fmt.Sprintf("The OS's CPU time counters did not advance over %s, so CPU use cannot be measured", wEN),
+			DE: fmt.Sprintf("Die CPU-Zeitzähler des Betriebssystems sind über %s nicht weitergelaufen, daher lässt sich die CPU-Auslastung nicht messen", wDE),
+		}}
+	}
+	v := math.Min(100, math.Max(0, (busy2-busy1)/(all2-all1)*100))
+	if t2.Idle+t2.Iowait <= t1.Idle+t1.Iowait {
+		return 0, &frozenError{implied: &v, Text: core.Text{
+			EN: fmt.Sprintf("The OS counted no idle CPU time at all over %s (its idle counter stood still) and the processes do not account for a full load, so CPU use cannot be measured", wEN),
+			DE: fmt.Sprintf("Das Betriebssystem hat über %s keinerlei CPU-Leerlaufzeit gezählt (sein Leerlaufzähler stand still) und die Prozesse erklären keine Volllast, daher lässt sich die CPU-Auslastung nicht messen", wDE),
+		}}
+	}
+	return v, nil
+}
+
+// allBusy returns the total and the busy CPU time of one reading.
+func allBusy(t cpu.TimesStat) (all, busy float64) {
+	all = t.Total()
+	if runtime.GOOS == "linux" {
+		all -= t.Guest + t.GuestNice
+	}
+	return all, all - t.Idle - t.Iowait
 }
 
 // params are the check's JSON parameters.
@@ -101,30 +170,56 @@ func (c *cpuCheck) Init() error {
 }
 
 func (c *cpuCheck) Run(ctx context.Context, r check.Reporter) error {
-	var before procs.Snapshot
-	var haveBefore bool
+	var before, after procs.Snapshot
+	snapErr := errors.New("not asked")
 	if c.snap != nil {
-		var err error
-		before, err = c.snap(ctx)
-		haveBefore = err == nil
+		before, snapErr = c.snap(ctx)
 	}
 	v, err := c.s.Percent(ctx, c.window)
-	if err != nil {
+	fe := (*frozenError)(nil)
+	if errors.As(err, &fe) && fe.implied == nil {
+		r.Report(check.Result{Status: core.StatusUnknown, Unit: "%", Message: fe.Text})
+		return nil
+	}
+	if err != nil && fe == nil {
 		return err
 	}
-	res := result(v, c.window, c.limits)
-	if res.Status != core.StatusOK && haveBefore {
-		// Process CPU times over the same window: the figures are shares of
-		// all CPUs, like v, so they add up to at most v.
-		if after, err := c.snap(ctx); err == nil {
-			en, de := procs.CPUText(procs.TopCPU(before, after, numCPU(ctx), topN))
-			res.Message.EN += en
-			res.Message.DE += de
+	// Process CPU times over the same window name the top consumers of a
+	// result that does not pass, and tell a real full load from an OS that
+	// keeps no idle time: the figures are shares of all CPUs, like v.
+	var top []procs.Usage
+	if snapErr == nil && (fe != nil || c.limits.Status(v) != core.StatusOK) {
+		if after, snapErr = c.snap(ctx); snapErr == nil {
+			top = procs.TopCPU(before, after, numCPU(ctx), math.MaxInt)
 		}
+	}
+	if fe != nil {
+		share := 0.0
+		for _, u := range top {
+			share += u.Percent
+		}
+		if snapErr != nil || share < minBusyShare {
+			r.Report(check.Result{Status: core.StatusUnknown, Unit: "%", Message: fe.Text})
+			return nil
+		}
+		v = *fe.implied // processes account for the load: it is real
+	}
+	res := result(v, c.window, c.limits)
+	if res.Status != core.StatusOK && c.snap != nil {
+		en, de := procs.CPUText(top[:min(len(top), topN)])
+		if snapErr != nil {
+			en, de = procs.UnreadableText(snapErr)
+		}
+		res.Message.EN += en
+		res.Message.DE += de
 	}
 	r.Report(res)
 	return nil
 }
+
+// minBusyShare is the share of all CPUs (percent) the processes must have
+// used in the window for a full load without idle time to be believed.
+const minBusyShare = 50
 
 // numCPU counts logical CPUs as gopsutil's total CPU figure does.
 func numCPU(ctx context.Context) int {

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shirou/gopsutil/v4/cpu"
+
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/procs"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -134,5 +137,117 @@ func TestTopProcessesWhenFailing(t *testing.T) {
 			!strings.HasSuffix(r.Message.DE, "; Top-Prozesse: MsMpEng.exe (PID 7) 90,0 %") {
 			t.Errorf("failing run: %+v", r)
 		}
+	}
+}
+
+// fakeTimes returns the readings in turn, or fails with err.
+func fakeTimes(err error, readings ...cpu.TimesStat) func(context.Context, bool) ([]cpu.TimesStat, error) {
+	return func(context.Context, bool) ([]cpu.TimesStat, error) {
+		if err != nil {
+			return nil, err
+		}
+		t := readings[0]
+		readings = readings[1:]
+		return []cpu.TimesStat{t}, nil
+	}
+}
+
+// TestCountersNotBelieved: counters that did not advance over the window
+// (Wine keeps no idle time, so it read 100 %) are unknown with the reason;
+// a failing read is the check's error naming what failed, in both
+// languages; sane counters give the busy share.
+func TestCountersNotBelieved(t *testing.T) {
+	runWith := func(times func(context.Context, bool) ([]cpu.TimesStat, error)) (collect, error) {
+		c, err := newCheck(json.RawMessage(`{"window":"100ms"}`), timesSampler{times: times})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got collect
+		return got, c.Run(context.Background(), &got)
+	}
+	got, err := runWith(fakeTimes(nil, cpu.TimesStat{User: 100, System: 20, Idle: 50}, cpu.TimesStat{User: 110, System: 22, Idle: 50}))
+	if err != nil || len(got) != 1 || got[0].Status != core.StatusUnknown || got[0].Value != nil ||
+		!strings.Contains(got[0].Message.EN, "counted no idle CPU time at all over 0.1 s") || !strings.Contains(got[0].Message.DE, "Leerlaufzähler stand still") {
+		t.Fatalf("idle stood still: %+v, %v", got, err)
+	}
+	still := cpu.TimesStat{User: 100, Idle: 50}
+	got, err = runWith(fakeTimes(nil, still, still))
+	if err != nil || len(got) != 1 || got[0].Status != core.StatusUnknown || !strings.Contains(got[0].Message.EN, "did not advance") {
+		t.Fatalf("counters stood still: %+v, %v", got, err)
+	}
+	got, err = runWith(fakeTimes(errors.New("NtQuerySystemInformation: not implemented")))
+	txt := check.ErrorText(err)
+	if len(got) != 0 || txt.EN != "reading the CPU times: NtQuerySystemInformation: not implemented" || !strings.HasPrefix(txt.DE, "Lesen der CPU-Zeiten: ") {
+		t.Fatalf("read fails: %+v, %+v", got, txt)
+	}
+	got, err = runWith(fakeTimes(nil, cpu.TimesStat{User: 100, Idle: 100}, cpu.TimesStat{User: 105, Idle: 115}))
+	if err != nil || len(got) != 1 || got[0].Status != core.StatusOK || *got[0].Value != 25 {
+		t.Fatalf("sane counters: %+v, %v", got, err)
+	}
+}
+
+// TestFullLoadWithoutIdle: idle time that stood still is believed when
+// the processes account for the load (every CPU busy the whole window).
+func TestFullLoadWithoutIdle(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ncpu := float64(numCPU(context.Background()))
+	snaps := []procs.Snapshot{
+		{At: t0, Procs: map[int32]procs.Proc{7: {PID: 7, Name: "stress", CPU: 10}}},
+		{At: t0.Add(10 * time.Second), Procs: map[int32]procs.Proc{7: {PID: 7, Name: "stress", CPU: 10 + 10*ncpu*0.97}}},
+	}
+	for _, loaded := range []bool{true, false} {
+		calls := 0
+		c, _ := newCheck(nil, timesSampler{times: fakeTimes(nil, cpu.TimesStat{User: 100, Idle: 50}, cpu.TimesStat{User: 110, Idle: 50})})
+		c.window = 100 * time.Millisecond
+		c.snap = func(context.Context) (procs.Snapshot, error) {
+			calls++
+			s := snaps[calls-1]
+			if !loaded {
+				s.Procs = nil
+			}
+			return s, nil
+		}
+		var got collect
+		if err := c.Run(context.Background(), &got); err != nil || len(got) != 1 {
+			t.Fatalf("%+v, %v", got, err)
+		}
+		if loaded && (got[0].Status != core.StatusFailure || *got[0].Value != 100 || !strings.Contains(got[0].Message.EN, "top processes: stress (PID 7) 97.0 %")) {
+			t.Errorf("full load: %+v", got[0])
+		}
+		if !loaded && got[0].Status != core.StatusUnknown {
+			t.Errorf("no load behind it: %+v", got[0])
+		}
+	}
+}
+
+// TestTopProcessesUnreadable: a failing result says the top processes
+// could not be read, and why, instead of leaving them out silently.
+func TestTopProcessesUnreadable(t *testing.T) {
+	c, _ := newCheck(nil, &fakeSampler{v: 97})
+	c.snap = func(context.Context) (procs.Snapshot, error) {
+		return procs.Snapshot{}, msg.Call("CreateToolhelp32Snapshot", errors.New("Access is denied."))
+	}
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if r := got[0]; r.Status != core.StatusFailure || !strings.HasSuffix(r.Message.EN, "; the top processes could not be read: CreateToolhelp32Snapshot failed: Access is denied.") ||
+		!strings.HasSuffix(r.Message.DE, "; die Top-Prozesse konnten nicht gelesen werden: CreateToolhelp32Snapshot fehlgeschlagen: Access is denied.") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// TestRealCounters measures this machine, which keeps real counters: a
+// figure, or unknown if a loaded machine had no idle tick in the window
+// and the processes of this container do not explain it.
+func TestRealCounters(t *testing.T) {
+	c, _ := newCheck(json.RawMessage(`{"window":"300ms"}`), timesSampler{times: cpu.TimesWithContext})
+	c.snap = procs.Take
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil || len(got) != 1 {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	if r := got[0]; r.Status != core.StatusUnknown && (r.Value == nil || *r.Value < 0 || *r.Value > 100) {
+		t.Fatalf("%+v", r)
 	}
 }

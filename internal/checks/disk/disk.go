@@ -7,6 +7,7 @@ package disk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -53,12 +54,19 @@ type volumes interface {
 // osVolumes reads through gopsutil; driveType is filled per OS.
 type osVolumes struct{ goos string }
 
+// listPartitions is gopsutil's volume list, replaced in tests.
+var listPartitions = disk.PartitionsWithContext
+
 func (v osVolumes) Partitions(ctx context.Context) ([]partition, error) {
-	ps, err := disk.PartitionsWithContext(ctx, false)
+	ps, err := listPartitions(ctx, false)
 	if err != nil && len(ps) == 0 {
-		// gopsutil returns partial lists with warnings on Windows; only an
-		// empty list is a failure.
-		return nil, msg.Unsupported(fmt.Errorf("listing volumes: %w", err))
+		return nil, msg.Unsupported(msg.Wrap("listing volumes", "Auflisten der Datenträger", err))
+	}
+	var unread []Unread
+	if err != nil {
+		// gopsutil returns partial lists with warnings on Windows, which
+		// do not always say which volume they are about.
+		unread = append(unread, Unread{Err: err})
 	}
 	if v.goos != "windows" && !slices.ContainsFunc(ps, func(p disk.PartitionStat) bool { return p.Mountpoint == "/" }) {
 		// gopsutil's real-file-system list leaves out a root that is a
@@ -77,7 +85,13 @@ func (v osVolumes) Partitions(ctx context.Context) ([]partition, error) {
 	}
 	out := make([]partition, 0, len(ps))
 	for _, p := range ps {
+		if p.Mountpoint == "" {
+			continue // gopsutil's entry for a drive without media
+		}
 		out = append(out, partition{Device: p.Device, Mount: p.Mountpoint, FSType: p.Fstype, Opts: p.Opts, DriveType: driveType(p.Mountpoint)})
+	}
+	if unread = append(unread, lostVolumes(out)...); len(unread) > 0 {
+		return out, &PartialError{Unread: unread}
 	}
 	return out, nil
 }
@@ -85,7 +99,7 @@ func (v osVolumes) Partitions(ctx context.Context) ([]partition, error) {
 func (osVolumes) Usage(ctx context.Context, mount string) (usage, error) {
 	u, err := disk.UsageWithContext(ctx, mount)
 	if err != nil {
-		return usage{}, msg.Unsupported(fmt.Errorf("reading usage of %s: %w", mount, err))
+		return usage{}, msg.Unsupported(msg.Wrap("reading the usage of "+mount, "Lesen der Belegung von "+mount, err))
 	}
 	return usage{Total: u.Total, Free: u.Free, Used: u.Used, UsedPercent: u.UsedPercent}, nil
 }
@@ -252,8 +266,16 @@ func (c *diskCheck) Init() error {
 
 func (c *diskCheck) Run(ctx context.Context, r check.Reporter) error {
 	all, err := c.v.Partitions(ctx)
-	if err != nil {
+	partial := (*PartialError)(nil)
+	if err != nil && !errors.As(err, &partial) {
 		return err
+	}
+	if partial != nil {
+		// The volumes the OS could not read are errors; the others are
+		// reported as usual.
+		for _, res := range partial.Results() {
+			r.Report(res)
+		}
 	}
 	targets := fixedVolumes(c.goos, all)
 	var missing []string
@@ -261,9 +283,12 @@ func (c *diskCheck) Run(ctx context.Context, r check.Reporter) error {
 		// Explicitly named volumes are watched even if not "fixed" (a
 		// technician may want a network drive).
 		targets, missing = pick(c.goos, all, c.p.Volumes)
+		missing = slices.DeleteFunc(missing, func(m string) bool { return partial.has(c.goos, m) })
 	}
 	if len(targets) == 0 && len(c.p.Volumes) == 0 {
-		r.Report(check.Result{Status: core.StatusUnknown, Message: NoVolumes})
+		if partial == nil {
+			r.Report(check.Result{Status: core.StatusUnknown, Message: NoVolumes})
+		}
 		return nil
 	}
 	for _, m := range missing {
@@ -278,10 +303,7 @@ func (c *diskCheck) Run(ctx context.Context, r check.Reporter) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.Report(check.Result{Key: p.Mount, Status: core.StatusError, Message: core.Text{
-				EN: fmt.Sprintf("Disk %s could not be read: %v", p.Mount, err),
-				DE: fmt.Sprintf("Datenträger %s konnte nicht gelesen werden: %v", p.Mount, err),
-			}})
+			r.Report(Unread{Mount: p.Mount, Err: err}.Result())
 			continue
 		}
 		r.Report(result(p.Mount, u, c.p))

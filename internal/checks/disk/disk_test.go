@@ -8,7 +8,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/shirou/gopsutil/v4/disk"
+
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -216,5 +219,66 @@ func TestFreeSpaceLimits(t *testing.T) {
 		if c.Init() == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// TestPartialList: a volume list the OS could read only in part (gopsutil's
+// warnings on Windows, a fixed drive its list left out) reports the volumes
+// it could read and an error naming each one it could not.
+func TestPartialList(t *testing.T) {
+	win := load(t, "windows-11.json")
+	vi := msg.Call("GetVolumeInformation", errors.New("The device is not ready."))
+	f := &fakeVolumes{ps: win[:1], err: &PartialError{Unread: []Unread{{Mount: "D:", Err: vi}, {Err: errors.New("failed to find next volume")}}},
+		use: map[string]usage{"C:": {Total: 100 * gb, Free: 50 * gb, UsedPercent: 50}}}
+	c, _ := newCheck(nil, f)
+	c.goos = "windows"
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]check.Result{}
+	for _, r := range got {
+		byKey[r.Key] = r
+	}
+	if d := byKey["D:"]; len(got) != 3 || d.Status != core.StatusError ||
+		d.Message.EN != "Disk D: could not be read: GetVolumeInformation failed: The device is not ready." ||
+		d.Message.DE != "Datenträger D: konnte nicht gelesen werden: GetVolumeInformation fehlgeschlagen: The device is not ready." {
+		t.Fatalf("got %+v", got)
+	}
+	if w := byKey[""]; w.Status != core.StatusError || w.Message.DE != "Einige Datenträger konnten nicht gelesen werden: failed to find next volume" {
+		t.Fatalf("warning: %+v", w)
+	}
+	if byKey["C:"].Status != core.StatusOK {
+		t.Fatalf("readable volume: %+v", byKey["C:"])
+	}
+	// A named volume that could not be read is not also "not found".
+	c, _ = newCheck(json.RawMessage(`{"volumes":["C:","D:"]}`), f)
+	c.goos = "windows"
+	got = nil
+	if err := c.Run(context.Background(), &got); err != nil || len(got) != 3 {
+		t.Fatalf("named: %+v, %v", got, err)
+	}
+}
+
+// TestOSVolumesWarnings: gopsutil's warnings next to a partial list become
+// a PartialError with the volumes it could read; its entry for a drive
+// without media (no mount point) is left out.
+func TestOSVolumesWarnings(t *testing.T) {
+	defer func(f func(context.Context, bool) ([]disk.PartitionStat, error)) { listPartitions = f }(listPartitions)
+	listPartitions = func(context.Context, bool) ([]disk.PartitionStat, error) {
+		return []disk.PartitionStat{{Device: "/dev/sda1", Mountpoint: "/", Fstype: "ext4", Opts: []string{"rw"}}, {}},
+			errors.New("Warning: failed to get first-volume")
+	}
+	ps, err := osVolumes{goos: "linux"}.Partitions(context.Background())
+	pe := (*PartialError)(nil)
+	if !errors.As(err, &pe) || len(pe.Unread) != 1 || pe.Unread[0].Mount != "" || len(ps) != 1 || ps[0].Mount != "/" {
+		t.Fatalf("%+v, %v", ps, err)
+	}
+	listPartitions = func(context.Context, bool) ([]disk.PartitionStat, error) {
+		return nil, errors.New("GetLogicalDriveStrings: denied")
+	}
+	_, err = osVolumes{goos: "linux"}.Partitions(context.Background())
+	if txt := check.ErrorText(err); txt.DE != "Auflisten der Datenträger: GetLogicalDriveStrings: denied" {
+		t.Fatalf("%+v", txt)
 	}
 }

@@ -166,11 +166,21 @@ func (c *growthCheck) Run(ctx context.Context, r check.Reporter) error {
 	}
 	mounts := c.p.Volumes
 	if len(mounts) == 0 {
-		if mounts, err = c.v.Fixed(ctx); err != nil {
+		mounts, err = c.v.Fixed(ctx)
+		partial := (*disk.PartialError)(nil)
+		if err != nil && !errors.As(err, &partial) {
 			return err
 		}
+		if partial != nil {
+			// Volumes the OS could not read are errors; the others go on.
+			for _, res := range partial.Results() {
+				r.Report(res)
+			}
+		}
 		if len(mounts) == 0 {
-			r.Report(check.Result{Status: core.StatusUnknown, Message: disk.NoVolumes})
+			if partial == nil {
+				r.Report(check.Result{Status: core.StatusUnknown, Message: disk.NoVolumes})
+			}
 			return nil
 		}
 	}
@@ -182,10 +192,7 @@ func (c *growthCheck) Run(ctx context.Context, r check.Reporter) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.Report(check.Result{Key: m, Status: core.StatusError, Message: core.Text{
-				EN: fmt.Sprintf("Volume %s could not be read: %v", m, err),
-				DE: fmt.Sprintf("Volume %s konnte nicht gelesen werden: %v", m, err),
-			}})
+			r.Report(disk.Unread{Mount: m, Err: err}.Result())
 			continue
 		}
 		samples := prune(h.Volumes[m], now)

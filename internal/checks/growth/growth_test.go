@@ -3,6 +3,7 @@ package growth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +180,23 @@ func TestNothingToWatch(t *testing.T) {
 	got := runOnce(t, c)
 	if len(got) != 1 || got[0].Status != core.StatusUnknown || got[0].Message != disk.NoVolumes {
 		t.Errorf("got %+v, want one unknown result saying there is nothing to watch", got)
+	}
+}
+
+type partialVolumes struct{ fakeVolumes }
+
+func (partialVolumes) Fixed(context.Context) ([]string, error) {
+	return []string{"C:"}, &disk.PartialError{Unread: []disk.Unread{{Mount: "D:", Err: errors.New("The device is not ready.")}}}
+}
+
+// TestPartialVolumes: a volume the OS could not read is an error result
+// naming it; the volumes it could read are measured as usual.
+func TestPartialVolumes(t *testing.T) {
+	stateDir(t)
+	c, _ := newCheck(nil, partialVolumes{fakeVolumes{"C:": 1 << 30}}, time.Now)
+	got := runOnce(t, c)
+	if len(got) != 2 || got[0].Key != "D:" || got[0].Status != core.StatusError || got[0].Message.DE != "Datenträger D: konnte nicht gelesen werden: The device is not ready." ||
+		got[1].Key != "C:" || got[1].Status != core.StatusOK {
+		t.Fatalf("got %+v", got)
 	}
 }

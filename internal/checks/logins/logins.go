@@ -131,7 +131,7 @@ func (c *loginCheck) Run(ctx context.Context, r check.Reporter) error {
 	if c.audit != nil {
 		on, err := c.audit(ctx)
 		if err != nil {
-			return fmt.Errorf("reading the audit policy: %w", err)
+			return msg.Wrap("reading the audit policy", "Lesen der Überwachungsrichtlinie", err)
 		}
 		if !on {
 			r.Report(check.Result{Status: core.StatusWarning, Message: core.Text{

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -271,5 +272,28 @@ func TestParams(t *testing.T) {
 	res := run(t, "", func(p params) ([]logsrc.Source, error) { return linuxSources(p, false, nil) }, nil, time.Time{})
 	if res.Status != core.StatusUnsupported {
 		t.Errorf("no source: %+v", res)
+	}
+}
+
+// TestAuditpolMissing: a missing auditpol.exe is the check's error naming
+// the program, in English and German.
+func TestAuditpolMissing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "auditpol.exe")
+	checktest.Allow([]string{missing}, nil)
+	audit := func(ctx context.Context) (bool, error) {
+		_, err := logsrc.Exec(20*time.Second)(ctx, missing, "/get", "/subcategory:"+logonGUID, "/r")
+		return false, err
+	}
+	check.SetStateDir(t.TempDir())
+	defer check.SetStateDir("")
+	src := func(params) ([]logsrc.Source, error) { return nil, nil }
+	c, err := newCheck(nil, src, audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := check.ErrorText(c.Run(context.Background(), &collect{}))
+	if !strings.HasPrefix(txt.EN, "reading the audit policy: the program "+missing+" was not found") ||
+		!strings.HasPrefix(txt.DE, "Lesen der Überwachungsrichtlinie: das Programm "+missing+" wurde nicht gefunden") {
+		t.Fatalf("%+v", txt)
 	}
 }

@@ -47,7 +47,7 @@ type gopsutilReader struct{}
 func (gopsutilReader) Memory(ctx context.Context) (usage, error) {
 	v, err := mem.VirtualMemoryWithContext(ctx)
 	if err != nil {
-		return usage{}, msg.Unsupported(fmt.Errorf("reading memory use: %w", err))
+		return usage{}, msg.Unsupported(msg.Wrap("reading memory use", "Lesen der Speicherauslastung", err))
 	}
 	return usage{Total: v.Total, Available: v.Available, UsedPercent: v.UsedPercent}, nil
 }
@@ -127,18 +127,23 @@ func (c *memCheck) Run(ctx context.Context, r check.Reporter) error {
 			return err
 		}
 		if u.Total == 0 {
-			return fmt.Errorf("reading memory use: total memory reported as 0")
+			return &msg.OSError{Text: core.Text{
+				EN: "reading memory use: the OS reports 0 bytes of memory in total",
+				DE: "Lesen der Speicherauslastung: das Betriebssystem meldet insgesamt 0 Byte Speicher",
+			}}
 		}
 		sum += u.UsedPercent
 		last = u
 	}
 	res := result(sum/float64(n), last, c.window, c.limits)
 	if res.Status != core.StatusOK && c.snap != nil {
-		if s, err := c.snap(ctx); err == nil {
-			en, de := procs.MemoryText(procs.TopMemory(s, last.Total, topN))
-			res.Message.EN += en
-			res.Message.DE += de
+		s, err := c.snap(ctx)
+		en, de := procs.MemoryText(procs.TopMemory(s, last.Total, topN))
+		if err != nil {
+			en, de = procs.UnreadableText(err)
 		}
+		res.Message.EN += en
+		res.Message.DE += de
 	}
 	r.Report(res)
 	return nil

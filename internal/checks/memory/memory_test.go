@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/procs"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -75,8 +76,20 @@ func TestErrors(t *testing.T) {
 	}
 	c, _ = newCheck(nil, fakeReader{})
 	c.sleep = noSleep
-	if err := c.Run(context.Background(), &collect{}); err == nil {
-		t.Error("zero total accepted")
+	if err := c.Run(context.Background(), &collect{}); err == nil || !strings.Contains(check.ErrorText(err).DE, "meldet insgesamt 0 Byte") {
+		t.Errorf("zero total: %v", err)
+	}
+	// The top processes of a failing result that cannot be read are named
+	// as unreadable, with the reason, in both languages.
+	c, _ = newCheck(json.RawMessage(`{"window":"0s"}`), &seqReader{pct: []float64{99}})
+	c.snap = func(context.Context) (procs.Snapshot, error) {
+		return procs.Snapshot{}, msg.Call("CreateToolhelp32Snapshot", errors.New("Access is denied."))
+	}
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil || len(got) != 1 ||
+		!strings.HasSuffix(got[0].Message.EN, "; the top processes could not be read: CreateToolhelp32Snapshot failed: Access is denied.") ||
+		!strings.HasSuffix(got[0].Message.DE, "; die Top-Prozesse konnten nicht gelesen werden: CreateToolhelp32Snapshot fehlgeschlagen: Access is denied.") {
+		t.Errorf("unreadable processes: %+v, %v", got, err)
 	}
 	c, _ = newCheck(json.RawMessage(`{"warn":99,"fail":90}`), fakeReader{})
 	if c.Init() == nil {

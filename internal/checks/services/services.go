@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -213,9 +214,13 @@ func (c *svcCheck) Run(ctx context.Context, r check.Reporter) error {
 	defer m.Close()
 	all, err := m.List(ctx)
 	if err != nil {
-		return fmt.Errorf("listing services: %w", err)
+		return msg.Wrap("listing services", "Auflisten der Dienste", err)
 	}
 	ts, missing := c.targets(all)
+	if len(ts) == 0 && len(missing) == 0 {
+		r.Report(c.nothingToWatch(all))
+		return nil
+	}
 
 	var notes []note
 	if c.p.Restart {
@@ -232,13 +237,50 @@ func (c *svcCheck) Run(ctx context.Context, r check.Reporter) error {
 		}
 		if restarted {
 			if all, err = m.List(ctx); err != nil {
-				return fmt.Errorf("listing services after restart: %w", err)
+				return msg.Wrap("listing services after restart", "Auflisten der Dienste nach dem Neustart", err)
 			}
 			ts, missing = c.targets(all)
 		}
 	}
 	r.Report(summarize(c.p.Mode, ts, missing, notes))
 	return nil
+}
+
+// nothingToWatch words a mode "auto" check that found no service to watch.
+// Only the policy's own exclusions make that a clean result; an empty list
+// from the service manager, or no automatic service at all, means the
+// check could not look at anything, which is unknown, never OK.
+func (c *svcCheck) nothingToWatch(all []service) check.Result {
+	auto, byPolicy := 0, 0
+	for _, s := range all {
+		if s.Auto {
+			auto++
+			if excluded(s.Name, c.p.Exclude) {
+				byPolicy++
+			}
+		}
+	}
+	switch {
+	case len(all) == 0:
+		return check.Result{Status: core.StatusUnknown, Unit: "services", Message: core.Text{
+			EN: "No services found to watch: the service manager listed no services",
+			DE: "Keine Dienste zum Überwachen gefunden: die Dienstverwaltung hat keine Dienste aufgelistet",
+		}}
+	case byPolicy > 0:
+		return check.Result{Status: core.StatusOK, Value: check.Float(0), Unit: "services", Message: core.Text{
+			EN: fmt.Sprintf("No automatic services to watch: the policy excludes all %d", auto),
+			DE: fmt.Sprintf("Keine automatischen Dienste zu überwachen: die Richtlinie schließt alle %d aus", auto),
+		}}
+	case auto > 0:
+		return check.Result{Status: core.StatusUnknown, Unit: "services", Message: core.Text{
+			EN: fmt.Sprintf("No services found to watch: all %d automatic services are on the built-in exclusion list", auto),
+			DE: fmt.Sprintf("Keine Dienste zum Überwachen gefunden: alle %d automatischen Dienste stehen auf der eingebauten Ausschlussliste", auto),
+		}}
+	}
+	return check.Result{Status: core.StatusUnknown, Unit: "services", Message: core.Text{
+		EN: fmt.Sprintf("No services found to watch: none of the %d services the service manager listed starts automatically", len(all)),
+		DE: fmt.Sprintf("Keine Dienste zum Überwachen gefunden: keiner der %d Dienste, die die Dienstverwaltung aufgelistet hat, startet automatisch", len(all)),
+	}}
 }
 
 // note is one restart outcome, worded.

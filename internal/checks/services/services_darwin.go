@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 )
 
 var defaultExclude []string
@@ -34,10 +35,13 @@ func output(ctx context.Context, combined bool, name string, args ...string) ([]
 	if err != nil {
 		return nil, err
 	}
+	var out []byte
 	if combined {
-		return cmd.CombinedOutput()
+		out, err = cmd.CombinedOutput()
+	} else {
+		out, err = cmd.Output()
 	}
-	return cmd.Output()
+	return out, msg.Program(name, err, "")
 }
 
 type launchd struct{}
@@ -49,7 +53,7 @@ func (launchd) List(ctx context.Context) ([]service, error) {
 	defer cancel()
 	out, err := output(cctx, false, launchctl, "list")
 	if err != nil {
-		return nil, fmt.Errorf("launchctl list: %w", err)
+		return nil, err
 	}
 	jobs, err := parseLaunchctlList(string(out))
 	if err != nil {

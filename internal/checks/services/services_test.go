@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -134,10 +135,11 @@ type fakeManager struct {
 	svcs    []service
 	failing map[string]bool
 	starts  []string
+	listErr error // List fails with it
 }
 
 func (f *fakeManager) List(context.Context) ([]service, error) {
-	return append([]service(nil), f.svcs...), nil
+	return append([]service(nil), f.svcs...), f.listErr
 }
 
 func (f *fakeManager) Start(_ context.Context, name string) error {
@@ -329,5 +331,48 @@ func TestUnreadableServices(t *testing.T) {
 	}
 	if r = run(t, `{"mode":"named","services":["Sense"]}`, f, time.Now); r.Status != core.StatusUnknown {
 		t.Fatalf("named, unreadable: %+v", r)
+	}
+}
+
+// TestNothingToWatch: an empty service list (an empty launchd list, an
+// empty SCM enumeration) or one without any automatic service is unknown,
+// not "All 0 automatic services are running"; only the policy's own
+// exclusions make an empty watch list a clean result.
+func TestNothingToWatch(t *testing.T) {
+	r := run(t, ``, &fakeManager{}, time.Now)
+	if r.Status != core.StatusUnknown || r.Message.EN != "No services found to watch: the service manager listed no services" ||
+		r.Message.DE != "Keine Dienste zum Überwachen gefunden: die Dienstverwaltung hat keine Dienste aufgelistet" {
+		t.Fatalf("empty list: %+v", r)
+	}
+	manual := &fakeManager{svcs: []service{{Name: "Fax", State: "stopped"}, {Name: "wuauserv", State: "stopped"}}}
+	if r = run(t, ``, manual, time.Now); r.Status != core.StatusUnknown || !strings.Contains(r.Message.EN, "none of the 2 services") {
+		t.Fatalf("no automatic service: %+v", r)
+	}
+	if len(defaultExclude) > 0 {
+		name := strings.NewReplacer("*", "x", "?", "x").Replace(defaultExclude[0])
+		builtin := &fakeManager{svcs: []service{{Name: name, Auto: true, State: "stopped"}}}
+		if r = run(t, ``, builtin, time.Now); r.Status != core.StatusUnknown || !strings.Contains(r.Message.DE, "eingebauten Ausschlussliste") {
+			t.Fatalf("all on the built-in list: %+v", r)
+		}
+	}
+	if r = run(t, `{"exclude":["*"]}`, newFake(), time.Now); r.Status != core.StatusOK ||
+		r.Message.EN != "No automatic services to watch: the policy excludes all 3" {
+		t.Fatalf("all excluded by the policy: %+v", r)
+	}
+}
+
+// TestListFails: a failed service enumeration is the check's error with the
+// call and its reason in both languages.
+func TestListFails(t *testing.T) {
+	f := &fakeManager{listErr: msg.Call("EnumServicesStatusEx", errors.New("Access is denied."))}
+	c, err := newCheck(nil, func(context.Context) (manager, error) { return f, nil }, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got collect
+	txt := check.ErrorText(c.Run(context.Background(), &got))
+	if len(got) != 0 || txt.EN != "listing services: EnumServicesStatusEx failed: Access is denied." ||
+		txt.DE != "Auflisten der Dienste: EnumServicesStatusEx fehlgeschlagen: Access is denied." {
+		t.Fatalf("results %+v, error %+v", got, txt)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 )
 
 var defaultExclude = windowsExclude
@@ -23,7 +25,7 @@ var osTools []string
 func newManager(context.Context) (manager, error) {
 	m, err := mgr.Connect()
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the service control manager: %w", err)
+		return nil, msg.Call("OpenSCManager", err)
 	}
 	return &scm{m: m}, nil
 }
@@ -35,7 +37,7 @@ func (s *scm) Close() error { return s.m.Disconnect() }
 func (s *scm) List(ctx context.Context) ([]service, error) {
 	names, err := s.m.ListServices()
 	if err != nil {
-		return nil, fmt.Errorf("listing services: %w", err)
+		return nil, msg.Call("EnumServicesStatusEx", err)
 	}
 	out := make([]service, 0, len(names))
 	for _, n := range names {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-ole/go-ole"
+
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -234,6 +236,25 @@ func TestRunFallsBackToWMI(t *testing.T) {
 		t.Fatalf("wmi results %+v", got)
 	}
 }
+
+// TestRunWMIFails: a WMI query that fails (Wine answers MSFT_PhysicalDisk
+// with a COM error) is the check's error naming class and HRESULT, in
+// English and German, never a result that looks healthy.
+func TestRunWMIFails(t *testing.T) {
+	c := &smartCheck{p: defaults(), run: &fakeRunner{err: exec.ErrNotFound}, wmi: failingWMI{ole.NewErrorWithDescription(0x80020005, "<nil>")}}
+	var got collect
+	err := c.Run(context.Background(), &got)
+	txt := check.ErrorText(err)
+	if len(got) != 0 || txt.EN != "WMI query of MSFT_PhysicalDisk failed: HRESULT 0x80020005, type mismatch" ||
+		txt.DE != "WMI-Abfrage von MSFT_PhysicalDisk fehlgeschlagen: HRESULT 0x80020005, Typkonflikt" {
+		t.Fatalf("results %+v, error %+v", got, txt)
+	}
+}
+
+type failingWMI struct{ err error }
+
+func (f failingWMI) PhysicalDisks(context.Context) ([]physicalDisk, error)    { return nil, f.err }
+func (f failingWMI) FailurePredict(context.Context) ([]failurePredict, error) { return nil, f.err }
 
 func TestEvaluateWMIVirtual(t *testing.T) {
 	disks, preds := fakeWMI{file: "wmi-hyperv-guest.json", t: t}.load()

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -38,7 +39,7 @@ type wmiReader interface {
 func (c *smartCheck) runWMI(ctx context.Context, r check.Reporter) error {
 	disks, err := c.wmi.PhysicalDisks(ctx)
 	if err != nil {
-		return fmt.Errorf("reading MSFT_PhysicalDisk: %w", err)
+		return msg.WMI("MSFT_PhysicalDisk", err)
 	}
 	// root\WMI answers "not supported" when no driver exposes S.M.A.R.T.
 	// (typical for NVMe and virtual disks); that only loses the extra signal.

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/platform/wevtapi"
 )
 
 func read(t *testing.T, name string) []byte {
@@ -297,5 +301,41 @@ func TestWinEventForbiddenCharacters(t *testing.T) {
 	}
 	if clean := []byte("<a>\t\r\nü</a>"); &XMLSafe(clean)[0] != &clean[0] {
 		t.Error("clean XML copied")
+	}
+}
+
+// TestWinLogCallFails: a failed wevtapi call (Wine's EvtQuery fails without
+// an error code) is worded with the channel, the call and the reason, in
+// English and German.
+func TestWinLogCallFails(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		en, de string
+	}{
+		{&wevtapi.CallError{Call: "EvtQuery System", Err: wevtapi.ErrNoErrorCode},
+			"reading event log System: EvtQuery System failed without an error code (the call may not be implemented on this system)",
+			"Lesen des Ereignisprotokolls System: EvtQuery System ist ohne Fehlercode fehlgeschlagen (der Aufruf ist auf diesem System womöglich nicht umgesetzt)"},
+		{&wevtapi.CallError{Call: "EvtQuery System", Err: errors.New("Access is denied.")},
+			"reading event log System: EvtQuery System failed: Access is denied.",
+			"Lesen des Ereignisprotokolls System: EvtQuery System fehlgeschlagen: Access is denied."},
+	} {
+		w := WinLog{Channel: "System", ReadXML: func(context.Context, string, string, int) ([]string, string, error) { return nil, "", tc.err }}
+		_, _, err := w.Read(context.Background(), nil, time.Now().Add(-time.Hour))
+		if txt := check.ErrorText(err); txt.EN != tc.en || txt.DE != tc.de || !errors.Is(err, errors.Unwrap(tc.err)) {
+			t.Errorf("got %+v", txt)
+		}
+	}
+}
+
+// TestUnifiedRunFails: macOS `log show` failing is worded with the program
+// and the reason in both languages.
+func TestUnifiedRunFails(t *testing.T) {
+	u := Unified{Run: func(context.Context, string, ...string) ([]byte, error) {
+		return nil, msg.Program("/usr/bin/log", errors.New("exit status 64"), "log: Could not open local log store")
+	}}
+	_, _, err := u.Read(context.Background(), nil, time.Now().Add(-time.Hour))
+	if txt := check.ErrorText(err); txt.EN != "reading the unified log: the program /usr/bin/log failed: exit status 64: log: Could not open local log store" ||
+		txt.DE != "Lesen des vereinheitlichten Protokolls (unified log): das Programm /usr/bin/log ist fehlgeschlagen: exit status 64: log: Could not open local log store" {
+		t.Errorf("got %+v", txt)
 	}
 }

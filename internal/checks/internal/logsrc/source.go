@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 )
 
 // Source is a named Reader; the name keys its bookmark.
@@ -54,20 +54,17 @@ func Exec(timeout time.Duration) Runner {
 		defer cancel()
 		cmd, err := check.Command(ctx, name, args...)
 		if err != nil {
-			return nil, err
+			return nil, msg.Program(name, err, "")
 		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			msg := strings.TrimSpace(stderr.String())
-			if len(msg) > 300 {
-				msg = msg[:300]
+			why := strings.TrimSpace(stderr.String())
+			if len(why) > 300 {
+				why = why[:300]
 			}
-			if msg != "" {
-				return nil, fmt.Errorf("%s: %w: %s", name, err, msg)
-			}
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, msg.Program(name, err, why)
 		}
 		return out, nil
 	}

@@ -11,6 +11,8 @@ import (
 	"path"
 	"strconv"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 )
 
 // Unified reads the macOS unified log through `log show --style ndjson`.
@@ -55,7 +57,7 @@ func (u Unified) Read(ctx context.Context, bm json.RawMessage, since time.Time) 
 	}
 	out, err := u.Run(ctx, "/usr/bin/log", args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the unified log: %w", err)
+		return nil, nil, msg.Wrap("reading the unified log", "Lesen des vereinheitlichten Protokolls (unified log)", err)
 	}
 	all, err := parseUnified(out)
 	if err != nil {

@@ -3,8 +3,13 @@ package logsrc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/platform/wevtapi"
 )
 
 // WinReadFunc reads events from a Windows channel with an XPath query and
@@ -54,7 +59,7 @@ func (w WinLog) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 	}
 	xs, nbx, err := w.ReadXML(ctx, w.Channel, WinQuery(w.Cond, after, b.Time, lookback), max)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading event log %s: %w", w.Channel, err)
+		return nil, nil, msg.Wrap("reading event log "+w.Channel, "Lesen des Ereignisprotokolls "+w.Channel, WinCallError(err))
 	}
 	entries := make([]Entry, 0, len(xs))
 	for _, x := range xs {
@@ -73,4 +78,20 @@ func (w WinLog) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 	}
 	nb, err := json.Marshal(winBookmark{XML: nbx, Time: last})
 	return entries, nb, err
+}
+
+// WinCallError words a failed wevtapi call in English and German; other
+// errors pass unchanged.
+func WinCallError(err error) error {
+	ce := (*wevtapi.CallError)(nil)
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if errors.Is(ce.Err, wevtapi.ErrNoErrorCode) {
+		return &msg.OSError{Err: err, Text: core.Text{
+			EN: ce.Call + " failed without an error code (the call may not be implemented on this system)",
+			DE: ce.Call + " ist ohne Fehlercode fehlgeschlagen (der Aufruf ist auf diesem System womöglich nicht umgesetzt)",
+		}}
+	}
+	return msg.Call(ce.Call, ce.Err)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shirou/gopsutil/v4/process"
 
+	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 )
 
@@ -34,7 +35,7 @@ type Snapshot struct {
 func Take(ctx context.Context) (Snapshot, error) {
 	ps, err := process.ProcessesWithContext(ctx)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("listing processes: %w", err)
+		return Snapshot{}, msg.Wrap("listing processes", "Auflisten der Prozesse", err)
 	}
 	s := Snapshot{At: time.Now(), Procs: make(map[int32]Proc, len(ps))}
 	for _, p := range ps {
@@ -133,6 +134,13 @@ func CPUText(us []Usage) (en, de string) {
 		d = append(d, fmt.Sprintf("%s (PID %d) %s %%", u.Name, u.PID, pd))
 	}
 	return "; top processes: " + strings.Join(e, ", "), "; Top-Prozesse: " + strings.Join(d, ", ")
+}
+
+// UnreadableText words a ranking that could not be made because the
+// processes could not be read, with the reason.
+func UnreadableText(err error) (en, de string) {
+	why := check.ErrorText(err)
+	return "; the top processes could not be read: " + why.EN, "; die Top-Prozesse konnten nicht gelesen werden: " + why.DE
 }
 
 // MemoryText words a memory ranking: "; top processes: java (PID 812) 3.2 GB, ...".
