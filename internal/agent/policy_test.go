@@ -46,9 +46,15 @@ func policyEnvelope(t *testing.T, fs *fakeServer, p protocol.Policy) protocol.En
 	return signedPolicy(t, fs.signer, fs.deviceID, p, protocol.PolicyTTL)
 }
 
-func signedPolicy(t *testing.T, s *actionkey.Signer, deviceID int64, p protocol.Policy, ttl time.Duration) protocol.Envelope {
+// commandEnvelope is a command frame signed as the server signs it.
+func commandEnvelope(t *testing.T, fs *fakeServer, id, name string) protocol.Envelope {
 	t.Helper()
-	m, err := s.Sign(protocol.TypePolicy, deviceID, p, ttl)
+	return signedEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID, id, protocol.Command{Name: name}, protocol.CommandTTL)
+}
+
+func signedEnvelope(t *testing.T, s *actionkey.Signer, typ string, deviceID int64, id string, payload any, ttl time.Duration) protocol.Envelope {
+	t.Helper()
+	m, err := s.Sign(typ, deviceID, payload, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +62,12 @@ func signedPolicy(t *testing.T, s *actionkey.Signer, deviceID int64, p protocol.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return protocol.Envelope{Type: protocol.TypePolicy, Data: b}
+	return protocol.Envelope{Type: typ, ID: id, Data: b}
+}
+
+func signedPolicy(t *testing.T, s *actionkey.Signer, deviceID int64, p protocol.Policy, ttl time.Duration) protocol.Envelope {
+	t.Helper()
+	return signedEnvelope(t, s, protocol.TypePolicy, deviceID, "", p, ttl)
 }
 
 func echoPolicy(rev string, entries map[string]float64) protocol.Policy {
@@ -93,7 +104,7 @@ func TestAgentRunsPushedPolicy(t *testing.T) {
 
 	// A malformed policy is ignored; the plan stays.
 	ta.fs.commands <- protocol.Envelope{Type: protocol.TypePolicy, Data: json.RawMessage(`{"revision":"","checks":[]}`)}
-	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: "c1", Data: json.RawMessage(`{"name":"run-checks"}`)}
+	ta.fs.commands <- commandEnvelope(t, ta.fs, "c1", "run-checks")
 	var res protocol.CommandResult
 	protocol.DecodeData(<-ta.fs.cmdOut, &res)
 	if string(res.Output) != `{"results":2}` {
@@ -127,7 +138,7 @@ func TestPinnedChecksIgnorePolicy(t *testing.T) {
 	ta.fs.commands <- policyEnvelope(t, ta.fs, echoPolicy("r1", map[string]float64{"alpha": 1}))
 	// Messages are handled in order: once the command is answered, the
 	// policy was handled.
-	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: "c1", Data: json.RawMessage(`{"name":"run-checks"}`)}
+	ta.fs.commands <- commandEnvelope(t, ta.fs, "c1", "run-checks")
 	<-ta.fs.cmdOut
 	if _, err := os.Stat(filepath.Join(ta.dir, PolicyFile)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("pinned agent stored a policy: %v", err)
@@ -142,7 +153,7 @@ func TestPinnedChecksIgnorePolicy(t *testing.T) {
 // handled in order, so every policy sent before was handled.
 func runChecks(t *testing.T, ta *testAgent, id string) string {
 	t.Helper()
-	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: id, Data: json.RawMessage(`{"name":"run-checks"}`)}
+	ta.fs.commands <- commandEnvelope(t, ta.fs, id, "run-checks")
 	var res protocol.CommandResult
 	protocol.DecodeData(<-ta.fs.cmdOut, &res)
 	return string(res.Output)

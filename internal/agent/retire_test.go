@@ -2,7 +2,6 @@ package agent
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ func TestUninstallCommandRunsHook(t *testing.T) {
 		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
 	waitFor(t, "connected", func() bool { return ta.fs.conns.Load() >= 1 && len(ta.fs.results()) == 1 })
 
-	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: "u-1", Data: json.RawMessage(`{"name":"uninstall"}`)}
+	ta.fs.commands <- commandEnvelope(t, ta.fs, "u-1", "uninstall")
 	env := <-ta.fs.cmdOut
 	var res protocol.CommandResult
 	if err := protocol.DecodeData(env, &res); err != nil || env.ID != "u-1" || !res.OK {
@@ -25,7 +24,7 @@ func TestUninstallCommandRunsHook(t *testing.T) {
 	}
 	waitFor(t, "uninstall hook", func() bool { return calls.Load() == 1 })
 	// A second command does not run it again.
-	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: "u-2", Data: json.RawMessage(`{"name":"uninstall"}`)}
+	ta.fs.commands <- commandEnvelope(t, ta.fs, "u-2", "uninstall")
 	<-ta.fs.cmdOut
 	if calls.Load() != 1 {
 		t.Errorf("hook ran %d times", calls.Load())

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
@@ -359,12 +360,19 @@ func (a *Agent) sendLoop(ctx context.Context, c conn, acks <-chan string) error 
 }
 
 // handleCommand runs a server command and answers with its ID. Commands
-// are a fixed set; anything else is refused.
+// are a fixed set, signed with the pinned action key for this device;
+// anything else is refused.
 func (a *Agent) handleCommand(c conn, env protocol.Envelope) {
+	var signed actionkey.Signed
 	var cmd protocol.Command
 	res := protocol.CommandResult{}
-	if err := protocol.DecodeData(env, &cmd); err != nil {
-		res.Error = err.Error()
+	err := protocol.DecodeData(env, &signed)
+	if err == nil {
+		_, err = a.verify.Load().Verify(signed, protocol.TypeCommand, &cmd)
+	}
+	if err != nil {
+		res.Error = "refused: " + err.Error()
+		a.log.Warn("refusing a command", "err", err)
 	} else {
 		switch cmd.Name {
 		case protocol.CommandRunChecks:

@@ -366,7 +366,7 @@ func TestSessionRunChecksCommand(t *testing.T) {
 		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
 	waitFor(t, "first run delivered", func() bool { return len(ta.fs.results()) == 2 && ta.Spool().Len() == 0 })
 
-	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: "cmd-1", Data: json.RawMessage(`{"name":"run-checks"}`)}
+	ta.fs.commands <- commandEnvelope(t, ta.fs, "cmd-1", "run-checks")
 	env := <-ta.fs.cmdOut
 	var res protocol.CommandResult
 	if err := protocol.DecodeData(env, &res); err != nil {
@@ -380,7 +380,7 @@ func TestSessionRunChecksCommand(t *testing.T) {
 		t.Errorf("%d runs", fc.runs.Load())
 	}
 
-	ta.fs.commands <- protocol.Envelope{Type: protocol.TypeCommand, ID: "cmd-2", Data: json.RawMessage(`{"name":"format-disk"}`)}
+	ta.fs.commands <- commandEnvelope(t, ta.fs, "cmd-2", "format-disk")
 	env = <-ta.fs.cmdOut
 	res = protocol.CommandResult{}
 	if err := protocol.DecodeData(env, &res); err != nil {
@@ -388,6 +388,48 @@ func TestSessionRunChecksCommand(t *testing.T) {
 	}
 	if env.ID != "cmd-2" || res.OK || !strings.Contains(res.Error, "unknown command") {
 		t.Errorf("unknown command answered %s %+v", env.ID, res)
+	}
+}
+
+// TestCommandsMustBeSigned: a command that is unsigned, signed for another
+// device or another message type, signed with another key, or replayed is
+// refused and runs nothing.
+func TestCommandsMustBeSigned(t *testing.T) {
+	fc := &fakeCheck{n: 1}
+	ta := startAgent(t, []NamedCheck{{"fake", fc}}, nil,
+		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
+	fs := ta.fs
+	waitFor(t, "first run delivered", func() bool { return len(fs.results()) == 1 && ta.Spool().Len() == 0 })
+	answer := func(env protocol.Envelope) protocol.CommandResult {
+		t.Helper()
+		fs.commands <- env
+		var res protocol.CommandResult
+		if err := protocol.DecodeData(<-fs.cmdOut, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	good := commandEnvelope(t, fs, "ok", protocol.CommandRunChecks)
+	if res := answer(good); !res.OK {
+		t.Fatalf("signed command refused: %+v", res)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	asCommand := func(env protocol.Envelope) protocol.Envelope { env.Type = protocol.TypeCommand; return env }
+	run := protocol.Command{Name: protocol.CommandRunChecks}
+	for name, env := range map[string]protocol.Envelope{
+		"unsigned":        {Type: protocol.TypeCommand, ID: "u", Data: json.RawMessage(`{"name":"run-checks"}`)},
+		"other device":    signedEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID+1, "d", run, protocol.CommandTTL),
+		"policy type":     asCommand(signedEnvelope(t, fs.signer, protocol.TypePolicy, fs.deviceID, "p", run, protocol.CommandTTL)),
+		"other key":       signedEnvelope(t, actionkey.NewSigner(otherKey, nil), protocol.TypeCommand, fs.deviceID, "k", run, protocol.CommandTTL),
+		"replayed":        {Type: protocol.TypeCommand, ID: "r", Data: good.Data},
+		"already expired": signedEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID, "e", run, -time.Hour),
+	} {
+		if res := answer(env); res.OK || !strings.Contains(res.Error, "refused") {
+			t.Errorf("%s command answered %+v, want refused", name, res)
+		}
+	}
+	if n := fc.runs.Load(); n != 2 {
+		t.Errorf("checks ran %d times; only the signed command may run them", n)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
@@ -406,9 +407,20 @@ func (a *simAgent) countAttach() {
 // command answers a server command as the real agent does: run-checks
 // runs (here: produces) one round and reports how many results it queued.
 func (a *simAgent) command(ws *websocket.Conn, env protocol.Envelope) error {
+	// Commands arrive signed (actionkey.Signed); a simulated agent reads the
+	// payload without verifying it, as it pins no action key.
+	var signed actionkey.Signed
+	var h actionkey.Header
 	var cmd protocol.Command
 	res := protocol.CommandResult{}
-	if err := protocol.DecodeData(env, &cmd); err != nil {
+	err := protocol.DecodeData(env, &signed)
+	if err == nil {
+		err = json.Unmarshal(signed.Body, &h)
+	}
+	if err == nil {
+		err = json.Unmarshal(h.Payload, &cmd)
+	}
+	if err != nil {
 		res.Error = err.Error()
 	} else if cmd.Name == protocol.CommandRunChecks {
 		n := a.s.o.Checks

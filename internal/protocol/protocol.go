@@ -215,7 +215,14 @@ const (
 	CommandUninstall = "uninstall"
 )
 
-// Command asks the agent to do something and answer with CommandResult.
+// CommandTTL is how long a signed command is valid: the agent refuses it
+// after that (plus actionkey.MaxSkew), so a captured command cannot be
+// replayed later.
+const CommandTTL = 2 * time.Minute
+
+// Command asks the agent to do something and answer with CommandResult. It
+// travels signed with the action key for one device (actionkey.Signed, type
+// TypeCommand); the agent refuses an unsigned or invalid one.
 type Command struct {
 	Name string          `json:"name"`
 	Args json.RawMessage `json:"args,omitempty"`

@@ -49,10 +49,11 @@ func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 
 	big := strings.Repeat("Prüfung ", 2000) // 18 kB: relayed through cluster_messages
 	go func() {
+		// Signed by node B, which holds the agent's session.
 		env := ag.read()
-		var cmd protocol.Command
-		if env.Type != protocol.TypeCommand || protocol.DecodeData(env, &cmd) != nil {
-			t.Errorf("agent got %s, want a command", env.Type)
+		cmd, err := b.command(ag.id, env)
+		if err != nil {
+			t.Errorf("agent got %s: %v, want a signed command", env.Type, err)
 			return
 		}
 		out, _ := json.Marshal(map[string]string{"echo": cmd.Name, "text": big})

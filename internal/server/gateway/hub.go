@@ -165,7 +165,13 @@ func (h *Hub) localCommand(ctx context.Context, deviceID int64, cmd protocol.Com
 	case <-ctx.Done():
 		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, ctx.Err())
 	}
-	if err := s.send(ctx, protocol.TypeCommand, id, cmd); err != nil {
+	// Signed here, by the node that holds the session: every node has the
+	// same action key, and a relayed command is signed only once.
+	signed, err := s.g.opts.ActionKey.Sign(protocol.TypeCommand, deviceID, cmd, protocol.CommandTTL)
+	if err != nil {
+		return protocol.CommandResult{}, fmt.Errorf("signing command %s to device %d: %w", cmd.Name, deviceID, err)
+	}
+	if err := s.send(ctx, protocol.TypeCommand, id, signed); err != nil {
 		if s.isDone() {
 			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
 		}

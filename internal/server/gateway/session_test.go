@@ -206,11 +206,14 @@ func TestCommandRoundTrip(t *testing.T) {
 			return
 		}
 		env, err := protocol.Decode(b)
-		if err != nil || env.Type != protocol.TypeCommand {
+		if err != nil {
 			return
 		}
-		var cmd protocol.Command
-		protocol.DecodeData(env, &cmd)
+		cmd, err := e.command(a.id, env)
+		if err != nil {
+			t.Errorf("in-test agent: %v", err)
+			return
+		}
 		out, _ := protocol.Encode(protocol.TypeCommandResult, env.ID, protocol.CommandResult{OK: true, Output: cmd.Args})
 		a.conn.Write(ctx, websocket.MessageText, out)
 	}()
