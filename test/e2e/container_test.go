@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,11 +36,24 @@ func TestCheckOnceInSystemdContainer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", script, "--", "/opt/wacht/wacht-agent", "check", "--once", "--json")
-	cmd.Env = append(os.Environ(), "NSPAWN_ARGS=--bind-ro="+binDir+":/opt/wacht")
 	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	var out []byte
+	var err error
+	// The container's init has been seen to die during boot on a busy CI
+	// machine (the script's exit status 92, "boot timeout"); that is the
+	// test bed, not the agent, so a second boot is tried once.
+	for attempt := 1; attempt <= 2; attempt++ {
+		cmd := exec.CommandContext(ctx, "bash", script, "--", "/opt/wacht/wacht-agent", "check", "--once", "--json")
+		cmd.Env = append(os.Environ(), "NSPAWN_ARGS=--bind-ro="+binDir+":/opt/wacht")
+		stderr.Reset()
+		cmd.Stderr = &stderr
+		out, err = cmd.Output()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 92 {
+			break
+		}
+		t.Logf("attempt %d: the container did not boot:\n%s", attempt, stderr.String())
+	}
 	if err != nil {
 		t.Fatalf("check --once in the container: %v\n%s", err, stderr.String())
 	}
