@@ -31,7 +31,14 @@ func FuzzCheckParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		raw := json.RawMessage(b)
 		var v any
-		object := len(b) == 0 || json.Unmarshal(b, &v) == nil && (v == nil || isObject(v))
+		err := json.Unmarshal(b, &v)
+		if err != nil && json.Valid(b) {
+			// A number beyond float64 ({"":1e700}): checks may take it,
+			// check.Privileged refuses it (so the server refuses the
+			// policy, failing closed); neither answer is wrong.
+			t.Skip("valid JSON with a number beyond float64")
+		}
+		object := len(b) == 0 || err == nil && (v == nil || isObject(v))
 		for _, n := range names {
 			_, err := check.New(n, raw)
 			if err == nil && !object {
