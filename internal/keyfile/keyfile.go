@@ -32,18 +32,24 @@ func LoadOrCreate(path string, size int) ([]byte, error) {
 	return key, nil
 }
 
+// create writes a new key to a temporary file and links it into place, so
+// a process reading path at the same time sees the whole key or no file,
+// never a half-written one. The link fails with fs.ErrExist if another
+// process got there first.
 func create(path string, size int) ([]byte, error) {
 	key := make([]byte, size)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generating: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating folder: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("creating: %w", err)
 	}
+	defer os.Remove(f.Name())
 	_, werr := f.Write(key)
 	if err := f.Sync(); werr == nil {
 		werr = err
@@ -52,8 +58,13 @@ func create(path string, size int) ([]byte, error) {
 		werr = err
 	}
 	if werr != nil {
-		os.Remove(path)
 		return nil, fmt.Errorf("writing: %w", werr)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fs.ErrExist
+		}
+		return nil, fmt.Errorf("creating: %w", err)
 	}
 	return key, nil
 }
