@@ -18,6 +18,12 @@ import (
 // A foreign key violation means a referenced row (device, site, user) does
 // not exist, so it maps to ErrNotFound.
 
+// sqliteBusy reports whether err is SQLite's "database is locked".
+func sqliteBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func mapSQLiteErr(err error) error {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {

@@ -98,7 +98,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		scheme, _, _ := strings.Cut(dbURL, ":")
 		return nil, fmt.Errorf("store: unsupported database URL scheme %q (want postgres:// or postgresql://, or no URL for SQLite)", scheme)
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.connect(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connecting to %s: %w", s.dialect, err)
 	}
@@ -115,6 +115,27 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// connect opens the first connection. Two processes creating one SQLite
+// file at once both switch it to WAL; that switch needs an exclusive lock
+// and SQLite answers "database is locked" without waiting for it (waiting
+// could deadlock), so the loser tries again once the winner is done.
+func (s *DB) connect(ctx context.Context) error {
+	for try := 1; ; try++ {
+		err := s.db.PingContext(ctx)
+		if err == nil || s.dialect != SQLite || !sqliteBusy(err) || try == 50 {
+			if err != nil {
+				return fmt.Errorf("store: connecting to %s: %w", s.dialect, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+		}
+	}
 }
 
 // privateDir creates dir (0700) or takes group and other permissions off
