@@ -21,7 +21,7 @@ web/static/vendor/.stamp: web/package.json web/package-lock.json web/build.sh
 	touch $@
 
 build: web-assets
-	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent
+	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent ./cmd/wacht-loadsim
 
 run: build
 	./scripts/run.sh

@@ -47,9 +47,6 @@ Administration (works while the server runs):
   setup              create the first admin if there is no user yet
   version            print the version
 
-Testing:
-  loadsim            simulate many agents against a server (load tests)
-
 Run "wacht <command> -h" for a command's flags.
 `
 
@@ -94,8 +91,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return historyCmd(rest, stdout, stderr)
 	case "server-checks":
 		return serverChecksCmd(rest, stdout, stderr)
-	case "loadsim":
-		return loadsimCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "wacht", version)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -108,5 +109,17 @@ func TestSharedRun(t *testing.T) {
 	}
 	if _, err := New(Options{Server: "https://127.0.0.1:1", Agents: agents, Index: 3, Of: 3, Cache: path}); err == nil {
 		t.Error("index 3 of 3 accepted")
+	}
+}
+
+// TestNoCacheFileRefused: there is no default cache file, so that a run
+// never drops one into whatever folder it was started in.
+func TestNoCacheFileRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if _, err := New(Options{Server: "https://127.0.0.1:1", Fingerprint: "ab", Agents: 1}); err == nil || !strings.Contains(err.Error(), "no agent cache") {
+		t.Fatalf("err = %v, want a missing cache file refused", err)
+	}
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Errorf("files appeared in the current folder: %v", ents)
 	}
 }

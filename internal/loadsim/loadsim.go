@@ -51,7 +51,7 @@ type Options struct {
 	Ramp     time.Duration // agents start evenly spread over this (default 30 s)
 	Drain    time.Duration // after Duration, wait this long for queues to empty (default 60 s)
 
-	Cache string // agent cache file (default loadsim-agents.jsonl)
+	Cache string // agent cache file (required)
 	Name  string // prefix of the simulated machine IDs and host names (default "loadsim")
 
 	Interval time.Duration // 24x7 schedule interval (default 5 min)
@@ -103,7 +103,7 @@ func (o *Options) defaults() error {
 	setDur(&o.AckTimeout, 60*time.Second)
 	setDur(&o.LiveEvery, 5*time.Second)
 	if o.Cache == "" {
-		o.Cache = "loadsim-agents.jsonl"
+		return errors.New("loadsim: no agent cache file")
 	}
 	if o.Name == "" {
 		o.Name = "loadsim"

@@ -1,21 +1,35 @@
+// Command wacht-loadsim runs many simulated agents against a Wacht server
+// for load tests (docs/benchmarks.md). It is a development tool, built by
+// `make build` and not shipped; the simulator is internal/loadsim.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/wacht-rmm/wacht/internal/loadsim"
 )
 
-// loadsimCmd runs `wacht loadsim`: many simulated agents against a server.
-func loadsimCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("wacht loadsim", flag.ContinueOnError)
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "wacht-loadsim:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wacht-loadsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o loadsim.Options
 	fs.StringVar(&o.Server, "server", "", "server `URL` (default: the one in the token)")
@@ -26,7 +40,7 @@ func loadsimCmd(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to produce results; 0 = until interrupted")
 	fs.DurationVar(&o.Ramp, "ramp", 0, "spread agent starts over this `duration` (default 30s)")
 	fs.DurationVar(&o.Drain, "drain", 0, "at the end, wait this long for every result to be acked (default 1m)")
-	fs.StringVar(&o.Cache, "cache", "loadsim-agents.jsonl", "agent cache `file` (enrolled devices and keys); processes of one run may share it")
+	fs.StringVar(&o.Cache, "cache", "", "agent cache `file` (enrolled devices and keys); processes of one run may share it (default wacht/loadsim-agents.jsonl in the user cache folder)")
 	fs.StringVar(&o.Name, "name", "loadsim", "`prefix` of simulated host names and machine IDs")
 	fs.DurationVar(&o.Interval, "interval", 0, "24x7 schedule interval (default 5m)")
 	fs.IntVar(&o.Checks, "checks", 0, "results per round (default 15)")
@@ -41,12 +55,22 @@ func loadsimCmd(args []string, stdout, stderr io.Writer) error {
 	jsonOut := fs.String("json", "", "also write the summary as JSON to this `file`")
 	quiet := fs.Bool("quiet", false, "no live status lines")
 	level := fs.String("log-level", "warn", "log `level`: debug, info, warn or error")
-	if err := parse(fs, args, 0); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var err error
-	if o.Log, err = newLogger(*level, stderr); err != nil {
-		return err
+	if fs.NArg() > 0 {
+		return fmt.Errorf("takes flags only, no arguments: %q", fs.Args())
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if o.Cache == "" {
+		var err error
+		if o.Cache, err = defaultCache(); err != nil {
+			return err
+		}
 	}
 	if !*quiet {
 		o.Live = stderr
@@ -63,7 +87,7 @@ func loadsimCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	fmt.Fprintf(stderr, "loadsim: %d of %d agents in this process\n", sim.Agents(), o.Agents)
+	fmt.Fprintf(stderr, "wacht-loadsim: %d of %d agents in this process\n", sim.Agents(), o.Agents)
 	sum, runErr := sim.Run(ctx)
 	sum.Print(stdout)
 	if *jsonOut != "" {
@@ -76,4 +100,18 @@ func loadsimCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return runErr
+}
+
+// defaultCache returns the agent cache in the user's cache folder, creating
+// the folder: a run started anywhere re-attaches the agents enrolled before.
+func defaultCache() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no user cache folder for the agent cache (%w); pass --cache", err)
+	}
+	dir = filepath.Join(dir, "wacht")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("agent cache folder: %w", err)
+	}
+	return filepath.Join(dir, "loadsim-agents.jsonl"), nil
 }
