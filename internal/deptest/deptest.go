@@ -48,19 +48,29 @@ func Check(t testing.TB, r Rules) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		root := strings.Join(g.roots, " ")
 		for _, ban := range slices.Sorted(maps.Keys(r.Banned)) {
-			if hits := g.matching(ban); len(hits) > 0 {
-				more := ""
-				if len(hits) > 1 {
-					more = fmt.Sprintf(" (and %d more below it)", len(hits)-1)
-				}
-				t.Errorf("%s: %s links %s%s, banned: %s\n\timport chain: %s",
-					p, r.Package, hits[0], more, r.Banned[ban], strings.Join(g.chain(hits[0]), " → "))
+			hits := g.matching(ban)
+			if len(hits) == 0 {
+				continue
 			}
+			// Show the banned package nearest to the root: the import to cut.
+			var chain []string
+			for _, h := range hits {
+				if c := g.chain(h); chain == nil || len(c) < len(chain) {
+					chain = c
+				}
+			}
+			more := ""
+			if len(hits) > 1 {
+				more = fmt.Sprintf(" (and %d more of %s)", len(hits)-1, ban)
+			}
+			t.Errorf("%s: %s links %s%s, banned: %s\n\timport chain: %s",
+				p, root, chain[len(chain)-1], more, r.Banned[ban], strings.Join(chain, " → "))
 		}
 		for _, w := range r.Want {
 			if !g.Links(w) {
-				t.Errorf("%s: %s does not link %s, which it must", p, r.Package, w)
+				t.Errorf("%s: %s does not link %s, which it must", p, root, w)
 			}
 		}
 	}
@@ -73,8 +83,17 @@ func CheckExist(t testing.TB, banned map[string]string) {
 	t.Helper()
 	paths := slices.Sorted(maps.Keys(banned))
 	// -find resolves the paths without loading their imports; -e lists a
-	// missing package with an empty Dir instead of failing.
-	out, err := goList(nil, append([]string{"-e", "-find", "-f", "{{if .Dir}}{{.ImportPath}}{{end}}"}, paths...)...)
+	// missing package with an empty Dir instead of failing. A pattern skips
+	// packages built for other platforms only, so the root of a "/..." ban
+	// is asked for by name as well.
+	args := []string{"-e", "-find", "-f", "{{if .Dir}}{{.ImportPath}}{{end}}"}
+	for _, p := range paths {
+		args = append(args, p)
+		if root, ok := strings.CutSuffix(p, "/..."); ok {
+			args = append(args, root)
+		}
+	}
+	out, err := goList(nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,4 +200,64 @@ func goList(env []string, args ...string) (string, error) {
 		return "", fmt.Errorf("go list %s (%s): %v\n%s", strings.Join(args, " "), strings.Join(env, " "), err, stderr.Bytes())
 	}
 	return string(out), nil
+}
+
+// ModuleList renders the modules that pkg (an import path) links on each
+// of platforms, one "path version" line per module, sorted; a module not
+// linked on every platform names where it is, by GOOS when it is linked on
+// every platform of that GOOS in the list. The main module is left out.
+func ModuleList(pkg string, platforms []string) (string, error) {
+	where := map[string][]string{} // "path version" → platforms
+	for _, p := range platforms {
+		goos, goarch, ok := strings.Cut(p, "/")
+		if !ok {
+			return "", fmt.Errorf("deptest: platform %q is not GOOS/GOARCH", p)
+		}
+		env := []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=0"}
+		out, err := goList(env, "-deps", "-f",
+			`{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}}{{with .Replace}} => {{.Path}} {{.Version}}{{end}}{{end}}{{end}}`, pkg)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range slices.Compact(slices.Sorted(strings.Lines(out))) {
+			if m = strings.TrimSpace(m); m != "" {
+				where[m] = append(where[m], p)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, m := range slices.Sorted(maps.Keys(where)) {
+		b.WriteString(m)
+		if on := where[m]; len(on) < len(platforms) {
+			b.WriteString(" (" + strings.Join(byGOOS(on, platforms), ", ") + ")")
+		}
+		b.WriteString("\n")
+	}
+	return b.String(), nil
+}
+
+// byGOOS shortens on, a subset of all, to a GOOS where on holds every
+// platform of all with that GOOS.
+func byGOOS(on, all []string) []string {
+	count := func(list []string, goos string) int {
+		n := 0
+		for _, p := range list {
+			if strings.HasPrefix(p, goos+"/") {
+				n++
+			}
+		}
+		return n
+	}
+	var out []string
+	for _, p := range on {
+		goos, _, _ := strings.Cut(p, "/")
+		switch {
+		case count(on, goos) < count(all, goos):
+			out = append(out, p)
+		case !slices.Contains(out, goos):
+			out = append(out, goos)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

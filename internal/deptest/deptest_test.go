@@ -109,6 +109,7 @@ func TestStaleBansFail(t *testing.T) {
 			"go.etcd.io/bbolt/...":                         "a module in the graph",
 			"database/sql":                                 "standard library",
 			"golang.org/x/sys/windows":                     "exists, for another OS",
+			"github.com/yusufpapurcu/wmi/...":              "a tree built for another OS only",
 		})
 	})
 	got := strings.Join(r.errors, "\n")
@@ -145,5 +146,49 @@ func TestBadPlatformIsFatal(t *testing.T) {
 	})
 	if !r.fatal || !strings.Contains(strings.Join(r.errors, ""), `"linux" is not GOOS/GOARCH`) {
 		t.Errorf("failures = %q, fatal = %v; want a fatal bad platform", r.errors, r.fatal)
+	}
+}
+
+func TestByGOOS(t *testing.T) {
+	all := []string{"darwin/amd64", "darwin/arm64", "linux/amd64", "linux/arm64", "windows/amd64"}
+	for _, c := range []struct {
+		on   []string
+		want string
+	}{
+		{[]string{"windows/amd64"}, "windows"},
+		{[]string{"darwin/arm64", "linux/amd64", "linux/arm64"}, "darwin/arm64 linux"},
+		{[]string{"darwin/amd64", "darwin/arm64", "linux/arm64"}, "darwin linux/arm64"},
+	} {
+		if got := strings.Join(byGOOS(c.on, all), " "); got != c.want {
+			t.Errorf("byGOOS(%v) = %q, want %q", c.on, got, c.want)
+		}
+	}
+}
+
+func TestModuleList(t *testing.T) {
+	list, err := ModuleList("github.com/wacht-rmm/wacht/cmd/wacht-agent", []string{"linux/amd64", "windows/amd64", "windows/arm64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(list, "\n"), "\n")
+	if !slices.IsSorted(lines) {
+		t.Errorf("not sorted:\n%s", list)
+	}
+	has := func(prefix, suffix string) bool {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) && strings.HasSuffix(l, suffix) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("github.com/yusufpapurcu/wmi v", " (windows)") || !has("github.com/godbus/dbus/v5 v", " (linux)") {
+		t.Errorf("WMI not marked windows-only or D-Bus not marked linux-only:\n%s", list)
+	}
+	if !has("github.com/coder/websocket v", "") || has("github.com/coder/websocket", ")") {
+		t.Errorf("the websocket module is not listed as linked everywhere:\n%s", list)
+	}
+	if has("github.com/wacht-rmm/wacht", "") {
+		t.Errorf("the main module is listed:\n%s", list)
 	}
 }

@@ -1,23 +1,25 @@
 package loadsim
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/deptest"
 )
 
 // TestDeps keeps the simulator an outside client of the server: it may use
 // the protocol and the agent's TLS pinning, never the server or the store.
 func TestDeps(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/wacht-rmm/wacht/internal/loadsim").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		for _, banned := range []string{"/internal/server", "/internal/store", "modernc.org/sqlite", "github.com/jackc/pgx"} {
-			if strings.Contains(p, "wacht-rmm/wacht"+banned) || (!strings.Contains(banned, "/internal/") && strings.HasPrefix(p, banned)) {
-				t.Errorf("loadsim depends on %s", p)
-			}
-		}
-	}
+	const mod = "github.com/wacht-rmm/wacht"
+	outside := "the simulator measures the server from outside"
+	deptest.Check(t, deptest.Rules{
+		Package:   ".",
+		Platforms: []string{"linux/amd64", "windows/amd64", "darwin/arm64"},
+		Banned: map[string]string{
+			mod + "/internal/server/...": outside,
+			mod + "/internal/store/...":  outside,
+			"modernc.org/sqlite/...":     outside,
+			"github.com/jackc/pgx/...":   outside,
+		},
+		Want: []string{mod + "/internal/protocol"},
+	})
 }
