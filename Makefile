@@ -9,7 +9,7 @@ AGENT_TARGETS  := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/am
 SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 
-.PHONY: all build run test vet unit fuzz wine bench dist web-assets clean
+.PHONY: all build run test vet unit fuzz wine bench dist deps web-assets clean
 
 all: build
 
@@ -68,6 +68,11 @@ dist: web-assets
 		echo "wacht $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
 	done
+
+# Rewrite the committed module lists of the binaries (deps/*.txt) after a
+# dependency change; deps/deps_test.go fails while they are stale.
+deps:
+	$(GO) generate ./deps
 
 clean:
 	rm -rf bin dist web/static/vendor
