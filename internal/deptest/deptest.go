@@ -36,7 +36,7 @@ type Rules struct {
 
 // Check fails t for every banned package that r.Package links on one of
 // r.Platforms, for every wanted package it does not link, and for every
-// banned or wanted path that matches no package.
+// banned path that matches no package (see CheckExist).
 func Check(t testing.TB, r Rules) {
 	t.Helper()
 	if len(r.Platforms) == 0 || len(r.Banned) == 0 {
