@@ -147,6 +147,12 @@ func NewVerifier(pub ed25519.PublicKey, deviceID int64, now func() time.Time) *V
 // Verify checks s as a message of type typ and decodes its payload into v.
 // Each ID is accepted once.
 func (v *Verifier) Verify(s Signed, typ string, payload any) (Header, error) {
+	return v.verify(s, typ, payload, nil)
+}
+
+// verify is Verify with a further check of the header and decoded payload
+// before the ID is remembered.
+func (v *Verifier) verify(s Signed, typ string, payload any, check func(Header, any) error) (Header, error) {
 	var h Header
 	switch {
 	case len(s.Sig) == 0 && len(s.Body) == 0:
@@ -172,13 +178,15 @@ func (v *Verifier) Verify(s Signed, typ string, payload any) (Header, error) {
 	case h.Expires.Add(MaxSkew).Before(now):
 		return h, fmt.Errorf("%w: at %s, now %s", ErrExpired, h.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	if err := v.remember(h, now); err != nil {
-		return h, err
-	}
 	if err := json.Unmarshal(h.Payload, payload); err != nil {
 		return h, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
-	return h, nil
+	if check != nil {
+		if err := check(h, payload); err != nil {
+			return h, err
+		}
+	}
+	return h, v.remember(h, now)
 }
 
 // remember records h's ID until it expires; a known ID is a replay.
