@@ -15,8 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Files in the agent's data folder.
@@ -48,6 +50,11 @@ type Config struct {
 	// of the built-in defaults (check.Allowlist); what a policy names
 	// beyond them is refused on this device whatever the server says.
 	Allow check.Allowlist `json:"allow,omitzero"`
+	// Disable lists capabilities locked on this device (protocol.Locks:
+	// terminal, exec, files…): their actions are refused with
+	// protocol.CodeDisabledLocally. Written at install, kept on
+	// re-enrollment, never changed by the server.
+	Disable []string `json:"disable,omitempty"`
 }
 
 // DefaultDataDir is the agent's data folder on this OS.
@@ -86,7 +93,24 @@ func LoadConfig(dir string) (Config, error) {
 	if err := c.Allow.Validate(); err != nil {
 		return c, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
+	if err := protocol.ValidLocks(c.Disable); err != nil {
+		return c, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
 	return c, nil
+}
+
+// SetDisabled writes the local lock list into the configuration in dir
+// (wacht-agent install --disable); the running agent reads it at start.
+func SetDisabled(dir string, locks []string) error {
+	if err := protocol.ValidLocks(locks); err != nil {
+		return err
+	}
+	c, err := LoadConfig(dir)
+	if err != nil {
+		return err
+	}
+	c.Disable = slices.Compact(slices.Sorted(slices.Values(locks)))
+	return SaveConfig(dir, c)
 }
 
 // SaveConfig writes agent.json (0600) atomically.

@@ -95,7 +95,7 @@ func (m *Mux) writeData() {
 // Open registers a stream on channel: window is the credit this side grants
 // the other (what it buffers at most), credit what the other side granted.
 func (m *Mux) Open(channel uint32, window, credit int) (*Stream, error) {
-	s := &Stream{m: m, id: channel, window: window, credit: credit}
+	s := &Stream{m: m, id: channel, window: window, credit: credit, done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -222,7 +222,12 @@ type Stream struct {
 	unacked int    // bytes read but not yet granted again
 	credit  int    // bytes this side may still send
 	err     error  // set when the stream ended: what Read returns after buf, Write at once
+	done    chan struct{}
 }
+
+// Done is closed when the stream ended, on either side or with the
+// connection.
+func (s *Stream) Done() <-chan struct{} { return s.done }
 
 // ID is the stream's channel.
 func (s *Stream) ID() uint32 { return s.id }
@@ -345,6 +350,10 @@ func (s *Stream) CloseWithError(code string, msg core.Text) error {
 	return s.m.w.Send(ctx, protocol.TypeStreamClose, protocol.StreamClose{Channel: s.id, Code: code, Message: msg})
 }
 
+// Discard forgets the stream without telling the other side: for an
+// opening the other side refused.
+func (s *Stream) Discard() { s.end(ErrClosed, true) }
+
 // end marks the stream ended with err, wakes its reader and writer and
 // forgets it; false if it had ended before. local reports a Close here,
 // which discards unread data.
@@ -355,6 +364,7 @@ func (s *Stream) end(err error, local bool) bool {
 		return false
 	}
 	s.err = err
+	close(s.done)
 	if local {
 		s.buf = nil
 	}

@@ -46,6 +46,7 @@ const (
 	CodeDisabledLocally = "disabled_locally"
 	CodeBadArgs         = "bad_args"
 	CodeNotFound        = "not_found"
+	CodeBusy            = "busy"
 	CodeFailed          = "failed"
 )
 
