@@ -221,6 +221,8 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 	}
 	// The stream's context ends with the session or when the server closes
 	// the stream (a blocked Write or Read returns then as well).
+	a.streams.Add(1)
+	defer a.streams.Add(-1)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {

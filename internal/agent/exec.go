@@ -108,16 +108,19 @@ func runExec(ctx context.Context, a ExecArgs) (ExecResult, error) {
 }
 
 // boundedBuffer keeps the first max bytes written and counts the rest, so
-// that endless output neither grows memory nor blocks the process.
+// that endless output neither grows memory nor blocks the process. (Not an
+// embedded bytes.Buffer: its ReadFrom would bypass Write.)
 type boundedBuffer struct {
-	bytes.Buffer
+	buf     bytes.Buffer
 	max     int
 	dropped int64
 }
 
 func (b *boundedBuffer) Write(p []byte) (int, error) {
-	keep := min(len(p), b.max-b.Len())
-	b.Buffer.Write(p[:keep])
+	keep := min(len(p), b.max-b.buf.Len())
+	b.buf.Write(p[:keep])
 	b.dropped += int64(len(p) - keep)
 	return len(p), nil
 }
+
+func (b *boundedBuffer) String() string { return b.buf.String() }
