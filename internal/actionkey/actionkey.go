@@ -7,8 +7,10 @@
 // the payload. A Verifier, holding the public key the agent pinned at
 // enrollment, refuses unsigned messages, bad signatures, other devices,
 // other types, expired or not yet valid messages and IDs it accepted before
-// within their validity. The package is portable and imports nothing of the
-// server; the agent uses it as well.
+// within their validity. Actions and stream openings are signed as a Claim
+// (action name and SHA-256 of the canonical arguments) with the arguments
+// beside it, valid at most MaxTTL (action.go). The package is portable and
+// imports nothing of the server; the agent uses it as well.
 package actionkey
 
 import (

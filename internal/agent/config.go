@@ -1,7 +1,8 @@
 // Package agent is the wacht-agent runtime: its configuration and key on
 // disk, enrollment, TLS with a pinned server certificate, the on-disk spool
-// of unacknowledged results, the check scheduler and the websocket session
-// with the server.
+// of unacknowledged results, the check scheduler, the websocket session
+// with the server and the signed actions and streams it serves
+// (RegisterAction).
 package agent
 
 import (
