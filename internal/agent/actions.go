@@ -195,14 +195,16 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 	if err == nil && m.Len() >= maxStreams {
 		err = Errorf(protocol.CodeBusy, "This agent has %d streams open already.", "Dieser Agent hat bereits %d offene Datenströme.", maxStreams)
 	}
-	var run StreamFunc
-	var meta any
-	if err == nil {
-		run, meta, err = h.Open(ctx, a, so.Args)
-	}
 	var s *mux.Stream
 	if err == nil {
 		s, err = m.Open(so.Channel, mux.DefaultWindow, so.Window)
+	}
+	var run StreamFunc
+	var meta any
+	if err == nil {
+		if run, meta, err = h.Open(ctx, a, so.Args); err != nil {
+			s.Discard()
+		}
 	}
 	if err != nil {
 		a.log.Warn("stream refused", "stream", name, "err", err)

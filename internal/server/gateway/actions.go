@@ -20,7 +20,9 @@ import (
 // there like Command. A refusal or failure on the agent is an
 // *protocol.ActionError with its code (protocol.CodeDisabledLocally: the
 // device's local lock) and English and German message; core.ErrOffline
-// means the device is not connected.
+// means the device is not connected. Like Command, a ctx without deadline
+// gets the gateway's command timeout: pass a longer one for actions that
+// take longer (exec with a long timeout_seconds).
 func (h *Hub) Do(ctx context.Context, deviceID int64, typ string, args, reply any) error {
 	var raw json.RawMessage
 	if args != nil {
