@@ -223,6 +223,7 @@ type Stream struct {
 	credit  int    // bytes this side may still send
 	err     error  // set when the stream ended: what Read returns after buf, Write at once
 	done    chan struct{}
+	last    chan error // the result of the last data frame handed to the writer
 }
 
 // Done is closed when the stream ended, on either side or with the
@@ -315,12 +316,12 @@ func (s *Stream) Write(p []byte) (int, error) {
 		case <-s.m.done:
 			return written, writeErr(s.m.err)
 		}
-		// Wait until it is on the wire, so that a Close after Write
-		// follows the data.
-		if err := <-f.result; err != nil {
-			s.end(err, false)
-			return written, err
-		}
+		// The writer took the frame (it wrote the one before): the next
+		// chunk is prepared while this one is written. Close waits for the
+		// last one, so that the close follows the data.
+		s.mu.Lock()
+		s.last = f.result
+		s.mu.Unlock()
 		written += n
 		p = p[n:]
 	}
@@ -342,6 +343,15 @@ func (s *Stream) Close() error { return s.CloseWithError("", core.Text{}) }
 
 // CloseWithError ends the stream, telling the other side why.
 func (s *Stream) CloseWithError(code string, msg core.Text) error {
+	s.mu.Lock()
+	last := s.last
+	s.mu.Unlock()
+	if last != nil {
+		select {
+		case <-last: // on the wire (or failed: then the connection ends anyway)
+		case <-s.m.done:
+		}
+	}
 	if !s.end(ErrClosed, true) {
 		return nil
 	}
