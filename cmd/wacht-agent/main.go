@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/agent"
 	"github.com/wacht-rmm/wacht/internal/check"
 	_ "github.com/wacht-rmm/wacht/internal/checks/all"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -35,7 +37,8 @@ Commands:
   run        [--data DIR] [--interval D] [--spool-max-mb N] [--spool-max-age D]
                                                                   run the agent in the foreground
   check      --once [--json] [--lang en|de]                       run all checks locally and print the results
-  install    --server URL --token T [--data DIR]                  enroll and install as a service
+  install    --server URL --token T [--data DIR] [--disable LIST] enroll and install as a service; --disable
+                                                                  locks capabilities (terminal,exec,files,…) here
   uninstall  [--purge] [--data DIR]                               remove the service (and with --purge its data)
   status     [--data DIR]                                         show enrollment and connection state
   allowlist  [--data DIR]                                         show the programs and paths checks may start and read
@@ -161,21 +164,53 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "enrollment token (wacht1_…)")
 	data := fs.String("data", agent.DefaultDataDir(), "data folder")
 	newDevice := fs.Bool("new-device", false, "enroll as a new device even if this machine was enrolled before")
+	locks := disableFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *token == "" {
 		return usageError{errors.New("--token is required")}
 	}
-	return enroll(stdout, *token, *server, *data, *newDevice)
+	return enroll(stdout, *token, *server, *data, *newDevice, locks)
 }
 
-func enroll(stdout io.Writer, token, server, data string, newDevice bool) error {
+// locks is the --disable flag: capabilities the server may never use on
+// this device.
+type locks struct {
+	set   bool
+	names []string
+}
+
+func (l *locks) String() string { return strings.Join(l.names, ",") }
+
+func (l *locks) Set(s string) error {
+	l.set, l.names = true, nil
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			l.names = append(l.names, n)
+		}
+	}
+	return protocol.ValidLocks(l.names)
+}
+
+func disableFlag(fs *flag.FlagSet) *locks {
+	l := &locks{}
+	fs.Var(l, "disable", "capabilities to lock on this device, comma-separated ("+strings.Join(protocol.Locks, ",")+`); the server cannot change this; "" unlocks all`)
+	return l
+}
+
+func enroll(stdout io.Writer, token, server, data string, newDevice bool, disable *locks) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	resp, err := agent.Enroll(ctx, token, server, data, newDevice)
 	if err != nil {
 		return err
+	}
+	if disable.set {
+		if err := agent.SetDisabled(data, disable.names); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Disabled on this device: %s.\n", cmp.Or(disable.String(), "nothing"))
 	}
 	how := "Enrolled as new device"
 	if resp.Rekeyed {

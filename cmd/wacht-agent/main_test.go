@@ -37,6 +37,9 @@ func TestCLIUsage(t *testing.T) {
 	if code, _, errOut := runCLI("enroll", "--server", "https://x"); code != 2 || !strings.Contains(errOut, "--token is required") {
 		t.Errorf("enroll without token: %d %q", code, errOut)
 	}
+	if code, _, errOut := runCLI("install", "--token", "x", "--disable", "terminal,rootkit"); code != 2 || !strings.Contains(errOut, `"rootkit"`) {
+		t.Errorf("install --disable with an unknown capability: %d %q", code, errOut)
+	}
 	if code, _, errOut := runCLI("check"); code != 2 || !strings.Contains(errOut, "--once") {
 		t.Errorf("check without --once: %d %q", code, errOut)
 	}

@@ -155,6 +155,7 @@ func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	token := fl.String("token", "", "enrollment token (wacht1_…)")
 	data := fl.String("data", agent.DefaultDataDir(), "data folder")
 	newDevice := fl.Bool("new-device", false, "enroll as a new device even if this machine was enrolled before")
+	disable := disableFlag(fl)
 	if err := parse(fl, args); err != nil {
 		return err
 	}
@@ -169,7 +170,7 @@ func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("service manager: %w", err)
 	}
-	if err := enroll(stdout, *token, *server, abs, *newDevice); err != nil {
+	if err := enroll(stdout, *token, *server, abs, *newDevice, disable); err != nil {
 		return err
 	}
 	if st, err := s.Status(); err == nil && st != service.StatusUnknown {

@@ -7,8 +7,10 @@
 // the payload. A Verifier, holding the public key the agent pinned at
 // enrollment, refuses unsigned messages, bad signatures, other devices,
 // other types, expired or not yet valid messages and IDs it accepted before
-// within their validity. The package is portable and imports nothing of the
-// server; the agent uses it as well.
+// within their validity. Actions and stream openings are signed as a Claim
+// (action name and SHA-256 of the canonical arguments) with the arguments
+// beside it, valid at most MaxTTL (action.go). The package is portable and
+// imports nothing of the server; the agent uses it as well.
 package actionkey
 
 import (
@@ -147,6 +149,12 @@ func NewVerifier(pub ed25519.PublicKey, deviceID int64, now func() time.Time) *V
 // Verify checks s as a message of type typ and decodes its payload into v.
 // Each ID is accepted once.
 func (v *Verifier) Verify(s Signed, typ string, payload any) (Header, error) {
+	return v.verify(s, typ, payload, nil)
+}
+
+// verify is Verify with a further check of the header and decoded payload
+// before the ID is remembered.
+func (v *Verifier) verify(s Signed, typ string, payload any, check func(Header, any) error) (Header, error) {
 	var h Header
 	switch {
 	case len(s.Sig) == 0 && len(s.Body) == 0:
@@ -172,13 +180,15 @@ func (v *Verifier) Verify(s Signed, typ string, payload any) (Header, error) {
 	case h.Expires.Add(MaxSkew).Before(now):
 		return h, fmt.Errorf("%w: at %s, now %s", ErrExpired, h.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	if err := v.remember(h, now); err != nil {
-		return h, err
-	}
 	if err := json.Unmarshal(h.Payload, payload); err != nil {
 		return h, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
-	return h, nil
+	if check != nil {
+		if err := check(h, payload); err != nil {
+			return h, err
+		}
+	}
+	return h, v.remember(h, now)
 }
 
 // remember records h's ID until it expires; a known ID is a replay.

@@ -70,6 +70,8 @@ type Agent struct {
 	verify      atomic.Pointer[actionkey.Verifier]
 	clockOffset atomic.Int64
 
+	streams atomic.Int32 // stream handlers running
+
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers

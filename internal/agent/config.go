@@ -1,7 +1,8 @@
 // Package agent is the wacht-agent runtime: its configuration and key on
 // disk, enrollment, TLS with a pinned server certificate, the on-disk spool
-// of unacknowledged results, the check scheduler and the websocket session
-// with the server.
+// of unacknowledged results, the check scheduler, the websocket session
+// with the server and the signed actions and streams it serves
+// (RegisterAction).
 package agent
 
 import (
@@ -15,8 +16,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Files in the agent's data folder.
@@ -48,6 +51,11 @@ type Config struct {
 	// of the built-in defaults (check.Allowlist); what a policy names
 	// beyond them is refused on this device whatever the server says.
 	Allow check.Allowlist `json:"allow,omitzero"`
+	// Disable lists capabilities locked on this device (protocol.Locks:
+	// terminal, exec, files…): their actions are refused with
+	// protocol.CodeDisabledLocally. Written at install, kept on
+	// re-enrollment, never changed by the server.
+	Disable []string `json:"disable,omitempty"`
 }
 
 // DefaultDataDir is the agent's data folder on this OS.
@@ -86,7 +94,24 @@ func LoadConfig(dir string) (Config, error) {
 	if err := c.Allow.Validate(); err != nil {
 		return c, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
+	if err := protocol.ValidLocks(c.Disable); err != nil {
+		return c, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
 	return c, nil
+}
+
+// SetDisabled writes the local lock list into the configuration in dir
+// (wacht-agent install --disable); the running agent reads it at start.
+func SetDisabled(dir string, locks []string) error {
+	if err := protocol.ValidLocks(locks); err != nil {
+		return err
+	}
+	c, err := LoadConfig(dir)
+	if err != nil {
+		return err
+	}
+	c.Disable = slices.Compact(slices.Sorted(slices.Values(locks)))
+	return SaveConfig(dir, c)
 }
 
 // SaveConfig writes agent.json (0600) atomically.

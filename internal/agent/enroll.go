@@ -113,10 +113,10 @@ func Enroll(ctx context.Context, token string, serverOverride string, dataDir st
 	if err := SaveKey(dataDir, key); err != nil {
 		return out, err
 	}
-	// The local allowlist stays as the device's administrator wrote it,
-	// before or after an earlier enrollment.
+	// The local allowlist and locks stay as the device's administrator
+	// wrote them, before or after an earlier enrollment.
 	prev, _ := LoadConfig(dataDir)
-	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey, Allow: prev.Allow}
+	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey, Allow: prev.Allow, Disable: prev.Disable}
 	if err := SaveConfig(dataDir, cfg); err != nil {
 		return out, err
 	}

@@ -46,10 +46,24 @@ func policyEnvelope(t *testing.T, fs *fakeServer, p protocol.Policy) protocol.En
 	return signedPolicy(t, fs.signer, fs.deviceID, p, protocol.PolicyTTL)
 }
 
-// commandEnvelope is a command frame signed as the server signs it.
+// commandEnvelope is an action frame signed as the server signs it.
 func commandEnvelope(t *testing.T, fs *fakeServer, id, name string) protocol.Envelope {
 	t.Helper()
-	return signedEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID, id, protocol.Command{Name: name}, protocol.CommandTTL)
+	return actionEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID, id, name, nil, protocol.CommandTTL)
+}
+
+// actionEnvelope is an action or stream opening (kind) signed by s.
+func actionEnvelope(t *testing.T, s *actionkey.Signer, kind string, deviceID int64, id, name string, args json.RawMessage, ttl time.Duration) protocol.Envelope {
+	t.Helper()
+	m, err := s.SignAction(kind, deviceID, name, args, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return protocol.Envelope{Type: protocol.TypeCommand, ID: id, Data: b}
 }
 
 func signedEnvelope(t *testing.T, s *actionkey.Signer, typ string, deviceID int64, id string, payload any, ttl time.Duration) protocol.Envelope {

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,7 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
-	"github.com/wacht-rmm/wacht/internal/actionkey"
+	"github.com/wacht-rmm/wacht/internal/mux"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
@@ -138,19 +137,42 @@ func (c conn) send(typ, id string, data any) error {
 	return nil
 }
 
+// Send and WriteBinary make conn the streams' mux.Writer.
+func (c conn) Send(_ context.Context, typ string, data any) error { return c.send(typ, "", data) }
+
+func (c conn) WriteBinary(_ context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+		return fmt.Errorf("sending stream data: %w", err)
+	}
+	return nil
+}
+
 // read returns the next envelope, failing after timeout. Malformed frames
 // are errors; the caller decides what types it expects.
 func (c conn) read(timeout time.Duration) (protocol.Envelope, error) {
+	env, _, err := c.readFrame(timeout)
+	return env, err
+}
+
+// readFrame is read that also accepts binary frames (stream data), which it
+// returns undecoded in data.
+func (c conn) readFrame(timeout time.Duration) (env protocol.Envelope, data []byte, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	_, b, err := c.ws.Read(ctx)
+	typ, b, err := c.ws.Read(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return protocol.Envelope{}, errDead
+			return env, nil, errDead
 		}
-		return protocol.Envelope{}, err
+		return env, nil, err
 	}
-	return protocol.Decode(b)
+	if typ == websocket.MessageBinary {
+		return env, b, nil
+	}
+	env, err = protocol.Decode(b)
+	return env, nil, err
 }
 
 // session runs one connection: handshake, then heartbeats, result batches
@@ -194,8 +216,12 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	sctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	acks := make(chan string, 16)
+	// Streams end with the session: their handlers' context ends and
+	// blocked reads and writes return.
+	m := mux.New(c)
+	defer m.Close()
 	var wg sync.WaitGroup
-	wg.Go(func() { stop(a.readLoop(sctx, c, hb, acks)) })
+	wg.Go(func() { stop(a.readLoop(sctx, c, m, hb, acks)) })
 	wg.Go(func() { stop(a.heartbeatLoop(sctx, c, hb)) })
 	wg.Go(func() { stop(a.sendLoop(sctx, c, acks)) })
 	<-sctx.Done()
@@ -209,6 +235,7 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	} else {
 		ws.CloseNow()
 	}
+	m.Close()
 	wg.Wait()
 	return true, context.Cause(sctx)
 }
@@ -233,7 +260,7 @@ func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
 	host, _ := os.Hostname()
 	auth := protocol.Auth{
 		DeviceID: a.cfg.DeviceID, Signature: protocol.SignAuth(a.key, ch.Nonce, a.cfg.DeviceID),
-		AgentVersion: Version, Hostname: host,
+		AgentVersion: Version, Hostname: host, Disabled: a.cfg.Disable,
 	}
 	if err := c.send(protocol.TypeAuth, "", auth); err != nil {
 		return w, err
@@ -262,15 +289,21 @@ func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
 
 // readLoop dispatches server messages. Silence longer than 2.5 heartbeats
 // means the connection is dead (the server answers every heartbeat).
-func (a *Agent) readLoop(ctx context.Context, c conn, hb time.Duration, acks chan<- string) error {
+func (a *Agent) readLoop(ctx context.Context, c conn, m *mux.Mux, hb time.Duration, acks chan<- string) error {
 	dead := hb * 5 / 2
 	for {
-		env, err := c.read(dead)
+		env, data, err := c.readFrame(dead)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			return err
+		}
+		if data != nil {
+			if err := m.Data(data); err != nil {
+				return err
+			}
+			continue
 		}
 		switch env.Type {
 		case protocol.TypeAck:
@@ -279,11 +312,21 @@ func (a *Agent) readLoop(ctx context.Context, c conn, hb time.Duration, acks cha
 			default: // nobody waits for it: a late ack of an abandoned batch
 			}
 		case protocol.TypeCommand:
-			a.cmds.Add(1)
-			go func() {
-				defer a.cmds.Done()
-				a.handleCommand(c, env)
-			}()
+			a.cmds.Go(func() { a.handleAction(ctx, c, env) })
+		case protocol.TypeStreamOpen:
+			a.cmds.Go(func() { a.openStream(ctx, c, m, env) })
+		case protocol.TypeStreamWindow:
+			var w protocol.StreamWindow
+			if err := protocol.DecodeData(env, &w); err != nil {
+				return err
+			}
+			m.Window(w)
+		case protocol.TypeStreamClose:
+			var sc protocol.StreamClose
+			if err := protocol.DecodeData(env, &sc); err != nil {
+				return err
+			}
+			m.Closed(sc)
 		case protocol.TypePolicy:
 			a.receivePolicy(env)
 		case protocol.TypeHeartbeatAck:
@@ -356,41 +399,6 @@ func (a *Agent) sendLoop(ctx context.Context, c conn, acks <-chan string) error 
 			a.log.Error("deleting acked results", "err", err)
 		}
 		a.state.update(func(s *State) { s.SpoolLen = a.spool.Len() })
-	}
-}
-
-// handleCommand runs a server command and answers with its ID. Commands
-// are a fixed set, signed with the pinned action key for this device;
-// anything else is refused.
-func (a *Agent) handleCommand(c conn, env protocol.Envelope) {
-	var signed actionkey.Signed
-	var cmd protocol.Command
-	res := protocol.CommandResult{}
-	err := protocol.DecodeData(env, &signed)
-	if err == nil {
-		_, err = a.verify.Load().Verify(signed, protocol.TypeCommand, &cmd)
-	}
-	if err != nil {
-		res.Error = "refused: " + err.Error()
-		a.log.Warn("refusing a command", "err", err)
-	} else {
-		switch cmd.Name {
-		case protocol.CommandRunChecks:
-			// The run belongs to the agent, not to this connection: it is
-			// spooled even if the session drops meanwhile.
-			n := a.runChecks(a.root)
-			res.OK = true
-			res.Output, _ = json.Marshal(map[string]int{"results": n})
-		case protocol.CommandUninstall:
-			// Answer first; the uninstall stops this process.
-			res.OK = true
-			defer a.retire()
-		default:
-			res.Error = fmt.Sprintf("unknown command %q", cmd.Name)
-		}
-	}
-	if err := c.send(protocol.TypeCommandResult, env.ID, res); err != nil {
-		a.log.Warn("answering command", "command", cmd.Name, "err", err)
 	}
 }
 

@@ -386,14 +386,15 @@ func TestSessionRunChecksCommand(t *testing.T) {
 	if err := protocol.DecodeData(env, &res); err != nil {
 		t.Fatal(err)
 	}
-	if env.ID != "cmd-2" || res.OK || !strings.Contains(res.Error, "unknown command") {
+	if env.ID != "cmd-2" || res.OK || res.Code != protocol.CodeUnknownAction || !strings.Contains(res.Message.DE, "format-disk") {
 		t.Errorf("unknown command answered %s %+v", env.ID, res)
 	}
 }
 
 // TestCommandsMustBeSigned: a command that is unsigned, signed for another
-// device or another message type, signed with another key, or replayed is
-// refused and runs nothing.
+// device or another message type, signed with another key, expired, with
+// other arguments than signed, or replayed is refused with the reason and
+// runs nothing.
 func TestCommandsMustBeSigned(t *testing.T) {
 	fc := &fakeCheck{n: 1}
 	ta := startAgent(t, []NamedCheck{{"fake", fc}}, nil,
@@ -414,18 +415,24 @@ func TestCommandsMustBeSigned(t *testing.T) {
 		t.Fatalf("signed command refused: %+v", res)
 	}
 	_, otherKey, _ := ed25519.GenerateKey(nil)
-	asCommand := func(env protocol.Envelope) protocol.Envelope { env.Type = protocol.TypeCommand; return env }
-	run := protocol.Command{Name: protocol.CommandRunChecks}
-	for name, env := range map[string]protocol.Envelope{
-		"unsigned":        {Type: protocol.TypeCommand, ID: "u", Data: json.RawMessage(`{"name":"run-checks"}`)},
-		"other device":    signedEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID+1, "d", run, protocol.CommandTTL),
-		"policy type":     asCommand(signedEnvelope(t, fs.signer, protocol.TypePolicy, fs.deviceID, "p", run, protocol.CommandTTL)),
-		"other key":       signedEnvelope(t, actionkey.NewSigner(otherKey, nil), protocol.TypeCommand, fs.deviceID, "k", run, protocol.CommandTTL),
-		"replayed":        {Type: protocol.TypeCommand, ID: "r", Data: good.Data},
-		"already expired": signedEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID, "e", run, -time.Hour),
+	run := protocol.CommandRunChecks
+	otherArgs := actionEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID, "a", run, nil, protocol.CommandTTL)
+	otherArgs.Data = json.RawMessage(strings.Replace(string(otherArgs.Data), "}", `,"args":{"all":true}}`, 1))
+	for name, tc := range map[string]struct {
+		env  protocol.Envelope
+		code string
+	}{
+		"unsigned":        {protocol.Envelope{Type: protocol.TypeCommand, ID: "u", Data: json.RawMessage(`{"name":"run-checks"}`)}, protocol.CodeUnsigned},
+		"other device":    {actionEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID+1, "d", run, nil, protocol.CommandTTL), protocol.CodeOtherDevice},
+		"stream kind":     {actionEnvelope(t, fs.signer, protocol.TypeStreamOpen, fs.deviceID, "p", run, nil, protocol.CommandTTL), protocol.CodeMalformed},
+		"other key":       {actionEnvelope(t, actionkey.NewSigner(otherKey, nil), protocol.TypeCommand, fs.deviceID, "k", run, nil, protocol.CommandTTL), protocol.CodeBadSignature},
+		"replayed":        {protocol.Envelope{Type: protocol.TypeCommand, ID: "r", Data: good.Data}, protocol.CodeReplayed},
+		"already expired": {actionEnvelope(t, fs.signer, protocol.TypeCommand, fs.deviceID, "e", run, nil, -time.Hour), protocol.CodeExpired},
+		"other arguments": {otherArgs, protocol.CodeArgsMismatch},
 	} {
-		if res := answer(env); res.OK || !strings.Contains(res.Error, "refused") {
-			t.Errorf("%s command answered %+v, want refused", name, res)
+		res := answer(tc.env)
+		if res.OK || res.Code != tc.code || !strings.Contains(res.Error, "Refused") || !strings.Contains(res.Message.DE, "Abgelehnt") {
+			t.Errorf("%s command answered %+v, want refused with %s", name, res, tc.code)
 		}
 	}
 	if n := fc.runs.Load(); n != 2 {

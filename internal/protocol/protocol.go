@@ -124,6 +124,9 @@ type Auth struct {
 	Signature    []byte `json:"signature"`
 	AgentVersion string `json:"agent_version"`
 	Hostname     string `json:"hostname"`
+	// Disabled lists the capabilities locked on this device (Lock… in
+	// action.go); the agent refuses their actions whatever the server says.
+	Disabled []string `json:"disabled,omitempty"`
 }
 
 // AuthMessage is what the agent signs: a fixed context string, the nonce and
@@ -220,19 +223,24 @@ const (
 // replayed later.
 const CommandTTL = 2 * time.Minute
 
-// Command asks the agent to do something and answer with CommandResult. It
-// travels signed with the action key for one device (actionkey.Signed, type
-// TypeCommand); the agent refuses an unsigned or invalid one.
+// Command asks the agent to do something (an action: Name is its type) and
+// answer with CommandResult. It travels as an actionkey.SignedAction of kind
+// TypeCommand for one device (action.go); the agent refuses an unsigned or
+// invalid one.
 type Command struct {
 	Name string          `json:"name"`
 	Args json.RawMessage `json:"args,omitempty"`
 }
 
-// CommandResult answers a Command.
+// CommandResult answers a Command or a stream opening (action.go).
 type CommandResult struct {
-	OK     bool            `json:"ok"`
-	Error  string          `json:"error,omitempty"`
-	Output json.RawMessage `json:"output,omitempty"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"` // = Message.EN
+	// Code says why it failed, machine-readable (Code… in action.go), and
+	// Message in English and German.
+	Code    string          `json:"code,omitempty"`
+	Message core.Text       `json:"message,omitzero"`
+	Output  json.RawMessage `json:"output,omitempty"`
 }
 
 // EnrollRequest is POSTed to PathEnroll. Without DeviceID and Proof it

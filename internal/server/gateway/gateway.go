@@ -1,8 +1,9 @@
 // Package gateway is the server's side of the agent protocol: enrollment
 // over HTTPS (POST /api/agent/enroll) and the agent websocket
 // (GET /api/agent/ws) with its signed-challenge authentication, results
-// ingest (ack only after commit), heartbeats and commands. The Hub tracks the
-// connected agents and is the api.Commander.
+// ingest (ack only after commit), heartbeats, signed actions (Hub.Do,
+// Hub.Command) and flow-controlled streams (Hub.OpenStream). The Hub tracks
+// the connected agents and is the api.Commander.
 package gateway
 
 import (

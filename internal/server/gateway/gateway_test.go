@@ -42,16 +42,15 @@ type env struct {
 // command verifies a command frame as a real agent of deviceID does, with
 // the public key of the env's action key, and returns the command.
 func (e *env) command(deviceID int64, env protocol.Envelope) (protocol.Command, error) {
-	var signed actionkey.Signed
-	var cmd protocol.Command
+	var signed actionkey.SignedAction
 	if env.Type != protocol.TypeCommand {
-		return cmd, fmt.Errorf("got %s, want a command", env.Type)
+		return protocol.Command{}, fmt.Errorf("got %s, want a command", env.Type)
 	}
 	if err := protocol.DecodeData(env, &signed); err != nil {
-		return cmd, err
+		return protocol.Command{}, err
 	}
-	_, err := actionkey.NewVerifier(e.signer.Public(), deviceID, nil).Verify(signed, protocol.TypeCommand, &cmd)
-	return cmd, err
+	_, name, err := actionkey.NewVerifier(e.signer.Public(), deviceID, nil).VerifyAction(signed, protocol.TypeCommand)
+	return protocol.Command{Name: name, Args: signed.Args}, err
 }
 
 func newEnv(t testing.TB, st testStore, wrap func(Store) Store, tweak func(*Options)) *env {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/google/uuid"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -147,17 +146,6 @@ func (h *Hub) localCommand(ctx context.Context, deviceID int64, cmd protocol.Com
 	if s == nil {
 		return protocol.CommandResult{}, core.ErrOffline
 	}
-	id := uuid.NewString()
-	p := &pendingCommand{deviceID: deviceID, reply: make(chan protocol.CommandResult, 1)}
-	h.mu.Lock()
-	h.pending[id] = p
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.pending, id)
-		h.mu.Unlock()
-	}()
-
 	select {
 	case <-s.welcomed:
 	case <-s.done:
@@ -167,24 +155,11 @@ func (h *Hub) localCommand(ctx context.Context, deviceID int64, cmd protocol.Com
 	}
 	// Signed here, by the node that holds the session: every node has the
 	// same action key, and a relayed command is signed only once.
-	signed, err := s.g.opts.ActionKey.Sign(protocol.TypeCommand, deviceID, cmd, protocol.CommandTTL)
+	signed, err := s.g.opts.ActionKey.SignAction(protocol.TypeCommand, deviceID, cmd.Name, cmd.Args, protocol.CommandTTL)
 	if err != nil {
 		return protocol.CommandResult{}, fmt.Errorf("signing command %s to device %d: %w", cmd.Name, deviceID, err)
 	}
-	if err := s.send(ctx, protocol.TypeCommand, id, signed); err != nil {
-		if s.isDone() {
-			return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
-		}
-		return protocol.CommandResult{}, fmt.Errorf("sending command %s to device %d: %w", cmd.Name, deviceID, err)
-	}
-	select {
-	case res := <-p.reply:
-		return res, nil
-	case <-s.done:
-		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: connection lost: %w", cmd.Name, deviceID, core.ErrOffline)
-	case <-ctx.Done():
-		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, ctx.Err())
-	}
+	return h.request(ctx, s, protocol.TypeCommand, cmd.Name, signed)
 }
 
 // deliver hands a command result to its waiting caller. Results for unknown

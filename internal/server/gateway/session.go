@@ -12,11 +12,13 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/mux"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/preauth"
 )
@@ -38,6 +40,11 @@ type session struct {
 	welcomed chan struct{}
 
 	deviceID int64 // set once authenticated
+	// disabled is the agent's local lock list from its auth frame; mux
+	// carries its streams (both set once authenticated).
+	disabled []string
+	mux      *mux.Mux
+	channels atomic.Uint32 // the last stream channel ID used
 
 	// procMu is held while one message is processed, so that Shutdown can
 	// wait for a results batch in flight to be committed and acked.
@@ -83,6 +90,12 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer g.hub.end(s)
 	defer close(s.done)
+	defer func() {
+		// Every stream of the connection ends with it.
+		if s.mux != nil {
+			s.mux.Close()
+		}
+	}()
 	defer cancel()
 	defer conn.CloseNow() // no-op after a close handshake
 	defer func() {
@@ -206,6 +219,8 @@ func (s *session) authenticate() bool {
 		return s.refuse(a.DeviceID, protocol.RefusedRevoked, "device is not active")
 	}
 	s.deviceID = dev.ID
+	s.disabled = a.Disabled
+	s.mux = mux.New(s)
 	s.log = s.log.With("device", dev.ID)
 	s.conn.SetReadLimit(protocol.MaxMessageBytes)
 	if err := s.g.opts.Store.TouchDevice(s.ctx, dev.ID, s.g.opts.Now(), truncate(a.AgentVersion, 64)); err != nil {
@@ -287,11 +302,35 @@ func (s *session) process(typ websocket.MessageType, b []byte) bool {
 		s.close(websocket.StatusGoingAway, "server shutting down")
 		return false
 	}
+	if typ == websocket.MessageBinary {
+		if err := s.mux.Data(b); err != nil {
+			s.log.Warn("closing agent connection: malformed stream data", "err", err)
+			s.close(websocket.StatusUnsupportedData, "malformed stream data")
+			return false
+		}
+		return true
+	}
 	env, ok := s.decode(typ, b)
 	if !ok {
 		return false
 	}
 	switch env.Type {
+	case protocol.TypeStreamWindow:
+		var w protocol.StreamWindow
+		if err := protocol.DecodeData(env, &w); err != nil {
+			s.close(websocket.StatusUnsupportedData, "malformed stream window")
+			return false
+		}
+		s.mux.Window(w)
+		return true
+	case protocol.TypeStreamClose:
+		var c protocol.StreamClose
+		if err := protocol.DecodeData(env, &c); err != nil {
+			s.close(websocket.StatusUnsupportedData, "malformed stream close")
+			return false
+		}
+		s.mux.Closed(c)
+		return true
 	case protocol.TypeHeartbeat:
 		s.g.seen.note(s.deviceID, s.g.opts.Now())
 		return s.send(s.ctx, protocol.TypeHeartbeatAck, env.ID, nil) == nil
@@ -379,6 +418,20 @@ func (s *session) send(ctx context.Context, typ, id string, data any) error {
 	defer cancel()
 	if err := s.conn.Write(wctx, websocket.MessageText, b); err != nil {
 		return fmt.Errorf("writing %s: %w", typ, err)
+	}
+	return nil
+}
+
+// Send and WriteBinary make the session its streams' mux.Writer.
+func (s *session) Send(ctx context.Context, typ string, data any) error {
+	return s.send(ctx, typ, "", data)
+}
+
+func (s *session) WriteBinary(ctx context.Context, b []byte) error {
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := s.conn.Write(wctx, websocket.MessageBinary, b); err != nil {
+		return fmt.Errorf("writing stream data: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,126 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// ActionExec runs one command line in a shell and answers with its exit
+// code and bounded output.
+const ActionExec = "exec"
+
+// Limits of the exec action.
+const (
+	MaxExecOutput      = 1 << 20 // bytes kept of stdout and of stderr each
+	DefaultExecTimeout = 30 * time.Second
+	MaxExecTimeout     = 10 * time.Minute
+)
+
+// ExecArgs are the exec action's arguments.
+type ExecArgs struct {
+	// Shell is sh, bash, zsh, cmd, powershell or pwsh; "" is sh, or
+	// powershell on Windows.
+	Shell          string `json:"shell,omitempty"`
+	Command        string `json:"command"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
+}
+
+// ExecResult is the exec action's result. ExitCode is -1 when the command
+// did not exit by itself (TimedOut).
+type ExecResult struct {
+	ExitCode  int    `json:"exit_code"`
+	Stdout    string `json:"stdout"`
+	Stderr    string `json:"stderr"`
+	Truncated bool   `json:"truncated"`
+	TimedOut  bool   `json:"timed_out,omitempty"`
+}
+
+func init() {
+	RegisterAction(ActionExec, Action{Lock: protocol.LockExec, Do: func(ctx context.Context, _ *Agent, args json.RawMessage) (any, error) {
+		var a ExecArgs
+		if err := json.Unmarshal(args, &a); err != nil || a.Command == "" || a.TimeoutSeconds < 0 {
+			return nil, Errorf(protocol.CodeBadArgs, "exec needs a command and a non-negative timeout.", "exec braucht einen Befehl und eine nicht negative Zeitgrenze.")
+		}
+		return runExec(ctx, a)
+	}})
+}
+
+// shellArgv is the program and arguments that run command in shell: always
+// an argument array, never a string parsed by another shell.
+func shellArgv(goos, shell, command string) ([]string, error) {
+	if shell == "" {
+		shell = "sh"
+		if goos == "windows" {
+			shell = "powershell"
+		}
+	}
+	switch shell {
+	case "sh", "bash", "zsh":
+		return []string{shell, "-c", command}, nil
+	case "cmd":
+		return []string{"cmd", "/c", command}, nil
+	case "powershell", "pwsh":
+		return []string{shell, "-NoProfile", "-NonInteractive", "-Command", command}, nil
+	}
+	return nil, Errorf(protocol.CodeBadArgs, "Unknown shell %q (sh, bash, zsh, cmd, powershell, pwsh).", "Unbekannte Shell %q (sh, bash, zsh, cmd, powershell, pwsh).", shell)
+}
+
+func runExec(ctx context.Context, a ExecArgs) (ExecResult, error) {
+	argv, err := shellArgv(runtime.GOOS, a.Shell, a.Command)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	timeout := DefaultExecTimeout
+	if a.TimeoutSeconds > 0 {
+		timeout = min(time.Duration(a.TimeoutSeconds)*time.Second, MaxExecTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	prepareShell(cmd, argv)
+	// Children that keep the pipes open must not hold the answer back.
+	cmd.WaitDelay = 5 * time.Second
+	stdout, stderr := &boundedBuffer{max: MaxExecOutput}, &boundedBuffer{max: MaxExecOutput}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String(),
+		Truncated: stdout.dropped > 0 || stderr.dropped > 0}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		res.TimedOut, res.ExitCode = true, -1
+		return res, nil
+	case err == nil, errors.As(err, &exitErr), errors.Is(err, exec.ErrWaitDelay):
+		return res, nil
+	case errors.Is(err, exec.ErrNotFound):
+		return res, Errorf(protocol.CodeNotFound, "The shell %s was not found on this device.", "Die Shell %s wurde auf diesem Gerät nicht gefunden.", argv[0])
+	default:
+		return res, fmt.Errorf("running %s: %w", argv[0], err)
+	}
+}
+
+// boundedBuffer keeps the first max bytes written and counts the rest, so
+// that endless output neither grows memory nor blocks the process. (Not an
+// embedded bytes.Buffer: its ReadFrom would bypass Write.)
+type boundedBuffer struct {
+	buf     bytes.Buffer
+	max     int
+	dropped int64
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	keep := min(len(p), b.max-b.buf.Len())
+	b.buf.Write(p[:keep])
+	b.dropped += int64(len(p) - keep)
+	return len(p), nil
+}
+
+func (b *boundedBuffer) String() string { return b.buf.String() }

@@ -1,0 +1,85 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/mux"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// StreamFileDownload streams one file's content to the server.
+const StreamFileDownload = "file-download"
+
+// FileDownloadArgs name the file.
+type FileDownloadArgs struct {
+	Path string `json:"path"`
+}
+
+// FileInfo is the file-download stream's meta: what the server knows before
+// the first byte. Size is -1 for a file without a size (a device).
+type FileInfo struct {
+	Name    string    `json:"name"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mod_time"`
+}
+
+func init() {
+	RegisterAction(StreamFileDownload, Action{Lock: protocol.LockFiles, Open: openDownload})
+}
+
+func openDownload(_ context.Context, _ *Agent, args json.RawMessage) (StreamFunc, any, error) {
+	var a FileDownloadArgs
+	if err := json.Unmarshal(args, &a); err != nil || a.Path == "" {
+		return nil, nil, Errorf(protocol.CodeBadArgs, "file-download needs a path.", "file-download braucht einen Pfad.")
+	}
+	f, err := os.Open(a.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, Errorf(protocol.CodeNotFound, "%s does not exist.", "%s existiert nicht.", a.Path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, nil, Errorf(protocol.CodeFailed, "%s may not be read: access denied.", "%s darf nicht gelesen werden: Zugriff verweigert.", a.Path)
+	case err != nil:
+		return nil, nil, Errorf(protocol.CodeFailed, "%s cannot be opened: %v", "%s kann nicht geöffnet werden: %v", a.Path, err)
+	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		f.Close()
+		return nil, nil, Errorf(protocol.CodeBadArgs, "%s is a folder, not a file.", "%s ist ein Ordner, keine Datei.", a.Path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, Errorf(protocol.CodeFailed, "%s cannot be read: %v", "%s kann nicht gelesen werden: %v", a.Path, err)
+	}
+	info := FileInfo{Name: st.Name(), Size: st.Size(), ModTime: st.ModTime().UTC()}
+	if !st.Mode().IsRegular() {
+		info.Size = -1
+	}
+	run := func(ctx context.Context, s *mux.Stream) error {
+		defer f.Close()
+		buf := make([]byte, protocol.MaxStreamChunk)
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := f.Read(buf)
+			if n > 0 {
+				if _, werr := s.Write(buf[:n]); werr != nil {
+					return werr
+				}
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return Errorf(protocol.CodeFailed, "Reading %s failed: %v", "Lesen von %s fehlgeschlagen: %v", a.Path, err)
+			}
+		}
+	}
+	return run, info, nil
+}
