@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -29,7 +30,7 @@ type NewUser struct {
 
 // ListUsers returns every user (administrators only).
 func (s *Service) ListUsers(ctx context.Context, u core.User) ([]core.User, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return nil, err
 	}
 	us, err := s.store.ListUsers(ctx)
@@ -44,7 +45,7 @@ func (s *Service) ListUsers(ctx context.Context, u core.User) ([]core.User, erro
 
 // CreateUser creates a user (administrators only).
 func (s *Service) CreateUser(ctx context.Context, u core.User, nu NewUser) (core.User, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return core.User{}, err
 	}
 	if !core.ValidRole(nu.Role) || !strings.Contains(nu.Email, "@") {
@@ -64,7 +65,7 @@ func (s *Service) CreateUser(ctx context.Context, u core.User, nu NewUser) (core
 // SetUserRole changes a user's role and scope (administrators only; an
 // administrator cannot demote themself, so one always remains).
 func (s *Service) SetUserRole(ctx context.Context, u core.User, id int64, role string, sc core.Scope) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if id == u.ID && role != core.RoleAdmin {
@@ -80,7 +81,7 @@ func (s *Service) SetUserRole(ctx context.Context, u core.User, id int64, role s
 // recovery codes (administrators; for a user who lost both). Under
 // mandatory 2FA the user enrols again at the next sign-in.
 func (s *Service) ResetTOTP(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if err := s.store.SetTOTP(ctx, id, "", false); err != nil {
@@ -122,7 +123,7 @@ type CreatedToken struct {
 // effective user, so a narrowed token cannot mint a wider one. Under
 // mandatory 2FA, u needs a second factor (ErrTOTPRequired).
 func (s *Service) CreateAPIToken(ctx context.Context, u core.User, nt NewToken) (CreatedToken, error) {
-	if err := need(u, auth.Authenticated); err != nil {
+	if err := need(u, authz.Authenticated); err != nil {
 		return CreatedToken{}, err
 	}
 	if err := CheckTOTP(ctx, s.store, u); err != nil {
@@ -136,7 +137,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, u core.User, nt NewToken) 
 	}
 	if nt.Scope.Restricted {
 		for _, c := range nt.Scope.Clients {
-			if !auth.CanSeeClient(u, c) {
+			if !authz.CanSeeClient(u, c) {
 				return CreatedToken{}, fmt.Errorf("token client %d outside scope: %w", c, core.ErrForbidden)
 			}
 		}
@@ -160,7 +161,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, u core.User, nt NewToken) 
 
 // ListAPITokens returns u's own tokens (administrators: everyone's).
 func (s *Service) ListAPITokens(ctx context.Context, u core.User) ([]core.APIToken, error) {
-	if err := need(u, auth.Authenticated); err != nil {
+	if err := need(u, authz.Authenticated); err != nil {
 		return nil, err
 	}
 	owner := u.ID
@@ -196,7 +197,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, u core.User, id int64) err
 // QueryAudit returns audit entries. The audit log spans every client and
 // the users themselves, so only administrators may read or export it.
 func (s *Service) QueryAudit(ctx context.Context, u core.User, q core.AuditQuery) ([]core.AuditEntry, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return nil, err
 	}
 	es, err := s.store.QueryAudit(ctx, q)
@@ -232,7 +233,7 @@ func safeCell(v string) string {
 
 // SetRequire2FA turns mandatory two-factor login on or off.
 func (s *Service) SetRequire2FA(ctx context.Context, u core.User, on bool) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if err := s.store.SetSetting(ctx, SettingRequire2FA, strconv.FormatBool(on)); err != nil {

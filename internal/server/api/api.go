@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -73,10 +74,10 @@ func Routes() []auth.Route {
 // by the Service.
 func (h *handler) routes() *auth.Router {
 	rt := auth.NewRouter(h.guard)
-	rt.HandleFunc("GET /api/v1/devices", auth.Read, h.listDevices)
-	rt.HandleFunc("GET /api/v1/devices/{id}", auth.Read, h.getDevice)
-	rt.HandleFunc("GET /api/v1/devices/{id}/checks", auth.Read, h.listChecks)
-	rt.HandleFunc("POST /api/v1/devices/{id}/run-checks", auth.Operate, h.runChecks)
+	rt.HandleFunc("GET /api/v1/devices", authz.Read, h.listDevices)
+	rt.HandleFunc("GET /api/v1/devices/{id}", authz.Read, h.getDevice)
+	rt.HandleFunc("GET /api/v1/devices/{id}/checks", authz.Read, h.listChecks)
+	rt.HandleFunc("POST /api/v1/devices/{id}/run-checks", authz.Operate, h.runChecks)
 	h.tenancyRoutes(rt)
 	h.policyRoutes(rt)
 	h.alertRoutes(rt)
@@ -86,7 +87,7 @@ func (h *handler) routes() *auth.Router {
 	h.historyRoutes(rt)
 	h.reportRoutes(rt)
 	h.serverCheckRoutes(rt)
-	rt.HandleFunc("/api/v1/", auth.Authenticated, func(w http.ResponseWriter, r *http.Request) {
+	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})
 	return rt
@@ -94,10 +95,10 @@ func (h *handler) routes() *auth.Router {
 
 // guard refuses callers whose role lacks p with 403; authenticate has put
 // the token's effective user into the context.
-func (h *handler) guard(p auth.Perm, next http.Handler) http.Handler {
+func (h *handler) guard(p authz.Perm, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.UserFrom(r.Context())
-		if !auth.Allows(u, p) {
+		if !authz.Allows(u, p) {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				h.svc.RecordDenied(r.Context(), u, r.Method, r.URL.Path)
 			}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -15,31 +16,31 @@ import (
 // tenancyRoutes registers clients, sites, device management, users, API
 // tokens, settings and the audit log.
 func (h *handler) tenancyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/clients", auth.Read, h.listClients)
-	rt.HandleFunc("POST /api/v1/clients", auth.Admin, h.createClient)
-	rt.HandleFunc("GET /api/v1/clients/{id}", auth.Read, h.getClient)
-	rt.HandleFunc("PATCH /api/v1/clients/{id}", auth.Operate, h.updateClient)
-	rt.HandleFunc("DELETE /api/v1/clients/{id}", auth.Admin, h.deleteClient)
-	rt.HandleFunc("GET /api/v1/sites", auth.Read, h.listSites)
-	rt.HandleFunc("POST /api/v1/sites", auth.Operate, h.createSite)
-	rt.HandleFunc("GET /api/v1/sites/{id}", auth.Read, h.getSite)
-	rt.HandleFunc("PATCH /api/v1/sites/{id}", auth.Operate, h.renameSite)
-	rt.HandleFunc("DELETE /api/v1/sites/{id}", auth.Operate, h.deleteSite)
-	rt.HandleFunc("PATCH /api/v1/devices/{id}", auth.Operate, h.updateDevice)
-	rt.HandleFunc("POST /api/v1/devices/{id}/retire", auth.Operate, h.retireDevice)
-	rt.HandleFunc("GET /api/v1/users", auth.Admin, h.listUsers)
-	rt.HandleFunc("POST /api/v1/users", auth.Admin, h.createUser)
-	rt.HandleFunc("PATCH /api/v1/users/{id}", auth.Admin, h.setUserRole)
-	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", auth.Admin, h.userChange(h.svc.ResetTOTP))
-	rt.HandleFunc("POST /api/v1/users/{id}/disable", auth.Admin, h.userChange(h.svc.DisableUser))
-	rt.HandleFunc("POST /api/v1/users/{id}/enable", auth.Admin, h.userChange(h.svc.EnableUser))
-	rt.HandleFunc("DELETE /api/v1/users/{id}", auth.Admin, h.userChange(h.svc.DeleteUser))
-	rt.HandleFunc("GET /api/v1/tokens", auth.Authenticated, h.listTokens)
-	rt.HandleFunc("POST /api/v1/tokens", auth.Authenticated, h.createToken)
-	rt.HandleFunc("DELETE /api/v1/tokens/{id}", auth.Authenticated, h.revokeToken)
-	rt.HandleFunc("PUT /api/v1/settings/require-2fa", auth.Admin, h.setRequire2FA)
-	rt.HandleFunc("GET /api/v1/audit", auth.Admin, h.listAudit)
-	rt.HandleFunc("GET /api/v1/audit.csv", auth.Admin, h.exportAudit)
+	rt.HandleFunc("GET /api/v1/clients", authz.Read, h.listClients)
+	rt.HandleFunc("POST /api/v1/clients", authz.Admin, h.createClient)
+	rt.HandleFunc("GET /api/v1/clients/{id}", authz.Read, h.getClient)
+	rt.HandleFunc("PATCH /api/v1/clients/{id}", authz.Operate, h.updateClient)
+	rt.HandleFunc("DELETE /api/v1/clients/{id}", authz.Admin, h.deleteClient)
+	rt.HandleFunc("GET /api/v1/sites", authz.Read, h.listSites)
+	rt.HandleFunc("POST /api/v1/sites", authz.Operate, h.createSite)
+	rt.HandleFunc("GET /api/v1/sites/{id}", authz.Read, h.getSite)
+	rt.HandleFunc("PATCH /api/v1/sites/{id}", authz.Operate, h.renameSite)
+	rt.HandleFunc("DELETE /api/v1/sites/{id}", authz.Operate, h.deleteSite)
+	rt.HandleFunc("PATCH /api/v1/devices/{id}", authz.Operate, h.updateDevice)
+	rt.HandleFunc("POST /api/v1/devices/{id}/retire", authz.Operate, h.retireDevice)
+	rt.HandleFunc("GET /api/v1/users", authz.Admin, h.listUsers)
+	rt.HandleFunc("POST /api/v1/users", authz.Admin, h.createUser)
+	rt.HandleFunc("PATCH /api/v1/users/{id}", authz.Admin, h.setUserRole)
+	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", authz.Admin, h.userChange(h.svc.ResetTOTP))
+	rt.HandleFunc("POST /api/v1/users/{id}/disable", authz.Admin, h.userChange(h.svc.DisableUser))
+	rt.HandleFunc("POST /api/v1/users/{id}/enable", authz.Admin, h.userChange(h.svc.EnableUser))
+	rt.HandleFunc("DELETE /api/v1/users/{id}", authz.Admin, h.userChange(h.svc.DeleteUser))
+	rt.HandleFunc("GET /api/v1/tokens", authz.Authenticated, h.listTokens)
+	rt.HandleFunc("POST /api/v1/tokens", authz.Authenticated, h.createToken)
+	rt.HandleFunc("DELETE /api/v1/tokens/{id}", authz.Authenticated, h.revokeToken)
+	rt.HandleFunc("PUT /api/v1/settings/require-2fa", authz.Admin, h.setRequire2FA)
+	rt.HandleFunc("GET /api/v1/audit", authz.Admin, h.listAudit)
+	rt.HandleFunc("GET /api/v1/audit.csv", authz.Admin, h.exportAudit)
 }
 
 // decode reads a JSON body (at most 64 KiB, no unknown fields).

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -55,7 +56,7 @@ func (s *Service) CheckHistory(ctx context.Context, id int64, check, key string,
 }
 
 func (h *handler) historyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/devices/{id}/checks/{name}/history", auth.Read, h.checkHistory)
+	rt.HandleFunc("GET /api/v1/devices/{id}/checks/{name}/history", authz.Read, h.checkHistory)
 }
 
 // checkHistory serves ?key= (instance, "" by default), ?since= (RFC 3339,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -16,11 +17,11 @@ import (
 // maintenanceRoutes registers maintenance windows: listing (Read) and
 // changes (Operate), scoped to the clients the caller may see.
 func (h *handler) maintenanceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/maintenance", auth.Read, h.listMaintenance)
-	rt.HandleFunc("POST /api/v1/maintenance", auth.Operate, h.saveMaintenance)
-	rt.HandleFunc("GET /api/v1/maintenance/{id}", auth.Read, h.getMaintenance)
-	rt.HandleFunc("PUT /api/v1/maintenance/{id}", auth.Operate, h.saveMaintenance)
-	rt.HandleFunc("DELETE /api/v1/maintenance/{id}", auth.Operate, h.deleteMaintenance)
+	rt.HandleFunc("GET /api/v1/maintenance", authz.Read, h.listMaintenance)
+	rt.HandleFunc("POST /api/v1/maintenance", authz.Operate, h.saveMaintenance)
+	rt.HandleFunc("GET /api/v1/maintenance/{id}", authz.Read, h.getMaintenance)
+	rt.HandleFunc("PUT /api/v1/maintenance/{id}", authz.Operate, h.saveMaintenance)
+	rt.HandleFunc("DELETE /api/v1/maintenance/{id}", authz.Operate, h.deleteMaintenance)
 }
 
 // MaintenanceWindow is a window with whether it is active now.
@@ -36,10 +37,10 @@ func (s *Service) window(m core.Maintenance) MaintenanceWindow {
 // ListMaintenance returns the windows u may see that f selects; a client,
 // site or device outside u's scope is ErrNotFound.
 func (s *Service) ListMaintenance(ctx context.Context, u core.User, f core.MaintenanceFilter) ([]MaintenanceWindow, error) {
-	if err := need(u, auth.Read); err != nil {
+	if err := need(u, authz.Read); err != nil {
 		return nil, err
 	}
-	if f.ClientID != 0 && !auth.CanSeeClient(u, f.ClientID) {
+	if f.ClientID != 0 && !authz.CanSeeClient(u, f.ClientID) {
 		return nil, fmt.Errorf("client %d: %w", f.ClientID, core.ErrNotFound)
 	}
 	if f.SiteID != 0 {
@@ -58,7 +59,7 @@ func (s *Service) ListMaintenance(ctx context.Context, u core.User, f core.Maint
 	}
 	out := []MaintenanceWindow{}
 	for _, m := range ms {
-		if auth.CanSeeClient(u, m.ClientID) {
+		if authz.CanSeeClient(u, m.ClientID) {
 			out = append(out, s.window(m))
 		}
 	}
@@ -67,14 +68,14 @@ func (s *Service) ListMaintenance(ctx context.Context, u core.User, f core.Maint
 
 // GetMaintenance returns one window u may see, or ErrNotFound.
 func (s *Service) GetMaintenance(ctx context.Context, u core.User, id int64) (MaintenanceWindow, error) {
-	if err := need(u, auth.Read); err != nil {
+	if err := need(u, authz.Read); err != nil {
 		return MaintenanceWindow{}, err
 	}
 	m, err := s.store.GetMaintenance(ctx, id)
 	if err != nil {
 		return MaintenanceWindow{}, err
 	}
-	if !auth.CanSeeClient(u, m.ClientID) {
+	if !authz.CanSeeClient(u, m.ClientID) {
 		return MaintenanceWindow{}, fmt.Errorf("maintenance %d: %w", id, core.ErrNotFound)
 	}
 	return s.window(m), nil
@@ -84,7 +85,7 @@ func (s *Service) GetMaintenance(ctx context.Context, u core.User, id int64) (Ma
 // must be a client, site or device u may see (else ErrNotFound); invalid
 // fields are a *policy.ValidationError naming each.
 func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in core.Maintenance) (MaintenanceWindow, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return MaintenanceWindow{}, err
 	}
 	var old MaintenanceWindow
@@ -100,7 +101,7 @@ func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in
 	}
 	switch m.Scope {
 	case core.LevelClient:
-		if !auth.CanSeeClient(u, m.TargetID) {
+		if !authz.CanSeeClient(u, m.TargetID) {
 			return MaintenanceWindow{}, fmt.Errorf("client %d: %w", m.TargetID, core.ErrNotFound)
 		}
 		_, err = s.store.GetClient(ctx, m.TargetID)
@@ -133,7 +134,7 @@ func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in
 
 // DeleteMaintenance removes a window u may see, audited.
 func (s *Service) DeleteMaintenance(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	m, err := s.GetMaintenance(ctx, u, id)

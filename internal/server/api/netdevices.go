@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -18,11 +19,11 @@ import (
 // Network devices without an agent (docs/internals.md "Network devices").
 
 func (h *handler) netDeviceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/sites/{id}/network-devices", auth.Read, h.listNetDevices)
-	rt.HandleFunc("POST /api/v1/sites/{id}/network-devices", auth.Operate, h.createNetDevice)
-	rt.HandleFunc("GET /api/v1/network-devices/{id}", auth.Read, h.getNetDevice)
-	rt.HandleFunc("PUT /api/v1/network-devices/{id}", auth.Operate, h.updateNetDevice)
-	rt.HandleFunc("DELETE /api/v1/network-devices/{id}", auth.Operate, h.retireNetDevice)
+	rt.HandleFunc("GET /api/v1/sites/{id}/network-devices", authz.Read, h.listNetDevices)
+	rt.HandleFunc("POST /api/v1/sites/{id}/network-devices", authz.Operate, h.createNetDevice)
+	rt.HandleFunc("GET /api/v1/network-devices/{id}", authz.Read, h.getNetDevice)
+	rt.HandleFunc("PUT /api/v1/network-devices/{id}", authz.Operate, h.updateNetDevice)
+	rt.HandleFunc("DELETE /api/v1/network-devices/{id}", authz.Operate, h.retireNetDevice)
 }
 
 // NetDeviceInput is what clients send to create or replace a network
@@ -123,7 +124,7 @@ func (s *Service) netDevice(ctx context.Context, u core.User, id int64) (core.Ne
 	if err != nil {
 		return core.NetDevice{}, fmt.Errorf("getting network device %d: %w", id, err)
 	}
-	if !auth.CanSeeClient(u, d.ClientID) {
+	if !authz.CanSeeClient(u, d.ClientID) {
 		return core.NetDevice{}, fmt.Errorf("network device %d: %w", id, core.ErrNotFound)
 	}
 	return d, nil
@@ -141,7 +142,7 @@ func (s *Service) GetNetDevice(ctx context.Context, u core.User, id int64) (NetD
 // SaveNetDevice creates (id 0, in siteID) or replaces a network device
 // after validating it; secrets are sealed before they reach the store.
 func (s *Service) SaveNetDevice(ctx context.Context, u core.User, siteID, id int64, in NetDeviceInput) (NetDevice, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return NetDevice{}, err
 	}
 	var d core.NetDevice
@@ -208,7 +209,7 @@ func (s *Service) SaveNetDevice(ctx context.Context, u core.User, siteID, id int
 
 // RetireNetDevice retires a network device u may operate on.
 func (s *Service) RetireNetDevice(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	d, err := s.netDevice(ctx, u, id)

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	// The server validates check parameters by building the checks.
+	"github.com/wacht-rmm/wacht/internal/authz"
 	_ "github.com/wacht-rmm/wacht/internal/checks/all"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -30,20 +31,20 @@ type PolicyPusher interface {
 
 // policyRoutes registers the policy routes.
 func (h *handler) policyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/policies", auth.Read, h.listPolicies)
-	rt.HandleFunc("POST /api/v1/policies", auth.Admin, h.createPolicy)
-	rt.HandleFunc("GET /api/v1/policies/{id}", auth.Read, h.getPolicy)
-	rt.HandleFunc("PUT /api/v1/policies/{id}", auth.Admin, h.updatePolicy)
-	rt.HandleFunc("DELETE /api/v1/policies/{id}", auth.Admin, h.deletePolicy)
-	rt.HandleFunc("GET /api/v1/default/policies", auth.Read, h.getAssignments(core.LevelDefault))
-	rt.HandleFunc("PUT /api/v1/default/policies", auth.Admin, h.putAssignments(core.LevelDefault))
+	rt.HandleFunc("GET /api/v1/policies", authz.Read, h.listPolicies)
+	rt.HandleFunc("POST /api/v1/policies", authz.Admin, h.createPolicy)
+	rt.HandleFunc("GET /api/v1/policies/{id}", authz.Read, h.getPolicy)
+	rt.HandleFunc("PUT /api/v1/policies/{id}", authz.Admin, h.updatePolicy)
+	rt.HandleFunc("DELETE /api/v1/policies/{id}", authz.Admin, h.deletePolicy)
+	rt.HandleFunc("GET /api/v1/default/policies", authz.Read, h.getAssignments(core.LevelDefault))
+	rt.HandleFunc("PUT /api/v1/default/policies", authz.Admin, h.putAssignments(core.LevelDefault))
 	for _, l := range []struct{ level, path string }{
 		{core.LevelClient, "clients"}, {core.LevelSite, "sites"}, {core.LevelDevice, "devices"},
 	} {
-		rt.HandleFunc("GET /api/v1/"+l.path+"/{id}/policies", auth.Read, h.getAssignments(l.level))
-		rt.HandleFunc("PUT /api/v1/"+l.path+"/{id}/policies", auth.Operate, h.putAssignments(l.level))
+		rt.HandleFunc("GET /api/v1/"+l.path+"/{id}/policies", authz.Read, h.getAssignments(l.level))
+		rt.HandleFunc("PUT /api/v1/"+l.path+"/{id}/policies", authz.Operate, h.putAssignments(l.level))
 	}
-	rt.HandleFunc("GET /api/v1/devices/{id}/effective-policy", auth.Read, h.effectivePolicy)
+	rt.HandleFunc("GET /api/v1/devices/{id}/effective-policy", authz.Read, h.effectivePolicy)
 }
 
 // resolvers holds one policy.Resolver per store, so that the built-in
@@ -198,7 +199,7 @@ func (s *Service) assignmentTarget(ctx context.Context, u core.User, level strin
 	default:
 		return core.ErrInvalid
 	}
-	if clientID == 0 || !auth.CanSeeClient(u, clientID) {
+	if clientID == 0 || !authz.CanSeeClient(u, clientID) {
 		return fmt.Errorf("%s %d: %w", level, id, core.ErrNotFound)
 	}
 	return nil
@@ -225,7 +226,7 @@ func (s *Service) SetAssignments(ctx context.Context, u core.User, level string,
 		return nil, core.ErrUnauthorized
 	case level == core.LevelDefault && u.Role != core.RoleAdmin:
 		return nil, core.ErrForbidden
-	case !auth.CanOperate(u.Role):
+	case !authz.CanOperate(u.Role):
 		return nil, core.ErrForbidden
 	}
 	if err := s.assignmentTarget(ctx, u, level, id); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -144,7 +145,7 @@ func protection(cs []core.CheckState) Protection {
 }
 
 func (h *handler) protectionRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/protection", auth.Read, h.listProtection)
+	rt.HandleFunc("GET /api/v1/protection", authz.Read, h.listProtection)
 }
 
 // listProtection answers GET /api/v1/protection[?client=ID].

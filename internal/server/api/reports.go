@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/report"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -16,10 +17,10 @@ import (
 // and its settings, and a user's digest choice.
 
 func (h *handler) reportRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/clients/{id}/report", auth.Read, h.getReport)
-	rt.HandleFunc("POST /api/v1/clients/{id}/report/send", auth.Operate, h.sendReport)
-	rt.HandleFunc("GET /api/v1/clients/{id}/report-settings", auth.Read, h.getReportSettings)
-	rt.HandleFunc("PUT /api/v1/clients/{id}/report-settings", auth.Operate, h.putReportSettings)
+	rt.HandleFunc("GET /api/v1/clients/{id}/report", authz.Read, h.getReport)
+	rt.HandleFunc("POST /api/v1/clients/{id}/report/send", authz.Operate, h.sendReport)
+	rt.HandleFunc("GET /api/v1/clients/{id}/report-settings", authz.Read, h.getReportSettings)
+	rt.HandleFunc("PUT /api/v1/clients/{id}/report-settings", authz.Operate, h.putReportSettings)
 }
 
 // ReportSettings returns a client's report settings (ErrNotFound outside
@@ -34,7 +35,7 @@ func (s *Service) ReportSettings(ctx context.Context, u core.User, clientID int6
 // SetReportSettings validates and stores a client's report settings,
 // audited as "client.report-settings".
 func (s *Service) SetReportSettings(ctx context.Context, u core.User, rs core.ReportSettings) (core.ReportSettings, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return rs, err
 	}
 	if _, err := s.GetClient(ctx, u, rs.ClientID); err != nil {
@@ -79,7 +80,7 @@ func (s *Service) ClientReport(ctx context.Context, u core.User, clientID int64,
 // SendReport queues a client's report to its recipients now, through the
 // outbox, audited as "client.report-send"; it returns the addresses.
 func (s *Service) SendReport(ctx context.Context, u core.User, clientID int64) ([]string, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return nil, err
 	}
 	c, err := s.GetClient(ctx, u, clientID)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netguard"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -20,8 +21,8 @@ import (
 // checks").
 
 func (h *handler) serverCheckRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/settings/server-checks", auth.Admin, h.getServerChecks)
-	rt.HandleFunc("PUT /api/v1/settings/server-checks", auth.Admin, h.setServerChecks)
+	rt.HandleFunc("GET /api/v1/settings/server-checks", authz.Admin, h.getServerChecks)
+	rt.HandleFunc("PUT /api/v1/settings/server-checks", authz.Admin, h.setServerChecks)
 }
 
 // ServerChecks is the setting of the website checks the server runs:
@@ -41,7 +42,7 @@ func serverChecksOf(ps []netip.Prefix) ServerChecks {
 
 // ServerChecks returns the setting (administrators).
 func (s *Service) ServerChecks(ctx context.Context, u core.User) (ServerChecks, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return ServerChecks{}, err
 	}
 	g, err := netguard.Load(ctx, s.store)
@@ -54,7 +55,7 @@ func (s *Service) ServerChecks(ctx context.Context, u core.User) (ServerChecks, 
 // SetServerChecks replaces the allowed ranges (administrators), audited
 // as settings.server-checks with the ranges in force.
 func (s *Service) SetServerChecks(ctx context.Context, u core.User, in ServerChecks) (ServerChecks, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return ServerChecks{}, err
 	}
 	ps, err := netguard.ParseAllow(strings.Join(in.Allow, ","))

@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/seal"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // CommandTimeout bounds how long a command waits for the agent's answer.
@@ -97,7 +97,7 @@ func (s *Service) CheckStates(ctx context.Context, id int64) ([]core.CheckState,
 // get core.ErrForbidden, an unconnected agent core.ErrOffline. Every
 // authorized attempt is audited as "device.run-checks".
 func (s *Service) RunChecks(ctx context.Context, u core.User, id int64) (protocol.CommandResult, error) {
-	if u.ID == 0 || !auth.CanOperate(u.Role) {
+	if u.ID == 0 || !authz.CanOperate(u.Role) {
 		return protocol.CommandResult{}, core.ErrForbidden
 	}
 	d, err := s.device(ctx, u, id)

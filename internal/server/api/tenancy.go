@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -30,8 +31,8 @@ func caller(ctx context.Context) (core.User, error) {
 }
 
 // need checks u's role for p; ErrForbidden otherwise.
-func need(u core.User, p auth.Perm) error {
-	if !auth.Allows(u, p) {
+func need(u core.User, p authz.Perm) error {
+	if !authz.Allows(u, p) {
 		return core.ErrForbidden
 	}
 	return nil
@@ -84,7 +85,7 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 	now := s.now()
 	out := []Device{}
 	for _, d := range ds {
-		if !auth.CanSeeClient(u, d.ClientID) ||
+		if !authz.CanSeeClient(u, d.ClientID) ||
 			(d.State == core.DeviceRetired && !f.IncludeRetire) ||
 			(f.Tag != "" && !slices.Contains(d.Tags, strings.ToLower(strings.TrimSpace(f.Tag)))) ||
 			(f.ClientID != 0 && d.ClientID != f.ClientID) {
@@ -99,7 +100,7 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 // may operate devices: it is not needed to watch them, and it used to be
 // half of what took a device over (issue 12, M4).
 func deviceFor(u core.User, d core.Device, now time.Time) Device {
-	if !auth.Allows(u, auth.Operate) {
+	if !authz.Allows(u, authz.Operate) {
 		d.MachineID = ""
 	}
 	return Device{Device: d, Online: d.Online(now)}
@@ -111,7 +112,7 @@ func (s *Service) device(ctx context.Context, u core.User, id int64) (core.Devic
 	if err != nil {
 		return core.Device{}, fmt.Errorf("getting device %d: %w", id, err)
 	}
-	if !auth.CanSeeClient(u, d.ClientID) {
+	if !authz.CanSeeClient(u, d.ClientID) {
 		return core.Device{}, fmt.Errorf("device %d: %w", id, core.ErrNotFound)
 	}
 	return d, nil
@@ -125,7 +126,7 @@ func (s *Service) ListClients(ctx context.Context, u core.User) ([]core.Client, 
 	}
 	out := []core.Client{}
 	for _, c := range cs {
-		if auth.CanSeeClient(u, c.ID) {
+		if authz.CanSeeClient(u, c.ID) {
 			out = append(out, c)
 		}
 	}
@@ -134,7 +135,7 @@ func (s *Service) ListClients(ctx context.Context, u core.User) ([]core.Client, 
 
 // GetClient returns a client u may see.
 func (s *Service) GetClient(ctx context.Context, u core.User, id int64) (core.Client, error) {
-	if !auth.CanSeeClient(u, id) {
+	if !authz.CanSeeClient(u, id) {
 		return core.Client{}, fmt.Errorf("client %d: %w", id, core.ErrNotFound)
 	}
 	c, err := s.store.GetClient(ctx, id)
@@ -147,7 +148,7 @@ func (s *Service) GetClient(ctx context.Context, u core.User, id int64) (core.Cl
 // CreateClient creates a client (administrators only: a new client is
 // outside every restricted scope).
 func (s *Service) CreateClient(ctx context.Context, u core.User, c *core.Client) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if err := cleanClient(c); err != nil {
@@ -161,7 +162,7 @@ func (s *Service) CreateClient(ctx context.Context, u core.User, c *core.Client)
 
 // UpdateClient renames a client and sets its contact details.
 func (s *Service) UpdateClient(ctx context.Context, u core.User, c core.Client) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	old, err := s.GetClient(ctx, u, c.ID)
@@ -183,7 +184,7 @@ func (s *Service) UpdateClient(ctx context.Context, u core.User, c core.Client) 
 // DeleteClient deletes a client (administrators only). With devices left it
 // returns core.ErrConflict unless confirm, and then retires them.
 func (s *Service) DeleteClient(ctx context.Context, u core.User, id int64, confirm bool) (int, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return 0, err
 	}
 	c, err := s.GetClient(ctx, u, id)
@@ -242,7 +243,7 @@ func (s *Service) ListSites(ctx context.Context, u core.User) ([]core.Site, erro
 	}
 	out := []core.Site{}
 	for _, st := range ss {
-		if auth.CanSeeClient(u, st.ClientID) {
+		if authz.CanSeeClient(u, st.ClientID) {
 			out = append(out, st)
 		}
 	}
@@ -254,7 +255,7 @@ func (s *Service) site(ctx context.Context, u core.User, id int64) (core.Site, e
 	if err != nil {
 		return core.Site{}, fmt.Errorf("getting site %d: %w", id, err)
 	}
-	if !auth.CanSeeClient(u, st.ClientID) {
+	if !authz.CanSeeClient(u, st.ClientID) {
 		return core.Site{}, fmt.Errorf("site %d: %w", id, core.ErrNotFound)
 	}
 	return st, nil
@@ -267,7 +268,7 @@ func (s *Service) GetSite(ctx context.Context, u core.User, id int64) (core.Site
 
 // CreateSite creates a site of a client u may operate on.
 func (s *Service) CreateSite(ctx context.Context, u core.User, st *core.Site) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	if _, err := s.GetClient(ctx, u, st.ClientID); err != nil {
@@ -284,7 +285,7 @@ func (s *Service) CreateSite(ctx context.Context, u core.User, st *core.Site) er
 
 // RenameSite renames a site.
 func (s *Service) RenameSite(ctx context.Context, u core.User, id int64, name string) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	st, err := s.site(ctx, u, id)
@@ -303,7 +304,7 @@ func (s *Service) RenameSite(ctx context.Context, u core.User, id int64, name st
 // DeleteSite deletes a site; like DeleteClient it needs confirm to retire
 // devices.
 func (s *Service) DeleteSite(ctx context.Context, u core.User, id int64, confirm bool) (int, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return 0, err
 	}
 	st, err := s.site(ctx, u, id)
@@ -331,7 +332,7 @@ type DeviceChange struct {
 
 // UpdateDevice moves a device (within u's scope), sets its role or tags.
 func (s *Service) UpdateDevice(ctx context.Context, u core.User, id int64, ch DeviceChange) (Device, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return Device{}, err
 	}
 	d, err := s.device(ctx, u, id)
@@ -381,7 +382,7 @@ func (s *Service) UpdateDevice(ctx context.Context, u core.User, id int64, ch De
 // is told to uninstall itself now if connected (else on its next connect,
 // when the gateway refuses it as retired), and its sessions are refused.
 func (s *Service) RetireDevice(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	d, err := s.device(ctx, u, id)

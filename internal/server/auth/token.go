@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -17,7 +18,7 @@ const APITokenPrefix = "wat_"
 // BearerUser authenticates an API request by its "Authorization: Bearer
 // wat_…" header. Missing, malformed, unknown, revoked and expired tokens
 // and tokens of disabled users all give core.ErrUnauthorized. The user
-// returned carries the token's effective rights (see Effective).
+// returned carries the token's effective rights (see authz.Effective).
 func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now time.Time) (core.User, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
@@ -45,7 +46,7 @@ func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now 
 	if err != nil {
 		return core.User{}, fmt.Errorf("looking up token user: %w", err)
 	}
-	return Effective(u, t), nil
+	return authz.Effective(u, t), nil
 }
 
 type userKey struct{}
@@ -59,10 +60,4 @@ func WithUser(ctx context.Context, u core.User) context.Context {
 func UserFrom(ctx context.Context) (core.User, bool) {
 	u, ok := ctx.Value(userKey{}).(core.User)
 	return u, ok
-}
-
-// CanOperate reports whether a role may act on devices (run checks,
-// commands); read-only users may only look.
-func CanOperate(role string) bool {
-	return role == core.RoleAdmin || role == core.RoleTechnician
 }

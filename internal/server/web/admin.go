@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
@@ -20,28 +21,28 @@ import (
 // accessRoutes registers the pages of this file and of access.go.
 func (s *server) accessRoutes(rt *auth.Router) {
 	s.tokenRoutes(rt)
-	rt.HandleFunc("GET /account/2fa", auth.Authenticated, s.withSession(s.account))
-	rt.HandleFunc("POST /account/2fa", auth.Authenticated, s.withSession(s.enableTOTP))
-	rt.HandleFunc("GET /clients", auth.Read, s.withSession(s.clients))
-	rt.HandleFunc("POST /clients", auth.Admin, s.withSession(s.createClient))
-	rt.HandleFunc("GET /clients/{id}", auth.Read, s.withSession(s.client))
-	rt.HandleFunc("POST /clients/{id}", auth.Operate, s.withSession(s.updateClient))
-	rt.HandleFunc("POST /clients/{id}/delete", auth.Admin, s.withSession(s.deleteClient))
-	rt.HandleFunc("POST /clients/{id}/sites", auth.Operate, s.withSession(s.createSite))
-	rt.HandleFunc("POST /sites/{id}/delete", auth.Operate, s.withSession(s.deleteSite))
-	rt.HandleFunc("POST /sites/{id}/rename", auth.Operate, s.withSession(s.renameSite))
-	rt.HandleFunc("POST /devices/{id}/edit", auth.Operate, s.withSession(s.editDevice))
-	rt.HandleFunc("POST /devices/{id}/retire", auth.Operate, s.withSession(s.retireDevice))
-	rt.HandleFunc("GET /users", auth.Admin, s.withSession(s.users))
-	rt.HandleFunc("POST /users", auth.Admin, s.withSession(s.createUser))
-	rt.HandleFunc("POST /users/{id}", auth.Admin, s.withSession(s.setUserRole))
-	rt.HandleFunc("POST /users/{id}/reset-2fa", auth.Admin, s.withSession(s.resetTOTP))
-	rt.HandleFunc("POST /users/{id}/disable", auth.Admin, s.withSession(s.disableUser))
-	rt.HandleFunc("POST /users/{id}/enable", auth.Admin, s.withSession(s.enableUser))
-	rt.HandleFunc("POST /users/{id}/delete", auth.Admin, s.withSession(s.deleteUser))
-	rt.HandleFunc("POST /settings/2fa", auth.Admin, s.withSession(s.setRequire2FA))
-	rt.HandleFunc("GET /audit", auth.Admin, s.withSession(s.auditPage))
-	rt.HandleFunc("GET /audit.csv", auth.Admin, s.withSession(s.auditCSV))
+	rt.HandleFunc("GET /account/2fa", authz.Authenticated, s.withSession(s.account))
+	rt.HandleFunc("POST /account/2fa", authz.Authenticated, s.withSession(s.enableTOTP))
+	rt.HandleFunc("GET /clients", authz.Read, s.withSession(s.clients))
+	rt.HandleFunc("POST /clients", authz.Admin, s.withSession(s.createClient))
+	rt.HandleFunc("GET /clients/{id}", authz.Read, s.withSession(s.client))
+	rt.HandleFunc("POST /clients/{id}", authz.Operate, s.withSession(s.updateClient))
+	rt.HandleFunc("POST /clients/{id}/delete", authz.Admin, s.withSession(s.deleteClient))
+	rt.HandleFunc("POST /clients/{id}/sites", authz.Operate, s.withSession(s.createSite))
+	rt.HandleFunc("POST /sites/{id}/delete", authz.Operate, s.withSession(s.deleteSite))
+	rt.HandleFunc("POST /sites/{id}/rename", authz.Operate, s.withSession(s.renameSite))
+	rt.HandleFunc("POST /devices/{id}/edit", authz.Operate, s.withSession(s.editDevice))
+	rt.HandleFunc("POST /devices/{id}/retire", authz.Operate, s.withSession(s.retireDevice))
+	rt.HandleFunc("GET /users", authz.Admin, s.withSession(s.users))
+	rt.HandleFunc("POST /users", authz.Admin, s.withSession(s.createUser))
+	rt.HandleFunc("POST /users/{id}", authz.Admin, s.withSession(s.setUserRole))
+	rt.HandleFunc("POST /users/{id}/reset-2fa", authz.Admin, s.withSession(s.resetTOTP))
+	rt.HandleFunc("POST /users/{id}/disable", authz.Admin, s.withSession(s.disableUser))
+	rt.HandleFunc("POST /users/{id}/enable", authz.Admin, s.withSession(s.enableUser))
+	rt.HandleFunc("POST /users/{id}/delete", authz.Admin, s.withSession(s.deleteUser))
+	rt.HandleFunc("POST /settings/2fa", authz.Admin, s.withSession(s.setRequire2FA))
+	rt.HandleFunc("GET /audit", authz.Admin, s.withSession(s.auditPage))
+	rt.HandleFunc("GET /audit.csv", authz.Admin, s.withSession(s.auditCSV))
 }
 
 // deviceEdit is the device page's edit form: roles and the sites (within

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -24,10 +25,10 @@ import (
 func init() { pageNames = append(pageNames, "alerts") }
 
 func (s *server) alertRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /alerts", auth.Read, s.withSession(s.alerts))
-	rt.HandleFunc("GET /partials/alert-count", auth.Read, s.withSession(s.alertCount))
-	rt.HandleFunc("POST /alerts/{id}/ack", auth.Operate, s.withSession(s.ackOutage))
-	rt.HandleFunc("POST /alerts/{id}/clear", auth.Operate, s.withSession(s.clearOutageCheck))
+	rt.HandleFunc("GET /alerts", authz.Read, s.withSession(s.alerts))
+	rt.HandleFunc("GET /partials/alert-count", authz.Read, s.withSession(s.alertCount))
+	rt.HandleFunc("POST /alerts/{id}/ack", authz.Operate, s.withSession(s.ackOutage))
+	rt.HandleFunc("POST /alerts/{id}/clear", authz.Operate, s.withSession(s.clearOutageCheck))
 	s.alertSettingsRoutes(rt)
 }
 

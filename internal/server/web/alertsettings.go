@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
@@ -24,11 +25,11 @@ func init() { pageNames = append(pageNames, "alertsettings") }
 const alertSettingsPath = "/settings/alerts"
 
 func (s *server) alertSettingsRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET "+alertSettingsPath, auth.Admin, s.withSession(s.alertSettings))
-	rt.HandleFunc("POST "+alertSettingsPath, auth.Admin, s.withSession(s.saveAlertSettings))
-	rt.HandleFunc("POST "+alertSettingsPath+"/test", auth.Admin, s.withSession(s.testMail))
-	rt.HandleFunc("POST "+alertSettingsPath+"/recipients", auth.Admin, s.withSession(s.createRecipient))
-	rt.HandleFunc("POST "+alertSettingsPath+"/recipients/{id}/delete", auth.Admin, s.withSession(s.deleteRecipient))
+	rt.HandleFunc("GET "+alertSettingsPath, authz.Admin, s.withSession(s.alertSettings))
+	rt.HandleFunc("POST "+alertSettingsPath, authz.Admin, s.withSession(s.saveAlertSettings))
+	rt.HandleFunc("POST "+alertSettingsPath+"/test", authz.Admin, s.withSession(s.testMail))
+	rt.HandleFunc("POST "+alertSettingsPath+"/recipients", authz.Admin, s.withSession(s.createRecipient))
+	rt.HandleFunc("POST "+alertSettingsPath+"/recipients/{id}/delete", authz.Admin, s.withSession(s.deleteRecipient))
 }
 
 // settingFields are the settings form's fields, named like the fields of

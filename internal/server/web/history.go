@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -23,7 +24,7 @@ import (
 func init() { pageNames = append(pageNames, "history") }
 
 func (s *server) historyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /devices/{id}/history", auth.Read, s.withSession(s.history))
+	rt.HandleFunc("GET /devices/{id}/history", authz.Read, s.withSession(s.history))
 }
 
 // historyRanges are the selectable periods; the first is the default.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
@@ -23,11 +24,11 @@ import (
 func init() { pageNames = append(pageNames, "maintenance") }
 
 func (s *server) maintenanceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /maintenance", auth.Read, s.withSession(s.maintenanceList))
-	rt.HandleFunc("POST /maintenance", auth.Operate, s.withSession(s.saveMaintenance))
-	rt.HandleFunc("GET /maintenance/{id}", auth.Operate, s.withSession(s.editMaintenance))
-	rt.HandleFunc("POST /maintenance/{id}", auth.Operate, s.withSession(s.saveMaintenance))
-	rt.HandleFunc("POST /maintenance/{id}/delete", auth.Operate, s.withSession(s.deleteMaintenance))
+	rt.HandleFunc("GET /maintenance", authz.Read, s.withSession(s.maintenanceList))
+	rt.HandleFunc("POST /maintenance", authz.Operate, s.withSession(s.saveMaintenance))
+	rt.HandleFunc("GET /maintenance/{id}", authz.Operate, s.withSession(s.editMaintenance))
+	rt.HandleFunc("POST /maintenance/{id}", authz.Operate, s.withSession(s.saveMaintenance))
+	rt.HandleFunc("POST /maintenance/{id}/delete", authz.Operate, s.withSession(s.deleteMaintenance))
 }
 
 type maintRow struct {
@@ -109,7 +110,7 @@ func (s *server) renderMaintenance(w http.ResponseWriter, r *http.Request, rc *r
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	if auth.CanOperate(u.Role) {
+	if authz.CanOperate(u.Role) {
 		if err := s.maintTargets(ctx, u, &form); err != nil {
 			s.renderError(w, r, rc.lang, err)
 			return

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -23,11 +24,11 @@ import (
 func init() { pageNames = append(pageNames, "netdevice") }
 
 func (s *server) netDeviceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /sites/{id}/network-devices/new", auth.Operate, s.withSession(s.newNetDevice))
-	rt.HandleFunc("POST /sites/{id}/network-devices", auth.Operate, s.withSession(s.saveNetDevice(true)))
-	rt.HandleFunc("GET /network-devices/{id}/edit", auth.Operate, s.withSession(s.editNetDevice))
-	rt.HandleFunc("POST /network-devices/{id}", auth.Operate, s.withSession(s.saveNetDevice(false)))
-	rt.HandleFunc("POST /network-devices/{id}/retire", auth.Operate, s.withSession(s.retireNetDevice))
+	rt.HandleFunc("GET /sites/{id}/network-devices/new", authz.Operate, s.withSession(s.newNetDevice))
+	rt.HandleFunc("POST /sites/{id}/network-devices", authz.Operate, s.withSession(s.saveNetDevice(true)))
+	rt.HandleFunc("GET /network-devices/{id}/edit", authz.Operate, s.withSession(s.editNetDevice))
+	rt.HandleFunc("POST /network-devices/{id}", authz.Operate, s.withSession(s.saveNetDevice(false)))
+	rt.HandleFunc("POST /network-devices/{id}/retire", authz.Operate, s.withSession(s.retireNetDevice))
 }
 
 // netCheckTypes are the check types a network device's probe runs for it.

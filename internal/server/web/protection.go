@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -20,7 +21,7 @@ import (
 func init() { pageNames = append(pageNames, "protection") }
 
 func (s *server) protectionRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /protection", auth.Read, s.withSession(s.protectionPage))
+	rt.HandleFunc("GET /protection", authz.Read, s.withSession(s.protectionPage))
 }
 
 // protCell is one compact protection column: a status-coloured badge with

@@ -9,9 +9,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // pageNames are the full pages; each defines "content" for the layout.
@@ -96,7 +96,7 @@ func (s *server) view(r *http.Request, lang Lang, rc *reqCtx) view {
 	v := view{L: lang, HTMX: s.htmx, Path: r.URL.Path, Now: s.now()}
 	if rc != nil {
 		v.User, v.CSRF = rc.user, rc.sess.CSRF
-		v.CanOperate = auth.CanOperate(rc.user.Role)
+		v.CanOperate = authz.CanOperate(rc.user.Role)
 	}
 	return v
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -15,9 +16,9 @@ import (
 // api.Service enforces that.
 
 func (s *server) tokenRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /account/tokens", auth.Authenticated, s.withSession(s.tokens))
-	rt.HandleFunc("POST /account/tokens", auth.Authenticated, s.withSession(s.createToken))
-	rt.HandleFunc("POST /account/tokens/{id}/revoke", auth.Authenticated, s.withSession(s.revokeToken))
+	rt.HandleFunc("GET /account/tokens", authz.Authenticated, s.withSession(s.tokens))
+	rt.HandleFunc("POST /account/tokens", authz.Authenticated, s.withSession(s.createToken))
+	rt.HandleFunc("POST /account/tokens/{id}/revoke", authz.Authenticated, s.withSession(s.revokeToken))
 }
 
 type tokensView struct {

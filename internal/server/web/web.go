@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/seal"
@@ -95,20 +96,20 @@ func Routes() []auth.Route {
 // by the Service.
 func (s *server) routes() *auth.Router {
 	rt := auth.NewRouter(s.guard)
-	rt.Handle("GET /static/", auth.Public, s.staticHandler())
-	rt.HandleFunc("GET /login", auth.Public, s.loginPage)
-	rt.HandleFunc("POST /login", auth.Public, s.login)
-	rt.HandleFunc("GET /login/totp", auth.Public, s.totpPage)
-	rt.HandleFunc("POST /login/totp", auth.Public, s.totpLogin)
-	rt.HandleFunc("GET /healthz", auth.Public, s.healthz)
+	rt.Handle("GET /static/", authz.Public, s.staticHandler())
+	rt.HandleFunc("GET /login", authz.Public, s.loginPage)
+	rt.HandleFunc("POST /login", authz.Public, s.login)
+	rt.HandleFunc("GET /login/totp", authz.Public, s.totpPage)
+	rt.HandleFunc("POST /login/totp", authz.Public, s.totpLogin)
+	rt.HandleFunc("GET /healthz", authz.Public, s.healthz)
 	s.accessRoutes(rt)
-	rt.HandleFunc("POST /logout", auth.Authenticated, s.withSession(s.logout))
-	rt.HandleFunc("POST /lang", auth.Authenticated, s.withSession(s.setLang))
-	rt.HandleFunc("GET /{$}", auth.Read, s.withSession(s.overview))
-	rt.HandleFunc("GET /partials/devices", auth.Read, s.withSession(s.devicesPartial))
-	rt.HandleFunc("GET /devices/{id}", auth.Read, s.withSession(s.device))
-	rt.HandleFunc("GET /devices/{id}/checks", auth.Read, s.withSession(s.checksPartial))
-	rt.HandleFunc("POST /devices/{id}/run-checks", auth.Operate, s.withSession(s.runChecks))
+	rt.HandleFunc("POST /logout", authz.Authenticated, s.withSession(s.logout))
+	rt.HandleFunc("POST /lang", authz.Authenticated, s.withSession(s.setLang))
+	rt.HandleFunc("GET /{$}", authz.Read, s.withSession(s.overview))
+	rt.HandleFunc("GET /partials/devices", authz.Read, s.withSession(s.devicesPartial))
+	rt.HandleFunc("GET /devices/{id}", authz.Read, s.withSession(s.device))
+	rt.HandleFunc("GET /devices/{id}/checks", authz.Read, s.withSession(s.checksPartial))
+	rt.HandleFunc("POST /devices/{id}/run-checks", authz.Operate, s.withSession(s.runChecks))
 	s.policyRoutes(rt)
 	s.protectionRoutes(rt)
 	s.historyRoutes(rt)
@@ -116,7 +117,7 @@ func (s *server) routes() *auth.Router {
 	s.netDeviceRoutes(rt)
 	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
-	rt.HandleFunc("/", auth.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
 	return rt
@@ -163,8 +164,8 @@ type rcKey struct{}
 // route needs a dashboard session (pages redirect to /login, htmx requests
 // get HX-Redirect) whose user's role grants p, and POSTs must carry the
 // session's CSRF token.
-func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
-	if p == auth.Public {
+func (s *server) guard(p authz.Perm, next http.Handler) http.Handler {
+	if p == authz.Public {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -193,7 +194,7 @@ func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
 				return
 			}
 		}
-		if !auth.Allows(u, p) {
+		if !authz.Allows(u, p) {
 			if r.Method == http.MethodPost {
 				s.svc.RecordDenied(auth.WithRemote(r.Context(), r.RemoteAddr), u, r.Method, r.URL.Path)
 			}
