@@ -15,9 +15,9 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
@@ -229,7 +229,7 @@ func canHaveToken(ctx context.Context, st core.SettingStore, u core.User) error 
 	if u.Disabled {
 		return fmt.Errorf("%s is disabled (wacht user enable)", u.Email)
 	}
-	if err := api.CheckTOTP(ctx, st, u); errors.Is(err, api.ErrTOTPRequired) {
+	if err := service.CheckTOTP(ctx, st, u); errors.Is(err, service.ErrTOTPRequired) {
 		return fmt.Errorf("%s has not set up two-factor sign-in, which is mandatory: the API would refuse the token", u.Email)
 	} else if err != nil {
 		return err

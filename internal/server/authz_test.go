@@ -24,6 +24,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/web"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -414,7 +415,7 @@ func newMatrix(t *testing.T) *matrix {
 		}
 		m.tokens[role], m.tokenIDs[role] = secret, tok.ID
 	}
-	apiH := api.New(api.Deps{Store: st})
+	apiH := api.New(service.New(service.Deps{Store: st}), nil)
 	webH, err := web.New(web.Deps{Store: st})
 	if err != nil {
 		t.Fatal(err)

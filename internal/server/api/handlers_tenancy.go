@@ -11,6 +11,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // tenancyRoutes registers clients, sites, device management, users, API
@@ -60,7 +61,7 @@ type errorWriter func(http.ResponseWriter, *http.Request, error)
 // serve runs fn with the caller and writes its result (204 No Content when
 // it is nil) or, through fail, its error.
 func (fail errorWriter) serve(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User) (any, error)) {
-	u, err := caller(r.Context())
+	u, err := service.Caller(r.Context())
 	if err == nil {
 		var v any
 		if v, err = fn(u); err == nil {
@@ -186,7 +187,7 @@ func (h *handler) deleteSite(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) updateDevice(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		var ch DeviceChange
+		var ch service.DeviceChange
 		if err := decode(w, r, &ch); err != nil {
 			return nil, err
 		}
@@ -209,7 +210,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
-		var nu NewUser
+		var nu service.NewUser
 		if err := decode(w, r, &nu); err != nil {
 			return nil, err
 		}
@@ -249,7 +250,7 @@ func (h *handler) listTokens(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
-		var nt NewToken
+		var nt service.NewToken
 		if err := decode(w, r, &nt); err != nil {
 			return nil, err
 		}
@@ -310,7 +311,7 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) exportAudit(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
+	u, err := service.Caller(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -330,7 +331,7 @@ func (h *handler) exportAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="wacht-audit.csv"`)
-	if err := WriteAuditCSV(w, es); err != nil {
+	if err := service.WriteAuditCSV(w, es); err != nil {
 		h.log.Warn("writing audit CSV", "err", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -15,12 +14,11 @@ import (
 // APITokenPrefix starts every API token.
 const APITokenPrefix = "wat_"
 
-// BearerUser authenticates an API request by its "Authorization: Bearer
-// wat_…" header. Missing, malformed, unknown, revoked and expired tokens
+// BearerUser authenticates an API request by the value of its
+// "Authorization: Bearer wat_…" header. Missing, malformed, unknown, revoked and expired tokens
 // and tokens of disabled users all give core.ErrUnauthorized. The user
 // returned carries the token's effective rights (see authz.Effective).
-func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now time.Time) (core.User, error) {
-	h := r.Header.Get("Authorization")
+func BearerUser(ctx context.Context, users core.UserStore, h string, now time.Time) (core.User, error) {
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return core.User{}, core.ErrUnauthorized

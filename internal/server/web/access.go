@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Two-factor sign-in and the account page.
@@ -67,7 +67,7 @@ func (s *server) pending(r *http.Request) (auth.PendingLogin, error) {
 // require2FA reports the administrator's "2FA mandatory" setting; a read
 // error counts as mandatory (fail closed) and is logged.
 func (s *server) require2FA(r *http.Request) bool {
-	v, err := s.store.GetSetting(r.Context(), api.SettingRequire2FA)
+	v, err := s.store.GetSetting(r.Context(), service.SettingRequire2FA)
 	if errors.Is(err, core.ErrNotFound) {
 		return false
 	}

@@ -10,12 +10,13 @@ import (
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/httperr"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Clients, sites, device management, users and the audit log. Handlers
-// parse, call the api.Service (which checks roles and client scope, and
+// parse, call the service.Service (which checks roles and client scope, and
 // audits), and render.
 
 // accessRoutes registers the pages of this file and of access.go.
@@ -65,7 +66,7 @@ func (s *server) clients(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, api.DeviceFilter{})
+	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, service.DeviceFilter{})
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
@@ -99,7 +100,7 @@ func (s *server) createClient(w http.ResponseWriter, r *http.Request, rc *reqCtx
 type clientPageView struct {
 	Client  core.Client
 	Sites   []core.Site
-	Devices []api.Device
+	Devices []service.Device
 	AllSite []core.Site // move targets
 	IsAdmin bool
 	Confirm int                 // devices a delete would retire, when asking to confirm
@@ -117,7 +118,7 @@ func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	f := api.DeviceFilter{ClientID: id, Tag: r.URL.Query().Get("tag")}
+	f := service.DeviceFilter{ClientID: id, Tag: r.URL.Query().Get("tag")}
 	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, f)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -218,12 +219,12 @@ func (s *server) renameSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	})
 }
 
-func isConflict(err error) bool { st, _, _ := api.Status(err); return st == http.StatusConflict }
+func isConflict(err error) bool { st, _, _ := httperr.Status(err); return st == http.StatusConflict }
 
 // editDevice applies the device form: site, role and comma-separated tags.
 func (s *server) editDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.act(w, r, rc, func(id int64) (string, error) {
-		var ch api.DeviceChange
+		var ch service.DeviceChange
 		if v := r.PostFormValue("site_id"); v != "" {
 			sid, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -328,7 +329,7 @@ func (s *server) resetTOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 func (s *server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	nu := api.NewUser{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Role: r.PostFormValue("role")}
+	nu := service.NewUser{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Role: r.PostFormValue("role")}
 	sc, err := formScope(r)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -412,7 +413,7 @@ func (s *server) auditCSV(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="wacht-audit.csv"`)
-	if err := api.WriteAuditCSV(w, es); err != nil {
+	if err := service.WriteAuditCSV(w, es); err != nil {
 		s.log.Warn("writing audit CSV", "err", err)
 	}
 }

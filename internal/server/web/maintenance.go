@@ -12,13 +12,13 @@ import (
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Maintenance windows: the list (active ones highlighted, filtered by
 // ?client=, ?site= or ?device=), the create/edit form with one scope
-// picker for clients, sites and devices, and deleting. The api.Service
+// picker for clients, sites and devices, and deleting. The service.Service
 // checks roles and client scope, validates and audits.
 
 func init() { pageNames = append(pageNames, "maintenance") }
@@ -32,7 +32,7 @@ func (s *server) maintenanceRoutes(rt *auth.Router) {
 }
 
 type maintRow struct {
-	api.MaintenanceWindow
+	service.MaintenanceWindow
 	When string // the period(s), in words
 }
 
@@ -174,7 +174,7 @@ func (s *server) maintTargets(ctx context.Context, u core.User, form *maintForm)
 	if err != nil {
 		return err
 	}
-	ds, err := s.svc.ListDevicesFor(ctx, u, api.DeviceFilter{})
+	ds, err := s.svc.ListDevicesFor(ctx, u, service.DeviceFilter{})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 // Policies: the list with the default-level assignment, the create/edit
 // form (checks as rows, parameters as JSON, validation messages inline),
 // assignment pages for clients, sites and devices, and a device's
-// effective set with the source of each check. The api.Service checks
+// effective set with the source of each check. The service.Service checks
 // roles and client scope, validates and audits.
 
 func init() { pageNames = append(pageNames, "policies", "policy", "policy-assign") }

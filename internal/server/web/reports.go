@@ -17,7 +17,7 @@ import (
 // Daily reports in the dashboard: the preview of a client's report (the
 // mail's HTML inside the page), sending it now, its settings on the client
 // page, and the technician's digest choice on the account page. The data
-// comes from the api.Service, like the API's.
+// comes from the service.Service, like the API's.
 
 func init() { pageNames = append(pageNames, "report", "account-reports") }
 

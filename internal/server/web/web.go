@@ -17,24 +17,24 @@ import (
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/seal"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/httperr"
+	"github.com/wacht-rmm/wacht/internal/service"
 	webassets "github.com/wacht-rmm/wacht/web"
 )
 
 // Deps are the dashboard's collaborators.
 type Deps struct {
-	Store     core.Store
-	Commander api.Commander
-	Log       *slog.Logger
-	Secrets   *seal.Box       // seals network devices' secrets (nil: none can be saved)
-	Audits    *api.AuditQueue // writes commands' audit entries in the background (nil: at once)
+	Store core.Store
+	// Service is the service layer the pages call (nil: one over Store
+	// without a commander, for tests).
+	Service *service.Service
+	Log     *slog.Logger
 }
 
 type server struct {
 	store    core.Store
-	svc      *api.Service
+	svc      *service.Service
 	sessions *auth.Sessions
 	throttle *auth.LoginThrottle
 	keyMu    sync.Mutex
@@ -65,9 +65,12 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Service == nil {
+		d.Service = service.New(service.Deps{Store: d.Store, Log: log})
+	}
 	s := &server{
 		store:    d.Store,
-		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log, Secrets: d.Secrets, Audits: d.Audits}),
+		svc:      d.Service,
 		sessions: &auth.Sessions{Users: d.Store},
 		throttle: auth.NewLoginThrottle(loginMaxPerIP, loginMaxFailures, loginWindow),
 		log:      log,
@@ -234,11 +237,11 @@ func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // renderError shows an error page (or fragment, for htmx) with the status
-// that api.Status maps the error to, with the refused fields of a
-// *policy.ValidationError or the reason of a refusal (api.Reason); internal
+// that httperr.Status maps the error to, with the refused fields of a
+// *policy.ValidationError or the reason of a refusal (service.Reason); internal
 // errors are logged, not shown.
 func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, err error) {
-	status, code, _ := api.Status(err)
+	status, code, _ := httperr.Status(err)
 	if status == http.StatusInternalServerError {
 		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -257,7 +260,7 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 	v.Error, v.Title = key, "error.title"
 	if ve := (*policy.ValidationError)(nil); errors.As(err, &ve) {
 		v.Detail = ve.In(lang.Code())
-	} else if t, ok := api.Reason(err); ok {
+	} else if t, ok := service.Reason(err); ok {
 		v.Detail = lang.Message(t)
 	}
 	name := "error"

@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 // the caller's scope is core.ErrNotFound (404), never ErrForbidden, so that
 // IDs of other customers cannot be probed.
 
-// caller returns the authenticated user of ctx, or ErrUnauthorized.
-func caller(ctx context.Context) (core.User, error) {
+// Caller returns the authenticated user of ctx, or ErrUnauthorized.
+func Caller(ctx context.Context) (core.User, error) {
 	u, ok := auth.UserFrom(ctx)
 	if !ok || u.ID == 0 {
 		return core.User{}, core.ErrUnauthorized
@@ -47,14 +47,31 @@ func (s *Service) record(ctx context.Context, u core.User, action, target, detai
 	return nil
 }
 
+// cliID is the ID of CLI; stored users have positive IDs.
+const cliID = -1
+
+// CLI is the caller of the admin command line (`wacht user add`, `wacht
+// apitoken create`…). Whoever runs it holds the database and its key, so it
+// may do what an administrator of every client may; the audit log names it
+// "cli", apart from every user.
+var CLI = core.User{ID: cliID, Email: "cli", Role: core.RoleAdmin}
+
+// Actor names u in the audit log and in "acknowledged by" fields:
+// "user:<e-mail>", "cli" for the command line, "anonymous" for nobody.
+func Actor(u core.User) string {
+	switch u.ID {
+	case cliID:
+		return "cli"
+	case 0:
+		return "anonymous"
+	}
+	return "user:" + u.Email
+}
+
 // auditEntry is the audit entry of u's action, at the Service's now.
 func (s *Service) auditEntry(ctx context.Context, u core.User, action, target, detail, result string) core.AuditEntry {
-	actor := "user:" + u.Email
-	if u.ID == 0 {
-		actor = "anonymous"
-	}
 	return core.AuditEntry{
-		At: s.now().UTC().Truncate(time.Millisecond), Actor: actor, Remote: auth.RemoteFrom(ctx),
+		At: s.now().UTC().Truncate(time.Millisecond), Actor: Actor(u), Remote: auth.RemoteFrom(ctx),
 		Action: action, Target: target, Detail: detail, Result: result,
 	}
 }
