@@ -266,6 +266,20 @@ func (s *Service) QueryAudit(ctx context.Context, u core.User, q core.AuditQuery
 	return es, nil
 }
 
+// VerifyAudit walks the audit chain (administrators only) and returns the
+// ID of the first entry whose link or hash is wrong (0: intact) and how
+// many entries it checked.
+func (s *Service) VerifyAudit(ctx context.Context, u core.User) (badID int64, checked int, err error) {
+	if err := need(u, authz.Admin); err != nil {
+		return 0, 0, err
+	}
+	bad, n, err := s.store.VerifyAudit(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("verifying audit log: %w", err)
+	}
+	return bad, n, nil
+}
+
 // WriteAuditCSV writes entries as CSV (RFC 4180) with a header row. Cells
 // that a spreadsheet would run as a formula are prefixed with a quote.
 func WriteAuditCSV(w io.Writer, es []core.AuditEntry) error {
