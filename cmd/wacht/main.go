@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -254,7 +255,7 @@ func userAdd(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if !server.ValidRole(*role) {
+	if !core.ValidRole(*role) {
 		return fmt.Errorf("--role %q: must be admin, technician or readonly", *role)
 	}
 	pw, err := password(stderr)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // MaxRecipients bounds a client's report recipients.
@@ -314,7 +314,7 @@ func (s *Scheduler) queueDigests(ctx context.Context, p *pass, clients []core.Cl
 	}
 	queued := 0
 	for _, u := range users {
-		if u.Disabled || !auth.CanOperate(u.Role) || off[u.ID] || done[core.ReportRun{Kind: core.ReportDigest, TargetID: u.ID}] {
+		if u.Disabled || !authz.CanOperate(u.Role) || off[u.ID] || done[core.ReportRun{Kind: core.ReportDigest, TargetID: u.ID}] {
 			continue
 		}
 		lang := u.Lang
@@ -323,7 +323,7 @@ func (s *Scheduler) queueDigests(ctx context.Context, p *pass, clients []core.Cl
 		}
 		var reports []Report
 		for _, c := range clients {
-			if !auth.CanSeeClient(u, c.ID) {
+			if !authz.CanSeeClient(u, c.ID) {
 				continue
 			}
 			d, err := p.clientData(ctx, c)

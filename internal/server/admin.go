@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,15 +14,14 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
-// The admin commands below back the CLI. Each change is audited with actor
-// "cli".
-const cliActor = "cli"
+// The admin commands below back the CLI. Each change goes through the
+// service layer as service.CLI, audited with actor "cli".
 
 // OpenStore opens the server's store for an admin command (SQLite in
 // dataDir unless dbURL is given); it works while the server runs.
@@ -59,16 +57,10 @@ type TokenOptions struct {
 var ErrNeverStarted = errors.New("the server URL is unknown: start `wacht serve` once first, or pass --url")
 
 // CreateToken creates client and site on first use and an enrollment token
-// for the site; only the secret's hash is stored. The returned token string
-// is the only copy of the secret.
+// for the site through the service, audited as the CLI; only the secret's
+// hash is stored. The returned token string is the only copy of the
+// secret.
 func CreateToken(ctx context.Context, st core.Store, o TokenOptions, now time.Time) (protocol.Token, core.EnrollmentToken, error) {
-	var fe *policy.FieldError
-	if o.Client, fe = policy.CleanName("--client", o.Client, policy.MaxLabelLen); fe != nil {
-		return protocol.Token{}, core.EnrollmentToken{}, fe
-	}
-	if o.Site, fe = policy.CleanName("--site", o.Site, policy.MaxLabelLen); fe != nil {
-		return protocol.Token{}, core.EnrollmentToken{}, fe
-	}
 	if o.Expires < 0 || o.MaxUses < 0 {
 		return protocol.Token{}, core.EnrollmentToken{}, errors.New("--expires and --max-uses must not be negative")
 	}
@@ -76,21 +68,19 @@ func CreateToken(ctx context.Context, st core.Store, o TokenOptions, now time.Ti
 	if err != nil {
 		return protocol.Token{}, core.EnrollmentToken{}, err
 	}
-	_, site, err := st.EnsureClientSite(ctx, o.Client, o.Site)
-	if err != nil {
-		return protocol.Token{}, core.EnrollmentToken{}, fmt.Errorf("creating client and site: %w", err)
-	}
-	secret := auth.NewSecret("wet_")
-	t := core.EnrollmentToken{SecretHash: auth.HashSecret(secret), SiteID: site.ID, CreatedAt: now, MaxUses: o.MaxUses}
+	nt := service.NewEnrollmentToken{Client: o.Client, Site: o.Site, MaxUses: o.MaxUses}
 	if o.Expires > 0 {
 		exp := now.Add(o.Expires)
-		t.ExpiresAt = &exp
+		nt.ExpiresAt = &exp
 	}
-	if err := st.CreateEnrollmentToken(ctx, &t); err != nil {
-		return protocol.Token{}, core.EnrollmentToken{}, fmt.Errorf("creating token: %w", err)
+	secret, t, err := cliService(st, now).CreateEnrollmentToken(ctx, service.CLI, nt)
+	if ve := (*policy.ValidationError)(nil); errors.As(err, &ve) {
+		// Name the refused fields as the flags that gave them.
+		for i, f := range ve.Fields {
+			ve.Fields[i].Field = "--" + strings.ReplaceAll(f.Field, "_", "-")
+		}
 	}
-	if err := audit(ctx, st, now, "token.create", fmt.Sprintf("token:%d", t.ID),
-		fmt.Sprintf("client=%q site=%q expires=%s max_uses=%d", t.ClientName, t.SiteName, fmtTime(t.ExpiresAt), t.MaxUses)); err != nil {
+	if err != nil {
 		return protocol.Token{}, core.EnrollmentToken{}, err
 	}
 	return protocol.Token{URL: serverURL, Fingerprint: fingerprint, Secret: secret}, t, nil
@@ -140,10 +130,10 @@ func TokenState(t core.EnrollmentToken, now time.Time) string {
 }
 
 // ListTokens writes the enrollment tokens as a table.
-func ListTokens(ctx context.Context, st core.TokenStore, w io.Writer, now time.Time) error {
-	ts, err := st.ListEnrollmentTokens(ctx)
+func ListTokens(ctx context.Context, st core.Store, w io.Writer, now time.Time) error {
+	ts, err := cliService(st, now).ListEnrollmentTokens(ctx, service.CLI)
 	if err != nil {
-		return fmt.Errorf("listing tokens: %w", err)
+		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCLIENT\tSITE\tCREATED\tEXPIRES\tUSES/MAX\tSTATE")
@@ -158,83 +148,22 @@ func ListTokens(ctx context.Context, st core.TokenStore, w io.Writer, now time.T
 	return tw.Flush()
 }
 
-// RevokeToken revokes an enrollment token (core.ErrNotFound if unknown).
+// RevokeToken revokes an enrollment token through the service, audited as
+// the CLI (core.ErrNotFound if unknown).
 func RevokeToken(ctx context.Context, st core.Store, id int64, now time.Time) error {
-	if err := st.RevokeEnrollmentToken(ctx, id, now); err != nil {
-		return fmt.Errorf("revoking token %d: %w", id, err)
-	}
-	return audit(ctx, st, now, "token.revoke", fmt.Sprintf("token:%d", id), "")
+	return cliService(st, now).RevokeEnrollmentToken(ctx, service.CLI, id)
 }
 
-// ValidRole reports whether role is a dashboard user role.
-func ValidRole(role string) bool {
-	return role == core.RoleAdmin || role == core.RoleTechnician || role == core.RoleReadOnly
-}
-
-// AddUser creates a dashboard user with an argon2id password hash, seeing
-// every client.
+// AddUser creates a dashboard user seeing every client, through the
+// service (which hashes the password with argon2id), audited as the CLI.
 func AddUser(ctx context.Context, st core.Store, email, role, password string, now time.Time) (core.User, error) {
 	return AddUserScoped(ctx, st, email, role, password, core.AllClients, now)
-}
-
-func normalizeEmail(email string) (string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || len(email) > 254 {
-		return "", fmt.Errorf("%q is not an e-mail address", email)
-	}
-	return email, nil
 }
 
 // CreateAPIToken creates an API token for the user and returns its secret,
 // which is shown once; only its hash is stored.
 func CreateAPIToken(ctx context.Context, st core.Store, email, name string, expires time.Duration, now time.Time) (string, core.APIToken, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	u, err := st.GetUserByEmail(ctx, email)
-	if errors.Is(err, core.ErrNotFound) {
-		return "", core.APIToken{}, fmt.Errorf("no user %s (add one with `wacht user add`)", email)
-	}
-	if err != nil {
-		return "", core.APIToken{}, fmt.Errorf("finding user: %w", err)
-	}
-	if err := canHaveToken(ctx, st, u); err != nil {
-		return "", core.APIToken{}, err
-	}
-	if expires < 0 {
-		return "", core.APIToken{}, errors.New("--expires must not be negative")
-	}
-	if name == "" {
-		name = "cli"
-	}
-	secret := auth.NewSecret("wat_")
-	t := core.APIToken{UserID: u.ID, Name: name, Hash: auth.HashSecret(secret), CreatedAt: now}
-	if expires > 0 {
-		exp := now.Add(expires)
-		t.ExpiresAt = &exp
-	}
-	if err := st.CreateAPIToken(ctx, &t); err != nil {
-		return "", core.APIToken{}, fmt.Errorf("creating API token: %w", err)
-	}
-	if err := audit(ctx, st, now, "apitoken.create", fmt.Sprintf("apitoken:%d", t.ID),
-		fmt.Sprintf("user=%s name=%q expires=%s", email, name, fmtTime(t.ExpiresAt))); err != nil {
-		return "", core.APIToken{}, err
-	}
-	return secret, t, nil
-}
-
-// canHaveToken refuses a token for a disabled user, and for a user without
-// a second factor while two-factor sign-in is mandatory: the API would
-// refuse the token anyway.
-func canHaveToken(ctx context.Context, st core.SettingStore, u core.User) error {
-	if u.Disabled {
-		return fmt.Errorf("%s is disabled (wacht user enable)", u.Email)
-	}
-	if err := api.CheckTOTP(ctx, st, u); errors.Is(err, api.ErrTOTPRequired) {
-		return fmt.Errorf("%s has not set up two-factor sign-in, which is mandatory: the API would refuse the token", u.Email)
-	} else if err != nil {
-		return err
-	}
-	return nil
+	return CreateNarrowAPIToken(ctx, st, email, name, "", "", expires, now)
 }
 
 // Setup creates the first admin with a random password if there is no user
@@ -252,14 +181,6 @@ func Setup(ctx context.Context, st core.Store, email string, now time.Time) (str
 		return "", false, err
 	}
 	return pw, true, nil
-}
-
-// audit records a CLI change. An unaudited change is reported as failed.
-func audit(ctx context.Context, st core.AuditStore, now time.Time, action, target, detail string) error {
-	if err := st.Audit(ctx, core.AuditEntry{At: now, Actor: cliActor, Action: action, Target: target, Detail: detail}); err != nil {
-		return fmt.Errorf("%s %s done, but writing the audit log failed: %w", action, target, err)
-	}
-	return nil
 }
 
 func fmtTime(t *time.Time) string {

@@ -18,18 +18,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/web"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
 // routeSpec says how the authorization matrix exercises one route.
 type routeSpec struct {
-	perm auth.Perm
+	perm authz.Perm
 	// kind of the object in the path ({id}) or body ({client}): "" for
 	// none, "list" for a list that must not show foreign objects, or
 	// client, site, device, token, user.
@@ -47,190 +49,190 @@ type routeSpec struct {
 // registered.
 var authzTable = map[string]routeSpec{
 	// API
-	"GET /api/v1/devices":                  {perm: auth.Read, kind: "list"},
-	"GET /api/v1/devices/{id}":             {perm: auth.Read, kind: "device"},
-	"GET /api/v1/devices/{id}/checks":      {perm: auth.Read, kind: "device"},
-	"POST /api/v1/devices/{id}/run-checks": {perm: auth.Operate, kind: "device", ok: http.StatusConflict},
-	"PATCH /api/v1/devices/{id}":           {perm: auth.Operate, kind: "device", body: `{"role":"server","tags":["vip"]}`},
-	"POST /api/v1/devices/{id}/retire":     {perm: auth.Operate, kind: "device"},
-	"/api/v1/":                             {perm: auth.Authenticated, path: "/api/v1/nope", ok: http.StatusNotFound},
-	"GET /api/v1/clients":                  {perm: auth.Read, kind: "list"},
-	"POST /api/v1/clients":                 {perm: auth.Admin, body: `{"name":"Neukunde GmbH"}`},
-	"GET /api/v1/clients/{id}":             {perm: auth.Read, kind: "client"},
-	"PATCH /api/v1/clients/{id}":           {perm: auth.Operate, kind: "client", body: `{"contact_name":"Eva"}`},
-	"DELETE /api/v1/clients/{id}":          {perm: auth.Admin, kind: "client", path: "/api/v1/clients/{id}?confirm=true"},
-	"GET /api/v1/sites":                    {perm: auth.Read, kind: "list"},
-	"POST /api/v1/sites":                   {perm: auth.Operate, kind: "client", body: `{"client_id":{client},"name":"Lager"}`},
-	"GET /api/v1/sites/{id}":               {perm: auth.Read, kind: "site"},
-	"PATCH /api/v1/sites/{id}":             {perm: auth.Operate, kind: "site", body: `{"name":"Zentrale"}`},
-	"DELETE /api/v1/sites/{id}":            {perm: auth.Operate, kind: "site", path: "/api/v1/sites/{id}?confirm=true"},
-	"GET /api/v1/users":                    {perm: auth.Admin},
-	"POST /api/v1/users":                   {perm: auth.Admin, body: `{"email":"neu@example.com","password":"lang genug!","role":"readonly"}`},
-	"DELETE /api/v1/users/{id}/2fa":        {perm: auth.Admin, kind: "user"},
-	"PATCH /api/v1/users/{id}":             {perm: auth.Admin, kind: "user", body: `{"role":"readonly","scope":{"restricted":true,"clients":[{client}]}}`},
-	"POST /api/v1/users/{id}/disable":      {perm: auth.Admin, kind: "user"},
-	"POST /api/v1/users/{id}/enable":       {perm: auth.Admin, kind: "user"},
-	"DELETE /api/v1/users/{id}":            {perm: auth.Admin, kind: "user"},
-	"GET /api/v1/tokens":                   {perm: auth.Authenticated},
-	"POST /api/v1/tokens":                  {perm: auth.Authenticated, body: `{"name":"ci","role":"readonly"}`},
-	"DELETE /api/v1/tokens/{id}":           {perm: auth.Authenticated, kind: "token"},
-	"PUT /api/v1/settings/require-2fa":     {perm: auth.Admin, body: `{"required":false}`},
-	"GET /api/v1/settings/server-checks":   {perm: auth.Admin},
-	"PUT /api/v1/settings/server-checks":   {perm: auth.Admin, body: `{"allow":["192.0.2.0/24"]}`},
-	"GET /api/v1/audit":                    {perm: auth.Admin},
-	"GET /api/v1/audit.csv":                {perm: auth.Admin},
+	"GET /api/v1/devices":                  {perm: authz.Read, kind: "list"},
+	"GET /api/v1/devices/{id}":             {perm: authz.Read, kind: "device"},
+	"GET /api/v1/devices/{id}/checks":      {perm: authz.Read, kind: "device"},
+	"POST /api/v1/devices/{id}/run-checks": {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
+	"PATCH /api/v1/devices/{id}":           {perm: authz.Operate, kind: "device", body: `{"role":"server","tags":["vip"]}`},
+	"POST /api/v1/devices/{id}/retire":     {perm: authz.Operate, kind: "device"},
+	"/api/v1/":                             {perm: authz.Authenticated, path: "/api/v1/nope", ok: http.StatusNotFound},
+	"GET /api/v1/clients":                  {perm: authz.Read, kind: "list"},
+	"POST /api/v1/clients":                 {perm: authz.Admin, body: `{"name":"Neukunde GmbH"}`},
+	"GET /api/v1/clients/{id}":             {perm: authz.Read, kind: "client"},
+	"PATCH /api/v1/clients/{id}":           {perm: authz.Operate, kind: "client", body: `{"contact_name":"Eva"}`},
+	"DELETE /api/v1/clients/{id}":          {perm: authz.Admin, kind: "client", path: "/api/v1/clients/{id}?confirm=true"},
+	"GET /api/v1/sites":                    {perm: authz.Read, kind: "list"},
+	"POST /api/v1/sites":                   {perm: authz.Operate, kind: "client", body: `{"client_id":{client},"name":"Lager"}`},
+	"GET /api/v1/sites/{id}":               {perm: authz.Read, kind: "site"},
+	"PATCH /api/v1/sites/{id}":             {perm: authz.Operate, kind: "site", body: `{"name":"Zentrale"}`},
+	"DELETE /api/v1/sites/{id}":            {perm: authz.Operate, kind: "site", path: "/api/v1/sites/{id}?confirm=true"},
+	"GET /api/v1/users":                    {perm: authz.Admin},
+	"POST /api/v1/users":                   {perm: authz.Admin, body: `{"email":"neu@example.com","password":"lang genug!","role":"readonly"}`},
+	"DELETE /api/v1/users/{id}/2fa":        {perm: authz.Admin, kind: "user"},
+	"PATCH /api/v1/users/{id}":             {perm: authz.Admin, kind: "user", body: `{"role":"readonly","scope":{"restricted":true,"clients":[{client}]}}`},
+	"POST /api/v1/users/{id}/disable":      {perm: authz.Admin, kind: "user"},
+	"POST /api/v1/users/{id}/enable":       {perm: authz.Admin, kind: "user"},
+	"DELETE /api/v1/users/{id}":            {perm: authz.Admin, kind: "user"},
+	"GET /api/v1/tokens":                   {perm: authz.Authenticated},
+	"POST /api/v1/tokens":                  {perm: authz.Authenticated, body: `{"name":"ci","role":"readonly"}`},
+	"DELETE /api/v1/tokens/{id}":           {perm: authz.Authenticated, kind: "token"},
+	"PUT /api/v1/settings/require-2fa":     {perm: authz.Admin, body: `{"required":false}`},
+	"GET /api/v1/settings/server-checks":   {perm: authz.Admin},
+	"PUT /api/v1/settings/server-checks":   {perm: authz.Admin, body: `{"allow":["192.0.2.0/24"]}`},
+	"GET /api/v1/audit":                    {perm: authz.Admin},
+	"GET /api/v1/audit.csv":                {perm: authz.Admin},
 
 	// Policies (issue 3, parts 2–4). Policies are global templates; their
 	// assignments are scoped by the client, site or device they attach to.
-	"GET /api/v1/policies":                      {perm: auth.Read},
-	"POST /api/v1/policies":                     {perm: auth.Admin, body: `{"name":"Neu","checks":[{"name":"cpu","type":"cpu"}]}`},
-	"GET /api/v1/policies/{id}":                 {perm: auth.Read, kind: "policy"},
-	"PUT /api/v1/policies/{id}":                 {perm: auth.Admin, kind: "policy", body: `{"name":"Geändert","checks":[{"name":"cpu","type":"cpu"}]}`},
-	"DELETE /api/v1/policies/{id}":              {perm: auth.Admin, kind: "policy"},
-	"GET /api/v1/default/policies":              {perm: auth.Read},
-	"PUT /api/v1/default/policies":              {perm: auth.Admin, body: `{"policy_ids":[]}`},
-	"GET /api/v1/clients/{id}/policies":         {perm: auth.Read, kind: "client"},
-	"PUT /api/v1/clients/{id}/policies":         {perm: auth.Operate, kind: "client", body: `{"policy_ids":[]}`},
-	"GET /api/v1/sites/{id}/policies":           {perm: auth.Read, kind: "site"},
-	"PUT /api/v1/sites/{id}/policies":           {perm: auth.Operate, kind: "site", body: `{"policy_ids":[]}`},
-	"GET /api/v1/devices/{id}/policies":         {perm: auth.Read, kind: "device"},
-	"PUT /api/v1/devices/{id}/policies":         {perm: auth.Operate, kind: "device", body: `{"policy_ids":[]}`},
-	"GET /api/v1/devices/{id}/effective-policy": {perm: auth.Read, kind: "device"},
+	"GET /api/v1/policies":                      {perm: authz.Read},
+	"POST /api/v1/policies":                     {perm: authz.Admin, body: `{"name":"Neu","checks":[{"name":"cpu","type":"cpu"}]}`},
+	"GET /api/v1/policies/{id}":                 {perm: authz.Read, kind: "policy"},
+	"PUT /api/v1/policies/{id}":                 {perm: authz.Admin, kind: "policy", body: `{"name":"Geändert","checks":[{"name":"cpu","type":"cpu"}]}`},
+	"DELETE /api/v1/policies/{id}":              {perm: authz.Admin, kind: "policy"},
+	"GET /api/v1/default/policies":              {perm: authz.Read},
+	"PUT /api/v1/default/policies":              {perm: authz.Admin, body: `{"policy_ids":[]}`},
+	"GET /api/v1/clients/{id}/policies":         {perm: authz.Read, kind: "client"},
+	"PUT /api/v1/clients/{id}/policies":         {perm: authz.Operate, kind: "client", body: `{"policy_ids":[]}`},
+	"GET /api/v1/sites/{id}/policies":           {perm: authz.Read, kind: "site"},
+	"PUT /api/v1/sites/{id}/policies":           {perm: authz.Operate, kind: "site", body: `{"policy_ids":[]}`},
+	"GET /api/v1/devices/{id}/policies":         {perm: authz.Read, kind: "device"},
+	"PUT /api/v1/devices/{id}/policies":         {perm: authz.Operate, kind: "device", body: `{"policy_ids":[]}`},
+	"GET /api/v1/devices/{id}/effective-policy": {perm: authz.Read, kind: "device"},
 
 	// Check history (issue 4): internal/server/api/history.go.
-	"GET /api/v1/devices/{id}/checks/{name}/history": {perm: auth.Read, kind: "device", path: "/api/v1/devices/{id}/checks/cpu/history?limit=10"},
+	"GET /api/v1/devices/{id}/checks/{name}/history": {perm: authz.Read, kind: "device", path: "/api/v1/devices/{id}/checks/cpu/history?limit=10"},
 
 	// Alerting (issue 6): internal/server/api/alerts.go.
-	"GET /api/v1/outages":                            {perm: auth.Read}, // scope: api/alerts_test.go
-	"GET /api/v1/devices/{id}/outages":               {perm: auth.Read, kind: "device"},
-	"POST /api/v1/outages/{id}/ack":                  {perm: auth.Operate, path: "/api/v1/outages/999999/ack", body: `{"comment":"x"}`, ok: http.StatusNotFound},
-	"POST /api/v1/devices/{id}/checks/{check}/clear": {perm: auth.Operate, kind: "device", path: "/api/v1/devices/{id}/checks/999999/clear", body: `{"until_pass":true}`, ok: http.StatusNotFound},
-	"GET /api/v1/alerts/presence":                    {perm: auth.Read}, // scope: api/alerts_test.go
-	"GET /api/v1/alerts/settings":                    {perm: auth.Admin},
-	"PUT /api/v1/alerts/settings":                    {perm: auth.Admin, body: `{"offline_after_server":120}`},
-	"POST /api/v1/alerts/settings/test":              {perm: auth.Admin, body: `{"to":"tech@example.com"}`, ok: http.StatusBadRequest},
-	"GET /api/v1/alerts/recipients":                  {perm: auth.Admin},
-	"POST /api/v1/alerts/recipients":                 {perm: auth.Admin, body: `{"level":"default","channel":"email","target":"noc@example.com"}`},
-	"DELETE /api/v1/alerts/recipients/{id}":          {perm: auth.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
-	"GET /api/v1/alerts/outbox":                      {perm: auth.Admin},
+	"GET /api/v1/outages":                            {perm: authz.Read},
+	"GET /api/v1/devices/{id}/outages":               {perm: authz.Read, kind: "device"},
+	"POST /api/v1/outages/{id}/ack":                  {perm: authz.Operate, path: "/api/v1/outages/999999/ack", body: `{"comment":"x"}`, ok: http.StatusNotFound},
+	"POST /api/v1/devices/{id}/checks/{check}/clear": {perm: authz.Operate, kind: "device", path: "/api/v1/devices/{id}/checks/999999/clear", body: `{"until_pass":true}`, ok: http.StatusNotFound},
+	"GET /api/v1/alerts/presence":                    {perm: authz.Read},
+	"GET /api/v1/alerts/settings":                    {perm: authz.Admin},
+	"PUT /api/v1/alerts/settings":                    {perm: authz.Admin, body: `{"offline_after_server":120}`},
+	"POST /api/v1/alerts/settings/test":              {perm: authz.Admin, body: `{"to":"tech@example.com"}`, ok: http.StatusBadRequest},
+	"GET /api/v1/alerts/recipients":                  {perm: authz.Admin},
+	"POST /api/v1/alerts/recipients":                 {perm: authz.Admin, body: `{"level":"default","channel":"email","target":"noc@example.com"}`},
+	"DELETE /api/v1/alerts/recipients/{id}":          {perm: authz.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
+	"GET /api/v1/alerts/outbox":                      {perm: authz.Admin},
 
 	// Maintenance windows (issue 6): internal/server/api/maintenance.go.
 	// The {id} routes are sent an ID that does not exist; scope and
 	// changes: api/maintenance_test.go.
-	"GET /api/v1/maintenance":         {perm: auth.Read, kind: "client", path: "/api/v1/maintenance?client={id}"},
-	"POST /api/v1/maintenance":        {perm: auth.Operate, kind: "client", body: `{"scope":"client","target_id":{client},"title":"Patchday","repeat":"weekly","weekdays":[2],"from":"22:00","to":"02:00"}`},
-	"GET /api/v1/maintenance/{id}":    {perm: auth.Read, path: "/api/v1/maintenance/999999", ok: http.StatusNotFound},
-	"PUT /api/v1/maintenance/{id}":    {perm: auth.Operate, path: "/api/v1/maintenance/999999", body: `{"scope":"client","target_id":1,"title":"x","repeat":"daily","from":"01:00","to":"02:00"}`, ok: http.StatusNotFound},
-	"DELETE /api/v1/maintenance/{id}": {perm: auth.Operate, path: "/api/v1/maintenance/999999", ok: http.StatusNotFound},
+	"GET /api/v1/maintenance":         {perm: authz.Read, kind: "client", path: "/api/v1/maintenance?client={id}"},
+	"POST /api/v1/maintenance":        {perm: authz.Operate, kind: "client", body: `{"scope":"client","target_id":{client},"title":"Patchday","repeat":"weekly","weekdays":[2],"from":"22:00","to":"02:00"}`},
+	"GET /api/v1/maintenance/{id}":    {perm: authz.Read, path: "/api/v1/maintenance/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/maintenance/{id}":    {perm: authz.Operate, path: "/api/v1/maintenance/999999", body: `{"scope":"client","target_id":1,"title":"x","repeat":"daily","from":"01:00","to":"02:00"}`, ok: http.StatusNotFound},
+	"DELETE /api/v1/maintenance/{id}": {perm: authz.Operate, path: "/api/v1/maintenance/999999", ok: http.StatusNotFound},
 
 	// Protection at a glance (issue 8): internal/server/api/protection.go.
-	"GET /api/v1/protection": {perm: auth.Read, kind: "list"},
+	"GET /api/v1/protection": {perm: authz.Read, kind: "list"},
 
 	// Daily reports (issue 6): internal/server/api/reports.go. The matrix's
 	// clients have no contact e-mail, so sending answers 400.
-	"GET /api/v1/clients/{id}/report":          {perm: auth.Read, kind: "client", path: "/api/v1/clients/{id}/report?format=text"},
-	"POST /api/v1/clients/{id}/report/send":    {perm: auth.Operate, kind: "client", ok: http.StatusBadRequest},
-	"GET /api/v1/clients/{id}/report-settings": {perm: auth.Read, kind: "client"},
-	"PUT /api/v1/clients/{id}/report-settings": {perm: auth.Operate, kind: "client", body: `{"enabled":true,"recipients":["it@example.com"],"hour":"06:30"}`},
+	"GET /api/v1/clients/{id}/report":          {perm: authz.Read, kind: "client", path: "/api/v1/clients/{id}/report?format=text"},
+	"POST /api/v1/clients/{id}/report/send":    {perm: authz.Operate, kind: "client", ok: http.StatusBadRequest},
+	"GET /api/v1/clients/{id}/report-settings": {perm: authz.Read, kind: "client"},
+	"PUT /api/v1/clients/{id}/report-settings": {perm: authz.Operate, kind: "client", body: `{"enabled":true,"recipients":["it@example.com"],"hour":"06:30"}`},
 
 	// Network devices (issue 5): internal/server/api/netdevices.go. The
 	// {id} routes are sent an agent's ID, which is no network device.
-	"GET /api/v1/sites/{id}/network-devices":  {perm: auth.Read, kind: "site"},
-	"POST /api/v1/sites/{id}/network-devices": {perm: auth.Operate, kind: "site", body: `{"name":"Drucker","type":"printer","address":"127.0.0.1","checks":[]}`},
-	"GET /api/v1/network-devices/{id}":        {perm: auth.Read, kind: "device", ok: http.StatusNotFound},
-	"PUT /api/v1/network-devices/{id}":        {perm: auth.Operate, kind: "device", ok: http.StatusNotFound, body: `{"name":"x","type":"router","checks":[]}`},
-	"DELETE /api/v1/network-devices/{id}":     {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
+	"GET /api/v1/sites/{id}/network-devices":  {perm: authz.Read, kind: "site"},
+	"POST /api/v1/sites/{id}/network-devices": {perm: authz.Operate, kind: "site", body: `{"name":"Drucker","type":"printer","address":"127.0.0.1","checks":[]}`},
+	"GET /api/v1/network-devices/{id}":        {perm: authz.Read, kind: "device", ok: http.StatusNotFound},
+	"PUT /api/v1/network-devices/{id}":        {perm: authz.Operate, kind: "device", ok: http.StatusNotFound, body: `{"name":"x","type":"router","checks":[]}`},
+	"DELETE /api/v1/network-devices/{id}":     {perm: authz.Operate, kind: "device", ok: http.StatusNotFound},
 
 	// Dashboard
-	"POST /logout":                     {perm: auth.Authenticated},
-	"POST /lang":                       {perm: auth.Authenticated, body: "lang=de&next=/"},
-	"GET /{$}":                         {perm: auth.Read, kind: "list", path: "/"},
-	"GET /partials/devices":            {perm: auth.Read, kind: "list"},
-	"GET /devices/{id}":                {perm: auth.Read, kind: "device"},
-	"GET /devices/{id}/checks":         {perm: auth.Read, kind: "device"},
-	"POST /devices/{id}/run-checks":    {perm: auth.Operate, kind: "device", ok: http.StatusConflict},
-	"/":                                {perm: auth.Authenticated, path: "/nope", ok: http.StatusNotFound},
-	"GET /account/tokens":              {perm: auth.Authenticated},
-	"POST /account/tokens":             {perm: auth.Authenticated, body: "name=ci&role=readonly&days=30"},
-	"POST /account/tokens/{id}/revoke": {perm: auth.Authenticated, kind: "token"},
-	"GET /account/2fa":                 {perm: auth.Authenticated},
-	"POST /account/2fa":                {perm: auth.Authenticated, body: "code=000000", ok: http.StatusBadRequest},
-	"GET /clients":                     {perm: auth.Read, kind: "list"},
-	"POST /clients":                    {perm: auth.Admin, body: "name=Neukunde GmbH&report_lang=de"},
-	"GET /clients/{id}":                {perm: auth.Read, kind: "client"},
-	"POST /clients/{id}":               {perm: auth.Operate, kind: "client", body: "name=Umbenannt {id}&report_lang=en"},
-	"POST /clients/{id}/delete":        {perm: auth.Admin, kind: "client", body: "confirm=yes"},
-	"POST /clients/{id}/sites":         {perm: auth.Operate, kind: "client", body: "name=Lager"},
-	"POST /sites/{id}/rename":          {perm: auth.Operate, kind: "site", body: "name=Umbenannt"},
-	"POST /sites/{id}/delete":          {perm: auth.Operate, kind: "site", body: "confirm=yes"},
-	"POST /devices/{id}/edit":          {perm: auth.Operate, kind: "device", body: "role=server&tags=vip,buchhaltung"},
-	"POST /devices/{id}/retire":        {perm: auth.Operate, kind: "device"},
-	"GET /users":                       {perm: auth.Admin},
-	"POST /users":                      {perm: auth.Admin, body: "email=neu@example.com&password=lang+genug!&role=readonly"},
-	"POST /users/{id}/reset-2fa":       {perm: auth.Admin, kind: "user"},
-	"POST /users/{id}":                 {perm: auth.Admin, kind: "user", body: "role=readonly&clients={client}"},
-	"POST /users/{id}/disable":         {perm: auth.Admin, kind: "user"},
-	"POST /users/{id}/enable":          {perm: auth.Admin, kind: "user"},
-	"POST /users/{id}/delete":          {perm: auth.Admin, kind: "user", body: "confirm=yes"},
-	"POST /settings/2fa":               {perm: auth.Admin, body: "required=false"},
-	"GET /audit":                       {perm: auth.Admin},
-	"GET /audit.csv":                   {perm: auth.Admin},
+	"POST /logout":                     {perm: authz.Authenticated},
+	"POST /lang":                       {perm: authz.Authenticated, body: "lang=de&next=/"},
+	"GET /{$}":                         {perm: authz.Read, kind: "list", path: "/"},
+	"GET /partials/devices":            {perm: authz.Read, kind: "list"},
+	"GET /devices/{id}":                {perm: authz.Read, kind: "device"},
+	"GET /devices/{id}/checks":         {perm: authz.Read, kind: "device"},
+	"POST /devices/{id}/run-checks":    {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
+	"/":                                {perm: authz.Authenticated, path: "/nope", ok: http.StatusNotFound},
+	"GET /account/tokens":              {perm: authz.Authenticated},
+	"POST /account/tokens":             {perm: authz.Authenticated, body: "name=ci&role=readonly&days=30"},
+	"POST /account/tokens/{id}/revoke": {perm: authz.Authenticated, kind: "token"},
+	"GET /account/2fa":                 {perm: authz.Authenticated},
+	"POST /account/2fa":                {perm: authz.Authenticated, body: "code=000000", ok: http.StatusBadRequest},
+	"GET /clients":                     {perm: authz.Read, kind: "list"},
+	"POST /clients":                    {perm: authz.Admin, body: "name=Neukunde GmbH&report_lang=de"},
+	"GET /clients/{id}":                {perm: authz.Read, kind: "client"},
+	"POST /clients/{id}":               {perm: authz.Operate, kind: "client", body: "name=Umbenannt {id}&report_lang=en"},
+	"POST /clients/{id}/delete":        {perm: authz.Admin, kind: "client", body: "confirm=yes"},
+	"POST /clients/{id}/sites":         {perm: authz.Operate, kind: "client", body: "name=Lager"},
+	"POST /sites/{id}/rename":          {perm: authz.Operate, kind: "site", body: "name=Umbenannt"},
+	"POST /sites/{id}/delete":          {perm: authz.Operate, kind: "site", body: "confirm=yes"},
+	"POST /devices/{id}/edit":          {perm: authz.Operate, kind: "device", body: "role=server&tags=vip,buchhaltung"},
+	"POST /devices/{id}/retire":        {perm: authz.Operate, kind: "device"},
+	"GET /users":                       {perm: authz.Admin},
+	"POST /users":                      {perm: authz.Admin, body: "email=neu@example.com&password=lang+genug!&role=readonly"},
+	"POST /users/{id}/reset-2fa":       {perm: authz.Admin, kind: "user"},
+	"POST /users/{id}":                 {perm: authz.Admin, kind: "user", body: "role=readonly&clients={client}"},
+	"POST /users/{id}/disable":         {perm: authz.Admin, kind: "user"},
+	"POST /users/{id}/enable":          {perm: authz.Admin, kind: "user"},
+	"POST /users/{id}/delete":          {perm: authz.Admin, kind: "user", body: "confirm=yes"},
+	"POST /settings/2fa":               {perm: authz.Admin, body: "required=false"},
+	"GET /audit":                       {perm: authz.Admin},
+	"GET /audit.csv":                   {perm: authz.Admin},
 	// Dashboard: check history (issue 4): internal/server/web/history.go.
-	"GET /devices/{id}/history": {perm: auth.Read, kind: "device", path: "/devices/{id}/history?check=cpu"},
+	"GET /devices/{id}/history": {perm: authz.Read, kind: "device", path: "/devices/{id}/history?check=cpu"},
 
 	// Dashboard: policies
-	"GET /policies":               {perm: auth.Read},
-	"GET /policies/new":           {perm: auth.Admin},
-	"POST /policies":              {perm: auth.Admin, body: "name=Neu+{id}&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
-	"GET /policies/{id}":          {perm: auth.Read, kind: "policy"},
-	"POST /policies/{id}":         {perm: auth.Admin, kind: "policy", body: "name=Geändert&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
-	"POST /policies/{id}/delete":  {perm: auth.Admin, kind: "policy"},
-	"POST /policies/default":      {perm: auth.Admin},
-	"GET /clients/{id}/policies":  {perm: auth.Read, kind: "client"},
-	"POST /clients/{id}/policies": {perm: auth.Operate, kind: "client"},
-	"GET /sites/{id}/policies":    {perm: auth.Read, kind: "site"},
-	"POST /sites/{id}/policies":   {perm: auth.Operate, kind: "site"},
-	"GET /devices/{id}/policies":  {perm: auth.Read, kind: "device"},
-	"GET /devices/{id}/effective": {perm: auth.Read, kind: "device"},
-	"POST /devices/{id}/policies": {perm: auth.Operate, kind: "device"},
+	"GET /policies":               {perm: authz.Read},
+	"GET /policies/new":           {perm: authz.Admin},
+	"POST /policies":              {perm: authz.Admin, body: "name=Neu+{id}&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
+	"GET /policies/{id}":          {perm: authz.Read, kind: "policy"},
+	"POST /policies/{id}":         {perm: authz.Admin, kind: "policy", body: "name=Geändert&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
+	"POST /policies/{id}/delete":  {perm: authz.Admin, kind: "policy"},
+	"POST /policies/default":      {perm: authz.Admin},
+	"GET /clients/{id}/policies":  {perm: authz.Read, kind: "client"},
+	"POST /clients/{id}/policies": {perm: authz.Operate, kind: "client"},
+	"GET /sites/{id}/policies":    {perm: authz.Read, kind: "site"},
+	"POST /sites/{id}/policies":   {perm: authz.Operate, kind: "site"},
+	"GET /devices/{id}/policies":  {perm: authz.Read, kind: "device"},
+	"GET /devices/{id}/effective": {perm: authz.Read, kind: "device"},
+	"POST /devices/{id}/policies": {perm: authz.Operate, kind: "device"},
 
 	// Dashboard: protection (issue 8): internal/server/web/protection.go.
-	"GET /protection": {perm: auth.Read, kind: "list"},
+	"GET /protection": {perm: authz.Read, kind: "list"},
 
 	// Dashboard: daily reports (issue 6): internal/server/web/reports.go.
-	"GET /clients/{id}/report":           {perm: auth.Read, kind: "client"},
-	"POST /clients/{id}/report/send":     {perm: auth.Operate, kind: "client", ok: http.StatusBadRequest},
-	"POST /clients/{id}/report-settings": {perm: auth.Operate, kind: "client", body: "enabled=on&recipients=it@example.com&hour=06:30"},
-	"GET /account/reports":               {perm: auth.Authenticated},
-	"POST /account/reports":              {perm: auth.Authenticated, body: "digest=on"},
+	"GET /clients/{id}/report":           {perm: authz.Read, kind: "client"},
+	"POST /clients/{id}/report/send":     {perm: authz.Operate, kind: "client", ok: http.StatusBadRequest},
+	"POST /clients/{id}/report-settings": {perm: authz.Operate, kind: "client", body: "enabled=on&recipients=it@example.com&hour=06:30"},
+	"GET /account/reports":               {perm: authz.Authenticated},
+	"POST /account/reports":              {perm: authz.Authenticated, body: "digest=on"},
 
 	// Dashboard: network devices (issue 5): internal/server/web/netdevices.go.
 	// The {id} routes are sent an agent's ID, which is no network device.
-	"GET /sites/{id}/network-devices/new": {perm: auth.Operate, kind: "site"},
-	"POST /sites/{id}/network-devices":    {perm: auth.Operate, kind: "site", body: "name=Drucker&type=printer&address=127.0.0.1&probe_id=0&rows=0"},
-	"GET /network-devices/{id}/edit":      {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
-	"POST /network-devices/{id}":          {perm: auth.Operate, kind: "device", ok: http.StatusNotFound, body: "name=x&type=router&rows=0"},
-	"POST /network-devices/{id}/retire":   {perm: auth.Operate, kind: "device", ok: http.StatusNotFound},
+	"GET /sites/{id}/network-devices/new": {perm: authz.Operate, kind: "site"},
+	"POST /sites/{id}/network-devices":    {perm: authz.Operate, kind: "site", body: "name=Drucker&type=printer&address=127.0.0.1&probe_id=0&rows=0"},
+	"GET /network-devices/{id}/edit":      {perm: authz.Operate, kind: "device", ok: http.StatusNotFound},
+	"POST /network-devices/{id}":          {perm: authz.Operate, kind: "device", ok: http.StatusNotFound, body: "name=x&type=router&rows=0"},
+	"POST /network-devices/{id}/retire":   {perm: authz.Operate, kind: "device", ok: http.StatusNotFound},
 
 	// Dashboard: maintenance windows (issue 6): internal/server/web/maintenance.go.
 	// The {id} routes are sent an ID that does not exist; scope:
 	// web/maintenance_test.go.
-	"GET /maintenance":              {perm: auth.Read, kind: "list"},
-	"POST /maintenance":             {perm: auth.Operate, kind: "client", body: "target=client:{client}&title=Patchday&repeat=weekly&weekdays=2&from=22:00&to=02:00"},
-	"GET /maintenance/{id}":         {perm: auth.Operate, path: "/maintenance/999999", ok: http.StatusNotFound},
-	"POST /maintenance/{id}":        {perm: auth.Operate, path: "/maintenance/999999", body: "target=client:{client}&title=x&repeat=daily&from=01:00&to=02:00", ok: http.StatusNotFound},
-	"POST /maintenance/{id}/delete": {perm: auth.Operate, path: "/maintenance/999999/delete", ok: http.StatusNotFound},
+	"GET /maintenance":              {perm: authz.Read, kind: "list"},
+	"POST /maintenance":             {perm: authz.Operate, kind: "client", body: "target=client:{client}&title=Patchday&repeat=weekly&weekdays=2&from=22:00&to=02:00"},
+	"GET /maintenance/{id}":         {perm: authz.Operate, path: "/maintenance/999999", ok: http.StatusNotFound},
+	"POST /maintenance/{id}":        {perm: authz.Operate, path: "/maintenance/999999", body: "target=client:{client}&title=x&repeat=daily&from=01:00&to=02:00", ok: http.StatusNotFound},
+	"POST /maintenance/{id}/delete": {perm: authz.Operate, path: "/maintenance/999999/delete", ok: http.StatusNotFound},
 
 	// Dashboard: alerts (issue 6): internal/server/web/alerts.go, alertsettings.go.
-	"GET /alerts":                                  {perm: auth.Read, kind: "list"},
-	"GET /partials/alert-count":                    {perm: auth.Read},
-	"POST /alerts/{id}/ack":                        {perm: auth.Operate, kind: "outage", body: "comment=x"},
-	"POST /alerts/{id}/clear":                      {perm: auth.Operate, kind: "outage", body: "until_pass=on"},
-	"GET /settings/alerts":                         {perm: auth.Admin},
-	"POST /settings/alerts":                        {perm: auth.Admin, body: "offline_after_server=120"},
-	"POST /settings/alerts/test":                   {perm: auth.Admin, body: "test_to=tech@example.com", ok: http.StatusBadRequest},
-	"POST /settings/alerts/recipients":             {perm: auth.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
-	"POST /settings/alerts/recipients/{id}/delete": {perm: auth.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
+	"GET /alerts":                                  {perm: authz.Read, kind: "list"},
+	"GET /partials/alert-count":                    {perm: authz.Read},
+	"POST /alerts/{id}/ack":                        {perm: authz.Operate, kind: "outage", body: "comment=x"},
+	"POST /alerts/{id}/clear":                      {perm: authz.Operate, kind: "outage", body: "until_pass=on"},
+	"GET /settings/alerts":                         {perm: authz.Admin},
+	"POST /settings/alerts":                        {perm: authz.Admin, body: "offline_after_server=120"},
+	"POST /settings/alerts/test":                   {perm: authz.Admin, body: "test_to=tech@example.com", ok: http.StatusBadRequest},
+	"POST /settings/alerts/recipients":             {perm: authz.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
+	"POST /settings/alerts/recipients/{id}/delete": {perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a
@@ -246,7 +248,7 @@ func TestRoutesAreInTable(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range allRoutes() {
 		seen[r.Pattern] = true
-		if r.Perm == auth.Public {
+		if r.Perm == authz.Public {
 			if !slices.Contains(auth.PublicAllowlist, r.Pattern) {
 				t.Errorf("route %q is public but not on the allowlist", r.Pattern)
 			}
@@ -413,7 +415,7 @@ func newMatrix(t *testing.T) *matrix {
 		}
 		m.tokens[role], m.tokenIDs[role] = secret, tok.ID
 	}
-	apiH := api.New(api.Deps{Store: st})
+	apiH := api.New(service.New(service.Deps{Store: st}), nil)
 	webH, err := web.New(web.Deps{Store: st})
 	if err != nil {
 		t.Fatal(err)
@@ -522,7 +524,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					body := strings.NewReplacer("{id}", idS, "{client}", client).Replace(spec.body)
 
 					u := m.users[role]
-					roleOK := auth.Allows(u, spec.perm)
+					roleOK := authz.Allows(u, spec.perm)
 					scoped := map[string]bool{"client": true, "site": true, "device": true, "outage": true}[spec.kind]
 					scopeOK := !foreign || role == core.RoleAdmin
 					if spec.kind == "token" {

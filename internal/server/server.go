@@ -30,6 +30,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
 	"github.com/wacht-rmm/wacht/internal/server/web"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
@@ -193,7 +194,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
 		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster})
-	audits := api.NewAuditQueue(st, log)
+	audits := service.NewAuditQueue(st, log)
 	handler, err := newHandler(st, gw, log, box, audits)
 	if err != nil {
 		return err
@@ -261,9 +262,11 @@ func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler
 
 // newHandler is Handler with the key that seals network devices' secrets
 // and the queue that writes commands' audit entries.
-func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *api.AuditQueue) (http.Handler, error) {
-	apiH := api.New(api.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
-	webH, err := web.New(web.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue) (http.Handler, error) {
+	// One service layer under both transports.
+	svc := service.New(service.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
+	apiH := api.New(svc, log)
+	webH, err := web.New(web.Deps{Store: st, Service: svc, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("building dashboard: %w", err)
 	}

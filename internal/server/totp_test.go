@@ -7,7 +7,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -21,7 +21,7 @@ func TestAPITokenCLIUnderMandatory2FA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetSetting(ctx, api.SettingRequire2FA, "true"); err != nil {
+	if err := st.SetSetting(ctx, service.SettingRequire2FA, "true"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := CreateAPIToken(ctx, st, u.Email, "", 0, now); err == nil || !strings.Contains(err.Error(), "two-factor") {

@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -121,7 +122,7 @@ func newFixtureOn(t *testing.T, open func(testing.TB) *store.DB) *fixture {
 		f.tokens[u.token] = sec
 	}
 
-	f.srv = httptest.NewServer(api.New(api.Deps{Store: st, Commander: f.cmd}))
+	f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: st, Commander: f.cmd}), nil))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -334,29 +335,3 @@ func testRunChecks(t *testing.T, f *fixture) {
 		t.Errorf("refused and offline attempts not audited: %+v", audit)
 	}
 }
-
-func TestStatus(t *testing.T) {
-	for err, want := range map[error]int{
-		core.ErrNotFound:         404,
-		core.ErrConflict:         409,
-		core.ErrInvalid:          400,
-		core.ErrUnauthorized:     401,
-		core.ErrForbidden:        403,
-		core.ErrOffline:          409,
-		context.DeadlineExceeded: 504,
-		io.ErrUnexpectedEOF:      500,
-	} {
-		wrapped := &wrapErr{err}
-		if got, _, msg := api.Status(wrapped); got != want || msg == "" {
-			t.Errorf("Status(%v) = %d %q, want %d", err, got, msg, want)
-		}
-	}
-	if _, _, msg := api.Status(io.ErrUnexpectedEOF); strings.Contains(msg, "EOF") {
-		t.Errorf("internal error leaked: %q", msg)
-	}
-}
-
-type wrapErr struct{ err error }
-
-func (w *wrapErr) Error() string { return "context: " + w.err.Error() }
-func (w *wrapErr) Unwrap() error { return w.err }

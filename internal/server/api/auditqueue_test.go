@@ -10,7 +10,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -33,7 +33,7 @@ func (f *flakyAudit) Audit(ctx context.Context, e core.AuditEntry) error {
 // was added, retrying failed writes; Close waits for all of them.
 func TestAuditQueueWritesEveryEntryInOrder(t *testing.T) {
 	st := storetest.NewSQLite(t)
-	q := api.NewAuditQueue(&flakyAudit{AuditStore: st, failures: 2}, nil)
+	q := service.NewAuditQueue(&flakyAudit{AuditStore: st, failures: 2}, nil)
 	at := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	const n = 50
 	for i := range n {
@@ -66,7 +66,7 @@ func TestAuditQueueWritesEveryEntryInOrder(t *testing.T) {
 // A store that never recovers: Close gives up at its deadline and says so
 // instead of hanging.
 func TestAuditQueueCloseGivesUp(t *testing.T) {
-	q := api.NewAuditQueue(&flakyAudit{AuditStore: storetest.NewSQLite(t), failures: -1}, nil)
+	q := service.NewAuditQueue(&flakyAudit{AuditStore: storetest.NewSQLite(t), failures: -1}, nil)
 	q.Add(core.AuditEntry{Actor: "user:a@example.com", Action: "device.run-checks", Target: "device:1"})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -111,11 +111,11 @@ func benchRunChecks(b *testing.B, st *store.DB, ingest, queued bool) {
 	if err := st.CreateUser(ctx, &u); err != nil {
 		b.Fatal(err)
 	}
-	var q *api.AuditQueue
+	var q *service.AuditQueue
 	if queued {
-		q = api.NewAuditQueue(st, nil)
+		q = service.NewAuditQueue(st, nil)
 	}
-	svc := api.NewService(api.Deps{Store: st, Commander: &fakeCommander{res: protocol.CommandResult{OK: true}}, Audits: q})
+	svc := service.New(service.Deps{Store: st, Commander: &fakeCommander{res: protocol.CommandResult{OK: true}}, Audits: q})
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {

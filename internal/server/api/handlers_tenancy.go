@@ -8,38 +8,40 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // tenancyRoutes registers clients, sites, device management, users, API
 // tokens, settings and the audit log.
 func (h *handler) tenancyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/clients", auth.Read, h.listClients)
-	rt.HandleFunc("POST /api/v1/clients", auth.Admin, h.createClient)
-	rt.HandleFunc("GET /api/v1/clients/{id}", auth.Read, h.getClient)
-	rt.HandleFunc("PATCH /api/v1/clients/{id}", auth.Operate, h.updateClient)
-	rt.HandleFunc("DELETE /api/v1/clients/{id}", auth.Admin, h.deleteClient)
-	rt.HandleFunc("GET /api/v1/sites", auth.Read, h.listSites)
-	rt.HandleFunc("POST /api/v1/sites", auth.Operate, h.createSite)
-	rt.HandleFunc("GET /api/v1/sites/{id}", auth.Read, h.getSite)
-	rt.HandleFunc("PATCH /api/v1/sites/{id}", auth.Operate, h.renameSite)
-	rt.HandleFunc("DELETE /api/v1/sites/{id}", auth.Operate, h.deleteSite)
-	rt.HandleFunc("PATCH /api/v1/devices/{id}", auth.Operate, h.updateDevice)
-	rt.HandleFunc("POST /api/v1/devices/{id}/retire", auth.Operate, h.retireDevice)
-	rt.HandleFunc("GET /api/v1/users", auth.Admin, h.listUsers)
-	rt.HandleFunc("POST /api/v1/users", auth.Admin, h.createUser)
-	rt.HandleFunc("PATCH /api/v1/users/{id}", auth.Admin, h.setUserRole)
-	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", auth.Admin, h.userChange(h.svc.ResetTOTP))
-	rt.HandleFunc("POST /api/v1/users/{id}/disable", auth.Admin, h.userChange(h.svc.DisableUser))
-	rt.HandleFunc("POST /api/v1/users/{id}/enable", auth.Admin, h.userChange(h.svc.EnableUser))
-	rt.HandleFunc("DELETE /api/v1/users/{id}", auth.Admin, h.userChange(h.svc.DeleteUser))
-	rt.HandleFunc("GET /api/v1/tokens", auth.Authenticated, h.listTokens)
-	rt.HandleFunc("POST /api/v1/tokens", auth.Authenticated, h.createToken)
-	rt.HandleFunc("DELETE /api/v1/tokens/{id}", auth.Authenticated, h.revokeToken)
-	rt.HandleFunc("PUT /api/v1/settings/require-2fa", auth.Admin, h.setRequire2FA)
-	rt.HandleFunc("GET /api/v1/audit", auth.Admin, h.listAudit)
-	rt.HandleFunc("GET /api/v1/audit.csv", auth.Admin, h.exportAudit)
+	rt.HandleFunc("GET /api/v1/clients", authz.Read, h.listClients)
+	rt.HandleFunc("POST /api/v1/clients", authz.Admin, h.createClient)
+	rt.HandleFunc("GET /api/v1/clients/{id}", authz.Read, h.getClient)
+	rt.HandleFunc("PATCH /api/v1/clients/{id}", authz.Operate, h.updateClient)
+	rt.HandleFunc("DELETE /api/v1/clients/{id}", authz.Admin, h.deleteClient)
+	rt.HandleFunc("GET /api/v1/sites", authz.Read, h.listSites)
+	rt.HandleFunc("POST /api/v1/sites", authz.Operate, h.createSite)
+	rt.HandleFunc("GET /api/v1/sites/{id}", authz.Read, h.getSite)
+	rt.HandleFunc("PATCH /api/v1/sites/{id}", authz.Operate, h.renameSite)
+	rt.HandleFunc("DELETE /api/v1/sites/{id}", authz.Operate, h.deleteSite)
+	rt.HandleFunc("PATCH /api/v1/devices/{id}", authz.Operate, h.updateDevice)
+	rt.HandleFunc("POST /api/v1/devices/{id}/retire", authz.Operate, h.retireDevice)
+	rt.HandleFunc("GET /api/v1/users", authz.Admin, h.listUsers)
+	rt.HandleFunc("POST /api/v1/users", authz.Admin, h.createUser)
+	rt.HandleFunc("PATCH /api/v1/users/{id}", authz.Admin, h.setUserRole)
+	rt.HandleFunc("DELETE /api/v1/users/{id}/2fa", authz.Admin, h.userChange(h.svc.ResetTOTP))
+	rt.HandleFunc("POST /api/v1/users/{id}/disable", authz.Admin, h.userChange(h.svc.DisableUser))
+	rt.HandleFunc("POST /api/v1/users/{id}/enable", authz.Admin, h.userChange(h.svc.EnableUser))
+	rt.HandleFunc("DELETE /api/v1/users/{id}", authz.Admin, h.userChange(h.svc.DeleteUser))
+	rt.HandleFunc("GET /api/v1/tokens", authz.Authenticated, h.listTokens)
+	rt.HandleFunc("POST /api/v1/tokens", authz.Authenticated, h.createToken)
+	rt.HandleFunc("DELETE /api/v1/tokens/{id}", authz.Authenticated, h.revokeToken)
+	rt.HandleFunc("PUT /api/v1/settings/require-2fa", authz.Admin, h.setRequire2FA)
+	rt.HandleFunc("GET /api/v1/audit", authz.Admin, h.listAudit)
+	rt.HandleFunc("GET /api/v1/audit.csv", authz.Admin, h.exportAudit)
 }
 
 // decode reads a JSON body (at most 64 KiB, no unknown fields).
@@ -59,7 +61,7 @@ type errorWriter func(http.ResponseWriter, *http.Request, error)
 // serve runs fn with the caller and writes its result (204 No Content when
 // it is nil) or, through fail, its error.
 func (fail errorWriter) serve(w http.ResponseWriter, r *http.Request, status int, fn func(u core.User) (any, error)) {
-	u, err := caller(r.Context())
+	u, err := service.Caller(r.Context())
 	if err == nil {
 		var v any
 		if v, err = fn(u); err == nil {
@@ -185,7 +187,7 @@ func (h *handler) deleteSite(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) updateDevice(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		var ch DeviceChange
+		var ch service.DeviceChange
 		if err := decode(w, r, &ch); err != nil {
 			return nil, err
 		}
@@ -208,7 +210,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
-		var nu NewUser
+		var nu service.NewUser
 		if err := decode(w, r, &nu); err != nil {
 			return nil, err
 		}
@@ -248,7 +250,7 @@ func (h *handler) listTokens(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
-		var nt NewToken
+		var nt service.NewToken
 		if err := decode(w, r, &nt); err != nil {
 			return nil, err
 		}
@@ -309,7 +311,7 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) exportAudit(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
+	u, err := service.Caller(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -329,7 +331,7 @@ func (h *handler) exportAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="wacht-audit.csv"`)
-	if err := WriteAuditCSV(w, es); err != nil {
+	if err := service.WriteAuditCSV(w, es); err != nil {
 		h.log.Warn("writing audit CSV", "err", err)
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
-func historyIDs(h api.History) []string {
+func historyIDs(h service.History) []string {
 	var out []string
 	for _, r := range h.Results {
 		out = append(out, r.ID)
@@ -43,14 +43,14 @@ func testCheckHistory(t *testing.T, f *fixture) {
 	base := "/api/v1/devices/" + strconv.FormatInt(f.device.ID, 10) + "/checks/disk/history"
 
 	// Default: the last 24 hours, newest first, the read-only role allowed.
-	var h api.History
+	var h service.History
 	if code := f.do(t, "GET", base+"?key=/", "readonly", &h); code != http.StatusOK {
 		t.Fatalf("history: %d", code)
 	}
 	if got := historyIDs(h); !slices.Equal(got, []string{"r1", "h1", "h2"}) {
 		t.Errorf("default window = %v, want r1 h1 h2", got)
 	}
-	if h.DeviceID != f.device.ID || h.Check != "disk" || h.Key != "/" || h.Limit != api.DefaultHistoryLimit {
+	if h.DeviceID != f.device.ID || h.Check != "disk" || h.Key != "/" || h.Limit != service.DefaultHistoryLimit {
 		t.Errorf("header = %+v", h)
 	}
 	if d := now.Add(-24 * time.Hour).Sub(h.Since); d < -time.Minute || d > time.Minute {
@@ -66,24 +66,24 @@ func testCheckHistory(t *testing.T, f *fixture) {
 
 	// since and limit.
 	since := url.QueryEscape(now.Add(-48 * time.Hour).Format(time.RFC3339))
-	h = api.History{}
+	h = service.History{}
 	f.do(t, "GET", base+"?key=/&since="+since, "admin", &h)
 	if got := historyIDs(h); !slices.Equal(got, []string{"r1", "h1", "h2", "h30"}) {
 		t.Errorf("since 48 h = %v", got)
 	}
-	h = api.History{}
+	h = service.History{}
 	f.do(t, "GET", base+"?key=/&since="+since+"&limit=2", "admin", &h)
 	if got := historyIDs(h); !slices.Equal(got, []string{"r1", "h1"}) || h.Limit != 2 {
 		t.Errorf("limit 2 = %v (limit %d)", got, h.Limit)
 	}
 
 	// The key selects the instance; no key is the single-instance check.
-	h = api.History{}
+	h = service.History{}
 	f.do(t, "GET", base+"?key=/data", "tech", &h)
 	if got := historyIDs(h); !slices.Equal(got, []string{"data1"}) {
 		t.Errorf("key /data = %v", got)
 	}
-	h = api.History{}
+	h = service.History{}
 	f.do(t, "GET", base, "tech", &h)
 	if h.Results == nil || len(h.Results) != 0 {
 		t.Errorf("disk without key = %v, want an empty list", h.Results)
@@ -98,7 +98,7 @@ func testCheckHistory(t *testing.T, f *fixture) {
 	if _, err := f.st.MaintainHistory(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	h = api.History{}
+	h = service.History{}
 	f.do(t, "GET", base+"?key=/&since="+url.QueryEscape(now.Add(-30*24*time.Hour).Format(time.RFC3339)), "readonly", &h)
 	if n := len(h.Results); n != 5 || h.Results[n-1].Rollup == nil {
 		t.Fatalf("30 days = %v, want r1 h1 h2 h30 and a rollup", historyIDs(h))
@@ -107,7 +107,7 @@ func testCheckHistory(t *testing.T, f *fixture) {
 		r.Status != core.StatusWarning || !r.At.Equal(aged.Truncate(time.Hour)) {
 		t.Errorf("rollup = %+v %+v", r, r.Rollup)
 	}
-	h = api.History{}
+	h = service.History{}
 	f.do(t, "GET", "/api/v1/devices/"+strconv.FormatInt(f.device.ID, 10)+"/checks/cpu/history", "tech", &h)
 	if got := historyIDs(h); !slices.Equal(got, []string{"r2"}) || h.Results[0].Value != nil {
 		t.Errorf("cpu = %+v", h.Results)
@@ -139,7 +139,7 @@ func TestCheckHistoryScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tok api.CreatedToken
+	var tok service.CreatedToken
 	body := `{"name":"other","role":"readonly","scope":{"restricted":true,"clients":[` + strconv.FormatInt(other.ClientID, 10) + `]}}`
 	if code, b := f.send(t, "POST", "/api/v1/tokens", f.tokens["admin"], body, &tok); code != http.StatusCreated {
 		t.Fatalf("creating a client-limited token: %d %s", code, b)
@@ -148,7 +148,7 @@ func TestCheckHistoryScope(t *testing.T) {
 	if code, b := f.send(t, "GET", path, tok.Secret, "", nil); code != http.StatusNotFound {
 		t.Errorf("foreign client's device history: %d %s, want 404", code, b)
 	}
-	var h api.History
+	var h service.History
 	if code, _ := f.send(t, "GET", path, f.tokens["readonly"], "", &h); code != http.StatusOK || len(h.Results) != 1 {
 		t.Errorf("unrestricted read-only: %d %+v", code, h.Results)
 	}

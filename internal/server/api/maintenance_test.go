@@ -9,8 +9,8 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 func TestMaintenanceAPI(t *testing.T) {
@@ -35,7 +35,7 @@ func TestMaintenanceAPI(t *testing.T) {
 
 	// A one-off window of the own client, active now.
 	now := time.Now().UTC()
-	var w api.MaintenanceWindow
+	var w service.MaintenanceWindow
 	body := `{"scope":"client","target_id":` + itoa(dev.ClientID) + `,"title":"Serverumzug","start":"` +
 		now.Add(-time.Minute).Format(time.RFC3339) + `","end":"` + now.Add(time.Hour).Format(time.RFC3339) + `"}`
 	if st := f.sendJSON(t, "POST", "/api/v1/maintenance", "scoped", body, &w); st != 201 || w.ID == 0 || !w.Active ||
@@ -43,14 +43,14 @@ func TestMaintenanceAPI(t *testing.T) {
 		t.Fatalf("create: %d %+v", st, w)
 	}
 	// A weekly one of the foreign device, made by the admin.
-	var fw api.MaintenanceWindow
+	var fw service.MaintenanceWindow
 	body = `{"scope":"device","target_id":` + itoa(od.ID) + `,"title":"Patchday","repeat":"weekly","weekdays":[2,4,2],"from":"22:00","to":"02:00"}`
 	if st := f.sendJSON(t, "POST", "/api/v1/maintenance", "admin", body, &fw); st != 201 || !slices.Equal(fw.Weekdays, []int{2, 4}) || fw.Start.IsZero() {
 		t.Fatalf("admin create: %d %+v", st, fw)
 	}
 
 	// Tenant scope: the technician neither sees nor changes the foreign one.
-	var list []api.MaintenanceWindow
+	var list []service.MaintenanceWindow
 	if st := f.sendJSON(t, "GET", "/api/v1/maintenance", "scoped", "", &list); st != 200 || len(list) != 1 || list[0].ID != w.ID {
 		t.Fatalf("scoped list: %d %+v", st, list)
 	}
@@ -111,7 +111,7 @@ func TestMaintenanceAPI(t *testing.T) {
 
 	// Update and delete the own window; both audited.
 	body = `{"scope":"site","target_id":` + itoa(dev.SiteID) + `,"title":"Monatsende","repeat":"monthly","month_day":31,"from":"23:00","to":"05:00","timezone":"UTC"}`
-	var up api.MaintenanceWindow
+	var up service.MaintenanceWindow
 	if st := f.sendJSON(t, "PUT", "/api/v1/maintenance/"+itoa(w.ID), "scoped", body, &up); st != 200 || up.Title != "Monatsende" ||
 		up.MonthDay != 31 || up.End != nil || up.CreatedBy != "user:scoped@example.com" || up.TargetName != "HQ" {
 		t.Fatalf("update: %d %+v", st, up)

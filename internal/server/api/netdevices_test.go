@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/netguard"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 func TestNetDevicesAPI(t *testing.T) {
@@ -36,7 +37,7 @@ func TestNetDevicesAPI(t *testing.T) {
 	if code != http.StatusCreated || strings.Contains(body, secret) {
 		t.Fatalf("create: %d %s (must not contain the secret)", code, body)
 	}
-	var nd api.NetDevice
+	var nd service.NetDevice
 	json.Unmarshal([]byte(body), &nd)
 	if nd.ProbeName != "pc-01" || len(nd.SecretsSet["toner"]) != 1 || nd.Checks[0].Name != "toner" {
 		t.Errorf("created %+v", nd)
@@ -142,7 +143,7 @@ func TestNetDeviceSecretsStayWithTheirTarget(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, body)
 	}
-	var nd api.NetDevice
+	var nd service.NetDevice
 	json.Unmarshal([]byte(body), &nd)
 	path := fmt.Sprintf("/api/v1/network-devices/%d", nd.ID)
 
@@ -259,7 +260,7 @@ func (f *fixture) withSecrets(t *testing.T) *seal.Box {
 		t.Fatal(err)
 	}
 	f.srv.Close()
-	f.srv = httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: f.cmd, Secrets: box}))
+	f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, Commander: f.cmd, Secrets: box}), nil))
 	t.Cleanup(f.srv.Close)
 	return box
 }

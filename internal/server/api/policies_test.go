@@ -14,6 +14,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // pushCommander counts policy pushes.
@@ -33,7 +34,7 @@ type policyFixture struct {
 func newPolicyFixture(t *testing.T) *policyFixture {
 	f := newFixture(t)
 	pc := &pushCommander{fakeCommander: f.cmd}
-	srv := httptest.NewServer(api.New(api.Deps{Store: f.st, Commander: pc}))
+	srv := httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, Commander: pc}), nil))
 	t.Cleanup(srv.Close)
 	return &policyFixture{fixture: f, push: pc, srv: srv}
 }

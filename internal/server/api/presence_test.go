@@ -9,7 +9,8 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/httperr"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -30,7 +31,7 @@ func testDevicePresence(t *testing.T, f *fixture) {
 		}
 	}
 	now := time.Now().UTC().Add(time.Minute).Truncate(time.Millisecond)
-	svc := api.NewService(api.Deps{Store: f.st})
+	svc := service.New(service.Deps{Store: f.st})
 	svc.Now = func() time.Time { return now }
 	site, err := f.st.GetSite(ctx, f.device.SiteID)
 	must(err)
@@ -86,7 +87,7 @@ func testDevicePresence(t *testing.T, f *fixture) {
 	scoped := core.User{ID: 2, Role: core.RoleTechnician, Scope: core.Only(f.device.ClientID)}
 	if _, err := svc.DevicePresence(ctx, scoped, foreign.ID); err == nil {
 		t.Error("a technician of another client sees the foreign device's presence")
-	} else if st, _, _ := api.Status(err); st != 404 {
+	} else if st, _, _ := httperr.Status(err); st != 404 {
 		t.Errorf("foreign device's presence: %v, want not found", err)
 	}
 	if p, err := svc.DevicePresence(ctx, scoped, f.device.ID); err != nil || p.State != alert.PresenceOnline {
@@ -118,7 +119,7 @@ func BenchmarkDevicePresence(b *testing.B) {
 	if err := st.TouchDevices(ctx, seen); err != nil {
 		b.Fatal(err)
 	}
-	svc := api.NewService(api.Deps{Store: st})
+	svc := service.New(service.Deps{Store: st})
 	admin := core.User{ID: 1, Role: core.RoleAdmin}
 	b.Run("one", func(b *testing.B) {
 		for b.Loop() {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // TestPrivilegedParameters replays the probes of issue 12 (H3): a
@@ -101,7 +101,7 @@ func TestPrivilegedParameters(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("administrator: %d %s", code, body)
 	}
-	var nd api.NetDevice
+	var nd service.NetDevice
 	json.Unmarshal([]byte(body), &nd)
 	upd := fmt.Sprintf("/api/v1/network-devices/%d", nd.ID)
 	code, body = send("PUT", upd, "tech", fmt.Sprintf(`{"name":"switch 2","address":"192.0.2.31","type":"switch","probe_id":%d,"checks":[

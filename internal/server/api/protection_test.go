@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // TestProtection: antivirus and backup per device through the API: not
@@ -67,11 +67,11 @@ func testProtection(t *testing.T, f *fixture) {
 	sec := auth.NewSecret(auth.APITokenPrefix)
 	must(f.st.CreateAPIToken(ctx, &core.APIToken{UserID: scoped.ID, Name: "scoped", Hash: auth.HashSecret(sec)}))
 
-	var ps []api.DeviceProtection
+	var ps []service.DeviceProtection
 	if code, body := f.send(t, "GET", "/api/v1/protection", sec, "", &ps); code != http.StatusOK {
 		t.Fatalf("scoped technician: %d %s", code, body)
 	}
-	byHost := map[string]api.DeviceProtection{}
+	byHost := map[string]service.DeviceProtection{}
 	var hosts []string
 	for _, p := range ps {
 		byHost[p.Hostname] = p

@@ -12,7 +12,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // send is do with a JSON body and a raw token secret.
@@ -51,7 +51,7 @@ func TestTokenScope(t *testing.T) {
 	dev := "/api/v1/devices/" + strconv.FormatInt(f.device.ID, 10)
 	tech := f.tokens["tech"]
 
-	var ro api.CreatedToken
+	var ro service.CreatedToken
 	if code, body := f.send(t, "POST", "/api/v1/tokens", tech, `{"name":"monitoring","role":"readonly"}`, &ro); code != http.StatusCreated ||
 		!strings.HasPrefix(ro.Secret, "wat_") || ro.Role != core.RoleReadOnly {
 		t.Fatalf("creating a read-only token: %d %s", code, body)
@@ -76,12 +76,12 @@ func TestTokenScope(t *testing.T) {
 	}
 
 	// A token limited to the first client sees only its device.
-	var one api.CreatedToken
+	var one service.CreatedToken
 	body := `{"name":"one","scope":{"restricted":true,"clients":[` + strconv.FormatInt(f.device.ClientID, 10) + `]}}`
 	if code, b := f.send(t, "POST", "/api/v1/tokens", tech, body, &one); code != http.StatusCreated {
 		t.Fatalf("creating a client-limited token: %d %s", code, b)
 	}
-	var ds []api.Device
+	var ds []service.Device
 	f.send(t, "GET", "/api/v1/devices", one.Secret, "", &ds)
 	if len(ds) != 1 || ds[0].ID != f.device.ID {
 		t.Errorf("client-limited token lists %+v", ds)
@@ -161,7 +161,7 @@ func TestDeleteClientRetires(t *testing.T) {
 	if !strings.Contains(strings.Join(names, ","), protocol.CommandUninstall) {
 		t.Errorf("commands sent: %v, want uninstall", names)
 	}
-	var ds []api.Device
+	var ds []service.Device
 	f.send(t, "GET", "/api/v1/devices", admin, "", &ds)
 	if len(ds) != 0 {
 		t.Errorf("retired device still listed: %+v", ds)
@@ -179,7 +179,7 @@ func TestDeviceTagsAndAudit(t *testing.T) {
 	f := newFixture(t)
 	admin := f.tokens["admin"]
 	dev := "/api/v1/devices/" + strconv.FormatInt(f.device.ID, 10)
-	var d api.Device
+	var d service.Device
 	if code, b := f.send(t, "PATCH", dev, f.tokens["tech"], `{"role":"notebook","tags":["VIP"," Buchhaltung"]}`, &d); code != http.StatusOK ||
 		d.Role != "notebook" || strings.Join(d.Tags, ",") != "buchhaltung,vip" {
 		t.Fatalf("PATCH device: %d %s", code, b)
@@ -187,7 +187,7 @@ func TestDeviceTagsAndAudit(t *testing.T) {
 	if code, _ := f.send(t, "PATCH", dev, f.tokens["tech"], `{"role":"toaster"}`, nil); code != http.StatusBadRequest {
 		t.Errorf("bad role: %d", code)
 	}
-	var ds []api.Device
+	var ds []service.Device
 	f.send(t, "GET", "/api/v1/devices?tag=vip", admin, "", &ds)
 	if len(ds) != 1 {
 		t.Errorf("tag filter vip: %d", len(ds))
@@ -209,7 +209,7 @@ func TestDeviceTagsAndAudit(t *testing.T) {
 		t.Errorf("CSV: %d %q", code, csv)
 	}
 	var b strings.Builder
-	api.WriteAuditCSV(&b, []core.AuditEntry{{Actor: "=cmd|' /C calc'!A0", Detail: "-2+3"}})
+	service.WriteAuditCSV(&b, []core.AuditEntry{{Actor: "=cmd|' /C calc'!A0", Detail: "-2+3"}})
 	if !strings.Contains(b.String(), "'=cmd") || !strings.Contains(b.String(), "'-2+3") {
 		t.Errorf("formula cells not neutralized: %q", b.String())
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // TestMandatory2FACoversAPITokens: while two-factor sign-in is mandatory,
@@ -25,7 +25,7 @@ func TestMandatory2FACoversAPITokens(t *testing.T) {
 	if code := f.do(t, "GET", "/api/v1/devices", "tech", nil); code != http.StatusOK {
 		t.Fatalf("2FA optional: %d", code)
 	}
-	if err := f.st.SetSetting(ctx, api.SettingRequire2FA, "true"); err != nil {
+	if err := f.st.SetSetting(ctx, service.SettingRequire2FA, "true"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range [][3]string{{"GET", "/api/v1/devices", ""}, {"POST", "/api/v1/tokens", `{"name":"more"}`}} {
@@ -40,7 +40,7 @@ func TestMandatory2FACoversAPITokens(t *testing.T) {
 		}
 	}
 	// The dashboard and the CLI reach the Service directly.
-	if _, err := api.NewService(api.Deps{Store: f.st}).CreateAPIToken(ctx, tech, api.NewToken{Name: "x"}); !errors.Is(err, api.ErrTOTPRequired) {
+	if _, err := service.New(service.Deps{Store: f.st}).CreateAPIToken(ctx, tech, service.NewToken{Name: "x"}); !errors.Is(err, service.ErrTOTPRequired) {
 		t.Errorf("Service.CreateAPIToken without 2FA: %v", err)
 	}
 	if err := f.st.SetTOTP(ctx, tech.ID, "JBSWY3DPEHPK3PXP", true); err != nil {

@@ -116,7 +116,7 @@ func TestBearerUser(t *testing.T) {
 		if c.header != "" {
 			r.Header.Set("Authorization", c.header)
 		}
-		u, err := BearerUser(context.Background(), f, r, now)
+		u, err := BearerUser(context.Background(), f, r.Header.Get("Authorization"), now)
 		if c.ok && (err != nil || u.ID != 7) {
 			t.Errorf("%q: got %v, %v; want user 7", c.header, u, err)
 		}

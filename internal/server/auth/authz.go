@@ -7,40 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/authz"
 )
-
-// Perm is what a route requires of its caller. Roles decide whether a caller
-// holds a Perm; which client an object belongs to is checked separately, by
-// the service, with CanSeeClient (foreign objects answer 404).
-type Perm int
-
-const (
-	// Public routes need no authentication. Only the short allowlist in
-	// PublicAllowlist may use it (login, agent enrollment and session,
-	// health, static assets); the route-enumeration tests enforce that.
-	Public Perm = iota
-	// Authenticated routes need any logged-in user or valid API token and
-	// touch no client data (logout, language, own 2FA settings).
-	Authenticated
-	// Read routes show client data: every role, filtered by the caller's
-	// client scope.
-	Read
-	// Operate routes change client data or send actions to agents:
-	// administrators and technicians, within their client scope.
-	Operate
-	// Admin routes manage users, settings and the audit log.
-	Admin
-)
-
-var permNames = [...]string{"public", "authenticated", "read", "operate", "admin"}
-
-func (p Perm) String() string {
-	if p < 0 || int(p) >= len(permNames) {
-		return "invalid"
-	}
-	return permNames[p]
-}
 
 // PublicAllowlist is every route pattern that may be Public.
 var PublicAllowlist = []string{
@@ -50,45 +18,10 @@ var PublicAllowlist = []string{
 	"GET /healthz",
 }
 
-// Allows reports whether u's role grants p. A zero user (ID 0) holds only
-// Public.
-func Allows(u core.User, p Perm) bool {
-	switch p {
-	case Public:
-		return true
-	case Authenticated, Read:
-		return u.ID != 0 && core.ValidRole(u.Role)
-	case Operate:
-		return u.ID != 0 && CanOperate(u.Role)
-	case Admin:
-		return u.ID != 0 && u.Role == core.RoleAdmin
-	}
-	return false
-}
-
-// CanSeeClient reports whether u may see (and, with Operate, change) the
-// objects of clientID.
-// Administrators are stored with every client in scope; an API token can
-// still narrow theirs.
-func CanSeeClient(u core.User, clientID int64) bool {
-	return u.ID != 0 && core.ValidRole(u.Role) && u.Scope.Has(clientID)
-}
-
-// Effective returns the rights an API token grants: its user's role and
-// scope, narrowed by the token's own. Evaluated at each use, so shrinking a
-// user's rights shrinks their tokens' too.
-func Effective(u core.User, t core.APIToken) core.User {
-	if t.Role != "" && core.RoleRank(t.Role) < core.RoleRank(u.Role) {
-		u.Role = t.Role
-	}
-	u.Scope = u.Scope.Intersect(t.Scope)
-	return u
-}
-
 // Route is one registered route and the Perm it requires.
 type Route struct {
 	Pattern string // as given to http.ServeMux, e.g. "GET /api/v1/devices/{id}"
-	Perm    Perm
+	Perm    authz.Perm
 }
 
 // Router is an http.ServeMux that records each route with its Perm, so that
@@ -97,21 +30,21 @@ type Route struct {
 // dashboard — authenticates differently).
 type Router struct {
 	Mux   *http.ServeMux
-	Guard func(p Perm, h http.Handler) http.Handler
+	Guard func(p authz.Perm, h http.Handler) http.Handler
 
 	mu     sync.Mutex
 	routes []Route
 }
 
 // NewRouter returns a Router whose handlers guard wraps.
-func NewRouter(guard func(Perm, http.Handler) http.Handler) *Router {
+func NewRouter(guard func(authz.Perm, http.Handler) http.Handler) *Router {
 	return &Router{Mux: http.NewServeMux(), Guard: guard}
 }
 
 // Handle registers h for pattern, requiring p. It panics for a Public route
 // not on PublicAllowlist, so that no route is left open by accident.
-func (rt *Router) Handle(pattern string, p Perm, h http.Handler) {
-	if p == Public && !slices.Contains(PublicAllowlist, pattern) {
+func (rt *Router) Handle(pattern string, p authz.Perm, h http.Handler) {
+	if p == authz.Public && !slices.Contains(PublicAllowlist, pattern) {
 		panic("auth: route " + pattern + " is not on the public allowlist")
 	}
 	rt.mu.Lock()
@@ -121,7 +54,7 @@ func (rt *Router) Handle(pattern string, p Perm, h http.Handler) {
 }
 
 // HandleFunc is Handle for a function.
-func (rt *Router) HandleFunc(pattern string, p Perm, h http.HandlerFunc) {
+func (rt *Router) HandleFunc(pattern string, p authz.Perm, h http.HandlerFunc) {
 	rt.Handle(pattern, p, h)
 }
 

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
-
-	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 func TestLoginThrottlePerAddressAndAccount(t *testing.T) {
@@ -156,28 +154,5 @@ func TestPendingLogin(t *testing.T) {
 	b[3] ^= 1
 	if _, ok := p.Check(string(b), now); ok {
 		t.Error("tampered token accepted")
-	}
-}
-
-func TestEffectiveTokenRights(t *testing.T) {
-	tech := core.User{ID: 1, Role: core.RoleTechnician, Scope: core.Only(1, 2)}
-	// A token limited to read-only and client 2.
-	e := Effective(tech, core.APIToken{Role: core.RoleReadOnly, Scope: core.Only(2, 3)})
-	if e.Role != core.RoleReadOnly || Allows(e, Operate) || !CanSeeClient(e, 2) || CanSeeClient(e, 1) || CanSeeClient(e, 3) {
-		t.Errorf("narrowed token: %+v", e)
-	}
-	// A token claiming admin gets no more than its user.
-	e = Effective(tech, core.APIToken{Role: core.RoleAdmin})
-	if e.Role != core.RoleTechnician || !CanSeeClient(e, 1) || CanSeeClient(e, 9) {
-		t.Errorf("token above its user: %+v", e)
-	}
-	// When the user's rights shrink, the token's do too.
-	shrunk := core.User{ID: 1, Role: core.RoleReadOnly, Scope: core.Only(1)}
-	e = Effective(shrunk, core.APIToken{Role: core.RoleTechnician, Scope: core.Only(1, 2)})
-	if e.Role != core.RoleReadOnly || CanSeeClient(e, 2) || !CanSeeClient(e, 1) {
-		t.Errorf("after shrinking: %+v", e)
-	}
-	if Allows(core.User{}, Read) || CanSeeClient(core.User{Role: core.RoleAdmin}, 1) {
-		t.Error("zero user allowed")
 	}
 }

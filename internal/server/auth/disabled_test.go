@@ -27,7 +27,7 @@ func TestDisabledUserLocksOutEverywhere(t *testing.T) {
 	f.tokens[string(HashSecret(tok))] = core.APIToken{UserID: 3}
 	r := httptest.NewRequest("GET", "/api/v1/devices", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
-	if _, err := BearerUser(ctx, f, r, time.Now()); !errors.Is(err, core.ErrUnauthorized) {
+	if _, err := BearerUser(ctx, f, r.Header.Get("Authorization"), time.Now()); !errors.Is(err, core.ErrUnauthorized) {
 		t.Errorf("disabled user's API token: %v", err)
 	}
 	s := &Sessions{Users: f}

@@ -4,22 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // APITokenPrefix starts every API token.
 const APITokenPrefix = "wat_"
 
-// BearerUser authenticates an API request by its "Authorization: Bearer
-// wat_…" header. Missing, malformed, unknown, revoked and expired tokens
+// BearerUser authenticates an API request by the value of its
+// "Authorization: Bearer wat_…" header. Missing, malformed, unknown, revoked and expired tokens
 // and tokens of disabled users all give core.ErrUnauthorized. The user
-// returned carries the token's effective rights (see Effective).
-func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now time.Time) (core.User, error) {
-	h := r.Header.Get("Authorization")
+// returned carries the token's effective rights (see authz.Effective).
+func BearerUser(ctx context.Context, users core.UserStore, h string, now time.Time) (core.User, error) {
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return core.User{}, core.ErrUnauthorized
@@ -45,7 +44,7 @@ func BearerUser(ctx context.Context, users core.UserStore, r *http.Request, now 
 	if err != nil {
 		return core.User{}, fmt.Errorf("looking up token user: %w", err)
 	}
-	return Effective(u, t), nil
+	return authz.Effective(u, t), nil
 }
 
 type userKey struct{}
@@ -59,10 +58,4 @@ func WithUser(ctx context.Context, u core.User) context.Context {
 func UserFrom(ctx context.Context) (core.User, bool) {
 	u, ok := ctx.Value(userKey{}).(core.User)
 	return u, ok
-}
-
-// CanOperate reports whether a role may act on devices (run checks,
-// commands); read-only users may only look.
-func CanOperate(role string) bool {
-	return role == core.RoleAdmin || role == core.RoleTechnician
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -67,15 +66,12 @@ func (s *server) pending(r *http.Request) (auth.PendingLogin, error) {
 // require2FA reports the administrator's "2FA mandatory" setting; a read
 // error counts as mandatory (fail closed) and is logged.
 func (s *server) require2FA(r *http.Request) bool {
-	v, err := s.store.GetSetting(r.Context(), api.SettingRequire2FA)
-	if errors.Is(err, core.ErrNotFound) {
-		return false
-	}
+	on, err := s.svc.Require2FA(r.Context())
 	if err != nil {
 		s.log.Error("reading 2FA setting", "err", err)
 		return true
 	}
-	return v == "true"
+	return on
 }
 
 // auditAnon records a failed sign-in, where there is no session user.

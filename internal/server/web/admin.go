@@ -7,41 +7,43 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/httperr"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Clients, sites, device management, users and the audit log. Handlers
-// parse, call the api.Service (which checks roles and client scope, and
+// parse, call the service.Service (which checks roles and client scope, and
 // audits), and render.
 
 // accessRoutes registers the pages of this file and of access.go.
 func (s *server) accessRoutes(rt *auth.Router) {
 	s.tokenRoutes(rt)
-	rt.HandleFunc("GET /account/2fa", auth.Authenticated, s.withSession(s.account))
-	rt.HandleFunc("POST /account/2fa", auth.Authenticated, s.withSession(s.enableTOTP))
-	rt.HandleFunc("GET /clients", auth.Read, s.withSession(s.clients))
-	rt.HandleFunc("POST /clients", auth.Admin, s.withSession(s.createClient))
-	rt.HandleFunc("GET /clients/{id}", auth.Read, s.withSession(s.client))
-	rt.HandleFunc("POST /clients/{id}", auth.Operate, s.withSession(s.updateClient))
-	rt.HandleFunc("POST /clients/{id}/delete", auth.Admin, s.withSession(s.deleteClient))
-	rt.HandleFunc("POST /clients/{id}/sites", auth.Operate, s.withSession(s.createSite))
-	rt.HandleFunc("POST /sites/{id}/delete", auth.Operate, s.withSession(s.deleteSite))
-	rt.HandleFunc("POST /sites/{id}/rename", auth.Operate, s.withSession(s.renameSite))
-	rt.HandleFunc("POST /devices/{id}/edit", auth.Operate, s.withSession(s.editDevice))
-	rt.HandleFunc("POST /devices/{id}/retire", auth.Operate, s.withSession(s.retireDevice))
-	rt.HandleFunc("GET /users", auth.Admin, s.withSession(s.users))
-	rt.HandleFunc("POST /users", auth.Admin, s.withSession(s.createUser))
-	rt.HandleFunc("POST /users/{id}", auth.Admin, s.withSession(s.setUserRole))
-	rt.HandleFunc("POST /users/{id}/reset-2fa", auth.Admin, s.withSession(s.resetTOTP))
-	rt.HandleFunc("POST /users/{id}/disable", auth.Admin, s.withSession(s.disableUser))
-	rt.HandleFunc("POST /users/{id}/enable", auth.Admin, s.withSession(s.enableUser))
-	rt.HandleFunc("POST /users/{id}/delete", auth.Admin, s.withSession(s.deleteUser))
-	rt.HandleFunc("POST /settings/2fa", auth.Admin, s.withSession(s.setRequire2FA))
-	rt.HandleFunc("GET /audit", auth.Admin, s.withSession(s.auditPage))
-	rt.HandleFunc("GET /audit.csv", auth.Admin, s.withSession(s.auditCSV))
+	rt.HandleFunc("GET /account/2fa", authz.Authenticated, s.withSession(s.account))
+	rt.HandleFunc("POST /account/2fa", authz.Authenticated, s.withSession(s.enableTOTP))
+	rt.HandleFunc("GET /clients", authz.Read, s.withSession(s.clients))
+	rt.HandleFunc("POST /clients", authz.Admin, s.withSession(s.createClient))
+	rt.HandleFunc("GET /clients/{id}", authz.Read, s.withSession(s.client))
+	rt.HandleFunc("POST /clients/{id}", authz.Operate, s.withSession(s.updateClient))
+	rt.HandleFunc("POST /clients/{id}/delete", authz.Admin, s.withSession(s.deleteClient))
+	rt.HandleFunc("POST /clients/{id}/sites", authz.Operate, s.withSession(s.createSite))
+	rt.HandleFunc("POST /sites/{id}/delete", authz.Operate, s.withSession(s.deleteSite))
+	rt.HandleFunc("POST /sites/{id}/rename", authz.Operate, s.withSession(s.renameSite))
+	rt.HandleFunc("POST /devices/{id}/edit", authz.Operate, s.withSession(s.editDevice))
+	rt.HandleFunc("POST /devices/{id}/retire", authz.Operate, s.withSession(s.retireDevice))
+	rt.HandleFunc("GET /users", authz.Admin, s.withSession(s.users))
+	rt.HandleFunc("POST /users", authz.Admin, s.withSession(s.createUser))
+	rt.HandleFunc("POST /users/{id}", authz.Admin, s.withSession(s.setUserRole))
+	rt.HandleFunc("POST /users/{id}/reset-2fa", authz.Admin, s.withSession(s.resetTOTP))
+	rt.HandleFunc("POST /users/{id}/disable", authz.Admin, s.withSession(s.disableUser))
+	rt.HandleFunc("POST /users/{id}/enable", authz.Admin, s.withSession(s.enableUser))
+	rt.HandleFunc("POST /users/{id}/delete", authz.Admin, s.withSession(s.deleteUser))
+	rt.HandleFunc("POST /settings/2fa", authz.Admin, s.withSession(s.setRequire2FA))
+	rt.HandleFunc("GET /audit", authz.Admin, s.withSession(s.auditPage))
+	rt.HandleFunc("GET /audit.csv", authz.Admin, s.withSession(s.auditCSV))
 }
 
 // deviceEdit is the device page's edit form: roles and the sites (within
@@ -64,7 +66,7 @@ func (s *server) clients(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, api.DeviceFilter{})
+	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, service.DeviceFilter{})
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
@@ -98,7 +100,7 @@ func (s *server) createClient(w http.ResponseWriter, r *http.Request, rc *reqCtx
 type clientPageView struct {
 	Client  core.Client
 	Sites   []core.Site
-	Devices []api.Device
+	Devices []service.Device
 	AllSite []core.Site // move targets
 	IsAdmin bool
 	Confirm int                 // devices a delete would retire, when asking to confirm
@@ -116,7 +118,7 @@ func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	f := api.DeviceFilter{ClientID: id, Tag: r.URL.Query().Get("tag")}
+	f := service.DeviceFilter{ClientID: id, Tag: r.URL.Query().Get("tag")}
 	ds, err := s.svc.ListDevicesFor(r.Context(), rc.user, f)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -217,12 +219,12 @@ func (s *server) renameSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	})
 }
 
-func isConflict(err error) bool { st, _, _ := api.Status(err); return st == http.StatusConflict }
+func isConflict(err error) bool { st, _, _ := httperr.Status(err); return st == http.StatusConflict }
 
 // editDevice applies the device form: site, role and comma-separated tags.
 func (s *server) editDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.act(w, r, rc, func(id int64) (string, error) {
-		var ch api.DeviceChange
+		var ch service.DeviceChange
 		if v := r.PostFormValue("site_id"); v != "" {
 			sid, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -327,7 +329,7 @@ func (s *server) resetTOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 func (s *server) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	nu := api.NewUser{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Role: r.PostFormValue("role")}
+	nu := service.NewUser{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Role: r.PostFormValue("role")}
 	sc, err := formScope(r)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -411,7 +413,7 @@ func (s *server) auditCSV(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="wacht-audit.csv"`)
-	if err := api.WriteAuditCSV(w, es); err != nil {
+	if err := service.WriteAuditCSV(w, es); err != nil {
 		s.log.Warn("writing audit CSV", "err", err)
 	}
 }

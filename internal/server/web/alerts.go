@@ -10,31 +10,32 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // The alerts view: outages open (unacknowledged), acknowledged and recently
 // closed, filtered by client and severity, with acknowledge and clear
 // actions; the nav badge of open outages; the device page's outage history.
-// Filters, scope, acknowledging and clearing are api.Service's, shared with
+// Filters, scope, acknowledging and clearing are service.Service's, shared with
 // the REST API.
 
 func init() { pageNames = append(pageNames, "alerts") }
 
 func (s *server) alertRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /alerts", auth.Read, s.withSession(s.alerts))
-	rt.HandleFunc("GET /partials/alert-count", auth.Read, s.withSession(s.alertCount))
-	rt.HandleFunc("POST /alerts/{id}/ack", auth.Operate, s.withSession(s.ackOutage))
-	rt.HandleFunc("POST /alerts/{id}/clear", auth.Operate, s.withSession(s.clearOutageCheck))
+	rt.HandleFunc("GET /alerts", authz.Read, s.withSession(s.alerts))
+	rt.HandleFunc("GET /partials/alert-count", authz.Read, s.withSession(s.alertCount))
+	rt.HandleFunc("POST /alerts/{id}/ack", authz.Operate, s.withSession(s.ackOutage))
+	rt.HandleFunc("POST /alerts/{id}/clear", authz.Operate, s.withSession(s.clearOutageCheck))
 	s.alertSettingsRoutes(rt)
 }
 
 // alertRows caps the alerts table; the tab counts say how many there are.
 const alertRows = 200
 
-// alertStates are the tabs of the alerts view, in order (api.OutageQuery's
+// alertStates are the tabs of the alerts view, in order (service.OutageQuery's
 // state values).
 var alertStates = []string{core.OutagesOpen, core.OutagesAcked, "recent"}
 
@@ -106,7 +107,7 @@ func (s *server) alerts(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	if q.Get("state") == "" {
 		q.Set("state", core.OutagesOpen)
 	}
-	f, err := api.OutageQuery(q, now)
+	f, err := service.OutageQuery(q, now)
 	if err != nil {
 		s.renderError(w, r, rc.lang, core.ErrInvalid)
 		return
@@ -125,7 +126,7 @@ func (s *server) alerts(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 				tq.Set(k, v)
 			}
 		}
-		tf, _ := api.OutageQuery(tq, now) // the same filters, valid above
+		tf, _ := service.OutageQuery(tq, now) // the same filters, valid above
 		n, err := s.svc.CountOutages(ctx, rc.user, tf)
 		if err != nil {
 			s.renderError(w, r, rc.lang, err)
@@ -214,7 +215,7 @@ func (s *server) clearOutageCheck(w http.ResponseWriter, r *http.Request, rc *re
 	if err == nil && o.CheckID == 0 {
 		err = fmt.Errorf("an offline outage has no check to clear: %w", core.ErrInvalid)
 	}
-	req := api.ClearRequest{UntilPass: r.PostFormValue("until_pass") == "on", Comment: strings.TrimSpace(r.PostFormValue("comment"))}
+	req := service.ClearRequest{UntilPass: r.PostFormValue("until_pass") == "on", Comment: strings.TrimSpace(r.PostFormValue("comment"))}
 	if v := strings.TrimSpace(r.PostFormValue("until")); err == nil && v != "" {
 		if t, perr := time.ParseInLocation("2006-01-02T15:04", v, time.Local); perr == nil {
 			req.Until = &t

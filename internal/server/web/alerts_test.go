@@ -15,6 +15,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/alert/alerttest"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -485,7 +486,7 @@ func BenchmarkAlertsPage(b *testing.B) {
 	if err := st.ApplyAlertChange(ctx, change); err != nil {
 		b.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Commander: &fakeCommander{}})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})})
 	if err != nil {
 		b.Fatal(err)
 	}

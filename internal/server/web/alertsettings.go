@@ -7,14 +7,15 @@ import (
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // The notification settings page (administrators): SMTP server with a test
-// mail, office hours and timings, recipients and the outbox. api.Service
+// mail, office hours and timings, recipients and the outbox. service.Service
 // validates, keeps the SMTP password write-only and audits; this file only
 // turns forms into its requests and its field errors into messages beside
 // the fields.
@@ -24,11 +25,11 @@ func init() { pageNames = append(pageNames, "alertsettings") }
 const alertSettingsPath = "/settings/alerts"
 
 func (s *server) alertSettingsRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET "+alertSettingsPath, auth.Admin, s.withSession(s.alertSettings))
-	rt.HandleFunc("POST "+alertSettingsPath, auth.Admin, s.withSession(s.saveAlertSettings))
-	rt.HandleFunc("POST "+alertSettingsPath+"/test", auth.Admin, s.withSession(s.testMail))
-	rt.HandleFunc("POST "+alertSettingsPath+"/recipients", auth.Admin, s.withSession(s.createRecipient))
-	rt.HandleFunc("POST "+alertSettingsPath+"/recipients/{id}/delete", auth.Admin, s.withSession(s.deleteRecipient))
+	rt.HandleFunc("GET "+alertSettingsPath, authz.Admin, s.withSession(s.alertSettings))
+	rt.HandleFunc("POST "+alertSettingsPath, authz.Admin, s.withSession(s.saveAlertSettings))
+	rt.HandleFunc("POST "+alertSettingsPath+"/test", authz.Admin, s.withSession(s.testMail))
+	rt.HandleFunc("POST "+alertSettingsPath+"/recipients", authz.Admin, s.withSession(s.createRecipient))
+	rt.HandleFunc("POST "+alertSettingsPath+"/recipients/{id}/delete", authz.Admin, s.withSession(s.deleteRecipient))
 }
 
 // settingFields are the settings form's fields, named like the fields of
@@ -49,14 +50,14 @@ type alertSettingsPage struct {
 	TLSModes    []string
 	Errors      map[string]string // by field, settings and recipient forms
 	TestTo      string
-	Test        *api.TestMailResult
+	Test        *service.TestMailResult
 	Recipients  []recipientRow
 	Rec         map[string]string // the new-recipient form as sent
 	Clients     []core.Client
 	Sites       []core.Site
-	Devices     []api.Device
-	Outbox      []api.OutboxEntry // undelivered
-	days        []int             // office days of a form as sent
+	Devices     []service.Device
+	Outbox      []service.OutboxEntry // undelivered
+	days        []int                 // office days of a form as sent
 }
 
 type dayOption struct {
@@ -201,14 +202,14 @@ func (s *server) renderAlertSettings(w http.ResponseWriter, r *http.Request, rc 
 	}
 	if p.Clients, err = s.svc.ListClients(ctx, u); err == nil {
 		if p.Sites, err = s.svc.ListSites(ctx, u); err == nil {
-			p.Devices, err = s.svc.ListDevicesFor(ctx, u, api.DeviceFilter{})
+			p.Devices, err = s.svc.ListDevicesFor(ctx, u, service.DeviceFilter{})
 		}
 	}
 	var rs []core.Recipient
 	if err == nil {
 		rs, err = s.svc.ListRecipients(ctx, u)
 	}
-	var box []api.OutboxEntry
+	var box []service.OutboxEntry
 	if err == nil {
 		box, err = s.svc.ListOutbox(ctx, u, 200)
 	}
@@ -271,7 +272,7 @@ func (s *server) testMail(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	p.TestTo = strings.TrimSpace(r.PostFormValue("test_to"))
 	status := http.StatusOK
 	if len(errs) == 0 {
-		res, err := s.svc.SendTestMail(r.Context(), rc.user, api.TestMailRequest{To: p.TestTo, Lang: rc.lang.Code(), Settings: &st})
+		res, err := s.svc.SendTestMail(r.Context(), rc.user, service.TestMailRequest{To: p.TestTo, Lang: rc.lang.Code(), Settings: &st})
 		if err = fieldErrors(err, rc.lang, errs, map[string]string{"to": "test_to"}); err != nil {
 			s.renderError(w, r, rc.lang, err)
 			return

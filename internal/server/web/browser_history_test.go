@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -23,7 +24,7 @@ func TestBrowserHistory(t *testing.T) {
 	d, _ := seed(t, st, "pc-01")
 	f := &fixture{st: st, device: d}
 	addDiskHistory(t, f, 120)
-	h, err := New(Deps{Store: st, Commander: &fakeCommander{}})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})})
 	if err != nil {
 		t.Fatal(err)
 	}

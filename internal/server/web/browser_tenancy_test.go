@@ -12,6 +12,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -40,7 +41,7 @@ func TestBrowserTechnicianSeesOwnClientOnly(t *testing.T) {
 	if err := st.CreateUser(ctx, &tech); err != nil {
 		t.Fatal(err)
 	}
-	hd, err := New(Deps{Store: st, Commander: &fakeCommander{}})
+	hd, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})})
 	if err != nil {
 		t.Fatal(err)
 	}

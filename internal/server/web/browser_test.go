@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -24,7 +25,7 @@ func TestBrowser(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	d, _ := seed(t, st, "pc-01")
 	cmd := &fakeCommander{}
-	h, err := New(Deps{Store: st, Commander: cmd})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: cmd})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,20 +10,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // The history page of one check instance: a range selector, a uPlot chart
 // of the numeric values with status bands (static/history.js), and a table
-// of the latest results. The data comes from api.Service.CheckHistory, so
+// of the latest results. The data comes from service.Service.CheckHistory, so
 // the API and the dashboard apply the same scope.
 
 func init() { pageNames = append(pageNames, "history") }
 
 func (s *server) historyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /devices/{id}/history", auth.Read, s.withSession(s.history))
+	rt.HandleFunc("GET /devices/{id}/history", authz.Read, s.withSession(s.history))
 }
 
 // historyRanges are the selectable periods; the first is the default.
@@ -94,7 +95,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	h, err := s.svc.CheckHistory(r.Context(), id, check, key, s.now().Add(-rng.dur), api.MaxHistoryLimit)
+	h, err := s.svc.CheckHistory(r.Context(), id, check, key, s.now().Add(-rng.dur), service.MaxHistoryLimit)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
@@ -124,8 +125,8 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	if n := len(h.Results); n > historyTableRows {
 		p.Capped = fmt.Sprintf(rc.lang.T("history.capped"), rc.lang.Int(historyTableRows), rc.lang.Int(n))
 	}
-	if len(h.Results) == api.MaxHistoryLimit {
-		p.Truncated = fmt.Sprintf(rc.lang.T("history.truncated"), rc.lang.Int(api.MaxHistoryLimit))
+	if len(h.Results) == service.MaxHistoryLimit {
+		p.Truncated = fmt.Sprintf(rc.lang.T("history.truncated"), rc.lang.Int(service.MaxHistoryLimit))
 	}
 	if _, err := fs.Stat(s.static, uplotFile); err == nil && p.HasValues {
 		series, err := newHistorySeries(h.Results, rc.lang, p.CheckName)

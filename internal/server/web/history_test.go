@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 	webassets "github.com/wacht-rmm/wacht/web"
 )
@@ -167,7 +167,7 @@ func TestHistoryWithoutUPlot(t *testing.T) {
 	}
 	st := storetest.NewSQLite(t)
 	d, _ := seed(t, st, "pc-01")
-	h, err := newServer(Deps{Store: st, Commander: &fakeCommander{}}, assets)
+	h, err := newServer(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})}, assets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestLangInt(t *testing.T) {
 // so, and the chart data holds exactly the limit, oldest first.
 func TestHistoryTruncated(t *testing.T) {
 	f := newFixture(t)
-	addDiskHistory(t, f, api.MaxHistoryLimit) // plus the seeded one
+	addDiskHistory(t, f, service.MaxHistoryLimit) // plus the seeded one
 	b := f.browser(t, "de")
 	b.login("admin@example.com", testPassword)
 	p := b.do("GET", "/devices/"+strconv.FormatInt(f.device.ID, 10)+"/history?check=disk&key=%2F&range=7d", nil)
@@ -224,7 +224,7 @@ func TestHistoryTruncated(t *testing.T) {
 		if err := json.Unmarshal([]byte(raw), &s); err != nil {
 			t.Fatalf("chart data: %v", err)
 		}
-		if len(s.T) != api.MaxHistoryLimit || len(s.V) != len(s.T) || len(s.Status) != len(s.T) || s.Lang != "de" || s.Unit != "%" {
+		if len(s.T) != service.MaxHistoryLimit || len(s.V) != len(s.T) || len(s.Status) != len(s.T) || s.Lang != "de" || s.Unit != "%" {
 			t.Errorf("chart data: %d times, %d values, %d statuses, lang %q unit %q", len(s.T), len(s.V), len(s.Status), s.Lang, s.Unit)
 		}
 		for i := 1; i < len(s.T); i++ {

@@ -9,29 +9,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Maintenance windows: the list (active ones highlighted, filtered by
 // ?client=, ?site= or ?device=), the create/edit form with one scope
-// picker for clients, sites and devices, and deleting. The api.Service
+// picker for clients, sites and devices, and deleting. The service.Service
 // checks roles and client scope, validates and audits.
 
 func init() { pageNames = append(pageNames, "maintenance") }
 
 func (s *server) maintenanceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /maintenance", auth.Read, s.withSession(s.maintenanceList))
-	rt.HandleFunc("POST /maintenance", auth.Operate, s.withSession(s.saveMaintenance))
-	rt.HandleFunc("GET /maintenance/{id}", auth.Operate, s.withSession(s.editMaintenance))
-	rt.HandleFunc("POST /maintenance/{id}", auth.Operate, s.withSession(s.saveMaintenance))
-	rt.HandleFunc("POST /maintenance/{id}/delete", auth.Operate, s.withSession(s.deleteMaintenance))
+	rt.HandleFunc("GET /maintenance", authz.Read, s.withSession(s.maintenanceList))
+	rt.HandleFunc("POST /maintenance", authz.Operate, s.withSession(s.saveMaintenance))
+	rt.HandleFunc("GET /maintenance/{id}", authz.Operate, s.withSession(s.editMaintenance))
+	rt.HandleFunc("POST /maintenance/{id}", authz.Operate, s.withSession(s.saveMaintenance))
+	rt.HandleFunc("POST /maintenance/{id}/delete", authz.Operate, s.withSession(s.deleteMaintenance))
 }
 
 type maintRow struct {
-	api.MaintenanceWindow
+	service.MaintenanceWindow
 	When string // the period(s), in words
 }
 
@@ -109,7 +110,7 @@ func (s *server) renderMaintenance(w http.ResponseWriter, r *http.Request, rc *r
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	if auth.CanOperate(u.Role) {
+	if authz.CanOperate(u.Role) {
 		if err := s.maintTargets(ctx, u, &form); err != nil {
 			s.renderError(w, r, rc.lang, err)
 			return
@@ -173,7 +174,7 @@ func (s *server) maintTargets(ctx context.Context, u core.User, form *maintForm)
 	if err != nil {
 		return err
 	}
-	ds, err := s.svc.ListDevicesFor(ctx, u, api.DeviceFilter{})
+	ds, err := s.svc.ListDevicesFor(ctx, u, service.DeviceFilter{})
 	if err != nil {
 		return err
 	}

@@ -8,26 +8,27 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Network devices without an agent: the add/edit form of a site's
 // network device (fields, probe, checks as rows like the policy form) and
-// retiring it. The api.Service checks roles and client scope, validates,
+// retiring it. The service.Service checks roles and client scope, validates,
 // seals secrets and audits; secrets are never rendered back.
 
 func init() { pageNames = append(pageNames, "netdevice") }
 
 func (s *server) netDeviceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /sites/{id}/network-devices/new", auth.Operate, s.withSession(s.newNetDevice))
-	rt.HandleFunc("POST /sites/{id}/network-devices", auth.Operate, s.withSession(s.saveNetDevice(true)))
-	rt.HandleFunc("GET /network-devices/{id}/edit", auth.Operate, s.withSession(s.editNetDevice))
-	rt.HandleFunc("POST /network-devices/{id}", auth.Operate, s.withSession(s.saveNetDevice(false)))
-	rt.HandleFunc("POST /network-devices/{id}/retire", auth.Operate, s.withSession(s.retireNetDevice))
+	rt.HandleFunc("GET /sites/{id}/network-devices/new", authz.Operate, s.withSession(s.newNetDevice))
+	rt.HandleFunc("POST /sites/{id}/network-devices", authz.Operate, s.withSession(s.saveNetDevice(true)))
+	rt.HandleFunc("GET /network-devices/{id}/edit", authz.Operate, s.withSession(s.editNetDevice))
+	rt.HandleFunc("POST /network-devices/{id}", authz.Operate, s.withSession(s.saveNetDevice(false)))
+	rt.HandleFunc("POST /network-devices/{id}/retire", authz.Operate, s.withSession(s.retireNetDevice))
 }
 
 // netCheckTypes are the check types a network device's probe runs for it.
@@ -53,11 +54,11 @@ type netCheckRow struct {
 
 type netDeviceForm struct {
 	Site       core.Site
-	Dev        api.NetDevice // ID 0 for a new one
+	Dev        service.NetDevice // ID 0 for a new one
 	New        bool
 	Types      []string
 	CheckTypes []string
-	Probes     []api.Device // the site's active agents
+	Probes     []service.Device // the site's active agents
 	Rows       []netCheckRow
 	Errors     map[string]string // by field: name, address, type, probe_id, checks
 }
@@ -77,12 +78,12 @@ func (s *server) siteOf(ctx context.Context, u core.User, id int64) (core.Site, 
 }
 
 // probes lists the agents of a site that can run a network device's checks.
-func (s *server) probes(ctx context.Context, u core.User, st core.Site) ([]api.Device, error) {
-	ds, err := s.svc.ListDevicesFor(ctx, u, api.DeviceFilter{ClientID: st.ClientID})
+func (s *server) probes(ctx context.Context, u core.User, st core.Site) ([]service.Device, error) {
+	ds, err := s.svc.ListDevicesFor(ctx, u, service.DeviceFilter{ClientID: st.ClientID})
 	if err != nil {
 		return nil, err
 	}
-	var out []api.Device
+	var out []service.Device
 	for _, d := range ds {
 		if d.SiteID == st.ID && d.State == core.DeviceActive && d.Role != core.KindNetwork {
 			out = append(out, d)
@@ -91,7 +92,7 @@ func (s *server) probes(ctx context.Context, u core.User, st core.Site) ([]api.D
 	return out, nil
 }
 
-func (s *server) renderNetDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, st core.Site, d api.NetDevice, ve *policy.ValidationError) {
+func (s *server) renderNetDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, st core.Site, d service.NetDevice, ve *policy.ValidationError) {
 	ps, err := s.probes(r.Context(), rc.user, st)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -142,7 +143,7 @@ func (s *server) newNetDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	d := api.NetDevice{NetDevice: core.NetDevice{SiteID: st.ID, ClientID: st.ClientID, Type: "router"}}
+	d := service.NetDevice{NetDevice: core.NetDevice{SiteID: st.ID, ClientID: st.ClientID, Type: "router"}}
 	s.renderNetDevice(w, r, rc, http.StatusOK, st, d, nil)
 }
 
@@ -167,8 +168,8 @@ func (s *server) editNetDevice(w http.ResponseWriter, r *http.Request, rc *reqCt
 
 // formNetDevice reads the form; the check rows are read like the policy
 // form's.
-func formNetDevice(r *http.Request) api.NetDeviceInput {
-	in := api.NetDeviceInput{
+func formNetDevice(r *http.Request) service.NetDeviceInput {
+	in := service.NetDeviceInput{
 		Name:    r.PostFormValue("name"),
 		Address: r.PostFormValue("address"),
 		Type:    r.PostFormValue("type"),
@@ -193,7 +194,7 @@ func (s *server) saveNetDevice(create bool) func(http.ResponseWriter, *http.Requ
 		}
 		ctx := r.Context()
 		siteID, devID := int64(0), id
-		var old api.NetDevice
+		var old service.NetDevice
 		if create {
 			siteID, devID = id, 0
 		} else if old, err = s.svc.GetNetDevice(ctx, rc.user, id); err != nil {
@@ -224,7 +225,7 @@ func (s *server) saveNetDevice(create bool) func(http.ResponseWriter, *http.Requ
 			if stripped, _, err := netdev.Split(in.Checks, nil); err == nil {
 				checks = stripped
 			}
-			back := api.NetDevice{NetDevice: core.NetDevice{ID: devID, SiteID: st.ID, ClientID: st.ClientID,
+			back := service.NetDevice{NetDevice: core.NetDevice{ID: devID, SiteID: st.ID, ClientID: st.ClientID,
 				Name: in.Name, Address: in.Address, Type: in.Type, ProbeID: in.ProbeID, Checks: checks},
 				SecretsSet: old.SecretsSet}
 			s.renderNetDevice(w, r, rc, status, st, back, ve)
@@ -250,7 +251,7 @@ func (s *server) retireNetDevice(w http.ResponseWriter, r *http.Request, rc *req
 
 // netDeviceOf returns the network device behind a device page, nil for an
 // agent.
-func (s *server) netDeviceOf(ctx context.Context, u core.User, d api.Device) (*api.NetDevice, error) {
+func (s *server) netDeviceOf(ctx context.Context, u core.User, d service.Device) (*service.NetDevice, error) {
 	if d.Role != core.KindNetwork {
 		return nil, nil
 	}
@@ -265,7 +266,7 @@ func (s *server) netDeviceOf(ctx context.Context, u core.User, d api.Device) (*a
 }
 
 // addProbes names the probe of each network device in the overview.
-func (s *server) addProbes(ctx context.Context, lang Lang, ds []api.Device, cs []clientView) error {
+func (s *server) addProbes(ctx context.Context, lang Lang, ds []service.Device, cs []clientView) error {
 	nds, err := s.store.ListNetDevices(ctx, 0)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
@@ -30,7 +31,7 @@ func newNetFixture(t *testing.T) (*fixture, *seal.Box) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Commander: f.cmd, Secrets: box})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: f.cmd, Secrets: box})})
 	if err != nil {
 		t.Fatal(err)
 	}

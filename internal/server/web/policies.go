@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -17,26 +18,26 @@ import (
 // Policies: the list with the default-level assignment, the create/edit
 // form (checks as rows, parameters as JSON, validation messages inline),
 // assignment pages for clients, sites and devices, and a device's
-// effective set with the source of each check. The api.Service checks
+// effective set with the source of each check. The service.Service checks
 // roles and client scope, validates and audits.
 
 func init() { pageNames = append(pageNames, "policies", "policy", "policy-assign") }
 
 // policyRoutes registers the policy pages.
 func (s *server) policyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /policies", auth.Read, s.withSession(s.policies))
-	rt.HandleFunc("GET /policies/new", auth.Admin, s.withSession(s.newPolicy))
-	rt.HandleFunc("POST /policies", auth.Admin, s.withSession(s.savePolicy))
-	rt.HandleFunc("GET /policies/{id}", auth.Read, s.withSession(s.policyPage))
-	rt.HandleFunc("POST /policies/{id}", auth.Admin, s.withSession(s.savePolicy))
-	rt.HandleFunc("POST /policies/{id}/delete", auth.Admin, s.withSession(s.deletePolicy))
-	rt.HandleFunc("POST /policies/default", auth.Admin, s.withSession(s.assignPolicies(core.LevelDefault)))
-	rt.HandleFunc("GET /devices/{id}/effective", auth.Read, s.withSession(s.effectiveFragment))
+	rt.HandleFunc("GET /policies", authz.Read, s.withSession(s.policies))
+	rt.HandleFunc("GET /policies/new", authz.Admin, s.withSession(s.newPolicy))
+	rt.HandleFunc("POST /policies", authz.Admin, s.withSession(s.savePolicy))
+	rt.HandleFunc("GET /policies/{id}", authz.Read, s.withSession(s.policyPage))
+	rt.HandleFunc("POST /policies/{id}", authz.Admin, s.withSession(s.savePolicy))
+	rt.HandleFunc("POST /policies/{id}/delete", authz.Admin, s.withSession(s.deletePolicy))
+	rt.HandleFunc("POST /policies/default", authz.Admin, s.withSession(s.assignPolicies(core.LevelDefault)))
+	rt.HandleFunc("GET /devices/{id}/effective", authz.Read, s.withSession(s.effectiveFragment))
 	for _, l := range []struct{ level, path string }{
 		{core.LevelClient, "clients"}, {core.LevelSite, "sites"}, {core.LevelDevice, "devices"},
 	} {
-		rt.HandleFunc("GET /"+l.path+"/{id}/policies", auth.Read, s.withSession(s.assignPage(l.level)))
-		rt.HandleFunc("POST /"+l.path+"/{id}/policies", auth.Operate, s.withSession(s.assignPolicies(l.level)))
+		rt.HandleFunc("GET /"+l.path+"/{id}/policies", authz.Read, s.withSession(s.assignPage(l.level)))
+		rt.HandleFunc("POST /"+l.path+"/{id}/policies", authz.Operate, s.withSession(s.assignPolicies(l.level)))
 	}
 }
 
@@ -292,7 +293,7 @@ func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	av := assignView{Level: level, TargetID: id, Assigned: map[int64]bool{}, CanAssign: auth.CanOperate(rc.user.Role)}
+	av := assignView{Level: level, TargetID: id, Assigned: map[int64]bool{}, CanAssign: authz.CanOperate(rc.user.Role)}
 	for _, a := range as {
 		av.Assigned[a.PolicyID] = true
 	}

@@ -7,20 +7,21 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Protection at a glance: antivirus and backup columns on the overview and
 // the /protection page listing, per client, the machines without current
-// protection or backup. The data comes from api.Service.Protection, so the
+// protection or backup. The data comes from service.Service.Protection, so the
 // API and the dashboard cannot differ.
 
 func init() { pageNames = append(pageNames, "protection") }
 
 func (s *server) protectionRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /protection", auth.Read, s.withSession(s.protectionPage))
+	rt.HandleFunc("GET /protection", authz.Read, s.withSession(s.protectionPage))
 }
 
 // protCell is one compact protection column: a status-coloured badge with
@@ -31,7 +32,7 @@ type protCell struct {
 	Title string // the messages, one per line
 }
 
-func newProtCell(p api.Protection, lang Lang) protCell {
+func newProtCell(p service.Protection, lang Lang) protCell {
 	if !p.Monitored {
 		return protCell{Class: "unknown", Text: "–", Title: lang.T("protection.notMonitored")}
 	}
@@ -54,12 +55,12 @@ func newProtCell(p api.Protection, lang Lang) protCell {
 
 // addProtection fills the overview's protection columns of the devices ds
 // (already scope-filtered) grouped in clients.
-func (s *server) addProtection(ctx context.Context, lang Lang, ds []api.Device, clients []clientView) error {
+func (s *server) addProtection(ctx context.Context, lang Lang, ds []service.Device, clients []clientView) error {
 	ps, err := s.svc.ProtectionOf(ctx, ds)
 	if err != nil {
 		return err
 	}
-	byID := make(map[int64]api.DeviceProtection, len(ps))
+	byID := make(map[int64]service.DeviceProtection, len(ps))
 	for _, p := range ps {
 		byID[p.DeviceID] = p
 	}
@@ -92,7 +93,7 @@ type protGroup struct {
 }
 
 type protRow struct {
-	api.DeviceProtection
+	service.DeviceProtection
 	AVCell, BackupCell protCell
 }
 
@@ -127,7 +128,7 @@ func (s *server) protectionPage(w http.ResponseWriter, r *http.Request, rc *reqC
 // groupProtection counts each client's machines and keeps those without
 // current antivirus or backup (not OK or not monitored); ps is sorted by
 // client.
-func groupProtection(ps []api.DeviceProtection, lang Lang) []protGroup {
+func groupProtection(ps []service.DeviceProtection, lang Lang) []protGroup {
 	var out []protGroup
 	for _, p := range ps {
 		if len(out) == 0 || out[len(out)-1].ClientID != p.ClientID {

@@ -9,9 +9,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // pageNames are the full pages; each defines "content" for the layout.
@@ -56,8 +56,8 @@ type view struct {
 	Clients []clientView // overview
 	Devices int
 
-	Device     deviceView     // device page
-	Net        *api.NetDevice // the device page's network device; nil for an agent
+	Device     deviceView         // device page
+	Net        *service.NetDevice // the device page's network device; nil for an agent
 	Checks     []checkView
 	CanOperate bool
 	Outages    *outageTable // alerts view and device page (alerts.go)
@@ -77,7 +77,7 @@ type siteView struct {
 }
 
 type deviceView struct {
-	api.Device
+	service.Device
 	Class string // CSS colour class
 	Label string // what the colour means, translated
 	// AV and Backup are the overview's protection columns (protection.go).
@@ -96,7 +96,7 @@ func (s *server) view(r *http.Request, lang Lang, rc *reqCtx) view {
 	v := view{L: lang, HTMX: s.htmx, Path: r.URL.Path, Now: s.now()}
 	if rc != nil {
 		v.User, v.CSRF = rc.user, rc.sess.CSRF
-		v.CanOperate = auth.CanOperate(rc.user.Role)
+		v.CanOperate = authz.CanOperate(rc.user.Role)
 	}
 	return v
 }
@@ -136,7 +136,7 @@ func statusClass(st core.Status) string {
 	}
 }
 
-func newDeviceView(d api.Device, lang Lang) deviceView {
+func newDeviceView(d service.Device, lang Lang) deviceView {
 	if !d.Online {
 		return deviceView{Device: d, Class: "unknown", Label: lang.T("offline")}
 	}
@@ -145,7 +145,7 @@ func newDeviceView(d api.Device, lang Lang) deviceView {
 
 // groupDevices arranges devices as clients → sites → devices, sorted by
 // name; sites without devices are listed too.
-func groupDevices(sites []core.Site, ds []api.Device, lang Lang) []clientView {
+func groupDevices(sites []core.Site, ds []service.Device, lang Lang) []clientView {
 	type key struct{ client, site string }
 	bySite := map[key][]deviceView{}
 	for _, d := range ds {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/report"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -16,16 +17,16 @@ import (
 // Daily reports in the dashboard: the preview of a client's report (the
 // mail's HTML inside the page), sending it now, its settings on the client
 // page, and the technician's digest choice on the account page. The data
-// comes from the api.Service, like the API's.
+// comes from the service.Service, like the API's.
 
 func init() { pageNames = append(pageNames, "report", "account-reports") }
 
 func (s *server) reportRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /clients/{id}/report", auth.Read, s.withSession(s.reportPage))
-	rt.HandleFunc("POST /clients/{id}/report/send", auth.Operate, s.withSession(s.sendReport))
-	rt.HandleFunc("POST /clients/{id}/report-settings", auth.Operate, s.withSession(s.saveReportSettings))
-	rt.HandleFunc("GET /account/reports", auth.Authenticated, s.withSession(s.accountReports))
-	rt.HandleFunc("POST /account/reports", auth.Authenticated, s.withSession(s.saveAccountReports))
+	rt.HandleFunc("GET /clients/{id}/report", authz.Read, s.withSession(s.reportPage))
+	rt.HandleFunc("POST /clients/{id}/report/send", authz.Operate, s.withSession(s.sendReport))
+	rt.HandleFunc("POST /clients/{id}/report-settings", authz.Operate, s.withSession(s.saveReportSettings))
+	rt.HandleFunc("GET /account/reports", authz.Authenticated, s.withSession(s.accountReports))
+	rt.HandleFunc("POST /account/reports", authz.Authenticated, s.withSession(s.saveAccountReports))
 }
 
 // ReportRecipients lists the client page's report recipients for its form.
@@ -144,7 +145,7 @@ func (s *server) renderAccountReports(w http.ResponseWriter, r *http.Request, rc
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title, v.Notice, v.NoticeKind = "digest.title", notice, "ok"
-	v.Page = accountReportsView{Eligible: auth.CanOperate(rc.user.Role), On: on,
+	v.Page = accountReportsView{Eligible: authz.CanOperate(rc.user.Role), On: on,
 		Label: fmt.Sprintf(rc.lang.T("digest.label"), core.DefaultReportHour)}
 	s.render(w, http.StatusOK, "account-reports", v)
 }

@@ -5,19 +5,20 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // API tokens in the dashboard: each user manages their own (administrators
 // see everyone's). A token carries at most its creator's rights; the
-// api.Service enforces that.
+// service.Service enforces that.
 
 func (s *server) tokenRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /account/tokens", auth.Authenticated, s.withSession(s.tokens))
-	rt.HandleFunc("POST /account/tokens", auth.Authenticated, s.withSession(s.createToken))
-	rt.HandleFunc("POST /account/tokens/{id}/revoke", auth.Authenticated, s.withSession(s.revokeToken))
+	rt.HandleFunc("GET /account/tokens", authz.Authenticated, s.withSession(s.tokens))
+	rt.HandleFunc("POST /account/tokens", authz.Authenticated, s.withSession(s.createToken))
+	rt.HandleFunc("POST /account/tokens/{id}/revoke", authz.Authenticated, s.withSession(s.revokeToken))
 }
 
 type tokensView struct {
@@ -60,7 +61,7 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	nt := api.NewToken{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), Scope: sc}
+	nt := service.NewToken{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), Scope: sc}
 	if d := r.PostFormValue("days"); d != "" && d != "0" {
 		n, err := strconv.Atoi(d)
 		if err != nil || n < 0 || n > 3650 {

@@ -14,26 +14,27 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/seal"
-	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/httperr"
+	"github.com/wacht-rmm/wacht/internal/service"
 	webassets "github.com/wacht-rmm/wacht/web"
 )
 
 // Deps are the dashboard's collaborators.
 type Deps struct {
-	Store     core.Store
-	Commander api.Commander
-	Log       *slog.Logger
-	Secrets   *seal.Box       // seals network devices' secrets (nil: none can be saved)
-	Audits    *api.AuditQueue // writes commands' audit entries in the background (nil: at once)
+	Store core.Store
+	// Service is the service layer the pages call (nil: one over Store
+	// without a commander, for tests).
+	Service *service.Service
+	Log     *slog.Logger
 }
 
 type server struct {
 	store    core.Store
-	svc      *api.Service
+	svc      *service.Service
 	sessions *auth.Sessions
 	throttle *auth.LoginThrottle
 	keyMu    sync.Mutex
@@ -64,9 +65,12 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Service == nil {
+		d.Service = service.New(service.Deps{Store: d.Store, Log: log})
+	}
 	s := &server{
 		store:    d.Store,
-		svc:      api.NewService(api.Deps{Store: d.Store, Commander: d.Commander, Log: log, Secrets: d.Secrets, Audits: d.Audits}),
+		svc:      d.Service,
 		sessions: &auth.Sessions{Users: d.Store},
 		throttle: auth.NewLoginThrottle(loginMaxPerIP, loginMaxFailures, loginWindow),
 		log:      log,
@@ -95,20 +99,20 @@ func Routes() []auth.Route {
 // by the Service.
 func (s *server) routes() *auth.Router {
 	rt := auth.NewRouter(s.guard)
-	rt.Handle("GET /static/", auth.Public, s.staticHandler())
-	rt.HandleFunc("GET /login", auth.Public, s.loginPage)
-	rt.HandleFunc("POST /login", auth.Public, s.login)
-	rt.HandleFunc("GET /login/totp", auth.Public, s.totpPage)
-	rt.HandleFunc("POST /login/totp", auth.Public, s.totpLogin)
-	rt.HandleFunc("GET /healthz", auth.Public, s.healthz)
+	rt.Handle("GET /static/", authz.Public, s.staticHandler())
+	rt.HandleFunc("GET /login", authz.Public, s.loginPage)
+	rt.HandleFunc("POST /login", authz.Public, s.login)
+	rt.HandleFunc("GET /login/totp", authz.Public, s.totpPage)
+	rt.HandleFunc("POST /login/totp", authz.Public, s.totpLogin)
+	rt.HandleFunc("GET /healthz", authz.Public, s.healthz)
 	s.accessRoutes(rt)
-	rt.HandleFunc("POST /logout", auth.Authenticated, s.withSession(s.logout))
-	rt.HandleFunc("POST /lang", auth.Authenticated, s.withSession(s.setLang))
-	rt.HandleFunc("GET /{$}", auth.Read, s.withSession(s.overview))
-	rt.HandleFunc("GET /partials/devices", auth.Read, s.withSession(s.devicesPartial))
-	rt.HandleFunc("GET /devices/{id}", auth.Read, s.withSession(s.device))
-	rt.HandleFunc("GET /devices/{id}/checks", auth.Read, s.withSession(s.checksPartial))
-	rt.HandleFunc("POST /devices/{id}/run-checks", auth.Operate, s.withSession(s.runChecks))
+	rt.HandleFunc("POST /logout", authz.Authenticated, s.withSession(s.logout))
+	rt.HandleFunc("POST /lang", authz.Authenticated, s.withSession(s.setLang))
+	rt.HandleFunc("GET /{$}", authz.Read, s.withSession(s.overview))
+	rt.HandleFunc("GET /partials/devices", authz.Read, s.withSession(s.devicesPartial))
+	rt.HandleFunc("GET /devices/{id}", authz.Read, s.withSession(s.device))
+	rt.HandleFunc("GET /devices/{id}/checks", authz.Read, s.withSession(s.checksPartial))
+	rt.HandleFunc("POST /devices/{id}/run-checks", authz.Operate, s.withSession(s.runChecks))
 	s.policyRoutes(rt)
 	s.protectionRoutes(rt)
 	s.historyRoutes(rt)
@@ -116,7 +120,7 @@ func (s *server) routes() *auth.Router {
 	s.netDeviceRoutes(rt)
 	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
-	rt.HandleFunc("/", auth.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
 	return rt
@@ -163,8 +167,8 @@ type rcKey struct{}
 // route needs a dashboard session (pages redirect to /login, htmx requests
 // get HX-Redirect) whose user's role grants p, and POSTs must carry the
 // session's CSRF token.
-func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
-	if p == auth.Public {
+func (s *server) guard(p authz.Perm, next http.Handler) http.Handler {
+	if p == authz.Public {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -193,7 +197,7 @@ func (s *server) guard(p auth.Perm, next http.Handler) http.Handler {
 				return
 			}
 		}
-		if !auth.Allows(u, p) {
+		if !authz.Allows(u, p) {
 			if r.Method == http.MethodPost {
 				s.svc.RecordDenied(auth.WithRemote(r.Context(), r.RemoteAddr), u, r.Method, r.URL.Path)
 			}
@@ -233,11 +237,11 @@ func (s *server) withSession(h func(http.ResponseWriter, *http.Request, *reqCtx)
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // renderError shows an error page (or fragment, for htmx) with the status
-// that api.Status maps the error to, with the refused fields of a
-// *policy.ValidationError or the reason of a refusal (api.Reason); internal
+// that httperr.Status maps the error to, with the refused fields of a
+// *policy.ValidationError or the reason of a refusal (service.Reason); internal
 // errors are logged, not shown.
 func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, err error) {
-	status, code, _ := api.Status(err)
+	status, code, _ := httperr.Status(err)
 	if status == http.StatusInternalServerError {
 		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -256,7 +260,7 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 	v.Error, v.Title = key, "error.title"
 	if ve := (*policy.ValidationError)(nil); errors.As(err, &ve) {
 		v.Detail = ve.In(lang.Code())
-	} else if t, ok := api.Reason(err); ok {
+	} else if t, ok := service.Reason(err); ok {
 		v.Detail = lang.Message(t)
 	}
 	name := "error"

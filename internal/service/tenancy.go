@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -20,8 +21,8 @@ import (
 // the caller's scope is core.ErrNotFound (404), never ErrForbidden, so that
 // IDs of other customers cannot be probed.
 
-// caller returns the authenticated user of ctx, or ErrUnauthorized.
-func caller(ctx context.Context) (core.User, error) {
+// Caller returns the authenticated user of ctx, or ErrUnauthorized.
+func Caller(ctx context.Context) (core.User, error) {
 	u, ok := auth.UserFrom(ctx)
 	if !ok || u.ID == 0 {
 		return core.User{}, core.ErrUnauthorized
@@ -30,8 +31,8 @@ func caller(ctx context.Context) (core.User, error) {
 }
 
 // need checks u's role for p; ErrForbidden otherwise.
-func need(u core.User, p auth.Perm) error {
-	if !auth.Allows(u, p) {
+func need(u core.User, p authz.Perm) error {
+	if !authz.Allows(u, p) {
 		return core.ErrForbidden
 	}
 	return nil
@@ -46,14 +47,31 @@ func (s *Service) record(ctx context.Context, u core.User, action, target, detai
 	return nil
 }
 
+// cliID is the ID of CLI; stored users have positive IDs.
+const cliID = -1
+
+// CLI is the caller of the admin command line (`wacht user add`, `wacht
+// apitoken create`…). Whoever runs it holds the database and its key, so it
+// may do what an administrator of every client may; the audit log names it
+// "cli", apart from every user.
+var CLI = core.User{ID: cliID, Email: "cli", Role: core.RoleAdmin}
+
+// Actor names u in the audit log and in "acknowledged by" fields:
+// "user:<e-mail>", "cli" for the command line, "anonymous" for nobody.
+func Actor(u core.User) string {
+	switch u.ID {
+	case cliID:
+		return "cli"
+	case 0:
+		return "anonymous"
+	}
+	return "user:" + u.Email
+}
+
 // auditEntry is the audit entry of u's action, at the Service's now.
 func (s *Service) auditEntry(ctx context.Context, u core.User, action, target, detail, result string) core.AuditEntry {
-	actor := "user:" + u.Email
-	if u.ID == 0 {
-		actor = "anonymous"
-	}
 	return core.AuditEntry{
-		At: s.now().UTC().Truncate(time.Millisecond), Actor: actor, Remote: auth.RemoteFrom(ctx),
+		At: s.now().UTC().Truncate(time.Millisecond), Actor: Actor(u), Remote: auth.RemoteFrom(ctx),
 		Action: action, Target: target, Detail: detail, Result: result,
 	}
 }
@@ -84,7 +102,7 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 	now := s.now()
 	out := []Device{}
 	for _, d := range ds {
-		if !auth.CanSeeClient(u, d.ClientID) ||
+		if !authz.CanSeeClient(u, d.ClientID) ||
 			(d.State == core.DeviceRetired && !f.IncludeRetire) ||
 			(f.Tag != "" && !slices.Contains(d.Tags, strings.ToLower(strings.TrimSpace(f.Tag)))) ||
 			(f.ClientID != 0 && d.ClientID != f.ClientID) {
@@ -99,7 +117,7 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 // may operate devices: it is not needed to watch them, and it used to be
 // half of what took a device over (issue 12, M4).
 func deviceFor(u core.User, d core.Device, now time.Time) Device {
-	if !auth.Allows(u, auth.Operate) {
+	if !authz.Allows(u, authz.Operate) {
 		d.MachineID = ""
 	}
 	return Device{Device: d, Online: d.Online(now)}
@@ -111,7 +129,7 @@ func (s *Service) device(ctx context.Context, u core.User, id int64) (core.Devic
 	if err != nil {
 		return core.Device{}, fmt.Errorf("getting device %d: %w", id, err)
 	}
-	if !auth.CanSeeClient(u, d.ClientID) {
+	if !authz.CanSeeClient(u, d.ClientID) {
 		return core.Device{}, fmt.Errorf("device %d: %w", id, core.ErrNotFound)
 	}
 	return d, nil
@@ -125,7 +143,7 @@ func (s *Service) ListClients(ctx context.Context, u core.User) ([]core.Client, 
 	}
 	out := []core.Client{}
 	for _, c := range cs {
-		if auth.CanSeeClient(u, c.ID) {
+		if authz.CanSeeClient(u, c.ID) {
 			out = append(out, c)
 		}
 	}
@@ -134,7 +152,7 @@ func (s *Service) ListClients(ctx context.Context, u core.User) ([]core.Client, 
 
 // GetClient returns a client u may see.
 func (s *Service) GetClient(ctx context.Context, u core.User, id int64) (core.Client, error) {
-	if !auth.CanSeeClient(u, id) {
+	if !authz.CanSeeClient(u, id) {
 		return core.Client{}, fmt.Errorf("client %d: %w", id, core.ErrNotFound)
 	}
 	c, err := s.store.GetClient(ctx, id)
@@ -147,7 +165,7 @@ func (s *Service) GetClient(ctx context.Context, u core.User, id int64) (core.Cl
 // CreateClient creates a client (administrators only: a new client is
 // outside every restricted scope).
 func (s *Service) CreateClient(ctx context.Context, u core.User, c *core.Client) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if err := cleanClient(c); err != nil {
@@ -161,7 +179,7 @@ func (s *Service) CreateClient(ctx context.Context, u core.User, c *core.Client)
 
 // UpdateClient renames a client and sets its contact details.
 func (s *Service) UpdateClient(ctx context.Context, u core.User, c core.Client) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	old, err := s.GetClient(ctx, u, c.ID)
@@ -183,7 +201,7 @@ func (s *Service) UpdateClient(ctx context.Context, u core.User, c core.Client) 
 // DeleteClient deletes a client (administrators only). With devices left it
 // returns core.ErrConflict unless confirm, and then retires them.
 func (s *Service) DeleteClient(ctx context.Context, u core.User, id int64, confirm bool) (int, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return 0, err
 	}
 	c, err := s.GetClient(ctx, u, id)
@@ -242,7 +260,7 @@ func (s *Service) ListSites(ctx context.Context, u core.User) ([]core.Site, erro
 	}
 	out := []core.Site{}
 	for _, st := range ss {
-		if auth.CanSeeClient(u, st.ClientID) {
+		if authz.CanSeeClient(u, st.ClientID) {
 			out = append(out, st)
 		}
 	}
@@ -254,7 +272,7 @@ func (s *Service) site(ctx context.Context, u core.User, id int64) (core.Site, e
 	if err != nil {
 		return core.Site{}, fmt.Errorf("getting site %d: %w", id, err)
 	}
-	if !auth.CanSeeClient(u, st.ClientID) {
+	if !authz.CanSeeClient(u, st.ClientID) {
 		return core.Site{}, fmt.Errorf("site %d: %w", id, core.ErrNotFound)
 	}
 	return st, nil
@@ -267,7 +285,7 @@ func (s *Service) GetSite(ctx context.Context, u core.User, id int64) (core.Site
 
 // CreateSite creates a site of a client u may operate on.
 func (s *Service) CreateSite(ctx context.Context, u core.User, st *core.Site) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	if _, err := s.GetClient(ctx, u, st.ClientID); err != nil {
@@ -284,7 +302,7 @@ func (s *Service) CreateSite(ctx context.Context, u core.User, st *core.Site) er
 
 // RenameSite renames a site.
 func (s *Service) RenameSite(ctx context.Context, u core.User, id int64, name string) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	st, err := s.site(ctx, u, id)
@@ -303,7 +321,7 @@ func (s *Service) RenameSite(ctx context.Context, u core.User, id int64, name st
 // DeleteSite deletes a site; like DeleteClient it needs confirm to retire
 // devices.
 func (s *Service) DeleteSite(ctx context.Context, u core.User, id int64, confirm bool) (int, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return 0, err
 	}
 	st, err := s.site(ctx, u, id)
@@ -331,7 +349,7 @@ type DeviceChange struct {
 
 // UpdateDevice moves a device (within u's scope), sets its role or tags.
 func (s *Service) UpdateDevice(ctx context.Context, u core.User, id int64, ch DeviceChange) (Device, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return Device{}, err
 	}
 	d, err := s.device(ctx, u, id)
@@ -381,7 +399,7 @@ func (s *Service) UpdateDevice(ctx context.Context, u core.User, id int64, ch De
 // is told to uninstall itself now if connected (else on its next connect,
 // when the gateway refuses it as retired), and its sessions are refused.
 func (s *Service) RetireDevice(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	d, err := s.device(ctx, u, id)

@@ -1,12 +1,12 @@
-package api
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // Refusals of user administration, stated in English and German.
@@ -47,7 +47,7 @@ func (s *Service) DeleteUser(ctx context.Context, u core.User, id int64) error {
 // changeUser authorizes and audits a change of user id's state; the
 // target's e-mail goes into the audit entry.
 func (s *Service) changeUser(ctx context.Context, u core.User, id int64, action string, change func() error) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if id == u.ID && action != "user.enable" {

@@ -1,14 +1,14 @@
-package api
+package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/store"
 )
 
 // History limits: without ?since= the last DefaultHistoryWindow is listed,
@@ -34,7 +34,7 @@ type History struct {
 // device unknown or outside the scope of ctx's user is core.ErrNotFound; an
 // unknown check is an empty history.
 func (s *Service) CheckHistory(ctx context.Context, id int64, check, key string, since time.Time, limit int) (History, error) {
-	u, err := caller(ctx)
+	u, err := Caller(ctx)
 	if err != nil {
 		return History{}, err
 	}
@@ -54,28 +54,37 @@ func (s *Service) CheckHistory(ctx context.Context, id int64, check, key string,
 	return History{DeviceID: id, Check: check, Key: key, Since: since.UTC(), Limit: limit, Results: rs}, nil
 }
 
-func (h *handler) historyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/devices/{id}/checks/{name}/history", auth.Read, h.checkHistory)
+// retentionStore keeps the history retention settings (store.DB does).
+type retentionStore interface {
+	HistoryRetention(ctx context.Context) (store.HistoryRetention, error)
+	SetHistoryRetention(ctx context.Context, r store.HistoryRetention) error
 }
 
-// checkHistory serves ?key= (instance, "" by default), ?since= (RFC 3339,
-// default 24 h ago) and ?limit= (default 1000, at most 5000).
-func (h *handler) checkHistory(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(_ core.User, id int64) (any, error) {
-		q := r.URL.Query()
-		since := h.svc.now().Add(-DefaultHistoryWindow)
-		var err error
-		if v := q.Get("since"); v != "" {
-			if since, err = time.Parse(time.RFC3339, v); err != nil {
-				return nil, fmt.Errorf("since %q: %w", v, core.ErrInvalid)
-			}
-		}
-		limit := DefaultHistoryLimit
-		if v := q.Get("limit"); v != "" {
-			if limit, err = strconv.Atoi(v); err != nil {
-				return nil, fmt.Errorf("limit %q: %w", v, core.ErrInvalid)
-			}
-		}
-		return h.svc.CheckHistory(r.Context(), id, r.PathValue("name"), q.Get("key"), since, limit)
-	})
+// SetHistoryRetention changes the days of raw history and of hourly
+// rollups that are kept (0: unchanged; both 0 only reads), administrators
+// only, audited as settings.history-retention, and returns the retention
+// in force. The servers apply it at their next hourly run.
+func (s *Service) SetHistoryRetention(ctx context.Context, u core.User, rawDays, rollupDays int) (store.HistoryRetention, error) {
+	if err := need(u, authz.Admin); err != nil {
+		return store.HistoryRetention{}, err
+	}
+	rs, ok := s.store.(retentionStore)
+	if !ok {
+		return store.HistoryRetention{}, errors.New("this store keeps no history retention")
+	}
+	r, err := rs.HistoryRetention(ctx)
+	if err != nil || (rawDays == 0 && rollupDays == 0) {
+		return r, err
+	}
+	if rawDays != 0 {
+		r.RawDays = rawDays
+	}
+	if rollupDays != 0 {
+		r.RollupDays = rollupDays
+	}
+	if err := rs.SetHistoryRetention(ctx, r); err != nil {
+		return r, err
+	}
+	return r, s.record(ctx, u, "settings.history-retention", "settings",
+		fmt.Sprintf("raw_days=%d rollup_days=%d", r.RawDays, r.RollupDays), core.AuditOK)
 }

@@ -1,26 +1,18 @@
-package api
+package service
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/report"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // Daily reports (internal/report): a client's report of the last 24 hours
 // and its settings, and a user's digest choice.
-
-func (h *handler) reportRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/clients/{id}/report", auth.Read, h.getReport)
-	rt.HandleFunc("POST /api/v1/clients/{id}/report/send", auth.Operate, h.sendReport)
-	rt.HandleFunc("GET /api/v1/clients/{id}/report-settings", auth.Read, h.getReportSettings)
-	rt.HandleFunc("PUT /api/v1/clients/{id}/report-settings", auth.Operate, h.putReportSettings)
-}
 
 // ReportSettings returns a client's report settings (ErrNotFound outside
 // u's scope).
@@ -34,7 +26,7 @@ func (s *Service) ReportSettings(ctx context.Context, u core.User, clientID int6
 // SetReportSettings validates and stores a client's report settings,
 // audited as "client.report-settings".
 func (s *Service) SetReportSettings(ctx context.Context, u core.User, rs core.ReportSettings) (core.ReportSettings, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return rs, err
 	}
 	if _, err := s.GetClient(ctx, u, rs.ClientID); err != nil {
@@ -79,7 +71,7 @@ func (s *Service) ClientReport(ctx context.Context, u core.User, clientID int64,
 // SendReport queues a client's report to its recipients now, through the
 // outbox, audited as "client.report-send"; it returns the addresses.
 func (s *Service) SendReport(ctx context.Context, u core.User, clientID int64) ([]string, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return nil, err
 	}
 	c, err := s.GetClient(ctx, u, clientID)
@@ -109,75 +101,4 @@ func (s *Service) SetDigest(ctx context.Context, u core.User, on bool) error {
 		return err
 	}
 	return s.record(ctx, u, "user.digest", target("user", u.ID), "on="+strconv.FormatBool(on), "")
-}
-
-// getReport answers ?lang=de|en (default: the client's) and
-// ?format=json (default), html (the mail's HTML) or text.
-func (h *handler) getReport(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	format := q.Get("format")
-	rep, err := h.clientReport(r, format)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if format == "" || format == "json" {
-		writeJSON(w, http.StatusOK, rep)
-		return
-	}
-	m, err := report.Render(rep)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	body, ct := m.Text, "text/plain; charset=utf-8"
-	if format == "html" {
-		body, ct = m.HTML, "text/html; charset=utf-8"
-		// Only the report's own inline style; nothing runs.
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write([]byte(body)) // the status is sent; a failed write has no one to tell
-}
-
-func (h *handler) clientReport(r *http.Request, format string) (report.Report, error) {
-	switch format {
-	case "", "json", "html", "text":
-	default:
-		return report.Report{}, fmt.Errorf("report format %q: %w", format, core.ErrInvalid)
-	}
-	id, err := pathID(r)
-	if err != nil {
-		return report.Report{}, err
-	}
-	u, err := caller(r.Context())
-	if err != nil {
-		return report.Report{}, err
-	}
-	return h.svc.ClientReport(r.Context(), u, id, r.URL.Query().Get("lang"))
-}
-
-func (h *handler) sendReport(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusAccepted, func(u core.User, id int64) (any, error) {
-		to, err := h.svc.SendReport(r.Context(), u, id)
-		return map[string][]string{"recipients": to}, err
-	})
-}
-
-func (h *handler) getReportSettings(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.svc.ReportSettings(r.Context(), u, id)
-	})
-}
-
-func (h *handler) putReportSettings(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		var rs core.ReportSettings
-		if err := decode(w, r, &rs); err != nil {
-			return nil, err
-		}
-		rs.ClientID = id
-		return h.svc.SetReportSettings(r.Context(), u, rs)
-	})
 }

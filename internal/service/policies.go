@@ -1,20 +1,18 @@
-package api
+package service
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
 	// The server validates check parameters by building the checks.
-	_ "github.com/wacht-rmm/wacht/internal/checks/all"
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // Policies (monitoring templates) and their assignments. Reading needs any
@@ -26,24 +24,6 @@ import (
 // (gateway.Hub implements it). The Service finds it on its Commander.
 type PolicyPusher interface {
 	PushPolicies()
-}
-
-// policyRoutes registers the policy routes.
-func (h *handler) policyRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/policies", auth.Read, h.listPolicies)
-	rt.HandleFunc("POST /api/v1/policies", auth.Admin, h.createPolicy)
-	rt.HandleFunc("GET /api/v1/policies/{id}", auth.Read, h.getPolicy)
-	rt.HandleFunc("PUT /api/v1/policies/{id}", auth.Admin, h.updatePolicy)
-	rt.HandleFunc("DELETE /api/v1/policies/{id}", auth.Admin, h.deletePolicy)
-	rt.HandleFunc("GET /api/v1/default/policies", auth.Read, h.getAssignments(core.LevelDefault))
-	rt.HandleFunc("PUT /api/v1/default/policies", auth.Admin, h.putAssignments(core.LevelDefault))
-	for _, l := range []struct{ level, path string }{
-		{core.LevelClient, "clients"}, {core.LevelSite, "sites"}, {core.LevelDevice, "devices"},
-	} {
-		rt.HandleFunc("GET /api/v1/"+l.path+"/{id}/policies", auth.Read, h.getAssignments(l.level))
-		rt.HandleFunc("PUT /api/v1/"+l.path+"/{id}/policies", auth.Operate, h.putAssignments(l.level))
-	}
-	rt.HandleFunc("GET /api/v1/devices/{id}/effective-policy", auth.Read, h.effectivePolicy)
 }
 
 // resolvers holds one policy.Resolver per store, so that the built-in
@@ -97,8 +77,8 @@ func (s *Service) GetPolicy(ctx context.Context, id int64) (core.Policy, error) 
 	return p, nil
 }
 
-// errBuiltin refuses changes to a built-in template.
-var errBuiltin = fmt.Errorf("built-in templates are read-only; create a policy that overrides them: %w", core.ErrForbidden)
+// ErrBuiltin refuses changes to a built-in template.
+var ErrBuiltin = fmt.Errorf("built-in templates are read-only; create a policy that overrides them: %w", core.ErrForbidden)
 
 // SavePolicy creates (p.ID 0) or updates a policy after validating it; the
 // error is a *policy.ValidationError for invalid input. Administrators only.
@@ -108,7 +88,7 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 	}
 	p.Builtin = ""
 	policy.Normalize(p)
-	if err := policy.Validate(*p); err != nil {
+	if err := validateChecks(*p); err != nil {
 		return err
 	}
 	action := "policy.create"
@@ -122,7 +102,7 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 			return fmt.Errorf("getting policy %d: %w", p.ID, err)
 		}
 		if old.Builtin != "" {
-			return errBuiltin
+			return ErrBuiltin
 		}
 		if err := s.store.UpdatePolicy(ctx, p); err != nil {
 			return fmt.Errorf("updating policy %d: %w", p.ID, err)
@@ -150,7 +130,7 @@ func (s *Service) DeletePolicy(ctx context.Context, u core.User, id int64) error
 		return fmt.Errorf("getting policy %d: %w", id, err)
 	}
 	if p.Builtin != "" {
-		return errBuiltin
+		return ErrBuiltin
 	}
 	if err := s.store.DeletePolicy(ctx, id); err != nil {
 		return fmt.Errorf("deleting policy %d: %w", id, err)
@@ -198,7 +178,7 @@ func (s *Service) assignmentTarget(ctx context.Context, u core.User, level strin
 	default:
 		return core.ErrInvalid
 	}
-	if clientID == 0 || !auth.CanSeeClient(u, clientID) {
+	if clientID == 0 || !authz.CanSeeClient(u, clientID) {
 		return fmt.Errorf("%s %d: %w", level, id, core.ErrNotFound)
 	}
 	return nil
@@ -225,7 +205,7 @@ func (s *Service) SetAssignments(ctx context.Context, u core.User, level string,
 		return nil, core.ErrUnauthorized
 	case level == core.LevelDefault && u.Role != core.RoleAdmin:
 		return nil, core.ErrForbidden
-	case !auth.CanOperate(u.Role):
+	case !authz.CanOperate(u.Role):
 		return nil, core.ErrForbidden
 	}
 	if err := s.assignmentTarget(ctx, u, level, id); err != nil {
@@ -281,134 +261,4 @@ func (s *Service) EffectivePolicy(ctx context.Context, u core.User, id int64) (E
 		e.Checks = []policy.Entry{}
 	}
 	return EffectivePolicy{DeviceID: id, Effective: e}, nil
-}
-
-// Handlers.
-
-// validationResponse is the 400 body for invalid input: the first
-// message names the field; fields lists all, in English and German.
-type validationResponse struct {
-	Error  string              `json:"error"`
-	Code   string              `json:"code"`
-	Fields []policy.FieldError `json:"fields"`
-}
-
-func (h *handler) policyError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, errBuiltin):
-		writeJSON(w, http.StatusForbidden, validationResponse{Error: "built-in templates are read-only", Code: "builtin"})
-	case errors.Is(err, core.ErrConflict):
-		writeJSON(w, http.StatusConflict, validationResponse{Error: "name: a policy with this name exists", Code: "conflict",
-			Fields: []policy.FieldError{{Field: "name", Message: core.Text{EN: "a policy with this name exists", DE: "eine Richtlinie mit diesem Namen gibt es schon"}}}})
-	default:
-		h.writeError(w, r, err)
-	}
-}
-
-// decodeBody parses a JSON body strictly; its error names the problem.
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &policy.ValidationError{Fields: []policy.FieldError{{Field: "body",
-			Message: core.Text{EN: "not valid JSON: " + err.Error(), DE: "kein gültiges JSON: " + err.Error()}}}}
-	}
-	return nil
-}
-
-func (h *handler) listPolicies(w http.ResponseWriter, r *http.Request) {
-	errorWriter(h.policyError).serve(w, r, http.StatusOK, func(core.User) (any, error) {
-		return h.svc.ListPolicies(r.Context())
-	})
-}
-
-func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
-	errorWriter(h.policyError).withID(w, r, http.StatusOK, func(_ core.User, id int64) (any, error) {
-		return h.svc.GetPolicy(r.Context(), id)
-	})
-}
-
-// policyBody is what POST and PUT accept.
-type policyBody struct {
-	Name        string             `json:"name"`
-	Description core.Text          `json:"description"`
-	Checks      []core.PolicyCheck `json:"checks"`
-}
-
-// savePolicy creates (id 0) or replaces a policy from the body and returns
-// it as stored.
-func (h *handler) savePolicy(r *http.Request, u core.User, id int64) (core.Policy, error) {
-	var b policyBody
-	if err := decodeBody(r, &b); err != nil {
-		return core.Policy{}, err
-	}
-	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks}
-	if err := h.svc.SavePolicy(r.Context(), u, &p); err != nil {
-		return core.Policy{}, err
-	}
-	return h.svc.GetPolicy(r.Context(), p.ID)
-}
-
-func (h *handler) createPolicy(w http.ResponseWriter, r *http.Request) {
-	errorWriter(h.policyError).serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
-		return h.savePolicy(r, u, 0)
-	})
-}
-
-func (h *handler) updatePolicy(w http.ResponseWriter, r *http.Request) {
-	errorWriter(h.policyError).withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.savePolicy(r, u, id)
-	})
-}
-
-func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request) {
-	errorWriter(h.policyError).withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
-		return nil, h.svc.DeletePolicy(r.Context(), u, id)
-	})
-}
-
-func targetID(r *http.Request, level string) (int64, error) {
-	if level == core.LevelDefault {
-		return 0, nil
-	}
-	return pathID(r)
-}
-
-func (h *handler) getAssignments(level string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		errorWriter(h.policyError).serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-			id, err := targetID(r, level)
-			if err != nil {
-				return nil, err
-			}
-			return h.svc.Assignments(r.Context(), u, level, id)
-		})
-	}
-}
-
-// assignmentsBody is what PUT …/policies accepts: the policy IDs in order.
-type assignmentsBody struct {
-	PolicyIDs []int64 `json:"policy_ids"`
-}
-
-func (h *handler) putAssignments(level string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		errorWriter(h.policyError).serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-			id, err := targetID(r, level)
-			if err != nil {
-				return nil, err
-			}
-			var b assignmentsBody
-			if err := decodeBody(r, &b); err != nil {
-				return nil, err
-			}
-			return h.svc.SetAssignments(r.Context(), u, level, id, b.PolicyIDs)
-		})
-	}
-}
-
-func (h *handler) effectivePolicy(w http.ResponseWriter, r *http.Request) {
-	errorWriter(h.policyError).withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.svc.EffectivePolicy(r.Context(), u, id)
-	})
 }

@@ -1,4 +1,10 @@
-package api
+// Package service is the one place for Wacht's business rules and
+// authorization: the JSON API, the dashboard and the admin command line all
+// call it, so each rule exists once. Every method takes its caller (a
+// core.User, or CLI for the command line), checks the caller's role and
+// client scope with authz, validates, changes the store and writes the
+// audit log. Transports only parse, call and render.
+package service
 
 import (
 	"context"
@@ -7,18 +13,18 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/seal"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // CommandTimeout bounds how long a command waits for the agent's answer.
 const CommandTimeout = 60 * time.Second
 
-// Service is what the API and the dashboard both call: it reads devices and
-// check states, authorizes actions by role and audits them. Handlers stay
-// thin: parse, call the Service, render.
+// Service is what the API, the dashboard and the CLI call: it reads
+// devices and check states, authorizes actions by role and client scope and
+// audits them.
 type Service struct {
 	store core.Store
 	cmd   Commander
@@ -32,8 +38,8 @@ type Service struct {
 	Now func() time.Time
 }
 
-// NewService returns a Service over d's store and commander.
-func NewService(d Deps) *Service {
+// New returns a Service over d's store and commander.
+func New(d Deps) *Service {
 	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -48,10 +54,14 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// Time is the Service's clock, for transports that turn relative filters
+// ("the last 24 hours") into times.
+func (s *Service) Time() time.Time { return s.now() }
+
 // ListDevices returns the devices that ctx's user may see, retired ones
 // excluded, with their worst check status and online state.
 func (s *Service) ListDevices(ctx context.Context) ([]Device, error) {
-	u, err := caller(ctx)
+	u, err := Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +71,7 @@ func (s *Service) ListDevices(ctx context.Context) ([]Device, error) {
 // GetDevice returns one device (core.ErrNotFound if unknown or outside the
 // scope of ctx's user).
 func (s *Service) GetDevice(ctx context.Context, id int64) (Device, error) {
-	u, err := caller(ctx)
+	u, err := Caller(ctx)
 	if err != nil {
 		return Device{}, err
 	}
@@ -76,7 +86,7 @@ func (s *Service) GetDevice(ctx context.Context, id int64) (Device, error) {
 // (core.ErrNotFound if the device is unknown or outside the scope of ctx's
 // user).
 func (s *Service) CheckStates(ctx context.Context, id int64) ([]core.CheckState, error) {
-	u, err := caller(ctx)
+	u, err := Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +107,7 @@ func (s *Service) CheckStates(ctx context.Context, id int64) ([]core.CheckState,
 // get core.ErrForbidden, an unconnected agent core.ErrOffline. Every
 // authorized attempt is audited as "device.run-checks".
 func (s *Service) RunChecks(ctx context.Context, u core.User, id int64) (protocol.CommandResult, error) {
-	if u.ID == 0 || !auth.CanOperate(u.Role) {
+	if u.ID == 0 || !authz.CanOperate(u.Role) {
 		return protocol.CommandResult{}, core.ErrForbidden
 	}
 	d, err := s.device(ctx, u, id)
@@ -131,4 +141,58 @@ func (s *Service) RunChecks(ctx context.Context, u core.User, id int64) (protoco
 		return protocol.CommandResult{}, fmt.Errorf("running checks on device %d: %w", id, cerr)
 	}
 	return res, nil
+}
+
+// Commander sends a command to a connected agent and waits for its answer.
+type Commander interface {
+	// Command returns core.ErrOffline when the device is not connected.
+	Command(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error)
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	Store     core.Store
+	Commander Commander
+	Log       *slog.Logger
+	// Secrets seals network devices' secret parameters (nil: devices
+	// with secrets cannot be saved).
+	Secrets *seal.Box
+	// Audits, if set, writes the audit entries of agent commands in the
+	// background (nil: at once).
+	Audits *AuditQueue
+}
+
+// Device is a device as the Service returns it: the stored facts plus
+// whether the agent is online now.
+type Device struct {
+	core.Device
+	Online bool `json:"online"`
+}
+
+// refusals are the errors whose reason the transports state in English and
+// German.
+var refusals = []struct {
+	err  error
+	text core.Text
+}{
+	{ErrTOTPRequired, core.Text{
+		EN: "two-factor sign-in is mandatory on this server: set it up for your account in the dashboard before using or creating API tokens",
+		DE: "die Anmeldung mit zweitem Faktor ist auf diesem Server Pflicht: richten Sie sie für Ihr Konto im Dashboard ein, bevor Sie API-Tokens verwenden oder anlegen"}},
+	{ErrLastAdmin, core.Text{
+		EN: "the last active administrator cannot be disabled or deleted: make another user administrator first",
+		DE: "der letzte aktive Administrator kann nicht deaktiviert oder gelöscht werden: machen Sie zuerst einen anderen Benutzer zum Administrator"}},
+	{ErrSelf, core.Text{
+		EN: "you cannot disable or delete your own account",
+		DE: "Sie können Ihr eigenes Konto nicht deaktivieren oder löschen"}},
+}
+
+// Reason returns the English and German reason of a refusal (such as
+// ErrTOTPRequired or ErrLastAdmin), if err is one.
+func Reason(err error) (core.Text, bool) {
+	for _, rf := range refusals {
+		if errors.Is(err, rf.err) {
+			return rf.text, true
+		}
+	}
+	return core.Text{}, false
 }

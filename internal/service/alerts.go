@@ -1,10 +1,9 @@
-package api
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -12,32 +11,15 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
-
-// alertRoutes registers outages, acknowledgements, clearing checks,
-// presence and the notification settings, recipients and outbox.
-func (h *handler) alertRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/outages", auth.Read, h.listOutages)
-	rt.HandleFunc("GET /api/v1/devices/{id}/outages", auth.Read, h.listDeviceOutages)
-	rt.HandleFunc("POST /api/v1/outages/{id}/ack", auth.Operate, h.ackOutage)
-	rt.HandleFunc("POST /api/v1/devices/{id}/checks/{check}/clear", auth.Operate, h.clearCheck)
-	rt.HandleFunc("GET /api/v1/alerts/presence", auth.Read, h.listPresence)
-	rt.HandleFunc("GET /api/v1/alerts/settings", auth.Admin, h.getAlertSettings)
-	rt.HandleFunc("PUT /api/v1/alerts/settings", auth.Admin, h.putAlertSettings)
-	rt.HandleFunc("POST /api/v1/alerts/settings/test", auth.Admin, h.testMail)
-	rt.HandleFunc("GET /api/v1/alerts/recipients", auth.Admin, h.listRecipients)
-	rt.HandleFunc("POST /api/v1/alerts/recipients", auth.Admin, h.createRecipient)
-	rt.HandleFunc("DELETE /api/v1/alerts/recipients/{id}", auth.Admin, h.deleteRecipient)
-	rt.HandleFunc("GET /api/v1/alerts/outbox", auth.Admin, h.listOutbox)
-}
 
 // ListOutages returns the outages u may see, newest first. The store
 // applies u's scope, so a limit counts only visible outages.
 func (s *Service) ListOutages(ctx context.Context, u core.User, f core.OutageFilter) ([]core.Outage, error) {
-	if err := need(u, auth.Read); err != nil {
+	if err := need(u, authz.Read); err != nil {
 		return nil, err
 	}
 	if f.DeviceID != 0 {
@@ -55,7 +37,7 @@ func (s *Service) ListOutages(ctx context.Context, u core.User, f core.OutageFil
 
 // CountOutages counts the outages u may see that f selects.
 func (s *Service) CountOutages(ctx context.Context, u core.User, f core.OutageFilter) (int, error) {
-	if err := need(u, auth.Read); err != nil {
+	if err := need(u, authz.Read); err != nil {
 		return 0, err
 	}
 	f.Scope = u.Scope
@@ -68,7 +50,7 @@ func (s *Service) Outage(ctx context.Context, u core.User, id int64) (core.Outag
 	if err != nil {
 		return o, err
 	}
-	if !auth.CanSeeClient(u, o.ClientID) {
+	if !authz.CanSeeClient(u, o.ClientID) {
 		return core.Outage{}, fmt.Errorf("outage %d: %w", id, core.ErrNotFound)
 	}
 	return o, nil
@@ -76,7 +58,7 @@ func (s *Service) Outage(ctx context.Context, u core.User, id int64) (core.Outag
 
 // AckOutage records u's acknowledgement with a comment, audited.
 func (s *Service) AckOutage(ctx context.Context, u core.User, id int64, comment string) (core.Outage, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return core.Outage{}, err
 	}
 	o, err := s.Outage(ctx, u, id)
@@ -87,7 +69,7 @@ func (s *Service) AckOutage(ctx context.Context, u core.User, id int64, comment 
 	if len(comment) > 2000 {
 		return o, fmt.Errorf("comment longer than 2000 bytes: %w", core.ErrInvalid)
 	}
-	if err := s.store.AckOutage(ctx, id, "user:"+u.Email, comment, s.now().UTC()); err != nil {
+	if err := s.store.AckOutage(ctx, id, Actor(u), comment, s.now().UTC()); err != nil {
 		return o, err
 	}
 	if err := s.record(ctx, u, "outage.ack", target("outage", id), comment, ""); err != nil {
@@ -106,7 +88,7 @@ type ClearRequest struct {
 
 // ClearCheck suppresses a check's notifications, audited.
 func (s *Service) ClearCheck(ctx context.Context, u core.User, deviceID, checkID int64, req ClearRequest) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	if _, err := s.device(ctx, u, deviceID); err != nil {
@@ -147,7 +129,7 @@ func (s *Service) ListPresence(ctx context.Context, u core.User) ([]alert.Device
 	}
 	out := []alert.DevicePresence{}
 	for _, p := range ps {
-		if auth.CanSeeClient(u, client[p.DeviceID]) {
+		if authz.CanSeeClient(u, client[p.DeviceID]) {
 			out = append(out, p)
 		}
 	}
@@ -183,7 +165,7 @@ func redacted(s alert.Settings) alert.Settings {
 
 // AlertSettings returns the settings without the SMTP password.
 func (s *Service) AlertSettings(ctx context.Context, u core.User) (alert.Settings, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return alert.Settings{}, err
 	}
 	st, err := alert.LoadSettings(ctx, s.store)
@@ -193,7 +175,7 @@ func (s *Service) AlertSettings(ctx context.Context, u core.User) (alert.Setting
 // SetAlertSettings saves new settings, audited. An empty or redacted SMTP
 // password keeps the stored one.
 func (s *Service) SetAlertSettings(ctx context.Context, u core.User, next alert.Settings) (alert.Settings, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return alert.Settings{}, err
 	}
 	cur, err := alert.LoadSettings(ctx, s.store)
@@ -229,7 +211,7 @@ type TestMailResult struct {
 // result (Sent false with the server's answer), not an API error. Invalid
 // input is a *policy.ValidationError.
 func (s *Service) SendTestMail(ctx context.Context, u core.User, req TestMailRequest) (TestMailResult, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return TestMailResult{}, err
 	}
 	if _, err := mail.ParseAddress(req.To); err != nil {
@@ -264,7 +246,7 @@ func (s *Service) SendTestMail(ctx context.Context, u core.User, req TestMailReq
 
 // ListRecipients returns every recipient (admins only).
 func (s *Service) ListRecipients(ctx context.Context, u core.User) ([]core.Recipient, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return nil, err
 	}
 	rs, err := s.store.ListRecipients(ctx)
@@ -283,7 +265,7 @@ type RecipientRequest struct {
 // CreateRecipient validates and stores a recipient, audited; invalid input
 // is a *policy.ValidationError naming the fields.
 func (s *Service) CreateRecipient(ctx context.Context, u core.User, r core.Recipient) (core.Recipient, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return r, err
 	}
 	r.ID = 0
@@ -351,7 +333,7 @@ func (s *Service) CreateRecipient(ctx context.Context, u core.User, r core.Recip
 
 // DeleteRecipient removes a recipient, audited.
 func (s *Service) DeleteRecipient(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if err := s.store.DeleteRecipient(ctx, id); err != nil {
@@ -368,7 +350,7 @@ type OutboxEntry struct {
 
 // ListOutbox returns the newest deliveries (admins only), without payloads.
 func (s *Service) ListOutbox(ctx context.Context, u core.User, limit int) ([]OutboxEntry, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return nil, err
 	}
 	items, err := s.store.ListOutbox(ctx, limit)
@@ -411,110 +393,4 @@ func OutageQuery(q url.Values, now time.Time) (core.OutageFilter, error) {
 		return f, fmt.Errorf("severity %q: %w", sev, core.ErrInvalid)
 	}
 	return f, nil
-}
-
-func (h *handler) listOutages(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		q := r.URL.Query()
-		f, err := OutageQuery(q, h.svc.now())
-		if err != nil {
-			return nil, err
-		}
-		f.Limit, _ = strconv.Atoi(q.Get("limit"))
-		if f.Limit <= 0 || f.Limit > 1000 {
-			f.Limit = 200
-		}
-		return h.svc.ListOutages(r.Context(), u, f)
-	})
-}
-
-func (h *handler) listDeviceOutages(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.svc.ListOutages(r.Context(), u, core.OutageFilter{DeviceID: id, OpenOnly: r.URL.Query().Get("open") == "true", Limit: 200})
-	})
-}
-
-func (h *handler) ackOutage(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		var body struct {
-			Comment string `json:"comment"`
-		}
-		if err := decode(w, r, &body); err != nil {
-			return nil, err
-		}
-		return h.svc.AckOutage(r.Context(), u, id, body.Comment)
-	})
-}
-
-func (h *handler) clearCheck(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
-		checkID, err := strconv.ParseInt(r.PathValue("check"), 10, 64)
-		if err != nil || checkID <= 0 {
-			return nil, core.ErrInvalid
-		}
-		var req ClearRequest
-		if err := decode(w, r, &req); err != nil {
-			return nil, err
-		}
-		return nil, h.svc.ClearCheck(r.Context(), u, id, checkID, req)
-	})
-}
-
-func (h *handler) listPresence(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListPresence(r.Context(), u) })
-}
-
-func (h *handler) getAlertSettings(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.AlertSettings(r.Context(), u) })
-}
-
-func (h *handler) putAlertSettings(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		var s alert.Settings
-		if err := decode(w, r, &s); err != nil {
-			return nil, err
-		}
-		return h.svc.SetAlertSettings(r.Context(), u, s)
-	})
-}
-
-func (h *handler) testMail(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		var req TestMailRequest
-		if err := decode(w, r, &req); err != nil {
-			return nil, err
-		}
-		return h.svc.SendTestMail(r.Context(), u, req)
-	})
-}
-
-func (h *handler) listRecipients(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListRecipients(r.Context(), u) })
-}
-
-func (h *handler) createRecipient(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
-		var req RecipientRequest
-		if err := decode(w, r, &req); err != nil {
-			return nil, err
-		}
-		req.Recipient.Secret = req.Secret
-		return h.svc.CreateRecipient(r.Context(), u, req.Recipient)
-	})
-}
-
-func (h *handler) deleteRecipient(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
-		return nil, h.svc.DeleteRecipient(r.Context(), u, id)
-	})
-}
-
-func (h *handler) listOutbox(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-		if limit <= 0 || limit > 1000 {
-			limit = 100
-		}
-		return h.svc.ListOutbox(r.Context(), u, limit)
-	})
 }

@@ -1,16 +1,13 @@
-package api
+package service
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // Check names the protection overview reads: the names of the built-in
@@ -141,22 +138,4 @@ func protection(cs []core.CheckState) Protection {
 	slices.SortStableFunc(p.Items, func(a, b ProtectionItem) int { return rank(b.Status) - rank(a.Status) })
 	p.Status = p.Items[0].Status
 	return p
-}
-
-func (h *handler) protectionRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/protection", auth.Read, h.listProtection)
-}
-
-// listProtection answers GET /api/v1/protection[?client=ID].
-func (h *handler) listProtection(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		var clientID int64
-		if c := r.URL.Query().Get("client"); c != "" {
-			var err error
-			if clientID, err = strconv.ParseInt(c, 10, 64); err != nil || clientID <= 0 {
-				return nil, core.ErrInvalid
-			}
-		}
-		return h.svc.Protection(r.Context(), u, clientID)
-	})
 }

@@ -1,29 +1,20 @@
-package api
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // Network devices without an agent (docs/internals.md "Network devices").
-
-func (h *handler) netDeviceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/sites/{id}/network-devices", auth.Read, h.listNetDevices)
-	rt.HandleFunc("POST /api/v1/sites/{id}/network-devices", auth.Operate, h.createNetDevice)
-	rt.HandleFunc("GET /api/v1/network-devices/{id}", auth.Read, h.getNetDevice)
-	rt.HandleFunc("PUT /api/v1/network-devices/{id}", auth.Operate, h.updateNetDevice)
-	rt.HandleFunc("DELETE /api/v1/network-devices/{id}", auth.Operate, h.retireNetDevice)
-}
 
 // NetDeviceInput is what clients send to create or replace a network
 // device. Secret parameters (community, auth_passphrase, priv_passphrase,
@@ -123,7 +114,7 @@ func (s *Service) netDevice(ctx context.Context, u core.User, id int64) (core.Ne
 	if err != nil {
 		return core.NetDevice{}, fmt.Errorf("getting network device %d: %w", id, err)
 	}
-	if !auth.CanSeeClient(u, d.ClientID) {
+	if !authz.CanSeeClient(u, d.ClientID) {
 		return core.NetDevice{}, fmt.Errorf("network device %d: %w", id, core.ErrNotFound)
 	}
 	return d, nil
@@ -141,7 +132,7 @@ func (s *Service) GetNetDevice(ctx context.Context, u core.User, id int64) (NetD
 // SaveNetDevice creates (id 0, in siteID) or replaces a network device
 // after validating it; secrets are sealed before they reach the store.
 func (s *Service) SaveNetDevice(ctx context.Context, u core.User, siteID, id int64, in NetDeviceInput) (NetDevice, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return NetDevice{}, err
 	}
 	var d core.NetDevice
@@ -208,7 +199,7 @@ func (s *Service) SaveNetDevice(ctx context.Context, u core.User, siteID, id int
 
 // RetireNetDevice retires a network device u may operate on.
 func (s *Service) RetireNetDevice(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	d, err := s.netDevice(ctx, u, id)
@@ -308,7 +299,7 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 			full[i].Params = p
 		}
 	}
-	if err := policy.Validate(core.Policy{Name: "network device", Checks: full}); err != nil {
+	if err := validateChecks(core.Policy{Name: "network device", Checks: full}); err != nil {
 		var ve *policy.ValidationError
 		if !errors.As(err, &ve) {
 			return err
@@ -320,50 +311,4 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 		return &policy.ValidationError{Fields: fs}
 	}
 	return nil
-}
-
-// Handlers.
-
-func (h *handler) listNetDevices(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.svc.ListNetDevices(r.Context(), u, id)
-	})
-}
-
-func (h *handler) getNetDevice(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.svc.GetNetDevice(r.Context(), u, id)
-	})
-}
-
-// saveNetDevice creates a network device in the site {id} or replaces the
-// network device {id}.
-func (h *handler) saveNetDevice(w http.ResponseWriter, r *http.Request, create bool) {
-	status := http.StatusOK
-	if create {
-		status = http.StatusCreated
-	}
-	errorWriter(h.policyError).withID(w, r, status, func(u core.User, id int64) (any, error) {
-		var in NetDeviceInput
-		if err := decodeBody(r, &in); err != nil {
-			return nil, err
-		}
-		if create {
-			return h.svc.SaveNetDevice(r.Context(), u, id, 0, in)
-		}
-		return h.svc.SaveNetDevice(r.Context(), u, 0, id, in)
-	})
-}
-
-func (h *handler) createNetDevice(w http.ResponseWriter, r *http.Request) {
-	h.saveNetDevice(w, r, true)
-}
-func (h *handler) updateNetDevice(w http.ResponseWriter, r *http.Request) {
-	h.saveNetDevice(w, r, false)
-}
-
-func (h *handler) retireNetDevice(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
-		return nil, h.svc.RetireNetDevice(r.Context(), u, id)
-	})
 }

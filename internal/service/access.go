@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"context"
@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
@@ -29,7 +31,7 @@ type NewUser struct {
 
 // ListUsers returns every user (administrators only).
 func (s *Service) ListUsers(ctx context.Context, u core.User) ([]core.User, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return nil, err
 	}
 	us, err := s.store.ListUsers(ctx)
@@ -42,29 +44,64 @@ func (s *Service) ListUsers(ctx context.Context, u core.User) ([]core.User, erro
 	return us, nil
 }
 
-// CreateUser creates a user (administrators only).
+// CreateUser creates a user (administrators only). The e-mail address is
+// trimmed and lower-cased and must be a plain address (see NormalizeEmail).
 func (s *Service) CreateUser(ctx context.Context, u core.User, nu NewUser) (core.User, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return core.User{}, err
 	}
-	if !core.ValidRole(nu.Role) || !strings.Contains(nu.Email, "@") {
-		return core.User{}, core.ErrInvalid
+	email, err := NormalizeEmail(nu.Email)
+	if err != nil {
+		return core.User{}, err
+	}
+	if !core.ValidRole(nu.Role) {
+		return core.User{}, fmt.Errorf("role %q: must be admin, technician or readonly: %w", nu.Role, core.ErrInvalid)
 	}
 	h, err := auth.HashPassword(nu.Password)
 	if err != nil {
 		return core.User{}, fmt.Errorf("%v: %w", err, core.ErrInvalid)
 	}
-	nw := core.User{Email: nu.Email, PasswordHash: h, Role: nu.Role, Scope: nu.Scope}
-	if err := s.store.CreateUser(ctx, &nw); err != nil {
+	nw := core.User{Email: email, PasswordHash: h, Role: nu.Role, Scope: nu.Scope, CreatedAt: s.now()}
+	if err := s.store.CreateUser(ctx, &nw); errors.Is(err, core.ErrConflict) {
+		return core.User{}, fmt.Errorf("user %s already exists: %w", email, err)
+	} else if err != nil {
 		return core.User{}, fmt.Errorf("creating user: %w", err)
 	}
 	return nw, s.record(ctx, u, "user.create", target("user", nw.ID), nw.Email+" "+nw.Role+" "+scopeText(nw.Scope), core.AuditOK)
 }
 
+// NormalizeEmail trims and lower-cases an e-mail address and refuses
+// anything but a plain address of at most 254 bytes (no display name, no
+// angle brackets), with core.ErrInvalid.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 {
+		return "", fmt.Errorf("%q is not an e-mail address: %w", email, core.ErrInvalid)
+	}
+	return email, nil
+}
+
+// UserByEmail finds a user by e-mail address (administrators only), for
+// callers such as the CLI that name users by address.
+func (s *Service) UserByEmail(ctx context.Context, u core.User, email string) (core.User, error) {
+	if err := need(u, authz.Admin); err != nil {
+		return core.User{}, err
+	}
+	t, err := s.store.GetUserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if errors.Is(err, core.ErrNotFound) {
+		return core.User{}, fmt.Errorf("no user %s: %w", email, err)
+	}
+	if err != nil {
+		return core.User{}, fmt.Errorf("finding user %s: %w", email, err)
+	}
+	return t, nil
+}
+
 // SetUserRole changes a user's role and scope (administrators only; an
 // administrator cannot demote themself, so one always remains).
 func (s *Service) SetUserRole(ctx context.Context, u core.User, id int64, role string, sc core.Scope) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if id == u.ID && role != core.RoleAdmin {
@@ -80,7 +117,7 @@ func (s *Service) SetUserRole(ctx context.Context, u core.User, id int64, role s
 // recovery codes (administrators; for a user who lost both). Under
 // mandatory 2FA the user enrols again at the next sign-in.
 func (s *Service) ResetTOTP(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if err := s.store.SetTOTP(ctx, id, "", false); err != nil {
@@ -122,45 +159,65 @@ type CreatedToken struct {
 // effective user, so a narrowed token cannot mint a wider one. Under
 // mandatory 2FA, u needs a second factor (ErrTOTPRequired).
 func (s *Service) CreateAPIToken(ctx context.Context, u core.User, nt NewToken) (CreatedToken, error) {
-	if err := need(u, auth.Authenticated); err != nil {
+	return s.CreateAPITokenFor(ctx, u, u, nt)
+}
+
+// CreateAPITokenFor mints a token for owner, with CreateAPIToken's rules
+// applied to owner: at most owner's role and scope, and a second factor
+// under mandatory 2FA. Only owner themself or the CLI may call it; nobody
+// mints tokens for another user through the API or the dashboard. A
+// disabled owner gets none (core.ErrConflict): the API would refuse it.
+func (s *Service) CreateAPITokenFor(ctx context.Context, u, owner core.User, nt NewToken) (CreatedToken, error) {
+	if err := need(u, authz.Authenticated); err != nil {
 		return CreatedToken{}, err
 	}
-	if err := CheckTOTP(ctx, s.store, u); err != nil {
+	if u.ID != owner.ID && u.ID != cliID {
+		return CreatedToken{}, fmt.Errorf("a token for another user: %w", core.ErrForbidden)
+	}
+	if owner.Disabled {
+		return CreatedToken{}, fmt.Errorf("%s is disabled: %w", owner.Email, core.ErrConflict)
+	}
+	if err := CheckTOTP(ctx, s.store, owner); err != nil {
 		return CreatedToken{}, err
 	}
 	if nt.Role != "" && !core.ValidRole(nt.Role) {
-		return CreatedToken{}, core.ErrInvalid
+		return CreatedToken{}, fmt.Errorf("token role %q: %w", nt.Role, core.ErrInvalid)
 	}
-	if nt.Role != "" && core.RoleRank(nt.Role) > core.RoleRank(u.Role) {
-		return CreatedToken{}, fmt.Errorf("token role %s above %s: %w", nt.Role, u.Role, core.ErrForbidden)
+	if nt.Role != "" && core.RoleRank(nt.Role) > core.RoleRank(owner.Role) {
+		return CreatedToken{}, fmt.Errorf("token role %s above %s: %w", nt.Role, owner.Role, core.ErrForbidden)
 	}
 	if nt.Scope.Restricted {
 		for _, c := range nt.Scope.Clients {
-			if !auth.CanSeeClient(u, c) {
+			if !authz.CanSeeClient(owner, c) {
 				return CreatedToken{}, fmt.Errorf("token client %d outside scope: %w", c, core.ErrForbidden)
 			}
 		}
 	}
-	// Store the effective scope so the token never exceeds what u had.
-	sc := u.Scope.Intersect(nt.Scope)
+	// Store the effective scope so the token never exceeds what owner had.
+	sc := owner.Scope.Intersect(nt.Scope)
 	if nt.ExpiresAt != nil && !nt.ExpiresAt.After(s.now()) {
 		return CreatedToken{}, fmt.Errorf("expiry in the past: %w", core.ErrInvalid)
 	}
 	secret := auth.NewSecret(auth.APITokenPrefix)
-	t := core.APIToken{UserID: u.ID, Name: nt.Name, Hash: auth.HashSecret(secret), ExpiresAt: nt.ExpiresAt, Role: nt.Role, Scope: sc}
-	if t.Role == "" && u.Role != "" {
-		t.Role = u.Role
+	t := core.APIToken{UserID: owner.ID, Name: nt.Name, Hash: auth.HashSecret(secret), CreatedAt: s.now(),
+		ExpiresAt: nt.ExpiresAt, Role: nt.Role, Scope: sc}
+	if t.Role == "" && owner.Role != "" {
+		t.Role = owner.Role
 	}
 	if err := s.store.CreateAPIToken(ctx, &t); err != nil {
 		return CreatedToken{}, fmt.Errorf("creating API token: %w", err)
 	}
+	detail := t.Name + " " + t.Role + " " + scopeText(sc)
+	if u.ID != owner.ID {
+		detail += " user=" + owner.Email
+	}
 	return CreatedToken{APIToken: t, Secret: secret},
-		s.record(ctx, u, "apitoken.create", target("apitoken", t.ID), t.Name+" "+t.Role+" "+scopeText(sc), core.AuditOK)
+		s.record(ctx, u, "apitoken.create", target("apitoken", t.ID), detail, core.AuditOK)
 }
 
 // ListAPITokens returns u's own tokens (administrators: everyone's).
 func (s *Service) ListAPITokens(ctx context.Context, u core.User) ([]core.APIToken, error) {
-	if err := need(u, auth.Authenticated); err != nil {
+	if err := need(u, authz.Authenticated); err != nil {
 		return nil, err
 	}
 	owner := u.ID
@@ -196,7 +253,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, u core.User, id int64) err
 // QueryAudit returns audit entries. The audit log spans every client and
 // the users themselves, so only administrators may read or export it.
 func (s *Service) QueryAudit(ctx context.Context, u core.User, q core.AuditQuery) ([]core.AuditEntry, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return nil, err
 	}
 	es, err := s.store.QueryAudit(ctx, q)
@@ -207,6 +264,20 @@ func (s *Service) QueryAudit(ctx context.Context, u core.User, q core.AuditQuery
 		es = []core.AuditEntry{}
 	}
 	return es, nil
+}
+
+// VerifyAudit walks the audit chain (administrators only) and returns the
+// ID of the first entry whose link or hash is wrong (0: intact) and how
+// many entries it checked.
+func (s *Service) VerifyAudit(ctx context.Context, u core.User) (badID int64, checked int, err error) {
+	if err := need(u, authz.Admin); err != nil {
+		return 0, 0, err
+	}
+	bad, n, err := s.store.VerifyAudit(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("verifying audit log: %w", err)
+	}
+	return bad, n, nil
 }
 
 // WriteAuditCSV writes entries as CSV (RFC 4180) with a header row. Cells
@@ -232,7 +303,7 @@ func safeCell(v string) string {
 
 // SetRequire2FA turns mandatory two-factor login on or off.
 func (s *Service) SetRequire2FA(ctx context.Context, u core.User, on bool) error {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return err
 	}
 	if err := s.store.SetSetting(ctx, SettingRequire2FA, strconv.FormatBool(on)); err != nil {
@@ -256,6 +327,21 @@ func Require2FA(ctx context.Context, st core.SettingStore) (bool, error) {
 		return false, fmt.Errorf("reading 2FA setting: %w", err)
 	}
 	return v == "true", nil
+}
+
+// APIUser authenticates a request to the API by its Authorization header
+// (see auth.BearerUser) and returns the token's effective user. While
+// two-factor sign-in is mandatory, the token of a user without it is
+// refused with ErrTOTPRequired.
+func (s *Service) APIUser(ctx context.Context, authorization string) (core.User, error) {
+	u, err := auth.BearerUser(ctx, s.store, authorization, s.now())
+	if err != nil {
+		return core.User{}, err
+	}
+	if err := CheckTOTP(ctx, s.store, u); err != nil {
+		return core.User{}, err
+	}
+	return u, nil
 }
 
 // ErrTOTPRequired refuses the API tokens of a user without a second factor

@@ -1,28 +1,22 @@
-package api
+package service
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netguard"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // The address ranges that website checks run by the server may reach
 // besides public addresses (internal/netguard; docs/api.md "Server-run
 // checks").
-
-func (h *handler) serverCheckRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/settings/server-checks", auth.Admin, h.getServerChecks)
-	rt.HandleFunc("PUT /api/v1/settings/server-checks", auth.Admin, h.setServerChecks)
-}
 
 // ServerChecks is the setting of the website checks the server runs:
 // the address ranges (CIDR prefixes or single addresses) they may reach
@@ -41,7 +35,7 @@ func serverChecksOf(ps []netip.Prefix) ServerChecks {
 
 // ServerChecks returns the setting (administrators).
 func (s *Service) ServerChecks(ctx context.Context, u core.User) (ServerChecks, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return ServerChecks{}, err
 	}
 	g, err := netguard.Load(ctx, s.store)
@@ -54,7 +48,7 @@ func (s *Service) ServerChecks(ctx context.Context, u core.User) (ServerChecks, 
 // SetServerChecks replaces the allowed ranges (administrators), audited
 // as settings.server-checks with the ranges in force.
 func (s *Service) SetServerChecks(ctx context.Context, u core.User, in ServerChecks) (ServerChecks, error) {
-	if err := need(u, auth.Admin); err != nil {
+	if err := need(u, authz.Admin); err != nil {
 		return ServerChecks{}, err
 	}
 	ps, err := netguard.ParseAllow(strings.Join(in.Allow, ","))
@@ -106,18 +100,4 @@ func (s *Service) refusedURL(ctx context.Context, params json.RawMessage) (*netg
 		return nil, err
 	}
 	return nil, nil
-}
-
-func (h *handler) getServerChecks(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ServerChecks(r.Context(), u) })
-}
-
-func (h *handler) setServerChecks(w http.ResponseWriter, r *http.Request) {
-	errorWriter(h.policyError).serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		var in ServerChecks
-		if err := decodeBody(r, &in); err != nil {
-			return nil, err
-		}
-		return h.svc.SetServerChecks(r.Context(), u, in)
-	})
 }

@@ -1,27 +1,16 @@
-package api
+package service
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
-
-// maintenanceRoutes registers maintenance windows: listing (Read) and
-// changes (Operate), scoped to the clients the caller may see.
-func (h *handler) maintenanceRoutes(rt *auth.Router) {
-	rt.HandleFunc("GET /api/v1/maintenance", auth.Read, h.listMaintenance)
-	rt.HandleFunc("POST /api/v1/maintenance", auth.Operate, h.saveMaintenance)
-	rt.HandleFunc("GET /api/v1/maintenance/{id}", auth.Read, h.getMaintenance)
-	rt.HandleFunc("PUT /api/v1/maintenance/{id}", auth.Operate, h.saveMaintenance)
-	rt.HandleFunc("DELETE /api/v1/maintenance/{id}", auth.Operate, h.deleteMaintenance)
-}
 
 // MaintenanceWindow is a window with whether it is active now.
 type MaintenanceWindow struct {
@@ -36,10 +25,10 @@ func (s *Service) window(m core.Maintenance) MaintenanceWindow {
 // ListMaintenance returns the windows u may see that f selects; a client,
 // site or device outside u's scope is ErrNotFound.
 func (s *Service) ListMaintenance(ctx context.Context, u core.User, f core.MaintenanceFilter) ([]MaintenanceWindow, error) {
-	if err := need(u, auth.Read); err != nil {
+	if err := need(u, authz.Read); err != nil {
 		return nil, err
 	}
-	if f.ClientID != 0 && !auth.CanSeeClient(u, f.ClientID) {
+	if f.ClientID != 0 && !authz.CanSeeClient(u, f.ClientID) {
 		return nil, fmt.Errorf("client %d: %w", f.ClientID, core.ErrNotFound)
 	}
 	if f.SiteID != 0 {
@@ -58,7 +47,7 @@ func (s *Service) ListMaintenance(ctx context.Context, u core.User, f core.Maint
 	}
 	out := []MaintenanceWindow{}
 	for _, m := range ms {
-		if auth.CanSeeClient(u, m.ClientID) {
+		if authz.CanSeeClient(u, m.ClientID) {
 			out = append(out, s.window(m))
 		}
 	}
@@ -67,14 +56,14 @@ func (s *Service) ListMaintenance(ctx context.Context, u core.User, f core.Maint
 
 // GetMaintenance returns one window u may see, or ErrNotFound.
 func (s *Service) GetMaintenance(ctx context.Context, u core.User, id int64) (MaintenanceWindow, error) {
-	if err := need(u, auth.Read); err != nil {
+	if err := need(u, authz.Read); err != nil {
 		return MaintenanceWindow{}, err
 	}
 	m, err := s.store.GetMaintenance(ctx, id)
 	if err != nil {
 		return MaintenanceWindow{}, err
 	}
-	if !auth.CanSeeClient(u, m.ClientID) {
+	if !authz.CanSeeClient(u, m.ClientID) {
 		return MaintenanceWindow{}, fmt.Errorf("maintenance %d: %w", id, core.ErrNotFound)
 	}
 	return s.window(m), nil
@@ -84,7 +73,7 @@ func (s *Service) GetMaintenance(ctx context.Context, u core.User, id int64) (Ma
 // must be a client, site or device u may see (else ErrNotFound); invalid
 // fields are a *policy.ValidationError naming each.
 func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in core.Maintenance) (MaintenanceWindow, error) {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return MaintenanceWindow{}, err
 	}
 	var old MaintenanceWindow
@@ -100,7 +89,7 @@ func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in
 	}
 	switch m.Scope {
 	case core.LevelClient:
-		if !auth.CanSeeClient(u, m.TargetID) {
+		if !authz.CanSeeClient(u, m.TargetID) {
 			return MaintenanceWindow{}, fmt.Errorf("client %d: %w", m.TargetID, core.ErrNotFound)
 		}
 		_, err = s.store.GetClient(ctx, m.TargetID)
@@ -114,7 +103,7 @@ func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in
 	}
 	action := "maintenance.create"
 	if id == 0 {
-		m.CreatedBy = "user:" + u.Email
+		m.CreatedBy = Actor(u)
 		err = s.store.CreateMaintenance(ctx, &m)
 	} else {
 		action = "maintenance.update"
@@ -133,7 +122,7 @@ func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in
 
 // DeleteMaintenance removes a window u may see, audited.
 func (s *Service) DeleteMaintenance(ctx context.Context, u core.User, id int64) error {
-	if err := need(u, auth.Operate); err != nil {
+	if err := need(u, authz.Operate); err != nil {
 		return err
 	}
 	m, err := s.GetMaintenance(ctx, u, id)
@@ -237,74 +226,4 @@ func validation(fs []policy.FieldError) error {
 		return nil
 	}
 	return &policy.ValidationError{Fields: fs}
-}
-
-// maintenanceFilter reads ?client=, ?site= and ?device=.
-func maintenanceFilter(r *http.Request) (core.MaintenanceFilter, error) {
-	var f core.MaintenanceFilter
-	var fs []policy.FieldError
-	for name, dst := range map[string]*int64{"client": &f.ClientID, "site": &f.SiteID, "device": &f.DeviceID} {
-		if v := r.URL.Query().Get(name); v != "" {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id <= 0 {
-				fs = append(fs, fieldErr(name, "must be an ID", "muss eine ID sein"))
-			}
-			*dst = id
-		}
-	}
-	return f, validation(fs)
-}
-
-func (h *handler) listMaintenance(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
-	var ws []MaintenanceWindow
-	if err == nil {
-		var f core.MaintenanceFilter
-		if f, err = maintenanceFilter(r); err == nil {
-			ws, err = h.svc.ListMaintenance(r.Context(), u, f)
-		}
-	}
-	if err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ws)
-}
-
-func (h *handler) getMaintenance(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.svc.GetMaintenance(r.Context(), u, id)
-	})
-}
-
-// saveMaintenance serves POST (create) and PUT /{id} (replace).
-func (h *handler) saveMaintenance(w http.ResponseWriter, r *http.Request) {
-	u, err := caller(r.Context())
-	var id int64
-	if err == nil && r.PathValue("id") != "" {
-		id, err = pathID(r)
-	}
-	var m core.Maintenance
-	if err == nil {
-		err = decodeBody(r, &m)
-	}
-	var saved MaintenanceWindow
-	if err == nil {
-		saved, err = h.svc.SaveMaintenance(r.Context(), u, id, m)
-	}
-	if err != nil {
-		h.policyError(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if id == 0 {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, saved)
-}
-
-func (h *handler) deleteMaintenance(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
-		return nil, h.svc.DeleteMaintenance(r.Context(), u, id)
-	})
 }

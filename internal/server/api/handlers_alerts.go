@@ -1,0 +1,135 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/authz"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
+)
+
+// alertRoutes registers outages, acknowledgements, clearing checks,
+// presence and the notification settings, recipients and outbox.
+func (h *handler) alertRoutes(rt *auth.Router) {
+	rt.HandleFunc("GET /api/v1/outages", authz.Read, h.listOutages)
+	rt.HandleFunc("GET /api/v1/devices/{id}/outages", authz.Read, h.listDeviceOutages)
+	rt.HandleFunc("POST /api/v1/outages/{id}/ack", authz.Operate, h.ackOutage)
+	rt.HandleFunc("POST /api/v1/devices/{id}/checks/{check}/clear", authz.Operate, h.clearCheck)
+	rt.HandleFunc("GET /api/v1/alerts/presence", authz.Read, h.listPresence)
+	rt.HandleFunc("GET /api/v1/alerts/settings", authz.Admin, h.getAlertSettings)
+	rt.HandleFunc("PUT /api/v1/alerts/settings", authz.Admin, h.putAlertSettings)
+	rt.HandleFunc("POST /api/v1/alerts/settings/test", authz.Admin, h.testMail)
+	rt.HandleFunc("GET /api/v1/alerts/recipients", authz.Admin, h.listRecipients)
+	rt.HandleFunc("POST /api/v1/alerts/recipients", authz.Admin, h.createRecipient)
+	rt.HandleFunc("DELETE /api/v1/alerts/recipients/{id}", authz.Admin, h.deleteRecipient)
+	rt.HandleFunc("GET /api/v1/alerts/outbox", authz.Admin, h.listOutbox)
+}
+
+func (h *handler) listOutages(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		q := r.URL.Query()
+		f, err := service.OutageQuery(q, h.svc.Time())
+		if err != nil {
+			return nil, err
+		}
+		f.Limit, _ = strconv.Atoi(q.Get("limit"))
+		if f.Limit <= 0 || f.Limit > 1000 {
+			f.Limit = 200
+		}
+		return h.svc.ListOutages(r.Context(), u, f)
+	})
+}
+
+func (h *handler) listDeviceOutages(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.ListOutages(r.Context(), u, core.OutageFilter{DeviceID: id, OpenOnly: r.URL.Query().Get("open") == "true", Limit: 200})
+	})
+}
+
+func (h *handler) ackOutage(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		var body struct {
+			Comment string `json:"comment"`
+		}
+		if err := decode(w, r, &body); err != nil {
+			return nil, err
+		}
+		return h.svc.AckOutage(r.Context(), u, id, body.Comment)
+	})
+}
+
+func (h *handler) clearCheck(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		checkID, err := strconv.ParseInt(r.PathValue("check"), 10, 64)
+		if err != nil || checkID <= 0 {
+			return nil, core.ErrInvalid
+		}
+		var req service.ClearRequest
+		if err := decode(w, r, &req); err != nil {
+			return nil, err
+		}
+		return nil, h.svc.ClearCheck(r.Context(), u, id, checkID, req)
+	})
+}
+
+func (h *handler) listPresence(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListPresence(r.Context(), u) })
+}
+
+func (h *handler) getAlertSettings(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.AlertSettings(r.Context(), u) })
+}
+
+func (h *handler) putAlertSettings(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		var s alert.Settings
+		if err := decode(w, r, &s); err != nil {
+			return nil, err
+		}
+		return h.svc.SetAlertSettings(r.Context(), u, s)
+	})
+}
+
+func (h *handler) testMail(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		var req service.TestMailRequest
+		if err := decode(w, r, &req); err != nil {
+			return nil, err
+		}
+		return h.svc.SendTestMail(r.Context(), u, req)
+	})
+}
+
+func (h *handler) listRecipients(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListRecipients(r.Context(), u) })
+}
+
+func (h *handler) createRecipient(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) {
+		var req service.RecipientRequest
+		if err := decode(w, r, &req); err != nil {
+			return nil, err
+		}
+		req.Recipient.Secret = req.Secret
+		return h.svc.CreateRecipient(r.Context(), u, req.Recipient)
+	})
+}
+
+func (h *handler) deleteRecipient(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.DeleteRecipient(r.Context(), u, id)
+	})
+}
+
+func (h *handler) listOutbox(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 || limit > 1000 {
+			limit = 100
+		}
+		return h.svc.ListOutbox(r.Context(), u, limit)
+	})
+}

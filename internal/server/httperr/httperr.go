@@ -1,0 +1,54 @@
+// Package httperr maps the errors of the service layer to HTTP, exactly
+// once, for both transports: the JSON API and the dashboard.
+package httperr
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/service"
+)
+
+// refusals are the service's refusals with a status and code of their own;
+// their message is the English reason (service.Reason).
+var refusals = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{service.ErrTOTPRequired, http.StatusForbidden, "2fa_required"},
+	{service.ErrLastAdmin, http.StatusConflict, "last_admin"},
+	{service.ErrSelf, http.StatusConflict, "self"},
+}
+
+// Status maps an error to its HTTP status code, a stable code for clients and
+// a message that is safe to show: the one place where core sentinel errors
+// become HTTP.
+func Status(err error) (status int, code, msg string) {
+	for _, rf := range refusals {
+		if errors.Is(err, rf.err) {
+			text, _ := service.Reason(rf.err)
+			return rf.status, rf.code, text.EN
+		}
+	}
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return http.StatusNotFound, "not_found", "not found"
+	case errors.Is(err, core.ErrOffline):
+		return http.StatusConflict, "offline", "the device's agent is offline"
+	case errors.Is(err, core.ErrConflict):
+		return http.StatusConflict, "conflict", "conflict"
+	case errors.Is(err, core.ErrInvalid):
+		return http.StatusBadRequest, "invalid", "invalid input"
+	case errors.Is(err, core.ErrUnauthorized):
+		return http.StatusUnauthorized, "unauthorized", "a valid API token is required"
+	case errors.Is(err, core.ErrForbidden):
+		return http.StatusForbidden, "forbidden", "your role does not allow this"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "timeout", "the agent did not answer in time"
+	default:
+		return http.StatusInternalServerError, "internal", "internal server error"
+	}
+}

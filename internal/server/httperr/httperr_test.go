@@ -1,0 +1,42 @@
+package httperr
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/service"
+)
+
+func TestStatus(t *testing.T) {
+	for err, want := range map[error]int{
+		core.ErrNotFound:         404,
+		core.ErrConflict:         409,
+		core.ErrInvalid:          400,
+		core.ErrUnauthorized:     401,
+		core.ErrForbidden:        403,
+		core.ErrOffline:          409,
+		context.DeadlineExceeded: 504,
+		io.ErrUnexpectedEOF:      500,
+	} {
+		wrapped := &wrapErr{err}
+		if got, _, msg := Status(wrapped); got != want || msg == "" {
+			t.Errorf("Status(%v) = %d %q, want %d", err, got, msg, want)
+		}
+	}
+	if _, _, msg := Status(io.ErrUnexpectedEOF); strings.Contains(msg, "EOF") {
+		t.Errorf("internal error leaked: %q", msg)
+	}
+	// The service's refusals keep their own code and say why.
+	if st, code, msg := Status(fmt.Errorf("x: %w", service.ErrLastAdmin)); st != 409 || code != "last_admin" || !strings.Contains(msg, "administrator") {
+		t.Errorf("last admin: %d %s %q", st, code, msg)
+	}
+}
+
+type wrapErr struct{ err error }
+
+func (w *wrapErr) Error() string { return "context: " + w.err.Error() }
+func (w *wrapErr) Unwrap() error { return w.err }
