@@ -154,16 +154,17 @@ func ValidateData(data json.RawMessage) error {
 	return nil
 }
 
-func read(data json.RawMessage, kind string, v int, into any) bool {
-	if len(data) == 0 || len(data) > MaxDataBytes {
+// read decodes data into into (one pass: reports read thousands) and
+// then checks that its head is kind and v.
+func read(data json.RawMessage, kind string, v int, into interface{ head() DataHead }) bool {
+	if len(data) == 0 || len(data) > MaxDataBytes || json.Unmarshal(data, into) != nil {
 		return false
 	}
-	var h DataHead
-	if json.Unmarshal(data, &h) != nil || h.Kind != kind || h.V != v {
-		return false
-	}
-	return json.Unmarshal(data, into) == nil
+	h := into.head()
+	return h.Kind == kind && h.V == v
 }
+
+func (h DataHead) head() DataHead { return h }
 
 func (d *Events) bound() {
 	d.Kind, d.V = KindEvents, EventsVersion
