@@ -195,7 +195,9 @@ func (d *Logins) bound() {
 	for i := range d.Logins {
 		l := &d.Logins[i]
 		l.Account, l.Address = clip(l.Account, MaxName), clip(l.Address, MaxName)
+		l.Count = max(l.Count, 0)
 	}
+	d.Total, d.WindowSeconds = max(d.Total, 0), max(d.WindowSeconds, 0)
 }
 
 // encodeBounded marshals v and, while it exceeds MaxDataBytes, drops one

@@ -163,3 +163,43 @@ func TestOlderServerIgnoresData(t *testing.T) {
 		t.Fatalf("older decoder: %v %+v", err, old)
 	}
 }
+
+// FuzzResultData: the readers never panic, and what they return obeys
+// the bounds whatever an agent sent.
+func FuzzResultData(f *testing.F) {
+	for _, s := range []string{
+		`{"kind":"events","v":1,"total":2,"events":[{"time":"2026-01-01T01:00:00+01:00","source":"disk","id":"7","level":"error","text":"bad\nblock"}]}`,
+		`{"kind":"logins","v":1,"window_seconds":900,"total":3,"logins":[{"account":"root","address":"192.0.2.1","count":3}]}`,
+		`{"kind":"events","v":1,"total":-5,"events":null}`,
+		`{"kind":"logins","v":1,"logins":[{"count":-1}]}`,
+		`{"kind":"events","v":1,"events":[{"text":"\u0000\u2028x"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, ok := ReadEvents(b); ok {
+			if len(d.Events) > MaxItems || d.Total < len(d.Events) || d.Total > len(d.Events) && !d.Truncated {
+				t.Fatalf("events out of bounds: %d listed, total %d", len(d.Events), d.Total)
+			}
+			for _, e := range d.Events {
+				if utf8.RuneCountInString(e.Text) > MaxText || utf8.RuneCountInString(e.Source) > MaxName || strings.ContainsAny(e.Text, "\n\r\x00") {
+					t.Fatalf("event out of bounds: %+v", e)
+				}
+			}
+			if _, err := EncodeEvents(d); err != nil {
+				t.Fatalf("read events do not encode: %v", err)
+			}
+		}
+		if d, ok := ReadLogins(b); ok {
+			if len(d.Logins) > MaxItems || d.Total < 0 || d.WindowSeconds < 0 {
+				t.Fatalf("%d logins, total %d, window %d", len(d.Logins), d.Total, d.WindowSeconds)
+			}
+			for _, l := range d.Logins {
+				if utf8.RuneCountInString(l.Account) > MaxName || utf8.RuneCountInString(l.Address) > MaxName || l.Count < 0 {
+					t.Fatalf("login out of bounds: %+v", l)
+				}
+			}
+		}
+		_ = ValidateData(b)
+	})
+}
