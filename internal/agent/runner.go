@@ -104,7 +104,7 @@ func (r *Runner) runOne(ctx context.Context, nc NamedCheck) (out []core.Result) 
 	for _, cr := range rep.out {
 		out = append(out, core.Result{
 			ID: core.NewResultID(), Check: nc.Name, Key: cr.Key, Status: cr.Status, Value: cr.Value,
-			Unit: cr.Unit, Message: cr.Message, At: now,
+			Unit: cr.Unit, Message: cr.Message, Data: cr.Data, At: now,
 		})
 	}
 	if err != nil {

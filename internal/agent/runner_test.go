@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,34 @@ func TestWSURL(t *testing.T) {
 		if got, err := wsURL(in); err != nil || got != want {
 			t.Errorf("wsURL(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+}
+
+type dataCheck struct{ data []byte }
+
+func (c dataCheck) Run(_ context.Context, r check.Reporter) error {
+	r.Report(check.Result{Status: core.StatusFailure, Message: core.Text{EN: "1 event"}, Data: c.data})
+	return nil
+}
+
+// TestRunnerKeepsData: a check's structured data reaches the result and
+// survives the spool, as the server receives it.
+func TestRunnerKeepsData(t *testing.T) {
+	data := []byte(`{"kind":"events","v":1,"total":1,"events":[{"time":"2026-11-27T05:00:01+01:00","source":"disk","text":"bad block"}]}`)
+	rs := (&Runner{Checks: []NamedCheck{{"eventlog", dataCheck{data}}}}).RunAll(context.Background())
+	if len(rs) != 1 || string(rs[0].Data) != string(data) {
+		t.Fatalf("results %+v", rs)
+	}
+	sp, err := OpenSpool(filepath.Join(t.TempDir(), "spool.db"), DefaultSpoolLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	if err := sp.Put(rs...); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := sp.Batch(10)
+	if err != nil || len(batch) != 1 || string(batch[0].Data) != string(data) {
+		t.Fatalf("spooled %+v %v", batch, err)
 	}
 }

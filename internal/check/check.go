@@ -41,6 +41,9 @@ type Result struct {
 	Value   *float64
 	Unit    string
 	Message core.Text
+	// Data is optional structured findings for the server
+	// (protocol.EncodeEvents, EncodeLogins); see core.Result.Data.
+	Data json.RawMessage
 }
 
 // Factory builds a check from its JSON parameters (nil for defaults).

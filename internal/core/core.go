@@ -5,6 +5,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -197,6 +198,10 @@ type Result struct {
 	// the hour starting At once they aged out: Value is their mean, Status
 	// the worst, ID and Message are empty.
 	Rollup *Rollup `json:"rollup,omitempty"`
+	// Data is the check's structured findings, a JSON object with a kind
+	// and a version (protocol.Events, protocol.Logins), or nil. Only the
+	// reads that need it (ListClientResults) return it.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // Rollup summarizes one check's results of an hour.

@@ -175,7 +175,7 @@ func (r *ServerRunner) runOne(ctx context.Context, e core.PolicyCheck, guard *ne
 	var out []core.Result
 	for _, cr := range col.out {
 		out = append(out, core.Result{ID: uuid.NewString(), Check: name, Key: cr.Key, Status: cr.Status,
-			Value: cr.Value, Unit: cr.Unit, Message: cr.Message, At: at})
+			Value: cr.Value, Unit: cr.Unit, Message: cr.Message, Data: cr.Data, At: at})
 	}
 	if err != nil {
 		out = append(out, core.Result{ID: uuid.NewString(), Check: name, Status: core.StatusError, At: at,

@@ -201,6 +201,9 @@ func (r Results) Validate() error {
 		case len(res.Message.EN) > 4096 || len(res.Message.DE) > 4096 || len(res.Unit) > 32:
 			return fmt.Errorf("%w: result %d: message too long", ErrMalformed, i)
 		}
+		if err := ValidateData(res.Data); err != nil {
+			return fmt.Errorf("%w: result %d: %v", ErrMalformed, i, err)
+		}
 	}
 	return nil
 }

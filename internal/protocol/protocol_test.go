@@ -190,6 +190,7 @@ func FuzzDecode(f *testing.F) {
 	seeds := []string{
 		`{"v":1,"type":"heartbeat"}`,
 		`{"v":1,"type":"results","id":"b1","data":{"results":[{"id":"x","check":"cpu","status":"ok","at":"2026-01-01T00:00:00Z"}]}}`,
+		`{"v":1,"type":"results","id":"b1","data":{"results":[{"id":"x","check":"eventlog","status":"failure","at":"2026-01-01T00:00:00Z","data":{"kind":"events","v":1,"total":1,"events":[{"time":"2026-01-01T01:00:00+01:00","source":"disk","text":"bad block"}]}}]}}`,
 		`{"v":1,"type":"auth","data":{"device_id":3,"signature":"AAAA"}}`,
 		`{"v":2,"type":"x"}`,
 		`{"v":1}`,

@@ -53,10 +53,10 @@ func BenchmarkDailyReport(b *testing.B) {
 					rs = append(rs, core.Result{ID: fmt.Sprintf("%s-d-%d", host, m), Check: "disk", Key: "C:", Status: core.StatusFailure,
 						Value: fp(97.5), Unit: "%", Message: core.Text{EN: "C: 97.5% used", DE: "C: 97,5 % belegt"}, At: at})
 					if m%15 == 0 {
-						l := at.In(berlin).Format("2006-01-02 15:04:05")
-						rs = append(rs, core.Result{ID: fmt.Sprintf("%s-e-%d", host, m), Check: "eventlog", Status: core.StatusFailure, Value: fp(3),
-							Unit: "events", At: at, Message: eventMessage(3, l+" disk (ID 7): bad block", l+" Service Control Manager (ID 7000): Veeam",
-								l+fmt.Sprintf(" app (ID %d): crash", m))})
+						r := eventResult(b, core.StatusFailure, at, 3, event(at, "disk", "7", "bad block"),
+							event(at, "Service Control Manager", "7000", "Veeam"), event(at, "app", fmt.Sprint(m), "crash"))
+						r.ID = fmt.Sprintf("%s-e-%d", host, m)
+						rs = append(rs, r)
 					}
 				}
 				if err := st.SaveResults(ctx, d.ID, rs); err != nil {

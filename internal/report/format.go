@@ -19,6 +19,7 @@ var words = map[string][2]string{
 	"events":       {"Critical events", "Kritische Ereignisse"},
 	"noEvents":     {"No critical events.", "Keine kritischen Ereignisse."},
 	"more":         {"and %d more", "und %d weitere"},
+	"fromMessage":  {"older agent, its message:", "älterer Agent, seine Meldung:"},
 	"failed":       {"Failed checks", "Fehlgeschlagene Prüfungen"},
 	"noFailed":     {"No check failed.", "Keine Prüfung ist fehlgeschlagen."},
 	"outages":      {"Outages", "Störungen"},

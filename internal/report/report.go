@@ -2,7 +2,9 @@
 // critical events from the event-log checks, failed checks, outages opened
 // and closed, devices offline — and the technicians' digest across their
 // customers, renders both as HTML and plain text in German or English, and
-// queues them at the configured hour through the alert outbox.
+// queues them at the configured hour through the alert outbox. Critical
+// events are read from the results' structured data (protocol.Events),
+// never from message text.
 //
 // Load reads a client's data from the store; Build turns it into a Report
 // without touching the store (pure, so tests and the dashboard preview see
@@ -20,8 +22,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
-	"github.com/wacht-rmm/wacht/internal/checks/eventlog"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // EventCheck is the check name whose results are read as critical events
@@ -97,12 +99,20 @@ type DeviceEvents struct {
 }
 
 // Event is one kind of event with its latest time and how often it came.
+// An event-log result without structured events (from an agent older than
+// protocol.Events) is one Event with FromMessage set: its message on one
+// line, standing for all the events it counted.
 type Event struct {
-	At     time.Time `json:"at"`
-	Source string    `json:"source"`
-	ID     string    `json:"id,omitempty"`
-	Text   string    `json:"text"`
-	Count  int       `json:"count"`
+	At          time.Time `json:"at"`
+	Log         string    `json:"log,omitempty"`
+	Source      string    `json:"source"`
+	ID          string    `json:"id,omitempty"`
+	Level       string    `json:"level,omitempty"`
+	Text        string    `json:"text"`
+	Count       int       `json:"count"`
+	FromMessage bool      `json:"from_message,omitempty"`
+
+	covers int // events a FromMessage line stands for
 }
 
 // FailedCheck is a check that failed in the window.
@@ -190,7 +200,7 @@ func Build(d Data, lang string) Report {
 		}
 	}
 	slices.Sort(r.FailingNow)
-	r.Events, r.EventCount = buildEvents(d, host, loc)
+	r.Events, r.EventCount = buildEvents(d, host, lang)
 	r.Failed = buildFailed(d, host, lang)
 	for _, o := range d.Outages {
 		dev, ok := host[o.DeviceID]
@@ -245,11 +255,14 @@ func (d Data) offlineNow(dev core.Device) bool {
 type eventKey struct{ source, id, text string }
 
 // buildEvents groups the listed events per device. A result that counted
-// more events than it listed adds the difference to More.
-func buildEvents(d Data, host map[int64]core.Device, loc *time.Location) ([]DeviceEvents, int) {
+// more events than it listed adds the difference to More. Events are read
+// from the results' structured data only; a result without it (an older
+// agent) is listed as its message on one line.
+func buildEvents(d Data, host map[int64]core.Device, lang string) ([]DeviceEvents, int) {
 	type acc struct {
 		total  int
 		events map[eventKey]*Event
+		lines  []Event // results without structure
 	}
 	byDev := map[int64]*acc{}
 	total := 0
@@ -257,8 +270,8 @@ func buildEvents(d Data, host map[int64]core.Device, loc *time.Location) ([]Devi
 		if _, ok := host[res.DeviceID]; !ok {
 			continue
 		}
-		listed := eventlog.Events(res.Message.EN, loc)
-		n := len(listed)
+		data, structured := protocol.ReadEvents(res.Data)
+		n := data.Total
 		if res.Value != nil && int(*res.Value) > n {
 			n = int(*res.Value)
 		}
@@ -272,22 +285,27 @@ func buildEvents(d Data, host map[int64]core.Device, loc *time.Location) ([]Devi
 		}
 		a.total += n
 		total += n
-		for _, e := range listed {
+		if !structured {
+			a.lines = append(a.lines, Event{At: res.At, Text: oneLine(res.Message.In(lang)), Count: 1, FromMessage: true, covers: n})
+			continue
+		}
+		for _, e := range data.Events {
 			k := eventKey{e.Source, e.ID, e.Text}
 			if ev := a.events[k]; ev != nil {
 				ev.Count++
 				if e.Time.After(ev.At) {
-					ev.At = e.Time
+					ev.At, ev.Log, ev.Level = e.Time, e.Log, e.Level
 				}
 			} else {
-				a.events[k] = &Event{At: e.Time, Source: e.Source, ID: e.ID, Text: e.Text, Count: 1}
+				a.events[k] = &Event{At: e.Time, Log: e.Log, Source: e.Source, ID: e.ID, Level: e.Level, Text: e.Text, Count: 1, covers: 1}
 			}
 		}
 	}
 	out := []DeviceEvents{}
 	for id, a := range byDev {
-		de := DeviceEvents{DeviceID: id, Hostname: host[id].Hostname, Total: a.total, Events: []Event{}}
+		de := DeviceEvents{DeviceID: id, Hostname: host[id].Hostname, Total: a.total, Events: append([]Event{}, a.lines...)}
 		for _, e := range a.events {
+			e.covers = e.Count
 			de.Events = append(de.Events, *e)
 		}
 		slices.SortFunc(de.Events, func(x, y Event) int {
@@ -298,13 +316,23 @@ func buildEvents(d Data, host map[int64]core.Device, loc *time.Location) ([]Devi
 		}
 		shown := 0
 		for _, e := range de.Events {
-			shown += e.Count
+			shown += e.covers
 		}
-		de.More = de.Total - shown
+		de.More = max(de.Total-shown, 0)
 		out = append(out, de)
 	}
 	slices.SortFunc(out, func(a, b DeviceEvents) int { return strings.Compare(a.Hostname, b.Hostname) })
 	return out, total
+}
+
+// oneLine is a message's lines joined by spaces, cut to protocol.MaxText
+// runes.
+func oneLine(m string) string {
+	m = strings.Join(strings.Fields(m), " ")
+	if r := []rune(m); len(r) > protocol.MaxText {
+		m = string(r[:protocol.MaxText-1]) + "…"
+	}
+	return m
 }
 
 // buildFailed lists each check instance with failures in the window, with

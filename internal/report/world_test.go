@@ -2,11 +2,13 @@ package report_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -35,7 +37,7 @@ func engines(t *testing.T, fn func(t *testing.T, st *store.DB)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, storetest.NewPostgres(t)) })
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -66,18 +68,28 @@ func device(t *testing.T, st *store.DB, site core.Site, host, role string, seen 
 	return d
 }
 
-// eventMessage writes an event-log result's message the way the check
-// does (internal/checks/eventlog).
-func eventMessage(total int, lines ...string) core.Text {
-	en := fmt.Sprintf("%d critical events since the last check", total)
-	if total > len(lines) {
-		en += fmt.Sprintf(" (newest %d shown)", len(lines))
-	}
-	en += ":"
-	for _, l := range lines {
-		en += "\n" + l
-	}
-	return core.Text{EN: en, DE: "kritische Ereignisse"}
+// agentZone is the zone of the agents' clocks, not the report's: event
+// times carry it and the report shows them in its own.
+var agentZone = time.FixedZone("agent", -5*3600)
+
+// event is one structured event as the eventlog check lists it.
+func event(at time.Time, source, id, text string) protocol.Event {
+	return protocol.Event{Time: at.In(agentZone), Log: "System", Source: source, ID: id, Level: "error", Text: text}
+}
+
+// events is an event-log result's structured data, as the check writes it
+// (internal/checks/eventlog).
+func events(t testing.TB, total int, evs ...protocol.Event) json.RawMessage {
+	t.Helper()
+	b, err := protocol.EncodeEvents(protocol.Events{Total: total, Events: evs})
+	must(t, err)
+	return b
+}
+
+// eventMessage is an event-log result's message; the report never reads it
+// from an agent that sent structured events.
+func eventMessage(total int) core.Text {
+	return core.Text{EN: fmt.Sprintf("%d critical events since the last check", total), DE: fmt.Sprintf("%d kritische Ereignisse", total)}
 }
 
 var seq int
@@ -86,6 +98,13 @@ func result(check, key string, status core.Status, at time.Time, msg core.Text, 
 	seq++
 	return core.Result{ID: fmt.Sprintf("r-%d-%d", seq, at.UnixNano()), Check: check, Key: key, Status: status,
 		Value: value, Unit: unit, Message: msg, At: at}
+}
+
+// eventResult is an event-log result with structured events.
+func eventResult(t testing.TB, status core.Status, at time.Time, total int, evs ...protocol.Event) core.Result {
+	r := result("eventlog", "", status, at, eventMessage(total), fp(float64(total)), "events")
+	r.Data = events(t, total, evs...)
+	return r
 }
 
 // seed builds Müller GmbH's day: a file server with critical events, a
@@ -100,19 +119,15 @@ func seed(t *testing.T, st *store.DB) (core.Client, map[string]core.Device) {
 		"nb01": device(t, st, site, "nb01", core.DeviceRoleNotebook, now.Add(-3*time.Hour)),
 	}
 	h := func(d time.Duration) time.Time { return now.Add(-d) }
-	ev := func(at time.Time, src string) string {
-		return at.In(berlin).Format("2006-01-02 15:04:05") + " " + src
-	}
 	must(t, st.SaveResults(ctx, devs["fs01"].ID, []core.Result{
-		result("eventlog", "", core.StatusFailure, h(20*time.Hour), eventMessage(2,
-			ev(h(20*time.Hour+2*time.Minute), "Service Control Manager (ID 7000): Der Dienst \"Veeam\" wurde nicht gestartet."),
-			ev(h(20*time.Hour+time.Minute), "disk (ID 7): Auf dem Gerät \\Device\\Harddisk1\\DR1 wurde ein fehlerhafter Block gefunden.")), fp(2), "events"),
-		result("eventlog", "", core.StatusFailure, h(2*time.Hour), eventMessage(25,
-			ev(h(2*time.Hour+time.Minute), "disk (ID 7): Auf dem Gerät \\Device\\Harddisk1\\DR1 wurde ein fehlerhafter Block gefunden.")), fp(25), "events"),
-		result("eventlog", "", core.StatusOK, h(time.Hour), core.Text{EN: "No critical events since the last check"}, fp(0), "events"),
+		eventResult(t, core.StatusFailure, h(20*time.Hour), 2,
+			event(h(20*time.Hour+2*time.Minute), "Service Control Manager", "7000", "Der Dienst \"Veeam\" wurde nicht gestartet."),
+			event(h(20*time.Hour+time.Minute), "disk", "7", "Auf dem Gerät \\Device\\Harddisk1\\DR1 wurde ein fehlerhafter Block gefunden.")),
+		eventResult(t, core.StatusFailure, h(2*time.Hour), 25,
+			event(h(2*time.Hour+time.Minute), "disk", "7", "Auf dem Gerät \\Device\\Harddisk1\\DR1 wurde ein fehlerhafter Block gefunden.")),
+		eventResult(t, core.StatusOK, h(time.Hour), 0),
 		// Outside the window: not reported.
-		result("eventlog", "", core.StatusFailure, h(30*time.Hour), eventMessage(1,
-			ev(h(30*time.Hour), "Old (ID 1): too old")), fp(1), "events"),
+		eventResult(t, core.StatusFailure, h(30*time.Hour), 1, event(h(30*time.Hour), "Old", "1", "too old")),
 		result("disk", "D:", core.StatusFailure, h(5*time.Hour), core.Text{EN: "D: 97.5% used", DE: "D: 97,5 % belegt"}, fp(97.5), "%"),
 		result("disk", "D:", core.StatusFailure, h(4*time.Hour), core.Text{EN: "D: 98.25% used", DE: "D: 98,25 % belegt"}, fp(98.25), "%"),
 		result("disk", "D:", core.StatusOK, h(3*time.Hour), core.Text{EN: "D: 60% used", DE: "D: 60 % belegt"}, fp(60), "%"),

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -172,7 +173,7 @@ func (s *DB) insertOutbox(ctx context.Context, tx *sql.Tx, m core.OutboxItem) er
 }
 
 // ListClientResults returns the client's results that q selects, newest
-// first. It scans the client's devices' history through the
+// first, with their structured data. It scans the client's devices' history through the
 // check_results (device_id, at) index.
 func (s *DB) ListClientResults(ctx context.Context, q core.ResultQuery) ([]core.DeviceResult, error) {
 	const op = "listing client results"
@@ -186,7 +187,7 @@ func (s *DB) ListClientResults(ctx context.Context, q core.ResultQuery) ([]core.
 		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT r.id, r.device_id, ch.name, ch.key, r.status, r.value, r.unit, r.message_en, r.message_de, r.at
+		SELECT r.id, r.device_id, ch.name, ch.key, r.status, r.value, r.unit, r.message_en, r.message_de, r.at, r.data
 		FROM check_results r
 		JOIN checks ch ON ch.id = r.check_id
 		JOIN devices d ON d.id = r.device_id
@@ -204,11 +205,15 @@ func (s *DB) ListClientResults(ctx context.Context, q core.ResultQuery) ([]core.
 		var status string
 		var value sql.NullFloat64
 		var at int64
+		var data string
 		if err := rows.Scan(&r.ID, &r.DeviceID, &r.Check, &r.Key, &status, &value, &r.Unit,
-			&r.Message.EN, &r.Message.DE, &at); err != nil {
+			&r.Message.EN, &r.Message.DE, &at, &data); err != nil {
 			return nil, s.wrap(op, err)
 		}
 		r.Status, r.Value, r.At = core.ParseStatus(status), floatPtr(value), fromMS(at)
+		if data != "" {
+			r.Data = json.RawMessage(data)
+		}
 		out = append(out, r)
 	}
 	return out, s.wrap(op, rows.Err())

@@ -153,13 +153,13 @@ func (s *DB) insertResults(ctx context.Context, tx *sql.Tx, deviceID int64, rs [
 	inserted := make(map[string]bool, len(rs))
 	err := s.chunked(ctx, tx, "save results: inserting history", len(rs), sqliteChunk,
 		func(n int) string {
-			return `INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at) VALUES ` +
-				valuesSQL(n, 9) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
+			return `INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at, data) VALUES ` +
+				valuesSQL(n, 10) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
 		},
 		func(args []any, i int) []any {
 			r := rs[i]
 			return append(args, r.ID, checkIDs[i], deviceID, r.Status.String(), nullFloat(r.Value), r.Unit,
-				r.Message.EN, r.Message.DE, ms(r.At))
+				r.Message.EN, r.Message.DE, ms(r.At), string(r.Data))
 		},
 		func(id string) { inserted[id] = true })
 	return inserted, err

@@ -15,14 +15,14 @@ import (
 // round trips per batch.
 const insertResultsPGSQL = `
 	WITH b AS (
-		SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-			AS b (id, check_id, status, value, unit, message_en, message_de, at)),
+		SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
+			AS b (id, check_id, status, value, unit, message_en, message_de, at, data)),
 	fresh AS (
 		INSERT INTO check_result_ids (id, at) SELECT id, at FROM b
 		ON CONFLICT (id) DO NOTHING
 		RETURNING id)
-	INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at)
-	SELECT b.id, b.check_id, $1, b.status, b.value, b.unit, b.message_en, b.message_de, b.at
+	INSERT INTO check_results (id, check_id, device_id, status, value, unit, message_en, message_de, at, data)
+	SELECT b.id, b.check_id, $1, b.status, b.value, b.unit, b.message_en, b.message_de, b.at, b.data
 	FROM b JOIN fresh USING (id)
 	RETURNING id`
 
@@ -32,12 +32,12 @@ func (s *DB) insertResultsPG(ctx context.Context, tx *sql.Tx, deviceID int64, rs
 	const op = "save results: inserting history"
 	n := len(rs)
 	ids, statuses, units, ens, des := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	values, ats := make([]*float64, n), make([]int64, n)
+	values, ats, data := make([]*float64, n), make([]int64, n), make([]string, n)
 	for i, r := range rs {
 		ids[i], statuses[i], units[i], ens[i], des[i] = r.ID, r.Status.String(), r.Unit, r.Message.EN, r.Message.DE
-		values[i], ats[i] = r.Value, ms(r.At)
+		values[i], ats[i], data[i] = r.Value, ms(r.At), string(r.Data)
 	}
-	rows, err := tx.QueryContext(ctx, insertResultsPGSQL, deviceID, ids, checkIDs, statuses, values, units, ens, des, ats)
+	rows, err := tx.QueryContext(ctx, insertResultsPGSQL, deviceID, ids, checkIDs, statuses, values, units, ens, des, ats, data)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/report"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
@@ -99,5 +101,51 @@ func TestEventBookmarkAcrossAgentRestart(t *testing.T) {
 	waitFor(t, "three more runs", 60*time.Second, func() bool { _, r := countedEvents(t, e.data); return r >= runs+3 })
 	if s, _ := countedEvents(t, e.data); s != 7 {
 		t.Fatalf("counted %v events across the restart, want exactly 7", s)
+	}
+
+	// The real agent's structured events reach the daily report: every
+	// event once, with its log, source and text, none read from a message.
+	ctx := context.Background()
+	db, err := store.Open(ctx, "", e.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	devs, err := db.ListDevices(ctx)
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("devices: %v %v", devs, err)
+	}
+	c, err := db.GetClient(ctx, devs[0].ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := report.LoadEnv(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := report.Load(ctx, db, env, c, nil, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range d.Events {
+		if ev, ok := protocol.ReadEvents(r.Data); !ok || r.Value == nil || ev.Total != int(*r.Value) {
+			t.Fatalf("stored eventlog result without matching structure: value %v, data %s", r.Value, r.Data)
+		}
+	}
+	rep := report.Build(d, "en")
+	if rep.EventCount != 7 || len(rep.Events) != 1 || len(rep.Events[0].Events) != 7 || rep.Events[0].More != 0 {
+		t.Fatalf("report events %d: %+v", rep.EventCount, rep.Events)
+	}
+	seen := map[string]bool{}
+	for _, ev := range rep.Events[0].Events {
+		if ev.Log != logFile || ev.Source != "backup" || ev.Count != 1 || ev.FromMessage {
+			t.Errorf("event %+v", ev)
+		}
+		seen[ev.Text] = true
+	}
+	for i := range 7 {
+		if want := fmt.Sprintf("error: job %d failed to write to the NAS", i); !seen[want] {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }

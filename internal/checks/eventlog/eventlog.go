@@ -7,7 +7,8 @@
 // directory, makes every event count once across agent restarts.
 //
 // The value is the number of matching events since the last run; the
-// result lists the newest of them (time, source, ID, message), capped.
+// result lists the newest of them (time, source, ID, message), capped, in
+// its message and as structured data (protocol.Events) for the server.
 package eventlog
 
 import (
@@ -25,6 +26,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Name is the check's registered name.
@@ -189,15 +191,16 @@ func (c *eventCheck) result(hits []logsrc.Entry) check.Result {
 		st = core.StatusWarning
 	}
 	res := check.Result{Status: st, Value: check.Float(float64(n)), Unit: "events"}
-	if n == 0 {
-		res.Message = core.Text{EN: "No critical events since the last check", DE: "Keine kritischen Ereignisse seit der letzten Prüfung"}
-		return res
-	}
 	// The newest events are listed, oldest first.
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Time.Before(hits[j].Time) })
 	shown := hits
 	if len(shown) > c.p.MaxEvents {
 		shown = shown[len(shown)-c.p.MaxEvents:]
+	}
+	res.Data = eventData(n, shown)
+	if n == 0 {
+		res.Message = core.Text{EN: "No critical events since the last check", DE: "Keine kritischen Ereignisse seit der letzten Prüfung"}
+		return res
 	}
 	nen, nde := msg.Num(float64(n), 0)
 	var en, de strings.Builder
@@ -224,23 +227,49 @@ func (c *eventCheck) result(hits []logsrc.Entry) check.Result {
 	return res
 }
 
+// eventData is the listed events as the result's structured data
+// (protocol.Events), which the server's reports read. It cannot fail to
+// encode; should it, the result goes without (the message stays).
+func eventData(total int, shown []logsrc.Entry) json.RawMessage {
+	d := protocol.Events{Total: total, Events: make([]protocol.Event, 0, len(shown))}
+	for _, e := range shown {
+		d.Events = append(d.Events, protocol.Event{Time: e.Time.In(time.Local), Log: e.Log, Source: source(e), ID: e.ID,
+			Level: protocol.Level(e.Priority), Text: plain(e.Message)})
+	}
+	b, err := protocol.EncodeEvents(d)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // eventLine is "source (ID 7000): message" with control characters
 // (colour escapes, newlines) flattened.
 func eventLine(e logsrc.Entry) string {
-	src := e.Source
-	if src == "" {
-		src = e.Unit
-	}
+	src := source(e)
 	if e.ID != "" {
 		src += " (ID " + e.ID + ")"
 	}
-	m := strings.Map(func(r rune) rune {
+	return src + ": " + logsrc.Clip(plain(e.Message), clipMessage)
+}
+
+// source is the event's provider or program, else its systemd unit.
+func source(e logsrc.Entry) string {
+	if e.Source == "" {
+		return e.Unit
+	}
+	return e.Source
+}
+
+// plain is m without colour escapes, on one line.
+func plain(m string) string {
+	m = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r
-	}, ansi.ReplaceAllString(e.Message, ""))
-	return src + ": " + logsrc.Clip(strings.Join(strings.Fields(m), " "), clipMessage)
+	}, ansi.ReplaceAllString(m, ""))
+	return strings.Join(strings.Fields(m), " ")
 }
 
 var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)

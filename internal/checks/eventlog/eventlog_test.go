@@ -113,6 +113,10 @@ func TestJournalAcrossRestarts(t *testing.T) {
 	if !strings.Contains(res.Message.EN, "backup: Failed to start backup.service") || !strings.Contains(res.Message.DE, "2 kritische Ereignisse") {
 		t.Errorf("message: %q / %q", res.Message.EN, res.Message.DE)
 	}
+	if d := events(t, res); d.Total != 2 || d.Events[0].Source != "backup" || d.Events[0].Log != "journal" || d.Events[0].Level != "error" ||
+		d.Events[1].Source != "smartd" || d.Events[1].Level != "critical" {
+		t.Errorf("data = %+v", d)
+	}
 	res = run(t, "", src)
 	if *res.Value != 0 || res.Status != core.StatusOK || res.Message.DE != "Keine kritischen Ereignisse seit der letzten Prüfung" {
 		t.Fatalf("nothing new: %v %v", *res.Value, res.Status)
@@ -144,8 +148,12 @@ func TestSyslogFilesAcrossRestarts(t *testing.T) {
 	conf := fmt.Sprintf(`{"files":[%q]}`, log)
 	src := func(p params) ([]logsrc.Source, error) { return linuxSources(p, true, nil) }
 	write(log, "systemd[1]: Started Session 4 of User root.", "kernel: EXT4-fs error (device sdb1): reading directory lblock 0")
-	if res := run(t, conf, src); *res.Value != 1 || !strings.Contains(res.Message.EN, "kernel: EXT4-fs error (device sdb1)") {
+	res := run(t, conf, src)
+	if *res.Value != 1 || !strings.Contains(res.Message.EN, "kernel: EXT4-fs error (device sdb1)") {
 		t.Fatalf("first: %v %q", *res.Value, res.Message.EN)
+	}
+	if e := events(t, res).Events[0]; e.Log != log || e.Source != "kernel" || e.Level != "" || e.Text != "EXT4-fs error (device sdb1): reading directory lblock 0" {
+		t.Errorf("data = %+v", e)
 	}
 	write(log, "systemd[1]: backup.service: Failed with result 'exit-code'.")
 	if err := os.Rename(log, log+".1"); err != nil {
@@ -153,7 +161,7 @@ func TestSyslogFilesAcrossRestarts(t *testing.T) {
 	}
 	write(log+".1", "smartd[812]: Device: /dev/sda, FAILED SMART self-check.")
 	write(log, "rsyslogd: rsyslogd was HUPed", "nginx[77]: [crit] 77#77: *1 SSL_do_handshake() failed")
-	res := run(t, conf, src)
+	res = run(t, conf, src)
 	if *res.Value != 3 {
 		t.Fatalf("after rotation: %v %q", *res.Value, res.Message.EN)
 	}
@@ -187,6 +195,11 @@ func TestRulesAndWindowsEvents(t *testing.T) {
 	}
 	if !strings.Contains(res.Message.DE, "(die neuesten 1 angezeigt):\n"+time.Date(2026, 11, 26, 21, 20, 31, 0, time.UTC).In(time.Local).Format("02.01.2006 15:04:05")) {
 		t.Errorf("DE %q", res.Message.DE)
+	}
+	d := events(t, res)
+	if e := d.Events[0]; d.Total != 2 || len(d.Events) != 1 || e.Log != "System" || e.Source != "Microsoft-Windows-Kernel-Power" ||
+		e.ID != "41" || e.Level != "critical" || !e.Time.Truncate(time.Second).Equal(time.Date(2026, 11, 26, 21, 20, 31, 0, time.UTC)) {
+		t.Errorf("data = %+v", d)
 	}
 	res = run(t, `{"include":[{"id":"7000"}]}`, src)
 	if *res.Value != 1 || !strings.Contains(res.Message.EN, `Service Control Manager (ID 7000): Der Dienst "Veeam Agent for Microsoft Windows" wurde aufgrund folgenden Fehlers nicht gestartet: Der Dienst`) {

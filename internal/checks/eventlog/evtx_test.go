@@ -77,5 +77,14 @@ func TestRealEventLogs(t *testing.T) {
 	if res.Value == nil || int(*res.Value) != total || res.Status != core.StatusWarning {
 		t.Fatalf("check: %v %v, want %d critical events; %q", res.Value, res.Status, total, res.Message.EN)
 	}
+	d := events(t, res)
+	if d.Total != total || len(d.Events) != min(total, 20) {
+		t.Fatalf("data lists %d of %d events, want the newest %d of %d", len(d.Events), d.Total, min(total, 20), total)
+	}
+	for _, e := range d.Events {
+		if (e.Log != "System" && e.Log != "Application") || (e.Level != "critical" && e.Level != "error") || e.Source == "" || e.ID == "" || e.Time.IsZero() {
+			t.Errorf("event %+v", e)
+		}
+	}
 	t.Logf("%d critical or error records from %d providers: %v", total, len(want), want)
 }

@@ -92,6 +92,10 @@ func TestRealJournalctl(t *testing.T) {
 		!strings.Contains(res.Message.EN, "kernel: EXT4-fs error (device sdb1): reading directory lblock 0") {
 		t.Fatalf("first batch: %v %v %q", *res.Value, res.Status, res.Message.EN)
 	}
+	if d := events(t, res); len(d.Events) != 2 || d.Events[1].Source != "kernel" || d.Events[1].Level != "critical" || d.Events[1].Log != "journal" ||
+		d.Events[1].Text != "EXT4-fs error (device sdb1): reading directory lblock 0" {
+		t.Errorf("data = %+v", d)
+	}
 
 	appendJournal(t, remote, file,
 		journalEntry{6, "sshd", []byte("Accepted publickey for deploy")},

@@ -11,6 +11,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/checks/internal/evtxtest"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 var (
@@ -94,6 +95,18 @@ func TestRealSecurityLogs(t *testing.T) {
 	if res.Value == nil || int(*res.Value) < 1 || res.Status == core.StatusUnknown || res.Status == core.StatusError ||
 		!strings.Contains(res.Message.EN, wantUsers[len(wantUsers)-1]+" (") || !strings.Contains(res.Message.EN, wantAddrs[len(wantAddrs)-1]+" (") {
 		t.Errorf("check over the real Security log: %v %v %q", res.Value, res.Status, res.Message.EN)
+	}
+	d, ok := protocol.ReadLogins(res.Data)
+	found := false
+	sum := 0
+	for _, l := range d.Logins {
+		found = found || l.Account == wantUsers[len(wantUsers)-1] && l.Address == wantAddrs[len(wantAddrs)-1] && l.Last.Equal(latest)
+		if !l.LockedOut {
+			sum += l.Count
+		}
+	}
+	if !ok || res.Value == nil || d.Total != int(*res.Value) || sum != d.Total || !found {
+		t.Errorf("data over the real Security log: %+v", d)
 	}
 	t.Logf("%d records, failures %q from %q; check: %s", len(xs), wantUsers, wantAddrs, res.Message.EN)
 }

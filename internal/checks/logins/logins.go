@@ -7,7 +7,8 @@
 //
 // The value is the number of failures within the window (default 15
 // minutes); 10 warn and 30 fail by default, and any account lock-out warns.
-// The message names the top accounts and source addresses. Bookmarks and
+// The message names the top accounts and source addresses; the result's
+// structured data (protocol.Logins) lists every account and address. Bookmarks and
 // the failures still inside the window live in the check state directory,
 // so restarts neither double-count nor forget.
 package logins
@@ -26,6 +27,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Name is the check's registered name.
@@ -229,7 +231,56 @@ func (c *loginCheck) result(recent []failure) check.Result {
 		en += ". Locked-out accounts: " + top(locked, c.p.Top)
 		de += ". Gesperrte Konten: " + top(locked, c.p.Top)
 	}
-	return check.Result{Status: st, Value: check.Float(float64(n)), Unit: "failures", Message: core.Text{EN: en, DE: de}}
+	return check.Result{Status: st, Value: check.Float(float64(n)), Unit: "failures", Message: core.Text{EN: en, DE: de},
+		Data: loginData(n, win, recent)}
+}
+
+// loginData is the failures as the result's structured data
+// (protocol.Logins): one entry per account and address, lock-outs first,
+// then most failures first; times in the agent's zone. It cannot fail to
+// encode; should it, the result goes without (the message stays).
+func loginData(n int, window time.Duration, recent []failure) json.RawMessage {
+	type key struct {
+		user, addr string
+		lock       bool
+	}
+	idx := map[key]int{}
+	d := protocol.Logins{WindowSeconds: int(window / time.Second), Total: n}
+	for _, f := range recent {
+		k := key{f.User, f.Addr, f.Lockout}
+		at := f.Time.In(time.Local)
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(d.Logins)
+			d.Logins = append(d.Logins, protocol.Login{Account: f.User, Address: f.Addr, First: at, Last: at, LockedOut: f.Lockout})
+			i = len(d.Logins) - 1
+		}
+		l := &d.Logins[i]
+		l.Count++
+		if at.Before(l.First) {
+			l.First = at
+		}
+		if at.After(l.Last) {
+			l.Last = at
+		}
+	}
+	sort.SliceStable(d.Logins, func(i, j int) bool {
+		a, b := d.Logins[i], d.Logins[j]
+		switch {
+		case a.LockedOut != b.LockedOut:
+			return a.LockedOut // few and grave: never cut off
+		case a.Count != b.Count:
+			return a.Count > b.Count
+		case a.Account != b.Account:
+			return a.Account < b.Account
+		}
+		return a.Address < b.Address
+	})
+	b, err := protocol.EncodeLogins(d)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // top lists the k most frequent keys as "root (7), admin (3)", ties by name.

@@ -3,6 +3,7 @@ package logins
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check/checktest"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 type collect []check.Result
@@ -173,6 +175,21 @@ func TestWindowsEvents(t *testing.T) {
 		t.Errorf("%v %v\n%s\n%s", *res.Value, res.Status, res.Message.EN, res.Message.DE)
 	}
 
+	// The same as structure: one entry per account and address, the
+	// lock-out first.
+	d, ok := protocol.ReadLogins(res.Data)
+	if !ok {
+		t.Fatalf("no logins data: %s", res.Data)
+	}
+	wantData := []protocol.Login{
+		{Account: "m.schmidt", Count: 1, First: fs[2].Time, Last: fs[2].Time, LockedOut: true},
+		{Account: `KANZLEI\m.schmidt`, Address: "127.0.0.1", Count: 1, First: fs[1].Time, Last: fs[1].Time},
+		{Account: "administrator", Address: "203.0.113.57", Count: 1, First: fs[0].Time, Last: fs[0].Time},
+	}
+	if d.Total != 2 || d.WindowSeconds != 900 || d.Truncated || !sameLogins(d.Logins, wantData) {
+		t.Errorf("data %+v\nwant %+v", d, wantData)
+	}
+
 	off := func(context.Context) (bool, error) { return false, nil }
 	res = run(t, "", src, off, now)
 	if res.Status != core.StatusWarning || res.Value != nil || !strings.Contains(res.Message.EN, "Auditing of failed log-ins is off") || !strings.Contains(res.Message.DE, "Überwachung fehlgeschlagener Anmeldungen ist aus") {
@@ -239,6 +256,19 @@ func TestWindowAcrossRestarts(t *testing.T) {
 	if *res.Value != 6 || res.Status != core.StatusFailure || !strings.HasPrefix(res.Message.DE, "6 fehlgeschlagene Anmeldungen in den letzten 10 Minuten (Warnung ab 3, Fehler ab 5)") {
 		t.Fatalf("fourth: %v %v %s", *res.Value, res.Status, res.Message.DE)
 	}
+	// The structure holds the window's failures, most first; times in the
+	// agent's zone.
+	d, ok := protocol.ReadLogins(res.Data)
+	want := []protocol.Login{
+		{Account: "backup", Address: "192.0.2.7", Count: 5, First: t0.Add(7 * time.Minute), Last: t0.Add(7*time.Minute + 4*time.Second)},
+		{Account: "admin", Address: "192.0.2.7", Count: 1, First: t0.Add(time.Minute), Last: t0.Add(time.Minute)},
+	}
+	if !ok || d.Total != 6 || d.WindowSeconds != 600 || !sameLogins(d.Logins, want) {
+		t.Errorf("data %+v\nwant %+v", d, want)
+	}
+	if len(d.Logins) > 0 && zoneOffset(d.Logins[0].Last) != zoneOffset(t0.In(time.Local)) {
+		t.Errorf("time %v not in the agent's zone", d.Logins[0].Last)
+	}
 }
 
 func TestPrune(t *testing.T) {
@@ -295,5 +325,48 @@ func TestAuditpolMissing(t *testing.T) {
 	if !strings.HasPrefix(txt.EN, "reading the audit policy: the program "+missing+" was not found") ||
 		!strings.HasPrefix(txt.DE, "Lesen der Überwachungsrichtlinie: das Programm "+missing+" wurde nicht gefunden") {
 		t.Fatalf("%+v", txt)
+	}
+}
+
+// sameLogins compares login lists by instant, not by zone.
+func sameLogins(got, want []protocol.Login) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Account != w.Account || g.Address != w.Address || g.Count != w.Count || g.LockedOut != w.LockedOut ||
+			!g.First.Equal(w.First) || !g.Last.Equal(w.Last) {
+			return false
+		}
+	}
+	return true
+}
+
+// zoneOffset is t's offset; that of the agent's zone for a time read
+// through time.Local.
+func zoneOffset(t time.Time) int {
+	_, off := t.Zone()
+	return off
+}
+
+func TestLoginsDataCapped(t *testing.T) {
+	c, err := newCheck(nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)
+	var fs []failure
+	for i := range protocol.MaxItems + 10 {
+		for range i + 1 {
+			fs = append(fs, failure{Time: at, User: fmt.Sprint("u", i), Addr: "192.0.2.1"})
+		}
+	}
+	d, ok := protocol.ReadLogins(c.result(fs).Data)
+	if !ok || len(d.Logins) != protocol.MaxItems || !d.Truncated || d.Total != len(fs) {
+		t.Fatalf("%v: %d logins, truncated %v, total %d", ok, len(d.Logins), d.Truncated, d.Total)
+	}
+	if l := d.Logins[0]; l.Account != fmt.Sprint("u", protocol.MaxItems+9) || l.Count != protocol.MaxItems+10 {
+		t.Errorf("first %+v, want the most frequent", l)
 	}
 }

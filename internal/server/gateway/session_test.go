@@ -116,6 +116,49 @@ func TestResultsStoredOnceAndAcked(t *testing.T) {
 	})
 }
 
+// TestStructuredDataStored: a result with structured data and one without
+// (an older agent) are stored together; the data comes back for the
+// report.
+func TestStructuredDataStored(t *testing.T) {
+	engines(t, func(t *testing.T, st testStore) {
+		e := newEnv(t, st, nil, nil)
+		a := e.enrollAgent("m1")
+		e.connected(a)
+		data, err := protocol.EncodeEvents(protocol.Events{Total: 1, Events: []protocol.Event{{Time: protocol.Now(), Source: "disk", ID: "7", Text: "bad block"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := batch(2, "sd")
+		rs.Results[0].Check, rs.Results[0].Data = "eventlog", data
+		rs.Results[1].Check = "eventlog"
+		rs.Results[1].Key = "old agent"
+		a.sendBatch("batch-sd", rs)
+		ctx := context.Background()
+		d, err := st.GetDevice(ctx, a.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.(core.ReportStore).ListClientResults(ctx, core.ResultQuery{ClientID: d.ClientID,
+			Since: protocol.Now().Add(-time.Hour), Until: protocol.Now().Add(time.Hour), Names: []string{"eventlog"}})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("stored %+v, %v", got, err)
+		}
+		for _, r := range got {
+			ev, ok := protocol.ReadEvents(r.Data)
+			switch r.ID {
+			case "sd-0":
+				if !ok || len(ev.Events) != 1 || ev.Events[0].Text != "bad block" {
+					t.Errorf("structured result: %s", r.Data)
+				}
+			case "sd-1":
+				if r.Data != nil {
+					t.Errorf("older agent's result has data %s", r.Data)
+				}
+			}
+		}
+	})
+}
+
 func TestBadFramesCloseOnlyThatConnection(t *testing.T) {
 	e := newEnv(t, storetest.NewSQLite(t), nil, nil)
 	good := e.enrollAgent("good")
@@ -129,6 +172,11 @@ func TestBadFramesCloseOnlyThatConnection(t *testing.T) {
 		{"malformed json", func(a *agent) { a.raw([]byte(`{"v":1,"type":`)) }, websocket.StatusUnsupportedData},
 		{"wrong version", func(a *agent) { a.raw([]byte(`{"v":2,"type":"heartbeat"}`)) }, websocket.StatusProtocolError},
 		{"bad batch", func(a *agent) { a.send(protocol.TypeResults, "b", protocol.Results{}) }, websocket.StatusUnsupportedData},
+		{"data without kind", func(a *agent) {
+			rs := batch(1, "nokind")
+			rs.Results[0].Data = json.RawMessage(`{"events":[]}`)
+			a.send(protocol.TypeResults, "b", rs)
+		}, websocket.StatusUnsupportedData},
 		{"binary", func(a *agent) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

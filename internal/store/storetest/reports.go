@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -112,7 +113,7 @@ func testReportReads(t *testing.T, s core.Store) {
 		{ID: "r1", Check: "disk", Key: "/", Status: core.StatusFailure, Value: fp(97), Unit: "%", At: at(0)},
 		{ID: "r2", Check: "disk", Key: "/", Status: core.StatusOK, Value: fp(50), Unit: "%", At: at(5)},
 		{ID: "r3", Check: "eventlog", Status: core.StatusFailure, Value: fp(2), Unit: "events",
-			Message: core.Text{EN: "2 critical events"}, At: at(10)},
+			Message: core.Text{EN: "2 critical events"}, Data: json.RawMessage(`{"kind":"events","v":1,"total":2,"events":[]}`), At: at(10)},
 		{ID: "r4", Check: "cpu", Status: core.StatusFailure, At: at(120)}, // after the window
 	}))
 	must(t, "SaveResults other", s.SaveResults(ctx, other.ID, []core.Result{
@@ -132,6 +133,15 @@ func testReportReads(t *testing.T, s core.Store) {
 	}
 	if rs[0].Check != "eventlog" || rs[0].Message.EN != "2 critical events" || *rs[0].Value != 2 || rs[2].Key != "/" {
 		t.Errorf("fields: %+v", rs)
+	}
+	// Structured data comes back as stored (as a JSON value: PostgreSQL
+	// may store it in its own form); a result without it has none.
+	var data map[string]any
+	if err := json.Unmarshal(rs[0].Data, &data); err != nil || data["kind"] != "events" || data["total"] != 2.0 {
+		t.Errorf("data = %s (%v)", rs[0].Data, err)
+	}
+	if rs[1].Data != nil {
+		t.Errorf("data of a result without = %q", rs[1].Data)
 	}
 	rs, err = s.ListClientResults(ctx, core.ResultQuery{ClientID: d.ClientID, Since: at(0), Until: at(60), Names: []string{"eventlog"}, Limit: 1})
 	must(t, "ListClientResults eventlog", err)

@@ -72,6 +72,7 @@ func (fs Files) Read(ctx context.Context, bm json.RawMessage, since time.Time) (
 		t := now()
 		for _, l := range lines {
 			e := ParseSyslogLine(l, t)
+			e.Log = path
 			if !had && !e.Time.IsZero() && e.Time.Before(since) {
 				continue
 			}

@@ -35,8 +35,8 @@ func readIDs(t *testing.T, path string, bm json.RawMessage) ([]int, json.RawMess
 	var ids []int
 	for _, e := range es {
 		var n int
-		if _, err := fmt.Sscanf(e.Message, "event %d", &n); err != nil {
-			t.Fatalf("message %q", e.Message)
+		if _, err := fmt.Sscanf(e.Message, "event %d", &n); err != nil || e.Log != path {
+			t.Fatalf("message %q of log %q", e.Message, e.Log)
 		}
 		ids = append(ids, n)
 	}

@@ -84,6 +84,7 @@ func ParseJournal(out []byte) ([]Entry, string, error) {
 		}
 		f := func(name string) string { return journalField(raw[name]) }
 		e := Entry{
+			Log:      "journal",
 			Source:   f("SYSLOG_IDENTIFIER"),
 			Unit:     f("_SYSTEMD_UNIT"),
 			Message:  f("MESSAGE"),

@@ -22,6 +22,7 @@ import (
 // Entry is one log record, normalised across sources.
 type Entry struct {
 	Time     time.Time         `json:"time"`
+	Log      string            `json:"log,omitempty"`  // Windows channel, "journal", the file's path, "unified"
 	Source   string            `json:"source"`         // program, provider or process
 	Unit     string            `json:"unit,omitempty"` // systemd unit, if known
 	ID       string            `json:"id,omitempty"`   // Windows event ID; empty elsewhere

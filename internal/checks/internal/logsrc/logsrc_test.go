@@ -36,7 +36,7 @@ func TestParseJournal(t *testing.T) {
 		t.Errorf("cursor %q", cursor)
 	}
 	e := es[0]
-	if e.Source != "systemd" || e.Unit != "init.scope" || e.Priority != 3 || e.PID != "1" || e.Host != "srv-fs01" ||
+	if e.Source != "systemd" || e.Unit != "init.scope" || e.Priority != 3 || e.PID != "1" || e.Host != "srv-fs01" || e.Log != "journal" ||
 		e.Message != "Failed to start backup.service - Nightly backup to NAS." ||
 		!e.Time.Equal(time.Date(2026, 11, 26, 21, 10, 5, 123456000, time.UTC)) {
 		t.Errorf("entry 0: %+v", e)
@@ -136,7 +136,7 @@ func TestParseUnified(t *testing.T) {
 	if len(es) != 3 {
 		t.Fatalf("%d entries", len(es))
 	}
-	if es[0].Source != "lsd" || es[0].Priority != 3 || es[0].PID != "387" || !es[0].Time.Equal(time.Date(2026, 11, 26, 21, 14, 9, 552318000, time.UTC)) {
+	if es[0].Source != "lsd" || es[0].Priority != 3 || es[0].PID != "387" || es[0].Log != "unified" || !es[0].Time.Equal(time.Date(2026, 11, 26, 21, 14, 9, 552318000, time.UTC)) {
 		t.Errorf("entry 0: %+v", es[0])
 	}
 	if es[0].key == es[1].key {
@@ -187,7 +187,7 @@ func TestParseWinEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Source != "Service Control Manager" || e.ID != "7000" || e.Priority != 3 || rec != 48213 ||
+	if e.Source != "Service Control Manager" || e.ID != "7000" || e.Priority != 3 || rec != 48213 || e.Log != "System" ||
 		!strings.HasPrefix(e.Message, `Der Dienst "Veeam Agent for Microsoft Windows" wurde`) || e.Host != "WS-BUCHHALTUNG.kanzlei.local" ||
 		!e.Time.Equal(time.Date(2026, 11, 26, 21, 14, 9, 552387100, time.UTC)) {
 		t.Errorf("7000: %+v %d", e, rec)

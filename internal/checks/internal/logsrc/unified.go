@@ -137,7 +137,7 @@ func parseUnified(out []byte) ([]unifiedEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unified log line %d: %w", n, err)
 		}
-		e := Entry{Time: t.UTC(), Source: path.Base(r.Process), Message: r.EventMessage, PID: r.PID.String(), Priority: unifiedPriority(r.MessageType)}
+		e := Entry{Time: t.UTC(), Log: "unified", Source: path.Base(r.Process), Message: r.EventMessage, PID: r.PID.String(), Priority: unifiedPriority(r.MessageType)}
 		if r.Process == "" {
 			e.Source = r.Subsystem
 		}

@@ -59,7 +59,7 @@ func ParseWinEvent(x []byte) (Entry, uint64, error) {
 		return Entry{}, 0, fmt.Errorf("parsing event XML: %w", err)
 	}
 	s := ev.System
-	e := Entry{Source: s.Provider.Name, ID: strings.TrimSpace(s.EventID), Host: s.Computer, PID: s.Execution.PID, Priority: winPriority(s.Level)}
+	e := Entry{Log: s.Channel, Source: s.Provider.Name, ID: strings.TrimSpace(s.EventID), Host: s.Computer, PID: s.Execution.PID, Priority: winPriority(s.Level)}
 	if t, err := time.Parse(time.RFC3339Nano, s.TimeCreated.SystemTime); err == nil {
 		e.Time = t.UTC()
 	}

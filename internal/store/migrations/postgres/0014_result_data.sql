@@ -1,0 +1,13 @@
+-- Structured findings of a result (protocol.Events, protocol.Logins: a JSON
+-- object with kind and v), read by the daily report instead of message
+-- text; '' for results without (older agents, most checks). History only:
+-- the current state needs no structure. Keep in step with
+-- ../sqlite/0014_result_data.sql.
+--
+-- Added to the partitioned parent, the column reaches every attached day
+-- partition and the default partition; with a constant default this
+-- rewrites no rows. New partitions copy it (CREATE TABLE … LIKE
+-- check_results). A partition detached before this migration and not yet
+-- rolled up lacks it, which the roll-up (it names its columns) does not
+-- mind.
+ALTER TABLE check_results ADD COLUMN data TEXT NOT NULL DEFAULT '';
