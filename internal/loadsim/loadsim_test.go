@@ -176,6 +176,13 @@ var restartErrors = map[string]bool{
 	"dial": true, "handshake": true, "server_going_away": true, "closed_by_server": true, "read": true, "write": true,
 }
 
+// slowErrors are what a machine too busy for the load causes while the
+// server runs: the simulator skips a command while 64 are in flight, and
+// the server closes a session whose batch it could not store (SQLite still
+// busy after its 15 s timeout), which the agent sends again. What counts —
+// every result stored exactly once, no command failed — is checked apart.
+var slowErrors = map[string]bool{"command_backlog": true, "closed_by_server": true}
+
 func TestLoadsimSQLite(t *testing.T) {
 	t.Parallel()
 	testLoadsim(t, "")
@@ -267,8 +274,11 @@ func testLoadsim(t *testing.T, db string) {
 	if sum.CommandFail != 0 || sum.CommandsAnswered < sum.CommandOK {
 		t.Errorf("commands: %d ok, %d failed, %d answered by agents", sum.CommandOK, sum.CommandFail, sum.CommandsAnswered)
 	}
-	if len(sum.Errors) != 0 {
-		t.Errorf("errors: %v", sum.Errors)
+	for kind := range sum.Errors {
+		if !slowErrors[kind] {
+			t.Errorf("unexpected errors: %v", sum.Errors)
+			break
+		}
 	}
 	results, devices := srv.count()
 	if results != sum.Produced || devices != agents {
