@@ -258,8 +258,8 @@ func testLoadsim(t *testing.T, db string) {
 		t.Fatal(err)
 	}
 	sum := runUntil(t, sim, func() {
-		waitFor(t, "all agents to connect", time.Minute, all(sim))
-		waitFor(t, "results and commands", time.Minute, func() bool {
+		waitFor(t, "all agents to connect", 3*time.Minute, all(sim))
+		waitFor(t, "results and commands", 3*time.Minute, func() bool {
 			c := sim.Counters()
 			return c.Acked >= 2*agents*15 && c.CommandOK >= 3
 		})
@@ -296,17 +296,17 @@ func testLoadsim(t *testing.T, db string) {
 	}
 	var queued int64
 	sum = runUntil(t, sim, func() {
-		waitFor(t, "all agents to re-attach", time.Minute, all(sim))
+		waitFor(t, "all agents to re-attach", 3*time.Minute, all(sim))
 		srv.stop()
 		before := sim.Counters().Produced
-		waitFor(t, "results produced while the server is down", time.Minute, func() bool {
+		waitFor(t, "results produced while the server is down", 3*time.Minute, func() bool {
 			return sim.Counters().Produced-before >= 2*agents*15
 		})
 		queued = sim.Counters().Produced - before
 		srv.start()
-		waitFor(t, "all agents to reconnect", 2*time.Minute, all(sim))
+		waitFor(t, "all agents to reconnect", 5*time.Minute, all(sim))
 		acked := sim.Counters().Acked
-		waitFor(t, "results acked after the restart", time.Minute, func() bool { return sim.Counters().Acked > acked })
+		waitFor(t, "results acked after the restart", 3*time.Minute, func() bool { return sim.Counters().Acked > acked })
 	})
 	t.Logf("second run: %+v; %d results produced while the server was down", sum, queued)
 	if sum.Enrolled != 0 || sum.Reattached != agents {
@@ -337,9 +337,9 @@ func testLoadsim(t *testing.T, db string) {
 	}
 	var ackedAtKill, storedAtKill int64
 	sum = runUntil(t, sim, func() {
-		waitFor(t, "all agents to re-attach", time.Minute, all(sim))
+		waitFor(t, "all agents to re-attach", 3*time.Minute, all(sim))
 		acked := sim.Counters().Acked
-		waitFor(t, "heavy ingest", time.Minute, func() bool { return sim.Counters().Acked-acked >= 20*agents*15 })
+		waitFor(t, "heavy ingest", 3*time.Minute, func() bool { return sim.Counters().Acked-acked >= 20*agents*15 })
 		ackedAtKill = sim.Counters().Acked // a lower bound: acks may still arrive until the kill
 		srv.kill()
 		storedAtKill, _ = srv.count()
@@ -349,9 +349,9 @@ func testLoadsim(t *testing.T, db string) {
 			t.Error("agents produced nothing while the server was down")
 		}
 		srv.start()
-		waitFor(t, "all agents to reconnect", 2*time.Minute, all(sim))
+		waitFor(t, "all agents to reconnect", 5*time.Minute, all(sim))
 		acked = sim.Counters().Acked
-		waitFor(t, "results acked after the restart", time.Minute, func() bool { return sim.Counters().Acked > acked })
+		waitFor(t, "results acked after the restart", 3*time.Minute, func() bool { return sim.Counters().Acked > acked })
 	})
 	t.Logf("third run: %+v; %d acked and %d stored at the kill", sum, ackedAtKill, storedAtKill-total)
 	if storedAtKill-total < ackedAtKill {
