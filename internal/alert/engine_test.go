@@ -18,21 +18,13 @@ import (
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
 	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
 	"github.com/wacht-rmm/wacht/internal/alert/notify/webhook"
+	"github.com/wacht-rmm/wacht/internal/clock"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
 var ctx = context.Background()
-
-// clock is a settable fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func must(t *testing.T, what string, err error) {
 	t.Helper()
@@ -82,6 +74,9 @@ func save(t *testing.T, st core.Store, e *Engine, dev int64, rs ...core.Result) 
 	must(t, "EvaluateDevice", e.EvaluateDevice(ctx, dev, rs))
 }
 
+// deliverAll delivers every due message; it returns once the mail server
+// accepted each of them (delivery is synchronous), so what the server holds
+// then is final and a test can count it without waiting for stragglers.
 func deliverAll(t *testing.T, e *Engine) {
 	t.Helper()
 	for {
@@ -110,7 +105,7 @@ func TestMailOutageAndRecovery(t *testing.T) {
 	recipient(t, st, core.Recipient{Level: core.LevelSite, TargetID: dev.SiteID + 1000, Channel: core.ChannelEmail,
 		Target: "unrelated@provider.example", Lang: "en"})
 
-	clk := &clock{t: t0} // Monday 10:00 in Berlin: office hours
+	clk := clock.NewFake(t0) // Monday 10:00 in Berlin: office hours
 	e := New(Options{Store: st, Now: clk.Now, SMTPTLS: srv.CertPool})
 
 	save(t, st, e, dev.ID, result("disk", "C:", core.StatusOK, 50, t0))
@@ -173,7 +168,6 @@ func TestMailOutageAndRecovery(t *testing.T) {
 	if len(outages) != 1 || outages[0].ClosedAt == nil || !outages[0].ClosedAt.Equal(evening) || !outages[0].Notified {
 		t.Errorf("outages = %+v", outages)
 	}
-	time.Sleep(100 * time.Millisecond)
 	if n := len(srv.Mails()); n != 3 {
 		t.Errorf("%d mails in the end, want 3", n)
 	}
@@ -227,7 +221,7 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 	recipient(t, st, core.Recipient{Level: core.LevelDefault, Channel: core.ChannelWebhook, Target: chat.URL,
 		Lang: "en", Format: core.WebhookChat})
 
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	e := New(Options{Store: st, Now: clk.Now, RetryMin: 10 * time.Second, RetryMax: time.Minute})
 	save(t, st, e, dev.ID, core.Result{ID: "r1", Check: "cpu", Status: core.StatusFailure, At: t0})
 	for i := 0; i < 3; i++ {
@@ -274,7 +268,7 @@ func TestThresholdAckAndClear(t *testing.T) {
 	must(t, "SaveSettings", SaveSettings(ctx, st, smtpSettings(srv, "none")))
 	dev := enroll(t, st, "ACME", "Main", "db01", core.DeviceRoleServer)
 	recipient(t, st, core.Recipient{Level: core.LevelDefault, Channel: core.ChannelEmail, Target: "noc@provider.example", Lang: "en"})
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	e := New(Options{Store: st, Now: clk.Now, AlertAfter: func(_ context.Context, _ int64, check string) int {
 		if check == "memory" {
 			return 3
@@ -313,9 +307,7 @@ func TestThresholdAckAndClear(t *testing.T) {
 	step("cpu", core.StatusFailure)
 	step("cpu", core.StatusOK) // passing ends the clear
 	step("cpu", core.StatusFailure)
-	mails := srv.WaitFor(t, 2, 10*time.Second)
-	time.Sleep(100 * time.Millisecond)
-	mails = srv.Mails()
+	mails := srv.Mails()
 	if len(mails) != 2 || !strings.Contains(mails[1].Header("Subject"), "FAILURE: cpu on db01") {
 		var subjects []string
 		for _, m := range mails {
@@ -361,8 +353,6 @@ func TestFlappingRateLimited(t *testing.T) {
 		save(t, st, e, dev.ID, result("disk", "/", s, 1, at))
 	}
 	deliverAll(t, e)
-	srv.WaitFor(t, 4, 10*time.Second)
-	time.Sleep(100 * time.Millisecond)
 	var subjects []string
 	for _, m := range srv.Mails() {
 		subjects = append(subjects, strings.SplitN(m.Header("Subject"), ":", 2)[0])
@@ -429,9 +419,23 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	e2ctx, stop2 := context.WithCancel(ctx)
 	defer stop2()
 	e2 := New(Options{Store: st, Poll: 20 * time.Millisecond, RetryMin: 10 * time.Millisecond, SMTPTLS: srv.CertPool})
-	go e2.Run(e2ctx)
-	srv.WaitFor(t, 2*devices, 20*time.Second)
-	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	e2done := make(chan struct{})
+	go func() { e2.Run(e2ctx); close(e2done) }()
+	srv.WaitFor(t, 2*devices, time.Minute)
+	// Once every message is marked delivered and the engine has stopped,
+	// nothing more can be sent: a duplicate would be among the mails now.
+	waitFor(t, "every message to be marked delivered", func() bool {
+		box, err := st.ListOutbox(ctx, 0)
+		must(t, "ListOutbox", err)
+		for _, m := range box {
+			if m.DeliveredAt == nil {
+				return false
+			}
+		}
+		return len(box) == 2*devices
+	})
+	stop2()
+	<-e2done
 	ids := map[string]int{}
 	for _, m := range srv.Mails() {
 		if !m.TLS {
@@ -461,7 +465,7 @@ func TestOfflineAndGoodbye(t *testing.T) {
 	for _, d := range []core.Device{quiet, bye, ws} {
 		must(t, "TouchDevice", st.TouchDevice(ctx, d.ID, t0, ""))
 	}
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	e := New(Options{Store: st, Now: clk.Now})
 	clk.Set(t0.Add(time.Second))
 	must(t, "Goodbye", e.Goodbye(ctx, bye.ID, "reboot"))
@@ -526,8 +530,6 @@ func TestReconcileAfterCrash(t *testing.T) {
 	must(t, "Reconcile", e.Reconcile(ctx))
 	must(t, "Reconcile again", e.Reconcile(ctx))
 	deliverAll(t, e)
-	srv.WaitFor(t, 1, 10*time.Second)
-	time.Sleep(100 * time.Millisecond)
 	if n := len(srv.Mails()); n != 1 {
 		t.Errorf("%d mails, want 1", n)
 	}
@@ -568,7 +570,7 @@ func TestRemindUntilAcknowledged(t *testing.T) {
 	must(t, "SaveSettings", SaveSettings(ctx, st, s))
 	recipient(t, st, core.Recipient{Level: core.LevelDefault, Channel: core.ChannelEmail, Target: "noc@provider.example", Lang: "de"})
 	dev := enroll(t, st, "ACME", "Main", "mx01", core.DeviceRoleServer)
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	e := New(Options{Store: st, Now: clk.Now})
 	save(t, st, e, dev.ID, result("disk", "/", core.StatusFailure, 99, t0))
 	save(t, st, e, dev.ID, result("cpu", "", core.StatusFailure, 99, t0))
@@ -588,9 +590,7 @@ func TestRemindUntilAcknowledged(t *testing.T) {
 	remindAt(30 * time.Minute)
 	remindAt(61 * time.Minute)
 	remindAt(62 * time.Minute)
-	ms := srv.WaitFor(t, 3, 10*time.Second)
-	time.Sleep(100 * time.Millisecond)
-	if ms = srv.Mails(); len(ms) != 3 || !strings.HasPrefix(ms[2].Header("Subject"), "[Wacht] WEITERHIN GESTÖRT: disk / auf mx01") ||
+	if ms := srv.Mails(); len(ms) != 3 || !strings.HasPrefix(ms[2].Header("Subject"), "[Wacht] WEITERHIN GESTÖRT: disk / auf mx01") ||
 		!strings.Contains(ms[2].Body(), "Gestört seit:") {
 		t.Fatalf("%d mails; third %q", len(ms), ms[len(ms)-1].Header("Subject"))
 	}
@@ -603,7 +603,6 @@ func TestRemindUntilAcknowledged(t *testing.T) {
 		must(t, "AckOutage", st.AckOutage(ctx, o.ID, "user:x", "", clk.Now()))
 	}
 	remindAt(3 * time.Hour)
-	time.Sleep(100 * time.Millisecond)
 	if n := len(srv.Mails()); n != 3 {
 		t.Errorf("%d mails after the acknowledgement, want still 3", n)
 	}
@@ -626,5 +625,18 @@ func TestRedeliveredBatchCountsOnce(t *testing.T) {
 	save(t, st, e, dev.ID, result("disk", "C:", core.StatusFailure, 98, t0.Add(2*time.Minute)))
 	if os := openOutages(t, st); len(os) != 1 {
 		t.Fatalf("after the second real failure: outages %+v, want one", os)
+	}
+}
+
+// waitFor polls cond until it holds, for up to a minute: long enough for a
+// loaded machine, and the test fails rather than hangs.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

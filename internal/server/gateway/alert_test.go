@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -48,16 +47,11 @@ func TestAlertHookSeesCommittedBatchesAndGoodbyes(t *testing.T) {
 	if env := a.read(); env.Type != protocol.TypeHeartbeatAck {
 		t.Fatalf("got %s, want heartbeat_ack (the session goes on)", env.Type)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitFor(t, "the goodbye to reach the hook", func() bool {
 		h.mu.Lock()
-		n := len(h.goodbyes)
-		h.mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer h.mu.Unlock()
+		return len(h.goodbyes) > 0
+	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.goodbyes) != 1 || h.goodbyes[0] != protocol.GoodbyeReboot {

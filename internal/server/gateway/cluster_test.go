@@ -113,9 +113,10 @@ func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 	}
 }
 
+// waitFor polls cond for up to a minute, long enough for a loaded machine.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -76,9 +76,7 @@ func TestHeartbeatsReachLastSeen(t *testing.T) {
 		return d.LastSeen
 	}
 	heartbeat(now.Add(time.Minute))
-	for lastSeen().Before(now.Add(time.Minute)) {
-		time.Sleep(20 * time.Millisecond) // the flush runs every 100 ms
-	}
+	waitFor(t, "the flush of last_seen", func() bool { return !lastSeen().Before(now.Add(time.Minute)) })
 	heartbeat(now.Add(2 * time.Minute))
 	if err := e.gw.Hub().Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
