@@ -60,6 +60,7 @@ type relay struct {
 	Wait     int64                   `json:"w,omitempty"` // ms the asker waits
 	Result   *protocol.CommandResult `json:"r,omitempty"`
 	Offline  bool                    `json:"o,omitempty"`
+	Timeout  bool                    `json:"late,omitempty"` // the agent did not answer in time
 	Err      string                  `json:"e,omitempty"`
 	Reason   string                  `json:"why,omitempty"`
 }
@@ -184,6 +185,8 @@ func (n *node) runCommand(m relay) {
 	switch {
 	case errors.Is(err, core.ErrOffline):
 		out.Offline = true
+	case errors.Is(err, context.DeadlineExceeded):
+		out.Timeout = true
 	case err != nil:
 		out.Err = err.Error()
 	default:
@@ -237,6 +240,8 @@ func (n *node) command(ctx context.Context, deviceID int64, cmd protocol.Command
 	switch {
 	case r.Offline:
 		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
+	case r.Timeout:
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d on another node: %w", cmd.Name, deviceID, context.DeadlineExceeded)
 	case r.Err != "":
 		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d on another node: %s", cmd.Name, deviceID, r.Err)
 	case r.Result == nil:

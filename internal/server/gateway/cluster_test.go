@@ -85,6 +85,22 @@ func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 		t.Fatalf("relayed policy %s with %d checks, want a new one with %d", second.Revision, len(second.Checks), len(first.Checks)-1)
 	}
 
+	// An agent that does not answer in time: the caller on A gets a
+	// timeout (HTTP 504), not an opaque error from the other node.
+	errc := make(chan error, 1)
+	go func() {
+		tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		_, err := a.gw.Hub().Command(tctx, ag.id, protocol.Command{Name: protocol.CommandRunChecks})
+		errc <- err
+	}()
+	if env := ag.read(); env.Type != protocol.TypeCommand {
+		t.Fatalf("agent got %s, want the command it leaves unanswered", env.Type)
+	}
+	if err := <-errc; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("unanswered command through node A: %v, want a deadline error", err)
+	}
+
 	a.gw.Hub().Disconnect(ag.id, "device retired")
 	if st := ag.closed(); st != websocket.StatusNormalClosure {
 		t.Fatalf("closed with %d", st)
