@@ -313,9 +313,9 @@ func TestThresholdAckAndClear(t *testing.T) {
 	step("cpu", core.StatusFailure)
 	step("cpu", core.StatusOK) // passing ends the clear
 	step("cpu", core.StatusFailure)
-	mails := srv.WaitFor(t, 2, 10*time.Second)
+	srv.WaitFor(t, 2, 10*time.Second)
 	time.Sleep(100 * time.Millisecond)
-	mails = srv.Mails()
+	mails := srv.Mails()
 	if len(mails) != 2 || !strings.Contains(mails[1].Header("Subject"), "FAILURE: cpu on db01") {
 		var subjects []string
 		for _, m := range mails {
@@ -588,9 +588,9 @@ func TestRemindUntilAcknowledged(t *testing.T) {
 	remindAt(30 * time.Minute)
 	remindAt(61 * time.Minute)
 	remindAt(62 * time.Minute)
-	ms := srv.WaitFor(t, 3, 10*time.Second)
+	srv.WaitFor(t, 3, 10*time.Second)
 	time.Sleep(100 * time.Millisecond)
-	if ms = srv.Mails(); len(ms) != 3 || !strings.HasPrefix(ms[2].Header("Subject"), "[Wacht] WEITERHIN GESTÖRT: disk / auf mx01") ||
+	if ms := srv.Mails(); len(ms) != 3 || !strings.HasPrefix(ms[2].Header("Subject"), "[Wacht] WEITERHIN GESTÖRT: disk / auf mx01") ||
 		!strings.Contains(ms[2].Body(), "Gestört seit:") {
 		t.Fatalf("%d mails; third %q", len(ms), ms[len(ms)-1].Header("Subject"))
 	}
