@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +39,9 @@ var schemaDifferences = struct{ sqliteOnly, postgresOnly map[string]string }{
 // only is caught.
 func TestSchemaParity(t *testing.T) {
 	ctx := context.Background()
+	if os.Getenv(storetest.PostgresEnv) == "" && os.Getenv("CI") != "" {
+		t.Fatalf("%s is not set in CI", storetest.PostgresEnv)
+	}
 	pg := storetest.NewPostgres(t) // skips without WACHT_TEST_POSTGRES
 	lite := storetest.NewSQLite(t)
 
