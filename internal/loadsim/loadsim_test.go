@@ -3,6 +3,7 @@ package loadsim
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -22,6 +23,10 @@ import (
 var wachtBin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // the load tests skip and need no binary
+	}
 	dir, err := os.MkdirTemp("", "wacht-loadsim-bin")
 	if err != nil {
 		panic(err)
@@ -172,6 +177,12 @@ func (s *server) count() (results, devices int64) {
 
 // restartErrors are what a server restart may cause; anything else (ack
 // timeouts, refusals, failed enrollments, protocol errors) is a failure.
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test: minutes of simulated agents against a real server")
+	}
+}
+
 var restartErrors = map[string]bool{
 	"dial": true, "handshake": true, "server_going_away": true, "closed_by_server": true, "read": true, "write": true,
 }
@@ -184,11 +195,13 @@ var restartErrors = map[string]bool{
 var slowErrors = map[string]bool{"command_backlog": true, "closed_by_server": true}
 
 func TestLoadsimSQLite(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	testLoadsim(t, "")
 }
 
 func TestLoadsimPostgres(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	if os.Getenv(storetest.PostgresEnv) == "" && os.Getenv("CI") != "" {
 		t.Fatalf("%s is not set in CI", storetest.PostgresEnv)

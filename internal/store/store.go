@@ -328,13 +328,6 @@ func msNull(t *time.Time) any {
 	return t.UnixMilli()
 }
 
-func msZeroNull(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
 func timePtr(v sql.NullInt64) *time.Time {
 	if !v.Valid {
 		return nil

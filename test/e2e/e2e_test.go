@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,6 +34,11 @@ var binDir string
 const fastChecks = `{"cpu":{"window":"200ms"},"memory":{"window":"0s"},"disk":null}`
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipping the end-to-end tests under -short: they build and run the real binaries")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "wacht-e2e-bin")
 	if err != nil {
 		panic(err)

@@ -29,6 +29,8 @@ var acrocmdArgs = []string{"list", "activities", "--output=raw"}
 
 // errAcronisNotFound is returned when no acrocmd is installed: Acronis is
 // then "not found", never a success.
+//
+//lint:ignore ST1005 Acronis is a name, capitalized wherever it stands.
 var errAcronisNotFound = errors.New("Acronis not found: no acrocmd command-line tool at the known paths (give its path as \"binary\")")
 
 // acronisColumns finds the columns of acrocmd's table by their headers.

@@ -117,10 +117,11 @@ func busyPercent(t1, t2 cpu.TimesStat, window time.Duration) (float64, error) {
 }
 
 // allBusy returns the total and the busy CPU time of one reading.
+// Linux counts guest time in user and nice already.
 func allBusy(t cpu.TimesStat) (all, busy float64) {
-	all = t.Total()
-	if runtime.GOOS == "linux" {
-		all -= t.Guest + t.GuestNice
+	all = t.User + t.System + t.Idle + t.Nice + t.Iowait + t.Irq + t.Softirq + t.Steal
+	if runtime.GOOS != "linux" {
+		all += t.Guest + t.GuestNice
 	}
 	return all, all - t.Idle - t.Iowait
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,19 @@ func TestRealCounters(t *testing.T) {
 	}
 	if r := got[0]; r.Status != core.StatusUnknown && (r.Value == nil || *r.Value < 0 || *r.Value > 100) {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// TestAllBusy pins which counters make up the total: all of them, except
+// that Linux counts guest time in user and nice already.
+func TestAllBusy(t *testing.T) {
+	all, busy := allBusy(cpu.TimesStat{User: 1, System: 2, Idle: 4, Nice: 8, Iowait: 16, Irq: 32,
+		Softirq: 64, Steal: 128, Guest: 256, GuestNice: 512})
+	wantAll := 1023.0
+	if runtime.GOOS == "linux" {
+		wantAll = 255
+	}
+	if all != wantAll || busy != wantAll-4-16 {
+		t.Errorf("allBusy = %v, %v; want %v, %v", all, busy, wantAll, wantAll-20)
 	}
 }

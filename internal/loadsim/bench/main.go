@@ -30,7 +30,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -255,8 +254,6 @@ func (s *server) Write(b []byte) (int, error) {
 	}
 	return s.log.Write(b)
 }
-
-var listening = regexp.MustCompile(`msg="?listening"?`)
 
 func (s *server) start() error {
 	args := []string{"serve", "--data", s.data, "--listen", s.addr, "--log-level", "warn"}

@@ -10,8 +10,11 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
@@ -23,12 +26,65 @@ const PostgresEnv = "WACHT_TEST_POSTGRES"
 // directory; it is closed when the test ends.
 func NewSQLite(t testing.TB) *store.DB {
 	t.Helper()
-	s, err := store.Open(context.Background(), "", t.TempDir())
+	dir := t.TempDir()
+	if err := copyTemplate(dir); err != nil {
+		t.Fatalf("copying the migrated sqlite template: %v", err)
+	}
+	s, err := store.Open(context.Background(), "", dir)
 	if err != nil {
 		t.Fatalf("opening sqlite store: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// template is a freshly migrated SQLite database and its secret key, made
+// once per test binary: copying it costs a fraction of migrating anew,
+// which counts in tests that open hundreds of stores.
+var template struct {
+	once    sync.Once
+	db, key []byte
+	err     error
+}
+
+// copyTemplate writes the template's database and key into dir, where
+// store.Open finds every migration applied.
+func copyTemplate(dir string) error {
+	template.once.Do(func() {
+		template.db, template.key, template.err = migrateTemplate()
+	})
+	if template.err != nil {
+		return template.err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "wacht.db"), template.db, 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, seal.KeyFile), template.key, 0o600)
+}
+
+func migrateTemplate() (db, key []byte, err error) {
+	dir, err := os.MkdirTemp("", "wacht-storetest")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(dir)
+	s, err := store.Open(context.Background(), "", dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Move everything from the write-ahead log into the file itself.
+	_, err = s.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if db, err = os.ReadFile(filepath.Join(dir, "wacht.db")); err != nil {
+		return nil, nil, err
+	}
+	key, err = os.ReadFile(filepath.Join(dir, seal.KeyFile))
+	return db, key, err
 }
 
 // NewPostgres opens a migrated store in a fresh schema from PostgresURL;

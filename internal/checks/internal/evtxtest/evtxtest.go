@@ -54,6 +54,9 @@ func records(t testing.TB, file string) []string {
 	if rs, ok := cache[file]; ok {
 		return rs
 	}
+	if testing.Short() {
+		t.Skip("converts and parses every record of the real event logs; runs without -short")
+	}
 	dir := sharedtest.Find("testdata/evtx")
 	if dir == "" {
 		sharedtest.Unavailable(t, "the shared .evtx files (../shared/testdata/evtx) were not found")
