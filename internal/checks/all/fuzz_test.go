@@ -44,7 +44,8 @@ func FuzzCheckParams(f *testing.F) {
 			if err == nil && !object {
 				t.Errorf("%s accepted parameters that are not an object: %q", n, b)
 			}
-			if _, err := check.Privileged(n, raw); err != nil && object {
+			spec, _ := check.Lookup(n)
+			if _, err := spec.Privileged(raw); err != nil && object {
 				t.Errorf("%s: privileged parameters of an object: %v", n, err)
 			}
 		}

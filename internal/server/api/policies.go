@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	// The server validates check parameters by building the checks.
-	_ "github.com/wacht-rmm/wacht/internal/checks/all"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
