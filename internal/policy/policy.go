@@ -72,6 +72,18 @@ func (e *ValidationError) In(lang string) string {
 
 func (e *ValidationError) Unwrap() error { return core.ErrInvalid }
 
+// OnlyParams reports whether every refused field is a check parameter
+// ("checks[2].params.host").
+func (e *ValidationError) OnlyParams() bool {
+	for _, f := range e.Fields {
+		_, rest, ok := strings.Cut(f.Field, "].params")
+		if !ok || !strings.HasPrefix(f.Field, "checks[") || rest != "" && rest[0] != '.' {
+			return false
+		}
+	}
+	return len(e.Fields) > 0
+}
+
 // For returns the message for one field (and fields below it), "" if none.
 func (e *ValidationError) For(field, lang string) string {
 	var msgs []string
