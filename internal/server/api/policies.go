@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -42,6 +43,13 @@ func (h *handler) policyRoutes(rt *auth.Router) {
 		rt.HandleFunc("PUT /api/v1/"+l.path+"/{id}/policies", auth.Operate, h.putAssignments(l.level))
 	}
 	rt.HandleFunc("GET /api/v1/devices/{id}/effective-policy", auth.Read, h.effectivePolicy)
+	rt.HandleFunc("GET /api/v1/check-types", auth.Read, h.checkTypes)
+}
+
+// checkTypes answers every check type's parameter declaration, for the
+// forms that edit policies and network devices.
+func (h *handler) checkTypes(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(core.User) (any, error) { return checkspec.All(), nil })
 }
 
 // resolvers holds one policy.Resolver per store, so that the built-in

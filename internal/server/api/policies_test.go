@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
@@ -322,5 +323,47 @@ func TestEffectivePolicyThroughTheAPI(t *testing.T) {
 	back := slices.ContainsFunc(eff.Checks, func(c effCheck) bool { return c.Name == "memory" })
 	if len(eff.Checks) != templateLen+1 || len(eff.Excluded) != 0 || !back {
 		t.Errorf("after delete: %+v", eff)
+	}
+}
+
+// TestCheckTypes: any role reads every check type's declaration, the
+// source of the dashboard's forms; without a token there is none.
+func TestCheckTypes(t *testing.T) {
+	f := newPolicyFixture(t)
+	var types []struct {
+		Name   string `json:"name"`
+		Label  core.Text
+		Params []struct {
+			Name       string    `json:"name"`
+			Type       string    `json:"type"`
+			Required   bool      `json:"required"`
+			Privileged string    `json:"privileged"`
+			Default    any       `json:"default"`
+			Label      core.Text `json:"label"`
+		} `json:"params"`
+	}
+	if status, body := f.send(t, "GET", "/api/v1/check-types", "readonly", nil, &types); status != http.StatusOK {
+		t.Fatalf("%d %s", status, body)
+	}
+	var names []string
+	for _, ct := range types {
+		names = append(names, ct.Name)
+		if ct.Label.EN == "" || ct.Label.DE == "" {
+			t.Errorf("%s: no label in both languages", ct.Name)
+		}
+		for _, p := range ct.Params {
+			switch {
+			case ct.Name == "ping" && p.Name == "host" && (!p.Required || p.Type != "text"):
+				t.Errorf("ping host: %+v", p)
+			case ct.Name == "services" && p.Name == "restart" && (p.Privileged != "changes" || p.Default != false):
+				t.Errorf("services restart: %+v", p)
+			}
+		}
+	}
+	if !reflect.DeepEqual(names, checkspec.Names()) {
+		t.Errorf("check types %q, want %q", names, checkspec.Names())
+	}
+	if status, _ := f.send(t, "GET", "/api/v1/check-types", "nobody", nil, nil); status != http.StatusUnauthorized {
+		t.Errorf("without a token: %d", status)
 	}
 }
