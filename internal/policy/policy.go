@@ -7,12 +7,14 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Limits of a policy.
@@ -188,13 +190,29 @@ func validateCheck(v *errs, at string, c core.PolicyCheck) {
 		return
 	}
 	if typeOK {
-		for _, f := range spec.Validate(c.Params) {
+		// alert_after is the server's (protocol.ServerParams): the agent
+		// strips it before the check sees its parameters.
+		validateAlertAfter(v, at+".params", c.Params)
+		for _, f := range spec.Validate(protocol.CheckParams(c.Params)) {
 			field := at + ".params"
 			if f.Field != "" {
 				field += "." + f.Field
 			}
 			v.list = append(v.list, FieldError{Field: field, Message: f.Message})
 		}
+	}
+}
+
+// validateAlertAfter checks the server's alert_after parameter, a whole
+// number of consecutive failures.
+func validateAlertAfter(v *errs, at string, raw json.RawMessage) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m["alert_after"] == nil {
+		return
+	}
+	var n int
+	if err := json.Unmarshal(m["alert_after"], &n); err != nil || n < 1 || n > 1000 {
+		v.add(at+".alert_after", "must be a whole number between 1 and 1000", "muss eine ganze Zahl zwischen 1 und 1000 sein")
 	}
 }
 

@@ -187,6 +187,8 @@ func TestValidate(t *testing.T) {
 			"checks[0].params.products[1].type: must be one of restic, borg"}},
 		{"declared rule", ok(chk("s", "services", `{"mode":"named"}`, core.Schedule{})), []string{`checks[0].params.services: mode "named" needs a list of services`}},
 		{"counts are not percentages", ok(chk("l", "logins", `{"warn":200,"fail":500}`, core.Schedule{})), nil},
+		{"the server's alert_after", ok(chk("p", "ping", `{"host":"h","alert_after":3}`, core.Schedule{})), nil},
+		{"bad alert_after", ok(chk("p", "ping", `{"host":"h","alert_after":0.5}`, core.Schedule{})), []string{"checks[0].params.alert_after: must be a whole number"}},
 		{"exclude needs only a name", ok(core.PolicyCheck{Exclude: true}), []string{"checks[0].name: is required"}},
 	}
 	for _, tc := range tests {
