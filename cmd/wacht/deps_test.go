@@ -41,19 +41,7 @@ func TestDeps(t *testing.T) {
 		"go.etcd.io/bbolt/...":             "the agent's spool; the server stores in SQL",
 		"github.com/kardianos/service/...": "installs the agent as an OS service",
 	}
-	// The collector bans apply once the server validates check parameters
-	// without internal/checks/all; until then they are only kept from
-	// going stale.
-	g, err := deptest.List(".", platforms[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g.Links(mod + "/internal/checks/all") {
-		t.Logf("collector bans not enforced: the server still links %s/internal/checks/all", mod)
-		deptest.CheckExist(t, collectorBans)
-	} else {
-		maps.Copy(banned, collectorBans)
-	}
+	maps.Copy(banned, collectorBans)
 	deptest.Check(t, deptest.Rules{
 		Package:   ".",
 		Platforms: platforms,

@@ -17,7 +17,9 @@ import (
 
 // allowProbe is a check that reads the file its parameters name, as the
 // log and backup checks do.
-type allowProbe struct{ Path string }
+type allowProbe struct {
+	Path string `json:"path"`
+}
 
 func (p allowProbe) Run(_ context.Context, r check.Reporter) error {
 	if err := check.Readable(p.Path); err != nil {
@@ -32,11 +34,12 @@ func (p allowProbe) Run(_ context.Context, r check.Reporter) error {
 }
 
 func init() {
-	check.Register("allowprobe", func(raw json.RawMessage) (check.Check, error) {
+	spec := &check.Spec{Name: "allowprobe", Params: []check.Param{{Name: "path", Type: check.Text, Privileged: check.ReadPath}}}
+	check.Register(spec, func(raw json.RawMessage) (check.Check, error) {
 		var p allowProbe
-		err := check.DecodeParams(raw, &p)
+		err := spec.Decode(raw, &p)
 		return p, err
-	}, check.Param{Path: "path", Kind: check.ReadPath})
+	})
 }
 
 // TestLocalAllowlist: agent.json's "allow" decides what a policy's check

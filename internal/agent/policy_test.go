@@ -28,7 +28,7 @@ func (e echoCheck) Run(_ context.Context, r check.Reporter) error {
 }
 
 func init() {
-	check.Register("agenttest-echo", func(params json.RawMessage) (check.Check, error) {
+	check.Register(&check.Spec{Name: "agenttest-echo"}, func(params json.RawMessage) (check.Check, error) {
 		var e echoCheck
 		if len(params) > 0 {
 			if err := json.Unmarshal(params, &e); err != nil {

@@ -92,31 +92,35 @@ func (e *TextError) Localized() core.Text { return e.Msg }
 
 var (
 	mu       sync.RWMutex
-	registry = map[string]Factory{}
+	registry = map[string]registered{}
 )
 
-// Register makes a check available by name, with the declaration of its
-// privileged parameters (see Param). It panics on a duplicate name, like
+type registered struct {
+	spec *Spec
+	f    Factory
+}
+
+// Register makes a check available under its declaration's name (see
+// Spec; package checkspec holds them). It panics on a duplicate name, like
 // database/sql.Register.
-func Register(name string, f Factory, privileged ...Param) {
+func Register(spec *Spec, f Factory) {
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := registry[name]; dup {
-		panic("check: Register called twice for " + name)
+	if _, dup := registry[spec.Name]; dup {
+		panic("check: Register called twice for " + spec.Name)
 	}
-	registry[name] = f
-	params[name] = privileged
+	registry[spec.Name] = registered{spec, f}
 }
 
 // New builds the named check and runs its Init.
 func New(name string, params json.RawMessage) (Check, error) {
 	mu.RLock()
-	f, ok := registry[name]
+	r, ok := registry[name]
 	mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("unknown check %q", name)
 	}
-	c, err := f(params)
+	c, err := r.f(params)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", name, err)
 	}
@@ -126,6 +130,14 @@ func New(name string, params json.RawMessage) (Check, error) {
 		}
 	}
 	return c, nil
+}
+
+// Lookup returns the declaration of a registered check.
+func Lookup(name string) (*Spec, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	r, ok := registry[name]
+	return r.spec, ok
 }
 
 // Names lists the registered checks, sorted.

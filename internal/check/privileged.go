@@ -37,44 +37,60 @@ func (k Kind) Reason() core.Text {
 	}
 }
 
-// Param declares one parameter of a check. Today only the privileged ones
-// are declared (a follow-up adds full parameter schemas here): a parameter
-// that names an executable, a file or folder to read, a command, or that
-// restarts or changes something. Only administrators may set them to a
-// value other than the default, and the agent checks executables and paths
-// against its local allowlist (Command, Readable) as well.
-type Param struct {
-	// Path locates the parameter in the JSON object: "restart", or
-	// "products[].binary" for a field of every element of an array.
-	Path string
-	Kind Kind
-	// Default is the parameter's default as JSON; nil means the zero
-	// value (absent, null, false, 0, "", [] or {}).
-	Default json.RawMessage
-}
-
 // Setting is a privileged parameter set to a value other than its default.
 type Setting struct {
 	Path string // concrete, e.g. "products[1].binary"
 	Kind Kind
 }
 
-var params = map[string][]Param{}
+// privileged is a privileged parameter found in a declaration: its path
+// ("restart", or "products[].binary" for a field of every element of a
+// list), kind and default.
+type privileged struct {
+	path string
+	kind Kind
+	def  any
+}
 
-// Params returns the declared parameters of the named check.
-func Params(name string) []Param {
-	mu.RLock()
-	defer mu.RUnlock()
-	return params[name]
+func (s *Spec) privileged() []privileged {
+	var out []privileged
+	var visit func(at string, ps []Param)
+	visit = func(at string, ps []Param) {
+		for _, p := range ps {
+			path := join(at, p.Name)
+			if p.Privileged != "" {
+				out = append(out, privileged{path, p.Privileged, p.Default})
+				continue
+			}
+			switch {
+			case p.Type == Object:
+				visit(path, p.Fields)
+			case p.Type == List && p.Items.Type == Object:
+				visit(path+"[]", p.Items.Fields)
+			}
+		}
+	}
+	visit("", s.Params)
+	return out
+}
+
+// PrivilegedPaths returns the paths of the declared privileged
+// parameters: "restart", or "products[].binary" for a field of every
+// element of a list.
+func (s *Spec) PrivilegedPaths() []string {
+	var out []string
+	for _, p := range s.privileged() {
+		out = append(out, p.path)
+	}
+	return out
 }
 
 // Privileged returns the privileged parameters that raw sets to something
-// other than their default, for the named check. It only decodes raw (the
-// server calls it without running anything); a raw that is not a JSON
-// object is an error.
-func Privileged(name string, raw json.RawMessage) ([]Setting, error) {
-	ps := Params(name)
-	if len(ps) == 0 || len(raw) == 0 || string(raw) == "null" {
+// other than their default. It only decodes raw (the server calls it
+// without running anything); a raw that is not a JSON object is an error.
+func (s *Spec) Privileged(raw json.RawMessage) ([]Setting, error) {
+	ps := s.privileged()
+	if len(ps) == 0 || isNull(raw) {
 		return nil, nil
 	}
 	var root map[string]any
@@ -84,14 +100,19 @@ func Privileged(name string, raw json.RawMessage) ([]Setting, error) {
 	var out []Setting
 	for _, p := range ps {
 		var def any
-		if p.Default != nil {
-			if err := json.Unmarshal(p.Default, &def); err != nil {
-				panic("check " + name + ": default of " + p.Path + ": " + err.Error())
+		if p.def != nil {
+			// Compare as decoded JSON, as the values are.
+			b, err := json.Marshal(p.def)
+			if err == nil {
+				err = json.Unmarshal(b, &def)
+			}
+			if err != nil {
+				panic("check " + s.Name + ": default of " + p.path + ": " + err.Error())
 			}
 		}
-		walk(root, strings.Split(p.Path, "."), "", func(at string, v any) {
+		walk(root, strings.Split(p.path, "."), "", func(at string, v any) {
 			if !isDefault(v, def) {
-				out = append(out, Setting{Path: at, Kind: p.Kind})
+				out = append(out, Setting{Path: at, Kind: p.kind})
 			}
 		})
 	}

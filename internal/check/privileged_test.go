@@ -13,12 +13,17 @@ import (
 )
 
 func TestPrivileged(t *testing.T) {
-	const name = "privtest"
-	Register(name, func(json.RawMessage) (Check, error) { return nil, ErrNotConfigured },
-		Param{Path: "binary", Kind: Executable},
-		Param{Path: "items[].path", Kind: ReadPath},
-		Param{Path: "mode", Kind: Changes, Default: json.RawMessage(`"watch"`)},
-	)
+	// "privileged" comes from the declaration, nested in lists of
+	// objects too, compared with the declared default.
+	spec := &Spec{Name: "privtest", Params: []Param{
+		{Name: "binary", Type: Text, Privileged: Executable},
+		{Name: "items", Type: List, Items: &Param{Type: Object, Fields: []Param{
+			{Name: "path", Type: Text, Privileged: ReadPath},
+			{Name: "other", Type: Integer},
+		}}},
+		{Name: "mode", Type: Choice, Choices: []string{"watch", "fix"}, Default: "watch", Privileged: Changes},
+		{Name: "limits", Type: Object, Fields: []Param{{Name: "count", Type: Integer, Default: 3, Privileged: Changes}}},
+	}}
 	for _, tc := range []struct {
 		raw  string
 		want []Setting
@@ -32,17 +37,16 @@ func TestPrivileged(t *testing.T) {
 		{`{"items":[{"path":"/a"},{},{"path":"/b"}],"mode":"fix"}`, []Setting{{"items[0].path", ReadPath}, {"items[2].path", ReadPath}, {"mode", Changes}}},
 		{`{"items":{"path":"/a"}}`, []Setting{{"items", ReadPath}}}, // not a list: refused by the check, counted as set
 		{`{"binary":["/tmp/x.sh"]}`, []Setting{{"binary", Executable}}},
+		{`{"limits":{"count":3}}`, nil},
+		{`{"limits":{"count":4}}`, []Setting{{"limits.count", Changes}}},
 	} {
-		got, err := Privileged(name, json.RawMessage(tc.raw))
+		got, err := spec.Privileged(json.RawMessage(tc.raw))
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: %v, %v; want %v", tc.raw, got, err, tc.want)
 		}
 	}
-	if _, err := Privileged(name, json.RawMessage(`[1]`)); err == nil {
+	if _, err := spec.Privileged(json.RawMessage(`[1]`)); err == nil {
 		t.Error("a list as parameters: no error")
-	}
-	if got, err := Privileged("no-such-check", json.RawMessage(`{"binary":"/x"}`)); got != nil || err != nil {
-		t.Errorf("unknown check: %v %v", got, err)
 	}
 }
 

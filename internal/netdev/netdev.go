@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/seal"
@@ -103,6 +105,12 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 	return out, secrets, nil
 }
 
+// hasHost reports whether the check type declares a "host" parameter.
+func hasHost(typ string) bool {
+	spec, ok := checkspec.Lookup(typ)
+	return ok && slices.ContainsFunc(spec.Params, func(p check.Param) bool { return p.Name == "host" })
+}
+
 // Params returns a check's full parameters for running it: the stored
 // parameters, the device's address as "host" (ping, snmp) if none is set,
 // and the secrets.
@@ -113,7 +121,7 @@ func Params(d core.NetDevice, c core.PolicyCheck, s Secrets) (json.RawMessage, e
 			return nil, fmt.Errorf("network device %d check %s: params: %w", d.ID, c.Name, err)
 		}
 	}
-	if c.Type != "website" && c.Type != "snmptrap" {
+	if hasHost(c.Type) {
 		if h, _ := params["host"].(string); h == "" && d.Address != "" {
 			params["host"] = d.Address
 		}

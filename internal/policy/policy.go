@@ -8,13 +8,13 @@ package policy
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
-	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Limits of a policy.
@@ -74,6 +74,18 @@ func (e *ValidationError) In(lang string) string {
 
 func (e *ValidationError) Unwrap() error { return core.ErrInvalid }
 
+// OnlyParams reports whether every refused field is a check parameter
+// ("checks[2].params.host").
+func (e *ValidationError) OnlyParams() bool {
+	for _, f := range e.Fields {
+		_, rest, ok := strings.Cut(f.Field, "].params")
+		if !ok || !strings.HasPrefix(f.Field, "checks[") || rest != "" && rest[0] != '.' {
+			return false
+		}
+	}
+	return len(e.Fields) > 0
+}
+
 // For returns the message for one field (and fields below it), "" if none.
 func (e *ValidationError) For(field, lang string) string {
 	var msgs []string
@@ -118,9 +130,8 @@ func Normalize(p *core.Policy) {
 }
 
 // Validate checks a policy as the API and dashboard receive it (after
-// Normalize). Check parameters are validated by building the check, so the
-// caller must have the checks registered (import internal/checks/all).
-// The error is a *ValidationError listing every refused field.
+// Normalize). Check parameters are validated against their declarations
+// (package checkspec), without linking any collector. The error is a *ValidationError listing every refused field.
 func Validate(p core.Policy) error {
 	var v errs
 	if _, fe := CleanName("name", p.Name, MaxNameLen); fe != nil {
@@ -164,74 +175,45 @@ func validateCheck(v *errs, at string, c core.PolicyCheck) {
 	if c.Exclude {
 		return // an exclusion needs only the name
 	}
-	known := check.Names()
-	typeOK := false
+	known := checkspec.Names()
+	spec, typeOK := checkspec.Lookup(c.Type)
 	switch {
 	case c.Type == "":
 		v.add(at+".type", "is required", "ist erforderlich")
-	case !contains(known, c.Type):
+	case !typeOK:
 		v.add(at+".type", fmt.Sprintf("unknown check %q (known: %s)", c.Type, strings.Join(known, ", ")),
 			fmt.Sprintf("unbekannte Prüfung %q (bekannt: %s)", c.Type, strings.Join(known, ", ")))
-	default:
-		typeOK = true
 	}
 	validateSchedule(v, at+".schedule", c.Schedule)
-	paramsOK := validateParams(v, at+".params", c.Params)
-	if typeOK && paramsOK {
-		var le check.Localized
-		if _, err := check.New(c.Type, c.Params); errors.As(err, &le) {
-			v.add(at+".params", le.Localized().EN, le.Localized().DE)
-		} else if err != nil && !errors.Is(err, check.ErrNotConfigured) {
-			v.add(at+".params", err.Error(), "ungültige Parameter: "+err.Error())
-		} else if errors.Is(err, check.ErrNotConfigured) {
-			v.add(at+".params", "this check needs parameters", "diese Prüfung braucht Parameter")
+	if len(c.Params) > MaxParamsBytes {
+		v.add(at+".params", fmt.Sprintf("must be at most %d bytes", MaxParamsBytes), fmt.Sprintf("darf höchstens %d Bytes groß sein", MaxParamsBytes))
+		return
+	}
+	if typeOK {
+		// alert_after is the server's (protocol.ServerParams): the agent
+		// strips it before the check sees its parameters.
+		validateAlertAfter(v, at+".params", c.Params)
+		for _, f := range spec.Validate(protocol.CheckParams(c.Params)) {
+			field := at + ".params"
+			if f.Field != "" {
+				field += "." + f.Field
+			}
+			v.list = append(v.list, FieldError{Field: field, Message: f.Message})
 		}
 	}
 }
 
-// validateParams checks the shape every check shares: a JSON object, and
-// the common warn/fail thresholds as percentages. Check-specific rules are
-// left to the check's own Init.
-func validateParams(v *errs, at string, raw json.RawMessage) bool {
-	if len(raw) == 0 {
-		return true
-	}
-	if len(raw) > MaxParamsBytes {
-		v.add(at, fmt.Sprintf("must be at most %d bytes", MaxParamsBytes), fmt.Sprintf("darf höchstens %d Bytes groß sein", MaxParamsBytes))
-		return false
-	}
+// validateAlertAfter checks the server's alert_after parameter, a whole
+// number of consecutive failures.
+func validateAlertAfter(v *errs, at string, raw json.RawMessage) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		v.add(at, "must be a JSON object", "muss ein JSON-Objekt sein")
-		return false
+	if json.Unmarshal(raw, &m) != nil || m["alert_after"] == nil {
+		return
 	}
-	ok := true
-	nums := map[string]float64{}
-	for _, k := range []string{"warn", "fail"} {
-		r, has := m[k]
-		if !has {
-			continue
-		}
-		var f float64
-		if err := json.Unmarshal(r, &f); err != nil {
-			v.add(at+"."+k, "must be a number", "muss eine Zahl sein")
-			ok = false
-			continue
-		}
-		if f < 0 || f > 100 {
-			v.add(at+"."+k, "must be between 0 and 100", "muss zwischen 0 und 100 liegen")
-			ok = false
-			continue
-		}
-		nums[k] = f
+	var n int
+	if err := json.Unmarshal(m["alert_after"], &n); err != nil || n < 1 || n > 1000 {
+		v.add(at+".alert_after", "must be a whole number between 1 and 1000", "muss eine ganze Zahl zwischen 1 und 1000 sein")
 	}
-	w, hw := nums["warn"]
-	f, hf := nums["fail"]
-	if hw && hf && w > f {
-		v.add(at+".warn", "must not be above params.fail", "darf nicht über params.fail liegen")
-		ok = false
-	}
-	return ok
 }
 
 func validateSchedule(v *errs, at string, s core.Schedule) {

@@ -167,7 +167,7 @@ func TestValidate(t *testing.T) {
 		{"no name", core.Policy{}, []string{"name: is required"}},
 		{"negative threshold", ok(chk("cpu", "cpu", "", core.Schedule{}), chk("mem", "memory", "", core.Schedule{}), chk("disk", "disk", `{"warn":-5}`, core.Schedule{})),
 			[]string{"checks[2].params.warn: must be between 0 and 100"}},
-		{"warn above fail", ok(chk("disk", "disk", `{"warn":95,"fail":90}`, core.Schedule{})), []string{"checks[0].params.warn: must not be above params.fail"}},
+		{"warn above fail", ok(chk("disk", "disk", `{"warn":95,"fail":90}`, core.Schedule{})), []string{"checks[0].params.warn: must not be above fail (95 > 90)"}},
 		{"unknown check", ok(chk("x", "nosuchcheck", "", core.Schedule{})), []string{`checks[0].type: unknown check "nosuchcheck" (known: `}},
 		{"interval too high", ok(chk("cpu", "cpu", "", core.Schedule{Class: "24x7", EveryMinutes: 121})), []string{"checks[0].schedule.every_minutes: must be between 1 and 120"}},
 		{"interval negative", ok(chk("cpu", "cpu", "", core.Schedule{EveryMinutes: -1})), []string{"checks[0].schedule.every_minutes: must be between 1 and 120"}},
@@ -176,7 +176,19 @@ func TestValidate(t *testing.T) {
 		{"duplicate name", ok(chk("cpu", "cpu", "", core.Schedule{}), chk("cpu", "memory", "", core.Schedule{})), []string{`checks[1].name: "cpu" is already used by checks[0]`}},
 		{"bad name", ok(chk("Web Shop", "cpu", "", core.Schedule{})), []string{"checks[0].name: must be 1–64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"}},
 		{"params not object", ok(chk("cpu", "cpu", `[1]`, core.Schedule{})), []string{"checks[0].params: must be a JSON object"}},
-		{"check's own rule", ok(chk("cpu", "cpu", `{"window":"1h"}`, core.Schedule{})), []string{"checks[0].params: check cpu: window 1h0m0s must be between 100ms and 5m"}},
+		// Parameters are validated by the declarations (checkspec),
+		// without linking a collector.
+		{"declared limit", ok(chk("cpu", "cpu", `{"window":"1h"}`, core.Schedule{})), []string{"checks[0].params.window: must be between 0.1s and 300s"}},
+		{"unknown field names the valid ones", ok(chk("ping", "ping", `{"address":"127.0.0.1"}`, core.Schedule{})), []string{
+			"checks[0].params.address: unknown parameter; valid: count, host, interval_seconds, ip_version, loss_percent, mode, rtt_ms, timeout_seconds",
+			"checks[0].params.host: is required"}},
+		{"needs parameters", ok(chk("ping", "ping", ``, core.Schedule{})), []string{"checks[0].params.host: is required"}},
+		{"nested field", ok(chk("b", "backup", `{"products":[{"type":"restic"},{"type":"tape"}]}`, core.Schedule{})), []string{
+			"checks[0].params.products[1].type: must be one of restic, borg"}},
+		{"declared rule", ok(chk("s", "services", `{"mode":"named"}`, core.Schedule{})), []string{`checks[0].params.services: mode "named" needs a list of services`}},
+		{"counts are not percentages", ok(chk("l", "logins", `{"warn":200,"fail":500}`, core.Schedule{})), nil},
+		{"the server's alert_after", ok(chk("p", "ping", `{"host":"h","alert_after":3}`, core.Schedule{})), nil},
+		{"bad alert_after", ok(chk("p", "ping", `{"host":"h","alert_after":0.5}`, core.Schedule{})), []string{"checks[0].params.alert_after: must be a whole number"}},
 		{"exclude needs only a name", ok(core.PolicyCheck{Exclude: true}), []string{"checks[0].name: is required"}},
 	}
 	for _, tc := range tests {

@@ -6,11 +6,11 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// PrivilegeError lists the privileged parameters (check.Param) that a user
+// PrivilegeError lists the privileged parameters (check.Param.Privileged) that a user
 // who is not an administrator tried to set or change. It wraps
 // core.ErrForbidden.
 type PrivilegeError struct {
@@ -39,7 +39,11 @@ func AuthorizePrivileged(admin bool, old, checks []core.PolicyCheck) error {
 		if c.Exclude {
 			continue
 		}
-		set, err := check.Privileged(c.Type, c.Params)
+		spec, ok := checkspec.Lookup(c.Type)
+		if !ok {
+			continue // Validate refuses the type
+		}
+		set, err := spec.Privileged(c.Params)
 		if err != nil || len(set) == 0 || unchanged(old, c) {
 			continue
 		}

@@ -85,6 +85,7 @@ var authzTable = map[string]routeSpec{
 	// Policies (issue 3, parts 2–4). Policies are global templates; their
 	// assignments are scoped by the client, site or device they attach to.
 	"GET /api/v1/policies":                      {perm: authz.Read},
+	"GET /api/v1/check-types":                   {perm: authz.Read},
 	"POST /api/v1/policies":                     {perm: authz.Admin, body: `{"name":"Neu","checks":[{"name":"cpu","type":"cpu"}]}`},
 	"GET /api/v1/policies/{id}":                 {perm: authz.Read, kind: "policy"},
 	"PUT /api/v1/policies/{id}":                 {perm: authz.Admin, kind: "policy", body: `{"name":"Geändert","checks":[{"name":"cpu","type":"cpu"}]}`},

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	// The server validates check parameters by building the checks.
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"

@@ -41,6 +41,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -100,7 +101,7 @@ type Rule struct {
 // fields so that a typo does not silently disable a rule.
 func ParseConfig(raw []byte) (Config, error) {
 	var c Config
-	if err := check.DecodeParams(raw, &c); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+	if err := checkspec.SNMPTrap.Decode(raw, &c); err != nil && !errors.Is(err, check.ErrNotConfigured) {
 		return c, fmt.Errorf("parsing SNMP trap configuration: %w", err)
 	}
 	return c, nil

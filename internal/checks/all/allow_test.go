@@ -162,8 +162,9 @@ func TestAgentRefusesWhatTheAllowlistDoesNotAllow(t *testing.T) {
 		})
 	}
 	for _, n := range check.Names() {
-		for _, p := range check.Params(n) {
-			k := n + " " + p.Path
+		spec, _ := check.Lookup(n)
+		for _, p := range spec.PrivilegedPaths() {
+			k := n + " " + p
 			if !covered[k] && agentSide[k] == "" {
 				t.Errorf("privileged parameter %s: no case here and no reason in agentSide", k)
 			}

@@ -8,10 +8,9 @@ import (
 )
 
 // FuzzCheckParams feeds every registered check's parameter decoder (its
-// factory and Init, through check.New) and the privileged-parameter
-// declaration the server consults (check.Privileged) the same bytes:
-// neither may panic, and parameters that are not a JSON object or null
-// are refused by both.
+// factory and Init, through check.New) and what the server consults, its
+// declaration's Validate and Privileged, the same bytes: none may panic,
+// and parameters that are not a JSON object or null are refused by all.
 func FuzzCheckParams(f *testing.F) {
 	for _, s := range []string{
 		``, `null`, `{}`, `[]`, `1`, `"x"`, `{"warn":80,"fail":95}`, `{"warn":-1}`,
@@ -34,7 +33,7 @@ func FuzzCheckParams(f *testing.F) {
 		err := json.Unmarshal(b, &v)
 		if err != nil && json.Valid(b) {
 			// A number beyond float64 ({"":1e700}): checks may take it,
-			// check.Privileged refuses it (so the server refuses the
+			// Spec.Privileged refuses it (so the server refuses the
 			// policy, failing closed); neither answer is wrong.
 			t.Skip("valid JSON with a number beyond float64")
 		}
@@ -44,7 +43,11 @@ func FuzzCheckParams(f *testing.F) {
 			if err == nil && !object {
 				t.Errorf("%s accepted parameters that are not an object: %q", n, b)
 			}
-			if _, err := check.Privileged(n, raw); err != nil && object {
+			spec, _ := check.Lookup(n)
+			if fs := spec.Validate(raw); len(fs) == 0 && !object {
+				t.Errorf("%s: the declaration accepted parameters that are not an object: %q", n, b)
+			}
+			if _, err := spec.Privileged(raw); err != nil && object {
 				t.Errorf("%s: privileged parameters of an object: %v", n, err)
 			}
 		}

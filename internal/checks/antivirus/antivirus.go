@@ -30,6 +30,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -40,9 +41,9 @@ const Name = "antivirus"
 const Key = "antivirus"
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Antivirus, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osSource{})
-	}, check.Param{Path: "clamav_database", Kind: check.ReadPath})
+	})
 	check.AllowBuiltin(osTools...)
 }
 
@@ -88,7 +89,7 @@ type avCheck struct {
 
 func newCheck(raw json.RawMessage, src source) (*avCheck, error) {
 	c := &avCheck{p: params{MaxSignatureAgeDays: 3, XProtectMaxAgeDays: 60}, src: src, now: time.Now}
-	if err := check.DecodeParams(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+	if err := checkspec.Antivirus.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
 		return nil, err // without parameters the defaults stand
 	}
 	return c, nil

@@ -65,6 +65,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -72,15 +73,9 @@ import (
 const Name = "backup"
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Backup, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osEnv())
-	},
-		check.Param{Path: "products[].binary", Kind: check.Executable},
-		check.Param{Path: "products[].repository", Kind: check.ReadPath},
-		check.Param{Path: "products[].password_file", Kind: check.ReadPath},
-		check.Param{Path: "products[].password_env", Kind: check.ReadPath},
-		check.Param{Path: "products[].path", Kind: check.ReadPath},
-	)
+	})
 	check.AllowBuiltin(toolPaths...)
 	check.AllowBuiltin(acrocmdPaths...)
 	check.AllowBuiltin(osTools...)
@@ -228,7 +223,7 @@ type backupCheck struct {
 
 func newCheck(raw json.RawMessage, e env) (*backupCheck, error) {
 	c := &backupCheck{env: e, p: params{MaxAgeHours: 26, MinSuccesses: 1, DailyVerdictAt: "06:00"}}
-	err := check.DecodeParams(raw, &c.p)
+	err := checkspec.Backup.Decode(raw, &c.p)
 	if errors.Is(err, check.ErrNotConfigured) && e.detect != nil {
 		c.auto = true
 		return c, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/procs"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -27,7 +28,7 @@ const Name = "cpu"
 const DefaultWindow = 10 * time.Second
 
 func init() {
-	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.CPU, func(params json.RawMessage) (check.Check, error) {
 		c, err := newCheck(params, timesSampler{times: cpu.TimesWithContext})
 		if err != nil {
 			return nil, err
@@ -128,9 +129,9 @@ func allBusy(t cpu.TimesStat) (all, busy float64) {
 
 // params are the check's JSON parameters.
 type params struct {
-	Window string  `json:"window"` // Go duration, e.g. "10s"
-	Warn   float64 `json:"warn"`
-	Fail   float64 `json:"fail"`
+	Window check.Span `json:"window"`
+	Warn   float64    `json:"warn"`
+	Fail   float64    `json:"fail"`
 }
 
 type cpuCheck struct {
@@ -147,18 +148,12 @@ const topN = 5
 
 func newCheck(raw json.RawMessage, s sampler) (*cpuCheck, error) {
 	p := params{Warn: 85, Fail: 95}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.CPU.Decode(raw, &p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	c := &cpuCheck{window: DefaultWindow, limits: check.Thresholds{Warn: p.Warn, Fail: p.Fail}, s: s}
-	if p.Window != "" {
-		d, err := time.ParseDuration(p.Window)
-		if err != nil {
-			return nil, fmt.Errorf("parameter window: %w", err)
-		}
-		c.window = d
+	if p.Window != 0 {
+		c.window = time.Duration(p.Window)
 	}
 	return c, nil
 }

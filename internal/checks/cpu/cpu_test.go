@@ -74,18 +74,11 @@ func TestRun(t *testing.T) {
 }
 
 func TestBadParams(t *testing.T) {
-	for _, p := range []string{`{"window":"soon"}`, `{"warn":"high"}`} {
-		if _, err := newCheck(json.RawMessage(p), &fakeSampler{}); err == nil {
-			t.Errorf("%s accepted", p)
-		}
-	}
-	for _, p := range []string{`{"window":"1ms"}`, `{"warn":96,"fail":95}`, `{"fail":120}`} {
-		c, err := newCheck(json.RawMessage(p), &fakeSampler{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Init() == nil {
-			t.Errorf("%s passed Init", p)
+	// The declaration refuses them all before Init sees them.
+	for _, p := range []string{`{"window":"soon"}`, `{"warn":"high"}`, `{"window":"1ms"}`, `{"warn":96,"fail":95}`, `{"fail":120}`, `{"fial":90}`} {
+		var pe *check.ParamsError
+		if _, err := newCheck(json.RawMessage(p), &fakeSampler{}); !errors.As(err, &pe) {
+			t.Errorf("%s: %v, want refused parameters", p, err)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -24,7 +25,7 @@ import (
 const Name = "disk"
 
 func init() {
-	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Disk, func(params json.RawMessage) (check.Check, error) {
 		return newCheck(params, osVolumes{goos: goos})
 	})
 }
@@ -243,10 +244,8 @@ type diskCheck struct {
 
 func newCheck(raw json.RawMessage, v volumes) (*diskCheck, error) {
 	c := &diskCheck{p: params{Thresholds: check.Thresholds{Warn: 80, Fail: 90}}, v: v, goos: goos}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.Disk.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	return c, nil
 }

@@ -165,8 +165,7 @@ func TestListError(t *testing.T) {
 	if err := c.Run(context.Background(), &collect{}); !errors.Is(err, want) {
 		t.Errorf("err %v", err)
 	}
-	c, _ = newCheck(json.RawMessage(`{"warn":95,"fail":90}`), &fakeVolumes{})
-	if c.Init() == nil {
+	if _, err := newCheck(json.RawMessage(`{"warn":95,"fail":90}`), &fakeVolumes{}); err == nil {
 		t.Error("bad thresholds accepted")
 	}
 }
@@ -215,8 +214,7 @@ func TestFreeSpaceLimits(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{"free_warn_gb":-1}`, `{"free_warn_gb":5,"free_fail_gb":10}`, `{"percent_off":true}`} {
-		c, _ := newCheck(json.RawMessage(bad), nil)
-		if c.Init() == nil {
+		if c, err := newCheck(json.RawMessage(bad), nil); err == nil && c.Init() == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}

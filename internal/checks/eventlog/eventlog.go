@@ -25,6 +25,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
@@ -33,9 +34,9 @@ import (
 const Name = "eventlog"
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.EventLog, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osSources)
-	}, check.Param{Path: "files", Kind: check.ReadPath})
+	})
 }
 
 type params struct {
@@ -87,10 +88,8 @@ type eventCheck struct {
 
 func newCheck(raw json.RawMessage, sources sourcesFunc) (*eventCheck, error) {
 	c := &eventCheck{sources: sources, now: time.Now}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.EventLog.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	if c.p.Lookback == 0 {
 		c.p.Lookback = logsrc.Duration(24 * time.Hour)

@@ -17,6 +17,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/disk"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -39,7 +40,7 @@ const (
 const gib = 1 << 30
 
 func init() {
-	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Growth, func(params json.RawMessage) (check.Check, error) {
 		return newCheck(params, osVolumes{}, time.Now)
 	})
 }
@@ -78,10 +79,8 @@ type growthCheck struct {
 
 func newCheck(raw json.RawMessage, v volumes, now func() time.Time) (*growthCheck, error) {
 	c := &growthCheck{p: params{WarnPercent: 10, FailPercent: 25}, v: v, now: now}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.Growth.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	return c, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/logsrc"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
@@ -34,9 +35,9 @@ import (
 const Name = "logins"
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Logins, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osSources, osAudit)
-	}, check.Param{Path: "files", Kind: check.ReadPath})
+	})
 }
 
 type params struct {
@@ -78,10 +79,8 @@ type loginCheck struct {
 
 func newCheck(raw json.RawMessage, sources sourcesFunc, audit auditFunc) (*loginCheck, error) {
 	c := &loginCheck{sources: sources, audit: audit, now: time.Now}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.Logins.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	if c.p.Window == 0 {
 		c.p.Window = logsrc.Duration(15 * time.Minute)

@@ -7,6 +7,7 @@ package memory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/procs"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -22,7 +24,7 @@ import (
 const Name = "memory"
 
 func init() {
-	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Memory, func(params json.RawMessage) (check.Check, error) {
 		c, err := newCheck(params, gopsutilReader{})
 		if err != nil {
 			return nil, err
@@ -63,7 +65,7 @@ const (
 // params are the check's JSON parameters.
 type params struct {
 	check.Thresholds
-	Window string `json:"window"` // Go duration, e.g. "30s"; "0s" for one reading
+	Window *check.Span `json:"window"` // "0s" for one reading
 }
 
 type memCheck struct {
@@ -78,18 +80,12 @@ type memCheck struct {
 
 func newCheck(raw json.RawMessage, r reader) (*memCheck, error) {
 	p := params{Thresholds: check.Thresholds{Warn: 85, Fail: 95}}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.Memory.Decode(raw, &p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	c := &memCheck{limits: p.Thresholds, window: DefaultWindow, r: r, sleep: sleep}
-	if p.Window != "" {
-		d, err := time.ParseDuration(p.Window)
-		if err != nil {
-			return nil, fmt.Errorf("parameter window: %w", err)
-		}
-		c.window = d
+	if p.Window != nil {
+		c.window = time.Duration(*p.Window)
 	}
 	return c, nil
 }

@@ -91,8 +91,7 @@ func TestErrors(t *testing.T) {
 		!strings.HasSuffix(got[0].Message.DE, "; die Top-Prozesse konnten nicht gelesen werden: CreateToolhelp32Snapshot fehlgeschlagen: Access is denied.") {
 		t.Errorf("unreadable processes: %+v, %v", got, err)
 	}
-	c, _ = newCheck(json.RawMessage(`{"warn":99,"fail":90}`), fakeReader{})
-	if c.Init() == nil {
+	if _, err := newCheck(json.RawMessage(`{"warn":99,"fail":90}`), fakeReader{}); err == nil {
 		t.Error("warn above fail accepted")
 	}
 }

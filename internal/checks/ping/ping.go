@@ -17,6 +17,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -43,7 +44,7 @@ const (
 )
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Ping, func(raw json.RawMessage) (check.Check, error) {
 		return newCheck(raw, osPinger{}, net.DefaultResolver)
 	})
 }
@@ -124,7 +125,7 @@ type pingCheck struct {
 
 func newCheck(raw json.RawMessage, pg pinger, res resolver) (*pingCheck, error) {
 	var p Params
-	if err := check.DecodeParams(raw, &p); err != nil {
+	if err := checkspec.Ping.Decode(raw, &p); err != nil {
 		return nil, err
 	}
 	c := &pingCheck{p: p, pinger: pg, res: res}

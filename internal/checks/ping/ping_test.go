@@ -138,14 +138,14 @@ func TestParams(t *testing.T) {
 		`{}`:                                           "host:",
 		`{"host":"a b"}`:                               "host:",
 		`{"host":"h","count":101}`:                     "count:",
-		`{"host":"h","count":20}`:                      "count: 20 pings",
+		`{"host":"h","count":20}`:                      "count: the pings do not fit in the timeout",
 		`{"host":"h","interval_seconds":0.1}`:          "interval_seconds:",
 		`{"host":"h","timeout_seconds":61}`:            "timeout_seconds:",
-		`{"host":"h","loss_percent":{"warn":150}}`:     "loss_percent:",
-		`{"host":"h","rtt_ms":{"warn":100,"fail":10}}`: "rtt_ms:",
+		`{"host":"h","loss_percent":{"warn":150}}`:     "loss_percent.warn: must be between 0 and 100",
+		`{"host":"h","rtt_ms":{"warn":100,"fail":10}}`: "rtt_ms.warn: must not be above fail",
 		`{"host":"h","mode":"magic"}`:                  "mode:",
 		`{"host":"h","ip_version":5}`:                  "ip_version:",
-		`{"host":"h","extra":1}`:                       "unknown field",
+		`{"host":"h","extra":1}`:                       "extra: unknown parameter; valid: count, host,",
 	}
 	for raw, want := range bad {
 		if _, err := check.New(Name, json.RawMessage(raw)); err == nil || !strings.Contains(err.Error(), want) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -33,9 +34,9 @@ const Name = "services"
 const stateFile = "services-restarts.json"
 
 func init() {
-	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.Services, func(params json.RawMessage) (check.Check, error) {
 		return newCheck(params, newManager, time.Now)
-	}, check.Param{Path: "restart", Kind: check.Changes})
+	})
 	check.AllowBuiltin(osTools...)
 }
 
@@ -93,10 +94,8 @@ type svcCheck struct {
 
 func newCheck(raw json.RawMessage, nm func(ctx context.Context) (manager, error), now func() time.Time) (*svcCheck, error) {
 	c := &svcCheck{p: params{Mode: "auto"}, newManager: nm, now: now, maxInRow: 2, maxPerDay: 4}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.Services.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	if c.p.MaxInRow != nil {
 		c.maxInRow = *c.p.MaxInRow

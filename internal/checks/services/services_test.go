@@ -219,8 +219,7 @@ func TestNamedMode(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	for _, raw := range []string{`{"mode":"named"}`, `{"mode":"all"}`, `{"max_restarts_in_row":-1}`, `{"exclude":["["]}`} {
-		c, _ := newCheck(json.RawMessage(raw), nil, time.Now)
-		if c.Init() == nil {
+		if c, err := newCheck(json.RawMessage(raw), nil, time.Now); err == nil && c.Init() == nil {
 			t.Errorf("%s accepted", raw)
 		}
 	}

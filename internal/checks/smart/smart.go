@@ -19,6 +19,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -30,9 +31,9 @@ const Name = "smart"
 const cmdTimeout = 30 * time.Second
 
 func init() {
-	check.Register(Name, func(params json.RawMessage) (check.Check, error) {
+	check.Register(checkspec.SMART, func(params json.RawMessage) (check.Check, error) {
 		return newCheck(params, execRunner{})
-	}, check.Param{Path: "devices", Kind: check.ReadPath})
+	})
 	check.AllowBuiltin(extraPaths...)
 }
 
@@ -99,10 +100,8 @@ type smartCheck struct {
 
 func newCheck(raw json.RawMessage, r runner) (*smartCheck, error) {
 	c := &smartCheck{p: params{WearWarn: 80, WearFail: 95}, run: r, wmi: osWMI}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &c.p); err != nil {
-			return nil, fmt.Errorf("parsing parameters: %w", err)
-		}
+	if err := checkspec.SMART.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
+		return nil, err // without parameters the defaults stand
 	}
 	return c, nil
 }

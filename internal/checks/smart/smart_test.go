@@ -373,7 +373,7 @@ func TestSmartctlPlusWMIPrediction(t *testing.T) {
 // argument, so one that smartctl would take as an option is refused.
 func TestDevicesAreNotOptions(t *testing.T) {
 	for _, devs := range []string{`["-s"]`, `["/dev/sda","--smart=off"]`, `[""]`} {
-		if _, err := check.New(Name, json.RawMessage(`{"devices":`+devs+`}`)); err == nil || !strings.Contains(err.Error(), "want a device name") {
+		if _, err := check.New(Name, json.RawMessage(`{"devices":`+devs+`}`)); err == nil || !strings.Contains(err.Error(), "must be a device name") {
 			t.Errorf("devices %s: %v", devs, err)
 		}
 	}

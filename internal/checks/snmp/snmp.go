@@ -23,6 +23,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -39,7 +40,7 @@ const (
 )
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) { return New(raw) })
+	check.Register(checkspec.SNMP, func(raw json.RawMessage) (check.Check, error) { return New(raw) })
 }
 
 // Limit is a warn/fail pair on a number; nil levels are off. Below means
@@ -130,7 +131,7 @@ type Check struct {
 // New parses and validates params; nil params give check.ErrNotConfigured.
 func New(raw json.RawMessage) (*Check, error) {
 	var p Params
-	if err := check.DecodeParams(raw, &p); err != nil {
+	if err := checkspec.SNMP.Decode(raw, &p); err != nil {
 		return nil, err
 	}
 	c := &Check{p: p, now: time.Now}

@@ -289,7 +289,7 @@ func TestParams(t *testing.T) {
 		`{"host":"h","template":"uptime","version":"3","user":"u","priv_protocol":"AES","priv_passphrase":"12345678"}`: "priv_protocol: privacy needs",
 		`{"host":"h","template":"uptime","version":"3","user":"u","community":"public"}`:                               "community:",
 		`{"host":"h","template":"ups","battery_percent":{"warn":10,"fail":30,"below":true}}`:                           "battery_percent:",
-		`{"host":"h","template":"uptime","bogus":1}`:                                                                   "unknown field",
+		`{"host":"h","template":"uptime","bogus":1}`:                                                                   "bogus: unknown parameter; valid: auth_passphrase,",
 	}
 	for raw, want := range bad {
 		if _, err := check.New(Name, json.RawMessage(raw)); err == nil || !strings.Contains(err.Error(), want) {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/snmptrap"
 )
@@ -33,7 +34,7 @@ const IdleStop = 15 * time.Minute
 const maxBuffered = 10000
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) { return New(raw) })
+	check.Register(checkspec.SNMPTrap, func(raw json.RawMessage) (check.Check, error) { return New(raw) })
 }
 
 // running is one listener and what it collected, per listen address.

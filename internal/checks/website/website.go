@@ -24,6 +24,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -39,7 +40,7 @@ const (
 )
 
 func init() {
-	check.Register(Name, func(raw json.RawMessage) (check.Check, error) { return New(raw) })
+	check.Register(checkspec.Website, func(raw json.RawMessage) (check.Check, error) { return New(raw) })
 }
 
 // Limit is an optional pair of thresholds; zero disables a level.
@@ -97,7 +98,7 @@ func (c *Check) RestrictDial(control func(network, address string, c syscall.Raw
 // New parses and validates params; nil params give check.ErrNotConfigured.
 func New(raw json.RawMessage) (*Check, error) {
 	var p Params
-	if err := check.DecodeParams(raw, &p); err != nil {
+	if err := checkspec.Website.Decode(raw, &p); err != nil {
 		return nil, err
 	}
 	c := &Check{p: p, now: time.Now}

@@ -219,20 +219,20 @@ func TestParams(t *testing.T) {
 		t.Errorf("nil params: %v, want ErrNotConfigured", err)
 	}
 	bad := map[string]string{
-		`{"url":"ftp://example.org/"}`:                               "url: must be http or https",
+		`{"url":"ftp://example.org/"}`:                               "url: must be an absolute http or https URL",
 		`{"url":"::not a url"}`:                                      "url:",
 		`{"url":"https://"}`:                                         "url: has no host",
 		`{"url":"https://u:p@host/"}`:                                "url: must not contain credentials",
 		`{"url":"https://h/","method":"POST"}`:                       "method:",
-		`{"url":"https://h/","expect_status":[42]}`:                  "expect_status:",
+		`{"url":"https://h/","expect_status":[42]}`:                  "expect_status[0]: must be between 100 and 599",
 		`{"url":"https://h/","timeout_seconds":61}`:                  "timeout_seconds:",
-		`{"url":"https://h/","cert_days":{"warn":3,"fail":7}}`:       "cert_days:",
-		`{"url":"https://h/","response_ms":{"warn":900,"fail":100}}`: "response_ms:",
+		`{"url":"https://h/","cert_days":{"warn":3,"fail":7}}`:       "cert_days.warn: must not be below fail",
+		`{"url":"https://h/","response_ms":{"warn":900,"fail":100}}`: "response_ms.warn: must not be above fail",
 		`{"url":"https://h/","headers":{"X-A":"b\r\nEvil: 1"}}`:      "headers:",
 		`{"url":"https://h/","method":"HEAD","contains":"x"}`:        "contains:",
 		`{"url":"https://h/","ca_pem":"garbage"}`:                    "ca_pem:",
 		`{"url":"https://h/","password":"x"}`:                        "username:",
-		`{"url":"https://h/","bogus":1}`:                             "unknown field",
+		`{"url":"https://h/","bogus":1}`:                             "bogus: unknown parameter; valid: ca_pem,",
 	}
 	for raw, want := range bad {
 		_, err := check.New(Name, json.RawMessage(raw))

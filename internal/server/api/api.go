@@ -143,7 +143,11 @@ func pathID(r *http.Request) (int64, error) {
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *policy.ValidationError
 	if errors.As(err, &ve) {
-		writeJSON(w, http.StatusBadRequest, validationResponse{Error: ve.Error(), Code: "invalid", Fields: ve.Fields})
+		msg := ve.Error()
+		if ve.OnlyParams() {
+			msg = "invalid check parameters"
+		}
+		writeJSON(w, http.StatusBadRequest, validationResponse{Error: msg, Code: "invalid", Fields: ve.Fields})
 		return
 	}
 	var pe *policy.PrivilegeError

@@ -5,9 +5,8 @@ import (
 	"errors"
 	"net/http"
 
-	// The server validates check parameters by building the checks.
 	"github.com/wacht-rmm/wacht/internal/authz"
-	_ "github.com/wacht-rmm/wacht/internal/checks/all"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -30,6 +29,13 @@ func (h *handler) policyRoutes(rt *auth.Router) {
 		rt.HandleFunc("PUT /api/v1/"+l.path+"/{id}/policies", authz.Operate, h.putAssignments(l.level))
 	}
 	rt.HandleFunc("GET /api/v1/devices/{id}/effective-policy", authz.Read, h.effectivePolicy)
+	rt.HandleFunc("GET /api/v1/check-types", authz.Read, h.checkTypes)
+}
+
+// checkTypes answers every check type's parameter declaration, for the
+// forms that edit policies and network devices.
+func (h *handler) checkTypes(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(core.User) (any, error) { return checkspec.All(), nil })
 }
 
 // validationResponse is the 400 body for invalid input: the first

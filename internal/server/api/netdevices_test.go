@@ -71,11 +71,15 @@ func TestNetDevicesAPI(t *testing.T) {
 		{"bad type", `{"name":"x","type":"toaster","checks":[]}`, "type"},
 		{"server runs only websites", `{"name":"x","type":"router","address":"192.0.2.1","checks":[{"name":"ping","type":"ping"}]}`, "checks[0].type"},
 		{"probe of another site", `{"name":"x","type":"router","probe_id":999999,"checks":[]}`, "probe_id"},
-		{"bad params", fmt.Sprintf(`{"name":"x","type":"router","probe_id":%d,"checks":[{"name":"ping","type":"ping","params":{"count":-3}}]}`, f.device.ID), "checks[0].params"},
+		{"bad params", fmt.Sprintf(`{"name":"x","type":"router","probe_id":%d,"checks":[{"name":"ping","type":"ping","params":{"count":-3}}]}`, f.device.ID), "checks[0].params.count"},
+		{"unknown param", fmt.Sprintf(`{"name":"x","type":"router","address":"192.0.2.1","probe_id":%d,"checks":[{"name":"ping","type":"ping","params":{"adress":"192.0.2.1"}}]}`, f.device.ID), "checks[0].params.adress"},
 	} {
 		code, body := send("POST", fmt.Sprintf("/api/v1/sites/%d/network-devices", site), "tech", tc.body)
 		if code != http.StatusBadRequest || !strings.Contains(body, `"field": "`+tc.field) || !strings.Contains(body, `"de"`) {
 			t.Errorf("%s: %d %s; want 400 naming %s", tc.name, code, body, tc.field)
+		}
+		if params := strings.Contains(tc.field, ".params."); params != strings.Contains(body, `"error": "invalid check parameters"`) {
+			t.Errorf("%s: %s; want the error \"invalid check parameters\" exactly for parameters", tc.name, body)
 		}
 	}
 

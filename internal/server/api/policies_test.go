@@ -6,13 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
@@ -79,17 +82,17 @@ func TestPolicyValidationNamesTheField(t *testing.T) {
 	}{
 		{"negative threshold", `{"name":"P","checks":[{"name":"cpu","type":"cpu"},{"name":"memory","type":"memory"},{"name":"disk","type":"disk","params":{"warn":-5}}]}`,
 			"checks[2].params.warn: must be between 0 and 100"},
-		{"unknown check", `{"name":"P","checks":[{"name":"x","type":"nosuchcheck"}]}`, `checks[0].type: unknown check \"nosuchcheck\"`},
+		{"unknown check", `{"name":"P","checks":[{"name":"x","type":"nosuchcheck"}]}`, `checks[0].type: unknown check "nosuchcheck"`},
 		{"interval out of range", `{"name":"P","checks":[{"name":"cpu","type":"cpu","schedule":{"class":"24x7","every_minutes":121}}]}`,
 			"checks[0].schedule.every_minutes: must be between 1 and 120"},
 		{"daily hour", `{"name":"P","checks":[{"name":"cpu","type":"cpu","schedule":{"class":"daily","at":"6 Uhr"}}]}`, "checks[0].schedule.at: must be a time of day HH:MM"},
 		{"no name", `{"checks":[]}`, "name: is required"},
-		{"unknown field", `{"name":"P","chekcs":[]}`, `body: not valid JSON: json: unknown field \"chekcs\"`},
+		{"unknown field", `{"name":"P","chekcs":[]}`, `body: not valid JSON: json: unknown field "chekcs"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := f.send(t, "POST", "/api/v1/policies", "admin", json.RawMessage(tc.body), nil)
-			if status != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+			if status != http.StatusBadRequest || !strings.Contains(fieldErrors(t, body), tc.want) {
 				t.Errorf("status %d body %s, want 400 with %q", status, body, tc.want)
 			}
 			if !strings.Contains(body, `"de"`) {
@@ -104,11 +107,56 @@ func TestPolicyValidationNamesTheField(t *testing.T) {
 	}
 	status, body := f.send(t, "PUT", "/api/v1/policies/"+strconv.FormatInt(p.ID, 10), "admin",
 		json.RawMessage(`{"name":"Valid","checks":[{"name":"disk","type":"disk","params":{"fail":101}}]}`), nil)
-	if status != http.StatusBadRequest || !strings.Contains(body, "checks[0].params.fail: must be between 0 and 100") {
+	if status != http.StatusBadRequest || !strings.Contains(fieldErrors(t, body), "checks[0].params.fail: must be between 0 and 100") {
 		t.Errorf("update: %d %s", status, body)
 	}
 	if n := f.push.pushes.Load(); n != 1 {
 		t.Errorf("%d pushes, want 1 (only the valid create)", n)
+	}
+}
+
+// fieldsBody is the API's answer to invalid input.
+type fieldsBody struct {
+	Error  string              `json:"error"`
+	Code   string              `json:"code"`
+	Fields []policy.FieldError `json:"fields"`
+}
+
+// fieldErrors returns a 400 body's fields as "field: English message"
+// lines.
+func fieldErrors(t *testing.T, body string) string {
+	t.Helper()
+	var v fieldsBody
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decoding %s: %v", body, err)
+	}
+	var lines []string
+	for _, f := range v.Fields {
+		lines = append(lines, f.Error())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestPolicyCheckParamsFieldErrors: refused check parameters are a 400
+// "invalid check parameters" naming each field in English and German, the
+// valid keys of an unknown one included, from the declarations alone.
+func TestPolicyCheckParamsFieldErrors(t *testing.T) {
+	f := newPolicyFixture(t)
+	status, body := f.send(t, "POST", "/api/v1/policies", "admin",
+		json.RawMessage(`{"name":"P","checks":[{"name":"gw","type":"ping","params":{"address":"127.0.0.1","count":0}}]}`), nil)
+	var v fieldsBody
+	if err := json.Unmarshal([]byte(body), &v); err != nil || status != http.StatusBadRequest {
+		t.Fatalf("%d %s", status, body)
+	}
+	want := []policy.FieldError{
+		{Field: "checks[0].params.address", Message: core.Text{
+			EN: "unknown parameter; valid: count, host, interval_seconds, ip_version, loss_percent, mode, rtt_ms, timeout_seconds",
+			DE: "unbekannter Parameter; gültig: count, host, interval_seconds, ip_version, loss_percent, mode, rtt_ms, timeout_seconds"}},
+		{Field: "checks[0].params.host", Message: core.Text{EN: "is required", DE: "ist erforderlich"}},
+		{Field: "checks[0].params.count", Message: core.Text{EN: "must be between 1 and 100", DE: "muss zwischen 1 und 100 liegen"}},
+	}
+	if v.Error != "invalid check parameters" || v.Code != "invalid" || !reflect.DeepEqual(v.Fields, want) {
+		t.Errorf("got %s\nwant fields %+v", body, want)
 	}
 }
 
@@ -276,5 +324,47 @@ func TestEffectivePolicyThroughTheAPI(t *testing.T) {
 	back := slices.ContainsFunc(eff.Checks, func(c effCheck) bool { return c.Name == "memory" })
 	if len(eff.Checks) != templateLen+1 || len(eff.Excluded) != 0 || !back {
 		t.Errorf("after delete: %+v", eff)
+	}
+}
+
+// TestCheckTypes: any role reads every check type's declaration, the
+// source of the dashboard's forms; without a token there is none.
+func TestCheckTypes(t *testing.T) {
+	f := newPolicyFixture(t)
+	var types []struct {
+		Name   string `json:"name"`
+		Label  core.Text
+		Params []struct {
+			Name       string    `json:"name"`
+			Type       string    `json:"type"`
+			Required   bool      `json:"required"`
+			Privileged string    `json:"privileged"`
+			Default    any       `json:"default"`
+			Label      core.Text `json:"label"`
+		} `json:"params"`
+	}
+	if status, body := f.send(t, "GET", "/api/v1/check-types", "readonly", nil, &types); status != http.StatusOK {
+		t.Fatalf("%d %s", status, body)
+	}
+	var names []string
+	for _, ct := range types {
+		names = append(names, ct.Name)
+		if ct.Label.EN == "" || ct.Label.DE == "" {
+			t.Errorf("%s: no label in both languages", ct.Name)
+		}
+		for _, p := range ct.Params {
+			switch {
+			case ct.Name == "ping" && p.Name == "host" && (!p.Required || p.Type != "text"):
+				t.Errorf("ping host: %+v", p)
+			case ct.Name == "services" && p.Name == "restart" && (p.Privileged != "changes" || p.Default != false):
+				t.Errorf("services restart: %+v", p)
+			}
+		}
+	}
+	if !reflect.DeepEqual(names, checkspec.Names()) {
+		t.Errorf("check types %q, want %q", names, checkspec.Names())
+	}
+	if status, _ := f.send(t, "GET", "/api/v1/check-types", "nobody", nil, nil); status != http.StatusUnauthorized {
+		t.Errorf("without a token: %d", status)
 	}
 }

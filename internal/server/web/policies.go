@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
-	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
@@ -149,7 +149,7 @@ func (s *server) policies(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, p core.Policy, ve *policy.ValidationError, errKey string) {
 	isAdmin := rc.user.Role == core.RoleAdmin
 	readOnly := !isAdmin || p.Builtin != ""
-	pv := policyFormView{Policy: p, Types: check.Names(), IsAdmin: isAdmin, ReadOnly: readOnly, New: p.ID == 0}
+	pv := policyFormView{Policy: p, Types: checkspec.Names(), IsAdmin: isAdmin, ReadOnly: readOnly, New: p.ID == 0}
 	pv.Rows = rowsOf(p.Checks, ve, rc.lang, readOnly)
 	if ve != nil {
 		var top []string
