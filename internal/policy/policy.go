@@ -251,12 +251,3 @@ func ParseAt(s string) (hour, minute int, err error) {
 	}
 	return hour, minute, nil
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
