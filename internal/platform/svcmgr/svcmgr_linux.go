@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/dbus"
 
@@ -26,16 +27,20 @@ func New(ctx context.Context) (Manager, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connecting to systemd: %w", err)
 		}
-		return &Systemd{conn: conn}, nil
+		return NewSystemd(conn), nil
 	}
 	return NewSysV(), nil
 }
 
 // Systemd manages service units over systemd's D-Bus API.
-type Systemd struct{ conn *dbus.Conn }
+type Systemd struct {
+	conn *dbus.Conn
+	// StopWait is how long a stop job may take.
+	StopWait time.Duration
+}
 
 // NewSystemd manages the systemd that conn talks to.
-func NewSystemd(conn *dbus.Conn) *Systemd { return &Systemd{conn: conn} }
+func NewSystemd(conn *dbus.Conn) *Systemd { return &Systemd{conn: conn, StopWait: StopTimeout} }
 
 func (m *Systemd) Kind() string { return "systemd" }
 
@@ -140,7 +145,7 @@ func (m *Systemd) job(ctx context.Context, verb, name string, run func(context.C
 		return fmt.Errorf("%s %s: job %s", verb, name, r)
 	case <-ctx.Done():
 		if verb == "stopping" && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return stopTimeout(name, StopTimeout)
+			return stopTimeout(name, m.StopWait)
 		}
 		return ctx.Err()
 	}
@@ -151,7 +156,7 @@ func (m *Systemd) Start(ctx context.Context, name string) error {
 }
 
 func (m *Systemd) Stop(ctx context.Context, name string) error {
-	ctx, cancel := context.WithTimeout(ctx, StopTimeout)
+	ctx, cancel := context.WithTimeout(ctx, m.StopWait)
 	defer cancel()
 	return m.job(ctx, "stopping", name, m.conn.StopUnitContext)
 }

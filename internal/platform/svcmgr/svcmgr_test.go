@@ -133,6 +133,10 @@ func TestUnitStartType(t *testing.T) {
 			t.Errorf("unitStartType(%q) = %q", in, got)
 		}
 	}
+	never := map[string]string{"Id": "x.service", "ActiveState": "inactive", "SubState": "dead", "ConditionResult": "no", "Result": "success", "ConditionTimestamp": "0"}
+	if unitFromProps(never).Running {
+		t.Error("a unit never started counts as running")
+	}
 	if unitName("ssh") != "ssh.service" || unitName("ssh.service") != "ssh.service" {
 		t.Error("unitName")
 	}

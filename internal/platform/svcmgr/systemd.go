@@ -23,9 +23,11 @@ func unitFromProps(p map[string]string) Service {
 	case p["Type"] == "oneshot":
 		// A oneshot unit runs to completion; only a failure counts.
 		s.Running = true
-	case p["ConditionResult"] == "no" && p["Result"] == "success":
+	case p["ConditionResult"] == "no" && p["Result"] == "success" && p["ConditionTimestamp"] != "" && p["ConditionTimestamp"] != "0":
 		// Its start condition was unmet (e.g. rsync without
-		// /etc/rsyncd.conf): not running by design.
+		// /etc/rsyncd.conf): not running by design. A unit never started
+		// has ConditionResult "no" too, but no time of the test (D-Bus
+		// says 0, systemctl show nothing).
 		s.Running = true
 	}
 	s.State = active
