@@ -176,7 +176,7 @@ func tree(ctx context.Context, root target) ([]target, error) {
 		if err != nil || ppid == p.Pid {
 			continue
 		}
-		if c, err := p.CreateTimeWithContext(ctx); err == nil && c >= 0 {
+		if c, err := p.CreateTimeWithContext(ctx); err == nil {
 			children[ppid] = append(children[ppid], target{p.Pid, c})
 		}
 	}
