@@ -119,5 +119,5 @@ func TestSystemdReal(t *testing.T) {
 	if err := m.Stop(ctx, "wachtstubborn"); !errors.Is(err, ErrTimeout) {
 		t.Errorf("stubborn stop: %v", err)
 	}
-	m.conn.KillUnitContext(ctx, "wachtstubborn.service", 9)
+	m.conn.KillUnitWithTarget(ctx, "wachtstubborn.service", dbus.All, 9)
 }
