@@ -11,7 +11,7 @@ SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 LINT_TARGETS   := linux/amd64 $(VET_TARGETS)
 
-.PHONY: all build run test fmt vet lint unit short race fuzz wine bench dist deps web-assets clean
+.PHONY: all build run test fmt vet lint unit short race fuzz wine systemd bench dist deps web-assets clean
 
 all: build
 
@@ -78,6 +78,15 @@ fuzz: web-assets
 # without Wine unless WACHT_REQUIRE_WINE=1.
 wine:
 	$(GO) test -count=1 -timeout 10m -v -run '^TestWindowsAgentUnderWine$$' ./test/e2e/
+
+# The systemd lane alone: the service manager's D-Bus code against a real
+# systemd booted in a container (as root; systemd-container and debootstrap;
+# SYSTEMD_BOOT=/path/to/boot-systemd-container.sh from another checkout).
+# In `unit` TestSystemdReal skips without that systemd.
+SYSTEMD_BOOT ?= ../shared/tools/boot-systemd-container.sh
+systemd:
+	$(GO) test -c -o bin/svcmgr.test ./internal/platform/svcmgr
+	cd internal/platform/svcmgr && RUN_ON_HOST=1 $(abspath $(SYSTEMD_BOOT)) $(abspath bin/svcmgr.test) -test.run '^TestSystemdReal$$' -test.v
 
 # Go micro-benchmarks, then the load benchmarks of docs/benchmarks.md:
 # a real server on loopback held by simulated agents (SQLite, and PostgreSQL

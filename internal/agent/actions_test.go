@@ -47,6 +47,7 @@ type liveOpts struct {
 	disable  []string
 	pinOther bool          // the agent pins another action key than the gateway's
 	signAgo  time.Duration // the gateway's signer runs this far behind
+	allow    []string      // executables the agent's local allowlist allows
 }
 
 // startLive enrolls an agent with a real gateway (SQLite store) through
@@ -81,6 +82,13 @@ func startLive(t testing.TB, o liveOpts) *live {
 	}
 	if o.disable != nil {
 		if err := SetDisabled(dir, o.disable); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.allow != nil {
+		cfg, _ := LoadConfig(dir)
+		cfg.Allow.Executables = o.allow
+		if err := SaveConfig(dir, cfg); err != nil {
 			t.Fatal(err)
 		}
 	}

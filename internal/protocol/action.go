@@ -46,6 +46,8 @@ const (
 	CodeDisabledLocally = "disabled_locally"
 	CodeBadArgs         = "bad_args"
 	CodeNotFound        = "not_found"
+	CodeUnsupported     = "unsupported" // the device's OS or manager cannot do it
+	CodeTimeout         = "timeout"     // the device did not finish in time (a service that does not stop)
 	CodeBusy            = "busy"
 	CodeFailed          = "failed"
 )

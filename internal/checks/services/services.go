@@ -5,9 +5,9 @@
 // within limits (in a row and per 24 h), with counters kept in the check
 // state folder; each restart is reported.
 //
-// The service managers: the Windows service control manager, systemd over
-// D-Bus, SysV init scripts where there is no systemd (containers, old
-// distributions), and launchd on macOS.
+// The service managers (the Windows service control manager, systemd over
+// D-Bus, SysV init scripts where there is no systemd, launchd on macOS)
+// are internal/platform/svcmgr's.
 package services
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/checks/internal/msg"
 	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
 )
 
 // Name is the check's registered name.
@@ -37,29 +38,14 @@ func init() {
 	check.Register(checkspec.Services, func(params json.RawMessage) (check.Check, error) {
 		return newCheck(params, newManager, time.Now)
 	})
-	check.AllowBuiltin(osTools...)
 }
 
-// service is one service as a manager reports it.
-type service struct {
-	Name    string
-	Display string
-	// Auto: set to start automatically (Windows "Automatic", systemd
-	// "enabled", an S link in a SysV runlevel, a launchd KeepAlive job).
-	Auto bool
-	// Running: doing what it should. For a systemd oneshot unit that means
-	// "not failed"; for an automatic service whose start condition is unmet,
-	// it counts as running too.
-	Running bool
-	// State is the manager's own word for the state ("stopped", "failed",
-	// "inactive/dead"), shown to technicians.
-	State string
-	// Err says why the manager could not read the service (the call and
-	// its reason); Auto, Running and State are then unknown.
-	Err string
-}
+func newManager(ctx context.Context) (manager, error) { return svcmgr.New(ctx) }
 
-// manager is the OS access the check needs.
+// service is one service as the manager reports it.
+type service = svcmgr.Service
+
+// manager is the part of svcmgr.Manager the check needs.
 type manager interface {
 	// List returns every service the manager knows.
 	List(ctx context.Context) ([]service, error)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,108 +17,28 @@ type collect []check.Result
 
 func (c *collect) Report(r check.Result) { *c = append(*c, r) }
 
-func read(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
+// TestTargets: mode auto watches the automatic services, not the excluded
+// ones, sorted by name.
+func TestTargets(t *testing.T) {
+	svcs := []service{
+		{Name: "com.teamviewer.service", Auto: true, State: "not running, last exit status 78"},
+		{Name: "com.apple.mDNSResponder", Running: true},
+		{Name: "com.example.gone", Auto: true, State: "not loaded"},
+		{Name: "Sense", Err: "OpenService: Access is denied."},
+		{Name: "gupdate", Auto: true},
 	}
-	return string(b)
-}
-
-func TestUnitFromSystemctlShow(t *testing.T) {
-	units := parseShow(read(t, "systemd-show-debian12.txt"))
-	if len(units) != 8 {
-		t.Fatalf("parsed %d units", len(units))
-	}
-	want := map[string]struct {
-		auto, running bool
-		state         string
-	}{
-		"ssh.service":           {true, true, "active/running"},
-		"cron.service":          {true, true, "active/running"},
-		"rsync.service":         {true, true, "inactive/dead"}, // condition unmet
-		"e2scrub_reap.service":  {true, true, "inactive/dead"}, // oneshot done
-		"mariadb.service":       {true, false, "failed/failed, result exit-code"},
-		"smartmontools.service": {true, false, "inactive/dead"}, // enabled daemon not running
-		"ifupdown-pre.service":  {false, false, "failed/failed, result exit-code"},
-		"apt-daily.service":     {false, false, "inactive/dead"},
-	}
-	for _, p := range units {
-		s := unitFromProps(p)
-		w, ok := want[s.Name]
-		if !ok {
-			t.Errorf("unexpected unit %q", s.Name)
-			continue
-		}
-		if s.Auto != w.auto || s.Running != w.running || s.State != w.state {
-			t.Errorf("%s: auto %v running %v state %q; want %v %v %q", s.Name, s.Auto, s.Running, s.State, w.auto, w.running, w.state)
-		}
-	}
-	if propString(true) != "yes" || propString(false) != "no" || propString(uint64(7)) != "7" || propString("x") != "x" {
-		t.Error("propString does not match systemctl show")
-	}
-}
-
-func TestLaunchd(t *testing.T) {
-	jobs, err := parseLaunchctlList(read(t, "launchctl-list-sonoma.txt"))
-	if err != nil || len(jobs) != 7 {
-		t.Fatalf("jobs %+v %v", jobs, err)
-	}
-	if jobs[0] != (launchJob{PID: 412, Label: "com.apple.mDNSResponder"}) || jobs[2] != (launchJob{Status: 78, Label: "com.teamviewer.service"}) || jobs[4].Status != -9 {
-		t.Errorf("jobs %+v", jobs)
-	}
-	var defs []plistJob
-	for _, f := range []string{"plist-teamviewer.json", "plist-sentinelone.json", "plist-msautoupdate.json"} {
-		d, err := parsePlistJSON([]byte(read(t, f)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defs = append(defs, d)
-	}
-	if !defs[0].KeepAlive || defs[2].KeepAlive {
-		t.Errorf("keepalive %+v", defs)
-	}
-	defs = append(defs, plistJob{Label: "com.example.gone", KeepAlive: true})
-	svcs := launchdServices(jobs, defs)
-	c := &svcCheck{p: params{Mode: "auto"}}
+	c := &svcCheck{p: params{Mode: "auto", Exclude: []string{"GUP*"}}}
 	ts, _ := c.targets(svcs)
 	var got []string
 	for _, s := range ts {
-		got = append(got, s.Name+"="+s.State)
+		got = append(got, s.Name)
 	}
-	want := "com.example.gone=not loaded|com.sentinelone.sentineld=running, PID 1023|com.teamviewer.service=not running, last exit status 78"
-	if strings.Join(got, "|") != want {
-		t.Errorf("targets\n %s\nwant\n %s", strings.Join(got, "|"), want)
-	}
-	if _, err := parseLaunchctlList("PID\tStatus\tLabel\nx\t0\tbad\n"); err == nil {
-		t.Error("bad PID accepted")
+	if want := "com.example.gone|com.teamviewer.service|Sense"; strings.Join(got, "|") != want {
+		t.Errorf("targets %s, want %s", strings.Join(got, "|"), want)
 	}
 }
 
-func TestWinService(t *testing.T) {
-	for _, tc := range []struct {
-		start     uint32
-		delayed   bool
-		triggered bool
-		state     uint32
-		auto      bool
-		running   bool
-		text      string
-	}{
-		{2, false, false, 4, true, true, "running"},
-		{2, true, false, 1, true, false, "stopped, delayed start"},
-		{2, false, true, 1, false, false, "stopped"}, // Automatic (Trigger Start)
-		{3, false, false, 1, false, false, "stopped"},
-		{4, false, false, 1, false, false, "stopped"},
-		{2, false, false, 2, true, true, "start pending"},
-		{2, false, false, 7, true, false, "paused"},
-	} {
-		s := winService("Spooler", "Druckwarteschlange", tc.start, tc.delayed, tc.triggered, tc.state)
-		if s.Auto != tc.auto || s.Running != tc.running || s.State != tc.text {
-			t.Errorf("%+v → %+v", tc, s)
-		}
-	}
+func TestExclusions(t *testing.T) {
 	if !excluded("hwclock.sh", sysvExclude) || !excluded("getty@tty1.service", systemdExclude) {
 		t.Error("linux exclusions")
 	}

@@ -12,25 +12,8 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
 )
-
-// initScript is a minimal LSB init script around `sleep`, which leaves its
-// stdout open on purpose (as careless daemons do).
-const initScript = `#!/bin/sh
-### BEGIN INIT INFO
-# Provides:          wachttest
-# Default-Start:     2 3 4 5
-### END INIT INFO
-PIDFILE="$(dirname "$0")/../wachttest.pid"
-case "$1" in
-start)  sleep 300 & echo $! > "$PIDFILE" ;;
-stop)   [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")"; rm -f "$PIDFILE" ;;
-status) [ -f "$PIDFILE" ] || exit 3
-        kill -0 "$(cat "$PIDFILE")" 2>/dev/null && exit 0
-        exit 1 ;;
-*)      echo "Usage: $0 {start|stop|status}"; exit 2 ;;
-esac
-`
 
 // TestSysVFallbackReal runs real init scripts through the systemd-less
 // fallback: a stopped enabled service is found, restarted and running.
@@ -42,7 +25,12 @@ func TestSysVFallbackReal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(initDir, "wachttest"), []byte(initScript), 0o755); err != nil {
+	// The service manager's test init script.
+	initScript, err := os.ReadFile("../../platform/svcmgr/testdata/wachttest.init")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(initDir, "wachttest"), initScript, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// A boot-time script without a status action, and a disabled one.
@@ -60,7 +48,7 @@ func TestSysVFallbackReal(t *testing.T) {
 			}
 		}
 	})
-	m := &sysvManager{initDir: initDir, rcDirs: []string{rc2}, timeout: 10 * time.Second}
+	m := &svcmgr.SysV{InitDir: initDir, RCDirs: []string{rc2}, Timeout: 10 * time.Second, StopWait: 10 * time.Second}
 	check.SetStateDir(t.TempDir())
 	t.Cleanup(func() { check.SetStateDir("") })
 
@@ -84,8 +72,8 @@ func TestSysVFallbackReal(t *testing.T) {
 	if r := got[0]; r.Status != core.StatusWarning || *r.Value != 0 || !strings.Contains(r.Message.EN, "restarted wachttest (restart 1 of at most 2 in a row") {
 		t.Fatalf("restart: %+v", r)
 	}
-	if running, state := m.status(context.Background(), filepath.Join(initDir, "wachttest")); !running {
-		t.Fatalf("not running after restart: %s", state)
+	if s, err := m.Get(context.Background(), "wachttest"); err != nil || !s.Running {
+		t.Fatalf("not running after restart: %+v %v", s, err)
 	}
 
 	// Dead with its pid file left: LSB exit 1.
@@ -93,51 +81,12 @@ func TestSysVFallbackReal(t *testing.T) {
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	syscall.Kill(pid, syscall.SIGKILL)
 	for i := 0; i < 100; i++ {
-		if running, _ := m.status(context.Background(), filepath.Join(initDir, "wachttest")); !running {
+		if s, _ := m.Get(context.Background(), "wachttest"); !s.Running {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if running, state := m.status(context.Background(), filepath.Join(initDir, "wachttest")); running || state != "dead, pid file exists" {
-		t.Fatalf("after kill: %v %s", running, state)
-	}
-}
-
-// TestSysVThisMachine reads this machine's own init scripts when it runs
-// without systemd (the project's VMs and CI): PostgreSQL, which CI starts,
-// must show as running.
-func TestSysVThisMachine(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs every init script's status on this machine; runs without -short")
-	}
-	if _, err := os.Stat("/run/systemd/system"); err == nil {
-		t.Skip("systemd runs here; the fallback is not this machine's path")
-	}
-	if _, err := os.Stat("/etc/init.d/postgresql"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no /etc/init.d/postgresql in CI")
-		}
-		t.Skip("no PostgreSQL init script")
-	}
-	m, err := newManager(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := m.(*sysvManager); !ok {
-		t.Fatalf("manager %T, want the SysV fallback", m)
-	}
-	svcs, err := m.List(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pg *service
-	for i, s := range svcs {
-		t.Logf("%-20s auto=%-5v running=%-5v %s", s.Name, s.Auto, s.Running, s.State)
-		if s.Name == "postgresql" {
-			pg = &svcs[i]
-		}
-	}
-	if pg == nil || !pg.Running {
-		t.Fatalf("postgresql: %+v", pg)
+	if s, err := m.Get(context.Background(), "wachttest"); err != nil || s.Running || s.State != "dead, pid file exists" {
+		t.Fatalf("after kill: %+v %v", s, err)
 	}
 }

@@ -1,4 +1,4 @@
-package services
+package svcmgr
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // launchJob is one line of `launchctl list`: PID ("-" when not running),
@@ -56,7 +58,7 @@ func parseLaunchctlList(out string) ([]launchJob, error) {
 	return jobs, sc.Err()
 }
 
-// plistJob is what the check reads of a launchd job's property list,
+// plistJob is what the manager reads of a launchd job's property list,
 // converted to JSON by `plutil -convert json -o - FILE`.
 type plistJob struct {
 	Label    string
@@ -65,6 +67,7 @@ type plistJob struct {
 	// must be running. A dictionary (conditional keep-alive) or false means
 	// the job may legitimately be idle.
 	KeepAlive bool
+	RunAtLoad bool
 }
 
 func parsePlistJSON(b []byte) (plistJob, error) {
@@ -72,28 +75,41 @@ func parsePlistJSON(b []byte) (plistJob, error) {
 		Label     string          `json:"Label"`
 		Disabled  bool            `json:"Disabled"`
 		KeepAlive json.RawMessage `json:"KeepAlive"`
+		RunAtLoad bool            `json:"RunAtLoad"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return plistJob{}, fmt.Errorf("parsing launchd job: %w", err)
 	}
-	j := plistJob{Label: raw.Label, Disabled: raw.Disabled}
+	j := plistJob{Label: raw.Label, Disabled: raw.Disabled, RunAtLoad: raw.RunAtLoad}
 	_ = json.Unmarshal(raw.KeepAlive, &j.KeepAlive) // a dictionary stays false
 	return j, nil
 }
 
-// launchdServices joins the loaded jobs with the job definitions: jobs with
-// KeepAlive true and not disabled are automatic.
-func launchdServices(jobs []launchJob, defs []plistJob) []service {
-	auto := map[string]bool{}
+// launchdServices joins the loaded jobs with the job definitions: jobs
+// with KeepAlive true and not disabled are automatic and must run; jobs
+// that only run at load start automatically too but may end.
+func launchdServices(jobs []launchJob, defs []plistJob) []Service {
+	byLabel := map[string]plistJob{}
 	for _, d := range defs {
-		if d.KeepAlive && !d.Disabled {
-			auto[d.Label] = true
-		}
+		byLabel[d.Label] = d
 	}
+	startType := func(l string) string {
+		d, ok := byLabel[l]
+		switch {
+		case !ok:
+			return ""
+		case d.Disabled:
+			return protocol.StartDisabled
+		case d.KeepAlive || d.RunAtLoad:
+			return protocol.StartAutomatic
+		}
+		return protocol.StartManual
+	}
+	auto := func(l string) bool { d := byLabel[l]; return d.KeepAlive && !d.Disabled }
 	seen := map[string]bool{}
-	var out []service
+	var out []Service
 	for _, j := range jobs {
-		s := service{Name: j.Label, Auto: auto[j.Label], Running: j.PID > 0}
+		s := Service{Name: j.Label, Auto: auto(j.Label), Running: j.PID > 0, StartType: startType(j.Label)}
 		if s.Running {
 			s.State = fmt.Sprintf("running, PID %d", j.PID)
 		} else {
@@ -102,10 +118,10 @@ func launchdServices(jobs []launchJob, defs []plistJob) []service {
 		seen[j.Label] = true
 		out = append(out, s)
 	}
-	for l := range auto {
-		if !seen[l] {
+	for _, d := range defs {
+		if !seen[d.Label] && auto(d.Label) {
 			// Defined to stay alive but not even loaded.
-			out = append(out, service{Name: l, Auto: true, State: "not loaded"})
+			out = append(out, Service{Name: d.Label, Auto: true, StartType: protocol.StartAutomatic, State: "not loaded"})
 		}
 	}
 	return out

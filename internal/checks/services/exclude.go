@@ -1,35 +1,13 @@
 package services
 
-// Windows service start types and states (winsvc.h), kept here so that the
-// mapping is tested on every OS.
-const (
-	winStartAuto     = 2 // SERVICE_AUTO_START
-	winStateStopped  = 1 // SERVICE_STOPPED
-	winStateStarting = 2 // SERVICE_START_PENDING
-	winStateRunning  = 4 // SERVICE_RUNNING
-)
+import "runtime"
 
-var winStateNames = map[uint32]string{
-	1: "stopped", 2: "start pending", 3: "stop pending", 4: "running",
-	5: "continue pending", 6: "pause pending", 7: "paused",
-}
-
-// winService maps the service control manager's view of one service.
-// "Automatic (Trigger Start)" services run only while their trigger holds
-// (a device present, a domain joined) and stop by design, so they do not
-// count as automatic.
-func winService(name, display string, startType uint32, delayed, triggered bool, state uint32) service {
-	s := service{Name: name, Display: display, Auto: startType == winStartAuto && !triggered}
-	s.Running = state == winStateRunning || state == winStateStarting
-	s.State = winStateNames[state]
-	if s.State == "" {
-		s.State = "unknown"
-	}
-	if delayed && s.Auto && !s.Running {
-		s.State += ", delayed start"
-	}
-	return s
-}
+// defaultExclude are this OS's services that mode auto leaves out unless
+// no_default_exclude is set.
+var defaultExclude = map[string][]string{
+	"windows": windowsExclude,
+	"linux":   append(append([]string(nil), systemdExclude...), sysvExclude...),
+}[runtime.GOOS]
 
 // windowsExclude are services set to "Automatic" that stop by design once
 // their work is done (updaters, on-demand platform services), as RMM tools

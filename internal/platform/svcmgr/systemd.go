@@ -1,19 +1,19 @@
-package services
+package svcmgr
 
 import (
 	"bufio"
 	"fmt"
 	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // unitFromProps builds a service from systemd unit properties, named and
 // formatted as `systemctl show` prints them (booleans as yes/no).
-func unitFromProps(p map[string]string) service {
-	s := service{Name: p["Id"], Display: p["Description"]}
-	switch p["UnitFileState"] {
-	case "enabled", "enabled-runtime":
-		s.Auto = true
-	}
+func unitFromProps(p map[string]string) Service {
+	s := Service{Name: p["Id"], Description: p["Description"]}
+	s.StartType = unitStartType(p["UnitFileState"])
+	s.Auto = s.StartType == protocol.StartAutomatic
 	active := p["ActiveState"]
 	switch {
 	case active == "active" || active == "activating" || active == "reloading":
@@ -23,9 +23,11 @@ func unitFromProps(p map[string]string) service {
 	case p["Type"] == "oneshot":
 		// A oneshot unit runs to completion; only a failure counts.
 		s.Running = true
-	case p["ConditionResult"] == "no" && p["Result"] == "success":
+	case p["ConditionResult"] == "no" && p["Result"] == "success" && p["ConditionTimestamp"] != "" && p["ConditionTimestamp"] != "0":
 		// Its start condition was unmet (e.g. rsync without
-		// /etc/rsyncd.conf): not running by design.
+		// /etc/rsyncd.conf): not running by design. A unit never started
+		// has ConditionResult "no" too, but no time of the test (D-Bus
+		// says 0, systemctl show nothing).
 		s.Running = true
 	}
 	s.State = active
@@ -36,6 +38,29 @@ func unitFromProps(p map[string]string) service {
 		s.State += ", result " + res
 	}
 	return s
+}
+
+// unitStartType maps a unit file state: enabled units start at boot,
+// disabled ones only when asked, masked ones never. Other states (static,
+// indirect, generated, transient) are systemd's own words.
+func unitStartType(state string) string {
+	switch state {
+	case "enabled", "enabled-runtime":
+		return protocol.StartAutomatic
+	case "disabled":
+		return protocol.StartManual
+	case "masked", "masked-runtime":
+		return protocol.StartDisabled
+	}
+	return state
+}
+
+// unitName adds the .service suffix to a bare service name.
+func unitName(name string) string {
+	if strings.HasSuffix(name, ".service") {
+		return name
+	}
+	return name + ".service"
 }
 
 // parseShow parses `systemctl show` output: KEY=VALUE lines, units
