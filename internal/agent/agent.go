@@ -70,7 +70,8 @@ type Agent struct {
 	verify      atomic.Pointer[actionkey.Verifier]
 	clockOffset atomic.Int64
 
-	streams atomic.Int32 // stream handlers running
+	streams   atomic.Int32 // stream handlers running
+	terminals atomic.Int32 // terminal sessions open (protocol.MaxTerminals)
 
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
