@@ -14,7 +14,7 @@ import (
 
 // conPTY is a shell on a Windows pseudo console (ConPTY, Windows 10 1809
 // and later) inside a job object that kills every process of the session
-// when it ends. Only compiled and vetted in CI: Wine has no ConPTY.
+// when it ends. Compiled and vetted in CI; not yet run under Wine.
 type conPTY struct {
 	hpc     windows.Handle // the pseudo console
 	job     windows.Handle
