@@ -150,6 +150,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.spool.Prune(); err != nil {
 		a.log.Warn("pruning spool", "err", err)
 	}
+	cleanUploads(a.opts.DataDir, a.log)
 	a.root = ctx
 	var wg sync.WaitGroup
 	wg.Go(func() { a.schedule(ctx) })

@@ -2,13 +2,17 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -212,7 +216,7 @@ func filesDelete(_ context.Context, _ *Agent, raw json.RawMessage) (any, error) 
 // target so that the final rename stays on one file system.
 const uploadPrefix = ".wacht-upload-"
 
-func openUpload(_ context.Context, _ *Agent, raw json.RawMessage) (StreamFunc, any, error) {
+func openUpload(_ context.Context, a *Agent, raw json.RawMessage) (StreamFunc, any, error) {
 	var args protocol.FileUploadArgs
 	if err := decodeArgs(protocol.StreamFileUpload, raw, &args); err != nil {
 		return nil, nil, err
@@ -239,9 +243,18 @@ func openUpload(_ context.Context, _ *Agent, raw json.RawMessage) (StreamFunc, a
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, nil, fileErr(clean, err)
 	}
-	dir := p[:strings.LastIndexAny(p, `/\`)+1]
-	tmp, err := os.CreateTemp(dir, uploadPrefix+"*")
+	// The temporary file is journaled before it exists, so that an agent
+	// killed mid-transfer removes it when it starts again.
+	var rnd [12]byte
+	rand.Read(rnd[:])
+	tmpPath := p[:strings.LastIndexAny(p, `/\`)+1] + uploadPrefix + hex.EncodeToString(rnd[:])
+	unjournal, err := journalUpload(a.opts.DataDir, tmpPath)
 	if err != nil {
+		return nil, nil, err
+	}
+	tmp, err := os.OpenFile(tmpPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		unjournal()
 		return nil, nil, fileErr(clean, err)
 	}
 	run := func(ctx context.Context, s *mux.Stream) (err error) {
@@ -250,6 +263,7 @@ func openUpload(_ context.Context, _ *Agent, raw json.RawMessage) (StreamFunc, a
 				tmp.Close()
 				os.Remove(tmp.Name())
 			}
+			unjournal()
 		}()
 		h := sha256.New()
 		n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(s, args.Size))
@@ -291,4 +305,47 @@ func openUpload(_ context.Context, _ *Agent, raw json.RawMessage) (StreamFunc, a
 func isCloseErr(err error) bool {
 	var ce *mux.CloseError
 	return errors.As(err, &ce)
+}
+
+// uploadsDir, in the agent's data folder, journals the temporary files of
+// running uploads: one file each holding its path.
+const uploadsDir = "uploads"
+
+// journalUpload records tmp; the returned function forgets it.
+func journalUpload(dataDir, tmp string) (func(), error) {
+	dir := filepath.Join(dataDir, uploadsDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("journaling an upload: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "*.path")
+	if err == nil {
+		_, err = f.WriteString(tmp)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		if f != nil {
+			os.Remove(f.Name())
+		}
+		return nil, fmt.Errorf("journaling an upload: %w", err)
+	}
+	return func() { os.Remove(f.Name()) }, nil
+}
+
+// cleanUploads removes the temporary files of uploads an earlier run of
+// the agent left (it was killed mid-transfer), and their journal.
+func cleanUploads(dataDir string, log *slog.Logger) {
+	dir := filepath.Join(dataDir, uploadsDir)
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		j := filepath.Join(dir, de.Name())
+		b, err := os.ReadFile(j)
+		if err == nil && strings.HasPrefix(filepath.Base(string(b)), uploadPrefix) {
+			if err := os.Remove(string(b)); err == nil {
+				log.Info("removed the temporary file of an interrupted upload", "path", string(b))
+			}
+		}
+		os.Remove(j)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,9 @@ func TestFileUpload(t *testing.T) {
 		t.Error("uploaded content differs")
 	}
 	noTemp(t, dir)
+	if des, _ := os.ReadDir(filepath.Join(l.dir, uploadsDir)); len(des) != 0 {
+		t.Errorf("upload journal left: %v", des)
+	}
 
 	// An existing file is replaced only when asked.
 	small := []byte("neu: Grüße\n")
@@ -194,5 +198,32 @@ func TestFileActions(t *testing.T) {
 		locked := filepath.Join(base, "gesperrt")
 		os.Mkdir(locked, 0)
 		wantCode(t, "no access", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesList, protocol.FilesListArgs{Path: locked}, nil), protocol.CodePermissionDenied)
+	}
+}
+
+// TestCleanUploads: the temporary files an agent killed mid-transfer left
+// are removed at its next start, and nothing the journal names without the
+// upload prefix.
+func TestCleanUploads(t *testing.T) {
+	data, dir := t.TempDir(), t.TempDir()
+	left := filepath.Join(dir, uploadPrefix+"abc")
+	other := filepath.Join(dir, "Wichtig.txt")
+	for _, p := range []string{left, other} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := journalUpload(data, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cleanUploads(data, slog.New(slog.DiscardHandler))
+	if _, err := os.Stat(left); err == nil {
+		t.Error("the interrupted upload's temporary file is left")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Error("a file without the upload prefix was removed")
+	}
+	if des, _ := os.ReadDir(filepath.Join(data, uploadsDir)); len(des) != 0 {
+		t.Errorf("journal left: %v", des)
 	}
 }
