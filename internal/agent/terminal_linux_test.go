@@ -10,10 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/mux"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -224,4 +226,43 @@ func TestTerminalArgv(t *testing.T) {
 	}
 	_, err := terminalArgv("linux", "bash -c id", has)
 	wantCode(t, "unknown shell", err, protocol.CodeBadArgs)
+}
+
+// BenchmarkTerminalEcho measures a keystroke's round trip through the
+// gateway: typed on the server, echoed by the PTY, read back on the
+// server. Reports p50 and p99.
+func BenchmarkTerminalEcho(b *testing.B) {
+	l := startLive(b, liveOpts{})
+	s, err := l.hub.OpenStream(ctxT(b), l.deviceID, protocol.StreamTerminal, protocol.TerminalArgs{Shell: "sh"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	buf := make([]byte, 4096)
+	readUntil := func(want byte) {
+		for {
+			n, err := s.Read(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n > 0 && buf[n-1] == want {
+				return
+			}
+		}
+	}
+	// Wait for the shell, then keep the line short: one key and its erase.
+	s.Write(protocol.AppendTermInput(nil, []byte("echo ready\r")))
+	readUntil(' ') // the prompt "# " (or "$ ")
+	var rtts []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		s.Write(protocol.AppendTermInput(nil, []byte("x")))
+		readUntil('x')
+		rtts = append(rtts, time.Since(start))
+		s.Write(protocol.AppendTermInput(nil, []byte{0x7f})) // backspace
+		readUntil('\b')
+	}
+	slices.Sort(rtts)
+	b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
 }
