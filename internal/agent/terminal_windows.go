@@ -4,6 +4,7 @@ package agent
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -41,10 +42,12 @@ func startPTY(argv []string, rows, cols uint16) (ptyProc, error) {
 		return nil, fmt.Errorf("creating the output pipe: %w", err)
 	}
 	p := &conPTY{in: os.NewFile(uintptr(inW), "conpty-in"), out: os.NewFile(uintptr(outR), "conpty-out"), exited: make(chan struct{})}
-	// The console holds its ends of the pipes; ours are closed either way.
-	defer windows.CloseHandle(inR)
-	defer windows.CloseHandle(outW)
-	if err := windows.CreatePseudoConsole(windows.Coord{X: int16(cols), Y: int16(rows)}, inR, outW, 0, &p.hpc); err != nil {
+	err = windows.CreatePseudoConsole(windows.Coord{X: int16(cols), Y: int16(rows)}, inR, outW, 0, &p.hpc)
+	// The console holds its own ends of the pipes now: once it closes,
+	// reading its output ends.
+	windows.CloseHandle(inR)
+	windows.CloseHandle(outW)
+	if err != nil {
 		p.release()
 		return nil, fmt.Errorf("creating the pseudo console: %w", err)
 	}
@@ -147,16 +150,26 @@ func (p *conPTY) Kill() {
 	})
 }
 
-// release closes every handle held; closing the console ends its output.
+// release closes every handle held. ClosePseudoConsole may wait until
+// the console's last output was read, and the session's reader may have
+// stopped (the server went away): the output is drained meanwhile.
 func (p *conPTY) release() {
+	p.in.Close()
+	drained := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, p.out)
+		close(drained)
+	}()
 	if p.hpc != 0 {
 		windows.ClosePseudoConsole(p.hpc)
+	} else {
+		p.out.Close()
 	}
+	<-drained // the console closed its end
+	p.out.Close()
 	for _, h := range []windows.Handle{p.job, p.process} {
 		if h != 0 {
 			windows.CloseHandle(h)
 		}
 	}
-	p.in.Close()
-	p.out.Close()
 }
