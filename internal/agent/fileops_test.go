@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -191,6 +192,9 @@ func TestFileActions(t *testing.T) {
 	missing := filepath.Join(base, "gibt es nicht")
 	wantCode(t, "list missing", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesList, protocol.FilesListArgs{Path: missing}, nil), protocol.CodeNotFound)
 	wantCode(t, "delete missing", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesDel, protocol.FilesPathArgs{Path: missing}, nil), protocol.CodeNotFound)
+	if runtime.GOOS != "windows" {
+		wantCode(t, "no path (drives on Windows only)", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesList, protocol.FilesListArgs{}, nil), protocol.CodeBadArgs)
+	}
 	wantCode(t, "relative path", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesList, protocol.FilesListArgs{Path: "etc"}, nil), protocol.CodeBadArgs)
 	root := filepath.VolumeName(base) + string(filepath.Separator)
 	wantCode(t, "delete the root", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesDel, protocol.FilesPathArgs{Path: root, Recursive: true}, nil), protocol.CodeBadArgs)
