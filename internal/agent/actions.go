@@ -29,7 +29,9 @@ type Action struct {
 	// Open prepares a stream (opens the file…): its error is the refusal,
 	// meta goes to the server in the OK reply, and run then serves the
 	// stream until it returns; the stream is closed after it, with the
-	// error's reason if any. ctx ends with the session.
+	// error's reason if any. run is called whenever Open succeeded, with
+	// an ended context if the reply could not be sent, so that it
+	// releases what Open took. ctx ends with the session.
 	Open func(ctx context.Context, a *Agent, args json.RawMessage) (run StreamFunc, meta any, err error)
 }
 
@@ -218,7 +220,12 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 		mb, _ = json.Marshal(meta)
 	}
 	if err := c.send(protocol.TypeCommandResult, env.ID, reply(protocol.StreamOpened{Window: mux.DefaultWindow, Meta: mb}, nil)); err != nil {
+		// run still releases what Open took (a shell, a temporary file),
+		// with the stream closed and its context ended.
 		s.CloseWithError(mux.CodeConnectionLost, core.Text{})
+		ended, cancel := context.WithCancel(ctx)
+		cancel()
+		run(ended, s)
 		return
 	}
 	// The stream's context ends with the session or when the server closes

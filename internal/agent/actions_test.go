@@ -194,7 +194,7 @@ func TestShellArgv(t *testing.T) {
 // TestLocalLockRefuses: capabilities disabled in agent.json are refused
 // with disabled_locally, and the server learns the lock list.
 func TestLocalLockRefuses(t *testing.T) {
-	l := startLive(t, liveOpts{disable: []string{"files", "exec"}})
+	l := startLive(t, liveOpts{disable: []string{"files", "exec", "terminal"}})
 	ctx := ctxT(t)
 	err := l.hub.Do(ctx, l.deviceID, ActionExec, ExecArgs{Command: "touch " + filepath.Join(l.dir, "ran")}, nil)
 	wantCode(t, "exec", err, protocol.CodeDisabledLocally)
@@ -203,7 +203,15 @@ func TestLocalLockRefuses(t *testing.T) {
 	}
 	_, err = l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: filepath.Join(l.dir, ConfigFile)})
 	wantCode(t, "file-download", err, protocol.CodeDisabledLocally)
-	if locks, ok := l.hub.Disabled(l.deviceID); !ok || strings.Join(locks, ",") != "exec,files" {
+	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamTerminal, protocol.TerminalArgs{})
+	wantCode(t, "terminal", err, protocol.CodeDisabledLocally)
+	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileUpload, protocol.FileUploadArgs{Path: filepath.Join(l.dir, "neu"), Size: 0, SHA256: sum(nil)})
+	wantCode(t, "file-upload", err, protocol.CodeDisabledLocally)
+	wantCode(t, "files-delete", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesDel, protocol.FilesPathArgs{Path: filepath.Join(l.dir, ConfigFile)}, nil), protocol.CodeDisabledLocally)
+	if _, err := os.Stat(filepath.Join(l.dir, ConfigFile)); err != nil {
+		t.Error("the locked delete ran")
+	}
+	if locks, ok := l.hub.Disabled(l.deviceID); !ok || strings.Join(locks, ",") != "exec,files,terminal" {
 		t.Errorf("server sees locks %v (connected %v)", locks, ok)
 	}
 	// What is not locked still runs.

@@ -70,7 +70,8 @@ type Agent struct {
 	verify      atomic.Pointer[actionkey.Verifier]
 	clockOffset atomic.Int64
 
-	streams atomic.Int32 // stream handlers running
+	streams   atomic.Int32 // stream handlers running
+	terminals atomic.Int32 // terminal sessions open (protocol.MaxTerminals)
 
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
@@ -149,6 +150,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.spool.Prune(); err != nil {
 		a.log.Warn("pruning spool", "err", err)
 	}
+	cleanUploads(a.opts.DataDir, a.log)
 	a.root = ctx
 	var wg sync.WaitGroup
 	wg.Go(func() { a.schedule(ctx) })

@@ -3,9 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"time"
 
@@ -38,23 +36,22 @@ func openDownload(_ context.Context, _ *Agent, args json.RawMessage) (StreamFunc
 	if err := json.Unmarshal(args, &a); err != nil || a.Path == "" {
 		return nil, nil, Errorf(protocol.CodeBadArgs, "file-download needs a path.", "file-download braucht einen Pfad.")
 	}
-	f, err := os.Open(a.Path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, Errorf(protocol.CodeNotFound, "%s does not exist.", "%s existiert nicht.", a.Path)
-	case errors.Is(err, fs.ErrPermission):
-		return nil, nil, Errorf(protocol.CodeFailed, "%s may not be read: access denied.", "%s darf nicht gelesen werden: Zugriff verweigert.", a.Path)
-	case err != nil:
-		return nil, nil, Errorf(protocol.CodeFailed, "%s cannot be opened: %v", "%s kann nicht geöffnet werden: %v", a.Path, err)
+	clean, p, err := localPath(a.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, fileErr(clean, err)
 	}
 	st, err := f.Stat()
 	if err == nil && st.IsDir() {
 		f.Close()
-		return nil, nil, Errorf(protocol.CodeBadArgs, "%s is a folder, not a file.", "%s ist ein Ordner, keine Datei.", a.Path)
+		return nil, nil, Errorf(protocol.CodeBadArgs, "%s is a folder, not a file.", "%s ist ein Ordner, keine Datei.", clean)
 	}
 	if err != nil {
 		f.Close()
-		return nil, nil, Errorf(protocol.CodeFailed, "%s cannot be read: %v", "%s kann nicht gelesen werden: %v", a.Path, err)
+		return nil, nil, fileErr(clean, err)
 	}
 	info := FileInfo{Name: st.Name(), Size: st.Size(), ModTime: st.ModTime().UTC()}
 	if !st.Mode().IsRegular() {
@@ -77,7 +74,7 @@ func openDownload(_ context.Context, _ *Agent, args json.RawMessage) (StreamFunc
 				return nil
 			}
 			if err != nil {
-				return Errorf(protocol.CodeFailed, "Reading %s failed: %v", "Lesen von %s fehlgeschlagen: %v", a.Path, err)
+				return fileErr(clean, err)
 			}
 		}
 	}

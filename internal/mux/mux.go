@@ -86,6 +86,7 @@ func (m *Mux) writeData() {
 		select {
 		case f := <-m.data:
 			f.result <- m.w.WriteBinary(context.Background(), f.b)
+			close(f.result) // a second Close must not wait for a taken result
 		case <-m.done:
 			return
 		}

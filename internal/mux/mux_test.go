@@ -158,3 +158,23 @@ func isClose(err error, code string) bool {
 	var ce *CloseError
 	return errors.As(err, &ce) && ce.Code == code
 }
+
+// TestCloseTwice: a stream that wrote data may be closed again (a deferred
+// Close after an explicit one) without waiting forever.
+func TestCloseTwice(t *testing.T) {
+	a, b, _, _ := pair(t, 64<<10)
+	if _, err := a.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	done := make(chan struct{})
+	go func() { a.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second): // hang guard
+		t.Fatal("second Close hangs")
+	}
+	if got, err := io.ReadAll(b); string(got) != "x" || err != nil {
+		t.Errorf("read %q, %v", got, err)
+	}
+}
