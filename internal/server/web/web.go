@@ -51,6 +51,13 @@ func New(d Deps) (http.Handler, error) {
 	return newServer(d, webassets.FS)
 }
 
+// embeddedPages parses the built-in templates once per process: parsed
+// templates are only executed, which is safe from many goroutines, and
+// every server (the tests start hundreds) shares them.
+var embeddedPages = sync.OnceValues(func() (map[string]*template.Template, error) {
+	return parseTemplates(webassets.FS)
+})
+
 func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 	log := d.Log
 	if log == nil {
@@ -61,7 +68,12 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
-	pages, err := parseTemplates(assets)
+	var pages map[string]*template.Template
+	if assets == fs.FS(webassets.FS) {
+		pages, err = embeddedPages()
+	} else {
+		pages, err = parseTemplates(assets)
+	}
 	if err != nil {
 		return nil, err
 	}
