@@ -250,8 +250,11 @@ func (s *Spec) Decode(raw json.RawMessage, v any) error {
 	return DecodeParams(raw, v)
 }
 
+// isNull reports params that are absent: nothing, JSON whitespace or null
+// (a parsed document's raw value is never bare whitespace, but an API body
+// field may be).
 func isNull(raw json.RawMessage) bool {
-	t := strings.TrimSpace(string(raw))
+	t := strings.Trim(string(raw), " \t\r\n")
 	return t == "" || t == "null"
 }
 

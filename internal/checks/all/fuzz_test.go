@@ -1,6 +1,7 @@
 package all
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -10,7 +11,8 @@ import (
 // FuzzCheckParams feeds every registered check's parameter decoder (its
 // factory and Init, through check.New) and what the server consults, its
 // declaration's Validate and Privileged, the same bytes: none may panic,
-// and parameters that are not a JSON object or null are refused by all.
+// and parameters that are not a JSON object, null or absent are refused by
+// all.
 func FuzzCheckParams(f *testing.F) {
 	for _, s := range []string{
 		``, `null`, `{}`, `[]`, `1`, `"x"`, `{"warn":80,"fail":95}`, `{"warn":-1}`,
@@ -37,7 +39,8 @@ func FuzzCheckParams(f *testing.F) {
 			// policy, failing closed); neither answer is wrong.
 			t.Skip("valid JSON with a number beyond float64")
 		}
-		object := len(b) == 0 || err == nil && (v == nil || isObject(v))
+		// Absent parameters (nothing, JSON whitespace) mean the defaults.
+		object := len(bytes.Trim(b, " \t\r\n")) == 0 || err == nil && (v == nil || isObject(v))
 		for _, n := range names {
 			_, err := check.New(n, raw)
 			if err == nil && !object {
