@@ -353,7 +353,7 @@ func (a *simAgent) session(ctx context.Context) (welcomed bool, err error) {
 			if batch := a.take(s.o.Batch); len(batch) > 0 {
 				id := uuid.NewString()
 				if err := send(ws, protocol.TypeResults, id, protocol.Results{Results: batch}); err != nil {
-					return true, err
+					return true, cause(err, rerr)
 				}
 				inflight.id, inflight.n, inflight.at = id, len(batch), time.Now()
 				s.sent.Add(int64(len(batch)))
@@ -367,7 +367,7 @@ func (a *simAgent) session(ctx context.Context) (welcomed bool, err error) {
 		case <-a.kick:
 		case <-hbT.C:
 			if err := send(ws, protocol.TypeHeartbeat, "", struct{}{}); err != nil {
-				return true, err
+				return true, cause(err, rerr)
 			}
 		case err := <-rerr:
 			return true, err
@@ -385,10 +385,24 @@ func (a *simAgent) session(ctx context.Context) (welcomed bool, err error) {
 				}
 			case protocol.TypeCommand:
 				if err := a.command(ws, env); err != nil {
-					return true, err
+					return true, cause(err, rerr)
 				}
 			}
 		}
+	}
+}
+
+// cause reports why a write failed: a write fails because the connection
+// closed, and the reader learns why (the server's close frame, say), so its
+// error is preferred when it arrives soon after.
+func cause(werr error, rerr <-chan error) error {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case err := <-rerr:
+		return err
+	case <-t.C:
+		return werr
 	}
 }
 
