@@ -26,9 +26,14 @@ const (
 	Operate
 	// Admin manages users, settings and the audit log.
 	Admin
+	// Remote acts on a device remotely (command line, terminal, processes,
+	// services, files): administrators and technicians, within their
+	// client scope. The service may further demand a second factor
+	// (service.RemoteNeeds2FA).
+	Remote
 )
 
-var permNames = [...]string{"public", "authenticated", "read", "operate", "admin"}
+var permNames = [...]string{"public", "authenticated", "read", "operate", "admin", "remote"}
 
 func (p Perm) String() string {
 	if p < 0 || int(p) >= len(permNames) {
@@ -49,6 +54,8 @@ func Allows(u core.User, p Perm) bool {
 		return u.ID != 0 && CanOperate(u.Role)
 	case Admin:
 		return u.ID != 0 && u.Role == core.RoleAdmin
+	case Remote:
+		return u.ID != 0 && CanRemote(u.Role)
 	}
 	return false
 }
@@ -56,6 +63,13 @@ func Allows(u core.User, p Perm) bool {
 // CanOperate reports whether a role may act on devices (run checks,
 // commands); read-only users may only look.
 func CanOperate(role string) bool {
+	return role == core.RoleAdmin || role == core.RoleTechnician
+}
+
+// CanRemote reports whether a role may act on devices remotely: what runs
+// programs or reads files on a customer's machine. Read-only users never
+// may.
+func CanRemote(role string) bool {
 	return role == core.RoleAdmin || role == core.RoleTechnician
 }
 

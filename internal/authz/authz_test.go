@@ -48,8 +48,12 @@ func TestRolesAndPerms(t *testing.T) {
 		if !Allows(u, Public) {
 			t.Errorf("role %q: Public refused", c.role)
 		}
+		// Remote actions: whoever may operate, read-only never.
+		if Allows(u, Remote) != c.operate || CanRemote(c.role) != c.operate {
+			t.Errorf("role %q: remote %v, want %v", c.role, Allows(u, Remote), c.operate)
+		}
 	}
-	if Perm(9).String() != "invalid" || Operate.String() != "operate" {
+	if Perm(9).String() != "invalid" || Operate.String() != "operate" || Remote.String() != "remote" {
 		t.Error("Perm names")
 	}
 }

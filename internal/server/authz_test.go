@@ -79,6 +79,8 @@ var authzTable = map[string]routeSpec{
 	"PUT /api/v1/settings/require-2fa":     {perm: authz.Admin, body: `{"required":false}`},
 	"GET /api/v1/settings/server-checks":   {perm: authz.Admin},
 	"PUT /api/v1/settings/server-checks":   {perm: authz.Admin, body: `{"allow":["192.0.2.0/24"]}`},
+	"GET /api/v1/settings/remote":          {perm: authz.Admin},
+	"PUT /api/v1/settings/remote":          {perm: authz.Admin, body: `{"require_2fa":false,"recording_retention_days":90}`},
 	"GET /api/v1/audit":                    {perm: authz.Admin},
 	"GET /api/v1/audit.csv":                {perm: authz.Admin},
 

@@ -264,6 +264,8 @@ func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler
 // and the queue that writes commands' audit entries.
 func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue) (http.Handler, error) {
 	// One service layer under both transports.
+	// The hub is also the service's Remote (signed actions and streams).
+	var _ service.Remote = gw.Hub()
 	svc := service.New(service.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
 	apiH := api.New(svc, log)
 	webH, err := web.New(web.Deps{Store: st, Service: svc, Log: log})

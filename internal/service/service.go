@@ -178,6 +178,9 @@ var refusals = []struct {
 	{ErrTOTPRequired, core.Text{
 		EN: "two-factor sign-in is mandatory on this server: set it up for your account in the dashboard before using or creating API tokens",
 		DE: "die Anmeldung mit zweitem Faktor ist auf diesem Server Pflicht: richten Sie sie für Ihr Konto im Dashboard ein, bevor Sie API-Tokens verwenden oder anlegen"}},
+	{ErrRemote2FA, core.Text{
+		EN: "remote actions need two-factor sign-in on this server: set it up for your account in the dashboard first",
+		DE: "Fernzugriffe erfordern auf diesem Server die Anmeldung mit zweitem Faktor: richten Sie sie zuerst für Ihr Konto im Dashboard ein"}},
 	{ErrLastAdmin, core.Text{
 		EN: "the last active administrator cannot be disabled or deleted: make another user administrator first",
 		DE: "der letzte aktive Administrator kann nicht deaktiviert oder gelöscht werden: machen Sie zuerst einen anderen Benutzer zum Administrator"}},
@@ -187,12 +190,17 @@ var refusals = []struct {
 }
 
 // Reason returns the English and German reason of a refusal (such as
-// ErrTOTPRequired or ErrLastAdmin), if err is one.
+// ErrTOTPRequired or ErrLastAdmin) or of an agent's *protocol.ActionError,
+// if err is one.
 func Reason(err error) (core.Text, bool) {
 	for _, rf := range refusals {
 		if errors.Is(err, rf.err) {
 			return rf.text, true
 		}
+	}
+	// An agent's refusal or failure says why in both languages.
+	if ae := (*protocol.ActionError)(nil); errors.As(err, &ae) && ae.Message.EN != "" {
+		return ae.Message, true
 	}
 	return core.Text{}, false
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
@@ -19,6 +20,7 @@ var refusals = []struct {
 	code   string
 }{
 	{service.ErrTOTPRequired, http.StatusForbidden, "2fa_required"},
+	{service.ErrRemote2FA, http.StatusForbidden, "remote_2fa_required"},
 	{service.ErrLastAdmin, http.StatusConflict, "last_admin"},
 	{service.ErrSelf, http.StatusConflict, "self"},
 }
@@ -32,6 +34,9 @@ func Status(err error) (status int, code, msg string) {
 			text, _ := service.Reason(rf.err)
 			return rf.status, rf.code, text.EN
 		}
+	}
+	if ae := (*protocol.ActionError)(nil); errors.As(err, &ae) {
+		return actionStatus(ae.Code), ae.Code, ae.Message.EN
 	}
 	switch {
 	case errors.Is(err, core.ErrNotFound):
@@ -51,4 +56,29 @@ func Status(err error) (status int, code, msg string) {
 	default:
 		return http.StatusInternalServerError, "internal", "internal server error"
 	}
+}
+
+// actionStatus maps an agent's answer code (protocol.Code…) to HTTP: what
+// the device refused or could not find is the client's to fix, a refused
+// signature is the server's (502), a device that did not finish is 504.
+func actionStatus(code string) int {
+	switch code {
+	case protocol.CodeDisabledLocally:
+		return http.StatusForbidden
+	case protocol.CodeNotFound:
+		return http.StatusNotFound
+	case protocol.CodeBadArgs, protocol.CodeMalformed:
+		return http.StatusBadRequest
+	case protocol.CodeTimeout:
+		return http.StatusGatewayTimeout
+	case protocol.CodeBusy:
+		return http.StatusTooManyRequests
+	case protocol.CodeUnsupported, protocol.CodeUnknownAction, protocol.CodeFailed:
+		// The device's OS or agent version cannot do it, or it tried and
+		// failed (a locked file, a service that refuses to stop).
+		return http.StatusConflict
+	}
+	// unsigned, bad_signature, expired, replayed, other_device…: the agent
+	// refused what the server signed.
+	return http.StatusBadGateway
 }

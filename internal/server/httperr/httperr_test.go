@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
@@ -40,3 +41,27 @@ type wrapErr struct{ err error }
 
 func (w *wrapErr) Error() string { return "context: " + w.err.Error() }
 func (w *wrapErr) Unwrap() error { return w.err }
+
+// An agent's answer keeps its code and reason; its status says whose the
+// fault is.
+func TestActionErrors(t *testing.T) {
+	for code, want := range map[string]int{
+		protocol.CodeDisabledLocally: 403,
+		protocol.CodeNotFound:        404,
+		protocol.CodeBadArgs:         400,
+		protocol.CodeTimeout:         504,
+		protocol.CodeUnsupported:     409,
+		protocol.CodeFailed:          409,
+		protocol.CodeBusy:            429,
+		protocol.CodeBadSignature:    502,
+		protocol.CodeReplayed:        502,
+	} {
+		err := fmt.Errorf("wrapped: %w", &protocol.ActionError{Code: code, Message: core.Text{EN: "why", DE: "warum"}})
+		if st, c, msg := Status(err); st != want || c != code || msg != "why" {
+			t.Errorf("%s: %d %s %q, want %d", code, st, c, msg, want)
+		}
+	}
+	if st, code, _ := Status(service.ErrRemote2FA); st != 403 || code != "remote_2fa_required" {
+		t.Errorf("remote 2FA: %d %s", st, code)
+	}
+}

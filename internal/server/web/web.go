@@ -264,6 +264,14 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 		"last_admin":   "error.conflict",
 		"self":         "error.conflict",
 		"invalid":      "error.invalid",
+		// Remote actions: the reason (service.Reason) says the rest.
+		"remote_2fa_required": "error.forbidden",
+		"disabled_locally":    "error.forbidden",
+		"bad_args":            "error.invalid",
+		"unsupported":         "error.conflict",
+		"unknown_action":      "error.conflict",
+		"failed":              "error.conflict",
+		"busy":                "error.conflict",
 	}[code]
 	if key == "" {
 		key = "error.internal"
