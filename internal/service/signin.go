@@ -85,7 +85,9 @@ func (s *Service) SignedIn(ctx context.Context, u core.User) {
 }
 
 // SignedOut records that u signed out.
-func (s *Service) SignedOut(ctx context.Context, u core.User) { s.recordSelf(ctx, u, "user.logout", "") }
+func (s *Service) SignedOut(ctx context.Context, u core.User) {
+	s.recordSelf(ctx, u, "user.logout", "")
+}
 
 // SetLanguage saves u's language ("de" or "en").
 func (s *Service) SetLanguage(ctx context.Context, u core.User, lang string) error {
