@@ -69,6 +69,7 @@ type Agent struct {
 	// clockOffset is the server's clock minus ours (ns), from the welcome.
 	verify      atomic.Pointer[actionkey.Verifier]
 	clockOffset atomic.Int64
+	trustMu     sync.Mutex // serializes changes of the trusted action keys
 
 	streams   atomic.Int32 // stream handlers running
 	terminals atomic.Int32 // terminal sessions open (protocol.MaxTerminals)
@@ -129,7 +130,11 @@ func New(opts Options) (*Agent, error) {
 		kick:   make(chan struct{}, 1),
 	}
 	a.out = &outbox{spool: sp}
-	a.verify.Store(a.newVerifier(cfg.ActionKey))
+	keys, err := trustedKeys(opts.DataDir, cfg.ActionKey)
+	if err != nil {
+		log.Error("using the action key pinned at enrollment only", "err", err)
+	}
+	a.verify.Store(a.newVerifier(keys))
 	a.initPlan()
 	return a, nil
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// ActionKey signs every policy push; its public key goes to agents at
 	// enrollment and in the welcome. Required.
 	ActionKey *actionkey.Signer
+	// ActionKeyReload is how often the action key files are re-read to
+	// pick up a rotation (default DefaultActionKeyReload; negative: never).
+	ActionKeyReload time.Duration
 	// Heartbeat is the interval told to agents (default 30 s); a session
 	// that sends nothing for three intervals is closed.
 	Heartbeat time.Duration
@@ -189,6 +192,13 @@ func New(o Options) *Gateway {
 			every = DefaultPolicyResync
 		}
 		go g.hub.resyncPolicies(every)
+	}
+	if o.ActionKeyReload >= 0 {
+		every := o.ActionKeyReload
+		if every == 0 {
+			every = DefaultActionKeyReload
+		}
+		go g.hub.reloadActionKeys(g, every)
 	}
 	g.mux.HandleFunc("POST "+protocol.PathEnroll, g.enroll)
 	g.mux.HandleFunc("GET "+protocol.PathWS, g.serveWS)
