@@ -31,6 +31,13 @@ type fakeClock struct{ ns atomic.Int64 }
 func (c *fakeClock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *fakeClock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
+// onePolicy gives every device the same empty policy.
+type onePolicy struct{}
+
+func (onePolicy) AgentPolicy(context.Context, int64) (protocol.Policy, error) {
+	return protocol.Policy{Revision: "rotation-test"}, nil
+}
+
 // TestActionKeyRotation rotates the action key of a real gateway with real
 // agents on loopback: the connected agent learns the new key from an
 // announcement signed with the old one, accepts both during the grace
@@ -46,7 +53,7 @@ func TestActionKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := gateway.New(gateway.Options{Store: st, ActionKey: signer, Now: clock.now, ActionKeyReload: -1})
+	gw := gateway.New(gateway.Options{Store: st, ActionKey: signer, Now: clock.now, ActionKeyReload: -1, Policy: onePolicy{}})
 	srv := httptest.NewTLSServer(gw)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -73,9 +80,9 @@ func TestActionKeyRotation(t *testing.T) {
 		}
 		return dir, er.DeviceID
 	}
+	// The agents run the server's policy, signed with the current key.
 	run := func(dir string, id int64) *Agent {
-		a, err := New(Options{DataDir: dir, Checks: []NamedCheck{{"fake", &fakeCheck{n: 1}}}, Interval: time.Hour,
-			BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+		a, err := New(Options{DataDir: dir, BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,9 +182,11 @@ func TestActionKeyRotation(t *testing.T) {
 		t.Errorf("a forged announcement changed the trusted keys: %+v", keys2)
 	}
 
-	// The agent that was offline learns the new key when it connects.
+	// The agent that was offline learns the new key when it connects,
+	// before its policy, which the new key signs.
 	b := run(dirB, idB)
 	waitLive(t, "B confirmed the new key", func() bool { return !slices.Contains(pending(newFP), idB) })
+	waitLive(t, "B applied its policy", func() bool { rev, _ := b.plan.rev(); return rev == "rotation-test" })
 	if err := echo(idB); err != nil {
 		t.Errorf("B, signed with the new key: %v", err)
 	}
