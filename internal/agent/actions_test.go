@@ -180,8 +180,9 @@ func TestExecThroughGateway(t *testing.T) {
 func TestShellArgv(t *testing.T) {
 	for _, tc := range []struct{ goos, shell, want string }{
 		{"linux", "", "sh|-c|x"},
-		{"windows", "", "powershell|-NoProfile|-NonInteractive|-Command|x"},
-		{"windows", "cmd", "cmd|/c|x"},
+		{"windows", "", "powershell|-NoProfile|-NonInteractive|-Command|" + powershellUTF8 + "x"},
+		{"windows", "cmd", "cmd|/c|chcp 65001>nul & x"},
+		{"linux", "pwsh", "pwsh|-NoProfile|-NonInteractive|-Command|x"},
 		{"darwin", "zsh", "zsh|-c|x"},
 	} {
 		argv, err := shellArgv(tc.goos, tc.shell, "x")

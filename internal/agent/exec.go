@@ -53,6 +53,15 @@ func init() {
 	}})
 }
 
+// Preambles that make Windows shells write UTF-8 into the exec action's
+// pipes. PowerShell's UTF8Encoding without byte order mark, since Windows
+// PowerShell writes the mark of an encoding that has one; setting it also
+// switches the console's code page for the programs the command starts.
+const (
+	cmdUTF8        = "chcp 65001>nul & "
+	powershellUTF8 = "try{[Console]::OutputEncoding=New-Object System.Text.UTF8Encoding $false}catch{}; "
+)
+
 // shellArgv is the program and arguments that run command in shell: always
 // an argument array, never a string parsed by another shell.
 func shellArgv(goos, shell, command string) ([]string, error) {
@@ -66,8 +75,18 @@ func shellArgv(goos, shell, command string) ([]string, error) {
 	case "sh", "bash", "zsh":
 		return []string{shell, "-c", command}, nil
 	case "cmd":
+		if goos == "windows" {
+			// cmd.exe and most console programs write in the console's
+			// code page: switch it to UTF-8 first (decodeOutput takes
+			// care of programs that ignore it). The hidden console is
+			// the command's own.
+			command = cmdUTF8 + command
+		}
 		return []string{"cmd", "/c", command}, nil
 	case "powershell", "pwsh":
+		if goos == "windows" {
+			command = powershellUTF8 + command
+		}
 		return []string{shell, "-NoProfile", "-NonInteractive", "-Command", command}, nil
 	}
 	return nil, Errorf(protocol.CodeBadArgs, "Unknown shell %q (sh, bash, zsh, cmd, powershell, pwsh).", "Unbekannte Shell %q (sh, bash, zsh, cmd, powershell, pwsh).", shell)
@@ -91,7 +110,7 @@ func runExec(ctx context.Context, a ExecArgs) (ExecResult, error) {
 	stdout, stderr := &boundedBuffer{max: MaxExecOutput}, &boundedBuffer{max: MaxExecOutput}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
-	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String(),
+	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Stdout: consoleText(stdout.buf.Bytes()), Stderr: consoleText(stderr.buf.Bytes()),
 		Truncated: stdout.dropped > 0 || stderr.dropped > 0}
 	var exitErr *exec.ExitError
 	switch {
@@ -122,5 +141,3 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 	b.dropped += int64(len(p) - keep)
 	return len(p), nil
 }
-
-func (b *boundedBuffer) String() string { return b.buf.String() }
