@@ -120,3 +120,34 @@ func TestVerifierGrace(t *testing.T) {
 		t.Errorf("the new key after the grace: %v", err)
 	}
 }
+
+// BenchmarkVerifyDuringGrace: what the second trusted key costs. The agent
+// lists the new key first, so what the current key signs costs one
+// signature check; what the retired key signs costs two.
+func BenchmarkVerifyDuringGrace(b *testing.B) {
+	now := t0
+	oldS, newS := newSigner(b, &now), newSigner(b, &now)
+	keys := []Trusted{{Key: newS.Public()}, {Key: oldS.Public(), Until: t0.Add(time.Hour)}}
+	for _, c := range []struct {
+		name string
+		s    *Signer
+		keys []Trusted
+	}{{"one-key", newS, keys[:1]}, {"grace-new-key", newS, keys}, {"grace-old-key", oldS, keys}} {
+		b.Run(c.name, func(b *testing.B) {
+			v := NewVerifierKeys(c.keys, 7, func() time.Time { return now })
+			ms := make([]Signed, 0, 1024)
+			for range 1024 {
+				m, _ := c.s.Sign("policy", 7, payload{}, time.Minute)
+				ms = append(ms, m)
+			}
+			for i := 0; b.Loop(); i++ {
+				if i%len(ms) == 0 {
+					v = NewVerifierKeys(c.keys, 7, func() time.Time { return now })
+				}
+				if _, err := v.Verify(ms[i%len(ms)], "policy", &payload{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -219,3 +219,35 @@ func TestActionKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustFileSurvivesRestart: an agent started again trusts what a
+// rotation taught it; after a re-enrollment pinned another key the file no
+// longer applies, and a damaged file falls back to the pinned key.
+func TestTrustFileSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	pinned, _, _ := ed25519.GenerateKey(rand.Reader)
+	next, _, _ := ed25519.GenerateKey(rand.Reader)
+	until := time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)
+	keys := []actionkey.Trusted{{Key: next}, {Key: pinned, Until: until}}
+	b, _ := json.Marshal(trustFile{Pinned: pinned, Keys: keys})
+	if err := os.WriteFile(filepath.Join(dir, TrustFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := trustedKeys(dir, pinned)
+	if err != nil || len(got) != 2 || !got[0].Key.Equal(next) || !got[1].Until.Equal(until) {
+		t.Fatalf("trusted keys = %+v, %v", got, err)
+	}
+	if fp := actionkey.Fingerprint(currentKey(got)); fp != actionkey.Fingerprint(next) {
+		t.Errorf("reported key %s, want the new one", fp)
+	}
+	reenrolled, _, _ := ed25519.GenerateKey(rand.Reader)
+	if got, err := trustedKeys(dir, reenrolled); err != nil || len(got) != 1 || !got[0].Key.Equal(reenrolled) {
+		t.Errorf("after re-enrollment: %+v, %v; want the newly pinned key only", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, TrustFile), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := trustedKeys(dir, pinned); err == nil || len(got) != 1 || !got[0].Key.Equal(pinned) {
+		t.Errorf("damaged file: %+v, %v; want an error and the pinned key", got, err)
+	}
+}
