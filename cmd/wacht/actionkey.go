@@ -25,8 +25,8 @@ func actionKeyRotate(args []string, stdout, stderr io.Writer) error {
 		if r.NewFingerprint != "" {
 			fmt.Fprintf(stdout, "New action key %.16s; the old key %.16s stays valid until %s.\n",
 				r.NewFingerprint, r.OldFingerprint, r.GraceUntil.Local().Format(time.RFC3339))
-			fmt.Fprintf(stdout, "Copy %s and %s to every other server node; servers pick the new key up within %v.\n",
-				filepath.Join(a.data, actionkey.File), filepath.Join(a.data, actionkey.File+actionkey.RetiredSuffix), time.Minute)
+			fmt.Fprintf(stdout, "Copy %s and %s to every other server node; servers pick the new key up within a minute.\n",
+				filepath.Join(a.data, actionkey.File), filepath.Join(a.data, actionkey.File+actionkey.RetiredSuffix))
 		}
 		return err
 	})

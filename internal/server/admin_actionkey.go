@@ -61,10 +61,11 @@ func ActionKeyStatus(ctx context.Context, st core.Store, dataDir string, w io.Wr
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%d active device(s) have not confirmed the current key:\n", len(ds))
 	if len(ds) == 0 {
+		fmt.Fprintln(w, "\nEvery active device has confirmed the current key.")
 		return nil
 	}
+	fmt.Fprintf(w, "\n%d active device(s) have not confirmed the current key:\n", len(ds))
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCLIENT\tSITE\tHOSTNAME\tTRUSTS KEY\tLAST SEEN")
 	for _, d := range ds {
