@@ -77,6 +77,9 @@ type Header struct {
 	Issued  time.Time       `json:"iat"` // the signer's clock
 	Expires time.Time       `json:"exp"`
 	Payload json.RawMessage `json:"payload"`
+	// SignedBy is the trusted key whose signature Verify accepted; it is
+	// not part of the signed body.
+	SignedBy Trusted `json:"-"`
 }
 
 // Signer holds the private action key (server side): the current key,
@@ -217,18 +220,18 @@ func (v *Verifier) Keys() []Trusted { return slices.Clone(v.keys) }
 
 // signedBy finds the trusted key that signed body; a key past its Until is
 // refused by name.
-func (v *Verifier) signedBy(s Signed, now time.Time) error {
+func (v *Verifier) signedBy(s Signed, now time.Time) (Trusted, error) {
 	for _, k := range v.keys {
 		if !ed25519.Verify(k.Key, message(s.Body), s.Sig) {
 			continue
 		}
 		if !k.Until.IsZero() && now.After(k.Until) {
-			return fmt.Errorf("%w: signed with the action key %s, retired at %s", ErrBadSignature,
+			return k, fmt.Errorf("%w: signed with the action key %s, retired at %s", ErrBadSignature,
 				Fingerprint(k.Key)[:16], k.Until.UTC().Format(time.RFC3339))
 		}
-		return nil
+		return k, nil
 	}
-	return ErrBadSignature
+	return Trusted{}, ErrBadSignature
 }
 
 // Verify checks s as a message of type typ and decodes its payload into v.
@@ -248,12 +251,14 @@ func (v *Verifier) verify(s Signed, typ string, payload any, check func(Header, 
 	case len(v.keys) == 0:
 		return h, ErrNoKey
 	}
-	if err := v.signedBy(s, now); err != nil {
+	by, err := v.signedBy(s, now)
+	if err != nil {
 		return h, err
 	}
 	if err := json.Unmarshal(s.Body, &h); err != nil {
 		return h, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	h.SignedBy = by
 	switch {
 	case h.ID == "" || len(h.ID) > 64:
 		return h, fmt.Errorf("%w: bad id", ErrMalformed)

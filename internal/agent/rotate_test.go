@@ -165,11 +165,15 @@ func TestActionKeyRotation(t *testing.T) {
 	if err := echo(idA); err != nil {
 		t.Errorf("signed with the new key: %v", err)
 	}
-	// A node that still signs with the old key is accepted during the grace.
+	// A node that still signs with the old key is accepted during the grace,
+	// but the old key announces no successor any more.
 	setKey(oldSeed)
 	if err := echo(idA); err != nil {
 		t.Errorf("signed with the old key during the grace: %v", err)
 	}
+	evilPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	err = hub.Do(ctx, idA, protocol.CommandActionKey, protocol.ActionKeyAnnouncement{Key: evilPub, Until: until}, nil)
+	wantCode(t, "announcement signed with the retired key", err, protocol.CodeBadSignature)
 	setKey(newSeed)
 
 	// An announcement signed with some other key changes nothing.

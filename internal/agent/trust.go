@@ -33,13 +33,13 @@ type trustFile struct {
 
 func init() {
 	RegisterAction(protocol.CommandActionKey, Action{
-		Do: func(_ context.Context, a *Agent, args json.RawMessage) (any, error) {
+		Do: func(ctx context.Context, a *Agent, args json.RawMessage) (any, error) {
 			var ann protocol.ActionKeyAnnouncement
 			if err := json.Unmarshal(args, &ann); err != nil || len(ann.Key) != ed25519.PublicKeySize || ann.Until.IsZero() {
 				return nil, Errorf(protocol.CodeBadArgs, "The announcement names no action key and grace period.",
 					"Die Ankündigung nennt keinen Aktionsschlüssel und keine Übergangsfrist.")
 			}
-			return a.adoptActionKey(ann)
+			return a.adoptActionKey(ann, signedBy(ctx))
 		},
 	})
 }
@@ -79,13 +79,22 @@ func currentKey(keys []actionkey.Trusted) ed25519.PublicKey {
 
 // adoptActionKey trusts the announced key from now on, and every key
 // trusted so far until the announced end of the grace period at the
-// latest. A trust file that cannot be written is reported: the key is then
-// trusted for this run only, and the server announces it again at the next
+// latest. Only the newest trusted key may announce its successor: a key
+// already retired here, although still accepted for actions, announces
+// nothing (whoever stole it cannot take over agents that moved on). A
+// trust file that cannot be written is reported: the key is then trusted
+// for this run only, and the server announces it again at the next
 // connection.
-func (a *Agent) adoptActionKey(ann protocol.ActionKeyAnnouncement) (any, error) {
+func (a *Agent) adoptActionKey(ann protocol.ActionKeyAnnouncement, by actionkey.Trusted) (any, error) {
 	a.trustMu.Lock()
 	defer a.trustMu.Unlock()
 	v := a.verify.Load()
+	if cur := currentKey(v.Keys()); cur == nil || !cur.Equal(by.Key) || !by.Until.IsZero() {
+		return nil, Errorf(protocol.CodeBadSignature,
+			"Refused: a new action key is announced only with the newest trusted one; this announcement is signed with the retired key %.16s.",
+			"Abgelehnt: Ein neuer Aktionsschlüssel wird nur mit dem neuesten vertrauten angekündigt; diese Ankündigung ist mit dem abgelösten Schlüssel %.16s signiert.",
+			actionkey.Fingerprint(by.Key))
+	}
 	now := a.serverNow()
 	keys := []actionkey.Trusted{{Key: ann.Key}}
 	for _, k := range v.Keys() {
