@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
@@ -18,6 +19,7 @@ import (
 type Hub struct {
 	log            *slog.Logger
 	commandTimeout time.Duration
+	signer         *actionkey.Signer
 	node           *node // nil on a single server
 
 	mu       sync.Mutex
@@ -35,10 +37,11 @@ type pendingCommand struct {
 	reply    chan protocol.CommandResult
 }
 
-func newHub(log *slog.Logger, commandTimeout time.Duration) *Hub {
+func newHub(log *slog.Logger, commandTimeout time.Duration, signer *actionkey.Signer) *Hub {
 	return &Hub{
 		log:            log,
 		commandTimeout: commandTimeout,
+		signer:         signer,
 		sessions:       map[int64]*session{},
 		pending:        map[string]*pendingCommand{},
 		live:           map[*session]struct{}{},
@@ -133,33 +136,33 @@ func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command)
 		ctx, cancel = context.WithTimeout(ctx, h.commandTimeout)
 		defer cancel()
 	}
-	if h.node != nil && h.session(deviceID) == nil {
-		return h.node.command(ctx, deviceID, cmd)
+	// Signed here, by the node that is asked: every node has the same
+	// action key, and the node that holds the session only forwards it.
+	signed, err := h.signer.SignAction(protocol.TypeCommand, deviceID, cmd.Name, cmd.Args, protocol.CommandTTL)
+	if err != nil {
+		return protocol.CommandResult{}, fmt.Errorf("signing command %s to device %d: %w", cmd.Name, deviceID, err)
 	}
-	return h.localCommand(ctx, deviceID, cmd)
+	if h.node != nil && h.session(deviceID) == nil {
+		return h.node.command(ctx, deviceID, cmd.Name, signed)
+	}
+	return h.signedCommand(ctx, deviceID, cmd.Name, signed)
 }
 
-// localCommand is Command for an agent connected to this server; ctx has a
-// deadline.
-func (h *Hub) localCommand(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
+// signedCommand sends a signed command to the device's agent connected to
+// this server and waits for its answer; ctx has a deadline.
+func (h *Hub) signedCommand(ctx context.Context, deviceID int64, name string, signed actionkey.SignedAction) (protocol.CommandResult, error) {
 	s := h.session(deviceID)
 	if s == nil {
-		return protocol.CommandResult{}, core.ErrOffline
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", name, deviceID, core.ErrOffline)
 	}
 	select {
 	case <-s.welcomed:
 	case <-s.done:
-		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", name, deviceID, core.ErrOffline)
 	case <-ctx.Done():
-		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, ctx.Err())
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", name, deviceID, ctx.Err())
 	}
-	// Signed here, by the node that holds the session: every node has the
-	// same action key, and a relayed command is signed only once.
-	signed, err := s.g.opts.ActionKey.SignAction(protocol.TypeCommand, deviceID, cmd.Name, cmd.Args, protocol.CommandTTL)
-	if err != nil {
-		return protocol.CommandResult{}, fmt.Errorf("signing command %s to device %d: %w", cmd.Name, deviceID, err)
-	}
-	return h.request(ctx, s, protocol.TypeCommand, cmd.Name, signed)
+	return h.request(ctx, s, protocol.TypeCommand, name, signed)
 }
 
 // deliver hands a command result to its waiting caller. Results for unknown
