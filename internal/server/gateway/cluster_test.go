@@ -79,6 +79,16 @@ func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 	if err := a.gw.Hub().Do(ctx, ag.id, "processes", nil, &reply); err != nil || reply.Text != big {
 		t.Fatalf("Do through node A: %d bytes, %v", len(reply.Text), err)
 	}
+	// An agent that answers after the holder's server write timeout: the
+	// answer still arrives.
+	go func() {
+		env := ag.read()
+		time.Sleep(2 * relayWriteTimeout) // a slow agent, not a wait for something
+		ag.send(protocol.TypeCommandResult, env.ID, protocol.CommandResult{OK: true, Output: json.RawMessage(`"spät"`)})
+	}()
+	if res, err := a.gw.Hub().Command(ctx, ag.id, protocol.Command{Name: "exec"}); err != nil || string(res.Output) != `"spät"` {
+		t.Fatalf("slow answer through node A: %s %v", res.Output, err)
+	}
 	// A refusal by the agent arrives as the agent's action error.
 	go func() {
 		env := ag.read()
@@ -182,6 +192,9 @@ func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 	}
 }
 
+// relayWriteTimeout is the relay servers' write timeout in the tests.
+const relayWriteTimeout = 500 * time.Millisecond
+
 // clusterEnvs starts n gateways as the nodes of one cluster on a
 // PostgreSQL database of their own schema. Agents connect to each node's
 // env.srv; the nodes reach each other over TLS at env.relay, which
@@ -205,6 +218,8 @@ func clusterEnvs(t testing.TB, n int, tweak func(*Options)) []*env {
 		relay := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			gw.Load().ServeHTTP(w, r)
 		}))
+		// As `wacht serve` has (120 s there), shorter than a slow agent.
+		relay.Config.WriteTimeout = relayWriteTimeout
 		relay.StartTLS()
 		t.Cleanup(relay.Close)
 		pin := tlsconf.PeerConfig(protocol.Fingerprint(relay.Certificate().Raw), "")

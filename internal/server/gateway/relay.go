@@ -294,6 +294,8 @@ func (g *Gateway) serveRelayCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wait := n.wait(req)
+	// The server's write timeout (120 s) is for requests from clients;
+	// this answer may come as late as the agent may take.
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(wait + writeTimeout))
 	// Accepted: the headers tell the asker that this node has the command.
