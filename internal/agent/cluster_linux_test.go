@@ -81,7 +81,7 @@ type clusterNode struct {
 // startClusterLive starts nodes A and B on one PostgreSQL database, with
 // the same secret.key, action key and certificate, and a real agent
 // connected to B; the live it returns acts through A's hub.
-func startClusterLive(t *testing.T) (l *live, a, b *clusterNode) {
+func startClusterLive(t testing.TB) (l *live, a, b *clusterNode) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("two cluster nodes and a real agent: not under -short")
@@ -339,5 +339,28 @@ func TestClusterNodeKilledMidStream(t *testing.T) {
 	defer cancel()
 	if _, err := l.hub.OpenStream(ctx, l.deviceID, protocol.StreamTerminal, protocol.TerminalArgs{}); !errors.Is(err, core.ErrOffline) || ctx.Err() != nil {
 		t.Errorf("stream after B died: %v, want ErrOffline", err)
+	}
+}
+
+// BenchmarkClusterDownload: file-download of /dev/zero from an agent on
+// node B, read on node B itself ("local") and on node A ("relayed": node
+// to node over TLS, a second credit window).
+func BenchmarkClusterDownload(b *testing.B) {
+	l, _, nb := startClusterLive(b)
+	const size = 64 << 20
+	for name, hub := range map[string]*gateway.Hub{"local": nb.hub, "relayed": l.hub} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(size)
+			for b.Loop() {
+				s, err := hub.OpenStream(context.Background(), l.deviceID, StreamFileDownload, FileDownloadArgs{Path: "/dev/zero"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.CopyN(io.Discard, s, size); err != nil {
+					b.Fatal(err)
+				}
+				s.Close()
+			}
+		})
 	}
 }
