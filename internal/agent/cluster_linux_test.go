@@ -159,6 +159,11 @@ func startClusterLive(t testing.TB) (l *live, a, b *clusterNode) {
 	})
 	l = &live{testAgent: ta, hub: a.hub, deviceID: er.DeviceID, signer: signer}
 	waitLive(t, "agent connected to node B", func() bool { return b.hub.Connected(l.deviceID) })
+	// B records the session in the database just after it counts as
+	// connected there.
+	waitLive(t, "agent reachable through node A", func() bool {
+		return l.hub.Do(context.Background(), l.deviceID, actionEcho, nil, nil) == nil
+	})
 	return l, a, b
 }
 
