@@ -169,8 +169,9 @@ func startClusterLive(t testing.TB) (l *live, a, b *clusterNode) {
 
 // TestClusterRelaysActionsAndStreams: with the agent on node B, node A's
 // hub runs an action with a reply over 64 kB, uploads 6 MB whose SHA-256
-// the agent checks, downloads them back byte for byte, and drives a
-// terminal with German text both ways; a stalled reader on A holds no
+// the agent checks, downloads them back byte for byte, sees the agent's
+// close code (a wrong hash) and the agent sees A's close (half an upload
+// removed), and drives a terminal with German text both ways; a stalled reader on A holds no
 // more than a window on either node and the agent takes no more than the
 // windows from its producer.
 func TestClusterRelaysActionsAndStreams(t *testing.T) {
@@ -203,6 +204,26 @@ func TestClusterRelaysActionsAndStreams(t *testing.T) {
 	got, err := io.ReadAll(s)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("download through node A: %d of %d bytes, %v", len(got), len(data), err)
+	}
+	// The agent's close code comes through B to A: a wrong hash.
+	wrong := filepath.Join(filepath.Dir(target), "falsch.bin")
+	_, err = upload(t, l, protocol.FileUploadArgs{Path: wrong, Size: int64(len(data)), SHA256: sum(data[1:])}, data)
+	wantClose(t, "upload with a wrong hash through node A", err, protocol.CodeHashMismatch)
+	// A's close comes through B to the agent: half an upload, then the
+	// close; the agent removes its temporary file and puts nothing in place.
+	half := filepath.Join(filepath.Dir(target), "halb.bin")
+	s, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileUpload, protocol.FileUploadArgs{Path: half, Size: int64(len(data)), SHA256: sum(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(data[:len(data)/2]); err != nil {
+		t.Fatal(err)
+	}
+	s.CloseWithError("cancelled", core.Text{EN: "Cancelled.", DE: "Abgebrochen."})
+	waitLive(t, "agent released the upload", func() bool { return l.streams.Load() == 0 })
+	noTemp(t, filepath.Dir(half))
+	if _, err := os.Stat(half); err == nil {
+		t.Error("half an upload was put in place")
 	}
 	// A refusal by the agent arrives as its action error.
 	_, err = l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: target + ".fehlt"})
