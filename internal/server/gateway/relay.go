@@ -445,7 +445,11 @@ func (n *node) openStream(ctx context.Context, deviceID int64, typ string, signe
 	select {
 	case o = <-opened:
 	case <-read:
-		return nil, fmt.Errorf("%s to device %d: connection to node %s lost: %w", what, deviceID, holder, core.ErrOffline)
+		select {
+		case o = <-opened: // answered, then closed
+		default:
+			return nil, fmt.Errorf("%s to device %d: connection to node %s lost: %w", what, deviceID, holder, core.ErrOffline)
+		}
 	case <-ctx.Done():
 		c.CloseNow()
 		return nil, fmt.Errorf("%s to device %d on another node: %w", what, deviceID, ctx.Err())
@@ -515,15 +519,23 @@ func (g *Gateway) serveRelayStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { pipe(peer, agent.Stream) })
-	pipe(agent.Stream, peer)
+	wg.Go(func() { pipe(peer, agent.Stream, agentLost, nodeLost) })
+	pipe(agent.Stream, peer, nodeLost, agentLost)
 	wg.Wait()
 }
 
+// agentLost is what the other node hears when the agent's connection
+// failed under a relayed stream.
+var agentLost = core.Text{
+	EN: "The connection to the agent ended.",
+	DE: "Die Verbindung zum Agenten wurde beendet.",
+}
+
 // pipe copies what src receives to dst until src ends, then ends dst the
-// same way. The other direction's pipe ends with it: a stream ends both
-// ways.
-func pipe(dst, src *mux.Stream) {
+// same way; when dst ends first, it ends src so. srcLost and dstLost say
+// which connection failed when one did. The other direction's pipe ends
+// with it: a stream ends both ways.
+func pipe(dst, src *mux.Stream, srcLost, dstLost core.Text) {
 	buf := make([]byte, protocol.MaxStreamChunk)
 	for {
 		k, err := src.Read(buf)
@@ -534,16 +546,21 @@ func pipe(dst, src *mux.Stream) {
 				dst.Close()
 			case errors.As(err, &ce):
 				dst.CloseWithError(ce.Code, ce.Message)
-			default: // src was closed here: by the other direction's pipe
+			case errors.Is(err, mux.ErrClosed): // closed here, by the other direction
+			default:
+				dst.CloseWithError(mux.CodeConnectionLost, srcLost)
 			}
 			return
 		}
 		if _, err := dst.Write(buf[:k]); err != nil {
 			var ce *mux.CloseError
-			if errors.As(err, &ce) {
+			switch {
+			case errors.As(err, &ce):
 				src.CloseWithError(ce.Code, ce.Message)
-			} else {
+			case errors.Is(err, mux.ErrClosed):
 				src.Close()
+			default:
+				src.CloseWithError(mux.CodeConnectionLost, dstLost)
 			}
 			return
 		}
