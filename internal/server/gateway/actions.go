@@ -59,9 +59,10 @@ func (h *Hub) Disabled(deviceID int64) (locks []string, connected bool) {
 	return slices.Clone(s.disabled), true
 }
 
-// Stream is an open stream to an agent: Read what the agent sends, Write to
-// it, Close to end it. Meta is what the stream type told at opening (a
-// file's size…).
+// Stream is an open stream to an agent, connected to this node or relayed
+// through another one (the same flow-controlled *mux.Stream either way):
+// Read what the agent sends, Write to it, Close or CloseWithError to end
+// it. Meta is what the stream type told at opening (a file's size…).
 type Stream struct {
 	*mux.Stream
 	Meta json.RawMessage

@@ -223,7 +223,7 @@ func (n *node) command(ctx context.Context, deviceID int64, name string, signed 
 		return protocol.CommandResult{}, fmt.Errorf("%s to device %d: node %s is gone: %w", what, deviceID, holder, core.ErrOffline)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return protocol.CommandResult{}, fmt.Errorf("%s to device %d: node %s refused the relay: %s", what, deviceID, holder, resp.Status)
+		return protocol.CommandResult{}, fmt.Errorf("%s to device %d: node %s refused the relay: %s%s", what, deviceID, holder, resp.Status, hint(resp.StatusCode))
 	}
 	var rep relayReply
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxRelayReply)).Decode(&rep); err != nil {
@@ -241,6 +241,17 @@ func (n *node) command(ctx context.Context, deviceID int64, name string, signed 
 	return *rep.Result, nil
 }
 
+// hint explains a refusal by another node to the operator.
+func hint(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return " (do both nodes have the same secret.key, and clocks within 30 s?)"
+	case http.StatusNotFound:
+		return " (is that server a cluster node on this database?)"
+	}
+	return ""
+}
+
 // authorize checks a request from another node, whose body is body, and
 // decodes its relayRequest from payload; false when it answered it
 // already (404 on a server that is no cluster node, 401 for a request
@@ -253,7 +264,10 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, body, payloa
 	}
 	from, to, err := n.auth.verify(r, body)
 	if err != nil {
-		n.h.log.Warn("refused a request between server nodes", "remote", clientIP(r), "path", r.URL.Path, "err", err)
+		// Anyone can cause this: counted in the summary line, not logged
+		// one by one.
+		g.refused.Add("relay_unauthenticated")
+		g.log.Debug("refused a request between server nodes", "remote", clientIP(r), "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusUnauthorized, "not authenticated", "unauthorized")
 		return nil, nil, false
 	}
@@ -424,7 +438,7 @@ func (n *node) openStream(ctx context.Context, deviceID int64, typ string, signe
 		case resp != nil && resp.StatusCode == http.StatusGone:
 			return nil, fmt.Errorf("%s to device %d: node %s is gone: %w", what, deviceID, holder, core.ErrOffline)
 		case resp != nil:
-			return nil, fmt.Errorf("%s to device %d: node %s refused the relay: %s", what, deviceID, holder, resp.Status)
+			return nil, fmt.Errorf("%s to device %d: node %s refused the relay: %s%s", what, deviceID, holder, resp.Status, hint(resp.StatusCode))
 		}
 		return nil, fmt.Errorf("%s to device %d: its node %s does not answer (%v): %w", what, deviceID, holder, err, core.ErrOffline)
 	}

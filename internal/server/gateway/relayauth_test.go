@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // TestRelayAuth sends requests to a cluster node's relay route over TLS:
@@ -64,5 +68,26 @@ func TestRelayAuth(t *testing.T) {
 	}
 	if code, _ := send(req(good, "another-node", body, body)); code != http.StatusGone {
 		t.Errorf("request for another node: %d, want 410", code)
+	}
+}
+
+// TestRelayWrongKey: a node whose secret.key differs is refused by the
+// others, and the error says what to check.
+func TestRelayWrongKey(t *testing.T) {
+	nodes := clusterEnvs(t, 2, nil)
+	a, b := nodes[0], nodes[1]
+	ag := b.enrollAgent("m1")
+	b.connected(ag)
+	other := make([]byte, 32)
+	rand.Read(other)
+	a.gw.hub.node.auth = newRelayAuth(other, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := a.gw.Hub().Command(ctx, ag.id, protocol.Command{Name: "exec"})
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "secret.key") {
+		t.Errorf("command from a node with another key: %v, want a 401 that names secret.key", err)
+	}
+	if _, err := a.gw.Hub().OpenStream(ctx, ag.id, "file-download", nil); err == nil || !strings.Contains(err.Error(), "secret.key") {
+		t.Errorf("stream from a node with another key: %v, want a 401 that names secret.key", err)
 	}
 }
