@@ -390,3 +390,13 @@ func BenchmarkClusterDownload(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClusterTerminalEcho: BenchmarkTerminalEcho's keystroke round
+// trip with the agent on node B, typed on node B ("local") and on node A
+// ("relayed").
+func BenchmarkClusterTerminalEcho(b *testing.B) {
+	b.Setenv("HOME", b.TempDir())
+	l, _, nb := startClusterLive(b)
+	b.Run("local", func(b *testing.B) { terminalEcho(b, nb.hub, l.deviceID) })
+	b.Run("relayed", func(b *testing.B) { terminalEcho(b, l.hub, l.deviceID) })
+}
