@@ -59,6 +59,23 @@ func (l *cutListener) Accept() (net.Conn, error) {
 	return c, nil
 }
 
+// CutFrom cuts the connections accepted since the first n, keeping the
+// listener.
+func (l *cutListener) CutFrom(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns[n:] {
+		c.Close()
+	}
+}
+
+// Accepted is how many connections it accepted.
+func (l *cutListener) Accepted() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
+
 func (l *cutListener) Cut() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -399,4 +416,30 @@ func BenchmarkClusterTerminalEcho(b *testing.B) {
 	l, _, nb := startClusterLive(b)
 	b.Run("local", func(b *testing.B) { terminalEcho(b, nb.hub, l.deviceID) })
 	b.Run("relayed", func(b *testing.B) { terminalEcho(b, l.hub, l.deviceID) })
+}
+
+// TestClusterAskingNodeDiesMidStream: node A, which relays a terminal from
+// node B's agent, dies (the connection between the nodes breaks without a
+// close): B ends the agent's stream, the agent ends the shell, and the
+// agent stays connected to B.
+func TestClusterAskingNodeDiesMidStream(t *testing.T) {
+	l, _, b := startClusterLive(t)
+	t.Setenv("HOME", t.TempDir())
+	before := b.ln.Accepted() // the agent's connection (and earlier ones)
+	tm := openTerm(t, l, protocol.TerminalArgs{Shell: "sh"})
+	tm.send("echo 'RE''ADY'\r")
+	tm.waitFor("READY\r\n")
+	if b.ln.Accepted() == before {
+		t.Fatal("no connection from node A to node B")
+	}
+	b.ln.CutFrom(before)
+	waitLive(t, "the agent to end the shell", func() bool { return gone(tm.meta.PID) })
+	waitLive(t, "relay goroutines ended", func() bool { return relayGoroutines() == 0 })
+	if !b.hub.Connected(l.deviceID) {
+		t.Error("the agent lost its session with node B")
+	}
+	var e map[string]int
+	if err := b.hub.Do(ctxT(t), l.deviceID, actionEcho, map[string]int{"i": 1}, &e); err != nil || e["i"] != 1 {
+		t.Errorf("action on node B afterwards: %v %v", e, err)
+	}
 }
