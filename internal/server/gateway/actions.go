@@ -17,8 +17,8 @@ import (
 
 // Do runs the action typ with args (encoded as JSON; nil for none) on the
 // device and decodes its result into reply (nil: ignored). The request is
-// signed for the device here and relayed to the node that holds its
-// session like Command. A refusal or failure on the agent is an
+// signed for the device by the node that holds its session, and is relayed
+// there like Command. A refusal or failure on the agent is an
 // *protocol.ActionError with its code (protocol.CodeDisabledLocally: the
 // device's local lock) and English and German message; core.ErrOffline
 // means the device is not connected. Like Command, a ctx without deadline
@@ -89,12 +89,18 @@ func (h *Hub) OpenStream(ctx context.Context, deviceID int64, typ string, args a
 		}
 		raw = b
 	}
-	signed, err := h.signer.SignAction(protocol.TypeStreamOpen, deviceID, typ, raw, protocol.ActionTTL)
+	if h.node != nil && h.session(deviceID) == nil {
+		return h.node.openStream(ctx, deviceID, typ, raw)
+	}
+	return h.localStream(ctx, deviceID, typ, raw)
+}
+
+// localStream is OpenStream for an agent connected to this server, signed
+// here like localCommand; ctx has a deadline and bounds the opening.
+func (h *Hub) localStream(ctx context.Context, deviceID int64, typ string, args json.RawMessage) (*Stream, error) {
+	signed, err := h.signer.SignAction(protocol.TypeStreamOpen, deviceID, typ, args, protocol.ActionTTL)
 	if err != nil {
 		return nil, fmt.Errorf("signing stream %s to device %d: %w", typ, deviceID, err)
-	}
-	if h.node != nil && h.session(deviceID) == nil {
-		return h.node.openStream(ctx, deviceID, typ, signed)
 	}
 	return h.signedStream(ctx, deviceID, typ, signed)
 }

@@ -47,7 +47,7 @@ func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 	// 90 kB: far beyond a NOTIFY payload, straight from node B to node A.
 	big := strings.Repeat("Prüfung ", 10000)
 	go func() {
-		// Signed by node A, which was asked; B forwards it.
+		// Signed by node B, which holds the agent's session.
 		env := ag.read()
 		cmd, err := b.command(ag.id, env)
 		if err != nil {
@@ -279,5 +279,34 @@ func BenchmarkClusterCommand(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRelaySignedByTheHolder: the node that holds the agent signs what
+// another node asks for, with the key it announced to its agents. Node A
+// here has re-read rotated key files that node B has not yet (they are
+// re-read every minute): the agent on B still gets what it trusts.
+func TestRelaySignedByTheHolder(t *testing.T) {
+	nodes := clusterEnvs(t, 2, nil)
+	a, b := nodes[0], nodes[1]
+	ag := b.enrollAgent("m1")
+	b.connected(ag)
+	_, rotated, _ := ed25519.GenerateKey(rand.Reader)
+	a.gw.hub.signer = actionkey.NewSigner(rotated, nil)
+	go func() {
+		env := ag.read()
+		cmd, err := b.command(ag.id, env) // verified with B's key, as the agent does
+		if err != nil {
+			t.Errorf("agent got %s: %v, want a command signed with the key it trusts", env.Type, err)
+			ag.send(protocol.TypeCommandResult, env.ID, protocol.Failed(protocol.CodeBadSignature, core.Text{EN: "bad", DE: "falsch"}))
+			return
+		}
+		ag.send(protocol.TypeCommandResult, env.ID, protocol.CommandResult{OK: true, Output: cmd.Args})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out map[string]string
+	if err := a.gw.Hub().Do(ctx, ag.id, "files-list", map[string]string{"path": "/"}, &out); err != nil || out["path"] != "/" {
+		t.Fatalf("action through node A: %v %v", out, err)
 	}
 }

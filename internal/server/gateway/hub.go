@@ -136,14 +136,20 @@ func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command)
 		ctx, cancel = context.WithTimeout(ctx, h.commandTimeout)
 		defer cancel()
 	}
-	// Signed here, by the node that is asked: every node has the same
-	// action key, and the node that holds the session only forwards it.
+	if h.node != nil && h.session(deviceID) == nil {
+		return h.node.command(ctx, deviceID, cmd)
+	}
+	return h.localCommand(ctx, deviceID, cmd)
+}
+
+// localCommand is Command for an agent connected to this server; ctx has a
+// deadline. It signs here, on the node that holds the session: every node
+// has the same action key, and this node is the one that announces a
+// rotated key to its agents, so what it signs is what they trust.
+func (h *Hub) localCommand(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
 	signed, err := h.signer.SignAction(protocol.TypeCommand, deviceID, cmd.Name, cmd.Args, protocol.CommandTTL)
 	if err != nil {
 		return protocol.CommandResult{}, fmt.Errorf("signing command %s to device %d: %w", cmd.Name, deviceID, err)
-	}
-	if h.node != nil && h.session(deviceID) == nil {
-		return h.node.command(ctx, deviceID, cmd.Name, signed)
 	}
 	return h.signedCommand(ctx, deviceID, cmd.Name, signed)
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/mux"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -34,10 +33,12 @@ import (
 // so that neither node buffers more than a window per direction. NOTIFY
 // carries only broadcast signals (policy pushes, disconnects).
 //
-// The asking node signs (its action key is every node's), and the holding
-// node forwards the signed request as it is: the relay route is therefore
-// no signing service, and a caller that has only secret.key, which
-// authenticates the route, gets nothing run.
+// The holding node signs (every node has the same action key), as it does
+// for its own requests: it is the node that announces a rotated action key
+// to its agents, so it signs with a key they already trust, whichever node
+// asked and whenever that node re-read the key files. The route's MAC
+// therefore guards what the action key guards: secret.key must be kept as
+// secret as action.key (docs/security.md).
 
 // RelayOptions say how the nodes of a cluster reach each other.
 type RelayOptions struct {
@@ -86,11 +87,11 @@ var nodeLost = core.Text{
 // relayRequest asks the holding node to forward a signed action or stream
 // opening to its agent.
 type relayRequest struct {
-	DeviceID int64                  `json:"device_id"`
-	Name     string                 `json:"name"`
-	Signed   actionkey.SignedAction `json:"signed"`
-	WaitMS   int64                  `json:"wait_ms"`          // how long the asker waits
-	Window   int                    `json:"window,omitempty"` // streams: the asker's window
+	DeviceID int64           `json:"device_id"`
+	Name     string          `json:"name"`
+	Args     json.RawMessage `json:"args,omitempty"`
+	WaitMS   int64           `json:"wait_ms"`          // how long the asker waits
+	Window   int             `json:"window,omitempty"` // streams: the asker's window
 }
 
 // relayFailure is why the holding node could not deliver.
@@ -179,17 +180,17 @@ func (n *node) holder(ctx context.Context, deviceID int64, what string) (id, u s
 	return id, strings.TrimSuffix(u, "/"), nil
 }
 
-// command sends a signed command to the device's agent on another node
-// and waits for its answer; core.ErrOffline when no live node holds the
-// device or its node does not take the command within acceptWait.
-func (n *node) command(ctx context.Context, deviceID int64, name string, signed actionkey.SignedAction) (protocol.CommandResult, error) {
-	what := "command " + name
+// command sends a command to the device's agent on another node and waits
+// for its answer; core.ErrOffline when no live node holds the device or
+// its node does not take the command within acceptWait.
+func (n *node) command(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
+	what := "command " + cmd.Name
 	holder, base, err := n.holder(ctx, deviceID, what)
 	if err != nil {
 		return protocol.CommandResult{}, err
 	}
 	dl, _ := ctx.Deadline()
-	body, err := json.Marshal(relayRequest{DeviceID: deviceID, Name: name, Signed: signed, WaitMS: time.Until(dl).Milliseconds()})
+	body, err := json.Marshal(relayRequest{DeviceID: deviceID, Name: cmd.Name, Args: cmd.Args, WaitMS: time.Until(dl).Milliseconds()})
 	if err != nil {
 		return protocol.CommandResult{}, err
 	}
@@ -295,8 +296,8 @@ func (n *node) wait(req *relayRequest) time.Duration {
 	return wait - min(wait/10, time.Second)
 }
 
-// serveRelayCommand forwards another node's signed command to an agent of
-// this node and answers with the agent's reply.
+// serveRelayCommand signs another node's command for an agent of this
+// node, sends it and answers with the agent's reply.
 func (g *Gateway) serveRelayCommand(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRelayRequest))
 	if err != nil {
@@ -319,7 +320,7 @@ func (g *Gateway) serveRelayCommand(w http.ResponseWriter, r *http.Request) {
 	// The asker going away cancels r's context, and the wait with it.
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
-	res, err := n.h.signedCommand(ctx, req.DeviceID, req.Name, req.Signed)
+	res, err := n.h.localCommand(ctx, req.DeviceID, protocol.Command{Name: req.Name, Args: req.Args})
 	rep := relayReply{Failure: failureOf(err)}
 	if err == nil {
 		rep.Result = &res
@@ -410,14 +411,14 @@ func (n *node) readRelay(c *websocket.Conn, m *mux.Mux, opened chan<- relayOpene
 }
 
 // openStream opens a stream to the device's agent on another node.
-func (n *node) openStream(ctx context.Context, deviceID int64, typ string, signed actionkey.SignedAction) (*Stream, error) {
+func (n *node) openStream(ctx context.Context, deviceID int64, typ string, args json.RawMessage) (*Stream, error) {
 	what := "stream " + typ
 	holder, base, err := n.holder(ctx, deviceID, what)
 	if err != nil {
 		return nil, err
 	}
 	dl, _ := ctx.Deadline()
-	body, err := json.Marshal(relayRequest{DeviceID: deviceID, Name: typ, Signed: signed,
+	body, err := json.Marshal(relayRequest{DeviceID: deviceID, Name: typ, Args: args,
 		WaitMS: time.Until(dl).Milliseconds(), Window: mux.DefaultWindow})
 	if err != nil {
 		return nil, err
@@ -480,8 +481,8 @@ func (n *node) openStream(ctx context.Context, deviceID int64, typ string, signe
 	return &Stream{Stream: st, Meta: o.Meta}, nil
 }
 
-// serveRelayStream opens another node's signed stream to an agent of this
-// node and pipes it to that node's websocket, both ways, until either end
+// serveRelayStream opens another node's stream to an agent of this node,
+// signed here, and pipes it to that node's websocket, both ways, until either end
 // closes it or a connection ends.
 func (g *Gateway) serveRelayStream(w http.ResponseWriter, r *http.Request) {
 	// The MAC covers the request URI, which holds the request.
@@ -516,7 +517,7 @@ func (g *Gateway) serveRelayStream(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	ctx, cancel := context.WithTimeout(context.Background(), n.wait(req))
-	agent, err := n.h.signedStream(ctx, req.DeviceID, req.Name, req.Signed)
+	agent, err := n.h.localStream(ctx, req.DeviceID, req.Name, req.Args)
 	cancel()
 	if err != nil {
 		_ = nc.Send(context.Background(), typeRelayOpened, relayOpened{Failure: failureOf(err)})
