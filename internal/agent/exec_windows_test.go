@@ -6,6 +6,8 @@ import (
 	"context"
 	"strconv"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // TestExecConsoleUTF8 runs cmd.exe for real (on Windows, and under Wine in
@@ -14,7 +16,7 @@ import (
 // in the OEM code page after switching back to it is decoded from there.
 func TestExecConsoleUTF8(t *testing.T) {
 	ctx := context.Background()
-	res, err := runExec(ctx, ExecArgs{Shell: "cmd", Command: "echo Grüße @ \\& echo ÄÖÜ>&2& exit /b 3"})
+	res, err := runExec(ctx, protocol.ExecArgs{Shell: "cmd", Command: "echo Grüße @ \\& echo ÄÖÜ>&2& exit /b 3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +27,7 @@ func TestExecConsoleUTF8(t *testing.T) {
 	if _, ok := codePages[uint32(oem)]; !ok {
 		t.Skipf("OEM code page %d is not a single-byte one decodeOutput knows", oem)
 	}
-	res, err = runExec(ctx, ExecArgs{Shell: "cmd", Command: "chcp " + strconv.Itoa(int(oem)) + ">nul& echo Grüße"})
+	res, err = runExec(ctx, protocol.ExecArgs{Shell: "cmd", Command: "chcp " + strconv.Itoa(int(oem)) + ">nul& echo Grüße"})
 	if err != nil || res.Stdout != "Grüße\r\n" {
 		t.Errorf("cmd in code page %d: %+v %v, want Grüße", oem, res, err)
 	}
