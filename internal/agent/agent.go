@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
 )
 
 // Options configure an Agent. Zero values take the defaults.
@@ -40,6 +41,11 @@ type Options struct {
 	// removes the service and the data folder. The agent stops reconnecting
 	// either way.
 	Uninstall func()
+
+	// Services, if set, replaces the OS's service manager for the services
+	// actions (tests of the server drive a SysV manager in a temporary
+	// folder through it).
+	Services func(context.Context) (svcmgr.Manager, error)
 
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
