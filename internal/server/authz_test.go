@@ -146,6 +146,16 @@ var authzTable = map[string]routeSpec{
 	"PUT /api/v1/network-devices/{id}":        {perm: authz.Operate, kind: "device", ok: http.StatusNotFound, body: `{"name":"x","type":"router","checks":[]}`},
 	"DELETE /api/v1/network-devices/{id}":     {perm: authz.Operate, kind: "device", ok: http.StatusNotFound},
 
+	// Remote management (issue 15): internal/server/api/handlers_remote.go.
+	// The matrix's service has no gateway, so an allowed call ends as
+	// offline (409).
+	"POST /api/v1/devices/{id}/exec":                      {perm: authz.Remote, kind: "device", body: `{"shell":"sh","command":"uptime","timeout_seconds":5}`, ok: http.StatusConflict},
+	"GET /api/v1/devices/{id}/processes":                  {perm: authz.Remote, kind: "device", ok: http.StatusConflict},
+	"POST /api/v1/devices/{id}/processes/{pid}/kill":      {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/processes/4242/kill?tree=true", ok: http.StatusConflict},
+	"GET /api/v1/devices/{id}/services":                   {perm: authz.Remote, kind: "device", ok: http.StatusConflict},
+	"POST /api/v1/devices/{id}/services/{name}/{op}":      {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/services/cron/restart", ok: http.StatusConflict},
+	"PUT /api/v1/devices/{id}/services/{name}/start-type": {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/services/cron/start-type", body: `{"start_type":"manual"}`, ok: http.StatusConflict},
+
 	// Dashboard
 	"POST /logout":                     {perm: authz.Authenticated},
 	"POST /lang":                       {perm: authz.Authenticated, body: "lang=de&next=/"},
