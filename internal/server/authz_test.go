@@ -236,6 +236,17 @@ var authzTable = map[string]routeSpec{
 	"POST /maintenance/{id}":        {perm: authz.Operate, path: "/maintenance/999999", body: "target=client:{client}&title=x&repeat=daily&from=01:00&to=02:00", ok: http.StatusNotFound},
 	"POST /maintenance/{id}/delete": {perm: authz.Operate, path: "/maintenance/999999/delete", ok: http.StatusNotFound},
 
+	// Dashboard: remote management (issue 15): internal/server/web/remote.go.
+	// Without a gateway the lists show "offline" (200) and actions 409.
+	"GET /devices/{id}/processes":             {perm: authz.Remote, kind: "device"},
+	"GET /devices/{id}/processes/list":        {perm: authz.Remote, kind: "device"},
+	"POST /devices/{id}/processes/{pid}/kill": {perm: authz.Remote, kind: "device", path: "/devices/{id}/processes/4242/kill", body: "start_time=1&tree=1", ok: http.StatusConflict},
+	"GET /devices/{id}/services":              {perm: authz.Remote, kind: "device"},
+	"POST /devices/{id}/services/{name}/{op}": {perm: authz.Remote, kind: "device", path: "/devices/{id}/services/cron/restart", ok: http.StatusConflict},
+	"GET /devices/{id}/run":                   {perm: authz.Remote, kind: "device"},
+	"POST /devices/{id}/run":                  {perm: authz.Remote, kind: "device", body: "shell=sh&command=uptime&timeout_seconds=5", ok: http.StatusConflict},
+	"POST /settings/remote":                   {perm: authz.Admin, body: "require_2fa=on&recording_retention_days=30"},
+
 	// Dashboard: alerts (issue 6): internal/server/web/alerts.go, alertsettings.go.
 	"GET /alerts":                                  {perm: authz.Read, kind: "list"},
 	"GET /partials/alert-count":                    {perm: authz.Read},

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,7 +97,8 @@ func (req *ExecRequest) validate(goos string) error {
 func (s *Service) Exec(ctx context.Context, u core.User, id int64, req ExecRequest) (protocol.ExecResult, error) {
 	d, r, err := s.remoteTarget(ctx, u, id, protocol.LockExec)
 	if err != nil {
-		return protocol.ExecResult{}, s.refused(ctx, u, "device.exec", id, "exec", err)
+		what := fmt.Sprintf("%s: %s", cmp.Or(req.Shell, "default shell"), quoteCut(req.Command, auditCommandLen))
+		return protocol.ExecResult{}, s.refused(ctx, u, "device.exec", id, what, err)
 	}
 	if err := req.validate(d.OS); err != nil {
 		return protocol.ExecResult{}, err
