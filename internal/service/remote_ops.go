@@ -37,6 +37,19 @@ const (
 	serviceWait = 2*time.Minute + remoteSlack
 )
 
+// RemoteWait is the longest a remote action other than exec may keep its
+// caller waiting; transports with a write timeout extend it by this.
+const RemoteWait = max(processesWait, killWait, serviceWait)
+
+// Wait is the longest Exec may keep its caller waiting for req.
+func (req ExecRequest) Wait() time.Duration {
+	t := req.TimeoutSeconds
+	if t <= 0 || t > protocol.MaxExecTimeoutSec {
+		t = protocol.DefaultExecTimeoutSec
+	}
+	return time.Duration(t)*time.Second + remoteSlack
+}
+
 // auditCommandLen bounds the command an exec's audit entry quotes.
 const auditCommandLen = 200
 
@@ -104,7 +117,7 @@ func (s *Service) Exec(ctx context.Context, u core.User, id int64, req ExecReque
 		return protocol.ExecResult{}, err
 	}
 	var res protocol.ExecResult
-	dctx, cancel := context.WithTimeout(ctx, time.Duration(req.TimeoutSeconds)*time.Second+remoteSlack)
+	dctx, cancel := context.WithTimeout(ctx, req.Wait())
 	defer cancel()
 	err = r.Do(dctx, id, protocol.ActionExec, protocol.ExecArgs{Shell: req.Shell, Command: req.Command, TimeoutSeconds: req.TimeoutSeconds}, &res)
 	detail := fmt.Sprintf("%s: %s", req.Shell, quoteCut(req.Command, auditCommandLen))

@@ -1,8 +1,12 @@
 package api
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -28,7 +32,16 @@ func (h *handler) remoteRoutes(rt *auth.Router) {
 // remote answers a remote action: invalid input field by field, a
 // refusal with its reason in English and German (writeError).
 func (h *handler) remote(w http.ResponseWriter, r *http.Request, fn func(u core.User, id int64) (any, error)) {
+	waitLonger(w, service.RemoteWait)
 	h.withID(w, r, http.StatusOK, fn)
+}
+
+// waitLonger lets the answer take d beyond the server's write timeout:
+// a command may run for up to an hour, a service take minutes to stop.
+func waitLonger(w http.ResponseWriter, d time.Duration) {
+	// Not every writer can (a test recorder); the server's timeout then
+	// stands.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + time.Minute))
 }
 
 func (h *handler) exec(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +50,7 @@ func (h *handler) exec(w http.ResponseWriter, r *http.Request) {
 		if err := decodeBody(r, &in); err != nil {
 			return nil, err
 		}
+		waitLonger(w, in.Wait())
 		return h.svc.Exec(r.Context(), u, id, in)
 	})
 }
@@ -50,10 +64,11 @@ func (h *handler) processes(w http.ResponseWriter, r *http.Request) {
 func (h *handler) killProcess(w http.ResponseWriter, r *http.Request) {
 	h.remote(w, r, func(u core.User, id int64) (any, error) {
 		var in service.KillRequest
-		if r.ContentLength != 0 {
-			if err := decodeBody(r, &in); err != nil {
-				return nil, err
-			}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil && !errors.Is(err, io.EOF) { // no body: look the process up
+			return nil, &policy.ValidationError{Fields: []policy.FieldError{{Field: "body",
+				Message: core.Text{EN: "not valid JSON: " + err.Error(), DE: "kein gültiges JSON: " + err.Error()}}}}
 		}
 		pid, err := strconv.ParseInt(r.PathValue("pid"), 10, 32)
 		if err != nil {

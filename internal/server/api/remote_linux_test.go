@@ -53,6 +53,7 @@ type remoteWorld struct {
 	locked  int64 // the device with exec locked; 0 if not asked
 	svcRoot string
 	tokens  map[string]string
+	handler http.Handler // the API
 }
 
 func newRemoteWorld(t *testing.T, open func(testing.TB) *store.DB, withLocked bool) *remoteWorld {
@@ -171,7 +172,8 @@ func newRemoteWorld(t *testing.T, open func(testing.TB) *store.DB, withLocked bo
 		}
 		w.tokens[strings.Split(u.email, "@")[0]] = sec
 	}
-	w.api = httptest.NewServer(api.New(service.New(service.Deps{Store: st, Commander: gw.Hub()}), nil))
+	w.handler = api.New(service.New(service.Deps{Store: st, Commander: gw.Hub()}), nil)
+	w.api = httptest.NewServer(w.handler)
 	t.Cleanup(w.api.Close)
 	return w
 }
@@ -281,6 +283,21 @@ func testRemoteOps(t *testing.T, w *remoteWorld) {
 	if st, body := w.call(t, "tech", "POST", dev+"/exec", `{"shell":"sh","command":"sleep 120","timeout_seconds":1}`, &res); st != 200 || !res.TimedOut || res.ExitCode != -1 {
 		t.Errorf("timeout: %d %s", st, body)
 	}
+	// A command may outlast the server's write timeout (wacht serve: 2
+	// minutes; here 1 s) by as long as its own time limit.
+	slow := httptest.NewUnstartedServer(w.handler)
+	slow.Config.WriteTimeout = time.Second
+	slow.Start()
+	defer slow.Close()
+	saved := w.api.URL
+	w.api.URL = slow.URL
+	res = protocol.ExecResult{}
+	st, body := w.call(t, "tech", "POST", dev+"/exec", `{"shell":"sh","command":"sleep 2; echo spät","timeout_seconds":10}`, &res)
+	w.api.URL = saved
+	if st != 200 || res.Stdout != "spät\n" {
+		t.Errorf("a command longer than the write timeout: %d %s", st, body)
+	}
+
 	// Invalid input is refused field by field before the device sees it.
 	if st, body := w.call(t, "tech", "POST", dev+"/exec", `{"shell":"cmd","command":"","timeout_seconds":7200}`, nil); st != 400 ||
 		!strings.Contains(body, `"field": "shell"`) || !strings.Contains(body, `"field": "command"`) || !strings.Contains(body, `"field": "timeout_seconds"`) {
@@ -306,7 +323,7 @@ func testRemoteOps(t *testing.T, w *remoteWorld) {
 
 	// The local lock: the device's owner disabled exec.
 	locked := "/api/v1/devices/" + strconv.FormatInt(w.locked, 10)
-	st, body := w.call(t, "tech", "POST", locked+"/exec", `{"command":"touch /tmp/wacht-should-not-exist"}`, nil)
+	st, body = w.call(t, "tech", "POST", locked+"/exec", `{"command":"touch /tmp/wacht-should-not-exist"}`, nil)
 	if r := decodeRefusal(t, body); st != 403 || r.Code != "disabled_locally" || !strings.Contains(r.Message.EN, "disabled on this device") || !strings.Contains(r.Message.DE, "gesperrt") {
 		t.Errorf("locked exec: %d %s", st, body)
 	}
@@ -427,7 +444,7 @@ func testRemoteOps(t *testing.T, w *remoteWorld) {
 		}
 	}
 	want := map[string]int{
-		"device.exec ok": 3, "device.exec failed": 2, // locked; 2FA missing
+		"device.exec ok": 4, "device.exec failed": 2, // locked; 2FA missing
 		"device.process-kill ok": 2, "device.process-kill failed": 1,
 		"device.service-start ok": 1, "device.service-restart ok": 1, "device.service-stop ok": 1,
 		"device.service-start failed": 1, "device.service-start-type failed": 1,

@@ -317,6 +317,7 @@ func (s *server) killProcess(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		s.renderError(w, r, rc.lang, core.ErrInvalid)
 		return
 	}
+	waitLonger(w, service.RemoteWait)
 	_, err = s.svc.KillProcess(r.Context(), rc.user, id, service.KillRequest{PID: int32(pid), StartTime: start, Tree: r.PostFormValue("tree") == "1"})
 	if err != nil {
 		msg, ok := refusal(rc.lang, err)
@@ -434,6 +435,7 @@ func (s *server) controlService(w http.ResponseWriter, r *http.Request, rc *reqC
 	} else if op == protocol.ServiceSetStartType {
 		op = ""
 	}
+	waitLonger(w, service.RemoteWait)
 	res, err := s.svc.ControlService(r.Context(), rc.user, id, r.PathValue("name"), op, r.PostFormValue("start_type"))
 	if err != nil {
 		msg, ok := refusal(rc.lang, err)
@@ -490,7 +492,9 @@ func (s *server) runCommand(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	// Browsers send line breaks in a textarea as CRLF.
 	cmdline := strings.ReplaceAll(p.Command, "\r\n", "\n")
 	status := http.StatusOK
-	res, err := s.svc.Exec(r.Context(), rc.user, base.DeviceID, service.ExecRequest{Shell: p.Shell, Command: cmdline, TimeoutSeconds: p.Timeout})
+	req := service.ExecRequest{Shell: p.Shell, Command: cmdline, TimeoutSeconds: p.Timeout}
+	waitLonger(w, req.Wait())
+	res, err := s.svc.Exec(r.Context(), rc.user, base.DeviceID, req)
 	if err != nil {
 		msg, ok := refusal(rc.lang, err)
 		if !ok {
@@ -509,6 +513,14 @@ func (s *server) runCommand(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	v.Title, v.Page = "remote.runTitle", p
 	s.render(w, status, "device-run", v)
+}
+
+// waitLonger lets the answer take d beyond the server's write timeout:
+// a command may run for up to an hour, a service take minutes to stop.
+func waitLonger(w http.ResponseWriter, d time.Duration) {
+	// Not every writer can (a test recorder); the server's timeout then
+	// stands.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + time.Minute))
 }
 
 // --- settings
