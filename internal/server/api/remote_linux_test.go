@@ -31,6 +31,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
+	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
 type idleCheck struct{}
@@ -56,7 +57,7 @@ type remoteWorld struct {
 	handler http.Handler // the API
 }
 
-func newRemoteWorld(t *testing.T, open func(testing.TB) *store.DB, withLocked bool) *remoteWorld {
+func newRemoteWorld(t testing.TB, open func(testing.TB) *store.DB, withLocked bool) *remoteWorld {
 	t.Helper()
 	ctx := context.Background()
 	st := open(t)
@@ -179,7 +180,7 @@ func newRemoteWorld(t *testing.T, open func(testing.TB) *store.DB, withLocked bo
 }
 
 // waitFor polls cond; a hang guard, not a timing assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); !cond(); {
 		if time.Now().After(deadline) {
@@ -191,7 +192,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // call sends a JSON request as the user named by who and decodes the answer
 // into out (if not nil); it returns the status and the raw body.
-func (w *remoteWorld) call(t *testing.T, who, method, path, body string, out any) (int, string) {
+func (w *remoteWorld) call(t testing.TB, who, method, path, body string, out any) (int, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -460,4 +461,28 @@ func testRemoteOps(t *testing.T, w *remoteWorld) {
 		}
 	}
 	t.Errorf("no exec audit entry with the command and its exit code:\n%s", strings.Join(seen, "\n"))
+}
+
+// BenchmarkRemoteExec measures a command line's round trip through the
+// API, the gateway's signature and a real agent (sh -c true) on loopback,
+// and the process list (which samples CPU use for half a second).
+func BenchmarkRemoteExec(b *testing.B) {
+	w := newRemoteWorld(b, storetest.NewSQLite, false)
+	dev := "/api/v1/devices/" + strconv.FormatInt(w.dev, 10)
+	b.Run("exec", func(b *testing.B) {
+		for b.Loop() {
+			var res protocol.ExecResult
+			if st, body := w.call(b, "tech", "POST", dev+"/exec", `{"shell":"sh","command":"true"}`, &res); st != 200 || res.ExitCode != 0 {
+				b.Fatalf("%d %s", st, body)
+			}
+		}
+	})
+	b.Run("processes", func(b *testing.B) {
+		for b.Loop() {
+			var list protocol.ProcessList
+			if st, body := w.call(b, "tech", "GET", dev+"/processes", "", &list); st != 200 || len(list.Processes) == 0 {
+				b.Fatalf("%d %s", st, body)
+			}
+		}
+	})
 }
