@@ -41,11 +41,13 @@ func (s *server) remoteRoutes(rt *auth.Router) {
 }
 
 // remoteCard is the device page's "Remote management" card.
+// Whether the agent is online is the device's (its last contact, on any
+// node); the locks are known where its session is, else the agent itself
+// refuses a locked feature.
 type remoteCard struct {
-	DeviceID  int64
-	Connected bool
-	Needs2FA  bool
-	Features  []remoteFeature
+	DeviceID int64
+	Needs2FA bool
+	Features []remoteFeature
 }
 
 type remoteFeature struct {
@@ -67,7 +69,7 @@ func (s *server) remoteCardFor(ctx context.Context, rc *reqCtx, v view) *remoteC
 		return nil
 	}
 	base := "/devices/" + strconv.FormatInt(v.Device.ID, 10)
-	return &remoteCard{DeviceID: v.Device.ID, Connected: st.Connected, Needs2FA: st.Needs2FA, Features: []remoteFeature{
+	return &remoteCard{DeviceID: v.Device.ID, Needs2FA: st.Needs2FA, Features: []remoteFeature{
 		{"remote.processes", base + "/processes", "remote-processes", st.Locked(protocol.LockProcesses)},
 		{"remote.services", base + "/services", "remote-services", st.Locked(protocol.LockServices)},
 		{"remote.run", base + "/run", "remote-run", st.Locked(protocol.LockExec)},
