@@ -40,10 +40,10 @@ func (s *server) remoteRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /settings/remote", authz.Admin, s.withSession(s.setRemoteSettings))
 }
 
-// remoteCard is the device page's "Remote management" card.
-// Whether the agent is online is the device's (its last contact, on any
-// node); the locks are known where its session is, else the agent itself
-// refuses a locked feature.
+// remoteCard is the device page's "Remote management" card. Whether the
+// agent is online the page takes from the device (its last contact, on
+// any node); the locks are known on the node that holds its session, and
+// elsewhere the agent refuses a locked feature itself.
 type remoteCard struct {
 	DeviceID int64
 	Needs2FA bool
