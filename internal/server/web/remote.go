@@ -359,7 +359,7 @@ type servicesPage struct {
 	Total      int
 	Q          string
 	StartTypes []string
-	Changed    *svcRow // the service the last action left
+	Changed    *svcRow // the service the last action was on (?done=name)
 }
 
 type svcRow struct {
@@ -370,10 +370,10 @@ type svcRow struct {
 }
 
 func (s *server) servicesPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	s.renderServices(w, r, rc, http.StatusOK, "", nil)
+	s.renderServices(w, r, rc, http.StatusOK, "")
 }
 
-func (s *server) renderServices(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, errMsg string, changed *protocol.Service) {
+func (s *server) renderServices(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, errMsg string) {
 	base, v, err := s.remoteBase(r, rc)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -384,10 +384,6 @@ func (s *server) renderServices(w http.ResponseWriter, r *http.Request, rc *reqC
 		q = strings.TrimSpace(r.PostFormValue("q"))
 	}
 	p := servicesPage{remotePage: base, Q: q, StartTypes: service.StartTypes}
-	if changed != nil {
-		p.Changed = &svcRow{Service: *changed, Class: svcClass(*changed)}
-		p.Done = "remote.serviceDone"
-	}
 	list, err := s.svc.Services(r.Context(), rc.user, base.DeviceID)
 	if err != nil {
 		msg, ok := refusal(rc.lang, err)
@@ -398,11 +394,14 @@ func (s *server) renderServices(w http.ResponseWriter, r *http.Request, rc *reqC
 		p.Err = msg
 	}
 	if errMsg != "" {
-		p.Err, p.Done = errMsg, ""
+		p.Err = errMsg
 	}
 	p.Manager, p.Total = list.Manager, len(list.Services)
-	want := strings.ToLower(q)
+	want, done := strings.ToLower(q), r.URL.Query().Get("done")
 	for _, sv := range list.Services {
+		if done != "" && sv.Name == done && errMsg == "" {
+			p.Changed = &svcRow{Service: sv}
+		}
 		if want != "" && !strings.Contains(strings.ToLower(sv.Name+"\x00"+sv.DisplayName+"\x00"+sv.Description), want) {
 			continue
 		}
@@ -424,7 +423,8 @@ func svcClass(sv protocol.Service) string {
 }
 
 // controlService runs start, stop, restart or start-type (form field
-// start_type) and shows the services with the outcome.
+// start_type) and returns to the services, or shows them with the reason
+// it failed.
 func (s *server) controlService(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id, err := pathID(r)
 	if err != nil {
@@ -445,10 +445,15 @@ func (s *server) controlService(w http.ResponseWriter, r *http.Request, rc *reqC
 			s.renderError(w, r, rc.lang, err)
 			return
 		}
-		s.renderServices(w, r, rc, statusOf(err), fmt.Sprintf("%s: %s", r.PathValue("name"), msg), nil)
+		s.renderServices(w, r, rc, statusOf(err), fmt.Sprintf("%s: %s", r.PathValue("name"), msg))
 		return
 	}
-	s.renderServices(w, r, rc, http.StatusOK, "", &res.Service)
+	// Back to the list, which shows the service as it is now.
+	back := url.Values{"done": {res.Service.Name}}
+	if q := strings.TrimSpace(r.PostFormValue("q")); q != "" {
+		back.Set("q", q)
+	}
+	http.Redirect(w, r, "/devices/"+strconv.FormatInt(id, 10)+"/services?"+back.Encode(), http.StatusSeeOther)
 }
 
 // --- run command

@@ -232,13 +232,16 @@ func TestRemotePages(t *testing.T) {
 	if !strings.Contains(p.body, `id="svc-wachttest"`) || !strings.Contains(p.body, "Wacht-Testdienst für Größen") || !strings.Contains(p.body, "(sysv)") {
 		t.Fatalf("services:\n%s", p.body)
 	}
-	p = b.do("POST", f.path(f.dev, "/services/wachttest/start"), url.Values{"csrf": {csrf}})
-	if p.status != 200 || !strings.Contains(p.body, `id="service-done"`) || !strings.Contains(p.body, "/services/wachttest/stop") {
-		t.Errorf("start: %d\n%s", p.status, p.body)
-	}
-	p = b.do("POST", f.path(f.dev, "/services/wachttest/stop"), url.Values{"csrf": {csrf}})
-	if p.status != 200 || !strings.Contains(p.body, `id="service-done"`) || !strings.Contains(p.body, "/services/wachttest/start") {
-		t.Errorf("stop: %d\n%s", p.status, p.body)
+	for _, c := range []struct{ op, now, offers string }{{"start", "running", "/stop"}, {"stop", "stopped", "/start"}} {
+		p = b.do("POST", f.path(f.dev, "/services/wachttest/"+c.op), url.Values{"csrf": {csrf}, "q": {"wacht"}})
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != f.path(f.dev, "/services?done=wachttest&q=wacht") {
+			t.Fatalf("%s: %d %v", c.op, p.status, p.header)
+		}
+		p = b.do("GET", p.header.Get("Location"), nil)
+		if !strings.Contains(p.body, `id="service-done"`) || !strings.Contains(p.body, "Dienst wachttest ist jetzt: "+c.now) ||
+			!strings.Contains(p.body, "/services/wachttest"+c.offers) {
+			t.Errorf("after %s:\n%s", c.op, p.body)
+		}
 	}
 	p = b.do("POST", f.path(f.dev, "/services/wachttest/start-type"), url.Values{"csrf": {csrf}, "start_type": {"disabled"}})
 	if p.status != 409 || !strings.Contains(p.body, `id="remote-error"`) {
@@ -333,11 +336,12 @@ func TestBrowserEndsProcess(t *testing.T) {
 	c.login("admin@example.com", "#devices")
 	c.step("open the device", chromedp.Navigate(f.srv.URL+f.path(f.dev, "")), chromedp.WaitVisible("#device-remote"))
 	c.step("open the processes", chromedp.Click("#remote-processes"), chromedp.WaitVisible("#processes"))
-	c.step("filter", chromedp.SendKeys("#proc-filter", "sleep 423"), chromedp.Click("#proc-filter-go"), chromedp.WaitVisible("#proc-"+pid))
+	c.step("filter", chromedp.SendKeys("#proc-filter", "sleep 423"), chromedp.Click("#proc-filter-go"),
+		chromedp.WaitVisible(`#proc-filter[value="sleep 423"]`), chromedp.WaitVisible("#proc-"+pid))
 	if n := c.text("#proc-count"); !strings.HasPrefix(n, "1 of ") {
 		t.Errorf("filtered count: %q", n)
 	}
-	c.step("sort by memory", chromedp.Click("#sort-mem"), chromedp.WaitVisible("#proc-"+pid))
+	c.step("sort by memory", chromedp.Click("#sort-mem"), chromedp.WaitVisible(`th[aria-sort] > a#sort-mem`), chromedp.WaitVisible("#proc-"+pid))
 	c.step("end it", chromedp.Click("#end-"+pid), chromedp.WaitVisible("#end-confirm"))
 	c.screenshot("remote-end-confirm.png")
 	c.step("confirm", chromedp.Click("#end-process"), chromedp.WaitVisible("#remote-done"))
@@ -347,6 +351,27 @@ func TestBrowserEndsProcess(t *testing.T) {
 	if !strings.Contains(c.text("#proc-list"), "No process matches.") {
 		t.Errorf("the ended process is still listed: %s", c.text("#proc-list"))
 	}
+	if hasAsset(t, "vendor/htmx.min.js") {
+		// The open list refreshes itself: a new matching process appears.
+		again := exec.Command("sleep", "423")
+		if err := again.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { again.Process.Kill(); again.Wait() })
+		c.step("live refresh", chromedp.WaitVisible("#proc-"+strconv.Itoa(again.Process.Pid)))
+	}
+	c.step("open the services", chromedp.Click(`nav.tabs a[href$="/services"]`), chromedp.WaitVisible("#services"))
+	c.step("start a service", chromedp.Click(`form[action$="/services/wachttest/start"] button`),
+		chromedp.WaitVisible(`details.confirm:has(form[action$="/stop"]) summary`))
+	if n := c.text("#service-done"); !strings.Contains(n, "wachttest") || !strings.Contains(n, "running") {
+		t.Errorf("after starting: %q", n)
+	}
+	c.step("stop it, confirmed", chromedp.Click(`details.confirm:has(form[action$="/stop"]) summary`),
+		chromedp.Click(`form[action$="/services/wachttest/stop"] button`), chromedp.WaitVisible(`form[action$="/services/wachttest/start"] button`))
+	if n := c.text("#service-done"); !strings.Contains(n, "stopped") {
+		t.Errorf("after stopping: %q", n)
+	}
+	c.screenshot("remote-services.png")
 	c.step("run a command", chromedp.Click(`nav.tabs a[href$="/run"]`), chromedp.WaitVisible("#command"),
 		chromedp.SendKeys("#command", "echo Grüße"), chromedp.Click("#run"), chromedp.WaitVisible("#stdout"))
 	if out := c.text("#stdout"); !strings.Contains(out, "Grüße") {
