@@ -285,13 +285,22 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, body, payloa
 	return n, &req, true
 }
 
+// maxRelayWait bounds how long a holding node works on one relayed
+// request: the longest action (an exec of up to an hour) with room to
+// spare, as the asking node allows it locally too.
+const maxRelayWait = time.Duration(protocol.MaxExecTimeoutSec)*time.Second + 5*time.Minute
+
 // wait is how long the holding node works on a relayed request: a little
 // less than the asker waits, so that the asker learns of a timeout as a
-// timeout rather than cutting the connection.
+// timeout rather than cutting the connection. An asker that set no
+// deadline gets the command timeout.
 func (n *node) wait(req *relayRequest) time.Duration {
 	wait := time.Duration(req.WaitMS) * time.Millisecond
-	if wait <= 0 || wait > n.h.commandTimeout {
+	switch {
+	case wait <= 0:
 		wait = n.h.commandTimeout
+	case wait > maxRelayWait:
+		wait = maxRelayWait
 	}
 	return wait - min(wait/10, time.Second)
 }
