@@ -23,6 +23,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/web"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -418,8 +419,9 @@ func newMatrix(t *testing.T) *matrix {
 		}
 		m.tokens[role], m.tokenIDs[role] = secret, tok.ID
 	}
-	apiH := api.New(service.New(service.Deps{Store: st}), nil)
-	webH, err := web.New(web.Deps{Store: st})
+	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost})
+	apiH := api.New(svc, nil)
+	webH, err := web.New(web.Deps{Store: st, Service: svc})
 	if err != nil {
 		t.Fatal(err)
 	}
