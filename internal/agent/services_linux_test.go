@@ -18,10 +18,11 @@ import (
 // SysV init script (svcmgr's test script in a temporary init folder, run
 // because the agent's local allowlist allows that folder) through a real
 // gateway, and gets clear codes for an unknown service, a service that
-// does not stop and a start type init scripts cannot set.
+// does not stop (after 200ms, not the agent's StopTimeout) and a start
+// type init scripts cannot set.
 func TestServicesThroughGateway(t *testing.T) {
 	root := t.TempDir()
-	m := &svcmgr.SysV{InitDir: filepath.Join(root, "init.d"), RCDirs: []string{filepath.Join(root, "rc2.d")}, Timeout: 20 * time.Second, StopWait: 2 * time.Second}
+	m := &svcmgr.SysV{InitDir: filepath.Join(root, "init.d"), RCDirs: []string{filepath.Join(root, "rc2.d")}, Timeout: 20 * time.Second, StopWait: 200 * time.Millisecond}
 	for _, d := range []string{m.InitDir, m.RCDirs[0]} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/web"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -386,10 +387,27 @@ type matrix struct {
 	outages  [2]int64 // an open outage of each device's failing cpu check
 }
 
+// newMatrix returns a fresh matrix: a copy of one seeded store, with its
+// own handlers. Seeding anew in each of the hundreds of cases that change
+// something cost more than all their requests.
 func newMatrix(t *testing.T) *matrix {
 	t.Helper()
+	st := matrixStore(t)
+	m := matrixSeed // the IDs and secrets, which the copy shares
+	m.st = st
+	m.handler = matrixHandler(t, st)
+	return &m
+}
+
+// matrixSeed is what matrixStore's seed wrote, filled once per test
+// binary.
+var matrixSeed matrix
+
+// matrixStore opens a copy of the matrix's store: two clients with a site,
+// a device with an open outage each, a user and API token per role and a
+// policy.
+var matrixStore = storetest.SeededSQLite(func(t testing.TB, st *store.DB) {
 	ctx := context.Background()
-	st := storetest.NewSQLite(t)
 	m := &matrix{st: st, users: map[string]core.User{}, tokens: map[string]string{}, tokenIDs: map[string]int64{}}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for i, name := range []string{"Eigene GmbH", "Fremde AG"} {
@@ -439,15 +457,7 @@ func newMatrix(t *testing.T) *matrix {
 		}
 		m.tokens[role], m.tokenIDs[role] = secret, tok.ID
 	}
-	apiH := api.New(service.New(service.Deps{Store: st}), nil)
-	webH, err := web.New(web.Deps{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", apiH)
-	mux.Handle("/", webH)
-	m.handler = mux
+	m.handler = matrixHandler(t, st)
 	if slices.ContainsFunc(api.Routes(), func(r auth.Route) bool { return r.Pattern == "POST /api/v1/policies" }) {
 		status, body := m.do(t, core.RoleAdmin, "POST", "/api/v1/policies", `{"name":"Matrix","checks":[{"name":"cpu","type":"cpu"}]}`)
 		var p struct {
@@ -458,12 +468,25 @@ func newMatrix(t *testing.T) *matrix {
 		}
 		m.policy = p.ID
 	}
-	return m
+	matrixSeed = *m
+})
+
+// matrixHandler serves the API and the dashboard over st.
+func matrixHandler(t testing.TB, st *store.DB) http.Handler {
+	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost})
+	webH, err := web.New(web.Deps{Store: st, Service: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api.New(svc, nil))
+	mux.Handle("/", webH)
+	return mux
 }
 
 // do sends one request as role: with its API token for /api/v1, else with a
 // fresh dashboard session (and its CSRF token on POSTs).
-func (m *matrix) do(t *testing.T, role, method, path, body string) (int, string) {
+func (m *matrix) do(t testing.TB, role, method, path, body string) (int, string) {
 	t.Helper()
 	var r *http.Request
 	if strings.HasPrefix(path, "/api/v1/") {

@@ -57,7 +57,7 @@ func (s *Service) CreateUser(ctx context.Context, u core.User, nu NewUser) (core
 	if !core.ValidRole(nu.Role) {
 		return core.User{}, fmt.Errorf("role %q: must be admin, technician or readonly: %w", nu.Role, core.ErrInvalid)
 	}
-	h, err := auth.HashPassword(nu.Password)
+	h, err := s.hashPassword(nu.Password)
 	if err != nil {
 		return core.User{}, fmt.Errorf("%v: %w", err, core.ErrInvalid)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -17,7 +18,7 @@ import (
 func TestOneRuleForEveryCaller(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	ctx := context.Background()
-	svc := service.New(service.Deps{Store: st})
+	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost})
 	admin, err := svc.CreateUser(ctx, service.CLI, service.NewUser{Email: " Admin@Example.com ", Password: "long enough", Role: core.RoleAdmin})
 	if err != nil || admin.Email != "admin@example.com" {
 		t.Fatalf("CLI creating the admin: %+v %v", admin, err)
@@ -57,7 +58,7 @@ func TestOneRuleForEveryCaller(t *testing.T) {
 func TestTokensForOthersOnlyFromTheCLI(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	ctx := context.Background()
-	svc := service.New(service.Deps{Store: st})
+	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost})
 	admin, err := svc.CreateUser(ctx, service.CLI, service.NewUser{Email: "admin@example.com", Password: "long enough", Role: core.RoleAdmin})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func TestTokensForOthersOnlyFromTheCLI(t *testing.T) {
 func TestEnrollmentTokens(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	ctx := context.Background()
-	svc := service.New(service.Deps{Store: st})
+	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost})
 	tech, err := svc.CreateUser(ctx, service.CLI, service.NewUser{Email: "tech@example.com", Password: "long enough", Role: core.RoleTechnician})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -53,7 +54,7 @@ func newRemoteFixture(t *testing.T) *remoteFixture {
 	ctx := context.Background()
 	st := storetest.NewSQLite(t)
 	f := &remoteFixture{st: st, remote: &fakeRemote{}}
-	f.svc = New(Deps{Store: st, Commander: f.remote})
+	f.svc = New(Deps{Store: st, Commander: f.remote, PasswordCost: authtest.Cost})
 	c, site, err := st.EnsureClientSite(ctx, "Müller GmbH", "Zentrale")
 	if err != nil {
 		t.Fatal(err)

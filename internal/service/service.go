@@ -17,6 +17,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/seal"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
 // CommandTimeout bounds how long a command waits for the agent's answer.
@@ -34,6 +35,8 @@ type Service struct {
 	// audits, if set, writes the audit entries of commands in the
 	// background.
 	audits *AuditQueue
+	// cost hashes new passwords; the zero Cost means auth.HashPassword's.
+	cost auth.Cost
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -44,7 +47,15 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits}
+	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits, cost: d.PasswordCost}
+}
+
+// hashPassword hashes a new password at the Service's cost.
+func (s *Service) hashPassword(pw string) (string, error) {
+	if s.cost == (auth.Cost{}) {
+		return auth.HashPassword(pw)
+	}
+	return s.cost.Hash(pw)
 }
 
 func (s *Service) now() time.Time {
@@ -160,6 +171,10 @@ type Deps struct {
 	// Audits, if set, writes the audit entries of agent commands in the
 	// background (nil: at once).
 	Audits *AuditQueue
+	// PasswordCost is the argon2id cost of new passwords' hashes; the zero
+	// Cost means the server's (auth.HashPassword). Only tests set it, to
+	// authtest.Cost.
+	PasswordCost auth.Cost
 }
 
 // Device is a device as the Service returns it: the stored facts plus

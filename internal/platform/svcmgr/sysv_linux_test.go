@@ -19,12 +19,15 @@ func init() { checktest.Allow([]string{os.TempDir()}, nil) }
 
 // testSysV writes testdata/wachttest.init (an LSB init script around
 // sleep whose stop does nothing while a file "stubborn" lies beside its
-// pid file, as a service that does not stop) as service name into a temporary init
-// folder and kills what it started at cleanup.
+// pid file, as a service that does not stop, and whose daemon keeps the
+// script's output open while a file "holds-output" lies there) as service
+// name into a temporary init folder and kills what it started at cleanup.
+// A stop waits 200ms for the service to end, not the agent's StopTimeout:
+// only the stubborn case waits that long.
 func testSysV(t *testing.T, name string) (*SysV, string) {
 	t.Helper()
 	root := t.TempDir()
-	m := &SysV{InitDir: filepath.Join(root, "init.d"), RCDirs: []string{filepath.Join(root, "rc2.d")}, Timeout: 20 * time.Second, StopWait: 2 * time.Second}
+	m := &SysV{InitDir: filepath.Join(root, "init.d"), RCDirs: []string{filepath.Join(root, "rc2.d")}, Timeout: 20 * time.Second, StopWait: 200 * time.Millisecond}
 	for _, d := range []string{m.InitDir, m.RCDirs[0]} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -72,9 +75,17 @@ func TestSysVControl(t *testing.T) {
 		t.Fatalf("after stop: %+v %v", s, err)
 	}
 
-	m.Start(ctx, "wachttest")
+	// A daemon that keeps the script's output open holds Start for
+	// WaitDelay only, and the start counts.
+	os.WriteFile(filepath.Join(root, "holds-output"), nil, 0o600)
+	if err := m.Start(ctx, "wachttest"); err != nil {
+		t.Fatalf("start of a daemon holding the output: %v", err)
+	}
+	if s, err = m.Get(ctx, "wachttest"); err != nil || !s.Running {
+		t.Fatalf("after a start holding the output: %+v %v", s, err)
+	}
 	os.WriteFile(filepath.Join(root, "stubborn"), nil, 0o600)
-	if err := m.Stop(ctx, "wachttest"); !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "did not stop within 2s") {
+	if err := m.Stop(ctx, "wachttest"); !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "did not stop within 200ms") {
 		t.Errorf("stubborn stop: %v", err)
 	}
 

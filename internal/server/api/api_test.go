@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
@@ -122,7 +123,7 @@ func newFixtureOn(t *testing.T, open func(testing.TB) *store.DB) *fixture {
 		f.tokens[u.token] = sec
 	}
 
-	f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: st, Commander: f.cmd}), nil))
+	f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: f.cmd}), nil))
 	t.Cleanup(f.srv.Close)
 	return f
 }

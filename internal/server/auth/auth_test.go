@@ -70,7 +70,7 @@ func (f *fakeUsers) DeleteSession(_ context.Context, hash []byte) error {
 
 func TestLogin(t *testing.T) {
 	f := newFakeUsers()
-	h, err := HashPassword("correct horse")
+	h, err := testCost.Hash("correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // token and still-stored session are all refused.
 func TestDisabledUserLocksOutEverywhere(t *testing.T) {
 	f := newFakeUsers()
-	h, err := HashPassword("correct horse")
+	h, err := testCost.Hash("correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,17 +15,36 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// argon2id parameters (RFC 9106's second recommended option, memory-lean).
+// Cost is argon2id's work factor for new password hashes: passes over
+// memory, memory in KiB and lanes. Each hash records its cost, so
+// VerifyPassword needs none.
+type Cost struct {
+	Time    uint32
+	Memory  uint32
+	Threads uint8
+}
+
+// defaultCost is what the server hashes with: RFC 9106's second
+// recommended option (memory-lean). Tests may hash their fixtures' users
+// at a lower Cost through an explicit option; nothing lowers this one.
+var defaultCost = Cost{Time: 3, Memory: 64 * 1024, Threads: 2}
+
 const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
-	argonKeyLen  = 32
-	saltLen      = 16
+	argonKeyLen = 32
+	saltLen     = 16
 )
 
-// HashPassword returns an encoded argon2id hash of pw.
+// HashPassword returns an encoded argon2id hash of pw at the server's cost.
 func HashPassword(pw string) (string, error) {
+	return defaultCost.Hash(pw)
+}
+
+// Hash returns an encoded argon2id hash of pw at cost c; the zero Cost, or
+// any other that argon2id refuses, is an error.
+func (c Cost) Hash(pw string) (string, error) {
+	if c.Time < 1 || c.Threads < 1 || c.Memory < 8*uint32(c.Threads) {
+		return "", fmt.Errorf("argon2id cost %+v: need at least one pass and lane and 8 KiB per lane", c)
+	}
 	if len(pw) < 8 {
 		return "", errors.New("password must have at least 8 characters")
 	}
@@ -33,8 +52,8 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	key := argon2.IDKey([]byte(pw), salt, c.Time, c.Memory, c.Threads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.Memory, c.Time, c.Threads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 

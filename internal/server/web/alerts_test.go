@@ -15,6 +15,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/alert/alerttest"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -74,7 +75,7 @@ func newAlertsFixture(t *testing.T) *alertsFixture {
 		f.ids[o.Ref] = o.ID
 	}
 	must(f.st.AckOutage(ctx, f.ids["off"], "user:admin@example.com", "Stromausfall beim Kunden", now))
-	h, err := auth.HashPassword(testPassword)
+	h, err := authtest.Cost.Hash(testPassword)
 	must(err)
 	f.tech = core.User{Email: "tech@example.com", PasswordHash: h, Role: core.RoleTechnician, Scope: core.Only(f.device.ClientID)}
 	must(f.st.CreateUser(ctx, &f.tech))
@@ -486,7 +487,7 @@ func BenchmarkAlertsPage(b *testing.B) {
 	if err := st.ApplyAlertChange(ctx, change); err != nil {
 		b.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: &fakeCommander{}})})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -24,7 +24,7 @@ func TestBrowserHistory(t *testing.T) {
 	d, _ := seed(t, st, "pc-01")
 	f := &fixture{st: st, device: d}
 	addDiskHistory(t, f, 120)
-	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: &fakeCommander{}})})
 	if err != nil {
 		t.Fatal(err)
 	}

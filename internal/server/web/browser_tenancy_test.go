@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -36,12 +36,12 @@ func TestBrowserTechnicianSeesOwnClientOnly(t *testing.T) {
 	if err := st.Enroll(ctx, auth.HashSecret(secret), &foreign, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	h, _ := auth.HashPassword(testPassword)
+	h, _ := authtest.Cost.Hash(testPassword)
 	tech := core.User{Email: "tech@example.com", PasswordHash: h, Role: core.RoleTechnician, Scope: core.Only(own.ClientID)}
 	if err := st.CreateUser(ctx, &tech); err != nil {
 		t.Fatal(err)
 	}
-	hd, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})})
+	hd, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: &fakeCommander{}})})
 	if err != nil {
 		t.Fatal(err)
 	}

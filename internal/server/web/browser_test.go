@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -25,7 +25,7 @@ func TestBrowser(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	d, _ := seed(t, st, "pc-01")
 	cmd := &fakeCommander{}
-	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: cmd})})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: cmd})})
 	if err != nil {
 		t.Fatal(err)
 	}

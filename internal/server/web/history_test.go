@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 	webassets "github.com/wacht-rmm/wacht/web"
@@ -167,7 +168,7 @@ func TestHistoryWithoutUPlot(t *testing.T) {
 	}
 	st := storetest.NewSQLite(t)
 	d, _ := seed(t, st, "pc-01")
-	h, err := newServer(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: &fakeCommander{}})}, assets)
+	h, err := newServer(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: &fakeCommander{}})}, assets)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 )
 
 // TestMaintenancePages creates, edits and deletes a window through the
@@ -137,7 +137,7 @@ func TestMaintenancePages(t *testing.T) {
 	if err := f.st.CreateMaintenance(ctx, &foreign); err != nil {
 		t.Fatal(err)
 	}
-	h, _ := auth.HashPassword(testPassword)
+	h, _ := authtest.Cost.Hash(testPassword)
 	tech := core.User{Email: "tech@example.com", PasswordHash: h, Role: core.RoleTechnician, Scope: core.Only(f.device.ClientID)}
 	if err := f.st.CreateUser(ctx, &tech); err != nil {
 		t.Fatal(err)

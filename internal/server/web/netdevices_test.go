@@ -13,7 +13,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/seal"
-	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -31,7 +31,7 @@ func newNetFixture(t *testing.T) (*fixture, *seal.Box) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: f.cmd, Secrets: box})})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: f.cmd, Secrets: box})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestNetDeviceAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := auth.HashPassword(testPassword)
+	h, err := authtest.Cost.Hash(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestNetDeviceAccess(t *testing.T) {
 func TestNetDevicePrivilegedParameters(t *testing.T) {
 	f, _ := newNetFixture(t)
 	ctx := context.Background()
-	h, err := auth.HashPassword(testPassword)
+	h, err := authtest.Cost.Hash(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

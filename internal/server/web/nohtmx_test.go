@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 	webassets "github.com/wacht-rmm/wacht/web"
@@ -34,7 +35,7 @@ func TestWithoutHTMX(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	d, _ := seed(t, st, "pc-01")
 	cmd := &fakeCommander{}
-	h, err := newServer(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: cmd})}, assets)
+	h, err := newServer(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: cmd})}, assets)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 )
 
 // protectionFixture adds, next to the fixture's pc-<b>01</b> (neither check:
@@ -63,7 +64,7 @@ func protectionFixture(t *testing.T) (f *fixture, foreignClient int64) {
 	save(stale, "backup", "restic:nas", core.StatusFailure, 50, "h", core.Text{EN: "restic nas: last success 50 hours ago", DE: "restic nas: letzter Erfolg vor 50 Stunden"})
 	enroll(other, "foreign-pc")
 
-	h, err := auth.HashPassword(testPassword)
+	h, err := authtest.Cost.Hash(testPassword)
 	must(err)
 	u := core.User{Email: "scoped@example.com", PasswordHash: h, Role: core.RoleReadOnly, Scope: core.Only(own.ClientID)}
 	must(f.st.CreateUser(ctx, &u))

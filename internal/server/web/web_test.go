@@ -19,6 +19,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
@@ -85,7 +86,7 @@ func seed(t testing.TB, st *store.DB, hostname string) (core.Device, map[string]
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := auth.HashPassword(testPassword)
+	h, err := authtest.Cost.Hash(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func newFixture(t *testing.T) *fixture {
 	st := storetest.NewSQLite(t)
 	f := &fixture{st: st, cmd: &fakeCommander{}}
 	f.device, f.users = seed(t, st, "pc-<b>01</b>")
-	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: f.cmd})})
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: f.cmd})})
 	if err != nil {
 		t.Fatal(err)
 	}

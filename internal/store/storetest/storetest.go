@@ -26,16 +26,45 @@ const PostgresEnv = "WACHT_TEST_POSTGRES"
 // directory; it is closed when the test ends.
 func NewSQLite(t testing.TB) *store.DB {
 	t.Helper()
-	dir := t.TempDir()
-	if err := copyTemplate(dir); err != nil {
-		t.Fatalf("copying the migrated sqlite template: %v", err)
+	template.once.Do(func() {
+		template.db, template.key, template.err = migrateTemplate()
+	})
+	if template.err != nil {
+		t.Fatalf("migrating the sqlite template: %v", template.err)
 	}
-	s, err := store.Open(context.Background(), "", dir)
-	if err != nil {
-		t.Fatalf("opening sqlite store: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, _ := openCopy(t, template.db, template.key)
 	return s
+}
+
+// SeededSQLite returns a function like NewSQLite whose stores start with
+// the rows seed writes into a migrated one. seed runs once per test
+// binary, in the first caller's test; every store is a copy of its
+// result, which costs a fraction of seeding anew in a test that needs the
+// same fresh rows in hundreds of cases.
+func SeededSQLite(seed func(testing.TB, *store.DB)) func(testing.TB) *store.DB {
+	var (
+		once    sync.Once
+		done    bool
+		db, key []byte
+	)
+	return func(t testing.TB) *store.DB {
+		t.Helper()
+		once.Do(func() {
+			NewSQLite(t) // the template
+			st, dir := openCopy(t, template.db, template.key)
+			seed(t, st) // a t.Fatal here leaves done false
+			var err error
+			if db, key, err = snapshot(st, dir); err != nil {
+				t.Fatalf("copying the seeded store: %v", err)
+			}
+			done = true
+		})
+		if !done {
+			t.Fatal("seeding the store failed in the first test that asked for it")
+		}
+		s, _ := openCopy(t, db, key)
+		return s
+	}
 }
 
 // template is a freshly migrated SQLite database and its secret key, made
@@ -47,19 +76,23 @@ var template struct {
 	err     error
 }
 
-// copyTemplate writes the template's database and key into dir, where
-// store.Open finds every migration applied.
-func copyTemplate(dir string) error {
-	template.once.Do(func() {
-		template.db, template.key, template.err = migrateTemplate()
-	})
-	if template.err != nil {
-		return template.err
+// openCopy writes db and key into a temporary directory, where store.Open
+// finds every migration applied, and opens the store there.
+func openCopy(t testing.TB, db, key []byte) (*store.DB, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "wacht.db"), db, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "wacht.db"), template.db, 0o600); err != nil {
-		return err
+	if err := os.WriteFile(filepath.Join(dir, seal.KeyFile), key, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	return os.WriteFile(filepath.Join(dir, seal.KeyFile), template.key, 0o600)
+	s, err := store.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatalf("opening sqlite store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dir
 }
 
 func migrateTemplate() (db, key []byte, err error) {
@@ -72,12 +105,18 @@ func migrateTemplate() (db, key []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// Move everything from the write-ahead log into the file itself.
-	_, err = s.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	db, key, err = snapshot(s, dir)
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
+	return db, key, err
+}
+
+// snapshot returns the database file and secret key of the SQLite store s
+// in dir.
+func snapshot(s *store.DB, dir string) (db, key []byte, err error) {
+	// Move everything from the write-ahead log into the file itself.
+	if _, err := s.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return nil, nil, err
 	}
 	if db, err = os.ReadFile(filepath.Join(dir, "wacht.db")); err != nil {
