@@ -5,34 +5,17 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"time"
 
 	"github.com/wacht-rmm/wacht/internal/mux"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// StreamFileDownload streams one file's content to the server.
-const StreamFileDownload = "file-download"
-
-// FileDownloadArgs name the file.
-type FileDownloadArgs struct {
-	Path string `json:"path"`
-}
-
-// FileInfo is the file-download stream's meta: what the server knows before
-// the first byte. Size is -1 for a file without a size (a device).
-type FileInfo struct {
-	Name    string    `json:"name"`
-	Size    int64     `json:"size"`
-	ModTime time.Time `json:"mod_time"`
-}
-
 func init() {
-	RegisterAction(StreamFileDownload, Action{Lock: protocol.LockFiles, Open: openDownload})
+	RegisterAction(protocol.StreamFileDownload, Action{Lock: protocol.LockFiles, Open: openDownload})
 }
 
 func openDownload(_ context.Context, _ *Agent, args json.RawMessage) (StreamFunc, any, error) {
-	var a FileDownloadArgs
+	var a protocol.FileDownloadArgs
 	if err := json.Unmarshal(args, &a); err != nil || a.Path == "" {
 		return nil, nil, Errorf(protocol.CodeBadArgs, "file-download needs a path.", "file-download braucht einen Pfad.")
 	}
@@ -53,7 +36,7 @@ func openDownload(_ context.Context, _ *Agent, args json.RawMessage) (StreamFunc
 		f.Close()
 		return nil, nil, fileErr(clean, err)
 	}
-	info := FileInfo{Name: st.Name(), Size: st.Size(), ModTime: st.ModTime().UTC()}
+	info := protocol.FileInfo{Name: st.Name(), Size: st.Size(), ModTime: st.ModTime().UTC()}
 	if !st.Mode().IsRegular() {
 		info.Size = -1
 	}
