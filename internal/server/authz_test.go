@@ -84,6 +84,14 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/audit":                    {perm: authz.Admin},
 	"GET /api/v1/audit.csv":                {perm: authz.Admin},
 
+	// The file browser: no agent is connected in the matrix (409).
+	"GET /api/v1/devices/{id}/files":         {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files?path=/tmp", ok: http.StatusConflict},
+	"DELETE /api/v1/devices/{id}/files":      {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files?path=/tmp/x", ok: http.StatusConflict},
+	"POST /api/v1/devices/{id}/files/mkdir":  {perm: authz.Remote, kind: "device", body: `{"path":"/tmp/neu"}`, ok: http.StatusConflict},
+	"POST /api/v1/devices/{id}/files/rename": {perm: authz.Remote, kind: "device", body: `{"from":"/tmp/a","to":"/tmp/b"}`, ok: http.StatusConflict},
+	"GET /api/v1/devices/{id}/files/content": {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files/content?path=/tmp/a", ok: http.StatusConflict},
+	"PUT /api/v1/devices/{id}/files/content": {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files/content?path=/tmp/a", body: "Grüße", ok: http.StatusConflict},
+
 	// Policies (issue 3, parts 2–4). Policies are global templates; their
 	// assignments are scoped by the client, site or device they attach to.
 	"GET /api/v1/policies":                      {perm: authz.Read},

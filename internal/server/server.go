@@ -275,6 +275,9 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
+	// Uploads stream to the device: bounded by their Content-Length, which
+	// the agent is told in the signed opening, not by MaxBodyBytes.
+	mux.Handle("PUT /api/v1/devices/{id}/files/content", apiH)
 	mux.Handle("/", limitBody(webH, MaxBodyBytes))
 	return hsts(mux), nil
 }

@@ -14,6 +14,7 @@ import (
 func (h *handler) remoteRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/settings/remote", authz.Admin, h.getRemoteSettings)
 	rt.HandleFunc("PUT /api/v1/settings/remote", authz.Admin, h.putRemoteSettings)
+	h.fileRoutes(rt)
 }
 
 func (h *handler) getRemoteSettings(w http.ResponseWriter, r *http.Request) {
