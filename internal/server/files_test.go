@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +24,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/agent"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
@@ -434,4 +437,115 @@ func fileSum(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestFileBrowserDashboard drives the dashboard's file browser against a
+// real agent: the folder with breadcrumbs in German, new folder, upload
+// (the browser's PUT with the CSRF header), download, rename and delete.
+func TestFileBrowserDashboard(t *testing.T) {
+	e := startFiles(t)
+	ctx := context.Background()
+	u, err := e.st.GetUserByEmail(ctx, "tech@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	sess, err := (&auth.Sessions{Users: e.st}).Create(ctx, rec, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	base, _ := url.Parse(e.base)
+	jar.SetCookies(base, rec.Result().Cookies())
+	hc := &http.Client{Transport: e.hc.Transport, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path string, body io.Reader, hdr map[string]string) (int, string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.base+path, body)
+		req.Header.Set("Accept-Language", "de")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	form := func(path string, v url.Values) (int, string, http.Header) {
+		v.Set(auth.CSRFField, sess.CSRF)
+		return send("POST", path, strings.NewReader(v.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	}
+	dir := filepath.Join(t.TempDir(), "Büro Köln")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	page := fmt.Sprintf("/devices/%d/files", e.dev)
+
+	st, body, _ := send("GET", fmt.Sprintf("/devices/%d", e.dev), nil, nil)
+	if st != 200 || !strings.Contains(body, `id="device-files"`) {
+		t.Errorf("device page without the files link: %d", st)
+	}
+	st, body, _ = send("GET", page+"?path="+url.QueryEscape(dir), nil, nil)
+	if st != 200 || !strings.Contains(body, "Dieser Ordner ist leer.") || !strings.Contains(body, ">Büro Köln</a>") || !strings.Contains(body, "Datei hochladen") {
+		t.Fatalf("empty folder page: %d %s", st, body)
+	}
+
+	st, _, hdr := form(page+"/mkdir", url.Values{"dir": {dir}, "name": {"Neuer Ordner"}})
+	if st != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "done=mkdir") {
+		t.Errorf("mkdir: %d %v", st, hdr)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "Neuer Ordner")); err != nil || !fi.IsDir() {
+		t.Errorf("folder not created: %v", err)
+	}
+	st, body, _ = form(page+"/mkdir", url.Values{"dir": {dir}, "name": {"../ausbrechen"}})
+	if st != http.StatusBadRequest || !strings.Contains(body, "einen einzelnen Namen ohne Ordnertrenner angeben") {
+		t.Errorf("mkdir with a separator: %d", st)
+	}
+
+	content := []byte("Grüße an Jörg")
+	up := page + "/content?dir=" + url.QueryEscape(dir) + "&name=" + url.QueryEscape("Grüße.txt")
+	st, body, _ = send("PUT", up, bytes.NewReader(content), nil)
+	if st != http.StatusForbidden {
+		t.Errorf("upload without the CSRF token: %d %s", st, body)
+	}
+	st, body, _ = send("PUT", up, bytes.NewReader(content), map[string]string{auth.CSRFHeader: sess.CSRF})
+	if st != 200 || !strings.Contains(body, hexSum(content)) {
+		t.Fatalf("upload: %d %s", st, body)
+	}
+	st, body, _ = send("PUT", up, bytes.NewReader(content), map[string]string{auth.CSRFHeader: sess.CSRF})
+	if st != http.StatusConflict || !strings.Contains(body, "existiert bereits") {
+		t.Errorf("upload onto an existing file: %d %s", st, body)
+	}
+	file := filepath.Join(dir, "Grüße.txt")
+	st, body, hdr = send("GET", page+"/content?path="+url.QueryEscape(file), nil, nil)
+	if st != 200 || body != string(content) || !strings.Contains(hdr.Get("Content-Disposition"), "filename*=UTF-8''Gr%C3%BC%C3%9Fe.txt") {
+		t.Errorf("download: %d %q %v", st, body, hdr)
+	}
+
+	st, body, _ = send("GET", page+"?path="+url.QueryEscape(dir), nil, nil)
+	if st != 200 || !strings.Contains(body, "Grüße.txt") || !strings.Contains(body, "Neuer Ordner") || !strings.Contains(body, "Endgültig löschen") ||
+		!strings.Contains(body, "16 B") {
+		t.Errorf("folder page: %d %s", st, body)
+	}
+	if st, _, _ := form(page+"/rename", url.Values{"dir": {dir}, "name": {"Grüße.txt"}, "to": {"Grüße 2.txt"}}); st != http.StatusSeeOther {
+		t.Errorf("rename: %d", st)
+	}
+	if st, _, _ := form(page+"/delete", url.Values{"dir": {dir}, "name": {"Neuer Ordner"}, "recursive": {"true"}}); st != http.StatusSeeOther {
+		t.Errorf("delete: %d", st)
+	}
+	des, _ := os.ReadDir(dir)
+	if len(des) != 1 || des[0].Name() != "Grüße 2.txt" {
+		t.Errorf("folder after rename and delete: %v", des)
+	}
+	st, body, _ = form(page+"/delete", url.Values{"dir": {dir}, "name": {"fehlt.txt"}})
+	if st != http.StatusNotFound || !strings.Contains(body, "fehlt.txt existiert nicht.") {
+		t.Errorf("delete of a missing file: %d", st)
+	}
+	// The local lock shows the agent's reason.
+	st, body, _ = send("GET", fmt.Sprintf("/devices/%d/files?path=%s", e.locked, url.QueryEscape(dir)), nil, nil)
+	if st != http.StatusForbidden || !strings.Contains(body, "auf diesem Gerät gesperrt") {
+		t.Errorf("locked device: %d %s", st, body)
+	}
 }

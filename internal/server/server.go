@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/actionkey"
@@ -275,9 +276,6 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
-	// Uploads stream to the device: bounded by their Content-Length, which
-	// the agent is told in the signed opening, not by MaxBodyBytes.
-	mux.Handle("PUT /api/v1/devices/{id}/files/content", apiH)
 	mux.Handle("/", limitBody(webH, MaxBodyBytes))
 	return hsts(mux), nil
 }
@@ -301,11 +299,19 @@ func hsts(next http.Handler) http.Handler {
 
 func limitBody(h http.Handler, n int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody {
+		if r.Body != nil && r.Body != http.NoBody && !streamed(r) {
 			r.Body = http.MaxBytesReader(w, r.Body, n)
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// streamed reports a file upload (PUT …/devices/{id}/files/content of the
+// API or the dashboard): its body streams to the device, bounded by its
+// Content-Length, which the agent is told in the signed opening, not by
+// MaxBodyBytes.
+func streamed(r *http.Request) bool {
+	return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/files/content")
 }
 
 // PublicURL is the URL agents dial: explicit if given (it must be https),
