@@ -19,6 +19,7 @@ package mux
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,7 @@ func (m *Mux) writeData() {
 		case f := <-m.data:
 			f.result <- m.w.WriteBinary(context.Background(), f.b)
 			close(f.result) // a second Close must not wait for a taken result
+			putFrame(f.b)
 		case <-m.done:
 			return
 		}
@@ -219,6 +221,7 @@ type Stream struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	buf     []byte // received, not yet read; never longer than window
+	array   []byte // buf's whole array, reused once buf is drained if small
 	window  int    // credit granted to the other side, in all
 	unacked int    // bytes read but not yet granted again
 	credit  int    // bytes this side may still send
@@ -255,7 +258,7 @@ func (s *Stream) receive(data []byte) bool {
 		// Grow to at most the window; never keep consumed bytes alive.
 		nb := make([]byte, len(s.buf), min(s.window, max(2*cap(s.buf), len(s.buf)+len(data))))
 		copy(nb, s.buf)
-		s.buf = nb
+		s.buf, s.array = nb, nb
 	}
 	s.buf = append(s.buf, data...)
 	s.cond.Broadcast()
@@ -277,7 +280,14 @@ func (s *Stream) Read(p []byte) (int, error) {
 	n := copy(p, s.buf)
 	s.buf = s.buf[n:]
 	if len(s.buf) == 0 {
-		s.buf = s.buf[:0:0] // release the array of an idle stream
+		// Drained: a bulk transfer reuses an array of a frame or two; a
+		// larger one (a reader that fell behind) is released, so that an
+		// idle stream holds little.
+		if cap(s.array) <= keepBuffer {
+			s.buf = s.array[:0]
+		} else {
+			s.buf, s.array = nil, nil
+		}
 	}
 	s.unacked += n
 	grant := 0
@@ -311,7 +321,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		n := min(s.credit, len(p), protocol.MaxStreamChunk)
 		s.credit -= n
 		s.mu.Unlock()
-		f := dataFrame{b: protocol.DataFrame(s.id, p[:n]), result: make(chan error, 1)}
+		f := dataFrame{b: appendFrame(s.id, p[:n]), result: make(chan error, 1)}
 		select {
 		case s.m.data <- f:
 		case <-s.m.done:
@@ -377,9 +387,34 @@ func (s *Stream) end(err error, local bool) bool {
 	s.err = err
 	close(s.done)
 	if local {
-		s.buf = nil
+		s.buf, s.array = nil, nil
 	}
 	s.cond.Broadcast()
 	s.m.forget(s)
 	return true
+}
+
+// keepBuffer is the largest receive array a drained stream keeps: two data
+// frames, so that a bulk transfer whose reader keeps up allocates nothing
+// per frame, while a stream whose reader fell behind (its array grew
+// towards the window) gives the memory back.
+const keepBuffer = 2 * (protocol.MaxStreamChunk)
+
+// framePool recycles the buffers of outgoing data frames (header and a
+// full chunk): a bulk transfer would otherwise allocate one per chunk.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, protocol.StreamHeader+protocol.MaxStreamChunk); return &b }}
+
+// appendFrame builds a data frame of channel and data in a pooled buffer.
+func appendFrame(channel uint32, data []byte) []byte {
+	bp := framePool.Get().(*[]byte)
+	b := binary.BigEndian.AppendUint32((*bp)[:0], channel)
+	return append(b, data...)
+}
+
+// putFrame returns a written frame's buffer to the pool.
+func putFrame(b []byte) {
+	if cap(b) == protocol.StreamHeader+protocol.MaxStreamChunk {
+		b = b[:0]
+		framePool.Put(&b)
+	}
 }
