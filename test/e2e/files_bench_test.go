@@ -22,12 +22,14 @@ import (
 const transferSize = 1 << 30
 
 // BenchmarkFileTransfer moves 1 GiB between curl and a real wacht-agent
-// through a real wacht serve (loopback, TLS), and in the same run fetches
-// the same file with curl from a plain Go HTTPS file server that uses the
-// server's certificate and TLS settings: the API's throughput relative to
-// raw HTTPS on this machine. It reports MB/s of both, their ratio and the
-// server process's RSS growth (VmRSS sampled every 20 ms during the
-// transfer, minus VmRSS before it).
+// through a real wacht serve (loopback, TLS), and in the same run moves the
+// same file with curl to and from a plain Go HTTPS server that uses the
+// server's certificate and TLS settings (the server's own port serves no
+// files but through the API): the API's throughput relative to raw HTTPS
+// on this machine. The raw upload is written to a file and synced, as the
+// agent does. It reports MB/s of both, their ratio and the server
+// process's RSS growth (VmRSS sampled every 20 ms during the transfer,
+// minus VmRSS before it).
 //
 //	go test -run '^$' -bench FileTransfer -benchtime 3x ./test/e2e/
 func BenchmarkFileTransfer(b *testing.B) {
@@ -103,7 +105,22 @@ func reportTransfer(b *testing.B, apiSecs, rawSecs float64, growth int64) {
 	b.ReportMetric(float64(growth)/(1<<20), "server-rss-growth-MiB")
 }
 
-// rawHTTPS serves dir (GET) and swallows uploads (PUT /upload) over HTTPS
+// receive writes an upload into a temporary file in dir, syncs and removes
+// it: what the agent does with an upload's content, without the hash.
+func receive(dir string, body io.Reader) error {
+	f, err := os.CreateTemp(dir, "raw-upload-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := io.Copy(f, body); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// rawHTTPS serves dir (GET) and takes uploads into it (PUT /upload) over HTTPS
 // with the server's certificate and TLS settings, on a loopback port.
 func rawHTTPS(b *testing.B, data, dir string) string {
 	cert, err := tls.LoadX509KeyPair(filepath.Join(data, "tls", "cert.pem"), filepath.Join(data, "tls", "key.pem"))
@@ -118,7 +135,8 @@ func rawHTTPS(b *testing.B, data, dir string) string {
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPut {
-				if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				// Like the agent: into a file beside the others, synced.
+				if err := receive(dir, r.Body); err != nil {
 					http.Error(w, err.Error(), http.StatusBadRequest)
 				}
 				return
