@@ -194,7 +194,7 @@ func (s *Service) upload(ctx context.Context, r Remote, id int64, req UploadRequ
 	stop := closeWhenDone(ctx, st)
 	defer stop()
 	h := sha256.New()
-	n, err := io.Copy(st, io.TeeReader(io.LimitReader(body, req.Size), h))
+	n, err := copyChunks(st, io.TeeReader(io.LimitReader(body, req.Size), h))
 	ft.Size = n
 	if err == nil && n < req.Size {
 		err = io.ErrUnexpectedEOF
@@ -231,6 +231,32 @@ func (s *Service) upload(ctx context.Context, r Remote, id int64, req UploadRequ
 	}
 	ft.Path = done.Path
 	return nil
+}
+
+// copyChunks copies src to the stream in full data frames: a request
+// body read as it comes yields TLS records (16 KiB), twice the frames and
+// round trips for the same bytes. A src that ends early is no error here
+// (the caller compares the count with the size); the stream's errors are
+// the mux's own, which the caller tells apart from the body's.
+func copyChunks(st *gateway.Stream, src io.Reader) (int64, error) {
+	buf := make([]byte, protocol.MaxStreamChunk)
+	var n int64
+	for {
+		k, err := io.ReadFull(src, buf)
+		if k > 0 {
+			if _, werr := st.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		switch err {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return n, nil // the caller compares n with the size
+		default:
+			return n, err
+		}
+	}
 }
 
 // validUpload checks an upload's size and optional SHA-256.
