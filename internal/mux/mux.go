@@ -221,7 +221,7 @@ type Stream struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	buf     []byte // received, not yet read; never longer than window
-	array   []byte // buf's whole array, reused once buf is drained if small
+	array   []byte // buf's whole array, reused once buf is drained
 	window  int    // credit granted to the other side, in all
 	unacked int    // bytes read but not yet granted again
 	credit  int    // bytes this side may still send
@@ -254,9 +254,16 @@ func (s *Stream) receive(data []byte) bool {
 	if len(s.buf)+s.unacked+len(data) > s.window {
 		return false
 	}
-	if cap(s.buf)-len(s.buf) < len(data) {
+	switch {
+	case cap(s.buf)-len(s.buf) >= len(data):
+	case cap(s.array) >= len(s.buf)+len(data):
+		// Room in the array before the unread bytes (a reader that is a
+		// little behind): move them to its start instead of allocating.
+		n := copy(s.array[:cap(s.array)], s.buf)
+		s.buf = s.array[:n]
+	default:
 		// Grow to at most the window; never keep consumed bytes alive.
-		nb := make([]byte, len(s.buf), min(s.window, max(2*cap(s.buf), len(s.buf)+len(data))))
+		nb := make([]byte, len(s.buf), min(s.window, max(2*cap(s.array), len(s.buf)+len(data))))
 		copy(nb, s.buf)
 		s.buf, s.array = nb, nb
 	}
@@ -280,14 +287,11 @@ func (s *Stream) Read(p []byte) (int, error) {
 	n := copy(p, s.buf)
 	s.buf = s.buf[n:]
 	if len(s.buf) == 0 {
-		// Drained: a bulk transfer reuses an array of a frame or two; a
-		// larger one (a reader that fell behind) is released, so that an
-		// idle stream holds little.
-		if cap(s.array) <= keepBuffer {
-			s.buf = s.array[:0]
-		} else {
-			s.buf, s.array = nil, nil
-		}
+		// Drained: the array is reused for what comes next. A bulk
+		// transfer would otherwise allocate anew each time its reader
+		// caught up; the array never exceeds the window, the most a stream
+		// may hold anyway, and goes with the stream.
+		s.buf = s.array[:0]
 	}
 	s.unacked += n
 	grant := 0
@@ -393,12 +397,6 @@ func (s *Stream) end(err error, local bool) bool {
 	s.m.forget(s)
 	return true
 }
-
-// keepBuffer is the largest receive array a drained stream keeps: two data
-// frames, so that a bulk transfer whose reader keeps up allocates nothing
-// per frame, while a stream whose reader fell behind (its array grew
-// towards the window) gives the memory back.
-const keepBuffer = 2 * (protocol.MaxStreamChunk)
 
 // framePool recycles the buffers of outgoing data frames (header and a
 // full chunk): a bulk transfer would otherwise allocate one per chunk.
