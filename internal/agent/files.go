@@ -10,6 +10,17 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
+// The download stream's name and types are protocol's, which the server
+// shares; these aliases keep the agent's older names.
+const StreamFileDownload = protocol.StreamFileDownload
+
+type (
+	// FileDownloadArgs is protocol.FileDownloadArgs.
+	FileDownloadArgs = protocol.FileDownloadArgs
+	// FileInfo is protocol.FileInfo.
+	FileInfo = protocol.FileInfo
+)
+
 func init() {
 	RegisterAction(protocol.StreamFileDownload, Action{Lock: protocol.LockFiles, Open: openDownload})
 }
