@@ -45,7 +45,7 @@ func TestStalledStreamBoundsMemoryAndKeepsControlFlowing(t *testing.T) {
 			}
 		}
 	}()
-	s, err := l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: fifo})
+	s, err := l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: fifo})
 	if err != nil {
 		t.Fatal(err)
 	}

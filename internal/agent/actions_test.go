@@ -202,7 +202,7 @@ func TestLocalLockRefuses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(l.dir, "ran")); err == nil {
 		t.Error("the locked command ran")
 	}
-	_, err = l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: filepath.Join(l.dir, ConfigFile)})
+	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: filepath.Join(l.dir, ConfigFile)})
 	wantCode(t, "file-download", err, protocol.CodeDisabledLocally)
 	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamTerminal, protocol.TerminalArgs{})
 	wantCode(t, "terminal", err, protocol.CodeDisabledLocally)
@@ -232,7 +232,7 @@ func TestActionsNotSignedByThePinnedKeyRefused(t *testing.T) {
 	ctx := ctxT(t)
 	err := l.hub.Do(ctx, l.deviceID, protocol.CommandRunChecks, nil, nil)
 	wantCode(t, "other key", err, protocol.CodeBadSignature)
-	_, err = l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: os.DevNull})
+	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: os.DevNull})
 	wantCode(t, "other key stream", err, protocol.CodeBadSignature)
 
 	old := startLive(t, liveOpts{signAgo: time.Hour})
@@ -249,11 +249,11 @@ func TestFileDownloadStream(t *testing.T) {
 	if err := os.WriteFile(path, want, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: path})
+	s, err := l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info FileInfo
+	var info protocol.FileInfo
 	if err := json.Unmarshal(s.Meta, &info); err != nil || info.Size != int64(len(want)) || info.Name != filepath.Base(path) {
 		t.Errorf("meta %s: %v", s.Meta, err)
 	}
@@ -261,9 +261,9 @@ func TestFileDownloadStream(t *testing.T) {
 	if err != nil || sha256.Sum256(got) != sha256.Sum256(want) {
 		t.Errorf("downloaded %d bytes of %d, %v", len(got), len(want), err)
 	}
-	_, err = l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: path + ".fehlt"})
+	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: path + ".fehlt"})
 	wantCode(t, "missing file", err, protocol.CodeNotFound)
-	wantCode(t, "stream type as action", l.hub.Do(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: path}, nil), protocol.CodeUnknownAction)
+	wantCode(t, "stream type as action", l.hub.Do(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: path}, nil), protocol.CodeUnknownAction)
 	waitLive(t, "stream handler ended", func() bool { return l.streams.Load() == 0 })
 }
 
@@ -275,7 +275,7 @@ func TestHotStreamKeepsControlFlowing(t *testing.T) {
 	}
 	l := startLive(t, liveOpts{})
 	ctx := ctxT(t)
-	s, err := l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: "/dev/zero"})
+	s, err := l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: "/dev/zero"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 	}
 	l := startLive(b, liveOpts{})
 	ctx := ctxT(b)
-	s, err := l.hub.OpenStream(ctx, l.deviceID, StreamFileDownload, FileDownloadArgs{Path: "/dev/zero"})
+	s, err := l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: "/dev/zero"})
 	if err != nil {
 		b.Fatal(err)
 	}

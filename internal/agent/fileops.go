@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -221,8 +222,10 @@ func openUpload(_ context.Context, a *Agent, raw json.RawMessage) (StreamFunc, a
 	if err := decodeArgs(protocol.StreamFileUpload, raw, &args); err != nil {
 		return nil, nil, err
 	}
+	// No SHA-256: the server sends the one it computed after the content.
+	trailer := args.SHA256 == ""
 	want, err := hex.DecodeString(args.SHA256)
-	if err != nil || len(want) != sha256.Size || args.Size < 0 {
+	if err != nil || !trailer && len(want) != sha256.Size || args.Size < 0 {
 		return nil, nil, Errorf(protocol.CodeBadArgs, "file-upload needs a size and a SHA-256 in hex.", "file-upload braucht eine Größe und ein SHA-256 in Hex.")
 	}
 	clean, p, err := localPath(args.Path)
@@ -267,6 +270,13 @@ func openUpload(_ context.Context, a *Agent, raw json.RawMessage) (StreamFunc, a
 		}()
 		h := sha256.New()
 		n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(s, args.Size))
+		if err == nil && n == args.Size && trailer {
+			want = make([]byte, protocol.UploadTrailer)
+			if _, err = io.ReadFull(s, want); err == io.EOF || err == io.ErrUnexpectedEOF {
+				return Errorf(protocol.CodeHashMismatch, "%s: the content's SHA-256 did not follow it; nothing was written.",
+					"%s: das SHA-256 des Inhalts folgte ihm nicht; nichts wurde geschrieben.", clean)
+			}
+		}
 		switch {
 		case err != nil && (errors.Is(err, mux.ErrClosed) || isCloseErr(err)):
 			return err // the server or the connection ended the upload
@@ -274,9 +284,9 @@ func openUpload(_ context.Context, a *Agent, raw json.RawMessage) (StreamFunc, a
 			return fileErr(clean, err)
 		case n != args.Size:
 			return Errorf(protocol.CodeHashMismatch, "%s: received %d of %d bytes.", "%s: %d von %d Bytes empfangen.", clean, n, args.Size)
-		case hex.EncodeToString(h.Sum(nil)) != strings.ToLower(args.SHA256):
-			return Errorf(protocol.CodeHashMismatch, "%s: the content's SHA-256 is not the signed one; nothing was written.",
-				"%s: das SHA-256 des Inhalts ist nicht das signierte; nichts wurde geschrieben.", clean)
+		case !bytes.Equal(h.Sum(nil), want):
+			return Errorf(protocol.CodeHashMismatch, "%s: the content's SHA-256 is not the expected one; nothing was written.",
+				"%s: das SHA-256 des Inhalts ist nicht das erwartete; nichts wurde geschrieben.", clean)
 		}
 		if err := tmp.Chmod(mode); err != nil && runtime.GOOS != "windows" {
 			return fileErr(clean, err)

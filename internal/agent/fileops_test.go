@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -238,5 +239,51 @@ func TestCleanUploads(t *testing.T) {
 	}
 	if des, _ := os.ReadDir(filepath.Join(data, uploadsDir)); len(des) != 0 {
 		t.Errorf("journal left: %v", des)
+	}
+}
+
+// TestFileUploadTrailer: without a SHA-256 in the signed arguments the
+// server sends the one it computed after the content, and the agent puts
+// the file in place only if it matches.
+func TestFileUploadTrailer(t *testing.T) {
+	l := startLive(t, liveOpts{})
+	dir := t.TempDir()
+	data := make([]byte, 1<<20+3)
+	rand.Read(data)
+	h := sha256.Sum256(data)
+	target := filepath.Join(dir, "ohne Prüfsumme.bin")
+	res, err := upload(t, l, protocol.FileUploadArgs{Path: target, Size: int64(len(data))}, append(slices.Clip(data), h[:]...))
+	if err != nil || res.Size != int64(len(data)) {
+		t.Fatalf("upload with trailer: %+v %v", res, err)
+	}
+	if got, _ := os.ReadFile(target); !bytes.Equal(got, data) {
+		t.Error("uploaded content differs")
+	}
+
+	// A trailer that does not match: refused, nothing written.
+	wrong := filepath.Join(dir, "falsch.bin")
+	bad := append(slices.Clip(data), make([]byte, protocol.UploadTrailer)...)
+	_, err = upload(t, l, protocol.FileUploadArgs{Path: wrong, Size: int64(len(data))}, bad)
+	wantClose(t, "wrong trailer", err, protocol.CodeHashMismatch)
+	if _, err := os.Stat(wrong); err == nil {
+		t.Error("a file with the wrong trailer was put in place")
+	}
+
+	// The server ends the stream after the content without a trailer.
+	s, err := l.hub.OpenStream(ctxT(t), l.deviceID, protocol.StreamFileUpload, protocol.FileUploadArgs{Path: wrong, Size: int64(len(data))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	waitLive(t, "upload handler ended", func() bool { return l.streams.Load() == 0 })
+	if _, err := os.Stat(wrong); err == nil {
+		t.Error("a file without its trailer was put in place")
+	}
+	noTemp(t, dir)
+	if des, _ := os.ReadDir(filepath.Join(l.dir, uploadsDir)); len(des) != 0 {
+		t.Errorf("upload journal left: %v", des)
 	}
 }

@@ -5,34 +5,28 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"time"
 
 	"github.com/wacht-rmm/wacht/internal/mux"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// StreamFileDownload streams one file's content to the server.
-const StreamFileDownload = "file-download"
+// The download stream's name and types are protocol's, which the server
+// shares; these aliases keep the agent's older names.
+const StreamFileDownload = protocol.StreamFileDownload
 
-// FileDownloadArgs name the file.
-type FileDownloadArgs struct {
-	Path string `json:"path"`
-}
-
-// FileInfo is the file-download stream's meta: what the server knows before
-// the first byte. Size is -1 for a file without a size (a device).
-type FileInfo struct {
-	Name    string    `json:"name"`
-	Size    int64     `json:"size"`
-	ModTime time.Time `json:"mod_time"`
-}
+type (
+	// FileDownloadArgs is protocol.FileDownloadArgs.
+	FileDownloadArgs = protocol.FileDownloadArgs
+	// FileInfo is protocol.FileInfo.
+	FileInfo = protocol.FileInfo
+)
 
 func init() {
-	RegisterAction(StreamFileDownload, Action{Lock: protocol.LockFiles, Open: openDownload})
+	RegisterAction(protocol.StreamFileDownload, Action{Lock: protocol.LockFiles, Open: openDownload})
 }
 
 func openDownload(_ context.Context, _ *Agent, args json.RawMessage) (StreamFunc, any, error) {
-	var a FileDownloadArgs
+	var a protocol.FileDownloadArgs
 	if err := json.Unmarshal(args, &a); err != nil || a.Path == "" {
 		return nil, nil, Errorf(protocol.CodeBadArgs, "file-download needs a path.", "file-download braucht einen Pfad.")
 	}
@@ -53,7 +47,7 @@ func openDownload(_ context.Context, _ *Agent, args json.RawMessage) (StreamFunc
 		f.Close()
 		return nil, nil, fileErr(clean, err)
 	}
-	info := FileInfo{Name: st.Name(), Size: st.Size(), ModTime: st.ModTime().UTC()}
+	info := protocol.FileInfo{Name: st.Name(), Size: st.Size(), ModTime: st.ModTime().UTC()}
 	if !st.Mode().IsRegular() {
 		info.Size = -1
 	}

@@ -152,16 +152,16 @@ func (c conn) WriteBinary(_ context.Context, b []byte) error {
 // read returns the next envelope, failing after timeout. Malformed frames
 // are errors; the caller decides what types it expects.
 func (c conn) read(timeout time.Duration) (protocol.Envelope, error) {
-	env, _, err := c.readFrame(timeout)
+	env, _, err := c.readFrame(timeout, nil)
 	return env, err
 }
 
 // readFrame is read that also accepts binary frames (stream data), which it
-// returns undecoded in data.
-func (c conn) readFrame(timeout time.Duration) (env protocol.Envelope, data []byte, err error) {
+// returns undecoded in data, read into buf (mux.ReadMessage).
+func (c conn) readFrame(timeout time.Duration, buf []byte) (env protocol.Envelope, data []byte, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	typ, b, err := c.ws.Read(ctx)
+	typ, b, err := mux.ReadMessage(ctx, c.ws, buf)
 	if err != nil {
 		if ctx.Err() != nil {
 			return env, nil, errDead
@@ -291,8 +291,9 @@ func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
 // means the connection is dead (the server answers every heartbeat).
 func (a *Agent) readLoop(ctx context.Context, c conn, m *mux.Mux, hb time.Duration, acks chan<- string) error {
 	dead := hb * 5 / 2
+	var buf []byte // reused for stream data
 	for {
-		env, data, err := c.readFrame(dead)
+		env, data, err := c.readFrame(dead, buf)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -303,6 +304,7 @@ func (a *Agent) readLoop(ctx context.Context, c conn, m *mux.Mux, hb time.Durati
 			if err := m.Data(data); err != nil {
 				return err
 			}
+			buf = data
 			continue
 		}
 		switch env.Type {

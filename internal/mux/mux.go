@@ -19,6 +19,7 @@ package mux
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,7 @@ func (m *Mux) writeData() {
 		case f := <-m.data:
 			f.result <- m.w.WriteBinary(context.Background(), f.b)
 			close(f.result) // a second Close must not wait for a taken result
+			putFrame(f.b)
 		case <-m.done:
 			return
 		}
@@ -225,6 +227,7 @@ type Stream struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	buf     []byte // received, not yet read; never longer than window
+	array   []byte // buf's whole array, reused once buf is drained
 	window  int    // credit granted to the other side, in all
 	unacked int    // bytes read but not yet granted again
 	credit  int    // bytes this side may still send
@@ -257,11 +260,18 @@ func (s *Stream) receive(data []byte) bool {
 	if len(s.buf)+s.unacked+len(data) > s.window {
 		return false
 	}
-	if cap(s.buf)-len(s.buf) < len(data) {
+	switch {
+	case cap(s.buf)-len(s.buf) >= len(data):
+	case cap(s.array) >= len(s.buf)+len(data):
+		// Room in the array before the unread bytes (a reader that is a
+		// little behind): move them to its start instead of allocating.
+		n := copy(s.array[:cap(s.array)], s.buf)
+		s.buf = s.array[:n]
+	default:
 		// Grow to at most the window; never keep consumed bytes alive.
-		nb := make([]byte, len(s.buf), min(s.window, max(2*cap(s.buf), len(s.buf)+len(data))))
+		nb := make([]byte, len(s.buf), min(s.window, max(2*cap(s.array), len(s.buf)+len(data))))
 		copy(nb, s.buf)
-		s.buf = nb
+		s.buf, s.array = nb, nb
 	}
 	s.buf = append(s.buf, data...)
 	s.cond.Broadcast()
@@ -283,7 +293,11 @@ func (s *Stream) Read(p []byte) (int, error) {
 	n := copy(p, s.buf)
 	s.buf = s.buf[n:]
 	if len(s.buf) == 0 {
-		s.buf = s.buf[:0:0] // release the array of an idle stream
+		// Drained: the array is reused for what comes next. A bulk
+		// transfer would otherwise allocate anew each time its reader
+		// caught up; the array never exceeds the window, the most a stream
+		// may hold anyway, and goes with the stream.
+		s.buf = s.array[:0]
 	}
 	s.unacked += n
 	grant := 0
@@ -317,7 +331,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		n := min(s.credit, len(p), protocol.MaxStreamChunk)
 		s.credit -= n
 		s.mu.Unlock()
-		f := dataFrame{b: protocol.DataFrame(s.id, p[:n]), result: make(chan error, 1)}
+		f := dataFrame{b: appendFrame(s.id, p[:n]), result: make(chan error, 1)}
 		select {
 		case s.m.data <- f:
 		case <-s.m.done:
@@ -383,9 +397,28 @@ func (s *Stream) end(err error, local bool) bool {
 	s.err = err
 	close(s.done)
 	if local {
-		s.buf = nil
+		s.buf, s.array = nil, nil
 	}
 	s.cond.Broadcast()
 	s.m.forget(s)
 	return true
+}
+
+// framePool recycles the buffers of outgoing data frames (header and a
+// full chunk): a bulk transfer would otherwise allocate one per chunk.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, protocol.StreamHeader+protocol.MaxStreamChunk); return &b }}
+
+// appendFrame builds a data frame of channel and data in a pooled buffer.
+func appendFrame(channel uint32, data []byte) []byte {
+	bp := framePool.Get().(*[]byte)
+	b := binary.BigEndian.AppendUint32((*bp)[:0], channel)
+	return append(b, data...)
+}
+
+// putFrame returns a written frame's buffer to the pool.
+func putFrame(b []byte) {
+	if cap(b) == protocol.StreamHeader+protocol.MaxStreamChunk {
+		b = b[:0]
+		framePool.Put(&b)
+	}
 }

@@ -14,10 +14,12 @@ import (
 const (
 	StreamTerminal   = "terminal"    // a shell on a PTY (ConPTY on Windows)
 	StreamFileUpload = "file-upload" // a file's content to the device
-	ActionFilesList  = "files-list"
-	ActionFilesMkdir = "files-mkdir"
-	ActionFilesMove  = "files-rename"
-	ActionFilesDel   = "files-delete"
+	// StreamFileDownload streams one file's content to the server.
+	StreamFileDownload = "file-download"
+	ActionFilesList    = "files-list"
+	ActionFilesMkdir   = "files-mkdir"
+	ActionFilesMove    = "files-rename"
+	ActionFilesDel     = "files-delete"
 )
 
 // Reply and close codes of the terminal and the file actions, beside
@@ -28,7 +30,7 @@ const (
 	CodeLocked           = "locked"            // another process holds the file
 	CodeDiskFull         = "disk_full"
 	CodeExists           = "exists"        // the target exists and overwriting was not asked
-	CodeHashMismatch     = "hash_mismatch" // the upload's SHA-256 or size is not the signed one
+	CodeHashMismatch     = "hash_mismatch" // the upload's SHA-256 or size is not the expected one
 )
 
 // TerminalArgs open a terminal. Shell is bash, zsh, sh, powershell, pwsh or
@@ -169,11 +171,34 @@ type FilesRenameArgs struct {
 // then reads the result: a FileUploaded and a normal end, or the refusal's
 // close code (hash_mismatch…). An existing Path is replaced only with
 // Overwrite.
+//
+// An empty SHA256 means the server did not know the hash before the first
+// byte (a client streaming a file without one): it computes the hash on the
+// way and writes it (UploadTrailer bytes, raw) after the Size bytes. The
+// agent verifies either before the file is moved into place; only a given
+// SHA256 is covered by the signature.
 type FileUploadArgs struct {
 	Path      string `json:"path"`
 	Size      int64  `json:"size"`
 	SHA256    string `json:"sha256"`
 	Overwrite bool   `json:"overwrite,omitempty"`
+}
+
+// UploadTrailer is the length of the SHA-256 a server sends after an
+// upload's content when FileUploadArgs.SHA256 is empty.
+const UploadTrailer = 32
+
+// FileDownloadArgs name the file to download.
+type FileDownloadArgs struct {
+	Path string `json:"path"`
+}
+
+// FileInfo is the file-download stream's meta: what the server knows before
+// the first byte. Size is -1 for a file without a size (a device).
+type FileInfo struct {
+	Name    string    `json:"name"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mod_time"`
 }
 
 // FileUploaded is what the agent answers on the upload stream once the

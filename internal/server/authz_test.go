@@ -85,6 +85,20 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/audit":                    {perm: authz.Admin},
 	"GET /api/v1/audit.csv":                {perm: authz.Admin},
 
+	// The file browser: no agent is connected in the matrix (409).
+	"GET /api/v1/devices/{id}/files":         {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files?path=/tmp", ok: http.StatusConflict},
+	"DELETE /api/v1/devices/{id}/files":      {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files?path=/tmp/x", ok: http.StatusConflict},
+	"POST /api/v1/devices/{id}/files/mkdir":  {perm: authz.Remote, kind: "device", body: `{"path":"/tmp/neu"}`, ok: http.StatusConflict},
+	"POST /api/v1/devices/{id}/files/rename": {perm: authz.Remote, kind: "device", body: `{"from":"/tmp/a","to":"/tmp/b"}`, ok: http.StatusConflict},
+	"GET /api/v1/devices/{id}/files/content": {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files/content?path=/tmp/a", ok: http.StatusConflict},
+	"PUT /api/v1/devices/{id}/files/content": {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files/content?path=/tmp/a", body: "Grüße", ok: http.StatusConflict},
+	"GET /devices/{id}/files":                {perm: authz.Remote, kind: "device", ok: http.StatusConflict},
+	"GET /devices/{id}/files/content":        {perm: authz.Remote, kind: "device", path: "/devices/{id}/files/content?path=/tmp/a", ok: http.StatusConflict},
+	"PUT /devices/{id}/files/content":        {perm: authz.Remote, kind: "device", path: "/devices/{id}/files/content?dir=/tmp&name=a", body: "Grüße", ok: http.StatusConflict},
+	"POST /devices/{id}/files/mkdir":         {perm: authz.Remote, kind: "device", body: "dir=/tmp&name=neu", ok: http.StatusConflict},
+	"POST /devices/{id}/files/rename":        {perm: authz.Remote, kind: "device", body: "dir=/tmp&name=a&to=b", ok: http.StatusConflict},
+	"POST /devices/{id}/files/delete":        {perm: authz.Remote, kind: "device", body: "dir=/tmp&name=a", ok: http.StatusConflict},
+
 	// Policies (issue 3, parts 2–4). Policies are global templates; their
 	// assignments are scoped by the client, site or device they attach to.
 	"GET /api/v1/policies":                      {perm: authz.Read},
@@ -506,6 +520,11 @@ func (m *matrix) do(t testing.TB, role, method, path, body string) (int, string)
 		}
 		r = httptest.NewRequest(method, path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if method != http.MethodGet && method != http.MethodPost {
+			// Scripts send the token as a header (an upload's PUT).
+			r.Header.Set("Content-Type", "application/octet-stream")
+			r.Header.Set(auth.CSRFHeader, sess.CSRF)
+		}
 		for _, c := range rec.Result().Cookies() {
 			r.AddCookie(c)
 		}

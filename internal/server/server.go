@@ -313,11 +313,19 @@ func hsts(next http.Handler) http.Handler {
 
 func limitBody(h http.Handler, n int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody {
+		if r.Body != nil && r.Body != http.NoBody && !streamed(r) {
 			r.Body = http.MaxBytesReader(w, r.Body, n)
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// streamed reports a file upload (PUT …/devices/{id}/files/content of the
+// API or the dashboard): its body streams to the device, bounded by its
+// Content-Length, which the agent is told in the signed opening, not by
+// MaxBodyBytes.
+func streamed(r *http.Request) bool {
+	return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/files/content")
 }
 
 // PublicURL is the URL agents dial: explicit if given (it must be https),

@@ -250,6 +250,15 @@ func TestLimitBody(t *testing.T) {
 	if !errors.As(readErr, &tooBig) {
 		t.Fatalf("body over the limit: %v", readErr)
 	}
+	// Uploads stream to the device, bounded by their own length.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("PUT", "/api/v1/devices/1/files/content?path=/x", strings.NewReader("0123456789x")))
+	if readErr != nil {
+		t.Fatalf("upload over the limit: %v", readErr)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/v1/devices/1/files/content", strings.NewReader("0123456789x")))
+	if !errors.As(readErr, &tooBig) {
+		t.Fatalf("POST to the upload path over the limit: %v", readErr)
+	}
 }
 
 func TestPublicURL(t *testing.T) {

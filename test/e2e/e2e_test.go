@@ -75,7 +75,7 @@ func (p *proc) output() string {
 	return p.log.String()
 }
 
-func start(t *testing.T, name string, args ...string) *proc {
+func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(filepath.Join(binDir, name), args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p, p
@@ -94,7 +94,7 @@ func start(t *testing.T, name string, args ...string) *proc {
 }
 
 // stop sends sig and waits for the process to exit.
-func (p *proc) stop(t *testing.T, sig syscall.Signal) {
+func (p *proc) stop(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	p.cmd.Process.Signal(sig)
 	select {
@@ -105,7 +105,7 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal) {
 }
 
 // run runs a CLI command to completion and returns its stdout.
-func run(t *testing.T, env []string, name string, args ...string) (string, error) {
+func run(t testing.TB, env []string, name string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -118,7 +118,7 @@ func run(t *testing.T, env []string, name string, args ...string) (string, error
 	return out.String(), nil
 }
 
-func mustRun(t *testing.T, env []string, name string, args ...string) string {
+func mustRun(t testing.TB, env []string, name string, args ...string) string {
 	t.Helper()
 	out, err := run(t, env, name, args...)
 	if err != nil {
@@ -131,7 +131,7 @@ var listenRE = regexp.MustCompile(`msg="?listening"?.*addr=([0-9.:\[\]]+)`)
 
 // startServer starts wacht serve on listen and returns the process and its
 // address once it logs that it listens.
-func startServer(t *testing.T, data, listen string) (*proc, string) {
+func startServer(t testing.TB, data, listen string) (*proc, string) {
 	t.Helper()
 	p := start(t, "wacht", "serve", "--data", data, "--listen", listen)
 	deadline := time.Now().Add(30 * time.Second)
@@ -151,7 +151,7 @@ func startServer(t *testing.T, data, listen string) (*proc, string) {
 
 // env is one test installation: a server, an API token, an enrolled agent.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	data     string
 	agentDir string
 	addr     string
@@ -160,7 +160,7 @@ type env struct {
 	http     *http.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, data: t.TempDir(), agentDir: t.TempDir()}
 	e.server, e.addr = startServer(t, e.data, "127.0.0.1:0")
@@ -217,7 +217,7 @@ type apiCheck struct {
 const minWait = 3 * time.Minute
 
 // waitFor polls cond until it holds or the time is up (at least minWait).
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	// The bound only catches a hang: on a machine loaded by other work
 	// (CI runners, several engineers' test runs) a step that takes seconds

@@ -27,6 +27,7 @@ func (h *handler) remoteRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/devices/{id}/services", authz.Remote, h.services)
 	rt.HandleFunc("POST /api/v1/devices/{id}/services/{name}/{op}", authz.Remote, h.controlService)
 	rt.HandleFunc("PUT /api/v1/devices/{id}/services/{name}/start-type", authz.Remote, h.setStartType)
+	h.fileRoutes(rt)
 }
 
 // remote answers a remote action: invalid input field by field, a

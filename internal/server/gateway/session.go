@@ -117,11 +117,12 @@ func (s *session) run() {
 	}
 	s.log.Info("agent connected")
 	idle := 3 * s.g.opts.Heartbeat
+	var buf []byte // reused for stream data (mux.ReadMessage)
 	for {
 		// An expired read context closes the connection: three missed
 		// heartbeats end a dead session.
 		rctx, cancel := context.WithTimeout(s.ctx, idle)
-		typ, b, err := s.conn.Read(rctx)
+		typ, b, err := mux.ReadMessage(rctx, s.conn, buf)
 		cancel()
 		if err != nil {
 			s.logReadError(err, rctx)
@@ -129,6 +130,9 @@ func (s *session) run() {
 		}
 		if !s.process(typ, b) {
 			return
+		}
+		if typ == websocket.MessageBinary {
+			buf = b
 		}
 	}
 }

@@ -67,7 +67,13 @@ func actionStatus(code string) int {
 		return http.StatusForbidden
 	case protocol.CodeNotFound:
 		return http.StatusNotFound
-	case protocol.CodeBadArgs, protocol.CodeMalformed:
+	case protocol.CodePermissionDenied:
+		return http.StatusForbidden // the device's OS refused access
+	case protocol.CodeExists, protocol.CodeLocked:
+		return http.StatusConflict
+	case protocol.CodeDiskFull:
+		return http.StatusInsufficientStorage
+	case protocol.CodeBadArgs, protocol.CodeMalformed, protocol.CodeHashMismatch:
 		return http.StatusBadRequest
 	case protocol.CodeTimeout:
 		return http.StatusGatewayTimeout

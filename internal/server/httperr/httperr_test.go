@@ -55,6 +55,12 @@ func TestActionErrors(t *testing.T) {
 		protocol.CodeBusy:            429,
 		protocol.CodeBadSignature:    502,
 		protocol.CodeReplayed:        502,
+		// The file browser's refusals.
+		protocol.CodeExists:           409,
+		protocol.CodeLocked:           409,
+		protocol.CodePermissionDenied: 403,
+		protocol.CodeHashMismatch:     400,
+		protocol.CodeDiskFull:         507,
 	} {
 		err := fmt.Errorf("wrapped: %w", &protocol.ActionError{Code: code, Message: core.Text{EN: "why", DE: "warum"}})
 		if st, c, msg := Status(err); st != want || c != code || msg != "why" {

@@ -60,6 +60,7 @@ type view struct {
 	Net        *service.NetDevice // the device page's network device; nil for an agent
 	Checks     []checkView
 	CanOperate bool
+	CanRemote  bool         // remote management (authz.Remote)
 	Outages    *outageTable // alerts view and device page (alerts.go)
 	Remote     *remoteCard  // device page: remote management (remote.go)
 
@@ -98,6 +99,7 @@ func (s *server) view(r *http.Request, lang Lang, rc *reqCtx) view {
 	if rc != nil {
 		v.User, v.CSRF = rc.user, rc.sess.CSRF
 		v.CanOperate = authz.CanOperate(rc.user.Role)
+		v.CanRemote = authz.CanRemote(rc.user.Role)
 	}
 	return v
 }

@@ -133,6 +133,7 @@ func (s *server) routes() *auth.Router {
 	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
 	s.remoteRoutes(rt)
+	s.fileRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
@@ -202,8 +203,13 @@ func (s *server) guard(p authz.Perm, next http.Handler) http.Handler {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Vary", "Cookie, Accept-Language")
+		// Every change needs the CSRF token: forms POST it, scripts send
+		// it as a header (an upload's PUT streams, unbounded here).
+		changes := r.Method != http.MethodGet && r.Method != http.MethodHead
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		}
+		if changes {
 			if err := auth.CheckCSRF(r, sess.CSRF); err != nil {
 				s.log.Warn("CSRF check failed", "path", r.URL.Path, "user", u.Email)
 				s.renderError(w, r, rc.lang, err)
@@ -211,7 +217,7 @@ func (s *server) guard(p authz.Perm, next http.Handler) http.Handler {
 			}
 		}
 		if !authz.Allows(u, p) {
-			if r.Method == http.MethodPost {
+			if changes {
 				s.svc.RecordDenied(auth.WithRemote(r.Context(), r.RemoteAddr), u, r.Method, r.URL.Path)
 			}
 			s.renderError(w, r, rc.lang, core.ErrForbidden)
@@ -273,6 +279,10 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 		"unknown_action":      "error.conflict",
 		"failed":              "error.conflict",
 		"busy":                "error.conflict",
+		"exists":              "error.conflict",
+		"locked":              "error.conflict",
+		"permission_denied":   "error.forbidden",
+		"hash_mismatch":       "error.invalid",
 	}[code]
 	if key == "" {
 		key = "error.internal"

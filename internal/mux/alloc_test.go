@@ -1,0 +1,92 @@
+package mux
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
+)
+
+// direct hands frames to the other Mux without a copy, as a session's
+// reader does with its reused buffer.
+type direct struct{ pipe }
+
+func (d *direct) WriteBinary(_ context.Context, b []byte) error { return d.to.Load().Data(b) }
+
+// A bulk transfer allocates no buffer per frame: outgoing frames come from
+// a pool, the receive array is reused.
+func TestBulkTransferReusesBuffers(t *testing.T) {
+	var pa, pb direct
+	ma, mb := New(&pa), New(&pb)
+	pa.to.Store(mb)
+	pb.to.Store(ma)
+	defer ma.Close()
+	defer mb.Close()
+	a, _ := ma.Open(1, DefaultWindow, DefaultWindow)
+	b, _ := mb.Open(1, DefaultWindow, DefaultWindow)
+	chunk := make([]byte, protocol.MaxStreamChunk)
+	got := make([]byte, protocol.MaxStreamChunk)
+	var bytes atomic.Int64
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := a.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.ReadFull(b, got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bytes.Add(int64(n))
+	})
+	// Left: the frame's result channel and, every few frames, the window
+	// grant's context; a buffer per frame would be 32 KiB each.
+	if allocs > 3 && !raceEnabled {
+		t.Errorf("%.1f allocations per 32 KiB frame", allocs)
+	}
+	if b.Buffered() != 0 || cap(b.array) > DefaultWindow {
+		t.Errorf("receive buffer: %d buffered, array of %d", b.Buffered(), cap(b.array))
+	}
+}
+
+// ReadMessage reads binary messages into the caller's buffer, also one
+// larger than a data frame, and text messages whole.
+func TestReadMessage(t *testing.T) {
+	big := strings.Repeat("x", protocol.StreamHeader+protocol.MaxStreamChunk+100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		ctx := context.Background()
+		c.Write(ctx, websocket.MessageBinary, []byte("eins"))
+		c.Write(ctx, websocket.MessageBinary, []byte(big))
+		c.Write(ctx, websocket.MessageText, []byte(`{"type":"heartbeat"}`))
+		c.Close(websocket.StatusNormalClosure, "")
+	}))
+	defer srv.Close()
+	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(1 << 20)
+	ctx := context.Background()
+	buf := make([]byte, 0, protocol.StreamHeader+protocol.MaxStreamChunk)
+	typ, b, err := ReadMessage(ctx, c, buf)
+	if err != nil || typ != websocket.MessageBinary || string(b) != "eins" || &b[0] != &buf[:1][0] {
+		t.Fatalf("first: %v %q %v (reused buffer: %v)", typ, b, err, len(b) > 0 && &b[0] == &buf[:1][0])
+	}
+	typ, b, err = ReadMessage(ctx, c, b)
+	if err != nil || typ != websocket.MessageBinary || string(b) != big {
+		t.Fatalf("large: %v %d bytes %v", typ, len(b), err)
+	}
+	typ, b, err = ReadMessage(ctx, c, b)
+	if err != nil || typ != websocket.MessageText || string(b) != `{"type":"heartbeat"}` {
+		t.Fatalf("text: %v %q %v", typ, b, err)
+	}
+}

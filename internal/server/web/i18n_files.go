@@ -1,0 +1,86 @@
+package web
+
+// filesCatalog holds the strings of a device's file browser; init merges
+// them into catalog.
+var filesCatalog = map[string]map[string]string{
+	langEN: {
+		"files.link":          "Files",
+		"files.title":         "Files",
+		"files.drives":        "Drives",
+		"files.name":          "Name",
+		"files.size":          "Size",
+		"files.modified":      "Modified",
+		"files.empty":         "This folder is empty.",
+		"files.truncated":     "Only the first 10,000 entries are shown.",
+		"files.download":      "download",
+		"files.rename":        "Rename",
+		"files.renameTo":      "New name",
+		"files.delete":        "Delete",
+		"files.deleteConfirm": "Delete for good",
+		"files.deleteHelp":    "This cannot be undone. A folder is deleted with everything in it.",
+		"files.newFolder":     "New folder",
+		"files.create":        "Create",
+		"files.upload":        "Upload a file",
+		"files.uploadButton":  "Upload",
+		"files.overwrite":     "Replace a file of the same name",
+		"files.uploadHelp":    "The file is streamed to the device and checked with SHA-256 before it is put in place; an aborted upload leaves nothing behind.",
+		"files.uploading":     "Uploading…",
+		"files.noscript":      "Uploading needs JavaScript.",
+		"files.symlink":       "link to",
+		"files.done.mkdir":    "The folder was created.",
+		"files.done.rename":   "The name was changed.",
+		"files.done.delete":   "Deleted.",
+		"files.done.upload":   "The file was uploaded.",
+		"files.err.offline":   "The device is not connected.",
+		"files.err.conflict":  "The device is retired or not active.",
+		"files.err.forbidden": "You may not do this.",
+		"files.err.not_found": "Not found.",
+		"files.err.invalid":   "The input is not valid.",
+		"files.err.timeout":   "The device did not answer in time.",
+		"files.err.internal":  "The server could not do this; the server log says why.",
+	},
+	langDE: {
+		"files.link":          "Dateien",
+		"files.title":         "Dateien",
+		"files.drives":        "Laufwerke",
+		"files.name":          "Name",
+		"files.size":          "Größe",
+		"files.modified":      "Geändert",
+		"files.empty":         "Dieser Ordner ist leer.",
+		"files.truncated":     "Nur die ersten 10.000 Einträge werden gezeigt.",
+		"files.download":      "herunterladen",
+		"files.rename":        "Umbenennen",
+		"files.renameTo":      "Neuer Name",
+		"files.delete":        "Löschen",
+		"files.deleteConfirm": "Endgültig löschen",
+		"files.deleteHelp":    "Das lässt sich nicht rückgängig machen. Ein Ordner wird mit allem darin gelöscht.",
+		"files.newFolder":     "Neuer Ordner",
+		"files.create":        "Anlegen",
+		"files.upload":        "Datei hochladen",
+		"files.uploadButton":  "Hochladen",
+		"files.overwrite":     "Gleichnamige Datei ersetzen",
+		"files.uploadHelp":    "Die Datei wird zum Gerät übertragen und mit SHA-256 geprüft, bevor sie an ihren Platz kommt; ein abgebrochenes Hochladen hinterlässt nichts.",
+		"files.uploading":     "Wird hochgeladen…",
+		"files.noscript":      "Zum Hochladen wird JavaScript benötigt.",
+		"files.symlink":       "Verknüpfung auf",
+		"files.done.mkdir":    "Der Ordner wurde angelegt.",
+		"files.done.rename":   "Der Name wurde geändert.",
+		"files.done.delete":   "Gelöscht.",
+		"files.done.upload":   "Die Datei wurde hochgeladen.",
+		"files.err.offline":   "Das Gerät ist nicht verbunden.",
+		"files.err.conflict":  "Das Gerät ist ausgemustert oder nicht aktiv.",
+		"files.err.forbidden": "Das dürfen Sie nicht.",
+		"files.err.not_found": "Nicht gefunden.",
+		"files.err.invalid":   "Die Eingabe ist ungültig.",
+		"files.err.timeout":   "Das Gerät hat nicht rechtzeitig geantwortet.",
+		"files.err.internal":  "Der Server konnte das nicht ausführen; das Server-Protokoll nennt den Grund.",
+	},
+}
+
+func init() {
+	for lang, m := range filesCatalog {
+		for k, v := range m {
+			catalog[lang][k] = v
+		}
+	}
+}
