@@ -36,6 +36,10 @@ type Service struct {
 	audits *AuditQueue
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TerminalIdle ends a terminal after this long without input (0:
+	// protocol.DefaultTerminalIdle).
+	TerminalIdle time.Duration
+	terms        terminalCounts
 }
 
 // New returns a Service over d's store and commander.
