@@ -327,3 +327,11 @@ func (t *Terminal) Close() error {
 	})
 	return err
 }
+
+// TerminalAllowed reports whether u may open a terminal on device id now:
+// the remote-action rules and the device's local lock, without opening one
+// (the dashboard shows the reason instead of a terminal).
+func (s *Service) TerminalAllowed(ctx context.Context, u core.User, id int64) error {
+	_, _, err := s.remoteTarget(ctx, u, id, protocol.LockTerminal)
+	return err
+}
