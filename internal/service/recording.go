@@ -36,6 +36,10 @@ const (
 	recordFlushEvery = 5 * time.Second // the longest a recorded event waits
 )
 
+// gzipPool keeps the compressors' state (about 1 MiB each) between
+// chunks: a hundred busy terminals flush often.
+var gzipPool = sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return zw }}
+
 // recorder writes one session's asciicast in chunks. Safe for concurrent
 // use (the output and input pumps both record).
 type recorder struct {
@@ -128,7 +132,9 @@ func (r *recorder) flushLocked(ctx context.Context) error {
 		return nil
 	}
 	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	zw := gzipPool.Get().(*gzip.Writer)
+	defer gzipPool.Put(zw)
+	zw.Reset(&z)
 	zw.Write(r.buf.Bytes())
 	zw.Close()
 	size := int64(r.buf.Len())

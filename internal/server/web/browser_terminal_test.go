@@ -24,6 +24,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
@@ -35,11 +36,12 @@ import (
 type termFixture struct {
 	st          *store.DB
 	svc         *service.Service
+	gw          *gateway.Gateway
 	srv         *httptest.Server
 	dev, locked int64
 }
 
-func newTermFixture(t *testing.T) *termFixture {
+func newTermFixture(t testing.TB) *termFixture {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("real agents and shells: skipped in -short mode")
@@ -80,7 +82,7 @@ func newTermFixture(t *testing.T) *termFixture {
 			t.Fatal(err)
 		}
 	}
-	f := &termFixture{st: st, svc: svc, srv: srv}
+	f := &termFixture{st: st, svc: svc, gw: gw, srv: srv}
 	f.dev = agenttest.Start(t, st, gw, srv, site.ID, agenttest.Options{})
 	f.locked = agenttest.Start(t, st, gw, srv, site.ID, agenttest.Options{Disable: []string{protocol.LockTerminal}})
 	return f
