@@ -132,8 +132,9 @@ func (r *recorder) flushLocked(ctx context.Context) error {
 		return nil
 	}
 	var z bytes.Buffer
+	// Back into the pool before the store is written: sessions waiting
+	// for the database's one writer must not each hold a compressor.
 	zw := gzipPool.Get().(*gzip.Writer)
-	defer gzipPool.Put(zw)
 	zw.Reset(&z)
 	zw.Write(r.buf.Bytes())
 	zw.Close()
@@ -150,6 +151,8 @@ func (r *recorder) flushLocked(ctx context.Context) error {
 		zw.Close()
 		size = int64(r.buf.Len())
 	}
+	zw.Reset(nil)
+	gzipPool.Put(zw)
 	if err := r.store.AppendRecording(ctx, r.id, r.seq, z.Bytes(), r.size+size, r.stored+int64(z.Len()), r.truncated); err != nil {
 		return fmt.Errorf("storing recording %d: %w", r.id, err)
 	}
