@@ -37,7 +37,9 @@ type liveFixture struct {
 	admin, tech, foreign, readonly core.User
 }
 
-func newLiveFixture(t *testing.T) *liveFixture {
+func newLiveFixture(t *testing.T) *liveFixture { return newLiveFixtureOn(t, storetest.NewSQLite) }
+
+func newLiveFixtureOn(t *testing.T, open func(testing.TB) *store.DB) *liveFixture {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("real agent and shells: skipped in -short mode")
@@ -45,7 +47,7 @@ func newLiveFixture(t *testing.T) *liveFixture {
 	// Login shells: keep this machine's profile out of the test.
 	t.Setenv("HOME", t.TempDir())
 	ctx := context.Background()
-	st := storetest.NewSQLite(t)
+	st := open(t)
 	gw := agenttest.NewGateway(st)
 	srv := httptest.NewTLSServer(gw)
 	t.Cleanup(func() {
@@ -165,7 +167,11 @@ func gone(pid int) bool {
 // ends and recorded; an administrator replays the recording, the
 // technician may not.
 func TestTerminalSession(t *testing.T) {
-	f := newLiveFixture(t)
+	t.Run("sqlite", func(t *testing.T) { testTerminalSession(t, newLiveFixtureOn(t, storetest.NewSQLite)) })
+	t.Run("postgres", func(t *testing.T) { testTerminalSession(t, newLiveFixtureOn(t, storetest.NewPostgres)) })
+}
+
+func testTerminalSession(t *testing.T, f *liveFixture) {
 	ctx := context.Background()
 	shell := "sh"
 	if _, err := exec.LookPath("bash"); err == nil {
