@@ -305,9 +305,13 @@ func TestBrowserTerminal(t *testing.T) {
 
 	// The recording, from the audit log's link.
 	ctx := context.Background()
-	es, err := f.st.QueryAudit(ctx, core.AuditQuery{Action: "device.terminal.end"})
-	if err != nil || len(es) != 1 {
-		t.Fatalf("end of session audited: %+v %v", es, err)
+	var es []core.AuditEntry
+	agenttest.Wait(t, "the end of the session audited", func() bool {
+		es, _ = f.st.QueryAudit(ctx, core.AuditQuery{Action: "device.terminal.end"})
+		return len(es) > 0
+	})
+	if len(es) != 1 {
+		t.Fatalf("end of session audited: %+v", es)
 	}
 	rec := auditRows(es)[0].Recording
 	if rec == 0 {
