@@ -297,6 +297,34 @@ func TestBrowserTerminal(t *testing.T) {
 		typeDE("echo 'Grüße @ \\ | { } [ ] ~ äöß'\r"),
 		waitScreen("terminal", `(?m)^`+regexp.QuoteMeta(`Grüße @ \ | { } [ ] ~ äöß`)+`$`),
 	)
+	// A smaller window: the fit addon resizes the terminal, and the new
+	// size reaches the device's PTY.
+	sizeJS := `(() => { const t = document.getElementById("terminal").wachtTerminal; return [t.rows, t.cols]; })()`
+	before, err := chromedp.Run(tab, chromedp.Evaluate[[]int](sizeJS))
+	if err != nil || len(before) != 2 {
+		t.Fatalf("terminal size %v %v", before, err)
+	}
+	var size []int
+	run("resize the window", chromedp.EmulateViewport(800, 600),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			for {
+				s, err := chromedp.Evaluate[[]int](sizeJS)(ctx, tg)
+				if err != nil {
+					return chromedp.Void{}, err
+				}
+				if s[1] < before[1] && s[0] >= 5 {
+					size = s
+					return chromedp.Void{}, nil
+				}
+				select {
+				case <-ctx.Done():
+					return chromedp.Void{}, fmt.Errorf("terminal stayed %v after the resize", s)
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		})
+	run("the new size reached the device", typeDE("stty size\r"),
+		waitScreen("terminal", fmt.Sprintf(`(?m)^%d %d$`, size[0], size[1])))
 	c.checkConsole()
 
 	closeTab()
