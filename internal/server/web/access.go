@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"net"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Two-factor sign-in and the account page.
@@ -24,9 +23,6 @@ const (
 	pendingCookie = "wacht_2fa"
 	pendingTTL    = 5 * time.Minute
 	accountPath   = "/account/2fa"
-	// settingLoginKey holds the server-wide key of pending logins, shared
-	// by replicas through the database.
-	settingLoginKey = "login_key"
 )
 
 // enrolmentPaths stay reachable while mandatory 2FA sends a user to enrol.
@@ -36,29 +32,17 @@ func init() {
 	pageNames = append(pageNames, "totp", "account", "clients", "client", "audit", "users", "tokens")
 }
 
-// pending returns the signer of pending logins, creating its key on first
-// use.
+// pending returns the signer of pending logins, its key read (or created)
+// once.
 func (s *server) pending(r *http.Request) (auth.PendingLogin, error) {
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
 	if s.loginKey == nil {
-		v, err := s.store.GetSetting(r.Context(), settingLoginKey)
-		if errors.Is(err, core.ErrNotFound) {
-			b := make([]byte, 32)
-			if _, err := rand.Read(b); err != nil {
-				return auth.PendingLogin{}, err
-			}
-			if err := s.store.SetSetting(r.Context(), settingLoginKey, hex.EncodeToString(b)); err != nil {
-				return auth.PendingLogin{}, err
-			}
-			v, err = s.store.GetSetting(r.Context(), settingLoginKey) // another replica may have won
-		}
+		k, err := s.svc.LoginKey(r.Context())
 		if err != nil {
 			return auth.PendingLogin{}, err
 		}
-		if s.loginKey, err = hex.DecodeString(v); err != nil {
-			return auth.PendingLogin{}, err
-		}
+		s.loginKey = k
 	}
 	return auth.PendingLogin{Key: s.loginKey, TTL: pendingTTL}, nil
 }
@@ -72,17 +56,6 @@ func (s *server) require2FA(r *http.Request) bool {
 		return true
 	}
 	return on
-}
-
-// auditAnon records a failed sign-in, where there is no session user.
-func (s *server) auditAnon(r *http.Request, action, account, detail string) {
-	err := s.store.Audit(r.Context(), core.AuditEntry{
-		At: s.now().UTC().Truncate(time.Millisecond), Actor: "anonymous", Remote: r.RemoteAddr,
-		Action: action, Target: "account:" + account, Detail: detail, Result: core.AuditDenied,
-	})
-	if err != nil {
-		s.log.Error("writing audit entry", "action", action, "err", err)
-	}
 }
 
 func (s *server) askSecondFactor(w http.ResponseWriter, r *http.Request, u core.User) {
@@ -112,8 +85,7 @@ func (s *server) pendingUser(r *http.Request) (core.User, bool) {
 	if !ok {
 		return core.User{}, false
 	}
-	u, err := s.store.GetUser(r.Context(), id)
-	return u, err == nil && u.TOTPEnabled && !u.Disabled
+	return s.svc.PendingUser(r.Context(), id)
 }
 
 func (s *server) renderTOTP(w http.ResponseWriter, r *http.Request, status int, errKey string) {
@@ -156,19 +128,15 @@ func (s *server) totpLogin(w http.ResponseWriter, r *http.Request) {
 		s.renderTOTP(w, r, http.StatusTooManyRequests, "login.throttled")
 		return
 	}
-	recovery, err := auth.SecondFactor(r.Context(), s.store, u.ID, r.PostFormValue("code"), s.now())
+	err = s.svc.SecondFactorSignIn(auth.WithRemote(r.Context(), r.RemoteAddr), u, r.PostFormValue("code"))
 	if errors.Is(err, auth.ErrSecondFactor) {
 		s.throttle.Fail(host, u.Email)
-		s.auditAnon(r, "user.login-2fa", u.Email, "wrong or reused code")
 		s.renderTOTP(w, r, http.StatusUnauthorized, "totp.failed")
 		return
 	}
 	if err != nil {
 		s.renderError(w, r, pickLang(u.Lang, r.Header.Get("Accept-Language")), err)
 		return
-	}
-	if recovery {
-		s.audit(r, u, "user.recovery-code", "one recovery code used")
 	}
 	s.finishLogin(w, r, u)
 }
@@ -191,10 +159,7 @@ func (s *server) account(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	v.Title = "account.title"
 	av := accountView{Enabled: rc.user.TOTPEnabled, Required: s.require2FA(r)}
 	if !av.Enabled {
-		key, err := auth.NewTOTP(rc.user.Email)
-		if err == nil {
-			err = s.store.SetTOTP(r.Context(), rc.user.ID, key.Secret, false)
-		}
+		key, err := s.svc.StartTOTP(r.Context(), rc.user)
 		if err != nil {
 			s.renderError(w, r, rc.lang, err)
 			return
@@ -208,20 +173,11 @@ func (s *server) account(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 // enableTOTP confirms the pending secret with a code, turns 2FA on and
 // shows the recovery codes once.
 func (s *server) enableTOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	secret, enabled, _, err := s.store.GetTOTP(r.Context(), rc.user.ID)
-	if err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	if enabled {
-		s.renderError(w, r, rc.lang, core.ErrConflict)
-		return
-	}
-	step, ok := auth.CheckTOTP(secret, r.PostFormValue("code"), s.now())
-	if !ok {
+	codes, err := s.svc.EnableTOTP(r.Context(), rc.user, r.PostFormValue("code"))
+	if errors.Is(err, service.ErrTOTPCode) {
 		v := s.view(r, rc.lang, rc)
 		v.Title, v.Error = "account.title", "totp.failed"
-		key, err := auth.TOTPKeyFor(rc.user.Email, secret)
+		key, err := s.svc.PendingTOTPKey(r.Context(), rc.user)
 		if err != nil {
 			s.renderError(w, r, rc.lang, err)
 			return
@@ -230,24 +186,10 @@ func (s *server) enableTOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		s.render(w, http.StatusBadRequest, "account", v)
 		return
 	}
-	codes := auth.NewRecoveryCodes()
-	hashes := make([][]byte, len(codes))
-	for i, c := range codes {
-		hashes[i] = auth.HashRecoveryCode(c)
-	}
-	if err := s.store.UseTOTPStep(r.Context(), rc.user.ID, step); err != nil {
+	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	if err := s.store.SetRecoveryCodes(r.Context(), rc.user.ID, hashes); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	if err := s.store.SetTOTP(r.Context(), rc.user.ID, secret, true); err != nil {
-		s.renderError(w, r, rc.lang, err)
-		return
-	}
-	s.audit(r, rc.user, "user.2fa-enable", "")
 	v := s.view(r, rc.lang, rc)
 	v.Title, v.Notice, v.NoticeKind = "account.title", "account.enabled", "ok"
 	v.User.TOTPEnabled = true

@@ -271,7 +271,7 @@ func TestBrowserTerminal(t *testing.T) {
 		}
 	}
 	run("open the terminal from the device page",
-		chromedp.Navigate(f.srv.URL+"/devices/"+dev), chromedp.Click("#device-terminal"),
+		chromedp.Navigate(f.srv.URL+"/devices/"+dev), chromedp.Click("#remote-terminal"),
 		chromedp.WaitVisible("#terminal .xterm-screen"),
 		chromedp.WaitVisible(`#terminal[data-pid]`),
 		chromedp.Click("#terminal"),

@@ -5,7 +5,6 @@ package web
 var terminalCatalog = map[string]map[string]string{
 	langEN: {
 		"term.title":       "Terminal",
-		"term.link":        "Terminal",
 		"term.shell":       "Shell",
 		"term.connect":     "Open new session",
 		"term.connecting":  "Connecting…",
@@ -30,7 +29,6 @@ var terminalCatalog = map[string]map[string]string{
 	},
 	langDE: {
 		"term.title":       "Terminal",
-		"term.link":        "Terminal",
 		"term.shell":       "Shell",
 		"term.connect":     "Neue Sitzung öffnen",
 		"term.connecting":  "Verbinde…",

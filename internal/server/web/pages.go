@@ -60,11 +60,10 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusTooManyRequests, email, "login.throttled")
 		return
 	}
-	u, err := auth.Login(r.Context(), s.store, email, r.PostFormValue("password"))
+	u, err := s.svc.PasswordSignIn(auth.WithRemote(r.Context(), r.RemoteAddr), email, r.PostFormValue("password"))
 	if errors.Is(err, auth.ErrBadCredentials) {
 		s.throttle.Fail(host, email)
 		s.log.Info("failed dashboard login", "email", email, "remote", r.RemoteAddr)
-		s.auditAnon(r, "user.login", email, "wrong password or unknown e-mail")
 		s.renderLogin(w, r, http.StatusUnauthorized, email, "login.failed")
 		return
 	}
@@ -89,7 +88,7 @@ func (s *server) finishLogin(w http.ResponseWriter, r *http.Request, u core.User
 	s.throttle.Success(host, u.Email)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
 	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
-	s.audit(r, u, "user.login", r.RemoteAddr)
+	s.svc.SignedIn(auth.WithRemote(r.Context(), r.RemoteAddr), u)
 	next := "/"
 	if !u.TOTPEnabled && s.require2FA(r) {
 		next = accountPath
@@ -102,41 +101,17 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	s.audit(r, rc.user, "user.logout", "")
+	s.svc.SignedOut(r.Context(), rc.user)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // setLang saves the user's language and returns to the page it came from.
 func (s *server) setLang(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	lang := r.PostFormValue("lang")
-	if lang != langDE && lang != langEN {
-		s.renderError(w, r, rc.lang, core.ErrInvalid)
-		return
-	}
-	if err := s.store.SetUserLang(r.Context(), rc.user.ID, lang); err != nil {
+	if err := s.svc.SetLanguage(r.Context(), rc.user, r.PostFormValue("lang")); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	s.audit(r, rc.user, "user.set-lang", lang)
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
-}
-
-// audit records a user's action; a failed audit write is logged, not shown,
-// because the action itself has already happened.
-func (s *server) audit(r *http.Request, u core.User, action, detail string) {
-	err := s.store.Audit(r.Context(), core.AuditEntry{
-		At:     s.now().UTC().Truncate(time.Millisecond),
-		Actor:  "user:" + u.Email,
-		Remote: r.RemoteAddr,
-		Action: action,
-		Target: "user:" + strconv.FormatInt(u.ID, 10),
-		Detail: detail,
-		Result: core.AuditOK,
-	})
-	if err != nil {
-		s.log.Error("writing audit entry", "action", action, "user", u.Email, "err", err)
-	}
-	s.log.Info("dashboard action", "action", action, "user", u.Email)
 }
 
 // localPath accepts only a path on this server as a redirect target.
@@ -227,6 +202,7 @@ func (s *server) device(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	v, err := s.deviceView(r, rc)
 	if err == nil {
 		v.Outages, err = s.deviceOutages(r.Context(), rc, v.Device.ID, v.Path)
+		v.Remote = s.remoteCardFor(r.Context(), rc, v)
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)

@@ -60,8 +60,8 @@ type view struct {
 	Net        *service.NetDevice // the device page's network device; nil for an agent
 	Checks     []checkView
 	CanOperate bool
-	CanRemote  bool         // may act on devices remotely (terminal…)
 	Outages    *outageTable // alerts view and device page (alerts.go)
+	Remote     *remoteCard  // device page: remote management (remote.go)
 
 	// Page is the data of the pages in access.go and admin.go.
 	Page any
@@ -98,7 +98,6 @@ func (s *server) view(r *http.Request, lang Lang, rc *reqCtx) view {
 	if rc != nil {
 		v.User, v.CSRF = rc.user, rc.sess.CSRF
 		v.CanOperate = authz.CanOperate(rc.user.Role)
-		v.CanRemote = authz.CanRemote(rc.user.Role)
 	}
 	return v
 }
