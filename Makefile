@@ -94,7 +94,7 @@ systemd:
 # when WACHT_TEST_POSTGRES is set), and the real agent for 10 minutes.
 # BENCHFLAGS="--agents 1000 --agent-window 1m" for a shorter run.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...  # Terminals100 holds 10,000 agents
 	$(GO) run ./internal/loadsim/bench --bin bin --out bin/bench-results.json $(BENCHFLAGS)
 
 dist: web-assets

@@ -394,6 +394,7 @@ type Store interface {
 	NetDeviceStore
 	MaintenanceStore
 	ReportStore
+	RecordingStore
 	Close() error
 }
 

@@ -83,7 +83,11 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/settings/remote":          {perm: authz.Admin},
 	"PUT /api/v1/settings/remote":          {perm: authz.Admin, body: `{"require_2fa":false,"recording_retention_days":90}`},
 	"GET /api/v1/audit":                    {perm: authz.Admin},
-	"GET /api/v1/audit.csv":                {perm: authz.Admin},
+	// Terminal (issue 15): the matrix's service has no agents (409); the
+	// websocket itself: internal/server/web/browser_terminal_test.go.
+	"GET /api/v1/devices/{id}/terminal": {perm: authz.Remote, kind: "device", ok: http.StatusConflict},
+	"GET /api/v1/recordings/{id}":       {perm: authz.Admin, path: "/api/v1/recordings/999999", ok: http.StatusNotFound},
+	"GET /api/v1/audit.csv":             {perm: authz.Admin},
 
 	// The file browser: no agent is connected in the matrix (409).
 	"GET /api/v1/devices/{id}/files":         {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/files?path=/tmp", ok: http.StatusConflict},
@@ -272,6 +276,12 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/alerts/test":                   {perm: authz.Admin, body: "test_to=tech@example.com", ok: http.StatusBadRequest},
 	"POST /settings/alerts/recipients":             {perm: authz.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
 	"POST /settings/alerts/recipients/{id}/delete": {perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
+
+	// Dashboard: terminal and recordings (issue 15): internal/server/web/terminal.go.
+	"GET /devices/{id}/terminal":    {perm: authz.Remote, kind: "device"},
+	"GET /devices/{id}/terminal/ws": {perm: authz.Remote, kind: "device", ok: http.StatusConflict},
+	"GET /recordings/{id}":          {perm: authz.Admin, path: "/recordings/999999", ok: http.StatusNotFound},
+	"GET /recordings/{id}/cast":     {perm: authz.Admin, path: "/recordings/999999/cast", ok: http.StatusNotFound},
 }
 
 // mounts are the raw http.ServeMux registrations that only delegate to a

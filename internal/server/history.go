@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
@@ -12,8 +14,8 @@ import (
 const HistoryInterval = time.Hour
 
 // maintainHistory applies history retention (and creates PostgreSQL
-// partitions ahead) at start and every HistoryInterval until ctx ends, on
-// one node of a cluster at a time.
+// partitions ahead) and the terminal recordings' retention at start and
+// every HistoryInterval until ctx ends, on one node of a cluster at a time.
 func maintainHistory(ctx context.Context, st *store.DB, log *slog.Logger) {
 	log = log.With("job", "history")
 	t := time.NewTicker(HistoryInterval)
@@ -25,7 +27,12 @@ func maintainHistory(ctx context.Context, st *store.DB, log *slog.Logger) {
 				log.Info("history maintained", "rolled_up", rep.RolledUp, "partitions_created", rep.PartitionsCreated,
 					"partitions_dropped", rep.PartitionsDropped, "rollups_deleted", rep.RollupsDeleted)
 			}
-			return err
+			// Terminal recordings past their retention (issue 15).
+			n, rerr := service.PruneRecordings(ctx, st, time.Now())
+			if n > 0 {
+				log.Info("terminal recordings deleted", "count", n)
+			}
+			return errors.Join(err, rerr)
 		})
 		if err != nil && ctx.Err() == nil {
 			log.Error("history retention", "err", err)

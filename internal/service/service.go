@@ -39,6 +39,10 @@ type Service struct {
 	cost auth.Cost
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TerminalIdle ends a terminal after this long without input (0:
+	// protocol.DefaultTerminalIdle).
+	TerminalIdle time.Duration
+	terms        terminalCounts
 }
 
 // New returns a Service over d's store and commander.

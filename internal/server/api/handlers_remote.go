@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/termws"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
@@ -27,6 +30,8 @@ func (h *handler) remoteRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/devices/{id}/services", authz.Remote, h.services)
 	rt.HandleFunc("POST /api/v1/devices/{id}/services/{name}/{op}", authz.Remote, h.controlService)
 	rt.HandleFunc("PUT /api/v1/devices/{id}/services/{name}/start-type", authz.Remote, h.setStartType)
+	rt.HandleFunc("GET /api/v1/devices/{id}/terminal", authz.Remote, h.terminal)
+	rt.HandleFunc("GET /api/v1/recordings/{id}", authz.Admin, h.getRecording)
 	h.fileRoutes(rt)
 }
 
@@ -126,4 +131,47 @@ func (h *handler) putRemoteSettings(w http.ResponseWriter, r *http.Request) {
 		}
 		return h.svc.RemoteSettings(r.Context(), u)
 	})
+}
+
+// terminal is the terminal's websocket for API clients (termws): the
+// rules are checked before the upgrade, so a refusal is an HTTP status.
+func (h *handler) terminal(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	id, err := pathID(r)
+	if err == nil {
+		err = h.svc.TerminalAllowed(r.Context(), u, id)
+	}
+	if err == nil && !termws.IsWebsocket(r) {
+		err = fmt.Errorf("the terminal is a websocket (Upgrade: websocket): %w", core.ErrInvalid)
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	req := termws.Request(r)
+	if err := termws.Serve(w, r, func(ctx context.Context) (*service.Terminal, error) {
+		return h.svc.OpenTerminal(ctx, u, id, req)
+	}); err != nil {
+		h.log.Info("terminal ended with an error", "device", id, "user", u.Email, "err", err)
+	}
+}
+
+// getRecording returns a terminal recording as its asciicast v2 file
+// (administrators; audited as a replay).
+func (h *handler) getRecording(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	id, err := pathID(r)
+	var rec core.Recording
+	if err == nil {
+		rec, err = h.svc.Recording(r.Context(), u, id)
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-asciicast")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="recording-%d.cast"`, rec.ID))
+	if err := h.svc.ReplayRecording(r.Context(), u, id, w); err != nil {
+		h.log.Error("replaying a recording", "recording", id, "err", err)
+	}
 }

@@ -358,7 +358,7 @@ func (s *server) setRequire2FA(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 type auditView struct {
-	Entries []core.AuditEntry
+	Entries []auditRow
 	Q       auditForm
 	CSVLink template.URL
 }
@@ -401,7 +401,7 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title = "audit.title"
-	v.Page = auditView{Entries: es, Q: f, CSVLink: template.URL("/audit.csv?" + r.URL.Query().Encode())}
+	v.Page = auditView{Entries: auditRows(es), Q: f, CSVLink: template.URL("/audit.csv?" + r.URL.Query().Encode())}
 	s.render(w, http.StatusOK, "audit", v)
 }
 

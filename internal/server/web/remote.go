@@ -73,6 +73,7 @@ func (s *server) remoteCardFor(ctx context.Context, rc *reqCtx, v view) *remoteC
 		{"remote.processes", base + "/processes", "remote-processes", st.Locked(protocol.LockProcesses)},
 		{"remote.services", base + "/services", "remote-services", st.Locked(protocol.LockServices)},
 		{"remote.run", base + "/run", "remote-run", st.Locked(protocol.LockExec)},
+		{"term.title", base + "/terminal", "remote-terminal", st.Locked(protocol.LockTerminal)},
 	}}
 }
 

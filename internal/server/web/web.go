@@ -132,6 +132,7 @@ func (s *server) routes() *auth.Router {
 	s.netDeviceRoutes(rt)
 	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
+	s.terminalRoutes(rt)
 	s.remoteRoutes(rt)
 	s.fileRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
