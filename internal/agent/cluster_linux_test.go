@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -90,6 +91,7 @@ func (l *cutListener) Cut() {
 // agents and the other nodes, as `wacht serve` has.
 type clusterNode struct {
 	hub  *gateway.Hub
+	db   *store.DB // its connection to the shared database
 	ln   *cutListener
 	url  string
 	cert []byte // the certificate every node presents
@@ -139,7 +141,7 @@ func startClusterLive(t testing.TB) (l *live, a, b *clusterNode) {
 			srv.Close()
 		})
 		dbs = append(dbs, db)
-		nodes = append(nodes, &clusterNode{hub: gw.Hub(), ln: ln, url: srv.URL, cert: srv.Certificate().Raw})
+		nodes = append(nodes, &clusterNode{hub: gw.Hub(), db: db, ln: ln, url: srv.URL, cert: srv.Certificate().Raw})
 	}
 	a, b = nodes[0], nodes[1]
 
@@ -441,5 +443,51 @@ func TestClusterAskingNodeDiesMidStream(t *testing.T) {
 	var e map[string]int
 	if err := b.hub.Do(ctxT(t), l.deviceID, actionEcho, map[string]int{"i": 1}, &e); err != nil || e["i"] != 1 {
 		t.Errorf("action on node B afterwards: %v %v", e, err)
+	}
+}
+
+// actionProbe counts its runs: a forged request must leave it at zero.
+const actionProbe = "test-probe"
+
+var probeRuns atomic.Int64
+
+func init() {
+	RegisterAction(actionProbe, Action{Do: func(context.Context, *Agent, json.RawMessage) (any, error) {
+		probeRuns.Add(1)
+		return nil, nil
+	}})
+}
+
+// TestForgedDatabaseMessageRunsNothing: whoever can write to the database
+// (stolen credentials, SQL injection) can publish cluster messages, but no
+// message published there makes a node sign or send an action. Here the
+// relayed-command message of earlier versions, addressed to every node and
+// to one by ID, is published beside legitimate traffic; the agent
+// runs the probe only when a node's hub asks it to.
+func TestForgedDatabaseMessageRunsNothing(t *testing.T) {
+	l, a, _ := startClusterLive(t)
+	ctx := ctxT(t)
+	for _, to := range []string{"", "00000000-0000-0000-0000-000000000000"} {
+		forged, _ := json.Marshal(map[string]any{
+			"k": "command", "f": "attacker", "t": to, "i": "x1", "d": l.deviceID, "w": 5000,
+			"c": map[string]any{"name": actionProbe},
+		})
+		if err := a.db.Publish(ctx, forged); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Legitimate traffic through both nodes goes on, and the probe was
+	// reached only by it.
+	for range 20 {
+		if err := l.hub.Do(ctx, l.deviceID, actionEcho, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second) // a forged message, were it obeyed, ran by now
+	if n := probeRuns.Load(); n != 0 {
+		t.Fatalf("the agent ran %d forged actions", n)
+	}
+	if err := l.hub.Do(ctx, l.deviceID, actionProbe, nil, nil); err != nil || probeRuns.Load() != 1 {
+		t.Fatalf("the probe through the hub: %v, %d runs", err, probeRuns.Load())
 	}
 }
