@@ -45,6 +45,8 @@ Administration (works while the server runs):
   history            show or set how long check history is kept
   server-checks      show or set the private ranges the server's website checks may reach
   apitoken create    create an API token for a user
+  script keygen|sign|verify
+                     lock mode: sign scripts with a key the server never holds
   setup              create the first admin if there is no user yet
   version            print the version
 
@@ -92,6 +94,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return historyCmd(rest, stdout, stderr)
 	case "server-checks":
 		return serverChecksCmd(rest, stdout, stderr)
+	case "script":
+		return scriptCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "wacht", version)
 		return nil
