@@ -376,6 +376,7 @@ type Store interface {
 	NetDeviceStore
 	MaintenanceStore
 	ReportStore
+	ScriptStore
 	Close() error
 }
 

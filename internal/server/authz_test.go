@@ -146,6 +146,16 @@ var authzTable = map[string]routeSpec{
 	"PUT /api/v1/network-devices/{id}":        {perm: authz.Operate, kind: "device", ok: http.StatusNotFound, body: `{"name":"x","type":"router","checks":[]}`},
 	"DELETE /api/v1/network-devices/{id}":     {perm: authz.Operate, kind: "device", ok: http.StatusNotFound},
 
+	// Script library (issue 16): internal/server/api/handlers_scripts.go.
+	// Changes need Remote (a script is code run on customers' machines);
+	// the {id} routes are sent an ID that does not exist; changes and
+	// versions: api/scripts_test.go.
+	"GET /api/v1/scripts":         {perm: authz.Read},
+	"POST /api/v1/scripts":        {perm: authz.Remote, body: `{"name":"Matrix","language":"sh","body":"echo"}`},
+	"GET /api/v1/scripts/{id}":    {perm: authz.Read, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/scripts/{id}":    {perm: authz.Remote, path: "/api/v1/scripts/999999", body: `{"name":"x","language":"sh","body":"echo"}`, ok: http.StatusNotFound},
+	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+
 	// Dashboard
 	"POST /logout":                     {perm: authz.Authenticated},
 	"POST /lang":                       {perm: authz.Authenticated, body: "lang=de&next=/"},
