@@ -377,6 +377,7 @@ type Store interface {
 	MaintenanceStore
 	ReportStore
 	ScriptStore
+	ScriptJobStore
 	Close() error
 }
 

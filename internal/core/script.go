@@ -91,3 +91,94 @@ type ScriptStore interface {
 	// Version.
 	EnsureBuiltinScript(ctx context.Context, s *Script) error
 }
+
+// States of a script run. RunOfflineWaiting is shown, not stored: a queued
+// run whose device is offline.
+const (
+	RunQueued         = "queued"
+	RunRunning        = "running"
+	RunDone           = "done"   // exit code 0
+	RunFailed         = "failed" // another exit code, a timeout or the agent's refusal
+	RunExpired        = "expired"
+	RunInterrupted    = "interrupted" // the agent stopped mid-run; not run again
+	RunCancelled      = "cancelled"   // the script was deleted while the run waited
+	RunOfflineWaiting = "offline-waiting"
+)
+
+// ScriptJob runs one script version on devices. Params are the plain
+// parameters; the secrets' values are in Sealed (seal.Box), their names
+// in SecretNames.
+type ScriptJob struct {
+	ID            int64             `json:"id"`
+	ScriptID      int64             `json:"script_id"`
+	ScriptVersion int               `json:"script_version"`
+	ScriptName    string            `json:"script_name"`
+	Params        map[string]string `json:"params"`
+	SecretNames   []string          `json:"secret_names"`
+	Sealed        []byte            `json:"-"`
+	Target        string            `json:"target"`
+	CreatedBy     string            `json:"created_by"`
+	CreatedAt     time.Time         `json:"created_at"`
+	ExpiresAt     time.Time         `json:"expires_at"`
+}
+
+// ScriptRun is one device's run of a job.
+type ScriptRun struct {
+	ID            string     `json:"id"`
+	JobID         int64      `json:"job_id"`
+	DeviceID      int64      `json:"device_id"`
+	Hostname      string     `json:"hostname"`
+	ClientID      int64      `json:"client_id"`
+	ScriptID      int64      `json:"script_id"`
+	ScriptName    string     `json:"script_name"`
+	ScriptVersion int        `json:"script_version"`
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	ExitCode      *int       `json:"exit_code"`
+	Stdout        string     `json:"stdout"`
+	Stderr        string     `json:"stderr"`
+	Truncated     bool       `json:"truncated"`
+	TimedOut      bool       `json:"timed_out"`
+	DurationMS    int64      `json:"duration_ms"`
+	ErrorCode     string     `json:"error_code,omitempty"`
+	Error         Text       `json:"error,omitzero"`
+	QueuedAt      time.Time  `json:"queued_at"`
+	StartedAt     *time.Time `json:"started_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+}
+
+// ScriptRunFilter selects runs: of one job, or of one device (newest
+// first, at most Limit).
+type ScriptRunFilter struct {
+	JobID    int64
+	DeviceID int64
+	Limit    int
+}
+
+// ScriptJobStore keeps script jobs and their runs.
+type ScriptJobStore interface {
+	// CreateScriptJob stores j and one queued run per device; it sets j's
+	// ID and CreatedAt and returns the runs.
+	CreateScriptJob(ctx context.Context, j *ScriptJob, deviceIDs []int64) ([]ScriptRun, error)
+	GetScriptJob(ctx context.Context, id int64) (ScriptJob, error)
+	ListScriptRuns(ctx context.Context, f ScriptRunFilter) ([]ScriptRun, error)
+	// QueuedScriptDevices lists the devices with a queued run that has not
+	// expired.
+	QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, error)
+	// ClaimScriptRun moves the device's oldest queued, unexpired run to
+	// running with a conditional UPDATE, so that of several nodes one
+	// wins; the run's deadline is now + its script's timeout + margin.
+	// ok is false when there is none.
+	ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (r ScriptRun, j ScriptJob, ok bool, err error)
+	// FinishScriptRun stores a running run's outcome (r.State and result
+	// fields); ErrConflict if the run is not running.
+	FinishScriptRun(ctx context.Context, r ScriptRun) error
+	// RequeueScriptRun puts a running run back in the queue: the agent was
+	// not reached or did not answer; its journal keeps the run once.
+	RequeueScriptRun(ctx context.Context, id string) error
+	// SweepScriptRuns expires queued runs past their job's expiry and
+	// requeues running ones past their deadline (a node died).
+	SweepScriptRuns(ctx context.Context, now time.Time) (expired, requeued int, err error)
+	// CancelScriptRuns cancels the queued runs of a script's jobs.
+	CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time) (int, error)
+}

@@ -155,6 +155,11 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/scripts/{id}":    {perm: authz.Read, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
 	"PUT /api/v1/scripts/{id}":    {perm: authz.Remote, path: "/api/v1/scripts/999999", body: `{"name":"x","language":"sh","body":"echo"}`, ok: http.StatusNotFound},
 	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+	// Script 1 is the first built-in one (Linux and macOS), run on the
+	// caller's own or a foreign client.
+	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
+	"GET /api/v1/jobs/{id}":         {perm: authz.Read, path: "/api/v1/jobs/999999", ok: http.StatusNotFound},
+	"GET /api/v1/devices/{id}/runs": {perm: authz.Read, kind: "device"},
 
 	// Dashboard
 	"POST /logout":                     {perm: authz.Authenticated},

@@ -214,7 +214,12 @@ func (s *Service) DeleteScript(ctx context.Context, u core.User, id int64) error
 	if err := s.store.DeleteScript(ctx, id); err != nil {
 		return fmt.Errorf("deleting script %d: %w", id, err)
 	}
-	return s.record(ctx, u, "script.delete", target("script", id), scriptDetail(sc), core.AuditOK)
+	// Runs waiting for their device would run a script that is gone.
+	n, err := s.store.CancelScriptRuns(ctx, id, s.now())
+	if err != nil {
+		return fmt.Errorf("cancelling the queued runs of script %d: %w", id, err)
+	}
+	return s.record(ctx, u, "script.delete", target("script", id), fmt.Sprintf("%s; %d queued runs cancelled", scriptDetail(sc), n), core.AuditOK)
 }
 
 // normalizeScript validates a script's input and fills its defaults.

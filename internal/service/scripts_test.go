@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 func wantFields(t *testing.T, what string, err error, fields ...string) {
@@ -197,5 +199,69 @@ func TestBuiltinScripts(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), "Largest folders below "+dir) || !strings.Contains(string(out), filepath.Join(dir, "groß")) {
 			t.Errorf("disk usage report: %v\n%s", err, out)
 		}
+	}
+}
+
+// TestRunScriptTargets: named devices must fit the script, a client's
+// devices that do not are skipped; secrets are sealed and masked.
+func TestRunScriptTargets(t *testing.T) {
+	f := newRemoteFixture(t)
+	ctx := context.Background()
+	win, err := f.svc.SaveScript(ctx, f.tech, 0, ScriptInput{Name: "win", Language: "cmd", Body: "dir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.RunScript(ctx, f.tech, win.ID, RunRequest{Devices: []int64{f.dev.ID}})
+	wantFields(t, "Windows script on a Linux device", err, "devices")
+	sub, err := f.svc.RunScript(ctx, f.tech, win.ID, RunRequest{Client: f.dev.ClientID})
+	wantFields(t, "Windows script on a Linux client", err, "devices")
+	if sub.JobID != 0 {
+		t.Error("a job without runs")
+	}
+	_, err = f.svc.RunScript(ctx, f.foreign, win.ID, RunRequest{Client: f.dev.ClientID})
+	if !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("foreign client: %v", err)
+	}
+	_, err = f.svc.RunScript(ctx, f.tech, win.ID, RunRequest{Client: f.dev.ClientID, Tag: "x"})
+	wantFields(t, "two selections", err, "devices")
+
+	sh, err := f.svc.SaveScript(ctx, f.tech, 0, ScriptInput{Name: "sh", Language: "sh", Body: "echo \"$PW\"",
+		Params: []core.ScriptParam{{Name: "PW", Type: core.ParamSecret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without secret.key a secret cannot be stored.
+	if _, err := f.svc.RunScript(ctx, f.tech, sh.ID, RunRequest{Devices: []int64{f.dev.ID}, Params: map[string]json.RawMessage{"PW": json.RawMessage(`"x"`)}}); !errors.Is(err, errNoSealKey) {
+		t.Errorf("secret without a key: %v", err)
+	}
+	if _, err := f.svc.RunScript(ctx, f.readonly, sh.ID, RunRequest{Devices: []int64{f.dev.ID}}); !errors.Is(err, core.ErrForbidden) {
+		t.Errorf("read-only: %v", err)
+	}
+	f.remote.locks = []string{"scripts"}
+	_, err = f.svc.RunScript(ctx, f.tech, sh.ID, RunRequest{Devices: []int64{f.dev.ID}})
+	var ae *protocol.ActionError
+	if !errors.As(err, &ae) || ae.Code != protocol.CodeDisabledLocally {
+		t.Errorf("locked device: %v", err)
+	}
+	sub, err = f.svc.RunScript(ctx, f.tech, sh.ID, RunRequest{Client: f.dev.ClientID})
+	wantFields(t, "locked devices of a client", err, "devices")
+	f.remote.locks = nil
+	sub, err = f.svc.RunScript(ctx, f.tech, sh.ID, RunRequest{Client: f.dev.ClientID, ExpiresMinutes: 5})
+	if err != nil || sub.Runs != 1 || len(sub.Skipped) != 0 {
+		t.Fatalf("client run: %+v, %v", sub, err)
+	}
+	v, err := f.svc.GetJob(ctx, f.readonly, sub.JobID)
+	if err != nil || len(v.Runs) != 1 || v.Runs[0].State != core.RunOfflineWaiting || !v.ExpiresAt.Equal(v.CreatedAt.Add(5*time.Minute)) {
+		t.Errorf("job as read-only: %+v, %v", v, err)
+	}
+	if _, err := f.svc.GetJob(ctx, f.foreign, sub.JobID); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("job of another client: %v", err)
+	}
+	// Deleting the script cancels the waiting run.
+	if err := f.svc.DeleteScript(ctx, f.tech, sh.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.svc.GetJob(ctx, f.tech, sub.JobID); v.Runs[0].State != core.RunCancelled {
+		t.Errorf("after delete: %+v", v.Runs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
@@ -36,6 +37,8 @@ type Service struct {
 	audits *AuditQueue
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// dispatch, once set, sends queued script runs (ScriptDispatcher).
+	dispatch atomic.Pointer[ScriptDispatcher]
 }
 
 // New returns a Service over d's store and commander.

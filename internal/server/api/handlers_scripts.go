@@ -20,6 +20,9 @@ func (h *handler) scriptRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/scripts/{id}", authz.Read, h.getScript)
 	rt.HandleFunc("PUT /api/v1/scripts/{id}", authz.Remote, h.updateScript)
 	rt.HandleFunc("DELETE /api/v1/scripts/{id}", authz.Remote, h.deleteScript)
+	rt.HandleFunc("POST /api/v1/scripts/{id}/run", authz.Remote, h.runScript)
+	rt.HandleFunc("GET /api/v1/jobs/{id}", authz.Read, h.getJob)
+	rt.HandleFunc("GET /api/v1/devices/{id}/runs", authz.Read, h.deviceRuns)
 }
 
 // scriptError answers a refused change of a built-in script with its
@@ -73,4 +76,22 @@ func (h *handler) deleteScript(w http.ResponseWriter, r *http.Request) {
 	errorWriter(h.scriptError).withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
 		return nil, h.svc.DeleteScript(r.Context(), u, id)
 	})
+}
+
+func (h *handler) runScript(w http.ResponseWriter, r *http.Request) {
+	errorWriter(h.scriptError).withID(w, r, http.StatusAccepted, func(u core.User, id int64) (any, error) {
+		var in service.RunRequest
+		if err := decodeBody(r, &in); err != nil {
+			return nil, err
+		}
+		return h.svc.RunScript(r.Context(), u, id, in)
+	})
+}
+
+func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.GetJob(r.Context(), u, id) })
+}
+
+func (h *handler) deviceRuns(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.DeviceRuns(r.Context(), u, id) })
 }

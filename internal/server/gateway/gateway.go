@@ -77,6 +77,10 @@ type Options struct {
 	// PostgreSQL database: commands, policy pushes and disconnects reach
 	// agents connected to the other nodes (docs/cluster.md).
 	Cluster ClusterStore
+	// Connected, if set, is called when an agent's session on this node
+	// has been welcomed (queued script runs go out then); it must not
+	// block.
+	Connected func(deviceID int64)
 }
 
 // ResultRouter assigns a batch from one agent to devices; results it

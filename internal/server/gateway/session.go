@@ -240,6 +240,9 @@ func (s *session) authenticate() bool {
 	if err == nil {
 		// The policy is the next frame after welcome, before anything else.
 		s.pushPolicy()
+		if f := s.g.opts.Connected; f != nil {
+			f(dev.ID)
+		}
 	}
 	return err == nil
 }
