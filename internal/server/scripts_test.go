@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/agent"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/scriptsign"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
@@ -292,5 +295,51 @@ func TestScriptRunQueuedForStoppedAgent(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(counter); string(b) != "lief\n" {
 		t.Errorf("counter %q: the script ran %d times", b, strings.Count(string(b), "lief"))
+	}
+}
+
+// TestScriptLockModeThroughServer: an agent in lock mode runs a library
+// script whose version carries the signer's signature, and refuses one
+// without (the run fails with script_signer, nothing ran).
+func TestScriptLockModeThroughServer(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sh")
+	}
+	r := newScriptRig(t)
+	dir, id := r.enroll("Müller GmbH")
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	if err := agent.SetScriptSigner(dir, pub); err != nil {
+		t.Fatal(err)
+	}
+	r.run(dir)
+	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	marker := filepath.Join(t.TempDir(), "ran")
+	const body = `touch "$MARKER"; echo signiert`
+	for _, c := range []struct {
+		name, signature, state, code string
+	}{
+		{"unsigned", "", core.RunFailed, protocol.CodeScriptSigner},
+		{"signed by another key", scriptsign.Sign(ed25519.NewKeyFromSeed(make([]byte, 32)), "sh", body), core.RunFailed, protocol.CodeScriptSigner},
+		{"signed", scriptsign.Sign(key, "sh", body), core.RunDone, ""},
+	} {
+		in, _ := json.Marshal(service.ScriptInput{Name: c.name, Language: "sh", Body: body, Signature: c.signature,
+			Params: []core.ScriptParam{{Name: "MARKER", Type: core.ParamText}}})
+		var sc service.ScriptView
+		if st := r.api("technician", "POST", "/api/v1/scripts", string(in), &sc); st != 201 {
+			t.Fatalf("%s: create: %d", c.name, st)
+		}
+		var sub service.RunSubmitted
+		run := `{"devices":[` + strconv.FormatInt(id, 10) + `],"params":{"MARKER":` + strconv.Quote(marker) + `}}`
+		if st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", run, &sub); st != 202 {
+			t.Fatalf("%s: run: %d", c.name, st)
+		}
+		got := r.waitJob(sub.JobID).Runs[0]
+		if got.State != c.state || got.ErrorCode != c.code || (c.code != "" && got.Error.DE == "") {
+			t.Errorf("%s: %+v", c.name, got)
+		}
+		_, err := os.Stat(marker)
+		if ran := err == nil; ran != (c.state == core.RunDone) {
+			t.Errorf("%s: ran = %v", c.name, ran)
+		}
 	}
 }
