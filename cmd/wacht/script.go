@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/scriptsign"
+	"github.com/wacht-rmm/wacht/internal/server"
+	"github.com/wacht-rmm/wacht/internal/store"
 )
 
 // Lock mode's signing key never touches the server: these commands run on
@@ -22,6 +26,8 @@ const scriptUsage = `Usage:
   wacht script sign FILE --key KEYFILE [--language L]  sign a script body; writes FILE.sig
   wacht script verify FILE --signer PUBKEY [--signature SIG] [--language L]
                                                       check FILE's signature (default: FILE.sig)
+  wacht script export DIR [--data D] [--db URL]       write the library's own scripts as files
+  wacht script import DIR [--data D] [--db URL]       add or update scripts from such files
 The language (` + "bash, sh, zsh, python, pwsh, powershell, cmd" + `) is part of what is signed;
 it follows from the extension (.bash .sh .zsh .py .cmd .bat) or --language.
 `
@@ -30,6 +36,9 @@ func scriptCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, scriptUsage)
 		return flag.ErrHelp
+	}
+	if args[0] == "export" || args[0] == "import" {
+		return scriptFiles(args[0], args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("wacht script "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -131,4 +140,26 @@ func readScript(file, lang string) (string, string, error) {
 		return "", "", fmt.Errorf("reading the script: %w", err)
 	}
 	return lang, string(b), nil
+}
+
+// scriptFiles exports or imports the library as plain files (a metadata
+// file and the body each), for scripts kept in a git repository.
+func scriptFiles(cmd string, args []string, stdout, stderr io.Writer) error {
+	fs, a := newFlagSet("script "+cmd, stderr)
+	dir, err := parseOneArg(fs, args)
+	if err != nil {
+		return err
+	}
+	return a.withStore(func(ctx context.Context, st *store.DB) error {
+		if cmd == "export" {
+			n, err := server.ExportScripts(ctx, st, dir, time.Now())
+			if err == nil {
+				fmt.Fprintf(stdout, "Exported %d scripts to %s.\n", n, dir)
+			}
+			return err
+		}
+		res, err := server.ImportScripts(ctx, st, dir, time.Now())
+		fmt.Fprintf(stdout, "Imported from %s: %d new, %d updated (a new version each), %d unchanged.\n", dir, res.Created, res.Updated, res.Unchanged)
+		return err
+	})
 }
