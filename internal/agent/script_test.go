@@ -243,3 +243,17 @@ func TestInterpreter(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScriptRun: one sh script through a real gateway and agent,
+// journaled, per iteration.
+func BenchmarkScriptRun(b *testing.B) {
+	l := startLive(b, liveOpts{})
+	ctx := ctxT(b)
+	for i := 0; b.Loop(); i++ {
+		var res protocol.ScriptResult
+		err := l.hub.Do(ctx, l.deviceID, protocol.ActionScript, protocol.ScriptArgs{RunID: "b" + strconv.Itoa(i), Language: "sh", Body: "echo ok"}, &res)
+		if err != nil || res.Stdout != "ok\n" {
+			b.Fatal(res, err)
+		}
+	}
+}

@@ -168,7 +168,8 @@ type ScriptJobStore interface {
 	// ClaimScriptRun moves the device's oldest queued, unexpired run to
 	// running with a conditional UPDATE, so that of several nodes one
 	// wins; the run's deadline is now + its script's timeout + margin.
-	// ok is false when there is none.
+	// ok is false when there is none. The run has its ID, job, device,
+	// script, state and attempts set.
 	ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (r ScriptRun, j ScriptJob, ok bool, err error)
 	// FinishScriptRun stores a running run's outcome (r.State and result
 	// fields); ErrConflict if the run is not running.

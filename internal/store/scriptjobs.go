@@ -180,38 +180,34 @@ func (s *DB) QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, e
 	return out, s.wrap(op, rows.Err())
 }
 
-// ClaimScriptRun claims the device's oldest queued run.
+// ClaimScriptRun claims the device's oldest queued run. The returned run
+// has its ID, job, device, state and attempts set.
 func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, core.ScriptJob, bool, error) {
 	op := fmt.Sprintf("claiming a script run of device %d", deviceID)
-	// Another node may claim the same row between the SELECT and the
-	// UPDATE; the UPDATE's condition makes one of them lose, and the loser
-	// looks again.
+	// One statement picks and claims the run. Of two nodes picking the same
+	// row, the second finds it no longer queued (PostgreSQL rechecks the
+	// condition after the first commits) and looks again.
 	for range 10 {
-		var id string
-		var timeout int64
-		err := s.db.QueryRowContext(ctx, `SELECT r.id, v.timeout_seconds FROM script_runs r
-			JOIN script_jobs j ON j.id = r.job_id
-			JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version
-			WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3
-			ORDER BY r.queued_at, r.id LIMIT 1`, deviceID, core.RunQueued, ms(now)).Scan(&id, &timeout)
+		r := core.ScriptRun{DeviceID: deviceID, State: core.RunRunning}
+		err := s.db.QueryRowContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
+			deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
+				JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
+			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
+			AND state = $5
+			RETURNING id, job_id, attempts`,
+			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts)
 		if errors.Is(err, sql.ErrNoRows) {
-			return core.ScriptRun{}, core.ScriptJob{}, false, nil
-		}
-		if err != nil {
-			return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
-		}
-		deadline := now.Add(time.Duration(timeout)*time.Second + margin)
-		res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2, deadline_at = $3
-			WHERE id = $4 AND state = $5`, core.RunRunning, ms(now), ms(deadline), id, core.RunQueued)
-		if err != nil {
-			return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
-		} else if n == 0 {
+			var left int
+			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`, deviceID, core.RunQueued, ms(now)).Scan(&left); err != nil {
+				return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
+			}
+			if left == 0 {
+				return core.ScriptRun{}, core.ScriptJob{}, false, nil
+			}
 			continue // another node won it
 		}
-		r, err := scanRun(s.db.QueryRowContext(ctx, runSelect+`WHERE r.id = $1`, id))
 		if err != nil {
 			return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
 		}
@@ -219,6 +215,7 @@ func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, 
 		if err != nil {
 			return core.ScriptRun{}, core.ScriptJob{}, false, err
 		}
+		r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
 		return r, j, true, nil
 	}
 	return core.ScriptRun{}, core.ScriptJob{}, false, fmt.Errorf("store: %s: lost every race: %w", op, core.ErrConflict)

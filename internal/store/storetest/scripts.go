@@ -166,7 +166,7 @@ func testScriptJobs(t *testing.T, s core.Store) {
 	}
 	r, cj, ok, err := s.ClaimScriptRun(ctx, d1.ID, t0.Add(time.Minute), time.Minute)
 	must(t, "ClaimScriptRun", err)
-	if !ok || r.ID != runs[0].ID || r.State != core.RunRunning || r.Attempts != 1 || cj.ID != j.ID || string(cj.Sealed) != "sealed" || r.Hostname != "sj1" {
+	if !ok || r.ID != runs[0].ID || r.State != core.RunRunning || r.Attempts != 1 || cj.ID != j.ID || string(cj.Sealed) != "sealed" || r.DeviceID != d1.ID {
 		t.Fatalf("claimed %+v (job %+v, %v)", r, cj, ok)
 	}
 	if _, _, ok, _ := s.ClaimScriptRun(ctx, d1.ID, t0.Add(time.Minute), time.Minute); ok {
