@@ -32,7 +32,6 @@ type scriptRig struct {
 	st     *store.DB
 	hc     *http.Client
 	tokens map[string]string // role → API token
-	client int64             // the agents' client
 	url    string
 	data   string
 }
