@@ -253,8 +253,20 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv
 	cmd.WaitDelay = 5 * time.Second
 	stdout, stderr := &boundedBuffer{max: protocol.MaxScriptOutput}, &boundedBuffer{max: protocol.MaxScriptOutput}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	tree, err := newProcTree(cmd)
+	if err != nil {
+		return protocol.ScriptResult{}, err
+	}
+	defer tree.close()
 	start := time.Now()
-	err = cmd.Run()
+	if err = cmd.Start(); err == nil {
+		if terr := tree.started(cmd); terr != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return protocol.ScriptResult{}, terr
+		}
+		err = cmd.Wait()
+	}
 	res := protocol.ScriptResult{
 		ExitCode:   cmd.ProcessState.ExitCode(),
 		Stdout:     mask(stdout.String(), sa.Secrets, stdout.dropped > 0),
