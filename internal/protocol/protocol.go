@@ -127,6 +127,9 @@ type Auth struct {
 	// Disabled lists the capabilities locked on this device (Lock… in
 	// action.go); the agent refuses their actions whatever the server says.
 	Disabled []string `json:"disabled,omitempty"`
+	// ScriptSigner is the public key (ed25519) every script must be
+	// signed with on this device (lock mode), nil without lock mode.
+	ScriptSigner []byte `json:"script_signer,omitempty"`
 }
 
 // AuthMessage is what the agent signs: a fixed context string, the nonce and

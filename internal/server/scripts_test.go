@@ -298,8 +298,10 @@ func TestScriptRunQueuedForStoppedAgent(t *testing.T) {
 }
 
 // TestScriptLockModeThroughServer: an agent in lock mode runs a library
-// script whose version carries the signer's signature, and refuses one
-// without (the run fails with script_signer, nothing ran).
+// script whose version carries the signer's signature. The server knows
+// the agent's signer from its session and refuses a run of a version
+// without a valid signature at once (the agent would refuse it too:
+// TestScriptLockMode in internal/agent).
 func TestScriptLockModeThroughServer(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("sh")
@@ -312,14 +314,23 @@ func TestScriptLockModeThroughServer(t *testing.T) {
 	}
 	r.run(dir)
 	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	// The server learns the agent's signer when its session begins.
+	for i := 0; !strings.Contains(r.srv.logs.String(), `msg="agent connected"`); i++ {
+		if i == 1200 {
+			t.Fatal("the agent did not connect")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	marker := filepath.Join(t.TempDir(), "ran")
 	const body = `touch "$MARKER"; echo signiert`
 	for _, c := range []struct {
-		name, signature, state, code string
+		name, signature string
+		ok              bool
 	}{
-		{"unsigned", "", core.RunFailed, protocol.CodeScriptSigner},
-		{"signed by another key", scriptsign.Sign(ed25519.NewKeyFromSeed(make([]byte, 32)), "sh", body), core.RunFailed, protocol.CodeScriptSigner},
-		{"signed", scriptsign.Sign(key, "sh", body), core.RunDone, ""},
+		{"unsigned", "", false},
+		{"signed by another key", scriptsign.Sign(ed25519.NewKeyFromSeed(make([]byte, 32)), "sh", body), false},
+		{"signed for another language", scriptsign.Sign(key, "bash", body), false},
+		{"signed", scriptsign.Sign(key, "sh", body), true},
 	} {
 		in, _ := json.Marshal(service.ScriptInput{Name: c.name, Language: "sh", Body: body, Signature: c.signature,
 			Params: []core.ScriptParam{{Name: "MARKER", Type: core.ParamText}}})
@@ -327,18 +338,28 @@ func TestScriptLockModeThroughServer(t *testing.T) {
 		if st := r.api("technician", "POST", "/api/v1/scripts", string(in), &sc); st != 201 {
 			t.Fatalf("%s: create: %d", c.name, st)
 		}
-		var sub service.RunSubmitted
-		run := `{"devices":[` + strconv.FormatInt(id, 10) + `],"params":{"MARKER":` + strconv.Quote(marker) + `}}`
-		if st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", run, &sub); st != 202 {
-			t.Fatalf("%s: run: %d", c.name, st)
+		var resp struct {
+			service.RunSubmitted
+			Code    string    `json:"code"`
+			Message core.Text `json:"message"`
 		}
-		got := r.waitJob(sub.JobID).Runs[0]
-		if got.State != c.state || got.ErrorCode != c.code || (c.code != "" && got.Error.DE == "") {
+		run := `{"devices":[` + strconv.FormatInt(id, 10) + `],"params":{"MARKER":` + strconv.Quote(marker) + `}}`
+		st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", run, &resp)
+		if !c.ok {
+			if st != 403 || resp.Code != protocol.CodeScriptSigner || resp.Message.DE == "" {
+				t.Errorf("%s: %d %+v, want 403 script_signer", c.name, st, resp)
+			}
+			continue
+		}
+		if st != 202 {
+			t.Fatalf("%s: run: %d %+v", c.name, st, resp)
+		}
+		got := r.waitJob(resp.JobID).Runs[0]
+		if got.State != core.RunDone || got.Stdout != "signiert\n" {
 			t.Errorf("%s: %+v", c.name, got)
 		}
-		_, err := os.Stat(marker)
-		if ran := err == nil; ran != (c.state == core.RunDone) {
-			t.Errorf("%s: ran = %v", c.name, ran)
-		}
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("the signed script did not run")
 	}
 }

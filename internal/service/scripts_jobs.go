@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/scriptsign"
 )
 
 // Running scripts: a job runs one script version on a selection of
@@ -179,6 +180,9 @@ func (s *Service) runTargets(ctx context.Context, u core.User, sc core.Script, r
 			if why, ok := scriptFits(sc, d); !ok {
 				return nil, nil, "", &policy.ValidationError{Fields: []policy.FieldError{{Field: "devices", Message: why}}}
 			}
+			if why, ok := s.scriptSigned(sc, d); !ok {
+				return nil, nil, "", &protocol.ActionError{Code: protocol.CodeScriptSigner, Message: why}
+			}
 			out = append(out, d)
 		}
 		return out, nil, "devices", nil
@@ -213,6 +217,9 @@ func (s *Service) runTargets(ctx context.Context, u core.User, sc core.Script, r
 			continue
 		}
 		why, ok := scriptFits(sc, d)
+		if ok {
+			why, ok = s.scriptSigned(sc, d)
+		}
 		if ok && r != nil {
 			if locks, _ := r.Disabled(d.ID); slices.Contains(locks, protocol.LockScripts) {
 				why, ok = core.Text{EN: "scripts are disabled on this device (wacht-agent --disable)", DE: "Skripte sind auf diesem Gerät gesperrt (wacht-agent --disable)"}, false
@@ -239,6 +246,23 @@ func scriptFits(sc core.Script, d core.Device) (core.Text, bool) {
 			DE: fmt.Sprintf("das Skript ist für %s, %s läuft unter %s", strings.Join(sc.OS, ", "), d.Hostname, d.OS)}, false
 	}
 	return core.Text{}, true
+}
+
+// scriptSigned says whether d's agent, if it is in lock mode (as it told
+// this node when it connected), would run sc, or why not. The agent
+// checks again; asking first answers at once instead of with a failed run.
+func (s *Service) scriptSigned(sc core.Script, d core.Device) (core.Text, bool) {
+	l, ok := s.cmd.(interface{ ScriptSigner(int64) []byte })
+	if !ok {
+		return core.Text{}, true
+	}
+	pub := l.ScriptSigner(d.ID)
+	if len(pub) == 0 || scriptsign.Verify(pub, sc.Language, sc.Body, sc.Signature) == nil {
+		return core.Text{}, true
+	}
+	return core.Text{
+		EN: d.Hostname + " runs only scripts signed by its script signer (lock mode); this version carries no valid signature (wacht script sign)",
+		DE: d.Hostname + " führt nur Skripte aus, die sein Skript-Signierer signiert hat (Sperrmodus); diese Version trägt keine gültige Signatur (wacht script sign)"}, false
 }
 
 // GetJob returns a job with the runs on devices u may see; a job with
