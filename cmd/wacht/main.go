@@ -45,6 +45,8 @@ Administration (works while the server runs):
   history            show or set how long check history is kept
   server-checks      show or set the private ranges the server's website checks may reach
   apitoken create    create an API token for a user
+  actionkey rotate   replace the key that signs actions; agents accept the old one for --grace
+  actionkey status   show the action keys and the devices not yet on the current one
   script keygen|sign|verify
                      lock mode: sign scripts with a key the server never holds
   setup              create the first admin if there is no user yet
@@ -68,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "token" || cmd == "user" || cmd == "apitoken" || cmd == "audit") && len(rest) > 0 {
+	if (cmd == "token" || cmd == "user" || cmd == "apitoken" || cmd == "audit" || cmd == "actionkey") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -88,6 +90,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return apiTokenCreate(rest, stdout, stderr)
 	case "setup":
 		return setup(rest, stdout, stderr)
+	case "actionkey rotate":
+		return actionKeyRotate(rest, stdout, stderr)
+	case "actionkey status":
+		return actionKeyStatus(rest, stdout, stderr)
 	case "audit verify":
 		return auditVerify(rest, stdout, stderr)
 	case "history":
@@ -119,6 +125,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS key `file` (PEM)")
 	fs.StringVar(&cfg.ACMEDomain, "acme-domain", "", "get a certificate for `domain` via ACME (needs port 443)")
 	fs.StringVar(&cfg.URL, "url", "", "public `URL` agents connect to (default https://localhost:<port>)")
+	fs.StringVar(&cfg.NodeURL, "node-url", "", "with several nodes: `URL` the other nodes reach this one at (default https://<listen host or host name>:<port>)")
 	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "TLS handshakes computing at once (0 = two per CPU)")
 	fs.DurationVar(&cfg.AlertSweep, "alert-sweep", 10*time.Second, "how often to look for offline devices")
 	fs.DurationVar(&cfg.AlertRetryMin, "alert-retry-min", 5*time.Second, "first retry delay of an undelivered notification")

@@ -9,8 +9,11 @@
 // other types, expired or not yet valid messages and IDs it accepted before
 // within their validity. Actions and stream openings are signed as a Claim
 // (action name and SHA-256 of the canonical arguments) with the arguments
-// beside it, valid at most MaxTTL (action.go). The package is portable and
-// imports nothing of the server; the agent uses it as well.
+// beside it, valid at most MaxTTL (action.go). Rotate replaces the key and
+// keeps the old one for a grace period, in which it signs only the
+// announcement of the new key and agents accept both (rotate.go). The
+// package is portable and imports nothing of the server; the agent uses it
+// as well.
 package actionkey
 
 import (
@@ -20,7 +23,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/keyfile"
@@ -71,22 +77,47 @@ type Header struct {
 	Issued  time.Time       `json:"iat"` // the signer's clock
 	Expires time.Time       `json:"exp"`
 	Payload json.RawMessage `json:"payload"`
+	// SignedBy is the trusted key whose signature Verify accepted; it is
+	// not part of the signed body.
+	SignedBy Trusted `json:"-"`
 }
 
-// Signer holds the private action key (server side).
+// Signer holds the private action key (server side): the current key,
+// which signs everything, and the keys retired by a rotation, which sign
+// only the announcement of the current one until their grace period ends
+// (rotate.go). It is safe for concurrent use; Reload swaps the keys.
 type Signer struct {
-	key ed25519.PrivateKey
-	now func() time.Time
+	now  func() time.Time
+	path string // the key file; "" for a Signer not loaded from files
+	keys atomic.Pointer[keySet]
 }
 
-// Load reads the key file at path, creating it (0600) if it does not exist.
-// now is the clock (nil: time.Now).
+type keySet struct {
+	cur     ed25519.PrivateKey
+	retired []retiredKey
+}
+
+type retiredKey struct {
+	key   ed25519.PrivateKey
+	until time.Time
+}
+
+// Load reads the key file at path, creating it (0600) if it does not exist,
+// and the keys retired by rotations from path+RetiredSuffix. now is the
+// clock (nil: time.Now).
 func Load(path string, now func() time.Time) (*Signer, error) {
 	seed, err := keyfile.LoadOrCreate(path, ed25519.SeedSize)
 	if err != nil {
 		return nil, fmt.Errorf("action key: %w", err)
 	}
-	return NewSigner(ed25519.NewKeyFromSeed(seed), now), nil
+	retired, err := readRetired(path + RetiredSuffix)
+	if err != nil {
+		return nil, err
+	}
+	s := NewSigner(ed25519.NewKeyFromSeed(seed), now)
+	s.path = path
+	s.keys.Store(&keySet{cur: ed25519.NewKeyFromSeed(seed), retired: retired})
+	return s, nil
 }
 
 // NewSigner returns a Signer for key; now is the clock (nil: time.Now).
@@ -94,11 +125,13 @@ func NewSigner(key ed25519.PrivateKey, now func() time.Time) *Signer {
 	if now == nil {
 		now = time.Now
 	}
-	return &Signer{key: key, now: now}
+	s := &Signer{now: now}
+	s.keys.Store(&keySet{cur: key})
+	return s
 }
 
 // Public is the key agents pin.
-func (s *Signer) Public() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+func (s *Signer) Public() ed25519.PublicKey { return s.keys.Load().cur.Public().(ed25519.PublicKey) }
 
 // Sign signs payload (encoded as JSON) as a message of type typ for one
 // device, valid for ttl from now.
@@ -112,6 +145,7 @@ func (s *Signer) Sign(typ string, deviceID int64, payload any, ttl time.Duration
 		return Signed{}, fmt.Errorf("signing %s: %w", typ, err)
 	}
 	now := s.now()
+	key := s.keys.Load().cur
 	body, err := json.Marshal(Header{
 		Type: typ, Device: deviceID, ID: hex.EncodeToString(id[:]),
 		Issued: now, Expires: now.Add(ttl), Payload: p,
@@ -119,7 +153,7 @@ func (s *Signer) Sign(typ string, deviceID int64, payload any, ttl time.Duration
 	if err != nil {
 		return Signed{}, fmt.Errorf("signing %s: %w", typ, err)
 	}
-	return Signed{Body: body, Sig: ed25519.Sign(s.key, message(body))}, nil
+	return Signed{Body: body, Sig: ed25519.Sign(key, message(body))}, nil
 }
 
 func message(body []byte) []byte { return append([]byte(context), body...) }
@@ -127,7 +161,7 @@ func message(body []byte) []byte { return append([]byte(context), body...) }
 // Verifier checks signed messages for one device (agent side). It is safe
 // for concurrent use.
 type Verifier struct {
-	pub    ed25519.PublicKey
+	keys   []Trusted
 	device int64
 	now    func() time.Time
 
@@ -140,10 +174,64 @@ type Verifier struct {
 // (nil: every message is refused with ErrNoKey). now is the clock (nil:
 // time.Now); the agent passes the server's clock as the welcome told it.
 func NewVerifier(pub ed25519.PublicKey, deviceID int64, now func() time.Time) *Verifier {
+	var keys []Trusted
+	if pub != nil {
+		keys = []Trusted{{Key: pub}}
+	}
+	return NewVerifierKeys(keys, deviceID, now)
+}
+
+// Trusted is a public action key a Verifier accepts until Until (zero: no
+// end): during a rotation the agent trusts the new key and, until the end
+// of the grace period, the old one.
+type Trusted struct {
+	Key   ed25519.PublicKey `json:"key"`
+	Until time.Time         `json:"until,omitzero"`
+}
+
+// NewVerifierKeys is NewVerifier for several trusted keys; keys of a wrong
+// size are ignored.
+func NewVerifierKeys(keys []Trusted, deviceID int64, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{pub: pub, device: deviceID, now: now, seen: map[string]time.Time{}}
+	var ok []Trusted
+	for _, k := range keys {
+		if len(k.Key) == ed25519.PublicKeySize {
+			ok = append(ok, k)
+		}
+	}
+	return &Verifier{keys: ok, device: deviceID, now: now, seen: map[string]time.Time{}}
+}
+
+// WithKeys returns a Verifier like v that trusts keys instead; it keeps
+// the IDs v accepted, so that a key change opens no window for replays.
+func (v *Verifier) WithKeys(keys []Trusted) *Verifier {
+	n := NewVerifierKeys(keys, v.device, v.now)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	maps.Copy(n.seen, v.seen)
+	n.pruneAt = v.pruneAt
+	return n
+}
+
+// Keys returns the keys v trusts.
+func (v *Verifier) Keys() []Trusted { return slices.Clone(v.keys) }
+
+// signedBy finds the trusted key that signed body; a key past its Until is
+// refused by name.
+func (v *Verifier) signedBy(s Signed, now time.Time) (Trusted, error) {
+	for _, k := range v.keys {
+		if !ed25519.Verify(k.Key, message(s.Body), s.Sig) {
+			continue
+		}
+		if !k.Until.IsZero() && now.After(k.Until) {
+			return k, fmt.Errorf("%w: signed with the action key %s, retired at %s", ErrBadSignature,
+				Fingerprint(k.Key)[:16], k.Until.UTC().Format(time.RFC3339))
+		}
+		return k, nil
+	}
+	return Trusted{}, ErrBadSignature
 }
 
 // Verify checks s as a message of type typ and decodes its payload into v.
@@ -156,18 +244,21 @@ func (v *Verifier) Verify(s Signed, typ string, payload any) (Header, error) {
 // before the ID is remembered.
 func (v *Verifier) verify(s Signed, typ string, payload any, check func(Header, any) error) (Header, error) {
 	var h Header
+	now := v.now()
 	switch {
 	case len(s.Sig) == 0 && len(s.Body) == 0:
 		return h, ErrUnsigned
-	case len(v.pub) != ed25519.PublicKeySize:
+	case len(v.keys) == 0:
 		return h, ErrNoKey
-	case !ed25519.Verify(v.pub, message(s.Body), s.Sig):
-		return h, ErrBadSignature
+	}
+	by, err := v.signedBy(s, now)
+	if err != nil {
+		return h, err
 	}
 	if err := json.Unmarshal(s.Body, &h); err != nil {
 		return h, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	now := v.now()
+	h.SignedBy = by
 	switch {
 	case h.ID == "" || len(h.ID) > 64:
 		return h, fmt.Errorf("%w: bad id", ErrMalformed)

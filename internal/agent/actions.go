@@ -118,23 +118,34 @@ func refusal(err error) error {
 }
 
 // authorize verifies a signed request of kind and finds its handler, or
-// says why not.
-func (a *Agent) authorize(sa actionkey.SignedAction, kind string) (string, Action, error) {
-	_, name, err := a.verify.Load().VerifyAction(sa, kind)
+// says why not. The context it returns tells the handler which key signed.
+func (a *Agent) authorize(ctx context.Context, sa actionkey.SignedAction, kind string) (context.Context, string, Action, error) {
+	hdr, name, err := a.verify.Load().VerifyAction(sa, kind)
 	if err != nil {
-		return name, Action{}, refusal(err)
+		return ctx, name, Action{}, refusal(err)
 	}
+	ctx = context.WithValue(ctx, signedByKey{}, hdr.SignedBy)
 	h, ok := lookupAction(name)
 	switch {
 	case !ok:
-		return name, h, Errorf(protocol.CodeUnknownAction, "This agent does not know the action %q.", "Dieser Agent kennt die Aktion %q nicht.", name)
+		return ctx, name, h, Errorf(protocol.CodeUnknownAction, "This agent does not know the action %q.", "Dieser Agent kennt die Aktion %q nicht.", name)
 	case (kind == protocol.TypeStreamOpen) != (h.Open != nil):
-		return name, h, Errorf(protocol.CodeUnknownAction, "%q is not a %s on this agent.", "%q ist auf diesem Agenten kein %s.", name, kind)
+		return ctx, name, h, Errorf(protocol.CodeUnknownAction, "%q is not a %s on this agent.", "%q ist auf diesem Agenten kein %s.", name, kind)
 	case h.Lock != "" && slices.Contains(a.cfg.Disable, h.Lock):
-		return name, h, Errorf(protocol.CodeDisabledLocally,
+		return ctx, name, h, Errorf(protocol.CodeDisabledLocally,
 			"%q is disabled on this device (local lock %q).", "%q ist auf diesem Gerät gesperrt (lokale Sperre %q).", name, h.Lock)
 	}
-	return name, h, nil
+	return ctx, name, h, nil
+}
+
+// signedByKey keys the actionkey.Trusted that signed the request in the
+// context a handler gets.
+type signedByKey struct{}
+
+// signedBy is the trusted key that signed the request ctx belongs to.
+func signedBy(ctx context.Context) actionkey.Trusted {
+	t, _ := ctx.Value(signedByKey{}).(actionkey.Trusted)
+	return t
 }
 
 // reply builds the answer to a request from a handler's outcome.
@@ -162,7 +173,7 @@ func (a *Agent) handleAction(ctx context.Context, c conn, env protocol.Envelope)
 	var sa actionkey.SignedAction
 	name, h, err := "", Action{}, protocol.DecodeData(env, &sa)
 	if err == nil {
-		name, h, err = a.authorize(sa, protocol.TypeCommand)
+		ctx, name, h, err = a.authorize(ctx, sa, protocol.TypeCommand)
 	} else {
 		err = refusal(err)
 	}
@@ -190,7 +201,7 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 		err = errors.New("no channel or window")
 	}
 	if err == nil {
-		name, h, err = a.authorize(so.SignedAction, protocol.TypeStreamOpen)
+		ctx, name, h, err = a.authorize(ctx, so.SignedAction, protocol.TypeStreamOpen)
 	} else {
 		err = refusal(err)
 	}

@@ -158,22 +158,22 @@ func TestExecThroughGateway(t *testing.T) {
 	}
 	l := startLive(t, liveOpts{})
 	ctx := ctxT(t)
-	var res ExecResult
-	err := l.hub.Do(ctx, l.deviceID, ActionExec, ExecArgs{Shell: "sh", Command: `printf 'Grüße @ \ |'; echo oops >&2; exit 3`}, &res)
+	var res protocol.ExecResult
+	err := l.hub.Do(ctx, l.deviceID, protocol.ActionExec, protocol.ExecArgs{Shell: "sh", Command: `printf 'Grüße @ \ |'; echo oops >&2; exit 3`}, &res)
 	if err != nil || res.ExitCode != 3 || res.Stdout != `Grüße @ \ |` || res.Stderr != "oops\n" || res.Truncated {
 		t.Errorf("exec = %+v, %v", res, err)
 	}
-	res = ExecResult{}
-	err = l.hub.Do(ctx, l.deviceID, ActionExec, ExecArgs{Shell: "sh", Command: `head -c 3000000 /dev/zero | tr '\0' y`}, &res)
-	if err != nil || len(res.Stdout) != MaxExecOutput || !res.Truncated || res.ExitCode != 0 {
+	res = protocol.ExecResult{}
+	err = l.hub.Do(ctx, l.deviceID, protocol.ActionExec, protocol.ExecArgs{Shell: "sh", Command: `head -c 3000000 /dev/zero | tr '\0' y`}, &res)
+	if err != nil || len(res.Stdout) != protocol.MaxExecOutput || !res.Truncated || res.ExitCode != 0 {
 		t.Errorf("3 MB of output: %d bytes, truncated %v, exit %d, %v", len(res.Stdout), res.Truncated, res.ExitCode, err)
 	}
-	res = ExecResult{}
-	err = l.hub.Do(ctx, l.deviceID, ActionExec, ExecArgs{Shell: "sh", Command: `sleep 600 & sleep 600`, TimeoutSeconds: 1}, &res)
+	res = protocol.ExecResult{}
+	err = l.hub.Do(ctx, l.deviceID, protocol.ActionExec, protocol.ExecArgs{Shell: "sh", Command: `sleep 600 & sleep 600`, TimeoutSeconds: 1}, &res)
 	if err != nil || !res.TimedOut || res.ExitCode != -1 {
 		t.Errorf("timeout: %+v, %v", res, err)
 	}
-	err = l.hub.Do(ctx, l.deviceID, ActionExec, ExecArgs{Shell: "bash -c id", Command: "id"}, &res)
+	err = l.hub.Do(ctx, l.deviceID, protocol.ActionExec, protocol.ExecArgs{Shell: "bash -c id", Command: "id"}, &res)
 	wantCode(t, "unknown shell", err, protocol.CodeBadArgs)
 	err = l.hub.Do(ctx, l.deviceID, "format-disk", nil, nil)
 	wantCode(t, "unknown action", err, protocol.CodeUnknownAction)
@@ -186,8 +186,9 @@ func TestExecThroughGateway(t *testing.T) {
 func TestShellArgv(t *testing.T) {
 	for _, tc := range []struct{ goos, shell, want string }{
 		{"linux", "", "sh|-c|x"},
-		{"windows", "", "powershell|-NoProfile|-NonInteractive|-Command|x"},
-		{"windows", "cmd", "cmd|/c|x"},
+		{"windows", "", "powershell|-NoProfile|-NonInteractive|-Command|" + powershellUTF8 + "x"},
+		{"windows", "cmd", "cmd|/c|chcp 65001>nul & x"},
+		{"linux", "pwsh", "pwsh|-NoProfile|-NonInteractive|-Command|x"},
 		{"darwin", "zsh", "zsh|-c|x"},
 	} {
 		argv, err := shellArgv(tc.goos, tc.shell, "x")
@@ -202,7 +203,7 @@ func TestShellArgv(t *testing.T) {
 func TestLocalLockRefuses(t *testing.T) {
 	l := startLive(t, liveOpts{disable: []string{"files", "exec", "terminal"}})
 	ctx := ctxT(t)
-	err := l.hub.Do(ctx, l.deviceID, ActionExec, ExecArgs{Command: "touch " + filepath.Join(l.dir, "ran")}, nil)
+	err := l.hub.Do(ctx, l.deviceID, protocol.ActionExec, protocol.ExecArgs{Command: "touch " + filepath.Join(l.dir, "ran")}, nil)
 	wantCode(t, "exec", err, protocol.CodeDisabledLocally)
 	if _, err := os.Stat(filepath.Join(l.dir, "ran")); err == nil {
 		t.Error("the locked command ran")

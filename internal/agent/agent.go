@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
 )
 
 // Options configure an Agent. Zero values take the defaults.
@@ -40,6 +41,11 @@ type Options struct {
 	// removes the service and the data folder. The agent stops reconnecting
 	// either way.
 	Uninstall func()
+
+	// Services, if set, replaces the OS's service manager for the services
+	// actions (tests of the server drive a SysV manager in a temporary
+	// folder through it).
+	Services func(context.Context) (svcmgr.Manager, error)
 
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
@@ -69,6 +75,7 @@ type Agent struct {
 	// clockOffset is the server's clock minus ours (ns), from the welcome.
 	verify      atomic.Pointer[actionkey.Verifier]
 	clockOffset atomic.Int64
+	trustMu     sync.Mutex // serializes changes of the trusted action keys
 
 	streams   atomic.Int32 // stream handlers running
 	terminals atomic.Int32 // terminal sessions open (protocol.MaxTerminals)
@@ -132,7 +139,11 @@ func New(opts Options) (*Agent, error) {
 		kick:   make(chan struct{}, 1),
 	}
 	a.out = &outbox{spool: sp}
-	a.verify.Store(a.newVerifier(cfg.ActionKey))
+	keys, err := trustedKeys(opts.DataDir, cfg.ActionKey)
+	if err != nil {
+		log.Error("using the action key pinned at enrollment only", "err", err)
+	}
+	a.verify.Store(a.newVerifier(keys))
 	a.initPlan()
 	return a, nil
 }

@@ -13,45 +13,30 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// ActionExec runs one command line in a shell and answers with its exit
-// code and bounded output.
-const ActionExec = "exec"
-
-// Limits of the exec action.
+// Limits of the exec action beside those in protocol.
 const (
-	MaxExecOutput      = 1 << 20 // bytes kept of stdout and of stderr each
-	DefaultExecTimeout = 30 * time.Second
-	MaxExecTimeout     = 10 * time.Minute
+	DefaultExecTimeout = protocol.DefaultExecTimeoutSec * time.Second
+	MaxExecTimeout     = protocol.MaxExecTimeoutSec * time.Second
 )
 
-// ExecArgs are the exec action's arguments.
-type ExecArgs struct {
-	// Shell is sh, bash, zsh, cmd, powershell or pwsh; "" is sh, or
-	// powershell on Windows.
-	Shell          string `json:"shell,omitempty"`
-	Command        string `json:"command"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
-}
-
-// ExecResult is the exec action's result. ExitCode is -1 when the command
-// did not exit by itself (TimedOut).
-type ExecResult struct {
-	ExitCode  int    `json:"exit_code"`
-	Stdout    string `json:"stdout"`
-	Stderr    string `json:"stderr"`
-	Truncated bool   `json:"truncated"`
-	TimedOut  bool   `json:"timed_out,omitempty"`
-}
-
 func init() {
-	RegisterAction(ActionExec, Action{Lock: protocol.LockExec, Do: func(ctx context.Context, _ *Agent, args json.RawMessage) (any, error) {
-		var a ExecArgs
+	RegisterAction(protocol.ActionExec, Action{Lock: protocol.LockExec, Do: func(ctx context.Context, _ *Agent, args json.RawMessage) (any, error) {
+		var a protocol.ExecArgs
 		if err := json.Unmarshal(args, &a); err != nil || a.Command == "" || a.TimeoutSeconds < 0 {
 			return nil, Errorf(protocol.CodeBadArgs, "exec needs a command and a non-negative timeout.", "exec braucht einen Befehl und eine nicht negative Zeitgrenze.")
 		}
 		return runExec(ctx, a)
 	}})
 }
+
+// Preambles that make Windows shells write UTF-8 into the exec action's
+// pipes. PowerShell's UTF8Encoding without byte order mark, since Windows
+// PowerShell writes the mark of an encoding that has one; setting it also
+// switches the console's code page for the programs the command starts.
+const (
+	cmdUTF8        = "chcp 65001>nul & "
+	powershellUTF8 = "try{[Console]::OutputEncoding=New-Object System.Text.UTF8Encoding $false}catch{}; "
+)
 
 // shellArgv is the program and arguments that run command in shell: always
 // an argument array, never a string parsed by another shell.
@@ -66,17 +51,27 @@ func shellArgv(goos, shell, command string) ([]string, error) {
 	case "sh", "bash", "zsh":
 		return []string{shell, "-c", command}, nil
 	case "cmd":
+		if goos == "windows" {
+			// cmd.exe and most console programs write in the console's
+			// code page: switch it to UTF-8 first (decodeOutput takes
+			// care of programs that ignore it). The hidden console is
+			// the command's own.
+			command = cmdUTF8 + command
+		}
 		return []string{"cmd", "/c", command}, nil
 	case "powershell", "pwsh":
+		if goos == "windows" {
+			command = powershellUTF8 + command
+		}
 		return []string{shell, "-NoProfile", "-NonInteractive", "-Command", command}, nil
 	}
 	return nil, Errorf(protocol.CodeBadArgs, "Unknown shell %q (sh, bash, zsh, cmd, powershell, pwsh).", "Unbekannte Shell %q (sh, bash, zsh, cmd, powershell, pwsh).", shell)
 }
 
-func runExec(ctx context.Context, a ExecArgs) (ExecResult, error) {
+func runExec(ctx context.Context, a protocol.ExecArgs) (protocol.ExecResult, error) {
 	argv, err := shellArgv(runtime.GOOS, a.Shell, a.Command)
 	if err != nil {
-		return ExecResult{}, err
+		return protocol.ExecResult{}, err
 	}
 	timeout := DefaultExecTimeout
 	if a.TimeoutSeconds > 0 {
@@ -88,10 +83,10 @@ func runExec(ctx context.Context, a ExecArgs) (ExecResult, error) {
 	prepareShell(cmd, argv)
 	// Children that keep the pipes open must not hold the answer back.
 	cmd.WaitDelay = 5 * time.Second
-	stdout, stderr := &boundedBuffer{max: MaxExecOutput}, &boundedBuffer{max: MaxExecOutput}
+	stdout, stderr := &boundedBuffer{max: protocol.MaxExecOutput}, &boundedBuffer{max: protocol.MaxExecOutput}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
-	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String(),
+	res := protocol.ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Stdout: consoleText(stdout.buf.Bytes()), Stderr: consoleText(stderr.buf.Bytes()),
 		Truncated: stdout.dropped > 0 || stderr.dropped > 0}
 	var exitErr *exec.ExitError
 	switch {
@@ -122,5 +117,3 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 	b.dropped += int64(len(p) - keep)
 	return len(p), nil
 }
-
-func (b *boundedBuffer) String() string { return b.buf.String() }

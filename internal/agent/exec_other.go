@@ -5,3 +5,5 @@ package agent
 import "os/exec"
 
 func prepareShell(*exec.Cmd, []string) {}
+
+func consoleText(b []byte) string { return string(b) }

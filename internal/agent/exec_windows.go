@@ -20,3 +20,13 @@ func prepareShell(cmd *exec.Cmd, argv []string) {
 	}
 	cmd.SysProcAttr = attr
 }
+
+var getOEMCP = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetOEMCP")
+
+// consoleText decodes a shell's output (decodeOutput): what is not UTF-8
+// is read in the OEM code page, the one the command's new console starts
+// with (850 on German Windows).
+func consoleText(b []byte) string {
+	cp, _, _ := getOEMCP.Call()
+	return decodeOutput(b, uint32(cp))
+}

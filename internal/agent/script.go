@@ -269,8 +269,8 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv
 	}
 	res := protocol.ScriptResult{
 		ExitCode:   cmd.ProcessState.ExitCode(),
-		Stdout:     mask(stdout.String(), sa.Secrets, stdout.dropped > 0),
-		Stderr:     mask(stderr.String(), sa.Secrets, stderr.dropped > 0),
+		Stdout:     mask(consoleText(stdout.buf.Bytes()), sa.Secrets, stdout.dropped > 0),
+		Stderr:     mask(consoleText(stderr.buf.Bytes()), sa.Secrets, stderr.dropped > 0),
 		Truncated:  stdout.dropped > 0 || stderr.dropped > 0,
 		DurationMS: time.Since(start).Milliseconds(),
 	}

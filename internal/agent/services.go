@@ -17,10 +17,10 @@ import (
 var newServiceManager = svcmgr.New
 
 func init() {
-	RegisterAction(protocol.ActionServices, Action{Lock: protocol.LockServices, Do: func(ctx context.Context, _ *Agent, _ json.RawMessage) (any, error) {
-		return listServices(ctx)
+	RegisterAction(protocol.ActionServices, Action{Lock: protocol.LockServices, Do: func(ctx context.Context, a *Agent, _ json.RawMessage) (any, error) {
+		return listServices(ctx, a.serviceManager())
 	}})
-	RegisterAction(protocol.ActionServiceControl, Action{Lock: protocol.LockServices, Do: func(ctx context.Context, _ *Agent, args json.RawMessage) (any, error) {
+	RegisterAction(protocol.ActionServiceControl, Action{Lock: protocol.LockServices, Do: func(ctx context.Context, ag *Agent, args json.RawMessage) (any, error) {
 		var a protocol.ServiceControlArgs
 		err := json.Unmarshal(args, &a)
 		ops := []string{protocol.ServiceStart, protocol.ServiceStop, protocol.ServiceRestart, protocol.ServiceSetStartType}
@@ -30,12 +30,21 @@ func init() {
 				"service-control braucht einen Dienstnamen, eine Operation (%s) und, um die Startart zu setzen, eine von %s.",
 				strings.Join(ops, ", "), strings.Join(starts, ", "))
 		}
-		return controlService(ctx, a)
+		return controlService(ctx, ag.serviceManager(), a)
 	}})
 }
 
-func listServices(ctx context.Context) (protocol.ServiceList, error) {
-	m, err := newServiceManager(ctx)
+// serviceManager is how the agent connects to the service manager:
+// Options.Services if set, else the OS's.
+func (a *Agent) serviceManager() func(context.Context) (svcmgr.Manager, error) {
+	if a != nil && a.opts.Services != nil {
+		return a.opts.Services
+	}
+	return newServiceManager
+}
+
+func listServices(ctx context.Context, open func(context.Context) (svcmgr.Manager, error)) (protocol.ServiceList, error) {
+	m, err := open(ctx)
 	if err != nil {
 		return protocol.ServiceList{}, serviceErr("", "list", err)
 	}
@@ -61,8 +70,8 @@ func serviceOut(s svcmgr.Service) protocol.Service {
 
 // controlService runs one operation and answers with the service as read
 // after it.
-func controlService(ctx context.Context, a protocol.ServiceControlArgs) (protocol.ServiceControlResult, error) {
-	m, err := newServiceManager(ctx)
+func controlService(ctx context.Context, open func(context.Context) (svcmgr.Manager, error), a protocol.ServiceControlArgs) (protocol.ServiceControlResult, error) {
+	m, err := open(ctx)
 	if err != nil {
 		return protocol.ServiceControlResult{}, serviceErr(a.Name, a.Op, err)
 	}

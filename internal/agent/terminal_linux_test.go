@@ -233,7 +233,12 @@ func TestTerminalArgv(t *testing.T) {
 // server. Reports p50 and p99.
 func BenchmarkTerminalEcho(b *testing.B) {
 	l := startLive(b, liveOpts{})
-	s, err := l.hub.OpenStream(ctxT(b), l.deviceID, protocol.StreamTerminal, protocol.TerminalArgs{Shell: "sh"})
+	terminalEcho(b, l.hub, l.deviceID)
+}
+
+// terminalEcho runs BenchmarkTerminalEcho's loop through hub.
+func terminalEcho(b *testing.B, hub *gateway.Hub, deviceID int64) {
+	s, err := hub.OpenStream(ctxT(b), deviceID, protocol.StreamTerminal, protocol.TerminalArgs{Shell: "sh"})
 	if err != nil {
 		b.Fatal(err)
 	}

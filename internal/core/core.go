@@ -316,6 +316,24 @@ type DeviceStore interface {
 	RevokeDevice(ctx context.Context, id int64) error
 	// TouchDevice records that the agent was heard from, with its facts.
 	TouchDevice(ctx context.Context, id int64, at time.Time, agentVersion string) error
+	// SetDeviceActionKey records the fingerprint of the newest action key
+	// the device's agent trusts (reported at auth, confirmed after a
+	// rotation's announcement).
+	SetDeviceActionKey(ctx context.Context, id int64, fingerprint string) error
+	// DevicesNotOnActionKey lists the active devices whose agents have not
+	// confirmed the action key with fingerprint fp.
+	DevicesNotOnActionKey(ctx context.Context, fp string) ([]DeviceActionKey, error)
+}
+
+// DeviceActionKey is a device with the fingerprint of the newest action key
+// its agent reported trusting ("" if it never reported one).
+type DeviceActionKey struct {
+	ID          int64
+	Hostname    string
+	ClientName  string
+	SiteName    string
+	Fingerprint string
+	LastSeen    time.Time // zero: never connected
 }
 
 type ResultStore interface {

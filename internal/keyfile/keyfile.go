@@ -68,3 +68,32 @@ func create(path string, size int) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// Replace writes data to path (0600) through a temporary file renamed into
+// place, so that a process reading path at the same time sees the old or
+// the new content, never half of it (key rotation).
+func Replace(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("key file %s: creating folder: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("key file %s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	_, werr := f.Write(data)
+	if err := f.Sync(); werr == nil {
+		werr = err
+	}
+	if err := f.Close(); werr == nil {
+		werr = err
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		return fmt.Errorf("key file %s: writing: %w", path, werr)
+	}
+	return nil
+}

@@ -50,3 +50,26 @@ func TestWrongSize(t *testing.T) {
 		t.Fatal("a 5-byte key file was accepted")
 	}
 }
+
+// TestReplace swaps a key file's content whole and leaves no temporary file.
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k")
+	old, err := keyfile.LoadOrCreate(path, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := bytes.Repeat([]byte{7}, 32)
+	if err := keyfile.Replace(path, next); err != nil {
+		t.Fatal(err)
+	}
+	got, err := keyfile.LoadOrCreate(path, 32)
+	if err != nil || !bytes.Equal(got, next) || bytes.Equal(got, old) {
+		t.Fatalf("after Replace: %x, %v", got, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	fi, err := os.Stat(path)
+	if len(entries) != 1 || err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("folder holds %d files, key mode %v (%v); want only the key, 0600", len(entries), fi.Mode().Perm(), err)
+	}
+}

@@ -193,15 +193,21 @@ func (m *Mux) Closed(c protocol.StreamClose) {
 // CodeConnectionLost) and the data writer; the connection has ended. It is
 // idempotent.
 func (m *Mux) Close() {
+	m.CloseWith(core.Text{
+		EN: "The connection to the agent ended.",
+		DE: "Die Verbindung zum Agenten wurde beendet.",
+	})
+}
+
+// CloseWith is Close telling the streams' readers and writers msg: which
+// connection ended (another server node's, for a relayed stream).
+func (m *Mux) CloseWith(msg core.Text) {
 	m.mu.Lock()
 	if m.err != nil {
 		m.mu.Unlock()
 		return
 	}
-	m.err = &CloseError{Code: CodeConnectionLost, Message: core.Text{
-		EN: "The connection to the agent ended.",
-		DE: "Die Verbindung zum Agenten wurde beendet.",
-	}}
+	m.err = &CloseError{Code: CodeConnectionLost, Message: msg}
 	ss := m.streams
 	m.streams = map[uint32]*Stream{}
 	close(m.done)

@@ -127,6 +127,10 @@ type Auth struct {
 	// Disabled lists the capabilities locked on this device (Lock… in
 	// action.go); the agent refuses their actions whatever the server says.
 	Disabled []string `json:"disabled,omitempty"`
+	// ActionKey is the fingerprint (actionkey.Fingerprint) of the newest
+	// action key the agent trusts; after a rotation the server announces
+	// the new key to an agent that reports an older one.
+	ActionKey string `json:"action_key,omitempty"`
 	// ScriptSigner is the public key (ed25519) every script must be
 	// signed with on this device (lock mode), nil without lock mode.
 	ScriptSigner []byte `json:"script_signer,omitempty"`
@@ -222,7 +226,27 @@ const (
 	// CommandUninstall tells the agent of a retired device to answer, then
 	// remove its service and data.
 	CommandUninstall = "uninstall"
+	// CommandActionKey announces the server's new action key after a
+	// rotation (`wacht actionkey rotate`), signed with the retired key the
+	// agent trusts; its arguments are an ActionKeyAnnouncement and its
+	// reply an ActionKeyConfirmation.
+	CommandActionKey = "action-key"
 )
+
+// ActionKeyAnnouncement gives the agent the new action key; the keys it
+// trusted before stay valid until Until at the latest (the end of the
+// grace period).
+type ActionKeyAnnouncement struct {
+	Key   []byte    `json:"key"`
+	Until time.Time `json:"until"`
+}
+
+// ActionKeyConfirmation is the agent's answer to an ActionKeyAnnouncement:
+// the fingerprint (actionkey.Fingerprint) of the key it now trusts as the
+// server's current one.
+type ActionKeyConfirmation struct {
+	Fingerprint string `json:"fingerprint"`
+}
 
 // CommandTTL is how long a signed command is valid: the agent refuses it
 // after that (plus actionkey.MaxSkew), so a captured command cannot be

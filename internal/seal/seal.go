@@ -10,9 +10,12 @@
 package seal
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -30,7 +33,10 @@ const KeyFile = "secret.key"
 const TextPrefix = "sealed:v1:"
 
 // Box seals and opens secrets with one AES-256-GCM key.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead cipher.AEAD
+	key  []byte // for Derive only
+}
 
 // NewBox returns a Box for a 32-byte key.
 func NewBox(key []byte) (*Box, error) {
@@ -45,7 +51,19 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, key: bytes.Clone(key)}, nil
+}
+
+// Derive returns a 32-byte key for purpose (HKDF-SHA256 of the secret key
+// with purpose as its info): every node with the same secret.key derives
+// the same key, and no derived key reveals the sealing key or another
+// purpose's key.
+func (b *Box) Derive(purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, b.key, nil, "wacht/"+purpose, 32)
+	if err != nil {
+		panic(err) // only for lengths beyond 255 hashes
+	}
+	return k
 }
 
 // LoadKey reads the key file at path, creating it (0600, 32 random bytes)

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -81,5 +82,28 @@ func TestSealText(t *testing.T) {
 func TestNewBoxWantsThirtyTwoBytes(t *testing.T) {
 	if _, err := NewBox(make([]byte, 16)); err == nil {
 		t.Error("a 16-byte key was accepted")
+	}
+}
+
+// Derive: the same key file gives the same key per purpose on every node;
+// another purpose or another key file gives another one, and none is the
+// sealing key.
+func TestDerive(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	a, _ := NewBox(k1)
+	b, _ := NewBox(bytes.Clone(k1))
+	c, _ := NewBox(k2)
+	relay := a.Derive("cluster-relay")
+	if len(relay) != 32 || !bytes.Equal(relay, b.Derive("cluster-relay")) {
+		t.Fatalf("same key file, same purpose: %x and %x", relay, b.Derive("cluster-relay"))
+	}
+	for name, other := range map[string][]byte{
+		"another purpose":  a.Derive("other"),
+		"another key file": c.Derive("cluster-relay"),
+		"the sealing key":  k1,
+	} {
+		if bytes.Equal(relay, other) {
+			t.Errorf("%s gives the same key", name)
+		}
 	}
 }

@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -60,7 +62,10 @@ type Config struct {
 	TLSKey     string
 	ACMEDomain string // obtain the certificate via ACME (tls-alpn-01)
 	URL        string // public URL agents dial; default https://localhost:<port>
-	Log        *slog.Logger
+	// NodeURL is where the other nodes of a cluster reach this one
+	// (https://host:port); default NodeURL's choice.
+	NodeURL string
+	Log     *slog.Logger
 
 	MaxHandshakes   int           // TLS handshakes computing at once, default two per CPU
 	ShutdownTimeout time.Duration // graceful shutdown bound, default 30 s
@@ -188,16 +193,25 @@ func Run(ctx context.Context, cfg Config) error {
 		close(webDone)
 	}()
 	defer func() { stopWeb(); <-webDone }() // before the store closes
-	// Several nodes share PostgreSQL only.
+	// Several nodes share PostgreSQL only. They reach each other directly
+	// at their node URLs, authenticated with a key derived from
+	// secret.key, and verify each other by the certificate they share.
 	var cluster gateway.ClusterStore
+	var relay gateway.RelayOptions
 	if st.Clustered() {
 		cluster = st
+		nodeURL, err := NodeURL(cfg.NodeURL, cfg.Listen, raw.Addr())
+		if err != nil {
+			return err
+		}
+		relay = gateway.RelayOptions{URL: nodeURL, Key: box.Derive("cluster-relay"), TLS: tlsconf.PeerConfig(fingerprint, cfg.ACMEDomain)}
+		log.Info("cluster node", "node_url", nodeURL)
 	}
 	// Queued script runs go out when their agent connects (the
 	// dispatcher exists once the service does).
 	var scripts atomic.Pointer[service.ScriptDispatcher]
 	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
-		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster,
+		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay,
 		Connected: func(id int64) {
 			if d := scripts.Load(); d != nil {
 				d.Kick(id)
@@ -291,6 +305,7 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
+	mux.Handle("/internal/", gw) // between cluster nodes, authenticated by MAC
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
 	mux.Handle("/", limitBody(webH, MaxBodyBytes))
 	return hsts(mux), svc, nil
@@ -343,4 +358,31 @@ func PublicURL(explicit, acmeDomain string, addr net.Addr) (string, error) {
 		return "https://localhost", nil
 	}
 	return "https://localhost:" + port, nil
+}
+
+// NodeURL is where the other nodes of a cluster reach this one: explicit
+// if given (it must be https), else https://<host>:<listening port> with
+// the host of --listen, or this machine's host name when --listen names
+// no host (":8443", "0.0.0.0:8443").
+func NodeURL(explicit, listen string, addr net.Addr) (string, error) {
+	if explicit != "" {
+		u, err := url.Parse(explicit)
+		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return "", fmt.Errorf("--node-url %q must be an https:// URL with a host and no path", explicit)
+		}
+		return strings.TrimSuffix(explicit, "/"), nil
+	}
+	host, _, _ := net.SplitHostPort(listen)
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		h, err := os.Hostname()
+		if err != nil {
+			return "", fmt.Errorf("naming this node for the other nodes (set --node-url): %w", err)
+		}
+		host = h
+	}
+	port := "443"
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+	}
+	return "https://" + net.JoinHostPort(host, port), nil
 }

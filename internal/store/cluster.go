@@ -28,13 +28,14 @@ const maxNotify = 7900
 // Clustered reports whether several nodes can share this database.
 func (s *DB) Clustered() bool { return s.dialect == Postgres }
 
-// NodeBeat records that node is alive at now and forgets nodes not seen
-// since deadBefore, with their agent sessions and with relayed messages
-// older than deadBefore that nobody picked up.
-func (s *DB) NodeBeat(ctx context.Context, node string, now, deadBefore time.Time) error {
+// NodeBeat records that node is alive at now and reachable by the other
+// nodes at url, and forgets nodes not seen since deadBefore, with their
+// agent sessions and with relayed messages older than deadBefore that
+// nobody picked up.
+func (s *DB) NodeBeat(ctx context.Context, node, url string, now, deadBefore time.Time) error {
 	return s.inTx(ctx, "node heartbeat", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cluster_nodes (id, started_at, seen_at) VALUES ($1, $2, $2)
-			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`, node, ms(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cluster_nodes (id, started_at, seen_at, url) VALUES ($1, $2, $2, $3)
+			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, url = excluded.url`, node, ms(now), url); err != nil {
 			return s.wrap("node heartbeat", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM agent_sessions WHERE node_id IN
@@ -80,16 +81,16 @@ func (s *DB) DetachSession(ctx context.Context, deviceID int64, node string) err
 }
 
 // SessionNode returns the node holding the device's session among nodes
-// seen since aliveSince; core.ErrNotFound if none does.
-func (s *DB) SessionNode(ctx context.Context, deviceID int64, aliveSince time.Time) (string, error) {
-	var node string
-	err := s.db.QueryRowContext(ctx, `SELECT a.node_id FROM agent_sessions a
+// seen since aliveSince, and the URL it published; core.ErrNotFound if
+// none does.
+func (s *DB) SessionNode(ctx context.Context, deviceID int64, aliveSince time.Time) (node, url string, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT a.node_id, n.url FROM agent_sessions a
 		JOIN cluster_nodes n ON n.id = a.node_id WHERE a.device_id = $1 AND n.seen_at >= $2`,
-		deviceID, ms(aliveSince)).Scan(&node)
+		deviceID, ms(aliveSince)).Scan(&node, &url)
 	if err != nil {
-		return "", s.wrap("session node", err)
+		return "", "", s.wrap("session node", err)
 	}
-	return node, nil
+	return node, url, nil
 }
 
 // channel is the NOTIFY channel of this database and schema: installations

@@ -146,11 +146,11 @@ func TestSessions(t *testing.T) {
 	now := time.Now()
 	alive := now.Add(-time.Minute)
 	for _, n := range []string{"node-a", "node-b"} {
-		if err := s.NodeBeat(ctx, n, now, alive); err != nil {
+		if err := s.NodeBeat(ctx, n, "https://"+n+".example:8443", now, alive); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.SessionNode(ctx, d.ID, alive); !errors.Is(err, core.ErrNotFound) {
+	if _, _, err := s.SessionNode(ctx, d.ID, alive); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("no session yet: %v, want ErrNotFound", err)
 	}
 	must := func(err error) {
@@ -162,18 +162,18 @@ func TestSessions(t *testing.T) {
 	must(s.AttachSession(ctx, d.ID, "node-a"))
 	must(s.AttachSession(ctx, d.ID, "node-b")) // the agent reconnected to b
 	must(s.DetachSession(ctx, d.ID, "node-a")) // a notices its old session ended
-	if n, err := s.SessionNode(ctx, d.ID, alive); n != "node-b" || err != nil {
-		t.Fatalf("session on %q (%v), want node-b", n, err)
+	if n, u, err := s.SessionNode(ctx, d.ID, alive); n != "node-b" || u != "https://node-b.example:8443" || err != nil {
+		t.Fatalf("session on %q at %q (%v), want node-b at its URL", n, u, err)
 	}
 	// node-b stops beating; node-a's beat a while later forgets it.
 	later := now.Add(2 * time.Minute)
-	must(s.NodeBeat(ctx, "node-a", later, later.Add(-time.Minute)))
-	if _, err := s.SessionNode(ctx, d.ID, later.Add(-time.Minute)); !errors.Is(err, core.ErrNotFound) {
+	must(s.NodeBeat(ctx, "node-a", "https://node-a.example:8443", later, later.Add(-time.Minute)))
+	if _, _, err := s.SessionNode(ctx, d.ID, later.Add(-time.Minute)); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("session of a dead node: %v, want ErrNotFound", err)
 	}
 	must(s.AttachSession(ctx, d.ID, "node-a"))
 	must(s.NodeLeave(ctx, "node-a"))
-	if _, err := s.SessionNode(ctx, d.ID, alive); !errors.Is(err, core.ErrNotFound) {
+	if _, _, err := s.SessionNode(ctx, d.ID, alive); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("session of a node that left: %v, want ErrNotFound", err)
 	}
 }

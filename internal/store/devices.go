@@ -178,3 +178,39 @@ func (s *DB) TouchDevices(ctx context.Context, seen map[int64]time.Time) error {
 		return nil
 	})
 }
+
+// SetDeviceActionKey records the fingerprint of the newest action key the
+// device's agent trusts. ErrNotFound if absent.
+func (s *DB) SetDeviceActionKey(ctx context.Context, id int64, fingerprint string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE devices SET action_key_fp = $2 WHERE id = $1`, id, fingerprint)
+	return s.affectedOne("set device action key", res, err)
+}
+
+// DevicesNotOnActionKey lists the active devices whose agents have not
+// confirmed the action key with fingerprint fp, by ID, with the
+// fingerprint they last reported ("" if none).
+func (s *DB) DevicesNotOnActionKey(ctx context.Context, fp string) ([]core.DeviceActionKey, error) {
+	const op = "list devices not on the action key"
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT d.id, d.hostname, c.name, st.name, d.action_key_fp, d.last_seen
+		FROM devices d JOIN sites st ON st.id = d.site_id JOIN clients c ON c.id = st.client_id
+		WHERE d.state = $1 AND d.action_key_fp <> $2
+		ORDER BY d.id`, core.DeviceActive, fp)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var ds []core.DeviceActionKey
+	for rows.Next() {
+		var d core.DeviceActionKey
+		var seen sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.Hostname, &d.ClientName, &d.SiteName, &d.Fingerprint, &seen); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		if seen.Valid {
+			d.LastSeen = fromMS(seen.Int64)
+		}
+		ds = append(ds, d)
+	}
+	return ds, s.wrap(op, rows.Err())
+}

@@ -199,6 +199,19 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		t.Errorf("the default checks opened an SNMP trap listener: %+v", byCheck["snmptrap"])
 	}
 
+	// 1b. The exec action through the real cmd.exe: German umlauts arrive
+	// as UTF-8 (the agent package's Windows test, run under Wine).
+	agentTest := filepath.Join(filepath.Dir(w.exe), "agent.test.exe")
+	build := exec.Command("go", "test", "-c", "-o", agentTest, "github.com/wacht-rmm/wacht/internal/agent")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the agent's Windows tests: %v\n%s", err, out)
+	}
+	out, err = w.run(2*time.Minute, agentTest, "-test.run", "^TestExecConsoleUTF8$", "-test.v")
+	if err != nil || !strings.Contains(out, "--- PASS: TestExecConsoleUTF8") {
+		t.Errorf("exec with umlauts under Wine: %v\n%s", err, out)
+	}
+
 	// 2. Enrollment against a real server on loopback, results delivered.
 	e := newEnv(t)
 	tok := e.token()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/dbus"
+
+	"github.com/wacht-rmm/wacht/internal/platform/systemdtest"
 )
 
 const (
@@ -29,17 +31,15 @@ TimeoutStopSec=infinity
 `
 )
 
-// TestSystemdReal controls real units over systemd's D-Bus API. It needs a
-// booted systemd whose root folder SYSD_ROOT names and whose bus
-// DBUS_SYSTEM_BUS_ADDRESS points to, as ../shared/tools/boot-systemd-container.sh
-// provides with RUN_ON_HOST=1:
-//
-//	RUN_ON_HOST=1 boot-systemd-container.sh go test -run TestSystemdReal ./internal/platform/svcmgr
+// TestSystemdReal controls real units over systemd's D-Bus API, against a
+// systemd booted in a container (systemdtest.Run boots one as root with
+// ../shared/tools/boot-systemd-container.sh, or the test runs under it:
+// RUN_ON_HOST=1 boot-systemd-container.sh svcmgr.test -test.run TestSystemdReal).
 func TestSystemdReal(t *testing.T) {
-	root := os.Getenv("SYSD_ROOT")
-	if root == "" || os.Getenv("DBUS_SYSTEM_BUS_ADDRESS") == "" {
-		t.Skip("no booted systemd (SYSD_ROOT, DBUS_SYSTEM_BUS_ADDRESS; see boot-systemd-container.sh)")
+	if !systemdtest.Run(t) {
+		return
 	}
+	root := systemdtest.Root()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	// In /usr/lib, so that masking (a link in /etc) leaves the unit file.

@@ -18,6 +18,13 @@ var PublicAllowlist = []string{
 	"GET /healthz",
 }
 
+// NodeRoutes are the routes between the server nodes of a cluster
+// (internal/server/gateway/relay.go). No user calls them: they are
+// authenticated by a MAC with a key derived from secret.key ("internal,
+// MAC"), answer 401 without a valid one and 404 on a server that is no
+// cluster node.
+var NodeRoutes = []string{"POST /internal/v1/relay/command", "GET /internal/v1/relay/stream"}
+
 // Route is one registered route and the Perm it requires.
 type Route struct {
 	Pattern string // as given to http.ServeMux, e.g. "GET /api/v1/devices/{id}"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/mux"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -69,20 +70,22 @@ func (h *Hub) ScriptSigner(deviceID int64) []byte {
 	return slices.Clone(s.scriptSigner)
 }
 
-// Stream is an open stream to an agent: Read what the agent sends, Write to
-// it, Close to end it. Meta is what the stream type told at opening (a
-// file's size…).
+// Stream is an open stream to an agent, connected to this node or relayed
+// through another one (the same flow-controlled *mux.Stream either way):
+// Read what the agent sends, Write to it, Close or CloseWithError to end
+// it. Meta is what the stream type told at opening (a file's size…).
 type Stream struct {
 	*mux.Stream
 	Meta json.RawMessage
 }
 
-// OpenStream opens a stream of type typ with args on the device. ctx bounds
-// the opening only; the stream lasts until either side closes it or the
+// OpenStream opens a stream of type typ with args on the device, relayed
+// from the node that holds the agent's session when that is another one
+// (the stream then behaves the same; an ended connection between the nodes
+// is a *mux.CloseError with mux.CodeConnectionLost). ctx bounds the
+// opening only; the stream lasts until either side closes it or the
 // connection ends (then Read and Write return a *mux.CloseError with
 // mux.CodeConnectionLost). Refusals are *protocol.ActionError as for Do.
-// Streams reach agents connected to this node only (not yet relayed
-// between cluster nodes); another node's agent is core.ErrOffline here.
 func (h *Hub) OpenStream(ctx context.Context, deviceID int64, typ string, args any) (*Stream, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -97,6 +100,25 @@ func (h *Hub) OpenStream(ctx context.Context, deviceID int64, typ string, args a
 		}
 		raw = b
 	}
+	if h.node != nil && h.session(deviceID) == nil {
+		return h.node.openStream(ctx, deviceID, typ, raw)
+	}
+	return h.localStream(ctx, deviceID, typ, raw)
+}
+
+// localStream is OpenStream for an agent connected to this server, signed
+// here like localCommand; ctx has a deadline and bounds the opening.
+func (h *Hub) localStream(ctx context.Context, deviceID int64, typ string, args json.RawMessage) (*Stream, error) {
+	signed, err := h.signer.SignAction(protocol.TypeStreamOpen, deviceID, typ, args, protocol.ActionTTL)
+	if err != nil {
+		return nil, fmt.Errorf("signing stream %s to device %d: %w", typ, deviceID, err)
+	}
+	return h.signedStream(ctx, deviceID, typ, signed)
+}
+
+// signedStream opens a signed stream to the device's agent connected to
+// this server; ctx has a deadline and bounds the opening.
+func (h *Hub) signedStream(ctx context.Context, deviceID int64, typ string, signed actionkey.SignedAction) (*Stream, error) {
 	s := h.session(deviceID)
 	if s == nil {
 		return nil, fmt.Errorf("stream %s to device %d: %w", typ, deviceID, core.ErrOffline)
@@ -107,10 +129,6 @@ func (h *Hub) OpenStream(ctx context.Context, deviceID int64, typ string, args a
 		return nil, fmt.Errorf("stream %s to device %d: %w", typ, deviceID, core.ErrOffline)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("stream %s to device %d: %w", typ, deviceID, ctx.Err())
-	}
-	signed, err := s.g.opts.ActionKey.SignAction(protocol.TypeStreamOpen, deviceID, typ, raw, protocol.ActionTTL)
-	if err != nil {
-		return nil, fmt.Errorf("signing stream %s to device %d: %w", typ, deviceID, err)
 	}
 	// Registered before the opening, with no credit until the agent's
 	// answer grants some, so that no data the agent sends is lost.
@@ -146,6 +164,33 @@ func (h *Hub) OpenStream(ctx context.Context, deviceID int64, typ string, args a
 	}
 	s.mux.Window(protocol.StreamWindow{Channel: st.ID(), Bytes: opened.Window})
 	return &Stream{Stream: st, Meta: opened.Meta}, nil
+}
+
+// Buffered is the number of stream bytes this node received and holds
+// unread, from its agents and, for relayed streams, from other nodes: at
+// most a window (mux.DefaultWindow) per stream and leg, however slowly
+// the streams' readers read.
+func (h *Hub) Buffered() int {
+	h.mu.Lock()
+	var ms []*mux.Mux
+	for _, s := range h.sessions {
+		if s.mux != nil {
+			ms = append(ms, s.mux)
+		}
+	}
+	h.mu.Unlock()
+	if n := h.node; n != nil {
+		n.relayMu.Lock()
+		for m := range n.relays {
+			ms = append(ms, m)
+		}
+		n.relayMu.Unlock()
+	}
+	total := 0
+	for _, m := range ms {
+		total += m.Buffered()
+	}
+	return total
 }
 
 // request sends a message of type typ to the session and waits for its

@@ -2,8 +2,9 @@
 // over HTTPS (POST /api/agent/enroll) and the agent websocket
 // (GET /api/agent/ws) with its signed-challenge authentication, results
 // ingest (ack only after commit), heartbeats, signed actions (Hub.Do,
-// Hub.Command) and flow-controlled streams (Hub.OpenStream). The Hub tracks
-// the connected agents and is the api.Commander.
+// Hub.Command) and flow-controlled streams (Hub.OpenStream), relayed
+// directly between the nodes of a cluster (the /internal/ routes). The Hub
+// tracks the connected agents and is the api.Commander.
 package gateway
 
 import (
@@ -35,6 +36,9 @@ type Options struct {
 	// ActionKey signs every policy push; its public key goes to agents at
 	// enrollment and in the welcome. Required.
 	ActionKey *actionkey.Signer
+	// ActionKeyReload is how often the action key files are re-read to
+	// pick up a rotation (default DefaultActionKeyReload; negative: never).
+	ActionKeyReload time.Duration
 	// Heartbeat is the interval told to agents (default 30 s); a session
 	// that sends nothing for three intervals is closed.
 	Heartbeat time.Duration
@@ -74,9 +78,11 @@ type Options struct {
 	// (a probe agent reports for the network devices it watches).
 	Results ResultRouter
 	// Cluster, if set, makes this server one node of several on one
-	// PostgreSQL database: commands, policy pushes and disconnects reach
-	// agents connected to the other nodes (docs/cluster.md).
+	// PostgreSQL database: commands, streams, policy pushes and
+	// disconnects reach agents connected to the other nodes
+	// (docs/cluster.md). Relay is then required.
 	Cluster ClusterStore
+	Relay   RelayOptions
 	// Connected, if set, is called when an agent's session on this node
 	// has been welcomed (queued script runs go out then); it must not
 	// block.
@@ -170,7 +176,7 @@ func New(o Options) *Gateway {
 	g := &Gateway{
 		opts:     o,
 		log:      log,
-		hub:      newHub(log, o.CommandTimeout),
+		hub:      newHub(log, o.CommandTimeout, o.ActionKey),
 		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
 		mux:      http.NewServeMux(),
 		waiting:  preauth.NewPool(o.MaxUnauthenticated, o.MaxUnauthenticatedPerSource),
@@ -184,7 +190,10 @@ func New(o Options) *Gateway {
 		g.refused.Close() // the last summary
 	}()
 	if o.Cluster != nil {
-		g.hub.node = newNode(g.hub, o.Cluster)
+		if o.Relay.URL == "" || len(o.Relay.Key) < 32 || o.Relay.TLS == nil {
+			panic("gateway: Options.Relay needs a URL, a 32-byte key and a TLS configuration with Cluster")
+		}
+		g.hub.node = newNode(g.hub, o.Cluster, o.Relay)
 		go g.hub.node.run()
 	}
 	if o.Policy != nil && o.PolicyResync >= 0 {
@@ -194,8 +203,18 @@ func New(o Options) *Gateway {
 		}
 		go g.hub.resyncPolicies(every)
 	}
+	if o.ActionKeyReload >= 0 {
+		every := o.ActionKeyReload
+		if every == 0 {
+			every = DefaultActionKeyReload
+		}
+		go g.hub.reloadActionKeys(g, every)
+	}
 	g.mux.HandleFunc("POST "+protocol.PathEnroll, g.enroll)
 	g.mux.HandleFunc("GET "+protocol.PathWS, g.serveWS)
+	// Between the nodes of a cluster (relay.go), authenticated by MAC.
+	g.mux.HandleFunc("POST /internal/v1/relay/command", g.serveRelayCommand)
+	g.mux.HandleFunc("GET /internal/v1/relay/stream", g.serveRelayStream)
 	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such agent route", "not_found")
 	})

@@ -37,6 +37,7 @@ type env struct {
 	gw     *Gateway
 	srv    *httptest.Server
 	signer *actionkey.Signer
+	relay  *httptest.Server // cluster nodes: where the other nodes reach this one
 }
 
 // command verifies a command frame as a real agent of deviceID does, with
@@ -73,7 +74,7 @@ func newEnv(t testing.TB, st testStore, wrap func(Store) Store, tweak func(*Opti
 		gw.Hub().Shutdown(ctx)
 		srv.Close()
 	})
-	return &env{t: t, st: st, gw: gw, srv: srv, signer: signer}
+	return &env{t: t, st: st, gw: gw, srv: srv, signer: o.ActionKey}
 }
 
 // engines runs f against SQLite and, when WACHT_TEST_POSTGRES is set, PostgreSQL.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
@@ -18,6 +19,7 @@ import (
 type Hub struct {
 	log            *slog.Logger
 	commandTimeout time.Duration
+	signer         *actionkey.Signer
 	node           *node // nil on a single server
 
 	mu       sync.Mutex
@@ -35,10 +37,11 @@ type pendingCommand struct {
 	reply    chan protocol.CommandResult
 }
 
-func newHub(log *slog.Logger, commandTimeout time.Duration) *Hub {
+func newHub(log *slog.Logger, commandTimeout time.Duration, signer *actionkey.Signer) *Hub {
 	return &Hub{
 		log:            log,
 		commandTimeout: commandTimeout,
+		signer:         signer,
 		sessions:       map[int64]*session{},
 		pending:        map[string]*pendingCommand{},
 		live:           map[*session]struct{}{},
@@ -140,26 +143,32 @@ func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command)
 }
 
 // localCommand is Command for an agent connected to this server; ctx has a
-// deadline.
+// deadline. It signs here, on the node that holds the session: every node
+// has the same action key, and this node is the one that announces a
+// rotated key to its agents, so what it signs is what they trust.
 func (h *Hub) localCommand(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
+	signed, err := h.signer.SignAction(protocol.TypeCommand, deviceID, cmd.Name, cmd.Args, protocol.CommandTTL)
+	if err != nil {
+		return protocol.CommandResult{}, fmt.Errorf("signing command %s to device %d: %w", cmd.Name, deviceID, err)
+	}
+	return h.signedCommand(ctx, deviceID, cmd.Name, signed)
+}
+
+// signedCommand sends a signed command to the device's agent connected to
+// this server and waits for its answer; ctx has a deadline.
+func (h *Hub) signedCommand(ctx context.Context, deviceID int64, name string, signed actionkey.SignedAction) (protocol.CommandResult, error) {
 	s := h.session(deviceID)
 	if s == nil {
-		return protocol.CommandResult{}, core.ErrOffline
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", name, deviceID, core.ErrOffline)
 	}
 	select {
 	case <-s.welcomed:
 	case <-s.done:
-		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, core.ErrOffline)
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", name, deviceID, core.ErrOffline)
 	case <-ctx.Done():
-		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", cmd.Name, deviceID, ctx.Err())
+		return protocol.CommandResult{}, fmt.Errorf("command %s to device %d: %w", name, deviceID, ctx.Err())
 	}
-	// Signed here, by the node that holds the session: every node has the
-	// same action key, and a relayed command is signed only once.
-	signed, err := s.g.opts.ActionKey.SignAction(protocol.TypeCommand, deviceID, cmd.Name, cmd.Args, protocol.CommandTTL)
-	if err != nil {
-		return protocol.CommandResult{}, fmt.Errorf("signing command %s to device %d: %w", cmd.Name, deviceID, err)
-	}
-	return h.request(ctx, s, protocol.TypeCommand, cmd.Name, signed)
+	return h.request(ctx, s, protocol.TypeCommand, name, signed)
 }
 
 // deliver hands a command result to its waiting caller. Results for unknown

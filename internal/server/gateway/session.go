@@ -55,6 +55,9 @@ type session struct {
 
 	policyMu  sync.Mutex
 	policyRev string // under policyMu: the revision the agent was sent
+
+	keyMu sync.Mutex
+	keyFP string // under keyMu: the newest action key the agent trusts
 }
 
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -229,6 +232,9 @@ func (s *session) authenticate() bool {
 	if err := s.g.opts.Store.TouchDevice(s.ctx, dev.ID, s.g.opts.Now(), truncate(a.AgentVersion, 64)); err != nil {
 		s.log.Error("recording agent contact", "err", err)
 	}
+	if a.ActionKey != "" {
+		s.noteActionKey(s.ctx, truncate(a.ActionKey, 64))
+	}
 	// Registered before the welcome, so that an agent that got its welcome
 	// counts as connected; commands wait for welcomed.
 	if !s.g.hub.register(s) {
@@ -240,7 +246,17 @@ func (s *session) authenticate() bool {
 		Time: s.g.opts.Now(), ActionKey: s.g.opts.ActionKey.Public(),
 	})
 	close(s.welcomed)
-	if err == nil {
+	switch {
+	case err == nil && s.needsAnnouncement():
+		// After a rotation, an agent that trusts only the retired key
+		// learns the new one first: the policy is signed with it. The
+		// agent's answer arrives through this goroutine, so wait for it
+		// in another one.
+		go func() {
+			s.announceActionKey()
+			s.pushPolicy()
+		}()
+	case err == nil:
 		// The policy is the next frame after welcome, before anything else.
 		s.pushPolicy()
 		if f := s.g.opts.Connected; f != nil {

@@ -295,7 +295,7 @@ func TestCommandFailsWhenConnectionDrops(t *testing.T) {
 }
 
 func TestCommandResultFromAnotherDeviceIsIgnored(t *testing.T) {
-	h := newHub(testLog(t), time.Second)
+	h := newHub(testLog(t), time.Second, nil)
 	p := &pendingCommand{deviceID: 1, reply: make(chan protocol.CommandResult, 1)}
 	h.pending["cmd"] = p
 	if h.deliver(2, "cmd", protocol.CommandResult{OK: true}) {

@@ -9,6 +9,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -108,6 +109,36 @@ func serverConfig(cert tls.Certificate) *tls.Config {
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"http/1.1"},
 	}
+}
+
+// ErrPeerMismatch means another server node presented a certificate other
+// than this node's own.
+var ErrPeerMismatch = errors.New("the other server node's certificate is not this node's")
+
+// PeerConfig is the client side of connections between the server nodes
+// of a cluster, which share one certificate (docs/cluster.md): with a
+// fingerprint, a node accepts exactly the certificate whose fingerprint it
+// has itself (whatever name it dials the other node by); with ACME (no
+// fingerprint), the system CAs for acmeDomain.
+func PeerConfig(fingerprint, acmeDomain string) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	if fingerprint == "" {
+		cfg.ServerName = acmeDomain
+		return cfg
+	}
+	// The pin replaces chain and name verification.
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return ErrPeerMismatch
+		}
+		got := protocol.Fingerprint(cs.PeerCertificates[0].Raw)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(fingerprint)) != 1 {
+			return fmt.Errorf("%w (got %s)", ErrPeerMismatch, got)
+		}
+		return nil
+	}
+	return cfg
 }
 
 // FingerprintFile returns the fingerprint of the first certificate in a PEM

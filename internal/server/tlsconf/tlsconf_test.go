@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -172,5 +173,47 @@ func TestListenerClose(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("Accept did not return after Close")
+	}
+}
+
+// TestPeerConfig: a node dialing another node by any name accepts exactly
+// the certificate whose fingerprint it has itself, and refuses another
+// self-signed one.
+func TestPeerConfig(t *testing.T) {
+	own, fp, err := Setup(Options{Dir: t.TempDir(), Hosts: []string{"rmm.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := Setup(Options{Dir: t.TempDir(), Hosts: []string{"rmm.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handshake := func(server *tls.Config) error {
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err == nil {
+				c.(*tls.Conn).Handshake()
+				c.Close()
+			}
+		}()
+		c, err := tls.Dial("tcp", ln.Addr().String(), PeerConfig(fp, ""))
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := handshake(own); err != nil {
+		t.Errorf("a node with the same certificate, dialed by IP address: %v", err)
+	}
+	if err := handshake(other); !errors.Is(err, ErrPeerMismatch) {
+		t.Errorf("a node with another certificate: %v, want ErrPeerMismatch", err)
+	}
+	if c := PeerConfig("", "rmm.example"); c.InsecureSkipVerify || c.ServerName != "rmm.example" {
+		t.Errorf("ACME: %+v, want system CAs for the domain", c)
 	}
 }

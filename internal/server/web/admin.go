@@ -256,6 +256,7 @@ type usersView struct {
 	Names    map[int64]string
 	SelfID   int64
 	NewEmail string
+	Remote   service.RemoteSettings // remote.go
 }
 
 func (s *server) users(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -275,7 +276,12 @@ func (s *server) users(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title = "users.title"
-	v.Page = usersView{Roles: []string{core.RoleTechnician, core.RoleReadOnly, core.RoleAdmin}, Users: us, Clients: cs, Require: s.require2FA(r), Names: names, SelfID: rc.user.ID}
+	rs, err := s.svc.RemoteSettings(r.Context(), rc.user)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	v.Page = usersView{Roles: []string{core.RoleTechnician, core.RoleReadOnly, core.RoleAdmin}, Users: us, Clients: cs, Require: s.require2FA(r), Names: names, SelfID: rc.user.ID, Remote: rs}
 	s.render(w, http.StatusOK, "users", v)
 }
 

@@ -202,6 +202,7 @@ func (s *server) device(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	v, err := s.deviceView(r, rc)
 	if err == nil {
 		v.Outages, err = s.deviceOutages(r.Context(), rc, v.Device.ID, v.Path)
+		v.Remote = s.remoteCardFor(r.Context(), rc, v)
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)

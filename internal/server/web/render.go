@@ -61,6 +61,7 @@ type view struct {
 	Checks     []checkView
 	CanOperate bool
 	Outages    *outageTable // alerts view and device page (alerts.go)
+	Remote     *remoteCard  // device page: remote management (remote.go)
 
 	// Page is the data of the pages in access.go and admin.go.
 	Page any

@@ -132,6 +132,7 @@ func (s *server) routes() *auth.Router {
 	s.netDeviceRoutes(rt)
 	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
+	s.remoteRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))

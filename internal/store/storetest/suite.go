@@ -410,7 +410,23 @@ func testDevices(t *testing.T, s core.Store) {
 	if !got.LastSeen.Equal(t0.Add(time.Minute)) || got.AgentVersion != "2.0.0" {
 		t.Errorf("after touches: LastSeen %v version %q; want %v and 2.0.0", got.LastSeen, got.AgentVersion, t0.Add(time.Minute))
 	}
+	// Action key confirmations: b, revoked below, is not listed then.
+	wantErr(t, "SetDeviceActionKey unknown", s.SetDeviceActionKey(ctx, 999999, "f1"), core.ErrNotFound)
+	must(t, "SetDeviceActionKey", s.SetDeviceActionKey(ctx, a.ID, "f1"))
+	ks, err := s.DevicesNotOnActionKey(ctx, "f1")
+	must(t, "DevicesNotOnActionKey", err)
+	if len(ks) != 1 || ks[0].ID != b.ID || ks[0].Fingerprint != "" || ks[0].Hostname != "beta" || ks[0].ClientName == "" || !ks[0].LastSeen.IsZero() {
+		t.Errorf("devices not on f1 = %+v, want beta without a fingerprint", ks)
+	}
+	ks, err = s.DevicesNotOnActionKey(ctx, "f2")
+	must(t, "DevicesNotOnActionKey", err)
+	if len(ks) != 2 || ks[0].ID != a.ID || ks[0].Fingerprint != "f1" || !ks[0].LastSeen.Equal(t0.Add(time.Minute)) {
+		t.Errorf("devices not on f2 = %+v, want alpha on f1 and beta", ks)
+	}
 	must(t, "revoke", s.RevokeDevice(ctx, b.ID))
+	if ks, err = s.DevicesNotOnActionKey(ctx, "f1"); err != nil || len(ks) != 0 {
+		t.Errorf("a revoked device awaits the key: %+v, %v", ks, err)
+	}
 
 	must(t, "save", s.SaveResults(ctx, a.ID, []core.Result{
 		{ID: "a1", Check: "disk", Key: "/", Status: core.StatusWarning, At: t0},
