@@ -6,6 +6,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,6 +26,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	_ "github.com/wacht-rmm/wacht/internal/checks/all"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/scriptsign"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -38,7 +40,8 @@ Commands:
                                                                   run the agent in the foreground
   check      --once [--json] [--lang en|de]                       run all checks locally and print the results
   install    --server URL --token T [--data DIR] [--disable LIST] enroll and install as a service; --disable
-                                                                  locks capabilities (terminal,exec,files,…) here
+             [--require-script-signer PUBKEY]                     locks capabilities (terminal,exec,files,…) here;
+                                                                  with a signer only scripts it signed run here
   uninstall  [--purge] [--data DIR]                               remove the service (and with --purge its data)
   status     [--data DIR]                                         show enrollment and connection state
   allowlist  [--data DIR]                                         show the programs and paths checks may start and read
@@ -165,13 +168,14 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", agent.DefaultDataDir(), "data folder")
 	newDevice := fs.Bool("new-device", false, "enroll as a new device even if this machine was enrolled before")
 	locks := disableFlag(fs)
+	signer := signerFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *token == "" {
 		return usageError{errors.New("--token is required")}
 	}
-	return enroll(stdout, *token, *server, *data, *newDevice, locks)
+	return enroll(stdout, *token, *server, *data, *newDevice, locks, signer)
 }
 
 // locks is the --disable flag: capabilities the server may never use on
@@ -199,7 +203,36 @@ func disableFlag(fs *flag.FlagSet) *locks {
 	return l
 }
 
-func enroll(stdout io.Writer, token, server, data string, newDevice bool, disable *locks) error {
+// signer is the --require-script-signer flag: lock mode's public key.
+type signer struct {
+	set bool
+	key ed25519.PublicKey
+}
+
+func (s *signer) String() string {
+	if s.key == nil {
+		return ""
+	}
+	return scriptsign.EncodePublic(s.key)
+}
+
+func (s *signer) Set(v string) error {
+	s.set, s.key = true, nil
+	if v == "" {
+		return nil
+	}
+	k, err := scriptsign.ParsePublic(v)
+	s.key = k
+	return err
+}
+
+func signerFlag(fs *flag.FlagSet) *signer {
+	s := &signer{}
+	fs.Var(s, "require-script-signer", `run only scripts signed with this public key (wacht script keygen prints it); the server cannot change this; "" ends lock mode`)
+	return s
+}
+
+func enroll(stdout io.Writer, token, server, data string, newDevice bool, disable *locks, sign *signer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	resp, err := agent.Enroll(ctx, token, server, data, newDevice)
@@ -211,6 +244,16 @@ func enroll(stdout io.Writer, token, server, data string, newDevice bool, disabl
 			return err
 		}
 		fmt.Fprintf(stdout, "Disabled on this device: %s.\n", cmp.Or(disable.String(), "nothing"))
+	}
+	if sign.set {
+		if err := agent.SetScriptSigner(data, sign.key); err != nil {
+			return err
+		}
+		if sign.key == nil {
+			fmt.Fprintln(stdout, "Script lock mode: off.")
+		} else {
+			fmt.Fprintf(stdout, "Script lock mode: only scripts signed by %s run here.\n", sign)
+		}
 	}
 	how := "Enrolled as new device"
 	if resp.Rekeyed {

@@ -40,6 +40,9 @@ func TestCLIUsage(t *testing.T) {
 	if code, _, errOut := runCLI("install", "--token", "x", "--disable", "terminal,rootkit"); code != 2 || !strings.Contains(errOut, `"rootkit"`) {
 		t.Errorf("install --disable with an unknown capability: %d %q", code, errOut)
 	}
+	if code, _, errOut := runCLI("install", "--token", "x", "--require-script-signer", "c2hvcnQ="); code != 2 || !strings.Contains(errOut, "public key") {
+		t.Errorf("install --require-script-signer with a short key: %d %q", code, errOut)
+	}
 	if code, _, errOut := runCLI("check"); code != 2 || !strings.Contains(errOut, "--once") {
 		t.Errorf("check without --once: %d %q", code, errOut)
 	}

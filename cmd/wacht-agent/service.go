@@ -156,6 +156,7 @@ func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	data := fl.String("data", agent.DefaultDataDir(), "data folder")
 	newDevice := fl.Bool("new-device", false, "enroll as a new device even if this machine was enrolled before")
 	disable := disableFlag(fl)
+	sign := signerFlag(fl)
 	if err := parse(fl, args); err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("service manager: %w", err)
 	}
-	if err := enroll(stdout, *token, *server, abs, *newDevice, disable); err != nil {
+	if err := enroll(stdout, *token, *server, abs, *newDevice, disable, sign); err != nil {
 		return err
 	}
 	if st, err := s.Status(); err == nil && st != service.StatusUnknown {

@@ -47,6 +47,8 @@ Administration (works while the server runs):
   apitoken create    create an API token for a user
   actionkey rotate   replace the key that signs actions; agents accept the old one for --grace
   actionkey status   show the action keys and the devices not yet on the current one
+  script keygen|sign|verify
+                     lock mode: sign scripts with a key the server never holds
   setup              create the first admin if there is no user yet
   version            print the version
 
@@ -98,6 +100,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return historyCmd(rest, stdout, stderr)
 	case "server-checks":
 		return serverChecksCmd(rest, stdout, stderr)
+	case "script":
+		return scriptCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "wacht", version)
 		return nil

@@ -45,9 +45,10 @@ type live struct {
 
 type liveOpts struct {
 	disable  []string
-	pinOther bool          // the agent pins another action key than the gateway's
-	signAgo  time.Duration // the gateway's signer runs this far behind
-	allow    []string      // executables the agent's local allowlist allows
+	pinOther bool              // the agent pins another action key than the gateway's
+	signAgo  time.Duration     // the gateway's signer runs this far behind
+	allow    []string          // executables the agent's local allowlist allows
+	signer   ed25519.PublicKey // lock mode: the script signer's key
 }
 
 // startLive enrolls an agent with a real gateway (SQLite store) through
@@ -89,6 +90,11 @@ func startLive(t testing.TB, o liveOpts) *live {
 		cfg, _ := LoadConfig(dir)
 		cfg.Allow.Executables = o.allow
 		if err := SaveConfig(dir, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.signer != nil {
+		if err := SetScriptSigner(dir, o.signer); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -80,6 +80,9 @@ type Agent struct {
 	streams   atomic.Int32 // stream handlers running
 	terminals atomic.Int32 // terminal sessions open (protocol.MaxTerminals)
 
+	scriptOnce sync.Once
+	scriptRun  *scriptRunner
+
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers
@@ -162,6 +165,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Warn("pruning spool", "err", err)
 	}
 	cleanUploads(a.opts.DataDir, a.log)
+	cleanScripts(a.opts.DataDir, time.Now(), a.log)
 	a.root = ctx
 	var wg sync.WaitGroup
 	wg.Go(func() { a.schedule(ctx) })

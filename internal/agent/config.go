@@ -56,6 +56,11 @@ type Config struct {
 	// protocol.CodeDisabledLocally. Written at install, kept on
 	// re-enrollment, never changed by the server.
 	Disable []string `json:"disable,omitempty"`
+	// ScriptSigner, if set, is the ed25519 public key whose signature
+	// every script must carry (lock mode, wacht-agent install
+	// --require-script-signer): the server does not hold its private key,
+	// so even a compromised server cannot make this device run code.
+	ScriptSigner []byte `json:"script_signer,omitempty"`
 }
 
 // DefaultDataDir is the agent's data folder on this OS.
@@ -97,6 +102,9 @@ func LoadConfig(dir string) (Config, error) {
 	if err := protocol.ValidLocks(c.Disable); err != nil {
 		return c, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
+	if n := len(c.ScriptSigner); n != 0 && n != ed25519.PublicKeySize {
+		return c, fmt.Errorf("%s: script_signer has %d bytes, not %d", filepath.Join(dir, ConfigFile), n, ed25519.PublicKeySize)
+	}
 	return c, nil
 }
 
@@ -111,6 +119,21 @@ func SetDisabled(dir string, locks []string) error {
 		return err
 	}
 	c.Disable = slices.Compact(slices.Sorted(slices.Values(locks)))
+	return SaveConfig(dir, c)
+}
+
+// SetScriptSigner writes the script signer's public key into the
+// configuration in dir (nil: no lock mode); the running agent reads it at
+// start.
+func SetScriptSigner(dir string, pub ed25519.PublicKey) error {
+	if pub != nil && len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("a script signer's key has %d bytes, not %d", len(pub), ed25519.PublicKeySize)
+	}
+	c, err := LoadConfig(dir)
+	if err != nil {
+		return err
+	}
+	c.ScriptSigner = pub
 	return SaveConfig(dir, c)
 }
 

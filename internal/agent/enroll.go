@@ -116,7 +116,7 @@ func Enroll(ctx context.Context, token string, serverOverride string, dataDir st
 	// The local allowlist and locks stay as the device's administrator
 	// wrote them, before or after an earlier enrollment.
 	prev, _ := LoadConfig(dataDir)
-	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey, Allow: prev.Allow, Disable: prev.Disable}
+	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey, Allow: prev.Allow, Disable: prev.Disable, ScriptSigner: prev.ScriptSigner}
 	if err := SaveConfig(dataDir, cfg); err != nil {
 		return out, err
 	}

@@ -261,6 +261,7 @@ func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
 	auth := protocol.Auth{
 		DeviceID: a.cfg.DeviceID, Signature: protocol.SignAuth(a.key, ch.Nonce, a.cfg.DeviceID),
 		AgentVersion: Version, Hostname: host, Disabled: a.cfg.Disable, ActionKey: a.actionKeyFingerprint(),
+		ScriptSigner: a.cfg.ScriptSigner,
 	}
 	if err := c.send(protocol.TypeAuth, "", auth); err != nil {
 		return w, err

@@ -395,6 +395,8 @@ type Store interface {
 	MaintenanceStore
 	ReportStore
 	RecordingStore
+	ScriptStore
+	ScriptJobStore
 	Close() error
 }
 

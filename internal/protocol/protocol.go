@@ -131,6 +131,9 @@ type Auth struct {
 	// action key the agent trusts; after a rotation the server announces
 	// the new key to an agent that reports an older one.
 	ActionKey string `json:"action_key,omitempty"`
+	// ScriptSigner is the public key (ed25519) every script must be
+	// signed with on this device (lock mode), nil without lock mode.
+	ScriptSigner []byte `json:"script_signer,omitempty"`
 }
 
 // AuthMessage is what the agent signs: a fixed context string, the nonce and

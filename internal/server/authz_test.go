@@ -175,6 +175,21 @@ var authzTable = map[string]routeSpec{
 	"POST /api/v1/devices/{id}/services/{name}/{op}":      {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/services/cron/restart", ok: http.StatusConflict},
 	"PUT /api/v1/devices/{id}/services/{name}/start-type": {perm: authz.Remote, kind: "device", path: "/api/v1/devices/{id}/services/cron/start-type", body: `{"start_type":"manual"}`, ok: http.StatusConflict},
 
+	// Script library (issue 16): internal/server/api/handlers_scripts.go.
+	// Changes need Remote (a script is code run on customers' machines);
+	// the {id} routes are sent an ID that does not exist; changes and
+	// versions: api/scripts_test.go.
+	"GET /api/v1/scripts":         {perm: authz.Read},
+	"POST /api/v1/scripts":        {perm: authz.Remote, body: `{"name":"Matrix","language":"sh","body":"echo"}`},
+	"GET /api/v1/scripts/{id}":    {perm: authz.Read, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/scripts/{id}":    {perm: authz.Remote, path: "/api/v1/scripts/999999", body: `{"name":"x","language":"sh","body":"echo"}`, ok: http.StatusNotFound},
+	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+	// Script 1 is the first built-in one (Linux and macOS), run on the
+	// caller's own or a foreign client.
+	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
+	"GET /api/v1/jobs/{id}":         {perm: authz.Read, path: "/api/v1/jobs/999999", ok: http.StatusNotFound},
+	"GET /api/v1/devices/{id}/runs": {perm: authz.Read, kind: "device"},
+
 	// Dashboard
 	"POST /logout":                     {perm: authz.Authenticated},
 	"POST /lang":                       {perm: authz.Authenticated, body: "lang=de&next=/"},

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/actionkey"
@@ -206,13 +207,28 @@ func Run(ctx context.Context, cfg Config) error {
 		relay = gateway.RelayOptions{URL: nodeURL, Key: box.Derive("cluster-relay"), TLS: tlsconf.PeerConfig(fingerprint, cfg.ACMEDomain)}
 		log.Info("cluster node", "node_url", nodeURL)
 	}
+	// Queued script runs go out when their agent connects (the
+	// dispatcher exists once the service does).
+	var scripts atomic.Pointer[service.ScriptDispatcher]
 	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
-		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay})
+		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay,
+		Connected: func(id int64) {
+			if d := scripts.Load(); d != nil {
+				d.Kick(id)
+			}
+		}})
 	audits := service.NewAuditQueue(st, log)
-	handler, err := newHandler(st, gw, log, box, audits)
+	handler, svc, err := newHandler(st, gw, log, box, audits)
 	if err != nil {
 		return err
 	}
+	// Each node sends the runs of the agents it holds.
+	dispatcher := svc.ScriptDispatcher(service.DispatchOptions{})
+	scripts.Store(dispatcher)
+	jctx, stopScripts := context.WithCancel(context.WithoutCancel(ctx))
+	scriptsDone := make(chan struct{})
+	go func() { dispatcher.Run(jctx); close(scriptsDone) }()
+	defer func() { stopScripts(); <-scriptsDone }() // before the store closes
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -271,12 +287,13 @@ func Run(ctx context.Context, cfg Config) error {
 // dashboard at /, the latter two behind a MaxBodyBytes request body limit,
 // and sends Strict-Transport-Security on every HTTPS response.
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
-	return newHandler(st, gw, log, nil, nil)
+	h, _, err := newHandler(st, gw, log, nil, nil)
+	return h, err
 }
 
 // newHandler is Handler with the key that seals network devices' secrets
 // and the queue that writes commands' audit entries.
-func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue) (http.Handler, error) {
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue) (http.Handler, *service.Service, error) {
 	// One service layer under both transports.
 	// The hub is also the service's Remote (signed actions and streams).
 	var _ service.Remote = gw.Hub()
@@ -284,14 +301,14 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	apiH := api.New(svc, log)
 	webH, err := web.New(web.Deps{Store: st, Service: svc, Log: log})
 	if err != nil {
-		return nil, fmt.Errorf("building dashboard: %w", err)
+		return nil, nil, fmt.Errorf("building dashboard: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
 	mux.Handle("/internal/", gw) // between cluster nodes, authenticated by MAC
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
 	mux.Handle("/", limitBody(webH, MaxBodyBytes))
-	return hsts(mux), nil
+	return hsts(mux), svc, nil
 }
 
 // hstsValue tells browsers to reach this host only over HTTPS for a year.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
@@ -43,6 +44,8 @@ type Service struct {
 	// protocol.DefaultTerminalIdle).
 	TerminalIdle time.Duration
 	terms        terminalCounts
+	// dispatch, once set, sends queued script runs (ScriptDispatcher).
+	dispatch atomic.Pointer[ScriptDispatcher]
 }
 
 // New returns a Service over d's store and commander.

@@ -257,6 +257,40 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		}
 	}
 
+	// 2b. A cmd script from the library through the server: parameters in
+	// the environment, a secret masked, the exit code.
+	var sc struct {
+		ID int64 `json:"id"`
+	}
+	scBody := `{"name":"Gruss","language":"cmd","params":[{"name":"WHO","type":"text"},{"name":"PW","type":"secret"}],
+		"body":"@echo off\necho Hallo %WHO%\necho pw=%PW%\nexit /b 3\n"}`
+	if st, b := e.send("POST", "/api/v1/scripts", json.RawMessage(scBody), &sc); st != 201 {
+		t.Fatalf("create a cmd script: %d %s", st, b)
+	}
+	var sub struct {
+		JobID int64 `json:"job_id"`
+	}
+	runBody := fmt.Sprintf(`{"devices":[%d],"params":{"WHO":"Welt","PW":"s3cr3t-42"}}`, dev.ID)
+	if st, b := e.send("POST", fmt.Sprintf("/api/v1/scripts/%d/run", sc.ID), json.RawMessage(runBody), &sub); st != 202 {
+		t.Fatalf("run the cmd script: %d %s", st, b)
+	}
+	var job struct {
+		Runs []struct {
+			State    string `json:"state"`
+			ExitCode *int   `json:"exit_code"`
+			Stdout   string `json:"stdout"`
+			Stderr   string `json:"stderr"`
+		} `json:"runs"`
+	}
+	waitFor(t, "the cmd script's result", 2*time.Minute, func() bool {
+		job.Runs = nil
+		e.api("GET", fmt.Sprintf("/api/v1/jobs/%d", sub.JobID), &job)
+		return len(job.Runs) == 1 && (job.Runs[0].State == "done" || job.Runs[0].State == "failed")
+	})
+	if r := job.Runs[0]; r.ExitCode == nil || *r.ExitCode != 3 || strings.ReplaceAll(r.Stdout, "\r\n", "\n") != "Hallo Welt\npw=••••\n" {
+		t.Errorf("cmd script under Wine: %+v (exit %v)", r, r.ExitCode)
+	}
+
 	// 3. Killed like a crash: status must not take another process with
 	// the same PID (Wine reuses PIDs at once) for the agent.
 	agentRun.Process.Signal(syscall.SIGKILL)

@@ -61,6 +61,7 @@ func (h *handler) routes() *auth.Router {
 	h.reportRoutes(rt)
 	h.serverCheckRoutes(rt)
 	h.remoteRoutes(rt)
+	h.scriptRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

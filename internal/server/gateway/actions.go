@@ -59,6 +59,17 @@ func (h *Hub) Disabled(deviceID int64) (locks []string, connected bool) {
 	return slices.Clone(s.disabled), true
 }
 
+// ScriptSigner returns the public key the device's agent requires on
+// every script (lock mode), as it reported it when its session on this
+// node began; nil without lock mode or without a session here.
+func (h *Hub) ScriptSigner(deviceID int64) []byte {
+	s := h.session(deviceID)
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.scriptSigner)
+}
+
 // Stream is an open stream to an agent, connected to this node or relayed
 // through another one (the same flow-controlled *mux.Stream either way):
 // Read what the agent sends, Write to it, Close or CloseWithError to end

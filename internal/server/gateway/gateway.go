@@ -83,6 +83,10 @@ type Options struct {
 	// (docs/cluster.md). Relay is then required.
 	Cluster ClusterStore
 	Relay   RelayOptions
+	// Connected, if set, is called when an agent's session on this node
+	// has been welcomed (queued script runs go out then); it must not
+	// block.
+	Connected func(deviceID int64)
 }
 
 // ResultRouter assigns a batch from one agent to devices; results it

@@ -45,6 +45,8 @@ type session struct {
 	disabled []string
 	mux      *mux.Mux
 	channels atomic.Uint32 // the last stream channel ID used
+	// scriptSigner is the agent's lock-mode key from its auth frame.
+	scriptSigner []byte
 
 	// procMu is held while one message is processed, so that Shutdown can
 	// wait for a results batch in flight to be committed and acked.
@@ -227,6 +229,7 @@ func (s *session) authenticate() bool {
 	}
 	s.deviceID = dev.ID
 	s.disabled = a.Disabled
+	s.scriptSigner = a.ScriptSigner
 	s.mux = mux.New(s)
 	s.log = s.log.With("device", dev.ID)
 	s.conn.SetReadLimit(protocol.MaxMessageBytes)
@@ -260,6 +263,9 @@ func (s *session) authenticate() bool {
 	case err == nil:
 		// The policy is the next frame after welcome, before anything else.
 		s.pushPolicy()
+		if f := s.g.opts.Connected; f != nil {
+			f(dev.ID)
+		}
 	}
 	return err == nil
 }

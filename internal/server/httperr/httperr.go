@@ -63,7 +63,7 @@ func Status(err error) (status int, code, msg string) {
 // signature is the server's (502), a device that did not finish is 504.
 func actionStatus(code string) int {
 	switch code {
-	case protocol.CodeDisabledLocally:
+	case protocol.CodeDisabledLocally, protocol.CodeScriptSigner:
 		return http.StatusForbidden
 	case protocol.CodeNotFound:
 		return http.StatusNotFound

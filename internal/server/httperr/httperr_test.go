@@ -47,6 +47,7 @@ func (w *wrapErr) Unwrap() error { return w.err }
 func TestActionErrors(t *testing.T) {
 	for code, want := range map[string]int{
 		protocol.CodeDisabledLocally: 403,
+		protocol.CodeScriptSigner:    403,
 		protocol.CodeNotFound:        404,
 		protocol.CodeBadArgs:         400,
 		protocol.CodeTimeout:         504,

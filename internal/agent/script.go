@@ -1,0 +1,325 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/scriptsign"
+)
+
+// Scripts (issue 16): the body goes to a private temporary file that the
+// language's interpreter runs, with the parameters in the environment.
+// Each run ID runs at most once on this device, also across restarts: the
+// journal in <data>/scripts/runs records a run before its process starts
+// and its result after it ends, so that a repeated request gets the
+// recorded result, or "interrupted" when the agent stopped mid-run.
+
+// Folders under the agent's data folder.
+const (
+	scriptsDir    = "scripts"
+	scriptRunsDir = "runs" // the journal, one file per run ID
+	scriptTmpDir  = "tmp"  // the bodies of running scripts
+	// scriptJournalAge is how long a run ID is remembered: well beyond a
+	// job's expiry (24 h by default, at most 7 days).
+	scriptJournalAge = 14 * 24 * time.Hour
+)
+
+func init() {
+	RegisterAction(protocol.ActionScript, Action{Lock: protocol.LockScripts, Do: func(_ context.Context, a *Agent, args json.RawMessage) (any, error) {
+		var sa protocol.ScriptArgs
+		if err := json.Unmarshal(args, &sa); err != nil {
+			return nil, Errorf(protocol.CodeBadArgs, "Malformed script arguments: %v.", "Fehlerhafte Skriptargumente: %v.", err)
+		}
+		if err := sa.Validate(); err != nil {
+			return nil, Errorf(protocol.CodeBadArgs, "Bad script arguments: %v.", "Ungültige Skriptargumente: %v.", err)
+		}
+		if pub := a.cfg.ScriptSigner; len(pub) > 0 {
+			if err := scriptsign.Verify(pub, sa.Language, sa.Body, sa.Signature); err != nil {
+				return nil, Errorf(protocol.CodeScriptSigner,
+					"Refused: this device runs only scripts signed by its script signer (lock mode): %v.",
+					"Abgelehnt: dieses Gerät führt nur Skripte aus, die sein Skript-Signierer signiert hat (Sperrmodus): %v.", err)
+			}
+		}
+		// The run belongs to the agent, not to the connection that asked
+		// for it: a dropped session neither kills it nor loses its result.
+		return a.scripts().run(a.root, sa)
+	}})
+}
+
+// scriptRunner journals and runs scripts for one agent.
+type scriptRunner struct {
+	dir string // <data>/scripts
+	log *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]bool
+}
+
+func (a *Agent) scripts() *scriptRunner {
+	a.scriptOnce.Do(func() {
+		a.scriptRun = &scriptRunner{dir: filepath.Join(a.opts.DataDir, scriptsDir), log: a.log, running: map[string]bool{}}
+	})
+	return a.scriptRun
+}
+
+// journalEntry is one run ID's file: Done false means it was started.
+type journalEntry struct {
+	Done   bool                  `json:"done"`
+	Result protocol.ScriptResult `json:"result,omitzero"`
+}
+
+func (r *scriptRunner) journalPath(id string) string {
+	return filepath.Join(r.dir, scriptRunsDir, id+".json")
+}
+
+// claim records the run ID as started, or returns what the journal says
+// about it: the recorded result, or why it does not run again.
+func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running[id] {
+		return nil, Errorf(protocol.CodeRunning, "The run %s is still running on this device.", "Der Lauf %s läuft auf diesem Gerät noch.", id)
+	}
+	if err := os.MkdirAll(filepath.Join(r.dir, scriptRunsDir), 0o700); err != nil {
+		return nil, fmt.Errorf("creating the script journal: %w", err)
+	}
+	f, err := os.OpenFile(r.journalPath(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		var e journalEntry
+		b, rerr := os.ReadFile(r.journalPath(id))
+		if rerr == nil {
+			rerr = json.Unmarshal(b, &e)
+		}
+		if rerr == nil && e.Done {
+			res := e.Result
+			res.Duplicate = true
+			return &res, nil
+		}
+		// Started, not running, not finished: the agent stopped mid-run.
+		// (An unreadable entry counts the same: never run it twice.)
+		return nil, Errorf(protocol.CodeInterrupted,
+			"The run %s was interrupted: the agent stopped while it ran; it is not run again.",
+			"Der Lauf %s wurde unterbrochen: der Agent wurde während der Ausführung beendet; er wird nicht erneut ausgeführt.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journaling run %s: %w", id, err)
+	}
+	b, _ := json.Marshal(journalEntry{})
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync() // on disk before the process starts
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(r.journalPath(id))
+		return nil, fmt.Errorf("journaling run %s: %w", id, err)
+	}
+	r.running[id] = true
+	return nil, nil
+}
+
+// finish records a run's result; a failure to start it is recorded as
+// exit code -1 with the reason as its error output, so that a repeat
+// answers the same.
+func (r *scriptRunner) finish(id string, res protocol.ScriptResult) {
+	b, _ := json.Marshal(journalEntry{Done: true, Result: res})
+	if err := writeFileAtomic(r.journalPath(id), b); err != nil {
+		r.log.Error("recording a script's result", "run", id, "err", err)
+	}
+	r.mu.Lock()
+	delete(r.running, id)
+	r.mu.Unlock()
+}
+
+func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protocol.ScriptResult, error) {
+	argv, ext, err := interpreter(runtime.GOOS, sa.Language, exec.LookPath)
+	if err != nil {
+		return protocol.ScriptResult{}, err // nothing ran: not journaled
+	}
+	if rec, err := r.claim(sa.RunID); rec != nil || err != nil {
+		if rec != nil {
+			return *rec, nil
+		}
+		return protocol.ScriptResult{}, err
+	}
+	res, err := r.execute(ctx, sa, argv, ext)
+	if err != nil {
+		res = protocol.ScriptResult{ExitCode: -1, Stderr: mask("Wacht: "+err.Error(), sa.Secrets, false)}
+	}
+	if ctx.Err() != nil {
+		// The agent is stopping: the run stays "started", and a repeat is
+		// answered as interrupted.
+		r.mu.Lock()
+		delete(r.running, sa.RunID)
+		r.mu.Unlock()
+		return res, Errorf(protocol.CodeInterrupted, "The agent stopped while the run %s ran.", "Der Agent wurde beendet, während der Lauf %s lief.", sa.RunID)
+	}
+	r.finish(sa.RunID, res)
+	return res, nil
+}
+
+// interpreter is the program and arguments that run a script file of
+// language on goos (the file's path is appended), and the file's
+// extension; protocol.CodeUnsupported when the language is not available.
+func interpreter(goos, language string, lookPath func(string) (string, error)) ([]string, string, error) {
+	unsupported := func(why string) error {
+		return Errorf(protocol.CodeUnsupported, "Scripts in %s cannot run on this device: %s.", "Skripte in %s können auf diesem Gerät nicht laufen: %s.", language, why)
+	}
+	var argv []string
+	ext := ""
+	switch language {
+	case protocol.LangBash, protocol.LangSh, protocol.LangZsh:
+		argv, ext = []string{language}, ".sh"
+	case protocol.LangPython:
+		argv, ext = []string{"python3"}, ".py"
+		if _, err := lookPath("python3"); err != nil {
+			argv[0] = "python"
+		}
+	case protocol.LangPwsh, protocol.LangPowerShell:
+		if language == protocol.LangPowerShell && goos != "windows" {
+			return nil, "", unsupported("Windows PowerShell exists only on Windows (use pwsh)")
+		}
+		argv, ext = []string{language, "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File"}, ".ps1"
+	case protocol.LangCmd:
+		if goos != "windows" {
+			return nil, "", unsupported("cmd exists only on Windows")
+		}
+		argv, ext = []string{"cmd", "/c"}, ".cmd"
+	default:
+		return nil, "", Errorf(protocol.CodeBadArgs, "Unknown script language %q.", "Unbekannte Skriptsprache %q.", language)
+	}
+	if _, err := lookPath(argv[0]); err != nil {
+		return nil, "", unsupported(argv[0] + " is not installed")
+	}
+	return argv, ext, nil
+}
+
+func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv []string, ext string) (protocol.ScriptResult, error) {
+	tmpRoot := filepath.Join(r.dir, scriptTmpDir)
+	if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
+		return protocol.ScriptResult{}, fmt.Errorf("creating the scripts' temporary folder: %w", err)
+	}
+	dir, err := os.MkdirTemp(tmpRoot, "run-") // 0700
+	if err != nil {
+		return protocol.ScriptResult{}, fmt.Errorf("creating a temporary folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "script"+ext)
+	body := sa.Body
+	if sa.Language == protocol.LangCmd {
+		body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
+	}
+	if err := os.WriteFile(path, []byte(body), 0o700); err != nil {
+		return protocol.ScriptResult{}, fmt.Errorf("writing the script: %w", err)
+	}
+	if sa.Language == protocol.LangCmd {
+		// prepareShell passes cmd's command line as written; quoted, so
+		// that a path with spaces stays one.
+		path = `"` + path + `"`
+	}
+	argv = append(argv, path)
+
+	timeout := protocol.DefaultScriptTimeout
+	if sa.TimeoutSeconds > 0 {
+		timeout = time.Duration(sa.TimeoutSeconds) * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	prepareShell(cmd, argv)
+	cmd.Dir = dir
+	// Parameters travel in the environment, never on the command line.
+	env := append(os.Environ(), "WACHT_RUN_ID="+sa.RunID)
+	for _, m := range []map[string]string{sa.Params, sa.Secrets} {
+		for k, v := range m {
+			env = append(env, k+"="+v)
+		}
+	}
+	cmd.Env = env
+	cmd.WaitDelay = 5 * time.Second
+	stdout, stderr := &boundedBuffer{max: protocol.MaxScriptOutput}, &boundedBuffer{max: protocol.MaxScriptOutput}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	tree, err := newProcTree(cmd)
+	if err != nil {
+		return protocol.ScriptResult{}, err
+	}
+	defer tree.close()
+	start := time.Now()
+	if err = cmd.Start(); err == nil {
+		if terr := tree.started(cmd); terr != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return protocol.ScriptResult{}, terr
+		}
+		err = cmd.Wait()
+	}
+	res := protocol.ScriptResult{
+		ExitCode:   cmd.ProcessState.ExitCode(),
+		Stdout:     mask(consoleText(stdout.buf.Bytes()), sa.Secrets, stdout.dropped > 0),
+		Stderr:     mask(consoleText(stderr.buf.Bytes()), sa.Secrets, stderr.dropped > 0),
+		Truncated:  stdout.dropped > 0 || stderr.dropped > 0,
+		DurationMS: time.Since(start).Milliseconds(),
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		res.TimedOut, res.ExitCode = true, -1
+		return res, nil
+	case err == nil, errors.As(err, &exitErr), errors.Is(err, exec.ErrWaitDelay):
+		return res, nil
+	default:
+		return res, fmt.Errorf("running %s: %w", argv[0], err)
+	}
+}
+
+// mask replaces every secret's value in out by protocol.ScriptMask and,
+// when out was cut short, drops a tail that begins a secret; a truncated
+// output ends with protocol.ScriptTruncated.
+func mask(out string, secrets map[string]string, truncated bool) string {
+	for _, v := range secrets {
+		if v != "" {
+			out = strings.ReplaceAll(out, v, protocol.ScriptMask)
+		}
+	}
+	if !truncated {
+		return out
+	}
+	for _, v := range secrets {
+		for k := len(v) - 1; k > 0; k-- {
+			if strings.HasSuffix(out, v[:k]) {
+				out = out[:len(out)-k]
+				break
+			}
+		}
+	}
+	return out + protocol.ScriptTruncated
+}
+
+// cleanScripts removes the bodies an earlier run of the agent left and
+// forgets run IDs older than scriptJournalAge.
+func cleanScripts(dataDir string, now time.Time, log *slog.Logger) {
+	dir := filepath.Join(dataDir, scriptsDir)
+	if err := os.RemoveAll(filepath.Join(dir, scriptTmpDir)); err != nil {
+		log.Warn("removing scripts' temporary files", "err", err)
+	}
+	des, _ := os.ReadDir(filepath.Join(dir, scriptRunsDir))
+	for _, de := range des {
+		if info, err := de.Info(); err == nil && now.Sub(info.ModTime()) > scriptJournalAge {
+			os.Remove(filepath.Join(dir, scriptRunsDir, de.Name()))
+		}
+	}
+}

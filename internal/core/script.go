@@ -1,0 +1,185 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Script parameter types.
+const (
+	ParamText   = "text"
+	ParamNumber = "number"
+	ParamBool   = "bool" // yes/no
+	ParamChoice = "choice"
+	ParamSecret = "secret" // sealed at rest, masked in output, views and the audit log
+)
+
+// Run-as choices of a script.
+const (
+	RunAsSystem = "system" // SYSTEM on Windows, root elsewhere
+	RunAsUser   = "user"   // the logged-on user (not supported yet)
+)
+
+// ScriptParam declares one parameter of a script. It reaches the script as
+// the environment variable Name. Default is a JSON value of the type
+// (none for secrets); Choices lists a choice's values.
+type ScriptParam struct {
+	Name     string          `json:"name"`
+	Type     string          `json:"type"`
+	Label    Text            `json:"label,omitzero"`
+	Default  json.RawMessage `json:"default,omitempty"`
+	Choices  []string        `json:"choices,omitempty"`
+	Required bool            `json:"required,omitempty"`
+}
+
+// Script is one version of a script of the library. Editing a script
+// stores a new version; runs record the version they ran. Builtin is the
+// key of a built-in script ("" for the users' own), which are read-only.
+// Signature is the base64 ed25519 signature of Language and Body for agents
+// in lock mode (scriptsign).
+type Script struct {
+	ID             int64         `json:"id"`
+	Name           string        `json:"name"`
+	Builtin        string        `json:"builtin,omitempty"`
+	Version        int           `json:"version"`
+	Description    Text          `json:"description"`
+	Language       string        `json:"language"`
+	Body           string        `json:"body"`
+	Params         []ScriptParam `json:"params"`
+	TimeoutSeconds int           `json:"timeout_seconds"`
+	RunAs          string        `json:"run_as"`
+	OS             []string      `json:"os"` // linux, windows, darwin; empty: every OS
+	Signature      string        `json:"signature,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"` // when this version was stored
+	UpdatedBy      string        `json:"updated_by,omitempty"`
+	Deleted        bool          `json:"deleted,omitempty"`
+}
+
+// ScriptVersion lists one stored version of a script.
+type ScriptVersion struct {
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+}
+
+// ScriptStore keeps the script library with every version.
+type ScriptStore interface {
+	// CreateScript stores s as version 1 and sets ID, Version and times;
+	// ErrConflict for a name another script (not deleted) has.
+	CreateScript(ctx context.Context, s *Script) error
+	// UpdateScript stores s as a new version of script s.ID and sets
+	// Version and UpdatedAt; ErrNotFound for an unknown or deleted script,
+	// ErrConflict for a taken name.
+	UpdateScript(ctx context.Context, s *Script) error
+	// GetScript returns a script's current version; ErrNotFound if unknown
+	// or deleted.
+	GetScript(ctx context.Context, id int64) (Script, error)
+	// GetScriptVersion returns one version, also of a deleted script.
+	GetScriptVersion(ctx context.Context, id int64, version int) (Script, error)
+	// ListScripts returns the current version of every script not deleted,
+	// built-in ones first, then by name.
+	ListScripts(ctx context.Context) ([]Script, error)
+	// ListScriptVersions returns a script's versions, newest first.
+	ListScriptVersions(ctx context.Context, id int64) ([]ScriptVersion, error)
+	// DeleteScript marks a script deleted: it leaves the library, its
+	// versions stay for the runs that name them.
+	DeleteScript(ctx context.Context, id int64) error
+	// EnsureBuiltinScript creates the built-in script s.Builtin or, when
+	// its content changed, stores s as its new version; it sets s's ID and
+	// Version.
+	EnsureBuiltinScript(ctx context.Context, s *Script) error
+}
+
+// States of a script run. RunOfflineWaiting is shown, not stored: a queued
+// run whose device is offline.
+const (
+	RunQueued         = "queued"
+	RunRunning        = "running"
+	RunDone           = "done"   // exit code 0
+	RunFailed         = "failed" // another exit code, a timeout or the agent's refusal
+	RunExpired        = "expired"
+	RunInterrupted    = "interrupted" // the agent stopped mid-run; not run again
+	RunCancelled      = "cancelled"   // the script was deleted while the run waited
+	RunOfflineWaiting = "offline-waiting"
+)
+
+// ScriptJob runs one script version on devices. Params are the plain
+// parameters; the secrets' values are in Sealed (seal.Box), their names
+// in SecretNames.
+type ScriptJob struct {
+	ID            int64             `json:"id"`
+	ScriptID      int64             `json:"script_id"`
+	ScriptVersion int               `json:"script_version"`
+	ScriptName    string            `json:"script_name"`
+	Params        map[string]string `json:"params"`
+	SecretNames   []string          `json:"secret_names"`
+	Sealed        []byte            `json:"-"`
+	Target        string            `json:"target"`
+	CreatedBy     string            `json:"created_by"`
+	CreatedAt     time.Time         `json:"created_at"`
+	ExpiresAt     time.Time         `json:"expires_at"`
+}
+
+// ScriptRun is one device's run of a job.
+type ScriptRun struct {
+	ID            string     `json:"id"`
+	JobID         int64      `json:"job_id"`
+	DeviceID      int64      `json:"device_id"`
+	Hostname      string     `json:"hostname"`
+	ClientID      int64      `json:"client_id"`
+	ScriptID      int64      `json:"script_id"`
+	ScriptName    string     `json:"script_name"`
+	ScriptVersion int        `json:"script_version"`
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	ExitCode      *int       `json:"exit_code"`
+	Stdout        string     `json:"stdout"`
+	Stderr        string     `json:"stderr"`
+	Truncated     bool       `json:"truncated"`
+	TimedOut      bool       `json:"timed_out"`
+	DurationMS    int64      `json:"duration_ms"`
+	ErrorCode     string     `json:"error_code,omitempty"`
+	Error         Text       `json:"error,omitzero"`
+	QueuedAt      time.Time  `json:"queued_at"`
+	StartedAt     *time.Time `json:"started_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+}
+
+// ScriptRunFilter selects runs: of one job, or of one device (newest
+// first, at most Limit).
+type ScriptRunFilter struct {
+	JobID    int64
+	DeviceID int64
+	Limit    int
+}
+
+// ScriptJobStore keeps script jobs and their runs.
+type ScriptJobStore interface {
+	// CreateScriptJob stores j and one queued run per device; it sets j's
+	// ID and CreatedAt and returns the runs.
+	CreateScriptJob(ctx context.Context, j *ScriptJob, deviceIDs []int64) ([]ScriptRun, error)
+	GetScriptJob(ctx context.Context, id int64) (ScriptJob, error)
+	ListScriptRuns(ctx context.Context, f ScriptRunFilter) ([]ScriptRun, error)
+	// QueuedScriptDevices lists the devices with a queued run that has not
+	// expired.
+	QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, error)
+	// ClaimScriptRun moves the device's oldest queued, unexpired run to
+	// running with a conditional UPDATE, so that of several nodes one
+	// wins; the run's deadline is now + its script's timeout + margin.
+	// ok is false when there is none. The run has its ID, job, device,
+	// script, state and attempts set.
+	ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (r ScriptRun, j ScriptJob, ok bool, err error)
+	// FinishScriptRun stores a running run's outcome (r.State and result
+	// fields); ErrConflict if the run is not running.
+	FinishScriptRun(ctx context.Context, r ScriptRun) error
+	// RequeueScriptRun puts a running run back in the queue: the agent was
+	// not reached or did not answer; its journal keeps the run once.
+	RequeueScriptRun(ctx context.Context, id string) error
+	// SweepScriptRuns expires queued runs past their job's expiry and
+	// requeues running ones past their deadline (a node died).
+	SweepScriptRuns(ctx context.Context, now time.Time) (expired, requeued int, err error)
+	// CancelScriptRuns cancels the queued runs of a script's jobs.
+	CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time) (int, error)
+}

@@ -1,0 +1,365 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/agent"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/scriptsign"
+	"github.com/wacht-rmm/wacht/internal/service"
+	"github.com/wacht-rmm/wacht/internal/store"
+)
+
+// scriptRig is a real server with users and API tokens, and agents
+// enrolled to it on loopback.
+type scriptRig struct {
+	t      *testing.T
+	srv    *running
+	st     *store.DB
+	hc     *http.Client
+	tokens map[string]string // role → API token
+	url    string
+	data   string
+}
+
+func newScriptRig(t *testing.T) *scriptRig {
+	data := t.TempDir()
+	srv := start(t, data)
+	ctx := context.Background()
+	st, err := OpenStore(ctx, data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fp, _ := st.GetSetting(ctx, SettingCertFingerprint)
+	r := &scriptRig{t: t, srv: srv, st: st, tokens: map[string]string{}, url: "https://" + srv.addr, data: data,
+		hc: &http.Client{Transport: &http.Transport{TLSClientConfig: pinned(fp)}, Timeout: 60 * time.Second}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(srv.logs.String())
+		}
+	})
+	return r
+}
+
+// enroll enrolls an agent of client into a new data folder.
+func (r *scriptRig) enroll(client string) (dir string, id int64) {
+	ctx := context.Background()
+	tok, _, err := CreateToken(ctx, r.st, TokenOptions{Client: client, Site: "Zentrale", DataDir: r.data, URL: r.url}, protocol.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	dir = r.t.TempDir()
+	er, err := agent.Enroll(ctx, tok.String(), "", dir, false)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return dir, er.DeviceID
+}
+
+// run starts the agent in dir until the returned function stops it.
+func (r *scriptRig) run(dir string) (stop func()) {
+	a, err := agent.New(agent.Options{DataDir: dir, Checks: []agent.NamedCheck{{Name: "ok", Check: okCheck{}}}, Interval: time.Hour,
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	r.t.Cleanup(stop)
+	return stop
+}
+
+func (r *scriptRig) user(email, role string, scope core.Scope) {
+	ctx := context.Background()
+	if _, err := AddUserScoped(ctx, r.st, email, role, "ein langes Passwort", scope, protocol.Now()); err != nil {
+		r.t.Fatal(err)
+	}
+	secret, _, err := CreateAPIToken(ctx, r.st, email, "test", 0, protocol.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.tokens[role] = secret
+}
+
+func (r *scriptRig) api(role, method, path, body string, out any) int {
+	r.t.Helper()
+	req, _ := http.NewRequest(method, r.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+r.tokens[role])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(bytes.TrimSpace(b)) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			r.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// waitJob polls the job until every run left queued and running.
+func (r *scriptRig) waitJob(id int64) service.JobView {
+	r.t.Helper()
+	var v service.JobView
+	for range 1200 { // a hang guard: 60 s
+		v = service.JobView{}
+		if st := r.api("technician", "GET", "/api/v1/jobs/"+strconv.FormatInt(id, 10), "", &v); st != 200 {
+			r.t.Fatalf("job %d: %d", id, st)
+		}
+		if v.Counts[core.RunQueued]+v.Counts[core.RunRunning]+v.Counts[core.RunOfflineWaiting] == 0 {
+			return v
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("job %d did not finish: %+v", id, v)
+	return v
+}
+
+// TestScriptRunEndToEnd: a bash script from the library runs through the
+// API on a real agent; its secret parameter reaches the script and
+// appears nowhere: not in the output, the database, the audit log or the
+// server's log. Read-only users cannot run it; a foreign device is not
+// found.
+func TestScriptRunEndToEnd(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("bash")
+	}
+	r := newScriptRig(t)
+	dir, id := r.enroll("Müller GmbH")
+	_, foreign := r.enroll("Andere AG")
+	r.run(dir)
+	ctx := context.Background()
+	dev, err := r.st.GetDevice(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.user("tech@example.com", core.RoleTechnician, core.Only(dev.ClientID))
+	r.user("ro@example.com", core.RoleReadOnly, core.Only(dev.ClientID))
+
+	const secret = "Geh31m-Wört!"
+	var sc service.ScriptView
+	body := `{"name":"Grüßen","language":"bash","body":"echo \"Hallo $NAME\"\necho \"pw=$PW\"\necho \"$PW\" >&2\nexit 3\n",
+		"params":[{"name":"NAME","type":"text","default":"Welt"},{"name":"PW","type":"secret","required":true}]}`
+	if st := r.api("technician", "POST", "/api/v1/scripts", body, &sc); st != 201 {
+		t.Fatalf("create script: %d", st)
+	}
+	run := `{"devices":[` + strconv.FormatInt(id, 10) + `],"params":{"PW":"` + secret + `"}}`
+	path := "/api/v1/scripts/" + strconv.FormatInt(sc.ID, 10) + "/run"
+	if st := r.api("readonly", "POST", path, run, nil); st != 403 {
+		t.Errorf("read-only run: %d", st)
+	}
+	if st := r.api("technician", "POST", path, `{"devices":[`+strconv.FormatInt(foreign, 10)+`],"params":{"PW":"x"}}`, nil); st != 404 {
+		t.Errorf("run on a foreign device: %d", st)
+	}
+	if st := r.api("technician", "POST", path, `{"devices":[`+strconv.FormatInt(id, 10)+`],"params":{"PW":1}}`, nil); st != 400 {
+		t.Errorf("a number for a secret: %d", st)
+	}
+	var sub service.RunSubmitted
+	if st := r.api("technician", "POST", path, run, &sub); st != 202 || sub.JobID == 0 || sub.Runs != 1 {
+		t.Fatalf("run: %d %+v", st, sub)
+	}
+	v := r.waitJob(sub.JobID)
+	if len(v.Runs) != 1 {
+		t.Fatalf("runs %+v", v.Runs)
+	}
+	got := v.Runs[0]
+	if got.State != core.RunFailed || got.ExitCode == nil || *got.ExitCode != 3 || got.Stdout != "Hallo Welt\npw=••••\n" ||
+		got.Stderr != "••••\n" || got.ScriptVersion != 1 || got.Hostname != dev.Hostname || got.FinishedAt == nil {
+		t.Errorf("run %+v", got)
+	}
+	if v.Params["PW"] != protocol.ScriptMask || v.Params["NAME"] != "Welt" {
+		t.Errorf("job parameters shown %v", v.Params)
+	}
+	var runs []core.ScriptRun
+	if st := r.api("readonly", "GET", "/api/v1/devices/"+strconv.FormatInt(id, 10)+"/runs", "", &runs); st != 200 || len(runs) != 1 || runs[0].ID != got.ID {
+		t.Errorf("device runs: %d %+v", st, runs)
+	}
+	if st := r.api("technician", "GET", "/api/v1/devices/"+strconv.FormatInt(foreign, 10)+"/runs", "", nil); st != 404 {
+		t.Errorf("a foreign device's runs: %d", st)
+	}
+
+	// The secret is nowhere at rest.
+	for _, table := range []string{"script_jobs", "script_runs", "audit_log", "script_versions"} {
+		rows, err := r.st.SQL().QueryContext(ctx, `SELECT * FROM `+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				var s string
+				switch x := v.(type) {
+				case []byte:
+					s = string(x)
+				case string:
+					s = x
+				}
+				if strings.Contains(s, secret) {
+					t.Errorf("%s.%s holds the secret", table, cols[i])
+				}
+			}
+		}
+		rows.Close()
+	}
+	if strings.Contains(r.srv.logs.String(), secret) {
+		t.Error("the server's log holds the secret")
+	}
+	es, _ := r.st.QueryAudit(ctx, core.AuditQuery{Action: "script.run"})
+	if len(es) != 1 || !strings.Contains(es[0].Detail, `"PW":"••••"`) || !strings.Contains(es[0].Detail, "version 1") || es[0].Actor != "user:tech@example.com" {
+		t.Errorf("audit %+v", es)
+	}
+}
+
+// TestScriptRunQueuedForStoppedAgent: a run queued while the agent is
+// stopped runs once when it starts; when its result is asked for again
+// (the answer was lost), the agent answers from its journal and does not
+// run it a second time.
+func TestScriptRunQueuedForStoppedAgent(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sh")
+	}
+	r := newScriptRig(t)
+	dir, id := r.enroll("Müller GmbH")
+	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	ctx := context.Background()
+	counter := filepath.Join(t.TempDir(), "counter")
+	var sc service.ScriptView
+	body := `{"name":"Zählen","language":"sh","body":"echo lief >> \"$COUNTER\"; echo fertig","params":[{"name":"COUNTER","type":"text"}]}`
+	if st := r.api("technician", "POST", "/api/v1/scripts", body, &sc); st != 201 {
+		t.Fatalf("create script: %d", st)
+	}
+	var sub service.RunSubmitted
+	run := `{"devices":[` + strconv.FormatInt(id, 10) + `],"params":{"COUNTER":` + strconv.Quote(counter) + `}}`
+	if st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", run, &sub); st != 202 {
+		t.Fatalf("run: %d", st)
+	}
+	var v service.JobView
+	r.api("technician", "GET", "/api/v1/jobs/"+strconv.FormatInt(sub.JobID, 10), "", &v)
+	if len(v.Runs) != 1 || v.Runs[0].State != core.RunOfflineWaiting {
+		t.Errorf("before the agent started: %+v", v.Runs)
+	}
+	if _, err := os.Stat(counter); err == nil {
+		t.Fatal("the script ran without an agent")
+	}
+	stop := r.run(dir)
+	v = r.waitJob(sub.JobID)
+	if v.Runs[0].State != core.RunDone || v.Runs[0].Stdout != "fertig\n" || v.Runs[0].Attempts != 1 {
+		t.Fatalf("after the agent started: %+v", v.Runs[0])
+	}
+	// The answer "got lost": the run is queued again and the agent
+	// reconnects.
+	stop()
+	if _, err := r.st.SQL().ExecContext(ctx, `UPDATE script_runs SET state = 'queued' WHERE id = $1`, v.Runs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	r.run(dir)
+	v = r.waitJob(sub.JobID)
+	if v.Runs[0].State != core.RunDone || v.Runs[0].Attempts != 2 || v.Runs[0].Stdout != "fertig\n" {
+		t.Errorf("asked again: %+v", v.Runs[0])
+	}
+	if b, _ := os.ReadFile(counter); string(b) != "lief\n" {
+		t.Errorf("counter %q: the script ran %d times", b, strings.Count(string(b), "lief"))
+	}
+}
+
+// TestScriptLockModeThroughServer: an agent in lock mode runs a library
+// script whose version carries the signer's signature. The server knows
+// the agent's signer from its session and refuses a run of a version
+// without a valid signature at once (the agent would refuse it too:
+// TestScriptLockMode in internal/agent).
+func TestScriptLockModeThroughServer(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sh")
+	}
+	r := newScriptRig(t)
+	dir, id := r.enroll("Müller GmbH")
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	if err := agent.SetScriptSigner(dir, pub); err != nil {
+		t.Fatal(err)
+	}
+	r.run(dir)
+	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	// The server learns the agent's signer when its session begins.
+	for i := 0; !strings.Contains(r.srv.logs.String(), `msg="agent connected"`); i++ {
+		if i == 1200 {
+			t.Fatal("the agent did not connect")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	const body = `touch "$MARKER"; echo signiert`
+	for _, c := range []struct {
+		name, signature string
+		ok              bool
+	}{
+		{"unsigned", "", false},
+		{"signed by another key", scriptsign.Sign(ed25519.NewKeyFromSeed(make([]byte, 32)), "sh", body), false},
+		{"signed for another language", scriptsign.Sign(key, "bash", body), false},
+		{"signed", scriptsign.Sign(key, "sh", body), true},
+	} {
+		in, _ := json.Marshal(service.ScriptInput{Name: c.name, Language: "sh", Body: body, Signature: c.signature,
+			Params: []core.ScriptParam{{Name: "MARKER", Type: core.ParamText}}})
+		var sc service.ScriptView
+		if st := r.api("technician", "POST", "/api/v1/scripts", string(in), &sc); st != 201 {
+			t.Fatalf("%s: create: %d", c.name, st)
+		}
+		var resp struct {
+			service.RunSubmitted
+			Code    string    `json:"code"`
+			Message core.Text `json:"message"`
+		}
+		run := `{"devices":[` + strconv.FormatInt(id, 10) + `],"params":{"MARKER":` + strconv.Quote(marker) + `}}`
+		st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", run, &resp)
+		if !c.ok {
+			if st != 403 || resp.Code != protocol.CodeScriptSigner || resp.Message.DE == "" {
+				t.Errorf("%s: %d %+v, want 403 script_signer", c.name, st, resp)
+			}
+			continue
+		}
+		if st != 202 {
+			t.Fatalf("%s: run: %d %+v", c.name, st, resp)
+		}
+		got := r.waitJob(resp.JobID).Runs[0]
+		if got.State != core.RunDone || got.Stdout != "signiert\n" {
+			t.Errorf("%s: %+v", c.name, got)
+		}
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("the signed script did not run")
+	}
+}

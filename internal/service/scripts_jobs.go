@@ -1,0 +1,568 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/authz"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/scriptsign"
+)
+
+// Running scripts: a job runs one script version on a selection of
+// devices, one run per device. The runs wait in the database until the
+// node that holds the device's agent claims one (a conditional UPDATE, so
+// that one node sends it) and sends it as a signed script action; the
+// agent's journal of run IDs keeps a run from running twice even when the
+// answer is lost and the run is sent again.
+
+// Job limits.
+const (
+	DefaultJobExpiry = 24 * time.Hour
+	MaxJobExpiry     = 7 * 24 * time.Hour
+	// MaxJobRunsShown bounds a device's run list.
+	MaxJobRunsShown = 200
+)
+
+var errNoSealKey = errors.New("scripts: the server has no secret key to seal secret parameters with")
+
+// RunRequest selects the devices of a run by exactly one of Devices,
+// Site, Client and Tag, with the parameters' values.
+type RunRequest struct {
+	Devices        []int64                    `json:"devices,omitempty"`
+	Site           int64                      `json:"site,omitempty"`
+	Client         int64                      `json:"client,omitempty"`
+	Tag            string                     `json:"tag,omitempty"`
+	Params         map[string]json.RawMessage `json:"params,omitempty"`
+	ExpiresMinutes int                        `json:"expires_minutes,omitempty"` // 0: 24 h
+}
+
+// RunSubmitted answers a run request: the job, how many runs it queued,
+// and the devices of a site, client or tag left out, with the reason.
+type RunSubmitted struct {
+	JobID   int64           `json:"job_id"`
+	Runs    int             `json:"runs"`
+	Skipped []SkippedDevice `json:"skipped"`
+}
+
+// SkippedDevice is a device a run request left out.
+type SkippedDevice struct {
+	DeviceID int64     `json:"device_id"`
+	Hostname string    `json:"hostname"`
+	Reason   core.Text `json:"reason"`
+}
+
+// JobView is a job with its runs as the caller may see them. Params show
+// every secret as protocol.ScriptMask.
+type JobView struct {
+	core.ScriptJob
+	Counts map[string]int   `json:"counts"`
+	Runs   []core.ScriptRun `json:"runs"`
+}
+
+// RunScript queues script id on the selected devices and returns the job.
+// Explicitly named devices must all be eligible (in scope, active, of an
+// OS the script names, scripts not locked); of a site, client or tag the
+// ineligible ones are skipped and listed. Audited as "script.run" with
+// the version, the devices and the parameters, secrets masked.
+func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunRequest) (RunSubmitted, error) {
+	if err := s.scriptAuthor(ctx, u); err != nil { // Remote and the 2FA rule
+		return RunSubmitted{}, err
+	}
+	if err := s.seedScripts(ctx); err != nil {
+		return RunSubmitted{}, err
+	}
+	sc, err := s.store.GetScript(ctx, id)
+	if err != nil {
+		return RunSubmitted{}, fmt.Errorf("getting script %d: %w", id, err)
+	}
+	plain, secrets, err := scriptParams(sc, req.Params)
+	if err != nil {
+		return RunSubmitted{}, err
+	}
+	expiry := DefaultJobExpiry
+	if req.ExpiresMinutes != 0 {
+		expiry = time.Duration(req.ExpiresMinutes) * time.Minute
+		if req.ExpiresMinutes < 1 || expiry > MaxJobExpiry {
+			return RunSubmitted{}, &policy.ValidationError{Fields: []policy.FieldError{fieldErr("expires_minutes",
+				fmt.Sprintf("must be 1 to %d minutes", int(MaxJobExpiry/time.Minute)), fmt.Sprintf("muss 1 bis %d Minuten sein", int(MaxJobExpiry/time.Minute)))}}
+		}
+	}
+	devices, skipped, what, err := s.runTargets(ctx, u, sc, req)
+	if err != nil {
+		return RunSubmitted{}, err
+	}
+	if len(devices) == 0 {
+		return RunSubmitted{}, &policy.ValidationError{Fields: []policy.FieldError{fieldErr("devices",
+			"no device to run the script on", "kein Gerät, auf dem das Skript laufen kann")}}
+	}
+	j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: sc.Version, ScriptName: sc.Name, Params: plain, Target: what,
+		CreatedBy: Actor(u), CreatedAt: s.now(), ExpiresAt: s.now().Add(expiry)}
+	if len(secrets) > 0 {
+		if s.secrets == nil {
+			return RunSubmitted{}, errNoSealKey
+		}
+		b, _ := json.Marshal(secrets)
+		if j.Sealed, err = s.secrets.Seal(b); err != nil {
+			return RunSubmitted{}, fmt.Errorf("sealing secret parameters: %w", err)
+		}
+		for k := range secrets {
+			j.SecretNames = append(j.SecretNames, k)
+		}
+		slices.Sort(j.SecretNames)
+	}
+	ids := make([]int64, len(devices))
+	for i, d := range devices {
+		ids[i] = d.ID
+	}
+	if _, err := s.store.CreateScriptJob(ctx, &j, ids); err != nil {
+		return RunSubmitted{}, fmt.Errorf("queueing script %d: %w", id, err)
+	}
+	shown, _ := json.Marshal(maskedParams(j))
+	detail := fmt.Sprintf("job %d: %s on %s devices %v params %s", j.ID, scriptDetail(sc), what, ids, shown)
+	if err := s.record(ctx, u, "script.run", target("script", sc.ID), detail, core.AuditOK); err != nil {
+		return RunSubmitted{}, err
+	}
+	if d := s.dispatch.Load(); d != nil {
+		for _, id := range ids {
+			d.Kick(id)
+		}
+	}
+	if skipped == nil {
+		skipped = []SkippedDevice{}
+	}
+	return RunSubmitted{JobID: j.ID, Runs: len(ids), Skipped: skipped}, nil
+}
+
+// maskedParams are a job's parameters as views and the audit log show
+// them: every secret as protocol.ScriptMask.
+func maskedParams(j core.ScriptJob) map[string]string {
+	m := make(map[string]string, len(j.Params)+len(j.SecretNames))
+	for k, v := range j.Params {
+		m[k] = v
+	}
+	for _, k := range j.SecretNames {
+		m[k] = protocol.ScriptMask
+	}
+	return m
+}
+
+// runTargets resolves a run request's devices and names the selection
+// for the audit log.
+func (s *Service) runTargets(ctx context.Context, u core.User, sc core.Script, req RunRequest) ([]core.Device, []SkippedDevice, string, error) {
+	n := 0
+	for _, set := range []bool{len(req.Devices) > 0, req.Site != 0, req.Client != 0, req.Tag != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, nil, "", &policy.ValidationError{Fields: []policy.FieldError{fieldErr("devices",
+			"give exactly one of devices, site, client and tag", "geben Sie genau eines von devices, site, client und tag an")}}
+	}
+	if len(req.Devices) > 0 {
+		var out []core.Device
+		for _, id := range slices.Compact(slices.Sorted(slices.Values(req.Devices))) {
+			d, _, err := s.remoteTarget(ctx, u, id, protocol.LockScripts)
+			if err != nil {
+				return nil, nil, "", err
+			}
+			if why, ok := scriptFits(sc, d); !ok {
+				return nil, nil, "", &policy.ValidationError{Fields: []policy.FieldError{{Field: "devices", Message: why}}}
+			}
+			if why, ok := s.scriptSigned(sc, d); !ok {
+				return nil, nil, "", &protocol.ActionError{Code: protocol.CodeScriptSigner, Message: why}
+			}
+			out = append(out, d)
+		}
+		return out, nil, "devices", nil
+	}
+	f := DeviceFilter{Tag: req.Tag, ClientID: req.Client}
+	what := "tag " + strconv.Quote(req.Tag)
+	switch {
+	case req.Site != 0:
+		if _, err := s.site(ctx, u, req.Site); err != nil {
+			return nil, nil, "", err
+		}
+		what = "site " + strconv.FormatInt(req.Site, 10)
+	case req.Client != 0:
+		if !authz.CanSeeClient(u, req.Client) {
+			return nil, nil, "", fmt.Errorf("client %d: %w", req.Client, core.ErrNotFound)
+		}
+		if _, err := s.store.GetClient(ctx, req.Client); err != nil {
+			return nil, nil, "", fmt.Errorf("getting client %d: %w", req.Client, err)
+		}
+		what = "client " + strconv.FormatInt(req.Client, 10)
+	}
+	list, err := s.ListDevicesFor(ctx, u, f)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	r, _ := s.cmd.(Remote)
+	var out []core.Device
+	var skipped []SkippedDevice
+	for _, dv := range list {
+		d := dv.Device
+		if req.Site != 0 && d.SiteID != req.Site {
+			continue
+		}
+		why, ok := scriptFits(sc, d)
+		if ok {
+			why, ok = s.scriptSigned(sc, d)
+		}
+		if ok && r != nil {
+			if locks, _ := r.Disabled(d.ID); slices.Contains(locks, protocol.LockScripts) {
+				why, ok = core.Text{EN: "scripts are disabled on this device (wacht-agent --disable)", DE: "Skripte sind auf diesem Gerät gesperrt (wacht-agent --disable)"}, false
+			}
+		}
+		if !ok {
+			skipped = append(skipped, SkippedDevice{DeviceID: d.ID, Hostname: d.Hostname, Reason: why})
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, skipped, what, nil
+}
+
+// scriptFits says whether sc can run on d, or why not.
+func scriptFits(sc core.Script, d core.Device) (core.Text, bool) {
+	switch {
+	case len(d.PublicKey) == 0:
+		return core.Text{EN: d.Hostname + " is a network device without an agent", DE: d.Hostname + " ist ein Netzwerkgerät ohne Agent"}, false
+	case d.State != core.DeviceActive:
+		return core.Text{EN: d.Hostname + " is " + d.State, DE: d.Hostname + " ist " + d.State}, false
+	case len(sc.OS) > 0 && !slices.Contains(sc.OS, d.OS):
+		return core.Text{EN: fmt.Sprintf("the script is for %s, %s runs %s", strings.Join(sc.OS, ", "), d.Hostname, d.OS),
+			DE: fmt.Sprintf("das Skript ist für %s, %s läuft unter %s", strings.Join(sc.OS, ", "), d.Hostname, d.OS)}, false
+	}
+	return core.Text{}, true
+}
+
+// scriptSigned says whether d's agent, if it is in lock mode (as it told
+// this node when it connected), would run sc, or why not. The agent
+// checks again; asking first answers at once instead of with a failed run.
+func (s *Service) scriptSigned(sc core.Script, d core.Device) (core.Text, bool) {
+	l, ok := s.cmd.(interface{ ScriptSigner(int64) []byte })
+	if !ok {
+		return core.Text{}, true
+	}
+	pub := l.ScriptSigner(d.ID)
+	if len(pub) == 0 || scriptsign.Verify(pub, sc.Language, sc.Body, sc.Signature) == nil {
+		return core.Text{}, true
+	}
+	return core.Text{
+		EN: d.Hostname + " runs only scripts signed by its script signer (lock mode); this version carries no valid signature (wacht script sign)",
+		DE: d.Hostname + " führt nur Skripte aus, die sein Skript-Signierer signiert hat (Sperrmodus); diese Version trägt keine gültige Signatur (wacht script sign)"}, false
+}
+
+// GetJob returns a job with the runs on devices u may see; a job with
+// none of them is core.ErrNotFound.
+func (s *Service) GetJob(ctx context.Context, u core.User, id int64) (JobView, error) {
+	if err := need(u, authz.Read); err != nil {
+		return JobView{}, err
+	}
+	j, err := s.store.GetScriptJob(ctx, id)
+	if err != nil {
+		return JobView{}, fmt.Errorf("getting job %d: %w", id, err)
+	}
+	runs, err := s.store.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: id})
+	if err != nil {
+		return JobView{}, fmt.Errorf("listing runs of job %d: %w", id, err)
+	}
+	runs, err = s.visibleRuns(ctx, u, runs)
+	if err != nil {
+		return JobView{}, err
+	}
+	if len(runs) == 0 {
+		return JobView{}, fmt.Errorf("job %d: %w", id, core.ErrNotFound)
+	}
+	j.Params = maskedParams(j)
+	v := JobView{ScriptJob: j, Counts: map[string]int{}, Runs: runs}
+	for _, r := range runs {
+		v.Counts[r.State]++
+	}
+	return v, nil
+}
+
+// DeviceRuns returns a device's newest script runs.
+func (s *Service) DeviceRuns(ctx context.Context, u core.User, deviceID int64) ([]core.ScriptRun, error) {
+	if _, err := s.device(ctx, u, deviceID); err != nil {
+		return nil, err
+	}
+	runs, err := s.store.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: deviceID, Limit: MaxJobRunsShown})
+	if err != nil {
+		return nil, fmt.Errorf("listing runs of device %d: %w", deviceID, err)
+	}
+	return s.visibleRuns(ctx, u, runs)
+}
+
+// visibleRuns keeps the runs of devices in u's scope and shows a queued
+// run of an offline device as offline-waiting.
+func (s *Service) visibleRuns(ctx context.Context, u core.User, runs []core.ScriptRun) ([]core.ScriptRun, error) {
+	online := map[int64]bool{}
+	if len(runs) > 0 {
+		ds, err := s.store.ListDevices(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing devices: %w", err)
+		}
+		now := s.now()
+		for _, d := range ds {
+			online[d.ID] = d.Online(now)
+		}
+	}
+	out := []core.ScriptRun{}
+	for _, r := range runs {
+		if !authz.CanSeeClient(u, r.ClientID) {
+			continue
+		}
+		if r.State == core.RunQueued && !online[r.DeviceID] {
+			r.State = core.RunOfflineWaiting
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ScriptDispatcher sends queued runs to the agents connected to this
+// node: when a run is queued, when an agent connects, and every Poll.
+type ScriptDispatcher struct {
+	s      *Service
+	remote Remote
+	local  interface{ Connected(deviceID int64) bool }
+	opts   DispatchOptions
+
+	kick chan int64
+	mu   sync.Mutex
+	busy map[int64]bool // devices with a worker
+	more map[int64]bool // kicked while their worker ran
+	wg   sync.WaitGroup
+	sem  chan struct{}
+}
+
+// DispatchOptions tune a ScriptDispatcher; zero values take the defaults.
+type DispatchOptions struct {
+	Poll    time.Duration // default 10 s: sweep expiry, find devices with queued runs
+	Margin  time.Duration // default 2 min beyond a script's timeout before a run is asked for again
+	Workers int           // devices served at once, default 512
+}
+
+// ScriptDispatcher returns the dispatcher of this Service; nil when its
+// Commander cannot send actions (no gateway). Run it once per node.
+func (s *Service) ScriptDispatcher(o DispatchOptions) *ScriptDispatcher {
+	r, ok := s.cmd.(Remote)
+	l, ok2 := s.cmd.(interface{ Connected(int64) bool })
+	if !ok || !ok2 {
+		return nil
+	}
+	if o.Poll <= 0 {
+		o.Poll = 10 * time.Second
+	}
+	if o.Margin <= 0 {
+		o.Margin = 2 * time.Minute
+	}
+	if o.Workers <= 0 {
+		o.Workers = 512
+	}
+	d := &ScriptDispatcher{s: s, remote: r, local: l, opts: o, kick: make(chan int64, 4096),
+		busy: map[int64]bool{}, more: map[int64]bool{}, sem: make(chan struct{}, o.Workers)}
+	s.dispatch.Store(d)
+	return d
+}
+
+// Kick asks the dispatcher to look at a device's queued runs (a run was
+// queued, its agent connected). It never blocks; a kick lost to a full
+// queue is caught by the next poll.
+func (d *ScriptDispatcher) Kick(deviceID int64) {
+	select {
+	case d.kick <- deviceID:
+	default:
+	}
+}
+
+// Run dispatches until ctx ends and its workers returned.
+func (d *ScriptDispatcher) Run(ctx context.Context) {
+	t := time.NewTicker(d.opts.Poll)
+	defer t.Stop()
+	defer d.wg.Wait()
+	d.poll(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-d.kick:
+			d.start(ctx, id)
+		case <-t.C:
+			d.poll(ctx)
+		}
+	}
+}
+
+func (d *ScriptDispatcher) poll(ctx context.Context) {
+	now := d.s.now()
+	if exp, req, err := d.s.store.SweepScriptRuns(ctx, now); err != nil {
+		d.s.log.Warn("sweeping script runs", "err", err)
+	} else if exp+req > 0 {
+		d.s.log.Info("script runs swept", "expired", exp, "requeued", req)
+	}
+	ids, err := d.s.store.QueuedScriptDevices(ctx, now)
+	if err != nil {
+		d.s.log.Warn("listing queued script runs", "err", err)
+		return
+	}
+	for _, id := range ids {
+		d.start(ctx, id)
+	}
+}
+
+// start runs a worker for the device if this node holds its agent.
+func (d *ScriptDispatcher) start(ctx context.Context, id int64) {
+	if !d.local.Connected(id) {
+		return
+	}
+	d.mu.Lock()
+	if d.busy[id] {
+		d.more[id] = true
+		d.mu.Unlock()
+		return
+	}
+	d.busy[id] = true
+	d.mu.Unlock()
+	d.wg.Go(func() {
+		select {
+		case d.sem <- struct{}{}:
+		case <-ctx.Done():
+			d.done(id)
+			return
+		}
+		defer func() { <-d.sem }()
+		for {
+			d.serve(ctx, id)
+			d.mu.Lock()
+			again := d.more[id] && ctx.Err() == nil
+			delete(d.more, id)
+			if !again {
+				delete(d.busy, id)
+			}
+			d.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	})
+}
+
+func (d *ScriptDispatcher) done(id int64) {
+	d.mu.Lock()
+	delete(d.busy, id)
+	delete(d.more, id)
+	d.mu.Unlock()
+}
+
+// serve sends the device's queued runs one after another; it stops at a
+// run the agent could not take now (offline, still running), which the
+// next kick or poll sends again.
+func (d *ScriptDispatcher) serve(ctx context.Context, id int64) {
+	for ctx.Err() == nil {
+		r, j, ok, err := d.s.store.ClaimScriptRun(ctx, id, d.s.now(), d.opts.Margin)
+		if err != nil {
+			d.s.log.Warn("claiming a script run", "device", id, "err", err)
+			return
+		}
+		if !ok || !d.send(ctx, r, j) {
+			return
+		}
+	}
+}
+
+// send runs one claimed run on its agent and stores the outcome; false
+// means the run went back to the queue.
+func (d *ScriptDispatcher) send(ctx context.Context, r core.ScriptRun, j core.ScriptJob) bool {
+	log := d.s.log.With("run", r.ID, "device", r.DeviceID, "job", j.ID)
+	sc, err := d.s.store.GetScriptVersion(ctx, j.ScriptID, j.ScriptVersion)
+	var secrets map[string]string
+	if err == nil && len(j.Sealed) > 0 {
+		err = errNoSealKey
+		if d.s.secrets != nil {
+			var b []byte
+			if b, err = d.s.secrets.Open(j.Sealed); err == nil {
+				err = json.Unmarshal(b, &secrets)
+			}
+		}
+	}
+	if err != nil {
+		log.Error("preparing a script run", "err", err)
+		d.finish(ctx, r, secrets, protocol.ScriptResult{}, &protocol.ActionError{Code: protocol.CodeFailed,
+			Message: core.Text{EN: "the server could not prepare the run: " + err.Error(), DE: "der Server konnte den Lauf nicht vorbereiten: " + err.Error()}})
+		return true
+	}
+	args := protocol.ScriptArgs{RunID: r.ID, Language: sc.Language, Body: sc.Body, Params: j.Params, Secrets: secrets,
+		TimeoutSeconds: sc.TimeoutSeconds, Signature: sc.Signature}
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(sc.TimeoutSeconds)*time.Second+d.opts.Margin/2)
+	var res protocol.ScriptResult
+	err = d.remote.Do(cctx, r.DeviceID, protocol.ActionScript, args, &res)
+	cancel()
+	var ae *protocol.ActionError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Code != protocol.CodeRunning:
+		// The agent answered: a refusal, or interrupted.
+	default:
+		// Not reached, no answer in time, or still running there: ask
+		// again later; the agent's journal answers a run it has.
+		log.Info("script run requeued", "err", err)
+		if rerr := d.s.store.RequeueScriptRun(context.WithoutCancel(ctx), r.ID); rerr != nil {
+			log.Error("requeueing a script run", "err", rerr)
+		}
+		return false
+	}
+	d.finish(ctx, r, secrets, res, ae)
+	return true
+}
+
+// finish stores a run's outcome with every secret masked again (an agent
+// that did not mask them leaks nothing into the database).
+func (d *ScriptDispatcher) finish(ctx context.Context, r core.ScriptRun, secrets map[string]string, res protocol.ScriptResult, ae *protocol.ActionError) {
+	mask := func(s string) string {
+		keys := make([]string, 0, len(secrets))
+		for _, v := range secrets {
+			keys = append(keys, v)
+		}
+		sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+		for _, v := range keys {
+			if v != "" {
+				s = strings.ReplaceAll(s, v, protocol.ScriptMask)
+			}
+		}
+		return s
+	}
+	now := d.s.now()
+	r.FinishedAt = &now
+	if ae != nil {
+		r.State, r.ErrorCode = core.RunFailed, ae.Code
+		if ae.Code == protocol.CodeInterrupted {
+			r.State = core.RunInterrupted
+		}
+		r.Error = core.Text{EN: mask(ae.Message.EN), DE: mask(ae.Message.DE)}
+	} else {
+		code := res.ExitCode
+		r.ExitCode = &code
+		r.Stdout, r.Stderr, r.Truncated, r.TimedOut, r.DurationMS = mask(res.Stdout), mask(res.Stderr), res.Truncated, res.TimedOut, res.DurationMS
+		r.State = core.RunDone
+		if code != 0 || res.TimedOut {
+			r.State = core.RunFailed
+		}
+	}
+	if err := d.s.store.FinishScriptRun(context.WithoutCancel(ctx), r); err != nil {
+		d.s.log.Error("storing a script run's result", "run", r.ID, "err", err)
+	}
+}

@@ -1,0 +1,290 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Script jobs and runs (migration 0021).
+
+// CreateScriptJob stores a job and one queued run per device.
+func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, deviceIDs []int64) ([]core.ScriptRun, error) {
+	params, err := json.Marshal(orEmptyMap(j.Params))
+	if err != nil {
+		return nil, fmt.Errorf("store: encoding job parameters: %w", err)
+	}
+	names, err := json.Marshal(emptyIfNil(j.SecretNames))
+	if err != nil {
+		return nil, fmt.Errorf("store: encoding job secret names: %w", err)
+	}
+	at := orNow(j.CreatedAt)
+	var sealed any
+	if len(j.Sealed) > 0 {
+		sealed = j.Sealed
+	}
+	var runs []core.ScriptRun
+	err = s.inTx(ctx, "creating script job", func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `
+			INSERT INTO script_jobs (script_id, script_version, params, secret_names, sealed, target, created_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			j.ScriptID, j.ScriptVersion, string(params), string(names), sealed, j.Target, j.CreatedBy, ms(at), ms(j.ExpiresAt)).Scan(&j.ID); err != nil {
+			return s.wrap("creating script job", err)
+		}
+		for _, d := range deviceIDs {
+			r := core.ScriptRun{ID: uuid.NewString(), JobID: j.ID, DeviceID: d, State: core.RunQueued, QueuedAt: at,
+				ScriptID: j.ScriptID, ScriptVersion: j.ScriptVersion}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at) VALUES ($1, $2, $3, $4, $5)`,
+				r.ID, r.JobID, r.DeviceID, r.State, ms(at)); err != nil {
+				return s.wrap("queueing script run", err)
+			}
+			runs = append(runs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	j.CreatedAt = at
+	return runs, nil
+}
+
+func orEmptyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+const jobSelect = `SELECT j.id, j.script_id, j.script_version, s.name, j.params, j.secret_names, j.sealed, j.target,
+	j.created_by, j.created_at, j.expires_at FROM script_jobs j JOIN scripts s ON s.id = j.script_id `
+
+func scanJob(r rowScanner) (core.ScriptJob, error) {
+	var j core.ScriptJob
+	var params, names string
+	var cAt, eAt int64
+	if err := r.Scan(&j.ID, &j.ScriptID, &j.ScriptVersion, &j.ScriptName, &params, &names, &j.Sealed, &j.Target,
+		&j.CreatedBy, &cAt, &eAt); err != nil {
+		return j, err
+	}
+	if err := json.Unmarshal([]byte(params), &j.Params); err != nil {
+		return j, fmt.Errorf("job %d: parameters: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(names), &j.SecretNames); err != nil {
+		return j, fmt.Errorf("job %d: secret names: %w", j.ID, err)
+	}
+	j.CreatedAt, j.ExpiresAt = fromMS(cAt), fromMS(eAt)
+	return j, nil
+}
+
+// GetScriptJob returns one job.
+func (s *DB) GetScriptJob(ctx context.Context, id int64) (core.ScriptJob, error) {
+	j, err := scanJob(s.db.QueryRowContext(ctx, jobSelect+`WHERE j.id = $1`, id))
+	return j, s.wrap(fmt.Sprintf("getting script job %d", id), err)
+}
+
+const runSelect = `SELECT r.id, r.job_id, r.device_id, d.hostname, si.client_id, j.script_id, s.name, j.script_version,
+	r.state, r.attempts, r.exit_code, r.stdout, r.stderr, r.truncated, r.timed_out, r.duration_ms, r.error_code,
+	r.error_en, r.error_de, r.queued_at, r.started_at, r.finished_at
+	FROM script_runs r JOIN script_jobs j ON j.id = r.job_id JOIN scripts s ON s.id = j.script_id
+	JOIN devices d ON d.id = r.device_id JOIN sites si ON si.id = d.site_id `
+
+func scanRun(r rowScanner) (core.ScriptRun, error) {
+	var x core.ScriptRun
+	var exit sql.NullInt64
+	var trunc, timedOut int
+	var qAt int64
+	var sAt, fAt sql.NullInt64
+	if err := r.Scan(&x.ID, &x.JobID, &x.DeviceID, &x.Hostname, &x.ClientID, &x.ScriptID, &x.ScriptName, &x.ScriptVersion,
+		&x.State, &x.Attempts, &exit, &x.Stdout, &x.Stderr, &trunc, &timedOut, &x.DurationMS, &x.ErrorCode,
+		&x.Error.EN, &x.Error.DE, &qAt, &sAt, &fAt); err != nil {
+		return x, err
+	}
+	if exit.Valid {
+		c := int(exit.Int64)
+		x.ExitCode = &c
+	}
+	x.Truncated, x.TimedOut = trunc != 0, timedOut != 0
+	x.QueuedAt, x.StartedAt, x.FinishedAt = fromMS(qAt), timePtr(sAt), timePtr(fAt)
+	return x, nil
+}
+
+// ListScriptRuns returns a job's runs by device, or a device's newest
+// runs first.
+func (s *DB) ListScriptRuns(ctx context.Context, f core.ScriptRunFilter) ([]core.ScriptRun, error) {
+	const op = "listing script runs"
+	var where []string
+	var args []any
+	if f.JobID != 0 {
+		args = append(args, f.JobID)
+		where = append(where, fmt.Sprintf("r.job_id = $%d", len(args)))
+	}
+	if f.DeviceID != 0 {
+		args = append(args, f.DeviceID)
+		where = append(where, fmt.Sprintf("r.device_id = $%d", len(args)))
+	}
+	if len(where) == 0 {
+		return nil, fmt.Errorf("store: %s: no job or device: %w", op, core.ErrInvalid)
+	}
+	q := runSelect + "WHERE " + strings.Join(where, " AND ")
+	if f.JobID != 0 {
+		q += " ORDER BY d.hostname, r.device_id"
+	} else {
+		q += " ORDER BY r.queued_at DESC, r.id"
+	}
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		q += fmt.Sprintf(" LIMIT $%d", len(args))
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	out := []core.ScriptRun{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// QueuedScriptDevices lists the devices with a queued, unexpired run.
+func (s *DB) QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, error) {
+	const op = "listing devices with queued script runs"
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT r.device_id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+		WHERE r.state = $1 AND j.expires_at > $2`, core.RunQueued, ms(now))
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out = append(out, id)
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// ClaimScriptRun claims the device's oldest queued run. The returned run
+// has its ID, job, device, state and attempts set.
+func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, core.ScriptJob, bool, error) {
+	op := fmt.Sprintf("claiming a script run of device %d", deviceID)
+	// One statement picks and claims the run. Of two nodes picking the same
+	// row, the second finds it no longer queued (PostgreSQL rechecks the
+	// condition after the first commits) and looks again.
+	for range 10 {
+		r := core.ScriptRun{DeviceID: deviceID, State: core.RunRunning}
+		err := s.db.QueryRowContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
+			deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
+				JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
+			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
+			AND state = $5
+			RETURNING id, job_id, attempts`,
+			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			var left int
+			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`, deviceID, core.RunQueued, ms(now)).Scan(&left); err != nil {
+				return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
+			}
+			if left == 0 {
+				return core.ScriptRun{}, core.ScriptJob{}, false, nil
+			}
+			continue // another node won it
+		}
+		if err != nil {
+			return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
+		}
+		j, err := s.GetScriptJob(ctx, r.JobID)
+		if err != nil {
+			return core.ScriptRun{}, core.ScriptJob{}, false, err
+		}
+		r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
+		return r, j, true, nil
+	}
+	return core.ScriptRun{}, core.ScriptJob{}, false, fmt.Errorf("store: %s: lost every race: %w", op, core.ErrConflict)
+}
+
+// FinishScriptRun stores a running run's outcome.
+func (s *DB) FinishScriptRun(ctx context.Context, r core.ScriptRun) error {
+	op := "finishing script run " + r.ID
+	var exit any
+	if r.ExitCode != nil {
+		exit = *r.ExitCode
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, exit_code = $2, stdout = $3, stderr = $4,
+		truncated = $5, timed_out = $6, duration_ms = $7, error_code = $8, error_en = $9, error_de = $10, finished_at = $11,
+		deadline_at = NULL WHERE id = $12 AND state = $13`,
+		r.State, exit, r.Stdout, r.Stderr, boolInt(r.Truncated), boolInt(r.TimedOut), r.DurationMS, r.ErrorCode,
+		r.Error.EN, r.Error.DE, ms(orNow(derefTime(r.FinishedAt))), r.ID, core.RunRunning)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.wrap(op, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: %s: not running: %w", op, core.ErrConflict)
+	}
+	return nil
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// RequeueScriptRun puts a running run back in the queue.
+func (s *DB) RequeueScriptRun(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, deadline_at = NULL WHERE id = $2 AND state = $3`,
+		core.RunQueued, id, core.RunRunning)
+	return s.wrap("requeueing script run "+id, err)
+}
+
+// SweepScriptRuns expires and requeues.
+func (s *DB) SweepScriptRuns(ctx context.Context, now time.Time) (int, int, error) {
+	const op = "sweeping script runs"
+	res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, finished_at = $2, error_code = 'expired',
+		error_en = 'The device did not connect before the job expired.', error_de = 'Das Gerät hat sich nicht verbunden, bevor der Auftrag ablief.'
+		WHERE state = $3 AND job_id IN (SELECT id FROM script_jobs WHERE expires_at <= $2)`, core.RunExpired, ms(now), core.RunQueued)
+	if err != nil {
+		return 0, 0, s.wrap(op, err)
+	}
+	expired, _ := res.RowsAffected()
+	res, err = s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, deadline_at = NULL WHERE state = $2 AND deadline_at <= $3`,
+		core.RunQueued, core.RunRunning, ms(now))
+	if err != nil {
+		return int(expired), 0, s.wrap(op, err)
+	}
+	requeued, _ := res.RowsAffected()
+	return int(expired), int(requeued), nil
+}
+
+// CancelScriptRuns cancels the queued runs of a script's jobs.
+func (s *DB) CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, finished_at = $2, error_code = 'cancelled',
+		error_en = 'The script was deleted before the device ran it.', error_de = 'Das Skript wurde gelöscht, bevor das Gerät es ausführte.'
+		WHERE state = $3 AND job_id IN (SELECT id FROM script_jobs WHERE script_id = $4)`, core.RunCancelled, ms(now), core.RunQueued, scriptID)
+	if err != nil {
+		return 0, s.wrap(fmt.Sprintf("cancelling runs of script %d", scriptID), err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

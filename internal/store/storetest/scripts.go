@@ -1,0 +1,264 @@
+package storetest
+
+import (
+	"encoding/json"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// scriptTests are the conformance tests of core.ScriptStore.
+var scriptTests = []struct {
+	name string
+	fn   func(t *testing.T, s core.Store)
+}{
+	{"Scripts", testScripts},
+	{"ScriptsConcurrentEdits", testScriptsConcurrentEdits},
+	{"BuiltinScripts", testBuiltinScripts},
+	{"ScriptJobs", testScriptJobs},
+	{"ScriptRunClaimedOnce", testScriptRunClaimedOnce},
+}
+
+func testScripts(t *testing.T, s core.Store) {
+	sc := core.Script{Name: "Temp leeren", Description: core.Text{EN: "Clean temp", DE: "Temp leeren"}, Language: "bash",
+		Body: "rm -rf /tmp/x\n", Params: []core.ScriptParam{{Name: "DAYS", Type: core.ParamNumber, Default: json.RawMessage(`7`)},
+			{Name: "TOKEN", Type: core.ParamSecret}}, TimeoutSeconds: 60, RunAs: core.RunAsSystem, OS: []string{"linux", "darwin"},
+		UpdatedBy: "user:a@example.de"}
+	must(t, "CreateScript", s.CreateScript(ctx, &sc))
+	if sc.ID == 0 || sc.Version != 1 || sc.CreatedAt.IsZero() {
+		t.Fatalf("created %+v", sc)
+	}
+	got, err := s.GetScript(ctx, sc.ID)
+	must(t, "GetScript", err)
+	if !reflect.DeepEqual(got, sc) {
+		t.Errorf("GetScript = %+v\nwant %+v", got, sc)
+	}
+	dup := core.Script{Name: "Temp leeren", Language: "sh", Body: "x", RunAs: core.RunAsSystem}
+	wantErr(t, "CreateScript with a taken name", s.CreateScript(ctx, &dup), core.ErrConflict)
+
+	v2 := sc
+	v2.Body, v2.Params, v2.OS, v2.UpdatedBy = "rm -rf /tmp/y\n", nil, nil, "user:b@example.de"
+	must(t, "UpdateScript", s.UpdateScript(ctx, &v2))
+	if v2.Version != 2 {
+		t.Errorf("second version numbered %d", v2.Version)
+	}
+	got, _ = s.GetScript(ctx, sc.ID)
+	if got.Version != 2 || got.Body != v2.Body || len(got.Params) != 0 || got.UpdatedBy != "user:b@example.de" || !got.CreatedAt.Equal(sc.CreatedAt) {
+		t.Errorf("after update: %+v", got)
+	}
+	old, err := s.GetScriptVersion(ctx, sc.ID, 1)
+	must(t, "GetScriptVersion", err)
+	if old.Body != sc.Body || old.Version != 1 || len(old.Params) != 2 {
+		t.Errorf("version 1 = %+v", old)
+	}
+	vs, err := s.ListScriptVersions(ctx, sc.ID)
+	must(t, "ListScriptVersions", err)
+	if len(vs) != 2 || vs[0].Version != 2 || vs[1].Version != 1 || vs[1].CreatedBy != "user:a@example.de" {
+		t.Errorf("versions %+v", vs)
+	}
+	other := core.Script{Name: "Andere", Language: "sh", Body: "echo", RunAs: core.RunAsSystem}
+	must(t, "CreateScript", s.CreateScript(ctx, &other))
+	renamed := other
+	renamed.Name = "Temp leeren"
+	wantErr(t, "rename to a taken name", s.UpdateScript(ctx, &renamed), core.ErrConflict)
+	list, err := s.ListScripts(ctx)
+	must(t, "ListScripts", err)
+	if len(list) != 2 || list[0].Name != "Andere" || list[1].Version != 2 {
+		t.Errorf("list %+v", list)
+	}
+
+	must(t, "DeleteScript", s.DeleteScript(ctx, sc.ID))
+	wantErr(t, "DeleteScript again", s.DeleteScript(ctx, sc.ID), core.ErrNotFound)
+	_, err = s.GetScript(ctx, sc.ID)
+	wantErr(t, "GetScript of a deleted script", err, core.ErrNotFound)
+	wantErr(t, "UpdateScript of a deleted script", s.UpdateScript(ctx, &v2), core.ErrNotFound)
+	if old, err := s.GetScriptVersion(ctx, sc.ID, 2); err != nil || !old.Deleted || old.Body != v2.Body {
+		t.Errorf("a deleted script's version: %+v, %v", old, err)
+	}
+	// The name is free again.
+	again := core.Script{Name: "Temp leeren", Language: "sh", Body: "x", RunAs: core.RunAsSystem}
+	must(t, "CreateScript with a deleted script's name", s.CreateScript(ctx, &again))
+	_, err = s.GetScriptVersion(ctx, sc.ID, 3)
+	wantErr(t, "GetScriptVersion of a missing version", err, core.ErrNotFound)
+	_, err = s.ListScriptVersions(ctx, 99999)
+	wantErr(t, "ListScriptVersions of an unknown script", err, core.ErrNotFound)
+}
+
+// testScriptsConcurrentEdits: edits at once get distinct versions.
+func testScriptsConcurrentEdits(t *testing.T, s core.Store) {
+	sc := core.Script{Name: "parallel", Language: "sh", Body: "echo 0", RunAs: core.RunAsSystem}
+	must(t, "CreateScript", s.CreateScript(ctx, &sc))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			e := sc
+			e.Body = "echo " + string(rune('1'+i))
+			errs <- s.UpdateScript(ctx, &e)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		if err == nil {
+			ok++
+		}
+	}
+	vs, err := s.ListScriptVersions(ctx, sc.ID)
+	must(t, "ListScriptVersions", err)
+	if len(vs) != ok+1 || vs[0].Version != ok+1 {
+		t.Errorf("%d edits succeeded, versions %+v", ok, vs)
+	}
+}
+
+func testBuiltinScripts(t *testing.T, s core.Store) {
+	mine := core.Script{Name: "Flush DNS", Language: "sh", Body: "echo mine", RunAs: core.RunAsSystem}
+	must(t, "CreateScript", s.CreateScript(ctx, &mine))
+	b := core.Script{Name: "Flush DNS", Builtin: "flush-dns", Language: "sh", Body: "resolvectl flush-caches", RunAs: core.RunAsSystem}
+	must(t, "EnsureBuiltinScript", s.EnsureBuiltinScript(ctx, &b))
+	if b.ID == 0 || b.Version != 1 || b.Name != "Flush DNS (flush-dns)" {
+		t.Errorf("built-in script %+v", b)
+	}
+	same := core.Script{Name: "Flush DNS", Builtin: "flush-dns", Language: "sh", Body: "resolvectl flush-caches", RunAs: core.RunAsSystem}
+	must(t, "EnsureBuiltinScript unchanged", s.EnsureBuiltinScript(ctx, &same))
+	if same.ID != b.ID || same.Version != 1 {
+		t.Errorf("unchanged built-in script got a new version: %+v", same)
+	}
+	changed := same
+	changed.Name, changed.Body = "Flush DNS", "resolvectl flush-caches || true"
+	must(t, "EnsureBuiltinScript changed", s.EnsureBuiltinScript(ctx, &changed))
+	if changed.ID != b.ID || changed.Version != 2 {
+		t.Errorf("changed built-in script: %+v", changed)
+	}
+	got, err := s.GetScript(ctx, b.ID)
+	if err != nil || got.Builtin != "flush-dns" || got.Body != changed.Body {
+		t.Errorf("GetScript = %+v, %v", got, err)
+	}
+	wantErr(t, "EnsureBuiltinScript without key", s.EnsureBuiltinScript(ctx, &core.Script{Name: "x"}), core.ErrInvalid)
+}
+
+func testScriptJobs(t *testing.T, s core.Store) {
+	d1, d2 := device(t, s, "sj1"), device(t, s, "sj2")
+	sc := core.Script{Name: "job", Language: "sh", Body: "echo", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "CreateScript", s.CreateScript(ctx, &sc))
+	j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, Params: map[string]string{"A": "1"}, SecretNames: []string{"PW"},
+		Sealed: []byte("sealed"), Target: "devices", CreatedBy: "user:a@example.de", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	runs, err := s.CreateScriptJob(ctx, &j, []int64{d1.ID, d2.ID})
+	must(t, "CreateScriptJob", err)
+	if j.ID == 0 || len(runs) != 2 || runs[0].ID == runs[1].ID || runs[0].State != core.RunQueued {
+		t.Fatalf("job %+v, runs %+v", j, runs)
+	}
+	got, err := s.GetScriptJob(ctx, j.ID)
+	must(t, "GetScriptJob", err)
+	want := j
+	want.ScriptName = "job"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("GetScriptJob = %+v\nwant %+v", got, want)
+	}
+	devs, err := s.QueuedScriptDevices(ctx, t0)
+	must(t, "QueuedScriptDevices", err)
+	if len(devs) != 2 {
+		t.Errorf("queued devices %v", devs)
+	}
+	r, cj, ok, err := s.ClaimScriptRun(ctx, d1.ID, t0.Add(time.Minute), time.Minute)
+	must(t, "ClaimScriptRun", err)
+	if !ok || r.ID != runs[0].ID || r.State != core.RunRunning || r.Attempts != 1 || cj.ID != j.ID || string(cj.Sealed) != "sealed" || r.DeviceID != d1.ID {
+		t.Fatalf("claimed %+v (job %+v, %v)", r, cj, ok)
+	}
+	if _, _, ok, _ := s.ClaimScriptRun(ctx, d1.ID, t0.Add(time.Minute), time.Minute); ok {
+		t.Error("a second run claimed for a device with one")
+	}
+	// Not finished by its deadline (60 s + 1 min margin): requeued.
+	if e, rq, err := s.SweepScriptRuns(ctx, t0.Add(2*time.Minute)); err != nil || e != 0 || rq != 0 {
+		t.Errorf("sweep before the deadline: %d %d %v", e, rq, err)
+	}
+	if e, rq, err := s.SweepScriptRuns(ctx, t0.Add(4*time.Minute)); err != nil || e != 0 || rq != 1 {
+		t.Errorf("sweep after the deadline: %d %d %v", e, rq, err)
+	}
+	r, _, ok, _ = s.ClaimScriptRun(ctx, d1.ID, t0.Add(5*time.Minute), time.Minute)
+	if !ok || r.Attempts != 2 {
+		t.Fatalf("claimed again: %+v %v", r, ok)
+	}
+	must(t, "RequeueScriptRun", s.RequeueScriptRun(ctx, r.ID))
+	r, _, _, _ = s.ClaimScriptRun(ctx, d1.ID, t0.Add(6*time.Minute), time.Minute)
+	exit := 3
+	fin := t0.Add(7 * time.Minute)
+	r.State, r.ExitCode, r.Stdout, r.Stderr, r.Truncated, r.DurationMS, r.FinishedAt = core.RunFailed, &exit, "aus", "fehler", true, 1234, &fin
+	must(t, "FinishScriptRun", s.FinishScriptRun(ctx, r))
+	wantErr(t, "FinishScriptRun twice", s.FinishScriptRun(ctx, r), core.ErrConflict)
+	list, err := s.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: j.ID})
+	must(t, "ListScriptRuns", err)
+	if len(list) != 2 || list[0].State != core.RunFailed || *list[0].ExitCode != 3 || list[0].Stdout != "aus" || !list[0].Truncated ||
+		list[0].DurationMS != 1234 || !list[0].FinishedAt.Equal(fin) || list[1].State != core.RunQueued || list[1].ExitCode != nil {
+		t.Errorf("runs %+v", list)
+	}
+	mine, err := s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d2.ID, Limit: 5})
+	must(t, "ListScriptRuns by device", err)
+	if len(mine) != 1 || mine[0].DeviceID != d2.ID || mine[0].ScriptName != "job" {
+		t.Errorf("device runs %+v", mine)
+	}
+	// d2's run expires with its job.
+	if e, _, err := s.SweepScriptRuns(ctx, t0.Add(25*time.Hour)); err != nil || e != 1 {
+		t.Errorf("expiry: %d %v", e, err)
+	}
+	if _, _, ok, _ := s.ClaimScriptRun(ctx, d2.ID, t0.Add(25*time.Hour), time.Minute); ok {
+		t.Error("an expired run was claimed")
+	}
+	// Deleting a script cancels its queued runs.
+	j2 := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if _, err := s.CreateScriptJob(ctx, &j2, []int64{d2.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CancelScriptRuns(ctx, sc.ID, t0); err != nil || n != 1 {
+		t.Errorf("cancel: %d %v", n, err)
+	}
+	if list, _ := s.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: j2.ID}); len(list) != 1 || list[0].State != core.RunCancelled || list[0].Error.DE == "" {
+		t.Errorf("cancelled runs %+v", list)
+	}
+	_, err = s.ListScriptRuns(ctx, core.ScriptRunFilter{})
+	wantErr(t, "ListScriptRuns without filter", err, core.ErrInvalid)
+}
+
+// testScriptRunClaimedOnce: claimers racing for one device's runs each
+// get distinct runs, every run exactly once.
+func testScriptRunClaimedOnce(t *testing.T, s core.Store) {
+	d := device(t, s, "race")
+	sc := core.Script{Name: "race", Language: "sh", Body: "echo", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "CreateScript", s.CreateScript(ctx, &sc))
+	const jobs = 5
+	for range jobs {
+		j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if _, err := s.CreateScriptJob(ctx, &j, []int64{d.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				r, _, ok, err := s.ClaimScriptRun(ctx, d.ID, t0, time.Minute)
+				if err != nil || !ok {
+					return
+				}
+				mu.Lock()
+				claimed[r.ID]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != jobs {
+		t.Errorf("%d runs claimed, want %d", len(claimed), jobs)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("run %s claimed %d times", id, n)
+		}
+	}
+}
