@@ -124,27 +124,30 @@ type ScriptJob struct {
 
 // ScriptRun is one device's run of a job.
 type ScriptRun struct {
-	ID            string     `json:"id"`
-	JobID         int64      `json:"job_id"`
-	DeviceID      int64      `json:"device_id"`
-	Hostname      string     `json:"hostname"`
-	ClientID      int64      `json:"client_id"`
-	ScriptID      int64      `json:"script_id"`
-	ScriptName    string     `json:"script_name"`
-	ScriptVersion int        `json:"script_version"`
-	State         string     `json:"state"`
-	Attempts      int        `json:"attempts"`
-	ExitCode      *int       `json:"exit_code"`
-	Stdout        string     `json:"stdout"`
-	Stderr        string     `json:"stderr"`
-	Truncated     bool       `json:"truncated"`
-	TimedOut      bool       `json:"timed_out"`
-	DurationMS    int64      `json:"duration_ms"`
-	ErrorCode     string     `json:"error_code,omitempty"`
-	Error         Text       `json:"error,omitzero"`
-	QueuedAt      time.Time  `json:"queued_at"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
+	ID            string    `json:"id"`
+	JobID         int64     `json:"job_id"`
+	DeviceID      int64     `json:"device_id"`
+	Hostname      string    `json:"hostname"`
+	ClientID      int64     `json:"client_id"`
+	ScriptID      int64     `json:"script_id"`
+	ScriptName    string    `json:"script_name"`
+	ScriptVersion int       `json:"script_version"`
+	State         string    `json:"state"`
+	Attempts      int       `json:"attempts"`
+	ExitCode      *int      `json:"exit_code"`
+	Stdout        string    `json:"stdout"`
+	Stderr        string    `json:"stderr"`
+	Truncated     bool      `json:"truncated"`
+	TimedOut      bool      `json:"timed_out"`
+	DurationMS    int64     `json:"duration_ms"`
+	ErrorCode     string    `json:"error_code,omitempty"`
+	Error         Text      `json:"error,omitzero"`
+	QueuedAt      time.Time `json:"queued_at"`
+	// MAC authenticates the run as the server queued it (service.runMAC),
+	// so that a row written straight into the database runs nothing.
+	MAC        []byte     `json:"-"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
 }
 
 // ScriptRunFilter selects runs: of one job, or of one device (newest
@@ -157,9 +160,10 @@ type ScriptRunFilter struct {
 
 // ScriptJobStore keeps script jobs and their runs.
 type ScriptJobStore interface {
-	// CreateScriptJob stores j and one queued run per device; it sets j's
-	// ID and CreatedAt and returns the runs.
-	CreateScriptJob(ctx context.Context, j *ScriptJob, deviceIDs []int64) ([]ScriptRun, error)
+	// CreateScriptJob stores j and its runs, queued (each with its ID,
+	// device and MAC set by the caller; an empty ID gets a new UUID); it
+	// sets j's ID and CreatedAt and returns the runs.
+	CreateScriptJob(ctx context.Context, j *ScriptJob, runs []ScriptRun) ([]ScriptRun, error)
 	GetScriptJob(ctx context.Context, id int64) (ScriptJob, error)
 	ListScriptRuns(ctx context.Context, f ScriptRunFilter) ([]ScriptRun, error)
 	// QueuedScriptDevices lists the devices with a queued run that has not

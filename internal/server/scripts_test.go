@@ -363,3 +363,68 @@ func TestScriptLockModeThroughServer(t *testing.T) {
 		t.Error("the signed script did not run")
 	}
 }
+
+// TestScriptRowWrittenIntoTheDatabaseRunsNothing: whoever can write to the
+// database (SQL injection, stolen credentials) but not read secret.key
+// cannot make an agent run anything: a run row added to a job, and a
+// script version's body changed under a queued run, are both refused by
+// the dispatcher, which signs only runs whose MAC the server wrote.
+func TestScriptRowWrittenIntoTheDatabaseRunsNothing(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sh")
+	}
+	r := newScriptRig(t)
+	dir, id := r.enroll("Müller GmbH")
+	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	ctx := context.Background()
+	out := t.TempDir()
+	counter, pwned := filepath.Join(out, "counter"), filepath.Join(out, "pwned")
+	var sc service.ScriptView
+	body := `{"name":"Zählen","language":"sh","body":"echo lief >> \"$COUNTER\"","params":[{"name":"COUNTER","type":"text"}]}`
+	if st := r.api("technician", "POST", "/api/v1/scripts", body, &sc); st != 201 {
+		t.Fatalf("create script: %d", st)
+	}
+	run := `{"devices":[` + strconv.FormatInt(id, 10) + `],"params":{"COUNTER":` + strconv.Quote(counter) + `}}`
+	submit := func() service.RunSubmitted {
+		var sub service.RunSubmitted
+		if st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", run, &sub); st != 202 {
+			t.Fatalf("run: %d", st)
+		}
+		return sub
+	}
+	// A legitimate run, then the attacker's rows while the agent is away.
+	first := submit()
+	stop := r.run(dir)
+	if v := r.waitJob(first.JobID); v.Runs[0].State != core.RunDone {
+		t.Fatalf("legitimate run: %+v", v.Runs[0])
+	}
+	stop()
+	db := r.st.SQL()
+	if _, err := db.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at) VALUES ($1, $2, $3, 'queued', $4)`,
+		"11111111-2222-3333-4444-555555555555", first.JobID, id, time.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	second := submit() // queued by the server, then its script changed underneath
+	if _, err := db.ExecContext(ctx, `UPDATE script_versions SET body = $1 WHERE script_id = $2`,
+		"echo pwned > "+strconv.Quote(pwned), sc.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.run(dir)
+	for _, job := range []int64{first.JobID, second.JobID} {
+		v := r.waitJob(job)
+		for _, run := range v.Runs {
+			if run.ID == v.Runs[0].ID && job == first.JobID && run.State == core.RunDone && run.Attempts == 1 {
+				continue // the legitimate one
+			}
+			if run.State != core.RunFailed || !strings.Contains(run.Error.EN, "not queued through Wacht") {
+				t.Errorf("job %d run %s: %s %+v, want refused", job, run.ID, run.State, run.Error)
+			}
+		}
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Error("the changed script body ran")
+	}
+	if b, _ := os.ReadFile(counter); string(b) != "lief\n" {
+		t.Errorf("counter %q: the forged run ran", b)
+	}
+}

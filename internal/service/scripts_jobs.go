@@ -2,6 +2,9 @@ package service
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -34,7 +39,34 @@ const (
 	MaxJobRunsShown = 200
 )
 
-var errNoSealKey = errors.New("scripts: the server has no secret key to seal secret parameters with")
+var errNoSealKey = errors.New("scripts: the server has no secret key to seal secret parameters and authenticate runs with")
+
+// runMACPurpose names the key, derived from secret.key, that authenticates
+// queued runs.
+const runMACPurpose = "script-run"
+
+// runMAC authenticates a queued run as the server made it: its ID and
+// device, the job's script version with that version's content, the
+// parameters, the sealed secrets and the expiry, under a key the database
+// does not hold. The dispatcher signs a run for the agent only if its MAC
+// matches, so a run, job or script version written straight into the
+// database (SQL injection, stolen credentials) runs nothing. The run ID
+// is the agent's journal key, so a copied row cannot run twice either.
+func runMAC(key []byte, r core.ScriptRun, j core.ScriptJob, sc core.Script) []byte {
+	m := hmac.New(sha256.New, key)
+	params, _ := json.Marshal(j.Params) // map keys sorted
+	for _, part := range [][]byte{
+		[]byte(r.ID), []byte(strconv.FormatInt(r.DeviceID, 10)),
+		[]byte(strconv.FormatInt(j.ScriptID, 10)), []byte(strconv.Itoa(j.ScriptVersion)),
+		[]byte(sc.Language), []byte(sc.Body), []byte(strconv.Itoa(sc.TimeoutSeconds)), []byte(sc.Signature),
+		params, j.Sealed, []byte(strconv.FormatInt(j.ExpiresAt.UnixMilli(), 10)),
+	} {
+		// Length-prefixed, so that no two different runs hash alike.
+		m.Write(binary.BigEndian.AppendUint64(nil, uint64(len(part))))
+		m.Write(part)
+	}
+	return m.Sum(nil)
+}
 
 // RunRequest selects the devices of a run by exactly one of Devices,
 // Site, Client and Tag, with the parameters' values.
@@ -121,11 +153,17 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 		}
 		slices.Sort(j.SecretNames)
 	}
+	if s.secrets == nil {
+		return RunSubmitted{}, errNoSealKey // nothing to authenticate the runs with
+	}
 	ids := make([]int64, len(devices))
+	runs := make([]core.ScriptRun, len(devices))
 	for i, d := range devices {
 		ids[i] = d.ID
+		runs[i] = core.ScriptRun{ID: uuid.NewString(), DeviceID: d.ID}
+		runs[i].MAC = runMAC(s.secrets.Derive(runMACPurpose), runs[i], j, sc)
 	}
-	if _, err := s.store.CreateScriptJob(ctx, &j, ids); err != nil {
+	if _, err := s.store.CreateScriptJob(ctx, &j, runs); err != nil {
 		return RunSubmitted{}, fmt.Errorf("queueing script %d: %w", id, err)
 	}
 	shown, _ := json.Marshal(maskedParams(j))
@@ -498,6 +536,14 @@ func (d *ScriptDispatcher) send(ctx context.Context, r core.ScriptRun, j core.Sc
 				err = json.Unmarshal(b, &secrets)
 			}
 		}
+	}
+	if err == nil && (d.s.secrets == nil || !hmac.Equal(r.MAC, runMAC(d.s.secrets.Derive(runMACPurpose), r, j, sc))) {
+		// Not queued by a Wacht server: refused, and loudly.
+		log.Error("refusing a script run whose database record the server did not write (MAC mismatch)", "script", j.ScriptID, "version", j.ScriptVersion)
+		d.finish(ctx, r, nil, protocol.ScriptResult{}, &protocol.ActionError{Code: protocol.CodeFailed, Message: core.Text{
+			EN: "refused: this run's record in the database does not carry the server's authentication; it was not queued through Wacht",
+			DE: "abgelehnt: der Eintrag dieses Laufs in der Datenbank trägt nicht die Authentifizierung des Servers; er wurde nicht über Wacht eingereiht"}})
+		return true
 	}
 	if err != nil {
 		log.Error("preparing a script run", "err", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 )
 
 func wantFields(t *testing.T, what string, err error, fields ...string) {
@@ -234,6 +235,15 @@ func TestRunScriptTargets(t *testing.T) {
 	if _, err := f.svc.RunScript(ctx, f.tech, sh.ID, RunRequest{Devices: []int64{f.dev.ID}, Params: map[string]json.RawMessage{"PW": json.RawMessage(`"x"`)}}); !errors.Is(err, errNoSealKey) {
 		t.Errorf("secret without a key: %v", err)
 	}
+	// Nor can a run be authenticated (runMAC); from here on there is a key.
+	if _, err := f.svc.RunScript(ctx, f.tech, sh.ID, RunRequest{Devices: []int64{f.dev.ID}}); !errors.Is(err, errNoSealKey) {
+		t.Errorf("run without a key: %v", err)
+	}
+	box, err := seal.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.secrets = box
 	if _, err := f.svc.RunScript(ctx, f.readonly, sh.ID, RunRequest{Devices: []int64{f.dev.ID}}); !errors.Is(err, core.ErrForbidden) {
 		t.Errorf("read-only: %v", err)
 	}

@@ -17,7 +17,7 @@ import (
 // Script jobs and runs (migration 0021).
 
 // CreateScriptJob stores a job and one queued run per device.
-func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, deviceIDs []int64) ([]core.ScriptRun, error) {
+func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, queued []core.ScriptRun) ([]core.ScriptRun, error) {
 	params, err := json.Marshal(orEmptyMap(j.Params))
 	if err != nil {
 		return nil, fmt.Errorf("store: encoding job parameters: %w", err)
@@ -39,11 +39,14 @@ func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, deviceIDs [
 			j.ScriptID, j.ScriptVersion, string(params), string(names), sealed, j.Target, j.CreatedBy, ms(at), ms(j.ExpiresAt)).Scan(&j.ID); err != nil {
 			return s.wrap("creating script job", err)
 		}
-		for _, d := range deviceIDs {
-			r := core.ScriptRun{ID: uuid.NewString(), JobID: j.ID, DeviceID: d, State: core.RunQueued, QueuedAt: at,
-				ScriptID: j.ScriptID, ScriptVersion: j.ScriptVersion}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at) VALUES ($1, $2, $3, $4, $5)`,
-				r.ID, r.JobID, r.DeviceID, r.State, ms(at)); err != nil {
+		for _, q := range queued {
+			r := core.ScriptRun{ID: q.ID, JobID: j.ID, DeviceID: q.DeviceID, State: core.RunQueued, QueuedAt: at,
+				ScriptID: j.ScriptID, ScriptVersion: j.ScriptVersion, MAC: q.MAC}
+			if r.ID == "" {
+				r.ID = uuid.NewString()
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at, mac) VALUES ($1, $2, $3, $4, $5, $6)`,
+				r.ID, r.JobID, r.DeviceID, r.State, ms(at), r.MAC); err != nil {
 				return s.wrap("queueing script run", err)
 			}
 			runs = append(runs, r)
@@ -181,7 +184,7 @@ func (s *DB) QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, e
 }
 
 // ClaimScriptRun claims the device's oldest queued run. The returned run
-// has its ID, job, device, state and attempts set.
+// has its ID, job, device, state, attempts and MAC set.
 func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, core.ScriptJob, bool, error) {
 	op := fmt.Sprintf("claiming a script run of device %d", deviceID)
 	// One statement picks and claims the run. Of two nodes picking the same
@@ -195,8 +198,8 @@ func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, 
 			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
 				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
 			AND state = $5
-			RETURNING id, job_id, attempts`,
-			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts)
+			RETURNING id, job_id, attempts, mac`,
+			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC)
 		if errors.Is(err, sql.ErrNoRows) {
 			var left int
 			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id

@@ -43,7 +43,11 @@ func benchScriptJob(b *testing.B, st *store.DB) {
 	for b.Loop() {
 		j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, ExpiresAt: now.Add(time.Hour)}
 		start := time.Now()
-		if _, err := st.CreateScriptJob(ctx, &j, ids); err != nil {
+		runs := make([]core.ScriptRun, len(ids))
+		for i, id := range ids {
+			runs[i] = core.ScriptRun{DeviceID: id}
+		}
+		if _, err := st.CreateScriptJob(ctx, &j, runs); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-queue")

@@ -147,7 +147,7 @@ func testScriptJobs(t *testing.T, s core.Store) {
 	must(t, "CreateScript", s.CreateScript(ctx, &sc))
 	j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, Params: map[string]string{"A": "1"}, SecretNames: []string{"PW"},
 		Sealed: []byte("sealed"), Target: "devices", CreatedBy: "user:a@example.de", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
-	runs, err := s.CreateScriptJob(ctx, &j, []int64{d1.ID, d2.ID})
+	runs, err := s.CreateScriptJob(ctx, &j, queuedRuns(d1.ID, d2.ID))
 	must(t, "CreateScriptJob", err)
 	if j.ID == 0 || len(runs) != 2 || runs[0].ID == runs[1].ID || runs[0].State != core.RunQueued {
 		t.Fatalf("job %+v, runs %+v", j, runs)
@@ -166,7 +166,7 @@ func testScriptJobs(t *testing.T, s core.Store) {
 	}
 	r, cj, ok, err := s.ClaimScriptRun(ctx, d1.ID, t0.Add(time.Minute), time.Minute)
 	must(t, "ClaimScriptRun", err)
-	if !ok || r.ID != runs[0].ID || r.State != core.RunRunning || r.Attempts != 1 || cj.ID != j.ID || string(cj.Sealed) != "sealed" || r.DeviceID != d1.ID {
+	if !ok || r.ID != runs[0].ID || r.State != core.RunRunning || r.Attempts != 1 || cj.ID != j.ID || string(cj.Sealed) != "sealed" || r.DeviceID != d1.ID || string(r.MAC) != "\x00" {
 		t.Fatalf("claimed %+v (job %+v, %v)", r, cj, ok)
 	}
 	if _, _, ok, _ := s.ClaimScriptRun(ctx, d1.ID, t0.Add(time.Minute), time.Minute); ok {
@@ -210,7 +210,7 @@ func testScriptJobs(t *testing.T, s core.Store) {
 	}
 	// Deleting a script cancels its queued runs.
 	j2 := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	if _, err := s.CreateScriptJob(ctx, &j2, []int64{d2.ID}); err != nil {
+	if _, err := s.CreateScriptJob(ctx, &j2, queuedRuns(d2.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.CancelScriptRuns(ctx, sc.ID, t0); err != nil || n != 1 {
@@ -232,7 +232,7 @@ func testScriptRunClaimedOnce(t *testing.T, s core.Store) {
 	const jobs = 5
 	for range jobs {
 		j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-		if _, err := s.CreateScriptJob(ctx, &j, []int64{d.ID}); err != nil {
+		if _, err := s.CreateScriptJob(ctx, &j, queuedRuns(d.ID)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -261,4 +261,13 @@ func testScriptRunClaimedOnce(t *testing.T, s core.Store) {
 			t.Errorf("run %s claimed %d times", id, n)
 		}
 	}
+}
+
+// queuedRuns are new runs for the devices, IDs left to the store.
+func queuedRuns(devices ...int64) []core.ScriptRun {
+	rs := make([]core.ScriptRun, len(devices))
+	for i, d := range devices {
+		rs[i] = core.ScriptRun{DeviceID: d, MAC: []byte{byte(i)}}
+	}
+	return rs
 }

@@ -34,7 +34,8 @@ CREATE TABLE script_runs (
     queued_at   BIGINT  NOT NULL,
     started_at  BIGINT,
     finished_at BIGINT,
-    deadline_at BIGINT   -- a running run not finished by then is asked for again
+    deadline_at BIGINT,  -- a running run not finished by then is asked for again
+    mac         BLOB        -- the server's MAC over the run (service.runMAC): a row written by anyone else is refused
 );
 CREATE INDEX script_runs_job ON script_runs (job_id);
 CREATE INDEX script_runs_device ON script_runs (device_id, queued_at);
