@@ -123,7 +123,10 @@ func TestFileUpload(t *testing.T) {
 	}
 	noTemp(t, dir)
 
-	waitLive(t, "agent reconnected", func() bool { return l.hub.Connected(l.deviceID) })
+	// The old session may still be registered a moment after the
+	// disconnect; an action that succeeds went over the new one.
+	rctx := ctxT(t)
+	waitLive(t, "agent reconnected", func() bool { return l.hub.Do(rctx, l.deviceID, actionEcho, nil, nil) == nil })
 	_, err = l.hub.OpenStream(ctxT(t), l.deviceID, protocol.StreamFileUpload,
 		protocol.FileUploadArgs{Path: filepath.Join(dir, "fehlt", "x"), Size: 1, SHA256: sum([]byte("x"))})
 	wantCode(t, "missing folder", err, protocol.CodeNotFound)
