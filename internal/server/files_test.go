@@ -33,16 +33,16 @@ import (
 // locked files (--disable files), and API tokens of an administrator, a
 // technician of Müller GmbH, one of another client and a read-only user.
 type filesEnv struct {
-	srv               *running
-	st                *store.DB
-	hc                *http.Client
-	tls               *tls.Config
-	base              string
-	dev, locked       int64
-	agentDir          string
-	tokens            map[string]string
-	admin, tech, ro   string
-	foreign, foreign2 string
+	srv             *running
+	st              *store.DB
+	hc              *http.Client
+	tls             *tls.Config
+	base            string
+	dev, locked     int64
+	agentDir        string
+	tokens          map[string]string
+	admin, tech, ro string
+	foreign         string
 }
 
 func startFiles(t testing.TB) *filesEnv {
