@@ -21,6 +21,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
@@ -512,7 +513,13 @@ var matrixStore = storetest.SeededSQLite(func(t testing.TB, st *store.DB) {
 
 // matrixHandler serves the API and the dashboard over st.
 func matrixHandler(t testing.TB, st *store.DB) http.Handler {
-	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost})
+	// A secret key, as every server has: script runs are authenticated
+	// with it.
+	box, err := seal.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Secrets: box})
 	webH, err := web.New(web.Deps{Store: st, Service: svc})
 	if err != nil {
 		t.Fatal(err)
