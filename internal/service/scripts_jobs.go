@@ -158,10 +158,11 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 	}
 	ids := make([]int64, len(devices))
 	runs := make([]core.ScriptRun, len(devices))
+	key := s.secrets.Derive(runMACPurpose)
 	for i, d := range devices {
 		ids[i] = d.ID
 		runs[i] = core.ScriptRun{ID: uuid.NewString(), DeviceID: d.ID}
-		runs[i].MAC = runMAC(s.secrets.Derive(runMACPurpose), runs[i], j, sc)
+		runs[i].MAC = runMAC(key, runs[i], j, sc)
 	}
 	if _, err := s.store.CreateScriptJob(ctx, &j, runs); err != nil {
 		return RunSubmitted{}, fmt.Errorf("queueing script %d: %w", id, err)

@@ -79,7 +79,7 @@ func (s *Service) SecondFactorSignIn(ctx context.Context, u core.User, code stri
 	return nil
 }
 
-// SignedIn records that u passed every factor; SignedOut that they left.
+// SignedIn records that u passed every factor.
 func (s *Service) SignedIn(ctx context.Context, u core.User) {
 	s.recordSelf(ctx, u, "user.login", auth.RemoteFrom(ctx))
 }
