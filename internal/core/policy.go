@@ -32,6 +32,55 @@ type PolicyCheck struct {
 	Exclude  bool            `json:"exclude,omitempty"`
 }
 
+// Task schedule kinds. TaskFixOnly runs a task only as the automatic fix of
+// its FixCheck.
+const (
+	TaskInterval = "interval" // every EveryMinutes minutes (hours are multiples of 60)
+	TaskDaily    = "daily"    // at At, device local time
+	TaskWeekly   = "weekly"   // on Weekdays at At
+	TaskMonthly  = "monthly"  // on day Day at At (the month's last day if shorter)
+	TaskAtStart  = "start"    // once each time the agent starts
+	TaskFixOnly  = "fix"      // only as the automatic fix of FixCheck
+)
+
+// TaskSchedule says when the agent runs an automated task. A run missed
+// while the device was off or the agent stopped runs at the next start,
+// as a missed daily check does.
+type TaskSchedule struct {
+	Kind         string `json:"kind"`
+	EveryMinutes int    `json:"every_minutes,omitempty"` // interval: 5..10080
+	At           string `json:"at,omitempty"`            // daily, weekly, monthly: "HH:MM"
+	Weekdays     []int  `json:"weekdays,omitempty"`      // weekly: 0 = Sunday … 6 = Saturday
+	Day          int    `json:"day,omitempty"`           // monthly: 1..31
+}
+
+// PolicyTask is one automated task of a policy: a script of the library run
+// on a schedule and/or as the automatic fix of a check. Name is unique
+// within the policy's tasks; an entry with Exclude removes an inherited
+// task of that name. ScriptVersion 0 runs the script's current version.
+// Params are the plain parameters; secret ones are sealed at rest by the
+// store and never returned. FixCheck names a check of the device's
+// effective policy: when its result is a failure (or error), the agent runs
+// this task at once, at most MaxPerDay times a day (default 3), and reports
+// the outcome with the check's outage.
+type PolicyTask struct {
+	Name          string            `json:"name"`
+	ScriptID      int64             `json:"script_id,omitempty"`
+	ScriptVersion int               `json:"script_version,omitempty"`
+	Params        map[string]string `json:"params,omitempty"`
+	Schedule      TaskSchedule      `json:"schedule"`
+	FixCheck      string            `json:"fix_check,omitempty"`
+	MaxPerDay     int               `json:"max_per_day,omitempty"`
+	// RunAgain lets an interrupted run (agent killed mid-run) run again
+	// at the next occasion; otherwise it is reported interrupted.
+	RunAgain bool `json:"run_again,omitempty"`
+	Exclude  bool `json:"exclude,omitempty"`
+}
+
+// DefaultFixesPerDay bounds a task's automatic fixes a day when its
+// MaxPerDay is 0.
+const DefaultFixesPerDay = 3
+
 // SecretParams are the check parameter names that are secrets in any check
 // type (SNMP community and v3 passphrases, website basic-auth password).
 // They are never stored in clear: network devices keep them apart, sealed
@@ -51,8 +100,11 @@ type Policy struct {
 	Description Text          `json:"description"`
 	Builtin     string        `json:"builtin,omitempty"`
 	Checks      []PolicyCheck `json:"checks"`
-	CreatedAt   time.Time     `json:"created_at"`
-	UpdatedAt   time.Time     `json:"updated_at"`
+	// Tasks are the policy's automated tasks (issue 16), inherited and
+	// overridden by name as checks are.
+	Tasks     []PolicyTask `json:"tasks,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // Assignment levels, in inheritance order.

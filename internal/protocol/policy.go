@@ -1,8 +1,11 @@
 package protocol
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -21,11 +24,66 @@ const PolicyTTL = 10 * time.Minute
 // MaxPolicyChecks bounds the checks of one policy message.
 const MaxPolicyChecks = 500
 
-// Policy is the effective set of checks of one device. Revision is a hash
-// of Checks; the agent ignores a policy with the revision it already runs.
+// MaxPolicyTasks bounds the automated tasks of one policy message.
+const MaxPolicyTasks = 100
+
+// Policy is the effective set of checks and automated tasks of one
+// device. Revision is a hash of Checks and Tasks; the agent ignores a
+// policy with the revision it already runs.
 type Policy struct {
 	Revision string             `json:"revision"`
 	Checks   []core.PolicyCheck `json:"checks"`
+	Tasks    []Task             `json:"tasks,omitempty"`
+}
+
+// Task is one automated task as the agent runs it (issue 16): the schedule
+// and fix binding of a core.PolicyTask with the script version inline.
+// Script.RunID is empty: the agent names each run itself
+// (TaskRunID), so that one occurrence runs at most once. A check of type
+// CheckScript carries its script the same way, as ScriptCheckParams.
+type Task struct {
+	Name          string            `json:"name"`
+	ScriptID      int64             `json:"script_id"`
+	ScriptVersion int               `json:"script_version"`
+	ScriptName    string            `json:"script_name"`
+	Schedule      core.TaskSchedule `json:"schedule"`
+	FixCheck      string            `json:"fix_check,omitempty"`
+	MaxPerDay     int               `json:"max_per_day,omitempty"`
+	RunAgain      bool              `json:"run_again,omitempty"`
+	Script        ScriptArgs        `json:"script"`
+}
+
+// CheckScript is the check type that runs a library script (issue 16):
+// exit code 0 is ok, 1 warning, 2 failure, anything else an error (the
+// Nagios plugin convention); the first line of output is the message, and a
+// "|name=42;unit" suffix on it becomes the value.
+const CheckScript = "script"
+
+// ScriptCheckParams are a script check's parameters as the agent receives
+// them: the server replaces the policy's {"script_id", "script_version",
+// "params"} with the script version inline (Script.RunID empty).
+type ScriptCheckParams struct {
+	ScriptID      int64      `json:"script_id"`
+	ScriptVersion int        `json:"script_version"`
+	Script        ScriptArgs `json:"script"`
+}
+
+// TaskRunID names one run of a task: the task, how it was triggered and
+// when it was due (Unix seconds), so that a restarted agent recognizes a
+// run it already started. It fits ScriptArgs.RunID's syntax.
+func TaskRunID(task, trigger string, due time.Time) string {
+	id := fmt.Sprintf("t-%s-%s-%d", trigger, task, due.Unix())
+	id = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, id)
+	if len(id) > 64 {
+		sum := sha256.Sum256([]byte(id))
+		id = id[:47] + "-" + hex.EncodeToString(sum[:8])
+	}
+	return id
 }
 
 var policyCheckName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -53,6 +111,31 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("%w: policy check %q: unknown schedule class %q", ErrMalformed, c.Name, c.Schedule.Class)
 		}
 		seen[c.Name] = true
+	}
+	if len(p.Tasks) > MaxPolicyTasks {
+		return fmt.Errorf("%w: %d tasks in one policy (max %d)", ErrMalformed, len(p.Tasks), MaxPolicyTasks)
+	}
+	tasks := map[string]bool{}
+	for i, t := range p.Tasks {
+		switch {
+		case !policyCheckName.MatchString(t.Name):
+			return fmt.Errorf("%w: policy task %d: bad name %q", ErrMalformed, i, t.Name)
+		case tasks[t.Name]:
+			return fmt.Errorf("%w: policy task %d: duplicate name %q", ErrMalformed, i, t.Name)
+		case t.Schedule.Kind == core.TaskFixOnly && t.FixCheck == "":
+			return fmt.Errorf("%w: policy task %q: a fix-only task without fix_check", ErrMalformed, t.Name)
+		}
+		switch t.Schedule.Kind {
+		case core.TaskInterval, core.TaskDaily, core.TaskWeekly, core.TaskMonthly, core.TaskAtStart, core.TaskFixOnly:
+		default:
+			return fmt.Errorf("%w: policy task %q: unknown schedule kind %q", ErrMalformed, t.Name, t.Schedule.Kind)
+		}
+		s := t.Script
+		s.RunID = "x" // the agent names each run
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("%w: policy task %q: %v", ErrMalformed, t.Name, err)
+		}
+		tasks[t.Name] = true
 	}
 	return nil
 }

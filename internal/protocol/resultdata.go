@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // Structured result data. A result may carry, beside its human message, a
@@ -29,9 +31,21 @@ import (
 const (
 	KindEvents = "events" // Events, from the eventlog check
 	KindLogins = "logins" // Logins, from the logins check
+	// KindTaskRun marks a result that reports an automated task's run
+	// (TaskRun), not a check's state: Check is the task's name, Key
+	// TaskResultKey. The server stores it as a script run and, for a fix,
+	// with the check's outage; it never opens an outage of its own.
+	KindTaskRun = "task_run"
 
-	EventsVersion = 1
-	LoginsVersion = 1
+	EventsVersion  = 1
+	LoginsVersion  = 1
+	TaskRunVersion = 1
+
+	// TaskResultKey is the key of a task run's result.
+	TaskResultKey = "task"
+	// MaxTaskOutput bounds each of a task run's stdout and stderr in its
+	// result (the data's whole size is MaxDataBytes).
+	MaxTaskOutput = 24 << 10
 
 	// MaxDataBytes bounds one result's data; a larger one makes the
 	// batch malformed.
@@ -43,6 +57,39 @@ const (
 	MaxText = 500
 	MaxName = 128
 )
+
+// Triggers of a task run.
+const (
+	TriggerSchedule = "schedule" // due by its schedule (also caught up at start)
+	TriggerStart    = "start"    // the agent started
+	TriggerFix      = "fix"      // the automatic fix of FixCheck, which failed
+)
+
+// TaskRun reports one run of an automated task. ExitCode is nil when the
+// script did not run or did not exit by itself (ErrorCode says why:
+// a protocol Code* such as CodeScriptSigner, CodeInterrupted, or
+// "timeout"). Stdout and Stderr are cut to MaxTaskOutput bytes each
+// (Truncated); secrets are masked in them. FixCheck and FixStatus are set
+// for a fix: the check that failed and its status when the agent ran it
+// again after the fix ("" if it could not).
+type TaskRun struct {
+	DataHead
+	RunID         string      `json:"run_id"`
+	ScriptID      int64       `json:"script_id"`
+	ScriptVersion int         `json:"script_version"`
+	Trigger       string      `json:"trigger"`
+	Due           time.Time   `json:"due"`
+	StartedAt     time.Time   `json:"started_at"`
+	DurationMS    int64       `json:"duration_ms"`
+	ExitCode      *int        `json:"exit_code"`
+	Stdout        string      `json:"stdout"`
+	Stderr        string      `json:"stderr"`
+	Truncated     bool        `json:"truncated,omitempty"`
+	TimedOut      bool        `json:"timed_out,omitempty"`
+	ErrorCode     string      `json:"error_code,omitempty"`
+	FixCheck      string      `json:"fix_check,omitempty"`
+	FixStatus     core.Status `json:"fix_status,omitempty"`
+}
 
 // DataHead is the part every payload starts with.
 type DataHead struct {
@@ -136,6 +183,49 @@ func ReadLogins(data json.RawMessage) (d Logins, ok bool) {
 	}
 	d.bound()
 	return d, true
+}
+
+// EncodeTaskRun bounds d's output and encodes it as result data.
+func EncodeTaskRun(d TaskRun) (json.RawMessage, error) {
+	d.Kind, d.V = KindTaskRun, TaskRunVersion
+	limit := MaxTaskOutput
+	for {
+		d := d
+		var cut1, cut2 bool
+		d.Stdout, cut1 = clipBytes(d.Stdout, limit)
+		d.Stderr, cut2 = clipBytes(d.Stderr, limit)
+		d.Truncated = d.Truncated || cut1 || cut2
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, fmt.Errorf("encoding result data: %w", err)
+		}
+		// Escapes can make the JSON up to six times the text.
+		if len(b) <= MaxDataBytes || limit == 0 {
+			return b, nil
+		}
+		limit /= 2
+	}
+}
+
+// ReadTaskRun returns the task run in data; ok is false for no data,
+// another kind or version, or malformed data.
+func ReadTaskRun(data json.RawMessage) (d TaskRun, ok bool) {
+	if !read(data, KindTaskRun, TaskRunVersion, &d) {
+		return TaskRun{}, false
+	}
+	return d, true
+}
+
+// clipBytes cuts s to at most n bytes of valid UTF-8; cut reports a cut.
+func clipBytes(s string, n int) (string, bool) {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s, false
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], true
 }
 
 // ValidateData checks the head and size of a result's data; empty data is
