@@ -73,6 +73,9 @@ func Run(t *testing.T) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
+	if err := buildRootOnce(ctx, tool); err != nil {
+		t.Fatalf("building the container's root folder: %v", err)
+	}
 	var out []byte
 	// The container's init has been seen to die or time out during boot on
 	// a busy CI machine (exit status 92 or 93): that is the test bed, not
@@ -95,6 +98,34 @@ func Run(t *testing.T) bool {
 		t.Fatalf("%s did not pass against the booted systemd", t.Name())
 	}
 	return false
+}
+
+// buildRootOnce has the boot script build its cached root folder, holding a
+// lock, when it is missing: test binaries of several packages run at once,
+// and two builds into the same folder (the script removes it first) break
+// each other on a fresh machine.
+func buildRootOnce(ctx context.Context, tool string) error {
+	root := os.Getenv("ROOTFS")
+	if root == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return err
+		}
+		root = filepath.Join(cache, "wacht-systemd-rootfs")
+	}
+	if _, err := os.Stat(filepath.Join(root, ".sysd-rootfs-ok")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return err
+	}
+	// flock(1) waits for a build in progress; the script then finds the
+	// folder built and only boots it once to run true.
+	out, err := exec.CommandContext(ctx, "flock", root+".lock", "bash", tool, "true").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
 }
 
 // findTool finds the boot script: $SYSTEMD_BOOT, or tools/ in the shared
