@@ -173,9 +173,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	cleanUploads(a.opts.DataDir, a.log)
 	cleanScripts(a.opts.DataDir, time.Now(), a.log)
 	a.root = ctx
+	startedAt := time.Now()
+	a.recoverTasks(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { a.schedule(ctx) })
-	wg.Go(func() { a.runTasks(ctx) })
+	wg.Go(func() { a.runTasks(ctx, startedAt) })
 	a.connectLoop(ctx)
 	wg.Wait()
 	a.taskRuns.Wait()

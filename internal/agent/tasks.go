@@ -48,12 +48,10 @@ func (a *Agent) signerAllows(sa protocol.ScriptArgs) error {
 	return nil
 }
 
-// runTasks runs the policy's tasks until ctx ends: first the runs an
-// earlier process left pending, then each start task once and every
-// scheduled task when due. A task's run never blocks the loop.
-func (a *Agent) runTasks(ctx context.Context) {
-	started := time.Now()
-	a.recoverTasks(ctx)
+// runTasks runs the policy's tasks until ctx ends: each start task once
+// for this start (started) and every scheduled task when due. A task's
+// run never blocks the loop.
+func (a *Agent) runTasks(ctx context.Context, started time.Time) {
 	atStart := map[string]bool{}
 	for ctx.Err() == nil {
 		tasks := a.plan.taskList()
@@ -87,7 +85,7 @@ func (a *Agent) runTasks(ctx context.Context) {
 }
 
 // recoverTasks reports the runs that were in flight when the agent
-// stopped: the journal answers interrupted for a run whose process had
+// stopped, before checks run (a fix must not take a pending run's place): the journal answers interrupted for a run whose process had
 // started (or its result, if it finished); a run that never started runs
 // now. A task with RunAgain runs the interrupted occurrence again.
 func (a *Agent) recoverTasks(ctx context.Context) {
@@ -196,13 +194,14 @@ func (a *Agent) runTask(ctx context.Context, t protocol.Task, o taskOccurrence) 
 // recheck runs the check name of the plan once more and returns its
 // results (none if the plan has no such check).
 func (a *Agent) recheck(ctx context.Context, name string) []core.Result {
-	i := slices.IndexFunc(a.plan.get(), func(p planned) bool { return p.Name == name })
+	plan := a.plan.get()
+	i := slices.IndexFunc(plan, func(p planned) bool { return p.Name == name })
 	if i < 0 {
 		return nil
 	}
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
-	return a.runner.Run(ctx, []NamedCheck{a.plan.get()[i].NamedCheck})
+	return a.runner.Run(ctx, []NamedCheck{plan[i].NamedCheck})
 }
 
 func worst(rs []core.Result) core.Status {
