@@ -107,42 +107,23 @@ func nextOccurrence(s core.TaskSchedule, after time.Time, loc *time.Location) ti
 		}
 		return after.Add(time.Duration(s.EveryMinutes) * time.Minute)
 	}
-	h, m, err := policy.ParseAt(s.At)
-	if err != nil {
-		return time.Time{} // validated by the server
+	h, m, match, ok := calendar(s)
+	if !ok {
+		return time.Time{}
 	}
-	switch s.Kind {
-	case core.TaskDaily:
-		return nextOnDay(after, h, m, func(time.Time) bool { return true })
-	case core.TaskWeekly:
-		return nextOnDay(after, h, m, func(d time.Time) bool { return slices.Contains(s.Weekdays, int(d.Weekday())) })
-	case core.TaskMonthly:
-		return nextOnDay(after, h, m, func(d time.Time) bool {
-			last := time.Date(d.Year(), d.Month()+1, 0, 12, 0, 0, 0, d.Location()).Day()
-			return d.Day() == min(s.Day, last)
-		})
-	}
-	return time.Time{}
-}
-
-// nextOnDay is h:m local time on the first day that matches, strictly
-// after after. Days are compared on the wall clock, not as instants, so
-// that the hour repeated when DST ends does not run a task twice; a time
-// skipped when DST begins is normalized forward by time.Date.
-func nextOnDay(after time.Time, h, m int, match func(day time.Time) bool) time.Time {
 	y, mo, d := after.Date()
 	start := 0
 	if ah, am, _ := after.Clock(); ah*60+am >= h*60+m {
 		start = 1
 	}
-	for i := start; i < 400; i++ {
-		day := time.Date(y, mo, d+i, 12, 0, 0, 0, after.Location())
+	for i := start; i < maxDays; i++ {
+		day := time.Date(y, mo, d+i, 12, 0, 0, 0, loc)
 		if !match(day) {
 			continue
 		}
 		// Strictly after, also where time.Date picks the first pass of a
 		// repeated hour.
-		if t := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, after.Location()); t.After(after) {
+		if t := at(day, h, m); t.After(after) {
 			return t
 		}
 	}
@@ -153,17 +134,64 @@ func nextOnDay(after time.Time, h, m int, match func(day time.Time) bool) time.T
 // (ok false if there is none): a task missed several times while the agent
 // was stopped runs once, for the latest of them.
 func latestDue(s core.TaskSchedule, last, now time.Time, loc *time.Location) (due time.Time, ok bool) {
-	if s.Kind == core.TaskInterval && s.EveryMinutes > 0 {
+	if s.Kind == core.TaskInterval {
 		every := time.Duration(s.EveryMinutes) * time.Minute
-		if now.Sub(last) < every {
+		if every <= 0 || now.Sub(last) < every {
 			return time.Time{}, false
 		}
 		return last.Add(now.Sub(last) / every * every), true
 	}
-	for n := nextOccurrence(s, last, loc); !n.IsZero() && !n.After(now); n = nextOccurrence(s, n, loc) {
-		due, ok = n, true
+	h, m, match, ok := calendar(s)
+	if !ok {
+		return time.Time{}, false
 	}
-	return due, ok
+	now = now.In(loc)
+	y, mo, d := now.Date()
+	for i := 0; i < maxDays; i++ {
+		day := time.Date(y, mo, d-i, 12, 0, 0, 0, loc)
+		if !match(day) {
+			continue
+		}
+		if t := at(day, h, m); !t.After(now) {
+			// Not before nextOccurrence's answer: in the hour repeated
+			// when DST ends, time.Date may pick the second pass.
+			return t, t.After(last) && nextOccurrence(s, last, loc).Compare(t) <= 0
+		}
+	}
+	return time.Time{}, false
+}
+
+// maxDays bounds the search for a matching day (a monthly task matches
+// every month).
+const maxDays = 400
+
+// calendar returns a daily, weekly or monthly schedule's time of day and
+// which days it runs on; ok is false for other kinds or a bad time.
+// Days are compared on the wall clock, not as instants, so that the hour
+// repeated when DST ends does not run a task twice; a time skipped when
+// DST begins is normalized forward by time.Date.
+func calendar(s core.TaskSchedule) (h, m int, match func(day time.Time) bool, ok bool) {
+	h, m, err := policy.ParseAt(s.At)
+	if err != nil {
+		return 0, 0, nil, false // validated by the server
+	}
+	switch s.Kind {
+	case core.TaskDaily:
+		return h, m, func(time.Time) bool { return true }, true
+	case core.TaskWeekly:
+		return h, m, func(d time.Time) bool { return slices.Contains(s.Weekdays, int(d.Weekday())) }, true
+	case core.TaskMonthly:
+		return h, m, func(d time.Time) bool {
+			last := time.Date(d.Year(), d.Month()+1, 0, 12, 0, 0, 0, d.Location()).Day()
+			return d.Day() == min(s.Day, last)
+		}, true
+	}
+	return 0, 0, nil, false
+}
+
+// at is h:m on day's date.
+func at(day time.Time, h, m int) time.Time {
+	return time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, day.Location())
 }
 
 // scheduled reports whether a task runs on the clock.

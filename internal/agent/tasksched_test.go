@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -66,6 +67,24 @@ func TestLatestDueCatchesUpOnce(t *testing.T) {
 	due, ok = latestDue(core.TaskSchedule{Kind: core.TaskInterval, EveryMinutes: 60}, last, now, loc)
 	if !ok || !due.Equal(time.Date(2026, 5, 9, 12, 0, 0, 0, loc)) {
 		t.Errorf("interval catch-up: %s %v", due, ok)
+	}
+	// 4 May 2026 is a Monday; the latest Friday before the 9th is the 8th.
+	due, ok = latestDue(core.TaskSchedule{Kind: core.TaskWeekly, At: "18:00", Weekdays: []int{5}}, last, now, loc)
+	if !ok || !due.Equal(time.Date(2026, 5, 8, 18, 0, 0, 0, loc)) {
+		t.Errorf("weekly catch-up: %s %v", due, ok)
+	}
+	due, ok = latestDue(core.TaskSchedule{Kind: core.TaskMonthly, At: "01:00", Day: 31}, time.Date(2026, 1, 15, 0, 0, 0, 0, loc), now, loc)
+	if !ok || !due.Equal(time.Date(2026, 4, 30, 1, 0, 0, 0, loc)) {
+		t.Errorf("monthly catch-up: %s %v, want April's last day", due, ok)
+	}
+	if _, ok := latestDue(core.TaskSchedule{Kind: core.TaskMonthly, At: "01:00", Day: 31}, time.Date(2026, 4, 30, 1, 0, 0, 0, loc), now, loc); ok {
+		t.Error("monthly due again in the same month")
+	}
+	// The repeated hour when DST ends: run at the first 02:30, not due at
+	// the second.
+	first := time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)
+	if _, ok := latestDue(core.TaskSchedule{Kind: core.TaskDaily, At: "02:30"}, first, first.Add(time.Hour), loc); ok {
+		t.Error("daily due twice in the repeated hour")
 	}
 	if _, ok := latestDue(core.TaskSchedule{Kind: core.TaskInterval, EveryMinutes: 60}, last, last.Add(59*time.Minute), loc); ok {
 		t.Error("interval due before its time")
@@ -196,5 +215,33 @@ func TestTaskSchedFixCap(t *testing.T) {
 	s.begin("third", taskOccurrence{Trigger: protocol.TriggerSchedule, Due: day})
 	if _, ok := s.takeFix("third", 5, day); ok {
 		t.Error("a fix while the task runs")
+	}
+}
+
+// BenchmarkTaskSchedDue: one pass of the tasks' loop over a policy's
+// maximum of tasks, each missed for a year (the worst catch-up).
+func BenchmarkTaskSchedDue(b *testing.B) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newTaskSched("", loc, nil)
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, loc)
+	kinds := []core.TaskSchedule{
+		{Kind: core.TaskInterval, EveryMinutes: 5},
+		{Kind: core.TaskDaily, At: "03:00"},
+		{Kind: core.TaskWeekly, At: "03:00", Weekdays: []int{1, 3, 5}},
+		{Kind: core.TaskMonthly, At: "03:00", Day: 31},
+	}
+	var tasks []protocol.Task
+	for i := range protocol.MaxPolicyTasks {
+		t := task(fmt.Sprintf("t%d", i), kinds[i%len(kinds)])
+		tasks = append(tasks, t)
+		s.recs[t.Name] = &taskRecord{Hash: taskHash(t.Schedule), Last: now.AddDate(-1, 0, 0)}
+	}
+	for b.Loop() {
+		if due, _, _ := s.due(tasks, now); len(due) != len(tasks) {
+			b.Fatalf("%d due", len(due))
+		}
 	}
 }
