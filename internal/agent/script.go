@@ -104,9 +104,7 @@ func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
 		}
 		// Started, not running, not finished: the agent stopped mid-run.
 		// (An unreadable entry counts the same: never run it twice.)
-		return nil, Errorf(protocol.CodeInterrupted,
-			"The run %s was interrupted: the agent stopped while it ran; it is not run again.",
-			"Der Lauf %s wurde unterbrochen: der Agent wurde während der Ausführung beendet; er wird nicht erneut ausgeführt.", id)
+		return nil, interrupted(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journaling run %s: %w", id, err)
@@ -125,6 +123,14 @@ func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
 	}
 	r.running[id] = true
 	return nil, nil
+}
+
+// interrupted says that run id was started and the agent stopped before
+// it finished.
+func interrupted(id string) error {
+	return Errorf(protocol.CodeInterrupted,
+		"The run %s was interrupted: the agent stopped while it ran; it is not run again.",
+		"Der Lauf %s wurde unterbrochen: der Agent wurde während der Ausführung beendet; er wird nicht erneut ausgeführt.", id)
 }
 
 // finish records a run's result; a failure to start it is recorded as

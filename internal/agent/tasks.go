@@ -85,7 +85,8 @@ func (a *Agent) runTasks(ctx context.Context, started time.Time) {
 }
 
 // recoverTasks reports the runs that were in flight when the agent
-// stopped, before checks run (a fix must not take a pending run's place): the journal answers interrupted for a run whose process had
+// stopped, before any check runs (a fix must not take a pending run's
+// place): the journal answers interrupted for a run whose process had
 // started (or its result, if it finished); a run that never started runs
 // now. A task with RunAgain runs the interrupted occurrence again.
 func (a *Agent) recoverTasks(ctx context.Context) {
@@ -95,9 +96,8 @@ func (a *Agent) recoverTasks(ctx context.Context) {
 		if i < 0 {
 			// The task left the policy: report the run without its script.
 			if a.tasks.begin(name, o) {
-				err := Errorf(protocol.CodeInterrupted, "The run %s was interrupted: the agent stopped while it ran; it is not run again.",
-					"Der Lauf %s wurde unterbrochen: der Agent wurde während der Ausführung beendet; er wird nicht erneut ausgeführt.", o.runID(name))
-				a.store([]core.Result{taskResult(protocol.Task{Name: name}, newTaskRun(protocol.Task{Name: name}, o), nil, err)})
+				gone := protocol.Task{Name: name}
+				a.store([]core.Result{taskResult(gone, newTaskRun(gone, o), nil, interrupted(o.runID(name)))})
 				a.tasks.end(name, true)
 			}
 			continue

@@ -262,8 +262,8 @@ func (s *taskSched) due(tasks []protocol.Task, now time.Time) (due []taskOccurre
 // its process starts; false if the task already runs.
 func (s *taskSched) begin(task string, o taskOccurrence) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.running[task] {
-		s.mu.Unlock()
 		return false
 	}
 	s.running[task] = true
@@ -277,7 +277,6 @@ func (s *taskSched) begin(task string, o taskOccurrence) bool {
 		r.Last = o.Due.UTC()
 	}
 	s.saveLocked()
-	s.mu.Unlock()
 	return true
 }
 
