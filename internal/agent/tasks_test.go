@@ -449,3 +449,38 @@ func TestTasksLockMode(t *testing.T) {
 		t.Error("a task ran though scripts are locked locally")
 	}
 }
+
+// TestTaskDoesNotBlockChecks: while a task runs, checks run and are
+// delivered, and the same task does not start a second time.
+func TestTaskDoesNotBlockChecks(t *testing.T) {
+	dir, fs := enrolledDir(t, nil)
+	tmp := t.TempDir()
+	release, started := filepath.Join(tmp, "release"), filepath.Join(tmp, "started")
+	long := shTask("long", core.TaskSchedule{Kind: core.TaskInterval, EveryMinutes: 60},
+		"echo run >> \"$STARTED\"\nwhile [ ! -e \"$RELEASE\" ]; do sleep 0.05; done\n", map[string]string{"RELEASE": release, "STARTED": started})
+	p := echoPolicy("b1", map[string]float64{"alpha": 1})
+	p.Tasks = []protocol.Task{long}
+	storePolicy(t, dir, p)
+	ta := runIn(t, dir, fs)
+	waitLive(t, "task started", func() bool { return lines(t, started) == 1 })
+	for i := range 3 {
+		if got := runChecks(t, ta, "c"+strconv.Itoa(i)); got != `{"results":1}` {
+			t.Fatalf("run-checks while a task runs: %s", got)
+		}
+	}
+	waitLive(t, "check results delivered while the task runs", func() bool { return seen(fs, "alpha", 1) && len(taskRuns(fs, "long")) == 0 })
+	ta.tasks.mu.Lock()
+	running := ta.tasks.running["long"]
+	ta.tasks.mu.Unlock()
+	if !running || ta.tasks.begin("long", taskOccurrence{Trigger: protocol.TriggerSchedule, Due: time.Now()}) {
+		t.Error("a second run of a running task could begin")
+	}
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitLive(t, "task reported", func() bool { return len(taskRuns(fs, "long")) == 1 })
+	ta.stop(t)
+	if n := lines(t, started); n != 1 {
+		t.Errorf("the task ran %d times", n)
+	}
+}
