@@ -440,7 +440,14 @@ func TestTasksLockMode(t *testing.T) {
 	}
 	os.Remove(filepath.Join(tmp, "signed"))
 	ta = runIn(t, dir, fs)
-	waitLive(t, "locked run reported", func() bool { return len(taskRuns(fs, "signed")) == 2 })
+	runChecks(t, ta, "c1") // the checks' hour has not passed
+	waitLive(t, "locked run and check reported", func() bool {
+		r, _ := checkResult(fs, "check-signed")
+		return len(taskRuns(fs, "signed")) == 2 && r.Status == core.StatusError
+	})
+	if r, _ := checkResult(fs, "check-signed"); !strings.Contains(r.Message.EN, "disabled on this device") || !strings.Contains(r.Message.DE, "gesperrt") {
+		t.Errorf("locally locked script check: %+v", r)
+	}
 	if s := taskRuns(fs, "signed")[1]; s.Status != core.StatusError || s.Run.ErrorCode != protocol.CodeDisabledLocally || !strings.Contains(s.Message.DE, "gesperrt") {
 		t.Errorf("locally locked task: %+v %+v", s.Result, s.Run)
 	}
