@@ -83,6 +83,10 @@ type Agent struct {
 	scriptOnce sync.Once
 	scriptRun  *scriptRunner
 
+	tasks    *taskSched
+	taskRuns sync.WaitGroup // running tasks
+	taskDone chan struct{}  // a task's run ended
+
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers
@@ -131,12 +135,14 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		opts: opts, cfg: cfg, key: key, log: log, spool: sp,
-		client: NewHTTPClient(cfg.Fingerprint),
-		runner: &Runner{Timeout: opts.CheckTimeout, Log: log},
-		plan:   &planHolder{changed: make(chan struct{}, 1)},
-		sched:  newScheduler(schedulePath(opts.DataDir), time.Local, opts.Interval, log),
-		state:  &stateFile{dir: opts.DataDir, log: log},
-		kick:   make(chan struct{}, 1),
+		client:   NewHTTPClient(cfg.Fingerprint),
+		runner:   &Runner{Timeout: opts.CheckTimeout, Log: log},
+		plan:     &planHolder{changed: make(chan struct{}, 1), tasksChanged: make(chan struct{}, 1)},
+		sched:    newScheduler(schedulePath(opts.DataDir), time.Local, opts.Interval, log),
+		tasks:    newTaskSched(tasksPath(opts.DataDir), time.Local, log),
+		taskDone: make(chan struct{}, 1),
+		state:    &stateFile{dir: opts.DataDir, log: log},
+		kick:     make(chan struct{}, 1),
 	}
 	a.out = &outbox{spool: sp}
 	keys, err := trustedKeys(opts.DataDir, cfg.ActionKey)
@@ -167,10 +173,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	cleanUploads(a.opts.DataDir, a.log)
 	cleanScripts(a.opts.DataDir, time.Now(), a.log)
 	a.root = ctx
+	startedAt := time.Now()
+	a.recoverTasks(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { a.schedule(ctx) })
+	wg.Go(func() { a.runTasks(ctx, startedAt) })
 	a.connectLoop(ctx)
 	wg.Wait()
+	a.taskRuns.Wait()
 	a.cmds.Wait()
 	a.state.update(func(s *State) {
 		s.Running, s.Connected, s.Since, s.SpoolLen = false, false, time.Now().UTC(), a.spool.Len()
@@ -193,6 +203,7 @@ func (a *Agent) runChecks(ctx context.Context) int {
 		return 0
 	}
 	a.store(rs)
+	a.fixFailing(ctx, rs)
 	return len(rs)
 }
 

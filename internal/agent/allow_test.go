@@ -69,7 +69,7 @@ func TestLocalAllowlist(t *testing.T) {
 	plan := planFromPolicy(protocol.Policy{Revision: "r1", Checks: []core.PolicyCheck{
 		{Name: "ok", Type: "allowprobe", Params: q(filepath.Join(logs, "app.log")), Schedule: core.Schedule{Class: core.Schedule24x7}},
 		{Name: "shadow", Type: "allowprobe", Params: q(filepath.Join(dir, "shadow")), Schedule: core.Schedule{Class: core.Schedule24x7}},
-	}})
+	}}, a)
 	var checks []NamedCheck
 	for _, p := range plan {
 		checks = append(checks, p.NamedCheck)

@@ -31,7 +31,7 @@ func FuzzPolicyFrame(f *testing.F) {
 		if protocol.DecodeData(env, &p) != nil || p.Validate() != nil {
 			return
 		}
-		plan := planFromPolicy(p)
+		plan := planFromPolicy(p, nil)
 		if len(plan) != len(p.Checks) {
 			t.Fatalf("%d checks in the policy, %d in the plan", len(p.Checks), len(plan))
 		}

@@ -24,14 +24,17 @@ const PolicyFile = "policy.json"
 // ever received a policy (every registered check with its defaults).
 const fallbackEvery = 1 // minute
 
-// planHolder is the running plan; changed wakes the schedule loop.
+// planHolder is the running plan and the policy's automated tasks;
+// changed wakes the schedule loop, tasksChanged the tasks' loop.
 type planHolder struct {
-	mu       sync.Mutex
-	plan     []planned
-	revision string    // "" for the default set or pinned checks
-	issued   time.Time // when the server signed the running policy
-	pinned   bool      // Options.Checks given: policies are ignored
-	changed  chan struct{}
+	mu           sync.Mutex
+	plan         []planned
+	tasks        []protocol.Task
+	revision     string    // "" for the default set or pinned checks
+	issued       time.Time // when the server signed the running policy
+	pinned       bool      // Options.Checks given: policies are ignored
+	changed      chan struct{}
+	tasksChanged chan struct{}
 }
 
 func (h *planHolder) get() []planned {
@@ -40,14 +43,22 @@ func (h *planHolder) get() []planned {
 	return h.plan
 }
 
-func (h *planHolder) set(plan []planned, revision string, issued time.Time) {
+func (h *planHolder) set(plan []planned, tasks []protocol.Task, revision string, issued time.Time) {
 	h.mu.Lock()
-	h.plan, h.revision, h.issued = plan, revision, issued
+	h.plan, h.tasks, h.revision, h.issued = plan, tasks, revision, issued
 	h.mu.Unlock()
-	select {
-	case h.changed <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{h.changed, h.tasksChanged} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
+}
+
+func (h *planHolder) taskList() []protocol.Task {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tasks
 }
 
 func (h *planHolder) rev() (revision string, issued time.Time) {
@@ -72,13 +83,20 @@ type brokenCheck struct{ err error }
 
 func (b brokenCheck) Run(context.Context, check.Reporter) error { return b.err }
 
-// planFromPolicy builds every entry of p. An entry that cannot be built
-// (a check this agent version lacks, bad parameters) stays in the plan and
-// reports the error as its result.
-func planFromPolicy(p protocol.Policy) []planned {
+// planFromPolicy builds every entry of p; a's script runner runs script
+// checks (a nil a reports them as not available). An entry that cannot be
+// built (a check this agent version lacks, bad parameters) stays in the
+// plan and reports the error as its result.
+func planFromPolicy(p protocol.Policy, a *Agent) []planned {
 	out := make([]planned, 0, len(p.Checks))
 	for _, c := range p.Checks {
-		chk, err := check.New(c.Type, protocol.CheckParams(c.Params))
+		var chk check.Check
+		var err error
+		if c.Type == protocol.CheckScript {
+			chk, err = newScriptCheck(a, c.Name, c.Params)
+		} else {
+			chk, err = check.New(c.Type, protocol.CheckParams(c.Params))
+		}
 		if err != nil {
 			chk = brokenCheck{err: fmt.Errorf("policy check %s: %w", c.Name, err)}
 		}
@@ -138,7 +156,7 @@ func savePolicy(dir string, p storedPolicy) error {
 func (a *Agent) initPlan() {
 	if a.opts.Checks != nil {
 		a.plan.pinned = true
-		a.plan.set(planFromChecks(a.opts.Checks, 0), "", time.Time{})
+		a.plan.set(planFromChecks(a.opts.Checks, 0), nil, "", time.Time{})
 		return
 	}
 	p, ok, err := loadPolicy(a.opts.DataDir)
@@ -146,15 +164,15 @@ func (a *Agent) initPlan() {
 		a.log.Warn("ignoring the stored policy; running the default checks until the server sends one", "err", err)
 	}
 	if ok {
-		a.plan.set(planFromPolicy(p.Policy), p.Revision, p.Issued)
-		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks))
+		a.plan.set(planFromPolicy(p.Policy, a), p.Tasks, p.Revision, p.Issued)
+		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks))
 		return
 	}
 	checks, err := DefaultChecks()
 	if err != nil {
 		a.log.Warn("some checks are not available", "err", err)
 	}
-	a.plan.set(planFromChecks(checks, fallbackEvery), "", time.Time{})
+	a.plan.set(planFromChecks(checks, fallbackEvery), nil, "", time.Time{})
 }
 
 // applyPolicy makes p, signed by the server at issued, the running plan and
@@ -182,9 +200,10 @@ func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 		// server sends this one again.
 		a.log.Warn("cannot store the policy", "err", err)
 	}
-	plan := planFromPolicy(p)
+	plan := planFromPolicy(p, a)
 	a.sched.forget(plan)
-	a.plan.set(plan, p.Revision, issued)
-	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks))
+	a.tasks.forget(p.Tasks)
+	a.plan.set(plan, p.Tasks, p.Revision, issued)
+	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks))
 	return nil
 }

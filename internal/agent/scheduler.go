@@ -214,6 +214,7 @@ func (a *Agent) runPlanned(ctx context.Context, ps []planned, at time.Time) int 
 	}
 	a.sched.ran(ps, at)
 	a.store(rs)
+	a.fixFailing(ctx, rs)
 	return len(rs)
 }
 

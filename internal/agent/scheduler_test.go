@@ -186,7 +186,7 @@ func TestPolicyPlanAndStorage(t *testing.T) {
 	if err != nil || !ok || got.Revision != "r1" || len(got.Checks) != 2 {
 		t.Fatalf("loadPolicy = %+v, %v, %v", got, ok, err)
 	}
-	plan := planFromPolicy(got.Policy)
+	plan := planFromPolicy(got.Policy, nil)
 	if len(plan) != 2 || plan[0].Name != "disk-root" {
 		t.Fatalf("plan %v", names(plan))
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/scriptsign"
 )
 
 // Scripts (issue 16): the body goes to a private temporary file that the
@@ -45,12 +44,8 @@ func init() {
 		if err := sa.Validate(); err != nil {
 			return nil, Errorf(protocol.CodeBadArgs, "Bad script arguments: %v.", "Ungültige Skriptargumente: %v.", err)
 		}
-		if pub := a.cfg.ScriptSigner; len(pub) > 0 {
-			if err := scriptsign.Verify(pub, sa.Language, sa.Body, sa.Signature); err != nil {
-				return nil, Errorf(protocol.CodeScriptSigner,
-					"Refused: this device runs only scripts signed by its script signer (lock mode): %v.",
-					"Abgelehnt: dieses Gerät führt nur Skripte aus, die sein Skript-Signierer signiert hat (Sperrmodus): %v.", err)
-			}
+		if err := a.signerAllows(sa); err != nil {
+			return nil, err
 		}
 		// The run belongs to the agent, not to the connection that asked
 		// for it: a dropped session neither kills it nor loses its result.
@@ -109,9 +104,7 @@ func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
 		}
 		// Started, not running, not finished: the agent stopped mid-run.
 		// (An unreadable entry counts the same: never run it twice.)
-		return nil, Errorf(protocol.CodeInterrupted,
-			"The run %s was interrupted: the agent stopped while it ran; it is not run again.",
-			"Der Lauf %s wurde unterbrochen: der Agent wurde während der Ausführung beendet; er wird nicht erneut ausgeführt.", id)
+		return nil, interrupted(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journaling run %s: %w", id, err)
@@ -130,6 +123,14 @@ func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
 	}
 	r.running[id] = true
 	return nil, nil
+}
+
+// interrupted says that run id was started and the agent stopped before
+// it finished.
+func interrupted(id string) error {
+	return Errorf(protocol.CodeInterrupted,
+		"The run %s was interrupted: the agent stopped while it ran; it is not run again.",
+		"Der Lauf %s wurde unterbrochen: der Agent wurde während der Ausführung beendet; er wird nicht erneut ausgeführt.", id)
 }
 
 // finish records a run's result; a failure to start it is recorded as
@@ -170,6 +171,33 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 	}
 	r.finish(sa.RunID, res)
 	return res, nil
+}
+
+// runUnjournaled runs sa without the journal: for script checks, whose
+// repeated runs are harmless and would fill the journal (one file per run
+// for 14 days).
+func (r *scriptRunner) runUnjournaled(ctx context.Context, sa protocol.ScriptArgs) (protocol.ScriptResult, error) {
+	argv, ext, err := interpreter(runtime.GOOS, sa.Language, exec.LookPath)
+	if err != nil {
+		return protocol.ScriptResult{}, err
+	}
+	return r.execute(ctx, sa, argv, ext)
+}
+
+// forgetInterrupted drops the journal's record of run id if it was
+// started and never finished, so that the run may run again (a task with
+// RunAgain).
+func (r *scriptRunner) forgetInterrupted(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var e journalEntry
+	b, err := os.ReadFile(r.journalPath(id))
+	if err != nil || r.running[id] || (json.Unmarshal(b, &e) == nil && e.Done) {
+		return
+	}
+	if err := os.Remove(r.journalPath(id)); err != nil {
+		r.log.Warn("forgetting an interrupted run", "run", id, "err", err)
+	}
 }
 
 // interpreter is the program and arguments that run a script file of

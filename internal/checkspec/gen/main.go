@@ -54,8 +54,45 @@ seconds; its limits are in seconds. A choice may also be "" for its default.
 		rows(&b, "", s.Params)
 		b.WriteString("\n")
 	}
+	b.WriteString(scriptChecks)
 	return b.Bytes()
 }
+
+// scriptChecks says how the agent runs a check of type script
+// (internal/agent/scriptcheck.go), which no collector package declares.
+const scriptChecks = `## How the agent runs script checks
+
+A check of type ` + "`script`" + ` runs a script of the library on the device
+(the server puts the script version into the agent's signed policy). It
+follows the Nagios plugin convention:
+
+| exit code | status |
+| --- | --- |
+| 0 | ok |
+| 1 | warning |
+| 2 | failure |
+| anything else | error (the message names the exit code) |
+
+The first non-empty line of the script's standard output, trimmed and cut to
+500 bytes, is the message. Perfdata after a ` + "`|`" + ` on that line is removed
+from the message and its first item becomes the value:
+` + "`label=value[UOM];warn;crit;min;max`" + ` (the label may be in single quotes,
+the value may use a decimal comma), e.g. ` + "`Spooler läuft |jobs=3`" + `
+reports 3, ` + "`disk | /=2643MB;5948;5958`" + ` reports 2643 MB. A unit may
+also be the field after the value: ` + "`|queue=42;items`" + `. A value of
+` + "`U`" + ` or malformed perfdata gives no value.
+
+A script check runs at most as long as its script's timeout and the
+check timeout (60 s), whichever ends first; a script that runs longer is
+stopped with its whole process tree and reported as an error. A language
+without an interpreter on the device (no python, no pwsh) is an error
+("python is not installed"), never ok. Lock mode and the local lock
+` + "`scripts`" + ` apply as to every script: a refused script check reports an
+error saying why. Script checks are not written to the script journal (a
+check that runs again is harmless); each run has its own
+` + "`WACHT_RUN_ID`" + `.
+
+`
 
 // rows writes one row per parameter, nested ones under their path
 // ("loss_percent.warn", "products[].binary").
