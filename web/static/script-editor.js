@@ -1,0 +1,50 @@
+// The script editor and the run dialog. The editor puts CodeMirror
+// (static/vendor/codemirror.js, bundled from npm by web/build.sh) over the
+// body's textarea, which stays the form field: every change is copied
+// back, so the form posts the same with or without JavaScript. The
+// highlighting follows the language select. The run dialog's device
+// filter hides the devices that do not match what is typed.
+(function () {
+  'use strict';
+  var filter = document.getElementById('device-filter');
+  if (filter) {
+    filter.addEventListener('input', function () {
+      var want = filter.value.toLowerCase();
+      document.querySelectorAll('#run-devices tbody tr').forEach(function (tr) {
+        var box = tr.querySelector('input[type=checkbox]');
+        tr.hidden = want !== '' && !(box && box.checked) && tr.textContent.toLowerCase().indexOf(want) < 0;
+      });
+    });
+  }
+
+  var area = document.getElementById('body');
+  var CM = window.WachtCodeMirror;
+  if (!area || !CM) { return; }
+  var select = document.getElementById('language');
+  var lang = new CM.Compartment();
+  var readOnly = area.readOnly;
+  var view = new CM.EditorView({
+    parent: area.parentNode,
+    state: CM.EditorState.create({
+      doc: area.value,
+      extensions: [
+        CM.lineNumbers(), CM.history(), CM.drawSelection(), CM.highlightActiveLine(), CM.indentOnInput(),
+        CM.bracketMatching(), CM.syntaxHighlighting(CM.defaultHighlightStyle, { fallback: true }),
+        CM.keymap.of([CM.indentWithTab].concat(CM.defaultKeymap, CM.historyKeymap)),
+        lang.of(CM.language(select.value) || []),
+        CM.EditorState.readOnly.of(readOnly), CM.EditorView.editable.of(!readOnly),
+        CM.EditorView.contentAttributes.of({ 'aria-label': document.querySelector('label[for=body]').textContent }),
+        CM.EditorView.updateListener.of(function (u) {
+          if (u.docChanged) { area.value = u.state.doc.toString(); }
+        }),
+      ],
+    }),
+  });
+  area.hidden = true;
+  area.parentNode.insertBefore(view.dom, area);
+  view.dom.id = 'body-editor';
+  select.addEventListener('change', function () {
+    view.dispatch({ effects: lang.reconfigure(CM.language(select.value) || []) });
+  });
+  area.wachtEditor = view; // for the browser test
+})();
