@@ -2,7 +2,9 @@
 // (static/vendor/codemirror.js, bundled from npm by web/build.sh) over the
 // body's textarea, which stays the form field: every change is copied
 // back, so the form posts the same with or without JavaScript. The
-// highlighting follows the language select. The run dialog's device
+// highlighting follows the language select. CodeMirror lives in a shadow
+// root: there it styles itself with a constructed style sheet, which the
+// dashboard's Content-Security-Policy allows (a <style> element it is not). The run dialog's device
 // filter hides the devices that do not match what is typed.
 (function () {
   'use strict';
@@ -23,8 +25,13 @@
   var select = document.getElementById('language');
   var lang = new CM.Compartment();
   var readOnly = area.readOnly;
+  var host = document.createElement('div');
+  host.id = 'body-editor';
+  var shadow = host.attachShadow({ mode: 'open' });
+  area.parentNode.insertBefore(host, area);
   var view = new CM.EditorView({
-    parent: area.parentNode,
+    parent: shadow,
+    root: shadow,
     state: CM.EditorState.create({
       doc: area.value,
       extensions: [
@@ -33,6 +40,10 @@
         CM.keymap.of([CM.indentWithTab].concat(CM.defaultKeymap, CM.historyKeymap)),
         lang.of(CM.language(select.value) || []),
         CM.EditorState.readOnly.of(readOnly), CM.EditorView.editable.of(!readOnly),
+        CM.EditorView.theme({
+          '&': { minHeight: '18rem', fontSize: '.9rem', backgroundColor: '#fff' },
+          '.cm-scroller': { fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace', minHeight: '18rem' },
+        }),
         CM.EditorView.contentAttributes.of({ 'aria-label': document.querySelector('label[for=body]').textContent }),
         CM.EditorView.updateListener.of(function (u) {
           if (u.docChanged) { area.value = u.state.doc.toString(); }
@@ -41,8 +52,6 @@
     }),
   });
   area.hidden = true;
-  area.parentNode.insertBefore(view.dom, area);
-  view.dom.id = 'body-editor';
   select.addEventListener('change', function () {
     view.dispatch({ effects: lang.reconfigure(CM.language(select.value) || []) });
   });
