@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
-	"testing/fstest"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -159,7 +157,8 @@ func (s *server) importFiles(r *http.Request, rc *reqCtx) (scriptfiles.Result, e
 	if err := r.ParseMultipartForm(maxScriptForm); err != nil {
 		return none, fmt.Errorf("reading the upload: %w", core.ErrInvalid)
 	}
-	files := fstest.MapFS{}
+	// Loose files are packed into a zip, so that both read alike.
+	var loose []scriptfiles.File
 	var zipped []byte
 	for _, fh := range r.MultipartForm.File["files"] {
 		f, err := fh.Open()
@@ -176,15 +175,18 @@ func (s *server) importFiles(r *http.Request, rc *reqCtx) (scriptfiles.Result, e
 			zipped = b
 			continue
 		}
-		files[name] = &fstest.MapFile{Data: b}
+		loose = append(loose, scriptfiles.File{Name: name, Data: b})
 	}
-	var fsys fs.FS = files
-	if zipped != nil {
-		z, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
-		if err != nil {
-			return none, fmt.Errorf("not a zip archive: %w", core.ErrInvalid)
+	if zipped == nil {
+		var buf bytes.Buffer
+		if err := scriptfiles.WriteZip(&buf, loose); err != nil {
+			return none, err
 		}
-		fsys = z
+		zipped = buf.Bytes()
+	}
+	fsys, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		return none, fmt.Errorf("not a zip archive: %w", core.ErrInvalid)
 	}
 	scripts, err := scriptfiles.Read(fsys)
 	if err != nil {
