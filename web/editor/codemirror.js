@@ -1,6 +1,6 @@
 // The script editor's CodeMirror 6 bundle: web/build.sh bundles this file
 // with esbuild into static/vendor/codemirror.js, which exposes the global
-// WachtCodeMirror for static/script-editor.js. Only what the editor uses
+// WachtCodeMirror for static/scripts.js. Only what the editor uses
 // is imported, so the bundle stays small.
 import { EditorState, Compartment } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from '@codemirror/view';

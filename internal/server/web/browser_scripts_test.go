@@ -37,6 +37,9 @@ func TestBrowserScripts(t *testing.T) {
 		chromedp.KeyEvent(`echo "Hallo $WHO" # Gruß`),
 		chromedp.SendKeys(`input[name="p0.name"]`, "WHO"),
 		chromedp.SendKeys(`input[name="p0.default"]`, "Welt"),
+		chromedp.Click("#param-add"), chromedp.Click("#param-add"),
+		chromedp.SendKeys(`input[name="p3.name"]`, "LAUT"),
+		chromedp.SetValue(`select[name="p3.type"]`, "bool"),
 	)
 	// Highlighting: the shell mode marks the string, variable and comment,
 	// each in a colour of its own.
@@ -55,7 +58,8 @@ func TestBrowserScripts(t *testing.T) {
 			sc = s
 		}
 	}
-	if sc.Body != `echo "Hallo $WHO" # Gruß` || sc.Language != "bash" || len(sc.Params) != 1 || string(sc.Params[0].Default) != `"Welt"` {
+	if sc.Body != `echo "Hallo $WHO" # Gruß` || sc.Language != "bash" || len(sc.Params) != 2 || string(sc.Params[0].Default) != `"Welt"` ||
+		sc.Params[1].Name != "LAUT" || sc.Params[1].Type != core.ParamBool {
 		t.Fatalf("stored %q %+v", sc.Body, sc)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
+	webassets "github.com/wacht-rmm/wacht/web"
 )
 
 // fakeRemote is a commander whose agents are connected to no node: runs
@@ -332,4 +334,33 @@ func (b *browser) upload(path, csrf string, files map[string][]byte) page {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return page{resp.StatusCode, string(data), resp.Header}
+}
+
+// Every catalog key the script pages name literally, or as a parameter
+// type or run state, is in both languages.
+func TestScriptPagesTranslated(t *testing.T) {
+	keyRE := regexp.MustCompile(`\.L\.T "([^"]+)"|L\.T "([^"]+)"`)
+	var keys []string
+	for _, name := range []string{"scripts", "script", "script-run", "jobs", "job", "partials-scripts"} {
+		b, err := fs.ReadFile(webassets.FS, "templates/"+name+".html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range keyRE.FindAllStringSubmatch(string(b), -1) {
+			keys = append(keys, m[1]+m[2])
+		}
+	}
+	for _, typ := range []string{core.ParamText, core.ParamNumber, core.ParamBool, core.ParamChoice, core.ParamSecret} {
+		keys = append(keys, "script.type."+typ)
+	}
+	for _, st := range runStates {
+		keys = append(keys, "runstate."+st)
+	}
+	for _, k := range keys {
+		for _, lang := range []string{langEN, langDE} {
+			if _, ok := catalog[lang][k]; !ok {
+				t.Errorf("%s: no %q", lang, k)
+			}
+		}
+	}
 }

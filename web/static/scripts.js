@@ -1,10 +1,14 @@
-// The script editor and the run dialog. The editor puts CodeMirror
+// The script pages: the editor, the run dialog and the job page. The
+// editor puts CodeMirror
 // (static/vendor/codemirror.js, bundled from npm by web/build.sh) over the
 // body's textarea, which stays the form field: every change is copied
 // back, so the form posts the same with or without JavaScript. The
 // highlighting follows the language select. CodeMirror lives in a shadow
 // root: there it styles itself with a constructed style sheet, which the
-// dashboard's Content-Security-Policy allows (a <style> element it is not). The run dialog's device
+// dashboard's Content-Security-Policy allows (a <style> element it is not).
+// "Add parameter" adds an empty parameter row (without JavaScript, the
+// form has two and more after saving). The job page keeps the outputs a
+// user opened open while htmx replaces its progress every 2 s. The run dialog's device
 // filter hides the devices that do not match what is typed.
 (function () {
   'use strict';
@@ -18,6 +22,41 @@
       });
     });
   }
+
+  var rows = document.querySelector('#param-rows tbody');
+  var add = document.getElementById('param-add');
+  if (rows && add) {
+    add.hidden = false;
+    add.addEventListener('click', function () {
+      var count = document.querySelector('input[name=prows]');
+      var all = rows.querySelectorAll('tr[id^=param-]');
+      var last = all[all.length - 1];
+      var n = Number(count.value);
+      var row = last.cloneNode(true);
+      row.id = 'param-' + n;
+      row.classList.remove('invalid');
+      row.querySelectorAll('input, select').forEach(function (el) {
+        el.name = el.name.replace(/^p\d+\./, 'p' + n + '.');
+        if (el.type === 'checkbox') { el.checked = false; } else if (el.tagName === 'SELECT') { el.selectedIndex = 0; } else { el.value = ''; }
+      });
+      rows.appendChild(row);
+      count.value = String(n + 1);
+      row.querySelector('input').focus();
+    });
+  }
+
+  document.body.addEventListener('htmx:beforeSwap', function (e) {
+    if (e.detail.target.id !== 'job-progress') { return; }
+    var open = [];
+    e.detail.target.querySelectorAll('tr[id^=run-]:has(details[open])').forEach(function (tr) { open.push(tr.id); });
+    document.body.wachtOpenRuns = open;
+  });
+  document.body.addEventListener('htmx:afterSettle', function () {
+    (document.body.wachtOpenRuns || []).forEach(function (id) {
+      var d = document.querySelector('#' + CSS.escape(id) + ' details');
+      if (d) { d.open = true; }
+    });
+  });
 
   var area = document.getElementById('body');
   var CM = window.WachtCodeMirror;
