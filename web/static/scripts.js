@@ -14,13 +14,15 @@
   'use strict';
   var filter = document.getElementById('device-filter');
   if (filter) {
-    filter.addEventListener('input', function () {
+    var apply = function () {
       var want = filter.value.toLowerCase();
       document.querySelectorAll('#run-devices tbody tr').forEach(function (tr) {
         var box = tr.querySelector('input[type=checkbox]');
         tr.hidden = want !== '' && !(box && box.checked) && tr.textContent.toLowerCase().indexOf(want) < 0;
       });
-    });
+    };
+    filter.addEventListener('input', apply);
+    apply(); // what was typed before this ran, or what the browser restored
   }
 
   var rows = document.querySelector('#param-rows tbody');
@@ -51,7 +53,7 @@
     e.detail.target.querySelectorAll('tr[id^=run-]:has(details[open])').forEach(function (tr) { open.push(tr.id); });
     document.body.wachtOpenRuns = open;
   });
-  document.body.addEventListener('htmx:afterSettle', function () {
+  document.body.addEventListener('htmx:afterSwap', function () {
     (document.body.wachtOpenRuns || []).forEach(function (id) {
       var d = document.querySelector('#' + CSS.escape(id) + ' details');
       if (d) { d.open = true; }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -63,27 +64,37 @@ func TestBrowserScripts(t *testing.T) {
 		t.Fatalf("stored %q %+v", sc.Body, sc)
 	}
 
-	dev := "#dev-" + strconv.FormatInt(f.device.ID, 10)
-	c.step("run it", chromedp.Click("#script-run"), chromedp.WaitVisible("#run-devices"),
-		chromedp.SendKeys("#device-filter", "pc-0"), chromedp.Click(dev),
+	dev, dev2 := "#dev-"+strconv.FormatInt(f.device.ID, 10), "#dev-"+strconv.FormatInt(f.second.ID, 10)
+	c.step("run it on two devices", chromedp.Click("#script-run"), chromedp.WaitVisible("#run-devices"),
+		chromedp.SendKeys("#device-filter", "pc-01"), chromedp.WaitNotVisible(dev2), chromedp.Click(dev),
+		chromedp.SendKeys("#device-filter", kb.Backspace), chromedp.WaitVisible(dev2), chromedp.Click(dev2),
 		chromedp.Click("#run-submit"), chromedp.WaitVisible("#count-queued"))
 	c.screenshot("job-queued.png")
-	r, _, ok, err := f.st.ClaimScriptRun(ctx, f.device.ID, time.Now(), time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("claim: %v %v", ok, err)
+	finish := func(deviceID int64, out string) {
+		t.Helper()
+		r, _, ok, err := f.st.ClaimScriptRun(ctx, deviceID, time.Now(), time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		exit, fin := 0, time.Now()
+		r.State, r.ExitCode, r.Stdout, r.DurationMS, r.FinishedAt = core.RunDone, &exit, out, 250, &fin
+		if err := f.st.FinishScriptRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
 	}
-	exit, fin := 0, time.Now()
-	r.State, r.ExitCode, r.Stdout, r.DurationMS, r.FinishedAt = core.RunDone, &exit, "Hallo Welt", 250, &fin
-	if err := f.st.FinishScriptRun(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	// htmx polls every 2 s and stops once every run is final.
-	c.step("follow the job", chromedp.WaitVisible("#job-finished"), chromedp.Click("details.run-output summary"),
-		chromedp.WaitVisible("pre.stdout"))
+	// htmx polls every 2 s and stops once every run is final; an output
+	// opened in between stays open.
+	finish(f.device.ID, "Hallo Welt")
+	c.step("follow the job", chromedp.WaitVisible("#count-done"), chromedp.Click("details.run-output summary"),
+		chromedp.WaitVisible("pre.stdout"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("job-progress").dataset.old = "1"`),
+		chromedp.WaitVisible(`#job-progress:not([data-old]) pre.stdout`))
 	if out := c.text("pre.stdout"); !strings.Contains(out, "Hallo Welt") {
-		t.Errorf("output %q", out)
+		t.Errorf("output %q after a refresh", out)
 	}
-	if counts := c.text("#job-counts"); !strings.Contains(counts, "done: 1") {
+	finish(f.second.ID, "Hallo Welt 2")
+	c.step("finished", chromedp.WaitVisible("#job-finished"))
+	if counts := c.text("#job-counts"); !strings.Contains(counts, "done: 2") {
 		t.Errorf("counts %q", counts)
 	}
 	c.screenshot("job-done.png")

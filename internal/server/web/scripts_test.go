@@ -19,6 +19,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/seal"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -41,7 +42,8 @@ func (*fakeRemote) Disabled(int64) ([]string, bool) { return nil, false }
 // technician limited to a client without devices.
 type scriptsFixture struct {
 	*fixture
-	tech core.User
+	tech   core.User
+	second core.Device // another online device at the same site
 }
 
 func newScriptsFixture(t *testing.T) *scriptsFixture {
@@ -69,7 +71,18 @@ func newScriptsFixture(t *testing.T) *scriptsFixture {
 	if err := st.CreateUser(ctx, &tech); err != nil {
 		t.Fatal(err)
 	}
-	return &scriptsFixture{fixture: f, tech: tech}
+	secret := auth.NewSecret("")
+	if err := st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: auth.HashSecret(secret), SiteID: f.device.SiteID}); err != nil {
+		t.Fatal(err)
+	}
+	second := core.Device{Hostname: "pc-02", OS: "linux", MachineID: "m2", PublicKey: make([]byte, 32)}
+	if err := st.Enroll(ctx, auth.HashSecret(secret), &second, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.TouchDevice(ctx, second.ID, time.Now(), "0.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	return &scriptsFixture{fixture: f, tech: tech, second: second}
 }
 
 // scriptForm is the editor's form for a bash script with one parameter
