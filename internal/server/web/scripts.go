@@ -254,15 +254,17 @@ func (s *server) renderEditor(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	p.ReadOnly = p.ReadOnly || !authz.CanRemote(rc.user.Role) || p.Script.Builtin != "" || (!p.New && p.Script.Version != p.Current)
 	p.Errs = map[string]string{}
 	if ve != nil {
-		for _, f := range []string{"name", "description", "language", "body", "timeout_seconds", "run_as", "os", "signature", "params"} {
-			if msg := ve.For(f, rc.lang.Code()); msg != "" && f != "params" {
+		for _, f := range []string{"name", "description", "language", "body", "timeout_seconds", "run_as", "os", "signature"} {
+			if msg := ve.For(f, rc.lang.Code()); msg != "" {
 				p.Errs[f] = msg
 			}
 		}
-		p.Errors = ve.In(rc.lang.Code())
-		if m := ve.For("params", rc.lang.Code()); m != "" && !strings.Contains(m, "[") {
-			p.Errs["params"] = m
+		for _, fe := range ve.Fields {
+			if fe.Field == "params" { // too many; "params[i]…" go to their rows
+				p.Errs["params"] = fe.In(rc.lang.Code())
+			}
 		}
+		p.Errors = ve.In(rc.lang.Code())
 	}
 	for i, prm := range p.Script.Params {
 		row := paramRow{Index: i, P: prm, Default: defaultText(prm.Default), Choices: strings.Join(prm.Choices, ", ")}
@@ -312,7 +314,7 @@ func (s *server) newScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			return
 		}
 		p.Script = sv.Script
-		p.Script.ID, p.Script.Builtin, p.Script.Signature = 0, "", ""
+		p.Script.ID, p.Script.Builtin = 0, "" // the signature stays valid while the body does
 		p.Script.Name = fmt.Sprintf(rc.lang.T("script.copyOf"), sv.Name)
 	}
 	s.renderEditor(w, r, rc, http.StatusOK, p, nil)
@@ -346,8 +348,10 @@ func (s *server) scriptPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	s.renderEditor(w, r, rc, http.StatusOK, p, nil)
 }
 
-// formScript reads the editor; blank parameter rows and rows marked for
-// removal are dropped, and the message indexes follow the rows kept.
+// formScript reads the editor; empty parameter rows and rows marked for
+// removal are dropped (a row with anything typed is kept, so that a
+// missing name is refused, not lost), and the message indexes follow the
+// rows kept.
 func formScript(r *http.Request) service.ScriptInput {
 	f := func(k string) string { return r.PostFormValue(k) }
 	in := service.ScriptInput{
@@ -368,7 +372,7 @@ func formScript(r *http.Request) service.ScriptInput {
 	n, _ := strconv.Atoi(f("prows"))
 	for i := 0; i < n && i < protocol.MaxScriptParams+emptyParamRows; i++ {
 		g := func(k string) string { return strings.TrimSpace(f("p" + strconv.Itoa(i) + "." + k)) }
-		if g("name") == "" || g("remove") != "" {
+		if g("remove") != "" || g("name")+g("default")+g("choices")+g("label_en")+g("label_de")+g("required") == "" {
 			continue
 		}
 		p := core.ScriptParam{Name: g("name"), Type: g("type"), Required: g("required") != "",

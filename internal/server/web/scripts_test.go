@@ -116,9 +116,10 @@ func TestScriptPages(t *testing.T) {
 	bad := scriptForm(csrf, " ", "echo hi")
 	bad.Set("language", "cobol")
 	bad.Set("p0.name", "1x")
+	bad.Set("p2.default", "5") // typed without a name: refused, not dropped
 	p := b.do("POST", "/scripts", bad)
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="name-error"`) || !strings.Contains(p.body, `id="language-error"`) ||
-		!strings.Contains(p.body, `id="param-0-error"`) || !strings.Contains(p.body, "muss 1 bis 100 Zeichen haben") || !strings.Contains(p.body, `value="Welt"`) {
+		!strings.Contains(p.body, `id="param-0-error"`) || !strings.Contains(p.body, `id="param-2-error"`) || strings.Contains(p.body, `id="param-1-error"`) || !strings.Contains(p.body, "muss 1 bis 100 Zeichen haben") || !strings.Contains(p.body, `value="Welt"`) {
 		t.Fatalf("invalid script: %d\n%s", p.status, p.body)
 	}
 	if p := b.do("POST", "/scripts", scriptForm("", "Grüße", "echo hi")); p.status != http.StatusForbidden {
