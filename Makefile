@@ -18,7 +18,7 @@ all: build
 # Front-end libraries come from npm (pinned in web/package-lock.json) and are
 # embedded into the server binary.
 web-assets: web/static/vendor/.stamp
-web/static/vendor/.stamp: web/package.json web/package-lock.json web/build.sh
+web/static/vendor/.stamp: web/package.json web/package-lock.json web/build.sh $(wildcard web/editor/*.js)
 	./web/build.sh
 	touch $@
 

@@ -158,6 +158,15 @@ type ScriptRunFilter struct {
 	Limit    int
 }
 
+// ScriptRunCount counts the runs of a job in one state on one client's
+// devices.
+type ScriptRunCount struct {
+	JobID    int64
+	ClientID int64
+	State    string
+	Runs     int
+}
+
 // ScriptJobStore keeps script jobs and their runs.
 type ScriptJobStore interface {
 	// CreateScriptJob stores j and its runs, queued (each with its ID,
@@ -165,6 +174,9 @@ type ScriptJobStore interface {
 	// sets j's ID and CreatedAt and returns the runs.
 	CreateScriptJob(ctx context.Context, j *ScriptJob, runs []ScriptRun) ([]ScriptRun, error)
 	GetScriptJob(ctx context.Context, id int64) (ScriptJob, error)
+	// ListScriptJobs returns the newest jobs, at most limit, newest first,
+	// and how many of their runs are in each state per client.
+	ListScriptJobs(ctx context.Context, limit int) ([]ScriptJob, []ScriptRunCount, error)
 	ListScriptRuns(ctx context.Context, f ScriptRunFilter) ([]ScriptRun, error)
 	// QueuedScriptDevices lists the devices with a queued run that has not
 	// expired.

@@ -333,6 +333,51 @@ func (s *Service) GetJob(ctx context.Context, u core.User, id int64) (JobView, e
 	return v, nil
 }
 
+// MaxJobsListed is how many of the newest jobs ListJobs looks at.
+const MaxJobsListed = 100
+
+// JobSummary is a job of the jobs list with its runs on the devices the
+// caller may see, counted per state.
+type JobSummary struct {
+	core.ScriptJob
+	Counts map[string]int `json:"counts"`
+	Runs   int            `json:"runs"`
+}
+
+// ListJobs returns the newest jobs (of the last MaxJobsListed) that ran
+// on a device u may see, with the counts of those runs.
+func (s *Service) ListJobs(ctx context.Context, u core.User) ([]JobSummary, error) {
+	if err := need(u, authz.Read); err != nil {
+		return nil, err
+	}
+	jobs, counts, err := s.store.ListScriptJobs(ctx, MaxJobsListed)
+	if err != nil {
+		return nil, fmt.Errorf("listing jobs: %w", err)
+	}
+	byJob := map[int64]*JobSummary{}
+	for _, c := range counts {
+		if !authz.CanSeeClient(u, c.ClientID) {
+			continue
+		}
+		js := byJob[c.JobID]
+		if js == nil {
+			js = &JobSummary{Counts: map[string]int{}}
+			byJob[c.JobID] = js
+		}
+		js.Counts[c.State] += c.Runs
+		js.Runs += c.Runs
+	}
+	out := []JobSummary{}
+	for _, j := range jobs {
+		if js := byJob[j.ID]; js != nil {
+			j.Params, j.Sealed = maskedParams(j), nil
+			js.ScriptJob = j
+			out = append(out, *js)
+		}
+	}
+	return out, nil
+}
+
 // DeviceRuns returns a device's newest script runs.
 func (s *Service) DeviceRuns(ctx context.Context, u core.User, deviceID int64) ([]core.ScriptRun, error) {
 	if _, err := s.device(ctx, u, deviceID); err != nil {

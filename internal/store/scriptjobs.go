@@ -94,6 +94,46 @@ func (s *DB) GetScriptJob(ctx context.Context, id int64) (core.ScriptJob, error)
 	return j, s.wrap(fmt.Sprintf("getting script job %d", id), err)
 }
 
+// ListScriptJobs returns the newest jobs and the counts of their runs.
+func (s *DB) ListScriptJobs(ctx context.Context, limit int) ([]core.ScriptJob, []core.ScriptRunCount, error) {
+	const op = "listing script jobs"
+	rows, err := s.db.QueryContext(ctx, jobSelect+`ORDER BY j.id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	jobs := []core.ScriptJob{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, nil, s.wrap(op, err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil || len(jobs) == 0 {
+		return jobs, nil, s.wrap(op, err)
+	}
+	// The jobs are the newest ones, so every run of an ID from the oldest
+	// on belongs to one of them or to a job created since.
+	crows, err := s.db.QueryContext(ctx, `SELECT r.job_id, si.client_id, r.state, COUNT(*) FROM script_runs r
+		JOIN devices d ON d.id = r.device_id JOIN sites si ON si.id = d.site_id
+		WHERE r.job_id >= $1 AND r.job_id <= $2 GROUP BY r.job_id, si.client_id, r.state ORDER BY r.job_id DESC, si.client_id, r.state`,
+		jobs[len(jobs)-1].ID, jobs[0].ID)
+	if err != nil {
+		return nil, nil, s.wrap(op, err)
+	}
+	defer crows.Close()
+	counts := []core.ScriptRunCount{}
+	for crows.Next() {
+		var c core.ScriptRunCount
+		if err := crows.Scan(&c.JobID, &c.ClientID, &c.State, &c.Runs); err != nil {
+			return nil, nil, s.wrap(op, err)
+		}
+		counts = append(counts, c)
+	}
+	return jobs, counts, s.wrap(op, crows.Err())
+}
+
 const runSelect = `SELECT r.id, r.job_id, r.device_id, d.hostname, si.client_id, j.script_id, s.name, j.script_version,
 	r.state, r.attempts, r.exit_code, r.stdout, r.stderr, r.truncated, r.timed_out, r.duration_ms, r.error_code,
 	r.error_en, r.error_de, r.queued_at, r.started_at, r.finished_at

@@ -204,6 +204,9 @@ func (s *server) device(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		v.Outages, err = s.deviceOutages(r.Context(), rc, v.Device.ID, v.Path)
 		v.Remote = s.remoteCardFor(r.Context(), rc, v)
 	}
+	if err == nil {
+		v.Runs, err = s.deviceRuns(r, rc, v)
+	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return

@@ -74,6 +74,7 @@ func (s *server) remoteCardFor(ctx context.Context, rc *reqCtx, v view) *remoteC
 		{"remote.services", base + "/services", "remote-services", st.Locked(protocol.LockServices)},
 		{"remote.run", base + "/run", "remote-run", st.Locked(protocol.LockExec)},
 		{"term.title", base + "/terminal", "remote-terminal", st.Locked(protocol.LockTerminal)},
+		{"scripts.runOnDevice", "/scripts?device=" + strconv.FormatInt(v.Device.ID, 10), "remote-script", st.Locked(protocol.LockScripts)},
 	}}
 }
 

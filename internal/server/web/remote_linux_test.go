@@ -27,6 +27,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -142,7 +143,18 @@ func newRemoteFixture(t *testing.T) *remoteFixture {
 	}
 	f.dev = startAgent(nil)
 	f.locked = startAgent([]string{protocol.LockExec})
-	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, Commander: gw.Hub()})})
+	// Scripts: a secret key for the jobs and this node's dispatcher.
+	box, err := seal.NewBox([]byte(rand.Text() + rand.Text())[:32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(service.Deps{Store: st, Commander: gw.Hub(), Secrets: box})
+	dispatcher := svc.ScriptDispatcher(service.DispatchOptions{Poll: time.Second})
+	dctx, stop := context.WithCancel(ctx)
+	dispatched := make(chan struct{})
+	go func() { dispatcher.Run(dctx); close(dispatched) }()
+	t.Cleanup(func() { stop(); <-dispatched })
+	h, err := New(Deps{Store: st, Service: svc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,5 +393,44 @@ func TestBrowserEndsProcess(t *testing.T) {
 		t.Errorf("exit code: %q", code)
 	}
 	c.screenshot("remote-run.png")
+	c.checkConsole()
+}
+
+// TestBrowserRunsScript runs a script of the library on a real agent from
+// the device page: the run dialog with the device chosen and a parameter,
+// the job page following the run until its exit code and output, and the
+// device page listing the run.
+func TestBrowserRunsScript(t *testing.T) {
+	needChromium(t)
+	if !hasAsset(t, "vendor/htmx.min.js") {
+		t.Skip("htmx not built in (web/build.sh)")
+	}
+	f := newRemoteFixture(t)
+	sc := core.Script{Name: "Grüße", Language: protocol.LangBash, Body: "echo \"Hallo $WHO\"\necho Warnung >&2\nexit 3\n",
+		Params:         []core.ScriptParam{{Name: "WHO", Type: core.ParamText, Label: core.Text{EN: "Whom to greet", DE: "Wen grüßen"}}},
+		TimeoutSeconds: 60, RunAs: core.RunAsSystem, OS: []string{"linux"}}
+	if err := f.st.CreateScript(context.Background(), &sc); err != nil {
+		t.Fatal(err)
+	}
+	c := newChrome(t, f.srv.URL)
+	c.login("admin@example.com", "#devices")
+	c.step("open the device", chromedp.Navigate(f.srv.URL+f.path(f.dev, "")), chromedp.WaitVisible("#device-remote"))
+	c.step("choose the script", chromedp.Click("#remote-script"), chromedp.WaitVisible("#run-on-device"),
+		chromedp.Click("#run-"+strconv.FormatInt(sc.ID, 10)), chromedp.WaitVisible("#run-devices"))
+	c.step("run it", chromedp.WaitVisible("#dev-"+strconv.FormatInt(f.dev, 10)+":checked"),
+		chromedp.SendKeys("#param-WHO", "Köln"), chromedp.Click("#run-submit"), chromedp.WaitVisible("#job-progress"))
+	c.step("follow the job", chromedp.WaitVisible("#job-finished"), chromedp.Click("details.run-output summary"),
+		chromedp.WaitVisible("pre.stdout"))
+	if out, errOut := c.text("pre.stdout"), c.text("pre.stderr"); !strings.Contains(out, "Hallo Köln") || !strings.Contains(errOut, "Warnung") {
+		t.Errorf("output %q / %q", out, errOut)
+	}
+	if row := c.text("#job-runs tbody tr"); !strings.Contains(row, "failed") || !strings.Contains(row, "3") {
+		t.Errorf("run row %q", row)
+	}
+	c.screenshot("script-job.png")
+	c.step("the device lists the run", chromedp.Navigate(f.srv.URL+f.path(f.dev, "")), chromedp.WaitVisible("#device-runs"))
+	if runs := c.text("#device-runs"); !strings.Contains(runs, "Grüße") || !strings.Contains(runs, "failed") {
+		t.Errorf("device runs %q", runs)
+	}
 	c.checkConsole()
 }

@@ -63,6 +63,7 @@ type view struct {
 	CanRemote  bool         // remote management (authz.Remote)
 	Outages    *outageTable // alerts view and device page (alerts.go)
 	Remote     *remoteCard  // device page: remote management (remote.go)
+	Runs       *runTable    // device page: its script runs (scripts.go)
 
 	// Page is the data of the pages in access.go and admin.go.
 	Page any

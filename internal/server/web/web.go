@@ -135,6 +135,7 @@ func (s *server) routes() *auth.Router {
 	s.terminalRoutes(rt)
 	s.remoteRoutes(rt)
 	s.fileRoutes(rt)
+	s.scriptRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
@@ -208,7 +209,11 @@ func (s *server) guard(p authz.Perm, next http.Handler) http.Handler {
 		// it as a header (an upload's PUT streams, unbounded here).
 		changes := r.Method != http.MethodGet && r.Method != http.MethodHead
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			limit := int64(64 << 10)
+			if bigForm(r) {
+				limit = maxScriptForm
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		if changes {
 			if err := auth.CheckCSRF(r, sess.CSRF); err != nil {

@@ -221,6 +221,15 @@ func testScriptJobs(t *testing.T, s core.Store) {
 	}
 	_, err = s.ListScriptRuns(ctx, core.ScriptRunFilter{})
 	wantErr(t, "ListScriptRuns without filter", err, core.ErrInvalid)
+	jobs, counts, err := s.ListScriptJobs(ctx, 1)
+	must(t, "ListScriptJobs", err)
+	if len(jobs) != 1 || jobs[0].ID != j2.ID || jobs[0].ScriptName != "job" ||
+		!reflect.DeepEqual(counts, []core.ScriptRunCount{{JobID: j2.ID, ClientID: d2.ClientID, State: core.RunCancelled, Runs: 1}}) {
+		t.Errorf("ListScriptJobs(1) = %+v, %+v", jobs, counts)
+	}
+	if jobs, counts, err = s.ListScriptJobs(ctx, 10); err != nil || len(jobs) != 2 || jobs[1].ID != j.ID || len(counts) != 3 {
+		t.Errorf("ListScriptJobs(10) = %+v, %+v, %v", jobs, counts, err)
+	}
 }
 
 // testScriptRunClaimedOnce: claimers racing for one device's runs each
