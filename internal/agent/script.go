@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,7 @@ type scriptRunner struct {
 
 	mu      sync.Mutex
 	running map[string]bool
+	tool    osTool // finds the logged-on user; nil: the OS's tools
 }
 
 func (a *Agent) scripts() *scriptRunner {
@@ -150,13 +152,26 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 	if err != nil {
 		return protocol.ScriptResult{}, err // nothing ran: not journaled
 	}
+	var u *scriptUser
+	if sa.RunAs == protocol.RunAsUser {
+		r.mu.Lock()
+		tool := r.tool
+		r.mu.Unlock()
+		if tool == nil {
+			tool = runTool
+		}
+		if u, err = loggedOnUser(tool); err != nil {
+			return protocol.ScriptResult{}, err // never as SYSTEM or root instead
+		}
+		defer u.sys.close()
+	}
 	if rec, err := r.claim(sa.RunID); rec != nil || err != nil {
 		if rec != nil {
 			return *rec, nil
 		}
 		return protocol.ScriptResult{}, err
 	}
-	res, err := r.execute(ctx, sa, argv, ext)
+	res, err := r.execute(ctx, sa, argv, ext, u)
 	if err != nil {
 		res = protocol.ScriptResult{ExitCode: -1, Stderr: mask("Wacht: "+err.Error(), sa.Secrets, false)}
 	}
@@ -208,12 +223,21 @@ func interpreter(goos, language string, lookPath func(string) (string, error)) (
 	return argv, ext, nil
 }
 
-func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv []string, ext string) (protocol.ScriptResult, error) {
+// execute runs the script as SYSTEM or root, or as u when it is not nil.
+func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv []string, ext string, u *scriptUser) (protocol.ScriptResult, error) {
 	tmpRoot := filepath.Join(r.dir, scriptTmpDir)
 	if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
 		return protocol.ScriptResult{}, fmt.Errorf("creating the scripts' temporary folder: %w", err)
 	}
-	dir, err := os.MkdirTemp(tmpRoot, "run-") // 0700
+	var dir string
+	var err error
+	mode := os.FileMode(0o700)
+	if u != nil {
+		dir, err = userRunDir(tmpRoot, u)
+		mode = 0o644 // readable by the user, writable by root only
+	} else {
+		dir, err = os.MkdirTemp(tmpRoot, "run-") // 0700
+	}
 	if err != nil {
 		return protocol.ScriptResult{}, fmt.Errorf("creating a temporary folder: %w", err)
 	}
@@ -223,13 +247,19 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv
 	if sa.Language == protocol.LangCmd {
 		body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
 	}
-	if err := os.WriteFile(path, []byte(body), 0o700); err != nil {
+	if err := os.WriteFile(path, []byte(body), mode); err != nil {
+		return protocol.ScriptResult{}, fmt.Errorf("writing the script: %w", err)
+	}
+	if err := os.Chmod(path, mode); err != nil && runtime.GOOS != "windows" { // whatever the umask
 		return protocol.ScriptResult{}, fmt.Errorf("writing the script: %w", err)
 	}
 	if sa.Language == protocol.LangCmd {
 		// prepareShell passes cmd's command line as written; quoted, so
 		// that a path with spaces stays one.
 		path = `"` + path + `"`
+	}
+	if u != nil {
+		argv = append(slices.Clone(u.prefix), argv...)
 	}
 	argv = append(argv, path)
 
@@ -242,8 +272,18 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	prepareShell(cmd, argv)
 	cmd.Dir = dir
+	base := os.Environ()
+	if u != nil {
+		// The user's own environment, nothing of the agent's; the user's
+		// home as the working folder (the run's folder is not writable).
+		u.sys.apply(cmd)
+		base = slices.Clone(u.env)
+		if fi, err := os.Stat(u.home); err == nil && fi.IsDir() {
+			cmd.Dir = u.home
+		}
+	}
 	// Parameters travel in the environment, never on the command line.
-	env := append(os.Environ(), "WACHT_RUN_ID="+sa.RunID)
+	env := append(base, "WACHT_RUN_ID="+sa.RunID)
 	for _, m := range []map[string]string{sa.Params, sa.Secrets} {
 		for k, v := range m {
 			env = append(env, k+"="+v)

@@ -18,7 +18,7 @@ const (
 // Run-as choices of a script.
 const (
 	RunAsSystem = "system" // SYSTEM on Windows, root elsewhere
-	RunAsUser   = "user"   // the logged-on user (not supported yet)
+	RunAsUser   = "user"   // the user logged on at the console (protocol.RunAsUser)
 )
 
 // ScriptParam declares one parameter of a script. It reaches the script as
