@@ -428,3 +428,38 @@ func TestScriptRowWrittenIntoTheDatabaseRunsNothing(t *testing.T) {
 		t.Errorf("counter %q: the forged run ran", b)
 	}
 }
+
+// TestScriptRunAsUserNeverAsRoot: a script to run as the logged-on user
+// reaches the agent as such (run_as travels with the signed run) and never
+// runs as root: on a machine without a logged-on user (like CI, without
+// logind) it fails with no_user in English and German; with one it runs
+// as that user.
+func TestScriptRunAsUserNeverAsRoot(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("id -u and logind")
+	}
+	r := newScriptRig(t)
+	dir, id := r.enroll("Müller GmbH")
+	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	var sc service.ScriptView
+	if st := r.api("technician", "POST", "/api/v1/scripts", `{"name":"Wer","language":"sh","body":"id -u","run_as":"user"}`, &sc); st != 201 || sc.RunAs != core.RunAsUser {
+		t.Fatalf("create script: %d %+v", st, sc)
+	}
+	r.run(dir)
+	var sub service.RunSubmitted
+	if st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", `{"devices":[`+strconv.FormatInt(id, 10)+`]}`, &sub); st != 202 {
+		t.Fatalf("run: %d", st)
+	}
+	v := r.waitJob(sub.JobID)
+	run := v.Runs[0]
+	switch {
+	case run.State == core.RunFailed && run.ErrorCode == protocol.CodeNoUser:
+		if !strings.Contains(run.Error.EN, "no user is logged on") || !strings.Contains(run.Error.DE, "kein Benutzer angemeldet") {
+			t.Errorf("no_user message %+v", run.Error)
+		}
+	case run.State == core.RunDone && strings.TrimSpace(run.Stdout) != "0":
+		t.Logf("ran as user ID %s, the logged-on user", strings.TrimSpace(run.Stdout))
+	default:
+		t.Errorf("run as the logged-on user: %s %q %+v", run.State, run.Stdout, run.Error)
+	}
+}

@@ -46,9 +46,10 @@ var errNoSealKey = errors.New("scripts: the server has no secret key to seal sec
 const runMACPurpose = "script-run"
 
 // runMAC authenticates a queued run as the server made it: its ID and
-// device, the job's script version with that version's content, the
-// parameters, the sealed secrets and the expiry, under a key the database
-// does not hold. The dispatcher signs a run for the agent only if its MAC
+// device, the job's script version with that version's content (language,
+// body, timeout, signature and the account it runs as), the parameters,
+// the sealed secrets and the expiry, under a key the database does not
+// hold. The dispatcher signs a run for the agent only if its MAC
 // matches, so a run, job or script version written straight into the
 // database (SQL injection, stolen credentials) runs nothing. The run ID
 // is the agent's journal key, so a copied row cannot run twice either.
@@ -58,7 +59,7 @@ func runMAC(key []byte, r core.ScriptRun, j core.ScriptJob, sc core.Script) []by
 	for _, part := range [][]byte{
 		[]byte(r.ID), []byte(strconv.FormatInt(r.DeviceID, 10)),
 		[]byte(strconv.FormatInt(j.ScriptID, 10)), []byte(strconv.Itoa(j.ScriptVersion)),
-		[]byte(sc.Language), []byte(sc.Body), []byte(strconv.Itoa(sc.TimeoutSeconds)), []byte(sc.Signature),
+		[]byte(sc.Language), []byte(sc.Body), []byte(strconv.Itoa(sc.TimeoutSeconds)), []byte(sc.Signature), []byte(sc.RunAs),
 		params, j.Sealed, []byte(strconv.FormatInt(j.ExpiresAt.UnixMilli(), 10)),
 	} {
 		// Length-prefixed, so that no two different runs hash alike.
@@ -553,7 +554,7 @@ func (d *ScriptDispatcher) send(ctx context.Context, r core.ScriptRun, j core.Sc
 		return true
 	}
 	args := protocol.ScriptArgs{RunID: r.ID, Language: sc.Language, Body: sc.Body, Params: j.Params, Secrets: secrets,
-		TimeoutSeconds: sc.TimeoutSeconds, Signature: sc.Signature}
+		TimeoutSeconds: sc.TimeoutSeconds, Signature: sc.Signature, RunAs: sc.RunAs}
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(sc.TimeoutSeconds)*time.Second+d.opts.Margin/2)
 	var res protocol.ScriptResult
 	err = d.remote.Do(cctx, r.DeviceID, protocol.ActionScript, args, &res)

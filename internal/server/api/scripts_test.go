@@ -44,7 +44,7 @@ func TestScriptsAPI(t *testing.T) {
 				{"DELETE", "/api/v1/scripts/" + itoa(builtin.ID), "", "builtin", 403},
 				{"POST", "/api/v1/scripts", body, "invalid", 400}, // the name is taken
 				{"POST", "/api/v1/scripts", `{"name":"x","language":"cobol","body":"x"}`, "invalid", 400},
-				{"POST", "/api/v1/scripts", `{"name":"x","language":"sh","body":"x","run_as":"user"}`, "invalid", 400},
+				{"POST", "/api/v1/scripts", `{"name":"x","language":"sh","body":"x","run_as":"root"}`, "invalid", 400},
 				{"POST", "/api/v1/scripts", `{"name":"x","language":"sh","body":"x","unknown":1}`, "invalid", 400},
 				{"DELETE", "/api/v1/scripts/" + id, "", "", 403}, // readonly
 			} {
