@@ -334,6 +334,30 @@ func (s *Service) GetJob(ctx context.Context, u core.User, id int64) (JobView, e
 	return v, nil
 }
 
+// CancelJob cancels the job's queued runs on the devices u may see, with
+// who cancelled as their reason; runs already running finish. It answers
+// the job as u sees it then. Audited as "script.cancel".
+func (s *Service) CancelJob(ctx context.Context, u core.User, id int64) (JobView, error) {
+	if err := need(u, authz.Remote); err != nil {
+		return JobView{}, err
+	}
+	v, err := s.GetJob(ctx, u, id) // not found when none of its devices is in scope
+	if err != nil {
+		return JobView{}, err
+	}
+	who := Actor(u)
+	why := core.Text{EN: "Cancelled by " + who + " before the device ran it.", DE: "Von " + who + " abgebrochen, bevor das Gerät es ausführte."}
+	n, err := s.store.CancelJobRuns(ctx, id, u.Scope, why, s.now())
+	if err != nil {
+		return JobView{}, fmt.Errorf("cancelling job %d: %w", id, err)
+	}
+	detail := fmt.Sprintf("job %d (%q version %d): %d queued runs cancelled", id, v.ScriptName, v.ScriptVersion, n)
+	if err := s.record(ctx, u, "script.cancel", target("job", id), detail, core.AuditOK); err != nil {
+		return JobView{}, err
+	}
+	return s.GetJob(ctx, u, id)
+}
+
 // DeviceRuns returns a device's newest script runs.
 func (s *Service) DeviceRuns(ctx context.Context, u core.User, deviceID int64) ([]core.ScriptRun, error) {
 	if _, err := s.device(ctx, u, deviceID); err != nil {
