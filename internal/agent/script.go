@@ -152,6 +152,12 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 	if err != nil {
 		return protocol.ScriptResult{}, err // nothing ran: not journaled
 	}
+	body := []byte(sa.Body)
+	if sa.Language == protocol.LangCmd {
+		if body, err = cmdScript(sa.Body, oemCodePage()); err != nil {
+			return protocol.ScriptResult{}, err // nothing ran: not journaled
+		}
+	}
 	var u *scriptUser
 	if sa.RunAs == protocol.RunAsUser {
 		r.mu.Lock()
@@ -171,7 +177,7 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 		}
 		return protocol.ScriptResult{}, err
 	}
-	res, err := r.execute(ctx, sa, argv, ext, u)
+	res, err := r.execute(ctx, sa, body, argv, ext, u)
 	if err != nil {
 		res = protocol.ScriptResult{ExitCode: -1, Stderr: mask("Wacht: "+err.Error(), sa.Secrets, false)}
 	}
@@ -223,8 +229,9 @@ func interpreter(goos, language string, lookPath func(string) (string, error)) (
 	return argv, ext, nil
 }
 
-// execute runs the script as SYSTEM or root, or as u when it is not nil.
-func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv []string, ext string, u *scriptUser) (protocol.ScriptResult, error) {
+// execute runs the script file body as SYSTEM or root, or as u when it is
+// not nil.
+func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, body []byte, argv []string, ext string, u *scriptUser) (protocol.ScriptResult, error) {
 	tmpRoot := filepath.Join(r.dir, scriptTmpDir)
 	if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
 		return protocol.ScriptResult{}, fmt.Errorf("creating the scripts' temporary folder: %w", err)
@@ -243,11 +250,7 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "script"+ext)
-	body := sa.Body
-	if sa.Language == protocol.LangCmd {
-		body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
-	}
-	if err := os.WriteFile(path, []byte(body), mode); err != nil {
+	if err := os.WriteFile(path, body, mode); err != nil {
 		return protocol.ScriptResult{}, fmt.Errorf("writing the script: %w", err)
 	}
 	if err := os.Chmod(path, mode); err != nil && runtime.GOOS != "windows" { // whatever the umask
