@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,6 +76,15 @@ func TestScriptAsLoggedOnUser(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "wacht-script-*")); len(m) != 0 {
 		t.Errorf("left behind: %v", m)
 	}
+	// At its timeout the user's script is killed with its children, as
+	// root's is.
+	res, err = runScript(t, l, protocol.ScriptArgs{RunID: "u3", Language: "sh", RunAs: protocol.RunAsUser, TimeoutSeconds: 1,
+		Body: "sleep 600 &\necho $!\nwhile :; do :; done\n"})
+	pid, _ := strconv.Atoi(strings.TrimSpace(res.Stdout))
+	if err != nil || !res.TimedOut || pid == 0 {
+		t.Fatalf("endless loop as the user: %+v, %v", res, err)
+	}
+	waitLive(t, "the user's child gone", func() bool { return !alive(pid) })
 	// As SYSTEM/root (the default) nothing changes.
 	res, err = runScript(t, l, protocol.ScriptArgs{RunID: "u2", Language: "sh", Body: "id -u"})
 	if err != nil || res.Stdout != "0\n" {

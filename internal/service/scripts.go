@@ -190,10 +190,15 @@ func (s *Service) SaveScript(ctx context.Context, u core.User, id int64, in Scri
 }
 
 // scriptDetail names a script version in the audit log: the body by its
-// digest, which identifies it without filling the log.
+// digest, which identifies it without filling the log, and the account
+// it runs as when that is not SYSTEM or root.
 func scriptDetail(sc core.Script) string {
 	sum := sha256.Sum256([]byte(sc.Body))
-	return fmt.Sprintf("%q version %d (%s, sha256 %s)", sc.Name, sc.Version, sc.Language, hex.EncodeToString(sum[:])[:scriptBodyDigestChars])
+	as := ""
+	if sc.RunAs == core.RunAsUser {
+		as = ", as the logged-on user"
+	}
+	return fmt.Sprintf("%q version %d (%s%s, sha256 %s)", sc.Name, sc.Version, sc.Language, as, hex.EncodeToString(sum[:])[:scriptBodyDigestChars])
 }
 
 // DeleteScript removes a script from the library; its versions stay for

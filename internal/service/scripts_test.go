@@ -142,7 +142,8 @@ func TestScriptValidation(t *testing.T) {
 		_, err := normalizeScript(tc.in)
 		wantFields(t, tc.what, err, tc.fields...)
 	}
-	if sc, err := normalizeScript(ScriptInput{Name: "x", Language: "sh", Body: "id", RunAs: core.RunAsUser}); err != nil || sc.RunAs != core.RunAsUser {
+	if sc, err := normalizeScript(ScriptInput{Name: "x", Language: "sh", Body: "id", RunAs: core.RunAsUser}); err != nil || sc.RunAs != core.RunAsUser ||
+		!strings.Contains(scriptDetail(sc), "as the logged-on user") {
 		t.Errorf("as the logged-on user: %+v, %v", sc, err)
 	}
 	sc, err := normalizeScript(ScriptInput{Name: " Spooler ", Language: "powershell", Body: "Restart-Service Spooler"})
