@@ -73,7 +73,7 @@ func TestScriptAsLoggedOnUser(t *testing.T) {
 	if err != nil || res.ExitCode != 0 || res.Stdout != want {
 		t.Errorf("as the logged-on user: %+v, %v\nwant stdout %q", res, err, want)
 	}
-	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "wacht-script-*")); len(m) != 0 {
+	if m, _ := filepath.Glob(filepath.Join(userTmp, "wacht-script-*")); len(m) != 0 {
 		t.Errorf("left behind: %v", m)
 	}
 	// At its timeout the user's script is killed with its children, as
