@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Windows shells do not write UTF-8 by default: cmd.exe and most console
@@ -109,4 +111,29 @@ func decodeUTF16LE(b []byte) string {
 		s += string(utf8.RuneError)
 	}
 	return s
+}
+
+// cmdScript is a cmd script's file as cmd.exe reads a batch file: CRLF
+// line ends, and the text in the console's code page (codePage, the OEM
+// one, 850 on German Windows), since cmd reads batch files in that code
+// page and a UTF-8 "ü" would become "Ã¼", in an echo as in a path. A code
+// page decodeOutput does not know keeps UTF-8; a character that codePage
+// lacks is an error naming it, not a script that runs something else.
+func cmdScript(body string, codePage uint32) ([]byte, error) {
+	body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
+	cm := codePages[codePage]
+	if cm == nil {
+		return []byte(body), nil
+	}
+	out := make([]byte, 0, len(body))
+	for _, r := range body {
+		b, ok := cm.EncodeRune(r)
+		if !ok {
+			return nil, Errorf(protocol.CodeBadArgs,
+				"The cmd script contains %q, which the device's code page %d lacks; cmd reads scripts in that code page.",
+				"Das cmd-Skript enthält %q, das in der Codepage %d des Geräts fehlt; cmd liest Skripte in dieser Codepage.", r, codePage)
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

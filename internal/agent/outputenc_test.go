@@ -61,3 +61,24 @@ func TestDecodeOutputLosesNothing(t *testing.T) {
 		t.Errorf("UTF-8 cut inside a rune: %q", s)
 	}
 }
+
+// TestCmdScript: a cmd script's file is in the OEM code page with CRLF
+// line ends, so that cmd.exe reads "Grüße" and "C:\Büro" as written; what
+// the code page lacks is refused by name; unknown code pages keep UTF-8.
+func TestCmdScript(t *testing.T) {
+	b, err := cmdScript("@echo off\necho Grüße\r\nmkdir C:\\Büro\n", 850)
+	if err != nil || string(b) != "@echo off\r\necho Gr\x81\xe1e\r\nmkdir C:\\B\x81ro\r\n" {
+		t.Errorf("cp850: %q %v", b, err)
+	}
+	if got := decodeOutput(b, 850); !strings.Contains(got, "Grüße") {
+		t.Errorf("round trip: %q", got)
+	}
+	_, err = cmdScript("echo 5 €\n", 850)
+	wantCode(t, "€ in code page 850", err, "bad_args")
+	if b, err := cmdScript("echo 5 €\n", 858); err != nil || string(b) != "echo 5 \xd5\r\n" {
+		t.Errorf("cp858 has the euro sign: %q %v", b, err)
+	}
+	if b, err := cmdScript("echo 日本\n", 932); err != nil || string(b) != "echo 日本\r\n" {
+		t.Errorf("an unknown code page: %q %v", b, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,7 @@ type scriptRunner struct {
 
 	mu      sync.Mutex
 	running map[string]bool
+	tool    osTool // finds the logged-on user; nil: the OS's tools
 }
 
 func (a *Agent) scripts() *scriptRunner {
@@ -147,17 +149,18 @@ func (r *scriptRunner) finish(id string, res protocol.ScriptResult) {
 }
 
 func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protocol.ScriptResult, error) {
-	argv, ext, err := interpreter(runtime.GOOS, sa.Language, exec.LookPath)
+	p, err := r.prepare(sa)
 	if err != nil {
 		return protocol.ScriptResult{}, err // nothing ran: not journaled
 	}
+	defer p.close()
 	if rec, err := r.claim(sa.RunID); rec != nil || err != nil {
 		if rec != nil {
 			return *rec, nil
 		}
 		return protocol.ScriptResult{}, err
 	}
-	res, err := r.execute(ctx, sa, argv, ext)
+	res, err := r.execute(ctx, sa, p.body, p.argv, p.ext, p.user)
 	if err != nil {
 		res = protocol.ScriptResult{ExitCode: -1, Stderr: mask("Wacht: "+err.Error(), sa.Secrets, false)}
 	}
@@ -177,11 +180,55 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 // repeated runs are harmless and would fill the journal (one file per run
 // for 14 days).
 func (r *scriptRunner) runUnjournaled(ctx context.Context, sa protocol.ScriptArgs) (protocol.ScriptResult, error) {
-	argv, ext, err := interpreter(runtime.GOOS, sa.Language, exec.LookPath)
+	p, err := r.prepare(sa)
 	if err != nil {
 		return protocol.ScriptResult{}, err
 	}
-	return r.execute(ctx, sa, argv, ext)
+	defer p.close()
+	return r.execute(ctx, sa, p.body, p.argv, p.ext, p.user)
+}
+
+// prepared is a script ready to start: its interpreter, the body as the
+// file holds it, and the logged-on user it runs as (nil: SYSTEM or root).
+type prepared struct {
+	argv []string
+	ext  string
+	body []byte
+	user *scriptUser
+}
+
+func (p prepared) close() {
+	if p.user != nil {
+		p.user.sys.close()
+	}
+}
+
+// prepare finds what sa needs before anything runs: an error here means
+// nothing ran.
+func (r *scriptRunner) prepare(sa protocol.ScriptArgs) (prepared, error) {
+	var p prepared
+	var err error
+	if p.argv, p.ext, err = interpreter(runtime.GOOS, sa.Language, exec.LookPath); err != nil {
+		return p, err
+	}
+	p.body = []byte(sa.Body)
+	if sa.Language == protocol.LangCmd {
+		if p.body, err = cmdScript(sa.Body, oemCodePage()); err != nil {
+			return p, err
+		}
+	}
+	if sa.RunAs == protocol.RunAsUser {
+		r.mu.Lock()
+		tool := r.tool
+		r.mu.Unlock()
+		if tool == nil {
+			tool = runTool
+		}
+		if p.user, err = loggedOnUser(tool); err != nil {
+			return p, err // never as SYSTEM or root instead
+		}
+	}
+	return p, nil
 }
 
 // forgetInterrupted drops the journal's record of run id if it was
@@ -236,28 +283,40 @@ func interpreter(goos, language string, lookPath func(string) (string, error)) (
 	return argv, ext, nil
 }
 
-func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv []string, ext string) (protocol.ScriptResult, error) {
+// execute runs the script file body as SYSTEM or root, or as u when it is
+// not nil.
+func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, body []byte, argv []string, ext string, u *scriptUser) (protocol.ScriptResult, error) {
 	tmpRoot := filepath.Join(r.dir, scriptTmpDir)
 	if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
 		return protocol.ScriptResult{}, fmt.Errorf("creating the scripts' temporary folder: %w", err)
 	}
-	dir, err := os.MkdirTemp(tmpRoot, "run-") // 0700
+	var dir string
+	var err error
+	mode := os.FileMode(0o700)
+	if u != nil {
+		dir, err = userRunDir(tmpRoot, u)
+		mode = 0o644 // readable by the user, writable by root only
+	} else {
+		dir, err = os.MkdirTemp(tmpRoot, "run-") // 0700
+	}
 	if err != nil {
 		return protocol.ScriptResult{}, fmt.Errorf("creating a temporary folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "script"+ext)
-	body := sa.Body
-	if sa.Language == protocol.LangCmd {
-		body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
+	if err := os.WriteFile(path, body, mode); err != nil {
+		return protocol.ScriptResult{}, fmt.Errorf("writing the script: %w", err)
 	}
-	if err := os.WriteFile(path, []byte(body), 0o700); err != nil {
+	if err := os.Chmod(path, mode); err != nil && runtime.GOOS != "windows" { // whatever the umask
 		return protocol.ScriptResult{}, fmt.Errorf("writing the script: %w", err)
 	}
 	if sa.Language == protocol.LangCmd {
 		// prepareShell passes cmd's command line as written; quoted, so
 		// that a path with spaces stays one.
 		path = `"` + path + `"`
+	}
+	if u != nil {
+		argv = append(slices.Clone(u.prefix), argv...)
 	}
 	argv = append(argv, path)
 
@@ -270,8 +329,18 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, argv
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	prepareShell(cmd, argv)
 	cmd.Dir = dir
+	base := os.Environ()
+	if u != nil {
+		// The user's own environment, nothing of the agent's; the user's
+		// home as the working folder (the run's folder is not writable).
+		u.sys.apply(cmd)
+		base = slices.Clone(u.env)
+		if fi, err := os.Stat(u.home); err == nil && fi.IsDir() {
+			cmd.Dir = u.home
+		}
+	}
 	// Parameters travel in the environment, never on the command line.
-	env := append(os.Environ(), "WACHT_RUN_ID="+sa.RunID)
+	env := append(base, "WACHT_RUN_ID="+sa.RunID)
 	for _, m := range []map[string]string{sa.Params, sa.Secrets} {
 		for k, v := range m {
 			env = append(env, k+"="+v)

@@ -13,3 +13,6 @@ func newProcTree(*exec.Cmd) (*procTree, error) { return &procTree{}, nil }
 func (*procTree) started(*exec.Cmd) error { return nil }
 
 func (*procTree) close() {}
+
+// oemCodePage: cmd scripts run on Windows only.
+func oemCodePage() uint32 { return 0 }

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/scriptsign"
@@ -79,6 +81,44 @@ func TestScriptTimeoutKillsTree(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	waitLive(t, "grandchild gone", func() bool { return !alive(pid) })
+}
+
+// TestScriptGigabyteOfOutput: a script writing 1 GB to stdout is cut at
+// MaxScriptOutput, and the agent's memory does not grow with the output
+// (the Go heap is sampled while the script runs; the bound is generous).
+func TestScriptGigabyteOfOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 1 GB through a pipe")
+	}
+	l := startLive(t, liveOpts{})
+	runtime.GC()
+	var peak uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	res, err := runScript(t, l, protocol.ScriptArgs{RunID: "g1", Language: "sh", TimeoutSeconds: 600,
+		Body: "head -c 1000000000 /dev/zero | tr '\\0' x; echo fertig >&2"})
+	close(stop)
+	<-sampled
+	if err != nil || res.ExitCode != 0 || !res.Truncated || res.Stderr != "fertig\n" ||
+		len(res.Stdout) != protocol.MaxScriptOutput+len(protocol.ScriptTruncated) || !strings.HasPrefix(res.Stdout, "xxxx") {
+		t.Errorf("1 GB of output: %d bytes, truncated %v, stderr %q, %v", len(res.Stdout), res.Truncated, res.Stderr, err)
+	}
+	t.Logf("peak Go heap while 1 GB was written: %d MB", peak>>20)
+	if peak > 200<<20 {
+		t.Errorf("the heap grew to %d MB while the script wrote 1 GB", peak>>20)
+	}
 }
 
 // alive: the process exists and is no zombie.

@@ -40,3 +40,9 @@ func (t *procTree) started(cmd *exec.Cmd) error {
 }
 
 func (t *procTree) close() { windows.CloseHandle(t.job) }
+
+// oemCodePage is the code page cmd.exe reads batch files in.
+func oemCodePage() uint32 {
+	cp, _, _ := getOEMCP.Call()
+	return uint32(cp)
+}

@@ -18,7 +18,7 @@ const (
 // Run-as choices of a script.
 const (
 	RunAsSystem = "system" // SYSTEM on Windows, root elsewhere
-	RunAsUser   = "user"   // the logged-on user (not supported yet)
+	RunAsUser   = "user"   // the user logged on at the console (protocol.RunAsUser)
 )
 
 // ScriptParam declares one parameter of a script. It reaches the script as
@@ -101,7 +101,7 @@ const (
 	RunFailed         = "failed" // another exit code, a timeout or the agent's refusal
 	RunExpired        = "expired"
 	RunInterrupted    = "interrupted" // the agent stopped mid-run; not run again
-	RunCancelled      = "cancelled"   // the script was deleted while the run waited
+	RunCancelled      = "cancelled"   // cancelled while it waited: by a user, the script deleted, the device retired
 	RunOfflineWaiting = "offline-waiting"
 )
 
@@ -196,6 +196,11 @@ type ScriptJobStore interface {
 	// SweepScriptRuns expires queued runs past their job's expiry and
 	// requeues running ones past their deadline (a node died).
 	SweepScriptRuns(ctx context.Context, now time.Time) (expired, requeued int, err error)
-	// CancelScriptRuns cancels the queued runs of a script's jobs.
+	// CancelScriptRuns cancels the queued runs of a script's jobs, of
+	// every version. (RetireDevice and deleting a client or site cancel
+	// the queued runs of the devices they retire.)
 	CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time) (int, error)
+	// CancelJobRuns cancels a job's queued runs on the devices of the
+	// clients in scope, with why as their error; running runs finish.
+	CancelJobRuns(ctx context.Context, jobID int64, scope Scope, why Text, now time.Time) (int, error)
 }

@@ -37,6 +37,16 @@ const (
 	// CodeScriptSigner: the device runs only scripts signed by its script
 	// signer (lock mode) and this one is not.
 	CodeScriptSigner = "script_signer"
+	// CodeNoUser: the script is to run as the logged-on user and no user
+	// is logged on (or the agent cannot get the user's identity); it never
+	// runs as SYSTEM or root instead.
+	CodeNoUser = "no_user"
+)
+
+// Accounts a script runs as (ScriptArgs.RunAs).
+const (
+	RunAsSystem = "system" // SYSTEM on Windows, root elsewhere; the default
+	RunAsUser   = "user"   // the user logged on at the console or graphical session
 )
 
 // Script limits.
@@ -57,7 +67,8 @@ const (
 // the command line, where other local users could read them); Secrets'
 // values are replaced by ScriptMask in the output. Signature is the base64
 // ed25519 signature of Language and Body by the script signer
-// (scriptsign), required by agents in lock mode.
+// (scriptsign), required by agents in lock mode. RunAs is RunAsSystem
+// (also when empty) or RunAsUser.
 type ScriptArgs struct {
 	RunID          string            `json:"run_id"`
 	Language       string            `json:"language"`
@@ -66,6 +77,7 @@ type ScriptArgs struct {
 	Secrets        map[string]string `json:"secrets,omitempty"`
 	TimeoutSeconds int               `json:"timeout_seconds,omitempty"`
 	Signature      string            `json:"signature,omitempty"`
+	RunAs          string            `json:"run_as,omitempty"`
 }
 
 // ScriptResult is the script action's result. ExitCode is -1 when the
@@ -102,6 +114,8 @@ func (a ScriptArgs) Validate() error {
 		return fmt.Errorf("the body must have 1 to %d bytes", MaxScriptBody)
 	case a.TimeoutSeconds < 0 || time.Duration(a.TimeoutSeconds)*time.Second > MaxScriptTimeout:
 		return fmt.Errorf("timeout_seconds %d is outside 0..%d", a.TimeoutSeconds, int(MaxScriptTimeout/time.Second))
+	case a.RunAs != "" && a.RunAs != RunAsSystem && a.RunAs != RunAsUser:
+		return fmt.Errorf("run_as %q is not %s or %s", a.RunAs, RunAsSystem, RunAsUser)
 	case len(a.Params)+len(a.Secrets) > MaxScriptParams:
 		return fmt.Errorf("more than %d parameters", MaxScriptParams)
 	}

@@ -189,6 +189,7 @@ var authzTable = map[string]routeSpec{
 	// caller's own or a foreign client.
 	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
 	"GET /api/v1/jobs/{id}":         {perm: authz.Read, path: "/api/v1/jobs/999999", ok: http.StatusNotFound},
+	"POST /api/v1/jobs/{id}/cancel": {perm: authz.Remote, path: "/api/v1/jobs/999999/cancel", ok: http.StatusNotFound},
 	"GET /api/v1/devices/{id}/runs": {perm: authz.Read, kind: "device"},
 
 	// Dashboard

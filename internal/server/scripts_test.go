@@ -102,7 +102,10 @@ func (r *scriptRig) user(email, role string, scope core.Scope) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.tokens[role] = secret
+	if r.tokens[role] == "" { // the role's first user
+		r.tokens[role] = secret
+	}
+	r.tokens[email] = secret
 }
 
 func (r *scriptRig) api(role, method, path, body string, out any) int {
@@ -427,4 +430,135 @@ func TestScriptRowWrittenIntoTheDatabaseRunsNothing(t *testing.T) {
 	if b, _ := os.ReadFile(counter); string(b) != "lief\n" {
 		t.Errorf("counter %q: the forged run ran", b)
 	}
+}
+
+// TestScriptRunAsUserNeverAsRoot: a script to run as the logged-on user
+// reaches the agent as such (run_as travels with the signed run) and never
+// runs as root: on a machine without a logged-on user (like CI, without
+// logind) it fails with no_user in English and German; with one it runs
+// as that user.
+func TestScriptRunAsUserNeverAsRoot(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("id -u and logind")
+	}
+	r := newScriptRig(t)
+	dir, id := r.enroll("Müller GmbH")
+	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	var sc service.ScriptView
+	if st := r.api("technician", "POST", "/api/v1/scripts", `{"name":"Wer","language":"sh","body":"id -u","run_as":"user"}`, &sc); st != 201 || sc.RunAs != core.RunAsUser {
+		t.Fatalf("create script: %d %+v", st, sc)
+	}
+	r.run(dir)
+	var sub service.RunSubmitted
+	if st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run", `{"devices":[`+strconv.FormatInt(id, 10)+`]}`, &sub); st != 202 {
+		t.Fatalf("run: %d", st)
+	}
+	v := r.waitJob(sub.JobID)
+	run := v.Runs[0]
+	switch {
+	case run.State == core.RunFailed && run.ErrorCode == protocol.CodeNoUser:
+		if !strings.Contains(run.Error.EN, "no user is logged on") || !strings.Contains(run.Error.DE, "kein Benutzer angemeldet") {
+			t.Errorf("no_user message %+v", run.Error)
+		}
+	case run.State == core.RunDone && strings.TrimSpace(run.Stdout) != "0":
+		t.Logf("ran as user ID %s, the logged-on user", strings.TrimSpace(run.Stdout))
+	default:
+		t.Errorf("run as the logged-on user: %s %q %+v", run.State, run.Stdout, run.Error)
+	}
+}
+
+// TestCancelJob: cancelling a job cancels its queued runs on the devices
+// the user may see, lets a running one finish, and is audited; read-only
+// users may not, users of other clients do not find the job.
+func TestCancelJob(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sh")
+	}
+	r := newScriptRig(t)
+	dirA, idA := r.enroll("Müller GmbH")
+	_, idB := r.enroll("Schmidt KG")
+	_, idC := r.enroll("Weber AG")
+	clientOf := func(id int64) int64 {
+		d, err := r.st.GetDevice(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ClientID
+	}
+	r.user("tech@example.com", core.RoleTechnician, core.AllClients)
+	r.user("mueller@example.com", core.RoleTechnician, core.Only(clientOf(idA)))
+	r.user("weber@example.com", core.RoleTechnician, core.Only(clientOf(idC)))
+	r.user("ro@example.com", core.RoleReadOnly, core.AllClients)
+	out := t.TempDir()
+	var sc service.ScriptView
+	body := `{"name":"Warten","language":"sh","params":[{"name":"DIR","type":"text"}],
+		"body":"touch \"$DIR/started\"\nwhile [ ! -e \"$DIR/go\" ]; do sleep 0.05; done\necho fertig"}`
+	if st := r.api("technician", "POST", "/api/v1/scripts", body, &sc); st != 201 {
+		t.Fatalf("create script: %d", st)
+	}
+	run := func(devices ...int64) int64 {
+		ids, _ := json.Marshal(devices)
+		var sub service.RunSubmitted
+		if st := r.api("technician", "POST", "/api/v1/scripts/"+strconv.FormatInt(sc.ID, 10)+"/run",
+			`{"devices":`+string(ids)+`,"params":{"DIR":`+strconv.Quote(out)+`}}`, &sub); st != 202 {
+			t.Fatalf("run: %d", st)
+		}
+		return sub.JobID
+	}
+	// The first job runs on A and waits; the second queues behind it.
+	first := run(idA)
+	r.run(dirA)
+	waitFile(t, filepath.Join(out, "started"))
+	second := run(idA, idB)
+	cancel := func(who string, job int64) (int, service.JobView) {
+		var v service.JobView
+		st := r.api(who, "POST", "/api/v1/jobs/"+strconv.FormatInt(job, 10)+"/cancel", "", &v)
+		return st, v
+	}
+	if st, _ := cancel("ro@example.com", second); st != 403 {
+		t.Errorf("read-only cancels: %d", st)
+	}
+	if st, _ := cancel("weber@example.com", second); st != 404 {
+		t.Errorf("a technician of another client cancels: %d", st)
+	}
+	// Müller's technician cancels what waits on Müller's device only.
+	st, v := cancel("mueller@example.com", second)
+	if st != 200 || len(v.Runs) != 1 || v.Runs[0].DeviceID != idA || v.Runs[0].State != core.RunCancelled || v.Counts[core.RunCancelled] != 1 ||
+		!strings.Contains(v.Runs[0].Error.DE, "mueller@example.com") {
+		t.Errorf("scoped cancel: %d %+v", st, v)
+	}
+	// The running job is cancelled too: its run finishes all the same.
+	if st, v := cancel("technician", first); st != 200 || v.Runs[0].State != core.RunRunning {
+		t.Errorf("cancel a running job: %d %+v", st, v.Runs)
+	}
+	if err := os.WriteFile(filepath.Join(out, "go"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v := r.waitJob(first); v.Runs[0].State != core.RunDone || v.Runs[0].Stdout != "fertig\n" {
+		t.Errorf("the running run after cancel: %+v", v.Runs[0])
+	}
+	var all service.JobView
+	r.api("technician", "GET", "/api/v1/jobs/"+strconv.FormatInt(second, 10), "", &all)
+	if all.Counts[core.RunCancelled] != 1 || all.Counts[core.RunOfflineWaiting] != 1 {
+		t.Errorf("B's run after Müller's cancel: %+v", all.Counts)
+	}
+	if st, v := cancel("technician", second); st != 200 || v.Counts[core.RunCancelled] != 2 {
+		t.Errorf("cancel the rest: %d %+v", st, v.Counts)
+	}
+	es, _ := r.st.QueryAudit(context.Background(), core.AuditQuery{Action: "script.cancel"})
+	if len(es) != 3 || !strings.Contains(es[2].Detail, "1 queued runs cancelled") || es[2].Actor != "user:mueller@example.com" {
+		t.Errorf("audit %+v", es)
+	}
+}
+
+// waitFile waits for a file a script creates; a hang guard.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	for range 1200 {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear", path)
 }

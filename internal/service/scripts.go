@@ -23,7 +23,8 @@ import (
 
 // The script library (issue 16). Every user may read it; changing it
 // needs the Remote permission, because a script is code that technicians
-// then run as SYSTEM or root on customers' machines: who may write it is
+// then run as SYSTEM or root (or as the logged-on user) on customers'
+// machines: who may write it is
 // who may run code remotely (and the administrators' 2FA rule for remote
 // actions applies). Every edit stores a new version; built-in scripts are
 // read-only.
@@ -189,10 +190,15 @@ func (s *Service) SaveScript(ctx context.Context, u core.User, id int64, in Scri
 }
 
 // scriptDetail names a script version in the audit log: the body by its
-// digest, which identifies it without filling the log.
+// digest, which identifies it without filling the log, and the account
+// it runs as when that is not SYSTEM or root.
 func scriptDetail(sc core.Script) string {
 	sum := sha256.Sum256([]byte(sc.Body))
-	return fmt.Sprintf("%q version %d (%s, sha256 %s)", sc.Name, sc.Version, sc.Language, hex.EncodeToString(sum[:])[:scriptBodyDigestChars])
+	as := ""
+	if sc.RunAs == core.RunAsUser {
+		as = ", as the logged-on user"
+	}
+	return fmt.Sprintf("%q version %d (%s%s, sha256 %s)", sc.Name, sc.Version, sc.Language, as, hex.EncodeToString(sum[:])[:scriptBodyDigestChars])
 }
 
 // DeleteScript removes a script from the library; its versions stay for
@@ -249,11 +255,9 @@ func normalizeScript(in ScriptInput) (core.Script, error) {
 	switch sc.RunAs {
 	case "":
 		sc.RunAs = core.RunAsSystem
-	case core.RunAsSystem:
-	case core.RunAsUser:
-		add("run_as", "running as the logged-on user is not supported yet; use system", "die Ausführung als angemeldeter Benutzer wird noch nicht unterstützt; verwenden Sie system")
+	case core.RunAsSystem, core.RunAsUser:
 	default:
-		add("run_as", "must be system", "muss system sein")
+		add("run_as", "must be system (SYSTEM or root) or user (the logged-on user)", "muss system (SYSTEM bzw. root) oder user (der angemeldete Benutzer) sein")
 	}
 	windowsOnly := sc.Language == protocol.LangCmd || sc.Language == protocol.LangPowerShell
 	if len(sc.OS) == 0 && windowsOnly {

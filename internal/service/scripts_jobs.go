@@ -46,9 +46,10 @@ var errNoSealKey = errors.New("scripts: the server has no secret key to seal sec
 const runMACPurpose = "script-run"
 
 // runMAC authenticates a queued run as the server made it: its ID and
-// device, the job's script version with that version's content, the
-// parameters, the sealed secrets and the expiry, under a key the database
-// does not hold. The dispatcher signs a run for the agent only if its MAC
+// device, the job's script version with that version's content (language,
+// body, timeout, signature and the account it runs as), the parameters,
+// the sealed secrets and the expiry, under a key the database does not
+// hold. The dispatcher signs a run for the agent only if its MAC
 // matches, so a run, job or script version written straight into the
 // database (SQL injection, stolen credentials) runs nothing. The run ID
 // is the agent's journal key, so a copied row cannot run twice either.
@@ -58,7 +59,7 @@ func runMAC(key []byte, r core.ScriptRun, j core.ScriptJob, sc core.Script) []by
 	for _, part := range [][]byte{
 		[]byte(r.ID), []byte(strconv.FormatInt(r.DeviceID, 10)),
 		[]byte(strconv.FormatInt(j.ScriptID, 10)), []byte(strconv.Itoa(j.ScriptVersion)),
-		[]byte(sc.Language), []byte(sc.Body), []byte(strconv.Itoa(sc.TimeoutSeconds)), []byte(sc.Signature),
+		[]byte(sc.Language), []byte(sc.Body), []byte(strconv.Itoa(sc.TimeoutSeconds)), []byte(sc.Signature), []byte(sc.RunAs),
 		params, j.Sealed, []byte(strconv.FormatInt(j.ExpiresAt.UnixMilli(), 10)),
 	} {
 		// Length-prefixed, so that no two different runs hash alike.
@@ -378,6 +379,30 @@ func (s *Service) ListJobs(ctx context.Context, u core.User) ([]JobSummary, erro
 	return out, nil
 }
 
+// CancelJob cancels the job's queued runs on the devices u may see, with
+// who cancelled as their reason; runs already running finish. It answers
+// the job as u sees it then. Audited as "script.cancel".
+func (s *Service) CancelJob(ctx context.Context, u core.User, id int64) (JobView, error) {
+	if err := need(u, authz.Remote); err != nil {
+		return JobView{}, err
+	}
+	v, err := s.GetJob(ctx, u, id) // not found when none of its devices is in scope
+	if err != nil {
+		return JobView{}, err
+	}
+	who := Actor(u)
+	why := core.Text{EN: "Cancelled by " + who + " before the device ran it.", DE: "Von " + who + " abgebrochen, bevor das Gerät es ausführte."}
+	n, err := s.store.CancelJobRuns(ctx, id, u.Scope, why, s.now())
+	if err != nil {
+		return JobView{}, fmt.Errorf("cancelling job %d: %w", id, err)
+	}
+	detail := fmt.Sprintf("job %d (%q version %d): %d queued runs cancelled", id, v.ScriptName, v.ScriptVersion, n)
+	if err := s.record(ctx, u, "script.cancel", target("job", id), detail, core.AuditOK); err != nil {
+		return JobView{}, err
+	}
+	return s.GetJob(ctx, u, id)
+}
+
 // DeviceRuns returns a device's newest script runs.
 func (s *Service) DeviceRuns(ctx context.Context, u core.User, deviceID int64) ([]core.ScriptRun, error) {
 	if _, err := s.device(ctx, u, deviceID); err != nil {
@@ -598,7 +623,7 @@ func (d *ScriptDispatcher) send(ctx context.Context, r core.ScriptRun, j core.Sc
 		return true
 	}
 	args := protocol.ScriptArgs{RunID: r.ID, Language: sc.Language, Body: sc.Body, Params: j.Params, Secrets: secrets,
-		TimeoutSeconds: sc.TimeoutSeconds, Signature: sc.Signature}
+		TimeoutSeconds: sc.TimeoutSeconds, Signature: sc.Signature, RunAs: sc.RunAs}
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(sc.TimeoutSeconds)*time.Second+d.opts.Margin/2)
 	var res protocol.ScriptResult
 	err = d.remote.Do(cctx, r.DeviceID, protocol.ActionScript, args, &res)

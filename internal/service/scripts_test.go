@@ -126,7 +126,7 @@ func TestScriptValidation(t *testing.T) {
 	}{
 		{"empty", ScriptInput{}, []string{"name", "language", "body"}},
 		{"cmd on Linux", ScriptInput{Name: "x", Language: "cmd", Body: "dir", OS: []string{"linux"}}, []string{"os"}},
-		{"logged-on user", ScriptInput{Name: "x", Language: "sh", Body: "id", RunAs: core.RunAsUser}, []string{"run_as"}},
+		{"run as", ScriptInput{Name: "x", Language: "sh", Body: "id", RunAs: "admin"}, []string{"run_as"}},
 		{"timeout", ScriptInput{Name: "x", Language: "sh", Body: "id", TimeoutSeconds: MaxScriptTimeout + 1}, []string{"timeout_seconds"}},
 		{"signature", ScriptInput{Name: "x", Language: "sh", Body: "id", Signature: "abc"}, []string{"signature"}},
 		{"parameters", ScriptInput{Name: "x", Language: "sh", Body: "id", Params: []core.ScriptParam{
@@ -141,6 +141,10 @@ func TestScriptValidation(t *testing.T) {
 	} {
 		_, err := normalizeScript(tc.in)
 		wantFields(t, tc.what, err, tc.fields...)
+	}
+	if sc, err := normalizeScript(ScriptInput{Name: "x", Language: "sh", Body: "id", RunAs: core.RunAsUser}); err != nil || sc.RunAs != core.RunAsUser ||
+		!strings.Contains(scriptDetail(sc), "as the logged-on user") {
+		t.Errorf("as the logged-on user: %+v, %v", sc, err)
 	}
 	sc, err := normalizeScript(ScriptInput{Name: " Spooler ", Language: "powershell", Body: "Restart-Service Spooler"})
 	if err != nil || sc.Name != "Spooler" || strings.Join(sc.OS, ",") != "windows" {
@@ -273,5 +277,30 @@ func TestRunScriptTargets(t *testing.T) {
 	}
 	if v, _ := f.svc.GetJob(ctx, f.tech, sub.JobID); v.Runs[0].State != core.RunCancelled {
 		t.Errorf("after delete: %+v", v.Runs)
+	}
+}
+
+// TestRunMACCoversTheRun: changing any part of a queued run that decides
+// what runs where, and as whom, changes its MAC.
+func TestRunMACCoversTheRun(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	r := core.ScriptRun{ID: "run-1", DeviceID: 7}
+	j := core.ScriptJob{ScriptID: 3, ScriptVersion: 2, Params: map[string]string{"A": "1"}, Sealed: []byte("box"), ExpiresAt: time.UnixMilli(1e12)}
+	sc := core.Script{Language: "sh", Body: "id", TimeoutSeconds: 60, RunAs: core.RunAsSystem}
+	base := runMAC(key, r, j, sc)
+	for what, change := range map[string]func(*core.ScriptRun, *core.ScriptJob, *core.Script){
+		"run as":   func(_ *core.ScriptRun, _ *core.ScriptJob, s *core.Script) { s.RunAs = core.RunAsUser },
+		"body":     func(_ *core.ScriptRun, _ *core.ScriptJob, s *core.Script) { s.Body = "id -u" },
+		"device":   func(r *core.ScriptRun, _ *core.ScriptJob, _ *core.Script) { r.DeviceID = 8 },
+		"params":   func(_ *core.ScriptRun, j *core.ScriptJob, _ *core.Script) { j.Params = map[string]string{"A": "2"} },
+		"expiry":   func(_ *core.ScriptRun, j *core.ScriptJob, _ *core.Script) { j.ExpiresAt = j.ExpiresAt.Add(time.Hour) },
+		"timeout":  func(_ *core.ScriptRun, _ *core.ScriptJob, s *core.Script) { s.TimeoutSeconds = 61 },
+		"language": func(_ *core.ScriptRun, _ *core.ScriptJob, s *core.Script) { s.Language = "bash" },
+	} {
+		r2, j2, sc2 := r, j, sc
+		change(&r2, &j2, &sc2)
+		if string(runMAC(key, r2, j2, sc2)) == string(base) {
+			t.Errorf("changing the %s keeps the MAC", what)
+		}
 	}
 }

@@ -103,6 +103,10 @@ func (s *DB) deleteScope(ctx context.Context, op, where string, id int64, confir
 		}
 		r, _ := res.RowsAffected()
 		retired = int(r)
+		if _, err := cancelRuns(ctx, s, tx, op+": cancelling script runs", `device_id IN (SELECT d.id FROM devices d
+			WHERE d.site_id IN (SELECT s.id FROM sites s WHERE `+where+` = $6))`, []any{id}, at, deviceRetired); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE enrollment_tokens SET revoked_at = COALESCE(revoked_at, $2)
 			WHERE site_id IN (SELECT s.id FROM sites s WHERE `+where+` = $1)`, id, ms(at)); err != nil {
@@ -248,11 +252,18 @@ func (s *DB) SetDeviceTags(ctx context.Context, id int64, tags []string) error {
 }
 
 // RetireDevice sets a device's state to retired (keeping an earlier
-// retirement time); ErrNotFound if absent.
+// retirement time) and cancels its queued script runs; ErrNotFound if
+// absent.
 func (s *DB) RetireDevice(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `
-		UPDATE devices SET state = $2, retired_at = COALESCE(retired_at, $3) WHERE id = $1`, id, core.DeviceRetired, ms(at))
-	return s.affectedOne("retire device", res, err)
+	return s.inTx(ctx, "retire device", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE devices SET state = $2, retired_at = COALESCE(retired_at, $3) WHERE id = $1`, id, core.DeviceRetired, ms(at))
+		if err := s.affectedOne("retire device", res, err); err != nil {
+			return err
+		}
+		_, err = cancelRuns(ctx, s, tx, "retire device: cancelling its script runs", `device_id = $6`, []any{id}, at, deviceRetired)
+		return err
+	})
 }
 
 // deviceTags returns the tags of the given device (0: of every device).

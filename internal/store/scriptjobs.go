@@ -320,14 +320,50 @@ func (s *DB) SweepScriptRuns(ctx context.Context, now time.Time) (int, int, erro
 	return int(expired), int(requeued), nil
 }
 
-// CancelScriptRuns cancels the queued runs of a script's jobs.
+// CancelScriptRuns cancels the queued runs of a script's jobs, of every
+// version.
 func (s *DB) CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, finished_at = $2, error_code = 'cancelled',
-		error_en = 'The script was deleted before the device ran it.', error_de = 'Das Skript wurde gelöscht, bevor das Gerät es ausführte.'
-		WHERE state = $3 AND job_id IN (SELECT id FROM script_jobs WHERE script_id = $4)`, core.RunCancelled, ms(now), core.RunQueued, scriptID)
-	if err != nil {
-		return 0, s.wrap(fmt.Sprintf("cancelling runs of script %d", scriptID), err)
+	return cancelRuns(ctx, s, s.db, fmt.Sprintf("cancelling runs of script %d", scriptID),
+		`job_id IN (SELECT id FROM script_jobs WHERE script_id = $6)`, []any{scriptID}, now,
+		core.Text{EN: "The script was deleted before the device ran it.", DE: "Das Skript wurde gelöscht, bevor das Gerät es ausführte."})
+}
+
+// CancelJobRuns cancels a job's queued runs on the devices of the clients
+// in scope.
+func (s *DB) CancelJobRuns(ctx context.Context, jobID int64, scope core.Scope, why core.Text, now time.Time) (int, error) {
+	where, args := `job_id = $6`, []any{jobID}
+	if scope.Restricted {
+		if len(scope.Clients) == 0 {
+			return 0, nil
+		}
+		in := make([]string, len(scope.Clients))
+		for i, c := range scope.Clients {
+			args = append(args, c)
+			in[i] = fmt.Sprintf("$%d", len(args)+5)
+		}
+		where += ` AND device_id IN (SELECT d.id FROM devices d JOIN sites si ON si.id = d.site_id
+			WHERE si.client_id IN (` + strings.Join(in, ", ") + `))`
 	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return cancelRuns(ctx, s, s.db, fmt.Sprintf("cancelling runs of job %d", jobID), where, args, now, why)
+}
+
+// deviceRetired is the error of the runs a device's retirement cancelled.
+var deviceRetired = core.Text{EN: "The device was retired before it ran the script.", DE: "Das Gerät wurde außer Betrieb genommen, bevor es das Skript ausführte."}
+
+// execer is the database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// cancelRuns cancels the queued runs that where selects (its arguments
+// numbered from $6) with why as their error; running runs finish.
+func cancelRuns(ctx context.Context, s *DB, q execer, op, where string, args []any, now time.Time, why core.Text) (int, error) {
+	res, err := q.ExecContext(ctx, `UPDATE script_runs SET state = $1, finished_at = $2, error_code = 'cancelled',
+		error_en = $4, error_de = $5 WHERE state = $3 AND `+where,
+		append([]any{core.RunCancelled, ms(now), core.RunQueued, why.EN, why.DE}, args...)...)
+	if err != nil {
+		return 0, s.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), s.wrap(op, err)
 }

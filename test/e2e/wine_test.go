@@ -257,20 +257,21 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		}
 	}
 
-	// 2b. A cmd script from the library through the server: parameters in
-	// the environment, a secret masked, the exit code.
+	// 2b. A cmd script from the library through the real job path:
+	// parameters in the environment, a secret masked, the exit code, and
+	// German umlauts from the body and from a parameter as UTF-8.
 	var sc struct {
 		ID int64 `json:"id"`
 	}
 	scBody := `{"name":"Gruss","language":"cmd","params":[{"name":"WHO","type":"text"},{"name":"PW","type":"secret"}],
-		"body":"@echo off\necho Hallo %WHO%\necho pw=%PW%\nexit /b 3\n"}`
+		"body":"@echo off\necho Hallo %WHO%\necho Grüße aus cmd\necho pw=%PW%\nexit /b 3\n"}`
 	if st, b := e.send("POST", "/api/v1/scripts", json.RawMessage(scBody), &sc); st != 201 {
 		t.Fatalf("create a cmd script: %d %s", st, b)
 	}
 	var sub struct {
 		JobID int64 `json:"job_id"`
 	}
-	runBody := fmt.Sprintf(`{"devices":[%d],"params":{"WHO":"Welt","PW":"s3cr3t-42"}}`, dev.ID)
+	runBody := fmt.Sprintf(`{"devices":[%d],"params":{"WHO":"Jürgen","PW":"s3cr3t-42"}}`, dev.ID)
 	if st, b := e.send("POST", fmt.Sprintf("/api/v1/scripts/%d/run", sc.ID), json.RawMessage(runBody), &sub); st != 202 {
 		t.Fatalf("run the cmd script: %d %s", st, b)
 	}
@@ -287,8 +288,40 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		e.api("GET", fmt.Sprintf("/api/v1/jobs/%d", sub.JobID), &job)
 		return len(job.Runs) == 1 && (job.Runs[0].State == "done" || job.Runs[0].State == "failed")
 	})
-	if r := job.Runs[0]; r.ExitCode == nil || *r.ExitCode != 3 || strings.ReplaceAll(r.Stdout, "\r\n", "\n") != "Hallo Welt\npw=••••\n" {
+	if r := job.Runs[0]; r.ExitCode == nil || *r.ExitCode != 3 || strings.ReplaceAll(r.Stdout, "\r\n", "\n") != "Hallo Jürgen\nGrüße aus cmd\npw=••••\n" {
 		t.Errorf("cmd script under Wine: %+v (exit %v)", r, r.ExitCode)
+	}
+
+	// 2c. The same as the logged-on user: the console session's token
+	// (WTSQueryUserToken) or, where Wine cannot give one, no_user with its
+	// reason; never a crash, never a silent run as SYSTEM.
+	if st, b := e.send("PUT", fmt.Sprintf("/api/v1/scripts/%d", sc.ID), json.RawMessage(strings.Replace(scBody, `"name"`, `"run_as":"user","name"`, 1)), nil); st != 200 {
+		t.Fatalf("make the cmd script run as the user: %d %s", st, b)
+	}
+	if st, b := e.send("POST", fmt.Sprintf("/api/v1/scripts/%d/run", sc.ID), json.RawMessage(runBody), &sub); st != 202 {
+		t.Fatalf("run the cmd script as the user: %d %s", st, b)
+	}
+	var asUser struct {
+		Runs []struct {
+			State     string    `json:"state"`
+			ExitCode  *int      `json:"exit_code"`
+			Stdout    string    `json:"stdout"`
+			ErrorCode string    `json:"error_code"`
+			Error     core.Text `json:"error"`
+		} `json:"runs"`
+	}
+	waitFor(t, "the cmd script's result as the user", 2*time.Minute, func() bool {
+		asUser.Runs = nil
+		e.api("GET", fmt.Sprintf("/api/v1/jobs/%d", sub.JobID), &asUser)
+		return len(asUser.Runs) == 1 && (asUser.Runs[0].State == "done" || asUser.Runs[0].State == "failed")
+	})
+	switch r := asUser.Runs[0]; {
+	case r.ErrorCode == "no_user" && r.Error.EN != "" && r.Error.DE != "":
+		t.Logf("as the logged-on user under Wine: %s", r.Error.EN)
+	case r.ExitCode != nil && *r.ExitCode == 3 && strings.ReplaceAll(r.Stdout, "\r\n", "\n") == "Hallo Jürgen\nGrüße aus cmd\npw=••••\n":
+		t.Logf("as the logged-on user under Wine: ran with the console session's token")
+	default:
+		t.Errorf("cmd script as the logged-on user under Wine: %+v", r)
 	}
 
 	// 3. Killed like a crash: status must not take another process with

@@ -22,6 +22,7 @@ func (h *handler) scriptRoutes(rt *auth.Router) {
 	rt.HandleFunc("DELETE /api/v1/scripts/{id}", authz.Remote, h.deleteScript)
 	rt.HandleFunc("POST /api/v1/scripts/{id}/run", authz.Remote, h.runScript)
 	rt.HandleFunc("GET /api/v1/jobs/{id}", authz.Read, h.getJob)
+	rt.HandleFunc("POST /api/v1/jobs/{id}/cancel", authz.Remote, h.cancelJob)
 	rt.HandleFunc("GET /api/v1/devices/{id}/runs", authz.Read, h.deviceRuns)
 }
 
@@ -90,6 +91,11 @@ func (h *handler) runScript(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.GetJob(r.Context(), u, id) })
+}
+
+// cancelJob cancels the job's queued runs and answers its progress.
+func (h *handler) cancelJob(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.CancelJob(r.Context(), u, id) })
 }
 
 func (h *handler) deviceRuns(w http.ResponseWriter, r *http.Request) {

@@ -44,7 +44,7 @@ func TestScriptsAPI(t *testing.T) {
 				{"DELETE", "/api/v1/scripts/" + itoa(builtin.ID), "", "builtin", 403},
 				{"POST", "/api/v1/scripts", body, "invalid", 400}, // the name is taken
 				{"POST", "/api/v1/scripts", `{"name":"x","language":"cobol","body":"x"}`, "invalid", 400},
-				{"POST", "/api/v1/scripts", `{"name":"x","language":"sh","body":"x","run_as":"user"}`, "invalid", 400},
+				{"POST", "/api/v1/scripts", `{"name":"x","language":"sh","body":"x","run_as":"root"}`, "invalid", 400},
 				{"POST", "/api/v1/scripts", `{"name":"x","language":"sh","body":"x","unknown":1}`, "invalid", 400},
 				{"DELETE", "/api/v1/scripts/" + id, "", "", 403}, // readonly
 			} {
@@ -68,5 +68,43 @@ func TestScriptsAPI(t *testing.T) {
 				t.Errorf("deleted: %d", st)
 			}
 		})
+	}
+}
+
+// TestScriptRunBadParams: parameters of the wrong type, unknown or
+// missing ones are refused with 400 and a field error per parameter in
+// English and German; nothing is queued.
+func TestScriptRunBadParams(t *testing.T) {
+	f := newFixtureOn(t, engines[0].open)
+	body := `{"name":"Typen","language":"sh","body":"echo","params":[{"name":"DAYS","type":"number"},{"name":"FORCE","type":"bool"},
+		{"name":"MODE","type":"choice","choices":["schnell","gründlich"]},{"name":"WHO","type":"text","required":true}]}`
+	var v service.ScriptView
+	if st := f.sendJSON(t, "POST", "/api/v1/scripts", "tech", body, &v); st != 201 {
+		t.Fatalf("create: %d", st)
+	}
+	run := `{"devices":[` + itoa(f.device.ID) + `],"params":{"DAYS":"abc","FORCE":"maybe","MODE":"langsam","COLOR":"rot"}}`
+	var resp struct {
+		Code   string `json:"code"`
+		Fields []struct {
+			Field   string    `json:"field"`
+			Message core.Text `json:"message"`
+		} `json:"fields"`
+	}
+	if st := f.sendJSON(t, "POST", "/api/v1/scripts/"+itoa(v.ID)+"/run", "tech", run, &resp); st != 400 || resp.Code != "invalid" {
+		t.Fatalf("bad parameters: %d %+v", st, resp)
+	}
+	got := map[string]core.Text{}
+	for _, fe := range resp.Fields {
+		got[fe.Field] = fe.Message
+	}
+	for field, want := range map[string]string{"params.DAYS": "number", "params.FORCE": "bool", "params.MODE": "choices",
+		"params.COLOR": "no such parameter", "params.WHO": "required"} {
+		if m := got[field]; !strings.Contains(m.EN, want) || m.DE == "" || m.DE == m.EN {
+			t.Errorf("%s: %+v, want an English message with %q and a German one", field, m, want)
+		}
+	}
+	var runs []core.ScriptRun
+	if st := f.sendJSON(t, "GET", "/api/v1/devices/"+itoa(f.device.ID)+"/runs", "tech", "", &runs); st != 200 || len(runs) != 0 {
+		t.Errorf("runs after a refused request: %d %+v", st, runs)
 	}
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ var scriptTests = []struct {
 	{"BuiltinScripts", testBuiltinScripts},
 	{"ScriptJobs", testScriptJobs},
 	{"ScriptRunClaimedOnce", testScriptRunClaimedOnce},
+	{"ScriptRunsCancelled", testScriptRunsCancelled},
 }
 
 func testScripts(t *testing.T, s core.Store) {
@@ -269,6 +271,105 @@ func testScriptRunClaimedOnce(t *testing.T, s core.Store) {
 		if n != 1 {
 			t.Errorf("run %s claimed %d times", id, n)
 		}
+	}
+}
+
+// testScriptRunsCancelled: queued runs are cancelled, with the reason,
+// when their script is deleted (jobs of every version), when a user
+// cancels their job (only on the devices of the user's clients), and when
+// their device is retired, also with its client; running runs finish.
+func testScriptRunsCancelled(t *testing.T, s core.Store) {
+	d1, d2, d3 := device(t, s, "cx1"), device(t, s, "cx2"), device(t, s, "cx3")
+	client := func(d core.Device) int64 {
+		t.Helper()
+		got, err := s.GetDevice(ctx, d.ID)
+		must(t, "GetDevice", err)
+		return got.ClientID
+	}
+	sc := core.Script{Name: "cancel", Language: "sh", Body: "echo 1", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "CreateScript", s.CreateScript(ctx, &sc))
+	job := func(version int, devices ...int64) core.ScriptJob {
+		t.Helper()
+		j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: version, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		_, err := s.CreateScriptJob(ctx, &j, queuedRuns(devices...))
+		must(t, "CreateScriptJob", err)
+		return j
+	}
+	states := func(j core.ScriptJob) map[int64]string {
+		t.Helper()
+		list, err := s.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: j.ID})
+		must(t, "ListScriptRuns", err)
+		m := map[int64]string{}
+		for _, r := range list {
+			m[r.DeviceID] = r.State
+			if r.State == core.RunCancelled && (r.ErrorCode != "cancelled" || r.Error.EN == "" || r.Error.DE == "" || r.FinishedAt == nil) {
+				t.Errorf("cancelled run without its reason: %+v", r)
+			}
+		}
+		return m
+	}
+
+	// A user cancels: only on the devices of the clients in scope, and
+	// not what already runs.
+	j := job(1, d1.ID, d2.ID, d3.ID)
+	if _, _, ok, err := s.ClaimScriptRun(ctx, d3.ID, t0, time.Minute); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	why := core.Text{EN: "Cancelled by a@example.de.", DE: "Abgebrochen von a@example.de."}
+	if n, err := s.CancelJobRuns(ctx, j.ID, core.Only(), why, t0); err != nil || n != 0 {
+		t.Errorf("cancel with an empty scope: %d %v", n, err)
+	}
+	if n, err := s.CancelJobRuns(ctx, j.ID, core.Only(client(d1), client(d3)), why, t0); err != nil || n != 1 {
+		t.Errorf("cancel in scope: %d %v", n, err)
+	}
+	if got := states(j); got[d1.ID] != core.RunCancelled || got[d2.ID] != core.RunQueued || got[d3.ID] != core.RunRunning {
+		t.Errorf("after cancelling in scope: %v", got)
+	}
+	if n, err := s.CancelJobRuns(ctx, j.ID, core.AllClients, why, t0); err != nil || n != 1 {
+		t.Errorf("cancel all: %d %v", n, err)
+	}
+	if got := states(j); got[d2.ID] != core.RunCancelled || got[d3.ID] != core.RunRunning {
+		t.Errorf("after cancelling: %v", got)
+	}
+	list, _ := s.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: j.ID})
+	for _, r := range list {
+		if r.DeviceID == d1.ID && r.Error != why {
+			t.Errorf("reason %+v, want %+v", r.Error, why)
+		}
+	}
+
+	// Deleting the script cancels the queued runs of every version's jobs.
+	v2 := sc
+	v2.Body = "echo 2"
+	must(t, "UpdateScript", s.UpdateScript(ctx, &v2))
+	j1, j2 := job(1, d1.ID), job(2, d1.ID, d2.ID)
+	if n, err := s.CancelScriptRuns(ctx, sc.ID, t0); err != nil || n != 3 {
+		t.Errorf("cancel the script's runs: %d %v", n, err)
+	}
+	if a, b := states(j1), states(j2); a[d1.ID] != core.RunCancelled || b[d1.ID] != core.RunCancelled || b[d2.ID] != core.RunCancelled {
+		t.Errorf("after deleting the script: %v %v", a, b)
+	}
+
+	// Retiring a device cancels its queued runs and leaves the others.
+	j3 := job(2, d1.ID, d2.ID)
+	must(t, "RetireDevice", s.RetireDevice(ctx, d1.ID, t0))
+	if got := states(j3); got[d1.ID] != core.RunCancelled || got[d2.ID] != core.RunQueued {
+		t.Errorf("after retiring d1: %v", got)
+	}
+	list, _ = s.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: j3.ID})
+	if list[0].DeviceID != d1.ID || !strings.Contains(list[0].Error.EN, "retired") {
+		t.Errorf("retired device's run: %+v", list[0])
+	}
+	wantErr(t, "RetireDevice of an unknown device", s.RetireDevice(ctx, 99999, t0), core.ErrNotFound)
+	// So does deleting its client, which retires its devices.
+	if n, err := s.DeleteClient(ctx, client(d2), true, t0); err != nil || n != 1 {
+		t.Fatalf("DeleteClient: %d %v", n, err)
+	}
+	if got := states(j3); got[d2.ID] != core.RunCancelled {
+		t.Errorf("after deleting d2's client: %v", got)
+	}
+	if devs, _ := s.QueuedScriptDevices(ctx, t0); len(devs) != 0 {
+		t.Errorf("devices with queued runs left: %v", devs)
 	}
 }
 
