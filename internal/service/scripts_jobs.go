@@ -118,7 +118,7 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 	if err != nil {
 		return RunSubmitted{}, fmt.Errorf("getting script %d: %w", id, err)
 	}
-	plain, secrets, err := scriptParams(sc, req.Params)
+	plain, secrets, err := policy.ScriptParams(sc, req.Params)
 	if err != nil {
 		return RunSubmitted{}, err
 	}
