@@ -536,12 +536,6 @@ func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg)
 	return out, nil
 }
 
-// fixWindow is how long before an outage began, or after the message's
-// result, an automatic fix of its check still counts as its fix: the agent
-// fixes at the first failure, the outage may open only after several
-// (alert_after).
-const fixWindow = 2 * time.Hour
-
 // fix returns the newest automatic fix of a message's check during its
 // outage, if the store keeps them (core.PolicyStore.LatestFix).
 func (e *Engine) fix(ctx context.Context, f Facts) (*core.Fix, error) {
@@ -561,7 +555,7 @@ func (e *Engine) fix(ctx context.Context, f Facts) (*core.Fix, error) {
 		from = f.At
 	}
 	// The fix's report may arrive with the failure it answers, or after it.
-	return fs.LatestFix(ctx, f.Device.ID, f.Check, from.Add(-fixWindow), f.At.Add(fixWindow))
+	return fs.LatestFix(ctx, f.Device.ID, f.Check, from.Add(-core.FixWindow), f.At.Add(core.FixWindow))
 }
 
 // queue holds result batches per device; each device is evaluated by one

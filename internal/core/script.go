@@ -162,6 +162,12 @@ type ScriptRun struct {
 	FixStatus Status `json:"fix_status,omitempty"`
 }
 
+// FixWindow is how long before an outage opened, or after a message's
+// result, an automatic fix of its check still counts as its fix: the agent
+// fixes at the first failure, the outage may open only after several
+// (alert_after), and the fix's report may arrive after the failure's.
+const FixWindow = 2 * time.Hour
+
 // Fix is the outcome of the newest automatic fix of a check, shown with
 // its outage and in alert messages.
 type Fix struct {
