@@ -267,4 +267,3 @@ func TestTaskRowWrittenIntoTheDatabaseRunsNothing(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
-
