@@ -160,6 +160,9 @@ type ScriptRun struct {
 	Trigger   string `json:"trigger,omitempty"`
 	FixCheck  string `json:"fix_check,omitempty"`
 	FixStatus Status `json:"fix_status,omitempty"`
+	// TaskSource names the policy and level the task comes from in the
+	// device's effective policy now ("client: Kanzlei"), filled by views.
+	TaskSource string `json:"task_source,omitempty"`
 }
 
 // FixWindow is how long before an outage opened, or after a message's

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -267,3 +268,33 @@ func TestTaskRowWrittenIntoTheDatabaseRunsNothing(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestTaskRunsListedWithTheDevice: runs the agent reported for its tasks
+// are the device's runs, with trigger and the policy they come from.
+func TestTaskRunsListedWithTheDevice(t *testing.T) {
+	f := newTaskFixture(t)
+	ctx := context.Background()
+	zero := 0
+	data, err := protocol.EncodeTaskRun(protocol.TaskRun{RunID: "t-fix-restart-spooler-1", ScriptID: f.script.ID, ScriptVersion: 1,
+		Trigger: protocol.TriggerFix, StartedAt: time.Now(), ExitCode: &zero, FixCheck: "services", FixStatus: core.StatusOK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := []core.Result{{ID: "r1", Check: "restart-spooler", Key: protocol.TaskResultKey, At: time.Now(), Data: data}}
+	for range 2 { // a re-sent batch adds nothing
+		if err := f.st.SaveResults(ctx, f.dev.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := f.svc.DeviceRuns(ctx, f.readonly, f.dev.ID)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs = %+v, %v", runs, err)
+	}
+	if r := runs[0]; r.Task != "restart-spooler" || r.Trigger != protocol.TriggerFix || r.State != core.RunDone ||
+		r.TaskSource != "default: Drucker" || r.ScriptName != "Spooler" || r.FixCheck != "services" {
+		t.Errorf("run = %+v", r)
+	}
+	if _, err := f.svc.DeviceRuns(ctx, f.foreign, f.dev.ID); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("another client's technician: %v", err)
+	}
+}
