@@ -21,6 +21,37 @@ var taskTests = []struct {
 }{
 	{"PolicyTasks", testPolicyTasks},
 	{"TaskRunsStoredOnce", testTaskRunsStoredOnce},
+	{"BuiltinScriptMAC", testBuiltinScriptMAC},
+}
+
+// testBuiltinScriptMAC: a built-in version without its MAC (stored before
+// MACs, or its MAC wiped in the database) gets it at the next start, as its
+// content is the code's; one whose body was changed gets a new version.
+func testBuiltinScriptMAC(t *testing.T, s core.Store) {
+	b := core.Script{Name: "Temp", Builtin: "clean-temp", Language: "sh", Body: "rm -rf /tmp/wacht-*", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "EnsureBuiltinScript", s.EnsureBuiltinScript(ctx, &b))
+	db := sqlOf(t, s)
+	if _, err := db.ExecContext(ctx, `UPDATE script_versions SET mac = NULL WHERE script_id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetScript(ctx, b.ID); s.ScriptVersionAuthentic(got) {
+		t.Fatal("a version without MAC is authentic")
+	}
+	again := core.Script{Name: "Temp", Builtin: "clean-temp", Language: "sh", Body: "rm -rf /tmp/wacht-*", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "EnsureBuiltinScript again", s.EnsureBuiltinScript(ctx, &again))
+	if got, _ := s.GetScript(ctx, b.ID); got.Version != 1 || !s.ScriptVersionAuthentic(got) {
+		t.Errorf("after the start: %+v, authentic %v", got, s.ScriptVersionAuthentic(got))
+	}
+	// A user's script without MAC stays so: its content may be anyone's.
+	mine := core.Script{Name: "Mine", Language: "sh", Body: "echo", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "CreateScript", s.CreateScript(ctx, &mine))
+	if _, err := db.ExecContext(ctx, `UPDATE script_versions SET mac = NULL WHERE script_id = $1`, mine.ID); err != nil {
+		t.Fatal(err)
+	}
+	must(t, "EnsureBuiltinScript", s.EnsureBuiltinScript(ctx, &again))
+	if got, _ := s.GetScript(ctx, mine.ID); s.ScriptVersionAuthentic(got) {
+		t.Error("a user's version without MAC became authentic")
+	}
 }
 
 func sqlOf(t *testing.T, s core.Store) *sql.DB {
