@@ -40,6 +40,15 @@ func TestPolicyTasksAPI(t *testing.T) {
 		t.Fatalf("assign: %d %s", st, body)
 	}
 
+	// Editing the script pushes the policies (a new revision with the body).
+	before := f.push.pushes.Load()
+	if st, body := f.send(t, "PUT", "/api/v1/scripts/"+id, "admin", json.RawMessage(`{"name":"Spooler","language":"sh","body":"echo neu",
+		"params":[{"name":"MODE","type":"text"},{"name":"PW","type":"secret"}]}`), nil); st != http.StatusOK {
+		t.Fatalf("edit script: %d %s", st, body)
+	}
+	if f.push.pushes.Load() != before+1 {
+		t.Errorf("an edit of a script that a policy runs pushed %d times", f.push.pushes.Load()-before)
+	}
 	if st, body := f.send(t, "DELETE", "/api/v1/scripts/"+id, "admin", nil, nil); st != http.StatusConflict ||
 		!strings.Contains(body, `"in_use"`) || !strings.Contains(body, `Richtlinien \"Drucker\"`) {
 		t.Fatalf("deleting a script in use: %d %s", st, body)
