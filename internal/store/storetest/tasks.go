@@ -10,6 +10,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/store"
 )
 
 // taskTests are the conformance tests of automated tasks (issue 16): tasks
@@ -190,5 +191,17 @@ func testTaskRunsStoredOnce(t *testing.T, s core.Store) {
 	}
 	if f, err := s.LatestFix(ctx, d.ID, "services", t0.Add(2*time.Minute), t0.Add(time.Hour)); err != nil || f != nil {
 		t.Errorf("fix outside the window = %+v, %v", f, err)
+	}
+
+	// Kept as long as raw history.
+	rep, err := s.(*store.DB).MaintainHistory(ctx, t0.Add(14*24*time.Hour+30*time.Second))
+	must(t, "MaintainHistory", err)
+	if runs, _ := s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d.ID}); rep.TaskRunsDeleted != 0 || len(runs) != 3 {
+		t.Errorf("within raw history: %d deleted, %d left", rep.TaskRunsDeleted, len(runs))
+	}
+	rep, err = s.(*store.DB).MaintainHistory(ctx, t0.Add(15*24*time.Hour+2*time.Hour))
+	must(t, "MaintainHistory later", err)
+	if runs, _ := s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d.ID}); rep.TaskRunsDeleted != 3 || len(runs) != 0 {
+		t.Errorf("after raw history: %d deleted, %d left", rep.TaskRunsDeleted, len(runs))
 	}
 }
