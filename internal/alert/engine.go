@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Options configure an Engine. Zero values take the defaults.
@@ -144,7 +146,12 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // OnResults queues a committed batch for evaluation and returns at once.
+// Runs of automated tasks in the batch are not check results: they are
+// left out.
 func (e *Engine) OnResults(deviceID int64, rs []core.Result) {
+	if slices.ContainsFunc(rs, func(r core.Result) bool { return r.Key == protocol.TaskResultKey }) {
+		rs = slices.DeleteFunc(slices.Clone(rs), func(r core.Result) bool { return r.Key == protocol.TaskResultKey })
+	}
 	if len(rs) > 0 {
 		e.q.push(deviceID, rs)
 	}
@@ -508,6 +515,9 @@ func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg)
 	var out []core.OutboxItem
 	for _, p := range pending {
 		p.facts.ServerURL, p.facts.Location = serverURL, loc
+		if p.facts.Fix, err = e.fix(ctx, p.facts); err != nil {
+			return nil, err
+		}
 		for _, r := range Recipients(all, p.facts.Device, s.OfficeHours, now) {
 			key := p.key + ":" + strconv.FormatInt(r.ID, 10)
 			m := Render(p.facts, r.Lang)
@@ -524,6 +534,28 @@ func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg)
 		}
 	}
 	return out, nil
+}
+
+// fix returns the newest automatic fix of a message's check during its
+// outage, if the store keeps them (core.PolicyStore.LatestFix).
+func (e *Engine) fix(ctx context.Context, f Facts) (*core.Fix, error) {
+	fs, ok := e.o.Store.(interface {
+		LatestFix(ctx context.Context, deviceID int64, check string, from, to time.Time) (*core.Fix, error)
+	})
+	switch f.Kind {
+	case notify.KindOutage, notify.KindRecovery, notify.KindReminder:
+	default:
+		return nil, nil
+	}
+	if !ok || f.Check == "" || f.Device.ID == 0 {
+		return nil, nil
+	}
+	from := f.Since
+	if from.IsZero() {
+		from = f.At
+	}
+	// The fix's report may arrive with the failure it answers, or after it.
+	return fs.LatestFix(ctx, f.Device.ID, f.Check, from.Add(-core.FixWindow), f.At.Add(core.FixWindow))
 }
 
 // queue holds result batches per device; each device is evaluated by one

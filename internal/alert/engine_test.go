@@ -20,6 +20,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/alert/notify/webhook"
 	"github.com/wacht-rmm/wacht/internal/clock"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -638,5 +639,38 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFixWithTheOutage: an automatic fix reported in the batch of the
+// failure that triggered it is named in the outage's mail; the task's run
+// itself opens no outage and sends nothing.
+func TestFixWithTheOutage(t *testing.T) {
+	st := storetest.NewSQLite(t)
+	srv := alerttest.Start(t, alerttest.Options{Mode: "none"})
+	must(t, "SaveSettings", SaveSettings(ctx, st, smtpSettings(srv, "none")))
+	dev := enroll(t, st, "Kanzlei", "HQ", "print-01", core.DeviceRoleServer)
+	recipient(t, st, core.Recipient{Level: core.LevelDefault, Channel: core.ChannelEmail, Target: "noc@provider.example", Lang: "de"})
+	clk := clock.NewFake(t0)
+	e := New(Options{Store: st, Now: clk.Now})
+
+	one := 1
+	data, err := protocol.EncodeTaskRun(protocol.TaskRun{RunID: "t-fix-spooler-1", ScriptID: 3, ScriptVersion: 1,
+		Trigger: protocol.TriggerFix, StartedAt: t0.Add(30 * time.Second), ExitCode: &one, FixCheck: "services", FixStatus: core.StatusFailure})
+	must(t, "EncodeTaskRun", err)
+	fail := core.Result{ID: "f1", Check: "services", Status: core.StatusFailure, Message: core.Text{EN: "Spooler stopped", DE: "Spooler gestoppt"}, At: t0}
+	run := core.Result{ID: "r1", Check: "spooler", Key: protocol.TaskResultKey, Status: core.StatusOK, At: t0.Add(30 * time.Second), Data: data}
+	must(t, "SaveResults", st.SaveResults(ctx, dev.ID, []core.Result{fail, run}))
+	e.OnResults(dev.ID, []core.Result{run}) // a batch of task runs only: nothing to evaluate
+	must(t, "EvaluateDevice", e.EvaluateDevice(ctx, dev.ID, []core.Result{fail}))
+	deliverAll(t, e)
+	mails := srv.WaitFor(t, 1, 10*time.Second)
+	if len(mails) != 1 || !strings.Contains(mails[0].Body(), "Behebung:   Behebung fehlgeschlagen: Exit-Code 1 (spooler)") {
+		t.Fatalf("mails = %d, body:\n%s", len(mails), mails[0].Body())
+	}
+	outages, err := st.ListOutages(ctx, core.OutageFilter{DeviceID: dev.ID})
+	must(t, "ListOutages", err)
+	if len(outages) != 1 || outages[0].CheckName != "services" {
+		t.Errorf("outages = %+v, want only the check's", outages)
 	}
 }

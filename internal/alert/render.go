@@ -25,6 +25,8 @@ type Facts struct {
 	At        time.Time
 	ServerURL string
 	Location  *time.Location // for times in the text; nil = UTC
+	// Fix is the newest automatic fix of the check (issue 16), if any.
+	Fix *core.Fix
 }
 
 var kindWords = map[string]core.Text{
@@ -118,6 +120,11 @@ func Render(f Facts, lang string) notify.Message {
 		line(tr("Value", "Wert"), FormatValue(*f.Value, f.Unit, lang))
 	}
 	line(tr("Message", "Meldung"), f.Message.In(lang))
+	fix := ""
+	if f.Fix != nil {
+		fix = f.Fix.Text(loc).In(lang)
+	}
+	line(tr("Fix", "Behebung"), fix)
 	if f.Kind == notify.KindRecovery || f.Kind == notify.KindOnline || f.Kind == notify.KindReminder {
 		line(tr("Down since", "Gestört seit"), formatTime(f.Since, loc, lang))
 	}
@@ -131,7 +138,7 @@ func Render(f Facts, lang string) notify.Message {
 		Event: notify.Event{
 			Kind: f.Kind, Client: d.ClientName, Site: d.SiteName, Device: d.Hostname, DeviceID: d.ID,
 			Check: f.Check, Key: f.Key, Status: statusName(f), Value: f.Value, Unit: f.Unit,
-			Message: f.Message.In(lang), OutageID: f.OutageRef, At: f.At, Link: link,
+			Message: f.Message.In(lang), OutageID: f.OutageRef, At: f.At, Link: link, Fix: fix,
 		},
 	}
 }

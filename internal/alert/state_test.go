@@ -259,3 +259,29 @@ func TestPolicyAlertAfter(t *testing.T) {
 		t.Errorf("%d lookups, want 2 (one per device, cached)", calls)
 	}
 }
+
+// TestRenderFix: an outage's automatic fix is in both languages' text and
+// in the webhook event, at the office's local time.
+func TestRenderFix(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := 1
+	at := time.Date(2026, 3, 16, 2, 12, 0, 0, time.UTC) // 03:12 in Berlin
+	f := Facts{Kind: notify.KindOutage, Device: core.Device{ID: 42, Hostname: "print-01"}, Check: "services", Status: core.StatusFailure,
+		At: t0, Location: berlin, Fix: &core.Fix{Task: "Restart spooler", At: at, OK: true}}
+	if de, en := Render(f, "de"), Render(f, "en"); !strings.Contains(de.Text, "Behebung:   Automatische Behebung um 03:12 (Restart spooler)") ||
+		!strings.Contains(en.Text, "Fix:        Fixed automatically at 03:12 (Restart spooler)") || en.Event.Fix != "Fixed automatically at 03:12 (Restart spooler)" {
+		t.Errorf("fixed:\n%s\n%s\n%+v", de.Text, en.Text, en.Event)
+	}
+	f.Fix = &core.Fix{Task: "Restart spooler", At: at, ExitCode: &one}
+	if de, en := Render(f, "de"), Render(f, "en"); !strings.Contains(de.Text, "Behebung fehlgeschlagen: Exit-Code 1") ||
+		!strings.Contains(en.Text, "Fix failed: exit 1") {
+		t.Errorf("failed fix:\n%s\n%s", de.Text, en.Text)
+	}
+	f.Fix = nil
+	if en := Render(f, "en"); strings.Contains(en.Text, "Fix:") {
+		t.Errorf("no fix, but:\n%s", en.Text)
+	}
+}

@@ -60,7 +60,10 @@ type Outage struct {
 	AckedBy    string     `json:"acked_by,omitempty"`
 	AckComment string     `json:"ack_comment,omitempty"`
 	// Filled by listings.
-	Hostname   string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+	// Fix is the newest automatic fix of the check around the outage
+	// (issue 16), filled by the service's listings.
+	Fix        *Fix   `json:"fix,omitempty"`
 	SiteName   string `json:"site_name,omitempty"`
 	ClientID   int64  `json:"client_id,omitempty"`
 	ClientName string `json:"client_name,omitempty"`

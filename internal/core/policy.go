@@ -30,6 +30,9 @@ type PolicyCheck struct {
 	Params   json.RawMessage `json:"params,omitempty"`
 	Schedule Schedule        `json:"schedule"`
 	Exclude  bool            `json:"exclude,omitempty"`
+	// MAC is the server's authentication of a script check's entry
+	// (internal/scriptmac), kept by the store; never sent or shown.
+	MAC []byte `json:"-"`
 }
 
 // Task schedule kinds. TaskFixOnly runs a task only as the automatic fix of
@@ -58,9 +61,8 @@ type TaskSchedule struct {
 // on a schedule and/or as the automatic fix of a check. Name is unique
 // within the policy's tasks; an entry with Exclude removes an inherited
 // task of that name. ScriptVersion 0 runs the script's current version.
-// Params are the plain parameters; secret ones are sealed at rest by the
-// store and never returned. FixCheck names a check of the device's
-// effective policy: when its result is a failure (or error), the agent runs
+// Params are the plain parameters, Secrets the secret ones. FixCheck
+// names a check of the device's effective policy: when its result is a failure (or error), the agent runs
 // this task at once, at most MaxPerDay times a day (default 3), and reports
 // the outcome with the check's outage.
 type PolicyTask struct {
@@ -75,6 +77,13 @@ type PolicyTask struct {
 	// at the next occasion; otherwise it is reported interrupted.
 	RunAgain bool `json:"run_again,omitempty"`
 	Exclude  bool `json:"exclude,omitempty"`
+	// Secrets are the values of the script's secret parameters, apart
+	// from Params: the store seals them at rest, and the API never
+	// returns them (a save without one keeps the stored value).
+	Secrets map[string]string `json:"-"`
+	// MAC is the server's authentication of the entry with its policy
+	// (internal/scriptmac), kept by the store; never sent or shown.
+	MAC []byte `json:"-"`
 }
 
 // DefaultFixesPerDay bounds a task's automatic fixes a day when its
@@ -131,7 +140,7 @@ type PolicyStore interface {
 	CreatePolicy(ctx context.Context, p *Policy) error
 	GetPolicy(ctx context.Context, id int64) (Policy, error)
 	ListPolicies(ctx context.Context) ([]Policy, error) // by name
-	// UpdatePolicy replaces name, description and checks; ErrNotFound,
+	// UpdatePolicy replaces name, description, checks and tasks; ErrNotFound,
 	// ErrConflict for a taken name.
 	UpdatePolicy(ctx context.Context, p *Policy) error
 	// DeletePolicy removes the policy and its assignments.
@@ -145,4 +154,20 @@ type PolicyStore interface {
 	// SetAssignments replaces the target's assignments with policyIDs in
 	// that order (ErrNotFound if a policy does not exist).
 	SetAssignments(ctx context.Context, level string, targetID int64, policyIDs []int64) error
+	// UpdatePolicy, CreatePolicy and the script store write the server's
+	// MAC beside each task, script check and script version
+	// (internal/scriptmac); ScriptAuth checks it on what they read.
+	ScriptAuth
+	// LatestFix returns the newest automatic fix of a device's check that
+	// started in [from, to], or nil.
+	LatestFix(ctx context.Context, deviceID int64, check string, from, to time.Time) (*Fix, error)
+}
+
+// ScriptAuth tells whether what makes agents run code was written by the
+// server: a row written into the database by anyone else (who does not
+// hold <data>/secret.key) fails.
+type ScriptAuth interface {
+	ScriptVersionAuthentic(sc Script) bool
+	PolicyTaskAuthentic(policyID int64, t PolicyTask) bool
+	PolicyCheckAuthentic(policyID int64, c PolicyCheck) bool
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -55,6 +56,10 @@ type Script struct {
 	UpdatedAt      time.Time     `json:"updated_at"` // when this version was stored
 	UpdatedBy      string        `json:"updated_by,omitempty"`
 	Deleted        bool          `json:"deleted,omitempty"`
+	// MAC is the server's authentication of this version's executable
+	// content (internal/scriptmac): nil for a version the server did not
+	// write, which no policy then sends to an agent.
+	MAC []byte `json:"-"`
 }
 
 // ScriptVersion lists one stored version of a script.
@@ -122,7 +127,8 @@ type ScriptJob struct {
 	ExpiresAt     time.Time         `json:"expires_at"`
 }
 
-// ScriptRun is one device's run of a job.
+// ScriptRun is one device's run of a job, or (JobID 0, Task set) a run of
+// an automated task of its policy as its agent reported it.
 type ScriptRun struct {
 	ID            string    `json:"id"`
 	JobID         int64     `json:"job_id"`
@@ -148,6 +154,56 @@ type ScriptRun struct {
 	MAC        []byte     `json:"-"`
 	StartedAt  *time.Time `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
+	// Of a task's run: the task, what triggered it (protocol.Trigger*),
+	// and for a fix the check it fixed and that check's status after it.
+	Task      string `json:"task,omitempty"`
+	Trigger   string `json:"trigger,omitempty"`
+	FixCheck  string `json:"fix_check,omitempty"`
+	FixStatus Status `json:"fix_status,omitempty"`
+	// TaskSource names the policy and level the task comes from in the
+	// device's effective policy now ("client: Kanzlei"), filled by views.
+	TaskSource string `json:"task_source,omitempty"`
+}
+
+// FixWindow is how long before an outage opened, or after a message's
+// result, an automatic fix of its check still counts as its fix: the agent
+// fixes at the first failure, the outage may open only after several
+// (alert_after), and the fix's report may arrive after the failure's.
+const FixWindow = 2 * time.Hour
+
+// Fix is the outcome of the newest automatic fix of a check, shown with
+// its outage and in alert messages.
+type Fix struct {
+	Task      string    `json:"task"`
+	At        time.Time `json:"at"`
+	OK        bool      `json:"ok"`
+	ExitCode  *int      `json:"exit_code,omitempty"`
+	ErrorCode string    `json:"error_code,omitempty"`
+	// StillFailing: the script succeeded, but the check failed again.
+	StillFailing bool `json:"still_failing,omitempty"`
+}
+
+// Text says what the fix did, with its time of day in loc: "Fixed
+// automatically at 03:12 (Restart spooler)" or "Fix failed: exit 1".
+func (f Fix) Text(loc *time.Location) Text {
+	if loc == nil {
+		loc = time.UTC
+	}
+	at := f.At.In(loc).Format("15:04")
+	switch {
+	case f.OK:
+		return Text{EN: "Fixed automatically at " + at + " (" + f.Task + ")",
+			DE: "Automatische Behebung um " + at + " (" + f.Task + ")"}
+	case f.StillFailing:
+		return Text{EN: "Fix ran at " + at + " (" + f.Task + "), the check still fails",
+			DE: "Behebung um " + at + " ausgeführt (" + f.Task + "), die Prüfung schlägt weiter fehl"}
+	case f.ExitCode != nil:
+		n := strconv.Itoa(*f.ExitCode)
+		return Text{EN: "Fix failed: exit " + n + " (" + f.Task + ")", DE: "Behebung fehlgeschlagen: Exit-Code " + n + " (" + f.Task + ")"}
+	case f.ErrorCode != "":
+		return Text{EN: "Fix failed: " + f.ErrorCode + " (" + f.Task + ")", DE: "Behebung fehlgeschlagen: " + f.ErrorCode + " (" + f.Task + ")"}
+	}
+	return Text{EN: "Fix failed (" + f.Task + ")", DE: "Behebung fehlgeschlagen (" + f.Task + ")"}
 }
 
 // ScriptRunFilter selects runs: of one job, or of one device (newest

@@ -66,7 +66,7 @@ func benchAgentPolicy(b *testing.B, st *store.DB) {
 			b.Fatal(err)
 		}
 	}
-	r := policy.NewResolver(st)
+	r := policy.NewResolver(st, nil)
 	if _, err := r.AgentPolicy(ctx, d.ID); err != nil {
 		b.Fatal(err)
 	}

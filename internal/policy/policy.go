@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/checkspec"
@@ -127,6 +128,31 @@ func Normalize(p *core.Policy) {
 			c.Schedule.Class = core.Schedule24x7
 		}
 	}
+	for i := range p.Tasks {
+		t := &p.Tasks[i]
+		t.Name, t.FixCheck = strings.TrimSpace(t.Name), strings.TrimSpace(t.FixCheck)
+		t.Schedule.At = strings.TrimSpace(t.Schedule.At)
+		if t.Exclude {
+			*t = core.PolicyTask{Name: t.Name, Exclude: true}
+			continue
+		}
+		if len(t.Params) == 0 {
+			t.Params = nil
+		}
+		// Only the fields of the schedule's kind are kept.
+		s := t.Schedule
+		t.Schedule = core.TaskSchedule{Kind: s.Kind}
+		switch s.Kind {
+		case core.TaskInterval:
+			t.Schedule.EveryMinutes = s.EveryMinutes
+		case core.TaskDaily:
+			t.Schedule.At = s.At
+		case core.TaskWeekly:
+			t.Schedule.At, t.Schedule.Weekdays = s.At, slices.Compact(slices.Sorted(slices.Values(s.Weekdays)))
+		case core.TaskMonthly:
+			t.Schedule.At, t.Schedule.Day = s.At, s.Day
+		}
+	}
 }
 
 // Validate checks a policy as the API and dashboard receive it (after
@@ -158,10 +184,102 @@ func Validate(p core.Policy) error {
 			seen[c.Name] = i
 		}
 	}
+	validateTasks(&v, p)
 	if len(v.list) > 0 {
 		return &ValidationError{Fields: v.list}
 	}
 	return nil
+}
+
+// Limits of a task.
+const (
+	MinTaskEveryMinutes = 5
+	MaxTaskEveryMinutes = 7 * 24 * 60
+	MaxFixesPerDay      = 24
+)
+
+// validateTasks checks the tasks' own fields; that the script exists and
+// takes the parameters is the service's part (it reads the library).
+func validateTasks(v *errs, p core.Policy) {
+	if len(p.Tasks) > protocol.MaxPolicyTasks {
+		v.add("tasks", fmt.Sprintf("must list at most %d tasks", protocol.MaxPolicyTasks), fmt.Sprintf("darf höchstens %d Aufgaben enthalten", protocol.MaxPolicyTasks))
+	}
+	seen := map[string]int{}
+	for i, t := range p.Tasks {
+		at := fmt.Sprintf("tasks[%d]", i)
+		switch {
+		case t.Name == "":
+			v.add(at+".name", "is required", "ist erforderlich")
+		case !checkName.MatchString(t.Name):
+			v.add(at+".name", "must be 1–64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+				"muss aus 1–64 Kleinbuchstaben, Ziffern, '.', '_' oder '-' bestehen und mit Buchstabe oder Ziffer beginnen")
+		default:
+			if j, dup := seen[t.Name]; dup {
+				v.add(at+".name", fmt.Sprintf("%q is already used by tasks[%d]", t.Name, j), fmt.Sprintf("%q wird schon von tasks[%d] verwendet", t.Name, j))
+			} else {
+				seen[t.Name] = i
+			}
+		}
+		if t.Exclude {
+			continue
+		}
+		if t.ScriptID <= 0 {
+			v.add(at+".script_id", "choose a script of the library", "wählen Sie ein Skript der Bibliothek")
+		}
+		if t.ScriptVersion < 0 {
+			v.add(at+".script_version", "must be 0 (the current version) or a version number", "muss 0 (die aktuelle Version) oder eine Versionsnummer sein")
+		}
+		if t.MaxPerDay < 0 || t.MaxPerDay > MaxFixesPerDay {
+			v.add(at+".max_per_day", fmt.Sprintf("must be between 0 (default %d) and %d", core.DefaultFixesPerDay, MaxFixesPerDay),
+				fmt.Sprintf("muss zwischen 0 (Vorgabe %d) und %d liegen", core.DefaultFixesPerDay, MaxFixesPerDay))
+		}
+		if t.FixCheck != "" && !checkName.MatchString(t.FixCheck) {
+			v.add(at+".fix_check", "must name a check of the policy", "muss eine Prüfung der Richtlinie nennen")
+		}
+		validateTaskSchedule(v, at, t)
+	}
+}
+
+func validateTaskSchedule(v *errs, at string, t core.PolicyTask) {
+	s := t.Schedule
+	needAt := func() {
+		if _, _, err := ParseAt(s.At); err != nil {
+			v.add(at+".schedule.at", "must be a time of day HH:MM, e.g. 03:00", "muss eine Uhrzeit HH:MM sein, z. B. 03:00")
+		}
+	}
+	switch s.Kind {
+	case core.TaskInterval:
+		if s.EveryMinutes < MinTaskEveryMinutes || s.EveryMinutes > MaxTaskEveryMinutes {
+			v.add(at+".schedule.every_minutes", fmt.Sprintf("must be between %d and %d minutes", MinTaskEveryMinutes, MaxTaskEveryMinutes),
+				fmt.Sprintf("muss zwischen %d und %d Minuten liegen", MinTaskEveryMinutes, MaxTaskEveryMinutes))
+		}
+	case core.TaskDaily:
+		needAt()
+	case core.TaskWeekly:
+		needAt()
+		if len(s.Weekdays) == 0 {
+			v.add(at+".schedule.weekdays", "choose at least one weekday", "wählen Sie mindestens einen Wochentag")
+		}
+		for _, d := range s.Weekdays {
+			if d < 0 || d > 6 {
+				v.add(at+".schedule.weekdays", "must be 0 (Sunday) to 6 (Saturday)", "muss 0 (Sonntag) bis 6 (Samstag) sein")
+				break
+			}
+		}
+	case core.TaskMonthly:
+		needAt()
+		if s.Day < 1 || s.Day > 31 {
+			v.add(at+".schedule.day", "must be a day of the month, 1 to 31", "muss ein Tag des Monats sein, 1 bis 31")
+		}
+	case core.TaskAtStart:
+	case core.TaskFixOnly:
+		if t.FixCheck == "" {
+			v.add(at+".fix_check", "a task that only fixes needs the check it fixes", "eine Aufgabe, die nur behebt, braucht die Prüfung, die sie behebt")
+		}
+	default:
+		kinds := strings.Join([]string{core.TaskInterval, core.TaskDaily, core.TaskWeekly, core.TaskMonthly, core.TaskAtStart, core.TaskFixOnly}, ", ")
+		v.add(at+".schedule.kind", "must be one of "+kinds, "muss eines von "+kinds+" sein")
+	}
 }
 
 func validateCheck(v *errs, at string, c core.PolicyCheck) {

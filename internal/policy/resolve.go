@@ -8,9 +8,10 @@ import (
 	"fmt"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// Source says where an effective check entry comes from.
+// Source says where an effective check or task entry comes from.
 type Source struct {
 	Level      string `json:"level"` // core.Level*
 	TargetID   int64  `json:"target_id,omitempty"`
@@ -25,9 +26,24 @@ type Entry struct {
 	Source Source `json:"source"` // the layer the entry was last defined in
 	// Overrides is the source of the entry it replaced, if any.
 	Overrides *Source `json:"overrides,omitempty"`
+	// Broken says why a script check is not sent to the agent (Resolver).
+	Broken *core.Text `json:"broken,omitempty"`
 }
 
-// Excluded records an inherited check that a later layer removed.
+// TaskEntry is one automated task of a device's effective set. Its
+// secret parameters are never shown: their values are empty.
+type TaskEntry struct {
+	core.PolicyTask
+	Source    Source  `json:"source"`
+	Overrides *Source `json:"overrides,omitempty"`
+	// ScriptName names the script the task runs (Resolver).
+	ScriptName string `json:"script_name,omitempty"`
+	// Broken says why the task is not sent to the agent (Resolver): its
+	// script was deleted, or a MAC does not match.
+	Broken *core.Text `json:"broken,omitempty"`
+}
+
+// Excluded records an inherited check or task that a later layer removed.
 type Excluded struct {
 	Name string `json:"name"`
 	From Source `json:"from"` // where it was defined
@@ -36,10 +52,16 @@ type Excluded struct {
 
 // Effective is the resolved set of one device.
 type Effective struct {
-	Checks   []Entry    `json:"checks"`
-	Excluded []Excluded `json:"excluded,omitempty"`
+	Checks        []Entry     `json:"checks"`
+	Excluded      []Excluded  `json:"excluded,omitempty"`
+	Tasks         []TaskEntry `json:"tasks"`
+	ExcludedTasks []Excluded  `json:"excluded_tasks,omitempty"`
 	// Revision identifies the content the agent receives (a hash).
 	Revision string `json:"revision"`
+
+	// agent is what the agent receives, once the Resolver embedded the
+	// scripts; nil from Resolve alone.
+	agent *protocol.Policy
 }
 
 // Layer is one policy at one level, in inheritance order.
@@ -49,49 +71,77 @@ type Layer struct {
 	Policy   core.Policy
 }
 
+// byName merges entries by name across layers: a new name adds an entry,
+// an inherited name replaces it (an override), an exclusion removes it.
+type byName[E any] struct {
+	list     []E
+	idx      map[string]int // name → index in list
+	excluded []Excluded
+	source   func(E) Source
+}
+
+// apply applies one layer's entry; entry builds it, given the source of
+// the entry it overrides.
+func (n *byName[E]) apply(name string, exclude bool, src Source, entry func(overrides *Source) E) {
+	i, inherited := n.idx[name]
+	switch {
+	case exclude && inherited:
+		n.excluded = append(n.excluded, Excluded{Name: name, From: n.source(n.list[i]), By: src})
+		n.list = append(n.list[:i], n.list[i+1:]...)
+		delete(n.idx, name)
+		for k, j := range n.idx {
+			if j > i {
+				n.idx[k] = j - 1
+			}
+		}
+	case exclude:
+	case inherited:
+		prev := n.source(n.list[i])
+		n.list[i] = entry(&prev)
+	default:
+		n.idx[name] = len(n.list)
+		n.list = append(n.list, entry(nil))
+	}
+}
+
 // Resolve walks the layers in order (default → client → site → device, and
-// by position within a level): an entry with a new name adds a check, an
-// entry with an inherited name replaces it (type, parameters and schedule:
-// an override), an excluding entry removes it. Schedules left empty get the
-// defaults for role.
+// by position within a level): an entry with a new name adds a check or
+// task, an entry with an inherited name replaces it (an override), an
+// excluding entry removes it. Schedules left empty get the defaults for
+// role.
 func Resolve(role string, layers []Layer) Effective {
-	var out Effective
-	idx := map[string]int{} // name → index in out.Checks
+	checks := byName[Entry]{idx: map[string]int{}, source: func(e Entry) Source { return e.Source }}
+	tasks := byName[TaskEntry]{idx: map[string]int{}, source: func(e TaskEntry) Source { return e.Source }}
 	for _, l := range layers {
 		src := Source{Level: l.Level, TargetID: l.TargetID, PolicyID: l.Policy.ID, PolicyName: l.Policy.Name}
 		for _, c := range l.Policy.Checks {
-			i, inherited := idx[c.Name]
-			if c.Exclude {
-				if inherited {
-					out.Excluded = append(out.Excluded, Excluded{Name: c.Name, From: out.Checks[i].Source, By: src})
-					out.Checks = append(out.Checks[:i], out.Checks[i+1:]...)
-					delete(idx, c.Name)
-					for n, j := range idx {
-						if j > i {
-							idx[n] = j - 1
-						}
-					}
-				}
-				continue
-			}
-			e := Entry{PolicyCheck: c, Source: src}
-			e.Schedule = withDefaults(c.Schedule, role)
-			if inherited {
-				prev := out.Checks[i].Source
-				e.Overrides = &prev
-				out.Checks[i] = e
-				continue
-			}
-			idx[c.Name] = len(out.Checks)
-			out.Checks = append(out.Checks, e)
+			checks.apply(c.Name, c.Exclude, src, func(over *Source) Entry {
+				e := Entry{PolicyCheck: c, Source: src, Overrides: over}
+				e.Schedule = withDefaults(c.Schedule, role)
+				return e
+			})
+		}
+		for _, t := range l.Policy.Tasks {
+			tasks.apply(t.Name, t.Exclude, src, func(over *Source) TaskEntry {
+				return TaskEntry{PolicyTask: t, Source: src, Overrides: over}
+			})
 		}
 	}
-	out.Revision = Revision(out.AgentChecks())
+	out := Effective{Checks: checks.list, Excluded: checks.excluded, Tasks: tasks.list, ExcludedTasks: tasks.excluded}
+	if out.Tasks == nil {
+		out.Tasks = []TaskEntry{}
+	}
+	out.Revision = Revision(out.AgentChecks(), nil)
 	return out
 }
 
-// AgentChecks is the effective set as the agent receives it.
+// AgentChecks is the effective set of checks as the agent receives it:
+// the Resolver's (script checks with their scripts, broken ones left
+// out), or, from Resolve alone, the entries as they are.
 func (e Effective) AgentChecks() []core.PolicyCheck {
+	if e.agent != nil {
+		return e.agent.Checks
+	}
 	out := make([]core.PolicyCheck, len(e.Checks))
 	for i, c := range e.Checks {
 		out[i] = c.PolicyCheck
@@ -100,10 +150,15 @@ func (e Effective) AgentChecks() []core.PolicyCheck {
 	return out
 }
 
-// Revision is a hash of the checks an agent runs: equal sets, equal
-// revisions, so the server pushes only changes.
-func Revision(cs []core.PolicyCheck) string {
+// Revision is a hash of the checks and tasks an agent runs (with their
+// scripts inline): equal sets, equal revisions, so the server pushes only
+// changes, and an edited script is pushed again.
+func Revision(cs []core.PolicyCheck, ts []protocol.Task) string {
 	b, _ := json.Marshal(cs) // plain data: cannot fail
+	if len(ts) > 0 {
+		t, _ := json.Marshal(ts)
+		b = append(append(b, '\n'), t...)
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }

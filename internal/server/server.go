@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("storing certificate fingerprint: %w", err)
 	}
 
-	resolver := policy.NewResolver(st)
+	resolver := policy.NewResolver(st, log)
 	if _, err := resolver.Seed(ctx); err != nil {
 		return fmt.Errorf("seeding the built-in policies: %w", err)
 	}

@@ -29,10 +29,36 @@ func (s *Service) ListOutages(ctx context.Context, u core.User, f core.OutageFil
 	}
 	f.Scope = u.Scope
 	os, err := s.store.ListOutages(ctx, f)
+	if err != nil {
+		return nil, err
+	}
 	if os == nil {
 		os = []core.Outage{}
 	}
-	return os, err
+	for i := range os {
+		if err := s.withFix(ctx, &os[i]); err != nil {
+			return nil, err
+		}
+	}
+	return os, nil
+}
+
+// withFix fills o.Fix with the newest automatic fix of its check between
+// shortly before it opened and its end.
+func (s *Service) withFix(ctx context.Context, o *core.Outage) error {
+	if o.Kind == core.OutageOffline || o.CheckName == "" {
+		return nil
+	}
+	to := s.now()
+	if o.ClosedAt != nil {
+		to = *o.ClosedAt
+	}
+	fix, err := s.store.LatestFix(ctx, o.DeviceID, o.CheckName, o.OpenedAt.Add(-core.FixWindow), to)
+	if err != nil {
+		return err
+	}
+	o.Fix = fix
+	return nil
 }
 
 // CountOutages counts the outages u may see that f selects.
@@ -53,7 +79,7 @@ func (s *Service) Outage(ctx context.Context, u core.User, id int64) (core.Outag
 	if !authz.CanSeeClient(u, o.ClientID) {
 		return core.Outage{}, fmt.Errorf("outage %d: %w", id, core.ErrNotFound)
 	}
-	return o, nil
+	return o, s.withFix(ctx, &o)
 }
 
 // AckOutage records u's acknowledgement with a comment, audited.

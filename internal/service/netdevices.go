@@ -12,6 +12,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // Network devices without an agent (docs/internals.md "Network devices").
@@ -280,6 +281,12 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 		}
 		if c.Exclude {
 			fs = append(fs, fieldErr(at+".exclude", "is not allowed here", "ist hier nicht erlaubt"))
+		}
+		if c.Type == protocol.CheckScript {
+			// A script runs on its own device through its policy, never on
+			// a probe for another device.
+			fs = append(fs, fieldErr(at+".type", "script checks belong in a policy of the device, not on a network device",
+				"Skript-Prüfungen gehören in eine Richtlinie des Geräts, nicht zu einem Netzwerkgerät"))
 		}
 		if d.ProbeID == 0 && c.Type != "website" {
 			fs = append(fs, fieldErr(at+".type", "the server runs only website checks; choose a probe agent",

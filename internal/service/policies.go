@@ -33,7 +33,7 @@ func (s *Service) resolver() *policy.Resolver {
 	if r, ok := resolvers.Load(s.store); ok {
 		return r.(*policy.Resolver)
 	}
-	r, _ := resolvers.LoadOrStore(s.store, policy.NewResolver(s.store))
+	r, _ := resolvers.LoadOrStore(s.store, policy.NewResolver(s.store, s.log))
 	return r.(*policy.Resolver)
 }
 
@@ -90,28 +90,36 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 	if err := validateChecks(*p); err != nil {
 		return err
 	}
+	var old core.Policy
+	if p.ID != 0 {
+		var err error
+		if old, err = s.store.GetPolicy(ctx, p.ID); err != nil {
+			return fmt.Errorf("getting policy %d: %w", p.ID, err)
+		}
+		if old.Builtin != "" {
+			return ErrBuiltin
+		}
+	}
+	if err := s.checkPolicyScripts(ctx, p, old); err != nil {
+		return err
+	}
 	action := "policy.create"
 	if p.ID == 0 {
 		if err := s.store.CreatePolicy(ctx, p); err != nil {
 			return fmt.Errorf("creating policy: %w", err)
 		}
 	} else {
-		old, err := s.store.GetPolicy(ctx, p.ID)
-		if err != nil {
-			return fmt.Errorf("getting policy %d: %w", p.ID, err)
-		}
-		if old.Builtin != "" {
-			return ErrBuiltin
-		}
 		if err := s.store.UpdatePolicy(ctx, p); err != nil {
 			return fmt.Errorf("updating policy %d: %w", p.ID, err)
 		}
 		action = "policy.update"
 	}
+	// Secrets are never marshaled (core.PolicyTask.Secrets).
 	detail, _ := json.Marshal(struct {
 		Name   string             `json:"name"`
 		Checks []core.PolicyCheck `json:"checks"`
-	}{p.Name, p.Checks})
+		Tasks  []core.PolicyTask  `json:"tasks,omitempty"`
+	}{p.Name, p.Checks, p.Tasks})
 	if err := s.policyAudit(ctx, u, action, "policy:"+strconv.FormatInt(p.ID, 10), string(detail)); err != nil {
 		return err
 	}
@@ -240,8 +248,8 @@ func (s *Service) SetAssignments(ctx context.Context, u core.User, level string,
 	return s.store.ListAssignments(ctx, level, id)
 }
 
-// EffectivePolicy is a device's resolved set of checks with the source of
-// each.
+// EffectivePolicy is a device's resolved set of checks and tasks with the
+// source of each, and why a task or script check is not sent.
 type EffectivePolicy struct {
 	DeviceID int64 `json:"device_id"`
 	policy.Effective

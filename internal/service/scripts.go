@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -186,6 +185,12 @@ func (s *Service) SaveScript(ctx context.Context, u core.User, id int64, in Scri
 	if err := s.record(ctx, u, action, target("script", sc.ID), scriptDetail(sc), core.AuditOK); err != nil {
 		return ScriptView{}, err
 	}
+	// Policies that run the current version send the new one.
+	if users, err := s.scriptUsers(ctx, sc.ID); err != nil {
+		return ScriptView{}, err
+	} else if users != "" {
+		s.pushPolicies()
+	}
 	return s.GetScript(ctx, u, sc.ID, 0)
 }
 
@@ -201,9 +206,27 @@ func scriptDetail(sc core.Script) string {
 	return fmt.Sprintf("%q version %d (%s%s, sha256 %s)", sc.Name, sc.Version, sc.Language, as, hex.EncodeToString(sum[:])[:scriptBodyDigestChars])
 }
 
+// ScriptInUseError names the policies whose tasks or script checks run a
+// script that was to be deleted. It wraps core.ErrConflict.
+type ScriptInUseError struct{ Policies string }
+
+func (e *ScriptInUseError) Error() string {
+	return "policies " + e.Policies + " run this script; remove it from their tasks and checks first, or delete with force"
+}
+
+// Localized says it in English and German.
+func (e *ScriptInUseError) Localized() core.Text {
+	return core.Text{EN: e.Error(), DE: "die Richtlinien " + e.Policies +
+		" führen dieses Skript aus; entfernen Sie es zuerst aus ihren Aufgaben und Prüfungen oder löschen Sie es erzwungen"}
+}
+
+func (e *ScriptInUseError) Unwrap() error { return core.ErrConflict }
+
 // DeleteScript removes a script from the library; its versions stay for
-// the runs that name them.
-func (s *Service) DeleteScript(ctx context.Context, u core.User, id int64) error {
+// the runs that name them. A script that policies run is refused with a
+// *ScriptInUseError unless force: then their tasks and script checks show
+// as broken ("script deleted") and are no longer sent.
+func (s *Service) DeleteScript(ctx context.Context, u core.User, id int64, force bool) error {
 	if err := s.scriptAuthor(ctx, u); err != nil {
 		return err
 	}
@@ -217,6 +240,13 @@ func (s *Service) DeleteScript(ctx context.Context, u core.User, id int64) error
 	if sc.Builtin != "" {
 		return ErrBuiltinScript
 	}
+	users, err := s.scriptUsers(ctx, id)
+	if err != nil {
+		return err
+	}
+	if users != "" && !force {
+		return &ScriptInUseError{Policies: users}
+	}
 	if err := s.store.DeleteScript(ctx, id); err != nil {
 		return fmt.Errorf("deleting script %d: %w", id, err)
 	}
@@ -225,7 +255,17 @@ func (s *Service) DeleteScript(ctx context.Context, u core.User, id int64) error
 	if err != nil {
 		return fmt.Errorf("cancelling the queued runs of script %d: %w", id, err)
 	}
-	return s.record(ctx, u, "script.delete", target("script", id), fmt.Sprintf("%s; %d queued runs cancelled", scriptDetail(sc), n), core.AuditOK)
+	detail := fmt.Sprintf("%s; %d queued runs cancelled", scriptDetail(sc), n)
+	if users != "" {
+		detail += "; forced, used by policies " + users
+	}
+	if err := s.record(ctx, u, "script.delete", target("script", id), detail, core.AuditOK); err != nil {
+		return err
+	}
+	if users != "" {
+		s.pushPolicies()
+	}
+	return nil
 }
 
 // normalizeScript validates a script's input and fills its defaults.
@@ -306,7 +346,7 @@ func normalizeScript(in ScriptInput) (core.Script, error) {
 		if len(p.Default) > 0 {
 			if p.Type == core.ParamSecret {
 				add(at+".default", "a secret has no default (it would be stored in the library)", "ein Geheimnis hat keinen Vorgabewert (er stünde in der Bibliothek)")
-			} else if _, err := paramValue(p, p.Default); err != nil {
+			} else if _, err := policy.ParamValue(p, p.Default); err != nil {
 				add(at+".default", "does not fit the type: "+err.Error(), "passt nicht zum Typ: "+err.Error())
 			}
 		}
@@ -318,76 +358,4 @@ func normalizeScript(in ScriptInput) (core.Script, error) {
 		return sc, &policy.ValidationError{Fields: fs}
 	}
 	return sc, nil
-}
-
-// paramValue turns a JSON value for parameter p into the text the script
-// sees in its environment: a number as written, a yes/no as true or false.
-func paramValue(p core.ScriptParam, raw json.RawMessage) (string, error) {
-	switch p.Type {
-	case core.ParamNumber:
-		var n json.Number
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.UseNumber()
-		if err := dec.Decode(&n); err != nil {
-			return "", errors.New("not a number")
-		}
-		return n.String(), nil
-	case core.ParamBool:
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return "", errors.New("not true or false")
-		}
-		return strconv.FormatBool(b), nil
-	default:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", errors.New("not a string")
-		}
-		if len(s) > protocol.MaxScriptParamValue || strings.ContainsRune(s, 0) {
-			return "", fmt.Errorf("longer than %d bytes or with a NUL", protocol.MaxScriptParamValue)
-		}
-		if p.Type == core.ParamChoice && !slices.Contains(p.Choices, s) {
-			return "", errors.New("not one of the choices")
-		}
-		return s, nil
-	}
-}
-
-// scriptParams checks the values given for a run against a script's
-// parameters and splits them into plain ones and secrets; defaults fill
-// what is not given.
-func scriptParams(sc core.Script, in map[string]json.RawMessage) (plain, secrets map[string]string, err error) {
-	var fs []policy.FieldError
-	plain, secrets = map[string]string{}, map[string]string{}
-	for name := range in {
-		if !slices.ContainsFunc(sc.Params, func(p core.ScriptParam) bool { return p.Name == name }) {
-			fs = append(fs, fieldErr("params."+name, "the script has no such parameter", "das Skript hat keinen solchen Parameter"))
-		}
-	}
-	for _, p := range sc.Params {
-		raw, ok := in[p.Name]
-		if !ok || string(raw) == "null" {
-			raw, ok = p.Default, len(p.Default) > 0
-		}
-		if !ok {
-			if p.Required {
-				fs = append(fs, fieldErr("params."+p.Name, "is required", "ist erforderlich"))
-			}
-			continue
-		}
-		v, err := paramValue(p, raw)
-		if err != nil {
-			fs = append(fs, fieldErr("params."+p.Name, "must be "+p.Type+": "+err.Error(), "muss "+p.Type+" sein: "+err.Error()))
-			continue
-		}
-		if p.Type == core.ParamSecret {
-			secrets[p.Name] = v
-		} else {
-			plain[p.Name] = v
-		}
-	}
-	if len(fs) > 0 {
-		return nil, nil, &policy.ValidationError{Fields: fs}
-	}
-	return plain, secrets, nil
 }

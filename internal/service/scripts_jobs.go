@@ -119,7 +119,7 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 	if err != nil {
 		return RunSubmitted{}, fmt.Errorf("getting script %d: %w", id, err)
 	}
-	plain, secrets, err := scriptParams(sc, req.Params)
+	plain, secrets, err := policy.ScriptParams(sc, req.Params)
 	if err != nil {
 		return RunSubmitted{}, err
 	}
@@ -411,6 +411,19 @@ func (s *Service) DeviceRuns(ctx context.Context, u core.User, deviceID int64) (
 	runs, err := s.store.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: deviceID, Limit: MaxJobRunsShown})
 	if err != nil {
 		return nil, fmt.Errorf("listing runs of device %d: %w", deviceID, err)
+	}
+	if slices.ContainsFunc(runs, func(r core.ScriptRun) bool { return r.Task != "" }) {
+		// Where each task comes from: one resolution of the device's
+		// policy, not one per stored run.
+		_, e, err := s.resolver().Effective(ctx, deviceID)
+		if err != nil {
+			return nil, fmt.Errorf("resolving the policy of device %d: %w", deviceID, err)
+		}
+		for i, r := range runs {
+			if j := slices.IndexFunc(e.Tasks, func(t policy.TaskEntry) bool { return t.Name == r.Task }); j >= 0 {
+				runs[i].TaskSource = e.Tasks[j].Source.Level + ": " + e.Tasks[j].Source.PolicyName
+			}
+		}
 	}
 	return s.visibleRuns(ctx, u, runs)
 }

@@ -77,13 +77,13 @@ func TestScriptLibrary(t *testing.T) {
 	if _, err := f.svc.SaveScript(ctx, f.admin, list[0].ID, in); !errors.Is(err, ErrBuiltinScript) {
 		t.Errorf("editing a built-in script: %v", err)
 	}
-	if err := f.svc.DeleteScript(ctx, f.admin, list[0].ID); !errors.Is(err, ErrBuiltinScript) {
+	if err := f.svc.DeleteScript(ctx, f.admin, list[0].ID, false); !errors.Is(err, ErrBuiltinScript) {
 		t.Errorf("deleting a built-in script: %v", err)
 	}
-	if err := f.svc.DeleteScript(ctx, f.readonly, v.ID); !errors.Is(err, core.ErrForbidden) {
+	if err := f.svc.DeleteScript(ctx, f.readonly, v.ID, false); !errors.Is(err, core.ErrForbidden) {
 		t.Errorf("read-only deleting: %v", err)
 	}
-	if err := f.svc.DeleteScript(ctx, f.tech, v.ID); err != nil {
+	if err := f.svc.DeleteScript(ctx, f.tech, v.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.GetScript(ctx, f.tech, v.ID, 0); !errors.Is(err, core.ErrNotFound) {
@@ -159,14 +159,14 @@ func TestScriptParams(t *testing.T) {
 		{Name: "MODE", Type: core.ParamChoice, Choices: []string{"fast", "gründlich"}, Required: true},
 		{Name: "PW", Type: core.ParamSecret},
 	}}
-	plain, secrets, err := scriptParams(sc, map[string]json.RawMessage{"FORCE": json.RawMessage(`true`), "MODE": json.RawMessage(`"gründlich"`), "PW": json.RawMessage(`"s3cr3t"`)})
+	plain, secrets, err := policy.ScriptParams(sc, map[string]json.RawMessage{"FORCE": json.RawMessage(`true`), "MODE": json.RawMessage(`"gründlich"`), "PW": json.RawMessage(`"s3cr3t"`)})
 	if err != nil || plain["DAYS"] != "7" || plain["FORCE"] != "true" || plain["MODE"] != "gründlich" || secrets["PW"] != "s3cr3t" || plain["PW"] != "" {
 		t.Errorf("params %v %v %v", plain, secrets, err)
 	}
-	_, _, err = scriptParams(sc, map[string]json.RawMessage{"DAYS": json.RawMessage(`"viele"`), "FORCE": json.RawMessage(`1`),
+	_, _, err = policy.ScriptParams(sc, map[string]json.RawMessage{"DAYS": json.RawMessage(`"viele"`), "FORCE": json.RawMessage(`1`),
 		"MODE": json.RawMessage(`"langsam"`), "OTHER": json.RawMessage(`1`)})
 	wantFields(t, "wrong types", err, "params.DAYS", "params.FORCE", "params.MODE", "params.OTHER")
-	_, _, err = scriptParams(sc, nil)
+	_, _, err = policy.ScriptParams(sc, nil)
 	wantFields(t, "missing required", err, "params.MODE")
 }
 
@@ -272,7 +272,7 @@ func TestRunScriptTargets(t *testing.T) {
 		t.Errorf("job of another client: %v", err)
 	}
 	// Deleting the script cancels the waiting run.
-	if err := f.svc.DeleteScript(ctx, f.tech, sh.ID); err != nil {
+	if err := f.svc.DeleteScript(ctx, f.tech, sh.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := f.svc.GetJob(ctx, f.tech, sub.JobID); v.Runs[0].State != core.RunCancelled {

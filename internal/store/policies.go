@@ -7,24 +7,42 @@ import (
 	"fmt"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// Policies keep their check entries as one JSON array: they are read and
-// written as a whole and never queried by entry.
+// Policies keep their check entries and their tasks as JSON arrays: they
+// are read and written as a whole and never queried by entry. Each task
+// and each script check carries the server's MAC over it and the policy's
+// ID (scriptmac), which the policy resolver checks before it sends one.
 
-const policyColumns = `id, name, description_en, description_de, COALESCE(builtin, ''), checks, created_at, updated_at`
+const policyColumns = `id, name, description_en, description_de, COALESCE(builtin, ''), checks, tasks, created_at, updated_at`
+
+// storedTask and storedCheck are entries as stored, with their MAC.
+type storedTask struct {
+	core.PolicyTask
+	Sealed    string `json:"sealed,omitempty"` // the Secrets, as JSON, sealed
+	StoredMAC []byte `json:"mac,omitempty"`
+}
+
+type storedCheck struct {
+	core.PolicyCheck
+	StoredMAC []byte `json:"mac,omitempty"`
+}
 
 type rowScanner interface{ Scan(...any) error }
 
 func (s *DB) scanPolicy(r rowScanner) (core.Policy, error) {
 	var p core.Policy
-	var checks string
+	var checks, tasks string
 	var cAt, uAt int64
-	if err := r.Scan(&p.ID, &p.Name, &p.Description.EN, &p.Description.DE, &p.Builtin, &checks, &cAt, &uAt); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &p.Description.EN, &p.Description.DE, &p.Builtin, &checks, &tasks, &cAt, &uAt); err != nil {
 		return p, err
 	}
 	var err error
 	if p.Checks, err = s.decodeChecks(checks); err != nil {
+		return p, fmt.Errorf("policy %d: %w", p.ID, err)
+	}
+	if p.Tasks, err = s.decodeTasks(tasks); err != nil {
 		return p, fmt.Errorf("policy %d: %w", p.ID, err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMS(cAt), fromMS(uAt)
@@ -44,6 +62,83 @@ func (s *DB) checksJSON(cs []core.PolicyCheck) (string, error) {
 	return string(b), nil
 }
 
+// policyJSON encodes a policy's checks (secrets sealed) and tasks (their
+// secret parameters sealed by the service) with the MACs of its script
+// checks and tasks under policy id.
+func (s *DB) policyJSON(id int64, p *core.Policy) (checks, tasks string, err error) {
+	cs, err := s.sealChecks(p.Checks)
+	if err != nil {
+		return "", "", err
+	}
+	sc := make([]storedCheck, len(cs))
+	for i, c := range cs {
+		sc[i].PolicyCheck = c
+		if c.Type == protocol.CheckScript {
+			sc[i].StoredMAC = s.macs.Check(id, p.Checks[i]) // over the clear entry, as read back
+		}
+	}
+	st := make([]storedTask, len(p.Tasks))
+	for i, t := range p.Tasks {
+		st[i] = storedTask{PolicyTask: t, StoredMAC: s.macs.Task(id, t)}
+		if len(t.Secrets) > 0 {
+			b, _ := json.Marshal(t.Secrets) // strings: cannot fail
+			if st[i].Sealed, err = s.sealText(string(b)); err != nil {
+				return "", "", err
+			}
+		}
+	}
+	cb, err := json.Marshal(sc)
+	if err != nil {
+		return "", "", fmt.Errorf("store: encoding policy checks: %w", err)
+	}
+	tb, err := json.Marshal(st)
+	if err != nil {
+		return "", "", fmt.Errorf("store: encoding policy tasks: %w", err)
+	}
+	return string(cb), string(tb), nil
+}
+
+// decodeTasks parses stored tasks with their MACs and opens their secrets.
+func (s *DB) decodeTasks(raw string) ([]core.PolicyTask, error) {
+	var st []storedTask
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, fmt.Errorf("parsing tasks: %w", err)
+	}
+	if len(st) == 0 {
+		return nil, nil
+	}
+	out := make([]core.PolicyTask, len(st))
+	for i, t := range st {
+		out[i] = t.PolicyTask
+		out[i].MAC = t.StoredMAC
+		if t.Sealed == "" {
+			continue
+		}
+		clear, err := s.openText(t.Sealed)
+		if err == nil {
+			err = json.Unmarshal([]byte(clear), &out[i].Secrets)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("task %q: secret parameters: %w", t.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// ScriptVersionAuthentic, PolicyTaskAuthentic and PolicyCheckAuthentic
+// implement core.ScriptAuth with the MAC keys of secret.key.
+func (s *DB) ScriptVersionAuthentic(sc core.Script) bool { return s.macs.VersionOK(sc) }
+
+// PolicyTaskAuthentic checks a task's MAC (core.ScriptAuth).
+func (s *DB) PolicyTaskAuthentic(policyID int64, t core.PolicyTask) bool {
+	return s.macs.TaskOK(policyID, t)
+}
+
+// PolicyCheckAuthentic checks a script check's MAC (core.ScriptAuth).
+func (s *DB) PolicyCheckAuthentic(policyID int64, c core.PolicyCheck) bool {
+	return s.macs.CheckOK(policyID, c)
+}
+
 func nullIfEmpty(s string) any {
 	if s == "" {
 		return nil
@@ -53,17 +148,25 @@ func nullIfEmpty(s string) any {
 
 // CreatePolicy inserts p and sets its ID and times.
 func (s *DB) CreatePolicy(ctx context.Context, p *core.Policy) error {
-	checks, err := s.checksJSON(p.Checks)
-	if err != nil {
-		return err
-	}
 	at := now()
-	err = s.db.QueryRowContext(ctx, `
-		INSERT INTO policies (name, description_en, description_de, builtin, checks, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-		p.Name, p.Description.EN, p.Description.DE, nullIfEmpty(p.Builtin), checks, ms(at)).Scan(&p.ID)
-	if err != nil {
+	err := s.inTx(ctx, "creating policy", func(tx *sql.Tx) error {
+		// The MACs cover the ID, which the INSERT gives.
+		if err := tx.QueryRowContext(ctx, `
+			INSERT INTO policies (name, description_en, description_de, builtin, checks, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, '[]', $5, $5) RETURNING id`,
+			p.Name, p.Description.EN, p.Description.DE, nullIfEmpty(p.Builtin), ms(at)).Scan(&p.ID); err != nil {
+			return s.wrap("creating policy", err)
+		}
+		checks, tasks, err := s.policyJSON(p.ID, p)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE policies SET checks = $1, tasks = $2 WHERE id = $3`, checks, tasks, p.ID)
 		return s.wrap("creating policy", err)
+	})
+	if err != nil {
+		p.ID = 0
+		return err
 	}
 	p.CreatedAt, p.UpdatedAt = at, at
 	return nil
@@ -95,16 +198,17 @@ func (s *DB) ListPolicies(ctx context.Context) ([]core.Policy, error) {
 	return out, s.wrap(op, rows.Err())
 }
 
-// UpdatePolicy replaces name, description and checks and sets UpdatedAt.
+// UpdatePolicy replaces name, description, checks and tasks and sets
+// UpdatedAt.
 func (s *DB) UpdatePolicy(ctx context.Context, p *core.Policy) error {
-	checks, err := s.checksJSON(p.Checks)
+	checks, tasks, err := s.policyJSON(p.ID, p)
 	if err != nil {
 		return err
 	}
 	at := now()
 	res, err := s.db.ExecContext(ctx, `
-		UPDATE policies SET name = $1, description_en = $2, description_de = $3, checks = $4, updated_at = $5
-		WHERE id = $6`, p.Name, p.Description.EN, p.Description.DE, checks, ms(at), p.ID)
+		UPDATE policies SET name = $1, description_en = $2, description_de = $3, checks = $4, tasks = $5, updated_at = $6
+		WHERE id = $7`, p.Name, p.Description.EN, p.Description.DE, checks, tasks, ms(at), p.ID)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("updating policy %d", p.ID), err)
 	}

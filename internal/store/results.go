@@ -29,7 +29,8 @@ type checkRow struct {
 // counts once, as first given), and the check's current state, which only a
 // result at least as new as the stored one replaces; changed_at moves only
 // when the status changes. Results are applied in batch order. An unknown
-// device is ErrNotFound.
+// device is ErrNotFound. Results with Key protocol.TaskResultKey are runs
+// of automated tasks, stored as such (taskruns.go), not as check results.
 //
 // Round trips dominate, so the batch takes a fixed few of them however
 // large it is: history rows go in multi-row statements (PostgreSQL: one
@@ -53,7 +54,7 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 			uniq = append(uniq, r)
 		}
 	}
-	rs = uniq
+	rs, tasks := splitTaskRuns(uniq)
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
 		// SQLite's immediate transaction already holds the database's
 		// write lock; PostgreSQL locks the row without a new row version.
@@ -67,6 +68,14 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 		var one int
 		if err := tx.QueryRowContext(ctx, lock, deviceID).Scan(&one); err != nil {
 			return s.wrap(op+": locking device", err)
+		}
+		if len(tasks) > 0 {
+			if err := s.insertTaskRuns(ctx, tx, deviceID, tasks); err != nil {
+				return err
+			}
+		}
+		if len(rs) == 0 {
+			return nil
 		}
 		checks, err := s.loadChecks(ctx, tx, deviceID)
 		if err != nil {

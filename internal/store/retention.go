@@ -84,6 +84,7 @@ type HistoryReport struct {
 	PartitionsDropped  int
 	RollupsDeleted     int64
 	ResultIDsForgotten int64
+	TaskRunsDeleted    int64 // runs of automated tasks older than the raw period
 }
 
 const (
@@ -107,7 +108,8 @@ var rollupRows = 5000
 // folding into an existing hour adds to it) and deleted, rollups older than
 // the rollup period are deleted, and on PostgreSQL day partitions are
 // created ahead and those wholly past the raw period are rolled up and
-// dropped. Run it under TrySingleton; each step commits on its own, so an
+// dropped; runs of automated tasks older than the raw period are deleted.
+// Run it under TrySingleton; each step commits on its own, so an
 // interrupted run leaves consistent history and the next run continues.
 func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport, error) {
 	var rep HistoryReport
@@ -146,6 +148,12 @@ func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport,
 		return rep, s.wrap("history: deleting rollups", err)
 	}
 	rep.RollupsDeleted, _ = res.RowsAffected()
+	// Task runs are kept as long as raw results, which covers the agent
+	// spool's age: a redelivered report still finds its run ID.
+	if res, err = s.db.ExecContext(ctx, `DELETE FROM task_runs WHERE started_at < $1`, rawCutoff); err != nil {
+		return rep, s.wrap("history: deleting task runs", err)
+	}
+	rep.TaskRunsDeleted, _ = res.RowsAffected()
 	return rep, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -161,7 +162,7 @@ func scanRun(r rowScanner) (core.ScriptRun, error) {
 }
 
 // ListScriptRuns returns a job's runs by device, or a device's newest
-// runs first.
+// runs first, with its task runs (by when they started).
 func (s *DB) ListScriptRuns(ctx context.Context, f core.ScriptRunFilter) ([]core.ScriptRun, error) {
 	const op = "listing script runs"
 	var where []string
@@ -200,7 +201,23 @@ func (s *DB) ListScriptRuns(ctx context.Context, f core.ScriptRunFilter) ([]core
 		}
 		out = append(out, r)
 	}
-	return out, s.wrap(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(op, err)
+	}
+	if f.JobID != 0 {
+		return out, nil
+	}
+	// A device's list holds its task runs too, newest first.
+	tasks, err := s.listTaskRuns(ctx, f.DeviceID, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, tasks...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].QueuedAt.After(out[j].QueuedAt) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
 }
 
 // QueuedScriptDevices lists the devices with a queued, unexpired run.

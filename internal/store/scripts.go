@@ -17,7 +17,7 @@ import (
 
 const scriptSelect = `SELECT s.id, s.name, COALESCE(s.builtin, ''), v.version, v.description_en, v.description_de,
 	v.language, v.body, v.params, v.timeout_seconds, v.run_as, v.os, v.signature, v.created_by, v.created_at,
-	s.created_at, s.deleted_at IS NOT NULL
+	s.created_at, s.deleted_at IS NOT NULL, v.mac
 	FROM scripts s JOIN script_versions v ON v.script_id = s.id `
 
 func scanScript(r rowScanner) (core.Script, error) {
@@ -26,7 +26,7 @@ func scanScript(r rowScanner) (core.Script, error) {
 	var vAt, cAt int64
 	if err := r.Scan(&sc.ID, &sc.Name, &sc.Builtin, &sc.Version, &sc.Description.EN, &sc.Description.DE,
 		&sc.Language, &sc.Body, &params, &sc.TimeoutSeconds, &sc.RunAs, &oses, &sc.Signature, &sc.UpdatedBy, &vAt,
-		&cAt, &sc.Deleted); err != nil {
+		&cAt, &sc.Deleted, &sc.MAC); err != nil {
 		return sc, err
 	}
 	if err := json.Unmarshal([]byte(params), &sc.Params); err != nil {
@@ -45,7 +45,9 @@ func scanScript(r rowScanner) (core.Script, error) {
 	return sc, nil
 }
 
-// insertVersion writes s's content as version s.Version of script s.ID.
+// insertVersion writes s's content as version s.Version of script s.ID,
+// with the server's MAC over it (scriptmac): this is the one place that
+// writes a version, after the service validated it.
 func (s *DB) insertVersion(ctx context.Context, tx *sql.Tx, sc *core.Script, at int64) error {
 	params, err := json.Marshal(emptyIfNil(sc.Params))
 	if err != nil {
@@ -55,12 +57,13 @@ func (s *DB) insertVersion(ctx context.Context, tx *sql.Tx, sc *core.Script, at 
 	if err != nil {
 		return fmt.Errorf("store: encoding script operating systems: %w", err)
 	}
+	sc.MAC = s.macs.Version(*sc)
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO script_versions (script_id, version, description_en, description_de, language, body, params,
-			timeout_seconds, run_as, os, signature, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			timeout_seconds, run_as, os, signature, created_by, created_at, mac)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		sc.ID, sc.Version, sc.Description.EN, sc.Description.DE, sc.Language, sc.Body, string(params),
-		sc.TimeoutSeconds, sc.RunAs, string(oses), sc.Signature, sc.UpdatedBy, at)
+		sc.TimeoutSeconds, sc.RunAs, string(oses), sc.Signature, sc.UpdatedBy, at, sc.MAC)
 	return s.wrap("storing script version", err)
 }
 
@@ -225,7 +228,15 @@ func (s *DB) EnsureBuiltinScript(ctx context.Context, sc *core.Script) error {
 		}
 		sc.ID, sc.Version = id, cur.Version
 		if sameScript(cur, *sc) {
-			return nil
+			if s.macs.VersionOK(cur) {
+				return nil
+			}
+			// A built-in version stored before MACs, or altered in the
+			// database: its content is the code's, so it gets the MAC.
+			sc.MAC = s.macs.Version(*sc)
+			_, err := tx.ExecContext(ctx, `UPDATE script_versions SET mac = $1 WHERE script_id = $2 AND version = $3`,
+				sc.MAC, id, cur.Version)
+			return s.wrap(op, err)
 		}
 		if err := tx.QueryRowContext(ctx, `UPDATE scripts SET name = $1, version = version + 1, updated_at = $2, deleted_at = NULL
 			WHERE id = $3 RETURNING version`, sc.Name, at, id).Scan(&sc.Version); err != nil {

@@ -236,12 +236,14 @@ func (s *DB) sealChecks(cs []core.PolicyCheck) ([]core.PolicyCheck, error) {
 // decodeChecks parses stored check entries and opens their sealed secret
 // parameters.
 func (s *DB) decodeChecks(raw string) ([]core.PolicyCheck, error) {
-	cs := []core.PolicyCheck{}
-	if err := json.Unmarshal([]byte(raw), &cs); err != nil {
+	var stored []storedCheck
+	if err := json.Unmarshal([]byte(raw), &stored); err != nil {
 		return nil, fmt.Errorf("parsing checks: %w", err)
 	}
-	if cs == nil {
-		cs = []core.PolicyCheck{}
+	cs := make([]core.PolicyCheck, len(stored))
+	for i, c := range stored {
+		cs[i] = c.PolicyCheck
+		cs[i].MAC = c.StoredMAC
 	}
 	for i, c := range cs {
 		if !bytes.Contains(c.Params, []byte(seal.TextPrefix)) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/clock"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/scriptmac"
 	"github.com/wacht-rmm/wacht/internal/seal"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
@@ -48,6 +49,7 @@ type DB struct {
 	dialect string
 	mapErr  func(error) error // driver error → core sentinel, per dialect
 	box     *seal.Box         // seals secrets at rest (sealed.go)
+	macs    scriptmac.Keys    // authenticates script versions, tasks and script checks (scriptmac)
 	clock   clock.Clock       // of Lead's lease; nil is clock.Real
 }
 
@@ -112,6 +114,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		s.db.Close()
 		return nil, err
 	}
+	s.macs = scriptmac.New(s.box)
 	if err := s.sealExisting(ctx); err != nil {
 		s.db.Close()
 		return nil, err

@@ -39,6 +39,9 @@ type Event struct {
 	OutageID string    `json:"outage,omitempty"` // the outage's ref
 	At       time.Time `json:"at"`
 	Link     string    `json:"link,omitempty"`
+	// Fix is the outcome of the check's automatic fix, in the message's
+	// language ("Fixed automatically at 03:12 (Restart spooler)").
+	Fix string `json:"fix,omitempty"`
 }
 
 // Message is one rendered notification for one recipient, as stored in

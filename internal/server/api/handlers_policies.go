@@ -86,6 +86,7 @@ type policyBody struct {
 	Name        string             `json:"name"`
 	Description core.Text          `json:"description"`
 	Checks      []core.PolicyCheck `json:"checks"`
+	Tasks       []core.PolicyTask  `json:"tasks"`
 }
 
 // savePolicy creates (id 0) or replaces a policy from the body and returns
@@ -95,7 +96,7 @@ func (h *handler) savePolicy(r *http.Request, u core.User, id int64) (core.Polic
 	if err := decodeBody(r, &b); err != nil {
 		return core.Policy{}, err
 	}
-	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks}
+	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks, Tasks: b.Tasks}
 	if err := h.svc.SavePolicy(r.Context(), u, &p); err != nil {
 		return core.Policy{}, err
 	}

@@ -35,6 +35,11 @@ func (h *handler) scriptError(w http.ResponseWriter, r *http.Request, err error)
 			DE: "mitgelieferte Skripte sind schreibgeschützt; legen Sie mit ihrem Inhalt ein eigenes Skript an, um es zu ändern"}})
 		return
 	}
+	var inUse *service.ScriptInUseError
+	if errors.As(err, &inUse) {
+		writeJSON(w, http.StatusConflict, localizedError{Error: inUse.Error(), Code: "in_use", Message: inUse.Localized()})
+		return
+	}
 	h.writeError(w, r, err)
 }
 
@@ -73,9 +78,11 @@ func (h *handler) updateScript(w http.ResponseWriter, r *http.Request) {
 	errorWriter(h.scriptError).withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.saveScript(r, u, id) })
 }
 
+// deleteScript refuses (409, code in_use) a script that policies run,
+// unless ?force=1.
 func (h *handler) deleteScript(w http.ResponseWriter, r *http.Request) {
 	errorWriter(h.scriptError).withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
-		return nil, h.svc.DeleteScript(r.Context(), u, id)
+		return nil, h.svc.DeleteScript(r.Context(), u, id, r.URL.Query().Get("force") == "1")
 	})
 }
 

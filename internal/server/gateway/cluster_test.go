@@ -35,7 +35,7 @@ import (
 // is dead but still in cluster_nodes (port closed, or not answering).
 func TestClusterRelaysToTheHoldingNode(t *testing.T) {
 	nodes := clusterEnvs(t, 2, func(o *Options) {
-		o.Policy = policy.NewResolver(o.Store.(*store.DB))
+		o.Policy = policy.NewResolver(o.Store.(*store.DB), nil)
 		o.PolicyResync = -1 // only relayed pushes reach the agent
 	})
 	a, b := nodes[0], nodes[1]

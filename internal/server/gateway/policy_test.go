@@ -46,7 +46,7 @@ func checkNames(p protocol.Policy) []string {
 func TestPolicyPushedAfterWelcomeAndOnChange(t *testing.T) {
 	engines(t, func(t *testing.T, st testStore) {
 		db := st.(*store.DB)
-		e := newEnv(t, st, nil, func(o *Options) { o.Policy = policy.NewResolver(db) })
+		e := newEnv(t, st, nil, func(o *Options) { o.Policy = policy.NewResolver(db, nil) })
 		a := e.enrollAgent("m1")
 		e.connected(a)
 
@@ -118,7 +118,7 @@ func TestNoPolicySourceSendsNoPolicy(t *testing.T) {
 func TestPolicyResync(t *testing.T) {
 	db := storetest.NewSQLite(t)
 	e := newEnv(t, db, nil, func(o *Options) {
-		o.Policy = policy.NewResolver(db)
+		o.Policy = policy.NewResolver(db, nil)
 		o.PolicyResync = 50 * time.Millisecond
 	})
 	a := e.enrollAgent("m1")

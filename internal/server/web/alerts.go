@@ -70,6 +70,7 @@ type outageRow struct {
 	Check    string // check name or "agent not reachable", translated
 	Duration string // open: so far; closed: in total
 	AckedBy  string // without the "user:" prefix
+	Fix      string // the check's automatic fix, if any
 }
 
 func newOutageRow(o core.Outage, lang Lang, now time.Time) outageRow {
@@ -77,6 +78,9 @@ func newOutageRow(o core.Outage, lang Lang, now time.Time) outageRow {
 		AckedBy: strings.TrimPrefix(o.AckedBy, "user:")}
 	if o.Kind == core.OutageOffline {
 		r.Check = lang.T("alerts.offlineCheck")
+	}
+	if o.Fix != nil {
+		r.Fix = lang.Message(o.Fix.Text(time.Local)) // times in the server's zone, as every time shown
 	}
 	end := now
 	if o.ClosedAt != nil {

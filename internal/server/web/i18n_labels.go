@@ -6,6 +6,7 @@ package web
 // registered check type has one in both languages (a test checks that).
 var labelCatalog = map[string]map[string]string{
 	langEN: {
+		"check.script":         "Script",
 		"check.services":       "Services",
 		"check.growth":         "Data growth",
 		"check.smart":          "Disk health (S.M.A.R.T.)",
@@ -40,6 +41,7 @@ var labelCatalog = map[string]map[string]string{
 		"tokens.none":          "No API tokens yet.",
 	},
 	langDE: {
+		"check.script":         "Skript",
 		"check.services":       "Dienste",
 		"check.growth":         "Datenwachstum",
 		"check.smart":          "Festplattenzustand (S.M.A.R.T.)",

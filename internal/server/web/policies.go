@@ -16,7 +16,8 @@ import (
 )
 
 // Policies: the list with the default-level assignment, the create/edit
-// form (checks as rows, parameters as JSON, validation messages inline),
+// form (checks as rows, parameters as JSON, automated tasks as rows with a
+// field per script parameter, validation messages inline),
 // assignment pages for clients, sites and devices, and a device's
 // effective set with the source of each check. The service.Service checks
 // roles and client scope, validates and audits.
@@ -76,6 +77,10 @@ type effectiveRow struct {
 type policyFormView struct {
 	Policy     core.Policy
 	Rows       []policyRow
+	Tasks      []taskRow
+	Scripts    []core.Script // the library, for the tasks' script choice
+	TaskKinds  []string
+	CheckNames []string // for the tasks' fix check choice
 	Types      []string
 	Errors     string // messages for name and description
 	IsAdmin    bool
@@ -151,10 +156,22 @@ func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *re
 	readOnly := !isAdmin || p.Builtin != ""
 	pv := policyFormView{Policy: p, Types: checkspec.Names(), IsAdmin: isAdmin, ReadOnly: readOnly, New: p.ID == 0}
 	pv.Rows = rowsOf(p.Checks, ve, rc.lang, readOnly)
+	scripts, err := s.svc.ListScripts(r.Context(), rc.user)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	pv.Scripts, pv.TaskKinds = scripts, taskKinds
+	pv.Tasks = taskRowsOf(p.Tasks, scripts, ve, rc.lang, readOnly)
+	for _, c := range p.Checks {
+		if !c.Exclude && c.Name != "" {
+			pv.CheckNames = append(pv.CheckNames, c.Name)
+		}
+	}
 	if ve != nil {
 		var top []string
 		for _, f := range ve.Fields {
-			if !strings.HasPrefix(f.Field, "checks[") {
+			if !strings.HasPrefix(f.Field, "checks[") && !strings.HasPrefix(f.Field, "tasks[") {
 				top = append(top, f.In(rc.lang.Code()))
 			}
 		}
@@ -216,6 +233,7 @@ func formPolicy(r *http.Request) core.Policy {
 		}
 		p.Checks = append(p.Checks, c)
 	}
+	p.Tasks = formTasks(r)
 	return p
 }
 
@@ -265,9 +283,12 @@ type assignView struct {
 	CanAssign bool
 	Effective []effectiveRow
 	Excluded  []policy.Excluded
-	Revision  string
-	IsDevice  bool
-	Sites     []core.Site // a client's sites, to reach their pages
+	// Tasks are the device's effective automated tasks.
+	Tasks         []effectiveTask
+	ExcludedTasks []policy.Excluded
+	Revision      string
+	IsDevice      bool
+	Sites         []core.Site // a client's sites, to reach their pages
 }
 
 func (s *server) assignPage(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {
@@ -335,6 +356,7 @@ func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		for _, c := range e.Checks {
 			av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
 		}
+		av.Tasks, av.ExcludedTasks = effectiveTasks(rc.lang, e.Tasks), e.ExcludedTasks
 		if d, err := s.svc.GetDevice(ctx, id); err == nil {
 			av.Target = d.Hostname
 		}
@@ -360,7 +382,7 @@ func (s *server) effectiveFragment(w http.ResponseWriter, r *http.Request, rc *r
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded}
+	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded, Tasks: effectiveTasks(rc.lang, e.Tasks), ExcludedTasks: e.ExcludedTasks}
 	for _, c := range e.Checks {
 		av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
 	}

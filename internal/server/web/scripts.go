@@ -439,7 +439,7 @@ func (s *server) saveScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 func (s *server) deleteScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.svc.DeleteScript(r.Context(), rc.user, id)
+		err = s.svc.DeleteScript(r.Context(), rc.user, id, r.PostFormValue("force") == "1")
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
