@@ -31,6 +31,10 @@ import (
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
+// matrixPackage is a valid package definition.
+const matrixPackage = `{"name":"7-Zip","version":"24.09","os":"windows","kind":"winget","manager_id":"7zip.7zip",` +
+	`"detection":{"kind":"registry","display_name":"7-Zip*"}}`
+
 // routeSpec says how the authorization matrix exercises one route.
 type routeSpec struct {
 	perm authz.Perm
@@ -185,6 +189,14 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/scripts/{id}":    {perm: authz.Read, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
 	"PUT /api/v1/scripts/{id}":    {perm: authz.Remote, path: "/api/v1/scripts/999999", body: `{"name":"x","language":"sh","body":"echo"}`, ok: http.StatusNotFound},
 	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+	// Software packages (issue 17): reading for every role, changing for
+	// administrators; validation, secrets and uploads: api/packages_test.go.
+	"GET /api/v1/packages":           {perm: authz.Read},
+	"POST /api/v1/packages":          {perm: authz.Admin, body: matrixPackage},
+	"GET /api/v1/packages/{id}":      {perm: authz.Read, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}":      {perm: authz.Admin, path: "/api/v1/packages/999999", body: matrixPackage, ok: http.StatusNotFound},
+	"DELETE /api/v1/packages/{id}":   {perm: authz.Admin, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}/file": {perm: authz.Admin, path: "/api/v1/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
 	// Script 1 is the first built-in one (Linux and macOS), run on the
 	// caller's own or a foreign client.
 	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
