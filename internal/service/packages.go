@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,7 +16,6 @@ import (
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
-	"github.com/wacht-rmm/wacht/internal/platform/swdetect"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
 )
@@ -432,7 +432,7 @@ func checkDetection(d core.Detection, os string, fs []policy.FieldError) []polic
 			add("display_name", "give a display name pattern or a product code", "geben Sie ein Anzeigenamen-Muster oder einen Produktcode an")
 		case d.ProductCode != "" && !productCodeRE.MatchString(d.ProductCode):
 			add("product_code", "must be an MSI product code {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}", "muss ein MSI-Produktcode {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX} sein")
-		case d.DisplayName != "" && !swdetect.ValidPattern(d.DisplayName):
+		case d.DisplayName != "" && !validPattern(d.DisplayName):
 			add("display_name", "is not a valid pattern (* ? and [ ])", "ist kein gültiges Muster (* ? und [ ])")
 		}
 	case core.DetectFile:
@@ -460,6 +460,13 @@ func checkDetection(d core.Detection, os string, fs []policy.FieldError) []polic
 		add("min_version", fmt.Sprintf("must have at most %d bytes", maxPackageVersion), fmt.Sprintf("darf höchstens %d Bytes haben", maxPackageVersion))
 	}
 	return fs
+}
+
+// validPattern reports whether p is a display name pattern as the agent
+// matches it (swdetect: path.Match, ignoring case).
+func validPattern(p string) bool {
+	_, err := path.Match(p, "")
+	return err == nil
 }
 
 // absolute reports whether p is an absolute path on os (C:\… or

@@ -113,12 +113,6 @@ func callErr(call string, err error) error {
 	return fmt.Errorf("%s: %w", call, err)
 }
 
-// ValidPattern reports whether p is a valid display name pattern.
-func ValidPattern(p string) bool {
-	_, err := path.Match(p, "")
-	return err == nil && p != ""
-}
-
 // matchUninstall returns the highest version among the entries the rule
 // matches: by product code (the key's name) or display name pattern.
 func matchUninstall(es []UninstallEntry, r core.Detection) (string, error) {
