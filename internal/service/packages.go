@@ -168,8 +168,10 @@ func (s *Service) SavePackage(ctx context.Context, u core.User, id int64, in Pac
 			"the package has an uploaded file; create a new package for a package manager",
 			"das Paket hat eine hochgeladene Datei; legen Sie für einen Paketmanager ein neues Paket an")}}
 	}
-	if p.Sealed, err = s.sealSecrets(netdev.Secrets{packageSecrets: secrets}); err != nil {
-		return core.Package{}, err
+	if len(secrets) > 0 {
+		if p.Sealed, err = s.sealSecrets(netdev.Secrets{packageSecrets: secrets}); err != nil {
+			return core.Package{}, err
+		}
 	}
 	p.ID, p.UpdatedBy = id, Actor(u)
 	action := "package.create"
