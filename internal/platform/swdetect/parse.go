@@ -138,5 +138,5 @@ func plistVersion(b []byte) (string, error) {
 			return v, nil
 		}
 	}
-	return "", errors.New("Info.plist has no CFBundleShortVersionString")
+	return "", errors.New("no CFBundleShortVersionString in Info.plist")
 }
