@@ -32,7 +32,8 @@ type Lookup interface {
 // device named by a valid ticket (TicketHeader) while it is active.
 func Handler(s *Store, t Tickets, db Lookup, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+Path+"{sha256}", func(w http.ResponseWriter, r *http.Request) {
+	// Spelled out for the server's route scan (auth.TicketRoutes).
+	mux.HandleFunc("GET /api/agent/blobs/{sha256}", func(w http.ResponseWriter, r *http.Request) {
 		serve(w, r, s, t, db, log)
 	})
 	return mux
