@@ -83,7 +83,7 @@ type Package struct {
 	Arch                string         `json:"arch"` // amd64, arm64, 386; "" for any
 	Kind                string         `json:"kind"`
 	ManagerID           string         `json:"manager_id,omitempty"` // the package manager's ID (kind ≠ upload)
-	Install             []string       `json:"install"`              // argument array, {{param}} and {{file}} expanded
+	Install             []string       `json:"install"`              // argument array with {{param}} and {{file}} placeholders
 	Uninstall           []string       `json:"uninstall"`
 	Params              []PackageParam `json:"params"`
 	ExitCodes           map[int]string `json:"exit_codes"`

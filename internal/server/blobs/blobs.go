@@ -55,8 +55,8 @@ func (s *Store) MaxSize() int64 { return s.max }
 
 func (s *Store) tmpDir() string { return filepath.Join(s.dir, "tmp") }
 
-// ValidSum reports whether sum is a SHA-256 in lower-case hex.
-func ValidSum(sum string) bool {
+// validSum reports whether sum is a SHA-256 in lower-case hex.
+func validSum(sum string) bool {
 	if len(sum) != 2*sha256.Size {
 		return false
 	}
@@ -120,7 +120,7 @@ func (s *Store) Put(r io.Reader) (sum string, size int64, err error) {
 // Open opens blob sum; the error wraps fs.ErrNotExist if this node has no
 // such file.
 func (s *Store) Open(sum string) (*os.File, error) {
-	if !ValidSum(sum) {
+	if !validSum(sum) {
 		return nil, fmt.Errorf("blobs: %q is no SHA-256: %w", sum, fs.ErrNotExist)
 	}
 	return os.Open(s.path(sum))

@@ -17,10 +17,6 @@ const TicketHeader = "X-Wacht-Ticket"
 // (seal.Box.Derive): every node of a cluster checks every node's tickets.
 const TicketPurpose = "blob-ticket"
 
-// DefaultTicketTTL is how long a ticket is good for: long enough for a
-// slow download with retries, short enough that a leaked one soon stops.
-const DefaultTicketTTL = 6 * time.Hour
-
 // ErrTicket refuses a missing, malformed, forged, expired or other blob's
 // ticket.
 var ErrTicket = errors.New("blobs: invalid or expired download ticket")
