@@ -96,8 +96,8 @@ type Package struct {
 	CreatedAt           time.Time      `json:"created_at"`
 	UpdatedAt           time.Time      `json:"updated_at"`
 	UpdatedBy           string         `json:"updated_by,omitempty"`
-	// Sealed holds the secret parameters' values (seal.Box, JSON object
-	// name → value); the store keeps it opaque.
+	// Sealed holds the secret parameters' values, sealed by the service
+	// (netdev.SealSecrets, under "params"); the store keeps it opaque.
 	Sealed []byte `json:"-"`
 }
 
