@@ -18,6 +18,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -65,7 +66,19 @@ func TestPackagesAPI(t *testing.T) {
 			f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs}), nil))
 			t.Cleanup(f.srv.Close)
 
-			for _, token := range []string{"readonly", "tech"} {
+			// An administrator's token limited to some clients may not: a
+			// package runs on every client's devices.
+			limited := core.User{Email: "limited@example.com", PasswordHash: "x", Role: core.RoleAdmin}
+			if err := f.st.CreateUser(t.Context(), &limited); err != nil {
+				t.Fatal(err)
+			}
+			sec := auth.NewSecret(auth.APITokenPrefix)
+			if err := f.st.CreateAPIToken(t.Context(), &core.APIToken{UserID: limited.ID, Name: "l", Hash: auth.HashSecret(sec),
+				Scope: core.Only(f.device.ClientID)}); err != nil {
+				t.Fatal(err)
+			}
+			f.tokens["limited"] = sec
+			for _, token := range []string{"readonly", "tech", "limited"} {
 				if st := f.sendJSON(t, "POST", "/api/v1/packages", token, rustdesk, nil); st != 403 {
 					t.Errorf("%s create: %d", token, st)
 				}
