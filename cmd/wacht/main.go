@@ -131,6 +131,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AlertRetryMin, "alert-retry-min", 5*time.Second, "first retry delay of an undelivered notification")
 	fs.DurationVar(&cfg.AlertRetryMax, "alert-retry-max", time.Hour, "longest retry delay of an undelivered notification")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval told to agents")
+	fs.Int64Var(&cfg.MaxUpload, "max-upload", 0, "largest package file an administrator may upload, in `bytes` (0 = 4 GiB)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	if err := parse(fs, args, 0); err != nil {
 		return err

@@ -397,6 +397,7 @@ type Store interface {
 	RecordingStore
 	ScriptStore
 	ScriptJobStore
+	PackageStore
 	Close() error
 }
 

@@ -25,11 +25,16 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
+	"github.com/wacht-rmm/wacht/internal/server/blobs"
 	"github.com/wacht-rmm/wacht/internal/server/web"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
+
+// matrixPackage is a valid package definition.
+const matrixPackage = `{"name":"7-Zip","version":"24.09","os":"windows","kind":"winget","manager_id":"7zip.7zip",` +
+	`"detection":{"kind":"registry","display_name":"7-Zip*"}}`
 
 // routeSpec says how the authorization matrix exercises one route.
 type routeSpec struct {
@@ -185,6 +190,14 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/scripts/{id}":    {perm: authz.Read, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
 	"PUT /api/v1/scripts/{id}":    {perm: authz.Remote, path: "/api/v1/scripts/999999", body: `{"name":"x","language":"sh","body":"echo"}`, ok: http.StatusNotFound},
 	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+	// Software packages (issue 17): reading for every role, changing for
+	// administrators; validation, secrets and uploads: api/packages_test.go.
+	"GET /api/v1/packages":           {perm: authz.Read},
+	"POST /api/v1/packages":          {perm: authz.Admin, body: matrixPackage},
+	"GET /api/v1/packages/{id}":      {perm: authz.Read, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}":      {perm: authz.Admin, path: "/api/v1/packages/999999", body: matrixPackage, ok: http.StatusNotFound},
+	"DELETE /api/v1/packages/{id}":   {perm: authz.Admin, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}/file": {perm: authz.Admin, path: "/api/v1/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
 	// Script 1 is the first built-in one (Linux and macOS), run on the
 	// caller's own or a foreign client.
 	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
@@ -319,7 +332,7 @@ var authzTable = map[string]routeSpec{
 
 // mounts are the raw http.ServeMux registrations that only delegate to a
 // sub-handler with its own routes (server.go, the gateway's fallback).
-var mounts = []string{"/api/agent/", "/api/v1/", "/internal/", "/"}
+var mounts = []string{"/api/agent/", "/api/v1/", "/internal/", "/", blobs.Path}
 
 func allRoutes() []auth.Route { return append(api.Routes(), web.Routes()...) }
 
@@ -357,7 +370,7 @@ func TestRoutesAreInTable(t *testing.T) {
 // instead of pattern, permission, handler): those must be mounts or public
 // allowlisted routes.
 func TestNoRouteBypassesRouter(t *testing.T) {
-	consts := map[string]string{"protocol.PathEnroll": protocol.PathEnroll, "protocol.PathWS": protocol.PathWS}
+	consts := map[string]string{"protocol.PathEnroll": protocol.PathEnroll, "protocol.PathWS": protocol.PathWS, "blobs.Path": blobs.Path}
 	var eval func(e ast.Expr) (string, bool)
 	eval = func(e ast.Expr) (string, bool) {
 		switch e := e.(type) {
@@ -404,7 +417,8 @@ func TestNoRouteBypassesRouter(t *testing.T) {
 				t.Errorf("%s: bare mux route pattern %s is not a constant the test can read", path, fmtNode(call.Args[0]))
 				return true
 			}
-			if !slices.Contains(mounts, pattern) && !slices.Contains(auth.PublicAllowlist, pattern) && !slices.Contains(auth.NodeRoutes, pattern) {
+			if !slices.Contains(mounts, pattern) && !slices.Contains(auth.PublicAllowlist, pattern) && !slices.Contains(auth.NodeRoutes, pattern) &&
+				!slices.Contains(auth.TicketRoutes, pattern) {
 				t.Errorf("%s: %q is registered on a bare mux, bypassing authorization", path, pattern)
 			}
 			return true

@@ -30,6 +30,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/report"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/blobs"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
 	"github.com/wacht-rmm/wacht/internal/server/web"
@@ -76,6 +77,9 @@ type Config struct {
 	// Heartbeat is the interval told to agents (default 30 s); offline
 	// detection needs offline_after above it.
 	Heartbeat time.Duration
+	// MaxUpload bounds an uploaded package file (default
+	// blobs.DefaultMaxSize, 4 GiB).
+	MaxUpload int64
 }
 
 func (c *Config) defaults() {
@@ -218,7 +222,13 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}})
 	audits := service.NewAuditQueue(st, log)
-	handler, svc, err := newHandler(st, gw, log, box, audits)
+	// Uploaded package files; with several nodes every node needs them
+	// (docs/cluster.md).
+	bs, err := blobs.Open(cfg.DataDir, cfg.MaxUpload)
+	if err != nil {
+		return err
+	}
+	handler, svc, err := newHandler(st, gw, log, box, audits, bs)
 	if err != nil {
 		return err
 	}
@@ -287,17 +297,18 @@ func Run(ctx context.Context, cfg Config) error {
 // dashboard at /, the latter two behind a MaxBodyBytes request body limit,
 // and sends Strict-Transport-Security on every HTTPS response.
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
-	h, _, err := newHandler(st, gw, log, nil, nil)
+	h, _, err := newHandler(st, gw, log, nil, nil, nil)
 	return h, err
 }
 
-// newHandler is Handler with the key that seals network devices' secrets
-// and the queue that writes commands' audit entries.
-func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue) (http.Handler, *service.Service, error) {
+// newHandler is Handler with the key that seals network devices' secrets,
+// the queue that writes commands' audit entries and the store of package
+// files, which agents download at blobs.Path with tickets keyed from box.
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue, bs *blobs.Store) (http.Handler, *service.Service, error) {
 	// One service layer under both transports.
 	// The hub is also the service's Remote (signed actions and streams).
 	var _ service.Remote = gw.Hub()
-	svc := service.New(service.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits})
+	svc := service.New(service.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits, Blobs: bs})
 	apiH := api.New(svc, log)
 	webH, err := web.New(web.Deps{Store: st, Service: svc, Log: log})
 	if err != nil {
@@ -305,6 +316,9 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
+	if bs != nil && box != nil {
+		mux.Handle(blobs.Path, blobs.Handler(bs, blobs.NewTickets(box.Derive(blobs.TicketPurpose)), st, log))
+	}
 	mux.Handle("/internal/", gw) // between cluster nodes, authenticated by MAC
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
 	mux.Handle("/", limitBody(webH, MaxBodyBytes))
@@ -340,9 +354,11 @@ func limitBody(h http.Handler, n int64) http.Handler {
 // streamed reports a file upload (PUT …/devices/{id}/files/content of the
 // API or the dashboard): its body streams to the device, bounded by its
 // Content-Length, which the agent is told in the signed opening, not by
-// MaxBodyBytes.
+// MaxBodyBytes; or a package file (PUT /api/v1/packages/{id}/file),
+// bounded by Config.MaxUpload.
 func streamed(r *http.Request) bool {
-	return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/files/content")
+	return r.Method == http.MethodPut && (strings.HasSuffix(r.URL.Path, "/files/content") ||
+		strings.HasPrefix(r.URL.Path, "/api/v1/packages/") && strings.HasSuffix(r.URL.Path, "/file"))
 }
 
 // PublicURL is the URL agents dial: explicit if given (it must be https),

@@ -19,6 +19,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/blobs"
 )
 
 // CommandTimeout bounds how long a command waits for the agent's answer.
@@ -44,6 +45,8 @@ type Service struct {
 	// protocol.DefaultTerminalIdle).
 	TerminalIdle time.Duration
 	terms        terminalCounts
+	// blobs keeps uploaded package files (nil: uploads are refused).
+	blobs *blobs.Store
 	// dispatch, once set, sends queued script runs (ScriptDispatcher).
 	dispatch atomic.Pointer[ScriptDispatcher]
 }
@@ -54,7 +57,7 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits, cost: d.PasswordCost}
+	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits, cost: d.PasswordCost, blobs: d.Blobs}
 }
 
 // hashPassword hashes a new password at the Service's cost.
@@ -182,6 +185,8 @@ type Deps struct {
 	// Cost means the server's (auth.HashPassword). Only tests set it, to
 	// authtest.Cost.
 	PasswordCost auth.Cost
+	// Blobs keeps uploaded package files (nil: uploads are refused).
+	Blobs *blobs.Store
 }
 
 // Device is a device as the Service returns it: the stored facts plus
@@ -209,6 +214,12 @@ var refusals = []struct {
 	{ErrSelf, core.Text{
 		EN: "you cannot disable or delete your own account",
 		DE: "Sie können Ihr eigenes Konto nicht deaktivieren oder löschen"}},
+	{ErrPackageTooLarge, core.Text{
+		EN: "the file is larger than the server's upload limit (wacht serve --max-upload)",
+		DE: "die Datei ist größer als die Upload-Grenze des Servers (wacht serve --max-upload)"}},
+	{ErrDiskFull, core.Text{
+		EN: "the server's disk is full: nothing was stored; free space in its data folder and upload again",
+		DE: "der Datenträger des Servers ist voll: nichts wurde gespeichert; schaffen Sie Platz im Datenordner und laden Sie erneut hoch"}},
 }
 
 // Reason returns the English and German reason of a refusal (such as

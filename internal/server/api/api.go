@@ -62,6 +62,7 @@ func (h *handler) routes() *auth.Router {
 	h.serverCheckRoutes(rt)
 	h.remoteRoutes(rt)
 	h.scriptRoutes(rt)
+	h.packageRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

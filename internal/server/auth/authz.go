@@ -25,6 +25,13 @@ var PublicAllowlist = []string{
 // cluster node.
 var NodeRoutes = []string{"POST /internal/v1/relay/command", "GET /internal/v1/relay/stream"}
 
+// TicketRoutes are the agents' downloads of package files
+// (internal/server/blobs). No session or token reaches them: each request
+// carries a short-lived ticket, a MAC over the device, the file and an
+// expiry with a key derived from secret.key, which the server hands the
+// agent in a signed action; without a valid one they answer 401.
+var TicketRoutes = []string{"GET /api/agent/blobs/{sha256}"}
+
 // Route is one registered route and the Perm it requires.
 type Route struct {
 	Pattern string // as given to http.ServeMux, e.g. "GET /api/v1/devices/{id}"

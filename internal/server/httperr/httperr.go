@@ -23,6 +23,8 @@ var refusals = []struct {
 	{service.ErrRemote2FA, http.StatusForbidden, "remote_2fa_required"},
 	{service.ErrLastAdmin, http.StatusConflict, "last_admin"},
 	{service.ErrSelf, http.StatusConflict, "self"},
+	{service.ErrPackageTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
+	{service.ErrDiskFull, http.StatusInsufficientStorage, "disk_full"},
 }
 
 // Status maps an error to its HTTP status code, a stable code for clients and

@@ -1,0 +1,63 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/wacht-rmm/wacht/internal/authz"
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/server/transfer"
+	"github.com/wacht-rmm/wacht/internal/service"
+)
+
+// packageRoutes are the software package definitions' routes. Reading
+// needs Read; changing needs Admin (the service also refuses
+// administrators limited to some clients): a package's command lines run
+// as SYSTEM or root on every device it reaches.
+func (h *handler) packageRoutes(rt *auth.Router) {
+	rt.HandleFunc("GET /api/v1/packages", authz.Read, h.listPackages)
+	rt.HandleFunc("POST /api/v1/packages", authz.Admin, h.createPackage)
+	rt.HandleFunc("GET /api/v1/packages/{id}", authz.Read, h.getPackage)
+	rt.HandleFunc("PUT /api/v1/packages/{id}", authz.Admin, h.updatePackage)
+	rt.HandleFunc("DELETE /api/v1/packages/{id}", authz.Admin, h.deletePackage)
+	rt.HandleFunc("PUT /api/v1/packages/{id}/file", authz.Admin, h.uploadPackageFile)
+}
+
+func (h *handler) listPackages(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) { return h.svc.ListPackages(r.Context(), u) })
+}
+
+func (h *handler) getPackage(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.GetPackage(r.Context(), u, id) })
+}
+
+func (h *handler) savePackage(r *http.Request, u core.User, id int64) (any, error) {
+	var in service.PackageInput
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	return h.svc.SavePackage(r.Context(), u, id, in)
+}
+
+func (h *handler) createPackage(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.StatusCreated, func(u core.User) (any, error) { return h.savePackage(r, u, 0) })
+}
+
+func (h *handler) updatePackage(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.savePackage(r, u, id) })
+}
+
+func (h *handler) deletePackage(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.DeletePackage(r.Context(), u, id)
+	})
+}
+
+// uploadPackageFile streams the body (the installer, ?name= its file
+// name) into the blob store; the server's upload limit bounds it, not the
+// API's request limit (server.streamed).
+func (h *handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.UploadPackageFile(r.Context(), u, id, r.URL.Query().Get("name"), transfer.Body(w, r))
+	})
+}
