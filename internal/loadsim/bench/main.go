@@ -480,8 +480,7 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 	sim, err := loadsim.New(loadsim.Options{
 		Token: tok, Agents: n, Cache: filepath.Join(tmp, "agents.jsonl"), APIToken: api,
 		Ramp: max(5*time.Second, time.Duration(n)*time.Second/200), Drain: 2 * time.Minute, Stagger: true,
-		ScriptDuration: c.scriptTook,
-		Live: os.Stderr, LiveEvery: 10 * time.Second, Log: log,
+		ScriptDuration: c.scriptTook, Live: os.Stderr, LiveEvery: 10 * time.Second, Log: log,
 	})
 	if err != nil {
 		return r, err
