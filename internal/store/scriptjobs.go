@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,14 +40,19 @@ func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, queued []co
 			j.ScriptID, j.ScriptVersion, string(params), string(names), sealed, j.Target, j.CreatedBy, ms(at), ms(j.ExpiresAt)).Scan(&j.ID); err != nil {
 			return s.wrap("creating script job", err)
 		}
+		// Prepared once: SQLite would parse the statement for every run.
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at, mac) VALUES ($1, $2, $3, $4, $5, $6)`)
+		if err != nil {
+			return s.wrap("queueing script runs", err)
+		}
+		defer ins.Close()
 		for _, q := range queued {
 			r := core.ScriptRun{ID: q.ID, JobID: j.ID, DeviceID: q.DeviceID, State: core.RunQueued, QueuedAt: at,
 				ScriptID: j.ScriptID, ScriptVersion: j.ScriptVersion, MAC: q.MAC}
 			if r.ID == "" {
 				r.ID = uuid.NewString()
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at, mac) VALUES ($1, $2, $3, $4, $5, $6)`,
-				r.ID, r.JobID, r.DeviceID, r.State, ms(at), r.MAC); err != nil {
+			if _, err := ins.ExecContext(ctx, r.ID, r.JobID, r.DeviceID, r.State, ms(at), r.MAC); err != nil {
 				return s.wrap("queueing script run", err)
 			}
 			runs = append(runs, r)
@@ -186,65 +192,135 @@ func (s *DB) QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, e
 // ClaimScriptRun claims the device's oldest queued run. The returned run
 // has its ID, job, device, state, attempts and MAC set.
 func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, core.ScriptJob, bool, error) {
-	op := fmt.Sprintf("claiming a script run of device %d", deviceID)
-	// One statement picks and claims the run. Of two nodes picking the same
-	// row, the second finds it no longer queued (PostgreSQL rechecks the
-	// condition after the first commits) and looks again.
-	for range 10 {
-		r := core.ScriptRun{DeviceID: deviceID, State: core.RunRunning}
-		err := s.db.QueryRowContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
+	runs, jobs, err := s.ClaimScriptRuns(ctx, []int64{deviceID}, now, margin)
+	if err != nil || len(runs) == 0 {
+		return core.ScriptRun{}, core.ScriptJob{}, false, err
+	}
+	return runs[0], jobs[runs[0].JobID], true, nil
+}
+
+// ClaimScriptRuns claims the oldest queued run of each device in one
+// transaction, with the claim statement prepared once; the devices are
+// claimed in ascending order, so that two nodes claiming in batches lock
+// in the same order.
+func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) ([]core.ScriptRun, map[int64]core.ScriptJob, error) {
+	const op = "claiming script runs"
+	var runs []core.ScriptRun
+	jobs := map[int64]core.ScriptJob{}
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		// One statement picks and claims a run. Of two nodes picking the
+		// same row, the second finds it no longer queued (PostgreSQL
+		// rechecks the condition after the first commits) and looks again.
+		claim, err := tx.PrepareContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
 			deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
 				JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
 			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
 				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
 			AND state = $5
-			RETURNING id, job_id, attempts, mac`,
-			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC)
-		if errors.Is(err, sql.ErrNoRows) {
-			var left int
-			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`, deviceID, core.RunQueued, ms(now)).Scan(&left); err != nil {
-				return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
+			RETURNING id, job_id, attempts, mac`)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		defer claim.Close()
+		left, err := tx.PrepareContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+			WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		defer left.Close()
+		for _, id := range slices.Sorted(slices.Values(deviceIDs)) {
+			r, ok, err := s.claimOne(ctx, claim, left, id, now, margin)
+			if err != nil {
+				return err
 			}
-			if left == 0 {
-				return core.ScriptRun{}, core.ScriptJob{}, false, nil
+			if !ok {
+				continue
+			}
+			if _, ok := jobs[r.JobID]; !ok {
+				j, err := scanJob(tx.QueryRowContext(ctx, jobSelect+`WHERE j.id = $1`, r.JobID))
+				if err != nil {
+					return s.wrap(fmt.Sprintf("getting script job %d", r.JobID), err)
+				}
+				jobs[r.JobID] = j
+			}
+			j := jobs[r.JobID]
+			r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
+			runs = append(runs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return runs, jobs, nil
+}
+
+// claimOne claims one device's oldest queued run with the prepared
+// statements of ClaimScriptRuns.
+func (s *DB) claimOne(ctx context.Context, claim, left *sql.Stmt, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, bool, error) {
+	op := fmt.Sprintf("claiming a script run of device %d", deviceID)
+	for range 10 {
+		r := core.ScriptRun{DeviceID: deviceID, State: core.RunRunning}
+		err := claim.QueryRowContext(ctx, core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC)
+		if errors.Is(err, sql.ErrNoRows) {
+			var n int
+			if err := left.QueryRowContext(ctx, deviceID, core.RunQueued, ms(now)).Scan(&n); err != nil {
+				return r, false, s.wrap(op, err)
+			}
+			if n == 0 {
+				return r, false, nil
 			}
 			continue // another node won it
 		}
 		if err != nil {
-			return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
+			return r, false, s.wrap(op, err)
 		}
-		j, err := s.GetScriptJob(ctx, r.JobID)
-		if err != nil {
-			return core.ScriptRun{}, core.ScriptJob{}, false, err
-		}
-		r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
-		return r, j, true, nil
+		return r, true, nil
 	}
-	return core.ScriptRun{}, core.ScriptJob{}, false, fmt.Errorf("store: %s: lost every race: %w", op, core.ErrConflict)
+	return core.ScriptRun{}, false, fmt.Errorf("store: %s: lost every race: %w", op, core.ErrConflict)
 }
 
 // FinishScriptRun stores a running run's outcome.
 func (s *DB) FinishScriptRun(ctx context.Context, r core.ScriptRun) error {
-	op := "finishing script run " + r.ID
-	var exit any
-	if r.ExitCode != nil {
-		exit = *r.ExitCode
+	conflicts, err := s.FinishScriptRuns(ctx, []core.ScriptRun{r})
+	if err == nil && len(conflicts) > 0 {
+		err = fmt.Errorf("store: finishing script run %s: not running: %w", r.ID, core.ErrConflict)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, exit_code = $2, stdout = $3, stderr = $4,
-		truncated = $5, timed_out = $6, duration_ms = $7, error_code = $8, error_en = $9, error_de = $10, finished_at = $11,
-		deadline_at = NULL WHERE id = $12 AND state = $13`,
-		r.State, exit, r.Stdout, r.Stderr, boolInt(r.Truncated), boolInt(r.TimedOut), r.DurationMS, r.ErrorCode,
-		r.Error.EN, r.Error.DE, ms(orNow(derefTime(r.FinishedAt))), r.ID, core.RunRunning)
-	if err != nil {
-		return s.wrap(op, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.wrap(op, err)
-	} else if n == 0 {
-		return fmt.Errorf("store: %s: not running: %w", op, core.ErrConflict)
-	}
-	return nil
+	return err
+}
+
+// FinishScriptRuns stores running runs' outcomes in one transaction, with
+// the statement prepared once, and returns the IDs of the runs that were
+// not running (left unchanged).
+func (s *DB) FinishScriptRuns(ctx context.Context, runs []core.ScriptRun) (conflicts []string, err error) {
+	const op = "finishing script runs"
+	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE script_runs SET state = $1, exit_code = $2, stdout = $3, stderr = $4,
+			truncated = $5, timed_out = $6, duration_ms = $7, error_code = $8, error_en = $9, error_de = $10, finished_at = $11,
+			deadline_at = NULL WHERE id = $12 AND state = $13`)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		defer st.Close()
+		for _, r := range runs {
+			var exit any
+			if r.ExitCode != nil {
+				exit = *r.ExitCode
+			}
+			res, err := st.ExecContext(ctx, r.State, exit, r.Stdout, r.Stderr, boolInt(r.Truncated), boolInt(r.TimedOut), r.DurationMS, r.ErrorCode,
+				r.Error.EN, r.Error.DE, ms(orNow(derefTime(r.FinishedAt))), r.ID, core.RunRunning)
+			if err != nil {
+				return s.wrap("finishing script run "+r.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return s.wrap("finishing script run "+r.ID, err)
+			} else if n == 0 {
+				conflicts = append(conflicts, r.ID)
+			}
+		}
+		return nil
+	})
+	return conflicts, err
 }
 
 func derefTime(t *time.Time) time.Time {
