@@ -158,6 +158,15 @@ type ScriptRunFilter struct {
 	Limit    int
 }
 
+// ScriptClaims are the runs ClaimScriptRuns claimed, at most one per
+// device, with their jobs by ID and the devices that have further queued
+// runs after the one claimed.
+type ScriptClaims struct {
+	Runs []ScriptRun
+	Jobs map[int64]ScriptJob
+	More map[int64]bool
+}
+
 // ScriptJobStore keeps script jobs and their runs.
 type ScriptJobStore interface {
 	// CreateScriptJob stores j and its runs, queued (each with its ID,
@@ -176,9 +185,8 @@ type ScriptJobStore interface {
 	// script, state and attempts set.
 	ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (r ScriptRun, j ScriptJob, ok bool, err error)
 	// ClaimScriptRuns is ClaimScriptRun for many devices in one
-	// transaction: the runs claimed (at most one per device) and their
-	// jobs by ID.
-	ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) ([]ScriptRun, map[int64]ScriptJob, error)
+	// transaction.
+	ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) (ScriptClaims, error)
 	// FinishScriptRun stores a running run's outcome (r.State and result
 	// fields); ErrConflict if the run is not running.
 	FinishScriptRun(ctx context.Context, r ScriptRun) error

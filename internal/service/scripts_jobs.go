@@ -394,14 +394,14 @@ type ScriptDispatcher struct {
 
 // claimed is a worker's claim: a run with its job and script version
 // (read with the claim; scErr if that failed), ok false if the device had
-// none.
+// none, more if it has further queued runs.
 type claimed struct {
-	r     core.ScriptRun
-	j     core.ScriptJob
-	sc    core.Script
-	scErr error
-	ok    bool
-	err   error
+	r        core.ScriptRun
+	j        core.ScriptJob
+	sc       core.Script
+	scErr    error
+	ok, more bool
+	err      error
 }
 
 // DispatchOptions tune a ScriptDispatcher; zero values take the defaults.
@@ -586,14 +586,14 @@ func ask[Q, A any](ctx context.Context, in chan<- call[Q, A], q Q) (A, bool) {
 // claimGroup claims a run of each device in one transaction.
 func (d *ScriptDispatcher) claimGroup(ids []int64) []claimed {
 	out := make([]claimed, len(ids))
-	runs, jobs, err := d.s.store.ClaimScriptRuns(context.Background(), ids, d.s.now(), d.opts.Margin)
-	byDevice := make(map[int64]core.ScriptRun, len(runs))
+	c, err := d.s.store.ClaimScriptRuns(context.Background(), ids, d.s.now(), d.opts.Margin)
+	byDevice := make(map[int64]core.ScriptRun, len(c.Runs))
 	type version struct {
 		sc  core.Script
 		err error
 	}
 	versions := map[[2]int64]version{} // read once per group, not cached beyond it
-	for _, r := range runs {
+	for _, r := range c.Runs {
 		byDevice[r.DeviceID] = r
 		k := [2]int64{r.ScriptID, int64(r.ScriptVersion)}
 		if _, ok := versions[k]; !ok {
@@ -604,7 +604,7 @@ func (d *ScriptDispatcher) claimGroup(ids []int64) []claimed {
 	for i, id := range ids {
 		r, ok := byDevice[id]
 		v := versions[[2]int64{r.ScriptID, int64(r.ScriptVersion)}]
-		out[i] = claimed{r: r, j: jobs[r.JobID], sc: v.sc, scErr: v.err, ok: ok, err: err}
+		out[i] = claimed{r: r, j: c.Jobs[r.JobID], sc: v.sc, scErr: v.err, ok: ok, more: c.More[id], err: err}
 	}
 	return out
 }
@@ -624,7 +624,8 @@ func (d *ScriptDispatcher) finishGroup(runs []core.ScriptRun) []error {
 
 // serve sends the device's queued runs one after another; it stops at a
 // run the agent could not take now (offline, still running), which the
-// next kick or poll sends again.
+// next kick or poll sends again, and after the last run queued when it
+// claimed (a run queued later kicks the device again).
 func (d *ScriptDispatcher) serve(ctx context.Context, id int64) {
 	for ctx.Err() == nil {
 		c, asked := ask(ctx, d.claims, id)
@@ -635,7 +636,7 @@ func (d *ScriptDispatcher) serve(ctx context.Context, id int64) {
 			d.s.log.Warn("claiming a script run", "device", id, "err", c.err)
 			return
 		}
-		if !c.ok || !d.send(ctx, c) {
+		if !c.ok || !d.send(ctx, c) || !c.more {
 			return
 		}
 	}

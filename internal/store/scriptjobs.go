@@ -192,21 +192,21 @@ func (s *DB) QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, e
 // ClaimScriptRun claims the device's oldest queued run. The returned run
 // has its ID, job, device, state, attempts and MAC set.
 func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, core.ScriptJob, bool, error) {
-	runs, jobs, err := s.ClaimScriptRuns(ctx, []int64{deviceID}, now, margin)
-	if err != nil || len(runs) == 0 {
+	c, err := s.ClaimScriptRuns(ctx, []int64{deviceID}, now, margin)
+	if err != nil || len(c.Runs) == 0 {
 		return core.ScriptRun{}, core.ScriptJob{}, false, err
 	}
-	return runs[0], jobs[runs[0].JobID], true, nil
+	return c.Runs[0], c.Jobs[c.Runs[0].JobID], true, nil
 }
 
 // ClaimScriptRuns claims the oldest queued run of each device in one
 // transaction, with the claim statement prepared once; the devices are
 // claimed in ascending order, so that two nodes claiming in batches lock
 // in the same order.
-func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) ([]core.ScriptRun, map[int64]core.ScriptJob, error) {
+func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) (core.ScriptClaims, error) {
 	const op = "claiming script runs"
 	var runs []core.ScriptRun
-	jobs := map[int64]core.ScriptJob{}
+	jobs, more := map[int64]core.ScriptJob{}, map[int64]bool{}
 	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
 		// One statement picks and claims a run. Of two nodes picking the
 		// same row, the second finds it no longer queued (PostgreSQL
@@ -236,6 +236,13 @@ func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Ti
 			if !ok {
 				continue
 			}
+			var n int
+			if err := left.QueryRowContext(ctx, id, core.RunQueued, ms(now)).Scan(&n); err != nil {
+				return s.wrap(op, err)
+			}
+			if n > 0 {
+				more[id] = true
+			}
 			if _, ok := jobs[r.JobID]; !ok {
 				j, err := scanJob(tx.QueryRowContext(ctx, jobSelect+`WHERE j.id = $1`, r.JobID))
 				if err != nil {
@@ -250,9 +257,9 @@ func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Ti
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return core.ScriptClaims{}, err
 	}
-	return runs, jobs, nil
+	return core.ScriptClaims{Runs: runs, Jobs: jobs, More: more}, nil
 }
 
 // claimOne claims one device's oldest queued run with the prepared

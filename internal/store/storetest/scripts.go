@@ -295,7 +295,8 @@ func testScriptRunsInGroups(t *testing.T, s core.Store) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				runs, js, err := s.ClaimScriptRuns(ctx, ids, t0.Add(time.Minute), time.Minute)
+				c, err := s.ClaimScriptRuns(ctx, ids, t0.Add(time.Minute), time.Minute)
+				runs, js := c.Runs, c.Jobs
 				if err != nil || len(runs) == 0 {
 					if err != nil && !errors.Is(err, core.ErrConflict) {
 						t.Error(err)
@@ -337,9 +338,13 @@ func testScriptRunsInGroups(t *testing.T, s core.Store) {
 	if _, err := s.CreateScriptJob(ctx, &j2, queuedRuns(ids[0])); err != nil {
 		t.Fatal(err)
 	}
-	runs, _, err := s.ClaimScriptRuns(ctx, ids, t0.Add(3*time.Minute), time.Minute)
-	if err != nil || len(runs) != 1 || runs[0].JobID != j.ID {
-		t.Fatalf("claim after two more jobs on one device: %+v, %v; want one run of job %d", runs, err, j.ID)
+	c, err := s.ClaimScriptRuns(ctx, ids, t0.Add(3*time.Minute), time.Minute)
+	runs := c.Runs
+	if err != nil || len(runs) != 1 || runs[0].JobID != j.ID || !c.More[ids[0]] {
+		t.Fatalf("claim after two more jobs on one device: %+v, %v; want one run of job %d and more", c, err, j.ID)
+	}
+	if c2, err := s.ClaimScriptRuns(ctx, ids, t0.Add(3*time.Minute), time.Minute); err != nil || len(c2.Runs) != 1 || c2.Runs[0].JobID != j2.ID || c2.More[ids[0]] {
+		t.Fatalf("claim of the last queued run: %+v, %v; want job %d and no more", c2, err, j2.ID)
 	}
 
 	exit := 0
