@@ -40,22 +40,27 @@ func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, queued []co
 			j.ScriptID, j.ScriptVersion, string(params), string(names), sealed, j.Target, j.CreatedBy, ms(at), ms(j.ExpiresAt)).Scan(&j.ID); err != nil {
 			return s.wrap("creating script job", err)
 		}
-		// Prepared once: SQLite would parse the statement for every run.
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at, mac) VALUES ($1, $2, $3, $4, $5, $6)`)
-		if err != nil {
-			return s.wrap("queueing script runs", err)
-		}
-		defer ins.Close()
 		for _, q := range queued {
 			r := core.ScriptRun{ID: q.ID, JobID: j.ID, DeviceID: q.DeviceID, State: core.RunQueued, QueuedAt: at,
 				ScriptID: j.ScriptID, ScriptVersion: j.ScriptVersion, MAC: q.MAC}
 			if r.ID == "" {
 				r.ID = uuid.NewString()
 			}
-			if _, err := ins.ExecContext(ctx, r.ID, r.JobID, r.DeviceID, r.State, ms(at), r.MAC); err != nil {
-				return s.wrap("queueing script run", err)
-			}
 			runs = append(runs, r)
+		}
+		// Many rows per statement: one round trip per chunk, not per run.
+		for chunk := range slices.Chunk(runs, 500) {
+			var ph []string
+			var args []any
+			for _, r := range chunk {
+				n := len(args)
+				ph = append(ph, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6))
+				args = append(args, r.ID, r.JobID, r.DeviceID, r.State, ms(at), r.MAC)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at, mac) VALUES `+
+				strings.Join(ph, ", "), args...); err != nil {
+				return s.wrap("queueing script runs", err)
+			}
 		}
 		return nil
 	})
@@ -200,59 +205,17 @@ func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, 
 }
 
 // ClaimScriptRuns claims the oldest queued run of each device in one
-// transaction, with the claim statement prepared once; the devices are
-// claimed in ascending order, so that two nodes claiming in batches lock
-// in the same order.
+// transaction: one statement for all devices, then one per device whose
+// pick another node took meanwhile.
 func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) (core.ScriptClaims, error) {
 	const op = "claiming script runs"
 	var runs []core.ScriptRun
 	jobs, more := map[int64]core.ScriptJob{}, map[int64]bool{}
 	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
-		// One statement picks and claims a run. Of two nodes picking the
-		// same row, the second finds it no longer queued (PostgreSQL
-		// rechecks the condition after the first commits) and looks again.
-		claim, err := tx.PrepareContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
-			deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
-				JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
-			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
-			AND state = $5
-			RETURNING id, job_id, attempts, mac`)
-		if err != nil {
-			return s.wrap(op, err)
-		}
-		defer claim.Close()
-		left, err := tx.PrepareContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-			WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`)
-		if err != nil {
-			return s.wrap(op, err)
-		}
-		defer left.Close()
-		for _, id := range slices.Sorted(slices.Values(deviceIDs)) {
-			r, ok, err := s.claimOne(ctx, claim, left, id, now, margin)
-			if err != nil {
+		for ids := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(deviceIDs))), 1000) {
+			if err := s.claimChunk(ctx, tx, ids, now, margin, &runs, jobs, more); err != nil {
 				return err
 			}
-			if !ok {
-				continue
-			}
-			var n int
-			if err := left.QueryRowContext(ctx, id, core.RunQueued, ms(now)).Scan(&n); err != nil {
-				return s.wrap(op, err)
-			}
-			if n > 0 {
-				more[id] = true
-			}
-			if _, ok := jobs[r.JobID]; !ok {
-				j, err := scanJob(tx.QueryRowContext(ctx, jobSelect+`WHERE j.id = $1`, r.JobID))
-				if err != nil {
-					return s.wrap(fmt.Sprintf("getting script job %d", r.JobID), err)
-				}
-				jobs[r.JobID] = j
-			}
-			j := jobs[r.JobID]
-			r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
-			runs = append(runs, r)
 		}
 		return nil
 	})
@@ -262,16 +225,127 @@ func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Ti
 	return core.ScriptClaims{Runs: runs, Jobs: jobs, More: more}, nil
 }
 
-// claimOne claims one device's oldest queued run with the prepared
-// statements of ClaimScriptRuns.
-func (s *DB) claimOne(ctx context.Context, claim, left *sql.Stmt, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, bool, error) {
+// claimChunk is ClaimScriptRuns for at most 1,000 devices, adding to runs,
+// jobs and more.
+func (s *DB) claimChunk(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time, margin time.Duration,
+	runs *[]core.ScriptRun, jobs map[int64]core.ScriptJob, more map[int64]bool) error {
+	got, err := s.claimSet(ctx, tx, ids, now, margin)
+	if err != nil {
+		return err
+	}
+	queued, err := s.queuedOf(ctx, tx, ids, now)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		r, ok := got[id]
+		if !ok && queued[id] > 0 {
+			// Another node took the run this statement picked: look
+			// again, as ClaimScriptRun does.
+			if r, ok, err = s.claimOne(ctx, tx, id, now, margin); err != nil {
+				return err
+			}
+			queued[id]--
+		}
+		if !ok {
+			continue
+		}
+		if queued[id] > 0 {
+			more[id] = true
+		}
+		if _, ok := jobs[r.JobID]; !ok {
+			j, err := scanJob(tx.QueryRowContext(ctx, jobSelect+`WHERE j.id = $1`, r.JobID))
+			if err != nil {
+				return s.wrap(fmt.Sprintf("getting script job %d", r.JobID), err)
+			}
+			jobs[r.JobID] = j
+		}
+		j := jobs[r.JobID]
+		r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
+		*runs = append(*runs, r)
+	}
+	return nil
+}
+
+// claimSet claims the oldest queued run of each device in one statement
+// (of two nodes picking the same row, the second finds it no longer
+// queued and claims nothing for that device) and returns them by device.
+func (s *DB) claimSet(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time, margin time.Duration) (map[int64]core.ScriptRun, error) {
+	const op = "claiming script runs"
+	args := []any{core.RunRunning, ms(now), margin.Milliseconds(), core.RunQueued}
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
+		deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
+			JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
+		WHERE id IN (SELECT (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = d.id AND r.state = $4 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
+			FROM devices d WHERE d.id IN (`+strings.Join(ph, ", ")+`))
+		AND state = $4
+		RETURNING id, job_id, device_id, attempts, mac`, args...)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]core.ScriptRun{}
+	for rows.Next() {
+		r := core.ScriptRun{State: core.RunRunning}
+		if err := rows.Scan(&r.ID, &r.JobID, &r.DeviceID, &r.Attempts, &r.MAC); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out[r.DeviceID] = r
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// queuedOf counts the devices' queued, unexpired runs.
+func (s *DB) queuedOf(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) (map[int64]int, error) {
+	const op = "counting queued script runs"
+	args := []any{core.RunQueued, ms(now)}
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.device_id, COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+		WHERE r.state = $1 AND j.expires_at > $2 AND r.device_id IN (`+strings.Join(ph, ", ")+`) GROUP BY r.device_id`, args...)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out[id] = n
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// claimOne claims one device's oldest queued run, looking again when
+// another node took the one it picked.
+func (s *DB) claimOne(ctx context.Context, tx *sql.Tx, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, bool, error) {
 	op := fmt.Sprintf("claiming a script run of device %d", deviceID)
 	for range 10 {
 		r := core.ScriptRun{DeviceID: deviceID, State: core.RunRunning}
-		err := claim.QueryRowContext(ctx, core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC)
+		err := tx.QueryRowContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
+			deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
+				JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
+			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
+			AND state = $5
+			RETURNING id, job_id, attempts, mac`,
+			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC)
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
-			if err := left.QueryRowContext(ctx, deviceID, core.RunQueued, ms(now)).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`, deviceID, core.RunQueued, ms(now)).Scan(&n); err != nil {
 				return r, false, s.wrap(op, err)
 			}
 			if n == 0 {
