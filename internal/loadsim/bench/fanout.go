@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,8 @@ type FanOut struct {
 	Queued          time.Duration // until the API answered with the job
 	Dispatched      time.Duration // until no run was queued any more
 	Done            time.Duration // until every run's outcome was stored
+	StartedP50      time.Duration // the runs' median claim, from the job's creation (server clock)
+	FinishedP50     time.Duration // the runs' median stored outcome, likewise
 	Lost            int           // runs not done with exit 0 and their own run ID on stdout
 	ServerCPUSec    float64       // the server's CPU seconds from the request to the last result
 	ServerPeakRSSMB float64       // the server's largest VmRSS meanwhile (sampled every 50 ms)
@@ -80,7 +83,33 @@ func fanOut(ctx context.Context, srv *server, sim *loadsim.Sim) (FanOut, error) 
 		return f, err
 	}
 	f.Lost = runs - ok
-	return f, nil
+	f.StartedP50, f.FinishedP50, err = medians(db, job)
+	return f, err
+}
+
+// medians returns the median of the job's runs' start and finish times,
+// from the job's creation.
+func medians(db *sql.DB, job int64) (started, finished time.Duration, err error) {
+	rows, err := db.Query(`SELECT r.started_at - j.created_at, r.finished_at - j.created_at FROM script_runs r
+		JOIN script_jobs j ON j.id = r.job_id WHERE r.job_id = $1 AND r.finished_at IS NOT NULL`, job)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	var s, f []int64
+	for rows.Next() {
+		var a, b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return 0, 0, err
+		}
+		s, f = append(s, a), append(f, b)
+	}
+	if err := rows.Err(); err != nil || len(s) == 0 {
+		return 0, 0, err
+	}
+	slices.Sort(s)
+	slices.Sort(f)
+	return time.Duration(s[len(s)/2]) * time.Millisecond, time.Duration(f[len(f)/2]) * time.Millisecond, nil
 }
 
 // waitRuns polls the job's run states until none is queued (Dispatched)

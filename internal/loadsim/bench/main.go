@@ -536,8 +536,9 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 			return r, err
 		}
 		f := r.FanOut
-		fmt.Fprintf(os.Stderr, "bench: script on %d agents: queued in %v, dispatched in %v, done in %v, lost %d; server CPU %.1f s, RSS peak %.0f MB\n",
-			f.Runs, f.Queued.Round(time.Millisecond), f.Dispatched.Round(time.Millisecond), f.Done.Round(time.Millisecond), f.Lost, f.ServerCPUSec, f.ServerPeakRSSMB)
+		fmt.Fprintf(os.Stderr, "bench: script on %d agents: queued in %v, dispatched in %v (median %v), done in %v (median %v), lost %d; server CPU %.1f s, RSS peak %.0f MB\n",
+			f.Runs, f.Queued.Round(time.Millisecond), f.Dispatched.Round(time.Millisecond), f.StartedP50, f.Done.Round(time.Millisecond), f.FinishedP50,
+			f.Lost, f.ServerCPUSec, f.ServerPeakRSSMB)
 	}
 
 	// Sustained ingest: flooding agents next to the held ones.
