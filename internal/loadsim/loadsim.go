@@ -4,7 +4,8 @@
 // websocket session with the signed-challenge handshake, produces about 15
 // check results on the 24x7 schedule plus a daily batch into an in-memory
 // queue that survives reconnects, sends them in acked batches and answers
-// commands. It measures what the benchmarks report: agents connected,
+// signed actions (verified with the action key pinned at enrollment):
+// run-checks, and script runs, which it simulates. It measures what the benchmarks report: agents connected,
 // results sent and acked per second, batch send-to-ack latency, command
 // round trips through the REST API, and errors by kind.
 //
