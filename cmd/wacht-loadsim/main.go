@@ -49,6 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.Stagger, "stagger", false, "spread the first rounds over the interval instead of running them at each agent's start")
 	fs.BoolVar(&o.Flood, "flood", false, "ingest test: every agent sends full batches back to back")
 	fs.IntVar(&o.Batch, "batch", 0, "results per batch at most (default 500)")
+	fs.DurationVar(&o.ScriptDuration, "script-duration", 0, "how long a simulated script run takes before it answers exit 0 (default 1s)")
 	fs.StringVar(&o.APIToken, "api-token", "", "API `token` (wacht apitoken create) for command round trips")
 	fs.Float64Var(&o.CommandRate, "commands", 0, "run-checks commands per second to random agents (needs --api-token)")
 	fs.DurationVar(&o.BroadcastAfter, "broadcast-after", 0, "once all agents are connected, wait this long and send run-checks to all (needs --api-token)")

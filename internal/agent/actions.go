@@ -92,8 +92,9 @@ func Errorf(code string, en, de string, args ...any) error {
 	return &protocol.ActionError{Code: code, Message: core.Text{EN: fmt.Sprintf(en, args...), DE: fmt.Sprintf(de, args...)}}
 }
 
-// refusal turns a signature check's error into the reply's code and text.
-func refusal(err error) error {
+// Refusal turns a signature check's error into the reply's code and text
+// (the simulated agents of internal/loadsim answer with it too).
+func Refusal(err error) error {
 	codes := []struct {
 		err    error
 		code   string
@@ -122,7 +123,7 @@ func refusal(err error) error {
 func (a *Agent) authorize(ctx context.Context, sa actionkey.SignedAction, kind string) (context.Context, string, Action, error) {
 	hdr, name, err := a.verify.Load().VerifyAction(sa, kind)
 	if err != nil {
-		return ctx, name, Action{}, refusal(err)
+		return ctx, name, Action{}, Refusal(err)
 	}
 	ctx = context.WithValue(ctx, signedByKey{}, hdr.SignedBy)
 	h, ok := lookupAction(name)
@@ -148,8 +149,8 @@ func signedBy(ctx context.Context) actionkey.Trusted {
 	return t
 }
 
-// reply builds the answer to a request from a handler's outcome.
-func reply(out any, err error) protocol.CommandResult {
+// Reply builds the answer to a request from a handler's outcome.
+func Reply(out any, err error) protocol.CommandResult {
 	if err != nil {
 		var ae *protocol.ActionError
 		if errors.As(err, &ae) {
@@ -175,7 +176,7 @@ func (a *Agent) handleAction(ctx context.Context, c conn, env protocol.Envelope)
 	if err == nil {
 		ctx, name, h, err = a.authorize(ctx, sa, protocol.TypeCommand)
 	} else {
-		err = refusal(err)
+		err = Refusal(err)
 	}
 	var out any
 	if err == nil {
@@ -184,7 +185,7 @@ func (a *Agent) handleAction(ctx context.Context, c conn, env protocol.Envelope)
 	if err != nil {
 		a.log.Warn("action refused or failed", "action", name, "err", err)
 	}
-	sendErr := c.send(protocol.TypeCommandResult, env.ID, reply(out, err))
+	sendErr := c.send(protocol.TypeCommandResult, env.ID, Reply(out, err))
 	if sendErr != nil {
 		a.log.Warn("answering action", "action", name, "err", sendErr)
 	}
@@ -203,7 +204,7 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 	if err == nil {
 		ctx, name, h, err = a.authorize(ctx, so.SignedAction, protocol.TypeStreamOpen)
 	} else {
-		err = refusal(err)
+		err = Refusal(err)
 	}
 	if err == nil && m.Len() >= maxStreams {
 		err = Errorf(protocol.CodeBusy, "This agent has %d streams open already.", "Dieser Agent hat bereits %d offene Datenströme.", maxStreams)
@@ -221,7 +222,7 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 	}
 	if err != nil {
 		a.log.Warn("stream refused", "stream", name, "err", err)
-		if sendErr := c.send(protocol.TypeCommandResult, env.ID, reply(nil, err)); sendErr != nil {
+		if sendErr := c.send(protocol.TypeCommandResult, env.ID, Reply(nil, err)); sendErr != nil {
 			a.log.Warn("answering stream opening", "stream", name, "err", sendErr)
 		}
 		return
@@ -230,7 +231,7 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 	if meta != nil {
 		mb, _ = json.Marshal(meta)
 	}
-	if err := c.send(protocol.TypeCommandResult, env.ID, reply(protocol.StreamOpened{Window: mux.DefaultWindow, Meta: mb}, nil)); err != nil {
+	if err := c.send(protocol.TypeCommandResult, env.ID, Reply(protocol.StreamOpened{Window: mux.DefaultWindow, Meta: mb}, nil)); err != nil {
 		// run still releases what Open took (a shell, a temporary file),
 		// with the stream closed and its context ended.
 		s.CloseWithError(mux.CodeConnectionLost, core.Text{})

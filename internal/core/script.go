@@ -223,6 +223,15 @@ type ScriptRunCount struct {
 	Runs     int
 }
 
+// ScriptClaims are the runs ClaimScriptRuns claimed, at most one per
+// device, with their jobs by ID and the devices that have further queued
+// runs after the one claimed.
+type ScriptClaims struct {
+	Runs []ScriptRun
+	Jobs map[int64]ScriptJob
+	More map[int64]bool
+}
+
 // ScriptJobStore keeps script jobs and their runs.
 type ScriptJobStore interface {
 	// CreateScriptJob stores j and its runs, queued (each with its ID,
@@ -243,9 +252,15 @@ type ScriptJobStore interface {
 	// ok is false when there is none. The run has its ID, job, device,
 	// script, state and attempts set.
 	ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (r ScriptRun, j ScriptJob, ok bool, err error)
+	// ClaimScriptRuns is ClaimScriptRun for many devices in one
+	// transaction.
+	ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) (ScriptClaims, error)
 	// FinishScriptRun stores a running run's outcome (r.State and result
 	// fields); ErrConflict if the run is not running.
 	FinishScriptRun(ctx context.Context, r ScriptRun) error
+	// FinishScriptRuns stores the outcomes of many runs in one
+	// transaction and returns the IDs of those that were not running.
+	FinishScriptRuns(ctx context.Context, runs []ScriptRun) (conflicts []string, err error)
 	// RequeueScriptRun puts a running run back in the queue: the agent was
 	// not reached or did not answer; its journal keeps the run once.
 	RequeueScriptRun(ctx context.Context, id string) error

@@ -33,10 +33,19 @@ type simAgent struct {
 
 	fromCache bool // enrolled by an earlier run
 
+	// actionKey is the server's action key, pinned at enrollment (or from
+	// the first welcome, for agents of an older cache); verify checks
+	// every request with it against the server's clock (skew: server
+	// minus local, from the welcome), as the real agent does.
+	actionKey ed25519.PublicKey
+	verify    atomic.Pointer[actionkey.Verifier]
+	skew      atomic.Int64
+
 	mu       sync.Mutex
-	queue    []core.Result // produced, not yet acked; a prefix may be in flight
-	attached bool          // connected at least once in this process
-	kick     chan struct{} // cap 1: the queue grew
+	runs     map[string]*scriptRun // script runs by run ID: the agent's journal
+	queue    []core.Result         // produced, not yet acked; a prefix may be in flight
+	attached bool                  // connected at least once in this process
+	kick     chan struct{}         // cap 1: the queue grew
 }
 
 // errKind tags an error with the kind it is counted under.
@@ -218,9 +227,10 @@ func (a *simAgent) enroll(ctx context.Context) error {
 	if err := json.Unmarshal(rb, &out); err != nil || out.DeviceID == 0 {
 		return fmt.Errorf("enrolling: unexpected answer %q", rb)
 	}
-	a.key = key
+	a.key, a.actionKey = key, out.ActionKey
+	a.verify.Store(nil) // a new device: a new verifier
 	a.device.Store(out.DeviceID)
-	return s.cache.add(cacheEntry{Server: s.server, FP: s.fp, Index: a.idx, Device: out.DeviceID, Seed: seed})
+	return s.cache.add(cacheEntry{Server: s.server, FP: s.fp, Index: a.idx, Device: out.DeviceID, Seed: seed, AK: out.ActionKey})
 }
 
 const writeTimeout = 15 * time.Second
@@ -309,6 +319,7 @@ func (a *simAgent) session(ctx context.Context) (welcomed bool, err error) {
 	default:
 		return false, &errKind{"handshake", fmt.Errorf("expected welcome, got %q", env.Type)}
 	}
+	a.pin(w)
 	a.countAttach()
 	s.connected.Add(1)
 	a.online.Store(true)
@@ -416,34 +427,4 @@ func (a *simAgent) countAttach() {
 	if first && a.fromCache {
 		a.s.reattached.Add(1)
 	}
-}
-
-// command answers a server command as the real agent does: run-checks
-// runs (here: produces) one round and reports how many results it queued.
-func (a *simAgent) command(ws *websocket.Conn, env protocol.Envelope) error {
-	// Commands arrive signed (actionkey.Signed); a simulated agent reads the
-	// payload without verifying it, as it pins no action key.
-	var signed actionkey.Signed
-	var h actionkey.Header
-	var cmd protocol.Command
-	res := protocol.CommandResult{}
-	err := protocol.DecodeData(env, &signed)
-	if err == nil {
-		err = json.Unmarshal(signed.Body, &h)
-	}
-	if err == nil {
-		err = json.Unmarshal(h.Payload, &cmd)
-	}
-	if err != nil {
-		res.Error = err.Error()
-	} else if cmd.Name == protocol.CommandRunChecks {
-		n := a.s.o.Checks
-		a.enqueue(makeResults(schedule, n, a.s.o.FailRate, nowMS()))
-		res.OK = true
-		res.Output, _ = json.Marshal(map[string]int{"results": n})
-	} else {
-		res.Error = fmt.Sprintf("unknown command %q", cmd.Name)
-	}
-	a.s.commands.Add(1)
-	return send(ws, protocol.TypeCommandResult, env.ID, res)
 }

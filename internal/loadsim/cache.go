@@ -18,6 +18,9 @@ type cacheEntry struct {
 	Index  int    `json:"i"`            // agent number within the run
 	Device int64  `json:"device"`
 	Seed   []byte `json:"seed"` // ed25519 seed of the device key
+	// AK is the server's action key, pinned at enrollment; empty in
+	// caches of older versions (pinned from the welcome then).
+	AK []byte `json:"ak,omitempty"`
 }
 
 // cache is an append-only JSON-lines file of enrolled agents. Several

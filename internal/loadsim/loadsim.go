@@ -4,7 +4,8 @@
 // websocket session with the signed-challenge handshake, produces about 15
 // check results on the 24x7 schedule plus a daily batch into an in-memory
 // queue that survives reconnects, sends them in acked batches and answers
-// commands. It measures what the benchmarks report: agents connected,
+// signed actions (verified with the action key pinned at enrollment):
+// run-checks, and script runs, which it simulates. It measures what the benchmarks report: agents connected,
 // results sent and acked per second, batch send-to-ack latency, command
 // round trips through the REST API, and errors by kind.
 //
@@ -64,6 +65,9 @@ type Options struct {
 	// running for a while are spread: a steady rate from the first minute.
 	Stagger bool
 	Batch   int // results per batch at most (default protocol.MaxBatch)
+	// ScriptDuration is how long a simulated script run takes before it
+	// answers exit 0 (default 1 s).
+	ScriptDuration time.Duration
 
 	BackoffMin time.Duration // reconnect backoff like the agent's (default 1 s)
 	BackoffMax time.Duration // (default 60 s)
@@ -102,6 +106,7 @@ func (o *Options) defaults() error {
 	setDur(&o.BackoffMax, 60*time.Second)
 	setDur(&o.AckTimeout, 60*time.Second)
 	setDur(&o.LiveEvery, 5*time.Second)
+	setDur(&o.ScriptDuration, time.Second)
 	if o.Cache == "" {
 		return errors.New("loadsim: no agent cache file")
 	}
@@ -149,7 +154,9 @@ type Sim struct {
 	sent       atomic.Int64
 	acked      atomic.Int64
 	batches    atomic.Int64
-	commands   atomic.Int64 // commands the agents answered
+	commands   atomic.Int64 // commands the agents accepted (signature verified)
+	scripts    atomic.Int64 // script runs the agents finished
+	scriptDups atomic.Int64 // script requests answered from the journal
 	cmdOK      atomic.Int64 // API round trips that succeeded
 	cmdFailed  atomic.Int64
 
@@ -213,7 +220,7 @@ func New(o Options) (*Sim, error) {
 			if s.fp == "" {
 				s.fp = e.FP
 			}
-			a.key, a.fromCache = ed25519.NewKeyFromSeed(e.Seed), true
+			a.key, a.actionKey, a.fromCache = ed25519.NewKeyFromSeed(e.Seed), e.AK, true
 			a.device.Store(e.Device)
 		}
 		s.agents = append(s.agents, a)
@@ -262,6 +269,7 @@ type Counters struct {
 	Enrolled, Reattached                     int64
 	Produced, Sent, Acked, Pending, Batches  int64
 	CommandsAnswered, CommandOK, CommandFail int64
+	ScriptsRun, ScriptDuplicates             int64
 }
 
 // Counters returns the current counts.
@@ -271,6 +279,7 @@ func (s *Sim) Counters() Counters {
 		Enrolled: s.enrolled.Load(), Reattached: s.reattached.Load(),
 		Produced: s.produced.Load(), Sent: s.sent.Load(), Acked: s.acked.Load(), Batches: s.batches.Load(),
 		CommandsAnswered: s.commands.Load(), CommandOK: s.cmdOK.Load(), CommandFail: s.cmdFailed.Load(),
+		ScriptsRun: s.scripts.Load(), ScriptDuplicates: s.scriptDups.Load(),
 	}
 	c.Pending = c.Produced - c.Acked
 	return c
@@ -507,6 +516,7 @@ func (sum Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "batch send→ack:    p50 %s  p99 %s  max %s\n", ms(sum.AckP50), ms(sum.AckP99), ms(sum.AckMax))
 	fmt.Fprintf(w, "commands:          %d answered by agents; API round trips %d ok, %d failed, p50 %s  p99 %s\n",
 		sum.CommandsAnswered, sum.CommandOK, sum.CommandFail, ms(sum.CmdP50), ms(sum.CmdP99))
+	fmt.Fprintf(w, "script runs:       %d run, %d answered again from the journal\n", sum.ScriptsRun, sum.ScriptDuplicates)
 	if b := sum.Broadcast; b != nil {
 		fmt.Fprintf(w, "broadcast:         %d agents in %v (%d ok, %d failed), p50 %s  p99 %s\n",
 			b.Agents, b.Took.Round(time.Millisecond), b.OK, b.Failed, ms(b.P50), ms(b.P99))

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
@@ -386,3 +387,78 @@ func testLoadsim(t *testing.T, db string) {
 
 // serverDown is how long the killed server stays away (agents buffer).
 const serverDown = 20 * time.Second
+
+func TestScriptFanOutSQLite(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	testScriptFanOut(t, "")
+}
+
+func TestScriptFanOutPostgres(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	if os.Getenv(storetest.PostgresEnv) == "" && os.Getenv("CI") != "" {
+		t.Fatalf("%s is not set in CI", storetest.PostgresEnv)
+	}
+	testScriptFanOut(t, storetest.PostgresURL(t))
+}
+
+// testScriptFanOut runs one script through the API on 200 simulated
+// agents, which verify the signed requests: every run ends done with exit
+// 0 and its own run ID on stdout, each agent ran it once (the short form
+// of the fan-out benchmark in internal/loadsim/bench; no timing asserted).
+func testScriptFanOut(t *testing.T, db string) {
+	const agents = 200
+	srv := newServer(t, db)
+	sim, err := New(Options{
+		Token: srv.enrollment, Agents: agents, Cache: filepath.Join(t.TempDir(), "agents.jsonl"), APIToken: srv.apiToken,
+		Ramp: 2 * time.Second, Interval: time.Hour, Daily: -1, ScriptDuration: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var job Job
+	sum := runUntil(t, sim, func() {
+		waitFor(t, "all agents to connect", 3*time.Minute, func() bool { return sim.Connected() == agents })
+		script, err := sim.AddScript(ctx, "Fan-out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := sim.ClientID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, runs, err := sim.RunScriptOnClient(ctx, script, client)
+		if err != nil || runs != agents {
+			t.Fatalf("run on client %d: %d runs, %v; want %d", client, runs, err, agents)
+		}
+		deadline := time.Now().Add(5 * time.Minute)
+		for job.Counts[core.RunDone] < agents {
+			if time.Now().After(deadline) {
+				t.Fatalf("runs not done in time: %v", job.Counts)
+			}
+			time.Sleep(500 * time.Millisecond)
+			if job, err = sim.Job(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if len(job.Runs) != agents {
+		t.Fatalf("job has %d runs, want %d", len(job.Runs), agents)
+	}
+	for _, r := range job.Runs {
+		if r.State != core.RunDone || r.ExitCode == nil || *r.ExitCode != 0 || r.Stdout != "loadsim ran "+r.ID+"\n" {
+			t.Errorf("run %s on device %d: %s, exit %v, stdout %q", r.ID, r.DeviceID, r.State, r.ExitCode, r.Stdout)
+		}
+	}
+	if sum.ScriptsRun != agents || sum.ScriptDuplicates != 0 {
+		t.Errorf("agents ran %d scripts (%d answered again); want %d, 0", sum.ScriptsRun, sum.ScriptDuplicates, agents)
+	}
+	for kind := range sum.Errors {
+		if !slowErrors[kind] {
+			t.Errorf("unexpected errors: %v", sum.Errors)
+			break
+		}
+	}
+}

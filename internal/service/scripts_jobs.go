@@ -174,9 +174,7 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 		return RunSubmitted{}, err
 	}
 	if d := s.dispatch.Load(); d != nil {
-		for _, id := range ids {
-			d.Kick(id)
-		}
+		d.Kick(ids...)
 	}
 	if skipped == nil {
 		skipped = []SkippedDevice{}
@@ -457,25 +455,43 @@ func (s *Service) visibleRuns(ctx context.Context, u core.User, runs []core.Scri
 
 // ScriptDispatcher sends queued runs to the agents connected to this
 // node: when a run is queued, when an agent connects, and every Poll.
+// Each device with queued runs gets a worker that sends them one after
+// another. The workers' claims and outcomes go to the database in groups
+// (whatever is waiting, up to Batch, in one transaction), so that a job
+// on thousands of devices costs tens of transactions, not thousands.
 type ScriptDispatcher struct {
 	s      *Service
 	remote Remote
 	local  interface{ Connected(deviceID int64) bool }
 	opts   DispatchOptions
 
-	kick chan int64
-	mu   sync.Mutex
-	busy map[int64]bool // devices with a worker
-	more map[int64]bool // kicked while their worker ran
-	wg   sync.WaitGroup
-	sem  chan struct{}
+	wake     chan struct{} // cap 1: kicked has grown
+	mu       sync.Mutex
+	kicked   map[int64]bool // devices to look at
+	busy     map[int64]bool // devices with a worker
+	more     map[int64]bool // kicked while their worker ran
+	wg       sync.WaitGroup
+	claims   chan call[int64, claimed]
+	finishes chan call[core.ScriptRun, error]
+}
+
+// claimed is a worker's claim: a run with its job and script version
+// (read with the claim; scErr if that failed), ok false if the device had
+// none, more if it has further queued runs.
+type claimed struct {
+	r        core.ScriptRun
+	j        core.ScriptJob
+	sc       core.Script
+	scErr    error
+	ok, more bool
+	err      error
 }
 
 // DispatchOptions tune a ScriptDispatcher; zero values take the defaults.
 type DispatchOptions struct {
-	Poll    time.Duration // default 10 s: sweep expiry, find devices with queued runs
-	Margin  time.Duration // default 2 min beyond a script's timeout before a run is asked for again
-	Workers int           // devices served at once, default 512
+	Poll   time.Duration // default 10 s: sweep expiry, find devices with queued runs
+	Margin time.Duration // default 2 min beyond a script's timeout before a run is asked for again
+	Batch  int           // claims or outcomes stored in one transaction at most, default 500
 }
 
 // ScriptDispatcher returns the dispatcher of this Service; nil when its
@@ -492,37 +508,63 @@ func (s *Service) ScriptDispatcher(o DispatchOptions) *ScriptDispatcher {
 	if o.Margin <= 0 {
 		o.Margin = 2 * time.Minute
 	}
-	if o.Workers <= 0 {
-		o.Workers = 512
+	if o.Batch <= 0 {
+		o.Batch = 500
 	}
-	d := &ScriptDispatcher{s: s, remote: r, local: l, opts: o, kick: make(chan int64, 4096),
-		busy: map[int64]bool{}, more: map[int64]bool{}, sem: make(chan struct{}, o.Workers)}
+	d := &ScriptDispatcher{s: s, remote: r, local: l, opts: o, wake: make(chan struct{}, 1), kicked: map[int64]bool{},
+		busy: map[int64]bool{}, more: map[int64]bool{},
+		claims: make(chan call[int64, claimed]), finishes: make(chan call[core.ScriptRun, error])}
 	s.dispatch.Store(d)
 	return d
 }
 
-// Kick asks the dispatcher to look at a device's queued runs (a run was
-// queued, its agent connected). It never blocks; a kick lost to a full
-// queue is caught by the next poll.
-func (d *ScriptDispatcher) Kick(deviceID int64) {
+// Kick asks the dispatcher to look at devices' queued runs (runs were
+// queued, an agent connected). It never blocks and loses no device.
+func (d *ScriptDispatcher) Kick(deviceIDs ...int64) {
+	d.mu.Lock()
+	for _, id := range deviceIDs {
+		d.kicked[id] = true
+	}
+	d.mu.Unlock()
 	select {
-	case d.kick <- deviceID:
+	case d.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Run dispatches until ctx ends and its workers returned.
+// takeKicked returns the kicked devices and forgets them.
+func (d *ScriptDispatcher) takeKicked() map[int64]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := d.kicked
+	d.kicked = map[int64]bool{}
+	return k
+}
+
+// Run dispatches until ctx ends and its workers returned (with their
+// outcomes stored).
 func (d *ScriptDispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(d.opts.Poll)
 	defer t.Stop()
-	defer d.wg.Wait()
+	// The groups outlive ctx until the last worker stored its outcome.
+	gctx, stopGroups := context.WithCancel(context.WithoutCancel(ctx))
+	var groups sync.WaitGroup
+	groups.Go(func() { grouped(gctx, d.claims, d.opts.Batch, d.claimGroup) })
+	groups.Go(func() { grouped(gctx, d.finishes, d.opts.Batch, d.finishGroup) })
+	defer func() {
+		d.wg.Wait()
+		stopGroups()
+		groups.Wait()
+	}()
 	d.poll(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case id := <-d.kick:
-			d.start(ctx, id)
+		case <-d.wake:
+			for id := range d.takeKicked() {
+				d.start(ctx, id)
+			}
 		case <-t.C:
 			d.poll(ctx)
 		}
@@ -560,13 +602,6 @@ func (d *ScriptDispatcher) start(ctx context.Context, id int64) {
 	d.busy[id] = true
 	d.mu.Unlock()
 	d.wg.Go(func() {
-		select {
-		case d.sem <- struct{}{}:
-		case <-ctx.Done():
-			d.done(id)
-			return
-		}
-		defer func() { <-d.sem }()
 		for {
 			d.serve(ctx, id)
 			d.mu.Lock()
@@ -583,24 +618,108 @@ func (d *ScriptDispatcher) start(ctx context.Context, id int64) {
 	})
 }
 
-func (d *ScriptDispatcher) done(id int64) {
-	d.mu.Lock()
-	delete(d.busy, id)
-	delete(d.more, id)
-	d.mu.Unlock()
+// call is a worker's request to a grouped database call, with its answer.
+type call[Q, A any] struct {
+	q   Q
+	ans chan A // cap 1
+}
+
+// grouped serves calls until ctx ends: the calls waiting when it is free,
+// up to max, go to do at once, which answers each in order.
+func grouped[Q, A any](ctx context.Context, in <-chan call[Q, A], max int, do func([]Q) []A) {
+	for {
+		var batch []call[Q, A]
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-in:
+			batch = append(batch, c)
+		}
+	more:
+		for len(batch) < max {
+			select {
+			case c := <-in:
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		qs := make([]Q, len(batch))
+		for i, c := range batch {
+			qs[i] = c.q
+		}
+		for i, a := range do(qs) {
+			batch[i].ans <- a
+		}
+	}
+}
+
+// ask makes a grouped call; false if ctx ended before it was taken.
+func ask[Q, A any](ctx context.Context, in chan<- call[Q, A], q Q) (A, bool) {
+	c := call[Q, A]{q: q, ans: make(chan A, 1)}
+	select {
+	case in <- c:
+		return <-c.ans, true
+	case <-ctx.Done():
+		var zero A
+		return zero, false
+	}
+}
+
+// claimGroup claims a run of each device in one transaction.
+func (d *ScriptDispatcher) claimGroup(ids []int64) []claimed {
+	out := make([]claimed, len(ids))
+	c, err := d.s.store.ClaimScriptRuns(context.Background(), ids, d.s.now(), d.opts.Margin)
+	byDevice := make(map[int64]core.ScriptRun, len(c.Runs))
+	type version struct {
+		sc  core.Script
+		err error
+	}
+	versions := map[[2]int64]version{} // read once per group, not cached beyond it
+	for _, r := range c.Runs {
+		byDevice[r.DeviceID] = r
+		k := [2]int64{r.ScriptID, int64(r.ScriptVersion)}
+		if _, ok := versions[k]; !ok {
+			sc, err := d.s.store.GetScriptVersion(context.Background(), r.ScriptID, r.ScriptVersion)
+			versions[k] = version{sc, err}
+		}
+	}
+	for i, id := range ids {
+		r, ok := byDevice[id]
+		v := versions[[2]int64{r.ScriptID, int64(r.ScriptVersion)}]
+		out[i] = claimed{r: r, j: c.Jobs[r.JobID], sc: v.sc, scErr: v.err, ok: ok, more: c.More[id], err: err}
+	}
+	return out
+}
+
+// finishGroup stores outcomes in one transaction.
+func (d *ScriptDispatcher) finishGroup(runs []core.ScriptRun) []error {
+	out := make([]error, len(runs))
+	conflicts, err := d.s.store.FinishScriptRuns(context.Background(), runs)
+	for i, r := range runs {
+		out[i] = err
+		if err == nil && slices.Contains(conflicts, r.ID) {
+			out[i] = fmt.Errorf("storing run %s: not running any more: %w", r.ID, core.ErrConflict)
+		}
+	}
+	return out
 }
 
 // serve sends the device's queued runs one after another; it stops at a
 // run the agent could not take now (offline, still running), which the
-// next kick or poll sends again.
+// next kick or poll sends again, and after the last run queued when it
+// claimed (a run queued later kicks the device again).
 func (d *ScriptDispatcher) serve(ctx context.Context, id int64) {
 	for ctx.Err() == nil {
-		r, j, ok, err := d.s.store.ClaimScriptRun(ctx, id, d.s.now(), d.opts.Margin)
-		if err != nil {
-			d.s.log.Warn("claiming a script run", "device", id, "err", err)
+		c, asked := ask(ctx, d.claims, id)
+		if !asked {
 			return
 		}
-		if !ok || !d.send(ctx, r, j) {
+		if c.err != nil {
+			d.s.log.Warn("claiming a script run", "device", id, "err", c.err)
+			return
+		}
+		if !c.ok || !d.send(ctx, c) || !c.more {
 			return
 		}
 	}
@@ -608,9 +727,9 @@ func (d *ScriptDispatcher) serve(ctx context.Context, id int64) {
 
 // send runs one claimed run on its agent and stores the outcome; false
 // means the run went back to the queue.
-func (d *ScriptDispatcher) send(ctx context.Context, r core.ScriptRun, j core.ScriptJob) bool {
+func (d *ScriptDispatcher) send(ctx context.Context, c claimed) bool {
+	r, j, sc, err := c.r, c.j, c.sc, c.scErr
 	log := d.s.log.With("run", r.ID, "device", r.DeviceID, "job", j.ID)
-	sc, err := d.s.store.GetScriptVersion(ctx, j.ScriptID, j.ScriptVersion)
 	var secrets map[string]string
 	if err == nil && len(j.Sealed) > 0 {
 		err = errNoSealKey
@@ -692,7 +811,7 @@ func (d *ScriptDispatcher) finish(ctx context.Context, r core.ScriptRun, secrets
 			r.State = core.RunFailed
 		}
 	}
-	if err := d.s.store.FinishScriptRun(context.WithoutCancel(ctx), r); err != nil {
+	if err, _ := ask(context.WithoutCancel(ctx), d.finishes, r); err != nil {
 		d.s.log.Error("storing a script run's result", "run", r.ID, "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,11 +47,21 @@ func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, queued []co
 			if r.ID == "" {
 				r.ID = uuid.NewString()
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at, mac) VALUES ($1, $2, $3, $4, $5, $6)`,
-				r.ID, r.JobID, r.DeviceID, r.State, ms(at), r.MAC); err != nil {
-				return s.wrap("queueing script run", err)
-			}
 			runs = append(runs, r)
+		}
+		// Many rows per statement: one round trip per chunk, not per run.
+		for chunk := range slices.Chunk(runs, 500) {
+			var ph []string
+			var args []any
+			for _, r := range chunk {
+				n := len(args)
+				ph = append(ph, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6))
+				args = append(args, r.ID, r.JobID, r.DeviceID, r.State, ms(at), r.MAC)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO script_runs (id, job_id, device_id, state, queued_at, mac) VALUES `+
+				strings.Join(ph, ", "), args...); err != nil {
+				return s.wrap("queueing script runs", err)
+			}
 		}
 		return nil
 	})
@@ -243,13 +254,144 @@ func (s *DB) QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, e
 // ClaimScriptRun claims the device's oldest queued run. The returned run
 // has its ID, job, device, state, attempts and MAC set.
 func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, core.ScriptJob, bool, error) {
+	c, err := s.ClaimScriptRuns(ctx, []int64{deviceID}, now, margin)
+	if err != nil || len(c.Runs) == 0 {
+		return core.ScriptRun{}, core.ScriptJob{}, false, err
+	}
+	return c.Runs[0], c.Jobs[c.Runs[0].JobID], true, nil
+}
+
+// ClaimScriptRuns claims the oldest queued run of each device in one
+// transaction: one statement for all devices, then one per device whose
+// pick another node took meanwhile.
+func (s *DB) ClaimScriptRuns(ctx context.Context, deviceIDs []int64, now time.Time, margin time.Duration) (core.ScriptClaims, error) {
+	const op = "claiming script runs"
+	var runs []core.ScriptRun
+	jobs, more := map[int64]core.ScriptJob{}, map[int64]bool{}
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		for ids := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(deviceIDs))), 1000) {
+			if err := s.claimChunk(ctx, tx, ids, now, margin, &runs, jobs, more); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return core.ScriptClaims{}, err
+	}
+	return core.ScriptClaims{Runs: runs, Jobs: jobs, More: more}, nil
+}
+
+// claimChunk is ClaimScriptRuns for at most 1,000 devices, adding to runs,
+// jobs and more.
+func (s *DB) claimChunk(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time, margin time.Duration,
+	runs *[]core.ScriptRun, jobs map[int64]core.ScriptJob, more map[int64]bool) error {
+	got, err := s.claimSet(ctx, tx, ids, now, margin)
+	if err != nil {
+		return err
+	}
+	queued, err := s.queuedOf(ctx, tx, ids, now)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		r, ok := got[id]
+		if !ok && queued[id] > 0 {
+			// Another node took the run this statement picked: look
+			// again, as ClaimScriptRun does.
+			if r, ok, err = s.claimOne(ctx, tx, id, now, margin); err != nil {
+				return err
+			}
+			queued[id]--
+		}
+		if !ok {
+			continue
+		}
+		if queued[id] > 0 {
+			more[id] = true
+		}
+		if _, ok := jobs[r.JobID]; !ok {
+			j, err := scanJob(tx.QueryRowContext(ctx, jobSelect+`WHERE j.id = $1`, r.JobID))
+			if err != nil {
+				return s.wrap(fmt.Sprintf("getting script job %d", r.JobID), err)
+			}
+			jobs[r.JobID] = j
+		}
+		j := jobs[r.JobID]
+		r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
+		*runs = append(*runs, r)
+	}
+	return nil
+}
+
+// claimSet claims the oldest queued run of each device in one statement
+// (of two nodes picking the same row, the second finds it no longer
+// queued and claims nothing for that device) and returns them by device.
+func (s *DB) claimSet(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time, margin time.Duration) (map[int64]core.ScriptRun, error) {
+	const op = "claiming script runs"
+	args := []any{core.RunRunning, ms(now), margin.Milliseconds(), core.RunQueued}
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
+		deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
+			JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
+		WHERE id IN (SELECT (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = d.id AND r.state = $4 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
+			FROM devices d WHERE d.id IN (`+strings.Join(ph, ", ")+`))
+		AND state = $4
+		RETURNING id, job_id, device_id, attempts, mac`, args...)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]core.ScriptRun{}
+	for rows.Next() {
+		r := core.ScriptRun{State: core.RunRunning}
+		if err := rows.Scan(&r.ID, &r.JobID, &r.DeviceID, &r.Attempts, &r.MAC); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out[r.DeviceID] = r
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// queuedOf counts the devices' queued, unexpired runs.
+func (s *DB) queuedOf(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) (map[int64]int, error) {
+	const op = "counting queued script runs"
+	args := []any{core.RunQueued, ms(now)}
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.device_id, COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+		WHERE r.state = $1 AND j.expires_at > $2 AND r.device_id IN (`+strings.Join(ph, ", ")+`) GROUP BY r.device_id`, args...)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		out[id] = n
+	}
+	return out, s.wrap(op, rows.Err())
+}
+
+// claimOne claims one device's oldest queued run, looking again when
+// another node took the one it picked.
+func (s *DB) claimOne(ctx context.Context, tx *sql.Tx, deviceID int64, now time.Time, margin time.Duration) (core.ScriptRun, bool, error) {
 	op := fmt.Sprintf("claiming a script run of device %d", deviceID)
-	// One statement picks and claims the run. Of two nodes picking the same
-	// row, the second finds it no longer queued (PostgreSQL rechecks the
-	// condition after the first commits) and looks again.
 	for range 10 {
 		r := core.ScriptRun{DeviceID: deviceID, State: core.RunRunning}
-		err := s.db.QueryRowContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
+		err := tx.QueryRowContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
 			deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
 				JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
 			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
@@ -258,50 +400,65 @@ func (s *DB) ClaimScriptRun(ctx context.Context, deviceID int64, now time.Time, 
 			RETURNING id, job_id, attempts, mac`,
 			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC)
 		if errors.Is(err, sql.ErrNoRows) {
-			var left int
-			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`, deviceID, core.RunQueued, ms(now)).Scan(&left); err != nil {
-				return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`, deviceID, core.RunQueued, ms(now)).Scan(&n); err != nil {
+				return r, false, s.wrap(op, err)
 			}
-			if left == 0 {
-				return core.ScriptRun{}, core.ScriptJob{}, false, nil
+			if n == 0 {
+				return r, false, nil
 			}
 			continue // another node won it
 		}
 		if err != nil {
-			return core.ScriptRun{}, core.ScriptJob{}, false, s.wrap(op, err)
+			return r, false, s.wrap(op, err)
 		}
-		j, err := s.GetScriptJob(ctx, r.JobID)
-		if err != nil {
-			return core.ScriptRun{}, core.ScriptJob{}, false, err
-		}
-		r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
-		return r, j, true, nil
+		return r, true, nil
 	}
-	return core.ScriptRun{}, core.ScriptJob{}, false, fmt.Errorf("store: %s: lost every race: %w", op, core.ErrConflict)
+	return core.ScriptRun{}, false, fmt.Errorf("store: %s: lost every race: %w", op, core.ErrConflict)
 }
 
 // FinishScriptRun stores a running run's outcome.
 func (s *DB) FinishScriptRun(ctx context.Context, r core.ScriptRun) error {
-	op := "finishing script run " + r.ID
-	var exit any
-	if r.ExitCode != nil {
-		exit = *r.ExitCode
+	conflicts, err := s.FinishScriptRuns(ctx, []core.ScriptRun{r})
+	if err == nil && len(conflicts) > 0 {
+		err = fmt.Errorf("store: finishing script run %s: not running: %w", r.ID, core.ErrConflict)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, exit_code = $2, stdout = $3, stderr = $4,
-		truncated = $5, timed_out = $6, duration_ms = $7, error_code = $8, error_en = $9, error_de = $10, finished_at = $11,
-		deadline_at = NULL WHERE id = $12 AND state = $13`,
-		r.State, exit, r.Stdout, r.Stderr, boolInt(r.Truncated), boolInt(r.TimedOut), r.DurationMS, r.ErrorCode,
-		r.Error.EN, r.Error.DE, ms(orNow(derefTime(r.FinishedAt))), r.ID, core.RunRunning)
-	if err != nil {
-		return s.wrap(op, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.wrap(op, err)
-	} else if n == 0 {
-		return fmt.Errorf("store: %s: not running: %w", op, core.ErrConflict)
-	}
-	return nil
+	return err
+}
+
+// FinishScriptRuns stores running runs' outcomes in one transaction, with
+// the statement prepared once, and returns the IDs of the runs that were
+// not running (left unchanged).
+func (s *DB) FinishScriptRuns(ctx context.Context, runs []core.ScriptRun) (conflicts []string, err error) {
+	const op = "finishing script runs"
+	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE script_runs SET state = $1, exit_code = $2, stdout = $3, stderr = $4,
+			truncated = $5, timed_out = $6, duration_ms = $7, error_code = $8, error_en = $9, error_de = $10, finished_at = $11,
+			deadline_at = NULL WHERE id = $12 AND state = $13`)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		defer st.Close()
+		for _, r := range runs {
+			var exit any
+			if r.ExitCode != nil {
+				exit = *r.ExitCode
+			}
+			res, err := st.ExecContext(ctx, r.State, exit, r.Stdout, r.Stderr, boolInt(r.Truncated), boolInt(r.TimedOut), r.DurationMS, r.ErrorCode,
+				r.Error.EN, r.Error.DE, ms(orNow(derefTime(r.FinishedAt))), r.ID, core.RunRunning)
+			if err != nil {
+				return s.wrap("finishing script run "+r.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return s.wrap("finishing script run "+r.ID, err)
+			} else if n == 0 {
+				conflicts = append(conflicts, r.ID)
+			}
+		}
+		return nil
+	})
+	return conflicts, err
 }
 
 func derefTime(t *time.Time) time.Time {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,8 +15,9 @@ import (
 )
 
 // benchScriptJob measures queueing one script on 10,000 devices (a job
-// and its runs in one transaction) and claiming every run, as the
-// dispatcher does before it sends each (ms-queue, ms-claim).
+// and its runs in one transaction) and claiming every run, one device at a
+// time by 64 workers (ms-claim) and in groups of 500 devices as the
+// dispatcher does (ms-claim-grouped).
 func benchScriptJob(b *testing.B, st *store.DB) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -75,6 +77,24 @@ func benchScriptJob(b *testing.B, st *store.DB) {
 			b.Fatalf("%d claims failed", failed.Load())
 		}
 		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-claim")
+		// The same again, claimed in groups of 500 as the dispatcher does.
+		j = core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, ExpiresAt: now.Add(time.Hour)}
+		if _, err := st.CreateScriptJob(ctx, &j, runs); err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		claimed := 0
+		for chunk := range slices.Chunk(ids, 500) {
+			c, err := st.ClaimScriptRuns(ctx, chunk, now, time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			claimed += len(c.Runs)
+		}
+		if claimed != len(ids) {
+			b.Fatalf("%d of %d claimed in groups", claimed, len(ids))
+		}
+		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-claim-grouped")
 	}
 }
 

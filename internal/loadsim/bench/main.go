@@ -59,6 +59,9 @@ type config struct {
 	keep         bool
 	maxHandshake int
 	broadcast    bool
+	fanout       bool
+	scriptTook   time.Duration
+	storm        bool
 }
 
 // Run is the figures of one engine at one agent count.
@@ -77,6 +80,7 @@ type Run struct {
 	CmdP50, CmdP99  time.Duration
 	CmdSamples      int
 	Broadcast       loadsim.BroadcastResult
+	FanOut          FanOut
 	IngestPerSec    float64
 	IngestAckP99    time.Duration
 	IngestServerCPU float64 // % of one core while flooding
@@ -115,6 +119,9 @@ func main() {
 	flag.DurationVar(&c.agentWindow, "agent-window", 10*time.Minute, "how long to watch the real agent (0 = skip)")
 	flag.IntVar(&c.maxHandshake, "max-handshakes", 0, "passed to wacht serve --max-handshakes (0 = its default)")
 	flag.BoolVar(&c.broadcast, "broadcast", true, "send run-checks to all agents at once (on SQLite at 10,000 agents this overloads the server; see docs/benchmarks.md)")
+	flag.BoolVar(&c.fanout, "fanout", true, "run one script on every agent at once (issue 16)")
+	flag.DurationVar(&c.scriptTook, "script-duration", time.Second, "how long a simulated script run takes")
+	flag.BoolVar(&c.storm, "storm", true, "restart the server and measure the reconnect storm")
 	flag.StringVar(&c.out, "out", "bench-results.json", "raw figures as JSON")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary folders")
 	flag.Parse()
@@ -220,13 +227,14 @@ func machine() map[string]string {
 func printRuns(runs []Run) {
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) }
 	fmt.Println()
-	fmt.Println("| engine | agents held | server RSS MB (peak) | server CPU % of a core | results/s (24x7) | batch ack p50 / p99 ms | command p50 / p99 ms | broadcast to all | ingest results/s (ack p99 ms; CPU server/loadsim %) | reconnect storm | stored exactly once | errors |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| engine | agents held | server RSS MB (peak) | server CPU % of a core | results/s (24x7) | batch ack p50 / p99 ms | command p50 / p99 ms | broadcast to all | script to all: dispatched / done s (lost; server CPU s, RSS peak MB) | ingest results/s (ack p99 ms; CPU server/loadsim %) | reconnect storm | stored exactly once | errors |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range runs {
-		fmt.Printf("| %s | %d / %d (in %.0f s) | %.0f (%.0f) | %.1f | %.0f | %s / %s | %s / %s | %d/%d in %.2f s (p99 %s ms) | %.0f (%s; %.0f/%.0f) | %d/%d back in %.1f s (errors: %s) | %v (%d of %d) | %s |\n",
+		fmt.Printf("| %s | %d / %d (in %.0f s) | %.0f (%.0f) | %.1f | %.0f | %s / %s | %s / %s | %d/%d in %.2f s (p99 %s ms) | %d: %.1f / %.1f (%d; %.1f, %.0f) | %.0f (%s; %.0f/%.0f) | %d/%d back in %.1f s (errors: %s) | %v (%d of %d) | %s |\n",
 			r.Engine, r.Connected, r.Agents, r.ConnectTook.Seconds(), r.ServerRSSMB, r.ServerPeakRSSMB, r.ServerCPUPct,
 			r.ResultsPerSec, ms(r.AckP50), ms(r.AckP99), ms(r.CmdP50), ms(r.CmdP99),
 			r.Broadcast.OK, r.Broadcast.Agents, r.Broadcast.Took.Seconds(), ms(r.Broadcast.P99),
+			r.FanOut.Runs, r.FanOut.Dispatched.Seconds(), r.FanOut.Done.Seconds(), r.FanOut.Lost, r.FanOut.ServerCPUSec, r.FanOut.ServerPeakRSSMB,
 			r.IngestPerSec, ms(r.IngestAckP99), r.IngestServerCPU, r.IngestSimCPU, r.StormBack, r.Agents, r.StormTook.Seconds(), loadsim.FormatErrors(r.StormErrors),
 			r.ExactlyOnce, r.Stored, r.Sent, loadsim.FormatErrors(r.Errors))
 	}
@@ -472,7 +480,7 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 	sim, err := loadsim.New(loadsim.Options{
 		Token: tok, Agents: n, Cache: filepath.Join(tmp, "agents.jsonl"), APIToken: api,
 		Ramp: max(5*time.Second, time.Duration(n)*time.Second/200), Drain: 2 * time.Minute, Stagger: true,
-		Live: os.Stderr, LiveEvery: 10 * time.Second, Log: log,
+		ScriptDuration: c.scriptTook, Live: os.Stderr, LiveEvery: 10 * time.Second, Log: log,
 	})
 	if err != nil {
 		return r, err
@@ -508,16 +516,9 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 	}
 
 	// Steady state on the 24x7 schedule.
-	sim.AckLatency.Reset()
-	cpu0, self0, c0, w0 := cpuTicks(srv.pid()), cpuTicks(os.Getpid()), sim.Counters(), time.Now()
-	time.Sleep(c.steady)
-	secs := time.Since(w0).Seconds()
-	cpu1, self1, c1 := cpuTicks(srv.pid()), cpuTicks(os.Getpid()), sim.Counters()
-	r.ServerCPUPct = float64(cpu1-cpu0) / clkTck / secs * 100
-	fmt.Fprintf(os.Stderr, "bench: steady %.0f results/s, server CPU %.1f %%\n", float64(c1.Acked-c0.Acked)/secs, r.ServerCPUPct)
-	r.LoadsimCPUPct = float64(self1-self0) / clkTck / secs * 100
-	r.ResultsPerSec = float64(c1.Acked-c0.Acked) / secs
-	r.AckP50, r.AckP99 = sim.AckLatency.Quantile(0.5), sim.AckLatency.Quantile(0.99)
+	if c.steady > 0 {
+		steady(c, &r, srv, sim)
+	}
 	r.ServerRSSMB, r.ServerPeakRSSMB = rssMB(srv.pid())
 
 	// Commands: one agent at a time, then all at once.
@@ -528,6 +529,17 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 		r.Broadcast = sim.Broadcast(ctx)
 	}
 	fmt.Fprintf(os.Stderr, "bench: commands p50 %v p99 %v; broadcast %+v\n", r.CmdP50, r.CmdP99, r.Broadcast)
+
+	// One script on every agent (issue 16).
+	if c.fanout {
+		if r.FanOut, err = fanOut(ctx, srv, sim); err != nil {
+			return r, err
+		}
+		f := r.FanOut
+		fmt.Fprintf(os.Stderr, "bench: script on %d agents: queued in %v, dispatched in %v (median %v), done in %v (median %v), lost %d; server CPU %.1f s, RSS peak %.0f MB\n",
+			f.Runs, f.Queued.Round(time.Millisecond), f.Dispatched.Round(time.Millisecond), f.StartedP50, f.Done.Round(time.Millisecond), f.FinishedP50,
+			f.Lost, f.ServerCPUSec, f.ServerPeakRSSMB)
+	}
 
 	// Sustained ingest: flooding agents next to the held ones.
 	if c.floodAgents > 0 {
@@ -548,17 +560,11 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 	}
 
 	// Reconnect storm: restart the server; agents keep producing meanwhile.
-	srv.stop()
-	time.Sleep(c.down)
-	e0 := sim.Errors()
-	if err := srv.start(); err != nil {
-		return r, err
+	if c.storm {
+		if err := storm(c, &r, srv, sim, n); err != nil {
+			return r, err
+		}
 	}
-	t1 := time.Now()
-	waitFor(func() bool { return sim.Connected() == n }, 5*time.Minute)
-	r.StormTook, r.StormBack = time.Since(t1), sim.Connected()
-	r.StormErrors = diff(sim.Errors(), e0)
-	fmt.Fprintf(os.Stderr, "bench: %d agents back in %v, errors %v\n", r.StormBack, r.StormTook.Round(time.Millisecond), r.StormErrors)
 	// Let the queued results drain, then stop and count.
 	time.Sleep(5 * time.Second)
 	cancel()
@@ -582,6 +588,37 @@ func benchOne(c config, engine string, n int) (r Run, err error) {
 	}
 	r.ExactlyOnce = r.Stored == r.Sent
 	return r, nil
+}
+
+// storm stops the server for c.down and measures how long the agents
+// take to be back after its start.
+func storm(c config, r *Run, srv *server, sim *loadsim.Sim, n int) error {
+	srv.stop()
+	time.Sleep(c.down)
+	e0 := sim.Errors()
+	if err := srv.start(); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	waitFor(func() bool { return sim.Connected() == n }, 5*time.Minute)
+	r.StormTook, r.StormBack = time.Since(t1), sim.Connected()
+	r.StormErrors = diff(sim.Errors(), e0)
+	fmt.Fprintf(os.Stderr, "bench: %d agents back in %v, errors %v\n", r.StormBack, r.StormTook.Round(time.Millisecond), r.StormErrors)
+	return nil
+}
+
+// steady measures the steady state on the 24x7 schedule over c.steady.
+func steady(c config, r *Run, srv *server, sim *loadsim.Sim) {
+	sim.AckLatency.Reset()
+	cpu0, self0, c0, w0 := cpuTicks(srv.pid()), cpuTicks(os.Getpid()), sim.Counters(), time.Now()
+	time.Sleep(c.steady)
+	secs := time.Since(w0).Seconds()
+	cpu1, self1, c1 := cpuTicks(srv.pid()), cpuTicks(os.Getpid()), sim.Counters()
+	r.ServerCPUPct = float64(cpu1-cpu0) / clkTck / secs * 100
+	fmt.Fprintf(os.Stderr, "bench: steady %.0f results/s, server CPU %.1f %%\n", float64(c1.Acked-c0.Acked)/secs, r.ServerCPUPct)
+	r.LoadsimCPUPct = float64(self1-self0) / clkTck / secs * 100
+	r.ResultsPerSec = float64(c1.Acked-c0.Acked) / secs
+	r.AckP50, r.AckP99 = sim.AckLatency.Quantile(0.5), sim.AckLatency.Quantile(0.99)
 }
 
 func flood(ctx context.Context, c config, tok, tmp string, log *slog.Logger) (float64, time.Duration, error) {

@@ -2,7 +2,10 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +25,7 @@ var scriptTests = []struct {
 	{"ScriptJobs", testScriptJobs},
 	{"ScriptRunClaimedOnce", testScriptRunClaimedOnce},
 	{"ScriptRunsCancelled", testScriptRunsCancelled},
+	{"ScriptRunsInGroups", testScriptRunsInGroups},
 }
 
 func testScripts(t *testing.T, s core.Store) {
@@ -370,6 +374,110 @@ func testScriptRunsCancelled(t *testing.T, s core.Store) {
 	}
 	if devs, _ := s.QueuedScriptDevices(ctx, t0); len(devs) != 0 {
 		t.Errorf("devices with queued runs left: %v", devs)
+	}
+}
+
+// testScriptRunsInGroups: dispatchers claiming for many devices at once
+// (ClaimScriptRuns, as a node's dispatcher does) and racing each other get
+// at most one run per device per claim, each device's oldest first, every
+// run exactly once; FinishScriptRuns stores outcomes together and names
+// the runs that were no longer running.
+func testScriptRunsInGroups(t *testing.T, s core.Store) {
+	var ids []int64
+	for i := range 4 {
+		ids = append(ids, device(t, s, fmt.Sprintf("group-%d", i)).ID)
+	}
+	sc := core.Script{Name: "group", Language: "sh", Body: "echo", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "CreateScript", s.CreateScript(ctx, &sc))
+	const jobs = 3
+	var jobIDs []int64
+	for i := range jobs {
+		j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, CreatedAt: t0.Add(time.Duration(i) * time.Second), ExpiresAt: t0.Add(time.Hour)}
+		if _, err := s.CreateScriptJob(ctx, &j, queuedRuns(ids...)); err != nil {
+			t.Fatal(err)
+		}
+		jobIDs = append(jobIDs, j.ID)
+	}
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var all []core.ScriptRun
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				c, err := s.ClaimScriptRuns(ctx, ids, t0.Add(time.Minute), time.Minute)
+				runs, js := c.Runs, c.Jobs
+				if err != nil || len(runs) == 0 {
+					if err != nil && !errors.Is(err, core.ErrConflict) {
+						t.Error(err)
+					}
+					return
+				}
+				seen := map[int64]bool{}
+				mu.Lock()
+				for _, r := range runs {
+					if seen[r.DeviceID] {
+						t.Errorf("two runs of device %d in one claim", r.DeviceID)
+					}
+					seen[r.DeviceID] = true
+					if js[r.JobID].ID != r.JobID || r.State != core.RunRunning {
+						t.Errorf("run %s: job %+v, state %s", r.ID, js[r.JobID], r.State)
+					}
+					claimed[r.ID]++
+					all = append(all, r)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != jobs*len(ids) {
+		t.Errorf("%d runs claimed, want %d", len(claimed), jobs*len(ids))
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("run %s claimed %d times", id, n)
+		}
+	}
+	// A single claimer takes each device's oldest job first.
+	j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, CreatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(time.Hour)}
+	if _, err := s.CreateScriptJob(ctx, &j, queuedRuns(ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	j2 := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, CreatedAt: t0.Add(2 * time.Minute), ExpiresAt: t0.Add(time.Hour)}
+	if _, err := s.CreateScriptJob(ctx, &j2, queuedRuns(ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.ClaimScriptRuns(ctx, ids, t0.Add(3*time.Minute), time.Minute)
+	runs := c.Runs
+	if err != nil || len(runs) != 1 || runs[0].JobID != j.ID || !c.More[ids[0]] {
+		t.Fatalf("claim after two more jobs on one device: %+v, %v; want one run of job %d and more", c, err, j.ID)
+	}
+	if c2, err := s.ClaimScriptRuns(ctx, ids, t0.Add(3*time.Minute), time.Minute); err != nil || len(c2.Runs) != 1 || c2.Runs[0].JobID != j2.ID || c2.More[ids[0]] {
+		t.Fatalf("claim of the last queued run: %+v, %v; want job %d and no more", c2, err, j2.ID)
+	}
+
+	exit := 0
+	done := t0.Add(time.Hour)
+	for i := range all {
+		all[i].State, all[i].ExitCode, all[i].Stdout, all[i].FinishedAt = core.RunDone, &exit, "ok "+all[i].ID, &done
+	}
+	conflicts, err := s.FinishScriptRuns(ctx, all)
+	if err != nil || len(conflicts) != 0 {
+		t.Fatalf("FinishScriptRuns: conflicts %v, %v", conflicts, err)
+	}
+	conflicts, err = s.FinishScriptRuns(ctx, append(all[:1:1], runs[0]))
+	if err != nil || !slices.Equal(conflicts, []string{all[0].ID}) {
+		t.Fatalf("finishing a finished run again: conflicts %v, %v; want [%s]", conflicts, err, all[0].ID)
+	}
+	for _, id := range jobIDs {
+		rs, err := s.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: id})
+		must(t, "ListScriptRuns", err)
+		for _, r := range rs {
+			if r.State != core.RunDone || r.Stdout != "ok "+r.ID {
+				t.Errorf("run %s of job %d: %s %q", r.ID, id, r.State, r.Stdout)
+			}
+		}
 	}
 }
 
