@@ -248,10 +248,10 @@ type Stream struct {
 	// however far the reader lags.
 	ring    []byte
 	head, n int
-	window  int // credit granted to the other side, in all
-	unacked int    // bytes read but not yet granted again
-	credit  int    // bytes this side may still send
-	err     error  // set when the stream ended: what Read returns after buf, Write at once
+	window  int   // credit granted to the other side, in all
+	unacked int   // bytes read but not yet granted again
+	credit  int   // bytes this side may still send
+	err     error // set when the stream ended: what Read returns after the ring, Write at once
 	done    chan struct{}
 	last    chan error // the result of the last data frame handed to the writer
 }
