@@ -24,8 +24,9 @@ import (
 // the terminal's input and output: a keystroke's echo never waits for the
 // database. The terminal's output waits for the writer only when it holds
 // recordHold bytes not yet stored (the database is behind), so memory stays
-// bounded. A node that dies loses what was not yet stored: at most the last
-// recordFlushEvery, or recordHold bytes of events and the chunk being
+// bounded. A node that dies loses what was not yet stored: the events of
+// the last recordFlushEvery (plus the writer's tick), at most recordHold
+// bytes of output (recordHoldInput with a paste), and the chunk being
 // written.
 
 // MaxRecording caps a recording's compressed size; beyond it the session
