@@ -217,8 +217,6 @@ func (r *recorder) storeHeld(final bool) error {
 func (r *recorder) storeChunk(events []byte, at time.Time) error {
 	var z bytes.Buffer
 	zw := gzipPool.Get().(*gzip.Writer)
-	defer gzipPool.Put(zw)
-	defer zw.Reset(nil)
 	zw.Reset(&z)
 	zw.Write(events)
 	zw.Close()
@@ -238,6 +236,10 @@ func (r *recorder) storeChunk(events []byte, at time.Time) error {
 		r.buf.Reset()
 		r.mu.Unlock()
 	}
+	// Back into the pool before the store is written: writers waiting for
+	// the database's one writer must not each hold a compressor (1 MiB).
+	zw.Reset(nil)
+	gzipPool.Put(zw)
 	if err := r.store.AppendRecording(r.ctx, r.id, r.seq, z.Bytes(), r.size+size, r.bytes+int64(z.Len()), truncated); err != nil {
 		return fmt.Errorf("storing recording %d: %w", r.id, err)
 	}
