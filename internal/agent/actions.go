@@ -211,7 +211,7 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 	}
 	var s *mux.Stream
 	if err == nil {
-		s, err = m.Open(so.Channel, mux.DefaultWindow, so.Window)
+		s, err = m.Open(so.Channel, mux.WindowFor(name), so.Window)
 	}
 	var run StreamFunc
 	var meta any
@@ -231,7 +231,7 @@ func (a *Agent) openStream(ctx context.Context, c conn, m *mux.Mux, env protocol
 	if meta != nil {
 		mb, _ = json.Marshal(meta)
 	}
-	if err := c.send(protocol.TypeCommandResult, env.ID, Reply(protocol.StreamOpened{Window: mux.DefaultWindow, Meta: mb}, nil)); err != nil {
+	if err := c.send(protocol.TypeCommandResult, env.ID, Reply(protocol.StreamOpened{Window: mux.WindowFor(name), Meta: mb}, nil)); err != nil {
 		// run still releases what Open took (a shell, a temporary file),
 		// with the stream closed and its context ended.
 		s.CloseWithError(mux.CodeConnectionLost, core.Text{})

@@ -49,11 +49,11 @@ func TestStalledStreamBoundsMemoryAndKeepsControlFlowing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitLive(t, "window filled", func() bool { return s.Buffered() == mux.DefaultWindow })
+	waitLive(t, "window filled", func() bool { return s.Buffered() == mux.WindowFor(protocol.StreamFileDownload) })
 	// What the agent took from the producer: the window on the server, one
 	// chunk in the agent's hands, and the kernel's pipe buffer (64 KiB by
 	// default, 1 MiB at most).
-	limit := int64(mux.DefaultWindow + protocol.MaxStreamChunk + 1<<20)
+	limit := int64(mux.WindowFor(protocol.StreamFileDownload) + protocol.MaxStreamChunk + 1<<20)
 	for i := range 20 {
 		var echo map[string]int
 		if err := l.hub.Do(ctx, l.deviceID, actionEcho, map[string]int{"i": i}, &echo); err != nil || echo["i"] != i {
@@ -62,8 +62,8 @@ func TestStalledStreamBoundsMemoryAndKeepsControlFlowing(t *testing.T) {
 		if err := l.hub.Do(ctx, l.deviceID, protocol.CommandRunChecks, nil, nil); err != nil {
 			t.Fatalf("run-checks while the stream is stalled: %v", err)
 		}
-		if b := s.Buffered(); b > mux.DefaultWindow {
-			t.Fatalf("server buffers %d bytes, window %d", b, mux.DefaultWindow)
+		if b := s.Buffered(); b > mux.WindowFor(protocol.StreamFileDownload) {
+			t.Fatalf("server buffers %d bytes, window %d", b, mux.WindowFor(protocol.StreamFileDownload))
 		}
 		if p := produced.Load(); p > limit {
 			t.Fatalf("agent consumed %d bytes from a stalled stream, limit %d", p, limit)
@@ -73,7 +73,7 @@ func TestStalledStreamBoundsMemoryAndKeepsControlFlowing(t *testing.T) {
 
 	// Reading resumes the producer.
 	before := produced.Load()
-	if _, err := io.CopyN(io.Discard, s, 4*mux.DefaultWindow); err != nil {
+	if _, err := io.CopyN(io.Discard, s, int64(4*mux.WindowFor(protocol.StreamFileDownload))); err != nil {
 		t.Fatal(err)
 	}
 	if produced.Load() <= before {

@@ -288,16 +288,16 @@ func TestClusterRelaysActionsAndStreams(t *testing.T) {
 	// less what B's pipe took and has not granted again yet (under half a
 	// window).
 	waitLive(t, "windows filled on both nodes", func() bool {
-		return a.hub.Buffered() == mux.DefaultWindow && b.hub.Buffered() >= mux.DefaultWindow/2
+		return a.hub.Buffered() == mux.WindowFor(protocol.StreamFileDownload) && b.hub.Buffered() >= mux.WindowFor(protocol.StreamFileDownload)/2
 	})
 	// What the agent took from the producer: a window on each node, a
 	// chunk in the hands of the agent and of B's pipe, and the kernel's
 	// pipe buffer (64 KiB by default, 1 MiB at most).
-	limit := int64(2*mux.DefaultWindow + 2*protocol.MaxStreamChunk + 1<<20)
+	limit := int64(2*mux.WindowFor(protocol.StreamFileDownload) + 2*protocol.MaxStreamChunk + 1<<20)
 	check := func(when string) {
 		t.Helper()
-		if ab, bb := a.hub.Buffered(), b.hub.Buffered(); ab > mux.DefaultWindow || bb > mux.DefaultWindow {
-			t.Fatalf("%s: node A buffers %d bytes, node B %d, window %d", when, ab, bb, mux.DefaultWindow)
+		if ab, bb := a.hub.Buffered(), b.hub.Buffered(); ab > mux.WindowFor(protocol.StreamFileDownload) || bb > mux.WindowFor(protocol.StreamFileDownload) {
+			t.Fatalf("%s: node A buffers %d bytes, node B %d, window %d", when, ab, bb, mux.WindowFor(protocol.StreamFileDownload))
 		}
 		if p := produced.Load(); p > limit && when == "stalled" {
 			t.Fatalf("agent consumed %d bytes from a stalled stream, limit %d", p, limit)

@@ -120,8 +120,10 @@ func wsURL(server string) (string, error) {
 }
 
 // conn wraps the websocket with the agent's own per-operation timeouts.
+// cork, if not nil, is the websocket's connection (see corkConn).
 type conn struct {
-	ws *websocket.Conn
+	ws   *websocket.Conn
+	cork *corkConn
 }
 
 func (c conn) send(typ, id string, data any) error {
@@ -143,7 +145,17 @@ func (c conn) Send(_ context.Context, typ string, data any) error { return c.sen
 func (c conn) WriteBinary(_ context.Context, b []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+	if c.cork != nil {
+		c.cork.cork()
+	}
+	err := c.ws.Write(ctx, websocket.MessageBinary, b)
+	if c.cork != nil {
+		if uerr := c.cork.uncork(writeTimeout); uerr != nil && err == nil {
+			c.ws.CloseNow() // a record written in part: the TLS stream is broken
+			err = uerr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("sending stream data: %w", err)
 	}
 	return nil
@@ -184,14 +196,14 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 		return false, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	ws, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: a.client})
+	ws, cork, err := a.dialWebsocket(dctx, u)
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("connecting to %s: %w", u, err)
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(protocol.MaxMessageBytes)
-	c := conn{ws: ws}
+	c := conn{ws: ws, cork: cork}
 
 	welcome, err := a.handshake(c)
 	if err != nil {

@@ -33,6 +33,23 @@ import (
 // buffers at most for a stream whose reader does not read.
 const DefaultWindow = 256 << 10
 
+// BulkWindow is the credit for a file transfer. A sender that has sent its
+// window waits for the receiver's grant, a round trip through two busy
+// processes; with 256 KiB (granted back after half of it was read) that
+// wait came every 128 KiB and held a download on loopback to half its
+// speed. 1 MiB per transfer and leg is what a receiver buffers at most.
+const BulkWindow = 1 << 20
+
+// WindowFor is the credit a side grants a stream of type typ
+// (protocol.Stream…).
+func WindowFor(typ string) int {
+	switch typ {
+	case protocol.StreamFileDownload, protocol.StreamFileUpload:
+		return BulkWindow
+	}
+	return DefaultWindow
+}
+
 // ErrClosed is returned by a stream used after its Close.
 var ErrClosed = errors.New("stream closed")
 
@@ -224,14 +241,17 @@ type Stream struct {
 	m  *Mux
 	id uint32
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	buf     []byte // received, not yet read; never longer than window
-	array   []byte // buf's whole array, reused once buf is drained
-	window  int    // credit granted to the other side, in all
-	unacked int    // bytes read but not yet granted again
-	credit  int    // bytes this side may still send
-	err     error  // set when the stream ended: what Read returns after buf, Write at once
+	mu   sync.Mutex
+	cond *sync.Cond
+	// Received, not yet read: n bytes from head in a ring that grows up
+	// to the window as needed. Each byte is copied in once and out once,
+	// however far the reader lags.
+	ring    []byte
+	head, n int
+	window  int   // credit granted to the other side, in all
+	unacked int   // bytes read but not yet granted again
+	credit  int   // bytes this side may still send
+	err     error // set when the stream ended: what Read returns after the ring, Write at once
 	done    chan struct{}
 	last    chan error // the result of the last data frame handed to the writer
 }
@@ -247,7 +267,7 @@ func (s *Stream) ID() uint32 { return s.id }
 func (s *Stream) Buffered() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.buf)
+	return s.n
 }
 
 // receive buffers data; false if it exceeds the window granted.
@@ -257,48 +277,50 @@ func (s *Stream) receive(data []byte) bool {
 	if s.err != nil {
 		return true
 	}
-	if len(s.buf)+s.unacked+len(data) > s.window {
+	if s.n+s.unacked+len(data) > s.window {
 		return false
 	}
-	switch {
-	case cap(s.buf)-len(s.buf) >= len(data):
-	case cap(s.array) >= len(s.buf)+len(data):
-		// Room in the array before the unread bytes (a reader that is a
-		// little behind): move them to its start instead of allocating.
-		n := copy(s.array[:cap(s.array)], s.buf)
-		s.buf = s.array[:n]
-	default:
-		// Grow to at most the window; never keep consumed bytes alive.
-		nb := make([]byte, len(s.buf), min(s.window, max(2*cap(s.array), len(s.buf)+len(data))))
-		copy(nb, s.buf)
-		s.buf, s.array = nb, nb
+	if s.n+len(data) > len(s.ring) {
+		// Grow, at most to the window; the unread bytes move to the start.
+		ring := make([]byte, min(s.window, max(2*len(s.ring), s.n+len(data), 4<<10)))
+		s.n = s.take(ring)
+		s.ring, s.head = ring, 0
 	}
-	s.buf = append(s.buf, data...)
+	tail := (s.head + s.n) % len(s.ring)
+	k := copy(s.ring[tail:], data)
+	copy(s.ring, data[k:])
+	s.n += len(data)
 	s.cond.Broadcast()
 	return true
+}
+
+// take moves up to len(p) unread bytes into p.
+func (s *Stream) take(p []byte) int {
+	if s.n == 0 {
+		return 0
+	}
+	k := copy(p, s.ring[s.head:min(s.head+s.n, len(s.ring))])
+	if k < len(p) && k < s.n {
+		k += copy(p[k:], s.ring[:s.n-k])
+	}
+	s.head = (s.head + k) % len(s.ring)
+	s.n -= k
+	return k
 }
 
 // Read reads received data; after the stream ended and its data was read
 // it returns io.EOF (a normal end) or the reason.
 func (s *Stream) Read(p []byte) (int, error) {
 	s.mu.Lock()
-	for len(s.buf) == 0 && s.err == nil {
+	for s.n == 0 && s.err == nil {
 		s.cond.Wait()
 	}
-	if len(s.buf) == 0 {
+	if s.n == 0 {
 		err := s.err
 		s.mu.Unlock()
 		return 0, err
 	}
-	n := copy(p, s.buf)
-	s.buf = s.buf[n:]
-	if len(s.buf) == 0 {
-		// Drained: the array is reused for what comes next. A bulk
-		// transfer would otherwise allocate anew each time its reader
-		// caught up; the array never exceeds the window, the most a stream
-		// may hold anyway, and goes with the stream.
-		s.buf = s.array[:0]
-	}
+	n := s.take(p)
 	s.unacked += n
 	grant := 0
 	if s.unacked >= s.window/2 && s.err == nil {
@@ -397,7 +419,7 @@ func (s *Stream) end(err error, local bool) bool {
 	s.err = err
 	close(s.done)
 	if local {
-		s.buf, s.array = nil, nil
+		s.ring, s.head, s.n = nil, 0, 0
 	}
 	s.cond.Broadcast()
 	s.m.forget(s)

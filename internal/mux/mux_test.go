@@ -178,3 +178,70 @@ func TestCloseTwice(t *testing.T) {
 		t.Errorf("read %q, %v", got, err)
 	}
 }
+
+// Writes and reads of odd sizes, the reader lagging behind so that the
+// receive ring wraps around and grows while it holds unread bytes: every
+// byte arrives once, in order, and the ring never exceeds the window.
+func TestStreamRingWrapsAround(t *testing.T) {
+	const window = 40 << 10
+	a, b, _, _ := pair(t, window)
+	want := make([]byte, 3<<20)
+	for i := range want {
+		want[i] = byte(i * 7 / 3)
+	}
+	go func() {
+		for p, i := want, 0; len(p) > 0; i++ {
+			n := min(len(p), 1+i*997%(protocol.MaxStreamChunk+5000))
+			if _, err := a.Write(p[:n]); err != nil {
+				t.Error(err)
+				return
+			}
+			p = p[n:]
+		}
+		a.Close()
+	}()
+	var got []byte
+	buf := make([]byte, 50<<10)
+	for i := 0; ; i++ {
+		if i%3 == 0 {
+			// Let the writer fill the window.
+			waitUntil(t, func() bool { return b.Buffered() > window/2 || len(got)+b.Buffered() == len(want) })
+		}
+		n, err := b.Read(buf[:1+i*1231%len(buf)])
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.mu.Lock()
+		ring := len(b.ring)
+		b.mu.Unlock()
+		if ring > window {
+			t.Fatalf("ring of %d bytes, window %d", ring, window)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %d bytes, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// waitUntil polls cond for up to a minute.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within a minute")
+		}
+	}
+}

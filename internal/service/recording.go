@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -19,9 +20,14 @@ import (
 // Terminal sessions are recorded on the server as asciicast v2 (a header
 // line, then [seconds, "o"|"i"|"r"|"m", data] events), in the database so
 // that every node of a cluster can replay them. The recording is written
-// in chunks, each a gzip member, so that a session never holds more than
-// recordFlush bytes of it in memory and a node that dies loses at most the
-// last seconds.
+// in chunks, each a gzip member, by a writer of its own, off the path of
+// the terminal's input and output: a keystroke's echo never waits for the
+// database. The terminal's output waits for the writer only when it holds
+// recordHold bytes not yet stored (the database is behind), so memory stays
+// bounded. A node that dies loses what was not yet stored: the events of
+// the last recordFlushEvery (plus the writer's tick), at most recordHold
+// bytes of output (recordHoldInput with a paste), and the chunk being
+// written.
 
 // MaxRecording caps a recording's compressed size; beyond it the session
 // goes on unrecorded, and the recording ends with a marker event and
@@ -32,7 +38,9 @@ const MaxRecording = 64 << 20
 var maxRecording int64 = MaxRecording
 
 const (
-	recordFlush      = 64 << 10        // uncompressed bytes held before a chunk is stored
+	recordFlush      = 64 << 10        // uncompressed bytes that wake the writer
+	recordHold       = 2 * recordFlush // held bytes at which output waits for the writer
+	recordHoldInput  = 8 * recordHold  // … and input (a paste while the database is behind)
 	recordFlushEvery = 5 * time.Second // the longest a recorded event waits
 )
 
@@ -40,23 +48,34 @@ const (
 // chunks: a hundred busy terminals flush often.
 var gzipPool = sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return zw }}
 
-// recorder writes one session's asciicast in chunks. Safe for concurrent
-// use (the output and input pumps both record).
+// recorder records one session's asciicast. Safe for concurrent use (the
+// output and input pumps both record); finish ends it.
 type recorder struct {
 	store core.RecordingStore
 	id    int64
 	start time.Time
 	now   func() time.Time
+	ctx   context.Context // of the writer's database calls
+
+	wake    chan struct{} // the held events should be stored
+	stop    chan struct{} // finish: store the rest and end
+	stopped chan struct{} // the writer ended
 
 	mu        sync.Mutex
-	buf       bytes.Buffer // events not yet stored
+	cond      *sync.Cond   // the writer took the held events or failed
+	buf       bytes.Buffer // events not yet handed to the writer
 	tail      []byte       // an incomplete UTF-8 sequence at the end of the output
-	seq       int
-	size      int64 // uncompressed bytes stored
-	stored    int64 // compressed bytes stored
+	last      time.Time    // of the last chunk taken
+	storing   int          // chunks taken, not yet stored
+	stored    int          // chunks stored (sync waits for it)
+	err       error        // the writer failed: the session must end
 	truncated bool
 	finished  bool
-	last      time.Time // of the last chunk stored
+
+	// The writer's own.
+	seq   int
+	size  int64 // uncompressed bytes stored
+	bytes int64 // compressed bytes stored
 }
 
 type castHeader struct {
@@ -68,38 +87,47 @@ type castHeader struct {
 	Env       map[string]string `json:"env,omitempty"`
 }
 
-func newRecorder(st core.RecordingStore, id int64, start time.Time, now func() time.Time, cols, rows int, shell, title string) *recorder {
-	r := &recorder{store: st, id: id, start: start, now: now, last: start}
+// newRecorder starts recording id; ctx is the writer's (not cancelled
+// before finish).
+func newRecorder(ctx context.Context, st core.RecordingStore, id int64, start time.Time, now func() time.Time, cols, rows int, shell, title string) *recorder {
+	r := &recorder{store: st, id: id, start: start, now: now, ctx: ctx, last: start,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	r.cond = sync.NewCond(&r.mu)
 	h, _ := json.Marshal(castHeader{Version: 2, Width: cols, Height: rows, Timestamp: start.Unix(), Title: title,
 		Env: map[string]string{"SHELL": shell, "TERM": "xterm-256color"}})
 	r.buf.Write(h)
 	r.buf.WriteByte('\n')
+	go r.write()
 	return r
 }
 
-// output records what the terminal printed.
-func (r *recorder) output(ctx context.Context, b []byte) error {
+// output records what the terminal printed. It waits while the writer is
+// behind by recordHold bytes, so that a flood (`yes`) slows down to what
+// the database takes instead of growing memory.
+func (r *recorder) output(b []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b = append(r.tail, b...)
 	b, r.tail = splitUTF8(b)
 	r.tail = bytes.Clone(r.tail)
 	if len(b) == 0 {
-		return nil
+		return r.err
 	}
-	return r.eventLocked(ctx, "o", string(b))
+	return r.eventLocked("o", string(b), recordHold)
 }
 
 // event records an event of kind ("i" input, "r" resize, "m" marker).
-func (r *recorder) event(ctx context.Context, kind, data string) error {
+func (r *recorder) event(kind, data string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.eventLocked(ctx, kind, data)
+	return r.eventLocked(kind, data, recordHoldInput)
 }
 
-func (r *recorder) eventLocked(ctx context.Context, kind, data string) error {
-	if r.truncated || r.finished {
-		return nil
+// eventLocked appends an event and wakes the writer at recordFlush bytes;
+// at hold bytes it waits until the writer took them.
+func (r *recorder) eventLocked(kind, data string, hold int) error {
+	if r.err != nil || r.truncated || r.finished {
+		return r.err
 	}
 	r.buf.WriteByte('[')
 	r.buf.WriteString(strconv.FormatFloat(r.now().Sub(r.start).Seconds(), 'f', 6, 64))
@@ -112,72 +140,152 @@ func (r *recorder) eventLocked(ctx context.Context, kind, data string) error {
 	r.buf.Truncate(r.buf.Len() - 1)
 	r.buf.WriteString("]\n")
 	if r.buf.Len() >= recordFlush {
-		return r.flushLocked(ctx)
+		r.wakeWriter()
 	}
-	return nil
+	for r.buf.Len() >= hold && r.err == nil && !r.finished {
+		r.cond.Wait()
+	}
+	return r.err
 }
 
-// flushDue stores the events held if the oldest waited long enough.
-func (r *recorder) flushDue(ctx context.Context) error {
+func (r *recorder) wakeWriter() {
+	select {
+	case r.wake <- struct{}{}:
+	default: // awake already
+	}
+}
+
+// write is the writer: it stores the held events as a chunk when woken,
+// when the oldest waited recordFlushEvery, and at the end.
+func (r *recorder) write() {
+	defer close(r.stopped)
+	tk := time.NewTicker(min(recordFlushEvery/4, time.Second))
+	defer tk.Stop()
+	for {
+		final := false
+		select {
+		case <-r.wake:
+		case <-tk.C:
+		case <-r.stop:
+			final = true
+		}
+		if err := r.storeHeld(final); err != nil || final {
+			return
+		}
+	}
+}
+
+// storeHeld takes the held events and stores them: always when final,
+// else if they are recordFlush bytes or waited long enough.
+func (r *recorder) storeHeld(final bool) error {
+	r.mu.Lock()
+	if r.err != nil {
+		r.mu.Unlock()
+		return r.err
+	}
+	n := r.buf.Len()
+	if n == 0 || (!final && n < recordFlush && r.now().Sub(r.last) < recordFlushEvery) {
+		r.mu.Unlock()
+		return nil
+	}
+	chunk := bytes.Clone(r.buf.Bytes())
+	r.buf.Reset()
+	if r.buf.Cap() > 2*recordHold {
+		r.buf = bytes.Buffer{} // a long paste grew it: give it back
+	}
+	r.last = r.now()
+	at := r.last
+	r.storing++
+	r.cond.Broadcast() // output may go on
+	r.mu.Unlock()
+
+	err := r.storeChunk(chunk, at)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.buf.Len() == 0 || r.now().Sub(r.last) < recordFlushEvery {
-		return nil
+	r.storing--
+	r.stored++
+	if err != nil {
+		r.err = err
 	}
-	return r.flushLocked(ctx)
+	r.cond.Broadcast()
+	return err
 }
 
-func (r *recorder) flushLocked(ctx context.Context) error {
-	if r.buf.Len() == 0 {
-		return nil
-	}
+// storeChunk compresses events into a gzip member and appends it; beyond
+// maxRecording it stores only a marker (at at) and marks the recording
+// truncated.
+func (r *recorder) storeChunk(events []byte, at time.Time) error {
 	var z bytes.Buffer
-	// Back into the pool before the store is written: sessions waiting
-	// for the database's one writer must not each hold a compressor.
 	zw := gzipPool.Get().(*gzip.Writer)
 	zw.Reset(&z)
-	zw.Write(r.buf.Bytes())
+	zw.Write(events)
 	zw.Close()
-	size := int64(r.buf.Len())
-	if r.stored+int64(z.Len()) > maxRecording {
+	size, truncated := int64(len(events)), false
+	if r.bytes+int64(z.Len()) > maxRecording {
 		// Beyond the cap: a last chunk with only the marker.
-		r.truncated = true
-		r.buf.Reset()
-		fmt.Fprintf(&r.buf, "[%s, \"m\", %q]\n", strconv.FormatFloat(r.now().Sub(r.start).Seconds(), 'f', 6, 64),
+		truncated = true
+		marker := fmt.Sprintf("[%s, \"m\", %q]\n", strconv.FormatFloat(at.Sub(r.start).Seconds(), 'f', 6, 64),
 			fmt.Sprintf("recording truncated at %d KiB", maxRecording>>10))
 		z.Reset()
 		zw.Reset(&z)
-		zw.Write(r.buf.Bytes())
+		zw.Write([]byte(marker))
 		zw.Close()
-		size = int64(r.buf.Len())
+		size = int64(len(marker))
+		r.mu.Lock()
+		r.truncated = true
+		r.buf.Reset()
+		r.mu.Unlock()
 	}
+	// Back into the pool before the store is written: writers waiting for
+	// the database's one writer must not each hold a compressor (1 MiB).
 	zw.Reset(nil)
 	gzipPool.Put(zw)
-	if err := r.store.AppendRecording(ctx, r.id, r.seq, z.Bytes(), r.size+size, r.stored+int64(z.Len()), r.truncated); err != nil {
+	if err := r.store.AppendRecording(r.ctx, r.id, r.seq, z.Bytes(), r.size+size, r.bytes+int64(z.Len()), truncated); err != nil {
 		return fmt.Errorf("storing recording %d: %w", r.id, err)
 	}
 	r.seq++
 	r.size += size
-	r.stored += int64(z.Len())
-	r.last = r.now()
-	r.buf.Reset()
-	if r.buf.Cap() > 4*recordFlush {
-		r.buf = bytes.Buffer{} // a long paste grew it: give it back
-	}
+	r.bytes += int64(z.Len())
 	return nil
 }
 
-// finish stores what is held and the end time.
-func (r *recorder) finish(ctx context.Context) error {
+// sync stores the events held so far before it returns: a chunk boundary.
+func (r *recorder) sync() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.tail) > 0 && !r.truncated {
-		r.eventLocked(ctx, "o", string(r.tail)) // shown as U+FFFD, as a terminal would
+	if r.buf.Len() == 0 {
+		return r.err
+	}
+	want := r.stored + r.storing + 1
+	r.last = time.Time{} // due at once
+	r.wakeWriter()
+	for r.stored < want && r.err == nil {
+		r.cond.Wait()
+	}
+	return r.err
+}
+
+// Err is the writer's failure, if any: the session must end.
+func (r *recorder) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// finish stores what is held and the end time; ctx bounds the end time's
+// write (the writer's chunks use the recorder's context).
+func (r *recorder) finish(ctx context.Context) error {
+	r.mu.Lock()
+	if len(r.tail) > 0 {
+		r.eventLocked("o", string(r.tail), math.MaxInt) // shown as U+FFFD, as a terminal would
 		r.tail = nil
 	}
-	err := r.flushLocked(ctx)
 	r.finished = true
-	return errors.Join(err, r.store.FinishRecording(ctx, r.id, r.now()))
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	close(r.stop)
+	<-r.stopped
+	return errors.Join(r.Err(), r.store.FinishRecording(ctx, r.id, r.now()))
 }
 
 // splitUTF8 splits b before an incomplete UTF-8 sequence at its end.

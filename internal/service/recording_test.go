@@ -42,19 +42,16 @@ func TestRecorder(t *testing.T) {
 	if err := f.st.CreateRecording(ctx, &rec); err != nil {
 		t.Fatal(err)
 	}
-	r := newRecorder(f.st, rec.ID, clock, now, 80, 24, "bash", "pc-01")
+	r := newRecorder(ctx, f.st, rec.ID, clock, now, 80, 24, "bash", "pc-01")
 	ue := []byte("Grüße")
-	if err := r.output(ctx, ue[:3]); err != nil { // "Gr" and half of ü
+	if err := r.output(ue[:3]); err != nil { // "Gr" and half of ü
 		t.Fatal(err)
 	}
-	if err := r.flushDue(ctx); err != nil {
+	if err := r.sync(); err != nil { // a chunk boundary between the halves
 		t.Fatal(err)
 	}
-	r.mu.Lock()
-	r.flushLocked(ctx) // a chunk boundary between the halves
-	r.mu.Unlock()
-	r.output(ctx, ue[3:])
-	r.event(ctx, "i", "ls\r")
+	r.output(ue[3:])
+	r.event("i", "ls\r")
 	if err := r.finish(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -72,14 +69,14 @@ func TestRecorder(t *testing.T) {
 	if err := f.st.CreateRecording(ctx, &big); err != nil {
 		t.Fatal(err)
 	}
-	r = newRecorder(f.st, big.ID, clock, now, 80, 24, "bash", "pc-01")
+	r = newRecorder(ctx, f.st, big.ID, clock, now, 80, 24, "bash", "pc-01")
 	noise := make([]byte, 1024)
 	rnd := rand.New(rand.NewPCG(1, 2)) // incompressible enough
 	for range 200 {
 		for j := range noise {
 			noise[j] = 'a' + byte(rnd.IntN(26))
 		}
-		if err := r.output(ctx, noise); err != nil {
+		if err := r.output(noise); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,6 +87,101 @@ func TestRecorder(t *testing.T) {
 	stored, _ := f.st.GetRecording(ctx, big.ID)
 	if !stored.Truncated || stored.Stored > maxRecording+1024 || !strings.HasSuffix(strings.TrimSpace(got), `"m", "recording truncated at 4 KiB"]`) {
 		t.Errorf("truncated %v, stored %d, ends %q", stored.Truncated, stored.Stored, got[max(0, len(got)-80):])
+	}
+}
+
+// slowStore is a recording store whose AppendRecording waits for release:
+// a database that is behind.
+type slowStore struct {
+	core.RecordingStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *slowStore) AppendRecording(ctx context.Context, id int64, seq int, chunk []byte, size, stored int64, truncated bool) error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return s.RecordingStore.AppendRecording(ctx, id, seq, chunk, size, stored, truncated)
+}
+
+// TestRecorderDoesNotWaitForTheDatabase: while the database is busy with a
+// chunk, output up to recordHold and keystrokes are recorded without
+// waiting for it; a flood beyond waits (memory stays bounded), and
+// nothing is lost once the database catches up.
+func TestRecorderDoesNotWaitForTheDatabase(t *testing.T) {
+	f := newRemoteFixture(t)
+	ctx := context.Background()
+	rec := core.Recording{DeviceID: f.dev.ID, UserID: f.tech.ID, Actor: "user:tech@example.com", Shell: "bash"}
+	if err := f.st.CreateRecording(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowStore{RecordingStore: f.st, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	r := newRecorder(ctx, slow, rec.ID, time.Now(), time.Now, 80, 24, "bash", "pc-01")
+	line := []byte(strings.Repeat("y", 1023) + "\n")
+	for range recordFlush / len(line) {
+		if err := r.output(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-slow.entered // the writer took the first chunk and waits for the database
+	for range recordFlush / len(line) {
+		if err := r.output(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.event("i", "ls\r"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A flood waits at recordHold held bytes.
+	flooded := make(chan error, 1)
+	go func() {
+		for range 4 * recordHold / len(line) {
+			if err := r.output(line); err != nil {
+				flooded <- err
+				return
+			}
+		}
+		flooded <- nil
+	}()
+	for {
+		r.mu.Lock()
+		held := r.buf.Len()
+		r.mu.Unlock()
+		if held >= recordHold {
+			if held > recordHold+2*len(line) {
+				t.Fatalf("%d bytes held, hold %d", held, recordHold)
+			}
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-flooded:
+		t.Fatalf("the flood did not wait for the database: %v", err)
+	default:
+	}
+	close(slow.release)
+	if err := <-flooded; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	if err := f.st.RecordingChunks(ctx, rec.ID, func(b []byte) error { z.Write(b); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cast, _ := io.ReadAll(zr)
+	if n, want := strings.Count(string(cast), `"o"`), 2*(recordFlush/len(line))+4*recordHold/len(line); n != want || !strings.Contains(string(cast), `"i", "ls\r"`) {
+		t.Errorf("%d output events recorded, want %d, and the input", n, want)
 	}
 }
 

@@ -179,7 +179,7 @@ func (s *Service) openTerminal(ctx context.Context, u core.User, id int64, r Rem
 	t := &Terminal{
 		Shell: meta.Shell, PID: meta.PID, Recording: rec.ID,
 		s: s, u: u, dev: d, ctx: context.WithoutCancel(ctx), stream: st, started: now, idle: idle,
-		rec:     newRecorder(s.store, rec.ID, now, s.now, int(req.Cols), int(req.Rows), meta.Shell, d.Hostname),
+		rec:     newRecorder(context.WithoutCancel(ctx), s.store, rec.ID, now, s.now, int(req.Cols), int(req.Rows), meta.Shell, d.Hostname),
 		closing: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	t.lastInput.Store(time.Now().UnixNano())
@@ -187,8 +187,8 @@ func (s *Service) openTerminal(ctx context.Context, u core.User, id int64, r Rem
 	return t, nil
 }
 
-// watch ends an idle session and stores the recording's held events in
-// time, until the session ends.
+// watch ends an idle session, or one whose recording failed, until the
+// session ends.
 func (t *Terminal) watch() {
 	defer close(t.stopped)
 	tick := min(recordFlushEvery, t.idle/4)
@@ -202,7 +202,7 @@ func (t *Terminal) watch() {
 			return
 		case <-tk.C:
 		}
-		if err := t.rec.flushDue(t.ctx); err != nil {
+		if err := t.rec.Err(); err != nil {
 			t.failRecording(err)
 			return
 		}
@@ -236,7 +236,7 @@ func (t *Terminal) closeWith(code string, msg core.Text) {
 func (t *Terminal) Read(p []byte) (int, error) {
 	n, err := t.stream.Read(p)
 	if n > 0 {
-		if rerr := t.rec.output(t.ctx, p[:n]); rerr != nil {
+		if rerr := t.rec.output(p[:n]); rerr != nil {
 			t.failRecording(rerr)
 		}
 	}
@@ -277,7 +277,7 @@ func (t *Terminal) Input(keys []byte) error {
 		return nil
 	}
 	t.lastInput.Store(time.Now().UnixNano())
-	if err := t.rec.event(t.ctx, "i", string(keys)); err != nil {
+	if err := t.rec.event("i", string(keys)); err != nil {
 		t.failRecording(err)
 		return err
 	}
@@ -292,7 +292,7 @@ func (t *Terminal) Resize(rows, cols uint16) error {
 	if rows == 0 || cols == 0 {
 		return fmt.Errorf("resize to %d×%d: %w", rows, cols, core.ErrInvalid)
 	}
-	if err := t.rec.event(t.ctx, "r", fmt.Sprintf("%dx%d", cols, rows)); err != nil {
+	if err := t.rec.event("r", fmt.Sprintf("%dx%d", cols, rows)); err != nil {
 		t.failRecording(err)
 		return err
 	}

@@ -39,7 +39,7 @@ func BenchmarkFileTransfer(b *testing.B) {
 	e := newEnv(b)
 	agentDir := b.TempDir()
 	mustRun(b, nil, "wacht-agent", "enroll", "--data", agentDir, "--token", e.token())
-	start(b, "wacht-agent", "run", "--data", agentDir)
+	agent := start(b, "wacht-agent", "run", "--data", agentDir)
 	var id int64
 	waitFor(b, "agent online", time.Minute, func() bool {
 		var ds []apiDevice
@@ -66,43 +66,85 @@ func BenchmarkFileTransfer(b *testing.B) {
 	api := fmt.Sprintf("https://%s/api/v1/devices/%d/files/content?path=%s", e.addr, id, url.QueryEscape(src))
 	auth := "Authorization: Bearer " + e.apiToken
 	pid := e.server.cmd.Process.Pid
+	// The CPU time of each path's processes: the raw path's is this
+	// process (its HTTPS server) and curl, the API's server, agent and curl.
+	rawCPU := func(args ...string) (float64, time.Duration) {
+		before := procCPU(b, os.Getpid())
+		secs, cpu := curl(b, args...)
+		return secs, cpu + procCPU(b, os.Getpid()) - before
+	}
+	apiCPU := func(args ...string) (float64, time.Duration) {
+		before := procCPU(b, pid) + procCPU(b, agent.cmd.Process.Pid)
+		secs, cpu := curl(b, args...)
+		return secs, cpu + procCPU(b, pid) + procCPU(b, agent.cmd.Process.Pid) - before
+	}
 
 	b.Run("download", func(b *testing.B) {
-		var apiSecs, rawSecs float64
-		var growth int64
+		var m transferMetrics
 		for range b.N {
-			rawSecs += curl(b, "-o", os.DevNull, baseline+"/"+url.PathEscape(filepath.Base(src)))
-			secs, g := withRSS(b, pid, func() float64 { return curl(b, "-o", os.DevNull, "-H", auth, api) })
-			apiSecs += secs
-			growth = max(growth, g)
+			m.raw(rawCPU("-o", os.DevNull, baseline+"/"+url.PathEscape(filepath.Base(src))))
+			m.api(withRSS(b, pid, func() (float64, time.Duration) { return apiCPU("-o", os.DevNull, "-H", auth, api) }))
 		}
-		reportTransfer(b, apiSecs, rawSecs, growth)
+		m.report(b)
 	})
 	b.Run("upload", func(b *testing.B) {
-		var apiSecs, rawSecs float64
-		var growth int64
+		var m transferMetrics
 		for i := range b.N {
-			rawSecs += curl(b, "-T", src, baseline+"/upload")
+			m.raw(rawCPU("-T", src, baseline+"/upload"))
 			target := filepath.Join(dir, "hochgeladen "+strconv.Itoa(i)+".bin")
 			up := fmt.Sprintf("https://%s/api/v1/devices/%d/files/content?path=%s", e.addr, id, url.QueryEscape(target))
-			secs, g := withRSS(b, pid, func() float64 { return curl(b, "-T", src, "-H", auth, up) })
-			apiSecs += secs
-			growth = max(growth, g)
+			m.api(withRSS(b, pid, func() (float64, time.Duration) { return apiCPU("-T", src, "-H", auth, up) }))
 			if st, err := os.Stat(target); err != nil || st.Size() != transferSize {
 				b.Fatalf("uploaded file: %v %v", st, err)
 			}
 			os.Remove(target)
 		}
-		reportTransfer(b, apiSecs, rawSecs, growth)
+		m.report(b)
 	})
 }
 
-func reportTransfer(b *testing.B, apiSecs, rawSecs float64, growth int64) {
+// transferMetrics sums a benchmark's transfers.
+type transferMetrics struct {
+	apiSecs, rawSecs float64
+	apiCPU, rawCPU   time.Duration
+	growth           int64
+}
+
+func (m *transferMetrics) raw(secs float64, cpu time.Duration) { m.rawSecs += secs; m.rawCPU += cpu }
+
+func (m *transferMetrics) api(secs float64, cpu time.Duration, growth int64) {
+	m.apiSecs += secs
+	m.apiCPU += cpu
+	m.growth = max(m.growth, growth)
+}
+
+// report gives both speeds and their ratio, the CPU time per MB of both
+// paths and their ratio (which the machine's other load moves less than
+// the speeds: on a machine whose cores are all busy, the speeds follow
+// it), and the server's RSS growth.
+func (m *transferMetrics) report(b *testing.B) {
 	n := float64(b.N) * transferSize / 1e6
-	b.ReportMetric(n/apiSecs, "api-MB/s")
-	b.ReportMetric(n/rawSecs, "https-MB/s")
-	b.ReportMetric(100*rawSecs/apiSecs, "%-of-https")
-	b.ReportMetric(float64(growth)/(1<<20), "server-rss-growth-MiB")
+	b.ReportMetric(n/m.apiSecs, "api-MB/s")
+	b.ReportMetric(n/m.rawSecs, "https-MB/s")
+	b.ReportMetric(100*m.rawSecs/m.apiSecs, "%-of-https")
+	b.ReportMetric(float64(m.apiCPU.Milliseconds())/n, "api-cpu-ms/MB")
+	b.ReportMetric(float64(m.rawCPU.Milliseconds())/n, "https-cpu-ms/MB")
+	b.ReportMetric(100*float64(m.rawCPU)/float64(m.apiCPU), "cpu-%-of-https")
+	b.ReportMetric(float64(m.growth)/(1<<20), "server-rss-growth-MiB")
+}
+
+// procCPU is a process's CPU time (user and system) from /proc, in the
+// kernel's clock ticks of 10 ms.
+func procCPU(b *testing.B, pid int) time.Duration {
+	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// After the command name in parentheses: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(s[strings.LastIndexByte(string(s), ')')+1:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // receive writes an upload into a temporary file in dir, syncs and removes
@@ -152,9 +194,11 @@ func rawHTTPS(b *testing.B, data, dir string) string {
 }
 
 // curl runs curl with args (plus -k: the certificate is self-signed, on
-// loopback) and returns the transfer's seconds as curl measured them.
-func curl(b *testing.B, args ...string) float64 {
-	out, err := exec.Command("curl", append([]string{"-sSfk", "-w", "%{time_total} %{size_download} %{size_upload}"}, args...)...).Output()
+// loopback) and returns the transfer's seconds as curl measured them and
+// curl's CPU time.
+func curl(b *testing.B, args ...string) (float64, time.Duration) {
+	cmd := exec.Command("curl", append([]string{"-sSfk", "-w", "%{time_total} %{size_download} %{size_upload}"}, args...)...)
+	out, err := cmd.Output()
 	if err != nil {
 		b.Fatalf("curl %v: %v %s", args, err, out)
 	}
@@ -165,12 +209,12 @@ func curl(b *testing.B, args ...string) float64 {
 	if max(down, up) < transferSize {
 		b.Fatalf("curl %v moved %v/%v bytes", args, down, up)
 	}
-	return secs
+	return secs, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
-// withRSS runs fn while sampling pid's VmRSS and returns fn's result and
+// withRSS runs fn while sampling pid's VmRSS and returns fn's results and
 // the largest growth over the RSS before it.
-func withRSS(b *testing.B, pid int, fn func() float64) (float64, int64) {
+func withRSS(b *testing.B, pid int, fn func() (float64, time.Duration)) (float64, time.Duration, int64) {
 	before := vmRSS(pid)
 	if before == 0 {
 		b.Fatalf("no VmRSS of process %d", pid)
@@ -192,10 +236,10 @@ func withRSS(b *testing.B, pid int, fn func() float64) (float64, int64) {
 			}
 		}
 	}()
-	secs := fn()
+	secs, cpu := fn()
 	close(stop)
 	wg.Wait()
-	return secs, max(0, peak-before)
+	return secs, cpu, max(0, peak-before)
 }
 
 // vmRSS reads a process's resident set in bytes from /proc (0: unknown).

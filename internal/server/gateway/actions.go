@@ -132,12 +132,13 @@ func (h *Hub) signedStream(ctx context.Context, deviceID int64, typ string, sign
 	}
 	// Registered before the opening, with no credit until the agent's
 	// answer grants some, so that no data the agent sends is lost.
-	st, err := s.mux.Open(s.channels.Add(1), mux.DefaultWindow, 0)
+	window := mux.WindowFor(typ)
+	st, err := s.mux.Open(s.channels.Add(1), window, 0)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s to device %d: %w", typ, deviceID, core.ErrOffline)
 	}
 	res, err := h.request(ctx, s, protocol.TypeStreamOpen, typ, protocol.StreamOpen{
-		Channel: st.ID(), Window: mux.DefaultWindow, SignedAction: signed,
+		Channel: st.ID(), Window: window, SignedAction: signed,
 	})
 	refused := err == nil && !res.OK
 	if err == nil {
@@ -168,7 +169,7 @@ func (h *Hub) signedStream(ctx context.Context, deviceID int64, typ string, sign
 
 // Buffered is the number of stream bytes this node received and holds
 // unread, from its agents and, for relayed streams, from other nodes: at
-// most a window (mux.DefaultWindow) per stream and leg, however slowly
+// most a window (mux.WindowFor) per stream and leg, however slowly
 // the streams' readers read.
 func (h *Hub) Buffered() int {
 	h.mu.Lock()

@@ -428,7 +428,7 @@ func (n *node) openStream(ctx context.Context, deviceID int64, typ string, args 
 	}
 	dl, _ := ctx.Deadline()
 	body, err := json.Marshal(relayRequest{DeviceID: deviceID, Name: typ, Args: args,
-		WaitMS: time.Until(dl).Milliseconds(), Window: mux.DefaultWindow})
+		WaitMS: time.Until(dl).Milliseconds(), Window: mux.WindowFor(typ)})
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +456,7 @@ func (n *node) openStream(ctx context.Context, deviceID int64, typ string, args 
 	m := mux.New(nodeConn{c})
 	// Registered before the opening, with no credit until the holder's
 	// answer grants some.
-	st, err := m.Open(relayChannel, mux.DefaultWindow, 0)
+	st, err := m.Open(relayChannel, mux.WindowFor(typ), 0)
 	if err != nil {
 		m.Close()
 		c.CloseNow()
@@ -533,9 +533,10 @@ func (g *Gateway) serveRelayStream(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusNormalClosure, "")
 		return
 	}
-	peer, err := m.Open(relayChannel, mux.DefaultWindow, req.Window)
+	window := mux.WindowFor(req.Name)
+	peer, err := m.Open(relayChannel, window, req.Window)
 	if err == nil {
-		err = nc.Send(context.Background(), typeRelayOpened, relayOpened{Window: mux.DefaultWindow, Meta: agent.Meta})
+		err = nc.Send(context.Background(), typeRelayOpened, relayOpened{Window: window, Meta: agent.Meta})
 	}
 	if err != nil {
 		agent.CloseWithError(mux.CodeConnectionLost, nodeLost)
