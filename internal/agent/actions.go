@@ -20,6 +20,11 @@ type Action struct {
 	// Lock is the capability (protocol.Lock…) whose local lock disables
 	// this action; "" means it cannot be disabled locally.
 	Lock string
+	// Code marks an action that lets the server choose what code the
+	// device runs (a command, a shell, writing or moving files): lock mode
+	// (a script signer) refuses it, since the only code a locked device
+	// runs is what the signer signed.
+	Code bool
 	// Do runs the action; its result becomes the reply's output. An
 	// *protocol.ActionError keeps its code; other errors reply CodeFailed.
 	// ctx ends with the session.
@@ -135,6 +140,10 @@ func (a *Agent) authorize(ctx context.Context, sa actionkey.SignedAction, kind s
 	case h.Lock != "" && slices.Contains(a.cfg.Disable, h.Lock):
 		return ctx, name, h, Errorf(protocol.CodeDisabledLocally,
 			"%q is disabled on this device (local lock %q).", "%q ist auf diesem Gerät gesperrt (lokale Sperre %q).", name, h.Lock)
+	case h.Code && len(a.cfg.ScriptSigner) > 0:
+		return ctx, name, h, Errorf(protocol.CodeScriptSigner,
+			"Refused: this device is in lock mode and runs only scripts its script signer signed, so %q is off.",
+			"Abgelehnt: dieses Gerät ist im Sperrmodus und führt nur Skripte aus, die sein Skript-Signierer signiert hat; %q ist daher aus.", name)
 	}
 	return ctx, name, h, nil
 }

@@ -230,6 +230,38 @@ func TestLocalLockRefuses(t *testing.T) {
 	}
 }
 
+// TestLockModeRefusesCodeOfTheServersChoice: an agent with a script
+// signer refuses every action that would let a compromised server choose
+// what runs (a command, a shell, writing, moving or deleting files), and
+// still serves the ones that only read.
+func TestLockModeRefusesCodeOfTheServersChoice(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	l := startLive(t, liveOpts{signer: pub})
+	ctx := ctxT(t)
+	err := l.hub.Do(ctx, l.deviceID, protocol.ActionExec, protocol.ExecArgs{Command: "touch " + filepath.Join(l.dir, "ran")}, nil)
+	wantCode(t, "exec", err, protocol.CodeScriptSigner)
+	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamTerminal, protocol.TerminalArgs{})
+	wantCode(t, "terminal", err, protocol.CodeScriptSigner)
+	_, err = l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileUpload, protocol.FileUploadArgs{Path: filepath.Join(l.dir, "neu"), Size: 0, SHA256: sum(nil)})
+	wantCode(t, "file-upload", err, protocol.CodeScriptSigner)
+	wantCode(t, "files-mkdir", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesMkdir, protocol.FilesPathArgs{Path: filepath.Join(l.dir, "d")}, nil), protocol.CodeScriptSigner)
+	wantCode(t, "files-delete", l.hub.Do(ctx, l.deviceID, protocol.ActionFilesDel, protocol.FilesPathArgs{Path: filepath.Join(l.dir, ConfigFile)}, nil), protocol.CodeScriptSigner)
+	for _, p := range []string{"ran", "neu", "d"} {
+		if _, err := os.Stat(filepath.Join(l.dir, p)); err == nil {
+			t.Errorf("%s exists: a refused action ran", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(l.dir, ConfigFile)); err != nil {
+		t.Error("the refused delete ran")
+	}
+	// Reading still works.
+	s, err := l.hub.OpenStream(ctx, l.deviceID, protocol.StreamFileDownload, protocol.FileDownloadArgs{Path: filepath.Join(l.dir, ConfigFile)})
+	if err != nil {
+		t.Fatalf("file download in lock mode: %v", err)
+	}
+	s.Close()
+}
+
 // TestActionsNotSignedByThePinnedKeyRefused: a server (or a database row)
 // signing with another key than the one the agent pinned, or with a stale
 // clock, runs nothing; the agent says why.

@@ -20,7 +20,7 @@ const (
 )
 
 func init() {
-	RegisterAction(protocol.ActionExec, Action{Lock: protocol.LockExec, Do: func(ctx context.Context, _ *Agent, args json.RawMessage) (any, error) {
+	RegisterAction(protocol.ActionExec, Action{Lock: protocol.LockExec, Code: true, Do: func(ctx context.Context, _ *Agent, args json.RawMessage) (any, error) {
 		var a protocol.ExecArgs
 		if err := json.Unmarshal(args, &a); err != nil || a.Command == "" || a.TimeoutSeconds < 0 {
 			return nil, Errorf(protocol.CodeBadArgs, "exec needs a command and a non-negative timeout.", "exec braucht einen Befehl und eine nicht negative Zeitgrenze.")

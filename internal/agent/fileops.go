@@ -30,10 +30,10 @@ import (
 
 func init() {
 	RegisterAction(protocol.ActionFilesList, Action{Lock: protocol.LockFiles, Do: filesList})
-	RegisterAction(protocol.ActionFilesMkdir, Action{Lock: protocol.LockFiles, Do: filesMkdir})
-	RegisterAction(protocol.ActionFilesMove, Action{Lock: protocol.LockFiles, Do: filesRename})
-	RegisterAction(protocol.ActionFilesDel, Action{Lock: protocol.LockFiles, Do: filesDelete})
-	RegisterAction(protocol.StreamFileUpload, Action{Lock: protocol.LockFiles, Open: openUpload})
+	RegisterAction(protocol.ActionFilesMkdir, Action{Lock: protocol.LockFiles, Code: true, Do: filesMkdir})
+	RegisterAction(protocol.ActionFilesMove, Action{Lock: protocol.LockFiles, Code: true, Do: filesRename})
+	RegisterAction(protocol.ActionFilesDel, Action{Lock: protocol.LockFiles, Code: true, Do: filesDelete})
+	RegisterAction(protocol.StreamFileUpload, Action{Lock: protocol.LockFiles, Code: true, Open: openUpload})
 }
 
 // localPath cleans a path from the server: the cleaned path (for messages

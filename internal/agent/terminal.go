@@ -33,7 +33,7 @@ type ptyProc interface {
 }
 
 func init() {
-	RegisterAction(protocol.StreamTerminal, Action{Lock: protocol.LockTerminal, Open: openTerminal})
+	RegisterAction(protocol.StreamTerminal, Action{Lock: protocol.LockTerminal, Code: true, Open: openTerminal})
 }
 
 // terminalArgv is the program and arguments of an interactive shell, the
