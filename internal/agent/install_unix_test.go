@@ -4,6 +4,8 @@ package agent
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -213,5 +215,18 @@ func TestInstallLockedLocally(t *testing.T) {
 	}
 	if e.runs() != 0 {
 		t.Fatal("a locked device ran the installer")
+	}
+}
+
+// TestInstallLockMode: a device that runs only code signed by its script
+// signer refuses packages, which carry no such signature.
+func TestInstallLockMode(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	l := startLive(t, liveOpts{signer: pub})
+	e := newInstallEnv(t)
+	err := l.hub.Do(ctxT(t), l.deviceID, protocol.ActionInstall, e.args("s-1", nil), &json.RawMessage{})
+	wantCode(t, "lock mode", err, protocol.CodeScriptSigner)
+	if e.runs() != 0 {
+		t.Fatal("a device in lock mode ran the installer")
 	}
 }
