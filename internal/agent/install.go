@@ -69,10 +69,14 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 	if spec.user != nil {
 		defer spec.user.sys.close()
 	}
+	action := protocol.ActionInstall
+	if uninstall {
+		action = protocol.ActionUninstall
+	}
 	if rec, err := r.claim(pa.RunID); rec != nil || err != nil {
 		var res protocol.PackageResult
 		if err == nil {
-			err = recorded(pa.RunID, rec, &res)
+			err = recorded(pa.RunID, action, rec, &res)
 			res.Duplicate = true
 		}
 		return res, err
@@ -85,7 +89,7 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 		return protocol.PackageResult{}, Errorf(protocol.CodeInterrupted, "The agent stopped while the run %s ran.", "Der Agent wurde beendet, während der Lauf %s lief.", pa.RunID)
 	}
 	res := packageResult(ctx, pa, uninstall, out, err)
-	r.finish(pa.RunID, res)
+	r.finish(pa.RunID, action, res)
 	return res, nil
 }
 

@@ -191,6 +191,26 @@ func TestInstallInterrupted(t *testing.T) {
 	}
 }
 
+// TestInstallRunIDOfAnotherAction: a run ID the journal holds for a
+// script (or an install) does not run as another action.
+func TestInstallRunIDOfAnotherAction(t *testing.T) {
+	e := newInstallEnv(t)
+	if _, err := e.runner.claim("o-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.runner.finish("o-1", "", protocol.ScriptResult{ExitCode: 0})
+	_, err := e.run(e.args("o-1", nil), false)
+	wantCode(t, "script's run ID", err, protocol.CodeBadArgs)
+	if _, err := e.run(e.args("o-2", nil), false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.run(e.args("o-2", nil), true)
+	wantCode(t, "install's run ID as uninstall", err, protocol.CodeBadArgs)
+	if e.runs() != 1 {
+		t.Fatalf("the installer ran %d times, want once", e.runs())
+	}
+}
+
 // TestInstallTimeout: an installer that hangs is ended with its children
 // and reported failed with the timeout.
 func TestInstallTimeout(t *testing.T) {

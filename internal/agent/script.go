@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,11 +72,12 @@ func (a *Agent) scripts() *scriptRunner {
 }
 
 // journalEntry is one run ID's file: Done false means it was started.
-// Result is the action's result (a protocol.ScriptResult or
-// protocol.PackageResult): scripts and installs share the journal and
-// its one namespace of run IDs.
+// Scripts and package installs share the journal and its one namespace of
+// run IDs: Action names the action that recorded Result ("" for a script,
+// as entries written before installs existed).
 type journalEntry struct {
 	Done   bool            `json:"done"`
+	Action string          `json:"action,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 }
 
@@ -87,7 +87,7 @@ func (r *scriptRunner) journalPath(id string) string {
 
 // claim records the run ID as started, or returns what the journal says
 // about it: the recorded result, or why it does not run again.
-func (r *scriptRunner) claim(id string) (json.RawMessage, error) {
+func (r *scriptRunner) claim(id string) (*journalEntry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.running[id] {
@@ -103,8 +103,8 @@ func (r *scriptRunner) claim(id string) (json.RawMessage, error) {
 		if rerr == nil {
 			rerr = json.Unmarshal(b, &e)
 		}
-		if rerr == nil && e.Done && len(e.Result) > 0 {
-			return e.Result, nil
+		if rerr == nil && e.Done {
+			return &e, nil
 		}
 		// Started, not running, not finished: the agent stopped mid-run.
 		// (An unreadable entry counts the same: never run it twice.)
@@ -130,11 +130,9 @@ func (r *scriptRunner) claim(id string) (json.RawMessage, error) {
 }
 
 // recorded decodes the journal's result of run id into res; a result of
-// another kind (a run ID reused for another action) is refused.
-func recorded(id string, rec json.RawMessage, res any) error {
-	d := json.NewDecoder(bytes.NewReader(rec))
-	d.DisallowUnknownFields()
-	if err := d.Decode(res); err != nil {
+// another action (a run ID reused) is refused.
+func recorded(id, action string, e *journalEntry, res any) error {
+	if e.Action != action || json.Unmarshal(e.Result, res) != nil {
 		return Errorf(protocol.CodeBadArgs, "The run %s ran before as another action; it is not run again.",
 			"Der Lauf %s lief schon als andere Aktion; er wird nicht erneut ausgeführt.", id)
 	}
@@ -152,9 +150,9 @@ func interrupted(id string) error {
 // finish records a run's result; a failure to start it is recorded as
 // exit code -1 with the reason as its error output, so that a repeat
 // answers the same.
-func (r *scriptRunner) finish(id string, res any) {
+func (r *scriptRunner) finish(id, action string, res any) {
 	rb, _ := json.Marshal(res)
-	b, _ := json.Marshal(journalEntry{Done: true, Result: rb})
+	b, _ := json.Marshal(journalEntry{Done: true, Action: action, Result: rb})
 	if err := writeFileAtomic(r.journalPath(id), b); err != nil {
 		r.log.Error("recording a script's result", "run", id, "err", err)
 	}
@@ -172,7 +170,7 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 	if rec, err := r.claim(sa.RunID); rec != nil || err != nil {
 		var res protocol.ScriptResult
 		if err == nil {
-			err = recorded(sa.RunID, rec, &res)
+			err = recorded(sa.RunID, "", rec, &res)
 			res.Duplicate = true
 		}
 		return res, err
@@ -189,7 +187,7 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 		r.mu.Unlock()
 		return res, Errorf(protocol.CodeInterrupted, "The agent stopped while the run %s ran.", "Der Agent wurde beendet, während der Lauf %s lief.", sa.RunID)
 	}
-	r.finish(sa.RunID, res)
+	r.finish(sa.RunID, "", res)
 	return res, nil
 }
 
