@@ -3,6 +3,7 @@ package agent
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -63,4 +64,17 @@ func TestUploadCommand(t *testing.T) {
 	}
 	_, err = uploadCommand("linux", pa, "/x/a.msi", false)
 	wantCode(t, "msi on linux", err, protocol.CodeUnsupported)
+}
+
+// TestTail keeps an installer's last words, cut at a character's start.
+func TestTail(t *testing.T) {
+	if got := tail("kurz"); got != "kurz" {
+		t.Errorf("short output changed: %q", got)
+	}
+	long := strings.Repeat("ä", protocol.MaxPackageOutput) + "Fehler 1603"
+	got := tail(long)
+	if !strings.HasPrefix(got, "[… output cut by Wacht]\n") || !strings.HasSuffix(got, "Fehler 1603") ||
+		len(got) > protocol.MaxPackageOutput+40 || !utf8.ValidString(got) {
+		t.Errorf("tail: %d bytes, valid %v, ends %q", len(got), utf8.ValidString(got), got[len(got)-20:])
+	}
 }
