@@ -72,9 +72,13 @@ func (a *Agent) scripts() *scriptRunner {
 }
 
 // journalEntry is one run ID's file: Done false means it was started.
+// Scripts and package installs share the journal and its one namespace of
+// run IDs: Action names the action that recorded Result ("" for a script,
+// as entries written before installs existed).
 type journalEntry struct {
-	Done   bool                  `json:"done"`
-	Result protocol.ScriptResult `json:"result,omitzero"`
+	Done   bool            `json:"done"`
+	Action string          `json:"action,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 func (r *scriptRunner) journalPath(id string) string {
@@ -83,7 +87,7 @@ func (r *scriptRunner) journalPath(id string) string {
 
 // claim records the run ID as started, or returns what the journal says
 // about it: the recorded result, or why it does not run again.
-func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
+func (r *scriptRunner) claim(id string) (*journalEntry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.running[id] {
@@ -100,9 +104,7 @@ func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
 			rerr = json.Unmarshal(b, &e)
 		}
 		if rerr == nil && e.Done {
-			res := e.Result
-			res.Duplicate = true
-			return &res, nil
+			return &e, nil
 		}
 		// Started, not running, not finished: the agent stopped mid-run.
 		// (An unreadable entry counts the same: never run it twice.)
@@ -127,6 +129,16 @@ func (r *scriptRunner) claim(id string) (*protocol.ScriptResult, error) {
 	return nil, nil
 }
 
+// recorded decodes the journal's result of run id into res; a result of
+// another action (a run ID reused) is refused.
+func recorded(id, action string, e *journalEntry, res any) error {
+	if e.Action != action || json.Unmarshal(e.Result, res) != nil {
+		return Errorf(protocol.CodeBadArgs, "The run %s ran before as another action; it is not run again.",
+			"Der Lauf %s lief schon als andere Aktion; er wird nicht erneut ausgeführt.", id)
+	}
+	return nil
+}
+
 // interrupted says that run id was started and the agent stopped before
 // it finished.
 func interrupted(id string) error {
@@ -138,8 +150,9 @@ func interrupted(id string) error {
 // finish records a run's result; a failure to start it is recorded as
 // exit code -1 with the reason as its error output, so that a repeat
 // answers the same.
-func (r *scriptRunner) finish(id string, res protocol.ScriptResult) {
-	b, _ := json.Marshal(journalEntry{Done: true, Result: res})
+func (r *scriptRunner) finish(id, action string, res any) {
+	rb, _ := json.Marshal(res)
+	b, _ := json.Marshal(journalEntry{Done: true, Action: action, Result: rb})
 	if err := writeFileAtomic(r.journalPath(id), b); err != nil {
 		r.log.Error("recording a script's result", "run", id, "err", err)
 	}
@@ -155,10 +168,12 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 	}
 	defer p.close()
 	if rec, err := r.claim(sa.RunID); rec != nil || err != nil {
-		if rec != nil {
-			return *rec, nil
+		var res protocol.ScriptResult
+		if err == nil {
+			err = recorded(sa.RunID, "", rec, &res)
+			res.Duplicate = true
 		}
-		return protocol.ScriptResult{}, err
+		return res, err
 	}
 	res, err := r.execute(ctx, sa, p.body, p.argv, p.ext, p.user)
 	if err != nil {
@@ -172,7 +187,7 @@ func (r *scriptRunner) run(ctx context.Context, sa protocol.ScriptArgs) (protoco
 		r.mu.Unlock()
 		return res, Errorf(protocol.CodeInterrupted, "The agent stopped while the run %s ran.", "Der Agent wurde beendet, während der Lauf %s lief.", sa.RunID)
 	}
-	r.finish(sa.RunID, res)
+	r.finish(sa.RunID, "", res)
 	return res, nil
 }
 
@@ -218,17 +233,22 @@ func (r *scriptRunner) prepare(sa protocol.ScriptArgs) (prepared, error) {
 		}
 	}
 	if sa.RunAs == protocol.RunAsUser {
-		r.mu.Lock()
-		tool := r.tool
-		r.mu.Unlock()
-		if tool == nil {
-			tool = runTool
-		}
-		if p.user, err = loggedOnUser(tool); err != nil {
+		if p.user, err = r.consoleUser(); err != nil {
 			return p, err // never as SYSTEM or root instead
 		}
 	}
 	return p, nil
+}
+
+// consoleUser is the user logged on at the console or graphical session.
+func (r *scriptRunner) consoleUser() (*scriptUser, error) {
+	r.mu.Lock()
+	tool := r.tool
+	r.mu.Unlock()
+	if tool == nil {
+		tool = runTool
+	}
+	return loggedOnUser(tool)
 }
 
 // forgetInterrupted drops the journal's record of run id if it was
@@ -315,20 +335,37 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, body
 		// that a path with spaces stays one.
 		path = `"` + path + `"`
 	}
-	if u != nil {
-		argv = append(slices.Clone(u.prefix), argv...)
-	}
-	argv = append(argv, path)
-
 	timeout := protocol.DefaultScriptTimeout
 	if sa.TimeoutSeconds > 0 {
 		timeout = time.Duration(sa.TimeoutSeconds) * time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return runProcess(ctx, runSpec{argv: append(argv, path), dir: dir, user: u, runID: sa.RunID,
+		params: sa.Params, secrets: sa.Secrets, timeout: timeout})
+}
+
+// runSpec is a program the agent runs for a script or an installer.
+type runSpec struct {
+	argv    []string
+	dir     string      // the working folder (the user's home instead for a user)
+	user    *scriptUser // nil: SYSTEM or root
+	runID   string
+	params  map[string]string // into the environment
+	secrets map[string]string // into the environment, masked in the output
+	timeout time.Duration
+}
+
+// runProcess runs p with its parameters in the environment, its output
+// bounded and masked, and its whole process tree killed at the timeout.
+func runProcess(ctx context.Context, p runSpec) (protocol.ScriptResult, error) {
+	argv, u := p.argv, p.user
+	if u != nil {
+		argv = append(slices.Clone(u.prefix), argv...)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	prepareShell(cmd, argv)
-	cmd.Dir = dir
+	cmd.Dir = p.dir
 	base := os.Environ()
 	if u != nil {
 		// The user's own environment, nothing of the agent's; the user's
@@ -340,8 +377,8 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, body
 		}
 	}
 	// Parameters travel in the environment, never on the command line.
-	env := append(base, "WACHT_RUN_ID="+sa.RunID)
-	for _, m := range []map[string]string{sa.Params, sa.Secrets} {
+	env := append(base, "WACHT_RUN_ID="+p.runID)
+	for _, m := range []map[string]string{p.params, p.secrets} {
 		for k, v := range m {
 			env = append(env, k+"="+v)
 		}
@@ -366,8 +403,8 @@ func (r *scriptRunner) execute(ctx context.Context, sa protocol.ScriptArgs, body
 	}
 	res := protocol.ScriptResult{
 		ExitCode:   cmd.ProcessState.ExitCode(),
-		Stdout:     mask(consoleText(stdout.buf.Bytes()), sa.Secrets, stdout.dropped > 0),
-		Stderr:     mask(consoleText(stderr.buf.Bytes()), sa.Secrets, stderr.dropped > 0),
+		Stdout:     mask(consoleText(stdout.buf.Bytes()), p.secrets, stdout.dropped > 0),
+		Stderr:     mask(consoleText(stderr.buf.Bytes()), p.secrets, stderr.dropped > 0),
 		Truncated:  stdout.dropped > 0 || stderr.dropped > 0,
 		DurationMS: time.Since(start).Milliseconds(),
 	}
