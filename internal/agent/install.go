@@ -35,19 +35,15 @@ const downloadsDir = "downloads"
 
 func init() {
 	for name, uninstall := range map[string]bool{protocol.ActionInstall: false, protocol.ActionUninstall: true} {
-		RegisterAction(name, Action{Lock: protocol.LockSoftware, Do: func(_ context.Context, a *Agent, args json.RawMessage) (any, error) {
+		// Code: no package carries a signature by the script signer yet, so
+		// lock mode refuses packages.
+		RegisterAction(name, Action{Lock: protocol.LockSoftware, Code: true, Do: func(_ context.Context, a *Agent, args json.RawMessage) (any, error) {
 			var pa protocol.PackageArgs
 			if err := json.Unmarshal(args, &pa); err != nil {
 				return nil, Errorf(protocol.CodeBadArgs, "Malformed package arguments: %v.", "Fehlerhafte Paketargumente: %v.", err)
 			}
 			if err := pa.Validate(); err != nil {
 				return nil, Errorf(protocol.CodeBadArgs, "Bad package arguments: %v.", "Ungültige Paketargumente: %v.", err)
-			}
-			if len(a.cfg.ScriptSigner) != 0 {
-				// No package carries a signature by the script signer yet.
-				return nil, Errorf(protocol.CodeScriptSigner,
-					"Refused: this device runs only code signed by its script signer (lock mode), and software packages are not signed that way.",
-					"Abgelehnt: dieses Gerät führt nur Code aus, den sein Skript-Signierer signiert hat (Sperrmodus), und Softwarepakete sind nicht so signiert.")
 			}
 			d := &Downloader{Client: a.client, BaseURL: a.cfg.ServerURL, Dir: filepath.Join(a.opts.DataDir, downloadsDir)}
 			// Like a script, the run belongs to the agent, not to the
