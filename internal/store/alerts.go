@@ -537,9 +537,13 @@ func (s *DB) ListOutbox(ctx context.Context, limit int) ([]core.OutboxItem, erro
 
 // singletonKey is the PostgreSQL advisory lock key of a named cluster-wide
 // job: FNV-1a of "wacht-job:" + job, so every node derives the same key.
-func singletonKey(job string) int64 {
+// ns is the installation's cluster channel (its database and schema):
+// advisory locks are shared by every schema of a database, and
+// installations (or tests) in different schemas must not hold each
+// other's jobs.
+func singletonKey(ns, job string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("wacht-job:" + job))
+	h.Write([]byte("wacht-job:" + ns + ":" + job))
 	return int64(h.Sum64())
 }
 
@@ -552,12 +556,16 @@ func (s *DB) TrySingleton(ctx context.Context, job string, fn func(ctx context.C
 	if s.dialect != Postgres {
 		return true, fn(ctx)
 	}
-	key := singletonKey(job)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return false, s.wrap("singleton: connection", err)
 	}
 	defer conn.Close()
+	ns, err := s.channel(ctx, conn)
+	if err != nil {
+		return false, err
+	}
+	key := singletonKey(ns, job)
 	var ok bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
 		return false, s.wrap("singleton: lock", err)

@@ -39,6 +39,19 @@ func TestTrySingleton(t *testing.T) {
 	if ran, err := b.TrySingleton(ctx, "test", func(context.Context) error { return nil }); !ran || err != nil {
 		t.Fatalf("after release: ran %v, err %v", ran, err)
 	}
+	// An installation in another schema of the same database (here: the
+	// next test's) has jobs of its own: advisory locks are per database.
+	other := storetest.NewPostgres(t)
+	ran, err = a.TrySingleton(ctx, "test", func(ctx context.Context) error {
+		ran2, err := other.TrySingleton(ctx, "test", func(context.Context) error { return nil })
+		if err != nil || !ran2 {
+			t.Errorf("another schema's job: ran %v (%v), want run", ran2, err)
+		}
+		return nil
+	})
+	if !ran || err != nil {
+		t.Fatalf("ran %v, err %v", ran, err)
+	}
 	s := storetest.NewSQLite(t)
 	if ran, err := s.TrySingleton(ctx, "test", func(context.Context) error { return nil }); !ran || err != nil {
 		t.Fatalf("sqlite: ran %v, err %v", ran, err)
