@@ -85,20 +85,27 @@ func (n *node) run() {
 	n.h.log.Info("joined the cluster", "node", n.id)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-n.h.stopped; cancel() }()
+	beat := func() {
+		now := time.Now()
+		if err := n.st.NodeBeat(ctx, n.id, n.url, now, now.Add(-nodeDead)); err != nil && ctx.Err() == nil {
+			n.h.log.Error("cluster heartbeat", "err", err)
+		}
+	}
+	// The first beat comes before the node listens (ready): until this
+	// node's row exists, the others find none of its agents' sessions and
+	// answer them offline.
+	beat()
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(nodeBeat)
 		defer t.Stop()
 		for {
-			now := time.Now()
-			if err := n.st.NodeBeat(ctx, n.id, n.url, now, now.Add(-nodeDead)); err != nil && ctx.Err() == nil {
-				n.h.log.Error("cluster heartbeat", "err", err)
-			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
+			beat()
 		}
 	})
 	var once sync.Once
