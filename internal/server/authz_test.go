@@ -192,12 +192,13 @@ var authzTable = map[string]routeSpec{
 	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
 	// Software packages (issue 17): reading for every role, changing for
 	// administrators; validation, secrets and uploads: api/packages_test.go.
-	"GET /api/v1/packages":           {perm: authz.Read},
-	"POST /api/v1/packages":          {perm: authz.Admin, body: matrixPackage},
-	"GET /api/v1/packages/{id}":      {perm: authz.Read, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
-	"PUT /api/v1/packages/{id}":      {perm: authz.Admin, path: "/api/v1/packages/999999", body: matrixPackage, ok: http.StatusNotFound},
-	"DELETE /api/v1/packages/{id}":   {perm: authz.Admin, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
-	"PUT /api/v1/packages/{id}/file": {perm: authz.Admin, path: "/api/v1/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
+	"GET /api/v1/packages":                 {perm: authz.Read},
+	"POST /api/v1/packages":                {perm: authz.Admin, body: matrixPackage},
+	"GET /api/v1/packages/{id}":            {perm: authz.Read, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}":            {perm: authz.Admin, path: "/api/v1/packages/999999", body: matrixPackage, ok: http.StatusNotFound},
+	"DELETE /api/v1/packages/{id}":         {perm: authz.Admin, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}/file":       {perm: authz.Admin, path: "/api/v1/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
+	"POST /api/v1/packages/{id}/duplicate": {perm: authz.Admin, path: "/api/v1/packages/999999/duplicate", body: "{}", ok: http.StatusNotFound},
 	// Script 1 is the first built-in one (Linux and macOS), run on the
 	// caller's own or a foreign client.
 	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
