@@ -181,12 +181,9 @@ func (s *Service) seedPackages(ctx context.Context) error {
 		return nil
 	}
 	for _, e := range Catalog() {
-		p, err := CatalogPackage(e)
-		if err != nil {
-			return err
-		}
-		if err := s.store.EnsureBuiltinPackage(ctx, &p); errors.Is(err, core.ErrConflict) {
-			err = s.store.EnsureBuiltinPackage(ctx, &p)
+		err := s.ensureCatalogPackage(ctx, e)
+		if errors.Is(err, core.ErrConflict) {
+			err = s.ensureCatalogPackage(ctx, e)
 		}
 		if err != nil {
 			return fmt.Errorf("seeding catalog package %s: %w", e.Key, err)
@@ -194,6 +191,14 @@ func (s *Service) seedPackages(ctx context.Context) error {
 	}
 	st.done = true
 	return nil
+}
+
+func (s *Service) ensureCatalogPackage(ctx context.Context, e CatalogEntry) error {
+	p, err := CatalogPackage(e)
+	if err != nil {
+		return err
+	}
+	return s.store.EnsureBuiltinPackage(ctx, &p)
 }
 
 // CatalogPackage validates a catalog entry as the service validates every
