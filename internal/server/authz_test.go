@@ -299,19 +299,26 @@ var authzTable = map[string]routeSpec{
 
 	// Dashboard: scripts and jobs (issue 16): internal/server/web/scripts.go.
 	// Pages and changes: web/scripts_test.go.
-	"GET /scripts":              {perm: authz.Read},
-	"GET /scripts/export":       {perm: authz.Remote},
-	"POST /scripts/import":      {perm: authz.Remote, ok: http.StatusBadRequest}, // not a multipart form
-	"GET /scripts/new":          {perm: authz.Remote},
-	"POST /scripts":             {perm: authz.Remote, body: "name=x&language=sh&body=echo", ok: http.StatusBadRequest},
-	"GET /scripts/{id}":         {perm: authz.Read, path: "/scripts/999999", ok: http.StatusNotFound},
-	"POST /scripts/{id}":        {perm: authz.Remote, path: "/scripts/999999", body: "name=x&language=sh&body=echo", ok: http.StatusNotFound},
-	"POST /scripts/{id}/delete": {perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
-	"GET /scripts/{id}/run":     {perm: authz.Remote, path: "/scripts/1/run"},
-	"POST /scripts/{id}/run":    {perm: authz.Remote, kind: "client", path: "/scripts/1/run", body: "target=client&client={client}&expires_hours=1"},
-	"GET /jobs":                 {perm: authz.Read},
-	"GET /jobs/{id}":            {perm: authz.Read, path: "/jobs/999999", ok: http.StatusNotFound},
-	"GET /jobs/{id}/progress":   {perm: authz.Read, path: "/jobs/999999/progress", ok: http.StatusNotFound},
+	"GET /packages":              {perm: authz.Read},
+	"GET /packages/new":          {perm: authz.Admin},
+	"POST /packages":             {perm: authz.Admin, body: "name=x&os=linux&kind=upload", ok: http.StatusBadRequest},
+	"GET /packages/{id}":         {perm: authz.Read, path: "/packages/999999", ok: http.StatusNotFound},
+	"POST /packages/{id}":        {perm: authz.Admin, path: "/packages/999999", body: "name=x", ok: http.StatusNotFound},
+	"POST /packages/{id}/delete": {perm: authz.Admin, path: "/packages/999999/delete", ok: http.StatusNotFound},
+	"PUT /packages/{id}/file":    {perm: authz.Admin, path: "/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
+	"GET /scripts":               {perm: authz.Read},
+	"GET /scripts/export":        {perm: authz.Remote},
+	"POST /scripts/import":       {perm: authz.Remote, ok: http.StatusBadRequest}, // not a multipart form
+	"GET /scripts/new":           {perm: authz.Remote},
+	"POST /scripts":              {perm: authz.Remote, body: "name=x&language=sh&body=echo", ok: http.StatusBadRequest},
+	"GET /scripts/{id}":          {perm: authz.Read, path: "/scripts/999999", ok: http.StatusNotFound},
+	"POST /scripts/{id}":         {perm: authz.Remote, path: "/scripts/999999", body: "name=x&language=sh&body=echo", ok: http.StatusNotFound},
+	"POST /scripts/{id}/delete":  {perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
+	"GET /scripts/{id}/run":      {perm: authz.Remote, path: "/scripts/1/run"},
+	"POST /scripts/{id}/run":     {perm: authz.Remote, kind: "client", path: "/scripts/1/run", body: "target=client&client={client}&expires_hours=1"},
+	"GET /jobs":                  {perm: authz.Read},
+	"GET /jobs/{id}":             {perm: authz.Read, path: "/jobs/999999", ok: http.StatusNotFound},
+	"GET /jobs/{id}/progress":    {perm: authz.Read, path: "/jobs/999999/progress", ok: http.StatusNotFound},
 
 	// Dashboard: alerts (issue 6): internal/server/web/alerts.go, alertsettings.go.
 	"GET /alerts":                                  {perm: authz.Read, kind: "list"},

@@ -58,4 +58,5 @@
     show(form.dataset.uploading, "ok");
     xhr.send(file);
   });
+  form.dataset.ready = "1"; // the upload goes through this script from now on
 })();
