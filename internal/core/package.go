@@ -76,7 +76,13 @@ type PackageParam struct {
 // and how to tell that it is installed. An upload's file is SHA256 (hex)
 // of Size bytes in the server's blob store ("" until uploaded).
 type Package struct {
-	ID                  int64          `json:"id"`
+	ID int64 `json:"id"`
+	// Builtin is the catalog key of a package Wacht ships (read-only,
+	// refreshed from code; "" for the administrators' own packages).
+	Builtin string `json:"builtin,omitempty"`
+	// Source names the vendor document a catalog entry follows (not
+	// stored: the service adds it from the catalog).
+	Source              *PackageSource `json:"source,omitempty"`
 	Name                string         `json:"name"`
 	Version             string         `json:"version"`
 	OS                  string         `json:"os"`   // linux, windows, darwin
@@ -101,6 +107,16 @@ type Package struct {
 	Sealed []byte `json:"-"`
 }
 
+// PackageSource is the vendor document a catalog entry's switches come
+// from. Verify says the switches could not be confirmed there: check them
+// before the first deployment.
+type PackageSource struct {
+	Title  string `json:"title"`
+	URL    string `json:"url"`
+	Note   Text   `json:"note"`
+	Verify bool   `json:"verify,omitempty"`
+}
+
 // PackageStore keeps package definitions.
 type PackageStore interface {
 	// CreatePackage stores p and sets ID and times; ErrConflict for a
@@ -120,4 +136,9 @@ type PackageStore interface {
 	// PackageBlobInUse reports whether a package names the file sha256 (a
 	// blob that none names may be removed).
 	PackageBlobInUse(ctx context.Context, sha256 string) (bool, error)
+	// EnsureBuiltinPackage creates the catalog entry p.Builtin or refreshes
+	// its definition, and sets p.ID. A package of the administrators that
+	// took its name, version, OS and architecture keeps them; the entry
+	// then gets its key in parentheses after its name.
+	EnsureBuiltinPackage(ctx context.Context, p *Package) error
 }

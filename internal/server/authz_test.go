@@ -192,12 +192,13 @@ var authzTable = map[string]routeSpec{
 	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
 	// Software packages (issue 17): reading for every role, changing for
 	// administrators; validation, secrets and uploads: api/packages_test.go.
-	"GET /api/v1/packages":           {perm: authz.Read},
-	"POST /api/v1/packages":          {perm: authz.Admin, body: matrixPackage},
-	"GET /api/v1/packages/{id}":      {perm: authz.Read, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
-	"PUT /api/v1/packages/{id}":      {perm: authz.Admin, path: "/api/v1/packages/999999", body: matrixPackage, ok: http.StatusNotFound},
-	"DELETE /api/v1/packages/{id}":   {perm: authz.Admin, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
-	"PUT /api/v1/packages/{id}/file": {perm: authz.Admin, path: "/api/v1/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
+	"GET /api/v1/packages":                 {perm: authz.Read},
+	"POST /api/v1/packages":                {perm: authz.Admin, body: matrixPackage},
+	"GET /api/v1/packages/{id}":            {perm: authz.Read, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}":            {perm: authz.Admin, path: "/api/v1/packages/999999", body: matrixPackage, ok: http.StatusNotFound},
+	"DELETE /api/v1/packages/{id}":         {perm: authz.Admin, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
+	"PUT /api/v1/packages/{id}/file":       {perm: authz.Admin, path: "/api/v1/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
+	"POST /api/v1/packages/{id}/duplicate": {perm: authz.Admin, path: "/api/v1/packages/999999/duplicate", body: "{}", ok: http.StatusNotFound},
 	// Script 1 is the first built-in one (Linux and macOS), run on the
 	// caller's own or a foreign client.
 	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
@@ -298,19 +299,26 @@ var authzTable = map[string]routeSpec{
 
 	// Dashboard: scripts and jobs (issue 16): internal/server/web/scripts.go.
 	// Pages and changes: web/scripts_test.go.
-	"GET /scripts":              {perm: authz.Read},
-	"GET /scripts/export":       {perm: authz.Remote},
-	"POST /scripts/import":      {perm: authz.Remote, ok: http.StatusBadRequest}, // not a multipart form
-	"GET /scripts/new":          {perm: authz.Remote},
-	"POST /scripts":             {perm: authz.Remote, body: "name=x&language=sh&body=echo", ok: http.StatusBadRequest},
-	"GET /scripts/{id}":         {perm: authz.Read, path: "/scripts/999999", ok: http.StatusNotFound},
-	"POST /scripts/{id}":        {perm: authz.Remote, path: "/scripts/999999", body: "name=x&language=sh&body=echo", ok: http.StatusNotFound},
-	"POST /scripts/{id}/delete": {perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
-	"GET /scripts/{id}/run":     {perm: authz.Remote, path: "/scripts/1/run"},
-	"POST /scripts/{id}/run":    {perm: authz.Remote, kind: "client", path: "/scripts/1/run", body: "target=client&client={client}&expires_hours=1"},
-	"GET /jobs":                 {perm: authz.Read},
-	"GET /jobs/{id}":            {perm: authz.Read, path: "/jobs/999999", ok: http.StatusNotFound},
-	"GET /jobs/{id}/progress":   {perm: authz.Read, path: "/jobs/999999/progress", ok: http.StatusNotFound},
+	"GET /packages":              {perm: authz.Read},
+	"GET /packages/new":          {perm: authz.Admin},
+	"POST /packages":             {perm: authz.Admin, body: "name=x&os=linux&kind=upload", ok: http.StatusBadRequest},
+	"GET /packages/{id}":         {perm: authz.Read, path: "/packages/999999", ok: http.StatusNotFound},
+	"POST /packages/{id}":        {perm: authz.Admin, path: "/packages/999999", body: "name=x", ok: http.StatusNotFound},
+	"POST /packages/{id}/delete": {perm: authz.Admin, path: "/packages/999999/delete", ok: http.StatusNotFound},
+	"PUT /packages/{id}/file":    {perm: authz.Admin, path: "/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
+	"GET /scripts":               {perm: authz.Read},
+	"GET /scripts/export":        {perm: authz.Remote},
+	"POST /scripts/import":       {perm: authz.Remote, ok: http.StatusBadRequest}, // not a multipart form
+	"GET /scripts/new":           {perm: authz.Remote},
+	"POST /scripts":              {perm: authz.Remote, body: "name=x&language=sh&body=echo", ok: http.StatusBadRequest},
+	"GET /scripts/{id}":          {perm: authz.Read, path: "/scripts/999999", ok: http.StatusNotFound},
+	"POST /scripts/{id}":         {perm: authz.Remote, path: "/scripts/999999", body: "name=x&language=sh&body=echo", ok: http.StatusNotFound},
+	"POST /scripts/{id}/delete":  {perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
+	"GET /scripts/{id}/run":      {perm: authz.Remote, path: "/scripts/1/run"},
+	"POST /scripts/{id}/run":     {perm: authz.Remote, kind: "client", path: "/scripts/1/run", body: "target=client&client={client}&expires_hours=1"},
+	"GET /jobs":                  {perm: authz.Read},
+	"GET /jobs/{id}":             {perm: authz.Read, path: "/jobs/999999", ok: http.StatusNotFound},
+	"GET /jobs/{id}/progress":    {perm: authz.Read, path: "/jobs/999999/progress", ok: http.StatusNotFound},
 
 	// Dashboard: alerts (issue 6): internal/server/web/alerts.go, alertsettings.go.
 	"GET /alerts":                                  {perm: authz.Read, kind: "list"},

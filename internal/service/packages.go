@@ -42,6 +42,9 @@ const (
 	FilePlaceholder = "{{file}}"
 )
 
+// ErrBuiltinPackage refuses changes to a catalog entry.
+var ErrBuiltinPackage = fmt.Errorf("built-in catalog packages are read-only; duplicate one to change it: %w", core.ErrForbidden)
+
 // Errors of an upload, with their reasons in service.Reason.
 var (
 	ErrPackageTooLarge = errors.New("the file is larger than the server's upload limit")
@@ -106,6 +109,9 @@ func (s *Service) ListPackages(ctx context.Context, u core.User) ([]core.Package
 	if err := need(u, authz.Read); err != nil {
 		return nil, err
 	}
+	if err := s.seedPackages(ctx); err != nil {
+		return nil, err
+	}
 	ps, err := s.store.ListPackages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing packages: %w", err)
@@ -121,6 +127,9 @@ func (s *Service) GetPackage(ctx context.Context, u core.User, id int64) (core.P
 	if err := need(u, authz.Read); err != nil {
 		return core.Package{}, err
 	}
+	if err := s.seedPackages(ctx); err != nil {
+		return core.Package{}, err
+	}
 	p, err := s.store.GetPackage(ctx, id)
 	if err != nil {
 		return core.Package{}, fmt.Errorf("getting package %d: %w", id, err)
@@ -128,8 +137,15 @@ func (s *Service) GetPackage(ctx context.Context, u core.User, id int64) (core.P
 	return packageView(p), nil
 }
 
-// packageView blanks the secret parameters' values.
+// packageView blanks the secret parameters' values and names a catalog
+// entry's source document.
 func packageView(p core.Package) core.Package {
+	if p.Builtin != "" {
+		if i := slices.IndexFunc(Catalog(), func(e CatalogEntry) bool { return e.Key == p.Builtin }); i >= 0 {
+			src := Catalog()[i].Source
+			p.Source = &src
+		}
+	}
 	p.Params = slices.Clone(p.Params)
 	for i := range p.Params {
 		if p.Params[i].Secret {
@@ -153,13 +169,16 @@ func (s *Service) SavePackage(ctx context.Context, u core.User, id int64, in Pac
 		if old, err = s.store.GetPackage(ctx, id); err != nil {
 			return core.Package{}, fmt.Errorf("getting package %d: %w", id, err)
 		}
+		if old.Builtin != "" {
+			return core.Package{}, ErrBuiltinPackage
+		}
 		sec, err := s.openSecrets(old.Sealed)
 		if err != nil {
 			return core.Package{}, fmt.Errorf("opening the secrets of package %d: %w", id, err)
 		}
 		stored = sec[packageSecrets]
 	}
-	p, secrets, err := normalizePackage(in, stored)
+	p, secrets, err := normalizePackage(in, stored, false)
 	if err != nil {
 		return core.Package{}, err
 	}
@@ -224,6 +243,9 @@ func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64) erro
 	if err != nil {
 		return fmt.Errorf("getting package %d: %w", id, err)
 	}
+	if p.Builtin != "" {
+		return ErrBuiltinPackage
+	}
 	if err := s.store.DeletePackage(ctx, id); err != nil {
 		return fmt.Errorf("deleting package %d: %w", id, err)
 	}
@@ -240,6 +262,9 @@ func (s *Service) UploadPackageFile(ctx context.Context, u core.User, id int64, 
 	p, err := s.store.GetPackage(ctx, id)
 	if err != nil {
 		return core.Package{}, fmt.Errorf("getting package %d: %w", id, err)
+	}
+	if p.Builtin != "" {
+		return core.Package{}, ErrBuiltinPackage
 	}
 	if s.blobs == nil {
 		return core.Package{}, errors.New("packages: the server has no blob store")
@@ -278,8 +303,8 @@ func (s *Service) UploadPackageFile(ctx context.Context, u core.User, id int64, 
 
 // normalizePackage validates a package's input, fills its defaults and
 // returns the secret parameters' values (stored ones kept where none was
-// sent).
-func normalizePackage(in PackageInput, stored map[string]string) (core.Package, map[string]string, error) {
+// sent). A catalog entry (template) has its secrets' values left unset.
+func normalizePackage(in PackageInput, stored map[string]string, template bool) (core.Package, map[string]string, error) {
 	var fs []policy.FieldError
 	add := func(field, en, de string) { fs = append(fs, fieldErr(field, en, de)) }
 	p := core.Package{Version: strings.TrimSpace(in.Version), OS: in.OS, Arch: in.Arch, Kind: in.Kind,
@@ -335,7 +360,7 @@ func normalizePackage(in PackageInput, stored map[string]string) (core.Package, 
 		}
 	}
 	var secrets map[string]string
-	p.Params, secrets, fs = cleanParams(in.Params, stored, fs)
+	p.Params, secrets, fs = cleanParams(in.Params, stored, template, fs)
 	names := map[string]bool{}
 	for _, pp := range p.Params {
 		names[pp.Name] = true
@@ -357,8 +382,9 @@ func emptyArgs(a []string) []string {
 }
 
 // cleanParams checks the parameters and takes the secret values out of
-// them (a secret sent empty keeps its stored value).
-func cleanParams(in []core.PackageParam, stored map[string]string, fs []policy.FieldError) ([]core.PackageParam, map[string]string, []policy.FieldError) {
+// them (a secret sent empty keeps its stored value; a template's stays
+// unset).
+func cleanParams(in []core.PackageParam, stored map[string]string, template bool, fs []policy.FieldError) ([]core.PackageParam, map[string]string, []policy.FieldError) {
 	out, secrets := make([]core.PackageParam, 0, len(in)), map[string]string{}
 	if len(in) > maxPackageParams {
 		fs = append(fs, fieldErr("params", fmt.Sprintf("at most %d parameters", maxPackageParams), fmt.Sprintf("höchstens %d Parameter", maxPackageParams)))
@@ -383,7 +409,11 @@ func cleanParams(in []core.PackageParam, stored map[string]string, fs []policy.F
 		if v == "" {
 			v = stored[pp.Name]
 		}
-		if v == "" {
+		switch {
+		case v == "" && template:
+			out = append(out, core.PackageParam{Name: pp.Name, Secret: true})
+			continue
+		case v == "":
 			fs = append(fs, fieldErr(at+".value", "a secret needs a value", "ein Geheimnis braucht einen Wert"))
 		}
 		secrets[pp.Name] = v

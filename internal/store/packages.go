@@ -2,17 +2,19 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// Software package definitions (migration 0027). The JSON columns hold
+// Software package definitions (migrations 0027 and 0028). The JSON columns hold
 // core.Package's slices and maps; sealed is opaque here (the service seals
 // the secret parameters).
 
-const packageSelect = `SELECT id, name, version, os, arch, kind, manager_id, install, uninstall, params,
+const packageSelect = `SELECT id, COALESCE(builtin, ''), name, version, os, arch, kind, manager_id, install, uninstall, params,
 	exit_codes, detection, require_authenticode, timeout_seconds, sha256, size, file_name, sealed,
 	created_at, updated_at, updated_by FROM packages `
 
@@ -21,7 +23,7 @@ func scanPackage(r rowScanner) (core.Package, error) {
 	var install, uninstall, params, codes, detection string
 	var authenticode int
 	var cAt, uAt int64
-	if err := r.Scan(&p.ID, &p.Name, &p.Version, &p.OS, &p.Arch, &p.Kind, &p.ManagerID, &install, &uninstall, &params,
+	if err := r.Scan(&p.ID, &p.Builtin, &p.Name, &p.Version, &p.OS, &p.Arch, &p.Kind, &p.ManagerID, &install, &uninstall, &params,
 		&codes, &detection, &authenticode, &p.TimeoutSeconds, &p.SHA256, &p.Size, &p.FileName, &p.Sealed,
 		&cAt, &uAt, &p.UpdatedBy); err != nil {
 		return p, err
@@ -144,4 +146,50 @@ func (s *DB) PackageBlobInUse(ctx context.Context, sha256 string) (bool, error) 
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM packages WHERE sha256 = $1`, sha256).Scan(&n)
 	return n > 0, s.wrap("looking up a package file", err)
+}
+
+// EnsureBuiltinPackage creates or refreshes the catalog entry p.Builtin.
+func (s *DB) EnsureBuiltinPackage(ctx context.Context, p *core.Package) error {
+	if p.Builtin == "" {
+		return fmt.Errorf("store: ensure built-in package: no key: %w", core.ErrInvalid)
+	}
+	op := "ensuring built-in package " + p.Builtin
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM packages WHERE name = $1 AND version = $2 AND os = $3
+			AND arch = $4 AND (builtin IS NULL OR builtin <> $5)`, p.Name, p.Version, p.OS, p.Arch, p.Builtin).Scan(&taken); err != nil {
+			return s.wrap(op, err)
+		}
+		if taken > 0 {
+			p.Name += " (" + p.Builtin + ")"
+		}
+		args, err := packageArgs(p)
+		if err != nil {
+			return err
+		}
+		at := now()
+		err = tx.QueryRowContext(ctx, `SELECT id FROM packages WHERE builtin = $1`, p.Builtin).Scan(&p.ID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			err = tx.QueryRowContext(ctx, `
+				INSERT INTO packages (name, version, os, arch, kind, manager_id, install, uninstall, params, exit_codes,
+					detection, require_authenticode, timeout_seconds, sealed, created_at, updated_at, updated_by, builtin)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17) RETURNING id`,
+				append(args, ms(at), p.UpdatedBy, p.Builtin)...).Scan(&p.ID)
+			return s.wrap(op, err)
+		case err != nil:
+			return s.wrap(op, err)
+		}
+		// Only a changed definition is written, so that updated_at says
+		// when the code last changed it.
+		_, err = tx.ExecContext(ctx, `
+			UPDATE packages SET name = $1, version = $2, os = $3, arch = $4, kind = $5, manager_id = $6, install = $7,
+				uninstall = $8, params = $9, exit_codes = $10, detection = $11, require_authenticode = $12,
+				timeout_seconds = $13, sealed = $14, updated_at = $15, updated_by = $16
+			WHERE id = $17 AND NOT (name = $1 AND version = $2 AND os = $3 AND arch = $4 AND kind = $5 AND manager_id = $6
+				AND install = $7 AND uninstall = $8 AND params = $9 AND exit_codes = $10 AND detection = $11
+				AND require_authenticode = $12 AND timeout_seconds = $13)`,
+			append(args, ms(at), p.UpdatedBy, p.ID)...)
+		return s.wrap(op, err)
+	})
 }

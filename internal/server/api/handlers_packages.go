@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
@@ -21,6 +22,19 @@ func (h *handler) packageRoutes(rt *auth.Router) {
 	rt.HandleFunc("PUT /api/v1/packages/{id}", authz.Admin, h.updatePackage)
 	rt.HandleFunc("DELETE /api/v1/packages/{id}", authz.Admin, h.deletePackage)
 	rt.HandleFunc("PUT /api/v1/packages/{id}/file", authz.Admin, h.uploadPackageFile)
+	rt.HandleFunc("POST /api/v1/packages/{id}/duplicate", authz.Admin, h.duplicatePackage)
+}
+
+// packageError answers a refused change of a catalog entry with its
+// reason; everything else as writeError does.
+func (h *handler) packageError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, service.ErrBuiltinPackage) {
+		writeJSON(w, http.StatusForbidden, localizedError{Error: "built-in catalog packages are read-only", Code: "builtin", Message: core.Text{
+			EN: "built-in catalog packages are read-only; duplicate one (POST /api/v1/packages/{id}/duplicate) to change it",
+			DE: "mitgelieferte Katalogpakete sind schreibgeschützt; duplizieren Sie eines (POST /api/v1/packages/{id}/duplicate), um es zu ändern"}})
+		return
+	}
+	h.writeError(w, r, err)
 }
 
 func (h *handler) listPackages(w http.ResponseWriter, r *http.Request) {
@@ -44,11 +58,11 @@ func (h *handler) createPackage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) updatePackage(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.savePackage(r, u, id) })
+	errorWriter(h.packageError).withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.savePackage(r, u, id) })
 }
 
 func (h *handler) deletePackage(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+	errorWriter(h.packageError).withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
 		return nil, h.svc.DeletePackage(r.Context(), u, id)
 	})
 }
@@ -57,7 +71,21 @@ func (h *handler) deletePackage(w http.ResponseWriter, r *http.Request) {
 // name) into the blob store; the server's upload limit bounds it, not the
 // API's request limit (server.streamed).
 func (h *handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+	errorWriter(h.packageError).withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
 		return h.svc.UploadPackageFile(r.Context(), u, id, r.URL.Query().Get("name"), transfer.Body(w, r))
+	})
+}
+
+// duplicatePackage copies a package (a catalog entry or an own one) into
+// a new, editable one; the optional body names it and sets parameters.
+func (h *handler) duplicatePackage(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusCreated, func(u core.User, id int64) (any, error) {
+		var in service.DuplicateInput
+		if r.ContentLength != 0 {
+			if err := decodeBody(r, &in); err != nil {
+				return nil, err
+			}
+		}
+		return h.svc.DuplicatePackage(r.Context(), u, id, in)
 	})
 }

@@ -136,6 +136,7 @@ func (s *server) routes() *auth.Router {
 	s.remoteRoutes(rt)
 	s.fileRoutes(rt)
 	s.scriptRoutes(rt)
+	s.packageRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))

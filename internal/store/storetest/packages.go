@@ -13,6 +13,55 @@ var packageTests = []struct {
 	fn   func(t *testing.T, s core.Store)
 }{
 	{"Packages", testPackages},
+	{"BuiltinPackages", testBuiltinPackages},
+}
+
+// testBuiltinPackages: a catalog entry is stored once however often it is
+// ensured, refreshed when the code changes it, and yields its name to an
+// administrator's package that has it.
+func testBuiltinPackages(t *testing.T, s core.Store) {
+	entry := func() core.Package {
+		return core.Package{Builtin: "7zip", Name: "7-Zip", Version: "latest", OS: "windows", Kind: core.PkgWinget,
+			ManagerID: "7zip.7zip", Install: []string{}, Uninstall: []string{}, Params: []core.PackageParam{},
+			ExitCodes: core.DefaultExitCodes(), Detection: core.Detection{Kind: core.DetectRegistry, DisplayName: "7-Zip*"},
+			TimeoutSeconds: 1800, UpdatedBy: "wacht"}
+	}
+	first := entry()
+	must(t, "EnsureBuiltinPackage", s.EnsureBuiltinPackage(ctx, &first))
+	stored, err := s.GetPackage(ctx, first.ID)
+	must(t, "GetPackage", err)
+	again := entry()
+	must(t, "EnsureBuiltinPackage again", s.EnsureBuiltinPackage(ctx, &again))
+	if again.ID != first.ID {
+		t.Fatalf("ensured twice: IDs %d and %d", first.ID, again.ID)
+	}
+	if got, _ := s.GetPackage(ctx, first.ID); !got.UpdatedAt.Equal(stored.UpdatedAt) || got.Builtin != "7zip" {
+		t.Errorf("unchanged entry rewritten or key lost: %+v", got)
+	}
+	changed := entry()
+	changed.Detection.MinVersion = "24.0"
+	must(t, "EnsureBuiltinPackage changed", s.EnsureBuiltinPackage(ctx, &changed))
+	if got, _ := s.GetPackage(ctx, first.ID); got.Detection.MinVersion != "24.0" {
+		t.Errorf("changed entry not refreshed: %+v", got.Detection)
+	}
+	list, err := s.ListPackages(ctx)
+	must(t, "ListPackages", err)
+	if len(list) != 1 {
+		t.Fatalf("%d packages, want 1", len(list))
+	}
+	// An administrator's package with the entry's identity keeps it.
+	must(t, "DeletePackage", s.DeletePackage(ctx, first.ID))
+	own := entry()
+	own.Builtin = ""
+	must(t, "CreatePackage", s.CreatePackage(ctx, &own))
+	moved := entry()
+	must(t, "EnsureBuiltinPackage taken", s.EnsureBuiltinPackage(ctx, &moved))
+	if moved.Name != "7-Zip (7zip)" || moved.ID == own.ID {
+		t.Errorf("entry beside an own package: %q id %d (own %d)", moved.Name, moved.ID, own.ID)
+	}
+	if got, _ := s.GetPackage(ctx, own.ID); got.Builtin != "" || got.Name != "7-Zip" {
+		t.Errorf("own package changed: %+v", got)
+	}
 }
 
 func testPackages(t *testing.T, s core.Store) {
