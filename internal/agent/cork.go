@@ -57,21 +57,22 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
-// uncork ends a cork; the last one writes what was held back, within
-// timeout. A failed write leaves the TLS stream broken: the caller ends
-// the connection.
-func (c *corkConn) uncork(timeout time.Duration) error {
+// uncork ends a cork; the last one writes what was held back. A failed
+// write leaves the TLS stream broken: the caller ends the connection.
+func (c *corkConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.corked--; c.corked > 0 || len(c.buf) == 0 {
 		return nil
 	}
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(timeout))
-	defer c.Conn.SetWriteDeadline(time.Time{})
 	return c.flush()
 }
 
+// flush writes what was held back within writeTimeout: the writes it
+// holds back were given no deadline of their own (see conn.WriteBinary).
 func (c *corkConn) flush() error {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	defer c.Conn.SetWriteDeadline(time.Time{})
 	_, err := c.Conn.Write(c.buf)
 	c.buf = c.buf[:0]
 	return err

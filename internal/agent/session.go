@@ -143,14 +143,19 @@ func (c conn) send(typ, id string, data any) error {
 func (c conn) Send(_ context.Context, typ string, data any) error { return c.send(typ, "", data) }
 
 func (c conn) WriteBinary(_ context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
-	if c.cork != nil {
+	var err error
+	if c.cork == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		err = c.ws.Write(ctx, websocket.MessageBinary, b)
+		cancel()
+	} else {
+		// Corked, the frame goes into memory and the flush has the
+		// deadline: a context per frame, with its timer, cost a bulk
+		// transfer more than the frame's encryption. A control message
+		// the frame waits for is bounded by its own timeout.
 		c.cork.cork()
-	}
-	err := c.ws.Write(ctx, websocket.MessageBinary, b)
-	if c.cork != nil {
-		if uerr := c.cork.uncork(writeTimeout); uerr != nil && err == nil {
+		err = c.ws.Write(context.Background(), websocket.MessageBinary, b)
+		if uerr := c.cork.uncork(); uerr != nil && err == nil {
 			c.ws.CloseNow() // a record written in part: the TLS stream is broken
 			err = uerr
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,8 +21,9 @@ type direct struct{ pipe }
 
 func (d *direct) WriteBinary(_ context.Context, b []byte) error { return d.to.Load().Data(b) }
 
-// A bulk transfer allocates no buffer per frame: outgoing frames come from
-// a pool, the receive array is reused.
+// A bulk transfer allocates nothing per frame, also while the garbage
+// collector runs (it empties a sync.Pool): outgoing frames' buffers are
+// recycled, the receive array is reused.
 func TestBulkTransferReusesBuffers(t *testing.T) {
 	var pa, pb direct
 	ma, mb := New(&pa), New(&pb)
@@ -35,6 +37,7 @@ func TestBulkTransferReusesBuffers(t *testing.T) {
 	got := make([]byte, protocol.MaxStreamChunk)
 	var bytes atomic.Int64
 	allocs := testing.AllocsPerRun(200, func() {
+		runtime.GC()
 		if _, err := a.Write(chunk); err != nil {
 			t.Fatal(err)
 		}
@@ -44,9 +47,8 @@ func TestBulkTransferReusesBuffers(t *testing.T) {
 		}
 		bytes.Add(int64(n))
 	})
-	// Left: the frame's result channel and, every few frames, the window
-	// grant's context; a buffer per frame would be 32 KiB each.
-	if allocs > 3 && !raceEnabled {
+	// Left: every four frames, the window grant's context.
+	if allocs > 1 && !raceEnabled {
 		t.Errorf("%.1f allocations per 32 KiB frame", allocs)
 	}
 	if b.Buffered() != 0 || len(b.ring) > DefaultWindow {

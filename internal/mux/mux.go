@@ -86,9 +86,10 @@ type Mux struct {
 	err     *CloseError // set once the connection ended
 }
 
+// dataFrame is a frame handed to the data writer by its stream.
 type dataFrame struct {
-	b      []byte
-	result chan error
+	b []byte
+	s *Stream
 }
 
 // New returns a Mux writing through w and starts its data writer; Close
@@ -103,9 +104,12 @@ func (m *Mux) writeData() {
 	for {
 		select {
 		case f := <-m.data:
-			f.result <- m.w.WriteBinary(context.Background(), f.b)
-			close(f.result) // a second Close must not wait for a taken result
+			_ = m.w.WriteBinary(context.Background(), f.b) // a failed write ends the connection
 			putFrame(f.b)
+			f.s.mu.Lock()
+			f.s.queued--
+			f.s.cond.Broadcast()
+			f.s.mu.Unlock()
 		case <-m.done:
 			return
 		}
@@ -253,7 +257,7 @@ type Stream struct {
 	credit  int   // bytes this side may still send
 	err     error // set when the stream ended: what Read returns after the ring, Write at once
 	done    chan struct{}
-	last    chan error // the result of the last data frame handed to the writer
+	queued  int // data frames handed to the writer and not yet written
 }
 
 // Done is closed when the stream ended, on either side or with the
@@ -353,18 +357,20 @@ func (s *Stream) Write(p []byte) (int, error) {
 		n := min(s.credit, len(p), protocol.MaxStreamChunk)
 		s.credit -= n
 		s.mu.Unlock()
-		f := dataFrame{b: appendFrame(s.id, p[:n]), result: make(chan error, 1)}
+		s.mu.Lock()
+		s.queued++
+		s.mu.Unlock()
 		select {
-		case s.m.data <- f:
+		case s.m.data <- dataFrame{b: appendFrame(s.id, p[:n]), s: s}:
 		case <-s.m.done:
+			s.mu.Lock()
+			s.queued--
+			s.mu.Unlock()
 			return written, writeErr(s.m.err)
 		}
 		// The writer took the frame (it wrote the one before): the next
 		// chunk is prepared while this one is written. Close waits for the
-		// last one, so that the close follows the data.
-		s.mu.Lock()
-		s.last = f.result
-		s.mu.Unlock()
+		// queued ones, so that the close follows the data.
 		written += n
 		p = p[n:]
 	}
@@ -387,14 +393,12 @@ func (s *Stream) Close() error { return s.CloseWithError("", core.Text{}) }
 // CloseWithError ends the stream, telling the other side why.
 func (s *Stream) CloseWithError(code string, msg core.Text) error {
 	s.mu.Lock()
-	last := s.last
-	s.mu.Unlock()
-	if last != nil {
-		select {
-		case <-last: // on the wire (or failed: then the connection ends anyway)
-		case <-s.m.done:
-		}
+	// Until the data is on the wire (or failed: then the connection ends,
+	// and with it the stream).
+	for s.queued > 0 && s.err == nil {
+		s.cond.Wait()
 	}
+	s.mu.Unlock()
 	if !s.end(ErrClosed, true) {
 		return nil
 	}
@@ -426,21 +430,33 @@ func (s *Stream) end(err error, local bool) bool {
 	return true
 }
 
-// framePool recycles the buffers of outgoing data frames (header and a
-// full chunk): a bulk transfer would otherwise allocate one per chunk.
-var framePool = sync.Pool{New: func() any { b := make([]byte, 0, protocol.StreamHeader+protocol.MaxStreamChunk); return &b }}
+// frames recycles the buffers of outgoing data frames (header and a full
+// chunk): a bulk transfer would otherwise allocate one per chunk. A
+// sync.Pool loses its buffers at every garbage collection, which a small
+// agent's heap starts every few megabytes: the allocations kept the
+// collector busy. A few buffers suffice, as the one writer writes one
+// frame at a time.
+var frames = make(chan []byte, 8)
 
-// appendFrame builds a data frame of channel and data in a pooled buffer.
+// appendFrame builds a data frame of channel and data in a recycled buffer.
 func appendFrame(channel uint32, data []byte) []byte {
-	bp := framePool.Get().(*[]byte)
-	b := binary.BigEndian.AppendUint32((*bp)[:0], channel)
+	var b []byte
+	select {
+	case b = <-frames:
+	default:
+		b = make([]byte, 0, protocol.StreamHeader+protocol.MaxStreamChunk)
+	}
+	b = binary.BigEndian.AppendUint32(b[:0], channel)
 	return append(b, data...)
 }
 
-// putFrame returns a written frame's buffer to the pool.
+// putFrame returns a written frame's buffer for reuse.
 func putFrame(b []byte) {
-	if cap(b) == protocol.StreamHeader+protocol.MaxStreamChunk {
-		b = b[:0]
-		framePool.Put(&b)
+	if cap(b) != protocol.StreamHeader+protocol.MaxStreamChunk {
+		return
+	}
+	select {
+	case frames <- b[:0]:
+	default:
 	}
 }
