@@ -15,7 +15,7 @@ import (
 )
 
 // TestFileBrowserInChromium uploads a file through the dashboard's upload
-// form (static/files.js: a PUT of the file with the CSRF header) in
+// form (static/upload.js: a PUT of the file with the CSRF header) in
 // headless Chromium against a real server and agent, then finds it listed
 // and deletes it with the confirmation step.
 func TestFileBrowserInChromium(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 // TestBrowserPackages duplicates a catalog entry in the dashboard, gives
 // the copy its secret and uploads its installer through the page's
-// streamed PUT (static/packages.js); the page then shows the stored
+// streamed PUT (static/upload.js); the page then shows the stored
 // SHA-256.
 func TestBrowserPackages(t *testing.T) {
 	needChromium(t)

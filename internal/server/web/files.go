@@ -22,7 +22,7 @@ import (
 // The file browser of a device: drives (Windows), folders with
 // breadcrumbs, download links, new folder, rename, delete with a
 // confirmation step, and uploads that the browser streams with a PUT
-// (static/files.js) because a form POST is bounded to 64 KiB. Names typed
+// (static/upload.js) because a form POST is bounded to 64 KiB. Names typed
 // in the forms are joined to the folder here, for the device's OS; the
 // agent checks every path again.
 
@@ -241,7 +241,7 @@ func (s *server) downloadFile(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 }
 
-// uploadFile takes the browser's PUT of one file (static/files.js) into
+// uploadFile takes the browser's PUT of one file (static/upload.js) into
 // folder ?dir= as ?name= and answers JSON: the transfer, or the error
 // with its reason in the page's language.
 func (s *server) uploadFile(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

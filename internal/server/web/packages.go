@@ -318,7 +318,7 @@ func (s *server) deletePackage(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 // uploadPackage takes the browser's PUT of the installer
-// (static/packages.js), streamed into the blob store as it is hashed, and
+// (static/upload.js), streamed into the blob store as it is hashed, and
 // answers JSON: the package, or the error with its reason in the page's
 // language.
 func (s *server) uploadPackage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

@@ -68,7 +68,7 @@ func packageForm(csrf string) url.Values {
 var packageIDRE = regexp.MustCompile(`^/packages/(\d+)\?saved=1$`)
 
 // put sends body as a PUT with the page's CSRF token in its header, as
-// static/packages.js does.
+// static/upload.js does.
 func (b *browser) put(path, csrf string, body []byte) page {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodPut, b.base+path, bytes.NewReader(body))
@@ -146,7 +146,7 @@ func TestPackagePages(t *testing.T) {
 	}
 	ed := b.do("GET", "/packages/"+id+"?saved=1", nil)
 	for _, want := range []string{"Das Paket wurde gespeichert.", `id="package-save"`, `id="package-upload"`, `id="file-none"`, `type="password"`,
-		"gespeichert – tippen zum Ersetzen", `src="/static/packages.js"`, `id="package-delete"`, "--reg_token={{token}}\n--reg_address"} {
+		"gespeichert – tippen zum Ersetzen", `src="/static/upload.js"`, `id="package-delete"`, "--reg_token={{token}}\n--reg_address"} {
 		if !strings.Contains(ed.body, want) {
 			t.Errorf("editor lacks %q", want)
 		}
