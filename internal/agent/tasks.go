@@ -59,7 +59,7 @@ func (a *Agent) runTasks(ctx context.Context, started time.Time) {
 			if t.Schedule.Kind == core.TaskAtStart && !atStart[t.Name] {
 				// A start task that arrives with the first policy after
 				// the start still runs once for this start.
-				if a.startTask(ctx, t, taskOccurrence{Trigger: protocol.TriggerStart, Due: started}) {
+				if a.startTask(ctx, t, a.tasks.startOccurrence(t.Name, started)) {
 					atStart[t.Name] = true
 				}
 			}

@@ -99,14 +99,18 @@ type taskRun struct {
 // taskRuns returns the reported runs of task name, in arrival order.
 func taskRuns(fs *fakeServer, name string) []taskRun {
 	var out []taskRun
+	seen := map[string]bool{}
 	for _, r := range fs.results() {
 		if r.Check != name || r.Key != protocol.TaskResultKey {
 			continue
 		}
 		tr, ok := protocol.ReadTaskRun(r.Data)
-		if !ok {
+		// The fake server keeps a batch resent after a stop that came
+		// before its ack; the real one stores it once.
+		if !ok || seen[tr.RunID] {
 			continue
 		}
+		seen[tr.RunID] = true
 		out = append(out, taskRun{Result: r, Run: tr})
 	}
 	return out

@@ -42,6 +42,10 @@ type taskRecord struct {
 	// LastFix is the last fix's due time: each fix gets a later second,
 	// so that two fixes never share a run ID.
 	LastFix time.Time `json:"last_fix,omitzero"`
+	// LastStart is the last start run's due time, for the same reason: an
+	// agent restarted within a second must not take its start run for the
+	// one before.
+	LastStart time.Time `json:"last_start,omitzero"`
 }
 
 // taskOccurrence is one run of a task: how it was triggered and when it
@@ -273,11 +277,26 @@ func (s *taskSched) begin(task string, o taskOccurrence) bool {
 		s.recs[task] = r
 	}
 	r.Pending = &o
-	if o.Trigger == protocol.TriggerSchedule {
+	switch {
+	case o.Trigger == protocol.TriggerSchedule:
 		r.Last = o.Due.UTC()
+	case o.Trigger == protocol.TriggerStart && o.Due.After(r.LastStart):
+		r.LastStart = o.Due.UTC()
 	}
 	s.saveLocked()
 	return true
+}
+
+// startOccurrence is task's run for the agent start at started: a later
+// second than its last start run, so that its run ID is new.
+func (s *taskSched) startOccurrence(task string, started time.Time) taskOccurrence {
+	due := started.UTC().Truncate(time.Second)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.recs[task]; r != nil && !due.After(r.LastStart) {
+		due = r.LastStart.Add(time.Second)
+	}
+	return taskOccurrence{Trigger: protocol.TriggerStart, Due: due}
 }
 
 // end clears task's pending run once its result is spooled. A run cut

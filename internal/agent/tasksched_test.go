@@ -218,6 +218,33 @@ func TestTaskSchedFixCap(t *testing.T) {
 	}
 }
 
+// TestTaskSchedStartRunIDs: an agent restarted within the second of its
+// last start gets a new start run ID (the journal would otherwise answer
+// the old run); a pending start run recovered keeps its own.
+func TestTaskSchedStartRunIDs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), TasksFile)
+	s := newTaskSched(path, time.UTC, nil)
+	started := time.Date(2026, 5, 4, 10, 0, 0, 300, time.UTC)
+	first := s.startOccurrence("boot", started)
+	if !s.begin("boot", first) {
+		t.Fatal("start run refused")
+	}
+	s.end("boot", true)
+	s = newTaskSched(path, time.UTC, nil)
+	second := s.startOccurrence("boot", started.Add(400*time.Millisecond))
+	if second.runID("boot") == first.runID("boot") {
+		t.Fatalf("a start within the same second reuses the run ID %s", first.runID("boot"))
+	}
+	s.begin("boot", second) // the agent stops during the run
+	s = newTaskSched(path, time.UTC, nil)
+	if o := s.pending()["boot"]; o.runID("boot") != second.runID("boot") {
+		t.Errorf("pending start run %v, want %v", o, second)
+	}
+	if third := s.startOccurrence("boot", started); !third.Due.After(second.Due) {
+		t.Errorf("third start due %v, not after %v", third.Due, second.Due)
+	}
+}
+
 // BenchmarkTaskSchedDue: one pass of the tasks' loop over a policy's
 // maximum of tasks, each missed for a year (the worst catch-up).
 func BenchmarkTaskSchedDue(b *testing.B) {
