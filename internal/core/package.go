@@ -105,6 +105,10 @@ type Package struct {
 	// Sealed holds the secret parameters' values, sealed by the service
 	// (netdev.SealSecrets, under "params"); the store keeps it opaque.
 	Sealed []byte `json:"-"`
+	// MAC is the server's authentication of the definition and its file
+	// (internal/scriptmac), written by the store with every change; a
+	// package without a valid one is deployed nowhere.
+	MAC []byte `json:"-"`
 }
 
 // PackageSource is the vendor document a catalog entry's switches come

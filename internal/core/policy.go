@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -111,10 +112,39 @@ type Policy struct {
 	Checks      []PolicyCheck `json:"checks"`
 	// Tasks are the policy's automated tasks (issue 16), inherited and
 	// overridden by name as checks are.
-	Tasks     []PolicyTask `json:"tasks,omitempty"`
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	Tasks []PolicyTask `json:"tasks,omitempty"`
+	// Software is the policy's desired software state (issue 17),
+	// inherited and overridden by package as checks are by name.
+	Software  []PolicySoftware `json:"software,omitempty"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
+
+// Desired software states.
+const (
+	SoftwarePresent = "present"
+	SoftwareAbsent  = "absent"
+)
+
+// PolicySoftware is one desired software state of a policy: package
+// PackageID must be installed (in at least MinVersion, if set, else the
+// package's detection rule decides) or absent. The agent enforces it on a
+// schedule with retries and reports it as a check result, named by
+// SoftwareCheckName. An entry with Exclude removes an inherited entry of
+// the same package.
+type PolicySoftware struct {
+	PackageID  int64  `json:"package"`
+	State      string `json:"state"`
+	MinVersion string `json:"min_version,omitempty"`
+	Exclude    bool   `json:"exclude,omitempty"`
+	// MAC is the server's authentication of the entry with its policy
+	// (internal/scriptmac), kept by the store; never sent or shown.
+	MAC []byte `json:"-"`
+}
+
+// SoftwareCheckName is the check name a desired software state's results
+// carry: "software-<package id>".
+func SoftwareCheckName(packageID int64) string { return "software-" + strconv.FormatInt(packageID, 10) }
 
 // Assignment levels, in inheritance order.
 const (
@@ -170,4 +200,6 @@ type ScriptAuth interface {
 	ScriptVersionAuthentic(sc Script) bool
 	PolicyTaskAuthentic(policyID int64, t PolicyTask) bool
 	PolicyCheckAuthentic(policyID int64, c PolicyCheck) bool
+	PolicySoftwareAuthentic(policyID int64, s PolicySoftware) bool
+	PackageAuthentic(p Package) bool
 }

@@ -34,6 +34,21 @@ type Policy struct {
 	Revision string             `json:"revision"`
 	Checks   []core.PolicyCheck `json:"checks"`
 	Tasks    []Task             `json:"tasks,omitempty"`
+	Software []Software         `json:"software,omitempty"`
+}
+
+// Software is one desired software state as the agent enforces it (issue
+// 17): the package, as its install (State present) or uninstall (State
+// absent) action would carry it, with Package.RunID empty (the agent names
+// each attempt), and the check name (core.SoftwareCheckName) its results
+// carry. The agent checks the state with the detection rule on its
+// schedule, acts on a drift with retries and back-off, and reports the
+// state as a check result.
+type Software struct {
+	Check      string      `json:"check"`
+	State      string      `json:"state"`
+	MinVersion string      `json:"min_version,omitempty"`
+	Package    PackageArgs `json:"package"`
 }
 
 // Task is one automated task as the agent runs it (issue 16): the schedule

@@ -1,6 +1,7 @@
 // Package scriptmac authenticates what makes an agent run code without a
 // person asking for it each time: the executable content of each script
-// version, and each automated task and script check of a policy. The
+// version and software package, and each automated task, script check and
+// desired software state of a policy. The
 // server writes an HMAC, under keys derived from <data>/secret.key (which
 // the database does not hold), beside every such row it stores, and the
 // policy resolver sends a task or script check to agents only if the MACs
@@ -24,12 +25,13 @@ import (
 const (
 	purposeVersion = "script-version"
 	purposeEntry   = "policy-script-entry"
+	purposePackage = "software-package"
 )
 
 // Keys computes and checks the MACs. The zero Keys (no secret key) makes
 // and accepts none.
 type Keys struct {
-	version, entry []byte
+	version, entry, pkg []byte
 }
 
 // New derives the keys from box; nil gives the zero Keys.
@@ -37,7 +39,7 @@ func New(box *seal.Box) Keys {
 	if box == nil {
 		return Keys{}
 	}
-	return Keys{version: box.Derive(purposeVersion), entry: box.Derive(purposeEntry)}
+	return Keys{version: box.Derive(purposeVersion), entry: box.Derive(purposeEntry), pkg: box.Derive(purposePackage)}
 }
 
 // Usable reports whether k can make and check MACs.
@@ -83,6 +85,47 @@ func (k Keys) Check(policyID int64, c core.PolicyCheck) []byte {
 	}
 	return mac(k.entry, []byte("check"), []byte(strconv.FormatInt(policyID, 10)), []byte(c.Name), []byte(c.Type),
 		canonical(c.Params), []byte(strconv.FormatBool(c.Exclude)))
+}
+
+// Package is the MAC of a package definition: its identity and
+// everything that decides what runs and what counts as installed (kind,
+// manager ID, command lines, parameters with the sealed secrets, exit
+// codes, detection rule, Authenticode requirement, timeout and file).
+func (k Keys) Package(p core.Package) []byte {
+	if !k.Usable() {
+		return nil
+	}
+	def, _ := json.Marshal(struct {
+		Install, Uninstall []string
+		Params             []core.PackageParam
+		ExitCodes          map[int]string
+		Detection          core.Detection
+		Authenticode       bool
+		Timeout            int
+		SHA256             string
+		Size               int64
+		FileName           string
+	}{p.Install, p.Uninstall, p.Params, p.ExitCodes, p.Detection, p.RequireAuthenticode, p.TimeoutSeconds,
+		p.SHA256, p.Size, p.FileName}) // plain data: cannot fail
+	return mac(k.pkg, []byte(strconv.FormatInt(p.ID, 10)), []byte(p.Builtin), []byte(p.Name), []byte(p.Version),
+		[]byte(p.OS), []byte(p.Arch), []byte(p.Kind), []byte(p.ManagerID), def, p.Sealed)
+}
+
+// PackageOK checks a package's stored MAC.
+func (k Keys) PackageOK(p core.Package) bool { return k.Usable() && hmac.Equal(p.MAC, k.Package(p)) }
+
+// Software is the MAC of one desired-software entry of policy policyID.
+func (k Keys) Software(policyID int64, s core.PolicySoftware) []byte {
+	if !k.Usable() {
+		return nil
+	}
+	b, _ := json.Marshal(s) // plain data; MAC is not marshaled
+	return mac(k.entry, []byte("software"), []byte(strconv.FormatInt(policyID, 10)), b)
+}
+
+// SoftwareOK checks a desired-software entry's stored MAC.
+func (k Keys) SoftwareOK(policyID int64, s core.PolicySoftware) bool {
+	return k.Usable() && hmac.Equal(s.MAC, k.Software(policyID, s))
 }
 
 // VersionOK, TaskOK and CheckOK check a stored MAC.

