@@ -114,9 +114,17 @@ func (w *winePrefix) command(ctx context.Context, args ...string) *exec.Cmd {
 // run runs a Wine command to its end and returns its stdout.
 func (w *winePrefix) run(timeout time.Duration, args ...string) (string, error) {
 	w.t.Helper()
+	return w.runEnv(nil, timeout, args...)
+}
+
+// runEnv is run with more environment variables (KEY=value), which Wine
+// passes on to the Windows program.
+func (w *winePrefix) runEnv(env []string, timeout time.Duration, args ...string) (string, error) {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := w.command(ctx, args...)
+	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -211,6 +219,10 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	if err != nil || !strings.Contains(out, "--- PASS: TestExecConsoleUTF8") {
 		t.Errorf("exec with umlauts under Wine: %v\n%s", err, out)
 	}
+
+	// 1c. Real MSIs built with wixl, installed, detected in the uninstall
+	// registry and removed through the agent's install code.
+	wineMSI(t, w, agentTest)
 
 	// 2. Enrollment against a real server on loopback, results delivered.
 	e := newEnv(t)
