@@ -142,15 +142,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("storing certificate fingerprint: %w", err)
 	}
 
-	resolver := policy.NewResolver(st, log)
-	if _, err := resolver.Seed(ctx); err != nil {
-		return fmt.Errorf("seeding the built-in policies: %w", err)
-	}
 	// Network devices' secrets are sealed with this key; several nodes on
 	// one PostgreSQL database need the same file (docs/internals.md).
 	box, err := seal.LoadKey(filepath.Join(cfg.DataDir, seal.KeyFile))
 	if err != nil {
 		return err
+	}
+	resolver := policy.NewResolver(st, log).SetSoftware(service.SoftwareDeps(box))
+	if _, err := resolver.Seed(ctx); err != nil {
+		return fmt.Errorf("seeding the built-in policies: %w", err)
 	}
 	// Policies (and later actions) are signed with this key; agents pin its
 	// public key. Several nodes need the same file (docs/cluster.md).
