@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	resolver := policy.NewResolver(st, log).SetSoftware(service.SoftwareDeps(box))
+	resolver := newResolver(st, log, box)
 	if _, err := resolver.Seed(ctx); err != nil {
 		return fmt.Errorf("seeding the built-in policies: %w", err)
 	}
@@ -299,6 +299,13 @@ func Run(ctx context.Context, cfg Config) error {
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
 	h, _, err := newHandler(st, gw, log, nil, nil, nil)
 	return h, err
+}
+
+// newResolver is the resolver of the agents' policies: it sends desired
+// software states with the packages' secrets and download tickets, both
+// keyed from box.
+func newResolver(st policy.FullStore, log *slog.Logger, box *seal.Box) *policy.Resolver {
+	return policy.NewResolver(st, log).SetSoftware(service.SoftwareDeps(box))
 }
 
 // newHandler is Handler with the key that seals network devices' secrets,
