@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -38,6 +39,22 @@ func SoftwareDeps(box *seal.Box) policy.SoftwareDeps {
 		},
 		Ticket: tickets.Issue,
 	}
+}
+
+// pushIfSoftware pushes the agents' policies when a policy wants package
+// id: its edit, new file or deletion changes what they enforce.
+func (s *Service) pushIfSoftware(ctx context.Context, id int64) error {
+	ps, err := s.store.ListPolicies(ctx)
+	if err != nil {
+		return fmt.Errorf("listing policies: %w", err)
+	}
+	for _, p := range ps {
+		if slices.ContainsFunc(p.Software, func(e core.PolicySoftware) bool { return !e.Exclude && e.PackageID == id }) {
+			s.pushPolicies()
+			return nil
+		}
+	}
+	return nil
 }
 
 // checkPolicySoftware validates p's software entries against the

@@ -27,7 +27,16 @@ type softwareFixture struct {
 	basis, kanzlei                core.Policy
 	at                            *time.Time // the resolver's clock
 	deps                          policy.SoftwareDeps
+	pusher                        *pushCounter
 }
+
+// pushCounter counts the policy pushes to connected agents.
+type pushCounter struct {
+	*fakeRemote
+	n int
+}
+
+func (p *pushCounter) PushPolicies() { p.n++ }
 
 func newSoftwareFixture(t *testing.T) softwareFixture {
 	t.Helper()
@@ -42,7 +51,8 @@ func newSoftwareFixture(t *testing.T) softwareFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = New(Deps{Store: f.st, Commander: f.remote, PasswordCost: authtest.Cost, Secrets: f.box, Blobs: bs})
+	f.pusher = &pushCounter{fakeRemote: f.remote}
+	f.svc = New(Deps{Store: f.st, Commander: f.pusher, PasswordCost: authtest.Cost, Secrets: f.box, Blobs: bs})
 	f.deps = SoftwareDeps(f.box)
 	f.deps.Now = func() time.Time { return *f.at }
 	save := func(in PackageInput) core.Package {
@@ -166,8 +176,12 @@ func TestPolicySoftwareSentToAgents(t *testing.T) {
 		Install: []string{"/usr/bin/dpkg", "-i", "--force-confold", "{{file}}"}, Uninstall: []string{"/usr/bin/dpkg", "-r", "demo"},
 		Params:    []core.PackageParam{{Name: "relay", Value: "relay.example.de"}, {Name: "token", Secret: true}},
 		Detection: core.Detection{Kind: core.DetectOSPackage, Name: "demo", MinVersion: "1.0"}}
+	pushed := f.pusher.n
 	if _, err := f.svc.SavePackage(ctx, f.admin, f.demo.ID, in); err != nil {
 		t.Fatal(err)
+	}
+	if f.pusher.n != pushed+1 {
+		t.Errorf("editing a package that a policy wants pushed %d times, want once", f.pusher.n-pushed)
 	}
 	edited := f.agentPolicy(t)
 	if ed := softwareByCheck(edited.Software)[demo.Check]; edited.Revision == p.Revision || len(ed.Package.Command) != 4 || ed.Package.Secrets["token"] != "geheim-4711" {
