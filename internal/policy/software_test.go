@@ -90,3 +90,24 @@ func TestTicketExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftwareNotFor: a package applies to devices of its OS, and of its
+// architecture when both name one.
+func TestSoftwareNotFor(t *testing.T) {
+	for _, c := range []struct {
+		pkgOS, pkgArch, devOS, devArch string
+		applies                        bool
+	}{
+		{"linux", "", "linux", "arm64", true},
+		{"linux", "amd64", "linux", "amd64", true},
+		{"linux", "amd64", "linux", "", true},
+		{"linux", "amd64", "linux", "arm64", false},
+		{"windows", "", "linux", "amd64", false},
+		{"linux", "", "", "", false}, // the device's OS is not known yet
+	} {
+		why := notFor(core.Package{Name: "p", OS: c.pkgOS, Arch: c.pkgArch}, core.Device{OS: c.devOS, Arch: c.devArch})
+		if (why == nil) != c.applies || why != nil && (why.EN == "" || why.DE == "") {
+			t.Errorf("%+v: %v", c, why)
+		}
+	}
+}
