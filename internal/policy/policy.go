@@ -153,6 +153,7 @@ func Normalize(p *core.Policy) {
 			t.Schedule.At, t.Schedule.Day = s.At, s.Day
 		}
 	}
+	normalizeSoftware(p)
 }
 
 // Validate checks a policy as the API and dashboard receive it (after
@@ -185,6 +186,7 @@ func Validate(p core.Policy) error {
 		}
 	}
 	validateTasks(&v, p)
+	validateSoftware(&v, p)
 	if len(v.list) > 0 {
 		return &ValidationError{Fields: v.list}
 	}

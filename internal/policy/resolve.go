@@ -11,7 +11,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// Source says where an effective check or task entry comes from.
+// Source says where an effective check, task or software entry comes from.
 type Source struct {
 	Level      string `json:"level"` // core.Level*
 	TargetID   int64  `json:"target_id,omitempty"`
@@ -43,7 +43,8 @@ type TaskEntry struct {
 	Broken *core.Text `json:"broken,omitempty"`
 }
 
-// Excluded records an inherited check or task that a later layer removed.
+// Excluded records an inherited check, task or software entry that a
+// later layer removed.
 type Excluded struct {
 	Name string `json:"name"`
 	From Source `json:"from"` // where it was defined
@@ -56,6 +57,10 @@ type Effective struct {
 	Excluded      []Excluded  `json:"excluded,omitempty"`
 	Tasks         []TaskEntry `json:"tasks"`
 	ExcludedTasks []Excluded  `json:"excluded_tasks,omitempty"`
+	// Software are the desired software states, merged by package; an
+	// excluded one is named by its check name (core.SoftwareCheckName).
+	Software         []SoftwareEntry `json:"software"`
+	ExcludedSoftware []Excluded      `json:"excluded_software,omitempty"`
 	// Revision identifies the content the agent receives (a hash).
 	Revision string `json:"revision"`
 
@@ -112,6 +117,7 @@ func (n *byName[E]) apply(name string, exclude bool, src Source, entry func(over
 func Resolve(role string, layers []Layer) Effective {
 	checks := byName[Entry]{idx: map[string]int{}, source: func(e Entry) Source { return e.Source }}
 	tasks := byName[TaskEntry]{idx: map[string]int{}, source: func(e TaskEntry) Source { return e.Source }}
+	software := byName[SoftwareEntry]{idx: map[string]int{}, source: func(e SoftwareEntry) Source { return e.Source }}
 	for _, l := range layers {
 		src := Source{Level: l.Level, TargetID: l.TargetID, PolicyID: l.Policy.ID, PolicyName: l.Policy.Name}
 		for _, c := range l.Policy.Checks {
@@ -126,12 +132,21 @@ func Resolve(role string, layers []Layer) Effective {
 				return TaskEntry{PolicyTask: t, Source: src, Overrides: over}
 			})
 		}
+		for _, sw := range l.Policy.Software {
+			software.apply(softwareKey(sw), sw.Exclude, src, func(over *Source) SoftwareEntry {
+				return SoftwareEntry{PolicySoftware: sw, Check: softwareKey(sw), Source: src, Overrides: over}
+			})
+		}
 	}
-	out := Effective{Checks: checks.list, Excluded: checks.excluded, Tasks: tasks.list, ExcludedTasks: tasks.excluded}
+	out := Effective{Checks: checks.list, Excluded: checks.excluded, Tasks: tasks.list, ExcludedTasks: tasks.excluded,
+		Software: software.list, ExcludedSoftware: software.excluded}
 	if out.Tasks == nil {
 		out.Tasks = []TaskEntry{}
 	}
-	out.Revision = Revision(out.AgentChecks(), nil)
+	if out.Software == nil {
+		out.Software = []SoftwareEntry{}
+	}
+	out.Revision = Revision(out.AgentChecks(), nil, nil)
 	return out
 }
 
@@ -150,14 +165,19 @@ func (e Effective) AgentChecks() []core.PolicyCheck {
 	return out
 }
 
-// Revision is a hash of the checks and tasks an agent runs (with their
-// scripts inline): equal sets, equal revisions, so the server pushes only
-// changes, and an edited script is pushed again.
-func Revision(cs []core.PolicyCheck, ts []protocol.Task) string {
+// Revision is a hash of the checks, tasks and software an agent runs
+// (with their scripts and packages inline): equal sets, equal revisions,
+// so the server pushes only changes, and an edited script or package is
+// pushed again.
+func Revision(cs []core.PolicyCheck, ts []protocol.Task, sw []protocol.Software) string {
 	b, _ := json.Marshal(cs) // plain data: cannot fail
-	if len(ts) > 0 {
+	if len(ts) > 0 || len(sw) > 0 {
 		t, _ := json.Marshal(ts)
 		b = append(append(b, '\n'), t...)
+	}
+	if len(sw) > 0 {
+		s, _ := json.Marshal(sw)
+		b = append(append(b, '\n'), s...)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])

@@ -14,25 +14,28 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// FullStore is what a Resolver needs: reading devices, policies and
-// scripts, and seeding the built-in templates.
+// FullStore is what a Resolver needs: reading devices, policies, scripts
+// and packages, and seeding the built-in templates.
 type FullStore interface {
 	Store
 	core.ScriptAuth
 	EnsureBuiltinPolicy(ctx context.Context, p *core.Policy) error
 	GetScript(ctx context.Context, id int64) (core.Script, error)
 	GetScriptVersion(ctx context.Context, id int64, version int) (core.Script, error)
+	GetPackage(ctx context.Context, id int64) (core.Package, error)
 }
 
 // Resolver computes effective policies from the store. On first use it
 // seeds (creates or refreshes) the built-in templates, so that they are
 // listed with IDs; their content always comes from this package's code.
-// It embeds the script of each task and script check, and only when the
-// server's MACs over the entry and the script version match (scriptmac):
-// what the database alone says never reaches an agent.
+// It embeds the script of each task and script check, and the package of
+// each desired software state, and only when the server's MACs over the
+// entry and the script version or package match (scriptmac): what the
+// database alone says never reaches an agent.
 type Resolver struct {
 	st  FullStore
 	log *slog.Logger
+	sw  SoftwareDeps
 
 	mu  sync.Mutex
 	ids map[string]int64 // built-in key → policy ID, once seeded
@@ -103,7 +106,8 @@ func (e *errBroken) Error() string { return e.why.EN }
 func broken(en, de string) error { return &errBroken{core.Text{EN: en, DE: de}} }
 
 // embed builds the agent's message of e: script checks and tasks with
-// their script versions inline, those that cannot be sent left out.
+// their script versions inline, software states with their packages,
+// those that cannot be sent left out.
 func (r *Resolver) embed(ctx context.Context, d core.Device, e *Effective) error {
 	agent := protocol.Policy{Checks: []core.PolicyCheck{}}
 	for i := range e.Checks {
@@ -134,7 +138,10 @@ func (r *Resolver) embed(ctx context.Context, d core.Device, e *Effective) error
 			agent.Tasks = append(agent.Tasks, task)
 		}
 	}
-	agent.Revision = Revision(agent.Checks, agent.Tasks)
+	if err := r.embedSoftware(ctx, d, e, &agent); err != nil {
+		return err
+	}
+	agent.Revision = Revision(agent.Checks, agent.Tasks, agent.Software)
 	e.Revision, e.agent = agent.Revision, &agent
 	return nil
 }

@@ -142,15 +142,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("storing certificate fingerprint: %w", err)
 	}
 
-	resolver := policy.NewResolver(st, log)
-	if _, err := resolver.Seed(ctx); err != nil {
-		return fmt.Errorf("seeding the built-in policies: %w", err)
-	}
 	// Network devices' secrets are sealed with this key; several nodes on
 	// one PostgreSQL database need the same file (docs/internals.md).
 	box, err := seal.LoadKey(filepath.Join(cfg.DataDir, seal.KeyFile))
 	if err != nil {
 		return err
+	}
+	resolver := newResolver(st, log, box)
+	if _, err := resolver.Seed(ctx); err != nil {
+		return fmt.Errorf("seeding the built-in policies: %w", err)
 	}
 	// Policies (and later actions) are signed with this key; agents pin its
 	// public key. Several nodes need the same file (docs/cluster.md).
@@ -299,6 +299,13 @@ func Run(ctx context.Context, cfg Config) error {
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
 	h, _, err := newHandler(st, gw, log, nil, nil, nil)
 	return h, err
+}
+
+// newResolver is the resolver of the agents' policies: it sends desired
+// software states with the packages' secrets and download tickets, both
+// keyed from box.
+func newResolver(st policy.FullStore, log *slog.Logger, box *seal.Box) *policy.Resolver {
+	return policy.NewResolver(st, log).SetSoftware(service.SoftwareDeps(box))
 }
 
 // newHandler is Handler with the key that seals network devices' secrets,

@@ -211,6 +211,9 @@ func (s *Service) SavePackage(ctx context.Context, u core.User, id int64, in Pac
 	if err := s.record(ctx, u, action, target("package", p.ID), packageDetail(p), core.AuditOK); err != nil {
 		return core.Package{}, err
 	}
+	if err := s.pushIfSoftware(ctx, p.ID); err != nil {
+		return core.Package{}, err
+	}
 	return s.GetPackage(ctx, u, p.ID)
 }
 
@@ -249,7 +252,10 @@ func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64) erro
 	if err := s.store.DeletePackage(ctx, id); err != nil {
 		return fmt.Errorf("deleting package %d: %w", id, err)
 	}
-	return s.record(ctx, u, "package.delete", target("package", id), packageDetail(p), core.AuditOK)
+	if err := s.record(ctx, u, "package.delete", target("package", id), packageDetail(p), core.AuditOK); err != nil {
+		return err
+	}
+	return s.pushIfSoftware(ctx, id)
 }
 
 // UploadPackageFile streams an installer into the blob store and makes it
@@ -296,6 +302,9 @@ func (s *Service) UploadPackageFile(ctx context.Context, u core.User, id int64, 
 	}
 	detail := fmt.Sprintf("%q %s: %s, %d bytes, sha256 %s", p.Name, p.Version, name, size, sum)
 	if err := s.record(ctx, u, "package.upload", target("package", id), detail, core.AuditOK); err != nil {
+		return core.Package{}, err
+	}
+	if err := s.pushIfSoftware(ctx, id); err != nil {
 		return core.Package{}, err
 	}
 	return s.GetPackage(ctx, u, id)

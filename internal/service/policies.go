@@ -33,7 +33,7 @@ func (s *Service) resolver() *policy.Resolver {
 	if r, ok := resolvers.Load(s.store); ok {
 		return r.(*policy.Resolver)
 	}
-	r, _ := resolvers.LoadOrStore(s.store, policy.NewResolver(s.store, s.log))
+	r, _ := resolvers.LoadOrStore(s.store, policy.NewResolver(s.store, s.log).SetSoftware(SoftwareDeps(s.secrets)))
 	return r.(*policy.Resolver)
 }
 
@@ -103,6 +103,9 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 	if err := s.checkPolicyScripts(ctx, p, old); err != nil {
 		return err
 	}
+	if err := s.checkPolicySoftware(ctx, *p); err != nil {
+		return err
+	}
 	action := "policy.create"
 	if p.ID == 0 {
 		if err := s.store.CreatePolicy(ctx, p); err != nil {
@@ -116,10 +119,11 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 	}
 	// Secrets are never marshaled (core.PolicyTask.Secrets).
 	detail, _ := json.Marshal(struct {
-		Name   string             `json:"name"`
-		Checks []core.PolicyCheck `json:"checks"`
-		Tasks  []core.PolicyTask  `json:"tasks,omitempty"`
-	}{p.Name, p.Checks, p.Tasks})
+		Name     string                `json:"name"`
+		Checks   []core.PolicyCheck    `json:"checks"`
+		Tasks    []core.PolicyTask     `json:"tasks,omitempty"`
+		Software []core.PolicySoftware `json:"software,omitempty"`
+	}{p.Name, p.Checks, p.Tasks, p.Software})
 	if err := s.policyAudit(ctx, u, action, "policy:"+strconv.FormatInt(p.ID, 10), string(detail)); err != nil {
 		return err
 	}
@@ -248,8 +252,9 @@ func (s *Service) SetAssignments(ctx context.Context, u core.User, level string,
 	return s.store.ListAssignments(ctx, level, id)
 }
 
-// EffectivePolicy is a device's resolved set of checks and tasks with the
-// source of each, and why a task or script check is not sent.
+// EffectivePolicy is a device's resolved set of checks, tasks and desired
+// software states with the source of each, and why a task, script check or
+// software state is not sent (Broken) or does not apply (Skipped).
 type EffectivePolicy struct {
 	DeviceID int64 `json:"device_id"`
 	policy.Effective

@@ -10,12 +10,13 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// Policies keep their check entries and their tasks as JSON arrays: they
-// are read and written as a whole and never queried by entry. Each task
-// and each script check carries the server's MAC over it and the policy's
-// ID (scriptmac), which the policy resolver checks before it sends one.
+// Policies keep their check entries, tasks and desired software states as
+// JSON arrays: they are read and written as a whole and never queried by
+// entry. Each task, script check and software entry carries the server's
+// MAC over it and the policy's ID (scriptmac), which the policy resolver
+// checks before it sends one.
 
-const policyColumns = `id, name, description_en, description_de, COALESCE(builtin, ''), checks, tasks, created_at, updated_at`
+const policyColumns = `id, name, description_en, description_de, COALESCE(builtin, ''), checks, tasks, software, created_at, updated_at`
 
 // storedTask and storedCheck are entries as stored, with their MAC.
 type storedTask struct {
@@ -29,13 +30,18 @@ type storedCheck struct {
 	StoredMAC []byte `json:"mac,omitempty"`
 }
 
+type storedSoftware struct {
+	core.PolicySoftware
+	StoredMAC []byte `json:"mac,omitempty"`
+}
+
 type rowScanner interface{ Scan(...any) error }
 
 func (s *DB) scanPolicy(r rowScanner) (core.Policy, error) {
 	var p core.Policy
-	var checks, tasks string
+	var checks, tasks, software string
 	var cAt, uAt int64
-	if err := r.Scan(&p.ID, &p.Name, &p.Description.EN, &p.Description.DE, &p.Builtin, &checks, &tasks, &cAt, &uAt); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &p.Description.EN, &p.Description.DE, &p.Builtin, &checks, &tasks, &software, &cAt, &uAt); err != nil {
 		return p, err
 	}
 	var err error
@@ -43,6 +49,9 @@ func (s *DB) scanPolicy(r rowScanner) (core.Policy, error) {
 		return p, fmt.Errorf("policy %d: %w", p.ID, err)
 	}
 	if p.Tasks, err = s.decodeTasks(tasks); err != nil {
+		return p, fmt.Errorf("policy %d: %w", p.ID, err)
+	}
+	if p.Software, err = decodeSoftware(software); err != nil {
 		return p, fmt.Errorf("policy %d: %w", p.ID, err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMS(cAt), fromMS(uAt)
@@ -96,6 +105,37 @@ func (s *DB) policyJSON(id int64, p *core.Policy) (checks, tasks string, err err
 		return "", "", fmt.Errorf("store: encoding policy tasks: %w", err)
 	}
 	return string(cb), string(tb), nil
+}
+
+// softwareJSON encodes desired software entries with their MACs under
+// policy id.
+func (s *DB) softwareJSON(id int64, sw []core.PolicySoftware) (string, error) {
+	st := make([]storedSoftware, len(sw))
+	for i, e := range sw {
+		st[i] = storedSoftware{PolicySoftware: e, StoredMAC: s.macs.Software(id, e)}
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("store: encoding policy software: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeSoftware parses stored software entries with their MACs.
+func decodeSoftware(raw string) ([]core.PolicySoftware, error) {
+	var st []storedSoftware
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, fmt.Errorf("parsing software: %w", err)
+	}
+	if len(st) == 0 {
+		return nil, nil
+	}
+	out := make([]core.PolicySoftware, len(st))
+	for i, e := range st {
+		out[i] = e.PolicySoftware
+		out[i].MAC = e.StoredMAC
+	}
+	return out, nil
 }
 
 // decodeTasks parses stored tasks with their MACs and opens their secrets.
@@ -170,7 +210,11 @@ func (s *DB) CreatePolicy(ctx context.Context, p *core.Policy) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE policies SET checks = $1, tasks = $2 WHERE id = $3`, checks, tasks, p.ID)
+		software, err := s.softwareJSON(p.ID, p.Software)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE policies SET checks = $1, tasks = $2, software = $3 WHERE id = $4`, checks, tasks, software, p.ID)
 		return s.wrap("creating policy", err)
 	})
 	if err != nil {
@@ -207,17 +251,21 @@ func (s *DB) ListPolicies(ctx context.Context) ([]core.Policy, error) {
 	return out, s.wrap(op, rows.Err())
 }
 
-// UpdatePolicy replaces name, description, checks and tasks and sets
-// UpdatedAt.
+// UpdatePolicy replaces name, description, checks, tasks and software and
+// sets UpdatedAt.
 func (s *DB) UpdatePolicy(ctx context.Context, p *core.Policy) error {
 	checks, tasks, err := s.policyJSON(p.ID, p)
 	if err != nil {
 		return err
 	}
+	software, err := s.softwareJSON(p.ID, p.Software)
+	if err != nil {
+		return err
+	}
 	at := now()
 	res, err := s.db.ExecContext(ctx, `
-		UPDATE policies SET name = $1, description_en = $2, description_de = $3, checks = $4, tasks = $5, updated_at = $6
-		WHERE id = $7`, p.Name, p.Description.EN, p.Description.DE, checks, tasks, ms(at), p.ID)
+		UPDATE policies SET name = $1, description_en = $2, description_de = $3, checks = $4, tasks = $5, software = $6, updated_at = $7
+		WHERE id = $8`, p.Name, p.Description.EN, p.Description.DE, checks, tasks, software, ms(at), p.ID)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("updating policy %d", p.ID), err)
 	}
@@ -293,6 +341,14 @@ func (s *DB) EnsureBuiltinPolicy(ctx context.Context, p *core.Policy) error {
 				name, p.Description.EN, p.Description.DE, checks, at, id); err != nil {
 				return s.wrap(op, err)
 			}
+		}
+		// The software entries' MACs cover the ID, known only now.
+		software, err := s.softwareJSON(id, p.Software)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE policies SET software = $1 WHERE id = $2 AND software <> $1`, software, id); err != nil {
+			return s.wrap(op, err)
 		}
 		p.ID, p.Name = id, name
 		return nil

@@ -83,10 +83,11 @@ func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
 
 // policyBody is what POST and PUT accept.
 type policyBody struct {
-	Name        string             `json:"name"`
-	Description core.Text          `json:"description"`
-	Checks      []core.PolicyCheck `json:"checks"`
-	Tasks       []core.PolicyTask  `json:"tasks"`
+	Name        string                `json:"name"`
+	Description core.Text             `json:"description"`
+	Checks      []core.PolicyCheck    `json:"checks"`
+	Tasks       []core.PolicyTask     `json:"tasks"`
+	Software    []core.PolicySoftware `json:"software"`
 }
 
 // savePolicy creates (id 0) or replaces a policy from the body and returns
@@ -96,7 +97,7 @@ func (h *handler) savePolicy(r *http.Request, u core.User, id int64) (core.Polic
 	if err := decodeBody(r, &b); err != nil {
 		return core.Policy{}, err
 	}
-	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks, Tasks: b.Tasks}
+	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks, Tasks: b.Tasks, Software: b.Software}
 	if err := h.svc.SavePolicy(r.Context(), u, &p); err != nil {
 		return core.Policy{}, err
 	}

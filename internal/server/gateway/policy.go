@@ -48,7 +48,7 @@ func (s *session) pushPolicy() {
 		return
 	}
 	s.policyRev = p.Revision
-	s.log.Info("policy sent", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks))
+	s.log.Info("policy sent", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks), "software", len(p.Software))
 }
 
 // PushPolicies recomputes the effective policy of every connected agent,

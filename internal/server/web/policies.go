@@ -17,7 +17,8 @@ import (
 
 // Policies: the list with the default-level assignment, the create/edit
 // form (checks as rows, parameters as JSON, automated tasks as rows with a
-// field per script parameter, validation messages inline),
+// field per script parameter, desired software states as rows, validation
+// messages inline),
 // assignment pages for clients, sites and devices, and a device's
 // effective set with the source of each check. The service.Service checks
 // roles and client scope, validates and audits.
@@ -78,7 +79,9 @@ type policyFormView struct {
 	Policy     core.Policy
 	Rows       []policyRow
 	Tasks      []taskRow
-	Scripts    []core.Script // the library, for the tasks' script choice
+	Software   []softwareRow
+	Packages   []core.Package // for the software rows' package choice
+	Scripts    []core.Script  // the library, for the tasks' script choice
 	TaskKinds  []string
 	CheckNames []string // for the tasks' fix check choice
 	Types      []string
@@ -163,6 +166,11 @@ func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	pv.Scripts, pv.TaskKinds = scripts, taskKinds
 	pv.Tasks = taskRowsOf(p.Tasks, scripts, ve, rc.lang, readOnly)
+	if pv.Packages, err = s.svc.ListPackages(r.Context(), rc.user); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	pv.Software = softwareRowsOf(p.Software, pv.Packages, ve, rc.lang, readOnly)
 	for _, c := range p.Checks {
 		if !c.Exclude && c.Name != "" {
 			pv.CheckNames = append(pv.CheckNames, c.Name)
@@ -171,7 +179,7 @@ func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *re
 	if ve != nil {
 		var top []string
 		for _, f := range ve.Fields {
-			if !strings.HasPrefix(f.Field, "checks[") && !strings.HasPrefix(f.Field, "tasks[") {
+			if !strings.HasPrefix(f.Field, "checks[") && !strings.HasPrefix(f.Field, "tasks[") && !strings.HasPrefix(f.Field, "software[") {
 				top = append(top, f.In(rc.lang.Code()))
 			}
 		}
@@ -234,6 +242,7 @@ func formPolicy(r *http.Request) core.Policy {
 		p.Checks = append(p.Checks, c)
 	}
 	p.Tasks = formTasks(r)
+	p.Software = formSoftware(r)
 	return p
 }
 
@@ -286,9 +295,12 @@ type assignView struct {
 	// Tasks are the device's effective automated tasks.
 	Tasks         []effectiveTask
 	ExcludedTasks []policy.Excluded
-	Revision      string
-	IsDevice      bool
-	Sites         []core.Site // a client's sites, to reach their pages
+	// Software are the device's effective desired software states.
+	Software         []policy.SoftwareEntry
+	ExcludedSoftware []policy.Excluded
+	Revision         string
+	IsDevice         bool
+	Sites            []core.Site // a client's sites, to reach their pages
 }
 
 func (s *server) assignPage(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {
@@ -357,6 +369,7 @@ func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx
 			av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
 		}
 		av.Tasks, av.ExcludedTasks = effectiveTasks(rc.lang, e.Tasks), e.ExcludedTasks
+		av.Software, av.ExcludedSoftware = e.Software, e.ExcludedSoftware
 		if d, err := s.svc.GetDevice(ctx, id); err == nil {
 			av.Target = d.Hostname
 		}
@@ -382,7 +395,8 @@ func (s *server) effectiveFragment(w http.ResponseWriter, r *http.Request, rc *r
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded, Tasks: effectiveTasks(rc.lang, e.Tasks), ExcludedTasks: e.ExcludedTasks}
+	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded, Tasks: effectiveTasks(rc.lang, e.Tasks), ExcludedTasks: e.ExcludedTasks,
+		Software: e.Software, ExcludedSoftware: e.ExcludedSoftware}
 	for _, c := range e.Checks {
 		av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
 	}

@@ -16,6 +16,7 @@ var packageTests = []struct {
 	{"Packages", testPackages},
 	{"BuiltinPackages", testBuiltinPackages},
 	{"PackageMAC", testPackageMAC},
+	{"PolicySoftware", testPolicySoftware},
 }
 
 // testBuiltinPackages: a catalog entry is stored once however often it is
