@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/host"
@@ -196,6 +197,9 @@ func (a *Agent) enforce(ctx context.Context, e protocol.Software) (core.Result, 
 	// the package manager's lock).
 	a.swActMu.Lock()
 	defer a.swActMu.Unlock()
+	if !slices.ContainsFunc(a.plan.softwareList(), func(x protocol.Software) bool { return x.Check == e.Check && swHash(x) == swHash(e) }) {
+		return core.Result{}, false // changed or gone while it waited: checked anew
+	}
 	pa.RunID = a.software.begin(e, now)
 	doing := core.Text{EN: "installing it now", DE: "wird jetzt installiert"}
 	if e.State == core.SoftwareAbsent {

@@ -46,7 +46,12 @@ func init() {
 // cfg changed by tweak (lock mode, local locks).
 func enrolledDir(t *testing.T, tweak func(*Config)) (string, *fakeServer) {
 	t.Helper()
-	dir := t.TempDir()
+	return enrollAt(t, t.TempDir(), tweak)
+}
+
+// enrollAt enrolls the data folder dir like enrolledDir.
+func enrollAt(t *testing.T, dir string, tweak func(*Config)) (string, *fakeServer) {
+	t.Helper()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	fs := newFakeServer(t, pub)
 	if err := SaveKey(dir, key); err != nil {
