@@ -33,11 +33,12 @@ import (
 func (a *Agent) runSoftware(ctx context.Context) {
 	every := a.opts.SoftwareEvery
 	checked := map[string]time.Time{} // when each entry was last checked
-	again := map[string]bool{}        // to check as soon as it is not running
+	again := map[string]bool{}        // changed while its check ran: check it once more
 	select {
 	case <-a.plan.softwareChanged: // the plan of the start: checked now anyway
 	default:
 	}
+	kicked := false
 	for ctx.Err() == nil {
 		entries := a.plan.softwareList()
 		now := a.now()
@@ -50,7 +51,7 @@ func (a *Agent) runSoftware(ctx context.Context) {
 			if na := a.software.get(e).NextAttempt; na.After(last) && na.Before(next) {
 				next = na // the back-off ends before the next hourly check
 			}
-			if ok && !again[e.Check] && now.Before(next) {
+			if ok && !again[e.Check] && !kicked && now.Before(next) {
 				if wake.IsZero() || next.Before(wake) {
 					wake = next
 				}
@@ -58,10 +59,14 @@ func (a *Agent) runSoftware(ctx context.Context) {
 			}
 			if a.startSoftware(ctx, e) {
 				checked[e.Check], again[e.Check] = now, false
-			} else {
-				again[e.Check] = true // running: check once more when it ends
+			} else if !ok {
+				// New or changed (the policy changed) while the check of its
+				// former definition runs. A check asked for or due while one
+				// runs is answered by the running one.
+				again[e.Check] = true
 			}
 		}
+		kicked = false
 		for c := range checked {
 			if !seen[c] {
 				delete(checked, c)
@@ -78,7 +83,7 @@ func (a *Agent) runSoftware(ctx context.Context) {
 		case <-a.plan.softwareChanged:
 			clear(checked)
 		case <-a.swKick:
-			clear(checked)
+			kicked = true
 		case <-a.swDone:
 		case <-t.C:
 		}

@@ -66,6 +66,7 @@ func TestSoftwareDebInContainer(t *testing.T) {
 	if out := dpkg("dpkg", "-r", "wacht-pkgtest"); status() == "1.2-1 install ok installed" {
 		t.Fatalf("dpkg -r by hand: %s", out)
 	}
+	e.idle(ta)
 	runChecks(t, ta, "c1")
 	wantResult(t, e.wait(3), core.StatusFailure, "wacht-pkgtest is not installed; installing it now", "ist nicht installiert")
 	wantResult(t, e.wait(4), core.StatusOK, "wacht-pkgtest installed", "wacht-pkgtest installiert")

@@ -101,6 +101,17 @@ func (e *swEnv) wait(n int) core.Result {
 	return e.results()[n-1]
 }
 
+// idle waits until the entry's check has ended: a check asked for while
+// one runs is answered by the running one.
+func (e *swEnv) idle(ta *testAgent) {
+	e.t.Helper()
+	waitLive(e.t, swCheck+" idle", func() bool {
+		ta.software.mu.Lock()
+		defer ta.software.mu.Unlock()
+		return !ta.software.running[swCheck]
+	})
+}
+
 func wantResult(t *testing.T, r core.Result, status core.Status, en, de string) {
 	t.Helper()
 	if r.Status != status || !strings.Contains(r.Message.EN, en) || !strings.Contains(r.Message.DE, de) || r.Key != "" {
@@ -125,6 +136,7 @@ func TestSoftwarePresentDriftAbsent(t *testing.T) {
 	}
 
 	os.Remove(e.marker)
+	e.idle(ta)
 	runChecks(t, ta, "c1") // a check now: the drift is found at once
 	wantResult(t, e.wait(3), core.StatusFailure, "Testagent is not installed; installing it now", "wird jetzt installiert")
 	wantResult(t, e.wait(4), core.StatusOK, "Testagent installed", "Testagent installiert")
@@ -168,13 +180,15 @@ func TestSoftwareBackoff(t *testing.T) {
 	e.wait(1) // installing
 	wantResult(t, e.wait(2), core.StatusFailure, "Testagent is not installed: The installer exited with code 1. Next attempt at 10:15.",
 		"Testagent ist nicht installiert: Das Installationsprogramm endete mit Code 1. Nächster Versuch um 10:15.")
+	e.idle(ta)
 	runChecks(t, ta, "c1") // checked again before the wait ended: nothing runs
 	wantResult(t, e.wait(3), core.StatusFailure, "Next attempt at 10:15.", "Nächster Versuch um 10:15.")
 	if e.runs() != 1 {
 		t.Fatalf("ran %d times within the back-off", e.runs())
 	}
 
-	clock.add(15 * time.Minute)
+	e.idle(ta)
+	clock.add(15 * time.Minute) // the back-off ends: the next check attempts
 	runChecks(t, ta, "c2")
 	e.wait(4) // installing
 	wantResult(t, e.wait(5), core.StatusFailure, "exited with code 1. Next attempt at 10:45.", "Nächster Versuch um 10:45.")
@@ -198,11 +212,10 @@ func TestSoftwareBackoff(t *testing.T) {
 	}
 
 	// Exit 0, nothing found: failed, not ok.
-	clock.add(10 * time.Minute)
 	quiet := e.entry(core.SoftwarePresent, map[string]string{"NOMARK": "1"})
 	e.fs.commands <- policyEnvelope(t, e.fs, protocol.Policy{Revision: "b3", Software: []protocol.Software{quiet}})
 	e.wait(9)
-	wantResult(t, e.wait(10), core.StatusFailure, "exited with 0, but the detection rule (file "+e.marker+") finds nothing. Next attempt at 10:40.", "findet nichts")
+	wantResult(t, e.wait(10), core.StatusFailure, "exited with 0, but the detection rule (file "+e.marker+") finds nothing. Next attempt at 10:30.", "findet nichts")
 	ta.stop(t)
 	if e.runs() != 4 {
 		t.Errorf("ran %d times, want 4", e.runs())
@@ -244,10 +257,20 @@ func TestSoftwareKilledMidInstall(t *testing.T) {
 	if err := os.WriteFile(release, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n := len(e.results())
 	ta := runIn(t, e.dir, e.fs)
-	wantResult(t, e.wait(n+1), core.StatusFailure, "Testagent is not installed: The run t-sw-software-5-", "unterbrochen")
-	if r := e.results()[n]; !strings.Contains(r.Message.EN, "was interrupted") || !strings.Contains(r.Message.EN, "Next attempt at") {
+	// The killed agent's "installing" result may come first, from its
+	// spool.
+	var r core.Result
+	waitLive(t, "the interrupted attempt reported", func() bool {
+		rs := e.results()
+		if len(rs) == 0 {
+			return false
+		}
+		r = rs[len(rs)-1]
+		return !strings.Contains(r.Message.EN, "installing it now")
+	})
+	wantResult(t, r, core.StatusFailure, "Testagent is not installed: The run t-sw-software-5-", "unterbrochen")
+	if !strings.Contains(r.Message.EN, "was interrupted") || !strings.Contains(r.Message.EN, "Next attempt at") {
 		t.Errorf("after the restart: %q", r.Message.EN)
 	}
 	ta.stop(t)

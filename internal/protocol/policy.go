@@ -28,7 +28,7 @@ const MaxPolicyChecks = 500
 const MaxPolicyTasks = 100
 
 // Policy is the effective set of checks and automated tasks of one
-// device. Revision is a hash of Checks and Tasks; the agent ignores a
+// device. Revision is a hash of Checks, Tasks and Software; the agent ignores a
 // policy with the revision it already runs.
 type Policy struct {
 	Revision string             `json:"revision"`
