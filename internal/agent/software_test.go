@@ -222,6 +222,26 @@ func TestSoftwareBackoff(t *testing.T) {
 	}
 }
 
+// TestSoftwareRestartNeeded: an install whose exit code means "restart
+// needed" is reported as a warning, and stays one at the next check while
+// the host has not booted since.
+func TestSoftwareRestartNeeded(t *testing.T) {
+	e := newSwEnv(t, installer, nil)
+	sw := e.entry(core.SoftwarePresent, map[string]string{"CODE": "10"})
+	sw.Package.ExitCodes = map[int]string{0: core.ExitOK, 10: core.ExitReboot}
+	storePolicy(t, e.dir, protocol.Policy{Revision: "r1", Software: []protocol.Software{sw}})
+	ta := runIn(t, e.dir, e.fs)
+	e.wait(1) // installing
+	wantResult(t, e.wait(2), core.StatusWarning, "Testagent installed; a restart is needed to finish it", "ein Neustart ist nötig")
+	e.idle(ta)
+	runChecks(t, ta, "c1")
+	wantResult(t, e.wait(3), core.StatusWarning, "Testagent installed; a restart is needed", "Neustart")
+	ta.stop(t)
+	if e.runs() != 1 {
+		t.Errorf("the installer ran %d times", e.runs())
+	}
+}
+
 // slowInstaller waits for $RELEASE before it installs.
 const slowInstaller = `#!/bin/sh
 echo run >> "$MARKER.count"

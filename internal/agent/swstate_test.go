@@ -72,3 +72,21 @@ func TestSoftwareStateRecords(t *testing.T) {
 		t.Errorf("records of entries gone from the policy: %v", s.recs)
 	}
 }
+
+// TestSoftwareRestartDone: an install that asked for a restart before the
+// host last booted is ok again, and its restart is forgotten.
+func TestSoftwareRestartDone(t *testing.T) {
+	a := &Agent{software: newSwState("", slog.New(slog.DiscardHandler))}
+	e := protocol.Software{Check: "software-1", State: core.SoftwarePresent}
+	rec := a.software.end(e, swDone, core.Text{}, time.Now(), time.Unix(1, 0), swBackoff, swRetry)
+	if r := a.inState(e, rec, "7-Zip", "24.09"); r.Status != core.StatusOK || r.Message.EN != "7-Zip 24.09 installed" || r.Message.DE != "7-Zip 24.09 installiert" {
+		t.Errorf("restarted since: %v %q", r.Status, r.Message.EN)
+	}
+	if r := a.software.get(e); !r.Reboot.IsZero() {
+		t.Errorf("the restart is still pending: %+v", r)
+	}
+	rec = a.software.end(e, swDone, core.Text{}, time.Now(), time.Now(), swBackoff, swRetry)
+	if r := a.inState(e, rec, "7-Zip", "24.09"); r.Status != core.StatusWarning {
+		t.Errorf("not restarted since: %v %q", r.Status, r.Message.EN)
+	}
+}
