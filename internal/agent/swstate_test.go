@@ -3,6 +3,7 @@ package agent
 import (
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +89,46 @@ func TestSoftwareRestartDone(t *testing.T) {
 	rec = a.software.end(e, swDone, core.Text{}, time.Now(), time.Now(), swBackoff, swRetry)
 	if r := a.inState(e, rec, "7-Zip", "24.09"); r.Status != core.StatusWarning {
 		t.Errorf("not restarted since: %v %q", r.Status, r.Message.EN)
+	}
+}
+
+// TestSoftwareRecover settles the attempts in flight when the agent
+// stopped from the journal: started and not finished is a failed
+// (interrupted) attempt, finished is its recorded result, never started
+// and gone from the policy are nothing.
+func TestSoftwareRecover(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	entry := func(id int64) protocol.Software {
+		return protocol.Software{Check: core.SoftwareCheckName(id), State: core.SoftwarePresent, Package: protocol.PackageArgs{Name: "P"}}
+	}
+	started, done, never, gone := entry(1), entry(2), entry(3), entry(4)
+	st := newSwState(softwarePath(dir), log)
+	t0 := time.Now()
+	ids := map[string]string{}
+	for _, e := range []protocol.Software{started, done, never, gone} {
+		ids[e.Check] = st.begin(e, t0)
+	}
+	a := &Agent{opts: Options{DataDir: dir, Now: time.Now, SoftwareBackoff: swBackoff, SoftwareRetry: swRetry}, log: log,
+		plan:     &planHolder{changed: make(chan struct{}, 1), tasksChanged: make(chan struct{}, 1), softwareChanged: make(chan struct{}, 1)},
+		software: newSwState(softwarePath(dir), log)}
+	a.plan.set(nil, nil, []protocol.Software{started, done, never}, "r", t0)
+	for _, e := range []protocol.Software{started, done, gone} {
+		if _, err := a.scripts().claim(ids[e.Check]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.scripts().finish(ids[done.Check], protocol.ActionInstall, protocol.PackageResult{Meaning: core.ExitOK})
+	a.recoverSoftware()
+	if r := a.software.get(started); r.Failures != 1 || r.Pending != "" || r.Why == nil || !strings.Contains(r.Why.EN, "interrupted") {
+		t.Errorf("started: %+v", r)
+	}
+	for _, e := range []protocol.Software{done, never} {
+		if r := a.software.get(e); r.Failures != 0 || r.Pending != "" || !r.NextAttempt.IsZero() {
+			t.Errorf("%s: %+v", e.Check, r)
+		}
+	}
+	if p := a.software.pending(); len(p) != 0 {
+		t.Errorf("still pending: %v", p)
 	}
 }
