@@ -137,7 +137,9 @@ func (a *Agent) recoverSoftware() {
 		}
 		var res protocol.PackageResult
 		if done == nil || recorded(id, swAction(e), done, &res) != nil {
-			a.software.end(e, swFailed, errText(interrupted(id)), a.now(), time.Time{}, a.opts.SoftwareBackoff, a.opts.SoftwareRetry)
+			why := core.Text{EN: fmt.Sprintf("The attempt %s was interrupted: the agent stopped while it ran.", id),
+				DE: fmt.Sprintf("Der Versuch %s wurde unterbrochen: der Agent wurde während der Ausführung beendet.", id)}
+			a.software.end(e, swFailed, why, a.now(), time.Time{}, a.opts.SoftwareBackoff, a.opts.SoftwareRetry)
 			continue
 		}
 		o, why := attemptOutcome(res, nil)

@@ -289,7 +289,7 @@ func TestSoftwareKilledMidInstall(t *testing.T) {
 		r = rs[len(rs)-1]
 		return !strings.Contains(r.Message.EN, "installing it now")
 	})
-	wantResult(t, r, core.StatusFailure, "Testagent is not installed: The run t-sw-software-5-", "unterbrochen")
+	wantResult(t, r, core.StatusFailure, "Testagent is not installed: The attempt t-sw-software-5-", "Der Versuch t-sw-software-5-")
 	if !strings.Contains(r.Message.EN, "was interrupted") || !strings.Contains(r.Message.EN, "Next attempt at") {
 		t.Errorf("after the restart: %q", r.Message.EN)
 	}
