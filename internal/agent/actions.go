@@ -78,7 +78,9 @@ func init() {
 	RegisterAction(protocol.CommandRunChecks, Action{
 		Do: func(_ context.Context, a *Agent, _ json.RawMessage) (any, error) {
 			// The run belongs to the agent, not to this connection: it is
-			// spooled even if the session drops meanwhile.
+			// spooled even if the session drops meanwhile. The desired
+			// software state is checked too, in the background.
+			a.checkSoftware()
 			return map[string]int{"results": a.runChecks(a.root)}, nil
 		},
 	})
@@ -137,15 +139,24 @@ func (a *Agent) authorize(ctx context.Context, sa actionkey.SignedAction, kind s
 		return ctx, name, h, Errorf(protocol.CodeUnknownAction, "This agent does not know the action %q.", "Dieser Agent kennt die Aktion %q nicht.", name)
 	case (kind == protocol.TypeStreamOpen) != (h.Open != nil):
 		return ctx, name, h, Errorf(protocol.CodeUnknownAction, "%q is not a %s on this agent.", "%q ist auf diesem Agenten kein %s.", name, kind)
+	}
+	return ctx, name, h, a.allows(name, h)
+}
+
+// allows says why this device refuses action name (h) whoever asks for it:
+// its local lock, or lock mode for an action that runs the server's code.
+// The signed path and the policy's desired software state both ask it.
+func (a *Agent) allows(name string, h Action) error {
+	switch {
 	case h.Lock != "" && slices.Contains(a.cfg.Disable, h.Lock):
-		return ctx, name, h, Errorf(protocol.CodeDisabledLocally,
+		return Errorf(protocol.CodeDisabledLocally,
 			"%q is disabled on this device (local lock %q).", "%q ist auf diesem Gerät gesperrt (lokale Sperre %q).", name, h.Lock)
 	case h.Code && len(a.cfg.ScriptSigner) > 0:
-		return ctx, name, h, Errorf(protocol.CodeScriptSigner,
+		return Errorf(protocol.CodeScriptSigner,
 			"Refused: this device is in lock mode and runs only scripts its script signer signed, so %q is off.",
 			"Abgelehnt: dieses Gerät ist im Sperrmodus und führt nur Skripte aus, die sein Skript-Signierer signiert hat; %q ist daher aus.", name)
 	}
-	return ctx, name, h, nil
+	return nil
 }
 
 // signedByKey keys the actionkey.Trusted that signed the request in the

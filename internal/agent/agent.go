@@ -47,6 +47,16 @@ type Options struct {
 	// folder through it).
 	Services func(context.Context) (svcmgr.Manager, error)
 
+	// Desired software state, shortened by tests: how often each entry is
+	// checked (default 1 h), the wait after a first failed attempt
+	// (default 15 min, doubling up to 24 h) and after an installer that
+	// found another installation running (default 10 min).
+	SoftwareEvery   time.Duration
+	SoftwareBackoff time.Duration
+	SoftwareRetry   time.Duration
+	// Now, if set, is the clock of the software back-off (tests).
+	Now func() time.Time
+
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
 	BackoffMax   time.Duration // reconnect delay cap; default 60 s
@@ -87,6 +97,12 @@ type Agent struct {
 	taskRuns sync.WaitGroup // running tasks
 	taskDone chan struct{}  // a task's run ended
 
+	software *swState
+	swRuns   sync.WaitGroup // running software checks and attempts
+	swDone   chan struct{}  // a software check ended
+	swKick   chan struct{}  // check the software now
+	swActMu  sync.Mutex     // one software attempt at a time
+
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers
@@ -116,6 +132,18 @@ func New(opts Options) (*Agent, error) {
 	if opts.HealthyAfter <= 0 {
 		opts.HealthyAfter = 30 * time.Second
 	}
+	if opts.SoftwareEvery <= 0 {
+		opts.SoftwareEvery = swEvery
+	}
+	if opts.SoftwareBackoff <= 0 {
+		opts.SoftwareBackoff = swBackoff
+	}
+	if opts.SoftwareRetry <= 0 {
+		opts.SoftwareRetry = swRetry
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -137,10 +165,13 @@ func New(opts Options) (*Agent, error) {
 		opts: opts, cfg: cfg, key: key, log: log, spool: sp,
 		client:   NewHTTPClient(cfg.Fingerprint),
 		runner:   &Runner{Timeout: opts.CheckTimeout, Log: log},
-		plan:     &planHolder{changed: make(chan struct{}, 1), tasksChanged: make(chan struct{}, 1)},
+		plan:     &planHolder{changed: make(chan struct{}, 1), tasksChanged: make(chan struct{}, 1), softwareChanged: make(chan struct{}, 1)},
 		sched:    newScheduler(schedulePath(opts.DataDir), time.Local, opts.Interval, log),
 		tasks:    newTaskSched(tasksPath(opts.DataDir), time.Local, log),
 		taskDone: make(chan struct{}, 1),
+		software: newSwState(softwarePath(opts.DataDir), log),
+		swDone:   make(chan struct{}, 1),
+		swKick:   make(chan struct{}, 1),
 		state:    &stateFile{dir: opts.DataDir, log: log},
 		kick:     make(chan struct{}, 1),
 	}
@@ -153,6 +184,9 @@ func New(opts Options) (*Agent, error) {
 	a.initPlan()
 	return a, nil
 }
+
+// now is the clock of the software back-off.
+func (a *Agent) now() time.Time { return a.opts.Now() }
 
 // Spool gives tests and status code access to the spool while Run runs.
 func (a *Agent) Spool() *Spool { return a.spool }
@@ -175,12 +209,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.root = ctx
 	startedAt := time.Now()
 	a.recoverTasks(ctx)
+	a.recoverSoftware()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.schedule(ctx) })
 	wg.Go(func() { a.runTasks(ctx, startedAt) })
+	wg.Go(func() { a.runSoftware(ctx) })
 	a.connectLoop(ctx)
 	wg.Wait()
 	a.taskRuns.Wait()
+	a.swRuns.Wait()
 	a.cmds.Wait()
 	a.state.update(func(s *State) {
 		s.Running, s.Connected, s.Since, s.SpoolLen = false, false, time.Now().UTC(), a.spool.Len()

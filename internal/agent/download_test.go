@@ -22,10 +22,13 @@ import (
 
 // blobLookup is the server's database for the blob route: one active
 // device and the files packages name.
-type blobLookup struct{ files map[string]bool }
+type blobLookup struct {
+	device int64
+	files  map[string]bool
+}
 
 func (l blobLookup) GetDevice(_ context.Context, id int64) (core.Device, error) {
-	if id != 7 {
+	if id != l.device {
 		return core.Device{}, core.ErrNotFound
 	}
 	return core.Device{ID: id, State: core.DeviceActive}, nil
@@ -61,7 +64,7 @@ func newBlobServer(t *testing.T, data []byte) (*blobServer, BlobRef) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	bs := &blobServer{tickets: blobs.NewTickets(key)}
-	h := blobs.Handler(st, bs.tickets, blobLookup{files: map[string]bool{sum: true}}, slog.New(slog.DiscardHandler))
+	h := blobs.Handler(st, bs.tickets, blobLookup{device: 7, files: map[string]bool{sum: true}}, slog.New(slog.DiscardHandler))
 	bs.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bs.mu.Lock()
 		n := len(bs.ranges)

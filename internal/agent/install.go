@@ -45,12 +45,17 @@ func init() {
 			if err := pa.Validate(); err != nil {
 				return nil, Errorf(protocol.CodeBadArgs, "Bad package arguments: %v.", "Ungültige Paketargumente: %v.", err)
 			}
-			d := &Downloader{Client: a.client, BaseURL: a.cfg.ServerURL, Dir: filepath.Join(a.opts.DataDir, downloadsDir)}
 			// Like a script, the run belongs to the agent, not to the
 			// session that asked for it.
-			return a.scripts().runPackage(a.root, d, pa, uninstall)
+			return a.scripts().runPackage(a.root, a.downloader(), pa, uninstall)
 		}})
 	}
+}
+
+// downloader fetches package files from the agent's server into
+// <data>/downloads.
+func (a *Agent) downloader() *Downloader {
+	return &Downloader{Client: a.client, BaseURL: a.cfg.ServerURL, Dir: filepath.Join(a.opts.DataDir, downloadsDir)}
 }
 
 // runPackage installs or removes pa's package once per run ID.

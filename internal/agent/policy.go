@@ -24,17 +24,20 @@ const PolicyFile = "policy.json"
 // ever received a policy (every registered check with its defaults).
 const fallbackEvery = 1 // minute
 
-// planHolder is the running plan and the policy's automated tasks;
-// changed wakes the schedule loop, tasksChanged the tasks' loop.
+// planHolder is the running plan, the policy's automated tasks and its
+// desired software state; changed wakes the schedule loop, tasksChanged
+// the tasks' loop, softwareChanged the software loop.
 type planHolder struct {
-	mu           sync.Mutex
-	plan         []planned
-	tasks        []protocol.Task
-	revision     string    // "" for the default set or pinned checks
-	issued       time.Time // when the server signed the running policy
-	pinned       bool      // Options.Checks given: policies are ignored
-	changed      chan struct{}
-	tasksChanged chan struct{}
+	mu              sync.Mutex
+	plan            []planned
+	tasks           []protocol.Task
+	software        []protocol.Software
+	revision        string    // "" for the default set or pinned checks
+	issued          time.Time // when the server signed the running policy
+	pinned          bool      // Options.Checks given: policies are ignored
+	changed         chan struct{}
+	tasksChanged    chan struct{}
+	softwareChanged chan struct{}
 }
 
 func (h *planHolder) get() []planned {
@@ -43,11 +46,11 @@ func (h *planHolder) get() []planned {
 	return h.plan
 }
 
-func (h *planHolder) set(plan []planned, tasks []protocol.Task, revision string, issued time.Time) {
+func (h *planHolder) set(plan []planned, tasks []protocol.Task, software []protocol.Software, revision string, issued time.Time) {
 	h.mu.Lock()
-	h.plan, h.tasks, h.revision, h.issued = plan, tasks, revision, issued
+	h.plan, h.tasks, h.software, h.revision, h.issued = plan, tasks, software, revision, issued
 	h.mu.Unlock()
-	for _, c := range []chan struct{}{h.changed, h.tasksChanged} {
+	for _, c := range []chan struct{}{h.changed, h.tasksChanged, h.softwareChanged} {
 		select {
 		case c <- struct{}{}:
 		default:
@@ -59,6 +62,12 @@ func (h *planHolder) taskList() []protocol.Task {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.tasks
+}
+
+func (h *planHolder) softwareList() []protocol.Software {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.software
 }
 
 func (h *planHolder) rev() (revision string, issued time.Time) {
@@ -156,7 +165,7 @@ func savePolicy(dir string, p storedPolicy) error {
 func (a *Agent) initPlan() {
 	if a.opts.Checks != nil {
 		a.plan.pinned = true
-		a.plan.set(planFromChecks(a.opts.Checks, 0), nil, "", time.Time{})
+		a.plan.set(planFromChecks(a.opts.Checks, 0), nil, nil, "", time.Time{})
 		return
 	}
 	p, ok, err := loadPolicy(a.opts.DataDir)
@@ -164,15 +173,15 @@ func (a *Agent) initPlan() {
 		a.log.Warn("ignoring the stored policy; running the default checks until the server sends one", "err", err)
 	}
 	if ok {
-		a.plan.set(planFromPolicy(p.Policy, a), p.Tasks, p.Revision, p.Issued)
-		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks))
+		a.plan.set(planFromPolicy(p.Policy, a), p.Tasks, p.Software, p.Revision, p.Issued)
+		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks), "software", len(p.Software))
 		return
 	}
 	checks, err := DefaultChecks()
 	if err != nil {
 		a.log.Warn("some checks are not available", "err", err)
 	}
-	a.plan.set(planFromChecks(checks, fallbackEvery), nil, "", time.Time{})
+	a.plan.set(planFromChecks(checks, fallbackEvery), nil, nil, "", time.Time{})
 }
 
 // applyPolicy makes p, signed by the server at issued, the running plan and
@@ -203,7 +212,8 @@ func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 	plan := planFromPolicy(p, a)
 	a.sched.forget(plan)
 	a.tasks.forget(p.Tasks)
-	a.plan.set(plan, p.Tasks, p.Revision, issued)
-	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks))
+	a.software.forget(p.Software)
+	a.plan.set(plan, p.Tasks, p.Software, p.Revision, issued)
+	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks), "software", len(p.Software))
 	return nil
 }

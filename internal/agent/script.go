@@ -267,6 +267,23 @@ func (r *scriptRunner) forgetInterrupted(id string) {
 	}
 }
 
+// journaled says what the journal holds about run id: the finished run's
+// entry, or started (true without an entry) when the agent stopped while
+// it ran; neither when it never started.
+func (r *scriptRunner) journaled(id string) (done *journalEntry, started bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, err := os.ReadFile(r.journalPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false
+	}
+	var e journalEntry
+	if err != nil || json.Unmarshal(b, &e) != nil || !e.Done {
+		return nil, true // an unreadable entry counts as started: never run twice
+	}
+	return &e, true
+}
+
 // interpreter is the program and arguments that run a script file of
 // language on goos (the file's path is appended), and the file's
 // extension; protocol.CodeUnsupported when the language is not available.

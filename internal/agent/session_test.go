@@ -35,6 +35,8 @@ type fakeServer struct {
 	// before servers handed it out).
 	unpinned bool
 
+	// blobs, if set, serves the blob route (package files).
+	blobs   atomic.Pointer[http.Handler]
 	ack     atomic.Bool // acknowledge results batches
 	silent  atomic.Bool // answer no heartbeats
 	refuse  atomic.Pointer[protocol.Refused]
@@ -76,6 +78,10 @@ func (fs *fakeServer) read(ctx context.Context, c *websocket.Conn) (protocol.Env
 }
 
 func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
+	if h := fs.blobs.Load(); h != nil && strings.HasPrefix(r.URL.Path, blobPath) {
+		(*h).ServeHTTP(w, r)
+		return
+	}
 	if r.URL.Path != protocol.PathWS {
 		http.NotFound(w, r)
 		return

@@ -46,7 +46,12 @@ func init() {
 // cfg changed by tweak (lock mode, local locks).
 func enrolledDir(t *testing.T, tweak func(*Config)) (string, *fakeServer) {
 	t.Helper()
-	dir := t.TempDir()
+	return enrollAt(t, t.TempDir(), tweak)
+}
+
+// enrollAt enrolls the data folder dir like enrolledDir.
+func enrollAt(t *testing.T, dir string, tweak func(*Config)) (string, *fakeServer) {
+	t.Helper()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	fs := newFakeServer(t, pub)
 	if err := SaveKey(dir, key); err != nil {
@@ -62,11 +67,16 @@ func enrolledDir(t *testing.T, tweak func(*Config)) (string, *fakeServer) {
 	return dir, fs
 }
 
-// runIn runs an agent on an enrolled data folder until the test ends.
-func runIn(t *testing.T, dir string, fs *fakeServer) *testAgent {
+// runIn runs an agent on an enrolled data folder until the test ends,
+// with its options changed by tweaks.
+func runIn(t *testing.T, dir string, fs *fakeServer, tweaks ...func(*Options)) *testAgent {
 	t.Helper()
-	a, err := New(Options{DataDir: dir, BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
-		AckTimeout: 30 * time.Second, HealthyAfter: time.Hour})
+	opts := Options{DataDir: dir, BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
+		AckTimeout: 30 * time.Second, HealthyAfter: time.Hour}
+	for _, tw := range tweaks {
+		tw(&opts)
+	}
+	a, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ const MaxPolicyChecks = 500
 const MaxPolicyTasks = 100
 
 // Policy is the effective set of checks and automated tasks of one
-// device. Revision is a hash of Checks and Tasks; the agent ignores a
+// device. Revision is a hash of Checks, Tasks and Software; the agent ignores a
 // policy with the revision it already runs.
 type Policy struct {
 	Revision string             `json:"revision"`
@@ -151,6 +151,31 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("%w: policy task %q: %v", ErrMalformed, t.Name, err)
 		}
 		tasks[t.Name] = true
+	}
+	return p.validateSoftware(seen)
+}
+
+// MaxPolicySoftware bounds the desired software states of one policy.
+const MaxPolicySoftware = 100
+
+// validateSoftware checks the desired software states' shape: a check
+// name of their own (not one of checks), a known state. The package is
+// checked when the agent enforces the entry, which reports a bad one.
+func (p Policy) validateSoftware(checks map[string]bool) error {
+	if len(p.Software) > MaxPolicySoftware {
+		return fmt.Errorf("%w: %d software entries in one policy (max %d)", ErrMalformed, len(p.Software), MaxPolicySoftware)
+	}
+	seen := map[string]bool{}
+	for i, s := range p.Software {
+		switch {
+		case !policyCheckName.MatchString(s.Check):
+			return fmt.Errorf("%w: policy software %d: bad check name %q", ErrMalformed, i, s.Check)
+		case seen[s.Check] || checks[s.Check]:
+			return fmt.Errorf("%w: policy software %d: duplicate check name %q", ErrMalformed, i, s.Check)
+		case s.State != core.SoftwarePresent && s.State != core.SoftwareAbsent:
+			return fmt.Errorf("%w: policy software %q: unknown state %q", ErrMalformed, s.Check, s.State)
+		}
+		seen[s.Check] = true
 	}
 	return nil
 }
