@@ -305,6 +305,8 @@ type ScriptJobStore interface {
 	// every version. (RetireDevice and deleting a client or site cancel
 	// the queued runs of the devices they retire.)
 	CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time) (int, error)
+	// QueuedPackageRuns counts the queued runs of a package's jobs.
+	QueuedPackageRuns(ctx context.Context, packageID int64) (int, error)
 	// CancelPackageRuns cancels the queued runs of a package's jobs, as
 	// CancelScriptRuns does for a script.
 	CancelPackageRuns(ctx context.Context, packageID int64, now time.Time) (int, error)

@@ -549,6 +549,14 @@ func (s *DB) CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time
 		core.Text{EN: "The script was deleted before the device ran it.", DE: "Das Skript wurde gelöscht, bevor das Gerät es ausführte."})
 }
 
+// QueuedPackageRuns counts the queued runs of a package's jobs.
+func (s *DB) QueuedPackageRuns(ctx context.Context, packageID int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+		WHERE j.package_id = $1 AND r.state = $2`, packageID, core.RunQueued).Scan(&n)
+	return n, s.wrap(fmt.Sprintf("counting queued runs of package %d", packageID), err)
+}
+
 // CancelPackageRuns cancels the queued runs of a package's jobs.
 func (s *DB) CancelPackageRuns(ctx context.Context, packageID int64, now time.Time) (int, error) {
 	return cancelRuns(ctx, s, s.db, fmt.Sprintf("cancelling runs of package %d", packageID),

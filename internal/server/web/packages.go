@@ -308,7 +308,7 @@ func (s *server) savePackage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 func (s *server) deletePackage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.svc.DeletePackage(r.Context(), rc.user, id)
+		err = s.svc.DeletePackage(r.Context(), rc.user, id, r.PostFormValue("force") == "1")
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)

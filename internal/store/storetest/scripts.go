@@ -299,6 +299,9 @@ func testPackageJobs(t *testing.T, s core.Store) {
 		t.Errorf("device runs %+v", list)
 	}
 	// Deleting the package cancels d2's waiting run, not script runs.
+	if n, err := s.QueuedPackageRuns(ctx, 77); err != nil || n != 1 {
+		t.Errorf("QueuedPackageRuns = %d, %v; want 1", n, err)
+	}
 	if n, err := s.CancelPackageRuns(ctx, 78, t0); err != nil || n != 0 {
 		t.Errorf("cancel another package: %d %v", n, err)
 	}
@@ -307,6 +310,9 @@ func testPackageJobs(t *testing.T, s core.Store) {
 	}
 	if list, _ := s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d2.ID}); len(list) != 1 || list[0].State != core.RunCancelled || list[0].Error.DE == "" {
 		t.Errorf("cancelled runs %+v", list)
+	}
+	if n, err := s.QueuedPackageRuns(ctx, 77); err != nil || n != 0 {
+		t.Errorf("QueuedPackageRuns after cancelling = %d, %v", n, err)
 	}
 	if jobs, _, err := s.ListScriptJobs(ctx, 1); err != nil || len(jobs) != 1 || jobs[0].PackageName != "Agent" || jobs[0].ScriptName != "" {
 		t.Errorf("ListScriptJobs = %+v, %v", jobs, err)
