@@ -201,8 +201,7 @@ var authzTable = map[string]routeSpec{
 	"POST /api/v1/packages/{id}/duplicate": {perm: authz.Admin, path: "/api/v1/packages/999999/duplicate", body: "{}", ok: http.StatusNotFound},
 	// Deploying is a remote action on the devices of a client: package 1
 	// (a Windows catalog entry) fits none of the own Linux devices.
-	"POST /api/v1/packages/{id}/deploy": {perm: authz.Remote, kind: "client", path: "/api/v1/packages/1/deploy",
-		body: `{"action":"install","client":{client}}`, ok: http.StatusBadRequest},
+	"POST /api/v1/packages/{id}/deploy": {perm: authz.Remote, kind: "client", path: "/api/v1/packages/1/deploy", body: `{"action":"install","client":{client}}`, ok: http.StatusBadRequest},
 	// Script 1 is the first built-in one (Linux and macOS), run on the
 	// caller's own or a foreign client.
 	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
@@ -311,21 +310,20 @@ var authzTable = map[string]routeSpec{
 	"POST /packages/{id}/delete": {perm: authz.Admin, path: "/packages/999999/delete", ok: http.StatusNotFound},
 	"PUT /packages/{id}/file":    {perm: authz.Admin, path: "/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
 	"GET /packages/{id}/deploy":  {perm: authz.Remote, path: "/packages/1/deploy"},
-	"POST /packages/{id}/deploy": {perm: authz.Remote, kind: "client", path: "/packages/1/deploy",
-		body: "target=client&client={client}&action=install&expires_hours=1", ok: http.StatusBadRequest},
-	"GET /scripts":              {perm: authz.Read},
-	"GET /scripts/export":       {perm: authz.Remote},
-	"POST /scripts/import":      {perm: authz.Remote, ok: http.StatusBadRequest}, // not a multipart form
-	"GET /scripts/new":          {perm: authz.Remote},
-	"POST /scripts":             {perm: authz.Remote, body: "name=x&language=sh&body=echo", ok: http.StatusBadRequest},
-	"GET /scripts/{id}":         {perm: authz.Read, path: "/scripts/999999", ok: http.StatusNotFound},
-	"POST /scripts/{id}":        {perm: authz.Remote, path: "/scripts/999999", body: "name=x&language=sh&body=echo", ok: http.StatusNotFound},
-	"POST /scripts/{id}/delete": {perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
-	"GET /scripts/{id}/run":     {perm: authz.Remote, path: "/scripts/1/run"},
-	"POST /scripts/{id}/run":    {perm: authz.Remote, kind: "client", path: "/scripts/1/run", body: "target=client&client={client}&expires_hours=1"},
-	"GET /jobs":                 {perm: authz.Read},
-	"GET /jobs/{id}":            {perm: authz.Read, path: "/jobs/999999", ok: http.StatusNotFound},
-	"GET /jobs/{id}/progress":   {perm: authz.Read, path: "/jobs/999999/progress", ok: http.StatusNotFound},
+	"POST /packages/{id}/deploy": {perm: authz.Remote, kind: "client", path: "/packages/1/deploy", body: "target=client&client={client}&action=install&expires_hours=1", ok: http.StatusBadRequest},
+	"GET /scripts":               {perm: authz.Read},
+	"GET /scripts/export":        {perm: authz.Remote},
+	"POST /scripts/import":       {perm: authz.Remote, ok: http.StatusBadRequest}, // not a multipart form
+	"GET /scripts/new":           {perm: authz.Remote},
+	"POST /scripts":              {perm: authz.Remote, body: "name=x&language=sh&body=echo", ok: http.StatusBadRequest},
+	"GET /scripts/{id}":          {perm: authz.Read, path: "/scripts/999999", ok: http.StatusNotFound},
+	"POST /scripts/{id}":         {perm: authz.Remote, path: "/scripts/999999", body: "name=x&language=sh&body=echo", ok: http.StatusNotFound},
+	"POST /scripts/{id}/delete":  {perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
+	"GET /scripts/{id}/run":      {perm: authz.Remote, path: "/scripts/1/run"},
+	"POST /scripts/{id}/run":     {perm: authz.Remote, kind: "client", path: "/scripts/1/run", body: "target=client&client={client}&expires_hours=1"},
+	"GET /jobs":                  {perm: authz.Read},
+	"GET /jobs/{id}":             {perm: authz.Read, path: "/jobs/999999", ok: http.StatusNotFound},
+	"GET /jobs/{id}/progress":    {perm: authz.Read, path: "/jobs/999999/progress", ok: http.StatusNotFound},
 
 	// Dashboard: alerts (issue 6): internal/server/web/alerts.go, alertsettings.go.
 	"GET /alerts":                                  {perm: authz.Read, kind: "list"},
