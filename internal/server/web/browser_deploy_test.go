@@ -61,5 +61,17 @@ func TestBrowserDeploysPackage(t *testing.T) {
 	if got := c.text("#device-runs"); !strings.Contains(got, "htop") || !strings.Contains(got, "restart needed") {
 		t.Errorf("device runs %q", got)
 	}
+	// A Windows package offers none of the Linux devices by name.
+	win := p
+	win.ID, win.Name, win.OS, win.Kind, win.ManagerID = 0, "7-Zip", "windows", core.PkgWinget, "7zip.7zip"
+	win.Detection = core.Detection{Kind: core.DetectRegistry, DisplayName: "7-Zip*"}
+	if err := f.st.CreatePackage(ctx, &win); err != nil {
+		t.Fatal(err)
+	}
+	c.step("a Windows package's dialog", chromedp.Navigate(f.srv.URL+"/packages/"+strconv.FormatInt(win.ID, 10)+"/deploy"),
+		chromedp.WaitVisible("#package-deploy-form"))
+	if offered, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`document.querySelector("`+dev+`") !== null`)); err != nil || offered {
+		t.Errorf("a Linux device offered for a Windows package: %v %v", offered, err)
+	}
 	c.checkConsole()
 }

@@ -359,6 +359,10 @@ func (s *server) deployForm(r *http.Request, rc *reqCtx) (scriptRunPage, error) 
 	}
 	p, err := s.targetForm(r, rc)
 	p.Package, p.Action = &pk, service.DeployInstall
+	// Only devices the package is for are offered by name.
+	p.Devices = slices.DeleteFunc(p.Devices, func(d service.Device) bool {
+		return d.OS != pk.OS || (pk.Arch != "" && d.Arch != pk.Arch)
+	})
 	return p, err
 }
 
