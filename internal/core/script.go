@@ -110,45 +110,79 @@ const (
 	RunOfflineWaiting = "offline-waiting"
 )
 
-// ScriptJob runs one script version on devices. Params are the plain
-// parameters; the secrets' values are in Sealed (seal.Box), their names
-// in SecretNames.
+// JobScript is the Action of a job that runs a script version; a package
+// job's Action is its agent action (protocol.ActionInstall or
+// protocol.ActionUninstall).
+const JobScript = "script"
+
+// ScriptJob runs one action on devices: a script version (Action
+// JobScript) or installing or removing a package. Params are a script's
+// plain parameters; the secrets' values are in Sealed (seal.Box), their
+// names in SecretNames. A package job names the package with its name and
+// version as they were when it was queued (the package may be deleted
+// since), binds its MAC then (PackageMAC: a package changed since is
+// refused) and keeps its timeout.
 type ScriptJob struct {
-	ID            int64             `json:"id"`
-	ScriptID      int64             `json:"script_id"`
-	ScriptVersion int               `json:"script_version"`
-	ScriptName    string            `json:"script_name"`
-	Params        map[string]string `json:"params"`
-	SecretNames   []string          `json:"secret_names"`
-	Sealed        []byte            `json:"-"`
-	Target        string            `json:"target"`
-	CreatedBy     string            `json:"created_by"`
-	CreatedAt     time.Time         `json:"created_at"`
-	ExpiresAt     time.Time         `json:"expires_at"`
+	ID             int64             `json:"id"`
+	Action         string            `json:"action"`
+	ScriptID       int64             `json:"script_id,omitempty"`
+	ScriptVersion  int               `json:"script_version,omitempty"`
+	ScriptName     string            `json:"script_name,omitempty"`
+	PackageID      int64             `json:"package_id,omitempty"`
+	PackageName    string            `json:"package_name,omitempty"`
+	PackageVersion string            `json:"package_version,omitempty"`
+	PackageMAC     []byte            `json:"-"`
+	TimeoutSeconds int               `json:"timeout_seconds,omitempty"`
+	Params         map[string]string `json:"params"`
+	SecretNames    []string          `json:"secret_names"`
+	Sealed         []byte            `json:"-"`
+	Target         string            `json:"target"`
+	CreatedBy      string            `json:"created_by"`
+	CreatedAt      time.Time         `json:"created_at"`
+	ExpiresAt      time.Time         `json:"expires_at"`
 }
+
+// IsPackage reports whether the job installs or removes a package.
+func (j ScriptJob) IsPackage() bool { return j.Action != "" && j.Action != JobScript }
 
 // ScriptRun is one device's run of a job, or (JobID 0, Task set) a run of
 // an automated task of its policy as its agent reported it.
 type ScriptRun struct {
-	ID            string    `json:"id"`
-	JobID         int64     `json:"job_id"`
-	DeviceID      int64     `json:"device_id"`
-	Hostname      string    `json:"hostname"`
-	ClientID      int64     `json:"client_id"`
-	ScriptID      int64     `json:"script_id"`
-	ScriptName    string    `json:"script_name"`
-	ScriptVersion int       `json:"script_version"`
-	State         string    `json:"state"`
-	Attempts      int       `json:"attempts"`
-	ExitCode      *int      `json:"exit_code"`
-	Stdout        string    `json:"stdout"`
-	Stderr        string    `json:"stderr"`
-	Truncated     bool      `json:"truncated"`
-	TimedOut      bool      `json:"timed_out"`
-	DurationMS    int64     `json:"duration_ms"`
-	ErrorCode     string    `json:"error_code,omitempty"`
-	Error         Text      `json:"error,omitzero"`
-	QueuedAt      time.Time `json:"queued_at"`
+	ID            string `json:"id"`
+	JobID         int64  `json:"job_id"`
+	DeviceID      int64  `json:"device_id"`
+	Hostname      string `json:"hostname"`
+	ClientID      int64  `json:"client_id"`
+	ScriptID      int64  `json:"script_id"`
+	ScriptName    string `json:"script_name"`
+	ScriptVersion int    `json:"script_version"`
+	// Of a package job's run: the job's action and package, the exit
+	// code's meaning (core.Exit…), whether a restart is needed, and what
+	// the detection rule found afterwards (swdetect states).
+	Action         string `json:"action,omitempty"`
+	PackageID      int64  `json:"package_id,omitempty"`
+	PackageName    string `json:"package_name,omitempty"`
+	PackageVersion string `json:"package_version,omitempty"`
+	Meaning        string `json:"meaning,omitempty"`
+	RebootNeeded   bool   `json:"reboot_needed,omitempty"`
+	SWState        string `json:"sw_state,omitempty"`
+	SWVersion      string `json:"sw_version,omitempty"`
+	// Retries counts the times the installer asked to be run again later
+	// (exit code meaning retry); such a run waits, queued, until
+	// NotBefore.
+	Retries    int        `json:"retries,omitempty"`
+	NotBefore  *time.Time `json:"not_before,omitempty"`
+	State      string     `json:"state"`
+	Attempts   int        `json:"attempts"`
+	ExitCode   *int       `json:"exit_code"`
+	Stdout     string     `json:"stdout"`
+	Stderr     string     `json:"stderr"`
+	Truncated  bool       `json:"truncated"`
+	TimedOut   bool       `json:"timed_out"`
+	DurationMS int64      `json:"duration_ms"`
+	ErrorCode  string     `json:"error_code,omitempty"`
+	Error      Text       `json:"error,omitzero"`
+	QueuedAt   time.Time  `json:"queued_at"`
 	// MAC authenticates the run as the server queued it (service.runMAC),
 	// so that a row written straight into the database runs nothing.
 	MAC        []byte     `json:"-"`
@@ -271,6 +305,15 @@ type ScriptJobStore interface {
 	// every version. (RetireDevice and deleting a client or site cancel
 	// the queued runs of the devices they retire.)
 	CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time) (int, error)
+	// QueuedPackageRuns counts the queued runs of a package's jobs.
+	QueuedPackageRuns(ctx context.Context, packageID int64) (int, error)
+	// CancelPackageRuns cancels the queued runs of a package's jobs, as
+	// CancelScriptRuns does for a script.
+	CancelPackageRuns(ctx context.Context, packageID int64, now time.Time) (int, error)
+	// RetryScriptRun puts a running run back in the queue until notBefore
+	// with r's outcome (why it waits) and one more retry: the installer
+	// asked to be run again later.
+	RetryScriptRun(ctx context.Context, r ScriptRun, notBefore time.Time) error
 	// CancelJobRuns cancels a job's queued runs on the devices of the
 	// clients in scope, with why as their error; running runs finish.
 	CancelJobRuns(ctx context.Context, jobID int64, scope Scope, why Text, now time.Time) (int, error)

@@ -199,6 +199,9 @@ var authzTable = map[string]routeSpec{
 	"DELETE /api/v1/packages/{id}":         {perm: authz.Admin, path: "/api/v1/packages/999999", ok: http.StatusNotFound},
 	"PUT /api/v1/packages/{id}/file":       {perm: authz.Admin, path: "/api/v1/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
 	"POST /api/v1/packages/{id}/duplicate": {perm: authz.Admin, path: "/api/v1/packages/999999/duplicate", body: "{}", ok: http.StatusNotFound},
+	// Deploying is a remote action on the devices of a client: package 1
+	// (a Windows catalog entry) fits none of the own Linux devices.
+	"POST /api/v1/packages/{id}/deploy": {perm: authz.Remote, kind: "client", path: "/api/v1/packages/1/deploy", body: `{"action":"install","client":{client}}`, ok: http.StatusBadRequest},
 	// Script 1 is the first built-in one (Linux and macOS), run on the
 	// caller's own or a foreign client.
 	"POST /api/v1/scripts/{id}/run": {perm: authz.Remote, kind: "client", path: "/api/v1/scripts/1/run", body: `{"client":{client}}`},
@@ -306,6 +309,8 @@ var authzTable = map[string]routeSpec{
 	"POST /packages/{id}":        {perm: authz.Admin, path: "/packages/999999", body: "name=x", ok: http.StatusNotFound},
 	"POST /packages/{id}/delete": {perm: authz.Admin, path: "/packages/999999/delete", ok: http.StatusNotFound},
 	"PUT /packages/{id}/file":    {perm: authz.Admin, path: "/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
+	"GET /packages/{id}/deploy":  {perm: authz.Remote, path: "/packages/1/deploy"},
+	"POST /packages/{id}/deploy": {perm: authz.Remote, kind: "client", path: "/packages/1/deploy", body: "target=client&client={client}&action=install&expires_hours=1", ok: http.StatusBadRequest},
 	"GET /scripts":               {perm: authz.Read},
 	"GET /scripts/export":        {perm: authz.Remote},
 	"POST /scripts/import":       {perm: authz.Remote, ok: http.StatusBadRequest}, // not a multipart form

@@ -237,8 +237,11 @@ func packageDetail(p core.Package) string {
 }
 
 // DeletePackage removes a package definition. Its file stays in the blob
-// store (another package may name the same content).
-func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64) error {
+// store (another package may name the same content). While deployments
+// of it wait for their devices it is refused with a *PackageInUseError
+// unless force, which cancels them (as deleting a script cancels its
+// queued runs).
+func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64, force bool) error {
 	if err := s.packageAuthor(ctx, u); err != nil {
 		return err
 	}
@@ -249,10 +252,26 @@ func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64) erro
 	if p.Builtin != "" {
 		return ErrBuiltinPackage
 	}
+	waiting, err := s.store.QueuedPackageRuns(ctx, id)
+	if err != nil {
+		return fmt.Errorf("counting the queued deployments of package %d: %w", id, err)
+	}
+	if waiting > 0 && !force {
+		return &PackageInUseError{Waiting: waiting}
+	}
 	if err := s.store.DeletePackage(ctx, id); err != nil {
 		return fmt.Errorf("deleting package %d: %w", id, err)
 	}
-	if err := s.record(ctx, u, "package.delete", target("package", id), packageDetail(p), core.AuditOK); err != nil {
+	// Runs waiting for their device would deploy a package that is gone.
+	n, err := s.store.CancelPackageRuns(ctx, id, s.now())
+	if err != nil {
+		return fmt.Errorf("cancelling the queued deployments of package %d: %w", id, err)
+	}
+	detail := packageDetail(p)
+	if n > 0 {
+		detail += fmt.Sprintf("; forced, %d queued deployments cancelled", n)
+	}
+	if err := s.record(ctx, u, "package.delete", target("package", id), detail, core.AuditOK); err != nil {
 		return err
 	}
 	return s.pushIfSoftware(ctx, id)

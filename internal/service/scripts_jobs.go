@@ -24,8 +24,9 @@ import (
 	"github.com/wacht-rmm/wacht/internal/scriptsign"
 )
 
-// Running scripts: a job runs one script version on a selection of
-// devices, one run per device. The runs wait in the database until the
+// Running scripts and deploying packages: a job runs one script version,
+// or installs or removes one package (packages_deploy.go), on a selection
+// of devices, one run per device. The runs wait in the database until the
 // node that holds the device's agent claims one (a conditional UPDATE, so
 // that one node sends it) and sends it as a signed script action; the
 // agent's journal of run IDs keeps a run from running twice even when the
@@ -53,15 +54,23 @@ const runMACPurpose = "script-run"
 // matches, so a run, job or script version written straight into the
 // database (SQL injection, stolen credentials) runs nothing. The run ID
 // is the agent's journal key, so a copied row cannot run twice either.
+// A package job's run covers the action, the package's ID and the
+// package's own MAC as it was at queueing (j.PackageMAC, which covers the
+// whole definition and file), and the timeout; sc is then empty.
 func runMAC(key []byte, r core.ScriptRun, j core.ScriptJob, sc core.Script) []byte {
 	m := hmac.New(sha256.New, key)
 	params, _ := json.Marshal(j.Params) // map keys sorted
-	for _, part := range [][]byte{
+	parts := [][]byte{
 		[]byte(r.ID), []byte(strconv.FormatInt(r.DeviceID, 10)),
 		[]byte(strconv.FormatInt(j.ScriptID, 10)), []byte(strconv.Itoa(j.ScriptVersion)),
 		[]byte(sc.Language), []byte(sc.Body), []byte(strconv.Itoa(sc.TimeoutSeconds)), []byte(sc.Signature), []byte(sc.RunAs),
 		params, j.Sealed, []byte(strconv.FormatInt(j.ExpiresAt.UnixMilli(), 10)),
-	} {
+	}
+	if j.IsPackage() { // a script run's MAC stays as it was before packages
+		parts = append(parts, []byte(j.Action), []byte(strconv.FormatInt(j.PackageID, 10)), j.PackageMAC,
+			[]byte(strconv.Itoa(j.TimeoutSeconds)))
+	}
+	for _, part := range parts {
 		// Length-prefixed, so that no two different runs hash alike.
 		m.Write(binary.BigEndian.AppendUint64(nil, uint64(len(part))))
 		m.Write(part)
@@ -123,23 +132,20 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 	if err != nil {
 		return RunSubmitted{}, err
 	}
-	expiry := DefaultJobExpiry
-	if req.ExpiresMinutes != 0 {
-		expiry = time.Duration(req.ExpiresMinutes) * time.Minute
-		if req.ExpiresMinutes < 1 || expiry > MaxJobExpiry {
-			return RunSubmitted{}, &policy.ValidationError{Fields: []policy.FieldError{fieldErr("expires_minutes",
-				fmt.Sprintf("must be 1 to %d minutes", int(MaxJobExpiry/time.Minute)), fmt.Sprintf("muss 1 bis %d Minuten sein", int(MaxJobExpiry/time.Minute)))}}
-		}
-	}
-	devices, skipped, what, err := s.runTargets(ctx, u, sc, req)
+	expiry, err := jobExpiry(req.ExpiresMinutes)
 	if err != nil {
 		return RunSubmitted{}, err
 	}
-	if len(devices) == 0 {
-		return RunSubmitted{}, &policy.ValidationError{Fields: []policy.FieldError{fieldErr("devices",
-			"no device to run the script on", "kein Gerät, auf dem das Skript laufen kann")}}
+	rule := targetRule{lock: protocol.LockScripts,
+		locked: core.Text{EN: "scripts are disabled on this device (wacht-agent --disable)", DE: "Skripte sind auf diesem Gerät gesperrt (wacht-agent --disable)"},
+		fits:   func(d core.Device) (core.Text, bool) { return scriptFits(sc, d) },
+		signed: func(d core.Device) (core.Text, bool) { return s.scriptSigned(sc, d) },
+		none:   core.Text{EN: "no device to run the script on", DE: "kein Gerät, auf dem das Skript laufen kann"}}
+	devices, skipped, what, err := s.runTargets(ctx, u, rule, req)
+	if err != nil {
+		return RunSubmitted{}, err
 	}
-	j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: sc.Version, ScriptName: sc.Name, Params: plain, Target: what,
+	j := core.ScriptJob{Action: core.JobScript, ScriptID: sc.ID, ScriptVersion: sc.Version, ScriptName: sc.Name, Params: plain, Target: what,
 		CreatedBy: Actor(u), CreatedAt: s.now(), ExpiresAt: s.now().Add(expiry)}
 	if len(secrets) > 0 {
 		if s.secrets == nil {
@@ -154,18 +160,8 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 		}
 		slices.Sort(j.SecretNames)
 	}
-	if s.secrets == nil {
-		return RunSubmitted{}, errNoSealKey // nothing to authenticate the runs with
-	}
-	ids := make([]int64, len(devices))
-	runs := make([]core.ScriptRun, len(devices))
-	key := s.secrets.Derive(runMACPurpose)
-	for i, d := range devices {
-		ids[i] = d.ID
-		runs[i] = core.ScriptRun{ID: uuid.NewString(), DeviceID: d.ID}
-		runs[i].MAC = runMAC(key, runs[i], j, sc)
-	}
-	if _, err := s.store.CreateScriptJob(ctx, &j, runs); err != nil {
+	ids, err := s.queueJob(ctx, &j, sc, devices)
+	if err != nil {
 		return RunSubmitted{}, fmt.Errorf("queueing script %d: %w", id, err)
 	}
 	shown, _ := json.Marshal(maskedParams(j))
@@ -173,13 +169,56 @@ func (s *Service) RunScript(ctx context.Context, u core.User, id int64, req RunR
 	if err := s.record(ctx, u, "script.run", target("script", sc.ID), detail, core.AuditOK); err != nil {
 		return RunSubmitted{}, err
 	}
+	s.kickJob(ids)
+	return submitted(j, ids, skipped), nil
+}
+
+// jobExpiry is a job's expiry from a request's minutes (0: the default).
+func jobExpiry(minutes int) (time.Duration, error) {
+	if minutes == 0 {
+		return DefaultJobExpiry, nil
+	}
+	expiry := time.Duration(minutes) * time.Minute
+	if minutes < 1 || expiry > MaxJobExpiry {
+		return 0, &policy.ValidationError{Fields: []policy.FieldError{fieldErr("expires_minutes",
+			fmt.Sprintf("must be 1 to %d minutes", int(MaxJobExpiry/time.Minute)), fmt.Sprintf("muss 1 bis %d Minuten sein", int(MaxJobExpiry/time.Minute)))}}
+	}
+	return expiry, nil
+}
+
+// queueJob stores job j with one run per device, each authenticated by
+// runMAC (sc is the script version of a script job), and returns the
+// devices' IDs.
+func (s *Service) queueJob(ctx context.Context, j *core.ScriptJob, sc core.Script, devices []core.Device) ([]int64, error) {
+	if s.secrets == nil {
+		return nil, errNoSealKey // nothing to authenticate the runs with
+	}
+	ids := make([]int64, len(devices))
+	runs := make([]core.ScriptRun, len(devices))
+	key := s.secrets.Derive(runMACPurpose)
+	for i, d := range devices {
+		ids[i] = d.ID
+		runs[i] = core.ScriptRun{ID: uuid.NewString(), DeviceID: d.ID}
+		runs[i].MAC = runMAC(key, runs[i], *j, sc)
+	}
+	if _, err := s.store.CreateScriptJob(ctx, j, runs); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// kickJob has the dispatcher look at a new job's devices.
+func (s *Service) kickJob(ids []int64) {
 	if d := s.dispatch.Load(); d != nil {
 		d.Kick(ids...)
 	}
+}
+
+func submitted(j core.ScriptJob, ids []int64, skipped []SkippedDevice) RunSubmitted {
 	if skipped == nil {
 		skipped = []SkippedDevice{}
 	}
-	return RunSubmitted{JobID: j.ID, Runs: len(ids), Skipped: skipped}, nil
+	return RunSubmitted{JobID: j.ID, Runs: len(ids), Skipped: skipped}
 }
 
 // maskedParams are a job's parameters as views and the audit log show
@@ -195,9 +234,28 @@ func maskedParams(j core.ScriptJob) map[string]string {
 	return m
 }
 
-// runTargets resolves a run request's devices and names the selection
-// for the audit log.
-func (s *Service) runTargets(ctx context.Context, u core.User, sc core.Script, req RunRequest) ([]core.Device, []SkippedDevice, string, error) {
+// targetRule is what a job's devices must be: fits (agent, state, OS) and
+// signed (lock mode) say whether a device qualifies or why not; lock is
+// the local lock that disables the job's action (locked its reason), none
+// the error when no device is left.
+type targetRule struct {
+	lock         string
+	locked, none core.Text
+	fits, signed func(core.Device) (core.Text, bool)
+}
+
+// runTargets resolves a job request's devices (Params unused) and names
+// the selection for the audit log. Named devices must all qualify; of a
+// site, client or tag the others are skipped.
+func (s *Service) runTargets(ctx context.Context, u core.User, rule targetRule, req RunRequest) ([]core.Device, []SkippedDevice, string, error) {
+	out, skipped, what, err := s.jobTargets(ctx, u, rule, req)
+	if err == nil && len(out) == 0 {
+		err = &policy.ValidationError{Fields: []policy.FieldError{{Field: "devices", Message: rule.none}}}
+	}
+	return out, skipped, what, err
+}
+
+func (s *Service) jobTargets(ctx context.Context, u core.User, rule targetRule, req RunRequest) ([]core.Device, []SkippedDevice, string, error) {
 	n := 0
 	for _, set := range []bool{len(req.Devices) > 0, req.Site != 0, req.Client != 0, req.Tag != ""} {
 		if set {
@@ -211,14 +269,14 @@ func (s *Service) runTargets(ctx context.Context, u core.User, sc core.Script, r
 	if len(req.Devices) > 0 {
 		var out []core.Device
 		for _, id := range slices.Compact(slices.Sorted(slices.Values(req.Devices))) {
-			d, _, err := s.remoteTarget(ctx, u, id, protocol.LockScripts)
+			d, _, err := s.remoteTarget(ctx, u, id, rule.lock)
 			if err != nil {
 				return nil, nil, "", err
 			}
-			if why, ok := scriptFits(sc, d); !ok {
+			if why, ok := rule.fits(d); !ok {
 				return nil, nil, "", &policy.ValidationError{Fields: []policy.FieldError{{Field: "devices", Message: why}}}
 			}
-			if why, ok := s.scriptSigned(sc, d); !ok {
+			if why, ok := rule.signed(d); !ok {
 				return nil, nil, "", &protocol.ActionError{Code: protocol.CodeScriptSigner, Message: why}
 			}
 			out = append(out, d)
@@ -254,13 +312,13 @@ func (s *Service) runTargets(ctx context.Context, u core.User, sc core.Script, r
 		if req.Site != 0 && d.SiteID != req.Site {
 			continue
 		}
-		why, ok := scriptFits(sc, d)
+		why, ok := rule.fits(d)
 		if ok {
-			why, ok = s.scriptSigned(sc, d)
+			why, ok = rule.signed(d)
 		}
 		if ok && r != nil {
-			if locks, _ := r.Disabled(d.ID); slices.Contains(locks, protocol.LockScripts) {
-				why, ok = core.Text{EN: "scripts are disabled on this device (wacht-agent --disable)", DE: "Skripte sind auf diesem Gerät gesperrt (wacht-agent --disable)"}, false
+			if locks, _ := r.Disabled(d.ID); slices.Contains(locks, rule.lock) {
+				why, ok = rule.locked, false
 			}
 		}
 		if !ok {
@@ -395,6 +453,9 @@ func (s *Service) CancelJob(ctx context.Context, u core.User, id int64) (JobView
 		return JobView{}, fmt.Errorf("cancelling job %d: %w", id, err)
 	}
 	detail := fmt.Sprintf("job %d (%q version %d): %d queued runs cancelled", id, v.ScriptName, v.ScriptVersion, n)
+	if v.IsPackage() {
+		detail = fmt.Sprintf("job %d (%s %q %s): %d queued runs cancelled", id, v.Action, v.PackageName, v.PackageVersion, n)
+	}
 	if err := s.record(ctx, u, "script.cancel", target("job", id), detail, core.AuditOK); err != nil {
 		return JobView{}, err
 	}
@@ -475,13 +536,14 @@ type ScriptDispatcher struct {
 	finishes chan call[core.ScriptRun, error]
 }
 
-// claimed is a worker's claim: a run with its job and script version
-// (read with the claim; scErr if that failed), ok false if the device had
-// none, more if it has further queued runs.
+// claimed is a worker's claim: a run with its job and script version or
+// package (read with the claim; scErr if that failed), ok false if the
+// device had none, more if it has further queued runs.
 type claimed struct {
 	r        core.ScriptRun
 	j        core.ScriptJob
 	sc       core.Script
+	pkg      core.Package
 	scErr    error
 	ok, more bool
 	err      error
@@ -673,21 +735,36 @@ func (d *ScriptDispatcher) claimGroup(ids []int64) []claimed {
 	byDevice := make(map[int64]core.ScriptRun, len(c.Runs))
 	type version struct {
 		sc  core.Script
+		pkg core.Package
 		err error
 	}
-	versions := map[[2]int64]version{} // read once per group, not cached beyond it
+	// Read once per group, not cached beyond it: a script version by
+	// script and version, a package by its ID as {-ID, 0}.
+	key := func(r core.ScriptRun) [2]int64 {
+		if r.PackageID != 0 {
+			return [2]int64{-r.PackageID, 0}
+		}
+		return [2]int64{r.ScriptID, int64(r.ScriptVersion)}
+	}
+	versions := map[[2]int64]version{}
 	for _, r := range c.Runs {
 		byDevice[r.DeviceID] = r
-		k := [2]int64{r.ScriptID, int64(r.ScriptVersion)}
-		if _, ok := versions[k]; !ok {
-			sc, err := d.s.store.GetScriptVersion(context.Background(), r.ScriptID, r.ScriptVersion)
-			versions[k] = version{sc, err}
+		k := key(r)
+		if _, ok := versions[k]; ok {
+			continue
 		}
+		var v version
+		if r.PackageID != 0 {
+			v.pkg, v.err = d.s.store.GetPackage(context.Background(), r.PackageID)
+		} else {
+			v.sc, v.err = d.s.store.GetScriptVersion(context.Background(), r.ScriptID, r.ScriptVersion)
+		}
+		versions[k] = v
 	}
 	for i, id := range ids {
 		r, ok := byDevice[id]
-		v := versions[[2]int64{r.ScriptID, int64(r.ScriptVersion)}]
-		out[i] = claimed{r: r, j: c.Jobs[r.JobID], sc: v.sc, scErr: v.err, ok: ok, more: c.More[id], err: err}
+		v := versions[key(r)]
+		out[i] = claimed{r: r, j: c.Jobs[r.JobID], sc: v.sc, pkg: v.pkg, scErr: v.err, ok: ok, more: c.More[id], err: err}
 	}
 	return out
 }
@@ -725,40 +802,58 @@ func (d *ScriptDispatcher) serve(ctx context.Context, id int64) {
 	}
 }
 
+// outgoing is a claimed run as the agent gets it: the action, its
+// arguments, how long to wait for the answer, the result to decode into,
+// and the secrets to mask in what comes back.
+type outgoing struct {
+	action  string
+	args    any
+	timeout time.Duration
+	res     any // *protocol.ScriptResult or *protocol.PackageResult
+	secrets map[string]string
+}
+
+// refusal is a run the dispatcher will not send, with why.
+type refusal struct {
+	log string
+	ae  *protocol.ActionError
+}
+
+func (e *refusal) Error() string { return e.log }
+
+// forged refuses a run whose MAC does not match.
+var forged = &refusal{log: "refusing a run whose database record the server did not write (MAC mismatch)",
+	ae: &protocol.ActionError{Code: protocol.CodeFailed, Message: core.Text{
+		EN: "refused: this run's record in the database does not carry the server's authentication; it was not queued through Wacht",
+		DE: "abgelehnt: der Eintrag dieses Laufs in der Datenbank trägt nicht die Authentifizierung des Servers; er wurde nicht über Wacht eingereiht"}}}
+
 // send runs one claimed run on its agent and stores the outcome; false
 // means the run went back to the queue.
 func (d *ScriptDispatcher) send(ctx context.Context, c claimed) bool {
-	r, j, sc, err := c.r, c.j, c.sc, c.scErr
+	r, j := c.r, c.j
 	log := d.s.log.With("run", r.ID, "device", r.DeviceID, "job", j.ID)
-	var secrets map[string]string
-	if err == nil && len(j.Sealed) > 0 {
-		err = errNoSealKey
-		if d.s.secrets != nil {
-			var b []byte
-			if b, err = d.s.secrets.Open(j.Sealed); err == nil {
-				err = json.Unmarshal(b, &secrets)
-			}
-		}
+	var out outgoing
+	var err error
+	if j.IsPackage() {
+		out, err = d.s.packageCall(r, j, c.pkg, c.scErr, d.opts.Margin)
+	} else {
+		out, err = d.s.scriptCall(r, j, c.sc, c.scErr)
 	}
-	if err == nil && (d.s.secrets == nil || !hmac.Equal(r.MAC, runMAC(d.s.secrets.Derive(runMACPurpose), r, j, sc))) {
-		// Not queued by a Wacht server: refused, and loudly.
-		log.Error("refusing a script run whose database record the server did not write (MAC mismatch)", "script", j.ScriptID, "version", j.ScriptVersion)
-		d.finish(ctx, r, nil, protocol.ScriptResult{}, &protocol.ActionError{Code: protocol.CodeFailed, Message: core.Text{
-			EN: "refused: this run's record in the database does not carry the server's authentication; it was not queued through Wacht",
-			DE: "abgelehnt: der Eintrag dieses Laufs in der Datenbank trägt nicht die Authentifizierung des Servers; er wurde nicht über Wacht eingereiht"}})
+	if rf, ok := err.(*refusal); ok {
+		// Not queued by a Wacht server, or no longer what was queued:
+		// refused, and loudly.
+		log.Error(rf.log, "script", j.ScriptID, "version", j.ScriptVersion, "package", j.PackageID)
+		d.finish(ctx, r, out.secrets, nil, rf.ae)
 		return true
 	}
 	if err != nil {
-		log.Error("preparing a script run", "err", err)
-		d.finish(ctx, r, secrets, protocol.ScriptResult{}, &protocol.ActionError{Code: protocol.CodeFailed,
+		log.Error("preparing a run", "err", err)
+		d.finish(ctx, r, out.secrets, nil, &protocol.ActionError{Code: protocol.CodeFailed,
 			Message: core.Text{EN: "the server could not prepare the run: " + err.Error(), DE: "der Server konnte den Lauf nicht vorbereiten: " + err.Error()}})
 		return true
 	}
-	args := protocol.ScriptArgs{RunID: r.ID, Language: sc.Language, Body: sc.Body, Params: j.Params, Secrets: secrets,
-		TimeoutSeconds: sc.TimeoutSeconds, Signature: sc.Signature, RunAs: sc.RunAs}
-	cctx, cancel := context.WithTimeout(ctx, time.Duration(sc.TimeoutSeconds)*time.Second+d.opts.Margin/2)
-	var res protocol.ScriptResult
-	err = d.remote.Do(cctx, r.DeviceID, protocol.ActionScript, args, &res)
+	cctx, cancel := context.WithTimeout(ctx, out.timeout+d.opts.Margin/2)
+	err = d.remote.Do(cctx, r.DeviceID, out.action, out.args, out.res)
 	cancel()
 	var ae *protocol.ActionError
 	switch {
@@ -768,19 +863,49 @@ func (d *ScriptDispatcher) send(ctx context.Context, c claimed) bool {
 	default:
 		// Not reached, no answer in time, or still running there: ask
 		// again later; the agent's journal answers a run it has.
-		log.Info("script run requeued", "err", err)
+		log.Info("run requeued", "err", err)
 		if rerr := d.s.store.RequeueScriptRun(context.WithoutCancel(ctx), r.ID); rerr != nil {
-			log.Error("requeueing a script run", "err", rerr)
+			log.Error("requeueing a run", "err", rerr)
 		}
 		return false
 	}
-	d.finish(ctx, r, secrets, res, ae)
+	if ae != nil {
+		out.res = nil
+	}
+	d.finish(ctx, r, out.secrets, out.res, ae)
 	return true
 }
 
-// finish stores a run's outcome with every secret masked again (an agent
-// that did not mask them leaks nothing into the database).
-func (d *ScriptDispatcher) finish(ctx context.Context, r core.ScriptRun, secrets map[string]string, res protocol.ScriptResult, ae *protocol.ActionError) {
+// scriptCall prepares a script run: its MAC checked, its secrets opened.
+func (s *Service) scriptCall(r core.ScriptRun, j core.ScriptJob, sc core.Script, err error) (outgoing, error) {
+	var secrets map[string]string
+	if err == nil && len(j.Sealed) > 0 {
+		err = errNoSealKey
+		if s.secrets != nil {
+			var b []byte
+			if b, err = s.secrets.Open(j.Sealed); err == nil {
+				err = json.Unmarshal(b, &secrets)
+			}
+		}
+	}
+	out := outgoing{secrets: secrets}
+	if err == nil && (s.secrets == nil || !hmac.Equal(r.MAC, runMAC(s.secrets.Derive(runMACPurpose), r, j, sc))) {
+		return out, forged
+	}
+	if err != nil {
+		return out, err
+	}
+	out.action, out.res, out.timeout = protocol.ActionScript, &protocol.ScriptResult{}, time.Duration(sc.TimeoutSeconds)*time.Second
+	out.args = protocol.ScriptArgs{RunID: r.ID, Language: sc.Language, Body: sc.Body, Params: j.Params, Secrets: secrets,
+		TimeoutSeconds: sc.TimeoutSeconds, Signature: sc.Signature, RunAs: sc.RunAs}
+	return out, nil
+}
+
+// finish stores a run's outcome, res being what the agent answered (nil
+// with ae), with every secret masked again (an agent that did not mask
+// them leaks nothing into the database). A package the installer asked to
+// be run again later goes back to the queue (retryAfter).
+func (d *ScriptDispatcher) finish(ctx context.Context, r core.ScriptRun, secrets map[string]string, res any, ae *protocol.ActionError) {
 	mask := func(s string) string {
 		keys := make([]string, 0, len(secrets))
 		for _, v := range secrets {
@@ -796,13 +921,8 @@ func (d *ScriptDispatcher) finish(ctx context.Context, r core.ScriptRun, secrets
 	}
 	now := d.s.now()
 	r.FinishedAt = &now
-	if ae != nil {
-		r.State, r.ErrorCode = core.RunFailed, ae.Code
-		if ae.Code == protocol.CodeInterrupted {
-			r.State = core.RunInterrupted
-		}
-		r.Error = core.Text{EN: mask(ae.Message.EN), DE: mask(ae.Message.DE)}
-	} else {
+	switch res := res.(type) {
+	case *protocol.ScriptResult:
 		code := res.ExitCode
 		r.ExitCode = &code
 		r.Stdout, r.Stderr, r.Truncated, r.TimedOut, r.DurationMS = mask(res.Stdout), mask(res.Stderr), res.Truncated, res.TimedOut, res.DurationMS
@@ -810,8 +930,35 @@ func (d *ScriptDispatcher) finish(ctx context.Context, r core.ScriptRun, secrets
 		if code != 0 || res.TimedOut {
 			r.State = core.RunFailed
 		}
+	case *protocol.PackageResult:
+		code := res.ExitCode
+		r.ExitCode = &code
+		r.Stdout, r.Stderr, r.Truncated, r.TimedOut, r.DurationMS = mask(res.Stdout), mask(res.Stderr), res.Truncated, res.TimedOut, res.DurationMS
+		r.Meaning, r.RebootNeeded, r.SWState, r.SWVersion = res.Meaning, res.RebootNeeded, res.State, res.Version
+		r.ErrorCode, r.Error = res.Code, core.Text{EN: mask(res.Message.EN), DE: mask(res.Message.DE)}
+		switch res.Meaning {
+		case core.ExitOK, core.ExitReboot:
+			r.State = core.RunDone
+		case core.ExitRetry:
+			at := now.Add(retryAfter(r.Retries))
+			if err := d.s.store.RetryScriptRun(context.WithoutCancel(ctx), r, at); err != nil {
+				d.s.log.Error("requeueing a package run to retry", "run", r.ID, "err", err)
+			}
+			return
+		default:
+			r.State = core.RunFailed
+		}
+	default:
+		r.State, r.ErrorCode = core.RunFailed, protocol.CodeFailed
+		if ae != nil {
+			r.ErrorCode = ae.Code
+			if ae.Code == protocol.CodeInterrupted {
+				r.State = core.RunInterrupted
+			}
+			r.Error = core.Text{EN: mask(ae.Message.EN), DE: mask(ae.Message.DE)}
+		}
 	}
 	if err, _ := ask(context.WithoutCancel(ctx), d.finishes, r); err != nil {
-		d.s.log.Error("storing a script run's result", "run", r.ID, "err", err)
+		d.s.log.Error("storing a run's result", "run", r.ID, "err", err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// Script jobs and runs (migration 0021).
+// Script jobs and runs (migration 0021); package jobs and their runs'
+// outcomes (0030).
 
 // CreateScriptJob stores a job and one queued run per device.
 func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, queued []core.ScriptRun) ([]core.ScriptRun, error) {
@@ -29,21 +30,31 @@ func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, queued []co
 		return nil, fmt.Errorf("store: encoding job secret names: %w", err)
 	}
 	at := orNow(j.CreatedAt)
-	var sealed any
+	var sealed, scriptID, packageID any
 	if len(j.Sealed) > 0 {
 		sealed = j.Sealed
+	}
+	if j.Action == "" {
+		j.Action = core.JobScript
+	}
+	if j.IsPackage() {
+		packageID = j.PackageID
+	} else {
+		scriptID = j.ScriptID
 	}
 	var runs []core.ScriptRun
 	err = s.inTx(ctx, "creating script job", func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `
-			INSERT INTO script_jobs (script_id, script_version, params, secret_names, sealed, target, created_by, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			j.ScriptID, j.ScriptVersion, string(params), string(names), sealed, j.Target, j.CreatedBy, ms(at), ms(j.ExpiresAt)).Scan(&j.ID); err != nil {
+			INSERT INTO script_jobs (script_id, script_version, params, secret_names, sealed, target, created_by, created_at, expires_at,
+				action, package_id, package_name, package_version, package_mac, timeout_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+			scriptID, j.ScriptVersion, string(params), string(names), sealed, j.Target, j.CreatedBy, ms(at), ms(j.ExpiresAt),
+			j.Action, packageID, j.PackageName, j.PackageVersion, j.PackageMAC, j.TimeoutSeconds).Scan(&j.ID); err != nil {
 			return s.wrap("creating script job", err)
 		}
 		for _, q := range queued {
-			r := core.ScriptRun{ID: q.ID, JobID: j.ID, DeviceID: q.DeviceID, State: core.RunQueued, QueuedAt: at,
-				ScriptID: j.ScriptID, ScriptVersion: j.ScriptVersion, MAC: q.MAC}
+			r := core.ScriptRun{ID: q.ID, JobID: j.ID, DeviceID: q.DeviceID, State: core.RunQueued, QueuedAt: at, MAC: q.MAC}
+			jobOf(&r, *j)
 			if r.ID == "" {
 				r.ID = uuid.NewString()
 			}
@@ -72,6 +83,22 @@ func (s *DB) CreateScriptJob(ctx context.Context, j *core.ScriptJob, queued []co
 	return runs, nil
 }
 
+// jobOf copies what a run shows of its job.
+func jobOf(r *core.ScriptRun, j core.ScriptJob) {
+	r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
+	r.Action, r.PackageID, r.PackageName, r.PackageVersion = j.Action, j.PackageID, j.PackageName, j.PackageVersion
+}
+
+// due selects the runs (r) whose retry time has come ($2 is now);
+// dueAt3 is due with now as $3. runTimeout is a claimed run's timeout in
+// milliseconds: its script version's, or its package job's.
+const (
+	due        = `(r.not_before IS NULL OR r.not_before <= $2)`
+	dueAt3     = `(r.not_before IS NULL OR r.not_before <= $3)`
+	runTimeout = `1000 * (SELECT COALESCE(v.timeout_seconds, j.timeout_seconds) FROM script_jobs j
+		LEFT JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)`
+)
+
 func orEmptyMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
@@ -79,15 +106,16 @@ func orEmptyMap(m map[string]string) map[string]string {
 	return m
 }
 
-const jobSelect = `SELECT j.id, j.script_id, j.script_version, s.name, j.params, j.secret_names, j.sealed, j.target,
-	j.created_by, j.created_at, j.expires_at FROM script_jobs j JOIN scripts s ON s.id = j.script_id `
+const jobSelect = `SELECT j.id, COALESCE(j.script_id, 0), j.script_version, COALESCE(s.name, ''), j.params, j.secret_names, j.sealed, j.target,
+	j.created_by, j.created_at, j.expires_at, j.action, COALESCE(j.package_id, 0), j.package_name, j.package_version, j.package_mac,
+	j.timeout_seconds FROM script_jobs j LEFT JOIN scripts s ON s.id = j.script_id `
 
 func scanJob(r rowScanner) (core.ScriptJob, error) {
 	var j core.ScriptJob
 	var params, names string
 	var cAt, eAt int64
 	if err := r.Scan(&j.ID, &j.ScriptID, &j.ScriptVersion, &j.ScriptName, &params, &names, &j.Sealed, &j.Target,
-		&j.CreatedBy, &cAt, &eAt); err != nil {
+		&j.CreatedBy, &cAt, &eAt, &j.Action, &j.PackageID, &j.PackageName, &j.PackageVersion, &j.PackageMAC, &j.TimeoutSeconds); err != nil {
 		return j, err
 	}
 	if err := json.Unmarshal([]byte(params), &j.Params); err != nil {
@@ -146,23 +174,28 @@ func (s *DB) ListScriptJobs(ctx context.Context, limit int) ([]core.ScriptJob, [
 	return jobs, counts, s.wrap(op, crows.Err())
 }
 
-const runSelect = `SELECT r.id, r.job_id, r.device_id, d.hostname, si.client_id, j.script_id, s.name, j.script_version,
+const runSelect = `SELECT r.id, r.job_id, r.device_id, d.hostname, si.client_id, COALESCE(j.script_id, 0), COALESCE(s.name, ''), j.script_version,
 	r.state, r.attempts, r.exit_code, r.stdout, r.stderr, r.truncated, r.timed_out, r.duration_ms, r.error_code,
-	r.error_en, r.error_de, r.queued_at, r.started_at, r.finished_at
-	FROM script_runs r JOIN script_jobs j ON j.id = r.job_id JOIN scripts s ON s.id = j.script_id
+	r.error_en, r.error_de, r.queued_at, r.started_at, r.finished_at,
+	j.action, COALESCE(j.package_id, 0), j.package_name, j.package_version, r.meaning, r.reboot_needed, r.sw_state, r.sw_version,
+	r.retries, r.not_before
+	FROM script_runs r JOIN script_jobs j ON j.id = r.job_id LEFT JOIN scripts s ON s.id = j.script_id
 	JOIN devices d ON d.id = r.device_id JOIN sites si ON si.id = d.site_id `
 
 func scanRun(r rowScanner) (core.ScriptRun, error) {
 	var x core.ScriptRun
 	var exit sql.NullInt64
-	var trunc, timedOut int
+	var trunc, timedOut, reboot int
 	var qAt int64
-	var sAt, fAt sql.NullInt64
+	var sAt, fAt, nb sql.NullInt64
 	if err := r.Scan(&x.ID, &x.JobID, &x.DeviceID, &x.Hostname, &x.ClientID, &x.ScriptID, &x.ScriptName, &x.ScriptVersion,
 		&x.State, &x.Attempts, &exit, &x.Stdout, &x.Stderr, &trunc, &timedOut, &x.DurationMS, &x.ErrorCode,
-		&x.Error.EN, &x.Error.DE, &qAt, &sAt, &fAt); err != nil {
+		&x.Error.EN, &x.Error.DE, &qAt, &sAt, &fAt,
+		&x.Action, &x.PackageID, &x.PackageName, &x.PackageVersion, &x.Meaning, &reboot, &x.SWState, &x.SWVersion,
+		&x.Retries, &nb); err != nil {
 		return x, err
 	}
+	x.RebootNeeded, x.NotBefore = reboot != 0, timePtr(nb)
 	if exit.Valid {
 		c := int(exit.Int64)
 		x.ExitCode = &c
@@ -235,7 +268,7 @@ func (s *DB) ListScriptRuns(ctx context.Context, f core.ScriptRunFilter) ([]core
 func (s *DB) QueuedScriptDevices(ctx context.Context, now time.Time) ([]int64, error) {
 	const op = "listing devices with queued script runs"
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT r.device_id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-		WHERE r.state = $1 AND j.expires_at > $2`, core.RunQueued, ms(now))
+		WHERE r.state = $1 AND j.expires_at > $2 AND `+due, core.RunQueued, ms(now))
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
@@ -317,8 +350,7 @@ func (s *DB) claimChunk(ctx context.Context, tx *sql.Tx, ids []int64, now time.T
 			}
 			jobs[r.JobID] = j
 		}
-		j := jobs[r.JobID]
-		r.ScriptID, r.ScriptName, r.ScriptVersion = j.ScriptID, j.ScriptName, j.ScriptVersion
+		jobOf(&r, jobs[r.JobID])
 		*runs = append(*runs, r)
 	}
 	return nil
@@ -336,13 +368,12 @@ func (s *DB) claimSet(ctx context.Context, tx *sql.Tx, ids []int64, now time.Tim
 		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	rows, err := tx.QueryContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
-		deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
-			JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
+		deadline_at = $2 + $3 + `+runTimeout+`
 		WHERE id IN (SELECT (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-				WHERE r.device_id = d.id AND r.state = $4 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
+				WHERE r.device_id = d.id AND r.state = $4 AND j.expires_at > $2 AND `+due+` ORDER BY r.queued_at, r.id LIMIT 1)
 			FROM devices d WHERE d.id IN (`+strings.Join(ph, ", ")+`))
 		AND state = $4
-		RETURNING id, job_id, device_id, attempts, mac`, args...)
+		RETURNING id, job_id, device_id, attempts, mac, retries`, args...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
@@ -350,7 +381,7 @@ func (s *DB) claimSet(ctx context.Context, tx *sql.Tx, ids []int64, now time.Tim
 	out := map[int64]core.ScriptRun{}
 	for rows.Next() {
 		r := core.ScriptRun{State: core.RunRunning}
-		if err := rows.Scan(&r.ID, &r.JobID, &r.DeviceID, &r.Attempts, &r.MAC); err != nil {
+		if err := rows.Scan(&r.ID, &r.JobID, &r.DeviceID, &r.Attempts, &r.MAC, &r.Retries); err != nil {
 			return nil, s.wrap(op, err)
 		}
 		out[r.DeviceID] = r
@@ -368,7 +399,7 @@ func (s *DB) queuedOf(ctx context.Context, tx *sql.Tx, ids []int64, now time.Tim
 		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT r.device_id, COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-		WHERE r.state = $1 AND j.expires_at > $2 AND r.device_id IN (`+strings.Join(ph, ", ")+`) GROUP BY r.device_id`, args...)
+		WHERE r.state = $1 AND j.expires_at > $2 AND `+due+` AND r.device_id IN (`+strings.Join(ph, ", ")+`) GROUP BY r.device_id`, args...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
@@ -392,17 +423,16 @@ func (s *DB) claimOne(ctx context.Context, tx *sql.Tx, deviceID int64, now time.
 	for range 10 {
 		r := core.ScriptRun{DeviceID: deviceID, State: core.RunRunning}
 		err := tx.QueryRowContext(ctx, `UPDATE script_runs SET state = $1, attempts = attempts + 1, started_at = $2,
-			deadline_at = $2 + $3 + 1000 * (SELECT v.timeout_seconds FROM script_jobs j
-				JOIN script_versions v ON v.script_id = j.script_id AND v.version = j.script_version WHERE j.id = script_runs.job_id)
+			deadline_at = $2 + $3 + `+runTimeout+`
 			WHERE id = (SELECT r.id FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 ORDER BY r.queued_at, r.id LIMIT 1)
+				WHERE r.device_id = $4 AND r.state = $5 AND j.expires_at > $2 AND `+due+` ORDER BY r.queued_at, r.id LIMIT 1)
 			AND state = $5
-			RETURNING id, job_id, attempts, mac`,
-			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC)
+			RETURNING id, job_id, attempts, mac, retries`,
+			core.RunRunning, ms(now), margin.Milliseconds(), deviceID, core.RunQueued).Scan(&r.ID, &r.JobID, &r.Attempts, &r.MAC, &r.Retries)
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
-				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3`, deviceID, core.RunQueued, ms(now)).Scan(&n); err != nil {
+				WHERE r.device_id = $1 AND r.state = $2 AND j.expires_at > $3 AND `+dueAt3, deviceID, core.RunQueued, ms(now)).Scan(&n); err != nil {
 				return r, false, s.wrap(op, err)
 			}
 			if n == 0 {
@@ -435,7 +465,7 @@ func (s *DB) FinishScriptRuns(ctx context.Context, runs []core.ScriptRun) (confl
 	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `UPDATE script_runs SET state = $1, exit_code = $2, stdout = $3, stderr = $4,
 			truncated = $5, timed_out = $6, duration_ms = $7, error_code = $8, error_en = $9, error_de = $10, finished_at = $11,
-			deadline_at = NULL WHERE id = $12 AND state = $13`)
+			deadline_at = NULL, meaning = $14, reboot_needed = $15, sw_state = $16, sw_version = $17 WHERE id = $12 AND state = $13`)
 		if err != nil {
 			return s.wrap(op, err)
 		}
@@ -446,7 +476,8 @@ func (s *DB) FinishScriptRuns(ctx context.Context, runs []core.ScriptRun) (confl
 				exit = *r.ExitCode
 			}
 			res, err := st.ExecContext(ctx, r.State, exit, r.Stdout, r.Stderr, boolInt(r.Truncated), boolInt(r.TimedOut), r.DurationMS, r.ErrorCode,
-				r.Error.EN, r.Error.DE, ms(orNow(derefTime(r.FinishedAt))), r.ID, core.RunRunning)
+				r.Error.EN, r.Error.DE, ms(orNow(derefTime(r.FinishedAt))), r.ID, core.RunRunning,
+				r.Meaning, boolInt(r.RebootNeeded), r.SWState, r.SWVersion)
 			if err != nil {
 				return s.wrap("finishing script run "+r.ID, err)
 			}
@@ -475,6 +506,22 @@ func (s *DB) RequeueScriptRun(ctx context.Context, id string) error {
 	return s.wrap("requeueing script run "+id, err)
 }
 
+// RetryScriptRun puts a running run back in the queue until notBefore,
+// keeping why it waits.
+func (s *DB) RetryScriptRun(ctx context.Context, r core.ScriptRun, notBefore time.Time) error {
+	op := "retrying script run " + r.ID
+	var exit any
+	if r.ExitCode != nil {
+		exit = *r.ExitCode
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE script_runs SET state = $1, deadline_at = NULL, retries = retries + 1, not_before = $2,
+		exit_code = $3, stdout = $4, stderr = $5, truncated = $6, timed_out = $7, duration_ms = $8, meaning = $9,
+		error_code = $10, error_en = $11, error_de = $12 WHERE id = $13 AND state = $14`,
+		core.RunQueued, ms(notBefore), exit, r.Stdout, r.Stderr, boolInt(r.Truncated), boolInt(r.TimedOut), r.DurationMS, r.Meaning,
+		r.ErrorCode, r.Error.EN, r.Error.DE, r.ID, core.RunRunning)
+	return s.affectedOne(op, res, err)
+}
+
 // SweepScriptRuns expires and requeues.
 func (s *DB) SweepScriptRuns(ctx context.Context, now time.Time) (int, int, error) {
 	const op = "sweeping script runs"
@@ -500,6 +547,21 @@ func (s *DB) CancelScriptRuns(ctx context.Context, scriptID int64, now time.Time
 	return cancelRuns(ctx, s, s.db, fmt.Sprintf("cancelling runs of script %d", scriptID),
 		`job_id IN (SELECT id FROM script_jobs WHERE script_id = $6)`, []any{scriptID}, now,
 		core.Text{EN: "The script was deleted before the device ran it.", DE: "Das Skript wurde gelöscht, bevor das Gerät es ausführte."})
+}
+
+// QueuedPackageRuns counts the queued runs of a package's jobs.
+func (s *DB) QueuedPackageRuns(ctx context.Context, packageID int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM script_runs r JOIN script_jobs j ON j.id = r.job_id
+		WHERE j.package_id = $1 AND r.state = $2`, packageID, core.RunQueued).Scan(&n)
+	return n, s.wrap(fmt.Sprintf("counting queued runs of package %d", packageID), err)
+}
+
+// CancelPackageRuns cancels the queued runs of a package's jobs.
+func (s *DB) CancelPackageRuns(ctx context.Context, packageID int64, now time.Time) (int, error) {
+	return cancelRuns(ctx, s, s.db, fmt.Sprintf("cancelling runs of package %d", packageID),
+		`job_id IN (SELECT id FROM script_jobs WHERE package_id = $6)`, []any{packageID}, now,
+		core.Text{EN: "The package was deleted before the device installed or removed it.", DE: "Das Paket wurde gelöscht, bevor das Gerät es installierte oder entfernte."})
 }
 
 // CancelJobRuns cancels a job's queued runs on the devices of the clients

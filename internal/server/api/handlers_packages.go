@@ -14,7 +14,8 @@ import (
 // packageRoutes are the software package definitions' routes. Reading
 // needs Read; changing needs Admin (the service also refuses
 // administrators limited to some clients): a package's command lines run
-// as SYSTEM or root on every device it reaches.
+// as SYSTEM or root on every device it reaches. Deploying a package needs
+// Remote, as running a script does, and the devices in scope.
 func (h *handler) packageRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/packages", authz.Read, h.listPackages)
 	rt.HandleFunc("POST /api/v1/packages", authz.Admin, h.createPackage)
@@ -23,6 +24,7 @@ func (h *handler) packageRoutes(rt *auth.Router) {
 	rt.HandleFunc("DELETE /api/v1/packages/{id}", authz.Admin, h.deletePackage)
 	rt.HandleFunc("PUT /api/v1/packages/{id}/file", authz.Admin, h.uploadPackageFile)
 	rt.HandleFunc("POST /api/v1/packages/{id}/duplicate", authz.Admin, h.duplicatePackage)
+	rt.HandleFunc("POST /api/v1/packages/{id}/deploy", authz.Remote, h.deployPackage)
 }
 
 // packageError answers a refused change of a catalog entry with its
@@ -32,6 +34,11 @@ func (h *handler) packageError(w http.ResponseWriter, r *http.Request, err error
 		writeJSON(w, http.StatusForbidden, localizedError{Error: "built-in catalog packages are read-only", Code: "builtin", Message: core.Text{
 			EN: "built-in catalog packages are read-only; duplicate one (POST /api/v1/packages/{id}/duplicate) to change it",
 			DE: "mitgelieferte Katalogpakete sind schreibgeschützt; duplizieren Sie eines (POST /api/v1/packages/{id}/duplicate), um es zu ändern"}})
+		return
+	}
+	var inUse *service.PackageInUseError
+	if errors.As(err, &inUse) {
+		writeJSON(w, http.StatusConflict, localizedError{Error: inUse.Error(), Code: "in_use", Message: inUse.Localized()})
 		return
 	}
 	h.writeError(w, r, err)
@@ -63,7 +70,19 @@ func (h *handler) updatePackage(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) deletePackage(w http.ResponseWriter, r *http.Request) {
 	errorWriter(h.packageError).withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
-		return nil, h.svc.DeletePackage(r.Context(), u, id)
+		return nil, h.svc.DeletePackage(r.Context(), u, id, r.URL.Query().Get("force") == "1")
+	})
+}
+
+// deployPackage queues the package's install or uninstall as a job (202,
+// like running a script); refused devices and packages answer 400.
+func (h *handler) deployPackage(w http.ResponseWriter, r *http.Request) {
+	errorWriter(h.packageError).withID(w, r, http.StatusAccepted, func(u core.User, id int64) (any, error) {
+		var in service.DeployRequest
+		if err := decodeBody(r, &in); err != nil {
+			return nil, err
+		}
+		return h.svc.DeployPackage(r.Context(), u, id, in)
 	})
 }
 

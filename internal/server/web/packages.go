@@ -35,6 +35,8 @@ func (s *server) packageRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /packages/{id}", authz.Admin, s.withSession(s.savePackage))
 	rt.HandleFunc("POST /packages/{id}/delete", authz.Admin, s.withSession(s.deletePackage))
 	rt.HandleFunc("PUT /packages/{id}/file", authz.Admin, s.withSession(s.uploadPackage))
+	rt.HandleFunc("GET /packages/{id}/deploy", authz.Remote, s.withSession(s.deployDialog))
+	rt.HandleFunc("POST /packages/{id}/deploy", authz.Remote, s.withSession(s.deployPackage))
 }
 
 // --- the list
@@ -308,7 +310,7 @@ func (s *server) savePackage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 func (s *server) deletePackage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.svc.DeletePackage(r.Context(), rc.user, id)
+		err = s.svc.DeletePackage(r.Context(), rc.user, id, r.PostFormValue("force") == "1")
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -339,4 +341,62 @@ func (s *server) uploadPackage(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return
 	}
 	json.NewEncoder(w).Encode(map[string]any{"sha256": pk.SHA256, "size": pk.Size, "file_name": pk.FileName})
+}
+
+// --- deploying
+
+// deployForm reads the package and what the user may deploy it to: the
+// script run dialog's choice of devices (targetForm), with install or
+// uninstall instead of parameters.
+func (s *server) deployForm(r *http.Request, rc *reqCtx) (scriptRunPage, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return scriptRunPage{}, err
+	}
+	pk, err := s.svc.GetPackage(r.Context(), rc.user, id)
+	if err != nil {
+		return scriptRunPage{}, err
+	}
+	p, err := s.targetForm(r, rc)
+	p.Package, p.Action = &pk, service.DeployInstall
+	// Only devices the package is for are offered by name.
+	p.Devices = slices.DeleteFunc(p.Devices, func(d service.Device) bool {
+		return d.OS != pk.OS || (pk.Arch != "" && d.Arch != pk.Arch)
+	})
+	return p, err
+}
+
+func (s *server) deployDialog(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	p, err := s.deployForm(r, rc)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	if r.URL.Query().Get("action") == service.DeployUninstall {
+		p.Action = service.DeployUninstall
+	}
+	for _, d := range r.URL.Query()["device"] {
+		if id, err := strconv.ParseInt(d, 10, 64); err == nil {
+			p.Chosen[id] = true
+		}
+	}
+	s.renderRun(w, r, rc, http.StatusOK, p)
+}
+
+func (s *server) deployPackage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	p, err := s.deployForm(r, rc)
+	if err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	t := readTargets(r, &p)
+	p.Action = r.PostFormValue("action")
+	req := service.DeployRequest{Action: p.Action, Devices: t.Devices, Site: t.Site, Client: t.Client, Tag: t.Tag}
+	var ok bool
+	if req.ExpiresMinutes, ok = readHours(r, rc, &p); !ok {
+		s.renderRun(w, r, rc, http.StatusBadRequest, p)
+		return
+	}
+	res, err := s.svc.DeployPackage(r.Context(), rc.user, p.Package.ID, req)
+	s.afterRun(w, r, rc, p, res, err)
 }

@@ -460,8 +460,12 @@ type runField struct {
 	Error   string
 }
 
+// scriptRunPage is the run dialog of a script, or (Package set) the
+// deploy dialog of a package, which shares its choice of devices.
 type scriptRunPage struct {
 	Script   core.Script
+	Package  *core.Package
+	Action   string // a deployment's: install or uninstall
 	Fields   []runField
 	Target   string // devices, site, client, tag
 	Devices  []service.Device
@@ -508,8 +512,8 @@ func (s *server) runForm(r *http.Request, rc *reqCtx) (scriptRunPage, error) {
 	if err != nil {
 		return scriptRunPage{}, err
 	}
-	p := scriptRunPage{Script: sv.Script, Target: "devices", Chosen: map[int64]bool{}, Hours: strconv.Itoa(int(service.DefaultJobExpiry.Hours())),
-		MaxHours: int(service.MaxJobExpiry.Hours()), Errs: map[string]string{}}
+	p, err := s.targetForm(r, rc)
+	p.Script = sv.Script
 	for _, prm := range sv.Params {
 		label := rc.lang.Message(prm.Label)
 		if label == "" {
@@ -517,6 +521,15 @@ func (s *server) runForm(r *http.Request, rc *reqCtx) (scriptRunPage, error) {
 		}
 		p.Fields = append(p.Fields, runField{P: prm, Label: label})
 	}
+	return p, err
+}
+
+// targetForm is the run or deploy dialog's choice of devices: what the
+// user may act on.
+func (s *server) targetForm(r *http.Request, rc *reqCtx) (scriptRunPage, error) {
+	ctx := r.Context()
+	p := scriptRunPage{Target: "devices", Chosen: map[int64]bool{}, Hours: strconv.Itoa(int(service.DefaultJobExpiry.Hours())),
+		MaxHours: int(service.MaxJobExpiry.Hours()), Errs: map[string]string{}}
 	ds, err := s.svc.ListDevicesFor(ctx, rc.user, service.DeviceFilter{})
 	if err != nil {
 		return p, err
@@ -550,6 +563,9 @@ func (s *server) runForm(r *http.Request, rc *reqCtx) (scriptRunPage, error) {
 func (s *server) renderRun(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, p scriptRunPage) {
 	v := s.view(r, rc.lang, rc)
 	v.Title, v.Page = "srun.title", p
+	if p.Package != nil {
+		v.Title = "deploy.title"
+	}
 	if p.Errors != "" || p.Refusal != "" {
 		v.Error = "srun.refused"
 	}
@@ -562,7 +578,34 @@ func (s *server) runScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	req := service.RunRequest{Params: map[string]json.RawMessage{}}
+	req := readTargets(r, &p)
+	req.Params = map[string]json.RawMessage{}
+	for i, f := range p.Fields {
+		val := r.PostFormValue("p." + f.P.Name)
+		if f.P.Type == core.ParamBool {
+			p.Fields[i].Checked = val != ""
+			req.Params[f.P.Name] = json.RawMessage(strconv.FormatBool(val != ""))
+			continue
+		}
+		if f.P.Type != core.ParamSecret {
+			p.Fields[i].Value = val // a secret is never sent back to the browser
+		}
+		if raw := formValue(f.P.Type, val); raw != nil {
+			req.Params[f.P.Name] = raw
+		}
+	}
+	var ok bool
+	if req.ExpiresMinutes, ok = readHours(r, rc, &p); !ok {
+		s.renderRun(w, r, rc, http.StatusBadRequest, p)
+		return
+	}
+	res, err := s.svc.RunScript(r.Context(), rc.user, p.Script.ID, req)
+	s.afterRun(w, r, rc, p, res, err)
+}
+
+// readTargets reads the dialog's choice of devices into p and a request.
+func readTargets(r *http.Request, p *scriptRunPage) service.RunRequest {
+	var req service.RunRequest
 	p.Target = r.PostFormValue("target")
 	switch p.Target {
 	case "site":
@@ -583,30 +626,24 @@ func (s *server) runScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			}
 		}
 	}
-	for i, f := range p.Fields {
-		val := r.PostFormValue("p." + f.P.Name)
-		if f.P.Type == core.ParamBool {
-			p.Fields[i].Checked = val != ""
-			req.Params[f.P.Name] = json.RawMessage(strconv.FormatBool(val != ""))
-			continue
-		}
-		if f.P.Type != core.ParamSecret {
-			p.Fields[i].Value = val // a secret is never sent back to the browser
-		}
-		if raw := formValue(f.P.Type, val); raw != nil {
-			req.Params[f.P.Name] = raw
-		}
-	}
+	return req
+}
+
+// readHours reads the dialog's expiry in minutes; false (with the error
+// in p) when it is out of range.
+func readHours(r *http.Request, rc *reqCtx, p *scriptRunPage) (int, bool) {
 	p.Hours = strings.TrimSpace(r.PostFormValue("expires_hours"))
 	if h, err := strconv.Atoi(p.Hours); err == nil && h > 0 && h <= p.MaxHours {
-		req.ExpiresMinutes = h * 60
-	} else {
-		p.Errs["expires"] = fmt.Sprintf(rc.lang.T("srun.badHours"), p.MaxHours)
-		p.Errors = p.Errs["expires"]
-		s.renderRun(w, r, rc, http.StatusBadRequest, p)
-		return
+		return h * 60, true
 	}
-	res, err := s.svc.RunScript(r.Context(), rc.user, p.Script.ID, req)
+	p.Errs["expires"] = fmt.Sprintf(rc.lang.T("srun.badHours"), p.MaxHours)
+	p.Errors = p.Errs["expires"]
+	return 0, false
+}
+
+// afterRun shows the job a run or deployment queued, or the dialog again
+// with why it was refused.
+func (s *server) afterRun(w http.ResponseWriter, r *http.Request, rc *reqCtx, p scriptRunPage, res service.RunSubmitted, err error) {
 	if err != nil {
 		var ve *policy.ValidationError
 		switch msg, ok := refusal(rc.lang, err); {
@@ -616,6 +653,7 @@ func (s *server) runScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			}
 			p.Errs["devices"] = ve.For("devices", rc.lang.Code())
 			p.Errs["expires"] = ve.For("expires_minutes", rc.lang.Code())
+			p.Errs["action"] = ve.For("action", rc.lang.Code())
 			p.Errors = ve.In(rc.lang.Code())
 		case ok:
 			p.Refusal = msg
@@ -657,6 +695,8 @@ type runRow struct {
 	Duration string
 	Exit     string
 	Error    string
+	Detected string // a package run's: what its detection rule found, and the exit code's meaning
+	Retry    string // a package run waiting to be retried: when
 }
 
 func runClass(state string) string {
@@ -680,6 +720,12 @@ func newRunRows(lang Lang, runs []core.ScriptRun) []runRow {
 		}
 		if r.StartedAt != nil && r.FinishedAt != nil {
 			row.Duration = fmt.Sprintf(lang.T("srun.seconds"), float64(r.DurationMS)/1000)
+		}
+		if r.SWState != "" {
+			row.Detected = strings.TrimSpace(fmt.Sprintf(lang.T("deploy.detected"), lang.T("deploy.state."+r.SWState), r.SWVersion))
+		}
+		if r.NotBefore != nil && r.State == core.RunQueued {
+			row.Retry = fmt.Sprintf(lang.T("deploy.retryAt"), lang.Time(*r.NotBefore))
 		}
 		out = append(out, row)
 	}

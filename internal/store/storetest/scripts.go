@@ -23,6 +23,7 @@ var scriptTests = []struct {
 	{"ScriptsConcurrentEdits", testScriptsConcurrentEdits},
 	{"BuiltinScripts", testBuiltinScripts},
 	{"ScriptJobs", testScriptJobs},
+	{"PackageJobs", testPackageJobs},
 	{"ScriptRunClaimedOnce", testScriptRunClaimedOnce},
 	{"ScriptRunsCancelled", testScriptRunsCancelled},
 	{"ScriptRunsInGroups", testScriptRunsInGroups},
@@ -235,6 +236,86 @@ func testScriptJobs(t *testing.T, s core.Store) {
 	}
 	if jobs, counts, err = s.ListScriptJobs(ctx, 10); err != nil || len(jobs) != 2 || jobs[1].ID != j.ID || len(counts) != 3 {
 		t.Errorf("ListScriptJobs(10) = %+v, %+v, %v", jobs, counts, err)
+	}
+}
+
+// testPackageJobs: a package job keeps its package, bound MAC and
+// timeout (its runs' deadline); a run keeps the package outcome; a retried
+// run waits until its time; deleting the package cancels what waits.
+func testPackageJobs(t *testing.T, s core.Store) {
+	d1, d2 := device(t, s, "pj1"), device(t, s, "pj2")
+	j := core.ScriptJob{Action: "package_install", PackageID: 77, PackageName: "Agent", PackageVersion: "1.2", PackageMAC: []byte("pmac"),
+		TimeoutSeconds: 60, Target: "devices", CreatedBy: "user:a@example.de", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	runs, err := s.CreateScriptJob(ctx, &j, queuedRuns(d1.ID, d2.ID))
+	must(t, "CreateScriptJob", err)
+	if len(runs) != 2 || runs[0].PackageName != "Agent" || runs[0].Action != "package_install" {
+		t.Fatalf("runs %+v", runs)
+	}
+	got, err := s.GetScriptJob(ctx, j.ID)
+	must(t, "GetScriptJob", err)
+	j.Params, j.SecretNames = map[string]string{}, []string{}
+	if !reflect.DeepEqual(got, j) || !got.IsPackage() {
+		t.Errorf("GetScriptJob = %+v\nwant %+v", got, j)
+	}
+	r, cj, ok, err := s.ClaimScriptRun(ctx, d1.ID, t0.Add(time.Minute), time.Minute)
+	must(t, "ClaimScriptRun", err)
+	if !ok || r.PackageID != 77 || r.PackageVersion != "1.2" || string(cj.PackageMAC) != "pmac" || r.Retries != 0 {
+		t.Fatalf("claimed %+v (job %+v)", r, cj)
+	}
+	// The deadline is the job's timeout (60 s) + the margin.
+	if _, rq, err := s.SweepScriptRuns(ctx, t0.Add(2*time.Minute)); err != nil || rq != 0 {
+		t.Errorf("sweep before the deadline: %d %v", rq, err)
+	}
+	if _, rq, err := s.SweepScriptRuns(ctx, t0.Add(4*time.Minute)); err != nil || rq != 1 {
+		t.Errorf("sweep after the deadline: %d %v", rq, err)
+	}
+	// Another installation runs: back to the queue until t0+10m.
+	r, _, _, _ = s.ClaimScriptRun(ctx, d1.ID, t0.Add(5*time.Minute), time.Minute)
+	exit := 1618
+	r.ExitCode, r.Meaning, r.ErrorCode, r.Error = &exit, core.ExitRetry, "busy", core.Text{EN: "busy", DE: "beschäftigt"}
+	must(t, "RetryScriptRun", s.RetryScriptRun(ctx, r, t0.Add(10*time.Minute)))
+	if devs, _ := s.QueuedScriptDevices(ctx, t0.Add(9*time.Minute)); slices.Contains(devs, d1.ID) {
+		t.Errorf("a run waiting for its retry listed as due: %v", devs)
+	}
+	if _, _, ok, _ := s.ClaimScriptRun(ctx, d1.ID, t0.Add(9*time.Minute), time.Minute); ok {
+		t.Error("a run claimed before its retry time")
+	}
+	list, _ := s.ListScriptRuns(ctx, core.ScriptRunFilter{JobID: j.ID})
+	if list[0].State != core.RunQueued || list[0].Meaning != core.ExitRetry || list[0].NotBefore == nil ||
+		!list[0].NotBefore.Equal(t0.Add(10*time.Minute)) || list[0].Retries != 1 || list[0].Error.DE != "beschäftigt" {
+		t.Errorf("waiting run %+v", list[0])
+	}
+	r, _, ok, _ = s.ClaimScriptRun(ctx, d1.ID, t0.Add(10*time.Minute), time.Minute)
+	if !ok || r.Retries != 1 || r.Attempts != 3 {
+		t.Fatalf("claimed at its retry time: %+v %v", r, ok)
+	}
+	exit = 3010
+	fin := t0.Add(11 * time.Minute)
+	r.State, r.ExitCode, r.Meaning, r.RebootNeeded, r.SWState, r.SWVersion, r.FinishedAt = core.RunDone, &exit, core.ExitReboot, true, "installed", "1.2.3", &fin
+	must(t, "FinishScriptRun", s.FinishScriptRun(ctx, r))
+	list, _ = s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d1.ID})
+	if len(list) != 1 || list[0].State != core.RunDone || !list[0].RebootNeeded || list[0].SWState != "installed" || list[0].SWVersion != "1.2.3" ||
+		list[0].Meaning != core.ExitReboot || list[0].PackageName != "Agent" || list[0].ScriptID != 0 {
+		t.Errorf("device runs %+v", list)
+	}
+	// Deleting the package cancels d2's waiting run, not script runs.
+	if n, err := s.QueuedPackageRuns(ctx, 77); err != nil || n != 1 {
+		t.Errorf("QueuedPackageRuns = %d, %v; want 1", n, err)
+	}
+	if n, err := s.CancelPackageRuns(ctx, 78, t0); err != nil || n != 0 {
+		t.Errorf("cancel another package: %d %v", n, err)
+	}
+	if n, err := s.CancelPackageRuns(ctx, 77, t0); err != nil || n != 1 {
+		t.Errorf("cancel: %d %v", n, err)
+	}
+	if list, _ := s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d2.ID}); len(list) != 1 || list[0].State != core.RunCancelled || list[0].Error.DE == "" {
+		t.Errorf("cancelled runs %+v", list)
+	}
+	if n, err := s.QueuedPackageRuns(ctx, 77); err != nil || n != 0 {
+		t.Errorf("QueuedPackageRuns after cancelling = %d, %v", n, err)
+	}
+	if jobs, _, err := s.ListScriptJobs(ctx, 1); err != nil || len(jobs) != 1 || jobs[0].PackageName != "Agent" || jobs[0].ScriptName != "" {
+		t.Errorf("ListScriptJobs = %+v, %v", jobs, err)
 	}
 }
 
