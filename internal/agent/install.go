@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -46,6 +47,7 @@ func init() {
 				return nil, Errorf(protocol.CodeBadArgs, "Bad package arguments: %v.", "Ungültige Paketargumente: %v.", err)
 			}
 			d := &Downloader{Client: a.client, BaseURL: a.cfg.ServerURL, Dir: filepath.Join(a.opts.DataDir, downloadsDir)}
+			defer CleanDownloads(d.Dir, time.Now(), a.log)
 			// Like a script, the run belongs to the agent, not to the
 			// session that asked for it.
 			return a.scripts().runPackage(a.root, d, pa, uninstall)
@@ -58,6 +60,10 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 	spec, dir, err := r.preparePackage(ctx, d, pa, uninstall)
 	if dir != "" {
 		defer os.RemoveAll(dir)
+	}
+	var ae *protocol.ActionError
+	if errors.As(err, &ae) && ae.Code == protocol.CodeAuthenticode {
+		d.discard(pa.File.SHA256) // the same file would be refused again
 	}
 	if err != nil {
 		return protocol.PackageResult{}, err // nothing ran: not journaled
@@ -86,6 +92,11 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 	}
 	res := packageResult(ctx, pa, uninstall, out, err)
 	r.finish(pa.RunID, action, res)
+	if pa.File != nil && res.Meaning != core.ExitRetry {
+		// Done with the file; a busy installer's is kept for the retry
+		// (CleanDownloads removes it if none comes).
+		d.discard(pa.File.SHA256)
+	}
 	return res, nil
 }
 
@@ -94,6 +105,14 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 // account. An error here means nothing ran.
 func (r *scriptRunner) preparePackage(ctx context.Context, d *Downloader, pa protocol.PackageArgs, uninstall bool) (spec runSpec, dir string, err error) {
 	spec = runSpec{runID: pa.RunID, params: pa.Params, secrets: pa.Secrets, timeout: timeoutOf(pa)}
+	if pa.RequireAuthenticode && !authenticodeSupported {
+		return spec, "", Errorf(protocol.CodeUnsupported, "Authenticode signatures exist on Windows only; %s was not installed.",
+			"Authenticode-Signaturen gibt es nur unter Windows; %s wurde nicht installiert.", pa.Name)
+	}
+	if pa.Kind == core.PkgCommand {
+		spec.argv = expandCommand(pa.Command, pa, "")
+		return spec, "", nil
+	}
 	if pa.Kind != core.PkgUpload {
 		var env map[string]string
 		if spec.argv, env, err = managerCommand(runtime.GOOS, pa.Kind, pa.ManagerID, uninstall); err != nil {
@@ -105,6 +124,8 @@ func (r *scriptRunner) preparePackage(ctx context.Context, d *Downloader, pa pro
 		}
 		return spec, "", err
 	}
+	release := d.hold(pa.File.SHA256)
+	defer release()
 	cached, err := d.Fetch(ctx, BlobRef{SHA256: pa.File.SHA256, Size: pa.File.Size, Ticket: pa.File.Ticket})
 	if err != nil {
 		return spec, "", err
@@ -119,6 +140,12 @@ func (r *scriptRunner) preparePackage(ctx context.Context, d *Downloader, pa pro
 	file := filepath.Join(dir, pa.File.Name)
 	if err := copyVerified(cached, file, pa.File); err != nil {
 		return spec, dir, err
+	}
+	if pa.RequireAuthenticode {
+		// The copy is what runs: its signature is the one that counts.
+		if err := checkAuthenticode(file); err != nil {
+			return spec, dir, err
+		}
 	}
 	spec.argv, err = uploadCommand(runtime.GOOS, pa, file, uninstall)
 	return spec, dir, err
@@ -164,13 +191,22 @@ func uploadCommand(goos string, pa protocol.PackageArgs, file string, uninstall 
 		}
 		return []string{"msiexec", op, file, "/qn", "/norestart"}, nil
 	}
+	return expandCommand(pa.Command, pa, file), nil
+}
+
+// expandCommand fills the placeholders of cmd, each argument on its own:
+// the parameters' and secrets' values, and {{file}} with file (an
+// upload's installer).
+func expandCommand(cmd []string, pa protocol.PackageArgs, file string) []string {
 	values := merge(pa.Params, pa.Secrets)
-	values["file"] = file
-	argv := make([]string, len(pa.Command))
-	for i, arg := range pa.Command {
+	if file != "" {
+		values["file"] = file
+	}
+	argv := make([]string, len(cmd))
+	for i, arg := range cmd {
 		argv[i] = protocol.Expand(arg, values)
 	}
-	return argv, nil
+	return argv
 }
 
 // managerCommand is the package manager's non-interactive command that
