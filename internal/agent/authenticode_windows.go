@@ -42,5 +42,5 @@ func verifyAuthenticode(file string) (uint32, string) {
 	if !errors.As(verr, &errno) {
 		return uint32(windows.TRUST_E_SYSTEM_ERROR), verr.Error()
 	}
-	return uint32(errno), trustReason(uint32(errno), strings.TrimSpace(strings.TrimSuffix(errno.Error(), ".")))
+	return uint32(errno), strings.TrimSpace(strings.TrimSuffix(errno.Error(), "."))
 }
