@@ -218,6 +218,8 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		out, err = w.run(2*time.Minute, agentTest, "-test.run", "^TestAuthenticodeFiles$", "-test.v")
 		if err != nil || !strings.Contains(out, "--- PASS: TestAuthenticodeFiles") {
 			t.Errorf("Authenticode under Wine: %v\n%s", err, out)
+		} else {
+			t.Logf("Authenticode under Wine:\n%s", out)
 		}
 	}
 
