@@ -57,13 +57,25 @@ func init() {
 
 // runPackage installs or removes pa's package once per run ID.
 func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protocol.PackageArgs, uninstall bool) (protocol.PackageResult, error) {
+	// The download is deleted once the run is over, kept only for a
+	// retry: of the same run ID after a failure before the installer
+	// started, or of a busy installer (CleanDownloads removes it if none
+	// comes).
+	keep := true
+	if pa.File != nil {
+		defer func() {
+			if !keep {
+				d.discard(pa.File.SHA256)
+			}
+		}()
+	}
 	spec, dir, err := r.preparePackage(ctx, d, pa, uninstall)
 	if dir != "" {
 		defer os.RemoveAll(dir)
 	}
 	var ae *protocol.ActionError
 	if errors.As(err, &ae) && ae.Code == protocol.CodeAuthenticode {
-		d.discard(pa.File.SHA256) // the same file would be refused again
+		keep = false // the same file would be refused again
 	}
 	if err != nil {
 		return protocol.PackageResult{}, err // nothing ran: not journaled
@@ -81,10 +93,12 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 			err = recorded(pa.RunID, action, rec, &res)
 			res.Duplicate = true
 		}
+		keep = err == nil && res.Meaning == core.ExitRetry
 		return res, err
 	}
 	out, err := runProcess(ctx, spec)
 	if ctx.Err() != nil {
+		keep = false
 		r.mu.Lock()
 		delete(r.running, pa.RunID) // stays "started": interrupted
 		r.mu.Unlock()
@@ -92,11 +106,7 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 	}
 	res := packageResult(ctx, pa, uninstall, out, err)
 	r.finish(pa.RunID, action, res)
-	if pa.File != nil && res.Meaning != core.ExitRetry {
-		// Done with the file; a busy installer's is kept for the retry
-		// (CleanDownloads removes it if none comes).
-		d.discard(pa.File.SHA256)
-	}
+	keep = res.Meaning == core.ExitRetry
 	return res, nil
 }
 

@@ -316,4 +316,12 @@ func TestInstallDiscardsDownload(t *testing.T) {
 	if _, err := os.Stat(cached); !os.IsNotExist(err) {
 		t.Errorf("the finished run's download is left: %v", err)
 	}
+	// A repeated run ID answers from the journal and leaves no download
+	// behind either.
+	if res, err := e.run(pa, false); err != nil || !res.Duplicate || len(e.bs.requests()) != 2 {
+		t.Fatalf("repeat: %+v, %v, %d downloads", res, err, len(e.bs.requests()))
+	}
+	if _, err := os.Stat(cached); !os.IsNotExist(err) {
+		t.Errorf("the repeated run's download is left: %v", err)
+	}
 }
