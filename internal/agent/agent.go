@@ -206,6 +206,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	cleanUploads(a.opts.DataDir, a.log)
 	cleanScripts(a.opts.DataDir, time.Now(), a.log)
+	CleanDownloads(filepath.Join(a.opts.DataDir, downloadsDir), time.Now(), a.log)
 	a.root = ctx
 	startedAt := time.Now()
 	a.recoverTasks(ctx)

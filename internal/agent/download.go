@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/protocol"
@@ -21,7 +24,9 @@ import (
 // blob route (internal/server/blobs): to <dir>/<sha256>.part, resumed with
 // a Range request after an interruption, and renamed to <dir>/<sha256>
 // only once the whole file has the expected SHA-256. What does not match
-// is deleted, never run.
+// is deleted, never run. A run holds its file while it fetches and copies
+// it (hold); afterwards the file is discarded, and CleanDownloads removes
+// what no run holds and nobody used for staleDownload.
 
 // Download defaults.
 const (
@@ -59,6 +64,79 @@ type errPermanent struct{ err error }
 func (e errPermanent) Error() string { return e.err.Error() }
 func (e errPermanent) Unwrap() error { return e.err }
 
+// staleDownload is how long a file nobody holds is kept: a partial
+// download for its resume, a verified one for the retry of an installer
+// that found another installation running.
+const staleDownload = 3 * 24 * time.Hour
+
+// downloadHolds counts, per file path (<dir>/<sha256>, its .part too),
+// the runs of this process that use it: cleaning never removes a file
+// while it is downloaded, verified or copied.
+var downloadHolds = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+// hold marks blob sum in use until release is called.
+func (d *Downloader) hold(sum string) (release func()) {
+	path := filepath.Join(d.Dir, strings.ToLower(sum))
+	downloadHolds.Lock()
+	downloadHolds.n[path]++
+	downloadHolds.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			downloadHolds.Lock()
+			if downloadHolds.n[path]--; downloadHolds.n[path] <= 0 {
+				delete(downloadHolds.n, path)
+			}
+			downloadHolds.Unlock()
+		})
+	}
+}
+
+// discard removes the verified file sum unless a run holds it.
+func (d *Downloader) discard(sum string) {
+	path := filepath.Join(d.Dir, strings.ToLower(sum))
+	downloadHolds.Lock()
+	defer downloadHolds.Unlock()
+	if downloadHolds.n[path] == 0 {
+		os.Remove(path)
+	}
+}
+
+// CleanDownloads removes from dir the downloads (verified and partial)
+// that no run holds and that were last written more than staleDownload
+// before now.
+func CleanDownloads(dir string, now time.Time, log *slog.Logger) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cleaning downloads", "err", err)
+		}
+		return
+	}
+	downloadHolds.Lock()
+	defer downloadHolds.Unlock()
+	for _, de := range des {
+		sum := strings.TrimSuffix(de.Name(), ".part")
+		info, err := de.Info()
+		if err != nil || !de.Type().IsRegular() || !validSum(sum) || downloadHolds.n[filepath.Join(dir, sum)] > 0 ||
+			now.Sub(info.ModTime()) <= staleDownload {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, de.Name())); err != nil {
+			log.Warn("removing a stale download", "file", de.Name(), "err", err)
+		}
+	}
+}
+
+// validSum reports whether s is a SHA-256 in lower-case hex.
+func validSum(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == sha256.Size && s == strings.ToLower(s)
+}
+
 // Fetch returns the path of the verified file b, downloading what is
 // missing. Its error is a *protocol.ActionError: hash_mismatch, disk_full,
 // bad_args or failed, with the reason in English and German.
@@ -70,6 +148,7 @@ func (d *Downloader) Fetch(ctx context.Context, b BlobRef) (string, error) {
 	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
 		return "", fileErr(d.Dir, err)
 	}
+	defer d.hold(b.SHA256)()
 	final := filepath.Join(d.Dir, b.SHA256)
 	if err := verify(final, b); err == nil {
 		return final, nil // downloaded before; checked again before every use

@@ -220,3 +220,40 @@ func TestDownloadRetries(t *testing.T) {
 	_, err = d.Fetch(t.Context(), BlobRef{SHA256: "abc", Size: 1})
 	wantCode(t, "Fetch", err, protocol.CodeBadArgs)
 }
+
+// TestCleanDownloads removes verified and partial downloads nobody used
+// for staleDownload, keeps recent ones, a file a run holds however old it
+// is, and what is not a download.
+func TestCleanDownloads(t *testing.T) {
+	d := &Downloader{Dir: t.TempDir()}
+	now := time.Now()
+	old := now.Add(-staleDownload - time.Hour)
+	sum := func(c string) string { return strings.Repeat(c, 64) }
+	files := map[string]time.Time{
+		sum("a"): old, sum("b") + ".part": old, // stale: removed
+		sum("c"): now.Add(-time.Hour), sum("d") + ".part": now.Add(-time.Hour), // recent: kept
+		sum("e") + ".part": old, // held (a download in progress): kept
+		"notes.txt":        old, // not a download: kept
+	}
+	for name, mt := range files {
+		p := filepath.Join(d.Dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mt, mt)
+	}
+	release := d.hold(sum("e"))
+	CleanDownloads(d.Dir, now, slog.New(slog.DiscardHandler))
+	for name := range files {
+		_, err := os.Stat(filepath.Join(d.Dir, name))
+		if gone := os.IsNotExist(err); gone != (name == sum("a") || name == sum("b")+".part") {
+			t.Errorf("%s: removed %v", name, gone)
+		}
+	}
+	release()
+	CleanDownloads(d.Dir, now, slog.New(slog.DiscardHandler))
+	if _, err := os.Stat(filepath.Join(d.Dir, sum("e")+".part")); !os.IsNotExist(err) {
+		t.Errorf("the released stale download is left: %v", err)
+	}
+	CleanDownloads(filepath.Join(d.Dir, "missing"), now, slog.New(slog.DiscardHandler)) // no folder yet: nothing to do
+}

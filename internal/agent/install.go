@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -45,9 +46,11 @@ func init() {
 			if err := pa.Validate(); err != nil {
 				return nil, Errorf(protocol.CodeBadArgs, "Bad package arguments: %v.", "Ungültige Paketargumente: %v.", err)
 			}
+			d := a.downloader()
+			defer CleanDownloads(d.Dir, time.Now(), a.log)
 			// Like a script, the run belongs to the agent, not to the
 			// session that asked for it.
-			return a.scripts().runPackage(a.root, a.downloader(), pa, uninstall)
+			return a.scripts().runPackage(a.root, d, pa, uninstall)
 		}})
 	}
 }
@@ -60,9 +63,25 @@ func (a *Agent) downloader() *Downloader {
 
 // runPackage installs or removes pa's package once per run ID.
 func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protocol.PackageArgs, uninstall bool) (protocol.PackageResult, error) {
+	// The download is deleted once the run is over, kept only for a
+	// retry: of the same run ID after a failure before the installer
+	// started, or of a busy installer (CleanDownloads removes it if none
+	// comes).
+	keep := true
+	if pa.File != nil {
+		defer func() {
+			if !keep {
+				d.discard(pa.File.SHA256)
+			}
+		}()
+	}
 	spec, dir, err := r.preparePackage(ctx, d, pa, uninstall)
 	if dir != "" {
 		defer os.RemoveAll(dir)
+	}
+	var ae *protocol.ActionError
+	if errors.As(err, &ae) && ae.Code == protocol.CodeAuthenticode {
+		keep = false // the same file would be refused again
 	}
 	if err != nil {
 		return protocol.PackageResult{}, err // nothing ran: not journaled
@@ -80,10 +99,12 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 			err = recorded(pa.RunID, action, rec, &res)
 			res.Duplicate = true
 		}
+		keep = err == nil && res.Meaning == core.ExitRetry
 		return res, err
 	}
 	out, err := runProcess(ctx, spec)
 	if ctx.Err() != nil {
+		keep = false
 		r.mu.Lock()
 		delete(r.running, pa.RunID) // stays "started": interrupted
 		r.mu.Unlock()
@@ -91,6 +112,7 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 	}
 	res := packageResult(ctx, pa, uninstall, out, err)
 	r.finish(pa.RunID, action, res)
+	keep = res.Meaning == core.ExitRetry
 	return res, nil
 }
 
@@ -99,6 +121,14 @@ func (r *scriptRunner) runPackage(ctx context.Context, d *Downloader, pa protoco
 // account. An error here means nothing ran.
 func (r *scriptRunner) preparePackage(ctx context.Context, d *Downloader, pa protocol.PackageArgs, uninstall bool) (spec runSpec, dir string, err error) {
 	spec = runSpec{runID: pa.RunID, params: pa.Params, secrets: pa.Secrets, timeout: timeoutOf(pa)}
+	if pa.RequireAuthenticode && !authenticodeSupported {
+		return spec, "", Errorf(protocol.CodeUnsupported, "Authenticode signatures exist on Windows only; %s was not installed.",
+			"Authenticode-Signaturen gibt es nur unter Windows; %s wurde nicht installiert.", pa.Name)
+	}
+	if pa.Kind == core.PkgCommand {
+		spec.argv = expandCommand(pa.Command, pa, "")
+		return spec, "", nil
+	}
 	if pa.Kind != core.PkgUpload {
 		var env map[string]string
 		if spec.argv, env, err = managerCommand(runtime.GOOS, pa.Kind, pa.ManagerID, uninstall); err != nil {
@@ -110,6 +140,8 @@ func (r *scriptRunner) preparePackage(ctx context.Context, d *Downloader, pa pro
 		}
 		return spec, "", err
 	}
+	release := d.hold(pa.File.SHA256)
+	defer release()
 	cached, err := d.Fetch(ctx, BlobRef{SHA256: pa.File.SHA256, Size: pa.File.Size, Ticket: pa.File.Ticket})
 	if err != nil {
 		return spec, "", err
@@ -124,6 +156,12 @@ func (r *scriptRunner) preparePackage(ctx context.Context, d *Downloader, pa pro
 	file := filepath.Join(dir, pa.File.Name)
 	if err := copyVerified(cached, file, pa.File); err != nil {
 		return spec, dir, err
+	}
+	if pa.RequireAuthenticode {
+		// The copy is what runs: its signature is the one that counts.
+		if err := checkAuthenticode(file); err != nil {
+			return spec, dir, err
+		}
 	}
 	spec.argv, err = uploadCommand(runtime.GOOS, pa, file, uninstall)
 	return spec, dir, err
@@ -169,13 +207,22 @@ func uploadCommand(goos string, pa protocol.PackageArgs, file string, uninstall 
 		}
 		return []string{"msiexec", op, file, "/qn", "/norestart"}, nil
 	}
+	return expandCommand(pa.Command, pa, file), nil
+}
+
+// expandCommand fills the placeholders of cmd, each argument on its own:
+// the parameters' and secrets' values, and {{file}} with file (an
+// upload's installer).
+func expandCommand(cmd []string, pa protocol.PackageArgs, file string) []string {
 	values := merge(pa.Params, pa.Secrets)
-	values["file"] = file
-	argv := make([]string, len(pa.Command))
-	for i, arg := range pa.Command {
+	if file != "" {
+		values["file"] = file
+	}
+	argv := make([]string, len(cmd))
+	for i, arg := range cmd {
 		argv[i] = protocol.Expand(arg, values)
 	}
-	return argv, nil
+	return argv
 }
 
 // managerCommand is the package manager's non-interactive command that

@@ -18,20 +18,27 @@ import (
 // buildDeb builds a real package with dpkg-deb (only a file: nothing is
 // installed here) that ships /usr/share/wacht-pkgtest/VERSION.
 func buildDeb(t *testing.T) []byte {
+	return buildNamedDeb(t, "wacht-pkgtest", "1.2-1")
+}
+
+// buildNamedDeb builds package name in version (upstream-debian) that
+// ships /usr/share/<name>/VERSION.
+func buildNamedDeb(t *testing.T, name, version string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	tree := filepath.Join(dir, "tree")
+	upstream, _, _ := strings.Cut(version, "-")
 	for path, body := range map[string]string{
-		"DEBIAN/control": "Package: wacht-pkgtest\nVersion: 1.2-1\nArchitecture: all\nMaintainer: Wacht Test <test@example.invalid>\n" +
+		"DEBIAN/control": "Package: " + name + "\nVersion: " + version + "\nArchitecture: all\nMaintainer: Wacht Test <test@example.invalid>\n" +
 			"Description: Wacht deployment test package\n",
-		"usr/share/wacht-pkgtest/VERSION": "1.2\n",
+		"usr/share/" + name + "/VERSION": upstream + "\n",
 	} {
 		os.MkdirAll(filepath.Join(tree, filepath.Dir(path)), 0o755)
 		if err := os.WriteFile(filepath.Join(tree, path), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	deb := filepath.Join(dir, "wacht-pkgtest_1.2-1_all.deb")
+	deb := filepath.Join(dir, name+"_"+version+"_all.deb")
 	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", tree, deb).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg-deb: %v: %s", err, out)
 	}

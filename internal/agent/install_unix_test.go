@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -248,5 +249,79 @@ func TestInstallLockMode(t *testing.T) {
 	wantCode(t, "lock mode", err, protocol.CodeScriptSigner)
 	if e.runs() != 0 {
 		t.Fatal("a device in lock mode ran the installer")
+	}
+}
+
+// TestInstallCommand runs a command package: no file is downloaded, the
+// placeholders are filled in each argument on its own, and the detection
+// rule decides as for every package.
+func TestInstallCommand(t *testing.T) {
+	e := newInstallEnv(t)
+	pa := protocol.PackageArgs{RunID: "cmd-1", Name: "Settings", Version: "1", Kind: core.PkgCommand,
+		Command: []string{"/bin/sh", "-c", `echo "$1" > "$2"; echo "$3" run >> "$2.count"`, "sh", "{{version}}", "{{marker}}", "{{token}}"},
+		Params:  map[string]string{"version": "2.0; rm -rf /", "marker": e.marker}, Secrets: map[string]string{"token": "streng-geheim"},
+		Detection: core.Detection{Kind: core.DetectFile, Path: e.marker}}
+	res, err := e.run(pa, false)
+	if err != nil || res.Meaning != core.ExitOK || res.State != swdetect.StateInstalled {
+		t.Fatalf("command: %+v, %v", res, err)
+	}
+	if b, _ := os.ReadFile(e.marker); string(b) != "2.0; rm -rf /\n" || e.runs() != 1 {
+		t.Errorf("marker %q, %d runs", b, e.runs())
+	}
+	if n := len(e.bs.requests()); n != 0 {
+		t.Errorf("a command package made %d downloads", n)
+	}
+	un := pa
+	un.RunID, un.Command = "cmd-2", []string{"/bin/rm", "{{marker}}"}
+	if res, err := e.run(un, true); err != nil || res.Meaning != core.ExitOK || res.State != swdetect.StateAbsent {
+		t.Fatalf("uninstall: %+v, %v", res, err)
+	}
+}
+
+// TestInstallAuthenticodeUnsupported: outside Windows a package that
+// requires an Authenticode signature is unsupported, nothing is
+// downloaded or run, and the run ID stays free.
+func TestInstallAuthenticodeUnsupported(t *testing.T) {
+	e := newInstallEnv(t)
+	pa := e.args("ac-1", nil)
+	pa.RequireAuthenticode = true
+	_, err := e.run(pa, false)
+	wantCode(t, "authenticode on "+runtime.GOOS, err, protocol.CodeUnsupported)
+	if e.runs() != 0 || len(e.bs.requests()) != 0 {
+		t.Fatalf("ran %d times, %d downloads", e.runs(), len(e.bs.requests()))
+	}
+	if rec, err := e.runner.claim("ac-1"); rec != nil || err != nil {
+		t.Errorf("the run ID was journaled: %+v, %v", rec, err)
+	}
+}
+
+// TestInstallDiscardsDownload: a finished run deletes its download; the
+// file of an installer that found another installation running is kept
+// for the retry, which then needs no download.
+func TestInstallDiscardsDownload(t *testing.T) {
+	e := newInstallEnv(t)
+	cached := filepath.Join(e.d.Dir, e.ref.SHA256)
+	pa := e.args("d-1", map[string]string{"CODE": "11", "NOMARK": "1"})
+	pa.ExitCodes = map[int]string{0: core.ExitOK, 11: core.ExitRetry}
+	if res, err := e.run(pa, false); err != nil || res.Meaning != core.ExitRetry {
+		t.Fatalf("busy: %+v, %v", res, err)
+	}
+	if _, err := os.Stat(cached); err != nil {
+		t.Fatalf("the busy installer's file was not kept: %v", err)
+	}
+	pa = e.args("d-2", nil)
+	if res, err := e.run(pa, false); err != nil || res.Meaning != core.ExitOK || len(e.bs.requests()) != 1 {
+		t.Fatalf("retry: %+v, %v, %d downloads", res, err, len(e.bs.requests()))
+	}
+	if _, err := os.Stat(cached); !os.IsNotExist(err) {
+		t.Errorf("the finished run's download is left: %v", err)
+	}
+	// A repeated run ID answers from the journal and leaves no download
+	// behind either.
+	if res, err := e.run(pa, false); err != nil || !res.Duplicate || len(e.bs.requests()) != 2 {
+		t.Fatalf("repeat: %+v, %v, %d downloads", res, err, len(e.bs.requests()))
+	}
+	if _, err := os.Stat(cached); !os.IsNotExist(err) {
+		t.Errorf("the repeated run's download is left: %v", err)
 	}
 }

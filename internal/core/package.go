@@ -5,24 +5,30 @@ import (
 	"time"
 )
 
-// Package kinds: an installer uploaded to the server, or a package of an
-// operating system's package manager.
+// Package kinds: an installer uploaded to the server, a command that needs
+// no file (it configures what the OS has, e.g. Defender), or a package of
+// an operating system's package manager.
 const (
-	PkgUpload = "upload"
-	PkgWinget = "winget"
-	PkgChoco  = "choco"
-	PkgBrew   = "brew"
-	PkgApt    = "apt"
-	PkgDnf    = "dnf"
-	PkgZypper = "zypper"
+	PkgUpload  = "upload"
+	PkgCommand = "command"
+	PkgWinget  = "winget"
+	PkgChoco   = "choco"
+	PkgBrew    = "brew"
+	PkgApt     = "apt"
+	PkgDnf     = "dnf"
+	PkgZypper  = "zypper"
 )
 
 // PackageKinds lists every kind with the operating system its package
-// manager runs on ("" for an upload: any).
+// manager runs on ("" for an upload or a command: any).
 var PackageKinds = map[string]string{
-	PkgUpload: "", PkgWinget: "windows", PkgChoco: "windows", PkgBrew: "darwin",
+	PkgUpload: "", PkgCommand: "", PkgWinget: "windows", PkgChoco: "windows", PkgBrew: "darwin",
 	PkgApt: "linux", PkgDnf: "linux", PkgZypper: "linux",
 }
+
+// ManagerKind reports whether kind is a package manager's: the package is
+// a manager ID and the agent builds the command itself.
+func ManagerKind(kind string) bool { return PackageKinds[kind] != "" }
 
 // Meanings of an installer's exit code.
 const (
@@ -88,7 +94,7 @@ type Package struct {
 	OS                  string         `json:"os"`   // linux, windows, darwin
 	Arch                string         `json:"arch"` // amd64, arm64, 386; "" for any
 	Kind                string         `json:"kind"`
-	ManagerID           string         `json:"manager_id,omitempty"` // the package manager's ID (kind ≠ upload)
+	ManagerID           string         `json:"manager_id,omitempty"` // the package manager's ID (a manager's kind)
 	Install             []string       `json:"install"`              // argument array with {{param}} and {{file}} placeholders
 	Uninstall           []string       `json:"uninstall"`
 	Params              []PackageParam `json:"params"`

@@ -151,14 +151,20 @@ func (r *Resolver) packageFile(d core.Device, p core.Package) (*protocol.Package
 
 // PackageArgs builds the arguments of package p's install (or, with
 // uninstall, removal) without a run ID: the parameters, the secret ones'
-// values from secrets, and for an upload its command and file (placeholders
-// stay; the agent expands them). The error says why they would not be
-// valid (a secret parameter without a value, an upload without command).
+// values from secrets, the command of an upload or command package
+// (placeholders stay; the agent expands them) and an upload's file. Both a
+// deployment's action and a policy's desired state are built here. The
+// error says why they would not be valid (a secret parameter without a
+// value, a command package without command).
 func PackageArgs(p core.Package, secrets map[string]string, uninstall bool, file *protocol.PackageFile) (protocol.PackageArgs, error) {
 	a := protocol.PackageArgs{PackageID: p.ID, Name: p.Name, Version: p.Version, Kind: p.Kind, ManagerID: p.ManagerID,
-		ExitCodes: maps.Clone(p.ExitCodes), TimeoutSeconds: p.TimeoutSeconds, Detection: p.Detection}
+		ExitCodes: maps.Clone(p.ExitCodes), TimeoutSeconds: p.TimeoutSeconds, Detection: p.Detection,
+		RequireAuthenticode: p.RequireAuthenticode}
 	if p.Kind == core.PkgUpload {
 		a.File = file
+	}
+	// A package manager's command the agent builds itself.
+	if !core.ManagerKind(p.Kind) {
 		a.Command = p.Install
 		if uninstall {
 			a.Command = p.Uninstall

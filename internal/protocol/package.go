@@ -19,6 +19,10 @@ const (
 	ActionUninstall = "package_uninstall"
 )
 
+// CodeAuthenticode refuses an installer that must carry a valid
+// Authenticode signature and does not (PackageArgs.RequireAuthenticode).
+const CodeAuthenticode = "authenticode"
+
 // Placeholders in a package's command: FilePlaceholder is the verified
 // installer's path; {{NAME}} is parameter NAME's value.
 const FilePlaceholder = "{{file}}"
@@ -45,11 +49,14 @@ type PackageFile struct {
 }
 
 // PackageArgs are the arguments of both package actions. Kind is
-// core.PkgUpload, with File, or a package manager's kind with ManagerID,
-// for which the agent builds the manager's non-interactive command itself
-// (Command stays empty). Command is an argument array, never a shell
-// string; for an upload on Windows an empty Command runs an .msi file with
-// msiexec.
+// core.PkgUpload, with File; core.PkgCommand, with Command and no file
+// (it configures what the OS has); or a package manager's kind with
+// ManagerID, for which the agent builds the manager's non-interactive
+// command itself (Command stays empty). Command is an argument array,
+// never a shell string; for an upload on Windows an empty Command runs an
+// .msi file with msiexec. RequireAuthenticode (uploads only) makes a
+// Windows agent refuse a file without a valid Authenticode signature
+// before anything runs; other systems answer unsupported.
 //
 // Params and Secrets reach the installer as environment variables named
 // like the parameter, as for scripts. A {{NAME}} placeholder in Command
@@ -72,6 +79,8 @@ type PackageArgs struct {
 	ExitCodes      map[int]string    `json:"exit_codes,omitempty"` // empty: core.DefaultExitCodes
 	TimeoutSeconds int               `json:"timeout_seconds,omitempty"`
 	Detection      core.Detection    `json:"detection"`
+	// RequireAuthenticode: see above.
+	RequireAuthenticode bool `json:"require_authenticode,omitempty"`
 }
 
 // PackageResult is a package action's result. Meaning is a core.Exit…
@@ -151,12 +160,26 @@ func (a PackageArgs) Validate() error {
 }
 
 func (a PackageArgs) validateSource(osName string) error {
-	if osName != "" { // a package manager's package
+	if a.RequireAuthenticode && a.Kind != core.PkgUpload {
+		return fmt.Errorf("require_authenticode: only an uploaded file has an Authenticode signature")
+	}
+	switch {
+	case osName != "": // a package manager's package
 		switch {
 		case !managerIDRe.MatchString(a.ManagerID):
 			return fmt.Errorf("manager_id %q is not a package name (letters, digits and . _ + @ / : -)", a.ManagerID)
 		case a.File != nil || len(a.Command) > 0:
 			return fmt.Errorf("a %s package has no file and no command: the agent runs %s itself", a.Kind, a.Kind)
+		}
+		return nil
+	case a.Kind == core.PkgCommand:
+		switch {
+		case a.File != nil:
+			return fmt.Errorf("a command package has no file")
+		case a.ManagerID != "":
+			return fmt.Errorf("a command package has no manager_id")
+		case len(a.Command) == 0:
+			return fmt.Errorf("a command package needs its command")
 		}
 		return nil
 	}

@@ -17,6 +17,11 @@ func uploadArgs() PackageArgs {
 		Detection: core.Detection{Kind: core.DetectFile, Path: `C:\Program Files\Agent\agent.exe`}}
 }
 
+func commandArgs() PackageArgs {
+	return PackageArgs{RunID: "r-3", Kind: core.PkgCommand, Command: []string{"powershell.exe", "-Command", "Set-MpPreference -PUAProtection {{mode}}"},
+		Params: map[string]string{"mode": "Enabled"}, Detection: core.Detection{Kind: core.DetectService, Name: "WinDefend"}}
+}
+
 // TestPackageArgsValidate: what a package action accepts and why it
 // refuses the rest.
 func TestPackageArgsValidate(t *testing.T) {
@@ -31,6 +36,14 @@ func TestPackageArgsValidate(t *testing.T) {
 	msi.File.Name, msi.Command = "agent.msi", nil
 	if err := msi.Validate(); err != nil {
 		t.Fatalf("msi without command: %v", err)
+	}
+	signed := uploadArgs()
+	signed.RequireAuthenticode = true
+	if err := signed.Validate(); err != nil {
+		t.Fatalf("upload with Authenticode: %v", err)
+	}
+	if err := commandArgs().Validate(); err != nil {
+		t.Fatalf("valid command: %v", err)
 	}
 	for name, c := range map[string]struct {
 		edit func(*PackageArgs)
@@ -57,6 +70,14 @@ func TestPackageArgsValidate(t *testing.T) {
 		"manager id": {func(a *PackageArgs) {
 			a.Kind, a.ManagerID, a.File, a.Command = core.PkgApt, "-oAPT::x", nil, nil
 		}, "manager_id"},
+		"command with file":    {func(a *PackageArgs) { a.Kind = core.PkgCommand }, "a command package has no file"},
+		"command without args": {func(a *PackageArgs) { *a = commandArgs(); a.Command = nil }, "a command package needs its command"},
+		"command with id":      {func(a *PackageArgs) { *a = commandArgs(); a.ManagerID = "x" }, "no manager_id"},
+		"command names file":   {func(a *PackageArgs) { *a = commandArgs(); a.Command = []string{"{{file}}"} }, "{{file}} names no parameter"},
+		"command authenticode": {func(a *PackageArgs) { *a = commandArgs(); a.RequireAuthenticode = true }, "only an uploaded file"},
+		"manager authenticode": {func(a *PackageArgs) {
+			a.Kind, a.ManagerID, a.File, a.Command, a.RequireAuthenticode = core.PkgApt, "htop", nil, nil, true
+		}, "only an uploaded file"},
 	} {
 		a := uploadArgs()
 		c.edit(&a)

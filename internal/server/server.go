@@ -232,6 +232,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Each node removes the package files nobody names from its folder.
+	bctx, stopSweep := context.WithCancel(ctx)
+	sweepDone := make(chan struct{})
+	go func() { sweepBlobs(bctx, svc, log); close(sweepDone) }()
+	defer func() { stopSweep(); <-sweepDone }() // before the store closes
 	// Each node sends the runs of the agents it holds.
 	dispatcher := svc.ScriptDispatcher(service.DispatchOptions{})
 	scripts.Store(dispatcher)

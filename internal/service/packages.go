@@ -184,8 +184,8 @@ func (s *Service) SavePackage(ctx context.Context, u core.User, id int64, in Pac
 	}
 	if id != 0 && old.SHA256 != "" && p.Kind != core.PkgUpload {
 		return core.Package{}, &policy.ValidationError{Fields: []policy.FieldError{fieldErr("kind",
-			"the package has an uploaded file; create a new package for a package manager",
-			"das Paket hat eine hochgeladene Datei; legen Sie für einen Paketmanager ein neues Paket an")}}
+			"the package has an uploaded file; create a new package of another kind",
+			"das Paket hat eine hochgeladene Datei; legen Sie für eine andere Art ein neues Paket an")}}
 	}
 	if len(secrets) > 0 {
 		if p.Sealed, err = s.sealSecrets(netdev.Secrets{packageSecrets: secrets}); err != nil {
@@ -229,18 +229,17 @@ func packageDetail(p core.Package) string {
 		params[i] = pp.Name + "=" + v
 	}
 	what := fmt.Sprintf("%q", p.Install)
-	if p.Kind != core.PkgUpload {
+	if core.ManagerKind(p.Kind) {
 		what = p.ManagerID + " " + what
 	}
 	return fmt.Sprintf("%q %s (%s/%s, %s %s); uninstall %q; params %s; detection %s", p.Name, p.Version, p.OS, p.Arch,
 		p.Kind, what, p.Uninstall, strings.Join(params, ", "), p.Detection.Kind)
 }
 
-// DeletePackage removes a package definition. Its file stays in the blob
-// store (another package may name the same content). While deployments
-// of it wait for their devices it is refused with a *PackageInUseError
-// unless force, which cancels them (as deleting a script cancels its
-// queued runs).
+// DeletePackage removes a package definition and its file, unless
+// another package names the same content. While deployments of it wait
+// for their devices it is refused with a *PackageInUseError unless force,
+// which cancels them (as deleting a script cancels its queued runs).
 func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64, force bool) error {
 	if err := s.packageAuthor(ctx, u); err != nil {
 		return err
@@ -267,6 +266,7 @@ func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64, forc
 	if err != nil {
 		return fmt.Errorf("cancelling the queued deployments of package %d: %w", id, err)
 	}
+	s.releaseBlob(ctx, p.SHA256)
 	detail := packageDetail(p)
 	if n > 0 {
 		detail += fmt.Sprintf("; forced, %d queued deployments cancelled", n)
@@ -275,6 +275,30 @@ func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64, forc
 		return err
 	}
 	return s.pushIfSoftware(ctx, id)
+}
+
+// releaseBlob removes file sum from this node's blob store if no package
+// names it any more. A failure is logged, not returned: the change it
+// follows is done, and SweepBlobs tries again.
+func (s *Service) releaseBlob(ctx context.Context, sum string) {
+	if s.blobs == nil || sum == "" {
+		return
+	}
+	if removed, err := s.blobs.Remove(ctx, sum, s.store.PackageBlobInUse); err != nil {
+		s.log.Error("removing an unused package file", "sha256", sum, "err", err)
+	} else if removed {
+		s.log.Info("package file removed: no package names it", "sha256", sum)
+	}
+}
+
+// SweepBlobs removes the files of this node's blob store that no package
+// names (recently written ones stay: blobs.DefaultGrace) and returns how
+// many. Every node runs it for its own folder.
+func (s *Service) SweepBlobs(ctx context.Context) (int, error) {
+	if s.blobs == nil {
+		return 0, nil
+	}
+	return s.blobs.Sweep(ctx, s.store.PackageBlobInUse)
 }
 
 // UploadPackageFile streams an installer into the blob store and makes it
@@ -319,6 +343,9 @@ func (s *Service) UploadPackageFile(ctx context.Context, u core.User, id int64, 
 	if err := s.store.SetPackageFile(ctx, id, sum, size, name, Actor(u)); err != nil {
 		return core.Package{}, fmt.Errorf("recording the file of package %d: %w", id, err)
 	}
+	if p.SHA256 != sum {
+		s.releaseBlob(ctx, p.SHA256) // the file it replaced
+	}
 	detail := fmt.Sprintf("%q %s: %s, %d bytes, sha256 %s", p.Name, p.Version, name, size, sum)
 	if err := s.record(ctx, u, "package.upload", target("package", id), detail, core.AuditOK); err != nil {
 		return core.Package{}, err
@@ -361,14 +388,17 @@ func normalizePackage(in PackageInput, stored map[string]string, template bool) 
 	}
 	upload := p.Kind == core.PkgUpload
 	switch {
-	case upload && p.ManagerID != "":
-		add("manager_id", "an upload has no package manager ID", "ein hochgeladenes Paket hat keine Paketmanager-ID")
-	case known && !upload && !managerIDRE.MatchString(p.ManagerID):
+	case known && !core.ManagerKind(p.Kind) && p.ManagerID != "":
+		add("manager_id", "only a package manager's package has a package manager ID", "nur ein Paket eines Paketmanagers hat eine Paketmanager-ID")
+	case core.ManagerKind(p.Kind) && !managerIDRE.MatchString(p.ManagerID):
 		add("manager_id", "must be the package manager's ID (letters, digits and . _ + @ / : -, not starting with -)",
 			"muss die ID des Paketmanagers sein (Buchstaben, Ziffern und . _ + @ / : -, nicht mit - beginnend)")
 	}
-	if upload && len(p.Install) == 0 {
+	switch {
+	case upload && len(p.Install) == 0:
 		add("install", "an upload needs its install command line", "ein hochgeladenes Paket braucht seine Installationsbefehlszeile")
+	case p.Kind == core.PkgCommand && len(p.Install) == 0:
+		add("install", "a command package needs its install command line", "ein Befehlspaket braucht seine Installationsbefehlszeile")
 	}
 	if p.RequireAuthenticode && (!upload || p.OS != "windows") {
 		add("require_authenticode", "only a Windows upload has an Authenticode signature", "nur ein hochgeladenes Windows-Paket hat eine Authenticode-Signatur")

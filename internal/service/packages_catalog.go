@@ -63,6 +63,14 @@ func upload(key, name string, install, uninstall []string, params []core.Package
 		Kind: core.PkgUpload, Install: install, Uninstall: uninstall, Params: params, Detection: d}}
 }
 
+// command is an entry that needs no file: its command line configures
+// what Windows has.
+func command(key, name string, install, uninstall []string, params []core.PackageParam, d core.Detection, src core.PackageSource) CatalogEntry {
+	e := upload(key, name, install, uninstall, params, d, src)
+	e.Input.Kind, e.Input.Version = core.PkgCommand, "1"
+	return e
+}
+
 // Catalog returns the built-in package definitions.
 func Catalog() []CatalogEntry {
 	return []CatalogEntry{
@@ -97,7 +105,7 @@ func Catalog() []CatalogEntry {
 					EN: "Upload AnyDesk.exe (or your custom client). " + verifyNote.EN,
 					DE: "Laden Sie AnyDesk.exe (oder Ihren angepassten Client) hoch. " + verifyNote.DE}}),
 		// Antivirus.
-		upload("defender-configure", "Microsoft Defender: enable and configure",
+		command("defender-configure", "Microsoft Defender: enable and configure",
 			psCommand(`$ErrorActionPreference = 'Stop'; Set-MpPreference -DisableRealtimeMonitoring $false -PUAProtection Enabled `+
 				`-MAPSReporting Advanced -SubmitSamplesConsent SendSafeSamples; Update-MpSignature`),
 			nil, nil, core.Detection{Kind: core.DetectService, Name: "WinDefend"},

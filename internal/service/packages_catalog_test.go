@@ -3,6 +3,8 @@ package service
 import (
 	"strings"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // TestCatalogValid: every catalog entry passes the validation every
@@ -26,6 +28,10 @@ func TestCatalogValid(t *testing.T) {
 		}
 		if e.Source.Verify && !strings.Contains(e.Source.Note.EN, "Verify before use") {
 			t.Errorf("%s: unverified switches not said in the note", e.Key)
+		}
+		// Nothing to upload means a command, not an upload without a file.
+		if nothing := strings.Contains(e.Source.Note.EN, "Nothing to upload"); nothing != (p.Kind == core.PkgCommand) {
+			t.Errorf("%s: kind %s, note %q", e.Key, p.Kind, e.Source.Note.EN)
 		}
 		for _, pp := range p.Params {
 			if pp.Secret && (pp.Value != "" || pp.Set) {

@@ -210,24 +210,20 @@ func (s *Service) packageCall(r core.ScriptRun, j core.ScriptJob, p core.Package
 	}
 	out.secrets = sec[packageSecrets]
 	timeout := time.Duration(p.TimeoutSeconds) * time.Second
-	a := protocol.PackageArgs{RunID: agentRunID(r), PackageID: p.ID, Name: p.Name, Version: p.Version, Kind: p.Kind,
-		ManagerID: p.ManagerID, Params: map[string]string{}, Secrets: out.secrets, ExitCodes: p.ExitCodes,
-		TimeoutSeconds: p.TimeoutSeconds, Detection: p.Detection}
-	for _, pp := range p.Params {
-		if !pp.Secret {
-			a.Params[pp.Name] = pp.Value
-		}
-	}
-	out.action, a.Command = protocol.ActionInstall, p.Install
-	if j.Action == protocol.ActionUninstall {
-		out.action, a.Command = protocol.ActionUninstall, p.Uninstall
-	}
+	var file *protocol.PackageFile
 	if p.Kind == core.PkgUpload {
 		ticket := blobs.NewTickets(s.secrets.Derive(blobs.TicketPurpose)).Issue(r.DeviceID, p.SHA256, s.now().Add(timeout+margin))
-		a.File = &protocol.PackageFile{SHA256: p.SHA256, Size: p.Size, Name: p.FileName, Ticket: ticket}
-	} else {
-		a.Command = nil // the agent builds the package manager's command
+		file = &protocol.PackageFile{SHA256: p.SHA256, Size: p.Size, Name: p.FileName, Ticket: ticket}
 	}
+	out.action = protocol.ActionInstall
+	if j.Action == protocol.ActionUninstall {
+		out.action = protocol.ActionUninstall
+	}
+	a, err := policy.PackageArgs(p, out.secrets, j.Action == protocol.ActionUninstall, file)
+	if err != nil {
+		return out, fmt.Errorf("package %q cannot be sent: %w", p.Name, err)
+	}
+	a.RunID = agentRunID(r)
 	out.args, out.res, out.timeout = a, &protocol.PackageResult{}, timeout
 	return out, nil
 }

@@ -224,7 +224,7 @@ func TestPolicySoftwareSentToAgents(t *testing.T) {
 	}
 
 	// A deleted package breaks its entry.
-	if err := f.svc.DeletePackage(ctx, f.admin, f.demo.ID); err != nil {
+	if err := f.svc.DeletePackage(ctx, f.admin, f.demo.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := softwareByCheck(f.agentPolicy(t).Software)[demo.Check]; ok {

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,34 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// uploadPackage creates an upload package from def (JSON) and uploads
-// content as its file; it returns the package's ID.
-func (e *env) uploadPackage(def string, name string, content []byte) int64 {
-	e.t.Helper()
-	var p struct {
-		ID int64 `json:"id"`
-	}
-	if st, b := e.send("POST", "/api/v1/packages", rawJSON(def), &p); st != http.StatusCreated {
-		e.t.Fatalf("create package: %d %s", st, b)
-	}
-	req, _ := http.NewRequest("PUT", fmt.Sprintf("https://%s/api/v1/packages/%d/file?name=%s", e.addr, p.ID, name), strings.NewReader(string(content)))
-	req.Header.Set("Authorization", "Bearer "+e.apiToken)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := e.http.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("upload package file: %d", resp.StatusCode)
-	}
-	return p.ID
-}
-
-type rawJSON string
-
-func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
 
 // TestDesiredSoftwareConvergesAfterOffline: a policy that wants a package
 // present is assigned while the device's agent is stopped; when it comes
@@ -66,11 +39,7 @@ func TestDesiredSoftwareConvergesAfterOffline(t *testing.T) {
 
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "installed")
-	installer := []byte("#!/bin/sh\necho 1.0 > \"$1/installed\"\necho run >> \"$1/runs\"\n")
-	pkg := e.uploadPackage(fmt.Sprintf(`{"name":"Marker tool","version":"1.0","os":"linux","kind":"upload",
-		"install":["sh","{{file}}","{{DIR}}"],"uninstall":["rm","-f","{{DIR}}/installed"],
-		"params":[{"name":"DIR","value":%q}],"timeout_seconds":60,
-		"detection":{"kind":"file","path":%q}}`, dir, marker), "marker.sh", installer)
+	pkg, _ := e.uploadPackage(t, "Marker tool", marker, "echo 1.0 > \"$target\"; echo run >> \"$target.runs\"\n")
 	check := fmt.Sprintf("software-%d", pkg)
 	policy := e.createPolicy(fmt.Sprintf(`{"name":"Marker wanted","checks":[],"software":[{"package":%d,"state":"present"}]}`, pkg))
 	e.assign(fmt.Sprintf("/api/v1/devices/%d/policies", dev), policy)
@@ -99,7 +68,7 @@ func TestDesiredSoftwareConvergesAfterOffline(t *testing.T) {
 		_, err := os.Stat(marker)
 		return err == nil && status() == "ok"
 	})
-	if runs, _ := os.ReadFile(filepath.Join(dir, "runs")); strings.Count(string(runs), "run") != 2 {
+	if runs, _ := os.ReadFile(marker + ".runs"); strings.Count(string(runs), "run") != 2 {
 		t.Errorf("installer ran %d times, want 2", strings.Count(string(runs), "run"))
 	}
 	var h struct {
@@ -121,7 +90,7 @@ func TestDesiredSoftwareConvergesAfterOffline(t *testing.T) {
 
 	// Absent: removed, and reported ok.
 	if st, b := e.send("PUT", fmt.Sprintf("/api/v1/policies/%d", policy),
-		rawJSON(fmt.Sprintf(`{"name":"Marker wanted","checks":[],"software":[{"package":%d,"state":"absent"}]}`, pkg)), nil); st != http.StatusOK {
+		json.RawMessage(fmt.Sprintf(`{"name":"Marker wanted","checks":[],"software":[{"package":%d,"state":"absent"}]}`, pkg)), nil); st != http.StatusOK {
 		t.Fatalf("policy absent: %d %s", st, b)
 	}
 	waitFor(t, "the package removed", 3*time.Minute, func() bool {

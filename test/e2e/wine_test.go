@@ -219,6 +219,17 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	if err != nil || !strings.Contains(out, "--- PASS: TestExecConsoleUTF8") {
 		t.Errorf("exec with umlauts under Wine: %v\n%s", err, out)
 	}
+	// 1c. Authenticode: WinVerifyTrust on an unsigned, a signed and a
+	// tampered DLL made here (the agent's TestAuthenticodeFiles).
+	if acDir := t.TempDir(); authenticodeFiles(t, acDir) {
+		w.env = append(w.env, `WACHT_AUTHENTICODE_DIR=Z:`+strings.ReplaceAll(acDir, "/", `\`))
+		out, err = w.run(2*time.Minute, agentTest, "-test.run", "^TestAuthenticodeFiles$", "-test.v")
+		if err != nil || !strings.Contains(out, "--- PASS: TestAuthenticodeFiles") {
+			t.Errorf("Authenticode under Wine: %v\n%s", err, out)
+		} else {
+			t.Logf("Authenticode under Wine:\n%s", out)
+		}
+	}
 
 	// 1c. Real MSIs built with wixl, installed, detected in the uninstall
 	// registry and removed through the agent's install code.

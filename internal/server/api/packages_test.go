@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
@@ -149,6 +150,11 @@ func TestPackagesAPI(t *testing.T) {
 				{"exit code meaning", `{"name":"x","version":"1","os":"linux","kind":"apt","manager_id":"x","exit_codes":{"0":"fine"},"detection":{"kind":"os_package","name":"x"}}`, "exit_codes.0"},
 				{"manager id option", `{"name":"x","version":"1","os":"linux","kind":"apt","manager_id":"--force","detection":{"kind":"os_package","name":"x"}}`, "manager_id"},
 				{"taken identity", strings.Replace(rustdesk, "1.3.6", "1.3.7", 1), "version"},
+				{"command without install", `{"name":"x","version":"1","os":"windows","kind":"command","detection":{"kind":"service","name":"x"}}`, "install"},
+				{"file in a command", `{"name":"x","version":"1","os":"windows","kind":"command","install":["{{file}}"],"detection":{"kind":"service","name":"x"}}`, "install[0]"},
+				{"command with manager id", `{"name":"x","version":"1","os":"windows","kind":"command","manager_id":"x","install":["cmd"],"detection":{"kind":"service","name":"x"}}`, "manager_id"},
+				{"authenticode on a command", `{"name":"x","version":"1","os":"windows","kind":"command","install":["cmd"],"require_authenticode":true,"detection":{"kind":"service","name":"x"}}`, "require_authenticode"},
+				{"authenticode on winget", `{"name":"x","version":"1","os":"windows","kind":"winget","manager_id":"x","require_authenticode":true,"detection":{"kind":"service","name":"x"}}`, "require_authenticode"},
 			} {
 				var resp struct {
 					Code   string `json:"code"`
@@ -197,10 +203,25 @@ func TestPackagesAPI(t *testing.T) {
 			if es, _ := os.ReadDir(filepath.Join(data, "blobs", "tmp")); len(es) != 0 {
 				t.Errorf("%d files left in blobs/tmp", len(es))
 			}
-			// An upload package cannot become a package manager's.
+			// An upload package cannot become a package manager's or a
+			// command.
 			mgr := `{"name":"RustDesk","version":"1.3.7","os":"windows","kind":"winget","manager_id":"RustDesk.RustDesk","detection":{"kind":"registry","display_name":"RustDesk"}}`
 			if st := f.sendJSON(t, "PUT", "/api/v1/packages/"+id, "admin", mgr, nil); st != 400 {
 				t.Errorf("upload to winget: %d", st)
+			}
+			cmd := `{"name":"RustDesk","version":"1.3.7","os":"windows","kind":"command","install":["cmd.exe"],"detection":{"kind":"registry","display_name":"RustDesk"}}`
+			if st := f.sendJSON(t, "PUT", "/api/v1/packages/"+id, "admin", cmd, nil); st != 400 {
+				t.Errorf("upload to command: %d", st)
+			}
+			// A command package: no file, its command lines as given.
+			var c core.Package
+			defender := `{"name":"Defender","version":"1","os":"windows","kind":"command","install":["powershell.exe","-Command","Set-MpPreference -PUAProtection {{mode}}"],
+				"params":[{"name":"mode","value":"Enabled"}],"detection":{"kind":"service","name":"WinDefend"}}`
+			if st := f.sendJSON(t, "POST", "/api/v1/packages", "admin", defender, &c); st != 201 || c.Kind != core.PkgCommand || c.Install[2] != "Set-MpPreference -PUAProtection {{mode}}" {
+				t.Errorf("create a command: %d %+v", st, c)
+			}
+			if st := f.upload(t, itoa(c.ID), "x.exe", "admin", installer, &refused); st != 400 {
+				t.Errorf("upload to a command: %d %+v", st, refused)
 			}
 
 			if st := f.sendJSON(t, "DELETE", "/api/v1/packages/"+id, "tech", "", nil); st != 403 {
@@ -211,6 +232,74 @@ func TestPackagesAPI(t *testing.T) {
 			}
 			if st := f.sendJSON(t, "GET", "/api/v1/packages/"+id, "readonly", "", nil); st != 404 {
 				t.Errorf("deleted: %d", st)
+			}
+		})
+	}
+}
+
+// TestPackageBlobCleanup: a file stays while any package names it and
+// goes with the last one, whether that package is deleted or its file
+// replaced; a file uploaded within the grace period waits for the sweep.
+func TestPackageBlobCleanup(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			f := newFixtureOn(t, e.open)
+			data := t.TempDir()
+			bs, err := blobs.Open(data, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Blobs: bs})
+			f.srv.Close()
+			f.srv = httptest.NewServer(api.New(svc, nil))
+			t.Cleanup(f.srv.Close)
+			blob := func(sum string) string { return filepath.Join(data, "blobs", "sha256", sum[:2], sum) }
+			exists := func(sum string) bool { _, err := os.Stat(blob(sum)); return err == nil }
+			aged := func(sum string) { // uploaded long ago: past the grace period
+				old := time.Now().Add(-2 * blobs.DefaultGrace)
+				if err := os.Chtimes(blob(sum), old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			create := func(name string) string {
+				var p core.Package
+				body := `{"name":"` + name + `","version":"1","os":"linux","kind":"upload","install":["{{file}}"],"detection":{"kind":"os_package","name":"demo"}}`
+				if st := f.sendJSON(t, "POST", "/api/v1/packages", "admin", body, &p); st != 201 {
+					t.Fatalf("create %s: %d", name, st)
+				}
+				return itoa(p.ID)
+			}
+			upload := func(id string, body []byte) string {
+				var p core.Package
+				if st := f.upload(t, id, "demo.deb", "admin", body, &p); st != 200 {
+					t.Fatalf("upload: %d", st)
+				}
+				return p.SHA256
+			}
+			a, b := create("A"), create("B")
+			first := []byte("first installer")
+			sum1 := upload(a, first)
+			if upload(b, first) != sum1 {
+				t.Fatal("same content, other SHA-256")
+			}
+			aged(sum1)
+			if st := f.sendJSON(t, "DELETE", "/api/v1/packages/"+a, "admin", "", nil); st != 204 || !exists(sum1) {
+				t.Fatalf("deleted A (%d): the file B names is gone: %v", st, !exists(sum1))
+			}
+			sum2 := upload(b, []byte("second installer"))
+			if exists(sum1) {
+				t.Errorf("B's replaced file is left")
+			}
+			// Uploaded just now: the delete leaves it to the sweep.
+			if st := f.sendJSON(t, "DELETE", "/api/v1/packages/"+b, "admin", "", nil); st != 204 || !exists(sum2) {
+				t.Fatalf("delete B: %d, file exists %v", st, exists(sum2))
+			}
+			if n, err := svc.SweepBlobs(t.Context()); err != nil || n != 0 || !exists(sum2) {
+				t.Fatalf("sweep within the grace period: %d, %v", n, err)
+			}
+			aged(sum2)
+			if n, err := svc.SweepBlobs(t.Context()); err != nil || n != 1 || exists(sum2) {
+				t.Fatalf("sweep: %d, %v, file exists %v", n, err, exists(sum2))
 			}
 		})
 	}

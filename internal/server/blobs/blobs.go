@@ -17,7 +17,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // DefaultMaxSize bounds an upload unless the server is told otherwise.
@@ -31,8 +33,13 @@ var (
 
 // Store is the blob folder of one server node.
 type Store struct {
-	dir string
-	max int64
+	dir   string
+	max   int64
+	grace time.Duration // cleanup.go
+	// mu orders Put's last step and Remove (cleanup.go).
+	mu sync.Mutex
+	// afterMove, for tests, runs in Remove after the blob was moved aside.
+	afterMove func()
 }
 
 // Open returns the store under <dataDir>/blobs, creating its folders;
@@ -41,7 +48,7 @@ func Open(dataDir string, maxSize int64) (*Store, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
-	s := &Store{dir: filepath.Join(dataDir, "blobs"), max: maxSize}
+	s := &Store{dir: filepath.Join(dataDir, "blobs"), max: maxSize, grace: DefaultGrace}
 	for _, d := range []string{s.tmpDir(), filepath.Join(s.dir, "sha256")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blobs: %w", err)
@@ -103,8 +110,14 @@ func (s *Store) Put(r io.Reader) (sum string, size int64, err error) {
 	}
 	sum = hex.EncodeToString(h.Sum(nil))
 	final := s.path(sum)
-	if _, err := os.Stat(final); err == nil {
-		return sum, size, nil // stored before: the deferred cleanup drops this copy
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Stored before: touched, so that no removal takes it before the
+	// database names it (cleanup.go); the deferred cleanup drops this copy.
+	if stored, err := touch(final); err != nil {
+		return "", 0, diskErr("marking the stored blob", err)
+	} else if stored {
+		return sum, size, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return "", 0, diskErr("creating the blob folder", err)

@@ -144,6 +144,26 @@ func TestPackagePages(t *testing.T) {
 		stored.Params[1].Value != "Zentrale Köln" || !stored.Params[0].Secret || stored.Params[0].Value != "" || bytes.Contains(stored.Sealed, []byte("reg-geheim")) {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
+	// A command package: offered by the kind select, saved without a
+	// file, its editor without the upload.
+	cmd := packageForm(csrf)
+	cmd.Set("name", "Defender-Einstellungen")
+	cmd.Set("kind", "command")
+	cmd.Set("install", "powershell.exe\n-Command\nSet-MpPreference -PUAProtection Enabled")
+	cmd.Set("detection_kind", "service")
+	cmd.Set("detection_name", "WinDefend")
+	cmd.Set("display_name", "")
+	cmd.Set("min_version", "")
+	cmd.Set("prows", "0")
+	cp := b.do("POST", "/packages", cmd)
+	cm := packageIDRE.FindStringSubmatch(cp.header.Get("Location"))
+	if cp.status != http.StatusSeeOther || cm == nil {
+		t.Fatalf("create a command: %d\n%s", cp.status, cp.body)
+	}
+	if ce := b.do("GET", "/packages/"+cm[1], nil); strings.Contains(ce.body, `id="package-upload"`) ||
+		!strings.Contains(ce.body, `<option value="command" selected>Befehl (ohne Datei)</option>`) {
+		t.Errorf("command editor:\n%s", ce.body)
+	}
 	ed := b.do("GET", "/packages/"+id+"?saved=1", nil)
 	for _, want := range []string{"Das Paket wurde gespeichert.", `id="package-save"`, `id="package-upload"`, `id="file-none"`, `type="password"`,
 		"gespeichert – tippen zum Ersetzen", `src="/static/upload.js"`, `id="package-delete"`, "--reg_token={{token}}\n--reg_address"} {
