@@ -54,7 +54,10 @@ type BlobRun struct {
 	Agent                           BlobPass // simulated agents: SHA-256 checked, then discarded
 	Curl                            BlobPass // curl -o /dev/null, same route, same tickets
 	Ratio                           float64  // Agent.MBps / Curl.MBps
-	Error                           string   `json:",omitempty"`
+	// GrowthMB is the server's largest VmRSS in both rounds above its
+	// VmRSS before the first: what the issue bounds (< 64 MB).
+	GrowthMB float64
+	Error    string `json:",omitempty"`
 }
 
 // BlobPass is one round of downloads, every one of the whole file.
@@ -326,6 +329,8 @@ func benchBlob(c config, engine string) (r BlobRun, err error) {
 			r.Ratio = r.Agent.MBps / r.Curl.MBps
 		}
 	}
+	r.GrowthMB = max(r.Agent.PeakRSSMB, r.Curl.PeakRSSMB) - r.Agent.IdleRSSMB
+	fmt.Fprintf(os.Stderr, "bench: server RSS at most %.0f MB above its %.0f MB before the downloads\n", r.GrowthMB, r.Agent.IdleRSSMB)
 	if n := errCount(r.Agent.Errors) + errCount(r.Curl.Errors); n > 0 {
 		return r, fmt.Errorf("%d downloads failed", n)
 	}
@@ -461,13 +466,13 @@ func printBlobRuns(rs []BlobRun) {
 		return
 	}
 	fmt.Println()
-	fmt.Println("| engine | package file to agents (at once) | agents MB/s (p50 / p95 s) | curl MB/s (p50 / p95 s) | agents / curl | server RSS idle → peak MB, agents (curl) | server CPU s, agents (curl) | client CPU s, agents (curl) | upload MB/s (server RSS before → peak MB) | errors agents / curl (attempts retried) |")
+	fmt.Println("| engine | package file to agents (at once) | agents MB/s (p50 / p95 s) | curl MB/s (p50 / p95 s) | agents / curl | server RSS MB: idle → peak agents, curl round (above idle) | server CPU s, agents (curl) | client CPU s, agents (curl) | upload MB/s (server RSS before → peak MB) | errors agents / curl (attempts retried) |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rs {
-		fmt.Printf("| %s | %.0f MB to %d (%d) | %.0f (%.1f / %.1f) | %.0f (%.1f / %.1f) | %.2f | %.0f → %.0f, +%.0f (+%.0f) | %.1f (%.1f) | %.1f (%.1f) | %.0f (%.0f → %.0f) | %d / %d (%d / %d) |\n",
+		fmt.Printf("| %s | %.0f MB to %d (%d) | %.0f (%.1f / %.1f) | %.0f (%.1f / %.1f) | %.2f | %.0f → %.0f, %.0f (+%.0f) | %.1f (%.1f) | %.1f (%.1f) | %.0f (%.0f → %.0f) | %d / %d (%d / %d) |\n",
 			r.Engine, r.SizeMB, r.Agents, r.Parallel, r.Agent.MBps, r.Agent.P50.Seconds(), r.Agent.P95.Seconds(),
 			r.Curl.MBps, r.Curl.P50.Seconds(), r.Curl.P95.Seconds(), r.Ratio,
-			r.Agent.IdleRSSMB, r.Agent.PeakRSSMB, r.Agent.GrowthMB, r.Curl.GrowthMB,
+			r.Agent.IdleRSSMB, r.Agent.PeakRSSMB, r.Curl.PeakRSSMB, r.GrowthMB,
 			r.Agent.ServerCPUSec, r.Curl.ServerCPUSec, r.Agent.ClientCPUSec, r.Curl.ClientCPUSec,
 			r.UploadMBps, r.PreUploadRSSMB, r.UploadPeakRSSMB, errCount(r.Agent.Errors), errCount(r.Curl.Errors),
 			errCount(r.Agent.Retries), errCount(r.Curl.Retries))
