@@ -11,7 +11,7 @@ SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 LINT_TARGETS   := linux/amd64 $(VET_TARGETS)
 
-.PHONY: all build run test fmt vet lint unit short race fuzz wine systemd bench dist deps web-assets clean
+.PHONY: all build run test fmt vet lint unit short race fuzz wine systemd bench bench-blob dist deps web-assets clean
 
 all: build
 
@@ -96,6 +96,11 @@ systemd:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...  # Terminals100 holds 10,000 agents
 	$(GO) run ./internal/loadsim/bench --bin bin --out bin/bench-results.json $(BENCHFLAGS)
+
+# The package file series alone (issue 17): one 500 MB file to 200
+# simulated agents at once and to 200 curl processes (docs/benchmarks.md).
+bench-blob: build
+	$(GO) run ./internal/loadsim/bench --bin bin --out bin/bench-blob.json --agents= --agent-window 0 $(BENCHFLAGS)
 
 dist: web-assets
 	@for t in $(AGENT_TARGETS); do \

@@ -62,6 +62,10 @@ type config struct {
 	fanout       bool
 	scriptTook   time.Duration
 	storm        bool
+	blobAgents   int
+	blobMB       int
+	blobParallel int
+	blobCurl     bool
 }
 
 // Run is the figures of one engine at one agent count.
@@ -109,7 +113,7 @@ func main() {
 	var engines, agents, pgAgents string
 	flag.StringVar(&c.bin, "bin", "bin", "folder with the wacht and wacht-agent binaries")
 	flag.StringVar(&engines, "engines", "sqlite,postgres", "engines to measure")
-	flag.StringVar(&agents, "agents", "0,1000,10000", "agent counts for SQLite (comma-separated; 0 = ingest alone, no agents held)")
+	flag.StringVar(&agents, "agents", "0,1000,10000", "agent counts for SQLite (comma-separated; 0 = ingest alone, no agents held; empty = none)")
 	flag.StringVar(&pgAgents, "pg-agents", "", "agent counts for PostgreSQL (default: as --agents)")
 	flag.DurationVar(&c.steady, "steady", time.Minute, "steady-state measuring window")
 	flag.IntVar(&c.samples, "commands", 200, "sequential command round trips to sample")
@@ -122,6 +126,10 @@ func main() {
 	flag.BoolVar(&c.fanout, "fanout", true, "run one script on every agent at once (issue 16)")
 	flag.DurationVar(&c.scriptTook, "script-duration", time.Second, "how long a simulated script run takes")
 	flag.BoolVar(&c.storm, "storm", true, "restart the server and measure the reconnect storm")
+	flag.IntVar(&c.blobAgents, "blob-agents", 200, "agents that each download one package file (issue 17; 0 = skip the series)")
+	flag.IntVar(&c.blobMB, "blob-mb", 500, "size of that package file in MiB")
+	flag.IntVar(&c.blobParallel, "blob-parallel", 200, "package file downloads at most at once (as many as agents: all at once, the worst case)")
+	flag.BoolVar(&c.blobCurl, "blob-curl", true, "download the package file with as many curl processes too, the baseline")
 	flag.StringVar(&c.out, "out", "bench-results.json", "raw figures as JSON")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary folders")
 	flag.Parse()
@@ -146,6 +154,7 @@ func main() {
 	}
 
 	var runs []Run
+	var blobRuns []BlobRun
 	for _, e := range c.engines {
 		if e == "" {
 			continue // --engines "": the real agent only
@@ -161,7 +170,17 @@ func main() {
 			}
 			runs = append(runs, r)
 			printRuns(runs)
-			save(c.out, runs, nil)
+			save(c.out, runs, blobRuns, nil)
+		}
+		if c.blobAgents > 0 {
+			r, err := benchBlob(c, e)
+			if err != nil {
+				r.Error = err.Error()
+				fmt.Fprintf(os.Stderr, "bench: %s package file: %v\n", e, err)
+			}
+			blobRuns = append(blobRuns, r)
+			printBlobRuns(blobRuns)
+			save(c.out, runs, blobRuns, nil)
 		}
 	}
 	var fp *AgentFootprint
@@ -173,16 +192,22 @@ func main() {
 			fp = &f
 		}
 	}
-	printRuns(runs)
+	if len(runs) > 0 {
+		printRuns(runs)
+	}
+	printBlobRuns(blobRuns)
 	if fp != nil {
 		fmt.Printf("\nReal agent over %v: RSS %.1f MB average, %.1f MB peak; CPU %.3f %% of a core; binary %.1f MB (%s)\n",
 			fp.Window, fp.RSSMBAvg, fp.RSSMBMax, fp.CPUPct, fp.BinaryMB, fp.BinaryPath)
 	}
-	save(c.out, runs, fp)
+	save(c.out, runs, blobRuns, fp)
 }
 
 func ints(s string) ([]int, error) {
 	var out []int
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 0 {
@@ -198,8 +223,8 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
-func save(path string, runs []Run, fp *AgentFootprint) {
-	b, _ := json.MarshalIndent(map[string]any{"runs": runs, "agent": fp, "machine": machine()}, "", "  ")
+func save(path string, runs []Run, blobRuns []BlobRun, fp *AgentFootprint) {
+	b, _ := json.MarshalIndent(map[string]any{"runs": runs, "package_file": blobRuns, "agent": fp, "machine": machine()}, "", "  ")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 	}
@@ -686,12 +711,17 @@ func cpuTicks(pid int) int64 {
 	return u + s
 }
 
-// rssMB returns VmRSS and VmHWM (peak) in MB.
+// rssMB returns VmRSS and VmHWM (peak) in MB, 0 if the process is gone.
 func rssMB(pid int) (rss, peak float64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0
 	}
+	return parseStatus(b)
+}
+
+// parseStatus reads VmRSS and VmHWM from a /proc/<pid>/status in MB.
+func parseStatus(b []byte) (rss, peak float64) {
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
