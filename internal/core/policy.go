@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -31,6 +32,10 @@ type PolicyCheck struct {
 	Params   json.RawMessage `json:"params,omitempty"`
 	Schedule Schedule        `json:"schedule"`
 	Exclude  bool            `json:"exclude,omitempty"`
+	// SecretsSet names the secret parameters (SecretParams,
+	// SecretListParams) stored for this entry, in answers to users, whose
+	// Params leave them out: secrets are write-only. Ignored on input.
+	SecretsSet []string `json:"secrets_set,omitempty"`
 	// MAC is the server's authentication of a script check's entry
 	// (internal/scriptmac), kept by the store; never sent or shown.
 	MAC []byte `json:"-"`
@@ -101,6 +106,12 @@ var SecretParams = []string{"community", "auth_passphrase", "priv_passphrase", "
 // secret: an snmptrap entry's accepted communities and v3 users with
 // their passphrases.
 var SecretListParams = []string{"communities", "users"}
+
+// IsSecretParam reports whether a check parameter name is a secret
+// (SecretParams or SecretListParams).
+func IsSecretParam(name string) bool {
+	return slices.Contains(SecretParams, name) || slices.Contains(SecretListParams, name)
+}
 
 // Policy is a named set of checks (a monitoring template). Built-in
 // policies ("server", "workstation") are seeded at start and read-only.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -198,6 +199,26 @@ func (s *Service) AlertSettings(ctx context.Context, u core.User) (alert.Setting
 	return redacted(st), err
 }
 
+// keepSMTPPassword fills an empty or redacted password of next with the
+// stored one, cur's, unless next would send it to another server, port
+// or TLS mode: then it must be typed again, so that nobody sends the
+// stored password somewhere new without knowing it.
+func keepSMTPPassword(next *smtp.Config, cur smtp.Config) error {
+	if next.Password != "" && next.Password != "********" {
+		return nil
+	}
+	next.Password = ""
+	if cur.Password == "" {
+		return nil
+	}
+	if next.Target() != cur.Target() {
+		return &policy.ValidationError{Fields: []policy.FieldError{
+			secretAgain("smtp.password", "password", core.Text{EN: "the SMTP server", DE: "der SMTP-Server"})}}
+	}
+	next.Password = cur.Password
+	return nil
+}
+
 // SetAlertSettings saves new settings, audited. An empty or redacted SMTP
 // password keeps the stored one.
 func (s *Service) SetAlertSettings(ctx context.Context, u core.User, next alert.Settings) (alert.Settings, error) {
@@ -208,8 +229,8 @@ func (s *Service) SetAlertSettings(ctx context.Context, u core.User, next alert.
 	if err != nil {
 		return cur, err
 	}
-	if next.SMTP.Password == "" || next.SMTP.Password == "********" {
-		next.SMTP.Password = cur.SMTP.Password
+	if err := keepSMTPPassword(&next.SMTP, cur.SMTP); err != nil {
+		return cur, err
 	}
 	if err := alert.SaveSettings(ctx, s.store, next); err != nil {
 		return cur, err
@@ -249,8 +270,8 @@ func (s *Service) SendTestMail(ctx context.Context, u core.User, req TestMailReq
 		return TestMailResult{}, err
 	}
 	if req.Settings != nil {
-		if req.Settings.SMTP.Password == "" || req.Settings.SMTP.Password == "********" {
-			req.Settings.SMTP.Password = cfg.SMTP.Password
+		if err := keepSMTPPassword(&req.Settings.SMTP, cfg.SMTP); err != nil {
+			return TestMailResult{}, err
 		}
 		cfg = req.Settings.WithDefaults()
 	}

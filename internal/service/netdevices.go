@@ -266,9 +266,7 @@ func (s *Service) validateNetDevice(ctx context.Context, d core.NetDevice, secre
 		i := slices.IndexFunc(d.Checks, func(c core.PolicyCheck) bool { return c.Name == m.Check })
 		for _, f := range m.Need {
 			if _, sent := secrets[m.Check][f]; !sent {
-				fs = append(fs, fieldErr(fmt.Sprintf("checks[%d].params.%s", i, f),
-					fmt.Sprintf("%s changed: send %s again; a stored secret is never sent to a new target", m.What.EN, f),
-					fmt.Sprintf("%s wurde geändert: %s bitte erneut angeben; ein gespeichertes Geheimnis wird nie an ein neues Ziel gesendet", m.What.DE, f)))
+				fs = append(fs, secretAgain(fmt.Sprintf("checks[%d].params.%s", i, f), f, m.What))
 			}
 		}
 	}

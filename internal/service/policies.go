@@ -61,6 +61,9 @@ func (s *Service) ListPolicies(ctx context.Context) ([]core.Policy, error) {
 	if ps == nil {
 		ps = []core.Policy{}
 	}
+	for i := range ps {
+		ps[i] = redactPolicy(ps[i])
+	}
 	return ps, nil
 }
 
@@ -73,7 +76,7 @@ func (s *Service) GetPolicy(ctx context.Context, id int64) (core.Policy, error) 
 	if err != nil {
 		return core.Policy{}, fmt.Errorf("getting policy %d: %w", id, err)
 	}
-	return p, nil
+	return redactPolicy(p), nil
 }
 
 // ErrBuiltin refuses changes to a built-in template.
@@ -81,15 +84,14 @@ var ErrBuiltin = fmt.Errorf("built-in templates are read-only; create a policy t
 
 // SavePolicy creates (p.ID 0) or updates a policy after validating it; the
 // error is a *policy.ValidationError for invalid input. Administrators only.
+// Secret check parameters left out keep their stored values (keepSecrets);
+// p's checks come back without them.
 func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) error {
 	if u.ID == 0 || u.Role != core.RoleAdmin {
 		return core.ErrForbidden
 	}
 	p.Builtin = ""
 	policy.Normalize(p)
-	if err := validateChecks(*p); err != nil {
-		return err
-	}
 	var old core.Policy
 	if p.ID != 0 {
 		var err error
@@ -99,6 +101,18 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 		if old.Builtin != "" {
 			return ErrBuiltin
 		}
+	}
+	for i := range p.Checks {
+		p.Checks[i].SecretsSet = nil // an answer's field, echoed back
+	}
+	defer func() { p.Checks = redactChecks(p.Checks) }()
+	checks, err := keepSecrets(p.Checks, old.Checks)
+	if err != nil {
+		return err
+	}
+	p.Checks = checks
+	if err := validateChecks(*p); err != nil {
+		return err
 	}
 	if err := s.checkPolicyScripts(ctx, p, old); err != nil {
 		return err
@@ -123,7 +137,7 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 		Checks   []core.PolicyCheck    `json:"checks"`
 		Tasks    []core.PolicyTask     `json:"tasks,omitempty"`
 		Software []core.PolicySoftware `json:"software,omitempty"`
-	}{p.Name, p.Checks, p.Tasks, p.Software})
+	}{p.Name, redactChecks(p.Checks), p.Tasks, p.Software})
 	if err := s.policyAudit(ctx, u, action, "policy:"+strconv.FormatInt(p.ID, 10), string(detail)); err != nil {
 		return err
 	}
@@ -271,6 +285,9 @@ func (s *Service) EffectivePolicy(ctx context.Context, u core.User, id int64) (E
 	}
 	if e.Checks == nil {
 		e.Checks = []policy.Entry{}
+	}
+	for i := range e.Checks {
+		e.Checks[i].PolicyCheck = redactChecks([]core.PolicyCheck{e.Checks[i].PolicyCheck})[0]
 	}
 	return EffectivePolicy{DeviceID: id, Effective: e}, nil
 }

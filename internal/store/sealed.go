@@ -191,11 +191,6 @@ func (s *DB) sealClear(ctx context.Context, table, key, column, query string, ar
 	return n, err
 }
 
-// secretParam reports whether a check parameter name is secret.
-func secretParam(name string) bool {
-	return slices.Contains(core.SecretParams, name) || slices.Contains(core.SecretListParams, name)
-}
-
 // sealChecks returns cs with the values of secret parameters sealed; an
 // entry without any keeps its params byte for byte (built-in policies are
 // compared as stored). Params that are not a JSON object are left to
@@ -210,7 +205,7 @@ func (s *DB) sealChecks(cs []core.PolicyCheck) ([]core.PolicyCheck, error) {
 		}
 		changed := false
 		for k, v := range m {
-			if !secretParam(k) || emptyJSON(v) || sealedJSON(v) {
+			if !core.IsSecretParam(k) || emptyJSON(v) || sealedJSON(v) {
 				continue
 			}
 			sealed, err := s.sealText(string(v))
@@ -255,7 +250,7 @@ func (s *DB) decodeChecks(raw string) ([]core.PolicyCheck, error) {
 		}
 		for k, v := range m {
 			var sealed string
-			if !secretParam(k) || json.Unmarshal(v, &sealed) != nil || !seal.IsSealed(sealed) {
+			if !core.IsSecretParam(k) || json.Unmarshal(v, &sealed) != nil || !seal.IsSealed(sealed) {
 				continue
 			}
 			clear, err := s.openText(sealed)

@@ -388,6 +388,13 @@ func TestAlertSettingsPage(t *testing.T) {
 	if st, _ := alert.LoadSettings(ctx, f.st); st.SMTP.Password != "geheim" {
 		t.Errorf("an empty password field replaced the stored one: %q", st.SMTP.Password)
 	}
+	// Another server without the password again: refused beside the field.
+	for _, path := range []string{"/settings/alerts", "/settings/alerts/test"} {
+		p := b.do("POST", path, form(map[string]string{"smtp.password": "", "smtp.port": "2525", "test_to": "tech@provider.example"}))
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="smtp.password-error">the SMTP server changed: send password again`) {
+			t.Errorf("%s for another server without the password: %d", path, p.status)
+		}
+	}
 
 	// Test mail with the form's values: the server's answer inline.
 	p = b.do("POST", "/settings/alerts/test", form(map[string]string{"test_to": "tech@provider.example"}))

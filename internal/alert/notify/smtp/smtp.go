@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,6 +186,22 @@ func options(c Config) []mail.Option {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(c.Username), mail.WithPassword(c.Password))
 	}
 	return opts
+}
+
+// Target is where c sends its password: the TLS mode, host and port,
+// defaults filled in. A stored password is reused only for the same
+// target, never sent to another without being typed again.
+func (c Config) Target() string {
+	mode, port := c.TLS, c.Port
+	switch mode {
+	case TLSImplicit:
+		port = orPort(port, 465)
+	case TLSNone:
+		port = orPort(port, 25)
+	default:
+		mode, port = TLSStartTLS, orPort(port, 587)
+	}
+	return mode + " " + net.JoinHostPort(strings.ToLower(strings.TrimSpace(c.Host)), strconv.Itoa(port))
 }
 
 func domainOf(addr string) string {
