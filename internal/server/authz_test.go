@@ -126,6 +126,8 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/devices/{id}/policies":         {perm: authz.Read, kind: "device"},
 	"PUT /api/v1/devices/{id}/policies":         {perm: authz.Operate, kind: "device", body: `{"policy_ids":[]}`},
 	"GET /api/v1/devices/{id}/effective-policy": {perm: authz.Read, kind: "device"},
+	"GET /api/v1/devices/{id}/software-state":   {perm: authz.Read, kind: "device"},
+	"GET /api/v1/clients/{id}/software-state":   {perm: authz.Read, kind: "client"},
 
 	// Check history (issue 4): internal/server/api/history.go.
 	"GET /api/v1/devices/{id}/checks/{name}/history": {perm: authz.Read, kind: "device", path: "/api/v1/devices/{id}/checks/cpu/history?limit=10"},
@@ -244,7 +246,9 @@ var authzTable = map[string]routeSpec{
 	"GET /audit":                       {perm: authz.Admin},
 	"GET /audit.csv":                   {perm: authz.Admin},
 	// Dashboard: check history (issue 4): internal/server/web/history.go.
-	"GET /devices/{id}/history": {perm: authz.Read, kind: "device", path: "/devices/{id}/history?check=cpu"},
+	"GET /devices/{id}/history":  {perm: authz.Read, kind: "device", path: "/devices/{id}/history?check=cpu"},
+	"GET /devices/{id}/software": {perm: authz.Read, kind: "device"},
+	"GET /clients/{id}/software": {perm: authz.Read, kind: "client"},
 
 	// Dashboard: policies
 	"GET /policies":               {perm: authz.Read},

@@ -24,6 +24,8 @@ func (h *handler) packageRoutes(rt *auth.Router) {
 	rt.HandleFunc("DELETE /api/v1/packages/{id}", authz.Admin, h.deletePackage)
 	rt.HandleFunc("PUT /api/v1/packages/{id}/file", authz.Admin, h.uploadPackageFile)
 	rt.HandleFunc("POST /api/v1/packages/{id}/duplicate", authz.Admin, h.duplicatePackage)
+	rt.HandleFunc("GET /api/v1/devices/{id}/software-state", authz.Read, h.deviceSoftware)
+	rt.HandleFunc("GET /api/v1/clients/{id}/software-state", authz.Read, h.clientSoftware)
 	rt.HandleFunc("POST /api/v1/packages/{id}/deploy", authz.Remote, h.deployPackage)
 }
 
@@ -106,5 +108,20 @@ func (h *handler) duplicatePackage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		return h.svc.DuplicatePackage(r.Context(), u, id, in)
+	})
+}
+
+// deviceSoftware answers a device's software state: per package what its
+// policy wants, what its agent reports and the last deployment.
+func (h *handler) deviceSoftware(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.DeviceSoftwareState(r.Context(), u, id)
+	})
+}
+
+// clientSoftware answers the software state of a client's devices.
+func (h *handler) clientSoftware(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return h.svc.ClientSoftwareState(r.Context(), u, id)
 	})
 }

@@ -137,6 +137,7 @@ func (s *server) routes() *auth.Router {
 	s.fileRoutes(rt)
 	s.scriptRoutes(rt)
 	s.packageRoutes(rt)
+	s.softwareRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
