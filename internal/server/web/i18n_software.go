@@ -1,33 +1,29 @@
 package web
 
-// softwareCatalog holds the strings of the software state pages
-// (software.go); init merges them into catalog.
+// softwareCatalog holds the strings of the desired software states in the
+// policy pages (issue 17); init merges them into catalog.
 var softwareCatalog = map[string]map[string]string{
 	langEN: {
-		"software.title":          "Software",
-		"software.link":           "Software",
-		"software.help":           "Per package: what the policies want (kept by the agent, which reports it as a check), and how the last deployment ended. A package no policy wants shows its last deployment only.",
-		"software.package":        "Package",
-		"software.wanted":         "Wanted",
-		"software.present":        "installed",
-		"software.absent":         "absent",
-		"software.pending":        "Pending",
-		"software.lastDeployment": "Last deployment",
-		"software.none":           "No policy wants software here and none was deployed.",
-		"software.noDevices":      "This client has no active devices.",
+		"policy.software":     "Software",
+		"policy.softwareHelp": "One row per package: “present” makes the agent install it (at least in the minimum version, if given; else the package's detection rule decides), “absent” makes it remove it. The agent checks on its schedule, retries with back-off and reports the state as a check. A row with an inherited package overrides it, with “exclude” it removes it.",
+		"software.package":    "Package",
+		"software.state":      "Desired state",
+		"software.present":    "present",
+		"software.absent":     "absent",
+		"software.minVersion": "Minimum version",
+		"software.skipped":    "does not apply",
+		"software.none":       "No desired software.",
 	},
 	langDE: {
-		"software.title":          "Software",
-		"software.link":           "Software",
-		"software.help":           "Je Paket: was die Richtlinien verlangen (vom Agenten durchgesetzt, der es als Prüfung meldet), und wie die letzte Verteilung endete. Ein Paket, das keine Richtlinie verlangt, zeigt nur seine letzte Verteilung.",
-		"software.package":        "Paket",
-		"software.wanted":         "Soll",
-		"software.present":        "installiert",
-		"software.absent":         "nicht installiert",
-		"software.pending":        "Ausstehend",
-		"software.lastDeployment": "Letzte Verteilung",
-		"software.none":           "Keine Richtlinie verlangt hier Software, und es wurde keine verteilt.",
-		"software.noDevices":      "Dieser Kunde hat keine aktiven Geräte.",
+		"policy.software":     "Software",
+		"policy.softwareHelp": "Eine Zeile je Paket: „installiert“ lässt den Agenten es installieren (mindestens in der Mindestversion, falls angegeben; sonst entscheidet die Erkennungsregel des Pakets), „nicht installiert“ lässt ihn es entfernen. Der Agent prüft nach seinem Zeitplan, wiederholt mit wachsendem Abstand und meldet den Zustand als Prüfung. Eine Zeile mit einem geerbten Paket überschreibt es, mit „ausschließen“ entfernt sie es.",
+		"software.package":    "Paket",
+		"software.state":      "Sollzustand",
+		"software.present":    "installiert",
+		"software.absent":     "nicht installiert",
+		"software.minVersion": "Mindestversion",
+		"software.skipped":    "trifft nicht zu",
+		"software.none":       "Keine Soll-Software.",
 	},
 }
 

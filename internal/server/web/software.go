@@ -67,7 +67,7 @@ func (s *server) deviceSoftware(w http.ResponseWriter, r *http.Request, rc *reqC
 		return
 	}
 	v := s.view(r, rc.lang, rc)
-	v.Title = "software.title"
+	v.Title = "swstate.title"
 	v.Device = newDeviceView(d, rc.lang)
 	v.Page = softwarePage{Devices: []softwareDevice{newSoftwareDevice(ds)}}
 	s.render(w, http.StatusOK, "software", v)
@@ -94,7 +94,7 @@ func (s *server) clientSoftware(w http.ResponseWriter, r *http.Request, rc *reqC
 		p.Devices = append(p.Devices, newSoftwareDevice(ds))
 	}
 	v := s.view(r, rc.lang, rc)
-	v.Title = "software.title"
+	v.Title = "swstate.title"
 	v.Page = p
 	s.render(w, http.StatusOK, "software", v)
 }
