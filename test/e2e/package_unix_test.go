@@ -34,7 +34,7 @@ func TestDeployUploadedPackage(t *testing.T) {
 	dir := t.TempDir()
 	installed := filepath.Join(dir, "installed")
 	installer := "echo 1.0 > \"$target\"\n"
-	id, sum := e.uploadPackage(t, "Testagent", installed, installer)
+	id, _ := e.uploadPackage(t, "Testagent", installed, installer)
 
 	job := e.deploy(t, id, "install", devices[0].ID)
 	r := e.waitRun(t, job)
@@ -67,7 +67,7 @@ func TestDeployUploadedPackage(t *testing.T) {
 	// kept: the agent refuses it and runs nothing.
 	evil := filepath.Join(dir, "evil")
 	good := "echo 2.0 > \"$target\"\n#" + strings.Repeat("-", 300) + "\n"
-	id, sum = e.uploadPackage(t, "Zweitagent", filepath.Join(dir, "zweit"), good)
+	id, sum := e.uploadPackage(t, "Zweitagent", filepath.Join(dir, "zweit"), good)
 	bad := "touch " + evil + "\n"
 	bad += strings.Repeat("#", len(good)-len(bad)-1) + "\n"
 	blob := filepath.Join(e.data, "blobs", "sha256", sum[:2], sum)
