@@ -118,11 +118,19 @@ func (c *chrome) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 // text returns the visible text of the first element sel matches.
 func (c *chrome) text(sel string) string {
 	c.t.Helper()
-	s, err := chromedp.Run(c.ctx, chromedp.Text(sel))
-	if err != nil {
-		c.t.Fatalf("reading %s: %v", sel, err)
+	for tries := 1; ; tries++ {
+		s, err := chromedp.Run(c.ctx, chromedp.Text(sel))
+		// A live page (htmx) may swap the node between finding it and
+		// reading it: find it again.
+		if err != nil && strings.Contains(err.Error(), "No node with given id") && tries < 20 {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			c.t.Fatalf("reading %s: %v", sel, err)
+		}
+		return s
 	}
-	return s
 }
 
 // login signs in on the login page and waits for sel on the page it lands
