@@ -234,41 +234,12 @@ func errKind(err error) string {
 func benchBlob(c config, engine string) (r BlobRun, err error) {
 	r = BlobRun{Engine: engine, Agents: c.blobAgents, Parallel: min(c.blobParallel, c.blobAgents), SizeMB: float64(c.blobMB)}
 	fmt.Fprintf(os.Stderr, "\n== %s, one %d MB package file to %d agents, %d at once\n", engine, c.blobMB, r.Agents, r.Parallel)
-	tmp, err := os.MkdirTemp("", "wacht-bench-blob-")
+	srv, tmp, api, tok, done, err := startBenchServer(c, engine, "wacht-bench-blob-", 0)
 	if err != nil {
 		return r, err
 	}
-	if !c.keep {
-		defer os.RemoveAll(tmp)
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return r, err
-	}
-	srv := &server{bin: c.bin, data: filepath.Join(tmp, "server"), addr: addr}
-	if engine == "postgres" {
-		u, drop, err := pgSchema()
-		if err != nil {
-			return r, err
-		}
-		defer drop()
-		srv.db = u
-	}
-	if err := srv.start(); err != nil {
-		return r, err
-	}
-	defer srv.stop()
-	if _, err := srv.admin("user", "add", "--email", "bench@example.com", "--role", "admin"); err != nil {
-		return r, err
-	}
-	api, err := srv.admin("apitoken", "create", "--user", "bench@example.com")
-	if err != nil {
-		return r, err
-	}
-	tok, err := srv.admin("token", "create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr, "--expires", "0")
-	if err != nil {
-		return r, err
-	}
+	defer done()
+	addr := srv.addr
 	pt, err := protocol.ParseToken(tok)
 	if err != nil {
 		return r, err

@@ -453,44 +453,63 @@ func analyzeWithoutAutovacuum(dbURL string) (bool, error) {
 	return true, nil
 }
 
-func benchOne(c config, engine string, n int) (r Run, err error) {
-	r = Run{Engine: engine, Agents: n}
-	fmt.Fprintf(os.Stderr, "\n== %s, %d agents\n", engine, n)
-	tmp, err := os.MkdirTemp("", "wacht-bench-")
-	if err != nil {
-		return r, err
+// startBenchServer starts a fresh server for one run in a new temporary
+// folder (kept with --keep), on SQLite or a new PostgreSQL schema, with an
+// administrator's API token and an enrollment token; done stops it and
+// removes what it made.
+func startBenchServer(c config, engine, prefix string, maxHandshake int) (srv *server, tmp, api, tok string, done func(), err error) {
+	var undo []func()
+	done = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
+	if tmp, err = os.MkdirTemp("", prefix); err != nil {
+		return
 	}
 	if !c.keep {
-		defer os.RemoveAll(tmp)
+		undo = append(undo, func() { os.RemoveAll(tmp) })
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return r, err
+		return
 	}
-	srv := &server{bin: c.bin, data: filepath.Join(tmp, "server"), addr: addr, maxHandshake: c.maxHandshake}
+	srv = &server{bin: c.bin, data: filepath.Join(tmp, "server"), addr: addr, maxHandshake: maxHandshake}
 	if engine == "postgres" {
-		u, drop, err := pgSchema()
-		if err != nil {
-			return r, err
+		u, drop, perr := pgSchema()
+		if err = perr; err != nil {
+			return
 		}
-		defer drop()
+		undo = append(undo, drop)
 		srv.db = u
 	}
-	if err := srv.start(); err != nil {
-		return r, err
+	if err = srv.start(); err != nil {
+		return
 	}
-	defer srv.stop()
-	if _, err := srv.admin("user", "add", "--email", "bench@example.com", "--role", "admin"); err != nil {
-		return r, err
+	undo = append(undo, srv.stop)
+	if _, err = srv.admin("user", "add", "--email", "bench@example.com", "--role", "admin"); err != nil {
+		return
 	}
-	api, err := srv.admin("apitoken", "create", "--user", "bench@example.com")
+	if api, err = srv.admin("apitoken", "create", "--user", "bench@example.com"); err != nil {
+		return
+	}
+	tok, err = srv.admin("token", "create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr, "--expires", "0")
+	return
+}
+
+func benchOne(c config, engine string, n int) (r Run, err error) {
+	r = Run{Engine: engine, Agents: n}
+	fmt.Fprintf(os.Stderr, "\n== %s, %d agents\n", engine, n)
+	srv, tmp, api, tok, done, err := startBenchServer(c, engine, "wacht-bench-", c.maxHandshake)
 	if err != nil {
 		return r, err
 	}
-	tok, err := srv.admin("token", "create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr, "--expires", "0")
-	if err != nil {
-		return r, err
-	}
+	defer done()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	if n == 0 {
