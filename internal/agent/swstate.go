@@ -4,10 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -69,19 +66,8 @@ type swState struct {
 }
 
 func newSwState(path string, log *slog.Logger) *swState {
-	s := &swState{path: path, log: log, recs: map[string]*swRecord{}, running: map[string]bool{}}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		log.Warn("reading the desired software state; back-offs start anew", "err", err)
-	default:
-		if err := json.Unmarshal(b, &s.recs); err != nil || s.recs == nil {
-			log.Warn("desired software state damaged; back-offs start anew", "err", err)
-			s.recs = map[string]*swRecord{}
-		}
-	}
-	return s
+	return &swState{path: path, log: log, running: map[string]bool{},
+		recs: loadRecords[swRecord](path, log, "the desired software state", "back-offs start anew")}
 }
 
 func softwarePath(dir string) string { return filepath.Join(dir, SoftwareFile) }
@@ -244,16 +230,4 @@ func (s *swState) forget(entries []protocol.Software) {
 	s.saveLocked()
 }
 
-func (s *swState) saveLocked() {
-	if s.path == "" {
-		return
-	}
-	b, err := json.MarshalIndent(s.recs, "", "  ")
-	if err == nil {
-		err = writeFileAtomic(s.path, append(b, '\n'))
-	}
-	if err != nil {
-		// The journal still keeps each attempt from running twice.
-		s.log.Warn("cannot save the desired software state", "err", err)
-	}
-}
+func (s *swState) saveLocked() { saveRecords(s.path, s.recs, s.log, "the desired software state") }

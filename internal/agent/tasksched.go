@@ -4,10 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -76,22 +73,8 @@ func newTaskSched(path string, loc *time.Location, log *slog.Logger) *taskSched 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &taskSched{loc: loc, path: path, log: log, recs: map[string]*taskRecord{}, running: map[string]bool{}}
-	if path == "" {
-		return s
-	}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		log.Warn("reading the task schedule; scheduled tasks start anew", "err", err)
-	default:
-		if err := json.Unmarshal(b, &s.recs); err != nil {
-			log.Warn("task schedule damaged; scheduled tasks start anew", "err", err)
-			s.recs = map[string]*taskRecord{}
-		}
-	}
-	return s
+	return &taskSched{loc: loc, path: path, log: log, running: map[string]bool{},
+		recs: loadRecords[taskRecord](path, log, "the task schedule", "scheduled tasks start anew")}
 }
 
 // taskHash identifies a task's schedule.
@@ -372,18 +355,6 @@ func (s *taskSched) forget(tasks []protocol.Task) {
 	s.saveLocked()
 }
 
-func (s *taskSched) saveLocked() {
-	if s.path == "" {
-		return
-	}
-	b, err := json.MarshalIndent(s.recs, "", "  ")
-	if err == nil {
-		err = writeFileAtomic(s.path, append(b, '\n'))
-	}
-	if err != nil {
-		// The journal still keeps each run ID from running twice.
-		s.log.Warn("cannot save the task schedule", "err", err)
-	}
-}
+func (s *taskSched) saveLocked() { saveRecords(s.path, s.recs, s.log, "the task schedule") }
 
 func tasksPath(dir string) string { return filepath.Join(dir, TasksFile) }
