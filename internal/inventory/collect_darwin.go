@@ -37,8 +37,8 @@ const (
 	consoleDevice = "/dev/console"            // owned by the user at the screen
 )
 
-// collectOS reads macOS's inventory. One system_profiler call (about a
-// second with -detailLevel mini) describes most hardware; ioreg adds the
+// collectOS reads macOS's inventory. One system_profiler call describes
+// most hardware; ioreg adds the
 // battery's capacities, fdesetup FileVault, dscl and dsconfigad the
 // accounts and the directory. Software is read from the app bundles'
 // Info.plist and the pkg receipts directly, XML or binary, without a
@@ -125,9 +125,12 @@ func darwinRun(ctx context.Context, name string, args ...string) ([]byte, error)
 }
 
 // readSystemProfiler asks system_profiler for every data type the
-// inventory uses, in one call.
+// inventory uses, in one call. The detail level is full: "mini" leaves out
+// whatever identifies the machine, which is the serial numbers the
+// inventory is for; none of these data types is slow at full detail (the
+// slow one, SPApplicationsDataType, is not asked for).
 func readSystemProfiler(ctx context.Context) (spReport, error) {
-	out, err := darwinRun(ctx, systemProfiler, append([]string{"-json", "-detailLevel", "mini"}, spDataTypes...)...)
+	out, err := darwinRun(ctx, systemProfiler, append([]string{"-json", "-detailLevel", "full"}, spDataTypes...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -181,3 +181,16 @@ func FuzzPlist(f *testing.F) {
 		_, _ = parseIORegBatteries(b)
 	})
 }
+
+func BenchmarkInfoPlist(b *testing.B) {
+	for _, f := range []string{"info_airpods.plist", "info_airpods.bplist"} {
+		in := readDarwin(b, f)
+		b.Run(f, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := parsePlist(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

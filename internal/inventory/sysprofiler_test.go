@@ -93,6 +93,53 @@ func TestSystemProfilerIdentityCPUMemoryOS(t *testing.T) {
 	}
 }
 
+// No Intel Mac's SPMemoryDataType with slots was found published; these
+// items are written for the test with the keys Apple's reporter uses.
+func TestSystemProfilerMemoryModules(t *testing.T) {
+	r := spFixture(t, "sp_hardware_imacpro.json")
+	r[spMemory] = []spItem{{"_items": []any{
+		map[string]any{"_name": "DIMM1", "dimm_size": "16 GB", "dimm_speed": "2666 MHz", "dimm_type": "DDR4 ECC", "dimm_manufacturer": "0x802C", "dimm_serial_number": "0x12345678"},
+		map[string]any{"_name": "DIMM2", "dimm_size": "empty", "dimm_status": "empty"},
+		map[string]any{"_name": "DIMM3", "dimm_size": "16 GB", "dimm_speed": "2666 MHz", "dimm_type": "DDR4 ECC", "dimm_serial_number": "-"},
+	}}}
+	m, err := spReadMemory(r)
+	want := []core.MemoryModule{
+		{Slot: "DIMM1", SizeBytes: 16 * gib, SpeedMTs: 2666, Type: "DDR4 ECC", Manufacturer: "0x802C", Serial: "0x12345678"},
+		{Slot: "DIMM3", SizeBytes: 16 * gib, SpeedMTs: 2666, Type: "DDR4 ECC"},
+	}
+	if err != nil || m.TotalBytes != 32*gib || !reflect.DeepEqual(m.Modules, want) {
+		t.Errorf("memory = %+v, %v", m, err)
+	}
+	// Apple silicon: memory in the package, one item with its type.
+	r = spFixture(t, "sp_hardware_m1_air.json")
+	r[spMemory] = []spItem{{spMemory: "16 GB", "dimm_manufacturer": "Hynix", "dimm_type": "LPDDR4"}}
+	m, err = spReadMemory(r)
+	if err != nil || !reflect.DeepEqual(m.Modules, []core.MemoryModule{{Slot: "unified", SizeBytes: 16 * gib, Type: "LPDDR4", Manufacturer: "Hynix"}}) {
+		t.Errorf("unified memory = %+v, %v", m, err)
+	}
+}
+
+// SPNVMeDataType and SPSerialATADataType with drives, written for the test
+// with the keys gopsutil's disk_darwin.go reads from the real reports.
+func TestSystemProfilerDisks(t *testing.T) {
+	r := spReport{
+		spNVMe: {{"_name": "Apple SSD Controller", "_items": []any{map[string]any{"_name": "APPLE SSD AP0512Z", "bsd_name": "disk0",
+			"device_model": "APPLE SSD AP0512Z", "device_serial": "0ba0123456789abc", "size_in_bytes": 500277792768.0}}}},
+		spSATA: {{"_name": "AHCI", "_items": []any{map[string]any{"_name": "ST2000DM008", "bsd_name": "disk2", "device_model": "ST2000DM008-2FR102",
+			"device_serial": "ZFL0ABCD", "size_in_bytes": 2000398934016.0, "spsata_medium_type": "Rotational"},
+			map[string]any{"bsd_name": "disk3", "device_model": "Samsung SSD 870", "spsata_medium_type": "Solid State", "device_serial": "Not Available"}}}},
+	}
+	got, err := spReadDisks(r)
+	want := []core.Disk{
+		{Name: "disk0", Model: "APPLE SSD AP0512Z", Serial: "0ba0123456789abc", SizeBytes: 500277792768, Kind: core.DiskNVMe, Bus: "nvme"},
+		{Name: "disk2", Model: "ST2000DM008-2FR102", Serial: "ZFL0ABCD", SizeBytes: 2000398934016, Kind: core.DiskHDD, Bus: "sata"},
+		{Name: "disk3", Model: "Samsung SSD 870", Kind: core.DiskSSD, Bus: "sata"},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("disks = %+v, %v", got, err)
+	}
+}
+
 func TestSystemProfilerOSVersions(t *testing.T) {
 	for in, want := range map[string][3]string{ // forms Apple documents, not captures
 		"macOS 14.5 (23F79)":            {"macOS 14.5", "14.5", "23F79"},
@@ -255,4 +302,15 @@ func FuzzSystemProfiler(f *testing.F) {
 		}
 		exerciseReport(r)
 	})
+}
+
+func BenchmarkSystemProfiler(b *testing.B) {
+	in := readDarwin(b, "sp_displays_m1pro.json")
+	for b.Loop() {
+		r, err := parseSystemProfiler(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _, _ = spReadDisplays(r)
+	}
 }
