@@ -38,12 +38,11 @@ const (
 )
 
 // collectOS reads macOS's inventory. One system_profiler call describes
-// most hardware; ioreg adds the
-// battery's capacities, fdesetup FileVault, dscl and dsconfigad the
-// accounts and the directory. Software is read from the app bundles'
-// Info.plist and the pkg receipts directly, XML or binary, without a
-// process per bundle. macOS has no activation and no hotfixes: those stay
-// empty, without a gap.
+// most hardware; ioreg adds the battery's capacities, fdesetup FileVault,
+// dscl and dsconfigad the accounts and the directory. Software is read
+// from the app bundles' Info.plist and the pkg receipts directly, XML or
+// binary, without a process per bundle. macOS has no activation and no
+// hotfixes: those stay empty, without a gap.
 func collectOS(ctx context.Context, c *collector) {
 	spCtx, cancel := context.WithTimeout(ctx, partTimeout)
 	sp, spErr := readSystemProfiler(spCtx)
