@@ -115,7 +115,7 @@ func darwinRun(ctx context.Context, name string, args ...string) ([]byte, error)
 	out, err := cmd.Output()
 	if err != nil {
 		call := strings.Join(append([]string{filepath.Base(name)}, args...), " ")
-		if msg := firstLine(stderr.String()); msg != "" {
+		if msg := headLine(stderr.String()); msg != "" {
 			return nil, fmt.Errorf("%s: %w: %s", call, err, msg)
 		}
 		return nil, fmt.Errorf("%s: %w", call, err)
@@ -213,7 +213,7 @@ func (c *collector) readUsers(ctx context.Context) error {
 	}
 	// A group without members makes dscl fail ("No such key").
 	members, _ := darwinRun(ctx, dsclBin, ".", "-read", "/Groups/admin", "GroupMembership")
-	c.inv.System.Users = localUsers(names, parseDsclMembers(string(members)))
+	c.inv.System.Users = dsclLocalUsers(names, parseDsclMembers(string(members)))
 	c.inv.System.LoggedOn = []string{}
 	fi, err := os.Stat(consoleDevice)
 	if err != nil {

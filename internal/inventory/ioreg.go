@@ -39,7 +39,7 @@ func parseIORegBatteries(b []byte) ([]core.Battery, error) {
 			}
 		}
 		bat := core.Battery{Name: plistString(d, "DeviceName"), Manufacturer: plistString(d, "Manufacturer")}
-		if s := plistString(d, "Serial", "BatterySerialNumber"); !masked(s) {
+		if s := plistString(d, "Serial", "BatterySerialNumber"); !hiddenID(s) {
 			bat.SerialOrModel = s
 		}
 		if n, ok := plistInt(d, "CycleCount"); ok {

@@ -37,7 +37,7 @@ func parseFileVault(out string) (string, error) {
 		}
 	}
 	if state == "" {
-		return "", fmt.Errorf("fdesetup status printed no FileVault state: %q", firstLine(out))
+		return "", fmt.Errorf("fdesetup status printed no FileVault state: %q", headLine(out))
 	}
 	return state, nil
 }
@@ -107,8 +107,8 @@ func parseDsclMembers(out string) []string {
 	return members
 }
 
-// localUsers joins the account list with the admin group's members.
-func localUsers(names, admins []string) []core.LocalUser {
+// dsclLocalUsers joins the account list with the admin group's members.
+func dsclLocalUsers(names, admins []string) []core.LocalUser {
 	isAdmin := map[string]bool{}
 	for _, a := range admins {
 		isAdmin[a] = true
@@ -241,8 +241,8 @@ func appendBundle(progs []core.Program, dir string) []core.Program {
 	return append(progs, p)
 }
 
-// firstLine returns s's first line, for error messages.
-func firstLine(s string) string {
+// headLine returns s's first line, for error messages.
+func headLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
 }

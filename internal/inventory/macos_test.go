@@ -70,7 +70,7 @@ func TestParseDscl(t *testing.T) {
 			t.Errorf("%q = %q", out, got)
 		}
 	}
-	got := localUsers(users, parseDsclMembers("GroupMembership: root alice\n"))
+	got := dsclLocalUsers(users, parseDsclMembers("GroupMembership: root alice\n"))
 	if !reflect.DeepEqual(got, []core.LocalUser{{Name: "alice", Admin: true}, {Name: "bob"}}) {
 		t.Errorf("local users = %+v", got)
 	}
@@ -78,7 +78,7 @@ func TestParseDscl(t *testing.T) {
 
 func TestBundleAndReceiptPrograms(t *testing.T) {
 	for _, f := range []string{"info_airpods.plist", "info_airpods.bplist"} {
-		v, err := parsePlist(readDarwin(t, f))
+		v, err := parsePlist(darwinFixture(t, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestScanSoftware(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	xml, bin := readDarwin(t, "info_airpods.plist"), readDarwin(t, "info_airpods.bplist")
+	xml, bin := darwinFixture(t, "info_airpods.plist"), darwinFixture(t, "info_airpods.bplist")
 	put("Applications/Airpods.app/Contents/Info.plist", xml)
 	put("Applications/Vendor Suite/Suite.app/Contents/Info.plist", []byte(strings.Replace(string(xml), "airpods.ben-ami.amit", "com.example.suite", 1)))
 	put("Applications/Utilities/Binary.app/Contents/Info.plist", bin)

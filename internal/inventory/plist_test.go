@@ -11,7 +11,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-func readDarwin(t testing.TB, name string) []byte {
+func darwinFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "darwin", name))
 	if err != nil {
@@ -36,7 +36,7 @@ func TestPlistXMLAndBinaryAgree(t *testing.T) {
 		"NSMainNibFile":                 "MainWindow",
 	}
 	for _, f := range []string{"info_airpods.plist", "info_airpods.bplist"} {
-		got, err := parsePlist(readDarwin(t, f))
+		got, err := parsePlist(darwinFixture(t, f))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -85,9 +85,9 @@ func bplistOf(top byte, objs ...[]byte) []byte {
 	return append(b, tr...)
 }
 
-// expanding is 40 arrays each holding the next one twice: 2^40 objects
+// expandingBplist is 40 arrays each holding the next one twice: 2^40 objects
 // from 120 bytes.
-func expanding() []byte {
+func expandingBplist() []byte {
 	var objs [][]byte
 	for i := range 40 {
 		objs = append(objs, []byte{0xA2, byte(i + 1), byte(i + 1)})
@@ -96,7 +96,7 @@ func expanding() []byte {
 }
 
 func TestPlistBadInput(t *testing.T) {
-	good := readDarwin(t, "info_airpods.bplist")
+	good := darwinFixture(t, "info_airpods.bplist")
 	for name, b := range map[string][]byte{
 		"empty":           nil,
 		"text":            []byte("not a plist"),
@@ -113,7 +113,7 @@ func TestPlistBadInput(t *testing.T) {
 		"ref past end":    bplistOf(0, []byte{0xA1, 7}),                     // reference to object 7 of 1
 		"string past end": bplistOf(0, []byte{0x5F, 0x13, 0xFF, 0xFF, 'a'}), // 65535 bytes claimed
 		"int key":         bplistOf(0, []byte{0xD1, 1, 1}, []byte{0x10, 1}),
-		"expanding":       expanding(),
+		"expandingBplist": expandingBplist(),
 	} {
 		if v, err := parsePlist(b); err == nil {
 			t.Errorf("%s: parsed as %#v", name, v)
@@ -133,7 +133,7 @@ func TestPlistBadInput(t *testing.T) {
 }
 
 func TestIORegBattery(t *testing.T) {
-	got, err := parseIORegBatteries(readDarwin(t, "ioreg_battery_intel_excerpt.plist"))
+	got, err := parseIORegBatteries(darwinFixture(t, "ioreg_battery_intel_excerpt.plist"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestIORegBattery(t *testing.T) {
 
 func FuzzPlist(f *testing.F) {
 	for _, n := range []string{"info_airpods.plist", "info_airpods.bplist", "ioreg_battery_intel_excerpt.plist"} {
-		f.Add(readDarwin(f, n))
+		f.Add(darwinFixture(f, n))
 	}
 	f.Add(bplistOf(0, []byte{0xA1, 0}))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -184,7 +184,7 @@ func FuzzPlist(f *testing.F) {
 
 func BenchmarkInfoPlist(b *testing.B) {
 	for _, f := range []string{"info_airpods.plist", "info_airpods.bplist"} {
-		in := readDarwin(b, f)
+		in := darwinFixture(b, f)
 		b.Run(f, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := parsePlist(in); err != nil {

@@ -117,11 +117,11 @@ func (it spItem) children(key string) []spItem {
 	return out
 }
 
-// parseSize reads a size as system_profiler prints it: "16 GB", "500.28
+// parseSPSize reads a size as system_profiler prints it: "16 GB", "500.28
 // GB", "500,28 GB" (a decimal comma in some locales), "1,000.5 GB", "64
 // MB", "524288000" or "1 TB". binaryUnits counts a KB as 1024 bytes, as
 // macOS does for memory; disks use powers of 1000.
-func parseSize(s string, binaryUnits bool) (uint64, error) {
+func parseSPSize(s string, binaryUnits bool) (uint64, error) {
 	s = strings.TrimSpace(s)
 	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != ',' })
 	if i < 0 {
@@ -153,9 +153,9 @@ func parseSize(s string, binaryUnits bool) (uint64, error) {
 	return uint64(math.Round(v)), nil
 }
 
-// masked reports an identifier that is absent or was hidden: VMs and
+// hiddenID reports an identifier that is absent or was hidden: VMs and
 // redacted captures print "XXXX", "Not Available" or asterisks.
-func masked(s string) bool {
+func hiddenID(s string) bool {
 	t := strings.Trim(strings.ToUpper(s), "X*-")
 	return t == "" || strings.EqualFold(s, "Not Available") || strings.Contains(s, "*")
 }
@@ -179,7 +179,7 @@ func spReadIdentity(r spReport, hw *core.Hardware) error {
 	default:
 		hw.Model = name + model
 	}
-	if s := it.str("serial_number"); !masked(s) {
+	if s := it.str("serial_number"); !hiddenID(s) {
 		hw.Serial = s
 	}
 	// Apple silicon Macs boot through iBoot; Intel Macs have EFI firmware
@@ -234,7 +234,7 @@ func spReadMemory(r spReport) (core.Memory, error) {
 	}
 	m := core.Memory{Modules: []core.MemoryModule{}}
 	if len(items) > 0 {
-		if m.TotalBytes, err = parseSize(items[0].str("physical_memory"), true); err != nil {
+		if m.TotalBytes, err = parseSPSize(items[0].str("physical_memory"), true); err != nil {
 			return core.Memory{}, fmt.Errorf("physical_memory: %w", err)
 		}
 	}
@@ -244,7 +244,7 @@ func spReadMemory(r spReport) (core.Memory, error) {
 	}
 	for _, it := range mem {
 		if size := it.str(spMemory); size != "" { // Apple silicon
-			b, err := parseSize(size, true)
+			b, err := parseSPSize(size, true)
 			if err != nil {
 				return m, fmt.Errorf("%s: %w", spMemory, err)
 			}
@@ -256,7 +256,7 @@ func spReadMemory(r spReport) (core.Memory, error) {
 			if size == "" || strings.EqualFold(size, "empty") {
 				continue
 			}
-			b, err := parseSize(size, true)
+			b, err := parseSPSize(size, true)
 			if err != nil {
 				return m, fmt.Errorf("%s %s: %w", spMemory, d.str("_name"), err)
 			}
@@ -264,7 +264,7 @@ func spReadMemory(r spReport) (core.Memory, error) {
 			if sp := strings.Fields(d.str("dimm_speed")); len(sp) > 0 {
 				mod.SpeedMTs, _ = strconv.Atoi(sp[0]) // "2667 MHz": Apple prints the data rate
 			}
-			if s := d.str("dimm_serial_number"); !masked(s) && s != "-" {
+			if s := d.str("dimm_serial_number"); !hiddenID(s) && s != "-" {
 				mod.Serial = s
 			}
 			m.Modules = append(m.Modules, mod)
@@ -292,7 +292,7 @@ func spReadDisks(r spReport) ([]core.Disk, error) {
 				if disk.Model == "" {
 					disk.Model = d.str("_name")
 				}
-				if s := d.str("device_serial"); !masked(s) {
+				if s := d.str("device_serial"); !hiddenID(s) {
 					disk.Serial = s
 				}
 				if n, ok := d.num("size_in_bytes"); ok && n > 0 {
@@ -360,7 +360,7 @@ func spReadVolumes(r spReport) ([]core.Volume, error) {
 		}
 		if n, ok := it.num("size_in_bytes"); ok && n > 0 {
 			v.SizeBytes = uint64(n)
-		} else if b, err := parseSize(it.str("size"), false); err == nil {
+		} else if b, err := parseSPSize(it.str("size"), false); err == nil {
 			v.SizeBytes = b
 		}
 		out = append(out, v)
@@ -382,7 +382,7 @@ func spReadDisplays(r spReport) ([]core.GPU, []core.Monitor, error) {
 			g.Name = it.str("_name")
 		}
 		for _, k := range []string{"spdisplays_vram", "spdisplays_vram_shared"} {
-			if b, err := parseSize(it.str(k), true); err == nil && b > 0 {
+			if b, err := parseSPSize(it.str(k), true); err == nil && b > 0 {
 				g.MemoryBytes = b
 				break
 			}
@@ -443,7 +443,7 @@ func spReadBattery(r spReport) ([]core.Battery, error) {
 		}
 		model := it.sub("sppower_battery_model_info")
 		b.Manufacturer = model.str("sppower_battery_manufacturer")
-		if s := model.str("sppower_battery_serial_number"); !masked(s) {
+		if s := model.str("sppower_battery_serial_number"); !hiddenID(s) {
 			b.SerialOrModel = s
 		}
 		b.Name = model.str("sppower_battery_device_name")

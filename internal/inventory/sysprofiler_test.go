@@ -32,7 +32,7 @@ func spFixture(t *testing.T, files ...string) spReport {
 	return all
 }
 
-const gib = 1 << 30
+const spGiB = 1 << 30
 
 func TestSystemProfilerIdentityCPUMemoryOS(t *testing.T) {
 	type want struct {
@@ -47,15 +47,15 @@ func TestSystemProfilerIdentityCPUMemoryOS(t *testing.T) {
 		want want
 	}{
 		{"sp_hw_sw_intel_mbp16.json", want{"MacBook Pro (MacBookPro16,1)", "C02FD3J4MD6T", "1731.100.130.0.0 (iBridge: 19.16.14242.0.0,0)", true,
-			core.CPUInfo{Model: "8-Core Intel Core i9", Sockets: 1, Cores: 8, Threads: 16}, true, 32 * gib}},
+			core.CPUInfo{Model: "8-Core Intel Core i9", Sockets: 1, Cores: 8, Threads: 16}, true, 32 * spGiB}},
 		{"sp_hardware_m1_air.json", want{"MacBook Air (MacBookAir10,1)", "XXXXXXXXQ6LR", "7429.41.5", false,
-			core.CPUInfo{Model: "Apple M1", Sockets: 1, Cores: 8, Threads: 8}, true, 16 * gib}},
+			core.CPUInfo{Model: "Apple M1", Sockets: 1, Cores: 8, Threads: 8}, true, 16 * spGiB}},
 		{"sp_hardware_imacpro.json", want{"iMac Pro (iMacPro1,1)", "", "1037.60.58.0.0 (iBridge: 17.16.12551.0.0,0)", true,
-			core.CPUInfo{Model: "8-Core Intel Xeon W", Sockets: 1, Cores: 8, Threads: 16}, true, 32 * gib}},
+			core.CPUInfo{Model: "8-Core Intel Xeon W", Sockets: 1, Cores: 8, Threads: 16}, true, 32 * spGiB}},
 		{"runner26_hardware.json", want{"Apple Virtual Machine 1 (VirtualMac2,1)", "", "18000.161.10", false,
-			core.CPUInfo{Model: "Apple M1 (Virtual)", Sockets: 1, Cores: 3, Threads: 3}, true, 7 * gib}},
+			core.CPUInfo{Model: "Apple M1 (Virtual)", Sockets: 1, Cores: 3, Threads: 3}, true, 7 * spGiB}},
 		{"runner15intel_hardware.json", want{"Mac mini (Macmini6,2)", "", "1.00", true,
-			core.CPUInfo{Sockets: 1, Cores: 4, Threads: 4}, false, 14 * gib}},
+			core.CPUInfo{Sockets: 1, Cores: 4, Threads: 4}, false, 14 * spGiB}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := spFixture(t, tc.file)
@@ -104,17 +104,17 @@ func TestSystemProfilerMemoryModules(t *testing.T) {
 	}}}
 	m, err := spReadMemory(r)
 	want := []core.MemoryModule{
-		{Slot: "DIMM1", SizeBytes: 16 * gib, SpeedMTs: 2666, Type: "DDR4 ECC", Manufacturer: "0x802C", Serial: "0x12345678"},
-		{Slot: "DIMM3", SizeBytes: 16 * gib, SpeedMTs: 2666, Type: "DDR4 ECC"},
+		{Slot: "DIMM1", SizeBytes: 16 * spGiB, SpeedMTs: 2666, Type: "DDR4 ECC", Manufacturer: "0x802C", Serial: "0x12345678"},
+		{Slot: "DIMM3", SizeBytes: 16 * spGiB, SpeedMTs: 2666, Type: "DDR4 ECC"},
 	}
-	if err != nil || m.TotalBytes != 32*gib || !reflect.DeepEqual(m.Modules, want) {
+	if err != nil || m.TotalBytes != 32*spGiB || !reflect.DeepEqual(m.Modules, want) {
 		t.Errorf("memory = %+v, %v", m, err)
 	}
 	// Apple silicon: memory in the package, one item with its type.
 	r = spFixture(t, "sp_hardware_m1_air.json")
 	r[spMemory] = []spItem{{spMemory: "16 GB", "dimm_manufacturer": "Hynix", "dimm_type": "LPDDR4"}}
 	m, err = spReadMemory(r)
-	if err != nil || !reflect.DeepEqual(m.Modules, []core.MemoryModule{{Slot: "unified", SizeBytes: 16 * gib, Type: "LPDDR4", Manufacturer: "Hynix"}}) {
+	if err != nil || !reflect.DeepEqual(m.Modules, []core.MemoryModule{{Slot: "unified", SizeBytes: 16 * spGiB, Type: "LPDDR4", Manufacturer: "Hynix"}}) {
 		t.Errorf("unified memory = %+v, %v", m, err)
 	}
 }
@@ -227,7 +227,7 @@ func TestSystemProfilerBattery(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
+func TestParseSPSize(t *testing.T) {
 	for _, tc := range []struct {
 		in     string
 		binary bool
@@ -242,14 +242,14 @@ func TestParseSize(t *testing.T) {
 		{"1 TB", false, 1_000_000_000_000},
 		{" 7 GB ", true, 7 << 30},
 	} {
-		got, err := parseSize(tc.in, tc.binary)
+		got, err := parseSPSize(tc.in, tc.binary)
 		if err != nil || got != tc.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+			t.Errorf("parseSPSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 		}
 	}
 	for _, bad := range []string{"", "GB", "12 parsecs", "-1 GB", "1e400 GB", "..", "empty"} {
-		if got, err := parseSize(bad, false); err == nil {
-			t.Errorf("parseSize(%q) = %d, want an error", bad, got)
+		if got, err := parseSPSize(bad, false); err == nil {
+			t.Errorf("parseSPSize(%q) = %d, want an error", bad, got)
 		}
 	}
 }
@@ -266,14 +266,14 @@ func TestSystemProfilerBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exerciseReport(r)
+	exerciseSPReport(r)
 	if _, err := spReadMemory(r); err == nil {
 		t.Error(`dimm_size "lots" gave no error`)
 	}
 }
 
-// exerciseReport runs every reader on r.
-func exerciseReport(r spReport) {
+// exerciseSPReport runs every reader on r.
+func exerciseSPReport(r spReport) {
 	var hw core.Hardware
 	var s core.SystemInfo
 	_ = spReadIdentity(r, &hw)
@@ -300,12 +300,12 @@ func FuzzSystemProfiler(f *testing.F) {
 		if err != nil {
 			return
 		}
-		exerciseReport(r)
+		exerciseSPReport(r)
 	})
 }
 
 func BenchmarkSystemProfiler(b *testing.B) {
-	in := readDarwin(b, "sp_displays_m1pro.json")
+	in := darwinFixture(b, "sp_displays_m1pro.json")
 	for b.Loop() {
 		r, err := parseSystemProfiler(in)
 		if err != nil {
