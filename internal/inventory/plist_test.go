@@ -111,7 +111,7 @@ func TestPlistBadInput(t *testing.T) {
 		"header only":     []byte("bplist00"),
 		"cycle":           bplistOf(0, []byte{0xA1, 0}),                     // an array holding itself
 		"ref past end":    bplistOf(0, []byte{0xA1, 7}),                     // reference to object 7 of 1
-		"string past end": bplistOf(0, []byte{0x5F, 0x13, 0xFF, 0xFF, 'a'}), // 65535 bytes claimed
+		"string past end": bplistOf(0, []byte{0x5F, 0x11, 0xFF, 0xFF, 'a'}), // 65535 bytes claimed
 		"int key":         bplistOf(0, []byte{0xD1, 1, 1}, []byte{0x10, 1}),
 		"expandingBplist": expandingBplist(),
 	} {
