@@ -86,13 +86,14 @@ func (it spItem) str(key string) string {
 }
 
 // num returns the item's numeric value of key: a JSON number, or a string
-// holding one ("88", "83%").
+// holding one: "88", "83%", and as some locales print a percentage,
+// "100\u00a0%" (a no-break space) or "%71".
 func (it spItem) num(key string) (float64, bool) {
 	switch v := it[key].(type) {
 	case float64:
 		return v, true
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), "%"), 64)
+		f, err := strconv.ParseFloat(strings.TrimSpace(strings.Trim(strings.TrimSpace(v), "%")), 64)
 		return f, err == nil
 	}
 	return 0, false

@@ -225,6 +225,15 @@ func TestSystemProfilerBattery(t *testing.T) {
 			t.Errorf("%s: battery = %+v, %v", file, got, err)
 		}
 	}
+	// Percentages as other parsers' tests quote macOS printing them in
+	// other locales.
+	for in, want := range map[string]int{"100\u00a0%": 100, "85 %": 85, "%71": 71, "71%": 71, "n/a": 0} {
+		r := spReport{spPower: {{"sppower_battery_health_info": map[string]any{"sppower_battery_health_maximum_capacity": in}}}}
+		got, err := spReadBattery(r)
+		if err != nil || len(got) != 1 || got[0].HealthPercent != want {
+			t.Errorf("%q: battery = %+v, %v", in, got, err)
+		}
+	}
 }
 
 func TestParseSPSize(t *testing.T) {
