@@ -41,6 +41,7 @@ func ParseEDID(b []byte) (core.Monitor, error) {
 	m.Manufacturer = string(pnp[:])
 	product := binary.LittleEndian.Uint16(b[10:12])
 	serial := binary.LittleEndian.Uint32(b[12:16])
+	panel := "" // laptop panels name themselves in a text descriptor (0xFE)
 	// Four 18-byte descriptors; a display descriptor starts with 0,0,0
 	// and carries its tag in byte 3 and up to 13 characters from byte 5.
 	for off := 54; off+18 <= 126; off += 18 {
@@ -60,7 +61,14 @@ func ParseEDID(b []byte) (core.Monitor, error) {
 			if m.Serial == "" {
 				m.Serial = text
 			}
+		case 0xfe:
+			if panel == "" {
+				panel = text
+			}
 		}
+	}
+	if m.Model == "" {
+		m.Model = panel
 	}
 	if m.Model == "" {
 		m.Model = fmt.Sprintf("%s%04X", m.Manufacturer, product)
@@ -71,16 +79,11 @@ func ParseEDID(b []byte) (core.Monitor, error) {
 	return m, nil
 }
 
-// edidText is a descriptor's string: ASCII ended by a line feed and
-// padded with spaces.
+// edidText is a descriptor's string: printable ASCII ended by a line
+// feed (or, in some panels, by other binary data) and padded with spaces.
 func edidText(b []byte) string {
-	if i := bytes.IndexByte(b, 0x0a); i >= 0 {
+	if i := bytes.IndexFunc(b, func(r rune) bool { return r < 0x20 || r > 0x7e }); i >= 0 {
 		b = b[:i]
 	}
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e {
-			return -1
-		}
-		return r
-	}, string(b)))
+	return strings.TrimSpace(string(b))
 }
