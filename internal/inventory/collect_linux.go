@@ -35,7 +35,12 @@ func init() { check.AllowBuiltin(dmidecodeBin, lspciBin, dpkgQueryBin, rpmBin, s
 // collectOS reads this Linux machine's inventory. Hotfixes and Windows
 // activation do not exist here: they stay empty without a gap.
 func collectOS(ctx context.Context, c *collector) {
-	h := &linuxHost{root: "/", run: runProgram, euid: os.Geteuid(), loggedOn: loggedOnUsers}
+	collectLinux(ctx, c, &linuxHost{root: "/", run: runProgram, euid: os.Geteuid(), loggedOn: loggedOnUsers})
+}
+
+// collectLinux fills every part from h, with gopsutil's common readers
+// for CPU, memory size, adapters, volumes and host facts.
+func collectLinux(ctx context.Context, c *collector, h *linuxHost) {
 	hw, sys := &c.inv.Hardware, &c.inv.System
 	c.part(ctx, core.PartIdentity, func(ctx context.Context) error { return h.readIdentity(ctx, hw) })
 	c.part(ctx, core.PartCPU, c.readCPU)
