@@ -162,7 +162,7 @@ func TestBatteryFromUevent(t *testing.T) {
 func TestDiskBus(t *testing.T) {
 	for p, want := range map[string]string{
 		"/sys/devices/pci0000:00/0000:00:02.0/virtio1/block/vda":                                    "virtio",
-		"/sys/devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0/nvme0n1":                       "nvme",
+		"/sys/devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0/nvme0n1":                      "nvme",
 		"/sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda":             "sata",
 		"/sys/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host4/target4:0:0/4:0:0:0/block/sdb": "usb",
 		"/sys/devices/pci0000:00/0000:00:10.0/host2/target2:0:0/2:0:0:0/block/sdc":                  "scsi",
