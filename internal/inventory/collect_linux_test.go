@@ -254,6 +254,11 @@ func TestCollectLinuxGaps(t *testing.T) {
 		t.Errorf("partial inventory lost parts: memory %d, %d programs, %d monitors, serial %q",
 			c.inv.Hardware.Memory.TotalBytes, len(c.inv.Software), len(c.inv.Hardware.Monitors), c.inv.Hardware.Serial)
 	}
+	// os-release named the OS, so gopsutil's platform lookup (which
+	// starts lsb_release) did not run over it.
+	if s := c.inv.System; s.OSName != "Ubuntu 24.04.3 LTS" || s.Version != "24.04" || s.Build != "6.8.0-45-generic" || s.Hostname == "" || s.LastBoot.IsZero() {
+		t.Errorf("system: %+v", s)
+	}
 	if c.inv.Hotfixes != nil || c.inv.System.Activation != "" {
 		t.Error("hotfixes or activation on Linux")
 	}
