@@ -129,13 +129,22 @@ func runProgram(ctx context.Context, path string, args ...string) (string, error
 }
 
 // readIdentity reads manufacturer, model, serial and firmware from the
-// DMI attributes the kernel exports; product_serial is root's only, and
-// dmidecode fills in when the kernel has none.
+// DMI attributes the kernel exports (product_serial is root's only;
+// dmidecode fills in when the kernel has none), or model and serial from
+// the device tree of a board without DMI.
 func (h *linuxHost) readIdentity(ctx context.Context, hw *core.Hardware) error {
 	hw.Firmware.UEFI = h.exists("/sys/firmware/efi")
 	const dmi = "/sys/class/dmi/id/"
 	if _, err := os.Stat(h.path(dmi)); err != nil {
-		return fmt.Errorf("reading %s: %w", dmi, err)
+		// ARM boards without SMBIOS name themselves in the device tree
+		// (strings ended by NUL).
+		const dt = "/sys/firmware/devicetree/base/"
+		if model := strings.TrimRight(h.value(dt+"model"), "\x00"); model != "" {
+			hw.Model = model
+			hw.Serial = strings.TrimRight(h.value(dt+"serial-number"), "\x00")
+			return nil
+		}
+		return fmt.Errorf("no DMI table from the firmware: %w", err)
 	}
 	hw.Manufacturer = cleanDMI(h.value(dmi + "sys_vendor"))
 	hw.Model = cleanDMI(h.value(dmi + "product_name"))
@@ -532,7 +541,12 @@ func (h *linuxHost) readUsers(ctx context.Context, s *core.SystemInfo) error {
 	if err != nil {
 		return fmt.Errorf("reading local groups: %w", err)
 	}
-	s.Users = parseLocalUsers(passwd, group)
+	shadow, err := h.read("/etc/shadow")
+	if err != nil && !errors.Is(err, fs.ErrPermission) && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading account expiry: %w", err)
+	}
+	s.Users = parseLocalUsers(passwd, group, shadow, time.Now().Unix()/86400) // without root, Disabled is unknown
+
 	s.LoggedOn = []string{}
 	if h.loggedOn != nil {
 		on, err := h.loggedOn(ctx)

@@ -224,6 +224,21 @@ func TestCollectLaptopTree(t *testing.T) {
 	}
 }
 
+func TestIdentityWithoutDMI(t *testing.T) {
+	root := t.TempDir()
+	h := &linuxHost{root: root}
+	var hw core.Hardware
+	if err := h.readIdentity(context.Background(), &hw); err == nil || !strings.Contains(err.Error(), "no DMI table") {
+		t.Errorf("a machine without DMI and device tree: %v", err)
+	}
+	// A Raspberry Pi's device tree.
+	writeFile(t, filepath.Join(root, "sys/firmware/devicetree/base/model"), "Raspberry Pi 4 Model B Rev 1.4\x00")
+	writeFile(t, filepath.Join(root, "sys/firmware/devicetree/base/serial-number"), "10000000a1b2c3d4\x00")
+	if err := h.readIdentity(context.Background(), &hw); err != nil || hw.Model != "Raspberry Pi 4 Model B Rev 1.4" || hw.Serial != "10000000a1b2c3d4" {
+		t.Errorf("device tree: %+v, %v", hw, err)
+	}
+}
+
 // TestCollectLinuxGaps runs the whole Linux collection on the laptop
 // tree without root: each part that cannot be read says why, and the
 // rest is there.

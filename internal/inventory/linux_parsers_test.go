@@ -138,8 +138,9 @@ func TestParseLocalUsers(t *testing.T) {
 		"anna:x:1000:1000:Anna,,,:/home/anna:/bin/bash\nben:x:1001:10:Ben:/home/ben:/bin/zsh\n" +
 		"svc:x:1002:1002::/home/svc:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\nbroken:line\n"
 	group := "root:x:0:\nwheel:x:10:\nsudo:x:27:anna\nanna:x:1000:\n"
-	want := []core.LocalUser{{Name: "root", Admin: true}, {Name: "anna", Admin: true}, {Name: "ben", Admin: true}}
-	if got := parseLocalUsers(passwd, group); !reflect.DeepEqual(got, want) {
+	shadow := "root:*:19000:0:99999:7:::\nanna:$y$j9T$x:19000:0:99999:7:::\nben:!$y$j9T$x:19000:0:99999:7::1:\n"
+	want := []core.LocalUser{{Name: "root", Admin: true}, {Name: "anna", Admin: true}, {Name: "ben", Admin: true, Disabled: true}}
+	if got := parseLocalUsers(passwd, group, shadow, 20000); !reflect.DeepEqual(got, want) {
 		t.Errorf("users %+v, want %+v", got, want)
 	}
 }

@@ -117,8 +117,20 @@ var adminGroups = []string{"sudo", "wheel", "admin"}
 // parseLocalUsers reads passwd(5) and group(5) and returns the people's
 // accounts: root and UIDs from 1000 (not nobody) with a login shell.
 // Admin is membership of an admin group, as a listed member or by the
-// primary group.
-func parseLocalUsers(passwd, group string) []core.LocalUser {
+// primary group. Disabled is an account whose expiry date in shadow(5)
+// (days since 1970) is before today, as `usermod -L -e 1` leaves it; a
+// locked password alone still lets keys in. shadow may be "" (not root).
+func parseLocalUsers(passwd, group, shadow string, today int64) []core.LocalUser {
+	expired := map[string]bool{}
+	for _, line := range strings.Split(shadow, "\n") {
+		f := strings.Split(strings.TrimSpace(line), ":")
+		if len(f) < 8 {
+			continue
+		}
+		if day, err := strconv.ParseInt(f[7], 10, 64); err == nil && day < today {
+			expired[f[0]] = true
+		}
+	}
 	adminGIDs := map[string]bool{}
 	members := map[string]bool{}
 	for _, line := range strings.Split(group, "\n") {
@@ -147,12 +159,7 @@ func parseLocalUsers(passwd, group string) []core.LocalUser {
 		if shell == "" || strings.HasSuffix(shell, "/nologin") || strings.HasSuffix(shell, "/false") {
 			continue
 		}
-		users = append(users, core.LocalUser{
-			Name:  f[0],
-			Admin: uid == 0 || members[f[0]] || adminGIDs[f[3]],
-			// A locked password ("!" or "*" in shadow) still logs in by
-			// key, so Disabled is left to what the OS really enforces.
-		})
+		users = append(users, core.LocalUser{Name: f[0], Admin: uid == 0 || members[f[0]] || adminGIDs[f[3]], Disabled: expired[f[0]]})
 	}
 	return users
 }
