@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // laptopTree writes a ThinkPad-like file system below a temporary root:
@@ -279,26 +280,39 @@ func TestCollectLinuxGaps(t *testing.T) {
 	}
 }
 
-// TestCollectManyPrograms: 5,000 packages from dpkg with a broken line
-// among them are all kept, as one normalized inventory.
+// TestCollectManyPrograms: 5,000 packages from dpkg with broken lines
+// among them (a field missing, binary garbage) are all kept, as one
+// normalized inventory without a software gap.
 func TestCollectManyPrograms(t *testing.T) {
 	var b strings.Builder
 	for i := range 5000 {
 		fmt.Fprintf(&b, "pkg%04d\tamd64\t1.%d-1\tinstall ok installed\t%d\tDebian Team <team@example.org>\n", i, i, i)
 		if i == 2500 {
-			b.WriteString("broken\tline\n")
+			b.WriteString("broken\tline\n\xff\xfe\x00\t\t\t\t\t\n")
 		}
 	}
-	root := laptopTree(t)
-	h := &linuxHost{root: root, euid: 0, run: func(_ context.Context, path string, _ ...string) (string, error) {
-		if path == dpkgQueryBin {
+	h := &linuxHost{root: laptopTree(t), euid: 0, run: func(_ context.Context, path string, _ ...string) (string, error) {
+		switch path {
+		case dpkgQueryBin:
 			return b.String(), nil
+		case dmidecodeBin:
+			return "", nil
 		}
-		return "", nil
+		return "", errors.New("not installed")
 	}}
-	progs, err := h.readSoftware(context.Background())
-	if err != nil || len(progs) != 5000 {
-		t.Fatalf("%d programs, %v", len(progs), err)
+	if err := os.Remove(filepath.Join(h.root, "usr/bin/snap")); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	collectLinux(context.Background(), c, h)
+	inv := protocol.NormalizeInventory(c.inv)
+	if len(inv.Software) != 5000 {
+		t.Errorf("%d programs, want 5000", len(inv.Software))
+	}
+	for _, g := range inv.Missing {
+		if g.Part == core.PartSoftware {
+			t.Errorf("software gap: %s", g.Error)
+		}
 	}
 }
 
