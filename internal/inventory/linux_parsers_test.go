@@ -231,6 +231,9 @@ func TestParseRpmSnapFlatpak(t *testing.T) {
 	if want := (core.Program{Name: "libpciaccess0", Version: "0.12.1-1.mga1", Publisher: "Mageia.Org", InstallDate: "2011-07-19", SizeBytes: 38452, Source: core.SourceRPM, ID: "libpciaccess0.i586"}); rpm[0] != want {
 		t.Errorf("rpm first: %+v", rpm[0])
 	}
+	if got := parseRpmPrograms("gpg-pubkey\t(none)\t8483c65d-5ccc5b19\t1700000000\t0\t(none)\tkey\tPublic Keys\nbash\tx86_64\t5.2.26-3.fc40\t1700000000\t8223417\t(none)\tThe GNU\tBourne shell\tUnspecified\nbroken\n"); len(got) != 1 || got[0].Publisher != "" || got[0].InstallDate != "2023-11-14" {
+		t.Errorf("rpm keys, no vendor, a tab in the summary: %+v", got)
+	}
 	snap := parseSnapList(readTestdata(t, "packaging/snap"))
 	want := []core.Program{
 		{Name: "core18", Version: "20191030", Publisher: "canonical", Source: core.SourceSnap, ID: "core18"},

@@ -51,7 +51,7 @@ func parseRpmPrograms(out string) []core.Program {
 	progs := []core.Program{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Split(line, "\t")
-		if len(f) != 8 || f[0] == "" || f[0] == "gpg-pubkey" {
+		if len(f) < 8 || f[0] == "" || f[0] == "gpg-pubkey" { // more: a tab in the summary
 			continue
 		}
 		none := func(s string) string {
