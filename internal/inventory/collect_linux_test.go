@@ -28,7 +28,7 @@ import (
 func laptopTree(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	edid := func(name string) string { return readTestdata(t, "edid/"+name) }
+	edid := func(name string) string { return linuxTestdata(t, "edid/"+name) }
 	nvme := "sys/devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0"
 	usb := "sys/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host4/target4:0:0/4:0:0:0"
 	gpu := "sys/devices/pci0000:00/0000:00:02.0"
@@ -69,18 +69,18 @@ func laptopTree(t *testing.T) string {
 		"sys/class/drm/card0-DP-1/status":      "disconnected\n",
 		"sys/class/drm/card0-DP-1/edid":        "",
 		"sys/class/power_supply/BAT0/type":     "Battery\n",
-		"sys/class/power_supply/BAT0/uevent":   readTestdata(t, "power_supply/thinkpad-BAT0.uevent"),
+		"sys/class/power_supply/BAT0/uevent":   linuxTestdata(t, "power_supply/thinkpad-BAT0.uevent"),
 		"sys/class/power_supply/AC/type":       "Mains\n",
 		"sys/class/power_supply/hidpp_0/type":  "Battery\n",
 		"sys/class/power_supply/hidpp_0/scope": "Device\n",
 		"sys/class/net/eth0/speed":             "1000\n",
 		"sys/class/net/wlan0/speed":            "-1\n",
-		"proc/net/route":                       readTestdata(t, "proc-net-route.vm"),
-		"proc/net/ipv6_route":                  readTestdata(t, "proc-net-ipv6_route.vm"),
+		"proc/net/route":                       linuxTestdata(t, "proc-net-route.vm"),
+		"proc/net/ipv6_route":                  linuxTestdata(t, "proc-net-ipv6_route.vm"),
 		"proc/sys/kernel/osrelease":            "6.8.0-45-generic\n",
 		"etc/resolv.conf":                      "nameserver 127.0.0.53\noptions edns0 trust-ad\n",
 		"run/systemd/resolve/resolv.conf":      "nameserver 192.0.2.53\n",
-		"etc/os-release":                       readTestdata(t, "os-release/ubuntu24"),
+		"etc/os-release":                       linuxTestdata(t, "os-release/ubuntu24"),
 		"var/log/installer/syslog":             "",
 		"etc/passwd":                           "root:x:0:0:root:/root:/bin/bash\nanna:x:1000:1000:Anna:/home/anna:/bin/bash\n",
 		"etc/group":                            "sudo:x:27:anna\n",
@@ -91,7 +91,7 @@ func laptopTree(t *testing.T) string {
 		"var/lib/dpkg/info/adduser.list":       "/usr/sbin/adduser\n",
 	}
 	for p, s := range files {
-		writeFile(t, filepath.Join(root, p), s)
+		writeTreeFile(t, filepath.Join(root, p), s)
 	}
 	links := map[string]string{
 		"sys/block/nvme0n1":              "../" + strings.TrimPrefix(nvme, "sys/") + "/nvme0n1",
@@ -124,7 +124,7 @@ func laptopTree(t *testing.T) string {
 	return root
 }
 
-func writeFile(t *testing.T, p, s string) {
+func writeTreeFile(t *testing.T, p, s string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -139,9 +139,9 @@ func fakeRun(t *testing.T) func(ctx context.Context, path string, args ...string
 	return func(_ context.Context, path string, args ...string) (string, error) {
 		switch path {
 		case dmidecodeBin:
-			return readTestdata(t, "dmidecode/lenovo-thinkpad"), nil
+			return linuxTestdata(t, "dmidecode/lenovo-thinkpad"), nil
 		case dpkgQueryBin:
-			return readTestdata(t, "packaging/dpkg-debian12"), nil
+			return linuxTestdata(t, "packaging/dpkg-debian12"), nil
 		case snapBin:
 			return "", errors.New("snap: exit status 1: error: cannot communicate with server: connection refused")
 		}
@@ -233,8 +233,8 @@ func TestIdentityWithoutDMI(t *testing.T) {
 		t.Errorf("a machine without DMI and device tree: %v", err)
 	}
 	// A Raspberry Pi's device tree.
-	writeFile(t, filepath.Join(root, "sys/firmware/devicetree/base/model"), "Raspberry Pi 4 Model B Rev 1.4\x00")
-	writeFile(t, filepath.Join(root, "sys/firmware/devicetree/base/serial-number"), "10000000a1b2c3d4\x00")
+	writeTreeFile(t, filepath.Join(root, "sys/firmware/devicetree/base/model"), "Raspberry Pi 4 Model B Rev 1.4\x00")
+	writeTreeFile(t, filepath.Join(root, "sys/firmware/devicetree/base/serial-number"), "10000000a1b2c3d4\x00")
 	if err := h.readIdentity(context.Background(), &hw); err != nil || hw.Model != "Raspberry Pi 4 Model B Rev 1.4" || hw.Serial != "10000000a1b2c3d4" {
 		t.Errorf("device tree: %+v, %v", hw, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-func readTestdata(t *testing.T, p string) string {
+func linuxTestdata(t *testing.T, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "linux", p))
 	if err != nil {
@@ -49,18 +49,18 @@ func TestParseEDID(t *testing.T) {
 
 func TestParseDmidecodeMemory(t *testing.T) {
 	// A Lenovo ThinkPad: two populated SO-DIMMs.
-	got := parseDmidecodeMemory(readTestdata(t, "dmidecode/lenovo-thinkpad"))
+	got := parseDmidecodeMemory(linuxTestdata(t, "dmidecode/lenovo-thinkpad"))
 	if want := (core.MemoryModule{Slot: "ChannelA-DIMM0", SizeBytes: 4 << 30, SpeedMTs: 1333, Type: "DDR3", Manufacturer: "Samsung", Serial: "B52A5D9F"}); len(got) != 2 || got[0] != want {
 		t.Errorf("thinkpad: %+v", got)
 	}
 	// A Dell R640 server: the empty slots are left out.
-	r640 := readTestdata(t, "dmidecode/dell-r640")
+	r640 := linuxTestdata(t, "dmidecode/dell-r640")
 	got = parseDmidecodeMemory(r640)
 	if n, empty := strings.Count(r640, "Memory Device\n"), strings.Count(r640, "No Module Installed"); len(got) != n-empty || len(got) == 0 {
 		t.Errorf("r640: %d modules of %d devices with %d empty", len(got), n, empty)
 	}
 	// A Hyper-V VM: serial "None" is empty, not a gap; no speed.
-	got = parseDmidecodeMemory(readTestdata(t, "dmidecode/windows-hyperV-2019"))
+	got = parseDmidecodeMemory(linuxTestdata(t, "dmidecode/windows-hyperV-2019"))
 	if len(got) == 0 {
 		t.Fatal("no modules in the Hyper-V table")
 	}
@@ -70,7 +70,7 @@ func TestParseDmidecodeMemory(t *testing.T) {
 		}
 	}
 	// VMware: one 2 GB module, three empty slots; "Not Specified" serial.
-	got = parseDmidecodeMemory(readTestdata(t, "dmidecode/vmware"))
+	got = parseDmidecodeMemory(linuxTestdata(t, "dmidecode/vmware"))
 	if len(got) == 0 || got[0] != (core.MemoryModule{Slot: "RAM slot #0", SizeBytes: 2 << 30, Type: "DRAM"}) {
 		t.Errorf("vmware: %+v", got)
 	}
@@ -101,7 +101,7 @@ func TestParseOSRelease(t *testing.T) {
 		"ubuntu24": {"Ubuntu 24.04.3 LTS", "24.04"},
 		"rhel9":    {"Red Hat Enterprise Linux 9.6 (Plow)", "9.6"},
 	} {
-		r := parseOSRelease(readTestdata(t, "os-release/"+file))
+		r := parseOSRelease(linuxTestdata(t, "os-release/"+file))
 		if got := [2]string{r["PRETTY_NAME"], r["VERSION_ID"]}; got != want {
 			t.Errorf("%s: %q, want %q", file, got, want)
 		}
@@ -113,10 +113,10 @@ func TestParseOSRelease(t *testing.T) {
 
 func TestParseRoutes(t *testing.T) {
 	// Captured on this project's build VM: one default route over eth0.
-	if got := parseProcNetRoute(readTestdata(t, "proc-net-route.vm")); !reflect.DeepEqual(got, map[string][]string{"eth0": {"192.0.2.1"}}) {
+	if got := parseProcNetRoute(linuxTestdata(t, "proc-net-route.vm")); !reflect.DeepEqual(got, map[string][]string{"eth0": {"192.0.2.1"}}) {
 		t.Errorf("IPv4: %v", got)
 	}
-	if got := parseIPv6Route(readTestdata(t, "proc-net-ipv6_route.vm")); !reflect.DeepEqual(got, map[string][]string{"eth0": {"fd00::1"}}) {
+	if got := parseIPv6Route(linuxTestdata(t, "proc-net-ipv6_route.vm")); !reflect.DeepEqual(got, map[string][]string{"eth0": {"fd00::1"}}) {
 		t.Errorf("IPv6: %v", got)
 	}
 	if got := parseProcNetRoute("Iface\tDestination\neth0 garbage\n"); len(got) != 0 {
@@ -147,13 +147,13 @@ func TestParseLocalUsers(t *testing.T) {
 
 func TestBatteryFromUevent(t *testing.T) {
 	// A ThinkPad reports energy in µWh.
-	got := batteryFromUevent("BAT0", parseUevent(readTestdata(t, "power_supply/thinkpad-BAT0.uevent")))
+	got := batteryFromUevent("BAT0", parseUevent(linuxTestdata(t, "power_supply/thinkpad-BAT0.uevent")))
 	want := core.Battery{Name: "BAT0", DesignMWh: 47520, FullChargeMWh: 47390, HealthPercent: 100, Chemistry: "Li-ion", Manufacturer: "LGC", SerialOrModel: "LNV-45N1"}
 	if got != want {
 		t.Errorf("thinkpad: %+v\nwant %+v", got, want)
 	}
 	// A Dell XPS 15 9530 reports charge in µAh: times 11.4 V design.
-	got = batteryFromUevent("BAT0", parseUevent(readTestdata(t, "power_supply/xps9530-BAT0.uevent")))
+	got = batteryFromUevent("BAT0", parseUevent(linuxTestdata(t, "power_supply/xps9530-BAT0.uevent")))
 	want = core.Battery{Name: "BAT0", DesignMWh: 84280, FullChargeMWh: 73404, HealthPercent: 87, CycleCount: 99, Chemistry: "Li-poly", Manufacturer: "SMP", SerialOrModel: "DELL 70N2F34"}
 	if got != want {
 		t.Errorf("xps: %+v\nwant %+v", got, want)
@@ -201,7 +201,7 @@ func TestParseLspciMM(t *testing.T) {
 }
 
 func TestParseDpkgPrograms(t *testing.T) {
-	out := readTestdata(t, "packaging/dpkg-debian12")
+	out := linuxTestdata(t, "packaging/dpkg-debian12")
 	got := parseDpkgPrograms(out)
 	if len(got) != strings.Count(out, "\n") {
 		t.Fatalf("%d programs of %d lines", len(got), strings.Count(out, "\n"))
@@ -224,7 +224,7 @@ func TestParseDpkgPrograms(t *testing.T) {
 }
 
 func TestParseRpmSnapFlatpak(t *testing.T) {
-	rpm := parseRpmPrograms(readTestdata(t, "packaging/rpm"))
+	rpm := parseRpmPrograms(linuxTestdata(t, "packaging/rpm"))
 	if len(rpm) != 10 {
 		t.Fatalf("rpm: %d programs", len(rpm))
 	}
@@ -234,7 +234,7 @@ func TestParseRpmSnapFlatpak(t *testing.T) {
 	if got := parseRpmPrograms("gpg-pubkey\t(none)\t8483c65d-5ccc5b19\t1700000000\t0\t(none)\tkey\tPublic Keys\nbash\tx86_64\t5.2.26-3.fc40\t1700000000\t8223417\t(none)\tThe GNU\tBourne shell\tUnspecified\nbroken\n"); len(got) != 1 || got[0].Publisher != "" || got[0].InstallDate != "2023-11-14" {
 		t.Errorf("rpm keys, no vendor, a tab in the summary: %+v", got)
 	}
-	snap := parseSnapList(readTestdata(t, "packaging/snap"))
+	snap := parseSnapList(linuxTestdata(t, "packaging/snap"))
 	want := []core.Program{
 		{Name: "core18", Version: "20191030", Publisher: "canonical", Source: core.SourceSnap, ID: "core18"},
 		{Name: "kde-frameworks-5-core18", Version: "5.61.0", Publisher: "kde", Source: core.SourceSnap, ID: "kde-frameworks-5-core18"},
@@ -245,8 +245,8 @@ func TestParseRpmSnapFlatpak(t *testing.T) {
 	if !reflect.DeepEqual(snap, want) {
 		t.Errorf("snap: %+v", snap)
 	}
-	flat := parseFlatpakList(readTestdata(t, "packaging/flatpak"))
-	if len(flat) != strings.Count(readTestdata(t, "packaging/flatpak"), "\n") {
+	flat := parseFlatpakList(linuxTestdata(t, "packaging/flatpak"))
+	if len(flat) != strings.Count(linuxTestdata(t, "packaging/flatpak"), "\n") {
 		t.Errorf("flatpak: %d programs", len(flat))
 	}
 	if want := (core.Program{Name: "VSCodium", Version: "stable", Source: core.SourceFlatpak, ID: "com.vscodium.codium/stable/system"}); flat[0] != want {
