@@ -57,7 +57,7 @@ func parseProcNetRoute(s string) map[string][]string {
 			continue
 		}
 		ip := netip.AddrFrom4([4]byte{b[3], b[2], b[1], b[0]})
-		out[f[0]] = appendNew(out[f[0]], ip.String())
+		out[f[0]] = appendAddr(out[f[0]], ip.String())
 	}
 	return out
 }
@@ -82,12 +82,12 @@ func parseIPv6Route(s string) map[string][]string {
 		if err != nil || len(b) != 16 {
 			continue
 		}
-		out[f[9]] = appendNew(out[f[9]], netip.AddrFrom16([16]byte(b)).String())
+		out[f[9]] = appendAddr(out[f[9]], netip.AddrFrom16([16]byte(b)).String())
 	}
 	return out
 }
 
-func appendNew(list []string, s string) []string {
+func appendAddr(list []string, s string) []string {
 	if slices.Contains(list, s) {
 		return list
 	}
@@ -104,15 +104,15 @@ func parseResolvConf(s string) (servers []string, stubOnly bool) {
 	for _, line := range strings.Split(s, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 2 && f[0] == "nameserver" {
-			servers = appendNew(servers, f[1])
+			servers = appendAddr(servers, f[1])
 		}
 	}
 	return servers, len(servers) == 1 && servers[0] == systemdStub
 }
 
-// adminGroups are the groups whose members may become root with sudo
+// sudoGroups are the groups whose members may become root with sudo
 // (Debian: sudo, admin before Ubuntu 12.04; Red Hat, SUSE, Arch: wheel).
-var adminGroups = []string{"sudo", "wheel", "admin"}
+var sudoGroups = []string{"sudo", "wheel", "admin"}
 
 // parseLocalUsers reads passwd(5) and group(5) and returns the people's
 // accounts: root and UIDs from 1000 (not nobody) with a login shell.
@@ -135,7 +135,7 @@ func parseLocalUsers(passwd, group, shadow string, today int64) []core.LocalUser
 	members := map[string]bool{}
 	for _, line := range strings.Split(group, "\n") {
 		f := strings.Split(strings.TrimSpace(line), ":")
-		if len(f) != 4 || !slices.Contains(adminGroups, f[0]) {
+		if len(f) != 4 || !slices.Contains(sudoGroups, f[0]) {
 			continue
 		}
 		adminGIDs[f[2]] = true
