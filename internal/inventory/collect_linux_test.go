@@ -225,6 +225,34 @@ func TestCollectLaptopTree(t *testing.T) {
 	}
 }
 
+func TestReadSecurityVariants(t *testing.T) {
+	for name, c := range map[string]struct {
+		files      map[string]string
+		tpm        core.TPM
+		secureBoot string
+	}{
+		"BIOS, no TPM":              {nil, core.TPM{}, ""},
+		"UEFI without the variable": {map[string]string{"sys/firmware/efi/efivars/other": ""}, core.TPM{}, "off"},
+		"Secure Boot off, TPM 1.2 on an old kernel": {map[string]string{
+			strings.TrimPrefix(secureBootVar, "/"): "\x06\x00\x00\x00\x00", "sys/class/tpm/tpm0/device/caps": "TCG version: 1.2\n",
+		}, core.TPM{Present: true, Version: "1.2"}, "off"},
+	} {
+		root := t.TempDir()
+		for p, s := range c.files {
+			writeTreeFile(t, filepath.Join(root, p), s)
+		}
+		var hw core.Hardware
+		if err := (&linuxHost{root: root}).readSecurity(&hw); err != nil || hw.TPM != c.tpm || hw.SecureBoot != c.secureBoot {
+			t.Errorf("%s: TPM %+v, Secure Boot %q, %v", name, hw.TPM, hw.SecureBoot, err)
+		}
+	}
+	root := t.TempDir()
+	writeTreeFile(t, filepath.Join(root, secureBootVar), "\x06\x00")
+	if err := (&linuxHost{root: root}).readSecurity(&core.Hardware{}); err == nil {
+		t.Error("a short SecureBoot variable was read")
+	}
+}
+
 func TestIdentityWithoutDMI(t *testing.T) {
 	root := t.TempDir()
 	h := &linuxHost{root: root}
