@@ -179,6 +179,9 @@ func (h *linuxHost) readMemoryModules(ctx context.Context, m *core.Memory) error
 	if err != nil {
 		return err
 	}
+	if strings.Contains(out, "No SMBIOS nor DMI entry point found") { // WSL, some VMs and boards; exit status 0
+		return errors.New("memory modules unknown: dmidecode found no SMBIOS table")
+	}
 	m.Modules = parseDmidecodeMemory(out)
 	return nil
 }

@@ -163,6 +163,12 @@ func TestCollectLaptopTree(t *testing.T) {
 	if err := h.readMemoryModules(ctx, &hw.Memory); err != nil || len(hw.Memory.Modules) != 2 {
 		t.Errorf("modules: %+v, %v", hw.Memory.Modules, err)
 	}
+	noTable := &linuxHost{root: h.root, euid: 0, run: func(context.Context, string, ...string) (string, error) {
+		return "# dmidecode 3.3\nScanning /dev/mem for entry point.\n# No SMBIOS nor DMI entry point found, sorry.\n", nil
+	}}
+	if err := noTable.readMemoryModules(ctx, &core.Memory{}); err == nil || !strings.Contains(err.Error(), "no SMBIOS table") {
+		t.Errorf("dmidecode without a table: %v", err)
+	}
 	if err := h.readDisks(&hw); err != nil {
 		t.Fatal(err)
 	}
