@@ -39,6 +39,7 @@ Commands:
   run        [--data DIR] [--interval D] [--spool-max-mb N] [--spool-max-age D]
                                                                   run the agent in the foreground
   check      --once [--json] [--lang en|de]                       run all checks locally and print the results
+  inventory  [--json]                                             print this machine's inventory as the agent sends it
   install    --server URL --token T [--data DIR] [--disable LIST] enroll and install as a service; --disable
              [--require-script-signer PUBKEY]                     locks capabilities (terminal,exec,files,…) here;
                                                                   with a signer only scripts it signed run here
@@ -65,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"enroll":    cmdEnroll,
 		"run":       cmdRun,
 		"check":     cmdCheck,
+		"inventory": cmdInventory,
 		"install":   cmdInstall,
 		"uninstall": cmdUninstall,
 		"status":    cmdStatus,

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,57 @@ func TestParseChecks(t *testing.T) {
 	}
 	if _, err := parseChecks(`{"cpu":{"warn":99,"fail":1}}`); err == nil {
 		t.Error("bad params accepted")
+	}
+}
+
+func TestInventoryCLI(t *testing.T) {
+	code, out, errOut := runCLI("inventory", "--json")
+	if code != 0 {
+		t.Fatalf("inventory --json: %d %s", code, errOut)
+	}
+	var inv core.Inventory
+	if err := json.Unmarshal([]byte(out), &inv); err != nil {
+		t.Fatalf("inventory --json is not an inventory: %v", err)
+	}
+	if inv.Hardware.Memory.TotalBytes == 0 || inv.System.OSName == "" || inv.Software == nil {
+		t.Errorf("inventory --json: %+v", inv)
+	}
+	if want := protocol.NormalizeInventory(inv); !reflect.DeepEqual(want, inv) {
+		t.Error("inventory --json is not normalized")
+	}
+	// The summary lists every gap with its reason, and still exits 0.
+	code, out, errOut = runCLI("inventory")
+	if code != 0 {
+		t.Fatalf("inventory: %d %s", code, errOut)
+	}
+	for _, want := range []string{"CPU:", "Memory:", "System:", fmt.Sprintf("%d programs", len(inv.Software))} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	for _, g := range inv.Missing {
+		if !strings.Contains(out, "Missing:      "+g.Part+": ") {
+			t.Errorf("summary lacks gap %s:\n%s", g.Part, out)
+		}
+	}
+	if code, _, _ := runCLI("inventory", "extra"); code != 2 {
+		t.Errorf("inventory with an argument: %d", code)
+	}
+}
+
+func TestPrintInventoryGaps(t *testing.T) {
+	var b bytes.Buffer
+	inv := core.Inventory{
+		Hardware: core.Hardware{Memory: core.Memory{TotalBytes: 8 << 30}, Batteries: []core.Battery{{Name: "BAT0", DesignMWh: 50000, FullChargeMWh: 30000, HealthPercent: 60}}},
+		Software: []core.Program{{Name: "a"}, {Name: "b"}},
+		Missing:  []core.InventoryGap{{Part: core.PartMemory, Error: "memory modules unknown: dmidecode needs root"}},
+	}
+	if err := printInventory(&b, inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Memory:       8.0 GiB in 0 modules", "BAT0 health 60%", "2 programs", "Missing:      hardware.memory: memory modules unknown: dmidecode needs root"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
 	}
 }

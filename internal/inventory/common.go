@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -101,24 +102,41 @@ func (c *collector) readVolumes(ctx context.Context) error {
 }
 
 // readHost fills host name, OS name, version and build, and last boot.
+// The platform lookup runs only for what the OS collector left empty:
+// on Linux without /etc/lsb-release gopsutil starts lsb_release (a
+// Python program, outside the agent's allowlist, a quarter second).
 func (c *collector) readHost(ctx context.Context) error {
-	h, err := host.InfoWithContext(ctx)
-	if err != nil {
-		return fmt.Errorf("reading host information: %w", err)
-	}
 	s := &c.inv.System
-	s.Hostname = h.Hostname
-	if s.OSName == "" {
-		s.OSName = strings.TrimSpace(h.Platform + " " + h.PlatformVersion)
+	name, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("reading the host name: %w", err)
 	}
-	if s.Version == "" {
-		s.Version = h.PlatformVersion
+	s.Hostname = name
+	if s.OSName == "" || s.Version == "" {
+		platform, _, version, err := host.PlatformInformationWithContext(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the OS name: %w", err)
+		}
+		if s.OSName == "" {
+			s.OSName = strings.TrimSpace(platform + " " + version)
+		}
+		if s.Version == "" {
+			s.Version = version
+		}
 	}
 	if s.Build == "" {
-		s.Build = h.KernelVersion
+		kernel, err := host.KernelVersionWithContext(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the kernel version: %w", err)
+		}
+		s.Build = kernel
 	}
-	if h.BootTime > 0 {
-		s.LastBoot = time.Unix(int64(h.BootTime), 0).UTC().Truncate(time.Minute)
+	boot, err := host.BootTimeWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the boot time: %w", err)
+	}
+	if boot > 0 {
+		s.LastBoot = time.Unix(int64(boot), 0).UTC().Truncate(time.Minute)
 	}
 	return nil
 }
