@@ -49,8 +49,10 @@ var valueNames = []string{"DisplayName", "DisplayVersion", "Publisher", "Install
 // REG_SZ and REG_EXPAND_SZ, a uint64 for REG_DWORD and REG_QWORD. A value
 // of an unexpected type is read the way Windows' own list would show it
 // where that is unambiguous (a number written as a string), else ignored.
+// Text is made valid UTF-8: Go decodes an unpaired UTF-16 surrogate in a
+// registry string to WTF-8, which is no UTF-8; it becomes U+FFFD.
 func FromValues(view, sid, key string, values map[string]any) Entry {
-	e := Entry{Key: key, View: view, SID: sid}
+	e := Entry{Key: strings.ToValidUTF8(key, "\uFFFD"), View: view, SID: sid}
 	e.DisplayName = text(values["DisplayName"])
 	e.DisplayVersion = text(values["DisplayVersion"])
 	e.Publisher = text(values["Publisher"])
@@ -65,7 +67,7 @@ func FromValues(view, sid, key string, values map[string]any) Entry {
 func text(v any) string {
 	switch v := v.(type) {
 	case string:
-		return strings.TrimSpace(v)
+		return strings.ToValidUTF8(strings.TrimSpace(v), "\uFFFD")
 	case uint64:
 		return strconv.FormatUint(v, 10)
 	}

@@ -28,4 +28,8 @@ func TestFromValues(t *testing.T) {
 	if got := FromValues(View64, "", "y", map[string]any{"SystemComponent": uint64(2)}); got.SystemComponent {
 		t.Error("SystemComponent=2 hid the entry; Windows hides only 1")
 	}
+	// An unpaired surrogate as Go's registry decoding gives it (WTF-8).
+	if got := FromValues(ViewUser, "", "k\xed\xa0\x80", map[string]any{"DisplayName": "Tool \xed\xa0\x80X"}); got.DisplayName != "Tool \uFFFDX" || got.Key != "k\uFFFD" {
+		t.Errorf("WTF-8: %q %q", got.DisplayName, got.Key)
+	}
 }
