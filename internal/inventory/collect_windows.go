@@ -67,9 +67,11 @@ func collectOS(ctx context.Context, c *collector) {
 }
 
 // wmi runs a WMI query with the part's deadline; the error names the
-// query.
+// query. Every selected property must be readable (Windows 10 and Server
+// 2016 have them all), so that instances without values are a gap, not
+// an empty inventory.
 func wmi(ctx context.Context, namespace, query string, dst any) error {
-	if err := wmiq.Query(ctx, namespace, query, dst); err != nil {
+	if err := wmiq.QueryAll(ctx, namespace, query, dst); err != nil {
 		return fmt.Errorf("WMI %s: %w", query, err)
 	}
 	return nil
@@ -124,7 +126,7 @@ func (c *collector) readMemory(ctx context.Context) error {
 		return err
 	}
 	var ms []win32PhysicalMemory
-	if err := wmi(ctx, "", "SELECT * FROM Win32_PhysicalMemory", &ms); err != nil {
+	if err := wmi(ctx, "", "SELECT DeviceLocator, Manufacturer, SerialNumber, Capacity, Speed, ConfiguredClockSpeed, SMBIOSMemoryType FROM Win32_PhysicalMemory", &ms); err != nil {
 		return err
 	}
 	c.inv.Hardware.Memory.Modules = memoryModules(ms)
@@ -309,13 +311,15 @@ func (c *collector) readUsers(ctx context.Context, cs win32ComputerSystem, csErr
 	}
 	var admins []win32Account
 	for _, g := range groups {
-		var members []win32Account
+		var members []struct{ Name, SID string } // users and nested groups
 		q := fmt.Sprintf("ASSOCIATORS OF {Win32_Group.Domain='%s',Name='%s'} WHERE AssocClass = Win32_GroupUser Role = GroupComponent",
 			wqlQuote(g.Domain), wqlQuote(g.Name))
 		if err := wmi(ctx, "", q, &members); err != nil {
 			return err
 		}
-		admins = append(admins, members...)
+		for _, m := range members {
+			admins = append(admins, win32Account{Name: m.Name, SID: m.SID})
+		}
 	}
 	c.inv.System.Users = localUsers(accounts, admins)
 	if csErr != nil {
@@ -428,6 +432,11 @@ func (c *collector) readHotfixes(ctx context.Context) error {
 	var qs []win32QuickFixEngineering
 	if err := wmi(ctx, "", "SELECT HotFixID, Description, InstalledOn FROM Win32_QuickFixEngineering", &qs); err != nil {
 		return err
+	}
+	if len(qs) == 0 {
+		// Every supported Windows lists at least its servicing updates; an
+		// empty answer would read as "all updates removed".
+		return errors.New("WMI Win32_QuickFixEngineering listed no update")
 	}
 	c.inv.Hotfixes = hotfixes(qs)
 	return nil
