@@ -6,9 +6,11 @@ import (
 	"fmt"
 
 	"github.com/yusufpapurcu/wmi"
+
+	"github.com/wacht-rmm/wacht/internal/comerr"
 )
 
-// The errors of Query and QueryAll word a COM error by Explain.
+// The errors of Query and QueryAll word a COM error by comerr.Explain.
 
 // tolerant leaves a property the answer lacks at its zero value (older
 // Windows builds lack some) and null values too (a date never set).
@@ -55,7 +57,7 @@ func run(ctx context.Context, c *wmi.Client, namespace, query string, dst any) e
 	}()
 	select {
 	case err := <-done:
-		if en, _, ok := Explain(err); ok {
+		if en, _, ok := comerr.Explain(err); ok {
 			return &comError{text: en, err: err}
 		}
 		return err
@@ -64,8 +66,8 @@ func run(ctx context.Context, c *wmi.Client, namespace, query string, dst any) e
 	}
 }
 
-// comError is a COM error worded by Explain; go-ole's own text for it is
-// often "FormatMessage failed".
+// comError is a COM error worded by comerr.Explain; go-ole's own text
+// for it is often "FormatMessage failed".
 type comError struct {
 	text string
 	err  error

@@ -7,8 +7,8 @@ import (
 	"os/exec"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/comerr"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/platform/wmiq"
 )
 
 // OSError is a failed OS call (a Windows API, a WMI query, a program the
@@ -86,7 +86,7 @@ func WMI(class string, err error) error {
 		return nil
 	}
 	en, de := err.Error(), err.Error()
-	if e, d, ok := wmiq.Explain(err); ok {
+	if e, d, ok := comerr.Explain(err); ok {
 		en, de = e, d
 	}
 	return &OSError{Err: err, Text: core.Text{
