@@ -219,6 +219,22 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	if err != nil || !strings.Contains(out, "--- PASS: TestExecConsoleUTF8") {
 		t.Errorf("exec with umlauts under Wine: %v\n%s", err, out)
 	}
+	// 1b'. The inventory: uninstall keys written into Wine's registry (both
+	// HKLM views and HKCU) and read back by the collector, and a whole
+	// collection in which every empty part is a gap (the inventory
+	// package's Windows tests).
+	invTest := filepath.Join(filepath.Dir(w.exe), "inventory.test.exe")
+	build = exec.Command("go", "test", "-c", "-o", invTest, "github.com/wacht-rmm/wacht/internal/inventory")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the inventory's Windows tests: %v\n%s", err, out)
+	}
+	out, err = w.run(5*time.Minute, invTest, "-test.run", "^(TestUninstallRegistryReal|TestCollectWindowsReal)$", "-test.v")
+	if err != nil || strings.Count(out, "--- PASS: Test") != 2 {
+		t.Errorf("inventory under Wine: %v\n%s", err, out)
+	} else {
+		t.Logf("inventory under Wine:\n%s", out)
+	}
 	// 1c. Authenticode: WinVerifyTrust on an unsigned, a signed and a
 	// tampered DLL made here (the agent's TestAuthenticodeFiles).
 	if acDir := t.TempDir(); authenticodeFiles(t, acDir) {

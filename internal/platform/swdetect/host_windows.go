@@ -7,54 +7,14 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
-	"golang.org/x/sys/windows/registry"
+
+	"github.com/wacht-rmm/wacht/internal/platform/uninstallreg"
 )
 
-const uninstallKey = `SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall`
-
-// uninstallEntries reads the machine's uninstall entries in the 64-bit
-// and the 32-bit registry view (WOW6432Node).
-func (host) uninstallEntries(context.Context) ([]UninstallEntry, error) {
-	var out []UninstallEntry
-	for _, v := range []struct {
-		name   string
-		access uint32
-	}{{"64", registry.WOW64_64KEY}, {"32", registry.WOW64_32KEY}} {
-		es, err := readUninstall(v.access, v.name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, es...)
-	}
-	return out, nil
-}
-
-func readUninstall(access uint32, view string) ([]UninstallEntry, error) {
-	k, err := registry.OpenKey(registry.LOCAL_MACHINE, uninstallKey, registry.READ|access)
-	if errors.Is(err, registry.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening HKLM\\%s (%s-bit): %w", uninstallKey, view, err)
-	}
-	defer k.Close()
-	names, err := k.ReadSubKeyNames(-1)
-	if err != nil {
-		return nil, fmt.Errorf("listing HKLM\\%s (%s-bit): %w", uninstallKey, view, err)
-	}
-	out := make([]UninstallEntry, 0, len(names))
-	for _, n := range names {
-		sk, err := registry.OpenKey(k, n, registry.QUERY_VALUE|access)
-		if err != nil {
-			continue // removed meanwhile, or not readable: not an installed product
-		}
-		e := UninstallEntry{Key: n, View: view}
-		e.DisplayName, _, _ = sk.GetStringValue("DisplayName")
-		e.DisplayVersion, _, _ = sk.GetStringValue("DisplayVersion")
-		sk.Close()
-		out = append(out, e)
-	}
-	return out, nil
+// uninstallEntries reads the machine's uninstall entries (HKLM, both
+// views): software deployed to the machine, not one user's installs.
+func (host) uninstallEntries(ctx context.Context) ([]UninstallEntry, error) {
+	return uninstallreg.Machine(ctx)
 }
 
 // fileVersion returns the file's version resource (FileVersion of

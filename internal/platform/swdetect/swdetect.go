@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/platform/uninstallreg"
 )
 
 // States of a detection.
@@ -38,13 +39,9 @@ type Result struct {
 // errAbsent is what a system returns for a thing that is not there.
 var errAbsent = errors.New("not installed")
 
-// UninstallEntry is one key under …\CurrentVersion\Uninstall.
-type UninstallEntry struct {
-	Key            string // the key's name: the product code for an MSI
-	DisplayName    string
-	DisplayVersion string
-	View           string // "64" or "32" (WOW6432Node)
-}
+// UninstallEntry is one key under …\CurrentVersion\Uninstall, as the
+// agent's one uninstall registry reader (uninstallreg) gives it.
+type UninstallEntry = uninstallreg.Entry
 
 // system is the OS access a rule needs. Each method returns errAbsent for
 // what does not exist and errors.ErrUnsupported for what the OS lacks.

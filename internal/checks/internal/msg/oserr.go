@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os/exec"
-	"strings"
-
-	"github.com/go-ole/go-ole"
 
 	"github.com/wacht-rmm/wacht/internal/check"
+	"github.com/wacht-rmm/wacht/internal/comerr"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -80,24 +78,6 @@ func Program(name string, err error, stderr string) error {
 	}}
 }
 
-// hresults explains the COM and WMI error codes a WMI query commonly ends
-// with, in English and German.
-var hresults = map[uint32][2]string{
-	0x80004002: {"interface not supported", "Schnittstelle nicht unterstützt"},
-	0x80004005: {"unspecified failure", "nicht näher bezeichneter Fehler"},
-	0x80070005: {"access denied", "Zugriff verweigert"},
-	0x800401F3: {"WMI is not available (invalid class string)", "WMI ist nicht verfügbar (ungültige Klassenzeichenfolge)"},
-	0x80020005: {"type mismatch", "Typkonflikt"},
-	0x80020009: {"the WMI provider raised an exception", "der WMI-Anbieter hat eine Ausnahme ausgelöst"},
-	0x80041001: {"generic WMI failure", "allgemeiner WMI-Fehler"},
-	0x80041003: {"access denied", "Zugriff verweigert"},
-	0x8004100C: {"not supported", "nicht unterstützt"},
-	0x8004100E: {"the WMI namespace does not exist", "der WMI-Namensraum existiert nicht"},
-	0x80041010: {"the WMI class does not exist", "die WMI-Klasse existiert nicht"},
-	0x80041013: {"the WMI provider could not be loaded", "der WMI-Anbieter konnte nicht geladen werden"},
-	0x80041017: {"invalid query", "ungültige Abfrage"},
-}
-
 // WMI words a failed WMI query of class: a COM error by its HRESULT in hex
 // with a short explanation (Windows' own text for it is often missing,
 // e.g. under Wine), anything else by its own words.
@@ -106,18 +86,8 @@ func WMI(class string, err error) error {
 		return nil
 	}
 	en, de := err.Error(), err.Error()
-	if oe := (*ole.OleError)(nil); errors.As(err, &oe) {
-		hr := uint32(oe.Code())
-		why, ok := hresults[hr]
-		if !ok {
-			why = [2]string{"COM error", "COM-Fehler"}
-		}
-		en = fmt.Sprintf("HRESULT 0x%08X, %s", hr, why[0])
-		de = fmt.Sprintf("HRESULT 0x%08X, %s", hr, why[1])
-		if d := strings.TrimSpace(oe.Description()); d != "" && d != "<nil>" {
-			en += " (" + d + ")"
-			de += " (" + d + ")"
-		}
+	if e, d, ok := comerr.Explain(err); ok {
+		en, de = e, d
 	}
 	return &OSError{Err: err, Text: core.Text{
 		EN: fmt.Sprintf("WMI query of %s failed: %s", class, en),
