@@ -467,32 +467,63 @@ func TestInventoryOversizeCut(t *testing.T) {
 	t.Logf("%d of %d programs in %d bytes", n, len(inv.Software), len(b))
 }
 
-// TestInventoryWireBytes measures the encoded envelopes of a whole and a
-// no-change report, for this machine's real inventory and for 5,000
-// programs (docs/benchmarks.md):
-//
-//	go test ./internal/agent -run TestInventoryWireBytes -v
-func TestInventoryWireBytes(t *testing.T) {
-	for _, c := range []struct {
+// wireBytes returns the encoded envelopes of inv as a whole report and
+// of the no-change report a day later.
+func wireBytes(tb testing.TB, inv core.Inventory) (whole, same []byte) {
+	tb.Helper()
+	whole, _, _, err := encodeInventory("6f1c1c9e-3a41-4c3e-9b5e-2d1f0e7a9b10", protocol.DiffInventory(nil, inv), inv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	again := inv
+	again.CollectedAt = inv.CollectedAt.Add(24 * time.Hour)
+	same, _, _, err = encodeInventory("6f1c1c9e-3a41-4c3e-9b5e-2d1f0e7a9b11", protocol.DiffInventory(&inv, again), again)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return whole, same
+}
+
+// wireCases are this machine's real inventory and one with 5,000 programs.
+func wireCases() []struct {
+	name string
+	inv  core.Inventory
+} {
+	return []struct {
 		name string
 		inv  core.Inventory
 	}{
-		{"this machine", inventory.Collect(context.Background())},
-		{"5,000 programs", protocol.NormalizeInventory(sampleInventory(5000))},
-	} {
-		whole, _, _, err := encodeInventory("6f1c1c9e-3a41-4c3e-9b5e-2d1f0e7a9b10", protocol.DiffInventory(nil, c.inv), c.inv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again := c.inv
-		again.CollectedAt = c.inv.CollectedAt.Add(24 * time.Hour)
-		same, _, _, err := encodeInventory("6f1c1c9e-3a41-4c3e-9b5e-2d1f0e7a9b11", protocol.DiffInventory(&c.inv, again), again)
-		if err != nil {
-			t.Fatal(err)
-		}
+		{"this-machine", inventory.Collect(context.Background())},
+		{"5000-programs", protocol.NormalizeInventory(sampleInventory(5000))},
+	}
+}
+
+// TestInventoryWireBytes checks that a no-change report stays small, for
+// this machine's real inventory and for 5,000 programs.
+func TestInventoryWireBytes(t *testing.T) {
+	for _, c := range wireCases() {
+		whole, same := wireBytes(t, c.inv)
 		if len(same) > 400 {
 			t.Errorf("%s: a no-change report is %d bytes", c.name, len(same))
 		}
 		t.Logf("%s: %d programs, %d gaps; whole %d bytes, no change %d bytes", c.name, len(c.inv.Software), len(c.inv.Missing), len(whole), len(same))
+	}
+}
+
+// BenchmarkInventoryReport measures building and encoding a whole and a
+// no-change report and reports their bytes on the wire (docs/benchmarks.md):
+//
+//	go test ./internal/agent -run '^$' -bench InventoryReport
+func BenchmarkInventoryReport(b *testing.B) {
+	for _, c := range wireCases() {
+		b.Run(c.name, func(b *testing.B) {
+			whole, same := wireBytes(b, c.inv)
+			for b.Loop() {
+				wireBytes(b, c.inv)
+			}
+			b.ReportMetric(float64(len(whole)), "whole-bytes")
+			b.ReportMetric(float64(len(same)), "nochange-bytes")
+			b.ReportMetric(float64(len(c.inv.Software)), "programs")
+		})
 	}
 }
