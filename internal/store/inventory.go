@@ -137,7 +137,8 @@ func (s *DB) softwareNameIDs(ctx context.Context, tx *sql.Tx, ps []core.Program)
 			ON CONFLICT (name_lower) DO NOTHING`, names); err != nil {
 			return nil, s.wrap(op, err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, name_lower FROM software_names WHERE name_lower = ANY($1::text[])`, names)
+		rows, err := tx.QueryContext(ctx, `SELECT n.id, n.name_lower FROM unnest($1::text[]) AS u (name)
+			JOIN software_names n ON n.name_lower = u.name`, names)
 		if err != nil {
 			return nil, s.wrap(op, err)
 		}
