@@ -322,7 +322,7 @@ func TestInventoryUnansweredBacksOff(t *testing.T) {
 		return ta.inv.failures == 1
 	})
 	ta.inv.mu.Lock()
-	wait := ta.inv.retryAt.Sub(time.Now())
+	wait := time.Until(ta.inv.retryAt)
 	ta.inv.mu.Unlock()
 	if wait < invRetryMin-time.Minute {
 		t.Fatalf("retry in %v: an older server would be asked in a tight loop", wait)
