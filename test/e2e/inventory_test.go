@@ -1,42 +1,49 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/store"
 )
 
-// storedInventory reads the one device's stored inventory from the
-// server's store; ok is false while it has none.
-func storedInventory(t *testing.T, data string) (inv core.StoredInventory, ok bool) {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "", data)
-	if err != nil {
-		t.Fatalf("opening the store: %v", err)
+// apiInventory reads device id's stored inventory through the API; ok is
+// false while it has none.
+func (e *env) apiInventory(id int64) (inv core.StoredInventory, publicIP string, ok bool) {
+	e.t.Helper()
+	var out struct {
+		Stored   *core.StoredInventory `json:"stored"`
+		PublicIP string                `json:"public_ip"`
 	}
-	defer db.Close()
-	devs, err := db.ListDevices(ctx)
-	if err != nil || len(devs) != 1 {
-		t.Fatalf("devices: %v %v", devs, err)
+	if code := e.api("GET", fmt.Sprintf("/api/v1/devices/%d/inventory", id), &out); code != http.StatusOK {
+		e.t.Fatalf("GET inventory: HTTP %d", code)
 	}
-	inv, err = db.GetInventory(ctx, devs[0].ID)
-	if errors.Is(err, core.ErrNotFound) {
-		return inv, false
+	if out.Stored == nil {
+		return inv, "", false
 	}
-	if err != nil {
-		t.Fatal(err)
+	return *out.Stored, out.PublicIP, true
+}
+
+// refreshInventory asks the agent for its inventory through the API, once
+// the device is online again.
+func (e *env) refreshInventory(id int64, full bool) {
+	e.t.Helper()
+	waitFor(e.t, "the device online", 90*time.Second, func() bool {
+		var d apiDevice
+		return e.api("GET", fmt.Sprintf("/api/v1/devices/%d", id), &d) == http.StatusOK && d.Online
+	})
+	if code, body := e.send("POST", fmt.Sprintf("/api/v1/devices/%d/inventory/refresh", id), map[string]bool{"full": full}, nil); code != http.StatusAccepted {
+		e.t.Fatalf("refresh: HTTP %d %s", code, body)
 	}
-	return inv, true
 }
 
 // agentInventory is the agent's inventory.json: what the server last
@@ -113,10 +120,11 @@ func copyDB(t *testing.T, from, to string) {
 }
 
 // TestInventoryDiffsSurviveRestartAndRestore: the enrolled agent sends its
-// whole inventory; restarted, it sends a diff against what the server
-// acknowledged; after the server's database is restored from a backup
-// taken before the first inventory, the server asks for a resend and the
-// whole inventory is stored again.
+// whole inventory; restarted after days off, it catches up with a diff
+// against what the server acknowledged; refreshes through the API send an
+// empty diff and, with full, the whole inventory; after the server's
+// database is restored from a backup taken before the first inventory,
+// the server asks for a resend and the whole inventory is stored again.
 func TestInventoryDiffsSurviveRestartAndRestore(t *testing.T) {
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
@@ -128,43 +136,60 @@ func TestInventoryDiffsSurviveRestartAndRestore(t *testing.T) {
 
 	args := []string{"run", "--data", e.agentDir, "--interval", "60s", "--checks", fastChecks}
 	agent := start(t, "wacht-agent", args...)
-	var first core.StoredInventory
-	waitFor(t, "the first inventory stored", 60*time.Second, func() bool {
-		var ok bool
-		first, ok = storedInventory(t, e.data)
-		return ok
+	var devices []apiDevice
+	waitFor(t, "the device listed", 60*time.Second, func() bool {
+		devices = nil
+		e.api("GET", "/api/v1/devices", &devices)
+		return len(devices) == 1
 	})
-	waitFor(t, "the agent to keep the acknowledged inventory", 30*time.Second, func() bool {
-		ai, ok := readAgentInventory(t, e.agentDir)
-		return ok && ai.Digest == first.Digest
-	})
+	id := devices[0].ID
+	// acked waits until the agent and the server agree on an inventory
+	// the agent had acknowledged after since, after n reports.
+	acked := func(what string, n int, since time.Time) core.StoredInventory {
+		t.Helper()
+		var inv core.StoredInventory
+		waitFor(t, what, 60*time.Second, func() bool {
+			ai, ok := readAgentInventory(t, e.agentDir)
+			if !ok || !ai.At.After(since) || len(sent(agent)) < n {
+				return false
+			}
+			inv, _, ok = e.apiInventory(id)
+			return ok && inv.Digest == ai.Digest
+		})
+		return inv
+	}
+	first := acked("the first inventory stored", 1, time.Time{})
 	host, _ := os.Hostname()
 	if got := sent(agent); len(got) != 1 || !got[0] {
 		t.Fatalf("reports %v, want one whole inventory", got)
 	}
-	if first.Inventory.System.Hostname != host || first.Inventory.System.PublicIP != "127.0.0.1" {
-		t.Errorf("stored hostname %q, public address %q", first.Inventory.System.Hostname, first.Inventory.System.PublicIP)
+	if _, ip, _ := e.apiInventory(id); first.Inventory.System.Hostname != host || ip != "127.0.0.1" {
+		t.Errorf("stored hostname %q, public address %q", first.Inventory.System.Hostname, ip)
 	}
 	t.Logf("first inventory: %d programs, %d gaps, digest %.12s", len(first.Inventory.Software), len(first.Inventory.Missing), first.Digest)
 
 	// Restart after two days off: the catch-up report is a diff.
 	agent.stop(t, syscall.SIGTERM)
 	backdate(t, e.agentDir)
+	mark := time.Now().Add(-time.Hour)
 	agent = start(t, "wacht-agent", args...)
-	waitFor(t, "the catch-up report acknowledged", 60*time.Second, func() bool {
-		ai, ok := readAgentInventory(t, e.agentDir)
-		return ok && time.Since(ai.At) < time.Hour
-	})
+	second := acked("the catch-up report acknowledged", 1, mark)
 	if got := sent(agent); len(got) != 1 || got[0] {
 		t.Fatalf("reports after the restart %v, want one diff", got)
 	}
-	ai, _ := readAgentInventory(t, e.agentDir)
-	second, ok := storedInventory(t, e.data)
-	if !ok || second.Digest != ai.Digest {
-		t.Fatalf("server holds %.12s, the agent acknowledged %.12s", second.Digest, ai.Digest)
-	}
 	if second.Digest != first.Digest {
 		t.Logf("the inventory changed between the collections: %.12s → %.12s", first.Digest, second.Digest)
+	}
+
+	// Refreshes through the API: a diff, then the whole inventory.
+	mark = time.Now()
+	e.refreshInventory(id, false)
+	acked("the refreshed diff acknowledged", 2, mark)
+	mark = time.Now()
+	e.refreshInventory(id, true)
+	acked("the refreshed whole inventory acknowledged", 3, mark)
+	if got := sent(agent); len(got) != 3 || got[1] || !got[2] {
+		t.Fatalf("reports after the refreshes %v, want a diff, then the whole inventory", got)
 	}
 
 	// Restore the backup from before the first inventory. The agent's
@@ -173,23 +198,17 @@ func TestInventoryDiffsSurviveRestartAndRestore(t *testing.T) {
 	e.server.stop(t, syscall.SIGTERM)
 	copyDB(t, backup, e.data)
 	e.server, _ = startServer(t, e.data, e.addr)
-	if _, ok := storedInventory(t, e.data); ok {
+	if _, _, ok := e.apiInventory(id); ok {
 		t.Fatal("the restored database still holds an inventory")
 	}
-	agent.stop(t, syscall.SIGTERM)
-	backdate(t, e.agentDir)
-	agent = start(t, "wacht-agent", args...)
-	var third core.StoredInventory
-	waitFor(t, "the whole inventory stored after the restore", 60*time.Second, func() bool {
-		third, ok = storedInventory(t, e.data)
-		return ok
-	})
-	waitFor(t, "the agent to acknowledge it", 30*time.Second, func() bool {
-		ai, ok := readAgentInventory(t, e.agentDir)
-		return ok && ai.Digest == third.Digest && time.Since(ai.At) < time.Hour
-	})
-	if got := sent(agent); len(got) != 2 || got[0] || !got[1] {
+	mark = time.Now()
+	e.refreshInventory(id, false)
+	acked("the whole inventory stored after the restore", 5, mark)
+	if got := sent(agent); len(got) != 5 || got[3] || !got[4] {
 		t.Fatalf("reports after the restore %v, want a diff, then the whole inventory", got)
+	}
+	if !strings.Contains(agent.output(), "server asks for the whole inventory") {
+		t.Error("the agent did not log the server's resend request")
 	}
 	agent.stop(t, syscall.SIGTERM)
 }
