@@ -52,8 +52,12 @@ type invState struct {
 	acked    *storedInventory // nil: nothing acknowledged, the next report is whole
 	want     bool             // a refresh is waiting
 	wantFull bool
-	failures int
-	retryAt  time.Time
+	// A report the server did not store is tried again (whole if it was)
+	// once retryAt passed.
+	again     bool
+	againFull bool
+	failures  int
+	retryAt   time.Time
 }
 
 func newInvState(path string, log *slog.Logger) *invState {
@@ -95,7 +99,7 @@ func loadInventory(path string, log *slog.Logger) *storedInventory {
 func (s *invState) stored(inv core.Inventory, d string, at time.Time) {
 	si := &storedInventory{Digest: d, At: at.UTC(), Inventory: inv}
 	s.mu.Lock()
-	s.acked, s.failures, s.retryAt = si, 0, time.Time{}
+	s.acked, s.failures, s.retryAt, s.again = si, 0, time.Time{}, false
 	s.mu.Unlock()
 	if s.path == "" {
 		return
@@ -109,10 +113,12 @@ func (s *invState) stored(inv core.Inventory, d string, at time.Time) {
 	}
 }
 
-// failed schedules the next attempt with a doubling back-off from first.
-func (s *invState) failed(now time.Time, first time.Duration) time.Time {
+// failed schedules the next attempt of a report (full: a whole one) with
+// a doubling back-off from first.
+func (s *invState) failed(now time.Time, first time.Duration, full bool) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.again, s.againFull = true, full
 	wait := first
 	for i := 0; i < s.failures && wait < invRetryMax; i++ {
 		wait *= 2
@@ -151,9 +157,9 @@ func (s *invState) wake() {
 }
 
 // due says whether to collect at now: a refresh was asked, or (outside a
-// retry back-off) nothing was ever acknowledged or the daily run at h:m
-// is due. It takes the waiting refresh. retry is when the back-off ends
-// (zero if none).
+// retry back-off) a report failed, nothing was ever acknowledged or the
+// daily run at h:m is due. It takes the waiting refresh or retry. retry is
+// when the back-off ends (zero if none).
 func (s *invState) due(now time.Time, loc *time.Location, h, m int) (run, full bool, retry time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,6 +170,11 @@ func (s *invState) due(now time.Time, loc *time.Location, h, m int) (run, full b
 	}
 	if now.Before(s.retryAt) {
 		return false, false, s.retryAt
+	}
+	if s.again {
+		run, full = true, s.againFull
+		s.again, s.againFull = false, false
+		return run, full, time.Time{}
 	}
 	if s.acked == nil {
 		return true, false, time.Time{}
@@ -252,7 +263,7 @@ func (a *Agent) inventoryOnce(ctx context.Context, link *invLink, full bool) {
 	case err == nil:
 	case ctx.Err() != nil:
 	default:
-		next := a.inv.failed(a.now(), a.opts.InventoryRetry)
+		next := a.inv.failed(a.now(), a.opts.InventoryRetry, full)
 		a.log.Warn("inventory not stored by the server", "err", err, "retry_at", next)
 	}
 }

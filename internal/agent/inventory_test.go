@@ -337,7 +337,7 @@ func TestInventoryRetryBackoff(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var got []time.Duration
 	for range 9 {
-		got = append(got, s.failed(now, invRetryMin).Sub(now))
+		got = append(got, s.failed(now, invRetryMin, true).Sub(now))
 	}
 	want := []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute, 40 * time.Minute, 80 * time.Minute, 160 * time.Minute, 320 * time.Minute, 6 * time.Hour, 6 * time.Hour}
 	if !slices.Equal(got, want) {
@@ -347,8 +347,21 @@ func TestInventoryRetryBackoff(t *testing.T) {
 		t.Fatalf("due during the back-off: %v, retry %v", run, retry)
 	}
 	s.request(false)
-	if run, _, _ := s.due(now.Add(time.Hour), time.UTC, 10, 0); !run {
+	if run, full, _ := s.due(now.Add(time.Hour), time.UTC, 10, 0); !run || full {
 		t.Fatal("a refresh waits for the back-off")
+	}
+	// The failed whole report is tried again, whole, after the back-off,
+	// though an inventory is acknowledged and the daily run is not due.
+	s.stored(sampleInventory(1), "d", now.Add(-time.Hour))
+	s.failed(now, invRetryMin, true)
+	if run, _, _ := s.due(now.Add(time.Minute), time.UTC, 10, 0); run {
+		t.Fatal("a failed report is tried again within the back-off")
+	}
+	if run, full, _ := s.due(now.Add(invRetryMin), time.UTC, 10, 0); !run || !full {
+		t.Fatalf("a failed whole report is not tried again whole: run %v, full %v", run, full)
+	}
+	if run, _, _ := s.due(now.Add(invRetryMin+time.Second), time.UTC, 10, 0); run {
+		t.Fatal("the retry was not taken")
 	}
 	s.stored(sampleInventory(1), "d", now)
 	if run, _, retry := s.due(now.Add(time.Hour), time.UTC, 10, 0); run || !retry.IsZero() {
