@@ -84,6 +84,21 @@ func init() {
 			return map[string]int{"results": a.runChecks(a.root)}, nil
 		},
 	})
+	// Reading the inventory changes nothing on the device, so no local
+	// lock disables it. The reply is immediate; the inventory follows as
+	// a TypeInventory message from the inventory loop.
+	RegisterAction(protocol.ActionInventoryRefresh, Action{
+		Do: func(_ context.Context, a *Agent, args json.RawMessage) (any, error) {
+			var r protocol.InventoryRefreshArgs
+			if len(args) > 0 {
+				if err := decodeArgs(protocol.ActionInventoryRefresh, args, &r); err != nil {
+					return nil, err
+				}
+			}
+			a.inv.request(r.Full)
+			return nil, nil
+		},
+	})
 	RegisterAction(protocol.CommandUninstall, Action{
 		Do:    func(context.Context, *Agent, json.RawMessage) (any, error) { return nil, nil },
 		After: func(a *Agent) { a.retire() }, // answer first: the uninstall stops this process

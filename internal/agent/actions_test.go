@@ -106,7 +106,7 @@ func startLive(t testing.TB, o liveOpts) *live {
 			t.Fatal(err)
 		}
 	}
-	a, err := New(Options{DataDir: dir, Checks: []NamedCheck{{"fake", &fakeCheck{n: 1}}}, Interval: time.Hour,
+	a, err := New(Options{DataDir: dir, Inventory: fixedInventory, Checks: []NamedCheck{{"fake", &fakeCheck{n: 1}}}, Interval: time.Hour,
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond, AckTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

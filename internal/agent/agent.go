@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/inventory"
 	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
 )
 
@@ -54,8 +55,15 @@ type Options struct {
 	SoftwareEvery   time.Duration
 	SoftwareBackoff time.Duration
 	SoftwareRetry   time.Duration
-	// Now, if set, is the clock of the software back-off (tests).
+	// Now, if set, is the clock of the software back-off and of the
+	// inventory schedule (tests).
 	Now func() time.Time
+
+	// Inventory, if set, replaces inventory.Collect (tests report fixed
+	// inventories). InventoryRetry is the first wait after a report the
+	// server did not store (default 5 min, doubling up to 6 h).
+	Inventory      func(context.Context) core.Inventory
+	InventoryRetry time.Duration
 
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
@@ -103,6 +111,9 @@ type Agent struct {
 	swKick   chan struct{}  // check the software now
 	swActMu  sync.Mutex     // one software attempt at a time
 
+	inv     *invState
+	invLink atomic.Pointer[invLink] // the welcomed session, nil between sessions
+
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers
@@ -144,6 +155,12 @@ func New(opts Options) (*Agent, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Inventory == nil {
+		opts.Inventory = inventory.Collect
+	}
+	if opts.InventoryRetry <= 0 {
+		opts.InventoryRetry = invRetryMin
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -173,6 +190,7 @@ func New(opts Options) (*Agent, error) {
 		swDone:   make(chan struct{}, 1),
 		swKick:   make(chan struct{}, 1),
 		state:    &stateFile{dir: opts.DataDir, log: log},
+		inv:      newInvState(inventoryPath(opts.DataDir), log),
 		kick:     make(chan struct{}, 1),
 	}
 	a.out = &outbox{spool: sp}
@@ -215,6 +233,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Go(func() { a.schedule(ctx) })
 	wg.Go(func() { a.runTasks(ctx, startedAt) })
 	wg.Go(func() { a.runSoftware(ctx) })
+	wg.Go(func() { a.runInventory(ctx) })
 	a.connectLoop(ctx)
 	wg.Wait()
 	a.taskRuns.Wait()

@@ -160,7 +160,7 @@ func startClusterLive(t testing.TB) (l *live, a, b *clusterNode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ag, err := New(Options{DataDir: adir, Checks: []NamedCheck{{"fake", &fakeCheck{n: 1}}}, Interval: time.Hour,
+	ag, err := New(Options{DataDir: adir, Inventory: fixedInventory, Checks: []NamedCheck{{"fake", &fakeCheck{n: 1}}}, Interval: time.Hour,
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond, AckTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func TestActionKeyRotation(t *testing.T) {
 	}
 	// The agents run the server's policy, signed with the current key.
 	run := func(dir string, id int64) *Agent {
-		a, err := New(Options{DataDir: dir, BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+		a, err := New(Options{DataDir: dir, Inventory: fixedInventory, BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

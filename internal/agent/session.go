@@ -131,6 +131,11 @@ func (c conn) send(typ, id string, data any) error {
 	if err != nil {
 		return err
 	}
+	return c.write(typ, b)
+}
+
+// write sends an encoded envelope of type typ.
+func (c conn) write(typ string, b []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
@@ -237,6 +242,11 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	// blocked reads and writes return.
 	m := mux.New(c)
 	defer m.Close()
+	// The inventory goes out on this session from its own goroutine.
+	link := &invLink{c: c, done: sctx.Done()}
+	a.invLink.Store(link)
+	defer a.invLink.CompareAndSwap(link, nil)
+	a.inv.wake()
 	var wg sync.WaitGroup
 	wg.Go(func() { stop(a.readLoop(sctx, c, m, hb, acks)) })
 	wg.Go(func() { stop(a.heartbeatLoop(sctx, c, hb)) })
@@ -330,6 +340,11 @@ func (a *Agent) readLoop(ctx context.Context, c conn, m *mux.Mux, hb time.Durati
 			select {
 			case acks <- env.ID:
 			default: // nobody waits for it: a late ack of an abandoned batch
+			}
+		case protocol.TypeInventoryAck:
+			select {
+			case a.inv.acks <- env:
+			default: // nobody waits for it: a late ack of an abandoned report
 			}
 		case protocol.TypeCommand:
 			a.cmds.Go(func() { a.handleAction(ctx, c, env) })

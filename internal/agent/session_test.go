@@ -36,13 +36,15 @@ type fakeServer struct {
 	unpinned bool
 
 	// blobs, if set, serves the blob route (package files).
-	blobs   atomic.Pointer[http.Handler]
-	ack     atomic.Bool // acknowledge results batches
-	silent  atomic.Bool // answer no heartbeats
-	refuse  atomic.Pointer[protocol.Refused]
-	conns   atomic.Int32
-	beats   atomic.Int32
-	badAuth atomic.Int32
+	blobs  atomic.Pointer[http.Handler]
+	ack    atomic.Bool // acknowledge results batches
+	silent atomic.Bool // answer no heartbeats
+	refuse atomic.Pointer[protocol.Refused]
+	// inventory, if set, answers inventory reports.
+	inventory atomic.Pointer[fakeInventory]
+	conns     atomic.Int32
+	beats     atomic.Int32
+	badAuth   atomic.Int32
 
 	mu       sync.Mutex
 	received []core.Result
@@ -91,6 +93,7 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.CloseNow()
+	c.SetReadLimit(protocol.MaxMessageBytes)
 	fs.conns.Add(1)
 	ctx := r.Context()
 	nonce := make([]byte, 32)
@@ -157,6 +160,12 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 			if fs.ack.Load() {
 				fs.send(ctx, c, protocol.TypeAck, env.ID, protocol.Ack{Stored: len(rs.Results)})
 			}
+		case protocol.TypeInventory:
+			if fi := fs.inventory.Load(); fi != nil {
+				if ack := fi.receive(fs.t, env); ack != nil {
+					fs.send(ctx, c, protocol.TypeInventoryAck, env.ID, ack)
+				}
+			}
 		case protocol.TypeCommandResult:
 			fs.cmdOut <- env
 		}
@@ -213,10 +222,17 @@ func startAgent(t *testing.T, checks []NamedCheck, tweak func(*Options), fs func
 	if err := SaveConfig(dir, cfg); err != nil {
 		t.Fatal(err)
 	}
+	return runAgentIn(t, dir, srv, checks, tweak)
+}
+
+// runAgentIn runs an agent over the enrolled data folder dir.
+func runAgentIn(t *testing.T, dir string, srv *fakeServer, checks []NamedCheck, tweak func(*Options)) *testAgent {
+	t.Helper()
 	opts := Options{
 		DataDir: dir, Interval: time.Hour, Checks: checks,
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
 		AckTimeout: 5 * time.Second, HealthyAfter: time.Hour,
+		Inventory: fixedInventory,
 	}
 	if tweak != nil {
 		tweak(&opts)
