@@ -398,6 +398,7 @@ type Store interface {
 	ScriptStore
 	ScriptJobStore
 	PackageStore
+	InventoryStore
 	Close() error
 }
 

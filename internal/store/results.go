@@ -170,16 +170,21 @@ func (s *DB) insertResults(ctx context.Context, tx *sql.Tx, deviceID int64, rs [
 			return append(args, r.ID, checkIDs[i], deviceID, r.Status.String(), nullFloat(r.Value), r.Unit,
 				r.Message.EN, r.Message.DE, ms(r.At), string(r.Data))
 		},
-		func(id string) { inserted[id] = true })
+		func(rows *sql.Rows) error {
+			var id string
+			err := rows.Scan(&id)
+			inserted[id] = true
+			return err
+		})
 	return inserted, err
 }
 
 // chunked runs a multi-row statement over n rows, at most chunk rows a
 // statement, each statement text (built by stmt for its row count) prepared
 // once. row appends row i's arguments. If returned is set, the statement
-// returns one string column, passed to returned row by row.
+// returns rows, which returned scans one by one.
 func (s *DB) chunked(ctx context.Context, tx *sql.Tx, op string, n, chunk int,
-	stmt func(rows int) string, row func(args []any, i int) []any, returned func(string)) error {
+	stmt func(rows int) string, row func(args []any, i int) []any, returned func(*sql.Rows) error) error {
 	stmts := map[int]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -212,12 +217,10 @@ func (s *DB) chunked(ctx context.Context, tx *sql.Tx, op string, n, chunk int,
 			return s.wrap(op, err)
 		}
 		for rows.Next() {
-			var v string
-			if err := rows.Scan(&v); err != nil {
+			if err := returned(rows); err != nil {
 				rows.Close()
 				return s.wrap(op, err)
 			}
-			returned(v)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

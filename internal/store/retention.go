@@ -85,6 +85,9 @@ type HistoryReport struct {
 	RollupsDeleted     int64
 	ResultIDsForgotten int64
 	TaskRunsDeleted    int64 // runs of automated tasks older than the raw period
+	// InventoryChangesDeleted counts inventory changes older than the
+	// rollup period.
+	InventoryChangesDeleted int64
 }
 
 const (
@@ -108,7 +111,8 @@ var rollupRows = 5000
 // folding into an existing hour adds to it) and deleted, rollups older than
 // the rollup period are deleted, and on PostgreSQL day partitions are
 // created ahead and those wholly past the raw period are rolled up and
-// dropped; runs of automated tasks older than the raw period are deleted.
+// dropped; runs of automated tasks older than the raw period are deleted,
+// and inventory changes older than the rollup period.
 // Run it under TrySingleton; each step commits on its own, so an
 // interrupted run leaves consistent history and the next run continues.
 func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport, error) {
@@ -154,6 +158,12 @@ func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport,
 		return rep, s.wrap("history: deleting task runs", err)
 	}
 	rep.TaskRunsDeleted, _ = res.RowsAffected()
+	// Inventory changes are as long-lived as the rollups: a year of what
+	// was installed and replaced.
+	if res, err = s.db.ExecContext(ctx, `DELETE FROM inventory_changes WHERE at < $1`, rollupCutoff); err != nil {
+		return rep, s.wrap("history: deleting inventory changes", err)
+	}
+	rep.InventoryChangesDeleted, _ = res.RowsAffected()
 	return rep, nil
 }
 

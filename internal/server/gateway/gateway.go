@@ -25,6 +25,7 @@ type Store interface {
 	core.DeviceStore
 	core.ResultStore
 	core.AuditStore
+	core.InventoryStore
 	// TouchDevices records many devices' last contact at once (heartbeats).
 	TouchDevices(ctx context.Context, seen map[int64]time.Time) error
 }

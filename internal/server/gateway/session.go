@@ -31,6 +31,7 @@ type session struct {
 	g      *Gateway
 	conn   *websocket.Conn
 	source netip.Prefix // the peer's, for the caps on unauthenticated sessions
+	remote string       // the peer's address, kept as a device's public address
 	log    *slog.Logger
 	ctx    context.Context // ends with the connection; aborts store calls
 	cancel context.CancelFunc
@@ -81,6 +82,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		g:      g,
 		conn:   conn,
 		source: preauth.Source(r.RemoteAddr),
+		remote: clientIP(r),
 		log:    g.log.With("remote", clientIP(r)),
 		ctx:    ctx,
 		cancel: cancel,
@@ -362,6 +364,8 @@ func (s *session) process(typ websocket.MessageType, b []byte) bool {
 		return s.send(s.ctx, protocol.TypeHeartbeatAck, env.ID, nil) == nil
 	case protocol.TypeResults:
 		return s.results(env)
+	case protocol.TypeInventory:
+		return s.inventory(env)
 	case protocol.TypeGoodbye:
 		var g protocol.Goodbye
 		err := protocol.DecodeData(env, &g)
