@@ -192,6 +192,14 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/scripts/{id}":    {perm: authz.Read, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
 	"PUT /api/v1/scripts/{id}":    {perm: authz.Remote, path: "/api/v1/scripts/999999", body: `{"name":"x","language":"sh","body":"echo"}`, ok: http.StatusNotFound},
 	"DELETE /api/v1/scripts/{id}": {perm: authz.Remote, path: "/api/v1/scripts/999999", ok: http.StatusNotFound},
+	// Inventory (issue 18): searches and the export list only the
+	// caller's clients; the matrix's service has no agents (refresh: 409).
+	"GET /api/v1/devices/{id}/inventory":          {perm: authz.Read, kind: "device"},
+	"GET /api/v1/devices/{id}/inventory/changes":  {perm: authz.Read, kind: "device"},
+	"POST /api/v1/devices/{id}/inventory/refresh": {perm: authz.Operate, kind: "device", body: `{"full":true}`, ok: http.StatusConflict},
+	"GET /api/v1/inventory/software":              {perm: authz.Read, kind: "list", path: "/api/v1/inventory/software?name=zip"},
+	"GET /api/v1/inventory/devices":               {perm: authz.Read, kind: "list"},
+	"GET /api/v1/inventory/export.csv":            {perm: authz.Read, kind: "list"},
 	// Software packages (issue 17): reading for every role, changing for
 	// administrators; validation, secrets and uploads: api/packages_test.go.
 	"GET /api/v1/packages":                 {perm: authz.Read},
@@ -528,6 +536,10 @@ var matrixStore = storetest.SeededSQLite(func(t testing.TB, st *store.DB) {
 			t.Fatal(err)
 		}
 		m.outages[i] = os[0].ID
+		inv := core.Inventory{Software: []core.Program{{Name: "7-Zip 23.01 (x64)", Version: "23.01", Source: core.SourceRegistry64}}}
+		if err := st.SaveInventory(ctx, core.StoredInventory{DeviceID: d.ID, Digest: "matrix", Inventory: inv}, "", nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, role := range []string{core.RoleAdmin, core.RoleTechnician, core.RoleReadOnly} {
 		u := core.User{Email: role + "@example.com", PasswordHash: "x", Role: role}

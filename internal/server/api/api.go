@@ -63,6 +63,7 @@ func (h *handler) routes() *auth.Router {
 	h.remoteRoutes(rt)
 	h.scriptRoutes(rt)
 	h.packageRoutes(rt)
+	h.inventoryRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})
