@@ -414,3 +414,39 @@ func TestInventorySearch(t *testing.T) {
 		t.Errorf("CSV without a client: %d", r.status)
 	}
 }
+
+// BenchmarkInventoryTab renders the inventory tab of a device with 5,000
+// programs (the big machine) as an administrator; it reports the
+// page's size.
+func BenchmarkInventoryTab(b *testing.B) {
+	st := storetest.NewSQLite(b)
+	d, _ := seed(b, st, "bench-pc")
+	inv := notebookInventory(time.Now().UTC())
+	inv.Software = nil
+	for i := range 5000 {
+		inv.Software = append(inv.Software, core.Program{Name: "Program " + strconv.Itoa(i), Version: "1." + strconv.Itoa(i%97),
+			Publisher: "Publisher " + strconv.Itoa(i%41), InstallDate: "2024-05-17", SizeBytes: int64(i) << 16, Source: core.SourceRegistry64, ID: "p" + strconv.Itoa(i)})
+	}
+	if err := st.SaveInventory(context.Background(), core.StoredInventory{DeviceID: d.ID, Digest: protocol.InventoryDigest(inv), Inventory: inv}, "", nil); err != nil {
+		b.Fatal(err)
+	}
+	h, err := New(Deps{Store: st, Service: service.New(service.Deps{Store: st, PasswordCost: authtest.Cost})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(h)
+	defer srv.Close()
+	br := (&fixture{srv: srv}).browser(b, "de")
+	if _, csrf := br.login("admin@example.com", testPassword); csrf == "" {
+		b.Fatal("login failed")
+	}
+	var size int
+	for b.Loop() {
+		p := br.do("GET", devicePath(d.ID)+"/inventory", nil)
+		if p.status != http.StatusOK || !strings.Contains(p.body, "Program 4999") {
+			b.Fatalf("inventory tab: %d", p.status)
+		}
+		size = len(p.body)
+	}
+	b.ReportMetric(float64(size)/1024, "KiB/page")
+}
