@@ -11,7 +11,8 @@ import (
 // TestBrowserInventory opens a device's inventory tab from the device page
 // in headless Chromium, types into the software filter and sees the rows
 // and the count follow, then runs a fleet search from the navigation and
-// follows a result back to the device, with no script error or CSP
+// follows a result back to the device, where it asks for a full
+// inventory (htmx, the notice in place), with no script error or CSP
 // violation. Screenshots go to $WACHT_SCREENSHOT_DIR.
 func TestBrowserInventory(t *testing.T) {
 	needChromium(t)
@@ -28,7 +29,7 @@ func TestBrowserInventory(t *testing.T) {
 		}
 		return n
 	}
-	c.login("readonly@example.com", "tr.device")
+	c.login("admin@example.com", "tr.device")
 	step("open device", chromedp.Click("tr.device a"), chromedp.WaitVisible("#device-inventory"))
 	step("open inventory", chromedp.Click("#device-inventory"), chromedp.WaitVisible("#inv-programs"))
 	if n := visible(); n != 3 {
@@ -66,5 +67,12 @@ func TestBrowserInventory(t *testing.T) {
 	}
 	c.screenshot("inventory-search-en.png")
 	step("follow a result", chromedp.Click("#device-results tbody a"), chromedp.WaitVisible("#inv-programs"))
+	step("full refresh", chromedp.Click("#inv-refresh-full"), chromedp.WaitVisible("#refresh-result .notice"))
+	if s := text("#refresh-result"); !strings.Contains(s, "Inventory requested.") {
+		t.Errorf("refresh notice = %q", s)
+	}
+	if a := f.remote.done(); len(a) != 1 || !strings.HasSuffix(a[0], `{"full":true}`) {
+		t.Errorf("full refresh sent %q", a)
+	}
 	c.checkConsole()
 }

@@ -71,7 +71,6 @@ var inventoryCatalog = map[string]map[string]string{
 		"inv.edition":         "Edition",
 		"inv.version":         "Version",
 		"inv.build":           "Build",
-		"inv.endOfSupport":    "End of support",
 		"inv.installDate":     "Installed",
 		"inv.lastBoot":        "Last boot",
 		"inv.activation":      "Activation",
@@ -168,8 +167,6 @@ var inventoryCatalog = map[string]map[string]string{
 		"inv.received":       "Inventory from",
 		"inv.lowestBattery":  "Battery",
 		"inv.programCount":   "Programs",
-		"inv.eos.ended":      "support ended",
-		"inv.eos.until":      "supported until",
 	},
 	langDE: {
 		"inv.title":           "Inventar",
@@ -239,7 +236,6 @@ var inventoryCatalog = map[string]map[string]string{
 		"inv.edition":         "Edition",
 		"inv.version":         "Version",
 		"inv.build":           "Build",
-		"inv.endOfSupport":    "Supportende",
 		"inv.installDate":     "Installiert",
 		"inv.lastBoot":        "Letzter Start",
 		"inv.activation":      "Aktivierung",
@@ -336,8 +332,6 @@ var inventoryCatalog = map[string]map[string]string{
 		"inv.received":       "Inventar vom",
 		"inv.lowestBattery":  "Akku",
 		"inv.programCount":   "Programme",
-		"inv.eos.ended":      "Support beendet",
-		"inv.eos.until":      "Support bis",
 	},
 }
 
