@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -118,15 +117,14 @@ func (s *server) deviceInventory(w http.ResponseWriter, r *http.Request, rc *req
 		v.Notice, v.NoticeKind = "inv.refresh.ok", "ok"
 	case "offline":
 		v.Notice, v.NoticeKind = "inv.refresh.offline", "warning"
-	case "failed":
-		v.Notice, v.NoticeKind = "inv.refresh.failed", "failure"
 	}
 	s.render(w, http.StatusOK, "inventory", v)
 }
 
 // refreshInventory asks the agent for its inventory (full=1: a whole one,
 // not a diff). htmx gets a notice fragment, plain forms a redirect back to
-// the tab with the outcome, as runChecks does.
+// the tab with the outcome, as runChecks does; an agent's refusal is an
+// error with its reason.
 func (s *server) refreshInventory(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id, err := pathID(r)
 	if err != nil {
@@ -135,12 +133,16 @@ func (s *server) refreshInventory(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	err = s.svc.RefreshInventory(r.Context(), rc.user, id, r.PostFormValue("full") == "1")
 	outcome, kind := "ok", "ok"
-	switch {
-	case errors.Is(err, core.ErrOffline):
+	if errors.Is(err, core.ErrOffline) {
 		outcome, kind = "offline", "warning"
-	case errors.Is(err, context.DeadlineExceeded):
-		outcome, kind = "failed", "failure"
-	case err != nil:
+	} else if err != nil {
+		// htmx swaps only a 2xx answer: an agent's refusal goes in place.
+		if t, ok := service.Reason(err); ok && isHTMX(r) {
+			v := s.view(r, rc.lang, rc)
+			v.Error, v.Detail = "inv.refresh.failed", rc.lang.Message(t)
+			s.render(w, http.StatusOK, "error-fragment", v)
+			return
+		}
 		s.renderError(w, r, rc.lang, err)
 		return
 	}

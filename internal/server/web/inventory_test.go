@@ -269,7 +269,7 @@ func TestInventoryAccess(t *testing.T) {
 
 // TestInventoryRefresh: the button sends the agent the refresh action
 // (full on request) and is audited; an offline agent is a warning on the
-// tab, with and without htmx.
+// tab, with and without htmx, and an agent's refusal says why in place.
 func TestInventoryRefresh(t *testing.T) {
 	f := newInventoryFixture(t)
 	dev := devicePath(f.device.ID)
@@ -294,11 +294,20 @@ func TestInventoryRefresh(t *testing.T) {
 	if r.status != http.StatusOK || strings.Contains(r.body, "<html") || !strings.Contains(r.body, "The agent is offline") {
 		t.Errorf("htmx offline refresh: %d %s", r.status, r.body)
 	}
-	want := []string{protocol.ActionInventoryRefresh + ` {}`, protocol.ActionInventoryRefresh + ` {"full":true}`, protocol.ActionInventoryRefresh + ` {}`}
+	f.remote.mu.Lock()
+	f.remote.err = &protocol.ActionError{Code: "failed", Message: core.Text{EN: "collecting the inventory failed: out of memory", DE: "Inventar erfassen fehlgeschlagen: kein Speicher"}}
+	f.remote.mu.Unlock()
+	r = b.do("POST", dev+"/inventory/refresh", url.Values{"csrf": {csrf}, "full": {"1"}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, `class="notice n-failure"`) ||
+		!strings.Contains(r.body, "The agent could not send its inventory: collecting the inventory failed: out of memory") {
+		t.Errorf("htmx refused refresh: %d %s", r.status, r.body)
+	}
+	want := []string{protocol.ActionInventoryRefresh + ` {}`, protocol.ActionInventoryRefresh + ` {"full":true}`,
+		protocol.ActionInventoryRefresh + ` {}`, protocol.ActionInventoryRefresh + ` {"full":true}`}
 	if got := f.remote.done(); !slices.Equal(got, want) {
 		t.Errorf("actions = %q, want %q", got, want)
 	}
-	if a := auditOf(t, f.fixture, "device.inventory-refresh"); len(a) != 3 || a[0].Actor != "user:admin@example.com" {
+	if a := auditOf(t, f.fixture, "device.inventory-refresh"); len(a) != 4 || a[0].Actor != "user:admin@example.com" {
 		t.Errorf("refresh audit: %+v", a)
 	}
 }
