@@ -257,6 +257,12 @@ var authzTable = map[string]routeSpec{
 	"GET /devices/{id}/history":  {perm: authz.Read, kind: "device", path: "/devices/{id}/history?check=cpu"},
 	"GET /devices/{id}/software": {perm: authz.Read, kind: "device"},
 	"GET /clients/{id}/software": {perm: authz.Read, kind: "client"},
+	// Dashboard: inventory (issue 18): internal/server/web/inventory.go.
+	"GET /devices/{id}/inventory":          {perm: authz.Read, kind: "device"},
+	"GET /devices/{id}/inventory/changes":  {perm: authz.Read, kind: "device"},
+	"POST /devices/{id}/inventory/refresh": {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
+	"GET /inventory":                       {perm: authz.Read, kind: "list", path: "/inventory?search=devices"},
+	"GET /inventory/export.csv":            {perm: authz.Read, kind: "client", path: "/inventory/export.csv?client={id}"},
 
 	// Dashboard: policies
 	"GET /policies":               {perm: authz.Read},

@@ -138,6 +138,7 @@ func (s *server) routes() *auth.Router {
 	s.scriptRoutes(rt)
 	s.packageRoutes(rt)
 	s.softwareRoutes(rt)
+	s.inventoryRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
