@@ -18,6 +18,7 @@ var collectorBans = func() map[string]string {
 		mod + "/internal/checks/internal/logsrc":       collector,
 		mod + "/internal/checks/internal/procs":        collector,
 		mod + "/internal/platform/...":                 "OS bindings of the collectors",
+		mod + "/internal/inventory":                    "the agent's inventory collector",
 		mod + "/internal/snmptrap/...":                 "the trap receiver of the agent's snmptrap check",
 		"github.com/shirou/gopsutil/v4/...":            collector,
 		"github.com/prometheus-community/pro-bing/...": collector,
@@ -26,7 +27,7 @@ var collectorBans = func() map[string]string {
 		"github.com/yusufpapurcu/wmi/...":              collector,
 	}
 	for _, name := range []string{"antivirus", "backup", "cpu", "disk", "eventlog", "growth", "logins",
-		"memory", "ping", "services", "smart", "snmp", "snmptrapcheck"} {
+		"memory", "ping", "program", "services", "smart", "snmp", "snmptrapcheck"} {
 		m[mod+"/internal/checks/"+name] = collector
 	}
 	return m

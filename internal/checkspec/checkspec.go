@@ -19,7 +19,7 @@ import (
 
 // all lists every declaration, sorted by name.
 var all = []*check.Spec{
-	Antivirus, Backup, CPU, Disk, EventLog, Growth, Logins, Memory, Ping, Script, Services, SMART, SNMP, SNMPTrap, Website,
+	Antivirus, Backup, CPU, Disk, EventLog, Growth, Logins, Memory, Ping, Program, Script, Services, SMART, SNMP, SNMPTrap, Website,
 }
 
 // All returns every check type's declaration, sorted by name.

@@ -34,6 +34,9 @@ var appRoots = []string{"/Applications", "/Applications/Utilities"}
 // collectOS reads macOS's inventory (mac.go).
 func collectOS(ctx context.Context, c *collector) { collectMac(ctx, c, thisMac{}) }
 
+// readPrograms is the software part alone (Programs).
+func readPrograms(ctx context.Context) ([]core.Program, error) { return thisMac{}.software(ctx) }
+
 // thisMac is the running Mac.
 type thisMac struct{}
 

@@ -34,8 +34,14 @@ func init() { check.AllowBuiltin(dmidecodeBin, lspciBin, dpkgQueryBin, rpmBin, s
 
 // collectOS reads this Linux machine's inventory. Hotfixes and Windows
 // activation do not exist here: they stay empty without a gap.
-func collectOS(ctx context.Context, c *collector) {
-	collectLinux(ctx, c, &linuxHost{root: "/", run: runProgram, euid: os.Geteuid(), loggedOn: loggedOnUsers})
+func collectOS(ctx context.Context, c *collector) { collectLinux(ctx, c, thisHost()) }
+
+// readPrograms is the software part alone (Programs).
+func readPrograms(ctx context.Context) ([]core.Program, error) { return thisHost().readSoftware(ctx) }
+
+// thisHost is the running machine.
+func thisHost() *linuxHost {
+	return &linuxHost{root: "/", run: runProgram, euid: os.Geteuid(), loggedOn: loggedOnUsers}
 }
 
 // collectLinux fills every part from h, with gopsutil's common readers

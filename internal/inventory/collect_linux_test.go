@@ -423,4 +423,12 @@ func TestCollectLinuxReal(t *testing.T) {
 	if !slices.IsSortedFunc(inv.Software, func(a, b core.Program) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) }) {
 		t.Error("software is not normalized")
 	}
+	// Programs, what the program check reads, is the same software part.
+	progs, err := Programs(context.Background())
+	if err != nil {
+		t.Fatalf("Programs: %v", err)
+	}
+	if !slices.Equal(progs, inv.Software) {
+		t.Errorf("Programs lists %d programs, Collect %d: not the same list", len(progs), len(inv.Software))
+	}
 }

@@ -22,3 +22,6 @@ func collectOS(ctx context.Context, c *collector) {
 		c.gap(p, errors.ErrUnsupported)
 	}
 }
+
+// readPrograms: no software reader here.
+func readPrograms(context.Context) ([]core.Program, error) { return nil, errors.ErrUnsupported }

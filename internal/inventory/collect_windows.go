@@ -62,7 +62,11 @@ func collectOS(ctx context.Context, c *collector) {
 	c.part(ctx, core.PartActivation, c.readActivation)
 	c.part(ctx, core.PartDomain, func(ctx context.Context) error { return c.readDomain(ctx, cs, csErr) })
 	c.part(ctx, core.PartUsers, func(ctx context.Context) error { return c.readUsers(ctx, cs, csErr) })
-	c.part(ctx, core.PartSoftware, c.readSoftware)
+	c.part(ctx, core.PartSoftware, func(ctx context.Context) error {
+		progs, err := readPrograms(ctx)
+		c.inv.Software = progs
+		return err
+	})
 	c.part(ctx, core.PartHotfixes, c.readHotfixes)
 }
 
@@ -337,12 +341,12 @@ func wqlQuote(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
 }
 
-// readSoftware lists the uninstall registry (HKLM in both views and every
+// readPrograms lists the uninstall registry (HKLM in both views and every
 // loaded user hive) and the Store/MSIX packages.
-func (c *collector) readSoftware(ctx context.Context) error {
+func readPrograms(ctx context.Context) ([]core.Program, error) {
 	machine, err := uninstallreg.Machine(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	users, usersErr := uninstallreg.Users(ctx)
 	out := []core.Program{}
@@ -353,8 +357,7 @@ func (c *collector) readSoftware(ctx context.Context) error {
 	}
 	pkgs, pkgErr := appxPackages(ctx)
 	out = append(out, pkgs...)
-	c.inv.Software = out
-	return errors.Join(usersErr, pkgErr)
+	return out, errors.Join(usersErr, pkgErr)
 }
 
 // appxRepository is where each user's registered packages are, below

@@ -30,6 +30,24 @@ func Collect(ctx context.Context) core.Inventory {
 	return protocol.NormalizeInventory(c.inv)
 }
 
+// Programs reads the software part alone — the same reader Collect uses —
+// for checks that watch installed programs. The list is normalized as in
+// Collect. A non-nil error means the list may be incomplete (a package
+// manager or registry view failed, or more than protocol.MaxPrograms were
+// found); the programs that were read are still returned. An OS without a
+// software reader returns errors.ErrUnsupported.
+func Programs(ctx context.Context) ([]core.Program, error) {
+	ctx, cancel := context.WithTimeout(ctx, partTimeout)
+	defer cancel()
+	progs, err := readPrograms(ctx)
+	inv := protocol.NormalizeInventory(core.Inventory{Software: progs})
+	errs := []error{err}
+	for _, g := range inv.Missing {
+		errs = append(errs, errors.New(g.Error))
+	}
+	return inv.Software, errors.Join(errs...)
+}
+
 // collector accumulates an inventory and its gaps.
 type collector struct {
 	inv core.Inventory

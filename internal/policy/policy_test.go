@@ -186,6 +186,9 @@ func TestValidate(t *testing.T) {
 		{"nested field", ok(chk("b", "backup", `{"products":[{"type":"restic"},{"type":"tape"}]}`, core.Schedule{})), []string{
 			"checks[0].params.products[1].type: must be one of restic, borg"}},
 		{"declared rule", ok(chk("s", "services", `{"mode":"named"}`, core.Schedule{})), []string{`checks[0].params.services: mode "named" needs a list of services`}},
+		{"watched program", ok(chk("anydesk", "program", `{"name":"*AnyDesk*","expect":"absent","publisher":"philandro*"}`, core.Schedule{Class: "daily"})), nil},
+		{"watched program needs expect", ok(chk("av", "program", `{"name":"Sophos*"}`, core.Schedule{})), []string{"checks[0].params.expect: is required"}},
+		{"watched program pattern", ok(chk("av", "program", `{"name":"Sophos[","expect":"present"}`, core.Schedule{})), []string{"checks[0].params.name: is not a valid pattern"}},
 		{"counts are not percentages", ok(chk("l", "logins", `{"warn":200,"fail":500}`, core.Schedule{})), nil},
 		{"the server's alert_after", ok(chk("p", "ping", `{"host":"h","alert_after":3}`, core.Schedule{})), nil},
 		{"bad alert_after", ok(chk("p", "ping", `{"host":"h","alert_after":0.5}`, core.Schedule{})), []string{"checks[0].params.alert_after: must be a whole number"}},

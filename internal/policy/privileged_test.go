@@ -32,6 +32,7 @@ func TestAuthorizePrivileged(t *testing.T) {
 		{"eventlog files", []core.PolicyCheck{chk("e", "eventlog", `{"source":"files","files":["/etc/shadow"]}`, none)}, []string{"checks[0].params.files"}},
 		{"services restart", []core.PolicyCheck{chk("s", "services", `{"restart":true}`, none)}, []string{"checks[0].params.restart"}},
 		{"exclusion", []core.PolicyCheck{{Name: "b", Exclude: true}}, nil},
+		{"a watched program is a name pattern", []core.PolicyCheck{chk("p", "program", `{"name":"*AnyDesk*","expect":"absent","publisher":"*"}`, none)}, nil},
 	} {
 		err := AuthorizePrivileged(false, stored, tc.checks)
 		if tc.fields == nil {

@@ -235,6 +235,18 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	} else {
 		t.Logf("inventory under Wine:\n%s", out)
 	}
+	// 1b''. The program check: a watched program written into Wine's
+	// uninstall registry fails an "absent" check until it is removed.
+	progTest := filepath.Join(filepath.Dir(w.exe), "program.test.exe")
+	build = exec.Command("go", "test", "-c", "-o", progTest, "github.com/wacht-rmm/wacht/internal/checks/program")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the program check's Windows tests: %v\n%s", err, out)
+	}
+	out, err = w.run(2*time.Minute, progTest, "-test.run", "^TestUninstallEntryWatched$", "-test.v")
+	if err != nil || !strings.Contains(out, "--- PASS: TestUninstallEntryWatched") {
+		t.Errorf("program check under Wine: %v\n%s", err, out)
+	}
 	// 1c. Authenticode: WinVerifyTrust on an unsigned, a signed and a
 	// tampered DLL made here (the agent's TestAuthenticodeFiles).
 	if acDir := t.TempDir(); authenticodeFiles(t, acDir) {

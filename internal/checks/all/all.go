@@ -12,6 +12,7 @@ import (
 	_ "github.com/wacht-rmm/wacht/internal/checks/logins"
 	_ "github.com/wacht-rmm/wacht/internal/checks/memory"
 	_ "github.com/wacht-rmm/wacht/internal/checks/ping"
+	_ "github.com/wacht-rmm/wacht/internal/checks/program"
 	_ "github.com/wacht-rmm/wacht/internal/checks/services"
 	_ "github.com/wacht-rmm/wacht/internal/checks/smart"
 	_ "github.com/wacht-rmm/wacht/internal/checks/snmp"

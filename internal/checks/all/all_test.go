@@ -13,7 +13,7 @@ import (
 )
 
 func TestAllRegistered(t *testing.T) {
-	want := []string{"antivirus", "backup", "cpu", "disk", "eventlog", "growth", "logins", "memory", "ping", "services", "smart", "snmp", "snmptrap", "website"}
+	want := []string{"antivirus", "backup", "cpu", "disk", "eventlog", "growth", "logins", "memory", "ping", "program", "services", "smart", "snmp", "snmptrap", "website"}
 	if got := check.Names(); !reflect.DeepEqual(got, want) {
 		t.Errorf("registered %q, want %q", got, want)
 	}

@@ -25,6 +25,7 @@ func FuzzCheckParams(f *testing.F) {
 		`{"host":"127.0.0.1","count":3,"interval_seconds":0.2}`, `{"url":"http://127.0.0.1:1/","expect_status":[200]}`,
 		`{"host":"127.0.0.1","template":"interfaces","oids":[{"oid":"1.3.6.1.2.1.1.3.0","rate":true}]}`,
 		`{"volumes":["/"],"warn_gb":1e308}`, `{"window":"10s"}`,
+		`{"name":"*AnyDesk*","expect":"absent","publisher":"philandro*"}`, `{"name":"[","expect":"present"}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -55,6 +55,7 @@ seconds; its limits are in seconds. A choice may also be "" for its default.
 		b.WriteString("\n")
 	}
 	b.WriteString(scriptChecks)
+	b.WriteString(programChecks)
 	return b.Bytes()
 }
 
@@ -91,6 +92,34 @@ without an interpreter on the device (no python, no pwsh) is an error
 error saying why. Script checks are not written to the script journal (a
 check that runs again is harmless); each run has its own
 ` + "`WACHT_RUN_ID`" + `.
+
+`
+
+// programChecks says how the program check decides, beyond its
+// parameters (internal/checks/program).
+const programChecks = `## How the program check decides
+
+A check of type ` + "`program`" + ` reads the device's installed programs with the
+same reader as the inventory's software part (Windows uninstall registry and
+Store packages, macOS app bundles and pkg receipts, Linux dpkg, rpm, snap and
+flatpak) and matches ` + "`name`" + ` (and ` + "`publisher`" + `, if given) against
+each program's name as the inventory tab shows it: a pattern covers the whole
+name, ` + "`*`" + ` is any text (also across ` + "`/`" + `), ` + "`?`" + ` one character, and case does
+not matter, so ` + "`AnyDesk`" + ` matches "AnyDesk" only and ` + "`*AnyDesk*`" + ` also
+"AnyDesk MSI". ` + "`expect: absent`" + ` fails when a matching program is installed
+(a second remote-access tool, a forbidden program), ` + "`expect: present`" + ` fails
+when none is (the antivirus or backup agent was uninstalled). The result names
+the matching programs with their versions (the first 10, the rest counted)
+and its value is their number.
+
+A matching program found is a verdict even when another part of the list
+could not be read (the message says the list is incomplete, and why). Finding
+none when a package manager or registry view failed, or when the device lists
+no programs at all, is an error with the reason, never ok. An OS without a
+program reader reports "unsupported". The parameters are name patterns, not
+programs or files, so a technician may set them. Run it daily or every few
+hours: each run reads the whole program list (about 0.1 s on a Debian machine
+with 833 packages).
 
 `
 
