@@ -12,8 +12,8 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/platform/swdetect"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/vercmp"
 )
 
 // DeviceInventory is a device's stored inventory as shown: nil Stored when
@@ -150,7 +150,7 @@ func searchClients(u core.User, clientID int64) (ids []int64, none bool) {
 
 // SoftwareSearch finds programs across the fleet: Name is a
 // case-insensitive substring, VersionBelow (optional) keeps programs with
-// a known version below it (swdetect.Compare's order), ClientID (0: all)
+// a known version below it (vercmp.Compare's order), ClientID (0: all)
 // narrows to one client, Limit bounds the hits (DefaultSearchLimit,
 // at most MaxSearchLimit).
 type SoftwareSearch struct {
@@ -187,7 +187,7 @@ func (s *Service) SearchSoftware(ctx context.Context, u core.User, q SoftwareSea
 	}
 	out := hits[:0]
 	for _, h := range hits {
-		if h.Program.Version != "" && swdetect.Compare(h.Program.Version, q.VersionBelow) < 0 {
+		if h.Program.Version != "" && vercmp.Compare(h.Program.Version, q.VersionBelow) < 0 {
 			out = append(out, h)
 			if len(out) == limit {
 				break

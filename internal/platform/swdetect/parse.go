@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/vercmp"
 )
 
 // DpkgFormat is the dpkg-query -W -f format parseDpkg reads.
@@ -30,7 +32,7 @@ func parseDpkg(out, name string) (string, error) {
 		if pkg != name || f[1] != "installed" {
 			continue
 		}
-		if version == "" || Compare(f[2], version) > 0 {
+		if version == "" || vercmp.Compare(f[2], version) > 0 {
 			version = f[2]
 		}
 	}
@@ -59,7 +61,7 @@ func parseRpm(out, name string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("unexpected rpm line %q", line)
 		}
-		if pkg == name && (version == "" || Compare(v, version) > 0) {
+		if pkg == name && (version == "" || vercmp.Compare(v, version) > 0) {
 			version = v
 		}
 	}
@@ -78,7 +80,7 @@ func highestVersion(names []string) (string, error) {
 		if strings.HasPrefix(n, ".") {
 			continue
 		}
-		if best == "" || Compare(n, best) > 0 {
+		if best == "" || vercmp.Compare(n, best) > 0 {
 			best = n
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/platform/uninstallreg"
+	"github.com/wacht-rmm/wacht/internal/vercmp"
 )
 
 // States of a detection.
@@ -95,7 +96,7 @@ func detect(ctx context.Context, sys system, r core.Detection) Result {
 		return Result{State: StateError, Err: err}
 	case r.MinVersion != "" && version == "":
 		return Result{State: StateError, Err: errors.New("installed, but its version is unknown, so the minimum version cannot be checked")}
-	case r.MinVersion != "" && Compare(version, r.MinVersion) < 0:
+	case r.MinVersion != "" && vercmp.Compare(version, r.MinVersion) < 0:
 		return Result{State: StateOlder, Version: version}
 	}
 	return Result{State: StateInstalled, Version: version}
@@ -118,7 +119,7 @@ func matchUninstall(es []UninstallEntry, r core.Detection) (string, error) {
 		if !matches(e, r) {
 			continue
 		}
-		if !found || Compare(e.DisplayVersion, best) > 0 {
+		if !found || vercmp.Compare(e.DisplayVersion, best) > 0 {
 			best = e.DisplayVersion
 		}
 		found = true

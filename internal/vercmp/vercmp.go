@@ -1,4 +1,8 @@
-package swdetect
+// Package vercmp orders software versions, the one order the agent's
+// detection rules and the server's fleet search ("below 23.01") share.
+// It imports nothing of the OS, so the server links it without the
+// agent's OS bindings.
+package vercmp
 
 import (
 	"strconv"
