@@ -49,6 +49,7 @@ func (m *miniServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.CloseNow()
+	c.SetReadLimit(protocol.MaxMessageBytes) // as the server: the agent's inventory is larger than the default
 	ctx := r.Context()
 	send := func(typ, id string, data any) {
 		b, _ := protocol.Encode(typ, id, data)
