@@ -25,7 +25,11 @@ WantedBy=multi-user.target
 	stubbornUnit = `[Unit]
 Description=ignores SIGTERM
 [Service]
-ExecStart=/bin/sh -c 'trap "" TERM; while :; do sleep 1; done'
+ExecStart=/bin/sh -c 'trap "" TERM; touch /run/wachtstubborn.ready; while :; do sleep 1; done'
+# The start job ends only once the trap is set: a stop sent earlier, on a
+# busy machine, would end the shell before it ignores SIGTERM.
+ExecStartPre=/bin/rm -f /run/wachtstubborn.ready
+ExecStartPost=/bin/sh -c 'while [ ! -e /run/wachtstubborn.ready ]; do sleep 0.1; done'
 KillMode=process
 TimeoutStopSec=infinity
 `
