@@ -45,10 +45,20 @@ func Diff(old *core.Inventory, cur core.Inventory, at time.Time) []core.Inventor
 		return b.Name + "\x00" + b.SerialOrModel + "\x00" + strconv.Itoa(b.DesignMWh), cmp.Or(b.Name, b.SerialOrModel, "battery"),
 			join(b.Manufacturer, b.SerialOrModel)
 	})
+	pieces(&d, core.PartNetwork, oh.NICs, ch.NICs, func(n core.NIC) (string, string, string) {
+		return n.MAC, cmp.Or(n.Name, n.MAC), n.MAC
+	})
+	// What an attacker or a careless change leaves behind: encryption
+	// turned off, the TPM or Secure Boot gone.
+	d.encryption(oh.Volumes, ch.Volumes)
+	d.value(core.PartSecurity, "tpm", tpm(oh.TPM), tpm(ch.TPM))
+	d.value(core.PartSecurity, "secure boot", oh.SecureBoot, ch.SecureBoot)
 	os, cs := old.System, cur.System
 	d.value(core.PartOS, "name", os.OSName, cs.OSName)
 	d.value(core.PartOS, "version", os.Version, cs.Version)
 	d.value(core.PartOS, "build", os.Build, cs.Build)
+	d.value(core.PartDomain, "join", join(os.JoinType, os.Domain), join(cs.JoinType, cs.Domain))
+	d.users(os.Users, cs.Users)
 	d.programs(old.Software, cur.Software)
 	d.hotfixes(old.Hotfixes, cur.Hotfixes)
 	return d.out
@@ -292,3 +302,64 @@ func module(m core.MemoryModule) string {
 }
 
 func disk(k core.Disk) string { return join(k.Model, k.Serial, size(k.SizeBytes)) }
+
+// encryption records volumes whose encryption state changed (mounted
+// before and after; volumes that came or went are not security events).
+func (d *differ) encryption(old, cur []core.Volume) {
+	if d.skip[core.PartVolumes] {
+		return
+	}
+	state := func(v core.Volume) string { return join(v.Encryption, v.EncryptionState) }
+	was := map[string]string{}
+	for _, v := range old {
+		was[v.Mount] = state(v)
+	}
+	for _, v := range cur {
+		if o, ok := was[v.Mount]; ok && o != state(v) {
+			d.add(core.PartVolumes, core.ChangeChanged, v.Mount+" encryption", o, state(v))
+		}
+	}
+}
+
+func tpm(t core.TPM) string {
+	if !t.Present {
+		return "none"
+	}
+	return join("TPM", t.Version)
+}
+
+// users records local accounts added and dropped, and accounts that
+// gained or lost administrator rights: a new local administrator is the
+// change a technician most wants to see.
+func (d *differ) users(old, cur []core.LocalUser) {
+	if d.skip[core.PartUsers] {
+		return
+	}
+	was := map[string]core.LocalUser{}
+	for _, u := range old {
+		was[u.Name] = u
+	}
+	is := map[string]bool{}
+	for _, u := range cur {
+		is[u.Name] = true
+		o, ok := was[u.Name]
+		switch {
+		case !ok:
+			d.add(core.PartUsers, core.ChangeAdded, u.Name, "", userRole(u))
+		case o.Admin != u.Admin:
+			d.add(core.PartUsers, core.ChangeChanged, u.Name, userRole(o), userRole(u))
+		}
+	}
+	for _, u := range old {
+		if !is[u.Name] {
+			d.add(core.PartUsers, core.ChangeDropped, u.Name, userRole(u), "")
+		}
+	}
+}
+
+func userRole(u core.LocalUser) string {
+	if u.Admin {
+		return "administrator"
+	}
+	return "user"
+}

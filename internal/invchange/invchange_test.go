@@ -140,6 +140,30 @@ func TestOS(t *testing.T) {
 	)
 }
 
+func TestSecurity(t *testing.T) {
+	old, cur := base(), base()
+	old.Hardware.Volumes = []core.Volume{{Mount: "C:", Encryption: "bitlocker", EncryptionState: "on"}, {Mount: "D:"}}
+	cur.Hardware.Volumes = []core.Volume{{Mount: "C:", Encryption: "bitlocker", EncryptionState: "off"}, {Mount: "E:"}}
+	old.Hardware.TPM, old.Hardware.SecureBoot = core.TPM{Present: true, Version: "2.0"}, "on"
+	cur.Hardware.SecureBoot = "off"
+	old.Hardware.NICs = []core.NIC{{Name: "Ethernet", MAC: "00:11:22:33:44:55"}}
+	cur.Hardware.NICs = []core.NIC{{Name: "Ethernet", MAC: "00:11:22:33:44:55", Addresses: []string{"192.0.2.7/24"}}, {Name: "WLAN", MAC: "66:77:88:99:aa:bb"}}
+	old.System.JoinType, old.System.Domain = "domain", "KANZLEI"
+	cur.System.JoinType = "workgroup"
+	old.System.Users = []core.LocalUser{{Name: "Administrator", Admin: true}, {Name: "buero"}, {Name: "alt"}}
+	cur.System.Users = []core.LocalUser{{Name: "Administrator", Admin: true}, {Name: "buero", Admin: true}, {Name: "support$", Admin: true}}
+	check(t, Diff(&old, cur, at),
+		`hardware.network added WLAN: "" → "66:77:88:99:aa:bb"`,
+		`hardware.volumes changed C: encryption: "bitlocker on" → "bitlocker off"`,
+		`hardware.security changed tpm: "TPM 2.0" → "none"`,
+		`hardware.security changed secure boot: "on" → "off"`,
+		`system.domain changed join: "domain KANZLEI" → "workgroup"`,
+		`system.users changed buero: "user" → "administrator"`,
+		`system.users added support$: "" → "administrator"`,
+		`system.users dropped alt: "user" → ""`,
+	)
+}
+
 // A part missing from either inventory makes no history: the agent could
 // not look (dpkg failed, dmidecode without root).
 func TestMissingPartsMakeNoChanges(t *testing.T) {
