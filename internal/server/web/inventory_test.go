@@ -112,6 +112,8 @@ func newInventoryFixture(t *testing.T) *inventoryFixture {
 	changes := []core.InventoryChange{
 		{DeviceID: f.device.ID, At: at, Part: core.PartSoftware, Kind: core.ChangeUpdated, Item: "Mozilla Firefox (x64 de)", Old: "127.0.2", New: "128.0.3"},
 		{DeviceID: f.device.ID, At: at, Part: core.PartMemory, Kind: core.ChangeAdded, Item: "ChannelB-DIMM0", New: "8 GiB"},
+		{DeviceID: f.device.ID, At: at, Part: core.PartUsers, Kind: core.ChangeChanged, Item: "buero", Old: "user", New: "administrator"},
+		{DeviceID: f.device.ID, At: at, Part: core.PartIdentity, Kind: core.ChangeChanged, Item: "serial", Old: "7XK2JH3", New: ""},
 	}
 	if err := f.st.SaveInventory(ctx, core.StoredInventory{DeviceID: f.device.ID, Digest: protocol.InventoryDigest(inv), ReceivedAt: at, Inventory: inv}, "", changes); err != nil {
 		t.Fatal(err)
@@ -184,7 +186,8 @@ func TestInventoryTab(t *testing.T) {
 		`data-part="hardware.battery">Battery: not collected: Win32_Battery: WMI query timed out after 30s`,
 		`data-gap="hardware.battery">not collected: Win32_Battery: WMI query timed out`,
 		"Received at", `id="inv-refresh"`, `src="/static/inventory.js"`,
-		`data-kind="updated"`, "updated", "127.0.2 → 128.0.3", "ChannelB-DIMM0</td>")
+		`data-kind="updated"`, "updated", "127.0.2 → 128.0.3", "ChannelB-DIMM0</td>",
+		"<td>buero</td><td>user → administrator</td>", "<td>serial number</td><td>7XK2JH3</td>")
 
 	// A part not collected says so, not "none reported".
 	if i := strings.Index(p.body, "<h3>Batteries</h3>"); i < 0 || strings.Contains(p.body[i:strings.Index(p.body, `id="inv-system"`)], "none reported") {
@@ -196,7 +199,7 @@ func TestInventoryTab(t *testing.T) {
 	wantAll(t, "German inventory tab", de.do("GET", dev+"/inventory", nil).body,
 		"Inventar", `id="inv-memory">15,5 GiB`, "476,9 GiB", "15.03.2021", "aktiviert", "Active-Directory-Domäne",
 		"Akku: nicht erfasst: Win32_Battery", "Empfangen am", "Inventar aktualisieren", "aktualisiert", "hinzugekommen",
-		"Windows (64 Bit)", "Seriennummer")
+		"Windows (64 Bit)", "Seriennummer", "<td>buero</td><td>Benutzer → Administrator</td>", "<td>Seriennummer</td><td>7XK2JH3</td>")
 
 	// Another device of the same client: no inventory yet.
 	ctx := context.Background()
@@ -352,8 +355,8 @@ func TestInventoryChangesPaging(t *testing.T) {
 	}
 	next := first.body[i : i+strings.IndexByte(first.body[i:], '"')]
 	second := b.do("GET", "/devices/"+strconv.FormatInt(f.device.ID, 10)+next, nil)
-	// 62 changes: 50, then 12 (two of the fixture).
-	if n := strings.Count(second.body, "<tr data-kind="); n != 12 {
+	// 64 changes: 50, then 14 (four of the fixture).
+	if n := strings.Count(second.body, "<tr data-kind="); n != 14 {
 		t.Errorf("the second history page shows %d changes", n)
 	}
 	wantAll(t, "second history page", second.body, "127.0.2 → 128.0.3", `id="inv-newest"`)
