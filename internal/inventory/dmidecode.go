@@ -16,9 +16,11 @@ var dmiPlaceholders = map[string]bool{
 	"system serial number": true, "system product name": true, "system manufacturer": true,
 	"no dimm": true, "[empty]": true, "<bad index>": true, "<out of spec>": true, "other": true,
 	"0": true, "00000000": true, "0000000000000000": true, "0123456789": true, "serial number": true,
+	"serialnumber": true, "not applicable": true,
 }
 
-// cleanDMI trims a DMI string and returns "" for a placeholder.
+// cleanDMI trims an SMBIOS string (from sysfs, dmidecode or WMI) and
+// returns "" for a placeholder.
 func cleanDMI(s string) string {
 	s = strings.TrimSpace(s)
 	if dmiPlaceholders[strings.ToLower(s)] {

@@ -112,25 +112,10 @@ type win32Account struct {
 	Disabled  bool
 }
 
-// serialPlaceholders are what firmware says instead of a serial number.
-var serialPlaceholders = []string{"", "0", "none", "default string", "system serial number", "to be filled by o.e.m.",
-	"not specified", "not applicable", "0123456789", "serialnumber"}
-
-// realSerial returns s trimmed, or "" for a placeholder.
-func realSerial(s string) string {
-	s = strings.TrimSpace(s)
-	for _, p := range serialPlaceholders {
-		if strings.EqualFold(s, p) {
-			return ""
-		}
-	}
-	return s
-}
-
 // identity fills manufacturer, model, serial and firmware.
 func identity(h *core.Hardware, cs win32ComputerSystem, bios win32BIOS) {
 	h.Manufacturer, h.Model = strings.TrimSpace(cs.Manufacturer), strings.TrimSpace(cs.Model)
-	h.Serial = realSerial(bios.SerialNumber)
+	h.Serial = cleanDMI(bios.SerialNumber)
 	h.Firmware.Vendor, h.Firmware.Version = strings.TrimSpace(bios.Manufacturer), strings.TrimSpace(bios.SMBIOSBIOSVersion)
 	if !bios.ReleaseDate.IsZero() {
 		h.Firmware.Date = bios.ReleaseDate.Format(time.DateOnly)
@@ -166,7 +151,7 @@ func memoryModules(ms []win32PhysicalMemory) []core.MemoryModule {
 			speed = m.Speed
 		}
 		out = append(out, core.MemoryModule{Slot: strings.TrimSpace(m.DeviceLocator), SizeBytes: m.Capacity, SpeedMTs: int(speed),
-			Type: smbiosMemoryTypes[m.SMBIOSMemoryType], Manufacturer: strings.TrimSpace(m.Manufacturer), Serial: realSerial(m.SerialNumber)})
+			Type: smbiosMemoryTypes[m.SMBIOSMemoryType], Manufacturer: strings.TrimSpace(m.Manufacturer), Serial: cleanDMI(m.SerialNumber)})
 	}
 	return out
 }
@@ -183,7 +168,7 @@ func physicalDisks(ds []msftPhysicalDisk) []core.Disk {
 	out := make([]core.Disk, 0, len(ds))
 	for _, d := range ds {
 		disk := core.Disk{Name: `\\.\PHYSICALDRIVE` + d.DeviceId, Model: strings.TrimSpace(d.FriendlyName),
-			Serial: realSerial(d.SerialNumber), SizeBytes: d.Size, Bus: storageBusTypes[d.BusType]}
+			Serial: cleanDMI(d.SerialNumber), SizeBytes: d.Size, Bus: storageBusTypes[d.BusType]}
 		switch {
 		case d.BusType == 17:
 			disk.Kind = core.DiskNVMe
@@ -202,7 +187,7 @@ func physicalDisks(ds []msftPhysicalDisk) []core.Disk {
 func diskDrives(ds []win32DiskDrive) []core.Disk {
 	out := make([]core.Disk, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, core.Disk{Name: d.DeviceID, Model: strings.TrimSpace(d.Model), Serial: realSerial(d.SerialNumber),
+		out = append(out, core.Disk{Name: d.DeviceID, Model: strings.TrimSpace(d.Model), Serial: cleanDMI(d.SerialNumber),
 			SizeBytes: d.Size, Bus: strings.ToLower(d.InterfaceType)})
 	}
 	return out
@@ -302,7 +287,7 @@ func monitors(ms []wmiMonitorID) []core.Monitor {
 	out := make([]core.Monitor, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, core.Monitor{Manufacturer: wmiChars(m.ManufacturerName), Model: wmiChars(m.UserFriendlyName),
-			Serial: realSerial(wmiChars(m.SerialNumberID))})
+			Serial: cleanDMI(wmiChars(m.SerialNumberID))})
 	}
 	return out
 }
@@ -332,7 +317,7 @@ func batteries(static []batteryStaticData, full []batteryFullChargedCapacity, cy
 	out := make([]core.Battery, 0, len(static))
 	for _, s := range static {
 		b := core.Battery{Name: strings.TrimSpace(s.DeviceName), DesignMWh: int(s.DesignedCapacity), FullChargeMWh: int(fullBy[s.InstanceName]),
-			CycleCount: int(cycleBy[s.InstanceName]), Manufacturer: strings.TrimSpace(s.ManufactureName), SerialOrModel: realSerial(s.SerialNumber)}
+			CycleCount: int(cycleBy[s.InstanceName]), Manufacturer: strings.TrimSpace(s.ManufactureName), SerialOrModel: cleanDMI(s.SerialNumber)}
 		b.HealthPercent = core.BatteryHealth(b.DesignMWh, b.FullChargeMWh)
 		out = append(out, b)
 	}
