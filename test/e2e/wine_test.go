@@ -308,6 +308,27 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		}
 	}
 
+	// 2a. The Windows agent's inventory reaches the server whole at
+	// enrollment; what Wine's WMI cannot answer arrives as gaps with
+	// their reasons, never as empty values.
+	var inv struct {
+		Stored *core.StoredInventory `json:"stored"`
+	}
+	waitFor(t, "the Windows device's inventory", 2*time.Minute, func() bool {
+		e.api("GET", fmt.Sprintf("/api/v1/devices/%d/inventory", dev.ID), &inv)
+		return inv.Stored != nil
+	})
+	got := inv.Stored.Inventory
+	t.Logf("server: inventory of %q: %d programs, %d gaps", got.System.OSName, len(got.Software), len(got.Missing))
+	if !strings.Contains(got.System.OSName, "Windows") || got.System.Hostname == "" {
+		t.Errorf("the Windows inventory names no Windows or host: %+v", got.System)
+	}
+	for _, g := range got.Missing {
+		if g.Error == "" {
+			t.Errorf("inventory gap %s without a reason", g.Part)
+		}
+	}
+
 	// 2b. A cmd script from the library through the real job path:
 	// parameters in the environment, a secret masked, the exit code, and
 	// German umlauts from the body and from a parameter as UTF-8.
