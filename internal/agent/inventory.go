@@ -2,12 +2,9 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -70,20 +67,8 @@ func newInvState(path string, log *slog.Logger) *invState {
 // inventory does not have its digest, counts as none: the next report is
 // whole, which always works.
 func loadInventory(path string, log *slog.Logger) *storedInventory {
-	if path == "" {
-		return nil
-	}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		log.Warn("reading the acknowledged inventory; sending the whole inventory", "err", err)
-		return nil
-	}
-	var si storedInventory
-	if err := json.Unmarshal(b, &si); err != nil {
-		log.Warn("acknowledged inventory damaged; sending the whole inventory", "err", err)
+	si, ok := loadJSON[storedInventory](path, log, "the acknowledged inventory", "sending the whole inventory")
+	if !ok {
 		return nil
 	}
 	si.Inventory = protocol.NormalizeInventory(si.Inventory)
@@ -101,16 +86,7 @@ func (s *invState) stored(inv core.Inventory, d string, at time.Time) {
 	s.mu.Lock()
 	s.acked, s.failures, s.retryAt, s.again = si, 0, time.Time{}, false
 	s.mu.Unlock()
-	if s.path == "" {
-		return
-	}
-	b, err := json.Marshal(si)
-	if err == nil {
-		err = writeFileAtomic(s.path, append(b, '\n'))
-	}
-	if err != nil {
-		s.log.Warn("cannot save the acknowledged inventory; the next start sends it whole", "err", err)
-	}
+	saveJSON(s.path, si, s.log, "the acknowledged inventory; the next start sends it whole")
 }
 
 // failed schedules the next attempt of a report (full: a whole one) with
