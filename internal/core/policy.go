@@ -126,9 +126,12 @@ type Policy struct {
 	Tasks []PolicyTask `json:"tasks,omitempty"`
 	// Software is the policy's desired software state (issue 17),
 	// inherited and overridden by package as checks are by name.
-	Software  []PolicySoftware `json:"software,omitempty"`
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	Software []PolicySoftware `json:"software,omitempty"`
+	// Patch is the policy's patch settings (issue 19); nil leaves them to
+	// a less specific policy.
+	Patch     *PatchPolicy `json:"patch,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // Desired software states.

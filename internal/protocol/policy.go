@@ -28,13 +28,16 @@ const MaxPolicyChecks = 500
 const MaxPolicyTasks = 100
 
 // Policy is the effective set of checks and automated tasks of one
-// device. Revision is a hash of Checks, Tasks and Software; the agent ignores a
+// device. Revision is a hash of Checks, Tasks, Software and Patch; the agent ignores a
 // policy with the revision it already runs.
 type Policy struct {
 	Revision string             `json:"revision"`
 	Checks   []core.PolicyCheck `json:"checks"`
 	Tasks    []Task             `json:"tasks,omitempty"`
 	Software []Software         `json:"software,omitempty"`
+	// Patch is the device's patch policy (issue 19), nil when patch
+	// management is off.
+	Patch *PatchPolicy `json:"patch,omitempty"`
 }
 
 // Software is one desired software state as the agent enforces it (issue

@@ -1,0 +1,74 @@
+// Package patch holds the portable rules of patch management (issue 19),
+// shared by the agent and the server so that both decide alike: which
+// updates a policy approves, when the install window is, what the daily
+// verification says, the policy defaults and validation, and the curated
+// catalogue of third-party and end-of-life software.
+package patch
+
+import (
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// Excluded reports whether the exclusions keep u back: its KB, its ID (a
+// package name, winget ID…) or its title matching a pattern.
+func Excluded(e core.PatchExclusions, u core.Update) bool {
+	if kb := core.NormalizeKB(u.KB); kb != "" && slices.ContainsFunc(e.KBs, func(x string) bool { return core.NormalizeKB(x) == kb }) {
+		return true
+	}
+	if slices.ContainsFunc(e.Packages, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), u.ID) }) {
+		return true
+	}
+	title := strings.ToLower(u.Title)
+	return slices.ContainsFunc(e.Titles, func(p string) bool {
+		ok, err := path.Match(strings.ToLower(strings.TrimSpace(p)), title)
+		return err == nil && ok
+	})
+}
+
+// Approve decides u's approval (core.Approval…) under policy p and the
+// technicians' decisions (Key → approved): exclusions first, then a
+// decision, then the rules.
+func Approve(p core.PatchPolicy, decisions map[string]bool, u core.Update) string {
+	if Excluded(p.Exclusions, u) {
+		return core.ApprovalExcluded
+	}
+	if ok, found := decisions[u.Key]; found {
+		if ok {
+			return core.ApprovalManual
+		}
+		return core.ApprovalDeclined
+	}
+	for _, r := range p.AutoApprove {
+		if (r.Classification == "" || r.Classification == u.Classification) &&
+			core.SeverityRank(u.Severity) >= core.SeverityRank(r.MinSeverity) {
+			return core.ApprovalAuto
+		}
+	}
+	return core.ApprovalNone
+}
+
+// Approved reports whether an approval state lets the agent install.
+func Approved(state string) bool { return state == core.ApprovalAuto || state == core.ApprovalManual }
+
+// Verification is the daily verification's outcome: the "patches" check
+// result's status, value (approved updates missing) and message.
+type Verification struct {
+	Status  core.Status
+	Value   float64
+	Message core.Text
+}
+
+// The rest of the API (implemented by the package's owner; signatures are
+// the contract):
+//
+//	func Defaults(p core.PatchPolicy) core.PatchPolicy
+//	func Validate(p core.PatchPolicy) error
+//	func OpenWindow(s core.PatchSchedule, extra []protocol.TimeWindow, lastRun, now time.Time, loc *time.Location) (protocol.TimeWindow, bool)
+//	func NextWindow(s core.PatchSchedule, extra []protocol.TimeWindow, after time.Time, loc *time.Location) protocol.TimeWindow
+//	func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.MissingUpdate, reboot core.RebootState, sources []core.PatchSourceStatus, now time.Time) Verification
+//	var Catalog []Product; func MatchProduct(...)
+//	func EndOfLife(programs []core.Program, now time.Time) []core.Update
