@@ -264,3 +264,14 @@ func TestOutputTailBounded(t *testing.T) {
 		t.Fatalf("%d bytes: %q…", len(got), got[:40])
 	}
 }
+
+func TestParseAptSimulationTestRepo(t *testing.T) {
+	b, err := os.ReadFile("testdata/apt-dist-upgrade-testrepo.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	us, err := ParseAptSimulation(string(b))
+	if err != nil || len(us) != 2 || us[0].Classification != core.ClassUpdate || us[1].Classification != core.ClassSecurity {
+		t.Fatalf("%+v, %v", us, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -197,4 +198,10 @@ func lastLinesOf(s string, n int) string {
 		r = r[:400] + "…"
 	}
 	return r
+}
+
+// sortedStrings sorts s in place and returns it.
+func sortedStrings(s []string) []string {
+	slices.Sort(s)
+	return s
 }
