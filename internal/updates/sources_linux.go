@@ -9,6 +9,8 @@ func Sources(opt Options) []Source {
 	switch {
 	case fileExists("/usr/bin/apt-get") && fileExists("/usr/bin/dpkg-query"):
 		return []Source{NewApt()}
+	case fileExists("/usr/bin/zypper"):
+		return []Source{NewZypper()}
 	case fileExists("/usr/bin/dnf"):
 		return []Source{NewDnf("/usr/bin/dnf")}
 	case fileExists("/usr/bin/yum"):
