@@ -34,3 +34,9 @@ func runAs(cmd *exec.Cmd, name string) ([]string, error) {
 	}
 	return []string{"HOME=" + u.HomeDir, "USER=" + u.Username, "LOGNAME=" + u.Username}, nil
 }
+
+// gentle makes a cancelled run end with SIGTERM first, so that apt, dpkg
+// or rpm can stop cleanly; WaitDelay kills it later.
+func gentle(cmd *exec.Cmd) {
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+}
