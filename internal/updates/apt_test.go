@@ -63,6 +63,7 @@ func TestParseAptSimulationCaptured(t *testing.T) {
 func TestParseAptSimulationShapes(t *testing.T) {
 	out := strings.Join([]string{
 		"NOTE: This is only a simulation!",
+		"3 upgraded, 1 newly installed, 1 to remove and 0 not upgraded.",
 		"Inst libc6:i386 [2.35-0ubuntu3.1] (2.35-0ubuntu3.4 Ubuntu:22.04/jammy-updates, Ubuntu:22.04/jammy-security [i386]) []",
 		"Inst newdep (1.0-1 Ubuntu:22.04/jammy [amd64])", // a new package: no update
 		"Inst wacht-test [1.0-1] (2.0-1 localhost [all])",
@@ -82,6 +83,17 @@ func TestParseAptSimulationShapes(t *testing.T) {
 	want := []string{"libc6:i386 2.35-0ubuntu3.1>2.35-0ubuntu3.4 security", "wacht-test 1.0-1>2.0-1 update", "old-security 1>2 security"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	// apt 3's summary; an unreadable output and a short read are errors,
+	// never "no updates".
+	if us, err := ParseAptSimulation("Summary:\n  Upgrading: 0, Installing: 0, Removing: 0, Not Upgrading: 0\n"); err != nil || len(us) != 0 {
+		t.Errorf("apt 3, nothing: %v, %v", us, err)
+	}
+	if _, err := ParseAptSimulation("Paketlisten werden gelesen…\n"); err == nil {
+		t.Error("unreadable output passed as no updates")
+	}
+	if _, err := ParseAptSimulation("2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\nInst a [1] (2 x [all])\nInst b 1 -> 2\n"); err == nil || !strings.Contains(err.Error(), "only 1") {
+		t.Errorf("short read: %v", err)
 	}
 }
 
