@@ -3,6 +3,7 @@ package updates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -302,5 +303,15 @@ func BenchmarkParseAptSimulation(b *testing.B) {
 		if us, err := ParseAptSimulation(string(out)); err != nil || len(us) != 113 {
 			b.Fatal(len(us), err)
 		}
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	err := fmt.Errorf("scan: %w", aptStop(pmOut{exit: 100, stderr: "E: Could not get lock /var/lib/dpkg/lock-frontend.\n"}))
+	if txt := ErrorText(err); !errors.Is(err, ErrBusy) || !strings.Contains(txt.DE, "Sperre") || !strings.Contains(txt.EN, "lock") {
+		t.Fatalf("%+v", txt)
+	}
+	if txt := ErrorText(errors.New("plain")); txt.EN != "plain" || txt.DE != "plain" {
+		t.Fatalf("%+v", txt)
 	}
 }
