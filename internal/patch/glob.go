@@ -17,7 +17,39 @@ import (
 
 var errBadPattern = errors.New("syntax error in pattern")
 
-// globCache maps a pattern to its *regexp.Regexp or its error.
+// glob is a compiled pattern: a pattern of literal text and * only is
+// matched by substring search on the lower-cased title (simple, parts
+// lower-cased, split at *), any other by its regular expression.
+type glob struct {
+	simple bool
+	parts  []string
+	re     *regexp.Regexp
+}
+
+// match reports whether the title (and its lower-cased form) matches.
+func (g *glob) match(title, lower string) bool {
+	if !g.simple {
+		return g.re.MatchString(title)
+	}
+	ps := g.parts
+	if len(ps) == 1 {
+		return lower == ps[0]
+	}
+	if !strings.HasPrefix(lower, ps[0]) {
+		return false
+	}
+	rest := lower[len(ps[0]):]
+	for _, p := range ps[1 : len(ps)-1] {
+		i := strings.Index(rest, p)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(p):]
+	}
+	return strings.HasSuffix(rest, ps[len(ps)-1])
+}
+
+// globCache maps a pattern to its *glob or its error.
 var (
 	globCache sync.Map
 	globCount int
@@ -28,18 +60,23 @@ const maxGlobCache = 4096
 
 // compileGlob returns pattern's regular expression (after trimming
 // spaces), or errBadPattern.
-func compileGlob(pattern string) (*regexp.Regexp, error) {
+func compileGlob(pattern string) (*glob, error) {
 	pattern = strings.TrimSpace(pattern)
 	if v, ok := globCache.Load(pattern); ok {
-		if re, ok := v.(*regexp.Regexp); ok {
-			return re, nil
+		if g, ok := v.(*glob); ok {
+			return g, nil
 		}
 		return nil, v.(error)
 	}
+	var g *glob
 	re, err := globToRegexp(pattern)
-	var v any = re
-	if err != nil {
-		v = err
+	var v any = err
+	if err == nil {
+		g = &glob{re: re}
+		if !strings.ContainsAny(pattern, `?[\`) {
+			g.simple, g.parts = true, strings.Split(strings.ToLower(pattern), "*")
+		}
+		v = g
 	}
 	globMu.Lock()
 	if globCount < maxGlobCache {
@@ -47,7 +84,7 @@ func compileGlob(pattern string) (*regexp.Regexp, error) {
 		globCache.Store(pattern, v)
 	}
 	globMu.Unlock()
-	return re, err
+	return g, err
 }
 
 func globToRegexp(p string) (*regexp.Regexp, error) {
@@ -140,9 +177,9 @@ func classChar(rs []rune, i int) (rune, int, error) {
 	return rs[i], i, nil
 }
 
-// matchTitle reports whether pattern matches title; an invalid pattern
-// matches nothing.
-func matchTitle(pattern, title string) bool {
-	re, err := compileGlob(pattern)
-	return err == nil && re.MatchString(title)
+// matchTitle reports whether pattern matches title (lower: its
+// lower-cased form); an invalid pattern matches nothing.
+func matchTitle(pattern, title, lower string) bool {
+	g, err := compileGlob(pattern)
+	return err == nil && g.match(title, lower)
 }
