@@ -48,8 +48,12 @@ func DefaultAutoApprove() []core.PatchRule {
 		{Classification: core.ClassCritical},
 		{Classification: core.ClassSecurity},
 		{Classification: core.ClassDefinition},
+		// Third-party applications (winget, Chocolatey, Homebrew) are
+		// rarely rated, and their updates are the service sold: approve
+		// them all; a policy can narrow this.
+		{Classification: core.ClassApplication},
 	}
-	for _, c := range []string{core.ClassRollup, core.ClassServicePack, core.ClassUpdate, core.ClassApplication, core.ClassTool} {
+	for _, c := range []string{core.ClassRollup, core.ClassServicePack, core.ClassUpdate, core.ClassTool} {
 		rs = append(rs, core.PatchRule{Classification: c, MinSeverity: core.SeverityImportant})
 	}
 	return rs

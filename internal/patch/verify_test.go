@@ -166,8 +166,8 @@ func equalPolicy(a, b core.PatchPolicy) bool {
 }
 
 // The default rules approve what the issue says: critical and security of
-// any severity, anything rated important or critical, not feature updates
-// or drivers.
+// any severity, anything rated important or critical, third-party
+// applications, not feature updates or drivers.
 func TestDefaultApproval(t *testing.T) {
 	p := Defaults(core.PatchPolicy{})
 	tests := []struct {
@@ -183,7 +183,7 @@ func TestDefaultApproval(t *testing.T) {
 		{core.ClassApplication, core.SeverityImportant, core.ApprovalAuto},
 		{core.ClassUpdate, core.SeverityModerate, core.ApprovalNone},
 		{core.ClassUpdate, "", core.ApprovalNone},
-		{core.ClassApplication, "", core.ApprovalNone},
+		{core.ClassApplication, "", core.ApprovalAuto},
 		{core.ClassFeature, core.SeverityCritical, core.ApprovalNone},
 		{core.ClassDriver, core.SeverityImportant, core.ApprovalNone},
 		{core.ClassEOL, core.SeverityCritical, core.ApprovalNone},
