@@ -102,5 +102,12 @@ func patchVerify(p core.PatchPolicy, decisions map[string]bool, missing []core.M
 		v.Message = core.Text{EN: fmt.Sprintf("%d missing (%d critical), %d failed", approved, critical, failed),
 			DE: fmt.Sprintf("%d fehlen (%d kritisch), %d fehlgeschlagen", approved, critical, failed)}
 	}
+	for _, s := range sources {
+		if s.Status == core.ScanError {
+			v.Status = core.Worst(v.Status, core.StatusWarning)
+			v.Message.EN += "; " + s.Source + ": " + s.Message.EN
+			v.Message.DE += "; " + s.Source + ": " + s.Message.DE
+		}
+	}
 	return v
 }

@@ -337,7 +337,7 @@ func (a *Agent) patchVerify(pol *protocol.PatchPolicy, eff core.PatchPolicy, now
 func (a *Agent) runPatchReports(ctx context.Context) {
 	for ctx.Err() == nil {
 		wait := maxSleep
-		if link := a.invLink.Load(); link != nil {
+		if link := a.invLink.Load(); link != nil && !link.ended() {
 			r, retry := a.patch.pending(a.now())
 			if r != nil {
 				a.sendPatchReport(ctx, link, r)
@@ -370,15 +370,22 @@ func (a *Agent) sendPatchReport(ctx context.Context, link *invLink, r *patchPend
 	case err == nil:
 		a.patch.acked(r.ID)
 	case ctx.Err() != nil:
-	case errors.Is(err, errSessionEnded):
+	case errors.Is(err, errSessionEnded) || link.ended():
 		// The next session sends it again at once.
-		select {
-		case <-link.done:
-		case <-ctx.Done():
-		}
+		a.log.Info("session ended before the patch report was acknowledged; resending on the next", "err", err)
 	default:
 		next := a.patch.unanswered(a.now())
 		a.log.Warn("patch report not acknowledged", "err", err, "retry_at", next)
+	}
+}
+
+// ended says whether the session of link is over.
+func (l *invLink) ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
 	}
 }
 
