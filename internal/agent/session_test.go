@@ -44,9 +44,9 @@ type fakeServer struct {
 	inventory atomic.Pointer[fakeInventory]
 	// patches, if set, answers patch reports.
 	patches atomic.Pointer[fakePatches]
-	conns     atomic.Int32
-	beats     atomic.Int32
-	badAuth   atomic.Int32
+	conns   atomic.Int32
+	beats   atomic.Int32
+	badAuth atomic.Int32
 
 	mu       sync.Mutex
 	received []core.Result
