@@ -11,7 +11,7 @@ import (
 )
 
 func TestChocoOutdated(t *testing.T) {
-	us, ok := parseChocoOutdated(readTestdata(t, "choco-outdated-1260.txt"))
+	us, ok := parseChocoOutdated(readCapture(t, "choco-outdated-1260.txt"))
 	if !ok || len(us) != 32 { // 33 rows, temp_BoxstarterPackage is not outdated
 		t.Fatalf("ok %v, %d updates", ok, len(us))
 	}
@@ -25,7 +25,7 @@ func TestChocoOutdated(t *testing.T) {
 		}
 	}
 	// Pinned and not outdated: nothing to install, but a real answer.
-	us, ok = parseChocoOutdated(readTestdata(t, "choco-outdated-457.txt"))
+	us, ok = parseChocoOutdated(readCapture(t, "choco-outdated-457.txt"))
 	if !ok || us == nil || len(us) != 0 {
 		t.Errorf("ok %v, %+v", ok, us)
 	}

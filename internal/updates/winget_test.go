@@ -11,7 +11,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-func readTestdata(t *testing.T, name string) []byte {
+func readCapture(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
@@ -24,7 +24,7 @@ type wantRow struct{ id, installed, version, title string }
 
 func checkWinget(t *testing.T, file string, want []wantRow) {
 	t.Helper()
-	us, err := wingetScanResult(readTestdata(t, file), 0)
+	us, err := wingetScanResult(readCapture(t, file), 0)
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
@@ -81,7 +81,7 @@ func TestWingetUpgradeTables(t *testing.T) {
 func TestWingetTableWithSpinnerAndVT(t *testing.T) {
 	// The same table as a redirected winget writes it: the spinner
 	// overwriting itself with carriage returns and VT sequences.
-	raw := readTestdata(t, "winget-upgrade-1869.txt")
+	raw := readCapture(t, "winget-upgrade-1869.txt")
 	junk := "\x1b[0G   -\r   \\\r   |\r   /\r\x1b[2K\r"
 	us, err := wingetScanResult(append([]byte(junk), raw...), 0)
 	if err != nil || len(us) != 5 || us[0].ID != "OpenWhisperSystems.Signal" {
@@ -109,7 +109,7 @@ func TestWingetTableWithSpinnerAndVT(t *testing.T) {
 }
 
 func TestWingetNothingAndFailures(t *testing.T) {
-	us, err := wingetScanResult(readTestdata(t, "winget-upgrade-none-de-2869.txt"), 0)
+	us, err := wingetScanResult(readCapture(t, "winget-upgrade-none-de-2869.txt"), 0)
 	if err != nil || us == nil || len(us) != 0 {
 		t.Errorf("German nothing: %v %v", us, err)
 	}
@@ -168,7 +168,7 @@ func TestWingetSource(t *testing.T) {
 				}
 				return []byte("Successfully installed\n"), 0, nil
 			}
-			return readTestdata(t, "winget-upgrade-1869.txt"), 0, nil
+			return readCapture(t, "winget-upgrade-1869.txt"), 0, nil
 		},
 	}
 	us, err := s.Scan(context.Background())
