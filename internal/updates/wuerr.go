@@ -118,11 +118,18 @@ func (e *TextError) Unwrap() []error {
 	return out
 }
 
-// ErrorText returns the English and German text of an error from this
-// package: a TextError's Text, else the error's own text in both.
+// Localized returns the bilingual message (like ToolError's).
+func (e *TextError) Localized() core.Text { return e.Text }
+
+// ErrorText returns the English and German text of an error: the first
+// error in its chain with a Localized method (TextError, ToolError), else
+// the error's own text in both.
 func ErrorText(err error) core.Text {
-	if te, ok := errors.AsType[*TextError](err); ok {
-		return te.Text
+	if l, ok := errors.AsType[interface {
+		error
+		Localized() core.Text
+	}](err); ok {
+		return l.Localized()
 	}
 	return core.Text{EN: err.Error(), DE: err.Error()}
 }
