@@ -39,6 +39,9 @@ const (
 	// patchRebootAgain: a restart the agent started is not started again
 	// before this passed (the OS may refuse or the machine may not go).
 	patchRebootAgain = time.Hour
+	// patchGoodbyeWait: a restart due while no session is up waits this
+	// long for one to say goodbye on, then goes ahead.
+	patchGoodbyeWait = 10 * time.Minute
 )
 
 // Triggers of install attempts (core.PatchAttempt.Trigger).
@@ -113,12 +116,13 @@ type patcher struct {
 
 	run sync.Mutex // one scan or install at a time
 
-	mu         sync.Mutex
-	st         patchState
-	installing bool // an install runs: the install action answers busy
-	scanWanted bool
-	failures   int       // reports unacknowledged in a row
-	sendAt     time.Time // the next report attempt after a failure
+	mu          sync.Mutex
+	st          patchState
+	installing  bool // an install runs: the install action answers busy
+	scanWanted  bool
+	noLinkSince time.Time // a restart is due and waits for a session
+	failures    int       // reports unacknowledged in a row
+	sendAt      time.Time // the next report attempt after a failure
 }
 
 func newPatcher(path string, log *slog.Logger, sources func() []updates.Source, reboot func(context.Context) core.RebootState, boot rebooter) *patcher {

@@ -286,13 +286,29 @@ func (a *Agent) patchReboot(ctx context.Context, eff core.PatchPolicy, now time.
 	if !due || now.Sub(st.RebootIssued) < patchRebootAgain {
 		return
 	}
+	link := a.invLink.Load()
+	if link != nil && link.ended() {
+		link = nil
+	}
 	a.patch.mu.Lock()
+	if link == nil {
+		// Without a session the server cannot be told: wait a while for
+		// one (the agent may have just started), then restart anyway.
+		if a.patch.noLinkSince.IsZero() {
+			a.patch.noLinkSince = now
+		}
+		if now.Sub(a.patch.noLinkSince) < patchGoodbyeWait {
+			a.patch.mu.Unlock()
+			return
+		}
+	}
+	a.patch.noLinkSince = time.Time{}
 	a.patch.st.RebootIssued, a.patch.st.RebootAt, a.patch.st.AskAt = now.UTC(), time.Time{}, time.Time{}
 	a.patch.saveLocked()
 	a.patch.mu.Unlock()
 	// Say goodbye first, so that the server expects the restart and
 	// raises no offline alert.
-	if link := a.invLink.Load(); link != nil {
+	if link != nil {
 		if err := link.c.send(protocol.TypeGoodbye, "", protocol.Goodbye{Reason: protocol.GoodbyeReboot}); err != nil {
 			a.log.Warn("cannot announce the restart", "err", err)
 		}

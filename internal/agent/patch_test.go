@@ -614,6 +614,14 @@ func TestPatchRebootModes(t *testing.T) {
 	})
 	t.Run("force", func(t *testing.T) {
 		e, _ := run(t, core.PatchReboot{Mode: core.RebootModeForce})
+		if _, r := e.boot.counts(); r != 0 {
+			t.Fatalf("restarted without a session to say goodbye on (%d)", r)
+		}
+		e.at(day(2, 3, 9))
+		if _, r := e.boot.counts(); r != 0 {
+			t.Fatalf("did not wait for a session (%d)", r)
+		}
+		e.at(day(2, 3, 10)) // no session came: restart anyway
 		if _, r := e.boot.counts(); r != 1 {
 			t.Errorf("force: %d restarts", r)
 		}
@@ -628,6 +636,7 @@ func TestPatchRebootModes(t *testing.T) {
 			t.Fatal("restarted before the window's end")
 		}
 		e.at(day(2, 4, 0))
+		e.at(day(2, 4, 10)) // (no session to wait for)
 		if _, r := e.boot.counts(); r != 1 {
 			t.Fatalf("window: %d restarts at its end", r)
 		}
@@ -648,6 +657,7 @@ func TestPatchRebootModes(t *testing.T) {
 			t.Fatalf("ask: %d notices, %d restarts before the deadline", n, r)
 		}
 		e.at(day(2, 15, 0)) // the deadline
+		e.at(day(2, 15, 10))
 		if n, r := e.boot.counts(); n != 3 || r != 1 {
 			t.Fatalf("ask: %d notices, %d restarts at the deadline", n, r)
 		}
@@ -662,6 +672,7 @@ func TestPatchRebootModes(t *testing.T) {
 			t.Fatal("forced before ForceAfterDays")
 		}
 		e.at(day(4, 3, 0))
+		e.at(day(4, 3, 10))
 		if _, r := e.boot.counts(); r != 1 {
 			t.Fatalf("%d restarts after 2 days pending", r)
 		}
