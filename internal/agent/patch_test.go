@@ -697,3 +697,61 @@ func TestRebootCommandsAreArgumentArrays(t *testing.T) {
 		t.Errorf("windows %q", c)
 	}
 }
+
+func TestPatchPolicyFromServerAndReportBackoff(t *testing.T) {
+	e := newPatchEnv(t, "", protocol.PatchPolicy{})
+	// A server's policy sets the patch policy of an agent that pins none.
+	e.a.plan.patchPinned, e.a.plan.patch, e.a.plan.pinned = false, nil, false
+	pp := installPolicy()
+	if err := e.a.applyPolicy(protocol.Policy{Revision: "r1", Checks: []core.PolicyCheck{}, Patch: &pp}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.a.plan.patchPolicy(); got == nil || !got.Install || got.Schedule.At != "03:00" {
+		t.Fatalf("patch policy after the server's policy: %+v", got)
+	}
+	stored, ok, err := loadPolicy(e.dir)
+	if err != nil || !ok || stored.Patch == nil {
+		t.Fatalf("stored policy keeps no patch settings: %v %v", ok, err)
+	}
+	// Patch management turned off by a later policy.
+	if err := e.a.applyPolicy(protocol.Policy{Revision: "r2", Checks: []core.PolicyCheck{}}, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.a.plan.patchPolicy(); got != nil {
+		t.Fatalf("patch policy kept after the server dropped it: %+v", got)
+	}
+
+	// An unanswered report waits, doubling, up to patchReportMax; a new
+	// report replaces it and is due at once.
+	p := e.a.patch
+	p.mu.Lock()
+	p.newReportLocked()
+	id := p.st.Report.ID
+	p.mu.Unlock()
+	now := day(2, 12, 0)
+	var waits []time.Duration
+	for range 12 {
+		if r, _ := p.pending(now); r == nil || r.ID != id {
+			t.Fatalf("report not due at %v", now)
+		}
+		next := p.unanswered(now)
+		if r, retry := p.pending(now); r != nil || !retry.Equal(next) {
+			t.Fatalf("report due during its back-off")
+		}
+		waits = append(waits, next.Sub(now))
+		now = next
+	}
+	if waits[0] != patchReportRetry || waits[1] != 2*patchReportRetry || waits[len(waits)-1] != patchReportMax {
+		t.Errorf("back-off %v", waits)
+	}
+	p.mu.Lock()
+	p.newReportLocked()
+	p.mu.Unlock()
+	if r, _ := p.pending(now); r == nil || r.ID == id {
+		t.Error("a new report did not replace the unanswered one")
+	}
+	p.acked("someone-else")
+	if r, _ := p.pending(now); r == nil {
+		t.Error("an acknowledgement of another report cleared this one")
+	}
+}
