@@ -319,8 +319,13 @@ func TestPatchVerificationNeverOKWithoutScan(t *testing.T) {
 	e2 := newPatchEnv(t, "", protocol.PatchPolicy{PatchPolicy: core.PatchPolicy{Enabled: true}},
 		&fakeSource{name: core.SourceBrew, scanErr: errors.ErrUnsupported})
 	e2.at(day(2, 13, 0))
-	if vs := e2.verifications(t); len(vs) != 1 || vs[0].Status != core.StatusUnsupported {
-		t.Fatalf("verification without sources %+v", vs)
+	if vs := e2.verifications(t); len(vs) != 1 || vs[0].Status != core.StatusError || !strings.Contains(vs[0].Message.EN, "brew") {
+		t.Fatalf("verification without a usable source %+v", vs)
+	}
+	e4 := newPatchEnv(t, "", protocol.PatchPolicy{PatchPolicy: core.PatchPolicy{Enabled: true}})
+	e4.at(day(2, 13, 0))
+	if vs := e4.verifications(t); len(vs) != 1 || vs[0].Status != core.StatusError || !strings.Contains(vs[0].Message.EN, "No update source") || vs[0].Message.DE == vs[0].Message.EN {
+		t.Fatalf("verification without any source %+v", vs)
 	}
 	// Disabled patch management: no scan, no result.
 	e3 := newPatchEnv(t, "", protocol.PatchPolicy{}, &fakeSource{name: core.SourceApt})
