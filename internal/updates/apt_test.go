@@ -266,12 +266,29 @@ func TestOutputTailBounded(t *testing.T) {
 }
 
 func TestParseAptSimulationTestRepo(t *testing.T) {
-	b, err := os.ReadFile("testdata/apt-dist-upgrade-testrepo.txt")
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"apt-dist-upgrade-testrepo.txt", "apt-dist-upgrade-norelease.txt"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		us, err := ParseAptSimulation(string(b))
+		if err != nil || len(us) != 2 || us[0].Classification != core.ClassUpdate || us[1].Classification != core.ClassSecurity ||
+			us[0].Installed != "1.0-1" || us[0].Version != "2.0-1" {
+			t.Fatalf("%s: %+v, %v", name, us, err)
+		}
 	}
-	us, err := ParseAptSimulation(string(b))
-	if err != nil || len(us) != 2 || us[0].Classification != core.ClassUpdate || us[1].Classification != core.ClassSecurity {
-		t.Fatalf("%+v, %v", us, err)
+}
+
+// BenchmarkParseAptSimulation parses the captured 113-upgrade simulation.
+func BenchmarkParseAptSimulation(b *testing.B) {
+	out, err := os.ReadFile("testdata/apt-dist-upgrade-bookworm.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if us, err := ParseAptSimulation(string(out)); err != nil || len(us) != 113 {
+			b.Fatal(len(us), err)
+		}
 	}
 }
