@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// winePatches runs the Windows patch code under Wine (issue 19): the
+// update sources' Windows tests, cross-built, in the lane's prefix.
+//   - internal/platform/wua TestSearchReal: the real Windows Update Agent
+//     search through COM. Wine's wuapi.dll answers E_NOTIMPL, so the scan
+//     must be an error carrying that HRESULT, never "0 missing".
+//   - internal/updates TestSourcesReal: every Windows source scanned: the
+//     WUA error worded in English and German with its code, winget and
+//     Chocolatey "not installed" (unsupported).
+//   - TestWUAInstallUnknownReal: an install through the WUA fails with its
+//     HRESULT, never "installed".
+//   - TestRebootPendingReal: the pending-restart markers read from Wine's
+//     registry; Windows Update's RebootRequired key written and found with
+//     its write time, and gone after it is deleted.
+//   - TestRunWindowsExitCodes: tools started through the real cmd.exe with
+//     an argument array; exit 3010 and winget's negative HRESULT exit codes
+//     arrive as Windows gives them.
+//   - TestWingetForSystemReal: a winget stand-in in two App Installer
+//     package folders under Program Files\WindowsApps, where SYSTEM finds
+//     winget; the newest is picked, its table read through the spinner, a
+//     "restart to finish" exit read as installed with a restart.
+func winePatches(t *testing.T, w *winePrefix) {
+	t.Helper()
+	dir := filepath.Dir(w.exe)
+	build := func(pkg, exe string) string {
+		p := filepath.Join(dir, exe)
+		cmd := exec.Command("go", "test", "-c", "-o", p, pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building %s's Windows tests: %v\n%s", pkg, err, out)
+		}
+		return p
+	}
+	wuaTest := build("github.com/wacht-rmm/wacht/internal/platform/wua", "wua.test.exe")
+	updTest := build("github.com/wacht-rmm/wacht/internal/updates", "updates.test.exe")
+	env := []string{"WACHT_TEST_WUA=1"}
+
+	out, err := w.runEnv(env, 3*time.Minute, wuaTest, "-test.run", "^TestSearchReal$", "-test.v")
+	if err != nil || !strings.Contains(out, "--- PASS: TestSearchReal") {
+		t.Errorf("WUA search under Wine: %v\n%s", err, out)
+	} else if !strings.Contains(out, "HRESULT 0x") && !strings.Contains(out, "missing updates") {
+		t.Errorf("WUA search under Wine said neither an HRESULT nor a result:\n%s", out)
+	} else {
+		t.Logf("WUA search under Wine:\n%s", out)
+	}
+	const tests = "^(TestSourcesReal|TestWUAInstallUnknownReal|TestRebootPendingReal|TestRunWindowsExitCodes|TestWingetForSystemReal)$"
+	out, err = w.runEnv(env, 5*time.Minute, updTest, "-test.run", tests, "-test.v")
+	if err != nil || strings.Count(out, "--- PASS: Test") != 5 {
+		t.Errorf("update sources under Wine: %v\n%s", err, out)
+	} else {
+		t.Logf("update sources under Wine:\n%s", out)
+	}
+	if zeroErrno.MatchString(out) {
+		t.Errorf("a message wraps error code 0:\n%s", out)
+	}
+}
