@@ -14,6 +14,8 @@ import (
 //   - internal/platform/wua TestSearchReal: the real Windows Update Agent
 //     search through COM. Wine's wuapi.dll answers E_NOTIMPL, so the scan
 //     must be an error carrying that HRESULT, never "0 missing".
+//   - TestServerReal: the WSUS policy values (WUServer, AU\UseWUServer)
+//     written into Wine's registry and read back as the source's server.
 //   - internal/updates TestSourcesReal: every Windows source scanned: the
 //     WUA error worded in English and German with its code, winget and
 //     Chocolatey "not installed" (unsupported).
@@ -45,8 +47,8 @@ func winePatches(t *testing.T, w *winePrefix) {
 	updTest := build("github.com/wacht-rmm/wacht/internal/updates", "updates.test.exe")
 	env := []string{"WACHT_TEST_WUA=1"}
 
-	out, err := w.runEnv(env, 3*time.Minute, wuaTest, "-test.run", "^TestSearchReal$", "-test.v")
-	if err != nil || !strings.Contains(out, "--- PASS: TestSearchReal") {
+	out, err := w.runEnv(env, 3*time.Minute, wuaTest, "-test.run", "^(TestSearchReal|TestServerReal)$", "-test.v")
+	if err != nil || !strings.Contains(out, "--- PASS: TestSearchReal") || !strings.Contains(out, "--- PASS: TestServerReal") {
 		t.Errorf("WUA search under Wine: %v\n%s", err, out)
 	} else if !strings.Contains(out, "HRESULT 0x") && !strings.Contains(out, "missing updates") {
 		t.Errorf("WUA search under Wine said neither an HRESULT nor a result:\n%s", out)
