@@ -187,8 +187,17 @@ func TestWingetForSystemReal(t *testing.T) {
 		}
 	}
 	defer func() {
+		// os.RemoveAll fails under Wine ("Invalid function"): one by one.
 		for _, d := range dirs {
-			os.RemoveAll(d)
+			if err := os.Remove(filepath.Join(d, "winget.exe")); err != nil {
+				t.Errorf("removing the stand-in: %v", err)
+			}
+			if err := os.Remove(d); err != nil {
+				t.Errorf("removing its folder: %v", err)
+			}
+		}
+		if p, err := findWinget(); err == nil && strings.Contains(p, "_1.99.") {
+			t.Errorf("the stand-in is still found: %s", p)
 		}
 	}()
 	exe, err := findWinget()

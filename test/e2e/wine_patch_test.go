@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // winePatches runs the Windows patch code under Wine (issue 19): the
@@ -31,6 +34,7 @@ import (
 //     package folders under Program Files\WindowsApps, where SYSTEM finds
 //     winget; the newest is picked, its table read through the spinner, a
 //     "restart to finish" exit read as installed with a restart.
+//   - `wacht-agent updates --json`: the agent's own scan, end to end.
 func winePatches(t *testing.T, w *winePrefix) {
 	t.Helper()
 	dir := filepath.Dir(w.exe)
@@ -65,4 +69,41 @@ func winePatches(t *testing.T, w *winePrefix) {
 	if zeroErrno.MatchString(out) {
 		t.Errorf("a message wraps error code 0:\n%s", out)
 	}
+
+	// The agent's own command: `wacht-agent updates --json` scans every
+	// source and must say the Windows Update scan failed (exit status 1),
+	// with the HRESULT in English and German, winget and Chocolatey not
+	// installed, nothing missing, and the restart state read.
+	out, err = w.run(3*time.Minute, "agent", "updates", "--json")
+	var scan struct {
+		Sources []struct {
+			Source  string    `json:"source"`
+			Status  string    `json:"status"`
+			Message core.Text `json:"message"`
+		} `json:"sources"`
+		Missing []json.RawMessage `json:"missing"`
+		Reboot  core.RebootState  `json:"reboot"`
+	}
+	if err == nil {
+		t.Errorf("wacht-agent updates exited 0 although the Windows Update scan cannot work under Wine:\n%s", out)
+	}
+	if jerr := json.Unmarshal([]byte(out), &scan); jerr != nil {
+		t.Fatalf("wacht-agent updates --json: %v\n%s\n%v", jerr, out, err)
+	}
+	want := map[string]string{"windows-update": "error", "winget": "unsupported", "choco": "unsupported"}
+	if len(scan.Sources) != len(want) {
+		t.Errorf("sources %+v", scan.Sources)
+	}
+	for _, s := range scan.Sources {
+		if want[s.Source] != s.Status || s.Message.EN == "" || s.Message.DE == "" || s.Message.DE == s.Message.EN {
+			t.Errorf("source %+v, want status %q with an English and a German message", s, want[s.Source])
+		}
+		if s.Source == "windows-update" && !strings.Contains(s.Message.EN, "0x80004001") {
+			t.Errorf("the Windows Update error lacks its HRESULT: %+v", s)
+		}
+	}
+	if scan.Missing == nil || len(scan.Missing) != 0 || scan.Reboot.Error != "" {
+		t.Errorf("missing %s, reboot %+v", scan.Missing, scan.Reboot)
+	}
+	t.Logf("wacht-agent updates --json under Wine:\n%s", out)
 }
