@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -242,5 +243,26 @@ func TestWUAInstallUnknownReal(t *testing.T) {
 	}
 	if len(rs) != 1 || rs[0].OK || rs[0].Code != "not-offered" {
 		t.Errorf("install of an update no one offers: %+v", rs)
+	}
+}
+
+// TestMSIBusyReal holds Windows Installer's Global\_MSIExecute mutex as
+// its service does during an installation: msiBusy must see it, and not
+// after it is released.
+func TestMSIBusyReal(t *testing.T) {
+	if msiBusy() {
+		t.Skip("Windows Installer is installing something right now")
+	}
+	name, _ := windows.UTF16PtrFromString(`Global\_MSIExecute`)
+	h, err := windows.CreateMutex(nil, false, name)
+	if err != nil {
+		t.Fatalf("CreateMutex: %v", err)
+	}
+	if !msiBusy() {
+		t.Error("the mutex is held, but msiBusy says no")
+	}
+	windows.CloseHandle(h)
+	if msiBusy() {
+		t.Error("the mutex is gone, but msiBusy says busy")
 	}
 }

@@ -34,6 +34,8 @@ import (
 //     package folders under Program Files\WindowsApps, where SYSTEM finds
 //     winget; the newest is picked, its table read through the spinner, a
 //     "restart to finish" exit read as installed with a restart.
+//   - TestMSIBusyReal: Windows Installer's Global\_MSIExecute mutex held
+//     by the test: winget and Chocolatey installs wait (ErrBusy).
 //   - `wacht-agent updates --json`: the agent's own scan, end to end.
 func winePatches(t *testing.T, w *winePrefix) {
 	t.Helper()
@@ -59,9 +61,9 @@ func winePatches(t *testing.T, w *winePrefix) {
 	} else {
 		t.Logf("WUA search under Wine:\n%s", out)
 	}
-	const tests = "^(TestSourcesReal|TestWUAInstallUnknownReal|TestRebootPendingReal|TestRunWindowsExitCodes|TestWingetForSystemReal)$"
+	const tests = "^(TestSourcesReal|TestWUAInstallUnknownReal|TestRebootPendingReal|TestRunWindowsExitCodes|TestWingetForSystemReal|TestMSIBusyReal)$"
 	out, err = w.runEnv(env, 5*time.Minute, updTest, "-test.run", tests, "-test.v")
-	if err != nil || strings.Count(out, "--- PASS: Test") != 5 {
+	if err != nil || strings.Count(out, "--- PASS: Test") != 6 {
 		t.Errorf("update sources under Wine: %v\n%s", err, out)
 	} else {
 		t.Logf("update sources under Wine:\n%s", out)
