@@ -42,12 +42,15 @@ type fakeServer struct {
 	refuse atomic.Pointer[protocol.Refused]
 	// inventory, if set, answers inventory reports.
 	inventory atomic.Pointer[fakeInventory]
-	conns     atomic.Int32
-	beats     atomic.Int32
-	badAuth   atomic.Int32
+	// patches, if set, answers patch reports.
+	patches atomic.Pointer[fakePatches]
+	conns   atomic.Int32
+	beats   atomic.Int32
+	badAuth atomic.Int32
 
 	mu       sync.Mutex
 	received []core.Result
+	goodbyes []string
 	closes   []websocket.StatusCode
 	cmdOut   chan protocol.Envelope
 	commands chan protocol.Envelope // sent to the agent after welcome
@@ -164,6 +167,23 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 			if fi := fs.inventory.Load(); fi != nil {
 				if ack := fi.receive(fs.t, env); ack != nil {
 					fs.send(ctx, c, protocol.TypeInventoryAck, env.ID, ack)
+				}
+			}
+		case protocol.TypeGoodbye:
+			var g protocol.Goodbye
+			if protocol.DecodeData(env, &g) == nil {
+				fs.mu.Lock()
+				fs.goodbyes = append(fs.goodbyes, g.Reason)
+				fs.mu.Unlock()
+			}
+		case protocol.TypePatchReport:
+			if fp := fs.patches.Load(); fp != nil {
+				switch fp.receive(fs.t, env) {
+				case patchAck:
+					fs.send(ctx, c, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: "stored"})
+				case patchDrop:
+					c.Close(websocket.StatusGoingAway, "restarting")
+					return
 				}
 			}
 		case protocol.TypeCommandResult:
