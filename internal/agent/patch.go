@@ -260,6 +260,9 @@ func ScanUpdates(ctx context.Context, srcs []updates.Source, disabled []string, 
 			continue
 		}
 		us, err := s.Scan(ctx)
+		if sv, ok := s.(updates.Serverer); ok && err == nil {
+			st.Server = sv.Server() // the customer's WSUS, if group policy names one
+		}
 		switch {
 		case errors.Is(err, errors.ErrUnsupported):
 			st.Status = core.ScanUnsupported

@@ -760,3 +760,24 @@ func TestPatchPolicyFromServerAndReportBackoff(t *testing.T) {
 		t.Error("an acknowledgement of another report cleared this one")
 	}
 }
+
+// wsusSource is a source that names the update server it asks.
+type wsusSource struct{ fakeSource }
+
+func (*wsusSource) Server() string { return "https://wsus.kunde.local:8531" }
+
+// A source's update server (the customer's WSUS) is in its status after a
+// good scan; a failed scan names none.
+func TestScanUpdatesReportsUpdateServer(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	ok := &wsusSource{fakeSource{name: core.SourceWindowsUpdate}}
+	sts, _ := ScanUpdates(context.Background(), []updates.Source{ok}, nil, nil, 3, now)
+	if len(sts) != 1 || sts[0].Status != core.ScanOK || sts[0].Server != "https://wsus.kunde.local:8531" {
+		t.Fatalf("status %+v, want ok with the WSUS", sts)
+	}
+	bad := &wsusSource{fakeSource{name: core.SourceWindowsUpdate, scanErr: errors.New("0x8024401C")}}
+	sts, _ = ScanUpdates(context.Background(), []updates.Source{bad}, nil, nil, 3, now)
+	if len(sts) != 1 || sts[0].Status != core.ScanError || sts[0].Server != "" {
+		t.Fatalf("status %+v, want an error without a server", sts)
+	}
+}
