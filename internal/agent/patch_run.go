@@ -373,6 +373,11 @@ func (a *Agent) sendPatchReport(ctx context.Context, link *invLink, r *patchPend
 	switch {
 	case err == nil:
 		a.patch.acked(r.ID)
+	case errors.Is(err, errPatchRejected):
+		// The same report would be refused again: drop it; the next scan
+		// makes a new one.
+		a.patch.acked(r.ID)
+		a.log.Error("the server refused the patch report", "err", err)
 	case ctx.Err() != nil:
 	case errors.Is(err, errSessionEnded) || link.ended():
 		// The next session sends it again at once.
@@ -393,7 +398,10 @@ func (l *invLink) ended() bool {
 	}
 }
 
-var errSessionEnded = errors.New("session ended before the patch report was acknowledged")
+var (
+	errSessionEnded  = errors.New("session ended before the patch report was acknowledged")
+	errPatchRejected = errors.New("patch report rejected")
+)
 
 // waitPatchAck waits for the acknowledgement of report id, until the
 // session ends or twice the results' ack timeout passes.
@@ -416,7 +424,11 @@ func (a *Agent) waitPatchAck(ctx context.Context, link *invLink, id string) erro
 			if err := protocol.DecodeData(env, &ack); err != nil {
 				return err
 			}
-			if ack.Status != "stored" {
+			switch ack.Status {
+			case protocol.PatchStored:
+			case protocol.PatchRejected:
+				return fmt.Errorf("%w: %s", errPatchRejected, ack.Reason)
+			default:
 				return fmt.Errorf("patch report not stored: %q", ack.Status)
 			}
 			return nil

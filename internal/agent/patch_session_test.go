@@ -16,18 +16,20 @@ import (
 
 // What the fake server does with a patch report.
 const (
-	patchAck  = iota // acknowledge it
-	patchDrop        // drop the connection without an answer
-	patchMute        // keep the connection, never answer
+	patchAck    = iota // acknowledge it
+	patchDrop          // drop the connection without an answer
+	patchMute          // keep the connection, never answer
+	patchReject        // refuse it as malformed
 )
 
 // fakePatches is the server's side of the patch reports: the first
 // drops reports, then it acknowledges.
 type fakePatches struct {
-	mu    sync.Mutex
-	drops int
-	ids   []string
-	last  protocol.PatchReport
+	mu      sync.Mutex
+	drops   int
+	rejects int
+	ids     []string
+	last    protocol.PatchReport
 }
 
 func (f *fakePatches) receive(t *testing.T, env protocol.Envelope) int {
@@ -43,6 +45,10 @@ func (f *fakePatches) receive(t *testing.T, env protocol.Envelope) int {
 	if f.drops > 0 {
 		f.drops--
 		return patchDrop
+	}
+	if f.rejects > 0 {
+		f.rejects--
+		return patchReject
 	}
 	return patchAck
 }
@@ -101,6 +107,33 @@ func TestPatchReportResentAfterReconnectUntilAcked(t *testing.T) {
 	if err := json.Unmarshal(b, &st); err != nil || st.Report != nil || len(st.Missing) != 1 {
 		t.Errorf("patches.json: %v %+v", err, st)
 	}
+}
+
+// A report the server refuses is dropped, not resent again and again: the
+// same report would be refused again.
+func TestPatchReportRejectedIsDropped(t *testing.T) {
+	fp := &fakePatches{rejects: 1}
+	apt := &fakeSource{name: core.SourceApt, updates: []core.Update{upd(core.SourceApt, "openssl", core.ClassSecurity, "", "")}}
+	ta := startAgent(t, []NamedCheck{{"fake", &fakeCheck{n: 1}}},
+		func(o *Options) {
+			o.PatchPolicy = &protocol.PatchPolicy{PatchPolicy: core.PatchPolicy{Enabled: true}}
+			o.UpdateSources = func() []updates.Source { return []updates.Source{apt} }
+			o.RebootState = (&rebootFlag{}).state
+			o.reboot = &fakeRebooter{}
+		},
+		func(pub ed25519.PublicKey) *fakeServer {
+			fs := newFakeServer(t, pub)
+			fs.patches.Store(fp)
+			return fs
+		})
+	waitFor(t, "the refused report dropped", func() bool {
+		ids, _ := fp.got()
+		return len(ids) >= 1 && ta.patch.state().Report == nil
+	})
+	if ids, _ := fp.got(); len(ids) != 1 {
+		t.Errorf("the refused report was sent %d times", len(ids))
+	}
+	ta.stop(t)
 }
 
 func TestPatchRestartSaysGoodbyeFirst(t *testing.T) {

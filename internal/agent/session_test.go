@@ -180,7 +180,9 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 			if fp := fs.patches.Load(); fp != nil {
 				switch fp.receive(fs.t, env) {
 				case patchAck:
-					fs.send(ctx, c, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: "stored"})
+					fs.send(ctx, c, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: protocol.PatchStored})
+				case patchReject:
+					fs.send(ctx, c, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: protocol.PatchRejected, Reason: "malformed"})
 				case patchDrop:
 					c.Close(websocket.StatusGoingAway, "restarting")
 					return
