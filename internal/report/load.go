@@ -89,5 +89,8 @@ func Load(ctx context.Context, st Store, env Env, c core.Client, devices []core.
 	if d.Outages, err = st.ListClientOutages(ctx, c.ID, d.Since, until); err != nil {
 		return d, fmt.Errorf("reading outages of client %d: %w", c.ID, err)
 	}
+	if err := loadPatches(ctx, st, &d); err != nil {
+		return d, err
+	}
 	return d, nil
 }
