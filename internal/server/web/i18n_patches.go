@@ -6,7 +6,8 @@ package web
 // merges them into catalog.
 var patchesCatalog = map[string]map[string]string{
 	langEN: {
-		"nav.patches": "Patches",
+		"nav.patches":   "Patches",
+		"check.patches": "Patches",
 
 		"patch.source.windows-update": "Windows Update",
 		"patch.source.winget":         "winget",
@@ -73,6 +74,8 @@ var patchesCatalog = map[string]map[string]string{
 		"pp.approval":        "Automatic approval",
 		"pp.approvalHelp":    "Updates matching a rule are approved without a technician; the others wait for one. Rule: a classification (or any) with at least a severity.",
 		"pp.minSeverity":     "At least severity",
+		"pp.noAuto":          "Nothing (approve nothing automatically)",
+		"pp.approvalDefault": "No rule: the defaults — critical, security and definition updates, and other updates rated at least important except feature updates and drivers.",
 		"pp.anyClass":        "Any classification",
 		"pp.anySeverity":     "Any, unrated included",
 		"pp.exclusions":      "Exclusions",
@@ -111,7 +114,8 @@ var patchesCatalog = map[string]map[string]string{
 		"pp.maxFailuresHelp": "An update that failed this often is no longer retried on schedule and shows as stuck.",
 	},
 	langDE: {
-		"nav.patches": "Patches",
+		"nav.patches":   "Patches",
+		"check.patches": "Patches",
 
 		"patch.source.windows-update": "Windows Update",
 		"patch.source.winget":         "winget",
@@ -178,6 +182,8 @@ var patchesCatalog = map[string]map[string]string{
 		"pp.approval":        "Automatische Freigabe",
 		"pp.approvalHelp":    "Updates, auf die eine Regel passt, sind ohne Techniker freigegeben; die anderen warten auf einen. Regel: eine Klassifizierung (oder jede) mit mindestens einem Schweregrad.",
 		"pp.minSeverity":     "Mindestens Schweregrad",
+		"pp.noAuto":          "Nichts (nichts automatisch freigeben)",
+		"pp.approvalDefault": "Keine Regel: die Vorgaben — kritische, Sicherheits- und Definitionsupdates sowie andere Updates ab Schweregrad „Hoch“ außer Funktionsupdates und Treibern.",
 		"pp.anyClass":        "Jede Klassifizierung",
 		"pp.anySeverity":     "Jeder, auch ohne Einstufung",
 		"pp.exclusions":      "Ausschlüsse",

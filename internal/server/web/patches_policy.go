@@ -1,12 +1,14 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/patch"
 	"github.com/wacht-rmm/wacht/internal/policy"
 )
 
@@ -17,11 +19,10 @@ import (
 // beside its field.
 
 // patchSources are the sources a policy may turn off.
-var patchSources = []string{core.SourceWindowsUpdate, core.SourceWinget, core.SourceChoco, core.SourceApt,
-	core.SourceDnf, core.SourceZypper, core.SourceSoftwareUpd, core.SourceBrew}
+var patchSources = patch.Sources
 
 // patchRebootModes are the reboot policy's modes, in the form's order.
-var patchRebootModes = []string{core.RebootModeNever, core.RebootModeWindow, core.RebootModeAsk, core.RebootModeForce}
+var patchRebootModes = patch.RebootModes
 
 // patchSeverities are the minimum severities of a rule, "" (any) first.
 var patchSeverities = []string{"", core.SeverityLow, core.SeverityModerate, core.SeverityImportant, core.SeverityCritical}
@@ -65,9 +66,17 @@ type patchForm struct {
 }
 
 // Sources, Modes, Classes and Severities feed the form's choices.
-func (patchForm) Sources() []string    { return patchSources }
-func (patchForm) Modes() []string      { return patchRebootModes }
-func (patchForm) Classes() []string    { return core.Classifications }
+func (patchForm) Sources() []string { return patchSources }
+func (patchForm) Modes() []string   { return patchRebootModes }
+func (patchForm) Classes() []string {
+	var cs []string
+	for _, c := range core.Classifications {
+		if c != core.ClassEOL { // removed, never approved
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
 func (patchForm) Severities() []string { return patchSeverities }
 
 // Err is the message of one field, "" if none.
@@ -216,10 +225,28 @@ func (f patchForm) parse() (*core.PatchPolicy, []policy.FieldError) {
 		}
 		p.AutoApprove = append(p.AutoApprove, core.PatchRule{Classification: r.Classification, MinSeverity: r.MinSeverity})
 	}
-	if p.Reboot.Mode != "" && !slices.Contains(patchRebootModes, p.Reboot.Mode) {
-		errs = append(errs, policy.FieldError{Field: "patch.reboot.mode", Message: core.Text{EN: "unknown reboot mode", DE: "unbekannte Neustart-Regel"}})
+	// The rules' validation too; a field already refused as no number
+	// was read as 0 and keeps the first message only.
+	for _, e := range patchFieldErrors(patch.Validate(*p)) {
+		if !slices.ContainsFunc(errs, func(x policy.FieldError) bool { return x.Field == e.Field }) {
+			errs = append(errs, e)
+		}
 	}
 	return p, errs
+}
+
+// patchFieldErrors turns the patch rules' validation into the policy
+// form's field errors ("patch." + its path); nil for no error.
+func patchFieldErrors(err error) []policy.FieldError {
+	var pe *patch.ValidationError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	out := make([]policy.FieldError, len(pe.Fields))
+	for i, f := range pe.Fields {
+		out[i] = policy.FieldError{Field: "patch." + f.Field, Message: f.Message}
+	}
+	return out
 }
 
 // formPatch reads the patch settings of a posted policy form.

@@ -126,10 +126,20 @@ func TestPatchFormErrorsBeside(t *testing.T) {
 	if i < 0 || j < i || j > k {
 		t.Errorf("the message is not beside the window field (%d %d %d)", i, j, k)
 	}
-	if _, err := f.st.ListPolicies(t.Context()); err != nil {
+	// The patch rules' validation: a time that is none, beside its field.
+	form.Set("patch.window", "90")
+	form.Set("patch.at", "25:00")
+	p = b.do("POST", "/policies", form)
+	i = strings.Index(p.body, `name="patch.at" value="25:00"`)
+	j = strings.Index(p.body, "muss eine Uhrzeit HH:MM sein")
+	k = strings.Index(p.body, `name="patch.window"`)
+	if p.status != http.StatusBadRequest || i < 0 || j < i || j > k {
+		t.Errorf("a bad install time: %d, message at %d between %d and %d", p.status, j, i, k)
+	}
+	ps, err := f.st.ListPolicies(t.Context())
+	if err != nil {
 		t.Fatal(err)
 	}
-	ps, _ := f.st.ListPolicies(t.Context())
 	for _, pol := range ps {
 		if pol.Name == "Kanzlei-Patches" {
 			t.Fatal("a refused policy was stored")
