@@ -19,6 +19,7 @@ type Store interface {
 	ListDevices(ctx context.Context) ([]core.Device, error)
 	ListCheckStates(ctx context.Context, deviceID int64) ([]core.CheckState, error)
 	ListUsers(ctx context.Context) ([]core.User, error)
+	PatchStatusStore
 }
 
 // maxResults bounds the event-log results one report reads (a check run

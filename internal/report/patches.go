@@ -117,11 +117,9 @@ func BuildPatchCompliance(statuses []core.DevicePatchStatus, host map[int64]core
 	return &pc
 }
 
-// loadPatches reads the patch statuses of d's devices, if the store keeps
-// them.
+// loadPatches reads the patch statuses of d's devices.
 func loadPatches(ctx context.Context, st Store, d *Data) error {
-	ps, ok := st.(PatchStatusStore)
-	if !ok || len(d.Devices) == 0 {
+	if len(d.Devices) == 0 {
 		return nil
 	}
 	ids := make([]int64, len(d.Devices))
@@ -129,7 +127,7 @@ func loadPatches(ctx context.Context, st Store, d *Data) error {
 		ids[i] = dev.ID
 	}
 	var err error
-	if d.Patches, err = ps.ListDevicePatchStatus(ctx, ids); err != nil {
+	if d.Patches, err = st.ListDevicePatchStatus(ctx, ids); err != nil {
 		return fmt.Errorf("reading patch status of client %d: %w", d.Client.ID, err)
 	}
 	return nil

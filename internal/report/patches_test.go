@@ -6,6 +6,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/report"
+	"github.com/wacht-rmm/wacht/internal/store"
 )
 
 // patchData is a client of four devices: one fully patched, one missing
@@ -107,4 +108,39 @@ func TestFullyPatched(t *testing.T) {
 			t.Errorf("%s counts as fully patched", name)
 		}
 	}
+}
+
+// TestPatchComplianceFromStore: Load reads the statuses the agents
+// reported, on SQLite and PostgreSQL, only of the client's devices.
+func TestPatchComplianceFromStore(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.DB) {
+		c, site := client(t, st, "Müller GmbH", "", "de")
+		_, otherSite := client(t, st, "Schulz KG", "", "de")
+		seen := now.Add(-time.Minute)
+		fs := device(t, st, site, "fs01", "server", seen)
+		pc := device(t, st, site, "pc01", "workstation", seen)
+		device(t, st, site, "nb01", "workstation", seen) // never reported its patches
+		lager := device(t, st, otherSite, "lager", "workstation", seen)
+		scanned := now.Add(-time.Hour)
+		apt := []core.PatchSourceStatus{{Source: core.SourceApt, Status: core.ScanOK, ScannedAt: scanned}}
+		must(t, st.SavePatchReport(ctx, fs.ID, core.PatchReport{ScannedAt: scanned, Sources: apt}, now))
+		sec := core.Update{Key: "apt:openssl@3.0.15-1~deb12u1", Source: core.SourceApt, ID: "openssl", Version: "3.0.15-1~deb12u1",
+			Title: "openssl", Classification: core.ClassSecurity, CVEs: []string{"CVE-2024-9143"}}
+		must(t, st.SavePatchReport(ctx, pc.ID, core.PatchReport{ScannedAt: scanned, Sources: apt,
+			Missing: []core.MissingUpdate{{Update: sec, FirstSeen: now.Add(-4 * 24 * time.Hour)}},
+			Reboot:  core.RebootState{Pending: true, Since: now.Add(-30 * time.Hour), Reasons: []string{"/var/run/reboot-required"}}}, now))
+		must(t, st.SavePatchReport(ctx, lager.ID, core.PatchReport{ScannedAt: scanned, Sources: apt,
+			Missing: []core.MissingUpdate{{Update: sec, FirstSeen: now}}}, now))
+
+		r := report.Build(load(t, st, c.ID), "de")
+		pcs := r.Patches
+		if pcs == nil || pcs.Devices != 2 || pcs.FullyPatched != 1 || pcs.CriticalTotal != 1 || pcs.RebootsPending != 1 ||
+			len(pcs.Behind) != 1 || pcs.Behind[0].Hostname != "pc01" {
+			t.Fatalf("compliance from the store: %+v", pcs)
+		}
+		m, err := report.Render(r)
+		must(t, err)
+		contains(t, "text", m.Text, "1 von 2 Geräten vollständig gepatcht (50 %)", "- pc01: 1 fehlend (1 kritisch), 0 fehlgeschlagen")
+		lacks(t, "text", m.Text, "lager")
+	})
 }
