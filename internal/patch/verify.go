@@ -74,7 +74,11 @@ func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.Missin
 				excluded++
 				continue
 			}
-			eolNames = append(eolNames, u.Title)
+			name := u.Title
+			if e, ok := LookupEOL(u.Product); ok {
+				name = e.Name
+			}
+			eolNames = append(eolNames, name)
 			continue
 		}
 		switch Approve(p, decisions, u) {
@@ -130,7 +134,7 @@ func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.Missin
 			inEN, inDE = append(inEN, fmt.Sprintf("oldest %s", plural(d, "day", "days"))), append(inDE, fmt.Sprintf("ältestes seit %s", plural(d, "Tag", "Tagen")))
 		}
 		en = append(en, fmt.Sprintf("%d missing (%s)", approved, strings.Join(inEN, ", ")))
-		de = append(de, fmt.Sprintf("%d fehlen (%s)", approved, strings.Join(inDE, ", ")))
+		de = append(de, fmt.Sprintf("%d %s (%s)", approved, verbDE(approved, "fehlt", "fehlen"), strings.Join(inDE, ", ")))
 		if overCritical {
 			worse(core.StatusFailure)
 			en = append(en, fmt.Sprintf("a critical or security update is missing for more than %s", plural(p.Thresholds.CriticalDays, "day", "days")))
@@ -145,7 +149,7 @@ func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.Missin
 	if stuck > 0 {
 		worse(core.StatusFailure)
 		en = append(en, fmt.Sprintf("%d stuck after %s (%s)", stuck, plural(p.MaxFailures, "failure", "failures"), list(stuckNames)))
-		de = append(de, fmt.Sprintf("%d hängen nach %s (%s)", stuck, plural(p.MaxFailures, "Fehlschlag", "Fehlschlägen"), list(stuckNamesDE)))
+		de = append(de, fmt.Sprintf("%d %s nach %s (%s)", stuck, verbDE(stuck, "hängt", "hängen"), plural(p.MaxFailures, "Fehlschlag", "Fehlschlägen"), list(stuckNamesDE)))
 	}
 	if failed > 0 {
 		worse(core.StatusWarning)
@@ -182,7 +186,7 @@ func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.Missin
 		de = append(de, "Suche fehlgeschlagen: "+strings.Join(failedDE, "; "))
 	}
 	if awaiting > 0 {
-		en, de = append(en, fmt.Sprintf("%d awaiting approval", awaiting)), append(de, fmt.Sprintf("%d warten auf Freigabe", awaiting))
+		en, de = append(en, fmt.Sprintf("%d awaiting approval", awaiting)), append(de, fmt.Sprintf("%d %s auf Freigabe", awaiting, verbDE(awaiting, "wartet", "warten")))
 	}
 	if declined > 0 {
 		en, de = append(en, fmt.Sprintf("%d declined", declined)), append(de, fmt.Sprintf("%d abgelehnt", declined))
@@ -198,6 +202,13 @@ func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.Missin
 func isCritical(u core.Update) bool {
 	return u.Classification == core.ClassCritical || u.Classification == core.ClassSecurity ||
 		core.SeverityRank(u.Severity) >= core.SeverityRank(core.SeverityImportant)
+}
+
+func verbDE(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
