@@ -65,6 +65,7 @@ func TestPatchCompliance(t *testing.T) {
 	must(t, err)
 	for what, body := range map[string]string{"text": en.Text, "html": en.HTML} {
 		contains(t, "English "+what, body, "Patch compliance", "1 of 3 devices fully patched (33%)", "Restarts pending: 1",
+			"Fully patched: no update missing, none failed, no restart pending, every update source scanned.",
 			"scan failed: windows-update: no connection to the update server (0x8024402C)", "pending since 2026-11-25 03:00")
 		lacks(t, "English "+what, body, "Patch-Stand")
 	}
