@@ -2,14 +2,17 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 )
@@ -340,3 +343,67 @@ func TestPatchesFleet(t *testing.T) {
 
 // csrfFrom reads the session's CSRF token from a page.
 func csrfFrom(b *browser, path string) string { return csrfOf(b.t, b.do("GET", path, nil)) }
+
+// TestDeviceUpdatesEOL: end-of-life software found in a Windows device's
+// inventory is listed with the vendor's word; "Remove" opens the
+// deployment dialog of the removal package for this device, uninstall
+// chosen; a program without an MSI product code cannot be removed by
+// Wacht and says so; a read-only user may not remove.
+func TestDeviceUpdatesEOL(t *testing.T) {
+	f := newPatchFixture(t)
+	ctx := context.Background()
+	_, site, err := f.st.EnsureClientSite(ctx, "Müller GmbH", "Zentrale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := auth.NewSecret("")
+	if err := f.st.CreateEnrollmentToken(ctx, &core.EnrollmentToken{SecretHash: auth.HashSecret(secret), ClientID: site.ClientID, SiteID: site.ID}); err != nil {
+		t.Fatal(err)
+	}
+	win := core.Device{Hostname: "empfang-pc", OS: "windows", Platform: "Windows 10 Pro", Arch: "amd64", MachineID: "m3", PublicKey: make([]byte, 32), AgentVersion: "0.1.0"}
+	if err := f.st.Enroll(ctx, auth.HashSecret(secret), &win, f.at); err != nil {
+		t.Fatal(err)
+	}
+	inv := core.Inventory{CollectedAt: f.at, Software: []core.Program{
+		{Name: "Adobe Flash Player 32 NPAPI", Version: "32.0.0.465", Publisher: "Adobe", Source: core.SourceRegistry64, ID: "{F6E23569-A22A-4924-93A4-3F215BEF63D2}"},
+		{Name: "Skype version 8.150", Version: "8.150", Publisher: "Skype Technologies S.A.", Source: core.SourceRegistry32, ID: "Skype_is1"},
+		{Name: "7-Zip 24.09 (x64)", Version: "24.09", Source: core.SourceRegistry64, ID: "7-Zip"},
+	}}
+	if err := f.st.SaveInventory(ctx, core.StoredInventory{DeviceID: win.ID, Digest: protocol.InventoryDigest(inv), ReceivedAt: f.at, Inventory: inv}, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser(t, "de")
+	_, csrf := b.login("admin@example.com", testPassword)
+	dev := devicePath(win.ID)
+	p := b.do("GET", dev+"/updates", nil)
+	eol := p.body[strings.Index(p.body, `id="upd-eol"`):]
+	eol = eol[:strings.Index(eol, "</section>")]
+	wantAll(t, "end-of-life section", eol, "Software ohne Herstellerunterstützung (2)", "Adobe Flash Player 32 NPAPI", "32.0.0.465",
+		"Skype version 8.150", "Vom Hersteller nicht mehr unterstützt: entfernen.", "Kein Windows-Installer-Produktcode bekannt")
+	if strings.Contains(eol, "7-Zip") || strings.Count(eol, ">Entfernen</button>") != 1 {
+		t.Errorf("7-Zip listed or not exactly one removal button")
+	}
+	m := regexp.MustCompile(`<tr data-key="([^"]+)"><td><a href="https://www\.adobe\.com`).FindStringSubmatch(eol)
+	if m == nil {
+		t.Fatalf("no Flash row with its key:\n%s", eol)
+	}
+	key := html.UnescapeString(m[1])
+
+	ro := f.browser(t, "en")
+	ro.login(f.users[core.RoleReadOnly].Email, testPassword)
+	if p := ro.do("POST", dev+"/updates/eol", url.Values{"csrf": {csrfFrom(ro, "/")}, "key": {key}}); p.status != http.StatusForbidden {
+		t.Errorf("read-only removal: %d", p.status)
+	}
+	p = b.do("POST", dev+"/updates/eol", url.Values{"csrf": {csrf}, "key": {key}})
+	loc := p.header.Get("Location")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/packages/") || !strings.Contains(loc, "/deploy?action=uninstall&device="+strconv.FormatInt(win.ID, 10)) {
+		t.Fatalf("remove: %d %q %s", p.status, loc, p.body)
+	}
+	if p := b.do("GET", loc, nil); p.status != http.StatusOK || !strings.Contains(p.body, "empfang-pc") {
+		t.Errorf("the deployment dialog: %d", p.status)
+	}
+	// An unknown key is not found.
+	if p := b.do("POST", dev+"/updates/eol", url.Values{"csrf": {csrf}, "key": {"eol:nothing"}}); p.status != http.StatusNotFound {
+		t.Errorf("an unknown key: %d", p.status)
+	}
+}
