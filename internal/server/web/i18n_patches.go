@@ -62,6 +62,7 @@ var patchesCatalog = map[string]map[string]string{
 
 		"upd.title":            "Updates",
 		"upd.link":             "Updates",
+		"upd.policyLink":       "Patch settings in effect and where they come from",
 		"upd.scan":             "Scan now",
 		"upd.installApproved":  "Install approved now",
 		"upd.installSelected":  "Install selected now",
@@ -156,6 +157,10 @@ var patchesCatalog = map[string]map[string]string{
 		"fp.noVulns":         "No open vulnerabilities known.",
 
 		"pp.title":           "Patch management",
+		"pp.everyDay":        "every day",
+		"pp.packagesShort":   "packages",
+		"pp.titlesShort":     "title patterns",
+		"pp.none":            "No policy of this device has patch settings: patch management is off.",
 		"pp.help":            "Settings for missing updates. The most specific policy of a device that has patch settings decides them whole; empty numbers take the defaults.",
 		"pp.on":              "This policy has patch settings",
 		"pp.onHelp":          "Off: a less specific policy decides.",
@@ -265,6 +270,7 @@ var patchesCatalog = map[string]map[string]string{
 
 		"upd.title":            "Updates",
 		"upd.link":             "Updates",
+		"upd.policyLink":       "Geltende Patch-Einstellungen und ihre Herkunft",
 		"upd.scan":             "Jetzt suchen",
 		"upd.installApproved":  "Freigegebene jetzt installieren",
 		"upd.installSelected":  "Ausgewählte jetzt installieren",
@@ -359,6 +365,10 @@ var patchesCatalog = map[string]map[string]string{
 		"fp.noVulns":         "Keine offenen Schwachstellen bekannt.",
 
 		"pp.title":           "Patchverwaltung",
+		"pp.everyDay":        "jeden Tag",
+		"pp.packagesShort":   "Pakete",
+		"pp.titlesShort":     "Titelmuster",
+		"pp.none":            "Keine Richtlinie dieses Geräts hat Patch-Einstellungen: die Patchverwaltung ist aus.",
 		"pp.help":            "Einstellungen für fehlende Updates. Die spezifischste Richtlinie eines Geräts mit Patch-Einstellungen bestimmt sie vollständig; leere Zahlen nehmen die Vorgaben.",
 		"pp.on":              "Diese Richtlinie hat Patch-Einstellungen",
 		"pp.onHelp":          "Aus: eine weniger spezifische Richtlinie entscheidet.",

@@ -159,6 +159,13 @@ func TestDeviceUpdatesPage(t *testing.T) {
 		t.Errorf("the excluded definition update is not shown as excluded")
 	}
 
+	// The effective policy names the patch settings' source.
+	eff := b.do("GET", dev+"/policies", nil).body
+	if i := strings.Index(eff, `id="effective-patch"`); i < 0 || !strings.Contains(eff[i:], ": Patches") || !strings.Contains(eff[i:], "jeden Tag 03:00, 180 Min.") ||
+		!strings.Contains(eff[i:], "1 KB, 0 Pakete") {
+		t.Errorf("the effective policy lacks the patch settings: %s", eff)
+	}
+
 	// A read-only user sees the page without the buttons.
 	ro := f.browser(t, "en")
 	ro.login(f.users[core.RoleReadOnly].Email, testPassword)

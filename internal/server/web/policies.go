@@ -323,7 +323,10 @@ type assignView struct {
 	ExcludedSoftware []policy.Excluded
 	Revision         string
 	IsDevice         bool
-	Sites            []core.Site // a client's sites, to reach their pages
+	// Patch is the device's effective patch settings with their source
+	// (nil: patch management is off for it).
+	Patch *policy.PatchEntry
+	Sites []core.Site // a client's sites, to reach their pages
 }
 
 func (s *server) assignPage(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {
@@ -393,6 +396,7 @@ func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		}
 		av.Tasks, av.ExcludedTasks = effectiveTasks(rc.lang, e.Tasks), e.ExcludedTasks
 		av.Software, av.ExcludedSoftware = e.Software, e.ExcludedSoftware
+		av.Patch = e.Patch
 		if d, err := s.svc.GetDevice(ctx, id); err == nil {
 			av.Target = d.Hostname
 		}
@@ -419,7 +423,7 @@ func (s *server) effectiveFragment(w http.ResponseWriter, r *http.Request, rc *r
 		return
 	}
 	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded, Tasks: effectiveTasks(rc.lang, e.Tasks), ExcludedTasks: e.ExcludedTasks,
-		Software: e.Software, ExcludedSoftware: e.ExcludedSoftware}
+		Software: e.Software, ExcludedSoftware: e.ExcludedSoftware, Patch: e.Patch}
 	for _, c := range e.Checks {
 		av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
 	}
