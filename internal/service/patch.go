@@ -128,14 +128,21 @@ func (s *Service) DeviceUpdates(ctx context.Context, u core.User, id int64) (Dev
 // devicePatchPolicy is device d's effective patch policy with defaults,
 // nil when patch management is off for it.
 func (s *Service) devicePatchPolicy(ctx context.Context, d core.Device) (*core.PatchPolicy, error) {
-	ap, err := s.resolver().AgentPolicy(ctx, d.ID)
+	// The policy layers alone: the patch settings need no scripts or
+	// packages embedded (compliance resolves every device of a client).
+	ids, err := s.resolver().Seed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := policy.Layers(ctx, s.store, d, ids)
 	if err != nil {
 		return nil, fmt.Errorf("resolving the policy of device %d: %w", d.ID, err)
 	}
-	if ap.Patch == nil || !ap.Patch.Enabled {
+	e := policy.Resolve(d.Role, layers)
+	if e.Patch == nil || !e.Patch.Enabled {
 		return nil, nil
 	}
-	p := patch.DefaultsFor(ap.Patch.PatchPolicy, d.Role)
+	p := patch.DefaultsFor(e.Patch.PatchPolicy, d.Role)
 	return &p, nil
 }
 

@@ -152,7 +152,8 @@ func normalizeReport(r core.PatchReport) ([]core.MissingUpdate, []core.PatchAtte
 
 // SavePatchReport replaces the device's missing updates and status with
 // the report's, adds the attempts not stored yet and creates or completes
-// the patch rows, in one transaction. Saving the same report again
+// the patch rows, in one transaction. A retired device's missing updates
+// are not listed (its status and attempts are stored). Saving the same report again
 // changes nothing. An unknown device is ErrNotFound; an update without key
 // and source, or an attempt without key or start, ErrInvalid.
 func (s *DB) SavePatchReport(ctx context.Context, deviceID int64, r core.PatchReport, at time.Time) error {
@@ -191,7 +192,16 @@ func (s *DB) SavePatchReport(ctx context.Context, deviceID int64, r core.PatchRe
 		if err != nil {
 			return err
 		}
-		if err := s.replaceDevicePatches(ctx, tx, deviceID, missing, ids, at); err != nil {
+		// A retired device is no longer part of the fleet view.
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM devices WHERE id = $1`, deviceID).Scan(&state); err != nil {
+			return s.wrap(op, err)
+		}
+		listed := missing
+		if state == core.DeviceRetired {
+			listed = nil
+		}
+		if err := s.replaceDevicePatches(ctx, tx, deviceID, listed, ids, at); err != nil {
 			return err
 		}
 		if err := s.insertPatchAttempts(ctx, tx, deviceID, attempts); err != nil {
@@ -649,9 +659,8 @@ func (s *DB) PatchAttempts(ctx context.Context, deviceID int64, limit int) ([]co
 }
 
 // fleetDevices is the device side of the fleet aggregates: device_patches
-// dp of devices d that are part of the fleet.
-const fleetDevices = ` FROM device_patches dp JOIN devices d ON d.id = dp.device_id
-	WHERE d.state <> '` + core.DeviceRetired + `'`
+// dp, which holds rows of the fleet's devices only (retired ones have none).
+const fleetDevices = ` FROM device_patches dp WHERE 1 = 1`
 
 // fleetAggregates counts the devices of fleetDevices, those of them that
 // failed installing, and the oldest sighting; append conditions.
@@ -709,10 +718,11 @@ func (s *DB) ListPatches(ctx context.Context, f core.PatchFilter) ([]core.Patch,
 	}
 	var where strings.Builder
 	if f.ClientID != 0 {
-		where.WriteString(` AND d.site_id IN (SELECT id FROM sites WHERE client_id = ` + arg(f.ClientID) + `)`)
+		where.WriteString(` AND dp.device_id IN (SELECT d.id FROM devices d JOIN sites st ON st.id = d.site_id
+			WHERE st.client_id = ` + arg(f.ClientID) + `)`)
 	}
 	if f.SiteID != 0 {
-		where.WriteString(` AND d.site_id = ` + arg(f.SiteID))
+		where.WriteString(` AND dp.device_id IN (SELECT id FROM devices WHERE site_id = ` + arg(f.SiteID) + `)`)
 	}
 	if f.DeviceIDs != nil {
 		set, v := s.idSet("$"+strconv.Itoa(len(args)+1), f.DeviceIDs)

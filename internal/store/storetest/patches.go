@@ -358,6 +358,13 @@ func testPatchFleetView(t *testing.T, s core.Store) {
 	if weber[0].Devices != 1 {
 		t.Errorf("a retired device is counted: %+v", weber[0])
 	}
+	// Also with a report it sends after its retirement.
+	savePatches(t, s, devs[5].ID, core.PatchReport{Missing: miss[5]}, t0.Add(time.Hour))
+	check("client Weber after a retired device's report", core.PatchFilter{ClientID: b1.ClientID}, 1, defender.Key)
+	check("all after retiring", core.PatchFilter{MinSeverity: core.SeverityCritical}, 1, openssl.Key)
+	if p, _ := s.GetPatch(ctx, all[0].ID); p.Devices != 1 {
+		t.Errorf("GetPatch counts a retired device: %+v", p)
+	}
 	sts, err := s.ListDevicePatchStatus(ctx, nil)
 	must(t, "ListDevicePatchStatus", err)
 	if len(sts) != 5 || sts[0].DeviceID != devs[0].ID || sts[0].Missing != 3 || sts[0].Critical != 1 {

@@ -5,7 +5,11 @@
 -- fleet view filters and orders by; cves is the JSON array of the CVE IDs,
 -- and patch_cves the same as rows, so that the fleet view finds the
 -- patches of one CVE by index. device_patches is what each device misses
--- now: replaced by each report. patch_attempts is every install attempt,
+-- now: replaced by each report, and only of devices that are not retired
+-- (retiring deletes them), so that the fleet view aggregates it without
+-- reading devices; its index on (patch_id, state, first_seen) covers the
+-- aggregates (on SQLite, WITHOUT ROWID clusters the rows by device for the
+-- per-client and per-device reads). patch_attempts is every install attempt,
 -- stored once by (device, key, start), kept 180 days (retention.go).
 -- device_patch_status is each device's last report with the counts the
 -- compliance figures read. patch_approvals are the technicians'
@@ -53,8 +57,8 @@ CREATE TABLE device_patches (
     last_error_de TEXT    NOT NULL DEFAULT '',
     state         TEXT    NOT NULL,
     PRIMARY KEY (device_id, patch_id)
-);
-CREATE INDEX device_patches_patch ON device_patches (patch_id, device_id);
+) WITHOUT ROWID;
+CREATE INDEX device_patches_patch ON device_patches (patch_id, state, first_seen);
 
 CREATE TABLE patch_attempts (
     id            INTEGER PRIMARY KEY,
