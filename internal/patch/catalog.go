@@ -126,7 +126,7 @@ var Catalog = []Product{
 		Match: regexp.MustCompile(`(?i)^AnyDesk\b`)},
 	{Key: "microsoft-teams", Name: "Microsoft Teams", Vendor: "Microsoft",
 		Winget: []string{"Microsoft.Teams"}, Choco: []string{"microsoft-teams-new-bootstrapper", "microsoft-teams"}, Brew: []string{"microsoft-teams"},
-		Match: regexp.MustCompile(`(?i)^(Microsoft Teams( classic| \(work or school\))?|Teams Machine-Wide Installer)$`)},
+		Match: regexp.MustCompile(`(?i)^(Microsoft Teams( classic| \(work or school\))?|Teams Machine-Wide Installer|MSTeams)$`)},
 	{Key: "keepass", Name: "KeePass Password Safe", Vendor: "Dominik Reichl",
 		Winget: []string{"DominikReichl.KeePass"}, Choco: []string{"keepass", "keepass.install"},
 		Match: regexp.MustCompile(`(?i)^KeePass( Password Safe\b.*| \d[\d.]*)?$`)},

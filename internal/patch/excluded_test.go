@@ -41,3 +41,25 @@ func TestExcluded(t *testing.T) {
 		}
 	}
 }
+
+// TestExcludedConcurrent: the pattern cache is safe for concurrent use
+// (run with -race).
+func TestExcludedConcurrent(t *testing.T) {
+	e := core.PatchExclusions{Titles: []string{"*preview*", "202[45]-*", "Feature update*"}}
+	u := core.Update{Title: "2025-01 Cumulative Update Preview for Windows 11"}
+	done := make(chan bool)
+	for range 8 {
+		go func() {
+			ok := true
+			for range 200 {
+				ok = ok && Excluded(e, u)
+			}
+			done <- ok
+		}()
+	}
+	for range 8 {
+		if !<-done {
+			t.Error("Excluded differed under concurrency")
+		}
+	}
+}
