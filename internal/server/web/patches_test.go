@@ -414,3 +414,37 @@ func TestDeviceUpdatesEOL(t *testing.T) {
 		t.Errorf("an unknown key: %d", p.status)
 	}
 }
+
+// TestPatchesPager: the fleet view pages by 50 and the pager keeps the
+// filter.
+func TestPatchesPager(t *testing.T) {
+	f := newPatchFixture(t)
+	var missing []core.MissingUpdate
+	for i := range 60 {
+		name := "libfoo" + strconv.Itoa(i)
+		missing = append(missing, core.MissingUpdate{Update: core.Update{Key: core.UpdateKey(core.SourceApt, name, "1.1"), Source: core.SourceApt,
+			ID: name, Version: "1.1", Installed: "1.0", Title: name, Classification: core.ClassUpdate}, FirstSeen: f.at})
+	}
+	missing = append(missing, core.MissingUpdate{Update: featureUpdate, FirstSeen: f.at})
+	if err := f.st.SavePatchReport(t.Context(), f.other.ID, core.PatchReport{ScannedAt: f.at, Missing: missing,
+		Sources: []core.PatchSourceStatus{{Source: core.SourceApt, Status: core.ScanOK, ScannedAt: f.at, Missing: 61}}}, f.at); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser(t, "en")
+	b.login("admin@example.com", testPassword)
+	p := b.do("GET", "/patches?source=apt", nil)
+	if n := strings.Count(p.body, `<tr id="patch-`); n != 50 || !strings.Contains(p.body, "Missing updates (61)") || !strings.Contains(p.body, "50 shown of 61") {
+		t.Fatalf("first page: %d rows", n)
+	}
+	if !strings.Contains(p.body, `href="/patches?offset=50&amp;source=apt" id="fp-next"`) || strings.Contains(p.body, `id="fp-prev"`) {
+		t.Errorf("first page's pager")
+	}
+	p = b.do("GET", "/patches?offset=50&source=apt", nil)
+	if n := strings.Count(p.body, `<tr id="patch-`); n != 11 || strings.Contains(p.body, `id="fp-next"`) ||
+		!strings.Contains(p.body, `href="/patches?source=apt" id="fp-prev"`) {
+		t.Errorf("second page: %d rows", n)
+	}
+	if strings.Contains(p.body, "KB5046617") {
+		t.Errorf("the source filter let a Windows update through")
+	}
+}
