@@ -246,6 +246,9 @@ func TestPatchesFleet(t *testing.T) {
 	if p := b.do("GET", "/", nil); !strings.Contains(p.body, `href="/patches" id="nav-patches"`) {
 		t.Errorf("the navigation lacks the patches")
 	}
+	if p := b.do("GET", "/clients/"+strconv.FormatInt(f.otherID, 10), nil); !strings.Contains(p.body, `href="/patches?client=`+strconv.FormatInt(f.otherID, 10)+`" id="client-patches"`) {
+		t.Errorf("the client page does not link its patches")
+	}
 	p := b.do("GET", "/patches", nil)
 	if p.status != http.StatusOK {
 		t.Fatalf("/patches: %d %s", p.status, p.body)
