@@ -74,6 +74,15 @@ func (p updatesPage) VerdictClass() string {
 	return statusClass(core.ParseStatus(p.Verification.Status))
 }
 
+// TitleKB is an update's title with its KB number unless the title
+// already names it.
+func (updatesPage) TitleKB(title, kb string) string {
+	if kb == "" || strings.Contains(title, kb) {
+		return title
+	}
+	return title + " (" + kb + ")"
+}
+
 // Sev names a severity ("" unrated).
 func (l Lang) Sev(s string) string { return l.T("patch.sev." + s) }
 
