@@ -49,5 +49,10 @@ func TestBrowserPatches(t *testing.T) {
 	if s := c.text(upd); !strings.Contains(s, "Wartet auf Freigabe") {
 		t.Errorf("Schulz KG's feature update after approving for Müller: %q", s)
 	}
+	c.step("the policy form's patch card", chromedp.Navigate(f.srv.URL+"/policies/new"), chromedp.WaitVisible("#policy-patch #patch-reboot"))
+	if s := c.text("#policy-patch"); !strings.Contains(s, "Angemeldeten Benutzer fragen") || !strings.Contains(s, "Automatische Freigabe") {
+		t.Errorf("patch card: %q", s)
+	}
+	c.screenshot("policy-patch-de.png")
 	c.checkConsole()
 }

@@ -79,6 +79,22 @@ func (patchForm) Classes() []string {
 }
 func (patchForm) Severities() []string { return patchSeverities }
 
+// patchDefaults are the values an empty field takes, shown as the
+// fields' placeholders.
+type patchDefaults struct {
+	ScanAt, At                                      string
+	Window, Lateness, Deferrals, Deadline           int
+	CriticalDays, MaxWaitDays, RebootDays, Failures int
+}
+
+// Def returns the defaults of internal/patch.
+func (patchForm) Def() patchDefaults {
+	return patchDefaults{ScanAt: patch.DefaultScanAt, At: patch.DefaultInstallAt, Window: patch.DefaultWindowMinutes,
+		Lateness: patch.DefaultMaxLatenessHours, Deferrals: patch.DefaultDeferrals, Deadline: patch.DefaultDeadlineHours,
+		CriticalDays: patch.DefaultCriticalDays, MaxWaitDays: patch.DefaultMaxWaitDays, RebootDays: patch.DefaultRebootDays,
+		Failures: patch.DefaultMaxFailures}
+}
+
 // Err is the message of one field, "" if none.
 func (f patchForm) Err(field string) string { return f.Errors[field] }
 

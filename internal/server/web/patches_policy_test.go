@@ -96,7 +96,8 @@ func TestPatchFormErrorsBeside(t *testing.T) {
 	f := newFixture(t)
 	b := f.browser(t, "de")
 	_, csrf := b.login("admin@example.com", testPassword)
-	if p := b.do("GET", "/policies/new", nil); !strings.Contains(p.body, `id="policy-patch"`) || !strings.Contains(p.body, "Patchverwaltung") {
+	if p := b.do("GET", "/policies/new", nil); !strings.Contains(p.body, `id="policy-patch"`) || !strings.Contains(p.body, "Patchverwaltung") ||
+		!strings.Contains(p.body, `name="patch.window" value="" size="4" inputmode="numeric" placeholder="180"`) {
 		t.Fatalf("the new policy form has no patch card: %s", p.body)
 	}
 	form := patchPolicyForm(csrf)
