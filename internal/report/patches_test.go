@@ -70,6 +70,13 @@ func TestPatchCompliance(t *testing.T) {
 		lacks(t, "English "+what, body, "Patch-Stand")
 	}
 
+	// The technicians' digest has one line per client.
+	dg, err := report.RenderDigest(report.NewDigest("de", "", []report.Report{r}))
+	must(t, err)
+	for what, body := range map[string]string{"text": dg.Text, "html": dg.HTML} {
+		contains(t, "digest "+what, body, "Patch-Stand: 1 von 3 Geräten vollständig gepatcht (33 %); Fehlende kritische oder Sicherheitsupdates: 1 auf 1 Geräten")
+	}
+
 	// No device with a patch status: no patch part at all.
 	d.Patches = d.Patches[3:]
 	r = report.Build(d, "en")
