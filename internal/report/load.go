@@ -19,6 +19,7 @@ type Store interface {
 	ListDevices(ctx context.Context) ([]core.Device, error)
 	ListCheckStates(ctx context.Context, deviceID int64) ([]core.CheckState, error)
 	ListUsers(ctx context.Context) ([]core.User, error)
+	PatchStatusStore
 }
 
 // maxResults bounds the event-log results one report reads (a check run
@@ -88,6 +89,9 @@ func Load(ctx context.Context, st Store, env Env, c core.Client, devices []core.
 	}
 	if d.Outages, err = st.ListClientOutages(ctx, c.ID, d.Since, until); err != nil {
 		return d, fmt.Errorf("reading outages of client %d: %w", c.ID, err)
+	}
+	if err := loadPatches(ctx, st, &d); err != nil {
+		return d, err
 	}
 	return d, nil
 }

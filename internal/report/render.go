@@ -71,6 +71,9 @@ type DigestClient struct {
 	EventCount int      `json:"event_count"`
 	Outages    int      `json:"outages"`
 	Quiet      bool     `json:"quiet"`
+	// Patches is the client's patch compliance, nil without devices that
+	// reported their updates.
+	Patches *PatchCompliance `json:"patches,omitempty"`
 }
 
 // NewDigest summarizes reports (built in the digest's language) by client
@@ -80,7 +83,7 @@ func NewDigest(lang, serverURL string, reports []Report) Digest {
 	for _, r := range reports {
 		d.Since, d.Until, d.TimeZone, d.loc = r.Since, r.Until, r.TimeZone, r.loc
 		c := DigestClient{ClientID: r.ClientID, Client: r.Client, Link: r.Link, Summary: r.Summary,
-			FailingNow: r.FailingNow, OfflineNow: []string{}, EventCount: r.EventCount, Outages: len(r.Outages), Quiet: r.Quiet}
+			FailingNow: r.FailingNow, OfflineNow: []string{}, EventCount: r.EventCount, Outages: len(r.Outages), Quiet: r.Quiet, Patches: r.Patches}
 		for _, o := range r.Offline {
 			if o.Now {
 				c.OfflineNow = append(c.OfflineNow, o.Hostname)

@@ -54,6 +54,9 @@ type Data struct {
 	// this long is offline (the alert settings').
 	OfflineServer, OfflineWorkstation time.Duration
 	ServerURL                         string
+	// Patches are the devices' patch statuses (issue 19), of those that
+	// have one.
+	Patches []core.DevicePatchStatus
 }
 
 // Report is one client's report in one language.
@@ -74,6 +77,9 @@ type Report struct {
 	Failed     []FailedCheck   `json:"failed_checks"`
 	Outages    []OutageItem    `json:"outages"`
 	Offline    []OfflineDevice `json:"offline"`
+	// Patches is the patch compliance part, nil when no device of the
+	// client has a patch status (patches.go).
+	Patches *PatchCompliance `json:"patches,omitempty"`
 	// Quiet: no events, failures, outages or offline devices.
 	Quiet bool `json:"quiet"`
 
@@ -234,6 +240,7 @@ func Build(d Data, lang string) Report {
 		r.Offline = append(r.Offline, *od)
 	}
 	slices.SortFunc(r.Offline, func(a, b OfflineDevice) int { return strings.Compare(a.Hostname, b.Hostname) })
+	r.Patches = BuildPatchCompliance(d.Patches, host, lang)
 	r.Quiet = r.EventCount == 0 && len(r.Failed) == 0 && len(r.Outages) == 0 && len(r.Offline) == 0
 	return r
 }

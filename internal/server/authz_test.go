@@ -273,6 +273,15 @@ var authzTable = map[string]routeSpec{
 	"POST /devices/{id}/inventory/refresh": {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
 	"GET /inventory":                       {perm: authz.Read, kind: "list", path: "/inventory?search=devices"},
 	"GET /inventory/export.csv":            {perm: authz.Read, kind: "client", path: "/inventory/export.csv?client={id}"},
+	// Patch management pages (issue 19); an unconnected agent is a
+	// warning notice after a redirect, an unknown end-of-life key or
+	// patch 404.
+	"GET /devices/{id}/updates":          {perm: authz.Read, kind: "device"},
+	"POST /devices/{id}/updates/scan":    {perm: authz.Operate, kind: "device"},
+	"POST /devices/{id}/updates/install": {perm: authz.Operate, kind: "device", body: "approved=1"},
+	"POST /devices/{id}/updates/eol":     {perm: authz.Remote, kind: "device", body: "key=eol:adobe-flash-player", ok: http.StatusNotFound},
+	"GET /patches":                       {perm: authz.Read, kind: "list"},
+	"POST /patches/{id}/approval":        {perm: authz.Operate, path: "/patches/999999/approval", body: "client={client}&decision=approve", ok: http.StatusNotFound},
 
 	// Dashboard: policies
 	"GET /policies":               {perm: authz.Read},

@@ -80,6 +80,7 @@ type policyFormView struct {
 	Rows       []policyRow
 	Tasks      []taskRow
 	Software   []softwareRow
+	Patch      patchForm      // the patch settings card (patches_policy.go)
 	Packages   []core.Package // for the software rows' package choice
 	Scripts    []core.Script  // the library, for the tasks' script choice
 	TaskKinds  []string
@@ -171,6 +172,13 @@ func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *re
 		return
 	}
 	pv.Software = softwareRowsOf(p.Software, pv.Packages, ve, rc.lang, readOnly)
+	if r.Method == http.MethodPost && r.PostFormValue("patch.present") != "" {
+		pv.Patch = patchFormPosted(r) // what was typed, refused or not
+		ve = pv.Patch.renumberRuleErrors(ve)
+	} else {
+		pv.Patch = patchFormOf(p.Patch, readOnly)
+	}
+	pv.Patch = pv.Patch.withErrors(ve, rc.lang)
 	for _, c := range p.Checks {
 		if !c.Exclude && c.Name != "" {
 			pv.CheckNames = append(pv.CheckNames, c.Name)
@@ -179,7 +187,8 @@ func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *re
 	if ve != nil {
 		var top []string
 		for _, f := range ve.Fields {
-			if !strings.HasPrefix(f.Field, "checks[") && !strings.HasPrefix(f.Field, "tasks[") && !strings.HasPrefix(f.Field, "software[") {
+			if !strings.HasPrefix(f.Field, "checks[") && !strings.HasPrefix(f.Field, "tasks[") && !strings.HasPrefix(f.Field, "software[") &&
+				f.Field != "patch" && !strings.HasPrefix(f.Field, "patch.") {
 				top = append(top, f.In(rc.lang.Code()))
 			}
 		}
@@ -246,6 +255,15 @@ func formPolicy(r *http.Request) core.Policy {
 	return p
 }
 
+// formPolicyPatch reads the form with its patch settings; the second
+// result lists the patch fields that are not numbers.
+func formPolicyPatch(r *http.Request) (core.Policy, []policy.FieldError) {
+	p := formPolicy(r)
+	var errs []policy.FieldError
+	p.Patch, errs = formPatch(r)
+	return p, errs
+}
+
 func (s *server) savePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	var id int64
 	if r.PathValue("id") != "" {
@@ -255,9 +273,14 @@ func (s *server) savePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 			return
 		}
 	}
-	p := formPolicy(r)
+	p, perrs := formPolicyPatch(r)
 	p.ID = id
-	err := s.svc.SavePolicy(r.Context(), rc.user, &p)
+	var err error
+	if len(perrs) > 0 {
+		err = &policy.ValidationError{Fields: perrs}
+	} else {
+		err = s.svc.SavePolicy(r.Context(), rc.user, &p)
+	}
 	var ve *policy.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -300,7 +323,10 @@ type assignView struct {
 	ExcludedSoftware []policy.Excluded
 	Revision         string
 	IsDevice         bool
-	Sites            []core.Site // a client's sites, to reach their pages
+	// Patch is the device's effective patch settings with their source
+	// (nil: patch management is off for it).
+	Patch *policy.PatchEntry
+	Sites []core.Site // a client's sites, to reach their pages
 }
 
 func (s *server) assignPage(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {
@@ -370,6 +396,7 @@ func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		}
 		av.Tasks, av.ExcludedTasks = effectiveTasks(rc.lang, e.Tasks), e.ExcludedTasks
 		av.Software, av.ExcludedSoftware = e.Software, e.ExcludedSoftware
+		av.Patch = e.Patch
 		if d, err := s.svc.GetDevice(ctx, id); err == nil {
 			av.Target = d.Hostname
 		}
@@ -396,7 +423,7 @@ func (s *server) effectiveFragment(w http.ResponseWriter, r *http.Request, rc *r
 		return
 	}
 	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded, Tasks: effectiveTasks(rc.lang, e.Tasks), ExcludedTasks: e.ExcludedTasks,
-		Software: e.Software, ExcludedSoftware: e.ExcludedSoftware}
+		Software: e.Software, ExcludedSoftware: e.ExcludedSoftware, Patch: e.Patch}
 	for _, c := range e.Checks {
 		av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
 	}

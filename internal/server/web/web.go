@@ -139,6 +139,7 @@ func (s *server) routes() *auth.Router {
 	s.packageRoutes(rt)
 	s.softwareRoutes(rt)
 	s.inventoryRoutes(rt)
+	s.patchRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
