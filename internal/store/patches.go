@@ -775,7 +775,10 @@ func (s *DB) ListPatches(ctx context.Context, f core.PatchFilter) ([]core.Patch,
 		q := arg(likeContains(strings.ToLower(strings.TrimSpace(f.Search))))
 		pw = append(pw, `(lower(title) LIKE `+q+` ESCAPE '\' OR lower(kb) LIKE `+q+` ESCAPE '\' OR lower(source_id) LIKE `+q+` ESCAPE '\')`)
 	}
-	devices := where.String()
+	// In the page's per-patch aggregates the patch's index range is the
+	// way in; a device list is only a filter there (the unary plus keeps
+	// SQLite from seeking each listed device's rows for each patch).
+	devices := strings.ReplaceAll(where.String(), " dp.device_id IN ", " +dp.device_id IN ")
 	if len(pw) > 0 {
 		where.WriteString(` AND dp.patch_id IN (SELECT id FROM patches WHERE ` + strings.Join(pw, " AND ") + `)`)
 	}
