@@ -86,7 +86,9 @@ func FuzzExcluded(f *testing.F) {
 		}
 		if err == nil && !strings.Contains(p+title, "/") {
 			want, _ := path.Match(strings.ToLower(p), strings.ToLower(title))
-			if got != want && strings.ToLower(strings.ToUpper(title)) == strings.ToLower(title) {
+			// Only titles whose case folds back the same way compare.
+			roundTrip, lower := strings.ToLower(strings.ToUpper(title)), strings.ToLower(title)
+			if got != want && roundTrip == lower {
 				t.Fatalf("Excluded(%q, %q) = %v, path.Match says %v", pattern, title, got, want)
 			}
 		}

@@ -244,7 +244,7 @@ func withSession[T any](ctx context.Context, f func(s comNode) (T, error)) (T, e
 		var r res
 		defer func() {
 			if p := recover(); p != nil {
-				r.err = fmt.Errorf("Windows Update Agent: %v", p)
+				r.err = fmt.Errorf("calling the Windows Update Agent: %v", p)
 			}
 			ch <- r
 		}()
