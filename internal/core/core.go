@@ -399,6 +399,7 @@ type Store interface {
 	ScriptJobStore
 	PackageStore
 	InventoryStore
+	PatchStore
 	Close() error
 }
 

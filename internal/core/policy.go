@@ -184,7 +184,8 @@ type PolicyStore interface {
 	CreatePolicy(ctx context.Context, p *Policy) error
 	GetPolicy(ctx context.Context, id int64) (Policy, error)
 	ListPolicies(ctx context.Context) ([]Policy, error) // by name
-	// UpdatePolicy replaces name, description, checks, tasks and software; ErrNotFound,
+	// UpdatePolicy replaces name, description, checks, tasks, software and
+	// patch settings; ErrNotFound,
 	// ErrConflict for a taken name.
 	UpdatePolicy(ctx context.Context, p *Policy) error
 	// DeletePolicy removes the policy and its assignments.

@@ -16,7 +16,7 @@ import (
 // MAC over it and the policy's ID (scriptmac), which the policy resolver
 // checks before it sends one.
 
-const policyColumns = `id, name, description_en, description_de, COALESCE(builtin, ''), checks, tasks, software, created_at, updated_at`
+const policyColumns = `id, name, description_en, description_de, COALESCE(builtin, ''), checks, tasks, software, patch, created_at, updated_at`
 
 // storedTask and storedCheck are entries as stored, with their MAC.
 type storedTask struct {
@@ -40,9 +40,16 @@ type rowScanner interface{ Scan(...any) error }
 func (s *DB) scanPolicy(r rowScanner) (core.Policy, error) {
 	var p core.Policy
 	var checks, tasks, software string
+	var patch sql.NullString
 	var cAt, uAt int64
-	if err := r.Scan(&p.ID, &p.Name, &p.Description.EN, &p.Description.DE, &p.Builtin, &checks, &tasks, &software, &cAt, &uAt); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &p.Description.EN, &p.Description.DE, &p.Builtin, &checks, &tasks, &software, &patch, &cAt, &uAt); err != nil {
 		return p, err
+	}
+	if patch.Valid {
+		p.Patch = new(core.PatchPolicy)
+		if err := json.Unmarshal([]byte(patch.String), p.Patch); err != nil {
+			return p, fmt.Errorf("policy %d: patch settings: %w", p.ID, err)
+		}
 	}
 	var err error
 	if p.Checks, err = s.decodeChecks(checks); err != nil {
@@ -188,6 +195,18 @@ func (s *DB) PolicyCheckAuthentic(policyID int64, c core.PolicyCheck) bool {
 	return s.macs.CheckOK(policyID, c)
 }
 
+// patchJSON encodes a policy's patch settings; nil is NULL.
+func patchJSON(pp *core.PatchPolicy) (any, error) {
+	if pp == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(pp)
+	if err != nil {
+		return nil, fmt.Errorf("store: encoding policy patch settings: %w", err)
+	}
+	return string(b), nil
+}
+
 func nullIfEmpty(s string) any {
 	if s == "" {
 		return nil
@@ -214,7 +233,12 @@ func (s *DB) CreatePolicy(ctx context.Context, p *core.Policy) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE policies SET checks = $1, tasks = $2, software = $3 WHERE id = $4`, checks, tasks, software, p.ID)
+		patch, err := patchJSON(p.Patch)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE policies SET checks = $1, tasks = $2, software = $3, patch = $4 WHERE id = $5`,
+			checks, tasks, software, patch, p.ID)
 		return s.wrap("creating policy", err)
 	})
 	if err != nil {
@@ -251,8 +275,8 @@ func (s *DB) ListPolicies(ctx context.Context) ([]core.Policy, error) {
 	return out, s.wrap(op, rows.Err())
 }
 
-// UpdatePolicy replaces name, description, checks, tasks and software and
-// sets UpdatedAt.
+// UpdatePolicy replaces name, description, checks, tasks, software and
+// patch settings and sets UpdatedAt.
 func (s *DB) UpdatePolicy(ctx context.Context, p *core.Policy) error {
 	checks, tasks, err := s.policyJSON(p.ID, p)
 	if err != nil {
@@ -262,10 +286,15 @@ func (s *DB) UpdatePolicy(ctx context.Context, p *core.Policy) error {
 	if err != nil {
 		return err
 	}
+	patch, err := patchJSON(p.Patch)
+	if err != nil {
+		return err
+	}
 	at := now()
 	res, err := s.db.ExecContext(ctx, `
-		UPDATE policies SET name = $1, description_en = $2, description_de = $3, checks = $4, tasks = $5, software = $6, updated_at = $7
-		WHERE id = $8`, p.Name, p.Description.EN, p.Description.DE, checks, tasks, software, ms(at), p.ID)
+		UPDATE policies SET name = $1, description_en = $2, description_de = $3, checks = $4, tasks = $5, software = $6,
+			patch = $7, updated_at = $8
+		WHERE id = $9`, p.Name, p.Description.EN, p.Description.DE, checks, tasks, software, patch, ms(at), p.ID)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("updating policy %d", p.ID), err)
 	}
@@ -348,6 +377,13 @@ func (s *DB) EnsureBuiltinPolicy(ctx context.Context, p *core.Policy) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE policies SET software = $1 WHERE id = $2 AND software <> $1`, software, id); err != nil {
+			return s.wrap(op, err)
+		}
+		patch, err := patchJSON(p.Patch)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE policies SET patch = $1 WHERE id = $2 AND patch IS DISTINCT FROM $1`, patch, id); err != nil {
 			return s.wrap(op, err)
 		}
 		p.ID, p.Name = id, name

@@ -88,6 +88,10 @@ type HistoryReport struct {
 	// InventoryChangesDeleted counts inventory changes older than the
 	// rollup period.
 	InventoryChangesDeleted int64
+	// PatchAttemptsDeleted counts install attempts older than
+	// PatchAttemptDays; PatchesDeleted the patches first seen before then
+	// that no device misses and no decision names.
+	PatchAttemptsDeleted, PatchesDeleted int64
 }
 
 const (
@@ -112,7 +116,9 @@ var rollupRows = 5000
 // the rollup period are deleted, and on PostgreSQL day partitions are
 // created ahead and those wholly past the raw period are rolled up and
 // dropped; runs of automated tasks older than the raw period are deleted,
-// and inventory changes older than the rollup period.
+// and inventory changes older than the rollup period; install attempts
+// older than PatchAttemptDays, and the patches first seen before then that
+// no device misses and no decision names.
 // Run it under TrySingleton; each step commits on its own, so an
 // interrupted run leaves consistent history and the next run continues.
 func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport, error) {
@@ -164,6 +170,9 @@ func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport,
 		return rep, s.wrap("history: deleting inventory changes", err)
 	}
 	rep.InventoryChangesDeleted, _ = res.RowsAffected()
+	if rep.PatchAttemptsDeleted, rep.PatchesDeleted, err = s.prunePatches(ctx, nowMS-PatchAttemptDays*dayMS); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 
