@@ -62,13 +62,13 @@ type Verification struct {
 	Message core.Text
 }
 
-// The rest of the API (implemented by the package's owner; signatures are
-// the contract):
+// The rest of the API (signatures are the contract others code against):
 //
-//	func Defaults(p core.PatchPolicy) core.PatchPolicy
-//	func Validate(p core.PatchPolicy) error
+//	func Defaults(p core.PatchPolicy) core.PatchPolicy               // defaults.go
+//	func DefaultsFor(p core.PatchPolicy, role string) core.PatchPolicy
+//	func Validate(p core.PatchPolicy) error                           // validate.go, *ValidationError
 //	func OpenWindow(s core.PatchSchedule, extra []protocol.TimeWindow, lastRun, now time.Time, loc *time.Location) (protocol.TimeWindow, bool)
 //	func NextWindow(s core.PatchSchedule, extra []protocol.TimeWindow, after time.Time, loc *time.Location) protocol.TimeWindow
 //	func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.MissingUpdate, reboot core.RebootState, sources []core.PatchSourceStatus, now time.Time) Verification
-//	var Catalog []Product; func MatchProduct(...)
-//	func EndOfLife(programs []core.Program, now time.Time) []core.Update
+//	var Catalog []Product; func MatchProduct(name string) (Product, bool); func Enrich(u core.Update) core.Update
+//	var EndOfLife []EOLProduct; func FindEOL(programs []core.Program) []core.Update; func EOLAdvice(EOLProduct) core.Text
