@@ -70,10 +70,21 @@ type PatchReport struct {
 	Reboot    core.RebootState         `json:"reboot"`
 }
 
-// PatchAck answers a PatchReport once it is stored.
+// PatchAck answers a PatchReport: PatchStored once it is committed, or
+// PatchRejected for a report that is malformed (Reason says why): the
+// agent drops a rejected report, since sending it again cannot help, and
+// logs the reason. A report the server could not store is not answered;
+// the server closes the session and the agent resends after reconnecting.
 type PatchAck struct {
-	Status string `json:"status"` // "stored"
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 }
+
+// PatchAck statuses.
+const (
+	PatchStored   = "stored"
+	PatchRejected = "rejected"
+)
 
 // Validate checks what the server relies on before storing a report:
 // bounds, a key and source per update and attempt, known results.
