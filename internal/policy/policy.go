@@ -154,6 +154,7 @@ func Normalize(p *core.Policy) {
 		}
 	}
 	normalizeSoftware(p)
+	normalizePatch(p.Patch)
 }
 
 // Validate checks a policy as the API and dashboard receive it (after
@@ -187,6 +188,7 @@ func Validate(p core.Policy) error {
 	}
 	validateTasks(&v, p)
 	validateSoftware(&v, p)
+	validatePatch(&v, p.Patch)
 	if len(v.list) > 0 {
 		return &ValidationError{Fields: v.list}
 	}

@@ -61,6 +61,9 @@ type Effective struct {
 	// excluded one is named by its check name (core.SoftwareCheckName).
 	Software         []SoftwareEntry `json:"software"`
 	ExcludedSoftware []Excluded      `json:"excluded_software,omitempty"`
+	// Patch is the patch policy (issue 19) of the most specific policy
+	// that has one, with the defaults filled in; nil if none has.
+	Patch *PatchEntry `json:"patch,omitempty"`
 	// Revision identifies the content the agent receives (a hash).
 	Revision string `json:"revision"`
 
@@ -146,7 +149,8 @@ func Resolve(role string, layers []Layer) Effective {
 	if out.Software == nil {
 		out.Software = []SoftwareEntry{}
 	}
-	out.Revision = Revision(out.AgentChecks(), nil, nil)
+	out.Patch = resolvePatch(role, layers)
+	out.Revision = AgentRevision(protocol.Policy{Checks: out.AgentChecks(), Patch: AgentPatch(out.Patch)})
 	return out
 }
 
@@ -170,6 +174,13 @@ func (e Effective) AgentChecks() []core.PolicyCheck {
 // so the server pushes only changes, and an edited script or package is
 // pushed again.
 func Revision(cs []core.PolicyCheck, ts []protocol.Task, sw []protocol.Software) string {
+	return revision(cs, ts, sw, nil)
+}
+
+// revision hashes the checks, tasks and software as Revision does, and
+// then the patch policy's JSON, if any (so that policies without one keep
+// their revisions).
+func revision(cs []core.PolicyCheck, ts []protocol.Task, sw []protocol.Software, patch []byte) string {
 	b, _ := json.Marshal(cs) // plain data: cannot fail
 	if len(ts) > 0 || len(sw) > 0 {
 		t, _ := json.Marshal(ts)
@@ -179,8 +190,22 @@ func Revision(cs []core.PolicyCheck, ts []protocol.Task, sw []protocol.Software)
 		s, _ := json.Marshal(sw)
 		b = append(append(b, '\n'), s...)
 	}
+	if patch != nil {
+		b = append(append(b, "\npatch\n"...), patch...)
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
+}
+
+// AgentRevision is the revision of an agent's policy message: Revision of
+// its checks, tasks and software, and of its patch policy with the
+// decisions and windows the server added. Call it after changing p.
+func AgentRevision(p protocol.Policy) string {
+	if p.Patch == nil {
+		return Revision(p.Checks, p.Tasks, p.Software)
+	}
+	b, _ := json.Marshal(p.Patch) // plain data: cannot fail
+	return revision(p.Checks, p.Tasks, p.Software, b)
 }
 
 // IsServer reports whether role gets the server defaults.

@@ -36,6 +36,8 @@ type Resolver struct {
 	st  FullStore
 	log *slog.Logger
 	sw  SoftwareDeps
+	// patch completes patch policies (SetPatch).
+	patch PatchHook
 
 	mu  sync.Mutex
 	ids map[string]int64 // built-in key → policy ID, once seeded
@@ -141,7 +143,10 @@ func (r *Resolver) embed(ctx context.Context, d core.Device, e *Effective) error
 	if err := r.embedSoftware(ctx, d, e, &agent); err != nil {
 		return err
 	}
-	agent.Revision = Revision(agent.Checks, agent.Tasks, agent.Software)
+	if err := r.embedPatch(ctx, d, e, &agent); err != nil {
+		return err
+	}
+	agent.Revision = AgentRevision(agent)
 	e.Revision, e.agent = agent.Revision, &agent
 	return nil
 }
