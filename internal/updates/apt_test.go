@@ -275,3 +275,17 @@ func TestParseAptSimulationTestRepo(t *testing.T) {
 		t.Fatalf("%+v, %v", us, err)
 	}
 }
+
+// BenchmarkParseAptSimulation parses the captured 113-upgrade simulation.
+func BenchmarkParseAptSimulation(b *testing.B) {
+	out, err := os.ReadFile("testdata/apt-dist-upgrade-bookworm.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if us, err := ParseAptSimulation(string(out)); err != nil || len(us) != 113 {
+			b.Fatal(len(us), err)
+		}
+	}
+}

@@ -3,24 +3,30 @@ package updates
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // RebootPending says whether this Linux machine waits for a restart:
 // /var/run/reboot-required (Debian and Ubuntu packages write it, and
-// .pkgs names who asked), needs-restarting -r of dnf and yum (exit 1:
-// needed), zypper needs-rebooting (exit 102: needed). A check that failed
-// while none found a pending restart sets Error: unknown, never "no".
+// .pkgs names who asked), a kernel in /boot installed since the boot that
+// is not the running one (plain Debian's kernels write no flag),
+// needs-restarting -r of dnf and yum (exit 1: needed), zypper
+// needs-rebooting (exit 102: needed). A check that failed while none found
+// a pending restart sets Error: unknown, never "no".
 func RebootPending(ctx context.Context) core.RebootState {
-	return linuxReboot{run: pmExec, runDir: "/var/run"}.state(ctx)
+	return linuxReboot{run: pmExec, runDir: "/var/run", bootDir: "/boot", procDir: "/proc"}.state(ctx)
 }
 
 // linuxReboot is RebootPending with its files and tools replaceable.
 type linuxReboot struct {
-	run    pmRunner
-	runDir string // /var/run
+	run     pmRunner
+	runDir  string // /var/run
+	bootDir string // /boot; "" skips the kernel check
+	procDir string // /proc
 	// binaries: zero values take the real paths
 	needsRestarting, dnf, zypper string
 }
@@ -42,6 +48,10 @@ func (l linuxReboot) state(ctx context.Context) core.RebootState {
 		st.Reasons = append(st.Reasons, reason)
 	} else if !os.IsNotExist(err) {
 		errs = append(errs, err.Error())
+	}
+	if reason := l.newKernel(); reason != "" {
+		st.Pending = true
+		st.Reasons = append(st.Reasons, reason)
 	}
 	pick := func(v, def string) string {
 		if v != "" {
@@ -85,4 +95,51 @@ func (l linuxReboot) state(ctx context.Context) core.RebootState {
 		st.Error = "could not tell whether a restart is pending: " + strings.Join(errs, "; ")
 	}
 	return st
+}
+
+// newKernel names a kernel image in /boot written since the machine booted
+// that is not the running kernel: "kernel 6.1.0-18-amd64 installed since
+// boot (running 6.1.0-17-amd64)", "" if none or unknown.
+func (l linuxReboot) newKernel() string {
+	if l.bootDir == "" {
+		return ""
+	}
+	running, err := os.ReadFile(l.procDir + "/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	stat, err := os.ReadFile(l.procDir + "/stat")
+	if err != nil {
+		return ""
+	}
+	var boot time.Time
+	for line := range strings.SplitSeq(string(stat), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			if sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				boot = time.Unix(sec, 0)
+			}
+		}
+	}
+	ents, err := os.ReadDir(l.bootDir)
+	if boot.IsZero() || err != nil {
+		return ""
+	}
+	cur := strings.TrimSpace(string(running))
+	var newest string
+	var newestAt time.Time
+	for _, e := range ents {
+		ver, ok := strings.CutPrefix(e.Name(), "vmlinuz-")
+		if !ok || ver == cur {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().After(boot) || fi.ModTime().Before(newestAt) {
+			continue
+		}
+		newest, newestAt = ver, fi.ModTime()
+	}
+	if newest == "" {
+		return ""
+	}
+	return "kernel " + newest + " installed since boot (running " + cur + ")"
 }

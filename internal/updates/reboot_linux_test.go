@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLinuxRebootState(t *testing.T) {
@@ -54,5 +56,29 @@ func TestLinuxRebootState(t *testing.T) {
 				t.Fatal("no since")
 			}
 		})
+	}
+}
+
+func TestLinuxRebootNewKernel(t *testing.T) {
+	proc, boot := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(proc, "sys/kernel"), 0o755)
+	os.WriteFile(filepath.Join(proc, "sys/kernel/osrelease"), []byte("6.1.0-17-amd64\n"), 0o644)
+	booted := time.Now().Add(-time.Hour)
+	os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  1 2 3\nbtime "+strconv.FormatInt(booted.Unix(), 10)+"\nprocesses 9\n"), 0o644)
+	kernel := func(ver string, at time.Time) {
+		p := filepath.Join(boot, "vmlinuz-"+ver)
+		os.WriteFile(p, nil, 0o644)
+		os.Chtimes(p, at, at)
+	}
+	kernel("6.1.0-16-amd64", booted.Add(-24*time.Hour)) // before the boot
+	kernel("6.1.0-17-amd64", booted.Add(time.Minute))   // the running one, touched since
+	l := linuxReboot{runDir: t.TempDir(), bootDir: boot, procDir: proc, needsRestarting: "/none", dnf: "/none", zypper: "/none"}
+	if st := l.state(t.Context()); st.Pending || st.Error != "" {
+		t.Fatalf("no new kernel: %+v", st)
+	}
+	kernel("6.1.0-18-amd64", booted.Add(30*time.Minute))
+	st := l.state(t.Context())
+	if !st.Pending || len(st.Reasons) != 1 || st.Reasons[0] != "kernel 6.1.0-18-amd64 installed since boot (running 6.1.0-17-amd64)" {
+		t.Fatalf("%+v", st)
 	}
 }

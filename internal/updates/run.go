@@ -66,7 +66,8 @@ func pmExec(ctx context.Context, c pmCmd) (pmOut, error) {
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	cmd.Env = append(append([]string{}, baseEnv...), c.env...)
 	cmd.Stdin = nil
-	cmd.WaitDelay = 10 * time.Second
+	gentle(cmd)
+	cmd.WaitDelay = 30 * time.Second
 	if c.user != "" {
 		env, err := runAs(cmd, c.user)
 		if err != nil {

@@ -4,6 +4,7 @@ package updates
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"os/user"
 	"strconv"
@@ -26,6 +27,16 @@ func runAs(cmd *exec.Cmd, name string) ([]string, error) {
 		return nil, fmt.Errorf("the user %q is root", name)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	cmd.Dir = u.HomeDir
+	if fi, err := os.Stat(u.HomeDir); err == nil && fi.IsDir() {
+		cmd.Dir = u.HomeDir // else a missing home would fail the start
+	} else {
+		cmd.Dir = "/"
+	}
 	return []string{"HOME=" + u.HomeDir, "USER=" + u.Username, "LOGNAME=" + u.Username}, nil
+}
+
+// gentle makes a cancelled run end with SIGTERM first, so that apt, dpkg
+// or rpm can stop cleanly; WaitDelay kills it later.
+func gentle(cmd *exec.Cmd) {
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 }
