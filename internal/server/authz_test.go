@@ -200,6 +200,16 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/inventory/software":              {perm: authz.Read, kind: "list", path: "/api/v1/inventory/software?name=zip"},
 	"GET /api/v1/inventory/devices":               {perm: authz.Read, kind: "list"},
 	"GET /api/v1/inventory/export.csv":            {perm: authz.Read, kind: "list"},
+	// Patch management (issue 19): internal/server/api/patches_test.go. The
+	// matrix's service has no agents (scan, install: 409); approvals are
+	// sent a patch that does not exist (404 once the client is in scope).
+	"GET /api/v1/devices/{id}/updates":          {perm: authz.Read, kind: "device"},
+	"POST /api/v1/devices/{id}/updates/scan":    {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
+	"POST /api/v1/devices/{id}/updates/install": {perm: authz.Operate, kind: "device", body: `{}`, ok: http.StatusConflict},
+	"GET /api/v1/patches":                       {perm: authz.Read, path: "/api/v1/patches?severity=important"},
+	"GET /api/v1/patches/compliance":            {perm: authz.Read, kind: "list"},
+	"PUT /api/v1/patches/{id}/approval":         {perm: authz.Operate, kind: "client", path: "/api/v1/patches/999999/approval", body: `{"client":{client},"approved":true}`, ok: http.StatusNotFound},
+	"DELETE /api/v1/patches/{id}/approval":      {perm: authz.Operate, kind: "client", path: "/api/v1/patches/999999/approval", body: `{"client":{client}}`, ok: http.StatusNotFound},
 	// Software packages (issue 17): reading for every role, changing for
 	// administrators; validation, secrets and uploads: api/packages_test.go.
 	"GET /api/v1/packages":                 {perm: authz.Read},

@@ -214,7 +214,10 @@ func Run(ctx context.Context, cfg Config) error {
 	// Queued script runs go out when their agent connects (the
 	// dispatcher exists once the service does).
 	var scripts atomic.Pointer[service.ScriptDispatcher]
-	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: probePolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
+	// Patch policies carry the technicians' decisions and the maintenance
+	// windows (issue 19).
+	agentPolicy := gateway.PatchPolicies{Base: probePolicy, Store: st}
+	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: agentPolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
 		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay,
 		Connected: func(id int64) {
 			if d := scripts.Load(); d != nil {

@@ -64,6 +64,7 @@ func (h *handler) routes() *auth.Router {
 	h.scriptRoutes(rt)
 	h.packageRoutes(rt)
 	h.inventoryRoutes(rt)
+	h.patchRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

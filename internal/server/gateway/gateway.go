@@ -26,6 +26,7 @@ type Store interface {
 	core.ResultStore
 	core.AuditStore
 	core.InventoryStore
+	core.PatchStore
 	// TouchDevices records many devices' last contact at once (heartbeats).
 	TouchDevices(ctx context.Context, seen map[int64]time.Time) error
 }

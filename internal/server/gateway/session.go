@@ -366,6 +366,8 @@ func (s *session) process(typ websocket.MessageType, b []byte) bool {
 		return s.results(env)
 	case protocol.TypeInventory:
 		return s.inventory(env)
+	case protocol.TypePatchReport:
+		return s.patchReport(env)
 	case protocol.TypeGoodbye:
 		var g protocol.Goodbye
 		err := protocol.DecodeData(env, &g)

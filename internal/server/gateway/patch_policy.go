@@ -1,4 +1,4 @@
-package service
+package gateway
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/server/gateway"
 )
 
 // The server's part of a device's patch policy (issue 19): the resolver
@@ -41,13 +40,13 @@ type PatchPolicyStore interface {
 // PatchPolicies wraps a policy source (the resolver, or what wraps it) and
 // completes each policy's patch part: Decisions and Windows.
 type PatchPolicies struct {
-	Base  gateway.PolicySource
+	Base  PolicySource
 	Store PatchPolicyStore
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
 
-// AgentPolicy implements gateway.PolicySource.
+// AgentPolicy implements PolicySource.
 func (pp PatchPolicies) AgentPolicy(ctx context.Context, deviceID int64) (protocol.Policy, error) {
 	p, err := pp.Base.AgentPolicy(ctx, deviceID)
 	if err != nil || p.Patch == nil || !p.Patch.Enabled {
@@ -108,13 +107,13 @@ func deviceDecisions(ctx context.Context, st PatchPolicyStore, d core.Device) (m
 	if err != nil {
 		return nil, fmt.Errorf("reading the patch approvals of client %d: %w", d.ClientID, err)
 	}
-	return decisionsFor(as, d.ClientID, missing), nil
+	return DecisionsFor(as, d.ClientID, missing), nil
 }
 
-// decisionsFor picks the decisions on missing out of as (a client's and
+// DecisionsFor picks the decisions on missing out of as (a client's and
 // the fleet-wide ones): the client's beats the fleet-wide one. Nil when
 // there are none.
-func decisionsFor(as []core.PatchApproval, clientID int64, missing []core.DevicePatch) map[string]bool {
+func DecisionsFor(as []core.PatchApproval, clientID int64, missing []core.DevicePatch) map[string]bool {
 	if len(as) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package service
+package gateway
 
 import (
 	"testing"
@@ -93,14 +93,14 @@ func TestDecisionsFor(t *testing.T) {
 		{PatchID: 3, ClientID: 6, Approved: true}, // another client's
 		{PatchID: 4, ClientID: 0, Approved: true}, // not missing here
 	}
-	got := decisionsFor(as, 5, missing)
+	got := DecisionsFor(as, 5, missing)
 	if len(got) != 2 || got["apt:a@2"] != false || got["apt:b@2"] != true {
 		t.Fatalf("decisions = %v", got)
 	}
 	if _, ok := got["apt:a@2"]; !ok {
 		t.Fatal("the client's decline is missing")
 	}
-	if got := decisionsFor(nil, 5, missing); got != nil {
+	if got := DecisionsFor(nil, 5, missing); got != nil {
 		t.Errorf("no approvals = %v, want nil", got)
 	}
 	// The revision changes with the decisions and not without them.
