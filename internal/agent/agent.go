@@ -18,6 +18,8 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/inventory"
 	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
+	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/updates"
 )
 
 // Options configure an Agent. Zero values take the defaults.
@@ -64,6 +66,16 @@ type Options struct {
 	// server did not store (default 5 min, doubling up to 6 h).
 	Inventory      func(context.Context) core.Inventory
 	InventoryRetry time.Duration
+
+	// Patch management (issue 19): UpdateSources, if set, replaces the
+	// machine's update sources and RebootState the OS's pending-restart
+	// state (tests use fakes); PatchPolicy, if set, pins the patch policy
+	// like Checks pins the checks.
+	UpdateSources func() []updates.Source
+	RebootState   func(context.Context) core.RebootState
+	PatchPolicy   *protocol.PatchPolicy
+	// reboot replaces the OS's restart and user notification (tests).
+	reboot rebooter
 
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
@@ -114,6 +126,9 @@ type Agent struct {
 	inv     *invState
 	invLink atomic.Pointer[invLink] // the welcomed session, nil between sessions
 
+	patch     *patcher
+	patchRuns sync.WaitGroup // a technician's install running
+
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers
@@ -161,6 +176,15 @@ func New(opts Options) (*Agent, error) {
 	if opts.InventoryRetry <= 0 {
 		opts.InventoryRetry = invRetryMin
 	}
+	if opts.UpdateSources == nil {
+		opts.UpdateSources = defaultUpdateSources
+	}
+	if opts.RebootState == nil {
+		opts.RebootState = defaultRebootState
+	}
+	if opts.reboot == nil {
+		opts.reboot = osRebooter{}
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -191,6 +215,7 @@ func New(opts Options) (*Agent, error) {
 		swKick:   make(chan struct{}, 1),
 		state:    &stateFile{dir: opts.DataDir, log: log},
 		inv:      newInvState(inventoryPath(opts.DataDir), log),
+		patch:    newPatcher(patchPath(opts.DataDir), log.With("part", "patches"), opts.UpdateSources, opts.RebootState, opts.reboot),
 		kick:     make(chan struct{}, 1),
 	}
 	a.out = &outbox{spool: sp}
@@ -229,16 +254,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	startedAt := time.Now()
 	a.recoverTasks(ctx)
 	a.recoverSoftware()
+	a.recoverPatches()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.schedule(ctx) })
 	wg.Go(func() { a.runTasks(ctx, startedAt) })
 	wg.Go(func() { a.runSoftware(ctx) })
 	wg.Go(func() { a.runInventory(ctx) })
+	wg.Go(func() { a.runPatches(ctx) })
+	wg.Go(func() { a.runPatchReports(ctx) })
 	a.connectLoop(ctx)
 	wg.Wait()
 	a.taskRuns.Wait()
 	a.swRuns.Wait()
 	a.cmds.Wait()
+	a.patchRuns.Wait()
 	a.state.update(func(s *State) {
 		s.Running, s.Connected, s.Since, s.SpoolLen = false, false, time.Now().UTC(), a.spool.Len()
 	})

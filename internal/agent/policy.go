@@ -32,6 +32,8 @@ type planHolder struct {
 	plan            []planned
 	tasks           []protocol.Task
 	software        []protocol.Software
+	patch           *protocol.PatchPolicy
+	patchPinned     bool      // Options.PatchPolicy given
 	revision        string    // "" for the default set or pinned checks
 	issued          time.Time // when the server signed the running policy
 	pinned          bool      // Options.Checks given: policies are ignored
@@ -68,6 +70,25 @@ func (h *planHolder) softwareList() []protocol.Software {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.software
+}
+
+// patchPolicy is the running patch policy, nil when patch management is
+// off.
+func (h *planHolder) patchPolicy() *protocol.PatchPolicy {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.patch
+}
+
+// setPatch makes p the running patch policy; pin (Options.PatchPolicy)
+// keeps it whatever the server sends.
+func (h *planHolder) setPatch(p *protocol.PatchPolicy, pin bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.patchPinned && !pin {
+		return
+	}
+	h.patch, h.patchPinned = p, h.patchPinned || pin
 }
 
 func (h *planHolder) rev() (revision string, issued time.Time) {
@@ -163,6 +184,9 @@ func savePolicy(dir string, p storedPolicy) error {
 // initPlan sets the plan at start: pinned checks, else the stored policy,
 // else the default set.
 func (a *Agent) initPlan() {
+	if a.opts.PatchPolicy != nil {
+		a.plan.setPatch(a.opts.PatchPolicy, true)
+	}
 	if a.opts.Checks != nil {
 		a.plan.pinned = true
 		a.plan.set(planFromChecks(a.opts.Checks, 0), nil, nil, "", time.Time{})
@@ -173,6 +197,7 @@ func (a *Agent) initPlan() {
 		a.log.Warn("ignoring the stored policy; running the default checks until the server sends one", "err", err)
 	}
 	if ok {
+		a.plan.setPatch(p.Patch, false)
 		a.plan.set(planFromPolicy(p.Policy, a), p.Tasks, p.Software, p.Revision, p.Issued)
 		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks), "software", len(p.Software))
 		return
@@ -213,7 +238,9 @@ func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 	a.sched.forget(plan)
 	a.tasks.forget(p.Tasks)
 	a.software.forget(p.Software)
+	a.plan.setPatch(p.Patch, false)
 	a.plan.set(plan, p.Tasks, p.Software, p.Revision, issued)
+	a.patch.wake()
 	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks), "software", len(p.Software))
 	return nil
 }

@@ -247,6 +247,7 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	a.invLink.Store(link)
 	defer a.invLink.CompareAndSwap(link, nil)
 	a.inv.wake()
+	a.patch.wakeSend()
 	var wg sync.WaitGroup
 	wg.Go(func() { stop(a.readLoop(sctx, c, m, hb, acks)) })
 	wg.Go(func() { stop(a.heartbeatLoop(sctx, c, hb)) })
@@ -345,6 +346,11 @@ func (a *Agent) readLoop(ctx context.Context, c conn, m *mux.Mux, hb time.Durati
 			select {
 			case a.inv.acks <- env:
 			default: // nobody waits for it: a late ack of an abandoned report
+			}
+		case protocol.TypePatchAck:
+			select {
+			case a.patch.acks <- env:
+			default: // nobody waits for it: a late ack of a replaced report
 			}
 		case protocol.TypeCommand:
 			a.cmds.Go(func() { a.handleAction(ctx, c, env) })

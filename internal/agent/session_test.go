@@ -42,9 +42,11 @@ type fakeServer struct {
 	refuse atomic.Pointer[protocol.Refused]
 	// inventory, if set, answers inventory reports.
 	inventory atomic.Pointer[fakeInventory]
-	conns     atomic.Int32
-	beats     atomic.Int32
-	badAuth   atomic.Int32
+	// patches, if set, answers patch reports.
+	patches atomic.Pointer[fakePatches]
+	conns   atomic.Int32
+	beats   atomic.Int32
+	badAuth atomic.Int32
 
 	mu       sync.Mutex
 	received []core.Result
@@ -164,6 +166,16 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 			if fi := fs.inventory.Load(); fi != nil {
 				if ack := fi.receive(fs.t, env); ack != nil {
 					fs.send(ctx, c, protocol.TypeInventoryAck, env.ID, ack)
+				}
+			}
+		case protocol.TypePatchReport:
+			if fp := fs.patches.Load(); fp != nil {
+				switch fp.receive(fs.t, env) {
+				case patchAck:
+					fs.send(ctx, c, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: "stored"})
+				case patchDrop:
+					c.Close(websocket.StatusGoingAway, "restarting")
+					return
 				}
 			}
 		case protocol.TypeCommandResult:
