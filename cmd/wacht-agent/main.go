@@ -40,6 +40,7 @@ Commands:
                                                                   run the agent in the foreground
   check      --once [--json] [--lang en|de]                       run all checks locally and print the results
   inventory  [--json]                                             print this machine's inventory as the agent sends it
+  updates    [--json] [--lang en|de]                              scan for missing updates now and print them (exit 1 if a scan failed)
   install    --server URL --token T [--data DIR] [--disable LIST] enroll and install as a service; --disable
              [--require-script-signer PUBKEY]                     locks capabilities (terminal,exec,files,…) here;
                                                                   with a signer only scripts it signed run here
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"run":       cmdRun,
 		"check":     cmdCheck,
 		"inventory": cmdInventory,
+		"updates":   cmdUpdates,
 		"install":   cmdInstall,
 		"uninstall": cmdUninstall,
 		"status":    cmdStatus,

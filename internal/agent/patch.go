@@ -256,11 +256,11 @@ func ScanUpdates(ctx context.Context, srcs []updates.Source, disabled []string, 
 		switch {
 		case errors.Is(err, errors.ErrUnsupported):
 			st.Status = core.ScanUnsupported
-			st.Message = errText(err)
+			st.Message = localized(err)
 		case err != nil:
 			st.Status = core.ScanError
-			msg := truncate(err.Error(), protocol.MaxPatchText-4)
-			st.Message = core.Text{EN: "Scan failed: " + msg, DE: "Suche fehlgeschlagen: " + msg}
+			t := localized(err)
+			st.Message = core.Text{EN: truncate(t.EN, protocol.MaxPatchText-4), DE: truncate(t.DE, protocol.MaxPatchText-4)}
 			// What this source missed before stays missing: a failed scan
 			// says nothing about it.
 			for _, u := range prev {
@@ -272,7 +272,7 @@ func ScanUpdates(ctx context.Context, srcs []updates.Source, disabled []string, 
 		default:
 			st.Status = core.ScanOK
 			for _, u := range us {
-				u = patchEnrich(u)
+				u = patch.Enrich(u)
 				if u.Source == "" {
 					u.Source = s.Name()
 				}
@@ -443,8 +443,9 @@ func (p *patcher) install(ctx context.Context, us []core.MissingUpdate, trigger 
 			}
 			why := core.Text{EN: "The source reported no result for this update.", DE: "Die Quelle meldete kein Ergebnis für dieses Update."}
 			if err != nil {
-				msg := truncate(err.Error(), protocol.MaxPatchText-40)
-				why = core.Text{EN: "Installation failed: " + msg, DE: "Installation fehlgeschlagen: " + msg}
+				t := localized(err)
+				why = core.Text{EN: "Installation failed: " + truncate(t.EN, protocol.MaxPatchText-40),
+					DE: "Installation fehlgeschlagen: " + truncate(t.DE, protocol.MaxPatchText-40)}
 			}
 			a.Result, a.Message = core.PatchFailed, why
 			res.failed++

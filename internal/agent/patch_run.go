@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/patch"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/updates"
 )
 
 func init() {
@@ -66,7 +67,7 @@ func (a *Agent) installNow(r protocol.UpdatesInstallArgs) (protocol.UpdatesInsta
 	default:
 		return reply, Errorf(protocol.CodeBadArgs, "Unknown reboot mode %q.", "Unbekannter Neustart-Modus %q.", r.Reboot)
 	}
-	eff := patchDefaults(pol.PatchPolicy)
+	eff := patch.Defaults(pol.PatchPolicy)
 	keys := r.Keys
 	if len(keys) == 0 {
 		if !r.Approved {
@@ -132,8 +133,8 @@ func (a *Agent) patchStep(ctx context.Context, now time.Time) {
 	if pol == nil || !pol.Enabled {
 		return
 	}
-	eff := patchDefaults(pol.PatchPolicy)
-	h, m, err := policy.ParseAt(eff.ScanAt)
+	eff := patch.Defaults(pol.PatchPolicy)
+	h, m, err := patch.ParseAt(eff.ScanAt)
 	if err != nil {
 		h, m = 12, 0
 	}
@@ -161,7 +162,10 @@ func (a *Agent) patchStep(ctx context.Context, now time.Time) {
 func (a *Agent) patchSchedule(ctx context.Context, pol *protocol.PatchPolicy, eff core.PatchPolicy, now time.Time) {
 	st := a.patch.state()
 	retry := !st.RetryAt.IsZero() && !now.Before(st.RetryAt) && now.Before(st.RetryUntil)
-	w, open := patchOpenWindow(eff.Schedule, pol.Windows, st.LastRun, now, a.sched.loc)
+	w, open := patch.OpenWindow(eff.Schedule, pol.Windows, st.LastRun, now, a.sched.loc)
+	if open && !st.LastRun.Before(w.Start) {
+		open = false // this window ran already
+	}
 	if !open && !retry {
 		return
 	}
@@ -301,28 +305,23 @@ func (a *Agent) patchReboot(ctx context.Context, eff core.PatchPolicy, now time.
 	}
 }
 
-// patchVerify spools the daily verification, the "patches" check result:
-// never OK without a successful scan.
+// patchVerify spools the daily verification, the "patches" check result
+// (patch.Verify: never OK without a successful scan). A machine without
+// any update source Wacht knows reports unsupported.
 func (a *Agent) patchVerify(pol *protocol.PatchPolicy, eff core.PatchPolicy, now time.Time) {
 	st := a.patch.state()
-	v := patchVerify(eff, pol.Decisions, st.Missing, st.Reboot, st.Sources, now)
-	ok := slices.ContainsFunc(st.Sources, func(s core.PatchSourceStatus) bool { return s.Status == core.ScanOK })
-	if !ok {
-		var en, de []string
-		for _, s := range st.Sources {
-			if s.Status == core.ScanError {
-				en = append(en, s.Source+": "+s.Message.EN)
-				de = append(de, s.Source+": "+s.Message.DE)
+	v := patch.Verify(eff, pol.Decisions, st.Missing, st.Reboot, st.Sources, now)
+	if !slices.ContainsFunc(st.Sources, func(s core.PatchSourceStatus) bool {
+		return s.Status == core.ScanOK || s.Status == core.ScanError
+	}) {
+		v.Status, v.Message = core.StatusUnsupported, localized(updates.NoSourcesError())
+		if len(st.Sources) > 0 {
+			var names []string
+			for _, s := range st.Sources {
+				names = append(names, s.Source+" ("+s.Status+")")
 			}
-		}
-		if len(en) > 0 {
-			v.Status = core.StatusError
-			v.Message = core.Text{EN: "No update source could be scanned: " + strings.Join(en, "; "),
-				DE: "Keine Updatequelle konnte durchsucht werden: " + strings.Join(de, "; ")}
-		} else {
-			v.Status = core.StatusUnsupported
-			v.Message = core.Text{EN: "No update source is available on this device.",
-				DE: "Auf diesem Gerät ist keine Updatequelle verfügbar."}
+			v.Message.EN += " " + strings.Join(names, ", ")
+			v.Message.DE += " " + strings.Join(names, ", ")
 		}
 	}
 	value := v.Value

@@ -302,8 +302,8 @@ func TestPatchScanDailyWithCatchUpAndFirstSeen(t *testing.T) {
 	if last.Status != core.StatusError || !strings.Contains(last.Message.EN, "Could not get lock") || last.Message.DE == "" {
 		t.Errorf("every source failed, verification %+v", last)
 	}
-	if vs[0].Status == core.StatusOK || vs[0].Value == nil || *vs[0].Value != 0 || !strings.Contains(vs[0].Message.EN, "winget") {
-		t.Errorf("nothing approved is missing, but winget failed: verification %+v", vs[0])
+	if vs[0].Status == core.StatusOK || vs[0].Value == nil || *vs[0].Value != 1 || !strings.Contains(vs[0].Message.EN, "winget") {
+		t.Errorf("one approved update missing, and winget failed: verification %+v", vs[0])
 	}
 }
 
