@@ -321,6 +321,25 @@ func (e *env) patchesCheck(id int64) *core.CheckState {
 	return nil
 }
 
+// clientCompliance is one client of GET /api/v1/patches/compliance.
+type clientCompliance struct {
+	ClientID        int64             `json:"client_id"`
+	Devices         int               `json:"devices"`
+	Compliant       int               `json:"compliant"`
+	Percent         float64           `json:"percent"`
+	ApprovedMissing int               `json:"approved_missing"`
+	RebootPending   []json.RawMessage `json:"reboot_pending"`
+}
+
+func (e *env) compliance(client int64) clientCompliance {
+	e.t.Helper()
+	var cs []clientCompliance
+	if st := e.api("GET", fmt.Sprintf("/api/v1/patches/compliance?client=%d", client), &cs); st != http.StatusOK || len(cs) != 1 || cs[0].ClientID != client {
+		e.t.Fatalf("GET /api/v1/patches/compliance?client=%d: HTTP %d %+v", client, st, cs)
+	}
+	return cs[0]
+}
+
 // containerZone is the container's time zone, which the agent's schedule
 // uses ("At" is device local time).
 func containerZone(t *testing.T, c *container) *time.Location {
@@ -448,6 +467,9 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 	if u = e.deviceUpdates(dev); u.missing(keyA) == nil || u.missing(keyA).Approval != core.ApprovalManual {
 		t.Errorf("wacht-demo-a after the approval: %+v", u.missing(keyA))
 	}
+	if cc := e.compliance(client); cc.Devices != 1 || cc.Compliant != 0 || cc.ApprovedMissing != 1 {
+		t.Errorf("the client's compliance before the window: %+v, want 1 device behind by 1 approved update", cc)
+	}
 
 	// The window opens shortly: at the next minute of the container's
 	// clock, at least 20 s ahead so that it is closed when the policy
@@ -506,5 +528,12 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 	if pc.Status != core.StatusOK || !strings.Contains(pc.Message.EN, "all approved updates installed") || !strings.Contains(pc.Message.EN, "1 excluded") ||
 		!strings.Contains(pc.Message.DE, "Neustart ausstehend") {
 		t.Errorf("patches check after the install: %s %q / %q", pc.Status, pc.Message.EN, pc.Message.DE)
+	}
+	// The server's view agrees: its verdict, and the client fully patched.
+	if v := e.deviceUpdates(dev).Verification; v == nil || v.Status != core.StatusOK.String() || v.Value != 0 {
+		t.Errorf("the server's verdict after the install: %+v", v)
+	}
+	if cc := e.compliance(client); cc.Devices != 1 || cc.Compliant != 1 || cc.Percent != 100 || cc.ApprovedMissing != 0 || len(cc.RebootPending) != 1 {
+		t.Errorf("the client's compliance after the install: %+v, want 1 of 1 device patched, waiting for a restart", cc)
 	}
 }
