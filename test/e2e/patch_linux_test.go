@@ -220,10 +220,10 @@ func startAgentInContainer(t *testing.T, c *container, tok string) {
 
 // TestPatchLinuxInContainer patches a Linux agent end to end for real,
 // from approval to verification: the agent inside the container scans the
-// local repository, the technician approves wacht-demo-a, the agent
-// installs it in the policy's window, wacht-demo-b stays back (excluded),
-// the "patches" check turns ok and the restart the package asked for is
-// reported.
+// local repository, the technician approves both updates, the agent
+// installs wacht-demo-a in the policy's window, wacht-demo-b stays back
+// (the policy excludes it), the "patches" check turns ok and the restart
+// the package asked for is reported.
 func TestPatchLinuxInContainer(t *testing.T) {
 	if !systemdtest.Run(t) {
 		return
@@ -424,9 +424,12 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 	}
 	patchA, patchB := u.missing(keyA).PatchID, u.missing(keyB).PatchID
 
-	// The technician approves wacht-demo-a for the client.
-	if st, b := e.send("PUT", fmt.Sprintf("/api/v1/patches/%d/approval", patchA), map[string]any{"client": client, "approved": true}, nil); st != http.StatusOK {
-		t.Fatalf("approving wacht-demo-a: %d %s", st, b)
+	// The technician approves both for the client: the exclusion alone
+	// must keep wacht-demo-b back.
+	for _, id := range []int64{patchA, patchB} {
+		if st, b := e.send("PUT", fmt.Sprintf("/api/v1/patches/%d/approval", id), map[string]any{"client": client, "approved": true}, nil); st != http.StatusOK {
+			t.Fatalf("approving patch %d: %d %s", id, st, b)
+		}
 	}
 	// Asked for by hand, the excluded one is refused by the agent.
 	var reply protocol.UpdatesInstallReply
@@ -443,6 +446,9 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 	var pc *core.CheckState
 	lastScan := time.Time{}
 	waitFor(t, "the agent's verification counting the approved update", 2*time.Minute, func() bool {
+		if v := c.installed("wacht-demo-a"); v != "1.0" {
+			t.Fatalf("wacht-demo-a is at %q while its window is closed, want 1.0", v)
+		}
 		pc = e.patchesCheck(dev)
 		if pc != nil && pc.Value != nil && *pc.Value == 1 {
 			return true
@@ -464,8 +470,8 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 			t.Fatalf("%s is at %q before the window opened, want 1.0", p, v)
 		}
 	}
-	if u = e.deviceUpdates(dev); u.missing(keyA) == nil || u.missing(keyA).Approval != core.ApprovalManual {
-		t.Errorf("wacht-demo-a after the approval: %+v", u.missing(keyA))
+	if u = e.deviceUpdates(dev); u.missing(keyA) == nil || u.missing(keyA).Approval != core.ApprovalManual || u.missing(keyB) == nil || u.missing(keyB).Approval != core.ApprovalExcluded {
+		t.Errorf("after the approvals: a %+v, b %+v; want a manual, b excluded", u.missing(keyA), u.missing(keyB))
 	}
 	if cc := e.compliance(client); cc.Devices != 1 || cc.Compliant != 0 || cc.ApprovedMissing != 1 {
 		t.Errorf("the client's compliance before the window: %+v, want 1 device behind by 1 approved update", cc)
