@@ -252,8 +252,8 @@ func (s *DB) SetDeviceTags(ctx context.Context, id int64, tags []string) error {
 }
 
 // RetireDevice sets a device's state to retired (keeping an earlier
-// retirement time) and cancels its queued script runs; ErrNotFound if
-// absent.
+// retirement time), cancels its queued script runs and drops its missing
+// updates from the fleet's patch view; ErrNotFound if absent.
 func (s *DB) RetireDevice(ctx context.Context, id int64, at time.Time) error {
 	return s.inTx(ctx, "retire device", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
@@ -261,8 +261,12 @@ func (s *DB) RetireDevice(ctx context.Context, id int64, at time.Time) error {
 		if err := s.affectedOne("retire device", res, err); err != nil {
 			return err
 		}
-		_, err = cancelRuns(ctx, s, tx, "retire device: cancelling its script runs", `device_id = $6`, []any{id}, at, deviceRetired)
-		return err
+		if _, err := cancelRuns(ctx, s, tx, "retire device: cancelling its script runs", `device_id = $6`, []any{id}, at, deviceRetired); err != nil {
+			return err
+		}
+		// The fleet's patch view reads device_patches without devices.
+		_, err = tx.ExecContext(ctx, `DELETE FROM device_patches WHERE device_id = $1`, id)
+		return s.wrap("retire device: its missing updates", err)
 	})
 }
 

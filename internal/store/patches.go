@@ -152,7 +152,8 @@ func normalizeReport(r core.PatchReport) ([]core.MissingUpdate, []core.PatchAtte
 
 // SavePatchReport replaces the device's missing updates and status with
 // the report's, adds the attempts not stored yet and creates or completes
-// the patch rows, in one transaction. Saving the same report again
+// the patch rows, in one transaction. A retired device's missing updates
+// are not listed (its status and attempts are stored). Saving the same report again
 // changes nothing. An unknown device is ErrNotFound; an update without key
 // and source, or an attempt without key or start, ErrInvalid.
 func (s *DB) SavePatchReport(ctx context.Context, deviceID int64, r core.PatchReport, at time.Time) error {
@@ -191,7 +192,16 @@ func (s *DB) SavePatchReport(ctx context.Context, deviceID int64, r core.PatchRe
 		if err != nil {
 			return err
 		}
-		if err := s.replaceDevicePatches(ctx, tx, deviceID, missing, ids, at); err != nil {
+		// A retired device is no longer part of the fleet view.
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM devices WHERE id = $1`, deviceID).Scan(&state); err != nil {
+			return s.wrap(op, err)
+		}
+		listed := missing
+		if state == core.DeviceRetired {
+			listed = nil
+		}
+		if err := s.replaceDevicePatches(ctx, tx, deviceID, listed, ids, at); err != nil {
 			return err
 		}
 		if err := s.insertPatchAttempts(ctx, tx, deviceID, attempts); err != nil {
@@ -410,56 +420,85 @@ func (s *DB) setPatchCVEs(ctx context.Context, tx *sql.Tx, id int64, cves []stri
 	return s.wrap(op, err)
 }
 
-// replaceDevicePatches replaces the device's device_patches rows. A
-// missing update without a first sighting keeps the stored one, or
-// starts now.
+// devicePatchRow is a device_patches row without its device.
+type devicePatchRow struct {
+	patch, first                   int64
+	installed, errEN, errDE, state string
+	failures, stuck                int
+}
+
+// replaceDevicePatches brings the device's device_patches rows in line
+// with the report: it deletes the rows of updates no longer missing,
+// updates the changed ones and inserts the new ones, so that the rows of
+// updates missing day after day stay untouched (on PostgreSQL: no dead
+// tuples, and pages vacuum marked all-visible stay so for index-only
+// scans). A missing update without a first sighting keeps the stored one,
+// or starts now.
 func (s *DB) replaceDevicePatches(ctx context.Context, tx *sql.Tx, deviceID int64, missing []core.MissingUpdate,
 	ids map[string]int64, at time.Time) error {
 	const op = "save patch report: device patches"
-	firstSeen := map[int64]int64{}
-	rows, err := tx.QueryContext(ctx, `SELECT patch_id, first_seen FROM device_patches WHERE device_id = $1`, deviceID)
+	stored := map[int64]devicePatchRow{}
+	rows, err := tx.QueryContext(ctx, `SELECT patch_id, first_seen, installed, last_error_en, last_error_de, state, failures, stuck
+		FROM device_patches WHERE device_id = $1`, deviceID)
 	if err != nil {
 		return s.wrap(op, err)
 	}
 	for rows.Next() {
-		var id, fs int64
-		if err := rows.Scan(&id, &fs); err != nil {
+		var r devicePatchRow
+		if err := rows.Scan(&r.patch, &r.first, &r.installed, &r.errEN, &r.errDE, &r.state, &r.failures, &r.stuck); err != nil {
 			rows.Close()
 			return s.wrap(op, err)
 		}
-		firstSeen[id] = fs
+		stored[r.patch] = r
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return s.wrap(op, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM device_patches WHERE device_id = $1`, deviceID); err != nil {
-		return s.wrap(op, err)
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	type row struct {
-		patch, first                   int64
-		installed, errEN, errDE, state string
-		failures, stuck                int
-	}
-	rs := make([]row, len(missing))
-	for i, m := range missing {
-		r := row{patch: ids[m.Key], installed: m.Installed, state: devicePatchState(m), failures: m.Failures, stuck: boolInt(m.Stuck)}
-		switch fs, ok := firstSeen[r.patch]; {
+	var added []devicePatchRow
+	keep := map[int64]bool{}
+	for _, m := range missing {
+		r := devicePatchRow{patch: ids[m.Key], installed: m.Installed, state: devicePatchState(m), failures: m.Failures, stuck: boolInt(m.Stuck)}
+		old, ok := stored[r.patch]
+		switch {
 		case !m.FirstSeen.IsZero():
 			r.first = ms(m.FirstSeen)
 		case ok:
-			r.first = fs
+			r.first = old.first
 		default:
 			r.first = ms(at)
 		}
 		if m.LastError != nil {
 			r.errEN, r.errDE = m.LastError.EN, m.LastError.DE
 		}
-		rs[i] = r
+		keep[r.patch] = true
+		switch {
+		case !ok:
+			added = append(added, r)
+		case r != old:
+			if _, err := tx.ExecContext(ctx, `UPDATE device_patches SET first_seen = $3, installed = $4, last_error_en = $5,
+				last_error_de = $6, state = $7, failures = $8, stuck = $9 WHERE device_id = $1 AND patch_id = $2`,
+				deviceID, r.patch, r.first, r.installed, r.errEN, r.errDE, r.state, r.failures, r.stuck); err != nil {
+				return s.wrap(op, err)
+			}
+		}
 	}
+	var gone []int64
+	for id := range stored {
+		if !keep[id] {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		set, arg := s.idSet("$2", gone)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM device_patches WHERE device_id = $1 AND patch_id IN `+set, deviceID, arg); err != nil {
+			return s.wrap(op, err)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	rs := added
 	if s.dialect == Postgres {
 		n := len(rs)
 		patches, firsts := make([]int64, n), make([]int64, n)
@@ -649,9 +688,8 @@ func (s *DB) PatchAttempts(ctx context.Context, deviceID int64, limit int) ([]co
 }
 
 // fleetDevices is the device side of the fleet aggregates: device_patches
-// dp of devices d that are part of the fleet.
-const fleetDevices = ` FROM device_patches dp JOIN devices d ON d.id = dp.device_id
-	WHERE d.state <> '` + core.DeviceRetired + `'`
+// dp, which holds rows of the fleet's devices only (retired ones have none).
+const fleetDevices = ` FROM device_patches dp WHERE 1 = 1`
 
 // fleetAggregates counts the devices of fleetDevices, those of them that
 // failed installing, and the oldest sighting; append conditions.
@@ -709,10 +747,11 @@ func (s *DB) ListPatches(ctx context.Context, f core.PatchFilter) ([]core.Patch,
 	}
 	var where strings.Builder
 	if f.ClientID != 0 {
-		where.WriteString(` AND d.site_id IN (SELECT id FROM sites WHERE client_id = ` + arg(f.ClientID) + `)`)
+		where.WriteString(` AND dp.device_id IN (SELECT d.id FROM devices d JOIN sites st ON st.id = d.site_id
+			WHERE st.client_id = ` + arg(f.ClientID) + `)`)
 	}
 	if f.SiteID != 0 {
-		where.WriteString(` AND d.site_id = ` + arg(f.SiteID))
+		where.WriteString(` AND dp.device_id IN (SELECT id FROM devices WHERE site_id = ` + arg(f.SiteID) + `)`)
 	}
 	if f.DeviceIDs != nil {
 		set, v := s.idSet("$"+strconv.Itoa(len(args)+1), f.DeviceIDs)

@@ -165,6 +165,22 @@ func testPatchReportSaveRead(t *testing.T, s core.Store) {
 	if as, _ := s.PatchAttempts(ctx, d.ID, 0); len(as) != 3 || as[0].Result != core.PatchInstalled {
 		t.Errorf("attempts after the second report: %+v", as)
 	}
+	// A changed row is updated: Firefox failed once more with a new error,
+	// the definition update now failed too.
+	stuck2 := stuck
+	stuck2.Failures, stuck2.LastError = 4, &core.Text{EN: "exit 1603", DE: "Exitcode 1603"}
+	def2 := missing(defender, time.Time{})
+	def2.Failures = 1
+	rep3 := rep2
+	rep3.Missing = []core.MissingUpdate{def2, stuck2}
+	savePatches(t, s, d.ID, rep3, t0.Add(24*time.Hour))
+	if dps, _ := s.DevicePatches(ctx, d.ID); len(dps) != 2 || dps[0].State != core.DevicePatchFailed || dps[0].LastError != nil ||
+		!dps[0].FirstSeen.Equal(t0) || dps[1].Failures != 4 || dps[1].LastError == nil || dps[1].LastError.DE != "Exitcode 1603" {
+		t.Errorf("after changed rows: %+v", dps)
+	}
+	if st, _ := s.DevicePatchStatus(ctx, d.ID); st.Failed != 2 {
+		t.Errorf("failed after changed rows = %d, want 2", st.Failed)
+	}
 	// KB5034441's row stays, missed by nobody.
 	if p, err := s.GetPatch(ctx, p.ID); err != nil || p.Devices != 0 || p.Failed != 0 || !p.OldestMissing.IsZero() {
 		t.Errorf("GetPatch of an installed patch = %+v, %v", p, err)
@@ -357,6 +373,13 @@ func testPatchFleetView(t *testing.T, s core.Store) {
 	weber := check("client Weber after retiring", core.PatchFilter{ClientID: b1.ClientID}, 1, defender.Key)
 	if weber[0].Devices != 1 {
 		t.Errorf("a retired device is counted: %+v", weber[0])
+	}
+	// Also with a report it sends after its retirement.
+	savePatches(t, s, devs[5].ID, core.PatchReport{Missing: miss[5]}, t0.Add(time.Hour))
+	check("client Weber after a retired device's report", core.PatchFilter{ClientID: b1.ClientID}, 1, defender.Key)
+	check("all after retiring", core.PatchFilter{MinSeverity: core.SeverityCritical}, 1, openssl.Key)
+	if p, _ := s.GetPatch(ctx, all[0].ID); p.Devices != 1 {
+		t.Errorf("GetPatch counts a retired device: %+v", p)
 	}
 	sts, err := s.ListDevicePatchStatus(ctx, nil)
 	must(t, "ListDevicePatchStatus", err)

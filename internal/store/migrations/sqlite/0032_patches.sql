@@ -5,12 +5,18 @@
 -- fleet view filters and orders by; cves is the JSON array of the CVE IDs,
 -- and patch_cves the same as rows, so that the fleet view finds the
 -- patches of one CVE by index. device_patches is what each device misses
--- now: replaced by each report. patch_attempts is every install attempt,
--- stored once by (device, key, start), kept 180 days (retention.go).
--- device_patch_status is each device's last report with the counts the
--- compliance figures read. patch_approvals are the technicians'
--- decisions per patch and client; client_id 0 is every client, so it
--- references no client (clients are never deleted).
+-- now, brought in line with each report (rows of updates missing day after
+-- day stay untouched), of devices that are not retired only (retiring
+-- deletes them), so that the fleet view aggregates it without reading
+-- devices; its index on (patch_id, state, first_seen, device_id) covers
+-- the aggregates, also over a list of devices. On SQLite, WITHOUT ROWID
+-- clusters its rows by device for the per-client and per-device reads.
+-- patch_attempts is every install attempt, stored once by (device, key,
+-- start), kept 180 days (retention.go). device_patch_status is each
+-- device's last report with the counts the compliance figures read.
+-- patch_approvals are the technicians' decisions per patch and client;
+-- client_id 0 is every client, so it references no client (clients are
+-- only ever marked deleted).
 -- policies.patch is a policy's core.PatchPolicy as JSON, NULL for none.
 ALTER TABLE policies ADD COLUMN patch TEXT;
 
@@ -53,8 +59,8 @@ CREATE TABLE device_patches (
     last_error_de TEXT    NOT NULL DEFAULT '',
     state         TEXT    NOT NULL,
     PRIMARY KEY (device_id, patch_id)
-);
-CREATE INDEX device_patches_patch ON device_patches (patch_id, device_id);
+) WITHOUT ROWID;
+CREATE INDEX device_patches_patch ON device_patches (patch_id, state, first_seen, device_id);
 
 CREATE TABLE patch_attempts (
     id            INTEGER PRIMARY KEY,
