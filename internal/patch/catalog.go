@@ -27,9 +27,40 @@ type Product struct {
 // names (Adobe Acrobat Reader, Java, Chrome, Firefox, Thunderbird,
 // LibreOffice, OpenOffice, VLC, WinZip, 7-Zip, Notepad++, CCleaner,
 // Malwarebytes, Pidgin, iTunes) and what technicians ask for most (Zoom,
-// TeamViewer, AnyDesk, Microsoft Teams, KeePass, PuTTY, WinSCP). The
-// package IDs were checked against the winget-pkgs and chocolatey
-// community repositories (see catalog_test.go for which were not).
+// TeamViewer, AnyDesk, Microsoft Teams, KeePass, PuTTY, WinSCP).
+//
+// How the package IDs were checked (2026-12-06, with the project's code
+// search; an ID that is wrong only fails to match, it installs nothing):
+//
+//   - winget: manifests found in microsoft/winget-pkgs for
+//     Adobe.Acrobat.Reader.32-bit, Oracle.JavaRuntimeEnvironment,
+//     Oracle.JDK.17, Oracle.JDK.21, EclipseAdoptium.Temurin.21.JRE,
+//     Mozilla.Firefox.ESR, Apache.OpenOffice, Corel.WinZip,
+//     Piriform.CCleaner, Malwarebytes.Malwarebytes, Pidgin.Pidgin,
+//     TeamViewer.TeamViewer.Host, DominikReichl.KeePass; the others are
+//     the IDs of ChrisTitusTech/winutil's config/applications.json
+//     (@086aecf4): 7zip.7zip, Adobe.Acrobat.Reader.64-bit,
+//     AnyDesk.AnyDesk, Google.Chrome, Mozilla.Firefox, Apple.iTunes,
+//     TheDocumentFoundation.LibreOffice, Notepad++.Notepad++, PuTTY.PuTTY,
+//     Microsoft.Teams, TeamViewer.TeamViewer, Mozilla.Thunderbird,
+//     VideoLAN.VLC, WinSCP.WinSCP, Zoom.Zoom. Not checked: the Temurin
+//     8/11/17 JREs and the Temurin JDKs (the verified 21.JRE's pattern).
+//   - Chocolatey: in chocolatey-community/chocolatey-packages (@7b9ddd89):
+//     googlechrome, firefox, firefoxesr, thunderbird, libreoffice-fresh,
+//     libreoffice-still, vlc, 7zip(.install), notepadplusplus(.install),
+//     ccleaner, itunes, putty(.install), winscp(.install), malwarebytes
+//     (history), javaruntime (history); a package source in another
+//     maintainer's repository: adobereader, teamviewer, anydesk(.install),
+//     keepass(.install), zoom, pidgin, microsoft-teams, jre8. Seen only in
+//     install scripts, not in a package source: temurin17jre,
+//     microsoft-teams-new-bootstrapper, openoffice, winzip,
+//     teamviewer.host. Not checked: the other temurin* IDs.
+//   - Homebrew: casks found in Homebrew/homebrew-cask for
+//     adobe-acrobat-reader, oracle-jdk, temurin, temurin@17, google-chrome,
+//     firefox, firefox@esr, thunderbird, libreoffice, openoffice, vlc,
+//     malwarebytes, zoom, teamviewer, anydesk, microsoft-teams; formulae in
+//     Homebrew/homebrew-core: pidgin, putty. Not found: sevenzip (kept, as
+//     7-Zip's own name for its macOS build); not checked: temurin@8/11/21.
 var Catalog = []Product{
 	{Key: "adobe-acrobat-reader", Name: "Adobe Acrobat Reader", Vendor: "Adobe",
 		Winget: []string{"Adobe.Acrobat.Reader.64-bit", "Adobe.Acrobat.Reader.32-bit"},
@@ -95,7 +126,7 @@ var Catalog = []Product{
 		Match: regexp.MustCompile(`(?i)^AnyDesk\b`)},
 	{Key: "microsoft-teams", Name: "Microsoft Teams", Vendor: "Microsoft",
 		Winget: []string{"Microsoft.Teams"}, Choco: []string{"microsoft-teams-new-bootstrapper", "microsoft-teams"}, Brew: []string{"microsoft-teams"},
-		Match: regexp.MustCompile(`(?i)^(Microsoft Teams( classic| \(work or school\))?|Teams Machine-Wide Installer)$`)},
+		Match: regexp.MustCompile(`(?i)^(Microsoft Teams( classic| \(work or school\))?|Teams Machine-Wide Installer|MSTeams)$`)},
 	{Key: "keepass", Name: "KeePass Password Safe", Vendor: "Dominik Reichl",
 		Winget: []string{"DominikReichl.KeePass"}, Choco: []string{"keepass", "keepass.install"},
 		Match: regexp.MustCompile(`(?i)^KeePass( Password Safe\b.*| \d[\d.]*)?$`)},

@@ -51,7 +51,7 @@ var EndOfLife = []EOLProduct{
 		Match: regexp.MustCompile(`(?i)^QuickTime( 7)?( \d[\d.]*)?$`), WindowsOnly: true,
 		URL: "https://support.apple.com/en-us/102476"},
 	{Key: "skype", Name: "Skype", Vendor: "Microsoft", Since: day(2025, time.May, 5),
-		Match: regexp.MustCompile(`(?i)^Skype(™|\(TM\))?( version)?( \d[\d.]*)?$`),
+		Match: regexp.MustCompile(`(?i)^(Skype(™|\(TM\))?( version)?( \d[\d.]*)?|Microsoft\.SkypeApp)$`),
 		URL:   "https://support.microsoft.com/en-us/skype/skype-is-retiring-in-may-2025-what-you-need-to-know-2a7d2501-427f-485e-8be0-2068a9f90472"},
 }
 

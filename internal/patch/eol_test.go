@@ -129,11 +129,15 @@ func TestFindEOLVersionsAndPlatforms(t *testing.T) {
 		// Skype for Business is another product.
 		{Name: "Skype for Business", Source: core.SourceRegistry64},
 		{Name: "Skype", Version: "8.150.0.125", Source: core.SourceApp},
+		// The Store package, named by its package name when its display
+		// name is a resource reference (internal/inventory appx.go).
+		{Name: "Microsoft.SkypeApp", Version: "15.120.3202.0", Source: core.SourceMSIX, ID: "Microsoft.SkypeApp_15.120.3202.0_x64__kzf8qxf38zg5c"},
 		// The same program twice (two inventory views) is one update.
 		{Name: "Skype", Version: "8.150.0.125", Source: core.SourceApp},
 	}
 	got := keys(FindEOL(progs))
-	want := []string{"adobe-air:Adobe AIR", "quicktime-windows:{3D2CBC2C-65D4-4463-87AB-BB07C1C0F1E5}", "skype:Skype"}
+	want := []string{"adobe-air:Adobe AIR", "quicktime-windows:{3D2CBC2C-65D4-4463-87AB-BB07C1C0F1E5}", "skype:Skype",
+		"skype:Microsoft.SkypeApp_15.120.3202.0_x64__kzf8qxf38zg5c"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("FindEOL = %q\nwant %q", got, want)
 	}
@@ -217,7 +221,7 @@ func TestCatalog(t *testing.T) {
 	}
 	// Names as the vendors' installers write them, typed in for the
 	// regular expressions (not captures).
-	for _, name := range []string{"Microsoft Teams", "Microsoft Teams classic", "Microsoft Teams (work or school)", "Teams Machine-Wide Installer",
+	for _, name := range []string{"Microsoft Teams", "Microsoft Teams classic", "Microsoft Teams (work or school)", "Teams Machine-Wide Installer", "MSTeams",
 		"KeePass Password Safe 2.57.1", "Zoom Workplace (64-bit)", "zoom.us", "Eclipse Temurin JRE with Hotspot 21.0.9+10 (x64)", "LibreOffice 24.8.4.2"} {
 		if _, ok := MatchProduct(name); !ok {
 			t.Errorf("MatchProduct(%q) found nothing", name)

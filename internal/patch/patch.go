@@ -6,7 +6,6 @@
 package patch
 
 import (
-	"path"
 	"slices"
 	"strings"
 
@@ -14,19 +13,30 @@ import (
 )
 
 // Excluded reports whether the exclusions keep u back: its KB, its ID (a
-// package name, winget ID…) or its title matching a pattern.
+// package name, winget ID…) or its title matching a pattern (glob.go:
+// path.Match syntax, case-insensitive, * also across "/").
 func Excluded(e core.PatchExclusions, u core.Update) bool {
-	if kb := core.NormalizeKB(u.KB); kb != "" && slices.ContainsFunc(e.KBs, func(x string) bool { return core.NormalizeKB(x) == kb }) {
+	if kb := core.NormalizeKB(u.KB); kb != "" && slices.ContainsFunc(e.KBs, func(x string) bool { return sameKB(x, kb[2:]) }) {
 		return true
 	}
 	if slices.ContainsFunc(e.Packages, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), u.ID) }) {
 		return true
 	}
-	title := strings.ToLower(u.Title)
-	return slices.ContainsFunc(e.Titles, func(p string) bool {
-		ok, err := path.Match(strings.ToLower(strings.TrimSpace(p)), title)
-		return err == nil && ok
-	})
+	if len(e.Titles) == 0 {
+		return false
+	}
+	lower := strings.ToLower(u.Title)
+	return slices.ContainsFunc(e.Titles, func(p string) bool { return matchTitle(p, u.Title, lower) })
+}
+
+// sameKB reports whether x is the KB number digits (core.NormalizeKB's
+// forms, without allocating).
+func sameKB(x, digits string) bool {
+	x = strings.TrimSpace(x)
+	if len(x) > 2 && strings.EqualFold(x[:2], "kb") {
+		x = x[2:]
+	}
+	return x == digits
 }
 
 // Approve decides u's approval (core.Approval…) under policy p and the

@@ -2,7 +2,6 @@ package patch
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
@@ -185,7 +184,7 @@ func validateExclusions(v *fields, e core.PatchExclusions) {
 			case l.name == "exclusions.kbs" && core.NormalizeKB(x) == "":
 				v.add(at, fmt.Sprintf("%q is not a KB number (e.g. KB5034441 or 5034441)", x), fmt.Sprintf("%q ist keine KB-Nummer (z. B. KB5034441 oder 5034441)", x))
 			case l.name == "exclusions.titles":
-				if _, err := path.Match(strings.ToLower(x), ""); err != nil {
+				if _, err := compileGlob(x); err != nil {
 					v.add(at, fmt.Sprintf("%q is not a valid pattern (* any text, ? one character, [abc] one of them, \\ escapes)", x),
 						fmt.Sprintf("%q ist kein gültiges Muster (* beliebiger Text, ? ein Zeichen, [abc] eines davon, \\ maskiert)", x))
 				}

@@ -31,7 +31,7 @@ func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.Missin
 	sources []core.PatchSourceStatus, now time.Time) Verification {
 	p = Defaults(p)
 	var okSources int
-	var failedEN, failedDE []string
+	var failedEN, failedDE, absentEN, absentDE []string
 	for _, s := range sources {
 		switch s.Status {
 		case core.ScanOK:
@@ -39,13 +39,24 @@ func Verify(p core.PatchPolicy, decisions map[string]bool, missing []core.Missin
 		case core.ScanError:
 			failedEN = append(failedEN, fmt.Sprintf("%s: %s", s.Source, orText(s.Message.EN, "scan failed")))
 			failedDE = append(failedDE, fmt.Sprintf("%s: %s", s.Source, orText(s.Message.In("de"), "Suche fehlgeschlagen")))
+		case core.ScanDisabled:
+			absentEN = append(absentEN, fmt.Sprintf("%s: %s", s.Source, orText(s.Message.EN, "turned off by the policy")))
+			absentDE = append(absentDE, fmt.Sprintf("%s: %s", s.Source, orText(s.Message.In("de"), "von der Richtlinie abgeschaltet")))
+		default:
+			absentEN = append(absentEN, fmt.Sprintf("%s: %s", s.Source, orText(s.Message.EN, "not available on this device")))
+			absentDE = append(absentDE, fmt.Sprintf("%s: %s", s.Source, orText(s.Message.In("de"), "auf diesem Gerät nicht verfügbar")))
 		}
 	}
 	if okSources == 0 {
-		if len(failedEN) == 0 {
+		if len(failedEN) == 0 && len(absentEN) == 0 {
 			return Verification{Status: core.StatusError, Message: core.Text{
 				EN: "no update source has been scanned successfully yet",
 				DE: "noch keine Update-Quelle wurde erfolgreich durchsucht"}}
+		}
+		if len(failedEN) == 0 {
+			return Verification{Status: core.StatusError, Message: core.Text{
+				EN: "no update source can be scanned on this device: " + strings.Join(absentEN, "; "),
+				DE: "auf diesem Gerät kann keine Update-Quelle durchsucht werden: " + strings.Join(absentDE, "; ")}}
 		}
 		return Verification{Status: core.StatusError, Message: core.Text{
 			EN: "no update source could be scanned: " + strings.Join(failedEN, "; "),
