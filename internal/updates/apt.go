@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -103,8 +104,22 @@ func ParseAptSimulation(out string) ([]core.Update, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading apt-get's output: %w", err)
 	}
+	// Never "no updates" from output Wacht could not read: apt's summary
+	// says how many upgrades it plans ("113 upgraded, …"; apt 3: "Upgrading: 113").
+	m := aptSummary.FindStringSubmatch(out)
+	if m == nil {
+		return nil, toolErr(nil, "apt-get's simulated upgrade printed no summary Wacht can read: %s",
+			"Das simulierte Upgrade von apt-get enthielt keine für Wacht lesbare Zusammenfassung: %s", lastLinesOf(out, 3))
+	}
+	n, _ := strconv.Atoi(m[1] + m[2])
+	if n > len(us) {
+		return nil, toolErr(nil, "apt-get plans %d upgrades, but Wacht could read only %d of them.",
+			"apt-get plant %d Upgrades, aber Wacht konnte nur %d davon lesen.", n, len(us))
+	}
 	return us, nil
 }
+
+var aptSummary = regexp.MustCompile(`(?m)^(?:(\d+) upgraded, |\s*Upgrading: (\d+),)`)
 
 // aptSecurity reports whether one of the origins ("Debian:12.5/stable,
 // Debian-Security:12/stable-security") is a security pocket.

@@ -3,6 +3,7 @@ package updates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,6 +64,7 @@ func TestParseAptSimulationCaptured(t *testing.T) {
 func TestParseAptSimulationShapes(t *testing.T) {
 	out := strings.Join([]string{
 		"NOTE: This is only a simulation!",
+		"3 upgraded, 1 newly installed, 1 to remove and 0 not upgraded.",
 		"Inst libc6:i386 [2.35-0ubuntu3.1] (2.35-0ubuntu3.4 Ubuntu:22.04/jammy-updates, Ubuntu:22.04/jammy-security [i386]) []",
 		"Inst newdep (1.0-1 Ubuntu:22.04/jammy [amd64])", // a new package: no update
 		"Inst wacht-test [1.0-1] (2.0-1 localhost [all])",
@@ -82,6 +84,17 @@ func TestParseAptSimulationShapes(t *testing.T) {
 	want := []string{"libc6:i386 2.35-0ubuntu3.1>2.35-0ubuntu3.4 security", "wacht-test 1.0-1>2.0-1 update", "old-security 1>2 security"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	// apt 3's summary; an unreadable output and a short read are errors,
+	// never "no updates".
+	if us, err := ParseAptSimulation("Summary:\n  Upgrading: 0, Installing: 0, Removing: 0, Not Upgrading: 0\n"); err != nil || len(us) != 0 {
+		t.Errorf("apt 3, nothing: %v, %v", us, err)
+	}
+	if _, err := ParseAptSimulation("Paketlisten werden gelesen…\n"); err == nil {
+		t.Error("unreadable output passed as no updates")
+	}
+	if _, err := ParseAptSimulation("2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\nInst a [1] (2 x [all])\nInst b 1 -> 2\n"); err == nil || !strings.Contains(err.Error(), "only 1") {
+		t.Errorf("short read: %v", err)
 	}
 }
 
@@ -266,13 +279,16 @@ func TestOutputTailBounded(t *testing.T) {
 }
 
 func TestParseAptSimulationTestRepo(t *testing.T) {
-	b, err := os.ReadFile("testdata/apt-dist-upgrade-testrepo.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	us, err := ParseAptSimulation(string(b))
-	if err != nil || len(us) != 2 || us[0].Classification != core.ClassUpdate || us[1].Classification != core.ClassSecurity {
-		t.Fatalf("%+v, %v", us, err)
+	for _, name := range []string{"apt-dist-upgrade-testrepo.txt", "apt-dist-upgrade-norelease.txt"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		us, err := ParseAptSimulation(string(b))
+		if err != nil || len(us) != 2 || us[0].Classification != core.ClassUpdate || us[1].Classification != core.ClassSecurity ||
+			us[0].Installed != "1.0-1" || us[0].Version != "2.0-1" {
+			t.Fatalf("%s: %+v, %v", name, us, err)
+		}
 	}
 }
 
@@ -287,5 +303,15 @@ func BenchmarkParseAptSimulation(b *testing.B) {
 		if us, err := ParseAptSimulation(string(out)); err != nil || len(us) != 113 {
 			b.Fatal(len(us), err)
 		}
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	err := fmt.Errorf("scan: %w", aptStop(pmOut{exit: 100, stderr: "E: Could not get lock /var/lib/dpkg/lock-frontend.\n"}))
+	if txt := ErrorText(err); !errors.Is(err, ErrBusy) || !strings.Contains(txt.DE, "Sperre") || !strings.Contains(txt.EN, "lock") {
+		t.Fatalf("%+v", txt)
+	}
+	if txt := ErrorText(errors.New("plain")); txt.EN != "plain" || txt.DE != "plain" {
+		t.Fatalf("%+v", txt)
 	}
 }

@@ -31,7 +31,12 @@ func (d *Dnf) tool() string { return filepath.Base(d.Bin) }
 
 // Scan lists the missing updates.
 func (d *Dnf) Scan(ctx context.Context) ([]core.Update, error) {
-	cu, err := d.run(ctx, pmCmd{argv: []string{d.Bin, "check-update", "--refresh"}})
+	argv := []string{d.Bin, "check-update", "--refresh"}
+	if d.tool() == "yum" {
+		// yum 3 (RHEL 7) has no --refresh; it refreshes expired metadata itself.
+		argv = argv[:2]
+	}
+	cu, err := d.run(ctx, pmCmd{argv: argv})
 	if err != nil {
 		return nil, fmt.Errorf("%s check-update: %w", d.tool(), err)
 	}

@@ -177,6 +177,17 @@ func TestDnfScanInstall(t *testing.T) {
 	if us, err := d.Scan(t.Context()); err != nil || len(us) != 0 {
 		t.Fatalf("rescan: %+v, %v", us, err)
 	}
+	// yum 3 knows no --refresh.
+	var argv []string
+	y := &Dnf{run: func(ctx context.Context, c pmCmd) (pmOut, error) {
+		if slices.Contains(c.argv, "check-update") {
+			argv = c.argv
+		}
+		return f.run(ctx, c)
+	}, Bin: "/usr/bin/yum", Rpm: "/usr/bin/rpm"}
+	if _, err := y.Scan(t.Context()); err != nil || slices.Contains(argv, "--refresh") || len(argv) != 2 {
+		t.Fatalf("yum: %q, %v", argv, err)
+	}
 	f.exit = 1
 	_, err = d.Scan(t.Context())
 	var te *ToolError
