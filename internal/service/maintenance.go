@@ -117,6 +117,7 @@ func (s *Service) SaveMaintenance(ctx context.Context, u core.User, id int64, in
 	if err := s.record(ctx, u, action, target("maintenance", m.ID), detail, ""); err != nil {
 		return MaintenanceWindow{}, err
 	}
+	s.pushPolicies() // patch policies carry the coming windows (issue 19)
 	return s.GetMaintenance(ctx, u, m.ID)
 }
 
@@ -132,7 +133,11 @@ func (s *Service) DeleteMaintenance(ctx context.Context, u core.User, id int64) 
 	if err := s.store.DeleteMaintenance(ctx, id); err != nil {
 		return err
 	}
-	return s.record(ctx, u, "maintenance.delete", target("maintenance", id), m.Scope+":"+strconv.FormatInt(m.TargetID, 10)+" "+m.Title, "")
+	if err := s.record(ctx, u, "maintenance.delete", target("maintenance", id), m.Scope+":"+strconv.FormatInt(m.TargetID, 10)+" "+m.Title, ""); err != nil {
+		return err
+	}
+	s.pushPolicies() // patch policies carry the coming windows (issue 19)
+	return nil
 }
 
 // validMaintenance checks a window's fields, fills defaults (time zone

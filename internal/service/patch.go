@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
@@ -128,14 +129,21 @@ func (s *Service) DeviceUpdates(ctx context.Context, u core.User, id int64) (Dev
 // devicePatchPolicy is device d's effective patch policy with defaults,
 // nil when patch management is off for it.
 func (s *Service) devicePatchPolicy(ctx context.Context, d core.Device) (*core.PatchPolicy, error) {
-	ap, err := s.resolver().AgentPolicy(ctx, d.ID)
+	// The policy layers alone: the patch settings need no scripts or
+	// packages embedded (compliance resolves every device of a client).
+	ids, err := s.resolver().Seed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := policy.Layers(ctx, s.store, d, ids)
 	if err != nil {
 		return nil, fmt.Errorf("resolving the policy of device %d: %w", d.ID, err)
 	}
-	if ap.Patch == nil || !ap.Patch.Enabled {
+	e := policy.Resolve(d.Role, layers)
+	if e.Patch == nil || !e.Patch.Enabled {
 		return nil, nil
 	}
-	p := patch.DefaultsFor(ap.Patch.PatchPolicy, d.Role)
+	p := patch.DefaultsFor(e.Patch.PatchPolicy, d.Role)
 	return &p, nil
 }
 
@@ -625,21 +633,18 @@ func (s *Service) PatchCompliance(ctx context.Context, u core.User, client int64
 			return nil, fmt.Errorf("reading the patch approvals of client %d: %w", c.ID, err)
 		}
 		cves := map[string]string{} // CVE → its worst severity in the client
-		for _, d := range devs {
+		facts, err := s.complianceFacts(ctx, devs, status, as)
+		if err != nil {
+			return nil, err
+		}
+		for i, d := range devs {
 			st, ok := status[d.ID]
 			if !ok {
 				cc.Unreported++
 				continue
 			}
 			cc.Devices++
-			pp, err := s.devicePatchPolicy(ctx, d)
-			if err != nil {
-				return nil, err
-			}
-			missing, _, err := s.approvedPatches(ctx, d, pp, as)
-			if err != nil {
-				return nil, err
-			}
+			missing := facts[i].missing
 			ref := DeviceRef{ID: d.ID, Hostname: d.Hostname}
 			approved, failed := 0, 0
 			dv := DeviceVulns{DeviceRef: ref, CVEs: map[string]int{}, OldestSecurity: st.OldestSecurity}
@@ -678,11 +683,7 @@ func (s *Service) PatchCompliance(ctx context.Context, u core.User, client int64
 			if !st.OldestSecurity.IsZero() {
 				dv.OldestDays = int(now.Sub(st.OldestSecurity).Hours() / 24)
 			}
-			eol, err := s.deviceEOL(ctx, d.ID)
-			if err != nil {
-				return nil, err
-			}
-			dv.EndOfLife = len(eol)
+			dv.EndOfLife = facts[i].eol
 			if dv.Total > 0 || dv.EndOfLife > 0 || !dv.OldestSecurity.IsZero() {
 				cc.Vulnerabilities = append(cc.Vulnerabilities, dv)
 			}
@@ -699,4 +700,65 @@ func (s *Service) PatchCompliance(ctx context.Context, u core.User, client int64
 		out = append(out, cc)
 	}
 	return out, nil
+}
+
+// complianceWorkers bounds the devices PatchCompliance reads at once on
+// PostgreSQL, where each device's few queries mostly wait for the
+// network; embedded SQLite is CPU-bound in process and reads one device at
+// a time (concurrent readers were slower there: docs/benchmarks.md).
+const complianceWorkers = 8
+
+// deviceFacts is what PatchCompliance reads per device.
+type deviceFacts struct {
+	missing []core.DevicePatch // with approvals
+	eol     int
+}
+
+// complianceFacts reads, for each device of devs with a status, its
+// missing updates judged under its effective patch policy and as (its
+// client's decisions) and the number of its end-of-life programs, a few
+// devices at a time.
+func (s *Service) complianceFacts(ctx context.Context, devs []core.Device, status map[int64]core.DevicePatchStatus, as []core.PatchApproval) ([]deviceFacts, error) {
+	out := make([]deviceFacts, len(devs))
+	errs := make([]error, len(devs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	workers := 1
+	if c, ok := s.store.(interface{ Clustered() bool }); ok && c.Clustered() {
+		workers = complianceWorkers
+	}
+	for range min(workers, len(devs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				d := devs[i]
+				pp, err := s.devicePatchPolicy(ctx, d)
+				if err == nil {
+					out[i].missing, _, err = s.approvedPatches(ctx, d, pp, as)
+				}
+				if err == nil {
+					var eol []EOLSoftware
+					eol, err = s.deviceEOL(ctx, d.ID)
+					out[i].eol = len(eol)
+				}
+				errs[i] = err
+			}
+		}()
+	}
+	for i, d := range devs {
+		if _, ok := status[d.ID]; !ok {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, errors.Join(errs...)
 }

@@ -461,6 +461,20 @@ func testPatchesAPI(t *testing.T, open func(testing.TB) *store.DB) {
 	if _, err := w.svc.EOLRemovalPackage(ctx, techU, w.win.ID, skype.Key); !errors.As(err, &ve) {
 		t.Errorf("removing Skype without a product code: %v, want a validation error", err)
 	}
+	// A maintenance window changes the windows patch policies carry: the
+	// agents' policies are pushed again.
+	_, _, before := w.rem.last()
+	mw, err := w.svc.SaveMaintenance(ctx, techU, 0, core.Maintenance{Scope: core.LevelClient, TargetID: w.acme, Title: "Patchnacht",
+		Start: time.Now(), Repeat: core.RepeatWeekly, Weekdays: []int{2}, From: "22:00", To: "02:00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.DeleteMaintenance(ctx, techU, mw.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, after := w.rem.last(); after != before+2 {
+		t.Errorf("saving and deleting a maintenance window pushed policies %d times, want 2", after-before)
+	}
 	roU, _ := w.st.GetUserByEmail(ctx, "ro@example.com")
 	if _, err := w.svc.EOLRemovalPackage(ctx, roU, w.win.ID, flash.Key); !errors.Is(err, core.ErrForbidden) {
 		t.Errorf("readonly removal: %v", err)
