@@ -39,6 +39,12 @@ const (
 	// patchRebootAgain: a restart the agent started is not started again
 	// before this passed (the OS may refuse or the machine may not go).
 	patchRebootAgain = time.Hour
+	// patchGoodbyeWait: a restart due while no session is up waits this
+	// long for one to say goodbye on, then goes ahead.
+	patchGoodbyeWait = 10 * time.Minute
+	// patchScanTimeout bounds one scan of every source: a source that
+	// hangs reports its error instead of stopping the schedule.
+	patchScanTimeout = time.Hour
 )
 
 // Triggers of install attempts (core.PatchAttempt.Trigger).
@@ -113,12 +119,13 @@ type patcher struct {
 
 	run sync.Mutex // one scan or install at a time
 
-	mu         sync.Mutex
-	st         patchState
-	installing bool // an install runs: the install action answers busy
-	scanWanted bool
-	failures   int       // reports unacknowledged in a row
-	sendAt     time.Time // the next report attempt after a failure
+	mu          sync.Mutex
+	st          patchState
+	installing  bool // an install runs: the install action answers busy
+	scanWanted  bool
+	noLinkSince time.Time // a restart is due and waits for a session
+	failures    int       // reports unacknowledged in a row
+	sendAt      time.Time // the next report attempt after a failure
 }
 
 func newPatcher(path string, log *slog.Logger, sources func() []updates.Source, reboot func(context.Context) core.RebootState, boot rebooter) *patcher {
@@ -279,8 +286,11 @@ func ScanUpdates(ctx context.Context, srcs []updates.Source, disabled []string, 
 				if u.Key == "" {
 					u.Key = core.UpdateKey(u.Source, u.ID, u.Version)
 				}
-				if seen[u.Key] {
-					continue
+				if seen[u.Key] || len(u.Key) > protocol.MaxPatchText || len(u.ID) > protocol.MaxPatchText {
+					continue // the server would refuse the whole report
+				}
+				if len(u.URL) > protocol.MaxPatchText {
+					u.URL = ""
 				}
 				seen[u.Key] = true
 				if len(u.CVEs) > protocol.MaxPatchCVEs {
@@ -500,8 +510,10 @@ func (p *patcher) checkKeys(keys []string, eff core.PatchPolicy) ([]core.Missing
 // scan scans now and keeps the outcome, with the restart state.
 func (p *patcher) scan(ctx context.Context, eff core.PatchPolicy, now time.Time) {
 	prev := p.state()
-	sts, missing := ScanUpdates(ctx, p.sources(), eff.DisabledSources, prev.Missing, eff.MaxFailures, now)
-	rs := p.reboot(ctx)
+	sctx, cancel := context.WithTimeout(ctx, patchScanTimeout)
+	defer cancel()
+	sts, missing := ScanUpdates(sctx, p.sources(), eff.DisabledSources, prev.Missing, eff.MaxFailures, now)
+	rs := p.reboot(sctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st.ScannedAt, p.st.Sources, p.st.Missing = now.UTC(), sts, missing

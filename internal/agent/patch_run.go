@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -286,13 +285,29 @@ func (a *Agent) patchReboot(ctx context.Context, eff core.PatchPolicy, now time.
 	if !due || now.Sub(st.RebootIssued) < patchRebootAgain {
 		return
 	}
+	link := a.invLink.Load()
+	if link != nil && link.ended() {
+		link = nil
+	}
 	a.patch.mu.Lock()
+	if link == nil {
+		// Without a session the server cannot be told: wait a while for
+		// one (the agent may have just started), then restart anyway.
+		if a.patch.noLinkSince.IsZero() {
+			a.patch.noLinkSince = now
+		}
+		if now.Sub(a.patch.noLinkSince) < patchGoodbyeWait {
+			a.patch.mu.Unlock()
+			return
+		}
+	}
+	a.patch.noLinkSince = time.Time{}
 	a.patch.st.RebootIssued, a.patch.st.RebootAt, a.patch.st.AskAt = now.UTC(), time.Time{}, time.Time{}
 	a.patch.saveLocked()
 	a.patch.mu.Unlock()
 	// Say goodbye first, so that the server expects the restart and
 	// raises no offline alert.
-	if link := a.invLink.Load(); link != nil {
+	if link != nil {
 		if err := link.c.send(protocol.TypeGoodbye, "", protocol.Goodbye{Reason: protocol.GoodbyeReboot}); err != nil {
 			a.log.Warn("cannot announce the restart", "err", err)
 		}
@@ -307,22 +322,12 @@ func (a *Agent) patchReboot(ctx context.Context, eff core.PatchPolicy, now time.
 
 // patchVerify spools the daily verification, the "patches" check result
 // (patch.Verify: never OK without a successful scan). A machine without
-// any update source Wacht knows reports unsupported.
+// any update source Wacht knows says so.
 func (a *Agent) patchVerify(pol *protocol.PatchPolicy, eff core.PatchPolicy, now time.Time) {
 	st := a.patch.state()
 	v := patch.Verify(eff, pol.Decisions, st.Missing, st.Reboot, st.Sources, now)
-	if !slices.ContainsFunc(st.Sources, func(s core.PatchSourceStatus) bool {
-		return s.Status == core.ScanOK || s.Status == core.ScanError
-	}) {
-		v.Status, v.Message = core.StatusUnsupported, localized(updates.NoSourcesError())
-		if len(st.Sources) > 0 {
-			var names []string
-			for _, s := range st.Sources {
-				names = append(names, s.Source+" ("+s.Status+")")
-			}
-			v.Message.EN += " " + strings.Join(names, ", ")
-			v.Message.DE += " " + strings.Join(names, ", ")
-		}
+	if len(st.Sources) == 0 {
+		v.Message = localized(updates.NoSourcesError())
 	}
 	value := v.Value
 	a.store([]core.Result{{ID: core.NewResultID(), Check: core.PatchCheckName, Status: v.Status, Value: &value,

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 
@@ -99,4 +101,52 @@ func TestPatchReportResentAfterReconnectUntilAcked(t *testing.T) {
 	if err := json.Unmarshal(b, &st); err != nil || st.Report != nil || len(st.Missing) != 1 {
 		t.Errorf("patches.json: %v %+v", err, st)
 	}
+}
+
+func TestPatchRestartSaysGoodbyeFirst(t *testing.T) {
+	apt := &fakeSource{name: core.SourceApt, updates: []core.Update{upd(core.SourceApt, "linux-image-amd64", core.ClassSecurity, "", "")}}
+	rf := &rebootFlag{}
+	apt.install = func(_ context.Context, us []core.Update, progress func(updates.Result)) ([]updates.Result, error) {
+		r := updates.Result{Key: us[0].Key, OK: true, RebootNeeded: true}
+		progress(r)
+		apt.remove(us[0].Key)
+		rf.set(true)
+		return []updates.Result{r}, nil
+	}
+	boot := &fakeRebooter{}
+	pol := installPolicy()
+	pol.Reboot.Mode = core.RebootModeForce
+	clock := &patchClock{t: day(2, 3, 0)}
+	var ta *testAgent
+	boot2 := &goodbyeProbe{fakeRebooter: boot, seen: func() int {
+		ta.fs.mu.Lock()
+		defer ta.fs.mu.Unlock()
+		return len(ta.fs.goodbyes)
+	}}
+	ta = startAgent(t, []NamedCheck{{"fake", &fakeCheck{n: 1}}},
+		func(o *Options) {
+			o.PatchPolicy = &pol
+			o.UpdateSources = func() []updates.Source { return []updates.Source{apt} }
+			o.RebootState = rf.state
+			o.reboot = boot2
+			o.Now = clock.now
+		},
+		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
+	waitFor(t, "the restart", func() bool { _, r := boot.counts(); return r == 1 })
+	waitFor(t, "the goodbye", func() bool { return boot2.seen() == 1 })
+	ta.fs.mu.Lock()
+	got := slices.Clone(ta.fs.goodbyes)
+	ta.fs.mu.Unlock()
+	if got[0] != protocol.GoodbyeReboot {
+		t.Errorf("goodbye %q, want %q", got[0], protocol.GoodbyeReboot)
+	}
+	if as := ta.patch.state().Attempts; len(as) != 1 || as[0].Result != core.PatchInstalled || !as[0].RebootNeeded {
+		t.Errorf("attempts %+v", as)
+	}
+}
+
+// goodbyeProbe is a fakeRebooter that also sees the server's goodbyes.
+type goodbyeProbe struct {
+	*fakeRebooter
+	seen func() int
 }

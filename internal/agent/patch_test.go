@@ -319,8 +319,13 @@ func TestPatchVerificationNeverOKWithoutScan(t *testing.T) {
 	e2 := newPatchEnv(t, "", protocol.PatchPolicy{PatchPolicy: core.PatchPolicy{Enabled: true}},
 		&fakeSource{name: core.SourceBrew, scanErr: errors.ErrUnsupported})
 	e2.at(day(2, 13, 0))
-	if vs := e2.verifications(t); len(vs) != 1 || vs[0].Status != core.StatusUnsupported {
-		t.Fatalf("verification without sources %+v", vs)
+	if vs := e2.verifications(t); len(vs) != 1 || vs[0].Status != core.StatusError || !strings.Contains(vs[0].Message.EN, "brew") {
+		t.Fatalf("verification without a usable source %+v", vs)
+	}
+	e4 := newPatchEnv(t, "", protocol.PatchPolicy{PatchPolicy: core.PatchPolicy{Enabled: true}})
+	e4.at(day(2, 13, 0))
+	if vs := e4.verifications(t); len(vs) != 1 || vs[0].Status != core.StatusError || !strings.Contains(vs[0].Message.EN, "No update source") || vs[0].Message.DE == vs[0].Message.EN {
+		t.Fatalf("verification without any source %+v", vs)
 	}
 	// Disabled patch management: no scan, no result.
 	e3 := newPatchEnv(t, "", protocol.PatchPolicy{}, &fakeSource{name: core.SourceApt})
@@ -614,6 +619,14 @@ func TestPatchRebootModes(t *testing.T) {
 	})
 	t.Run("force", func(t *testing.T) {
 		e, _ := run(t, core.PatchReboot{Mode: core.RebootModeForce})
+		if _, r := e.boot.counts(); r != 0 {
+			t.Fatalf("restarted without a session to say goodbye on (%d)", r)
+		}
+		e.at(day(2, 3, 9))
+		if _, r := e.boot.counts(); r != 0 {
+			t.Fatalf("did not wait for a session (%d)", r)
+		}
+		e.at(day(2, 3, 10)) // no session came: restart anyway
 		if _, r := e.boot.counts(); r != 1 {
 			t.Errorf("force: %d restarts", r)
 		}
@@ -628,6 +641,7 @@ func TestPatchRebootModes(t *testing.T) {
 			t.Fatal("restarted before the window's end")
 		}
 		e.at(day(2, 4, 0))
+		e.at(day(2, 4, 10)) // (no session to wait for)
 		if _, r := e.boot.counts(); r != 1 {
 			t.Fatalf("window: %d restarts at its end", r)
 		}
@@ -648,6 +662,7 @@ func TestPatchRebootModes(t *testing.T) {
 			t.Fatalf("ask: %d notices, %d restarts before the deadline", n, r)
 		}
 		e.at(day(2, 15, 0)) // the deadline
+		e.at(day(2, 15, 10))
 		if n, r := e.boot.counts(); n != 3 || r != 1 {
 			t.Fatalf("ask: %d notices, %d restarts at the deadline", n, r)
 		}
@@ -662,6 +677,7 @@ func TestPatchRebootModes(t *testing.T) {
 			t.Fatal("forced before ForceAfterDays")
 		}
 		e.at(day(4, 3, 0))
+		e.at(day(4, 3, 10))
 		if _, r := e.boot.counts(); r != 1 {
 			t.Fatalf("%d restarts after 2 days pending", r)
 		}
@@ -684,5 +700,63 @@ func TestRebootCommandsAreArgumentArrays(t *testing.T) {
 	}
 	if c := notifyCommands("windows", msg); len(c) != 1 || !slices.Equal(c[0], []string{"msg.exe", "*", "/TIME:3600", msg}) {
 		t.Errorf("windows %q", c)
+	}
+}
+
+func TestPatchPolicyFromServerAndReportBackoff(t *testing.T) {
+	e := newPatchEnv(t, "", protocol.PatchPolicy{})
+	// A server's policy sets the patch policy of an agent that pins none.
+	e.a.plan.patchPinned, e.a.plan.patch, e.a.plan.pinned = false, nil, false
+	pp := installPolicy()
+	if err := e.a.applyPolicy(protocol.Policy{Revision: "r1", Checks: []core.PolicyCheck{}, Patch: &pp}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.a.plan.patchPolicy(); got == nil || !got.Install || got.Schedule.At != "03:00" {
+		t.Fatalf("patch policy after the server's policy: %+v", got)
+	}
+	stored, ok, err := loadPolicy(e.dir)
+	if err != nil || !ok || stored.Patch == nil {
+		t.Fatalf("stored policy keeps no patch settings: %v %v", ok, err)
+	}
+	// Patch management turned off by a later policy.
+	if err := e.a.applyPolicy(protocol.Policy{Revision: "r2", Checks: []core.PolicyCheck{}}, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.a.plan.patchPolicy(); got != nil {
+		t.Fatalf("patch policy kept after the server dropped it: %+v", got)
+	}
+
+	// An unanswered report waits, doubling, up to patchReportMax; a new
+	// report replaces it and is due at once.
+	p := e.a.patch
+	p.mu.Lock()
+	p.newReportLocked()
+	id := p.st.Report.ID
+	p.mu.Unlock()
+	now := day(2, 12, 0)
+	var waits []time.Duration
+	for range 12 {
+		if r, _ := p.pending(now); r == nil || r.ID != id {
+			t.Fatalf("report not due at %v", now)
+		}
+		next := p.unanswered(now)
+		if r, retry := p.pending(now); r != nil || !retry.Equal(next) {
+			t.Fatalf("report due during its back-off")
+		}
+		waits = append(waits, next.Sub(now))
+		now = next
+	}
+	if waits[0] != patchReportRetry || waits[1] != 2*patchReportRetry || waits[len(waits)-1] != patchReportMax {
+		t.Errorf("back-off %v", waits)
+	}
+	p.mu.Lock()
+	p.newReportLocked()
+	p.mu.Unlock()
+	if r, _ := p.pending(now); r == nil || r.ID == id {
+		t.Error("a new report did not replace the unanswered one")
+	}
+	p.acked("someone-else")
+	if r, _ := p.pending(now); r == nil {
+		t.Error("an acknowledgement of another report cleared this one")
 	}
 }

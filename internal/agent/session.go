@@ -248,6 +248,7 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	defer a.invLink.CompareAndSwap(link, nil)
 	a.inv.wake()
 	a.patch.wakeSend()
+	a.patch.wake() // a restart may wait for a session to say goodbye on
 	var wg sync.WaitGroup
 	wg.Go(func() { stop(a.readLoop(sctx, c, m, hb, acks)) })
 	wg.Go(func() { stop(a.heartbeatLoop(sctx, c, hb)) })

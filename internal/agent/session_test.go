@@ -50,6 +50,7 @@ type fakeServer struct {
 
 	mu       sync.Mutex
 	received []core.Result
+	goodbyes []string
 	closes   []websocket.StatusCode
 	cmdOut   chan protocol.Envelope
 	commands chan protocol.Envelope // sent to the agent after welcome
@@ -167,6 +168,13 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 				if ack := fi.receive(fs.t, env); ack != nil {
 					fs.send(ctx, c, protocol.TypeInventoryAck, env.ID, ack)
 				}
+			}
+		case protocol.TypeGoodbye:
+			var g protocol.Goodbye
+			if protocol.DecodeData(env, &g) == nil {
+				fs.mu.Lock()
+				fs.goodbyes = append(fs.goodbyes, g.Reason)
+				fs.mu.Unlock()
 			}
 		case protocol.TypePatchReport:
 			if fp := fs.patches.Load(); fp != nil {

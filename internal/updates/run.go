@@ -206,13 +206,3 @@ func sortedStrings(s []string) []string {
 	slices.Sort(s)
 	return s
 }
-
-// ErrorText is err's message in English and German: a ToolError's own
-// words, else the English text in both.
-func ErrorText(err error) core.Text {
-	var te *ToolError
-	if errors.As(err, &te) {
-		return te.Text
-	}
-	return core.Text{EN: err.Error(), DE: err.Error()}
-}
