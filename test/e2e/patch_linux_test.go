@@ -231,6 +231,7 @@ func TestPatchLinuxInContainer(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-scanpackages"); err != nil {
 		t.Fatal("dpkg-scanpackages is missing (apt-get install dpkg-dev)")
 	}
+	began := time.Now()
 	c := bootedContainer(t)
 
 	// The repository: 1.0 of both, installed; then 2.0 of both published.
@@ -268,6 +269,7 @@ func TestPatchLinuxInContainer(t *testing.T) {
 		return len(devices) == 1 && devices[0].Online
 	})
 	dev := devices[0]
+	t.Logf("%v: the container's agent is online", time.Since(began).Round(time.Second))
 	if host := strings.TrimSpace(c.run("hostname")); dev.Hostname != host {
 		t.Fatalf("the device is %q, want the container's %q", dev.Hostname, host)
 	}
@@ -365,6 +367,7 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 	}
 	client := devs[0].ClientID
 	loc := containerZone(t, c)
+	began := time.Now()
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
@@ -406,7 +409,7 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 		u = e.deviceUpdates(dev)
 		return u.missing(keyA) != nil && u.missing(keyB) != nil
 	})
-	t.Logf("first report: %+v", u)
+	t.Logf("%v: first report: %+v", time.Since(began).Round(time.Second), u)
 	for _, k := range []string{keyA, keyB} {
 		m := u.missing(k)
 		if m.Source != core.SourceApt || m.Installed != "1.0" || m.Version != "2.0" || m.Classification != core.ClassUpdate || m.PatchID == 0 {
@@ -461,7 +464,7 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 		}
 		return false
 	})
-	t.Logf("approved, window closed: patches %s %q", pc.Status, pc.Message.EN)
+	t.Logf("%v: approved, window closed: patches %s %q", time.Since(began).Round(time.Second), pc.Status, pc.Message.EN)
 	if !strings.Contains(pc.Message.EN, "1 missing") || !strings.Contains(pc.Message.EN, "1 excluded") {
 		t.Errorf("patches check before the window: %q", pc.Message.EN)
 	}
@@ -478,18 +481,22 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 	}
 
 	// The window opens shortly: at the next minute of the container's
-	// clock, at least 20 s ahead so that it is closed when the policy
-	// arrives and the agent's own schedule has to open it.
+	// clock, at least 25 s ahead so that it is closed when the policy
+	// arrives and the agent's own schedule has to open it. (The agent
+	// looks at its schedule every minute and when its policy changes;
+	// starting late in a minute would cost one more of its rounds, so the
+	// test waits for the next minute then.)
 	now := time.Now().In(loc)
 	open := now.Truncate(time.Minute).Add(time.Minute)
-	if open.Sub(now) < 20*time.Second {
+	if left := open.Sub(now); left < 25*time.Second {
+		time.Sleep(left + time.Second)
 		open = open.Add(time.Minute)
 	}
 	pp.Schedule.At = open.Format("15:04")
 	if st, b := e.send("PUT", fmt.Sprintf("/api/v1/policies/%d", pol.ID), policyBody(), nil); st != http.StatusOK {
 		t.Fatalf("moving the window: %d %s", st, b)
 	}
-	t.Logf("the window opens at %s (container time)", open.Format(time.RFC3339))
+	t.Logf("%v: the window opens at %s (container time)", time.Since(began).Round(time.Second), open.Format(time.RFC3339))
 	waitFor(t, "wacht-demo-a 2.0 installed in the window", 3*time.Minute, func() bool { return c.installed("wacht-demo-a") == "2.0" })
 	if b, err := os.ReadFile(filepath.Join(c.root, "usr/share/wacht-demo-a/VERSION")); err != nil || string(b) != "2.0\n" {
 		t.Errorf("wacht-demo-a's file: %q %v", b, err)
@@ -501,7 +508,7 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 		u = e.deviceUpdates(dev)
 		return u.missing(keyA) == nil && slices.ContainsFunc(u.Attempts, func(a core.PatchAttempt) bool { return a.Key == keyA })
 	})
-	t.Logf("after the install: %+v", u)
+	t.Logf("%v: after the install: %+v", time.Since(began).Round(time.Second), u)
 	var attempts []core.PatchAttempt
 	for _, a := range u.Attempts {
 		if a.Key == keyA || a.Key == keyB {
@@ -530,7 +537,7 @@ func patchScenario(t *testing.T, e *env, c *container, dev int64) {
 		pc = e.patchesCheck(dev)
 		return pc != nil && pc.Value != nil && *pc.Value == 0 && strings.Contains(pc.Message.EN, "reboot pending")
 	})
-	t.Logf("patches: %s %q / %q", pc.Status, pc.Message.EN, pc.Message.DE)
+	t.Logf("%v: patches: %s %q / %q", time.Since(began).Round(time.Second), pc.Status, pc.Message.EN, pc.Message.DE)
 	if pc.Status != core.StatusOK || !strings.Contains(pc.Message.EN, "all approved updates installed") || !strings.Contains(pc.Message.EN, "1 excluded") ||
 		!strings.Contains(pc.Message.DE, "Neustart ausstehend") {
 		t.Errorf("patches check after the install: %s %q / %q", pc.Status, pc.Message.EN, pc.Message.DE)
