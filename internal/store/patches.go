@@ -775,14 +775,28 @@ func (s *DB) ListPatches(ctx context.Context, f core.PatchFilter) ([]core.Patch,
 		q := arg(likeContains(strings.ToLower(strings.TrimSpace(f.Search))))
 		pw = append(pw, `(lower(title) LIKE `+q+` ESCAPE '\' OR lower(kb) LIKE `+q+` ESCAPE '\' OR lower(source_id) LIKE `+q+` ESCAPE '\')`)
 	}
+	// In the page's per-patch aggregates the patch's index range is the
+	// way in; a device list is only a filter there (the unary plus keeps
+	// SQLite from seeking each listed device's rows for each patch).
+	devices := strings.ReplaceAll(where.String(), " dp.device_id IN ", " +dp.device_id IN ")
 	if len(pw) > 0 {
 		where.WriteString(` AND dp.patch_id IN (SELECT id FROM patches WHERE ` + strings.Join(pw, " AND ") + `)`)
 	}
 	limit, offset := arg(limitOrAll(f.Limit)), arg(int64(max(f.Offset, 0)))
-	rows, err := s.db.QueryContext(ctx, `SELECT `+patchColumns+`, a.n, a.failed, a.oldest, count(*) OVER ()
-		FROM (SELECT dp.patch_id, `+fleetAggregates+where.String()+` GROUP BY dp.patch_id) a
-		JOIN patches p ON p.id = a.patch_id
-		ORDER BY p.severity_rank DESC, a.n DESC, p.key LIMIT `+limit+` OFFSET `+offset, args...)
+	// Two steps: counting the devices per patch (which the order needs)
+	// reads only patch IDs; the failures and the oldest sighting are
+	// aggregated for the page's patches alone. That halves the work of a
+	// page over the whole fleet (docs/benchmarks.md).
+	rows, err := s.db.QueryContext(ctx, `SELECT `+patchColumns+`, t.n,
+			(SELECT count(*)`+fleetDevices+devices+` AND dp.patch_id = p.id AND dp.state <> '`+core.DevicePatchMissing+`'),
+			(SELECT min(dp.first_seen)`+fleetDevices+devices+` AND dp.patch_id = p.id),
+			t.total
+		FROM (SELECT a.patch_id, a.n, count(*) OVER () AS total
+			FROM (SELECT dp.patch_id, count(*) AS n`+fleetDevices+where.String()+` GROUP BY dp.patch_id) a
+			JOIN patches q ON q.id = a.patch_id
+			ORDER BY q.severity_rank DESC, a.n DESC, q.key LIMIT `+limit+` OFFSET `+offset+`) t
+		JOIN patches p ON p.id = t.patch_id
+		ORDER BY p.severity_rank DESC, t.n DESC, p.key`, args...)
 	if err != nil {
 		return nil, 0, s.wrap(op, err)
 	}
@@ -791,11 +805,11 @@ func (s *DB) ListPatches(ctx context.Context, f core.PatchFilter) ([]core.Patch,
 	total := 0
 	for rows.Next() {
 		var p core.Patch
-		var oldest int64
+		var oldest sql.NullInt64
 		if err := scanPatchUpdate(rows, &p, &p.Devices, &p.Failed, &oldest, &total); err != nil {
 			return nil, 0, s.wrap(op, err)
 		}
-		p.OldestMissing = fromMS(oldest)
+		p.OldestMissing = timeOrZero(oldest)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
