@@ -35,6 +35,8 @@ func (s *session) patchReport(env protocol.Envelope) bool {
 	if err := s.send(s.ctx, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: protocol.PatchStored}); err != nil {
 		return false
 	}
-	go s.pushPolicy() // serialized per session; sends only a changed revision
+	// Right after the ack, before the next frame is read: the policy that
+	// follows a report reflects it. Sends only a changed revision.
+	s.pushPolicy()
 	return true
 }
