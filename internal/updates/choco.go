@@ -85,6 +85,7 @@ func chocoExit(exit uint32) (ok, reboot bool, msg core.Text) {
 type chocoSource struct {
 	find func() (string, error)
 	run  runFunc
+	busy func() bool // as wingetSource's
 }
 
 func (chocoSource) Name() string { return core.SourceChoco }
@@ -118,6 +119,9 @@ func (s chocoSource) Install(ctx context.Context, us []core.Update, progress fun
 	exe, err := s.find()
 	if err != nil {
 		return nil, err
+	}
+	if s.busy != nil && s.busy() {
+		return nil, installerBusy()
 	}
 	var rs []Result
 	for _, u := range us {

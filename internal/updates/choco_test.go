@@ -81,6 +81,13 @@ func TestChocoSource(t *testing.T) {
 	if _, err := s.Scan(context.Background()); err == nil || !strings.Contains(err.Error(), "exit code 1") {
 		t.Errorf("%v", err)
 	}
+	// Windows Installer busy: ErrBusy, choco not started.
+	n := len(calls)
+	s.busy = func() bool { return true }
+	if rs, err := s.Install(context.Background(), in[:1], nil); !errors.Is(err, ErrBusy) || rs != nil || len(calls) != n {
+		t.Errorf("msi busy: %v %v", rs, err)
+	}
+	s.busy = nil
 	// A name that is no package ID is never passed to choco.
 	if _, err := s.Install(context.Background(), []core.Update{{ID: "git --force"}}, nil); err == nil {
 		t.Error("took an argument as a package name")

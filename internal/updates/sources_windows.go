@@ -24,8 +24,8 @@ func Sources(opt Options) []Source {
 	_ = opt
 	return []Source{
 		WindowsUpdate(),
-		wingetSource{find: findWinget, run: runWindows},
-		chocoSource{find: findChoco, run: runWindows},
+		wingetSource{find: findWinget, run: runWindows, busy: msiBusy},
+		chocoSource{find: findChoco, run: runWindows, busy: msiBusy},
 	}
 }
 
@@ -73,6 +73,19 @@ func findChoco() (string, error) {
 		return p, nil
 	}
 	return "", errNotInstalled("Chocolatey")
+}
+
+// msiBusy reports whether Windows Installer runs an installation: its
+// service holds the Global\_MSIExecute mutex meanwhile, and a second MSI
+// would fail with 1618.
+func msiBusy() bool {
+	name, _ := windows.UTF16PtrFromString(`Global\_MSIExecute`)
+	h, err := windows.OpenMutex(windows.SYNCHRONIZE, false, name)
+	if err != nil {
+		return false
+	}
+	windows.CloseHandle(h)
+	return true
 }
 
 // runWindows runs exe with an argument array, without a window, and

@@ -459,6 +459,17 @@ func parseDotted(s string) ([]int, bool) {
 type wingetSource struct {
 	find func() (string, error)
 	run  runFunc
+	// busy reports whether another installation runs (Windows
+	// Installer's _MSIExecute mutex); nil: never.
+	busy func() bool
+}
+
+// installerBusy is the error for an install that waits for another
+// installation (ErrBusy: the agent retries in the window).
+func installerBusy() error {
+	return &TextError{Code: "busy", Is: ErrBusy, Text: core.Text{
+		EN: "another installation is running (Windows Installer is busy)",
+		DE: "eine andere Installation läuft (Windows Installer ist beschäftigt)"}}
 }
 
 func (wingetSource) Name() string { return core.SourceWinget }
@@ -479,6 +490,9 @@ func (s wingetSource) Install(ctx context.Context, us []core.Update, progress fu
 	exe, err := s.find()
 	if err != nil {
 		return nil, err
+	}
+	if s.busy != nil && s.busy() {
+		return nil, installerBusy()
 	}
 	var rs []Result
 	for _, u := range us {

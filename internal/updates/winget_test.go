@@ -193,6 +193,12 @@ func TestWingetSource(t *testing.T) {
 	if rs, err := s.Install(context.Background(), []core.Update{{Key: "k", ID: "Busy.App"}}, nil); !errors.Is(err, ErrBusy) || rs != nil {
 		t.Errorf("busy: %v %v", rs, err)
 	}
+	// Windows Installer busy: ErrBusy before winget runs.
+	n := len(calls)
+	s.busy = func() bool { return true }
+	if rs, err := s.Install(context.Background(), us[:1], nil); !errors.Is(err, ErrBusy) || rs != nil || len(calls) != n {
+		t.Errorf("msi busy: %v %v, %d calls", rs, err, len(calls)-n)
+	}
 	// No winget: unsupported, with the sentence.
 	s.find = func() (string, error) { return "", errNotInstalled("winget") }
 	_, err = s.Scan(context.Background())

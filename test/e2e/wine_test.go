@@ -263,6 +263,10 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// registry and removed through the agent's install code.
 	wineMSI(t, w, agentTest)
 
+	// 1d. Patch management: the Windows update sources and the restart
+	// markers (issue 19; wine_patch_test.go).
+	winePatches(t, w)
+
 	// 2. Enrollment against a real server on loopback, results delivered.
 	e := newEnv(t)
 	tok := e.token()
