@@ -194,18 +194,35 @@ func (r *aptRepo) publish(t *testing.T, build string, debs ...string) {
 	r.c.run("apt-get", "update", "-q")
 }
 
+// localScan runs `wacht-agent updates --json` inside the container and
+// decodes what it prints; it must exit with status exit.
+func localScan(t *testing.T, c *container, exit int) (scan struct {
+	Sources []core.PatchSourceStatus `json:"sources"`
+	Missing []core.MissingUpdate     `json:"missing"`
+	Reboot  core.RebootState         `json:"reboot"`
+}) {
+	t.Helper()
+	cmd := c.cmd("/usr/local/bin/wacht-agent", "updates", "--json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if code := cmd.ProcessState.ExitCode(); code != exit {
+		t.Fatalf("wacht-agent updates --json exited %d (%v), want %d:\n%s\n%s", code, err, exit, out, stderr.String())
+	}
+	if err := json.Unmarshal(out, &scan); err != nil {
+		t.Fatalf("wacht-agent updates --json: %v\n%s\n%s", err, out, stderr.String())
+	}
+	t.Logf("wacht-agent updates --json (exit %d): %s", exit, stderr.String())
+	return scan
+}
+
 // agentUnit is the transient systemd unit the agent runs as.
 const agentUnit = "wacht-agent-e2e.service"
 
-// startAgentInContainer copies wacht-agent into the container, enrolls it
-// with tok and starts it as a systemd unit (root, as installed).
+// startAgentInContainer enrolls the agent copied into the container with
+// tok and starts it as a systemd unit (root, as installed).
 func startAgentInContainer(t *testing.T, c *container, tok string) {
 	t.Helper()
-	bin, err := os.ReadFile(filepath.Join(binDir, "wacht-agent"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.write("/usr/local/bin/wacht-agent", bin, 0o755)
 	t.Logf("enroll: %s", c.run("/usr/local/bin/wacht-agent", "enroll", "--data", "/var/lib/wacht-agent", "--token", tok))
 	c.run("systemd-run", "--unit="+agentUnit, "--collect", "--property=Restart=no", "--",
 		"/usr/local/bin/wacht-agent", "run", "--data", "/var/lib/wacht-agent")
@@ -257,6 +274,32 @@ func TestPatchLinuxInContainer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(c.root, "var/run/reboot-required")); err == nil {
 		t.Fatal("the container asks for a restart before any update; the test could not tell the agent's report")
+	}
+	bin, err := os.ReadFile(filepath.Join(binDir, "wacht-agent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.write("/usr/local/bin/wacht-agent", bin, 0o755)
+
+	// `wacht-agent updates` inside lists both as missing; with a source
+	// apt cannot read, the scan fails with the reason, never "no updates".
+	scan := localScan(t, c, 0)
+	for _, k := range []string{core.UpdateKey(core.SourceApt, "wacht-demo-a", "2.0"), core.UpdateKey(core.SourceApt, "wacht-demo-b", "2.0")} {
+		if !slices.ContainsFunc(scan.Missing, func(m core.MissingUpdate) bool { return m.Key == k && m.Installed == "1.0" }) {
+			t.Errorf("wacht-agent updates does not list %s missing: %+v", k, scan.Missing)
+		}
+	}
+	if scan.Reboot.Pending || scan.Reboot.Error != "" {
+		t.Errorf("wacht-agent updates: restart state %+v before any update", scan.Reboot)
+	}
+	c.write("/etc/apt/sources.list.d/broken.list", []byte("deb [trusted=yes] file:/var/tmp/no-such-repo ./\n"), 0o644)
+	if bad := localScan(t, c, 1); len(bad.Sources) != 1 || bad.Sources[0].Status != core.ScanError || bad.Sources[0].Message.EN == "" || bad.Sources[0].Message.DE == "" {
+		t.Errorf("wacht-agent updates with an unreadable source: %+v, want the apt scan failed with its reason", bad.Sources)
+	} else {
+		t.Logf("the scan with an unreadable source: %q", bad.Sources[0].Message.EN)
+	}
+	if err := os.Remove(filepath.Join(c.root, "etc/apt/sources.list.d/broken.list")); err != nil {
+		t.Fatal(err)
 	}
 
 	// The server on the host's loopback, the agent inside the container.
