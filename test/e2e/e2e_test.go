@@ -29,6 +29,9 @@ import (
 
 var binDir string
 
+// binDirEnv hands binDir to copies of the test binary that this one runs.
+const binDirEnv = "WACHT_E2E_BIN"
+
 // fastChecks keeps the CPU check's sampling window short so that tests do not
 // wait 10 s per round.
 const fastChecks = `{"cpu":{"window":"200ms"},"memory":{"window":"0s"},"disk":null}`
@@ -38,6 +41,12 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		fmt.Println("skipping the end-to-end tests under -short: they build and run the real binaries")
 		os.Exit(0)
+	}
+	// A copy of this binary run again inside a booted container
+	// (systemdtest.Run) uses the binaries its parent built.
+	if dir := os.Getenv(binDirEnv); dir != "" {
+		binDir = dir
+		os.Exit(m.Run())
 	}
 	dir, err := os.MkdirTemp("", "wacht-e2e-bin")
 	if err != nil {
@@ -50,6 +59,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building binaries: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	os.Setenv(binDirEnv, dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

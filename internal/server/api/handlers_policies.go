@@ -88,6 +88,7 @@ type policyBody struct {
 	Checks      []core.PolicyCheck    `json:"checks"`
 	Tasks       []core.PolicyTask     `json:"tasks"`
 	Software    []core.PolicySoftware `json:"software"`
+	Patch       *core.PatchPolicy     `json:"patch"`
 }
 
 // savePolicy creates (id 0) or replaces a policy from the body and returns
@@ -97,7 +98,7 @@ func (h *handler) savePolicy(r *http.Request, u core.User, id int64) (core.Polic
 	if err := decodeBody(r, &b); err != nil {
 		return core.Policy{}, err
 	}
-	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks, Tasks: b.Tasks, Software: b.Software}
+	p := core.Policy{ID: id, Name: b.Name, Description: b.Description, Checks: b.Checks, Tasks: b.Tasks, Software: b.Software, Patch: b.Patch}
 	if err := h.svc.SavePolicy(r.Context(), u, &p); err != nil {
 		return core.Policy{}, err
 	}
