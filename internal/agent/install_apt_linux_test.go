@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -41,25 +40,12 @@ func TestInstallAptRepoInContainer(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-scanpackages"); err != nil {
 		t.Fatal("dpkg-scanpackages is missing (apt-get install dpkg-dev)")
 	}
-	root, pid := systemdtest.Root(), os.Getenv("SYSD_CONTAINER_PID")
-	if pid == "" {
-		t.Fatal("SYSD_CONTAINER_PID is not set")
-	}
-	inside := []string{"nsenter", "-t", pid, "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w"}
-	run := func(env []string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(inside[0], append(slices.Clone(inside[1:]), args...)...)
-		cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, env...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%q in the container: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	root := systemdtest.Root()
+	run := func(env []string, args ...string) string { t.Helper(); return systemdtest.Inside(t, env, args...) }
 	// The repository is made here and copied in: one .deb and its index.
 	build := t.TempDir()
 	deb := "wacht-apttest_2.0-1_all.deb"
-	if err := os.WriteFile(filepath.Join(build, deb), buildNamedDeb(t, "wacht-apttest", "2.0-1"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(build, deb), systemdtest.BuildDeb(t, "wacht-apttest", "2.0-1", nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	scan := exec.Command("dpkg-scanpackages", "--multiversion", ".", "/dev/null")
@@ -104,7 +90,7 @@ func TestInstallAptRepoInContainer(t *testing.T) {
 	if !strings.Contains(out, "--- PASS: TestInstallAptRepoInContainer") {
 		t.Fatal("the agent's part did not pass inside the container")
 	}
-	if st, _ := exec.Command(inside[0], append(slices.Clone(inside[1:]), "dpkg-query", "-W", "-f=${Status}", "wacht-apttest")...).CombinedOutput(); strings.Contains(string(st), "install ok installed") {
+	if st, _ := systemdtest.Command(t, nil, "dpkg-query", "-W", "-f=${Status}", "wacht-apttest").CombinedOutput(); strings.Contains(string(st), "install ok installed") {
 		t.Fatalf("still installed after the removal: %q", st)
 	}
 }

@@ -2,8 +2,6 @@ package agent
 
 import (
 	"log/slog"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,37 +15,7 @@ import (
 
 // buildDeb builds a real package with dpkg-deb (only a file: nothing is
 // installed here) that ships /usr/share/wacht-pkgtest/VERSION.
-func buildDeb(t *testing.T) []byte {
-	return buildNamedDeb(t, "wacht-pkgtest", "1.2-1")
-}
-
-// buildNamedDeb builds package name in version (upstream-debian) that
-// ships /usr/share/<name>/VERSION.
-func buildNamedDeb(t *testing.T, name, version string) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	tree := filepath.Join(dir, "tree")
-	upstream, _, _ := strings.Cut(version, "-")
-	for path, body := range map[string]string{
-		"DEBIAN/control": "Package: " + name + "\nVersion: " + version + "\nArchitecture: all\nMaintainer: Wacht Test <test@example.invalid>\n" +
-			"Description: Wacht deployment test package\n",
-		"usr/share/" + name + "/VERSION": upstream + "\n",
-	} {
-		os.MkdirAll(filepath.Join(tree, filepath.Dir(path)), 0o755)
-		if err := os.WriteFile(filepath.Join(tree, path), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deb := filepath.Join(dir, name+"_"+version+"_all.deb")
-	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", tree, deb).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg-deb: %v: %s", err, out)
-	}
-	b, err := os.ReadFile(deb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func buildDeb(t *testing.T) []byte { return systemdtest.BuildDeb(t, "wacht-pkgtest", "1.2-1", nil) }
 
 // TestInstallDebInContainer deploys a real .deb built by the test through
 // the real blob route into a booted Debian container (systemdtest; its
@@ -60,16 +28,13 @@ func TestInstallDebInContainer(t *testing.T) {
 	if !systemdtest.Run(t) {
 		return
 	}
-	root, pid := systemdtest.Root(), os.Getenv("SYSD_CONTAINER_PID")
-	if pid == "" {
-		t.Fatal("SYSD_CONTAINER_PID is not set")
-	}
+	root := systemdtest.Root()
 	bs, ref := newBlobServer(t, buildDeb(t))
 	data := filepath.Join(root, "var/tmp/wacht-agent-test")
 	d := bs.downloader(t)
 	d.Dir = filepath.Join(data, downloadsDir)
 	r := &scriptRunner{dir: filepath.Join(data, scriptsDir), log: slog.New(slog.DiscardHandler), running: map[string]bool{}}
-	inside := []string{"nsenter", "-t", pid, "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w"}
+	inside := systemdtest.Nsenter(t)
 	pa := protocol.PackageArgs{RunID: "deb-1", PackageID: 1, Name: "wacht-pkgtest", Version: "1.2-1", Kind: core.PkgUpload,
 		File: &protocol.PackageFile{SHA256: ref.SHA256, Size: ref.Size, Name: "wacht-pkgtest_1.2-1_all.deb", Ticket: ref.Ticket},
 		// The file's path inside the container is its path here without
@@ -84,7 +49,7 @@ func TestInstallDebInContainer(t *testing.T) {
 	if err != nil || res.Meaning != core.ExitOK || res.State != swdetect.StateInstalled {
 		t.Fatalf("install: %+v, %v", res, err)
 	}
-	out, err := exec.Command(inside[0], append(slices.Clone(inside[1:]), "dpkg-query", "-W", "-f=${Version} ${Status}", "wacht-pkgtest")...).CombinedOutput()
+	out, err := systemdtest.Command(t, nil, "dpkg-query", "-W", "-f=${Version} ${Status}", "wacht-pkgtest").CombinedOutput()
 	if err != nil || string(out) != "1.2-1 install ok installed" {
 		t.Fatalf("the container's dpkg says %q, %v", out, err)
 	}
@@ -96,7 +61,7 @@ func TestInstallDebInContainer(t *testing.T) {
 	if res, err := r.runPackage(t.Context(), d, un, true); err != nil || res.Meaning != core.ExitOK || res.State != swdetect.StateAbsent {
 		t.Fatalf("uninstall: %+v, %v", res, err)
 	}
-	out, _ = exec.Command(inside[0], append(slices.Clone(inside[1:]), "dpkg-query", "-W", "-f=${Status}", "wacht-pkgtest")...).CombinedOutput()
+	out, _ = systemdtest.Command(t, nil, "dpkg-query", "-W", "-f=${Status}", "wacht-pkgtest").CombinedOutput()
 	if strings.Contains(string(out), "install ok installed") {
 		t.Fatalf("still installed after dpkg -r: %q", out)
 	}

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -21,13 +20,10 @@ func TestSoftwareDebInContainer(t *testing.T) {
 	if !systemdtest.Run(t) {
 		return
 	}
-	root, pid := systemdtest.Root(), os.Getenv("SYSD_CONTAINER_PID")
-	if pid == "" {
-		t.Fatal("SYSD_CONTAINER_PID is not set")
-	}
-	inside := []string{"nsenter", "-t", pid, "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w"}
+	root := systemdtest.Root()
+	inside := systemdtest.Nsenter(t)
 	dpkg := func(args ...string) string {
-		out, _ := exec.Command(inside[0], append(slices.Clone(inside[1:]), args...)...).CombinedOutput()
+		out, _ := systemdtest.Command(t, nil, args...).CombinedOutput()
 		return string(out)
 	}
 	status := func() string { return dpkg("dpkg-query", "-W", "-f=${Version} ${Status}", "wacht-pkgtest") }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,21 +39,8 @@ func TestAptSourceInContainer(t *testing.T) {
 	if _, err := exec.LookPath("apt-ftparchive"); err != nil {
 		t.Fatal("apt-ftparchive is missing (apt-get install apt-utils)")
 	}
-	root, pid := systemdtest.Root(), os.Getenv("SYSD_CONTAINER_PID")
-	if pid == "" {
-		t.Fatal("SYSD_CONTAINER_PID is not set")
-	}
-	inside := []string{"nsenter", "-t", pid, "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w"}
-	run := func(env []string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(inside[0], append(slices.Clone(inside[1:]), args...)...)
-		cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, env...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%q in the container: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	root := systemdtest.Root()
+	run := func(env []string, args ...string) string { t.Helper(); return systemdtest.Inside(t, env, args...) }
 	write := func(path string, b []byte) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -78,7 +64,7 @@ func TestAptSourceInContainer(t *testing.T) {
 	for repo, r := range repos {
 		dir := filepath.Join(t.TempDir(), repo)
 		os.MkdirAll(dir, 0o755)
-		write(filepath.Join(dir, r.pkg+"_2.0-1_all.deb"), buildTestDeb(t, r.pkg, "2.0-1"))
+		write(filepath.Join(dir, r.pkg+"_2.0-1_all.deb"), systemdtest.BuildDeb(t, r.pkg, "2.0-1", nil))
 		index, err := exec.Command("apt-ftparchive", "packages", dir).Output()
 		if err != nil || !strings.Contains(string(index), "Package: "+r.pkg) {
 			t.Fatalf("apt-ftparchive packages: %v\n%s", err, index)
@@ -104,7 +90,7 @@ func TestAptSourceInContainer(t *testing.T) {
 			}
 			write(filepath.Join(root, "var/tmp", repo, name), b)
 		}
-		write(filepath.Join(root, "var/tmp/old", r.pkg+"_1.0-1_all.deb"), buildTestDeb(t, r.pkg, "1.0-1"))
+		write(filepath.Join(root, "var/tmp/old", r.pkg+"_1.0-1_all.deb"), systemdtest.BuildDeb(t, r.pkg, "1.0-1", nil))
 		sources.WriteString("deb [trusted=yes] file:/var/tmp/" + repo + " ./\n")
 	}
 	// Only the test's repositories: no network, and nothing else to upgrade.
@@ -232,32 +218,4 @@ func fcntlLock(t *testing.T, path string) func() {
 		t.Fatalf("locking %s: %v", path, err)
 	}
 	return func() { f.Close() }
-}
-
-// buildTestDeb builds package name in version (upstream-debian) that
-// ships /usr/share/<name>/VERSION.
-func buildTestDeb(t *testing.T, name, version string) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	tree := filepath.Join(dir, "tree")
-	upstream, _, _ := strings.Cut(version, "-")
-	for path, body := range map[string]string{
-		"DEBIAN/control": "Package: " + name + "\nVersion: " + version + "\nArchitecture: all\nMaintainer: Wacht Test <test@example.invalid>\n" +
-			"Description: Wacht patch test package\n",
-		"usr/share/" + name + "/VERSION": upstream + "\n",
-	} {
-		os.MkdirAll(filepath.Join(tree, filepath.Dir(path)), 0o755)
-		if err := os.WriteFile(filepath.Join(tree, path), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deb := filepath.Join(dir, name+"_"+version+"_all.deb")
-	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", tree, deb).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg-deb: %v: %s", err, out)
-	}
-	b, err := os.ReadFile(deb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

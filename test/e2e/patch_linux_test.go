@@ -32,25 +32,18 @@ var demoPkgs = []string{"wacht-demo-a", "wacht-demo-b"}
 type container struct {
 	t    *testing.T
 	root string // the container's root folder as the host sees it
-	pid  string // host PID of the container's systemd
 }
 
 func bootedContainer(t *testing.T) *container {
 	t.Helper()
-	c := &container{t: t, root: systemdtest.Root(), pid: os.Getenv("SYSD_CONTAINER_PID")}
-	if c.root == "" || c.pid == "" {
-		t.Fatal("SYSD_ROOT or SYSD_CONTAINER_PID is not set")
-	}
-	return c
+	systemdtest.Nsenter(t) // fails t outside the booted container
+	return &container{t: t, root: systemdtest.Root()}
 }
 
 // cmd builds a command that runs args inside every namespace of the
 // container, as root.
 func (c *container) cmd(args ...string) *exec.Cmd {
-	ns := []string{"-t", c.pid, "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w"}
-	cmd := exec.Command("nsenter", append(ns, args...)...)
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "HOME=/root", "DEBIAN_FRONTEND=noninteractive"}
-	return cmd
+	return systemdtest.Command(c.t, []string{"DEBIAN_FRONTEND=noninteractive"}, args...)
 }
 
 // run runs args inside and returns their combined output; failing fails t.
@@ -96,30 +89,14 @@ func (c *container) installed(pkg string) string {
 // for a restart in /var/run/reboot-required.
 func buildDemoDeb(t *testing.T, dir, name, version string, withReboot bool) string {
 	t.Helper()
-	tree := filepath.Join(t.TempDir(), "tree")
-	files := map[string]string{
-		"DEBIAN/control": "Package: " + name + "\nVersion: " + version + "\nArchitecture: all\nSection: misc\nPriority: optional\n" +
-			"Maintainer: Wacht Test <test@example.invalid>\nDescription: Wacht patch management test package\n" +
-			" Built by test/e2e/patch_linux_test.go; installs one file.\n",
-		"usr/share/" + name + "/VERSION": version + "\n",
-	}
+	var extra map[string]string
 	if withReboot {
-		files["DEBIAN/postinst"] = "#!/bin/sh\nset -e\nif [ \"$1\" = configure ]; then\n" +
-			"\ttouch /var/run/reboot-required\n\techo " + name + " >> /var/run/reboot-required.pkgs\nfi\n"
-	}
-	for path, body := range files {
-		mode := os.FileMode(0o644)
-		if strings.HasPrefix(path, "DEBIAN/post") {
-			mode = 0o755
-		}
-		os.MkdirAll(filepath.Join(tree, filepath.Dir(path)), 0o755)
-		if err := os.WriteFile(filepath.Join(tree, path), []byte(body), mode); err != nil {
-			t.Fatal(err)
-		}
+		extra = map[string]string{"DEBIAN/postinst": "#!/bin/sh\nset -e\nif [ \"$1\" = configure ]; then\n" +
+			"\ttouch /var/run/reboot-required\n\techo " + name + " >> /var/run/reboot-required.pkgs\nfi\n"}
 	}
 	deb := name + "_" + version + "_all.deb"
-	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", tree, filepath.Join(dir, deb)).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg-deb: %v: %s", err, out)
+	if err := os.WriteFile(filepath.Join(dir, deb), systemdtest.BuildDeb(t, name, version, extra), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return deb
 }
