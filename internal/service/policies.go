@@ -137,7 +137,8 @@ func (s *Service) SavePolicy(ctx context.Context, u core.User, p *core.Policy) e
 		Checks   []core.PolicyCheck    `json:"checks"`
 		Tasks    []core.PolicyTask     `json:"tasks,omitempty"`
 		Software []core.PolicySoftware `json:"software,omitempty"`
-	}{p.Name, redactChecks(p.Checks), p.Tasks, p.Software})
+		Patch    *core.PatchPolicy     `json:"patch,omitempty"`
+	}{p.Name, redactChecks(p.Checks), p.Tasks, p.Software, p.Patch})
 	if err := s.policyAudit(ctx, u, action, "policy:"+strconv.FormatInt(p.ID, 10), string(detail)); err != nil {
 		return err
 	}

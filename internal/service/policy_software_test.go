@@ -346,4 +346,17 @@ func TestPolicySoftwareValidation(t *testing.T) {
 	if got, _ := f.svc.GetPolicy(ctx, ok.ID); len(got.Software) != 1 || got.Software[0].MinVersion != "3.0.2" {
 		t.Errorf("stored = %+v", got.Software)
 	}
+
+	// Patch settings are in the audit too: what a change set, not only
+	// that it happened.
+	pp := core.Policy{Name: "Patchen", Patch: &core.PatchPolicy{Enabled: true, Install: true,
+		Exclusions: core.PatchExclusions{KBs: []string{"KB5034441"}}}}
+	if err := f.svc.SavePolicy(ctx, f.admin, &pp); err != nil {
+		t.Fatal(err)
+	}
+	audit, err = f.st.ListAudit(ctx, 1)
+	if err != nil || len(audit) != 1 || audit[0].Action != "policy.create" ||
+		!strings.Contains(audit[0].Detail, `"patch":{"enabled":true,"install":true,`) || !strings.Contains(audit[0].Detail, "KB5034441") {
+		t.Errorf("audit of patch settings = %+v, %v", audit, err)
+	}
 }
