@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/patch"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
@@ -60,21 +61,26 @@ func (pp PatchPolicies) AgentPolicy(ctx context.Context, deviceID int64) (protoc
 	if err != nil {
 		return protocol.Policy{}, fmt.Errorf("reading device %d: %w", deviceID, err)
 	}
-	patch := *p.Patch
-	patch.Decisions, err = deviceDecisions(ctx, pp.Store, d)
+	pat := *p.Patch
+	pat.Decisions, err = deviceDecisions(ctx, pp.Store, d)
 	if err != nil {
 		return protocol.Policy{}, err
 	}
-	patch.Windows = nil
-	if patch.Schedule.Maintenance {
+	pat.Windows = nil
+	if pat.Schedule.Maintenance {
 		ms, err := pp.Store.ListMaintenance(ctx, core.MaintenanceFilter{DeviceID: deviceID})
 		if err != nil {
 			return protocol.Policy{}, fmt.Errorf("reading the maintenance windows of device %d: %w", deviceID, err)
 		}
-		patch.Windows = MaintenanceWindows(ms, d, now, now.Add(WindowHorizon))
+		// Windows that began up to the allowed lateness ago go too, with
+		// their real start: a device that was off then installs at its
+		// next start, and a push during a window does not move its start
+		// (which would make the agent run it twice).
+		late := time.Duration(patch.Defaults(pat.PatchPolicy).Schedule.MaxLatenessHours) * time.Hour
+		pat.Windows = MaintenanceWindows(ms, d, now.Add(-late), now.Add(WindowHorizon))
 	}
-	p.Patch = &patch
-	p.Revision = patchRevision(p.Revision, &patch)
+	p.Patch = &pat
+	p.Revision = patchRevision(p.Revision, &pat)
 	return p, nil
 }
 
