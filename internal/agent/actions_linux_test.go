@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -80,11 +81,14 @@ func TestStalledStreamBoundsMemoryAndKeepsControlFlowing(t *testing.T) {
 		t.Error("producer did not resume")
 	}
 
-	// The socket drops: both sides release the stream.
+	// The socket drops: both sides release the stream. The server's
+	// reader sees the connection lost — or, when its credit grant hit the
+	// closed socket before the session's close reached the stream, that
+	// write's error (the relay names it: gateway.pipe); never an EOF.
 	l.hub.Disconnect(l.deviceID, "test")
 	_, err = io.Copy(io.Discard, s)
 	var ce *mux.CloseError
-	if !errors.As(err, &ce) || ce.Code != mux.CodeConnectionLost {
+	if lost := errors.As(err, &ce) && ce.Code == mux.CodeConnectionLost; !lost && (err == nil || !strings.Contains(err.Error(), "stream_window")) {
 		t.Errorf("server read after the drop: %v", err)
 	}
 	waitLive(t, "agent released the stream", func() bool { return l.streams.Load() == 0 })

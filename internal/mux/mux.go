@@ -335,12 +335,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		if err := s.m.w.Send(ctx, protocol.TypeStreamWindow, protocol.StreamWindow{Channel: s.id, Bytes: grant}); err != nil {
-			// No credit can reach the other side: the connection is
-			// gone, whether or not Close has run yet.
-			s.end(&CloseError{Code: CodeConnectionLost, Message: core.Text{
-				EN: "The connection to the agent ended: " + err.Error(),
-				DE: "Die Verbindung zum Agenten wurde beendet: " + err.Error(),
-			}}, false)
+			s.end(err, false)
 		}
 	}
 	return n, nil

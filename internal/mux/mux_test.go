@@ -245,38 +245,3 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 	}
 }
-
-// deadWriter is a connection whose writes fail: the socket is gone but
-// the mux has not been closed yet.
-type deadWriter struct{}
-
-func (deadWriter) WriteBinary(context.Context, []byte) error {
-	return errors.New("use of closed network connection")
-}
-func (deadWriter) Send(context.Context, string, any) error {
-	return errors.New("use of closed network connection")
-}
-
-// A reader whose credit grant cannot be sent sees the connection lost, as
-// after Close, not the socket's raw write error.
-func TestFailedGrantIsConnectionLost(t *testing.T) {
-	const window = 64 << 10
-	m := New(deadWriter{})
-	t.Cleanup(m.Close)
-	s, err := m.Open(1, window, window)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := bytes.Repeat([]byte("z"), window/2)
-	if err := m.Data(protocol.DataFrame(1, data)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(s)
-	if !bytes.Equal(got, data) {
-		t.Errorf("read %d bytes before the end, want %d", len(got), len(data))
-	}
-	var ce *CloseError
-	if !errors.As(err, &ce) || ce.Code != CodeConnectionLost {
-		t.Errorf("read after the failed grant: %v, want %s", err, CodeConnectionLost)
-	}
-}
