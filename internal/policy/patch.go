@@ -65,8 +65,8 @@ func clonePatch(p core.PatchPolicy) core.PatchPolicy {
 
 // AgentPatch is what the agent receives of an effective patch policy:
 // nil when patch management is off (no settings, or not Enabled), else
-// the settings with empty Decisions and Windows — the server's patch
-// service fills those (Resolver.SetPatch) before the revision is computed.
+// the settings with empty Decisions and Windows — the gateway fills those
+// (gateway.PatchPolicies) and extends the revision.
 func AgentPatch(e *PatchEntry) *protocol.PatchPolicy {
 	if e == nil || !e.Enabled {
 		return nil
@@ -74,31 +74,50 @@ func AgentPatch(e *PatchEntry) *protocol.PatchPolicy {
 	return &protocol.PatchPolicy{PatchPolicy: clonePatch(e.PatchPolicy)}
 }
 
-// PatchHook completes a device's patch policy before it is sent: the
-// technicians' decisions on the updates it misses (Decisions) and, with
-// Schedule.Maintenance, its coming maintenance windows (Windows). An
-// error fails the resolution (the store is down); nothing half-filled is
-// sent.
-type PatchHook func(ctx context.Context, d core.Device, p *protocol.PatchPolicy) error
-
-// SetPatch gives r the hook that completes patch policies; call it before
-// r is used. Without one, agents receive the settings with no decisions
-// and no maintenance windows.
-func (r *Resolver) SetPatch(h PatchHook) *Resolver {
-	r.patch = h
-	return r
+// DevicePatchPolicy is device d's effective patch policy with the
+// defaults of its role, nil when patch management is off for it. It reads
+// the policy layers alone (builtinIDs from Resolver.Seed only name the
+// template): patch settings need no scripts or packages embedded, and
+// compliance judges every device of a client.
+func DevicePatchPolicy(ctx context.Context, st Store, d core.Device, builtinIDs map[string]int64) (*core.PatchPolicy, error) {
+	layers, err := Layers(ctx, st, d, builtinIDs)
+	if err != nil {
+		return nil, fmt.Errorf("resolving the policy of device %d: %w", d.ID, err)
+	}
+	e := resolvePatch(d.Role, layers)
+	if e == nil || !e.Enabled {
+		return nil, nil
+	}
+	return &e.PatchPolicy, nil
 }
 
-// embedPatch adds the agent's patch policy of e to agent.
-func (r *Resolver) embedPatch(ctx context.Context, d core.Device, e *Effective, agent *protocol.Policy) error {
-	agent.Patch = AgentPatch(e.Patch)
-	if agent.Patch == nil || r.patch == nil {
-		return nil
+// PatchReader reads a device's missing updates.
+type PatchReader interface {
+	DevicePatches(ctx context.Context, deviceID int64) ([]core.DevicePatch, error)
+}
+
+// JudgePatches lists what d misses, each with its approval under pp (nil:
+// no patch policy, so only the technicians' decisions count) and the
+// decisions of as (its client's and the fleet-wide ones), and returns
+// those decisions by key. The dashboard, the compliance figures and the
+// reports all judge through it.
+func JudgePatches(ctx context.Context, st PatchReader, d core.Device, pp *core.PatchPolicy, as []core.PatchApproval) ([]core.DevicePatch, map[string]bool, error) {
+	missing, err := st.DevicePatches(ctx, d.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the missing updates of device %d: %w", d.ID, err)
 	}
-	if err := r.patch(ctx, d, agent.Patch); err != nil {
-		return fmt.Errorf("completing the patch policy of device %d: %w", d.ID, err)
+	if missing == nil {
+		missing = []core.DevicePatch{}
 	}
-	return nil
+	decisions := patch.Decisions(as, d.ClientID, missing)
+	var p core.PatchPolicy
+	if pp != nil {
+		p = *pp
+	}
+	for i := range missing {
+		missing[i].Approval = patch.Approve(p, decisions, missing[i].Update)
+	}
+	return missing, decisions, nil
 }
 
 // normalizePatch trims the patch settings' strings, writes KB numbers as

@@ -176,47 +176,35 @@ func (s *patchStore) PolicyCheckAuthentic(int64, core.PolicyCheck) bool       { 
 func (s *patchStore) PolicySoftwareAuthentic(int64, core.PolicySoftware) bool { return true }
 func (s *patchStore) PackageAuthentic(core.Package) bool                      { return true }
 
-// TestResolverPatchHook: the Resolver sends the patch policy, lets the
-// server's hook add decisions and windows, and computes the revision
-// after them; a hook error fails the resolution.
-func TestResolverPatchHook(t *testing.T) {
+// TestResolverSendsPatch: the Resolver sends the patch policy with the
+// role's defaults, in the revision; none when patch management is off.
+func TestResolverSendsPatch(t *testing.T) {
 	st := &patchStore{dev: core.Device{ID: 5, ClientID: 2, SiteID: 3, Role: "server"},
 		policies: map[int64]core.Policy{1: {ID: 1, Name: "Patches", Patch: &core.PatchPolicy{Enabled: true, Install: true}}},
 		assigned: map[string][]int64{core.LevelClient: {1}}}
 	ctx := context.Background()
-	bare, err := NewResolver(st, nil).AgentPolicy(ctx, 5)
+	r := NewResolver(st, nil)
+	on, err := r.AgentPolicy(ctx, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bare.Patch == nil || !bare.Patch.Install || bare.Patch.Decisions != nil || bare.Patch.Reboot.Mode != core.RebootModeWindow {
-		t.Fatalf("patch without hook = %+v", bare.Patch)
+	if on.Patch == nil || !on.Patch.Install || on.Patch.Decisions != nil || on.Patch.Reboot.Mode != core.RebootModeWindow {
+		t.Fatalf("patch policy = %+v", on.Patch)
 	}
-	var hooked core.Device
-	r := NewResolver(st, nil).SetPatch(func(_ context.Context, d core.Device, p *protocol.PatchPolicy) error {
-		hooked = d
-		p.Decisions = map[string]bool{"apt:openssl@3.0.15-1": true}
-		return nil
-	})
-	got, err := r.AgentPolicy(ctx, 5)
-	if err != nil {
-		t.Fatal(err)
+	if on.Revision != AgentRevision(on) {
+		t.Errorf("revision %s is not the policy's (%s)", on.Revision, AgentRevision(on))
 	}
-	if hooked.ID != 5 || !got.Patch.Decisions["apt:openssl@3.0.15-1"] {
-		t.Errorf("hook not applied: device %d, %+v", hooked.ID, got.Patch)
+	pp, err := DevicePatchPolicy(ctx, st, st.dev, nil)
+	if err != nil || pp == nil || !pp.Install || pp.Reboot.Mode != core.RebootModeWindow {
+		t.Errorf("DevicePatchPolicy = %+v, %v", pp, err)
 	}
-	if got.Revision == bare.Revision || got.Revision != AgentRevision(got) {
-		t.Errorf("revision %s not computed after the hook (bare %s, recomputed %s)", got.Revision, bare.Revision, AgentRevision(got))
-	}
-	failing := NewResolver(st, nil).SetPatch(func(context.Context, core.Device, *protocol.PatchPolicy) error {
-		return errors.New("database is closed")
-	})
-	if _, err := failing.AgentPolicy(ctx, 5); err == nil || !strings.Contains(err.Error(), "database is closed") {
-		t.Errorf("hook error = %v", err)
-	}
-	// Patch management off: no hook call, no patch policy.
+	// Patch management off: no patch policy, another revision.
 	st.policies[1] = core.Policy{ID: 1, Name: "Patches", Patch: &core.PatchPolicy{}}
-	hooked = core.Device{}
-	if off, err := r.AgentPolicy(ctx, 5); err != nil || off.Patch != nil || hooked.ID != 0 {
-		t.Errorf("off: %+v, %v, hook called for %d", off.Patch, err, hooked.ID)
+	off, err := NewResolver(st, nil).AgentPolicy(ctx, 5)
+	if err != nil || off.Patch != nil || off.Revision == on.Revision {
+		t.Errorf("off: %+v, %v, revision %s", off.Patch, err, off.Revision)
+	}
+	if pp, err := DevicePatchPolicy(ctx, st, st.dev, nil); err != nil || pp != nil {
+		t.Errorf("DevicePatchPolicy when off = %+v, %v", pp, err)
 	}
 }

@@ -36,8 +36,6 @@ type Resolver struct {
 	st  FullStore
 	log *slog.Logger
 	sw  SoftwareDeps
-	// patch completes patch policies (SetPatch).
-	patch PatchHook
 
 	mu  sync.Mutex
 	ids map[string]int64 // built-in key → policy ID, once seeded
@@ -143,9 +141,7 @@ func (r *Resolver) embed(ctx context.Context, d core.Device, e *Effective) error
 	if err := r.embedSoftware(ctx, d, e, &agent); err != nil {
 		return err
 	}
-	if err := r.embedPatch(ctx, d, e, &agent); err != nil {
-		return err
-	}
+	agent.Patch = AgentPatch(e.Patch)
 	agent.Revision = AgentRevision(agent)
 	e.Revision, e.agent = agent.Revision, &agent
 	return nil

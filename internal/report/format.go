@@ -50,7 +50,7 @@ var words = map[string][2]string{
 	"footer":       {"Sent by Wacht. The report's recipients and hour are set on the customer's page.", "Gesendet von Wacht. Empfänger und Uhrzeit des Berichts werden auf der Seite des Kunden eingestellt."},
 	"patches":      {"Patch compliance", "Patch-Stand"},
 	"patchSummary": {"%d of %d devices fully patched (%d%%)", "%d von %d Geräten vollständig gepatcht (%d %%)"},
-	"patchDef":     {"Fully patched: no update missing, none failed, no restart pending, every update source scanned.", "Vollständig gepatcht: kein Update fehlt, keines ist fehlgeschlagen, kein Neustart steht aus, jede Updatequelle wurde durchsucht."},
+	"patchDef":     {"Fully patched: every update source scanned, no approved update missing, none failed (as on the dashboard). Updates waiting for approval and pending restarts are listed apart.", "Vollständig gepatcht: jede Updatequelle wurde durchsucht, kein freigegebenes Update fehlt, keines ist fehlgeschlagen (wie im Dashboard). Updates, die auf Freigabe warten, und ausstehende Neustarts stehen gesondert."},
 	"patchCrit":    {"Critical or security updates missing: %d on %d devices", "Fehlende kritische oder Sicherheitsupdates: %d auf %d Geräten"},
 	"patchFailed":  {"Failed updates: %d", "Fehlgeschlagene Updates: %d"},
 	"patchReboots": {"Restarts pending: %d", "Ausstehende Neustarts: %d"},

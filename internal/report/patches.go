@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/patch"
+	"github.com/wacht-rmm/wacht/internal/policy"
 )
 
 // The patch compliance part of the daily report (issue 19): per client,
@@ -16,25 +18,14 @@ import (
 // devices that are not, with what they miss. The monthly client report
 // (issue 22) is to reuse PatchCompliance.
 
-// PatchStatusStore is what the patch part reads: core.PatchStore's
-// ListDevicePatchStatus.
+// PatchStatusStore is what the patch part reads: the devices' patch
+// statuses, and what judging their missing updates needs (the policies,
+// the missing updates, the technicians' decisions).
 type PatchStatusStore interface {
+	policy.Store
+	policy.PatchReader
 	ListDevicePatchStatus(ctx context.Context, deviceIDs []int64) ([]core.DevicePatchStatus, error)
-}
-
-// FullyPatched reports whether a device's last patch report shows nothing
-// left to do: a scan happened, no source failed, nothing is missing and
-// no restart is pending or unknown. A failed scan is never "patched".
-func FullyPatched(s core.DevicePatchStatus) bool {
-	if s.ScannedAt.IsZero() || s.Missing > 0 || s.Failed > 0 || s.Reboot.Pending || s.Reboot.Error != "" {
-		return false
-	}
-	return !ScanFailed(s)
-}
-
-// ScanFailed reports whether a source's last scan failed.
-func ScanFailed(s core.DevicePatchStatus) bool {
-	return slices.ContainsFunc(s.Sources, func(src core.PatchSourceStatus) bool { return src.Status == core.ScanError })
+	PatchApprovals(ctx context.Context, clientID int64) ([]core.PatchApproval, error)
 }
 
 // PatchCompliance counts a client's devices with a patch status.
@@ -68,8 +59,10 @@ type PatchDevice struct {
 }
 
 // BuildPatchCompliance counts statuses of the devices in host (others
-// are left out); nil when none of them has a status.
-func BuildPatchCompliance(statuses []core.DevicePatchStatus, host map[int64]core.Device, lang string) *PatchCompliance {
+// are left out), each judged by patch.Compliant with its number of
+// approved missing updates in approved; nil when none of them has a
+// status.
+func BuildPatchCompliance(statuses []core.DevicePatchStatus, approved map[int64]int, host map[int64]core.Device, lang string) *PatchCompliance {
 	var pc PatchCompliance
 	for _, s := range statuses {
 		dev, ok := host[s.DeviceID]
@@ -85,7 +78,7 @@ func BuildPatchCompliance(statuses []core.DevicePatchStatus, host map[int64]core
 		if s.Reboot.Pending {
 			pc.RebootsPending++
 		}
-		if FullyPatched(s) {
+		if patch.Compliant(s, approved[s.DeviceID]) {
 			pc.FullyPatched++
 			continue
 		}
@@ -117,18 +110,44 @@ func BuildPatchCompliance(statuses []core.DevicePatchStatus, host map[int64]core
 	return &pc
 }
 
-// loadPatches reads the patch statuses of d's devices.
+// loadPatches reads the patch statuses of d's devices and judges their
+// missing updates as the dashboard does: under each device's patch
+// policy and the client's decisions.
 func loadPatches(ctx context.Context, st Store, d *Data) error {
 	if len(d.Devices) == 0 {
 		return nil
 	}
 	ids := make([]int64, len(d.Devices))
+	byID := make(map[int64]core.Device, len(d.Devices))
 	for i, dev := range d.Devices {
-		ids[i] = dev.ID
+		ids[i], byID[dev.ID] = dev.ID, dev
 	}
 	var err error
 	if d.Patches, err = st.ListDevicePatchStatus(ctx, ids); err != nil {
 		return fmt.Errorf("reading patch status of client %d: %w", d.Client.ID, err)
+	}
+	if len(d.Patches) == 0 {
+		return nil
+	}
+	as, err := st.PatchApprovals(ctx, d.Client.ID)
+	if err != nil {
+		return fmt.Errorf("reading the patch approvals of client %d: %w", d.Client.ID, err)
+	}
+	d.PatchApproved = make(map[int64]int, len(d.Patches))
+	for _, s := range d.Patches {
+		dev, ok := byID[s.DeviceID]
+		if !ok || s.Missing == 0 {
+			continue
+		}
+		pp, err := policy.DevicePatchPolicy(ctx, st, dev, nil)
+		if err != nil {
+			return err
+		}
+		missing, _, err := policy.JudgePatches(ctx, st, dev, pp, as)
+		if err != nil {
+			return err
+		}
+		d.PatchApproved[dev.ID] = patch.ApprovedMissing(missing)
 	}
 	return nil
 }

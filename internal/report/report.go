@@ -57,6 +57,8 @@ type Data struct {
 	// Patches are the devices' patch statuses (issue 19), of those that
 	// have one.
 	Patches []core.DevicePatchStatus
+	// PatchApproved counts each device's approved missing updates.
+	PatchApproved map[int64]int
 }
 
 // Report is one client's report in one language.
@@ -240,7 +242,7 @@ func Build(d Data, lang string) Report {
 		r.Offline = append(r.Offline, *od)
 	}
 	slices.SortFunc(r.Offline, func(a, b OfflineDevice) int { return strings.Compare(a.Hostname, b.Hostname) })
-	r.Patches = BuildPatchCompliance(d.Patches, host, lang)
+	r.Patches = BuildPatchCompliance(d.Patches, d.PatchApproved, host, lang)
 	r.Quiet = r.EventCount == 0 && len(r.Failed) == 0 && len(r.Outages) == 0 && len(r.Offline) == 0
 	return r
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/wacht-rmm/wacht/internal/patch"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
-	"github.com/wacht-rmm/wacht/internal/server/gateway"
 )
 
 // Patch management (issue 19): what devices miss, the technicians'
@@ -96,7 +95,7 @@ func (s *Service) DeviceUpdates(ctx context.Context, u core.User, id int64) (Dev
 	if err != nil {
 		return DeviceUpdates{}, fmt.Errorf("reading the patch approvals of client %d: %w", d.ClientID, err)
 	}
-	missing, decisions, err := s.approvedPatches(ctx, d, pp, as)
+	missing, decisions, err := policy.JudgePatches(ctx, s.store, d, pp, as)
 	if err != nil {
 		return DeviceUpdates{}, err
 	}
@@ -129,44 +128,11 @@ func (s *Service) DeviceUpdates(ctx context.Context, u core.User, id int64) (Dev
 // devicePatchPolicy is device d's effective patch policy with defaults,
 // nil when patch management is off for it.
 func (s *Service) devicePatchPolicy(ctx context.Context, d core.Device) (*core.PatchPolicy, error) {
-	// The policy layers alone: the patch settings need no scripts or
-	// packages embedded (compliance resolves every device of a client).
 	ids, err := s.resolver().Seed(ctx)
 	if err != nil {
 		return nil, err
 	}
-	layers, err := policy.Layers(ctx, s.store, d, ids)
-	if err != nil {
-		return nil, fmt.Errorf("resolving the policy of device %d: %w", d.ID, err)
-	}
-	e := policy.Resolve(d.Role, layers)
-	if e.Patch == nil || !e.Patch.Enabled {
-		return nil, nil
-	}
-	p := patch.DefaultsFor(e.Patch.PatchPolicy, d.Role)
-	return &p, nil
-}
-
-// approvedPatches lists what d misses with each update's approval under
-// pp (nil: no policy, so only the technicians' decisions count) and the
-// decisions of as, and returns those decisions by key.
-func (s *Service) approvedPatches(ctx context.Context, d core.Device, pp *core.PatchPolicy, as []core.PatchApproval) ([]core.DevicePatch, map[string]bool, error) {
-	missing, err := s.store.DevicePatches(ctx, d.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the missing updates of device %d: %w", d.ID, err)
-	}
-	if missing == nil {
-		missing = []core.DevicePatch{}
-	}
-	decisions := gateway.DecisionsFor(as, d.ClientID, missing)
-	var p core.PatchPolicy
-	if pp != nil {
-		p = *pp
-	}
-	for i := range missing {
-		missing[i].Approval = patch.Approve(p, decisions, missing[i].Update)
-	}
-	return missing, decisions, nil
+	return policy.DevicePatchPolicy(ctx, s.store, d, ids)
 }
 
 // deviceEOL finds end-of-life software in device id's inventory.
@@ -672,7 +638,7 @@ func (s *Service) PatchCompliance(ctx context.Context, u core.User, client int64
 			}
 			cc.ApprovedMissing += approved
 			cc.Failed += failed
-			if approved == 0 && failed == 0 {
+			if patch.Compliant(st, approved) {
 				cc.Compliant++
 			} else {
 				cc.Behind = append(cc.Behind, ref)
@@ -735,7 +701,7 @@ func (s *Service) complianceFacts(ctx context.Context, devs []core.Device, statu
 				d := devs[i]
 				pp, err := s.devicePatchPolicy(ctx, d)
 				if err == nil {
-					out[i].missing, _, err = s.approvedPatches(ctx, d, pp, as)
+					out[i].missing, _, err = policy.JudgePatches(ctx, s.store, d, pp, as)
 				}
 				if err == nil {
 					var eol []EOLSoftware

@@ -113,36 +113,7 @@ func deviceDecisions(ctx context.Context, st PatchPolicyStore, d core.Device) (m
 	if err != nil {
 		return nil, fmt.Errorf("reading the patch approvals of client %d: %w", d.ClientID, err)
 	}
-	return DecisionsFor(as, d.ClientID, missing), nil
-}
-
-// DecisionsFor picks the decisions on missing out of as (a client's and
-// the fleet-wide ones): the client's beats the fleet-wide one. Nil when
-// there are none.
-func DecisionsFor(as []core.PatchApproval, clientID int64, missing []core.DevicePatch) map[string]bool {
-	if len(as) == 0 {
-		return nil
-	}
-	byPatch := make(map[int64]core.PatchApproval, len(as))
-	for _, a := range as {
-		if a.ClientID != clientID && a.ClientID != 0 {
-			continue
-		}
-		if old, ok := byPatch[a.PatchID]; ok && old.ClientID != 0 {
-			continue // the client's own decision stays
-		}
-		byPatch[a.PatchID] = a
-	}
-	var out map[string]bool
-	for _, m := range missing {
-		if a, ok := byPatch[m.PatchID]; ok {
-			if out == nil {
-				out = map[string]bool{}
-			}
-			out[m.Key] = a.Approved
-		}
-	}
-	return out
+	return patch.Decisions(as, d.ClientID, missing), nil
 }
 
 // MaintenanceWindows returns the periods of the windows in ms that cover d

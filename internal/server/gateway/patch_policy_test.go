@@ -80,29 +80,7 @@ func TestMaintenanceWindows(t *testing.T) {
 	}
 }
 
-func TestDecisionsFor(t *testing.T) {
-	missing := []core.DevicePatch{
-		{PatchID: 1, MissingUpdate: core.MissingUpdate{Update: core.Update{Key: "apt:a@2"}}},
-		{PatchID: 2, MissingUpdate: core.MissingUpdate{Update: core.Update{Key: "apt:b@2"}}},
-		{PatchID: 3, MissingUpdate: core.MissingUpdate{Update: core.Update{Key: "apt:c@2"}}},
-	}
-	as := []core.PatchApproval{
-		{PatchID: 1, ClientID: 5, Approved: false}, // the client's decision …
-		{PatchID: 1, ClientID: 0, Approved: true},  // … beats the fleet-wide one, in any order
-		{PatchID: 2, ClientID: 0, Approved: true},
-		{PatchID: 3, ClientID: 6, Approved: true}, // another client's
-		{PatchID: 4, ClientID: 0, Approved: true}, // not missing here
-	}
-	got := DecisionsFor(as, 5, missing)
-	if len(got) != 2 || got["apt:a@2"] != false || got["apt:b@2"] != true {
-		t.Fatalf("decisions = %v", got)
-	}
-	if _, ok := got["apt:a@2"]; !ok {
-		t.Fatal("the client's decline is missing")
-	}
-	if got := DecisionsFor(nil, 5, missing); got != nil {
-		t.Errorf("no approvals = %v, want nil", got)
-	}
+func TestPatchRevision(t *testing.T) {
 	// The revision changes with the decisions and not without them.
 	p := &protocol.PatchPolicy{}
 	if r := patchRevision("abc", p); r != "abc" {
