@@ -59,6 +59,17 @@ const (
 	SeverityLow       = "low"
 )
 
+// ParseSeverity maps a source's rating ("Critical", "important", "Low";
+// MSRC's names, which Windows Update, dnf and zypper all use) to a
+// Severity… constant, "" for anything else (unspecified, none).
+func ParseSeverity(s string) string {
+	switch v := strings.ToLower(strings.TrimSpace(s)); v {
+	case SeverityCritical, SeverityImportant, SeverityModerate, SeverityLow:
+		return v
+	}
+	return ""
+}
+
 // SeverityRank orders severities: critical 4 … low 1, unrated 0.
 func SeverityRank(s string) int {
 	switch s {

@@ -125,28 +125,14 @@ func ParseDnfUpdateinfo(out string) []DnfAdvisory {
 		f := strings.Fields(line)
 		switch {
 		case len(f) >= 3 && strings.HasSuffix(f[1], "/Sec."):
-			as = append(as, DnfAdvisory{ID: f[0], Severity: dnfSeverity(strings.TrimSuffix(f[1], "/Sec.")), NEVRA: f[2]})
+			as = append(as, DnfAdvisory{ID: f[0], Severity: core.ParseSeverity(strings.TrimSuffix(f[1], "/Sec.")), NEVRA: f[2]})
 		case len(f) >= 4 && f[1] == "security":
-			as = append(as, DnfAdvisory{ID: f[0], Severity: dnfSeverity(f[2]), NEVRA: f[3]})
+			as = append(as, DnfAdvisory{ID: f[0], Severity: core.ParseSeverity(f[2]), NEVRA: f[3]})
 		case len(f) == 3 && f[1] == "security": // dnf 4, unrated
 			as = append(as, DnfAdvisory{ID: f[0], NEVRA: f[2]})
 		}
 	}
 	return as
-}
-
-func dnfSeverity(s string) string {
-	switch strings.ToLower(s) {
-	case "critical":
-		return core.SeverityCritical
-	case "important":
-		return core.SeverityImportant
-	case "moderate":
-		return core.SeverityModerate
-	case "low":
-		return core.SeverityLow
-	}
-	return ""
 }
 
 // nevraName is the name of "name-[epoch:]version-release.arch".

@@ -139,7 +139,7 @@ func ParseZypperXML(out string) ([]core.Update, error) {
 				continue
 			}
 			u = core.Update{ID: zypperPatch + x.Name, Version: x.Edition, Title: strings.TrimSpace(x.Summary), Classification: zypperClass(x.Category),
-				Severity: zypperSeverity(x.Severity)}
+				Severity: core.ParseSeverity(x.Severity)}
 			if u.Title == "" {
 				u.Title = x.Name
 			}
@@ -178,20 +178,6 @@ func zypperClass(category string) string {
 		return core.ClassFeature
 	}
 	return core.ClassUpdate // recommended, optional, document, yast
-}
-
-func zypperSeverity(s string) string {
-	switch s {
-	case "critical":
-		return core.SeverityCritical
-	case "important":
-		return core.SeverityImportant
-	case "moderate":
-		return core.SeverityModerate
-	case "low":
-		return core.SeverityLow
-	}
-	return "" // unspecified
 }
 
 // Install installs the patches of us, then the packages.

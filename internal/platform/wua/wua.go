@@ -179,22 +179,6 @@ func classify(cats []category) string {
 
 type category struct{ Name, Type, ID string }
 
-// severity maps MsrcSeverity ("Critical", "Important", "Moderate", "Low";
-// "" or "Unspecified" for updates that are not security updates).
-func severity(s string) string {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "critical":
-		return core.SeverityCritical
-	case "important":
-		return core.SeverityImportant
-	case "moderate":
-		return core.SeverityModerate
-	case "low":
-		return core.SeverityLow
-	}
-	return ""
-}
-
 // reboot maps InstallationBehavior.RebootBehavior
 // (InstallationRebootBehavior: 0 irbNeverReboots, 1
 // irbAlwaysRequiresReboot, 2 irbCanRequestReboot).
@@ -259,7 +243,7 @@ func updateFrom(n node) (core.Update, error) {
 	if err != nil {
 		return u, fmt.Errorf("%s: %w", u.Title, err)
 	}
-	u.Severity = severity(sev)
+	u.Severity = core.ParseSeverity(sev)
 	if u.URL, err = str(n, "SupportUrl", false); err != nil {
 		return u, fmt.Errorf("%s: %w", u.Title, err)
 	}
