@@ -400,6 +400,7 @@ type Store interface {
 	PackageStore
 	InventoryStore
 	PatchStore
+	SupportStore
 	Close() error
 }
 

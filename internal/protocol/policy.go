@@ -38,6 +38,10 @@ type Policy struct {
 	// Patch is the device's patch policy (issue 19), nil when patch
 	// management is off.
 	Patch *PatchPolicy `json:"patch,omitempty"`
+	// Tray is the client's branding of the tray app (issue 20), nil when
+	// the client never set one. The gateway adds it (gateway.TrayPolicies)
+	// and extends Revision by its hash.
+	Tray *Tray `json:"tray,omitempty"`
 }
 
 // Software is one desired software state as the agent enforces it (issue
@@ -154,6 +158,9 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("%w: policy task %q: %v", ErrMalformed, t.Name, err)
 		}
 		tasks[t.Name] = true
+	}
+	if err := p.Tray.Validate(); err != nil {
+		return err
 	}
 	return p.validateSoftware(seen)
 }
