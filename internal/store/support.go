@@ -66,9 +66,11 @@ func (s *DB) SetBranding(ctx context.Context, b core.Branding) error {
 }
 
 // supportColumns reads a request without its screenshot: the device's
-// hostname and site as they are now, the client's name at receipt.
+// hostname and site as they are now, the client's name at receipt. Both
+// engines take a blob's length from its header, where IS NOT NULL made
+// SQLite read the whole screenshot.
 const supportColumns = `sr.id, sr.device_id, d.hostname, sr.client_id, c.name, st.name, sr.ref, sr.os_user,
-	sr.contact_name, sr.contact_email, sr.contact_phone, sr.message, sr.lang, sr.screenshot IS NOT NULL,
+	sr.contact_name, sr.contact_email, sr.contact_phone, sr.message, sr.lang, length(sr.screenshot) IS NOT NULL,
 	sr.state, sr.created_at, sr.received_at, sr.updated_at
 	FROM support_requests sr
 	JOIN devices d ON d.id = sr.device_id
@@ -88,10 +90,10 @@ func scanSupportRequest(sc interface{ Scan(...any) error }) (core.SupportRequest
 // SaveSupportRequest stores r as a new request of its device's client at
 // receipt (r.ClientID is set from the device, whatever it was) once per
 // (DeviceID, Ref), and queues outbox in the same transaction, skipping
-// dedupe keys already present. ReceivedAt zero is now. Either way r is
-// then the stored request with its replies; for a Ref already stored
-// nothing changes or is queued, and it returns false. An unknown device
-// is ErrNotFound, an empty Ref ErrInvalid.
+// dedupe keys already present. ReceivedAt zero is now, CreatedAt zero
+// ReceivedAt. Either way r is then the stored request with its replies;
+// for a Ref already stored nothing changes or is queued, and it returns
+// false. An unknown device is ErrNotFound, an empty Ref ErrInvalid.
 func (s *DB) SaveSupportRequest(ctx context.Context, r *core.SupportRequest, screenshot []byte, outbox []core.OutboxItem) (bool, error) {
 	const op = "save support request"
 	if r.Ref == "" {
@@ -100,6 +102,11 @@ func (s *DB) SaveSupportRequest(ctx context.Context, r *core.SupportRequest, scr
 	var shot any
 	if len(screenshot) > 0 {
 		shot = screenshot
+	}
+	received := orNow(r.ReceivedAt)
+	sent := received
+	if !r.CreatedAt.IsZero() {
+		sent = r.CreatedAt
 	}
 	var id int64
 	created := false
@@ -112,7 +119,7 @@ func (s *DB) SaveSupportRequest(ctx context.Context, r *core.SupportRequest, scr
 			ON CONFLICT (device_id, ref) DO NOTHING
 			RETURNING id`,
 			r.DeviceID, r.Ref, r.OSUser, r.Contact.Name, r.Contact.Email, r.Contact.Phone, r.Lang,
-			core.SupportNew, ms(r.CreatedAt), ms(orNow(r.ReceivedAt)), r.Message, shot).Scan(&id)
+			core.SupportNew, ms(sent), ms(received), r.Message, shot).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Stored before, or no such device (ErrNotFound).
 			err = tx.QueryRowContext(ctx, `SELECT id FROM support_requests WHERE device_id = $1 AND ref = $2`,
@@ -201,8 +208,11 @@ func (s *DB) ListSupportRequests(ctx context.Context, f core.SupportFilter) ([]c
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM support_requests sr`+where, args...).Scan(&total); err != nil {
 		return nil, 0, s.wrap(op+": counting", err)
 	}
-	out, err := s.querySupportRequests(ctx, op, where+` ORDER BY sr.received_at DESC, sr.id DESC LIMIT `+
-		arg(limitOrAll(f.Limit)), args...)
+	// The page's IDs first: sorting them alone reads the indexes only,
+	// not the rows of every request the filter selects.
+	out, err := s.querySupportRequests(ctx, op, ` WHERE sr.id IN (SELECT sr.id FROM support_requests sr`+where+
+		` ORDER BY sr.received_at DESC, sr.id DESC LIMIT `+arg(limitOrAll(f.Limit))+`)
+		ORDER BY sr.received_at DESC, sr.id DESC`, args...)
 	return out, total, err
 }
 
