@@ -410,3 +410,35 @@ func TestSupportTemplateKeys(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSupportListPage renders the support list's first and a deep
+// page of open requests among 10,000 (half new, half in progress) on
+// SQLite, as a technician of the client sees them.
+func BenchmarkSupportListPage(b *testing.B) {
+	f := &supportFixture{fixture: newFixture(b), ids: map[string]int64{}}
+	ctx := context.Background()
+	base := time.Now().UTC().Add(-30 * 24 * time.Hour)
+	for i := range 10000 {
+		r := core.SupportRequest{DeviceID: f.device.ID, Ref: "bench-" + strconv.Itoa(100000+i), OSUser: "anna",
+			Message: "Drucker druckt nicht\nDetails", Lang: "de", CreatedAt: base, ReceivedAt: base.Add(time.Duration(i) * time.Minute)}
+		if _, err := f.st.SaveSupportRequest(ctx, &r, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := f.st.UpdateSupportRequest(ctx, r.ID, core.SupportUpdate{State: core.SupportInProgress, At: base}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	br := f.browser(b, "en")
+	br.login("admin@example.com", testPassword)
+	for _, c := range []struct{ name, path string }{{"first", "/support"}, {"offset5000", "/support?offset=5000"}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if p := br.do("GET", c.path, nil); p.status != http.StatusOK || !strings.Contains(p.body, `<tr id="sr-`) {
+					b.Fatalf("%s: %d", c.path, p.status)
+				}
+			}
+		})
+	}
+}
