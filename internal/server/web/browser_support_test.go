@@ -14,7 +14,8 @@ import (
 // TestBrowserTray, in headless Chromium: a technician names the client's
 // tray (the menu preview follows the typing), uploads an icon and sees it
 // previewed; then opens a user's support request from the nav, answers it
-// and sets it in progress, and finds it so in the list. No script error
+// and sets it in progress, and finds it so in the list; in German the
+// preview shows the German opening hours. No script error
 // or CSP violation. Screenshots go to $WACHT_SCREENSHOT_DIR.
 func TestBrowserTray(t *testing.T) {
 	needChromium(t)
@@ -64,5 +65,12 @@ func TestBrowserTray(t *testing.T) {
 		t.Errorf("the printer request after answering: %q", s)
 	}
 	c.screenshot("support-list.png")
+	c.step("the tray card in German", chromedp.Navigate(f.srv.URL+clientPath(f.device.ClientID)), chromedp.WaitVisible("#lang-de"),
+		chromedp.Click("#lang-de"), chromedp.WaitVisible(`html[lang="de"] #tray-preview`),
+		chromedp.SendKeys("#tray-hours-de", "Mo–Fr 8–17 Uhr"), chromedp.SendKeys("#tray-hours-en", "Mon–Fri 8 am–5 pm"))
+	if s := c.text("#tray-preview"); !strings.Contains(s, "Ihr PC wird überwacht – alles in Ordnung") || !strings.Contains(s, "Mo–Fr 8–17 Uhr") || strings.Contains(s, "Mon–Fri") {
+		t.Errorf("German preview: %q", s)
+	}
+	c.screenshot("tray-card-de.png")
 	c.checkConsole()
 }
