@@ -104,6 +104,9 @@ func TestBrandingAPI(t *testing.T) {
 			if st, _, _ := f.raw(t, "PUT", base+"/icon", "tech", "image/gif", pic.Bytes()); st != http.StatusUnsupportedMediaType {
 				t.Errorf("icon as image/gif: %d, want 415", st)
 			}
+			if st, _, _ := f.raw(t, "PUT", base+"/icon", "foreign", "image/png", pic.Bytes()); st != 404 {
+				t.Errorf("icon by another client's technician: %d, want 404", st)
+			}
 			if st, _, _ := f.raw(t, "PUT", base+"/icon", "readonly", "image/png", pic.Bytes()); st != 403 {
 				t.Errorf("icon by read-only: %d, want 403", st)
 			}
