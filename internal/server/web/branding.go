@@ -119,9 +119,6 @@ func brandingRefusal(f *trayForm, lang Lang, err error, field string) bool {
 		}
 	case ok:
 		place("", t)
-	case errors.Is(err, core.ErrInvalid):
-		// The service's own words (English), after the page's.
-		place("", core.Text{EN: lang.T("tray.invalid") + " " + err.Error()})
 	default:
 		return false
 	}
@@ -205,8 +202,7 @@ func (s *server) uploadBrandingIcon(w http.ResponseWriter, r *http.Request, rc *
 	}
 	data, err := formFile(r, "icon", core.MaxIconBytes)
 	switch {
-	case err != nil:
-	case len(data) == 0:
+	case err != nil || len(data) == 0:
 		err = iconRefusal("choose a PNG or ICO file", "wählen Sie eine PNG- oder ICO-Datei")
 	case len(data) > core.MaxIconBytes:
 		err = iconRefusal(fmt.Sprintf("the icon is larger than %d KB", core.MaxIconBytes>>10),
@@ -250,7 +246,8 @@ func iconRefusal(en, de string) error {
 }
 
 // formFile reads one file field of a multipart form, at most limit+1
-// bytes of it (so that a caller sees it was too big); no file gives nil.
+// bytes of it (so that a caller sees it was too big); no file gives nil,
+// a form that is not multipart core.ErrInvalid.
 func formFile(r *http.Request, field string, limit int) ([]byte, error) {
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		return nil, core.ErrInvalid

@@ -262,8 +262,6 @@ func (s *server) updateSupport(w http.ResponseWriter, r *http.Request, rc *reqCt
 			p.Error = ve.In(rc.lang.Code())
 		case ok:
 			p.Error = rc.lang.Message(t)
-		case errors.Is(err, core.ErrInvalid):
-			p.Error = rc.lang.T("support.invalid") + " " + err.Error()
 		default:
 			s.renderError(w, r, rc.lang, err)
 			return
