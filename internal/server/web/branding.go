@@ -185,9 +185,12 @@ func (s *server) brandingIcon(w http.ResponseWriter, r *http.Request, rc *reqCtx
 }
 
 // servePNG answers with an image the service stored as PNG; nosniff
-// (securityHeaders) keeps a browser from reading it as anything else.
+// (securityHeaders) keeps a browser from reading it as anything else, and
+// a screenshot (checked only for its signature) opened on its own runs
+// nothing in the sandbox.
 func servePNG(w http.ResponseWriter, png []byte) {
 	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.Header().Set("Content-Disposition", "inline")
 	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
 	_, _ = w.Write(png)

@@ -258,8 +258,9 @@ func TestSupportRequestPage(t *testing.T) {
 		t.Error("the contact's phone is not escaped")
 	}
 	shot := tech.do("GET", f.path("printer-1")+"/screenshot", nil)
-	if shot.status != http.StatusOK || shot.header.Get("Content-Type") != "image/png" || shot.body != string(f.shot) {
-		t.Errorf("screenshot: %d %s", shot.status, shot.header.Get("Content-Type"))
+	if shot.status != http.StatusOK || shot.header.Get("Content-Type") != "image/png" || shot.body != string(f.shot) ||
+		shot.header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(shot.header.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("screenshot: %d %v", shot.status, shot.header)
 	}
 	// Without a screenshot there is no image and no screenshot route.
 	if p := tech.do("GET", f.path("vpn-00001"), nil); strings.Contains(p.body, "/screenshot") {
