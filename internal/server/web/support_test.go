@@ -143,7 +143,7 @@ func TestSupportList(t *testing.T) {
 	if got := rowRefs(f, tech.do("GET", "/support?state=all&client="+other, nil).body); len(got) != 0 {
 		t.Errorf("technician sees the other client's: %v", got)
 	}
-	for _, q := range []string{"state=bogus", "client=x", "offset=-1"} {
+	for _, q := range []string{"state=bogus", "client=x", "offset=-1", "offset=10001"} {
 		if p := tech.do("GET", "/support?"+q, nil); p.status != http.StatusBadRequest {
 			t.Errorf("?%s: %d", q, p.status)
 		}
