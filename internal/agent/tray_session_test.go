@@ -2,16 +2,15 @@ package agent
 
 import (
 	"context"
-
 	"crypto/ed25519"
 	"encoding/json"
-	"github.com/wacht-rmm/wacht/internal/check"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/check"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/trayipc"
