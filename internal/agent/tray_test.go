@@ -225,6 +225,13 @@ func TestTrayBrandingAndIcon(t *testing.T) {
 	if _, err := call[any](t, a, anna, "rm -rf /", nil); code(err) != trayipc.CodeUnknownOp {
 		t.Errorf("unknown op: %v", err)
 	}
+	// Pinned checks ignore policies, but not the branding.
+	if err := a.applyPolicy(protocol.Policy{Revision: "r2", Tray: &protocol.Tray{Show: true, ProductName: "Müller IT"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := call[trayipc.Status](t, a, anna, trayipc.OpStatus, nil); s.Branding.ProductName != "Müller IT" || !s.Branding.Show {
+		t.Errorf("branding of a pinned agent %+v", s.Branding)
+	}
 }
 
 // The branding arrives with the policy and is kept with it.
