@@ -253,6 +253,7 @@ func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 	}
 	plan := planFromPolicy(p, a)
 	a.sched.forget(plan)
+	a.checkStates.forget(plan)
 	a.tasks.forget(p.Tasks)
 	a.software.forget(p.Software)
 	a.plan.setPatch(p.Patch, false)

@@ -501,3 +501,21 @@ func TestTrayRebootRemindersGoToTheTray(t *testing.T) {
 		t.Errorf("%d notices after the tray went away", n)
 	}
 }
+
+// A key a check no longer reports takes its state with it.
+func TestTrayStatusForgetsVanishedKeys(t *testing.T) {
+	clock := &patchClock{t: time.Now().UTC()}
+	a := newTrayAgent(t, "", clock, "disk")
+	usb := result("disk", "/mnt/usb", core.StatusFailure, clock.now())
+	root := result("disk", "/", core.StatusOK, clock.now())
+	a.store([]core.Result{root, usb})
+	a.checkStates.acked(resultIDs(root, usb))
+	if s, _ := call[trayipc.Status](t, a, anna, trayipc.OpStatus, nil); s.Problems != 1 {
+		t.Fatalf("%+v", s)
+	}
+	root2 := result("disk", "/", core.StatusOK, clock.now())
+	a.store([]core.Result{root2})
+	if s, _ := call[trayipc.Status](t, a, anna, trayipc.OpStatus, nil); s.Problems != 0 || s.Overall != trayipc.OverallOK {
+		t.Errorf("the unplugged disk still counts: %+v", s)
+	}
+}
