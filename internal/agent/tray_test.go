@@ -252,9 +252,13 @@ func TestTrayBrandingFromPolicy(t *testing.T) {
 		return a
 	}
 	a := open()
+	a.store([]core.Result{result("old", "", core.StatusFailure, time.Now())})
 	pol := protocol.Policy{Revision: "r1", Tray: &protocol.Tray{Show: true, ProductName: "Müller IT"}}
 	if err := a.applyPolicy(pol, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	if st := a.checkStates.snapshot(func(string) bool { return true }); len(st) != 0 {
+		t.Errorf("states of a removed check kept: %+v", st)
 	}
 	if s := a.trayStatus(); s.Branding.ProductName != "Müller IT" {
 		t.Errorf("branding %+v", s.Branding)
