@@ -246,7 +246,17 @@ func (b *supportBox) requests(p trayipc.Peer) trayipc.Requests {
 	slices.SortFunc(mine, func(x, y *supportRecord) int {
 		return cmp.Or(cmp.Or(y.CreatedAt, y.UpdatedAt).Compare(cmp.Or(x.CreatedAt, x.UpdatedAt)), strings.Compare(x.Ref, y.Ref))
 	})
+	size := 0
 	for _, r := range mine {
+		// The answer must fit one line, even with every character
+		// escaped (6 bytes in JSON): the oldest go when replies are long.
+		size += len(r.Message) + 256
+		for _, rp := range r.Replies {
+			size += len(rp.Author) + len(rp.Body) + 128
+		}
+		if size > trayipc.MaxLine/6 {
+			break
+		}
 		u := trayipc.UserRequest{Ref: r.Ref, Message: r.Message, CreatedAt: cmp.Or(r.CreatedAt, r.UpdatedAt), Sent: r.Sent,
 			UpdatedAt: r.UpdatedAt, Replies: slices.Clone(r.Replies)}
 		if r.Sent {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -521,5 +522,25 @@ func TestTrayStatusForgetsVanishedKeys(t *testing.T) {
 	a.store([]core.Result{root2})
 	if s, _ := call[trayipc.Status](t, a, anna, trayipc.OpStatus, nil); s.Problems != 0 || s.Overall != trayipc.OverallOK {
 		t.Errorf("the unplugged disk still counts: %+v", s)
+	}
+}
+
+// However many long replies there are, the list fits one answer line.
+func TestTrayRequestsFitOneLine(t *testing.T) {
+	clock := &patchClock{t: time.Now().UTC()}
+	a := newTrayAgent(t, "", clock)
+	var st protocol.SupportState
+	for i := range protocol.MaxSupportState {
+		s := protocol.SupportStatus{Ref: fmt.Sprintf("server-ref-%04d", i), OSUser: "anna", State: core.SupportDone, UpdatedAt: clock.now().Add(time.Duration(i) * time.Second)}
+		for j := range maxSupportReplies {
+			s.Replies = append(s.Replies, core.SupportReply{ID: int64(j), Author: "Tom", Body: strings.Repeat("<", core.MaxSupportReply)})
+		}
+		st.Requests = append(st.Requests, s)
+	}
+	a.support.merge(st, clock.now())
+	got := a.support.requests(anna)
+	b, _ := json.Marshal(got)
+	if len(b) > trayipc.MaxLine || len(got.Requests) == 0 || got.Requests[0].Ref != "server-ref-0049" {
+		t.Errorf("%d bytes, %d requests", len(b), len(got.Requests))
 	}
 }
