@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -38,7 +39,7 @@ const (
 	maxPerUserHour    = 20  // sent by one user within an hour
 	maxUnsentTotal    = 50  // waiting, all users together (a terminal server)
 	maxSupportRecords = 200 // kept for the lists, the oldest sent ones dropped first
-	maxSupportReplies = 50  // replies kept per request
+	maxSupportReplies = 10  // the newest replies kept per request
 )
 
 // supportRecord is one request as the agent keeps it.
@@ -95,11 +96,13 @@ func (b *supportBox) saveLocked() error {
 	if b.path == "" {
 		return nil
 	}
-	data, err := json.MarshalIndent(b.recs, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // replies are text, not HTML: keep them small
+	if err := enc.Encode(b.recs); err != nil {
 		return err
 	}
-	return writeFileAtomic(b.path, append(data, '\n'))
+	return writeFileAtomic(b.path, buf.Bytes())
 }
 
 func (b *supportBox) saveOrLogLocked() {
@@ -292,7 +295,7 @@ func (b *supportBox) merge(st protocol.SupportState, now time.Time) {
 		}
 		r.State, r.UpdatedAt = s.State, s.UpdatedAt
 		r.Replies = nil
-		for _, rp := range s.Replies[:min(len(s.Replies), maxSupportReplies)] {
+		for _, rp := range s.Replies[max(len(s.Replies)-maxSupportReplies, 0):] {
 			rp.Author, rp.Body = truncate(rp.Author, core.MaxSupportContact), truncate(rp.Body, core.MaxSupportReply)
 			r.Replies = append(r.Replies, rp)
 		}

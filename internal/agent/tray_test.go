@@ -532,7 +532,7 @@ func TestTrayRequestsFitOneLine(t *testing.T) {
 	var st protocol.SupportState
 	for i := range protocol.MaxSupportState {
 		s := protocol.SupportStatus{Ref: fmt.Sprintf("server-ref-%04d", i), OSUser: "anna", State: core.SupportDone, UpdatedAt: clock.now().Add(time.Duration(i) * time.Second)}
-		for j := range maxSupportReplies {
+		for j := range 2 * maxSupportReplies {
 			s.Replies = append(s.Replies, core.SupportReply{ID: int64(j), Author: "Tom", Body: strings.Repeat("<", core.MaxSupportReply)})
 		}
 		st.Requests = append(st.Requests, s)
@@ -541,6 +541,9 @@ func TestTrayRequestsFitOneLine(t *testing.T) {
 	got := a.support.requests(anna)
 	b, _ := json.Marshal(got)
 	if len(b) > trayipc.MaxLine || len(got.Requests) == 0 || got.Requests[0].Ref != "server-ref-0049" {
-		t.Errorf("%d bytes, %d requests", len(b), len(got.Requests))
+		t.Fatalf("%d bytes, %d requests", len(b), len(got.Requests))
+	}
+	if rs := got.Requests[0].Replies; len(rs) != maxSupportReplies || rs[0].ID != maxSupportReplies {
+		t.Errorf("%d replies kept, the first %d; want the newest %d", len(rs), rs[0].ID, maxSupportReplies)
 	}
 }
