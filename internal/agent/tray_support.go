@@ -153,28 +153,24 @@ func latest(r *supportRecord) time.Time {
 	return r.CreatedAt
 }
 
-func supportBad(en, de string, args ...any) *trayipc.Error {
-	return &trayipc.Error{Code: trayipc.CodeBadRequest, Message: core.Text{EN: fmt.Sprintf(en, args...), DE: fmt.Sprintf(de, args...)}}
-}
-
 // checkSupportArgs validates what the tray sent, in the user's words.
 func checkSupportArgs(s trayipc.SupportArgs) *trayipc.Error {
 	msg := strings.TrimSpace(s.Message)
 	switch {
 	case msg == "":
-		return supportBad("Please describe what you need help with.", "Bitte beschreiben Sie, wobei Sie Hilfe brauchen.")
+		return trayErr(trayipc.CodeBadRequest, "Please describe what you need help with.", "Bitte beschreiben Sie, wobei Sie Hilfe brauchen.")
 	case len(msg) > core.MaxSupportMessage || !utf8.ValidString(msg):
-		return supportBad("The message is too long (at most %d characters).", "Die Nachricht ist zu lang (höchstens %d Zeichen).", core.MaxSupportMessage)
+		return trayErr(trayipc.CodeBadRequest, "The message is too long (at most %d characters).", "Die Nachricht ist zu lang (höchstens %d Zeichen).", core.MaxSupportMessage)
 	case len(s.Contact.Name) > core.MaxSupportContact || len(s.Contact.Email) > core.MaxSupportContact || len(s.Contact.Phone) > core.MaxSupportContact:
-		return supportBad("Name, e-mail and phone may each have at most %d characters.", "Name, E-Mail und Telefon dürfen je höchstens %d Zeichen haben.", core.MaxSupportContact)
+		return trayErr(trayipc.CodeBadRequest, "Name, e-mail and phone may each have at most %d characters.", "Name, E-Mail und Telefon dürfen je höchstens %d Zeichen haben.", core.MaxSupportContact)
 	case !utf8.ValidString(s.Contact.Name + s.Contact.Email + s.Contact.Phone):
-		return supportBad("The contact details contain invalid characters.", "Die Kontaktdaten enthalten ungültige Zeichen.")
+		return trayErr(trayipc.CodeBadRequest, "The contact details contain invalid characters.", "Die Kontaktdaten enthalten ungültige Zeichen.")
 	case s.Lang != "de" && s.Lang != "en":
-		return supportBad("Unknown language %q (de or en).", "Unbekannte Sprache %q (de oder en).", s.Lang)
+		return trayErr(trayipc.CodeBadRequest, "Unknown language %q (de or en).", "Unbekannte Sprache %q (de oder en).", s.Lang)
 	case len(s.Screenshot) > core.MaxSupportScreenshot:
-		return supportBad("The screenshot is too large (at most %d MB).", "Das Bildschirmfoto ist zu groß (höchstens %d MB).", core.MaxSupportScreenshot>>20)
+		return trayErr(trayipc.CodeBadRequest, "The screenshot is too large (at most %d MB).", "Das Bildschirmfoto ist zu groß (höchstens %d MB).", core.MaxSupportScreenshot>>20)
 	case len(s.Screenshot) > 0 && !protocol.IsPNG(s.Screenshot):
-		return supportBad("The screenshot is not a PNG image.", "Das Bildschirmfoto ist kein PNG-Bild.")
+		return trayErr(trayipc.CodeBadRequest, "The screenshot is not a PNG image.", "Das Bildschirmfoto ist kein PNG-Bild.")
 	}
 	return nil
 }
@@ -195,7 +191,7 @@ func (b *supportBox) add(p trayipc.Peer, s trayipc.SupportArgs, now time.Time) (
 	req := protocol.SupportRequest{Ref: r.Ref, OSUser: r.OSUser, Contact: r.Contact, Message: r.Message, Lang: r.Lang,
 		Screenshot: s.Screenshot, CreatedAt: r.CreatedAt}
 	if err := req.Validate(); err != nil {
-		return "", supportBad("The request cannot be sent: %v.", "Die Anfrage kann nicht gesendet werden: %v.", err)
+		return "", trayErr(trayipc.CodeBadRequest, "The request cannot be sent: %v.", "Die Anfrage kann nicht gesendet werden: %v.", err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
