@@ -29,7 +29,7 @@ var (
 
 // newTrayAgent builds an agent (not running) over an enrolled data folder
 // (dir, or a new one) with checks pinned to the given registered types.
-func newTrayAgent(t *testing.T, dir string, clock *patchClock, types ...string) *Agent {
+func newTrayAgent(t testing.TB, dir string, clock *patchClock, types ...string) *Agent {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -545,5 +545,27 @@ func TestTrayRequestsFitOneLine(t *testing.T) {
 	}
 	if rs := got.Requests[0].Replies; len(rs) != maxSupportReplies || rs[0].ID != maxSupportReplies {
 		t.Errorf("%d replies kept, the first %d; want the newest %d", len(rs), rs[0].ID, maxSupportReplies)
+	}
+}
+
+// BenchmarkTrayStatus: one status answer over 50 checks of 4 keys each.
+func BenchmarkTrayStatus(b *testing.B) {
+	clock := &patchClock{t: time.Now().UTC()}
+	var types []string
+	var rs []core.Result
+	for i := range 50 {
+		n := fmt.Sprintf("check%02d", i)
+		types = append(types, n)
+		for k := range 4 {
+			rs = append(rs, result(n, fmt.Sprint(k), core.Status(1+k%3), clock.now()))
+		}
+	}
+	a := newTrayAgent(b, "", clock, types...)
+	a.store(rs)
+	a.checkStates.acked(resultIDs(rs...))
+	for b.Loop() {
+		if _, err := a.handleTray(context.Background(), anna, trayipc.OpStatus, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
