@@ -60,7 +60,7 @@ func DecodeIcon(b []byte) (image.Image, error) {
 // Compose scales base to IconSize and draws the badge's dot in its lower
 // right corner; it returns the PNG.
 func Compose(base image.Image, b Badge) []byte {
-	img := scale(base, IconSize)
+	img := scaleTo(base, IconSize, IconSize)
 	if col, ok := badgeColors[b]; ok {
 		r := float64(IconSize) * 0.2
 		cx, cy := float64(IconSize)-r-1, float64(IconSize)-r-1
@@ -94,16 +94,16 @@ func ICO(pngBytes []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// scale resizes src to a side×side RGBA by averaging the source pixels
-// that fall on each target pixel (the icon is square).
-func scale(src image.Image, side int) *image.RGBA {
-	dst := image.NewRGBA(image.Rect(0, 0, side, side))
+// scaleTo resizes src to w×h by averaging the source pixels that fall on
+// each target pixel.
+func scaleTo(src image.Image, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	sb := src.Bounds()
-	for y := 0; y < side; y++ {
-		y0, y1 := sb.Min.Y+y*sb.Dy()/side, sb.Min.Y+(y+1)*sb.Dy()/side
+	for y := 0; y < h; y++ {
+		y0, y1 := sb.Min.Y+y*sb.Dy()/h, sb.Min.Y+(y+1)*sb.Dy()/h
 		y1 = max(y1, y0+1)
-		for x := 0; x < side; x++ {
-			x0, x1 := sb.Min.X+x*sb.Dx()/side, sb.Min.X+(x+1)*sb.Dx()/side
+		for x := 0; x < w; x++ {
+			x0, x1 := sb.Min.X+x*sb.Dx()/w, sb.Min.X+(x+1)*sb.Dx()/w
 			x1 = max(x1, x0+1)
 			var r, g, b, a, n uint32
 			for sy := y0; sy < y1; sy++ {
