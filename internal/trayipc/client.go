@@ -15,7 +15,8 @@ import (
 
 // Client is a tray's connection to the agent. Its calls are serialized.
 // After a failed exchange (the agent went away, ctx ended mid-call, a
-// refusal) every call fails: the tray dials again when it wants to.
+// refusal of the whole connection: CodeRefused, CodeBusy) every call
+// fails: the tray dials again when it wants to.
 type Client struct {
 	conn net.Conn
 
@@ -25,7 +26,9 @@ type Client struct {
 	err    error // sticky: the connection is unusable
 }
 
-// Dial connects to the agent once; it does not retry.
+// Dial connects to the agent once; it does not retry. The first Call
+// should follow at once: the agent closes a connection that sends nothing
+// for 30 seconds after connecting.
 func Dial(ctx context.Context, addr string) (*Client, error) {
 	conn, err := dial(ctx, addr)
 	if err != nil {
