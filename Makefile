@@ -8,6 +8,8 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
 AGENT_TARGETS  := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/amd64 linux/arm64
 SERVER_TARGETS := linux/amd64 linux/arm64
+# The tray needs cgo on macOS: build it there (cmd/wacht-tray).
+TRAY_TARGETS   := windows/amd64 windows/arm64 linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 LINT_TARGETS   := linux/amd64 $(VET_TARGETS)
 
@@ -23,7 +25,7 @@ web/static/vendor/.stamp: web/package.json web/package-lock.json web/build.sh $(
 	touch $@
 
 build: web-assets
-	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent ./cmd/wacht-loadsim
+	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent ./cmd/wacht-loadsim ./cmd/wacht-tray
 
 run: build
 	./scripts/run.sh
@@ -112,6 +114,11 @@ dist: web-assets
 		os=$${t%/*}; arch=$${t#*/}; \
 		echo "wacht $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
+	done
+	@for t in $(TRAY_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; ext=; gui=; [ $$os = windows ] && ext=.exe && gui=-H=windowsgui; \
+		echo "wacht-tray $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) $$gui" -o dist/wacht-tray-$$os-$$arch$$ext ./cmd/wacht-tray || exit 1; \
 	done
 
 # Rewrite the committed module lists of the binaries (deps/*.txt) after a
