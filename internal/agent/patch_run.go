@@ -336,12 +336,24 @@ func (a *Agent) patchVerify(pol *protocol.PatchPolicy, eff core.PatchPolicy, now
 // until the server acknowledges it; a report left unanswered is sent
 // again after a back-off, and after every reconnect.
 func (a *Agent) runPatchReports(ctx context.Context) {
+	a.sendUntilAcked(ctx, a.patch.sendKick, func(link *invLink) (bool, time.Time) {
+		r, retry := a.patch.pending(a.now())
+		if r != nil {
+			a.sendPatchReport(ctx, link, r)
+		}
+		return r != nil, retry
+	})
+}
+
+// sendUntilAcked runs a sender on the welcomed session: next sends what
+// waits (true: look again at once) or says when to try again (zero:
+// nothing waits); the loop sleeps until then, a kick or maxSleep.
+func (a *Agent) sendUntilAcked(ctx context.Context, kick <-chan struct{}, next func(link *invLink) (sent bool, retry time.Time)) {
 	for ctx.Err() == nil {
 		wait := maxSleep
 		if link := a.invLink.Load(); link != nil && !link.ended() {
-			r, retry := a.patch.pending(a.now())
-			if r != nil {
-				a.sendPatchReport(ctx, link, r)
+			sent, retry := next(link)
+			if sent {
 				continue
 			}
 			if !retry.IsZero() {
@@ -353,7 +365,7 @@ func (a *Agent) runPatchReports(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-a.patch.sendKick:
+		case <-kick:
 			t.Stop()
 		case <-t.C:
 		}

@@ -362,28 +362,13 @@ func (b *supportBox) unanswered(now time.Time) time.Time {
 // runSupport sends the waiting requests on the welcomed session, one at a
 // time until each is acknowledged, and again on every new session.
 func (a *Agent) runSupport(ctx context.Context) {
-	for ctx.Err() == nil {
-		wait := maxSleep
-		if link := a.invLink.Load(); link != nil && !link.ended() {
-			r, retry := a.support.next(a.now())
-			if r != nil {
-				a.sendSupport(ctx, link, r)
-				continue
-			}
-			if !retry.IsZero() {
-				wait = min(max(retry.Sub(a.now()), 0), maxSleep)
-			}
+	a.sendUntilAcked(ctx, a.support.kick, func(link *invLink) (bool, time.Time) {
+		r, retry := a.support.next(a.now())
+		if r != nil {
+			a.sendSupport(ctx, link, r)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-a.support.kick:
-			t.Stop()
-		case <-t.C:
-		}
-	}
+		return r != nil, retry
+	})
 }
 
 // sendSupport sends r and waits for its acknowledgement.

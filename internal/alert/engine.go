@@ -518,20 +518,35 @@ func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg)
 		if p.facts.Fix, err = e.fix(ctx, p.facts); err != nil {
 			return nil, err
 		}
-		for _, r := range Recipients(all, p.facts.Device, s.OfficeHours, now) {
-			key := p.key + ":" + strconv.FormatInt(r.ID, 10)
-			m := Render(p.facts, r.Lang)
-			m.ID = notify.StableID(key)
-			if r.Channel == core.ChannelWebhook {
-				m.Format, m.Secret = r.Format, r.Secret
-			}
-			payload, err := json.Marshal(m)
-			if err != nil {
-				return nil, fmt.Errorf("encoding notification: %w", err)
-			}
-			out = append(out, core.OutboxItem{DedupeKey: key, Channel: r.Channel, Target: r.Target,
-				Payload: payload, NextAttemptAt: now, CreatedAt: now})
+		items, err := outboxFor(Recipients(all, p.facts.Device, s.OfficeHours, now), p.key, now, func(lang string) notify.Message {
+			return Render(p.facts, lang)
+		})
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, items...)
+	}
+	return out, nil
+}
+
+// outboxFor renders one message per recipient in its language, as an
+// outbox item keyed key + ":" + the recipient's ID (so a message is queued
+// once per recipient however often it is built).
+func outboxFor(rcs []core.Recipient, key string, now time.Time, render func(lang string) notify.Message) ([]core.OutboxItem, error) {
+	var out []core.OutboxItem
+	for _, r := range rcs {
+		k := key + ":" + strconv.FormatInt(r.ID, 10)
+		m := render(r.Lang)
+		m.ID = notify.StableID(k)
+		if r.Channel == core.ChannelWebhook {
+			m.Format, m.Secret = r.Format, r.Secret
+		}
+		payload, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("encoding notification: %w", err)
+		}
+		out = append(out, core.OutboxItem{DedupeKey: k, Channel: r.Channel, Target: r.Target,
+			Payload: payload, NextAttemptAt: now, CreatedAt: now})
 	}
 	return out, nil
 }

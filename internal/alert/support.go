@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,22 +20,10 @@ func SupportMessages(all []core.Recipient, s Settings, serverURL string, d core.
 	if err != nil {
 		loc = time.UTC
 	}
-	var out []core.OutboxItem
-	for _, rc := range Recipients(all, d, s.OfficeHours, now) {
-		key := "support-" + strconv.FormatInt(d.ID, 10) + "-" + r.Ref + ":" + strconv.FormatInt(rc.ID, 10)
-		m := RenderSupport(d, r, serverURL, loc, rc.Lang)
-		m.ID = notify.StableID(key)
-		if rc.Channel == core.ChannelWebhook {
-			m.Format, m.Secret = rc.Format, rc.Secret
-		}
-		payload, err := json.Marshal(m)
-		if err != nil {
-			return nil, fmt.Errorf("encoding support notification: %w", err)
-		}
-		out = append(out, core.OutboxItem{DedupeKey: key, Channel: rc.Channel, Target: rc.Target,
-			Payload: payload, NextAttemptAt: now, CreatedAt: now})
-	}
-	return out, nil
+	key := "support-" + strconv.FormatInt(d.ID, 10) + "-" + r.Ref
+	return outboxFor(Recipients(all, d, s.OfficeHours, now), key, now, func(lang string) notify.Message {
+		return RenderSupport(d, r, serverURL, loc, lang)
+	})
 }
 
 // RenderSupport builds the message about request r from device d in lang
