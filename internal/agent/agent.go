@@ -129,6 +129,15 @@ type Agent struct {
 	patch     *patcher
 	patchRuns sync.WaitGroup // a technician's install running
 
+	// The tray apps (issue 20): the latest check states, the last message
+	// from the server (Unix ns), the users' support requests and when
+	// each tray last asked (trayipc.Peer.UID → time).
+	checkStates *checkStates
+	lastContact atomic.Int64
+	support     *supportBox
+	trayMu      sync.Mutex
+	traySeen    map[string]time.Time
+
 	kick    chan struct{} // results are waiting to be sent
 	root    context.Context
 	cmds    sync.WaitGroup // running command handlers
@@ -217,6 +226,10 @@ func New(opts Options) (*Agent, error) {
 		inv:      newInvState(inventoryPath(opts.DataDir), log),
 		patch:    newPatcher(patchPath(opts.DataDir), log.With("part", "patches"), opts.UpdateSources, opts.RebootState, opts.reboot),
 		kick:     make(chan struct{}, 1),
+
+		checkStates: newCheckStates(checkStatesPath(opts.DataDir), log),
+		support:     newSupportBox(opts.DataDir, log.With("part", "support")),
+		traySeen:    map[string]time.Time{},
 	}
 	a.out = &outbox{spool: sp}
 	keys, err := trustedKeys(opts.DataDir, cfg.ActionKey)
@@ -262,6 +275,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Go(func() { a.runInventory(ctx) })
 	wg.Go(func() { a.runPatches(ctx) })
 	wg.Go(func() { a.runPatchReports(ctx) })
+	wg.Go(func() { a.runSupport(ctx) })
 	a.connectLoop(ctx)
 	wg.Wait()
 	a.taskRuns.Wait()
@@ -299,6 +313,7 @@ func (a *Agent) store(rs []core.Result) {
 	if len(rs) == 0 {
 		return
 	}
+	a.checkStates.record(rs)
 	if err := a.spool.Put(rs...); err != nil {
 		a.log.Error("cannot spool results", "results", len(rs), "err", err)
 		a.out.addError(spoolErrorResult(len(rs), err))

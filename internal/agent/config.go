@@ -61,6 +61,9 @@ type Config struct {
 	// --require-script-signer): the server does not hold its private key,
 	// so even a compromised server cannot make this device run code.
 	ScriptSigner []byte `json:"script_signer,omitempty"`
+	// TrayAddress, if set, replaces trayipc.DefaultAddress as the socket
+	// or pipe the tray apps connect to (tests, a second agent).
+	TrayAddress string `json:"tray_address,omitempty"`
 }
 
 // DefaultDataDir is the agent's data folder on this OS.

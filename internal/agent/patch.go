@@ -544,9 +544,6 @@ func (p *patcher) setRebootLocked(rs core.RebootState, now time.Time) {
 	p.st.Reboot = rs
 }
 
-// errPatchReportUnanswered: the server did not acknowledge a report in time.
-var errPatchReportUnanswered = errors.New("no answer to the patch report in time")
-
 // ack takes the acknowledgement of report id.
 func (p *patcher) acked(id string) {
 	p.mu.Lock()
@@ -596,4 +593,18 @@ func (p *patcher) end() {
 	p.mu.Lock()
 	p.installing = false
 	p.mu.Unlock()
+}
+
+// deferLocked counts one deferral of an "ask" restart (a notice, or a
+// user's "later" in the tray) and plans the next reminder, the ones left
+// spread evenly up to the deadline; after the last none is planned.
+func (p *patcher) deferLocked(now time.Time, deferrals int) {
+	asked := p.st.Asked
+	p.st.Asked++
+	if deferrals-asked <= 0 {
+		p.st.AskAt = time.Time{} // no reminder left: the deadline forces it
+	} else {
+		p.st.AskAt = now.Add(p.st.RebootAt.Sub(now) / time.Duration(deferrals-asked+1)).UTC()
+	}
+	p.saveLocked()
 }

@@ -264,7 +264,9 @@ func (a *Agent) patchReboot(ctx context.Context, eff core.PatchPolicy, now time.
 		now.Sub(st.Reboot.Since) >= time.Duration(d)*24*time.Hour {
 		due = true
 	}
-	if !due && !st.AskAt.IsZero() && !now.Before(st.AskAt) && st.Asked <= eff.Reboot.Deferrals {
+	if !due && !st.AskAt.IsZero() && !now.Before(st.AskAt) && st.Asked <= eff.Reboot.Deferrals && !a.trayActive(now) {
+		// With a tray connected its user sees the prompt (OpStatus) and
+		// defers it there; without one, an OS notice counts as a deferral.
 		left := st.RebootAt.Sub(now).Round(time.Minute)
 		msg := core.Text{
 			EN: fmt.Sprintf("Updates were installed on this computer. Please save your work and restart it; it restarts automatically at %s (in %s).", st.RebootAt.In(a.sched.loc).Format("2006-01-02 15:04"), left),
@@ -274,12 +276,7 @@ func (a *Agent) patchReboot(ctx context.Context, eff core.PatchPolicy, now time.
 			a.log.Warn("cannot ask the users to restart", "err", err)
 		}
 		a.patch.mu.Lock()
-		a.patch.st.Asked++
-		a.patch.st.AskAt = now.Add(st.RebootAt.Sub(now) / time.Duration(eff.Reboot.Deferrals-st.Asked+1)).UTC()
-		if eff.Reboot.Deferrals-st.Asked <= 0 {
-			a.patch.st.AskAt = time.Time{} // no reminder left: the deadline forces it
-		}
-		a.patch.saveLocked()
+		a.patch.deferLocked(now, eff.Reboot.Deferrals)
 		a.patch.mu.Unlock()
 	}
 	if !due || now.Sub(st.RebootIssued) < patchRebootAgain {
@@ -399,39 +396,50 @@ func (l *invLink) ended() bool {
 }
 
 var (
-	errSessionEnded  = errors.New("session ended before the patch report was acknowledged")
+	errSessionEnded  = errors.New("session ended before the answer came")
+	errUnanswered    = errors.New("no answer in time")
 	errPatchRejected = errors.New("patch report rejected")
 )
 
-// waitPatchAck waits for the acknowledgement of report id, until the
-// session ends or twice the results' ack timeout passes.
-func (a *Agent) waitPatchAck(ctx context.Context, link *invLink, id string) error {
+// waitAck waits on acks for the answer to message id (a patch report, a
+// support request), until the session ends or twice the results' ack
+// timeout passes.
+func (a *Agent) waitAck(ctx context.Context, link *invLink, acks <-chan protocol.Envelope, id string) (protocol.Envelope, error) {
 	t := time.NewTimer(2 * a.opts.AckTimeout)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return protocol.Envelope{}, ctx.Err()
 		case <-link.done:
-			return errSessionEnded
+			return protocol.Envelope{}, errSessionEnded
 		case <-t.C:
-			return errPatchReportUnanswered
-		case env := <-a.patch.acks:
-			if env.ID != id {
-				continue // a late answer to a replaced report
+			return protocol.Envelope{}, errUnanswered
+		case env := <-acks:
+			if env.ID == id {
+				return env, nil
 			}
-			var ack protocol.PatchAck
-			if err := protocol.DecodeData(env, &ack); err != nil {
-				return err
-			}
-			switch ack.Status {
-			case protocol.PatchStored:
-			case protocol.PatchRejected:
-				return fmt.Errorf("%w: %s", errPatchRejected, ack.Reason)
-			default:
-				return fmt.Errorf("patch report not stored: %q", ack.Status)
-			}
-			return nil
+			// A late answer to a replaced or abandoned message.
 		}
 	}
+}
+
+// waitPatchAck waits for the acknowledgement of report id.
+func (a *Agent) waitPatchAck(ctx context.Context, link *invLink, id string) error {
+	env, err := a.waitAck(ctx, link, a.patch.acks, id)
+	if err != nil {
+		return err
+	}
+	var ack protocol.PatchAck
+	if err := protocol.DecodeData(env, &ack); err != nil {
+		return err
+	}
+	switch ack.Status {
+	case protocol.PatchStored:
+	case protocol.PatchRejected:
+		return fmt.Errorf("%w: %s", errPatchRejected, ack.Reason)
+	default:
+		return fmt.Errorf("patch report not stored: %q", ack.Status)
+	}
+	return nil
 }

@@ -584,20 +584,22 @@ func TestPatchInstallActionChecksKeys(t *testing.T) {
 	}
 }
 
-func TestPatchRebootModes(t *testing.T) {
-	needsReboot := func(src *fakeSource, rf *rebootFlag) {
-		src.install = func(_ context.Context, us []core.Update, progress func(updates.Result)) ([]updates.Result, error) {
-			var out []updates.Result
-			for _, u := range us {
-				r := updates.Result{Key: u.Key, OK: true, RebootNeeded: true}
-				progress(r)
-				out = append(out, r)
-				src.remove(u.Key)
-			}
-			rf.set(true)
-			return out, nil
+// needsReboot makes src's installs succeed and leave a restart pending.
+func needsReboot(src *fakeSource, rf *rebootFlag) {
+	src.install = func(_ context.Context, us []core.Update, progress func(updates.Result)) ([]updates.Result, error) {
+		var out []updates.Result
+		for _, u := range us {
+			r := updates.Result{Key: u.Key, OK: true, RebootNeeded: true}
+			progress(r)
+			out = append(out, r)
+			src.remove(u.Key)
 		}
+		rf.set(true)
+		return out, nil
 	}
+}
+
+func TestPatchRebootModes(t *testing.T) {
 	run := func(t *testing.T, reboot core.PatchReboot) (*patchEnv, *fakeSource) {
 		apt := &fakeSource{name: core.SourceApt, updates: []core.Update{upd(core.SourceApt, "linux-image-amd64", core.ClassSecurity, "", "")}}
 		pol := installPolicy()

@@ -33,10 +33,11 @@ type planHolder struct {
 	tasks           []protocol.Task
 	software        []protocol.Software
 	patch           *protocol.PatchPolicy
-	patchPinned     bool      // Options.PatchPolicy given
-	revision        string    // "" for the default set or pinned checks
-	issued          time.Time // when the server signed the running policy
-	pinned          bool      // Options.Checks given: policies are ignored
+	patchPinned     bool           // Options.PatchPolicy given
+	tray            *protocol.Tray // the client's branding of the tray app
+	revision        string         // "" for the default set or pinned checks
+	issued          time.Time      // when the server signed the running policy
+	pinned          bool           // Options.Checks given: policies are ignored
 	changed         chan struct{}
 	tasksChanged    chan struct{}
 	softwareChanged chan struct{}
@@ -91,6 +92,19 @@ func (h *planHolder) setPatch(p *protocol.PatchPolicy, pin bool) {
 	h.patch, h.patchPinned = p, h.patchPinned || pin
 }
 
+// trayBranding is the running policy's branding, nil without one.
+func (h *planHolder) trayBranding() *protocol.Tray {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tray
+}
+
+func (h *planHolder) setTray(t *protocol.Tray) {
+	h.mu.Lock()
+	h.tray = t
+	h.mu.Unlock()
+}
+
 func (h *planHolder) rev() (revision string, issued time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -130,7 +144,7 @@ func planFromPolicy(p protocol.Policy, a *Agent) []planned {
 		if err != nil {
 			chk = brokenCheck{err: fmt.Errorf("policy check %s: %w", c.Name, err)}
 		}
-		out = append(out, planned{NamedCheck: NamedCheck{Name: c.Name, Check: chk}, Schedule: c.Schedule, Hash: hashOf(c)})
+		out = append(out, planned{NamedCheck: NamedCheck{Name: c.Name, Check: chk}, Type: c.Type, Schedule: c.Schedule, Hash: hashOf(c)})
 	}
 	return out
 }
@@ -140,7 +154,7 @@ func planFromChecks(cs []NamedCheck, everyMinutes int) []planned {
 	out := make([]planned, len(cs))
 	for i, c := range cs {
 		s := core.Schedule{Class: core.Schedule24x7, EveryMinutes: everyMinutes}
-		out[i] = planned{NamedCheck: c, Schedule: s, Hash: hashOf(core.PolicyCheck{Type: "fixed:" + c.Name, Schedule: s})}
+		out[i] = planned{NamedCheck: c, Type: c.Name, Schedule: s, Hash: hashOf(core.PolicyCheck{Type: "fixed:" + c.Name, Schedule: s})}
 	}
 	return out
 }
@@ -198,6 +212,7 @@ func (a *Agent) initPlan() {
 	}
 	if ok {
 		a.plan.setPatch(p.Patch, false)
+		a.plan.setTray(p.Tray)
 		a.plan.set(planFromPolicy(p.Policy, a), p.Tasks, p.Software, p.Revision, p.Issued)
 		a.log.Info("running the stored policy", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks), "software", len(p.Software))
 		return
@@ -239,6 +254,7 @@ func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 	a.tasks.forget(p.Tasks)
 	a.software.forget(p.Software)
 	a.plan.setPatch(p.Patch, false)
+	a.plan.setTray(p.Tray)
 	a.plan.set(plan, p.Tasks, p.Software, p.Revision, issued)
 	a.patch.wake()
 	a.log.Info("policy applied", "revision", p.Revision, "checks", len(p.Checks), "tasks", len(p.Tasks), "software", len(p.Software))

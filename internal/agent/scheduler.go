@@ -26,6 +26,7 @@ const ScheduleFile = "schedule.json"
 // identifies its configuration: a changed check runs at once.
 type planned struct {
 	NamedCheck
+	Type     string // the registered check type (the tray's antivirus and backup)
 	Schedule core.Schedule
 	Hash     string
 }

@@ -249,6 +249,7 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	a.inv.wake()
 	a.patch.wakeSend()
 	a.patch.wake() // a restart may wait for a session to say goodbye on
+	a.support.wake()
 	var wg sync.WaitGroup
 	wg.Go(func() { stop(a.readLoop(sctx, c, m, hb, acks)) })
 	wg.Go(func() { stop(a.heartbeatLoop(sctx, c, hb)) })
@@ -330,6 +331,7 @@ func (a *Agent) readLoop(ctx context.Context, c conn, m *mux.Mux, hb time.Durati
 		if err != nil {
 			return err
 		}
+		a.lastContact.Store(time.Now().UnixNano())
 		if data != nil {
 			if err := m.Data(data); err != nil {
 				return err
@@ -353,6 +355,18 @@ func (a *Agent) readLoop(ctx context.Context, c conn, m *mux.Mux, hb time.Durati
 			case a.patch.acks <- env:
 			default: // nobody waits for it: a late ack of a replaced report
 			}
+		case protocol.TypeSupportAck:
+			select {
+			case a.support.acks <- env:
+			default: // nobody waits for it: a late ack
+			}
+		case protocol.TypeSupportState:
+			var st protocol.SupportState
+			if err := protocol.DecodeData(env, &st); err != nil {
+				a.log.Warn("ignoring a malformed support state", "err", err)
+				continue
+			}
+			a.support.merge(st, a.now())
 		case protocol.TypeCommand:
 			a.cmds.Go(func() { a.handleAction(ctx, c, env) })
 		case protocol.TypeStreamOpen:
@@ -440,6 +454,7 @@ func (a *Agent) sendLoop(ctx context.Context, c conn, acks <-chan string) error 
 		if err := a.out.ack(ids); err != nil {
 			a.log.Error("deleting acked results", "err", err)
 		}
+		a.checkStates.acked(ids)
 		a.state.update(func(s *State) { s.SpoolLen = a.spool.Len() })
 	}
 }

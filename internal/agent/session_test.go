@@ -44,6 +44,8 @@ type fakeServer struct {
 	inventory atomic.Pointer[fakeInventory]
 	// patches, if set, answers patch reports.
 	patches atomic.Pointer[fakePatches]
+	// support, if set, answers support requests.
+	support atomic.Pointer[fakeSupport]
 	conns   atomic.Int32
 	beats   atomic.Int32
 	badAuth atomic.Int32
@@ -183,6 +185,18 @@ func (fs *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 					fs.send(ctx, c, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: protocol.PatchStored})
 				case patchReject:
 					fs.send(ctx, c, protocol.TypePatchAck, env.ID, protocol.PatchAck{Status: protocol.PatchRejected, Reason: "malformed"})
+				case patchDrop:
+					c.Close(websocket.StatusGoingAway, "restarting")
+					return
+				}
+			}
+		case protocol.TypeSupportRequest:
+			if f := fs.support.Load(); f != nil {
+				switch f.receive(fs.t, env) {
+				case patchAck:
+					fs.send(ctx, c, protocol.TypeSupportAck, env.ID, protocol.SupportAck{Status: protocol.SupportStored})
+				case patchReject:
+					fs.send(ctx, c, protocol.TypeSupportAck, env.ID, protocol.SupportAck{Status: protocol.SupportRejected, Reason: "malformed"})
 				case patchDrop:
 					c.Close(websocket.StatusGoingAway, "restarting")
 					return

@@ -57,6 +57,13 @@ type stateFile struct {
 	ok      bool // written holds what is on disk
 }
 
+// get returns the current state.
+func (s *stateFile) get() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
 // update applies f and writes the file if anything changed.
 func (s *stateFile) update(f func(*State)) {
 	s.mu.Lock()
