@@ -92,6 +92,9 @@ type HistoryReport struct {
 	// PatchAttemptDays; PatchesDeleted the patches first seen before then
 	// that no device misses and no decision names.
 	PatchAttemptsDeleted, PatchesDeleted int64
+	// SupportRequestsDeleted counts support requests done before the
+	// rollup period.
+	SupportRequestsDeleted int64
 }
 
 const (
@@ -118,7 +121,8 @@ var rollupRows = 5000
 // dropped; runs of automated tasks older than the raw period are deleted,
 // and inventory changes older than the rollup period; install attempts
 // older than PatchAttemptDays, and the patches first seen before then that
-// no device misses and no decision names.
+// no device misses and no decision names; support requests done before
+// the rollup period, with their replies.
 // Run it under TrySingleton; each step commits on its own, so an
 // interrupted run leaves consistent history and the next run continues.
 func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport, error) {
@@ -171,6 +175,11 @@ func (s *DB) MaintainHistory(ctx context.Context, now time.Time) (HistoryReport,
 	}
 	rep.InventoryChangesDeleted, _ = res.RowsAffected()
 	if rep.PatchAttemptsDeleted, rep.PatchesDeleted, err = s.prunePatches(ctx, nowMS-PatchAttemptDays*dayMS); err != nil {
+		return rep, err
+	}
+	// A year of support requests answers "what did we do for them?";
+	// open ones stay until someone closes them.
+	if rep.SupportRequestsDeleted, err = s.pruneSupportRequests(ctx, rollupCutoff); err != nil {
 		return rep, err
 	}
 	return rep, nil
