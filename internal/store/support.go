@@ -66,9 +66,11 @@ func (s *DB) SetBranding(ctx context.Context, b core.Branding) error {
 }
 
 // supportColumns reads a request without its screenshot: the device's
-// hostname and site as they are now, the client's name at receipt.
+// hostname and site as they are now, the client's name at receipt. Both
+// engines take a blob's length from its header, where IS NOT NULL made
+// SQLite read the whole screenshot.
 const supportColumns = `sr.id, sr.device_id, d.hostname, sr.client_id, c.name, st.name, sr.ref, sr.os_user,
-	sr.contact_name, sr.contact_email, sr.contact_phone, sr.message, sr.lang, sr.screenshot IS NOT NULL,
+	sr.contact_name, sr.contact_email, sr.contact_phone, sr.message, sr.lang, length(sr.screenshot) IS NOT NULL,
 	sr.state, sr.created_at, sr.received_at, sr.updated_at
 	FROM support_requests sr
 	JOIN devices d ON d.id = sr.device_id
@@ -201,8 +203,11 @@ func (s *DB) ListSupportRequests(ctx context.Context, f core.SupportFilter) ([]c
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM support_requests sr`+where, args...).Scan(&total); err != nil {
 		return nil, 0, s.wrap(op+": counting", err)
 	}
-	out, err := s.querySupportRequests(ctx, op, where+` ORDER BY sr.received_at DESC, sr.id DESC LIMIT `+
-		arg(limitOrAll(f.Limit)), args...)
+	// The page's IDs first: sorting them alone reads the indexes only,
+	// not the rows of every request the filter selects.
+	out, err := s.querySupportRequests(ctx, op, ` WHERE sr.id IN (SELECT sr.id FROM support_requests sr`+where+
+		` ORDER BY sr.received_at DESC, sr.id DESC LIMIT `+arg(limitOrAll(f.Limit))+`)
+		ORDER BY sr.received_at DESC, sr.id DESC`, args...)
 	return out, total, err
 }
 
