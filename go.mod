@@ -3,6 +3,7 @@ module github.com/wacht-rmm/wacht
 go 1.26.0
 
 require (
+	fyne.io/systray v1.12.2
 	github.com/Microsoft/go-winio v0.6.4
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15

@@ -2,10 +2,7 @@ package tray
 
 import (
 	"context"
-	"errors"
 	"sync"
-
-	"github.com/wacht-rmm/wacht/internal/trayipc"
 )
 
 // Caller is one connection to the agent (a *trayipc.Client).
@@ -28,8 +25,9 @@ func NewAgent(dial func(ctx context.Context) (Caller, error)) *Agent {
 	return &Agent{dial: dial}
 }
 
-// Call performs one operation. An error other than the agent's own answer
-// (a *trayipc.Error) drops the connection so the next call dials anew.
+// Call performs one operation. Any error drops the connection (a
+// trayipc.Client fails for good after a broken exchange or a refusal of the
+// connection), so the next call dials anew: cheap on a local socket.
 func (a *Agent) Call(ctx context.Context, op string, args, reply any) error {
 	a.mu.Lock()
 	c := a.c
@@ -49,8 +47,7 @@ func (a *Agent) Call(ctx context.Context, op string, args, reply any) error {
 		a.mu.Unlock()
 	}
 	err := c.Call(ctx, op, args, reply)
-	var ipcErr *trayipc.Error
-	if err != nil && !errors.As(err, &ipcErr) {
+	if err != nil {
 		a.mu.Lock()
 		if a.c == c {
 			a.c = nil

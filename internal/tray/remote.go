@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -55,9 +56,9 @@ func remoteCandidates(tool, goos string, getenv func(string) string) []string {
 	}
 }
 
-// findRemote returns the first candidate of tool that exists as a regular
+// findRemoteIn returns the first candidate of tool that exists as a regular
 // file, or "".
-func findRemote(tool, goos string, getenv func(string) string, stat func(string) (os.FileInfo, error)) string {
+func findRemoteIn(tool, goos string, getenv func(string) string, stat func(string) (os.FileInfo, error)) string {
 	for _, p := range remoteCandidates(tool, goos, getenv) {
 		if fi, err := stat(p); err == nil && fi.Mode().IsRegular() {
 			return filepath.Clean(p)
@@ -66,12 +67,17 @@ func findRemote(tool, goos string, getenv func(string) string, stat func(string)
 	return ""
 }
 
-// startProgram starts path without arguments as the tray's user and does
+// StartProgram starts path without arguments as the tray's user and does
 // not wait for it.
-func startProgram(path string) error {
+func StartProgram(path string) error {
 	cmd := exec.Command(path)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	return cmd.Process.Release()
+}
+
+// FindRemote returns the installed program of tool on this OS, or "".
+func FindRemote(tool string) string {
+	return findRemoteIn(tool, runtime.GOOS, os.Getenv, os.Stat)
 }

@@ -42,14 +42,14 @@ func TestFindRemote(t *testing.T) {
 		}
 		return nil, os.ErrNotExist
 	}
-	if got := findRemote(core.RemoteSupportAnyDesk, "linux", nil, stat); got != "/opt/anydesk/anydesk" {
+	if got := findRemoteIn(core.RemoteSupportAnyDesk, "linux", nil, stat); got != "/opt/anydesk/anydesk" {
 		t.Errorf("found %q", got)
 	}
-	if got := findRemote(core.RemoteSupportTeamViewer, "linux", nil, stat); got != "" {
+	if got := findRemoteIn(core.RemoteSupportTeamViewer, "linux", nil, stat); got != "" {
 		t.Errorf("found %q for a tool not installed", got)
 	}
 	fake["/usr/bin/anydesk"] = dir // a directory is no program
-	if got := findRemote(core.RemoteSupportAnyDesk, "linux", nil, stat); got != "/opt/anydesk/anydesk" {
+	if got := findRemoteIn(core.RemoteSupportAnyDesk, "linux", nil, stat); got != "/opt/anydesk/anydesk" {
 		t.Errorf("found %q", got)
 	}
 }
