@@ -7,6 +7,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
 AGENT_TARGETS  := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/amd64 linux/arm64
+# The tray app beside the agent (a GUI program on Windows: no console
+# window); its macOS build needs cgo (fyne.io/systray uses Cocoa), so it is
+# built on a Mac, not here.
+TRAY_TARGETS   := windows/amd64 windows/arm64 linux/amd64 linux/arm64
 SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 LINT_TARGETS   := linux/amd64 $(VET_TARGETS)
@@ -23,7 +27,7 @@ web/static/vendor/.stamp: web/package.json web/package-lock.json web/build.sh $(
 	touch $@
 
 build: web-assets
-	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent ./cmd/wacht-loadsim
+	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent ./cmd/wacht-tray ./cmd/wacht-loadsim
 
 run: build
 	./scripts/run.sh
@@ -107,6 +111,11 @@ dist: web-assets
 		os=$${t%/*}; arch=$${t#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 		echo "wacht-agent $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-agent-$$os-$$arch$$ext ./cmd/wacht-agent || exit 1; \
+	done
+	@for t in $(TRAY_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; ext=; gui=; [ $$os = windows ] && ext=.exe && gui=-H=windowsgui; \
+		echo "wacht-tray $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) $$gui" -o dist/wacht-tray-$$os-$$arch$$ext ./cmd/wacht-tray || exit 1; \
 	done
 	@for t in $(SERVER_TARGETS); do \
 		os=$${t%/*}; arch=$${t#*/}; \
