@@ -77,11 +77,12 @@ race: web-assets
 fuzz: web-assets
 	GO=$(GO) ./scripts/fuzz.sh
 
-# The Windows lane alone: the Windows agent under Wine against a real server
-# (test/e2e/wine_test.go, also part of `unit`; docs/windows.md). It skips
-# without Wine unless WACHT_REQUIRE_WINE=1.
+# The Windows lane alone: the Windows agent and tray app under Wine against
+# a real server (test/e2e/wine_test.go and wine_tray_linux_test.go, also
+# part of `unit`; docs/windows.md). It skips without Wine unless
+# WACHT_REQUIRE_WINE=1.
 wine:
-	$(GO) test -count=1 -timeout 10m -v -run '^TestWindowsAgentUnderWine$$' ./test/e2e/
+	$(GO) test -count=1 -timeout 15m -v -run '^TestWindows(Agent|Tray)UnderWine$$' ./test/e2e/
 
 # The systemd lane alone: the service manager's D-Bus code and the agent's
 # service actions against a real systemd that the tests boot in a container
