@@ -35,14 +35,17 @@ func desktopRequired() bool {
 	return os.Getenv("WACHT_REQUIRE_DESKTOP") == "1" || os.Getenv("CI") != ""
 }
 
-// desktopTools are the programs the harness runs, with their Debian packages.
-var desktopTools = [][2]string{
-	{"Xvfb", "xvfb"},
-	{"dbus-daemon", "dbus"},
-	{"status-notifier-watcher", "haskell-status-notifier-item-utils"},
-	{"gtk-sni-tray-standalone", "haskell-gtk-sni-tray-utils"},
-	{"import", "imagemagick"},
-}
+// displayTools are the programs a bare display needs (newDisplay), and
+// desktopTools those of the whole desktop, with their Debian packages.
+var (
+	displayTools = [][2]string{{"Xvfb", "xvfb"}, {"import", "imagemagick"}}
+	desktopTools = append([][2]string{
+		{"dbus-daemon", "dbus"},
+		{"xdotool", "xdotool"},
+		{"status-notifier-watcher", "haskell-status-notifier-item-utils"},
+		{"gtk-sni-tray-standalone", "haskell-gtk-sni-tray-utils"},
+	}, displayTools...)
+)
 
 const (
 	watcherName = "org.kde.StatusNotifierWatcher"
@@ -80,8 +83,42 @@ func (l *logBuf) String() string {
 // newDesktop starts the desktop; everything it started ends with the test.
 func newDesktop(t *testing.T) *desktop {
 	t.Helper()
+	d := newDisplay(t, desktopTools)
+
+	// A session bus of its own, in the foreground so that it ends with
+	// its process group.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := d.spawn(nil, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=3")
+	bus.ExtraFiles = []*os.File{w}
+	d.startChild(bus)
+	w.Close()
+	d.bus = d.readLine(r, "the session bus address")
+	r.Close()
+	if d.conn, err = dbus.Connect(d.bus); err != nil {
+		t.Fatalf("connecting to the session bus %s: %v", d.bus, err)
+	}
+	t.Cleanup(func() { d.conn.Close() })
+
+	d.startChild(d.spawn(d.Env(), "status-notifier-watcher"))
+	waitFor(t, "the StatusNotifierWatcher on the bus", time.Minute, func() bool { return d.hasName(watcherName) })
+	d.startChild(d.spawn(d.Env(), "gtk-sni-tray-standalone"))
+	waitFor(t, "the tray host to register with the watcher", time.Minute, func() bool {
+		v, err := d.conn.Object(watcherName, watcherPath).GetProperty(watcherName + ".IsStatusNotifierHostRegistered")
+		return err == nil && v.Value() == true
+	})
+	t.Logf("desktop: Xvfb on %s, session bus %s, status-notifier-watcher, gtk-sni-tray-standalone", d.display, d.bus)
+	return d
+}
+
+// newDisplay starts only Xvfb (on a display it picks free), after
+// checking that tools (program, Debian package) are installed.
+func newDisplay(t *testing.T, tools [][2]string) *desktop {
+	t.Helper()
 	var missing []string
-	for _, tool := range desktopTools {
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool[0]); err != nil {
 			missing = append(missing, tool[1])
 		}
@@ -106,32 +143,6 @@ func newDesktop(t *testing.T) *desktop {
 	w.Close()
 	d.display = ":" + d.readLine(r, "Xvfb's display number")
 	r.Close()
-
-	// A session bus of its own, in the foreground so that it ends with
-	// its process group.
-	r, w, err = os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus := d.spawn(nil, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=3")
-	bus.ExtraFiles = []*os.File{w}
-	d.startChild(bus)
-	w.Close()
-	d.bus = d.readLine(r, "the session bus address")
-	r.Close()
-	if d.conn, err = dbus.Connect(d.bus); err != nil {
-		t.Fatalf("connecting to the session bus %s: %v", d.bus, err)
-	}
-	t.Cleanup(func() { d.conn.Close() })
-
-	d.startChild(d.spawn(d.Env(), "status-notifier-watcher"))
-	waitFor(t, "the StatusNotifierWatcher on the bus", time.Minute, func() bool { return d.hasName(watcherName) })
-	d.startChild(d.spawn(d.Env(), "gtk-sni-tray-standalone"))
-	waitFor(t, "the tray host to register with the watcher", time.Minute, func() bool {
-		v, err := d.conn.Object(watcherName, watcherPath).GetProperty(watcherName + ".IsStatusNotifierHostRegistered")
-		return err == nil && v.Value() == true
-	})
-	t.Logf("desktop: Xvfb on %s, session bus %s, status-notifier-watcher, gtk-sni-tray-standalone", d.display, d.bus)
 	return d
 }
 
@@ -473,6 +484,39 @@ func (d *desktop) screenshot(name string) image.Image {
 	return img
 }
 
+// openMenu clicks the first icon in the host's bar, as a user does, so
+// that the host draws the item's menu (for the screenshot), and waits
+// until it is drawn.
+func (d *desktop) openMenu(name string) image.Image {
+	d.t.Helper()
+	cmd := exec.Command("xdotool", "mousemove", "15", "15", "click", "1")
+	cmd.Env = d.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		d.t.Fatalf("xdotool: %v\n%s", err, out)
+	}
+	var shot image.Image
+	waitFor(d.t, "the host to draw the menu", time.Minute, func() bool {
+		shot = d.screenshot(name)
+		return drawn(shot, image.Rect(0, 40, 400, 400)) >= 2000
+	})
+	return shot
+}
+
+// closeMenu closes an open menu with Escape.
+func (d *desktop) closeMenu() {
+	d.t.Helper()
+	cmd := exec.Command("xdotool", "key", "Escape")
+	cmd.Env = d.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		d.t.Fatalf("xdotool: %v\n%s", err, out)
+	}
+}
+
+// drawn counts the pixels in r that are not the black background.
+func drawn(img image.Image, r image.Rectangle) int {
+	return r.Intersect(img.Bounds()).Dx()*r.Intersect(img.Bounds()).Dy() - countColour(img, [3]uint8{0, 0, 0}, r)
+}
+
 // countColour counts the pixels of img within 24 of c in every channel.
 func countColour(img image.Image, c [3]uint8, within image.Rectangle) int {
 	n := 0
@@ -490,17 +534,46 @@ func countColour(img image.Image, c [3]uint8, within image.Rectangle) int {
 
 func near(a, b uint8) bool { return max(a, b)-min(a, b) <= 24 }
 
+// pidOf returns the PID of the process owning a bus name.
+func (d *desktop) pidOf(name string) int {
+	var pid uint32
+	if err := d.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, name).Store(&pid); err != nil {
+		return 0
+	}
+	return int(pid)
+}
+
 // fakeItem is a minimal StatusNotifierItem with a two-entry menu, to test
 // the harness without the tray app.
 type fakeItem struct{ clicked chan int32 }
 
+// fakeEntries are the fake menu's entries by ID.
+var fakeEntries = map[int32]map[string]dbus.Variant{
+	1: {"label": dbus.MakeVariant("Alles in Ordnung"), "enabled": dbus.MakeVariant(false)},
+	2: {"label": dbus.MakeVariant("Klick mich"), "enabled": dbus.MakeVariant(true)},
+}
+
 func (f *fakeItem) GetLayout(parent, depth int32, names []string) (uint32, layoutNode, *dbus.Error) {
-	entry := func(id int32, label string, enabled bool) dbus.Variant {
-		return dbus.MakeVariant(layoutNode{ID: id, Props: map[string]dbus.Variant{
-			"label": dbus.MakeVariant(label), "enabled": dbus.MakeVariant(enabled)}, Children: []dbus.Variant{}})
+	var children []dbus.Variant
+	for id := range int32(len(fakeEntries)) {
+		children = append(children, dbus.MakeVariant(layoutNode{ID: id + 1, Props: fakeEntries[id+1], Children: []dbus.Variant{}}))
 	}
-	return 1, layoutNode{ID: 0, Props: map[string]dbus.Variant{"children-display": dbus.MakeVariant("submenu")},
-		Children: []dbus.Variant{entry(1, "Alles in Ordnung", false), entry(2, "Klick mich", true)}}, nil
+	return 1, layoutNode{ID: 0, Props: map[string]dbus.Variant{"children-display": dbus.MakeVariant("submenu")}, Children: children}, nil
+}
+
+type groupProps struct {
+	ID    int32
+	Props map[string]dbus.Variant
+}
+
+func (f *fakeItem) GetGroupProperties(ids []int32, names []string) ([]groupProps, *dbus.Error) {
+	var out []groupProps
+	for _, id := range ids {
+		if p, ok := fakeEntries[id]; ok {
+			out = append(out, groupProps{id, p})
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeItem) Event(id int32, event string, _ dbus.Variant, _ uint32) *dbus.Error {
@@ -588,9 +661,9 @@ func TestDesktopHarness(t *testing.T) {
 		t.Fatal("the click did not arrive")
 	}
 	// The host draws the icon in its bar along the top of the screen.
-	var shot image.Image
 	waitFor(t, "the host to draw the icon", time.Minute, func() bool {
-		shot = d.screenshot("desktop-harness.png")
-		return countColour(shot, colour, image.Rect(0, 0, 1024, 40)) >= 100
+		return countColour(d.screenshot("desktop-harness.png"), colour, image.Rect(0, 0, 1024, 40)) >= 100
 	})
+	d.openMenu("desktop-harness-menu.png")
+	d.closeMenu()
 }
