@@ -25,7 +25,9 @@ type Client struct {
 	err    error // sticky: the connection is unusable
 }
 
-// Dial connects to the agent once; it does not retry.
+// Dial connects to the agent once; it does not retry. The first Call
+// should follow at once: the agent closes a connection that sends nothing
+// for 30 seconds after connecting.
 func Dial(ctx context.Context, addr string) (*Client, error) {
 	conn, err := dial(ctx, addr)
 	if err != nil {

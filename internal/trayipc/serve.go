@@ -10,9 +10,14 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
+
+// firstLineTimeout is how long a new connection may take to send its
+// first request.
+const firstLineTimeout = 30 * time.Second
 
 // maxConnsPerUser bounds the open connections of one peer UID, so one
 // user cannot exhaust the agent; a tray needs one.
@@ -79,10 +84,14 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 
 	sc := bufio.NewScanner(c)
 	sc.Buffer(make([]byte, 0, 4096), MaxLine+1) // +1: the newline
+	// Until its first line a connection is nobody's and counts against no
+	// user's limit: it may not stay idle.
+	c.SetReadDeadline(time.Now().Add(firstLineTimeout))
 	if !sc.Scan() {
 		s.finish(c, sc.Err())
 		return
 	}
+	c.SetReadDeadline(time.Time{})
 	p, err := readPeer(c)
 	if err != nil {
 		s.log.Warn("tray connection refused: peer unknown", "err", err)

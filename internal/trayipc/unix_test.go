@@ -378,3 +378,25 @@ func TestDialNoAgent(t *testing.T) {
 		t.Fatal("Dial without an agent succeeded")
 	}
 }
+
+func BenchmarkCallStatus(b *testing.B) {
+	l, err := Listen(filepath.Join(b.TempDir(), "run", "tray.sock"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	log, _ := logtest.Logger()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go Serve(ctx, l, testHandler, log)
+	c, err := Dial(ctx, l.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var st Status
+	for b.Loop() {
+		if err := c.Call(ctx, OpStatus, nil, &st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

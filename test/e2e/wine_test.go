@@ -267,6 +267,10 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// markers (issue 19; wine_patch_test.go).
 	winePatches(t, w)
 
+	// 1e. The tray IPC's named pipe: three trays at once, each told who it
+	// is by its token (issue 20; wine_trayipc_test.go).
+	wineTrayIPC(t, w)
+
 	// 2. Enrollment against a real server on loopback, results delivered.
 	e := newEnv(t)
 	tok := e.token()
