@@ -90,10 +90,10 @@ func scanSupportRequest(sc interface{ Scan(...any) error }) (core.SupportRequest
 // SaveSupportRequest stores r as a new request of its device's client at
 // receipt (r.ClientID is set from the device, whatever it was) once per
 // (DeviceID, Ref), and queues outbox in the same transaction, skipping
-// dedupe keys already present. ReceivedAt zero is now. Either way r is
-// then the stored request with its replies; for a Ref already stored
-// nothing changes or is queued, and it returns false. An unknown device
-// is ErrNotFound, an empty Ref ErrInvalid.
+// dedupe keys already present. ReceivedAt zero is now, CreatedAt zero
+// ReceivedAt. Either way r is then the stored request with its replies;
+// for a Ref already stored nothing changes or is queued, and it returns
+// false. An unknown device is ErrNotFound, an empty Ref ErrInvalid.
 func (s *DB) SaveSupportRequest(ctx context.Context, r *core.SupportRequest, screenshot []byte, outbox []core.OutboxItem) (bool, error) {
 	const op = "save support request"
 	if r.Ref == "" {
@@ -102,6 +102,11 @@ func (s *DB) SaveSupportRequest(ctx context.Context, r *core.SupportRequest, scr
 	var shot any
 	if len(screenshot) > 0 {
 		shot = screenshot
+	}
+	received := orNow(r.ReceivedAt)
+	sent := received
+	if !r.CreatedAt.IsZero() {
+		sent = r.CreatedAt
 	}
 	var id int64
 	created := false
@@ -114,7 +119,7 @@ func (s *DB) SaveSupportRequest(ctx context.Context, r *core.SupportRequest, scr
 			ON CONFLICT (device_id, ref) DO NOTHING
 			RETURNING id`,
 			r.DeviceID, r.Ref, r.OSUser, r.Contact.Name, r.Contact.Email, r.Contact.Phone, r.Lang,
-			core.SupportNew, ms(r.CreatedAt), ms(orNow(r.ReceivedAt)), r.Message, shot).Scan(&id)
+			core.SupportNew, ms(sent), ms(received), r.Message, shot).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Stored before, or no such device (ErrNotFound).
 			err = tx.QueryRowContext(ctx, `SELECT id FROM support_requests WHERE device_id = $1 AND ref = $2`,

@@ -140,7 +140,7 @@ func testSupportSaveOnce(t *testing.T, s core.Store) {
 	// A new request queues its items; a dedupe key already present is skipped.
 	r2 := supportRequest(d, "ref-2", t0.Add(time.Hour))
 	saveSupport(t, s, r2, nil, mail("support:1:tech1"), mail("support:2:tech1"))
-	if r2.ID == r.ID || r2.HasScreenshot {
+	if r2.ID == r.ID || r2.HasScreenshot || !r2.CreatedAt.Equal(t0.Add(time.Hour-time.Second)) {
 		t.Errorf("second request = %+v", *r2)
 	}
 	if outbox, _ := s.ListOutbox(ctx, 0); len(outbox) != 3 {
@@ -153,11 +153,13 @@ func testSupportSaveOnce(t *testing.T, s core.Store) {
 	_, err = s.GetSupportRequest(ctx, r2.ID+99)
 	wantErr(t, "GetSupportRequest of an unknown request", err, core.ErrNotFound)
 
-	// The same ref from another device is another request.
+	// The same ref from another device is another request; without the
+	// agent's time, it was sent when it was received.
 	d2 := device(t, s, "pc2")
 	r3 := supportRequest(d2, "ref-1", t0)
+	r3.CreatedAt = time.Time{}
 	saveSupport(t, s, r3, nil)
-	if r3.ID == r.ID || r3.ClientID == r.ClientID {
+	if r3.ID == r.ID || r3.ClientID == r.ClientID || !r3.CreatedAt.Equal(t0) {
 		t.Errorf("other device's request = %+v", *r3)
 	}
 
