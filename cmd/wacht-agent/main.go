@@ -288,6 +288,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		DataDir: *data, Interval: *interval, Log: newLogger(stderr),
 		SpoolLimits: agent.SpoolLimits{MaxBytes: int64(*spoolMB) << 20, MaxAge: *spoolAge},
 		Uninstall:   selfUninstall(*data, stderr),
+		Tray:        true,
 	}
 	if *checksJSON != "" {
 		checks, err := parseChecks(*checksJSON)

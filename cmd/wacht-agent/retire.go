@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/kardianos/service"
+
+	"github.com/wacht-rmm/wacht/internal/agent"
 )
 
 // selfUninstall is the agent's Uninstall hook: when the server retires
@@ -18,6 +20,9 @@ func selfUninstall(data string, stderr io.Writer) func() {
 			if err := s.Uninstall(); err != nil {
 				fmt.Fprintf(stderr, "retired: removing service: %v\n", err)
 			}
+		}
+		if err := agent.RemoveTrayAutostart(); err != nil {
+			fmt.Fprintf(stderr, "retired: %v\n", err)
 		}
 		if err := purgeData(data); err != nil {
 			fmt.Fprintf(stderr, "retired: deleting %s: %v\n", data, err)

@@ -174,6 +174,7 @@ func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	if err := enroll(stdout, *token, *server, abs, *newDevice, disable, sign); err != nil {
 		return err
 	}
+	registerTray(stdout, stderr)
 	if st, err := s.Status(); err == nil && st != service.StatusUnknown {
 		// Already installed: restart it so that it uses the new enrollment.
 		if err := s.Restart(); err != nil {
@@ -209,6 +210,9 @@ func cmdUninstall(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "Removed the %s service.\n", serviceName)
 	}
+	if err := agent.RemoveTrayAutostart(); err != nil {
+		fmt.Fprintf(stderr, "warning: %v\n", err)
+	}
 	if *purge {
 		if err := purgeData(*data); err != nil {
 			return err
@@ -216,6 +220,22 @@ func cmdUninstall(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Deleted %s.\n", *data)
 	}
 	return nil
+}
+
+// registerTray makes the tray app next to this binary, if there is one,
+// start at every user's next log-on. Monitoring works without it, so a
+// failure is a warning.
+func registerTray(stdout, stderr io.Writer) {
+	exe, err := os.Executable()
+	if err == nil {
+		var ok bool
+		if ok, err = agent.InstallTrayAutostart(exe); ok && err == nil {
+			fmt.Fprintln(stdout, "The tray app starts at every user's next log-on.")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "warning: the tray app is not registered: %v\n", err)
+	}
 }
 
 // purgeData deletes the data folder, but only one that looks like the

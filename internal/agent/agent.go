@@ -77,6 +77,10 @@ type Options struct {
 	// reboot replaces the OS's restart and user notification (tests).
 	reboot rebooter
 
+	// Tray, if set, serves the users' tray apps on Config.TrayAddress or
+	// trayipc.DefaultAddress (wacht-agent run; not one-shot commands).
+	Tray bool
+
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
 	BackoffMax   time.Duration // reconnect delay cap; default 60 s
@@ -276,6 +280,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Go(func() { a.runPatches(ctx) })
 	wg.Go(func() { a.runPatchReports(ctx) })
 	wg.Go(func() { a.runSupport(ctx) })
+	if a.opts.Tray {
+		wg.Go(func() { a.serveTray(ctx) })
+	}
 	a.connectLoop(ctx)
 	wg.Wait()
 	a.taskRuns.Wait()

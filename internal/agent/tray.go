@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,37 @@ import (
 	"github.com/wacht-rmm/wacht/internal/patch"
 	"github.com/wacht-rmm/wacht/internal/trayipc"
 )
+
+// trayRetry is the wait before listening again after the tray socket or
+// pipe failed.
+const trayRetry = time.Minute
+
+// serveTray serves the tray apps until ctx ends. A failure to listen (the
+// directory cannot be made, another agent holds the address) is logged
+// and tried again later; it never stops the monitoring.
+func (a *Agent) serveTray(ctx context.Context) {
+	addr := cmp.Or(a.cfg.TrayAddress, trayipc.DefaultAddress())
+	log := a.log.With("part", "tray", "addr", addr)
+	for ctx.Err() == nil {
+		l, err := trayipc.Listen(addr)
+		if err == nil {
+			log.Info("serving the tray apps")
+			err = trayipc.Serve(ctx, l, a.handleTray, log)
+			l.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("cannot serve the tray apps; trying again later", "err", err, "retry_in", trayRetry)
+		t := time.NewTimer(trayRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // trayAlive: a tray that asked within this long counts as connected (the
 // trays ask for the status every few seconds).
