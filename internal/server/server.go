@@ -27,6 +27,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/report"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
@@ -214,11 +215,14 @@ func Run(ctx context.Context, cfg Config) error {
 	// Queued script runs go out when their agent connects (the
 	// dispatcher exists once the service does).
 	var scripts atomic.Pointer[service.ScriptDispatcher]
+	// The service takes the tray apps' support requests once it exists
+	// (before the listener opens).
+	var support lateSupport
 	// Patch policies carry the technicians' decisions and the maintenance
-	// windows (issue 19).
-	agentPolicy := gateway.PatchPolicies{Base: probePolicy, Store: st}
+	// windows (issue 19), tray policies the client's branding (issue 20).
+	agentPolicy := gateway.TrayPolicies{Base: gateway.PatchPolicies{Base: probePolicy, Store: st}, Store: st}
 	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: agentPolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
-		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay,
+		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay, Support: &support,
 		Connected: func(id int64) {
 			if d := scripts.Load(); d != nil {
 				d.Kick(id)
@@ -235,6 +239,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	support.svc.Store(svc)
 	// Each node removes the package files nobody names from its folder.
 	bctx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
@@ -424,4 +429,17 @@ func NodeURL(explicit, listen string, addr net.Addr) (string, error) {
 		port = strconv.Itoa(ta.Port)
 	}
 	return "https://" + net.JoinHostPort(host, port), nil
+}
+
+// lateSupport hands support requests to the service, which is built after
+// the gateway (it needs the hub); until then it refuses them, and the
+// agents send them again.
+type lateSupport struct{ svc atomic.Pointer[service.Service] }
+
+func (l *lateSupport) ReceiveSupportRequest(ctx context.Context, deviceID int64, r protocol.SupportRequest) (core.SupportRequest, error) {
+	svc := l.svc.Load()
+	if svc == nil {
+		return core.SupportRequest{}, errors.New("the server is starting")
+	}
+	return svc.ReceiveSupportRequest(ctx, deviceID, r)
 }

@@ -21,6 +21,7 @@ const (
 	KindTest     = "test"     // a test message from the settings page
 	KindReport   = "report"   // a customer's daily report (internal/report)
 	KindDigest   = "digest"   // a technician's daily digest (internal/report)
+	KindSupport  = "support"  // a user's request for help from the tray app (issue 20)
 )
 
 // Event is the structured content of a notification, for webhooks.

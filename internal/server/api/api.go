@@ -65,6 +65,7 @@ func (h *handler) routes() *auth.Router {
 	h.packageRoutes(rt)
 	h.inventoryRoutes(rt)
 	h.patchRoutes(rt)
+	h.supportRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

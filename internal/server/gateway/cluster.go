@@ -43,6 +43,7 @@ const (
 const (
 	relayPolicy     = "policy"     // every node: push changed policies
 	relayDisconnect = "disconnect" // every node: close the device's session
+	relaySupport    = "support"    // every node: send the device its support requests
 )
 
 // relay is one broadcast signal between nodes, JSON in a NOTIFY payload.
@@ -152,6 +153,8 @@ func (n *node) receive(payload []byte) {
 		n.h.pushLocal()
 	case relayDisconnect:
 		n.h.disconnectLocal(m.DeviceID, m.Reason)
+	case relaySupport:
+		n.h.pushSupportLocal(m.DeviceID)
 	}
 }
 

@@ -27,6 +27,9 @@ type Store interface {
 	core.AuditStore
 	core.InventoryStore
 	core.PatchStore
+	// DeviceSupportRequests lists a device's recent support requests
+	// (core.SupportStore), which go back to its agent.
+	DeviceSupportRequests(ctx context.Context, deviceID int64, since time.Time, limit int) ([]core.SupportRequest, error)
 	// TouchDevices records many devices' last contact at once (heartbeats).
 	TouchDevices(ctx context.Context, seen map[int64]time.Time) error
 }
@@ -85,6 +88,9 @@ type Options struct {
 	// (docs/cluster.md). Relay is then required.
 	Cluster ClusterStore
 	Relay   RelayOptions
+	// Support, if set, stores the support requests of the tray apps
+	// (issue 20); without it they are not acknowledged.
+	Support SupportReceiver
 	// Connected, if set, is called when an agent's session on this node
 	// has been welcomed (queued script runs go out then); it must not
 	// block.

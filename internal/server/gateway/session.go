@@ -57,6 +57,8 @@ type session struct {
 	policyMu  sync.Mutex
 	policyRev string // under policyMu: the revision the agent was sent
 
+	supportMu sync.Mutex // serializes pushSupportState
+
 	keyMu sync.Mutex
 	keyFP string // under keyMu: the newest action key the agent trusts
 }
@@ -261,10 +263,13 @@ func (s *session) authenticate() bool {
 		go func() {
 			s.announceActionKey()
 			s.pushPolicy()
+			s.pushSupportState(false)
 		}()
 	case err == nil:
-		// The policy is the next frame after welcome, before anything else.
+		// The policy is the next frame after welcome, before anything else;
+		// then the state of the device's support requests, if it has any.
 		s.pushPolicy()
+		s.pushSupportState(false)
 		if f := s.g.opts.Connected; f != nil {
 			f(dev.ID)
 		}
@@ -368,6 +373,8 @@ func (s *session) process(typ websocket.MessageType, b []byte) bool {
 		return s.inventory(env)
 	case protocol.TypePatchReport:
 		return s.patchReport(env)
+	case protocol.TypeSupportRequest:
+		return s.supportRequest(env)
 	case protocol.TypeGoodbye:
 		var g protocol.Goodbye
 		err := protocol.DecodeData(env, &g)
