@@ -14,7 +14,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the module lists")
 
 // binaries are the listed binaries with the platforms they are built for:
-// the Makefile's dist targets for the server and the agent, the developers'
+// the Makefile's dist targets for the server and the agent, the tray's
+// platforms without cgo (macOS builds it on a Mac), the developers'
 // platforms for the load simulator. One file per binary lists the union of
 // its platforms and marks the modules linked on some only, so that the
 // review of one file shows a change for every OS.
@@ -25,6 +26,7 @@ var binaries = []struct {
 	{"wacht.txt", "github.com/wacht-rmm/wacht/cmd/wacht", []string{"linux/amd64", "linux/arm64"}},
 	{"wacht-agent.txt", "github.com/wacht-rmm/wacht/cmd/wacht-agent", []string{
 		"darwin/amd64", "darwin/arm64", "linux/amd64", "linux/arm64", "windows/amd64", "windows/arm64"}},
+	{"wacht-tray.txt", "github.com/wacht-rmm/wacht/cmd/wacht-tray", []string{"linux/amd64", "linux/arm64", "windows/amd64", "windows/arm64"}},
 	{"wacht-loadsim.txt", "github.com/wacht-rmm/wacht/cmd/wacht-loadsim", []string{"darwin/arm64", "linux/amd64", "windows/amd64"}},
 }
 

@@ -229,6 +229,7 @@ func (a *App) Click(ctx context.Context, key string) {
 		if serr != nil {
 			a.Log.Info("no screenshot for the contact form", "err", serr)
 		}
+		a.Log.Info("opening the contact form", "screenshot", shot != nil)
 		err = a.Open(a.Pages.NewContact(shot))
 	case KeyRequests:
 		err = a.Open(a.Pages.NewRequests())

@@ -22,7 +22,8 @@ type Seen struct {
 }
 
 // OpenSeen reads the file at path; a missing or unreadable file means
-// nothing was seen yet (the worst outcome is a reply counted as new).
+// nothing was seen yet (the worst outcome is a reply counted as new). With
+// path "" the replies seen are kept in memory only.
 func OpenSeen(path string) *Seen {
 	s := &Seen{path: path, ids: map[int64]bool{}}
 	var ids []int64
@@ -71,6 +72,9 @@ func (s *Seen) MarkAll(reqs []trayipc.UserRequest) error {
 		list = append(list, id)
 	}
 	slices.Sort(list)
+	if s.path == "" {
+		return nil
+	}
 	b, _ := json.Marshal(list)
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err

@@ -1,6 +1,7 @@
 package tray
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -27,5 +28,16 @@ func TestSeen(t *testing.T) {
 	}
 	if got := OpenSeen(path).IDs(); len(got) != 0 {
 		t.Errorf("replies no longer listed are kept: %v", got)
+	}
+}
+
+func TestSeenInMemory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := OpenSeen("")
+	if err := s.MarkAll([]trayipc.UserRequest{{Replies: []core.SupportReply{{ID: 1}}}}); err != nil || !s.IDs()[1] {
+		t.Fatalf("%v %v", err, s.IDs())
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("wrote %v", entries)
 	}
 }
