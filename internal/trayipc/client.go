@@ -15,7 +15,8 @@ import (
 
 // Client is a tray's connection to the agent. Its calls are serialized.
 // After a failed exchange (the agent went away, ctx ended mid-call, a
-// refusal) every call fails: the tray dials again when it wants to.
+// refusal of the whole connection: CodeRefused, CodeBusy) every call
+// fails: the tray dials again when it wants to.
 type Client struct {
 	conn net.Conn
 
