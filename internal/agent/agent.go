@@ -30,7 +30,8 @@ type Options struct {
 	Interval     time.Duration
 	CheckTimeout time.Duration // per check run; default check.Timeout
 	// Checks, if set, pins the checks run (every Interval, default 60 s)
-	// and ignores the server's policies; nil runs the policy, or every
+	// and ignores the server's policies but for the tray's branding; nil
+	// runs the policy, or every
 	// registered check with defaults before the first policy arrives.
 	Checks      []NamedCheck
 	SpoolLimits SpoolLimits

@@ -233,6 +233,8 @@ func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 		return err
 	}
 	if a.plan.pinned {
+		// The branding is no check: the tray shows it (agenttest's agents).
+		a.plan.setTray(p.Tray)
 		a.log.Debug("ignoring policy: checks are pinned by --checks", "revision", p.Revision)
 		return nil
 	}
@@ -251,6 +253,7 @@ func (a *Agent) applyPolicy(p protocol.Policy, issued time.Time) error {
 	}
 	plan := planFromPolicy(p, a)
 	a.sched.forget(plan)
+	a.checkStates.forget(plan)
 	a.tasks.forget(p.Tasks)
 	a.software.forget(p.Software)
 	a.plan.setPatch(p.Patch, false)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/trayipc"
+	"github.com/wacht-rmm/wacht/internal/updates"
 )
 
 // fakeSupport is the server's side of the support requests: it drops
@@ -162,4 +164,53 @@ type failingResult struct{}
 func (failingResult) Run(_ context.Context, r check.Reporter) error {
 	r.Report(check.Result{Status: core.StatusFailure, Message: core.Text{EN: "broken", DE: "kaputt"}})
 	return nil
+}
+
+// "Restart now" in a tray restarts through the patch runtime's usual
+// path: the server hears the goodbye first.
+func TestTrayRebootNowSaysGoodbyeFirst(t *testing.T) {
+	apt := &fakeSource{name: core.SourceApt, updates: []core.Update{upd(core.SourceApt, "linux-image-amd64", core.ClassSecurity, "", "")}}
+	rf := &rebootFlag{}
+	needsReboot(apt, rf)
+	boot := &fakeRebooter{}
+	pol := installPolicy()
+	pol.Reboot = core.PatchReboot{Mode: core.RebootModeAsk, Deferrals: 2, DeadlineHours: 12}
+	clock := &patchClock{t: day(2, 3, 0)}
+	var ta *testAgent
+	probe := &goodbyeProbe{fakeRebooter: boot, seen: func() int {
+		ta.fs.mu.Lock()
+		defer ta.fs.mu.Unlock()
+		return len(ta.fs.goodbyes)
+	}}
+	ta = startAgent(t, []NamedCheck{{"fake", &fakeCheck{n: 1}}},
+		func(o *Options) {
+			o.PatchPolicy = &pol
+			o.UpdateSources = func() []updates.Source { return []updates.Source{apt} }
+			o.RebootState = rf.state
+			o.reboot = probe
+			o.Now = clock.now
+		},
+		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
+	var s trayipc.Status
+	waitFor(t, "the restart prompt", func() bool {
+		s, _ = call[trayipc.Status](t, ta.Agent, anna, trayipc.OpStatus, nil)
+		return s.Reboot != nil
+	})
+	if !s.Reboot.Deadline.Equal(day(2, 15, 0)) {
+		t.Errorf("prompt %+v", s.Reboot)
+	}
+	if _, r := boot.counts(); r != 0 {
+		t.Fatal("restarted before the user chose")
+	}
+	if _, err := call[trayipc.RebootReply](t, ta.Agent, anna, trayipc.OpReboot, trayipc.RebootArgs{Choice: trayipc.RebootNow}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the restart", func() bool { _, r := boot.counts(); return r == 1 })
+	waitFor(t, "the goodbye", func() bool { return probe.seen() == 1 })
+	ta.fs.mu.Lock()
+	got := slices.Clone(ta.fs.goodbyes)
+	ta.fs.mu.Unlock()
+	if len(got) == 0 || got[0] != protocol.GoodbyeReboot {
+		t.Errorf("goodbyes %q before the restart", got)
+	}
 }

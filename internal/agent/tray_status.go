@@ -3,6 +3,7 @@ package agent
 import (
 	"cmp"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,13 +67,25 @@ func checkStatesPath(dir string) string { return filepath.Join(dir, CheckStatesF
 
 func stateKey(check, key string) string { return check + "\x00" + key }
 
-// record keeps rs as the latest results of their checks and keys.
+// record keeps rs as the latest results of their checks. rs holds whole
+// runs: a key a check reported before and not now is gone (a removed
+// disk), and with it its state.
 func (c *checkStates) record(rs []core.Result) {
 	if len(rs) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ran := map[string]bool{}
+	now := map[string]bool{}
+	for _, r := range rs {
+		ran[r.Check], now[stateKey(r.Check, r.Key)] = true, true
+	}
+	for k, s := range c.m {
+		if ran[s.Check] && !now[k] {
+			delete(c.m, k)
+		}
+	}
 	for _, r := range rs {
 		k := stateKey(r.Check, r.Key)
 		prev := c.m[k]
@@ -81,6 +94,22 @@ func (c *checkStates) record(rs []core.Result) {
 			Informed: prev != nil && prev.Informed && prev.Status == r.Status}
 	}
 	saveRecords(c.path, c.m, c.log, "the check states")
+}
+
+// forget drops the states of checks no longer planned (the patch
+// verification stays: patch management has its own policy).
+func (c *checkStates) forget(plan []planned) {
+	keep := map[string]bool{core.PatchCheckName: true}
+	for _, p := range plan {
+		keep[p.Name] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.m)
+	maps.DeleteFunc(c.m, func(_ string, s *checkState) bool { return !keep[s.Check] })
+	if len(c.m) != n {
+		saveRecords(c.path, c.m, c.log, "the check states")
+	}
 }
 
 // acked marks the results with these IDs as delivered.

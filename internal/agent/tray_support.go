@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -38,7 +39,7 @@ const (
 	maxPerUserHour    = 20  // sent by one user within an hour
 	maxUnsentTotal    = 50  // waiting, all users together (a terminal server)
 	maxSupportRecords = 200 // kept for the lists, the oldest sent ones dropped first
-	maxSupportReplies = 50  // replies kept per request
+	maxSupportReplies = 10  // the newest replies kept per request
 )
 
 // supportRecord is one request as the agent keeps it.
@@ -95,11 +96,13 @@ func (b *supportBox) saveLocked() error {
 	if b.path == "" {
 		return nil
 	}
-	data, err := json.MarshalIndent(b.recs, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // replies are text, not HTML: keep them small
+	if err := enc.Encode(b.recs); err != nil {
 		return err
 	}
-	return writeFileAtomic(b.path, append(data, '\n'))
+	return writeFileAtomic(b.path, buf.Bytes())
 }
 
 func (b *supportBox) saveOrLogLocked() {
@@ -150,28 +153,24 @@ func latest(r *supportRecord) time.Time {
 	return r.CreatedAt
 }
 
-func supportBad(en, de string, args ...any) *trayipc.Error {
-	return &trayipc.Error{Code: trayipc.CodeBadRequest, Message: core.Text{EN: fmt.Sprintf(en, args...), DE: fmt.Sprintf(de, args...)}}
-}
-
 // checkSupportArgs validates what the tray sent, in the user's words.
 func checkSupportArgs(s trayipc.SupportArgs) *trayipc.Error {
 	msg := strings.TrimSpace(s.Message)
 	switch {
 	case msg == "":
-		return supportBad("Please describe what you need help with.", "Bitte beschreiben Sie, wobei Sie Hilfe brauchen.")
+		return trayErr(trayipc.CodeBadRequest, "Please describe what you need help with.", "Bitte beschreiben Sie, wobei Sie Hilfe brauchen.")
 	case len(msg) > core.MaxSupportMessage || !utf8.ValidString(msg):
-		return supportBad("The message is too long (at most %d characters).", "Die Nachricht ist zu lang (höchstens %d Zeichen).", core.MaxSupportMessage)
+		return trayErr(trayipc.CodeBadRequest, "The message is too long (at most %d characters).", "Die Nachricht ist zu lang (höchstens %d Zeichen).", core.MaxSupportMessage)
 	case len(s.Contact.Name) > core.MaxSupportContact || len(s.Contact.Email) > core.MaxSupportContact || len(s.Contact.Phone) > core.MaxSupportContact:
-		return supportBad("Name, e-mail and phone may each have at most %d characters.", "Name, E-Mail und Telefon dürfen je höchstens %d Zeichen haben.", core.MaxSupportContact)
+		return trayErr(trayipc.CodeBadRequest, "Name, e-mail and phone may each have at most %d characters.", "Name, E-Mail und Telefon dürfen je höchstens %d Zeichen haben.", core.MaxSupportContact)
 	case !utf8.ValidString(s.Contact.Name + s.Contact.Email + s.Contact.Phone):
-		return supportBad("The contact details contain invalid characters.", "Die Kontaktdaten enthalten ungültige Zeichen.")
+		return trayErr(trayipc.CodeBadRequest, "The contact details contain invalid characters.", "Die Kontaktdaten enthalten ungültige Zeichen.")
 	case s.Lang != "de" && s.Lang != "en":
-		return supportBad("Unknown language %q (de or en).", "Unbekannte Sprache %q (de oder en).", s.Lang)
+		return trayErr(trayipc.CodeBadRequest, "Unknown language %q (de or en).", "Unbekannte Sprache %q (de oder en).", s.Lang)
 	case len(s.Screenshot) > core.MaxSupportScreenshot:
-		return supportBad("The screenshot is too large (at most %d MB).", "Das Bildschirmfoto ist zu groß (höchstens %d MB).", core.MaxSupportScreenshot>>20)
+		return trayErr(trayipc.CodeBadRequest, "The screenshot is too large (at most %d MB).", "Das Bildschirmfoto ist zu groß (höchstens %d MB).", core.MaxSupportScreenshot>>20)
 	case len(s.Screenshot) > 0 && !protocol.IsPNG(s.Screenshot):
-		return supportBad("The screenshot is not a PNG image.", "Das Bildschirmfoto ist kein PNG-Bild.")
+		return trayErr(trayipc.CodeBadRequest, "The screenshot is not a PNG image.", "Das Bildschirmfoto ist kein PNG-Bild.")
 	}
 	return nil
 }
@@ -192,7 +191,7 @@ func (b *supportBox) add(p trayipc.Peer, s trayipc.SupportArgs, now time.Time) (
 	req := protocol.SupportRequest{Ref: r.Ref, OSUser: r.OSUser, Contact: r.Contact, Message: r.Message, Lang: r.Lang,
 		Screenshot: s.Screenshot, CreatedAt: r.CreatedAt}
 	if err := req.Validate(); err != nil {
-		return "", supportBad("The request cannot be sent: %v.", "Die Anfrage kann nicht gesendet werden: %v.", err)
+		return "", trayErr(trayipc.CodeBadRequest, "The request cannot be sent: %v.", "Die Anfrage kann nicht gesendet werden: %v.", err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -246,7 +245,17 @@ func (b *supportBox) requests(p trayipc.Peer) trayipc.Requests {
 	slices.SortFunc(mine, func(x, y *supportRecord) int {
 		return cmp.Or(cmp.Or(y.CreatedAt, y.UpdatedAt).Compare(cmp.Or(x.CreatedAt, x.UpdatedAt)), strings.Compare(x.Ref, y.Ref))
 	})
+	size := 0
 	for _, r := range mine {
+		// The answer must fit one line, even with every character
+		// escaped (6 bytes in JSON): the oldest go when replies are long.
+		size += len(r.Message) + 256
+		for _, rp := range r.Replies {
+			size += len(rp.Author) + len(rp.Body) + 128
+		}
+		if size > trayipc.MaxLine/6 {
+			break
+		}
 		u := trayipc.UserRequest{Ref: r.Ref, Message: r.Message, CreatedAt: cmp.Or(r.CreatedAt, r.UpdatedAt), Sent: r.Sent,
 			UpdatedAt: r.UpdatedAt, Replies: slices.Clone(r.Replies)}
 		if r.Sent {
@@ -282,7 +291,7 @@ func (b *supportBox) merge(st protocol.SupportState, now time.Time) {
 		}
 		r.State, r.UpdatedAt = s.State, s.UpdatedAt
 		r.Replies = nil
-		for _, rp := range s.Replies[:min(len(s.Replies), maxSupportReplies)] {
+		for _, rp := range s.Replies[max(len(s.Replies)-maxSupportReplies, 0):] {
 			rp.Author, rp.Body = truncate(rp.Author, core.MaxSupportContact), truncate(rp.Body, core.MaxSupportReply)
 			r.Replies = append(r.Replies, rp)
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +29,7 @@ var (
 
 // newTrayAgent builds an agent (not running) over an enrolled data folder
 // (dir, or a new one) with checks pinned to the given registered types.
-func newTrayAgent(t *testing.T, dir string, clock *patchClock, types ...string) *Agent {
+func newTrayAgent(t testing.TB, dir string, clock *patchClock, types ...string) *Agent {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -225,6 +226,13 @@ func TestTrayBrandingAndIcon(t *testing.T) {
 	if _, err := call[any](t, a, anna, "rm -rf /", nil); code(err) != trayipc.CodeUnknownOp {
 		t.Errorf("unknown op: %v", err)
 	}
+	// Pinned checks ignore policies, but not the branding.
+	if err := a.applyPolicy(protocol.Policy{Revision: "r2", Tray: &protocol.Tray{Show: true, ProductName: "Müller IT"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := call[trayipc.Status](t, a, anna, trayipc.OpStatus, nil); s.Branding.ProductName != "Müller IT" || !s.Branding.Show {
+		t.Errorf("branding of a pinned agent %+v", s.Branding)
+	}
 }
 
 // The branding arrives with the policy and is kept with it.
@@ -245,9 +253,13 @@ func TestTrayBrandingFromPolicy(t *testing.T) {
 		return a
 	}
 	a := open()
+	a.store([]core.Result{result("old", "", core.StatusFailure, time.Now())})
 	pol := protocol.Policy{Revision: "r1", Tray: &protocol.Tray{Show: true, ProductName: "Müller IT"}}
 	if err := a.applyPolicy(pol, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	if st := a.checkStates.snapshot(func(string) bool { return true }); len(st) != 0 {
+		t.Errorf("states of a removed check kept: %+v", st)
 	}
 	if s := a.trayStatus(); s.Branding.ProductName != "Müller IT" {
 		t.Errorf("branding %+v", s.Branding)
@@ -492,5 +504,68 @@ func TestTrayRebootRemindersGoToTheTray(t *testing.T) {
 	e.at(day(2, 8, 0)) // the tray went away
 	if n, _ := e.boot.counts(); n != 2 {
 		t.Errorf("%d notices after the tray went away", n)
+	}
+}
+
+// A key a check no longer reports takes its state with it.
+func TestTrayStatusForgetsVanishedKeys(t *testing.T) {
+	clock := &patchClock{t: time.Now().UTC()}
+	a := newTrayAgent(t, "", clock, "disk")
+	usb := result("disk", "/mnt/usb", core.StatusFailure, clock.now())
+	root := result("disk", "/", core.StatusOK, clock.now())
+	a.store([]core.Result{root, usb})
+	a.checkStates.acked(resultIDs(root, usb))
+	if s, _ := call[trayipc.Status](t, a, anna, trayipc.OpStatus, nil); s.Problems != 1 {
+		t.Fatalf("%+v", s)
+	}
+	root2 := result("disk", "/", core.StatusOK, clock.now())
+	a.store([]core.Result{root2})
+	if s, _ := call[trayipc.Status](t, a, anna, trayipc.OpStatus, nil); s.Problems != 0 || s.Overall != trayipc.OverallOK {
+		t.Errorf("the unplugged disk still counts: %+v", s)
+	}
+}
+
+// However many long replies there are, the list fits one answer line.
+func TestTrayRequestsFitOneLine(t *testing.T) {
+	clock := &patchClock{t: time.Now().UTC()}
+	a := newTrayAgent(t, "", clock)
+	var st protocol.SupportState
+	for i := range protocol.MaxSupportState {
+		s := protocol.SupportStatus{Ref: fmt.Sprintf("server-ref-%04d", i), OSUser: "anna", State: core.SupportDone, UpdatedAt: clock.now().Add(time.Duration(i) * time.Second)}
+		for j := range 2 * maxSupportReplies {
+			s.Replies = append(s.Replies, core.SupportReply{ID: int64(j), Author: "Tom", Body: strings.Repeat("<", core.MaxSupportReply)})
+		}
+		st.Requests = append(st.Requests, s)
+	}
+	a.support.merge(st, clock.now())
+	got := a.support.requests(anna)
+	b, _ := json.Marshal(got)
+	if len(b) > trayipc.MaxLine || len(got.Requests) == 0 || got.Requests[0].Ref != "server-ref-0049" {
+		t.Fatalf("%d bytes, %d requests", len(b), len(got.Requests))
+	}
+	if rs := got.Requests[0].Replies; len(rs) != maxSupportReplies || rs[0].ID != maxSupportReplies {
+		t.Errorf("%d replies kept, the first %d; want the newest %d", len(rs), rs[0].ID, maxSupportReplies)
+	}
+}
+
+// BenchmarkTrayStatus: one status answer over 50 checks of 4 keys each.
+func BenchmarkTrayStatus(b *testing.B) {
+	clock := &patchClock{t: time.Now().UTC()}
+	var types []string
+	var rs []core.Result
+	for i := range 50 {
+		n := fmt.Sprintf("check%02d", i)
+		types = append(types, n)
+		for k := range 4 {
+			rs = append(rs, result(n, fmt.Sprint(k), core.Status(1+k%3), clock.now()))
+		}
+	}
+	a := newTrayAgent(b, "", clock, types...)
+	a.store(rs)
+	a.checkStates.acked(resultIDs(rs...))
+	for b.Loop() {
+		if _, err := a.handleTray(context.Background(), anna, trayipc.OpStatus, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

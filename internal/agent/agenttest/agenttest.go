@@ -30,6 +30,9 @@ func NewGateway(st gateway.Store) *gateway.Gateway {
 type Options struct {
 	// Disable locks features on the device (wacht-agent install --disable).
 	Disable []string
+	// TrayAddress, if set, is the socket (a path in a folder of its own)
+	// or pipe the agent serves the tray apps on (trayipc.Dial).
+	TrayAddress string
 }
 
 // Start enrolls a new agent at the server srv (serving gw under
@@ -53,8 +56,18 @@ func Start(t testing.TB, st core.TokenStore, gw *gateway.Gateway, srv *httptest.
 			t.Fatal(err)
 		}
 	}
+	if o.TrayAddress != "" {
+		cfg, err := agent.LoadConfig(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TrayAddress = o.TrayAddress
+		if err := agent.SaveConfig(dir, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a, err := agent.New(agent.Options{DataDir: dir, Checks: []agent.NamedCheck{{Name: "ok", Check: okCheck{}}}, Interval: time.Hour,
-		BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+		BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond, Tray: o.TrayAddress != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
