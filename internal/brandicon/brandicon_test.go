@@ -280,3 +280,24 @@ func TestToICO(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNormalize: an upload of the largest size, as PNG and as an ICO
+// with a 32-bit BMP of 128 pixels (one of 256 exceeds core.MaxIconBytes).
+func BenchmarkNormalize(b *testing.B) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, picture(256, 256)); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"png", buf.Bytes()}, {"ico-bmp32", ico(icoEntry{128, 32, dib32(picture(128, 128))})}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Normalize(c.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

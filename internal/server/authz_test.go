@@ -210,6 +210,18 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/patches/compliance":            {perm: authz.Read, kind: "list"},
 	"PUT /api/v1/patches/{id}/approval":         {perm: authz.Operate, kind: "client", path: "/api/v1/patches/999999/approval", body: `{"client":{client},"approved":true}`, ok: http.StatusNotFound},
 	"DELETE /api/v1/patches/{id}/approval":      {perm: authz.Operate, kind: "client", path: "/api/v1/patches/999999/approval", body: `{"client":{client}}`, ok: http.StatusNotFound},
+	// The tray app (issue 20): internal/server/api/support_test.go. The
+	// matrix sends JSON, which an icon upload refuses before anything
+	// (415); it has no support requests (404 once authorized).
+	"GET /api/v1/clients/{id}/branding":            {perm: authz.Read, kind: "client"},
+	"PUT /api/v1/clients/{id}/branding":            {perm: authz.Operate, kind: "client", body: `{"show":true,"product_name":"Müller IT"}`},
+	"GET /api/v1/clients/{id}/branding/icon":       {perm: authz.Read, kind: "client", ok: http.StatusNotFound},
+	"PUT /api/v1/clients/{id}/branding/icon":       {perm: authz.Operate, path: "/api/v1/clients/1/branding/icon", ok: http.StatusUnsupportedMediaType},
+	"DELETE /api/v1/clients/{id}/branding/icon":    {perm: authz.Operate, kind: "client"},
+	"GET /api/v1/support-requests":                 {perm: authz.Read, path: "/api/v1/support-requests?state=new"},
+	"GET /api/v1/support-requests/{id}":            {perm: authz.Read, path: "/api/v1/support-requests/999999", ok: http.StatusNotFound},
+	"GET /api/v1/support-requests/{id}/screenshot": {perm: authz.Read, path: "/api/v1/support-requests/999999/screenshot", ok: http.StatusNotFound},
+	"PATCH /api/v1/support-requests/{id}":          {perm: authz.Operate, path: "/api/v1/support-requests/999999", body: `{"state":"done"}`, ok: http.StatusNotFound},
 	// Software packages (issue 17): reading for every role, changing for
 	// administrators; validation, secrets and uploads: api/packages_test.go.
 	"GET /api/v1/packages":                 {perm: authz.Read},

@@ -434,7 +434,9 @@ func NodeURL(explicit, listen string, addr net.Addr) (string, error) {
 // lateSupport hands support requests to the service, which is built after
 // the gateway (it needs the hub); until then it refuses them, and the
 // agents send them again.
-type lateSupport struct{ svc atomic.Pointer[service.Service] }
+type lateSupport struct {
+	svc atomic.Pointer[service.Service]
+}
 
 func (l *lateSupport) ReceiveSupportRequest(ctx context.Context, deviceID int64, r protocol.SupportRequest) (core.SupportRequest, error) {
 	svc := l.svc.Load()
