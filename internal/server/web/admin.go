@@ -105,9 +105,16 @@ type clientPageView struct {
 	IsAdmin bool
 	Confirm int                 // devices a delete would retire, when asking to confirm
 	Report  core.ReportSettings // the daily report's (reports.go)
+	Tray    *trayForm           // the tray app's branding (branding.go)
 }
 
 func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, status int, errKey string, confirm int) {
+	s.clientPageWith(w, r, rc, id, status, errKey, confirm, nil)
+}
+
+// clientPageWith shows the client page with the tray card tray (nil: as
+// stored).
+func (s *server) clientPageWith(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, status int, errKey string, confirm int, tray *trayForm) {
 	c, err := s.svc.GetClient(r.Context(), rc.user, id)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -129,7 +136,13 @@ func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	cv := clientPageView{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs}
+	if tray == nil {
+		if tray, err = s.trayCard(r, rc, id); err != nil {
+			s.renderError(w, r, rc.lang, err)
+			return
+		}
+	}
+	cv := clientPageView{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs, Tray: tray}
 	for _, st := range sites {
 		if st.ClientID == id {
 			cv.Sites = append(cv.Sites, st)

@@ -55,7 +55,8 @@ func (s *server) scriptRoutes(rt *auth.Router) {
 func bigForm(r *http.Request) bool {
 	return r.URL.Path == "/scripts" || r.URL.Path == "/scripts/import" ||
 		strings.HasPrefix(r.URL.Path, "/scripts/") && strings.Count(r.URL.Path, "/") == 2 ||
-		r.URL.Path == "/packages" || strings.HasPrefix(r.URL.Path, "/packages/") && strings.Count(r.URL.Path, "/") == 2
+		r.URL.Path == "/packages" || strings.HasPrefix(r.URL.Path, "/packages/") && strings.Count(r.URL.Path, "/") == 2 ||
+		iconUpload(r)
 }
 
 // --- the library

@@ -2,12 +2,10 @@ package web
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"io"
 	"io/fs"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -329,25 +327,7 @@ func mustInt(t *testing.T, s string) int64 {
 
 // upload posts files as the import form does.
 func (b *browser) upload(path, csrf string, files map[string][]byte) page {
-	b.t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	mw.WriteField("csrf", csrf)
-	for name, data := range files {
-		w, _ := mw.CreateFormFile("files", name)
-		w.Write(data)
-	}
-	mw.Close()
-	req, _ := http.NewRequest("POST", b.base+path, &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Accept-Language", b.lang)
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, string(data), resp.Header}
+	return b.postFiles(path, csrf, "files", files)
 }
 
 // Every catalog key the script pages name literally, or as a parameter

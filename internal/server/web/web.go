@@ -140,6 +140,8 @@ func (s *server) routes() *auth.Router {
 	s.softwareRoutes(rt)
 	s.inventoryRoutes(rt)
 	s.patchRoutes(rt)
+	s.brandingRoutes(rt)
+	s.supportRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))

@@ -101,7 +101,7 @@ func seed(t testing.TB, st *store.DB, hostname string) (core.Device, map[string]
 	return d, users
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st := storetest.NewSQLite(t)
 	f := &fixture{st: st, cmd: &fakeCommander{}}
