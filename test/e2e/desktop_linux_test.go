@@ -91,7 +91,8 @@ func newDesktop(t *testing.T) *desktop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus := d.spawn(nil, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=3")
+	// Its socket in the test's folder: nothing is left in /tmp.
+	bus := d.spawn(nil, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=3", "--address=unix:dir="+t.TempDir())
 	bus.ExtraFiles = []*os.File{w}
 	d.startChild(bus)
 	w.Close()
