@@ -569,3 +569,21 @@ func BenchmarkTrayStatus(b *testing.B) {
 		}
 	}
 }
+
+// All users together leave at most maxUnsentTotal requests waiting (a
+// terminal server with many users while the server is unreachable).
+func TestTraySupportTotalLimit(t *testing.T) {
+	clock := &patchClock{t: time.Now().UTC()}
+	a := newTrayAgent(t, "", clock)
+	for i := range maxUnsentTotal {
+		p := trayipc.Peer{UID: fmt.Sprint(2000 + i/maxUnsentPerUser), User: "user"}
+		if _, err := call[trayipc.SupportReply](t, a, p, trayipc.OpSupport, trayipc.SupportArgs{Message: "help", Lang: "de"}); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	_, err := call[trayipc.SupportReply](t, a, trayipc.Peer{UID: "3000", User: "new"}, trayipc.OpSupport, trayipc.SupportArgs{Message: "help", Lang: "de"})
+	var te *trayipc.Error
+	if !errors.As(err, &te) || te.Code != trayipc.CodeBusy || !strings.Contains(te.Message.DE, "Anfragen") {
+		t.Errorf("over the total: %v", err)
+	}
+}
