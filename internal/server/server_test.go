@@ -210,6 +210,22 @@ func TestServeEndToEnd(t *testing.T) {
 	if env := read(); env.Type != protocol.TypeAck || env.ID != "b1" {
 		t.Fatalf("got %s %s, want ack b1", env.Type, env.ID)
 	}
+	// A user's support request reaches the service (issue 20): acked once
+	// stored, then the device's requests come back.
+	ref := "tray-0001-e2e1"
+	write(protocol.TypeSupportRequest, ref, protocol.SupportRequest{Ref: ref, OSUser: "anna", Message: "Mein Drucker druckt nicht.",
+		Lang: "de", CreatedAt: protocol.Now()})
+	var sack protocol.SupportAck
+	if env := read(); env.Type != protocol.TypeSupportAck || env.ID != ref || protocol.DecodeData(env, &sack) != nil || sack.Status != protocol.SupportStored {
+		t.Fatalf("got %s %s %s, want the support request stored", env.Type, env.ID, env.Data)
+	}
+	var state protocol.SupportState
+	if env := read(); env.Type != protocol.TypeSupportState || protocol.DecodeData(env, &state) != nil || len(state.Requests) != 1 || state.Requests[0].Ref != ref {
+		t.Fatalf("got %s %s, want the device's support state", env.Type, env.Data)
+	}
+	if rs, n, err := st.ListSupportRequests(ctx, core.SupportFilter{DeviceID: er.DeviceID}); err != nil || n != 1 || rs[0].Message != "Mein Drucker druckt nicht." {
+		t.Fatalf("stored support requests %+v, %v", rs, err)
+	}
 
 	closed := make(chan error, 1)
 	go func() {

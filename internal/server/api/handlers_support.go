@@ -115,6 +115,9 @@ func (h *handler) servePNG(w http.ResponseWriter, r *http.Request, fn func(u cor
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// A screenshot is the tray's upload, checked only for its signature:
+	// opened on its own, it may run nothing.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b) // the status is sent; a failed write has no one to tell
 }
@@ -125,8 +128,8 @@ type supportList struct {
 	Total    int                   `json:"total"`
 }
 
-// maxSupportPage bounds limit; offset pages within the newest
-// maxSupportOffset requests.
+// Paging of the list: limit defaults to defaultSupportPage and is cut to
+// maxSupportPage; offset reaches the newest maxSupportOffset requests.
 const (
 	defaultSupportPage = 50
 	maxSupportPage     = 500
