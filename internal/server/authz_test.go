@@ -385,6 +385,19 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/alerts/recipients":             {perm: authz.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
 	"POST /settings/alerts/recipients/{id}/delete": {perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
 
+	// Dashboard: the tray app (issue 20): internal/server/web/branding.go
+	// and support.go; the matrix has no icon and no support requests (404
+	// once authorized); an upload without a file is refused beside the field.
+	"POST /clients/{id}/branding":             {perm: authz.Operate, kind: "client", body: "show=on&product_name=M%C3%BCller+IT"},
+	"GET /clients/{id}/branding/icon":         {perm: authz.Read, kind: "client", ok: http.StatusNotFound},
+	"POST /clients/{id}/branding/icon":        {perm: authz.Operate, kind: "client", ok: http.StatusBadRequest},
+	"POST /clients/{id}/branding/icon/delete": {perm: authz.Operate, kind: "client"},
+	"GET /support":                            {perm: authz.Read, kind: "list"},
+	"GET /support/{id}":                       {perm: authz.Read, path: "/support/999999", ok: http.StatusNotFound},
+	"POST /support/{id}":                      {perm: authz.Operate, path: "/support/999999", body: "state=done", ok: http.StatusNotFound},
+	"GET /support/{id}/screenshot":            {perm: authz.Read, path: "/support/999999/screenshot", ok: http.StatusNotFound},
+	"GET /partials/support-count":             {perm: authz.Read},
+
 	// Dashboard: terminal and recordings (issue 15): internal/server/web/terminal.go.
 	"GET /devices/{id}/terminal":    {perm: authz.Remote, kind: "device"},
 	"GET /devices/{id}/terminal/ws": {perm: authz.Remote, kind: "device", ok: http.StatusConflict},

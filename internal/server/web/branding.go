@@ -119,9 +119,6 @@ func brandingRefusal(f *trayForm, lang Lang, err error, field string) bool {
 		}
 	case ok:
 		place("", t)
-	case errors.Is(err, core.ErrInvalid):
-		// The service's own words (English), after the page's.
-		place("", core.Text{EN: lang.T("tray.invalid") + " " + err.Error()})
 	default:
 		return false
 	}
@@ -188,9 +185,12 @@ func (s *server) brandingIcon(w http.ResponseWriter, r *http.Request, rc *reqCtx
 }
 
 // servePNG answers with an image the service stored as PNG; nosniff
-// (securityHeaders) keeps a browser from reading it as anything else.
+// (securityHeaders) keeps a browser from reading it as anything else, and
+// a screenshot (checked only for its signature) opened on its own runs
+// nothing in the sandbox.
 func servePNG(w http.ResponseWriter, png []byte) {
 	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.Header().Set("Content-Disposition", "inline")
 	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
 	_, _ = w.Write(png)
@@ -205,8 +205,7 @@ func (s *server) uploadBrandingIcon(w http.ResponseWriter, r *http.Request, rc *
 	}
 	data, err := formFile(r, "icon", core.MaxIconBytes)
 	switch {
-	case err != nil:
-	case len(data) == 0:
+	case err != nil || len(data) == 0:
 		err = iconRefusal("choose a PNG or ICO file", "wählen Sie eine PNG- oder ICO-Datei")
 	case len(data) > core.MaxIconBytes:
 		err = iconRefusal(fmt.Sprintf("the icon is larger than %d KB", core.MaxIconBytes>>10),
@@ -250,7 +249,8 @@ func iconRefusal(en, de string) error {
 }
 
 // formFile reads one file field of a multipart form, at most limit+1
-// bytes of it (so that a caller sees it was too big); no file gives nil.
+// bytes of it (so that a caller sees it was too big); no file gives nil,
+// a form that is not multipart core.ErrInvalid.
 func formFile(r *http.Request, field string, limit int) ([]byte, error) {
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		return nil, core.ErrInvalid

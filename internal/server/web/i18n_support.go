@@ -39,7 +39,6 @@ var supportCatalog = map[string]map[string]string{
 		"tray.notice.saved":       "Tray settings saved. The devices receive them with their policy.",
 		"tray.notice.icon":        "Icon uploaded.",
 		"tray.notice.iconRemoved": "Icon removed: the tray shows Wacht's own.",
-		"tray.invalid":            "The tray settings were not saved:",
 
 		"support.title":              "Support",
 		"support.badge":              "New support requests",
@@ -75,7 +74,6 @@ var supportCatalog = map[string]map[string]string{
 		"support.send":               "Save",
 		"support.replied":            "Reply saved. The user sees it in the tray app (as soon as the device is online).",
 		"support.stateSaved":         "State saved. The user sees it in the tray app.",
-		"support.invalid":            "Not saved:",
 	},
 	langDE: {
 		"tray.title":              "Tray-App",
@@ -112,7 +110,6 @@ var supportCatalog = map[string]map[string]string{
 		"tray.notice.saved":       "Tray-Einstellungen gespeichert. Die Geräte erhalten sie mit ihrer Richtlinie.",
 		"tray.notice.icon":        "Symbol hochgeladen.",
 		"tray.notice.iconRemoved": "Symbol entfernt: Die Tray-App zeigt das von Wacht.",
-		"tray.invalid":            "Die Tray-Einstellungen wurden nicht gespeichert:",
 
 		"support.title":              "Support",
 		"support.badge":              "Neue Supportanfragen",
@@ -148,7 +145,6 @@ var supportCatalog = map[string]map[string]string{
 		"support.send":               "Speichern",
 		"support.replied":            "Antwort gespeichert. Der Benutzer sieht sie in der Tray-App (sobald das Gerät online ist).",
 		"support.stateSaved":         "Status gespeichert. Der Benutzer sieht ihn in der Tray-App.",
-		"support.invalid":            "Nicht gespeichert:",
 	},
 }
 

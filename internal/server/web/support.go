@@ -26,8 +26,13 @@ import (
 
 func init() { pageNames = append(pageNames, "support", "support-request") }
 
-// supportPerPage is the list's page size.
-const supportPerPage = 50
+// supportPerPage is the list's page size; the pager reaches the newest
+// supportMaxOffset requests of a filter (listSupport reads every request
+// before the page, as the API does).
+const (
+	supportPerPage   = 50
+	supportMaxOffset = 10000
+)
 
 // The list's state filter: the stored states, and these two.
 const (
@@ -101,7 +106,7 @@ func (s *server) supportList(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return max(n, 0)
 	}
 	p.ClientID, p.DeviceID, p.Offset = num("client"), num("device"), int(num("offset"))
-	if bad || !slices.Contains(p.States(), p.State) {
+	if bad || p.Offset > supportMaxOffset || !slices.Contains(p.States(), p.State) {
 		s.renderError(w, r, rc.lang, core.ErrInvalid)
 		return
 	}
@@ -262,8 +267,6 @@ func (s *server) updateSupport(w http.ResponseWriter, r *http.Request, rc *reqCt
 			p.Error = ve.In(rc.lang.Code())
 		case ok:
 			p.Error = rc.lang.Message(t)
-		case errors.Is(err, core.ErrInvalid):
-			p.Error = rc.lang.T("support.invalid") + " " + err.Error()
 		default:
 			s.renderError(w, r, rc.lang, err)
 			return

@@ -143,7 +143,7 @@ func TestSupportList(t *testing.T) {
 	if got := rowRefs(f, tech.do("GET", "/support?state=all&client="+other, nil).body); len(got) != 0 {
 		t.Errorf("technician sees the other client's: %v", got)
 	}
-	for _, q := range []string{"state=bogus", "client=x", "offset=-1"} {
+	for _, q := range []string{"state=bogus", "client=x", "offset=-1", "offset=10001"} {
 		if p := tech.do("GET", "/support?"+q, nil); p.status != http.StatusBadRequest {
 			t.Errorf("?%s: %d", q, p.status)
 		}
@@ -258,8 +258,9 @@ func TestSupportRequestPage(t *testing.T) {
 		t.Error("the contact's phone is not escaped")
 	}
 	shot := tech.do("GET", f.path("printer-1")+"/screenshot", nil)
-	if shot.status != http.StatusOK || shot.header.Get("Content-Type") != "image/png" || shot.body != string(f.shot) {
-		t.Errorf("screenshot: %d %s", shot.status, shot.header.Get("Content-Type"))
+	if shot.status != http.StatusOK || shot.header.Get("Content-Type") != "image/png" || shot.body != string(f.shot) ||
+		shot.header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(shot.header.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("screenshot: %d %v", shot.status, shot.header)
 	}
 	// Without a screenshot there is no image and no screenshot route.
 	if p := tech.do("GET", f.path("vpn-00001"), nil); strings.Contains(p.body, "/screenshot") {
