@@ -22,9 +22,14 @@ func runTray(ctx context.Context, app *tray.App, log *slog.Logger) error {
 	items := map[string]*systray.MenuItem{}
 	var about []*systray.MenuItem
 	var lastIcon []byte
+	quitting := false
 	render := func(m tray.Model, icon []byte) {
+		if quitting {
+			return
+		}
 		if !m.Show {
 			log.Info("the client's branding hides the tray; exiting until the next log-on")
+			quitting = true
 			systray.Quit()
 			return
 		}

@@ -168,7 +168,7 @@ func (a *App) wakeCh() chan struct{} {
 // the client's branding shows the tray, or the agent stayed unreachable
 // for showWait. It returns false when ctx ends first.
 func (a *App) WaitShown(ctx context.Context) bool {
-	start, retry := time.Now(), retryFirst
+	start, retry, hidden := time.Now(), retryFirst, false
 	for {
 		snap := a.Refresh(ctx)
 		wait := PollEvery
@@ -176,8 +176,10 @@ func (a *App) WaitShown(ctx context.Context) bool {
 		case snap.Reachable && snap.Menu.Show:
 			return true
 		case snap.Reachable:
-			a.Log.Info("the client's branding hides the tray; waiting")
-			retry = retryFirst
+			if !hidden {
+				a.Log.Info("the client's branding hides the tray; waiting")
+			}
+			hidden, retry = true, retryFirst
 		case time.Since(start) >= showWait:
 			return true
 		default:

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"os/exec"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -26,16 +25,6 @@ func Screenshot(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return fitPNG(img, core.MaxSupportScreenshot)
-}
-
-// runCapture runs a screenshot tool that writes a PNG to its standard
-// output and decodes it.
-func runCapture(ctx context.Context, name string, args ...string) (image.Image, error) {
-	out, err := exec.CommandContext(ctx, name, args...).Output()
-	if err != nil {
-		return nil, err
-	}
-	return png.Decode(bytes.NewReader(out))
 }
 
 // fitPNG encodes img as a PNG, scaled down until it fits in limit bytes.
