@@ -268,6 +268,13 @@ func TestTrayLinuxDesktop(t *testing.T) {
 		return problemsDE.MatchString(firstLabel(m)) && phone && strings.Contains(d.title(tray.it), trayProduct)
 	})
 	t.Logf("menu (de): %q", labels(m))
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tray.p.cmd.Process.Pid)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				t.Logf("wacht-tray %s (target ≤ 20 MB)", strings.Join(strings.Fields(l), " "))
+			}
+		}
+	}
 	if m[0].Enabled {
 		t.Errorf("the status line is clickable: %+v", m[0])
 	}
