@@ -7,9 +7,11 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
 AGENT_TARGETS  := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/amd64 linux/arm64
-SERVER_TARGETS := linux/amd64 linux/arm64
-# The tray needs cgo on macOS: build it there (cmd/wacht-tray).
+# The tray app beside the agent (a GUI program on Windows: no console
+# window); its macOS build needs cgo (fyne.io/systray uses Cocoa), so it is
+# built on a Mac, not here.
 TRAY_TARGETS   := windows/amd64 windows/arm64 linux/amd64 linux/arm64
+SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 LINT_TARGETS   := linux/amd64 $(VET_TARGETS)
 
@@ -25,7 +27,7 @@ web/static/vendor/.stamp: web/package.json web/package-lock.json web/build.sh $(
 	touch $@
 
 build: web-assets
-	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent ./cmd/wacht-loadsim ./cmd/wacht-tray
+	$(BUILD) -o bin/ ./cmd/wacht ./cmd/wacht-agent ./cmd/wacht-tray ./cmd/wacht-loadsim
 
 run: build
 	./scripts/run.sh
@@ -75,11 +77,12 @@ race: web-assets
 fuzz: web-assets
 	GO=$(GO) ./scripts/fuzz.sh
 
-# The Windows lane alone: the Windows agent under Wine against a real server
-# (test/e2e/wine_test.go, also part of `unit`; docs/windows.md). It skips
-# without Wine unless WACHT_REQUIRE_WINE=1.
+# The Windows lane alone: the Windows agent and tray app under Wine against
+# a real server (test/e2e/wine_test.go and wine_tray_linux_test.go, also
+# part of `unit`; docs/windows.md). It skips without Wine unless
+# WACHT_REQUIRE_WINE=1.
 wine:
-	$(GO) test -count=1 -timeout 10m -v -run '^TestWindowsAgentUnderWine$$' ./test/e2e/
+	$(GO) test -count=1 -timeout 15m -v -run '^TestWindows(Agent|Tray)UnderWine$$' ./test/e2e/
 
 # The systemd lane alone: the service manager's D-Bus code and the agent's
 # service actions against a real systemd that the tests boot in a container
@@ -110,15 +113,15 @@ dist: web-assets
 		echo "wacht-agent $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-agent-$$os-$$arch$$ext ./cmd/wacht-agent || exit 1; \
 	done
-	@for t in $(SERVER_TARGETS); do \
-		os=$${t%/*}; arch=$${t#*/}; \
-		echo "wacht $$os/$$arch"; \
-		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
-	done
 	@for t in $(TRAY_TARGETS); do \
 		os=$${t%/*}; arch=$${t#*/}; ext=; gui=; [ $$os = windows ] && ext=.exe && gui=-H=windowsgui; \
 		echo "wacht-tray $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) $$gui" -o dist/wacht-tray-$$os-$$arch$$ext ./cmd/wacht-tray || exit 1; \
+	done
+	@for t in $(SERVER_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; \
+		echo "wacht $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
 	done
 
 # Rewrite the committed module lists of the binaries (deps/*.txt) after a

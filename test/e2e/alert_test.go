@@ -46,6 +46,18 @@ func startAlertServer(t *testing.T, data, listen string) (*proc, string) {
 	return nil, ""
 }
 
+// newAlertEnv is newEnv with the quick alerting of startAlertServer.
+func newAlertEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, data: t.TempDir(), agentDir: t.TempDir()}
+	e.server, e.addr = startAlertServer(t, e.data, "127.0.0.1:0")
+	pw := []string{"WACHT_PASSWORD=" + adminPassword}
+	mustRun(t, pw, "wacht", "user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")
+	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", "apitoken", "create", "--data", e.data, "--user", "admin@example.com"))
+	e.http = newEnvHTTP()
+	return e
+}
+
 // sendJSON calls the API with a JSON body.
 func (e *env) sendJSON(method, path, body string, out any) int {
 	e.t.Helper()
@@ -109,12 +121,7 @@ type apiOutbox struct {
 // stopped cleanly does not.
 func TestAlertsEndToEnd(t *testing.T) {
 	smtp := alerttest.Start(t, alerttest.Options{Mode: "none"})
-	e := &env{t: t, data: t.TempDir(), agentDir: t.TempDir()}
-	e.server, e.addr = startAlertServer(t, e.data, "127.0.0.1:0")
-	pw := []string{"WACHT_PASSWORD=correct horse battery"}
-	mustRun(t, pw, "wacht", "user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")
-	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", "apitoken", "create", "--data", e.data, "--user", "admin@example.com"))
-	e.http = newEnvHTTP()
+	e := newAlertEnv(t)
 
 	// Offline detection stays out of the way until the last phase.
 	e.sendJSON("PUT", "/api/v1/alerts/settings", alertSettings(smtp, 600), nil)

@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
-	cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/wacht-rmm/wacht/cmd/wacht", "github.com/wacht-rmm/wacht/cmd/wacht-agent")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/wacht-rmm/wacht/cmd/wacht", "github.com/wacht-rmm/wacht/cmd/wacht-agent", "github.com/wacht-rmm/wacht/cmd/wacht-tray")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building binaries: %v\n%s", err, out)
@@ -87,7 +87,14 @@ func (p *proc) output() string {
 
 func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, name, args...)
+}
+
+// startEnv is start with the environment env (nil: this process's).
+func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(filepath.Join(binDir, name), args...), done: make(chan struct{})}
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
@@ -159,6 +166,9 @@ func startServer(t testing.TB, data, listen string) (*proc, string) {
 	return nil, ""
 }
 
+// adminPassword is the password of newEnv's admin@example.com.
+const adminPassword = "correct horse battery"
+
 // env is one test installation: a server, an API token, an enrolled agent.
 type env struct {
 	t        testing.TB
@@ -174,7 +184,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, data: t.TempDir(), agentDir: t.TempDir()}
 	e.server, e.addr = startServer(t, e.data, "127.0.0.1:0")
-	pw := []string{"WACHT_PASSWORD=correct horse battery"}
+	pw := []string{"WACHT_PASSWORD=" + adminPassword}
 	mustRun(t, pw, "wacht", "user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")
 	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", "apitoken", "create", "--data", e.data, "--user", "admin@example.com"))
 	// The certificate is self-signed; the API client here does not pin it.

@@ -125,6 +125,9 @@ func (w *winePrefix) runEnv(env []string, timeout time.Duration, args ...string)
 	defer cancel()
 	cmd := w.command(ctx, args...)
 	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], env...)
+	// A Windows process Wine keeps alive after the timeout killed the
+	// loader must not hold the output pipes open forever.
+	cmd.WaitDelay = 10 * time.Second
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
