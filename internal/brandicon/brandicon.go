@@ -1,7 +1,6 @@
 // Package brandicon checks and converts the tray icon a technician uploads
 // for a client's branding (issue 20): PNG or ICO in, a clean square PNG
-// out (Normalize), and that PNG wrapped as an ICO for the Windows tray
-// (ToICO). Sizes are checked from the headers before any pixel is
+// out (Normalize); and an ICO for the Windows tray (ICO). Sizes are checked from the headers before any pixel is
 // decoded, so a small file that claims a huge picture is refused cheaply.
 package brandicon
 
@@ -235,27 +234,39 @@ func decodeDIB(b []byte) (image.Image, error) {
 	return img, nil
 }
 
-// ToICO wraps a PNG from Normalize as an ICO file with that one picture
-// (Windows reads PNG pictures in ICO files since Vista), for the Windows
-// tray, which wants an ICO.
-func ToICO(pngData []byte) []byte {
-	var w, h byte // 0 means 256, and stands for anything unreadable
-	if len(pngData) >= 24 && isPNG(pngData) {
-		if pw := binary.BigEndian.Uint32(pngData[16:]); pw < 256 {
-			w = byte(pw)
-		}
-		if ph := binary.BigEndian.Uint32(pngData[20:]); ph < 256 {
-			h = byte(ph)
+// ICO encodes img (at most 256×256 pixels) as an ICO file with one 32-bit
+// bitmap, for the Windows tray, which wants an ICO. A bitmap rather than an
+// embedded PNG: Windows reads it the same way in every version, and Wine
+// swaps the colours of an opaque embedded PNG.
+func ICO(img image.Image) ([]byte, error) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w < 1 || h < 1 || w > 256 || h > 256 {
+		return nil, fmt.Errorf("an ICO holds 1 to 256 pixels a side, not %d×%d", w, h)
+	}
+	maskRow := (w + 31) / 32 * 4 // the AND mask, unused with alpha, padded to 32 bits
+	size := 40 + w*h*4 + maskRow*h
+	out := make([]byte, 0, 22+size)
+	out = binary.LittleEndian.AppendUint16(out, 0)    // reserved
+	out = binary.LittleEndian.AppendUint16(out, 1)    // icon
+	out = binary.LittleEndian.AppendUint16(out, 1)    // one picture
+	out = append(out, byte(w%256), byte(h%256), 0, 0) // 256 is written as 0
+	out = binary.LittleEndian.AppendUint16(out, 1)    // planes
+	out = binary.LittleEndian.AppendUint16(out, 32)   // bits per pixel
+	out = binary.LittleEndian.AppendUint32(out, uint32(size))
+	out = binary.LittleEndian.AppendUint32(out, 22)
+	// BITMAPINFOHEADER: the height counts the picture and its mask.
+	out = binary.LittleEndian.AppendUint32(out, 40)
+	out = binary.LittleEndian.AppendUint32(out, uint32(w))
+	out = binary.LittleEndian.AppendUint32(out, uint32(2*h))
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint16(out, 32)
+	out = append(out, make([]byte, 24)...)    // BI_RGB, sizes and palette unused
+	for y := b.Max.Y - 1; y >= b.Min.Y; y-- { // bottom-up rows
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			out = append(out, c.B, c.G, c.R, c.A)
 		}
 	}
-	out := make([]byte, 0, 22+len(pngData))
-	out = binary.LittleEndian.AppendUint16(out, 0) // reserved
-	out = binary.LittleEndian.AppendUint16(out, 1) // icon
-	out = binary.LittleEndian.AppendUint16(out, 1) // one picture
-	out = append(out, w, h, 0, 0)
-	out = binary.LittleEndian.AppendUint16(out, 1)  // planes
-	out = binary.LittleEndian.AppendUint16(out, 32) // bits per pixel
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(pngData)))
-	out = binary.LittleEndian.AppendUint32(out, 22)
-	return append(out, pngData...)
+	return append(out, make([]byte, maskRow*h)...), nil
 }

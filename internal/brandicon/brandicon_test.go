@@ -256,13 +256,22 @@ func TestNormalizeRefuses(t *testing.T) {
 
 func truncate(b []byte, n int) []byte { return b[:len(b)-n] }
 
-func TestToICO(t *testing.T) {
-	for _, side := range []int{16, 48, 256} {
+func TestICO(t *testing.T) {
+	// 256 pixels a side as a bitmap exceed core.MaxIconBytes, so Normalize
+	// cannot read that one back; its directory entry is checked.
+	for _, side := range []int{16, 48, 128, 256} {
 		p, err := Normalize(encodePNG(t, picture(side, side)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := ToICO(p)
+		img, err := png.Decode(bytes.NewReader(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ICO(img)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !isICO(b) {
 			t.Fatalf("%d px: no ICO header", side)
 		}
@@ -270,14 +279,20 @@ func TestToICO(t *testing.T) {
 		if b[6] != wantDir || b[7] != wantDir {
 			t.Errorf("%d px: directory says %d×%d", side, b[6], b[7])
 		}
-		// Our own decoder reads it back to the same picture.
+		if side == 256 {
+			continue
+		}
+		// Our own decoder reads the bitmap back to the same picture.
 		back, err := Normalize(b)
 		if err != nil {
 			t.Fatalf("%d px: reading the ICO back: %v", side, err)
 		}
 		if !bytes.Equal(back, p) {
-			t.Errorf("%d px: the ICO does not hold the PNG", side)
+			t.Errorf("%d px: the ICO does not hold the picture", side)
 		}
+	}
+	if _, err := ICO(image.NewNRGBA(image.Rect(0, 0, 300, 300))); err == nil {
+		t.Error("an ICO of 300 pixels a side")
 	}
 }
 

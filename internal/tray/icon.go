@@ -2,7 +2,6 @@ package tray
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -10,6 +9,7 @@ import (
 	"image/png"
 	"math"
 
+	"github.com/wacht-rmm/wacht/internal/brandicon"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -74,24 +74,14 @@ func Compose(base image.Image, b Badge) []byte {
 	return buf.Bytes()
 }
 
-// ICO wraps a PNG of at most 256×256 pixels in an ICO container, which
-// Windows accepts since Vista.
+// ICO converts a PNG of at most 256×256 pixels into the ICO the Windows
+// tray wants.
 func ICO(pngBytes []byte) ([]byte, error) {
-	cfg, err := png.DecodeConfig(bytes.NewReader(pngBytes))
+	img, err := png.Decode(bytes.NewReader(pngBytes))
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Width > 256 || cfg.Height > 256 {
-		return nil, fmt.Errorf("icon of %d×%d pixels is too large for ICO", cfg.Width, cfg.Height)
-	}
-	side := func(n int) byte { return byte(n % 256) } // 256 is written as 0
-	var buf bytes.Buffer
-	buf.Write([]byte{0, 0, 1, 0, 1, 0}) // reserved, type icon, one image
-	buf.Write([]byte{side(cfg.Width), side(cfg.Height), 0, 0, 1, 0, 32, 0})
-	binary.Write(&buf, binary.LittleEndian, uint32(len(pngBytes)))
-	binary.Write(&buf, binary.LittleEndian, uint32(6+16))
-	buf.Write(pngBytes)
-	return buf.Bytes(), nil
+	return brandicon.ICO(img)
 }
 
 // scaleTo resizes src to w×h by averaging the source pixels that fall on

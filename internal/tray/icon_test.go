@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"testing"
 
+	"github.com/wacht-rmm/wacht/internal/brandicon"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -94,8 +95,15 @@ func TestICO(t *testing.T) {
 		t.Errorf("entry % x", ico[6:22])
 	}
 	size, off := binary.LittleEndian.Uint32(ico[14:]), binary.LittleEndian.Uint32(ico[18:])
-	if int(off)+int(size) != len(ico) || !bytes.Equal(ico[off:], p) {
+	if int(off)+int(size) != len(ico) {
 		t.Errorf("size %d offset %d of %d bytes", size, off, len(ico))
+	}
+	back, err := brandicon.Normalize(ico)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := brandicon.Normalize(p); !bytes.Equal(back, want) {
+		t.Error("the ICO does not hold the composed icon")
 	}
 	ico, err = ICO(solid(256, color.RGBA{A: 0xff}))
 	if err != nil || ico[6] != 0 || ico[7] != 0 {
