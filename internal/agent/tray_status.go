@@ -173,10 +173,12 @@ func (a *Agent) trayStatus() trayipc.Status {
 	return s
 }
 
-// overall sums states up: failing checks are problems (counted once per
-// check), checks in warning are warnings. It is unknown without any
-// state, when a result waited too long for the server, or when a failure
-// has not reached the server yet (IT does not know it).
+// overall sums states up: failing checks and checks that could not look
+// (error) are problems, counted once per check, so the tray never says
+// "everything is fine" about a check that did not look; checks in warning
+// are warnings. It is unknown without any state, when a result waited too
+// long for the server, or when a problem has not reached the server yet
+// (IT does not know it).
 func overall(states []checkState, now time.Time) (word string, problems, warnings int, names []string) {
 	worst := map[string]core.Status{}
 	var order []string
@@ -185,7 +187,7 @@ func overall(states []checkState, now time.Time) (word string, problems, warning
 		if !s.Sent && now.Sub(s.At) > staleAfter {
 			unknown = true
 		}
-		if s.Status == core.StatusFailure && !s.Informed {
+		if problem(s.Status) && !s.Informed {
 			unknown = true
 		}
 		w, seen := worst[s.Check]
@@ -197,13 +199,13 @@ func overall(states []checkState, now time.Time) (word string, problems, warning
 		}
 	}
 	for _, c := range order {
-		switch worst[c] {
-		case core.StatusFailure:
+		switch w := worst[c]; {
+		case problem(w):
 			problems++
 			if len(names) < maxProblemNames {
 				names = append(names, c)
 			}
-		case core.StatusWarning:
+		case w == core.StatusWarning:
 			warnings++
 		}
 	}
@@ -217,6 +219,10 @@ func overall(states []checkState, now time.Time) (word string, problems, warning
 	}
 	return word, problems, warnings, names
 }
+
+// problem reports whether a check in state s needs IT: it fails, or it
+// could not look.
+func problem(s core.Status) bool { return s == core.StatusFailure || s == core.StatusError }
 
 // component is the protection state of the checks of type typ: their
 // worst state with its message and time; for a backup, the time of the

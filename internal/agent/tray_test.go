@@ -587,3 +587,18 @@ func TestTraySupportTotalLimit(t *testing.T) {
 		t.Errorf("over the total: %v", err)
 	}
 }
+
+// A check that could not look is never "everything is fine": once the
+// server has it, it counts as a problem; before, the state is unknown.
+func TestOverallCheckError(t *testing.T) {
+	now := time.Now()
+	ok := checkState{Check: "disk", Status: core.StatusOK, At: now, Sent: true, Informed: true}
+	broken := checkState{Check: "smart", Status: core.StatusError, At: now, Sent: true, Informed: true}
+	if w, p, _, names := overall([]checkState{ok, broken}, now); w != trayipc.OverallProblems || p != 1 || !slices.Equal(names, []string{"smart"}) {
+		t.Errorf("a check error the server has: %s, %d problems %v", w, p, names)
+	}
+	broken.Sent, broken.Informed = false, false
+	if w, _, _, _ := overall([]checkState{ok, broken}, now); w != trayipc.OverallUnknown {
+		t.Errorf("a check error the server lacks: %s", w)
+	}
+}
