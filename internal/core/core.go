@@ -213,8 +213,12 @@ type Rollup struct {
 
 // EnrollmentToken is stored with a hash of its secret only.
 type EnrollmentToken struct {
-	ID         int64      `json:"id"`
-	SecretHash []byte     `json:"-"`
+	ID         int64  `json:"id"`
+	SecretHash []byte `json:"-"`
+	// Label says what the token is for ("Intune rollout", "Laptop
+	// Meier"); optional.
+	Label      string     `json:"label"`
+	CreatedBy  string     `json:"created_by"`
 	ClientID   int64      `json:"client_id"`
 	ClientName string     `json:"client_name"`
 	SiteID     int64      `json:"site_id"`
@@ -294,6 +298,9 @@ type TenantStore interface {
 type TokenStore interface {
 	CreateEnrollmentToken(ctx context.Context, t *EnrollmentToken) error // sets ID, CreatedAt
 	ListEnrollmentTokens(ctx context.Context) ([]EnrollmentToken, error)
+	// GetEnrollmentToken returns one token with its client and site names;
+	// ErrNotFound.
+	GetEnrollmentToken(ctx context.Context, id int64) (EnrollmentToken, error)
 	RevokeEnrollmentToken(ctx context.Context, id int64, at time.Time) error
 	// Enroll consumes one use of the token with this secret hash and creates
 	// a new device in the token's site, atomically. It never re-keys an
@@ -401,6 +408,7 @@ type Store interface {
 	InventoryStore
 	PatchStore
 	SupportStore
+	ReleaseStore
 	Close() error
 }
 

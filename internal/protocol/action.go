@@ -66,7 +66,7 @@ const (
 )
 
 // Locks lists every lock name.
-var Locks = []string{LockTerminal, LockExec, LockFiles, LockProcesses, LockServices, LockScripts, LockSoftware, LockPatches}
+var Locks = []string{LockTerminal, LockExec, LockFiles, LockProcesses, LockServices, LockScripts, LockSoftware, LockPatches, LockSelfUpdate}
 
 // ValidLocks checks a lock list.
 func ValidLocks(locks []string) error {

@@ -134,6 +134,12 @@ type Auth struct {
 	// ScriptSigner is the public key (ed25519) every script must be
 	// signed with on this device (lock mode), nil without lock mode.
 	ScriptSigner []byte `json:"script_signer,omitempty"`
+	// Update is the outcome of the newest self-update (update.go), sent
+	// until a Welcome answers it; nil without one.
+	Update *UpdateReport `json:"update,omitempty"`
+	// ReleaseKey is the fingerprint (release.Fingerprint) of the release
+	// key the agent trusts, "" for none.
+	ReleaseKey string `json:"release_key,omitempty"`
 }
 
 // AuthMessage is what the agent signs: a fixed context string, the nonce and
@@ -166,6 +172,10 @@ type Welcome struct {
 	// over the already authenticated session); an agent with a pinned key
 	// ignores it.
 	ActionKey []byte `json:"action_key"`
+	// ReleaseKeys are the release public keys (ed25519) that sign agent
+	// builds. An agent that trusts none pins them from here once (as
+	// ActionKey); one with a pinned or locally configured key ignores them.
+	ReleaseKeys [][]byte `json:"release_keys,omitempty"`
 }
 
 // Refusal codes.
@@ -303,6 +313,9 @@ type EnrollResponse struct {
 	// ActionKey is the server's ed25519 public key that signs policies and
 	// actions; the agent pins it.
 	ActionKey []byte `json:"action_key"`
+	// ReleaseKeys are the release public keys the agent pins for its
+	// self-updates (Welcome.ReleaseKeys).
+	ReleaseKeys [][]byte `json:"release_keys,omitempty"`
 }
 
 // ReenrollMessage is what an agent signs with its device's current key to

@@ -209,3 +209,9 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+// GetEnrollmentToken returns one token; placeholder until issue 21's
+// enrollment part lands.
+func (s *DB) GetEnrollmentToken(ctx context.Context, id int64) (core.EnrollmentToken, error) {
+	return core.EnrollmentToken{}, errors.New("store: GetEnrollmentToken is not implemented yet")
+}
