@@ -2,7 +2,9 @@
 # gofmt, vet, staticcheck and every test (what CI runs, with `make race`),
 # `make short` the fast local loop, `make dist` cross-builds release binaries.
 GO      ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Versions order (agents refuse downgrades; packages need a leading digit):
+# a tag's name, else 0.<commits>.0+g<hash>.
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo 0.$$(git rev-list --count HEAD 2>/dev/null || echo 0).0+g$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 

@@ -8,6 +8,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
+	"github.com/wacht-rmm/wacht/internal/codesign"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/seal"
@@ -49,6 +51,10 @@ type Service struct {
 	blobs *blobs.Store
 	// dispatch, once set, sends queued script runs (ScriptDispatcher).
 	dispatch atomic.Pointer[ScriptDispatcher]
+	// releaseKeys verify published agent builds (issue 21).
+	releaseKeys []ed25519.PublicKey
+	// codesign signs published MSIs when configured.
+	codesign codesign.Config
 }
 
 // New returns a Service over d's store and commander.
@@ -57,7 +63,8 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits, cost: d.PasswordCost, blobs: d.Blobs}
+	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits, cost: d.PasswordCost, blobs: d.Blobs,
+		releaseKeys: d.ReleaseKeys, codesign: d.CodeSign}
 }
 
 // hashPassword hashes a new password at the Service's cost.
@@ -187,6 +194,11 @@ type Deps struct {
 	PasswordCost auth.Cost
 	// Blobs keeps uploaded package files (nil: uploads are refused).
 	Blobs *blobs.Store
+	// ReleaseKeys are the release public keys agent builds must be signed
+	// with (<data>/release.pub and wacht serve --release-key).
+	ReleaseKeys []ed25519.PublicKey
+	// CodeSign, if enabled, signs MSIs as they are published.
+	CodeSign codesign.Config
 }
 
 // Device is a device as the Service returns it: the stored facts plus

@@ -19,8 +19,10 @@ func (s *DB) GetAgentFile(ctx context.Context, id int64) (core.AgentFile, error)
 func (s *DB) FindAgentFile(ctx context.Context, kind, version, goos, arch string) (core.AgentFile, error) {
 	return core.AgentFile{}, errReleasesTODO
 }
-func (s *DB) ListAgentFiles(ctx context.Context) ([]core.AgentFile, error) { return nil, errReleasesTODO }
-func (s *DB) DeleteAgentFile(ctx context.Context, id int64) error            { return errReleasesTODO }
+func (s *DB) ListAgentFiles(ctx context.Context) ([]core.AgentFile, error) {
+	return nil, errReleasesTODO
+}
+func (s *DB) DeleteAgentFile(ctx context.Context, id int64) error { return errReleasesTODO }
 func (s *DB) AgentFileBlobInUse(ctx context.Context, sha256 string) (bool, error) {
 	return false, errReleasesTODO
 }
