@@ -125,6 +125,7 @@ dist: web-assets
 		echo "wacht $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
 	done
+	$(GO) run ./internal/installer/build --dist dist --version $(VERSION)
 
 # Rewrite the committed module lists of the binaries (deps/*.txt) after a
 # dependency change; deps/deps_test.go fails while they are stale.
