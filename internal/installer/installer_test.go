@@ -127,7 +127,7 @@ func TestLinuxPackages(t *testing.T) {
 		files := debFiles(t, deb)
 		wantFiles := []string{linuxAgentPath, linuxUnitPath}
 		if arch == "amd64" {
-			wantFiles = append(wantFiles, linuxTrayPath)
+			wantFiles = append(wantFiles, linuxTrayPath, linuxTrayAutostart)
 		}
 		var names []string
 		for n := range files {

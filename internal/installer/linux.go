@@ -29,6 +29,9 @@ const (
 	linuxAgentPath = "/usr/bin/wacht-agent"
 	linuxTrayPath  = "/usr/bin/wacht-tray"
 	linuxUnitPath  = "/usr/lib/systemd/system/wacht-agent.service"
+	// The tray's XDG autostart entry, the one `wacht-agent install` writes
+	// (internal/agent/tray_autostart.go) for a tray in /usr/bin.
+	linuxTrayAutostart = "/etc/xdg/autostart/wacht-tray.desktop"
 )
 
 // LinuxArches are the architectures the Linux packages are built for.
@@ -106,7 +109,9 @@ func linuxInfo(version, arch, agent, tray, scripts string) *nfpm.Info {
 		{Source: filepath.Join(scripts, "wacht-agent.service"), Destination: linuxUnitPath, FileInfo: &files.ContentFileInfo{Mode: 0o644}},
 	}
 	if tray != "" {
-		contents = append(contents, &files.Content{Source: tray, Destination: linuxTrayPath, FileInfo: &files.ContentFileInfo{Mode: 0o755}})
+		contents = append(contents,
+			&files.Content{Source: tray, Destination: linuxTrayPath, FileInfo: &files.ContentFileInfo{Mode: 0o755}},
+			&files.Content{Source: filepath.Join(scripts, "wacht-tray.desktop"), Destination: linuxTrayAutostart, FileInfo: &files.ContentFileInfo{Mode: 0o644}})
 	}
 	return nfpm.WithDefaults(&nfpm.Info{
 		Name:        "wacht-agent",
