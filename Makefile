@@ -86,15 +86,16 @@ fuzz: web-assets
 wine:
 	$(GO) test -count=1 -timeout 15m -v -run '^TestWindows(Agent|Tray)UnderWine$$' ./test/e2e/
 
-# The systemd lane alone: the service manager's D-Bus code and the agent's
-# service actions against a real systemd that the tests boot in a container
+# The systemd lane alone: the service manager's D-Bus code, the agent's
+# service actions and the .deb (test/e2e/deb_linux_test.go) against a real
+# systemd that the tests boot in a container
 # themselves (internal/platform/systemdtest: as root, with systemd-container
 # and debootstrap, and boot-systemd-container.sh in a shared/tools folder
 # above the checkout or named by SYSTEMD_BOOT). `unit` runs them too; there
 # they skip without root or those tools unless WACHT_REQUIRE_SYSTEMD=1
 # (.ci/run) or CI is set.
 systemd:
-	WACHT_REQUIRE_SYSTEMD=1 $(GO) test -count=1 -v -run '^(TestSystemdReal|TestServicesSystemdReal)$$' ./internal/platform/svcmgr ./internal/agent
+	WACHT_REQUIRE_SYSTEMD=1 $(GO) test -count=1 -v -run '^(TestSystemdReal|TestServicesSystemdReal|TestDebInSystemdContainer)$$' ./internal/platform/svcmgr ./internal/agent ./test/e2e
 
 # Go micro-benchmarks, then the load benchmarks of docs/benchmarks.md:
 # a real server on loopback held by simulated agents (SQLite, and PostgreSQL
@@ -125,6 +126,7 @@ dist: web-assets
 		echo "wacht $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
 	done
+	$(GO) run ./internal/installer/build --dist dist --version $(VERSION)
 
 # Rewrite the committed module lists of the binaries (deps/*.txt) after a
 # dependency change; deps/deps_test.go fails while they are stale.
