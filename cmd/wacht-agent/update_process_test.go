@@ -96,9 +96,11 @@ func TestSelfUpdateProcesses(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, newBin, phase, to, report, code string
+		down                                  bool // the server is gone when the new build starts
 	}{
 		{name: "commit", newBin: b, phase: agent.PhaseCommitted, to: "1.1.0", report: core.UpdateDone},
 		{name: "crash rolled back", newBin: crash, phase: agent.PhaseRolledBack, to: "1.0.0", report: core.UpdateRolledBack, code: agent.CodeUpdateCrashed},
+		{name: "no connection rolled back", newBin: b, phase: agent.PhaseRolledBack, to: "1.0.0", report: core.UpdateRolledBack, code: agent.CodeUpdateTimeout, down: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()
@@ -132,8 +134,12 @@ func TestSelfUpdateProcesses(t *testing.T) {
 			copyExe(t, exe, exe+".prev")
 			newBytes, _ := os.ReadFile(tc.newBin)
 			st := agent.UpdateState{RolloutID: 3, From: "1.0.0", To: "1.1.0", SHA256: "ab", Exe: exe, Args: args, PID: old.Process.Pid,
-				WatchdogSeconds: 60, Staged: time.Now(), Deadline: time.Now().Add(2 * time.Minute), Phase: agent.PhaseTrial}
+				WatchdogSeconds: 60 - 57*btoi(tc.down), Staged: time.Now(), Deadline: time.Now().Add(2 * time.Minute), Phase: agent.PhaseTrial}
 			writeState(t, data, st)
+			if tc.down {
+				srv.CloseClientConnections()
+				srv.Listener.Close()
+			}
 			copyExe(t, tc.newBin, exe+".new")
 			if err := os.Rename(exe+".new", exe); err != nil {
 				t.Fatal(err)
@@ -179,6 +185,18 @@ func TestSelfUpdateProcesses(t *testing.T) {
 			if pid <= 0 || syscall.Kill(pid, 0) != nil {
 				t.Fatalf("no agent runs after the watchdog (agent.pid %d)", pid)
 			}
+			if tc.down {
+				if got.Report == nil || got.Report.Code != tc.code || got.Report.State != tc.report {
+					t.Errorf("report %+v", got.Report)
+				}
+				al, _ := os.ReadFile(filepath.Join(data, agent.AgentLogFile))
+				if !strings.Contains(string(al), "running a new build on trial") {
+					t.Errorf("the new build did not run; its log:\n%s", al)
+				}
+				syscall.Kill(pid, syscall.SIGTERM)
+				waitFor(t, "the agent to stop", 40*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
+				return
+			}
 			// The build that runs now reports the outcome in its auth.
 			waitFor(t, "the outcome in an auth", time.Minute, func() bool {
 				for _, au := range ms.authsSeen() {
@@ -221,4 +239,11 @@ func readState(t *testing.T, data string) agent.UpdateState {
 		t.Fatal(err)
 	}
 	return st
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
