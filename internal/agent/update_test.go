@@ -2,13 +2,16 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -485,4 +488,66 @@ func TestWatchdogRollsBackAndCommits(t *testing.T) {
 			t.Errorf("state %+v, calls %v", st, ctl.calls)
 		}
 	})
+}
+
+// TestReleaseKeyPinning: enrollment pins the server's release keys unless
+// a local key is set; a welcome pins them once for an agent that has
+// none, and never replaces pinned or local ones.
+func TestReleaseKeyPinning(t *testing.T) {
+	actionPub, _ := newReleaseKey(t)
+	serverRel, _ := newReleaseKey(t)
+	otherRel, _ := newReleaseKey(t)
+	localRel, _ := newReleaseKey(t)
+	keys := [][]byte{serverRel}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(protocol.EnrollResponse{DeviceID: 9, ActionKey: actionPub, ReleaseKeys: keys})
+	}))
+	defer srv.Close()
+	tok := protocol.Token{URL: srv.URL, Fingerprint: protocol.Fingerprint(srv.Certificate().Raw), Secret: "s"}.String()
+
+	dir := t.TempDir()
+	if _, err := Enroll(context.Background(), tok, "", dir, true); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil || len(cfg.ReleaseKeys) != 1 || !bytes.Equal(cfg.ReleaseKeys[0], serverRel) || cfg.LocalReleaseKey {
+		t.Fatalf("pinned at enrollment: %+v, %v", cfg, err)
+	}
+	// A welcome does not replace a pinned key.
+	a := &Agent{opts: Options{DataDir: dir}, cfg: cfg, log: slog.New(slog.DiscardHandler), upd: newUpdater(cfg)}
+	a.pinReleaseKeys([][]byte{otherRel})
+	if a.releaseKeyFingerprint() != release.Fingerprint(serverRel) {
+		t.Error("a welcome replaced the pinned release key")
+	}
+
+	// A local key survives re-enrollment and is never replaced.
+	if err := SetReleaseKey(dir, localRel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Enroll(context.Background(), tok, "", dir, false); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ = LoadConfig(dir)
+	if len(cfg.ReleaseKeys) != 1 || !bytes.Equal(cfg.ReleaseKeys[0], localRel) || !cfg.LocalReleaseKey {
+		t.Fatalf("local key after re-enrollment: %+v", cfg)
+	}
+
+	// An agent enrolled before servers handed out release keys pins them
+	// from its first welcome, once.
+	dir2 := t.TempDir()
+	keys = nil
+	if _, err := Enroll(context.Background(), tok, "", dir2, true); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ = LoadConfig(dir2)
+	a = &Agent{opts: Options{DataDir: dir2}, cfg: cfg, log: slog.New(slog.DiscardHandler), upd: newUpdater(cfg)}
+	if a.releaseKeyFingerprint() != "" {
+		t.Fatal("a release key without any")
+	}
+	a.pinReleaseKeys([][]byte{serverRel})
+	a.pinReleaseKeys([][]byte{otherRel})
+	cfg, _ = LoadConfig(dir2)
+	if a.releaseKeyFingerprint() != release.Fingerprint(serverRel) || len(cfg.ReleaseKeys) != 1 || !bytes.Equal(cfg.ReleaseKeys[0], serverRel) {
+		t.Errorf("pinned from the welcome: %s, %+v", a.releaseKeyFingerprint(), cfg)
+	}
 }
