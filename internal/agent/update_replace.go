@@ -245,8 +245,10 @@ func resolveUpdate(dataDir, exe, running string, now time.Time) (UpdateState, bo
 	}
 	switch {
 	case st.Phase == PhaseTrial && running == st.To && sameFile(st.Exe, exe):
-		if st.Restarted.IsZero() {
-			// Started by a reboot or the service manager, not the watchdog.
+		if st.Restarted.IsZero() || !watchdogAlive(st) {
+			// Started by a reboot or the service manager, not the
+			// watchdog, or the watchdog is gone (a reboot): the new
+			// build gets its full time from now on.
 			st.Restarted = now
 			st.Deadline = now.Add(time.Duration(st.WatchdogSeconds) * time.Second)
 			if err := writeUpdateState(dataDir, st); err != nil {

@@ -551,3 +551,30 @@ func TestReleaseKeyPinning(t *testing.T) {
 		t.Errorf("pinned from the welcome: %s, %+v", a.releaseKeyFingerprint(), cfg)
 	}
 }
+
+// TestWatchdogThatCannotStartUndoesTheUpdate: a staged update whose
+// watchdog cannot start (no .prev to run it from) is undone at once and
+// reported as failed.
+func TestWatchdogThatCannotStartUndoesTheUpdate(t *testing.T) {
+	setVersion(t, "1.0.0")
+	pub, priv := newReleaseKey(t)
+	newBuild := buildTiny(t, runtime.GOOS, runtime.GOARCH, "os.Exit(3)")
+	data, _ := os.ReadFile(newBuild)
+	s := signBuild(t, priv, newBuild, "1.1.0", runtime.GOOS, runtime.GOARCH)
+	a, ref, _ := updateAgent(t, pub, data)
+	oldExe, _ := os.ReadFile(a.opts.Executable)
+	if _, err := a.agentUpdate(ctxT(t), protocol.AgentUpdateArgs{Build: s, Ticket: ref.Ticket}); err != nil {
+		t.Fatal(err)
+	}
+	// The watchdog runs from <exe>.prev: make it unrunnable.
+	os.Chmod(a.opts.Executable+suffixPrev, 0o600)
+	a.afterUpdate()
+	if got, _ := os.ReadFile(a.opts.Executable); !bytes.Equal(got, oldExe) {
+		t.Error("the previous build was not restored")
+	}
+	st, _ := readUpdateState(a.opts.DataDir)
+	r := a.upd.pendingReport()
+	if st.Phase != PhaseFailed || r == nil || r.State != core.UpdateFailed || a.upd.staged != nil {
+		t.Errorf("state %+v, report %+v", st, r)
+	}
+}
