@@ -69,6 +69,10 @@ type UpdateState struct {
 	Rejected []string `json:"rejected,omitempty"`
 }
 
+// ReadUpdateState reads update.json in dir (wacht-agent status); a
+// missing file is the zero state.
+func ReadUpdateState(dir string) (UpdateState, error) { return readUpdateState(dir) }
+
 // readUpdateState reads update.json; a missing file is the zero state.
 func readUpdateState(dir string) (UpdateState, error) {
 	var st UpdateState
