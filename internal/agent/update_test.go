@@ -578,3 +578,32 @@ func TestWatchdogThatCannotStartUndoesTheUpdate(t *testing.T) {
 		t.Errorf("state %+v, report %+v", st, r)
 	}
 }
+
+// TestAgentUpdateThroughGateway sends agent-update through the real
+// gateway's signed action path: the local lock, lock mode and a missing
+// release key refuse it before anything is downloaded.
+func TestAgentUpdateThroughGateway(t *testing.T) {
+	_, priv := newReleaseKey(t)
+	bin := filepath.Join(t.TempDir(), "b")
+	os.WriteFile(bin, []byte("a build"), 0o755)
+	args := protocol.AgentUpdateArgs{RolloutID: 1, Build: signBuild(t, priv, bin, "99.0.0", runtime.GOOS, runtime.GOARCH), Ticket: "t"}
+	signer, _ := newReleaseKey(t)
+	for _, c := range []struct {
+		name string
+		o    liveOpts
+		code string
+	}{
+		{"locally locked", liveOpts{disable: []string{protocol.LockSelfUpdate}}, protocol.CodeDisabledLocally},
+		{"lock mode", liveOpts{signer: signer}, protocol.CodeScriptSigner},
+		{"no release key", liveOpts{}, protocol.CodeNoReleaseKey},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := startLive(t, c.o)
+			err := l.hub.Do(ctxT(t), l.deviceID, protocol.ActionAgentUpdate, args, nil)
+			wantCode(t, c.name, err, c.code)
+			if _, err := os.Stat(filepath.Join(l.dir, UpdateFile)); err == nil {
+				t.Error("a refused update wrote update.json")
+			}
+		})
+	}
+}
