@@ -401,8 +401,12 @@ func limitBody(h http.Handler, n int64) http.Handler {
 // API or the dashboard): its body streams to the device, bounded by its
 // Content-Length, which the agent is told in the signed opening, not by
 // MaxBodyBytes; or a package file (PUT /api/v1/packages/{id}/file),
-// bounded by Config.MaxUpload.
+// bounded by Config.MaxUpload; or a published agent file (POST
+// /api/v1/agent-files), bounded the same way.
 func streamed(r *http.Request) bool {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/agent-files" {
+		return true
+	}
 	return r.Method == http.MethodPut && (strings.HasSuffix(r.URL.Path, "/files/content") ||
 		strings.HasPrefix(r.URL.Path, "/api/v1/packages/") && strings.HasSuffix(r.URL.Path, "/file"))
 }
