@@ -172,7 +172,7 @@ func TestReleasesAPI(t *testing.T) {
 			if st := f.post(t, "/api/v1/rollouts", "admin", `{"version":"0.2.0"}`, &conflict); st != http.StatusConflict || conflict.Message.EN == "" {
 				t.Errorf("second rollout: %d %+v", st, conflict)
 			}
-			if st := f.do(t, "DELETE", fmt.Sprintf("/api/v1/agent-files/%d", af.ID), "admin", nil); st != http.StatusConflict {
+			if st := f.sendJSON(t, "DELETE", fmt.Sprintf("/api/v1/agent-files/%d", af.ID), "admin", "", nil); st != http.StatusConflict {
 				t.Errorf("deleting a file in use: %d", st)
 			}
 			id := fmt.Sprint(r.ID)
@@ -196,7 +196,7 @@ func TestReleasesAPI(t *testing.T) {
 			if st := f.do(t, "GET", "/api/v1/rollouts", "admin", &rs); st != http.StatusOK || len(rs) != 1 {
 				t.Errorf("list: %d %+v", st, rs)
 			}
-			if st := f.do(t, "DELETE", fmt.Sprintf("/api/v1/agent-files/%d", af.ID), "admin", nil); st != http.StatusNoContent {
+			if st := f.sendJSON(t, "DELETE", fmt.Sprintf("/api/v1/agent-files/%d", af.ID), "admin", "", nil); st != http.StatusNoContent {
 				t.Errorf("delete: %d", st)
 			}
 		})
