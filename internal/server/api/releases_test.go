@@ -125,7 +125,7 @@ func TestReleasesAPI(t *testing.T) {
 				t.Errorf("technician publishing: %d", st)
 			}
 			tampered := append([]byte{}, body...)
-			tampered[70] ^= 1
+			tampered[66] ^= 1
 			if st := f.publish(t, "admin", manifest, tampered, true, &refused); st != http.StatusBadRequest || refused.Fields[0].Field != "file" || refused.Fields[0].Message.DE == "" {
 				t.Errorf("tampered: %d %+v", st, refused)
 			}
