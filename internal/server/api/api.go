@@ -66,6 +66,7 @@ func (h *handler) routes() *auth.Router {
 	h.inventoryRoutes(rt)
 	h.patchRoutes(rt)
 	h.supportRoutes(rt)
+	h.releaseRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

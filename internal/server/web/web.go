@@ -142,6 +142,7 @@ func (s *server) routes() *auth.Router {
 	s.patchRoutes(rt)
 	s.brandingRoutes(rt)
 	s.supportRoutes(rt)
+	s.agentRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
