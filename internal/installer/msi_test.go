@@ -182,7 +182,7 @@ func TestWindowsMSITables(t *testing.T) {
 
 	ca := rowsBy(table(t, msi, "CustomAction"))
 	if c := ca["EnrollAgent"]; c == nil || c[1] != "11298" || c[2] != "INSTALLDIR" ||
-		c[3] != `"[INSTALLDIR]wacht-agent.exe" enroll --token "[TOKEN]" --data "[CommonAppDataFolder]Wacht"` {
+		c[3] != `"[INSTALLDIR]wacht-agent.exe" enroll --token "[TOKEN]" --data "[CommonAppDataFolder]Wacht" --log "[CommonAppDataFolder]Wacht\enroll.log"` {
 		t.Errorf("EnrollAgent %q", c)
 	}
 	if c := ca["PurgeData"]; c == nil || c[1] != "3170" || !strings.Contains(c[3], "uninstall --purge --data") {

@@ -241,6 +241,9 @@ func Windows(o Options) ([]Built, error) {
 func finishMSI(ctx context.Context, dir, msi string, d wxsData) error {
 	data := `"[CommonAppDataFolder]Wacht"`
 	agent := `"[INSTALLDIR]wacht-agent.exe"`
+	// The agent's own words on a failed enrollment: an EXE custom action
+	// cannot write into the MSI log.
+	enrollLog := `"[CommonAppDataFolder]Wacht\enroll.log"`
 	var q []string
 	if len(d.Agents) == 2 {
 		q = append(q,
@@ -265,7 +268,7 @@ func finishMSI(ctx context.Context, dir, msi string, d wxsData) error {
 		"INSERT INTO `Signature` (`Signature`, `FileName`) VALUES ('AgentConfig', 'agent.json')",
 		"INSERT INTO `DrLocator` (`Signature_`, `Path`, `Depth`) VALUES ('AgentConfig', '[CommonAppDataFolder]Wacht', 0)",
 		"INSERT INTO `AppSearch` (`Property`, `Signature_`) VALUES ('ENROLLED', 'AgentConfig')",
-		fmt.Sprintf("INSERT INTO `CustomAction` (`Action`, `Type`, `Source`, `Target`) VALUES ('EnrollAgent', %d, 'INSTALLDIR', '%s enroll --token \"[TOKEN]\" --data %s')", caEnroll, agent, data),
+		fmt.Sprintf("INSERT INTO `CustomAction` (`Action`, `Type`, `Source`, `Target`) VALUES ('EnrollAgent', %d, 'INSTALLDIR', '%s enroll --token \"[TOKEN]\" --data %s --log %s')", caEnroll, agent, data, enrollLog),
 		fmt.Sprintf("INSERT INTO `CustomAction` (`Action`, `Type`, `Source`, `Target`) VALUES ('PurgeData', %d, 'INSTALLDIR', '%s uninstall --purge --data %s')", caPurge, agent, data),
 		"UPDATE `Property` SET `Value` = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;TOKEN;PURGE;NOSTART' WHERE `Property` = 'SecureCustomProperties'",
 		// msidbUpgradeAttributesMigrateFeatures | VersionMaxInclusive: a
