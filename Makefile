@@ -84,7 +84,7 @@ fuzz: web-assets
 # part of `unit`; docs/windows.md). It skips without Wine unless
 # WACHT_REQUIRE_WINE=1.
 wine:
-	$(GO) test -count=1 -timeout 15m -v -run '^TestWindows(Agent|Tray)UnderWine$$' ./test/e2e/
+	$(GO) test -count=1 -timeout 15m -v -run '^(TestWindows(Agent|Tray)UnderWine|TestAgentMSIUnderWine)$$' ./test/e2e/
 
 # The systemd lane alone: the service manager's D-Bus code and the agent's
 # service actions against a real systemd that the tests boot in a container
