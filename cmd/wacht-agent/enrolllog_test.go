@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/agent"
+	"github.com/wacht-rmm/wacht/internal/installer"
 )
 
 // TestEnrollLog: enroll --log appends the failure as the command prints
@@ -28,5 +31,16 @@ func TestEnrollLog(t *testing.T) {
 	}
 	if !bytes.Contains(stderr.Bytes(), bytes.TrimSpace(bytes.SplitN(b, []byte(" "), 2)[1][:20])) {
 		t.Errorf("the log line %q is not what stderr says: %s", b, stderr.String())
+	}
+}
+
+// TestMSINames: the MSI installs the service and the tray's Run value
+// under the names this binary uses for install and uninstall.
+func TestMSINames(t *testing.T) {
+	if serviceName != installer.ServiceName {
+		t.Errorf("service %q here, %q in the MSI", serviceName, installer.ServiceName)
+	}
+	if agent.TrayRunValue != installer.TrayRunValue {
+		t.Errorf("tray Run value %q here, %q in the MSI", agent.TrayRunValue, installer.TrayRunValue)
 	}
 }
