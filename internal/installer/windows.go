@@ -171,11 +171,7 @@ func Windows(o Options) ([]Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if os.Getenv("KEEPMSI") == "" {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer os.RemoveAll(tmp)
 	for _, b := range []struct {
 		prog, arch, id string
 		required       bool
