@@ -76,7 +76,7 @@ var wxsTemplate = template.Must(template.New("wxs").Parse(windowsWXS))
 func MSIName(version string) string { return "wacht-agent-" + version + "-x64.msi" }
 
 var (
-	semverRe   = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(?:-(\d+)-g[0-9a-f]+)?(?:[-+].*)?$`)
+	semverRe   = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(?:-(\d+)-g[0-9a-f]+)?(?:[-+][0-9A-Za-z.+-]*)?$`)
 	untaggedRe = regexp.MustCompile(`^0\.(\d+)\.0\+g[0-9a-z]+$`)
 )
 

@@ -23,7 +23,7 @@ func TestProductVersion(t *testing.T) {
 			t.Errorf("ProductVersion(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"", "dev", "v256.0.0", "v1.256.0", "v1.2.65536", "1.2"} {
+	for _, bad := range []string{"", "dev", "v256.0.0", "v1.256.0", "v1.2.65536", "1.2", "v1.2.3-../../x", "v1.2.3 x", "v1.2.3-'x"} {
 		if got, err := ProductVersion(bad); err == nil {
 			t.Errorf("ProductVersion(%q) = %q, want an error", bad, got)
 		}
