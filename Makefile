@@ -85,7 +85,7 @@ fuzz: web-assets
 # part of `unit`; docs/windows.md). It skips without Wine unless
 # WACHT_REQUIRE_WINE=1.
 wine:
-	$(GO) test -count=1 -timeout 15m -v -run '^TestWindows(Agent|Tray)UnderWine$$' ./test/e2e/
+	$(GO) test -count=1 -timeout 15m -v -run '^(TestWindows(Agent|Tray)UnderWine|TestAgentMSIUnderWine)$$' ./test/e2e/
 
 # The systemd lane alone: the service manager's D-Bus code, the agent's
 # service actions and the .deb (test/e2e/deb_linux_test.go) against a real

@@ -16,6 +16,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -178,13 +179,39 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 	locks := disableFlag(fs)
 	signer := signerFlag(fs)
 	rkey := releaseKeyFlag(fs)
+	logFile := fs.String("log", "", "also append the outcome to this file (installers: the MSI cannot show a program's output)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *token == "" {
 		return usageError{errors.New("--token is required")}
 	}
-	return enroll(stdout, *token, *server, *data, *newDevice, locks, signer, rkey)
+	if *logFile == "" {
+		return enroll(stdout, *token, *server, *data, *newDevice, locks, signer, rkey)
+	}
+	var out strings.Builder
+	err := enroll(io.MultiWriter(stdout, &out), *token, *server, *data, *newDevice, locks, signer, rkey)
+	appendEnrollLog(*logFile, out.String(), err)
+	return err
+}
+
+// appendEnrollLog appends enroll's outcome to file with a time stamp: its
+// output, or "wacht-agent enroll: <error>" as the command prints it. A
+// file that cannot be written does not change the outcome.
+func appendEnrollLog(file, out string, err error) {
+	line := strings.TrimSpace(out)
+	if err != nil {
+		line = "wacht-agent enroll: " + err.Error()
+	}
+	if dir := filepath.Dir(file); dir != "" {
+		_ = os.MkdirAll(dir, 0o755)
+	}
+	f, ferr := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if ferr != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
 }
 
 // locks is the --disable flag: capabilities the server may never use on
