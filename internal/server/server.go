@@ -347,6 +347,7 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
+	mux.Handle(api.AgentInstallerPattern, api.AgentInstallers(svc, svc, log))
 	if bs != nil && box != nil {
 		mux.Handle(blobs.Path, blobs.Handler(bs, blobs.NewTickets(box.Derive(blobs.TicketPurpose)), st, log))
 	}
