@@ -157,7 +157,7 @@ func testEnrollmentTokensAPI(t *testing.T, f *enrollFixture) {
 		!strings.HasPrefix(tok.Secret, service.EnrollmentTokenPrefix) {
 		t.Fatalf("token %+v, %v", tok, err)
 	}
-	if it.SiteID != f.own.ID || it.MaxUses != 25 || it.State != "active" || it.ExpiresAt == nil ||
+	if it.SiteID != f.own.ID || it.MaxUses != 25 || it.Label != "Intune rollout" || it.CreatedBy != "admin@example.com" || it.State != "active" || it.ExpiresAt == nil ||
 		it.ExpiresAt.Before(before.Add(api.DefaultTokenExpiry-time.Minute)) || it.ExpiresAt.After(time.Now().Add(api.DefaultTokenExpiry)) {
 		t.Errorf("created %+v", it)
 	}
@@ -209,7 +209,8 @@ func testEnrollmentTokensAPI(t *testing.T, f *enrollFixture) {
 	var list []issued
 	for _, role := range []string{core.RoleAdmin, core.RoleTechnician, core.RoleReadOnly} {
 		list = nil
-		if code := f.call(t, role, "GET", own, "", &list); code != http.StatusOK || len(list) != 2 {
+		if code := f.call(t, role, "GET", own, "", &list); code != http.StatusOK || len(list) != 2 ||
+			list[0].Label != "Laptop Meier" || list[1].Label != "Intune rollout" || list[1].CreatedBy != "admin@example.com" {
 			t.Errorf("%s lists: %d %+v", role, code, list)
 		}
 		for _, l := range list {
