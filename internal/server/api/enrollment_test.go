@@ -166,7 +166,7 @@ func testEnrollmentTokensAPI(t *testing.T, f *enrollFixture) {
 			t.Errorf("%s command lacks the token or the URL: %s", os, cmd)
 		}
 	}
-	if !strings.Contains(it.Commands.Windows, "msiexec") || !strings.Contains(it.Commands.Windows, "GetCertHashString") ||
+	if !strings.Contains(it.Commands.Windows, "msiexec") || !strings.Contains(it.Commands.Windows, "[WachtPin]::Callback") ||
 		!strings.Contains(it.Commands.Windows, protocol.Fingerprint(f.agent.Certificate().Raw)) {
 		t.Errorf("windows command: %s", it.Commands.Windows)
 	}
