@@ -39,6 +39,11 @@ func (e *ErrNoInstaller) Error() string {
 	return fmt.Sprintf("no installer published for %s/%s; run `wacht release publish`", e.Kind, e.Arch)
 }
 
+// Text says it in English and German.
+func (e *ErrNoInstaller) Text() core.Text {
+	return core.Text{EN: e.Error(), DE: fmt.Sprintf("Für %s/%s wurde kein Installationspaket veröffentlicht; `wacht release publish` veröffentlicht es", e.Kind, e.Arch)}
+}
+
 // Is makes an *ErrNoInstaller a core.ErrNotFound.
 func (e *ErrNoInstaller) Is(target error) bool { return target == core.ErrNotFound }
 

@@ -121,6 +121,11 @@ func TestBrowserAddDevice(t *testing.T) {
 		t.Error("the token is shown again after the redirect")
 	}
 	c.checkConsole()
+	// (The 404 below is logged as a failed load, so the console was checked first.)
+	step("an installer nobody published", chromedp.Navigate(srv.URL+"/installers/rpm/arm64"), chromedp.WaitVisible(`p[role="alert"]`))
+	if m := text("main"); !strings.Contains(m, "no installer published for rpm/arm64") {
+		t.Errorf("missing installer page:\n%s", m)
+	}
 	if t.Failed() {
 		c.screenshot("add-device.png")
 	}
