@@ -89,7 +89,7 @@ func TestBrowserAddDevice(t *testing.T) {
 		!strings.Contains(lin, "WACHT_TOKEN='"+tokStr+"'") {
 		t.Errorf("Linux command:\n%s", lin)
 	}
-	if !strings.Contains(mac, "installer -pkg") || !strings.Contains(mac, "/etc/wacht-agent/token") {
+	if !strings.Contains(mac, "install.sh") || !strings.Contains(mac, "/api/agent/installers/tar.gz/") || !strings.Contains(mac, "WACHT_TOKEN='"+tokStr+"'") {
 		t.Errorf("macOS command:\n%s", mac)
 	}
 	ts, err := st.ListEnrollmentTokens(ctx)
