@@ -243,7 +243,7 @@ func Reason(err error) (core.Text, bool) {
 			return rf.text, true
 		}
 	}
-	if ni := (*ErrNoInstaller)(nil); errors.As(err, &ni) {
+	if ni := (*NoInstallerError)(nil); errors.As(err, &ni) {
 		return ni.Text(), true
 	}
 	// An agent's refusal or failure says why in both languages.

@@ -39,7 +39,7 @@ func (f fakeInstallers) OpenInstaller(_ context.Context, kind, arch string) (cor
 	}
 	b, ok := f[kind+"/"+arch]
 	if !ok {
-		return core.AgentFile{}, nil, &service.ErrNoInstaller{Kind: kind, Arch: arch}
+		return core.AgentFile{}, nil, &service.NoInstallerError{Kind: kind, Arch: arch}
 	}
 	return core.AgentFile{Kind: kind, Arch: arch, Version: "0.7.0", Name: "wacht-agent_0.7.0_" + arch + "." + kind,
 		SHA256: "ab", Size: int64(len(b)), UploadedAt: time.Now()}, nopCloser{bytes.NewReader(b)}, nil

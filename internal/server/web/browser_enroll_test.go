@@ -30,7 +30,7 @@ func (oneMSI) ListAgentFiles(context.Context, core.User) ([]core.AgentFile, erro
 
 func (oneMSI) OpenInstaller(_ context.Context, kind, arch string) (core.AgentFile, io.ReadSeekCloser, error) {
 	if kind != "msi" || arch != "amd64" {
-		return core.AgentFile{}, nil, &service.ErrNoInstaller{Kind: kind, Arch: arch}
+		return core.AgentFile{}, nil, &service.NoInstallerError{Kind: kind, Arch: arch}
 	}
 	return core.AgentFile{Kind: kind, Arch: arch, Name: "wacht-agent-0.9.0-x64.msi", UploadedAt: time.Now()},
 		struct {
