@@ -76,7 +76,9 @@ func Commands(ts TokenServer, token string) InstallCommands {
 	ps.WriteString("$p=Start-Process msiexec.exe -Wait -PassThru -ArgumentList @('/i', \"`\"$f`\"\", '/qn', \"TOKEN=$t\"); ")
 	ps.WriteString("Remove-Item $f; if ($p.ExitCode -ne 0) { throw \"msiexec failed with exit code $($p.ExitCode)\" }")
 
-	return InstallCommands{Windows: ps.String(), Linux: linux, MacOS: macos}
+	// In a subshell, so that set -e and exit end the command, not the
+	// shell it is pasted into.
+	return InstallCommands{Windows: ps.String(), Linux: "(" + linux + ")", MacOS: "(" + macos + ")"}
 }
 
 // psPinType is the C# validation callback of the Windows command: it

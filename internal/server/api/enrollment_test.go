@@ -494,4 +494,9 @@ func TestLinuxCommandPinsCertificate(t *testing.T) {
 	if _, _, err := run(service.Commands(wrong, it.Token).Linux); err == nil || !strings.Contains(err.Error(), "pinned") {
 		t.Errorf("the command with another pin: %v, want curl's pinned key mismatch", err)
 	}
+	// A failing command ends itself, not the shell it was pasted into.
+	out, err := exec.Command("sh", "-c", service.Commands(wrong, it.Token).Linux+"; echo still here").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "still here") {
+		t.Errorf("the shell did not survive a failed command: %v %s", err, out)
+	}
 }
