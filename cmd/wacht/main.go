@@ -199,7 +199,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Client, "client", "", "client (customer) `name`; it must exist unless --create is given")
 	fs.StringVar(&o.Site, "site", "", "site `name` within the client; it must exist unless --create is given")
 	fs.BoolVar(&o.Create, "create", false, "create the client and the site if they do not exist yet")
-	fs.StringVar(&o.Label, "label", "", "what the token is for (`text`, e.g. \"Intune rollout\"), shown in lists")
+	fs.StringVar(&o.Label, "label", "", "a `label` saying what the token is for (e.g. \"Intune rollout\"), shown in lists")
 	fs.DurationVar(&o.Expires, "expires", 72*time.Hour, "validity `duration`; 0 = never expires")
 	fs.IntVar(&o.MaxUses, "max-uses", 0, "how many devices may enroll with it; 0 = unlimited")
 	fs.StringVar(&o.URL, "url", "", "server `URL` for agents (default: the one the server stored)")
