@@ -42,8 +42,8 @@ import (
 
 // Setting keys that `wacht token create` reads.
 const (
-	SettingServerURL       = "server_url"
-	SettingCertFingerprint = "cert_fingerprint"
+	SettingServerURL       = service.SettingServerURL
+	SettingCertFingerprint = service.SettingCertFingerprint
 )
 
 // Defaults.
@@ -148,6 +148,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if err := st.SetSetting(ctx, SettingCertFingerprint, fingerprint); err != nil {
 		return fmt.Errorf("storing certificate fingerprint: %w", err)
+	}
+	// The SPKI pin of the same certificate, for curl in the install
+	// commands (service.Commands).
+	pin := ""
+	if fingerprint != "" && len(tlsCfg.Certificates) > 0 {
+		if pin, err = tlsconf.SPKIPin(tlsCfg.Certificates[0].Certificate[0]); err != nil {
+			return err
+		}
+	}
+	if err := st.SetSetting(ctx, service.SettingCertPin, pin); err != nil {
+		return fmt.Errorf("storing certificate pin: %w", err)
 	}
 
 	// Network devices' secrets are sealed with this key; several nodes on
@@ -362,6 +373,7 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
+	mux.Handle(api.AgentInstallerPattern, api.AgentInstallers(svc, svc, log))
 	if bs != nil && box != nil {
 		mux.Handle(blobs.Path, blobs.Handler(bs, blobs.NewTickets(box.Derive(blobs.TicketPurpose)), st, log))
 	}
