@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/keyfile"
@@ -85,13 +86,13 @@ func (m Manifest) Validate() error {
 	switch {
 	case m.Product != Product:
 		return fmt.Errorf("release: product %q, want %q", m.Product, Product)
-	case !contains(Kinds, m.Kind):
+	case !slices.Contains(Kinds, m.Kind):
 		return fmt.Errorf("release: unknown kind %q (known: %s)", m.Kind, strings.Join(Kinds, ", "))
 	case !versionRE.MatchString(m.Version):
 		return fmt.Errorf("release: bad version %q", m.Version)
-	case !contains([]string{"windows", "darwin", "linux"}, m.OS):
+	case !slices.Contains([]string{"windows", "darwin", "linux"}, m.OS):
 		return fmt.Errorf("release: unknown OS %q", m.OS)
-	case !contains([]string{"amd64", "arm64", "386"}, m.Arch):
+	case !slices.Contains([]string{"amd64", "arm64", "386"}, m.Arch):
 		return fmt.Errorf("release: unknown architecture %q", m.Arch)
 	case !nameRE.MatchString(m.Name):
 		return fmt.Errorf("release: bad file name %q", m.Name)
@@ -101,15 +102,6 @@ func (m Manifest) Validate() error {
 		return fmt.Errorf("release: bad size %d", m.Size)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Message is what the release key signs: a fixed context string and the
