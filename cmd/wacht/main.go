@@ -49,6 +49,8 @@ Administration (works while the server runs):
   actionkey status   show the action keys and the devices not yet on the current one
   script keygen|sign|verify
                      lock mode: sign scripts with a key the server never holds
+  release keygen|sign|publish
+                     sign agent builds and installers with the release key; publish them
   setup              create the first admin if there is no user yet
   version            print the version
 
@@ -102,6 +104,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serverChecksCmd(rest, stdout, stderr)
 	case "script":
 		return scriptCmd(rest, stdout, stderr)
+	case "release":
+		return releaseCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "wacht", version)
 		return nil
@@ -132,9 +136,15 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AlertRetryMax, "alert-retry-max", time.Hour, "longest retry delay of an undelivered notification")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval told to agents")
 	fs.Int64Var(&cfg.MaxUpload, "max-upload", 0, "largest package file an administrator may upload, in `bytes` (0 = 4 GiB)")
+	fs.Var((*multiFlag)(&cfg.ReleaseKeys), "release-key", "release public key `file` agent builds may be signed with (repeatable; <data>/release.pub is always trusted)")
+	fs.StringVar(&cfg.CodeSign.Cert, "codesign-cert", "", "code-signing certificate `file` to sign published MSIs with (osslsigncode)")
+	fs.StringVar(&cfg.CodeSign.Key, "codesign-key", "", "the code-signing certificate's private key `file`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if (cfg.CodeSign.Cert == "") != (cfg.CodeSign.Key == "") {
+		return errors.New("wacht serve: --codesign-cert and --codesign-key go together")
 	}
 	var err error
 	if cfg.Log, err = newLogger(*level, stderr); err != nil {

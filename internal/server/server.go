@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wacht-rmm/wacht/internal/codesign"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,6 +82,12 @@ type Config struct {
 	// MaxUpload bounds an uploaded package file (default
 	// blobs.DefaultMaxSize, 4 GiB).
 	MaxUpload int64
+	// ReleaseKeys are release public key files trusted besides
+	// <DataDir>/release.pub (wacht serve --release-key).
+	ReleaseKeys []string
+	// CodeSign signs MSIs as they are published (wacht serve
+	// --codesign-cert/--codesign-key).
+	CodeSign codesign.Config
 }
 
 func (c *Config) defaults() {
@@ -212,6 +219,14 @@ func Run(ctx context.Context, cfg Config) error {
 		relay = gateway.RelayOptions{URL: nodeURL, Key: box.Derive("cluster-relay"), TLS: tlsconf.PeerConfig(fingerprint, cfg.ACMEDomain)}
 		log.Info("cluster node", "node_url", nodeURL)
 	}
+	releaseKeys, err := LoadReleaseKeys(cfg.DataDir, cfg.ReleaseKeys)
+	if err != nil {
+		return err
+	}
+	if len(releaseKeys) > 0 {
+		log.Info("release keys", "fingerprints", releaseKeysInfo(releaseKeys))
+	}
+	var updates lateUpdates
 	// Queued script runs go out when their agent connects (the
 	// dispatcher exists once the service does).
 	var scripts atomic.Pointer[service.ScriptDispatcher]
@@ -223,6 +238,7 @@ func Run(ctx context.Context, cfg Config) error {
 	agentPolicy := gateway.TrayPolicies{Base: gateway.PatchPolicies{Base: probePolicy, Store: st}, Store: st}
 	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: agentPolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
 		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay, Support: &support,
+		ReleaseKeys: releaseKeys, Updates: &updates,
 		Connected: func(id int64) {
 			if d := scripts.Load(); d != nil {
 				d.Kick(id)
@@ -235,11 +251,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	handler, svc, err := newHandler(st, gw, log, box, audits, bs)
+	handler, svc, err := newHandler(st, gw, log, box, audits, bs, releaseDeps(releaseKeys, cfg.CodeSign))
 	if err != nil {
 		return err
 	}
 	support.svc.Store(svc)
+	updates.svc.Store(svc)
+	// Agent rollouts run on one node at a time.
+	octx, stopRollouts := context.WithCancel(ctx)
+	rolloutsDone := make(chan struct{})
+	go func() { runRollouts(octx, st, svc, log.With("component", "rollouts")); close(rolloutsDone) }()
+	defer func() { stopRollouts(); <-rolloutsDone }() // before the store closes
 	// Each node removes the package files nobody names from its folder.
 	bctx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
@@ -324,11 +346,15 @@ func newResolver(st policy.FullStore, log *slog.Logger, box *seal.Box) *policy.R
 // newHandler is Handler with the key that seals network devices' secrets,
 // the queue that writes commands' audit entries and the store of package
 // files, which agents download at blobs.Path with tickets keyed from box.
-func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue, bs *blobs.Store) (http.Handler, *service.Service, error) {
+func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue, bs *blobs.Store, opts ...func(*service.Deps)) (http.Handler, *service.Service, error) {
 	// One service layer under both transports.
 	// The hub is also the service's Remote (signed actions and streams).
 	var _ service.Remote = gw.Hub()
-	svc := service.New(service.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits, Blobs: bs})
+	deps := service.Deps{Store: st, Commander: gw.Hub(), Log: log, Secrets: box, Audits: audits, Blobs: bs}
+	for _, o := range opts {
+		o(&deps)
+	}
+	svc := service.New(deps)
 	apiH := api.New(svc, log)
 	webH, err := web.New(web.Deps{Store: st, Service: svc, Log: log})
 	if err != nil {
@@ -337,7 +363,7 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
 	if bs != nil && box != nil {
-		mux.Handle(blobs.Path, blobs.Handler(bs, blobs.NewTickets(box.Derive(blobs.TicketPurpose)), st, log))
+		mux.Handle(blobs.Path, blobs.Handler(bs, blobs.NewTickets(box.Derive(blobs.TicketPurpose)), blobLookup{st}, log))
 	}
 	mux.Handle("/internal/", gw) // between cluster nodes, authenticated by MAC
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))

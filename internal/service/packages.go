@@ -284,7 +284,7 @@ func (s *Service) releaseBlob(ctx context.Context, sum string) {
 	if s.blobs == nil || sum == "" {
 		return
 	}
-	if removed, err := s.blobs.Remove(ctx, sum, s.store.PackageBlobInUse); err != nil {
+	if removed, err := s.blobs.Remove(ctx, sum, s.blobInUse); err != nil {
 		s.log.Error("removing an unused package file", "sha256", sum, "err", err)
 	} else if removed {
 		s.log.Info("package file removed: no package names it", "sha256", sum)
@@ -298,7 +298,16 @@ func (s *Service) SweepBlobs(ctx context.Context) (int, error) {
 	if s.blobs == nil {
 		return 0, nil
 	}
-	return s.blobs.Sweep(ctx, s.store.PackageBlobInUse)
+	return s.blobs.Sweep(ctx, s.blobInUse)
+}
+
+// blobInUse reports whether a package or a published agent file names
+// blob sum.
+func (s *Service) blobInUse(ctx context.Context, sum string) (bool, error) {
+	if ok, err := s.store.PackageBlobInUse(ctx, sum); ok || err != nil {
+		return ok, err
+	}
+	return s.store.AgentFileBlobInUse(ctx, sum)
 }
 
 // UploadPackageFile streams an installer into the blob store and makes it

@@ -10,8 +10,8 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
-// CreateEnrollmentToken stores t (its SecretHash, SiteID, ExpiresAt,
-// MaxUses) and sets ID, CreatedAt (now unless set), ClientID, ClientName and
+// CreateEnrollmentToken stores t (its SecretHash, SiteID, Label,
+// CreatedBy, ExpiresAt, MaxUses) and sets ID, CreatedAt (now unless set), ClientID, ClientName and
 // SiteName from the site. A ClientID that does not own the site is
 // ErrInvalid; an unknown site ErrNotFound.
 func (s *DB) CreateEnrollmentToken(ctx context.Context, t *core.EnrollmentToken) error {
@@ -32,9 +32,11 @@ func (s *DB) CreateEnrollmentToken(ctx context.Context, t *core.EnrollmentToken)
 	created := orNow(t.CreatedAt)
 	var id int64
 	err = s.db.QueryRowContext(ctx, `
-		INSERT INTO enrollment_tokens (secret_hash, client_id, site_id, created_at, expires_at, max_uses, uses, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		t.SecretHash, clientID, t.SiteID, ms(created), msNull(t.ExpiresAt), t.MaxUses, t.Uses, msNull(t.RevokedAt)).Scan(&id)
+		INSERT INTO enrollment_tokens (secret_hash, client_id, site_id, created_at, expires_at, max_uses, uses, revoked_at,
+			label, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		t.SecretHash, clientID, t.SiteID, ms(created), msNull(t.ExpiresAt), t.MaxUses, t.Uses, msNull(t.RevokedAt),
+		t.Label, t.CreatedBy).Scan(&id)
 	if err != nil {
 		return s.wrap("create enrollment token", err)
 	}
@@ -43,14 +45,28 @@ func (s *DB) CreateEnrollmentToken(ctx context.Context, t *core.EnrollmentToken)
 	return nil
 }
 
+// enrollTokenColumns are the columns scanEnrollToken reads, in its order.
+const enrollTokenColumns = `t.id, t.secret_hash, t.label, t.created_by, t.client_id, c.name, t.site_id, s.name,
+	t.created_at, t.expires_at, t.max_uses, t.uses, t.revoked_at
+	FROM enrollment_tokens t
+	JOIN sites s ON s.id = t.site_id
+	JOIN clients c ON c.id = t.client_id`
+
+func scanEnrollToken(row interface{ Scan(...any) error }) (core.EnrollmentToken, error) {
+	var t core.EnrollmentToken
+	var created int64
+	var expires, revoked sql.NullInt64
+	if err := row.Scan(&t.ID, &t.SecretHash, &t.Label, &t.CreatedBy, &t.ClientID, &t.ClientName, &t.SiteID, &t.SiteName,
+		&created, &expires, &t.MaxUses, &t.Uses, &revoked); err != nil {
+		return core.EnrollmentToken{}, err
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), timePtr(expires), timePtr(revoked)
+	return t, nil
+}
+
 // ListEnrollmentTokens returns all tokens with client and site names, newest first.
 func (s *DB) ListEnrollmentTokens(ctx context.Context) ([]core.EnrollmentToken, error) {
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT t.id, t.secret_hash, t.client_id, c.name, t.site_id, s.name,
-		       t.created_at, t.expires_at, t.max_uses, t.uses, t.revoked_at
-		FROM enrollment_tokens t
-		JOIN sites s ON s.id = t.site_id
-		JOIN clients c ON c.id = t.client_id
+	rows, err := s.db.QueryContext(ctx, `SELECT `+enrollTokenColumns+`
 		ORDER BY t.created_at DESC, t.id DESC`)
 	if err != nil {
 		return nil, s.wrap("listing enrollment tokens", err)
@@ -58,17 +74,23 @@ func (s *DB) ListEnrollmentTokens(ctx context.Context) ([]core.EnrollmentToken, 
 	defer rows.Close()
 	var out []core.EnrollmentToken
 	for rows.Next() {
-		var t core.EnrollmentToken
-		var created int64
-		var expires, revoked sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.SecretHash, &t.ClientID, &t.ClientName, &t.SiteID, &t.SiteName,
-			&created, &expires, &t.MaxUses, &t.Uses, &revoked); err != nil {
+		t, err := scanEnrollToken(rows)
+		if err != nil {
 			return nil, s.wrap("listing enrollment tokens", err)
 		}
-		t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMS(created), timePtr(expires), timePtr(revoked)
 		out = append(out, t)
 	}
 	return out, s.wrap("listing enrollment tokens", rows.Err())
+}
+
+// GetEnrollmentToken returns one token with its client and site names;
+// ErrNotFound for an unknown ID.
+func (s *DB) GetEnrollmentToken(ctx context.Context, id int64) (core.EnrollmentToken, error) {
+	t, err := scanEnrollToken(s.db.QueryRowContext(ctx, `SELECT `+enrollTokenColumns+` WHERE t.id = $1`, id))
+	if err != nil {
+		return core.EnrollmentToken{}, s.wrap(fmt.Sprintf("reading enrollment token %d", id), err)
+	}
+	return t, nil
 }
 
 // RevokeEnrollmentToken marks the token revoked at at. Revoking a revoked
@@ -208,10 +230,4 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
-}
-
-// GetEnrollmentToken returns one token; placeholder until issue 21's
-// enrollment part lands.
-func (s *DB) GetEnrollmentToken(ctx context.Context, id int64) (core.EnrollmentToken, error) {
-	return core.EnrollmentToken{}, errors.New("store: GetEnrollmentToken is not implemented yet")
 }

@@ -100,6 +100,7 @@ func (g *Gateway) enroll(w http.ResponseWriter, r *http.Request) {
 	g.log.Info("device enrolled", "device", d.ID, "rekeyed", rekeyed, "hostname", d.Hostname, "client", d.ClientName, "site", d.SiteName)
 	writeJSON(w, http.StatusOK, protocol.EnrollResponse{
 		DeviceID: d.ID, Client: d.ClientName, Site: d.SiteName, Rekeyed: rekeyed, ActionKey: g.opts.ActionKey.Public(),
+		ReleaseKeys: g.releaseKeys(),
 	})
 }
 

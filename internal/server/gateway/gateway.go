@@ -9,6 +9,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"net/http"
 	"time"
@@ -95,6 +96,31 @@ type Options struct {
 	// has been welcomed (queued script runs go out then); it must not
 	// block.
 	Connected func(deviceID int64)
+	// ReleaseKeys are the release public keys (ed25519) agents pin for
+	// their self-updates; sent at enrollment and in every welcome.
+	ReleaseKeys []ed25519.PublicKey
+	// Updates, if set, records the self-update outcomes agents report
+	// when they connect (protocol.Auth.Update).
+	Updates UpdateRecorder
+}
+
+// UpdateRecorder records an agent's report of its newest self-update
+// (service.Service implements it); the agent repeats the report until
+// welcomed, so recording must be idempotent.
+type UpdateRecorder interface {
+	RecordUpdate(ctx context.Context, deviceID int64, rep protocol.UpdateReport) error
+}
+
+// releaseKeys returns the release keys as the protocol carries them.
+func (g *Gateway) releaseKeys() [][]byte {
+	if len(g.opts.ReleaseKeys) == 0 {
+		return nil
+	}
+	out := make([][]byte, len(g.opts.ReleaseKeys))
+	for i, k := range g.opts.ReleaseKeys {
+		out[i] = []byte(k)
+	}
+	return out
 }
 
 // ResultRouter assigns a batch from one agent to devices; results it

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/wacht-rmm/wacht/internal/release"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -243,6 +244,7 @@ func (s *session) authenticate() bool {
 	if a.ActionKey != "" {
 		s.noteActionKey(s.ctx, truncate(a.ActionKey, 64))
 	}
+	s.noteUpdate(a)
 	// Registered before the welcome, so that an agent that got its welcome
 	// counts as connected; commands wait for welcomed.
 	if !s.g.hub.register(s) {
@@ -251,7 +253,7 @@ func (s *session) authenticate() bool {
 	}
 	err = s.send(s.ctx, protocol.TypeWelcome, "", protocol.Welcome{
 		DeviceID: dev.ID, HeartbeatSeconds: int(s.g.opts.Heartbeat / time.Second),
-		Time: s.g.opts.Now(), ActionKey: s.g.opts.ActionKey.Public(),
+		Time: s.g.opts.Now(), ActionKey: s.g.opts.ActionKey.Public(), ReleaseKeys: s.g.releaseKeys(),
 	})
 	close(s.welcomed)
 	switch {
@@ -530,4 +532,24 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// noteUpdate records the agent's report of its newest self-update (before
+// the welcome: the agent repeats it until welcomed) and logs an agent that
+// pins another release key than the server's.
+func (s *session) noteUpdate(a protocol.Auth) {
+	if a.Update != nil && s.g.opts.Updates != nil {
+		if err := s.g.opts.Updates.RecordUpdate(s.ctx, s.deviceID, *a.Update); err != nil {
+			s.log.Error("recording the agent's update report", "rollout", a.Update.RolloutID, "err", err)
+		}
+	}
+	if a.ReleaseKey == "" || len(s.g.opts.ReleaseKeys) == 0 {
+		return
+	}
+	for _, k := range s.g.opts.ReleaseKeys {
+		if release.Fingerprint(k) == a.ReleaseKey {
+			return
+		}
+	}
+	s.log.Warn("agent pins a release key the server does not have; it will refuse this server's builds until it gets the server's keys", "release_key", truncate(a.ReleaseKey, 64))
 }

@@ -180,7 +180,8 @@ func testEnsureClientSiteConcurrent(t *testing.T, s core.Store) {
 func testEnrollmentTokens(t *testing.T, s core.Store) {
 	st := site(t, s, "Müller GmbH", "Zentrale")
 	exp := t0.Add(48 * time.Hour)
-	older := core.EnrollmentToken{SecretHash: []byte("h1"), SiteID: st.ID, MaxUses: 3, ExpiresAt: &exp, CreatedAt: t0}
+	older := core.EnrollmentToken{SecretHash: []byte("h1"), SiteID: st.ID, MaxUses: 3, ExpiresAt: &exp, CreatedAt: t0,
+		Label: "Intune-Rollout Büro", CreatedBy: "anna@example.com"}
 	must(t, "create older", s.CreateEnrollmentToken(ctx, &older))
 	if older.ID == 0 || older.ClientID != st.ClientID || older.ClientName != "Müller GmbH" || older.SiteName != "Zentrale" {
 		t.Errorf("created token = %+v", older)
@@ -207,12 +208,20 @@ func testEnrollmentTokens(t *testing.T, s core.Store) {
 	l := list[1]
 	if l.ClientName != "Müller GmbH" || l.SiteName != "Zentrale" || l.MaxUses != 3 || l.Uses != 0 ||
 		l.ExpiresAt == nil || !l.ExpiresAt.Equal(exp) || !l.CreatedAt.Equal(t0) || l.RevokedAt != nil ||
-		string(l.SecretHash) != "h1" || l.SiteID != st.ID || l.ClientID != st.ClientID {
+		string(l.SecretHash) != "h1" || l.SiteID != st.ID || l.ClientID != st.ClientID ||
+		l.Label != "Intune-Rollout Büro" || l.CreatedBy != "anna@example.com" {
 		t.Errorf("listed token = %+v", l)
 	}
-	if list[0].ExpiresAt != nil {
-		t.Errorf("token without expiry listed with ExpiresAt %v", list[0].ExpiresAt)
+	if list[0].ExpiresAt != nil || list[0].Label != "" || list[0].CreatedBy != "" {
+		t.Errorf("token without expiry, label or creator listed as %+v", list[0])
 	}
+	got, err := s.GetEnrollmentToken(ctx, older.ID)
+	must(t, "GetEnrollmentToken", err)
+	if !reflect.DeepEqual(got, l) {
+		t.Errorf("GetEnrollmentToken = %+v, want the listed %+v", got, l)
+	}
+	_, err = s.GetEnrollmentToken(ctx, 999999)
+	wantErr(t, "GetEnrollmentToken of an unknown ID", err, core.ErrNotFound)
 
 	must(t, "revoke", s.RevokeEnrollmentToken(ctx, older.ID, t0.Add(time.Hour)))
 	must(t, "revoke again", s.RevokeEnrollmentToken(ctx, older.ID, t0.Add(2*time.Hour)))
@@ -221,6 +230,9 @@ func testEnrollmentTokens(t *testing.T, s core.Store) {
 	must(t, "ListEnrollmentTokens", err)
 	if r := list[1].RevokedAt; r == nil || !r.Equal(t0.Add(time.Hour)) {
 		t.Errorf("RevokedAt = %v, want first revocation %v", r, t0.Add(time.Hour))
+	}
+	if got, err := s.GetEnrollmentToken(ctx, older.ID); err != nil || got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("GetEnrollmentToken after revocation = %+v, %v", got, err)
 	}
 	if list[0].RevokedAt != nil {
 		t.Errorf("other token revoked too")
