@@ -26,7 +26,7 @@ done
 bin/wacht setup --data "$DATA" --email admin@localhost
 
 if [ ! -f "$DATA/agent/agent.json" ]; then
-	token=$(bin/wacht token create --data "$DATA" --client "My company" --site "Office" --max-uses 1 --expires 1h)
+	token=$(bin/wacht token create --create --data "$DATA" --client "My company" --site "Office" --max-uses 1 --expires 1h)
 	bin/wacht-agent enroll --data "$DATA/agent" --token "$token"
 fi
 bin/wacht-agent run --data "$DATA/agent" 2>>"$DATA/agent.log" &

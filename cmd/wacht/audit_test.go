@@ -21,7 +21,7 @@ func TestUserClientsAndAuditVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"Müller GmbH", "Schulz KG"} {
-		if _, _, err := runCLI(t, "token", "create", "--data", data, "--client", c, "--site", "Zentrale", "--url", "https://127.0.0.1:8443"); err != nil {
+		if _, _, err := runCLI(t, "token", "create", "--create", "--data", data, "--client", c, "--site", "Zentrale", "--url", "https://127.0.0.1:8443"); err != nil {
 			t.Fatal(err)
 		}
 	}

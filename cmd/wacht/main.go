@@ -34,7 +34,7 @@ Server:
   serve              run the server (agents, dashboard and API on one HTTPS port)
 
 Administration (works while the server runs):
-  token create       create an enrollment token for a client's site
+  token create       create an enrollment token for a client's site (--create for a new one)
   token list         list enrollment tokens
   token revoke ID    revoke an enrollment token
   user add           add a dashboard user (--clients limits what they see)
@@ -206,8 +206,10 @@ func parse(fs *flag.FlagSet, args []string, nargs int) error {
 func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	fs, a := newFlagSet("token create", stderr)
 	var o server.TokenOptions
-	fs.StringVar(&o.Client, "client", "", "client (customer) `name`, created on first use")
-	fs.StringVar(&o.Site, "site", "", "site `name` within the client, created on first use")
+	fs.StringVar(&o.Client, "client", "", "client (customer) `name`; it must exist unless --create is given")
+	fs.StringVar(&o.Site, "site", "", "site `name` within the client; it must exist unless --create is given")
+	fs.BoolVar(&o.Create, "create", false, "create the client and the site if they do not exist yet")
+	fs.StringVar(&o.Label, "label", "", "what the token is for (`text`, e.g. \"Intune rollout\"), shown in lists")
 	fs.DurationVar(&o.Expires, "expires", 72*time.Hour, "validity `duration`; 0 = never expires")
 	fs.IntVar(&o.MaxUses, "max-uses", 0, "how many devices may enroll with it; 0 = unlimited")
 	fs.StringVar(&o.URL, "url", "", "server `URL` for agents (default: the one the server stored)")
@@ -224,8 +226,12 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 		if t.ExpiresAt != nil {
 			expires = t.ExpiresAt.Local().Format(time.RFC3339)
 		}
-		fmt.Fprintf(stderr, "Enrollment token %d for %s / %s, expires %s, max uses %d (0 = unlimited):\n",
-			t.ID, t.ClientName, t.SiteName, expires, t.MaxUses)
+		label := ""
+		if t.Label != "" {
+			label = fmt.Sprintf(" (%s)", t.Label)
+		}
+		fmt.Fprintf(stderr, "Enrollment token %d%s for %s / %s, expires %s, max uses %d (0 = unlimited):\n",
+			t.ID, label, t.ClientName, t.SiteName, expires, t.MaxUses)
 		fmt.Fprintln(stdout, tok.String())
 		return nil
 	})

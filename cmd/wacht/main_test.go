@@ -48,7 +48,7 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, err := runCLI(t, "token", "create", "--data", data, "--client", "Müller GmbH", "--site", "Hannover",
+	out, stderr, err := runCLI(t, "token", "create", "--data", data, "--create", "--client", "Müller GmbH", "--site", "Hannover",
 		"--max-uses", "1", "--expires", "1h", "--url", "https://127.0.0.1:8443")
 	if err != nil {
 		t.Fatal(err)
@@ -108,5 +108,45 @@ func TestAdminCommandNeedsDataFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); err == nil {
 		t.Fatal("admin command created the data folder")
+	}
+}
+
+// TestTokenCreateNeedsCreate: a typo in --client or --site creates nothing
+// and the error names the existing names; existing ones need no --create.
+func TestTokenCreateNeedsCreate(t *testing.T) {
+	data := t.TempDir()
+	url := "https://127.0.0.1:8443"
+	if _, _, err := runCLI(t, "token", "create", "--data", data, "--client", "Müller GmbH", "--site", "Hannover", "--url", url); err == nil ||
+		!strings.Contains(err.Error(), `there is no client "Müller GmbH"`) || !strings.Contains(err.Error(), "--create") {
+		t.Fatalf("unknown client without --create: %v", err)
+	}
+	for _, c := range []string{"Müller GmbH", "Schmidt KG"} {
+		if _, _, err := runCLI(t, "token", "create", "--data", data, "--create", "--client", c, "--site", "Hannover", "--url", url); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := runCLI(t, "token", "create", "--data", data, "--client", "Mueller GmbH", "--site", "Hannover", "--url", url)
+	if err == nil || !strings.Contains(err.Error(), `existing: "Müller GmbH", "Schmidt KG"`) {
+		t.Fatalf("client typo: %v", err)
+	}
+	_, _, err = runCLI(t, "token", "create", "--data", data, "--client", "Müller GmbH", "--site", "Hanover", "--url", url)
+	if err == nil || !strings.Contains(err.Error(), `there is no site of client "Müller GmbH" "Hanover"; existing: "Hannover"`) {
+		t.Fatalf("site typo: %v", err)
+	}
+	// Existing names, in another case, need no --create.
+	out, stderr, err := runCLI(t, "token", "create", "--data", data, "--client", "müller gmbh", "--site", "HANNOVER",
+		"--label", "Intune rollout", "--url", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := protocol.ParseToken(out); err != nil || !strings.Contains(stderr, "(Intune rollout)") {
+		t.Fatalf("token %q (%v), stderr %q", out, err, stderr)
+	}
+	out, _, err = runCLI(t, "token", "list", "--data", data)
+	if err != nil || strings.Count(out, "\n") != 4 || strings.Contains(out, "Mueller") || strings.Contains(out, "Hanover") {
+		t.Fatalf("token list after typos: %q, %v", out, err)
+	}
+	if !strings.Contains(out, "LABEL") {
+		t.Errorf("token list has no label column: %q", out)
 	}
 }

@@ -154,7 +154,7 @@ func newServer(t *testing.T, db string) *server {
 	})
 	s.admin("user", "add", "--email", "admin@example.com", "--role", "admin")
 	s.apiToken = s.admin("apitoken", "create", "--user", "admin@example.com")
-	s.enrollment = s.admin("token", "create", "--client", "Lasttest GmbH", "--site", "Labor", "--url", "https://"+s.addr)
+	s.enrollment = s.admin("token", "create", "--create", "--client", "Lasttest GmbH", "--site", "Labor", "--url", "https://"+s.addr)
 	return s
 }
 

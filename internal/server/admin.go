@@ -44,8 +44,12 @@ func OpenStore(ctx context.Context, dataDir, dbURL string) (*store.DB, error) {
 // TokenOptions describe a new enrollment token.
 type TokenOptions struct {
 	Client, Site string
-	Expires      time.Duration // 0 = never
-	MaxUses      int           // 0 = unlimited
+	// Create creates the client and the site if they do not exist;
+	// without it an unknown name is an error naming the existing ones.
+	Create  bool
+	Label   string
+	Expires time.Duration // 0 = never
+	MaxUses int           // 0 = unlimited
 	// URL overrides the server URL the server stored at start.
 	URL string
 	// DataDir is where tls/cert.pem is looked for when the server never
@@ -54,21 +58,21 @@ type TokenOptions struct {
 }
 
 // ErrNeverStarted means the server never stored its URL.
-var ErrNeverStarted = errors.New("the server URL is unknown: start `wacht serve` once first, or pass --url")
+var ErrNeverStarted = service.ErrNeverStarted
 
-// CreateToken creates client and site on first use and an enrollment token
-// for the site through the service, audited as the CLI; only the secret's
-// hash is stored. The returned token string is the only copy of the
-// secret.
+// CreateToken creates an enrollment token for the site through the
+// service (the client and site too with o.Create), audited as the CLI;
+// only the secret's hash is stored. The returned token string is the only
+// copy of the secret.
 func CreateToken(ctx context.Context, st core.Store, o TokenOptions, now time.Time) (protocol.Token, core.EnrollmentToken, error) {
 	if o.Expires < 0 || o.MaxUses < 0 {
 		return protocol.Token{}, core.EnrollmentToken{}, errors.New("--expires and --max-uses must not be negative")
 	}
-	serverURL, fingerprint, err := tokenServer(ctx, st, o)
+	ts, err := tokenServer(ctx, st, o)
 	if err != nil {
 		return protocol.Token{}, core.EnrollmentToken{}, err
 	}
-	nt := service.NewEnrollmentToken{Client: o.Client, Site: o.Site, MaxUses: o.MaxUses}
+	nt := service.NewEnrollmentToken{Client: o.Client, Site: o.Site, Create: o.Create, Label: o.Label, MaxUses: o.MaxUses}
 	if o.Expires > 0 {
 		exp := now.Add(o.Expires)
 		nt.ExpiresAt = &exp
@@ -83,51 +87,31 @@ func CreateToken(ctx context.Context, st core.Store, o TokenOptions, now time.Ti
 	if err != nil {
 		return protocol.Token{}, core.EnrollmentToken{}, err
 	}
-	return protocol.Token{URL: serverURL, Fingerprint: fingerprint, Secret: secret}, t, nil
+	return protocol.Token{URL: ts.URL, Fingerprint: ts.Fingerprint, Secret: secret}, t, nil
 }
 
-// tokenServer finds the URL and certificate fingerprint to put in a token.
-func tokenServer(ctx context.Context, st core.SettingStore, o TokenOptions) (string, string, error) {
-	serverURL := o.URL
-	if serverURL == "" {
-		u, err := st.GetSetting(ctx, SettingServerURL)
-		if errors.Is(err, core.ErrNotFound) {
-			return "", "", ErrNeverStarted
-		}
-		if err != nil {
-			return "", "", fmt.Errorf("reading server URL: %w", err)
-		}
-		serverURL = u
-	} else if _, err := PublicURL(serverURL, "", nil); err != nil {
-		return "", "", err
-	}
-	fp, err := st.GetSetting(ctx, SettingCertFingerprint)
-	if errors.Is(err, core.ErrNotFound) {
-		// Never started: pin the generated certificate if there is one.
-		fp, err = tlsconf.FingerprintFile(filepath.Join(o.DataDir, "tls", tlsconf.CertFile))
-		if errors.Is(err, os.ErrNotExist) {
-			return serverURL, "", nil
-		}
+// tokenServer finds the URL and certificate fingerprint to put in a token
+// (service.LoadTokenServer, which the API and dashboard use too), with
+// o.URL overriding the stored URL.
+func tokenServer(ctx context.Context, st core.SettingStore, o TokenOptions) (service.TokenServer, error) {
+	ts, err := service.LoadTokenServer(ctx, st, filepath.Join(o.DataDir, "tls", tlsconf.CertFile))
+	if errors.Is(err, service.ErrNeverStarted) && o.URL != "" {
+		err = nil
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("reading certificate fingerprint: %w", err)
+		return service.TokenServer{}, err
 	}
-	return serverURL, fp, nil
+	if o.URL != "" {
+		if _, err := PublicURL(o.URL, "", nil); err != nil {
+			return service.TokenServer{}, err
+		}
+		ts.URL = o.URL
+	}
+	return ts, nil
 }
 
 // TokenState is a token's state as the list shows it.
-func TokenState(t core.EnrollmentToken, now time.Time) string {
-	switch {
-	case t.RevokedAt != nil:
-		return "revoked"
-	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
-		return "expired"
-	case t.MaxUses > 0 && t.Uses >= t.MaxUses:
-		return "used up"
-	default:
-		return "active"
-	}
-}
+func TokenState(t core.EnrollmentToken, now time.Time) string { return service.TokenState(t, now) }
 
 // ListTokens writes the enrollment tokens as a table.
 func ListTokens(ctx context.Context, st core.Store, w io.Writer, now time.Time) error {
@@ -136,13 +120,13 @@ func ListTokens(ctx context.Context, st core.Store, w io.Writer, now time.Time) 
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCLIENT\tSITE\tCREATED\tEXPIRES\tUSES/MAX\tSTATE")
+	fmt.Fprintln(tw, "ID\tCLIENT\tSITE\tLABEL\tCREATED\tEXPIRES\tUSES/MAX\tSTATE")
 	for _, t := range ts {
 		maxUses := "∞"
 		if t.MaxUses > 0 {
 			maxUses = fmt.Sprint(t.MaxUses)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d/%s\t%s\n", t.ID, t.ClientName, t.SiteName,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d/%s\t%s\n", t.ID, t.ClientName, t.SiteName, t.Label,
 			t.CreatedAt.Local().Format("2006-01-02 15:04"), fmtTime(t.ExpiresAt), t.Uses, maxUses, TokenState(t, now))
 	}
 	return tw.Flush()

@@ -19,7 +19,7 @@ import (
 func TestCreateTokenNeedsServerURL(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	ctx := context.Background()
-	o := TokenOptions{Client: "Müller GmbH", Site: "Hannover", DataDir: t.TempDir()}
+	o := TokenOptions{Create: true, Client: "Müller GmbH", Site: "Hannover", DataDir: t.TempDir()}
 	if _, _, err := CreateToken(ctx, st, o, protocol.Now()); !errors.Is(err, ErrNeverStarted) {
 		t.Fatalf("got %v, want ErrNeverStarted", err)
 	}
@@ -52,7 +52,7 @@ func TestCreateTokenFromSettings(t *testing.T) {
 	st.SetSetting(ctx, SettingServerURL, "https://localhost:8443")
 	st.SetSetting(ctx, SettingCertFingerprint, strings.Repeat("ab", 32))
 	now := protocol.Now()
-	tok, rec, err := CreateToken(ctx, st, TokenOptions{Client: " Müller GmbH ", Site: "Hannover", Expires: time.Hour, MaxUses: 2}, now)
+	tok, rec, err := CreateToken(ctx, st, TokenOptions{Create: true, Client: " Müller GmbH ", Site: "Hannover", Expires: time.Hour, MaxUses: 2}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestCreateTokenFromSettings(t *testing.T) {
 
 	// An ACME server stores an empty fingerprint: agents use system CAs.
 	st.SetSetting(ctx, SettingCertFingerprint, "")
-	tok, _, err = CreateToken(ctx, st, TokenOptions{Client: "A", Site: "B"}, now)
+	tok, _, err = CreateToken(ctx, st, TokenOptions{Create: true, Client: "A", Site: "B"}, now)
 	if err != nil || tok.Fingerprint != "" {
 		t.Fatalf("ACME token %+v, %v", tok, err)
 	}
@@ -95,8 +95,8 @@ func TestListAndRevokeTokens(t *testing.T) {
 	ctx := context.Background()
 	st.SetSetting(ctx, SettingServerURL, "https://localhost:8443")
 	now := protocol.Now()
-	_, a, _ := CreateToken(ctx, st, TokenOptions{Client: "Müller GmbH", Site: "Hannover", Expires: time.Hour}, now)
-	if _, _, err := CreateToken(ctx, st, TokenOptions{Client: "Schmidt KG", Site: "Berlin", MaxUses: 3}, now); err != nil {
+	_, a, _ := CreateToken(ctx, st, TokenOptions{Create: true, Client: "Müller GmbH", Site: "Hannover", Expires: time.Hour}, now)
+	if _, _, err := CreateToken(ctx, st, TokenOptions{Create: true, Client: "Schmidt KG", Site: "Berlin", MaxUses: 3}, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := RevokeToken(ctx, st, a.ID, now); err != nil {

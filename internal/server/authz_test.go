@@ -89,6 +89,12 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/settings/remote":          {perm: authz.Admin},
 	"PUT /api/v1/settings/remote":          {perm: authz.Admin, body: `{"require_2fa":false,"recording_retention_days":90}`},
 	"GET /api/v1/audit":                    {perm: authz.Admin},
+	// Enrollment tokens and installers (issue 21). No installer is
+	// published in the matrix (404).
+	"GET /api/v1/sites/{id}/enrollment-tokens":  {perm: authz.Read, kind: "site"},
+	"POST /api/v1/sites/{id}/enrollment-tokens": {perm: authz.Admin, kind: "site", body: `{"label":"Matrix","max_uses":1}`},
+	"DELETE /api/v1/enrollment-tokens/{id}":     {perm: authz.Admin, kind: "enrollment-token"},
+	"GET /api/v1/installers/{kind}/{arch}":      {perm: authz.Read, path: "/api/v1/installers/msi/amd64", ok: http.StatusNotFound},
 	// Terminal (issue 15): the matrix's service has no agents (409); the
 	// websocket itself: internal/server/web/browser_terminal_test.go.
 	"GET /api/v1/devices/{id}/terminal": {perm: authz.Remote, kind: "device", ok: http.StatusConflict},
@@ -445,7 +451,7 @@ func TestRoutesAreInTable(t *testing.T) {
 // instead of pattern, permission, handler): those must be mounts or public
 // allowlisted routes.
 func TestNoRouteBypassesRouter(t *testing.T) {
-	consts := map[string]string{"protocol.PathEnroll": protocol.PathEnroll, "protocol.PathWS": protocol.PathWS, "blobs.Path": blobs.Path}
+	consts := map[string]string{"api.AgentInstallerPattern": api.AgentInstallerPattern, "protocol.PathEnroll": protocol.PathEnroll, "protocol.PathWS": protocol.PathWS, "blobs.Path": blobs.Path}
 	var eval func(e ast.Expr) (string, bool)
 	eval = func(e ast.Expr) (string, bool) {
 		switch e := e.(type) {
@@ -531,6 +537,7 @@ type matrix struct {
 	tokenIDs map[string]int64
 	policy   int64    // a policy created through the API, if it has policies
 	outages  [2]int64 // an open outage of each device's failing cpu check
+	etokens  [2]int64 // each site's enrollment token
 }
 
 // newMatrix returns a fresh matrix: a copy of one seeded store, with its
@@ -570,6 +577,11 @@ var matrixStore = storetest.SeededSQLite(func(t testing.TB, st *store.DB) {
 			t.Fatal(err)
 		}
 		m.clients[i], m.sites[i], m.devices[i] = c, s, d
+		et := core.EnrollmentToken{SecretHash: auth.HashSecret(auth.NewSecret("")), ClientID: c.ID, SiteID: s.ID}
+		if err := st.CreateEnrollmentToken(ctx, &et); err != nil {
+			t.Fatal(err)
+		}
+		m.etokens[i] = et.ID
 		if err := st.SaveResults(ctx, d.ID, []core.Result{{ID: "cpu-" + name, Check: "cpu", Status: core.StatusFailure, At: now}}); err != nil {
 			t.Fatal(err)
 		}
@@ -590,6 +602,10 @@ var matrixStore = storetest.SeededSQLite(func(t testing.TB, st *store.DB) {
 		if err := st.SaveInventory(ctx, core.StoredInventory{DeviceID: d.ID, Digest: "matrix", Inventory: inv}, "", nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Creating enrollment tokens needs the URL the server stores at start.
+	if err := st.SetSetting(ctx, service.SettingServerURL, "https://127.0.0.1:8443"); err != nil {
+		t.Fatal(err)
 	}
 	for _, role := range []string{core.RoleAdmin, core.RoleTechnician, core.RoleReadOnly} {
 		u := core.User{Email: role + "@example.com", PasswordHash: "x", Role: role}
@@ -635,9 +651,21 @@ func matrixHandler(t testing.TB, st *store.DB) http.Handler {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.New(svc, nil))
+	// Until agent files are published through the service (issue 21's
+	// rollout part), the matrix has none.
+	mux.Handle("/api/v1/", api.NewWithInstallers(svc, noInstallers{}, nil))
 	mux.Handle("/", webH)
 	return mux
+}
+
+// noInstallers is an installer source with nothing published.
+type noInstallers struct{}
+
+func (noInstallers) OpenInstaller(_ context.Context, kind, arch string) (core.AgentFile, io.ReadSeekCloser, error) {
+	if err := service.CheckInstallerKind(kind, arch); err != nil {
+		return core.AgentFile{}, nil, err
+	}
+	return core.AgentFile{}, nil, &service.ErrNoInstaller{Kind: kind, Arch: arch}
 }
 
 // do sends one request as role: with its API token for /api/v1, else with a
@@ -718,6 +746,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 						id = m.policy
 					case "outage":
 						id = m.outages[idx]
+					case "enrollment-token":
+						id = m.etokens[idx]
 					case "user":
 						id = m.users[core.RoleTechnician].ID
 					case "token":
@@ -733,7 +763,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 					u := m.users[role]
 					roleOK := authz.Allows(u, spec.perm)
-					scoped := map[string]bool{"client": true, "site": true, "device": true, "outage": true}[spec.kind]
+					scoped := map[string]bool{"client": true, "site": true, "device": true, "outage": true, "enrollment-token": true}[spec.kind]
 					scopeOK := !foreign || role == core.RoleAdmin
 					if spec.kind == "token" {
 						scopeOK = !foreign || role == core.RoleAdmin

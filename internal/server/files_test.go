@@ -57,7 +57,7 @@ func startFiles(t testing.TB) *filesEnv {
 	t.Cleanup(func() { st.Close() })
 	e := &filesEnv{srv: srv, st: st, base: "https://" + srv.addr, tokens: map[string]string{}}
 	enroll := func(client string, disable []string) (int64, string) {
-		tok, _, err := CreateToken(ctx, st, TokenOptions{Client: client, Site: "Zentrale", DataDir: data, URL: e.base}, protocol.Now())
+		tok, _, err := CreateToken(ctx, st, TokenOptions{Create: true, Client: client, Site: "Zentrale", DataDir: data, URL: e.base}, protocol.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

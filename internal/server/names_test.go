@@ -16,11 +16,11 @@ func TestCreateTokenRefusesBadNames(t *testing.T) {
 	ctx := context.Background()
 	st.SetSetting(ctx, SettingServerURL, "https://localhost:8443")
 	for _, o := range []TokenOptions{
-		{Client: "Evil\r\nGmbH", Site: "HQ"},
-		{Client: "Acme", Site: "HQ\n"}, // trimmed: fine below
-		{Client: strings.Repeat("x", 10000), Site: "HQ"},
-		{Client: "Acme", Site: "A\x1b[2JB"},
-		{Client: "Acme", Site: strings.Repeat("ü", 201)},
+		{Create: true, Client: "Evil\r\nGmbH", Site: "HQ"},
+		{Create: true, Client: "Acme", Site: "HQ\n"}, // trimmed: fine below
+		{Create: true, Client: strings.Repeat("x", 10000), Site: "HQ"},
+		{Create: true, Client: "Acme", Site: "A\x1b[2JB"},
+		{Create: true, Client: "Acme", Site: strings.Repeat("ü", 201)},
 	} {
 		_, _, err := CreateToken(ctx, st, o, protocol.Now())
 		if o.Site == "HQ\n" {

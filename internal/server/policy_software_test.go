@@ -98,7 +98,7 @@ func TestPolicySoftwareReachesTheAgent(t *testing.T) {
 	}
 
 	// An agent enrolls and connects.
-	tok, _, err := CreateToken(ctx, st, TokenOptions{Client: "Kanzlei", Site: "Hannover", DataDir: data}, protocol.Now())
+	tok, _, err := CreateToken(ctx, st, TokenOptions{Create: true, Client: "Kanzlei", Site: "Hannover", DataDir: data}, protocol.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func TestRetireUninstallsAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	tok, _, err := CreateToken(ctx, st, TokenOptions{Client: "Müller GmbH", Site: "Hannover", DataDir: data, URL: "https://" + srv.addr}, protocol.Now())
+	tok, _, err := CreateToken(ctx, st, TokenOptions{Create: true, Client: "Müller GmbH", Site: "Hannover", DataDir: data, URL: "https://" + srv.addr}, protocol.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func newScriptRig(t *testing.T) *scriptRig {
 // enroll enrolls an agent of client into a new data folder.
 func (r *scriptRig) enroll(client string) (dir string, id int64) {
 	ctx := context.Background()
-	tok, _, err := CreateToken(ctx, r.st, TokenOptions{Client: client, Site: "Zentrale", DataDir: r.data, URL: r.url}, protocol.Now())
+	tok, _, err := CreateToken(ctx, r.st, TokenOptions{Create: true, Client: client, Site: "Zentrale", DataDir: r.data, URL: r.url}, protocol.Now())
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -42,8 +42,8 @@ import (
 
 // Setting keys that `wacht token create` reads.
 const (
-	SettingServerURL       = "server_url"
-	SettingCertFingerprint = "cert_fingerprint"
+	SettingServerURL       = service.SettingServerURL
+	SettingCertFingerprint = service.SettingCertFingerprint
 )
 
 // Defaults.
@@ -148,6 +148,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if err := st.SetSetting(ctx, SettingCertFingerprint, fingerprint); err != nil {
 		return fmt.Errorf("storing certificate fingerprint: %w", err)
+	}
+	// The SPKI pin of the same certificate, for curl in the install
+	// commands (service.Commands).
+	pin := ""
+	if fingerprint != "" && len(tlsCfg.Certificates) > 0 {
+		if pin, err = tlsconf.SPKIPin(tlsCfg.Certificates[0].Certificate[0]); err != nil {
+			return err
+		}
+	}
+	if err := st.SetSetting(ctx, service.SettingCertPin, pin); err != nil {
+		return fmt.Errorf("storing certificate pin: %w", err)
 	}
 
 	// Network devices' secrets are sealed with this key; several nodes on
@@ -362,6 +373,7 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/agent/", gw)
+	mux.Handle(api.AgentInstallerPattern, api.AgentInstallers(svc, svc, log))
 	if bs != nil && box != nil {
 		mux.Handle(blobs.Path, blobs.Handler(bs, blobs.NewTickets(box.Derive(blobs.TicketPurpose)), blobLookup{st}, log))
 	}
@@ -401,8 +413,12 @@ func limitBody(h http.Handler, n int64) http.Handler {
 // API or the dashboard): its body streams to the device, bounded by its
 // Content-Length, which the agent is told in the signed opening, not by
 // MaxBodyBytes; or a package file (PUT /api/v1/packages/{id}/file),
-// bounded by Config.MaxUpload.
+// bounded by Config.MaxUpload; or a published agent file (POST
+// /api/v1/agent-files), bounded the same way.
 func streamed(r *http.Request) bool {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/agent-files" {
+		return true
+	}
 	return r.Method == http.MethodPut && (strings.HasSuffix(r.URL.Path, "/files/content") ||
 		strings.HasPrefix(r.URL.Path, "/api/v1/packages/") && strings.HasSuffix(r.URL.Path, "/file"))
 }

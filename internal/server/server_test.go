@@ -130,7 +130,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	// Enroll with a token the CLI logic creates from the stored settings.
-	tok, _, err := CreateToken(ctx, st, TokenOptions{Client: "Müller GmbH", Site: "Hannover", DataDir: data}, protocol.Now())
+	tok, _, err := CreateToken(ctx, st, TokenOptions{Create: true, Client: "Müller GmbH", Site: "Hannover", DataDir: data}, protocol.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,7 @@ func TestTwoNodes(t *testing.T) {
 		n.apiToken = token
 		n.http = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: insecureTLS()}}
 	}
-	enroll := strings.TrimSpace(mustRun(t, nil, "wacht", "token", "create", "--data", dataA, "--db", db,
+	enroll := strings.TrimSpace(mustRun(t, nil, "wacht", "token", "create", "--create", "--data", dataA, "--db", db,
 		"--client", "Müller GmbH", "--site", "Hannover", "--url", "https://"+public))
 	// Quick checks only: the built-in template's services check runs every
 	// init script's status on a host without systemd, and four agents doing

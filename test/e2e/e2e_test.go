@@ -194,7 +194,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) token(args ...string) string {
 	e.t.Helper()
-	args = append([]string{"token", "create", "--data", e.data, "--client", "Müller GmbH", "--site", "Hannover", "--url", "https://" + e.addr}, args...)
+	args = append([]string{"token", "create", "--create", "--data", e.data, "--client", "Müller GmbH", "--site", "Hannover", "--url", "https://" + e.addr}, args...)
 	tok := strings.TrimSpace(mustRun(e.t, nil, "wacht", args...))
 	if !strings.HasPrefix(tok, "wacht1_") || strings.Contains(tok, "\n") {
 		e.t.Fatalf("token create printed %q, want one token line", tok)

@@ -52,7 +52,7 @@ func TestTerminalThroughNodeKilled(t *testing.T) {
 		}
 	}
 
-	enroll := strings.TrimSpace(mustRun(t, nil, "wacht", "token", "create", "--data", dataB, "--db", db,
+	enroll := strings.TrimSpace(mustRun(t, nil, "wacht", "token", "create", "--create", "--data", dataB, "--db", db,
 		"--client", "Müller GmbH", "--site", "Hannover", "--url", "https://"+public))
 	adir := t.TempDir()
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", adir, "--token", enroll, "--new-device")

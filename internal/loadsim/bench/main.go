@@ -498,7 +498,7 @@ func startBenchServer(c config, engine, prefix string, maxHandshake int) (srv *s
 	if api, err = srv.admin("apitoken", "create", "--user", "bench@example.com"); err != nil {
 		return
 	}
-	tok, err = srv.admin("token", "create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr, "--expires", "0")
+	tok, err = srv.admin("token", "create", "--create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr, "--expires", "0")
 	return
 }
 
@@ -795,7 +795,7 @@ func agentFootprint(c config) (AgentFootprint, error) {
 		return f, err
 	}
 	defer srv.stop()
-	tok, err := srv.admin("token", "create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr)
+	tok, err := srv.admin("token", "create", "--create", "--client", "Bench GmbH", "--site", "Labor", "--url", "https://"+addr)
 	if err != nil {
 		return f, err
 	}

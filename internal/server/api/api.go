@@ -21,17 +21,24 @@ import (
 )
 
 type handler struct {
-	svc *service.Service
-	log *slog.Logger
+	svc        *service.Service
+	installers InstallerSource
+	log        *slog.Logger
 }
 
 // New returns the API handler over svc, to be mounted at /api/v1/ (it sees
 // full paths such as /api/v1/devices). log may be nil.
 func New(svc *service.Service, log *slog.Logger) http.Handler {
+	return NewWithInstallers(svc, svc, log)
+}
+
+// NewWithInstallers is New with the source of installer downloads
+// (GET /api/v1/installers/{kind}/{arch}) given apart from svc.
+func NewWithInstallers(svc *service.Service, src InstallerSource, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, log: log.With("component", "api")}
+	h := &handler{svc: svc, installers: src, log: log.With("component", "api")}
 	return h.authenticate(h.routes())
 }
 
@@ -39,7 +46,7 @@ func New(svc *service.Service, log *slog.Logger) http.Handler {
 // authorization tests.
 func Routes() []auth.Route {
 	h := &handler{svc: service.New(service.Deps{}), log: slog.New(slog.DiscardHandler)}
-	return h.routes().Routes()
+	return append(h.routes().Routes(), AgentInstallerRoutes()...)
 }
 
 // routes registers every API route with its permission (see
@@ -66,6 +73,8 @@ func (h *handler) routes() *auth.Router {
 	h.inventoryRoutes(rt)
 	h.patchRoutes(rt)
 	h.supportRoutes(rt)
+	h.releaseRoutes(rt)
+	h.enrollmentRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
 	})

@@ -15,6 +15,9 @@ var PublicAllowlist = []string{
 	"GET /login", "POST /login", "GET /login/totp", "POST /login/totp",
 	"GET /static/",
 	"POST /api/agent/enroll", "GET /api/agent/ws",
+	// Installer downloads: an active enrollment token authenticates them
+	// (api.AgentInstallers).
+	"GET /api/agent/installers/{kind}/{arch}",
 	"GET /healthz",
 }
 

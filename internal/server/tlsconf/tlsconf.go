@@ -9,10 +9,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -249,4 +251,35 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// SPKIPin returns the base64 SHA-256 of a certificate's public key
+// (SubjectPublicKeyInfo), as curl's --pinnedpubkey sha256//… takes it.
+func SPKIPin(der []byte) (string, error) {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", fmt.Errorf("parsing certificate: %w", err)
+	}
+	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:]), nil
+}
+
+// PinFile returns the fingerprint and the SPKI pin (SPKIPin) of the first
+// certificate in a PEM file.
+func PinFile(path string) (fingerprint, pin string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return "", "", fmt.Errorf("%s: no certificate found", path)
+		}
+		if blk.Type == "CERTIFICATE" {
+			pin, err := SPKIPin(blk.Bytes)
+			return protocol.Fingerprint(blk.Bytes), pin, err
+		}
+	}
 }
