@@ -1,6 +1,7 @@
 # Wacht build. `make run` starts a local server and agent, `make test` runs
 # gofmt, vet, staticcheck and every test (what CI runs, with `make race`),
-# `make short` the fast local loop, `make dist` cross-builds release binaries.
+# `make short` the fast local loop, `make dist` cross-builds release binaries
+# (`make dist RELEASE_KEY=FILE` also signs the agent's files: docs/releases.md).
 GO      ?= go
 # Versions order (agents refuse downgrades; packages need a leading digit):
 # a tag's name, else 0.<commits>.0+g<hash>.
@@ -133,6 +134,10 @@ dist: web-assets
 		echo "wacht $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/wacht-$$os-$$arch ./cmd/wacht || exit 1; \
 	done
+	@if [ -n "$(RELEASE_KEY)" ]; then \
+		echo "signing dist/wacht-agent* with $(RELEASE_KEY)"; \
+		$(GO) run ./cmd/wacht release sign --key $(RELEASE_KEY) --version $(VERSION) dist/wacht-agent* || exit 1; \
+	fi
 
 # Rewrite the committed module lists of the binaries (deps/*.txt) after a
 # dependency change; deps/deps_test.go fails while they are stale.

@@ -26,6 +26,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/check"
 	_ "github.com/wacht-rmm/wacht/internal/checks/all"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/release"
 	"github.com/wacht-rmm/wacht/internal/scriptsign"
 )
 
@@ -43,7 +44,8 @@ Commands:
   updates    [--json] [--lang en|de]                              scan for missing updates now and print them (exit 1 if a scan failed)
   install    --server URL --token T [--data DIR] [--disable LIST] enroll and install as a service; --disable
              [--require-script-signer PUBKEY]                     locks capabilities (terminal,exec,files,…) here;
-                                                                  with a signer only scripts it signed run here
+             [--release-key FILE|BASE64]                          with a signer only scripts it signed run here;
+                                                                  a release key the server can never replace
   uninstall  [--purge] [--data DIR]                               remove the service (and with --purge its data)
   status     [--data DIR]                                         show enrollment and connection state
   allowlist  [--data DIR]                                         show the programs and paths checks may start and read
@@ -73,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"uninstall": cmdUninstall,
 		"status":    cmdStatus,
 		"allowlist": cmdAllowlist,
+		// Hidden: run by the agent from its previous binary (self-update).
+		"update-watchdog": cmdUpdateWatchdog,
 		"version": func([]string, io.Writer, io.Writer) error {
 			fmt.Fprintf(stdout, "wacht-agent %s (%s/%s, %s)\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
 			return nil
@@ -173,13 +177,14 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 	newDevice := fs.Bool("new-device", false, "enroll as a new device even if this machine was enrolled before")
 	locks := disableFlag(fs)
 	signer := signerFlag(fs)
+	rkey := releaseKeyFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *token == "" {
 		return usageError{errors.New("--token is required")}
 	}
-	return enroll(stdout, *token, *server, *data, *newDevice, locks, signer)
+	return enroll(stdout, *token, *server, *data, *newDevice, locks, signer, rkey)
 }
 
 // locks is the --disable flag: capabilities the server may never use on
@@ -236,7 +241,7 @@ func signerFlag(fs *flag.FlagSet) *signer {
 	return s
 }
 
-func enroll(stdout io.Writer, token, server, data string, newDevice bool, disable *locks, sign *signer) error {
+func enroll(stdout io.Writer, token, server, data string, newDevice bool, disable *locks, sign *signer, rkey *releaseKey) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	resp, err := agent.Enroll(ctx, token, server, data, newDevice)
@@ -257,6 +262,16 @@ func enroll(stdout io.Writer, token, server, data string, newDevice bool, disabl
 			fmt.Fprintln(stdout, "Script lock mode: off.")
 		} else {
 			fmt.Fprintf(stdout, "Script lock mode: only scripts signed by %s run here.\n", sign)
+		}
+	}
+	if rkey.set {
+		if err := agent.SetReleaseKey(data, rkey.key); err != nil {
+			return err
+		}
+		if rkey.key == nil {
+			fmt.Fprintln(stdout, "Release key: the server's (pinned at the next connection).")
+		} else {
+			fmt.Fprintf(stdout, "Release key: %s, set locally; the server cannot replace it.\n", release.Fingerprint(rkey.key)[:16])
 		}
 	}
 	how := "Enrolled as new device"

@@ -90,6 +90,7 @@ func runAgent(opts agent.Options) error {
 					opts.Log = slog.New(&serviceHandler{l: l})
 				}
 			}
+			opts.Service = true
 			a, err := agent.New(opts)
 			if err != nil {
 				opts.Log.Error("cannot start the agent", "err", err)
@@ -99,6 +100,9 @@ func runAgent(opts agent.Options) error {
 			return s.Run()
 		}
 		// No service manager after all (e.g. a container): run plainly.
+	}
+	if opts.Args == nil {
+		opts.Args = os.Args[1:]
 	}
 	a, err := agent.New(opts)
 	if err != nil {
@@ -157,6 +161,7 @@ func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	newDevice := fl.Bool("new-device", false, "enroll as a new device even if this machine was enrolled before")
 	disable := disableFlag(fl)
 	sign := signerFlag(fl)
+	rkey := releaseKeyFlag(fl)
 	if err := parse(fl, args); err != nil {
 		return err
 	}
@@ -171,7 +176,7 @@ func cmdInstall(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("service manager: %w", err)
 	}
-	if err := enroll(stdout, *token, *server, abs, *newDevice, disable, sign); err != nil {
+	if err := enroll(stdout, *token, *server, abs, *newDevice, disable, sign, rkey); err != nil {
 		return err
 	}
 	registerTray(stdout, stderr)

@@ -146,7 +146,7 @@ func TestTokenCreateNeedsCreate(t *testing.T) {
 	if err != nil || strings.Count(out, "\n") != 4 || strings.Contains(out, "Mueller") || strings.Contains(out, "Hanover") {
 		t.Fatalf("token list after typos: %q, %v", out, err)
 	}
-	if !strings.Contains(out, "LABEL") {
+	if !strings.Contains(out, "LABEL") || !strings.Contains(out, "Intune rollout") {
 		t.Errorf("token list has no label column: %q", out)
 	}
 }

@@ -23,7 +23,7 @@ import (
 
 const releaseUsage = `Usage:
   wacht release keygen --out FILE                      create a release key (FILE) and its public key (FILE.pub)
-  wacht release sign --key FILE [--version V] FILE...  sign release files; writes FILE.sig.json beside each
+  wacht release sign --key FILE [--version V] FILE...  sign the agent's files; writes FILE.sig.json beside each
   wacht release publish [--data D] [--db URL] [--release-key PUB]... FILE...
                                                        verify and publish signed files to the server
 Kind, OS and architecture follow from the file: an agent binary's executable
@@ -59,17 +59,18 @@ func releaseCmd(args []string, stdout, stderr io.Writer) error {
 	case "sign":
 		key := fs.String("key", "", "release key `file` (wacht release keygen)")
 		ver := fs.String("version", "", "the files' `version`")
-		if err := fs.Parse(args[1:]); err != nil {
+		files, err := parseFiles(fs, args[1:])
+		if err != nil {
 			return err
 		}
-		if *key == "" || fs.NArg() == 0 {
+		if *key == "" || len(files) == 0 {
 			return errors.New("wacht release sign: --key and at least one file are required")
 		}
 		k, err := release.LoadPrivateKey(*key)
 		if err != nil {
 			return err
 		}
-		for _, path := range fs.Args() {
+		for _, path := range files {
 			if strings.HasSuffix(path, release.SigSuffix) || strings.HasSuffix(path, ".sha256") {
 				continue // make dist RELEASE_KEY=… passes dist/*
 			}
@@ -96,14 +97,15 @@ func releaseCmd(args []string, stdout, stderr io.Writer) error {
 		a.register(fs)
 		var keys multiFlag
 		fs.Var(&keys, "release-key", "a further release public key `file` to trust (repeatable; <data>/release.pub always counts)")
-		if err := fs.Parse(args[1:]); err != nil {
+		files, err := parseFiles(fs, args[1:])
+		if err != nil {
 			return err
 		}
-		if fs.NArg() == 0 {
+		if len(files) == 0 {
 			return errors.New("wacht release publish: name at least one file")
 		}
 		return a.withStore(func(ctx context.Context, st *store.DB) error {
-			fsList, err := server.PublishRelease(ctx, st, a.data, keys, fs.Args(), time.Now())
+			fsList, err := server.PublishRelease(ctx, st, a.data, keys, files, time.Now())
 			for _, f := range fsList {
 				fmt.Fprintf(stdout, "published %s (%s %s %s/%s, id %d)\n", f.Name, f.Kind, f.Version, f.OS, f.Arch, f.ID)
 			}
@@ -112,6 +114,21 @@ func releaseCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, releaseUsage)
 	return fmt.Errorf("unknown release command %q", args[0])
+}
+
+// parseFiles parses flags and file names in any order.
+func parseFiles(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return files, nil
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // multiFlag is a repeatable string flag.
@@ -148,8 +165,8 @@ func DescribeRelease(path, version string) (release.Manifest, error) {
 	if m.Version == "" {
 		return m, fmt.Errorf("%s: give the version with --version", path)
 	}
-	if nameVer != "" && nameVer != m.Version {
-		return m, fmt.Errorf("%s: the name says version %s, --version says %s", path, nameVer, m.Version)
+	if m.Kind == release.KindBinary && !strings.HasPrefix(name, release.Product+"-") {
+		return m, fmt.Errorf("%s: not an agent binary (named %s-<os>-<arch>)", path, release.Product)
 	}
 	return m, nil
 }

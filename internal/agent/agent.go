@@ -82,6 +82,15 @@ type Options struct {
 	// trayipc.DefaultAddress (wacht-agent run; not one-shot commands).
 	Tray bool
 
+	// Self-update (update.go): Executable, if set, replaces os.Executable
+	// as the binary an update replaces (tests); Args are the agent's
+	// arguments, with which the watchdog starts a foreground agent again;
+	// Service says a service manager runs the agent (the watchdog then
+	// restarts it through that).
+	Executable string
+	Args       []string
+	Service    bool
+
 	// Timing of the session, shortened by tests.
 	BackoffMin   time.Duration // first reconnect delay; default 1 s
 	BackoffMax   time.Duration // reconnect delay cap; default 60 s
@@ -130,6 +139,8 @@ type Agent struct {
 
 	inv     *invState
 	invLink atomic.Pointer[invLink] // the welcomed session, nil between sessions
+
+	upd *updater // self-update
 
 	patch     *patcher
 	patchRuns sync.WaitGroup // a technician's install running
@@ -231,6 +242,7 @@ func New(opts Options) (*Agent, error) {
 		inv:      newInvState(inventoryPath(opts.DataDir), log),
 		patch:    newPatcher(patchPath(opts.DataDir), log.With("part", "patches"), opts.UpdateSources, opts.RebootState, opts.reboot),
 		kick:     make(chan struct{}, 1),
+		upd:      newUpdater(cfg),
 
 		checkStates: newCheckStates(checkStatesPath(opts.DataDir), log),
 		support:     newSupportBox(opts.DataDir, log.With("part", "support")),
@@ -269,6 +281,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	cleanScripts(a.opts.DataDir, time.Now(), a.log)
 	CleanDownloads(filepath.Join(a.opts.DataDir, downloadsDir), time.Now(), a.log)
 	a.root = ctx
+	a.recoverUpdate()
 	startedAt := time.Now()
 	a.recoverTasks(ctx)
 	a.recoverSoftware()

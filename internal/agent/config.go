@@ -61,6 +61,15 @@ type Config struct {
 	// --require-script-signer): the server does not hold its private key,
 	// so even a compromised server cannot make this device run code.
 	ScriptSigner []byte `json:"script_signer,omitempty"`
+	// ReleaseKeys are the release public keys (ed25519) that must sign an
+	// agent build before the agent replaces itself with it (update.go):
+	// pinned from the enrollment answer, or once from a welcome for an
+	// agent enrolled before servers handed them out. LocalReleaseKey marks
+	// keys set by the device's administrator (wacht-agent install
+	// --release-key): the server can never replace those, and only with
+	// them does a device in lock mode accept updates.
+	ReleaseKeys     [][]byte `json:"release_keys,omitempty"`
+	LocalReleaseKey bool     `json:"local_release_key,omitempty"`
 	// TrayAddress, if set, replaces trayipc.DefaultAddress as the socket
 	// or pipe the tray apps connect to (tests, a second agent).
 	TrayAddress string `json:"tray_address,omitempty"`
@@ -108,7 +117,32 @@ func LoadConfig(dir string) (Config, error) {
 	if n := len(c.ScriptSigner); n != 0 && n != ed25519.PublicKeySize {
 		return c, fmt.Errorf("%s: script_signer has %d bytes, not %d", filepath.Join(dir, ConfigFile), n, ed25519.PublicKeySize)
 	}
+	for _, k := range c.ReleaseKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return c, fmt.Errorf("%s: a release key has %d bytes, not %d", filepath.Join(dir, ConfigFile), len(k), ed25519.PublicKeySize)
+		}
+	}
 	return c, nil
+}
+
+// SetReleaseKey pins pub as the only release key in the configuration in
+// dir, set locally: the server can never replace it (wacht-agent install
+// --release-key). nil removes the local key; the agent then pins the
+// server's keys at its next session. The running agent reads it at start.
+func SetReleaseKey(dir string, pub ed25519.PublicKey) error {
+	if pub != nil && len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("a release key has %d bytes, not %d", len(pub), ed25519.PublicKeySize)
+	}
+	c, err := LoadConfig(dir)
+	if err != nil {
+		return err
+	}
+	if pub == nil {
+		c.ReleaseKeys, c.LocalReleaseKey = nil, false
+	} else {
+		c.ReleaseKeys, c.LocalReleaseKey = [][]byte{pub}, true
+	}
+	return SaveConfig(dir, c)
 }
 
 // SetDisabled writes the local lock list into the configuration in dir

@@ -117,6 +117,12 @@ func Enroll(ctx context.Context, token string, serverOverride string, dataDir st
 	// wrote them, before or after an earlier enrollment.
 	prev, _ := LoadConfig(dataDir)
 	cfg := Config{ServerURL: server, Fingerprint: tok.Fingerprint, DeviceID: out.DeviceID, ActionKey: out.ActionKey, Allow: prev.Allow, Disable: prev.Disable, ScriptSigner: prev.ScriptSigner}
+	// A release key set locally stays; otherwise the server's are pinned.
+	if prev.LocalReleaseKey && len(prev.ReleaseKeys) > 0 {
+		cfg.ReleaseKeys, cfg.LocalReleaseKey = prev.ReleaseKeys, true
+	} else {
+		cfg.ReleaseKeys = validReleaseKeys(out.ReleaseKeys)
+	}
 	if err := SaveConfig(dataDir, cfg); err != nil {
 		return out, err
 	}

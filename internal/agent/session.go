@@ -291,7 +291,7 @@ func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
 	auth := protocol.Auth{
 		DeviceID: a.cfg.DeviceID, Signature: protocol.SignAuth(a.key, ch.Nonce, a.cfg.DeviceID),
 		AgentVersion: Version, Hostname: host, Disabled: a.cfg.Disable, ActionKey: a.actionKeyFingerprint(),
-		ScriptSigner: a.cfg.ScriptSigner,
+		ScriptSigner: a.cfg.ScriptSigner, ReleaseKey: a.releaseKeyFingerprint(), Update: a.upd.pendingReport(),
 	}
 	if err := c.send(protocol.TypeAuth, "", auth); err != nil {
 		return w, err
@@ -306,6 +306,7 @@ func (a *Agent) handshake(c conn) (protocol.Welcome, error) {
 			return w, err
 		}
 		a.welcomed(w)
+		a.updateWelcomed(auth.Update)
 		return w, nil
 	case protocol.TypeRefused:
 		var r protocol.Refused

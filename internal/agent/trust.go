@@ -176,6 +176,7 @@ func (a *Agent) welcomed(w protocol.Welcome) {
 	default:
 		a.log.Error("the server sent no action key; policies cannot be verified and will be refused")
 	}
+	a.pinReleaseKeys(w.ReleaseKeys)
 }
 
 // receivePolicy verifies a signed policy and applies it; anything invalid

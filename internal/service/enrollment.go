@@ -306,11 +306,6 @@ func (s *Service) createToken(ctx context.Context, u core.User, site core.Site, 
 	if err := s.store.CreateEnrollmentToken(ctx, &t); err != nil {
 		return "", core.EnrollmentToken{}, fmt.Errorf("creating token: %w", err)
 	}
-	// The store may not keep these (before its migration); the caller
-	// still sees what it asked for.
-	if t.Label == "" {
-		t.Label = st.Label
-	}
 	expires := "never"
 	if t.ExpiresAt != nil {
 		expires = t.ExpiresAt.UTC().Format(time.RFC3339)
@@ -402,18 +397,13 @@ func (s *Service) RevokeEnrollmentToken(ctx context.Context, u core.User, id int
 		fmt.Sprintf("client=%q site=%q label=%q", t.ClientName, t.SiteName, t.Label), core.AuditOK)
 }
 
-// enrollmentToken finds a token by ID among all (ErrNotFound).
+// enrollmentToken returns a token by ID (ErrNotFound).
 func (s *Service) enrollmentToken(ctx context.Context, id int64) (core.EnrollmentToken, error) {
-	all, err := s.store.ListEnrollmentTokens(ctx)
+	t, err := s.store.GetEnrollmentToken(ctx, id)
 	if err != nil {
-		return core.EnrollmentToken{}, fmt.Errorf("listing tokens: %w", err)
+		return core.EnrollmentToken{}, fmt.Errorf("token %d: %w", id, err)
 	}
-	for _, t := range all {
-		if t.ID == id {
-			return t, nil
-		}
-	}
-	return core.EnrollmentToken{}, fmt.Errorf("token %d: %w", id, core.ErrNotFound)
+	return t, nil
 }
 
 // TokenState is a token's state: "active", "revoked", "expired" or

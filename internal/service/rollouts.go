@@ -150,7 +150,7 @@ func (s *Service) rolloutPlan(ctx context.Context, r core.Rollout) (*rolloutPlan
 		case c == 0:
 			p.current++
 			continue
-		case !hasBin || (c > 0 && !r.AllowDowngrade) || d.AgentVersion == "":
+		case !hasBin || (c > 0 && !r.AllowDowngrade) || d.AgentVersion == "" || s.selfUpdateLocked(d.ID):
 			p.skipped++
 			continue
 		}
@@ -160,6 +160,18 @@ func (s *Service) rolloutPlan(ctx context.Context, r core.Rollout) (*rolloutPlan
 		}
 	}
 	return p, nil
+}
+
+// selfUpdateLocked reports whether the device's owner disabled self-update
+// (wacht-agent install --disable self-update), as its agent told this
+// node; such a device is skipped.
+func (s *Service) selfUpdateLocked(id int64) bool {
+	rm, ok := s.cmd.(Remote)
+	if !ok {
+		return false
+	}
+	locks, _ := rm.Disabled(id)
+	return slices.Contains(locks, protocol.LockSelfUpdate)
 }
 
 // RolloutStep does one tick of the rollout loop (see above); it returns
@@ -218,13 +230,8 @@ func (s *Service) RolloutStep(ctx context.Context) error {
 		if inflight+len(sendTo) >= r.Concurrency {
 			break
 		}
-		if !d.Online(now) {
+		if !d.Online(now) || s.selfUpdateLocked(d.ID) {
 			continue
-		}
-		if rm, ok := s.cmd.(Remote); ok {
-			if locks, _ := rm.Disabled(d.ID); slices.Contains(locks, protocol.LockSelfUpdate) {
-				continue
-			}
 		}
 		sendTo = append(sendTo, d)
 	}

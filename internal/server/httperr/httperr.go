@@ -41,6 +41,12 @@ func Status(err error) (status int, code, msg string) {
 		return actionStatus(ae.Code), ae.Code, ae.Message.EN
 	}
 	switch {
+	case errors.Is(err, core.ErrTokenExpired):
+		return http.StatusForbidden, protocol.EnrollTokenExpired, core.ErrTokenExpired.Error()
+	case errors.Is(err, core.ErrTokenRevoked):
+		return http.StatusForbidden, protocol.EnrollTokenRevoked, core.ErrTokenRevoked.Error()
+	case errors.Is(err, core.ErrTokenUsedUp):
+		return http.StatusForbidden, protocol.EnrollTokenUsedUp, core.ErrTokenUsedUp.Error()
 	case errors.Is(err, core.ErrNotFound):
 		return http.StatusNotFound, "not_found", "not found"
 	case errors.Is(err, core.ErrOffline):

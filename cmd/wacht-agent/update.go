@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kardianos/service"
+
+	"github.com/wacht-rmm/wacht/internal/agent"
+	"github.com/wacht-rmm/wacht/internal/release"
+)
+
+// releaseKey is the --release-key flag: a release public key set locally
+// (the content of a .pub file from `wacht release keygen`, its base64, or
+// the path of that file); "" returns to the server's keys.
+type releaseKey struct {
+	set bool
+	key ed25519.PublicKey
+}
+
+func (r *releaseKey) String() string {
+	if r.key == nil {
+		return ""
+	}
+	return release.Fingerprint(r.key)
+}
+
+func (r *releaseKey) Set(v string) error {
+	r.set, r.key = true, nil
+	if v == "" {
+		return nil
+	}
+	k, err := release.ParsePublicKey([]byte(v))
+	if err != nil {
+		if _, serr := os.Stat(v); serr == nil {
+			k, err = release.LoadPublicKey(v)
+		}
+	}
+	r.key = k
+	return err
+}
+
+func releaseKeyFlag(fs *flag.FlagSet) *releaseKey {
+	r := &releaseKey{}
+	fs.Var(r, "release-key", `release public key (file or base64) that must sign agent updates; the server cannot replace it; "" uses the server's`)
+	return r
+}
+
+// cmdUpdateWatchdog is the hidden `update-watchdog` command the agent
+// starts from its previous binary after staging an update.
+func cmdUpdateWatchdog(args []string, stdout, stderr io.Writer) error {
+	fl := newFlags("update-watchdog", stderr)
+	data := fl.String("data", agent.DefaultDataDir(), "data folder")
+	if err := parse(fl, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o := agent.WatchdogOptions{DataDir: *data, Log: newLogger(stderr)}
+	if s, err := service.New(&program{}, serviceConfig(*data)); err == nil {
+		o.Service = serviceControl{s}
+	}
+	return agent.RunWatchdog(ctx, o)
+}
+
+// serviceControl restarts the agent through its service manager
+// (systemctl, the SCM, launchctl).
+type serviceControl struct{ s service.Service }
+
+func (c serviceControl) Restart(agent.UpdateState) error { return c.s.Restart() }
+func (c serviceControl) Start(agent.UpdateState) error   { return c.s.Start() }
+
+func (c serviceControl) Stop(agent.UpdateState) error {
+	err := c.s.Stop()
+	// Wait until it is down: the executable is replaced next.
+	for range 300 {
+		if st, serr := c.s.Status(); serr == nil && st != service.StatusRunning {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err == nil {
+		err = errors.New("the service did not stop within 30 s")
+	}
+	return fmt.Errorf("stopping the service: %w", err)
+}
+
+func (c serviceControl) Alive(agent.UpdateState) bool {
+	st, err := c.s.Status()
+	return err == nil && st == service.StatusRunning
+}
