@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/release"
 )
 
@@ -204,13 +205,13 @@ func (l *updateLane) stepCrash(t *testing.T) {
 		"auto_promote": true, "max_failures": 1, "watchdog_seconds": crashWatchdog})
 	u := l.waitUpdate(t, r.ID, core.UpdateRolledBack)
 	rolledBack := time.Since(began)
-	if u.Error.EN == "" || u.Error.DE == "" {
-		t.Errorf("rolled_back update without a reason in English and German: %+v", u)
+	if u.Code == "" || u.Error.EN == "" || u.Error.DE == "" {
+		t.Errorf("rolled_back update without a code and a reason in English and German: %+v", u)
 	}
 	l.waitVersion(t, "1.1.0", "the restored 1.1.0 to be online", nil)
 	view := l.waitRollout(t, r.ID, "the rollout to pause itself", func(v rolloutView) bool { return v.State == core.RolloutPaused })
-	t.Logf("crashing 1.2.0 (watchdog %d s): rolled back and reported after %v; reason %q / %q; pause reason %q",
-		crashWatchdog, rolledBack.Round(time.Millisecond), u.Error.EN, u.Error.DE, view.PauseReason.EN)
+	t.Logf("crashing 1.2.0 (watchdog %d s): rolled back and reported after %v; code %s, reason %q / %q; pause reason %q",
+		crashWatchdog, rolledBack.Round(time.Millisecond), u.Code, u.Error.EN, u.Error.DE, view.PauseReason.EN)
 	if view.PauseReason.EN == "" || view.PauseReason.DE == "" {
 		t.Errorf("paused rollout without a reason in English and German: %+v", view.PauseReason)
 	}
@@ -276,8 +277,8 @@ func (l *updateLane) stepTampered(t *testing.T) {
 		"auto_promote": true, "max_failures": 1, "watchdog_seconds": updateWatchdog})
 	u := l.waitUpdate(t, r.ID, core.UpdateFailed)
 	t.Logf("tampered blob: refused after %v with %q: %q", time.Since(began).Round(time.Millisecond), u.Code, u.Error.EN)
-	if u.Code != "hash_mismatch" {
-		t.Errorf("tampered blob refused with code %q (%s), want hash_mismatch", u.Code, u.Error.EN)
+	if u.Code != protocol.CodeHashMismatch {
+		t.Errorf("tampered blob refused with code %q (%s), want %s", u.Code, u.Error.EN, protocol.CodeHashMismatch)
 	}
 	l.waitRollout(t, r.ID, "the rollout to pause itself", func(v rolloutView) bool { return v.State == core.RolloutPaused })
 	l.waitVersion(t, "1.1.0", "the agent to stay online as 1.1.0", nil)
@@ -303,7 +304,7 @@ func (l *updateLane) stepDowngrade(t *testing.T) {
 		return v.State == core.RolloutDone
 	})
 	for _, u := range view.Updates {
-		if u.DeviceID == l.deviceID && (u.State != core.UpdateFailed || u.Code != "downgrade") {
+		if u.DeviceID == l.deviceID && (u.State != core.UpdateFailed || u.Code != protocol.CodeDowngrade) {
 			t.Errorf("downgrade without allow_downgrade: update row %+v, want none (skipped) or failed with code downgrade", u)
 		}
 	}
