@@ -53,6 +53,7 @@ type updateLane struct {
 	sums     map[string]string // version → sha256 of the built file
 	clientID int64
 	deviceID int64
+	first    *proc // the agent process the test started
 }
 
 func TestAgentUpdateEndToEnd(t *testing.T) {
@@ -109,7 +110,7 @@ func TestAgentUpdateEndToEnd(t *testing.T) {
 	copyFile(t, l.builds["1.0.0"], l.agentExe, 0o755)
 	t.Cleanup(func() { l.killAgents(t) })
 	mustRunPath(t, l.agentExe, "enroll", "--data", l.agentDir, "--token", l.token())
-	startPath(t, l.agentExe, "run", "--data", l.agentDir, "--interval", "1m", "--checks", fastChecks)
+	l.first = startPath(t, l.agentExe, "run", "--data", l.agentDir, "--interval", "1m", "--checks", fastChecks)
 	dev := l.waitVersion(t, "1.0.0", "agent 1.0.0 online", nil)
 	l.deviceID, l.clientID = dev.ID, dev.ClientID
 
@@ -183,6 +184,12 @@ func (l *updateLane) stepUpdate(t *testing.T) {
 		t.Error("finished rollout has no finished_at")
 	}
 	l.wantExe(t, "1.1.0")
+	select {
+	case <-l.first.done:
+	default:
+		t.Errorf("the agent process the test started (1.0.0) still runs after the update")
+	}
+	t.Logf("1.1.0 runs as process %d (agent.pid), started by the watchdog", l.runningAgent(t))
 	if got := sumFile(t, l.agentExe+".prev"); got != l.sums["1.0.0"] {
 		t.Errorf("%s.prev has sha256 %s, want the previous build 1.0.0 (%s)", l.agentExe, got, l.sums["1.0.0"])
 	}
@@ -216,7 +223,7 @@ func (l *updateLane) stepCrash(t *testing.T) {
 		t.Errorf("paused rollout without a reason in English and German: %+v", view.PauseReason)
 	}
 	l.wantExe(t, "1.1.0")
-	l.wantAgentAlive(t)
+	l.runningAgent(t)
 	l.cancel(t, r.ID)
 }
 
@@ -259,6 +266,8 @@ func (l *updateLane) stepTampered(t *testing.T) {
 		}
 	}
 
+	t.Logf("build signed by an untrusted key refused at publish: HTTP %d", code)
+	pid := l.runningAgent(t)
 	f := l.publishAPI(t, "1.3.0")
 	blob := filepath.Join(l.data, "blobs", "sha256", f.SHA256[:2], f.SHA256)
 	b, err := os.ReadFile(blob)
@@ -283,13 +292,16 @@ func (l *updateLane) stepTampered(t *testing.T) {
 	l.waitRollout(t, r.ID, "the rollout to pause itself", func(v rolloutView) bool { return v.State == core.RolloutPaused })
 	l.waitVersion(t, "1.1.0", "the agent to stay online as 1.1.0", nil)
 	l.wantExe(t, "1.1.0")
-	l.wantAgentAlive(t)
+	if now := l.runningAgent(t); now != pid {
+		t.Errorf("the agent was restarted (process %d, before %d) though it refused the update", now, pid)
+	}
 	l.cancel(t, r.ID)
 }
 
 // stepDowngrade: a rollout to the older 1.0.0 without allow_downgrade
 // leaves the device on 1.1.0; with it the device goes to 1.0.0.
 func (l *updateLane) stepDowngrade(t *testing.T) {
+	pid := l.runningAgent(t)
 	r := l.startRollout(t, map[string]any{"version": "1.0.0", "pilot_clients": []int64{l.clientID},
 		"auto_promote": true, "max_failures": 1, "watchdog_seconds": updateWatchdog})
 	view := l.waitRollout(t, r.ID, "the device to be skipped or refused as a downgrade", func(v rolloutView) bool {
@@ -311,6 +323,9 @@ func (l *updateLane) stepDowngrade(t *testing.T) {
 	t.Logf("downgrade without allow_downgrade: rollout %s, counts %v", view.State, view.Counts)
 	l.waitVersion(t, "1.1.0", "the agent to stay on 1.1.0", nil)
 	l.wantExe(t, "1.1.0")
+	if now := l.runningAgent(t); now != pid {
+		t.Errorf("the agent was restarted (process %d, before %d) by a downgrade it was not allowed", now, pid)
+	}
 	if view.State == core.RolloutRunning || view.State == core.RolloutPaused {
 		l.cancel(t, r.ID)
 	}
@@ -329,6 +344,12 @@ func (l *updateLane) stepDowngrade(t *testing.T) {
 		t.Errorf("update row from %q to %q, want 1.1.0 → 1.0.0", u.FromVersion, u.ToVersion)
 	}
 	l.wantExe(t, "1.0.0")
+	if got := sumFile(t, l.agentExe+".prev"); got != l.sums["1.1.0"] {
+		t.Errorf("%s.prev has sha256 %s, want the previous build 1.1.0", l.agentExe, got)
+	}
+	if now := l.runningAgent(t); now == pid {
+		t.Errorf("the agent process %d still runs after the downgrade", pid)
+	}
 }
 
 // newEnvIn is newEnv on a data folder prepared by the caller.
@@ -452,15 +473,27 @@ func (l *updateLane) dumpAgentFiles(t *testing.T) {
 	}
 }
 
-// wantAgentAlive fails unless an agent process runs.
-func (l *updateLane) wantAgentAlive(t *testing.T) {
+// runningAgent returns the PID of the agent that runs now: the one
+// <data>/agent.pid names once the watchdog restarted it, else the process
+// the test started. It fails unless that process runs `run` from the
+// agent's executable as it is on disk now (not a replaced, deleted file).
+func (l *updateLane) runningAgent(t *testing.T) int {
 	t.Helper()
-	for _, pid := range l.agentPIDs() {
-		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Contains(cmd, []byte("\x00run\x00")) {
-			return
+	pid := l.first.cmd.Process.Pid
+	if b, err := os.ReadFile(filepath.Join(l.agentDir, "agent.pid")); err == nil {
+		if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
+			t.Fatalf("agent.pid holds %q", b)
 		}
 	}
-	t.Errorf("no agent process runs (processes from the agent's folder: %v)", l.agentPIDs())
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		t.Fatalf("the agent process %d does not run: %v", pid, err)
+	}
+	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if exe != l.agentExe || !bytes.Contains(cmd, []byte("\x00run\x00")) {
+		t.Fatalf("process %d runs %q %q, want %s run", pid, exe, bytes.ReplaceAll(cmd, []byte{0}, []byte{' '}), l.agentExe)
+	}
+	return pid
 }
 
 // wantExe fails unless the agent's executable on disk is version's build.
