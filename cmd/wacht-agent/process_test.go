@@ -31,6 +31,13 @@ type miniServer struct {
 	mu     sync.Mutex
 	ids    map[string]bool
 	closes []websocket.StatusCode
+	auths  []protocol.Auth // every verified auth
+}
+
+func (m *miniServer) authsSeen() []protocol.Auth {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]protocol.Auth(nil), m.auths...)
 }
 
 func (m *miniServer) got() (n int, ids map[string]bool, closes []websocket.StatusCode) {
@@ -73,6 +80,9 @@ func (m *miniServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil || protocol.DecodeData(env, &auth) != nil || !protocol.VerifyAuth(m.pub, nonce, auth.DeviceID, auth.Signature) {
 		return
 	}
+	m.mu.Lock()
+	m.auths = append(m.auths, auth)
+	m.mu.Unlock()
 	send(protocol.TypeWelcome, "", protocol.Welcome{DeviceID: auth.DeviceID, HeartbeatSeconds: 30})
 	for {
 		env, err := read()

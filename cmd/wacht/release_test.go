@@ -67,8 +67,8 @@ func TestReleaseSignPublish(t *testing.T) {
 	if _, _, err := runCLI(t, "release", "sign", "--key", key, bin); err == nil || !strings.Contains(err.Error(), "--version") {
 		t.Errorf("a binary without --version: %v", err)
 	}
-	if out, _, err = runCLI(t, "release", "sign", "--key", key, "--version", "0.7.0", bin, deb); err != nil {
-		t.Fatal(err)
+	if out, _, err = runCLI(t, "release", "sign", "--key", key, "--version", "0.7.0", bin, deb); err != nil || !strings.Contains(out, "binary 0.7.0 linux/arm64") {
+		t.Fatalf("sign: %q %v", out, err)
 	}
 	s, err := release.ReadSigned(bin + release.SigSuffix)
 	if err != nil {

@@ -77,6 +77,9 @@ type Options struct {
 	PatchPolicy   *protocol.PatchPolicy
 	// reboot replaces the OS's restart and user notification (tests).
 	reboot rebooter
+	// downloadBackoff, if set, replaces the downloads' first retry wait
+	// (tests).
+	downloadBackoff time.Duration
 
 	// Tray, if set, serves the users' tray apps on Config.TrayAddress or
 	// trayipc.DefaultAddress (wacht-agent run; not one-shot commands).

@@ -58,7 +58,7 @@ func init() {
 // downloader fetches package files from the agent's server into
 // <data>/downloads.
 func (a *Agent) downloader() *Downloader {
-	return &Downloader{Client: a.client, BaseURL: a.cfg.ServerURL, Dir: filepath.Join(a.opts.DataDir, downloadsDir)}
+	return &Downloader{Client: a.client, BaseURL: a.cfg.ServerURL, Dir: filepath.Join(a.opts.DataDir, downloadsDir), Backoff: a.opts.downloadBackoff}
 }
 
 // runPackage installs or removes pa's package once per run ID.

@@ -95,6 +95,11 @@ var authzTable = map[string]routeSpec{
 	"POST /api/v1/sites/{id}/enrollment-tokens": {perm: authz.Admin, kind: "site", body: `{"label":"Matrix","max_uses":1}`},
 	"DELETE /api/v1/enrollment-tokens/{id}":     {perm: authz.Admin, kind: "enrollment-token"},
 	"GET /api/v1/installers/{kind}/{arch}":      {perm: authz.Read, path: "/api/v1/installers/msi/amd64", ok: http.StatusNotFound},
+	// Dashboard: "Add device" (internal/server/web/enroll.go).
+	"GET /sites/{id}/add-device":                        {perm: authz.Read, kind: "site"},
+	"POST /sites/{id}/enrollment-tokens":                {perm: authz.Admin, kind: "site", body: "label=Matrix&days=7&max_uses=1"},
+	"POST /sites/{id}/enrollment-tokens/{token}/revoke": {perm: authz.Admin, kind: "site", path: "/sites/{id}/enrollment-tokens/999999/revoke", ok: http.StatusNotFound},
+	"GET /installers/{kind}/{arch}":                     {perm: authz.Read, path: "/installers/msi/amd64", ok: http.StatusNotFound},
 	// Terminal (issue 15): the matrix's service has no agents (409); the
 	// websocket itself: internal/server/web/browser_terminal_test.go.
 	"GET /api/v1/devices/{id}/terminal": {perm: authz.Remote, kind: "device", ok: http.StatusConflict},
@@ -646,7 +651,7 @@ func matrixHandler(t testing.TB, st *store.DB) http.Handler {
 		t.Fatal(err)
 	}
 	svc := service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Secrets: box})
-	webH, err := web.New(web.Deps{Store: st, Service: svc})
+	webH, err := web.New(web.Deps{Store: st, Service: svc, Installers: noInstallers{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,6 +665,10 @@ func matrixHandler(t testing.TB, st *store.DB) http.Handler {
 
 // noInstallers is an installer source with nothing published.
 type noInstallers struct{}
+
+func (noInstallers) ListAgentFiles(context.Context, core.User) ([]core.AgentFile, error) {
+	return nil, nil
+}
 
 func (noInstallers) OpenInstaller(_ context.Context, kind, arch string) (core.AgentFile, io.ReadSeekCloser, error) {
 	if err := service.CheckInstallerKind(kind, arch); err != nil {

@@ -416,7 +416,7 @@ func limitBody(h http.Handler, n int64) http.Handler {
 // bounded by Config.MaxUpload; or a published agent file (POST
 // /api/v1/agent-files), bounded the same way.
 func streamed(r *http.Request) bool {
-	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/agent-files" {
+	if r.Method == http.MethodPost && (r.URL.Path == "/api/v1/agent-files" || r.URL.Path == web.AgentsUploadPath) {
 		return true
 	}
 	return r.Method == http.MethodPut && (strings.HasSuffix(r.URL.Path, "/files/content") ||

@@ -75,6 +75,7 @@ type clientView struct {
 }
 
 type siteView struct {
+	ID      int64 // 0 if unknown (a device's site not in the list)
 	Name    string
 	Devices []deviceView
 }
@@ -152,12 +153,14 @@ func newDeviceView(d service.Device, lang Lang) deviceView {
 func groupDevices(sites []core.Site, ds []service.Device, lang Lang) []clientView {
 	type key struct{ client, site string }
 	bySite := map[key][]deviceView{}
+	ids := map[key]int64{}
 	for _, d := range ds {
 		k := key{d.ClientName, d.SiteName}
 		bySite[k] = append(bySite[k], newDeviceView(d, lang))
 	}
 	for _, st := range sites {
 		k := key{st.ClientName, st.Name}
+		ids[k] = st.ID
 		if _, ok := bySite[k]; !ok {
 			bySite[k] = nil
 		}
@@ -180,7 +183,7 @@ func groupDevices(sites []core.Site, ds []service.Device, lang Lang) []clientVie
 			out = append(out, clientView{Name: k.client})
 		}
 		c := &out[len(out)-1]
-		c.Sites = append(c.Sites, siteView{Name: k.site, Devices: devs})
+		c.Sites = append(c.Sites, siteView{ID: ids[k], Name: k.site, Devices: devs})
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -30,20 +31,30 @@ type Deps struct {
 	// without a commander, for tests).
 	Service *service.Service
 	Log     *slog.Logger
+	// Installers lists and opens the published installers (nil: Service).
+	Installers Installers
+}
+
+// Installers is what the "Add device" page needs of published agent
+// files (*service.Service; tests give a fake).
+type Installers interface {
+	ListAgentFiles(ctx context.Context, u core.User) ([]core.AgentFile, error)
+	OpenInstaller(ctx context.Context, kind, arch string) (core.AgentFile, io.ReadSeekCloser, error)
 }
 
 type server struct {
-	store    core.Store
-	svc      *service.Service
-	sessions *auth.Sessions
-	throttle *auth.LoginThrottle
-	keyMu    sync.Mutex
-	loginKey []byte // signs pending second-factor logins; see pendingLogin
-	log      *slog.Logger
-	pages    map[string]*template.Template
-	static   fs.FS
-	htmx     bool // static/vendor/htmx.min.js was built in
-	now      func() time.Time
+	store      core.Store
+	svc        *service.Service
+	installers Installers
+	sessions   *auth.Sessions
+	throttle   *auth.LoginThrottle
+	keyMu      sync.Mutex
+	loginKey   []byte // signs pending second-factor logins; see pendingLogin
+	log        *slog.Logger
+	pages      map[string]*template.Template
+	static     fs.FS
+	htmx       bool // static/vendor/htmx.min.js was built in
+	now        func() time.Time
 }
 
 // New returns the dashboard handler, to be mounted at /.
@@ -80,15 +91,19 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 	if d.Service == nil {
 		d.Service = service.New(service.Deps{Store: d.Store, Log: log})
 	}
+	if d.Installers == nil {
+		d.Installers = d.Service
+	}
 	s := &server{
-		store:    d.Store,
-		svc:      d.Service,
-		sessions: &auth.Sessions{Users: d.Store},
-		throttle: auth.NewLoginThrottle(loginMaxPerIP, loginMaxFailures, loginWindow),
-		log:      log,
-		pages:    pages,
-		static:   static,
-		now:      time.Now,
+		store:      d.Store,
+		svc:        d.Service,
+		installers: d.Installers,
+		sessions:   &auth.Sessions{Users: d.Store},
+		throttle:   auth.NewLoginThrottle(loginMaxPerIP, loginMaxFailures, loginWindow),
+		log:        log,
+		pages:      pages,
+		static:     static,
+		now:        time.Now,
 	}
 	if _, err := fs.Stat(static, "vendor/htmx.min.js"); err == nil {
 		s.htmx = true
@@ -142,6 +157,8 @@ func (s *server) routes() *auth.Router {
 	s.patchRoutes(rt)
 	s.brandingRoutes(rt)
 	s.supportRoutes(rt)
+	s.agentRoutes(rt)
+	s.enrollRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
