@@ -240,7 +240,9 @@ func (l *updateLane) stepTampered(t *testing.T) {
 	if code < 400 || code >= 500 {
 		t.Fatalf("publishing a manifest whose sha256 does not match the bytes: HTTP %d %s, want a 4xx refusal", code, body)
 	}
-	t.Logf("mismatching manifest refused at publish: HTTP %d %s", code, strings.TrimSpace(string(body)))
+	var compact bytes.Buffer
+	json.Compact(&compact, body)
+	t.Logf("mismatching manifest refused at publish: HTTP %d %s", code, compact.String())
 	// The right bytes with a manifest signed by a key the server does not trust.
 	otherFile := filepath.Join(t.TempDir(), "other.key")
 	if _, err := release.GenerateKey(otherFile); err != nil {
