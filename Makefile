@@ -103,7 +103,7 @@ systemd:
 # rolls them out: update, watchdog rollback, refused tampering, downgrade
 # refused and allowed (test/e2e/update_test.go, also part of `unit`).
 update:
-	$(GO) test -count=1 -timeout 20m -v -run '^TestAgentUpdateEndToEnd$$' ./test/e2e/
+	$(GO) test -count=1 -timeout 20m -v -run '^TestAgentUpdateEndToEnd' ./test/e2e/
 
 # Go micro-benchmarks, then the load benchmarks of docs/benchmarks.md:
 # a real server on loopback held by simulated agents (SQLite, and PostgreSQL

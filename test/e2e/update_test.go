@@ -46,6 +46,7 @@ const (
 // updateLane is one installation for the update lane.
 type updateLane struct {
 	*env
+	db       string // PostgreSQL URL; "" for SQLite
 	keyFile  string // the release private key
 	agentBin string // folder of the agent's executable (only the agent runs from it)
 	agentExe string
@@ -56,11 +57,18 @@ type updateLane struct {
 	first    *proc // the agent process the test started
 }
 
-func TestAgentUpdateEndToEnd(t *testing.T) {
+// TestAgentUpdateEndToEnd runs the lane on the embedded SQLite database.
+func TestAgentUpdateEndToEnd(t *testing.T) { updateLaneTest(t, "") }
+
+// TestAgentUpdateEndToEndPostgres runs it on PostgreSQL
+// (WACHT_TEST_POSTGRES): the rollout loop then runs under the cluster lease.
+func TestAgentUpdateEndToEndPostgres(t *testing.T) { updateLaneTest(t, freshDatabase(t)) }
+
+func updateLaneTest(t *testing.T, db string) {
 	if _, err := run(t, nil, "wacht", "release", "--help"); err != nil && strings.Contains(err.Error(), "unknown command") {
 		t.Skip("missing: `wacht release` (keygen/sign/publish, branch t-rollout) is not in this build")
 	}
-	l := &updateLane{builds: map[string]string{}, sums: map[string]string{}}
+	l := &updateLane{builds: map[string]string{}, sums: map[string]string{}, db: db}
 	work := t.TempDir()
 
 	// Builds: the real agent as 1.0.0 and 1.1.0, a build that exits 1 at
@@ -102,14 +110,14 @@ func TestAgentUpdateEndToEnd(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "release.pub"), pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l.env = newEnvIn(t, data)
+	l.env = newEnvIn(t, data, db)
 
 	// Agent 1.0.0 from its own folder: it replaces that executable.
 	l.agentBin = t.TempDir()
 	l.agentExe = filepath.Join(l.agentBin, "wacht-agent")
 	copyFile(t, l.builds["1.0.0"], l.agentExe, 0o755)
 	t.Cleanup(func() { l.killAgents(t) })
-	mustRunPath(t, l.agentExe, "enroll", "--data", l.agentDir, "--token", l.token())
+	mustRunPath(t, l.agentExe, "enroll", "--data", l.agentDir, "--token", l.enrollToken(t))
 	l.first = startPath(t, l.agentExe, "run", "--data", l.agentDir, "--interval", "1m", "--checks", fastChecks)
 	dev := l.waitVersion(t, "1.0.0", "agent 1.0.0 online", nil)
 	l.deviceID, l.clientID = dev.ID, dev.ClientID
@@ -127,7 +135,7 @@ func TestAgentUpdateEndToEnd(t *testing.T) {
 			t.Fatalf("release sign %s: manifest %+v, want a linux/amd64 binary %s with sha256 %s", f, m, v, l.sums[v])
 		}
 	}
-	if _, err := run(t, nil, "wacht", "release", "publish", "--data", l.data, l.builds["1.0.0"], l.builds["1.1.0"]); err != nil {
+	if _, err := run(t, nil, "wacht", append(l.dbArgs("release", "publish", "--data", l.data), l.builds["1.0.0"], l.builds["1.1.0"])...); err != nil {
 		if strings.Contains(err.Error(), "not implemented") {
 			t.Skipf("missing: the release store (core.ReleaseStore, branch t-store): %v", err)
 		}
@@ -354,16 +362,53 @@ func (l *updateLane) stepDowngrade(t *testing.T) {
 	}
 }
 
-// newEnvIn is newEnv on a data folder prepared by the caller.
-func newEnvIn(t *testing.T, data string) *env {
+// newEnvIn is newEnv on a data folder prepared by the caller and, if db
+// is set, that PostgreSQL database.
+func newEnvIn(t *testing.T, data, db string) *env {
 	t.Helper()
 	e := &env{t: t, data: data, agentDir: t.TempDir()}
-	e.server, e.addr = startServer(t, e.data, "127.0.0.1:0")
+	dbArgs := func(args ...string) []string {
+		if db != "" {
+			args = append(args, "--db", db)
+		}
+		return args
+	}
+	e.server = start(t, "wacht", dbArgs("serve", "--data", e.data, "--listen", "127.0.0.1:0")...)
+	waitFor(t, "the server to listen", 30*time.Second, func() bool {
+		select {
+		case <-e.server.done:
+			t.Fatalf("server exited:\n%s", e.server.output())
+		default:
+		}
+		if m := listenRE.FindStringSubmatch(e.server.output()); m != nil {
+			e.addr = m[1]
+		}
+		return e.addr != ""
+	})
 	pw := []string{"WACHT_PASSWORD=" + adminPassword}
-	mustRun(t, pw, "wacht", "user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")
-	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", "apitoken", "create", "--data", e.data, "--user", "admin@example.com"))
+	mustRun(t, pw, "wacht", dbArgs("user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")...)
+	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", dbArgs("apitoken", "create", "--data", e.data, "--user", "admin@example.com")...))
 	e.http = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	return e
+}
+
+// dbArgs appends --db to a wacht command's arguments on PostgreSQL.
+func (l *updateLane) dbArgs(args ...string) []string {
+	if l.db != "" {
+		args = append(args, "--db", l.db)
+	}
+	return args
+}
+
+// enrollToken creates an enrollment token for a new client's site.
+func (l *updateLane) enrollToken(t *testing.T) string {
+	t.Helper()
+	tok := strings.TrimSpace(mustRun(t, nil, "wacht", l.dbArgs("token", "create", "--create", "--data", l.data,
+		"--client", "Müller GmbH", "--site", "Hannover", "--url", "https://"+l.addr)...))
+	if !strings.HasPrefix(tok, "wacht1_") || strings.Contains(tok, "\n") {
+		t.Fatalf("token create printed %q, want one token line", tok)
+	}
+	return tok
 }
 
 // build builds pkg of this module with ldflags into work as one version.
