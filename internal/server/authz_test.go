@@ -55,6 +55,29 @@ type routeSpec struct {
 // for a registered route missing here, and for an entry no longer
 // registered.
 var authzTable = map[string]routeSpec{
+	// API: agent files and rollouts (issue 21): internal/server/api/handlers_releases.go.
+	"GET /api/v1/agent-files":            {perm: authz.Read},
+	"POST /api/v1/agent-files":           {perm: authz.Admin, body: "{}", ok: http.StatusBadRequest}, // not multipart
+	"DELETE /api/v1/agent-files/{id}":    {perm: authz.Admin, path: "/api/v1/agent-files/999999", ok: http.StatusNotFound},
+	"GET /api/v1/rollouts":               {perm: authz.Admin},
+	"POST /api/v1/rollouts":              {perm: authz.Admin, body: `{"version":"9.9.9"}`, ok: http.StatusBadRequest},
+	"GET /api/v1/rollouts/{id}":          {perm: authz.Admin, path: "/api/v1/rollouts/999999", ok: http.StatusNotFound},
+	"POST /api/v1/rollouts/{id}/pause":   {perm: authz.Admin, path: "/api/v1/rollouts/999999/pause", ok: http.StatusNotFound},
+	"POST /api/v1/rollouts/{id}/resume":  {perm: authz.Admin, path: "/api/v1/rollouts/999999/resume", ok: http.StatusNotFound},
+	"POST /api/v1/rollouts/{id}/promote": {perm: authz.Admin, path: "/api/v1/rollouts/999999/promote", ok: http.StatusNotFound},
+	"POST /api/v1/rollouts/{id}/cancel":  {perm: authz.Admin, path: "/api/v1/rollouts/999999/cancel", ok: http.StatusNotFound},
+	"GET /api/v1/agent-versions":         {perm: authz.Admin},
+	// Dashboard: the Agents page (issue 21): internal/server/web/agents.go.
+	"GET /agents":                        {perm: authz.Admin},
+	"POST /agents/files":                 {perm: authz.Admin, body: "x=1", ok: http.StatusBadRequest}, // not multipart
+	"POST /agents/files/{id}/delete":     {perm: authz.Admin, path: "/agents/files/999999/delete", ok: http.StatusNotFound},
+	"POST /agents/rollouts":              {perm: authz.Admin, body: "version=9.9.9", ok: http.StatusBadRequest},
+	"GET /agents/rollouts/{id}/progress": {perm: authz.Admin, path: "/agents/rollouts/999999/progress", ok: http.StatusNotFound},
+	"POST /agents/rollouts/{id}/pause":   {perm: authz.Admin, path: "/agents/rollouts/999999/pause", ok: http.StatusNotFound},
+	"POST /agents/rollouts/{id}/resume":  {perm: authz.Admin, path: "/agents/rollouts/999999/resume", ok: http.StatusNotFound},
+	"POST /agents/rollouts/{id}/promote": {perm: authz.Admin, path: "/agents/rollouts/999999/promote", ok: http.StatusNotFound},
+	"POST /agents/rollouts/{id}/cancel":  {perm: authz.Admin, path: "/agents/rollouts/999999/cancel", ok: http.StatusNotFound},
+
 	// API
 	"GET /api/v1/devices":                  {perm: authz.Read, kind: "list"},
 	"GET /api/v1/devices/{id}":             {perm: authz.Read, kind: "device"},

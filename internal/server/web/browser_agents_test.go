@@ -105,6 +105,15 @@ func TestBrowserAgents(t *testing.T) {
 	if got := c.text("#agent-upload-status"); !strings.Contains(got, "tampered") {
 		t.Errorf("refusal shown: %q", got)
 	}
+	// The refused upload is the one expected failure in the console.
+	c.mu.Lock()
+	for _, m := range c.console {
+		if !strings.Contains(m, "status of 400") {
+			t.Errorf("browser console: %s", m)
+		}
+	}
+	c.console = nil
+	c.mu.Unlock()
 	c.step("upload the build", chromedp.SetUploadFiles("#agent-upload-file", []string{file}),
 		chromedp.SetUploadFiles("#agent-upload-manifest", []string{manifest}),
 		chromedp.Click("#agent-upload-button"), chromedp.WaitVisible(`#agent-files tbody tr[id^="agent-file-"]`), chromedp.WaitVisible("#rollout-form"))
