@@ -8,8 +8,8 @@ import (
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
-// BlobSweepInterval is how often a node removes the package files that
-// no package names any more from its own blob folder.
+// BlobSweepInterval is how often a node removes the files that no
+// package or agent release names any more from its own blob folder.
 const BlobSweepInterval = time.Hour
 
 // sweepBlobs runs service.SweepBlobs at start and every
@@ -22,10 +22,10 @@ func sweepBlobs(ctx context.Context, svc *service.Service, log *slog.Logger) {
 	for {
 		n, err := svc.SweepBlobs(ctx)
 		if err != nil && ctx.Err() == nil {
-			log.Error("removing unused package files", "err", err)
+			log.Error("removing unused files", "err", err)
 		}
 		if n > 0 {
-			log.Info("unused package files removed", "count", n)
+			log.Info("unused files removed", "count", n)
 		}
 		select {
 		case <-ctx.Done():

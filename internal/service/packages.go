@@ -278,36 +278,28 @@ func (s *Service) DeletePackage(ctx context.Context, u core.User, id int64, forc
 }
 
 // releaseBlob removes file sum from this node's blob store if no package
-// names it any more. A failure is logged, not returned: the change it
-// follows is done, and SweepBlobs tries again.
+// or agent release file names it any more. A failure is logged, not
+// returned: the change it follows is done, and SweepBlobs tries again.
 func (s *Service) releaseBlob(ctx context.Context, sum string) {
 	if s.blobs == nil || sum == "" {
 		return
 	}
-	if removed, err := s.blobs.Remove(ctx, sum, s.blobInUse); err != nil {
-		s.log.Error("removing an unused package file", "sha256", sum, "err", err)
+	if removed, err := s.blobs.Remove(ctx, sum, blobs.InUseBy(s.store)); err != nil {
+		s.log.Error("removing an unused file", "sha256", sum, "err", err)
 	} else if removed {
-		s.log.Info("package file removed: no package names it", "sha256", sum)
+		s.log.Info("file removed: no package or agent release names it", "sha256", sum)
 	}
 }
 
 // SweepBlobs removes the files of this node's blob store that no package
-// names (recently written ones stay: blobs.DefaultGrace) and returns how
-// many. Every node runs it for its own folder.
+// or agent release file names (recently written ones stay:
+// blobs.DefaultGrace) and returns how many. Every node runs it for its
+// own folder.
 func (s *Service) SweepBlobs(ctx context.Context) (int, error) {
 	if s.blobs == nil {
 		return 0, nil
 	}
-	return s.blobs.Sweep(ctx, s.blobInUse)
-}
-
-// blobInUse reports whether a package or a published agent file names
-// blob sum.
-func (s *Service) blobInUse(ctx context.Context, sum string) (bool, error) {
-	if ok, err := s.store.PackageBlobInUse(ctx, sum); ok || err != nil {
-		return ok, err
-	}
-	return s.store.AgentFileBlobInUse(ctx, sum)
+	return s.blobs.Sweep(ctx, blobs.InUseBy(s.store))
 }
 
 // UploadPackageFile streams an installer into the blob store and makes it

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Removing blobs that no package names any more. The database decides
+// Removing blobs that no package or agent release file names any more. The database decides
 // (InUse), but an upload of the same content may be between Put and the
 // database write that names it. On one node, Store.mu orders them: Put's
 // last step (touch or rename into place) and Remove's whole decision
@@ -38,8 +38,8 @@ const staleTemp = 24 * time.Hour
 // removing-<sha256>-<random>.
 const removePrefix = "removing-"
 
-// InUse reports whether the database names blob sum (the store's
-// PackageBlobInUse).
+// InUse reports whether the database names blob sum (InUseBy: the
+// store's PackageBlobInUse or AgentFileBlobInUse).
 type InUse func(ctx context.Context, sum string) (bool, error)
 
 // Remove deletes blob sum if inUse says nothing names it and it was not

@@ -24,8 +24,33 @@ const Stall = 2 * time.Minute
 // Lookup is what the handler asks the database.
 type Lookup interface {
 	GetDevice(ctx context.Context, id int64) (core.Device, error)
-	// PackageBlobInUse: only files a package names are served.
+	// PackageBlobInUse: only files a package names are served (and,
+	// when the Lookup is also an AgentFiles, an agent release file).
 	PackageBlobInUse(ctx context.Context, sha256 string) (bool, error)
+}
+
+// AgentFiles is the optional part of a Lookup that also serves the
+// uploaded agent builds and installers (core.ReleaseStore), which agents
+// download for a self-update. The store implements it; a Lookup without
+// it serves package files only.
+type AgentFiles interface {
+	AgentFileBlobInUse(ctx context.Context, sha256 string) (bool, error)
+}
+
+// InUseBy returns the InUse of the blob handler, the removal and the
+// sweep: whether the database names blob sum as a package's file or, if
+// db is an AgentFiles, as an agent release file.
+func InUseBy(db Lookup) InUse {
+	return func(ctx context.Context, sum string) (bool, error) {
+		named, err := db.PackageBlobInUse(ctx, sum)
+		if err != nil || named {
+			return named, err
+		}
+		if af, ok := db.(AgentFiles); ok {
+			return af.AgentFileBlobInUse(ctx, sum)
+		}
+		return false, nil
+	}
 }
 
 // Handler serves GET /api/agent/blobs/{sha256} with Range requests to the
@@ -56,14 +81,14 @@ func serve(w http.ResponseWriter, r *http.Request, s *Store, t Tickets, db Looku
 		writeError(w, http.StatusForbidden, "the device is not active", "device")
 		return
 	}
-	known, err := db.PackageBlobInUse(r.Context(), sum)
+	known, err := InUseBy(db)(r.Context(), sum)
 	if err != nil {
 		log.Error("blob download: looking up the file", "sha256", sum, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal server error", "internal")
 		return
 	}
 	if !known {
-		writeError(w, http.StatusNotFound, "no package has this file", "not_found")
+		writeError(w, http.StatusNotFound, "no package or agent release has this file", "not_found")
 		return
 	}
 	f, err := s.Open(sum)

@@ -103,3 +103,69 @@ func TestHandler(t *testing.T) {
 		t.Fatal("the absent blob exists")
 	}
 }
+
+// agentLookup also names agent release files (AgentFiles).
+type agentLookup struct {
+	lookup
+	agentFiles map[string]bool
+}
+
+func (l agentLookup) AgentFileBlobInUse(_ context.Context, sum string) (bool, error) {
+	return l.agentFiles[sum], nil
+}
+
+// TestHandlerAgentFiles: an agent release file is served to an active
+// device with a ticket when the database is an AgentFiles, and only then.
+func TestHandlerAgentFiles(t *testing.T) {
+	s, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := randomBytes(t, 50<<10)
+	sum, _, err := s.Put(bytes.NewReader(build))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := NewTickets(randomBytes(t, 32))
+	packagesOnly := lookup{devices: map[int64]string{1: core.DeviceActive, 2: core.DeviceRevoked}, files: map[string]bool{}}
+	withAgents := agentLookup{lookup: packagesOnly, agentFiles: map[string]bool{sum: true}}
+	later := time.Now().Add(time.Hour)
+	for _, c := range []struct {
+		name   string
+		db     Lookup
+		device int64
+		status int
+	}{
+		{"agent file, store with releases", withAgents, 1, http.StatusOK},
+		{"agent file, revoked device", withAgents, 2, http.StatusForbidden},
+		{"lookup without releases", packagesOnly, 1, http.StatusNotFound},
+	} {
+		srv := httptest.NewServer(Handler(s, tk, c.db, slog.New(slog.DiscardHandler)))
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+Path+sum, nil)
+		req.Header.Set(TicketHeader, tk.Issue(c.device, sum, later))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode != c.status || c.status == http.StatusOK && !bytes.Equal(body, build) {
+			t.Errorf("%s: %d, %d bytes", c.name, resp.StatusCode, len(body))
+		}
+	}
+
+	for _, c := range []struct {
+		db   Lookup
+		sum  string
+		want bool
+	}{
+		{withAgents, sum, true}, {packagesOnly, sum, false},
+		{withAgents, strings.Repeat("e", 64), false},
+		{agentLookup{lookup: lookup{files: map[string]bool{sum: true}}}, sum, true},
+	} {
+		if got, err := InUseBy(c.db)(t.Context(), c.sum); err != nil || got != c.want {
+			t.Errorf("InUseBy(%T)(%.8s…) = %v, %v; want %v", c.db, c.sum, got, err, c.want)
+		}
+	}
+}
