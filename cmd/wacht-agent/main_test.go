@@ -91,8 +91,14 @@ func TestStatus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, agent.StateFile), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	ub, _ := json.Marshal(agent.UpdateState{From: "1.0", To: "1.1", Phase: agent.PhaseRolledBack,
+		Report: &protocol.UpdateReport{Message: core.Text{EN: "The new build 1.1 exited instead of connecting"}}})
+	if err := os.WriteFile(filepath.Join(dir, agent.UpdateFile), ub, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	code, out, _ := runCLI("status", "--data", dir)
-	for _, want := range []string{fmt.Sprintf("running (pid %d)", os.Getpid()), "Connected:  no", "12 results waiting", "Revoked:    yes", "Last error: server refused"} {
+	for _, want := range []string{fmt.Sprintf("running (pid %d)", os.Getpid()), "Connected:  no", "12 results waiting", "Revoked:    yes", "Last error: server refused",
+		"Release key: none", "Update:     1.0 → 1.1: rolled back (The new build 1.1 exited"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("status missing %q: %d %q", want, code, out)
 		}

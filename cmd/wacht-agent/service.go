@@ -279,6 +279,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Enrolled:   yes\nDevice ID:  %d\nServer:     %s\n", cfg.DeviceID, cfg.ServerURL)
+	printUpdate(stdout, *data, cfg)
 	st, err := agent.ReadState(*data)
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintln(stdout, "Agent:      has not run yet")

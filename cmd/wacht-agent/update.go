@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -96,4 +97,32 @@ func (c serviceControl) Stop(agent.UpdateState) error {
 func (c serviceControl) Alive(agent.UpdateState) bool {
 	st, err := c.s.Status()
 	return err == nil && st == service.StatusRunning
+}
+
+// printUpdate shows the release key and the last self-update.
+func printUpdate(w io.Writer, data string, cfg agent.Config) {
+	switch {
+	case len(cfg.ReleaseKeys) == 0:
+		fmt.Fprintln(w, "Release key: none (pinned from the server at the next connection)")
+	case cfg.LocalReleaseKey:
+		fmt.Fprintf(w, "Release key: %.16s (set locally)\n", release.Fingerprint(cfg.ReleaseKeys[0]))
+	default:
+		fmt.Fprintf(w, "Release key: %.16s (the server's)\n", release.Fingerprint(cfg.ReleaseKeys[0]))
+	}
+	st, err := agent.ReadUpdateState(data)
+	if err != nil {
+		fmt.Fprintf(w, "Update:     %v\n", err)
+		return
+	}
+	if st.Phase == "" {
+		return
+	}
+	line := fmt.Sprintf("Update:     %s → %s: %s", st.From, st.To, strings.ReplaceAll(st.Phase, "_", " "))
+	if st.Phase == agent.PhaseTrial {
+		line += " until " + st.Deadline.Local().Format(time.DateTime)
+	}
+	if st.Report != nil && st.Report.Message.EN != "" {
+		line += " (" + st.Report.Message.EN + ")"
+	}
+	fmt.Fprintln(w, line)
 }

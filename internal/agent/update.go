@@ -309,9 +309,27 @@ func (a *Agent) afterUpdate() {
 	if st == nil {
 		return // UpdateCurrent
 	}
-	if err := startWatchdog(a.opts.DataDir, st.Exe, a.opts.Service); err != nil {
-		a.log.Error("cannot start the update watchdog; the new build runs at the agent's next start", "err", err)
+	err := startWatchdog(a.opts.DataDir, st.Exe, a.opts.Service)
+	if err == nil {
+		return
 	}
+	// Without a watchdog nobody restarts the agent or rolls back: undo
+	// the replacement and report why.
+	a.log.Error("cannot start the update watchdog; restoring the previous build", "err", err)
+	if rerr := restorePrev(st.Exe); rerr != nil {
+		a.log.Error("restoring the previous build; the new build runs at the agent's next start", "err", rerr)
+		return
+	}
+	fail := *st
+	fail.Phase = PhaseFailed
+	fail.Report = &protocol.UpdateReport{RolloutID: st.RolloutID, From: st.From, To: st.To, State: core.UpdateFailed, Code: protocol.CodeFailed, At: time.Now().UTC(),
+		Message: updateReportText("The update watchdog could not be started (%v); %s was restored.", "Der Update-Wächter konnte nicht gestartet werden (%v); %s wurde wiederhergestellt.", err, st.From)}
+	if werr := writeUpdateState(a.opts.DataDir, fail); werr != nil {
+		a.log.Error("recording the failed update", "err", werr)
+	}
+	a.upd.mu.Lock()
+	a.upd.staged, a.upd.report = nil, fail.Report
+	a.upd.mu.Unlock()
 }
 
 // executable is the agent's own executable file, symbolic links resolved.

@@ -69,6 +69,10 @@ type UpdateState struct {
 	Rejected []string `json:"rejected,omitempty"`
 }
 
+// ReadUpdateState reads update.json in dir (wacht-agent status); a
+// missing file is the zero state.
+func ReadUpdateState(dir string) (UpdateState, error) { return readUpdateState(dir) }
+
 // readUpdateState reads update.json; a missing file is the zero state.
 func readUpdateState(dir string) (UpdateState, error) {
 	var st UpdateState
@@ -245,8 +249,10 @@ func resolveUpdate(dataDir, exe, running string, now time.Time) (UpdateState, bo
 	}
 	switch {
 	case st.Phase == PhaseTrial && running == st.To && sameFile(st.Exe, exe):
-		if st.Restarted.IsZero() {
-			// Started by a reboot or the service manager, not the watchdog.
+		if st.Restarted.IsZero() || !watchdogAlive(st) {
+			// Started by a reboot or the service manager, not the
+			// watchdog, or the watchdog is gone (a reboot): the new
+			// build gets its full time from now on.
 			st.Restarted = now
 			st.Deadline = now.Add(time.Duration(st.WatchdogSeconds) * time.Second)
 			if err := writeUpdateState(dataDir, st); err != nil {

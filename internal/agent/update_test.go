@@ -551,3 +551,59 @@ func TestReleaseKeyPinning(t *testing.T) {
 		t.Errorf("pinned from the welcome: %s, %+v", a.releaseKeyFingerprint(), cfg)
 	}
 }
+
+// TestWatchdogThatCannotStartUndoesTheUpdate: a staged update whose
+// watchdog cannot start (no .prev to run it from) is undone at once and
+// reported as failed.
+func TestWatchdogThatCannotStartUndoesTheUpdate(t *testing.T) {
+	setVersion(t, "1.0.0")
+	pub, priv := newReleaseKey(t)
+	newBuild := buildTiny(t, runtime.GOOS, runtime.GOARCH, "os.Exit(3)")
+	data, _ := os.ReadFile(newBuild)
+	s := signBuild(t, priv, newBuild, "1.1.0", runtime.GOOS, runtime.GOARCH)
+	a, ref, _ := updateAgent(t, pub, data)
+	oldExe, _ := os.ReadFile(a.opts.Executable)
+	if _, err := a.agentUpdate(ctxT(t), protocol.AgentUpdateArgs{Build: s, Ticket: ref.Ticket}); err != nil {
+		t.Fatal(err)
+	}
+	// The watchdog runs from <exe>.prev: make it unrunnable.
+	os.Chmod(a.opts.Executable+suffixPrev, 0o600)
+	a.afterUpdate()
+	if got, _ := os.ReadFile(a.opts.Executable); !bytes.Equal(got, oldExe) {
+		t.Error("the previous build was not restored")
+	}
+	st, _ := readUpdateState(a.opts.DataDir)
+	r := a.upd.pendingReport()
+	if st.Phase != PhaseFailed || r == nil || r.State != core.UpdateFailed || a.upd.staged != nil {
+		t.Errorf("state %+v, report %+v", st, r)
+	}
+}
+
+// TestAgentUpdateThroughGateway sends agent-update through the real
+// gateway's signed action path: the local lock, lock mode and a missing
+// release key refuse it before anything is downloaded.
+func TestAgentUpdateThroughGateway(t *testing.T) {
+	_, priv := newReleaseKey(t)
+	bin := filepath.Join(t.TempDir(), "b")
+	os.WriteFile(bin, []byte("a build"), 0o755)
+	args := protocol.AgentUpdateArgs{RolloutID: 1, Build: signBuild(t, priv, bin, "99.0.0", runtime.GOOS, runtime.GOARCH), Ticket: "t"}
+	signer, _ := newReleaseKey(t)
+	for _, c := range []struct {
+		name string
+		o    liveOpts
+		code string
+	}{
+		{"locally locked", liveOpts{disable: []string{protocol.LockSelfUpdate}}, protocol.CodeDisabledLocally},
+		{"lock mode", liveOpts{signer: signer}, protocol.CodeScriptSigner},
+		{"no release key", liveOpts{}, protocol.CodeNoReleaseKey},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := startLive(t, c.o)
+			err := l.hub.Do(ctxT(t), l.deviceID, protocol.ActionAgentUpdate, args, nil)
+			wantCode(t, c.name, err, c.code)
+			if _, err := os.Stat(filepath.Join(l.dir, UpdateFile)); err == nil {
+				t.Error("a refused update wrote update.json")
+			}
+		})
+	}
+}
