@@ -108,7 +108,7 @@ func TestEnrollmentTokens(t *testing.T) {
 			t.Errorf("%+v accepted", nt)
 		}
 	}
-	secret, tok, err := svc.CreateEnrollmentToken(ctx, service.CLI, service.NewEnrollmentToken{Client: " Müller GmbH ", Site: "Hannover", MaxUses: 2})
+	secret, tok, err := svc.CreateEnrollmentToken(ctx, service.CLI, service.NewEnrollmentToken{Client: " Müller GmbH ", Site: "Hannover", MaxUses: 2, Create: true})
 	if err != nil || secret == "" || tok.ClientName != "Müller GmbH" {
 		t.Fatalf("token %+v %v", tok, err)
 	}

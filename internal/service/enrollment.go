@@ -281,7 +281,7 @@ func levenshtein(a, b string) int {
 func (s *Service) checkSiteToken(st *SiteToken) []policy.FieldError {
 	var fs []policy.FieldError
 	st.Label = strings.TrimSpace(st.Label)
-	if len(st.Label) > MaxTokenLabel || !utf8.ValidString(st.Label) ||
+	if utf8.RuneCountInString(st.Label) > MaxTokenLabel || !utf8.ValidString(st.Label) ||
 		strings.ContainsFunc(st.Label, unicode.IsControl) {
 		fs = append(fs, fieldErr("label", fmt.Sprintf("must be at most %d characters of text without control characters", MaxTokenLabel),
 			fmt.Sprintf("darf höchstens %d Zeichen Text ohne Steuerzeichen haben", MaxTokenLabel)))

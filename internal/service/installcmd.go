@@ -33,7 +33,7 @@ type InstallCommands struct {
 // pin instead of the certificate chain, so --insecure only drops the
 // chain check that a self-signed certificate cannot pass) and PowerShell
 // with a validation callback that accepts exactly the certificate whose
-// SHA-256 hash is the fingerprint. Without a fingerprint (a publicly
+// SHA-256 hash is the fingerprint (psPinType). Without a fingerprint (a publicly
 // trusted certificate) they verify the certificate as usual.
 func Commands(ts TokenServer, token string) InstallCommands {
 	base := strings.TrimRight(ts.URL, "/")
@@ -62,8 +62,10 @@ func Commands(ts TokenServer, token string) InstallCommands {
 	ps.WriteString("$ErrorActionPreference='Stop'; $t=" + psQuote(token) + "; $f=Join-Path $env:TEMP 'wacht-agent.msi'; ")
 	ps.WriteString("[Net.ServicePointManager]::SecurityProtocol=[Net.SecurityProtocolType]::Tls12; ")
 	if ts.Fingerprint != "" {
-		ps.WriteString("[Net.ServicePointManager]::ServerCertificateValidationCallback={param($s,$c) $c.GetCertHashString([Security.Cryptography.HashAlgorithmName]::SHA256) -eq " +
-			psQuote(ts.Fingerprint) + "}; ")
+		// A compiled callback, not a script block: PowerShell 7 calls it
+		// on a thread without a runspace, where a script block fails.
+		ps.WriteString("Add-Type -TypeDefinition " + psQuote(psPinType) + "; [WachtPin]::Fingerprint=" + psQuote(ts.Fingerprint) + "; ")
+		ps.WriteString("[Net.ServicePointManager]::ServerCertificateValidationCallback=[WachtPin]::Callback; ")
 	}
 	ps.WriteString("$w=New-Object Net.WebClient; $w.Headers['Authorization']=\"Bearer $t\"; ")
 	ps.WriteString("$w.DownloadFile(" + psQuote(base+InstallerPath+"msi/amd64") + ", $f); ")
@@ -75,6 +77,18 @@ func Commands(ts TokenServer, token string) InstallCommands {
 
 	return InstallCommands{Windows: ps.String(), Linux: linux, MacOS: macos}
 }
+
+// psPinType is the C# validation callback of the Windows command: it
+// accepts exactly the certificate whose SHA-256 hash (of the DER bytes, what
+// GetCertHashString(SHA256) gives on .NET Framework 4.8 and later; computed
+// here so that Windows Server 2016's .NET 4.6 works too) is the token's
+// fingerprint, whatever its chain or name.
+const psPinType = `using System;using System.Net.Security;using System.Security.Cryptography;using System.Security.Cryptography.X509Certificates;` +
+	`public static class WachtPin{public static string Fingerprint;` +
+	`public static bool Check(object s,X509Certificate c,X509Chain ch,SslPolicyErrors e){if(c==null||Fingerprint==null)return false;` +
+	`byte[] h;using(var sha=SHA256.Create()){h=sha.ComputeHash(c.GetRawCertData());}` +
+	`return BitConverter.ToString(h).Replace("-","").Equals(Fingerprint,StringComparison.OrdinalIgnoreCase);}` +
+	`public static RemoteCertificateValidationCallback Callback{get{return Check;}}}`
 
 // shQuote quotes s for a POSIX shell.
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
