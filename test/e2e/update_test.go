@@ -47,6 +47,7 @@ const (
 type updateLane struct {
 	*env
 	db       string // PostgreSQL URL; "" for SQLite
+	work     string // builds and their sources
 	keyFile  string // the release private key
 	agentBin string // folder of the agent's executable (only the agent runs from it)
 	agentExe string
@@ -69,7 +70,8 @@ func updateLaneTest(t *testing.T, db string) {
 		t.Skip("missing: `wacht release` (keygen/sign/publish, branch t-rollout) is not in this build")
 	}
 	l := &updateLane{builds: map[string]string{}, sums: map[string]string{}, db: db}
-	work := t.TempDir()
+	l.work = t.TempDir()
+	work := l.work
 
 	// Builds: the real agent as 1.0.0 and 1.1.0, a build that exits 1 at
 	// start as 1.2.0, and a small valid executable as 1.3.0 (it is refused
@@ -277,6 +279,32 @@ func (l *updateLane) stepTampered(t *testing.T) {
 	}
 
 	t.Logf("build signed by an untrusted key refused at publish: HTTP %d", code)
+	// An arm64 executable under a correctly signed linux/amd64 manifest.
+	arm := filepath.Join(l.work, "arm64", "wacht-agent-linux-amd64")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", arm, ".")
+	cmd.Dir = filepath.Join(l.work, "crash")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building for arm64: %v\n%s", err, b)
+	}
+	m, err := release.Describe(arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Kind, m.Version, m.OS, m.Arch = release.KindBinary, "1.3.0", "linux", "amd64"
+	key, err := release.LoadPrivateKey(l.keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, err := release.Sign(key, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body = l.publish(t, wrong, arm)
+	if code != http.StatusBadRequest || !strings.Contains(string(body), "amd64") {
+		t.Fatalf("publishing an arm64 executable as linux/amd64: HTTP %d %s, want 400 naming the platform", code, body)
+	}
+	t.Logf("arm64 executable under a linux/amd64 manifest refused at publish: HTTP %d", code)
 	pid := l.runningAgent(t)
 	f := l.publishAPI(t, "1.3.0")
 	blob := filepath.Join(l.data, "blobs", "sha256", f.SHA256[:2], f.SHA256)
