@@ -117,6 +117,7 @@ func TestCheckUpdateRefusals(t *testing.T) {
 		{name: "other arch", ua: args(good), keys: keys, running: "1.1.0", arch: "arm64", code: protocol.CodeWrongPlatform},
 		{name: "same version", ua: args(good), keys: keys, running: "1.2.0", current: true},
 		{name: "downgrade refused", ua: args(good), keys: keys, running: "1.10.0", code: protocol.CodeDowngrade},
+		{name: "a dev build is newer than any release", ua: args(good), keys: keys, running: "dev", code: protocol.CodeDowngrade},
 		{name: "downgrade allowed", ua: protocol.AgentUpdateArgs{Build: good, AllowDowngrade: true}, keys: keys, running: "1.10.0"},
 		{name: "ordered make versions", ua: args(signBuild(t, priv, bin, "0.412.0+gabc1234", "linux", "amd64")), keys: keys, running: "0.99.0+gffff000", code: ""},
 		{name: "lock mode with the server's key", ua: args(good), keys: keys, lock: true, running: "1.1.0", code: protocol.CodeScriptSigner},
