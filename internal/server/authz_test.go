@@ -697,7 +697,7 @@ func (noInstallers) OpenInstaller(_ context.Context, kind, arch string) (core.Ag
 	if err := service.CheckInstallerKind(kind, arch); err != nil {
 		return core.AgentFile{}, nil, err
 	}
-	return core.AgentFile{}, nil, &service.ErrNoInstaller{Kind: kind, Arch: arch}
+	return core.AgentFile{}, nil, &service.NoInstallerError{Kind: kind, Arch: arch}
 }
 
 // do sends one request as role: with its API token for /api/v1, else with a

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
@@ -86,5 +89,28 @@ func TestEnrollmentOnRealServer(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		t.Errorf("active token refused: %d", resp.StatusCode)
+	}
+
+	// The token from the service enrolls a device through the gateway;
+	// only that uses it up.
+	tok, err := protocol.ParseToken(active.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	body, _ := json.Marshal(protocol.EnrollRequest{Token: tok.Secret, PublicKey: pub, Hostname: "pc1", OS: "linux", MachineID: "m1"})
+	resp, err = hc.Post(tok.URL+protocol.PathEnroll, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var er protocol.EnrollResponse
+	_ = json.NewDecoder(resp.Body).Decode(&er)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || er.DeviceID == 0 || er.Site != "Hannover" {
+		t.Fatalf("enroll with the issued token: %d %+v", resp.StatusCode, er)
+	}
+	got, err := st.GetEnrollmentToken(ctx, active.ID)
+	if err != nil || got.Uses != 1 || got.Label != "active" {
+		t.Errorf("after one download and one enrollment: %+v %v", got, err)
 	}
 }

@@ -184,13 +184,13 @@ func (s *Service) CreateEnrollmentToken(ctx context.Context, u core.User, nt New
 	return s.createToken(ctx, u, site, st)
 }
 
-// ErrNoSuchSite is an unknown client or site name given without --create.
-type ErrNoSuchSite struct {
+// NoSuchSiteError is an unknown client or site name given without --create.
+type NoSuchSiteError struct {
 	What, Name string
 	Existing   []string // the existing names of that kind, closest first
 }
 
-func (e *ErrNoSuchSite) Error() string {
+func (e *NoSuchSiteError) Error() string {
 	msg := fmt.Sprintf("there is no %s %q", e.What, e.Name)
 	if len(e.Existing) == 0 {
 		return msg + " (nothing exists yet); pass --create to create it"
@@ -207,7 +207,7 @@ func quoteAll(ss []string) []string {
 }
 
 // existingSite finds a site by client and site name (case-insensitively,
-// as EnsureClientSite matches), or an *ErrNoSuchSite naming the existing
+// as EnsureClientSite matches), or an *NoSuchSiteError naming the existing
 // ones, closest first.
 func (s *Service) existingSite(ctx context.Context, client, site string) (core.Site, error) {
 	sites, err := s.store.ListSites(ctx)
@@ -227,7 +227,7 @@ func (s *Service) existingSite(ctx context.Context, client, site string) (core.S
 		}
 	}
 	if c == nil {
-		return core.Site{}, &ErrNoSuchSite{What: "client", Name: client, Existing: closest(client, cnames)}
+		return core.Site{}, &NoSuchSiteError{What: "client", Name: client, Existing: closest(client, cnames)}
 	}
 	var snames []string
 	for _, st := range sites {
@@ -239,7 +239,7 @@ func (s *Service) existingSite(ctx context.Context, client, site string) (core.S
 			return st, nil
 		}
 	}
-	return core.Site{}, &ErrNoSuchSite{What: "site of client " + fmt.Sprintf("%q", c.Name), Name: site, Existing: closest(site, snames)}
+	return core.Site{}, &NoSuchSiteError{What: "site of client " + fmt.Sprintf("%q", c.Name), Name: site, Existing: closest(site, snames)}
 }
 
 // closest orders names by edit distance to name (closest first) and keeps

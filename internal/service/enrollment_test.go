@@ -153,7 +153,7 @@ func TestCreateByNameNeedsCreate(t *testing.T) {
 		}
 	}
 	_, _, err := svc.CreateEnrollmentToken(ctx, service.CLI, service.NewEnrollmentToken{Client: "Muller GmbH", Site: "Zentrale"})
-	var ns *service.ErrNoSuchSite
+	var ns *service.NoSuchSiteError
 	if !errors.As(err, &ns) || ns.Existing[0] != "Müller GmbH" || len(ns.Existing) != 3 {
 		t.Fatalf("typo: %v (%+v)", err, ns)
 	}

@@ -22,8 +22,9 @@ type InstallCommands struct {
 	// Linux is for a root shell (sh): it picks .deb or .rpm by whether
 	// dpkg or rpm is there and the architecture by uname -m.
 	Linux string `json:"linux"`
-	// MacOS is for a root shell: it writes the token to
-	// /etc/wacht-agent/token and installs the .pkg.
+	// MacOS is for a root shell: it unpacks the macOS tarball
+	// (wacht-agent-<version>-darwin-<arch>.tar.gz) and runs its install.sh
+	// with WACHT_TOKEN.
 	MacOS string `json:"macos"`
 }
 
@@ -53,10 +54,10 @@ func Commands(ts TokenServer, token string) InstallCommands {
 
 	macos := "set -e; " +
 		"case $(uname -m) in x86_64) A=amd64;; arm64) A=arm64;; *) echo \"unsupported architecture $(uname -m)\" >&2; exit 1;; esac; " +
-		"D=$(mktemp -d); F=\"$D/wacht-agent.pkg\"; " +
-		curl + " -o \"$F\" " + shQuote(base+InstallerPath+"pkg/") + "\"$A\"; " +
-		"mkdir -p /etc/wacht-agent; (umask 077; printf '%s' " + shQuote(token) + " > /etc/wacht-agent/token); " +
-		"installer -pkg \"$F\" -target /; rm -rf \"$D\""
+		"D=$(mktemp -d); F=\"$D/wacht-agent.tar.gz\"; " +
+		curl + " -o \"$F\" " + shQuote(base+InstallerPath+"tar.gz/") + "\"$A\"; " +
+		"tar -xzf \"$F\" -C \"$D\"; " +
+		"WACHT_TOKEN=" + shQuote(token) + " sh \"$D\"/wacht-agent-*/install.sh; rm -rf \"$D\""
 
 	var ps strings.Builder
 	ps.WriteString("$ErrorActionPreference='Stop'; $t=" + psQuote(token) + "; $f=Join-Path $env:TEMP 'wacht-agent.msi'; ")
@@ -75,7 +76,9 @@ func Commands(ts TokenServer, token string) InstallCommands {
 	ps.WriteString("$p=Start-Process msiexec.exe -Wait -PassThru -ArgumentList @('/i', \"`\"$f`\"\", '/qn', \"TOKEN=$t\"); ")
 	ps.WriteString("Remove-Item $f; if ($p.ExitCode -ne 0) { throw \"msiexec failed with exit code $($p.ExitCode)\" }")
 
-	return InstallCommands{Windows: ps.String(), Linux: linux, MacOS: macos}
+	// In a subshell, so that set -e and exit end the command, not the
+	// shell it is pasted into.
+	return InstallCommands{Windows: ps.String(), Linux: "(" + linux + ")", MacOS: "(" + macos + ")"}
 }
 
 // psPinType is the C# validation callback of the Windows command: it

@@ -32,15 +32,20 @@ func InstallerOS(kind string) string {
 // InstallerArchs are the architectures installers are built for.
 var InstallerArchs = []string{"amd64", "arm64"}
 
-// ErrNoInstaller is a kind and architecture nothing was published for.
-type ErrNoInstaller struct{ Kind, Arch string }
+// NoInstallerError is a kind and architecture nothing was published for.
+type NoInstallerError struct{ Kind, Arch string }
 
-func (e *ErrNoInstaller) Error() string {
+func (e *NoInstallerError) Error() string {
 	return fmt.Sprintf("no installer published for %s/%s; run `wacht release publish`", e.Kind, e.Arch)
 }
 
-// Is makes an *ErrNoInstaller a core.ErrNotFound.
-func (e *ErrNoInstaller) Is(target error) bool { return target == core.ErrNotFound }
+// Text says it in English and German.
+func (e *NoInstallerError) Text() core.Text {
+	return core.Text{EN: e.Error(), DE: fmt.Sprintf("Für %s/%s wurde kein Installationspaket veröffentlicht; `wacht release publish` veröffentlicht es", e.Kind, e.Arch)}
+}
+
+// Is makes an *NoInstallerError a core.ErrNotFound.
+func (e *NoInstallerError) Is(target error) bool { return target == core.ErrNotFound }
 
 // CheckInstallerKind checks kind and arch of an installer download:
 // core.ErrInvalid wrapped with a message naming the bad one.
@@ -57,7 +62,7 @@ func CheckInstallerKind(kind, arch string) error {
 }
 
 // OpenInstaller returns the newest published installer of kind for arch
-// (LatestAgentFile) and its bytes from the blob store; an *ErrNoInstaller
+// (LatestAgentFile) and its bytes from the blob store; an *NoInstallerError
 // when none is published. The caller closes the reader.
 func (s *Service) OpenInstaller(ctx context.Context, kind, arch string) (core.AgentFile, io.ReadSeekCloser, error) {
 	if err := CheckInstallerKind(kind, arch); err != nil {
@@ -65,7 +70,7 @@ func (s *Service) OpenInstaller(ctx context.Context, kind, arch string) (core.Ag
 	}
 	f, err := s.LatestAgentFile(ctx, kind, InstallerOS(kind), arch)
 	if errors.Is(err, core.ErrNotFound) {
-		return core.AgentFile{}, nil, &ErrNoInstaller{Kind: kind, Arch: arch}
+		return core.AgentFile{}, nil, &NoInstallerError{Kind: kind, Arch: arch}
 	}
 	if err != nil {
 		return core.AgentFile{}, nil, fmt.Errorf("finding the newest %s/%s installer: %w", kind, arch, err)

@@ -243,6 +243,9 @@ func Reason(err error) (core.Text, bool) {
 			return rf.text, true
 		}
 	}
+	if ni := (*NoInstallerError)(nil); errors.As(err, &ni) {
+		return ni.Text(), true
+	}
 	// An agent's refusal or failure says why in both languages.
 	if ae := (*protocol.ActionError)(nil); errors.As(err, &ae) && ae.Message.EN != "" {
 		return ae.Message, true

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,13 +39,41 @@ func (f fakeInstallers) OpenInstaller(_ context.Context, kind, arch string) (cor
 	}
 	b, ok := f[kind+"/"+arch]
 	if !ok {
-		return core.AgentFile{}, nil, &service.ErrNoInstaller{Kind: kind, Arch: arch}
+		return core.AgentFile{}, nil, &service.NoInstallerError{Kind: kind, Arch: arch}
 	}
 	return core.AgentFile{Kind: kind, Arch: arch, Version: "0.7.0", Name: "wacht-agent_0.7.0_" + arch + "." + kind,
 		SHA256: "ab", Size: int64(len(b)), UploadedAt: time.Now()}, nopCloser{bytes.NewReader(b)}, nil
 }
 
 type nopCloser struct{ *bytes.Reader }
+
+// darwinTarball is a macOS tarball as the installer builds it (one folder
+// with install.sh) whose install.sh records its token and architecture in
+// the folder $WACHT_TEST_OUT.
+func darwinTarball(t *testing.T, arch string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	dir := "wacht-agent-0.7.0-darwin-" + arch + "/"
+	script := "#!/bin/sh\nprintf %s \"$WACHT_TOKEN\" > \"$WACHT_TEST_OUT/token\"\nprintf " + arch + " > \"$WACHT_TEST_OUT/pkg\"\n"
+	if err := tw.WriteHeader(&tar.Header{Name: dir, Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: dir + "install.sh", Mode: 0o755, Size: int64(len(script)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write([]byte(script)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
 
 func (nopCloser) Close() error { return nil }
 
@@ -85,7 +115,8 @@ func newEnrollFixture(t *testing.T, open func(testing.TB) *store.DB) *enrollFixt
 	}
 	f.svc = service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost})
 	src := fakeInstallers{"msi/amd64": bytes.Repeat([]byte("MSI-"), 5000), "deb/amd64": []byte("deb amd64"),
-		"deb/arm64": []byte("deb arm64"), "rpm/amd64": []byte("rpm amd64")}
+		"deb/arm64": []byte("deb arm64"), "rpm/amd64": []byte("rpm amd64"),
+		"tar.gz/amd64": darwinTarball(t, "amd64"), "tar.gz/arm64": darwinTarball(t, "arm64")}
 	f.api = httptest.NewServer(api.NewWithInstallers(f.svc, src, nil))
 	t.Cleanup(f.api.Close)
 	f.agent = httptest.NewTLSServer(api.AgentInstallers(f.svc, src, nil))
@@ -400,8 +431,9 @@ func TestInstallerDownloadRateLimited(t *testing.T) {
 
 // TestLinuxCommandPinsCertificate runs the Linux one-liner the API hands
 // out with the real curl against the installer route over TLS, with dpkg
-// replaced by a script that records what it was given; with a wrong pin
-// curl refuses the server and nothing is installed.
+// replaced by a script that records what it was given, and the macOS one
+// with a tarball whose install.sh does the same; with a wrong pin curl
+// refuses the server and nothing is installed.
 func TestLinuxCommandPinsCertificate(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the Linux command runs on Linux")
@@ -429,7 +461,7 @@ func TestLinuxCommandPinsCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := exec.Command("sh", "-c", cmd)
-		c.Env = append(os.Environ(), "PATH="+shim+":"+os.Getenv("PATH"))
+		c.Env = append(os.Environ(), "PATH="+shim+":"+os.Getenv("PATH"), "WACHT_TEST_OUT="+dir)
 		out, err := c.CombinedOutput()
 		tok, _ := os.ReadFile(filepath.Join(dir, "token"))
 		pkg, _ := os.ReadFile(filepath.Join(dir, "pkg"))
@@ -447,9 +479,24 @@ func TestLinuxCommandPinsCertificate(t *testing.T) {
 		t.Errorf("dpkg got token %q and package %q", tok, pkg)
 	}
 
+	// The macOS command on this machine: the tarball for its architecture,
+	// its install.sh run with the token.
+	tok, pkg, err = run(it.Commands.MacOS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok != it.Token || pkg != arch {
+		t.Errorf("install.sh got token %q for %q", tok, pkg)
+	}
+
 	wrong := it.Server
 	wrong.Pin = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 	if _, _, err := run(service.Commands(wrong, it.Token).Linux); err == nil || !strings.Contains(err.Error(), "pinned") {
 		t.Errorf("the command with another pin: %v, want curl's pinned key mismatch", err)
+	}
+	// A failing command ends itself, not the shell it was pasted into.
+	out, err := exec.Command("sh", "-c", service.Commands(wrong, it.Token).Linux+"; echo still here").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "still here") {
+		t.Errorf("the shell did not survive a failed command: %v %s", err, out)
 	}
 }

@@ -164,7 +164,7 @@ func serveInstaller(w http.ResponseWriter, r *http.Request, src InstallerSource,
 }
 
 func writeInstallerError(w http.ResponseWriter, r *http.Request, err error, log *slog.Logger) {
-	var ni *service.ErrNoInstaller
+	var ni *service.NoInstallerError
 	switch {
 	case errors.As(err, &ni):
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: ni.Error(), Code: "no_installer"})

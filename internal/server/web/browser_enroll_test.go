@@ -30,7 +30,7 @@ func (oneMSI) ListAgentFiles(context.Context, core.User) ([]core.AgentFile, erro
 
 func (oneMSI) OpenInstaller(_ context.Context, kind, arch string) (core.AgentFile, io.ReadSeekCloser, error) {
 	if kind != "msi" || arch != "amd64" {
-		return core.AgentFile{}, nil, &service.ErrNoInstaller{Kind: kind, Arch: arch}
+		return core.AgentFile{}, nil, &service.NoInstallerError{Kind: kind, Arch: arch}
 	}
 	return core.AgentFile{Kind: kind, Arch: arch, Name: "wacht-agent-0.9.0-x64.msi", UploadedAt: time.Now()},
 		struct {
@@ -89,7 +89,7 @@ func TestBrowserAddDevice(t *testing.T) {
 		!strings.Contains(lin, "WACHT_TOKEN='"+tokStr+"'") {
 		t.Errorf("Linux command:\n%s", lin)
 	}
-	if !strings.Contains(mac, "installer -pkg") || !strings.Contains(mac, "/etc/wacht-agent/token") {
+	if !strings.Contains(mac, "install.sh") || !strings.Contains(mac, "/api/agent/installers/tar.gz/") || !strings.Contains(mac, "WACHT_TOKEN='"+tokStr+"'") {
 		t.Errorf("macOS command:\n%s", mac)
 	}
 	ts, err := st.ListEnrollmentTokens(ctx)
@@ -121,6 +121,11 @@ func TestBrowserAddDevice(t *testing.T) {
 		t.Error("the token is shown again after the redirect")
 	}
 	c.checkConsole()
+	// (The 404 below is logged as a failed load, so the console was checked first.)
+	step("an installer nobody published", chromedp.Navigate(srv.URL+"/installers/rpm/arm64"), chromedp.WaitVisible(`p[role="alert"]`))
+	if m := text("main"); !strings.Contains(m, "no installer published for rpm/arm64") {
+		t.Errorf("missing installer page:\n%s", m)
+	}
 	if t.Failed() {
 		c.screenshot("add-device.png")
 	}
