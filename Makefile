@@ -18,7 +18,7 @@ SERVER_TARGETS := linux/amd64 linux/arm64
 VET_TARGETS    := windows/amd64 darwin/arm64
 LINT_TARGETS   := linux/amd64 $(VET_TARGETS)
 
-.PHONY: all build run test fmt vet lint unit short race fuzz wine systemd bench bench-blob dist deps web-assets clean
+.PHONY: all build run test fmt vet lint unit short race fuzz wine systemd update bench bench-blob dist deps web-assets clean
 
 all: build
 
@@ -97,6 +97,14 @@ wine:
 # (.ci/run) or CI is set.
 systemd:
 	WACHT_REQUIRE_SYSTEMD=1 $(GO) test -count=1 -v -run '^(TestSystemdReal|TestServicesSystemdReal|TestDebInSystemdContainer)$$' ./internal/platform/svcmgr ./internal/agent ./test/e2e
+
+# The agent self-update lane alone (issue 21, docs/agent-update.md): real
+# `wacht serve` and wacht-agent processes on loopback; the test builds agent
+# 1.0.0 and 1.1.0, a build that crashes at start and a tampered one, and
+# rolls them out: update, watchdog rollback, refused tampering, downgrade
+# refused and allowed (test/e2e/update_test.go, also part of `unit`).
+update:
+	$(GO) test -count=1 -timeout 20m -v -run '^TestAgentUpdateEndToEnd' ./test/e2e/
 
 # Go micro-benchmarks, then the load benchmarks of docs/benchmarks.md:
 # a real server on loopback held by simulated agents (SQLite, and PostgreSQL
