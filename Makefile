@@ -63,7 +63,7 @@ lint: web-assets
 	bin/staticcheck -merge bin/staticcheck-*.bin
 
 unit: web-assets
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 # The fast local loop: no e2e, load, browser or real-tool tests
 # (testing.Short(); CONTRIBUTING.md).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -29,6 +30,9 @@ func PublishRelease(ctx context.Context, st core.Store, dataDir string, keyFiles
 	svc.Now = func() time.Time { return now }
 	var out []core.AgentFile
 	for _, path := range files {
+		if strings.HasSuffix(path, release.SigSuffix) {
+			continue // a manifest, named by a glob such as dist/wacht-agent*
+		}
 		signed, err := release.ReadSigned(path + release.SigSuffix)
 		if err != nil {
 			return out, fmt.Errorf("%s: the signed manifest: %w (sign it with `wacht release sign`)", path, err)
