@@ -2,28 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wacht-rmm/wacht/internal/release"
+	"github.com/wacht-rmm/wacht/internal/release/releasetest"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
-
-// fakeELF is an ELF64 header of machine m, enough for release.Platform.
-func fakeELF(m uint16, pad string) []byte {
-	b := make([]byte, 64)
-	copy(b, "\x7fELF\x02\x01\x01")
-	binary.LittleEndian.PutUint16(b[16:], 2)
-	binary.LittleEndian.PutUint16(b[18:], m)
-	binary.LittleEndian.PutUint32(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[52:], 64)
-	binary.LittleEndian.PutUint16(b[54:], 56)
-	binary.LittleEndian.PutUint16(b[58:], 64)
-	return append(b, pad...)
-}
 
 func TestInstallerNames(t *testing.T) {
 	for name, want := range map[string][4]string{
@@ -57,7 +45,7 @@ func TestReleaseSignPublish(t *testing.T) {
 		t.Fatal("keygen overwrote a key")
 	}
 	bin := filepath.Join(dir, "wacht-agent-linux-arm64")
-	if err := os.WriteFile(bin, fakeELF(183, "build"), 0o755); err != nil {
+	if err := os.WriteFile(bin, releasetest.ELF(elf.EM_AARCH64, "build"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	deb := filepath.Join(dir, "wacht-agent_0.7.0_amd64.deb")

@@ -6,7 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -22,6 +22,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/codesign"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/release"
+	"github.com/wacht-rmm/wacht/internal/release/releasetest"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
@@ -104,17 +105,9 @@ func TestAgentFileRoutes(t *testing.T) {
 	}
 
 	// An ELF header of x86-64 and 3 MB beyond the request limit.
-	bin := make([]byte, 64)
-	copy(bin, "\x7fELF\x02\x01\x01")
-	binary.LittleEndian.PutUint16(bin[16:], 2)
-	binary.LittleEndian.PutUint16(bin[18:], 62)
-	binary.LittleEndian.PutUint32(bin[20:], 1)
-	binary.LittleEndian.PutUint16(bin[52:], 64)
-	binary.LittleEndian.PutUint16(bin[54:], 56)
-	binary.LittleEndian.PutUint16(bin[58:], 64)
 	pad := make([]byte, 3*MaxBodyBytes)
 	rand.Read(pad)
-	bin = append(bin, pad...)
+	bin := releasetest.ELF(elf.EM_X86_64, string(pad))
 	sum := sha256.Sum256(bin)
 	signed, err := release.Sign(rkey, release.Manifest{Product: release.Product, Kind: release.KindBinary, Version: "1.0.0", OS: "linux", Arch: "amd64",
 		Name: "wacht-agent-linux-amd64", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(bin))})

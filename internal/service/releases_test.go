@@ -6,7 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,6 +22,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/release"
+	"github.com/wacht-rmm/wacht/internal/release/releasetest"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
@@ -29,21 +30,6 @@ import (
 	"github.com/wacht-rmm/wacht/internal/store"
 	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
-
-// elfHeader is the smallest executable header debug/elf reads: an ELF64
-// header of machine m (62 x86-64, 183 AArch64) followed by pad bytes, so
-// that two builds differ.
-func elfHeader(m uint16, pad string) []byte {
-	b := make([]byte, 64)
-	copy(b, "\x7fELF\x02\x01\x01")
-	binary.LittleEndian.PutUint16(b[16:], 2) // ET_EXEC
-	binary.LittleEndian.PutUint16(b[18:], m)
-	binary.LittleEndian.PutUint32(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[52:], 64)
-	binary.LittleEndian.PutUint16(b[54:], 56)
-	binary.LittleEndian.PutUint16(b[58:], 64)
-	return append(b, pad...)
-}
 
 func signFile(t testing.TB, key ed25519.PrivateKey, kind, version, goos, arch, name string, body []byte) release.Signed {
 	t.Helper()
@@ -203,7 +189,7 @@ func (f *releaseFixture) touch(t *testing.T, id int64, version string) {
 func (f *releaseFixture) publishBinary(t *testing.T, version, arch string) core.AgentFile {
 	t.Helper()
 	m := map[string]uint16{"amd64": 62, "arm64": 183}[arch]
-	body := elfHeader(m, "build "+version)
+	body := releasetest.ELF(elf.Machine(m), "build "+version)
 	s := signFile(t, f.key, release.KindBinary, version, "linux", arch, "wacht-agent-linux-"+arch, body)
 	af, err := f.svc.PublishAgentFile(context.Background(), f.admin, s, bytes.NewReader(body))
 	if err != nil {
@@ -224,7 +210,7 @@ func TestPublishAgentFile(t *testing.T) {
 	engines(t, func(t *testing.T, open func(testing.TB) *store.DB) {
 		f := newReleaseFixture(t, open)
 		ctx := context.Background()
-		body := elfHeader(62, "v1")
+		body := releasetest.ELF(elf.EM_X86_64, "v1")
 		good := signFile(t, f.key, release.KindBinary, "0.10.0", "linux", "amd64", "wacht-agent-linux-amd64", body)
 
 		if _, err := f.svc.PublishAgentFile(ctx, f.tech, good, bytes.NewReader(body)); !errors.Is(err, core.ErrForbidden) {

@@ -5,7 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/release"
+	"github.com/wacht-rmm/wacht/internal/release/releasetest"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
@@ -78,18 +79,6 @@ func (f *fixture) post(t *testing.T, path, token, body string, out any) int {
 	return resp.StatusCode
 }
 
-func elf(pad string) []byte {
-	b := make([]byte, 64)
-	copy(b, "\x7fELF\x02\x01\x01")
-	binary.LittleEndian.PutUint16(b[16:], 2)
-	binary.LittleEndian.PutUint16(b[18:], 62)
-	binary.LittleEndian.PutUint32(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[52:], 64)
-	binary.LittleEndian.PutUint16(b[54:], 56)
-	binary.LittleEndian.PutUint16(b[58:], 64)
-	return append(b, pad...)
-}
-
 func TestReleasesAPI(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
@@ -105,7 +94,7 @@ func TestReleasesAPI(t *testing.T) {
 				ReleaseKeys: []ed25519.PublicKey{pub}}), nil))
 			t.Cleanup(f.srv.Close)
 
-			body := elf("0.2.0")
+			body := releasetest.ELF(elf.EM_X86_64, "0.2.0")
 			sum := sha256.Sum256(body)
 			s, err := release.Sign(key, release.Manifest{Product: release.Product, Kind: release.KindBinary, Version: "0.2.0", OS: "linux", Arch: "amd64",
 				Name: "wacht-agent-linux-amd64", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body))})

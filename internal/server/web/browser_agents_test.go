@@ -5,7 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"net/http/httptest"
@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wacht-rmm/wacht/internal/release/releasetest"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/release"
@@ -31,15 +32,7 @@ import (
 // file after signing.
 func agentBuild(t *testing.T, dir string, key ed25519.PrivateKey, version string, tamper bool) (file, manifest string) {
 	t.Helper()
-	b := make([]byte, 64)
-	copy(b, "\x7fELF\x02\x01\x01")
-	binary.LittleEndian.PutUint16(b[16:], 2)
-	binary.LittleEndian.PutUint16(b[18:], 62)
-	binary.LittleEndian.PutUint32(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[52:], 64)
-	binary.LittleEndian.PutUint16(b[54:], 56)
-	binary.LittleEndian.PutUint16(b[58:], 64)
-	b = append(b, "build "+version...)
+	b := releasetest.ELF(elf.EM_X86_64, "build "+version)
 	sum := sha256.Sum256(b)
 	s, err := release.Sign(key, release.Manifest{Product: release.Product, Kind: release.KindBinary, Version: version, OS: "linux", Arch: "amd64",
 		Name: "wacht-agent-linux-amd64", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b))})
