@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -41,14 +40,12 @@ func Darwin(o Options) ([]Built, error) {
 	}
 	var out []Built
 	for _, arch := range DarwinArches {
-		agent := filepath.Join(o.Dist, "wacht-agent-darwin-"+arch)
-		if _, err := os.Stat(agent); errors.Is(err, fs.ErrNotExist) {
-			continue
-		} else if err != nil {
+		agent, err := agentBinary(o.Dist, "darwin", arch)
+		if err != nil {
 			return nil, err
 		}
-		if err := checkPlatform(agent, "darwin", arch); err != nil {
-			return nil, err
+		if agent == "" {
+			continue
 		}
 		path := filepath.Join(o.Dist, DarwinName(o.Version, arch))
 		if err := writeDarwinTarball(path, o, arch, agent); err != nil {

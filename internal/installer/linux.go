@@ -68,14 +68,12 @@ func Linux(o Options) ([]Built, error) {
 	}
 	var out []Built
 	for _, arch := range LinuxArches {
-		agent := filepath.Join(o.Dist, "wacht-agent-linux-"+arch)
-		if _, err := os.Stat(agent); errors.Is(err, fs.ErrNotExist) {
-			continue
-		} else if err != nil {
+		agent, err := agentBinary(o.Dist, "linux", arch)
+		if err != nil {
 			return nil, err
 		}
-		if err := checkPlatform(agent, "linux", arch); err != nil {
-			return nil, err
+		if agent == "" {
+			continue
 		}
 		tray := filepath.Join(o.Dist, "wacht-tray-linux-"+arch)
 		if _, err := os.Stat(tray); err != nil {
@@ -177,6 +175,18 @@ func writeEmbedded(fsys embed.FS, dir, to string) error {
 		}
 	}
 	return nil
+}
+
+// agentBinary returns the path of dist's agent binary for goos and arch,
+// "" if there is none; it refuses one built for another platform.
+func agentBinary(dist, goos, arch string) (string, error) {
+	path := filepath.Join(dist, "wacht-agent-"+goos+"-"+arch)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return path, checkPlatform(path, goos, arch)
 }
 
 // checkPlatform refuses a binary built for another OS or architecture: a
