@@ -18,8 +18,14 @@ import (
 // container's /root; it returns the path inside the container.
 func buildAgentDeb(t *testing.T, version string) string {
 	t.Helper()
+	return buildDebOf(t, filepath.Join(binDir, "wacht-agent"), version)
+}
+
+// buildDebOf is buildAgentDeb of the agent executable at path.
+func buildDebOf(t *testing.T, path, version string) string {
+	t.Helper()
 	dist := t.TempDir()
-	agent, err := os.ReadFile(filepath.Join(binDir, "wacht-agent"))
+	agent, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

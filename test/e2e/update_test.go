@@ -80,39 +80,9 @@ func updateLaneTest(t *testing.T, db string) {
 	for _, v := range []string{"1.0.0", "1.1.0"} {
 		l.build(t, work, v, "github.com/wacht-rmm/wacht/cmd/wacht-agent", "-X main.version="+v)
 	}
-	crashSrc := filepath.Join(work, "crash")
-	if err := os.MkdirAll(crashSrc, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	prog := "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nvar version = \"none\"\n\n" +
-		"func main() {\n\tfmt.Fprintln(os.Stderr, \"wacht-agent\", version, \"crashes at start (test build)\")\n\tos.Exit(1)\n}\n"
-	if err := os.WriteFile(filepath.Join(crashSrc, "main.go"), []byte(prog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(crashSrc, "go.mod"), []byte("module crash\n\ngo 1.22\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range []string{"1.2.0", "1.3.0"} {
-		l.buildIn(t, crashSrc, work, v, ".", "-X main.version="+v)
-	}
+	l.buildCrashers(t, "1.2.0", "1.3.0")
 	t.Logf("built 4 agent builds in %v", time.Since(began).Round(time.Millisecond))
-
-	// A release key; the server trusts its public half (<data>/release.pub)
-	// from the start, so the agent pins it at enrollment.
-	l.keyFile = filepath.Join(work, "release.key")
-	mustRun(t, nil, "wacht", "release", "keygen", "--out", l.keyFile)
-	data := t.TempDir()
-	pub, err := os.ReadFile(l.keyFile + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := release.ParsePublicKey(pub); err != nil {
-		t.Fatalf("keygen wrote %s.pub: %v", l.keyFile, err)
-	}
-	if err := os.WriteFile(filepath.Join(data, "release.pub"), pub, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l.env = newEnvIn(t, data, db)
+	l.startReleaseServer(t)
 
 	// Agent 1.0.0 from its own folder: it replaces that executable.
 	l.agentBin = t.TempDir()
@@ -126,17 +96,7 @@ func updateLaneTest(t *testing.T, db string) {
 
 	// Sign every build with `wacht release sign`; publish 1.0.0 and 1.1.0
 	// with `wacht release publish` beside the running server.
-	for v, f := range l.builds {
-		mustRun(t, nil, "wacht", "release", "sign", "--key", l.keyFile, "--version", v, f)
-		s, err := release.ReadSigned(f + release.SigSuffix)
-		if err != nil {
-			t.Fatalf("reading the manifest `release sign` wrote: %v", err)
-		}
-		m := s.Manifest
-		if m.Kind != release.KindBinary || m.OS != "linux" || m.Arch != "amd64" || m.Version != v || m.SHA256 != l.sums[v] {
-			t.Fatalf("release sign %s: manifest %+v, want a linux/amd64 binary %s with sha256 %s", f, m, v, l.sums[v])
-		}
-	}
+	l.signBuilds(t)
 	if _, err := run(t, nil, "wacht", append(l.dbArgs("release", "publish", "--data", l.data), l.builds["1.0.0"], l.builds["1.1.0"])...); err != nil {
 		if strings.Contains(err.Error(), "not implemented") {
 			t.Skipf("missing: the release store (core.ReleaseStore, branch t-store): %v", err)
@@ -387,6 +347,65 @@ func (l *updateLane) stepDowngrade(t *testing.T) {
 	}
 	if now := l.runningAgent(t); now == pid {
 		t.Errorf("the agent process %d still runs after the downgrade", pid)
+	}
+}
+
+// buildCrashers builds, as each of versions, a program that exits 1 at
+// start (into l.work, source in l.work/crash).
+func (l *updateLane) buildCrashers(t *testing.T, versions ...string) {
+	t.Helper()
+	crashSrc := filepath.Join(l.work, "crash")
+	if err := os.MkdirAll(crashSrc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prog := "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nvar version = \"none\"\n\n" +
+		"func main() {\n\tfmt.Fprintln(os.Stderr, \"wacht-agent\", version, \"crashes at start (test build)\")\n\tos.Exit(1)\n}\n"
+	if err := os.WriteFile(filepath.Join(crashSrc, "main.go"), []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(crashSrc, "go.mod"), []byte("module crash\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range versions {
+		l.buildIn(t, crashSrc, l.work, v, ".", "-X main.version="+v)
+	}
+}
+
+// startReleaseServer creates a release key (l.keyFile) with `wacht release
+// keygen` and starts a real server (l.env) that trusts its public half
+// (<data>/release.pub) from the start, so agents pin it at enrollment.
+func (l *updateLane) startReleaseServer(t *testing.T) {
+	t.Helper()
+	l.keyFile = filepath.Join(l.work, "release.key")
+	mustRun(t, nil, "wacht", "release", "keygen", "--out", l.keyFile)
+	data := t.TempDir()
+	pub, err := os.ReadFile(l.keyFile + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := release.ParsePublicKey(pub); err != nil {
+		t.Fatalf("keygen wrote %s.pub: %v", l.keyFile, err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "release.pub"), pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.env = newEnvIn(t, data, l.db)
+}
+
+// signBuilds signs every build with `wacht release sign` and checks the
+// manifest it wrote.
+func (l *updateLane) signBuilds(t *testing.T) {
+	t.Helper()
+	for v, f := range l.builds {
+		mustRun(t, nil, "wacht", "release", "sign", "--key", l.keyFile, "--version", v, f)
+		s, err := release.ReadSigned(f + release.SigSuffix)
+		if err != nil {
+			t.Fatalf("reading the manifest `release sign` wrote: %v", err)
+		}
+		m := s.Manifest
+		if m.Kind != release.KindBinary || m.OS != "linux" || m.Arch != "amd64" || m.Version != v || m.SHA256 != l.sums[v] {
+			t.Fatalf("release sign %s: manifest %+v, want a linux/amd64 binary %s with sha256 %s", f, m, v, l.sums[v])
+		}
 	}
 }
 
