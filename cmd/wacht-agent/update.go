@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -94,7 +95,16 @@ func (c serviceControl) Stop(agent.UpdateState) error {
 	return fmt.Errorf("stopping the service: %w", err)
 }
 
+// Alive reports whether the agent's process runs. Under systemd it asks
+// for the unit's ActiveState: kardianos/service counts "activating" as
+// running, and a unit with Restart= waits in "activating" (auto-restart)
+// between two starts of a build that keeps exiting, so the watchdog would
+// never see that build crash.
 func (c serviceControl) Alive(agent.UpdateState) bool {
+	if c.s.Platform() == "linux-systemd" {
+		out, err := exec.Command("systemctl", "show", "--property=ActiveState", "--value", serviceName+".service").Output()
+		return err == nil && strings.TrimSpace(string(out)) == "active"
+	}
 	st, err := c.s.Status()
 	return err == nil && st == service.StatusRunning
 }

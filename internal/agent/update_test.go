@@ -365,34 +365,40 @@ func TestDecideWatch(t *testing.T) {
 	committed := trial
 	committed.Phase = PhaseCommitted
 	cases := []struct {
-		name  string
-		st    UpdateState
-		alive bool
-		want  watchStep
-		code  string
+		name          string
+		st            UpdateState
+		alive, exited bool
+		want          watchStep
+		code          string
 	}{
-		{"committed", committed, true, watchExit, ""},
-		{"committed and exited", committed, false, watchExit, ""},
-		{"running, in time", trial, true, watchWait, ""},
-		{"foreground build exited", trial, false, watchRollback, CodeUpdateCrashed},
-		{"service restarting it", svc, false, watchWait, ""},
-		{"no welcome in time", late, true, watchRollback, CodeUpdateTimeout},
-		{"service crash loop until the deadline", lateSvc, false, watchRollback, CodeUpdateCrashed},
-		{"rolled back already", UpdateState{Phase: PhaseRolledBack}, false, watchExit, ""},
+		{"committed", committed, true, false, watchExit, ""},
+		{"committed and exited", committed, false, true, watchExit, ""},
+		{"running, in time", trial, true, false, watchWait, ""},
+		{"foreground build exited", trial, false, true, watchRollback, CodeUpdateCrashed},
+		{"service restarting it", svc, false, true, watchWait, ""},
+		{"service restarted it, running again, in time", svc, true, true, watchWait, ""},
+		{"no welcome in time", late, true, false, watchRollback, CodeUpdateTimeout},
+		{"service no welcome in time", lateSvc, true, false, watchRollback, CodeUpdateTimeout},
+		{"service crash loop until the deadline", lateSvc, false, true, watchRollback, CodeUpdateCrashed},
+		{"service crash loop, restarted just at the deadline", lateSvc, true, true, watchRollback, CodeUpdateCrashed},
+		{"rolled back already", UpdateState{Phase: PhaseRolledBack}, false, true, watchExit, ""},
 	}
 	for _, c := range cases {
-		got, code := decideWatch(c.st, now, c.alive)
+		got, code := decideWatch(c.st, now, c.alive, c.exited)
 		if got != c.want || code != c.code {
 			t.Errorf("%s: %v %q, want %v %q", c.name, got, code, c.want, c.code)
 		}
 	}
 }
 
-// fakeControl records the watchdog's calls.
+// fakeControl records the watchdog's calls. With downOnce its first
+// Alive says the agent is not running (a service manager's crash loop
+// caught between two restarts), every later one says it runs.
 type fakeControl struct {
-	mu    sync.Mutex
-	calls []string
-	alive bool
+	mu       sync.Mutex
+	calls    []string
+	alive    bool
+	downOnce bool
 }
 
 func (f *fakeControl) call(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
@@ -411,7 +417,15 @@ func (f *fakeControl) Start(UpdateState) error {
 	f.call("start")
 	return nil
 }
-func (f *fakeControl) Alive(UpdateState) bool { f.mu.Lock(); defer f.mu.Unlock(); return f.alive }
+func (f *fakeControl) Alive(UpdateState) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.downOnce {
+		f.downOnce = false
+		return false
+	}
+	return f.alive
+}
 
 func TestWatchdogRollsBackAndCommits(t *testing.T) {
 	oldB, newB := []byte("old build"), []byte("new build")
@@ -456,6 +470,26 @@ func TestWatchdogRollsBackAndCommits(t *testing.T) {
 		st, _ = readUpdateState(data)
 		if a.upd.pendingReport() != nil || st.Report != nil || len(st.Rejected) != 1 {
 			t.Errorf("after the welcome: %+v, %+v", a.upd.pendingReport(), st)
+		}
+	})
+	t.Run("service_crash_loop", func(t *testing.T) {
+		// The service manager restarts the crashing build; the watchdog
+		// saw it down once and finds it running at the deadline: it
+		// crashed, it did not just fail to connect.
+		data, exe := setup(t)
+		ctl := &fakeControl{alive: true, downOnce: true}
+		if err := RunWatchdog(ctxT(t), WatchdogOptions{DataDir: data, Service: ctl, Poll: 50 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(ctl.calls, ",") != "restart,stop,start" {
+			t.Errorf("calls %v", ctl.calls)
+		}
+		if b, _ := os.ReadFile(exe); !bytes.Equal(b, oldB) {
+			t.Error("the previous build was not restored")
+		}
+		st, _ := readUpdateState(data)
+		if st.Phase != PhaseRolledBack || st.Report == nil || st.Report.Code != CodeUpdateCrashed || !strings.Contains(st.Report.Message.EN, "exited") {
+			t.Errorf("state %+v report %+v, want rolled back with %s", st, st.Report, CodeUpdateCrashed)
 		}
 	})
 	t.Run("committed", func(t *testing.T) {

@@ -62,18 +62,21 @@ const (
 )
 
 // decideWatch is the watchdog's decision at now for the state st, with the
-// agent's process alive or not: exit once the update is no longer on
+// agent's process alive or not, and exited whether it was seen not running
+// at any poll since the restart: exit once the update is no longer on
 // trial; roll back when the deadline has passed, or at once when an agent
 // that no service manager restarts has exited; else wait. The code says
-// why it rolls back.
-func decideWatch(st UpdateState, now time.Time, alive bool) (watchStep, string) {
+// why it rolls back: a service manager restarts a crashing build, which
+// may be running just at the deadline, so a build that exited at any time
+// of its trial crashed, not timed out.
+func decideWatch(st UpdateState, now time.Time, alive, exited bool) (watchStep, string) {
 	switch {
 	case st.Phase != PhaseTrial:
 		return watchExit, ""
 	case !alive && !st.Service:
 		return watchRollback, CodeUpdateCrashed
 	case !now.Before(st.Deadline):
-		if !alive {
+		if !alive || exited {
 			return watchRollback, CodeUpdateCrashed
 		}
 		return watchRollback, CodeUpdateTimeout
@@ -135,6 +138,7 @@ func RunWatchdog(ctx context.Context, o WatchdogOptions) error {
 	}
 	t := time.NewTicker(o.Poll)
 	defer t.Stop()
+	exited := false // the new build was seen not running since the restart
 	for {
 		select {
 		case <-ctx.Done():
@@ -146,7 +150,12 @@ func RunWatchdog(ctx context.Context, o WatchdogOptions) error {
 			log.Warn("reading the update state", "err", err)
 			continue
 		}
-		step, code := decideWatch(cur, o.Now(), ctl.Alive(cur))
+		alive := ctl.Alive(cur)
+		if !alive && !exited {
+			exited = true
+			log.Warn("the new build is not running", "version", cur.To)
+		}
+		step, code := decideWatch(cur, o.Now(), alive, exited)
 		switch step {
 		case watchExit:
 			log.Info("the update left its trial", "phase", cur.Phase)
