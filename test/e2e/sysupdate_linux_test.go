@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/agent"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/platform/systemdtest"
 )
@@ -91,6 +92,10 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 		rolledBack := time.Since(began)
 		if u.Code == "" || u.Error.EN == "" || u.Error.DE == "" {
 			t.Errorf("rolled_back update without a code and a reason in English and German: %+v", u)
+		}
+		// It exited (systemd restarted it), it did not merely fail to connect.
+		if u.Code != agent.CodeUpdateCrashed {
+			t.Errorf("the crashing build was rolled back with code %q (%s), want %s", u.Code, u.Error.EN, agent.CodeUpdateCrashed)
 		}
 		l.waitVersion(t, "1.1.0", "the restored 1.1.0 to be online", nil)
 		view := l.waitRollout(t, r.ID, "the rollout to pause itself", func(v rolloutView) bool { return v.State == core.RolloutPaused })
