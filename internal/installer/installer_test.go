@@ -176,7 +176,7 @@ func TestLinuxPackages(t *testing.T) {
 			t.Errorf("arm64 rpm has a tray without a tray binary")
 		}
 		scripts := output(t, "rpm", "-qp", "--scripts", rpm)
-		for _, want := range []string{"postinstall scriptlet", "preuninstall scriptlet", "postuninstall scriptlet", `"$BIN" enroll --data "$DATA" --token "$token"`, "rm -rf /var/lib/wacht-agent /etc/wacht-agent"} {
+		for _, want := range []string{"postinstall scriptlet", "preuninstall scriptlet", "postuninstall scriptlet", `"$BIN" enroll --data "$DATA" --token "$token"`, "rm -rf /var/lib/wacht-agent /etc/wacht-agent", "rm -f /usr/bin/wacht-agent.prev"} {
 			if !strings.Contains(scripts, want) {
 				t.Errorf("%s rpm scripts lack %q:\n%s", arch, want, scripts)
 			}

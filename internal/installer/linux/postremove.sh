@@ -9,6 +9,9 @@ purge | 0)
 esac
 case "$1" in
 remove | purge | 0)
+	# The agent's self-update keeps the previous build beside the binary
+	# (docs/agent-update.md); the package manager does not know these.
+	rm -f /usr/bin/wacht-agent.prev /usr/bin/wacht-agent.new /usr/bin/wacht-agent.rb
 	if [ -d /run/systemd/system ]; then
 		systemctl daemon-reload || true
 	fi
