@@ -79,7 +79,7 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 		return
 	}
 
-	t.Run("crash_rolled_back", func(t *testing.T) {
+	if !t.Run("crash_rolled_back", func(t *testing.T) {
 		pid := mainPID(t)
 		restarts := unitRestarts(t)
 		began := time.Now()
@@ -111,6 +111,30 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 		l.wantFile(t, exe, "1.1.0")
 		waitNoWatchdogUnit(t)
 		l.cancel(t, r.ID)
+	}) {
+		return
+	}
+
+	// dpkg --purge after self-updates leaves no build behind: dpkg knows
+	// /usr/bin/wacht-agent, not the .prev the update kept beside it.
+	t.Run("purge", func(t *testing.T) {
+		t.Logf("dpkg --purge:\n%s", systemdtest.Inside(t, nil, "dpkg", "--purge", "wacht-agent"))
+		var left []string
+		found, _ := filepath.Glob(filepath.Join(systemdtest.Root(), "usr/bin/wacht-agent*"))
+		for _, f := range found {
+			left = append(left, strings.TrimPrefix(f, systemdtest.Root()))
+		}
+		for _, p := range []string{"var/lib/wacht-agent", "etc/wacht-agent"} {
+			if _, err := os.Lstat(filepath.Join(systemdtest.Root(), p)); !os.IsNotExist(err) {
+				left = append(left, "/"+p)
+			}
+		}
+		if len(left) > 0 {
+			t.Errorf("after dpkg --purge these are left: %q", left)
+		}
+		if s := unitState(t, "is-active"); s == "active" {
+			t.Error("the unit is still active after the purge")
+		}
 	})
 }
 
@@ -198,6 +222,7 @@ func cleanUpSystemdAgent(t *testing.T) {
 			}
 		}
 	}
+	// (a second purge is a no-op for dpkg)
 	if out, err := systemdtest.Command(t, nil, "dpkg", "--purge", "wacht-agent").CombinedOutput(); err != nil {
 		t.Errorf("dpkg --purge: %v\n%s", err, out)
 	}
