@@ -88,15 +88,16 @@ wine:
 	$(GO) test -count=1 -timeout 15m -v -run '^(TestWindows(Agent|Tray)UnderWine|TestAgentMSIUnderWine)$$' ./test/e2e/
 
 # The systemd lane alone: the service manager's D-Bus code, the agent's
-# service actions and the .deb (test/e2e/deb_linux_test.go) against a real
-# systemd that the tests boot in a container
-# themselves (internal/platform/systemdtest: as root, with systemd-container
+# service actions, the .deb (test/e2e/deb_linux_test.go) and the agent's
+# self-update as a systemd service (test/e2e/sysupdate_linux_test.go)
+# against a real systemd that the tests boot in a container themselves
+# (internal/platform/systemdtest: as root, with systemd-container
 # and debootstrap, and boot-systemd-container.sh in a shared/tools folder
 # above the checkout or named by SYSTEMD_BOOT). `unit` runs them too; there
 # they skip without root or those tools unless WACHT_REQUIRE_SYSTEMD=1
 # (.ci/run) or CI is set.
 systemd:
-	WACHT_REQUIRE_SYSTEMD=1 $(GO) test -count=1 -v -run '^(TestSystemdReal|TestServicesSystemdReal|TestDebInSystemdContainer)$$' ./internal/platform/svcmgr ./internal/agent ./test/e2e
+	WACHT_REQUIRE_SYSTEMD=1 $(GO) test -count=1 -v -run '^(TestSystemdReal|TestServicesSystemdReal|TestDebInSystemdContainer|TestSelfUpdateUnderSystemd)$$' ./internal/platform/svcmgr ./internal/agent ./test/e2e
 
 # The agent self-update lane alone (issue 21, docs/agent-update.md): real
 # `wacht serve` and wacht-agent processes on loopback; the test builds agent
