@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,8 +23,10 @@ import (
 // MainPID, /usr/bin/wacht-agent is 1.1.0 and its .prev 1.0.0. A rollout of
 // a build that exits 1 at start: systemd restarts it (Restart=always) until
 // the watchdog's deadline, the watchdog restores 1.1.0 and restarts the
-// service; the device reports rolled_back, the rollout pauses, and no
-// watchdog unit is left. Run alone with `make systemd`.
+// service; the device reports rolled_back (update_crashed), the rollout
+// pauses, and no watchdog unit is left. A build that runs but never
+// connects is rolled back at the deadline (update_timeout). dpkg --purge
+// then leaves no build behind. Run alone with `make systemd`.
 func TestSelfUpdateUnderSystemd(t *testing.T) {
 	if !systemdtest.Run(t) {
 		return
@@ -34,7 +37,8 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 		l.build(t, l.work, v, "github.com/wacht-rmm/wacht/cmd/wacht-agent", "-X main.version="+v)
 	}
 	l.buildCrashers(t, "1.2.0")
-	t.Logf("built 3 agent builds in %v", time.Since(began).Round(time.Millisecond))
+	l.buildHangers(t, "1.3.0")
+	t.Logf("built 4 agent builds in %v", time.Since(began).Round(time.Millisecond))
 	l.startReleaseServer(t)
 	l.signBuilds(t)
 	deb := buildDebOf(t, l.builds["1.0.0"], "1.0.0")
@@ -50,6 +54,7 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 	t.Logf("1.0.0 installed and online after %v", time.Since(began).Round(time.Millisecond))
 	l.publishAPI(t, "1.1.0")
 	l.publishAPI(t, "1.2.0")
+	l.publishAPI(t, "1.3.0")
 	exe := filepath.Join(systemdtest.Root(), "usr/bin/wacht-agent")
 	l.wantFile(t, exe, "1.0.0")
 
@@ -81,13 +86,23 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 
 	if !t.Run("crash_rolled_back", func(t *testing.T) {
 		pid := mainPID(t)
-		restarts := unitRestarts(t)
 		began := time.Now()
 		r := l.startRollout(t, map[string]any{"version": "1.2.0", "pilot_clients": []int64{l.clientID},
 			"auto_promote": true, "max_failures": 1, "watchdog_seconds": crashWatchdog})
-		// Wait until systemd runs and restarts the crashing build.
-		waitFor(t, "systemd to restart the crashing 1.2.0", 2*time.Minute, func() bool { return unitRestarts(t) > restarts })
-		t.Logf("systemd restarted the crashing build after %v", time.Since(began).Round(time.Millisecond))
+		// systemd restarts the crashing build (Restart=always) while it is
+		// on trial; the watchdog's own restart reset NRestarts.
+		waitFor(t, "the trial of 1.2.0 to begin", 2*time.Minute, func() bool { return updatePhase(t) == agent.PhaseTrial })
+		restarts := 0
+		duringTrial(t, func(n int, _ string) bool {
+			if n > restarts && restarts == 0 {
+				t.Logf("systemd restarted the crashing build after %v", time.Since(began).Round(time.Millisecond))
+			}
+			restarts = max(restarts, n)
+			return true
+		})
+		if restarts == 0 {
+			t.Error("systemd never restarted the crashing build during its trial")
+		}
 		u := l.waitUpdate(t, r.ID, core.UpdateRolledBack)
 		rolledBack := time.Since(began)
 		if u.Code == "" || u.Error.EN == "" || u.Error.DE == "" {
@@ -100,7 +115,7 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 		l.waitVersion(t, "1.1.0", "the restored 1.1.0 to be online", nil)
 		view := l.waitRollout(t, r.ID, "the rollout to pause itself", func(v rolloutView) bool { return v.State == core.RolloutPaused })
 		t.Logf("crashing 1.2.0 (watchdog %d s): rolled back and reported after %v, systemd restarted it %d times; code %s, reason %q / %q; pause reason %q",
-			crashWatchdog, rolledBack.Round(time.Millisecond), unitRestarts(t)-restarts, u.Code, u.Error.EN, u.Error.DE, view.PauseReason.EN)
+			crashWatchdog, rolledBack.Round(time.Millisecond), restarts, u.Code, u.Error.EN, u.Error.DE, view.PauseReason.EN)
 		if view.PauseReason.EN == "" {
 			t.Errorf("paused rollout without a reason: %+v", view)
 		}
@@ -108,6 +123,45 @@ func TestSelfUpdateUnderSystemd(t *testing.T) {
 		if now == pid {
 			t.Errorf("the unit's MainPID is still %s: the service was not restarted", pid)
 		}
+		l.wantFile(t, exe, "1.1.0")
+		waitNoWatchdogUnit(t)
+		l.cancel(t, r.ID)
+	}) {
+		return
+	}
+
+	// A build that runs but never connects: systemd has nothing to
+	// restart, the watchdog rolls it back at the deadline as a timeout.
+	if !t.Run("timeout_rolled_back", func(t *testing.T) {
+		began := time.Now()
+		r := l.startRollout(t, map[string]any{"version": "1.3.0", "pilot_clients": []int64{l.clientID},
+			"auto_promote": true, "max_failures": 1, "watchdog_seconds": crashWatchdog})
+		var pid string
+		waitFor(t, "the unit to run the silent 1.3.0", 2*time.Minute, func() bool {
+			out, _ := systemdtest.Command(t, nil, "systemctl", "status", "--no-pager", "wacht-agent.service").Output()
+			pid = mainPID(t)
+			return strings.Contains(string(out), "1.3.0 runs without connecting")
+		})
+		// Until the watchdog rolls back, 1.3.0 keeps running as that
+		// process: systemd restarts nothing (its restart by the watchdog
+		// reset NRestarts; the rollback's stop and start reset it again).
+		duringTrial(t, func(n int, p string) bool {
+			if n != 0 || p != pid {
+				t.Errorf("during the silent build's trial systemd restarted the unit (NRestarts %d, MainPID %s, was %s)", n, p, pid)
+				return false
+			}
+			return true
+		})
+		u := l.waitUpdate(t, r.ID, core.UpdateRolledBack)
+		rolledBack := time.Since(began)
+		if u.Code != agent.CodeUpdateTimeout || u.Error.EN == "" || u.Error.DE == "" {
+			t.Errorf("the silent build was rolled back with %+v, want code %s and a reason in English and German", u, agent.CodeUpdateTimeout)
+		}
+		l.waitVersion(t, "1.1.0", "the restored 1.1.0 to be online", nil)
+		l.waitRollout(t, r.ID, "the rollout to pause itself", func(v rolloutView) bool { return v.State == core.RolloutPaused })
+		t.Logf("silent 1.3.0 (watchdog %d s, MainPID %s): rolled back and reported after %v; code %s, reason %q",
+			crashWatchdog, pid, rolledBack.Round(time.Millisecond), u.Code, u.Error.EN)
+		runningUnitAgent(t, "1.1.0")
 		l.wantFile(t, exe, "1.1.0")
 		waitNoWatchdogUnit(t)
 		l.cancel(t, r.ID)
@@ -181,6 +235,36 @@ func unitRestarts(t *testing.T) int {
 		t.Fatalf("NRestarts: %v", err)
 	}
 	return n
+}
+
+// updatePhase is the phase in the agent's update.json ("" without one).
+func updatePhase(t *testing.T) string {
+	t.Helper()
+	var st struct {
+		Phase string `json:"phase"`
+	}
+	b, err := os.ReadFile(filepath.Join(systemdtest.Root(), "var/lib/wacht-agent/update.json"))
+	if err != nil || json.Unmarshal(b, &st) != nil {
+		return ""
+	}
+	return st.Phase
+}
+
+// duringTrial polls until the update leaves its trial, calling each with
+// the unit's NRestarts and MainPID while it is on trial, until each
+// returns false.
+func duringTrial(t *testing.T, each func(restarts int, pid string) bool) {
+	t.Helper()
+	waitFor(t, "the watchdog to end the trial", 3*time.Minute, func() bool {
+		if updatePhase(t) != agent.PhaseTrial {
+			return true
+		}
+		n, p := unitRestarts(t), mainPID(t)
+		if updatePhase(t) != agent.PhaseTrial {
+			return true // the rollback may have started between the two
+		}
+		return !each(n, p)
+	})
 }
 
 // watchdogUnits lists the loaded transient watchdog units.

@@ -354,20 +354,35 @@ func (l *updateLane) stepDowngrade(t *testing.T) {
 // start (into l.work, source in l.work/crash).
 func (l *updateLane) buildCrashers(t *testing.T, versions ...string) {
 	t.Helper()
-	crashSrc := filepath.Join(l.work, "crash")
-	if err := os.MkdirAll(crashSrc, 0o755); err != nil {
+	l.buildStandIn(t, "crash", "crashes at start (test build)\")\n\tos.Exit(1)", versions...)
+}
+
+// buildHangers builds, as each of versions, a program that runs but never
+// connects to a server (source in l.work/hang).
+func (l *updateLane) buildHangers(t *testing.T, versions ...string) {
+	t.Helper()
+	l.buildStandIn(t, "hang", "runs without connecting (test build)\")\n\tfor {\n\t\ttime.Sleep(time.Hour)\n\t}", versions...)
+}
+
+// buildStandIn builds a stand-in for the agent from l.work/name whose main
+// prints "wacht-agent <version> " and then the rest of body (the message's
+// closing quote and parenthesis, then statements).
+func (l *updateLane) buildStandIn(t *testing.T, name, body string, versions ...string) {
+	t.Helper()
+	src := filepath.Join(l.work, name)
+	if err := os.MkdirAll(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	prog := "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nvar version = \"none\"\n\n" +
-		"func main() {\n\tfmt.Fprintln(os.Stderr, \"wacht-agent\", version, \"crashes at start (test build)\")\n\tos.Exit(1)\n}\n"
-	if err := os.WriteFile(filepath.Join(crashSrc, "main.go"), []byte(prog), 0o644); err != nil {
+	prog := "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"time\"\n)\n\nvar version = \"none\"\n\nvar _ = time.Hour\n\n" +
+		"func main() {\n\tfmt.Fprintln(os.Stderr, \"wacht-agent\", version, \"" + body + "\n}\n"
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(prog), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(crashSrc, "go.mod"), []byte("module crash\n\ngo 1.22\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module "+name+"\n\ngo 1.22\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range versions {
-		l.buildIn(t, crashSrc, l.work, v, ".", "-X main.version="+v)
+		l.buildIn(t, src, l.work, v, ".", "-X main.version="+v)
 	}
 }
 
