@@ -67,7 +67,7 @@ type darwinEntry struct {
 	src  string
 }
 
-func writeDarwinTarball(path string, o Options, arch, agent string) (err error) {
+func writeDarwinTarball(path string, o Options, arch, agent string) error {
 	dir := "wacht-agent-" + o.Version + "-darwin-" + arch + "/"
 	entries := []darwinEntry{{name: "wacht-agent", mode: 0o755, src: agent}}
 	if tray := filepath.Join(o.Dist, "wacht-tray-darwin-"+arch); fileExists(tray) {
@@ -86,46 +86,36 @@ func writeDarwinTarball(path string, o Options, arch, agent string) (err error) 
 		entries = append(entries, darwinEntry{name: f.name, mode: f.mode, body: b})
 	}
 
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+	return createFile(path, func(f io.Writer) error {
+		gz := gzip.NewWriter(f)
+		tw := tar.NewWriter(gz)
+		// Fixed times and owners: the same binaries give the same tarball.
+		mtime := time.Unix(0, 0).UTC()
+		hdr := func(name string, mode, size int64, typ byte) *tar.Header {
+			return &tar.Header{Name: name, Mode: mode, Size: size, Typeflag: typ, ModTime: mtime, Uname: "root", Gname: "wheel", Format: tar.FormatPAX}
 		}
-		if err != nil {
-			os.Remove(path)
+		if err := tw.WriteHeader(hdr(dir, 0o755, 0, tar.TypeDir)); err != nil {
+			return err
 		}
-	}()
-	gz := gzip.NewWriter(f)
-	tw := tar.NewWriter(gz)
-	// Fixed times and owners: the same binaries give the same tarball.
-	mtime := time.Unix(0, 0).UTC()
-	hdr := func(name string, mode, size int64, typ byte) *tar.Header {
-		return &tar.Header{Name: name, Mode: mode, Size: size, Typeflag: typ, ModTime: mtime, Uname: "root", Gname: "wheel", Format: tar.FormatPAX}
-	}
-	if err := tw.WriteHeader(hdr(dir, 0o755, 0, tar.TypeDir)); err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.src != "" {
-			if err := tarFile(tw, hdr(dir+e.name, e.mode, 0, tar.TypeReg), e.src); err != nil {
+		for _, e := range entries {
+			if e.src != "" {
+				if err := tarFile(tw, hdr(dir+e.name, e.mode, 0, tar.TypeReg), e.src); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := tw.WriteHeader(hdr(dir+e.name, e.mode, int64(len(e.body)), tar.TypeReg)); err != nil {
 				return err
 			}
-			continue
+			if _, err := tw.Write(e.body); err != nil {
+				return err
+			}
 		}
-		if err := tw.WriteHeader(hdr(dir+e.name, e.mode, int64(len(e.body)), tar.TypeReg)); err != nil {
+		if err := tw.Close(); err != nil {
 			return err
 		}
-		if _, err := tw.Write(e.body); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return gz.Close()
+		return gz.Close()
+	})
 }
 
 // tarFile writes the file src under h.

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,26 +138,14 @@ func linuxInfo(version, arch, agent, tray, scripts string) *nfpm.Info {
 }
 
 // writePackage has nfpm write info as kind to path.
-func writePackage(info *nfpm.Info, kind string, p nfpm.Packager, path string) (err error) {
+func writePackage(info *nfpm.Info, kind string, p nfpm.Packager, path string) error {
 	if err := nfpm.PrepareForPackager(info, kind); err != nil {
 		return err
 	}
 	if err := nfpm.Validate(info); err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	return p.Package(info, f)
+	return createFile(path, func(w io.Writer) error { return p.Package(info, w) })
 }
 
 // writeEmbedded copies the files of folder dir in fsys into to.
