@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wacht-rmm/wacht/internal/installer"
 	"github.com/wacht-rmm/wacht/internal/release"
 	"github.com/wacht-rmm/wacht/internal/release/releasetest"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -29,6 +30,20 @@ func TestInstallerNames(t *testing.T) {
 	}
 	if _, _, _, _, err := installerName("wacht-tray-linux-amd64"); err == nil {
 		t.Error("the tray taken for an installer")
+	}
+	// The names make dist writes (internal/installer) read back.
+	for _, a := range []string{"amd64", "arm64"} {
+		for name, want := range map[string][4]string{
+			installer.DebName("1.2.3", a):    {"deb", "linux", a, "1.2.3"},
+			installer.RPMName("1.2.3", a):    {"rpm", "linux", a, "1.2.3"},
+			installer.DarwinName("1.2.3", a): {"tar.gz", "darwin", a, "1.2.3"},
+			installer.MSIName("1.2.3"):       {"msi", "windows", "amd64", "1.2.3"},
+		} {
+			k, o, ar, v, err := installerName(name)
+			if err != nil || [4]string{k, o, ar, v} != want {
+				t.Errorf("make dist's %s: %s %s %s %s %v, want %v", name, k, o, ar, v, err, want)
+			}
+		}
 	}
 }
 
