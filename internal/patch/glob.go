@@ -124,16 +124,22 @@ func globToRegexp(p string) (*regexp.Regexp, error) {
 // the index of the closing "]" and the regexp class.
 func globClass(rs []rune, i int) (int, string, error) {
 	var b strings.Builder
-	b.WriteByte('[')
-	if i < len(rs) && rs[i] == '^' {
-		b.WriteByte('^')
+	negated := i < len(rs) && rs[i] == '^'
+	if negated {
 		i++
 	}
-	n := 0
+	n, ranges := 0, 0
 	for ; i < len(rs); i++ {
 		if rs[i] == ']' && n > 0 {
-			b.WriteByte(']')
-			return i, b.String(), nil
+			switch {
+			case ranges > 0 && negated:
+				return i, `[^` + b.String() + `]`, nil
+			case ranges > 0:
+				return i, `[` + b.String() + `]`, nil
+			case negated: // only empty ranges: any character
+				return i, `.`, nil
+			}
+			return i, `[^\x{0}-\x{10ffff}]`, nil // only empty ranges: nothing
 		}
 		lo, next, err := classChar(rs, i)
 		if err != nil {
@@ -146,15 +152,16 @@ func globClass(rs []rune, i int) (int, string, error) {
 				return 0, "", err
 			}
 			i = next
-			if hi < lo {
-				return 0, "", errBadPattern
-			}
+		}
+		n++
+		if hi < lo {
+			continue // as in path.Match, an inverted range is valid and matches nothing
 		}
 		fmt.Fprintf(&b, `\x{%x}`, lo)
 		if hi != lo {
 			fmt.Fprintf(&b, `-\x{%x}`, hi)
 		}
-		n++
+		ranges++
 	}
 	return 0, "", errBadPattern
 }
