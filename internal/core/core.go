@@ -409,6 +409,7 @@ type Store interface {
 	PatchStore
 	SupportStore
 	ReleaseStore
+	BillingStore
 	Close() error
 }
 

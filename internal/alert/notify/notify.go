@@ -58,9 +58,19 @@ type Message struct {
 	// HTML, if set, is sent as the alternative to Text (e-mail only).
 	HTML  string `json:"html,omitempty"`
 	Event Event  `json:"event"`
+	// Attachments go with an e-mail (webhooks leave them out), e.g. the
+	// monthly report's PDF.
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Webhook only: WebhookJSON or WebhookChat, and the HMAC key.
 	Format string `json:"format,omitempty"`
 	Secret string `json:"secret,omitempty"`
+}
+
+// Attachment is a file attached to an e-mail.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"`
 }
 
 // StableID derives a message ID from a dedupe key.
