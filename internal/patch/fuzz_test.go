@@ -66,7 +66,7 @@ func FuzzValidate(f *testing.F) {
 func FuzzExcluded(f *testing.F) {
 	for _, s := range [][2]string{{"*Preview*", "2024-01 Cumulative Update Preview for Windows 11"}, {"[", "x"}, {"?", "a"},
 		{"Feature update to Windows 11, version 2?H2", "Feature update to Windows 11, version 24H2"}, {"\\*", "*"},
-		{"[a\\-z]", "-"}, {"[x-0]", "x"}, {"[^x-0]", "a"}, {"[x-0a]", "a"}, {"[0-A]", "`"}, {"[^a-c]x", "dx"}, {"*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}} {
+		{"[a\\-z]", "-"}, {"[x-0]", "x"}, {"[^x-0]", "a"}, {"[x-0a]", "a"}, {"[0-A]", "`"}, {"[0-a]", "B"}, {"[^a-c]x", "dx"}, {"*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}} {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, pattern, title string) {
@@ -84,9 +84,10 @@ func FuzzExcluded(f *testing.F) {
 		if (err == nil) != (pathErr == nil) {
 			t.Fatalf("pattern %q: our syntax check %v, path.Match %v", p, err, pathErr)
 		}
-		// Lower-casing a class's bounds changes the class ("[0-A]" holds
-		// no "`", "[0-a]" does), so such patterns do not compare.
-		classCase := strings.Contains(p, "[") && strings.ToLower(p) != p
+		// Lower-casing a class changes it ("[0-A]" holds no "`", "[0-a]"
+		// does; "[0-a]" holds "B", which lower-cases out of it), so
+		// patterns with upper case or a range in a class do not compare.
+		classCase := strings.Contains(p, "[") && (strings.ToLower(p) != p || strings.Contains(p, "-"))
 		if err == nil && !classCase && !strings.Contains(p+title, "/") {
 			want, _ := path.Match(strings.ToLower(p), strings.ToLower(title))
 			// Only titles whose case folds back the same way compare.
