@@ -433,3 +433,17 @@ func BenchmarkComputeYearly500(b *testing.B) {
 		}
 	}
 }
+
+// A time entry after the contract's last period that ends in the run goes
+// on that period's bill.
+func TestComputeTimeAfterLastPeriod(t *testing.T) {
+	c := contract(func(c *core.Contract) { c.Period = core.PeriodQuarterly })
+	bills, err := Compute(Input{Client: client, Contracts: []core.Contract{c}, From: "2026-03-01", To: "2026-04-30",
+		Time: []core.TimeEntry{{ID: 1, StartedAt: at("2026-04-10"), Minutes: 60, Billable: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bills) != 1 || bills[0].From != "2026-01-01" || len(bills[0].Lines) != 2 || bills[0].Lines[1].GrossCents != 9500 {
+		t.Fatalf("bills %+v", bills)
+	}
+}
