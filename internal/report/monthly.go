@@ -388,7 +388,7 @@ func BuildMonthly(d MonthlyData, lang string) Monthly {
 	offline := map[int64][]span{}
 	for _, o := range d.Outages {
 		dev, ok := host[o.DeviceID]
-		if !ok {
+		if !ok || !o.OpenedAt.Before(until) || (o.ClosedAt != nil && o.ClosedAt.Before(d.Month)) {
 			continue
 		}
 		end := until
@@ -521,7 +521,15 @@ func buildInventory(devs map[int64]core.Device, end time.Time) Inventory {
 	for r, n := range roles {
 		inv.ByRole = append(inv.ByRole, Count{Name: r, Count: n})
 	}
-	slices.SortFunc(inv.ByRole, func(a, b Count) int { return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Name, b.Name)) })
+	order := func(r string) int {
+		if i := slices.Index([]string{core.DeviceRoleServer, core.DeviceRoleWorkstation, core.DeviceRoleNotebook, "network"}, r); i >= 0 {
+			return i
+		}
+		return 4
+	}
+	slices.SortFunc(inv.ByRole, func(a, b Count) int {
+		return cmp.Or(cmp.Compare(order(a.Name), order(b.Name)), strings.Compare(a.Name, b.Name))
+	})
 	for p, n := range plats {
 		pi := PlatformInfo{Platform: p, Count: n, Support: SupportUnknown}
 		if e, ok := OSSupportEnd(p); ok {

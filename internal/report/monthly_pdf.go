@@ -154,7 +154,7 @@ func LogoType(logo []byte) (string, error) {
 	if len(logo) > MaxLogoBytes {
 		return "", fmt.Errorf("%w: the logo is larger than %d KiB", core.ErrInvalid, MaxLogoBytes>>10)
 	}
-	_, format, err := image.DecodeConfig(bytes.NewReader(logo))
+	_, format, err := image.Decode(bytes.NewReader(logo))
 	if err != nil {
 		return "", fmt.Errorf("%w: the logo is not a PNG or JPEG image: %v", core.ErrInvalid, err)
 	}
@@ -164,12 +164,23 @@ func LogoType(logo []byte) (string, error) {
 	}
 	// fpdf refuses some valid images (interlaced PNG, 16-bit alpha…):
 	// try it on a scratch document.
-	scratch := fpdf.New("P", "mm", "A4", "")
-	scratch.RegisterImageOptionsReader("logo", fpdf.ImageOptions{ImageType: typ}, bytes.NewReader(logo))
-	if err := scratch.Error(); err != nil {
+	if err := tryLogo(typ, logo); err != nil {
 		return "", fmt.Errorf("%w: the logo cannot be put into a PDF: %v", core.ErrInvalid, err)
 	}
 	return typ, nil
+}
+
+// tryLogo registers logo on a scratch document; fpdf panics on some
+// broken images.
+func tryLogo(typ string, logo []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	scratch := fpdf.New("P", "mm", "A4", "")
+	scratch.RegisterImageOptionsReader("logo", fpdf.ImageOptions{ImageType: typ}, bytes.NewReader(logo))
+	return scratch.Error()
 }
 
 // pdfw writes the monthly report.
@@ -298,6 +309,9 @@ func (w *pdfw) table(header []string, widths []float64, align string, rows [][]s
 		}
 		w.f.Ln(-1)
 		w.f.SetFont("Helvetica", "", 9)
+	}
+	if len(rows) > 0 && w.f.GetY()+2*pdfRowH > ph-pdfMargin-5 {
+		w.f.AddPage()
 	}
 	head()
 	for _, row := range rows {
