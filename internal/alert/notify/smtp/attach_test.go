@@ -21,7 +21,7 @@ import (
 // part is one leaf of a received MIME message.
 type part struct {
 	mediaType, disposition, filename string
-	data                              []byte
+	data                             []byte
 }
 
 // leaves walks a received message's MIME tree and returns its top-level
