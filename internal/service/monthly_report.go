@@ -9,6 +9,7 @@ import (
 	"image"
 	_ "image/jpeg" // the logo may be JPEG
 	_ "image/png"  // or PNG
+	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
@@ -29,12 +30,38 @@ const MaxLogoPixels = 4000
 // the client's report language), with the MSP's logo. The current month
 // gives the report so far.
 func (s *Service) MonthlyReportPDF(ctx context.Context, u core.User, clientID int64, month, lang string) ([]byte, error) {
+	f, err := s.MonthlyReport(ctx, u, clientID, month, lang)
+	return f.Data, err
+}
+
+// MonthlyReportFile is a rendered monthly report and the names to save it
+// under.
+type MonthlyReportFile struct {
+	Data  []byte
+	Month string // "YYYY-MM", the default filled in
+	Lang  string // "de" or "en", the default filled in
+	// Name is "Monatsbericht-<client>-<month>.pdf" (German) or
+	// "Monthly-report-<client>-<month>.pdf" with the client's name as is;
+	// ASCIIName is the same with only letters, digits, '.', '_' and '-'
+	// (umlauts transliterated), for clients that do not read RFC 6266's
+	// filename*.
+	Name, ASCIIName string
+}
+
+// ContentDisposition is the header value that saves f under its name:
+// attachment, filename (ASCII) and filename* (UTF-8, RFC 6266/8187).
+func (f MonthlyReportFile) ContentDisposition() string {
+	return `attachment; filename="` + f.ASCIIName + `"; filename*=UTF-8''` + rfc8187(f.Name)
+}
+
+// MonthlyReport is MonthlyReportPDF with the file's names.
+func (s *Service) MonthlyReport(ctx context.Context, u core.User, clientID int64, month, lang string) (MonthlyReportFile, error) {
 	if err := need(u, authz.Read); err != nil {
-		return nil, err
+		return MonthlyReportFile{}, err
 	}
 	c, err := s.GetClient(ctx, u, clientID)
 	if err != nil {
-		return nil, err
+		return MonthlyReportFile{}, err
 	}
 	switch lang {
 	case "":
@@ -44,27 +71,80 @@ func (s *Service) MonthlyReportPDF(ctx context.Context, u core.User, clientID in
 		}
 	case "de", "en":
 	default:
-		return nil, fieldError("lang", fmt.Sprintf("the language %q is not one of de, en", lang),
+		return MonthlyReportFile{}, fieldError("lang", fmt.Sprintf("the language %q is not one of de, en", lang),
 			fmt.Sprintf("die Sprache %q ist nicht de oder en", lang))
 	}
 	env, err := report.LoadEnv(ctx, s.store)
 	if err != nil {
-		return nil, err
+		return MonthlyReportFile{}, err
 	}
 	start, err := ReportMonth(month, s.now(), env.Location)
 	if err != nil {
-		return nil, err
+		return MonthlyReportFile{}, err
 	}
 	logo, _, err := s.reportLogo(ctx)
 	if err != nil {
-		return nil, err
+		return MonthlyReportFile{}, err
 	}
+	month = start.Format("2006-01")
 	pdf, err := report.MonthlyPDF(ctx, s.store, env, c, start, lang, logo)
 	if err != nil {
-		return nil, fmt.Errorf("monthly report of client %d for %s: %w", clientID, start.Format("2006-01"), err)
+		return MonthlyReportFile{}, fmt.Errorf("monthly report of client %d for %s: %w", clientID, month, err)
 	}
-	return pdf, nil
+	prefix := "Monatsbericht"
+	if lang == "en" {
+		prefix = "Monthly-report"
+	}
+	name := prefix + "-" + c.Name + "-" + month + ".pdf"
+	return MonthlyReportFile{Data: pdf, Month: month, Lang: lang, Name: name, ASCIIName: asciiFileName(name)}, nil
 }
+
+// asciiFileName keeps letters, digits, '.', '_' and '-', writes German
+// umlauts and ß as ae, oe, ue, ss, and turns every other run into one '-'.
+func asciiFileName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		var s string
+		switch {
+		case r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'):
+			s = string(r)
+		case umlauts[r] != "":
+			s = umlauts[r]
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = true
+			continue
+		}
+		if s == "-" && dash {
+			continue
+		}
+		b.WriteString(s)
+		dash = s == "-"
+	}
+	return b.String()
+}
+
+// rfc8187 percent-encodes s's UTF-8 bytes except RFC 8187's attr-char.
+func rfc8187(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+var umlauts = map[rune]string{'ä': "ae", 'ö': "oe", 'ü': "ue", 'Ä': "Ae", 'Ö': "Oe", 'Ü': "Ue", 'ß': "ss", 'é': "e", 'è': "e", 'á': "a", 'à': "a"}
 
 // ReportMonth parses month ("YYYY-MM") as the midnight of its first day
 // in loc; "" is the last full month before now. A month that has not

@@ -172,3 +172,17 @@ func TestMonthlyReportPDFRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestMonthlyReportFileName(t *testing.T) {
+	for _, c := range []struct{ name, ascii, disposition string }{
+		{"Monatsbericht-Bäckerei Müller & Söhne GmbH-2026-11.pdf", "Monatsbericht-Baeckerei-Mueller-Soehne-GmbH-2026-11.pdf",
+			`attachment; filename="Monatsbericht-Baeckerei-Mueller-Soehne-GmbH-2026-11.pdf"; filename*=UTF-8''Monatsbericht-B%C3%A4ckerei%20M%C3%BCller%20&%20S%C3%B6hne%20GmbH-2026-11.pdf`},
+		{`Monthly-report-"Evil"/..\x;-2026-11.pdf`, "Monthly-report-Evil-..-x-2026-11.pdf",
+			`attachment; filename="Monthly-report-Evil-..-x-2026-11.pdf"; filename*=UTF-8''Monthly-report-%22Evil%22%2F..%5Cx%3B-2026-11.pdf`},
+	} {
+		f := MonthlyReportFile{Name: c.name, ASCIIName: asciiFileName(c.name)}
+		if f.ASCIIName != c.ascii || f.ContentDisposition() != c.disposition {
+			t.Errorf("%q: %q\n%s", c.name, f.ASCIIName, f.ContentDisposition())
+		}
+	}
+}
