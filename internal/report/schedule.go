@@ -135,7 +135,9 @@ type Options struct {
 
 // Scheduler queues each client's daily report and each technician's
 // digest once a day, at the hour, or as soon as it runs after the hour
-// (a server that was down then sends them when it is back, the same day).
+// (a server that was down then sends them when it is back, the same day),
+// and on the first of a month each client's monthly report of the month
+// before (monthly_schedule.go).
 type Scheduler struct {
 	o   Options
 	log *slog.Logger
@@ -285,6 +287,11 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 			queued++
 			s.log.Info("daily report queued", "client", c.ID, "recipients", len(to))
 		}
+	}
+	n, err := s.queueMonthly(ctx, p, clients, settings, done, local, day)
+	queued += n
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if due(local, core.DefaultReportHour) {
 		n, err := s.queueDigests(ctx, p, clients, done, day)
