@@ -87,7 +87,13 @@ func (s *Service) MonthlyReport(ctx context.Context, u core.User, clientID int64
 		return MonthlyReportFile{}, err
 	}
 	month = start.Format("2006-01")
-	pdf, err := report.MonthlyPDF(ctx, s.store, env, c, start, lang, logo)
+	// report.MonthlyPDF, on the Service's clock (the month under way is
+	// reported up to now).
+	d, err := report.LoadMonthly(ctx, s.store, env, c, start, s.now())
+	if err != nil {
+		return MonthlyReportFile{}, fmt.Errorf("monthly report of client %d for %s: %w", clientID, month, err)
+	}
+	pdf, err := report.RenderPDF(report.BuildMonthly(d, lang), logo)
 	if err != nil {
 		return MonthlyReportFile{}, fmt.Errorf("monthly report of client %d for %s: %w", clientID, month, err)
 	}
@@ -280,6 +286,12 @@ func checkLogo(data []byte) (ct string, w, h int, err error) {
 	// would fail later, in every monthly report.
 	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
 		return "", 0, 0, notImage
+	}
+	// What the PDF writer cannot embed (an interlaced PNG…) would be left
+	// out of every report: refuse it now.
+	if _, err := report.LogoType(data); err != nil {
+		return "", 0, 0, fieldError("logo", "the logo cannot be put into a PDF; save it as a plain (not interlaced) PNG or JPEG",
+			"das Logo lässt sich nicht in ein PDF einbetten; bitte als einfaches (nicht interlaced) PNG oder JPEG speichern")
 	}
 	return ct, cfg.Width, cfg.Height, nil
 }

@@ -186,3 +186,30 @@ func TestMonthlyReportFileName(t *testing.T) {
 		}
 	}
 }
+
+func TestMonthlyReportPDF(t *testing.T) {
+	f := newRemoteFixture(t)
+	ctx := context.Background()
+	f.svc.Now = func() time.Time { return time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC) }
+	if err := f.svc.SetReportLogo(ctx, f.admin, testPNG(t, 300, 100)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		u                          core.User
+		month, lang                string
+		wantMonth, wantLang, wantN string
+	}{
+		{f.readonly, "", "", "2026-11", "de", "Monatsbericht-Müller GmbH-2026-11.pdf"},
+		{f.tech, "2026-12", "en", "2026-12", "en", "Monthly-report-Müller GmbH-2026-12.pdf"},
+		{f.admin, "2026-10", "de", "2026-10", "de", "Monatsbericht-Müller GmbH-2026-10.pdf"},
+	} {
+		r, err := f.svc.MonthlyReport(ctx, c.u, f.dev.ClientID, c.month, c.lang)
+		if err != nil {
+			t.Fatalf("%s %q: %v", c.u.Email, c.month, err)
+		}
+		if !bytes.HasPrefix(r.Data, []byte("%PDF-")) || r.Month != c.wantMonth || r.Lang != c.wantLang || r.Name != c.wantN ||
+			r.ASCIIName != strings.ReplaceAll(strings.ReplaceAll(c.wantN, "ü", "ue"), " ", "-") {
+			t.Errorf("%s %q: %.8q month %s lang %s names %q %q", c.u.Email, c.month, r.Data, r.Month, r.Lang, r.Name, r.ASCIIName)
+		}
+	}
+}
