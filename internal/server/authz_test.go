@@ -426,6 +426,12 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/alerts/recipients":             {perm: authz.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
 	"POST /settings/alerts/recipients/{id}/delete": {perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
 
+	// Dashboard: the monthly report and its logo (issue 22): internal/server/web/monthly.go.
+	"GET /clients/{id}/monthly-report.pdf": {perm: authz.Read, kind: "client"},
+	"GET /settings/report-logo":            {perm: authz.Admin, ok: http.StatusNotFound},
+	"POST /settings/report-logo":           {perm: authz.Admin, ok: http.StatusBadRequest}, // not multipart
+	"POST /settings/report-logo/delete":    {perm: authz.Admin},
+
 	// Dashboard: the tray app (issue 20): internal/server/web/branding.go
 	// and support.go; the matrix has no icon and no support requests (404
 	// once authorized); an upload without a file is refused beside the field.
