@@ -144,3 +144,63 @@ func TestSchedulerMonthlyReportWithBadLogo(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadMonthly(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.DB) {
+		c, site := client(t, st, "Müller GmbH", "it@mueller.example", "de")
+		fs01 := device(t, st, site, "fs01", core.DeviceRoleServer, now)
+		gone := device(t, st, site, "gone", core.DeviceRoleServer, now)   // retired on the 10th
+		early := device(t, st, site, "early", core.DeviceRoleServer, now) // retired in October
+		must(t, st.RetireDevice(ctx, gone.ID, at(10, 0, 0)))
+		must(t, st.RetireDevice(ctx, early.ID, time.Date(2026, 10, 30, 0, 0, 0, 0, berlin)))
+		must(t, st.SaveResults(ctx, fs01.ID, []core.Result{
+			result("logins", "", core.StatusOK, at(3, 10, 0), core.Text{EN: "2"}, fp(2), "failures"),
+			result("logins", "", core.StatusWarning, at(3, 10, 15), core.Text{EN: "11"}, fp(11), "failures"),
+			result("antivirus", "", core.StatusOK, at(28, 10, 0), core.Text{EN: "Defender up to date", DE: "Defender aktuell"}, nil, ""),
+			result("disk", "C:", core.StatusFailure, at(5, 10, 0), core.Text{EN: "C: full"}, fp(99), "%"),
+			result("disk", "C:", core.StatusFailure, at(6, 10, 0), core.Text{EN: "C: full"}, fp(99), "%"),
+		}))
+		must(t, st.SaveResults(ctx, gone.ID, []core.Result{
+			result("logins", "", core.StatusOK, at(4, 10, 0), core.Text{EN: "5"}, fp(5), "failures"),
+		}))
+		must(t, st.ApplyAlertChange(ctx, core.AlertChange{Open: []core.Outage{{Ref: "o-gone", DeviceID: gone.ID,
+			Kind: core.OutageOffline, Severity: "offline", OpenedAt: at(9, 0, 0)}}}))
+		must(t, st.ApplyAlertChange(ctx, core.AlertChange{Close: []core.OutageClose{{Ref: "o-gone", At: at(9, 2, 24)}}}))
+
+		env := report.Env{Location: berlin}
+		d, err := report.LoadMonthly(ctx, st, env, c, at(15, 0, 0), time.Date(2026, 12, 1, 7, 0, 0, 0, berlin))
+		must(t, err)
+		if !d.Month.Equal(november) || !d.Until.Equal(november.AddDate(0, 1, 0)) {
+			t.Errorf("month %s until %s", d.Month, d.Until)
+		}
+		hosts := map[string]report.MonthDevice{}
+		for _, dev := range d.Devices {
+			hosts[dev.Hostname] = dev
+		}
+		if len(hosts) != 2 || !hosts["gone"].RetiredAt.Equal(at(10, 0, 0)) || !hosts["fs01"].RetiredAt.IsZero() {
+			t.Errorf("devices %+v, want fs01 and gone (retired on the 10th)", d.Devices)
+		}
+		if d.Logins[fs01.ID] != 13 || d.Logins[gone.ID] != 5 {
+			t.Errorf("logins %v", d.Logins)
+		}
+		if len(d.States[fs01.ID]) != 1 || d.States[fs01.ID][0].Name != "antivirus" {
+			t.Errorf("states %+v", d.States)
+		}
+		m := report.BuildMonthly(d, "de")
+		// gone existed 9 days (216 h) and was offline 2 h 24 min: 98,89 %.
+		for _, a := range m.Availability {
+			if a.Hostname == "gone" && (a.UptimeBP != 9889 || a.Existed.D() != 216*time.Hour) {
+				t.Errorf("gone: %+v", a)
+			}
+		}
+		if len(m.TopChecks) != 1 || m.TopChecks[0].Failures != 2 {
+			t.Errorf("top checks %+v", m.TopChecks)
+		}
+		if m.LoginsTotal != 18 {
+			t.Errorf("%d failed log-ins, want 18", m.LoginsTotal)
+		}
+		if _, err := report.LoadMonthly(ctx, st, env, c, time.Date(2027, 1, 1, 0, 0, 0, 0, berlin), d.Until); err == nil {
+			t.Error("a month that has not begun loads")
+		}
+	})
+}
