@@ -199,6 +199,13 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/clients/{id}/report-settings": {perm: authz.Read, kind: "client"},
 	"PUT /api/v1/clients/{id}/report-settings": {perm: authz.Operate, kind: "client", body: `{"enabled":true,"recipients":["it@example.com"],"hour":"06:30"}`},
 
+	// Monthly report and its logo (issue 22): internal/server/api/handlers_monthly.go.
+	// The matrix sends JSON, which is not an image: 400; no logo yet: 404.
+	"GET /api/v1/clients/{id}/monthly-report.pdf": {perm: authz.Read, kind: "client"},
+	"GET /api/v1/settings/report-logo":            {perm: authz.Read, ok: http.StatusNotFound},
+	"PUT /api/v1/settings/report-logo":            {perm: authz.Admin, body: "{}", ok: http.StatusBadRequest},
+	"DELETE /api/v1/settings/report-logo":         {perm: authz.Admin},
+
 	// Network devices (issue 5): internal/server/api/netdevices.go. The
 	// {id} routes are sent an agent's ID, which is no network device.
 	"GET /api/v1/sites/{id}/network-devices":  {perm: authz.Read, kind: "site"},
@@ -418,6 +425,12 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/alerts/test":                   {perm: authz.Admin, body: "test_to=tech@example.com", ok: http.StatusBadRequest},
 	"POST /settings/alerts/recipients":             {perm: authz.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
 	"POST /settings/alerts/recipients/{id}/delete": {perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
+
+	// Dashboard: the monthly report and its logo (issue 22): internal/server/web/monthly.go.
+	"GET /clients/{id}/monthly-report.pdf": {perm: authz.Read, kind: "client"},
+	"GET /settings/report-logo":            {perm: authz.Admin, ok: http.StatusNotFound},
+	"POST /settings/report-logo":           {perm: authz.Admin, ok: http.StatusBadRequest}, // not multipart
+	"POST /settings/report-logo/delete":    {perm: authz.Admin},
 
 	// Dashboard: the tray app (issue 20): internal/server/web/branding.go
 	// and support.go; the matrix has no icon and no support requests (404

@@ -98,22 +98,3 @@ func (s *Service) DeleteTimeEntry(ctx context.Context, u core.User, id int64) er
 func (s *Service) TimeEntries(ctx context.Context, u core.User, q core.TimeQuery) ([]core.TimeEntry, error) {
 	return nil, errBillingTODO
 }
-
-// MonthlyReportPDF renders client clientID's report of month ("YYYY-MM",
-// a month that has begun) as PDF in lang ("" : the client's report
-// language), with the MSP's logo.
-func (s *Service) MonthlyReportPDF(ctx context.Context, u core.User, clientID int64, month, lang string) ([]byte, error) {
-	return nil, errBillingTODO
-}
-
-// SetReportLogo stores the logo the monthly reports show (PNG or JPEG, at
-// most report.MaxLogoBytes; nil removes it); anything not an image is
-// refused; audited (admin).
-func (s *Service) SetReportLogo(ctx context.Context, u core.User, data []byte) error {
-	return errBillingTODO
-}
-
-// ReportLogo returns the stored logo and its content type (nil without).
-func (s *Service) ReportLogo(ctx context.Context, u core.User) ([]byte, string, error) {
-	return nil, "", errBillingTODO
-}

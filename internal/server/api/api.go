@@ -66,6 +66,7 @@ func (h *handler) routes() *auth.Router {
 	h.protectionRoutes(rt)
 	h.historyRoutes(rt)
 	h.reportRoutes(rt)
+	h.monthlyRoutes(rt)
 	h.serverCheckRoutes(rt)
 	h.remoteRoutes(rt)
 	h.scriptRoutes(rt)

@@ -57,6 +57,7 @@ type alertSettingsPage struct {
 	Sites       []core.Site
 	Devices     []service.Device
 	Outbox      []service.OutboxEntry // undelivered
+	Logo        *logoCard             // the monthly reports' logo (monthly.go)
 	days        []int                 // office days of a form as sent
 }
 
@@ -167,6 +168,10 @@ func (s *server) alertSettings(w http.ResponseWriter, r *http.Request, rc *reqCt
 		v.Notice, v.NoticeKind = "alertset.recipientSaved", "ok"
 	case "deleted":
 		v.Notice, v.NoticeKind = "alertset.recipientDeleted", "ok"
+	case "logo":
+		v.Notice, v.NoticeKind = "monthly.logoSaved", "ok"
+	case "logoRemoved":
+		v.Notice, v.NoticeKind = "monthly.logoRemoved", "ok"
 	}
 	s.renderAlertSettings(w, r, rc, v, http.StatusOK, &alertSettingsPage{})
 }
@@ -212,6 +217,9 @@ func (s *server) renderAlertSettings(w http.ResponseWriter, r *http.Request, rc 
 	var box []service.OutboxEntry
 	if err == nil {
 		box, err = s.svc.ListOutbox(ctx, u, 200)
+	}
+	if err == nil && p.Logo == nil {
+		p.Logo, err = s.logoCardOf(ctx, u)
 	}
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)

@@ -56,7 +56,7 @@ func bigForm(r *http.Request) bool {
 	return r.URL.Path == "/scripts" || r.URL.Path == "/scripts/import" ||
 		strings.HasPrefix(r.URL.Path, "/scripts/") && strings.Count(r.URL.Path, "/") == 2 ||
 		r.URL.Path == "/packages" || strings.HasPrefix(r.URL.Path, "/packages/") && strings.Count(r.URL.Path, "/") == 2 ||
-		iconUpload(r)
+		iconUpload(r) || logoUpload(r)
 }
 
 // --- the library

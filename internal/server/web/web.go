@@ -156,6 +156,7 @@ func (s *server) routes() *auth.Router {
 	s.inventoryRoutes(rt)
 	s.patchRoutes(rt)
 	s.brandingRoutes(rt)
+	s.monthlyRoutes(rt)
 	s.supportRoutes(rt)
 	s.agentRoutes(rt)
 	s.enrollRoutes(rt)

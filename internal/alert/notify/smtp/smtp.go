@@ -1,10 +1,12 @@
 // Package smtp sends notifications as plain-text e-mail, with an HTML
-// alternative when the message has one, through an SMTP server, with
+// alternative when the message has one and its attachments (then as
+// multipart/mixed), through an SMTP server, with
 // STARTTLS, implicit TLS or (only for servers on loopback) no TLS, and
 // optional authentication, using github.com/wneessen/go-mail.
 package smtp
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -159,7 +161,37 @@ func build(c Config, to string, m notify.Message) (*mail.Msg, error) {
 	if m.HTML != "" {
 		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML) // multipart/alternative
 	}
+	for i, a := range m.Attachments {
+		name := attachmentName(a.Name, i)
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		// A reader per message over the payload's bytes: a retry builds
+		// the message again, and go-mail may read it more than once.
+		msg.AttachReadSeeker(name, bytes.NewReader(a.Data),
+			mail.WithFileContentType(mail.ContentType(ct)), mail.WithFileEncoding(mail.EncodingB64))
+	}
 	return msg, nil
+}
+
+// attachmentName keeps a file name without a path (a name from elsewhere
+// must not name a directory on the receiver's side) and without control
+// characters; an empty one becomes "attachment-N".
+func attachmentName(name string, i int) string {
+	if j := strings.LastIndexAny(name, `/\`); j >= 0 {
+		name = name[j+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '"' {
+			return -1
+		}
+		return r
+	}, name)
+	if strings.Trim(name, ". ") == "" {
+		return "attachment-" + strconv.Itoa(i+1)
+	}
+	return name
 }
 
 func options(c Config) []mail.Option {
