@@ -116,37 +116,46 @@ func (m Monthly) Subject() string {
 	return l.T("mSubject", l.MonthName(m.Month), m.Client)
 }
 
-// FileName is the PDF's file name, e.g. "monatsbericht-2026-11-mueller-gmbh.pdf".
+// FileName is the PDF's file name, "Monatsbericht-<client>-<YYYY-MM>.pdf"
+// or "Monthly-report-…" with the client's name as it is (ASCIIFileName
+// makes it safe where only ASCII goes).
 func (m Monthly) FileName() string {
-	base := "monthly-report"
+	base := "Monthly-report"
 	if m.Lang == "de" {
-		base = "monatsbericht"
+		base = "Monatsbericht"
 	}
+	return base + "-" + m.Client + "-" + m.Month.In(m.Location()).Format("2006-01") + ".pdf"
+}
+
+// ASCIIFileName keeps letters, digits, '.', '_' and '-', writes German
+// umlauts and ß as ae, oe, ue, ss, and turns every other run into one '-'.
+func ASCIIFileName(name string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(m.Client) {
+	dash := false
+	for _, r := range name {
+		var s string
 		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == 'ä':
-			b.WriteString("ae")
-		case r == 'ö':
-			b.WriteString("oe")
-		case r == 'ü':
-			b.WriteString("ue")
-		case r == 'ß':
-			b.WriteString("ss")
+		case r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'):
+			s = string(r)
+		case umlauts[r] != "":
+			s = umlauts[r]
 		default:
-			if s := b.String(); s != "" && !strings.HasSuffix(s, "-") {
+			if !dash && b.Len() > 0 {
 				b.WriteByte('-')
 			}
+			dash = true
+			continue
 		}
+		if s == "-" && dash {
+			continue
+		}
+		b.WriteString(s)
+		dash = s == "-"
 	}
-	name := strings.Trim(b.String(), "-")
-	if name == "" {
-		name = strconv.FormatInt(m.ClientID, 10)
-	}
-	return base + "-" + m.Month.In(m.Location()).Format("2006-01") + "-" + name + ".pdf"
+	return b.String()
 }
+
+var umlauts = map[rune]string{'ä': "ae", 'ö': "oe", 'ü': "ue", 'Ä': "Ae", 'Ö': "Oe", 'Ü': "Ue", 'ß': "ss", 'é': "e", 'è': "e", 'á': "a", 'à': "a"}
 
 // LogoType returns fpdf's image type of logo ("PNG" or "JPG"), or an
 // error when it is neither a PNG nor a JPEG that the PDF writer reads.

@@ -303,7 +303,7 @@ func TestMonthlyFileNameAndSubject(t *testing.T) {
 	if s := m.Subject(); s != "[Wacht] Monatsbericht November 2026 – Müller GmbH" {
 		t.Errorf("subject %q", s)
 	}
-	if f := m.FileName(); f != "monatsbericht-2026-11-mueller-gmbh.pdf" {
+	if f := report.ASCIIFileName(m.FileName()); f != "Monatsbericht-Mueller-GmbH-2026-11.pdf" {
 		t.Errorf("file name %q", f)
 	}
 	m = report.BuildMonthly(monthFixture(), "en")

@@ -93,44 +93,12 @@ func (s *Service) MonthlyReport(ctx context.Context, u core.User, clientID int64
 	if err != nil {
 		return MonthlyReportFile{}, fmt.Errorf("monthly report of client %d for %s: %w", clientID, month, err)
 	}
-	pdf, err := report.RenderPDF(report.BuildMonthly(d, lang), logo)
+	m := report.BuildMonthly(d, lang)
+	pdf, err := report.RenderPDF(m, logo)
 	if err != nil {
 		return MonthlyReportFile{}, fmt.Errorf("monthly report of client %d for %s: %w", clientID, month, err)
 	}
-	prefix := "Monatsbericht"
-	if lang == "en" {
-		prefix = "Monthly-report"
-	}
-	name := prefix + "-" + c.Name + "-" + month + ".pdf"
-	return MonthlyReportFile{Data: pdf, Month: month, Lang: lang, Name: name, ASCIIName: asciiFileName(name)}, nil
-}
-
-// asciiFileName keeps letters, digits, '.', '_' and '-', writes German
-// umlauts and ß as ae, oe, ue, ss, and turns every other run into one '-'.
-func asciiFileName(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range name {
-		var s string
-		switch {
-		case r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'):
-			s = string(r)
-		case umlauts[r] != "":
-			s = umlauts[r]
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = true
-			continue
-		}
-		if s == "-" && dash {
-			continue
-		}
-		b.WriteString(s)
-		dash = s == "-"
-	}
-	return b.String()
+	return MonthlyReportFile{Data: pdf, Month: month, Lang: lang, Name: m.FileName(), ASCIIName: report.ASCIIFileName(m.FileName())}, nil
 }
 
 // rfc8187 percent-encodes s's UTF-8 bytes except RFC 8187's attr-char.
@@ -149,8 +117,6 @@ func rfc8187(s string) string {
 	}
 	return b.String()
 }
-
-var umlauts = map[rune]string{'ä': "ae", 'ö': "oe", 'ü': "ue", 'Ä': "Ae", 'Ö': "Oe", 'Ü': "Ue", 'ß': "ss", 'é': "e", 'è': "e", 'á': "a", 'à': "a"}
 
 // ReportMonth parses month ("YYYY-MM") as the midnight of its first day
 // in loc; "" is the last full month before now. A month that has not

@@ -180,7 +180,7 @@ func TestMonthlyReportFileName(t *testing.T) {
 		{`Monthly-report-"Evil"/..\x;-2026-11.pdf`, "Monthly-report-Evil-..-x-2026-11.pdf",
 			`attachment; filename="Monthly-report-Evil-..-x-2026-11.pdf"; filename*=UTF-8''Monthly-report-%22Evil%22%2F..%5Cx%3B-2026-11.pdf`},
 	} {
-		f := MonthlyReportFile{Name: c.name, ASCIIName: asciiFileName(c.name)}
+		f := MonthlyReportFile{Name: c.name, ASCIIName: report.ASCIIFileName(c.name)}
 		if f.ASCIIName != c.ascii || f.ContentDisposition() != c.disposition {
 			t.Errorf("%q: %q\n%s", c.name, f.ASCIIName, f.ContentDisposition())
 		}
