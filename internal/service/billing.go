@@ -26,7 +26,7 @@ type ContractView struct {
 
 // ClientContract returns client clientID's contracts (admin).
 func (s *Service) ClientContract(ctx context.Context, u core.User, clientID int64) (ContractView, error) {
-	return ContractView{}, errBillingTODO
+	return s.clientContract(ctx, u, clientID)
 }
 
 // PutContract validates c and stores it as a new contract of c.ClientID
@@ -35,12 +35,12 @@ func (s *Service) ClientContract(ctx context.Context, u core.User, clientID int6
 // overlap with another contract of the customer is refused with the field
 // named.
 func (s *Service) PutContract(ctx context.Context, u core.User, c core.Contract) (core.Contract, error) {
-	return core.Contract{}, errBillingTODO
+	return s.putContract(ctx, u, c)
 }
 
 // DeleteContract removes a contract; audited (admin).
 func (s *Service) DeleteContract(ctx context.Context, u core.User, id int64) error {
-	return errBillingTODO
+	return s.deleteContract(ctx, u, id)
 }
 
 // BillingPreview computes every customer's bills for [from, to] (whole
@@ -48,7 +48,7 @@ func (s *Service) DeleteContract(ctx context.Context, u core.User, id int64) err
 // that has not started is refused. The run has ID 0; Corrects names the
 // finalized run that covers the period, if any.
 func (s *Service) BillingPreview(ctx context.Context, u core.User, from, to string) (core.BillingRun, error) {
-	return core.BillingRun{}, errBillingTODO
+	return s.billingPreview(ctx, u, from, to)
 }
 
 // FinalizeBilling computes the run as BillingPreview does and stores it,
@@ -56,17 +56,17 @@ func (s *Service) BillingPreview(ctx context.Context, u core.User, from, to stri
 // a period a finalized run covers is refused unless corrects names that
 // run, which the new run then replaces.
 func (s *Service) FinalizeBilling(ctx context.Context, u core.User, from, to string, corrects int64) (core.BillingRun, error) {
-	return core.BillingRun{}, errBillingTODO
+	return s.finalizeBilling(ctx, u, from, to, corrects)
 }
 
 // BillingRun returns a finalized run (admin).
 func (s *Service) BillingRun(ctx context.Context, u core.User, id int64) (core.BillingRun, error) {
-	return core.BillingRun{}, errBillingTODO
+	return s.billingRun(ctx, u, id)
 }
 
 // BillingRuns lists finalized runs, newest first, without bills (admin).
 func (s *Service) BillingRuns(ctx context.Context, u core.User) ([]core.BillingRun, error) {
-	return nil, errBillingTODO
+	return s.billingRuns(ctx, u)
 }
 
 // RecordTime stores a time entry of the caller for a client in scope:
@@ -74,29 +74,29 @@ func (s *Service) BillingRuns(ctx context.Context, u core.User) ([]core.BillingR
 // an outage or support request named must be the client's; audited
 // (technician or admin).
 func (s *Service) RecordTime(ctx context.Context, u core.User, e core.TimeEntry) (core.TimeEntry, error) {
-	return core.TimeEntry{}, errBillingTODO
+	return s.recordTime(ctx, u, e)
 }
 
 // StopTime stops a running entry, setting its minutes from the clock
 // (at least 1); audited.
 func (s *Service) StopTime(ctx context.Context, u core.User, id int64) (core.TimeEntry, error) {
-	return core.TimeEntry{}, errBillingTODO
+	return s.stopTime(ctx, u, id)
 }
 
 // UpdateTimeEntry changes an unbilled entry's minutes, note and billable
 // flag; audited.
 func (s *Service) UpdateTimeEntry(ctx context.Context, u core.User, e core.TimeEntry) (core.TimeEntry, error) {
-	return core.TimeEntry{}, errBillingTODO
+	return s.updateTimeEntry(ctx, u, e)
 }
 
 // DeleteTimeEntry removes an unbilled entry; audited.
 func (s *Service) DeleteTimeEntry(ctx context.Context, u core.User, id int64) error {
-	return errBillingTODO
+	return s.deleteTimeEntry(ctx, u, id)
 }
 
 // TimeEntries lists entries within the caller's scope.
 func (s *Service) TimeEntries(ctx context.Context, u core.User, q core.TimeQuery) ([]core.TimeEntry, error) {
-	return nil, errBillingTODO
+	return s.timeEntries(ctx, u, q)
 }
 
 // MonthlyReportPDF renders client clientID's report of month ("YYYY-MM",

@@ -246,6 +246,9 @@ func Reason(err error) (core.Text, bool) {
 	if ni := (*NoInstallerError)(nil); errors.As(err, &ni) {
 		return ni.Text(), true
 	}
+	if bc := (*BillingConflictError)(nil); errors.As(err, &bc) {
+		return bc.Text, true
+	}
 	// An agent's refusal or failure says why in both languages.
 	if ae := (*protocol.ActionError)(nil); errors.As(err, &ae) && ae.Message.EN != "" {
 		return ae.Message, true
