@@ -12,6 +12,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // The client page's contract card (administrators) and time tracking
@@ -205,9 +206,12 @@ func (s *server) saveContract(w http.ResponseWriter, r *http.Request, rc *reqCtx
 			return
 		}
 		var ve *policy.ValidationError
+		var bc *service.BillingConflictError
 		switch {
 		case errors.As(err, &ve):
 			fs = ve.Fields
+		case errors.As(err, &bc):
+			fs = []policy.FieldError{{Field: bc.Field, Message: bc.Text}}
 		case errors.Is(err, core.ErrConflict):
 			fs = []policy.FieldError{fieldErr("start", "overlaps another contract of this client", "überschneidet sich mit einem anderen Vertrag dieses Kunden")}
 		default:
@@ -218,6 +222,10 @@ func (s *server) saveContract(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	card := &contractCard{Form: f, Errors: map[string]string{}}
 	for _, fe := range fs {
 		field := contractField(fe.Field)
+		if fe.Field == "vat_basis_points" {
+			// The form asks for a percentage, not basis points.
+			fe.Message = core.Text{EN: "must be 0–100 %", DE: "muss zwischen 0 und 100 % liegen"}
+		}
 		if prev, ok := card.Errors[field]; ok {
 			card.Errors[field] = prev + "; " + fe.Message.In(rc.lang.Code())
 		} else {
