@@ -371,6 +371,9 @@ func periodBill(cl core.Client, c core.Contract, months int, p, w span, machines
 			agentDays += machineDays(ds, w)
 		}
 		for i, d := range ds {
+			if d.life.empty() {
+				continue // retired before it was enrolled: never there
+			}
 			days := d.life.clip(w).days()
 			act, note := activation(c, ds, i, w, loc)
 			if days == 0 && !act {

@@ -103,6 +103,9 @@ func TestComputeAmounts(t *testing.T) {
 		{"duplicate device rows of one machine count once", []core.Contract{contract()},
 			[]core.BillingDevice{agent(1, "m1", "2025-02-03", ""), agent(2, "m1", "2026-11-10", ""), agent(3, "m1", "2026-11-20", "2026-11-21")}, nov, novEnd,
 			[][]want{{inst(30, 903, 172, 1075)}}},
+		{"a device retired before it was enrolled never existed", []core.Contract{contract()},
+			[]core.BillingDevice{agent(1, "m1", "2026-11-15", "2026-11-14")}, nov, novEnd,
+			[][]want{{inst(0, 0, 0, 0)}}},
 		{"quarterly", []core.Contract{contract(quarterly)},
 			[]core.BillingDevice{agent(1, "m1", "2025-02-03", "")}, "2026-10-01", "2026-12-31",
 			// 12900 × 3/12 = 3225 for 92 of 92 days; 3225/1.19 = 2710.08
@@ -428,5 +431,19 @@ func BenchmarkComputeYearly500(b *testing.B) {
 		if _, err := Compute(in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A time entry after the contract's last period that ends in the run goes
+// on that period's bill.
+func TestComputeTimeAfterLastPeriod(t *testing.T) {
+	c := contract(func(c *core.Contract) { c.Period = core.PeriodQuarterly })
+	bills, err := Compute(Input{Client: client, Contracts: []core.Contract{c}, From: "2026-03-01", To: "2026-04-30",
+		Time: []core.TimeEntry{{ID: 1, StartedAt: at("2026-04-10"), Minutes: 60, Billable: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bills) != 1 || bills[0].From != "2026-01-01" || len(bills[0].Lines) != 2 || bills[0].Lines[1].GrossCents != 9500 {
+		t.Fatalf("bills %+v", bills)
 	}
 }

@@ -151,7 +151,11 @@ func TestCSVReadByPandas(t *testing.T) {
 	}
 	out, err := exec.Command(py, "-c", pandasScript, path).Output()
 	if err != nil {
-		t.Fatalf("pandas: %v\n%s", err, out)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("pandas: %v\n%s%s", err, out, stderr)
 	}
 	var got struct {
 		Columns    []string

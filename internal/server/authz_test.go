@@ -256,6 +256,20 @@ var authzTable = map[string]routeSpec{
 	"GET /api/v1/support-requests/{id}":            {perm: authz.Read, path: "/api/v1/support-requests/999999", ok: http.StatusNotFound},
 	"GET /api/v1/support-requests/{id}/screenshot": {perm: authz.Read, path: "/api/v1/support-requests/999999/screenshot", ok: http.StatusNotFound},
 	"PATCH /api/v1/support-requests/{id}":          {perm: authz.Operate, path: "/api/v1/support-requests/999999", body: `{"state":"done"}`, ok: http.StatusNotFound},
+
+	// API: contracts, billing runs and time entries (issue 22): internal/server/api/handlers_billing.go.
+	"GET /api/v1/clients/{id}/contract":   {perm: authz.Admin, kind: "client"},
+	"PUT /api/v1/clients/{id}/contract":   {perm: authz.Admin, kind: "client", body: `{"plan":"All-in-one","price_cents":12900,"activation_cents":3900,"hourly_rate_cents":9500,"gross":true,"vat_basis_points":1900,"period":"monthly","start":"2026-01-01","reactivate_months":6}`},
+	"DELETE /api/v1/contracts/{id}":       {perm: authz.Admin, path: "/api/v1/contracts/999999", ok: http.StatusNotFound},
+	"GET /api/v1/billing":                 {perm: authz.Admin},
+	"GET /api/v1/billing/runs":            {perm: authz.Admin},
+	"POST /api/v1/billing/runs":           {perm: authz.Admin, body: `{}`},
+	"GET /api/v1/billing/runs/{id}":       {perm: authz.Admin, path: "/api/v1/billing/runs/999999.csv", ok: http.StatusNotFound},
+	"GET /api/v1/time-entries":            {perm: authz.Operate},
+	"POST /api/v1/time-entries":           {perm: authz.Operate, kind: "client", body: `{"client_id":{client},"minutes":30,"note":"Drucker"}`},
+	"PUT /api/v1/time-entries/{id}":       {perm: authz.Operate, path: "/api/v1/time-entries/999999", body: `{"minutes":5}`, ok: http.StatusNotFound},
+	"DELETE /api/v1/time-entries/{id}":    {perm: authz.Operate, path: "/api/v1/time-entries/999999", ok: http.StatusNotFound},
+	"POST /api/v1/time-entries/{id}/stop": {perm: authz.Operate, path: "/api/v1/time-entries/999999/stop", ok: http.StatusNotFound},
 	// Software packages (issue 17): reading for every role, changing for
 	// administrators; validation, secrets and uploads: api/packages_test.go.
 	"GET /api/v1/packages":                 {perm: authz.Read},

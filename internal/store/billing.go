@@ -34,9 +34,19 @@ func nullID(id int64) any {
 	return id
 }
 
+// billingName is a client's name as bills show it: a deleted client's
+// without the " (deleted <ms>)" that DeleteClient appended to free the
+// name, since it is still billed for the days before.
+func billingName(name string, deleted sql.NullInt64) string {
+	if !deleted.Valid {
+		return name
+	}
+	return strings.TrimSuffix(name, " (deleted "+strconv.FormatInt(deleted.Int64, 10)+")")
+}
+
 const contractColumns = `ct.id, ct.client_id, c.name, ct.plan, ct.price_cents, ct.activation_cents,
 	ct.hourly_rate_cents, ct.gross, ct.vat_basis_points, ct.period, ct.start_date, ct.end_date,
-	ct.network_billable, ct.reactivate_months, ct.updated_at, ct.updated_by
+	ct.network_billable, ct.reactivate_months, ct.updated_at, ct.updated_by, c.deleted_at
 	FROM contracts ct JOIN clients c ON c.id = ct.client_id`
 
 func scanContract(sc interface{ Scan(...any) error }) (core.Contract, error) {
@@ -44,9 +54,11 @@ func scanContract(sc interface{ Scan(...any) error }) (core.Contract, error) {
 	var gross, network int
 	var end sql.NullString
 	var updated int64
+	var deleted sql.NullInt64
 	err := sc.Scan(&c.ID, &c.ClientID, &c.ClientName, &c.Plan, &c.PriceCents, &c.ActivationCents,
 		&c.HourlyRateCents, &gross, &c.VATBasisPoints, &c.Period, &c.Start, &end,
-		&network, &c.ReactivateMonths, &updated, &c.UpdatedBy)
+		&network, &c.ReactivateMonths, &updated, &c.UpdatedBy, &deleted)
+	c.ClientName = billingName(c.ClientName, deleted)
 	c.Gross, c.NetworkDevicesBillable, c.End, c.UpdatedAt = gross != 0, network != 0, end.String, fromMS(updated)
 	return c, err
 }
@@ -108,13 +120,15 @@ func (s *DB) PutContract(ctx context.Context, c *core.Contract) error {
 	id := c.ID
 	var clientName string
 	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
-		lock := `SELECT name FROM clients WHERE id = $1`
+		lock := `SELECT name, deleted_at FROM clients WHERE id = $1`
 		if s.dialect == Postgres {
 			lock += ` FOR UPDATE`
 		}
-		if err := tx.QueryRowContext(ctx, lock, c.ClientID).Scan(&clientName); err != nil {
+		var deleted sql.NullInt64
+		if err := tx.QueryRowContext(ctx, lock, c.ClientID).Scan(&clientName, &deleted); err != nil {
 			return s.wrap(op+": client "+strconv.FormatInt(c.ClientID, 10), err)
 		}
+		clientName = billingName(clientName, deleted)
 		if id != 0 {
 			var owner int64
 			err := tx.QueryRowContext(ctx, `SELECT client_id FROM contracts WHERE id = $1`, id).Scan(&owner)
@@ -211,7 +225,7 @@ func (s *DB) ListBillingDevices(ctx context.Context, clientID int64, until time.
 }
 
 const timeEntryColumns = `te.id, te.client_id, c.name, te.outage_id, te.support_id, te.user_name, te.started_at,
-	te.minutes, te.running, te.note, te.billable, te.billed_run_id, te.created_at
+	te.minutes, te.running, te.note, te.billable, te.billed_run_id, te.created_at, c.deleted_at
 	FROM time_entries te JOIN clients c ON c.id = te.client_id`
 
 func scanTimeEntry(sc interface{ Scan(...any) error }) (core.TimeEntry, error) {
@@ -219,8 +233,10 @@ func scanTimeEntry(sc interface{ Scan(...any) error }) (core.TimeEntry, error) {
 	var outage, support, billed sql.NullInt64
 	var started, created int64
 	var running, billable int
+	var deleted sql.NullInt64
 	err := sc.Scan(&e.ID, &e.ClientID, &e.ClientName, &outage, &support, &e.User, &started,
-		&e.Minutes, &running, &e.Note, &billable, &billed, &created)
+		&e.Minutes, &running, &e.Note, &billable, &billed, &created, &deleted)
+	e.ClientName = billingName(e.ClientName, deleted)
 	e.OutageID, e.SupportID, e.BilledRunID = outage.Int64, support.Int64, billed.Int64
 	e.StartedAt, e.CreatedAt = fromMS(started), fromMS(created)
 	e.Running, e.Billable = running != 0, billable != 0

@@ -74,6 +74,7 @@ func (h *handler) routes() *auth.Router {
 	h.patchRoutes(rt)
 	h.supportRoutes(rt)
 	h.releaseRoutes(rt)
+	h.billingRoutes(rt)
 	h.enrollmentRoutes(rt)
 	rt.HandleFunc("/api/v1/", authz.Authenticated, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, protocol.ErrorResponse{Error: "no such API route", Code: "not_found"})
