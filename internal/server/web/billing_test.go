@@ -196,6 +196,12 @@ func TestContractAndBillingRun(t *testing.T) {
 	if p.status != http.StatusOK || !strings.Contains(p.body, `value="`+month+`"`) || !strings.Contains(p.body, "€47.75") || !strings.Contains(p.body, "€3.34") {
 		t.Errorf("billing preview: %d\n%s", p.status, p.body)
 	}
+	if p := b.do("GET", "/billing?from="+now.AddDate(1, 0, 0).Format("2006-01"), nil); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="billing-problem"`) {
+		t.Errorf("a period in the future: %d", p.status)
+	}
+	if p := b.do("GET", "/billing?from=2026-13", nil); p.status != http.StatusBadRequest || !strings.Contains(p.body, "YYYY-MM") {
+		t.Errorf("a month that is none: %d", p.status)
+	}
 	fin := url.Values{"csrf": {csrf}, "from": {month}, "to": {month}}
 	if p := b.do("POST", "/billing/finalize", fin); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="finalize-confirm-error"`) {
 		t.Errorf("finalize without confirming: %d", p.status)

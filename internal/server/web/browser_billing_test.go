@@ -99,6 +99,8 @@ func TestBrowserBilling(t *testing.T) {
 		t.Errorf("the time entry: %q", s)
 	}
 
+	c.screenshot("client-contract-time.png")
+
 	bill := "#bill-" + fmt.Sprint(site.ClientID) + "-" + first.Format("2006-01-02")
 	c.step("open Abrechnung", chromedp.Click("#nav-billing"), chromedp.WaitVisible(bill))
 	for sel, want := range map[string]string{
