@@ -445,6 +445,10 @@ func (s *Service) finalizeBilling(ctx context.Context, u core.User, from, to str
 		if err != nil {
 			return core.BillingRun{}, fmt.Errorf("getting billing run %d: %w", corrects, err)
 		}
+		if old.From > p.To || p.From > old.To {
+			return core.BillingRun{}, invalid("corrects", fmt.Sprintf("run %d covers %s – %s, which does not overlap the period %s – %s", corrects, old.From, old.To, p.From, p.To),
+				fmt.Sprintf("die Abrechnung %d umfasst %s – %s und überschneidet sich nicht mit dem Zeitraum %s – %s", corrects, old.From, old.To, p.From, p.To))
+		}
 		if old.CorrectedBy != 0 {
 			return core.BillingRun{}, billingConflict("corrects",
 				fmt.Sprintf("run %d was already corrected by run %d: correct run %d instead", corrects, old.CorrectedBy, old.CorrectedBy),

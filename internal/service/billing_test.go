@@ -260,6 +260,9 @@ func TestBillingRunRules(t *testing.T) {
 	if err != nil || p.Corrects != run.ID {
 		t.Errorf("preview of a finalized period: corrects %d, %v", p.Corrects, err)
 	}
+	if _, err := f.svc.FinalizeBilling(ctx, f.admin, "2026-10-01", "2026-10-31", run.ID); !slices.Equal(fieldsOf(err), []string{"corrects"}) {
+		t.Errorf("correction over another period: %v", err)
+	}
 	fix, err := f.svc.FinalizeBilling(ctx, f.admin, "", "", run.ID)
 	if err != nil || fix.Corrects != run.ID {
 		t.Fatalf("correction %+v, %v", fix, err)
