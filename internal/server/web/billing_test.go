@@ -240,4 +240,15 @@ func TestContractAndBillingRun(t *testing.T) {
 	if p := b.do("POST", "/time/"+id+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusConflict {
 		t.Errorf("deleting a billed entry: %d", p.status)
 	}
+	// "Korrektur erstellen": a new run replaces the finalized one, which
+	// links it.
+	fin.Set("corrects", run)
+	p = b.do("POST", "/billing/finalize", fin)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/billing/runs/") || strings.HasPrefix(p.header.Get("Location"), "/billing/runs/"+run+"?") {
+		t.Fatalf("correction: %d %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	correction := strings.TrimSuffix(strings.TrimPrefix(p.header.Get("Location"), "/billing/runs/"), "?done=finalized")
+	if p := b.do("GET", "/billing/runs/"+run, nil); !strings.Contains(p.body, `id="run-corrected-by"`) || !strings.Contains(p.body, "/billing/runs/"+correction) {
+		t.Errorf("the corrected run does not link its correction:\n%s", p.body)
+	}
 }
