@@ -459,6 +459,21 @@ var authzTable = map[string]routeSpec{
 	"GET /support/{id}/screenshot":            {perm: authz.Read, path: "/support/999999/screenshot", ok: http.StatusNotFound},
 	"GET /partials/support-count":             {perm: authz.Read},
 
+	// Dashboard: billing, contracts and time tracking (issue 22):
+	// internal/server/web/billing.go and billing_client.go; the matrix has
+	// no billing runs and no time entries (404 once authorized).
+	"GET /billing":                {perm: authz.Admin, path: "/billing?from=2020-01&to=2020-01"},
+	"POST /billing/finalize":      {perm: authz.Admin, body: "from=2020-01&to=2020-01&confirm=yes"},
+	"GET /billing/runs/{file}":    {perm: authz.Admin, path: "/billing/runs/999999.csv", ok: http.StatusNotFound},
+	"POST /clients/{id}/contract": {perm: authz.Admin, kind: "client", body: "plan=All-in-one&price=129%2C00&gross=gross&activation=39.00&hourly=95&vat=19&period=monthly&start=2026-01-01&reactivate=6"},
+	"POST /contracts/{id}/delete": {perm: authz.Admin, path: "/contracts/999999/delete", body: "client={client}&confirm=yes", ok: http.StatusNotFound},
+	"GET /time/new":               {perm: authz.Operate, kind: "client", path: "/time/new?client={id}"},
+	"POST /time":                  {perm: authz.Operate, kind: "client", body: "client={id}&minutes=1%3A30&note=Drucker&billable=on"},
+	"GET /time/{id}/edit":         {perm: authz.Operate, path: "/time/999999/edit", ok: http.StatusNotFound},
+	"POST /time/{id}":             {perm: authz.Operate, path: "/time/999999", body: "minutes=5", ok: http.StatusNotFound},
+	"POST /time/{id}/stop":        {perm: authz.Operate, path: "/time/999999/stop", ok: http.StatusNotFound},
+	"POST /time/{id}/delete":      {perm: authz.Operate, path: "/time/999999/delete", ok: http.StatusNotFound},
+
 	// Dashboard: terminal and recordings (issue 15): internal/server/web/terminal.go.
 	"GET /devices/{id}/terminal":    {perm: authz.Remote, kind: "device"},
 	"GET /devices/{id}/terminal/ws": {perm: authz.Remote, kind: "device", ok: http.StatusConflict},

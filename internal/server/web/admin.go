@@ -106,6 +106,10 @@ type clientPageView struct {
 	Confirm int                 // devices a delete would retire, when asking to confirm
 	Report  core.ReportSettings // the daily report's (reports.go)
 	Tray    *trayForm           // the tray app's branding (branding.go)
+	// Contract and Time are the billing cards (billing_client.go); nil
+	// for roles that do not see them.
+	Contract *contractCard
+	Time     *timeCard
 }
 
 func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, status int, errKey string, confirm int) {
@@ -115,6 +119,12 @@ func (s *server) clientPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 // clientPageWith shows the client page with the tray card tray (nil: as
 // stored).
 func (s *server) clientPageWith(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, status int, errKey string, confirm int, tray *trayForm) {
+	s.clientPageFull(w, r, rc, id, status, errKey, confirm, tray, nil)
+}
+
+// clientPageFull shows the client page with the tray card tray and the
+// contract card contract (nil: as stored).
+func (s *server) clientPageFull(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, status int, errKey string, confirm int, tray *trayForm, contract *contractCard) {
 	c, err := s.svc.GetClient(r.Context(), rc.user, id)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -143,6 +153,10 @@ func (s *server) clientPageWith(w http.ResponseWriter, r *http.Request, rc *reqC
 		}
 	}
 	cv := clientPageView{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs, Tray: tray}
+	if err := s.clientBilling(r, rc, id, &cv, contract); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
 	for _, st := range sites {
 		if st.ClientID == id {
 			cv.Sites = append(cv.Sites, st)

@@ -160,6 +160,7 @@ func (s *server) routes() *auth.Router {
 	s.supportRoutes(rt)
 	s.agentRoutes(rt)
 	s.enrollRoutes(rt)
+	s.billingRoutes(rt)
 	rt.HandleFunc("/", authz.Authenticated, s.withSession(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, core.ErrNotFound)
 	}))
