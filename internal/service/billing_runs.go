@@ -320,8 +320,10 @@ func (s *Service) period(ctx context.Context, from, to string) (billingPeriod, e
 	return p, nil
 }
 
-// computeRun computes every customer's bills over p from the store.
-func (s *Service) computeRun(ctx context.Context, p billingPeriod) (core.BillingRun, error) {
+// computeRun computes every customer's bills over p from the store. Time
+// entries billed by run rebill (the run a correction replaces; 0: none)
+// are billed again, the others only while unbilled.
+func (s *Service) computeRun(ctx context.Context, p billingPeriod, rebill int64) (core.BillingRun, error) {
 	clients, err := s.store.ListClients(ctx)
 	if err != nil {
 		return core.BillingRun{}, fmt.Errorf("listing clients: %w", err)
@@ -334,7 +336,7 @@ func (s *Service) computeRun(ctx context.Context, p billingPeriod) (core.Billing
 	if err != nil {
 		return core.BillingRun{}, fmt.Errorf("listing devices to bill: %w", err)
 	}
-	entries, err := s.store.ListTimeEntries(ctx, core.TimeQuery{From: p.start, Until: p.end, Unbilled: true})
+	entries, err := s.store.ListTimeEntries(ctx, core.TimeQuery{From: p.start, Until: p.end, Unbilled: rebill == 0})
 	if err != nil {
 		return core.BillingRun{}, fmt.Errorf("listing time entries: %w", err)
 	}
@@ -358,7 +360,7 @@ func (s *Service) computeRun(ctx context.Context, p billingPeriod) (core.Billing
 		in.Contracts = append(in.Contracts, c)
 	}
 	for _, e := range entries {
-		if e.Running || e.BilledRunID != 0 {
+		if e.Running || e.BilledRunID != 0 && e.BilledRunID != rebill {
 			continue
 		}
 		in := input(e.ClientID, e.ClientName)
@@ -409,11 +411,12 @@ func (s *Service) billingPreview(ctx context.Context, u core.User, from, to stri
 	if err != nil {
 		return core.BillingRun{}, err
 	}
-	run, err := s.computeRun(ctx, p)
+	live, err := s.liveRun(ctx, p)
 	if err != nil {
 		return core.BillingRun{}, err
 	}
-	live, err := s.liveRun(ctx, p)
+	// A finalized period previews as its correction would be.
+	run, err := s.computeRun(ctx, p, live.ID)
 	if err != nil {
 		return core.BillingRun{}, err
 	}
@@ -455,7 +458,7 @@ func (s *Service) finalizeBilling(ctx context.Context, u core.User, from, to str
 				fmt.Sprintf("die Abrechnung %d wurde bereits durch die Abrechnung %d korrigiert: korrigieren Sie stattdessen die Abrechnung %d", corrects, old.CorrectedBy, old.CorrectedBy))
 		}
 	}
-	run, err := s.computeRun(ctx, p)
+	run, err := s.computeRun(ctx, p, corrects)
 	if err != nil {
 		return core.BillingRun{}, err
 	}

@@ -257,8 +257,8 @@ func TestBillingRunRules(t *testing.T) {
 		t.Errorf("correct an unknown run: %v", err)
 	}
 	p, err = f.svc.BillingPreview(ctx, f.admin, "", "")
-	if err != nil || p.Corrects != run.ID {
-		t.Errorf("preview of a finalized period: corrects %d, %v", p.Corrects, err)
+	if err != nil || p.Corrects != run.ID || p.GrossCents != run.GrossCents {
+		t.Errorf("preview of a finalized period: corrects %d, %d cents gross (the run: %d), %v", p.Corrects, p.GrossCents, run.GrossCents, err)
 	}
 	if _, err := f.svc.FinalizeBilling(ctx, f.admin, "2026-10-01", "2026-10-31", run.ID); !slices.Equal(fieldsOf(err), []string{"corrects"}) {
 		t.Errorf("correction over another period: %v", err)
@@ -266,6 +266,13 @@ func TestBillingRunRules(t *testing.T) {
 	fix, err := f.svc.FinalizeBilling(ctx, f.admin, "", "", run.ID)
 	if err != nil || fix.Corrects != run.ID {
 		t.Fatalf("correction %+v, %v", fix, err)
+	}
+	// The correction bills the time the corrected run billed.
+	if fix.GrossCents != run.GrossCents {
+		t.Errorf("correction %d cents gross, the corrected run %d", fix.GrossCents, run.GrossCents)
+	}
+	if es, err := f.svc.TimeEntries(ctx, f.admin, core.TimeQuery{ClientID: client}); err != nil || len(es) != 1 || es[0].BilledRunID != fix.ID {
+		t.Errorf("time entries after the correction %+v, %v: want billed by run %d", es, err, fix.ID)
 	}
 	old, err := f.svc.BillingRun(ctx, f.admin, run.ID)
 	if err != nil || old.CorrectedBy != fix.ID || len(old.Bills) != 1 {
