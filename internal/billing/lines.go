@@ -132,14 +132,37 @@ func amount(cents int64, dec, sep string) string {
 	return s
 }
 
-func eurDE(c int64) string { return amount(c, ",", ".") + " €" }
+func eurDE(c int64) string { return Money(c, "de") }
+func eurEN(c int64) string { return Money(c, "en") }
 
-func eurEN(c int64) string {
-	s := amount(c, ".", ",")
+// Money formats cents as "1.234,56 €" (lang "de") or "€1,234.56".
+func Money(cents int64, lang string) string {
+	if lang == "de" {
+		return amount(cents, ",", ".") + " €"
+	}
+	s := amount(cents, ".", ",")
 	if strings.HasPrefix(s, "-") {
 		return "-€" + s[1:]
 	}
 	return "€" + s
+}
+
+// Decimal formats cents for a form field, without grouping: "129,00"
+// (lang "de") or "129.00".
+func Decimal(cents int64, lang string) string {
+	if lang == "de" {
+		return amount(cents, ",", "")
+	}
+	return amount(cents, ".", "")
+}
+
+// Percent formats basis points as a percentage without trailing zeros
+// and without the sign: 1900 → "19", 750 → "7,5" (lang "de") or "7.5".
+func Percent(bp int, lang string) string {
+	if lang == "de" {
+		return percent(bp, ",")
+	}
+	return percent(bp, ".")
 }
 
 // percent formats basis points as a percentage without trailing zeros.

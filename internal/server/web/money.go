@@ -2,95 +2,37 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/billing"
 )
 
 // Money and durations as the dashboard shows and reads them: amounts are
 // integer cents, written "1.234,56 €" in German and "€1,234.56" in
 // English; a form accepts either decimal separator.
 
-// Money formats cents in the language's currency format.
+// Money formats cents in the language's currency format (billing.Money),
+// the amount and "€" held together by a no-break space.
 func (l Lang) Money(cents int64) string {
-	neg := cents < 0
-	if neg {
-		cents = -cents
-	}
-	thousands, decimal := ",", "."
-	if l == langDE {
-		thousands, decimal = ".", ","
-	}
-	s := groupDigits(strconv.FormatInt(cents/100, 10), thousands) + decimal + twoDigits(cents%100)
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	if l == langDE {
-		return sign + s + "\u00a0€"
-	}
-	return sign + "€" + s
+	return strings.Replace(billing.Money(cents, string(l)), " €", "\u00a0€", 1)
 }
 
 // Decimal formats cents (or hundredths) for a form field: "129,00" in
 // German, "129.00" in English, without grouping.
-func (l Lang) Decimal(cents int64) string {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	sep := "."
-	if l == langDE {
-		sep = ","
-	}
-	return sign + strconv.FormatInt(cents/100, 10) + sep + twoDigits(cents%100)
-}
+func (l Lang) Decimal(cents int64) string { return billing.Decimal(cents, string(l)) }
 
 // Rate formats basis points as a percentage: 1900 → "19", 750 →
 // "7,5" (de) / "7.5" (en).
-func (l Lang) Rate(bp int) string {
-	s := strconv.Itoa(bp / 100)
-	if frac := bp % 100; frac != 0 {
-		f := strings.TrimRight(twoDigits(int64(frac)), "0")
-		if l == langDE {
-			s += "," + f
-		} else {
-			s += "." + f
-		}
-	}
-	return s
-}
+func (l Lang) Rate(bp int) string { return billing.Percent(bp, string(l)) }
 
 // HM formats minutes as h:mm.
 func (l Lang) HM(minutes int) string {
 	if minutes < 0 {
 		return "-" + l.HM(-minutes)
 	}
-	return strconv.Itoa(minutes/60) + ":" + twoDigits(int64(minutes%60))
-}
-
-func twoDigits(n int64) string {
-	if n < 10 {
-		return "0" + strconv.FormatInt(n, 10)
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-func groupDigits(s, sep string) string {
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	head := len(s) % 3
-	if head > 0 {
-		b.WriteString(s[:head])
-	}
-	for i := head; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteString(sep)
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
+	return fmt.Sprintf("%d:%02d", minutes/60, minutes%60)
 }
 
 var errNumber = errors.New("not a number")
