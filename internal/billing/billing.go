@@ -9,7 +9,6 @@
 package billing
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -31,9 +30,6 @@ type Input struct {
 	From, To string
 	Location *time.Location // day boundaries; nil means UTC
 }
-
-// ErrTODO marks what is not written yet.
-var ErrTODO = errors.New("billing: not implemented yet")
 
 // day is a calendar date as a count of days since 1970-01-01.
 type day int64

@@ -84,7 +84,7 @@ func TestSchedulerQueuesMonthlyReportOnTheFirst(t *testing.T) {
 			t.Fatalf("%d attachments", len(de.Attachments))
 		}
 		a := de.Attachments[0]
-		if a.Name != "monatsbericht-2026-11-mueller-gmbh.pdf" || a.ContentType != "application/pdf" || !bytes.HasPrefix(a.Data, []byte("%PDF-")) {
+		if a.Name != "Monatsbericht-Müller GmbH-2026-11.pdf" || a.ContentType != "application/pdf" || !bytes.HasPrefix(a.Data, []byte("%PDF-")) {
 			t.Errorf("attachment %s %s %q", a.Name, a.ContentType, a.Data[:min(len(a.Data), 8)])
 		}
 		if _, err := exec.LookPath("pdftotext"); err == nil {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 )
@@ -12,8 +11,6 @@ import (
 // administrators' work (they fix what customers pay); technicians record
 // and see time within their client scope; anyone who may see a client may
 // download its monthly report.
-
-var errBillingTODO = errors.New("billing: not implemented yet")
 
 // ContractView is a customer's contracts and, when it has none in force
 // today, the default plan pre-filled from today (Suggested).

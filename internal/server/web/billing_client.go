@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -512,11 +511,6 @@ func timeBack(r *http.Request, clientID int64) string {
 		return next
 	}
 	return clientURL(clientID) + "#time"
-}
-
-// timeLink is the "record time" link of an outage or support request.
-func timeLink(kind string, id int64, back string) string {
-	return "/time/new?" + url.Values{kind: {strconv.FormatInt(id, 10)}, "next": {back}}.Encode()
 }
 
 // nextPath is a local path to return to, "" when p is none.
