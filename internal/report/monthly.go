@@ -561,14 +561,8 @@ func platformOf(dev core.Device) string {
 	return unknownPlatform
 }
 
-// OSSupportEnd returns the end of support of an OS version from the
-// end-of-life table (internal/patch); false when the table does not
-// know it, which the report shows as "unknown" rather than guessing.
-func OSSupportEnd(platform string) (time.Time, bool) {
-	for _, e := range patch.EndOfLife {
-		if e.Match != nil && e.Match.MatchString(platform) {
-			return e.Since, true
-		}
-	}
-	return time.Time{}, false
-}
+// OSSupportEnd returns the end of support of an OS version from the OS
+// end-of-support table (internal/patch/os_eol.go); false when the table
+// does not know it, which the report shows as "unknown" rather than
+// guessing.
+func OSSupportEnd(platform string) (time.Time, bool) { return patch.OSSupportEnd(platform) }

@@ -139,12 +139,46 @@ func TestBuildMonthly(t *testing.T) {
 	if p := inv.Platforms[0]; p.Platform != "Windows 11 Pro" || p.Count != 2 || p.Support != report.SupportUnknown {
 		t.Errorf("platform %+v", p)
 	}
+	for _, p := range inv.Platforms {
+		if p.Platform == "Windows Server 2022 Standard" &&
+			(p.Support != report.SupportCurrent || !p.SupportEnd.Equal(time.Date(2031, 10, 14, 0, 0, 0, 0, time.UTC))) {
+			t.Errorf("platform %+v, want supported until 2031-10-14", p)
+		}
+	}
 	if len(inv.OutOfSupport) != 0 {
-		t.Errorf("out of support %v: the end-of-life table knows no OS", inv.OutOfSupport)
+		t.Errorf("out of support %v: old03 (Windows Server 2012 R2) was retired", inv.OutOfSupport)
 	}
 	if m.Patches != nil {
 		t.Errorf("patches without statuses: %+v", m.Patches)
 	}
+}
+
+// A device still in service on an OS past its end of support is named;
+// one whose OS the table does not know is "unknown", never supported.
+func TestBuildMonthlyOutOfSupport(t *testing.T) {
+	d := monthFixture()
+	d.Devices = append(d.Devices,
+		mdev(6, "legacy06", core.DeviceRoleServer, "Microsoft Windows Server 2012 R2 Standard", time.Date(2025, 1, 1, 0, 0, 0, 0, berlin), time.Time{}),
+		mdev(7, "db07", core.DeviceRoleServer, "debian 11.9", time.Date(2025, 1, 1, 0, 0, 0, 0, berlin), time.Time{}))
+	m := report.BuildMonthly(d, "en")
+	if got := m.Inventory.OutOfSupport; len(got) != 2 || got[0] != "db07" || got[1] != "legacy06" {
+		t.Errorf("out of support %v, want [db07 legacy06]", got)
+	}
+	want := map[string]string{
+		"Microsoft Windows Server 2012 R2 Standard": report.SupportEnded,
+		"debian 11.9":                  report.SupportEnded, // Debian 11 LTS ended 2026-08-31
+		"Windows Server 2022 Standard": report.SupportCurrent,
+		"Windows 11 Pro":               report.SupportUnknown,
+		"Debian GNU/Linux 12":          report.SupportUnknown,
+	}
+	for _, p := range m.Inventory.Platforms {
+		if w, ok := want[p.Platform]; ok && p.Support != w {
+			t.Errorf("%s: support %s, want %s", p.Platform, p.Support, w)
+		}
+	}
+	pdf, err := report.RenderPDF(m, nil)
+	must(t, err)
+	contains(t, "English PDF", pdfText(t, pdf), "legacy06", "ended 2023-10-10", "until 2031-10-14")
 }
 
 func TestBuildMonthlyUnderWay(t *testing.T) {
