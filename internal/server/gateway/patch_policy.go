@@ -117,8 +117,8 @@ func deviceDecisions(ctx context.Context, st PatchPolicyStore, d core.Device) (m
 }
 
 // MaintenanceWindows returns the periods of the windows in ms that cover d
-// and overlap [from, to), clipped to it, by start, overlapping periods
-// merged.
+// and overlap [from, to), whole (maintenancePeriods), by start,
+// overlapping periods merged.
 func MaintenanceWindows(ms []core.Maintenance, d core.Device, from, to time.Time) []protocol.TimeWindow {
 	var out []protocol.TimeWindow
 	for _, m := range ms {
@@ -144,7 +144,10 @@ func MaintenanceWindows(ms []core.Maintenance, d core.Device, from, to time.Time
 }
 
 // maintenancePeriods expands one window into its periods overlapping
-// [from, to), clipped to it and to the window's Start and Until. Periods
+// [from, to), clipped only to the window's Start and Until: a period goes
+// whole, so that the list (and with it the policy's revision) does not
+// change with the clock between two pushes, and a running period keeps its
+// real start (a moved start would make the agent run it twice). Periods
 // follow the local wall clock of the window's time zone, as
 // core.Maintenance.ActiveAt does; a window that does not parse has none.
 func maintenancePeriods(m core.Maintenance, from, to time.Time) []protocol.TimeWindow {
@@ -156,13 +159,13 @@ func maintenancePeriods(m core.Maintenance, from, to time.Time) []protocol.TimeW
 		hi = *m.Until
 	}
 	clip := func(s, e time.Time) []protocol.TimeWindow {
-		if s.Before(lo) {
-			s = lo
+		if s.Before(m.Start) {
+			s = m.Start
 		}
-		if e.After(hi) {
-			e = hi
+		if m.Until != nil && e.After(*m.Until) {
+			e = *m.Until
 		}
-		if !s.Before(e) {
+		if !s.Before(e) || !e.After(lo) || !s.Before(hi) {
 			return nil
 		}
 		return []protocol.TimeWindow{{Start: s.UTC(), End: e.UTC()}}

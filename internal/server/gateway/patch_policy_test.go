@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -40,10 +41,19 @@ func TestMaintenanceWindows(t *testing.T) {
 		{Scope: core.LevelDevice, TargetID: 8, Start: berlin(t, "2026-10-25 00:00"), End: &end},
 		{Scope: core.LevelClient, TargetID: 9, Start: berlin(t, "2026-01-01 00:00"), Repeat: core.RepeatDaily, From: "00:00", To: "23:00"},
 	}
-	// The one-off window alone: clipped to from.
+	// The one-off window alone, whole: with its real start before from.
 	got := MaintenanceWindows(ms[2:], d, from, to)
-	if len(got) != 1 || !got[0].Start.Equal(from) || !got[0].End.Equal(end) {
+	if len(got) != 1 || !got[0].Start.Equal(berlin(t, "2026-10-24 10:00")) || !got[0].End.Equal(end) {
 		t.Fatalf("one-off = %v", got)
+	}
+	// A moment later — from and to inside periods — the windows are the
+	// same, so the policy's revision does not change with the clock.
+	for _, at := range []time.Time{from, berlin(t, "2026-10-25 02:00")} {
+		a := MaintenanceWindows(ms[:2], d, at, at.Add(WindowHorizon))
+		b := MaintenanceWindows(ms[:2], d, at.Add(time.Millisecond), at.Add(WindowHorizon+time.Millisecond))
+		if !slices.Equal(a, b) {
+			t.Errorf("windows from %v change a millisecond later:\n%v\n%v", at, a, b)
+		}
 	}
 	// The daily and weekly windows without the one-off.
 	got = MaintenanceWindows([]core.Maintenance{ms[0], ms[1], ms[3], ms[4]}, d, from, to)
