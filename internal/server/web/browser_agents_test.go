@@ -92,9 +92,9 @@ func TestBrowserAgents(t *testing.T) {
 	if got := c.text(`#agent-versions tr[data-version="0.1.0"]`); !strings.Contains(got, "linux") || !strings.Contains(got, "100 %") {
 		t.Errorf("versions row: %q", got)
 	}
-	c.step("upload a tampered build", chromedp.SetUploadFiles("#agent-upload-file", []string{badFile}),
-		chromedp.SetUploadFiles("#agent-upload-manifest", []string{badManifest}),
-		chromedp.Click("#agent-upload-button"), chromedp.WaitVisible("#agent-upload-status .n-failure"))
+	c.upload("#agent-upload-file", badFile)
+	c.upload("#agent-upload-manifest", badManifest)
+	c.step("upload a tampered build", chromedp.Click("#agent-upload-button"), chromedp.WaitVisible("#agent-upload-status .n-failure"))
 	if got := c.text("#agent-upload-status"); !strings.Contains(got, "tampered") {
 		t.Errorf("refusal shown: %q", got)
 	}
@@ -107,9 +107,9 @@ func TestBrowserAgents(t *testing.T) {
 	}
 	c.console = nil
 	c.mu.Unlock()
-	c.step("upload the build", chromedp.SetUploadFiles("#agent-upload-file", []string{file}),
-		chromedp.SetUploadFiles("#agent-upload-manifest", []string{manifest}),
-		chromedp.Click("#agent-upload-button"), chromedp.WaitVisible(`#agent-files tbody tr[id^="agent-file-"]`), chromedp.WaitVisible("#rollout-form"))
+	c.upload("#agent-upload-file", file)
+	c.upload("#agent-upload-manifest", manifest)
+	c.step("upload the build", chromedp.Click("#agent-upload-button"), chromedp.WaitVisible(`#agent-files tbody tr[id^="agent-file-"]`), chromedp.WaitVisible("#rollout-form"))
 	fs, err := st.ListAgentFiles(context.Background())
 	if err != nil || len(fs) != 1 || fs[0].Version != "0.3.0" {
 		t.Fatalf("stored files: %+v %v", fs, err)

@@ -122,7 +122,7 @@ func (c *chrome) text(sel string) string {
 		s, err := chromedp.Run(c.ctx, chromedp.Text(sel))
 		// A live page (htmx) may swap the node between finding it and
 		// reading it: find it again.
-		if err != nil && strings.Contains(err.Error(), "No node with given id") && tries < 20 {
+		if staleNode(err) && tries < 20 {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
@@ -131,6 +131,31 @@ func (c *chrome) text(sel string) string {
 		}
 		return s
 	}
+}
+
+// upload sets the files of the file input sel, finding it again when the
+// page replaced it between finding and setting (a live page's htmx swap,
+// or a load that was still settling).
+func (c *chrome) upload(sel string, files ...string) {
+	c.t.Helper()
+	for tries := 1; ; tries++ {
+		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
+		err := chromedp.Do(ctx, chromedp.SetUploadFiles(sel, files))
+		cancel()
+		if staleNode(err) && tries < 20 {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			c.t.Fatalf("setting the files of %s: %v", sel, err)
+		}
+		return
+	}
+}
+
+// staleNode reports whether err says a node found a moment ago is gone.
+func staleNode(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "No node with given id") || strings.Contains(err.Error(), "Could not find node with given id"))
 }
 
 // login signs in on the login page and waits for sel on the page it lands

@@ -32,8 +32,8 @@ func TestBrowserMonthlyReport(t *testing.T) {
 	if s := c.text("#report-logo-none"); !strings.Contains(s, "No logo") {
 		t.Errorf("before the upload: %q", s)
 	}
-	c.step("upload the logo", chromedp.SetUploadFiles("#report-logo-file", []string{logo}),
-		chromedp.Click("#report-logo-upload"), chromedp.WaitVisible("#report-logo-preview"))
+	c.upload("#report-logo-file", logo)
+	c.step("upload the logo", chromedp.Click("#report-logo-upload"), chromedp.WaitVisible("#report-logo-preview"))
 	w, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`(() => { const i = document.getElementById("report-logo-preview"); return i.complete ? i.naturalWidth : -1 })()`))
 	if err != nil || w != 200 {
 		t.Errorf("logo preview: width %d, %v", w, err)

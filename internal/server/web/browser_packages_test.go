@@ -54,8 +54,8 @@ func TestBrowserPackages(t *testing.T) {
 	c.step("duplicate it", chromedp.Click("#package-duplicate"), chromedp.WaitVisible("#package-save"),
 		chromedp.SendKeys(`input[name="p0.value"]`, "9JSPjtCnChWQxkHb182MTJ0UvF2cQhDWlBXcqNlT0pGUQNXNBRlaOlVY1hFU4IiOikXZrJCLiIiOikGchJCLiIiOikXYsVmciwiI"),
 		chromedp.Click("#package-save"), chromedp.WaitVisible(`#package-upload[data-ready="1"]`))
-	c.step("upload the installer", chromedp.SetUploadFiles("#package-upload-file", []string{installer}),
-		chromedp.Click(`#package-upload button[type="submit"]`), chromedp.WaitVisible("#file-sha256"))
+	c.upload("#package-upload-file", installer)
+	c.step("upload the installer", chromedp.Click(`#package-upload button[type="submit"]`), chromedp.WaitVisible("#file-sha256"))
 	if got := c.text("#file-sha256"); got != hex.EncodeToString(sum[:]) {
 		t.Errorf("shown SHA-256 %q, want %x", got, sum)
 	}

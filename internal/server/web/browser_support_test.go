@@ -33,8 +33,8 @@ func TestBrowserTray(t *testing.T) {
 		t.Errorf("live preview: %q", s)
 	}
 	c.step("save", chromedp.Click("#tray-save"), chromedp.WaitVisible("#tray-notice"))
-	c.step("upload the icon", chromedp.SetUploadFiles("#tray-icon-file", []string{icon}),
-		chromedp.Click("#tray-icon-upload"), chromedp.WaitVisible("#tray-icon-current"))
+	c.upload("#tray-icon-file", icon)
+	c.step("upload the icon", chromedp.Click("#tray-icon-upload"), chromedp.WaitVisible("#tray-icon-current"))
 	// The browser loaded the picture from the authorized route.
 	w, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`(() => { const i = document.getElementById("tray-icon-current"); return i.complete ? i.naturalWidth : -1 })()`))
 	if err != nil || w != 48 {
