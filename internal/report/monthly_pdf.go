@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
 	_ "image/jpeg" // logo formats
@@ -542,15 +541,4 @@ func (w *pdfw) logins(m Monthly) {
 	w.table([]string{l.T("device"), l.T("mLogins")}, []float64{0.6, 0.4}, "LR", rows)
 	w.f.Ln(1)
 	w.para(l.T("mLoginsDef"))
-}
-
-// MonthlyPDF reads client c's data for the calendar month that starts at
-// month (midnight of its first day in env.Location) and renders the
-// report as PDF in lang with logo (PNG or JPEG bytes; nil: none).
-func MonthlyPDF(ctx context.Context, st Store, env Env, c core.Client, month time.Time, lang string, logo []byte) ([]byte, error) {
-	d, err := LoadMonthly(ctx, st, env, c, month, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	return RenderPDF(BuildMonthly(d, lang), logo)
 }

@@ -25,15 +25,6 @@ import (
 // MaxLogoPixels bounds the logo's width and height.
 const MaxLogoPixels = 4000
 
-// MonthlyReportPDF renders client clientID's report of month ("YYYY-MM",
-// a month that has begun; "" : the last full month) as PDF in lang ("" :
-// the client's report language), with the MSP's logo. The current month
-// gives the report so far.
-func (s *Service) MonthlyReportPDF(ctx context.Context, u core.User, clientID int64, month, lang string) ([]byte, error) {
-	f, err := s.MonthlyReport(ctx, u, clientID, month, lang)
-	return f.Data, err
-}
-
 // MonthlyReportFile is a rendered monthly report and the names to save it
 // under.
 type MonthlyReportFile struct {
@@ -54,7 +45,10 @@ func (f MonthlyReportFile) ContentDisposition() string {
 	return `attachment; filename="` + f.ASCIIName + `"; filename*=UTF-8''` + rfc8187(f.Name)
 }
 
-// MonthlyReport is MonthlyReportPDF with the file's names.
+// MonthlyReport renders client clientID's report of month ("YYYY-MM", a
+// month that has begun; "": the last full month; the current month gives
+// the report so far) as PDF in lang ("": the client's report language)
+// with the MSP's logo, and names the file.
 func (s *Service) MonthlyReport(ctx context.Context, u core.User, clientID int64, month, lang string) (MonthlyReportFile, error) {
 	if err := need(u, authz.Read); err != nil {
 		return MonthlyReportFile{}, err
@@ -87,7 +81,7 @@ func (s *Service) MonthlyReport(ctx context.Context, u core.User, clientID int64
 		return MonthlyReportFile{}, err
 	}
 	month = start.Format("2006-01")
-	// report.MonthlyPDF, on the Service's clock (the month under way is
+	// On the Service's clock (the month under way is
 	// reported up to now).
 	d, err := report.LoadMonthly(ctx, s.store, env, c, start, s.now())
 	if err != nil {
@@ -156,16 +150,6 @@ func ReportMonths(now time.Time, loc *time.Location, n int) []string {
 		out = append(out, this.AddDate(0, -i, 0).Format("2006-01"))
 	}
 	return out
-}
-
-// ReportLocation is the time zone the monthly reports count days in (the
-// alert settings' office-hours zone).
-func (s *Service) ReportLocation(ctx context.Context) (*time.Location, error) {
-	env, err := report.LoadEnv(ctx, s.store)
-	if err != nil {
-		return nil, err
-	}
-	return env.Location, nil
 }
 
 // SetReportLogo stores the logo the monthly reports show (PNG or JPEG, at

@@ -163,7 +163,7 @@ func TestMonthlyReportPDFRefusals(t *testing.T) {
 		{"future month", f.tech, client, "2027-01", "", core.ErrInvalid, "month"},
 		{"language", f.admin, client, "2026-11", "fr", core.ErrInvalid, "lang"},
 	} {
-		_, err := f.svc.MonthlyReportPDF(ctx, c.u, c.id, c.month, c.lang)
+		_, err := f.svc.MonthlyReport(ctx, c.u, c.id, c.month, c.lang)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.who, err, c.want)
 		}
