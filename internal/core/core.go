@@ -410,6 +410,7 @@ type Store interface {
 	SupportStore
 	ReleaseStore
 	BillingStore
+	DeviceListStore
 	Close() error
 }
 
