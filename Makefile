@@ -62,8 +62,11 @@ lint: web-assets
 	done
 	bin/staticcheck -merge bin/staticcheck-*.bin
 
+# The end-to-end package is named first: `go test` starts packages in the
+# order given, and that one takes longest (it mostly waits on real agents),
+# so it runs from the start beside the others instead of last and alone.
 unit: web-assets
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m ./test/e2e/ ./...
 
 # The fast local loop: no e2e, load, browser or real-tool tests
 # (testing.Short(); CONTRIBUTING.md).
@@ -71,9 +74,10 @@ short: web-assets
 	$(GO) test -short -count=1 -timeout 10m ./...
 
 # The -short set under the race detector (which needs cgo); CI runs it
-# after `make test`.
+# after `make test`. test/e2e is left out: under -short it runs nothing, and
+# building it for the race detector is time for nothing.
 race: web-assets
-	CGO_ENABLED=1 $(GO) test -race -short -count=1 -timeout 30m ./...
+	CGO_ENABLED=1 $(GO) test -race -short -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/test/e2e$$')
 
 # Every fuzz target for a short bounded time (FUZZTIME=10s each); CI runs it
 # after `make test`, which already replays each target's seed corpus.
