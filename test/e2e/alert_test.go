@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,34 +27,16 @@ const failingDiskPolicy = `{"name":"E2E failing disk","checks":[
 // second, an offline sweep every half second, retries within a second.
 var alertFlags = []string{"--heartbeat", "1s", "--alert-sweep", "500ms", "--alert-retry-min", "200ms", "--alert-retry-max", "1s"}
 
+// startAlertServer is startServer with the quick alerting of alertFlags.
 func startAlertServer(t *testing.T, data, listen string) (*proc, string) {
 	t.Helper()
-	p := start(t, "wacht", append([]string{"serve", "--data", data, "--listen", listen}, alertFlags...)...)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listenRE.FindStringSubmatch(p.output()); m != nil {
-			return p, m[1]
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("server exited:\n%s", p.output())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatalf("server did not log its address:\n%s", p.output())
-	return nil, ""
+	return startServer(t, data, listen, alertFlags...)
 }
 
-// newAlertEnv is newEnv with the quick alerting of startAlertServer.
+// newAlertEnv is newEnv with the quick alerting of alertFlags.
 func newAlertEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, data: t.TempDir(), agentDir: t.TempDir()}
-	e.server, e.addr = startAlertServer(t, e.data, "127.0.0.1:0")
-	pw := []string{"WACHT_PASSWORD=" + adminPassword}
-	mustRun(t, pw, "wacht", "user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")
-	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", "apitoken", "create", "--data", e.data, "--user", "admin@example.com"))
-	e.http = newEnvHTTP()
-	return e
+	return newEnv(t, alertFlags...)
 }
 
 // sendJSON calls the API with a JSON body.
@@ -120,6 +101,7 @@ type apiOutbox struct {
 // restart; an agent killed without goodbye raises an offline alert, one
 // stopped cleanly does not.
 func TestAlertsEndToEnd(t *testing.T) {
+	t.Parallel()
 	smtp := alerttest.Start(t, alerttest.Options{Mode: "none"})
 	e := newAlertEnv(t)
 
@@ -217,9 +199,4 @@ func TestAlertsEndToEnd(t *testing.T) {
 	if len(mailsFor(smtp.Mails(), idB, "STÖRUNG: disk / auf")) != 1 || len(mailsFor(smtp.Mails(), idA, "STÖRUNG: disk / auf")) != 1 {
 		t.Errorf("outage mails: A %d, B %d; want 1 each", len(mailsFor(smtp.Mails(), idA, "STÖRUNG: disk / auf")), len(mailsFor(smtp.Mails(), idB, "STÖRUNG: disk / auf")))
 	}
-}
-
-// newEnvHTTP is the API client of newEnv (the certificate is self-signed).
-func newEnvHTTP() *http.Client {
-	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 }

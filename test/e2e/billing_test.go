@@ -22,6 +22,7 @@ import (
 // month finalized (a second finalize is refused), its CSV for Excel, and
 // the monthly report as PDF naming the customer and the machine.
 func TestBillingAndMonthlyReport(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	start(t, "wacht-agent", "run", "--data", e.agentDir, "--interval", "2s", "--checks", fastChecks)

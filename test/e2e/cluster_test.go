@@ -169,6 +169,7 @@ func startNode(t *testing.T, data, db, public string) *clusterNode {
 // reconnect to B through the balancer, commands reach them, and the
 // server-side website checks, which A led, go on on B.
 func TestTwoNodes(t *testing.T) {
+	t.Parallel()
 	db := freshDatabase(t)
 	lb := newBalancer(t)
 	public := lb.ln.Addr().String()

@@ -17,6 +17,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,8 +38,21 @@ const binDirEnv = "WACHT_E2E_BIN"
 // wait 10 s per round.
 const fastChecks = `{"cpu":{"window":"200ms"},"memory":{"window":"0s"},"disk":null}`
 
+// parallelTests is how many tests that call t.Parallel run at once unless
+// -test.parallel says otherwise. Those tests (each its own server and agents
+// on loopback, own folders and databases) spend most of their time waiting
+// for agent rounds and schedules, not computing, so more of them than the
+// machine has cores share its time well. Lanes that need the machine to
+// themselves (Wine, a systemd container, the desktop, latency probes,
+// goroutine counts, a process-wide environment) do not call t.Parallel and
+// run first, one at a time.
+const parallelTests = 4
+
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if !flagSet("test.parallel") {
+		flag.Set("test.parallel", strconv.Itoa(max(parallelTests, runtime.GOMAXPROCS(0))))
+	}
 	if testing.Short() {
 		fmt.Println("skipping the end-to-end tests under -short: they build and run the real binaries")
 		os.Exit(0)
@@ -53,7 +68,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
-	cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/wacht-rmm/wacht/cmd/wacht", "github.com/wacht-rmm/wacht/cmd/wacht-agent", "github.com/wacht-rmm/wacht/cmd/wacht-tray")
+	// Built with the flags of `make dist` (CGO off, -trimpath), as are the
+	// other builds of this package, so that the packages it compiled come
+	// from the build cache and only the link is new.
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "github.com/wacht-rmm/wacht/cmd/wacht", "github.com/wacht-rmm/wacht/cmd/wacht-agent", "github.com/wacht-rmm/wacht/cmd/wacht-tray")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building binaries: %v\n%s", err, out)
@@ -63,6 +81,13 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // proc is a running binary whose stderr is captured.
@@ -146,11 +171,11 @@ func mustRun(t testing.TB, env []string, name string, args ...string) string {
 
 var listenRE = regexp.MustCompile(`msg="?listening"?.*addr=([0-9.:\[\]]+)`)
 
-// startServer starts wacht serve on listen and returns the process and its
-// address once it logs that it listens.
-func startServer(t testing.TB, data, listen string) (*proc, string) {
+// startServer starts wacht serve on listen (with more flags, if any) and
+// returns the process and its address once it logs that it listens.
+func startServer(t testing.TB, data, listen string, flags ...string) (*proc, string) {
 	t.Helper()
-	p := start(t, "wacht", "serve", "--data", data, "--listen", listen)
+	p := start(t, "wacht", append([]string{"serve", "--data", data, "--listen", listen}, flags...)...)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listenRE.FindStringSubmatch(p.output()); m != nil {
@@ -180,16 +205,22 @@ type env struct {
 	http     *http.Client
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv starts the installation's server with serveFlags added to its
+// command line.
+func newEnv(t testing.TB, serveFlags ...string) *env {
 	t.Helper()
 	e := &env{t: t, data: t.TempDir(), agentDir: t.TempDir()}
-	e.server, e.addr = startServer(t, e.data, "127.0.0.1:0")
+	e.server, e.addr = startServer(t, e.data, "127.0.0.1:0", serveFlags...)
 	pw := []string{"WACHT_PASSWORD=" + adminPassword}
 	mustRun(t, pw, "wacht", "user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")
 	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", "apitoken", "create", "--data", e.data, "--user", "admin@example.com"))
-	// The certificate is self-signed; the API client here does not pin it.
-	e.http = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	e.http = newEnvHTTP()
 	return e
+}
+
+// newEnvHTTP is the API client of newEnv (the certificate is self-signed).
+func newEnvHTTP() *http.Client {
+	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 }
 
 func (e *env) token(args ...string) string {
@@ -252,6 +283,7 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 }
 
 func TestEnrollResultsAndCommand(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.token("--max-uses", "1")
 	out := mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", tok)
@@ -303,6 +335,7 @@ func TestEnrollResultsAndCommand(t *testing.T) {
 }
 
 func TestExpiredTokenEnrollsNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.token("--expires", "1ms")
 	time.Sleep(10 * time.Millisecond)
@@ -361,6 +394,7 @@ func storedResults(t *testing.T, data string) map[string]int {
 }
 
 func TestServerKilledMidStream(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	trace := filepath.Join(t.TempDir(), "trace")

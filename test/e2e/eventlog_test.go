@@ -81,6 +81,7 @@ func allowPaths(t *testing.T, agentDir string, paths ...string) {
 // TestEventBookmarkAcrossAgentRestart restarts the real agent between two
 // batches of log events: every event is counted once, none skipped.
 func TestEventBookmarkAcrossAgentRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	logFile := filepath.Join(t.TempDir(), "syslog")

@@ -126,6 +126,7 @@ func copyDB(t *testing.T, from, to string) {
 // database is restored from a backup taken before the first inventory,
 // the server asks for a resend and the whole inventory is stored again.
 func TestInventoryDiffsSurviveRestartAndRestore(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	// The backup: the enrolled device, no inventory yet.

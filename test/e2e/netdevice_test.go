@@ -21,6 +21,7 @@ import (
 // from the API, and once the probe is killed the network device's status
 // is unknown, not OK.
 func TestNetworkDeviceThroughProbe(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	// Quick CPU and memory checks: a round waits for its slowest check.
@@ -109,6 +110,7 @@ func TestNetworkDeviceThroughProbe(t *testing.T) {
 // the rule (a failure on the receiver's device), and an unmatched trap
 // lands on the network device whose address is the trap's source.
 func TestTrapsThroughProbe(t *testing.T) {
+	t.Parallel()
 	bin, err := exec.LookPath("snmptrap")
 	if err != nil {
 		if os.Getenv("CI") != "" {

@@ -22,6 +22,7 @@ import (
 // removes it. An installer whose file was changed on the server's disk
 // after its upload is refused by the agent (hash check) and never runs.
 func TestDeployUploadedPackage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	start(t, "wacht-agent", "run", "--data", e.agentDir, "--checks", `{"memory":{"window":"0s"}}`)

@@ -87,6 +87,7 @@ func latest(cs []stateOf, name string) time.Time {
 // the client policy excludes memory (no more memory results after the
 // push), the device policy overrides disk's thresholds (disk fails).
 func TestPolicyInheritanceReachesAgent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 

@@ -18,6 +18,7 @@ import (
 // while a script runs; after it starts again the run is reported as
 // interrupted and was not run a second time.
 func TestScriptAgentKilledMidRun(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	agent := start(t, "wacht-agent", "run", "--data", e.agentDir, "--checks", `{"memory":{"window":"0s"}}`)

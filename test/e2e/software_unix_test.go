@@ -20,6 +20,7 @@ import (
 // reports the check green. A package removed by hand turns the check red
 // and is installed again; "absent" removes it.
 func TestDesiredSoftwareConvergesAfterOffline(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	agent := start(t, "wacht-agent", "run", "--data", e.agentDir)

@@ -16,6 +16,7 @@ import (
 // passes, and the server stores the fix as a task run and shows it with
 // the check's outage.
 func TestAutomaticFixEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	start(t, "wacht-agent", "run", "--data", e.agentDir)

@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -59,11 +58,17 @@ type updateLane struct {
 }
 
 // TestAgentUpdateEndToEnd runs the lane on the embedded SQLite database.
-func TestAgentUpdateEndToEnd(t *testing.T) { updateLaneTest(t, "") }
+func TestAgentUpdateEndToEnd(t *testing.T) {
+	t.Parallel()
+	updateLaneTest(t, "")
+}
 
 // TestAgentUpdateEndToEndPostgres runs it on PostgreSQL
 // (WACHT_TEST_POSTGRES): the rollout loop then runs under the cluster lease.
-func TestAgentUpdateEndToEndPostgres(t *testing.T) { updateLaneTest(t, freshDatabase(t)) }
+func TestAgentUpdateEndToEndPostgres(t *testing.T) {
+	t.Parallel()
+	updateLaneTest(t, freshDatabase(t))
+}
 
 func updateLaneTest(t *testing.T, db string) {
 	if _, err := run(t, nil, "wacht", "release", "--help"); err != nil && strings.Contains(err.Error(), "unknown command") {
@@ -450,7 +455,7 @@ func newEnvIn(t *testing.T, data, db string) *env {
 	pw := []string{"WACHT_PASSWORD=" + adminPassword}
 	mustRun(t, pw, "wacht", dbArgs("user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")...)
 	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", dbArgs("apitoken", "create", "--data", e.data, "--user", "admin@example.com")...))
-	e.http = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	e.http = newEnvHTTP()
 	return e
 }
 

@@ -309,7 +309,7 @@ func TestAgentMSIUnderWine(t *testing.T) {
 // crossBuild builds pkg for windows/arch.
 func crossBuild(t *testing.T, pkg, arch, out, ldflags string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-ldflags", "-s -w "+ldflags, "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w "+ldflags, "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH="+arch)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s for windows/%s: %v\n%s", pkg, arch, err, b)

@@ -42,7 +42,7 @@ func winePatches(t *testing.T, w *winePrefix) {
 	dir := filepath.Dir(w.exe)
 	build := func(pkg, exe string) string {
 		p := filepath.Join(dir, exe)
-		cmd := exec.Command("go", "test", "-c", "-o", p, pkg)
+		cmd := exec.Command("go", "test", "-c", "-trimpath", "-o", p, pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("building %s's Windows tests: %v\n%s", pkg, err, out)

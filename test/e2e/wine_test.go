@@ -74,7 +74,7 @@ func newWinePrefix(t *testing.T) *winePrefix {
 			w.env = append(w.env, kv)
 		}
 	}
-	build := exec.Command("go", "build", "-o", w.exe, "github.com/wacht-rmm/wacht/cmd/wacht-agent")
+	build := exec.Command("go", "build", "-trimpath", "-o", w.exe, "github.com/wacht-rmm/wacht/cmd/wacht-agent")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the Windows agent: %v\n%s", err, out)
@@ -213,7 +213,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// 1b. The exec action through the real cmd.exe: German umlauts arrive
 	// as UTF-8 (the agent package's Windows test, run under Wine).
 	agentTest := filepath.Join(filepath.Dir(w.exe), "agent.test.exe")
-	build := exec.Command("go", "test", "-c", "-o", agentTest, "github.com/wacht-rmm/wacht/internal/agent")
+	build := exec.Command("go", "test", "-c", "-trimpath", "-o", agentTest, "github.com/wacht-rmm/wacht/internal/agent")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the agent's Windows tests: %v\n%s", err, out)
@@ -227,7 +227,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// collection in which every empty part is a gap (the inventory
 	// package's Windows tests).
 	invTest := filepath.Join(filepath.Dir(w.exe), "inventory.test.exe")
-	build = exec.Command("go", "test", "-c", "-o", invTest, "github.com/wacht-rmm/wacht/internal/inventory")
+	build = exec.Command("go", "test", "-c", "-trimpath", "-o", invTest, "github.com/wacht-rmm/wacht/internal/inventory")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the inventory's Windows tests: %v\n%s", err, out)
@@ -241,7 +241,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// 1b''. The program check: a watched program written into Wine's
 	// uninstall registry fails an "absent" check until it is removed.
 	progTest := filepath.Join(filepath.Dir(w.exe), "program.test.exe")
-	build = exec.Command("go", "test", "-c", "-o", progTest, "github.com/wacht-rmm/wacht/internal/checks/program")
+	build = exec.Command("go", "test", "-c", "-trimpath", "-o", progTest, "github.com/wacht-rmm/wacht/internal/checks/program")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the program check's Windows tests: %v\n%s", err, out)

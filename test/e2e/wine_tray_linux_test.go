@@ -31,7 +31,7 @@ func TestWindowsTrayUnderWine(t *testing.T) {
 	d := newDisplay(t, displayTools)
 	trayExe := filepath.Join(filepath.Dir(w.exe), "wacht-tray.exe")
 	// As make dist builds it: a GUI program, no console window.
-	build := exec.Command("go", "build", "-ldflags", "-H=windowsgui", "-o", trayExe, "github.com/wacht-rmm/wacht/cmd/wacht-tray")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-H=windowsgui", "-o", trayExe, "github.com/wacht-rmm/wacht/cmd/wacht-tray")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the Windows tray: %v\n%s", err, out)

@@ -16,7 +16,7 @@ import (
 func wineTrayIPC(t *testing.T, w *winePrefix) {
 	t.Helper()
 	exe := filepath.Join(filepath.Dir(w.exe), "trayipc.test.exe")
-	build := exec.Command("go", "test", "-c", "-o", exe, "github.com/wacht-rmm/wacht/internal/trayipc")
+	build := exec.Command("go", "test", "-c", "-trimpath", "-o", exe, "github.com/wacht-rmm/wacht/internal/trayipc")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the tray IPC's Windows tests: %v\n%s", err, out)
