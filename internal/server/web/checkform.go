@@ -166,7 +166,7 @@ func (b *formBuilder) fields(at string, params []check.Param, obj, def map[strin
 // default def.
 func (b *formBuilder) field(path string, p check.Param, v, def any) formField {
 	f := formField{Name: b.prefix + path, ID: fieldID(b.prefix + path), Label: b.lang.Message(p.Label), Help: b.lang.Message(p.Help),
-		Unit: p.Unit, Required: p.Required, Placeholder: scalarText(def), Text: b.text, Error: b.claim(path, p.Type)}
+		Unit: unitText(b.lang, p.Unit), Required: p.Required, Placeholder: scalarText(def), Text: b.text, Error: b.claim(path, p.Type)}
 	if p.Privileged != "" && !b.admin {
 		f.Locked = b.lang.Message(p.Privileged.Reason())
 	}
@@ -255,6 +255,18 @@ func (b *formBuilder) field(path string, p check.Param, v, def any) formField {
 		}
 	}
 	return f
+}
+
+// unitText is a declared unit in lang ("days" → "Tage"); symbols such as
+// "%" or "GB" stay as they are.
+func unitText(lang Lang, unit string) string {
+	if unit == "" {
+		return ""
+	}
+	if t := lang.T("unit." + unit); t != "unit."+unit {
+		return t
+	}
+	return unit
 }
 
 // claim returns the refusals of the parameter at path (for lines and

@@ -13,6 +13,10 @@ var checkFormCatalog = map[string]map[string]string{
 		"form.locked":       "Only an administrator may change this",
 		"form.advanced":     "Advanced: edit as JSON",
 		"form.advancedHelp": "When you change this JSON, it is saved instead of the fields above.",
+		"unit.days":         "days",
+		"unit.events":       "events",
+		"unit.log-ins":      "log-ins",
+		"unit.h":            "h",
 	},
 	langDE: {
 		"form.required":     "erforderlich",
@@ -24,6 +28,10 @@ var checkFormCatalog = map[string]map[string]string{
 		"form.locked":       "Nur ein Administrator darf dies ändern",
 		"form.advanced":     "Erweitert: als JSON bearbeiten",
 		"form.advancedHelp": "Wenn Sie dieses JSON ändern, wird es statt der Felder oben gespeichert.",
+		"unit.days":         "Tage",
+		"unit.events":       "Ereignisse",
+		"unit.log-ins":      "Anmeldungen",
+		"unit.h":            "Std.",
 	},
 }
 
