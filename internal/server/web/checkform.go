@@ -111,6 +111,22 @@ func checkFormOf(lang Lang, row int, c core.PolicyCheck, errs map[string]string,
 			f.OpenJSON = true
 		}
 	}
+	for k := range obj {
+		if core.IsSecretParam(k) {
+			// Write-only, also in the JSON editor; a typed one that was
+			// refused must be typed again.
+			delete(obj, k)
+			f.JSON = prettyJSON(mustMarshal(obj))
+		}
+		if !slices.ContainsFunc(spec.Params, func(p check.Param) bool { return p.Name == k }) {
+			f.OpenJSON = true
+		}
+	}
+	if f.OpenJSON {
+		// The fields cannot show it: the JSON editor is the form, so that
+		// nothing typed is lost.
+		return f
+	}
 	b := &formBuilder{lang: lang, admin: admin, prefix: "c" + strconv.Itoa(row) + ".p.", errs: errs, claimed: claimed,
 		secrets: c.SecretsSet, text: formFieldText{
 			Required: lang.T("form.required"), SecretSet: lang.T("form.secretSet"), Default: lang.T("form.default"),
@@ -120,6 +136,12 @@ func checkFormOf(lang Lang, row int, c core.PolicyCheck, errs map[string]string,
 	f.Help = lang.Message(spec.Help)
 	f.Fields = b.fields("", spec.Params, obj, nil)
 	return f
+}
+
+// mustMarshal encodes decoded JSON, which cannot fail.
+func mustMarshal(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // decodeJSON decodes one JSON value keeping numbers as written.
@@ -177,8 +199,9 @@ func (b *formBuilder) field(path string, p check.Param, v, def any) formField {
 	switch p.Type {
 	case check.Text:
 		f.Kind, f.Value = "text", scalarText(v)
-		if p.MaxLen > 1024 {
-			f.Kind = "textarea"
+		if p.MaxLen > check.DefaultMaxLen {
+			f.Kind = "textarea" // certificates, scripts
+
 		}
 		if f.SecretSet || core.IsSecretParam(path) && !strings.ContainsAny(path, ".[") {
 			f.Kind = "password"

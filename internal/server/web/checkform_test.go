@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,6 +217,32 @@ func TestFormSecretsAndPrivileged(t *testing.T) {
 	var pe *policy.PrivilegeError
 	if err := policy.AuthorizePrivileged(false, stored, changed); !errors.As(err, &pe) || pe.Fields[0].Field != "checks[0].params.products[0].binary" {
 		t.Errorf("changed privileged parameter: %v", err)
+	}
+}
+
+// TestFormKeepsWhatFieldsCannotShow: parameters with an undeclared key
+// or that are no JSON object open the JSON editor as the form (no fields,
+// no form marker), so a resubmit takes the JSON and nothing is lost; a
+// secret never appears, not even in the JSON.
+func TestFormKeepsWhatFieldsCannotShow(t *testing.T) {
+	for _, raw := range []string{`{"address":"127.0.0.1"}`, `[1]`, `{"host":`} {
+		f := checkFormOf(Lang(langEN), 0, core.PolicyCheck{Type: "ping", Params: json.RawMessage(raw)}, nil, map[string]bool{}, true)
+		if !f.OpenJSON || f.Fields != nil {
+			t.Errorf("%s: JSON editor open %v, %d fields", raw, f.OpenJSON, len(f.Fields))
+		}
+		form := url.Values{"c0.params": {f.JSON}, "c0.params0": {f.JSON}}
+		got := rowParams(form, "c0.", "ping")
+		var compact bytes.Buffer
+		if json.Compact(&compact, got) == nil {
+			got = compact.Bytes()
+		}
+		if string(got) != raw {
+			t.Errorf("%s resubmitted as %s", raw, got)
+		}
+	}
+	f := checkFormOf(Lang(langEN), 0, core.PolicyCheck{Type: "website", Params: json.RawMessage(`{"url":"https://a.example/","password":"geheim"}`)}, nil, map[string]bool{}, true)
+	if strings.Contains(f.JSON, "geheim") || f.OpenJSON || !strings.Contains(f.JSON, "a.example") {
+		t.Errorf("secret in the JSON editor: %s", f.JSON)
 	}
 }
 
