@@ -353,6 +353,7 @@ var authzTable = map[string]routeSpec{
 	// Dashboard: policies
 	"GET /policies":               {perm: authz.Read},
 	"GET /policies/new":           {perm: authz.Admin},
+	"GET /check-form":             {perm: authz.Operate, path: "/check-form?row=0&c0.type=ping"},
 	"POST /policies":              {perm: authz.Admin, body: "name=Neu+{id}&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
 	"GET /policies/{id}":          {perm: authz.Read, kind: "policy"},
 	"POST /policies/{id}":         {perm: authz.Admin, kind: "policy", body: "name=Geändert&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -212,6 +213,13 @@ func (s *Service) RetireNetDevice(ctx context.Context, u core.User, id int64) er
 	}
 	s.pushPolicies()
 	return s.record(ctx, u, "netdevice.retire", "device:"+strconv.FormatInt(id, 10), d.Name, "ok")
+}
+
+// NetCheckTypes lists the check types a network device may run, sorted:
+// every declared type but the script check, which runs on its own device
+// only (validateNetDevice refuses it).
+func NetCheckTypes() []string {
+	return slices.DeleteFunc(checkspec.Names(), func(n string) bool { return n == protocol.CheckScript })
 }
 
 // authorizePrivileged refuses privileged check parameters (those naming a

@@ -167,8 +167,19 @@ func TestAlertsAPI(t *testing.T) {
 		`,"channel":"webhook","target":"https://hooks.example.org/x","format":"chat","lang":"en","hours":"after","secret":"s"}`, &r); st != 201 || r.ID == 0 {
 		t.Fatalf("create recipient: %d %+v", st, r)
 	}
-	if st := f.sendJSON(t, "POST", "/api/v1/alerts/recipients", "admin", `{"level":"site","channel":"pager","target":"x"}`, nil); st != 400 {
-		t.Errorf("bad recipient: %d, want 400", st)
+	// Every refusal names the field, in English and German, whether
+	// validation or decoding refuses it.
+	for body, want := range map[string]string{
+		`{"level":"site","channel":"pager","target":"x"}`:                              "channel: must be email or webhook",
+		`{"level":"default","channel":"email"}`:                                        "target: not an e-mail address",
+		`{"level":"default","channel":"email","target":"a@b.example","target_id":"x"}`: "target_id: must be a whole number, not string",
+		`{"level":"default","channel":"email","target":"a@b.example","sekret":"s"}`:    "sekret: unknown field; valid: channel, created_at, format, hours, id, lang, level, secret, target, target_id",
+		`{"level":`: "body: not valid JSON",
+	} {
+		st, b := f.send(t, "POST", "/api/v1/alerts/recipients", f.tokens["admin"], body, nil)
+		if st != 400 || !strings.Contains(fieldErrors(t, b), want) || !strings.Contains(b, `"de"`) {
+			t.Errorf("recipient %s: %d %s, want 400 naming %q", body, st, b, want)
+		}
 	}
 	var rs []core.Recipient
 	if st := f.sendJSON(t, "GET", "/api/v1/alerts/recipients", "admin", "", &rs); st != 200 || len(rs) != 1 || rs[0].Format != "chat" {

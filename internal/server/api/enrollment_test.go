@@ -217,7 +217,7 @@ func testEnrollmentTokensAPI(t *testing.T, f *enrollFixture) {
 		`{"expires_in_hours":0}`:                       "expires_in_hours",
 		`{"label":"a\u0007b"}`:                         "label",
 		`{"label":"` + strings.Repeat("x", 201) + `"}`: "label",
-		`{"lable":"typo"}`:                             "body",
+		`{"lable":"typo"}`:                             "lable",
 		`{"expires_in_hours":2,"never_expires":true}`:  "expires_at",
 	} {
 		var e struct {

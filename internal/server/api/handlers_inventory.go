@@ -2,9 +2,7 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -74,17 +72,9 @@ type refreshRequest struct {
 // session.
 func (h *handler) refreshInventory(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusAccepted, func(u core.User, id int64) (any, error) {
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
-		if err != nil {
-			return nil, fmt.Errorf("reading body: %v: %w", err, core.ErrInvalid)
-		}
 		var req refreshRequest
-		if len(bytes.TrimSpace(b)) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&req); err != nil {
-				return nil, fmt.Errorf("decoding body: %v: %w", err, core.ErrInvalid)
-			}
+		if err := optionalBody(w, r, &req, 4<<10); err != nil {
+			return nil, err
 		}
 		if err := h.svc.RefreshInventory(r.Context(), u, id, req.Full); err != nil {
 			return nil, err

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
@@ -23,24 +20,6 @@ func (h *handler) patchRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/patches/compliance", authz.Read, h.patchCompliance)
 	rt.HandleFunc("PUT /api/v1/patches/{id}/approval", authz.Operate, h.setApproval)
 	rt.HandleFunc("DELETE /api/v1/patches/{id}/approval", authz.Operate, h.deleteApproval)
-}
-
-// optionalBody decodes a small JSON body into v if there is one (no
-// unknown fields); an empty body leaves v as it is.
-func optionalBody(w http.ResponseWriter, r *http.Request, v any) error {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
-	if err != nil {
-		return fmt.Errorf("reading body: %v: %w", err, core.ErrInvalid)
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("decoding body: %v: %w", err, core.ErrInvalid)
-	}
-	return nil
 }
 
 func (h *handler) deviceUpdates(w http.ResponseWriter, r *http.Request) {
@@ -69,7 +48,7 @@ func (h *handler) scanUpdates(w http.ResponseWriter, r *http.Request) {
 func (h *handler) installUpdates(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusAccepted, func(u core.User, id int64) (any, error) {
 		var req service.InstallRequest
-		if err := optionalBody(w, r, &req); err != nil {
+		if err := optionalBody(w, r, &req, 256<<10); err != nil {
 			return nil, err
 		}
 		return h.svc.InstallUpdates(r.Context(), u, id, req)
@@ -114,7 +93,7 @@ func (h *handler) setApproval(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		if a.Approved == nil {
-			return nil, fmt.Errorf("approved (true or false) is required: %w", core.ErrInvalid)
+			return nil, requiredField("approved", "true or false", "true oder false")
 		}
 		return h.svc.SetPatchApproval(r.Context(), u, id, service.Approval{Client: a.Client, Approved: *a.Approved})
 	})
@@ -131,7 +110,7 @@ func (h *handler) deleteApproval(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Client int64 `json:"client"`
 		}
-		if err := optionalBody(w, r, &body); err != nil {
+		if err := optionalBody(w, r, &body, 256<<10); err != nil {
 			return nil, err
 		}
 		if body.Client != 0 {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -60,13 +59,7 @@ func (h *handler) policyError(w http.ResponseWriter, r *http.Request, err error)
 
 // decodeBody parses a JSON body strictly; its error names the problem.
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &policy.ValidationError{Fields: []policy.FieldError{{Field: "body",
-			Message: core.Text{EN: "not valid JSON: " + err.Error(), DE: "kein gültiges JSON: " + err.Error()}}}}
-	}
-	return nil
+	return decodeStrict(r.Body, v)
 }
 
 func (h *handler) listPolicies(w http.ResponseWriter, r *http.Request) {

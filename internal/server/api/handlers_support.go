@@ -51,7 +51,7 @@ func (h *handler) setBranding(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		if b.Show == nil {
-			return nil, fmt.Errorf("show (true or false) is required: %w", core.ErrInvalid)
+			return nil, requiredField("show", "true or false", "true oder false")
 		}
 		return h.svc.SetBranding(r.Context(), u, core.Branding{ClientID: id, Show: *b.Show, ProductName: b.ProductName,
 			Phone: b.Phone, Email: b.Email, URL: b.URL, Hours: b.Hours, RemoteSupport: b.RemoteSupport})

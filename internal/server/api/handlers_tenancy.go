@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -46,12 +45,7 @@ func (h *handler) tenancyRoutes(rt *auth.Router) {
 
 // decode reads a JSON body (at most 64 KiB, no unknown fields).
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("decoding body: %v: %w", err, core.ErrInvalid)
-	}
-	return nil
+	return decodeStrict(http.MaxBytesReader(w, r.Body, 64<<10), v)
 }
 
 // errorWriter answers a failed request: handler.writeError, or

@@ -87,7 +87,10 @@ func TestPolicyValidationNamesTheField(t *testing.T) {
 			"checks[0].schedule.every_minutes: must be between 1 and 120"},
 		{"daily hour", `{"name":"P","checks":[{"name":"cpu","type":"cpu","schedule":{"class":"daily","at":"6 Uhr"}}]}`, "checks[0].schedule.at: must be a time of day HH:MM"},
 		{"no name", `{"checks":[]}`, "name: is required"},
-		{"unknown field", `{"name":"P","chekcs":[]}`, `body: not valid JSON: json: unknown field "chekcs"`},
+		{"unknown field", `{"name":"P","chekcs":[]}`, `chekcs: unknown field; valid: checks, description, name`},
+		{"wrong type", `{"name":7}`, `name: must be text, not number`},
+		{"ping address", `{"name":"P","checks":[{"name":"p","type":"ping","params":{"address":"127.0.0.1"}}]}`,
+			"checks[0].params.address: unknown parameter; valid: count, host, interval_seconds, ip_version, loss_percent, mode, rtt_ms, timeout_seconds"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,12 +103,17 @@ func TestPolicyValidationNamesTheField(t *testing.T) {
 			}
 		})
 	}
+	status, body := f.send(t, "POST", "/api/v1/policies", "admin",
+		json.RawMessage(`{"name":"P","checks":[{"name":"p","type":"ping","params":{"address":"127.0.0.1"}}]}`), nil)
+	if status != http.StatusBadRequest || !strings.Contains(body, "unbekannter Parameter; gültig: count, host, interval_seconds") {
+		t.Errorf("ping address in German: %d %s", status, body)
+	}
 	// The same on update.
 	var p core.Policy
 	if status, body := f.send(t, "POST", "/api/v1/policies", "admin", map[string]any{"name": "Valid"}, &p); status != http.StatusCreated {
 		t.Fatalf("create: %d %s", status, body)
 	}
-	status, body := f.send(t, "PUT", "/api/v1/policies/"+strconv.FormatInt(p.ID, 10), "admin",
+	status, body = f.send(t, "PUT", "/api/v1/policies/"+strconv.FormatInt(p.ID, 10), "admin",
 		json.RawMessage(`{"name":"Valid","checks":[{"name":"disk","type":"disk","params":{"fail":101}}]}`), nil)
 	if status != http.StatusBadRequest || !strings.Contains(fieldErrors(t, body), "checks[0].params.fail: must be between 0 and 100") {
 		t.Errorf("update: %d %s", status, body)

@@ -31,27 +31,6 @@ func (s *server) netDeviceRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /network-devices/{id}/retire", authz.Operate, s.withSession(s.retireNetDevice))
 }
 
-// netCheckTypes are the check types a network device's probe runs for it.
-var netCheckTypes = []string{"ping", "snmp", "website", netdev.TrapType}
-
-// netSecretParams are the write-only parameters of each check type, shown
-// as set or not set.
-var netSecretParams = map[string][]string{
-	"snmp":          {"community", "auth_passphrase", "priv_passphrase"},
-	"website":       {"password"},
-	netdev.TrapType: {"communities", "users"},
-}
-
-type secretState struct {
-	Name string
-	Set  bool
-}
-
-type netCheckRow struct {
-	policyRow
-	Secrets []secretState
-}
-
 type netDeviceForm struct {
 	Site       core.Site
 	Dev        service.NetDevice // ID 0 for a new one
@@ -59,7 +38,7 @@ type netDeviceForm struct {
 	Types      []string
 	CheckTypes []string
 	Probes     []service.Device // the site's active agents
-	Rows       []netCheckRow
+	Rows       []policyRow
 	Errors     map[string]string // by field: name, address, type, probe_id, checks
 }
 
@@ -98,17 +77,13 @@ func (s *server) renderNetDevice(w http.ResponseWriter, r *http.Request, rc *req
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	f := netDeviceForm{Site: st, Dev: d, New: d.ID == 0, Types: core.NetDeviceTypes, CheckTypes: netCheckTypes,
+	f := netDeviceForm{Site: st, Dev: d, New: d.ID == 0, Types: core.NetDeviceTypes, CheckTypes: service.NetCheckTypes(),
 		Probes: ps, Errors: map[string]string{}}
-	for _, pr := range rowsOf(d.Checks, ve, rc.lang, false) {
-		row := netCheckRow{policyRow: pr}
-		if pr.Check.Name != "" {
-			for _, p := range netSecretParams[pr.Check.Type] {
-				row.Secrets = append(row.Secrets, secretState{Name: p, Set: slices.Contains(d.SecretsSet[pr.Check.Name], p)})
-			}
-		}
-		f.Rows = append(f.Rows, row)
+	checks := slices.Clone(d.Checks)
+	for i := range checks {
+		checks[i].SecretsSet = d.SecretsSet[checks[i].Name]
 	}
+	f.Rows = rowsOf(checks, ve, rc.lang, false, rc.user.Role == core.RoleAdmin)
 	if ve != nil {
 		var other []string
 		for _, fe := range ve.Fields {

@@ -117,7 +117,8 @@ func TestNetDeviceForm(t *testing.T) {
 	if ep.status != http.StatusOK || strings.Contains(ep.body, testCommunity) {
 		t.Fatalf("edit form: %d, echoes the secret: %v", ep.status, strings.Contains(ep.body, testCommunity))
 	}
-	if !strings.Contains(ep.body, "community: set") || !strings.Contains(ep.body, "auth_passphrase: not set") {
+	if !strings.Contains(ep.body, `name="c0.p.community" autocomplete="new-password" placeholder="set — leave empty to keep"`) ||
+		!strings.Contains(ep.body, `name="c0.p.auth_passphrase" autocomplete="new-password" placeholder=""`) {
 		t.Errorf("edit form does not say which secrets are set:\n%s", ep.body)
 	}
 
@@ -293,8 +294,8 @@ func TestNetDevicePrivilegedParameters(t *testing.T) {
 		form.Set("c0.type", "services")
 		form.Set("c0.params", `{"restart": true}`)
 		p := b.do("POST", "/sites/"+site+"/network-devices", form)
-		if p.status != http.StatusForbidden || !strings.Contains(p.body, want) || !strings.Contains(p.body, `id="row-0-error"`) {
-			t.Errorf("%s: %d, want 403 with the row naming the parameter:\n%s", lang, p.status, p.body)
+		if p.status != http.StatusForbidden || !strings.Contains(p.body, want) || !strings.Contains(p.body, `id="f-c0-p-restart-error"`) {
+			t.Errorf("%s: %d, want 403 with the error beside the parameter:\n%s", lang, p.status, p.body)
 		}
 	}
 	if ds, err := f.st.ListNetDevices(ctx, f.device.SiteID); err != nil || len(ds) != 0 {

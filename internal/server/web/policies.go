@@ -2,9 +2,10 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,10 +48,11 @@ func (s *server) policyRoutes(rt *auth.Router) {
 type policyRow struct {
 	Index  int
 	Check  core.PolicyCheck
-	Params string // the JSON as typed
+	Params string    // the JSON, for read-only pages
+	Form   checkForm // the parameters' fields
 	Every  string
 	Sched  string // the schedule in words
-	Error  string // messages for this row
+	Error  string // messages for this row not shown beside a field
 }
 
 // schedLabel words a schedule ("every 5 min", "daily at 06:00").
@@ -98,30 +100,33 @@ type policyFormView struct {
 // emptyRows is how many blank rows the form offers for new checks.
 const emptyRows = 3
 
-func rowsOf(cs []core.PolicyCheck, ve *policy.ValidationError, lang Lang, readOnly bool) []policyRow {
+// rowsOf makes the form's rows of cs, with ve's refusals beside their
+// fields (the rest on the row), blank rows to add checks unless readOnly,
+// and privileged parameters locked unless admin.
+func rowsOf(cs []core.PolicyCheck, ve *policy.ValidationError, lang Lang, readOnly, admin bool) []policyRow {
 	var rows []policyRow
 	for i, c := range cs {
 		r := policyRow{Index: i, Check: c, Params: string(c.Params), Sched: schedLabel(lang, c.Schedule)}
 		if c.Schedule.EveryMinutes != 0 {
 			r.Every = strconv.Itoa(c.Schedule.EveryMinutes)
 		}
-		if len(c.Params) > 0 && json.Valid(c.Params) {
-			var b strings.Builder
-			enc := json.NewEncoder(&b)
-			enc.SetIndent("", "  ")
-			var v any
-			if json.Unmarshal(c.Params, &v) == nil && enc.Encode(v) == nil {
-				r.Params = strings.TrimSpace(b.String())
+		errs, rest := paramErrors(ve, i, lang)
+		claimed := map[string]bool{}
+		r.Form = checkFormOf(lang, i, c, errs, claimed, admin)
+		r.Params = r.Form.JSON
+		for _, k := range slices.Sorted(maps.Keys(errs)) {
+			if !claimed[k] {
+				rest = append(rest, "params."+k+": "+errs[k])
 			}
 		}
-		if ve != nil {
-			r.Error = ve.For("checks["+strconv.Itoa(i)+"]", lang.Code())
-		}
+		r.Error = strings.Join(rest, "; ")
 		rows = append(rows, r)
 	}
 	if !readOnly {
 		for i := 0; i < emptyRows; i++ {
-			rows = append(rows, policyRow{Index: len(cs) + i, Check: core.PolicyCheck{Schedule: core.Schedule{Class: core.Schedule24x7}}})
+			n := len(cs) + i
+			rows = append(rows, policyRow{Index: n, Check: core.PolicyCheck{Schedule: core.Schedule{Class: core.Schedule24x7}},
+				Form: checkForm{L: lang, Row: n}})
 		}
 	}
 	return rows
@@ -159,7 +164,7 @@ func (s *server) renderPolicyForm(w http.ResponseWriter, r *http.Request, rc *re
 	isAdmin := rc.user.Role == core.RoleAdmin
 	readOnly := !isAdmin || p.Builtin != ""
 	pv := policyFormView{Policy: p, Types: checkspec.Names(), IsAdmin: isAdmin, ReadOnly: readOnly, New: p.ID == 0}
-	pv.Rows = rowsOf(p.Checks, ve, rc.lang, readOnly)
+	pv.Rows = rowsOf(p.Checks, ve, rc.lang, readOnly, isAdmin)
 	scripts, err := s.svc.ListScripts(r.Context(), rc.user)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -245,9 +250,7 @@ func formPolicy(r *http.Request) core.Policy {
 		} else {
 			c.Schedule.At = ""
 		}
-		if ps := f("params"); ps != "" {
-			c.Params = json.RawMessage(ps)
-		}
+		c.Params = rowParams(r.PostForm, "c"+strconv.Itoa(i)+".", c.Type)
 		p.Checks = append(p.Checks, c)
 	}
 	p.Tasks = formTasks(r)

@@ -33,7 +33,7 @@ func TestPolicyPages(t *testing.T) {
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("invalid policy: %d", p.status)
 	}
-	for _, want := range []string{`id="row-0-error">checks[0].params.warn: must be between 0 and 100`,
+	for _, want := range []string{`id="f-c0-p-warn-error">must be between 0 and 100`,
 		`id="row-1-error">checks[1].schedule.every_minutes: must be between 1 and 120`, `value="memory"`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("refused form lacks %q", want)
@@ -45,7 +45,7 @@ func TestPolicyPages(t *testing.T) {
 	de := f.browser(t, "de")
 	_, csrfDE := de.login("admin@example.com", testPassword)
 	form.Set("csrf", csrfDE)
-	if p := de.do("POST", "/policies", form); !strings.Contains(p.body, "checks[0].params.warn: muss zwischen 0 und 100 liegen") {
+	if p := de.do("POST", "/policies", form); !strings.Contains(p.body, `id="f-c0-p-warn-error">muss zwischen 0 und 100 liegen`) {
 		t.Errorf("German form lacks the German message")
 	}
 

@@ -48,7 +48,7 @@ func TestPolicySecretsNotShown(t *testing.T) {
 		path string
 		want string
 	}{
-		{b, "/policies/" + id, "Stored secrets, kept unless typed again: password"},
+		{b, "/policies/" + id, `name="c0.p.password" autocomplete="new-password" placeholder="set — leave empty to keep"`},
 		{ro, "/policies/" + id, "Gespeicherte Geheimnisse, bleiben ohne neue Eingabe erhalten: password"},
 		{b, "/devices/" + strconv.FormatInt(f.device.ID, 10) + "/effective", "shop.example.com"},
 		{ro, "/devices/" + strconv.FormatInt(f.device.ID, 10) + "/policies", "shop.example.com"},

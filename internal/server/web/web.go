@@ -141,6 +141,7 @@ func (s *server) routes() *auth.Router {
 	rt.HandleFunc("GET /devices/{id}/checks", authz.Read, s.withSession(s.checksPartial))
 	rt.HandleFunc("POST /devices/{id}/run-checks", authz.Operate, s.withSession(s.runChecks))
 	s.policyRoutes(rt)
+	s.checkFormRoutes(rt)
 	s.protectionRoutes(rt)
 	s.historyRoutes(rt)
 	s.reportRoutes(rt)
