@@ -17,7 +17,7 @@ import (
 
 func user(t *testing.T, st *store.DB, email, role, lang string, scope core.Scope) core.User {
 	t.Helper()
-	u := core.User{Email: email, PasswordHash: "x", Role: role, Lang: lang, Scope: scope}
+	u := core.User{Email: email, PasswordHash: "x", Role: role, Lang: lang, Scope: scope, CreatedAt: longAgo}
 	must(t, st.CreateUser(ctx, &u))
 	return u
 }

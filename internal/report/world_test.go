@@ -44,10 +44,14 @@ func must(t testing.TB, err error) {
 	}
 }
 
+// longAgo is when the seeded clients and users were created: before every
+// test's clock, so their reports are due from the first scheduled hour.
+var longAgo = time.Date(2026, 1, 1, 0, 0, 0, 0, berlin)
+
 // client creates a client with one site.
 func client(t *testing.T, st *store.DB, name, email, lang string) (core.Client, core.Site) {
 	t.Helper()
-	c := core.Client{Name: name, Contact: core.Contact{ContactEmail: email, ReportLang: lang}}
+	c := core.Client{Name: name, CreatedAt: longAgo, Contact: core.Contact{ContactEmail: email, ReportLang: lang}}
 	must(t, st.CreateClient(ctx, &c))
 	s := core.Site{ClientID: c.ID, Name: "Zentrale"}
 	must(t, st.CreateSite(ctx, &s))
