@@ -99,6 +99,9 @@ func SendNow(ctx context.Context, st Store, c core.Client, now time.Time) ([]str
 	if err != nil {
 		return nil, err
 	}
+	if !env.MailReady {
+		return nil, fmt.Errorf("%w: no mail server configured (Settings → Notifications)", core.ErrInvalid)
+	}
 	d, err := Load(ctx, st, env, c, nil, now)
 	if err != nil {
 		return nil, err
@@ -243,6 +246,12 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 	env, err := LoadEnv(ctx, st)
 	if err != nil {
 		return 0, err
+	}
+	if !env.MailReady {
+		// Nothing is queued that could not be sent; the alert engine logs
+		// once that mail is off. Reports due today go out the same day
+		// once a mail server is configured.
+		return 0, nil
 	}
 	now := s.o.Now()
 	local := now.In(env.Location)

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func queuedTo(t *testing.T, st *store.DB, prefix, addr string) int {
 // gets it when the server is back.
 func TestSchedulerStartsAtTheNextHour(t *testing.T) {
 	engines(t, func(t *testing.T, st *store.DB) {
+		mailServer(t, st)
 		client(t, st, "Alt GmbH", "it@alt.example", "de") // existed all along
 		user(t, st, "old@provider.example", core.RoleTechnician, "de", core.AllClients)
 		created := time.Date(2026, 11, 27, 10, 0, 0, 0, berlin)
@@ -78,6 +80,7 @@ func TestSchedulerStartsAtTheNextHour(t *testing.T) {
 // month before it existed; its first covers the month it was created in.
 func TestMonthlyReportStartsWithTheClientsFirstMonth(t *testing.T) {
 	engines(t, func(t *testing.T, st *store.DB) {
+		mailServer(t, st)
 		client(t, st, "Alt GmbH", "it@alt.example", "de")
 		first := core.Client{Name: "Erster GmbH", CreatedAt: time.Date(2026, 12, 1, 9, 0, 0, 0, berlin),
 			Contact: core.Contact{ContactEmail: "it@erster.example", ReportLang: "de"}}
@@ -114,6 +117,32 @@ func TestMonthlyReportStartsWithTheClientsFirstMonth(t *testing.T) {
 			if n := queuedTo(t, st, "monthly:", addr); n != 1 {
 				t.Errorf("%s: %d monthly reports on 1 January, want its December report", addr, n)
 			}
+		}
+	})
+}
+
+// TestSchedulerQueuesNothingWithoutMailServer: without a mail server no
+// report or digest lands in the outbox (where it would only retry), and
+// "send now" says why; once one is configured the day's reports go out.
+func TestSchedulerQueuesNothingWithoutMailServer(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.DB) {
+		c, _ := client(t, st, "Müller GmbH", "it@mueller.example", "de")
+		user(t, st, "tech@provider.example", core.RoleTechnician, "de", core.AllClients)
+		clk := clock.NewFake(now)
+		sched := report.New(report.Options{Store: st, Now: clk.Now})
+		if n, err := sched.Tick(ctx); err != nil || n != 0 {
+			t.Fatalf("without a mail server: queued %d, %v", n, err)
+		}
+		if _, err := report.SendNow(ctx, st, c, now); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "no mail server") {
+			t.Errorf("send now without a mail server: %v", err)
+		}
+		if box, err := st.ListOutbox(ctx, 0); err != nil || len(box) != 0 {
+			t.Fatalf("outbox without a mail server: %d rows, %v", len(box), err)
+		}
+		mailServer(t, st)
+		clk.Advance(time.Hour)
+		if n, err := sched.Tick(ctx); err != nil || n != 2 {
+			t.Fatalf("with a mail server: queued %d, %v; want the report and the digest", n, err)
 		}
 	})
 }

@@ -158,6 +158,7 @@ func TestSchedulerMailsEachReportOnce(t *testing.T) {
 // queue each report once.
 func TestSchedulerNodesQueueOnce(t *testing.T) {
 	engines(t, func(t *testing.T, st *store.DB) {
+		mailServer(t, st)
 		for _, name := range []string{"A", "B", "C"} {
 			client(t, st, "Kunde "+name, "it@"+strings.ToLower(name)+".example", "de")
 		}

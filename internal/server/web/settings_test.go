@@ -1,9 +1,14 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // TestSettingsMenu: every page's menu has a Settings entry whose index
@@ -44,5 +49,40 @@ func TestSettingsMenu(t *testing.T) {
 		if strings.Contains(p.body, admin) {
 			t.Errorf("read-only user sees %s", admin)
 		}
+	}
+}
+
+// TestNotNotifiedShown: an outage that reached nobody says why on the
+// alerts page, in German and English; the notification settings say that
+// no mail server is configured, and no longer once one is.
+func TestNotNotifiedShown(t *testing.T) {
+	f := newAlertsFixture(t)
+	ctx := context.Background()
+	if err := f.st.ApplyAlertChange(ctx, core.AlertChange{Unnotified: map[string]string{"disk": core.NotNotifiedNoRecipient,
+		"foreign": core.NotNotifiedNoMailServer}}); err != nil {
+		t.Fatal(err)
+	}
+	de := f.browser(t, "de")
+	de.login("admin@example.com", testPassword)
+	p := de.do("GET", "/alerts", nil)
+	for _, want := range []string{"Nicht benachrichtigt: kein Empfänger", "Nicht benachrichtigt: kein Mailserver eingerichtet"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("German alerts page lacks %q", want)
+		}
+	}
+	en := f.browser(t, "en")
+	en.login("admin@example.com", testPassword)
+	if p := en.do("GET", "/alerts", nil); !strings.Contains(p.body, "Not notified: no recipient") {
+		t.Errorf("English alerts page lacks the reason")
+	}
+	if p := en.do("GET", "/settings/alerts", nil); !strings.Contains(p.body, `id="mail-off"`) {
+		t.Errorf("settings page does not say that no mail server is configured")
+	}
+	if err := alert.SaveSettings(ctx, f.st, alert.Settings{SMTP: smtp.Config{Host: "127.0.0.1", Port: 2525, TLS: smtp.TLSNone,
+		From: "wacht@provider.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	if p := en.do("GET", "/settings/alerts", nil); strings.Contains(p.body, `id="mail-off"`) {
+		t.Errorf("settings page says no mail server is configured though one is")
 	}
 }
