@@ -2,9 +2,13 @@ package web
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
@@ -84,5 +88,45 @@ func TestNotNotifiedShown(t *testing.T) {
 	}
 	if p := en.do("GET", "/settings/alerts", nil); strings.Contains(p.body, `id="mail-off"`) {
 		t.Errorf("settings page says no mail server is configured though one is")
+	}
+}
+
+// TestMailErrorsExplained: a failed test mail and a mail retrying in the
+// outbox say in the page's language what went wrong, the server's raw
+// answer beside it.
+func TestMailErrorsExplained(t *testing.T) {
+	f := newAlertsFixture(t)
+	ctx := context.Background()
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(gone.Addr().(*net.TCPAddr).Port)
+	gone.Close()
+	de := f.browser(t, "de")
+	_, csrf := de.login("admin@example.com", testPassword)
+	p := de.do("POST", "/settings/alerts/test", url.Values{"csrf": {csrf}, "smtp.host": {"127.0.0.1"}, "smtp.port": {port},
+		"smtp.tls": {"none"}, "smtp.from": {"wacht@provider.example"}, "office_hours.days": {"1"}, "office_hours.start": {"08:00"},
+		"office_hours.end": {"17:00"}, "office_hours.timezone": {"Europe/Berlin"}, "test_to": {"tech@provider.example"}})
+	if !strings.Contains(p.body, `<span id="test-explained">Der Mailserver hat die Verbindung abgelehnt`) ||
+		!strings.Contains(p.body, "connection refused") {
+		t.Errorf("failed test mail not explained in German: %d\n%s", p.status, p.body)
+	}
+
+	if _, err := f.st.QueueReport(ctx, nil, []core.OutboxItem{{DedupeKey: "k", Channel: core.ChannelEmail,
+		Target: "it@kunde.example", Payload: []byte(`{}`), NextAttemptAt: time.Now(), CreatedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	box, err := f.st.ListOutbox(ctx, 0)
+	if err != nil || len(box) != 1 {
+		t.Fatalf("outbox %v %v", box, err)
+	}
+	if err := f.st.MarkFailed(ctx, box[0].ID, "smtp: 535 5.7.8 authentication failed", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	p = de.do("GET", "/settings/alerts", nil)
+	if !strings.Contains(p.body, `<span class="mail-error">Der Mailserver hat Benutzername oder Passwort abgelehnt.</span>`) ||
+		!strings.Contains(p.body, "535 5.7.8 authentication failed") {
+		t.Errorf("outbox error not explained in German:\n%s", p.body)
 	}
 }
