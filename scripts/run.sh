@@ -12,7 +12,10 @@ mkdir -p "$DATA"
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C is how you stop it, not a failure: exit 0 (the EXIT trap stops
+# server and agent; `wacht serve` shuts down gracefully and exits 0), so
+# make does not report "Error 130".
+trap 'exit 0' INT TERM
 
 bin/wacht serve --data "$DATA" --listen ":$PORT" --url "$URL" 2>>"$DATA/server.log" &
 pids+=($!)

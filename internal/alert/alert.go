@@ -122,6 +122,10 @@ func (s Settings) WithDefaults() Settings {
 	return s
 }
 
+// MailReady reports whether a usable mail server is configured; without
+// one no e-mail is queued (see Engine.messages and the report scheduler).
+func (s Settings) MailReady() bool { return s.SMTP.Validate() == nil }
+
 // Validate checks settings before they are saved. The error is a
 // *policy.ValidationError naming each refused field (smtp.host, smtp.from,
 // smtp.tls, smtp.port, office_hours.timezone, .start, .end, .days).

@@ -79,6 +79,9 @@ type Engine struct {
 	recipientsAt  time.Time
 	windows       []core.Maintenance
 	windowsAt     time.Time
+
+	mailMu    sync.Mutex
+	mailNoted int // 0 not yet, 1 configured, -1 not configured: what was logged last
 }
 
 // Maximum pending results per device; older ones are dropped (the startup
@@ -467,11 +470,12 @@ func (e *Engine) EvaluateDevice(ctx context.Context, deviceID int64, rs []core.R
 		return nil
 	}
 	if len(pending) > 0 {
-		msgs, err := e.messages(ctx, settings, pending)
+		msgs, why, err := e.messages(ctx, settings, pending)
 		if err != nil {
 			return err
 		}
 		change.Outbox = msgs
+		settle(&change, pending, why)
 	}
 	if err := e.o.Store.ApplyAlertChange(ctx, change); err != nil {
 		return err
@@ -501,32 +505,110 @@ type pendingMsg struct {
 	facts Facts
 }
 
-// messages renders each pending message for each of its recipients.
-func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg) ([]core.OutboxItem, error) {
+// messages renders each pending message for each of its recipients who
+// can be reached: e-mail recipients only while a mail server is configured.
+// why says, by pending key, why a message reached nobody
+// (core.NotNotified*); no outbox row is created for it.
+func (e *Engine) messages(ctx context.Context, s Settings, pending []pendingMsg) (out []core.OutboxItem, why map[string]string, err error) {
 	all, serverURL, err := e.recipients(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	mail := e.mailReady(s)
 	loc, err := core.LoadZone(s.OfficeHours.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}
 	now := e.o.Now()
-	var out []core.OutboxItem
+	why = map[string]string{}
 	for _, p := range pending {
+		rcs, reason := reachable(Recipients(all, p.facts.Device, s.OfficeHours, now), mail)
+		if reason != "" {
+			why[p.key] = reason
+			continue
+		}
 		p.facts.ServerURL, p.facts.Location = serverURL, loc
 		if p.facts.Fix, err = e.fix(ctx, p.facts); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		items, err := outboxFor(Recipients(all, p.facts.Device, s.OfficeHours, now), p.key, now, func(lang string) notify.Message {
+		items, err := outboxFor(rcs, p.key, now, func(lang string) notify.Message {
 			return Render(p.facts, lang)
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, items...)
 	}
-	return out, nil
+	return out, why, nil
+}
+
+// reachable drops the e-mail recipients while no mail server is configured
+// (mail false) and says why none is left (core.NotNotified*), if so.
+func reachable(rcs []core.Recipient, mail bool) ([]core.Recipient, string) {
+	var out []core.Recipient
+	dropped := false
+	for _, r := range rcs {
+		if r.Channel == core.ChannelEmail && !mail {
+			dropped = true
+			continue
+		}
+		out = append(out, r)
+	}
+	switch {
+	case len(out) > 0:
+		return out, ""
+	case dropped:
+		return nil, core.NotNotifiedNoMailServer
+	}
+	return nil, core.NotNotifiedNoRecipient
+}
+
+// settle keeps change's outages whose opening message (pending, keyed as
+// messages' why) reached nobody from being flagged notified, and records
+// why instead: an outage is notified only when a delivery was queued.
+func settle(change *core.AlertChange, pending []pendingMsg, why map[string]string) {
+	for _, p := range pending {
+		reason, ref := why[p.key], p.facts.OutageRef
+		if reason == "" || ref == "" || (p.facts.Kind != notify.KindOutage && p.facts.Kind != notify.KindOffline) {
+			continue
+		}
+		found := false
+		for i := range change.Open {
+			if change.Open[i].Ref == ref {
+				change.Open[i].Notified, change.Open[i].NotNotified, found = false, reason, true
+			}
+		}
+		change.Notified = slices.DeleteFunc(change.Notified, func(r string) bool { return r == ref })
+		if !found {
+			if change.Unnotified == nil {
+				change.Unnotified = map[string]string{}
+			}
+			change.Unnotified[ref] = reason
+		}
+	}
+}
+
+// mailReady reports whether e-mail can be sent (a test's Deliver counts),
+// and logs once when that changes, rather than once per message or retry.
+func (e *Engine) mailReady(s Settings) bool {
+	ok := e.o.Deliver != nil || s.MailReady()
+	state := 1
+	if !ok {
+		state = -1
+	}
+	e.mailMu.Lock()
+	defer e.mailMu.Unlock()
+	if e.mailNoted == state {
+		return ok
+	}
+	switch {
+	case !ok:
+		e.log.Warn("e-mail notifications and reports are off: no mail server configured (Settings → Notifications)")
+	case e.mailNoted != 0:
+		e.log.Info("e-mail notifications are on: a mail server is configured")
+	}
+	e.mailNoted = state
+	return ok
 }
 
 // outboxFor renders one message per recipient in its language, as an

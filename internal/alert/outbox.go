@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -163,7 +165,11 @@ func (e *Engine) record(ctx context.Context, m core.OutboxItem, err error) {
 		return
 	}
 	next := now.Add(e.backoff(m.Attempts + 1))
-	e.log.Warn("notification not delivered", "id", m.ID, "channel", m.Channel, "attempt", m.Attempts+1,
+	level := slog.LevelWarn
+	if errors.Is(err, smtp.ErrNotConfigured) {
+		level = slog.LevelDebug // mailReady said so once; not again per message and retry
+	}
+	e.log.Log(mctx, level, "notification not delivered", "id", m.ID, "channel", m.Channel, "attempt", m.Attempts+1,
 		"retry_at", next, "err", err)
 	if err := e.o.Store.MarkFailed(mctx, m.ID, err.Error(), next); err != nil {
 		e.log.Error("recording failed notification", "id", m.ID, "err", err)

@@ -76,6 +76,7 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.mailReady(s) // logs, once, when mail turns unconfigured (or at the first sweep)
 	ps, err := e.o.Store.ListPresence(ctx)
 	if err != nil {
 		return err
@@ -127,9 +128,12 @@ func (e *Engine) Sweep(ctx context.Context) error {
 			}
 		}
 		if len(pending) > 0 {
-			if change.Outbox, err = e.messages(ctx, s, pending); err != nil {
+			msgs, why, err := e.messages(ctx, s, pending)
+			if err != nil {
 				return err
 			}
+			change.Outbox = msgs
+			settle(&change, pending, why)
 		}
 		if err := e.o.Store.ApplyAlertChange(ctx, change); err != nil {
 			return err
@@ -211,7 +215,7 @@ func (e *Engine) Release(ctx context.Context) error {
 	now := e.o.Now()
 	quiet := e.quietness(now)
 	for _, o := range open {
-		if !o.Held || o.Notified || o.AckedAt != nil {
+		if !o.Held || o.Notified || o.NotNotified != "" || o.AckedAt != nil {
 			continue
 		}
 		if q, err := quiet(ctx, o); err != nil {
@@ -228,11 +232,14 @@ func (e *Engine) Release(ctx context.Context) error {
 		if o.Kind == core.OutageOffline {
 			f = Facts{Kind: notify.KindOffline, Device: dev, OutageRef: o.Ref, Since: dev.LastSeen, At: now}
 		}
-		msgs, err := e.messages(ctx, s, []pendingMsg{{key: "outage:" + o.Ref + ":" + f.Kind, facts: f}})
+		pending := []pendingMsg{{key: "outage:" + o.Ref + ":" + f.Kind, facts: f}}
+		msgs, why, err := e.messages(ctx, s, pending)
 		if err != nil {
 			return err
 		}
-		if err := e.o.Store.ApplyAlertChange(ctx, core.AlertChange{Notified: []string{o.Ref}, Outbox: msgs}); err != nil {
+		change := core.AlertChange{Notified: []string{o.Ref}, Outbox: msgs}
+		settle(&change, pending, why)
+		if err := e.o.Store.ApplyAlertChange(ctx, change); err != nil {
 			return err
 		}
 		if len(msgs) > 0 {
@@ -276,7 +283,7 @@ func (e *Engine) Remind(ctx context.Context) error {
 		if o.Kind == core.OutageOffline {
 			status = core.StatusUnknown
 		}
-		msgs, err := e.messages(ctx, s, []pendingMsg{{
+		msgs, _, err := e.messages(ctx, s, []pendingMsg{{
 			key: "outage:" + o.Ref + ":" + notify.KindReminder + ":" + strconv.Itoa(n),
 			facts: Facts{Kind: notify.KindReminder, Device: dev, Check: o.CheckName, Key: o.CheckKey, Status: status,
 				Value: o.Value, Unit: o.Unit, Message: o.Message, OutageRef: o.Ref, Since: o.OpenedAt, At: now},

@@ -41,24 +41,26 @@ type AlertState struct {
 
 // Outage is a period in which a check failed or a device was away.
 type Outage struct {
-	ID         int64      `json:"id"`
-	Ref        string     `json:"ref"`
-	DeviceID   int64      `json:"device_id"`
-	CheckID    int64      `json:"check_id,omitempty"` // 0 for offline outages
-	Kind       string     `json:"kind"`               // Outage*
-	CheckName  string     `json:"check,omitempty"`
-	CheckKey   string     `json:"key,omitempty"`
-	Severity   string     `json:"severity"` // AlertFailure, or "offline"
-	Value      *float64   `json:"value,omitempty"`
-	Unit       string     `json:"unit,omitempty"`
-	Message    Text       `json:"message"`
-	OpenedAt   time.Time  `json:"opened_at"`
-	ClosedAt   *time.Time `json:"closed_at,omitempty"`
-	Notified   bool       `json:"notified"`
-	Held       bool       `json:"held,omitempty"` // opening message held back by maintenance: sent at its end if still open
-	AckedAt    *time.Time `json:"acked_at,omitempty"`
-	AckedBy    string     `json:"acked_by,omitempty"`
-	AckComment string     `json:"ack_comment,omitempty"`
+	ID        int64      `json:"id"`
+	Ref       string     `json:"ref"`
+	DeviceID  int64      `json:"device_id"`
+	CheckID   int64      `json:"check_id,omitempty"` // 0 for offline outages
+	Kind      string     `json:"kind"`               // Outage*
+	CheckName string     `json:"check,omitempty"`
+	CheckKey  string     `json:"key,omitempty"`
+	Severity  string     `json:"severity"` // AlertFailure, or "offline"
+	Value     *float64   `json:"value,omitempty"`
+	Unit      string     `json:"unit,omitempty"`
+	Message   Text       `json:"message"`
+	OpenedAt  time.Time  `json:"opened_at"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	Notified  bool       `json:"notified"` // its opening message was queued for someone
+	// NotNotified says why its opening message reached nobody (NotNotified*).
+	NotNotified string     `json:"not_notified,omitempty"`
+	Held        bool       `json:"held,omitempty"` // opening message held back by maintenance: sent at its end if still open
+	AckedAt     *time.Time `json:"acked_at,omitempty"`
+	AckedBy     string     `json:"acked_by,omitempty"`
+	AckComment  string     `json:"ack_comment,omitempty"`
 	// Filled by listings.
 	Hostname string `json:"hostname,omitempty"`
 	// Fix is the newest automatic fix of the check around the outage
@@ -128,11 +130,20 @@ type AlertChange struct {
 	States   []AlertState // upserted by CheckID
 	Open     []Outage     // inserted (Ref set by the engine)
 	Close    []OutageClose
-	Notified []string     // refs of outages whose opening was notified
-	Held     []string     // refs of open outages whose opening message a maintenance window held back
-	Presence *Presence    // upserted (goodbye and outage ref)
-	Outbox   []OutboxItem // inserted; a DedupeKey already present is skipped
+	Notified []string // refs of outages whose opening was notified
+	// Unnotified: refs of outages whose opening message reached nobody, with
+	// the reason (NotNotified*).
+	Unnotified map[string]string
+	Held       []string     // refs of open outages whose opening message a maintenance window held back
+	Presence   *Presence    // upserted (goodbye and outage ref)
+	Outbox     []OutboxItem // inserted; a DedupeKey already present is skipped
 }
+
+// Reasons an outage's opening message reached nobody (Outage.NotNotified).
+const (
+	NotNotifiedNoRecipient  = "no_recipient"   // nobody at the device's level
+	NotNotifiedNoMailServer = "no_mail_server" // only e-mail recipients, no SMTP server configured
+)
 
 // OutageClose closes the open outage Ref at At.
 type OutageClose struct {

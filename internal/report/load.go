@@ -33,6 +33,7 @@ type Env struct {
 	Location                          *time.Location
 	OfflineServer, OfflineWorkstation time.Duration
 	ServerURL                         string
+	MailReady                         bool // a mail server is configured (alert.Settings.MailReady)
 }
 
 // LoadEnv reads the alert settings and the server URL.
@@ -50,7 +51,7 @@ func LoadEnv(ctx context.Context, st Store) (Env, error) {
 		return Env{}, fmt.Errorf("reading the server URL: %w", err)
 	}
 	return Env{Location: loc, OfflineServer: s.OfflineAfterServer.D(), OfflineWorkstation: s.OfflineAfterWorkstation.D(),
-		ServerURL: url}, nil
+		ServerURL: url, MailReady: s.MailReady()}, nil
 }
 
 // Load reads client c's data for the Window before until. devices are

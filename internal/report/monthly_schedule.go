@@ -71,7 +71,9 @@ func MonthlyOutbox(m Monthly, pdf []byte, prefix string, to []string, at time.Ti
 
 // queueMonthly queues, on the first of a month at each client's report
 // hour, the previous month's report of each client whose report is
-// enabled, once (a report_runs row of kind ReportMonthly for the day).
+// enabled, once (a report_runs row of kind ReportMonthly for the day). A
+// client created after the month ended waits for the next first: its first
+// report covers the month it was created in.
 func (s *Scheduler) queueMonthly(ctx context.Context, p *pass, clients []core.Client, settings map[int64]core.ReportSettings,
 	done map[core.ReportRun]bool, local time.Time, day string) (int, error) {
 	if local.Day() != 1 {
@@ -86,7 +88,8 @@ func (s *Scheduler) queueMonthly(ctx context.Context, p *pass, clients []core.Cl
 	for _, c := range clients {
 		rs, ok := settings[c.ID]
 		to := Recipients(rs, c)
-		if !ok || len(to) == 0 || done[core.ReportRun{Kind: ReportMonthly, TargetID: c.ID}] || !due(local, rs.Hour) {
+		if !ok || len(to) == 0 || done[core.ReportRun{Kind: ReportMonthly, TargetID: c.ID}] ||
+			!c.CreatedAt.Before(month.AddDate(0, 1, 0)) || !due(local, rs.Hour, c.CreatedAt) {
 			continue
 		}
 		if !logoRead {

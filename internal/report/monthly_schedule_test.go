@@ -39,6 +39,7 @@ func monthlyMails(t *testing.T, st *store.DB) map[string]notify.Message {
 
 func TestSchedulerQueuesMonthlyReportOnTheFirst(t *testing.T) {
 	engines(t, func(t *testing.T, st *store.DB) {
+		mailServer(t, st)
 		mueller, site := client(t, st, "Müller GmbH", "it@mueller.example", "de")
 		fs01 := device(t, st, site, "fs01", core.DeviceRoleServer, now)
 		_, smithSite := client(t, st, "Smith Ltd", "ops@smith.example", "en")
@@ -127,6 +128,7 @@ func TestSchedulerQueuesMonthlyReportOnTheFirst(t *testing.T) {
 
 func TestSchedulerMonthlyReportWithBadLogo(t *testing.T) {
 	st := storetest.NewSQLite(t)
+	mailServer(t, st)
 	_, site := client(t, st, "Müller GmbH", "it@mueller.example", "de")
 	device(t, st, site, "fs01", core.DeviceRoleServer, now)
 	must(t, st.SetSetting(ctx, report.SettingLogo, base64.StdEncoding.EncodeToString([]byte("not an image"))))

@@ -99,6 +99,9 @@ func SendNow(ctx context.Context, st Store, c core.Client, now time.Time) ([]str
 	if err != nil {
 		return nil, err
 	}
+	if !env.MailReady {
+		return nil, fmt.Errorf("%w: no mail server configured (Settings → Notifications)", core.ErrInvalid)
+	}
 	d, err := Load(ctx, st, env, c, nil, now)
 	if err != nil {
 		return nil, err
@@ -135,8 +138,9 @@ type Options struct {
 
 // Scheduler queues each client's daily report and each technician's
 // digest once a day, at the hour, or as soon as it runs after the hour
-// (a server that was down then sends them when it is back, the same day),
-// and on the first of a month each client's monthly report of the month
+// (a server that was down then sends them when it is back, the same day;
+// a client or user created after the hour waits for the next day's), and
+// on the first of a month each client's monthly report of the month
 // before (monthly_schedule.go).
 type Scheduler struct {
 	o   Options
@@ -196,14 +200,18 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// due reports whether hour ("HH:MM") has come on now's day, in now's zone.
-func due(now time.Time, hour string) bool {
+// due reports whether hour ("HH:MM") has come on now's day, in now's zone,
+// and that day's slot lies after since, when the schedule began (the
+// client or user was created): a slot missed while the server was down is
+// caught up, but one that passed before the schedule began is not, so a
+// new client's first report goes out at the next scheduled hour.
+func due(now time.Time, hour string, since time.Time) bool {
 	t, err := time.Parse("15:04", hour)
 	if err != nil {
 		return false
 	}
 	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, now.Location())
-	return !now.Before(at)
+	return !now.Before(at) && !at.Before(since)
 }
 
 // pass is one Tick's shared reads.
@@ -239,6 +247,12 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if !env.MailReady {
+		// Nothing is queued that could not be sent; the alert engine logs
+		// once that mail is off. Reports due today go out the same day
+		// once a mail server is configured.
+		return 0, nil
+	}
 	now := s.o.Now()
 	local := now.In(env.Location)
 	day := local.Format("2006-01-02")
@@ -264,7 +278,7 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 	for _, c := range clients {
 		rs, ok := settings[c.ID]
 		to := Recipients(rs, c)
-		if !ok || len(to) == 0 || done[core.ReportRun{Kind: core.ReportClient, TargetID: c.ID}] || !due(local, rs.Hour) {
+		if !ok || len(to) == 0 || done[core.ReportRun{Kind: core.ReportClient, TargetID: c.ID}] || !due(local, rs.Hour, c.CreatedAt) {
 			continue
 		}
 		d, err := p.clientData(ctx, c)
@@ -293,12 +307,10 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if due(local, core.DefaultReportHour) {
-		n, err := s.queueDigests(ctx, p, clients, done, day)
-		queued += n
-		if err != nil {
-			errs = append(errs, err)
-		}
+	n, err = s.queueDigests(ctx, p, clients, done, local, day)
+	queued += n
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return queued, fmt.Errorf("%d of the day's reports failed, first: %w", len(errs), errs[0])
@@ -306,10 +318,14 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 	return queued, nil
 }
 
-// queueDigests queues each admin's and technician's digest across the
-// clients they may see (users who turned it off and disabled users
-// excepted).
-func (s *Scheduler) queueDigests(ctx context.Context, p *pass, clients []core.Client, done map[core.ReportRun]bool, day string) (int, error) {
+// queueDigests queues, from the digest hour on, each admin's and
+// technician's digest across the clients they may see (users who turned
+// it off, disabled users and users created after today's hour excepted).
+func (s *Scheduler) queueDigests(ctx context.Context, p *pass, clients []core.Client, done map[core.ReportRun]bool,
+	local time.Time, day string) (int, error) {
+	if !due(local, core.DefaultReportHour, time.Time{}) {
+		return 0, nil
+	}
 	st := s.o.Store
 	users, err := st.ListUsers(ctx)
 	if err != nil {
@@ -321,7 +337,8 @@ func (s *Scheduler) queueDigests(ctx context.Context, p *pass, clients []core.Cl
 	}
 	queued := 0
 	for _, u := range users {
-		if u.Disabled || !authz.CanOperate(u.Role) || off[u.ID] || done[core.ReportRun{Kind: core.ReportDigest, TargetID: u.ID}] {
+		if u.Disabled || !authz.CanOperate(u.Role) || off[u.ID] || done[core.ReportRun{Kind: core.ReportDigest, TargetID: u.ID}] ||
+			!due(local, core.DefaultReportHour, u.CreatedAt) {
 			continue
 		}
 		lang := u.Lang

@@ -17,7 +17,7 @@ import (
 
 func user(t *testing.T, st *store.DB, email, role, lang string, scope core.Scope) core.User {
 	t.Helper()
-	u := core.User{Email: email, PasswordHash: "x", Role: role, Lang: lang, Scope: scope}
+	u := core.User{Email: email, PasswordHash: "x", Role: role, Lang: lang, Scope: scope, CreatedAt: longAgo}
 	must(t, st.CreateUser(ctx, &u))
 	return u
 }
@@ -158,6 +158,7 @@ func TestSchedulerMailsEachReportOnce(t *testing.T) {
 // queue each report once.
 func TestSchedulerNodesQueueOnce(t *testing.T) {
 	engines(t, func(t *testing.T, st *store.DB) {
+		mailServer(t, st)
 		for _, name := range []string{"A", "B", "C"} {
 			client(t, st, "Kunde "+name, "it@"+strings.ToLower(name)+".example", "de")
 		}

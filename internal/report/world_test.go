@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -44,10 +46,22 @@ func must(t testing.TB, err error) {
 	}
 }
 
+// longAgo is when the seeded clients and users were created: before every
+// test's clock, so their reports are due from the first scheduled hour.
+var longAgo = time.Date(2026, 1, 1, 0, 0, 0, 0, berlin)
+
+// mailServer configures a mail server (never connected to: these tests
+// look at the outbox), without which nothing is queued.
+func mailServer(t *testing.T, st *store.DB) {
+	t.Helper()
+	must(t, alert.SaveSettings(ctx, st, alert.Settings{SMTP: smtp.Config{Host: "127.0.0.1", Port: 2525,
+		TLS: smtp.TLSNone, From: "wacht@provider.example"}}))
+}
+
 // client creates a client with one site.
 func client(t *testing.T, st *store.DB, name, email, lang string) (core.Client, core.Site) {
 	t.Helper()
-	c := core.Client{Name: name, Contact: core.Contact{ContactEmail: email, ReportLang: lang}}
+	c := core.Client{Name: name, CreatedAt: longAgo, Contact: core.Contact{ContactEmail: email, ReportLang: lang}}
 	must(t, st.CreateClient(ctx, &c))
 	s := core.Site{ClientID: c.ID, Name: "Zentrale"}
 	must(t, st.CreateSite(ctx, &s))

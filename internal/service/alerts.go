@@ -251,7 +251,9 @@ type TestMailRequest struct {
 // TestMailResult reports the SMTP server's answer.
 type TestMailResult struct {
 	Sent  bool   `json:"sent"`
-	Error string `json:"error,omitempty"`
+	Error string `json:"error,omitempty"` // the server's answer, raw
+	// Message says what Error means, in English and German (smtp.Explain).
+	Message *core.Text `json:"message,omitempty"`
 }
 
 // SendTestMail sends a test e-mail at once, audited; an SMTP failure is a
@@ -283,7 +285,8 @@ func (s *Service) SendTestMail(ctx context.Context, u core.User, req TestMailReq
 	res := TestMailResult{Sent: true}
 	result := ""
 	if err := alert.SendTest(sctx, cfg, req.To, req.Lang, nil, s.now()); err != nil {
-		res, result = TestMailResult{Error: err.Error()}, core.AuditFailed
+		why := smtp.Explain(err.Error())
+		res, result = TestMailResult{Error: err.Error(), Message: &why}, core.AuditFailed
 	}
 	if err := s.record(ctx, u, "alert.test-mail", "settings:alerts", "to="+req.To, result); err != nil {
 		return res, err
@@ -393,6 +396,17 @@ func (s *Service) DeleteRecipient(ctx context.Context, u core.User, id int64) er
 type OutboxEntry struct {
 	core.OutboxItem
 	Payload []byte `json:"payload,omitempty"`
+}
+
+// ErrorText says what a mail's last error means, in English and German
+// (smtp.Explain); nil for no error or another channel (a webhook's answer
+// is shown as it is).
+func (e OutboxEntry) ErrorText() *core.Text {
+	if e.LastError == "" || e.Channel != core.ChannelEmail {
+		return nil
+	}
+	t := smtp.Explain(e.LastError)
+	return &t
 }
 
 // ListOutbox returns the newest deliveries (admins only), without payloads.

@@ -171,6 +171,7 @@ func (s *Service) CreateClient(ctx context.Context, u core.User, c *core.Client)
 	if err := cleanClient(c); err != nil {
 		return err
 	}
+	c.CreatedAt = s.now() // the report schedule begins here
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return fmt.Errorf("creating client: %w", err)
 	}

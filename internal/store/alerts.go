@@ -89,10 +89,11 @@ func (s *DB) ApplyAlertChange(ctx context.Context, c core.AlertChange) error {
 			}
 			_, err := tx.ExecContext(ctx, `
 				INSERT INTO outages (ref, device_id, check_id, kind, check_name, check_key, severity,
-					value, unit, message_en, message_de, opened_at, notified, held)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+					value, unit, message_en, message_de, opened_at, notified, held, not_notified)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 				o.Ref, o.DeviceID, checkID, o.Kind, o.CheckName, o.CheckKey, o.Severity,
-				nullFloat(o.Value), o.Unit, o.Message.EN, o.Message.DE, ms(o.OpenedAt), boolInt(o.Notified), boolInt(o.Held))
+				nullFloat(o.Value), o.Unit, o.Message.EN, o.Message.DE, ms(o.OpenedAt), boolInt(o.Notified), boolInt(o.Held),
+				o.NotNotified)
 			if err != nil {
 				return s.wrap(op+": opening outage", err)
 			}
@@ -104,8 +105,13 @@ func (s *DB) ApplyAlertChange(ctx context.Context, c core.AlertChange) error {
 			}
 		}
 		for _, ref := range c.Notified {
-			if _, err := tx.ExecContext(ctx, `UPDATE outages SET notified = 1 WHERE ref = $1`, ref); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE outages SET notified = 1, not_notified = '' WHERE ref = $1`, ref); err != nil {
 				return s.wrap(op+": marking outage notified", err)
+			}
+		}
+		for ref, why := range c.Unnotified {
+			if _, err := tx.ExecContext(ctx, `UPDATE outages SET not_notified = $2 WHERE ref = $1`, ref, why); err != nil {
+				return s.wrap(op+": recording why an outage was not notified", err)
 			}
 		}
 		for _, ref := range c.Held {
@@ -169,7 +175,7 @@ func (s *DB) PendingCheckStates(ctx context.Context) ([]core.CheckState, error) 
 const outageColumns = `
 	o.id, o.ref, o.device_id, o.check_id, o.kind, o.check_name, o.check_key, o.severity, o.value,
 	o.unit, o.message_en, o.message_de, o.opened_at, o.closed_at, o.notified, o.held, o.acked_at, o.acked_by,
-	o.ack_comment, d.hostname, s.name, s.client_id, c.name
+	o.ack_comment, o.not_notified, d.hostname, s.name, s.client_id, c.name
 	FROM outages o
 	JOIN devices d ON d.id = o.device_id
 	JOIN sites s ON s.id = d.site_id
@@ -182,7 +188,7 @@ func scanOutage(sc interface{ Scan(...any) error }) (core.Outage, error) {
 	var opened, notified, held int64
 	err := sc.Scan(&o.ID, &o.Ref, &o.DeviceID, &checkID, &o.Kind, &o.CheckName, &o.CheckKey, &o.Severity, &v,
 		&o.Unit, &o.Message.EN, &o.Message.DE, &opened, &closed, &notified, &held, &acked, &o.AckedBy,
-		&o.AckComment, &o.Hostname, &o.SiteName, &o.ClientID, &o.ClientName)
+		&o.AckComment, &o.NotNotified, &o.Hostname, &o.SiteName, &o.ClientID, &o.ClientName)
 	o.CheckID, o.Value, o.OpenedAt = checkID.Int64, floatPtr(v), fromMS(opened)
 	o.ClosedAt, o.Notified, o.Held, o.AckedAt = timePtr(closed), notified != 0, held != 0, timePtr(acked)
 	return o, err

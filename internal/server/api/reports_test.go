@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,6 +57,11 @@ func TestReportAPI(t *testing.T) {
 	status, body = f.send(t, "PUT", base+"/report-settings", f.tokens["tech"], `{"enabled":false,"recipients":[" Chef@Acme.example "],"hour":"18:05"}`, &rs)
 	if status != http.StatusOK || rs.Enabled || rs.Hour != "18:05" || len(rs.Recipients) != 1 || rs.Recipients[0] != "chef@acme.example" {
 		t.Errorf("PUT: %d %s", status, body)
+	}
+	// Sending needs a mail server (without one nothing is queued).
+	if err := alert.SaveSettings(ctx, f.st, alert.Settings{SMTP: smtp.Config{Host: "127.0.0.1", Port: 2525, TLS: smtp.TLSNone,
+		From: "wacht@provider.example"}}); err != nil {
+		t.Fatal(err)
 	}
 	var sent struct{ Recipients []string }
 	status, body = f.send(t, "POST", base+"/report/send", f.tokens["tech"], "", &sent)

@@ -57,6 +57,7 @@ type alertSettingsPage struct {
 	Sites       []core.Site
 	Devices     []service.Device
 	Outbox      []service.OutboxEntry // undelivered
+	MailOff     bool                  // no mail server stored: no e-mail is queued
 	Logo        *logoCard             // the monthly reports' logo (monthly.go)
 	days        []int                 // office days of a form as sent
 }
@@ -189,7 +190,7 @@ func (s *server) renderAlertSettings(w http.ResponseWriter, r *http.Request, rc 
 	if p.Values == nil {
 		p.Values, p.days = settingsForm(st), st.OfficeHours.Days
 	}
-	p.PasswordSet = st.SMTP.Password != ""
+	p.PasswordSet, p.MailOff = st.SMTP.Password != "", !st.MailReady()
 	for _, n := range []int{1, 2, 3, 4, 5, 6, 0} {
 		on := false
 		for _, d := range p.days {

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,6 +66,11 @@ func TestReportPreview(t *testing.T) {
 	}
 	if got := auditOf(t, f, "client.report-settings"); len(got) != 1 || !strings.Contains(got[0].Detail, "hour=06:30") {
 		t.Errorf("settings audit %+v", got)
+	}
+	// Sending needs a mail server (without one nothing is queued).
+	if err := alert.SaveSettings(ctx, f.st, alert.Settings{SMTP: smtp.Config{Host: "127.0.0.1", Port: 2525, TLS: smtp.TLSNone,
+		From: "wacht@provider.example"}}); err != nil {
+		t.Fatal(err)
 	}
 	p = admin.do("POST", path+"/send", url.Values{"csrf": {csrf}})
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != path+"?sent=1" {

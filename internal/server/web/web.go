@@ -148,6 +148,7 @@ func (s *server) routes() *auth.Router {
 	s.netDeviceRoutes(rt)
 	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
+	s.settingsRoutes(rt)
 	s.terminalRoutes(rt)
 	s.remoteRoutes(rt)
 	s.fileRoutes(rt)

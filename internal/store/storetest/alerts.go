@@ -86,6 +86,33 @@ func testAlertStateAndOutages(t *testing.T, s core.Store) {
 	if box, _ := s.ListOutbox(ctx, 0); len(box) != 1 {
 		t.Fatalf("outbox has %d items after a failed change, want 1", len(box))
 	}
+	// Why an outage notified nobody is kept, and cleared once it is notified.
+	quiet := core.Outage{Ref: "ref-quiet", DeviceID: d.ID, Kind: core.OutageOffline, Severity: core.OutageOffline,
+		OpenedAt: t0, NotNotified: core.NotNotifiedNoRecipient}
+	must(t, "open unnotified", s.ApplyAlertChange(ctx, core.AlertChange{Open: []core.Outage{quiet}}))
+	must(t, "unnotified", s.ApplyAlertChange(ctx, core.AlertChange{Unnotified: map[string]string{"ref-quiet": core.NotNotifiedNoMailServer}}))
+	notNotified := func() string {
+		os, err := s.ListOutages(ctx, core.OutageFilter{OpenOnly: true, DeviceID: d.ID})
+		must(t, "ListOutages", err)
+		for _, o := range os {
+			if o.Ref == "ref-quiet" {
+				return o.NotNotified
+			}
+		}
+		return "missing"
+	}
+	if got := notNotified(); got != core.NotNotifiedNoMailServer {
+		t.Fatalf("not notified = %q, want %q", got, core.NotNotifiedNoMailServer)
+	}
+	must(t, "notified", s.ApplyAlertChange(ctx, core.AlertChange{Notified: []string{"ref-quiet"},
+		Close: []core.OutageClose{{Ref: "ref-quiet", At: t0}}}))
+	all0, err := s.ListOutages(ctx, core.OutageFilter{DeviceID: d.ID})
+	must(t, "ListOutages", err)
+	for _, o := range all0 {
+		if o.Ref == "ref-quiet" && (!o.Notified || o.NotNotified != "") {
+			t.Fatalf("notified outage keeps not notified %q (notified %v)", o.NotNotified, o.Notified)
+		}
+	}
 }
 
 func testAlertAckAndClear(t *testing.T, s core.Store) {
