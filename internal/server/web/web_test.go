@@ -619,3 +619,16 @@ func TestDuplicateDeviceNotice(t *testing.T) {
 		}
 	}
 }
+
+func TestLangActor(t *testing.T) {
+	for _, c := range []struct{ actor, en, de string }{
+		{"user:admin@example.com", "admin@example.com", "admin@example.com"},
+		{"cli", "command line", "Kommandozeile"},
+		{"agent", "agent", "Agent"},
+		{"something:else", "something:else", "something:else"},
+	} {
+		if en, de := Lang(langEN).Actor(c.actor), Lang(langDE).Actor(c.actor); en != c.en || de != c.de {
+			t.Errorf("Actor(%q) = %q, %q; want %q, %q", c.actor, en, de, c.en, c.de)
+		}
+	}
+}
