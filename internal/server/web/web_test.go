@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -28,9 +30,10 @@ import (
 const testPassword = "correct horse battery"
 
 type fakeCommander struct {
-	mu    sync.Mutex
-	calls int
-	err   error
+	mu     sync.Mutex
+	calls  int
+	err    error
+	output json.RawMessage // the agent's answer's output
 }
 
 func (f *fakeCommander) Command(context.Context, int64, protocol.Command) (protocol.CommandResult, error) {
@@ -40,7 +43,7 @@ func (f *fakeCommander) Command(context.Context, int64, protocol.Command) (proto
 	if f.err != nil {
 		return protocol.CommandResult{}, f.err
 	}
-	return protocol.CommandResult{OK: true}, nil
+	return protocol.CommandResult{OK: true, Output: f.output}, nil
 }
 
 func (f *fakeCommander) count() int {
@@ -630,5 +633,59 @@ func TestLangActor(t *testing.T) {
 		if en, de := Lang(langEN).Actor(c.actor), Lang(langDE).Actor(c.actor); en != c.en || de != c.de {
 			t.Errorf("Actor(%q) = %q, %q; want %q, %q", c.actor, en, de, c.en, c.de)
 		}
+	}
+}
+
+// TestRunChecksProgress: an agent that starts its checks in the background
+// gets a "running…" line that polls, refreshes the check table and ends
+// when every check reported, or after runPollFor.
+func TestRunChecksProgress(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "en")
+	_, csrf := b.login("admin@example.com", testPassword)
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10)
+	f.cmd.output = json.RawMessage(`{"checks":2}`)
+	b.header.Set("HX-Request", "true")
+	r := b.do("POST", dev+"/run-checks", url.Values{"csrf": {csrf}})
+	if !strings.Contains(r.body, `id="run-progress"`) || !strings.Contains(r.body, "Running checks… 0 of 2 reported.") {
+		t.Fatalf("run-checks answer: %s", r.body)
+	}
+	_, rest, _ := strings.Cut(r.body, `hx-get="`)
+	next, _, _ := strings.Cut(rest, `"`)
+	next = html.UnescapeString(next)
+	if !strings.HasPrefix(next, dev+"/run-progress?since=") {
+		t.Fatalf("the running line does not poll: %s", r.body)
+	}
+	p := b.do("GET", next, nil)
+	if !strings.Contains(p.body, "0 of 2 reported") || p.header.Get("HX-Trigger") != "checks-refresh" {
+		t.Errorf("poll before results: %s %v", p.body, p.header)
+	}
+	v := 12.0
+	at := time.Now().UTC().Add(time.Second)
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{
+		{ID: "run-1", Check: "cpu", Status: core.StatusOK, Value: &v, Unit: "%", At: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.do("GET", next, nil); !strings.Contains(p.body, "1 of 2 reported") {
+		t.Errorf("poll after one result: %s", p.body)
+	}
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{
+		{ID: "run-2", Check: "memory", Status: core.StatusOK, Value: &v, Unit: "%", At: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.do("GET", next, nil)
+	if !strings.Contains(p.body, "The checks ran") || strings.Contains(p.body, "hx-get") {
+		t.Errorf("poll after all results: %s", p.body)
+	}
+	if p := b.do("GET", dev+"/run-progress?since=x&checks=2", nil); p.status != http.StatusBadRequest {
+		t.Errorf("bad since: %d", p.status)
+	}
+	// The line stops polling after runPollFor, saying what is missing.
+	since := time.Now()
+	late := runProgressView(Lang(langDE), nil, 1, since, 3, since.Add(runPollFor+time.Second))
+	if late.Polling || late.Text != "Bisher haben 0 von 3 Prüfungen gemeldet; die anderen erscheinen in der Tabelle, sobald der Agent sie sendet." {
+		t.Errorf("late: %+v", late)
 	}
 }
