@@ -689,3 +689,23 @@ func TestRunChecksProgress(t *testing.T) {
 		t.Errorf("late: %+v", late)
 	}
 }
+
+// TestLongMessagesCollapse: a long check message is collapsed behind a
+// "more"/"mehr" toggle in the check table, a short one is not.
+func TestLongMessagesCollapse(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("Dienst „Druckwarteschlange“ antwortet nicht; ", 5)
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{{ID: "long-1", Check: "services", Key: "spooler",
+		Status: core.StatusFailure, Message: core.Text{EN: long, DE: long}, At: time.Now().UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser(t, "de")
+	b.login("admin@example.com", testPassword)
+	p := b.do("GET", "/devices/"+strconv.FormatInt(f.device.ID, 10), nil)
+	if strings.Count(p.body, `<details class="more">`) != 1 || !strings.Contains(p.body, `<span class="more-label">mehr</span>`) {
+		t.Errorf("the long message is not collapsed behind one toggle:\n%s", p.body)
+	}
+	if !strings.Contains(p.body, `<td class="msg">Speicherauslastung ist normal</td>`) {
+		t.Errorf("a short message is not shown as it is")
+	}
+}
