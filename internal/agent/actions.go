@@ -77,11 +77,17 @@ func lookupAction(name string) (Action, bool) {
 func init() {
 	RegisterAction(protocol.CommandRunChecks, Action{
 		Do: func(_ context.Context, a *Agent, _ json.RawMessage) (any, error) {
-			// The run belongs to the agent, not to this connection: it is
-			// spooled even if the session drops meanwhile. The desired
+			// The answer says the run started and how many checks it
+			// has: the run takes as long as its slowest check (the cpu
+			// check's window alone is 10 s), and its results arrive as
+			// usual. The run belongs to the agent, not to this
+			// connection: it is spooled even if the session drops
+			// meanwhile, and stopping the agent waits for it. The desired
 			// software state is checked too, in the background.
 			a.checkSoftware()
-			return map[string]int{"results": a.runChecks(a.root)}, nil
+			n := len(a.plan.checks())
+			a.cmds.Go(func() { a.runChecks(a.root) })
+			return protocol.RunChecksStarted{Checks: n}, nil
 		},
 	})
 	// Reading the inventory changes nothing on the device, so no local

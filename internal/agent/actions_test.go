@@ -177,9 +177,9 @@ func TestExecThroughGateway(t *testing.T) {
 	wantCode(t, "unknown shell", err, protocol.CodeBadArgs)
 	err = l.hub.Do(ctx, l.deviceID, "format-disk", nil, nil)
 	wantCode(t, "unknown action", err, protocol.CodeUnknownAction)
-	var n map[string]int
-	if err := l.hub.Do(ctx, l.deviceID, protocol.CommandRunChecks, nil, &n); err != nil || n["results"] != 1 {
-		t.Errorf("run-checks = %v, %v", n, err)
+	var n protocol.RunChecksStarted
+	if err := l.hub.Do(ctx, l.deviceID, protocol.CommandRunChecks, nil, &n); err != nil || n.Checks != 1 {
+		t.Errorf("run-checks = %+v, %v", n, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,31 @@ func (e echoCheck) Run(_ context.Context, r check.Reporter) error {
 	return nil
 }
 
+// gateCheck reports 41 at once until gateArmed is set, then 42 once gate
+// is closed.
+type gateCheck struct{}
+
+var (
+	gateArmed atomic.Bool
+	gate      = make(chan struct{})
+)
+
+func (gateCheck) Run(ctx context.Context, r check.Reporter) error {
+	if !gateArmed.Load() {
+		r.Report(check.Result{Status: core.StatusOK, Value: check.Float(41)})
+		return nil
+	}
+	select {
+	case <-gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.Report(check.Result{Status: core.StatusOK, Value: check.Float(42)})
+	return nil
+}
+
 func init() {
+	check.Register(&check.Spec{Name: "agenttest-gate"}, func(json.RawMessage) (check.Check, error) { return gateCheck{}, nil })
 	check.Register(&check.Spec{Name: "agenttest-echo"}, func(params json.RawMessage) (check.Check, error) {
 		var e echoCheck
 		if len(params) > 0 {
@@ -104,6 +129,32 @@ func seen(fs *fakeServer, name string, v float64) bool {
 	return false
 }
 
+// TestRunChecksAnswersAtOnce: run-checks is acknowledged while a check is
+// still running, with the number of checks, and the results follow.
+func TestRunChecksAnswersAtOnce(t *testing.T) {
+	ta := startAgent(t, nil, func(o *Options) { o.Interval = 0 },
+		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
+	p := echoPolicy("g1", map[string]float64{"alpha": 1})
+	p.Checks = append(p.Checks, core.PolicyCheck{Name: "slow", Type: "agenttest-gate",
+		Schedule: core.Schedule{Class: core.Schedule24x7, EveryMinutes: 60}})
+	ta.fs.commands <- policyEnvelope(t, ta.fs, p)
+	waitFor(t, "the policy's first run", func() bool { return seen(ta.fs, "alpha", 1) && seen(ta.fs, "slow", 41) })
+
+	gateArmed.Store(true)
+	ta.fs.commands <- commandEnvelope(t, ta.fs, "c1", "run-checks")
+	var res protocol.CommandResult
+	protocol.DecodeData(<-ta.fs.cmdOut, &res) // the gate is closed: the run has not ended
+	if !res.OK || string(res.Output) != `{"checks":2}` {
+		t.Errorf("run-checks answered %+v, want ok and the 2 checks", res)
+	}
+	if seen(ta.fs, "slow", 42) {
+		t.Fatal("the slow check reported before its gate opened")
+	}
+	close(gate)
+	waitFor(t, "the slow check's result after the answer", func() bool { return seen(ta.fs, "slow", 42) })
+	ta.stop(t)
+}
+
 func TestAgentRunsPushedPolicy(t *testing.T) {
 	ta := startAgent(t, nil, func(o *Options) { o.Interval = 0 },
 		func(pub ed25519.PublicKey) *fakeServer { return newFakeServer(t, pub) })
@@ -121,7 +172,7 @@ func TestAgentRunsPushedPolicy(t *testing.T) {
 	ta.fs.commands <- commandEnvelope(t, ta.fs, "c1", "run-checks")
 	var res protocol.CommandResult
 	protocol.DecodeData(<-ta.fs.cmdOut, &res)
-	if string(res.Output) != `{"results":2}` {
+	if string(res.Output) != `{"checks":2}` {
 		t.Errorf("run-checks after a malformed policy: %s, want the 2 checks of r2", res.Output)
 	}
 	ta.stop(t)
@@ -181,7 +232,7 @@ func TestAgentRefusesPoliciesNotSignedForIt(t *testing.T) {
 	older := policyEnvelope(t, fs, evil) // signed before r1
 	r1 := policyEnvelope(t, fs, echoPolicy("r1", map[string]float64{"alpha": 1}))
 	fs.commands <- r1
-	if got := runChecks(t, ta, "c0"); got != `{"results":1}` {
+	if got := runChecks(t, ta, "c0"); got != `{"checks":1}` {
 		t.Fatalf("after r1: %s", got)
 	}
 
@@ -209,7 +260,7 @@ func TestAgentRefusesPoliciesNotSignedForIt(t *testing.T) {
 		"not even JSON": {Type: protocol.TypePolicy, Data: json.RawMessage(`"policy"`)},
 	} {
 		fs.commands <- env
-		if got := runChecks(t, ta, name); got != `{"results":1}` {
+		if got := runChecks(t, ta, name); got != `{"checks":1}` {
 			t.Errorf("%s policy: run-checks gave %s; want r1's one check still running", name, got)
 		}
 	}
@@ -223,7 +274,7 @@ func TestAgentRefusesPoliciesNotSignedForIt(t *testing.T) {
 
 	// A newer policy signed for this device still applies.
 	fs.commands <- policyEnvelope(t, fs, echoPolicy("r2", map[string]float64{"alpha": 1, "beta": 2}))
-	if got := runChecks(t, ta, "c9"); got != `{"results":2}` {
+	if got := runChecks(t, ta, "c9"); got != `{"checks":2}` {
 		t.Errorf("after r2: %s", got)
 	}
 }

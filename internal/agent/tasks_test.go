@@ -294,7 +294,7 @@ func TestTaskFixesFailingCheck(t *testing.T) {
 	if f.Status != core.StatusFailure || f.Run.Trigger != protocol.TriggerFix || f.Run.FixCheck != "spooler" || f.Run.FixStatus != core.StatusFailure {
 		t.Errorf("first fix: %+v %+v", f.Result, f.Run)
 	}
-	if got := runChecks(t, ta, "c1"); got != `{"results":1}` {
+	if got := runChecks(t, ta, "c1"); got != `{"checks":1}` {
 		t.Fatalf("run-checks: %s", got)
 	}
 	waitLive(t, "second fix reported", func() bool { return len(taskRuns(fs, "restart-spooler")) == 2 })
@@ -316,7 +316,7 @@ func TestTaskFixesFailingCheck(t *testing.T) {
 
 	// Failing again: the day's two fixes are used up.
 	os.Remove(flag)
-	if got := runChecks(t, ta, "c2"); got != `{"results":1}` {
+	if got := runChecks(t, ta, "c2"); got != `{"checks":1}` {
 		t.Fatalf("run-checks: %s", got)
 	}
 	ta.tasks.mu.Lock()
@@ -485,7 +485,7 @@ func TestTaskDoesNotBlockChecks(t *testing.T) {
 	ta := runIn(t, dir, fs)
 	waitLive(t, "task started", func() bool { return lines(t, started) == 1 })
 	for i := range 3 {
-		if got := runChecks(t, ta, "c"+strconv.Itoa(i)); got != `{"results":1}` {
+		if got := runChecks(t, ta, "c"+strconv.Itoa(i)); got != `{"checks":1}` {
 			t.Fatalf("run-checks while a task runs: %s", got)
 		}
 	}

@@ -243,6 +243,14 @@ const (
 	CommandActionKey = "action-key"
 )
 
+// RunChecksStarted is an agent's answer to CommandRunChecks: it answers at
+// once and runs the Checks checks of its plan in the background; their
+// results arrive as usual. Agents before it answered {"results": n} after
+// the run.
+type RunChecksStarted struct {
+	Checks int `json:"checks"`
+}
+
 // ActionKeyAnnouncement gives the agent the new action key; the keys it
 // trusted before stay valid until Until at the latest (the end of the
 // grace period).

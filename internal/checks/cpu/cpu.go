@@ -38,9 +38,19 @@ func init() {
 	})
 }
 
-// sampler measures the average CPU use in percent over window.
+// A sample is CPU use over a window: the busy share in percent, and the
+// CPU time that passed on all CPUs together (the OS counters' total), of
+// which the processes' shares are taken so that they add up to percent.
+type sample struct {
+	percent    float64
+	cpuSeconds float64
+}
+
+// sampler measures the average CPU use over window. It calls started right
+// after its first reading, and returns right after its last: process times
+// read then span the same interval as the total.
 type sampler interface {
-	Percent(ctx context.Context, window time.Duration) (float64, error)
+	Sample(ctx context.Context, window time.Duration, started func()) (sample, error)
 }
 
 // timesSampler reads the OS's total CPU time counters (gopsutil: /proc/stat,
@@ -50,21 +60,27 @@ type timesSampler struct {
 	times func(ctx context.Context, perCPU bool) ([]cpu.TimesStat, error)
 }
 
-func (s timesSampler) Percent(ctx context.Context, window time.Duration) (float64, error) {
+func (s timesSampler) Sample(ctx context.Context, window time.Duration, started func()) (sample, error) {
 	t1, err := s.read(ctx)
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
+	start := time.Now()
+	started()
+	// The window counts from the first reading, whatever started took.
 	select {
 	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-time.After(window):
+		return sample{}, ctx.Err()
+	case <-time.After(window - time.Since(start)):
 	}
 	t2, err := s.read(ctx)
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
-	return busyPercent(t1, t2, window)
+	all1, _ := allBusy(t1)
+	all2, _ := allBusy(t2)
+	v, err := busyPercent(t1, t2, window)
+	return sample{percent: v, cpuSeconds: all2 - all1}, err
 }
 
 func (s timesSampler) read(ctx context.Context) (cpu.TimesStat, error) {
@@ -166,12 +182,19 @@ func (c *cpuCheck) Init() error {
 }
 
 func (c *cpuCheck) Run(ctx context.Context, r check.Reporter) error {
+	// The processes are read right after the total's first reading and
+	// right after its last, so that each process's CPU time spans the
+	// same interval as the total (read in the same order, each process's
+	// two readings are as far apart as the total's).
 	var before, after procs.Snapshot
 	snapErr := errors.New("not asked")
-	if c.snap != nil {
-		before, snapErr = c.snap(ctx)
+	started := func() {
+		if c.snap != nil {
+			before, snapErr = c.snap(ctx)
+		}
 	}
-	v, err := c.s.Percent(ctx, c.window)
+	smp, err := c.s.Sample(ctx, c.window, started)
+	v := smp.percent
 	fe := (*frozenError)(nil)
 	if errors.As(err, &fe) && fe.implied == nil {
 		r.Report(check.Result{Status: core.StatusUnknown, Unit: "%", Message: fe.Text})
@@ -180,13 +203,14 @@ func (c *cpuCheck) Run(ctx context.Context, r check.Reporter) error {
 	if err != nil && fe == nil {
 		return err
 	}
-	// Process CPU times over the same window name the top consumers of a
-	// result that does not pass, and tell a real full load from an OS that
-	// keeps no idle time: the figures are shares of all CPUs, like v.
+	// Process CPU times over the same interval name the top consumers of
+	// a result that does not pass, and tell a real full load from an OS
+	// that keeps no idle time: the figures are shares of the same CPU
+	// time as v.
 	var top []procs.Usage
 	if snapErr == nil && (fe != nil || c.limits.Status(v) != core.StatusOK) {
 		if after, snapErr = c.snap(ctx); snapErr == nil {
-			top = procs.TopCPU(before, after, numCPU(ctx), math.MaxInt)
+			top = procs.TopCPU(before, after, smp.cpuSeconds, math.MaxInt)
 		}
 	}
 	if fe != nil {
@@ -202,7 +226,7 @@ func (c *cpuCheck) Run(ctx context.Context, r check.Reporter) error {
 	}
 	res := result(v, c.window, c.limits)
 	if res.Status != core.StatusOK && c.snap != nil {
-		en, de := procs.CPUText(top[:min(len(top), topN)])
+		en, de := procs.CPUText(top[:min(len(top), topN)], v)
 		if snapErr != nil {
 			en, de = procs.UnreadableText(snapErr)
 		}
@@ -216,14 +240,6 @@ func (c *cpuCheck) Run(ctx context.Context, r check.Reporter) error {
 // minBusyShare is the share of all CPUs (percent) the processes must have
 // used in the window for a full load without idle time to be believed.
 const minBusyShare = 50
-
-// numCPU counts logical CPUs as gopsutil's total CPU figure does.
-func numCPU(ctx context.Context) int {
-	if n, err := cpu.CountsWithContext(ctx, true); err == nil && n > 0 {
-		return n
-	}
-	return runtime.NumCPU()
-}
 
 // result classifies and words one measurement.
 func result(v float64, window time.Duration, t check.Thresholds) check.Result {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,9 +26,13 @@ type fakeSampler struct {
 	window time.Duration
 }
 
-func (f *fakeSampler) Percent(_ context.Context, w time.Duration) (float64, error) {
+// fakeCPUs is how many CPUs the fake sampler's machine has.
+const fakeCPUs = 4
+
+func (f *fakeSampler) Sample(_ context.Context, w time.Duration, started func()) (sample, error) {
 	f.window = w
-	return f.v, f.err
+	started()
+	return sample{percent: f.v, cpuSeconds: w.Seconds() * fakeCPUs}, f.err
 }
 
 type collect []check.Result
@@ -120,7 +127,7 @@ func TestTopProcessesWhenFailing(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	snaps := []procs.Snapshot{
 		{At: t0, Procs: map[int32]procs.Proc{7: {PID: 7, Name: "MsMpEng.exe", CPU: 10}, 8: {PID: 8, Name: "idle", CPU: 1}}},
-		{At: t0.Add(10 * time.Second), Procs: map[int32]procs.Proc{7: {PID: 7, Name: "MsMpEng.exe", CPU: 10 + 10*float64(numCPU(context.Background()))*0.9}, 8: {PID: 8, Name: "idle", CPU: 1}}},
+		{At: t0.Add(10 * time.Second), Procs: map[int32]procs.Proc{7: {PID: 7, Name: "MsMpEng.exe", CPU: 10 + 10*fakeCPUs*0.9}, 8: {PID: 8, Name: "idle", CPU: 1}}},
 	}
 	for _, v := range []float64{50, 96} {
 		calls := 0
@@ -137,8 +144,8 @@ func TestTopProcessesWhenFailing(t *testing.T) {
 			}
 			continue
 		}
-		if r.Status != core.StatusFailure || !strings.HasSuffix(r.Message.EN, "over 10 s; top processes: MsMpEng.exe (PID 7) 90.0 %") ||
-			!strings.HasSuffix(r.Message.DE, "; Top-Prozesse: MsMpEng.exe (PID 7) 90,0 %") {
+		if r.Status != core.StatusFailure || !strings.HasSuffix(r.Message.EN, "over 10 s; top processes: MsMpEng.exe (PID 7) 90.0 %, other processes 6.0 %") ||
+			!strings.HasSuffix(r.Message.DE, "; Top-Prozesse: MsMpEng.exe (PID 7) 90,0 %, andere Prozesse 6,0 %") {
 			t.Errorf("failing run: %+v", r)
 		}
 	}
@@ -194,10 +201,10 @@ func TestCountersNotBelieved(t *testing.T) {
 // the processes account for the load (every CPU busy the whole window).
 func TestFullLoadWithoutIdle(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	ncpu := float64(numCPU(context.Background()))
+	// The counters below advance 10 CPU seconds, of which stress used 97 %.
 	snaps := []procs.Snapshot{
 		{At: t0, Procs: map[int32]procs.Proc{7: {PID: 7, Name: "stress", CPU: 10}}},
-		{At: t0.Add(10 * time.Second), Procs: map[int32]procs.Proc{7: {PID: 7, Name: "stress", CPU: 10 + 10*ncpu*0.97}}},
+		{At: t0.Add(10 * time.Second), Procs: map[int32]procs.Proc{7: {PID: 7, Name: "stress", CPU: 10 + 10*0.97}}},
 	}
 	for _, loaded := range []bool{true, false} {
 		calls := 0
@@ -268,4 +275,86 @@ func TestAllBusy(t *testing.T) {
 	if all != wantAll || busy != wantAll-4-16 {
 		t.Errorf("allBusy = %v, %v; want %v, %v", all, busy, wantAll, wantAll-20)
 	}
+}
+
+// recordingSampler keeps the sample it passed on.
+type recordingSampler struct {
+	sampler
+	got sample
+}
+
+func (s *recordingSampler) Sample(ctx context.Context, w time.Duration, started func()) (sample, error) {
+	smp, err := s.sampler.Sample(ctx, w, started)
+	s.got = smp
+	return smp, err
+}
+
+// TestRealBusyChild burns CPU in a child process and runs the real check
+// over it: the child is ranked with a share of the total, no process and not
+// all of them together used more than the total, and the named ones with
+// "other processes" add up to the total the result reports. It asserts
+// consistency, not how much CPU the child got on a shared machine.
+func TestRealBusyChild(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("burns CPU with sh")
+	}
+	child := exec.Command("sh", "-c", "while :; do :; done")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+
+	rec := &recordingSampler{sampler: timesSampler{times: cpu.TimesWithContext}}
+	c, err := newCheck(json.RawMessage(`{"window":"1s","warn":0.5,"fail":1}`), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snaps []procs.Snapshot
+	c.snap = func(ctx context.Context) (procs.Snapshot, error) {
+		s, err := procs.Take(ctx)
+		snaps = append(snaps, s)
+		return s, err
+	}
+	var got collect
+	if err := c.Run(context.Background(), &got); err != nil || len(got) != 1 {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	r := got[0]
+	if r.Status == core.StatusUnknown {
+		t.Skipf("this machine's counters are not believed: %s", r.Message.EN)
+	}
+	if r.Status != core.StatusFailure || len(snaps) != 2 {
+		t.Fatalf("a busy child at fail 1 %%: %+v, %d snapshots", r, len(snaps))
+	}
+	// On a machine of its own the child is on top; on a shared one (other
+	// builds running) it is at least ranked with a share.
+	total := *r.Value
+	sum, childShare := 0.0, 0.0
+	for _, u := range procs.TopCPU(snaps[0], snaps[1], rec.got.cpuSeconds, math.MaxInt) {
+		sum += u.Percent
+		if int(u.PID) == child.Process.Pid {
+			childShare = u.Percent
+		}
+	}
+	if childShare <= 0 || childShare > total {
+		t.Errorf("the busy child has a share of %.1f %% of a total of %.1f %%", childShare, total)
+	}
+	// Reading the processes is not instantaneous: allow a little.
+	if sum > total+10 {
+		t.Errorf("the processes used %.1f %% of the CPU time, more than the total %.1f %%", sum, total)
+	}
+	_, list, _ := strings.Cut(r.Message.EN, "; top processes: ")
+	listed := 0.0
+	for _, part := range strings.Split(list, ", ") {
+		f := strings.Fields(part)
+		v, err := strconv.ParseFloat(f[len(f)-2], 64)
+		if err != nil {
+			t.Fatalf("figure in %q: %v", part, err)
+		}
+		listed += v
+	}
+	if math.Abs(listed-total) > 0.1*float64(strings.Count(list, ",")+1) && listed < total {
+		t.Errorf("named processes and other processes add up to %.1f %%, the total is %.1f %%: %s", listed, total, r.Message.EN)
+	}
+	t.Logf("total %.1f %%: %s", total, list)
 }

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +60,7 @@ type clientsView struct {
 	Clients []core.Client
 	Devices map[int64]int
 	IsAdmin bool
+	Deleted string // the name of the client just deleted, for the notice
 }
 
 func (s *server) clients(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -77,7 +80,7 @@ func (s *server) clients(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title = "clients.title"
-	v.Page = clientsView{Clients: cs, Devices: counts, IsAdmin: rc.user.Role == core.RoleAdmin}
+	v.Page = clientsView{Clients: cs, Devices: counts, IsAdmin: rc.user.Role == core.RoleAdmin, Deleted: r.URL.Query().Get("deleted")}
 	s.render(w, http.StatusOK, "clients", v)
 }
 
@@ -103,9 +106,13 @@ type clientPageView struct {
 	Devices []service.Device
 	AllSite []core.Site // move targets
 	IsAdmin bool
-	Confirm int                 // devices a delete would retire, when asking to confirm
-	Report  core.ReportSettings // the daily report's (reports.go)
-	Tray    *trayForm           // the tray app's branding (branding.go)
+	Confirm int // devices a delete would retire, when asking to confirm
+	// DeleteQuestion names the client and what goes with it, asked
+	// before deleting; AskDelete opens it (a delete posted unconfirmed).
+	DeleteQuestion string
+	AskDelete      bool
+	Report         core.ReportSettings // the daily report's (reports.go)
+	Tray           *trayForm           // the tray app's branding (branding.go)
 	// Contract and Time are the billing cards (billing_client.go); nil
 	// for roles that do not see them.
 	Contract *contractCard
@@ -162,6 +169,15 @@ func (s *server) clientPageFull(w http.ResponseWriter, r *http.Request, rc *reqC
 			cv.Sites = append(cv.Sites, st)
 		}
 	}
+	if cv.IsAdmin {
+		n, err := s.store.CountClientDevices(r.Context(), id)
+		if err != nil {
+			s.renderError(w, r, rc.lang, err)
+			return
+		}
+		cv.DeleteQuestion = deleteQuestion(rc.lang, c.Name, len(cv.Sites), n)
+		cv.AskDelete = errKey == "client.confirmDelete"
+	}
 	v := s.view(r, rc.lang, rc)
 	v.Title, v.Error, v.Page = "client.title", errKey, cv
 	s.render(w, status, "client", v)
@@ -192,19 +208,42 @@ func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	confirm := r.PostFormValue("confirm") == "yes"
-	if !confirm {
+	// Deleting takes a second, confirmed post, whether or not devices go
+	// with the client: the first shows what would be deleted.
+	if r.PostFormValue("confirm") != "yes" {
 		n, err := s.store.CountClientDevices(r.Context(), id)
-		if err == nil && n > 0 {
-			s.clientPage(w, r, rc, id, http.StatusConflict, "client.confirmDelete", n)
+		if err != nil {
+			s.renderError(w, r, rc.lang, err)
 			return
 		}
+		s.clientPage(w, r, rc, id, http.StatusConflict, "client.confirmDelete", n)
+		return
 	}
-	if _, err := s.svc.DeleteClient(r.Context(), rc.user, id, confirm); err != nil {
+	c, err := s.svc.GetClient(r.Context(), rc.user, id)
+	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	http.Redirect(w, r, "/clients", http.StatusSeeOther)
+	if _, err := s.svc.DeleteClient(r.Context(), rc.user, id, true); err != nil {
+		s.renderError(w, r, rc.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/clients?deleted="+url.QueryEscape(c.Name), http.StatusSeeOther)
+}
+
+// deleteQuestion asks whether to delete the client name with its sites
+// and devices.
+func deleteQuestion(l Lang, name string, sites, devices int) string {
+	return fmt.Sprintf(l.T("client.deleteQuestion"), name, countOf(l, sites, "client.nSites"), countOf(l, devices, "client.nDevices"))
+}
+
+// countOf writes n with the singular (key+".one") or plural (key+".other")
+// form of the catalog's format key.
+func countOf(l Lang, n int, key string) string {
+	if n == 1 {
+		return fmt.Sprintf(l.T(key+".one"), l.Int(n))
+	}
+	return fmt.Sprintf(l.T(key+".other"), l.Int(n))
 }
 
 func (s *server) createSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

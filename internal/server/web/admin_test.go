@@ -47,21 +47,46 @@ func TestDashboardClientFlows(t *testing.T) {
 	}
 
 	// Deleting the client asks first and changes nothing.
+	// The question names the client and what goes with it.
+	question := "Delete the client “Müller GmbH” with 2 sites and 1 device?"
+	if p := b.do("GET", client, nil); !strings.Contains(p.body, question) || strings.Contains(p.body, `id="client-delete-confirm" open`) {
+		t.Errorf("client page lacks the closed delete question %q", question)
+	}
 	p := b.do("POST", client+"/delete", url.Values{"csrf": {csrf}})
-	if p.status != http.StatusConflict || !strings.Contains(p.body, "still has devices") || !strings.Contains(p.body, `name="confirm" value="yes"`) {
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `id="client-delete-confirm" open`) || !strings.Contains(p.body, question) ||
+		!strings.Contains(p.body, `name="confirm" value="yes"`) {
 		t.Fatalf("delete without confirm: %d\n%s", p.status, p.body)
 	}
 	if d, _ := f.st.GetDevice(ctx, f.device.ID); d.State != core.DeviceActive {
 		t.Fatalf("unconfirmed delete retired the device")
 	}
-	if r := b.do("POST", client+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); r.status != http.StatusSeeOther {
+	r = b.do("POST", client+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
+	if r.status != http.StatusSeeOther {
 		t.Fatalf("confirmed delete: %d", r.status)
+	}
+	if p := b.do("GET", r.header.Get("Location"), nil); !strings.Contains(p.body, "The client “Müller GmbH” was deleted.") {
+		t.Errorf("no notice after deleting the client (at %s)", r.header.Get("Location"))
 	}
 	if d, _ := f.st.GetDevice(ctx, f.device.ID); d.State != core.DeviceRetired {
 		t.Errorf("device state after delete: %q", d.State)
 	}
 	if p := b.do("GET", "/", nil); strings.Contains(p.body, "pc-&lt;b&gt;01") {
 		t.Error("retired device still on the overview")
+	}
+	// A client without devices or sites is not deleted by one click either.
+	empty := core.Client{Name: "Leer KG"}
+	if err := f.st.CreateClient(ctx, &empty); err != nil {
+		t.Fatal(err)
+	}
+	emptyPath := "/clients/" + strconv.FormatInt(empty.ID, 10)
+	de := f.browser(t, "de")
+	_, deCSRF := de.login("admin@example.com", testPassword)
+	if p := de.do("POST", emptyPath+"/delete", url.Values{"csrf": {deCSRF}}); p.status != http.StatusConflict ||
+		!strings.Contains(p.body, "Den Kunden „Leer KG“ mit 0 Standorten und 0 Geräten löschen?") {
+		t.Errorf("unconfirmed delete of an empty client: %d", p.status)
+	}
+	if _, err := f.st.GetClient(ctx, empty.ID); err != nil {
+		t.Errorf("an unconfirmed delete deleted the empty client: %v", err)
 	}
 	if len(auditOf(t, f, "client.delete")) != 1 || len(auditOf(t, f, "device.move")) != 1 {
 		t.Error("client delete or device move not audited")

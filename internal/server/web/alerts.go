@@ -69,13 +69,13 @@ type outageRow struct {
 	Label    string // severity, translated
 	Check    string // check name or "agent not reachable", translated
 	Duration string // open: so far; closed: in total
-	AckedBy  string // without the "user:" prefix
+	AckedBy  string // an actor (service.Actor)
 	Fix      string // the check's automatic fix, if any
 }
 
 func newOutageRow(o core.Outage, lang Lang, now time.Time) outageRow {
 	r := outageRow{Outage: o, Label: lang.T("alerts.sev." + o.Severity), Check: lang.Check(o.CheckName),
-		AckedBy: strings.TrimPrefix(o.AckedBy, "user:")}
+		AckedBy: o.AckedBy}
 	if o.Kind == core.OutageOffline {
 		r.Check = lang.T("alerts.offlineCheck")
 	}

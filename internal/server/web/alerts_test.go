@@ -139,10 +139,15 @@ func TestAlertsView(t *testing.T) {
 		`action="/alerts/` + strconv.FormatInt(f.ids["disk"], 10) + `/ack"`,
 		`action="/alerts/` + strconv.FormatInt(f.ids["disk"], 10) + `/clear"`,
 		`id="alert-settings-link"`,
+		"<summary>Mute…</summary>",
 	} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("alerts page lacks %q", want)
 		}
+	}
+	// Muting is called muting in English too, not "clearing".
+	if strings.Contains(p.body, "Clear…") {
+		t.Error(`the English alerts page still offers "Clear…" for muting`)
 	}
 	// The foreign offline outage can be acknowledged but has no check to clear.
 	if strings.Contains(p.body, `action="/alerts/`+strconv.FormatInt(f.ids["foreign"], 10)+`/clear"`) {
@@ -279,7 +284,7 @@ func TestAlertsAckAndClear(t *testing.T) {
 			t.Errorf("clear %v: %d → %q", bad, p.status, p.header.Get("Location"))
 		}
 	}
-	if p := b.do("GET", "/alerts?done=clear-invalid", nil); !strings.Contains(p.body, "Not cleared: give a time in the future") {
+	if p := b.do("GET", "/alerts?done=clear-invalid", nil); !strings.Contains(p.body, "Not muted: give a time in the future") {
 		t.Error("no notice after a refused clear")
 	}
 	p = b.do("POST", "/alerts/"+strconv.FormatInt(f.ids["off"], 10)+"/clear", url.Values{"csrf": {csrf}, "until_pass": {"on"}})

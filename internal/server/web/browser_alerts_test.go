@@ -1,11 +1,15 @@
 package web
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // TestBrowserAlerts: in headless Chromium an administrator opens the
@@ -84,4 +88,61 @@ func TestBrowserAlerts(t *testing.T) {
 	c.step("English settings", chromedp.Click("#lang-en"), chromedp.WaitVisible(`html[lang="en"] #alert-settings`))
 	c.screenshot("alertsettings.png")
 	c.checkConsole()
+}
+
+// TestBrowserAlertsNoOverflow: at 1,400 px, with the mute form of an
+// outage open, the alerts page does not scroll sideways (the form wraps
+// inside its cell).
+func TestBrowserAlertsNoOverflow(t *testing.T) {
+	needChromium(t)
+	f := newAlertsFixture(t)
+	c := newChrome(t, f.srv.URL)
+	disk := "#outage-" + strconv.FormatInt(f.ids["disk"], 10)
+	c.login("admin@example.com", "tr.device")
+	c.step("open alerts at 1,400 px", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(f.srv.URL+"/alerts"), chromedp.WaitVisible(disk))
+	c.step("open the mute form", chromedp.Click(disk+" details.clear summary"), chromedp.WaitVisible(disk+" form.clear-form"))
+	// The page must not scroll sideways, and the table must stay inside
+	// its card.
+	overflow, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`Math.max(document.documentElement.scrollWidth - document.documentElement.clientWidth,
+		Math.ceil(document.querySelector("#outages").getBoundingClientRect().right - document.querySelector("#outages").parentElement.getBoundingClientRect().right))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.screenshot("alerts-mute-open-1400.png")
+	if overflow > 0 {
+		t.Errorf("the alerts page overflows sideways by %d px with the mute form open", overflow)
+	}
+}
+
+// TestBrowserDenseDevicePage: the German device page at 1,400 px with a
+// long check message: the message row is collapsed to two lines (with the
+// "mehr" toggle below) until opened. It logs the page's height, the figure
+// quoted in issue 23.
+func TestBrowserDenseDevicePage(t *testing.T) {
+	needChromium(t)
+	f := newAlertsFixture(t)
+	long := strings.Repeat("Dienst „Druckwarteschlange“ antwortet nicht auf Anfragen; ", 6)
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{{ID: "long-1", Check: "services", Key: "spooler",
+		Status: core.StatusFailure, Message: core.Text{EN: long, DE: long}, At: time.Now().UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	c := newChrome(t, f.srv.URL)
+	c.login("admin@example.com", "tr.device")
+	dev := f.srv.URL + "/devices/" + strconv.FormatInt(f.device.ID, 10)
+	c.step("German device page at 1,400 px", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(dev),
+		chromedp.WaitVisible(`tr[data-check="services"]`), chromedp.Click("#lang-de"), chromedp.WaitVisible(`html[lang="de"] tr[data-check="services"]`))
+	height, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`document.documentElement.scrollHeight`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := chromedp.Run(c.ctx, chromedp.Evaluate[float64](`(() => { const r = document.querySelector('tr[data-check="services"]');
+		return r.getBoundingClientRect().height / parseFloat(getComputedStyle(r.querySelector("td:nth-child(5)")).lineHeight); })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.screenshot("device-dense-de-1400.png")
+	t.Logf("German device page: %d px high; the long message's row is %.1f lines", height, row)
+	if row > 4 {
+		t.Errorf("the long message's row is %.1f lines high, want it collapsed to two (and the toggle)", row)
+	}
 }

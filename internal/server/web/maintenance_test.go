@@ -65,10 +65,13 @@ func TestMaintenancePages(t *testing.T) {
 	}
 	list = b.do("GET", "/maintenance?done=saved", nil)
 	for _, want := range []string{"Wartungsfenster gespeichert.", "wöchentlich " + strings.Join(days, ", ") + " 22:00–02:00 (Europe/Berlin)", "Festplattentausch",
-		`class="maint-active"`, "jetzt aktiv", "user:admin@example.com"} {
+		`class="maint-active"`, "jetzt aktiv", "<td>admin@example.com</td>"} {
 		if !strings.Contains(list.body, want) {
 			t.Errorf("list lacks %q", want)
 		}
+	}
+	if strings.Contains(list.body, "user:admin") {
+		t.Error(`the list shows the raw actor "user:admin@example.com", not the user`)
 	}
 	devPath := "/devices/" + strconv.FormatInt(f.device.ID, 10)
 	if dp := b.do("GET", devPath, nil); !strings.Contains(dp.body, `id="maint-badge"`) || !strings.Contains(dp.body, "in Wartung") ||

@@ -237,6 +237,7 @@ func (s *server) runChecks(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	ctx := r.Context()
+	start := s.now()
 	res, err := s.svc.RunChecks(ctx, rc.user, id)
 	outcome, kind := "ok", "ok"
 	switch {
@@ -262,6 +263,12 @@ func (s *server) runChecks(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	v := s.view(r, rc.lang, rc)
+	if n := startedChecks(res); outcome == "ok" && n > 0 {
+		// The agent runs them in the background: follow the run.
+		v.Page = runProgressView(rc.lang, nil, id, start, n, start)
+		s.render(w, http.StatusOK, "run-progress", v)
+		return
+	}
 	v.Notice, v.NoticeKind = "run."+outcome, kind
 	s.render(w, http.StatusOK, "notice", v)
 }

@@ -146,7 +146,7 @@ func TestScriptPages(t *testing.T) {
 	}
 	ed := b.do("GET", "/scripts/"+id+"?saved=1", nil)
 	for _, want := range []string{"Als neue Version gespeichert.", `id="version-1"`, `id="version-2"`, `src="/static/vendor/codemirror.js"`,
-		`id="script-save"`, `id="script-run"`, "user:admin@example.com", `value="linux" checked`} {
+		`id="script-save"`, `id="script-run"`, "<td>admin@example.com</td>", `value="linux" checked`} {
 		if !strings.Contains(ed.body, want) {
 			t.Errorf("editor lacks %q", want)
 		}

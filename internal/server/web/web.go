@@ -139,6 +139,7 @@ func (s *server) routes() *auth.Router {
 	rt.HandleFunc("GET /partials/devices", authz.Read, s.withSession(s.devicesPartial))
 	rt.HandleFunc("GET /devices/{id}", authz.Read, s.withSession(s.device))
 	rt.HandleFunc("GET /devices/{id}/checks", authz.Read, s.withSession(s.checksPartial))
+	rt.HandleFunc("GET /devices/{id}/run-progress", authz.Read, s.withSession(s.runProgressPartial))
 	rt.HandleFunc("POST /devices/{id}/run-checks", authz.Operate, s.withSession(s.runChecks))
 	s.policyRoutes(rt)
 	s.checkFormRoutes(rt)

@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -28,9 +30,10 @@ import (
 const testPassword = "correct horse battery"
 
 type fakeCommander struct {
-	mu    sync.Mutex
-	calls int
-	err   error
+	mu     sync.Mutex
+	calls  int
+	err    error
+	output json.RawMessage // the agent's answer's output
 }
 
 func (f *fakeCommander) Command(context.Context, int64, protocol.Command) (protocol.CommandResult, error) {
@@ -40,7 +43,7 @@ func (f *fakeCommander) Command(context.Context, int64, protocol.Command) (proto
 	if f.err != nil {
 		return protocol.CommandResult{}, f.err
 	}
-	return protocol.CommandResult{OK: true}, nil
+	return protocol.CommandResult{OK: true, Output: f.output}, nil
 }
 
 func (f *fakeCommander) count() int {
@@ -617,5 +620,92 @@ func TestDuplicateDeviceNotice(t *testing.T) {
 		if p := b.do("GET", "/devices/"+strconv.FormatInt(first.ID, 10), nil); strings.Contains(p.body, `id="duplicate-of"`) {
 			t.Errorf("%s: the first device is marked as a duplicate", c.email)
 		}
+	}
+}
+
+func TestLangActor(t *testing.T) {
+	for _, c := range []struct{ actor, en, de string }{
+		{"user:admin@example.com", "admin@example.com", "admin@example.com"},
+		{"cli", "command line", "Kommandozeile"},
+		{"agent", "agent", "Agent"},
+		{"something:else", "something:else", "something:else"},
+	} {
+		if en, de := Lang(langEN).Actor(c.actor), Lang(langDE).Actor(c.actor); en != c.en || de != c.de {
+			t.Errorf("Actor(%q) = %q, %q; want %q, %q", c.actor, en, de, c.en, c.de)
+		}
+	}
+}
+
+// TestRunChecksProgress: an agent that starts its checks in the background
+// gets a "running…" line that polls, refreshes the check table and ends
+// when every check reported, or after runPollFor.
+func TestRunChecksProgress(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t, "en")
+	_, csrf := b.login("admin@example.com", testPassword)
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10)
+	f.cmd.output = json.RawMessage(`{"checks":2}`)
+	b.header.Set("HX-Request", "true")
+	r := b.do("POST", dev+"/run-checks", url.Values{"csrf": {csrf}})
+	if !strings.Contains(r.body, `id="run-progress"`) || !strings.Contains(r.body, "Running checks… 0 of 2 reported.") {
+		t.Fatalf("run-checks answer: %s", r.body)
+	}
+	_, rest, _ := strings.Cut(r.body, `hx-get="`)
+	next, _, _ := strings.Cut(rest, `"`)
+	next = html.UnescapeString(next)
+	if !strings.HasPrefix(next, dev+"/run-progress?since=") {
+		t.Fatalf("the running line does not poll: %s", r.body)
+	}
+	p := b.do("GET", next, nil)
+	if !strings.Contains(p.body, "0 of 2 reported") || p.header.Get("HX-Trigger") != "checks-refresh" {
+		t.Errorf("poll before results: %s %v", p.body, p.header)
+	}
+	v := 12.0
+	at := time.Now().UTC().Add(time.Second)
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{
+		{ID: "run-1", Check: "cpu", Status: core.StatusOK, Value: &v, Unit: "%", At: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.do("GET", next, nil); !strings.Contains(p.body, "1 of 2 reported") {
+		t.Errorf("poll after one result: %s", p.body)
+	}
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{
+		{ID: "run-2", Check: "memory", Status: core.StatusOK, Value: &v, Unit: "%", At: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.do("GET", next, nil)
+	if !strings.Contains(p.body, "The checks ran") || strings.Contains(p.body, "hx-get") {
+		t.Errorf("poll after all results: %s", p.body)
+	}
+	if p := b.do("GET", dev+"/run-progress?since=x&checks=2", nil); p.status != http.StatusBadRequest {
+		t.Errorf("bad since: %d", p.status)
+	}
+	// The line stops polling after runPollFor, saying what is missing.
+	since := time.Now()
+	late := runProgressView(Lang(langDE), nil, 1, since, 3, since.Add(runPollFor+time.Second))
+	if late.Polling || late.Text != "Bisher haben 0 von 3 Prüfungen gemeldet; die anderen erscheinen in der Tabelle, sobald der Agent sie sendet." {
+		t.Errorf("late: %+v", late)
+	}
+}
+
+// TestLongMessagesCollapse: a long check message is collapsed behind a
+// "more"/"mehr" toggle in the check table, a short one is not.
+func TestLongMessagesCollapse(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("Dienst „Druckwarteschlange“ antwortet nicht; ", 5)
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{{ID: "long-1", Check: "services", Key: "spooler",
+		Status: core.StatusFailure, Message: core.Text{EN: long, DE: long}, At: time.Now().UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser(t, "de")
+	b.login("admin@example.com", testPassword)
+	p := b.do("GET", "/devices/"+strconv.FormatInt(f.device.ID, 10), nil)
+	if strings.Count(p.body, `<details class="more">`) != 1 || !strings.Contains(p.body, `<span class="more-label">mehr</span>`) {
+		t.Errorf("the long message is not collapsed behind one toggle:\n%s", p.body)
+	}
+	if !strings.Contains(p.body, `<td class="msg">Speicherauslastung ist normal</td>`) {
+		t.Errorf("a short message is not shown as it is")
 	}
 }

@@ -22,6 +22,11 @@ type Proc struct {
 	Name string
 	CPU  float64 // user+system seconds used so far
 	RSS  uint64  // resident memory in bytes
+	// Created is when the process started, in Unix milliseconds (0:
+	// unknown); with PID it tells one process from a later one with the
+	// same PID, where a name can change (Linux kernel workers rename
+	// themselves by the work they do).
+	Created int64
 }
 
 // Snapshot is every readable process at one moment.
@@ -53,6 +58,9 @@ func Take(ctx context.Context) (Snapshot, error) {
 		if m, err := p.MemoryInfoWithContext(ctx); err == nil {
 			pr.RSS = m.RSS
 		}
+		if c, err := p.CreateTimeWithContext(ctx); err == nil {
+			pr.Created = c
+		}
 		s.Procs[p.Pid] = pr
 	}
 	return s, nil
@@ -67,22 +75,27 @@ type Usage struct {
 }
 
 // TopCPU ranks processes by CPU used between two snapshots, as a share of
-// all CPUs over that time (so the figures add up to the check's total).
-// A PID present in only one snapshot, or reused with less CPU time, is
-// left out.
-func TopCPU(before, after Snapshot, ncpu, n int) []Usage {
-	elapsed := after.At.Sub(before.At).Seconds()
-	if elapsed <= 0 || ncpu <= 0 {
+// cpuSeconds, the CPU time all CPUs together spent over the same interval
+// by the OS's total counters: so the figures are normalised like the
+// check's total and add up to it (less what no snapshot saw). A process
+// that started after before was taken used all its CPU time in the
+// interval; one that ended before after is not seen at all, and one that
+// after has but before lacks though it is older (it could not be read
+// then) is left out, as its share is not known.
+func TopCPU(before, after Snapshot, cpuSeconds float64, n int) []Usage {
+	if !after.At.After(before.At) || cpuSeconds <= 0 {
 		return nil
 	}
 	var out []Usage
 	for pid, a := range after.Procs {
-		b, ok := before.Procs[pid]
-		if !ok || a.Name != b.Name || a.CPU < b.CPU {
+		d := a.CPU
+		if b, ok := before.Procs[pid]; ok && b.same(a) {
+			d -= b.CPU
+		} else if a.Created == 0 || a.Created < before.At.UnixMilli() {
 			continue
 		}
-		if d := a.CPU - b.CPU; d > 0 {
-			out = append(out, Usage{PID: pid, Name: a.Name, Percent: d / elapsed / float64(ncpu) * 100})
+		if d > 0 {
+			out = append(out, Usage{PID: pid, Name: a.Name, Percent: min(100, d/cpuSeconds*100)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -95,6 +108,19 @@ func TopCPU(before, after Snapshot, ncpu, n int) []Usage {
 		out = out[:n]
 	}
 	return out
+}
+
+// same tells whether later, with p's PID, is the same process as p: by
+// start time when both are known, else by name; its CPU time never goes
+// down.
+func (p Proc) same(later Proc) bool {
+	if later.CPU < p.CPU {
+		return false
+	}
+	if p.Created != 0 && later.Created != 0 {
+		return p.Created == later.Created
+	}
+	return p.Name == later.Name
 }
 
 // TopMemory ranks processes by resident memory; total is physical memory.
@@ -122,16 +148,27 @@ func TopMemory(s Snapshot, total uint64, n int) []Usage {
 	return out
 }
 
-// CPUText words a CPU ranking: "; top processes: chrome (PID 812) 41.3 %, ...".
-func CPUText(us []Usage) (en, de string) {
+// CPUText words a CPU ranking of a total CPU use of total percent, with
+// the rest of the total as "other processes" so that the figures add up:
+// "; top processes: chrome (PID 812) 41.3 %, ..., other processes 12.0 %".
+// The rest is what the processes not named used, and what processes that
+// started and ended within the window used.
+func CPUText(us []Usage, total float64) (en, de string) {
 	if len(us) == 0 {
 		return "", ""
 	}
 	var e, d []string
+	named := 0.0
 	for _, u := range us {
 		pe, pd := msg.Num(u.Percent, 1)
 		e = append(e, fmt.Sprintf("%s (PID %d) %s %%", u.Name, u.PID, pe))
 		d = append(d, fmt.Sprintf("%s (PID %d) %s %%", u.Name, u.PID, pd))
+		named += u.Percent
+	}
+	if rest := total - named; rest >= 0.05 {
+		re, rd := msg.Num(rest, 1)
+		e = append(e, fmt.Sprintf("other processes %s %%", re))
+		d = append(d, fmt.Sprintf("andere Prozesse %s %%", rd))
 	}
 	return "; top processes: " + strings.Join(e, ", "), "; Top-Prozesse: " + strings.Join(d, ", ")
 }
