@@ -86,5 +86,18 @@
     var save = document.getElementById("dl-save-filters");
     if (list && save) save.value = list.dataset.filters || "";
   });
+  // Leave empty filters out of the request, so the address that htmx
+  // pushes (and a bookmark of it) names only the filters in use.
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.verb !== "get") return;
+    var ps = e.detail.parameters;
+    var keys = typeof ps.keys === "function" ? Array.from(ps.keys()) : Object.keys(ps);
+    keys.forEach(function (k) {
+      var v = typeof ps.getAll === "function" ? ps.getAll(k) : [].concat(ps[k]);
+      if (v.every(function (x) { return x === ""; })) {
+        if (typeof ps.delete === "function") ps.delete(k); else delete ps[k];
+      }
+    });
+  });
   fields();
 })();

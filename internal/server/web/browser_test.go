@@ -40,7 +40,7 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot("login.png")
 	c.login("admin@example.com", "tr.device")
-	overview := text("#devices")
+	overview := text("#device-list")
 	for _, want := range []string{"Müller GmbH", "Zentrale", "pc-01", "Debian GNU/Linux 12", "Failure", "online"} {
 		if !strings.Contains(overview, want) {
 			t.Errorf("overview lacks %q:\n%s", want, overview)

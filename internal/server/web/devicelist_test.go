@@ -24,7 +24,7 @@ import (
 // to Müller GmbH.
 type listFixture struct {
 	*fixture
-	srv, nb core.Device
+	win, nb core.Device // srv-02 and nb-03
 	lager   core.Site
 	schulz  core.Site
 	tech    core.User
@@ -42,8 +42,8 @@ func newListFixture(t *testing.T) *listFixture {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	f.srv = f.enroll(t, f.lager, core.Device{Hostname: "srv-02", OS: "windows", Role: core.DeviceRoleServer}, now)
-	if err := f.st.SetDeviceTags(ctx, f.srv.ID, []string{"vip"}); err != nil {
+	f.win = f.enroll(t, f.lager, core.Device{Hostname: "srv-02", OS: "windows", Role: core.DeviceRoleServer}, now)
+	if err := f.st.SetDeviceTags(ctx, f.win.ID, []string{"vip"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 26 {
@@ -137,7 +137,7 @@ func TestDeviceListQuery(t *testing.T) {
 	// direction; the other columns start ascending.
 	p := b.do("GET", "/?sort=last_seen", nil)
 	if !strings.Contains(p.body, `<th aria-sort="ascending"><a href="/?desc=1&amp;sort=last_seen"`) ||
-		!strings.Contains(p.body, `<th aria-sort="none"><a href="/?sort=client"`) {
+		!strings.Contains(p.body, `<th class="opt" aria-sort="none"><a href="/?sort=client"`) {
 		t.Error("the sorted column's header does not flip to descending")
 	}
 	p = b.do("GET", "/?sort=last_seen&desc=1", nil)
@@ -208,7 +208,7 @@ func TestDeviceListAccess(t *testing.T) {
 	}
 	// A foreign device ID in a bulk request fails alone, without a command.
 	p = tb.do("POST", "/devices/bulk", url.Values{"csrf": {csrf}, "confirm": {"1"}, "action": {"run_checks"},
-		"id": {strconv.FormatInt(f.nb.ID, 10), strconv.FormatInt(f.srv.ID, 10)}})
+		"id": {strconv.FormatInt(f.nb.ID, 10), strconv.FormatInt(f.win.ID, 10)}})
 	if p.status != http.StatusOK || !strings.Contains(p.body, "Checks requested on 1 device.") ||
 		!strings.Contains(p.body, "Failed for 1 device:") || !strings.Contains(p.body, "device not found") || strings.Contains(p.body, "nb-03") {
 		t.Errorf("technician's bulk with a foreign device: %d\n%s", p.status, p.body)
@@ -223,7 +223,7 @@ func TestDeviceListAccess(t *testing.T) {
 	if strings.Contains(p.body, `id="dl-bulk"`) || strings.Contains(p.body, `name="id"`) || len(hosts(p)) == 0 {
 		t.Error("read-only user is offered bulk actions (or sees no devices)")
 	}
-	p = rb.do("POST", "/devices/bulk", url.Values{"csrf": {csrf}, "confirm": {"1"}, "action": {"run_checks"}, "id": {strconv.FormatInt(f.srv.ID, 10)}})
+	p = rb.do("POST", "/devices/bulk", url.Values{"csrf": {csrf}, "confirm": {"1"}, "action": {"run_checks"}, "id": {strconv.FormatInt(f.win.ID, 10)}})
 	if p.status != http.StatusForbidden || f.cmd.count() != 1 {
 		t.Errorf("read-only bulk: %d, commands %d", p.status, f.cmd.count())
 	}
@@ -237,7 +237,7 @@ func TestDeviceBulk(t *testing.T) {
 	ctx := context.Background()
 	b := f.browser(t, "en")
 	_, csrf := b.login("admin@example.com", testPassword)
-	two := []string{strconv.FormatInt(f.device.ID, 10), strconv.FormatInt(f.srv.ID, 10)}
+	two := []string{strconv.FormatInt(f.device.ID, 10), strconv.FormatInt(f.win.ID, 10)}
 	csrfs := map[*browser]string{b: csrf}
 	post := func(b *browser, v url.Values) page {
 		v.Set("csrf", csrfs[b])
@@ -276,7 +276,7 @@ func TestDeviceBulk(t *testing.T) {
 		t.Errorf("German move question:\n%s", p.body)
 	}
 	p = post(de, url.Values{"action": {"move"}, "id": two[1:], "site": {site}, "confirm": {"1"}})
-	if d, err := f.st.GetDevice(ctx, f.srv.ID); err != nil || d.SiteID != f.schulz.ID || !strings.Contains(p.body, "1 Gerät verschoben.") {
+	if d, err := f.st.GetDevice(ctx, f.win.ID); err != nil || d.SiteID != f.schulz.ID || !strings.Contains(p.body, "1 Gerät verschoben.") {
 		t.Errorf("move: site %d %v\n%s", d.SiteID, err, p.body)
 	}
 
