@@ -177,9 +177,11 @@ func (s *Service) bulkOne(ctx context.Context, u core.User, id int64, a BulkActi
 }
 
 // bulkRunChecks asks the agents to run their checks, bulkRunParallel at a
-// time, waiting BulkRunChecksWait for each answer: a slow agent still runs
-// its checks, its results arrive later, and the request does not wait its
-// full command timeout.
+// time, waiting BulkRunChecksWait for each answer. A request still
+// unanswered then goes on by itself (RunChecks bounds it by CommandTimeout
+// and audits its outcome) and counts as requested: the agent runs its
+// checks and the results arrive later, and the technician does not wait a
+// command timeout per silent agent.
 func (s *Service) bulkRunChecks(ctx context.Context, u core.User, ids []int64, res BulkResult) BulkResult {
 	var mu sync.Mutex
 	sem := make(chan struct{}, bulkRunParallel)
@@ -189,12 +191,22 @@ func (s *Service) bulkRunChecks(ctx context.Context, u core.User, ids []int64, r
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			wctx, cancel := context.WithTimeout(ctx, BulkRunChecksWait)
-			_, err := s.RunChecks(wctx, u, id)
-			cancel()
-			pending := errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.RunChecks(context.WithoutCancel(ctx), u, id)
+				done <- err
+			}()
+			var err error
+			pending := false
+			timer := time.NewTimer(BulkRunChecksWait)
+			select {
+			case err = <-done:
+			case <-timer.C:
+				pending = true
+			}
+			timer.Stop()
 			var f BulkFailure
-			if err != nil && !pending {
+			if err != nil {
 				f = s.bulkFailure(ctx, u, id, err)
 			}
 			mu.Lock()
