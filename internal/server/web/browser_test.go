@@ -41,7 +41,7 @@ func TestBrowser(t *testing.T) {
 	screenshot("login.png")
 	c.login("admin@example.com", "tr.device")
 	overview := text("#device-list")
-	for _, want := range []string{"Müller GmbH", "Zentrale", "pc-01", "Debian GNU/Linux 12", "Failure", "online"} {
+	for _, want := range []string{"Müller GmbH", "Zentrale", "pc-01", "Debian GNU/Linux 12", "Failure", "0.1.0"} {
 		if !strings.Contains(overview, want) {
 			t.Errorf("overview lacks %q:\n%s", want, overview)
 		}
