@@ -411,6 +411,7 @@ type Store interface {
 	ReleaseStore
 	BillingStore
 	DeviceListStore
+	SavedViewStore
 	Close() error
 }
 

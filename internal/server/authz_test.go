@@ -304,6 +304,9 @@ var authzTable = map[string]routeSpec{
 	"GET /devices/{id}":                {perm: authz.Read, kind: "device"},
 	"GET /devices/{id}/checks":         {perm: authz.Read, kind: "device"},
 	"POST /devices/{id}/run-checks":    {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
+	"POST /devices/bulk":               {perm: authz.Operate, body: "action=run_checks", ok: http.StatusBadRequest}, // no device ticked
+	"POST /views":                      {perm: authz.Read, body: "name=Offline&filters=online%3Dno"},
+	"POST /views/{id}/delete":          {perm: authz.Read, path: "/views/999999/delete", ok: http.StatusNotFound},
 	"/":                                {perm: authz.Authenticated, path: "/nope", ok: http.StatusNotFound},
 	"GET /account/tokens":              {perm: authz.Authenticated},
 	"POST /account/tokens":             {perm: authz.Authenticated, body: "name=ci&role=readonly&days=30"},

@@ -64,7 +64,7 @@ func (s *DB) DeleteUser(ctx context.Context, id int64, at time.Time) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE user_id = $1`, id, ms(at)); err != nil {
 			return s.wrap(op+": revoking API tokens", err)
 		}
-		for _, table := range []string{"sessions", "recovery_codes", "user_clients", "report_digest_optout"} {
+		for _, table := range []string{"sessions", "recovery_codes", "user_clients", "report_digest_optout", "saved_views"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, id); err != nil {
 				return s.wrap(op+": clearing "+table, err)
 			}

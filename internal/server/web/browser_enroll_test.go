@@ -63,7 +63,7 @@ func TestBrowserAddDevice(t *testing.T) {
 
 	c := newChrome(t, srv.URL)
 	step, text := c.step, c.text
-	c.login("admin@example.com", "#devices")
+	c.login("admin@example.com", "#device-list")
 	site := strconv.FormatInt(d.SiteID, 10)
 	step("client page → Add device", chromedp.Navigate(srv.URL+"/clients/"+strconv.FormatInt(d.ClientID, 10)),
 		chromedp.Click("#add-device-"+site), chromedp.WaitVisible("#add-device-title"))

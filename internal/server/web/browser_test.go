@@ -40,8 +40,8 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot("login.png")
 	c.login("admin@example.com", "tr.device")
-	overview := text("#devices")
-	for _, want := range []string{"Müller GmbH", "Zentrale", "pc-01", "Debian GNU/Linux 12", "Failure", "online"} {
+	overview := text("#device-list")
+	for _, want := range []string{"Müller GmbH", "Zentrale", "pc-01", "Debian GNU/Linux 12", "Failure", "0.1.0"} {
 		if !strings.Contains(overview, want) {
 			t.Errorf("overview lacks %q:\n%s", want, overview)
 		}

@@ -163,7 +163,7 @@ func TestOverviewProtectionColumns(t *testing.T) {
 	}
 	de := f.browser(t, "de")
 	de.login("admin@example.com", testPassword)
-	p = de.do("GET", "/", nil)
+	p = de.do("GET", "/?view=clients", nil)
 	for _, want := range []string{
 		"<th>Virenschutz</th><th>Backup</th>",
 		`title="Microsoft Defender 4.18: Signaturen 2,5 Tage alt">2,5 d</span>`,

@@ -1,0 +1,103 @@
+// Keyboard and selection for the device list (the home page): "/" focuses
+// the search, the arrow keys move the selected row, Enter opens the
+// selected (or first) row, "x" ticks the selected row's checkbox; the
+// header checkbox ticks the whole page. The list is replaced by htmx on
+// every filter change, so everything here looks the list up again.
+(function () {
+  "use strict";
+  var sel = -1;
+
+  function rows() {
+    var t = document.getElementById("dl-table");
+    return t ? Array.prototype.slice.call(t.tBodies[0].rows) : [];
+  }
+  function typing(e) {
+    var el = e.target;
+    return el && (el.isContentEditable || /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(el.tagName));
+  }
+  function select(i) {
+    var rs = rows();
+    if (!rs.length) return;
+    i = Math.max(0, Math.min(rs.length - 1, i));
+    rs.forEach(function (r, j) {
+      r.classList.toggle("selected", j === i);
+      if (j === i) r.setAttribute("aria-selected", "true"); else r.removeAttribute("aria-selected");
+    });
+    sel = i;
+    var link = rs[i].querySelector("a.dl-open");
+    if (link) link.focus();
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var rs = rows();
+    if (e.key === "/" && !typing(e)) {
+      e.preventDefault();
+      var s = document.getElementById("dl-search");
+      if (s) { s.focus(); s.select(); }
+      return;
+    }
+    if (e.key === "Escape" && e.target.id === "dl-search") {
+      e.target.blur();
+      select(sel < 0 ? 0 : sel);
+      return;
+    }
+    var inRow = e.target.closest && e.target.closest("#dl-table");
+    if (typing(e) && !inRow && e.target.id !== "dl-search") return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (!rs.length) return;
+      e.preventDefault();
+      select(sel < 0 ? 0 : sel + (e.key === "ArrowDown" ? 1 : -1));
+    } else if (e.key === "Enter" && (e.target.id === "dl-search" || !typing(e))) {
+      if (!rs.length) return;
+      var link = rs[sel < 0 ? 0 : sel].querySelector("a.dl-open");
+      if (link && e.target !== link) { e.preventDefault(); window.location.href = link.href; }
+    } else if ((e.key === "x" || e.key === "X") && sel >= 0 && rs[sel] && !(typing(e) && e.target.type !== "checkbox")) {
+      var box = rs[sel].querySelector("input[type=checkbox]");
+      if (box) { e.preventDefault(); box.checked = !box.checked; }
+    }
+  });
+
+  document.addEventListener("change", function (e) {
+    if (e.target.id === "dl-check-page") {
+      rows().forEach(function (r) {
+        var box = r.querySelector("input[type=checkbox]");
+        if (box) box.checked = e.target.checked;
+      });
+    }
+  });
+
+  // Show only the fields of the chosen bulk action.
+  function fields() {
+    var a = document.getElementById("dl-action");
+    if (!a) return;
+    document.querySelectorAll("#dl-bulk [data-for]").forEach(function (l) {
+      l.hidden = l.dataset.for !== a.value;
+    });
+  }
+  document.addEventListener("change", function (e) { if (e.target.id === "dl-action") fields(); });
+
+  // After htmx replaced the list: the selection starts again, and the
+  // "save view" form saves the filters now shown.
+  document.addEventListener("htmx:afterSwap", function () {
+    sel = -1;
+    fields();
+    var list = document.getElementById("device-list");
+    var save = document.getElementById("dl-save-filters");
+    if (list && save) save.value = list.dataset.filters || "";
+  });
+  // Leave empty filters out of the request, so the address that htmx
+  // pushes (and a bookmark of it) names only the filters in use.
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.verb !== "get") return;
+    var ps = e.detail.parameters;
+    var keys = typeof ps.keys === "function" ? Array.from(ps.keys()) : Object.keys(ps);
+    keys.forEach(function (k) {
+      var v = typeof ps.getAll === "function" ? ps.getAll(k) : [].concat(ps[k]);
+      if (v.every(function (x) { return x === ""; })) {
+        if (typeof ps.delete === "function") ps.delete(k); else delete ps[k];
+      }
+    });
+  });
+  fields();
+})();
