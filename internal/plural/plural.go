@@ -41,3 +41,30 @@ func Sprintf(phrase string, n int, args ...any) string {
 // Forms returns every form of phrase, for tests that look for a phrase in
 // a rendered page.
 func Forms(phrase string) []string { return strings.Split(phrase, Sep) }
+
+// units are the counted units checks report (result.Unit), as English and
+// German phrases; symbols ("%", "GB", "s") are not listed and stay as
+// they are.
+var units = map[string][2]string{
+	"services": {"service|services", "Dienst|Dienste"},
+	"events":   {"event|events", "Ereignis|Ereignisse"},
+	"failures": {"failure|failures", "Fehlschlag|Fehlschläge"},
+}
+
+// Unit is unit in lang ("de", else English), in the form for the value v:
+// "1 Dienst", "4 Dienste", "2 services".
+func Unit(lang, unit string, v float64) string {
+	forms, ok := units[unit]
+	if !ok {
+		return unit
+	}
+	phrase := forms[0]
+	if lang == "de" {
+		phrase = forms[1]
+	}
+	n := 2
+	if v == 1 {
+		n = 1
+	}
+	return Pick(phrase, n)
+}

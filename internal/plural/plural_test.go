@@ -24,3 +24,23 @@ func TestSprintf(t *testing.T) {
 		}
 	}
 }
+
+func TestUnit(t *testing.T) {
+	for _, tc := range []struct {
+		lang, unit string
+		v          float64
+		want       string
+	}{
+		{"de", "services", 4, "Dienste"},
+		{"de", "services", 1, "Dienst"},
+		{"en", "services", 1, "service"},
+		{"en", "services", 0, "services"},
+		{"de", "events", 1.5, "Ereignisse"},
+		{"de", "%", 1, "%"},
+		{"en", "GB", 1, "GB"},
+	} {
+		if got := Unit(tc.lang, tc.unit, tc.v); got != tc.want {
+			t.Errorf("Unit(%q, %q, %v) = %q, want %q", tc.lang, tc.unit, tc.v, got, tc.want)
+		}
+	}
+}
