@@ -46,7 +46,7 @@ type Entry struct {
 
 // Hit is one string of the wrong language found in a text.
 type Hit struct {
-	Key     string // catalogue key, or "word" for the single-word list
+	Key     string // catalogue key; "word: keys" for the single-word list
 	Phrase  string // what was found
 	Context string // the text around it
 }
@@ -117,10 +117,29 @@ func New(lang string, entries []Entry, allow []string) *Checker {
 		other = "en"
 	}
 	for _, w := range Words[other] {
-		add("word", w)
+		add(wordKeys(lang, entries, w), w)
 	}
 	sort.Slice(c.phrases, func(i, j int) bool { return c.phrases[i].text < c.phrases[j].text })
 	return c
+}
+
+// wordKeys names the catalogue keys whose value in the language other
+// than lang is the single word w, for the failure message.
+func wordKeys(lang string, entries []Entry, w string) string {
+	var keys []string
+	for _, e := range entries {
+		v := e.DE
+		if lang == "de" {
+			v = e.EN
+		}
+		if v == w {
+			keys = append(keys, e.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return "word (langtest.Words)"
+	}
+	return "word: " + strings.Join(keys, ", ")
 }
 
 // wordRE matches text as whole words: not inside a longer word.
@@ -143,6 +162,9 @@ func hasLetters(s string) bool {
 func (c *Checker) Find(text string) []Hit {
 	var hits []Hit
 	for _, p := range c.phrases {
+		if !strings.Contains(text, p.text) { // cheap; the regexp checks word edges
+			continue
+		}
 		loc := p.re.FindStringIndex(text)
 		if loc == nil {
 			continue
@@ -158,16 +180,18 @@ func (c *Checker) Find(text string) []Hit {
 	}
 	// A single word inside a phrase found is the same finding.
 	return slices.DeleteFunc(hits, func(w Hit) bool {
-		return w.Key == "word" && slices.ContainsFunc(hits, func(h Hit) bool {
-			return h.Key != "word" && wordRE(w.Phrase).MatchString(h.Phrase)
+		return isWord(w) && slices.ContainsFunc(hits, func(h Hit) bool {
+			return !isWord(h) && wordRE(w.Phrase).MatchString(h.Phrase)
 		})
 	})
 }
 
+func isWord(h Hit) bool { return strings.HasPrefix(h.Key, "word") }
+
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 var (
-	hiddenRE = regexp.MustCompile(`(?is)<(script|style|template)\b.*?</(script|style|template)>|<!--.*?-->`)
+	hiddenRE = regexp.MustCompile(`(?is)<(script|style|template|code)\b.*?</(script|style|template|code)>|<!--.*?-->`)
 	tagRE    = regexp.MustCompile(`(?s)<[^>]*>`)
 	attrRE   = regexp.MustCompile(`(?is)\b(title|placeholder|aria-label|alt|data-confirm)\s*=\s*"([^"]*)"`)
 	buttonRE = regexp.MustCompile(`(?is)<input\b[^>]*\btype="(?:submit|button|reset)"[^>]*>`)
@@ -176,7 +200,8 @@ var (
 )
 
 // Visible is the text a reader of the HTML page sees or hears: the text
-// outside tags, scripts and styles, plus titles, placeholders, ARIA
+// outside tags, scripts, styles and code (identifiers and data such as
+// JSON, which belong to no language), plus titles, placeholders, ARIA
 // labels, image texts and the values of input buttons. Each piece goes on
 // its own line, so a phrase never spans two elements.
 func Visible(page string) string {

@@ -21,7 +21,7 @@ func TestFind(t *testing.T) {
 	for _, h := range de.Find(page) {
 		got = append(got, h.Key+"="+h.Phrase)
 	}
-	if want := "word=Delete save=Save changes"; strings.Join(got, " ") != want {
+	if want := "word (langtest.Words)=Delete save=Save changes"; strings.Join(got, " ") != want {
 		t.Errorf("German page: got %v, want %s", got, want)
 	}
 	en := New("en", entries, nil)

@@ -248,6 +248,21 @@ func (l Lang) N(key string, n int, args ...any) string {
 	return plural.Sprintf(l.T(key), n, args...)
 }
 
+// JobTarget words what a job runs on, stored as "devices", "tag \"x\"",
+// "site 3" or "client 2" (service.runTargets): "Standort 3".
+func (l Lang) JobTarget(target string) string {
+	kind, rest, _ := strings.Cut(target, " ")
+	switch kind {
+	case "devices":
+		return l.T("jobs.target.devices")
+	case "tag":
+		return l.T("jobs.target.tag") + " " + rest
+	case "site", "client":
+		return l.T(kind) + " " + rest
+	}
+	return target
+}
+
 // Message picks a check message in the language.
 func (l Lang) Message(t core.Text) string { return t.In(string(l)) }
 
