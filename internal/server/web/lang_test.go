@@ -3,8 +3,8 @@ package web
 import (
 	"sort"
 	"strings"
-	"unicode"
 	"testing"
+	"unicode"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/langtest"
