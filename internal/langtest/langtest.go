@@ -220,3 +220,28 @@ func Visible(page string) string {
 	b.WriteString(html.UnescapeString(tagRE.ReplaceAllString(page, "\n")))
 	return b.String()
 }
+
+// Copied returns the entries whose German value of two words or more is
+// the English one, except allow (names of products and features): those
+// are untranslated, and a page cannot show it, since a string the same in
+// both languages is no evidence of either.
+func Copied(entries []Entry, allow []string) []Entry {
+	var out []Entry
+	for _, e := range entries {
+		if e.DE == e.EN && words(e.DE) >= 2 && !slices.Contains(allow, e.DE) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// words counts the words of s, not its format verbs and symbols.
+func words(s string) int {
+	n := 0
+	for _, f := range strings.Fields(s) {
+		if !strings.HasPrefix(f, "%") && strings.IndexFunc(f, unicode.IsLetter) >= 0 {
+			n++
+		}
+	}
+	return n
+}

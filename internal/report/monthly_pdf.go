@@ -206,7 +206,11 @@ const (
 // RenderPDF writes m as an A4 PDF with logo (PNG or JPEG bytes) top
 // right; a logo that cannot be read is left out. The output depends on m
 // and logo only (its dates are m's end).
-func RenderPDF(m Monthly, logo []byte) ([]byte, error) {
+func RenderPDF(m Monthly, logo []byte) ([]byte, error) { return renderPDF(m, logo, nil) }
+
+// renderPDF is RenderPDF; record, if not nil, gets every string written
+// into the PDF (the language test reads the report's text this way).
+func renderPDF(m Monthly, logo []byte, record func(string)) ([]byte, error) {
 	l := newL(m.Lang, m.Location())
 	f := fpdf.New("P", "mm", "A4", "")
 	f.SetMargins(pdfMargin, pdfMargin, pdfMargin)
@@ -214,7 +218,12 @@ func RenderPDF(m Monthly, logo []byte) ([]byte, error) {
 	f.SetCatalogSort(true)
 	f.SetCreationDate(m.Until)
 	f.SetModificationDate(m.Until)
-	w := &pdfw{f: f, tr: f.UnicodeTranslatorFromDescriptor(""), l: l}
+	cp1252 := f.UnicodeTranslatorFromDescriptor("")
+	tr := cp1252
+	if record != nil {
+		tr = func(s string) string { record(s); return cp1252(s) }
+	}
+	w := &pdfw{f: f, tr: tr, l: l}
 	f.SetTitle(m.Title(), true)
 	f.SetAuthor("Wacht", true)
 	f.SetCreator("Wacht", true)
