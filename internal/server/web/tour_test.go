@@ -50,6 +50,7 @@ var notPages = map[string]string{
 	"/login/totp":                      "only within a sign-in with a second factor",
 	"/partials/devices":                "fragment of the overview, visited through it",
 	"/devices/{id}/checks":             "fragment of the device page, visited through it",
+	"/devices/{id}/effective":          "fragment of the device page; /devices/{id}/policies shows the same table",
 }
 
 // tourFixture is the fixture of newAlertsFixture (outages open, closed and
