@@ -8,6 +8,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/plural"
 )
 
 // Facts are what a message reports, independent of language.
@@ -159,7 +160,7 @@ func FormatValue(v float64, unit, lang string) string {
 		s = strings.Replace(s, ".", ",", 1)
 	}
 	if unit != "" {
-		s += " " + unit
+		s += " " + plural.Unit(lang, unit, v)
 	}
 	return s
 }

@@ -6,14 +6,18 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/alert"
+	"github.com/wacht-rmm/wacht/internal/checkspec"
+	"github.com/wacht-rmm/wacht/internal/plural"
 )
 
-// words are the reports' strings: English, German.
+// words are the reports' strings: English, German. A counted phrase holds
+// its singular and plural form separated by "|" (package plural); L.N
+// formats it.
 var words = map[string][2]string{
 	"title":        {"Daily report for %s", "Tagesbericht für %s"},
 	"subject":      {"[Wacht] Daily report %s – %s", "[Wacht] Tagesbericht %s – %s"},
 	"period":       {"%s to %s (%s)", "%s bis %s (%s)"},
-	"summary":      {"%d devices: %d OK, %d failing, %d offline", "%d Geräte: %d in Ordnung, %d gestört, %d offline"},
+	"summary":      {"%d device: %d OK, %d failing, %d offline|%d devices: %d OK, %d failing, %d offline", "%d Gerät: %d in Ordnung, %d gestört, %d offline|%d Geräte: %d in Ordnung, %d gestört, %d offline"},
 	"quiet":        {"No critical events: nothing failed and every device was online.", "Keine kritischen Ereignisse: nichts ist ausgefallen und alle Geräte waren online."},
 	"failingNow":   {"Failing now", "Jetzt gestört"},
 	"events":       {"Critical events", "Kritische Ereignisse"},
@@ -45,13 +49,12 @@ var words = map[string][2]string{
 	"stillOpen":    {"still open", "noch offen"},
 	"failing":      {"failing", "gestört"},
 	"okAgain":      {"OK again", "wieder in Ordnung"},
-	"failures":     {"%d failed results", "%d Fehlschläge"},
 	"open":         {"Open in the dashboard", "Im Dashboard öffnen"},
 	"footer":       {"Sent by Wacht. The report's recipients and hour are set on the customer's page.", "Gesendet von Wacht. Empfänger und Uhrzeit des Berichts werden auf der Seite des Kunden eingestellt."},
 	"patches":      {"Patch compliance", "Patch-Stand"},
-	"patchSummary": {"%d of %d devices fully patched (%d%%)", "%d von %d Geräten vollständig gepatcht (%d %%)"},
+	"patchSummary": {"%d of %d device fully patched (%d%%)|%d of %d devices fully patched (%d%%)", "%d von %d Gerät vollständig gepatcht (%d %%)|%d von %d Geräten vollständig gepatcht (%d %%)"},
 	"patchDef":     {"Fully patched: every update source scanned, no approved update missing, none failed (as on the dashboard). Updates waiting for approval and pending restarts are listed apart.", "Vollständig gepatcht: jede Updatequelle wurde durchsucht, kein freigegebenes Update fehlt, keines ist fehlgeschlagen (wie im Dashboard). Updates, die auf Freigabe warten, und ausstehende Neustarts stehen gesondert."},
-	"patchCrit":    {"Critical or security updates missing: %d on %d devices", "Fehlende kritische oder Sicherheitsupdates: %d auf %d Geräten"},
+	"patchCrit":    {"Critical or security updates missing: %d on %d device|Critical or security updates missing: %d on %d devices", "Fehlende kritische oder Sicherheitsupdates: %d auf %d Gerät|Fehlende kritische oder Sicherheitsupdates: %d auf %d Geräten"},
 	"patchFailed":  {"Failed updates: %d", "Fehlgeschlagene Updates: %d"},
 	"patchReboots": {"Restarts pending: %d", "Ausstehende Neustarts: %d"},
 	"patchScanErr": {"Devices whose update scan failed: %d", "Geräte mit fehlgeschlagener Update-Suche: %d"},
@@ -68,8 +71,8 @@ var words = map[string][2]string{
 	"patchDevLine": {"%d missing (%d critical), %d failed", "%d fehlend (%d kritisch), %d fehlgeschlagen"},
 	"digestTitle":  {"Daily digest of your customers (%d)", "Tagesübersicht Ihrer Kunden (%d)"},
 	"digestSubj":   {"[Wacht] Daily digest – %s", "[Wacht] Tagesübersicht – %s"},
-	"eventCount":   {"%d critical events", "%d kritische Ereignisse"},
-	"outageCount":  {"%d outages", "%d Störungen"},
+	"eventCount":   {"%d critical event|%d critical events", "%d kritisches Ereignis|%d kritische Ereignisse"},
+	"outageCount":  {"%d outage|%d outages", "%d Störung|%d Störungen"},
 	"offlineList":  {"Offline", "Offline"},
 	"digestQuiet":  {"No critical events", "Keine kritischen Ereignisse"},
 	"digestFooter": {"Sent by Wacht. Turn the digest off on your account page.", "Gesendet von Wacht. Die Übersicht lässt sich auf Ihrer Kontoseite abbestellen."},
@@ -105,6 +108,12 @@ func (l L) T(key string, args ...any) string {
 		return fmt.Sprintf(s, args...)
 	}
 	return s
+}
+
+// N formats the counted phrase key in the form for n, filled with args
+// (n itself without args): "1 Gerät", "2 Geräte".
+func (l L) N(key string, n int, args ...any) string {
+	return plural.Sprintf(l.T(key), n, args...)
 }
 
 // Time is dd.mm.yyyy HH:MM in German, yyyy-mm-dd HH:MM in English, in the
@@ -159,17 +168,23 @@ func (l L) Value(v *float64, unit string) string {
 	return alert.FormatValue(*v, unit, l.Lang)
 }
 
-// Check names a check instance: "disk /" or "cpu".
+// Check names a check instance by its type's display name, the instance
+// after it: "Speicherplatz /", "CPU". An instance that only repeats the
+// type's name (the antivirus check's "antivirus") is left out.
 func (l L) Check(name, key string) string {
-	if key == "" {
-		return name
+	label := name
+	if spec, ok := checkspec.Lookup(name); ok {
+		label = spec.Label.In(l.Lang)
 	}
-	return name + " " + key
+	if key == "" || key == name {
+		return label
+	}
+	return label + " " + key
 }
 
 // Summary is the summary line.
 func (l L) Summary(s Summary) string {
-	return l.T("summary", s.Devices, s.OK, s.Failing, s.Offline)
+	return l.N("summary", s.Devices, s.Devices, s.OK, s.Failing, s.Offline)
 }
 
 // Join lists names.

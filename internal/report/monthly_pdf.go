@@ -39,7 +39,7 @@ var monthlyWords = map[string][2]string{
 	"mStart":           {"Began", "Beginn"},
 	"mEnd":             {"Ended", "Ende"},
 	"mDurMonth":        {"Duration in month", "Dauer im Monat"},
-	"mMoreOutages":     {"and %d more outages", "und %d weitere Ausfälle"},
+	"mMoreOutages":     {"and %d more outage|and %d more outages", "und %d weiterer Ausfall|und %d weitere Ausfälle"},
 	"mTopChecks":       {"Checks that failed most", "Häufigste Fehlschläge"},
 	"mNoFailures":      {"No check failed.", "Keine Prüfung ist fehlgeschlagen."},
 	"mFailures":        {"Failed results", "Fehlschläge"},
@@ -49,7 +49,7 @@ var monthlyWords = map[string][2]string{
 	"mBackup":          {"Backup", "Datensicherung"},
 	"mNoPatches":       {"No device reports a patch status.", "Kein Gerät meldet einen Patch-Stand."},
 	"mInventory":       {"Inventory", "Inventar"},
-	"mInvSummary":      {"%d devices: %s", "%d Geräte: %s"},
+	"mInvSummary":      {"%d device: %s|%d devices: %s", "%d Gerät: %s|%d Geräte: %s"},
 	"mOS":              {"Operating system", "Betriebssystem"},
 	"mDevices":         {"Devices", "Geräte"},
 	"mSupport":         {"Vendor support", "Herstellersupport"},
@@ -59,7 +59,7 @@ var monthlyWords = map[string][2]string{
 	"mOutOfSupport":    {"Devices whose OS is out of support: %s", "Geräte mit Betriebssystem ohne Support: %s"},
 	"mNoDevices":       {"No devices.", "Keine Geräte."},
 	"mLogins":          {"Failed log-ins", "Fehlgeschlagene Anmeldungen"},
-	"mLoginsTotal":     {"%d failed log-ins in the month", "%d fehlgeschlagene Anmeldungen im Monat"},
+	"mLoginsTotal":     {"%d failed log-in in the month|%d failed log-ins in the month", "%d fehlgeschlagene Anmeldung im Monat|%d fehlgeschlagene Anmeldungen im Monat"},
 	"mNoLogins":        {"No results of the failed log-in check.", "Keine Ergebnisse der Anmeldeprüfung."},
 	"mLoginsDef":       {"Sum of the log-in check's results (each counts the failures within its window).", "Summe der Ergebnisse der Anmeldeprüfung (jedes zählt die Fehlschläge in seinem Zeitfenster)."},
 	"mMailText":        {"Attached is the monthly report %s for %s.", "Anbei der Monatsbericht %s für %s."},
@@ -70,10 +70,10 @@ var monthlyWords = map[string][2]string{
 	"st:error":         {"error", "Fehler"},
 	"st:unknown":       {"unknown", "unbekannt"},
 	"st:unsupported":   {"not supported", "nicht unterstützt"},
-	"role:server":      {"servers", "Server"},
-	"role:workstation": {"workstations", "Arbeitsplätze"},
-	"role:notebook":    {"notebooks", "Notebooks"},
-	"role:network":     {"network devices", "Netzwerkgeräte"},
+	"role:server":      {"%d server|%d servers", "%d Server|%d Server"},
+	"role:workstation": {"%d workstation|%d workstations", "%d Arbeitsplatz|%d Arbeitsplätze"},
+	"role:notebook":    {"%d notebook|%d notebooks", "%d Notebook|%d Notebooks"},
+	"role:network":     {"%d network device|%d network devices", "%d Netzwerkgerät|%d Netzwerkgeräte"},
 }
 
 func init() {
@@ -206,7 +206,11 @@ const (
 // RenderPDF writes m as an A4 PDF with logo (PNG or JPEG bytes) top
 // right; a logo that cannot be read is left out. The output depends on m
 // and logo only (its dates are m's end).
-func RenderPDF(m Monthly, logo []byte) ([]byte, error) {
+func RenderPDF(m Monthly, logo []byte) ([]byte, error) { return renderPDF(m, logo, nil) }
+
+// renderPDF is RenderPDF; record, if not nil, gets every string written
+// into the PDF (the language test reads the report's text this way).
+func renderPDF(m Monthly, logo []byte, record func(string)) ([]byte, error) {
 	l := newL(m.Lang, m.Location())
 	f := fpdf.New("P", "mm", "A4", "")
 	f.SetMargins(pdfMargin, pdfMargin, pdfMargin)
@@ -214,7 +218,12 @@ func RenderPDF(m Monthly, logo []byte) ([]byte, error) {
 	f.SetCatalogSort(true)
 	f.SetCreationDate(m.Until)
 	f.SetModificationDate(m.Until)
-	w := &pdfw{f: f, tr: f.UnicodeTranslatorFromDescriptor(""), l: l}
+	cp1252 := f.UnicodeTranslatorFromDescriptor("")
+	tr := cp1252
+	if record != nil {
+		tr = func(s string) string { record(s); return cp1252(s) }
+	}
+	w := &pdfw{f: f, tr: tr, l: l}
 	f.SetTitle(m.Title(), true)
 	f.SetAuthor("Wacht", true)
 	f.SetCreator("Wacht", true)
@@ -396,7 +405,7 @@ func (w *pdfw) outages(m Monthly) {
 	w.table([]string{l.T("device"), l.T("mKind"), l.T("mStart"), l.T("mEnd"), l.T("mDurMonth")},
 		[]float64{0.24, 0.20, 0.19, 0.19, 0.18}, "LLLLR", rows)
 	if m.MoreOutages > 0 {
-		w.para(l.T("mMoreOutages", m.MoreOutages))
+		w.para(l.N("mMoreOutages", m.MoreOutages))
 	}
 }
 
@@ -449,9 +458,9 @@ func (w *pdfw) patches(m Monthly) {
 		w.para(l.T("mNoPatches"))
 		return
 	}
-	w.para(l.T("patchSummary", pc.FullyPatched, pc.Devices, pc.Percent))
+	w.para(l.N("patchSummary", pc.Devices, pc.FullyPatched, pc.Devices, pc.Percent))
 	if pc.CriticalTotal > 0 {
-		w.para(l.T("patchCrit", pc.CriticalTotal, pc.CriticalDevs))
+		w.para(l.N("patchCrit", pc.CriticalDevs, pc.CriticalTotal, pc.CriticalDevs))
 	}
 	if pc.Failed > 0 {
 		w.para(l.T("patchFailed", pc.Failed))
@@ -495,13 +504,13 @@ func (w *pdfw) inventory(m Monthly) {
 	}
 	var roles []string
 	for _, r := range inv.ByRole {
-		name := r.Name
+		role := strconv.Itoa(r.Count) + " " + r.Name
 		if _, ok := words["role:"+r.Name]; ok {
-			name = l.T("role:" + r.Name)
+			role = l.N("role:"+r.Name, r.Count)
 		}
-		roles = append(roles, strconv.Itoa(r.Count)+" "+name)
+		roles = append(roles, role)
 	}
-	w.para(l.T("mInvSummary", inv.Devices, strings.Join(roles, ", ")))
+	w.para(l.N("mInvSummary", inv.Devices, inv.Devices, strings.Join(roles, ", ")))
 	var rows [][]string
 	for _, p := range inv.Platforms {
 		sup := l.T("mSupUnknown")
@@ -532,7 +541,7 @@ func (w *pdfw) logins(m Monthly) {
 		w.para(l.T("mNoLogins"))
 		return
 	}
-	w.para(l.T("mLoginsTotal", m.LoginsTotal))
+	w.para(l.N("mLoginsTotal", m.LoginsTotal))
 	var rows [][]string
 	for _, c := range m.Logins {
 		rows = append(rows, []string{c.Hostname, strconv.Itoa(c.Failures)})

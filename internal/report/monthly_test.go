@@ -236,8 +236,8 @@ func TestRenderPDFGermanAndEnglish(t *testing.T) {
 	contains(t, "German PDF", text, "Monatsbericht November 2026 – Müller GmbH", "01.11.2026 bis 30.11.2026 (Europe/Berlin)",
 		"Verfügbarkeit der Server", "99,00 %", "99,50 %", "100,00 %", "7 Std. 12 Min.", "aufgenommen 16.11.2026",
 		"ausgemustert 10.11.2026", "31.10.2026 22:00", "01.11.2026 02:00", "2 Std.", "1 Std. 48 Min.", "noch offen",
-		"Dauer im Monat", "disk D:", "Häufigste Fehlschläge", "gestört: Größe: 49,00 € fällig",
-		"Warnung: Signaturen 3 Tage alt", "Kein Gerät meldet einen Patch-Stand.", "4 Geräte: 2 Server, 1 Arbeitsplätze, 1 Notebooks",
+		"Dauer im Monat", "Speicherplatz D:", "Häufigste Fehlschläge", "gestört: Größe: 49,00 € fällig",
+		"Warnung: Signaturen 3 Tage alt", "Kein Gerät meldet einen Patch-Stand.", "4 Geräte: 2 Server, 1 Arbeitsplatz, 1 Notebook",
 		"Windows 11 Pro", "unbekannt", "20 fehlgeschlagene Anmeldungen im Monat", "Seite 1 von 2", "Seite 2 von 2")
 	lacks(t, "German PDF", text, "Monthly", "Page ", "?")
 

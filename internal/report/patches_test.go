@@ -54,7 +54,7 @@ func TestPatchCompliance(t *testing.T) {
 	must(t, err)
 	for what, body := range map[string]string{"text": de.Text, "html": de.HTML} {
 		contains(t, "German "+what, body, "Patch-Stand", "1 von 3 Geräten vollständig gepatcht (33 %)",
-			"Fehlende kritische oder Sicherheitsupdates: 1 auf 1 Geräten", "Fehlgeschlagene Updates: 1", "Ausstehende Neustarts: 1",
+			"Fehlende kritische oder Sicherheitsupdates: 1 auf 1 Gerät", "Fehlgeschlagene Updates: 1", "Ausstehende Neustarts: 1",
 			"Geräte mit fehlgeschlagener Update-Suche: 1", "ausstehend seit 25.11.2026 03:00", "15.11.2026",
 			"Suche fehlgeschlagen: windows-update: keine Verbindung zum Updateserver (0x8024402C)")
 		lacks(t, "German "+what, body, "fs01", "Patch compliance", "Alle Geräte sind vollständig gepatcht")
@@ -75,7 +75,7 @@ func TestPatchCompliance(t *testing.T) {
 	dg, err := report.RenderDigest(report.NewDigest("de", "", []report.Report{r}))
 	must(t, err)
 	for what, body := range map[string]string{"text": dg.Text, "html": dg.HTML} {
-		contains(t, "digest "+what, body, "Patch-Stand: 1 von 3 Geräten vollständig gepatcht (33 %); Fehlende kritische oder Sicherheitsupdates: 1 auf 1 Geräten")
+		contains(t, "digest "+what, body, "Patch-Stand: 1 von 3 Geräten vollständig gepatcht (33 %); Fehlende kritische oder Sicherheitsupdates: 1 auf 1 Gerät")
 	}
 
 	// No device with a patch status: no patch part at all.
@@ -94,7 +94,7 @@ func TestPatchCompliance(t *testing.T) {
 	d.Patches = d.Patches[:1]
 	m, err = report.Render(report.Build(d, "en"))
 	must(t, err)
-	contains(t, "all patched", m.Text, "1 of 1 devices fully patched (100%)", "Every device is fully patched.")
+	contains(t, "all patched", m.Text, "1 of 1 device fully patched (100%)", "Every device is fully patched.")
 }
 
 // TestPatchComplianceFromStore: Load reads the statuses the agents

@@ -108,7 +108,7 @@ func TestSchedulerMailsEachReportOnce(t *testing.T) {
 		if subj != "[Wacht] Daily report Smith Ltd – 2026-11-27" {
 			t.Errorf("English subject %q", subj)
 		}
-		contains(t, "Smith text", text, "Daily report for Smith Ltd", "1 devices: 1 OK, 0 failing, 0 offline", "No critical events")
+		contains(t, "Smith text", text, "Daily report for Smith Ltd", "1 device: 1 OK, 0 failing, 0 offline", "No critical events")
 		contains(t, "Smith html", html, `<html lang="en">`)
 		lacks(t, "Smith", text+html, "Müller", "fs01", "Tagesbericht")
 

@@ -59,7 +59,7 @@
     scales: { x: { time: true } },
     fmtDate: fmtDate,
     series: [
-      { value: function (u, v) { return v == null ? "–" : timeFmt.format(new Date(v * 1000)); } },
+      { label: d.time, value: function (u, v) { return v == null ? "–" : timeFmt.format(new Date(v * 1000)); } },
       {
         label: d.label,
         stroke: "#2563eb",

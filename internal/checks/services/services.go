@@ -334,17 +334,19 @@ func (c *svcCheck) restart(ctx context.Context, m manager, ts []service, counter
 // services the manager could not read make an otherwise clean result
 // unknown: the check could not look at them.
 func summarize(mode string, ts []service, missing []string, notes []note) check.Result {
-	var down []string
+	var downEN, downDE []string
 	var unread []service
 	for _, s := range ts {
 		switch {
 		case s.Err != "":
 			unread = append(unread, s)
 		case !s.Running:
-			down = append(down, fmt.Sprintf("%s (%s)", s.Name, s.State))
+			state := svcmgr.StateText(s.State)
+			downEN = append(downEN, fmt.Sprintf("%s (%s)", s.Name, state.EN))
+			downDE = append(downDE, fmt.Sprintf("%s (%s)", s.Name, state.DE))
 		}
 	}
-	bad := len(down) + len(missing)
+	bad := len(downEN) + len(missing)
 	res := check.Result{Value: check.Float(float64(bad)), Unit: "services"}
 	if bad == 0 && len(unread) > 0 {
 		en, de := unreadable(unread, len(ts))
@@ -364,9 +366,9 @@ func summarize(mode string, ts []service, missing []string, notes []note) check.
 	default:
 		res.Status = core.StatusFailure
 		total := len(ts) + len(missing)
-		if len(down) > 0 {
-			en = append(en, fmt.Sprintf("%d of %d %s are not running: %s", len(down), total, kindEN, strings.Join(down, ", ")))
-			de = append(de, fmt.Sprintf("%d von %d %s laufen nicht: %s", len(down), total, kindDEDat, strings.Join(down, ", ")))
+		if len(downEN) > 0 {
+			en = append(en, fmt.Sprintf("%d of %d %s are not running: %s", len(downEN), total, kindEN, strings.Join(downEN, ", ")))
+			de = append(de, fmt.Sprintf("%d von %d %s laufen nicht: %s", len(downDE), total, kindDEDat, strings.Join(downDE, ", ")))
 		}
 		if len(missing) > 0 {
 			en = append(en, "not found: "+strings.Join(missing, ", "))

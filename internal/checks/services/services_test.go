@@ -133,7 +133,7 @@ func TestNamedMode(t *testing.T) {
 	r := run(t, `{"mode":"named","services":["spooler","Fax","Nope"]}`, f, time.Now)
 	if r.Status != core.StatusFailure || *r.Value != 2 ||
 		r.Message.EN != "1 of 3 watched services are not running: Fax (stopped); not found: Nope" ||
-		r.Message.DE != "1 von 3 überwachten Diensten laufen nicht: Fax (stopped); nicht gefunden: Nope" {
+		r.Message.DE != "1 von 3 überwachten Diensten laufen nicht: Fax (beendet); nicht gefunden: Nope" {
 		t.Fatalf("%+v", r)
 	}
 	for _, raw := range []string{`{"mode":"named"}`, `{"mode":"all"}`, `{"max_restarts_in_row":-1}`, `{"exclude":["["]}`} {

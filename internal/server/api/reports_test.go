@@ -32,7 +32,7 @@ func TestReportAPI(t *testing.T) {
 		t.Errorf("report = %+v", rep)
 	}
 	status, body := f.send(t, "GET", base+"/report?format=text&lang=en", f.tokens["readonly"], "", nil)
-	if status != http.StatusOK || !strings.Contains(body, "Daily report for Acme") || !strings.Contains(body, "1 devices: 1 OK, 0 failing, 0 offline") {
+	if status != http.StatusOK || !strings.Contains(body, "Daily report for Acme") || !strings.Contains(body, "1 device: 1 OK, 0 failing, 0 offline") {
 		t.Errorf("text: %d %q", status, body)
 	}
 	status, body = f.send(t, "GET", base+"/report?format=html", f.tokens["readonly"], "", nil)

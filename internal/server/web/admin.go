@@ -234,16 +234,7 @@ func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, rc *reqCtx
 // deleteQuestion asks whether to delete the client name with its sites
 // and devices.
 func deleteQuestion(l Lang, name string, sites, devices int) string {
-	return fmt.Sprintf(l.T("client.deleteQuestion"), name, countOf(l, sites, "client.nSites"), countOf(l, devices, "client.nDevices"))
-}
-
-// countOf writes n with the singular (key+".one") or plural (key+".other")
-// form of the catalog's format key.
-func countOf(l Lang, n int, key string) string {
-	if n == 1 {
-		return fmt.Sprintf(l.T(key+".one"), l.Int(n))
-	}
-	return fmt.Sprintf(l.T(key+".other"), l.Int(n))
+	return fmt.Sprintf(l.T("client.deleteQuestion"), name, l.N("client.nSites", sites), l.N("client.nDevices", devices))
 }
 
 func (s *server) createSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

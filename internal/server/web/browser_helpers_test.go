@@ -68,6 +68,14 @@ type chrome struct {
 // with the test.
 func newChrome(t *testing.T, base string) *chrome {
 	t.Helper()
+	// Generous for a slow CI machine.
+	return newChromeFor(t, base, 2*time.Minute)
+}
+
+// newChromeFor is newChrome for a test that may take up to budget (a hang
+// guard, not a speed test).
+func newChromeFor(t *testing.T, base string, budget time.Duration) *chrome {
+	t.Helper()
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("ignore-certificate-errors", true),
@@ -84,8 +92,7 @@ func newChrome(t *testing.T, base string) *chrome {
 	if err := chromedp.Do(bctx); err != nil { // starts the browser
 		t.Fatalf("starting Chromium: %v", err)
 	}
-	// Generous for a slow CI machine.
-	ctx, tcancel := context.WithTimeout(bctx, 2*time.Minute)
+	ctx, tcancel := context.WithTimeout(bctx, budget)
 	t.Cleanup(tcancel)
 	c := &chrome{t: t, base: base, ctx: ctx}
 	msgs := chromedp.Console(bctx)

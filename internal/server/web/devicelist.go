@@ -392,21 +392,6 @@ func (s *server) home(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.renderView(w, r, rc, "home", s.deviceListView)
 }
 
-// N is the catalog's plural form of key for n ("key.one" for 1, else
-// "key.other") with {n} replaced by n.
-func (l Lang) N(key string, n int) string {
-	form := key + ".other"
-	if n == 1 {
-		form = key + ".one"
-	}
-	return strings.ReplaceAll(l.T(form), "{n}", l.Int(n))
-}
-
-// Nf is N with {target} and {duration} replaced too (the bulk questions).
-func (l Lang) Nf(key string, n int, target, duration string) string {
-	return strings.NewReplacer("{target}", target, "{duration}", duration).Replace(l.N(key, n))
-}
-
 // Minutes formats a number of minutes as a duration.
 func (l Lang) Minutes(n int) string { return l.Duration(time.Duration(n) * time.Minute) }
 

@@ -68,6 +68,7 @@ type historyRow struct {
 type historySeries struct {
 	Lang   string     `json:"lang"`
 	Label  string     `json:"label"`
+	Time   string     `json:"time"` // the legend's name of the time axis
 	Unit   string     `json:"unit"`
 	T      []float64  `json:"t"`
 	V      []*float64 `json:"v"`
@@ -112,7 +113,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		if i < historyTableRows {
 			if u := res.Rollup; u != nil {
 				// Raw results aged out into an hourly summary (docs/internals.md).
-				msg := fmt.Sprintf(rc.lang.T("history.rollup"), rc.lang.Int(u.Results),
+				msg := rc.lang.N("history.rollup", u.Results, rc.lang.Int(u.Results),
 					rc.lang.Value(u.Min, res.Unit), rc.lang.Value(u.Max, res.Unit))
 				res.Message = core.Text{EN: msg, DE: msg}
 			}
@@ -142,7 +143,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 
 // newHistorySeries turns results (newest first) into the chart's JSON.
 func newHistorySeries(rs []core.Result, lang Lang, label string) (string, error) {
-	hs := historySeries{Lang: string(lang), Label: label, T: make([]float64, 0, len(rs)),
+	hs := historySeries{Lang: string(lang), Label: label, Time: lang.T("history.time"), T: make([]float64, 0, len(rs)),
 		V: make([]*float64, 0, len(rs)), Status: make([]string, 0, len(rs))}
 	for i := len(rs) - 1; i >= 0; i-- {
 		r := rs[i]

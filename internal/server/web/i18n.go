@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/plural"
 )
 
 // Languages the dashboard speaks.
@@ -237,7 +238,29 @@ func (l Lang) Value(v *float64, unit string) string {
 	if unit == "%" && l == langEN {
 		return s + "%"
 	}
-	return s + " " + unit
+	return s + " " + plural.Unit(string(l), unit, *v)
+}
+
+// N formats the counted phrase key (singular|plural, package plural) in
+// the form for n, filled with args (n itself without args): "1 Gerät",
+// "4 Geräte".
+func (l Lang) N(key string, n int, args ...any) string {
+	return plural.Sprintf(l.T(key), n, args...)
+}
+
+// JobTarget words what a job runs on, stored as "devices", "tag \"x\"",
+// "site 3" or "client 2" (service.runTargets): "Standort 3".
+func (l Lang) JobTarget(target string) string {
+	kind, rest, _ := strings.Cut(target, " ")
+	switch kind {
+	case "devices":
+		return l.T("jobs.target.devices")
+	case "tag":
+		return l.T("jobs.target.tag") + " " + rest
+	case "site", "client":
+		return l.T(kind) + " " + rest
+	}
+	return target
 }
 
 // Message picks a check message in the language.

@@ -18,7 +18,7 @@ var historyCatalog = map[string]map[string]string{
 		"history.noValues":  "This check reports no numbers to chart; its results are listed below.",
 		"history.capped":    "Showing the latest %s of %s results in this period.",
 		"history.truncated": "The period holds more results than shown; the chart covers the latest %s.",
-		"history.rollup":    "Hourly summary of %s results (worst status, mean value); lowest %s, highest %s.",
+		"history.rollup":    "Hourly summary of %s result (worst status, mean value); lowest %s, highest %s.|Hourly summary of %s results (worst status, mean value); lowest %s, highest %s.",
 	},
 	langDE: {
 		"history.title":     "Verlauf",
@@ -34,7 +34,7 @@ var historyCatalog = map[string]map[string]string{
 		"history.noValues":  "Diese Prüfung meldet keine Zahlenwerte für ein Diagramm; ihre Ergebnisse stehen unten.",
 		"history.capped":    "Angezeigt werden die neuesten %s von %s Ergebnissen in diesem Zeitraum.",
 		"history.truncated": "Der Zeitraum enthält mehr Ergebnisse als angezeigt; das Diagramm umfasst die neuesten %s.",
-		"history.rollup":    "Stundenzusammenfassung aus %s Ergebnissen (schlechtester Status, Mittelwert); niedrigster %s, höchster %s.",
+		"history.rollup":    "Stundenzusammenfassung aus %s Ergebnis (schlechtester Status, Mittelwert); niedrigster %s, höchster %s.|Stundenzusammenfassung aus %s Ergebnissen (schlechtester Status, Mittelwert); niedrigster %s, höchster %s.",
 	},
 }
 

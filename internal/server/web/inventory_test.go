@@ -176,7 +176,7 @@ func TestInventoryTab(t *testing.T) {
 	}
 	wantAll(t, "English inventory tab", p.body,
 		`id="inv-manufacturer">LENOVO`, "20XW004PGE", "PF3ABCDE", "N32ET86W (1.62 ) (Jul 4, 2023) UEFI",
-		"i5-1135G7", "1 sockets, 4 cores, 8 threads", `id="inv-memory">15.5 GiB`, "ChannelB-DIMM0", "3200 MT/s",
+		"i5-1135G7", "1 socket, 4 cores, 8 threads", `id="inv-memory">15.5 GiB`, "ChannelB-DIMM0", "3200 MT/s",
 		"SAMSUNG MZVLB512HBJQ-000L7", "NVMe SSD", "476.9 GiB", "<td>Warning</td>", // from the S.M.A.R.T. check
 		"bitlocker: on", "a4:c3:f0:12:34:56", "192.168.178.23/24", "Intel(R) Iris(R) Xe Graphics", "DELL P2419H",
 		`id="inv-tpm">2.0`, `id="inv-secureboot">on`,

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -143,7 +142,7 @@ func groupProtection(ps []service.DeviceProtection, lang Lang) []protGroup {
 	}
 	for i := range out {
 		g := &out[i]
-		g.Count = fmt.Sprintf(lang.T("protection.count"), len(g.Devices), g.Total)
+		g.Count = lang.N("protection.count", g.Total, len(g.Devices), g.Total)
 	}
 	return out
 }

@@ -97,7 +97,7 @@ func TestProtectionPage(t *testing.T) {
 	}
 	for _, want := range []string{
 		`id="nav-protection"`, "<h1>Protection</h1>",
-		"1 of 1 machines without current protection or backup", "3 of 4 machines without current protection or backup",
+		"1 of 1 device without current antivirus or backup", "3 of 4 devices without current antivirus or backup",
 		"No supported antivirus product found", "restic nas: last success 50 hours ago", ">50 h</span>", "not monitored",
 	} {
 		if !strings.Contains(p.body, want) {
@@ -121,7 +121,7 @@ func TestProtectionPage(t *testing.T) {
 	de.login("admin@example.com", testPassword)
 	p = de.do("GET", "/protection", nil)
 	for _, want := range []string{
-		"<h1>Schutz</h1>", "3 von 4 Geräten ohne aktuellen Schutz oder Backup", "Kein unterstütztes Antivirenprogramm gefunden",
+		"<h1>Schutz</h1>", "3 von 4 Geräten ohne aktuellen Virenschutz oder aktuelle Datensicherung", "Kein unterstütztes Antivirenprogramm gefunden",
 		"nicht überwacht", "restic nas: letzter Erfolg vor 50 Stunden", "Alle Kunden",
 	} {
 		if !strings.Contains(p.body, want) {
@@ -165,7 +165,7 @@ func TestOverviewProtectionColumns(t *testing.T) {
 	de.login("admin@example.com", testPassword)
 	p = de.do("GET", "/?view=clients", nil)
 	for _, want := range []string{
-		"<th>Virenschutz</th><th>Backup</th>",
+		"<th>Virenschutz</th><th>Datensicherung</th>",
 		`title="Microsoft Defender 4.18: Signaturen 2,5 Tage alt">2,5 d</span>`,
 		`<span class="badge st-unknown" title="nicht überwacht">–</span>`,
 	} {
