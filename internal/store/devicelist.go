@@ -66,8 +66,9 @@ const deviceListRows = `WITH worst AS (
 // deviceListFilter is the WHERE clauses and arguments of a device list
 // query; $1 is always the oldest last contact of an online device.
 type deviceListFilter struct {
-	base, maint, list []string
-	args              []any
+	base, list []string
+	maint      string
+	args       []any
 }
 
 // arg adds v as the next argument and returns its placeholder.
@@ -124,7 +125,8 @@ func newDeviceListFilter(q core.DeviceListQuery) *deviceListFilter {
 		}
 		add("EXISTS (SELECT 1 FROM device_tags t WHERE t.device_id = d.id AND " + in(f, "t.tag", tags) + ")")
 	}
-	f.maint = []string{in(f, "id", q.MaintenanceIDs)}
+	f.maint = in(f, "id", q.MaintenanceIDs) + " OR " + in(f, "site_id", q.MaintenanceSiteIDs) + " OR " +
+		in(f, "client_id", q.MaintenanceClientIDs)
 	f.list = []string{"1 = 1"}
 	if len(q.Statuses) > 0 {
 		sevs := make([]int, len(q.Statuses))
@@ -145,7 +147,7 @@ func newDeviceListFilter(q core.DeviceListQuery) *deviceListFilter {
 // with is the query's WITH clause; the list's own conditions follow in
 // f.where().
 func (f *deviceListFilter) with() string {
-	return fmt.Sprintf(deviceListRows, strings.Join(f.base, " AND "), f.maint[0])
+	return fmt.Sprintf(deviceListRows, strings.Join(f.base, " AND "), f.maint)
 }
 
 func (f *deviceListFilter) where() string { return " WHERE " + strings.Join(f.list, " AND ") }

@@ -168,6 +168,8 @@ func testDeviceListFilters(t *testing.T, s core.Store) {
 		{"role", core.DeviceListQuery{Roles: []string{core.DeviceRoleServer}}, []core.Device{f.srv, f.probe, f.quiet}},
 		{"tag", core.DeviceListQuery{Tags: []string{"VIP", "fileserver"}}, []core.Device{f.pc1, f.srv, f.lap}},
 		{"in maintenance", core.DeviceListQuery{Maintenance: &yes, MaintenanceIDs: idsOf(f.pc2, f.old)}, []core.Device{f.pc2}},
+		{"site and client in maintenance", core.DeviceListQuery{Maintenance: &yes, MaintenanceSiteIDs: []int64{f.mac.SiteID},
+			MaintenanceClientIDs: []int64{acme}}, []core.Device{f.mac, f.quiet, f.lap, f.nd, f.probe}},
 		{"not in maintenance", core.DeviceListQuery{Maintenance: &no, MaintenanceIDs: idsOf(f.pc2)},
 			[]core.Device{f.pc1, f.srv, f.mac, f.lap, f.nd, f.probe, f.quiet, f.pc3}},
 		{"scope", core.DeviceListQuery{Scope: core.Only(acme)}, []core.Device{f.lap, f.nd, f.probe}},
