@@ -26,8 +26,12 @@ type DeviceListQuery struct {
 	// from the user; callers never do.
 	Scope Scope
 	// MaintenanceIDs are the devices in a maintenance window now, which the
-	// service works out for the Maintenance filter.
-	MaintenanceIDs []int64
+	// service works out for the Maintenance filter and DeviceRow.Maintenance;
+	// MaintenanceSiteIDs and MaintenanceClientIDs the sites and clients a
+	// window covers as a whole (their devices are in maintenance too).
+	MaintenanceIDs       []int64
+	MaintenanceSiteIDs   []int64
+	MaintenanceClientIDs []int64
 	// Now decides Online (LastSeen within OnlineWindow of Now).
 	Now time.Time
 

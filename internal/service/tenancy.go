@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -93,23 +94,29 @@ type DeviceFilter struct {
 	IncludeRetire bool   // retired devices too (hidden by default)
 }
 
-// ListDevicesFor returns the devices u may see that match f.
+// ListDevicesFor returns every device u may see that match f, by ID: the
+// device list's query (DeviceList) unpaged, in the order its callers have
+// always had.
 func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilter) ([]Device, error) {
-	ds, err := s.store.ListDevices(ctx)
+	if u.ID == 0 || !core.ValidRole(u.Role) {
+		return []Device{}, nil // sees no client (authz.CanSeeClient)
+	}
+	q := core.DeviceListQuery{Retired: f.IncludeRetire, Scope: u.Scope, Now: s.now()}
+	if f.Tag != "" {
+		q.Tags = []string{f.Tag}
+	}
+	if f.ClientID != 0 {
+		q.ClientIDs = []int64{f.ClientID}
+	}
+	p, err := s.store.QueryDevices(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("listing devices: %w", err)
 	}
-	now := s.now()
-	out := []Device{}
-	for _, d := range ds {
-		if !authz.CanSeeClient(u, d.ClientID) ||
-			(d.State == core.DeviceRetired && !f.IncludeRetire) ||
-			(f.Tag != "" && !slices.Contains(d.Tags, strings.ToLower(strings.TrimSpace(f.Tag)))) ||
-			(f.ClientID != 0 && d.ClientID != f.ClientID) {
-			continue
-		}
-		out = append(out, deviceFor(u, d, now))
+	out := make([]Device, len(p.Devices))
+	for i, r := range p.Devices {
+		out[i] = deviceFor(u, r.Device, q.Now)
 	}
+	slices.SortFunc(out, func(a, b Device) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 

@@ -272,12 +272,16 @@ func (s *DB) RetireDevice(ctx context.Context, id int64, at time.Time) error {
 
 // deviceTags returns the tags of the given device (0: of every device).
 func (s *DB) deviceTags(ctx context.Context, id int64) (map[int64][]string, error) {
-	const op = "reading device tags"
-	q, args := `SELECT device_id, tag FROM device_tags ORDER BY device_id, tag`, []any{}
 	if id != 0 {
-		q, args = `SELECT device_id, tag FROM device_tags WHERE device_id = $1 ORDER BY tag`, []any{id}
+		return s.tagsOf(ctx, `SELECT device_id, tag FROM device_tags WHERE device_id = $1 ORDER BY tag`, id)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	return s.tagsOf(ctx, `SELECT device_id, tag FROM device_tags ORDER BY device_id, tag`)
+}
+
+// tagsOf collects the (device_id, tag) rows of query by device.
+func (s *DB) tagsOf(ctx context.Context, query string, args ...any) (map[int64][]string, error) {
+	const op = "reading device tags"
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}

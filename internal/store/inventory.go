@@ -38,6 +38,10 @@ type inventorySummary struct {
 	osName, osVersion, osBuild, manufacturer, model, serial, cpuModel string
 	memory, disks                                                     int64
 	battery, programs                                                 int
+	// lastUser is the first logged-on user ("" for none); ips the NICs'
+	// addresses without prefix length, lower-cased, distinct, separated by
+	// spaces: the device list shows and searches them (migration 0037).
+	lastUser, ips string
 }
 
 func summarize(inv core.Inventory) inventorySummary {
@@ -52,6 +56,19 @@ func summarize(inv core.Inventory) inventorySummary {
 		disks += d.SizeBytes
 	}
 	sum.disks = clampInt64(disks)
+	if i := slices.IndexFunc(inv.System.LoggedOn, func(u string) bool { return u != "" }); i >= 0 {
+		sum.lastUser = inv.System.LoggedOn[i]
+	}
+	var ips []string
+	for _, n := range inv.Hardware.NICs {
+		for _, a := range n.Addresses {
+			ip, _, _ := strings.Cut(strings.ToLower(a), "/")
+			if ip != "" && !slices.Contains(ips, ip) {
+				ips = append(ips, ip)
+			}
+		}
+	}
+	sum.ips = strings.Join(ips, " ")
 	for _, b := range inv.Hardware.Batteries {
 		if b.HealthPercent > 0 && (sum.battery == 0 || b.HealthPercent < sum.battery) {
 			sum.battery = b.HealthPercent
@@ -80,11 +97,13 @@ func (s *DB) SaveInventory(ctx context.Context, inv core.StoredInventory, base s
 	at := ms(orNow(inv.ReceivedAt))
 	return s.inTx(ctx, op, func(tx *sql.Tx) error {
 		args := []any{inv.DeviceID, inv.Digest, at, string(doc), ip, sum.osName, sum.osVersion, sum.osBuild,
-			sum.manufacturer, sum.model, sum.serial, sum.cpuModel, sum.memory, sum.disks, sum.battery, sum.programs}
+			sum.manufacturer, sum.model, sum.serial, sum.cpuModel, sum.memory, sum.disks, sum.battery, sum.programs,
+			sum.lastUser, sum.ips}
 		if base == "" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO device_inventory (device_id, digest, received_at, doc, public_ip,
 				os_name, os_version, os_build, manufacturer, model, serial, cpu_model, memory_bytes, disk_bytes,
-				battery_health, programs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+				battery_health, programs, last_user, ips)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 				args...); err != nil {
 				return s.wrap(op, err)
 			}
@@ -92,7 +111,8 @@ func (s *DB) SaveInventory(ctx context.Context, inv core.StoredInventory, base s
 			res, err := tx.ExecContext(ctx, `UPDATE device_inventory SET digest = $2, received_at = $3, doc = $4,
 				public_ip = $5, os_name = $6, os_version = $7, os_build = $8, manufacturer = $9, model = $10,
 				serial = $11, cpu_model = $12, memory_bytes = $13, disk_bytes = $14, battery_health = $15,
-				programs = $16 WHERE device_id = $1 AND digest = $17`, append(args, base)...)
+				programs = $16, last_user = CASE WHEN $17 = '' THEN last_user ELSE $17 END, ips = $18
+				WHERE device_id = $1 AND digest = $19`, append(args, base)...)
 			if err != nil {
 				return s.wrap(op, err)
 			}

@@ -7,8 +7,10 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
@@ -119,20 +121,62 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// listDevices filters by ?tag=, ?client= and ?retired=true (include
-// retired devices).
+// listDevices answers one page of the device list (core.DeviceListQuery):
+// ?q=, ?status=, ?online=, ?os=, ?client=, ?site=, ?role=, ?tag=,
+// ?maintenance=, ?retired=true, ?sort=, ?order=asc|desc and the paging
+// of parsePage (limit=all: every device).
 func (h *handler) listDevices(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		q := r.URL.Query()
-		f := service.DeviceFilter{Tag: q.Get("tag"), IncludeRetire: q.Get("retired") == "true"}
-		if c := q.Get("client"); c != "" {
-			var err error
-			if f.ClientID, err = strconv.ParseInt(c, 10, 64); err != nil {
-				return nil, core.ErrInvalid
-			}
+		q, err := deviceListQuery(r.URL.Query())
+		if err != nil {
+			return nil, err
 		}
-		return h.svc.ListDevicesFor(r.Context(), u, f)
+		p, err := h.svc.DeviceList(r.Context(), u, q)
+		if err != nil {
+			return nil, err
+		}
+		setPageHeaders(w, r, p.Next, p.Total)
+		return p.Devices, nil
 	})
+}
+
+// deviceListQuery parses the device list's query parameters.
+func deviceListQuery(v url.Values) (core.DeviceListQuery, error) {
+	pg, err := parsePage(v, true)
+	if err != nil {
+		return core.DeviceListQuery{}, err
+	}
+	q := core.DeviceListQuery{Search: v.Get("q"), OS: listParam(v, "os"), Roles: listParam(v, "role"),
+		Tags: listParam(v, "tag"), Sort: core.DeviceSort(v.Get("sort")), Limit: pg.Limit, Cursor: pg.Cursor}
+	for _, name := range listParam(v, "status") {
+		st := core.ParseStatus(name)
+		if st.String() != name {
+			return q, queryError("status", fmt.Sprintf("unknown status %q", name), fmt.Sprintf("unbekannter Status %q", name))
+		}
+		q.Statuses = append(q.Statuses, st)
+	}
+	switch v.Get("order") {
+	case "", "asc":
+	case "desc":
+		q.Desc = true
+	default:
+		return q, queryError("order", "must be asc or desc", "muss asc oder desc sein")
+	}
+	if q.ClientIDs, err = idsParam(v, "client"); err != nil {
+		return q, err
+	}
+	if q.SiteIDs, err = idsParam(v, "site"); err != nil {
+		return q, err
+	}
+	if q.Online, err = boolParam(v, "online"); err != nil {
+		return q, err
+	}
+	if q.Maintenance, err = boolParam(v, "maintenance"); err != nil {
+		return q, err
+	}
+	retired, err := boolParam(v, "retired")
+	q.Retired = retired != nil && *retired
+	return q, err
 }
 
 func (h *handler) getDevice(w http.ResponseWriter, r *http.Request) {

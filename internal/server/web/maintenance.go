@@ -356,19 +356,9 @@ func describeWindow(m core.Maintenance, l Lang) string {
 	return b.String()
 }
 
-// activeWindows returns the windows active now.
-func (s *server) activeWindows(ctx context.Context) ([]core.Maintenance, error) {
-	all, err := s.store.ListMaintenance(ctx, core.MaintenanceFilter{})
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	return slices.DeleteFunc(all, func(m core.Maintenance) bool { return !m.ActiveAt(now) }), nil
-}
-
 // addMaintenance marks the overview's devices that are in maintenance now.
 func (s *server) addMaintenance(ctx context.Context, cs []clientView) error {
-	active, err := s.activeWindows(ctx)
+	active, err := s.svc.ActiveMaintenance(ctx)
 	if err != nil || len(active) == 0 {
 		return err
 	}
@@ -385,7 +375,7 @@ func (s *server) addMaintenance(ctx context.Context, cs []clientView) error {
 
 // inMaintenance reports whether a window covers the device now.
 func (s *server) inMaintenance(ctx context.Context, d core.Device) (bool, error) {
-	active, err := s.activeWindows(ctx)
+	active, err := s.svc.ActiveMaintenance(ctx)
 	return slices.ContainsFunc(active, func(m core.Maintenance) bool { return m.Covers(d) }), err
 }
 

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
+)
+
+// Paging of the list endpoints: ?limit= (default DefaultPageLimit, at most
+// MaxPageLimit, "all" for every row where an endpoint allows it) and
+// ?cursor= (opaque, from the previous page). The body stays the list of
+// rows; the next page's address is in the Link header (rel="next") and its
+// cursor in X-Next-Cursor, the count of all matching rows in X-Total-Count.
+const (
+	DefaultPageLimit = 100
+	MaxPageLimit     = 1000
+)
+
+// page is a list request's paging; Limit 0 means every row.
+type page struct {
+	Limit  int
+	Cursor string
+}
+
+// parsePage reads ?limit= and ?cursor=; allowAll says whether limit=all
+// is allowed.
+func parsePage(q url.Values, allowAll bool) (page, error) {
+	p := page{Limit: DefaultPageLimit, Cursor: q.Get("cursor")}
+	switch l := q.Get("limit"); {
+	case l == "":
+	case l == "all" && allowAll:
+		p.Limit = 0
+	default:
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxPageLimit {
+			return p, queryError("limit", fmt.Sprintf("must be a number from 1 to %d%s", MaxPageLimit, allText(allowAll, " or all")),
+				fmt.Sprintf("muss eine Zahl von 1 bis %d%s sein", MaxPageLimit, allText(allowAll, " oder all")))
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+func allText(allowAll bool, s string) string {
+	if allowAll {
+		return s
+	}
+	return ""
+}
+
+// setPageHeaders announces the next page (none if next is "") and the
+// total.
+func setPageHeaders(w http.ResponseWriter, r *http.Request, next string, total int) {
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	if next == "" {
+		return
+	}
+	q := r.URL.Query()
+	q.Set("cursor", next)
+	w.Header().Set("X-Next-Cursor", next)
+	w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
+}
+
+// queryError refuses one query parameter, in English and German.
+func queryError(field, en, de string) error {
+	return &policy.ValidationError{Fields: []policy.FieldError{{Field: field, Message: core.Text{EN: en, DE: de}}}}
+}
+
+// listParam is a parameter given repeatedly or as a comma list
+// (?os=linux&os=windows, ?os=linux,windows), without empty items.
+func listParam(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// idsParam is listParam of positive IDs.
+func idsParam(q url.Values, name string) ([]int64, error) {
+	var out []int64
+	for _, s := range listParam(q, name) {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, queryError(name, fmt.Sprintf("%q is not an ID", s), fmt.Sprintf("%q ist keine ID", s))
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// boolParam is an optional true/false parameter (nil if absent).
+func boolParam(q url.Values, name string) (*bool, error) {
+	switch q.Get(name) {
+	case "":
+		return nil, nil
+	case "true":
+		return new(true), nil
+	case "false":
+		return new(false), nil
+	}
+	return nil, queryError(name, "must be true or false", "muss true oder false sein")
+}
