@@ -2,15 +2,12 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/store"
-	"github.com/wacht-rmm/wacht/internal/store/storetest"
 )
 
 // TestHistoryMigration upgrades a database with history written before
@@ -21,21 +18,7 @@ func TestHistoryMigration(t *testing.T) {
 	for _, dialect := range []string{store.SQLite, store.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			var url, dir, driver, dsn string
-			if dialect == store.Postgres {
-				url, dir = storetest.PostgresURL(t), t.TempDir()
-				driver, dsn = "pgx", url
-			} else {
-				dir = t.TempDir()
-				driver, dsn = "sqlite", filepath.Join(dir, "wacht.db")
-			}
-			old, err := sql.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := store.MigrateBefore(ctx, old, dialect, "0009"); err != nil {
-				t.Fatal(err)
-			}
+			old, url, dir := migratedBefore(t, dialect, "0009")
 			now := time.Now().UTC()
 			for _, q := range []string{
 				`INSERT INTO clients (id, name, created_at) VALUES (1, 'c', 0)`,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestBrowserInventory(t *testing.T) {
 		return n
 	}
 	c.login("admin@example.com", "tr.device")
-	step("open device", chromedp.Click("tr.device a"), chromedp.WaitVisible("#device-inventory"))
+	step("open device", chromedp.Click(fmt.Sprintf(`tr.device a[href="/devices/%d"]`, f.device.ID)), chromedp.WaitVisible("#device-inventory"))
 	step("open inventory", chromedp.Click("#device-inventory"), chromedp.WaitVisible("#inv-programs"))
 	if n := visible(); n != 3 {
 		t.Errorf("%d programs shown before filtering, want 3", n)

@@ -117,9 +117,11 @@ func newTourFixture(t *testing.T) *tourFixture {
 		"time/{id}": id(te.ID), "jobs/{id}": id(job.ID),
 	}
 	f.query = map[string]string{
-		"/devices/{id}/history": "check=disk&key=/",
-		"/time/new":             "support=" + id(sr.ID),
-		"/clients/{id}/report":  "lang=", // + the page's language: the preview speaks the report's
+		"/devices/{id}/history":      "check=disk&key=/",
+		"/time/new":                  "support=" + id(sr.ID),
+		"/check-form":                "row=0&c0.type=website", // a type with every kind of field but a list of objects
+		"/devices/{id}/run-progress": "since=1&checks=3",
+		"/clients/{id}/report":       "lang=", // + the page's language: the preview speaks the report's
 	}
 	return f
 }
