@@ -345,7 +345,7 @@ func TestBrowserEndsProcess(t *testing.T) {
 	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
 	pid := strconv.Itoa(sleeper.Process.Pid)
 	c := newChrome(t, f.srv.URL)
-	c.login("admin@example.com", "#devices")
+	c.login("admin@example.com", "#device-list")
 	c.step("open the device", chromedp.Navigate(f.srv.URL+f.path(f.dev, "")), chromedp.WaitVisible("#device-remote"))
 	c.step("open the processes", chromedp.Click("#remote-processes"), chromedp.WaitVisible("#processes"))
 	c.step("filter", chromedp.SendKeys("#proc-filter", "sleep 423"), chromedp.Click("#proc-filter-go"),
@@ -413,7 +413,7 @@ func TestBrowserRunsScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newChrome(t, f.srv.URL)
-	c.login("admin@example.com", "#devices")
+	c.login("admin@example.com", "#device-list")
 	c.step("open the device", chromedp.Navigate(f.srv.URL+f.path(f.dev, "")), chromedp.WaitVisible("#device-remote"))
 	c.step("choose the script", chromedp.Click("#remote-script"), chromedp.WaitVisible("#run-on-device"),
 		chromedp.Click("#run-"+strconv.FormatInt(sc.ID, 10)), chromedp.WaitVisible("#run-devices"))
