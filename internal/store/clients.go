@@ -247,7 +247,7 @@ func (s *DB) SetDeviceTags(ctx context.Context, id int64, tags []string) error {
 				return s.wrap("set device tags", err)
 			}
 		}
-		return nil
+		return s.refreshSearch(ctx, tx, id)
 	})
 }
 

@@ -32,22 +32,17 @@ var deviceListSorts = map[core.DeviceSort]deviceListSort{
 // deviceListRows is the device list before the filters on worst status,
 // presence and maintenance: one row per device with its site and client,
 // the effective last contact (a network device's is its probe's), the
-// severity of its worst check state (core.Status.Severity; a network
-// device whose probe is offline is unknown, a device without states OK),
-// whether it is online and its inventory summary. %s is the WHERE clause
-// on the base tables; $1 is the oldest last contact (in milliseconds) that
-// still counts as online.
-const deviceListRows = `WITH worst AS (
-		SELECT ch.device_id, MAX(CASE cs.status WHEN 'failure' THEN 5 WHEN 'error' THEN 4 WHEN 'warning' THEN 3
-			WHEN 'ok' THEN 1 WHEN 'unsupported' THEN 0 ELSE 2 END) AS sev
-		FROM checks ch JOIN check_state cs ON cs.check_id = ch.id GROUP BY ch.device_id
-	), base AS (
+// severity of its worst check state (the stored devices.worst, but a
+// network device whose probe is offline is unknown), whether it is online
+// and its inventory summary. %s is the WHERE clause on the base tables; $1
+// is the oldest last contact (in milliseconds) that still counts as online.
+const deviceListRows = `WITH base AS (
 		SELECT d.id, d.site_id, s.name AS site_name, s.client_id, c.name AS client_name, d.hostname, d.os,
 			d.platform, d.arch, d.machine_id, d.public_key, d.role, d.state, d.agent_version, d.enrolled_at,
 			CASE WHEN n.probe_device_id IS NULL THEN d.last_seen ELSE p.last_seen END AS last_seen,
 			d.duplicate_of,
 			CASE WHEN n.probe_device_id IS NOT NULL AND NOT (p.state = 'active' AND COALESCE(p.last_seen, 0) > $1) THEN 2
-				WHEN w.sev > 1 THEN w.sev ELSE 1 END AS sev,
+				ELSE d.worst END AS sev,
 			COALESCE(i.last_user, '') AS last_user, COALESCE(i.ips, '') AS ips, COALESCE(i.serial, '') AS serial
 		FROM devices d
 		JOIN sites s ON s.id = d.site_id
@@ -55,7 +50,6 @@ const deviceListRows = `WITH worst AS (
 		LEFT JOIN device_inventory i ON i.device_id = d.id
 		LEFT JOIN network_devices n ON n.device_id = d.id
 		LEFT JOIN devices p ON p.id = n.probe_device_id
-		LEFT JOIN worst w ON w.device_id = d.id
 		WHERE %s
 	), dl AS (
 		SELECT base.*, CASE WHEN state = 'active' AND last_seen > $1 THEN 1 ELSE 0 END AS online,
@@ -101,10 +95,7 @@ func newDeviceListFilter(q core.DeviceListQuery) *deviceListFilter {
 		add("d.state <> " + f.arg(core.DeviceRetired))
 	}
 	if s := strings.ToLower(strings.TrimSpace(q.Search)); s != "" {
-		p := f.arg(likeContains(s))
-		add(`(lower(d.hostname) LIKE ` + p + ` ESCAPE '\' OR lower(i.last_user) LIKE ` + p + ` ESCAPE '\'
-			OR i.ips LIKE ` + p + ` ESCAPE '\' OR lower(i.serial) LIKE ` + p + ` ESCAPE '\'
-			OR EXISTS (SELECT 1 FROM device_tags t WHERE t.device_id = d.id AND t.tag LIKE ` + p + ` ESCAPE '\'))`)
+		add(`d.search_text LIKE ` + f.arg(likeContains(s)) + ` ESCAPE '\'`)
 	}
 	if len(q.OS) > 0 {
 		add(in(f, "d.os", q.OS))

@@ -128,7 +128,10 @@ func (s *DB) SaveInventory(ctx context.Context, inv core.StoredInventory, base s
 		if err := s.insertPrograms(ctx, tx, inv.DeviceID, inv.Inventory.Software); err != nil {
 			return err
 		}
-		return s.insertInventoryChanges(ctx, tx, inv.DeviceID, changes)
+		if err := s.insertInventoryChanges(ctx, tx, inv.DeviceID, changes); err != nil {
+			return err
+		}
+		return s.refreshSearch(ctx, tx, inv.DeviceID)
 	})
 }
 
@@ -250,8 +253,10 @@ func (s *DB) ForgetInventory(ctx context.Context, deviceID int64) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM inventory_programs WHERE device_id = $1`, deviceID); err != nil {
 			return s.wrap(op, err)
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM device_inventory WHERE device_id = $1`, deviceID)
-		return s.wrap(op, err)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM device_inventory WHERE device_id = $1`, deviceID); err != nil {
+			return s.wrap(op, err)
+		}
+		return s.refreshSearch(ctx, tx, deviceID)
 	})
 }
 

@@ -70,7 +70,7 @@ func (s *DB) CreateNetDevice(ctx context.Context, d *core.NetDevice) error {
 			return s.wrap(op, err)
 		}
 		d.State, d.CreatedAt = core.DeviceActive, at
-		return nil
+		return s.refreshSearch(ctx, tx, d.ID)
 	})
 }
 
@@ -139,8 +139,10 @@ func (s *DB) UpdateNetDevice(ctx context.Context, d *core.NetDevice) error {
 		if err := s.affectedOne(op, res, err); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE devices SET hostname = $2 WHERE id = $1`, d.ID, d.Name)
-		return s.wrap(op, err)
+		if _, err = tx.ExecContext(ctx, `UPDATE devices SET hostname = $2 WHERE id = $1`, d.ID, d.Name); err != nil {
+			return s.wrap(op, err)
+		}
+		return s.refreshSearch(ctx, tx, d.ID)
 	})
 }
 

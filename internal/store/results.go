@@ -125,10 +125,17 @@ func (s *DB) SaveResults(ctx context.Context, deviceID int64, rs []core.Result) 
 			c.hasState, c.dirty = true, true
 			c.status, c.value, c.unit, c.en, c.de, c.at = st, r.Value, r.Unit, r.Message.EN, r.Message.DE, at
 		}
+		save := s.saveStates
 		if s.dialect == Postgres {
-			return s.saveStatesPG(ctx, tx, dirty)
+			save = s.saveStatesPG
 		}
-		return s.saveStates(ctx, tx, dirty)
+		if len(dirty) == 0 {
+			return nil
+		}
+		if err := save(ctx, tx, dirty); err != nil {
+			return err
+		}
+		return s.refreshWorst(ctx, tx, deviceID)
 	})
 }
 

@@ -110,6 +110,11 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		s.db.Close()
 		return nil, err
 	}
+	// Devices stored before migration 0041 get their search text.
+	if err := s.inTx(ctx, "open", func(tx *sql.Tx) error { return s.refreshSearch(ctx, tx) }); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	if err := s.openBox(ctx, dataDir); err != nil {
 		s.db.Close()
 		return nil, err

@@ -200,13 +200,17 @@ func (s *DB) useToken(ctx context.Context, tx *sql.Tx, op string, secretHash []b
 	return siteID, clientID, nil
 }
 
-// finishEnroll fills d's state, site and client after Enroll or Rekey.
+// finishEnroll fills d's state, site and client after Enroll or Rekey
+// and recomputes its search text (the hostname may have changed).
 func (s *DB) finishEnroll(ctx context.Context, tx *sql.Tx, op string, d *core.Device, siteID, clientID int64) error {
 	d.State, d.SiteID, d.ClientID = core.DeviceActive, siteID, clientID
 	err := tx.QueryRowContext(ctx, `
 		SELECT s.name, c.name FROM sites s JOIN clients c ON c.id = s.client_id WHERE s.id = $1`, siteID).
 		Scan(&d.SiteName, &d.ClientName)
-	return s.wrap(op+": reading site", err)
+	if err != nil {
+		return s.wrap(op+": reading site", err)
+	}
+	return s.refreshSearch(ctx, tx, d.ID)
 }
 
 // affectedOne turns an UPDATE/DELETE result that touched no row into ErrNotFound.

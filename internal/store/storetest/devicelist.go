@@ -20,6 +20,8 @@ var deviceListTests = []struct {
 	{"DeviceListSortsAndPages", testDeviceListSortsAndPages},
 	{"DeviceListCounts", testDeviceListCounts},
 	{"DeviceListCursor", testDeviceListCursor},
+	{"DeviceListStoredWorst", testDeviceListStoredWorst},
+	{"DeviceListStoredSearch", testDeviceListStoredSearch},
 }
 
 // listFleet is a small fleet for the device list: two clients, three
@@ -339,4 +341,124 @@ func testDeviceListCursor(t *testing.T, s core.Store) {
 	if len(next.Devices) != 2 || slices.Contains(pageIDs(p), next.Devices[0].ID) {
 		t.Errorf("second page %v after %v", pageIDs(next), pageIDs(p))
 	}
+}
+
+// listedWorst is every device's worst status as the list shows it.
+func listedWorst(t *testing.T, s core.Store, now time.Time) map[int64]core.Status {
+	t.Helper()
+	p, err := s.QueryDevices(ctx, core.DeviceListQuery{Now: now, Retired: true})
+	must(t, "QueryDevices", err)
+	out := map[int64]core.Status{}
+	for _, r := range p.Devices {
+		out[r.ID] = r.Worst
+	}
+	return out
+}
+
+// testDeviceListStoredWorst changes check states through every path that
+// writes them and compares the list's stored worst status with the worst
+// of the device's check states worked out again.
+func testDeviceListStoredWorst(t *testing.T, s core.Store) {
+	a, b := device(t, s, "pc-a"), device(t, s, "pc-b")
+	now := t0.Add(time.Hour)
+	n := 0
+	save := func(d core.Device, at time.Time, ss ...core.Status) {
+		t.Helper()
+		var rs []core.Result
+		for i, st := range ss {
+			n++
+			rs = append(rs, core.Result{ID: fmt.Sprintf("w-%d", n), Check: fmt.Sprintf("c%d", i), Status: st, At: at})
+		}
+		must(t, "SaveResults", s.SaveResults(ctx, d.ID, rs))
+	}
+	step := func(what string, want map[int64]core.Status) {
+		t.Helper()
+		got := listedWorst(t, s, now)
+		for _, d := range []core.Device{a, b} {
+			states, err := s.ListCheckStates(ctx, d.ID)
+			must(t, "ListCheckStates", err)
+			var ss []core.Status
+			for _, c := range states {
+				ss = append(ss, c.Status)
+			}
+			if again := core.Worst(ss...); got[d.ID] != again || got[d.ID] != want[d.ID] {
+				t.Errorf("%s: device %s listed %v, its states' worst %v, want %v", what, d.Hostname, got[d.ID], again, want[d.ID])
+			}
+		}
+	}
+	step("no states", map[int64]core.Status{a.ID: core.StatusOK, b.ID: core.StatusOK})
+	save(a, t0, core.StatusUnsupported)
+	step("unsupported alone", map[int64]core.Status{a.ID: core.StatusOK, b.ID: core.StatusOK})
+	save(a, t0.Add(time.Minute), core.StatusOK, core.StatusWarning)
+	save(b, t0.Add(time.Minute), core.StatusUnknown)
+	step("new checks", map[int64]core.Status{a.ID: core.StatusWarning, b.ID: core.StatusUnknown})
+	save(a, t0.Add(2*time.Minute), core.StatusFailure)
+	step("worse", map[int64]core.Status{a.ID: core.StatusFailure, b.ID: core.StatusUnknown})
+	save(a, t0.Add(30*time.Second), core.StatusOK, core.StatusOK) // older than the states: history only
+	step("out of order", map[int64]core.Status{a.ID: core.StatusFailure, b.ID: core.StatusUnknown})
+	save(a, t0.Add(3*time.Minute), core.StatusError, core.StatusOK)
+	step("better", map[int64]core.Status{a.ID: core.StatusError, b.ID: core.StatusUnknown})
+	// A redelivered batch changes nothing, whatever it says now.
+	must(t, "SaveResults redelivery", s.SaveResults(ctx, a.ID, []core.Result{
+		{ID: fmt.Sprintf("w-%d", n), Check: "c1", Status: core.StatusFailure, At: t0.Add(4 * time.Minute)}}))
+	step("redelivery", map[int64]core.Status{a.ID: core.StatusError, b.ID: core.StatusUnknown})
+	save(a, t0.Add(5*time.Minute), core.StatusOK)
+	save(b, t0.Add(5*time.Minute), core.StatusOK)
+	step("recovered", map[int64]core.Status{a.ID: core.StatusOK, b.ID: core.StatusOK})
+	save(b, t0.Add(6*time.Minute), core.StatusWarning)
+	must(t, "RetireDevice", s.RetireDevice(ctx, b.ID, now))
+	step("retired", map[int64]core.Status{a.ID: core.StatusOK, b.ID: core.StatusWarning})
+}
+
+// testDeviceListStoredSearch changes what the search looks in through
+// every path that writes it and searches for the old and the new text;
+// upper and lower case match beyond ASCII on both engines.
+func testDeviceListStoredSearch(t *testing.T, s core.Store) {
+	d := device(t, s, "MÜLLER-PC")
+	st := site(t, s, "Acme", "Office")
+	nd := core.NetDevice{SiteID: st.ID, Name: "Drucker-Flur", Address: "192.0.2.9", Type: "printer"}
+	must(t, "CreateNetDevice", s.CreateNetDevice(ctx, &nd))
+	now := t0.Add(time.Hour)
+	found := func(what, search string, want ...int64) {
+		t.Helper()
+		p, err := s.QueryDevices(ctx, core.DeviceListQuery{Now: now, Search: search, Retired: true})
+		must(t, "QueryDevices "+search, err)
+		if got := pageIDs(p); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s: search %q found %v, want %v", what, search, got, want)
+		}
+	}
+	found("enrolled", "müller-pc", d.ID)
+	found("enrolled", "MÜLLER", d.ID)
+	found("created", "drucker-flur", nd.ID)
+
+	i := inventory(16, 90)
+	i.System.LoggedOn = []string{`BÜRO\Jörg.Ärger`}
+	i.Hardware.Serial = "SN-ÄÖÜ-1"
+	i.Hardware.NICs = []core.NIC{{Name: "eth0", Addresses: []string{"10.9.8.7/24"}}}
+	saveInv(t, s, d.ID, "s1", "", i)
+	found("inventory", "jörg.ärger", d.ID)
+	found("inventory", "sn-äöü", d.ID)
+	found("inventory", "10.9.8.", d.ID)
+	i.System.LoggedOn = []string{"anna"}
+	i.Hardware.NICs = []core.NIC{{Name: "eth0", Addresses: []string{"10.1.1.1/24"}}}
+	saveInv(t, s, d.ID, "s2", "s1", i)
+	found("newer inventory", "ärger")
+	found("newer inventory", "10.9.8.")
+	found("newer inventory", "ANNA", d.ID)
+	must(t, "ForgetInventory", s.ForgetInventory(ctx, d.ID))
+	found("forgotten inventory", "anna")
+	found("forgotten inventory", "sn-äöü")
+
+	must(t, "SetDeviceTags", s.SetDeviceTags(ctx, d.ID, []string{"Geschäftsführung"}))
+	found("tags", "GESCHÄFTS", d.ID)
+	must(t, "SetDeviceTags", s.SetDeviceTags(ctx, d.ID, nil))
+	found("tags removed", "geschäfts")
+
+	nd.Name = "Drucker-Küche"
+	must(t, "UpdateNetDevice", s.UpdateNetDevice(ctx, &nd))
+	found("renamed", "drucker-flur")
+	found("renamed", "KÜCHE", nd.ID)
+	// Escaped: a search for "_" or "%" is literal.
+	found("wildcards", "m_ller")
+	found("wildcards", "%", nil...)
 }
