@@ -50,7 +50,7 @@ func followPages(t *testing.T, f *fixture, path string) (ids []int64, total stri
 	return ids, total
 }
 
-// The audit log and the outage lists page by cursor through the Link
+// The audit log, the outage lists and the time entries page by cursor through the Link
 // header, newest first, each row once, the filters kept on every page.
 func TestKeysetPaging(t *testing.T) {
 	f := newFixture(t)
@@ -70,6 +70,13 @@ func TestKeysetPaging(t *testing.T) {
 	if err := f.st.ApplyAlertChange(ctx, core.AlertChange{Open: outages}); err != nil {
 		t.Fatal(err)
 	}
+	for i := range 5 {
+		e := core.TimeEntry{ClientID: f.device.ClientID, User: "anna", Minutes: 10, Note: "Drucker",
+			StartedAt: now.Add(-time.Duration(i/2) * time.Hour), CreatedAt: now}
+		if err := f.st.CreateTimeEntry(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		path, total string
 		n           int
@@ -78,6 +85,7 @@ func TestKeysetPaging(t *testing.T) {
 		{"/api/v1/outages?limit=2&state=open", "7", 7},
 		{"/api/v1/outages?limit=3", "7", 7},
 		{"/api/v1/devices/" + itoa(f.device.ID) + "/outages?open=true&limit=2", "7", 7},
+		{"/api/v1/time-entries?client_id=" + itoa(f.device.ClientID) + "&limit=2", "", 5},
 	} {
 		ids, total := followPages(t, f, tc.path)
 		whole, _ := followPages(t, f, tc.path[:strings.Index(tc.path, "limit=")]+"limit=1000")
@@ -91,7 +99,7 @@ func TestKeysetPaging(t *testing.T) {
 		t.Errorf("outages not newest first: %v", ids)
 	}
 
-	for _, path := range []string{"/api/v1/audit", "/api/v1/outages", "/api/v1/devices/" + itoa(f.device.ID) + "/outages"} {
+	for _, path := range []string{"/api/v1/audit", "/api/v1/outages", "/api/v1/devices/" + itoa(f.device.ID) + "/outages", "/api/v1/time-entries"} {
 		for _, tc := range []struct{ query, field string }{
 			{"limit=0", "limit"},
 			{"limit=1001", "limit"},

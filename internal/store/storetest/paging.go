@@ -17,6 +17,7 @@ var pagingTests = []struct {
 }{
 	{"AuditPages", testAuditPages},
 	{"OutagePages", testOutagePages},
+	{"TimeEntryPages", testTimeEntryPages},
 }
 
 // pages walks a newest-first list page by page: list answers one page of
@@ -116,6 +117,39 @@ func testOutagePages(t *testing.T, s core.Store) {
 		must(t, "CountOutages", err)
 		if n != len(want) {
 			t.Errorf("CountOutages with a page key = %d, want %d (the key does not narrow the count)", n, len(want))
+		}
+	}
+}
+
+func testTimeEntryPages(t *testing.T, s core.Store) {
+	a, b := device(t, s, "time-a").ClientID, device(t, s, "time-b").ClientID
+	for i := range 8 {
+		c := a
+		if i%4 == 3 {
+			c = b
+		}
+		// Three entries per start time; later IDs start earlier for some.
+		timeEntry(t, s, c, t0.Add(-time.Duration(i%3)*time.Hour), 10)
+	}
+	for _, q := range []core.TimeQuery{{}, {ClientID: a}, {Scope: core.Only(b)}} {
+		all, err := s.ListTimeEntries(ctx, q)
+		must(t, "ListTimeEntries", err)
+		var want []int64
+		for _, e := range all {
+			want = append(want, e.ID)
+		}
+		if n := map[int64]int{0: 8, a: 6}[q.ClientID]; q.Scope.Restricted && len(want) != 2 || !q.Scope.Restricted && len(want) != n {
+			t.Fatalf("ListTimeEntries(%+v) = %d entries", q, len(want))
+		}
+		for _, limit := range []int{1, 3, 8} {
+			got := pages(t, limit, func(after core.PageKey, limit int) ([]core.TimeEntry, error) {
+				p := q
+				p.After, p.Limit = after, limit
+				return s.ListTimeEntries(ctx, p)
+			}, func(e core.TimeEntry) core.PageKey { return core.PageKey{At: e.StartedAt, ID: e.ID} })
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v limit %d: pages = %v, want %v", q, limit, got, want)
+			}
 		}
 	}
 }
