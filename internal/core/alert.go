@@ -166,9 +166,10 @@ type OutageFilter struct {
 	State       string    // Outages*
 	ClosedSince time.Time // closed at or after
 	ClientID    int64
-	Severity    string // AlertFailure or OutageOffline
-	Scope       Scope  // the clients the reader may see
-	Limit       int    // ≤ 0: all
+	Severity    string  // AlertFailure or OutageOffline
+	Scope       Scope   // the clients the reader may see
+	Limit       int     // ≤ 0: all
+	After       PageKey // continue after this outage (opened at, ID)
 }
 
 // AlertStore keeps alert state, outages, presence, recipients and the

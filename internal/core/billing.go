@@ -114,7 +114,9 @@ type TimeQuery struct {
 	Until     time.Time
 	// Unbilled leaves out entries a finalized run billed.
 	Unbilled bool
-	Limit    int // ≤ 0: all
+	Scope    Scope   // the clients the reader may see
+	Limit    int     // ≤ 0: all
+	After    PageKey // continue after this entry (started at, ID)
 }
 
 // Billing line kinds.

@@ -96,7 +96,8 @@ type AuditQuery struct {
 	Target string
 	Since  time.Time
 	Until  time.Time
-	Limit  int // ≤ 0: all
+	Limit  int     // ≤ 0: all
+	After  PageKey // continue after this entry (its ID)
 }
 
 // Audit results.

@@ -211,23 +211,13 @@ func (s *Service) timeEntries(ctx context.Context, u core.User, q core.TimeQuery
 	if q.ClientID != 0 && !authz.CanSeeClient(u, q.ClientID) {
 		return nil, fmt.Errorf("client %d: %w", q.ClientID, core.ErrNotFound)
 	}
-	limit := q.Limit
-	if limit <= 0 || limit > maxTimeList {
-		limit = maxTimeList
+	if q.Limit <= 0 || q.Limit > maxTimeList {
+		q.Limit = maxTimeList
 	}
-	q.Limit = 0
+	q.Scope = u.Scope
 	es, err := s.store.ListTimeEntries(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("listing time entries: %w", err)
 	}
-	out := []core.TimeEntry{}
-	for _, e := range es {
-		if authz.CanSeeClient(u, e.ClientID) {
-			out = append(out, e)
-			if len(out) == limit {
-				break
-			}
-		}
-	}
-	return out, nil
+	return es, nil
 }

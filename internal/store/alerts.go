@@ -223,6 +223,10 @@ func outageWhere(f core.OutageFilter) (string, []any, error) {
 	if f.DeviceID != 0 {
 		conds = append(conds, "o.device_id = "+arg(f.DeviceID))
 	}
+	if !f.After.First() {
+		at, id := arg(ms(f.After.At)), arg(f.After.ID)
+		conds = append(conds, fmt.Sprintf("(o.opened_at < %[1]s OR (o.opened_at = %[1]s AND o.id < %[2]s))", at, id))
+	}
 	if f.ClientID != 0 {
 		conds = append(conds, "s.client_id = "+arg(f.ClientID))
 	}
@@ -239,7 +243,8 @@ func outageWhere(f core.OutageFilter) (string, []any, error) {
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-// ListOutages returns outages newest first.
+// ListOutages returns outages newest first (opened at, then ID), after
+// f.After if set.
 func (s *DB) ListOutages(ctx context.Context, f core.OutageFilter) ([]core.Outage, error) {
 	const op = "list outages"
 	where, args, err := outageWhere(f)
@@ -268,8 +273,10 @@ func (s *DB) queryOutages(ctx context.Context, op, tail string, args ...any) ([]
 	return out, s.wrap(op, rows.Err())
 }
 
-// CountOutages counts the outages a filter selects (its Limit ignored).
+// CountOutages counts the outages a filter selects (its Limit and After
+// ignored: the count is the whole list's).
 func (s *DB) CountOutages(ctx context.Context, f core.OutageFilter) (int, error) {
+	f.After = core.PageKey{}
 	where, args, err := outageWhere(f)
 	if err != nil {
 		return 0, err

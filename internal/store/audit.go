@@ -83,8 +83,8 @@ func (s *DB) ListAudit(ctx context.Context, limit int) ([]core.AuditEntry, error
 	return s.QueryAudit(ctx, core.AuditQuery{Limit: limit})
 }
 
-// QueryAudit returns the entries matching q, newest first. Actor and target
-// match exactly, action by prefix.
+// QueryAudit returns the entries matching q, newest first (by ID), after
+// q.After's ID if set. Actor and target match exactly, action by prefix.
 func (s *DB) QueryAudit(ctx context.Context, q core.AuditQuery) ([]core.AuditEntry, error) {
 	const op = "querying audit log"
 	var where []string
@@ -108,6 +108,9 @@ func (s *DB) QueryAudit(ctx context.Context, q core.AuditQuery) ([]core.AuditEnt
 	}
 	if !q.Until.IsZero() {
 		add("at < $?", ms(q.Until))
+	}
+	if !q.After.First() {
+		add("id < $?", q.After.ID)
 	}
 	query := `SELECT ` + auditColumns
 	if len(where) > 0 {

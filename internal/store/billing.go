@@ -326,8 +326,8 @@ func (s *DB) DeleteTimeEntry(ctx context.Context, id int64) error {
 	return s.unbilledOne(ctx, "delete time entry", id, res, err)
 }
 
-// ListTimeEntries returns the entries q selects by StartedAt, newest
-// first.
+// ListTimeEntries returns the entries q selects in q.Scope, newest started
+// first (ties by ID), after q.After if set.
 func (s *DB) ListTimeEntries(ctx context.Context, q core.TimeQuery) ([]core.TimeEntry, error) {
 	const op = "list time entries"
 	conds := []string{"1 = 1"}
@@ -353,6 +353,17 @@ func (s *DB) ListTimeEntries(ctx context.Context, q core.TimeQuery) ([]core.Time
 	}
 	if q.Unbilled {
 		conds = append(conds, "te.billed_run_id IS NULL")
+	}
+	if q.Scope.Restricted {
+		in := []string{"NULL"} // no client: matches nothing
+		for _, c := range q.Scope.Clients {
+			in = append(in, arg(c))
+		}
+		conds = append(conds, "te.client_id IN ("+strings.Join(in, ", ")+")")
+	}
+	if !q.After.First() {
+		at, id := arg(ms(q.After.At)), arg(q.After.ID)
+		conds = append(conds, fmt.Sprintf("(te.started_at < %[1]s OR (te.started_at = %[1]s AND te.id < %[2]s))", at, id))
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+timeEntryColumns+` WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY te.started_at DESC, te.id DESC LIMIT `+arg(limitOrAll(q.Limit)), args...)

@@ -28,25 +28,47 @@ func (h *handler) alertRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /api/v1/alerts/outbox", authz.Admin, h.listOutbox)
 }
 
+// listOutages answers one page of the outages (service.OutageQuery's
+// filters), newest opened first.
 func (h *handler) listOutages(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		q := r.URL.Query()
-		f, err := service.OutageQuery(q, h.svc.Time())
+		f, err := service.OutageQuery(r.URL.Query(), h.svc.Time())
 		if err != nil {
 			return nil, err
 		}
-		f.Limit, _ = strconv.Atoi(q.Get("limit"))
-		if f.Limit <= 0 || f.Limit > 1000 {
-			f.Limit = 200
-		}
-		return h.svc.ListOutages(r.Context(), u, f)
+		return h.outagePage(w, r, u, f)
 	})
 }
 
+// listDeviceOutages answers one page of a device's outages (?open=true:
+// the open ones).
 func (h *handler) listDeviceOutages(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		return h.svc.ListOutages(r.Context(), u, core.OutageFilter{DeviceID: id, OpenOnly: r.URL.Query().Get("open") == "true", Limit: 200})
+		return h.outagePage(w, r, u, core.OutageFilter{DeviceID: id, OpenOnly: r.URL.Query().Get("open") == "true"})
 	})
+}
+
+// outagePage lists the page of f that the request's paging asks for.
+func (h *handler) outagePage(w http.ResponseWriter, r *http.Request, u core.User, f core.OutageFilter) (any, error) {
+	p, err := parsePage(r.URL.Query(), false)
+	if err != nil {
+		return nil, err
+	}
+	if f.After, err = p.after(); err != nil {
+		return nil, err
+	}
+	f.Limit = p.fetch()
+	os, err := h.svc.ListOutages(r.Context(), u, f)
+	if err != nil {
+		return nil, err
+	}
+	total, err := h.svc.CountOutages(r.Context(), u, f)
+	if err != nil {
+		return nil, err
+	}
+	os, next := keysetPage(os, p, func(o core.Outage) core.PageKey { return core.PageKey{At: o.OpenedAt, ID: o.ID} })
+	setPageHeaders(w, r, next, total)
+	return os, nil
 }
 
 func (h *handler) ackOutage(w http.ResponseWriter, r *http.Request) {

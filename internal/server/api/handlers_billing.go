@@ -195,14 +195,15 @@ func runFileName(run core.BillingRun) string {
 }
 
 // listTimeEntries: ?client_id=&outage_id=&support_request_id=&from=&to=
-// (RFC 3339 times or dates YYYY-MM-DD, UTC) &unbilled=true &limit=.
+// (RFC 3339 times or dates YYYY-MM-DD, UTC) &unbilled=true and the paging
+// of parsePage, newest started first.
 func (h *handler) listTimeEntries(w http.ResponseWriter, r *http.Request) {
 	errorWriter(h.billingError).serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		ids, err := queryInts(r, "client_id", "outage_id", "support_request_id", "limit")
+		ids, err := queryInts(r, "client_id", "outage_id", "support_request_id")
 		if err != nil {
 			return nil, err
 		}
-		q := core.TimeQuery{ClientID: ids[0], OutageID: ids[1], SupportID: ids[2], Limit: int(min(ids[3], 1<<20)),
+		q := core.TimeQuery{ClientID: ids[0], OutageID: ids[1], SupportID: ids[2],
 			Unbilled: r.URL.Query().Get("unbilled") == "true"}
 		if q.From, err = queryTime(r, "from"); err != nil {
 			return nil, err
@@ -210,7 +211,21 @@ func (h *handler) listTimeEntries(w http.ResponseWriter, r *http.Request) {
 		if q.Until, err = queryTime(r, "to"); err != nil {
 			return nil, err
 		}
-		return h.svc.TimeEntries(r.Context(), u, q)
+		p, err := parsePage(r.URL.Query(), false)
+		if err != nil {
+			return nil, err
+		}
+		if q.After, err = p.after(); err != nil {
+			return nil, err
+		}
+		q.Limit = p.fetch()
+		es, err := h.svc.TimeEntries(r.Context(), u, q)
+		if err != nil {
+			return nil, err
+		}
+		es, next := keysetPage(es, p, func(e core.TimeEntry) core.PageKey { return core.PageKey{At: e.StartedAt, ID: e.ID} })
+		setPageHeaders(w, r, next, -1) // no count: the store has none, and the list spans years
+		return es, nil
 	})
 }
 

@@ -274,7 +274,7 @@ func (h *handler) setRequire2FA(w http.ResponseWriter, r *http.Request) {
 // until (RFC 3339) and limit from the query string.
 func auditQuery(r *http.Request) (core.AuditQuery, error) {
 	v := r.URL.Query()
-	q := core.AuditQuery{Actor: v.Get("actor"), Action: v.Get("action"), Target: v.Get("target"), Limit: 500}
+	q := core.AuditQuery{Actor: v.Get("actor"), Action: v.Get("action"), Target: v.Get("target")}
 	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
 		if s := v.Get(name); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
@@ -284,23 +284,32 @@ func auditQuery(r *http.Request) (core.AuditQuery, error) {
 			*dst = t
 		}
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return q, fmt.Errorf("limit: %w", core.ErrInvalid)
-		}
-		q.Limit = n
-	}
 	return q, nil
 }
 
+// listAudit answers one page of the audit log, newest first. It sends no
+// X-Total-Count: counting the log would read all of it for every page.
 func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
 		q, err := auditQuery(r)
 		if err != nil {
 			return nil, err
 		}
-		return h.svc.QueryAudit(r.Context(), u, q)
+		p, err := parsePage(r.URL.Query(), false)
+		if err != nil {
+			return nil, err
+		}
+		if q.After, err = p.after(); err != nil {
+			return nil, err
+		}
+		q.Limit = p.fetch()
+		es, err := h.svc.QueryAudit(r.Context(), u, q)
+		if err != nil {
+			return nil, err
+		}
+		es, next := keysetPage(es, p, func(e core.AuditEntry) core.PageKey { return core.PageKey{ID: e.ID} })
+		setPageHeaders(w, r, next, -1)
+		return es, nil
 	})
 }
 
@@ -315,8 +324,12 @@ func (h *handler) exportAudit(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("limit") == "" {
-		q.Limit = 0 // an export is complete unless asked otherwise
+	// An export is complete unless ?limit= asks for the newest entries only.
+	if s := r.URL.Query().Get("limit"); s != "" {
+		if q.Limit, err = strconv.Atoi(s); err != nil || q.Limit < 0 {
+			h.writeError(w, r, queryError("limit", "must be a number from 0 (every entry)", "muss eine Zahl ab 0 (alle Einträge) sein"))
+			return
+		}
 	}
 	es, err := h.svc.QueryAudit(r.Context(), u, q)
 	if err != nil {

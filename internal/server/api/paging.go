@@ -1,11 +1,14 @@
 package api
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -15,7 +18,10 @@ import (
 // MaxPageLimit, "all" for every row where an endpoint allows it) and
 // ?cursor= (opaque, from the previous page). The body stays the list of
 // rows; the next page's address is in the Link header (rel="next") and its
-// cursor in X-Next-Cursor, the count of all matching rows in X-Total-Count.
+// cursor in X-Next-Cursor, the count of all matching rows in X-Total-Count
+// (left out where counting would read the whole table on every page: the
+// audit log). Lists other than the device list page newest first by a
+// core.PageKey (keyset paging).
 const (
 	DefaultPageLimit = 100
 	MaxPageLimit     = 1000
@@ -53,10 +59,65 @@ func allText(allowAll bool, s string) string {
 	return ""
 }
 
+// fetch is how many rows to ask the store for: one more than the page
+// tells whether a next page exists (0: every row).
+func (p page) fetch() int {
+	if p.Limit == 0 {
+		return 0
+	}
+	return p.Limit + 1
+}
+
+// keyCursor is a core.PageKey as it travels in ?cursor=.
+type keyCursor struct {
+	At int64 `json:"t,omitempty"` // Unix milliseconds
+	ID int64 `json:"i"`
+}
+
+// after reads p's cursor as the key the page continues after (the zero key
+// without a cursor); a cursor this server did not make is refused naming
+// the field.
+func (p page) after() (core.PageKey, error) {
+	if p.Cursor == "" {
+		return core.PageKey{}, nil
+	}
+	var c keyCursor
+	b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID <= 0 {
+		return core.PageKey{}, queryError("cursor", "is not a cursor of this list", "ist kein Cursor dieser Liste")
+	}
+	k := core.PageKey{ID: c.ID}
+	if c.At != 0 {
+		k.At = time.UnixMilli(c.At).UTC()
+	}
+	return k, nil
+}
+
+// keysetPage cuts rows, fetched with p.fetch(), to the page and returns the
+// next page's cursor: the key of the page's last row, "" on the last page.
+func keysetPage[T any](rows []T, p page, key func(T) core.PageKey) ([]T, string) {
+	if p.Limit == 0 || len(rows) <= p.Limit {
+		return rows, ""
+	}
+	rows = rows[:p.Limit]
+	k := key(rows[len(rows)-1])
+	c := keyCursor{ID: k.ID}
+	if !k.At.IsZero() {
+		c.At = k.At.UnixMilli()
+	}
+	b, _ := json.Marshal(c) // two numbers always marshal
+	return rows, base64.RawURLEncoding.EncodeToString(b)
+}
+
 // setPageHeaders announces the next page (none if next is "") and the
-// total.
+// total (none if negative).
 func setPageHeaders(w http.ResponseWriter, r *http.Request, next string, total int) {
-	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	if total >= 0 {
+		w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	}
 	if next == "" {
 		return
 	}

@@ -351,6 +351,9 @@ func testBillingTimeEntries(t *testing.T, s core.Store) {
 		{"until excludes", core.TimeQuery{Until: t0.Add(time.Hour)}, []int64{e.ID, e3.ID}},
 		{"from until", core.TimeQuery{From: t0, Until: t0.Add(2 * time.Hour)}, []int64{e4.ID, e.ID}},
 		{"limit", core.TimeQuery{Limit: 2}, []int64{e2.ID, e4.ID}},
+		{"scope", core.TimeQuery{Scope: core.Only(o)}, []int64{e4.ID}},
+		{"scope of no client", core.TimeQuery{Scope: core.Only()}, []int64{}},
+		{"after", core.TimeQuery{After: core.PageKey{At: t0.Add(time.Hour), ID: e4.ID}}, []int64{e.ID, e3.ID}},
 		{"outage none", core.TimeQuery{OutageID: 12345}, []int64{}},
 	} {
 		list, err := s.ListTimeEntries(ctx, tc.q)

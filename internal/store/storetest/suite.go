@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 	tests = append(tests, billingTests...)
 	tests = append(tests, savedViewTests...)
 	tests = append(tests, deviceListTests...)
+	tests = append(tests, pagingTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

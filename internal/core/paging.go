@@ -1,0 +1,16 @@
+package core
+
+import "time"
+
+// PageKey is where a newest-first page of a long list continues (keyset
+// paging): the next page holds the rows strictly older than the last row
+// shown, by the list's sort time and then by ID, so that each row is on
+// exactly one page however many rows arrive meanwhile. The zero key is the
+// first page; lists sorted by ID alone leave At zero.
+type PageKey struct {
+	At time.Time
+	ID int64
+}
+
+// First says whether k is the first page's key.
+func (k PageKey) First() bool { return k.ID == 0 }

@@ -1,0 +1,121 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/core"
+)
+
+// followPages walks a list from path through its Link headers and returns
+// the IDs of every page's rows in order and the X-Total-Count of the first
+// page; every body must be a JSON array.
+func followPages(t *testing.T, f *fixture, path string) (ids []int64, total string) {
+	t.Helper()
+	for pages := 0; path != ""; pages++ {
+		if pages > 50 {
+			t.Fatalf("paging does not end: %v", ids)
+		}
+		resp, b := f.get(t, path)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		if pages == 0 {
+			total = resp.Header.Get("X-Total-Count")
+		}
+		var rows []struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(b, &rows); err != nil {
+			t.Fatalf("GET %s: body is not an array: %v: %s", path, err, b)
+		}
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+		path = ""
+		if link := resp.Header.Get("Link"); link != "" {
+			next, ok := strings.CutSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+			if !ok || resp.Header.Get("X-Next-Cursor") == "" || !strings.Contains(next, "cursor="+resp.Header.Get("X-Next-Cursor")) {
+				t.Fatalf("Link %q, X-Next-Cursor %q", link, resp.Header.Get("X-Next-Cursor"))
+			}
+			path = next
+		}
+	}
+	return ids, total
+}
+
+// The audit log, the outage lists and the time entries page by cursor through the Link
+// header, newest first, each row once, the filters kept on every page.
+func TestKeysetPaging(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for i := range 5 {
+		if err := f.st.Audit(ctx, core.AuditEntry{At: now, Actor: "user:pager", Action: fmt.Sprintf("page.%d", i), Result: core.AuditOK}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var outages []core.Outage
+	for i := range 7 {
+		// Pairs opened at the same instant; the ID breaks the tie.
+		outages = append(outages, core.Outage{Ref: fmt.Sprintf("p%d", i), DeviceID: f.device.ID, Kind: core.OutageCheck,
+			CheckName: "disk", Severity: core.AlertFailure, OpenedAt: now.Add(-time.Duration(i/2) * time.Minute)})
+	}
+	if err := f.st.ApplyAlertChange(ctx, core.AlertChange{Open: outages}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		e := core.TimeEntry{ClientID: f.device.ClientID, User: "anna", Minutes: 10, Note: "Drucker",
+			StartedAt: now.Add(-time.Duration(i/2) * time.Hour), CreatedAt: now}
+		if err := f.st.CreateTimeEntry(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		path, total string
+		n           int
+	}{
+		{"/api/v1/audit?actor=user:pager&limit=2", "", 5},
+		{"/api/v1/outages?limit=2&state=open", "7", 7},
+		{"/api/v1/outages?limit=3", "7", 7},
+		{"/api/v1/devices/" + itoa(f.device.ID) + "/outages?open=true&limit=2", "7", 7},
+		{"/api/v1/time-entries?client_id=" + itoa(f.device.ClientID) + "&limit=2", "", 5},
+	} {
+		ids, total := followPages(t, f, tc.path)
+		whole, _ := followPages(t, f, tc.path[:strings.Index(tc.path, "limit=")]+"limit=1000")
+		if len(ids) != tc.n || !slices.Equal(ids, whole) || total != tc.total {
+			t.Errorf("%s: pages gave %v (total %q), want the %d of one page %v (total %q)", tc.path, ids, total, tc.n, whole, tc.total)
+		}
+	}
+	// Newest first: the outages opened last come first, ties by ID descending.
+	ids, _ := followPages(t, f, "/api/v1/outages?limit=2")
+	if len(ids) < 2 || ids[0] < ids[1] {
+		t.Errorf("outages not newest first: %v", ids)
+	}
+
+	for _, path := range []string{"/api/v1/audit", "/api/v1/outages", "/api/v1/devices/" + itoa(f.device.ID) + "/outages", "/api/v1/time-entries"} {
+		for _, tc := range []struct{ query, field string }{
+			{"limit=0", "limit"},
+			{"limit=1001", "limit"},
+			{"limit=all", "limit"},
+			{"limit=ten", "limit"},
+			{"cursor=bogus", "cursor"},
+			{"cursor=eyJpIjowfQ", "cursor"}, // {"i":0}
+		} {
+			resp, b := f.get(t, path+"?"+tc.query)
+			var e struct {
+				Fields []struct{ Field string } `json:"fields"`
+			}
+			_ = json.Unmarshal(b, &e)
+			if resp.StatusCode != http.StatusBadRequest || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
+				t.Errorf("%s?%s: %d %s; want 400 naming %s", path, tc.query, resp.StatusCode, b, tc.field)
+			}
+		}
+	}
+}
