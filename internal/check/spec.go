@@ -66,8 +66,11 @@ type Param struct {
 	Choices []string `json:"choices,omitempty"`
 	// MaxLen is the most characters of a Text (DefaultMaxLen if 0) or
 	// items of a List or Map (unlimited if 0).
-	MaxLen   int  `json:"max_length,omitempty"`
-	Required bool `json:"required,omitempty"`
+	MaxLen int `json:"max_length,omitempty"`
+	// Format is what a Text must look like besides its length (FormatHost,
+	// FormatOID…; see format.go); "" for any text.
+	Format   string `json:"format,omitempty"`
+	Required bool   `json:"required,omitempty"`
 	// Privileged says why only an administrator may set this parameter
 	// to anything but its default; "" if anyone may.
 	Privileged Kind      `json:"privileged,omitempty"`
@@ -190,10 +193,16 @@ func (v Values) get(name string) (any, bool) {
 // NotAbove is the common rule that low's value is not above high's (a
 // warning threshold above its failure threshold). A zero value means the
 // level is off and is not compared.
-func NotAbove(low, high string) Rule {
+func NotAbove(low, high string) Rule { return notAbove(low, high, true) }
+
+// Ordered is NotAbove for levels where zero is a level like any other, as
+// Thresholds.Validate compares them (cpu, memory, disk, smart).
+func Ordered(low, high string) Rule { return notAbove(low, high, false) }
+
+func notAbove(low, high string, zeroOff bool) Rule {
 	return func(v Values) *FieldError {
 		l, h := v.Num(low), v.Num(high)
-		if l != 0 && h != 0 && l > h {
+		if (!zeroOff || l != 0 && h != 0) && l > h {
 			return &FieldError{Field: low, Message: core.Text{
 				EN: fmt.Sprintf("must not be above %s (%v > %v)", high, l, h),
 				DE: fmt.Sprintf("darf nicht über %s liegen (%v > %v)", high, l, h)}}
@@ -331,6 +340,10 @@ func validateValue(out *[]FieldError, at string, p Param, v any) {
 			bad(fmt.Sprintf("must be at most %d characters", max), fmt.Sprintf("darf höchstens %d Zeichen lang sein", max))
 		} else if p.Required && strings.TrimSpace(s) == "" {
 			bad("is required", "ist erforderlich")
+		} else if p.Format != "" {
+			if m := FormatMessage(p.Format, s); m != nil {
+				bad(m.EN, m.DE)
+			}
 		}
 	case Number, Integer:
 		n, ok := v.(json.Number)

@@ -1,6 +1,13 @@
 package checkspec
 
-import "github.com/wacht-rmm/wacht/internal/check"
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wacht-rmm/wacht/internal/check"
+)
 
 var backupDays = check.Param{Name: "expected_days", Type: check.List, MaxLen: 7, Items: text(16),
 	Label: tx("Backup days", "Sicherungstage"),
@@ -10,7 +17,7 @@ var backupMaxAge = check.Param{Name: "max_age_hours", Type: check.Number, Unit: 
 	Label: tx("Newest backup at most", "Neueste Sicherung höchstens"),
 	Help:  tx("Fail when the last good backup is older.", "Fehlschlagen, wenn die letzte gute Sicherung älter ist.")}
 
-var backupMinSuccesses = check.Param{Name: "min_successes", Type: check.Integer, Min: lim(0), Max: lim(1000),
+var backupMinSuccesses = check.Param{Name: "min_successes", Type: check.Integer, Min: lim(1), Max: lim(1000),
 	Label: tx("Good jobs per day", "Gute Sicherungen pro Tag"),
 	Help:  tx("How many jobs must succeed on a backup day.", "Wie viele Sicherungen an einem Sicherungstag gelingen müssen.")}
 
@@ -47,11 +54,12 @@ var Backup = &check.Spec{
 		withDefault(backupMaxAge, 26),
 		withDefault(backupMinSuccesses, 1),
 		backupWarningsOK,
-		{Name: "daily_verdict_at", Type: check.Text, MaxLen: 5, Default: "06:00",
+		{Name: "daily_verdict_at", Type: check.Text, MaxLen: 5, Default: "06:00", Format: check.FormatTimeOfDay,
 			Label: tx("Day ends at", "Tag endet um"), Help: tx("HH:MM, agent local time: when a backup day ends and its verdict is due.", "HH:MM, Ortszeit des Agenten: wann ein Sicherungstag endet und sein Urteil fällig ist.")},
 	},
-	Rules: []check.Rule{func(v check.Values) *check.FieldError {
+	Rules: []check.Rule{backupDaysRule, func(v check.Values) *check.FieldError {
 		l, _ := v.Raw("products").([]any)
+		seen := map[string]bool{}
 		for i, x := range l {
 			p := x.(map[string]any)
 			s := func(k string) string { t, _ := p[k].(string); return t }
@@ -63,7 +71,10 @@ var Backup = &check.Spec{
 				return &check.FieldError{Field: at + "password_env", Message: tx("borg takes password_file, not password_env", "borg nimmt password_file, nicht password_env")}
 			case typ == "generic" && s("path") == "":
 				return &check.FieldError{Field: at + "path", Message: tx("is required for generic", "ist für generic erforderlich")}
+			case seen[s("type")+":"+s("name")]:
+				return &check.FieldError{Field: at + "name", Message: tx("this product is listed twice; give each a distinct name", "dieses Produkt ist doppelt aufgeführt; geben Sie jedem einen eigenen Namen")}
 			}
+			seen[s("type")+":"+s("name")] = true
 		}
 		return nil
 	}},
@@ -72,4 +83,49 @@ var Backup = &check.Spec{
 func withDefault(p check.Param, def any) check.Param {
 	p.Default = def
 	return p
+}
+
+// weekdays are the accepted spellings of expected_days: English and
+// German, abbreviated or full, any case.
+var weekdays = map[string]time.Weekday{}
+
+func init() {
+	for d, names := range map[time.Weekday][]string{
+		time.Sunday:    {"sun", "sunday", "so", "sonntag"},
+		time.Monday:    {"mon", "monday", "mo", "montag"},
+		time.Tuesday:   {"tue", "tuesday", "di", "dienstag"},
+		time.Wednesday: {"wed", "wednesday", "mi", "mittwoch"},
+		time.Thursday:  {"thu", "thursday", "do", "donnerstag"},
+		time.Friday:    {"fri", "friday", "fr", "freitag"},
+		time.Saturday:  {"sat", "saturday", "sa", "samstag", "sonnabend"},
+	} {
+		for _, n := range names {
+			weekdays[n] = d
+		}
+	}
+}
+
+// Weekday reads one entry of a backup's expected_days.
+func Weekday(s string) (time.Weekday, bool) {
+	d, ok := weekdays[strings.ToLower(strings.TrimSpace(s))]
+	return d, ok
+}
+
+// backupDaysRule refuses an unknown weekday in expected_days, the check's
+// or a product's.
+func backupDaysRule(v check.Values) *check.FieldError {
+	lists := map[string]any{"expected_days": v.Raw("expected_days")}
+	ps, _ := v.Raw("products").([]any)
+	for i, p := range ps {
+		lists["products["+itoa(i)+"].expected_days"] = p.(map[string]any)["expected_days"]
+	}
+	for _, at := range slices.Sorted(maps.Keys(lists)) {
+		l, _ := lists[at].([]any)
+		for i, d := range l {
+			if _, ok := Weekday(d.(string)); !ok {
+				return &check.FieldError{Field: at + "[" + itoa(i) + "]", Message: tx("is not a weekday (mon … sun or mo … so)", "ist kein Wochentag (mon … sun oder mo … so)")}
+			}
+		}
+	}
+	return nil
 }

@@ -90,7 +90,7 @@ func text(maxLen int) *check.Param { return &check.Param{Type: check.Text, MaxLe
 
 // hostParam is the host or address a network check talks to.
 func hostParam(help core.Text) check.Param {
-	return check.Param{Name: "host", Type: check.Text, Required: true, MaxLen: 253,
+	return check.Param{Name: "host", Type: check.Text, Required: true, MaxLen: 253, Format: check.FormatHost,
 		Label: tx("Host", "Host"), Help: help}
 }
 

@@ -62,6 +62,10 @@ func checkParams(t *testing.T, s *check.Spec, at string, ps []check.Param) {
 		default:
 			t.Errorf("%s: unknown type %q", path, p.Type)
 		}
+		checkFormat(t, path, p)
+		if p.Items != nil {
+			checkFormat(t, path+"[]", *p.Items)
+		}
 		if p.Default != nil && at == s.Name {
 			raw, _ := json.Marshal(map[string]any{p.Name: p.Default})
 			for _, fe := range s.Validate(raw) {
@@ -71,4 +75,20 @@ func checkParams(t *testing.T, s *check.Spec, at string, ps []check.Param) {
 			}
 		}
 	}
+}
+
+// checkFormat fails for a format that is unknown or not on a text.
+func checkFormat(t *testing.T, path string, p check.Param) {
+	if p.Format == "" {
+		return
+	}
+	if p.Type != check.Text {
+		t.Errorf("%s: a format on a %s", path, p.Type)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", path, r)
+		}
+	}()
+	check.FormatMessage(p.Format, "x")
 }

@@ -11,7 +11,7 @@ var CPU = &check.Spec{
 		{Name: "window", Type: check.Duration, Default: "10s", Min: lim(0.1), Max: lim(300),
 			Label: tx("Measuring window", "Messfenster"), Help: tx("How long the load is averaged.", "Wie lange die Last gemittelt wird.")},
 	}, percentPair(tx("the load", "die Last"), 85, 95)...),
-	Rules: []check.Rule{check.NotAbove("warn", "fail")},
+	Rules: []check.Rule{check.Ordered("warn", "fail")},
 }
 
 // Memory declares the memory check.
@@ -23,5 +23,5 @@ var Memory = &check.Spec{
 		{Name: "window", Type: check.Duration, Default: "5s", Min: lim(0), Max: lim(300),
 			Label: tx("Measuring window", "Messfenster"), Help: tx("How long memory use is averaged; 0s takes one reading.", "Wie lange die Auslastung gemittelt wird; 0s misst einmal.")},
 	}, percentPair(tx("memory use", "die Auslastung"), 85, 95)...),
-	Rules: []check.Rule{check.NotAbove("warn", "fail")},
+	Rules: []check.Rule{check.Ordered("warn", "fail")},
 }

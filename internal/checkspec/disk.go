@@ -20,7 +20,7 @@ var Disk = &check.Spec{
 			Label: tx("Free space only", "Nur freier Platz"), Help: tx("Turn the percent limits off and judge by free space alone.", "Prozentgrenzen abschalten und nur nach freiem Platz urteilen.")},
 	),
 	Rules: []check.Rule{
-		check.NotAbove("warn", "fail"),
+		check.Ordered("warn", "fail"),
 		check.NotAbove("free_fail_gb", "free_warn_gb"),
 		func(v check.Values) *check.FieldError {
 			if v.Raw("percent_off") == true && v.Num("free_warn_gb") == 0 && v.Num("free_fail_gb") == 0 {

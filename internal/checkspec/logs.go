@@ -1,6 +1,7 @@
 package checkspec
 
 import (
+	"fmt"
 	"path"
 	"regexp"
 
@@ -32,7 +33,7 @@ var EventLog = &check.Spec{
 		eventRules("include", tx("Include", "Einschließen"), tx("Also count entries matching a rule (on syslog files, where lines carry no priority).", "Auch passende Einträge zählen (bei Syslog-Dateien, deren Zeilen keine Priorität tragen).")),
 		eventRules("exclude", tx("Exclude", "Ausschließen"), tx("Leave out entries matching a rule.", "Passende Einträge auslassen.")),
 	},
-	Rules: []check.Rule{check.NotAbove("warn", "fail"), filterRule},
+	Rules: []check.Rule{eventWarnRule, filterRule},
 }
 
 // eventRules declares a list of log filter rules (logsrc.Rule).
@@ -43,6 +44,22 @@ func eventRules(name string, label, help core.Text) check.Param {
 			{Name: "id", Type: check.Text, MaxLen: 32, Label: tx("Event ID", "Ereignis-ID"), Help: tx("Exact event ID (Windows).", "Genaue Ereignis-ID (Windows).")},
 			{Name: "text", Type: check.Text, MaxLen: 1024, Label: tx("Text", "Text"), Help: tx("Regular expression searched in the message, any case.", "Regulärer Ausdruck, in der Meldung gesucht, ohne Groß/Klein.")},
 		}}}
+}
+
+// eventWarnRule refuses a warning level above the failure level, where a
+// fail of 0 takes the default of 1 (as the collector does).
+func eventWarnRule(v check.Values) *check.FieldError {
+	f := v.Num("fail")
+	if f > 0 && f < 1 {
+		return &check.FieldError{Field: "fail", Message: tx("must be 0 (the default) or at least 1", "muss 0 (der Standard) oder mindestens 1 sein")}
+	}
+	if f == 0 {
+		f = 1
+	}
+	if w := v.Num("warn"); w > f {
+		return &check.FieldError{Field: "warn", Message: tx(fmt.Sprintf("must not be above fail (%v > %v)", w, f), fmt.Sprintf("darf nicht über fail liegen (%v > %v)", w, f))}
+	}
+	return nil
 }
 
 // filterRule refuses empty rules, bad patterns and bad expressions.

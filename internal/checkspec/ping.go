@@ -1,7 +1,9 @@
 package checkspec
 
 import (
-	"net"
+	"maps"
+	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/check"
@@ -30,7 +32,6 @@ var Ping = &check.Spec{
 			Label: tx("IP version", "IP-Version"), Help: tx("4 or 6; 0 takes either.", "4 oder 6; 0 nimmt beide.")},
 	},
 	Rules: []check.Rule{
-		hostRule,
 		notAboveIn("loss_percent", false), notAboveIn("rtt_ms", false),
 		func(v check.Values) *check.FieldError {
 			if n := v.Num("ip_version"); n != 0 && n != 4 && n != 6 {
@@ -51,15 +52,6 @@ var Ping = &check.Spec{
 	},
 }
 
-// hostRule refuses a host that is neither a host name nor an IP address.
-func hostRule(v check.Values) *check.FieldError {
-	h := strings.TrimSpace(v.Str("host"))
-	if strings.ContainsAny(h, " /\\:@") && net.ParseIP(h) == nil {
-		return &check.FieldError{Field: "host", Message: tx("must be a host name or IP address", "muss ein Hostname oder eine IP-Adresse sein")}
-	}
-	return nil
-}
-
 // Website declares the website check, which the server runs itself for
 // network devices without a probe.
 var Website = &check.Spec{
@@ -67,7 +59,7 @@ var Website = &check.Spec{
 	Label: tx("Website", "Website"),
 	Help:  tx("An HTTP(S) request: status, content, response time and certificate expiry.", "Eine HTTP(S)-Anfrage: Status, Inhalt, Antwortzeit und Ablauf des Zertifikats."),
 	Params: []check.Param{
-		{Name: "url", Type: check.Text, Required: true, MaxLen: 2048,
+		{Name: "url", Type: check.Text, Required: true, MaxLen: 2048, Format: check.FormatURL,
 			Label: tx("URL", "URL"), Help: tx("Absolute http or https URL, without credentials.", "Absolute http- oder https-URL, ohne Zugangsdaten.")},
 		{Name: "method", Type: check.Choice, Choices: []string{"GET", "HEAD"}, Default: "GET",
 			Label: tx("Method", "Methode"), Help: tx("HEAD fetches no body.", "HEAD lädt keinen Inhalt.")},
@@ -90,7 +82,7 @@ var Website = &check.Spec{
 			Label: tx("Password", "Passwort"), Help: tx("For HTTP basic authentication; stored encrypted.", "Für HTTP-Basic-Authentifizierung; verschlüsselt gespeichert.")},
 		{Name: "timeout_seconds", Type: check.Number, Unit: "s", Default: 10, Min: lim(0), Max: lim(60),
 			Label: tx("Timeout", "Zeitlimit"), Help: tx("For the whole request.", "Für die ganze Anfrage.")},
-		{Name: "ca_pem", Type: check.Text, MaxLen: 65536,
+		{Name: "ca_pem", Type: check.Text, MaxLen: 65536, Format: check.FormatPEM,
 			Label: tx("Extra CA certificates", "Zusätzliche CA-Zertifikate"), Help: tx("PEM certificates trusted besides the system's (intranet).", "PEM-Zertifikate, denen zusätzlich zum System vertraut wird (Intranet).")},
 		{Name: "tls_skip_verify", Type: check.Boolean, Default: false,
 			Label: tx("Skip certificate verification", "Zertifikatsprüfung überspringen"), Help: tx("Still reports the expiry.", "Meldet den Ablauf trotzdem.")},
@@ -98,12 +90,12 @@ var Website = &check.Spec{
 	Rules: []check.Rule{
 		notAboveIn("response_ms", false), notAboveIn("cert_days", true),
 		func(v check.Values) *check.FieldError {
-			u := strings.ToLower(v.Str("url"))
-			if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-				return &check.FieldError{Field: "url", Message: tx("must be an absolute http or https URL", "muss eine absolute http- oder https-URL sein")}
+			if v.Str("method") == "HEAD" && (v.Str("contains") != "" || v.Str("not_contains") != "") {
+				return &check.FieldError{Field: "contains", Message: tx("a HEAD request has no body to search", "eine HEAD-Anfrage hat keinen Inhalt zum Durchsuchen")}
 			}
 			return nil
 		},
+		headerRule,
 		func(v check.Values) *check.FieldError {
 			if v.Str("password") != "" && v.Str("username") == "" {
 				return &check.FieldError{Field: "username", Message: tx("is required with a password", "ist mit einem Passwort erforderlich")}
@@ -111,4 +103,27 @@ var Website = &check.Spec{
 			return nil
 		},
 	},
+}
+
+// RefusedHeaders may not be among a website check's headers: the URL names
+// the host, the request's framing and connection are the client's, and
+// credentials belong in username and password (sealed on the server), not
+// in parameters anyone who can read the check sees.
+var RefusedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+	"Proxy-Connection", "Upgrade", "Te", "Trailer", "Expect", "Authorization", "Proxy-Authorization"}
+
+// headerRule refuses header names and values that would break the request
+// or that RefusedHeaders lists.
+func headerRule(v check.Values) *check.FieldError {
+	h, _ := v.Raw("headers").(map[string]any)
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		val, _ := h[k].(string)
+		switch {
+		case k == "" || strings.ContainsAny(k, "\r\n: ") || strings.ContainsAny(val, "\r\n"):
+			return &check.FieldError{Field: "headers." + k, Message: tx("is not a valid header (no line breaks; no colon or space in the name)", "ist kein gültiger Header (keine Zeilenumbrüche; kein Doppelpunkt und kein Leerzeichen im Namen)")}
+		case slices.Contains(RefusedHeaders, textproto.CanonicalMIMEHeaderKey(k)):
+			return &check.FieldError{Field: "headers." + k, Message: tx("may not be set (the URL names the host; credentials go in username and password)", "darf nicht gesetzt werden (die URL bestimmt den Host; Zugangsdaten gehören in username und password)")}
+		}
+	}
+	return nil
 }

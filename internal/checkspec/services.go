@@ -60,7 +60,7 @@ var SMART = &check.Spec{
 			Label: tx("Wear failure at", "Abnutzung: Fehler ab"), Help: tx("NVMe percentage used.", "NVMe: verbrauchter Anteil in Prozent.")},
 	},
 	Rules: []check.Rule{
-		check.NotAbove("wear_warn", "wear_fail"),
+		check.Ordered("wear_warn", "wear_fail"),
 		func(v check.Values) *check.FieldError {
 			l, _ := v.Raw("devices").([]any)
 			for i, d := range l {

@@ -200,33 +200,13 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Listener, error) {
 	return l, nil
 }
 
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, fmt.Errorf("%q is not an IP address or CIDR", s)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
+// parsePrefix and validOID are the declaration's formats (check.FormatIPOrCIDR,
+// check.FormatOID), so that the server refuses what the listener would.
+var parsePrefix = check.ParsePrefix
 
 func validOID(s string) (string, bool) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), ".")
-	if s == "" || len(s) > 512 {
-		return "", false
-	}
-	for _, arc := range strings.Split(s, ".") {
-		if _, err := strconv.ParseUint(arc, 10, 32); err != nil {
-			return "", false
-		}
-	}
-	return s, true
+	o, err := check.ParseOID(s)
+	return o, err == nil
 }
 
 func validateRule(r Rule) (rule, error) {

@@ -158,26 +158,6 @@ type rule struct {
 	WarningsOK bool
 }
 
-// dayNames are the accepted weekday spellings: English and German,
-// abbreviated or full.
-var dayNames = map[string]time.Weekday{}
-
-func init() {
-	for d, names := range map[time.Weekday][]string{
-		time.Sunday:    {"sun", "sunday", "so", "sonntag"},
-		time.Monday:    {"mon", "monday", "mo", "montag"},
-		time.Tuesday:   {"tue", "tuesday", "di", "dienstag"},
-		time.Wednesday: {"wed", "wednesday", "mi", "mittwoch"},
-		time.Thursday:  {"thu", "thursday", "do", "donnerstag"},
-		time.Friday:    {"fri", "friday", "fr", "freitag"},
-		time.Saturday:  {"sat", "saturday", "sa", "samstag", "sonnabend"},
-	} {
-		for _, n := range names {
-			dayNames[n] = d
-		}
-	}
-}
-
 func newRule(days []string, maxAge float64, minSucc int, warnOK bool) (rule, error) {
 	r := rule{MaxAge: time.Duration(maxAge * float64(time.Hour)), MinSuccess: minSucc, WarningsOK: warnOK}
 	if maxAge <= 0 {
@@ -192,7 +172,7 @@ func newRule(days []string, maxAge float64, minSucc int, warnOK bool) (rule, err
 		}
 	}
 	for _, d := range days {
-		wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))]
+		wd, ok := checkspec.Weekday(d)
 		if !ok {
 			return r, fmt.Errorf("unknown weekday %q in expected_days (use mon, tue, wed, thu, fri, sat, sun)", d)
 		}
@@ -245,6 +225,9 @@ func (c *backupCheck) Init() error {
 	c.rules = map[string]rule{}
 	if _, err := c.ruleFor(ProductConfig{}); err != nil {
 		return err
+	}
+	if c.p.DailyVerdictAt == "" {
+		c.p.DailyVerdictAt = "06:00" // the declared default
 	}
 	at, err := parseVerdictAt(c.p.DailyVerdictAt)
 	if err != nil {

@@ -78,18 +78,12 @@ type loginCheck struct {
 }
 
 func newCheck(raw json.RawMessage, sources sourcesFunc, audit auditFunc) (*loginCheck, error) {
-	c := &loginCheck{sources: sources, audit: audit, now: time.Now}
+	// Each parameter left out takes its declared default on its own, so
+	// that {"warn": 5} means warn 5 and fail 30 as the declaration says.
+	c := &loginCheck{sources: sources, audit: audit, now: time.Now,
+		p: params{Window: logsrc.Duration(15 * time.Minute), Warn: 10, Fail: 30, Top: 5}}
 	if err := checkspec.Logins.Decode(raw, &c.p); err != nil && !errors.Is(err, check.ErrNotConfigured) {
 		return nil, err // without parameters the defaults stand
-	}
-	if c.p.Window == 0 {
-		c.p.Window = logsrc.Duration(15 * time.Minute)
-	}
-	if c.p.Warn == 0 && c.p.Fail == 0 {
-		c.p.Warn, c.p.Fail = 10, 30
-	}
-	if c.p.Top == 0 {
-		c.p.Top = 5
 	}
 	return c, nil
 }

@@ -94,7 +94,7 @@ func newCheck(raw json.RawMessage, nm func(ctx context.Context) (manager, error)
 
 func (c *svcCheck) Init() error {
 	switch c.p.Mode {
-	case "auto":
+	case "", "auto": // "" takes the default, as the declaration says
 	case "named":
 		if len(c.p.Services) == 0 {
 			return errors.New(`mode "named" needs a list of services`)

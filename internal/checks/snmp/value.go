@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
+
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/wacht-rmm/wacht/internal/check"
 )
 
 // Kind says how a value may be used.
@@ -39,25 +41,8 @@ const maxString = 1024
 
 var errNoValue = errors.New("no such object")
 
-var oidRe = regexp.MustCompile(`^\.?[0-2](\.[0-9]{1,10})+$`)
-
 // NormOID validates a numeric OID and returns it without leading dot.
-func NormOID(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if !oidRe.MatchString(s) {
-		return "", fmt.Errorf("%q is not a numeric OID like 1.3.6.1.2.1.1.3.0", s)
-	}
-	s = strings.TrimPrefix(s, ".")
-	if strings.Count(s, ".") >= 128 {
-		return "", fmt.Errorf("OID %.40s… has more than 128 arcs", s)
-	}
-	for _, arc := range strings.Split(s, ".") {
-		if n, err := strconv.ParseUint(arc, 10, 64); err != nil || n > math.MaxUint32 {
-			return "", fmt.Errorf("OID %s has an arc above 4294967295", s)
-		}
-	}
-	return s, nil
-}
+func NormOID(s string) (string, error) { return check.ParseOID(s) }
 
 // convert turns a gosnmp varbind into a Value. It never panics on
 // malformed input: unexpected Go types become errors.

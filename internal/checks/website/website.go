@@ -68,13 +68,6 @@ type Params struct {
 	SkipVerify      bool              `json:"tls_skip_verify"` // still reports expiry
 }
 
-// refusedHeaders may not be set in Headers: the URL names the host, the
-// request's framing and connection are the client's, and credentials
-// belong in username and password (sealed on the server), not in
-// parameters anyone who can read the check sees.
-var refusedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
-	"Proxy-Connection", "Upgrade", "Te", "Trailer", "Expect", "Authorization", "Proxy-Authorization"}
-
 // Check is one configured website check.
 type Check struct {
 	p       Params
@@ -153,7 +146,7 @@ func (c *Check) validate() error {
 		if k == "" || strings.ContainsAny(k, "\r\n: ") || strings.ContainsAny(v, "\r\n") {
 			return fmt.Errorf("headers: invalid header %q", k)
 		}
-		if slices.Contains(refusedHeaders, http.CanonicalHeaderKey(k)) {
+		if slices.Contains(checkspec.RefusedHeaders, http.CanonicalHeaderKey(k)) {
 			return &check.TextError{Msg: core.Text{
 				EN: fmt.Sprintf("headers: %q may not be set (the URL names the host; credentials go in username and password)", k),
 				DE: fmt.Sprintf("headers: %q darf nicht gesetzt werden (die URL bestimmt den Host; Zugangsdaten gehören in username und password)", k),

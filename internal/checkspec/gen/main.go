@@ -41,6 +41,11 @@ administrators only (executable: names a program the agent starts; read:
 names something the agent reads; changes: makes the agent change the
 device). A duration is a Go duration ("90s", "15m", "24h") or a number of
 seconds; its limits are in seconds. A choice may also be "" for its default.
+A text with a format must, when not empty, be: *host* a host name or IP
+address; *host-port* an address with a port (":162"); *url* an absolute
+http or https URL with a host and without credentials; *oid* a numeric
+SNMP OID (1.3.6.1.2.1.1.3.0); *ip-or-cidr* an IP address or network range
+(192.0.2.0/24); *pem* at least one PEM certificate; *time-of-day* HH:MM.
 
 `)
 	for _, s := range checkspec.All() {
@@ -183,6 +188,9 @@ func limits(p check.Param) string {
 			n = check.DefaultMaxLen
 		}
 		l = append(l, fmt.Sprintf("at most %d characters", n))
+		if p.Format != "" {
+			l = append(l, "format "+p.Format)
+		}
 	case p.MaxLen > 0:
 		l = append(l, fmt.Sprintf("at most %d entries", p.MaxLen))
 	}

@@ -152,7 +152,7 @@ func TestBrowserCheckForms(t *testing.T) {
 	url := fmt.Sprintf(`[name="c%d.p.url"]`, w)
 	c.step("invalid URL", chromedp.SetValue(url, "ftp://shop.example.com/"), chromedp.Click("#policy-save"),
 		chromedp.WaitVisible(fmt.Sprintf("#f-c%d-p-url-error", w)))
-	if e := c.text(fmt.Sprintf("#f-c%d-p-url-error", w)); e != "muss eine absolute http- oder https-URL sein" {
+	if e := c.text(fmt.Sprintf("#f-c%d-p-url-error", w)); e != "muss eine absolute http- oder https-URL mit Host und ohne Zugangsdaten sein" {
 		t.Errorf("error beside the URL: %q", e)
 	}
 	if got, _ := chromedp.Run(c.ctx, chromedp.Value(url)); got != "ftp://shop.example.com/" {
