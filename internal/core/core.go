@@ -231,12 +231,15 @@ type EnrollmentToken struct {
 }
 
 type User struct {
-	ID           int64     `json:"id"`
-	Email        string    `json:"email"`
-	PasswordHash string    `json:"-"`
-	Role         string    `json:"role"`
-	Lang         string    `json:"lang"` // "", "de" or "en"; "" follows the browser
-	CreatedAt    time.Time `json:"created_at"`
+	ID           int64  `json:"id"`
+	Email        string `json:"email"`
+	PasswordHash string `json:"-"`
+	Role         string `json:"role"`
+	Lang         string `json:"lang"` // "", "de" or "en"; "" follows the browser
+	// TimeZone is the IANA zone the dashboard shows times in; "" until
+	// chosen (the dashboard then asks the browser once).
+	TimeZone  string    `json:"time_zone"`
+	CreatedAt time.Time `json:"created_at"`
 	// Scope is the set of clients the user may see (admins: all).
 	Scope Scope `json:"scope"`
 	// TOTPEnabled says whether sign-in asks for a second factor.
@@ -362,6 +365,7 @@ type UserStore interface {
 	GetUser(ctx context.Context, id int64) (User, error)
 	CountUsers(ctx context.Context) (int, error)
 	SetUserLang(ctx context.Context, id int64, lang string) error
+	SetUserTimeZone(ctx context.Context, id int64, zone string) error
 	CreateAPIToken(ctx context.Context, t *APIToken) error
 	// GetAPIToken finds a token by hash; revoked or expired tokens are
 	// returned too, the caller decides.

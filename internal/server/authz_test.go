@@ -379,6 +379,8 @@ var authzTable = map[string]routeSpec{
 	"POST /clients/{id}/report-settings": {perm: authz.Operate, kind: "client", body: "enabled=on&recipients=it@example.com&hour=06:30"},
 	"GET /account/reports":               {perm: authz.Authenticated},
 	"POST /account/reports":              {perm: authz.Authenticated, body: "digest=on"},
+	"GET /account/time-zone":             {perm: authz.Authenticated},
+	"POST /account/time-zone":            {perm: authz.Authenticated, body: "time_zone=Europe/Berlin"},
 
 	// Dashboard: network devices (issue 5): internal/server/web/netdevices.go.
 	// The {id} routes are sent an agent's ID, which is no network device.

@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -102,6 +105,37 @@ func (s *Service) SetLanguage(ctx context.Context, u core.User, lang string) err
 	}
 	s.recordSelf(ctx, u, "user.set-lang", lang)
 	return nil
+}
+
+// SetTimeZone saves u's time zone, an IANA name such as "Europe/Berlin"
+// that this server's zone database knows (the dashboard shows times in it).
+func (s *Service) SetTimeZone(ctx context.Context, u core.User, zone string) error {
+	if u.ID <= 0 {
+		return core.ErrForbidden
+	}
+	zone = strings.TrimSpace(zone)
+	if err := ValidTimeZone(zone); err != nil {
+		return err
+	}
+	if err := s.store.SetUserTimeZone(ctx, u.ID, zone); err != nil {
+		return fmt.Errorf("saving time zone: %w", err)
+	}
+	s.recordSelf(ctx, u, "user.set-time-zone", zone)
+	return nil
+}
+
+// ValidTimeZone accepts an IANA zone name time.LoadLocation knows, except
+// "" and "Local" (which would mean the server's zone, not a chosen one); the
+// error names the field time_zone.
+func ValidTimeZone(zone string) error {
+	if zone != "" && zone != "Local" {
+		if _, err := time.LoadLocation(zone); err == nil {
+			return nil
+		}
+	}
+	return &policy.ValidationError{Fields: []policy.FieldError{{Field: "time_zone", Message: core.Text{
+		EN: fmt.Sprintf("time zone %q is not an IANA time zone such as Europe/Berlin", zone),
+		DE: fmt.Sprintf("Zeitzone „%s“ ist keine IANA-Zeitzone wie Europe/Berlin", zone)}}}}
 }
 
 // StartTOTP begins u's two-factor enrolment with a fresh secret, stored as

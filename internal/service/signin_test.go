@@ -9,6 +9,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 )
 
@@ -83,5 +84,33 @@ func TestSignInAndEnrolment(t *testing.T) {
 	}
 	if e := got["user.login/denied"]; e.Actor != "anonymous" || e.Target != "account:tech@example.com" {
 		t.Errorf("denied login: %+v", e)
+	}
+}
+
+// A user's time zone: IANA names only (the field named in both languages),
+// saved and audited; "Local" (the server's zone) is no choice.
+func TestSetTimeZone(t *testing.T) {
+	f := newRemoteFixture(t)
+	ctx := context.Background()
+	for _, bad := range []string{"", "Local", "Mars/Olympus", "../etc/passwd"} {
+		err := f.svc.SetTimeZone(ctx, f.tech, bad)
+		var ve *policy.ValidationError
+		if !errors.Is(err, core.ErrInvalid) || !errors.As(err, &ve) || ve.Fields[0].Field != "time_zone" || ve.Fields[0].Message.DE == "" {
+			t.Errorf("zone %q: %v", bad, err)
+		}
+	}
+	if err := f.svc.SetTimeZone(ctx, core.User{}, "Europe/Berlin"); !errors.Is(err, core.ErrForbidden) {
+		t.Errorf("no user: %v", err)
+	}
+	if err := f.svc.SetTimeZone(ctx, f.tech, " America/New_York "); err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.st.GetUser(ctx, f.tech.ID)
+	if err != nil || u.TimeZone != "America/New_York" {
+		t.Fatalf("stored %q, %v", u.TimeZone, err)
+	}
+	entries, err := f.st.ListAudit(ctx, 10)
+	if err != nil || len(entries) == 0 || entries[0].Action != "user.set-time-zone" || entries[0].Detail != "America/New_York" {
+		t.Errorf("audit: %+v, %v", entries, err)
 	}
 }

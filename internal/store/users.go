@@ -27,8 +27,8 @@ func (s *DB) CreateUser(ctx context.Context, u *core.User) error {
 	var id int64
 	err := s.inTx(ctx, "create user", func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (email, password_hash, role, lang, created_at, restricted) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			email, u.PasswordHash, u.Role, u.Lang, ms(created), boolInt(u.Scope.Restricted)).Scan(&id)
+			INSERT INTO users (email, password_hash, role, lang, time_zone, created_at, restricted) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			email, u.PasswordHash, u.Role, u.Lang, u.TimeZone, ms(created), boolInt(u.Scope.Restricted)).Scan(&id)
 		if err != nil {
 			return s.wrap("create user", err)
 		}
@@ -41,14 +41,14 @@ func (s *DB) CreateUser(ctx context.Context, u *core.User) error {
 	return nil
 }
 
-const userColumns = `id, email, password_hash, role, lang, created_at, restricted, totp_enabled, disabled_at FROM users`
+const userColumns = `id, email, password_hash, role, lang, time_zone, created_at, restricted, totp_enabled, disabled_at FROM users`
 
 func scanUserRow(sc interface{ Scan(...any) error }) (core.User, bool, error) {
 	var u core.User
 	var created int64
 	var restricted, totp int
 	var disabled sql.NullInt64
-	err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &created, &restricted, &totp, &disabled)
+	err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Lang, &u.TimeZone, &created, &restricted, &totp, &disabled)
 	u.CreatedAt, u.TOTPEnabled, u.Disabled = fromMS(created), totp != 0, disabled.Valid
 	return u, restricted != 0, err
 }
@@ -86,6 +86,13 @@ func (s *DB) CountUsers(ctx context.Context) (int, error) {
 func (s *DB) SetUserLang(ctx context.Context, id int64, lang string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET lang = $2 WHERE id = $1`, id, lang)
 	return s.affectedOne("set user language", res, err)
+}
+
+// SetUserTimeZone sets the user's time zone (an IANA name the caller has
+// validated); ErrNotFound if absent.
+func (s *DB) SetUserTimeZone(ctx context.Context, id int64, zone string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET time_zone = $2 WHERE id = $1`, id, zone)
+	return s.affectedOne("set user time zone", res, err)
 }
 
 // CreateAPIToken stores t and sets ID and CreatedAt (now unless set). A

@@ -13,7 +13,8 @@
   var num = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
   var unit = d.unit ? (d.unit === "%" && d.lang === "en" ? "%" : " " + d.unit) : "";
   var bands = { warning: "rgba(217, 119, 6, 0.18)", failure: "rgba(220, 38, 38, 0.18)" };
-  var timeFmt = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" });
+  // Times in the user's zone (the page footer names it), not the browser's.
+  var timeFmt = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium", timeZone: d.zone || undefined });
 
   // drawBands colours the span from each non-ok result to the next one.
   function drawBands(u) {
@@ -58,6 +59,7 @@
   var opts = Object.assign(size(), {
     scales: { x: { time: true } },
     fmtDate: fmtDate,
+    tzDate: function (ts) { return d.zone ? uPlot.tzDate(new Date(ts * 1000), d.zone) : new Date(ts * 1000); },
     series: [
       { label: d.time, value: function (u, v) { return v == null ? "–" : timeFmt.format(new Date(v * 1000)); } },
       {

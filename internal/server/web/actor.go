@@ -35,7 +35,7 @@ func (l Lang) Actor(actor string) string {
 	if email, ok := strings.CutPrefix(actor, "user:"); ok {
 		return email
 	}
-	if s, ok := catalog[string(l)]["actor."+actor]; ok {
+	if s, ok := catalog[l.code]["actor."+actor]; ok {
 		return s
 	}
 	return actor

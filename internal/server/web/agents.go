@@ -179,7 +179,7 @@ func (s *server) uploadAgentFile(w http.ResponseWriter, r *http.Request, rc *req
 func (s *server) readAgentUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx) (core.AgentFile, error) {
 	bad := func(field, key string) error {
 		return &policy.ValidationError{Fields: []policy.FieldError{{Field: field,
-			Message: core.Text{EN: Lang(langEN).T(key), DE: Lang(langDE).T(key)}}}}
+			Message: core.Text{EN: langOf(langEN).T(key), DE: langOf(langDE).T(key)}}}}
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {

@@ -80,7 +80,7 @@ func newOutageRow(o core.Outage, lang Lang, now time.Time) outageRow {
 		r.Check = lang.T("alerts.offlineCheck")
 	}
 	if o.Fix != nil {
-		r.Fix = lang.Message(o.Fix.Text(time.Local)) // times in the server's zone, as every time shown
+		r.Fix = lang.Message(o.Fix.Text(lang.Zone())) // in the user's zone, as every time shown
 	}
 	end := now
 	if o.ClosedAt != nil {
@@ -221,7 +221,7 @@ func (s *server) clearOutageCheck(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	req := service.ClearRequest{UntilPass: r.PostFormValue("until_pass") == "on", Comment: strings.TrimSpace(r.PostFormValue("comment"))}
 	if v := strings.TrimSpace(r.PostFormValue("until")); err == nil && v != "" {
-		if t, perr := time.ParseInLocation("2006-01-02T15:04", v, time.Local); perr == nil {
+		if t, perr := rc.lang.ParseTime("2006-01-02T15:04", v); perr == nil {
 			req.Until = &t
 		} else {
 			err = fmt.Errorf("until %q: %w", v, core.ErrInvalid)

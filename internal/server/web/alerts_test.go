@@ -259,8 +259,8 @@ func TestAlertsAckAndClear(t *testing.T) {
 	}
 
 	// Clear until tomorrow and until it passes.
-	until := time.Now().Add(24 * time.Hour).Truncate(time.Minute)
-	p = b.do("POST", "/alerts/"+disk+"/clear", url.Values{"csrf": {csrf}, "until": {until.Local().Format("2006-01-02T15:04")},
+	until := time.Now().Add(24 * time.Hour).Truncate(time.Minute) // entered in the user's zone: the default, Europe/Berlin
+	p = b.do("POST", "/alerts/"+disk+"/clear", url.Values{"csrf": {csrf}, "until": {until.In(langOf(langEN).Zone()).Format("2006-01-02T15:04")},
 		"until_pass": {"on"}, "comment": {"Wartung"}, "next": {"/devices/" + strconv.FormatInt(f.device.ID, 10)}})
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/devices/") {
 		t.Fatalf("clear: %d → %q", p.status, p.header.Get("Location"))

@@ -112,7 +112,7 @@ func (s *server) renderBilling(w http.ResponseWriter, r *http.Request, rc *reqCt
 		run, err = s.svc.BillingPreview(ctx, rc.user, first, last)
 		if err == nil {
 			p.Preview = &run
-			end, _ := time.ParseInLocation("2006-01-02", last, time.Local)
+			end, _ := rc.lang.ParseTime(time.DateOnly, last)
 			p.Ended = !now.Before(end.AddDate(0, 0, 1))
 		}
 	}

@@ -120,7 +120,7 @@ func (s *server) clientBilling(r *http.Request, rc *reqCtx, id int64, cv *client
 			return err
 		}
 		cv.Time = &timeCard{Entries: es, Me: rc.user.Email, Form: timeForm{ClientID: id, Billable: true,
-			Date: s.now().Format("2006-01-02"), Next: clientURL(id) + "#time"}}
+			Date: rc.lang.Day(s.now()), Next: clientURL(id) + "#time"}}
 	}
 	return nil
 }
@@ -268,7 +268,7 @@ type timeEntryPage struct {
 // ?client=.
 func (s *server) newTimePage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	q := r.URL.Query()
-	f := timeForm{Billable: true, Date: s.now().Format("2006-01-02"), Next: nextPath(q.Get("next"))}
+	f := timeForm{Billable: true, Date: rc.lang.Day(s.now()), Next: nextPath(q.Get("next"))}
 	f.OutageID, _ = strconv.ParseInt(q.Get("outage"), 10, 64)
 	f.SupportID, _ = strconv.ParseInt(q.Get("support"), 10, 64)
 	f.ClientID, _ = strconv.ParseInt(q.Get("client"), 10, 64)
@@ -347,16 +347,16 @@ func (s *server) parseTimeForm(r *http.Request) (timeForm, core.TimeEntry) {
 	m, err := parseMinutes(f.Minutes)
 	if err != nil || m <= 0 {
 		f.Errors["minutes"] = core.Text{EN: "enter the minutes worked (90) or hours and minutes (1:30)",
-			DE: "Minuten (90) oder Stunden und Minuten (1:30) angeben"}.In(string(pickLangOf(r)))
+			DE: "Minuten (90) oder Stunden und Minuten (1:30) angeben"}.In(pickLangOf(r).code)
 	}
 	e.Minutes = m
 	day := now
 	if f.Date != "" {
-		d, err := time.ParseInLocation("2006-01-02", f.Date, time.Local)
+		d, err := pickLangOf(r).ParseTime(time.DateOnly, f.Date)
 		if err != nil {
-			f.Errors["date"] = core.Text{EN: "the date must be written YYYY-MM-DD", DE: "das Datum muss als JJJJ-MM-TT angegeben werden"}.In(string(pickLangOf(r)))
+			f.Errors["date"] = core.Text{EN: "the date must be written YYYY-MM-DD", DE: "das Datum muss als JJJJ-MM-TT angegeben werden"}.In(pickLangOf(r).code)
 		} else if d.After(now) {
-			f.Errors["date"] = core.Text{EN: "the date is in the future", DE: "das Datum liegt in der Zukunft"}.In(string(pickLangOf(r)))
+			f.Errors["date"] = core.Text{EN: "the date is in the future", DE: "das Datum liegt in der Zukunft"}.In(pickLangOf(r).code)
 		} else {
 			day = d.Add(12 * time.Hour)
 		}
@@ -373,7 +373,7 @@ func pickLangOf(r *http.Request) Lang {
 	if rc, ok := r.Context().Value(rcKey{}).(*reqCtx); ok {
 		return rc.lang
 	}
-	return langEN
+	return langOf(langEN)
 }
 
 // timeFieldErrors puts a refusal's fields into f.Errors; false when err is
@@ -438,7 +438,7 @@ func (s *server) editTimePage(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return
 	}
 	f := timeForm{ID: e.ID, ClientID: e.ClientID, OutageID: e.OutageID, SupportID: e.SupportID, Minutes: rc.lang.HM(e.Minutes),
-		Note: e.Note, Billable: e.Billable, Date: e.StartedAt.Local().Format("2006-01-02"), Next: clientURL(e.ClientID) + "#time"}
+		Note: e.Note, Billable: e.Billable, Date: rc.lang.Day(e.StartedAt), Next: clientURL(e.ClientID) + "#time"}
 	s.renderTimePage(w, r, rc, http.StatusOK, f)
 }
 
@@ -472,7 +472,7 @@ func (s *server) updateTime(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if len(f.Errors) == 0 {
 		upd := old
 		upd.Minutes, upd.Note, upd.Billable = e.Minutes, e.Note, e.Billable
-		if f.Date != "" && f.Date != old.StartedAt.Local().Format("2006-01-02") {
+		if f.Date != "" && f.Date != rc.lang.Day(old.StartedAt) {
 			upd.StartedAt = e.StartedAt
 		}
 		if _, err = s.svc.UpdateTimeEntry(r.Context(), rc.user, upd); err == nil {

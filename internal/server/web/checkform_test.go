@@ -111,7 +111,7 @@ func TestFormRoundTrip(t *testing.T) {
 	for _, spec := range checkspec.All() {
 		want := sampleObject(spec.Params)
 		raw, _ := json.Marshal(want)
-		f := checkFormOf(Lang(langDE), 2, core.PolicyCheck{Type: spec.Name, Params: raw}, nil, map[string]bool{}, true)
+		f := checkFormOf(langOf(langDE), 2, core.PolicyCheck{Type: spec.Name, Params: raw}, nil, map[string]bool{}, true)
 		if f.Type != spec.Name || f.OpenJSON || len(f.Fields) != len(spec.Params) {
 			t.Fatalf("%s: form %q, JSON open %v, %d fields", spec.Name, f.Type, f.OpenJSON, len(f.Fields))
 		}
@@ -181,7 +181,7 @@ func TestFormBuilder(t *testing.T) {
 // the nested field.
 func TestFormSecretsAndPrivileged(t *testing.T) {
 	c := core.PolicyCheck{Name: "shop", Type: "website", Params: json.RawMessage(`{"url":"https://shop.example/","username":"u"}`), SecretsSet: []string{"password"}}
-	f := checkFormOf(Lang(langEN), 0, c, nil, map[string]bool{}, true)
+	f := checkFormOf(langOf(langEN), 0, c, nil, map[string]bool{}, true)
 	pw := f.Fields[indexOf(t, f.Fields, "c0.p.password")]
 	if pw.Kind != "password" || !pw.SecretSet || pw.Value != "" {
 		t.Errorf("stored password shown as %+v", pw)
@@ -197,13 +197,13 @@ func TestFormSecretsAndPrivileged(t *testing.T) {
 	}
 
 	stored := []core.PolicyCheck{{Name: "b", Type: "backup", Params: json.RawMessage(`{"products":[{"type":"restic","repository":"/srv/r","binary":"/usr/bin/restic"}]}`)}}
-	tf := checkFormOf(Lang(langDE), 0, stored[0], nil, map[string]bool{}, false)
+	tf := checkFormOf(langOf(langDE), 0, stored[0], nil, map[string]bool{}, false)
 	products := tf.Fields[indexOf(t, tf.Fields, "c0.p.products")]
 	bin := products.Items[0].Fields[indexOf(t, products.Items[0].Fields, "c0.p.products[0].binary")]
 	if bin.Locked == "" || bin.Value != "/usr/bin/restic" || !strings.Contains(bin.Locked, "Programm") {
 		t.Errorf("privileged field for a technician: %+v", bin)
 	}
-	if af := checkFormOf(Lang(langEN), 0, stored[0], nil, map[string]bool{}, true); af.Fields[0].Items[0].Fields[2].Locked != "" {
+	if af := checkFormOf(langOf(langEN), 0, stored[0], nil, map[string]bool{}, true); af.Fields[0].Items[0].Fields[2].Locked != "" {
 		t.Error("privileged field locked for an administrator")
 	}
 	form = url.Values{"c0.form": {"backup"}}
@@ -226,7 +226,7 @@ func TestFormSecretsAndPrivileged(t *testing.T) {
 // secret never appears, not even in the JSON.
 func TestFormKeepsWhatFieldsCannotShow(t *testing.T) {
 	for _, raw := range []string{`{"address":"127.0.0.1"}`, `[1]`, `{"host":`} {
-		f := checkFormOf(Lang(langEN), 0, core.PolicyCheck{Type: "ping", Params: json.RawMessage(raw)}, nil, map[string]bool{}, true)
+		f := checkFormOf(langOf(langEN), 0, core.PolicyCheck{Type: "ping", Params: json.RawMessage(raw)}, nil, map[string]bool{}, true)
 		if !f.OpenJSON || f.Fields != nil {
 			t.Errorf("%s: JSON editor open %v, %d fields", raw, f.OpenJSON, len(f.Fields))
 		}
@@ -240,7 +240,7 @@ func TestFormKeepsWhatFieldsCannotShow(t *testing.T) {
 			t.Errorf("%s resubmitted as %s", raw, got)
 		}
 	}
-	f := checkFormOf(Lang(langEN), 0, core.PolicyCheck{Type: "website", Params: json.RawMessage(`{"url":"https://a.example/","password":"geheim"}`)}, nil, map[string]bool{}, true)
+	f := checkFormOf(langOf(langEN), 0, core.PolicyCheck{Type: "website", Params: json.RawMessage(`{"url":"https://a.example/","password":"geheim"}`)}, nil, map[string]bool{}, true)
 	if strings.Contains(f.JSON, "geheim") || f.OpenJSON || !strings.Contains(f.JSON, "a.example") {
 		t.Errorf("secret in the JSON editor: %s", f.JSON)
 	}
@@ -257,7 +257,7 @@ func TestFormErrorsBesideFields(t *testing.T) {
 		{Field: "checks[1].params.url", Message: core.Text{EN: "other row", DE: "andere Zeile"}},
 	}}
 	params := json.RawMessage(`{"products":[{"type":"restic"},{"type":"borg","binary":"x"}],"expected_days":["mo"]}`)
-	rows := rowsOf([]core.PolicyCheck{{Name: "b", Type: "backup", Params: params}}, ve, Lang(langDE), true, true)
+	rows := rowsOf([]core.PolicyCheck{{Name: "b", Type: "backup", Params: params}}, ve, langOf(langDE), true, true)
 	f := rows[0].Form
 	products := f.Fields[indexOf(t, f.Fields, "c0.p.products")]
 	bin := products.Items[1].Fields[indexOf(t, products.Items[1].Fields, "c0.p.products[1].binary")]

@@ -282,7 +282,7 @@ func (l Lang) Bytes(n int64) string {
 		}
 	}
 	s := strconv.FormatFloat(f, 'f', 1, 64)
-	if l == langDE {
+	if l.code == langDE {
 		s = strings.Replace(s, ".", ",", 1)
 	}
 	return s + " " + unit

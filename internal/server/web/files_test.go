@@ -47,7 +47,7 @@ func TestBytes(t *testing.T) {
 	for n, want := range map[int64][2]string{
 		0: {"0 B", "0 B"}, 1023: {"1023 B", "1023 B"}, 1536: {"1.5 KiB", "1,5 KiB"}, 200 << 20: {"200.0 MiB", "200,0 MiB"}, 3 << 40: {"3.0 TiB", "3,0 TiB"},
 	} {
-		if en, de := Lang(langEN).Bytes(n), Lang(langDE).Bytes(n); en != want[0] || de != want[1] {
+		if en, de := langOf(langEN).Bytes(n), langOf(langDE).Bytes(n); en != want[0] || de != want[1] {
 			t.Errorf("%d: %q %q, want %q", n, en, de, want)
 		}
 	}

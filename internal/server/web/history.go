@@ -67,6 +67,7 @@ type historyRow struct {
 // Unix seconds, a missing value is null.
 type historySeries struct {
 	Lang   string     `json:"lang"`
+	Zone   string     `json:"zone"` // the user's IANA zone: axis and legend show times in it
 	Label  string     `json:"label"`
 	Time   string     `json:"time"` // the legend's name of the time axis
 	Unit   string     `json:"unit"`
@@ -143,7 +144,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 
 // newHistorySeries turns results (newest first) into the chart's JSON.
 func newHistorySeries(rs []core.Result, lang Lang, label string) (string, error) {
-	hs := historySeries{Lang: string(lang), Label: label, Time: lang.T("history.time"), T: make([]float64, 0, len(rs)),
+	hs := historySeries{Lang: lang.code, Zone: lang.ZoneName(), Label: label, Time: lang.T("history.time"), T: make([]float64, 0, len(rs)),
 		V: make([]*float64, 0, len(rs)), Status: make([]string, 0, len(rs))}
 	for i := len(rs) - 1; i >= 0; i-- {
 		r := rs[i]
@@ -165,7 +166,7 @@ func newHistorySeries(rs []core.Result, lang Lang, label string) (string, error)
 func (l Lang) Int(n int) string {
 	s := strconv.Itoa(n)
 	sep := ","
-	if l == langDE {
+	if l.code == langDE {
 		sep = "."
 	}
 	var b strings.Builder

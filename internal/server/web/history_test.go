@@ -191,10 +191,10 @@ func TestLangInt(t *testing.T) {
 		n      int
 		en, de string
 	}{{0, "0", "0"}, {999, "999", "999"}, {1000, "1,000", "1.000"}, {1234567, "1,234,567", "1.234.567"}, {-5000, "-5,000", "-5.000"}} {
-		if got := Lang(langEN).Int(c.n); got != c.en {
+		if got := langOf(langEN).Int(c.n); got != c.en {
 			t.Errorf("en %d = %q, want %q", c.n, got, c.en)
 		}
-		if got := Lang(langDE).Int(c.n); got != c.de {
+		if got := langOf(langDE).Int(c.n); got != c.de {
 			t.Errorf("de %d = %q, want %q", c.n, got, c.de)
 		}
 	}

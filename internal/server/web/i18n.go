@@ -163,13 +163,56 @@ var catalog = map[string]map[string]string{
 	},
 }
 
-// Lang is the language of one response; templates call its methods to
-// translate strings and format dates and numbers.
-type Lang string
+// Lang is the language and time zone of one response; templates call its
+// methods to translate strings and format dates and numbers. Every time the
+// dashboard shows goes through Time, Clock or Zone, so that it is in the
+// user's zone.
+type Lang struct {
+	code string
+	zone *time.Location // nil: defaultZone
+}
+
+// langOf is the language code in the default time zone.
+func langOf(code string) Lang { return Lang{code: code} }
+
+// defaultZoneName is the zone of users who have none yet (until their
+// browser tells theirs) and of pages without a user.
+const defaultZoneName = core.DefaultMaintenanceZone
+
+// In is l showing times in zone.
+func (l Lang) In(zone *time.Location) Lang {
+	l.zone = zone
+	return l
+}
+
+// Zone is the time zone times are shown and entered in.
+func (l Lang) Zone() *time.Location {
+	if l.zone != nil {
+		return l.zone
+	}
+	if loc, err := core.LoadZone(defaultZoneName); err == nil {
+		return loc
+	}
+	return time.UTC // no zone database on this machine
+}
+
+// ZoneName is the IANA name of Zone, for the page footer and scripts.
+func (l Lang) ZoneName() string { return l.Zone().String() }
+
+// userZone is the zone u chose or the browser reported; a name this
+// machine no longer knows falls back to the default.
+func userZone(u core.User) *time.Location {
+	if u.TimeZone != "" {
+		if loc, err := core.LoadZone(u.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return nil
+}
 
 // T translates a catalog key.
 func (l Lang) T(key string) string {
-	if s, ok := catalog[string(l)][key]; ok {
+	if s, ok := catalog[l.code][key]; ok {
 		return s
 	}
 	if s, ok := catalog[langEN][key]; ok {
@@ -179,24 +222,33 @@ func (l Lang) T(key string) string {
 }
 
 // Code is the language's code for the html lang attribute.
-func (l Lang) Code() string { return string(l) }
+func (l Lang) Code() string { return l.code }
 
 // Time formats a timestamp the way the language writes dates.
 func (l Lang) Time(t time.Time) string {
 	if t.IsZero() {
 		return l.T("never")
 	}
-	t = t.Local()
-	if l == langDE {
+	t = t.In(l.Zone())
+	if l.code == langDE {
 		return t.Format("02.01.2006, 15:04:05")
 	}
 	return t.Format("Jan 2, 2006, 3:04:05 PM")
 }
 
+// Day is t's date (YYYY-MM-DD) in the zone, for date inputs.
+func (l Lang) Day(t time.Time) string { return t.In(l.Zone()).Format(time.DateOnly) }
+
+// ParseTime reads a time entered in a form (date or datetime-local) as a
+// time in the zone.
+func (l Lang) ParseTime(layout, v string) (time.Time, error) {
+	return time.ParseInLocation(layout, v, l.Zone())
+}
+
 // Clock formats just the time of day.
 func (l Lang) Clock(t time.Time) string {
-	t = t.Local()
-	if l == langDE {
+	t = t.In(l.Zone())
+	if l.code == langDE {
 		return t.Format("15:04:05")
 	}
 	return t.Format("3:04:05 PM")
@@ -207,7 +259,7 @@ func (l Lang) Status(s core.Status) string { return l.T("status." + s.String()) 
 
 // Check names a check type, falling back to its technical name.
 func (l Lang) Check(name string) string {
-	if s, ok := catalog[string(l)]["check."+name]; ok {
+	if s, ok := catalog[l.code]["check."+name]; ok {
 		return s
 	}
 	return name
@@ -215,7 +267,7 @@ func (l Lang) Check(name string) string {
 
 // Role names a device role, falling back to its technical name.
 func (l Lang) Role(role string) string {
-	if s, ok := catalog[string(l)]["role."+role]; ok {
+	if s, ok := catalog[l.code]["role."+role]; ok {
 		return s
 	}
 	return role
@@ -229,16 +281,16 @@ func (l Lang) Value(v *float64, unit string) string {
 	}
 	s := strconv.FormatFloat(*v, 'f', 1, 64)
 	s = strings.TrimSuffix(s, ".0")
-	if l == langDE {
+	if l.code == langDE {
 		s = strings.Replace(s, ".", ",", 1)
 	}
 	if unit == "" {
 		return s
 	}
-	if unit == "%" && l == langEN {
+	if unit == "%" && l.code == langEN {
 		return s + "%"
 	}
-	return s + " " + plural.Unit(string(l), unit, *v)
+	return s + " " + plural.Unit(l.code, unit, *v)
 }
 
 // N formats the counted phrase key (singular|plural, package plural) in
@@ -264,14 +316,14 @@ func (l Lang) JobTarget(target string) string {
 }
 
 // Message picks a check message in the language.
-func (l Lang) Message(t core.Text) string { return t.In(string(l)) }
+func (l Lang) Message(t core.Text) string { return t.In(l.code) }
 
 // pickLang chooses the response language: the user's setting if any, else
 // the browser's preference between German and English, else English.
 func pickLang(userLang, acceptLanguage string) Lang {
 	switch userLang {
 	case langDE, langEN:
-		return Lang(userLang)
+		return langOf(userLang)
 	}
 	type pref struct {
 		lang string
@@ -298,7 +350,7 @@ func pickLang(userLang, acceptLanguage string) Lang {
 	}
 	sort.SliceStable(prefs, func(i, j int) bool { return prefs[i].q > prefs[j].q })
 	if len(prefs) > 0 && prefs[0].lang == langDE {
-		return langDE
+		return langOf(langDE)
 	}
-	return langEN
+	return langOf(langEN)
 }

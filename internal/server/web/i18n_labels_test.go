@@ -14,13 +14,13 @@ func TestCheckLabels(t *testing.T) {
 		t.Fatalf("only %d declared checks: %v", len(names), names)
 	}
 	for _, n := range names {
-		for _, l := range []Lang{langEN, langDE} {
-			if _, ok := catalog[string(l)]["check."+n]; !ok {
-				t.Errorf("check %q has no %s display name", n, l)
+		for _, l := range []Lang{langOf(langEN), langOf(langDE)} {
+			if _, ok := catalog[l.code]["check."+n]; !ok {
+				t.Errorf("check %q has no %s display name", n, l.code)
 			}
 		}
 	}
-	if got := Lang(langDE).Check("antivirus"); got != "Virenschutz" {
+	if got := langOf(langDE).Check("antivirus"); got != "Virenschutz" {
 		t.Errorf("German antivirus label: %q", got)
 	}
 }

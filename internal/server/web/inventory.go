@@ -331,7 +331,7 @@ func (l Lang) Date(s string) string {
 	if err != nil {
 		return s
 	}
-	if l == langDE {
+	if l.code == langDE {
 		return t.Format("02.01.2006")
 	}
 	return t.Format("Jan 2, 2006")
@@ -343,7 +343,7 @@ func (l Lang) Or(key, value string) string {
 	if value == "" {
 		return "–"
 	}
-	if s, ok := catalog[string(l)][key+"."+value]; ok {
+	if s, ok := catalog[l.code][key+"."+value]; ok {
 		return s
 	}
 	return value

@@ -64,7 +64,7 @@ const dtLayout = "2006-01-02T15:04"
 
 func (s *server) maintenanceList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.renderMaintenance(w, r, rc, http.StatusOK, maintForm{Repeat: core.RepeatWeekly, From: "22:00", To: "02:00",
-		TimeZone: core.DefaultMaintenanceZone}, nil)
+		TimeZone: rc.lang.ZoneName()}, nil)
 }
 
 func (s *server) editMaintenance(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -245,8 +245,9 @@ func parseMaintForm(r *http.Request) (core.Maintenance, maintForm, []policy.Fiel
 		m.MonthDay = n
 	}
 	zone := form.TimeZone
-	if zone == "" {
-		zone = core.DefaultMaintenanceZone
+	if zone == "" { // a window is defined in a zone: the user's unless named
+		zone = pickLangOf(r).ZoneName()
+		m.TimeZone = zone
 	}
 	loc, err := core.LoadZone(zone)
 	if err != nil {
@@ -323,7 +324,7 @@ func describeWindow(m core.Maintenance, l Lang) string {
 		loc = time.UTC
 	}
 	layout := "2006-01-02 15:04"
-	if l == langDE {
+	if l.code == langDE {
 		layout = "02.01.2006 15:04"
 	}
 	if m.Repeat == core.RepeatOnce {

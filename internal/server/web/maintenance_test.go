@@ -53,7 +53,7 @@ func TestMaintenancePages(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/maintenance?done=saved" {
 		t.Fatalf("create weekly: %d %s", p.status, p.body)
 	}
-	days := []string{Lang(langDE).T("maint.wd." + strconv.Itoa(d1)), Lang(langDE).T("maint.wd." + strconv.Itoa(d2))}
+	days := []string{langOf(langDE).T("maint.wd." + strconv.Itoa(d1)), langOf(langDE).T("maint.wd." + strconv.Itoa(d2))}
 	if d1 == 0 { // Monday first
 		days[0], days[1] = days[1], days[0]
 	}

@@ -16,16 +16,16 @@ import (
 // Money formats cents in the language's currency format (billing.Money),
 // the amount and "€" held together by a no-break space.
 func (l Lang) Money(cents int64) string {
-	return strings.Replace(billing.Money(cents, string(l)), " €", "\u00a0€", 1)
+	return strings.Replace(billing.Money(cents, l.code), " €", "\u00a0€", 1)
 }
 
 // Decimal formats cents (or hundredths) for a form field: "129,00" in
 // German, "129.00" in English, without grouping.
-func (l Lang) Decimal(cents int64) string { return billing.Decimal(cents, string(l)) }
+func (l Lang) Decimal(cents int64) string { return billing.Decimal(cents, l.code) }
 
 // Rate formats basis points as a percentage: 1900 → "19", 750 →
 // "7,5" (de) / "7.5" (en).
-func (l Lang) Rate(bp int) string { return billing.Percent(bp, string(l)) }
+func (l Lang) Rate(bp int) string { return billing.Percent(bp, l.code) }
 
 // HM formats minutes as h:mm.
 func (l Lang) HM(minutes int) string {

@@ -14,20 +14,20 @@ func TestMoney(t *testing.T) {
 		{123456789, "1.234.567,89\u00a0€", "€1,234,567.89"},
 		{-1999, "-19,99\u00a0€", "-€19.99"},
 	} {
-		if got := Lang(langDE).Money(c.cents); got != c.de {
+		if got := langOf(langDE).Money(c.cents); got != c.de {
 			t.Errorf("de %d: %q, want %q", c.cents, got, c.de)
 		}
-		if got := Lang(langEN).Money(c.cents); got != c.en {
+		if got := langOf(langEN).Money(c.cents); got != c.en {
 			t.Errorf("en %d: %q, want %q", c.cents, got, c.en)
 		}
 	}
-	if got := Lang(langDE).Decimal(12900); got != "129,00" {
+	if got := langOf(langDE).Decimal(12900); got != "129,00" {
 		t.Errorf("Decimal: %q", got)
 	}
-	if got, want := Lang(langDE).Rate(750)+"|"+Lang(langEN).Rate(1900)+"|"+Lang(langEN).Rate(1), "7,5|19|0.01"; got != want {
+	if got, want := langOf(langDE).Rate(750)+"|"+langOf(langEN).Rate(1900)+"|"+langOf(langEN).Rate(1), "7,5|19|0.01"; got != want {
 		t.Errorf("Rate: %q, want %q", got, want)
 	}
-	if got := Lang(langDE).HM(90) + " " + Lang(langDE).HM(5) + " " + Lang(langDE).HM(600); got != "1:30 0:05 10:00" {
+	if got := langOf(langDE).HM(90) + " " + langOf(langDE).HM(5) + " " + langOf(langDE).HM(600); got != "1:30 0:05 10:00" {
 		t.Errorf("HM: %q", got)
 	}
 }

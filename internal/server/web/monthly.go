@@ -157,7 +157,7 @@ func (s *server) logoRefused(w http.ResponseWriter, r *http.Request, rc *reqCtx,
 		s.renderError(w, r, rc.lang, cerr)
 		return
 	}
-	card.Error = ve.Fields[0].Message.In(string(rc.lang))
+	card.Error = ve.Fields[0].Message.In(rc.lang.code)
 	v := s.view(r, rc.lang, rc)
 	v.Error = "monthly.logoInvalid"
 	s.renderAlertSettings(w, r, rc, v, http.StatusBadRequest, &alertSettingsPage{Logo: card})

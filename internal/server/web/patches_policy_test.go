@@ -159,7 +159,7 @@ func TestPatchFormValidationPlaced(t *testing.T) {
 		{Field: "patch.something_new", Message: core.Text{EN: "odd", DE: "seltsam"}},
 		{Field: "name", Message: core.Text{EN: "empty", DE: "leer"}},
 	}}
-	got := f.withErrors(f.renumberRuleErrors(ve), langDE)
+	got := f.withErrors(f.renumberRuleErrors(ve), langOf(langDE))
 	if got.Err("schedule.at") != "keine Uhrzeit" {
 		t.Errorf("schedule.at: %q", got.Err("schedule.at"))
 	}

@@ -149,6 +149,7 @@ func (s *server) routes() *auth.Router {
 	s.protectionRoutes(rt)
 	s.historyRoutes(rt)
 	s.reportRoutes(rt)
+	s.timeZoneRoutes(rt)
 	s.netDeviceRoutes(rt)
 	s.maintenanceRoutes(rt)
 	s.alertRoutes(rt)
@@ -229,7 +230,7 @@ func (s *server) guard(p authz.Perm, next http.Handler) http.Handler {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		rc := &reqCtx{user: u, sess: sess, lang: pickLang(u.Lang, r.Header.Get("Accept-Language"))}
+		rc := &reqCtx{user: u, sess: sess, lang: pickLang(u.Lang, r.Header.Get("Accept-Language")).In(userZone(u))}
 		if err != nil {
 			s.renderError(w, r, rc.lang, err)
 			return

@@ -534,8 +534,8 @@ func TestPickLang(t *testing.T) {
 		{"de", "en", "de"},
 		{"xx", "de", "de"},
 	} {
-		if got := pickLang(c.user, c.accept); string(got) != c.want {
-			t.Errorf("pickLang(%q, %q) = %q, want %q", c.user, c.accept, got, c.want)
+		if got := pickLang(c.user, c.accept); got.code != c.want {
+			t.Errorf("pickLang(%q, %q) = %q, want %q", c.user, c.accept, got.code, c.want)
 		}
 	}
 }
@@ -562,24 +562,34 @@ func TestFormat(t *testing.T) {
 		unit string
 		want string
 	}{
-		{langEN, &v, "%", "91.2%"},
-		{langDE, &v, "%", "91,2 %"},
-		{langEN, &whole, "GB", "7 GB"},
-		{langDE, nil, "%", "–"},
+		{langOf(langEN), &v, "%", "91.2%"},
+		{langOf(langDE), &v, "%", "91,2 %"},
+		{langOf(langEN), &whole, "GB", "7 GB"},
+		{langOf(langDE), nil, "%", "–"},
 	} {
 		if got := c.l.Value(c.v, c.unit); got != c.want {
-			t.Errorf("%s.Value(%v, %q) = %q, want %q", c.l, c.v, c.unit, got, c.want)
+			t.Errorf("%s.Value(%v, %q) = %q, want %q", c.l.code, c.v, c.unit, got, c.want)
 		}
 	}
-	ts := time.Date(2026, 3, 4, 17, 5, 6, 0, time.Local)
-	if got := Lang(langDE).Time(ts); got != "04.03.2026, 17:05:06" {
+	ts := time.Date(2026, 3, 4, 16, 5, 6, 0, time.UTC) // 17:05:06 in Berlin, the default zone
+	if got := langOf(langDE).Time(ts); got != "04.03.2026, 17:05:06" {
 		t.Errorf("German time %q", got)
 	}
-	if got := Lang(langEN).Time(ts); got != "Mar 4, 2026, 5:05:06 PM" {
+	if got := langOf(langEN).Time(ts); got != "Mar 4, 2026, 5:05:06 PM" {
 		t.Errorf("English time %q", got)
 	}
-	if got := Lang(langDE).Time(time.Time{}); got != "nie" {
+	if got := langOf(langDE).Time(time.Time{}); got != "nie" {
 		t.Errorf("zero time %q", got)
+	}
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := langOf(langDE).In(ny).Time(ts); got != "04.03.2026, 11:05:06" {
+		t.Errorf("German time in New York %q", got)
+	}
+	if got, want := langOf(langEN).In(ny).Clock(ts), "11:05:06 AM"; got != want {
+		t.Errorf("English clock in New York %q, want %q", got, want)
 	}
 }
 
@@ -630,7 +640,7 @@ func TestLangActor(t *testing.T) {
 		{"agent", "agent", "Agent"},
 		{"something:else", "something:else", "something:else"},
 	} {
-		if en, de := Lang(langEN).Actor(c.actor), Lang(langDE).Actor(c.actor); en != c.en || de != c.de {
+		if en, de := langOf(langEN).Actor(c.actor), langOf(langDE).Actor(c.actor); en != c.en || de != c.de {
 			t.Errorf("Actor(%q) = %q, %q; want %q, %q", c.actor, en, de, c.en, c.de)
 		}
 	}
@@ -684,7 +694,7 @@ func TestRunChecksProgress(t *testing.T) {
 	}
 	// The line stops polling after runPollFor, saying what is missing.
 	since := time.Now()
-	late := runProgressView(Lang(langDE), nil, 1, since, 3, since.Add(runPollFor+time.Second))
+	late := runProgressView(langOf(langDE), nil, 1, since, 3, since.Add(runPollFor+time.Second))
 	if late.Polling || late.Text != "Bisher haben 0 von 3 Prüfungen gemeldet; die anderen erscheinen in der Tabelle, sobald der Agent sie sendet." {
 		t.Errorf("late: %+v", late)
 	}

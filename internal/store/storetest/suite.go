@@ -850,6 +850,19 @@ func testUsers(t *testing.T, s core.Store) {
 		t.Errorf("Lang = %q, want de", got.Lang)
 	}
 	wantErr(t, "SetUserLang unknown", s.SetUserLang(ctx, 999999, "de"), core.ErrNotFound)
+	if got.TimeZone != "" {
+		t.Errorf("new user's TimeZone = %q, want empty", got.TimeZone)
+	}
+	must(t, "SetUserTimeZone", s.SetUserTimeZone(ctx, u.ID, "America/New_York"))
+	got, err = s.GetUser(ctx, u.ID)
+	must(t, "GetUser", err)
+	if got.TimeZone != "America/New_York" || got.Lang != "de" {
+		t.Errorf("after SetUserTimeZone: TimeZone %q, Lang %q; want America/New_York, de", got.TimeZone, got.Lang)
+	}
+	if byMail, err := s.GetUserByEmail(ctx, got.Email); err != nil || byMail.TimeZone != "America/New_York" {
+		t.Errorf("GetUserByEmail TimeZone = %q, %v; want America/New_York", byMail.TimeZone, err)
+	}
+	wantErr(t, "SetUserTimeZone unknown", s.SetUserTimeZone(ctx, 999999, "Europe/Berlin"), core.ErrNotFound)
 	must(t, "second user", s.CreateUser(ctx, &core.User{Email: "tech@example.com", Role: core.RoleTechnician}))
 	if n, err := s.CountUsers(ctx); err != nil || n != 2 {
 		t.Errorf("CountUsers = %d, %v; want 2", n, err)
