@@ -303,6 +303,8 @@ var authzTable = map[string]routeSpec{
 	"GET /partials/devices":            {perm: authz.Read, kind: "list"},
 	"GET /devices/{id}":                {perm: authz.Read, kind: "device"},
 	"GET /devices/{id}/checks":         {perm: authz.Read, kind: "device"},
+	"GET /devices/{id}/run-progress":   {perm: authz.Read, kind: "device", path: "/devices/{id}/run-progress?since=1&checks=1"},
+	"GET /settings":                    {perm: authz.Authenticated},
 	"POST /devices/{id}/run-checks":    {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
 	"POST /devices/bulk":               {perm: authz.Operate, body: "action=run_checks", ok: http.StatusBadRequest}, // no device ticked
 	"POST /views":                      {perm: authz.Read, body: "name=Offline&filters=online%3Dno"},
