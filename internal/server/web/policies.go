@@ -154,8 +154,11 @@ func (s *server) policies(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title, v.Page = "policies.title", pv
-	if r.URL.Query().Get("saved") != "" {
+	switch q := r.URL.Query(); {
+	case q.Get("saved") != "":
 		v.Notice, v.NoticeKind = "policies.saved", "ok"
+	case q.Get("deleted") != "":
+		v.Notice, v.NoticeKind = "policies.deleted", "ok"
 	}
 	s.render(w, http.StatusOK, "policies", v)
 }
@@ -302,7 +305,7 @@ func (s *server) savePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 
 func (s *server) deletePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.act(w, r, rc, func(id int64) (string, error) {
-		return "/policies?saved=1", s.svc.DeletePolicy(r.Context(), rc.user, id)
+		return "/policies?deleted=1", s.svc.DeletePolicy(r.Context(), rc.user, id)
 	})
 }
 

@@ -163,3 +163,35 @@ func TestDevicePolicyPageShowsInherited(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletesAsk: deleting a policy or a site first asks, naming it, and
+// says afterwards that it is gone.
+func TestDeletesAsk(t *testing.T) {
+	f := newFixture(t)
+	p := core.Policy{Name: "Praxis", Checks: []core.PolicyCheck{}}
+	if err := f.st.CreatePolicy(context.Background(), &p); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser(t, "de")
+	_, csrf := b.login("admin@example.com", testPassword)
+	pid := strconv.FormatInt(p.ID, 10)
+	page := b.do("GET", "/policies/"+pid, nil)
+	for _, want := range []string{`<details class="confirm" id="policy-delete-confirm">`, `id="policy-delete-question">Die Richtlinie „Praxis“ löschen?`,
+		`<form method="post" action="/policies/` + pid + `/delete">`, `id="policy-delete-now">Ja, löschen</button>`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("policy page lacks %q", want)
+		}
+	}
+	sid := strconv.FormatInt(f.device.SiteID, 10)
+	page = b.do("GET", "/clients/"+strconv.FormatInt(f.device.ClientID, 10), nil)
+	if !strings.Contains(page.body, `id="site-delete-`+sid+`-confirm"`) || !strings.Contains(page.body, `id="site-delete-`+sid+`-question">Den Standort „`) {
+		t.Errorf("client page lacks the site's delete question")
+	}
+	del := b.do("POST", "/policies/"+pid+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
+	if del.status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", del.status)
+	}
+	if list := b.do("GET", del.header.Get("Location"), nil); !strings.Contains(list.body, "Richtlinie gelöscht.") {
+		t.Errorf("no notice after deleting: %s", del.header.Get("Location"))
+	}
+}
