@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -141,6 +142,22 @@ func TestResolve(t *testing.T) {
 				t.Error("no revision")
 			}
 		})
+	}
+}
+
+// TestResolveListsLayers: the effective set names every policy it was
+// resolved from, in order, even one whose only check was replaced.
+func TestResolveListsLayers(t *testing.T) {
+	got := Resolve("server", []Layer{
+		{Level: core.LevelDefault, Policy: pol(1, "Base", chk("cpu", "cpu", "", core.Schedule{}))},
+		{Level: core.LevelClient, TargetID: 7, Policy: pol(2, "Kanzlei", chk("cpu", "cpu", `{"warn":1,"fail":2}`, core.Schedule{}))},
+		{Level: core.LevelSite, TargetID: 3, Policy: pol(3, "Filiale")},
+	})
+	want := []Source{{Level: core.LevelDefault, PolicyID: 1, PolicyName: "Base"},
+		{Level: core.LevelClient, TargetID: 7, PolicyID: 2, PolicyName: "Kanzlei"},
+		{Level: core.LevelSite, TargetID: 3, PolicyID: 3, PolicyName: "Filiale"}}
+	if !slices.Equal(got.Layers, want) {
+		t.Errorf("layers %+v, want %+v", got.Layers, want)
 	}
 }
 

@@ -64,6 +64,10 @@ type Effective struct {
 	// Patch is the patch policy (issue 19) of the most specific policy
 	// that has one, with the defaults filled in; nil if none has.
 	Patch *PatchEntry `json:"patch,omitempty"`
+	// Layers are the policies the set was resolved from, in inheritance
+	// order (the role's template first), so that a page can say what a
+	// device inherits even from a policy whose entries were all replaced.
+	Layers []Source `json:"layers"`
 	// Revision identifies the content the agent receives (a hash).
 	Revision string `json:"revision"`
 
@@ -121,8 +125,10 @@ func Resolve(role string, layers []Layer) Effective {
 	checks := byName[Entry]{idx: map[string]int{}, source: func(e Entry) Source { return e.Source }}
 	tasks := byName[TaskEntry]{idx: map[string]int{}, source: func(e TaskEntry) Source { return e.Source }}
 	software := byName[SoftwareEntry]{idx: map[string]int{}, source: func(e SoftwareEntry) Source { return e.Source }}
+	sources := make([]Source, 0, len(layers))
 	for _, l := range layers {
 		src := Source{Level: l.Level, TargetID: l.TargetID, PolicyID: l.Policy.ID, PolicyName: l.Policy.Name}
+		sources = append(sources, src)
 		for _, c := range l.Policy.Checks {
 			checks.apply(c.Name, c.Exclude, src, func(over *Source) Entry {
 				e := Entry{PolicyCheck: c, Source: src, Overrides: over}
@@ -142,7 +148,7 @@ func Resolve(role string, layers []Layer) Effective {
 		}
 	}
 	out := Effective{Checks: checks.list, Excluded: checks.excluded, Tasks: tasks.list, ExcludedTasks: tasks.excluded,
-		Software: software.list, ExcludedSoftware: software.excluded}
+		Software: software.list, ExcludedSoftware: software.excluded, Layers: sources}
 	if out.Tasks == nil {
 		out.Tasks = []TaskEntry{}
 	}

@@ -154,8 +154,11 @@ func (s *server) policies(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title, v.Page = "policies.title", pv
-	if r.URL.Query().Get("saved") != "" {
+	switch q := r.URL.Query(); {
+	case q.Get("saved") != "":
 		v.Notice, v.NoticeKind = "policies.saved", "ok"
+	case q.Get("deleted") != "":
+		v.Notice, v.NoticeKind = "policies.deleted", "ok"
 	}
 	s.render(w, http.StatusOK, "policies", v)
 }
@@ -302,7 +305,7 @@ func (s *server) savePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 
 func (s *server) deletePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.act(w, r, rc, func(id int64) (string, error) {
-		return "/policies?saved=1", s.svc.DeletePolicy(r.Context(), rc.user, id)
+		return "/policies?deleted=1", s.svc.DeletePolicy(r.Context(), rc.user, id)
 	})
 }
 
@@ -330,6 +333,40 @@ type assignView struct {
 	// (nil: patch management is off for it).
 	Patch *policy.PatchEntry
 	Sites []core.Site // a client's sites, to reach their pages
+	// Inherited are the policies a device gets from the levels above it
+	// (its role's template, default, client, site), in order.
+	Inherited []policy.Source
+}
+
+// withEffective fills in a device's effective set e: the device's policy
+// page and the device page's fragment show the same.
+func (av *assignView) withEffective(l Lang, e policy.Effective) {
+	av.IsDevice, av.Revision, av.Excluded = true, e.Revision, e.Excluded
+	for _, c := range e.Checks {
+		av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(l, c.Schedule), Params: string(c.Params)})
+	}
+	av.Tasks, av.ExcludedTasks = effectiveTasks(l, e.Tasks), e.ExcludedTasks
+	av.Software, av.ExcludedSoftware = e.Software, e.ExcludedSoftware
+	av.Patch = e.Patch
+	for _, src := range e.Layers {
+		if src.Level != core.LevelDevice {
+			av.Inherited = append(av.Inherited, src)
+		}
+	}
+}
+
+// sourceView is what the "policy-source" template shows: where an
+// effective entry comes from, linked to the policy.
+type sourceView struct {
+	L         Lang
+	Source    policy.Source
+	Overrides *policy.Source
+}
+
+// Src pairs an entry's source (and what it overrides, or nil) with the
+// language for the "policy-source" template.
+func (l Lang) Src(src policy.Source, over *policy.Source) sourceView {
+	return sourceView{L: l, Source: src, Overrides: over}
 }
 
 func (s *server) assignPage(level string) func(http.ResponseWriter, *http.Request, *reqCtx) {
@@ -393,13 +430,7 @@ func (s *server) renderAssign(w http.ResponseWriter, r *http.Request, rc *reqCtx
 			s.renderError(w, r, rc.lang, err)
 			return
 		}
-		av.IsDevice, av.Revision, av.Excluded = true, e.Revision, e.Excluded
-		for _, c := range e.Checks {
-			av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
-		}
-		av.Tasks, av.ExcludedTasks = effectiveTasks(rc.lang, e.Tasks), e.ExcludedTasks
-		av.Software, av.ExcludedSoftware = e.Software, e.ExcludedSoftware
-		av.Patch = e.Patch
+		av.withEffective(rc.lang, e.Effective)
 		if d, err := s.svc.GetDevice(ctx, id); err == nil {
 			av.Target = d.Hostname
 		}
@@ -425,11 +456,8 @@ func (s *server) effectiveFragment(w http.ResponseWriter, r *http.Request, rc *r
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	av := assignView{IsDevice: true, Revision: e.Revision, Excluded: e.Excluded, Tasks: effectiveTasks(rc.lang, e.Tasks), ExcludedTasks: e.ExcludedTasks,
-		Software: e.Software, ExcludedSoftware: e.ExcludedSoftware, Patch: e.Patch}
-	for _, c := range e.Checks {
-		av.Effective = append(av.Effective, effectiveRow{Entry: c, Sched: schedLabel(rc.lang, c.Schedule), Params: string(c.Params)})
-	}
+	var av assignView
+	av.withEffective(rc.lang, e.Effective)
 	v := s.view(r, rc.lang, rc)
 	v.Page = av
 	var buf bytes.Buffer

@@ -77,14 +77,15 @@ func TestPolicyPages(t *testing.T) {
 	if p.status != http.StatusOK {
 		t.Fatalf("assign: %d", p.status)
 	}
-	for _, want := range []string{"Effective checks", "Device: Kanzlei", "(overrides Default: Workstation)", "memory: excluded by Device: Kanzlei", "every 10 min"} {
+	excluded := `memory: excluded by <a href="/policies/` + strconv.FormatInt(mine.ID, 10) + `">Device: Kanzlei</a>`
+	for _, want := range []string{"Effective checks", "Device: Kanzlei", "Default: Workstation</a>)", excluded, "every 10 min"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("device policy page lacks %q", want)
 		}
 	}
 	// The device page loads the same set as a fragment.
 	if p := b.do("GET", "/devices/"+strconv.FormatInt(f.device.ID, 10)+"/effective", nil); p.status != http.StatusOK ||
-		strings.Contains(p.body, "<html") || !strings.Contains(p.body, "memory: excluded by Device: Kanzlei") {
+		strings.Contains(p.body, "<html") || !strings.Contains(p.body, excluded) {
 		t.Errorf("effective fragment: %d %s", p.status, p.body)
 	}
 	if p := b.do("GET", "/devices/999999/effective", nil); p.status != http.StatusNotFound {
@@ -115,5 +116,82 @@ func TestPolicyPages(t *testing.T) {
 	}
 	if p := ro.do("POST", dev, url.Values{"csrf": {csrfRO}}); p.status != http.StatusForbidden {
 		t.Errorf("read-only assigning: %d", p.status)
+	}
+}
+
+// TestDevicePolicyPageShowsInherited: a device's policy page shows, above
+// its own assignments, the policies it inherits and its effective checks,
+// each source linked to its policy, in English and German.
+func TestDevicePolicyPageShowsInherited(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := core.Policy{Name: "Praxis", Checks: []core.PolicyCheck{{Name: "uptime-praxis", Type: "uptime",
+		Schedule: core.Schedule{Class: core.Schedule24x7}}}}
+	if err := f.st.CreatePolicy(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.SetAssignments(ctx, core.LevelClient, f.device.ClientID, []int64{p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	link := `<a href="/policies/` + strconv.FormatInt(p.ID, 10) + `">`
+	dev := "/devices/" + strconv.FormatInt(f.device.ID, 10) + "/policies"
+	for _, c := range []struct{ lang, inherited, source string }{
+		{"en", "Inherited policies", link + "Client: Praxis</a>"},
+		{"de", "Geerbte Richtlinien", link + "Kunde: Praxis</a>"},
+	} {
+		b := f.browser(t, c.lang)
+		b.login("admin@example.com", testPassword)
+		page := b.do("GET", dev, nil)
+		if page.status != http.StatusOK {
+			t.Fatalf("%s: device policy page: %d", c.lang, page.status)
+		}
+		inherited := strings.Index(page.body, `id="inherited"`)
+		effective := strings.Index(page.body, `id="effective"`)
+		form := strings.Index(page.body, `id="assign-form"`)
+		if inherited < 0 || effective < 0 || form < 0 || inherited > form || effective > form {
+			t.Errorf("%s: inherited at %d, effective at %d, own assignments at %d: want both above", c.lang, inherited, effective, form)
+		}
+		for _, want := range []string{c.inherited, c.source} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("%s: device policy page lacks %q", c.lang, want)
+			}
+		}
+		// The check's row names its source with the link.
+		row := page.body[strings.Index(page.body, "uptime-praxis"):]
+		if end := strings.Index(row, "</tr>"); end < 0 || !strings.Contains(row[:end], c.source) {
+			t.Errorf("%s: effective row of uptime-praxis lacks the linked source", c.lang)
+		}
+	}
+}
+
+// TestDeletesAsk: deleting a policy or a site first asks, naming it, and
+// says afterwards that it is gone.
+func TestDeletesAsk(t *testing.T) {
+	f := newFixture(t)
+	p := core.Policy{Name: "Praxis", Checks: []core.PolicyCheck{}}
+	if err := f.st.CreatePolicy(context.Background(), &p); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser(t, "de")
+	_, csrf := b.login("admin@example.com", testPassword)
+	pid := strconv.FormatInt(p.ID, 10)
+	page := b.do("GET", "/policies/"+pid, nil)
+	for _, want := range []string{`<details class="confirm" id="policy-delete-confirm">`, `id="policy-delete-question">Die Richtlinie „Praxis“ löschen?`,
+		`<form method="post" action="/policies/` + pid + `/delete">`, `id="policy-delete-now">Ja, löschen</button>`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("policy page lacks %q", want)
+		}
+	}
+	sid := strconv.FormatInt(f.device.SiteID, 10)
+	page = b.do("GET", "/clients/"+strconv.FormatInt(f.device.ClientID, 10), nil)
+	if !strings.Contains(page.body, `id="site-delete-`+sid+`-confirm"`) || !strings.Contains(page.body, `id="site-delete-`+sid+`-question">Den Standort „`) {
+		t.Errorf("client page lacks the site's delete question")
+	}
+	del := b.do("POST", "/policies/"+pid+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
+	if del.status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", del.status)
+	}
+	if list := b.do("GET", del.header.Get("Location"), nil); !strings.Contains(list.body, "Richtlinie gelöscht.") {
+		t.Errorf("no notice after deleting: %s", del.header.Get("Location"))
 	}
 }

@@ -414,6 +414,21 @@ func (s *server) renderServices(w http.ResponseWriter, r *http.Request, rc *reqC
 	s.render(w, status, "device-services", v)
 }
 
+// svcWordKey makes a service manager's word a catalogue key ("start
+// pending" → "start-pending", systemd's "inactive/dead" → "inactive-dead").
+var svcWordKey = strings.NewReplacer(" ", "-", "/", "-")
+
+// SvcWord translates a service manager's state or start type word under
+// prefix ("remote.state", "remote.start"); a word the catalogue does not
+// know (launchd's "running, PID 12", a failed status call) is shown as
+// the agent sent it.
+func (l Lang) SvcWord(prefix, raw string) string {
+	if s, ok := catalog[string(l)][prefix+"."+svcWordKey.Replace(raw)]; ok {
+		return s
+	}
+	return raw
+}
+
 func svcClass(sv protocol.Service) string {
 	switch {
 	case sv.Error != "":

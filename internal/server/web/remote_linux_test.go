@@ -244,14 +244,15 @@ func TestRemotePages(t *testing.T) {
 	if !strings.Contains(p.body, `id="svc-wachttest"`) || !strings.Contains(p.body, "Wacht-Testdienst für Größen") || !strings.Contains(p.body, "(sysv)") {
 		t.Fatalf("services:\n%s", p.body)
 	}
-	for _, c := range []struct{ op, now, offers string }{{"start", "running", "/stop"}, {"stop", "stopped", "/start"}} {
+	// The agent's words are shown in German, the raw word as the title.
+	for _, c := range []struct{ op, now, raw, offers string }{{"start", "läuft", "running", "/stop"}, {"stop", "gestoppt", "stopped", "/start"}} {
 		p = b.do("POST", f.path(f.dev, "/services/wachttest/"+c.op), url.Values{"csrf": {csrf}, "q": {"wacht"}})
 		if p.status != http.StatusSeeOther || p.header.Get("Location") != f.path(f.dev, "/services?done=wachttest&q=wacht") {
 			t.Fatalf("%s: %d %v", c.op, p.status, p.header)
 		}
 		p = b.do("GET", p.header.Get("Location"), nil)
 		if !strings.Contains(p.body, `id="service-done"`) || !strings.Contains(p.body, "Dienst wachttest ist jetzt: "+c.now) ||
-			!strings.Contains(p.body, "/services/wachttest"+c.offers) {
+			!strings.Contains(p.body, `title="`+c.raw+`">`+c.now+`</span>`) || !strings.Contains(p.body, "/services/wachttest"+c.offers) {
 			t.Errorf("after %s:\n%s", c.op, p.body)
 		}
 	}

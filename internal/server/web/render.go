@@ -187,3 +187,23 @@ func groupDevices(sites []core.Site, ds []service.Device, lang Lang) []clientVie
 	}
 	return out
 }
+
+// confirmView is what the "confirm-delete" template shows.
+type confirmView struct {
+	L        Lang
+	ID       string // the summary's id; the rest derive from it
+	Label    string // the button, e.g. "Delete policy"
+	Action   string // where the confirmed form posts
+	Question string // naming the thing, e.g. "Delete the policy „Praxis“?"
+	CSRF     string
+	Next     string // an optional "next" field
+}
+
+// Confirm builds a confirm-delete for the thing name: label and question
+// are catalogue keys, the question a format with the name.
+func (l Lang) Confirm(id, label, action, question, name, csrf string) confirmView {
+	return confirmView{L: l, ID: id, Label: l.T(label), Action: action, Question: l.Tf(question, name), CSRF: csrf}
+}
+
+// WithNext adds a "next" field to the confirmed form.
+func (c confirmView) WithNext(next string) confirmView { c.Next = next; return c }
