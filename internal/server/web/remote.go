@@ -423,7 +423,7 @@ var svcWordKey = strings.NewReplacer(" ", "-", "/", "-")
 // know (launchd's "running, PID 12", a failed status call) is shown as
 // the agent sent it.
 func (l Lang) SvcWord(prefix, raw string) string {
-	if s, ok := catalog[string(l)][prefix+"."+svcWordKey.Replace(raw)]; ok {
+	if s, ok := catalog[l.code][prefix+"."+svcWordKey.Replace(raw)]; ok {
 		return s
 	}
 	return raw
