@@ -381,8 +381,13 @@ func valueFromForm(p check.Param, form url.Values, prefix, path string) (any, bo
 	s := strings.TrimSpace(form.Get(name))
 	switch p.Type {
 	case check.Text:
-		// Text is taken as typed (a PEM block keeps its line ends).
+		// Text is taken as typed (a PEM block keeps its line ends), but a
+		// host, URL or OID never holds surrounding blanks: a pasted one
+		// would only be refused for them.
 		raw := strings.ReplaceAll(form.Get(name), "\r\n", "\n")
+		if p.Format != "" && p.Format != check.FormatPEM {
+			raw = strings.TrimSpace(raw)
+		}
 		return raw, strings.TrimSpace(raw) != ""
 	case check.Choice:
 		return s, s != ""

@@ -127,7 +127,7 @@ func TestFormRoundTrip(t *testing.T) {
 // TestFormBuilder pins how fields become parameters: empty fields are
 // left out (the defaults apply), a checkbox sends its default only when
 // it differs, a word in a number field stays for validation to name, the
-// changed JSON editor wins.
+// changed JSON editor wins, a formatted text is trimmed.
 func TestFormBuilder(t *testing.T) {
 	form := url.Values{
 		"c0.form": {"website"}, "c0.p.url": {" https://shop.example.com/ "}, "c0.p.method": {""},
@@ -137,7 +137,7 @@ func TestFormBuilder(t *testing.T) {
 		// follow_redirects (default true) unchecked; tls_skip_verify (default false) unchecked.
 	}
 	got := string(rowParams(form, "c0.", "website"))
-	want := `{"expect_status":[200,301],"follow_redirects":false,"headers":{"X-Kunde":"Müller"},"response_ms":{"warn":"viel"},"timeout_seconds":2.5,"url":" https://shop.example.com/ "}`
+	want := `{"expect_status":[200,301],"follow_redirects":false,"headers":{"X-Kunde":"Müller"},"response_ms":{"warn":"viel"},"timeout_seconds":2.5,"url":"https://shop.example.com/"}`
 	if got != want {
 		t.Errorf("website fields:\n got %s\nwant %s", got, want)
 	}
