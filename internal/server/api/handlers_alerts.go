@@ -50,25 +50,11 @@ func (h *handler) listDeviceOutages(w http.ResponseWriter, r *http.Request) {
 
 // outagePage lists the page of f that the request's paging asks for.
 func (h *handler) outagePage(w http.ResponseWriter, r *http.Request, u core.User, f core.OutageFilter) (any, error) {
-	p, err := parsePage(r.URL.Query(), false)
-	if err != nil {
-		return nil, err
-	}
-	if f.After, err = p.after(); err != nil {
-		return nil, err
-	}
-	f.Limit = p.fetch()
-	os, err := h.svc.ListOutages(r.Context(), u, f)
-	if err != nil {
-		return nil, err
-	}
-	total, err := h.svc.CountOutages(r.Context(), u, f)
-	if err != nil {
-		return nil, err
-	}
-	os, next := keysetPage(os, p, func(o core.Outage) core.PageKey { return core.PageKey{At: o.OpenedAt, ID: o.ID} })
-	setPageHeaders(w, r, next, total)
-	return os, nil
+	return servePage(w, r, func(after core.PageKey, limit int) ([]core.Outage, error) {
+		f.After, f.Limit = after, limit
+		return h.svc.ListOutages(r.Context(), u, f)
+	}, func(o core.Outage) core.PageKey { return core.PageKey{At: o.OpenedAt, ID: o.ID} },
+		func() (int, error) { return h.svc.CountOutages(r.Context(), u, f) })
 }
 
 func (h *handler) ackOutage(w http.ResponseWriter, r *http.Request) {

@@ -211,21 +211,11 @@ func (h *handler) listTimeEntries(w http.ResponseWriter, r *http.Request) {
 		if q.Until, err = queryTime(r, "to"); err != nil {
 			return nil, err
 		}
-		p, err := parsePage(r.URL.Query(), false)
-		if err != nil {
-			return nil, err
-		}
-		if q.After, err = p.after(); err != nil {
-			return nil, err
-		}
-		q.Limit = p.fetch()
-		es, err := h.svc.TimeEntries(r.Context(), u, q)
-		if err != nil {
-			return nil, err
-		}
-		es, next := keysetPage(es, p, func(e core.TimeEntry) core.PageKey { return core.PageKey{At: e.StartedAt, ID: e.ID} })
-		setPageHeaders(w, r, next, -1) // no count: the store has none, and the list spans years
-		return es, nil
+		// No count: the store has none, and the list spans years.
+		return servePage(w, r, func(after core.PageKey, limit int) ([]core.TimeEntry, error) {
+			q.After, q.Limit = after, limit
+			return h.svc.TimeEntries(r.Context(), u, q)
+		}, func(e core.TimeEntry) core.PageKey { return core.PageKey{At: e.StartedAt, ID: e.ID} }, nil)
 	})
 }
 

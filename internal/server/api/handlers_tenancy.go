@@ -295,21 +295,10 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := parsePage(r.URL.Query(), false)
-		if err != nil {
-			return nil, err
-		}
-		if q.After, err = p.after(); err != nil {
-			return nil, err
-		}
-		q.Limit = p.fetch()
-		es, err := h.svc.QueryAudit(r.Context(), u, q)
-		if err != nil {
-			return nil, err
-		}
-		es, next := keysetPage(es, p, func(e core.AuditEntry) core.PageKey { return core.PageKey{ID: e.ID} })
-		setPageHeaders(w, r, next, -1)
-		return es, nil
+		return servePage(w, r, func(after core.PageKey, limit int) ([]core.AuditEntry, error) {
+			q.After, q.Limit = after, limit
+			return h.svc.QueryAudit(r.Context(), u, q)
+		}, func(e core.AuditEntry) core.PageKey { return core.PageKey{ID: e.ID} }, nil)
 	})
 }
 

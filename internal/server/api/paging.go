@@ -112,6 +112,34 @@ func keysetPage[T any](rows []T, p page, key func(T) core.PageKey) ([]T, string)
 	return rows, base64.RawURLEncoding.EncodeToString(b)
 }
 
+// servePage answers the page of a newest-first list that the request asks
+// for: list gets the key to continue after and how many rows to fetch,
+// key gives a row's key, and count (nil: no X-Total-Count) the total.
+func servePage[T any](w http.ResponseWriter, r *http.Request, list func(after core.PageKey, limit int) ([]T, error),
+	key func(T) core.PageKey, count func() (int, error)) ([]T, error) {
+	p, err := parsePage(r.URL.Query(), false)
+	if err != nil {
+		return nil, err
+	}
+	after, err := p.after()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := list(after, p.fetch())
+	if err != nil {
+		return nil, err
+	}
+	total := -1
+	if count != nil {
+		if total, err = count(); err != nil {
+			return nil, err
+		}
+	}
+	rows, next := keysetPage(rows, p, key)
+	setPageHeaders(w, r, next, total)
+	return rows, nil
+}
+
 // setPageHeaders announces the next page (none if next is "") and the
 // total (none if negative).
 func setPageHeaders(w http.ResponseWriter, r *http.Request, next string, total int) {
