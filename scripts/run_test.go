@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package scripts_test runs the repository's shell scripts against stub
 // binaries.
 package scripts_test
