@@ -71,7 +71,7 @@ func TestFileBrowserInChromium(t *testing.T) {
 	page := fmt.Sprintf("%s/devices/%d/files?path=%s", e.base, e.dev, url.QueryEscape(dir))
 	step("log in", chromedp.Navigate(e.base+"/login"), chromedp.WaitVisible("#email"),
 		chromedp.SendKeys("#email", "tech@example.com"), chromedp.SendKeys("#password", "ein langes Passwort"),
-		chromedp.Click("#login"), chromedp.WaitVisible("#devices"))
+		chromedp.Click("#login"), chromedp.WaitVisible("#device-list"))
 	step("open the folder", chromedp.Navigate(page), chromedp.WaitVisible("#files-empty"))
 	step("upload", chromedp.SetUploadFiles("#upload-file", []string{src}), chromedp.Click(`#files-upload button[type="submit"]`),
 		chromedp.WaitVisible(`tr[data-name="Grüße an Jörg.txt"]`))
