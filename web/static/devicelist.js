@@ -2,14 +2,19 @@
 // the search, the arrow keys move the selected row, Enter opens the
 // selected (or first) row, "x" ticks the selected row's checkbox; the
 // header checkbox ticks the whole page. The list is replaced by htmx on
-// every filter change, so everything here looks the list up again.
+// every filter change, so everything here looks the list up again, and
+// the selection is the row marked "selected" (a new list has none; other
+// htmx swaps, like the top bar's counts, leave it alone).
 (function () {
   "use strict";
-  var sel = -1;
 
   function rows() {
     var t = document.getElementById("dl-table");
     return t ? Array.prototype.slice.call(t.tBodies[0].rows) : [];
+  }
+  function selected(rs) {
+    for (var i = 0; i < rs.length; i++) if (rs[i].classList.contains("selected")) return i;
+    return -1;
   }
   function typing(e) {
     var el = e.target;
@@ -23,14 +28,13 @@
       r.classList.toggle("selected", j === i);
       if (j === i) r.setAttribute("aria-selected", "true"); else r.removeAttribute("aria-selected");
     });
-    sel = i;
     var link = rs[i].querySelector("a.dl-open");
     if (link) link.focus();
   }
 
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    var rs = rows();
+    var rs = rows(), sel = selected(rs);
     if (e.key === "/" && !typing(e)) {
       e.preventDefault();
       var s = document.getElementById("dl-search");
@@ -77,10 +81,8 @@
   }
   document.addEventListener("change", function (e) { if (e.target.id === "dl-action") fields(); });
 
-  // After htmx replaced the list: the selection starts again, and the
-  // "save view" form saves the filters now shown.
+  // After htmx replaced the list: the "save view" form saves the filters now shown.
   document.addEventListener("htmx:afterSwap", function () {
-    sel = -1;
     fields();
     var list = document.getElementById("device-list");
     var save = document.getElementById("dl-save-filters");

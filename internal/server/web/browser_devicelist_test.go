@@ -12,7 +12,7 @@ import (
 // TestBrowserDeviceList: in headless Chromium an administrator narrows the
 // device list by typing into the search ("/" focuses it), goes back, filters
 // by operating system, sorts by a column, ticks two devices with the
-// keyboard and runs their checks through the confirmation, saves a view and
+// keyboard (an htmx swap elsewhere keeps the selection) and runs their checks through the confirmation, saves a view and
 // opens it again, and opens a device with Enter; without script errors or
 // CSP violations. Screenshots at 1400 and 390 px go to
 // $WACHT_SCREENSHOT_DIR.
@@ -64,6 +64,9 @@ func TestBrowserDeviceList(t *testing.T) {
 	step("tick two rows with the keyboard", chromedp.Navigate(f.srv.URL+"/?q=srv-02"), rows(1),
 		chromedp.Navigate(f.srv.URL+"/?os=windows&os=linux&sort=name&size=25"), rows(25),
 		chromedp.KeyEvent(kb.ArrowDown), chromedp.WaitVisible("tr.selected"),
+		// Another htmx swap (the top bar's count, as every 30 s) keeps the selection.
+		chromedp.Evaluate[chromedp.Void](`htmx.ajax("GET", "/partials/alert-count", {target: "#alert-count", swap: "outerHTML"}).then(() => { window.swapped = true })`),
+		chromedp.Poll[chromedp.Void](`window.swapped === true`),
 		chromedp.KeyEvent("x"), chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent("x"),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#dl-table input[name=id]:checked').length === 2`))
 	c.screenshot("devicelist-selected.png")

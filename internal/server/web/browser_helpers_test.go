@@ -113,6 +113,12 @@ func newChromeFor(t *testing.T, base string, budget time.Duration) *chrome {
 // leaves time to print where it happened and the page.
 func (c *chrome) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	c.t.Helper()
+	// A step usually starts by clicking on the page the last step left:
+	// let it settle first, or a late layout shift moves the target. Best
+	// effort: a page that never settles is the step's own business.
+	wctx, wcancel := context.WithTimeout(c.ctx, 10*time.Second)
+	_ = chromedp.Do(wctx, settled)
+	wcancel()
 	sctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
@@ -121,6 +127,14 @@ func (c *chrome) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 		c.t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, body)
 	}
 }
+
+// settled waits until the page has run its deferred scripts (readyState
+// "complete" comes after them) and htmx has no request in flight and has
+// filled the top bar's counts, which it loads after the page: until then
+// the layout can still shift under a click, and a swap can reset what a
+// script keeps (a selection).
+var settled = chromedp.Poll[chromedp.Void](`document.readyState === "complete" &&
+	!document.querySelector(".htmx-request, #alert-count[hx-trigger=load], #support-count[hx-trigger=load]")`)
 
 // text returns the visible text of the first element sel matches.
 func (c *chrome) text(sel string) string {

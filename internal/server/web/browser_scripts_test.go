@@ -28,7 +28,7 @@ func TestBrowserScripts(t *testing.T) {
 	c.login("admin@example.com", "#nav-scripts")
 
 	c.step("new script", chromedp.Click("#nav-scripts"), chromedp.WaitVisible("#scripts"),
-		chromedp.Click("#script-new"), chromedp.WaitVisible("#body-editor"))
+		settled, chromedp.Click("#script-new"), chromedp.WaitVisible("#body-editor"), settled)
 	if hidden, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`document.getElementById("body").hidden`)); err != nil || !hidden {
 		t.Errorf("the textarea is not replaced by the editor: %v %v", hidden, err)
 	}
@@ -65,7 +65,7 @@ func TestBrowserScripts(t *testing.T) {
 	}
 
 	dev, dev2 := "#dev-"+strconv.FormatInt(f.device.ID, 10), "#dev-"+strconv.FormatInt(f.second.ID, 10)
-	c.step("run it on two devices", chromedp.Click("#script-run"), chromedp.WaitVisible("#run-devices"),
+	c.step("run it on two devices", chromedp.Click("#script-run"), chromedp.WaitVisible("#run-devices"), settled,
 		chromedp.SendKeys("#device-filter", "pc-01"), chromedp.WaitNotVisible(dev2), chromedp.Click(dev),
 		chromedp.SendKeys("#device-filter", kb.Backspace), chromedp.WaitVisible(dev2), chromedp.Click(dev2),
 		chromedp.Click("#run-submit"), chromedp.WaitVisible("#count-queued"))
