@@ -116,9 +116,13 @@ func (c *chrome) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	// A step usually starts by clicking on the page the last step left:
 	// let it settle first, or a late layout shift moves the target. Best
 	// effort: a page that never settles is the step's own business.
-	wctx, wcancel := context.WithTimeout(c.ctx, 10*time.Second)
-	_ = chromedp.Do(wctx, settled)
-	wcancel()
+	// (Before the first page loads there is nothing to wait for.)
+	if h, err := chromedp.Run(c.ctx, chromedp.NavigationEntries()); err == nil && h.CurrentIndex >= 0 &&
+		int(h.CurrentIndex) < len(h.Entries) && !strings.HasPrefix(h.Entries[h.CurrentIndex].URL, "about:") {
+		wctx, wcancel := context.WithTimeout(c.ctx, 10*time.Second)
+		_ = chromedp.Do(wctx, settled)
+		wcancel()
+	}
 	sctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
@@ -134,7 +138,8 @@ func (c *chrome) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 // the layout can still shift under a click, and a swap can reset what a
 // script keeps (a selection).
 var settled = chromedp.Poll[chromedp.Void](`document.readyState === "complete" &&
-	!document.querySelector(".htmx-request, #alert-count[hx-trigger=load], #support-count[hx-trigger=load]")`)
+	!document.querySelector(".htmx-request, #alert-count[hx-trigger=load], #support-count[hx-trigger=load]")`,
+	chromedp.WithPollingInterval(20*time.Millisecond))
 
 // text returns the visible text of the first element sel matches.
 func (c *chrome) text(sel string) string {
