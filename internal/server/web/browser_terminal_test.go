@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
@@ -97,6 +98,7 @@ type deKey struct {
 	shift     bool
 	altGr     bool
 	ctrl      bool
+	commands  []string // editing commands the key runs (Chromium's paste)
 }
 
 // deKeys maps characters to the keys that type them on a German layout.
@@ -117,6 +119,10 @@ var deKeys = func() map[rune]deKey {
 		']':  {key: "]", code: "Digit9", vk: 57, altGr: true},
 		'}':  {key: "}", code: "Digit0", vk: 48, altGr: true},
 		'~':  {key: "~", code: "BracketRight", vk: 187, altGr: true}, // AltGr++
+		'-':  {key: "-", code: "Slash", vk: 189},
+		'Ä':  {key: "Ä", code: "Quote", vk: 222, shift: true},
+		'Ö':  {key: "Ö", code: "Semicolon", vk: 192, shift: true},
+		'Ü':  {key: "Ü", code: "BracketLeft", vk: 186, shift: true},
 	}
 	for c := 'a'; c <= 'z'; c++ {
 		code := "Key" + strings.ToUpper(string(c))
@@ -183,7 +189,8 @@ func pressDE(ctx context.Context, t *chromedp.Target, k deKey) error {
 		text = ""
 	}
 	if err := send(input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: k.key, Code: k.code,
-		WindowsVirtualKeyCode: k.vk, NativeVirtualKeyCode: k.vk, Modifiers: bits, Text: text, UnmodifiedText: text}); err != nil {
+		WindowsVirtualKeyCode: k.vk, NativeVirtualKeyCode: k.vk, Modifiers: bits, Text: text, UnmodifiedText: text,
+		Commands: k.commands}); err != nil {
 		return err
 	}
 	if err := send(input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyUp, Key: k.key, Code: k.code,
@@ -242,7 +249,7 @@ func gonePID(pid int) bool {
 
 // TestBrowserTerminal: a technician opens the terminal from the device
 // page, types with a German keyboard (umlauts, AltGr characters) and sees
-// the shell echo it; closing the tab ends the shell on the device; an
+// the shell echo it; resizes it, copies a line and pastes it back; closing the tab ends the shell on the device; an
 // administrator replays the recording from the audit log, the technician
 // may not.
 func TestBrowserTerminal(t *testing.T) {
@@ -325,6 +332,33 @@ func TestBrowserTerminal(t *testing.T) {
 		})
 	run("the new size reached the device", typeDE("stty size\r"),
 		waitScreen("terminal", fmt.Sprintf(`(?m)^%d %d$`, size[0], size[1])))
+
+	// Copy and paste: Ctrl+Shift+C copies the selection to the clipboard,
+	// Ctrl+Shift+V pastes it into the shell (the browser's paste, which
+	// Chromium runs as the key's editing command).
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.Run(tab, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+				Permission: &cdpbrowser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
+				Setting:    cdpbrowser.PermissionSettingGranted, Origin: f.srv.URL})
+			return err
+		})); err != nil {
+			t.Fatalf("granting %s: %v", name, err)
+		}
+	}
+	run("copy a line", typeDE("echo kopie-'ÄÖÜ'-ende\r"), waitScreen("terminal", `(?m)^kopie-ÄÖÜ-ende$`),
+		chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById("terminal").wachtTerminal, b = t.buffer.active;
+			for (let i = b.length - 1; i >= 0; i--) if (b.getLine(i).translateToString(true) === "kopie-ÄÖÜ-ende") { t.select(0, i, 14); return; }
+			throw new Error("line not found"); })()`),
+		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			return chromedp.Void{}, pressDE(ctx, t, deKey{key: "C", code: "KeyC", vk: 67, ctrl: true, shift: true})
+		},
+		chromedp.Poll[chromedp.Void](`navigator.clipboard.readText().then(s => s === "kopie-ÄÖÜ-ende")`))
+	run("paste it", chromedp.Click("#terminal"), typeDE("echo neu-"),
+		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			return chromedp.Void{}, pressDE(ctx, t, deKey{key: "V", code: "KeyV", vk: 86, ctrl: true, shift: true, commands: []string{"paste"}})
+		},
+		typeDE("\r"), waitScreen("terminal", `(?m)^neu-kopie-ÄÖÜ-ende$`))
 	c.checkConsole()
 
 	closeTab()
