@@ -33,8 +33,9 @@ var deviceListSorts = map[core.DeviceSort]deviceListSort{
 // presence and maintenance: one row per device with its site and client,
 // the effective last contact (a network device's is its probe's), the
 // severity of its worst check state (the stored devices.worst, but a
-// network device whose probe is offline is unknown), whether it is online
-// and its inventory summary. %s is the WHERE clause on the base tables; $1
+// network device whose probe is offline is unknown) and whether it is
+// online; a page joins the inventory summary to its own rows only, after
+// sorting. %s is the WHERE clause on the base tables; $1
 // is the oldest last contact (in milliseconds) that still counts as online.
 const deviceListRows = `WITH base AS (
 		SELECT d.id, d.site_id, s.name AS site_name, s.client_id, c.name AS client_name, d.hostname, d.os,
@@ -42,12 +43,10 @@ const deviceListRows = `WITH base AS (
 			CASE WHEN n.probe_device_id IS NULL THEN d.last_seen ELSE p.last_seen END AS last_seen,
 			d.duplicate_of,
 			CASE WHEN n.probe_device_id IS NOT NULL AND NOT (p.state = 'active' AND COALESCE(p.last_seen, 0) > $1) THEN 2
-				ELSE d.worst END AS sev,
-			COALESCE(i.last_user, '') AS last_user, COALESCE(i.ips, '') AS ips, COALESCE(i.serial, '') AS serial
+				ELSE d.worst END AS sev
 		FROM devices d
 		JOIN sites s ON s.id = d.site_id
 		JOIN clients c ON c.id = s.client_id
-		LEFT JOIN device_inventory i ON i.device_id = d.id
 		LEFT JOIN network_devices n ON n.device_id = d.id
 		LEFT JOIN devices p ON p.id = n.probe_device_id
 		WHERE %s
@@ -217,11 +216,13 @@ func (s *DB) QueryDevices(ctx context.Context, q core.DeviceListQuery) (core.Dev
 	}
 	limit := f.arg(fetch)
 	rows, err := s.db.QueryContext(ctx, f.with()+`
-		SELECT id, site_id, site_name, client_id, client_name, hostname, os, platform, arch, machine_id, public_key,
+		SELECT pg.id, site_id, site_name, client_id, client_name, hostname, os, platform, arch, machine_id, public_key,
 			role, state, agent_version, enrolled_at, last_seen, duplicate_of,
-			sev, online, maint, last_user, ips, serial, `+sort.expr+`
-		FROM dl`+where+`
-		ORDER BY `+sort.expr+` `+dir+`, id `+dir+` LIMIT `+limit, f.args...)
+			sev, online, maint, COALESCE(i.last_user, ''), COALESCE(i.ips, ''), COALESCE(i.serial, ''), k
+		FROM (SELECT dl.*, `+sort.expr+` AS k FROM dl`+where+`
+			ORDER BY `+sort.expr+` `+dir+`, id `+dir+` LIMIT `+limit+`) pg
+		LEFT JOIN device_inventory i ON i.device_id = pg.id
+		ORDER BY k `+dir+`, pg.id `+dir, f.args...)
 	if err != nil {
 		return core.DevicePage{}, s.wrap(op, err)
 	}
