@@ -16,6 +16,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	// The zone database is built in: users' and clients' time zones must
+	// load on a Windows server or in a container without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"golang.org/x/term"
 
