@@ -12,7 +12,6 @@ import (
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
-	"github.com/wacht-rmm/wacht/internal/server/httperr"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
@@ -278,8 +277,6 @@ func (s *server) renameSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return "/clients/" + strconv.FormatInt(st.ClientID, 10), s.svc.RenameSite(r.Context(), rc.user, id, r.PostFormValue("name"))
 	})
 }
-
-func isConflict(err error) bool { st, _, _ := httperr.Status(err); return st == http.StatusConflict }
 
 // editDevice applies the device form: site, role and comma-separated tags.
 func (s *server) editDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
