@@ -11,9 +11,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
-	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
-	"github.com/wacht-rmm/wacht/internal/server/httperr"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
@@ -111,6 +109,7 @@ type clientPageView struct {
 	// before deleting; AskDelete opens it (a delete posted unconfirmed).
 	DeleteQuestion string
 	AskDelete      bool
+	SiteDeleted    string              // the site just deleted, for the notice
 	Report         core.ReportSettings // the daily report's (reports.go)
 	Tray           *trayForm           // the tray app's branding (branding.go)
 	// Contract and Time are the billing cards (billing_client.go); nil
@@ -159,7 +158,8 @@ func (s *server) clientPageFull(w http.ResponseWriter, r *http.Request, rc *reqC
 			return
 		}
 	}
-	cv := clientPageView{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs, Tray: tray}
+	cv := clientPageView{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs, Tray: tray,
+		SiteDeleted: r.URL.Query().Get("site_deleted")}
 	if err := s.clientBilling(r, rc, id, &cv, contract); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
@@ -210,13 +210,14 @@ func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	// Deleting takes a second, confirmed post, whether or not devices go
 	// with the client: the first shows what would be deleted.
-	if r.PostFormValue("confirm") != "yes" {
+	if !s.confirmed(w, r, rc, func() {
 		n, err := s.store.CountClientDevices(r.Context(), id)
 		if err != nil {
 			s.renderError(w, r, rc.lang, err)
 			return
 		}
 		s.clientPage(w, r, rc, id, http.StatusConflict, "client.confirmDelete", n)
+	}) {
 		return
 	}
 	c, err := s.svc.GetClient(r.Context(), rc.user, id)
@@ -244,7 +245,12 @@ func (s *server) createSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	})
 }
 
+// deleteSite deletes a site with its devices once confirmed, and says so
+// on the client's page.
 func (s *server) deleteSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	id, err := pathID(r)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -255,15 +261,11 @@ func (s *server) deleteSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	if _, err := s.svc.DeleteSite(r.Context(), rc.user, id, r.PostFormValue("confirm") == "yes"); err != nil {
-		if isConflict(err) {
-			s.clientPage(w, r, rc, st.ClientID, http.StatusConflict, "site.confirmDelete", 0)
-			return
-		}
+	if _, err := s.svc.DeleteSite(r.Context(), rc.user, id, true); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	http.Redirect(w, r, "/clients/"+strconv.FormatInt(st.ClientID, 10), http.StatusSeeOther)
+	http.Redirect(w, r, clientURL(st.ClientID)+"?site_deleted="+url.QueryEscape(st.Name), http.StatusSeeOther)
 }
 
 func (s *server) renameSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -275,8 +277,6 @@ func (s *server) renameSite(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return "/clients/" + strconv.FormatInt(st.ClientID, 10), s.svc.RenameSite(r.Context(), rc.user, id, r.PostFormValue("name"))
 	})
 }
-
-func isConflict(err error) bool { st, _, _ := httperr.Status(err); return st == http.StatusConflict }
 
 // editDevice applies the device form: site, role and comma-separated tags.
 func (s *server) editDevice(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -333,6 +333,9 @@ func (s *server) users(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	v := s.view(r, rc.lang, rc)
 	v.Title = "users.title"
+	if r.URL.Query().Get("deleted") != "" {
+		v.Notice, v.NoticeKind = "users.deleted", "ok"
+	}
 	rs, err := s.svc.RemoteSettings(r.Context(), rc.user)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
@@ -366,14 +369,12 @@ func (s *server) enableUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	s.act(w, r, rc, func(id int64) (string, error) { return "/users", s.svc.EnableUser(r.Context(), rc.user, id) })
 }
 
-// deleteUser needs the form's confirm box ticked: a deletion is final.
 func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	s.act(w, r, rc, func(id int64) (string, error) {
-		if r.PostFormValue("confirm") != "yes" {
-			return "", &policy.ValidationError{Fields: []policy.FieldError{{Field: "confirm", Message: core.Text{
-				EN: "tick the box to confirm the deletion", DE: "setzen Sie den Haken, um das Löschen zu bestätigen"}}}}
-		}
-		return "/users", s.svc.DeleteUser(r.Context(), rc.user, id)
+		return "/users?deleted=1", s.svc.DeleteUser(r.Context(), rc.user, id)
 	})
 }
 

@@ -140,7 +140,7 @@ func TestDashboardTokens(t *testing.T) {
 	if len(ts) != 1 || ts[0].Role != core.RoleReadOnly || ts[0].ExpiresAt == nil {
 		t.Fatalf("tokens: %+v", ts)
 	}
-	if r := b.do("POST", "/account/tokens/"+strconv.FormatInt(ts[0].ID, 10)+"/revoke", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+	if r := b.do("POST", "/account/tokens/"+strconv.FormatInt(ts[0].ID, 10)+"/revoke", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); r.status != http.StatusSeeOther {
 		t.Errorf("revoke: %d", r.status)
 	}
 	ts, _ = f.st.ListAPITokens(context.Background(), f.users[core.RoleReadOnly].ID)

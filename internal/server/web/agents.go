@@ -218,6 +218,9 @@ func (s *server) readAgentUpload(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *server) deleteAgentFile(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	s.act(w, r, rc, func(id int64) (string, error) {
 		return "/agents?deleted=1", s.svc.DeleteAgentFile(r.Context(), rc.user, id)
 	})

@@ -440,7 +440,7 @@ func TestAlertSettingsPage(t *testing.T) {
 	if !strings.Contains(p.body, "https://chat.example/hook") || !strings.Contains(p.body, "Müller GmbH") || strings.Contains(p.body, "s3cret") {
 		t.Error("recipient not listed, or its secret shown")
 	}
-	if p := b.do("POST", "/settings/alerts/recipients/"+strconv.FormatInt(rs[0].ID, 10)+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+	if p := b.do("POST", "/settings/alerts/recipients/"+strconv.FormatInt(rs[0].ID, 10)+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("delete recipient: %d", p.status)
 	}
 	if rs, _ := f.st.ListRecipients(ctx); len(rs) != 0 {

@@ -326,6 +326,9 @@ func (s *server) createRecipient(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *server) deleteRecipient(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	s.act(w, r, rc, func(id int64) (string, error) {
 		return alertSettingsPath + "?saved=deleted", s.svc.DeleteRecipient(r.Context(), rc.user, id)
 	})

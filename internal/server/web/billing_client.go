@@ -55,6 +55,7 @@ type contractCard struct {
 	Errors    map[string]string
 	Confirm   int64 // the contract whose deletion to confirm
 	Saved     bool
+	Deleted   bool // a contract was just deleted
 }
 
 // timeCard is the client page's time tracking card.
@@ -95,6 +96,7 @@ func (s *server) clientBilling(r *http.Request, rc *reqCtx, id int64, cv *client
 			edit, _ := strconv.ParseInt(q.Get("contract"), 10, 64)
 			card.Confirm, _ = strconv.ParseInt(q.Get("delete_contract"), 10, 64)
 			card.Saved = q.Get("done") == "contract"
+			card.Deleted = q.Get("done") == "contractDeleted"
 			var form *core.Contract
 			for i := range view.Contracts {
 				if view.Contracts[i].ID == edit {
@@ -245,15 +247,16 @@ func (s *server) deleteContract(w http.ResponseWriter, r *http.Request, rc *reqC
 		s.renderError(w, r, rc.lang, core.ErrInvalid)
 		return
 	}
-	if r.PostFormValue("confirm") != "yes" {
+	if !s.confirmed(w, r, rc, func() {
 		http.Redirect(w, r, clientURL(client)+"?delete_contract="+strconv.FormatInt(id, 10)+"#contract", http.StatusSeeOther)
+	}) {
 		return
 	}
 	if err := s.svc.DeleteContract(r.Context(), rc.user, id); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	http.Redirect(w, r, clientURL(client)+"#contract", http.StatusSeeOther)
+	http.Redirect(w, r, clientURL(client)+"?done=contractDeleted#contract", http.StatusSeeOther)
 }
 
 // timeEntryPage is the page that records or edits one time entry.
@@ -495,6 +498,9 @@ func (s *server) stopTime(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 func (s *server) deleteTime(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	s.act(w, r, rc, func(id int64) (string, error) {
 		e, err := s.timeEntry(r, rc, id)
 		if err != nil {

@@ -107,7 +107,7 @@ func TestTimeTracking(t *testing.T) {
 			t.Errorf("after stop and edit: %+v", e)
 		}
 	}
-	if p := b.do("POST", "/time/"+id+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+	if p := b.do("POST", "/time/"+id+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("delete: %d\n%s", p.status, p.body)
 	}
 	if n := len(f.timeEntries(t)); n != 2 {
@@ -237,7 +237,7 @@ func TestContractAndBillingRun(t *testing.T) {
 	if p := b.do("GET", "/clients/"+client, nil); strings.Contains(p.body, "/time/"+id+"/edit") || !strings.Contains(p.body, `href="/billing/runs/`+run+`"`) {
 		t.Errorf("a billed entry can still be edited on the client page")
 	}
-	if p := b.do("POST", "/time/"+id+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusConflict {
+	if p := b.do("POST", "/time/"+id+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusConflict {
 		t.Errorf("deleting a billed entry: %d", p.status)
 	}
 	// "Korrektur erstellen": a new run replaces the finalized one, which

@@ -221,6 +221,9 @@ func (s *server) uploadBrandingIcon(w http.ResponseWriter, r *http.Request, rc *
 }
 
 func (s *server) deleteBrandingIcon(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	id, err := pathID(r)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)

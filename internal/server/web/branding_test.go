@@ -181,7 +181,7 @@ func TestTrayIcon(t *testing.T) {
 		t.Error("a refused upload changed the icon")
 	}
 
-	if p := tech.do("POST", client+"/branding/icon/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+	if p := tech.do("POST", client+"/branding/icon/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("remove: %d", p.status)
 	}
 	if after, _ := f.st.GetBranding(ctx, f.device.ClientID); len(after.Icon) != 0 || after.IconSHA256 != "" {

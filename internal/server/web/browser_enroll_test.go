@@ -111,8 +111,9 @@ func TestBrowserAddDevice(t *testing.T) {
 		t.Errorf("token row: %q", r)
 	}
 
-	step("revoke after confirming", chromedp.Click(row+" summary"), chromedp.WaitVisible("#revoke-"+strconv.FormatInt(id, 10)),
-		chromedp.Click("#revoke-"+strconv.FormatInt(id, 10)), chromedp.WaitNotPresent("#revoke-"+strconv.FormatInt(id, 10)),
+	revoke := "#revoke-" + strconv.FormatInt(id, 10)
+	step("revoke after confirming", chromedp.Click(revoke), chromedp.WaitVisible(revoke+"-now"),
+		chromedp.Click(revoke+"-now"), chromedp.WaitNotPresent(revoke+"-now"),
 		chromedp.WaitVisible("#add-device-title"))
 	if r := text(row); !strings.Contains(r, "revoked") {
 		t.Errorf("token row after revoking: %q", r)

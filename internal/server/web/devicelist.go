@@ -291,6 +291,7 @@ type listPage struct {
 	Sites    []core.Site
 	Policies []core.Policy
 	Views    []core.SavedView
+	Deleted  string // the saved view just deleted, for the notice
 	Builtin  []struct{ Key, Query string }
 	Sorts    []string
 	Sizes    []int
@@ -365,7 +366,11 @@ func (s *server) deviceListView(r *http.Request, rc *reqCtx) (view, error) {
 			return v, err
 		}
 	}
-	v.Path = withQuery("/", r.URL.Query())
+	// The notice shows once: the page's own address leaves it out.
+	uq := r.URL.Query()
+	page.Deleted = uq.Get(viewDeletedParam)
+	uq.Del(viewDeletedParam)
+	v.Path = withQuery("/", uq)
 	v.Page = page
 	return v, nil
 }

@@ -145,6 +145,9 @@ func (s *server) createEnrollmentToken(w http.ResponseWriter, r *http.Request, r
 }
 
 func (s *server) revokeEnrollmentToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	site, err := pathID(r)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)

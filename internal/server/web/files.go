@@ -222,6 +222,9 @@ func (s *server) fileRename(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 func (s *server) fileDelete(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	s.fileForm(w, r, rc, "delete", func(id int64, goos, dir string) error {
 		p, err := child(goos, dir, r.PostFormValue("name"))
 		if err != nil {

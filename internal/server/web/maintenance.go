@@ -306,6 +306,9 @@ func (s *server) saveMaintenance(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *server) deleteMaintenance(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	id, err := pathID(r)
 	if err == nil {
 		err = s.svc.DeleteMaintenance(r.Context(), rc.user, id)

@@ -108,7 +108,7 @@ func TestMaintenancePages(t *testing.T) {
 	if dp := b.do("GET", devPath, nil); strings.Contains(dp.body, `id="maint-badge"`) {
 		t.Errorf("badge shown after the window ended")
 	}
-	if del := b.do("POST", "/maintenance/"+id+"/delete", url.Values{"csrf": {csrf}}); del.status != http.StatusSeeOther {
+	if del := b.do("POST", "/maintenance/"+id+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); del.status != http.StatusSeeOther {
 		t.Fatalf("delete: %d", del.status)
 	}
 	if _, err := f.st.GetMaintenance(ctx, oneOff.ID); err == nil {
@@ -157,7 +157,7 @@ func TestMaintenancePages(t *testing.T) {
 	}{
 		{"GET", "/maintenance/" + fid, nil},
 		{"POST", "/maintenance/" + fid, url.Values{"csrf": {techCSRF}, "target": {own}, "title": {"x"}, "repeat": {"daily"}, "from": {"01:00"}, "to": {"02:00"}}},
-		{"POST", "/maintenance/" + fid + "/delete", url.Values{"csrf": {techCSRF}}},
+		{"POST", "/maintenance/" + fid + "/delete", url.Values{"csrf": {techCSRF}, "confirm": {"yes"}}},
 		{"POST", "/maintenance", url.Values{"csrf": {techCSRF}, "target": {"site:" + strconv.FormatInt(other.ID, 10)}, "title": {"x"}, "repeat": {"daily"}, "from": {"01:00"}, "to": {"02:00"}}},
 		{"GET", "/maintenance?client=" + strconv.FormatInt(other.ClientID, 10), nil},
 	} {

@@ -88,7 +88,7 @@ func TestReportLogoCard(t *testing.T) {
 	if p := tech.postFiles(reportLogoPath, tcsrf, "logo", map[string][]byte{"logo.png": logo}); p.status != http.StatusForbidden {
 		t.Errorf("technician upload: %d, want 403", p.status)
 	}
-	p = admin.do("POST", reportLogoPath+"/delete", map[string][]string{"csrf": {csrf}})
+	p = admin.do("POST", reportLogoPath+"/delete", map[string][]string{"csrf": {csrf}, "confirm": {"yes"}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("remove: %d", p.status)
 	}

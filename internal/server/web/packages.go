@@ -308,6 +308,9 @@ func (s *server) savePackage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (s *server) deletePackage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	id, err := pathID(r)
 	if err == nil {
 		err = s.svc.DeletePackage(r.Context(), rc.user, id, r.PostFormValue("force") == "1")

@@ -227,7 +227,7 @@ func TestPackagePages(t *testing.T) {
 	if p := b.do("POST", "/packages/"+aid, packageForm(csrf)); p.status != http.StatusForbidden {
 		t.Errorf("editing a catalog entry: %d", p.status)
 	}
-	if p := b.do("POST", "/packages/"+aid+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusForbidden {
+	if p := b.do("POST", "/packages/"+aid+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusForbidden {
 		t.Errorf("deleting a catalog entry: %d", p.status)
 	}
 	dup := b.do("GET", "/packages/new?from="+aid, nil)
@@ -266,7 +266,7 @@ func TestPackagePages(t *testing.T) {
 	}
 
 	// Deleted by the administrator.
-	if p := b.do("POST", "/packages/"+id+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+	if p := b.do("POST", "/packages/"+id+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("delete: %d", p.status)
 	}
 	if _, err := f.st.GetPackage(ctx, mustInt(t, id)); err == nil {

@@ -304,6 +304,9 @@ func (s *server) savePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 func (s *server) deletePolicy(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	s.act(w, r, rc, func(id int64) (string, error) {
 		return "/policies?deleted=1", s.svc.DeletePolicy(r.Context(), rc.user, id)
 	})

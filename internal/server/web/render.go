@@ -197,13 +197,44 @@ type confirmView struct {
 	Question string // naming the thing, e.g. "Delete the policy „Praxis“?"
 	CSRF     string
 	Next     string // an optional "next" field
+	Now      string // the confirming button's catalogue key, when not "Yes, delete"
+	Force    string // the label key of an optional "force" box
 }
 
 // Confirm builds a confirm-delete for the thing name: label and question
-// are catalogue keys, the question a format with the name.
+// are catalogue keys, the question a format with the name (or, for a
+// thing without one, name is "" and the question plain text).
 func (l Lang) Confirm(id, label, action, question, name, csrf string) confirmView {
-	return confirmView{L: l, ID: id, Label: l.T(label), Action: action, Question: l.Tf(question, name), CSRF: csrf}
+	q := l.T(question)
+	if name != "" {
+		q = fmt.Sprintf(q, name)
+	}
+	return confirmView{L: l, ID: id, Label: l.T(label), Action: action, Question: q, CSRF: csrf}
 }
 
 // WithNext adds a "next" field to the confirmed form.
 func (c confirmView) WithNext(next string) confirmView { c.Next = next; return c }
+
+// WithNow names the confirming button, e.g. "Yes, revoke".
+func (c confirmView) WithNow(key string) confirmView { c.Now = key; return c }
+
+// WithForce adds a "force" box, labelled by key, to the confirmed form.
+func (c confirmView) WithForce(key string) confirmView { c.Force = key; return c }
+
+// confirmed reports whether a delete or revoke was confirmed: its form
+// (the "confirm-delete" template) posts confirm=yes. Without it nothing
+// may be deleted, and the user is answered instead: by ask, which shows
+// the question, or else by a 400 saying that nothing was deleted.
+func (s *server) confirmed(w http.ResponseWriter, r *http.Request, rc *reqCtx, ask func()) bool {
+	if r.PostFormValue("confirm") == "yes" {
+		return true
+	}
+	if ask != nil {
+		ask()
+		return false
+	}
+	v := s.view(r, rc.lang, rc)
+	v.Title, v.Error = "error.title", "confirm.missing"
+	s.render(w, http.StatusBadRequest, errorTemplate(r), v)
+	return false
+}

@@ -439,6 +439,9 @@ func (s *server) saveScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 func (s *server) deleteScript(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	id, err := pathID(r)
 	if err == nil {
 		err = s.svc.DeleteScript(r.Context(), rc.user, id, r.PostFormValue("force") == "1")

@@ -308,7 +308,7 @@ func TestScriptPages(t *testing.T) {
 	}
 
 	// Deleting cancels nothing left here, and leaves the library.
-	if p := b.do("POST", "/scripts/"+id+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+	if p := b.do("POST", "/scripts/"+id+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
 		t.Errorf("delete: %d", p.status)
 	}
 	if _, err := f.st.GetScript(ctx, mustInt(t, id)); err == nil {

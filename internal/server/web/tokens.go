@@ -80,6 +80,9 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if !s.confirmed(w, r, rc, nil) {
+		return
+	}
 	s.act(w, r, rc, func(id int64) (string, error) {
 		return "/account/tokens", s.svc.RevokeAPIToken(r.Context(), rc.user, id)
 	})

@@ -58,7 +58,7 @@ func TestDisableEnableDeleteUserInDashboard(t *testing.T) {
 		t.Errorf("disabling oneself: %d", p.status)
 	}
 	if p := admin.do("POST", roPath+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusBadRequest ||
-		!strings.Contains(p.body, "Haken") {
+		!strings.Contains(p.body, "Nichts wurde gelöscht") {
 		t.Errorf("delete without confirmation: %d", p.status)
 	}
 	if p := admin.do("POST", roPath+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {

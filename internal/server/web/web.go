@@ -332,9 +332,13 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, lang Lang, 
 	} else if t, ok := service.Reason(err); ok {
 		v.Detail = lang.Message(t)
 	}
-	name := "error"
+	s.render(w, status, errorTemplate(r), v)
+}
+
+// errorTemplate is the error page, or its fragment for an htmx request.
+func errorTemplate(r *http.Request) string {
 	if isHTMX(r) {
-		name = "error-fragment"
+		return "error-fragment"
 	}
-	s.render(w, status, name, v)
+	return "error"
 }
