@@ -123,7 +123,7 @@ func newFixtureOn(t *testing.T, open func(testing.TB) *store.DB) *fixture {
 		f.tokens[u.token] = sec
 	}
 
-	f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: f.cmd}), nil))
+	f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: f.cmd}), nil)))
 	t.Cleanup(f.srv.Close)
 	return f
 }

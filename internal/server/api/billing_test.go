@@ -29,7 +29,7 @@ func billingFixture(t *testing.T, open func(testing.TB) *store.DB) *fixture {
 	svc := service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Commander: f.cmd})
 	svc.Now = func() time.Time { return billingClock }
 	f.srv.Close()
-	f.srv = httptest.NewServer(api.New(svc, nil))
+	f.srv = httptest.NewServer(specChecked(t, api.New(svc, nil)))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -26,7 +26,7 @@ func TestPackageDeployAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.srv.Close()
-			f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil))
+			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil)))
 			t.Cleanup(f.srv.Close)
 			var p core.Package
 			if st := f.sendJSON(t, "POST", "/api/v1/packages", "admin", `{"name":"htop","version":"3","os":"`+f.device.OS+`","kind":"upload",

@@ -42,7 +42,7 @@ func (h *handler) checkTypes(w http.ResponseWriter, r *http.Request) {
 type validationResponse struct {
 	Error  string              `json:"error"`
 	Code   string              `json:"code"`
-	Fields []policy.FieldError `json:"fields"`
+	Fields []policy.FieldError `json:"fields,omitempty"` // none for code builtin
 }
 
 func (h *handler) policyError(w http.ResponseWriter, r *http.Request, err error) {

@@ -264,7 +264,7 @@ func (f *fixture) withSecrets(t *testing.T) *seal.Box {
 		t.Fatal(err)
 	}
 	f.srv.Close()
-	f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, Commander: f.cmd, Secrets: box}), nil))
+	f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, Commander: f.cmd, Secrets: box}), nil)))
 	t.Cleanup(f.srv.Close)
 	return box
 }

@@ -25,7 +25,7 @@ func TestPackageCatalogAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.srv.Close()
-			f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil))
+			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil)))
 			t.Cleanup(f.srv.Close)
 
 			var list []core.Package

@@ -38,7 +38,7 @@ func TestPackageUploadDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.srv.Close()
-	f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Blobs: bs}), nil))
+	f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Blobs: bs}), nil)))
 	t.Cleanup(f.srv.Close)
 	var p core.Package
 	body := `{"name":"Demo","version":"1","os":"linux","kind":"upload","install":["{{file}}"],"detection":{"kind":"os_package","name":"demo"}}`

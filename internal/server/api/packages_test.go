@@ -64,7 +64,7 @@ func TestPackagesAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.srv.Close()
-			f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs}), nil))
+			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs}), nil)))
 			t.Cleanup(f.srv.Close)
 
 			// An administrator's token limited to some clients may not: a
@@ -251,7 +251,7 @@ func TestPackageBlobCleanup(t *testing.T) {
 			}
 			svc := service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Blobs: bs})
 			f.srv.Close()
-			f.srv = httptest.NewServer(api.New(svc, nil))
+			f.srv = httptest.NewServer(specChecked(t, api.New(svc, nil)))
 			t.Cleanup(f.srv.Close)
 			blob := func(sum string) string { return filepath.Join(data, "blobs", "sha256", sum[:2], sum) }
 			exists := func(sum string) bool { _, err := os.Stat(blob(sum)); return err == nil }

@@ -106,7 +106,7 @@ func newPatchWorld(t *testing.T, open func(testing.TB) *store.DB) *patchWorld {
 	w := &patchWorld{fixture: f, rem: &patchRemote{reply: protocol.UpdatesInstallReply{Started: []string{"apt:vim@9.1"}}}}
 	w.svc = service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Commander: w.rem})
 	f.srv.Close()
-	f.srv = httptest.NewServer(api.New(w.svc, nil))
+	f.srv = httptest.NewServer(specChecked(t, api.New(w.svc, nil)))
 	t.Cleanup(f.srv.Close)
 	now := time.Now().UTC().Truncate(time.Second)
 	w.acme = f.device.ClientID

@@ -37,7 +37,7 @@ type policyFixture struct {
 func newPolicyFixture(t *testing.T) *policyFixture {
 	f := newFixture(t)
 	pc := &pushCommander{fakeCommander: f.cmd}
-	srv := httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, Commander: pc}), nil))
+	srv := httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, Commander: pc}), nil)))
 	t.Cleanup(srv.Close)
 	return &policyFixture{fixture: f, push: pc, srv: srv}
 }

@@ -90,8 +90,8 @@ func TestReleasesAPI(t *testing.T) {
 			}
 			pub, key, _ := ed25519.GenerateKey(rand.Reader)
 			f.srv.Close()
-			f.srv = httptest.NewServer(api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs,
-				ReleaseKeys: []ed25519.PublicKey{pub}}), nil))
+			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs,
+				ReleaseKeys: []ed25519.PublicKey{pub}}), nil)))
 			t.Cleanup(f.srv.Close)
 
 			body := releasetest.ELF(elf.EM_X86_64, "0.2.0")

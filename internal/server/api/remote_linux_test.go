@@ -174,7 +174,7 @@ func newRemoteWorld(t testing.TB, open func(testing.TB) *store.DB, withLocked bo
 		w.tokens[strings.Split(u.email, "@")[0]] = sec
 	}
 	w.handler = api.New(service.New(service.Deps{Store: st, Commander: gw.Hub()}), nil)
-	w.api = httptest.NewServer(w.handler)
+	w.api = httptest.NewServer(specChecked(t, w.handler))
 	t.Cleanup(w.api.Close)
 	return w
 }
