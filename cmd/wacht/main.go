@@ -142,6 +142,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.Var((*multiFlag)(&cfg.ReleaseKeys), "release-key", "release public key `file` agent builds may be signed with (repeatable; <data>/release.pub is always trusted)")
 	fs.StringVar(&cfg.CodeSign.Cert, "codesign-cert", "", "code-signing certificate `file` to sign published MSIs with (osslsigncode)")
 	fs.StringVar(&cfg.CodeSign.Key, "codesign-key", "", "the code-signing certificate's private key `file`")
+	metricsToken := fs.String("metrics-token-file", "", "serve Prometheus metrics at /metrics to requests with the bearer token in `file`")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve Prometheus metrics over plain HTTP, without a token, on this private `address`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -150,6 +152,11 @@ func serve(args []string, stderr io.Writer) error {
 		return errors.New("wacht serve: --codesign-cert and --codesign-key go together")
 	}
 	var err error
+	if *metricsToken != "" {
+		if cfg.MetricsToken, err = server.ReadMetricsToken(*metricsToken); err != nil {
+			return err
+		}
+	}
 	if cfg.Log, err = newLogger(*level, stderr); err != nil {
 		return err
 	}

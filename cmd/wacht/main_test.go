@@ -150,3 +150,20 @@ func TestTokenCreateNeedsCreate(t *testing.T) {
 		t.Errorf("token list has no label column: %q", out)
 	}
 }
+
+// TestServeRefusesShortMetricsToken: a metrics token file with too short a
+// token stops serve before it opens anything.
+func TestServeRefusesShortMetricsToken(t *testing.T) {
+	dir := t.TempDir()
+	tok, data := filepath.Join(dir, "metrics.token"), filepath.Join(dir, "data")
+	if err := os.WriteFile(tok, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runCLI(t, "serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics-token-file", tok)
+	if err == nil || !strings.Contains(err.Error(), "shorter than") {
+		t.Fatalf("serve with a 5-character metrics token: %v", err)
+	}
+	if _, err := os.Stat(data); err == nil {
+		t.Error("serve created its data folder despite the bad token")
+	}
+}

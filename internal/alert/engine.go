@@ -54,6 +54,9 @@ type Options struct {
 	Singleton func(ctx context.Context, job string, fn func(ctx context.Context) error) (bool, error)
 	// Deliver replaces the channel delivery (tests).
 	Deliver func(ctx context.Context, m core.OutboxItem) error
+	// DeliveryFailed, if set, hears of every failed delivery attempt, by
+	// channel (the metrics); it must not block.
+	DeliveryFailed func(channel string)
 }
 
 // Engine evaluates results, sweeps for offline devices and delivers the

@@ -223,8 +223,16 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 		Lang: "en", Format: core.WebhookChat})
 
 	clk := clock.NewFake(t0)
-	e := New(Options{Store: st, Now: clk.Now, RetryMin: 10 * time.Second, RetryMax: time.Minute})
+	var failed sync.Map // channel → *atomic.Int32
+	e := New(Options{Store: st, Now: clk.Now, RetryMin: 10 * time.Second, RetryMax: time.Minute,
+		DeliveryFailed: func(channel string) {
+			n, _ := failed.LoadOrStore(channel, new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
+		}})
 	save(t, st, e, dev.ID, core.Result{ID: "r1", Check: "cpu", Status: core.StatusFailure, At: t0})
+	if n, err := st.OutboxBacklog(ctx); err != nil || n != 2 {
+		t.Fatalf("outbox backlog %d (%v), want the two webhooks", n, err)
+	}
 	for i := 0; i < 3; i++ {
 		deliverAll(t, e)
 		clk.Set(clk.Now().Add(time.Minute)) // past the back-off
@@ -232,6 +240,12 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 	deliverAll(t, e)
 	if n := calls.Load(); n != 3 {
 		t.Fatalf("receiver called %d times, want 3 (two 500s, then success)", n)
+	}
+	if n, ok := failed.Load(core.ChannelWebhook); !ok || n.(*atomic.Int32).Load() != 2 {
+		t.Errorf("failed webhook deliveries reported: %v, want 2", n)
+	}
+	if n, err := st.OutboxBacklog(ctx); err != nil || n != 0 {
+		t.Errorf("outbox backlog %d (%v) after delivery, want 0", n, err)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -164,6 +164,9 @@ func (e *Engine) record(ctx context.Context, m core.OutboxItem, err error) {
 		}
 		return
 	}
+	if e.o.DeliveryFailed != nil {
+		e.o.DeliveryFailed(m.Channel)
+	}
 	next := now.Add(e.backoff(m.Attempts + 1))
 	level := slog.LevelWarn
 	if errors.Is(err, smtp.ErrNotConfigured) {

@@ -34,6 +34,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/server/api"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
+	"github.com/wacht-rmm/wacht/internal/server/metrics"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
 	"github.com/wacht-rmm/wacht/internal/server/web"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -88,6 +89,13 @@ type Config struct {
 	// CodeSign signs MSIs as they are published (wacht serve
 	// --codesign-cert/--codesign-key).
 	CodeSign codesign.Config
+	// MetricsToken, if set, serves the Prometheus metrics at /metrics on
+	// the main listener to requests with "Authorization: Bearer
+	// <MetricsToken>" (wacht serve --metrics-token-file). MetricsListen,
+	// if set, serves them without authentication over plain HTTP on an
+	// address of their own, which must be private (--metrics-listen).
+	// Without either, /metrics is 404 (docs/monitoring.md).
+	MetricsToken, MetricsListen string
 }
 
 func (c *Config) defaults() {
@@ -178,8 +186,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	probePolicy := netdev.ProbePolicy{Base: resolver, Store: st, Box: box}
+	mset := metrics.New()
 	alerts := alert.New(alert.Options{Store: st, Log: log, SweepInterval: cfg.AlertSweep, Singleton: st.TrySingleton,
-		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax,
+		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax, DeliveryFailed: mset.DeliveryFailed,
 		AlertAfter: alert.PolicyAlertAfter(func(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
 			_, eff, err := resolver.Effective(ctx, id)
 			m := map[string]json.RawMessage{}
@@ -249,12 +258,13 @@ func Run(ctx context.Context, cfg Config) error {
 	agentPolicy := gateway.TrayPolicies{Base: gateway.PatchPolicies{Base: probePolicy, Store: st}, Store: st}
 	gw := gateway.New(gateway.Options{Store: st, Log: log, ActionKey: signer, Policy: agentPolicy, Alerts: alerts, Heartbeat: cfg.Heartbeat,
 		Results: netdev.Router{Store: st, Log: log}, Cluster: cluster, Relay: relay, Support: &support,
-		ReleaseKeys: releaseKeys, Updates: &updates,
+		ReleaseKeys: releaseKeys, Updates: &updates, Metrics: mset,
 		Connected: func(id int64) {
 			if d := scripts.Load(); d != nil {
 				d.Kick(id)
 			}
 		}})
+	mset.Watch(metrics.Sources{DB: st.SQL(), Sessions: gw.Hub().Sessions, OutboxBacklog: st.OutboxBacklog})
 	audits := service.NewAuditQueue(st, log)
 	// Uploaded package files; with several nodes every node needs them
 	// (docs/cluster.md).
@@ -286,7 +296,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { dispatcher.Run(jctx); close(scriptsDone) }()
 	defer func() { stopScripts(); <-scriptsDone }() // before the store closes
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           metrics.Guard(handler, mset.Handler(), cfg.MetricsToken),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second, // hijacked websockets clear their deadlines
 		WriteTimeout:      120 * time.Second,
@@ -297,6 +307,15 @@ func Run(ctx context.Context, cfg Config) error {
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
 	ln := tlsconf.NewListener(raw, tlsCfg, tlsconf.ListenerOptions{MaxHandshakes: cfg.MaxHandshakes, Log: log})
+
+	if cfg.MetricsToken != "" {
+		log.Info("metrics at /metrics with the bearer token")
+	}
+	stopMetrics, err := serveMetrics(cfg.MetricsListen, mset.Handler(), log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	if fingerprint != "" {
 		log.Info("TLS certificate", "sha256", fingerprint)
@@ -337,6 +356,55 @@ func Run(ctx context.Context, cfg Config) error {
 	<-alertsDone
 	log.Info("stopped")
 	return nil
+}
+
+// MinMetricsTokenLen is the shortest bearer token ReadMetricsToken accepts.
+const MinMetricsTokenLen = 16
+
+// ReadMetricsToken reads the bearer token of /metrics from a file (wacht
+// serve --metrics-token-file), trimmed of surrounding white space.
+func ReadMetricsToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the metrics token: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < MinMetricsTokenLen {
+		return "", fmt.Errorf("the metrics token in %s is shorter than %d characters", path, MinMetricsTokenLen)
+	}
+	return tok, nil
+}
+
+// serveMetrics serves h at metrics.Path over plain HTTP on addr, if set,
+// until the returned function is called. The address is logged as
+// msg="metrics listening" addr=HOST:PORT.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listening on %s: %w", addr, err)
+	}
+	// Only the metrics, unauthenticated: the address is private (documented).
+	only := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != metrics.Path {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: only, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	done := make(chan struct{})
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics listener ended", "err", err)
+		}
+		close(done)
+	}()
+	return func() { srv.Close(); <-done }, nil
 }
 
 // Handler mounts the gateway at /api/agent/, the API at /api/v1/ and the

@@ -38,11 +38,19 @@ type running struct {
 // start runs the server on a loopback port in data.
 func start(t *testing.T, data string) *running {
 	t.Helper()
+	return startConfig(t, Config{DataDir: data})
+}
+
+// startConfig is start with more of the configuration; it sets Listen and
+// Log.
+func startConfig(t *testing.T, cfg Config) *running {
+	t.Helper()
 	logs := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	cfg.Listen, cfg.Log = "127.0.0.1:0", slog.New(slog.NewTextHandler(logs, nil))
 	go func() {
-		done <- Run(ctx, Config{DataDir: data, Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(logs, nil))})
+		done <- Run(ctx, cfg)
 	}()
 	var stopped bool
 	stop := func() error {
@@ -168,6 +176,16 @@ func TestServeEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("dashboard login page: %d", resp.StatusCode)
+	}
+	// No metrics unless configured (issue 24), whatever the request says.
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer ")
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics without a metrics token configured: %d, want 404", resp.StatusCode)
 	}
 
 	// An agent session over wss, then a graceful shutdown.

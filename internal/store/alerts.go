@@ -529,6 +529,14 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, errText string, next time
 	return s.affectedOne("mark notification failed", res, err)
 }
 
+// OutboxBacklog counts the outbox items not yet delivered (an index scan
+// of outbox_due).
+func (s *DB) OutboxBacklog(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n)
+	return n, s.wrap("count outbox backlog", err)
+}
+
 // ListOutbox returns the newest outbox items first.
 func (s *DB) ListOutbox(ctx context.Context, limit int) ([]core.OutboxItem, error) {
 	const op = "list outbox"

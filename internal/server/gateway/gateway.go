@@ -102,6 +102,18 @@ type Options struct {
 	// Updates, if set, records the self-update outcomes agents report
 	// when they connect (protocol.Auth.Update).
 	Updates UpdateRecorder
+	// Metrics, if set, hears of stored results batches and answered
+	// commands (metrics.Set implements it).
+	Metrics Metrics
+}
+
+// Metrics is told what the gateway did, for the Prometheus metrics; its
+// methods must be cheap and safe for concurrent use.
+type Metrics interface {
+	// ResultsCommitted: n results of one batch were stored in took.
+	ResultsCommitted(n int, took time.Duration)
+	// CommandDone: a command's round trip took took and ended with err.
+	CommandDone(took time.Duration, err error)
 }
 
 // UpdateRecorder records an agent's report of its newest self-update
@@ -210,7 +222,7 @@ func New(o Options) *Gateway {
 	g := &Gateway{
 		opts:     o,
 		log:      log,
-		hub:      newHub(log, o.CommandTimeout, o.ActionKey),
+		hub:      newHub(log, o.CommandTimeout, o.ActionKey, o.Metrics),
 		throttle: newThrottle(o.EnrollFailures, o.EnrollRefill),
 		mux:      http.NewServeMux(),
 		waiting:  preauth.NewPool(o.MaxUnauthenticated, o.MaxUnauthenticatedPerSource),

@@ -20,7 +20,8 @@ type Hub struct {
 	log            *slog.Logger
 	commandTimeout time.Duration
 	signer         *actionkey.Signer
-	node           *node // nil on a single server
+	node           *node   // nil on a single server
+	metrics        Metrics // nil: none
 
 	mu       sync.Mutex
 	sessions map[int64]*session
@@ -37,9 +38,10 @@ type pendingCommand struct {
 	reply    chan protocol.CommandResult
 }
 
-func newHub(log *slog.Logger, commandTimeout time.Duration, signer *actionkey.Signer) *Hub {
+func newHub(log *slog.Logger, commandTimeout time.Duration, signer *actionkey.Signer, m Metrics) *Hub {
 	return &Hub{
 		log:            log,
+		metrics:        m,
 		commandTimeout: commandTimeout,
 		signer:         signer,
 		sessions:       map[int64]*session{},
@@ -106,6 +108,13 @@ func (h *Hub) session(deviceID int64) *session {
 // Connected reports whether the device has a session on this server.
 func (h *Hub) Connected(deviceID int64) bool { return h.session(deviceID) != nil }
 
+// Sessions counts the agents connected to this server.
+func (h *Hub) Sessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
 // Disconnect closes the device's session, if any, on this server or
 // another node, giving reason to the agent. It does not wait for the
 // connection to end.
@@ -130,7 +139,11 @@ func (h *Hub) disconnectLocal(deviceID int64, reason string) {
 // connection ends before it answers, and the context's error on timeout;
 // a ctx without deadline gets the gateway's command timeout (30 s by
 // default).
-func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command) (protocol.CommandResult, error) {
+func (h *Hub) Command(ctx context.Context, deviceID int64, cmd protocol.Command) (res protocol.CommandResult, err error) {
+	if h.metrics != nil {
+		start := time.Now()
+		defer func() { h.metrics.CommandDone(time.Since(start), err) }()
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.commandTimeout)

@@ -433,13 +433,18 @@ func (s *session) results(env protocol.Envelope) bool {
 	}
 	// Several devices commit one after another; a redelivery after a
 	// partial failure is harmless (result IDs are idempotent).
+	start, stored := time.Now(), 0
 	for _, id := range slices.Sorted(maps.Keys(byDevice)) {
+		stored += len(byDevice[id])
 		if err := s.g.opts.Store.SaveResults(s.ctx, id, byDevice[id]); err != nil {
 			// Not acked: the agent keeps the batch and sends it again.
 			s.log.Error("storing results", "id", env.ID, "device", id, "count", len(byDevice[id]), "err", err)
 			s.close(websocket.StatusTryAgainLater, "could not store results")
 			return false
 		}
+	}
+	if m := s.g.opts.Metrics; m != nil {
+		m.ResultsCommitted(stored, time.Since(start))
 	}
 	if h := s.g.opts.Alerts; h != nil {
 		for _, id := range slices.Sorted(maps.Keys(byDevice)) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +85,8 @@ func TestAuthTimeout(t *testing.T) {
 
 func TestResultsStoredOnceAndAcked(t *testing.T) {
 	engines(t, func(t *testing.T, st testStore) {
-		e := newEnv(t, st, nil, nil)
+		rec := &metricsRec{}
+		e := newEnv(t, st, nil, func(o *Options) { o.Metrics = rec })
 		a := e.enrollAgent("m1")
 		e.connected(a)
 		if !e.gw.Hub().Connected(a.id) {
@@ -102,6 +104,12 @@ func TestResultsStoredOnceAndAcked(t *testing.T) {
 		if n, err := st.CountResults(ctx, a.id); err != nil || n != 3 {
 			t.Fatalf("stored %d results (%v), want 3", n, err)
 		}
+		// Both commits reached the metrics before their acks.
+		rec.mu.Lock()
+		if !slices.Equal(rec.results, []int{3, 3}) {
+			t.Errorf("batches recorded %v, want [3 3]", rec.results)
+		}
+		rec.mu.Unlock()
 		states, err := st.ListCheckStates(ctx, a.id)
 		if err != nil || len(states) != 3 {
 			t.Fatalf("%d check states (%v), want 3", len(states), err)
@@ -234,8 +242,28 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 	good.sendBatch("g", batch(1, "good"))
 }
 
+// metricsRec records what the gateway tells its Metrics.
+type metricsRec struct {
+	mu       sync.Mutex
+	results  []int
+	commands []error
+}
+
+func (m *metricsRec) ResultsCommitted(n int, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.results = append(m.results, n)
+}
+
+func (m *metricsRec) CommandDone(_ time.Duration, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.commands = append(m.commands, err)
+}
+
 func TestCommandRoundTrip(t *testing.T) {
-	e := newEnv(t, storetest.NewSQLite(t), nil, nil)
+	rec := &metricsRec{}
+	e := newEnv(t, storetest.NewSQLite(t), nil, func(o *Options) { o.Metrics = rec })
 	hub := e.gw.Hub()
 	a := e.enrollAgent("m1")
 
@@ -243,7 +271,13 @@ func TestCommandRoundTrip(t *testing.T) {
 	if _, err := hub.Command(ctx, a.id, protocol.Command{Name: protocol.CommandRunChecks}); !errors.Is(err, core.ErrOffline) {
 		t.Fatalf("command to an offline device: %v, want ErrOffline", err)
 	}
+	if n := hub.Sessions(); n != 0 {
+		t.Fatalf("%d sessions before the agent connected", n)
+	}
 	e.connected(a)
+	if n := hub.Sessions(); n != 1 {
+		t.Fatalf("%d sessions with one agent connected", n)
+	}
 
 	// The in-test agent answers one command, echoing its arguments.
 	go func() {
@@ -279,6 +313,12 @@ func TestCommandRoundTrip(t *testing.T) {
 	if _, err := hub.Command(tctx, a.id, protocol.Command{Name: "noop"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("unanswered command: %v", err)
 	}
+	// Each command's outcome reached the metrics.
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if c := rec.commands; len(c) != 3 || !errors.Is(c[0], core.ErrOffline) || c[1] != nil || !errors.Is(c[2], context.DeadlineExceeded) {
+		t.Errorf("commands recorded %v, want offline, ok, timeout", c)
+	}
 }
 
 func TestCommandFailsWhenConnectionDrops(t *testing.T) {
@@ -295,7 +335,7 @@ func TestCommandFailsWhenConnectionDrops(t *testing.T) {
 }
 
 func TestCommandResultFromAnotherDeviceIsIgnored(t *testing.T) {
-	h := newHub(testLog(t), time.Second, nil)
+	h := newHub(testLog(t), time.Second, nil, nil)
 	p := &pendingCommand{deviceID: 1, reply: make(chan protocol.CommandResult, 1)}
 	h.pending["cmd"] = p
 	if h.deliver(2, "cmd", protocol.CommandResult{OK: true}) {
