@@ -70,7 +70,7 @@ var authzTable = map[string]routeSpec{
 	// Dashboard: the Agents page (issue 21): internal/server/web/agents.go.
 	"GET /agents":                        {perm: authz.Admin},
 	"POST /agents/files":                 {perm: authz.Admin, body: "x=1", ok: http.StatusBadRequest}, // not multipart
-	"POST /agents/files/{id}/delete":     {perm: authz.Admin, path: "/agents/files/999999/delete", ok: http.StatusNotFound},
+	"POST /agents/files/{id}/delete":     {body: "confirm=yes", perm: authz.Admin, path: "/agents/files/999999/delete", ok: http.StatusNotFound},
 	"POST /agents/rollouts":              {perm: authz.Admin, body: "version=9.9.9", ok: http.StatusBadRequest},
 	"GET /agents/rollouts/{id}/progress": {perm: authz.Admin, path: "/agents/rollouts/999999/progress", ok: http.StatusNotFound},
 	"POST /agents/rollouts/{id}/pause":   {perm: authz.Admin, path: "/agents/rollouts/999999/pause", ok: http.StatusNotFound},
@@ -121,7 +121,7 @@ var authzTable = map[string]routeSpec{
 	// Dashboard: "Add device" (internal/server/web/enroll.go).
 	"GET /sites/{id}/add-device":                        {perm: authz.Read, kind: "site"},
 	"POST /sites/{id}/enrollment-tokens":                {perm: authz.Admin, kind: "site", body: "label=Matrix&days=7&max_uses=1"},
-	"POST /sites/{id}/enrollment-tokens/{token}/revoke": {perm: authz.Admin, kind: "site", path: "/sites/{id}/enrollment-tokens/999999/revoke", ok: http.StatusNotFound},
+	"POST /sites/{id}/enrollment-tokens/{token}/revoke": {body: "confirm=yes", perm: authz.Admin, kind: "site", path: "/sites/{id}/enrollment-tokens/999999/revoke", ok: http.StatusNotFound},
 	"GET /installers/{kind}/{arch}":                     {perm: authz.Read, path: "/installers/msi/amd64", ok: http.StatusNotFound},
 	// Terminal (issue 15): the matrix's service has no agents (409); the
 	// websocket itself: internal/server/web/browser_terminal_test.go.
@@ -141,7 +141,7 @@ var authzTable = map[string]routeSpec{
 	"PUT /devices/{id}/files/content":        {perm: authz.Remote, kind: "device", path: "/devices/{id}/files/content?dir=/tmp&name=a", body: "Grüße", ok: http.StatusConflict},
 	"POST /devices/{id}/files/mkdir":         {perm: authz.Remote, kind: "device", body: "dir=/tmp&name=neu", ok: http.StatusConflict},
 	"POST /devices/{id}/files/rename":        {perm: authz.Remote, kind: "device", body: "dir=/tmp&name=a&to=b", ok: http.StatusConflict},
-	"POST /devices/{id}/files/delete":        {perm: authz.Remote, kind: "device", body: "dir=/tmp&name=a", ok: http.StatusConflict},
+	"POST /devices/{id}/files/delete":        {perm: authz.Remote, kind: "device", body: "dir=/tmp&name=a&confirm=yes", ok: http.StatusConflict},
 
 	// Policies (issue 3, parts 2–4). Policies are global templates; their
 	// assignments are scoped by the client, site or device they attach to.
@@ -308,11 +308,11 @@ var authzTable = map[string]routeSpec{
 	"POST /devices/{id}/run-checks":    {perm: authz.Operate, kind: "device", ok: http.StatusConflict},
 	"POST /devices/bulk":               {perm: authz.Operate, body: "action=run_checks", ok: http.StatusBadRequest}, // no device ticked
 	"POST /views":                      {perm: authz.Read, body: "name=Offline&filters=online%3Dno"},
-	"POST /views/{id}/delete":          {perm: authz.Read, path: "/views/999999/delete", ok: http.StatusNotFound},
+	"POST /views/{id}/delete":          {body: "confirm=yes", perm: authz.Read, path: "/views/999999/delete", ok: http.StatusNotFound},
 	"/":                                {perm: authz.Authenticated, path: "/nope", ok: http.StatusNotFound},
 	"GET /account/tokens":              {perm: authz.Authenticated},
 	"POST /account/tokens":             {perm: authz.Authenticated, body: "name=ci&role=readonly&days=30"},
-	"POST /account/tokens/{id}/revoke": {perm: authz.Authenticated, kind: "token"},
+	"POST /account/tokens/{id}/revoke": {body: "confirm=yes", perm: authz.Authenticated, kind: "token"},
 	"GET /account/2fa":                 {perm: authz.Authenticated},
 	"POST /account/2fa":                {perm: authz.Authenticated, body: "code=000000", ok: http.StatusBadRequest},
 	"GET /clients":                     {perm: authz.Read, kind: "list"},
@@ -362,7 +362,7 @@ var authzTable = map[string]routeSpec{
 	"POST /policies":              {perm: authz.Admin, body: "name=Neu+{id}&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
 	"GET /policies/{id}":          {perm: authz.Read, kind: "policy"},
 	"POST /policies/{id}":         {perm: authz.Admin, kind: "policy", body: "name=Geändert&rows=1&c0.name=cpu&c0.type=cpu&c0.class=24x7"},
-	"POST /policies/{id}/delete":  {perm: authz.Admin, kind: "policy"},
+	"POST /policies/{id}/delete":  {body: "confirm=yes", perm: authz.Admin, kind: "policy"},
 	"POST /policies/default":      {perm: authz.Admin},
 	"GET /clients/{id}/policies":  {perm: authz.Read, kind: "client"},
 	"POST /clients/{id}/policies": {perm: authz.Operate, kind: "client"},
@@ -399,7 +399,7 @@ var authzTable = map[string]routeSpec{
 	"POST /maintenance":             {perm: authz.Operate, kind: "client", body: "target=client:{client}&title=Patchday&repeat=weekly&weekdays=2&from=22:00&to=02:00"},
 	"GET /maintenance/{id}":         {perm: authz.Operate, path: "/maintenance/999999", ok: http.StatusNotFound},
 	"POST /maintenance/{id}":        {perm: authz.Operate, path: "/maintenance/999999", body: "target=client:{client}&title=x&repeat=daily&from=01:00&to=02:00", ok: http.StatusNotFound},
-	"POST /maintenance/{id}/delete": {perm: authz.Operate, path: "/maintenance/999999/delete", ok: http.StatusNotFound},
+	"POST /maintenance/{id}/delete": {body: "confirm=yes", perm: authz.Operate, path: "/maintenance/999999/delete", ok: http.StatusNotFound},
 
 	// Dashboard: remote management (issue 15): internal/server/web/remote.go.
 	// Without a gateway the lists show "offline" (200) and actions 409.
@@ -419,7 +419,7 @@ var authzTable = map[string]routeSpec{
 	"POST /packages":             {perm: authz.Admin, body: "name=x&os=linux&kind=upload", ok: http.StatusBadRequest},
 	"GET /packages/{id}":         {perm: authz.Read, path: "/packages/999999", ok: http.StatusNotFound},
 	"POST /packages/{id}":        {perm: authz.Admin, path: "/packages/999999", body: "name=x", ok: http.StatusNotFound},
-	"POST /packages/{id}/delete": {perm: authz.Admin, path: "/packages/999999/delete", ok: http.StatusNotFound},
+	"POST /packages/{id}/delete": {body: "confirm=yes", perm: authz.Admin, path: "/packages/999999/delete", ok: http.StatusNotFound},
 	"PUT /packages/{id}/file":    {perm: authz.Admin, path: "/packages/999999/file?name=setup.msi", body: "MZ", ok: http.StatusNotFound},
 	"GET /packages/{id}/deploy":  {perm: authz.Remote, path: "/packages/1/deploy"},
 	"POST /packages/{id}/deploy": {perm: authz.Remote, kind: "client", path: "/packages/1/deploy", body: "target=client&client={client}&action=install&expires_hours=1", ok: http.StatusBadRequest},
@@ -430,7 +430,7 @@ var authzTable = map[string]routeSpec{
 	"POST /scripts":              {perm: authz.Remote, body: "name=x&language=sh&body=echo", ok: http.StatusBadRequest},
 	"GET /scripts/{id}":          {perm: authz.Read, path: "/scripts/999999", ok: http.StatusNotFound},
 	"POST /scripts/{id}":         {perm: authz.Remote, path: "/scripts/999999", body: "name=x&language=sh&body=echo", ok: http.StatusNotFound},
-	"POST /scripts/{id}/delete":  {perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
+	"POST /scripts/{id}/delete":  {body: "confirm=yes", perm: authz.Remote, path: "/scripts/999999/delete", ok: http.StatusNotFound},
 	"GET /scripts/{id}/run":      {perm: authz.Remote, path: "/scripts/1/run"},
 	"POST /scripts/{id}/run":     {perm: authz.Remote, kind: "client", path: "/scripts/1/run", body: "target=client&client={client}&expires_hours=1"},
 	"GET /jobs":                  {perm: authz.Read},
@@ -446,13 +446,13 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/alerts":                        {perm: authz.Admin, body: "offline_after_server=120"},
 	"POST /settings/alerts/test":                   {perm: authz.Admin, body: "test_to=tech@example.com", ok: http.StatusBadRequest},
 	"POST /settings/alerts/recipients":             {perm: authz.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
-	"POST /settings/alerts/recipients/{id}/delete": {perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
+	"POST /settings/alerts/recipients/{id}/delete": {body: "confirm=yes", perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
 
 	// Dashboard: the monthly report and its logo (issue 22): internal/server/web/monthly.go.
 	"GET /clients/{id}/monthly-report.pdf": {perm: authz.Read, kind: "client"},
 	"GET /settings/report-logo":            {perm: authz.Admin, ok: http.StatusNotFound},
 	"POST /settings/report-logo":           {perm: authz.Admin, ok: http.StatusBadRequest}, // not multipart
-	"POST /settings/report-logo/delete":    {perm: authz.Admin},
+	"POST /settings/report-logo/delete":    {body: "confirm=yes", perm: authz.Admin},
 
 	// Dashboard: the tray app (issue 20): internal/server/web/branding.go
 	// and support.go; the matrix has no icon and no support requests (404
@@ -460,7 +460,7 @@ var authzTable = map[string]routeSpec{
 	"POST /clients/{id}/branding":             {perm: authz.Operate, kind: "client", body: "show=on&product_name=M%C3%BCller+IT"},
 	"GET /clients/{id}/branding/icon":         {perm: authz.Read, kind: "client", ok: http.StatusNotFound},
 	"POST /clients/{id}/branding/icon":        {perm: authz.Operate, kind: "client", ok: http.StatusBadRequest},
-	"POST /clients/{id}/branding/icon/delete": {perm: authz.Operate, kind: "client"},
+	"POST /clients/{id}/branding/icon/delete": {body: "confirm=yes", perm: authz.Operate, kind: "client"},
 	"GET /support":                            {perm: authz.Read, kind: "list"},
 	"GET /support/{id}":                       {perm: authz.Read, path: "/support/999999", ok: http.StatusNotFound},
 	"POST /support/{id}":                      {perm: authz.Operate, path: "/support/999999", body: "state=done", ok: http.StatusNotFound},
@@ -480,7 +480,7 @@ var authzTable = map[string]routeSpec{
 	"GET /time/{id}/edit":         {perm: authz.Operate, path: "/time/999999/edit", ok: http.StatusNotFound},
 	"POST /time/{id}":             {perm: authz.Operate, path: "/time/999999", body: "minutes=5", ok: http.StatusNotFound},
 	"POST /time/{id}/stop":        {perm: authz.Operate, path: "/time/999999/stop", ok: http.StatusNotFound},
-	"POST /time/{id}/delete":      {perm: authz.Operate, path: "/time/999999/delete", ok: http.StatusNotFound},
+	"POST /time/{id}/delete":      {body: "confirm=yes", perm: authz.Operate, path: "/time/999999/delete", ok: http.StatusNotFound},
 
 	// Dashboard: terminal and recordings (issue 15): internal/server/web/terminal.go.
 	"GET /devices/{id}/terminal":    {perm: authz.Remote, kind: "device"},

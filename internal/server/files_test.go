@@ -532,14 +532,14 @@ func TestFileBrowserDashboard(t *testing.T) {
 	if st, _, _ := form(page+"/rename", url.Values{"dir": {dir}, "name": {"Grüße.txt"}, "to": {"Grüße 2.txt"}}); st != http.StatusSeeOther {
 		t.Errorf("rename: %d", st)
 	}
-	if st, _, _ := form(page+"/delete", url.Values{"dir": {dir}, "name": {"Neuer Ordner"}, "recursive": {"true"}}); st != http.StatusSeeOther {
+	if st, _, _ := form(page+"/delete", url.Values{"dir": {dir}, "name": {"Neuer Ordner"}, "recursive": {"true"}, "confirm": {"yes"}}); st != http.StatusSeeOther {
 		t.Errorf("delete: %d", st)
 	}
 	des, _ := os.ReadDir(dir)
 	if len(des) != 1 || des[0].Name() != "Grüße 2.txt" {
 		t.Errorf("folder after rename and delete: %v", des)
 	}
-	st, body, _ = form(page+"/delete", url.Values{"dir": {dir}, "name": {"fehlt.txt"}})
+	st, body, _ = form(page+"/delete", url.Values{"dir": {dir}, "name": {"fehlt.txt"}, "confirm": {"yes"}})
 	if st != http.StatusNotFound || !strings.Contains(body, "fehlt.txt existiert nicht.") {
 		t.Errorf("delete of a missing file: %d", st)
 	}

@@ -120,6 +120,12 @@ func TestMetrics(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("main listener with the token: %d", code)
 	}
+	// /metrics is answered over HTTPS like every other route: with HSTS.
+	if resp, err := hc.Get(main); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.Header.Get("Strict-Transport-Security") != hstsValue {
+		t.Errorf("/metrics without HSTS: %q", resp.Header.Get("Strict-Transport-Security"))
+	}
 	if v := value(t, fams, "wacht_agent_sessions"); v != 0 {
 		t.Errorf("wacht_agent_sessions = %v before any agent connected", v)
 	}

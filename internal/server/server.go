@@ -296,7 +296,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { dispatcher.Run(jctx); close(scriptsDone) }()
 	defer func() { stopScripts(); <-scriptsDone }() // before the store closes
 	srv := &http.Server{
-		Handler:           metrics.Guard(handler, mset.Handler(), cfg.MetricsToken),
+		Handler:           hsts(metrics.Guard(handler, mset.Handler(), cfg.MetricsToken)), // HSTS on /metrics too
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second, // hijacked websockets clear their deadlines
 		WriteTimeout:      120 * time.Second,
