@@ -104,11 +104,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	fp, err := st.GetSetting(ctx, SettingCertFingerprint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: pinned(fp)}, Timeout: 10 * time.Second}
+	hc := pinnedClient(t, st, 10*time.Second)
 	main, private := "https://"+srv.addr+"/metrics", "http://"+m[1]+"/metrics"
 
 	for _, tok := range []string{"", "wrong", token + "x", strings.ToUpper(token)} {

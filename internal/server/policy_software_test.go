@@ -36,10 +36,6 @@ func TestPolicySoftwareReachesTheAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	fp, err := st.GetSetting(ctx, SettingCertFingerprint)
-	if err != nil {
-		t.Fatal(err)
-	}
 	admin := core.User{Email: "admin@example.com", PasswordHash: "x", Role: core.RoleAdmin}
 	if err := st.CreateUser(ctx, &admin); err != nil {
 		t.Fatal(err)
@@ -48,7 +44,7 @@ func TestPolicySoftwareReachesTheAgent(t *testing.T) {
 	if err := st.CreateAPIToken(ctx, &core.APIToken{UserID: admin.ID, Name: "t", Hash: auth.HashSecret(token)}); err != nil {
 		t.Fatal(err)
 	}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: pinned(fp)}, Timeout: 10 * time.Second}
+	hc := pinnedClient(t, st, 10*time.Second)
 	base := "https://" + srv.addr
 	send := func(method, path string, body []byte, hdr http.Header, out any) (int, []byte) {
 		t.Helper()

@@ -79,8 +79,7 @@ func TestRetireUninstallsAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, _ := st.GetSetting(ctx, SettingCertFingerprint)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: pinned(fp)}, Timeout: 30 * time.Second}
+	hc := pinnedClient(t, st, 30*time.Second)
 	req, _ := http.NewRequest("POST", "https://"+srv.addr+"/api/v1/devices/"+strconv.FormatInt(er.DeviceID, 10)+"/retire", nil)
 	req.Header.Set("Authorization", "Bearer "+secret)
 	resp, err := hc.Do(req)

@@ -45,9 +45,8 @@ func newScriptRig(t *testing.T) *scriptRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	fp, _ := st.GetSetting(ctx, SettingCertFingerprint)
 	r := &scriptRig{t: t, srv: srv, st: st, tokens: map[string]string{}, url: "https://" + srv.addr, data: data,
-		hc: &http.Client{Transport: &http.Transport{TLSClientConfig: pinned(fp)}, Timeout: 60 * time.Second}}
+		hc: pinnedClient(t, st, 60*time.Second)}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(srv.logs.String())

@@ -25,6 +25,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/logtest"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
+	"github.com/wacht-rmm/wacht/internal/store"
 )
 
 var listenRE = regexp.MustCompile(`msg=listening addr=([0-9.:]+)`)
@@ -79,6 +80,17 @@ func startConfig(t *testing.T, cfg Config) *running {
 	}
 	t.Fatalf("server did not log its address:\n%s", logs.String())
 	return nil
+}
+
+// pinnedClient is an HTTP client with timeout that trusts exactly the
+// certificate of the server whose store st is.
+func pinnedClient(t *testing.T, st *store.DB, timeout time.Duration) *http.Client {
+	t.Helper()
+	fp, err := st.GetSetting(context.Background(), SettingCertFingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: pinned(fp)}, Timeout: timeout}
 }
 
 // pinned is a TLS client config that trusts exactly the certificate with
