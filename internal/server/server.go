@@ -296,7 +296,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { dispatcher.Run(jctx); close(scriptsDone) }()
 	defer func() { stopScripts(); <-scriptsDone }() // before the store closes
 	srv := &http.Server{
-		Handler:           hsts(metrics.Guard(handler, mset.Handler(), cfg.MetricsToken)), // HSTS on /metrics too
+		Handler:           hsts(metrics.Guard(handler, mset.Handler(), cfg.MetricsToken)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second, // hijacked websockets clear their deadlines
 		WriteTimeout:      120 * time.Second,
@@ -412,7 +412,7 @@ func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), e
 // and sends Strict-Transport-Security on every HTTPS response.
 func Handler(st core.Store, gw *gateway.Gateway, log *slog.Logger) (http.Handler, error) {
 	h, _, err := newHandler(st, gw, log, nil, nil, nil)
-	return h, err
+	return hsts(h), err
 }
 
 // newResolver is the resolver of the agents' policies: it sends desired
@@ -424,7 +424,8 @@ func newResolver(st policy.FullStore, log *slog.Logger, box *seal.Box) *policy.R
 
 // newHandler is Handler with the key that seals network devices' secrets,
 // the queue that writes commands' audit entries and the store of package
-// files, which agents download at blobs.Path with tickets keyed from box.
+// files, which agents download at blobs.Path with tickets keyed from box;
+// without HSTS, which its callers add around everything they serve.
 func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.Box, audits *service.AuditQueue, bs *blobs.Store, opts ...func(*service.Deps)) (http.Handler, *service.Service, error) {
 	// One service layer under both transports.
 	// The hub is also the service's Remote (signed actions and streams).
@@ -448,7 +449,7 @@ func newHandler(st core.Store, gw *gateway.Gateway, log *slog.Logger, box *seal.
 	mux.Handle("/internal/", gw) // between cluster nodes, authenticated by MAC
 	mux.Handle("/api/v1/", limitBody(apiH, MaxBodyBytes))
 	mux.Handle("/", limitBody(webH, MaxBodyBytes))
-	return hsts(mux), svc, nil
+	return mux, svc, nil
 }
 
 // hstsValue tells browsers to reach this host only over HTTPS for a year.
