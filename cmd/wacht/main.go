@@ -133,7 +133,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.ACMEDomain, "acme-domain", "", "get a certificate for `domain` via ACME (needs port 443)")
 	fs.StringVar(&cfg.URL, "url", "", "public `URL` agents connect to (default https://localhost:<port>)")
 	fs.StringVar(&cfg.NodeURL, "node-url", "", "with several nodes: `URL` the other nodes reach this one at (default https://<listen host or host name>:<port>)")
-	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "TLS handshakes computing at once (0 = two per CPU)")
+	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "TLS handshakes computing at once (0 = one per CPU)")
 	fs.DurationVar(&cfg.AlertSweep, "alert-sweep", 10*time.Second, "how often to look for offline devices")
 	fs.DurationVar(&cfg.AlertRetryMin, "alert-retry-min", 5*time.Second, "first retry delay of an undelivered notification")
 	fs.DurationVar(&cfg.AlertRetryMax, "alert-retry-max", time.Hour, "longest retry delay of an undelivered notification")
