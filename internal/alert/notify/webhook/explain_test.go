@@ -1,8 +1,7 @@
-package webhook
+package webhook_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -10,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wacht-rmm/wacht/internal/alert/alerttest"
 	"github.com/wacht-rmm/wacht/internal/alert/notify"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/webhook"
 )
 
 // TestExplainRealFailures: the errors of real failed deliveries (receivers
@@ -22,26 +23,6 @@ func TestExplainRealFailures(t *testing.T) {
 		http.Error(w, "nope", code)
 	}))
 	defer status.Close()
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // accepts, never answers
-		}
-	}()
-	gone, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := gone.Addr().String()
-	gone.Close()
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer tlsSrv.Close()
 
@@ -55,22 +36,22 @@ func TestExplainRealFailures(t *testing.T) {
 		{"rate limited", status.URL + "/429", "retried later", "später wiederholt"},
 		{"server error", status.URL + "/502", "server error", "Serverfehler"},
 		{"bad request", status.URL + "/400", "rejected the message", "abgelehnt"},
-		{"refused", "http://" + closed + "/", "refused the connection", "Verbindung abgelehnt"},
-		{"no answer", "http://" + silent.Addr().String() + "/", "did not answer in time", "nicht rechtzeitig"},
+		{"refused", "http://" + alerttest.Closed(t) + "/", "refused the connection", "Verbindung abgelehnt"},
+		{"no answer", "http://" + alerttest.Silent(t) + "/", "did not answer in time", "nicht rechtzeitig"},
 		{"untrusted certificate", tlsSrv.URL, "(TLS) failed", "Zertifikat des Empfängers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Send(context.Background(), plain, tc.url, notify.Message{ID: "x", Subject: "s", Format: FormatJSON}, time.Now())
+			err := webhook.Send(context.Background(), plain, tc.url, notify.Message{ID: "x", Subject: "s", Format: webhook.FormatJSON}, time.Now())
 			if err == nil {
 				t.Fatal("delivered")
 			}
-			got := Explain(err.Error())
+			got := webhook.Explain(err.Error())
 			if !strings.Contains(got.EN, tc.en) || !strings.Contains(got.DE, tc.de) {
 				t.Errorf("%v\nexplained as %q / %q", err, got.EN, got.DE)
 			}
 		})
 	}
-	if got := Explain("something odd"); got.DE != "Der Webhook konnte nicht zugestellt werden." {
+	if got := webhook.Explain("something odd"); got.DE != "Der Webhook konnte nicht zugestellt werden." {
 		t.Errorf("unknown error explained as %q", got.DE)
 	}
 }
