@@ -49,13 +49,17 @@ var skipped = map[string]bool{
 // the target is tested for emptiness.
 const seeded = "settings"
 
-// derived are PostgreSQL-only tables filled from a copied table: the
-// partitioned history cannot hold a unique result ID, so exactly-once lives
-// in check_result_ids (migrations/postgres/0009_history.sql). Copied rows
-// land in the default partition; the server's history maintenance moves
-// them into day partitions.
-var derived = map[string]string{
-	"check_result_ids": `INSERT INTO check_result_ids (id, at) SELECT id, at FROM check_results`,
+// derivedTable is a PostgreSQL-only table filled from a copied one.
+type derivedTable struct {
+	name, from, fill string
+}
+
+// derived: the partitioned history cannot hold a unique result ID, so
+// exactly-once lives in check_result_ids (migrations/postgres/0009_history.sql),
+// one row per result. Copied results land in the default partition; the
+// server's history maintenance moves them into day partitions.
+var derived = []derivedTable{
+	{"check_result_ids", "check_results", `INSERT INTO check_result_ids (id, at) SELECT id, at FROM check_results`},
 }
 
 // Table is one copied table and its row count.
@@ -233,7 +237,7 @@ func makePlan(ctx context.Context, src *sql.Tx, dst *sql.DB) (*plan, error) {
 		}
 	}
 	for t, cols := range p.columns {
-		if skipped[t] || derived[t] != "" {
+		if skipped[t] || slices.ContainsFunc(derived, func(d derivedTable) bool { return d.name == t }) {
 			delete(p.columns, t)
 			continue
 		}
@@ -355,9 +359,9 @@ func (p *plan) copy(ctx context.Context, src *sql.Tx, dst *sql.DB) (Summary, err
 			sum.Tables = append(sum.Tables, Table{t, n})
 			sum.Rows += n
 		}
-		for t, q := range derived {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return fmt.Errorf("filling %s: %w", t, err)
+		for _, d := range derived {
+			if _, err := tx.Exec(ctx, d.fill); err != nil {
+				return fmt.Errorf("filling %s: %w", d.name, err)
 			}
 		}
 		if err := p.resetIdentities(ctx, tx); err != nil {
@@ -414,24 +418,20 @@ func (p *plan) resetIdentities(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// verify compares the target's row counts with the source's.
+// verify compares the target's row counts with the source's (a derived
+// table has as many rows as the table it is derived from).
 func (p *plan) verify(ctx context.Context, tx pgx.Tx) error {
-	for _, t := range p.order {
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+ident(t)).Scan(&n); err != nil {
-			return fmt.Errorf("counting target table %s: %w", t, err)
-		}
-		if n != p.counts[t] {
-			return fmt.Errorf("verifying: table %s has %d rows in SQLite, %d in PostgreSQL", t, p.counts[t], n)
-		}
+	want := maps.Clone(p.counts)
+	for _, d := range derived {
+		want[d.name] = p.counts[d.from]
 	}
-	for t := range derived {
+	for _, t := range slices.Sorted(maps.Keys(want)) {
 		var n int64
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+ident(t)).Scan(&n); err != nil {
 			return fmt.Errorf("counting target table %s: %w", t, err)
 		}
-		if n != p.counts["check_results"] {
-			return fmt.Errorf("verifying: %d result IDs for %d results", n, p.counts["check_results"])
+		if n != want[t] {
+			return fmt.Errorf("verifying: table %s has %d rows in PostgreSQL, want %d", t, n, want[t])
 		}
 	}
 	return nil
