@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
@@ -125,6 +126,11 @@ func openSource(ctx context.Context, dataDir string) (*source, error) {
 			return nil, fmt.Errorf("no SQLite database in %s (wacht.db is missing)", dataDir)
 		}
 		return nil, err
+	}
+	// Opening the target would make a new key, one the copied secrets
+	// are not sealed with.
+	if _, err := os.Stat(filepath.Join(dataDir, seal.KeyFile)); err != nil {
+		return nil, fmt.Errorf("%s: the database's secrets are sealed with it: %w", seal.KeyFile, err)
 	}
 	// Exclusive locking mode on a WAL database takes an exclusive lock at
 	// the first read and keeps it: it fails at once while a server (which

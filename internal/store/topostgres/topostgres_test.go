@@ -3,6 +3,8 @@ package topostgres_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -183,14 +185,18 @@ func TestMigrateRefusesDatabaseInUse(t *testing.T) {
 	}
 }
 
-// TestMigrateBadInput: a missing database, an unreachable or wrong URL
-// each give an error that says so.
+// TestMigrateBadInput: a missing database or secret.key, an unreachable
+// or wrong URL each give an error that says so.
 func TestMigrateBadInput(t *testing.T) {
 	ctx := context.Background()
-	dir := sqliteServer(t)
+	dir, noKey := sqliteServer(t), sqliteServer(t)
+	if err := os.Remove(filepath.Join(noKey, "secret.key")); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ dir, url, want string }{
 		{t.TempDir(), "postgres://127.0.0.1:1/x", "wacht.db is missing"},
 		{dir, "mysql://127.0.0.1/x", "want a postgres://"},
+		{noKey, "postgres://127.0.0.1:1/x", "secret.key"},
 		// Port 1 on loopback: nothing listens there.
 		{dir, "postgres://postgres@127.0.0.1:1/x?connect_timeout=5", "connecting to postgres"},
 	} {
