@@ -35,6 +35,7 @@ const usage = `Usage: wacht <command> [flags]
 
 Server:
   serve              run the server (agents, dashboard and API on one HTTPS port)
+  migrate --to URL   move the SQLite database into an empty PostgreSQL database (server stopped)
 
 Administration (works while the server runs):
   token create       create an enrollment token for a client's site (--create for a new one)
@@ -81,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(rest, stderr)
+	case "migrate":
+		return migrateCmd(rest, stdout, stderr)
 	case "token create":
 		return tokenCreate(rest, stdout, stderr)
 	case "token list":
