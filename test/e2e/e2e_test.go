@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/store"
 )
 
@@ -217,13 +218,16 @@ func newEnv(t testing.TB, serveFlags ...string) *env {
 	pw := []string{"WACHT_PASSWORD=" + adminPassword}
 	mustRun(t, pw, "wacht", "user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")
 	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", "apitoken", "create", "--data", e.data, "--user", "admin@example.com"))
-	e.http = newEnvHTTP()
+	e.http = newEnvHTTP(t)
 	return e
 }
 
 // newEnvHTTP is the API client of newEnv (the certificate is self-signed).
-func newEnvHTTP() *http.Client {
-	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+// Every JSON answer of the API it reads is held against docs/openapi.yaml,
+// so the e2e tests check the spec on real answers too.
+func newEnvHTTP(t testing.TB) *http.Client {
+	return &http.Client{Timeout: 60 * time.Second, Transport: openapitest.Transport(t,
+		&http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}})}
 }
 
 func (e *env) token(args ...string) string {

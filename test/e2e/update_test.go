@@ -455,7 +455,7 @@ func newEnvIn(t *testing.T, data, db string) *env {
 	pw := []string{"WACHT_PASSWORD=" + adminPassword}
 	mustRun(t, pw, "wacht", dbArgs("user", "add", "--data", e.data, "--email", "admin@example.com", "--role", "admin")...)
 	e.apiToken = strings.TrimSpace(mustRun(t, nil, "wacht", dbArgs("apitoken", "create", "--data", e.data, "--user", "admin@example.com")...))
-	e.http = newEnvHTTP()
+	e.http = newEnvHTTP(t)
 	return e
 }
 

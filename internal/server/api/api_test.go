@@ -15,6 +15,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -123,7 +124,7 @@ func newFixtureOn(t *testing.T, open func(testing.TB) *store.DB) *fixture {
 		f.tokens[u.token] = sec
 	}
 
-	f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: f.cmd}), nil)))
+	f.srv = httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: st, PasswordCost: authtest.Cost, Commander: f.cmd}), nil)))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 	"github.com/wacht-rmm/wacht/internal/store"
@@ -29,7 +30,7 @@ func billingFixture(t *testing.T, open func(testing.TB) *store.DB) *fixture {
 	svc := service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Commander: f.cmd})
 	svc.Now = func() time.Time { return billingClock }
 	f.srv.Close()
-	f.srv = httptest.NewServer(specChecked(t, api.New(svc, nil)))
+	f.srv = httptest.NewServer(openapitest.Handler(t, api.New(svc, nil)))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
@@ -26,7 +27,7 @@ func TestPackageDeployAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.srv.Close()
-			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil)))
+			f.srv = httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil)))
 			t.Cleanup(f.srv.Close)
 			var p core.Package
 			if st := f.sendJSON(t, "POST", "/api/v1/packages", "admin", `{"name":"htop","version":"3","os":"`+f.device.OS+`","kind":"upload",

@@ -22,6 +22,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/tlsconf"
@@ -117,9 +118,9 @@ func newEnrollFixture(t *testing.T, open func(testing.TB) *store.DB) *enrollFixt
 	src := fakeInstallers{"msi/amd64": bytes.Repeat([]byte("MSI-"), 5000), "deb/amd64": []byte("deb amd64"),
 		"deb/arm64": []byte("deb arm64"), "rpm/amd64": []byte("rpm amd64"),
 		"tar.gz/amd64": darwinTarball(t, "amd64"), "tar.gz/arm64": darwinTarball(t, "arm64")}
-	f.api = httptest.NewServer(specChecked(t, api.NewWithInstallers(f.svc, src, nil)))
+	f.api = httptest.NewServer(openapitest.Handler(t, api.NewWithInstallers(f.svc, src, nil)))
 	t.Cleanup(f.api.Close)
-	f.agent = httptest.NewTLSServer(specChecked(t, api.AgentInstallers(f.svc, src, nil)))
+	f.agent = httptest.NewTLSServer(openapitest.Handler(t, api.AgentInstallers(f.svc, src, nil)))
 	t.Cleanup(f.agent.Close)
 	fp := protocol.Fingerprint(f.agent.Certificate().Raw)
 	pin, err := tlsconf.SPKIPin(f.agent.Certificate().Raw)

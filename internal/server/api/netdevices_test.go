@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/netguard"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
@@ -264,7 +265,7 @@ func (f *fixture) withSecrets(t *testing.T) *seal.Box {
 		t.Fatal(err)
 	}
 	f.srv.Close()
-	f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, Commander: f.cmd, Secrets: box}), nil)))
+	f.srv = httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: f.st, Commander: f.cmd, Secrets: box}), nil)))
 	t.Cleanup(f.srv.Close)
 	return box
 }

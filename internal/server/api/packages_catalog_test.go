@@ -9,6 +9,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
@@ -25,7 +26,7 @@ func TestPackageCatalogAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.srv.Close()
-			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil)))
+			f.srv = httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box}), nil)))
 			t.Cleanup(f.srv.Close)
 
 			var list []core.Package

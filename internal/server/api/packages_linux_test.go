@@ -12,6 +12,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -38,7 +39,7 @@ func TestPackageUploadDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.srv.Close()
-	f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Blobs: bs}), nil)))
+	f.srv = httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Blobs: bs}), nil)))
 	t.Cleanup(f.srv.Close)
 	var p core.Package
 	body := `{"name":"Demo","version":"1","os":"linux","kind":"upload","install":["{{file}}"],"detection":{"kind":"os_package","name":"demo"}}`

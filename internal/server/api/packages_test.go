@@ -19,6 +19,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/netdev"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
@@ -64,7 +65,7 @@ func TestPackagesAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.srv.Close()
-			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs}), nil)))
+			f.srv = httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs}), nil)))
 			t.Cleanup(f.srv.Close)
 
 			// An administrator's token limited to some clients may not: a
@@ -251,7 +252,7 @@ func TestPackageBlobCleanup(t *testing.T) {
 			}
 			svc := service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Blobs: bs})
 			f.srv.Close()
-			f.srv = httptest.NewServer(specChecked(t, api.New(svc, nil)))
+			f.srv = httptest.NewServer(openapitest.Handler(t, api.New(svc, nil)))
 			t.Cleanup(f.srv.Close)
 			blob := func(sum string) string { return filepath.Join(data, "blobs", "sha256", sum[:2], sum) }
 			exists := func(sum string) bool { _, err := os.Stat(blob(sum)); return err == nil }

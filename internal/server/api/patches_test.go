@@ -16,6 +16,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
@@ -106,7 +107,7 @@ func newPatchWorld(t *testing.T, open func(testing.TB) *store.DB) *patchWorld {
 	w := &patchWorld{fixture: f, rem: &patchRemote{reply: protocol.UpdatesInstallReply{Started: []string{"apt:vim@9.1"}}}}
 	w.svc = service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Commander: w.rem})
 	f.srv.Close()
-	f.srv = httptest.NewServer(specChecked(t, api.New(w.svc, nil)))
+	f.srv = httptest.NewServer(openapitest.Handler(t, api.New(w.svc, nil)))
 	t.Cleanup(f.srv.Close)
 	now := time.Now().UTC().Truncate(time.Second)
 	w.acme = f.device.ClientID

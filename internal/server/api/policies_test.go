@@ -17,6 +17,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/service"
 )
 
@@ -37,7 +38,7 @@ type policyFixture struct {
 func newPolicyFixture(t *testing.T) *policyFixture {
 	f := newFixture(t)
 	pc := &pushCommander{fakeCommander: f.cmd}
-	srv := httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, Commander: pc}), nil)))
+	srv := httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: f.st, Commander: pc}), nil)))
 	t.Cleanup(srv.Close)
 	return &policyFixture{fixture: f, push: pc, srv: srv}
 }

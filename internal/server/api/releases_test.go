@@ -21,6 +21,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/release/releasetest"
 	"github.com/wacht-rmm/wacht/internal/seal"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth/authtest"
 	"github.com/wacht-rmm/wacht/internal/server/blobs"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -90,7 +91,7 @@ func TestReleasesAPI(t *testing.T) {
 			}
 			pub, key, _ := ed25519.GenerateKey(rand.Reader)
 			f.srv.Close()
-			f.srv = httptest.NewServer(specChecked(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs,
+			f.srv = httptest.NewServer(openapitest.Handler(t, api.New(service.New(service.Deps{Store: f.st, PasswordCost: authtest.Cost, Secrets: box, Blobs: bs,
 				ReleaseKeys: []ed25519.PublicKey{pub}}), nil)))
 			t.Cleanup(f.srv.Close)
 

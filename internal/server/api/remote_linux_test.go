@@ -27,6 +27,7 @@ import (
 	"github.com/wacht-rmm/wacht/internal/platform/svcmgr"
 	"github.com/wacht-rmm/wacht/internal/protocol"
 	"github.com/wacht-rmm/wacht/internal/server/api"
+	"github.com/wacht-rmm/wacht/internal/server/api/openapitest"
 	"github.com/wacht-rmm/wacht/internal/server/auth"
 	"github.com/wacht-rmm/wacht/internal/server/gateway"
 	"github.com/wacht-rmm/wacht/internal/service"
@@ -174,7 +175,7 @@ func newRemoteWorld(t testing.TB, open func(testing.TB) *store.DB, withLocked bo
 		w.tokens[strings.Split(u.email, "@")[0]] = sec
 	}
 	w.handler = api.New(service.New(service.Deps{Store: st, Commander: gw.Hub()}), nil)
-	w.api = httptest.NewServer(specChecked(t, w.handler))
+	w.api = httptest.NewServer(openapitest.Handler(t, w.handler))
 	t.Cleanup(w.api.Close)
 	return w
 }
