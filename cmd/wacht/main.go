@@ -55,6 +55,10 @@ Administration (works while the server runs):
   release keygen|sign|publish
                      sign agent builds and installers with the release key; publish them
   setup              create the first admin if there is no user yet
+
+Operations (docs/operations.md):
+  backup             write the data folder and a database snapshot into one archive, while the server runs
+  restore            restore such an archive into an empty data folder (the server stopped)
   version            print the version
 
 Run "wacht <command> -h" for a command's flags.
@@ -109,6 +113,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return scriptCmd(rest, stdout, stderr)
 	case "release":
 		return releaseCmd(rest, stdout, stderr)
+	case "backup":
+		return backupCmd(rest, stdout, stderr)
+	case "restore":
+		return restoreCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "wacht", version)
 		return nil
