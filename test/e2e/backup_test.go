@@ -1,7 +1,10 @@
+//go:build linux
+
 package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -139,4 +142,66 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d results stored before the backup and %d spooled while the server was down are in the restored database; %d results there, each once",
 		len(before), len(spooled), len(n))
+}
+
+// TestBackupRestorePostgres follows docs/operations.md for a server on
+// PostgreSQL: `wacht backup --db` for the data folder and pg_dump for the
+// database, then pg_restore into an empty database, `wacht restore` into a
+// fresh folder, and the server started on both takes its agent back.
+func TestBackupRestorePostgres(t *testing.T) {
+	t.Parallel()
+	src, dst := freshDatabase(t), freshDatabase(t)
+	for _, tool := range []string{"pg_dump", "pg_restore"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s (Debian package postgresql-client) is missing in CI", tool)
+			}
+			t.Skipf("%s (Debian package postgresql-client) is missing", tool)
+		}
+	}
+	e := newEnvIn(t, t.TempDir(), src)
+	tok := strings.TrimSpace(mustRun(t, nil, "wacht", "token", "create", "--create", "--data", e.data, "--db", src,
+		"--client", "Müller GmbH", "--site", "Hannover", "--url", "https://"+e.addr))
+	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", tok)
+	start(t, "wacht-agent", "run", "--data", e.agentDir, "--interval", "1s", "--checks", fastChecks)
+	var devices []apiDevice
+	online := func() bool {
+		devices = nil
+		e.api("GET", "/api/v1/devices", &devices)
+		return len(devices) == 1 && devices[0].Online
+	}
+	waitFor(t, "the device online", 60*time.Second, online)
+
+	archive := filepath.Join(t.TempDir(), "wacht-files.tar.gz")
+	out := mustRun(t, nil, "wacht", "backup", "--data", e.data, "--db", src, "--out", archive)
+	if !strings.Contains(out, "pg_dump") {
+		t.Errorf("backup on PostgreSQL does not tell to run pg_dump:\n%s", out)
+	}
+	dump := filepath.Join(t.TempDir(), "wacht-db.dump")
+	if b, err := exec.Command("pg_dump", "--format=custom", "--file", dump, src).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, b)
+	}
+	cert := certRE.FindStringSubmatch(e.server.output())
+	e.server.stop(t, syscall.SIGTERM)
+
+	if b, err := exec.Command("pg_restore", "--no-owner", "--dbname", dst, dump).CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v\n%s", err, b)
+	}
+	fresh := filepath.Join(t.TempDir(), "restored")
+	out = mustRun(t, nil, "wacht", "restore", "--in", archive, "--data", fresh)
+	if !strings.Contains(out, "pg_restore") {
+		t.Errorf("restore of a PostgreSQL backup does not tell to run pg_restore:\n%s", out)
+	}
+	restarted := time.Now()
+	e.server, _ = startServer(t, fresh, e.addr, "--db", dst)
+	if again := certRE.FindStringSubmatch(e.server.output()); cert == nil || again == nil || again[1] != cert[1] {
+		t.Fatalf("certificate before the backup %q, after the restore %q: want the same", cert, again)
+	}
+	waitFor(t, "the agent to reconnect to the restored server", 90*time.Second, func() bool {
+		var seen []struct {
+			LastSeen time.Time `json:"last_seen"`
+		}
+		e.api("GET", "/api/v1/devices", &seen)
+		return len(seen) == 1 && seen[0].LastSeen.After(restarted)
+	})
 }
