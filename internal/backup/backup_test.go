@@ -264,7 +264,7 @@ func TestRestoreBadArchive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := filepath.Join(t.TempDir(), "bad.tar.gz")
-			b := raw
+			var b []byte
 			if tc.raw != nil {
 				b = tc.raw(raw)
 			} else {
