@@ -55,11 +55,11 @@ Administration (works while the server runs):
   release keygen|sign|publish
                      sign agent builds and installers with the release key; publish them
   setup              create the first admin if there is no user yet
+  version            print the version
 
 Operations (docs/operations.md):
-  backup             write the data folder and a database snapshot into one archive, while the server runs
-  restore            restore such an archive into an empty data folder (the server stopped)
-  version            print the version
+  backup             write the data folder and a database snapshot into one archive (--out), while the server runs
+  restore            check such an archive (--in) and restore it into an empty data folder, the server stopped
 
 Run "wacht <command> -h" for a command's flags.
 `
