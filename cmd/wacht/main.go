@@ -35,6 +35,7 @@ const usage = `Usage: wacht <command> [flags]
 
 Server:
   serve              run the server (agents, dashboard and API on one HTTPS port)
+  migrate --to URL   move the SQLite database into an empty PostgreSQL database (server stopped)
 
 Administration (works while the server runs):
   token create       create an enrollment token for a client's site (--create for a new one)
@@ -85,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(rest, stderr)
+	case "migrate":
+		return migrateCmd(rest, stdout, stderr)
 	case "token create":
 		return tokenCreate(rest, stdout, stderr)
 	case "token list":
@@ -141,7 +144,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.ACMEDomain, "acme-domain", "", "get a certificate for `domain` via ACME (needs port 443)")
 	fs.StringVar(&cfg.URL, "url", "", "public `URL` agents connect to (default https://localhost:<port>)")
 	fs.StringVar(&cfg.NodeURL, "node-url", "", "with several nodes: `URL` the other nodes reach this one at (default https://<listen host or host name>:<port>)")
-	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "TLS handshakes computing at once (0 = two per CPU)")
+	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "TLS handshakes computing at once (0 = one per CPU)")
 	fs.DurationVar(&cfg.AlertSweep, "alert-sweep", 10*time.Second, "how often to look for offline devices")
 	fs.DurationVar(&cfg.AlertRetryMin, "alert-retry-min", 5*time.Second, "first retry delay of an undelivered notification")
 	fs.DurationVar(&cfg.AlertRetryMax, "alert-retry-max", time.Hour, "longest retry delay of an undelivered notification")

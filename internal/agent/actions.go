@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/wacht-rmm/wacht/internal/actionkey"
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -86,8 +87,9 @@ func init() {
 			// software state is checked too, in the background.
 			a.checkSoftware()
 			n := len(a.plan.checks())
+			at := time.Now().UTC().Truncate(time.Millisecond) // as results are stored
 			a.cmds.Go(func() { a.runChecks(a.root) })
-			return protocol.RunChecksStarted{Checks: n}, nil
+			return protocol.RunChecksStarted{Checks: n, At: at}, nil
 		},
 	})
 	// Reading the inventory changes nothing on the device, so no local

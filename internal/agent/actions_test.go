@@ -178,8 +178,9 @@ func TestExecThroughGateway(t *testing.T) {
 	err = l.hub.Do(ctx, l.deviceID, "format-disk", nil, nil)
 	wantCode(t, "unknown action", err, protocol.CodeUnknownAction)
 	var n protocol.RunChecksStarted
-	if err := l.hub.Do(ctx, l.deviceID, protocol.CommandRunChecks, nil, &n); err != nil || n.Checks != 1 {
-		t.Errorf("run-checks = %+v, %v", n, err)
+	before := time.Now().Add(-time.Millisecond)
+	if err := l.hub.Do(ctx, l.deviceID, protocol.CommandRunChecks, nil, &n); err != nil || n.Checks != 1 || n.At.Before(before) || n.At.After(time.Now()) {
+		t.Errorf("run-checks = %+v (want 1 check started at the agent's now), %v", n, err)
 	}
 }
 

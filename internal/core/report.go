@@ -17,6 +17,11 @@ type ReportSettings struct {
 	Enabled    bool     `json:"enabled"`
 	Recipients []string `json:"recipients"` // empty: the client's contact e-mail
 	Hour       string   `json:"hour"`       // "HH:MM"
+	// Since is when the schedule last began: switching the report on or
+	// moving its hour sets it to the time of that change (given to
+	// SetReportSettings here); otherwise the store keeps it. Zero: with
+	// the client. A slot before it is never caught up.
+	Since time.Time `json:"-"`
 }
 
 // Report run kinds.

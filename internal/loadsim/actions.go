@@ -63,7 +63,7 @@ func (a *simAgent) command(ws *websocket.Conn, env protocol.Envelope) error {
 	case protocol.CommandRunChecks:
 		n := a.s.o.Checks
 		a.enqueue(makeResults(schedule, n, a.s.o.FailRate, nowMS()))
-		return send(ws, protocol.TypeCommandResult, env.ID, agent.Reply(protocol.RunChecksStarted{Checks: n}, nil))
+		return send(ws, protocol.TypeCommandResult, env.ID, agent.Reply(protocol.RunChecksStarted{Checks: n, At: time.Now().UTC().Truncate(time.Millisecond)}, nil))
 	case protocol.ActionScript:
 		return a.script(ws, env.ID, sa.Args)
 	}

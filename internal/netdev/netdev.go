@@ -71,12 +71,13 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 			}
 		}
 		kept := map[string]string{}
+		version, _ := params["version"].(string)
 		for _, f := range core.SecretParams {
 			v, given := params[f]
 			delete(params, f)
 			if s, ok := v.(string); given && ok && s != "" {
 				kept[f] = s
-			} else if o, ok := old[c.Name][f]; ok {
+			} else if o, ok := old[c.Name][f]; ok && !SecretUnused(c.Type, version, f) {
 				kept[f] = o
 			}
 		}
@@ -103,6 +104,26 @@ func Split(checks []core.PolicyCheck, old Secrets) ([]core.PolicyCheck, Secrets,
 		out[i].Params = b
 	}
 	return out, secrets, nil
+}
+
+// SecretUnused reports whether a stored secret parameter no longer applies
+// to a check as it is saved now (version is its "version" parameter), so
+// the save drops it instead of keeping it: an SNMP community once the
+// check uses version 3, the v3 passphrases once it uses 1 or 2c. A user
+// who switches the version therefore leaves no secret behind that nothing
+// uses and no field shows.
+func SecretUnused(typ, version, field string) bool {
+	if typ != "snmp" {
+		return false
+	}
+	v3 := strings.TrimPrefix(version, "v") == "3"
+	switch field {
+	case "community":
+		return v3
+	case "auth_passphrase", "priv_passphrase":
+		return !v3
+	}
+	return false
 }
 
 // hasHost reports whether the check type declares a "host" parameter.

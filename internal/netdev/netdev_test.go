@@ -45,6 +45,26 @@ func TestSplitIsWriteOnly(t *testing.T) {
 	}
 }
 
+// TestSplitDropsSecretsTheVersionDoesNotUse: switching an SNMP check to
+// version 3 drops its stored community, and back to 2c its passphrases;
+// the secrets of the version in use are kept.
+func TestSplitDropsSecretsTheVersionDoesNotUse(t *testing.T) {
+	old := Secrets{"if": {"community": "s3cr3t-comm"}}
+	_, got, err := Split([]core.PolicyCheck{{Name: "if", Type: "snmp",
+		Params: json.RawMessage(`{"version":"3","user":"mon","auth_protocol":"SHA","auth_passphrase":"authpass1"}`)}}, old)
+	if err != nil || got["if"]["community"] != "" || got["if"]["auth_passphrase"] != "authpass1" {
+		t.Errorf("to version 3: %v, %v; want the community dropped", got, err)
+	}
+	_, back, err := Split([]core.PolicyCheck{{Name: "if", Type: "snmp", Params: json.RawMessage(`{"version":"2c"}`)}}, got)
+	if err != nil || len(back) != 0 {
+		t.Errorf("back to 2c: %v, %v; want the passphrase dropped", back, err)
+	}
+	_, same, _ := Split([]core.PolicyCheck{{Name: "if", Type: "snmp", Params: json.RawMessage(`{"version":"v3","user":"mon"}`)}}, got)
+	if same["if"]["auth_passphrase"] != "authpass1" {
+		t.Errorf("v3 again: %v; want the passphrase kept", same)
+	}
+}
+
 type fixedPolicy struct{}
 
 func (fixedPolicy) AgentPolicy(ctx context.Context, id int64) (protocol.Policy, error) {

@@ -249,6 +249,12 @@ const (
 // the run.
 type RunChecksStarted struct {
 	Checks int `json:"checks"`
+	// At is the agent's clock when the run started, to the millisecond:
+	// the run's results are at or after it. The server counts the checks
+	// that reported against it rather than its own clock, so a device
+	// whose clock is behind still shows its run finish. Zero from agents
+	// before it.
+	At time.Time `json:"at,omitzero"`
 }
 
 // ActionKeyAnnouncement gives the agent the new action key; the keys it

@@ -89,7 +89,7 @@ func (s *Scheduler) queueMonthly(ctx context.Context, p *pass, clients []core.Cl
 		rs, ok := settings[c.ID]
 		to := Recipients(rs, c)
 		if !ok || len(to) == 0 || done[core.ReportRun{Kind: ReportMonthly, TargetID: c.ID}] ||
-			!c.CreatedAt.Before(month.AddDate(0, 1, 0)) || !due(local, rs.Hour, c.CreatedAt) {
+			!c.CreatedAt.Before(month.AddDate(0, 1, 0)) || !due(local, rs.Hour, scheduleStart(c, rs)) {
 			continue
 		}
 		if !logoRead {

@@ -202,9 +202,10 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 
 // due reports whether hour ("HH:MM") has come on now's day, in now's zone,
 // and that day's slot lies after since, when the schedule began (the
-// client or user was created): a slot missed while the server was down is
-// caught up, but one that passed before the schedule began is not, so a
-// new client's first report goes out at the next scheduled hour.
+// client or user was created, or see scheduleStart): a slot missed while
+// the server was down is caught up, but one that passed before the
+// schedule began is not, so a new client's first report goes out at the
+// next scheduled hour.
 func due(now time.Time, hour string, since time.Time) bool {
 	t, err := time.Parse("15:04", hour)
 	if err != nil {
@@ -212,6 +213,16 @@ func due(now time.Time, hour string, since time.Time) bool {
 	}
 	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, now.Location())
 	return !now.Before(at) && !at.Before(since)
+}
+
+// scheduleStart is when a client's report schedule began: its creation,
+// or the last time its report was switched on or moved to another hour,
+// so switching it on at 10:00 for 07:00 sends nothing before tomorrow.
+func scheduleStart(c core.Client, rs core.ReportSettings) time.Time {
+	if rs.Since.After(c.CreatedAt) {
+		return rs.Since
+	}
+	return c.CreatedAt
 }
 
 // pass is one Tick's shared reads.
@@ -278,7 +289,7 @@ func (s *Scheduler) queueDue(ctx context.Context) (int, error) {
 	for _, c := range clients {
 		rs, ok := settings[c.ID]
 		to := Recipients(rs, c)
-		if !ok || len(to) == 0 || done[core.ReportRun{Kind: core.ReportClient, TargetID: c.ID}] || !due(local, rs.Hour, c.CreatedAt) {
+		if !ok || len(to) == 0 || done[core.ReportRun{Kind: core.ReportClient, TargetID: c.ID}] || !due(local, rs.Hour, scheduleStart(c, rs)) {
 			continue
 		}
 		d, err := p.clientData(ctx, c)

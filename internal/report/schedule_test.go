@@ -186,3 +186,45 @@ func TestSchedulerNodesQueueOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestSchedulerReportSwitchedOnLater: a report switched on, or moved to
+// another hour, after that day's slot went by is not sent at once (as if
+// missed while the server was down) but at the next slot.
+func TestSchedulerReportSwitchedOnLater(t *testing.T) {
+	engines(t, func(t *testing.T, st *store.DB) {
+		mailServer(t, st)
+		off, _ := client(t, st, "Später AG", "it@spaeter.example", "de")
+		must(t, st.SetReportSettings(ctx, core.ReportSettings{ClientID: off.ID, Enabled: false, Hour: "07:00"}))
+		moved, _ := client(t, st, "Verschoben KG", "it@verschoben.example", "de")
+		clk := clock.NewFake(now.Add(-2 * time.Hour)) // 05:01
+		sched := report.New(report.Options{Store: st, Now: clk.Now, Singleton: st.TrySingleton})
+
+		// At 10:00 the one is switched on for 07:00, the other moved from
+		// 07:00 (already sent today) to 09:00; only a recipient change
+		// follows, which keeps the start.
+		clk.Set(now)
+		if n, err := sched.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("07:01: queued %d, %v; want the moved client's report only", n, err)
+		}
+		ten := now.Add(3 * time.Hour)
+		must(t, st.SetReportSettings(ctx, core.ReportSettings{ClientID: off.ID, Enabled: true, Hour: "07:00", Since: ten}))
+		must(t, st.SetReportSettings(ctx, core.ReportSettings{ClientID: moved.ID, Enabled: true, Hour: "09:00", Since: ten}))
+		must(t, st.SetReportSettings(ctx, core.ReportSettings{ClientID: off.ID, Enabled: true, Hour: "07:00",
+			Recipients: []string{"chef@spaeter.example"}, Since: ten.Add(time.Minute)}))
+		if rs, err := st.GetReportSettings(ctx, off.ID); err != nil || !rs.Since.Equal(ten) {
+			t.Fatalf("the schedule's start after a recipient change: %v, %v; want %v", rs.Since, err, ten)
+		}
+		clk.Set(ten.Add(time.Minute))
+		if n, err := sched.Tick(ctx); err != nil || n != 0 {
+			t.Fatalf("10:01: queued %d, %v; want nothing before tomorrow's slots", n, err)
+		}
+		clk.Set(now.Add(24 * time.Hour)) // 07:01 tomorrow
+		if n, err := sched.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("07:01 tomorrow: queued %d, %v; want the switched-on report", n, err)
+		}
+		clk.Set(now.Add(26 * time.Hour)) // 09:01 tomorrow
+		if n, err := sched.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("09:01 tomorrow: queued %d, %v; want the moved report", n, err)
+		}
+	})
+}

@@ -73,7 +73,10 @@ func TestFileBrowserInChromium(t *testing.T) {
 		chromedp.SendKeys("#email", "tech@example.com"), chromedp.SendKeys("#password", "ein langes Passwort"),
 		chromedp.Click("#login"), chromedp.WaitVisible("#device-list"))
 	step("open the folder", chromedp.Navigate(page), chromedp.WaitVisible("#files-empty"))
-	step("upload", chromedp.SetUploadFiles("#upload-file", []string{src}), chromedp.Click(`#files-upload button[type="submit"]`),
+	// Each upload waits for upload.js to own the form (data-ready): a click
+	// before that, on a slow machine, submits the form natively instead.
+	uploadReady := func() chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(`#files-upload[data-ready="1"]`) }
+	step("upload", uploadReady(), chromedp.SetUploadFiles("#upload-file", []string{src}), chromedp.Click(`#files-upload button[type="submit"]`),
 		chromedp.WaitVisible(`tr[data-name="Grüße an Jörg.txt"]`))
 	if s, _ := chromedp.Run(ctx, chromedp.Text("#files-status")); !strings.Contains(s, "Die Datei wurde hochgeladen.") {
 		t.Errorf("notice after the upload: %q", s)
@@ -81,7 +84,7 @@ func TestFileBrowserInChromium(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "Grüße an Jörg.txt")); err != nil || string(b) != "Hallo aus dem Browser\n" {
 		t.Fatalf("uploaded file: %q %v", b, err)
 	}
-	step("upload the same again", chromedp.SetUploadFiles("#upload-file", []string{src}), chromedp.Click(`#files-upload button[type="submit"]`),
+	step("upload the same again", uploadReady(), chromedp.SetUploadFiles("#upload-file", []string{src}), chromedp.Click(`#files-upload button[type="submit"]`),
 		chromedp.WaitVisible(`#files-status .n-failure`))
 	if s, _ := chromedp.Run(ctx, chromedp.Text("#files-status")); !strings.Contains(s, "existiert bereits") {
 		t.Errorf("refusal shown: %q", s)

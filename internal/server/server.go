@@ -71,7 +71,7 @@ type Config struct {
 	NodeURL string
 	Log     *slog.Logger
 
-	MaxHandshakes   int           // TLS handshakes computing at once, default two per CPU
+	MaxHandshakes   int           // TLS handshakes computing at once, default one per CPU
 	ShutdownTimeout time.Duration // graceful shutdown bound, default 30 s
 
 	// Alerting: offline sweep period (default 10 s) and the back-off

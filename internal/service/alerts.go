@@ -12,6 +12,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/alert"
 	"github.com/wacht-rmm/wacht/internal/alert/notify/smtp"
+	"github.com/wacht-rmm/wacht/internal/alert/notify/webhook"
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
@@ -398,14 +399,16 @@ type OutboxEntry struct {
 	Payload []byte `json:"payload,omitempty"`
 }
 
-// ErrorText says what a mail's last error means, in English and German
-// (smtp.Explain); nil for no error or another channel (a webhook's answer
-// is shown as it is).
+// ErrorText says what a delivery's last error means, in English and
+// German (smtp.Explain, webhook.Explain); nil for no error.
 func (e OutboxEntry) ErrorText() *core.Text {
-	if e.LastError == "" || e.Channel != core.ChannelEmail {
+	if e.LastError == "" {
 		return nil
 	}
 	t := smtp.Explain(e.LastError)
+	if e.Channel == core.ChannelWebhook {
+		t = webhook.Explain(e.LastError)
+	}
 	return &t
 }
 

@@ -119,8 +119,10 @@ func keepSecrets(checks, old []core.PolicyCheck) ([]core.PolicyCheck, error) {
 		}
 		mi := slices.IndexFunc(moves, func(mv netdev.Move) bool { return mv.Check == c.Name })
 		changed := false
+		var version string
+		json.Unmarshal(m["version"], &version) // absent or not a string: ""
 		for _, f := range slices.Sorted(maps.Keys(keep)) {
-			if secretSet(m[f]) {
+			if secretSet(m[f]) || netdev.SecretUnused(c.Type, version, f) {
 				continue
 			}
 			if mi >= 0 {

@@ -36,6 +36,7 @@ func (s *Service) SetReportSettings(ctx context.Context, u core.User, rs core.Re
 	if err != nil {
 		return rs, err
 	}
+	rs.Since = s.now() // if this save starts the schedule anew
 	if err := s.store.SetReportSettings(ctx, rs); err != nil {
 		return rs, err
 	}

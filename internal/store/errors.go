@@ -18,6 +18,10 @@ import (
 // A foreign key violation means a referenced row (device, site, user) does
 // not exist, so it maps to ErrNotFound.
 
+// SQLiteBusy reports whether err is SQLite's "database is locked": another
+// process holds the lock (`wacht migrate` refuses a database in use).
+func SQLiteBusy(err error) bool { return sqliteBusy(err) }
+
 // sqliteBusy reports whether err is SQLite's "database is locked".
 func sqliteBusy(err error) bool {
 	var e *sqlite.Error

@@ -16,7 +16,7 @@ import (
 // 0008_reports).
 
 const reportSettingsSQL = `
-	SELECT c.id, COALESCE(r.enabled, 1), COALESCE(r.recipients, ''), COALESCE(r.hour, '` + core.DefaultReportHour + `')
+	SELECT c.id, COALESCE(r.enabled, 1), COALESCE(r.recipients, ''), COALESCE(r.hour, '` + core.DefaultReportHour + `'), COALESCE(r.since, 0)
 	FROM clients c LEFT JOIN report_settings r ON r.client_id = c.id
 	WHERE c.deleted_at IS NULL AND ($1 = 0 OR c.id = $1)`
 
@@ -32,10 +32,14 @@ func (s *DB) reportSettings(ctx context.Context, clientID int64) (map[int64]core
 		var rs core.ReportSettings
 		var enabled int
 		var recipients string
-		if err := rows.Scan(&rs.ClientID, &enabled, &recipients, &rs.Hour); err != nil {
+		var since int64
+		if err := rows.Scan(&rs.ClientID, &enabled, &recipients, &rs.Hour, &since); err != nil {
 			return nil, s.wrap(op, err)
 		}
 		rs.Enabled = enabled != 0
+		if since != 0 {
+			rs.Since = fromMS(since)
+		}
 		rs.Recipients = []string{}
 		for _, r := range strings.Split(recipients, ",") {
 			if r = strings.TrimSpace(r); r != "" {
@@ -66,16 +70,27 @@ func (s *DB) GetReportSettings(ctx context.Context, clientID int64) (core.Report
 }
 
 // SetReportSettings stores a client's report settings (addresses must not
-// contain commas; the caller validates them).
+// contain commas; the caller validates them). Switching the report on or
+// moving its hour restarts the schedule at rs.Since; any other save keeps
+// the start it had.
 func (s *DB) SetReportSettings(ctx context.Context, rs core.ReportSettings) error {
-	if _, err := s.GetReportSettings(ctx, rs.ClientID); err != nil {
+	old, err := s.GetReportSettings(ctx, rs.ClientID)
+	if err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO report_settings (client_id, enabled, recipients, hour) VALUES ($1, $2, $3, $4)
+	since := old.Since
+	if rs.Enabled && (!old.Enabled || old.Hour != rs.Hour) {
+		since = rs.Since
+	}
+	var sinceMS int64 // 0: with the client
+	if !since.IsZero() {
+		sinceMS = ms(since)
+	}
+	_, err = s.db.ExecContext(ctx, `
+		INSERT INTO report_settings (client_id, enabled, recipients, hour, since) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (client_id) DO UPDATE SET enabled = excluded.enabled,
-			recipients = excluded.recipients, hour = excluded.hour`,
-		rs.ClientID, boolInt(rs.Enabled), strings.Join(rs.Recipients, ","), rs.Hour)
+			recipients = excluded.recipients, hour = excluded.hour, since = excluded.since`,
+		rs.ClientID, boolInt(rs.Enabled), strings.Join(rs.Recipients, ","), rs.Hour, sinceMS)
 	return s.wrap("saving report settings", err)
 }
 

@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,9 +30,9 @@ import (
 // requests on fresh connections (each one a new TCP and TLS handshake) must
 // answer within maxAPILatency, a bound so generous that only the bug
 // exceeds it (it made them take 8-20 s, or time out after 30 s); on a
-// shared 2-core machine at load 20 the burst of 300 TLS handshakes that the
-// test itself makes delayed single requests by up to 3.2 s. The p50/p99
-// figures are logged for docs/benchmarks.md.
+// shared 2-core machine at load 20 the attacker's burst of 300 TLS
+// handshakes delayed single requests by up to 3.2 s. The p50/p99 figures
+// (issue 12's target: p99 under 200 ms) are logged for docs/benchmarks.md.
 const (
 	idleSockets    = 1000
 	largeFrames    = 300
@@ -37,12 +41,111 @@ const (
 	maxServerRSS   = 300 << 20
 )
 
+// The attacker runs in a process of its own, a copy of this test binary
+// started with attackerEnv set to the server's address. Its work (1,300
+// connections, 300 TLS handshakes, 300 frames of 4 MiB encrypted) then
+// competes with the server for this machine's CPU as a separate attacker
+// process would, instead of starving the API probe inside the test's own
+// Go scheduler, which measured the test rather than the server. It holds
+// idleSockets connections from the start, sends the large frames when
+// told ("frames" on its stdin) and answers each step with one JSON line.
+const attackerEnv = "WACHT_E2E_ATTACK"
+
+// attackerReport is the attacker's answer to a step.
+type attackerReport struct {
+	Idle     int            `json:"idle,omitempty"`     // sockets open once ready
+	Outcomes map[string]int `json:"outcomes,omitempty"` // how the large frames ended
+	Took     time.Duration  `json:"took,omitempty"`     // sending and closing them
+	Redials  int64          `json:"redials,omitempty"`  // idle sockets dialled again
+}
+
+type attacker struct {
+	t   *testing.T
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *json.Decoder
+}
+
+// startAttacker starts the attacker process against addr and returns once
+// its idle sockets are open; the test's cleanup stops it.
+func startAttacker(t *testing.T, addr string) *attacker {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), attackerEnv+"="+addr)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a := &attacker{t: t, cmd: cmd, in: in, out: json.NewDecoder(out)}
+	t.Cleanup(a.stop)
+	r := a.report()
+	t.Logf("%d idle pre-TLS sockets open", r.Idle)
+	return a
+}
+
+func (a *attacker) report() attackerReport {
+	a.t.Helper()
+	var r attackerReport
+	if err := a.out.Decode(&r); err != nil {
+		a.t.Fatalf("reading the attacker's report: %v", err)
+	}
+	return r
+}
+
+// largeFrames has the attacker send its large frames and reports how the
+// server ended them.
+func (a *attacker) largeFrames() attackerReport {
+	a.t.Helper()
+	if _, err := io.WriteString(a.in, "frames\n"); err != nil {
+		a.t.Fatal(err)
+	}
+	return a.report()
+}
+
+// stop closes the attacker's connections and waits for it to end.
+func (a *attacker) stop() {
+	if a.in == nil {
+		return
+	}
+	a.in.Close()
+	a.in = nil
+	var r attackerReport
+	if a.out.Decode(&r) == nil {
+		a.t.Logf("idle sockets: %d re-dialled after the server closed them", r.Redials)
+	}
+	if err := a.cmd.Wait(); err != nil {
+		a.t.Errorf("attacker: %v", err)
+	}
+}
+
+// runAttacker is the attacker process's main.
+func runAttacker(addr string) int {
+	enc := json.NewEncoder(os.Stdout)
+	idle, stopIdle := holdIdleSockets(addr, idleSockets)
+	enc.Encode(attackerReport{Idle: idle})
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "frames" {
+			enc.Encode(sendLargeFrames(addr))
+		}
+	}
+	enc.Encode(attackerReport{Redials: stopIdle()})
+	return 0
+}
+
 // holdIdleSockets keeps n TCP connections open to addr that never send a
 // TLS ClientHello; one the server closes is dialled again, as an attacker
-// would. It returns once all n were connected once, and a function that
-// closes them all.
-func holdIdleSockets(t *testing.T, addr string, n int) (stop func()) {
-	t.Helper()
+// would. It returns once all n were connected once, with how many are open,
+// and a function that closes them all and says how many were re-dialled.
+func holdIdleSockets(addr string, n int) (open int, stop func() int64) {
 	var (
 		mu      sync.Mutex
 		conns   = map[net.Conn]bool{}
@@ -92,9 +195,9 @@ func holdIdleSockets(t *testing.T, addr string, n int) (stop func()) {
 	}
 	first.Wait()
 	mu.Lock()
-	t.Logf("%d idle pre-TLS sockets open", len(conns))
+	open = len(conns)
 	mu.Unlock()
-	return func() {
+	return open, func() int64 {
 		mu.Lock()
 		stopped = true
 		for c := range conns {
@@ -102,7 +205,7 @@ func holdIdleSockets(t *testing.T, addr string, n int) (stop func()) {
 		}
 		mu.Unlock()
 		wg.Wait()
-		t.Logf("idle sockets: %d re-dialled after the server closed them", redials.Load())
+		return redials.Load()
 	}
 }
 
@@ -200,8 +303,7 @@ func procStatus(t *testing.T, pid int, field string) int64 {
 // ClientHello must not stall the API or keep a new agent out (H1).
 func TestIdlePreTLSSockets(t *testing.T) {
 	e := newEnv(t)
-	stopIdle := holdIdleSockets(t, e.addr, idleSockets)
-	defer stopIdle()
+	defer startAttacker(t, e.addr).stop()
 
 	probe := apiProbe(t, e)
 
@@ -227,38 +329,15 @@ func TestIdlePreTLSSockets(t *testing.T) {
 func TestLargeUnauthenticatedFrames(t *testing.T) {
 	e := newEnv(t)
 	pid := e.server.cmd.Process.Pid
-	stopIdle := holdIdleSockets(t, e.addr, idleSockets)
-	defer stopIdle()
+	att := startAttacker(t, e.addr)
+	defer att.stop()
 	before := procStatus(t, pid, "VmRSS")
 	logLines := strings.Count(e.server.output(), "\n")
 
 	probe := apiProbe(t, e)
-
-	// A well-formed auth envelope padded to 4 MiB, so that only its size
-	// is wrong.
-	pad := strings.Repeat("x", largeFrameSize-200)
-	frame := []byte(`{"v":1,"type":"auth","data":{"device_id":1,"hostname":"` + pad + `"}}`)
-	var (
-		mu       sync.Mutex
-		outcomes = map[string]int{}
-		wg       sync.WaitGroup
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	t0 := time.Now()
-	for range largeFrames {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outcome := largeFrame(ctx, hc, "wss://"+e.addr+protocol.PathWS, frame)
-			mu.Lock()
-			outcomes[outcome]++
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	t.Logf("%d large frames sent and closed within %v", largeFrames, time.Since(t0).Round(time.Millisecond))
+	r := att.largeFrames()
+	outcomes := r.Outcomes
+	t.Logf("%d large frames sent and closed within %v", largeFrames, r.Took.Round(time.Millisecond))
 	time.Sleep(2 * time.Second) // the API keeps answering afterwards too
 	lat, fails := probe()
 
@@ -278,6 +357,36 @@ func TestLargeUnauthenticatedFrames(t *testing.T) {
 		t.Errorf("server peak RSS %d MB, want under %d MB", peak>>20, maxServerRSS>>20)
 	}
 	checkLatency(t, fmt.Sprintf("%d idle pre-TLS sockets and %d 4-MiB unauthenticated frames", idleSockets, largeFrames), lat, fails)
+}
+
+// sendLargeFrames sends the large frames at once, one websocket each, and
+// reports how the server ended them.
+func sendLargeFrames(addr string) attackerReport {
+	// A well-formed auth envelope padded to 4 MiB, so that only its size
+	// is wrong.
+	pad := strings.Repeat("x", largeFrameSize-200)
+	frame := []byte(`{"v":1,"type":"auth","data":{"device_id":1,"hostname":"` + pad + `"}}`)
+	var (
+		mu       sync.Mutex
+		outcomes = map[string]int{}
+		wg       sync.WaitGroup
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	t0 := time.Now()
+	for range largeFrames {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcome := largeFrame(ctx, hc, "wss://"+addr+protocol.PathWS, frame)
+			mu.Lock()
+			outcomes[outcome]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return attackerReport{Outcomes: outcomes, Took: time.Since(t0)}
 }
 
 // largeFrame opens an agent websocket, sends frame instead of an auth

@@ -97,8 +97,18 @@ func TestPolicyCheckSecretsWriteOnly(t *testing.T) {
 	if sp := stored(); !strings.Contains(string(sp.Checks[0].Params), "shop.example.com") {
 		t.Errorf("a refused save changed the policy: %+v", sp.Checks)
 	}
-	// With the secret again it is saved; a new type drops the old secret.
+	// Switching the SNMP check to version 3 drops its community, which v3
+	// does not use, instead of keeping it where no field shows it.
 	cs := slices.Clone(p.Checks)
+	cs[1].Params = json.RawMessage(`{"host":"192.0.2.7","template":"uptime","version":"3","user":"mon","auth_protocol":"SHA","auth_passphrase":"pass-phrase-1"}`)
+	if st, body := f.send(t, "PUT", "/api/v1/policies/"+id, "admin", map[string]any{"name": p.Name, "checks": cs}, nil); st != http.StatusOK {
+		t.Fatalf("switch to SNMP v3: %d %s", st, body)
+	}
+	if sp := stored(); strings.Contains(string(sp.Checks[1].Params), community) || !strings.Contains(string(sp.Checks[1].Params), "pass-phrase-1") {
+		t.Errorf("stored after the switch to v3: %s", sp.Checks[1].Params)
+	}
+	// With the secret again it is saved; a new type drops the old secret.
+	cs = slices.Clone(p.Checks)
 	cs[0].Params = json.RawMessage(`{"url":"https://neu.example.com/","username":"u","password":"neu-1234"}`)
 	cs[1] = core.PolicyCheck{Name: "switch", Type: "ping", Params: json.RawMessage(`{"host":"192.0.2.7"}`), Schedule: cs[1].Schedule}
 	if st, body := f.send(t, "PUT", "/api/v1/policies/"+id, "admin", map[string]any{"name": p.Name, "checks": cs}, nil); st != http.StatusOK {

@@ -19,7 +19,9 @@ import (
 )
 
 // Handshake limits used when ListenerOptions leaves them zero. The default
-// number of handshakes computing at once is two per CPU (at least 4).
+// number of handshakes computing at once is one per CPU: more only take
+// turns on the same cores, and a latecomer served newest first then waits
+// for fewer handshakes already computing.
 const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	// DefaultMaxIdle and DefaultMaxIdlePerSource cap connections waiting
@@ -54,13 +56,14 @@ type ListenerOptions struct {
 // while the server computes (from a complete ClientHello, or any later
 // handshake bytes, until it writes or waits for the peer again), so a
 // reconnect storm cannot exhaust the CPU and sockets that never speak cannot
-// stall real clients; and connections still waiting for their ClientHello
-// are capped in total and per source, the oldest closed first. Failed
+// stall real clients; waiters get a slot newest first (see slots); and
+// connections still waiting for their ClientHello are capped in total and
+// per source, the oldest closed first. Failed
 // handshakes are logged as one summary line per interval.
 type Listener struct {
 	inner   net.Listener
 	cfg     *tls.Config
-	cpu     chan struct{} // handshake computation slots
+	cpu     *slots        // handshake computation slots
 	idle    *preauth.Pool // connections waiting for a ClientHello
 	timeout time.Duration
 	log     *slog.Logger
@@ -76,7 +79,7 @@ type Listener struct {
 // NewListener wraps inner; it starts accepting immediately.
 func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listener {
 	if o.MaxHandshakes <= 0 {
-		o.MaxHandshakes = max(4, 2*runtime.GOMAXPROCS(0))
+		o.MaxHandshakes = max(1, runtime.GOMAXPROCS(0))
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
@@ -95,7 +98,7 @@ func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listen
 	}
 	l := &Listener{
 		inner:   inner,
-		cpu:     make(chan struct{}, o.MaxHandshakes),
+		cpu:     newSlots(o.MaxHandshakes),
 		idle:    preauth.NewPool(o.MaxIdle, o.MaxIdlePerSource),
 		timeout: o.HandshakeTimeout,
 		log:     o.Log,
@@ -291,20 +294,16 @@ func (c *handshakeConn) acquire() error {
 	if c.slot {
 		return nil
 	}
-	select {
-	case c.l.cpu <- struct{}{}:
-		c.slot = true
-		return nil
-	case <-c.ctx.Done():
-		return c.ctx.Err()
-	case <-c.l.done:
-		return net.ErrClosed
+	if err := c.l.cpu.acquire(c.ctx, c.l.done); err != nil {
+		return err
 	}
+	c.slot = true
+	return nil
 }
 
 func (c *handshakeConn) release() {
 	if c.slot {
-		<-c.l.cpu
+		c.l.cpu.release()
 		c.slot = false
 	}
 }

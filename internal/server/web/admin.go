@@ -110,6 +110,7 @@ type clientPageView struct {
 	DeleteQuestion string
 	AskDelete      bool
 	SiteDeleted    string              // the site just deleted, for the notice
+	TimeDeleted    bool                // a time entry was just deleted
 	Report         core.ReportSettings // the daily report's (reports.go)
 	Tray           *trayForm           // the tray app's branding (branding.go)
 	// Contract and Time are the billing cards (billing_client.go); nil
@@ -159,7 +160,7 @@ func (s *server) clientPageFull(w http.ResponseWriter, r *http.Request, rc *reqC
 		}
 	}
 	cv := clientPageView{Client: c, Devices: ds, AllSite: sites, IsAdmin: rc.user.Role == core.RoleAdmin, Confirm: confirm, Report: rs, Tray: tray,
-		SiteDeleted: r.URL.Query().Get("site_deleted")}
+		SiteDeleted: r.URL.Query().Get("site_deleted"), TimeDeleted: r.URL.Query().Get("time_deleted") != ""}
 	if err := s.clientBilling(r, rc, id, &cv, contract); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return

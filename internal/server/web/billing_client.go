@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,6 @@ type contractCard struct {
 	Contracts []core.Contract
 	Form      contractForm
 	Errors    map[string]string
-	Confirm   int64 // the contract whose deletion to confirm
 	Saved     bool
 	Deleted   bool // a contract was just deleted
 }
@@ -94,7 +94,6 @@ func (s *server) clientBilling(r *http.Request, rc *reqCtx, id int64, cv *client
 			card = &contractCard{Errors: map[string]string{}}
 			q := r.URL.Query()
 			edit, _ := strconv.ParseInt(q.Get("contract"), 10, 64)
-			card.Confirm, _ = strconv.ParseInt(q.Get("delete_contract"), 10, 64)
 			card.Saved = q.Get("done") == "contract"
 			card.Deleted = q.Get("done") == "contractDeleted"
 			var form *core.Contract
@@ -242,21 +241,18 @@ func (s *server) deleteContract(w http.ResponseWriter, r *http.Request, rc *reqC
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	client, err := strconv.ParseInt(r.PostFormValue("client"), 10, 64)
-	if err != nil || client <= 0 {
-		s.renderError(w, r, rc.lang, core.ErrInvalid)
-		return
-	}
-	if !s.confirmed(w, r, rc, func() {
-		http.Redirect(w, r, clientURL(client)+"?delete_contract="+strconv.FormatInt(id, 10)+"#contract", http.StatusSeeOther)
-	}) {
+	if !s.confirmed(w, r, rc, nil) {
 		return
 	}
 	if err := s.svc.DeleteContract(r.Context(), rc.user, id); err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	http.Redirect(w, r, clientURL(client)+"?done=contractDeleted#contract", http.StatusSeeOther)
+	back := nextPath(r.PostFormValue("next")) // the client's contract card
+	if back == "" {
+		back = "/billing"
+	}
+	http.Redirect(w, r, withParam(back, "done", "contractDeleted"), http.StatusSeeOther)
 }
 
 // timeEntryPage is the page that records or edits one time entry.
@@ -506,7 +502,7 @@ func (s *server) deleteTime(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		if err != nil {
 			return "", err
 		}
-		return timeBack(r, e.ClientID), s.svc.DeleteTimeEntry(r.Context(), rc.user, id)
+		return withParam(timeBack(r, e.ClientID), "time_deleted", "1"), s.svc.DeleteTimeEntry(r.Context(), rc.user, id)
 	})
 }
 
@@ -517,6 +513,18 @@ func timeBack(r *http.Request, clientID int64) string {
 		return next
 	}
 	return clientURL(clientID) + "#time"
+}
+
+// withParam sets a query parameter on a local path, keeping its fragment.
+func withParam(path, name, value string) string {
+	u, err := url.Parse(path)
+	if err != nil {
+		return path
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // nextPath is a local path to return to, "" when p is none.

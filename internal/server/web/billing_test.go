@@ -173,15 +173,16 @@ func TestContractAndBillingRun(t *testing.T) {
 	}
 	cs, _ = f.st.ListContracts(context.Background(), f.device.ClientID)
 	second := strconv.FormatInt(cs[len(cs)-1].ID, 10)
-	p = b.do("POST", "/contracts/"+second+"/delete", url.Values{"csrf": {csrf}, "client": {client}})
-	if p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "delete_contract="+second) {
+	// The card asks with the plan's name and start before it deletes.
+	if p := b.do("GET", "/clients/"+client, nil); !strings.Contains(p.body, `id="contract-delete-`+second+`-question"`) || !strings.Contains(p.body, "Delete the contract Rundum, ") {
+		t.Errorf("the contract card does not ask before deleting:\n%s", p.body)
+	}
+	if p := b.do("POST", "/contracts/"+second+"/delete", url.Values{"csrf": {csrf}}); p.status != http.StatusBadRequest {
 		t.Fatalf("delete without confirming: %d %q", p.status, p.header.Get("Location"))
 	}
-	if p := b.do("GET", p.header.Get("Location"), nil); !strings.Contains(p.body, `id="contract-confirm"`) {
-		t.Errorf("no confirmation asked:\n%s", p.body)
-	}
-	if p := b.do("POST", "/contracts/"+second+"/delete", url.Values{"csrf": {csrf}, "client": {client}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
-		t.Fatalf("delete: %d\n%s", p.status, p.body)
+	p = b.do("POST", "/contracts/"+second+"/delete", url.Values{"csrf": {csrf}, "next": {"/clients/" + client + "#contract"}, "confirm": {"yes"}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/clients/"+client+"?done=contractDeleted#contract" {
+		t.Fatalf("delete: %d %q\n%s", p.status, p.header.Get("Location"), p.body)
 	}
 	if cs, _ := f.st.ListContracts(context.Background(), f.device.ClientID); len(cs) != 1 {
 		t.Errorf("%d contracts after the delete, want 1", len(cs))

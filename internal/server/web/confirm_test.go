@@ -99,13 +99,11 @@ func TestDeletesNeedConfirmation(t *testing.T) {
 			ct := core.DefaultContract(clientID, "2026-01-01")
 			ct.UpdatedBy = "test"
 			must(f.st.PutContract(ctx, &ct))
-			return "/contracts/" + id(ct.ID, 10) + "/delete", url.Values{"client": {id(clientID, 10)}}
+			return "/contracts/" + id(ct.ID, 10) + "/delete", url.Values{"next": {"/clients/" + id(clientID, 10) + "#contract"}}
 		}, exists: func() bool {
 			cs, err := f.st.ListContracts(ctx, clientID)
 			must(err)
 			return len(cs) > 0
-		}, asks: func(p page) bool {
-			return p.status == http.StatusSeeOther && strings.Contains(p.header.Get("Location"), "?delete_contract=")
 		}, notice: "The contract was deleted."},
 		{name: "time entry", add: func() (string, url.Values) {
 			te := core.TimeEntry{ClientID: clientID, User: "admin@example.com", StartedAt: time.Now().Add(-time.Hour), Minutes: 45, Note: "Drucker"}
@@ -115,7 +113,7 @@ func TestDeletesNeedConfirmation(t *testing.T) {
 			es, err := f.st.ListTimeEntries(ctx, core.TimeQuery{ClientID: clientID})
 			must(err)
 			return len(es) > 0
-		}},
+		}, notice: "The time entry was deleted."},
 		{name: "branding icon", add: func() (string, url.Values) {
 			icon := testPNG(t, 32, 32)
 			sum := sha256.Sum256(icon)
@@ -147,7 +145,7 @@ func TestDeletesNeedConfirmation(t *testing.T) {
 				}
 			}
 			return false
-		}},
+		}, notice: "The token was revoked: no further device can enroll with it."},
 		{name: "maintenance window", add: func() (string, url.Values) {
 			end := time.Now().Add(time.Hour)
 			m := core.Maintenance{Scope: core.LevelSite, TargetID: siteID, Title: "Patchnacht", Start: time.Now(), End: &end, TimeZone: "Europe/Berlin"}
@@ -210,7 +208,7 @@ func TestDeletesNeedConfirmation(t *testing.T) {
 			ts, err := f.st.ListAPITokens(ctx, admin.ID)
 			must(err)
 			return len(ts) == 1 && ts[0].RevokedAt == nil
-		}},
+		}, notice: "The API token was revoked; programs using it are refused from now on."},
 		{name: "saved view", add: func() (string, url.Values) {
 			v := core.SavedView{UserID: admin.ID, Name: "Macs", Query: "os=darwin"}
 			must(f.st.CreateSavedView(ctx, &v))

@@ -66,6 +66,9 @@ func (s *server) addDevicePage(w http.ResponseWriter, r *http.Request, rc *reqCt
 	v.Title = "enroll.title"
 	v.Page = addDeviceView{Site: site, Tokens: rows, IsAdmin: authz.Allows(rc.user, authz.Admin), Issued: issued,
 		Installers: s.installerLinks(r, rc), Days: 7}
+	if issued == nil && r.URL.Query().Get("revoked") != "" {
+		v.Notice, v.NoticeKind = "enroll.revokedOK", "ok"
+	}
 	if issued != nil {
 		w.Header().Set("Cache-Control", "no-store")
 	}
@@ -162,7 +165,7 @@ func (s *server) revokeEnrollmentToken(w http.ResponseWriter, r *http.Request, r
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	http.Redirect(w, r, "/sites/"+strconv.FormatInt(site, 10)+"/add-device#tokens", http.StatusSeeOther)
+	http.Redirect(w, r, "/sites/"+strconv.FormatInt(site, 10)+"/add-device?revoked=1#tokens", http.StatusSeeOther)
 }
 
 func (s *server) downloadInstaller(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

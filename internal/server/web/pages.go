@@ -263,9 +263,13 @@ func (s *server) runChecks(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	v := s.view(r, rc.lang, rc)
-	if n := startedChecks(res); outcome == "ok" && n > 0 {
+	if run := startedChecks(res); outcome == "ok" && run.Checks > 0 {
 		// The agent runs them in the background: follow the run.
-		v.Page = runProgressView(rc.lang, nil, id, start, n, start)
+		since := run.At
+		if since.IsZero() {
+			since = start
+		}
+		v.Page = runProgressView(rc.lang, nil, id, since, start, run.Checks, start)
 		s.render(w, http.StatusOK, "run-progress", v)
 		return
 	}

@@ -47,19 +47,22 @@ type runProgress struct {
 	Next    string // the poll's URL
 }
 
-// startedChecks is how many checks the agent's answer says it started; 0
-// for agents that answer after the run ({"results": n}).
-func startedChecks(res protocol.CommandResult) int {
+// startedChecks is how many checks the agent's answer says it started (0
+// for agents that answer after the run, {"results": n}) and when by the
+// agent's clock (zero from agents before that).
+func startedChecks(res protocol.CommandResult) protocol.RunChecksStarted {
 	var s protocol.RunChecksStarted
 	if json.Unmarshal(res.Output, &s) != nil {
-		return 0
+		return protocol.RunChecksStarted{}
 	}
-	return s.Checks
+	return s
 }
 
-// runProgressView counts the device's checks that reported since the run
-// started: done when all have, late after runPollFor.
-func runProgressView(l Lang, checks []checkView, id int64, since time.Time, n int, now time.Time) runProgress {
+// runProgressView counts the device's checks whose result is at or after
+// since (the run's start by the agent's clock, whose results' times it
+// compares with): done when all have, late runPollFor after started (the
+// server's clock).
+func runProgressView(l Lang, checks []checkView, id int64, since, started time.Time, n int, now time.Time) runProgress {
 	reported := map[string]bool{}
 	for _, c := range checks {
 		if !c.At.Before(since) {
@@ -70,11 +73,11 @@ func runProgressView(l Lang, checks []checkView, id int64, since time.Time, n in
 	switch {
 	case got >= n:
 		return runProgress{Text: l.T("run.done"), Kind: "ok"}
-	case now.Sub(since) > runPollFor:
+	case now.Sub(started) > runPollFor:
 		return runProgress{Text: fmt.Sprintf(l.T("run.late"), got, n), Kind: "warning"}
 	}
 	return runProgress{Text: fmt.Sprintf(l.T("run.running"), got, n), Kind: "ok", Polling: true,
-		Next: fmt.Sprintf("/devices/%d/run-progress?since=%d&checks=%d", id, since.UnixMilli(), n)}
+		Next: fmt.Sprintf("/devices/%d/run-progress?since=%d&started=%d&checks=%d", id, since.UnixMilli(), started.UnixMilli(), n)}
 }
 
 // runProgressPartial answers the running line's poll, and tells the
@@ -86,6 +89,13 @@ func (s *server) runProgressPartial(w http.ResponseWriter, r *http.Request, rc *
 		s.renderError(w, r, rc.lang, fmt.Errorf("since: %w", core.ErrInvalid))
 		return
 	}
+	started := since // pages from before the agent's clock was used
+	if v := q.Get("started"); v != "" {
+		if started, err = strconv.ParseInt(v, 10, 64); err != nil || started <= 0 {
+			s.renderError(w, r, rc.lang, fmt.Errorf("started: %w", core.ErrInvalid))
+			return
+		}
+	}
 	n, err := strconv.Atoi(q.Get("checks"))
 	if err != nil || n < 1 || n > 10000 {
 		s.renderError(w, r, rc.lang, fmt.Errorf("checks: %w", core.ErrInvalid))
@@ -96,7 +106,7 @@ func (s *server) runProgressPartial(w http.ResponseWriter, r *http.Request, rc *
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	v.Page = runProgressView(rc.lang, v.Checks, v.Device.ID, time.UnixMilli(since), n, s.now())
+	v.Page = runProgressView(rc.lang, v.Checks, v.Device.ID, time.UnixMilli(since), time.UnixMilli(started), n, s.now())
 	w.Header().Set("HX-Trigger", "checks-refresh")
 	s.render(w, http.StatusOK, "run-progress", v)
 }

@@ -41,14 +41,7 @@ func (s *server) deleteView(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	back, err := url.Parse(localPath(r.PostFormValue("next")))
-	if err != nil {
-		back = &url.URL{Path: "/"}
-	}
-	q := back.Query()
-	q.Set(viewDeletedParam, name)
-	back.RawQuery = q.Encode()
-	http.Redirect(w, r, back.String(), http.StatusSeeOther)
+	http.Redirect(w, r, withParam(localPath(r.PostFormValue("next")), viewDeletedParam, name), http.StatusSeeOther)
 }
 
 // viewDeletedParam names the view just deleted, for the list's notice.

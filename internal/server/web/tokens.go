@@ -48,6 +48,9 @@ func (s *server) renderTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	v := s.view(r, rc.lang, rc)
 	v.Title = "tokens.title"
 	v.Page = tokensView{Tokens: ts, Clients: cs, Roles: roles, Secret: secret}
+	if secret == "" && r.URL.Query().Get("revoked") != "" {
+		v.Notice, v.NoticeKind = "tokens.revokedOK", "ok"
+	}
 	s.render(w, http.StatusOK, "tokens", v)
 }
 
@@ -84,6 +87,6 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	s.act(w, r, rc, func(id int64) (string, error) {
-		return "/account/tokens", s.svc.RevokeAPIToken(r.Context(), rc.user, id)
+		return "/account/tokens?revoked=1", s.svc.RevokeAPIToken(r.Context(), rc.user, id)
 	})
 }

@@ -694,9 +694,29 @@ func TestRunChecksProgress(t *testing.T) {
 	}
 	// The line stops polling after runPollFor, saying what is missing.
 	since := time.Now()
-	late := runProgressView(langOf(langDE), nil, 1, since, 3, since.Add(runPollFor+time.Second))
+	late := runProgressView(langOf(langDE), nil, 1, since, since, 3, since.Add(runPollFor+time.Second))
 	if late.Polling || late.Text != "Bisher haben 0 von 3 Prüfungen gemeldet; die anderen erscheinen in der Tabelle, sobald der Agent sie sendet." {
 		t.Errorf("late: %+v", late)
+	}
+
+	// An agent whose clock is an hour behind: its results are counted by
+	// the run's start on its own clock, which its answer gives.
+	behind := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	f.cmd.output = json.RawMessage(fmt.Sprintf(`{"checks":1,"at":%q}`, behind.Format(time.RFC3339Nano)))
+	r = b.do("POST", dev+"/run-checks", url.Values{"csrf": {csrf}})
+	_, rest, _ = strings.Cut(r.body, `hx-get="`)
+	next, _, _ = strings.Cut(rest, `"`)
+	next = html.UnescapeString(next)
+	if want := fmt.Sprintf("since=%d&", behind.UnixMilli()); !strings.Contains(next, want) {
+		t.Fatalf("the poll %q does not count from the agent's clock (%s)", next, want)
+	}
+	if err := f.st.SaveResults(context.Background(), f.device.ID, []core.Result{
+		{ID: "run-3", Check: "cpu", Status: core.StatusOK, Value: &v, Unit: "%", At: behind.Add(time.Second)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.do("GET", next, nil); !strings.Contains(p.body, "The checks ran") {
+		t.Errorf("the late clock's result was not counted: %s", p.body)
 	}
 }
 

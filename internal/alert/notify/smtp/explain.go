@@ -1,8 +1,7 @@
 package smtp
 
 import (
-	"strings"
-
+	"github.com/wacht-rmm/wacht/internal/alert/notify"
 	"github.com/wacht-rmm/wacht/internal/core"
 )
 
@@ -10,29 +9,26 @@ import (
 // error (go-mail's, net's and crypto/tls's), to what to check, in English
 // and German. The first match wins: a refused password comes over TLS, so
 // authentication goes before TLS.
-var explanations = []struct {
-	words []string
-	text  core.Text
-}{
-	{[]string{"no server or sender configured"}, core.Text{
+var explanations = []notify.Explanation{
+	{Words: []string{"no server or sender configured"}, Text: core.Text{
 		EN: "No mail server configured.",
 		DE: "Kein Mailserver eingerichtet."}},
-	{[]string{"connection refused"}, core.Text{
+	{Words: []string{"connection refused"}, Text: core.Text{
 		EN: "The mail server refused the connection: check the server name and port, and that it is running.",
 		DE: "Der Mailserver hat die Verbindung abgelehnt: Servername und Port prüfen und ob er läuft."}},
-	{[]string{"no such host", "server misbehaving"}, core.Text{
+	{Words: []string{"no such host", "server misbehaving"}, Text: core.Text{
 		EN: "The mail server's name was not found (DNS).",
 		DE: "Der Name des Mailservers wurde nicht gefunden (DNS)."}},
-	{[]string{"timeout", "deadline exceeded", "timed out"}, core.Text{
+	{Words: []string{"timeout", "deadline exceeded", "timed out"}, Text: core.Text{
 		EN: "The mail server did not answer in time.",
 		DE: "Der Mailserver hat nicht rechtzeitig geantwortet."}},
-	{[]string{"authentication", "auth failed", "535", "534", "username and password"}, core.Text{
+	{Words: []string{"authentication", "auth failed", "535", "534", "username and password"}, Text: core.Text{
 		EN: "The mail server refused the user name or password.",
 		DE: "Der Mailserver hat Benutzername oder Passwort abgelehnt."}},
-	{[]string{"tls", "x509", "certificate", "starttls", "handshake"}, core.Text{
+	{Words: []string{"tls", "x509", "certificate", "starttls", "handshake"}, Text: core.Text{
 		EN: "The encrypted connection (TLS) failed: check the TLS mode and the server's certificate.",
 		DE: "Die verschlüsselte Verbindung (TLS) ist fehlgeschlagen: TLS-Modus und Zertifikat des Servers prüfen."}},
-	{[]string{"rcpt", "recipient", "550", "551", "553", "mailbox"}, core.Text{
+	{Words: []string{"rcpt", "recipient", "550", "551", "553", "mailbox"}, Text: core.Text{
 		EN: "The mail server refused the recipient address.",
 		DE: "Der Mailserver hat die Empfängeradresse abgelehnt."}},
 }
@@ -41,13 +37,6 @@ var explanations = []struct {
 // outbox keeps it) means for the user; the raw error stays the detail.
 // An error it does not know gets a general sentence.
 func Explain(raw string) core.Text {
-	low := strings.ToLower(raw)
-	for _, e := range explanations {
-		for _, w := range e.words {
-			if strings.Contains(low, w) {
-				return e.text
-			}
-		}
-	}
-	return core.Text{EN: "The mail server reported an error.", DE: "Der Mailserver hat einen Fehler gemeldet."}
+	return notify.Explain(raw, explanations,
+		core.Text{EN: "The mail server reported an error.", DE: "Der Mailserver hat einen Fehler gemeldet."})
 }

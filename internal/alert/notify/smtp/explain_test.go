@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,26 +19,8 @@ func TestExplainRealFailures(t *testing.T) {
 	ctx := context.Background()
 	plain := alerttest.Start(t, alerttest.Options{Mode: "none"})
 	auth := alerttest.Start(t, alerttest.Options{Mode: smtp.TLSStartTLS, Username: "wacht", Password: "pw"})
-	gone, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedPort := gone.Addr().(*net.TCPAddr).Port
-	gone.Close()
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // accepts, never greets
-		}
-	}()
+	closedPort := port(t, alerttest.Closed(t))
+	silentPort := port(t, alerttest.Silent(t))
 	base := smtp.Config{From: "wacht@provider.example", Timeout: 2 * time.Second}
 	cases := []struct {
 		name   string
@@ -45,7 +28,7 @@ func TestExplainRealFailures(t *testing.T) {
 		en, de string
 	}{
 		{"refused", smtp.Config{Host: "127.0.0.1", Port: closedPort, TLS: smtp.TLSNone, From: base.From}, "refused the connection", "Verbindung abgelehnt"},
-		{"no answer", smtp.Config{Host: "127.0.0.1", Port: silent.Addr().(*net.TCPAddr).Port, TLS: smtp.TLSNone,
+		{"no answer", smtp.Config{Host: "127.0.0.1", Port: silentPort, TLS: smtp.TLSNone,
 			From: base.From, Timeout: 300 * time.Millisecond}, "did not answer in time", "nicht rechtzeitig geantwortet"},
 		{"untrusted certificate", with(base, auth, smtp.TLSStartTLS, "wacht", "pw"), "(TLS) failed", "Zertifikat des Servers"},
 		{"STARTTLS not offered", with(base, plain, smtp.TLSStartTLS, "", ""), "(TLS) failed", "TLS-Modus"},
@@ -74,4 +57,15 @@ func TestExplainRealFailures(t *testing.T) {
 	if got := smtp.Explain("something odd"); got.DE != "Der Mailserver hat einen Fehler gemeldet." {
 		t.Errorf("unknown error explained as %q", got.DE)
 	}
+}
+
+// port is the port of a loopback address.
+func port(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(addr)
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
