@@ -58,6 +58,10 @@ Administration (works while the server runs):
   setup              create the first admin if there is no user yet
   version            print the version
 
+Operations (docs/operations.md):
+  backup             write the data folder and a database snapshot into one archive (--out), while the server runs
+  restore            check such an archive (--in) and restore it into an empty data folder, the server stopped
+
 Run "wacht <command> -h" for a command's flags.
 `
 
@@ -112,6 +116,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return scriptCmd(rest, stdout, stderr)
 	case "release":
 		return releaseCmd(rest, stdout, stderr)
+	case "backup":
+		return backupCmd(rest, stdout, stderr)
+	case "restore":
+		return restoreCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "wacht", version)
 		return nil

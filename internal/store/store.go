@@ -74,7 +74,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		if strings.Contains(dataDir, "?") {
 			return nil, fmt.Errorf("store: data directory %q: a '?' cannot be passed to SQLite", dataDir)
 		}
-		path := filepath.Join(dataDir, "wacht.db")
+		path := filepath.Join(dataDir, DBFile)
 		if err := privateFiles(path); err != nil {
 			return nil, err
 		}
@@ -222,19 +222,10 @@ func (s *DB) Close() error { return s.db.Close() }
 // transaction and PostgreSQL's transaction-scoped advisory lock make two
 // processes opening at once apply each migration exactly once.
 func (s *DB) migrate(ctx context.Context) error {
-	dir := "migrations/" + s.dialect
-	entries, err := fs.ReadDir(migrations, dir)
+	versions, err := schemaVersions(s.dialect)
 	if err != nil {
-		return fmt.Errorf("store: reading migrations: %w", err)
+		return err
 	}
-	var names []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".sql") {
-			names = append(names, e.Name())
-		}
-	}
-	slices.Sort(names)
-
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
@@ -267,12 +258,12 @@ func (s *DB) migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	for _, name := range names {
-		version := strings.TrimSuffix(name, ".sql")
+	for _, version := range versions {
 		if applied[version] {
 			continue
 		}
-		body, err := migrations.ReadFile(dir + "/" + name)
+		name := version + ".sql"
+		body, err := migrations.ReadFile("migrations/" + s.dialect + "/" + name)
 		if err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
 		}
@@ -288,6 +279,23 @@ func (s *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate: commit: %w", err)
 	}
 	return nil
+}
+
+// schemaVersions lists the dialect's embedded migrations in the order they
+// apply, by version (file name without .sql).
+func schemaVersions(dialect string) ([]string, error) {
+	entries, err := fs.ReadDir(migrations, "migrations/"+dialect)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading migrations: %w", err)
+	}
+	var versions []string
+	for _, e := range entries {
+		if v, ok := strings.CutSuffix(e.Name(), ".sql"); ok {
+			versions = append(versions, v)
+		}
+	}
+	slices.Sort(versions)
+	return versions, nil
 }
 
 // wrap maps a driver error to a core sentinel (keeping the driver's text)
