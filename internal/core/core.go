@@ -416,6 +416,7 @@ type Store interface {
 	BillingStore
 	DeviceListStore
 	SavedViewStore
+	OIDCProviderStore
 	Close() error
 }
 

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 	tests = append(tests, releaseTests...)
 	tests = append(tests, billingTests...)
 	tests = append(tests, savedViewTests...)
+	tests = append(tests, oidcTests...)
 	tests = append(tests, deviceListTests...)
 	tests = append(tests, pagingTests...)
 	for _, tc := range tests {
