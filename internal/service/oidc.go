@@ -276,7 +276,7 @@ func (s *Service) createSSOUser(ctx context.Context, p core.OIDCProvider, email,
 	if role == "" {
 		role = p.DefaultRole
 	}
-	h, err := auth.HashPassword(auth.RandomPassword())
+	h, err := s.hashPassword(auth.RandomPassword())
 	if err != nil {
 		return core.User{}, err
 	}

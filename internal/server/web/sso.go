@@ -65,9 +65,13 @@ func (s *server) ssoKey(r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := hmac.New(sha256.New, p.Key)
+	return flowKey(p.Key), nil
+}
+
+func flowKey(loginKey []byte) []byte {
+	m := hmac.New(sha256.New, loginKey)
 	m.Write([]byte("wacht oidc flow"))
-	return m.Sum(nil), nil
+	return m.Sum(nil)
 }
 
 func signFlow(key []byte, f ssoFlow) string {
