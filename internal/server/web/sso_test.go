@@ -220,6 +220,28 @@ func TestSSOSignIn(t *testing.T) {
 			t.Error("sign-in not audited")
 		}
 	})
+	t.Run("logout at the provider too", func(t *testing.T) {
+		b := e.browser(t, "en")
+		if p := e.signIn(t, b, e.firma, "ReadOnly@Example.com"); p.status != http.StatusSeeOther {
+			t.Fatalf("callback: %d", p.status)
+		}
+		csrf := csrfOf(t, b.do("GET", "/", nil))
+		p := b.do("POST", "/logout", url.Values{"csrf": {csrf}})
+		end, err := url.Parse(p.header.Get("Location"))
+		if err != nil || p.status != http.StatusSeeOther || !strings.HasPrefix(end.String(), e.op.URL+"/") ||
+			end.Query().Get("client_id") != "wacht" || end.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/login" {
+			t.Fatalf("logout: %d %q", p.status, p.header.Get("Location"))
+		}
+		if signedIn(b) {
+			t.Error("still signed in")
+		}
+		// A password session logs out to the login page.
+		pw := e.browser(t, "en")
+		_, csrf = pw.login("readonly@example.com", testPassword)
+		if p := pw.do("POST", "/logout", url.Values{"csrf": {csrf}}); p.header.Get("Location") != "/login" {
+			t.Errorf("password logout to %q", p.header.Get("Location"))
+		}
+	})
 	t.Run("auto-create with the default role and no clients", func(t *testing.T) {
 		b := e.browser(t, "en")
 		if p := e.signIn(t, b, e.firma, "newbie@example.com"); p.status != http.StatusSeeOther || !signedIn(b) {
