@@ -213,7 +213,7 @@ func (e *SSORefusal) Unwrap() error { return core.ErrUnauthorized }
 // (matched case-insensitively) must not be disabled, an unknown one is
 // created if p says so, with p's default role and no clients. The role
 // mapping, if configured and matched, sets the role (the highest of the
-// matched ones). A refusal is an *SSORefusal, audited as a denied
+// matched ones), except that the last active administrator stays one. A refusal is an *SSORefusal, audited as a denied
 // "user.login-sso". Success is not yet a sign-in: the caller asks for TOTP
 // unless p enforces MFA, then SignedIn records it.
 func (s *Service) SSOSignIn(ctx context.Context, p core.OIDCProvider, id SSOIdentity) (core.User, error) {
@@ -241,6 +241,18 @@ func (s *Service) SSOSignIn(ctx context.Context, p core.OIDCProvider, id SSOIden
 	case u.Disabled:
 		return refuse("no_account", "user disabled")
 	}
+	if mapped != "" && mapped != u.Role && u.Role == core.RoleAdmin {
+		if last, err := s.lastAdmin(ctx, u.ID); err != nil {
+			return core.User{}, err
+		} else if last {
+			// Demoting them would leave nobody to administer Wacht.
+			if err := s.record(ctx, u, "user.role-sso", target("user", u.ID), "kept admin, the last active administrator; "+
+				p.RolesClaim+" of "+p.Name+" maps to "+mapped, core.AuditDenied); err != nil {
+				s.log.Error("writing audit entry", "action", "user.role-sso", "err", err)
+			}
+			mapped = u.Role
+		}
+	}
 	if mapped != "" && mapped != u.Role {
 		sc := u.Scope
 		if u.Role == core.RoleAdmin {
@@ -255,6 +267,20 @@ func (s *Service) SSOSignIn(ctx context.Context, p core.OIDCProvider, id SSOIden
 		}
 	}
 	return u, nil
+}
+
+// lastAdmin reports whether user id is the only active administrator.
+func (s *Service) lastAdmin(ctx context.Context, id int64) (bool, error) {
+	us, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("listing users: %w", err)
+	}
+	for _, o := range us {
+		if o.ID != id && o.Role == core.RoleAdmin && !o.Disabled {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // mappedRole is the highest role p's role map gives to any of roles; ""
