@@ -38,4 +38,10 @@ func TestSSOInBrowser(t *testing.T) {
 	c.mu.Unlock()
 	c.step("reload the dashboard", chromedp.Reload(), chromedp.WaitVisible("tr.device"))
 	c.checkConsole()
+	// Logging out signs out at the provider too, which returns to the
+	// login page.
+	c.step("log out", chromedp.Click("#logout"), chromedp.WaitVisible(button))
+	if loc, err := chromedp.Run(c.ctx, chromedp.Location()); err != nil || loc != e.srv.URL+"/login" || e.endSessions.Load() != 1 {
+		t.Errorf("after logout at %q (%v), %d end-session requests", loc, err, e.endSessions.Load())
+	}
 }

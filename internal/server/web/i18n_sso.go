@@ -6,6 +6,9 @@ package web
 var ssoCatalog = map[string]map[string]string{
 	langEN: {
 		"login.ssoOr":           "Or sign in with your company account:",
+		"logout.title":          "Signed out",
+		"logout.sso":            "You are signed out of Wacht. Signing you out at your sign-in provider as well…",
+		"logout.continue":       "Continue",
 		"login.ssoWith":         "Sign in with %s",
 		"login.sso.unknown":     "This sign-in provider does not exist (any more).",
 		"login.sso.unreachable": "The sign-in provider cannot be reached. Please try again later or sign in with your password.",
@@ -51,6 +54,9 @@ var ssoCatalog = map[string]map[string]string{
 	},
 	langDE: {
 		"login.ssoOr":           "Oder mit dem Firmenkonto anmelden:",
+		"logout.title":          "Abgemeldet",
+		"logout.sso":            "Sie sind von Wacht abgemeldet. Sie werden auch beim Anmeldeanbieter abgemeldet …",
+		"logout.continue":       "Weiter",
 		"login.ssoWith":         "Anmelden mit %s",
 		"login.sso.unknown":     "Diesen Anmeldeanbieter gibt es (nicht mehr).",
 		"login.sso.unreachable": "Der Anmeldeanbieter ist nicht erreichbar. Bitte später erneut versuchen oder mit Passwort anmelden.",

@@ -115,13 +115,13 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	s.svc.SignedOut(r.Context(), rc.user)
-	next := "/login"
 	if rc.sess.OIDCProvider != 0 {
 		if end := s.ssoLogoutURL(r.Context(), rc.sess.OIDCProvider); end != "" {
-			next = end // the provider signs out too, then returns to /login
+			s.signOutAtProvider(w, r, end)
+			return
 		}
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // setLang saves the user's language and returns to the page it came from.

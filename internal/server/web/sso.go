@@ -44,6 +44,8 @@ const (
 	discoveryTTL = 15 * time.Minute
 )
 
+func init() { pageNames = append(pageNames, "signout") }
+
 func (s *server) ssoRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET "+ssoPath+"{id}/start", authz.Public, s.ssoStart)
 	rt.HandleFunc("GET "+ssoPath+"{id}/callback", authz.Public, s.ssoCallback)
@@ -332,4 +334,16 @@ func (s *server) ssoLogoutURL(ctx context.Context, id int64) string {
 	q.Set("post_logout_redirect_uri", back)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// signOutAtProvider sends the browser on to the provider's end-session
+// URL after the Wacht session ended. Not by a redirect: browsers apply the
+// logout form's CSP form-action 'self' to its redirects and would block
+// it; a Refresh header (and the page's link) is a navigation of its own.
+func (s *server) signOutAtProvider(w http.ResponseWriter, r *http.Request, end string) {
+	w.Header().Set("Refresh", "0;url="+end)
+	w.Header().Set("Cache-Control", "no-store")
+	v := s.view(r, pickLang("", r.Header.Get("Accept-Language")), nil)
+	v.Title, v.Page = "logout.title", end
+	s.render(w, http.StatusOK, "signout", v)
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,20 +48,27 @@ func (opUsers) ExampleClientID() string { return "service" }
 
 type opStorage struct {
 	*storage.Storage
-	groups map[string][]string // by user ID
+	groups   map[string][]string // by user ID
+	loggedIn string              // Wacht's login page, where logouts return
 }
 
-// assertingClient puts the userinfo claims into the ID token.
-type assertingClient struct{ op.Client }
+// wachtClient puts the userinfo claims into the ID token and lets a
+// logout return to Wacht's login page.
+type wachtClient struct {
+	op.Client
+	loggedIn string
+}
 
-func (assertingClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+func (wachtClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+func (c wachtClient) PostLogoutRedirectURIs() []string { return []string{c.loggedIn} }
 
 func (s *opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.Storage.GetClientByClientID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return assertingClient{c}, nil
+	return wachtClient{Client: c, loggedIn: s.loggedIn}, nil
 }
 
 func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, tok op.IDTokenRequest, scopes []string) error {
@@ -82,6 +90,7 @@ type ssoEnv struct {
 	*fixture
 	op            *httptest.Server
 	firma, streng core.OIDCProvider
+	endSessions   atomic.Int32 // requests to the provider's end-session endpoint
 }
 
 func newSSOEnv(t *testing.T) *ssoEnv {
@@ -114,8 +123,14 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 	}
 	st := &opStorage{Storage: storage.NewStorageWithClients(users, map[string]*storage.Client{
 		"wacht": storage.WebClient("wacht", "client-geheim", redirects...)}),
-		groups: map[string][]string{"u2": {"wacht-admins", "staff"}}}
-	e.op.Config.Handler = exampleop.SetupServer(issuer, st, nil, false)
+		groups: map[string][]string{"u2": {"wacht-admins", "staff"}}, loggedIn: e.srv.URL + "/login"}
+	h := exampleop.SetupServer(issuer, st, nil, false)
+	e.op.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/end_session" {
+			e.endSessions.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
 	e.op.Start()
 	t.Cleanup(e.op.Close)
 	return e
@@ -229,10 +244,12 @@ func TestSSOSignIn(t *testing.T) {
 		}
 		csrf := csrfOf(t, b.do("GET", "/", nil))
 		p := b.do("POST", "/logout", url.Values{"csrf": {csrf}})
-		end, err := url.Parse(p.header.Get("Location"))
-		if err != nil || p.status != http.StatusSeeOther || !strings.HasPrefix(end.String(), e.op.URL+"/") ||
-			end.Query().Get("client_id") != "wacht" || end.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/login" {
-			t.Fatalf("logout: %d %q", p.status, p.header.Get("Location"))
+		refresh, ok := strings.CutPrefix(p.header.Get("Refresh"), "0;url=")
+		end, err := url.Parse(refresh)
+		if !ok || err != nil || p.status != http.StatusOK || !strings.HasPrefix(end.String(), e.op.URL+"/") ||
+			end.Query().Get("client_id") != "wacht" || end.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/login" ||
+			!strings.Contains(p.body, "Signing you out at your sign-in provider") {
+			t.Fatalf("logout: %d %q\n%s", p.status, p.header.Get("Refresh"), p.body)
 		}
 		if signedIn(b) {
 			t.Error("still signed in")
