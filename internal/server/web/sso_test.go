@@ -222,6 +222,15 @@ func TestSSOSignIn(t *testing.T) {
 		if p.status != status || !strings.Contains(p.body, text) {
 			t.Errorf("want %d with %q, got %d:\n%s", status, text, p.status, p.body)
 		}
+		if signedIn(b) {
+			t.Error("signed in")
+		}
+	}
+	noUser := func(t *testing.T, email string) {
+		t.Helper()
+		if _, err := e.st.GetUserByEmail(ctx, email); err == nil {
+			t.Errorf("user %s created", email)
+		}
 	}
 
 	t.Run("existing user", func(t *testing.T) {
@@ -280,9 +289,7 @@ func TestSSOSignIn(t *testing.T) {
 	t.Run("no automatic creation", func(t *testing.T) {
 		b := e.browser(t, "de")
 		refused(t, b, e.signIn(t, b, e.streng, "gone@example.com"), http.StatusForbidden, "kein aktives Wacht-Konto")
-		if _, err := e.st.GetUserByEmail(ctx, "gone@example.com"); err == nil {
-			t.Error("user created")
-		}
+		noUser(t, "gone@example.com")
 	})
 	t.Run("disabled user", func(t *testing.T) {
 		u := core.User{Email: "gone@example.com", PasswordHash: "x", Role: core.RoleTechnician}
@@ -299,9 +306,7 @@ func TestSSOSignIn(t *testing.T) {
 	t.Run("unverified e-mail", func(t *testing.T) {
 		b := e.browser(t, "en")
 		refused(t, b, e.signIn(t, b, e.firma, "unverified@example.com"), http.StatusForbidden, "has not verified your e-mail")
-		if _, err := e.st.GetUserByEmail(ctx, "unverified@example.com"); err == nil {
-			t.Error("user created")
-		}
+		noUser(t, "unverified@example.com")
 	})
 	t.Run("wrong domain", func(t *testing.T) {
 		b := e.browser(t, "en")
