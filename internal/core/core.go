@@ -244,10 +244,18 @@ type User struct {
 	Scope Scope `json:"scope"`
 	// TOTPEnabled says whether sign-in asks for a second factor.
 	TOTPEnabled bool `json:"totp_enabled"`
+	// ProviderMFA is set for the request of a session whose single
+	// sign-on provider checked a second factor instead of Wacht
+	// (core.Session.ProviderMFA); it is not stored with the user.
+	ProviderMFA bool `json:"-"`
 	// Disabled users can neither sign in nor use their API tokens (deleted
 	// users are disabled too).
 	Disabled bool `json:"disabled"`
 }
+
+// HasSecondFactor reports whether the user's sign-in passed a second
+// factor: Wacht's TOTP or one their single sign-on provider enforces.
+func (u User) HasSecondFactor() bool { return u.TOTPEnabled || u.ProviderMFA }
 
 // APIToken authenticates API calls as its user. Only a hash is stored.
 type APIToken struct {
@@ -271,6 +279,10 @@ type Session struct {
 	CSRF      string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// OIDCProvider is the provider the user signed in with (0: password);
+	// ProviderMFA says it vouched for their second factor.
+	OIDCProvider int64
+	ProviderMFA  bool
 }
 
 // AuditEntry records who changed what.
@@ -416,6 +428,7 @@ type Store interface {
 	BillingStore
 	DeviceListStore
 	SavedViewStore
+	OIDCProviderStore
 	Close() error
 }
 

@@ -98,7 +98,7 @@ func (s *Service) packageAuthor(ctx context.Context, u core.User) error {
 	if err != nil {
 		return err
 	}
-	if rs.Require2FA && !u.TOTPEnabled && u.ID != cliID {
+	if rs.Require2FA && !u.HasSecondFactor() && u.ID != cliID {
 		return ErrRemote2FA
 	}
 	return nil

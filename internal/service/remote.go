@@ -127,7 +127,7 @@ func (s *Service) remoteTarget(ctx context.Context, u core.User, id int64, lock 
 	if err != nil {
 		return core.Device{}, nil, err // fail closed
 	}
-	if rs.Require2FA && !u.TOTPEnabled && u.ID != cliID {
+	if rs.Require2FA && !u.HasSecondFactor() && u.ID != cliID {
 		return core.Device{}, nil, ErrRemote2FA
 	}
 	r, ok := s.cmd.(Remote)

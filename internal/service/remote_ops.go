@@ -318,7 +318,7 @@ func (s *Service) RemoteState(ctx context.Context, u core.User, id int64) (Remot
 	if err != nil {
 		return RemoteState{}, err
 	}
-	st := RemoteState{Needs2FA: rs.Require2FA && !u.TOTPEnabled && u.ID != cliID}
+	st := RemoteState{Needs2FA: rs.Require2FA && !u.HasSecondFactor() && u.ID != cliID}
 	if r, ok := s.cmd.(Remote); ok {
 		st.Locks, st.Connected = r.Disabled(id)
 	}

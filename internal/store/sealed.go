@@ -24,6 +24,7 @@ import (
 //   - outbox.payload (a webhook message carries its recipient's secret),
 //   - cluster_messages.payload (commands relayed between server nodes),
 //   - the settings in sealedSettings,
+//   - oidc_providers.client_secret (single sign-on, oidc.go),
 //   - the values of secret check parameters (core.SecretParams,
 //     core.SecretListParams) in policies.checks and network_devices.checks:
 //     each becomes a JSON string, seal.TextPrefix + …, of its raw JSON.

@@ -151,8 +151,9 @@ func (s *DB) CreateSession(ctx context.Context, se core.Session) error {
 		return fmt.Errorf("store: create session: empty hash: %w", core.ErrInvalid)
 	}
 	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		se.Hash, se.UserID, se.CSRF, ms(orNow(se.CreatedAt)), ms(se.ExpiresAt))
+		INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at, oidc_provider, provider_mfa)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		se.Hash, se.UserID, se.CSRF, ms(orNow(se.CreatedAt)), ms(se.ExpiresAt), se.OIDCProvider, boolInt(se.ProviderMFA))
 	return s.wrap("create session", err)
 }
 
@@ -161,13 +162,14 @@ func (s *DB) CreateSession(ctx context.Context, se core.Session) error {
 func (s *DB) GetSession(ctx context.Context, hash []byte) (core.Session, error) {
 	var se core.Session
 	var created, expires int64
+	var mfa int
 	err := s.db.QueryRowContext(ctx, `
-		SELECT hash, user_id, csrf, created_at, expires_at FROM sessions WHERE hash = $1`, hash).
-		Scan(&se.Hash, &se.UserID, &se.CSRF, &created, &expires)
+		SELECT hash, user_id, csrf, created_at, expires_at, oidc_provider, provider_mfa FROM sessions WHERE hash = $1`, hash).
+		Scan(&se.Hash, &se.UserID, &se.CSRF, &created, &expires, &se.OIDCProvider, &mfa)
 	if err != nil {
 		return core.Session{}, s.wrap("get session", err)
 	}
-	se.CreatedAt, se.ExpiresAt = fromMS(created), fromMS(expires)
+	se.CreatedAt, se.ExpiresAt, se.ProviderMFA = fromMS(created), fromMS(expires), mfa != 0
 	return se, nil
 }
 

@@ -13,6 +13,9 @@ import (
 // PublicAllowlist is every route pattern that may be Public.
 var PublicAllowlist = []string{
 	"GET /login", "POST /login", "GET /login/totp", "POST /login/totp",
+	// Single sign-on: the redirect to the provider and its answer, bound
+	// to each other by a signed cookie (web/sso.go).
+	"GET /auth/oidc/{id}/start", "GET /auth/oidc/{id}/callback",
 	"GET /static/",
 	"POST /api/agent/enroll", "GET /api/agent/ws",
 	// Installer downloads: an active enrollment token authenticates them

@@ -37,17 +37,19 @@ func (s *Sessions) now() time.Time {
 	return time.Now()
 }
 
-// Create starts a session for userID and sets its cookie on w.
+// Create starts a password session for userID and sets its cookie on w.
 func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, userID int64) (core.Session, error) {
+	return s.Start(ctx, w, core.Session{UserID: userID})
+}
+
+// Start stores a session like sess (a single sign-on session names its
+// provider) with a fresh secret, CSRF token and lifetime, and sets its
+// cookie on w.
+func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, sess core.Session) (core.Session, error) {
 	secret := NewSecret("was_")
 	now := s.now().UTC().Truncate(time.Millisecond)
-	sess := core.Session{
-		Hash:      HashSecret(secret),
-		UserID:    userID,
-		CSRF:      NewSecret(""),
-		CreatedAt: now,
-		ExpiresAt: now.Add(SessionTTL),
-	}
+	sess.Hash, sess.CSRF = HashSecret(secret), NewSecret("")
+	sess.CreatedAt, sess.ExpiresAt = now, now.Add(SessionTTL)
 	if err := s.Users.CreateSession(ctx, sess); err != nil {
 		return core.Session{}, fmt.Errorf("creating session: %w", err)
 	}
@@ -64,7 +66,8 @@ func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, userID int
 	return sess, nil
 }
 
-// Lookup returns the user and session of the request's cookie. It returns
+// Lookup returns the user and session of the request's cookie, the user's
+// ProviderMFA taken from the session. It returns
 // core.ErrUnauthorized when there is no cookie, or the session is unknown or
 // expired, or its user is disabled.
 func (s *Sessions) Lookup(ctx context.Context, r *http.Request) (core.User, core.Session, error) {
@@ -89,6 +92,7 @@ func (s *Sessions) Lookup(ctx context.Context, r *http.Request) (core.User, core
 	if err != nil {
 		return core.User{}, core.Session{}, fmt.Errorf("looking up session user: %w", err)
 	}
+	u.ProviderMFA = sess.ProviderMFA
 	return u, sess, nil
 }
 

@@ -227,6 +227,16 @@ func TestDeletesNeedConfirmation(t *testing.T) {
 			must(err)
 			return len(rs) > 0
 		}},
+		{name: "sign-in provider", add: func() (string, url.Values) {
+			p := core.OIDCProvider{Name: "Entra ID", Issuer: "https://login.example/t/v2.0", ClientID: "c", ClientSecret: "s",
+				Domains: []string{"example.com"}, DefaultRole: core.RoleReadOnly}
+			must(f.st.CreateOIDCProvider(ctx, &p))
+			return ssoSettingsPath + "/" + id(p.ID, 10) + "/delete", nil
+		}, exists: func() bool {
+			ps, err := f.st.ListOIDCProviders(ctx)
+			must(err)
+			return len(ps) > 0
+		}, notice: "Sign-in provider deleted."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path, form := c.add()

@@ -43,6 +43,11 @@ func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	w.Header().Set("Cache-Control", "no-store")
 	v := s.view(r, pickLang("", r.Header.Get("Accept-Language")), nil)
 	v.Title, v.Email, v.Error, v.LoginCSRF = "login.title", email, errKey, tok
+	ps, err := s.svc.SSOProviders(r.Context())
+	if err != nil {
+		s.log.Error("listing sign-in providers", "err", err) // password sign-in still works
+	}
+	v.Page = ps
 	s.render(w, status, "login", v)
 }
 
@@ -78,9 +83,17 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	s.finishLogin(w, r, u)
 }
 
-// finishLogin starts the session of a user who passed every factor.
+// finishLogin starts the password session of a user who passed every
+// factor.
 func (s *server) finishLogin(w http.ResponseWriter, r *http.Request, u core.User) {
-	if _, err := s.sessions.Create(r.Context(), w, u.ID); err != nil {
+	s.startSession(w, r, u, core.Session{})
+}
+
+// startSession starts a session like sess (password or single sign-on)
+// for a user who passed every factor.
+func (s *server) startSession(w http.ResponseWriter, r *http.Request, u core.User, sess core.Session) {
+	sess.UserID = u.ID
+	if _, err := s.sessions.Start(r.Context(), w, sess); err != nil {
 		s.renderError(w, r, pickLang(u.Lang, r.Header.Get("Accept-Language")), err)
 		return
 	}
@@ -90,7 +103,7 @@ func (s *server) finishLogin(w http.ResponseWriter, r *http.Request, u core.User
 	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: "/login", MaxAge: -1, Secure: true, HttpOnly: true})
 	s.svc.SignedIn(auth.WithRemote(r.Context(), r.RemoteAddr), u)
 	next := "/"
-	if !u.TOTPEnabled && s.require2FA(r) {
+	if !u.TOTPEnabled && !sess.ProviderMFA && s.require2FA(r) {
 		next = accountPath
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -102,6 +115,12 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	s.svc.SignedOut(r.Context(), rc.user)
+	if rc.sess.OIDCProvider != 0 {
+		if end := s.ssoLogoutURL(r.Context(), rc.sess.OIDCProvider); end != "" {
+			s.signOutAtProvider(w, r, end)
+			return
+		}
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

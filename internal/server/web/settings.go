@@ -22,6 +22,7 @@ type settingsLink struct {
 var settingsLinks = []settingsLink{
 	{ID: "settings-alerts", Path: alertSettingsPath, Title: "settings.alerts", Help: "settings.alertsHelp", Admin: true},
 	{ID: "settings-users", Path: "/users", Title: "users.title", Help: "settings.usersHelp", Admin: true},
+	{ID: "settings-sso", Path: ssoSettingsPath, Title: "sso.title", Help: "settings.ssoHelp", Admin: true},
 	{ID: "settings-agents", Path: "/agents", Title: "agents.title", Help: "settings.agentsHelp", Admin: true},
 	{ID: "settings-branding", Path: "/clients", Title: "settings.branding", Help: "settings.brandingHelp", Admin: true},
 	{ID: "settings-2fa", Path: "/account/2fa", Title: "settings.account", Help: "settings.accountHelp"},
@@ -31,6 +32,7 @@ var settingsLinks = []settingsLink{
 
 func (s *server) settingsRoutes(rt *auth.Router) {
 	rt.HandleFunc("GET /settings", authz.Authenticated, s.withSession(s.settingsPage))
+	s.ssoAdminRoutes(rt)
 }
 
 // settingsPage lists the settings pages the user may open.

@@ -49,7 +49,8 @@ type server struct {
 	sessions   *auth.Sessions
 	throttle   *auth.LoginThrottle
 	keyMu      sync.Mutex
-	loginKey   []byte // signs pending second-factor logins; see pendingLogin
+	loginKey   []byte    // signs pending second-factor logins; see pendingLogin
+	discovery  discovery // single sign-on providers' endpoints (sso.go)
 	log        *slog.Logger
 	pages      map[string]*template.Template
 	static     fs.FS
@@ -132,6 +133,7 @@ func (s *server) routes() *auth.Router {
 	rt.HandleFunc("GET /login/totp", authz.Public, s.totpPage)
 	rt.HandleFunc("POST /login/totp", authz.Public, s.totpLogin)
 	rt.HandleFunc("GET /healthz", authz.Public, s.healthz)
+	s.ssoRoutes(rt)
 	s.accessRoutes(rt)
 	rt.HandleFunc("POST /logout", authz.Authenticated, s.withSession(s.logout))
 	rt.HandleFunc("POST /lang", authz.Authenticated, s.withSession(s.setLang))
@@ -261,7 +263,7 @@ func (s *server) guard(p authz.Perm, next http.Handler) http.Handler {
 			s.renderError(w, r, rc.lang, core.ErrForbidden)
 			return
 		}
-		if !u.TOTPEnabled && !enrolmentPaths[r.URL.Path] && s.require2FA(r) {
+		if !u.HasSecondFactor() && !enrolmentPaths[r.URL.Path] && s.require2FA(r) {
 			// Two-factor sign-in is mandatory: enrol before anything else.
 			if isHTMX(r) {
 				w.Header().Set("HX-Redirect", accountPath)

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 	tests = append(tests, releaseTests...)
 	tests = append(tests, billingTests...)
 	tests = append(tests, savedViewTests...)
+	tests = append(tests, oidcTests...)
 	tests = append(tests, deviceListTests...)
 	tests = append(tests, pagingTests...)
 	for _, tc := range tests {
@@ -916,6 +917,11 @@ func testSessions(t *testing.T, s core.Store) {
 	_, err = s.GetSession(ctx, []byte("sess"))
 	wantErr(t, "GetSession after delete", err, core.ErrNotFound)
 	must(t, "DeleteSession again", s.DeleteSession(ctx, []byte("sess")))
+	sso := core.Session{Hash: []byte("sso"), UserID: u.ID, CSRF: "c", ExpiresAt: t0, OIDCProvider: 7, ProviderMFA: true}
+	must(t, "CreateSession SSO", s.CreateSession(ctx, sso))
+	if got, err := s.GetSession(ctx, []byte("sso")); err != nil || got.OIDCProvider != 7 || !got.ProviderMFA {
+		t.Errorf("GetSession SSO = %+v, %v", got, err)
+	}
 }
 
 func testAudit(t *testing.T, s core.Store) {
