@@ -36,26 +36,28 @@ const (
 	FormatTimeOfDay = "time-of-day"
 )
 
-// format is one Format's test and the refusal it gives.
+// format is one Format's test, the refusal it gives and an example of a
+// value that fits (forms show it as a hint).
 type format struct {
-	ok  func(s string) bool
-	msg core.Text
+	ok      func(s string) bool
+	msg     core.Text
+	example string
 }
 
 var formats = map[string]format{
-	FormatHost: {validHost, core.Text{EN: "must be a host name or IP address", DE: "muss ein Hostname oder eine IP-Adresse sein"}},
+	FormatHost: {validHost, core.Text{EN: "must be a host name or IP address", DE: "muss ein Hostname oder eine IP-Adresse sein"}, "server01.kunde.local"},
 	FormatHostPort: {func(s string) bool { _, _, err := net.SplitHostPort(s); return err == nil },
-		core.Text{EN: `must be an address with a port, such as ":162" or "192.0.2.1:162"`, DE: `muss eine Adresse mit Port sein, etwa ":162" oder "192.0.2.1:162"`}},
+		core.Text{EN: `must be an address with a port, such as ":162" or "192.0.2.1:162"`, DE: `muss eine Adresse mit Port sein, etwa ":162" oder "192.0.2.1:162"`}, "192.0.2.1:162"},
 	FormatURL: {validURL, core.Text{EN: "must be an absolute http or https URL with a host and without credentials",
-		DE: "muss eine absolute http- oder https-URL mit Host und ohne Zugangsdaten sein"}},
+		DE: "muss eine absolute http- oder https-URL mit Host und ohne Zugangsdaten sein"}, "https://www.example.de/"},
 	FormatOID: {func(s string) bool { _, err := ParseOID(s); return err == nil },
-		core.Text{EN: "must be a numeric OID such as 1.3.6.1.2.1.1.3.0", DE: "muss eine numerische OID wie 1.3.6.1.2.1.1.3.0 sein"}},
+		core.Text{EN: "must be a numeric OID such as 1.3.6.1.2.1.1.3.0", DE: "muss eine numerische OID wie 1.3.6.1.2.1.1.3.0 sein"}, "1.3.6.1.2.1.1.3.0"},
 	FormatIPOrCIDR: {func(s string) bool { _, err := ParsePrefix(s); return err == nil },
-		core.Text{EN: "must be an IP address or a network range such as 192.0.2.0/24", DE: "muss eine IP-Adresse oder ein Netzbereich wie 192.0.2.0/24 sein"}},
+		core.Text{EN: "must be an IP address or a network range such as 192.0.2.0/24", DE: "muss eine IP-Adresse oder ein Netzbereich wie 192.0.2.0/24 sein"}, "192.0.2.0/24"},
 	FormatPEM: {func(s string) bool { return x509.NewCertPool().AppendCertsFromPEM([]byte(s)) },
-		core.Text{EN: "must hold at least one PEM certificate (-----BEGIN CERTIFICATE-----)", DE: "muss mindestens ein PEM-Zertifikat enthalten (-----BEGIN CERTIFICATE-----)"}},
+		core.Text{EN: "must hold at least one PEM certificate (-----BEGIN CERTIFICATE-----)", DE: "muss mindestens ein PEM-Zertifikat enthalten (-----BEGIN CERTIFICATE-----)"}, "-----BEGIN CERTIFICATE-----"},
 	FormatTimeOfDay: {func(s string) bool { _, err := time.Parse("15:04", s); return err == nil },
-		core.Text{EN: "must be a time as HH:MM (24-hour clock)", DE: "muss eine Uhrzeit als HH:MM sein (24-Stunden-Uhr)"}},
+		core.Text{EN: "must be a time as HH:MM (24-hour clock)", DE: "muss eine Uhrzeit als HH:MM sein (24-Stunden-Uhr)"}, "07:30"},
 }
 
 // FormatMessage returns the refusal of s under the named format, or nil if
@@ -71,6 +73,10 @@ func FormatMessage(name, s string) *core.Text {
 	}
 	return &f.msg
 }
+
+// FormatExample is a value that fits the named format, such as
+// "1.3.6.1.2.1.1.3.0" for an OID; "" for an unknown format.
+func FormatExample(name string) string { return formats[name].example }
 
 // validHost is the test of the ping and snmp collectors: trimmed, at most
 // 253 bytes, and no character that cannot be in a host name unless it is an

@@ -38,6 +38,11 @@ func TestFormats(t *testing.T) {
 		if _, ok := cases[f]; !ok {
 			t.Errorf("format %s is not tested", f)
 		}
+		// A form shows the example as a hint: it must fit (a PEM
+		// certificate's first line is only its start).
+		if ex := FormatExample(f); ex == "" || f != FormatPEM && FormatMessage(f, ex) != nil {
+			t.Errorf("format %s: example %q does not fit", f, ex)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,23 +25,25 @@ type formInput struct{ path, value string }
 // browserFormInputs are the values the browser test enters for each check
 // type: the required ones and a few of every kind of input (number,
 // duration, select, lines, nested fieldsets, list rows, key/value rows).
+// A path ending in "#add" clicks the list's "add an entry" button.
 var browserFormInputs = map[string][]formInput{
 	"antivirus": {{"max_signature_age_days", "5"}},
-	"backup":    {{"products[0].type", "restic"}, {"products[0].repository", "/srv/restic"}, {"max_age_hours", "30"}, {"expected_days", "mon"}},
-	"cpu":       {{"window", "30s"}, {"warn", "70"}, {"fail", "90"}},
-	"disk":      {{"volumes", "/"}, {"warn", "80"}},
-	"eventlog":  {{"source", "journal"}, {"max_events", "50"}},
-	"growth":    {{"warn_percent", "10"}},
-	"logins":    {{"window", "15m"}, {"top", "3"}},
-	"memory":    {{"warn", "75"}},
-	"ping":      {{"host", "192.0.2.10"}, {"count", "3"}, {"loss_percent.warn", "20"}, {"mode", "unprivileged"}},
-	"program":   {{"name", "*AnyDesk*"}, {"expect", "absent"}},
-	"script":    {{"script_id", "SCRIPT"}, {"params#k0", "MODE"}, {"params#v0", "sanft"}},
-	"services":  {{"mode", "named"}, {"services", "cups"}},
-	"smart":     {{"wear_warn", "80"}},
-	"snmp":      {{"host", "192.0.2.11"}, {"port", "1161"}, {"template", "uptime"}},
-	"snmptrap":  {{"known_sources", "192.0.2.12"}},
-	"website":   {{"url", "https://shop.example.com/"}, {"contains", "Willkommen"}, {"headers#k0", "X-Kunde"}, {"headers#v0", "Müller"}},
+	"backup": {{"products[0].type", "restic"}, {"products[0].repository", "/srv/restic"}, {"products#add", ""},
+		{"products[1].type", "borg"}, {"products[1].repository", "/srv/borg"}, {"max_age_hours", "30"}, {"expected_days", "mon"}},
+	"cpu":      {{"window", "30s"}, {"warn", "70"}, {"fail", "90"}},
+	"disk":     {{"volumes", "/"}, {"warn", "80"}},
+	"eventlog": {{"source", "journal"}, {"max_events", "50"}},
+	"growth":   {{"warn_percent", "10"}},
+	"logins":   {{"window", "15m"}, {"top", "3"}},
+	"memory":   {{"warn", "75"}},
+	"ping":     {{"host", "192.0.2.10"}, {"count", "3"}, {"loss_percent.warn", "20"}, {"mode", "unprivileged"}},
+	"program":  {{"name", "*AnyDesk*"}, {"expect", "absent"}},
+	"script":   {{"script_id", "SCRIPT"}, {"params#k0", "MODE"}, {"params#v0", "sanft"}},
+	"services": {{"mode", "named"}, {"services", "cups"}},
+	"smart":    {{"wear_warn", "80"}},
+	"snmp":     {{"host", "192.0.2.11"}, {"port", "1161"}, {"template", "uptime"}},
+	"snmptrap": {{"known_sources", "192.0.2.12"}},
+	"website":  {{"url", "https://shop.example.com/"}, {"contains", "Willkommen"}, {"headers#k0", "X-Kunde"}, {"headers#v0", "Müller"}},
 }
 
 // TestBrowserCheckForms adds a check of every type to a policy through its
@@ -97,6 +100,15 @@ func TestBrowserCheckForms(t *testing.T) {
 				chromedp.WaitVisible(`#params-`+strconv.Itoa(i)+` .param`))
 			var fill []chromedp.Action[chromedp.Void]
 			for _, in := range inputs {
+				if list, ok := strings.CutSuffix(in.path, "#add"); ok {
+					// The fields typed so far, then the click: the new
+					// entry's inputs exist only after it.
+					c.step("fill "+typ, fill...)
+					fill = nil
+					c.step("add to "+list, chromedp.Click(`.param-add[data-name="`+row+"p."+list+`"]`),
+						chromedp.WaitVisible(sel(i, list+"[1].type")))
+					continue
+				}
 				if c.tag(sel(i, in.path)) == "SELECT" {
 					fill = append(fill, chromedp.SetValue(sel(i, in.path), value(in)))
 				} else {
@@ -125,6 +137,9 @@ func TestBrowserCheckForms(t *testing.T) {
 	c.step("reload", chromedp.Navigate(srv.URL+page), chromedp.WaitVisible("#policy-form"))
 	for i, typ := range names {
 		for _, in := range browserFormInputs[typ] {
+			if strings.HasSuffix(in.path, "#add") {
+				continue
+			}
 			got, err := chromedp.Run(c.ctx, chromedp.Value(sel(i, in.path)))
 			if err != nil || strings.TrimSpace(got) != value(in) {
 				t.Errorf("%s: %s is %q after saving, want %q (%v)", typ, in.path, got, value(in), err)
@@ -140,6 +155,28 @@ func TestBrowserCheckForms(t *testing.T) {
 			t.Errorf("%d checks saved, want %d: %+v", len(pol.Checks), len(checkspec.Names()), pol.Checks)
 		}
 	}
+
+	// A text of a declared format without default shows an example.
+	pi := slices.Index(names, "ping")
+	if ph, err := chromedp.Run(c.ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('%s').placeholder`, sel(pi, "host")))); err != nil || ph != "z. B. server01.kunde.local" {
+		t.Errorf("ping host placeholder %q (%v), want the example", ph, err)
+	}
+	// Removing the first backup product keeps the second.
+	bi := slices.Index(names, "backup")
+	c.step("remove a product", chromedp.Click(sel(bi, "products#rm0")), chromedp.Click("#policy-save"), chromedp.WaitVisible("#policies"))
+	if p, err := st.ListPolicies(ctx); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, pol := range p {
+			for _, ch := range pol.Checks {
+				if pol.Name == "Alle Prüfungen" && ch.Type == "backup" &&
+					(!strings.Contains(string(ch.Params), `"/srv/borg"`) || strings.Contains(string(ch.Params), "restic")) {
+					t.Errorf("backup products after removing the first: %s", ch.Params)
+				}
+			}
+		}
+	}
+	c.step("reload", chromedp.Navigate(srv.URL+page), chromedp.WaitVisible("#policy-form"))
 
 	c.checkConsole() // before the refused save, whose 400 the console reports
 	// An invalid value: the German error beside its field, the value kept.

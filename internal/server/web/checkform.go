@@ -60,6 +60,7 @@ type formField struct {
 	Locked      string // why only an administrator may change it; "" if editable
 	SecretSet   bool   // a write-only secret is stored
 	Error       string
+	Example     string        // a value of the declared format ("z. B. 07:30"), when no default shows one
 	Fields      []formField   // fieldset: an object's fields
 	Items       []formItem    // rows: a list of objects, the last one blank
 	Pairs       []formPair    // map: key and value rows, the last ones blank
@@ -67,9 +68,11 @@ type formField struct {
 	Text        formFieldText // the form's words in the page's language
 }
 
-// formItem is one entry of a list of objects.
+// formItem is one entry of a list of objects; Remove names its
+// "remove" checkbox (stored entries only, not the blank one).
 type formItem struct {
 	Legend string
+	Remove string
 	Fields []formField
 }
 
@@ -77,7 +80,9 @@ type formItem struct {
 type formPair struct{ KeyName, ValueName, Key, Value string }
 
 // formFieldText holds the words a field's template needs.
-type formFieldText struct{ Required, SecretSet, Locked, Default, Yes, No, Key, Value, OnePerLine string }
+type formFieldText struct {
+	Required, SecretSet, Locked, Default, Yes, No, Key, Value, OnePerLine, Example, Remove, Add string
+}
 
 // blankMapPairs is how many empty key/value rows a map offers.
 const blankMapPairs = 2
@@ -131,7 +136,8 @@ func checkFormOf(lang Lang, row int, c core.PolicyCheck, errs map[string]string,
 		secrets: c.SecretsSet, text: formFieldText{
 			Required: lang.T("form.required"), SecretSet: lang.T("form.secretSet"), Default: lang.T("form.default"),
 			Yes: lang.T("task.yes"), No: lang.T("task.no"), Key: lang.T("form.key"), Value: lang.T("form.value"),
-			OnePerLine: lang.T("form.onePerLine"), Locked: lang.T("form.locked"),
+			OnePerLine: lang.T("form.onePerLine"), Locked: lang.T("form.locked"), Example: lang.T("form.example"),
+			Remove: lang.T("form.remove"), Add: lang.T("form.add"),
 		}}
 	f.Help = lang.Message(spec.Help)
 	f.Fields = b.fields("", spec.Params, obj, nil)
@@ -242,8 +248,12 @@ func (b *formBuilder) field(path string, p check.Param, v, def any) formField {
 				if i < len(l) {
 					o, _ = l[i].(map[string]any)
 				}
-				f.Items = append(f.Items, formItem{Legend: f.Label + " " + strconv.Itoa(i+1),
-					Fields: b.fields(fmt.Sprintf("%s[%d]", path, i), p.Items.Fields, o, nil)})
+				it := formItem{Legend: f.Label + " " + strconv.Itoa(i+1),
+					Fields: b.fields(fmt.Sprintf("%s[%d]", path, i), p.Items.Fields, o, nil)}
+				if i < len(l) {
+					it.Remove = removeName(f.Name, i)
+				}
+				f.Items = append(f.Items, it)
 			}
 			f.Count = len(f.Items)
 			break
@@ -277,8 +287,19 @@ func (b *formBuilder) field(path string, p check.Param, v, def any) formField {
 			f.Placeholder = f.Text.Default + " " + f.Placeholder
 		}
 	}
+	format := p.Format
+	if p.Type == check.List && p.Items != nil {
+		format = p.Items.Format
+	}
+	if ex := check.FormatExample(format); ex != "" && f.Placeholder == "" && f.Kind != "password" {
+		f.Placeholder = f.Text.Example + " " + ex
+	}
 	return f
 }
+
+// removeName is the name of the checkbox that removes entry i of the list
+// of objects named name; the form then leaves that entry out.
+func removeName(name string, i int) string { return fmt.Sprintf("%s#rm%d", name, i) }
 
 // unitText is a declared unit in lang ("days" → "Tage"); symbols such as
 // "%" or "GB" stay as they are.
@@ -413,6 +434,9 @@ func valueFromForm(p check.Param, form url.Values, prefix, path string) (any, bo
 			n, _ := strconv.Atoi(form.Get(name + "#n"))
 			var l []any
 			for i := 0; i < n && i <= maxSlots(p); i++ {
+				if form.Get(removeName(name, i)) != "" {
+					continue
+				}
 				if o := objectFromForm(p.Items.Fields, form, prefix, fmt.Sprintf("%s[%d]", path, i)); len(o) > 0 {
 					l = append(l, o)
 				}

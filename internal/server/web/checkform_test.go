@@ -172,6 +172,12 @@ func TestFormBuilder(t *testing.T) {
 	if got := string(rowParams(bf, "c1.", "backup")); got != `{"products":[{"type":"restic","warnings_ok":false}]}` {
 		t.Errorf("backup products: %s", got)
 	}
+	// A ticked "remove" leaves its entry out.
+	bf.Set("c1.p.products[1].type", "borg")
+	bf.Set("c1.p.products#rm0", "on")
+	if got := string(rowParams(bf, "c1.", "backup")); got != `{"products":[{"type":"borg"}]}` {
+		t.Errorf("backup products after removing the first: %s", got)
+	}
 }
 
 // TestFormSecretsAndPrivileged: a stored secret is never rendered and an
