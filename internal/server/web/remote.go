@@ -416,7 +416,8 @@ func (s *server) renderServices(w http.ResponseWriter, r *http.Request, rc *reqC
 
 // svcWordKey makes a service manager's word a catalogue key ("start
 // pending" → "start-pending", systemd's "inactive/dead" → "inactive-dead").
-var svcWordKey = strings.NewReplacer(" ", "-", "/", "-")
+// An LSB init script's "dead, pid file exists" → "dead-pid-file-exists".
+var svcWordKey = strings.NewReplacer(", ", "-", " ", "-", "/", "-")
 
 // SvcWord translates a service manager's state or start type word under
 // prefix ("remote.state", "remote.start"); a word the catalogue does not
@@ -425,6 +426,9 @@ var svcWordKey = strings.NewReplacer(" ", "-", "/", "-")
 func (l Lang) SvcWord(prefix, raw string) string {
 	if s, ok := catalog[l.code][prefix+"."+svcWordKey.Replace(raw)]; ok {
 		return s
+	}
+	if code, ok := strings.CutPrefix(raw, "status exit code "); ok && prefix == "remote.state" {
+		return fmt.Sprintf(l.T("remote.state.exitCode"), code) // an init script's own status code
 	}
 	return raw
 }

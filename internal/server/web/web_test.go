@@ -739,3 +739,18 @@ func TestLongMessagesCollapse(t *testing.T) {
 		t.Errorf("a short message is not shown as it is")
 	}
 }
+
+// TestSvcWord: every state word the agents' service managers send is
+// translated, LSB init scripts' included; an unknown word stays as sent.
+func TestSvcWord(t *testing.T) {
+	de := langOf(langDE)
+	for raw, want := range map[string]string{
+		"running": "läuft", "inactive/dead": "gestoppt", "status unknown": "Status unbekannt",
+		"dead, pid file exists": "gestoppt (PID-Datei blieb zurück)", "dead, lock file exists": "gestoppt (Sperrdatei blieb zurück)",
+		"status exit code 150": "Statusabfrage endete mit Code 150", "running, PID 12": "running, PID 12",
+	} {
+		if got := de.SvcWord("remote.state", raw); got != want {
+			t.Errorf("%q: %q, want %q", raw, got, want)
+		}
+	}
+}
