@@ -79,11 +79,23 @@ func (s *Service) Protection(ctx context.Context, u core.User, clientID int64) (
 	return s.ProtectionOf(ctx, ds)
 }
 
+// maxNamedDevices is the most devices ProtectionOf names in its query.
+const maxNamedDevices = 1000
+
 // ProtectionOf returns antivirus and backup of the devices ds, which must
 // come from the Service's scope-filtered listings (the dashboard's overview
 // reuses the devices it has already listed), in one store query.
 func (s *Service) ProtectionOf(ctx context.Context, ds []Device) ([]DeviceProtection, error) {
-	states, err := s.store.ListCheckStatesNamed(ctx, AntivirusCheck, BackupCheck)
+	// A page of devices asks for its own; a whole fleet reads all states
+	// at once rather than naming thousands of IDs in one statement.
+	var ids []int64
+	if len(ds) <= maxNamedDevices {
+		ids = make([]int64, len(ds))
+		for i, d := range ds {
+			ids[i] = d.ID
+		}
+	}
+	states, err := s.store.ListCheckStatesNamed(ctx, ids, AntivirusCheck, BackupCheck)
 	if err != nil {
 		return nil, fmt.Errorf("listing protection states: %w", err)
 	}

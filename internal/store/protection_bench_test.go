@@ -45,7 +45,7 @@ func benchProtection(b *testing.B, st *store.DB) {
 		}
 	}
 	for b.Loop() {
-		cs, err := st.ListCheckStatesNamed(ctx, "antivirus", "backup")
+		cs, err := st.ListCheckStatesNamed(ctx, nil, "antivirus", "backup")
 		if err != nil || len(cs) != 3*devices {
 			b.Fatal(len(cs), err)
 		}

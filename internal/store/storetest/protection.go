@@ -35,7 +35,7 @@ func testCheckStatesNamed(t *testing.T, s core.Store) {
 		{ID: "pc2", Check: "antivirus", Key: "antivirus", Status: core.StatusWarning, At: t0},
 	}))
 
-	got, err := s.ListCheckStatesNamed(ctx, "antivirus", "backup")
+	got, err := s.ListCheckStatesNamed(ctx, nil, "antivirus", "backup")
 	must(t, "ListCheckStatesNamed", err)
 	type row struct {
 		dev       int64
@@ -65,12 +65,20 @@ func testCheckStatesNamed(t *testing.T, s core.Store) {
 		t.Errorf("antivirus state = %+v", av)
 	}
 
-	only, err := s.ListCheckStatesNamed(ctx, "backup")
+	only, err := s.ListCheckStatesNamed(ctx, nil, "backup")
 	must(t, "ListCheckStatesNamed backup", err)
 	if len(only) != 2 || only[0].Name != "backup" || only[1].Name != "backup" {
 		t.Errorf("backup only = %+v", only)
 	}
-	none, err := s.ListCheckStatesNamed(ctx)
+	ofC, err := s.ListCheckStatesNamed(ctx, []int64{c.ID, b.ID}, "antivirus", "backup")
+	must(t, "ListCheckStatesNamed of c and b", err)
+	if len(ofC) != 1 || ofC[0].DeviceID != c.ID || ofC[0].Status != core.StatusWarning {
+		t.Errorf("states of c and b = %+v", ofC)
+	}
+	if no, err := s.ListCheckStatesNamed(ctx, []int64{}, "antivirus"); err != nil || len(no) != 0 {
+		t.Errorf("no devices gave %d rows (%v)", len(no), err)
+	}
+	none, err := s.ListCheckStatesNamed(ctx, nil)
 	must(t, "ListCheckStatesNamed()", err)
 	if len(none) != 0 {
 		t.Errorf("no names gave %d rows", len(none))
