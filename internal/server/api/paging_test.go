@@ -13,6 +13,7 @@ import (
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/protocol"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // followPages walks a list from path through its Link headers and returns
@@ -222,6 +223,78 @@ func TestKeysetPagingMoreLists(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
 				t.Errorf("%s?%s: %d %s; want 400 naming %s", path, tc.query, resp.StatusCode, b, tc.field)
 			}
+		}
+	}
+}
+
+// Support requests page by cursor too, keeping their body (the page and
+// the total) and their ?offset=, which the next page's address drops.
+func TestSupportRequestsPaging(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	svc := service.New(service.Deps{Store: f.st})
+	for i := range 5 {
+		if _, err := svc.ReceiveSupportRequest(ctx, f.device.ID, protocol.SupportRequest{Ref: fmt.Sprintf("tray-pager-%d", i),
+			OSUser: "anna", Message: "Hilfe", Lang: "de", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// walk follows the Link headers from path: the IDs in order and the
+	// first page's offset-free next address.
+	walk := func(path string) (ids []int64, firstNext string) {
+		t.Helper()
+		for pages := 0; path != ""; pages++ {
+			if pages > 10 {
+				t.Fatalf("paging does not end: %v", ids)
+			}
+			resp, b := f.get(t, path)
+			var list struct {
+				Requests []core.SupportRequest `json:"requests"`
+				Total    int                   `json:"total"`
+			}
+			if err := json.Unmarshal(b, &list); resp.StatusCode != http.StatusOK || err != nil || list.Total != 5 ||
+				resp.Header.Get("X-Total-Count") != "5" {
+				t.Fatalf("GET %s: %d %s (total %q)", path, resp.StatusCode, b, resp.Header.Get("X-Total-Count"))
+			}
+			for _, r := range list.Requests {
+				ids = append(ids, r.ID)
+			}
+			next, _ := strings.CutSuffix(strings.TrimPrefix(resp.Header.Get("Link"), "<"), `>; rel="next"`)
+			if next != "" && (resp.Header.Get("X-Next-Cursor") == "" || strings.Contains(next, "offset=")) {
+				t.Fatalf("Link %q, X-Next-Cursor %q", next, resp.Header.Get("X-Next-Cursor"))
+			}
+			if pages == 0 {
+				firstNext = next
+			}
+			path = next
+		}
+		return ids, firstNext
+	}
+	whole, next := walk("/api/v1/support-requests?limit=1000")
+	if len(whole) != 5 || next != "" || len(slices.Compact(slices.Sorted(slices.Values(whole)))) != 5 {
+		t.Fatalf("one page: %v, next %q", whole, next)
+	}
+	if got, _ := walk("/api/v1/support-requests?limit=2&device=" + itoa(f.device.ID)); !slices.Equal(got, whole) {
+		t.Errorf("pages of 2: %v, want %v", got, whole)
+	}
+	if got, next := walk("/api/v1/support-requests?limit=2&offset=1"); !slices.Equal(got, whole[1:]) || next == "" {
+		t.Errorf("pages of 2 from offset 1: %v (next %q), want %v", got, next, whole[1:])
+	}
+
+	for _, tc := range []struct{ query, field string }{
+		{"limit=0", "limit"},
+		{"limit=1001", "limit"},
+		{"limit=ten", "limit"},
+		{"cursor=bogus", "cursor"},
+		{"cursor=eyJpIjowfQ", "cursor"}, // {"i":0}
+	} {
+		resp, b := f.get(t, "/api/v1/support-requests?"+tc.query)
+		var e struct {
+			Fields []struct{ Field string } `json:"fields"`
+		}
+		_ = json.Unmarshal(b, &e)
+		if resp.StatusCode != http.StatusBadRequest || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
+			t.Errorf("?%s: %d %s; want 400 naming %s", tc.query, resp.StatusCode, b, tc.field)
 		}
 	}
 }

@@ -21,6 +21,7 @@ var pagingTests = []struct {
 	{"OutagePages", testOutagePages},
 	{"TimeEntryPages", testTimeEntryPages},
 	{"ScriptRunPages", testScriptRunPages},
+	{"SupportRequestPages", testSupportRequestPages},
 }
 
 // pages walks a newest-first list page by page: list answers one page of
@@ -206,6 +207,45 @@ func testScriptRunPages(t *testing.T, s core.Store) {
 		}, func(r core.ScriptRun) core.PageKey { return core.PageKey{At: r.QueuedAt, Name: r.ID} })
 		if !slices.EqualFunc(got, want, func(a, b core.PageKey) bool { return a.At.Equal(b.At) && a.Name == b.Name }) {
 			t.Errorf("limit %d: pages = %v, want %v", limit, got, want)
+		}
+	}
+}
+
+// testSupportRequestPages: support requests page by received time and ID,
+// filtered, and the total counts every request the filter selects.
+func testSupportRequestPages(t *testing.T, s core.Store) {
+	a, b := device(t, s, "sr-a"), device(t, s, "sr-b")
+	for i := range 7 {
+		d := a
+		if i%3 == 2 {
+			d = b
+		}
+		// Pairs received at the same instant; the ID breaks the tie.
+		saveSupport(t, s, supportRequest(d, fmt.Sprintf("page-%d", i), t0.Add(-time.Duration(i/2)*time.Minute)), nil)
+	}
+	for _, f := range []core.SupportFilter{{}, {DeviceID: a.ID}} {
+		all, total, err := s.ListSupportRequests(ctx, f)
+		must(t, "ListSupportRequests", err)
+		var want []int64
+		for _, r := range all {
+			want = append(want, r.ID)
+		}
+		if n := map[int64]int{0: 7, a.ID: 5}[f.DeviceID]; len(want) != n || total != n {
+			t.Fatalf("ListSupportRequests(%+v) = %d requests, total %d", f, len(want), total)
+		}
+		for _, limit := range []int{1, 2, 7} {
+			got := pages(t, limit, func(after core.PageKey, limit int) ([]core.SupportRequest, error) {
+				p := f
+				p.After, p.Limit = after, limit
+				rs, n, err := s.ListSupportRequests(ctx, p)
+				if err == nil && n != total {
+					t.Errorf("%+v: total %d, want %d", p, n, total)
+				}
+				return rs, err
+			}, func(r core.SupportRequest) core.PageKey { return core.PageKey{At: r.ReceivedAt, ID: r.ID} })
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v limit %d: pages = %v, want %v", f, limit, got, want)
+			}
 		}
 	}
 }
