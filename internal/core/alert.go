@@ -215,4 +215,7 @@ type AlertStore interface {
 	// MarkFailed counts an attempt and schedules the next one.
 	MarkFailed(ctx context.Context, id int64, errText string, next time.Time) error
 	ListOutbox(ctx context.Context, limit int) ([]OutboxItem, error) // newest first
+	// ListOutboxPage is ListOutbox after a key (an item's ID; the zero key:
+	// from the newest).
+	ListOutboxPage(ctx context.Context, after PageKey, limit int) ([]OutboxItem, error)
 }

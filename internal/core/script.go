@@ -241,11 +241,13 @@ func (f Fix) Text(loc *time.Location) Text {
 }
 
 // ScriptRunFilter selects runs: of one job, or of one device (newest
-// first, at most Limit).
+// first, ties by ID bytewise descending, at most Limit, after After:
+// queued at and the run's ID as PageKey.Name).
 type ScriptRunFilter struct {
 	JobID    int64
 	DeviceID int64
 	Limit    int
+	After    PageKey
 }
 
 // ScriptRunCount counts the runs of a job in one state on one client's

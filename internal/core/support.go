@@ -120,7 +120,8 @@ type SupportFilter struct {
 	State    string
 	Since    time.Time // received at or after
 	Scope    Scope
-	Limit    int // ≤ 0: all
+	Limit    int     // ≤ 0: all
+	After    PageKey // continue after this request (received at, ID); the total ignores it
 }
 
 // SupportUpdate changes a request: State (if not "") and a reply (if

@@ -414,10 +414,15 @@ func (e OutboxEntry) ErrorText() *core.Text {
 
 // ListOutbox returns the newest deliveries (admins only), without payloads.
 func (s *Service) ListOutbox(ctx context.Context, u core.User, limit int) ([]OutboxEntry, error) {
+	return s.OutboxPage(ctx, u, core.PageKey{}, limit)
+}
+
+// OutboxPage is ListOutbox after a key (an item's ID).
+func (s *Service) OutboxPage(ctx context.Context, u core.User, after core.PageKey, limit int) ([]OutboxEntry, error) {
 	if err := need(u, authz.Admin); err != nil {
 		return nil, err
 	}
-	items, err := s.store.ListOutbox(ctx, limit)
+	items, err := s.store.ListOutboxPage(ctx, after, limit)
 	out := make([]OutboxEntry, len(items))
 	for i, m := range items {
 		m.Payload = nil

@@ -70,9 +70,13 @@ func smartKeyIs(key, disk string) bool {
 	return disk != "" && (strings.EqualFold(key, disk) || strings.TrimPrefix(key, "/dev/") == disk)
 }
 
+// maxChangesPage bounds a page of inventory changes: the API's largest
+// page and the row that tells another page follows.
+const maxChangesPage = 1001
+
 // InventoryChanges returns device id's inventory change history, newest
-// first, IDs below before (0: from the newest), at most limit (1..500,
-// default 100).
+// first, IDs below before (0: from the newest), at most limit (1 to
+// maxChangesPage, default 100).
 func (s *Service) InventoryChanges(ctx context.Context, u core.User, id, before int64, limit int) ([]core.InventoryChange, error) {
 	if err := need(u, authz.Read); err != nil {
 		return nil, err
@@ -83,7 +87,7 @@ func (s *Service) InventoryChanges(ctx context.Context, u core.User, id, before 
 	if limit <= 0 {
 		limit = 100
 	}
-	limit = min(limit, 500)
+	limit = min(limit, maxChangesPage)
 	cs, err := s.store.ListInventoryChanges(ctx, id, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing inventory changes of device %d: %w", id, err)

@@ -286,7 +286,7 @@ func TestTaskRunsListedWithTheDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runs, err := f.svc.DeviceRuns(ctx, f.readonly, f.dev.ID)
+	runs, err := f.svc.DeviceRuns(ctx, f.readonly, f.dev.ID, core.PageKey{}, 0)
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("runs = %+v, %v", runs, err)
 	}
@@ -294,7 +294,7 @@ func TestTaskRunsListedWithTheDevice(t *testing.T) {
 		r.TaskSource != "default: Drucker" || r.ScriptName != "Spooler" || r.FixCheck != "services" {
 		t.Errorf("run = %+v", r)
 	}
-	if _, err := f.svc.DeviceRuns(ctx, f.foreign, f.dev.ID); !errors.Is(err, core.ErrNotFound) {
+	if _, err := f.svc.DeviceRuns(ctx, f.foreign, f.dev.ID, core.PageKey{}, 0); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("another client's technician: %v", err)
 	}
 }

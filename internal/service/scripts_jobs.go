@@ -36,7 +36,7 @@ import (
 const (
 	DefaultJobExpiry = 24 * time.Hour
 	MaxJobExpiry     = 7 * 24 * time.Hour
-	// MaxJobRunsShown bounds a device's run list.
+	// MaxJobRunsShown bounds a device's run list on the device page.
 	MaxJobRunsShown = 200
 )
 
@@ -462,12 +462,13 @@ func (s *Service) CancelJob(ctx context.Context, u core.User, id int64) (JobView
 	return s.GetJob(ctx, u, id)
 }
 
-// DeviceRuns returns a device's newest script runs.
-func (s *Service) DeviceRuns(ctx context.Context, u core.User, deviceID int64) ([]core.ScriptRun, error) {
+// DeviceRuns returns a device's script runs newest first, after the key
+// after (the zero key: from the newest), at most limit (≤ 0: all).
+func (s *Service) DeviceRuns(ctx context.Context, u core.User, deviceID int64, after core.PageKey, limit int) ([]core.ScriptRun, error) {
 	if _, err := s.device(ctx, u, deviceID); err != nil {
 		return nil, err
 	}
-	runs, err := s.store.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: deviceID, Limit: MaxJobRunsShown})
+	runs, err := s.store.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: deviceID, Limit: limit, After: after})
 	if err != nil {
 		return nil, fmt.Errorf("listing runs of device %d: %w", deviceID, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -539,8 +540,19 @@ func (s *DB) OutboxBacklog(ctx context.Context) (int, error) {
 
 // ListOutbox returns the newest outbox items first.
 func (s *DB) ListOutbox(ctx context.Context, limit int) ([]core.OutboxItem, error) {
+	return s.ListOutboxPage(ctx, core.PageKey{}, limit)
+}
+
+// ListOutboxPage returns outbox items newest first (by ID), IDs below
+// after's (the zero key: all), at most limit (≤ 0: all).
+func (s *DB) ListOutboxPage(ctx context.Context, after core.PageKey, limit int) ([]core.OutboxItem, error) {
 	const op = "list outbox"
-	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox ORDER BY id DESC LIMIT $1`, limitOrAll(limit))
+	below := int64(math.MaxInt64)
+	if !after.First() {
+		below = after.ID
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id < $1 ORDER BY id DESC LIMIT $2`,
+		below, limitOrAll(limit))
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}

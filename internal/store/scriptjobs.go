@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -205,61 +205,91 @@ func scanRun(r rowScanner) (core.ScriptRun, error) {
 	return x, nil
 }
 
-// ListScriptRuns returns a job's runs by device, or a device's newest
-// runs first, with its task runs (by when they started).
+// ListScriptRuns returns a job's runs by device, or a device's runs with
+// its task runs newest first (see deviceRuns).
 func (s *DB) ListScriptRuns(ctx context.Context, f core.ScriptRunFilter) ([]core.ScriptRun, error) {
 	const op = "listing script runs"
-	var where []string
-	var args []any
-	if f.JobID != 0 {
-		args = append(args, f.JobID)
-		where = append(where, fmt.Sprintf("r.job_id = $%d", len(args)))
+	switch {
+	case f.JobID != 0 && f.DeviceID == 0:
+	case f.DeviceID != 0 && f.JobID == 0:
+		return s.deviceRuns(ctx, f)
+	default:
+		return nil, fmt.Errorf("store: %s: not one job or one device: %w", op, core.ErrInvalid)
 	}
-	if f.DeviceID != 0 {
-		args = append(args, f.DeviceID)
-		where = append(where, fmt.Sprintf("r.device_id = $%d", len(args)))
+	rows, err := s.db.QueryContext(ctx, runSelect+"WHERE r.job_id = $1 ORDER BY d.hostname, r.device_id", f.JobID)
+	if err != nil {
+		return nil, s.wrap(op, err)
 	}
-	if len(where) == 0 {
-		return nil, fmt.Errorf("store: %s: no job or device: %w", op, core.ErrInvalid)
+	return scanRuns(rows, op, scanRun, s.wrap)
+}
+
+// deviceRuns returns a device's script runs and task runs newest first
+// (queued or started at, then ID), after f.After, at most f.Limit. The
+// IDs are text, which PostgreSQL's collations order unlike Go, so SQL
+// bounds each table by time only and Go orders ties by ID bytewise.
+func (s *DB) deviceRuns(ctx context.Context, f core.ScriptRunFilter) ([]core.ScriptRun, error) {
+	at := int64(math.MaxInt64)
+	if !f.After.First() {
+		at = ms(f.After.At)
 	}
-	q := runSelect + "WHERE " + strings.Join(where, " AND ")
-	if f.JobID != 0 {
-		q += " ORDER BY d.hostname, r.device_id"
-	} else {
-		q += " ORDER BY r.queued_at DESC, r.id"
+	runs, err := s.runsWindow(ctx, runSelect, "script_runs", "r", "queued_at", scanRun, f.DeviceID, at, f.Limit)
+	if err != nil {
+		return nil, err
 	}
-	if f.Limit > 0 {
-		args = append(args, f.Limit)
-		q += fmt.Sprintf(" LIMIT $%d", len(args))
+	tasks, err := s.runsWindow(ctx, taskRunSelect, "task_runs", "t", "started_at", scanTaskRun, f.DeviceID, at, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.DeleteFunc(append(runs, tasks...), func(r core.ScriptRun) bool {
+		return !f.After.First() && r.QueuedAt.Equal(f.After.At) && r.ID >= f.After.Name // shown already
+	})
+	slices.SortFunc(out, func(a, b core.ScriptRun) int {
+		if c := b.QueuedAt.Compare(a.QueuedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// runsWindow reads a device's runs from one table: those at the
+// millisecond at (whose ties the caller sorts out) and the older ones down
+// to the limit-th older time, with all its ties, so that the rows a page
+// needs are there whatever order their IDs take (limit ≤ 0: all older).
+func (s *DB) runsWindow(ctx context.Context, sel, table, alias, col string, scan func(rowScanner) (core.ScriptRun, error),
+	deviceID, at int64, limit int) ([]core.ScriptRun, error) {
+	op := "listing the runs of device " + fmt.Sprint(deviceID)
+	c := alias + "." + col
+	q := sel + "WHERE " + alias + ".device_id = $1 AND " + c + " <= $2"
+	args := []any{deviceID, at}
+	if limit > 0 {
+		q += " AND (" + c + " = $2 OR " + c + " >= COALESCE((SELECT " + col + " FROM " + table +
+			" WHERE device_id = $1 AND " + col + " < $2 ORDER BY " + col + " DESC LIMIT 1 OFFSET $3), $4))"
+		args = append(args, limit-1, int64(math.MinInt64))
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
+	return scanRuns(rows, op, scan, s.wrap)
+}
+
+// scanRuns reads and closes rows of runs.
+func scanRuns(rows *sql.Rows, op string, scan func(rowScanner) (core.ScriptRun, error), wrap func(string, error) error) ([]core.ScriptRun, error) {
 	defer rows.Close()
 	out := []core.ScriptRun{}
 	for rows.Next() {
-		r, err := scanRun(rows)
+		r, err := scan(rows)
 		if err != nil {
-			return nil, s.wrap(op, err)
+			return nil, wrap(op, err)
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.wrap(op, err)
-	}
-	if f.JobID != 0 {
-		return out, nil
-	}
-	// A device's list holds its task runs too, newest first.
-	tasks, err := s.listTaskRuns(ctx, f.DeviceID, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, tasks...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].QueuedAt.After(out[j].QueuedAt) })
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+		return nil, wrap(op, err)
 	}
 	return out, nil
 }

@@ -208,6 +208,10 @@ func (s *DB) ListSupportRequests(ctx context.Context, f core.SupportFilter) ([]c
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM support_requests sr`+where, args...).Scan(&total); err != nil {
 		return nil, 0, s.wrap(op+": counting", err)
 	}
+	if !f.After.First() {
+		at, id := arg(ms(f.After.At)), arg(f.After.ID)
+		where += fmt.Sprintf(" AND (sr.received_at < %[1]s OR (sr.received_at = %[1]s AND sr.id < %[2]s))", at, id)
+	}
 	// The page's IDs first: sorting them alone reads the indexes only,
 	// not the rows of every request the filter selects.
 	out, err := s.querySupportRequests(ctx, op, ` WHERE sr.id IN (SELECT sr.id FROM support_requests sr`+where+

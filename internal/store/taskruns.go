@@ -129,31 +129,6 @@ func scanTaskRun(r rowScanner) (core.ScriptRun, error) {
 	return x, nil
 }
 
-// listTaskRuns returns a device's newest task runs.
-func (s *DB) listTaskRuns(ctx context.Context, deviceID int64, limit int) ([]core.ScriptRun, error) {
-	const op = "listing task runs"
-	q := taskRunSelect + `WHERE t.device_id = $1 ORDER BY t.started_at DESC, t.run_id`
-	args := []any{deviceID}
-	if limit > 0 {
-		q += ` LIMIT $2`
-		args = append(args, limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.wrap(op, err)
-	}
-	defer rows.Close()
-	var out []core.ScriptRun
-	for rows.Next() {
-		r, err := scanTaskRun(rows)
-		if err != nil {
-			return nil, s.wrap(op, err)
-		}
-		out = append(out, r)
-	}
-	return out, s.wrap(op, rows.Err())
-}
-
 // LatestFix returns the newest automatic fix of a device's check that
 // started in [from, to], or nil.
 func (s *DB) LatestFix(ctx context.Context, deviceID int64, check string, from, to time.Time) (*core.Fix, error) {

@@ -134,10 +134,8 @@ func (h *handler) deleteRecipient(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) listOutbox(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-		if limit <= 0 || limit > 1000 {
-			limit = 100
-		}
-		return h.svc.ListOutbox(r.Context(), u, limit)
+		return servePage(w, r, func(after core.PageKey, limit int) ([]service.OutboxEntry, error) {
+			return h.svc.OutboxPage(r.Context(), u, after, limit)
+		}, func(e service.OutboxEntry) core.PageKey { return core.PageKey{ID: e.ID} }, nil)
 	})
 }

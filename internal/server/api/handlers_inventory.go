@@ -52,14 +52,20 @@ func (h *handler) getInventory(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.DeviceInventory(r.Context(), u, id) })
 }
 
-// inventoryChanges pages with ?before= (an entry's ID) and ?limit=.
+// inventoryChanges pages like the other lists (?limit=, ?cursor=); the
+// older ?before= (an entry's ID) still starts a page below that entry.
 func (h *handler) inventoryChanges(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
-		q, err := queryInts(r, "before", "limit")
+		before, err := queryInt(r, "before")
 		if err != nil {
 			return nil, err
 		}
-		return h.svc.InventoryChanges(r.Context(), u, id, q[0], int(min(q[1], 1<<20)))
+		return servePage(w, r, func(after core.PageKey, limit int) ([]core.InventoryChange, error) {
+			if after.First() {
+				after.ID = before
+			}
+			return h.svc.InventoryChanges(r.Context(), u, id, after.ID, limit)
+		}, func(c core.InventoryChange) core.PageKey { return core.PageKey{ID: c.ID} }, nil)
 	})
 }
 

@@ -106,5 +106,9 @@ func (h *handler) cancelJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deviceRuns(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) { return h.svc.DeviceRuns(r.Context(), u, id) })
+	h.withID(w, r, http.StatusOK, func(u core.User, id int64) (any, error) {
+		return servePage(w, r, func(after core.PageKey, limit int) ([]core.ScriptRun, error) {
+			return h.svc.DeviceRuns(r.Context(), u, id, after, limit)
+		}, func(x core.ScriptRun) core.PageKey { return core.PageKey{At: x.QueuedAt, Name: x.ID} }, nil)
+	})
 }

@@ -128,35 +128,46 @@ type supportList struct {
 	Total    int                   `json:"total"`
 }
 
-// Paging of the list: limit defaults to defaultSupportPage and is cut to
-// maxSupportPage; offset reaches the newest maxSupportOffset requests.
-const (
-	defaultSupportPage = 50
-	maxSupportPage     = 500
-	maxSupportOffset   = 10000
-)
+// maxSupportOffset: offset reaches the newest maxSupportOffset requests
+// (after the cursor, if any).
+const maxSupportOffset = 10000
 
-// listSupportRequests: ?client=&device=&state=&limit=&offset=.
+// listSupportRequests: ?client=&device=&state=, paged by ?limit= and
+// ?cursor= like the other lists, and still by ?offset=; the body keeps
+// its shape, the page and the total.
 func (h *handler) listSupportRequests(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, http.StatusOK, func(u core.User) (any, error) {
-		n, err := queryInts(r, "client", "device", "limit", "offset")
+		n, err := queryInts(r, "client", "device", "offset")
 		if err != nil {
 			return nil, err
 		}
-		limit, offset := int(min(n[2], maxSupportPage)), int(n[3])
-		if limit == 0 {
-			limit = defaultSupportPage
-		}
+		offset := int(n[2])
 		if offset > maxSupportOffset {
 			return nil, fmt.Errorf("offset above %d: narrow the list with client, device or state: %w", maxSupportOffset, core.ErrInvalid)
 		}
-		// The store pages by limit only: read offset+limit, skip offset.
-		rs, total, err := h.svc.ListSupportRequests(r.Context(), u, core.SupportFilter{ClientID: n[0], DeviceID: n[1],
-			State: r.URL.Query().Get("state"), Limit: offset + limit})
+		p, err := parsePage(r.URL.Query(), false)
 		if err != nil {
 			return nil, err
 		}
-		rs = rs[min(offset, len(rs)):]
+		after, err := p.after()
+		if err != nil {
+			return nil, err
+		}
+		// The store pages by limit only: read offset+limit, skip offset.
+		rs, total, err := h.svc.ListSupportRequests(r.Context(), u, core.SupportFilter{ClientID: n[0], DeviceID: n[1],
+			State: r.URL.Query().Get("state"), After: after, Limit: offset + p.fetch()})
+		if err != nil {
+			return nil, err
+		}
+		rs, next := keysetPage(rs[min(offset, len(rs)):], p, func(x core.SupportRequest) core.PageKey {
+			return core.PageKey{At: x.ReceivedAt, ID: x.ID}
+		})
+		// The next page continues after the cursor: no offset again.
+		rn := r.Clone(r.Context())
+		q := rn.URL.Query()
+		q.Del("offset")
+		rn.URL.RawQuery = q.Encode()
+		setPageHeaders(w, rn, next, total)
 		return supportList{Requests: rs, Total: total}, nil
 	})
 }

@@ -70,8 +70,9 @@ func (p page) fetch() int {
 
 // keyCursor is a core.PageKey as it travels in ?cursor=.
 type keyCursor struct {
-	At int64 `json:"t,omitempty"` // Unix milliseconds
-	ID int64 `json:"i"`
+	At   int64  `json:"t,omitempty"` // Unix milliseconds
+	ID   int64  `json:"i,omitempty"`
+	Name string `json:"n,omitempty"`
 }
 
 // after reads p's cursor as the key the page continues after (the zero key
@@ -86,10 +87,10 @@ func (p page) after() (core.PageKey, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.ID <= 0 {
+	if err != nil || c.ID < 0 || (c.ID == 0) == (c.Name == "") {
 		return core.PageKey{}, queryError("cursor", "is not a cursor of this list", "ist kein Cursor dieser Liste")
 	}
-	k := core.PageKey{ID: c.ID}
+	k := core.PageKey{ID: c.ID, Name: c.Name}
 	if c.At != 0 {
 		k.At = time.UnixMilli(c.At).UTC()
 	}
@@ -104,11 +105,11 @@ func keysetPage[T any](rows []T, p page, key func(T) core.PageKey) ([]T, string)
 	}
 	rows = rows[:p.Limit]
 	k := key(rows[len(rows)-1])
-	c := keyCursor{ID: k.ID}
+	c := keyCursor{ID: k.ID, Name: k.Name}
 	if !k.At.IsZero() {
 		c.At = k.At.UnixMilli()
 	}
-	b, _ := json.Marshal(c) // two numbers always marshal
+	b, _ := json.Marshal(c) // numbers and a string always marshal
 	return rows, base64.RawURLEncoding.EncodeToString(b)
 }
 

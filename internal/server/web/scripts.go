@@ -838,7 +838,7 @@ func (s *server) deviceRuns(r *http.Request, rc *reqCtx, v view) (*runTable, err
 	if v.Net != nil {
 		return nil, nil
 	}
-	runs, err := s.svc.DeviceRuns(r.Context(), rc.user, v.Device.ID)
+	runs, err := s.svc.DeviceRuns(r.Context(), rc.user, v.Device.ID, core.PageKey{}, service.MaxJobRunsShown)
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,12 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
 // pagingTests cover the keyset paging of the long lists besides the device
@@ -18,6 +20,8 @@ var pagingTests = []struct {
 	{"AuditPages", testAuditPages},
 	{"OutagePages", testOutagePages},
 	{"TimeEntryPages", testTimeEntryPages},
+	{"ScriptRunPages", testScriptRunPages},
+	{"SupportRequestPages", testSupportRequestPages},
 }
 
 // pages walks a newest-first list page by page: list answers one page of
@@ -26,6 +30,16 @@ var pagingTests = []struct {
 func pages[T any](t *testing.T, limit int, list func(after core.PageKey, limit int) ([]T, error), key func(T) core.PageKey) []int64 {
 	t.Helper()
 	var ids []int64
+	for _, k := range pageKeys(t, limit, list, key) {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}
+
+// pageKeys is pages returning the rows' keys.
+func pageKeys[T any](t *testing.T, limit int, list func(after core.PageKey, limit int) ([]T, error), key func(T) core.PageKey) []core.PageKey {
+	t.Helper()
+	var ids []core.PageKey
 	var after core.PageKey
 	for n := 0; ; n++ {
 		rows, err := list(after, limit)
@@ -37,7 +51,7 @@ func pages[T any](t *testing.T, limit int, list func(after core.PageKey, limit i
 			return ids
 		}
 		for _, r := range rows {
-			ids = append(ids, key(r).ID)
+			ids = append(ids, key(r))
 		}
 		if n > 100 {
 			t.Fatalf("paging does not end: %v", ids)
@@ -149,6 +163,88 @@ func testTimeEntryPages(t *testing.T, s core.Store) {
 			}, func(e core.TimeEntry) core.PageKey { return core.PageKey{At: e.StartedAt, ID: e.ID} })
 			if !slices.Equal(got, want) {
 				t.Errorf("%+v limit %d: pages = %v, want %v", q, limit, got, want)
+			}
+		}
+	}
+}
+
+// testScriptRunPages: a device's script and task runs page together, ties
+// in time (also across both kinds) by ID, each run once.
+func testScriptRunPages(t *testing.T, s core.Store) {
+	d, other := device(t, s, "runs-a"), device(t, s, "runs-b")
+	sc := core.Script{Name: "pager", Language: "sh", Body: "echo", RunAs: core.RunAsSystem, TimeoutSeconds: 60}
+	must(t, "CreateScript", s.CreateScript(ctx, &sc))
+	for _, at := range []time.Time{t0, t0, t0.Add(-time.Minute)} {
+		j := core.ScriptJob{ScriptID: sc.ID, ScriptVersion: 1, Target: "devices", CreatedBy: "user:pager", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+		_, err := s.CreateScriptJob(ctx, &j, queuedRuns(d.ID, other.ID))
+		must(t, "CreateScriptJob", err)
+	}
+	var batch []core.Result
+	for i, at := range []time.Time{t0, t0, t0.Add(-time.Minute), t0.Add(-2 * time.Minute)} {
+		id := fmt.Sprintf("t-pager-%d", i)
+		batch = append(batch, taskResult(t, id, "pager", protocol.TaskRun{RunID: id, ScriptID: sc.ID, ScriptVersion: 1,
+			Trigger: protocol.TriggerSchedule, StartedAt: at}))
+	}
+	must(t, "SaveResults", s.SaveResults(ctx, d.ID, batch))
+
+	all, err := s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d.ID})
+	must(t, "ListScriptRuns", err)
+	var want []core.PageKey
+	for _, r := range all {
+		want = append(want, core.PageKey{At: r.QueuedAt, Name: r.ID})
+	}
+	if len(want) != 7 || !slices.IsSortedFunc(want, func(a, b core.PageKey) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Name, a.Name)
+	}) {
+		t.Fatalf("ListScriptRuns = %v, want 7 newest first, ties by ID descending", want)
+	}
+	for _, limit := range []int{1, 2, 3, 7} {
+		got := pageKeys(t, limit, func(after core.PageKey, limit int) ([]core.ScriptRun, error) {
+			return s.ListScriptRuns(ctx, core.ScriptRunFilter{DeviceID: d.ID, After: after, Limit: limit})
+		}, func(r core.ScriptRun) core.PageKey { return core.PageKey{At: r.QueuedAt, Name: r.ID} })
+		if !slices.EqualFunc(got, want, func(a, b core.PageKey) bool { return a.At.Equal(b.At) && a.Name == b.Name }) {
+			t.Errorf("limit %d: pages = %v, want %v", limit, got, want)
+		}
+	}
+}
+
+// testSupportRequestPages: support requests page by received time and ID,
+// filtered, and the total counts every request the filter selects.
+func testSupportRequestPages(t *testing.T, s core.Store) {
+	a, b := device(t, s, "sr-a"), device(t, s, "sr-b")
+	for i := range 7 {
+		d := a
+		if i%3 == 2 {
+			d = b
+		}
+		// Pairs received at the same instant; the ID breaks the tie.
+		saveSupport(t, s, supportRequest(d, fmt.Sprintf("page-%d", i), t0.Add(-time.Duration(i/2)*time.Minute)), nil)
+	}
+	for _, f := range []core.SupportFilter{{}, {DeviceID: a.ID}} {
+		all, total, err := s.ListSupportRequests(ctx, f)
+		must(t, "ListSupportRequests", err)
+		var want []int64
+		for _, r := range all {
+			want = append(want, r.ID)
+		}
+		if n := map[int64]int{0: 7, a.ID: 5}[f.DeviceID]; len(want) != n || total != n {
+			t.Fatalf("ListSupportRequests(%+v) = %d requests, total %d", f, len(want), total)
+		}
+		for _, limit := range []int{1, 2, 7} {
+			got := pages(t, limit, func(after core.PageKey, limit int) ([]core.SupportRequest, error) {
+				p := f
+				p.After, p.Limit = after, limit
+				rs, n, err := s.ListSupportRequests(ctx, p)
+				if err == nil && n != total {
+					t.Errorf("%+v: total %d, want %d", p, n, total)
+				}
+				return rs, err
+			}, func(r core.SupportRequest) core.PageKey { return core.PageKey{At: r.ReceivedAt, ID: r.ID} })
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v limit %d: pages = %v, want %v", f, limit, got, want)
 			}
 		}
 	}
