@@ -101,5 +101,80 @@
       }
     });
   });
+  // The filters of several values are dropdowns of checkboxes: the summary
+  // names the ticked values, one dropdown is open at a time, Escape or a
+  // click elsewhere closes it.
+  function multis() { return Array.prototype.slice.call(document.querySelectorAll("details.dl-multi")); }
+  function summarize(d) {
+    var val = d.querySelector(".dl-multi-val");
+    if (!val) return;
+    var on = Array.prototype.slice.call(d.querySelectorAll("input:checked")).map(function (b) {
+      return b.parentNode.textContent.trim();
+    });
+    val.textContent = on.length ? on.join(", ") : val.dataset.any;
+    d.querySelector("summary").title = val.textContent;
+  }
+  document.addEventListener("change", function (e) {
+    var d = e.target.closest && e.target.closest("details.dl-multi");
+    if (d) summarize(d);
+  });
+  document.addEventListener("toggle", function (e) {
+    if (!e.target.matches || !e.target.matches("details.dl-multi") || !e.target.open) return;
+    multis().forEach(function (d) { if (d !== e.target) d.open = false; });
+  }, true);
+  document.addEventListener("keydown", function (e) {
+    var d = e.key === "Escape" && e.target.closest && e.target.closest("details.dl-multi[open]");
+    if (d) { d.open = false; d.querySelector("summary").focus(); }
+  });
+  document.addEventListener("click", function (e) {
+    multis().forEach(function (d) { if (d.open && !d.contains(e.target)) d.open = false; });
+  });
+
+  // Live refresh: htmx polls the list (#dl-live) and swaps the rows and
+  // counts alone. It waits while the tab is hidden, rows are ticked, a
+  // bulk question or a dropdown or form is open or a field has focus, so
+  // it never takes away what the user is doing; it keeps the selected row,
+  // the focus and the scroll position.
+  function busy() {
+    if (document.hidden) return true;
+    if (document.querySelector("#dl-table input[name=id]:checked, #dl-all-matching:checked, #dl-check-page:checked")) return true;
+    var panel = document.getElementById("bulk-panel");
+    if (panel && panel.children.length) return true;
+    if (document.querySelector("main details[open], dialog[open]")) return true;
+    var a = document.activeElement;
+    return !!(a && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName) && !(a.closest && a.closest("#dl-table")));
+  }
+  function live(e) { var c = e.detail.requestConfig; return c && c.elt && c.elt.id === "dl-live"; }
+  document.addEventListener("htmx:confirm", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "dl-live" && busy()) e.preventDefault();
+  });
+  var kept = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (!live(e)) return;
+    var rs = rows(), sel = selected(rs), a = document.activeElement;
+    var row = a && a.closest && a.closest("#dl-table tr.device");
+    kept = {
+      selected: sel >= 0 ? rs[sel].dataset.device : null,
+      focus: row ? row.dataset.device : null,
+      link: !!(a && a.classList.contains("dl-open")),
+      x: window.scrollX, y: window.scrollY
+    };
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (!live(e) || !kept) return;
+    var k = kept;
+    kept = null;
+    rows().forEach(function (r) {
+      var on = r.dataset.device === k.selected;
+      r.classList.toggle("selected", on);
+      if (on) r.setAttribute("aria-selected", "true");
+      if (k.focus && r.dataset.device === k.focus) {
+        var el = r.querySelector(k.link ? "a.dl-open" : "input[type=checkbox]");
+        if (el) el.focus({ preventScroll: true });
+      }
+    });
+    window.scrollTo(k.x, k.y);
+  });
+
   fields();
 })();

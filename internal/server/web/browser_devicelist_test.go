@@ -1,17 +1,22 @@
 package web
 
 import (
+	"context"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/wacht-rmm/wacht/internal/core"
 )
 
 // TestBrowserDeviceList: in headless Chromium an administrator narrows the
 // device list by typing into the search ("/" focuses it), goes back, filters
-// by operating system, sorts by a column, ticks two devices with the
+// by operating system and by two statuses at once, sorts by a column, ticks two devices with the
 // keyboard (an htmx swap elsewhere keeps the selection) and runs their checks through the confirmation, saves a view and
 // opens it again, and opens a device with Enter; without script errors or
 // CSP violations. Screenshots at 1400 and 390 px go to
@@ -22,6 +27,7 @@ func TestBrowserDeviceList(t *testing.T) {
 		t.Skip("htmx is not built in: the live list cannot be tested")
 	}
 	f := newListFixture(t)
+	f.result(t, f.win.ID, core.StatusWarning)
 	c := newChrome(t, f.srv.URL)
 	step, text := c.step, c.text
 	rows := func(n int) chromedp.Action[chromedp.Void] {
@@ -49,10 +55,27 @@ func TestBrowserDeviceList(t *testing.T) {
 	}
 	step("back", chromedp.NavigateBack(), rows(29))
 
-	step("filter by OS", chromedp.Evaluate[chromedp.Void](`(function(){var s=document.querySelector('select[name=os]');s.value='darwin';`+
-		`s.dispatchEvent(new Event('change',{bubbles:true}));})()`), rows(1))
-	if m := text("#dl-table"); !strings.Contains(m, "nb-03") || !strings.Contains(text(".dl-counts"), "1 device") {
-		t.Errorf("OS filter:\n%s", m)
+	step("filter by OS", chromedp.Click("#f-os summary"), chromedp.WaitVisible(`#f-os input[value=darwin]`),
+		chromedp.Click(`#f-os input[value=darwin]`), rows(1))
+	if m := text("#dl-table"); !strings.Contains(m, "nb-03") || !strings.Contains(text(".dl-counts"), "1 device") || text("#f-os .dl-multi-val") != "macOS" {
+		t.Errorf("OS filter (summary %q):\n%s", text("#f-os .dl-multi-val"), m)
+	}
+
+	// Two statuses: a warning device and a failing one, both in the URL.
+	step("filter by two statuses", chromedp.Navigate(f.srv.URL+"/"), rows(29),
+		chromedp.Click("#f-status summary"), chromedp.WaitVisible(`#f-status input[value=failure]`),
+		chromedp.Click(`#f-status input[value=failure]`), rows(1),
+		chromedp.Click(`#f-status input[value=warning]`), rows(2))
+	c.screenshot("devicelist-statuses.png")
+	step("Escape closes the dropdown", chromedp.KeyEvent(kb.Escape), chromedp.Poll[chromedp.Void](`!document.querySelector("#f-status").open && `+
+		`document.activeElement === document.querySelector("#f-status summary")`))
+	if m := text("#dl-table"); !strings.Contains(m, "srv-02") || !strings.Contains(m, "pc-<b>01</b>") ||
+		!strings.Contains(location(), "status=warning") || !strings.Contains(location(), "status=failure") || text("#f-status .dl-multi-val") != "Warning, Failure" {
+		t.Errorf("two statuses at %s (summary %q):\n%s", location(), text("#f-status .dl-multi-val"), m)
+	}
+	step("the address keeps both", chromedp.Reload(), rows(2))
+	if s := text("#f-status .dl-multi-val"); s != "Warning, Failure" {
+		t.Errorf("reloaded summary %q", s)
 	}
 
 	step("sort by name, descending", chromedp.Navigate(f.srv.URL+"/?size=25"), rows(25),
@@ -100,5 +123,46 @@ func TestBrowserDeviceList(t *testing.T) {
 
 	step("narrow", chromedp.Navigate(f.srv.URL+"/"), chromedp.EmulateViewport(390, 844), rows(29))
 	c.screenshot("devicelist-390.png")
+	c.checkConsole()
+}
+
+// result gives device id one check result of status st.
+func (f *listFixture) result(t *testing.T, id int64, st core.Status) {
+	t.Helper()
+	if err := f.st.SaveResults(context.Background(), id, []core.Result{{ID: "r-" + st.String(), Check: "services", Key: "spooler",
+		Status: st, Message: core.Text{EN: "spooler", DE: "Spooler"}, At: time.Now().UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserDeviceListLive: in headless Chromium the open device list
+// refreshes itself: a device's status changes in the store and its row
+// changes without a reload, keeping the selected row and the focus.
+func TestBrowserDeviceListLive(t *testing.T) {
+	needChromium(t)
+	if !hasAsset(t, "vendor/htmx.min.js") {
+		t.Skip("htmx is not built in: the live list cannot be tested")
+	}
+	f := newListFixture(t)
+	f.result(t, f.win.ID, core.StatusWarning)
+	h, err := New(Deps{Store: f.st, ListRefresh: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	c := newChrome(t, srv.URL)
+	c.login("admin@example.com", "tr.device")
+	badge := `document.querySelector('#dl-table tr[data-device="` + strconv.FormatInt(f.win.ID, 10) + `"] .badge').textContent`
+	c.step("open srv-02", chromedp.Navigate(srv.URL+"/?q=srv-02"), chromedp.Poll[chromedp.Void](badge+` === "Warning"`),
+		chromedp.Evaluate[chromedp.Void](`window.sameLoad = true`),
+		chromedp.KeyEvent(kb.ArrowDown), chromedp.WaitVisible("tr.selected"))
+	f.result(t, f.win.ID, core.StatusFailure)
+	c.step("the row changes", chromedp.Poll[chromedp.Void](badge+` === "Failure"`))
+	ok, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`window.sameLoad === true && document.querySelector("tr.selected") !== null && `+
+		`document.activeElement.classList.contains("dl-open")`))
+	if err != nil || !ok {
+		t.Errorf("after the refresh the page was reloaded or lost the selection or focus (%v)", err)
+	}
 	c.checkConsole()
 }

@@ -54,3 +54,22 @@ func TestBrowserTimeZoneFromBrowser(t *testing.T) {
 	c.screenshot("alerts-tokyo.png")
 	c.checkConsole()
 }
+
+// TestBrowserTimeZoneSelect: in headless Chromium a user picks a zone from
+// the account page's select and saves it; the store and the footer have it.
+func TestBrowserTimeZoneSelect(t *testing.T) {
+	needChromium(t)
+	f := newAlertsFixture(t)
+	c := newChrome(t, f.srv.URL)
+	c.login("tech@example.com", "#tz-name")
+	c.step("choose Tokyo", chromedp.Navigate(f.srv.URL+"/account/time-zone"), chromedp.WaitVisible("select#time_zone"),
+		chromedp.SetValue("#time_zone", "Asia/Tokyo"), chromedp.Click("#tz-save"), chromedp.WaitVisible(".notice.n-ok"))
+	u, err := f.st.GetUser(context.Background(), f.tech.ID)
+	if err != nil || u.TimeZone != "Asia/Tokyo" {
+		t.Fatalf("stored zone %q, %v; want Asia/Tokyo", u.TimeZone, err)
+	}
+	if s := c.text("#tz-name"); s != "Asia/Tokyo" {
+		t.Errorf("footer zone %q", s)
+	}
+	c.checkConsole()
+}

@@ -61,15 +61,15 @@ func parseListQuery(v url.Values) listQuery {
 		Desc:   v.Get("desc") == "1",
 		Cursor: v.Get("cursor"),
 	}
-	q.Statuses = known(v["status"], listStatuses)
-	q.OS = known(v["os"], listOS)
-	q.Roles = known(v["role"], listRoles)
-	for _, t := range v["tag"] {
-		if t = strings.TrimSpace(t); t != "" {
+	q.Statuses = known(multi(v["status"]), listStatuses)
+	q.OS = known(multi(v["os"]), listOS)
+	q.Roles = known(multi(v["role"]), listRoles)
+	for _, t := range multi(v["tag"]) {
+		if !slices.Contains(q.Tags, t) {
 			q.Tags = append(q.Tags, t)
 		}
 	}
-	q.Clients, q.Sites = ids(v["client"]), ids(v["site"])
+	q.Clients, q.Sites = ids(multi(v["client"])), ids(multi(v["site"]))
 	if !slices.Contains(core.DeviceSorts, core.DeviceSort(q.Sort)) {
 		q.Sort = string(core.SortName)
 	}
@@ -84,6 +84,20 @@ func parseListQuery(v url.Values) listQuery {
 		}
 	}
 	return q
+}
+
+// multi reads a filter's values: repeated (the form's checkboxes) or
+// comma separated (the API's style, the tag field), blanks dropped.
+func multi(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 func yesNo(s string) string {
@@ -253,13 +267,8 @@ func (q listQuery) HasRole(s string) bool   { return slices.Contains(q.Roles, s)
 func (q listQuery) HasClient(id int64) bool { return slices.Contains(q.Clients, id) }
 func (q listQuery) HasSite(id int64) bool   { return slices.Contains(q.Sites, id) }
 
-// Tag is the tag filter's text (the form offers one tag).
-func (q listQuery) Tag() string {
-	if len(q.Tags) == 0 {
-		return ""
-	}
-	return q.Tags[0]
-}
+// Tag is the tag filter's text: the tags, comma separated.
+func (q listQuery) Tag() string { return strings.Join(q.Tags, ", ") }
 
 // Filtered reports whether any filter narrows the list.
 func (q listQuery) Filtered() bool {
@@ -297,9 +306,72 @@ type listPage struct {
 	Sizes    []int
 	// Durations are the bulk maintenance lengths, in minutes.
 	Durations []int
-	Statuses  []string
-	OSes      []string
-	Roles     []string
+	// Filters are the filters of several values, in the form's order.
+	Filters []multiFilter
+	// Refresh is how often the open list refreshes itself, in seconds.
+	Refresh int
+}
+
+// multiFilter is a filter of several values: the form shows it as a
+// dropdown of checkboxes whose summary names the values chosen.
+type multiFilter struct {
+	Name    string // the URL parameter
+	Label   string
+	Summary string // the chosen values' names, or "any"
+	Options []multiOption
+}
+
+type multiOption struct {
+	Value, Label string
+	On           bool
+}
+
+// add offers one value, ticked when on.
+func (f *multiFilter) add(value, label string, on bool) {
+	f.Options = append(f.Options, multiOption{Value: value, Label: label, On: on})
+}
+
+// summarize names the ticked values (or "any") once all are added.
+func (f *multiFilter) summarize(lang Lang) {
+	var on []string
+	for _, o := range f.Options {
+		if o.On {
+			on = append(on, o.Label)
+		}
+	}
+	f.Summary = strings.Join(on, ", ")
+	if len(on) == 0 {
+		f.Summary = lang.T("dl.any")
+	}
+}
+
+// listFilters builds the status, OS, client, site and role filters.
+func listFilters(q listQuery, lang Lang, clients []core.Client, sites []core.Site) []multiFilter {
+	status := multiFilter{Name: "status", Label: lang.T("col.status")}
+	for _, s := range listStatuses {
+		status.add(s, lang.T("status."+s), q.HasStatus(s))
+	}
+	oses := multiFilter{Name: "os", Label: lang.T("dl.os")}
+	for _, s := range listOS {
+		oses.add(s, lang.T("dl.os."+s), q.HasOS(s))
+	}
+	client := multiFilter{Name: "client", Label: lang.T("client")}
+	for _, c := range clients {
+		client.add(strconv.FormatInt(c.ID, 10), c.Name, q.HasClient(c.ID))
+	}
+	site := multiFilter{Name: "site", Label: lang.T("site")}
+	for _, st := range sites {
+		site.add(strconv.FormatInt(st.ID, 10), st.ClientName+" / "+st.Name, q.HasSite(st.ID))
+	}
+	role := multiFilter{Name: "role", Label: lang.T("device.role")}
+	for _, r := range listRoles {
+		role.add(r, lang.Role(r), q.HasRole(r))
+	}
+	fs := []multiFilter{status, oses, client, site, role}
+	for i := range fs {
+		fs[i].summarize(lang)
+	}
+	return fs
 }
 
 // listRow is one device row.
@@ -342,7 +414,7 @@ func (s *server) deviceListView(r *http.Request, rc *reqCtx) (view, error) {
 		return v, err
 	}
 	page := listPage{Q: q, Total: p.Total, Next: p.Next, Counts: groupCounts(p.Counts), Builtin: builtinViews,
-		Sizes: listSizes, Durations: bulkDurations, Statuses: listStatuses, OSes: listOS, Roles: listRoles}
+		Sizes: listSizes, Durations: bulkDurations, Refresh: max(1, int(s.refresh/time.Second))}
 	for _, c := range core.DeviceSorts {
 		page.Sorts = append(page.Sorts, string(c))
 	}
@@ -358,6 +430,7 @@ func (s *server) deviceListView(r *http.Request, rc *reqCtx) (view, error) {
 	if page.Sites, err = s.svc.ListSites(ctx, rc.user); err != nil {
 		return v, err
 	}
+	page.Filters = listFilters(q, rc.lang, page.Clients, page.Sites)
 	if page.Views, err = s.svc.SavedViews(ctx, rc.user); err != nil {
 		return v, err
 	}

@@ -122,6 +122,9 @@ func TestDeviceListQuery(t *testing.T) {
 		{"role=server", []string{"srv-02"}},
 		{"q=nb&sort=name&desc=1", []string{"nb-03"}},
 		{"os=windows&os=darwin&sort=os", []string{"nb-03", "srv-02"}},
+		{"os=windows,darwin", []string{"nb-03", "srv-02"}}, // the API's style
+		{"status=failure,error", []string{"pc-<b>01</b>"}},
+		{"tag=vip,+nothere", []string{"srv-02"}},
 	}
 	// The order of rows is the store's (its tests pin it); here the set.
 	for _, c := range cases {
@@ -189,6 +192,49 @@ func TestDeviceListQuery(t *testing.T) {
 	}
 	if p := b.do("GET", "/?view=clients", nil); !strings.Contains(p.body, `<section class="client">`) || !strings.Contains(p.body, "Schulz KG") {
 		t.Error("/?view=clients does not group by client")
+	}
+}
+
+// TestDeviceListMultiValues: each filter takes several values, repeated
+// (the form's checkboxes) or comma separated (the API's style); the form
+// ticks them and its summary names them, and the address, the saved view's
+// filters and a reload keep them all.
+func TestDeviceListMultiValues(t *testing.T) {
+	q := parseListQuery(url.Values{"status": {"failure,error", "bogus", "failure"}, "os": {"linux", "windows"},
+		"role": {"server, notebook"}, "tag": {"vip, lab", "vip"}, "client": {"3,4", "x"}, "site": {"7", "8"}})
+	if strings.Join(q.Statuses, " ") != "failure error" || strings.Join(q.OS, " ") != "linux windows" ||
+		strings.Join(q.Roles, " ") != "server notebook" || strings.Join(q.Tags, " ") != "vip lab" ||
+		fmt.Sprint(q.Clients, q.Sites) != "[3 4] [7 8]" || q.Tag() != "vip, lab" {
+		t.Errorf("parsed %+v", q)
+	}
+	if back := parseListQuery(q.values()); fmt.Sprintf("%+v", back) != fmt.Sprintf("%+v", q) {
+		t.Errorf("round trip %q: %+v", q.Filters(), back)
+	}
+
+	f := newListFixture(t)
+	if err := f.st.SaveResults(context.Background(), f.win.ID, []core.Result{{ID: "w", Check: "services", Key: "spooler",
+		Status: core.StatusWarning, Message: core.Text{EN: "spooler", DE: "Spooler"}, At: time.Now().UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser(t, "en")
+	b.login("admin@example.com", testPassword)
+	p := b.do("GET", "/?status=failure&status=warning", nil)
+	got := hosts(p)
+	slices.Sort(got)
+	if strings.Join(got, ",") != "pc-<b>01</b>,srv-02" {
+		t.Errorf("two statuses: %q", got)
+	}
+	for _, want := range []string{`name="status" value="warning" checked`, `name="status" value="failure" checked`,
+		`name="status" value="ok">`, `<span class="dl-multi-val" data-any="any">Warning, Failure</span>`,
+		`<span class="dl-multi-val" data-any="any">any</span>`, `name="filters" value="status=failure&amp;status=warning"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("list page lacks %s", want)
+		}
+	}
+	de := f.browser(t, "de")
+	de.login("admin@example.com", testPassword)
+	if p := de.do("GET", "/?status=failure,warning", nil); !strings.Contains(p.body, ">Warnung, Fehler</span>") {
+		t.Error("German summary lacks „Warnung, Fehler“")
 	}
 }
 

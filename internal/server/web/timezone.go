@@ -28,7 +28,7 @@ type timeZoneView struct {
 	Value  string   // the zone in the field
 	Chosen bool     // the user has a zone (else the default is shown)
 	Error  string   // why Value was refused
-	Zones  []string // IANA names for the field's datalist
+	Zones  []string // IANA names the select offers, Value among them
 }
 
 func (s *server) timeZonePage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -41,7 +41,7 @@ func (s *server) renderTimeZone(w http.ResponseWriter, r *http.Request, rc *reqC
 	if status == http.StatusOK && r.URL.Query().Get("saved") == "1" {
 		v.Notice, v.NoticeKind = "tz.saved", "ok"
 	}
-	tv.Chosen, tv.Zones = rc.user.TimeZone != "", zoneNames()
+	tv.Chosen, tv.Zones = rc.user.TimeZone != "", zoneChoices(tv.Value)
 	v.Page = tv
 	s.render(w, status, "account-timezone", v)
 }
@@ -100,3 +100,14 @@ var zoneNames = sync.OnceValue(func() []string {
 	slices.Sort(names)
 	return slices.Compact(names)
 })
+
+// zoneChoices is the select's list: the zone table, and the value shown
+// first when the table lacks it (a zone saved before, or one refused), so
+// the select never silently shows another zone than the user's.
+func zoneChoices(value string) []string {
+	names := zoneNames()
+	if value == "" || slices.Contains(names, value) {
+		return names
+	}
+	return append([]string{value}, names...)
+}

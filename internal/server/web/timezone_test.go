@@ -63,7 +63,7 @@ func TestMaintenanceEnteredInUserZone(t *testing.T) {
 	}
 	b := f.browser(t, "en")
 	_, csrf := b.login("admin@example.com", testPassword)
-	if p := b.do("GET", "/maintenance", nil); !strings.Contains(p.body, `value="America/New_York"`) {
+	if p := b.do("GET", "/maintenance", nil); !strings.Contains(p.body, `<option value="America/New_York" selected>`) {
 		t.Errorf("the new window's zone field is not the user's zone")
 	}
 	day := strconv.Itoa(time.Now().Year()+1) + "-01-15" // winter: New York is UTC-5
@@ -93,12 +93,13 @@ func TestTimeZoneSetting(t *testing.T) {
 	b := f.browser(t, "de")
 	_, csrf := b.login("admin@example.com", testPassword)
 	p := b.do("GET", "/account/time-zone", nil)
-	if p.status != http.StatusOK || !strings.Contains(p.body, `id="tz-default"`) || !strings.Contains(p.body, `value="Europe/Berlin"`) ||
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="tz-default"`) || !strings.Contains(p.body, `<select id="time_zone" name="time_zone" required>`) || !strings.Contains(p.body, `<option value="Europe/Berlin" selected>`) ||
 		!strings.Contains(p.body, `<option value="Asia/Tokyo">`) || !strings.Contains(p.body, `id="tz-detect"`) || !strings.Contains(p.body, "Zeiten in") {
 		t.Fatalf("account page: %d\n%s", p.status, p.body)
 	}
 	if p := b.do("POST", "/account/time-zone", url.Values{"csrf": {csrf}, "time_zone": {"Mars/Olympus"}}); p.status != http.StatusBadRequest ||
-		!strings.Contains(p.body, `id="time_zone-error"`) || !strings.Contains(p.body, "„Mars/Olympus“ ist keine IANA-Zeitzone") {
+		!strings.Contains(p.body, `id="time_zone-error"`) || !strings.Contains(p.body, "„Mars/Olympus“ ist keine IANA-Zeitzone") ||
+		!strings.Contains(p.body, `<option value="Mars/Olympus" selected>`) {
 		t.Errorf("unknown zone: %d\n%s", p.status, p.body)
 	}
 	if p := b.do("POST", "/account/time-zone", url.Values{"csrf": {csrf}, "time_zone": {"Asia/Tokyo"}, "auto": {"1"}}); p.status != http.StatusNoContent {
@@ -115,7 +116,7 @@ func TestTimeZoneSetting(t *testing.T) {
 		t.Fatalf("choose: %d %s", p.status, p.body)
 	}
 	p = b.do("GET", "/account/time-zone?saved=1", nil)
-	if !strings.Contains(p.body, "Zeitzone gespeichert.") || !strings.Contains(p.body, `value="America/New_York"`) || strings.Contains(p.body, `id="tz-detect"`) {
+	if !strings.Contains(p.body, "Zeitzone gespeichert.") || !strings.Contains(p.body, `<option value="America/New_York" selected>`) || strings.Contains(p.body, `id="tz-detect"`) {
 		t.Errorf("after choosing:\n%s", p.body)
 	}
 	entries, err := f.st.ListAudit(ctx, 100)

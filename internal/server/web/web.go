@@ -33,6 +33,9 @@ type Deps struct {
 	Log     *slog.Logger
 	// Installers lists and opens the published installers (nil: Service).
 	Installers Installers
+	// ListRefresh is how often an open device list refreshes itself
+	// (zero: every 30 seconds; the tests shorten it).
+	ListRefresh time.Duration
 }
 
 // Installers is what the "Add device" page needs of published agent
@@ -56,6 +59,7 @@ type server struct {
 	static     fs.FS
 	htmx       bool // static/vendor/htmx.min.js was built in
 	now        func() time.Time
+	refresh    time.Duration // the device list's live refresh (Deps.ListRefresh)
 }
 
 // New returns the dashboard handler, to be mounted at /.
@@ -105,6 +109,10 @@ func newServer(d Deps, assets fs.FS) (http.Handler, error) {
 		pages:      pages,
 		static:     static,
 		now:        time.Now,
+		refresh:    d.ListRefresh,
+	}
+	if s.refresh <= 0 {
+		s.refresh = 30 * time.Second
 	}
 	if _, err := fs.Stat(static, "vendor/htmx.min.js"); err == nil {
 		s.htmx = true
