@@ -378,7 +378,8 @@ func listFilters(q listQuery, lang Lang, clients []core.Client, sites []core.Sit
 type listRow struct {
 	core.DeviceRow
 	Class, Label string
-	Probe        string // a network device's probe hostname (netdevices.go)
+	Probe        string   // a network device's probe hostname (netdevices.go)
+	AV, Backup   protCell // antivirus and backup, as in the grouping view
 }
 
 // clientCount is one client's line of the counts panel with its sites.
@@ -422,6 +423,9 @@ func (s *server) deviceListView(r *http.Request, rc *reqCtx) (view, error) {
 		page.Rows = append(page.Rows, newListRow(d, rc.lang))
 	}
 	if err := s.addListProbes(r, rc.lang, page.Rows); err != nil {
+		return v, err
+	}
+	if err := s.addListProtection(ctx, rc.lang, page.Rows); err != nil {
 		return v, err
 	}
 	if page.Clients, err = s.svc.ListClients(ctx, rc.user); err != nil {

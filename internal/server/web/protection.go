@@ -55,13 +55,9 @@ func newProtCell(p service.Protection, lang Lang) protCell {
 // addProtection fills the overview's protection columns of the devices ds
 // (already scope-filtered) grouped in clients.
 func (s *server) addProtection(ctx context.Context, lang Lang, ds []service.Device, clients []clientView) error {
-	ps, err := s.svc.ProtectionOf(ctx, ds)
+	byID, err := s.protectionByID(ctx, ds)
 	if err != nil {
 		return err
-	}
-	byID := make(map[int64]service.DeviceProtection, len(ps))
-	for _, p := range ps {
-		byID[p.DeviceID] = p
 	}
 	for ci := range clients {
 		for si := range clients[ci].Sites {
@@ -71,6 +67,37 @@ func (s *server) addProtection(ctx context.Context, lang Lang, ds []service.Devi
 				devs[di].AV, devs[di].Backup = newProtCell(p.Antivirus, lang), newProtCell(p.Backup, lang)
 			}
 		}
+	}
+	return nil
+}
+
+// protectionByID is antivirus and backup of ds by device ID.
+func (s *server) protectionByID(ctx context.Context, ds []service.Device) (map[int64]service.DeviceProtection, error) {
+	ps, err := s.svc.ProtectionOf(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]service.DeviceProtection, len(ps))
+	for _, p := range ps {
+		byID[p.DeviceID] = p
+	}
+	return byID, nil
+}
+
+// addListProtection sets antivirus and backup of a device list page's
+// rows, reading the states of those rows only.
+func (s *server) addListProtection(ctx context.Context, lang Lang, rows []listRow) error {
+	ds := make([]service.Device, len(rows))
+	for i, r := range rows {
+		ds[i] = service.Device{Device: r.Device, Online: r.Online}
+	}
+	byID, err := s.protectionByID(ctx, ds)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		p := byID[rows[i].ID]
+		rows[i].AV, rows[i].Backup = newProtCell(p.Antivirus, lang), newProtCell(p.Backup, lang)
 	}
 	return nil
 }

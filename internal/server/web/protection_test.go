@@ -174,3 +174,32 @@ func TestOverviewProtectionColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceListProtectionColumns: the device list (the home page) shows
+// antivirus and backup per row as the grouping view does, in English and
+// German, and a page of one row reads only its own device's states.
+func TestDeviceListProtectionColumns(t *testing.T) {
+	f, _ := protectionFixture(t)
+	en := f.browser(t, "en")
+	en.login("admin@example.com", testPassword)
+	p := en.do("GET", "/", nil)
+	for _, want := range []string{
+		`<th class="opt">Antivirus</th><th class="opt">Backup</th>`,
+		`<td class="opt prot-av"><span class="badge st-ok" title="Microsoft Defender 4.18: signatures 2.5 days old">2.5 d</span></td>`,
+		`<td class="opt prot-backup"><span class="badge st-failure" title="restic nas: last success 50 hours ago">50 h</span></td>`,
+		`<td class="opt prot-av"><span class="badge st-failure" title="No supported antivirus product found">Failure</span></td>`,
+		`<td class="opt prot-av"><span class="badge st-unknown" title="not monitored">–</span></td>`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("English device list lacks %s", want)
+		}
+	}
+	de := f.browser(t, "de")
+	de.login("admin@example.com", testPassword)
+	p = de.do("GET", "/?q=stale-pc", nil)
+	if !strings.Contains(p.body, `<th class="opt">Virenschutz</th><th class="opt">Datensicherung</th>`) ||
+		!strings.Contains(p.body, `title="restic nas: letzter Erfolg vor 50 Stunden">50 h</span>`) ||
+		strings.Contains(p.body, "Veeam") {
+		t.Errorf("German device list filtered to stale-pc:\n%s", p.body)
+	}
+}
