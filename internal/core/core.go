@@ -432,11 +432,39 @@ type Store interface {
 	Close() error
 }
 
-// OnlineWindow is how long after its last message a device still counts as
-// online. Agents send a heartbeat every 30 s.
-const OnlineWindow = 90 * time.Second
+// DefaultHeartbeat is the interval agents send heartbeats at unless the
+// server says otherwise (wacht serve --heartbeat).
+const DefaultHeartbeat = 30 * time.Second
 
-// Online reports whether the device was heard from within OnlineWindow.
-func (d Device) Online(now time.Time) bool {
-	return d.State == DeviceActive && !d.LastSeen.IsZero() && now.Sub(d.LastSeen) < OnlineWindow
+// MaxSeenFlush bounds how long a heartbeat waits in memory before its
+// device's last_seen is written (see SeenFlush).
+const MaxSeenFlush = 5 * time.Second
+
+// onlineMargin is the slack OnlineWindow allows beyond one heartbeat and
+// its flush, for the network, a busy database and timer jitter.
+const onlineMargin = 5 * time.Second
+
+// SeenFlush is how often the gateway writes the last_seen of the devices
+// it heard from (it coalesces heartbeats into one statement): within a
+// third of a heartbeat, at most MaxSeenFlush.
+func SeenFlush(heartbeat time.Duration) time.Duration {
+	return min(heartbeat/3, MaxSeenFlush)
+}
+
+// OnlineWindow is how long after its last message a device still counts as
+// online when agents send a heartbeat every heartbeat (<= 0: the default):
+// three heartbeats, 90 s by default — but never less than a heartbeat plus
+// its flush delay plus a margin, or live devices would flap offline
+// between heartbeats with short intervals.
+func OnlineWindow(heartbeat time.Duration) time.Duration {
+	if heartbeat <= 0 {
+		heartbeat = DefaultHeartbeat
+	}
+	return max(3*heartbeat, heartbeat+SeenFlush(heartbeat)+onlineMargin)
+}
+
+// Online reports whether the device was heard from within window (see
+// OnlineWindow) before now.
+func (d Device) Online(now time.Time, window time.Duration) bool {
+	return d.State == DeviceActive && !d.LastSeen.IsZero() && now.Sub(d.LastSeen) < window
 }

@@ -32,8 +32,11 @@ type DeviceListQuery struct {
 	MaintenanceIDs       []int64
 	MaintenanceSiteIDs   []int64
 	MaintenanceClientIDs []int64
-	// Now decides Online (LastSeen within OnlineWindow of Now).
-	Now time.Time
+	// Now and OnlineWindow decide Online (LastSeen within OnlineWindow of
+	// Now); the service sets both. A zero OnlineWindow is the default
+	// heartbeat's (OnlineWindow(0)).
+	Now          time.Time
+	OnlineWindow time.Duration
 
 	Sort DeviceSort
 	Desc bool
@@ -43,6 +46,15 @@ type DeviceListQuery struct {
 	// Cursor continues after the last row of a previous page (DevicePage.Next);
 	// opaque to callers.
 	Cursor string
+}
+
+// OnlineSince is the earliest last contact of a device online at q.Now.
+func (q DeviceListQuery) OnlineSince() time.Time {
+	w := q.OnlineWindow
+	if w <= 0 {
+		w = OnlineWindow(0)
+	}
+	return q.Now.Add(-w)
 }
 
 // DeviceSort is a sortable column of the device list.

@@ -77,8 +77,10 @@ type Config struct {
 	// Alerting: offline sweep period (default 10 s) and the back-off
 	// bounds of failed notification deliveries (defaults 5 s and 1 h).
 	AlertSweep, AlertRetryMin, AlertRetryMax time.Duration
-	// Heartbeat is the interval told to agents (default 30 s); offline
-	// detection needs offline_after above it.
+	// Heartbeat is the interval told to agents (default 30 s); a device
+	// counts as online for core.OnlineWindow(Heartbeat) after its last
+	// contact (90 s by default); offline alerts need offline_after above
+	// the heartbeat.
 	Heartbeat time.Duration
 	// MaxUpload bounds an uploaded package file (default
 	// blobs.DefaultMaxSize, 4 GiB).
@@ -129,6 +131,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("opening store: %w", err)
 	}
 	defer st.Close()
+	// Devices count as online for a few heartbeats (core.OnlineWindow).
+	st.SetOnlineWindow(core.OnlineWindow(cfg.Heartbeat))
 
 	raw, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -272,7 +276,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	handler, svc, err := newHandler(st, gw, log, box, audits, bs, releaseDeps(releaseKeys, cfg.CodeSign))
+	handler, svc, err := newHandler(st, gw, log, box, audits, bs, releaseDeps(releaseKeys, cfg.CodeSign),
+		func(d *service.Deps) { d.Heartbeat = cfg.Heartbeat })
 	if err != nil {
 		return err
 	}

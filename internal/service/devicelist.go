@@ -35,7 +35,7 @@ func (s *Service) DeviceList(ctx context.Context, u core.User, q core.DeviceList
 		return core.DevicePage{}, err
 	}
 	q.MaintenanceIDs, q.MaintenanceSiteIDs, q.MaintenanceClientIDs = maintenanceTargets(active)
-	q.Scope, q.Now = u.Scope, s.now()
+	q.Scope, q.Now, q.OnlineWindow = u.Scope, s.now(), s.onlineWindow
 	p, err := s.store.QueryDevices(ctx, q)
 	if errors.Is(err, core.ErrInvalid) && q.Cursor != "" {
 		return core.DevicePage{}, fieldError("cursor",
@@ -46,7 +46,7 @@ func (s *Service) DeviceList(ctx context.Context, u core.User, q core.DeviceList
 		return core.DevicePage{}, fmt.Errorf("listing devices: %w", err)
 	}
 	for i := range p.Devices {
-		p.Devices[i].Device = deviceFor(u, p.Devices[i].Device, q.Now).Device
+		p.Devices[i].Device = deviceFor(u, p.Devices[i].Device, p.Devices[i].Online).Device
 	}
 	return p, nil
 }

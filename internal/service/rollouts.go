@@ -230,7 +230,7 @@ func (s *Service) RolloutStep(ctx context.Context) error {
 		if inflight+len(sendTo) >= r.Concurrency {
 			break
 		}
-		if !d.Online(now) || s.selfUpdateLocked(d.ID) {
+		if !s.online(d, now) || s.selfUpdateLocked(d.ID) {
 			continue
 		}
 		sendTo = append(sendTo, d)

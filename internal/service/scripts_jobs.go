@@ -499,7 +499,7 @@ func (s *Service) visibleRuns(ctx context.Context, u core.User, runs []core.Scri
 		}
 		now := s.now()
 		for _, d := range ds {
-			online[d.ID] = d.Online(now)
+			online[d.ID] = s.online(d, now)
 		}
 	}
 	out := []core.ScriptRun{}

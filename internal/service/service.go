@@ -55,6 +55,9 @@ type Service struct {
 	releaseKeys []ed25519.PublicKey
 	// codesign signs published MSIs when configured.
 	codesign codesign.Config
+	// onlineWindow decides whether a device is online (core.OnlineWindow
+	// of Deps.Heartbeat).
+	onlineWindow time.Duration
 }
 
 // New returns a Service over d's store and commander.
@@ -64,7 +67,13 @@ func New(d Deps) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: d.Store, cmd: d.Commander, log: log, secrets: d.Secrets, audits: d.Audits, cost: d.PasswordCost, blobs: d.Blobs,
-		releaseKeys: d.ReleaseKeys, codesign: d.CodeSign}
+		releaseKeys: d.ReleaseKeys, codesign: d.CodeSign, onlineWindow: core.OnlineWindow(d.Heartbeat)}
+}
+
+// online reports whether d was heard from within the online window before
+// now.
+func (s *Service) online(d core.Device, now time.Time) bool {
+	return d.Online(now, s.onlineWindow)
 }
 
 // hashPassword hashes a new password at the Service's cost.
@@ -107,7 +116,7 @@ func (s *Service) GetDevice(ctx context.Context, id int64) (Device, error) {
 	if err != nil {
 		return Device{}, err
 	}
-	return deviceFor(u, d, s.now()), nil
+	return deviceFor(u, d, s.online(d, s.now())), nil
 }
 
 // CheckStates returns the current check states of a device
@@ -199,6 +208,10 @@ type Deps struct {
 	ReleaseKeys []ed25519.PublicKey
 	// CodeSign, if enabled, signs MSIs as they are published.
 	CodeSign codesign.Config
+	// Heartbeat is the interval agents send heartbeats at (wacht serve
+	// --heartbeat; 0: core.DefaultHeartbeat); it sets how long a device
+	// counts as online after its last contact (core.OnlineWindow).
+	Heartbeat time.Duration
 }
 
 // Device is a device as the Service returns it: the stored facts plus

@@ -101,7 +101,7 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 	if u.ID == 0 || !core.ValidRole(u.Role) {
 		return []Device{}, nil // sees no client (authz.CanSeeClient)
 	}
-	q := core.DeviceListQuery{Retired: f.IncludeRetire, Scope: u.Scope, Now: s.now()}
+	q := core.DeviceListQuery{Retired: f.IncludeRetire, Scope: u.Scope, Now: s.now(), OnlineWindow: s.onlineWindow}
 	if f.Tag != "" {
 		q.Tags = []string{f.Tag}
 	}
@@ -114,7 +114,7 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 	}
 	out := make([]Device, len(p.Devices))
 	for i, r := range p.Devices {
-		out[i] = deviceFor(u, r.Device, q.Now)
+		out[i] = deviceFor(u, r.Device, r.Online)
 	}
 	slices.SortFunc(out, func(a, b Device) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
@@ -123,11 +123,11 @@ func (s *Service) ListDevicesFor(ctx context.Context, u core.User, f DeviceFilte
 // deviceFor is d as u sees it. The machine ID is shown only to users who
 // may operate devices: it is not needed to watch them, and it used to be
 // half of what took a device over (issue 12, M4).
-func deviceFor(u core.User, d core.Device, now time.Time) Device {
+func deviceFor(u core.User, d core.Device, online bool) Device {
 	if !authz.Allows(u, authz.Operate) {
 		d.MachineID = ""
 	}
-	return Device{Device: d, Online: d.Online(now)}
+	return Device{Device: d, Online: online}
 }
 
 // device returns a device u may see; core.ErrNotFound otherwise.
@@ -400,7 +400,7 @@ func (s *Service) UpdateDevice(ctx context.Context, u core.User, id int64, ch De
 	if err != nil {
 		return Device{}, err
 	}
-	return deviceFor(u, nd, s.now()), nil
+	return deviceFor(u, nd, s.online(nd, s.now())), nil
 }
 
 // RetireDevice takes a device out of service: it stops counting, its agent

@@ -85,7 +85,7 @@ func in[T any](f *deviceListFilter, col string, vs []T) string {
 // newDeviceListFilter turns q's filters (not its page) into SQL.
 func newDeviceListFilter(q core.DeviceListQuery) *deviceListFilter {
 	f := &deviceListFilter{base: []string{"1 = 1"}}
-	f.arg(ms(q.Now.Add(-core.OnlineWindow)))
+	f.arg(ms(q.OnlineSince()))
 	add := func(c string) { f.base = append(f.base, c) }
 	if q.Scope.Restricted {
 		add(in(f, "s.client_id", q.Scope.Clients))

@@ -156,8 +156,8 @@ func (s *DB) RetireNetDevice(ctx context.Context, id int64) error {
 
 // probePresence reads, for every network device with a probe, whether
 // the probe is offline at at (not active, or not heard from within
-// core.OnlineWindow) — then its status is unknown, whatever its last
-// results said — and when the probe was last seen, which the device
+// SetOnlineWindow's window) — then its status is unknown, whatever its
+// last results said — and when the probe was last seen, which the device
 // shows as its own (it is reachable through its probe).
 func (s *DB) probePresence(ctx context.Context, at time.Time) (offline map[int64]bool, seen map[int64]time.Time, err error) {
 	const op = "reading probe presence"
@@ -177,7 +177,7 @@ func (s *DB) probePresence(ctx context.Context, at time.Time) (offline map[int64
 			return nil, nil, s.wrap(op, err)
 		}
 		probe := core.Device{State: state, LastSeen: timeOrZero(last)}
-		offline[id] = !probe.Online(at)
+		offline[id] = !probe.Online(at, s.onlineWindow())
 		seen[id] = probe.LastSeen
 	}
 	return offline, seen, s.wrap(op, rows.Err())

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/clock"
@@ -51,6 +52,22 @@ type DB struct {
 	box     *seal.Box         // seals secrets at rest (sealed.go)
 	macs    scriptmac.Keys    // authenticates script versions, tasks and script checks (scriptmac)
 	clock   clock.Clock       // of Lead's lease; nil is clock.Real
+	// window is how long a probe counts as online after its last contact
+	// (SetOnlineWindow; 0 is core.OnlineWindow's default).
+	window atomic.Int64
+}
+
+// SetOnlineWindow sets how long after its last contact a probe still counts
+// as online for its network devices' status (core.OnlineWindow of the
+// server's heartbeat); ListDevices and GetDevice read it.
+func (s *DB) SetOnlineWindow(w time.Duration) { s.window.Store(int64(w)) }
+
+// onlineWindow is the window SetOnlineWindow set, or the default.
+func (s *DB) onlineWindow() time.Duration {
+	if w := time.Duration(s.window.Load()); w > 0 {
+		return w
+	}
+	return core.OnlineWindow(0)
 }
 
 var _ core.Store = (*DB)(nil)

@@ -22,7 +22,9 @@ import (
 // is unknown, not OK.
 func TestNetworkDeviceThroughProbe(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	// Short heartbeats: the killed probe counts as offline seconds later
+	// (core.OnlineWindow), not after the default 90 s.
+	e := newEnv(t, "--heartbeat", "2s")
 	mustRun(t, nil, "wacht-agent", "enroll", "--data", e.agentDir, "--token", e.token())
 	// Quick CPU and memory checks: a round waits for its slowest check.
 	fast := e.createPolicy(`{"name":"E2E quick CPU","checks":[{"name":"cpu","type":"cpu","params":{"window":"200ms"}},{"name":"memory","type":"memory","params":{"window":"0s"}}]}`)
@@ -86,10 +88,11 @@ func TestNetworkDeviceThroughProbe(t *testing.T) {
 		t.Errorf("network device status unknown while the probe is online")
 	}
 
-	// Kill the probe without a goodbye: once it counts as offline (90 s
-	// without a heartbeat), the network device's status is unknown.
+	// Kill the probe without a goodbye: once it counts as offline (about
+	// 8 s without a heartbeat at 2 s heartbeats), the network device's
+	// status is unknown.
 	agent.stop(t, syscall.SIGKILL)
-	waitFor(t, "the network device's status to be unknown", 150*time.Second, func() bool {
+	waitFor(t, "the network device's status to be unknown", 60*time.Second, func() bool {
 		var d struct {
 			Worst string `json:"worst_status"`
 		}

@@ -152,7 +152,7 @@ type AlertHook interface {
 
 // Defaults.
 const (
-	DefaultHeartbeat      = 30 * time.Second
+	DefaultHeartbeat      = core.DefaultHeartbeat
 	DefaultAuthTimeout    = 5 * time.Second
 	DefaultCommandTimeout = 30 * time.Second
 	DefaultPolicyResync   = 5 * time.Minute
@@ -232,7 +232,7 @@ func New(o Options) *Gateway {
 	g.hub.running.Add(1) // Shutdown waits for the last flush
 	go func() {
 		defer g.hub.running.Done()
-		g.seen.run(seenFlushInterval(o.Heartbeat), g.hub.stopped)
+		g.seen.run(core.SeenFlush(o.Heartbeat), g.hub.stopped)
 		g.refused.Close() // the last summary
 	}()
 	if o.Cluster != nil {

@@ -7,22 +7,11 @@ import (
 	"time"
 )
 
-// MaxSeenFlush bounds how long a heartbeat waits in memory before its
-// device's last_seen is written (shorter with short heartbeats, see
-// seenFlushInterval).
-const MaxSeenFlush = 5 * time.Second
-
-// seenFlushInterval keeps last_seen within a third of a heartbeat (at most
-// MaxSeenFlush) of the truth, far inside the offline thresholds, which are
-// several heartbeats.
-func seenFlushInterval(heartbeat time.Duration) time.Duration {
-	return min(heartbeat/3, MaxSeenFlush)
-}
-
 // seenBuffer collects the devices heard from by heartbeat and writes their
 // last_seen in one statement per interval: at 10,000 agents that replaces
 // 333 single-row writes a second (which competed with ingest for SQLite's
-// one writer) with one write every few seconds.
+// one writer) with one write every few seconds (core.SeenFlush, which
+// core.OnlineWindow allows for).
 type seenBuffer struct {
 	touch func(ctx context.Context, seen map[int64]time.Time) error
 	log   *slog.Logger

@@ -40,12 +40,6 @@ func TestSeenBufferKeepsNewestAndRetries(t *testing.T) {
 	if len(writes) != len(want) || !maps.Equal(writes[0], want[0]) || !maps.Equal(writes[1], want[1]) {
 		t.Errorf("writes = %v, want %v", writes, want)
 	}
-	if got := seenFlushInterval(time.Second); got != time.Second/3 {
-		t.Errorf("flush interval at 1 s heartbeats = %v", got)
-	}
-	if got := seenFlushInterval(30 * time.Second); got != MaxSeenFlush {
-		t.Errorf("flush interval at 30 s heartbeats = %v", got)
-	}
 }
 
 // TestHeartbeatsReachLastSeen: a heartbeat's time is written by the next

@@ -22,6 +22,7 @@ var deviceListTests = []struct {
 	{"DeviceListCursor", testDeviceListCursor},
 	{"DeviceListStoredWorst", testDeviceListStoredWorst},
 	{"DeviceListStoredSearch", testDeviceListStoredSearch},
+	{"DeviceListOnlineWindow", testDeviceListOnlineWindow},
 }
 
 // listFleet is a small fleet for the device list: two clients, three
@@ -461,4 +462,78 @@ func testDeviceListStoredSearch(t *testing.T, s core.Store) {
 	// Escaped: a search for "_" or "%" is literal.
 	found("wildcards", "m_ller")
 	found("wildcards", "%", nil...)
+}
+
+// testDeviceListOnlineWindow: a device heard from 10 s ago is online with
+// the default heartbeat's window and offline with 2 s heartbeats' — and so
+// is a probe, whose network device is then unknown.
+func testDeviceListOnlineWindow(t *testing.T, s core.Store) {
+	probe := device(t, s, "probe")
+	nd := core.NetDevice{SiteID: probe.SiteID, Name: "printer", Address: "192.0.2.9", Type: "printer", ProbeID: probe.ID}
+	must(t, "CreateNetDevice", s.CreateNetDevice(ctx, &nd))
+	must(t, "SaveResults", s.SaveResults(ctx, nd.ID, []core.Result{{ID: "ow-1", Check: "ping", Status: core.StatusOK, At: t0}}))
+	now := t0.Add(time.Hour)
+	must(t, "TouchDevice", s.TouchDevice(ctx, probe.ID, now.Add(-10*time.Second), ""))
+	yes := true
+	for _, c := range []struct {
+		name      string
+		window    time.Duration
+		online    bool
+		ndWorst   core.Status
+		onlineIDs []int64
+	}{
+		{"default window", 0, true, core.StatusOK, idsOf(probe, core.Device{ID: nd.ID})},
+		{"30 s heartbeats", core.OnlineWindow(30 * time.Second), true, core.StatusOK, idsOf(probe, core.Device{ID: nd.ID})},
+		{"2 s heartbeats", core.OnlineWindow(2 * time.Second), false, core.StatusUnknown, []int64{}},
+	} {
+		p, err := s.QueryDevices(ctx, core.DeviceListQuery{Now: now, OnlineWindow: c.window})
+		must(t, "QueryDevices", err)
+		for _, r := range p.Devices {
+			switch r.ID {
+			case probe.ID:
+				if r.Online != c.online {
+					t.Errorf("%s: probe online %v, want %v", c.name, r.Online, c.online)
+				}
+			case nd.ID:
+				if r.Online != c.online || r.Worst != c.ndWorst {
+					t.Errorf("%s: network device online %v worst %v, want %v %v", c.name, r.Online, r.Worst, c.online, c.ndWorst)
+				}
+			}
+		}
+		p, err = s.QueryDevices(ctx, core.DeviceListQuery{Now: now, OnlineWindow: c.window, Online: &yes})
+		must(t, "QueryDevices online", err)
+		if got := pageIDs(p); !slices.Equal(slices.Sorted(slices.Values(got)), c.onlineIDs) {
+			t.Errorf("%s: online filter = %v, want %v", c.name, got, c.onlineIDs)
+		}
+	}
+
+	// ListDevices and GetDevice judge the probe by the store's window.
+	w, ok := s.(interface{ SetOnlineWindow(time.Duration) })
+	if !ok {
+		return
+	}
+	defer w.SetOnlineWindow(0)
+	must(t, "TouchDevice", s.TouchDevice(ctx, probe.ID, time.Now().Add(-10*time.Second), ""))
+	for _, c := range []struct {
+		name   string
+		window time.Duration
+		want   core.Status
+	}{
+		{"default window", 0, core.StatusOK},
+		{"2 s heartbeats", core.OnlineWindow(2 * time.Second), core.StatusUnknown},
+	} {
+		w.SetOnlineWindow(c.window)
+		d, err := s.GetDevice(ctx, nd.ID)
+		must(t, "GetDevice", err)
+		if d.Worst != c.want {
+			t.Errorf("%s: GetDevice worst %v, want %v", c.name, d.Worst, c.want)
+		}
+		devs, err := s.ListDevices(ctx)
+		must(t, "ListDevices", err)
+		for _, l := range devs {
+			if l.ID == nd.ID && l.Worst != c.want {
+				t.Errorf("%s: ListDevices worst %v, want %v", c.name, l.Worst, c.want)
+			}
+		}
+	}
 }
