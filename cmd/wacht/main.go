@@ -148,6 +148,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.AlertSweep, "alert-sweep", 10*time.Second, "how often to look for offline devices")
 	fs.DurationVar(&cfg.AlertRetryMin, "alert-retry-min", 5*time.Second, "first retry delay of an undelivered notification")
 	fs.DurationVar(&cfg.AlertRetryMax, "alert-retry-max", time.Hour, "longest retry delay of an undelivered notification")
+	fs.DurationVar(&cfg.AlertGiveUp, "alert-give-up", 24*time.Hour, "how long after its creation an undelivered notification is retried before it is given up")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval told to agents; a device counts as online for three intervals after its last contact")
 	fs.Int64Var(&cfg.MaxUpload, "max-upload", 0, "largest package file an administrator may upload, in `bytes` (0 = 4 GiB)")
 	fs.Var((*multiFlag)(&cfg.ReleaseKeys), "release-key", "release public key `file` agent builds may be signed with (repeatable; <data>/release.pub is always trusted)")

@@ -38,6 +38,10 @@ type Options struct {
 	// RetryMin and RetryMax bound the exponential back-off of failed
 	// deliveries (defaults 5 s and 1 h).
 	RetryMin, RetryMax time.Duration
+	// GiveUpAfter is how long after its creation (or an administrator's
+	// retry) a message that keeps failing is retried; its next failure
+	// gives it up (default 24 h).
+	GiveUpAfter time.Duration
 	// Lease is how long a claimed message is not retried by anyone else;
 	// it must exceed one delivery attempt (default 2 min).
 	Lease time.Duration
@@ -116,6 +120,9 @@ func New(o Options) *Engine {
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = time.Hour
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = 24 * time.Hour
 	}
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute

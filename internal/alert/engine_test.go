@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -686,5 +687,53 @@ func TestFixWithTheOutage(t *testing.T) {
 	must(t, "ListOutages", err)
 	if len(outages) != 1 || outages[0].CheckName != "services" {
 		t.Errorf("outages = %+v, want only the check's", outages)
+	}
+}
+
+// TestOutboxGivesUp checks that a message failing for longer than
+// GiveUpAfter since its creation is given up instead of rescheduled, and
+// that an administrator's retry gives it a fresh limit.
+func TestOutboxGivesUp(t *testing.T) {
+	st := storetest.NewSQLite(t)
+	must(t, "queue", st.ApplyAlertChange(ctx, core.AlertChange{Outbox: []core.OutboxItem{{DedupeKey: "gu",
+		Channel: core.ChannelWebhook, Target: "https://hooks.example/x", Payload: []byte(`{}`), NextAttemptAt: t0, CreatedAt: t0}}}))
+	clk := clock.NewFake(t0)
+	var calls atomic.Int32
+	e := New(Options{Store: st, Now: clk.Now, RetryMin: time.Minute, RetryMax: time.Hour, GiveUpAfter: 3 * time.Hour,
+		Deliver: func(context.Context, core.OutboxItem) error { calls.Add(1); return errors.New("receiver down") }})
+	state := func() core.OutboxItem {
+		t.Helper()
+		box, err := st.ListOutbox(ctx, 0)
+		must(t, "ListOutbox", err)
+		if len(box) != 1 {
+			t.Fatalf("outbox = %+v", box)
+		}
+		return box[0]
+	}
+	deliverAll(t, e)
+	clk.Set(t0.Add(3*time.Hour - time.Second)) // just inside the limit: rescheduled
+	deliverAll(t, e)
+	if m := state(); m.GivenUpAt != nil || m.Attempts != 2 || !m.NextAttemptAt.After(clk.Now()) {
+		t.Fatalf("inside the limit: %+v, want rescheduled after 2 attempts", m)
+	}
+	clk.Set(t0.Add(5 * time.Hour)) // past the limit and the back-off
+	deliverAll(t, e)
+	m := state()
+	if m.GivenUpAt == nil || !m.GivenUpAt.Equal(clk.Now()) || m.Attempts != 3 || m.LastError != "receiver down" {
+		t.Fatalf("past the limit: %+v, want given up after 3 attempts", m)
+	}
+	if n, err := st.OutboxBacklog(ctx); err != nil || n != 0 {
+		t.Fatalf("backlog %d (%v), want 0", n, err)
+	}
+	clk.Set(t0.Add(48 * time.Hour))
+	deliverAll(t, e)
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("%d attempts, want 3 (none after giving up)", n)
+	}
+	// Retried, it fails again but is rescheduled: its limit starts anew.
+	must(t, "RetryOutbox", st.RetryOutbox(ctx, m.ID, clk.Now()))
+	deliverAll(t, e)
+	if m := state(); calls.Load() != 4 || m.GivenUpAt != nil || m.Attempts != 4 {
+		t.Fatalf("after a retry: %+v (%d calls), want rescheduled after 4 attempts", m, calls.Load())
 	}
 }

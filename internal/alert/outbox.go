@@ -167,6 +167,10 @@ func (e *Engine) record(ctx context.Context, m core.OutboxItem, err error) {
 	if e.o.DeliveryFailed != nil {
 		e.o.DeliveryFailed(m.Channel)
 	}
+	if now.Sub(m.OutboxStart()) >= e.o.GiveUpAfter {
+		e.giveUp(mctx, m, err, now)
+		return
+	}
 	next := now.Add(e.backoff(m.Attempts + 1))
 	level := slog.LevelWarn
 	if errors.Is(err, smtp.ErrNotConfigured) {
@@ -176,6 +180,17 @@ func (e *Engine) record(ctx context.Context, m core.OutboxItem, err error) {
 		"retry_at", next, "err", err)
 	if err := e.o.Store.MarkFailed(mctx, m.ID, err.Error(), next); err != nil {
 		e.log.Error("recording failed notification", "id", m.ID, "err", err)
+	}
+}
+
+// giveUp records the last failed attempt of a message that kept failing
+// for longer than GiveUpAfter: it is not retried unless an administrator
+// asks for it.
+func (e *Engine) giveUp(ctx context.Context, m core.OutboxItem, err error, now time.Time) {
+	e.log.Warn("notification given up", "id", m.ID, "channel", m.Channel, "attempts", m.Attempts+1,
+		"since", m.OutboxStart(), "err", err)
+	if err := e.o.Store.MarkGivenUp(ctx, m.ID, err.Error(), now); err != nil {
+		e.log.Error("recording given-up notification", "id", m.ID, "err", err)
 	}
 }
 

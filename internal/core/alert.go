@@ -121,6 +121,20 @@ type OutboxItem struct {
 	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
 	LastError     string     `json:"last_error,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
+	// GivenUpAt is when the sender stopped retrying (nil: it still does).
+	GivenUpAt *time.Time `json:"given_up_at,omitempty"`
+	// RetriedAt is when an administrator last queued it again after it
+	// was given up; the give-up limit counts from it.
+	RetriedAt *time.Time `json:"retried_at,omitempty"`
+}
+
+// OutboxStart is when the give-up limit of m began: its creation or its
+// last retry by an administrator.
+func (m OutboxItem) OutboxStart() time.Time {
+	if m.RetriedAt != nil {
+		return *m.RetriedAt
+	}
+	return m.CreatedAt
 }
 
 // AlertChange is what one evaluation decided; the store applies it in one
@@ -214,8 +228,17 @@ type AlertStore interface {
 	MarkDeliveredAll(ctx context.Context, ids []int64, at time.Time) error
 	// MarkFailed counts an attempt and schedules the next one.
 	MarkFailed(ctx context.Context, id int64, errText string, next time.Time) error
+	// MarkGivenUp counts a last failed attempt and stops retrying the
+	// item; ErrNotFound if it was delivered or given up meanwhile.
+	MarkGivenUp(ctx context.Context, id int64, errText string, at time.Time) error
+	// RetryOutbox makes a given-up item due at now again; ErrNotFound
+	// if there is no such given-up item.
+	RetryOutbox(ctx context.Context, id int64, now time.Time) error
 	ListOutbox(ctx context.Context, limit int) ([]OutboxItem, error) // newest first
 	// ListOutboxPage is ListOutbox after a key (an item's ID; the zero key:
 	// from the newest).
 	ListOutboxPage(ctx context.Context, after PageKey, limit int) ([]OutboxItem, error)
+	// OutboxBacklog counts the items still to be delivered: neither
+	// delivered nor given up.
+	OutboxBacklog(ctx context.Context) (int, error)
 }

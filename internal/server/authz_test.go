@@ -447,6 +447,7 @@ var authzTable = map[string]routeSpec{
 	"POST /settings/alerts/test":                   {perm: authz.Admin, body: "test_to=tech@example.com", ok: http.StatusBadRequest},
 	"POST /settings/alerts/recipients":             {perm: authz.Admin, body: "scope=default&channel=email&target=noc@example.com&lang=de&hours=always"},
 	"POST /settings/alerts/recipients/{id}/delete": {body: "confirm=yes", perm: authz.Admin, path: "/settings/alerts/recipients/999999/delete", ok: http.StatusNotFound},
+	"POST /settings/alerts/outbox/{id}/retry":      {perm: authz.Admin, path: "/settings/alerts/outbox/999999/retry", ok: http.StatusNotFound},
 	"GET /settings/sso":                            {perm: authz.Admin},
 	"POST /settings/sso":                           {perm: authz.Admin, body: "name=Entra&issuer=https://login.example/t/v2.0&client_id=c&client_secret=s&domains=example.com&default_role=readonly"},
 	"POST /settings/sso/{id}/delete":               {body: "confirm=yes", perm: authz.Admin, path: "/settings/sso/999999/delete", ok: http.StatusNotFound},

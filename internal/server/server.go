@@ -77,6 +77,9 @@ type Config struct {
 	// Alerting: offline sweep period (default 10 s) and the back-off
 	// bounds of failed notification deliveries (defaults 5 s and 1 h).
 	AlertSweep, AlertRetryMin, AlertRetryMax time.Duration
+	// AlertGiveUp is how long a failing notification is retried after
+	// its creation before it is given up (default 24 h).
+	AlertGiveUp time.Duration
 	// Heartbeat is the interval told to agents (default 30 s); a device
 	// counts as online for core.OnlineWindow(Heartbeat) after its last
 	// contact (90 s by default); offline alerts need offline_after above
@@ -192,7 +195,7 @@ func Run(ctx context.Context, cfg Config) error {
 	probePolicy := netdev.ProbePolicy{Base: resolver, Store: st, Box: box}
 	mset := metrics.New()
 	alerts := alert.New(alert.Options{Store: st, Log: log, SweepInterval: cfg.AlertSweep, Singleton: st.TrySingleton,
-		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax, DeliveryFailed: mset.DeliveryFailed,
+		RetryMin: cfg.AlertRetryMin, RetryMax: cfg.AlertRetryMax, GiveUpAfter: cfg.AlertGiveUp, DeliveryFailed: mset.DeliveryFailed,
 		AlertAfter: alert.PolicyAlertAfter(func(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
 			_, eff, err := resolver.Effective(ctx, id)
 			m := map[string]json.RawMessage{}

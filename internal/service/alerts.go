@@ -397,6 +397,26 @@ func (s *Service) DeleteRecipient(ctx context.Context, u core.User, id int64) er
 type OutboxEntry struct {
 	core.OutboxItem
 	Payload []byte `json:"payload,omitempty"`
+	// State is OutboxPending, OutboxDelivered or OutboxGivenUp.
+	State string `json:"state"`
+}
+
+// The states of an outbox entry.
+const (
+	OutboxPending   = "pending"   // waiting for its next attempt
+	OutboxDelivered = "delivered" // accepted by the mail server or webhook
+	OutboxGivenUp   = "given_up"  // failed for too long; retried only when asked
+)
+
+// outboxState names the state of m.
+func outboxState(m core.OutboxItem) string {
+	switch {
+	case m.DeliveredAt != nil:
+		return OutboxDelivered
+	case m.GivenUpAt != nil:
+		return OutboxGivenUp
+	}
+	return OutboxPending
 }
 
 // ErrorText says what a delivery's last error means, in English and
@@ -426,9 +446,22 @@ func (s *Service) OutboxPage(ctx context.Context, u core.User, after core.PageKe
 	out := make([]OutboxEntry, len(items))
 	for i, m := range items {
 		m.Payload = nil
-		out[i] = OutboxEntry{OutboxItem: m}
+		out[i] = OutboxEntry{OutboxItem: m, State: outboxState(m)}
 	}
 	return out, err
+}
+
+// RetryOutbox sends a given-up delivery back into the queue, due now and
+// with a fresh give-up limit (admins only); ErrNotFound if there is no
+// such given-up delivery.
+func (s *Service) RetryOutbox(ctx context.Context, u core.User, id int64) error {
+	if err := need(u, authz.Admin); err != nil {
+		return err
+	}
+	if err := s.store.RetryOutbox(ctx, id, s.now()); err != nil {
+		return err
+	}
+	return s.record(ctx, u, "alert.outbox-retry", target("outbox", id), "", "")
 }
 
 // RecentOutages is how far back the "recent" outage filter reaches.

@@ -423,20 +423,22 @@ func (s *DB) DeleteRecipient(ctx context.Context, id int64) error {
 	return s.affectedOne("delete recipient", res, err)
 }
 
-const outboxColumns = `id, dedupe_key, channel, target, payload, attempts, next_attempt_at, delivered_at, last_error, created_at`
+const outboxColumns = `id, dedupe_key, channel, target, payload, attempts, next_attempt_at, delivered_at, last_error, created_at,
+	given_up_at, retried_at`
 
 // scanOutbox reads one item and opens its sealed payload.
 func (s *DB) scanOutbox(sc interface{ Scan(...any) error }) (core.OutboxItem, error) {
 	var m core.OutboxItem
 	var payload string
 	var next, created int64
-	var delivered sql.NullInt64
+	var delivered, givenUp, retried sql.NullInt64
 	if err := sc.Scan(&m.ID, &m.DedupeKey, &m.Channel, &m.Target, &payload, &m.Attempts, &next, &delivered,
-		&m.LastError, &created); err != nil {
+		&m.LastError, &created, &givenUp, &retried); err != nil {
 		return m, err
 	}
 	payload, err := s.openText(payload)
 	m.Payload, m.NextAttemptAt, m.DeliveredAt, m.CreatedAt = []byte(payload), fromMS(next), timePtr(delivered), fromMS(created)
+	m.GivenUpAt, m.RetriedAt = timePtr(givenUp), timePtr(retried)
 	return m, err
 }
 
@@ -445,7 +447,8 @@ func (s *DB) scanOutbox(sc interface{ Scan(...any) error }) (core.OutboxItem, er
 func (s *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]core.OutboxItem, error) {
 	const op = "claim outbox"
 	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
-		WHERE delivered_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2`,
+		WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $1
+		ORDER BY next_attempt_at, id LIMIT $2`,
 		ms(now), limitOrAll(limit))
 	if err != nil {
 		return nil, s.wrap(op, err)
@@ -473,7 +476,7 @@ func (s *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease ti
 	var out []core.OutboxItem
 	err = s.inTx(ctx, op, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `UPDATE outbox SET next_attempt_at = $3
-			WHERE id = $1 AND next_attempt_at = $2 AND delivered_at IS NULL`)
+			WHERE id = $1 AND next_attempt_at = $2 AND delivered_at IS NULL AND given_up_at IS NULL`)
 		if err != nil {
 			return s.wrap(op, err)
 		}
@@ -522,19 +525,40 @@ func (s *DB) MarkDeliveredAll(ctx context.Context, ids []int64, at time.Time) er
 
 // MarkFailed counts a failed attempt and schedules the next one.
 func (s *DB) MarkFailed(ctx context.Context, id int64, errText string, next time.Time) error {
-	if len(errText) > 1000 {
-		errText = errText[:1000]
-	}
 	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
-		WHERE id = $1 AND delivered_at IS NULL`, id, strings.ToValidUTF8(errText, "?"), ms(next))
+		WHERE id = $1 AND delivered_at IS NULL AND given_up_at IS NULL`, id, outboxError(errText), ms(next))
 	return s.affectedOne("mark notification failed", res, err)
 }
 
-// OutboxBacklog counts the outbox items not yet delivered (an index scan
-// of outbox_due).
+// MarkGivenUp counts a last failed attempt and stops retrying the item.
+func (s *DB) MarkGivenUp(ctx context.Context, id int64, errText string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, given_up_at = $3
+		WHERE id = $1 AND delivered_at IS NULL AND given_up_at IS NULL`, id, outboxError(errText), ms(at))
+	return s.affectedOne("give up notification", res, err)
+}
+
+// RetryOutbox makes a given-up item due at now again, with a fresh
+// give-up limit counting from now.
+func (s *DB) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET given_up_at = NULL, retried_at = $2, next_attempt_at = $2
+		WHERE id = $1 AND delivered_at IS NULL AND given_up_at IS NOT NULL`, id, ms(now))
+	return s.affectedOne("retry notification", res, err)
+}
+
+// outboxError is a delivery error as stored: at most 1000 bytes of valid
+// UTF-8.
+func outboxError(errText string) string {
+	if len(errText) > 1000 {
+		errText = errText[:1000]
+	}
+	return strings.ToValidUTF8(errText, "?")
+}
+
+// OutboxBacklog counts the outbox items still to be delivered, without
+// the given-up ones (an index scan of outbox_due).
 func (s *DB) OutboxBacklog(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND given_up_at IS NULL`).Scan(&n)
 	return n, s.wrap("count outbox backlog", err)
 }
 

@@ -191,3 +191,47 @@ func TestAlertsAPI(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestOutboxStates lists a pending, a delivered and a given-up delivery
+// with their state.
+func TestOutboxStates(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	var items []core.OutboxItem
+	for _, k := range []string{"pending", "delivered", "given_up"} {
+		items = append(items, core.OutboxItem{DedupeKey: k, Channel: core.ChannelEmail, Target: "ops@example.com",
+			Payload: []byte("{}"), NextAttemptAt: now, CreatedAt: now})
+	}
+	if err := f.st.ApplyAlertChange(ctx, core.AlertChange{Outbox: items}); err != nil {
+		t.Fatal(err)
+	}
+	box, _ := f.st.ListOutbox(ctx, 0) // newest first: given_up, delivered, pending
+	if err := f.st.MarkGivenUp(ctx, box[0].ID, "550 mailbox unavailable", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.MarkDelivered(ctx, box[1].ID, now); err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		DedupeKey string     `json:"dedupe_key"`
+		State     string     `json:"state"`
+		GivenUpAt *time.Time `json:"given_up_at"`
+		Attempts  int        `json:"attempts"`
+		LastError string     `json:"last_error"`
+	}
+	if code := f.do(t, "GET", "/api/v1/alerts/outbox", "admin", &got); code != http.StatusOK || len(got) != 3 {
+		t.Fatalf("outbox: %d %+v", code, got)
+	}
+	for _, m := range got {
+		if m.State != m.DedupeKey {
+			t.Errorf("%s: state %q", m.DedupeKey, m.State)
+		}
+	}
+	if g := got[0]; g.GivenUpAt == nil || !g.GivenUpAt.Equal(now) || g.Attempts != 1 || g.LastError != "550 mailbox unavailable" {
+		t.Errorf("given up: %+v", g)
+	}
+	if got[2].GivenUpAt != nil {
+		t.Errorf("pending: %+v", got[2])
+	}
+}

@@ -76,7 +76,8 @@ type Sources struct {
 	DB *sql.DB
 	// Sessions counts the authenticated agent sessions on this node.
 	Sessions func() int
-	// OutboxBacklog counts the notifications not yet delivered.
+	// OutboxBacklog counts the notifications still to be delivered (not
+	// delivered, not given up).
 	OutboxBacklog func(ctx context.Context) (int, error)
 }
 
@@ -96,7 +97,7 @@ func (s *Set) Watch(src Sources) {
 	}
 	if src.OutboxBacklog != nil {
 		s.reg.MustRegister(&backlog{count: src.OutboxBacklog, desc: prometheus.NewDesc("wacht_outbox_backlog",
-			"Notifications queued and not yet delivered (all nodes share the outbox).", nil, nil)})
+			"Notifications queued and still to be delivered, given-up ones left out (all nodes share the outbox).", nil, nil)})
 	}
 }
 

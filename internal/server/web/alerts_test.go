@@ -475,6 +475,60 @@ func TestAlertSettingsPage(t *testing.T) {
 	}
 }
 
+// TestOutboxGivenUp checks that a given-up delivery shows its state, last
+// error and attempts in English and German, and that an administrator's
+// retry (audited) queues it again.
+func TestOutboxGivenUp(t *testing.T) {
+	f := newAlertsFixture(t)
+	ctx := context.Background()
+	now := time.Now()
+	if err := f.st.ApplyAlertChange(ctx, core.AlertChange{Outbox: []core.OutboxItem{
+		{DedupeKey: "outage:x:open:gu", Channel: core.ChannelWebhook, Target: "https://hooks.example/down", Payload: []byte("{}"),
+			NextAttemptAt: now, CreatedAt: now.Add(-25 * time.Hour)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	box, _ := f.st.ListOutbox(ctx, 1)
+	id := strconv.FormatInt(box[0].ID, 10)
+	if err := f.st.MarkGivenUp(ctx, box[0].ID, "503 receiver down", now); err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{"en": "given up", "de": "aufgegeben"} {
+		b := f.browser(t, lang)
+		b.login("admin@example.com", testPassword)
+		p := b.do("GET", "/settings/alerts", nil)
+		row := p.body[strings.Index(p.body, `id="outbox-`+id+`"`):]
+		row = row[:strings.Index(row, "</tr>")]
+		if !strings.Contains(row, `class="given-up">`+want+"<") || !strings.Contains(row, "503 receiver down") ||
+			!strings.Contains(row, `<td class="num">1</td>`) || !strings.Contains(row, `action="/settings/alerts/outbox/`+id+`/retry"`) {
+			t.Errorf("%s: outbox row lacks its state, error, attempts or retry button: %s", lang, row)
+		}
+	}
+	b := f.browser(t, "en")
+	_, csrf := b.login("admin@example.com", testPassword)
+	p := b.do("POST", "/settings/alerts/outbox/"+id+"/retry", url.Values{"csrf": {csrf}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("retry: %d", p.status)
+	}
+	if box, _ := f.st.ListOutbox(ctx, 1); box[0].GivenUpAt != nil || box[0].RetriedAt == nil {
+		t.Errorf("after the retry: %+v, want queued again", box[0])
+	}
+	if p := b.do("GET", "/settings/alerts", nil); strings.Contains(p.body, `class="given-up"`) {
+		t.Error("still shown given up after the retry")
+	}
+	if p := b.do("POST", "/settings/alerts/outbox/"+id+"/retry", url.Values{"csrf": {csrf}}); p.status != http.StatusNotFound {
+		t.Errorf("retry of a queued delivery: %d, want 404", p.status)
+	}
+	audit, _ := f.st.ListAudit(ctx, 50)
+	found := false
+	for _, a := range audit {
+		found = found || a.Action == "alert.outbox-retry"
+	}
+	if !found {
+		t.Errorf("retry not audited: %+v", audit)
+	}
+}
+
 // BenchmarkAlertsPage renders the open tab (200 rows of BENCH_OUTAGES,
 // default 10,000 open and closed outages, counted per tab) as an
 // administrator.

@@ -30,6 +30,7 @@ func (s *server) alertSettingsRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST "+alertSettingsPath+"/test", authz.Admin, s.withSession(s.testMail))
 	rt.HandleFunc("POST "+alertSettingsPath+"/recipients", authz.Admin, s.withSession(s.createRecipient))
 	rt.HandleFunc("POST "+alertSettingsPath+"/recipients/{id}/delete", authz.Admin, s.withSession(s.deleteRecipient))
+	rt.HandleFunc("POST "+alertSettingsPath+"/outbox/{id}/retry", authz.Admin, s.withSession(s.retryOutbox))
 }
 
 // settingFields are the settings form's fields, named like the fields of
@@ -56,7 +57,7 @@ type alertSettingsPage struct {
 	Clients     []core.Client
 	Sites       []core.Site
 	Devices     []service.Device
-	Outbox      []service.OutboxEntry // undelivered
+	Outbox      []service.OutboxEntry // undelivered: pending or given up
 	MailOff     bool                  // no mail server stored: no e-mail is queued
 	Logo        *logoCard             // the monthly reports' logo (monthly.go)
 	days        []int                 // office days of a form as sent
@@ -169,6 +170,8 @@ func (s *server) alertSettings(w http.ResponseWriter, r *http.Request, rc *reqCt
 		v.Notice, v.NoticeKind = "alertset.recipientSaved", "ok"
 	case "deleted":
 		v.Notice, v.NoticeKind = "alertset.recipientDeleted", "ok"
+	case "retried":
+		v.Notice, v.NoticeKind = "alertset.retried", "ok"
 	case "logo":
 		v.Notice, v.NoticeKind = "monthly.logoSaved", "ok"
 	case "logoRemoved":
@@ -323,6 +326,14 @@ func (s *server) createRecipient(w http.ResponseWriter, r *http.Request, rc *req
 		return
 	}
 	http.Redirect(w, r, alertSettingsPath+"?saved=recipient", http.StatusSeeOther)
+}
+
+// retryOutbox sends a given-up delivery back into the queue; no
+// confirmation, as a retry sends at most the message once more.
+func (s *server) retryOutbox(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.act(w, r, rc, func(id int64) (string, error) {
+		return alertSettingsPath + "?saved=retried#outbox", s.svc.RetryOutbox(r.Context(), rc.user, id)
+	})
 }
 
 func (s *server) deleteRecipient(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

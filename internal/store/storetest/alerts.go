@@ -19,6 +19,7 @@ var alertTests = []struct {
 	{"AlertPresence", testAlertPresence},
 	{"AlertRecipients", testAlertRecipients},
 	{"Outbox", testOutbox},
+	{"OutboxGiveUp", testOutboxGiveUp},
 }
 
 func testAlertStateAndOutages(t *testing.T, s core.Store) {
@@ -304,5 +305,53 @@ func testOutbox(t *testing.T, s core.Store) {
 	}
 	if len(box) != 3 || delivered != 3 || box[0].Attempts != 1 || box[1].Attempts != 2 {
 		t.Fatalf("outbox = %+v", box)
+	}
+}
+
+func testOutboxGiveUp(t *testing.T, s core.Store) {
+	var items []core.OutboxItem
+	for _, k := range []string{"g1", "g2"} {
+		items = append(items, core.OutboxItem{DedupeKey: k, Channel: core.ChannelWebhook, Target: "https://example.org/hook",
+			Payload: []byte(`{}`), NextAttemptAt: t0, CreatedAt: t0})
+	}
+	must(t, "queue", s.ApplyAlertChange(ctx, core.AlertChange{Outbox: items}))
+	got, err := s.ClaimOutbox(ctx, t0, 10, time.Minute)
+	must(t, "ClaimOutbox", err)
+	if len(got) != 2 || got[0].DedupeKey != "g1" {
+		t.Fatalf("claimed %+v, want g1 and g2", got)
+	}
+	giveUp := t0.Add(25 * time.Hour)
+	must(t, "MarkGivenUp", s.MarkGivenUp(ctx, got[0].ID, "503 service unavailable", giveUp))
+	wantErr(t, "MarkGivenUp again", s.MarkGivenUp(ctx, got[0].ID, "x", giveUp), core.ErrNotFound)
+	wantErr(t, "MarkFailed given up", s.MarkFailed(ctx, got[0].ID, "x", giveUp), core.ErrNotFound)
+	wantErr(t, "RetryOutbox not given up", s.RetryOutbox(ctx, got[1].ID, giveUp), core.ErrNotFound)
+	// A given-up message is neither claimed nor counted in the backlog.
+	if again, _ := s.ClaimOutbox(ctx, t0.Add(48*time.Hour), 10, time.Minute); len(again) != 1 || again[0].DedupeKey != "g2" {
+		t.Fatalf("claim after giving up = %+v, want g2 only", again)
+	}
+	if n, err := s.OutboxBacklog(ctx); err != nil || n != 1 {
+		t.Fatalf("backlog = %d, %v; want 1", n, err)
+	}
+	box, _ := s.ListOutbox(ctx, 0)
+	if len(box) != 2 || box[1].DedupeKey != "g1" || box[1].GivenUpAt == nil || !box[1].GivenUpAt.Equal(giveUp) ||
+		box[1].Attempts != 1 || box[1].LastError != "503 service unavailable" || box[1].DeliveredAt != nil {
+		t.Fatalf("outbox = %+v, want g1 given up after one attempt", box)
+	}
+	if box[0].GivenUpAt != nil || !box[1].OutboxStart().Equal(t0) {
+		t.Fatalf("outbox = %+v, want g2 not given up, g1 counted from its creation", box)
+	}
+	// A retry makes it due again, counting its limit from the retry.
+	must(t, "MarkDelivered g2", s.MarkDelivered(ctx, got[1].ID, t0.Add(48*time.Hour)))
+	retry := t0.Add(50 * time.Hour)
+	must(t, "RetryOutbox", s.RetryOutbox(ctx, got[0].ID, retry))
+	wantErr(t, "RetryOutbox again", s.RetryOutbox(ctx, got[0].ID, retry), core.ErrNotFound)
+	if n, _ := s.OutboxBacklog(ctx); n != 1 {
+		t.Fatalf("backlog after retry = %d, want 1", n)
+	}
+	again, err := s.ClaimOutbox(ctx, retry, 10, time.Minute)
+	must(t, "ClaimOutbox after retry", err)
+	if len(again) != 1 || again[0].DedupeKey != "g1" || again[0].GivenUpAt != nil || again[0].RetriedAt == nil ||
+		!again[0].OutboxStart().Equal(retry) || again[0].Attempts != 1 {
+		t.Fatalf("claim after retry = %+v, want g1 due again since the retry", again)
 	}
 }
