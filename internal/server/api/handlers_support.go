@@ -145,11 +145,7 @@ func (h *handler) listSupportRequests(w http.ResponseWriter, r *http.Request) {
 		if offset > maxSupportOffset {
 			return nil, fmt.Errorf("offset above %d: narrow the list with client, device or state: %w", maxSupportOffset, core.ErrInvalid)
 		}
-		p, err := parsePage(r.URL.Query(), false)
-		if err != nil {
-			return nil, err
-		}
-		after, err := p.after()
+		p, after, err := readKeysetPage(r.URL.Query())
 		if err != nil {
 			return nil, err
 		}

@@ -75,6 +75,17 @@ type keyCursor struct {
 	Name string `json:"n,omitempty"`
 }
 
+// readKeysetPage reads a newest-first list's limit and cursor from q (no
+// "limit=all") and the key the cursor continues after.
+func readKeysetPage(q url.Values) (page, core.PageKey, error) {
+	p, err := parsePage(q, false)
+	if err != nil {
+		return p, core.PageKey{}, err
+	}
+	after, err := p.after()
+	return p, after, err
+}
+
 // after reads p's cursor as the key the page continues after (the zero key
 // without a cursor); a cursor this server did not make is refused naming
 // the field.
@@ -118,11 +129,7 @@ func keysetPage[T any](rows []T, p page, key func(T) core.PageKey) ([]T, string)
 // key gives a row's key, and count (nil: no X-Total-Count) the total.
 func servePage[T any](w http.ResponseWriter, r *http.Request, list func(after core.PageKey, limit int) ([]T, error),
 	key func(T) core.PageKey, count func() (int, error)) ([]T, error) {
-	p, err := parsePage(r.URL.Query(), false)
-	if err != nil {
-		return nil, err
-	}
-	after, err := p.after()
+	p, after, err := readKeysetPage(r.URL.Query())
 	if err != nil {
 		return nil, err
 	}
