@@ -365,9 +365,10 @@ type ResultStore interface {
 	ListCheckStates(ctx context.Context, deviceID int64) ([]CheckState, error)
 	ListResults(ctx context.Context, deviceID int64, since time.Time, limit int) ([]Result, error)
 	// ListCheckHistory returns the history of one check instance (name and
-	// key) of the device at or after since, newest first, at most limit rows
-	// (limit ≤ 0: all). An unknown device or check yields no rows.
-	ListCheckHistory(ctx context.Context, deviceID int64, check, key string, since time.Time, limit int) ([]Result, error)
+	// key) of the device at or after since and before until (zero: no
+	// bound), newest first, at most limit rows (limit ≤ 0: all). An unknown
+	// device or check yields no rows.
+	ListCheckHistory(ctx context.Context, deviceID int64, check, key string, since, until time.Time, limit int) ([]Result, error)
 	CountResults(ctx context.Context, deviceID int64) (int, error)
 }
 

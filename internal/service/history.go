@@ -25,15 +25,17 @@ type History struct {
 	Check    string        `json:"check"`
 	Key      string        `json:"key"`
 	Since    time.Time     `json:"since"`
+	Until    *time.Time    `json:"until,omitempty"` // exclusive; nil: up to now
 	Limit    int           `json:"limit"`
 	Results  []core.Result `json:"results"`
 }
 
 // CheckHistory returns the results of check (instance key) of device id at
-// or after since, newest first, at most limit (1..MaxHistoryLimit) rows. A
+// or after since and before until (zero: no bound), newest first, at most
+// limit (1..MaxHistoryLimit) rows. A
 // device unknown or outside the scope of ctx's user is core.ErrNotFound; an
 // unknown check is an empty history.
-func (s *Service) CheckHistory(ctx context.Context, id int64, check, key string, since time.Time, limit int) (History, error) {
+func (s *Service) CheckHistory(ctx context.Context, id int64, check, key string, since, until time.Time, limit int) (History, error) {
 	u, err := Caller(ctx)
 	if err != nil {
 		return History{}, err
@@ -44,14 +46,19 @@ func (s *Service) CheckHistory(ctx context.Context, id int64, check, key string,
 	if _, err := s.device(ctx, u, id); err != nil {
 		return History{}, err
 	}
-	rs, err := s.store.ListCheckHistory(ctx, id, check, key, since, limit)
+	rs, err := s.store.ListCheckHistory(ctx, id, check, key, since, until, limit)
 	if err != nil {
 		return History{}, fmt.Errorf("listing history of %s/%s on device %d: %w", check, key, id, err)
 	}
 	if rs == nil {
 		rs = []core.Result{}
 	}
-	return History{DeviceID: id, Check: check, Key: key, Since: since.UTC(), Limit: limit, Results: rs}, nil
+	h := History{DeviceID: id, Check: check, Key: key, Since: since.UTC(), Limit: limit, Results: rs}
+	if !until.IsZero() {
+		u := until.UTC()
+		h.Until = &u
+	}
+	return h, nil
 }
 
 // retentionStore keeps the history retention settings (store.DB does).

@@ -115,7 +115,7 @@ func BenchmarkListCheckHistory(b *testing.B) {
 			ctx := context.Background()
 			since := time.Now().Add(-30 * 24 * time.Hour)
 			for b.Loop() {
-				rs, err := st.ListCheckHistory(ctx, id, "disk", "vol7", since, 5000)
+				rs, err := st.ListCheckHistory(ctx, id, "disk", "vol7", since, time.Time{}, 5000)
 				if err != nil || len(rs) != 5000 {
 					b.Fatal(len(rs), err)
 				}
@@ -193,7 +193,7 @@ func TestRollupInBoundedTransactions(t *testing.T) {
 				t.Errorf("CountResults = %d, %v; want the 2 recent", n, err)
 			}
 			for vol, want := range []struct{ n, min, max int }{{25, 0, 48}, {25, 1, 49}} {
-				h, err := st.ListCheckHistory(ctx, id, "disk", fmt.Sprintf("vol%d", vol), hour, 0)
+				h, err := st.ListCheckHistory(ctx, id, "disk", fmt.Sprintf("vol%d", vol), hour, time.Time{}, 0)
 				if err != nil {
 					t.Fatal(err)
 				}

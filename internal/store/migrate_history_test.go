@@ -60,7 +60,7 @@ func TestHistoryMigration(t *testing.T) {
 			if c, err := st.CountResults(ctx, 1); err != nil || c != n {
 				t.Errorf("after redelivery and maintenance: %d results, %v; want %d", c, err, n)
 			}
-			h, err := st.ListCheckHistory(ctx, 1, "disk", "/", time.Time{}, 0)
+			h, err := st.ListCheckHistory(ctx, 1, "disk", "/", time.Time{}, time.Time{}, 0)
 			if err != nil || len(h) != n || h[0].ID != "old-0" || *h[n-1].Value != n-1 {
 				t.Errorf("history after migration: %d rows, %v", len(h), err)
 			}

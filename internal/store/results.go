@@ -369,35 +369,39 @@ func floatPtr(v sql.NullFloat64) *float64 {
 
 // checkHistorySQL lists one check's raw results and hourly rollups, newest
 // first; its plan is tested to use the check_results (check_id, at) index.
-// A rollup is listed if its hour ends after since.
+// A rollup is listed if its hour ends after since and starts before until.
 var checkHistorySQL = `
 	WITH c AS (SELECT id FROM checks WHERE device_id = $1 AND name = $2 AND key = $3)
 	SELECT r.id, r.status, r.value, r.unit, r.message_en, r.message_de, r.at,
 	       0, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION)
 	FROM check_results r
-	WHERE r.check_id = (SELECT id FROM c) AND r.at >= $4
+	WHERE r.check_id = (SELECT id FROM c) AND r.at >= $4 AND r.at < $6
 	UNION ALL
 	SELECT '', ` + statusOfSeveritySQL("u.severity") + `,
 	       CASE WHEN u.n_values > 0 THEN u.sum_value / u.n_values END, u.unit, '', '', u.hour,
 	       u.results, u.min_value, u.max_value
 	FROM check_rollups u
-	WHERE u.check_id = (SELECT id FROM c) AND u.hour > $4 - 3600000
+	WHERE u.check_id = (SELECT id FROM c) AND u.hour > $4 - 3600000 AND u.hour < $6
 	ORDER BY 7 DESC, 1 DESC
 	LIMIT $5`
 
 // ListCheckHistory returns the history of one check instance of the device
-// at or after since, newest first, at most limit rows (limit ≤ 0: all):
+// at or after since and before until (zero: no bound), newest first, at
+// most limit rows (limit ≤ 0: all):
 // raw results, and hourly rollups where raw results aged out (see
 // core.Result.Rollup). The check is resolved to its row first so the scan
 // runs on the check_results (check_id, at) index, not over the whole
 // device's history.
-func (s *DB) ListCheckHistory(ctx context.Context, deviceID int64, check, key string, since time.Time, limit int) ([]core.Result, error) {
+func (s *DB) ListCheckHistory(ctx context.Context, deviceID int64, check, key string, since, until time.Time, limit int) ([]core.Result, error) {
 	const op = "listing check history"
-	from := int64(math.MinInt64 / 2) // room for the rollups' hour
+	from, to := int64(math.MinInt64/2), int64(math.MaxInt64) // room for the rollups' hour
 	if !since.IsZero() {
 		from = ms(since)
 	}
-	rows, err := s.db.QueryContext(ctx, checkHistorySQL, deviceID, check, key, from, limitOrAll(limit))
+	if !until.IsZero() {
+		to = ms(until)
+	}
+	rows, err := s.db.QueryContext(ctx, checkHistorySQL, deviceID, check, key, from, limitOrAll(limit), to)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}

@@ -2,10 +2,12 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +109,32 @@ func testCheckHistory(t *testing.T, f *fixture) {
 		r.Status != core.StatusWarning || !r.At.Equal(aged.Truncate(time.Hour)) {
 		t.Errorf("rollup = %+v %+v", r, r.Rollup)
 	}
+	// Paged by time: a full page links the next, until its oldest result;
+	// every result comes once, rollup included, and the last page links none.
+	var paged []string
+	next, pages := base+"?key=/&limit=2&since="+url.QueryEscape(now.Add(-30*24*time.Hour).Format(time.RFC3339)), 0
+	for next != "" && pages < 10 {
+		resp, body := f.get(t, next)
+		var ph service.History
+		if err := json.Unmarshal(body, &ph); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", next, resp.StatusCode, body)
+		}
+		for _, r := range ph.Results {
+			paged = append(paged, r.ID+"@"+r.At.Format(time.RFC3339))
+		}
+		link := resp.Header.Get("Link")
+		next, _ = strings.CutSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+		if pages++; link != "" && (len(ph.Results) != 2 || ph.Until != nil && pages == 1) {
+			t.Errorf("page %d: %d results, until %v, link %q", pages, len(ph.Results), ph.Until, link)
+		}
+	}
+	var whole []string
+	for _, r := range h.Results {
+		whole = append(whole, r.ID+"@"+r.At.Format(time.RFC3339))
+	}
+	if !slices.Equal(paged, whole) || pages != 3 {
+		t.Errorf("paged by 2 in %d pages: %v, want %v", pages, paged, whole)
+	}
 	h = service.History{}
 	f.do(t, "GET", "/api/v1/devices/"+strconv.FormatInt(f.device.ID, 10)+"/checks/cpu/history", "tech", &h)
 	if got := historyIDs(h); !slices.Equal(got, []string{"r2"}) || h.Results[0].Value != nil {
@@ -114,7 +142,7 @@ func testCheckHistory(t *testing.T, f *fixture) {
 	}
 
 	// Bad input is 400; an unknown device 404; no token 401.
-	for _, q := range []string{"?since=yesterday", "?limit=0", "?limit=5001", "?limit=x", "?since=2026-01-01"} {
+	for _, q := range []string{"?since=yesterday", "?limit=0", "?limit=5001", "?limit=x", "?since=2026-01-01", "?until=today"} {
 		if code := f.do(t, "GET", base+q, "admin", nil); code != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", q, code)
 		}

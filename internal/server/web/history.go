@@ -97,7 +97,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.renderError(w, r, rc.lang, err)
 		return
 	}
-	h, err := s.svc.CheckHistory(r.Context(), id, check, key, s.now().Add(-rng.dur), service.MaxHistoryLimit)
+	h, err := s.svc.CheckHistory(r.Context(), id, check, key, s.now().Add(-rng.dur), time.Time{}, service.MaxHistoryLimit)
 	if err != nil {
 		s.renderError(w, r, rc.lang, err)
 		return

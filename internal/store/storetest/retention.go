@@ -80,7 +80,7 @@ func testHistoryRollup(t *testing.T, cs core.Store) {
 			t.Errorf("%s = %v, want %v", what, got, ids)
 		}
 	}
-	h, err := s.ListCheckHistory(ctx, d.ID, "disk", "/", now.Add(-30*24*time.Hour), 0)
+	h, err := s.ListCheckHistory(ctx, d.ID, "disk", "/", now.Add(-30*24*time.Hour), time.Time{}, 0)
 	must(t, "ListCheckHistory", err)
 	want("30-day history", h, []string{"r1", "r2", "rollup " + hour.Format("02T15"), "rollup " + hour.Add(-time.Hour).Format("02T15")})
 	if len(h) == 4 {
@@ -94,13 +94,13 @@ func testHistoryRollup(t *testing.T, cs core.Store) {
 		}
 	}
 	// A rollup is listed when its hour ends after since.
-	h, err = s.ListCheckHistory(ctx, d.ID, "disk", "/", hour.Add(59*time.Minute), 0)
+	h, err = s.ListCheckHistory(ctx, d.ID, "disk", "/", hour.Add(59*time.Minute), time.Time{}, 0)
 	must(t, "ListCheckHistory since inside the hour", err)
 	want("history since inside the rolled-up hour", h, []string{"r1", "r2", "rollup " + hour.Format("02T15")})
-	h, err = s.ListCheckHistory(ctx, d.ID, "disk", "/", now.Add(-30*24*time.Hour), 2)
+	h, err = s.ListCheckHistory(ctx, d.ID, "disk", "/", now.Add(-30*24*time.Hour), time.Time{}, 2)
 	must(t, "ListCheckHistory limit", err)
 	want("limited history", h, []string{"r1", "r2"})
-	mem, err := s.ListCheckHistory(ctx, d.ID, "mem", "", time.Time{}, 0)
+	mem, err := s.ListCheckHistory(ctx, d.ID, "mem", "", time.Time{}, time.Time{}, 0)
 	must(t, "ListCheckHistory mem", err)
 	if len(mem) != 1 || mem[0].Rollup == nil || mem[0].Value != nil || mem[0].Rollup.Min != nil ||
 		mem[0].Status != core.StatusError || mem[0].Rollup.Results != 1 {
@@ -115,7 +115,7 @@ func testHistoryRollup(t *testing.T, cs core.Store) {
 	if rep.RolledUp != 1 {
 		t.Errorf("second report = %+v, want 1 result rolled up", rep)
 	}
-	h, err = s.ListCheckHistory(ctx, d.ID, "disk", "/", hour, 0)
+	h, err = s.ListCheckHistory(ctx, d.ID, "disk", "/", hour, time.Time{}, 0)
 	must(t, "ListCheckHistory after merge", err)
 	if r := h[len(h)-1]; r.Rollup == nil || r.Rollup.Results != 4 || *r.Rollup.Min != 5 || *r.Rollup.Max != 60 ||
 		*r.Value != 95.0/4 || r.Status != core.StatusWarning {
@@ -192,7 +192,7 @@ func testHistoryPartitions(t *testing.T, cs core.Store) {
 	if len(raw) != 14 || rep.RolledUp != int64(len(batch)-len(raw)) {
 		t.Errorf("rolled up %d results, %d left; want %d and 14", rep.RolledUp, len(raw), len(batch)-len(raw))
 	}
-	h, err := s.ListCheckHistory(ctx, d.ID, "cpu", "", now.Add(-3*24*time.Hour), 0)
+	h, err := s.ListCheckHistory(ctx, d.ID, "cpu", "", now.Add(-3*24*time.Hour), time.Time{}, 0)
 	must(t, "ListCheckHistory", err)
 	var rollups, results int
 	for _, r := range h {
