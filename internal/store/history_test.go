@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestCheckHistoryPlan(t *testing.T) {
 				}
 				defer conn.ExecContext(ctx, "RESET enable_seqscan")
 			}
-			rows, err := conn.QueryContext(ctx, explain+store.CheckHistorySQL, id, "disk", "vol1", int64(0), 100)
+			rows, err := conn.QueryContext(ctx, explain+store.CheckHistorySQL, id, "disk", "vol1", int64(0), 100, int64(math.MaxInt64))
 			if err != nil {
 				t.Fatal(err)
 			}
