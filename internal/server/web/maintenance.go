@@ -48,6 +48,7 @@ type maintForm struct {
 	Weekdays                []int
 	MonthDay                string
 	From, To, TimeZone      string
+	Zones                   []string      // the time zone select's choices
 	Clients, Sites, Devices []maintOption // the scope picker
 }
 
@@ -85,6 +86,10 @@ func (s *server) editMaintenance(w http.ResponseWriter, r *http.Request, rc *req
 // sent back with its errors).
 func (s *server) renderMaintenance(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, form maintForm, ve *policy.ValidationError) {
 	ctx, u := r.Context(), rc.user
+	if form.TimeZone == "" {
+		form.TimeZone = rc.lang.ZoneName()
+	}
+	form.Zones = zoneChoices(form.TimeZone)
 	var f core.MaintenanceFilter
 	q := r.URL.Query()
 	for name, dst := range map[string]*int64{"client": &f.ClientID, "site": &f.SiteID, "device": &f.DeviceID} {
