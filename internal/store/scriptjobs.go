@@ -220,7 +220,7 @@ func (s *DB) ListScriptRuns(ctx context.Context, f core.ScriptRunFilter) ([]core
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
-	return scanRuns(rows, op, scanRun, s.wrap)
+	return s.scanRuns(rows, op, scanRun)
 }
 
 // deviceRuns returns a device's script runs and task runs newest first
@@ -274,22 +274,22 @@ func (s *DB) runsWindow(ctx context.Context, sel, table, alias, col string, scan
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
-	return scanRuns(rows, op, scan, s.wrap)
+	return s.scanRuns(rows, op, scan)
 }
 
 // scanRuns reads and closes rows of runs.
-func scanRuns(rows *sql.Rows, op string, scan func(rowScanner) (core.ScriptRun, error), wrap func(string, error) error) ([]core.ScriptRun, error) {
+func (s *DB) scanRuns(rows *sql.Rows, op string, scan func(rowScanner) (core.ScriptRun, error)) ([]core.ScriptRun, error) {
 	defer rows.Close()
 	out := []core.ScriptRun{}
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {
-			return nil, wrap(op, err)
+			return nil, s.wrap(op, err)
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
+		return nil, s.wrap(op, err)
 	}
 	return out, nil
 }
