@@ -124,6 +124,7 @@ func wsURL(server string) (string, error) {
 type conn struct {
 	ws   *websocket.Conn
 	cork *corkConn
+	r    *mux.Reader
 }
 
 func (c conn) send(typ, id string, data any) error {
@@ -181,11 +182,9 @@ func (c conn) read(timeout time.Duration) (protocol.Envelope, error) {
 // readFrame is read that also accepts binary frames (stream data), which it
 // returns undecoded in data, read into buf (mux.ReadMessage).
 func (c conn) readFrame(timeout time.Duration, buf []byte) (env protocol.Envelope, data []byte, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	typ, b, err := mux.ReadMessage(ctx, c.ws, buf)
+	typ, b, err := c.r.Read(timeout, buf)
 	if err != nil {
-		if ctx.Err() != nil {
+		if c.r.Expired() {
 			return env, nil, errDead
 		}
 		return env, nil, err
@@ -213,7 +212,8 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(protocol.MaxMessageBytes)
-	c := conn{ws: ws, cork: cork}
+	c := conn{ws: ws, cork: cork, r: mux.NewReader(ws)}
+	defer c.r.Stop()
 
 	welcome, err := a.handshake(c)
 	if err != nil {

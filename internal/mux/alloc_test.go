@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -90,5 +91,60 @@ func TestReadMessage(t *testing.T) {
 	typ, b, err = ReadMessage(ctx, c, b)
 	if err != nil || typ != websocket.MessageText || string(b) != `{"type":"heartbeat"}` {
 		t.Fatalf("text: %v %q %v", typ, b, err)
+	}
+}
+
+// A Reader reads each message within its idle time without allocating
+// (the read context it replaced cost several allocations per data frame),
+// and closes the connection when a message does not arrive in time.
+func TestReaderIdle(t *testing.T) {
+	const frames = 300
+	silent := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		frame := make([]byte, protocol.MaxStreamChunk)
+		for range frames {
+			if c.Write(context.Background(), websocket.MessageBinary, frame) != nil {
+				return
+			}
+		}
+		<-silent // sends nothing more: the reader's idle time runs out
+	}))
+	defer srv.Close()
+	defer close(silent)
+	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	r := NewReader(c)
+	defer r.Stop()
+	buf := make([]byte, 0, protocol.StreamHeader+protocol.MaxStreamChunk)
+	read := func() {
+		typ, b, err := r.Read(time.Minute, buf)
+		if err != nil || typ != websocket.MessageBinary || len(b) != protocol.MaxStreamChunk {
+			t.Fatalf("read: %v %d bytes %v", typ, len(b), err)
+		}
+	}
+	read()
+	if allocs := testing.AllocsPerRun(frames-10, read); allocs >= 1 && !raceEnabled {
+		t.Errorf("%.1f allocations per message read", allocs)
+	}
+	for range 8 {
+		read()
+	}
+	if r.Expired() {
+		t.Fatal("expired while messages arrived")
+	}
+	if _, _, err := r.Read(50*time.Millisecond, buf); err == nil || !r.Expired() {
+		t.Fatalf("a silent peer: %v, expired %v", err, r.Expired())
+	}
+	// The connection is closed: the next read fails at once.
+	if _, _, err := r.Read(time.Minute, buf); err == nil {
+		t.Fatal("read after the idle time ran out succeeded")
 	}
 }

@@ -3,6 +3,8 @@ package mux
 import (
 	"context"
 	"io"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -42,3 +44,41 @@ func ReadMessage(ctx context.Context, c *websocket.Conn, buf []byte) (websocket.
 		}
 	}
 }
+
+// Reader reads a connection's messages (ReadMessage), each within an idle
+// time, and closes the connection when one does not arrive in time. A
+// context deadline per message would cost a context, a timer and the
+// websocket's cancel hook for every data frame, thousands per second in a
+// bulk transfer; Reader resets one timer instead.
+type Reader struct {
+	c       *websocket.Conn
+	timer   *time.Timer
+	expired atomic.Bool
+}
+
+// NewReader returns a Reader of c. Stop it when done with c.
+func NewReader(c *websocket.Conn) *Reader {
+	r := &Reader{c: c}
+	r.timer = time.AfterFunc(time.Hour, func() {
+		r.expired.Store(true)
+		c.CloseNow()
+	})
+	r.timer.Stop()
+	return r
+}
+
+// Read reads the next message, closing the connection if none arrives
+// within idle; binary messages are read into buf as by ReadMessage.
+func (r *Reader) Read(idle time.Duration, buf []byte) (websocket.MessageType, []byte, error) {
+	r.timer.Reset(idle)
+	typ, b, err := ReadMessage(context.Background(), r.c, buf)
+	r.timer.Stop()
+	return typ, b, err
+}
+
+// Expired reports whether a Read's idle time ran out (and the connection
+// was closed for it).
+func (r *Reader) Expired() bool { return r.expired.Load() }
+
+// Stop stops the idle timer.
+func (r *Reader) Stop() { r.timer.Stop() }

@@ -125,14 +125,15 @@ func (s *session) run() {
 	s.log.Info("agent connected")
 	idle := 3 * s.g.opts.Heartbeat
 	var buf []byte // reused for stream data (mux.ReadMessage)
+	// Three missed heartbeats end a dead session: the reader closes the
+	// connection. So does the end of the session's context.
+	r := mux.NewReader(s.conn)
+	defer r.Stop()
+	defer context.AfterFunc(s.ctx, func() { s.conn.CloseNow() })()
 	for {
-		// An expired read context closes the connection: three missed
-		// heartbeats end a dead session.
-		rctx, cancel := context.WithTimeout(s.ctx, idle)
-		typ, b, err := mux.ReadMessage(rctx, s.conn, buf)
-		cancel()
+		typ, b, err := r.Read(idle, buf)
 		if err != nil {
-			s.logReadError(err, rctx)
+			s.logReadError(err, r.Expired())
 			return
 		}
 		if !s.process(typ, b) {
@@ -144,7 +145,7 @@ func (s *session) run() {
 	}
 }
 
-func (s *session) logReadError(err error, rctx context.Context) {
+func (s *session) logReadError(err error, idle bool) {
 	switch code := websocket.CloseStatus(err); {
 	case code == websocket.StatusMessageTooBig:
 		s.log.Warn("agent connection closed: message too large", "err", err)
@@ -152,7 +153,7 @@ func (s *session) logReadError(err error, rctx context.Context) {
 		s.log.Info("agent disconnected", "code", code)
 	case code != -1:
 		s.log.Info("agent connection closed", "code", code, "err", err)
-	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+	case idle:
 		s.log.Warn("agent connection closed: no message within three heartbeat intervals")
 	case s.ctx.Err() != nil:
 		s.log.Info("agent connection closed by server")
