@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 )
 
@@ -44,5 +46,29 @@ func TestServiceConfig(t *testing.T) {
 	}
 	if c.Option["Restart"] != "always" || c.Option["OnFailure"] != "restart" || c.Option["KeepAlive"] != true {
 		t.Errorf("service is not restarted on failure: %v", c.Option)
+	}
+}
+
+// The soft memory limit counts what the runtime holds besides the heap (its
+// metadata, the profiling hash table, goroutine stacks: about 6 MB in the
+// agent), and must leave the heap room above it: at 8 MiB the agent's heap
+// goal was 1 MB, so every allocation started a collection, and the idle
+// agent spent 0.55 % of a core and a download half the agent's CPU
+// collecting (docs/benchmarks.md, "Agent footprint").
+func TestMemoryLimitLeavesHeapRoom(t *testing.T) {
+	runtime.GC()
+	s := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}
+	metrics.Read(s)
+	v := func(i int) int64 { return int64(s[i].Value.Uint64()) }
+	overhead := v(0) - v(1) - v(2) - v(3) - v(4)
+	room := agentMemoryLimit - overhead
+	t.Logf("runtime overhead %.1f MiB, heap room %.1f MiB", float64(overhead)/(1<<20), float64(room)/(1<<20))
+	if room < 5<<20 {
+		t.Errorf("the %d MiB memory limit leaves the heap %.1f MiB above the runtime's own %.1f MiB; want at least 5",
+			agentMemoryLimit>>20, float64(room)/(1<<20), float64(overhead)/(1<<20))
 	}
 }
