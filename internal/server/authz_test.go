@@ -179,6 +179,7 @@ var authzTable = map[string]routeSpec{
 	"POST /api/v1/alerts/recipients":                 {perm: authz.Admin, body: `{"level":"default","channel":"email","target":"noc@example.com"}`},
 	"DELETE /api/v1/alerts/recipients/{id}":          {perm: authz.Admin, path: "/api/v1/alerts/recipients/999999", ok: http.StatusNotFound},
 	"GET /api/v1/alerts/outbox":                      {perm: authz.Admin},
+	"POST /api/v1/alerts/outbox/{id}/retry":          {perm: authz.Admin, path: "/api/v1/alerts/outbox/999999/retry", ok: http.StatusNotFound},
 
 	// Maintenance windows (issue 6): internal/server/api/maintenance.go.
 	// The {id} routes are sent an ID that does not exist; scope and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -233,5 +234,25 @@ func TestOutboxStates(t *testing.T) {
 	}
 	if got[2].GivenUpAt != nil {
 		t.Errorf("pending: %+v", got[2])
+	}
+
+	// An administrator sends the given-up one back into the queue; it is
+	// pending again, and a second retry (nothing given up) is 404.
+	retry := fmt.Sprintf("/api/v1/alerts/outbox/%d/retry", box[0].ID)
+	if code := f.sendJSON(t, "POST", retry, "tech", "", nil); code != http.StatusForbidden {
+		t.Errorf("technician's retry: %d", code)
+	}
+	if code := f.sendJSON(t, "POST", retry, "admin", "", nil); code != http.StatusNoContent {
+		t.Fatalf("retry: %d", code)
+	}
+	got = nil
+	if code := f.do(t, "GET", "/api/v1/alerts/outbox", "admin", &got); code != http.StatusOK || got[0].State != "pending" || got[0].GivenUpAt != nil {
+		t.Errorf("after the retry: %d %+v", code, got[0])
+	}
+	if code := f.sendJSON(t, "POST", retry, "admin", "", nil); code != http.StatusNotFound {
+		t.Errorf("second retry: %d", code)
+	}
+	if code := f.sendJSON(t, "POST", fmt.Sprintf("/api/v1/alerts/outbox/%d/retry", box[1].ID), "admin", "", nil); code != http.StatusNotFound {
+		t.Errorf("retry of a delivered one: %d", code)
 	}
 }

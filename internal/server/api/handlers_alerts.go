@@ -26,6 +26,7 @@ func (h *handler) alertRoutes(rt *auth.Router) {
 	rt.HandleFunc("POST /api/v1/alerts/recipients", authz.Admin, h.createRecipient)
 	rt.HandleFunc("DELETE /api/v1/alerts/recipients/{id}", authz.Admin, h.deleteRecipient)
 	rt.HandleFunc("GET /api/v1/alerts/outbox", authz.Admin, h.listOutbox)
+	rt.HandleFunc("POST /api/v1/alerts/outbox/{id}/retry", authz.Admin, h.retryOutbox)
 }
 
 // listOutages answers one page of the outages (service.OutageQuery's
@@ -129,6 +130,14 @@ func (h *handler) createRecipient(w http.ResponseWriter, r *http.Request) {
 func (h *handler) deleteRecipient(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
 		return nil, h.svc.DeleteRecipient(r.Context(), u, id)
+	})
+}
+
+// retryOutbox sends a given-up delivery back into the queue, as the
+// dashboard's outbox does.
+func (h *handler) retryOutbox(w http.ResponseWriter, r *http.Request) {
+	h.withID(w, r, http.StatusNoContent, func(u core.User, id int64) (any, error) {
+		return nil, h.svc.RetryOutbox(r.Context(), u, id)
 	})
 }
 
