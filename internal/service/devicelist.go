@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/wacht-rmm/wacht/internal/authz"
 	"github.com/wacht-rmm/wacht/internal/core"
@@ -75,4 +77,20 @@ func maintenanceTargets(ws []core.Maintenance) (devices, sites, clients []int64)
 		}
 	}
 	return devices, sites, clients
+}
+
+// ListParam is a query parameter given repeatedly or as a comma list
+// (?os=linux&os=windows, ?os=linux,windows), without empty items: the
+// API's lists and the dashboard's filters (checkboxes repeat it, the tag
+// field takes commas) read it alike.
+func ListParam(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }

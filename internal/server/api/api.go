@@ -146,9 +146,9 @@ func deviceListQuery(v url.Values) (core.DeviceListQuery, error) {
 	if err != nil {
 		return core.DeviceListQuery{}, err
 	}
-	q := core.DeviceListQuery{Search: v.Get("q"), OS: listParam(v, "os"), Roles: listParam(v, "role"),
-		Tags: listParam(v, "tag"), Sort: core.DeviceSort(v.Get("sort")), Limit: pg.Limit, Cursor: pg.Cursor}
-	for _, name := range listParam(v, "status") {
+	q := core.DeviceListQuery{Search: v.Get("q"), OS: service.ListParam(v, "os"), Roles: service.ListParam(v, "role"),
+		Tags: service.ListParam(v, "tag"), Sort: core.DeviceSort(v.Get("sort")), Limit: pg.Limit, Cursor: pg.Cursor}
+	for _, name := range service.ListParam(v, "status") {
 		st := core.ParseStatus(name)
 		if st.String() != name {
 			return q, queryError("status", fmt.Sprintf("unknown status %q", name), fmt.Sprintf("unbekannter Status %q", name))

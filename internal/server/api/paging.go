@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
 	"github.com/wacht-rmm/wacht/internal/policy"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 // Paging of the list endpoints: ?limit= (default DefaultPageLimit, at most
@@ -168,24 +168,10 @@ func queryError(field, en, de string) error {
 	return &policy.ValidationError{Fields: []policy.FieldError{{Field: field, Message: core.Text{EN: en, DE: de}}}}
 }
 
-// listParam is a parameter given repeatedly or as a comma list
-// (?os=linux&os=windows, ?os=linux,windows), without empty items.
-func listParam(q url.Values, name string) []string {
-	var out []string
-	for _, v := range q[name] {
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
-// idsParam is listParam of positive IDs.
+// idsParam is service.ListParam of positive IDs.
 func idsParam(q url.Values, name string) ([]int64, error) {
 	var out []int64
-	for _, s := range listParam(q, name) {
+	for _, s := range service.ListParam(q, name) {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
 			return nil, queryError(name, fmt.Sprintf("%q is not an ID", s), fmt.Sprintf("%q ist keine ID", s))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wacht-rmm/wacht/internal/core"
+	"github.com/wacht-rmm/wacht/internal/service"
 )
 
 func init() { pageNames = append(pageNames, "home", "device-bulk") }
@@ -61,15 +62,15 @@ func parseListQuery(v url.Values) listQuery {
 		Desc:   v.Get("desc") == "1",
 		Cursor: v.Get("cursor"),
 	}
-	q.Statuses = known(multi(v["status"]), listStatuses)
-	q.OS = known(multi(v["os"]), listOS)
-	q.Roles = known(multi(v["role"]), listRoles)
-	for _, t := range multi(v["tag"]) {
+	q.Statuses = known(service.ListParam(v, "status"), listStatuses)
+	q.OS = known(service.ListParam(v, "os"), listOS)
+	q.Roles = known(service.ListParam(v, "role"), listRoles)
+	for _, t := range service.ListParam(v, "tag") {
 		if !slices.Contains(q.Tags, t) {
 			q.Tags = append(q.Tags, t)
 		}
 	}
-	q.Clients, q.Sites = ids(multi(v["client"])), ids(multi(v["site"]))
+	q.Clients, q.Sites = ids(service.ListParam(v, "client")), ids(service.ListParam(v, "site"))
 	if !slices.Contains(core.DeviceSorts, core.DeviceSort(q.Sort)) {
 		q.Sort = string(core.SortName)
 	}
@@ -84,20 +85,6 @@ func parseListQuery(v url.Values) listQuery {
 		}
 	}
 	return q
-}
-
-// multi reads a filter's values: repeated (the form's checkboxes) or
-// comma separated (the API's style, the tag field), blanks dropped.
-func multi(vs []string) []string {
-	var out []string
-	for _, v := range vs {
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
 }
 
 func yesNo(s string) string {
