@@ -180,7 +180,7 @@ func (c conn) read(timeout time.Duration) (protocol.Envelope, error) {
 }
 
 // readFrame is read that also accepts binary frames (stream data), which it
-// returns undecoded in data, read into buf (mux.ReadMessage).
+// returns undecoded in data, read into buf (mux.Reader).
 func (c conn) readFrame(timeout time.Duration, buf []byte) (env protocol.Envelope, data []byte, err error) {
 	typ, b, err := c.r.Read(timeout, buf)
 	if err != nil {

@@ -57,7 +57,7 @@ func TestBulkTransferReusesBuffers(t *testing.T) {
 	}
 }
 
-// ReadMessage reads binary messages into the caller's buffer, also one
+// readMessage reads binary messages into the caller's buffer, also one
 // larger than a data frame, and text messages whole.
 func TestReadMessage(t *testing.T) {
 	big := strings.Repeat("x", protocol.StreamHeader+protocol.MaxStreamChunk+100)
@@ -78,17 +78,16 @@ func TestReadMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.SetReadLimit(1 << 20)
-	ctx := context.Background()
 	buf := make([]byte, 0, protocol.StreamHeader+protocol.MaxStreamChunk)
-	typ, b, err := ReadMessage(ctx, c, buf)
+	typ, b, err := readMessage(c, buf)
 	if err != nil || typ != websocket.MessageBinary || string(b) != "eins" || &b[0] != &buf[:1][0] {
 		t.Fatalf("first: %v %q %v (reused buffer: %v)", typ, b, err, len(b) > 0 && &b[0] == &buf[:1][0])
 	}
-	typ, b, err = ReadMessage(ctx, c, b)
+	typ, b, err = readMessage(c, b)
 	if err != nil || typ != websocket.MessageBinary || string(b) != big {
 		t.Fatalf("large: %v %d bytes %v", typ, len(b), err)
 	}
-	typ, b, err = ReadMessage(ctx, c, b)
+	typ, b, err = readMessage(c, b)
 	if err != nil || typ != websocket.MessageText || string(b) != `{"type":"heartbeat"}` {
 		t.Fatalf("text: %v %q %v", typ, b, err)
 	}

@@ -11,14 +11,15 @@ import (
 	"github.com/wacht-rmm/wacht/internal/protocol"
 )
 
-// ReadMessage reads one websocket message like (*websocket.Conn).Read, but
+// readMessage reads one websocket message like (*websocket.Conn).Read, but
 // reads a binary message (a stream's data frame) into buf, which the
 // caller passes again for the next one: Data copies what it keeps, and
 // Read's io.ReadAll, which starts small and grows, cost a bulk transfer a
 // fifth of its CPU in allocations, copies and garbage collection. The
 // returned binary message is valid until the next call with the same buf.
-func ReadMessage(ctx context.Context, c *websocket.Conn, buf []byte) (websocket.MessageType, []byte, error) {
-	typ, r, err := c.Reader(ctx)
+func readMessage(c *websocket.Conn, buf []byte) (websocket.MessageType, []byte, error) {
+	// No context of its own: the Reader's timer bounds the wait.
+	typ, r, err := c.Reader(context.Background())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -45,7 +46,7 @@ func ReadMessage(ctx context.Context, c *websocket.Conn, buf []byte) (websocket.
 	}
 }
 
-// Reader reads a connection's messages (ReadMessage), each within an idle
+// Reader reads a connection's messages (readMessage), each within an idle
 // time, and closes the connection when one does not arrive in time. A
 // context deadline per message would cost a context, a timer and the
 // websocket's cancel hook for every data frame, thousands per second in a
@@ -68,10 +69,10 @@ func NewReader(c *websocket.Conn) *Reader {
 }
 
 // Read reads the next message, closing the connection if none arrives
-// within idle; binary messages are read into buf as by ReadMessage.
+// within idle; binary messages are read into buf as by readMessage.
 func (r *Reader) Read(idle time.Duration, buf []byte) (websocket.MessageType, []byte, error) {
 	r.timer.Reset(idle)
-	typ, b, err := ReadMessage(context.Background(), r.c, buf)
+	typ, b, err := readMessage(r.c, buf)
 	r.timer.Stop()
 	return typ, b, err
 }

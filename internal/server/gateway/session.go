@@ -124,7 +124,7 @@ func (s *session) run() {
 	}
 	s.log.Info("agent connected")
 	idle := 3 * s.g.opts.Heartbeat
-	var buf []byte // reused for stream data (mux.ReadMessage)
+	var buf []byte // reused for stream data (mux.Reader)
 	// Three missed heartbeats end a dead session: the reader closes the
 	// connection. So does the end of the session's context.
 	r := mux.NewReader(s.conn)
